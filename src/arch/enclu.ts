@@ -1,0 +1,769 @@
+/**
+ * ENCLU and enclave mode: EENTER, ERESUME, EEXIT, AEX, EREPORT, EGETKEY (specs/sgx.md §7, §9).
+ *
+ * The host executes EENTER/ERESUME on a TCS; the processor switches the logical processor into
+ * enclave mode and runs the enclave's code (the `EnclaveEngine`) with an `EnclaveContext`. When the
+ * enclave leaves in the middle of its work (an EEXIT that expects re-entry, e.g. an OCALL, or an
+ * AEX at an interrupt point), its JavaScript frames stay on the stack and the processor calls the
+ * host's exit handler (the code at the AEP / EEXIT target, vDSO-style); the handler's next
+ * EENTER/ERESUME on that TCS continues the suspended frame. Without a handler (or when it returns
+ * 0) the suspended work is unwound and control returns to the caller of `enclu`; a later ERESUME
+ * of such a thread asks the engine to continue from the SSA (`EnclaveEngine.resume`).
+ */
+import { u64le, u64leNumberOrNeg, u32le, u16le, writeU64le, writeU32le, writeU16le, isZero } from '../lib/bytes.js';
+import { MachineState, type LpState, type SecsState, type TcsState, PERM, EPCM_STATE } from './machine.js';
+import { ArchFault, gp, pf, ud } from './faults.js';
+import { ArchError } from './errors.js';
+import { ENCLU, SGX, PT, PFEC, VECTOR, EXIT_TYPE, MISC, ATTR, KEYNAME, KEYPOLICY, GPRSGX_SIZE, EXINFO_SIZE, PKCS1_5_PADDING } from './constants.js';
+import { exitInfo as encodeExitInfo } from './structures/ssa.js';
+import { deriveKey, cpusvnAtMost, ZERO16, ZERO32, ZERO64, type KeyDependencies } from './keys.js';
+import { type Registers, type ExitInfo, type ExitHandler, type EnclaveContext, newRegisters, copyRegisters, EnclaveRedirect, PROCESSOR_SIGNAL } from './engine.js';
+
+const USER_LIMIT = 2 ** 47;
+
+/** Unwinds enclave frames to the entry boundary identified by `token`. */
+class Unwind {
+  readonly [PROCESSOR_SIGNAL] = true;
+  constructor(readonly token: object, readonly exit: ExitInfo) {}
+}
+
+interface Entry {
+  readonly lp: LpState;
+  readonly tcs: TcsState;
+  readonly secs: SecsState;
+  readonly token: object;
+  readonly handler: ExitHandler | null;
+  readonly hostRegs: Registers;
+  readonly ctx: Context;
+  /** Linear address of the current SSA frame and the EPC indices of its pages. */
+  ssaLa: number;
+  ssaPages: number[];
+}
+
+function exitOf(reason: ExitInfo['reason'], t: TcsState, vector: number | null = null, errorCode = 0, address = 0, leaf: number | null = null, detail: string | null = null): ExitInfo {
+  return { reason, vector, errorCode, address, tcs: t.linAddr, leaf, detail };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry checks (EENTER steps 2–11, ERESUME's variant).
+
+function tcsOperand(m: MachineState, lp: LpState, rbx: number): TcsState {
+  if (rbx < 0 || rbx % 4096 !== 0) throw gp('EENTER/ERESUME: the TCS address must be 4K-aligned');
+  const pa = m.translate(lp.cr3, rbx, false, true, false);
+  const i = m.epcIndex(pa);
+  if (i < 0) throw pf(rbx, PFEC.P | PFEC.US, 'EENTER/ERESUME: the TCS does not resolve to an EPC page');
+  const pfec = PFEC.P | PFEC.US | PFEC.SGX;
+  if (!m.valid[i] || m.state[i]! & (EPCM_STATE.BLOCKED | EPCM_STATE.PENDING | EPCM_STATE.MODIFIED) || m.linAddr[i] !== rbx || m.pt[i] !== PT.TCS) {
+    throw pf(rbx, pfec, 'EENTER/ERESUME: the page is not a usable TCS at this address');
+  }
+  const t = m.tcs[i]!;
+  if (m.tampered[i]) m.lockUp('the TCS page failed integrity');
+  return t;
+}
+
+/** Validate the pages of SSA frame `frame` (EENTER step 9). Returns [frame linear address, page indices]. */
+function ssaFramePages(m: MachineState, lp: LpState, s: SecsState, t: TcsState, frame: number): [number, number[]] {
+  const la = s.baseAddr + t.ossa + frame * s.ssaFrameSize * 4096;
+  const pages: number[] = [];
+  for (let p = 0; p < s.ssaFrameSize; p++) {
+    const a = la + p * 4096;
+    const pa = m.translate(lp.cr3, a, true, true, false);
+    const i = m.epcIndex(pa);
+    const pfec = PFEC.P | PFEC.US | PFEC.W | PFEC.SGX;
+    if (i < 0 || !m.valid[i] || m.pt[i] !== PT.REG || m.owner[i] !== s.page || m.linAddr[i] !== a
+      || (m.perm[i]! & (PERM.R | PERM.W)) !== (PERM.R | PERM.W) || m.state[i]! & (EPCM_STATE.BLOCKED | EPCM_STATE.PENDING | EPCM_STATE.MODIFIED)) {
+      throw pf(a, pfec, `SSA frame ${frame} page 0x${a.toString(16)} is not a writable PT_REG page of this enclave`);
+    }
+    pages.push(i);
+  }
+  return [la, pages];
+}
+
+function commonEntryChecks(m: MachineState, t: TcsState): SecsState {
+  const s = t.secs;
+  if (t.ossa % 4096 !== 0 || t.ofsbase % 4096 !== 0 || t.ogsbase % 4096 !== 0 || t.ossa < 0 || t.ofsbase < 0 || t.ogsbase < 0) throw gp('EENTER/ERESUME: OSSA, OFSBASE and OGSBASE must be page-aligned');
+  if (s.baseAddr + t.ofsbase >= USER_LIMIT || s.baseAddr + t.ogsbase >= USER_LIMIT) throw gp('EENTER/ERESUME: FS/GS base is not canonical');
+  if ((t.flags & ~1) !== 0) throw gp('EENTER/ERESUME: TCS.FLAGS has reserved bits set');
+  if (!s.initialized) throw gp('EENTER/ERESUME: the enclave is not initialized');
+  if ((s.flags & ATTR.MODE64BIT) === 0n) throw gp('EENTER/ERESUME: a 32-bit enclave cannot be entered from 64-bit mode');
+  if ((s.xfrm & ~m.config.xcr0) !== 0n) throw gp('EENTER/ERESUME: XFRM is not a subset of XCR0');
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entering and leaving enclave mode.
+
+function enterMode(m: MachineState, e: Entry, aep: number): void {
+  const { lp, tcs: t, secs: s } = e;
+  t.state = 'active';
+  m.writeTcsState(t);
+  t.aep = aep;
+  m.writeTcsAep(t);
+  lp.enclaveMode = true;
+  lp.activeSecs = s;
+  lp.activeTcs = t;
+  lp.activeToken = e.token;
+  s.activeThreads++;
+}
+
+function leaveMode(m: MachineState, e: Entry): void {
+  const { lp, tcs: t, secs: s } = e;
+  t.state = 'idle';
+  m.writeTcsState(t);
+  lp.enclaveMode = false;
+  lp.activeSecs = null;
+  lp.activeTcs = null;
+  lp.activeToken = null;
+  s.activeThreads--;
+  s.exitCount++;
+}
+
+function gprOffset(e: Entry): number {
+  return e.secs.ssaFrameSize * 4096 - GPRSGX_SIZE;
+}
+/** The EPC page and in-page offset of GPRSGX byte `o` of the current frame. */
+function gprAt(m: MachineState, e: Entry, o: number): [Uint8Array, number] {
+  const off = gprOffset(e) + o;
+  const i = e.ssaPages[Math.floor(off / 4096)]!;
+  m.touched(i);
+  return [m.page(i), off % 4096];
+}
+
+/** EENTER: checks, then enclave mode. Returns the entry. Throws the fault of the first failing check. */
+function eenterEntry(m: MachineState, lp: LpState, regs: Registers, handler: ExitHandler | null, token: object): Entry {
+  const t = tcsOperand(m, lp, regs.rbx);
+  if (regs.rcx < 0 || regs.rcx >= USER_LIMIT) throw gp('EENTER: the AEP is not canonical');
+  const s = commonEntryChecks(m, t);
+  if (t.cssa >= t.nssa) throw gp(`EENTER: CSSA (${t.cssa}) ≥ NSSA (${t.nssa})`);
+  const [ssaLa, pages] = ssaFramePages(m, lp, s, t, t.cssa);
+  if (s.baseAddr + t.oentry >= USER_LIMIT || t.oentry < 0) throw gp('EENTER: the entry point is not canonical');
+  if (t.state === 'active') throw gp('EENTER: the TCS is busy');
+  const e: Entry = { lp, tcs: t, secs: s, token, handler, hostRegs: regs, ctx: undefined as unknown as Context, ssaLa, ssaPages: pages };
+  (e as { ctx: Context }).ctx = new Context(m, e);
+  enterMode(m, e, regs.rcx);
+  // URSP/URBP into the current SSA frame; RAX = CSSA, RCX = the instruction after ENCLU.
+  const [p1, o1] = gprAt(m, e, 144);
+  writeU64le(p1, o1, regs.rsp);
+  const [p2, o2] = gprAt(m, e, 152);
+  writeU64le(p2, o2, regs.rbp);
+  const r = e.ctx.regs;
+  copyRegisters(r, regs);
+  r.rax = t.cssa;
+  r.rcx = regs.rip + 3;
+  r.rip = s.baseAddr + t.oentry;
+  return e;
+}
+
+/** ERESUME: checks, restore from SSA frame CSSA−1, CSSA −= 1, enclave mode. */
+function eresumeEntry(m: MachineState, lp: LpState, regs: Registers, handler: ExitHandler | null, token: object): Entry {
+  const t = tcsOperand(m, lp, regs.rbx);
+  if (regs.rcx < 0 || regs.rcx >= USER_LIMIT) throw gp('ERESUME: the AEP is not canonical');
+  const s = commonEntryChecks(m, t);
+  if (t.cssa === 0) throw gp('ERESUME: CSSA is 0, there is no frame to resume');
+  const frame = t.cssa - 1;
+  const [ssaLa, pages] = ssaFramePages(m, lp, s, t, frame);
+  // The XSAVE image must be restorable: XSTATE_BV ⊆ XFRM and header bytes 8..23 zero.
+  const x = m.store[pages[0]!];
+  if (x) {
+    const xstateBv = u64le(x, 512);
+    if ((xstateBv & ~s.xfrm) !== 0n || !isZero(x, 520, 536)) throw gp('ERESUME: the SSA XSAVE image cannot be restored');
+  }
+  if (t.state === 'active') throw gp('ERESUME: the TCS is busy');
+  const e: Entry = { lp, tcs: t, secs: s, token, handler, hostRegs: regs, ctx: undefined as unknown as Context, ssaLa, ssaPages: pages };
+  (e as { ctx: Context }).ctx = new Context(m, e);
+  // Read GPRSGX before committing.
+  const g = new Uint8Array(GPRSGX_SIZE);
+  const base = gprOffset(e);
+  for (let k = 0; k < GPRSGX_SIZE; k++) {
+    const off = base + k;
+    const st = m.store[pages[Math.floor(off / 4096)]!];
+    g[k] = st ? st[off % 4096]! : 0;
+  }
+  const rip = u64leNumberOrNeg(g, 136);
+  if (rip < 0 || rip >= USER_LIMIT) throw gp('ERESUME: the saved RIP is not canonical');
+  const fsbase = u64leNumberOrNeg(g, 168), gsbase = u64leNumberOrNeg(g, 176);
+  if (fsbase < 0 || fsbase >= USER_LIMIT || gsbase < 0 || gsbase >= USER_LIMIT) throw gp('ERESUME: the saved FS/GS base is not canonical');
+  enterMode(m, e, regs.rcx);
+  t.cssa = frame;
+  m.writeTcsCssa(t);
+  const r = e.ctx.regs;
+  const names = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'] as const;
+  for (let k = 0; k < 16; k++) r[names[k]!] = Math.max(0, u64leNumberOrNeg(g, k * 8));
+  // RFLAGS: CF PF AF ZF SF DF OF NT AC ID RF from the saved value (IF only with IOPL 3; TF cleared on opt-out).
+  r.rflags = (Math.max(0, u64leNumberOrNeg(g, 128)) & 0x254cd5) | 0x2;
+  r.rip = rip;
+  return e;
+}
+
+/** EEXIT (or the end of an entry): leave enclave mode, host registers = enclave registers, RIP = target, RCX = AEP. */
+function eexitTo(m: MachineState, e: Entry, target: number): ExitInfo {
+  if (!(target >= 0 && target < USER_LIMIT)) throw gp(`EEXIT: the target 0x${target.toString(16)} is not canonical`);
+  const aep = e.tcs.aep;
+  leaveMode(m, e);
+  copyRegisters(e.hostRegs, e.ctx.regs);
+  e.hostRegs.rip = target;
+  e.hostRegs.rcx = aep;
+  return exitOf('eexit', e.tcs);
+}
+
+const EXITINFO_VALID_VECTORS = new Set<number>([VECTOR.DE, VECTOR.DB, VECTOR.BP, VECTOR.BR, VECTOR.UD, VECTOR.MF, VECTOR.AC, VECTOR.XM]);
+
+/**
+ * AEX (SDM 39.4 / specs/sgx.md §9.2): save the enclave's state into the current SSA frame, load
+ * the synthetic state, CSSA += 1, leave enclave mode. `vector` null = an interrupt.
+ */
+function aex(m: MachineState, e: Entry, vector: number | null, errorCode: number, maddr: number, detail: string | null): ExitInfo {
+  const { tcs: t, secs: s } = e;
+  const r = e.ctx.regs;
+  const frameBase = e.secs.ssaFrameSize * 4096;
+  const gOff = frameBase - GPRSGX_SIZE;
+  const g = new Uint8Array(GPRSGX_SIZE);
+  const names = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'] as const;
+  for (let k = 0; k < 16; k++) writeU64le(g, k * 8, Math.max(0, Math.floor(r[names[k]!])));
+  writeU64le(g, 128, r.rflags & ~0x100); // TF = 0
+  writeU64le(g, 136, Math.max(0, r.rip));
+  // URSP/URBP stay as EENTER wrote them.
+  const readG = (o: number) => {
+    const off = gOff + o;
+    const st = m.store[e.ssaPages[Math.floor(off / 4096)]!];
+    return st ? u64leNumberOrNeg(st, off % 4096) : 0;
+  };
+  const ursp = readG(144), urbp = readG(152);
+  writeU64le(g, 144, Math.max(0, ursp));
+  writeU64le(g, 152, Math.max(0, urbp));
+  let valid = false;
+  let exitType = 0;
+  if (vector !== null) {
+    const exinfo = (s.miscSelect & MISC.EXINFO) !== 0 && (vector === VECTOR.GP || vector === VECTOR.PF);
+    valid = EXITINFO_VALID_VECTORS.has(vector) || exinfo;
+    exitType = vector === VECTOR.BP ? EXIT_TYPE.SOFTWARE : EXIT_TYPE.HARDWARE;
+  }
+  writeU32le(g, 160, valid ? encodeExitInfo(vector!, exitType, true) : 0);
+  // The AEXNOTIFY byte (167) is enclave-controlled: keep it.
+  const keepNotify = (() => {
+    const off = gOff + 167;
+    const st = m.store[e.ssaPages[Math.floor(off / 4096)]!];
+    return st ? st[off % 4096]! : 0;
+  })();
+  g[167] = keepNotify;
+  writeU64le(g, 168, s.baseAddr + t.ofsbase);
+  writeU64le(g, 176, s.baseAddr + t.ogsbase);
+  // Commit into the frame pages.
+  const put = (frameOff: number, bytes: Uint8Array) => {
+    for (let k = 0; k < bytes.length; ) {
+      const off = frameOff + k;
+      const pi = e.ssaPages[Math.floor(off / 4096)]!;
+      const n = Math.min(4096 - (off % 4096), bytes.length - k);
+      m.page(pi).set(bytes.subarray(k, k + n), off % 4096);
+      m.touched(pi);
+      k += n;
+    }
+  };
+  put(gOff, g);
+  // XSAVE: the INIT image of x87/SSE (FCW 0x037F, MXCSR 0x1F80), XSTATE_BV = 0, header zeroed.
+  const xs = new Uint8Array(576);
+  writeU16le(xs, 0, 0x037f);
+  writeU32le(xs, 24, 0x1f80);
+  writeU32le(xs, 28, 0xffff);
+  put(0, xs);
+  if (vector !== null && (s.miscSelect & MISC.EXINFO) !== 0 && (vector === VECTOR.GP || vector === VECTOR.PF)) {
+    const x = new Uint8Array(EXINFO_SIZE);
+    writeU64le(x, 0, vector === VECTOR.PF ? maddr : 0);
+    writeU32le(x, 8, errorCode);
+    put(gOff - EXINFO_SIZE, x);
+  }
+  // Synthetic state for the host (specs/sgx.md §9.2 table).
+  const aep = t.aep;
+  const h = e.hostRegs;
+  h.rax = ENCLU.ERESUME; h.rbx = t.linAddr; h.rcx = aep; h.rdx = 0; h.rsi = 0; h.rdi = 0;
+  h.r8 = 0; h.r9 = 0; h.r10 = 0; h.r11 = 0; h.r12 = 0; h.r13 = 0; h.r14 = 0; h.r15 = 0;
+  h.rsp = Math.max(0, ursp); h.rbp = Math.max(0, urbp); h.rip = aep;
+  h.rflags = (h.rflags & ~(0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x800 | 0x10000)) | 0x2;
+  // Scrub and leave.
+  const scrub = newRegisters();
+  copyRegisters(r, scrub);
+  t.cssa++;
+  m.writeTcsCssa(t);
+  t.aexCount++;
+  leaveMode(m, e);
+  return exitOf('aex', t, vector, vector === null ? 0 : errorCode, vector === VECTOR.PF ? maddr - (maddr % 4096) : 0, null, detail);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Suspension: an exit in the middle of the enclave's work.
+
+function faultExit(e: unknown, leaf: number, t: number): ExitInfo {
+  const f = e as ArchFault;
+  return { reason: 'fault', vector: f.vector, errorCode: f.errorCode, address: f.address, tcs: t, leaf, detail: f.reason };
+}
+
+/**
+ * Deliver `exit` to the host's handler and wait until the host continues this entry's TCS.
+ * Returns when the suspended frame may continue (already back in enclave mode).
+ */
+function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'aex', interrupt: boolean): void {
+  const t = e.tcs;
+  const mark = { kind, token: e.token };
+  t.suspended = mark;
+  const savedRip = kind === 'aex' ? readSavedRip(m, e) : 0;
+  let exit = first;
+  try {
+    for (;;) {
+      let leaf: number;
+      if (e.handler) leaf = e.handler(exit, e.hostRegs);
+      else leaf = kind === 'aex' && interrupt && exit === first ? ENCLU.ERESUME : 0;
+      if (leaf === 0) throw new Unwind(e.token, exit);
+      const h = e.hostRegs;
+      const mine = h.rbx === t.linAddr && t.suspended === mark;
+      try {
+        if (mine && kind === 'aex' && leaf === ENCLU.ERESUME) {
+          const ne = eresumeEntry(m, e.lp, h, e.handler, e.token);
+          rebind(e, ne);
+          t.suspended = null;
+          if (e.ctx.regs.rip !== savedRip) throw new EnclaveRedirect(e.ctx.regs.rip);
+          return;
+        }
+        if (mine && kind === 'eexit' && leaf === ENCLU.EENTER) {
+          const ne = eenterEntry(m, e.lp, h, e.handler, e.token);
+          rebind(e, ne);
+          t.suspended = null;
+          return;
+        }
+        exit = runEntry(m, e.lp, leaf, h, e.handler);
+      } catch (err) {
+        if (err instanceof ArchFault && err.vector !== VECTOR.MC && e.handler) {
+          exit = faultExit(err, leaf, h.rbx);
+          continue;
+        }
+        throw err;
+      }
+    }
+  } finally {
+    if (t.suspended === mark) t.suspended = null;
+  }
+}
+
+function readSavedRip(m: MachineState, e: Entry): number {
+  // The frame that was just written is CSSA−1.
+  const s = e.secs;
+  const la = s.baseAddr + e.tcs.ossa + (e.tcs.cssa - 1) * s.ssaFrameSize * 4096 + s.ssaFrameSize * 4096 - GPRSGX_SIZE + 136;
+  const off = la - e.ssaLa;
+  const st = m.store[e.ssaPages[Math.floor(off / 4096)]!];
+  return st ? Math.max(0, u64leNumberOrNeg(st, off % 4096)) : 0;
+}
+
+/** After a re-entry into a suspended frame, the old context continues with the new entry's state. */
+function rebind(e: Entry, ne: Entry): void {
+  copyRegisters(e.ctx.regs, ne.ctx.regs);
+  e.ssaLa = ne.ssaLa;
+  e.ssaPages = ne.ssaPages;
+  e.lp.activeToken = e.token;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running one entry to its boundary.
+
+function classify(err: unknown): { vector: number; errorCode: number; address: number; detail: string } | null {
+  if (err instanceof ArchFault) return { vector: err.vector, errorCode: err.errorCode, address: err.address, detail: err.reason };
+  if (err instanceof WebAssembly.RuntimeError) {
+    const msg = err.message;
+    if (/divide by zero|integer overflow|remainder by zero/i.test(msg)) return { vector: VECTOR.DE, errorCode: 0, address: 0, detail: msg };
+    if (/out of bounds|memory access/i.test(msg)) return { vector: VECTOR.PF, errorCode: PFEC.P | PFEC.US | PFEC.SGX, address: 0, detail: msg };
+    return { vector: VECTOR.UD, errorCode: 0, address: 0, detail: msg };
+  }
+  if (err instanceof RangeError && /call stack/i.test(err.message)) return { vector: VECTOR.PF, errorCode: PFEC.P | PFEC.US | PFEC.W, address: 0, detail: 'stack overflow' };
+  return null;
+}
+
+function inMode(e: Entry): boolean {
+  return e.lp.enclaveMode && e.lp.activeToken === e.token;
+}
+
+function execute(m: MachineState, e: Entry, body: () => number): ExitInfo {
+  let target: number;
+  try {
+    validateAtEntry(m, e);
+    target = body();
+  } catch (err) {
+    if (err instanceof Unwind && err.token === e.token) return err.exit;
+    if (inMode(e)) {
+      if (err instanceof ArchFault && err.vector === VECTOR.MC) {
+        leaveMode(m, e);
+        throw err;
+      }
+      const c = classify(err);
+      if (c) return aex(m, e, c.vector, c.errorCode, c.address, c.detail);
+      // A software error of the engine itself: leave enclave mode, report it as it is.
+      leaveMode(m, e);
+    }
+    throw err;
+  }
+  if (!inMode(e)) throw new ArchError('ENGINE_PROTOCOL', 'the enclave engine returned after its thread left enclave mode');
+  try {
+    return eexitTo(m, e, target);
+  } catch (err) {
+    const c = classify(err)!;
+    return aex(m, e, c.vector, c.errorCode, c.address, c.detail);
+  }
+}
+
+function runEntry(m: MachineState, lp: LpState, leaf: number, regs: Registers, handler: ExitHandler | null): ExitInfo {
+  m.checkLocked();
+  const token = {};
+  if (leaf === ENCLU.EENTER) {
+    const e = eenterEntry(m, lp, regs, handler, token);
+    return execute(m, e, () => m.engine!.enter(e.ctx));
+  }
+  if (leaf === ENCLU.ERESUME) {
+    const t = tcsOperand(m, lp, regs.rbx);
+    if (t.suspended) throw new ArchError('TCS_SUSPENDED_FRAME', 'ERESUME of a TCS whose interrupted frame is still on the stack: return ERESUME from the exit handler instead (a limit of the model)');
+    const e = eresumeEntry(m, lp, regs, handler, token);
+    return execute(m, e, () => m.engine!.resume(e.ctx));
+  }
+  throw gp(`ENCLU leaf ${leaf} is not valid outside enclave mode`);
+}
+
+/** ENCLU executed by host code (CPL 3, outside enclave mode). */
+export function hostEnclu(m: MachineState, lp: LpState, leaf: number, regs: Registers, handler: ExitHandler | null): ExitInfo {
+  if (lp.cpl !== 3) throw ud('ENCLU requires CPL 3');
+  if (lp.enclaveMode) throw gp('EENTER/ERESUME inside an enclave');
+  if (leaf !== ENCLU.EENTER && leaf !== ENCLU.ERESUME) throw gp(`ENCLU leaf ${leaf} outside enclave mode`);
+  if (!m.engine) throw new ArchError('NO_ENGINE', 'this processor has no enclave execution engine');
+  let next: number = leaf;
+  for (;;) {
+    let exit: ExitInfo;
+    try {
+      exit = runEntry(m, lp, next, regs, handler);
+    } catch (err) {
+      if (handler && err instanceof ArchFault && err.vector !== VECTOR.MC) exit = faultExit(err, next, regs.rbx);
+      else throw err;
+    }
+    if (!handler) return exit;
+    next = handler(exit, regs);
+    if (next === 0) return exit;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entry-time checks of memory the engine uses directly (design-notes: Wasm memory).
+
+function validateAtEntry(m: MachineState, e: Entry): void {
+  const s = e.secs;
+  if (s.tamperedPages > 0) m.lockUp('an EPC page of this enclave failed integrity');
+  if (s.regions.length === 0) return;
+  const pt = e.lp.cr3;
+  const rc = s.regionCheck;
+  if (rc.pt === pt && rc.generation === pt.generation && rc.epoch === s.regionEpoch) return;
+  for (const r of s.regions) {
+    for (let j = 0; j < r.frames.length; j++) {
+      const la = r.base + j * 4096;
+      const i = m.resolveEnclaveAccess(e.lp, s, la, true, false);
+      if (i !== r.frames[j]) throw pf(la, PFEC.P | PFEC.US | PFEC.W | PFEC.SGX, `the page at 0x${la.toString(16)} no longer maps the enclave's frame`);
+    }
+  }
+  rc.pt = pt;
+  rc.generation = pt.generation;
+  rc.epoch = s.regionEpoch;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The enclave context.
+
+class Context implements EnclaveContext {
+  readonly regs: Registers = newRegisters();
+  readonly #m: MachineState;
+  readonly #e: Entry;
+
+  constructor(m: MachineState, e: Entry) {
+    this.#m = m;
+    this.#e = e;
+  }
+
+  get baseAddr(): number { return this.#e.secs.baseAddr; }
+  get size(): number { return this.#e.secs.size; }
+  get tcsAddress(): number { return this.#e.tcs.linAddr; }
+  get enclaveKey(): object { return this.#e.secs.key; }
+  get lpIndex(): number { return this.#e.lp.index; }
+
+  #check(): void {
+    if (!inMode(this.#e)) throw ud('ENCLU/enclave access outside enclave mode (stale enclave context)');
+    this.#m.checkLocked();
+  }
+
+  /** An interrupt window. */
+  step(): void {
+    this.#check();
+    const m = this.#m, e = this.#e;
+    if (m.stepHook) m.stepHook(e.lp);
+    if (e.lp.pendingInterrupt !== null && inMode(e)) {
+      e.lp.pendingInterrupt = null;
+      const exit = aex(m, e, null, 0, 0, 'interrupt');
+      suspend(m, e, exit, 'aex', true);
+    }
+  }
+
+  /** Run an access; an exception becomes an AEX, and ERESUME retries the access. */
+  #withFaults<T>(fn: () => T): T {
+    for (;;) {
+      try {
+        return fn();
+      } catch (err) {
+        if (err instanceof ArchFault && err.vector !== VECTOR.MC && inMode(this.#e)) {
+          const exit = aex(this.#m, this.#e, err.vector, err.errorCode, err.address, err.reason);
+          suspend(this.#m, this.#e, exit, 'aex', false);
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  #access(la: number, buf: Uint8Array, write: boolean, fetch: boolean): void {
+    const m = this.#m, e = this.#e;
+    if (!Number.isSafeInteger(la) || la < 0) throw gp(`enclave access at a bad address ${la}`);
+    this.#withFaults(() => {
+      // Resolve every page before touching any (an access that faults changes nothing).
+      const pages: number[] = [];
+      for (let done = 0; done < buf.length; ) {
+        const a = la + done;
+        const n = Math.min(4096 - (a % 4096), buf.length - done);
+        pages.push(m.resolveEnclaveAccess(e.lp, e.secs, a, write, fetch));
+        done += n;
+      }
+      let done = 0;
+      for (const i of pages) {
+        const a = la + done;
+        const off = a % 4096;
+        const n = Math.min(4096 - off, buf.length - done);
+        if (i >= 0) {
+          if (write) {
+            m.page(i).set(buf.subarray(done, done + n), off);
+            m.touched(i);
+          } else {
+            const st = m.store[i];
+            if (st) buf.set(st.subarray(off, off + n), done);
+            else buf.fill(0, done, done + n);
+          }
+        } else {
+          const pa = -i - 1;
+          if (write) m.writePhysical(pa, buf, done, n);
+          else m.readPhysical(pa, buf, done, n);
+        }
+        done += n;
+      }
+    });
+  }
+
+  read(la: number, len: number): Uint8Array {
+    this.#check();
+    const out = new Uint8Array(len);
+    this.#access(la, out, false, false);
+    return out;
+  }
+  readInto(la: number, out: Uint8Array): void {
+    this.#check();
+    this.#access(la, out, false, false);
+  }
+  write(la: number, data: Uint8Array): void {
+    this.#check();
+    this.#access(la, data, true, false);
+  }
+  fetch(la: number, len: number): Uint8Array {
+    this.#check();
+    const out = new Uint8Array(len);
+    this.#access(la, out, false, true);
+    return out;
+  }
+
+  mapMemory(la: number, size: number): WebAssembly.Memory {
+    this.#check();
+    const m = this.#m, e = this.#e, s = e.secs;
+    if (la % 4096 !== 0 || size <= 0 || size % 65536 !== 0) throw gp('mapMemory: the region must be page-aligned and a multiple of 64 KiB');
+    if (la < s.baseAddr || la + size > s.baseAddr + s.size) throw gp('mapMemory: the region is outside ELRANGE');
+    const frames = new Int32Array(size / 4096);
+    this.#withFaults(() => {
+      for (let j = 0; j < frames.length; j++) {
+        const a = la + j * 4096;
+        const i = m.resolveEnclaveAccess(e.lp, s, a, true, false);
+        if (i < 0) throw pf(a, PFEC.P | PFEC.US | PFEC.SGX, 'mapMemory: not an EPC page');
+        if (m.backed[i]) throw gp(`mapMemory: the page at 0x${a.toString(16)} already backs a memory`);
+        frames[j] = i;
+      }
+    });
+    const memory = new WebAssembly.Memory({ initial: size / 65536, maximum: size / 65536 });
+    const buf = memory.buffer;
+    for (let j = 0; j < frames.length; j++) {
+      const i = frames[j]!;
+      const view = new Uint8Array(buf, j * 4096, 4096);
+      const old = m.store[i];
+      if (old) view.set(old);
+      m.store[i] = view;
+      m.backed[i] = 1;
+      m.touched(i);
+    }
+    s.regions.push({ base: la, size, memory, frames });
+    s.regionEpoch++;
+    const pt = e.lp.cr3;
+    s.regionCheck.pt = pt;
+    s.regionCheck.generation = pt.generation;
+    s.regionCheck.epoch = s.regionEpoch;
+    return memory;
+  }
+
+  /** In-enclave operand check (specs/sgx.md §7.0): returns the EPC page index. */
+  #operand(la: number, write: boolean): number {
+    const i = this.#m.resolveEnclaveAccess(this.#e.lp, this.#e.secs, la, write, false);
+    if (i < 0) throw pf(la, PFEC.P | PFEC.US | PFEC.SGX, 'operand is not in the EPC');
+    return i;
+  }
+
+  #inElrange(la: number, len: number): boolean {
+    const s = this.#e.secs;
+    return la >= s.baseAddr && la + len <= s.baseAddr + s.size;
+  }
+
+  ereport(targetinfo: number, reportdata: number, output: number): void {
+    this.#check();
+    this.step();
+    const m = this.#m, e = this.#e, s = e.secs;
+    this.#withFaults(() => {
+      if (targetinfo % 512 !== 0 || !this.#inElrange(targetinfo, 512) || reportdata % 128 !== 0 || !this.#inElrange(reportdata, 64) || output % 512 !== 0 || !this.#inElrange(output, 432)) {
+        throw gp('EREPORT: operands must be aligned (512/128/512) and inside ELRANGE');
+      }
+      this.#operand(targetinfo, false);
+      this.#operand(reportdata, false);
+      this.#operand(output, true);
+    });
+    const ti = new Uint8Array(512);
+    this.#access(targetinfo, ti, false, false);
+    const rd = new Uint8Array(64);
+    this.#access(reportdata, rd, false, false);
+    const rep = new Uint8Array(432);
+    rep.set(m.config.cpusvn, 0);
+    writeU32le(rep, 16, s.miscSelect);
+    rep.set(s.isvExtProdId, 32);
+    rep.set(s.attributes, 48);
+    rep.set(s.mrenclave, 64);
+    rep.set(s.mrsigner, 128);
+    rep.set(s.configId, 192);
+    writeU16le(rep, 256, s.isvProdId);
+    writeU16le(rep, 258, s.isvSvn);
+    writeU16le(rep, 260, s.configSvn);
+    rep.set(s.isvFamilyId, 304);
+    rep.set(rd, 320);
+    rep.set(m.boot.reportKeyId, 384);
+    const key = deriveKey(m.crypto, m.secrets, {
+      keyName: KEYNAME.REPORT_KEY, keyPolicy: 0, isvProdId: 0, isvSvn: 0, configSvn: u16le(ti, 50), miscSelect: u32le(ti, 52), miscMask: 0,
+      attributes: ti.slice(32, 48), attributesMask: ZERO16, ownerEpoch: m.secrets.ownerEpoch, cpuSvn: m.config.cpusvn, sealKeyFuses: m.secrets.sealFuses,
+      isvFamilyId: ZERO16, isvExtProdId: ZERO16, mrenclave: ti.slice(0, 32), mrsigner: ZERO32, keyId: m.boot.reportKeyId, configId: ti.slice(64, 128), padding: s.padding,
+    });
+    rep.set(m.crypto.aesCmac128(key, rep.subarray(0, 384)), 416);
+    this.#access(output, rep, true, false);
+  }
+
+  egetkey(keyrequest: number, output: number): number {
+    this.#check();
+    this.step();
+    const m = this.#m, s = this.#e.secs;
+    this.#withFaults(() => {
+      if (keyrequest % 512 !== 0 || !this.#inElrange(keyrequest, 512)) throw gp('EGETKEY: KEYREQUEST must be 512-aligned and inside ELRANGE');
+      this.#operand(keyrequest, false);
+      if (output % 16 !== 0 || !this.#inElrange(output, 16)) throw gp('EGETKEY: the output must be 16-aligned and inside ELRANGE');
+      this.#operand(output, true);
+    });
+    const req = new Uint8Array(512);
+    this.#access(keyrequest, req, false, false);
+    const keyName = u16le(req, 0), policy = u16le(req, 2), reqIsvSvn = u16le(req, 4);
+    const reqCpusvn = req.slice(8, 24), maskFlags = u64le(req, 24), maskXfrm = u64le(req, 32);
+    const reqKeyId = req.slice(40, 72), miscMask = u32le(req, 72), reqConfigSvn = u16le(req, 76);
+    const fault = (): never => {
+      throw gp('EGETKEY: reserved KEYREQUEST bits are set');
+    };
+    this.#withFaults(() => {
+      if (!isZero(req, 6, 8) || !isZero(req, 78, 512) || (policy & KEYPOLICY.RESERVED_MASK) !== 0) fault();
+      if ((s.flags & ATTR.KSS) === 0n && ((policy & KEYPOLICY.KSS_MASK) !== 0 || reqConfigSvn > 0)) throw gp('EGETKEY: KSS policy bits or CONFIGSVN without ATTRIBUTES.KSS');
+    });
+    const cpusvnOk = cpusvnAtMost(reqCpusvn, m.config.cpusvn);
+    switch (keyName) {
+      case KEYNAME.SEAL_KEY:
+        if (!cpusvnOk) return SGX.INVALID_CPUSVN;
+        if (reqIsvSvn > s.isvSvn || reqConfigSvn > s.configSvn) return SGX.INVALID_ISVSVN;
+        break;
+      case KEYNAME.REPORT_KEY:
+        break;
+      case KEYNAME.EINITTOKEN_KEY:
+        if ((s.flags & ATTR.EINITTOKEN_KEY) === 0n) return SGX.INVALID_ATTRIBUTE;
+        if (!cpusvnOk) return SGX.INVALID_CPUSVN;
+        if (reqIsvSvn > s.isvSvn) return SGX.INVALID_ISVSVN;
+        break;
+      case KEYNAME.PROVISION_KEY:
+      case KEYNAME.PROVISION_SEAL_KEY:
+        if ((s.flags & ATTR.PROVISIONKEY) === 0n) return SGX.INVALID_ATTRIBUTE;
+        if (!cpusvnOk) return SGX.INVALID_CPUSVN;
+        if (reqIsvSvn > s.isvSvn || (keyName === KEYNAME.PROVISION_SEAL_KEY && reqConfigSvn > s.configSvn)) return SGX.INVALID_ISVSVN;
+        break;
+      default:
+        return SGX.INVALID_KEYNAME;
+    }
+    const attrStar = new Uint8Array(16);
+    writeU64le(attrStar, 0, (maskFlags | 3n) & s.flags);
+    writeU64le(attrStar, 8, maskXfrm & s.xfrm);
+    const miscStar = (miscMask & s.miscSelect) >>> 0;
+    const notMisc = ~miscMask >>> 0;
+    const p = (bit: number) => (policy & bit) !== 0;
+    const d: KeyDependencies = {
+      keyName, keyPolicy: 0, isvProdId: 0, isvSvn: 0, configSvn: 0, miscSelect: 0, miscMask: 0, attributes: ZERO16, attributesMask: ZERO16,
+      ownerEpoch: m.secrets.ownerEpoch, cpuSvn: reqCpusvn, sealKeyFuses: m.secrets.sealFuses, isvFamilyId: ZERO16, isvExtProdId: ZERO16,
+      mrenclave: ZERO32, mrsigner: ZERO32, keyId: reqKeyId, configId: ZERO64, padding: s.padding,
+    };
+    switch (keyName) {
+      case KEYNAME.SEAL_KEY:
+        Object.assign(d, {
+          keyPolicy: policy, isvProdId: p(KEYPOLICY.NOISVPRODID) ? 0 : s.isvProdId, isvSvn: reqIsvSvn, configSvn: p(KEYPOLICY.CONFIGID) ? reqConfigSvn : 0,
+          miscSelect: miscStar, miscMask: notMisc, attributes: attrStar, attributesMask: req.slice(24, 40),
+          isvFamilyId: p(KEYPOLICY.ISVFAMILYID) ? s.isvFamilyId : ZERO16, isvExtProdId: p(KEYPOLICY.ISVEXTPRODID) ? s.isvExtProdId : ZERO16,
+          mrenclave: p(KEYPOLICY.MRENCLAVE) ? s.mrenclave : ZERO32, mrsigner: p(KEYPOLICY.MRSIGNER) ? s.mrsigner : ZERO32,
+          configId: p(KEYPOLICY.CONFIGID) ? s.configId : ZERO64,
+        });
+        break;
+      case KEYNAME.REPORT_KEY:
+        Object.assign(d, { attributes: s.attributes, mrenclave: s.mrenclave, cpuSvn: m.config.cpusvn, miscSelect: s.miscSelect, configId: s.configId, configSvn: s.configSvn, padding: PKCS1_5_PADDING });
+        break;
+      case KEYNAME.EINITTOKEN_KEY:
+        Object.assign(d, { isvProdId: s.isvProdId, isvSvn: reqIsvSvn, attributes: attrStar, mrsigner: s.mrsigner, miscSelect: miscStar });
+        break;
+      case KEYNAME.PROVISION_KEY:
+        Object.assign(d, { isvProdId: s.isvProdId, isvSvn: reqIsvSvn, ownerEpoch: ZERO16, attributes: attrStar, attributesMask: req.slice(24, 40), mrsigner: s.mrsigner, keyId: ZERO32, sealKeyFuses: ZERO16, miscSelect: miscStar, miscMask: notMisc });
+        break;
+      case KEYNAME.PROVISION_SEAL_KEY:
+        Object.assign(d, {
+          keyPolicy: policy, isvProdId: p(KEYPOLICY.NOISVPRODID) ? 0 : s.isvProdId, isvSvn: reqIsvSvn, ownerEpoch: ZERO16, attributes: attrStar, attributesMask: req.slice(24, 40),
+          mrsigner: s.mrsigner, keyId: ZERO32, miscSelect: miscStar, miscMask: notMisc,
+          isvFamilyId: p(KEYPOLICY.ISVFAMILYID) ? s.isvFamilyId : ZERO16, isvExtProdId: p(KEYPOLICY.ISVEXTPRODID) ? s.isvExtProdId : ZERO16,
+          configId: p(KEYPOLICY.CONFIGID) ? s.configId : ZERO64, configSvn: p(KEYPOLICY.CONFIGID) ? reqConfigSvn : 0,
+        });
+        break;
+    }
+    const key = deriveKey(m.crypto, m.secrets, d);
+    this.#access(output, key, true, false);
+    return SGX.SUCCESS;
+  }
+
+  eexit(target: number): void {
+    this.#check();
+    const m = this.#m, e = this.#e;
+    let exit: ExitInfo;
+    try {
+      exit = eexitTo(m, e, target);
+    } catch (err) {
+      if (err instanceof ArchFault && inMode(e)) {
+        const ex = aex(m, e, err.vector, err.errorCode, err.address, err.reason);
+        suspend(m, e, ex, 'aex', false);
+        return this.eexit(target);
+      }
+      throw err;
+    }
+    suspend(m, e, exit, 'eexit', false);
+  }
+}
+

@@ -1,0 +1,86 @@
+/**
+ * Key derivation for EGETKEY, EREPORT and EINIT (SDM 38.? "Key Derivation"; specs/sgx.md §11).
+ *
+ * The SDM gives the dependency table (which field values go into each key) exactly; the PRF and
+ * its encoding are not public. Witness uses ED-11: AES-128-CMAC keyed by the platform's fused root
+ * (the provisioning root for PROVISION_KEY, the seal fuses otherwise) over a fixed little-endian
+ * serialization of the dependencies. Keys are therefore internally consistent and platform-unique,
+ * not equal to any real CPU's keys (which nobody can reproduce).
+ */
+import type { CryptoProvider } from '../lib/crypto/provider.js';
+import { writeU16le, writeU32le } from '../lib/bytes.js';
+import { KEYNAME } from './constants.js';
+
+/** The values a key depends on (SDM Table "Key Derivation"). All byte fields are exact lengths. */
+export interface KeyDependencies {
+  keyName: number;
+  keyPolicy: number;
+  isvProdId: number;
+  isvSvn: number;
+  configSvn: number;
+  miscSelect: number;
+  miscMask: number;
+  attributes: Uint8Array; // 16
+  attributesMask: Uint8Array; // 16
+  ownerEpoch: Uint8Array; // 16
+  cpuSvn: Uint8Array; // 16
+  sealKeyFuses: Uint8Array; // 16
+  isvFamilyId: Uint8Array; // 16
+  isvExtProdId: Uint8Array; // 16
+  mrenclave: Uint8Array; // 32
+  mrsigner: Uint8Array; // 32
+  keyId: Uint8Array; // 32
+  configId: Uint8Array; // 64
+  padding: Uint8Array; // 352
+}
+
+export const KEY_DEPENDENCIES_SIZE = 644;
+
+/** The ED-11 serialization (644 bytes). */
+export function serializeKeyDependencies(d: KeyDependencies): Uint8Array {
+  const b = new Uint8Array(KEY_DEPENDENCIES_SIZE);
+  writeU16le(b, 0, d.keyName);
+  writeU16le(b, 2, d.keyPolicy);
+  writeU16le(b, 4, d.isvProdId);
+  writeU16le(b, 6, d.isvSvn);
+  writeU16le(b, 8, d.configSvn);
+  // 10..12: padding
+  writeU32le(b, 12, d.miscSelect);
+  writeU32le(b, 16, d.miscMask);
+  let o = 20;
+  for (const [v, n] of [
+    [d.attributes, 16], [d.attributesMask, 16], [d.ownerEpoch, 16], [d.cpuSvn, 16], [d.sealKeyFuses, 16],
+    [d.isvFamilyId, 16], [d.isvExtProdId, 16], [d.mrenclave, 32], [d.mrsigner, 32], [d.keyId, 32], [d.configId, 64], [d.padding, 352],
+  ] as const) {
+    if (v.length !== n) throw new RangeError(`key dependency of ${v.length} bytes where ${n} are required`);
+    b.set(v, o);
+    o += n;
+  }
+  return b;
+}
+
+/** The platform's fused roots (ED: chosen per platform, see secrets.ts). */
+export interface FuseRoots {
+  readonly sealFuses: Uint8Array;
+  readonly provisioningRoot: Uint8Array;
+}
+
+/** derivekey(): 16 bytes. */
+export function deriveKey(crypto: CryptoProvider, roots: FuseRoots, d: KeyDependencies): Uint8Array {
+  const root = d.keyName === KEYNAME.PROVISION_KEY ? roots.provisioningRoot : roots.sealFuses;
+  return crypto.aesCmac128(root, serializeKeyDependencies(d));
+}
+
+export const ZERO16 = new Uint8Array(16);
+export const ZERO32 = new Uint8Array(32);
+export const ZERO64 = new Uint8Array(64);
+export const ZERO352 = new Uint8Array(352);
+
+/**
+ * CPUSVN comparison (ED-10): `requested` is acceptable iff every byte is ≤ the current one.
+ * CPUSVN is not an integer; component-wise order is the only safe reading.
+ */
+export function cpusvnAtMost(requested: Uint8Array, current: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (requested[i]! > current[i]!) return false;
+  return true;
+}

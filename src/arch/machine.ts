@@ -1,0 +1,487 @@
+/**
+ * The processor's private state: RAM, the EPC with its plaintext, the EPCM, the hidden SECS and TCS
+ * state, the package registers and the logical processors. Nothing in this module is exported from
+ * src/arch/index.ts: a `MachineState` is reachable only through a `Processor`'s private field, so
+ * host, kernel and driver code can touch enclave memory only through the instructions and the
+ * abort-page / memory-encryption paths, as on hardware (design-notes: "Where plaintext lives").
+ */
+import type { CryptoProvider } from '../lib/crypto/provider.js';
+import { isZero, writeU64le, writeU32le, u32le, u64leNumberOrNeg } from '../lib/bytes.js';
+import type { ProcessorConfig } from './config.js';
+import type { PlatformSecrets, BootSecrets } from './secrets.js';
+import type { Measurement } from './measurement.js';
+import { PageTable, PTE, USER_ADDRESS_LIMIT } from './mmu.js';
+import { PT, PFEC, INTEL_LE_PUBKEYHASH, VECTOR } from './constants.js';
+import { ArchFault, pf, gp, mc } from './faults.js';
+import { TCS_OFF } from './structures/tcs.js';
+import type { EnclaveEngine } from './engine.js';
+
+/** EPCM permission bits. */
+export const PERM = { R: 1, W: 2, X: 4 } as const;
+/** EPCM state bits. */
+export const EPCM_STATE = { BLOCKED: 1, PENDING: 2, MODIFIED: 4, PR: 8 } as const;
+
+/** A memory region of an enclave that backs a WebAssembly.Memory (design-notes: enclave memory and WebAssembly). */
+export interface MemoryRegion {
+  readonly base: number;
+  readonly size: number;
+  readonly memory: WebAssembly.Memory;
+  /** The EPC page index behind each 4 KiB of the region. */
+  readonly frames: Int32Array;
+}
+
+/** Hidden and architectural state of one SECS (one enclave). */
+export interface SecsState {
+  readonly page: number;
+  readonly eid: number;
+  readonly key: object;
+  readonly size: number;
+  readonly baseAddr: number;
+  readonly ssaFrameSize: number;
+  readonly miscSelect: number;
+  readonly flags: bigint;
+  readonly xfrm: bigint;
+  readonly attributes: Uint8Array;
+  readonly configId: Uint8Array;
+  readonly configSvn: number;
+  measurement: Measurement | null;
+  initialized: boolean;
+  mrenclave: Uint8Array;
+  mrsigner: Uint8Array;
+  isvProdId: number;
+  isvSvn: number;
+  isvFamilyId: Uint8Array;
+  isvExtProdId: Uint8Array;
+  padding: Uint8Array;
+  childCount: number;
+  /** Logical processors currently executing inside the enclave. */
+  activeThreads: number;
+  /** Exits so far: advances the memory-encryption version of memory-backed (Wasm) pages. */
+  exitCount: number;
+  /** Frames of this enclave whose DRAM copy failed integrity. */
+  tamperedPages: number;
+  regions: MemoryRegion[];
+  /** Bumped whenever an EPCM entry of a region frame changes; entry revalidates regions when it moves. */
+  regionEpoch: number;
+  regionCheck: { pt: PageTable | null; generation: number; epoch: number };
+  dead: boolean;
+}
+
+/** Lifecycle of a TCS (style rule 7). */
+export type TcsLifecycle = 'idle' | 'active';
+
+/** Parsed TCS fields, mirrored into the TCS page bytes on every change. */
+export interface TcsState {
+  readonly page: number;
+  readonly secs: SecsState;
+  readonly linAddr: number;
+  state: TcsLifecycle;
+  flags: number;
+  ossa: number;
+  cssa: number;
+  nssa: number;
+  oentry: number;
+  aep: number;
+  ofsbase: number;
+  ogsbase: number;
+  /** A suspended enclave continuation on the JS stack (set while an exit waits for re-entry). */
+  suspended: SuspendedFrame | null;
+  /** AEX count, for inspection. */
+  aexCount: number;
+}
+
+export interface SuspendedFrame {
+  readonly kind: 'eexit' | 'aex';
+  readonly token: object;
+}
+
+export interface LpState {
+  readonly index: number;
+  cpl: 0 | 3;
+  cr3: PageTable;
+  enclaveMode: boolean;
+  activeSecs: SecsState | null;
+  activeTcs: TcsState | null;
+  pendingInterrupt: number | null;
+  /** Identifies the entry currently executing on this LP (enclave mode only). */
+  activeToken: object | null;
+  /** EDBGRD output (RBX), as a u64. */
+  dataOut: bigint;
+}
+
+export class MachineState {
+  readonly config: ProcessorConfig;
+  readonly crypto: CryptoProvider;
+  readonly secrets: PlatformSecrets;
+  readonly boot: BootSecrets;
+
+  readonly ramFrames: number;
+  readonly ram = new Map<number, Uint8Array>();
+  readonly prmBase: number;
+  readonly prmSize: number;
+  readonly epcBase: number;
+  readonly epcPages: number;
+  readonly epcBasePfn: number;
+
+  // EPCM, as parallel arrays indexed by EPC page (ED-1).
+  readonly valid: Uint8Array;
+  readonly pt: Uint8Array;
+  readonly perm: Uint8Array;
+  readonly state: Uint8Array;
+  readonly owner: Int32Array;
+  readonly linAddr: Float64Array;
+  // Memory encryption and integrity per EPC frame.
+  readonly version: Float64Array;
+  readonly tampered: Uint8Array;
+  readonly backed: Uint8Array;
+  /** Plaintext of each EPC page; null = all zero (never written). PRIVATE to the processor. */
+  readonly store: (Uint8Array | null)[];
+  readonly secs: (SecsState | undefined)[];
+  readonly tcs: (TcsState | undefined)[];
+
+  nextEid = 1;
+  lePubKeyHash: Uint8Array = INTEL_LE_PUBKEYHASH.slice();
+  featureControl = { lock: true, sgxEnable: true, sgxLc: true };
+  /** Drop-and-lock: after an integrity failure every EPC access raises #MC. */
+  locked: string | null = null;
+  readonly lps: LpState[];
+  engine: EnclaveEngine | null = null;
+  stepHook: ((lp: LpState) => void) | null = null;
+  readonly kernelPageTable: PageTable;
+  validCount = 0;
+
+  constructor(config: ProcessorConfig, crypto: CryptoProvider, secrets: PlatformSecrets, boot: BootSecrets) {
+    this.config = config;
+    this.crypto = crypto;
+    this.secrets = secrets;
+    this.boot = boot;
+    this.ramFrames = config.ramSize / 4096;
+    // The PRM is the smallest naturally aligned power of two holding the EPC plus MEE metadata (≈ 1/4),
+    // placed above RAM: 93.5 MiB of EPC in a 128 MiB PRM, as on SGX1 client parts.
+    let prm = 2 ** 20;
+    while (prm < config.epcSize + config.epcSize / 4) prm *= 2;
+    this.prmSize = prm;
+    this.prmBase = Math.ceil(config.ramSize / prm) * prm;
+    this.epcBase = this.prmBase;
+    this.epcPages = config.epcSize / 4096;
+    this.epcBasePfn = this.epcBase / 4096;
+    const n = this.epcPages;
+    this.valid = new Uint8Array(n);
+    this.pt = new Uint8Array(n);
+    this.perm = new Uint8Array(n);
+    this.state = new Uint8Array(n);
+    this.owner = new Int32Array(n).fill(-1);
+    this.linAddr = new Float64Array(n);
+    this.version = new Float64Array(n);
+    this.tampered = new Uint8Array(n);
+    this.backed = new Uint8Array(n);
+    this.store = new Array<Uint8Array | null>(n).fill(null);
+    this.secs = new Array<SecsState | undefined>(n);
+    this.tcs = new Array<TcsState | undefined>(n);
+    this.kernelPageTable = new PageTable('kernel (identity)', this.prmBase + this.prmSize);
+    this.lps = Array.from({ length: config.logicalProcessors }, (_, index) => ({
+      index, cpl: 3 as 0 | 3, cr3: this.kernelPageTable, enclaveMode: false, activeSecs: null, activeTcs: null, pendingInterrupt: null, activeToken: null, dataOut: 0n,
+    }));
+  }
+
+  // ---- physical address classification -------------------------------------------------------
+
+  inPrm(pa: number): boolean {
+    return pa >= this.prmBase && pa < this.prmBase + this.prmSize;
+  }
+  /** EPC page index of physical address `pa`, or -1. */
+  epcIndex(pa: number): number {
+    const i = Math.floor((pa - this.epcBase) / 4096);
+    return i >= 0 && i < this.epcPages ? i : -1;
+  }
+  epcPa(index: number): number {
+    return this.epcBase + index * 4096;
+  }
+
+  checkLocked(): void {
+    if (this.locked !== null) throw mc(`the memory controller is locked (drop-and-lock): ${this.locked}`);
+  }
+
+  // ---- translation ---------------------------------------------------------------------------
+
+  /**
+   * Walk `pt` for linear address `la`. Returns the physical address or throws a normal #PF
+   * (SGX bit clear) for a non-present page or a PTE permission violation.
+   */
+  translate(pt: PageTable, la: number, write: boolean, user: boolean, fetch: boolean): number {
+    if (!(la >= 0 && la < USER_ADDRESS_LIMIT) && pt.identityLimit === 0) throw gp(`linear address 0x${la.toString(16)} is not canonical in the modelled user half`);
+    const vpn = Math.floor(la / 4096);
+    const e = pt.entry(vpn);
+    const pfecBase = (write ? PFEC.W : 0) | (user ? PFEC.US : 0) | (fetch ? PFEC.ID : 0);
+    if (e < 0) throw pf(la, pfecBase, `page 0x${(vpn * 4096).toString(16)} is not present`);
+    const flags = e % 8;
+    if ((write && !(flags & PTE.W)) || (user && !(flags & PTE.U)) || (fetch && flags & PTE.NX)) {
+      throw pf(la, pfecBase | PFEC.P, `PTE forbids the access at 0x${la.toString(16)}`);
+    }
+    return Math.floor(e / 8) * 4096 + (la % 4096);
+  }
+
+  // ---- RAM and abort-page semantics (every non-enclave access) ------------------------------
+
+  ramFrame(pfn: number, create: boolean): Uint8Array | null {
+    let f = this.ram.get(pfn);
+    if (!f && create) {
+      f = new Uint8Array(4096);
+      this.ram.set(pfn, f);
+    }
+    return f ?? null;
+  }
+
+  /**
+   * A non-enclave read of physical memory (host, kernel, driver, device through the MMU): RAM
+   * returns its bytes; anything in the PRM (EPC, EPCM, MEE metadata) returns all-ones (abort page,
+   * specs/sgx.md §8.1); non-existent memory also reads all-ones.
+   */
+  readPhysical(pa: number, out: Uint8Array, outOff = 0, len = out.length - outOff): void {
+    let done = 0;
+    while (done < len) {
+      const a = pa + done;
+      const off = a % 4096;
+      const n = Math.min(4096 - off, len - done);
+      const pfn = Math.floor(a / 4096);
+      if (this.inPrm(a) || pfn >= this.ramFrames) {
+        out.fill(0xff, outOff + done, outOff + done + n);
+      } else {
+        const f = this.ram.get(pfn);
+        if (f) out.set(f.subarray(off, off + n), outOff + done);
+        else out.fill(0, outOff + done, outOff + done + n);
+      }
+      done += n;
+    }
+  }
+
+  /** A non-enclave write: RAM takes it; the PRM drops it silently (abort page). */
+  writePhysical(pa: number, src: Uint8Array, srcOff = 0, len = src.length - srcOff): void {
+    let done = 0;
+    while (done < len) {
+      const a = pa + done;
+      const off = a % 4096;
+      const n = Math.min(4096 - off, len - done);
+      const pfn = Math.floor(a / 4096);
+      if (!this.inPrm(a) && pfn < this.ramFrames) {
+        const f = this.ramFrame(pfn, true)!;
+        f.set(src.subarray(srcOff + done, srcOff + done + n), off);
+      }
+      done += n;
+    }
+  }
+
+  /** Read through a page table as non-enclave code at privilege `cpl`. */
+  readVirtual(pt: PageTable, la: number, out: Uint8Array, cpl: 0 | 3): void {
+    let done = 0;
+    while (done < out.length) {
+      const a = la + done;
+      const n = Math.min(4096 - (a % 4096), out.length - done);
+      const pa = this.translate(pt, a, false, cpl === 3, false);
+      this.readPhysical(pa, out, done, n);
+      done += n;
+    }
+  }
+
+  writeVirtual(pt: PageTable, la: number, src: Uint8Array, cpl: 0 | 3): void {
+    // Translate every page first: a faulting write changes nothing.
+    const pas: number[] = [];
+    for (let done = 0; done < src.length; ) {
+      const a = la + done;
+      const n = Math.min(4096 - (a % 4096), src.length - done);
+      pas.push(this.translate(pt, a, true, cpl === 3, false));
+      done += n;
+    }
+    let done = 0;
+    for (const pa of pas) {
+      const n = Math.min(4096 - (pa % 4096), src.length - done);
+      this.writePhysical(pa, src, done, n);
+      done += n;
+    }
+  }
+
+  // ---- EPC page contents (processor-internal only) -------------------------------------------
+
+  /** The plaintext of EPC page `i`, allocated on demand. */
+  page(i: number): Uint8Array {
+    let s = this.store[i];
+    if (!s) {
+      s = new Uint8Array(4096);
+      this.store[i] = s;
+    }
+    return s;
+  }
+
+  /** Replace the contents of EPC page `i` (EADD, ELDU, zeroing). An all-zero source keeps no storage. */
+  setPage(i: number, src: Uint8Array | null): void {
+    this.version[i]!++;
+    this.tampered[i] = 0;
+    if (this.backed[i]) {
+      const s = this.store[i]!;
+      if (src) s.set(src.subarray(0, 4096));
+      else s.fill(0);
+      return;
+    }
+    if (src === null || isZero(src, 0, 4096)) {
+      this.store[i] = null;
+      return;
+    }
+    this.page(i).set(src.subarray(0, 4096));
+  }
+
+  /** Mark a processor write to page `i` (advances its memory-encryption version). */
+  touched(i: number): void {
+    this.version[i]!++;
+  }
+
+  /** Free EPC page `i`: EPCM VALID = 0 and contents scrubbed (ED: zero on free). */
+  freePage(i: number): void {
+    if (this.tampered[i] && this.owner[i]! >= 0) {
+      const o = this.secs[this.owner[i]!];
+      if (o) o.tamperedPages--;
+    }
+    if (this.backed[i]) {
+      this.store[i]!.fill(0);
+      this.backed[i] = 0;
+    }
+    this.store[i] = null;
+    this.valid[i] = 0;
+    this.pt[i] = 0;
+    this.perm[i] = 0;
+    this.state[i] = 0;
+    this.owner[i] = -1;
+    this.linAddr[i] = 0;
+    this.version[i]!++;
+    this.tampered[i] = 0;
+    this.secs[i] = undefined;
+    this.tcs[i] = undefined;
+    this.validCount--;
+  }
+
+  // ---- TCS mirror -----------------------------------------------------------------------------
+
+  writeTcsState(t: TcsState): void {
+    const b = this.page(t.page);
+    writeU64le(b, TCS_OFF.STATE, t.state === 'active' ? 1 : 0);
+    this.version[t.page]!++;
+  }
+  writeTcsCssa(t: TcsState): void {
+    writeU32le(this.page(t.page), TCS_OFF.CSSA, t.cssa);
+    this.version[t.page]!++;
+  }
+  writeTcsAep(t: TcsState): void {
+    writeU64le(this.page(t.page), TCS_OFF.AEP, t.aep);
+  }
+  readTcsFields(i: number): Pick<TcsState, 'flags' | 'ossa' | 'cssa' | 'nssa' | 'oentry' | 'aep' | 'ofsbase' | 'ogsbase'> {
+    const b = this.store[i] ?? new Uint8Array(4096);
+    const n = (o: number) => u64leNumberOrNeg(b, o);
+    return { flags: n(TCS_OFF.FLAGS), ossa: n(TCS_OFF.OSSA), cssa: u32le(b, TCS_OFF.CSSA), nssa: u32le(b, TCS_OFF.NSSA), oentry: n(TCS_OFF.OENTRY), aep: n(TCS_OFF.AEP), ofsbase: n(TCS_OFF.OFSBASE), ogsbase: n(TCS_OFF.OGSBASE) };
+  }
+
+  // ---- enclave-mode access decision (specs/sgx.md §8.1) ---------------------------------------
+
+  /**
+   * Resolve one linear page for an access by code running in enclave mode for `secs`.
+   * Returns an EPC page index (≥ 0), or -(pa + 1) for an ordinary RAM access outside the PRM, or
+   * throws the fault the SDM's decision procedure gives.
+   */
+  resolveEnclaveAccess(lp: LpState, secs: SecsState, la: number, write: boolean, fetch: boolean): number {
+    const pa = this.translate(lp.cr3, la, write, true, fetch);
+    const inElrange = la >= secs.baseAddr && la < secs.baseAddr + secs.size;
+    if (!this.inPrm(pa)) {
+      if (inElrange) throw pf(la, PFEC.P | PFEC.US | PFEC.SGX | (write ? PFEC.W : 0) | (fetch ? PFEC.ID : 0), `ELRANGE address 0x${la.toString(16)} is not backed by the EPC`);
+      if (fetch) throw gp(`instruction fetch outside ELRANGE at 0x${la.toString(16)}`);
+      return -(pa + 1);
+    }
+    const i = this.epcIndex(pa);
+    if (i < 0) return -(pa + 1); // PRM metadata: abort page (handled by the caller's physical path)
+    if (fetch && !inElrange) throw gp(`instruction fetch outside ELRANGE at 0x${la.toString(16)}`);
+    const pfec = PFEC.P | PFEC.US | PFEC.SGX | (write ? PFEC.W : 0) | (fetch ? PFEC.ID : 0);
+    if (!this.valid[i] || this.state[i]! & EPCM_STATE.BLOCKED) throw pf(la, pfec, `EPCM: page 0x${(pa - (pa % 4096)).toString(16)} is invalid or blocked`);
+    if (this.pt[i] !== PT.REG) throw pf(la, pfec, `EPCM: page at 0x${la.toString(16)} is not PT_REG`);
+    if (this.owner[i] !== secs.page) throw pf(la, pfec, `EPCM: page at 0x${la.toString(16)} belongs to another enclave`);
+    if (this.linAddr[i] !== la - (la % 4096)) throw pf(la, pfec, `EPCM: page mapped at 0x${la.toString(16)} was added at 0x${this.linAddr[i]!.toString(16)}`);
+    if (this.state[i]! & (EPCM_STATE.PENDING | EPCM_STATE.MODIFIED)) throw pf(la, pfec, 'EPCM: page is pending or modified');
+    const need = fetch ? PERM.X : write ? PERM.W : PERM.R;
+    if (!(this.perm[i]! & need)) throw pf(la, pfec, `EPCM forbids ${fetch ? 'execute' : write ? 'write' : 'read'} at 0x${la.toString(16)}`);
+    if (this.tampered[i]) this.lockUp(`integrity check failed on EPC page 0x${pa.toString(16)}`);
+    return i;
+  }
+
+  /** Drop-and-lock: the MEE detected tampering; the memory controller locks (specs/sgx.md §12). */
+  lockUp(reason: string): never {
+    this.locked = reason;
+    throw mc(`memory integrity failure, platform locked (drop-and-lock): ${reason}`);
+  }
+
+  // ---- the MEE view of DRAM (physical attacks) ------------------------------------------------
+
+  #counterBlock(i: number): Uint8Array {
+    const s = this.secs[this.owner[i]!];
+    const epoch = this.backed[i] && s ? s.exitCount : 0;
+    const seed = new Uint8Array(24);
+    writeU64le(seed, 0, this.epcPa(i));
+    writeU64le(seed, 8, this.version[i]!);
+    writeU64le(seed, 16, epoch);
+    const cb = this.crypto.sha256(seed).slice(0, 16);
+    cb.fill(0, 12, 16);
+    return cb;
+  }
+
+  /** What DRAM holds for EPC page `i`: AES-CTR ciphertext tweaked by address and version. */
+  dramCiphertext(i: number): Uint8Array {
+    const plain = this.store[i] ?? new Uint8Array(4096);
+    return this.crypto.aesCtr128(this.boot.meeKey, this.#counterBlock(i), plain);
+  }
+
+  /** A DMA / cold-boot read of physical memory: RAM in the clear, the EPC as ciphertext, other PRM bytes as keystream. */
+  dramRead(pa: number, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    let done = 0;
+    while (done < len) {
+      const a = pa + done;
+      const off = a % 4096;
+      const n = Math.min(4096 - off, len - done);
+      const i = this.epcIndex(a);
+      if (i >= 0) out.set(this.dramCiphertext(i).subarray(off, off + n), done);
+      else if (this.inPrm(a)) {
+        const cb = new Uint8Array(16);
+        writeU64le(cb, 0, a - off);
+        out.set(this.crypto.aesCtr128(this.boot.meeKey, cb, new Uint8Array(4096)).subarray(off, off + n), done);
+      } else this.readPhysical(a, out, done, n);
+      done += n;
+    }
+    return out;
+  }
+
+  /**
+   * A DMA write into DRAM. Into the EPC: writing back exactly the current ciphertext changes
+   * nothing; anything else (garbage, or an older ciphertext: a replay) fails the MEE's integrity
+   * check, and the next enclave access to the page locks the platform.
+   */
+  dramWrite(pa: number, data: Uint8Array): { tamperedPages: number } {
+    let done = 0;
+    let tamperedPages = 0;
+    while (done < data.length) {
+      const a = pa + done;
+      const off = a % 4096;
+      const n = Math.min(4096 - off, data.length - done);
+      const i = this.epcIndex(a);
+      if (i >= 0) {
+        const current = this.dramCiphertext(i);
+        let same = true;
+        for (let k = 0; k < n; k++) if (current[off + k] !== data[done + k]) { same = false; break; }
+        if (!same && !this.tampered[i]) {
+          this.tampered[i] = 1;
+          tamperedPages++;
+          const s = this.valid[i] ? this.secs[this.pt[i] === PT.SECS ? i : this.owner[i]!] : undefined;
+          if (s) s.tamperedPages++;
+        }
+      } else if (!this.inPrm(a)) this.writePhysical(a, data, done, n);
+      done += n;
+    }
+    return { tamperedPages };
+  }
+}
+
+export { ArchFault, VECTOR };

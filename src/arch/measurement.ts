@@ -1,0 +1,178 @@
+/**
+ * MRENCLAVE as silicon computes it (SDM 38.? ECREATE/EADD/EEXTEND/EINIT pseudocode; specs/sgx.md §4).
+ *
+ * MRENCLAVE is one SHA-256 over a stream of 64-byte records: one ECREATE record, then for each
+ * EADD an EADD record, and for each EEXTEND an EEXTEND record followed by the 256 measured bytes.
+ * EINIT finalizes with the standard SHA-256 length padding, so a streaming SHA-256 of the
+ * concatenated records is exact.
+ *
+ * `Measurement` writes the records into a reused buffer and hashes it in large blocks (no
+ * allocation per record: this is the hot path of enclave building). A `MeasurementLog` can be
+ * attached to keep every record (the SGXS form, see sgxs.ts) for dumping, diffing and replay.
+ */
+import type { CryptoProvider, Sha256Stream } from '../lib/crypto/provider.js';
+import { writeU32le, writeU64le } from '../lib/bytes.js';
+import { MEAS_TAG, SECINFO_FLAGS, PT } from './constants.js';
+
+/** Receives the exact records that are hashed, in order. */
+export interface MeasurementSink {
+  ecreate(ssaFrameSize: number, size: number): void;
+  /** `secinfoFlags` as EADD measures them (TCS: R, W, X already forced to 0). */
+  eadd(offset: number, secinfoFlags: number): void;
+  /** `chunk` is a 256-byte view; the sink must copy what it keeps. */
+  eextend(offset: number, chunk: Uint8Array): void;
+}
+
+/** The flags EADD measures: for PT_TCS the R/W/X bits are forced to 0 (SDM EADD pseudocode). */
+export function measuredSecinfoFlags(flags: number): number {
+  const pt = (flags & SECINFO_FLAGS.PAGE_TYPE_MASK) >> SECINFO_FLAGS.PAGE_TYPE_SHIFT;
+  return pt === PT.TCS ? flags & ~7 : flags;
+}
+
+function tagBytes(tag: bigint): Uint8Array {
+  const b = new Uint8Array(8);
+  writeU64le(b, 0, tag);
+  return b;
+}
+const TAG_ECREATE = tagBytes(MEAS_TAG.ECREATE);
+const TAG_EADD = tagBytes(MEAS_TAG.EADD);
+const TAG_EEXTEND = tagBytes(MEAS_TAG.EEXTEND);
+
+/** Write the 64-byte ECREATE record into `b` at `o`. */
+export function writeEcreateRecord(b: Uint8Array, o: number, ssaFrameSize: number, size: number): void {
+  b.fill(0, o, o + 64);
+  b.set(TAG_ECREATE, o);
+  writeU32le(b, o + 8, ssaFrameSize);
+  writeU64le(b, o + 12, size);
+}
+/** Write the 64-byte EADD record: tag, enclave offset, the first 48 bytes of the SECINFO (FLAGS, then zeros). */
+export function writeEaddRecord(b: Uint8Array, o: number, offset: number, secinfoFlags: number): void {
+  b.fill(0, o, o + 64);
+  b.set(TAG_EADD, o);
+  writeU64le(b, o + 8, offset);
+  writeU64le(b, o + 16, secinfoFlags);
+}
+/** Write the 64-byte EEXTEND header record (the 256 data bytes follow it in the stream). */
+export function writeEextendRecord(b: Uint8Array, o: number, offset: number): void {
+  b.fill(0, o, o + 64);
+  b.set(TAG_EEXTEND, o);
+  writeU64le(b, o + 8, offset);
+}
+
+const BUFFER_SIZE = 320 * 1024; // a multiple of 64 and of the 320-byte EEXTEND group
+
+/** A running MRENCLAVE: what the SECS holds between ECREATE and EINIT. */
+export class Measurement implements MeasurementSink {
+  #hash: Sha256Stream;
+  #buf: Uint8Array;
+  #len = 0;
+  #blocks = 0;
+  #final: Uint8Array | null = null;
+  readonly #log: MeasurementSink | null;
+
+  constructor(crypto: CryptoProvider, log: MeasurementSink | null = null) {
+    this.#hash = crypto.createSha256();
+    this.#buf = new Uint8Array(BUFFER_SIZE);
+    this.#log = log;
+  }
+
+  /** Number of 64-byte SHA256UPDATE blocks so far (the SDM's update counter). */
+  get updateCount(): number {
+    return this.#blocks;
+  }
+
+  get finalized(): boolean {
+    return this.#final !== null;
+  }
+
+  #room(n: number): number {
+    if (this.#len + n > this.#buf.length) this.#flush();
+    const o = this.#len;
+    this.#len += n;
+    this.#blocks += n >> 6;
+    return o;
+  }
+
+  #flush(): void {
+    if (this.#len > 0) {
+      this.#hash.update(this.#buf.subarray(0, this.#len));
+      this.#len = 0;
+    }
+  }
+
+  ecreate(ssaFrameSize: number, size: number): void {
+    writeEcreateRecord(this.#buf, this.#room(64), ssaFrameSize, size);
+    this.#log?.ecreate(ssaFrameSize, size);
+  }
+
+  eadd(offset: number, secinfoFlags: number): void {
+    writeEaddRecord(this.#buf, this.#room(64), offset, secinfoFlags);
+    this.#log?.eadd(offset, secinfoFlags);
+  }
+
+  eextend(offset: number, chunk: Uint8Array): void {
+    const o = this.#room(320);
+    writeEextendRecord(this.#buf, o, offset);
+    this.#buf.set(chunk.subarray(0, 256), o + 64);
+    this.#log?.eextend(offset, chunk);
+  }
+
+  /** Measure a whole page the canonical way: 16 EEXTENDs at +0x000 … +0xF00. */
+  eextendPage(pageOffset: number, page: Uint8Array): void {
+    for (let c = 0; c < 4096; c += 256) this.eextend(pageOffset + c, page.subarray(c, c + 256));
+  }
+
+  /** SHA256FINAL: the MRENCLAVE. Idempotent. */
+  finalize(): Uint8Array {
+    if (this.#final === null) {
+      this.#flush();
+      this.#final = this.#hash.digest();
+      this.#buf = new Uint8Array(0);
+    }
+    return this.#final.slice();
+  }
+
+  /** The MRENCLAVE that EINIT would compute now, without finalizing this measurement. */
+  peek(): Uint8Array {
+    if (this.#final) return this.#final.slice();
+    this.#flush();
+    return this.#hash.copy().digest();
+  }
+}
+
+/** One record of the measurement log. */
+export type MeasurementRecord =
+  | { readonly kind: 'ECREATE'; readonly ssaFrameSize: number; readonly size: number }
+  | { readonly kind: 'EADD'; readonly offset: number; readonly secinfoFlags: number }
+  | { readonly kind: 'EEXTEND'; readonly offset: number; readonly data: Uint8Array };
+
+/** A log of the records that were hashed: dump, diff, re-hash. */
+export class MeasurementLog implements MeasurementSink {
+  readonly records: MeasurementRecord[] = [];
+
+  ecreate(ssaFrameSize: number, size: number): void {
+    this.records.push({ kind: 'ECREATE', ssaFrameSize, size });
+  }
+  eadd(offset: number, secinfoFlags: number): void {
+    this.records.push({ kind: 'EADD', offset, secinfoFlags });
+  }
+  eextend(offset: number, chunk: Uint8Array): void {
+    this.records.push({ kind: 'EEXTEND', offset, data: chunk.slice(0, 256) });
+  }
+
+  /** Feed every record into another sink (e.g. a fresh `Measurement`). */
+  replay(sink: MeasurementSink): void {
+    for (const r of this.records) {
+      if (r.kind === 'ECREATE') sink.ecreate(r.ssaFrameSize, r.size);
+      else if (r.kind === 'EADD') sink.eadd(r.offset, r.secinfoFlags);
+      else sink.eextend(r.offset, r.data);
+    }
+  }
+
+  /** Re-hash the log: the MRENCLAVE it describes. */
+  mrenclave(crypto: CryptoProvider): Uint8Array {
+    const m = new Measurement(crypto);
+    this.replay(m);
+    return m.finalize();
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Page tables. The processor translates every linear address through the current page table
+ * (CR3) before SGX's own checks (specs/sgx.md §8.1: SGX checks run after the normal walk). The OS
+ * writes the entries; the processor only reads them. A page-table entry here is the leaf of the
+ * 4-level walk: present, writable, user, no-execute and the physical frame number.
+ */
+import { ArchError } from './errors.js';
+
+export const PTE = {
+  W: 1,
+  U: 2,
+  NX: 4,
+} as const;
+
+/** A translation result: physical frame number and PTE flags. */
+export interface Translation {
+  readonly pfn: number;
+  readonly flags: number;
+}
+
+/** The highest canonical user-half linear address + 1 (48-bit linear addresses, lower half). */
+export const USER_ADDRESS_LIMIT = 2 ** 47;
+
+export class PageTable {
+  /** vpn → pfn * 8 + flags. */
+  readonly #entries = new Map<number, number>();
+  /** Incremented on every change: the processor revalidates cached mappings when it moves. */
+  #generation = 0;
+  /** An identity-mapped table (linear = physical below `identityLimit`), as used by the model kernel. */
+  readonly identityLimit: number;
+  readonly name: string;
+
+  constructor(name: string, identityLimit = 0) {
+    this.name = name;
+    this.identityLimit = identityLimit;
+  }
+
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** Map linear page `vpn` to physical frame `pfn` with `flags` (PTE.W | PTE.U | PTE.NX). */
+  map(vpn: number, pfn: number, flags: number): void {
+    if (!Number.isSafeInteger(vpn) || vpn < 0 || vpn * 4096 >= USER_ADDRESS_LIMIT) throw new ArchError('PT_VPN', `bad linear page number ${vpn}`);
+    if (!Number.isSafeInteger(pfn) || pfn < 0) throw new ArchError('PT_PFN', `bad frame number ${pfn}`);
+    this.#entries.set(vpn, pfn * 8 + (flags & 7));
+    this.#generation++;
+  }
+
+  unmap(vpn: number): boolean {
+    const had = this.#entries.delete(vpn);
+    if (had) this.#generation++;
+    return had;
+  }
+
+  /** Change the flags of a present entry; false when not present. */
+  protect(vpn: number, flags: number): boolean {
+    const e = this.#entries.get(vpn);
+    if (e === undefined) return false;
+    this.#entries.set(vpn, Math.floor(e / 8) * 8 + (flags & 7));
+    this.#generation++;
+    return true;
+  }
+
+  /** The raw entry (pfn * 8 + flags) or -1 when not present. Hot path: no allocation. */
+  entry(vpn: number): number {
+    if (this.identityLimit > 0) return vpn * 4096 < this.identityLimit ? vpn * 8 + PTE.W : -1;
+    const e = this.#entries.get(vpn);
+    return e === undefined ? -1 : e;
+  }
+
+  lookup(vpn: number): Translation | null {
+    const e = this.entry(vpn);
+    return e < 0 ? null : { pfn: Math.floor(e / 8), flags: e % 8 };
+  }
+
+  /** Number of present entries (identity tables report 0). */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Present entries in ascending vpn order (for inspection and tests). */
+  *entries(): IterableIterator<[number, Translation]> {
+    const keys = [...this.#entries.keys()].sort((a, b) => a - b);
+    for (const k of keys) {
+      const e = this.#entries.get(k)!;
+      yield [k, { pfn: Math.floor(e / 8), flags: e % 8 }];
+    }
+  }
+}

@@ -1,0 +1,411 @@
+/**
+ * The processor: a package with EPC, EPCM, memory encryption, package secrets and logical
+ * processors that execute ENCLS (ring 0) and ENCLU (ring 3). Its state is private: the public
+ * surface is the instruction set, non-enclave memory access (abort-page semantics), the DRAM view
+ * a physical attacker has, and metadata inspection that never reveals page contents.
+ */
+import type { CryptoProvider } from '../lib/crypto/provider.js';
+import { defaultCrypto } from '../lib/crypto/node.js';
+import { toHex, fromHex } from '../lib/bytes.js';
+import { MachineState, PERM, EPCM_STATE, type LpState } from './machine.js';
+import { resolveProcessorConfig, type ProcessorConfig, type ProcessorFeatures } from './config.js';
+import { derivePlatformSecrets, drawBootSecrets, saveSecrets, loadSecrets, type SavedSecrets } from './secrets.js';
+import { ENCLS, ENCLS_FEATURE, ENCLU_FEATURE, PT, PAGE_TYPE_NAMES, VECTOR } from './constants.js';
+import { ArchError } from './errors.js';
+import { gp, ud } from './faults.js';
+import { PageTable } from './mmu.js';
+import * as L from './encls.js';
+import { hostEnclu } from './enclu.js';
+import type { EnclaveEngine, ExitHandler, ExitInfo, Registers } from './engine.js';
+
+/** Options for a new processor: configuration, crypto provider and platform identity. */
+export interface ProcessorOptions extends Partial<Omit<ProcessorConfig, 'features'>> {
+  readonly features?: Partial<ProcessorFeatures>;
+  readonly crypto?: CryptoProvider;
+  /** The platform seed (≥ 16 bytes). Absent: a fresh random platform. */
+  readonly seed?: Uint8Array;
+  /** CR_SGXOWNEREPOCH (16 bytes); default derived from the seed. */
+  readonly ownerEpoch?: Uint8Array;
+  /** The enclave execution engine (what runs at OENTRY). */
+  readonly engine?: EnclaveEngine;
+}
+
+/** A saved processor: configuration and platform identity, enough to restart "the same machine". */
+export interface SavedProcessor {
+  readonly format: 'witness-processor';
+  readonly version: 1;
+  readonly secrets: SavedSecrets;
+  readonly config: Record<string, unknown>;
+}
+
+/** One EPCM entry, as metadata (never contents). */
+export interface EpcmEntry {
+  readonly valid: boolean;
+  readonly pageType: number;
+  readonly pageTypeName: string;
+  readonly r: boolean;
+  readonly w: boolean;
+  readonly x: boolean;
+  readonly blocked: boolean;
+  readonly pending: boolean;
+  readonly modified: boolean;
+  /** Physical address of the owning SECS, or null. */
+  readonly owner: number | null;
+  readonly linAddr: number;
+}
+
+/** Lifecycle of an enclave (style rule 7). */
+export type EnclaveLifecycle = 'uninitialized' | 'initialized';
+
+export interface EnclaveInfo {
+  readonly secs: number;
+  readonly eid: number;
+  readonly baseAddr: number;
+  readonly size: number;
+  readonly state: EnclaveLifecycle;
+  readonly attributesFlags: bigint;
+  readonly xfrm: bigint;
+  readonly miscSelect: number;
+  readonly ssaFrameSize: number;
+  /** Null until EINIT. */
+  readonly mrenclave: Uint8Array | null;
+  readonly mrsigner: Uint8Array | null;
+  readonly isvProdId: number;
+  readonly isvSvn: number;
+  readonly pages: number;
+  readonly activeThreads: number;
+  readonly tcs: readonly { readonly linAddr: number; readonly state: 'idle' | 'active'; readonly cssa: number; readonly nssa: number; readonly aexCount: number }[];
+}
+
+const ENCLS_NAMES = new Map<number, string>(Object.entries(ENCLS).map(([k, v]) => [v, k]));
+
+const MSR = {
+  FEATURE_CONTROL: 0x3a,
+  SGXLEPUBKEYHASH0: 0x8c,
+  SGXLEPUBKEYHASH3: 0x8f,
+} as const;
+
+export class LogicalProcessor {
+  readonly #m: MachineState;
+  readonly #lp: LpState;
+
+  /** @internal */
+  constructor(m: MachineState, lp: LpState) {
+    this.#m = m;
+    this.#lp = lp;
+  }
+
+  get index(): number {
+    return this.#lp.index;
+  }
+  /** Current privilege level (0 = kernel, 3 = user). Set by the OS on every transition. */
+  get cpl(): 0 | 3 {
+    return this.#lp.cpl;
+  }
+  set cpl(v: 0 | 3) {
+    if (this.#lp.enclaveMode) throw new ArchError('LP_IN_ENCLAVE', 'cannot change CPL while the logical processor is in enclave mode');
+    this.#lp.cpl = v;
+  }
+  /** The current page table (CR3). */
+  get cr3(): PageTable {
+    return this.#lp.cr3;
+  }
+  set cr3(pt: PageTable) {
+    if (this.#lp.enclaveMode) throw new ArchError('LP_IN_ENCLAVE', 'cannot change CR3 while the logical processor is in enclave mode');
+    this.#lp.cr3 = pt;
+  }
+  get inEnclaveMode(): boolean {
+    return this.#lp.enclaveMode;
+  }
+  /** RBX after EDBGRD. */
+  get dataOut(): bigint {
+    return this.#lp.dataOut;
+  }
+
+  /**
+   * Execute ENCLS leaf `leaf` (ring 0 only). Returns RAX (the SGX status code; 0 for leaves that
+   * report none). Throws `ArchFault` when the leaf faults (it then changed nothing).
+   */
+  encls(leaf: number, rbx = 0, rcx = 0, rdx = 0): number {
+    const m = this.#m, lp = this.#lp;
+    if (lp.cpl !== 0) throw ud('ENCLS requires CPL 0');
+    if (lp.enclaveMode) throw ud('ENCLS inside an enclave');
+    if (!m.featureControl.lock || !m.featureControl.sgxEnable) throw gp('ENCLS: SGX is not enabled in IA32_FEATURE_CONTROL');
+    const feature = ENCLS_FEATURE[leaf];
+    if (feature === undefined || (feature === 'SGX2' && !m.config.features.sgx2)) throw gp(`ENCLS: unsupported leaf 0x${leaf.toString(16)}`);
+    m.checkLocked();
+    switch (leaf) {
+      case ENCLS.ECREATE: return L.ecreate(m, lp, rbx, rcx);
+      case ENCLS.EADD: return L.eadd(m, lp, rbx, rcx);
+      case ENCLS.EEXTEND: return L.eextend(m, lp, rbx, rcx);
+      case ENCLS.EINIT: return L.einit(m, lp, rbx, rcx, rdx);
+      case ENCLS.EREMOVE: return L.eremove(m, lp, rcx);
+      case ENCLS.EDBGRD: return L.edbgrd(m, lp, rcx);
+      case ENCLS.EDBGWR: return L.edbgwr(m, lp, rcx, BigInt.asUintN(64, BigInt(rbx)));
+      default:
+        throw new ArchError('LEAF_NOT_MODELLED', `ENCLS[${ENCLS_NAMES.get(leaf)}] is architectural but not modelled yet`, { leaf });
+    }
+  }
+
+  /** EDBGWR with a full 64-bit value. */
+  edbgwr(rcx: number, value: bigint): number {
+    const m = this.#m, lp = this.#lp;
+    if (lp.cpl !== 0) throw ud('ENCLS requires CPL 0');
+    m.checkLocked();
+    return L.edbgwr(m, lp, rcx, BigInt.asUintN(64, value));
+  }
+
+  /**
+   * Execute ENCLU[EENTER] or ENCLU[ERESUME] from host code (CPL 3). `regs` carries RBX = TCS,
+   * RCX = AEP and the other registers, and is updated as hardware leaves them when control comes
+   * back (EEXIT: the enclave's registers, RIP = target, RCX = AEP; AEX: the synthetic state).
+   * `handler` is the host code at the AEP / exit target (see `ExitHandler`).
+   */
+  enclu(leaf: number, regs: Registers, handler: ExitHandler | null = null): ExitInfo {
+    const feature = ENCLU_FEATURE[leaf];
+    if (feature === undefined || (feature === 'SGX2' && !this.#m.config.features.sgx2)) throw gp(`ENCLU: unsupported leaf ${leaf}`);
+    if (!this.#m.featureControl.lock || !this.#m.featureControl.sgxEnable) throw gp('ENCLU: SGX is not enabled');
+    return hostEnclu(this.#m, this.#lp, leaf, regs, handler);
+  }
+
+  /** WRMSR (ring 0). Models IA32_SGXLEPUBKEYHASH0..3 (writable only with FLC unlocked for the OS). */
+  wrmsr(msr: number, value: bigint): void {
+    const m = this.#m;
+    if (this.#lp.cpl !== 0) throw gp('WRMSR requires CPL 0');
+    if (msr >= MSR.SGXLEPUBKEYHASH0 && msr <= MSR.SGXLEPUBKEYHASH3) {
+      if (!m.featureControl.lock || !m.featureControl.sgxLc) throw gp('WRMSR: IA32_SGXLEPUBKEYHASH is read-only (no Flexible Launch Control)');
+      const i = msr - MSR.SGXLEPUBKEYHASH0;
+      const v = BigInt.asUintN(64, value);
+      for (let k = 0; k < 8; k++) m.lePubKeyHash[i * 8 + k] = Number((v >> BigInt(8 * k)) & 0xffn);
+      return;
+    }
+    throw gp(`WRMSR: MSR 0x${msr.toString(16)} is not modelled or not writable`);
+  }
+
+  rdmsr(msr: number): bigint {
+    const m = this.#m;
+    if (this.#lp.cpl !== 0) throw gp('RDMSR requires CPL 0');
+    if (msr === MSR.FEATURE_CONTROL) return (m.featureControl.lock ? 1n : 0n) | (m.featureControl.sgxLc ? 1n << 17n : 0n) | (m.featureControl.sgxEnable ? 1n << 18n : 0n);
+    if (msr >= MSR.SGXLEPUBKEYHASH0 && msr <= MSR.SGXLEPUBKEYHASH3) {
+      const i = msr - MSR.SGXLEPUBKEYHASH0;
+      let v = 0n;
+      for (let k = 7; k >= 0; k--) v = (v << 8n) | BigInt(m.lePubKeyHash[i * 8 + k]!);
+      return v;
+    }
+    throw gp(`RDMSR: MSR 0x${msr.toString(16)} is not modelled`);
+  }
+
+  /** Raise an external interrupt on this logical processor; it is taken at the next interrupt window. */
+  injectInterrupt(vector = 0x20): void {
+    if (!Number.isInteger(vector) || vector < 32 || vector > 255) throw new ArchError('BAD_VECTOR', 'external interrupt vectors are 32..255');
+    this.#lp.pendingInterrupt = vector;
+  }
+
+  get interruptPending(): boolean {
+    return this.#lp.pendingInterrupt !== null;
+  }
+}
+
+export class Processor {
+  readonly #m: MachineState;
+  readonly config: ProcessorConfig;
+  readonly lps: readonly LogicalProcessor[];
+  /** The processor's view of physical memory from outside enclave mode and the attacker's DRAM view. */
+  readonly memory: ProcessorMemory;
+  readonly inspect: ProcessorInspector;
+
+  constructor(options: ProcessorOptions = {}) {
+    const crypto = options.crypto ?? defaultCrypto();
+    const config = resolveProcessorConfig(options);
+    const seed = options.seed ?? crypto.randomBytes(32);
+    const secrets = derivePlatformSecrets(crypto, seed, options.ownerEpoch);
+    const m = new MachineState(config, crypto, secrets, drawBootSecrets(crypto));
+    m.featureControl.sgxLc = config.features.flc;
+    if (options.engine) m.engine = options.engine;
+    this.#m = m;
+    this.config = config;
+    this.lps = m.lps.map((lp) => new LogicalProcessor(m, lp));
+    this.memory = new ProcessorMemory(m);
+    this.inspect = new ProcessorInspector(m);
+  }
+
+  /** Restart a saved machine: same configuration and platform secrets, fresh per-boot secrets. */
+  static restore(saved: SavedProcessor, options: Omit<ProcessorOptions, 'seed'> = {}): Processor {
+    if (saved?.format !== 'witness-processor' || saved.version !== 1) throw new ArchError('SAVED_PROCESSOR_INVALID', 'not a saved Witness processor (format witness-processor, version 1)');
+    const crypto = options.crypto ?? defaultCrypto();
+    const secrets = loadSecrets(crypto, saved.secrets);
+    const c = saved.config;
+    const num = (k: string) => (typeof c[k] === 'number' ? (c[k] as number) : undefined);
+    const big = (k: string) => (typeof c[k] === 'string' ? BigInt(c[k] as string) : undefined);
+    const features = (c.features ?? {}) as Partial<ProcessorFeatures>;
+    return new Processor({
+      ...options,
+      crypto,
+      seed: secrets.seed,
+      ownerEpoch: secrets.ownerEpoch,
+      epcSize: options.epcSize ?? num('epcSize'),
+      ramSize: options.ramSize ?? num('ramSize'),
+      logicalProcessors: options.logicalProcessors ?? num('logicalProcessors'),
+      features: { ...features, ...(options.features ?? {}) },
+      cpusvn: options.cpusvn ?? (typeof c.cpusvn === 'string' ? fromHex(c.cpusvn) : undefined),
+      attributesFlagsMask: options.attributesFlagsMask ?? big('attributesFlagsMask'),
+      xfrmMask: options.xfrmMask ?? big('xfrmMask'),
+      miscselectMask: options.miscselectMask ?? num('miscselectMask'),
+      maxEnclaveSizeLog2: options.maxEnclaveSizeLog2 ?? num('maxEnclaveSizeLog2'),
+      xcr0: options.xcr0 ?? big('xcr0'),
+    } as ProcessorOptions);
+  }
+
+  save(): SavedProcessor {
+    const c = this.config;
+    return {
+      format: 'witness-processor',
+      version: 1,
+      secrets: saveSecrets(this.#m.secrets),
+      config: {
+        epcSize: c.epcSize, ramSize: c.ramSize, logicalProcessors: c.logicalProcessors, features: { ...c.features }, cpusvn: toHex(c.cpusvn),
+        attributesFlagsMask: '0x' + c.attributesFlagsMask.toString(16), xfrmMask: '0x' + c.xfrmMask.toString(16), miscselectMask: c.miscselectMask,
+        maxEnclaveSizeLog2: c.maxEnclaveSizeLog2, xcr0: '0x' + c.xcr0.toString(16),
+      },
+    };
+  }
+
+  /** Install the enclave execution engine (once, before any enclave runs). */
+  setEngine(engine: EnclaveEngine): void {
+    if (this.#m.engine && this.#m.engine !== engine) throw new ArchError('ENGINE_SET', 'the execution engine is part of the processor and is set once');
+    this.#m.engine = engine;
+  }
+
+  /**
+   * Observe every interrupt window of enclave execution (the kernel's APIC-timer capability, as
+   * used by single-stepping attacks). The hook runs outside the enclave's view; it may inject
+   * interrupts or run other logical processors.
+   */
+  setStepHook(hook: ((lp: LogicalProcessor) => void) | null): void {
+    this.#m.stepHook = hook ? (lp) => hook(this.lps[lp.index]!) : null;
+  }
+
+  /** The identity-mapped page table the model kernel uses for ENCLS operands. */
+  get kernelPageTable(): PageTable {
+    return this.#m.kernelPageTable;
+  }
+  /** Physical base of the EPC. */
+  get epcBase(): number {
+    return this.#m.epcBase;
+  }
+  get epcPages(): number {
+    return this.#m.epcPages;
+  }
+  /** The processor-reserved memory range [base, base + size) (EPC + metadata). */
+  get prm(): { readonly base: number; readonly size: number } {
+    return { base: this.#m.prmBase, size: this.#m.prmSize };
+  }
+  /** Ordinary RAM is [0, ramSize). */
+  get ramSize(): number {
+    return this.#m.config.ramSize;
+  }
+  /** Non-null once the memory controller locked after an integrity failure. */
+  get locked(): string | null {
+    return this.#m.locked;
+  }
+  get crypto(): CryptoProvider {
+    return this.#m.crypto;
+  }
+}
+
+/** Memory as seen from outside enclave mode. */
+export class ProcessorMemory {
+  readonly #m: MachineState;
+  /** @internal */
+  constructor(m: MachineState) {
+    this.#m = m;
+  }
+  /** Non-enclave physical read: RAM bytes; the PRM reads as all-ones (abort page). */
+  readPhysical(pa: number, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    this.#m.readPhysical(pa, out);
+    return out;
+  }
+  readPhysicalInto(pa: number, out: Uint8Array): void {
+    this.#m.readPhysical(pa, out);
+  }
+  /** Non-enclave physical write: writes into the PRM are dropped. */
+  writePhysical(pa: number, data: Uint8Array): void {
+    this.#m.writePhysical(pa, data);
+  }
+  /** Read through a page table as non-enclave code at `cpl`. Faults (#PF) when unmapped. */
+  readVirtual(pt: PageTable, la: number, len: number, cpl: 0 | 3 = 3): Uint8Array {
+    const out = new Uint8Array(len);
+    this.#m.readVirtual(pt, la, out, cpl);
+    return out;
+  }
+  readVirtualInto(pt: PageTable, la: number, out: Uint8Array, cpl: 0 | 3 = 3): void {
+    this.#m.readVirtual(pt, la, out, cpl);
+  }
+  writeVirtual(pt: PageTable, la: number, data: Uint8Array, cpl: 0 | 3 = 3): void {
+    this.#m.writeVirtual(pt, la, data, cpl);
+  }
+  /** What a DMA device or a cold-boot dump reads: RAM in the clear, the EPC as MEE ciphertext. */
+  dramRead(pa: number, len: number): Uint8Array {
+    return this.#m.dramRead(pa, len);
+  }
+  /** A DMA write. Into the EPC, anything but the current ciphertext fails integrity at the next enclave access. */
+  dramWrite(pa: number, data: Uint8Array): { tamperedPages: number } {
+    return this.#m.dramWrite(pa, data);
+  }
+}
+
+/** Metadata about the EPC and its enclaves; never page contents. */
+export class ProcessorInspector {
+  readonly #m: MachineState;
+  /** @internal */
+  constructor(m: MachineState) {
+    this.#m = m;
+  }
+  get freeEpcPages(): number {
+    return this.#m.epcPages - this.#m.validCount;
+  }
+  get validEpcPages(): number {
+    return this.#m.validCount;
+  }
+  epcm(pa: number): EpcmEntry {
+    const m = this.#m;
+    const i = m.epcIndex(pa);
+    if (i < 0) throw new ArchError('NOT_EPC', `0x${pa.toString(16)} is not an EPC address`);
+    const owner = m.owner[i]!;
+    return {
+      valid: m.valid[i] === 1, pageType: m.pt[i]!, pageTypeName: PAGE_TYPE_NAMES[m.pt[i]!] ?? '?', r: (m.perm[i]! & PERM.R) !== 0, w: (m.perm[i]! & PERM.W) !== 0, x: (m.perm[i]! & PERM.X) !== 0,
+      blocked: (m.state[i]! & EPCM_STATE.BLOCKED) !== 0, pending: (m.state[i]! & EPCM_STATE.PENDING) !== 0, modified: (m.state[i]! & EPCM_STATE.MODIFIED) !== 0,
+      owner: owner >= 0 ? m.epcPa(owner) : null, linAddr: m.linAddr[i]!,
+    };
+  }
+  enclaves(): EnclaveInfo[] {
+    const m = this.#m;
+    const out: EnclaveInfo[] = [];
+    for (let i = 0; i < m.epcPages; i++) {
+      const s = m.secs[i];
+      if (!s || !m.valid[i]) continue;
+      const tcs = [];
+      for (let j = 0; j < m.epcPages; j++) {
+        const t = m.tcs[j];
+        if (t && t.secs === s && m.valid[j]) tcs.push({ linAddr: t.linAddr, state: t.state, cssa: t.cssa, nssa: t.nssa, aexCount: t.aexCount });
+      }
+      tcs.sort((a, b) => a.linAddr - b.linAddr);
+      out.push({
+        secs: m.epcPa(i), eid: s.eid, baseAddr: s.baseAddr, size: s.size, state: s.initialized ? 'initialized' : 'uninitialized', attributesFlags: s.flags, xfrm: s.xfrm,
+        miscSelect: s.miscSelect, ssaFrameSize: s.ssaFrameSize, mrenclave: s.initialized ? s.mrenclave.slice() : null, mrsigner: s.initialized ? s.mrsigner.slice() : null,
+        isvProdId: s.isvProdId, isvSvn: s.isvSvn, pages: s.childCount, activeThreads: s.activeThreads, tcs,
+      });
+    }
+    return out;
+  }
+  /** The LE public-key hash MSRs (IA32_SGXLEPUBKEYHASH0..3) as 32 bytes. */
+  get lePubKeyHash(): Uint8Array {
+    return this.#m.lePubKeyHash.slice();
+  }
+  get flexibleLaunchControl(): boolean {
+    return this.#m.featureControl.sgxLc;
+  }
+}
+
+export { PT, VECTOR };

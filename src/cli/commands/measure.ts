@@ -1,0 +1,28 @@
+import { parseArgs } from 'node:util';
+import { measureSgxs, SgxsError } from '../../arch/index.js';
+import { defaultCrypto, toHex } from '../../lib/index.js';
+import { CliError, toJson, type Io } from '../io.js';
+import { readInput } from '../files.js';
+import type { Command } from '../main.js';
+
+export const command: Command = {
+  name: 'measure',
+  summary: 'print the MRENCLAVE of an SGXS stream',
+  usage: 'witness measure FILE.sgxs [--json]',
+  example: 'witness measure enclave.sgxs --json',
+  run(argv: string[], io: Io): number {
+    const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    if (positionals.length !== 1) throw new CliError('CLI_USAGE', 'expected exactly one input file (see --help)');
+    const bytes = readInput(positionals[0]!);
+    let r;
+    try {
+      r = measureSgxs(bytes, defaultCrypto());
+    } catch (e) {
+      if (e instanceof SgxsError) throw new CliError('CLI_NOT_SGXS', `${positionals[0]} is not a valid SGXS stream: ${e.message}`, 2, {}, { cause: e });
+      throw e;
+    }
+    if (values.json) io.out(toJson({ mrenclave: toHex(r.mrenclave), pages: r.pages, size: r.size }));
+    else io.out(toHex(r.mrenclave));
+    return 0;
+  },
+};

@@ -1,0 +1,36 @@
+/** Output helpers and the CLI's error class. */
+import { WitnessError } from '../lib/errors.js';
+
+/** A command-line usage or input error: printed as one line, exit code `exitCode`. */
+export class CliError extends WitnessError {
+  readonly exitCode: number;
+  constructor(code: string, message: string, exitCode = 2, data: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(code, message, data, options);
+    this.exitCode = exitCode;
+  }
+}
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  readonly isTty: boolean;
+}
+
+export const processIo: Io = {
+  out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
+  err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
+  isTty: Boolean(process.stdout.isTTY),
+};
+
+/** JSON with bigint as decimal strings and Uint8Array as hex. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_k, v) => {
+      if (typeof v === 'bigint') return v.toString();
+      if (v instanceof Uint8Array) return Buffer.from(v).toString('hex');
+      return v;
+    },
+    2,
+  );
+}

@@ -1,0 +1,80 @@
+/**
+ * The `witness` command line: a thin layer that declares commands and imports each one lazily,
+ * with one error boundary that turns errors into exit codes (0 ok, 1 a negative answer such as an
+ * invalid signature, 2 bad input or usage, 70 an internal error).
+ */
+import { CliError, processIo, type Io } from './io.js';
+import { WitnessError } from '../lib/errors.js';
+
+export interface Command {
+  readonly name: string;
+  readonly summary: string;
+  readonly usage: string;
+  readonly example: string;
+  run(argv: string[], io: Io): Promise<number> | number;
+}
+
+type Loader = () => Promise<Command>;
+
+const COMMANDS: Readonly<Record<string, { summary: string; load: Loader }>> = {
+  measure: { summary: 'print the MRENCLAVE of an SGXS stream', load: async () => (await import('./commands/measure.js')).command },
+  sigstruct: { summary: 'verify a SIGSTRUCT and print every field', load: async () => (await import('./commands/sigstruct.js')).command },
+};
+
+function help(): string {
+  const names = Object.keys(COMMANDS);
+  const w = Math.max(...names.map((n) => n.length));
+  return [
+    'witness — Intel SGX enclaves, modelled in TypeScript',
+    '',
+    'usage: witness <command> [options]',
+    '',
+    'commands:',
+    ...names.map((n) => `  ${n.padEnd(w)}  ${COMMANDS[n]!.summary}`),
+    '',
+    'Run `witness <command> --help` for a command\'s options and an example.',
+  ].join('\n');
+}
+
+export function commandHelp(c: Command): string {
+  return [`${c.name}: ${c.summary}`, '', `usage: ${c.usage}`, '', 'example:', `  ${c.example}`].join('\n');
+}
+
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(help());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') {
+    io.out('witness 0.1.0');
+    return 0;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    io.err(`witness: unknown command '${name}' (see witness --help)`);
+    return 2;
+  }
+  const cmd = await entry.load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(commandHelp(cmd));
+    return 0;
+  }
+  try {
+    return await cmd.run(rest, io);
+  } catch (e) {
+    if (e instanceof CliError) {
+      io.err(`witness ${name}: ${e.message}`);
+      return e.exitCode;
+    }
+    if (e instanceof WitnessError) {
+      io.err(`witness ${name}: ${e.message} [${e.code}]`);
+      return 2;
+    }
+    if (e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+      io.err(`witness ${name}: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}

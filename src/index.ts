@@ -1,0 +1,2 @@
+export * as lib from './lib/index.js';
+export * from './arch/index.js';

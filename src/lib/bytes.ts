@@ -1,0 +1,167 @@
+/**
+ * Byte helpers shared by every layer: hex, little-endian integers, comparisons.
+ * All multi-byte SGX integers are little-endian (Intel SDM Vol. 3D, 34.1 conventions).
+ */
+import { LibError } from './errors.js';
+
+const HEX = '0123456789abcdef';
+const HEX_TABLE: string[] = Array.from({ length: 256 }, (_, i) => HEX[i >> 4]! + HEX[i & 15]!);
+
+/** Lower-case hex of `bytes`. */
+export function toHex(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i++) s += HEX_TABLE[bytes[i]!]!;
+  return s;
+}
+
+/**
+ * Parse a hex string (even length, optional `0x` prefix, no separators).
+ * @throws {LibError} `HEX_INVALID` on odd length or a non-hex character.
+ */
+export function fromHex(hex: string): Uint8Array {
+  const s = hex.startsWith('0x') || hex.startsWith('0X') ? hex.slice(2) : hex;
+  if (s.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(s)) {
+    throw new LibError('HEX_INVALID', `fromHex: not an even-length hex string: ${JSON.stringify(hex.slice(0, 40))}`);
+  }
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.substr(i * 2, 2), 16);
+  return out;
+}
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Constant-time equality for MACs and keys (length is not secret). */
+export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
+  return d === 0;
+}
+
+/** True when bytes [start, end) of `b` are all zero. */
+export function isZero(b: Uint8Array, start = 0, end = b.length): boolean {
+  // Word-wise scan when aligned: this runs on every EADD'ed page.
+  if (((b.byteOffset + start) & 3) === 0 && ((end - start) & 3) === 0) {
+    const w = new Uint32Array(b.buffer, b.byteOffset + start, (end - start) >> 2);
+    for (let i = 0; i < w.length; i++) if (w[i] !== 0) return false;
+    return true;
+  }
+  for (let i = start; i < end; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+export function u16le(b: Uint8Array, o: number): number {
+  return b[o]! | (b[o + 1]! << 8);
+}
+export function u32le(b: Uint8Array, o: number): number {
+  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+}
+export function u64le(b: Uint8Array, o: number): bigint {
+  return BigInt(u32le(b, o)) | (BigInt(u32le(b, o + 4)) << 32n);
+}
+/**
+ * A u64 read as a JS number. Exact for values below 2^53 (every address the model uses).
+ * @throws {LibError} `U64_NOT_SAFE` when the value does not fit.
+ */
+export function u64leNumber(b: Uint8Array, o: number): number {
+  const hi = u32le(b, o + 4);
+  if (hi >= 0x200000) throw new LibError('U64_NOT_SAFE', `u64 at offset ${o} exceeds 2^53`, { offset: o });
+  return hi * 0x100000000 + u32le(b, o);
+}
+/** A u64 as a number, or -1 when it is 2^53 or more (for checks that must not throw). */
+export function u64leNumberOrNeg(b: Uint8Array, o: number): number {
+  const hi = u32le(b, o + 4);
+  if (hi >= 0x200000) return -1;
+  return hi * 0x100000000 + u32le(b, o);
+}
+
+export function writeU16le(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+}
+export function writeU32le(b: Uint8Array, o: number, v: number): void {
+  b[o] = v & 0xff;
+  b[o + 1] = (v >>> 8) & 0xff;
+  b[o + 2] = (v >>> 16) & 0xff;
+  b[o + 3] = (v >>> 24) & 0xff;
+}
+export function writeU64le(b: Uint8Array, o: number, v: bigint | number): void {
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v) || v < 0) throw new LibError('U64_RANGE', `not a u64 value: ${v}`);
+    writeU32le(b, o, v >>> 0);
+    writeU32le(b, o + 4, Math.floor(v / 0x100000000) >>> 0);
+    return;
+  }
+  const x = BigInt.asUintN(64, v);
+  writeU32le(b, o, Number(x & 0xffffffffn));
+  writeU32le(b, o + 4, Number(x >> 32n));
+}
+
+/** Little-endian bytes → unsigned bigint (RSA integers in SIGSTRUCT are stored this way). */
+export function leBytesToBigInt(b: Uint8Array): bigint {
+  let x = 0n;
+  for (let i = b.length - 1; i >= 0; i--) x = (x << 8n) | BigInt(b[i]!);
+  return x;
+}
+/** Big-endian bytes → unsigned bigint. */
+export function beBytesToBigInt(b: Uint8Array): bigint {
+  let hex = '';
+  for (let i = 0; i < b.length; i++) hex += HEX_TABLE[b[i]!]!;
+  return hex.length === 0 ? 0n : BigInt('0x' + hex);
+}
+/**
+ * Unsigned bigint → `len` little-endian bytes.
+ * @throws {LibError} `BIGINT_TOO_LARGE` when it does not fit.
+ */
+export function bigIntToLeBytes(x: bigint, len: number): Uint8Array {
+  const be = bigIntToBeBytes(x, len);
+  return be.reverse();
+}
+/** Unsigned bigint → `len` big-endian bytes. */
+export function bigIntToBeBytes(x: bigint, len: number): Uint8Array {
+  if (x < 0n) throw new LibError('BIGINT_NEGATIVE', 'negative bigint');
+  let hex = x.toString(16);
+  if (hex.length > len * 2) throw new LibError('BIGINT_TOO_LARGE', `integer does not fit in ${len} bytes`);
+  hex = hex.padStart(len * 2, '0');
+  return fromHex(hex);
+}
+
+/** Reverse a byte string (copy). */
+export function reversed(b: Uint8Array): Uint8Array {
+  return Uint8Array.from(b).reverse();
+}
+
+/** Modular exponentiation by squaring. */
+export function modPow(base: bigint, exp: bigint, mod: bigint): bigint {
+  if (mod === 1n) return 0n;
+  let r = 1n;
+  let b = base % mod;
+  let e = exp;
+  while (e > 0n) {
+    if (e & 1n) r = (r * b) % mod;
+    e >>= 1n;
+    b = (b * b) % mod;
+  }
+  return r;
+}
+
+/** A fresh copy of `len` bytes from `b` at `o` (never a view: callers may keep it). */
+export function copyBytes(b: Uint8Array, o = 0, len = b.length - o): Uint8Array {
+  return b.slice(o, o + len);
+}

@@ -1,0 +1,144 @@
+/**
+ * The default crypto provider, on node:crypto (OpenSSL). AES-CMAC is not in node:crypto; it is
+ * built here from AES-128-CBC with a zero IV as RFC 4493 describes, and tested against the RFC's
+ * vectors (test/lib/crypto.test.ts).
+ */
+import * as nc from 'node:crypto';
+import { LibError } from '../errors.js';
+import type { CryptoProvider, Sha256Stream, AesGcmSealed, RsaKeyPair } from './provider.js';
+
+class NodeSha256 implements Sha256Stream {
+  constructor(private readonly h: nc.Hash = nc.createHash('sha256')) {}
+  update(data: Uint8Array): void {
+    this.h.update(data);
+  }
+  digest(): Uint8Array {
+    return new Uint8Array(this.h.digest());
+  }
+  copy(): Sha256Stream {
+    return new NodeSha256(this.h.copy());
+  }
+}
+
+const ZERO16 = new Uint8Array(16);
+
+/** GF(2^128) doubling used for the CMAC subkeys (RFC 4493 §2.3). */
+function dbl(b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(16);
+  let carry = 0;
+  for (let i = 15; i >= 0; i--) {
+    const v = b[i]!;
+    out[i] = ((v << 1) | carry) & 0xff;
+    carry = v >>> 7;
+  }
+  if (carry) out[15]! ^= 0x87;
+  return out;
+}
+
+function check(cond: boolean, code: string, msg: string): void {
+  if (!cond) throw new LibError(code, msg);
+}
+
+function bytesOf(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+export function createNodeCrypto(): CryptoProvider {
+  return {
+    sha256(data) {
+      return bytesOf(nc.createHash('sha256').update(data).digest());
+    },
+    createSha256() {
+      return new NodeSha256();
+    },
+    aesCmac128(key, message) {
+      check(key.length === 16, 'CMAC_KEY', 'AES-128-CMAC needs a 16-byte key');
+      const ecb = nc.createCipheriv('aes-128-ecb', key, null);
+      ecb.setAutoPadding(false);
+      const L = bytesOf(ecb.update(ZERO16));
+      const k1 = dbl(L);
+      const n = message.length === 0 ? 1 : Math.ceil(message.length / 16);
+      const complete = message.length !== 0 && message.length % 16 === 0;
+      const m = new Uint8Array(n * 16);
+      m.set(message);
+      const last = (n - 1) * 16;
+      if (complete) {
+        for (let i = 0; i < 16; i++) m[last + i]! ^= k1[i]!;
+      } else {
+        m[message.length] = 0x80;
+        const k2 = dbl(k1);
+        for (let i = 0; i < 16; i++) m[last + i]! ^= k2[i]!;
+      }
+      const cbc = nc.createCipheriv('aes-128-cbc', key, ZERO16);
+      cbc.setAutoPadding(false);
+      const out = cbc.update(m);
+      return new Uint8Array(out.subarray(out.length - 16));
+    },
+    aesGcm128Encrypt(key, iv, plaintext, aad): AesGcmSealed {
+      check(key.length === 16 && iv.length === 12, 'GCM_PARAMS', 'AES-128-GCM needs a 16-byte key and a 12-byte IV');
+      const c = nc.createCipheriv('aes-128-gcm', key, iv);
+      if (aad.length) c.setAAD(aad);
+      const ct = Buffer.concat([c.update(plaintext), c.final()]);
+      return { ciphertext: bytesOf(ct), tag: bytesOf(c.getAuthTag()) };
+    },
+    aesGcm128Decrypt(key, iv, ciphertext, aad, tag) {
+      check(key.length === 16 && iv.length === 12 && tag.length === 16, 'GCM_PARAMS', 'AES-128-GCM needs a 16-byte key, 12-byte IV, 16-byte tag');
+      const d = nc.createDecipheriv('aes-128-gcm', key, iv);
+      if (aad.length) d.setAAD(aad);
+      d.setAuthTag(tag);
+      const pt = d.update(ciphertext);
+      try {
+        d.final();
+      } catch {
+        return null;
+      }
+      return bytesOf(pt);
+    },
+    aesCtr128(key, counterBlock, data) {
+      check(key.length === 16 && counterBlock.length === 16, 'CTR_PARAMS', 'AES-128-CTR needs a 16-byte key and counter block');
+      const c = nc.createCipheriv('aes-128-ctr', key, counterBlock);
+      return bytesOf(c.update(data));
+    },
+    hkdfSha256(ikm, salt, info, length) {
+      return new Uint8Array(nc.hkdfSync('sha256', ikm, salt, info, length));
+    },
+    randomBytes(n) {
+      return bytesOf(nc.randomBytes(n));
+    },
+    rsaSignSha256(privateKeyPem, message) {
+      return bytesOf(nc.sign('sha256', message, { key: privateKeyPem, padding: nc.constants.RSA_PKCS1_PADDING }));
+    },
+    rsaPublicNumbers(pem) {
+      let key: nc.KeyObject;
+      try {
+        key = pem.includes('PRIVATE') ? nc.createPublicKey(nc.createPrivateKey(pem)) : nc.createPublicKey(pem);
+      } catch (e) {
+        throw new LibError('RSA_KEY_INVALID', 'not a readable RSA key in PEM form', {}, { cause: e });
+      }
+      if (key.asymmetricKeyType !== 'rsa') throw new LibError('RSA_KEY_INVALID', `not an RSA key: ${String(key.asymmetricKeyType)}`);
+      const jwk = key.export({ format: 'jwk' });
+      const n = Buffer.from(jwk.n!, 'base64url');
+      const e = Buffer.from(jwk.e!, 'base64url');
+      return { modulus: bytesOf(n), exponent: BigInt('0x' + (e.toString('hex') || '0')) };
+    },
+    rsaGenerate(bits, e): RsaKeyPair {
+      const { privateKey, publicKey } = nc.generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: e });
+      return {
+        privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      };
+    },
+    rsaPublicKeyPem(modulus, exponent) {
+      const eHex = exponent.toString(16);
+      const eBytes = Buffer.from(eHex.length % 2 ? '0' + eHex : eHex, 'hex');
+      const key = nc.createPublicKey({ key: { kty: 'RSA', n: Buffer.from(modulus).toString('base64url'), e: eBytes.toString('base64url') }, format: 'jwk' });
+      return key.export({ type: 'spki', format: 'pem' }).toString();
+    },
+  };
+}
+
+let defaultProvider: CryptoProvider | undefined;
+/** The process-wide default provider (node:crypto). */
+export function defaultCrypto(): CryptoProvider {
+  return (defaultProvider ??= createNodeCrypto());
+}

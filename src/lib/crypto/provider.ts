@@ -1,0 +1,50 @@
+/**
+ * The crypto provider interface. Every layer reaches cryptography through it, so that a test can
+ * make a run deterministic and a browser build can swap the implementation (style rule 9).
+ * `createNodeCrypto()` (node.ts) is the default provider, built on node:crypto.
+ */
+
+/** An incremental SHA-256 whose state can be copied (MRENCLAVE lives in the SECS between leaves). */
+export interface Sha256Stream {
+  update(data: Uint8Array): void;
+  /** Finalize; the stream cannot be used afterwards. */
+  digest(): Uint8Array;
+  /** An independent copy of the current state. */
+  copy(): Sha256Stream;
+}
+
+export interface AesGcmSealed {
+  readonly ciphertext: Uint8Array;
+  readonly tag: Uint8Array;
+}
+
+export interface RsaKeyPair {
+  /** PKCS#8 PEM. */
+  readonly privateKeyPem: string;
+  /** SPKI PEM. */
+  readonly publicKeyPem: string;
+}
+
+export interface CryptoProvider {
+  sha256(data: Uint8Array): Uint8Array;
+  createSha256(): Sha256Stream;
+  /** AES-128-CMAC (RFC 4493). */
+  aesCmac128(key: Uint8Array, message: Uint8Array): Uint8Array;
+  /** AES-128-GCM with a 12-byte IV and a 16-byte tag. */
+  aesGcm128Encrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): AesGcmSealed;
+  /** Returns null when the tag does not verify. */
+  aesGcm128Decrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array, tag: Uint8Array): Uint8Array | null;
+  /** AES-128-CTR keystream XOR (16-byte initial counter block, big-endian increment). */
+  aesCtr128(key: Uint8Array, counterBlock: Uint8Array, data: Uint8Array): Uint8Array;
+  /** HKDF-SHA256 (RFC 5869). */
+  hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
+  randomBytes(n: number): Uint8Array;
+  /** RSASSA-PKCS1-v1_5 with SHA-256 over `message`; returns the big-endian signature. */
+  rsaSignSha256(privateKeyPem: string, message: Uint8Array): Uint8Array;
+  /** The modulus (big-endian bytes) and public exponent of a PEM key (private or public). */
+  rsaPublicNumbers(pem: string): { modulus: Uint8Array; exponent: bigint };
+  /** A fresh RSA key pair of `bits` with public exponent `e`. */
+  rsaGenerate(bits: number, e: number): RsaKeyPair;
+  /** A public-key PEM (SPKI) from a big-endian modulus and exponent. */
+  rsaPublicKeyPem(modulus: Uint8Array, exponent: bigint): string;
+}

@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './bytes.js';
+export * from './layout.js';
+export type { CryptoProvider, Sha256Stream, AesGcmSealed, RsaKeyPair } from './crypto/provider.js';
+export { createNodeCrypto, defaultCrypto } from './crypto/node.js';
