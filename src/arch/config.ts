@@ -6,6 +6,10 @@ import { ArchError } from './errors.js';
 import { fromHex } from '../lib/bytes.js';
 
 export interface ProcessorFeatures {
+  /** SGX is implemented at all (CPUID.(EAX=07H):EBX[2] and CPUID.(12H,0):EAX[0]). False models a CPU without SGX (ENCLS/ENCLU raise #UD). */
+  readonly sgx1: boolean;
+  /** The BIOS enabled SGX (IA32_FEATURE_CONTROL.SGX_ENABLE); false makes ENCLS/ENCLU raise #GP. */
+  readonly biosEnabled: boolean;
   /** SGX2 leaves (EAUG, EMODPR, EMODT, EACCEPT, EACCEPTCOPY, EMODPE). */
   readonly sgx2: boolean;
   /** Flexible Launch Control: the OS may write IA32_SGXLEPUBKEYHASH0..3. */
@@ -46,7 +50,7 @@ export const DEFAULT_CPUSVN = fromHex('0a0a0204ff8000000000000000000000');
 export const DEFAULT_EPC_SIZE = 0x5d80000;
 
 export function resolveProcessorConfig(partial: Partial<Omit<ProcessorConfig, 'features'>> & { readonly features?: Partial<ProcessorFeatures> | undefined } = {}): ProcessorConfig {
-  const features: ProcessorFeatures = { sgx2: false, flc: true, kss: false, ...(partial.features ?? {}) };
+  const features: ProcessorFeatures = { sgx1: true, biosEnabled: true, sgx2: false, flc: true, kss: false, ...(partial.features ?? {}) };
   const xfrmMask = partial.xfrmMask ?? 0x1fn;
   const cfg: ProcessorConfig = {
     epcSize: partial.epcSize ?? DEFAULT_EPC_SIZE,

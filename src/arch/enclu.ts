@@ -575,7 +575,7 @@ class Context implements EnclaveContext {
     return out;
   }
 
-  mapMemory(la: number, size: number): WebAssembly.Memory {
+  mapMemory(la: number, size: number, options: { readonly zero?: boolean } = {}): WebAssembly.Memory {
     this.#check();
     const m = this.#m, e = this.#e, s = e.secs;
     if (la % 4096 !== 0 || size <= 0 || size % 65536 !== 0) throw gp('mapMemory: the region must be page-aligned and a multiple of 64 KiB');
@@ -596,7 +596,10 @@ class Context implements EnclaveContext {
       const i = frames[j]!;
       const view = new Uint8Array(buf, j * 4096, 4096);
       const old = m.store[i];
-      if (old) view.set(old);
+      if (old) {
+        if (!options.zero) view.set(old);
+        else old.fill(0);
+      }
       m.store[i] = view;
       m.backed[i] = 1;
       m.touched(i);

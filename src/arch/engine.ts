@@ -83,9 +83,10 @@ export interface EnclaveContext {
   /**
    * Back a WebAssembly.Memory with the enclave's own pages [la, la+size): the pages must be present
    * PT_REG pages of this enclave with R and W. The memory never grows (maximum = initial). Its
-   * contents are the pages' contents; the EPC frames are re-homed into it.
+   * contents are the pages' contents (or zero with `zero`: the enclave clearing its own memory,
+   * as it must for pages whose contents the loader chose); the EPC frames are re-homed into it.
    */
-  mapMemory(la: number, size: number): WebAssembly.Memory;
+  mapMemory(la: number, size: number, options?: { readonly zero?: boolean }): WebAssembly.Memory;
   /** ENCLU[EREPORT] with RBX = TARGETINFO, RCX = REPORTDATA, RDX = output (all linear addresses). */
   ereport(targetinfo: number, reportdata: number, output: number): void;
   /** ENCLU[EGETKEY] with RBX = KEYREQUEST, RCX = output key; returns the SGX status (RAX). */

@@ -128,6 +128,7 @@ export class LogicalProcessor {
    */
   encls(leaf: number, rbx = 0, rcx = 0, rdx = 0): number {
     const m = this.#m, lp = this.#lp;
+    if (!m.config.features.sgx1) throw ud('ENCLS: SGX is not implemented by this processor');
     if (lp.cpl !== 0) throw ud('ENCLS requires CPL 0');
     if (lp.enclaveMode) throw ud('ENCLS inside an enclave');
     if (!m.featureControl.lock || !m.featureControl.sgxEnable) throw gp('ENCLS: SGX is not enabled in IA32_FEATURE_CONTROL');
@@ -150,7 +151,9 @@ export class LogicalProcessor {
   /** EDBGWR with a full 64-bit value. */
   edbgwr(rcx: number, value: bigint): number {
     const m = this.#m, lp = this.#lp;
+    if (!m.config.features.sgx1) throw ud('ENCLS: SGX is not implemented by this processor');
     if (lp.cpl !== 0) throw ud('ENCLS requires CPL 0');
+    if (!m.featureControl.lock || !m.featureControl.sgxEnable) throw gp('ENCLS: SGX is not enabled in IA32_FEATURE_CONTROL');
     m.checkLocked();
     return L.edbgwr(m, lp, rcx, BigInt.asUintN(64, value));
   }
@@ -162,6 +165,7 @@ export class LogicalProcessor {
    * `handler` is the host code at the AEP / exit target (see `ExitHandler`).
    */
   enclu(leaf: number, regs: Registers, handler: ExitHandler | null = null): ExitInfo {
+    if (!this.#m.config.features.sgx1) throw ud('ENCLU: SGX is not implemented by this processor');
     const feature = ENCLU_FEATURE[leaf];
     if (feature === undefined || (feature === 'SGX2' && !this.#m.config.features.sgx2)) throw gp(`ENCLU: unsupported leaf ${leaf}`);
     if (!this.#m.featureControl.lock || !this.#m.featureControl.sgxEnable) throw gp('ENCLU: SGX is not enabled');
@@ -221,6 +225,7 @@ export class Processor {
     const secrets = derivePlatformSecrets(crypto, seed, options.ownerEpoch);
     const m = new MachineState(config, crypto, secrets, drawBootSecrets(crypto));
     m.featureControl.sgxLc = config.features.flc;
+    m.featureControl.sgxEnable = config.features.biosEnabled;
     if (options.engine) m.engine = options.engine;
     this.#m = m;
     this.config = config;
@@ -405,6 +410,14 @@ export class ProcessorInspector {
   }
   get flexibleLaunchControl(): boolean {
     return this.#m.featureControl.sgxLc;
+  }
+  /** CPUID-style facts about SGX support (what `witness platform info` prints). */
+  get cpuid(): { readonly sgx1: boolean; readonly sgx2: boolean; readonly flc: boolean; readonly kss: boolean; readonly enabled: boolean; readonly maxEnclaveSizeLog2: number; readonly miscselectMask: number; readonly attributesFlagsMask: bigint; readonly xfrmMask: bigint } {
+    const c = this.#m.config;
+    return { sgx1: c.features.sgx1, sgx2: c.features.sgx1 && c.features.sgx2, flc: c.features.flc, kss: c.features.kss, enabled: this.#m.featureControl.sgxEnable, maxEnclaveSizeLog2: c.maxEnclaveSizeLog2, miscselectMask: c.miscselectMask, attributesFlagsMask: c.attributesFlagsMask, xfrmMask: c.xfrmMask };
+  }
+  get cpusvn(): Uint8Array {
+    return this.#m.config.cpusvn.slice();
   }
 }
 

@@ -19,6 +19,7 @@ type Loader = () => Promise<Command>;
 const COMMANDS: Readonly<Record<string, { summary: string; load: Loader }>> = {
   measure: { summary: 'print the MRENCLAVE of an SGXS stream', load: async () => (await import('./commands/measure.js')).command },
   sigstruct: { summary: 'verify a SIGSTRUCT and print every field', load: async () => (await import('./commands/sigstruct.js')).command },
+  edl: { summary: 'parse and check an EDL file, print its interface', load: async () => (await import('./commands/edl.js')).command },
 };
 
 function help(): string {

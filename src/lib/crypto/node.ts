@@ -128,6 +128,24 @@ export function createNodeCrypto(): CryptoProvider {
         publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
       };
     },
+    ecdhP256Keypair() {
+      const e = nc.createECDH('prime256v1');
+      const pub = e.generateKeys();
+      return { privateKey: bytesOf(e.getPrivateKey()).slice(), publicKey: bytesOf(pub).slice(1) };
+    },
+    ecdhP256Shared(privateKey, peerPublicKey) {
+      check(privateKey.length === 32 && peerPublicKey.length === 64, 'ECDH_PARAMS', 'ECDH P-256 needs a 32-byte private key and a 64-byte public point');
+      const e = nc.createECDH('prime256v1');
+      try {
+        e.setPrivateKey(privateKey);
+        const point = new Uint8Array(65);
+        point[0] = 4;
+        point.set(peerPublicKey, 1);
+        return bytesOf(e.computeSecret(point)).slice();
+      } catch {
+        return null;
+      }
+    },
     rsaPublicKeyPem(modulus, exponent) {
       const eHex = exponent.toString(16);
       const eBytes = Buffer.from(eHex.length % 2 ? '0' + eHex : eHex, 'hex');

@@ -47,4 +47,8 @@ export interface CryptoProvider {
   rsaGenerate(bits: number, e: number): RsaKeyPair;
   /** A public-key PEM (SPKI) from a big-endian modulus and exponent. */
   rsaPublicKeyPem(modulus: Uint8Array, exponent: bigint): string;
+  /** A fresh ECDH P-256 key pair: 32-byte private scalar, 64-byte public point x ‖ y (big-endian coordinates). */
+  ecdhP256Keypair(): { privateKey: Uint8Array; publicKey: Uint8Array };
+  /** The ECDH P-256 shared secret (the x coordinate, 32 bytes); null when the peer's point is invalid. */
+  ecdhP256Shared(privateKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array | null;
 }

@@ -1,0 +1,287 @@
+/**
+ * The untrusted kernel: physical memory, processes, the EPC allocator and enclave objects, and the
+ * only code in Witness that executes ENCLS (through `SgxLeaves`, one thin wrapper per leaf).
+ * It runs on logical processor 0 at CPL 0 with the identity-mapped kernel page table while it
+ * services a call, and returns the processor to the caller's state afterwards.
+ */
+import { Processor, ENCLS, PT, type LogicalProcessor, ArchFault } from '../arch/index.js';
+import { writeU64le } from '../lib/bytes.js';
+import { FrameAllocator, EpcAllocator } from './physical.js';
+import { Process } from './process.js';
+import { OsError } from './errors.js';
+
+/** Lifecycle of an enclave object in the kernel (style rule 7; Windows' CREATED/INITIALIZED, plus deleted). */
+export type KernelEnclaveState = 'created' | 'initialized' | 'deleted';
+
+export class KernelEnclave {
+  readonly process: Process;
+  readonly base: number;
+  readonly size: number;
+  /** The enclave type the API created it with (ENCLAVE_TYPE_SGX / _SGX2). */
+  readonly type: number;
+  readonly secs: number;
+  state: KernelEnclaveState = 'created';
+  /** Enclave linear page address → EPC physical address. */
+  readonly pages = new Map<number, number>();
+  /** Committed EPC pages not used yet. */
+  commitment: number;
+
+  constructor(process: Process, base: number, size: number, type: number, secs: number, commitment: number) {
+    this.process = process;
+    this.base = base;
+    this.size = size;
+    this.type = type;
+    this.secs = secs;
+    this.commitment = commitment;
+  }
+
+  contains(la: number): boolean {
+    return la >= this.base && la < this.base + this.size;
+  }
+}
+
+/** Thin wrappers over ENCLS: operands are placed in kernel scratch memory (RAM) and passed by address. */
+export class SgxLeaves {
+  readonly #k: Kernel;
+  readonly #scratch: number;
+  readonly #src: number;
+  readonly #sig: number;
+  readonly #tok: number;
+  readonly #buf = new Uint8Array(96);
+
+  constructor(k: Kernel) {
+    this.#k = k;
+    this.#scratch = k.allocKernelPage();
+    this.#src = k.allocKernelPage();
+    this.#sig = k.allocKernelPage();
+    this.#tok = k.allocKernelPage();
+  }
+
+  #lp(): LogicalProcessor {
+    return this.#k.processor.lps[0]!;
+  }
+
+  /** Physical address of the kernel's source-page buffer (EADD copies from here). */
+  get sourcePage(): number {
+    return this.#src;
+  }
+
+  #pageinfo(linaddr: number, srcpge: number, secs: number, secinfoFlags: number): void {
+    const b = this.#buf;
+    b.fill(0);
+    writeU64le(b, 0, linaddr);
+    writeU64le(b, 8, srcpge);
+    writeU64le(b, 16, this.#scratch + 64);
+    writeU64le(b, 24, secs);
+    writeU64le(b, 64, secinfoFlags);
+    this.#k.processor.memory.writePhysical(this.#scratch, b);
+  }
+
+  ecreate(secs: Uint8Array, epcPage: number): void {
+    this.#k.processor.memory.writePhysical(this.#src, secs);
+    this.#pageinfo(0, this.#src, 0, PT.SECS << 8);
+    this.#k.ring0(() => this.#lp().encls(ENCLS.ECREATE, this.#scratch, epcPage));
+  }
+
+  /** EADD from physical source page `srcPa` (4K-aligned RAM). */
+  eadd(srcPa: number, linaddr: number, secinfoFlags: number, secs: number, epcPage: number): void {
+    this.#pageinfo(linaddr, srcPa, secs, secinfoFlags);
+    this.#k.ring0(() => this.#lp().encls(ENCLS.EADD, this.#scratch, epcPage));
+  }
+
+  /** The 16 EEXTENDs that measure a whole page. */
+  eextendPage(secs: number, epcPage: number): void {
+    const lp = this.#lp();
+    this.#k.ring0(() => {
+      for (let c = 0; c < 4096; c += 256) lp.encls(ENCLS.EEXTEND, secs, epcPage + c);
+    });
+  }
+
+  eextend(secs: number, chunk: number): void {
+    this.#k.ring0(() => this.#lp().encls(ENCLS.EEXTEND, secs, chunk));
+  }
+
+  /** EINIT; returns the SGX status. */
+  einit(sigstruct: Uint8Array, token: Uint8Array, secs: number): number {
+    const mem = this.#k.processor.memory;
+    mem.writePhysical(this.#sig, sigstruct);
+    mem.writePhysical(this.#tok, token);
+    return this.#k.ring0(() => this.#lp().encls(ENCLS.EINIT, this.#sig, secs, this.#tok));
+  }
+
+  eremove(page: number): number {
+    return this.#k.ring0(() => this.#lp().encls(ENCLS.EREMOVE, 0, page));
+  }
+
+  edbgrd(address: number): { status: number; value: bigint } {
+    return this.#k.ring0(() => {
+      const status = this.#lp().encls(ENCLS.EDBGRD, 0, address);
+      return { status, value: this.#lp().dataOut };
+    });
+  }
+
+  edbgwr(address: number, value: bigint): number {
+    return this.#k.ring0(() => this.#lp().edbgwr(address, value));
+  }
+
+  /** Write IA32_SGXLEPUBKEYHASH0..3 (FLC), as Linux does before every EINIT. Throws #GP without FLC. */
+  setLePubKeyHash(hash: Uint8Array): void {
+    this.#k.ring0(() => {
+      for (let i = 0; i < 4; i++) {
+        let v = 0n;
+        for (let k = 7; k >= 0; k--) v = (v << 8n) | BigInt(hash[i * 8 + k]!);
+        this.#lp().wrmsr(0x8c + i, v);
+      }
+    });
+  }
+}
+
+export interface KernelOptions {
+  /** Lowest RAM frame the kernel allocates (below is firmware/kernel image). Default 256 (1 MiB). */
+  readonly firstFrame?: number;
+}
+
+export class Kernel {
+  readonly processor: Processor;
+  readonly ram: FrameAllocator;
+  readonly epc: EpcAllocator;
+  readonly sgx: SgxLeaves;
+  readonly #processes: Process[] = [];
+  readonly #enclaves = new Set<KernelEnclave>();
+  #nextPid = 4;
+
+  constructor(processor: Processor, options: KernelOptions = {}) {
+    this.processor = processor;
+    this.ram = new FrameAllocator(options.firstFrame ?? 256, Math.floor(processor.ramSize / 4096));
+    this.epc = new EpcAllocator(processor.epcBase, processor.epcPages);
+    this.sgx = new SgxLeaves(this);
+  }
+
+  /** A zeroed RAM page owned by the kernel; its physical address is also its kernel linear address. */
+  allocKernelPage(): number {
+    const f = this.ram.alloc();
+    if (f < 0) throw new OsError('OUT_OF_RAM', 'no RAM for a kernel page');
+    return f * 4096;
+  }
+
+  createProcess(name: string): Process {
+    const p = new Process(this.#nextPid, name, this.processor, this.ram);
+    this.#nextPid += 4;
+    this.#processes.push(p);
+    return p;
+  }
+
+  get processes(): readonly Process[] {
+    return this.#processes;
+  }
+
+  /**
+   * Run `fn` in ring 0 on logical processor 0 (the kernel's side of a system call), restoring the
+   * caller's privilege level and page table afterwards.
+   */
+  ring0<T>(fn: () => T): T {
+    const lp = this.processor.lps[0]!;
+    const cpl = lp.cpl, cr3 = lp.cr3;
+    lp.cpl = 0;
+    lp.cr3 = this.processor.kernelPageTable;
+    try {
+      return fn();
+    } finally {
+      lp.cr3 = cr3;
+      lp.cpl = cpl;
+    }
+  }
+
+  /** Run `fn` as user code of `process` on logical processor `lpIndex` (CPL 3, the process's page table). */
+  user<T>(process: Process, fn: (lp: LogicalProcessor) => T, lpIndex = 0): T {
+    const lp = this.processor.lps[lpIndex];
+    if (!lp) throw new OsError('NO_SUCH_LP', `no logical processor ${lpIndex}`);
+    const cpl = lp.cpl, cr3 = lp.cr3;
+    lp.cpl = 3;
+    lp.cr3 = process.pageTable;
+    try {
+      return fn(lp);
+    } finally {
+      lp.cr3 = cr3;
+      lp.cpl = cpl;
+    }
+  }
+
+  // ---- enclave objects ----------------------------------------------------------------------
+
+  get enclaves(): readonly KernelEnclave[] {
+    return [...this.#enclaves];
+  }
+
+  enclaveAt(process: Process, la: number): KernelEnclave | null {
+    for (const e of this.#enclaves) if (e.process === process && e.contains(la) && e.state !== 'deleted') return e;
+    return null;
+  }
+
+  /**
+   * ECREATE a new enclave for `process` at [base, base+size) with `secs` (BASEADDR already set),
+   * committing `commitPages` EPC pages in advance. All-or-nothing: on failure nothing is left.
+   * Returns the enclave, or the reason it could not be created.
+   */
+  createEnclave(process: Process, base: number, size: number, type: number, secs: Uint8Array, commitPages: number): KernelEnclave | { error: 'NO_EPC' } | { error: 'ECREATE_FAULT'; fault: ArchFault } {
+    if (!this.epc.commit(commitPages + 1)) return { error: 'NO_EPC' };
+    const secsPage = this.epc.alloc(true);
+    try {
+      this.sgx.ecreate(secs, secsPage);
+    } catch (e) {
+      this.epc.free(secsPage);
+      this.epc.uncommit(commitPages);
+      if (e instanceof ArchFault) return { error: 'ECREATE_FAULT', fault: e };
+      throw e;
+    }
+    const enc = new KernelEnclave(process, base, size, type, secsPage, commitPages);
+    process.reserve(base, size, 'enclave', enc);
+    this.#enclaves.add(enc);
+    return enc;
+  }
+
+  /** An EPC page for `enc` (from its commitment first). -1 when the EPC is exhausted. */
+  allocEnclavePage(enc: KernelEnclave): number {
+    if (enc.commitment > 0) {
+      enc.commitment--;
+      return this.epc.alloc(true);
+    }
+    return this.epc.alloc(false);
+  }
+
+  /** Release the unused part of an enclave's commitment (at initialization). */
+  releaseCommitment(enc: KernelEnclave): void {
+    this.epc.uncommit(enc.commitment);
+    enc.commitment = 0;
+  }
+
+  /**
+   * Tear an enclave down: EREMOVE every child page, then the SECS; release the address range and
+   * the commitment. Returns the SGX status of the first EREMOVE that failed (nothing is removed
+   * when a thread is inside: SGX_ENCLAVE_ACT).
+   */
+  destroyEnclave(enc: KernelEnclave): number {
+    const pages = [...enc.pages.entries()];
+    if (pages.length > 0) {
+      const first = this.sgx.eremove(pages[0]![1]);
+      if (first !== 0) return first;
+      this.epc.free(pages[0]![1]);
+      enc.pages.delete(pages[0]![0]);
+      for (const [la, pa] of pages.slice(1)) {
+        const st = this.sgx.eremove(pa);
+        if (st !== 0) throw new OsError('EREMOVE_FAILED', `EREMOVE of a child page returned ${st} after the first succeeded`);
+        this.epc.free(pa);
+        enc.pages.delete(la);
+      }
+    }
+    const st = this.sgx.eremove(enc.secs);
+    if (st !== 0) throw new OsError('EREMOVE_FAILED', `EREMOVE of the SECS returned ${st}`);
+    this.epc.free(enc.secs);
+    this.releaseCommitment(enc);
+    const r = enc.process.regionAt(enc.base);
+    if (r && r.owner === enc) enc.process.release(r);
+    enc.state = 'deleted';
+    this.#enclaves.delete(enc);
+    return 0;
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * Processes and their address spaces: reservations (VADs) of private memory and enclave ranges,
+ * committed private pages backed by RAM frames, and the page table the processor walks. The host
+ * program's own loads and stores go through `read`/`write` (user mode, CPL 3): they see RAM as is
+ * and enclave pages as the abort page.
+ */
+import { PageTable, PTE, type Processor } from '../arch/index.js';
+import { OsError } from './errors.js';
+import type { FrameAllocator } from './physical.js';
+
+export type RegionKind = 'private' | 'enclave';
+
+/** Windows-style page protections for private memory (winnt.h PAGE_*). */
+export const PROT = {
+  NOACCESS: 0x01,
+  READONLY: 0x02,
+  READWRITE: 0x04,
+  EXECUTE: 0x10,
+  EXECUTE_READ: 0x20,
+  EXECUTE_READWRITE: 0x40,
+} as const;
+
+/** PTE flags for a private-memory protection, or -1 for no access. */
+export function pteFlagsFor(protect: number): number {
+  switch (protect) {
+    case PROT.READONLY: return PTE.U | PTE.NX;
+    case PROT.READWRITE: return PTE.U | PTE.W | PTE.NX;
+    case PROT.EXECUTE:
+    case PROT.EXECUTE_READ: return PTE.U;
+    case PROT.EXECUTE_READWRITE: return PTE.U | PTE.W;
+    default: return -1;
+  }
+}
+
+export interface Region {
+  readonly base: number;
+  readonly size: number;
+  readonly kind: RegionKind;
+  /** Committed private pages: vpn → { pfn, protect }. */
+  readonly committed: Map<number, { pfn: number; protect: number }>;
+  /** For enclave regions, the kernel's enclave object. */
+  readonly owner: object | null;
+}
+
+/** Allocation granularity of reservations (Windows: 64 KiB). */
+export const ALLOCATION_GRANULARITY = 0x10000;
+/** Lowest address the kernel hands out by itself, and the top of the user address space (Windows x64: 128 TiB). */
+export const USER_SPACE_START = 0x10000;
+export const USER_SPACE_END = 0x7fff_ffff_0000;
+
+export class Process {
+  readonly pid: number;
+  readonly name: string;
+  readonly pageTable: PageTable;
+  readonly #regions: Region[] = [];
+  readonly #proc: Processor;
+  readonly #frames: FrameAllocator;
+  #alive = true;
+
+  constructor(pid: number, name: string, processor: Processor, frames: FrameAllocator) {
+    this.pid = pid;
+    this.name = name;
+    this.pageTable = new PageTable(`process ${pid} (${name})`);
+    this.#proc = processor;
+    this.#frames = frames;
+  }
+
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  get regions(): readonly Region[] {
+    return this.#regions;
+  }
+
+  regionAt(la: number): Region | null {
+    for (const r of this.#regions) if (la >= r.base && la < r.base + r.size) return r;
+    return null;
+  }
+
+  /** Is [base, base+size) free of any reservation? */
+  isFree(base: number, size: number): boolean {
+    if (base < USER_SPACE_START || base + size > USER_SPACE_END) return false;
+    for (const r of this.#regions) if (base < r.base + r.size && r.base < base + size) return false;
+    return true;
+  }
+
+  /** The lowest free, `align`-aligned range of `size` bytes at or above `from` (bottom-up), or -1. */
+  findFree(size: number, align: number, from = 0x1000_0000): number {
+    let cand = Math.ceil(Math.max(from, USER_SPACE_START) / align) * align;
+    const sorted = [...this.#regions].sort((a, b) => a.base - b.base);
+    for (;;) {
+      if (cand + size > USER_SPACE_END) return -1;
+      const hit = sorted.find((r) => cand < r.base + r.size && r.base < cand + size);
+      if (!hit) return cand;
+      cand = Math.ceil((hit.base + hit.size) / align) * align;
+    }
+  }
+
+  reserve(base: number, size: number, kind: RegionKind, owner: object | null = null): Region {
+    if (!this.isFree(base, size)) throw new OsError('VA_CONFLICT', `range 0x${base.toString(16)}+0x${size.toString(16)} is not free`);
+    const r: Region = { base, size, kind, committed: new Map(), owner };
+    this.#regions.push(r);
+    return r;
+  }
+
+  /** Commit private pages [la, la+size) inside region `r` with `protect`; frames are zero-filled. Returns false when RAM is exhausted (nothing changed). */
+  commit(r: Region, la: number, size: number, protect: number): boolean {
+    const first = Math.floor(la / 4096), last = Math.ceil((la + size) / 4096);
+    const newPages: number[] = [];
+    for (let v = first; v < last; v++) if (!r.committed.has(v)) newPages.push(v);
+    const frames: number[] = [];
+    for (let k = 0; k < newPages.length; k++) {
+      const f = this.#frames.alloc();
+      if (f < 0) {
+        for (const g of frames) this.#frames.free(g);
+        return false;
+      }
+      frames.push(f);
+    }
+    const zero = new Uint8Array(4096);
+    newPages.forEach((v, k) => {
+      this.#proc.memory.writePhysical(frames[k]! * 4096, zero);
+      r.committed.set(v, { pfn: frames[k]!, protect });
+    });
+    for (let v = first; v < last; v++) {
+      const c = r.committed.get(v)!;
+      c.protect = protect;
+      const flags = pteFlagsFor(protect);
+      if (flags < 0) this.pageTable.unmap(v);
+      else this.pageTable.map(v, c.pfn, flags);
+    }
+    return true;
+  }
+
+  /** Decommit private pages (frames freed). */
+  decommit(r: Region, la: number, size: number): void {
+    const first = Math.floor(la / 4096), last = Math.ceil((la + size) / 4096);
+    for (let v = first; v < last; v++) {
+      const c = r.committed.get(v);
+      if (!c) continue;
+      this.pageTable.unmap(v);
+      this.#frames.free(c.pfn);
+      r.committed.delete(v);
+    }
+  }
+
+  /** Release a whole region (private: frees its frames; enclave: only the VA range and PTEs). */
+  release(r: Region): void {
+    const i = this.#regions.indexOf(r);
+    if (i < 0) throw new OsError('VA_NOT_RESERVED', 'region is not reserved in this process');
+    if (r.kind === 'private') this.decommit(r, r.base, r.size);
+    else for (let v = r.base / 4096; v < (r.base + r.size) / 4096; v++) this.pageTable.unmap(v);
+    this.#regions.splice(i, 1);
+  }
+
+  /** The program's own load: user mode through the page table. Throws ArchFault(#PF) when unmapped. */
+  read(la: number, len: number): Uint8Array {
+    return this.#proc.memory.readVirtual(this.pageTable, la, len, 3);
+  }
+  readInto(la: number, out: Uint8Array): void {
+    this.#proc.memory.readVirtualInto(this.pageTable, la, out, 3);
+  }
+  /** The program's own store. */
+  write(la: number, data: Uint8Array): void {
+    this.#proc.memory.writeVirtual(this.pageTable, la, data, 3);
+  }
+
+  /** Can user mode read (or write) every byte of [la, la+len)? */
+  accessible(la: number, len: number, write: boolean): boolean {
+    if (!Number.isSafeInteger(la) || la < 0 || len < 0) return false;
+    for (let v = Math.floor(la / 4096); v < Math.ceil((la + len) / 4096); v++) {
+      const e = this.pageTable.lookup(v);
+      if (!e || !(e.flags & PTE.U) || (write && !(e.flags & PTE.W))) return false;
+    }
+    return true;
+  }
+
+  /** @internal the kernel ends the process. */
+  markDead(): void {
+    this.#alive = false;
+  }
+}

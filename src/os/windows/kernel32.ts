@@ -1,0 +1,219 @@
+/**
+ * kernel32's enclave API (enclaveapi.h) and the memory functions it needs, with the Win32 names,
+ * parameter order and return conventions: each function forwards to one Nt* call and, on a failing
+ * NTSTATUS, calls SetLastError(RtlNtStatusToDosError(status)) and returns NULL (0) or FALSE
+ * (specs/os-api.md §2.5). Memory arguments are addresses in the emulated process or byte arrays
+ * the binding copies in; out-parameters are explicit `{ value }` boxes or process addresses.
+ */
+import type { Kernel } from '../kernel.js';
+import type { Process } from '../process.js';
+import { pteFlagsFor, ALLOCATION_GRANULARITY } from '../process.js';
+import { NtEnclaveApi, type MemArg, type Out } from './nt.js';
+import { rtlNtStatusToDosError, ntSuccess } from './ntstatus.js';
+import * as C from './constants.js';
+import { ENCLAVE_EXPORTS, BUILD_10514_EXPORTS, type WindowsProfile, type ResolvedWindowsConfig } from './profiles.js';
+
+export type { MemArg, Out };
+
+/** The functions of kernel32 that Witness models. */
+export interface Kernel32Functions {
+  GetLastError(): number;
+  SetLastError(dwErrCode: number): void;
+  GetCurrentProcess(): number;
+  GetProcAddress(hModule: number, lpProcName: string): ((...args: never[]) => unknown) | null;
+  IsEnclaveTypeSupported(flEnclaveType: number): boolean;
+  CreateEnclave(hProcess: number, lpAddress: number, dwSize: number, dwInitialCommitment: number, flEnclaveType: number, lpEnclaveInformation: MemArg, dwInfoLength: number, lpEnclaveError: Out<number>): number;
+  LoadEnclaveData(hProcess: number, lpAddress: number, lpBuffer: MemArg, nSize: number, flProtect: number, lpPageInformation: MemArg, dwInfoLength: number, lpNumberOfBytesWritten: Out<number>, lpEnclaveError: Out<number>): boolean;
+  InitializeEnclave(hProcess: number, lpAddress: number, lpEnclaveInformation: MemArg, dwInfoLength: number, lpEnclaveError: Out<number>): boolean;
+  DeleteEnclave(lpAddress: number): boolean;
+  CallEnclave(lpRoutine: number, lpParameter: number, fWaitForThread: boolean, lpReturnValue: Out<number>): boolean;
+  TerminateEnclave(lpAddress: number, fWait: boolean): boolean;
+  VirtualAlloc(lpAddress: number, dwSize: number, flAllocationType: number, flProtect: number): number;
+  VirtualFree(lpAddress: number, dwSize: number, dwFreeType: number): boolean;
+  ReadProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: Uint8Array, nSize: number, lpNumberOfBytesRead: Out<number>): boolean;
+  WriteProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: Uint8Array, nSize: number, lpNumberOfBytesWritten: Out<number>): boolean;
+}
+
+/** One process's kernel32, with its thread's last-error value. */
+export class Kernel32 implements Kernel32Functions {
+  /** The Nt layer underneath (NTSTATUS results). */
+  readonly nt: NtEnclaveApi;
+  readonly #k: Kernel;
+  readonly #p: Process;
+  readonly #profile: WindowsProfile;
+  #lastError = 0;
+  /** The NTSTATUS of the last Nt call made by an enclave function (for conformance checks). */
+  lastNtStatus = 0;
+
+  constructor(kernel: Kernel, process: Process, profile: WindowsProfile, config: ResolvedWindowsConfig) {
+    this.#k = kernel;
+    this.#p = process;
+    this.#profile = profile;
+    this.nt = new NtEnclaveApi(kernel, process, profile, config);
+    // Bind so the functions can be passed around like function pointers.
+    for (const name of Object.getOwnPropertyNames(Kernel32.prototype)) {
+      const v = (this as unknown as Record<string, unknown>)[name];
+      if (name !== 'constructor' && typeof v === 'function') (this as unknown as Record<string, unknown>)[name] = v.bind(this);
+    }
+  }
+
+  #exported(name: string): boolean {
+    if (!ENCLAVE_EXPORTS.includes(name)) return true;
+    if (this.#profile.exports === 'none') return false;
+    if (this.#profile.exports === 'build-10514') return BUILD_10514_EXPORTS.includes(name);
+    return true;
+  }
+
+  /** A call to a function this Windows build does not export: the import cannot be resolved. */
+  #absent(): false {
+    this.#lastError = C.ERROR_PROC_NOT_FOUND;
+    return false;
+  }
+
+  #fail(status: number): false {
+    this.lastNtStatus = status >>> 0;
+    this.#lastError = rtlNtStatusToDosError(status);
+    return false;
+  }
+
+  #failNull(status: number): 0 {
+    this.#fail(status);
+    return 0;
+  }
+
+  #ok(status: number): boolean {
+    this.lastNtStatus = status >>> 0;
+    if (ntSuccess(status)) return true;
+    return this.#fail(status);
+  }
+
+  GetLastError(): number {
+    return this.#lastError;
+  }
+  SetLastError(dwErrCode: number): void {
+    this.#lastError = dwErrCode >>> 0;
+  }
+  GetCurrentProcess(): number {
+    return C.CURRENT_PROCESS;
+  }
+
+  GetProcAddress(_hModule: number, lpProcName: string): ((...args: never[]) => unknown) | null {
+    const f = (this as unknown as Record<string, unknown>)[lpProcName];
+    if (typeof f !== 'function' || lpProcName.startsWith('_') || !this.#exported(lpProcName)) {
+      this.#lastError = C.ERROR_PROC_NOT_FOUND;
+      return null;
+    }
+    return f as (...args: never[]) => unknown;
+  }
+
+  IsEnclaveTypeSupported(flEnclaveType: number): boolean {
+    if (!this.#exported('IsEnclaveTypeSupported')) return this.#absent();
+    if (this.nt.typeSupported(flEnclaveType)) return true;
+    this.#lastError = C.ERROR_NOT_SUPPORTED;
+    return false;
+  }
+
+  CreateEnclave(hProcess: number, lpAddress: number, dwSize: number, dwInitialCommitment: number, flEnclaveType: number, lpEnclaveInformation: MemArg, dwInfoLength: number, lpEnclaveError: Out<number>): number {
+    if (!this.#exported('CreateEnclave')) {
+      this.#absent();
+      return 0;
+    }
+    const base = { value: lpAddress ?? 0 };
+    const st = this.nt.NtCreateEnclave(hProcess, base, 0, dwSize, dwInitialCommitment, flEnclaveType, lpEnclaveInformation, dwInfoLength, lpEnclaveError);
+    return this.#ok(st) ? base.value : 0;
+  }
+
+  LoadEnclaveData(hProcess: number, lpAddress: number, lpBuffer: MemArg, nSize: number, flProtect: number, lpPageInformation: MemArg, dwInfoLength: number, lpNumberOfBytesWritten: Out<number>, lpEnclaveError: Out<number>): boolean {
+    if (!this.#exported('LoadEnclaveData')) return this.#absent();
+    return this.#ok(this.nt.NtLoadEnclaveData(hProcess, lpAddress, lpBuffer, nSize, flProtect, lpPageInformation, dwInfoLength, lpNumberOfBytesWritten, lpEnclaveError));
+  }
+
+  InitializeEnclave(hProcess: number, lpAddress: number, lpEnclaveInformation: MemArg, dwInfoLength: number, lpEnclaveError: Out<number>): boolean {
+    if (!this.#exported('InitializeEnclave')) return this.#absent();
+    return this.#ok(this.nt.NtInitializeEnclave(hProcess, lpAddress, lpEnclaveInformation, dwInfoLength, lpEnclaveError));
+  }
+
+  DeleteEnclave(lpAddress: number): boolean {
+    if (!this.#exported('DeleteEnclave')) return this.#absent();
+    return this.#ok(this.nt.deleteEnclave(lpAddress));
+  }
+
+  /** VBS only; an SGX enclave is entered with ENCLU[EENTER] by the host itself (specs/os-api.md §2.10). */
+  CallEnclave(_lpRoutine: number, _lpParameter: number, _fWaitForThread: boolean, _lpReturnValue: Out<number>): boolean {
+    if (!this.#exported('CallEnclave')) return this.#absent();
+    return this.#fail(C.STATUS_NOT_SUPPORTED);
+  }
+
+  /** VBS only (specs/os-api.md §2.11). */
+  TerminateEnclave(lpAddress: number, _fWait: boolean): boolean {
+    if (!this.#exported('TerminateEnclave')) return this.#absent();
+    return this.#fail(this.nt.enclaveOf(lpAddress) ? C.STATUS_NOT_SUPPORTED : C.STATUS_CONFLICTING_ADDRESSES);
+  }
+
+  VirtualAlloc(lpAddress: number, dwSize: number, flAllocationType: number, flProtect: number): number {
+    const p = this.#p;
+    const type = flAllocationType >>> 0;
+    if (!Number.isSafeInteger(dwSize) || dwSize <= 0 || (type & ~(C.MEM_COMMIT | C.MEM_RESERVE)) !== 0 || type === 0) return this.#failNull(C.STATUS_INVALID_PARAMETER);
+    if (pteFlagsFor(flProtect) < 0 && flProtect !== C.PAGE_NOACCESS) return this.#failNull(C.STATUS_INVALID_PAGE_PROTECTION);
+    if (type & C.MEM_RESERVE) {
+      const size = Math.ceil(dwSize / 4096) * 4096;
+      let base: number;
+      if (lpAddress) {
+        base = Math.floor(lpAddress / ALLOCATION_GRANULARITY) * ALLOCATION_GRANULARITY;
+        if (!p.isFree(base, size)) return this.#failNull(C.STATUS_CONFLICTING_ADDRESSES);
+      } else {
+        base = p.findFree(size, ALLOCATION_GRANULARITY, 0x1_0000_0000);
+        if (base < 0) return this.#failNull(C.STATUS_NO_MEMORY);
+      }
+      const r = p.reserve(base, size, 'private');
+      if (type & C.MEM_COMMIT && !p.commit(r, base, size, flProtect)) {
+        p.release(r);
+        return this.#failNull(C.STATUS_NO_MEMORY);
+      }
+      return base;
+    }
+    // MEM_COMMIT inside an existing private reservation.
+    const r = p.regionAt(lpAddress);
+    if (!r || r.kind !== 'private' || lpAddress + dwSize > r.base + r.size) return this.#failNull(r && r.kind === 'enclave' ? C.STATUS_CONFLICTING_ADDRESSES : C.STATUS_MEMORY_NOT_ALLOCATED);
+    const start = Math.floor(lpAddress / 4096) * 4096;
+    if (!p.commit(r, start, Math.ceil((lpAddress + dwSize) / 4096) * 4096 - start, flProtect)) return this.#failNull(C.STATUS_NO_MEMORY);
+    return start;
+  }
+
+  VirtualFree(lpAddress: number, dwSize: number, dwFreeType: number): boolean {
+    const p = this.#p;
+    const r = p.regionAt(lpAddress);
+    if (!r) return this.#fail(C.STATUS_MEMORY_NOT_ALLOCATED);
+    const t = dwFreeType >>> 0;
+    if (t === C.MEM_RELEASE) {
+      if (dwSize !== 0 || lpAddress !== r.base) return this.#fail(C.STATUS_INVALID_PARAMETER);
+      if (r.kind === 'enclave') return this.#ok(this.nt.deleteEnclave(lpAddress));
+      p.release(r);
+      return true;
+    }
+    if (t === C.MEM_DECOMMIT) {
+      if (r.kind === 'enclave') return this.#fail(C.STATUS_INVALID_PARAMETER); // not supported for enclaves
+      const size = dwSize === 0 ? r.base + r.size - lpAddress : dwSize;
+      p.decommit(r, lpAddress, size);
+      return true;
+    }
+    return this.#fail(C.STATUS_INVALID_PARAMETER);
+  }
+
+  /** A kernel-mode copy out of the process (MmCopyVirtualMemory): enclave pages read as the abort page. */
+  ReadProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: Uint8Array, nSize: number, lpNumberOfBytesRead: Out<number>): boolean {
+    if (hProcess !== C.CURRENT_PROCESS) return this.#fail(C.STATUS_INVALID_HANDLE);
+    if (!this.#p.accessible(lpBaseAddress, nSize, false) || lpBuffer.length < nSize) return this.#fail(C.STATUS_ACCESS_VIOLATION);
+    this.#k.ring0(() => this.#k.processor.memory.readVirtualInto(this.#p.pageTable, lpBaseAddress, lpBuffer.subarray(0, nSize), 0));
+    if (lpNumberOfBytesRead && typeof lpNumberOfBytesRead === 'object') lpNumberOfBytesRead.value = nSize;
+    return true;
+  }
+
+  WriteProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: Uint8Array, nSize: number, lpNumberOfBytesWritten: Out<number>): boolean {
+    if (hProcess !== C.CURRENT_PROCESS) return this.#fail(C.STATUS_INVALID_HANDLE);
+    if (!this.#p.accessible(lpBaseAddress, nSize, false) || lpBuffer.length < nSize) return this.#fail(C.STATUS_ACCESS_VIOLATION);
+    this.#k.ring0(() => this.#k.processor.memory.writeVirtual(this.#p.pageTable, lpBaseAddress, lpBuffer.subarray(0, nSize), 0));
+    if (lpNumberOfBytesWritten && typeof lpNumberOfBytesWritten === 'object') lpNumberOfBytesWritten.value = nSize;
+    return true;
+  }
+}

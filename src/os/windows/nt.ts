@@ -1,0 +1,294 @@
+/**
+ * The Nt* enclave system calls (specs/os-api.md §2.5–§2.12): the source of truth for results, in
+ * NTSTATUS terms. kernel32 (kernel32.ts) maps them to Win32 errors as kernelbase does.
+ *
+ * Every call validates everything it can before its first irreversible step (ECREATE, EADD), so a
+ * failing call leaves nothing behind: no reservation, no EPC page, no half-built enclave.
+ */
+import { ArchFault, SECS, ATTR } from '../../arch/index.js';
+import { u64le, writeU32le, writeU64le } from '../../lib/bytes.js';
+import type { Kernel, KernelEnclave } from '../kernel.js';
+import type { Process } from '../process.js';
+import { PTE } from '../../arch/index.js';
+import * as C from './constants.js';
+import type { WindowsProfile, ResolvedWindowsConfig } from './profiles.js';
+
+/** A memory argument: an address in the calling process (0 = NULL), or bytes the binding copies in. */
+export type MemArg = number | Uint8Array | null;
+/** An out-parameter: an explicit box, an address in the calling process, or null. */
+export type Out<T> = { value: T } | number | null;
+
+const TWO_MIB = 2 * 1024 * 1024;
+const SGX_UNMASKED_EVENT = 128;
+
+/** What a LoadEnclaveData protection value means (specs/os-api.md §2.8 table). */
+export interface PageProtection {
+  /** SECINFO.FLAGS for EADD. */
+  readonly secinfo: number;
+  /** PTE flags for the host mapping, or -1 for none. */
+  readonly pte: number;
+  readonly measure: boolean;
+}
+
+/** Decode `flProtect` for LoadEnclaveData; null when it is not acceptable. */
+export function decodeEnclaveProtection(flProtect: number, acceptZero: boolean): PageProtection | null {
+  const p = flProtect >>> 0;
+  if ((p & 0xf0000000) >>> 0 === C.PAGE_ENCLAVE_MASK) return null; // PAGE_ENCLAVE_* enumeration values: not for LoadEnclaveData
+  const tcs = (p & C.PAGE_ENCLAVE_THREAD_CONTROL) !== 0;
+  const unvalidated = (p & C.PAGE_ENCLAVE_UNVALIDATED) !== 0;
+  const rest = p & ~(C.PAGE_ENCLAVE_THREAD_CONTROL | C.PAGE_ENCLAVE_UNVALIDATED) >>> 0;
+  if ((rest & ~0xff) !== 0) return null; // GUARD, NOCACHE, WRITECOMBINE, CFG and unknown bits
+  const base = rest & 0xff;
+  const measure = !unvalidated;
+  if (tcs) {
+    if (base !== C.PAGE_READWRITE) return null; // Windows requires PAGE_READWRITE with THREAD_CONTROL
+    return { secinfo: 0x100, pte: PTE.U | PTE.W | PTE.NX, measure };
+  }
+  switch (base) {
+    case C.PAGE_READONLY: return { secinfo: 0x201, pte: PTE.U | PTE.NX, measure };
+    case C.PAGE_READWRITE: return { secinfo: 0x203, pte: PTE.U | PTE.W | PTE.NX, measure };
+    case C.PAGE_EXECUTE: return { secinfo: 0x204, pte: PTE.U, measure };
+    case C.PAGE_EXECUTE_READ: return { secinfo: 0x205, pte: PTE.U, measure };
+    case C.PAGE_EXECUTE_READWRITE: return { secinfo: 0x207, pte: PTE.U | PTE.W, measure };
+    case 0: return acceptZero ? { secinfo: 0x200, pte: -1, measure } : null;
+    default: return null; // NOACCESS, WRITECOPY, EXECUTE_WRITECOPY, combinations
+  }
+}
+
+export class NtEnclaveApi {
+  readonly #k: Kernel;
+  readonly #p: Process;
+  readonly #profile: WindowsProfile;
+  readonly #cfg: ResolvedWindowsConfig;
+  /** SECS attributes recorded at creation (the launch policy looks at DEBUG). */
+  readonly #attrs = new WeakMap<KernelEnclave, bigint>();
+
+  constructor(kernel: Kernel, process: Process, profile: WindowsProfile, config: ResolvedWindowsConfig) {
+    this.#k = kernel;
+    this.#p = process;
+    this.#profile = profile;
+    this.#cfg = config;
+  }
+
+  get process(): Process {
+    return this.#p;
+  }
+
+  // ---- argument helpers ----------------------------------------------------------------------
+
+  #handleOk(h: number): boolean {
+    return h === C.CURRENT_PROCESS;
+  }
+
+  /** Read `len` bytes of a memory argument; null = NULL pointer; 'AV' = unreadable. */
+  #read(arg: MemArg, len: number): Uint8Array | null | 'AV' {
+    if (arg === null || arg === 0) return null;
+    if (arg instanceof Uint8Array) return arg.length >= len ? arg.subarray(0, len) : 'AV';
+    if (!this.#p.accessible(arg, len, false)) return 'AV';
+    return this.#p.read(arg, len);
+  }
+
+  /** Write a DWORD (size 4) or SIZE_T (size 8) out-parameter; false when the address is not writable. */
+  #out(o: Out<number> | undefined, v: number, size: 4 | 8): boolean {
+    if (o === null || o === undefined || o === 0) return true;
+    if (typeof o === 'object') {
+      o.value = v;
+      return true;
+    }
+    if (!this.#p.accessible(o, size, true)) return false;
+    const b = new Uint8Array(size);
+    if (size === 4) writeU32le(b, 0, v >>> 0);
+    else writeU64le(b, 0, v);
+    this.#p.write(o, b);
+    return true;
+  }
+
+  typeSupported(type: number): boolean {
+    const feats = this.#k.processor.inspect.cpuid;
+    const sgx = feats.sgx1 && feats.enabled && this.#k.processor.epcPages > 0;
+    if (type === C.ENCLAVE_TYPE_SGX) return sgx;
+    if (type === C.ENCLAVE_TYPE_SGX2) return sgx && feats.sgx2 && this.#profile.sgx2;
+    return false; // VBS is not modelled
+  }
+
+  // ---- NtCreateEnclave -----------------------------------------------------------------------
+
+  NtCreateEnclave(ProcessHandle: number, BaseAddress: { value: number }, ZeroBits: number, Size: number, InitialCommitment: number, EnclaveType: number,
+    EnclaveInformation: MemArg, EnclaveInformationLength: number, _EnclaveError: Out<number>): number {
+    // 0. The build-10514 ARM stub.
+    if (this.#profile.armStub) return C.STATUS_INVALID_PARAMETER_6;
+    // 1. The enclave type.
+    if (!this.typeSupported(EnclaveType)) return C.STATUS_NOT_SUPPORTED;
+    // 2–3. The creation information.
+    if (EnclaveInformation === null || EnclaveInformation === 0) return C.STATUS_INVALID_PARAMETER;
+    if (EnclaveInformationLength !== C.ENCLAVE_CREATE_INFO_SGX_SIZE) return C.STATUS_INFO_LENGTH_MISMATCH;
+    const info = this.#read(EnclaveInformation, C.ENCLAVE_CREATE_INFO_SGX_SIZE);
+    if (info === 'AV' || info === null) return C.STATUS_ACCESS_VIOLATION;
+    // 4. The process handle.
+    if (!this.#handleOk(ProcessHandle)) return C.STATUS_INVALID_HANDLE;
+    if (ZeroBits !== 0) return C.STATUS_INVALID_PARAMETER_3;
+    // 5–7. Size, commitment, address.
+    const maxSize = 2 ** this.#k.processor.config.maxEnclaveSizeLog2;
+    if (!Number.isSafeInteger(Size) || !isPowerOfTwo(Size) || Size >= maxSize) return C.STATUS_INVALID_PARAMETER;
+    if (!Number.isSafeInteger(InitialCommitment) || InitialCommitment < 0 || InitialCommitment > Size) return C.STATUS_INVALID_PARAMETER;
+    const align = Math.max(Size, TWO_MIB);
+    const want = BaseAddress.value;
+    if (!Number.isSafeInteger(want) || want < 0 || want % align !== 0) return C.STATUS_INVALID_PARAMETER;
+    // 8. SECS.SIZE must be the enclave size.
+    if (u64le(info, 0) !== BigInt(Size)) return C.STATUS_INVALID_PARAMETER;
+    // 9. The address range.
+    let base: number;
+    if (want !== 0) {
+      if (!this.#p.isFree(want, Size)) return C.STATUS_CONFLICTING_ADDRESSES;
+      base = want;
+    } else {
+      base = this.#p.findFree(Size, align);
+      if (base < 0) return C.STATUS_NO_MEMORY;
+    }
+    // 10. The SECS with the chosen base.
+    const secs = info.slice();
+    writeU64le(secs, 8, base);
+    // 11–12. EPC and ECREATE (all-or-nothing).
+    const r = this.#k.createEnclave(this.#p, base, Size, EnclaveType, secs, Math.ceil(InitialCommitment / 4096));
+    if ('error' in r) return r.error === 'NO_EPC' ? this.#cfg.epcExhaustedStatus : C.STATUS_INVALID_PARAMETER;
+    this.#attrs.set(r, u64le(secs, 48));
+    BaseAddress.value = base;
+    return C.STATUS_SUCCESS;
+  }
+
+  // ---- NtLoadEnclaveData ---------------------------------------------------------------------
+
+  NtLoadEnclaveData(ProcessHandle: number, BaseAddress: number, Buffer: MemArg, BufferSize: number, Protect: number, PageInformation: MemArg,
+    PageInformationLength: number, NumberOfBytesWritten: Out<number>, _EnclaveError: Out<number>): number {
+    if (this.#profile.armStub) return C.STATUS_CONFLICTING_ADDRESSES;
+    if (!this.#handleOk(ProcessHandle)) return C.STATUS_INVALID_HANDLE;
+    if (!Number.isSafeInteger(BaseAddress) || BaseAddress <= 0 || BaseAddress % 4096 !== 0) return C.STATUS_INVALID_PARAMETER;
+    const enc = this.#k.enclaveAt(this.#p, BaseAddress);
+    if (!enc) return C.STATUS_CONFLICTING_ADDRESSES;
+    if (enc.type !== C.ENCLAVE_TYPE_SGX && enc.type !== C.ENCLAVE_TYPE_SGX2) return C.STATUS_NOT_SUPPORTED;
+    if (!Number.isSafeInteger(BufferSize) || BufferSize <= 0 || BufferSize % 4096 !== 0) return C.STATUS_INVALID_PARAMETER;
+    if (BaseAddress + BufferSize > enc.base + enc.size) return C.STATUS_CONFLICTING_ADDRESSES;
+    if (enc.state !== 'created') return this.#cfg.secondInitStatus;
+    if (PageInformationLength !== 0) return C.STATUS_INFO_LENGTH_MISMATCH;
+    void PageInformation; // unused by the shipped API
+    const prot = decodeEnclaveProtection(Protect, this.#cfg.acceptZeroProtection);
+    if (!prot) return C.STATUS_INVALID_PAGE_PROTECTION;
+    if (Buffer === null || Buffer === 0) return C.STATUS_INVALID_PARAMETER;
+    // Validate every page before the first EADD.
+    const n = BufferSize / 4096;
+    for (let i = 0; i < n; i++) if (enc.pages.has(BaseAddress + i * 4096)) return C.STATUS_CONFLICTING_ADDRESSES;
+    if (n > enc.commitment + this.#k.epc.availablePages) return this.#cfg.epcExhaustedStatus;
+    let srcFrames: number[] | null = null;
+    if (Buffer instanceof Uint8Array) {
+      if (Buffer.length < BufferSize) return C.STATUS_ACCESS_VIOLATION;
+    } else {
+      if (!this.#p.accessible(Buffer, BufferSize, false)) return C.STATUS_ACCESS_VIOLATION;
+      if (Buffer % 4096 === 0) {
+        srcFrames = [];
+        for (let i = 0; i < n; i++) srcFrames.push(this.#p.pageTable.lookup(Buffer / 4096 + i)!.pfn * 4096);
+        // A source that lies in the EPC reads as the abort page: copy it through the kernel buffer like any other.
+        if (srcFrames.some((pa) => pa >= this.#k.processor.prm.base && pa < this.#k.processor.prm.base + this.#k.processor.prm.size)) srcFrames = null;
+      }
+    }
+    const sgx = this.#k.sgx;
+    const mem = this.#k.processor.memory;
+    let done = 0;
+    try {
+      for (let i = 0; i < n; i++) {
+        const la = BaseAddress + i * 4096;
+        let src: number;
+        if (srcFrames) src = srcFrames[i]!;
+        else {
+          src = sgx.sourcePage;
+          const page = Buffer instanceof Uint8Array ? Buffer.subarray(i * 4096, (i + 1) * 4096) : this.#p.read((Buffer as number) + i * 4096, 4096);
+          mem.writePhysical(src, page);
+        }
+        const epc = this.#k.allocEnclavePage(enc);
+        try {
+          sgx.eadd(src, la, prot.secinfo, enc.secs, epc);
+        } catch (e) {
+          this.#k.epc.free(epc);
+          throw e;
+        }
+        enc.pages.set(la, epc);
+        if (prot.measure) sgx.eextendPage(enc.secs, epc);
+        if (prot.pte >= 0) this.#p.pageTable.map(la / 4096, epc / 4096, prot.pte);
+        done += 4096;
+      }
+    } catch (e) {
+      if (!(e instanceof ArchFault)) throw e;
+      this.#out(NumberOfBytesWritten, done, 8);
+      return C.STATUS_INVALID_PARAMETER;
+    }
+    if (!this.#out(NumberOfBytesWritten, done, 8)) return C.STATUS_ACCESS_VIOLATION;
+    return C.STATUS_SUCCESS;
+  }
+
+  // ---- NtInitializeEnclave -------------------------------------------------------------------
+
+  NtInitializeEnclave(ProcessHandle: number, BaseAddress: number, EnclaveInformation: MemArg, EnclaveInformationLength: number, EnclaveError: Out<number>): number {
+    if (this.#profile.armStub) return C.STATUS_CONFLICTING_ADDRESSES;
+    if (!this.#handleOk(ProcessHandle)) return C.STATUS_INVALID_HANDLE;
+    const enc = Number.isSafeInteger(BaseAddress) ? this.#k.enclaveAt(this.#p, BaseAddress) : null;
+    if (!enc) return C.STATUS_CONFLICTING_ADDRESSES;
+    if (EnclaveInformationLength !== C.ENCLAVE_INIT_INFO_SGX_SIZE) return C.STATUS_INFO_LENGTH_MISMATCH;
+    if (EnclaveInformation === null || EnclaveInformation === 0) return C.STATUS_INVALID_PARAMETER;
+    const info = this.#read(EnclaveInformation, C.ENCLAVE_INIT_INFO_SGX_SIZE);
+    if (info === 'AV' || info === null) return C.STATUS_ACCESS_VIOLATION;
+    if (enc.state !== 'created') return this.#cfg.secondInitStatus;
+    const sigstruct = info.slice(0, 1808);
+    const token = info.slice(2048, 2352);
+    const sgx = this.#k.sgx;
+    const crypto = this.#k.processor.crypto;
+    const debug = ((this.#attrs.get(enc) ?? 0n) & ATTR.DEBUG) !== 0n;
+    const policy = this.#cfg.launchPolicy;
+    let status: number;
+    try {
+      if (policy === 'flc-os-managed' || (policy === 'flc-restricted' && debug)) sgx.setLePubKeyHash(crypto.sha256(sigstruct.subarray(128, 512)));
+      status = sgx.einit(sigstruct, token, enc.secs);
+      for (let retry = 0; status === SGX_UNMASKED_EVENT && retry < this.#cfg.osInternalEinitRetries; retry++) status = sgx.einit(sigstruct, token, enc.secs);
+    } catch (e) {
+      if (e instanceof ArchFault) return C.STATUS_INVALID_PARAMETER;
+      throw e;
+    }
+    if (status === SGX_UNMASKED_EVENT) {
+      this.#out(EnclaveError, status, 4);
+      return C.STATUS_RETRY;
+    }
+    if (status !== 0) {
+      this.#out(EnclaveError, status, 4);
+      return C.STATUS_ENCLAVE_FAILURE;
+    }
+    enc.state = 'initialized';
+    this.#k.releaseCommitment(enc);
+    this.#out(EnclaveError, 0, 4);
+    return C.STATUS_SUCCESS;
+  }
+
+  // ---- teardown ------------------------------------------------------------------------------
+
+  /** DeleteEnclave / VirtualFree(MEM_RELEASE) of an SGX enclave at its base. */
+  deleteEnclave(base: number): number {
+    if (this.#profile.armStub) return C.STATUS_CONFLICTING_ADDRESSES;
+    const enc = Number.isSafeInteger(base) ? this.#k.enclaveAt(this.#p, base) : null;
+    if (!enc || enc.base !== base) return C.STATUS_CONFLICTING_ADDRESSES;
+    const st = this.#k.destroyEnclave(enc);
+    if (st === 14 /* SGX_ENCLAVE_ACT */) return C.STATUS_ENCLAVE_NOT_TERMINATED;
+    if (st !== 0) return C.STATUS_INVALID_PARAMETER;
+    return C.STATUS_SUCCESS;
+  }
+
+  enclaveOf(base: number): KernelEnclave | null {
+    return this.#k.enclaveAt(this.#p, base);
+  }
+
+  /** Decode the SECS inside a creation info (for callers that want to inspect what they pass). */
+  static secsOf(info: Uint8Array): ReturnType<typeof SECS.decode> {
+    return SECS.decode(info.subarray(0, 4096), { allowReserved: true });
+  }
+}
+
+function isPowerOfTwo(n: number): boolean {
+  if (n <= 0) return false;
+  return 2 ** Math.round(Math.log2(n)) === n;
+}

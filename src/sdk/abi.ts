@@ -1,0 +1,96 @@
+/**
+ * The ABI between the host runtime and the trusted runtime: call codes in registers, status codes,
+ * and the marshalling structure ("ms") that carries an ECALL's or OCALL's arguments in untrusted
+ * memory. Like the Intel SDK's edger8r bridges, every value the other side wrote is copied before
+ * it is used, and every pointer is checked against the enclave's range.
+ *
+ * EENTER:  RDI = ECALL index (or ECMD_ORET to return from an OCALL), RSI = ms address (untrusted),
+ *          R8/R9 = base/size of an untrusted scratch area the enclave may use for OCALLs.
+ * EEXIT:   RDI = EXIT_ECALL_RETURN with RAX = status, or an OCALL index with RSI = ms address,
+ *          or EXIT_EXCEPTION_HANDLED after an exception entry (CSSA > 0).
+ * ms:      8 bytes per parameter in declaration order (scalars zero-extended; pointers as u64
+ *          untrusted addresses), then 8 bytes for the return value.
+ */
+
+export const ECMD_ORET = 0xfffffffe;
+export const EXIT_ECALL_RETURN = 0xffffffff;
+export const EXIT_EXCEPTION_HANDLED = 0xfffffffd;
+
+/** Status codes, with the Intel SDK's sgx_status_t values (sgx_error.h). */
+export const STATUS = {
+  SUCCESS: 0x0000,
+  UNEXPECTED: 0x0001,
+  INVALID_PARAMETER: 0x0002,
+  OUT_OF_MEMORY: 0x0003,
+  ENCLAVE_LOST: 0x0004,
+  INVALID_STATE: 0x0005,
+  INVALID_FUNCTION: 0x1001,
+  OUT_OF_TCS: 0x1003,
+  ENCLAVE_CRASHED: 0x1006,
+  ECALL_NOT_ALLOWED: 0x1007,
+  OCALL_NOT_ALLOWED: 0x1008,
+  INVALID_ENCLAVE: 0x2001,
+  INVALID_SIGNATURE: 0x2003,
+  OUT_OF_EPC: 0x2005,
+  NO_DEVICE: 0x2006,
+  INVALID_ATTRIBUTE: 0x3002,
+  MAC_MISMATCH: 0x3001,
+  INVALID_CPUSVN: 0x3003,
+  INVALID_ISVSVN: 0x3004,
+  INVALID_KEYNAME: 0x3005,
+} as const;
+
+const STATUS_NAMES = new Map<number, string>(Object.entries(STATUS).map(([k, v]) => [v, `SGX_${k === 'SUCCESS' ? 'SUCCESS' : 'ERROR_' + k}`]));
+export function statusName(s: number): string {
+  return STATUS_NAMES.get(s) ?? `0x${s.toString(16).padStart(4, '0')}`;
+}
+
+/** A WebAssembly value type. */
+export type WasmType = 'i32' | 'i64' | 'f32' | 'f64';
+
+/** How one parameter crosses the boundary. */
+export interface ParamPlan {
+  readonly name: string;
+  /** 'value': copied by value; 'buffer': a pointer whose bytes are copied; 'user_check': an untrusted address passed through. */
+  readonly kind: 'value' | 'buffer' | 'user_check';
+  readonly wasm: WasmType;
+  /** Value parameters: byte width (1, 2, 4, 8) and signedness/floatness for decoding. */
+  readonly width: number;
+  readonly float: boolean;
+  readonly signed: boolean;
+  /** Buffer parameters. */
+  readonly direction: 'in' | 'out' | 'inout' | null;
+  /** Size of one element in bytes (the pointee, or `size=`). */
+  readonly elemSize: number;
+  /** Number of elements: a constant, or the index of the parameter that holds it. */
+  readonly count: { readonly constant: number } | { readonly param: number } | null;
+  /** Byte size from `size=param` (when size names a parameter). */
+  readonly sizeParam: number | null;
+  /** NUL-terminated: 'string' (1-byte units) or 'wstring' (4-byte wchar_t on wasm32). */
+  readonly string: 'string' | 'wstring' | null;
+}
+
+export interface FunctionPlan {
+  readonly name: string;
+  readonly index: number;
+  readonly params: readonly ParamPlan[];
+  readonly returns: { readonly wasm: WasmType; readonly width: number; readonly float: boolean; readonly signed: boolean } | null;
+  /** ECALLs: public (callable from the host at any time). */
+  readonly public: boolean;
+  /** OCALLs: the ECALL indices allowed while this OCALL runs. */
+  readonly allow: readonly number[];
+}
+
+export interface InterfacePlan {
+  readonly ecalls: readonly FunctionPlan[];
+  readonly ocalls: readonly FunctionPlan[];
+}
+
+export function msSize(f: FunctionPlan): number {
+  return 8 * (f.params.length + 1);
+}
+
+/** Upper bound of any marshalled buffer (sanity limit: no single argument larger than 1 GiB). */
+export const MAX_BUFFER = 2 ** 30;
+/** Longest string an ECALL/OCALL bridge scans for its NUL. */
+export const MAX_STRING = 1 << 24;

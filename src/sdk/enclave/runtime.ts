@@ -1,0 +1,450 @@
+/**
+ * The trusted runtime: what the processor runs at OENTRY of a Witness enclave (the model's
+ * counterpart of the Intel SDK's tRTS). It is installed into the processor as its
+ * `EnclaveEngine` and sees an enclave only through the `EnclaveContext` of an entry.
+ *
+ * At the first entry it reads the measured runtime header, interface description and module
+ * (instruction fetches from the code pages, never a buffer from the host), compiles the module
+ * (cached per module hash), refuses imports the interface does not declare, backs the module's
+ * linear memory with the enclave's heap pages, and instantiates it. Each entry then dispatches an
+ * ECALL, with the edger8r-style checks of every pointer and length the host supplied.
+ */
+import type { EnclaveEngine, EnclaveContext } from '../../arch/index.js';
+import { EnclaveRedirect, isProcessorSignal, GPRSGX_SIZE } from '../../arch/index.js';
+import type { CryptoProvider } from '../../lib/crypto/provider.js';
+import { defaultCrypto } from '../../lib/crypto/node.js';
+import { toHex, bytesEqual, u64leNumberOrNeg, writeU64le, u32le } from '../../lib/bytes.js';
+import { RUNTIME_HEADER, HEADER_MAGIC, RUNTIME_ID, RUNTIME_ABI } from '../image/layout.js';
+import { planInterface, type CanonicalInterface } from '../interface.js';
+import { STATUS, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, MAX_BUFFER, MAX_STRING, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
+import { checkModuleImports } from './imports.js';
+import { runtimeImports, type RuntimeServices } from './services.js';
+
+/** A status error inside the runtime: ends the current call with `status`. */
+class CallFailed extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+interface ThreadState {
+  /** OCALLs in progress on this TCS (innermost last). */
+  readonly ocalls: FunctionPlan[];
+  /** Untrusted scratch of the current entry: [base, end), next free byte. */
+  scratchBase: number;
+  scratchEnd: number;
+}
+
+interface EnclaveState {
+  readonly plan: InterfacePlan;
+  readonly memory: WebAssembly.Memory;
+  readonly u8: Uint8Array;
+  readonly exports: Record<string, WebAssembly.ExportValue>;
+  readonly ecallFns: ((...a: unknown[]) => unknown)[];
+  readonly alloc: ((n: number) => number) | null;
+  readonly free: ((p: number) => void) | null;
+  readonly heapBase: number;
+  readonly heapSize: number;
+  readonly threads: Map<number, ThreadState>;
+  /** Set after an exception: every later ECALL fails with ENCLAVE_CRASHED (as the Intel SDK does). */
+  crashed: number | null;
+  /** The context of the entry currently executing on this enclave (imports use it). */
+  ctx: EnclaveContext | null;
+}
+
+/** Offset of the "abort" continuation the exception handler installs in the SSA (relative to OENTRY). */
+const ABORT_RIP_OFFSET = 0x10;
+
+export interface TrustedRuntimeOptions {
+  readonly crypto?: CryptoProvider;
+}
+
+export function createTrustedRuntime(options: TrustedRuntimeOptions = {}): EnclaveEngine {
+  return new TrustedRuntime(options.crypto ?? defaultCrypto());
+}
+
+class TrustedRuntime implements EnclaveEngine {
+  readonly #crypto: CryptoProvider;
+  readonly #enclaves = new Map<object, EnclaveState | { broken: number }>();
+  readonly #modules = new Map<string, WebAssembly.Module>();
+
+  constructor(crypto: CryptoProvider) {
+    this.#crypto = crypto;
+  }
+
+  destroyed(key: object): void {
+    this.#enclaves.delete(key);
+  }
+
+  enter(ctx: EnclaveContext): number {
+    const r = ctx.regs;
+    const ret = r.rcx;
+    const hostRsp = r.rsp, hostRbp = r.rbp;
+    if (r.rax > 0) return this.#exceptionEntry(ctx, ret, hostRsp, hostRbp);
+    let st = this.#enclaves.get(ctx.enclaveKey);
+    if (!st) {
+      st = this.#initialize(ctx);
+      this.#enclaves.set(ctx.enclaveKey, st);
+    }
+    let status: number;
+    let retBits = 0n;
+    if ('broken' in st) status = st.broken;
+    else if (st.crashed !== null) status = STATUS.ENCLAVE_CRASHED;
+    else {
+      const outer = st.ctx;
+      st.ctx = ctx;
+      try {
+        ctx.step();
+        retBits = this.#ecall(ctx, st, r.rdi, r.rsi, r.r8, r.r9);
+        status = STATUS.SUCCESS;
+      } catch (e) {
+        if (e instanceof CallFailed) status = e.status;
+        else if (e instanceof EnclaveRedirect) {
+          st.crashed = STATUS.ENCLAVE_CRASHED;
+          status = STATUS.ENCLAVE_CRASHED;
+        } else throw e;
+      } finally {
+        st.ctx = outer;
+      }
+    }
+    void retBits;
+    return this.#exit(ctx, ret, hostRsp, hostRbp, EXIT_ECALL_RETURN, status);
+  }
+
+  resume(ctx: EnclaveContext): number {
+    // The interrupted work ended with an exception and is gone: report the crash to the host.
+    const st = this.#enclaves.get(ctx.enclaveKey);
+    if (st && !('broken' in st)) st.crashed = STATUS.ENCLAVE_CRASHED;
+    return this.#exit(ctx, ctx.regs.rcx, ctx.regs.rsp, ctx.regs.rbp, EXIT_ECALL_RETURN, STATUS.ENCLAVE_CRASHED);
+  }
+
+  /** EEXIT with the runtime's exit registers: only RDI/RAX carry information; the rest is scrubbed. */
+  #exit(ctx: EnclaveContext, target: number, rsp: number, rbp: number, code: number, status: number): number {
+    const r = ctx.regs;
+    r.rax = status; r.rbx = 0; r.rcx = 0; r.rdx = 0; r.rsi = 0; r.rdi = code;
+    r.r8 = 0; r.r9 = 0; r.r10 = 0; r.r11 = 0; r.r12 = 0; r.r13 = 0; r.r14 = 0; r.r15 = 0;
+    r.rsp = rsp; r.rbp = rbp; r.rflags = 0x2;
+    return target;
+  }
+
+  /**
+   * An entry with CSSA > 0: the host asks the enclave to handle the exception saved in SSA frame
+   * CSSA−1. Wasm cannot resume a faulting instruction, so the handler redirects the thread to the
+   * abort continuation; the ECALL then fails with ENCLAVE_CRASHED.
+   */
+  #exceptionEntry(ctx: EnclaveContext, ret: number, rsp: number, rbp: number): number {
+    const cssa = ctx.regs.rax;
+    const st = this.#enclaves.get(ctx.enclaveKey);
+    if (st && !('broken' in st)) st.crashed = STATUS.ENCLAVE_CRASHED;
+    const header = RUNTIME_HEADER.decode(ctx.read(ctx.baseAddr, 4096), { allowReserved: true });
+    const frame = ctx.tcsAddress + 4096 + (cssa - 1) * 4096;
+    const ripAt = frame + 4096 - GPRSGX_SIZE + 136;
+    const abort = new Uint8Array(8);
+    writeU64le(abort, 0, ctx.baseAddr + Number(header.MODULE_OFFSET) + ABORT_RIP_OFFSET);
+    ctx.write(ripAt, abort);
+    return this.#exit(ctx, ret, rsp, rbp, EXIT_EXCEPTION_HANDLED, STATUS.ENCLAVE_CRASHED);
+  }
+
+  // ---- loading ---------------------------------------------------------------------------------
+
+  #initialize(ctx: EnclaveContext): EnclaveState | { broken: number } {
+    try {
+      return this.#load(ctx);
+    } catch (e) {
+      if (isProcessorSignal(e) || e instanceof EnclaveRedirect) throw e;
+      if (e instanceof CallFailed) return { broken: e.status };
+      if (e instanceof WebAssembly.CompileError || e instanceof WebAssembly.LinkError || e instanceof SyntaxError) return { broken: STATUS.INVALID_ENCLAVE };
+      throw e;
+    }
+  }
+
+  #load(ctx: EnclaveContext): EnclaveState {
+    const base = ctx.baseAddr;
+    const h = RUNTIME_HEADER.decode(ctx.read(base, 4096), { allowReserved: true });
+    const runtime = new TextDecoder().decode(h.RUNTIME).replace(/\0+$/, '');
+    if (!bytesEqual(h.MAGIC, HEADER_MAGIC) || h.FORMAT !== 1) throw new CallFailed(STATUS.INVALID_ENCLAVE, 'not a Witness enclave (bad runtime header)');
+    if (runtime !== RUNTIME_ID || h.ABI !== RUNTIME_ABI) throw new CallFailed(STATUS.INVALID_ENCLAVE, `built for runtime ${runtime} ABI ${h.ABI}, this is ${RUNTIME_ID} ABI ${RUNTIME_ABI}`);
+    const iface = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(ctx.read(base + Number(h.INTERFACE_OFFSET), Number(h.INTERFACE_LENGTH)))) as CanonicalInterface;
+    const plan = planInterface(iface);
+    // The module is fetched as code (EPCM X) from the enclave's own pages.
+    const code = ctx.fetch(base + Number(h.MODULE_OFFSET), Number(h.MODULE_LENGTH));
+    const hash = this.#crypto.sha256(code);
+    if (!bytesEqual(hash, h.MODULE_SHA256)) throw new CallFailed(STATUS.INVALID_ENCLAVE, 'the module does not match its hash in the runtime header');
+    const key = toHex(hash);
+    let module = this.#modules.get(key);
+    if (!module) {
+      module = new WebAssembly.Module(code);
+      this.#modules.set(key, module);
+    }
+    const problems = checkModuleImports(code, plan, Number(h.HEAP_SIZE));
+    if (problems.length) throw new CallFailed(STATUS.INVALID_ENCLAVE, problems.join('; '));
+    const heapBase = base + Number(h.HEAP_OFFSET);
+    const heapSize = Number(h.HEAP_SIZE);
+    const memory = ctx.mapMemory(heapBase, heapSize, { zero: true });
+    const state: EnclaveState = {
+      plan, memory, u8: new Uint8Array(memory.buffer), exports: {}, ecallFns: [], alloc: null, free: null, heapBase, heapSize,
+      threads: new Map(), crashed: null, ctx,
+    };
+    const services: RuntimeServices = {
+      crypto: this.#crypto,
+      ctx: () => {
+        if (!state.ctx) throw new CallFailed(STATUS.UNEXPECTED, 'runtime service outside an entry');
+        return state.ctx;
+      },
+      memory: state.u8,
+      heapBase,
+      alloc: (n) => (state.alloc ? state.alloc(n) : 0),
+      free: (p) => state.free?.(p),
+    };
+    const imports: WebAssembly.Imports = {
+      env: { memory },
+      witness: runtimeImports(services),
+      ocall: Object.fromEntries(plan.ocalls.map((f) => [f.name, (...args: number[]) => this.#ocall(state, f, args)])),
+    };
+    if (WebAssembly.Module.imports(module).some((i) => i.module === 'env' && i.name === 'abort')) {
+      (imports.env as Record<string, WebAssembly.ImportValue>).abort = () => {
+        throw new WebAssembly.RuntimeError('unreachable: abort() called by the enclave');
+      };
+    }
+    const instance = new WebAssembly.Instance(module, imports);
+    Object.assign(state.exports, instance.exports);
+    const fn = (n: string) => (typeof state.exports[n] === 'function' ? (state.exports[n] as (...a: unknown[]) => unknown) : null);
+    (state as { alloc: ((n: number) => number) | null }).alloc = fn('witness_alloc') as ((n: number) => number) | null;
+    (state as { free: ((p: number) => void) | null }).free = fn('witness_free') as ((p: number) => void) | null;
+    for (const f of plan.ecalls) {
+      const e = fn(f.name);
+      if (!e) throw new CallFailed(STATUS.INVALID_ENCLAVE, `the module does not export ECALL ${f.name}`);
+      state.ecallFns.push(e);
+    }
+    const init = fn('_initialize');
+    if (init) init();
+    return state;
+  }
+
+  // ---- ECALL bridge ----------------------------------------------------------------------------
+
+  #thread(st: EnclaveState, tcs: number): ThreadState {
+    let t = st.threads.get(tcs);
+    if (!t) {
+      t = { ocalls: [], scratchBase: 0, scratchEnd: 0 };
+      st.threads.set(tcs, t);
+    }
+    return t;
+  }
+
+  #outside(ctx: EnclaveContext, addr: number, len: number): boolean {
+    if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(len) || addr < 0 || len < 0 || addr + len > Number.MAX_SAFE_INTEGER) return false;
+    if (len === 0) return true;
+    return addr + len <= ctx.baseAddr || addr >= ctx.baseAddr + ctx.size;
+  }
+
+  #ecall(ctx: EnclaveContext, st: EnclaveState, index: number, msAddr: number, scratch: number, scratchLen: number): bigint {
+    const f = st.plan.ecalls[index];
+    if (!f) throw new CallFailed(STATUS.INVALID_FUNCTION, `no ECALL ${index}`);
+    const t = this.#thread(st, ctx.tcsAddress);
+    const inOcall = t.ocalls[t.ocalls.length - 1];
+    if (inOcall ? !inOcall.allow.includes(index) : !f.public) throw new CallFailed(STATUS.ECALL_NOT_ALLOWED, `ECALL ${f.name} is not allowed here`);
+    const msLen = 8 * (f.params.length + 1);
+    if (!this.#outside(ctx, msAddr, msLen) || msAddr === 0) throw new CallFailed(STATUS.INVALID_PARAMETER, 'the marshalling structure is not outside the enclave');
+    if (!this.#outside(ctx, scratch, scratchLen)) throw new CallFailed(STATUS.INVALID_PARAMETER, 'the untrusted scratch area is not outside the enclave');
+    const savedScratch = [t.scratchBase, t.scratchEnd] as const;
+    t.scratchBase = scratch;
+    t.scratchEnd = scratch + scratchLen;
+    // Copy the arguments in once: every later decision uses this copy (no double fetch).
+    const ms = ctx.read(msAddr, msLen);
+    const raw: bigint[] = f.params.map((_, i) => readSlot(ms, i));
+    const args: unknown[] = new Array(f.params.length);
+    const buffers: { p: ParamPlan; host: number; ptr: number; len: number }[] = [];
+    try {
+      for (let i = 0; i < f.params.length; i++) {
+        const p = f.params[i]!;
+        if (p.kind === 'value') args[i] = toWasm(p, raw[i]!);
+        else if (p.kind === 'user_check') args[i] = Number(BigInt.asUintN(32, raw[i]!)) | 0;
+        else {
+          const host = Number(raw[i]!);
+          if (raw[i]! > BigInt(Number.MAX_SAFE_INTEGER)) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is not a valid address`);
+          if (host === 0) {
+            args[i] = 0;
+            continue;
+          }
+          const len = p.string ? this.#hostStringLength(ctx, host, p.string) : bufferLength(p, raw, f.name);
+          if (!this.#outside(ctx, host, len)) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is not wholly outside the enclave`);
+          const ptr = this.#alloc(st, len, f.name);
+          buffers.push({ p, host, ptr, len });
+          if (p.direction === 'in' || p.direction === 'inout') {
+            const bytes = ctx.read(host, len);
+            if (p.string && bytes[len - 1] !== 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} changed while it was copied`);
+            st.u8.set(bytes, ptr);
+          } else st.u8.fill(0, ptr, ptr + len);
+          args[i] = ptr;
+        }
+      }
+      const result = st.ecallFns[index]!(...args);
+      for (const b of buffers) if (b.p.direction === 'out' || b.p.direction === 'inout') ctx.write(b.host, st.u8.slice(b.ptr, b.ptr + b.len));
+      const bits = f.returns ? fromWasm(f.returns, result) : 0n;
+      const out = new Uint8Array(8);
+      writeU64le(out, 0, bits);
+      ctx.write(msAddr + 8 * f.params.length, out);
+      return bits;
+    } finally {
+      for (const b of buffers) st.free?.(b.ptr);
+      t.scratchBase = savedScratch[0];
+      t.scratchEnd = savedScratch[1];
+    }
+  }
+
+  #alloc(st: EnclaveState, len: number, fname: string): number {
+    if (!st.alloc) throw new CallFailed(STATUS.INVALID_ENCLAVE, `${fname}: the module exports no witness_alloc for marshalled buffers`);
+    const p = st.alloc(Math.max(len, 1)) >>> 0;
+    if (p === 0 || p + len > st.heapSize) throw new CallFailed(STATUS.OUT_OF_MEMORY, `${fname}: the enclave heap is exhausted`);
+    return p;
+  }
+
+  /** Length (with terminator) of a NUL-terminated string in untrusted memory, checked as it is scanned. */
+  #hostStringLength(ctx: EnclaveContext, addr: number, kind: 'string' | 'wstring'): number {
+    const unit = kind === 'string' ? 1 : 4;
+    let len = 0;
+    const chunk = 256;
+    for (;;) {
+      if (!this.#outside(ctx, addr + len, chunk)) {
+        // Read up to the enclave boundary only.
+        const limit = addr + len < ctx.baseAddr ? ctx.baseAddr - (addr + len) : 0;
+        if (limit < unit) throw new CallFailed(STATUS.INVALID_PARAMETER, 'an untrusted string runs into the enclave');
+      }
+      const n = this.#outside(ctx, addr + len, chunk) ? chunk : Math.floor((ctx.baseAddr - (addr + len)) / unit) * unit;
+      const b = ctx.read(addr + len, n);
+      for (let k = 0; k + unit <= n; k += unit) {
+        let z = true;
+        for (let j = 0; j < unit; j++) if (b[k + j] !== 0) z = false;
+        if (z) return len + k + unit;
+      }
+      len += n;
+      if (len > MAX_STRING) throw new CallFailed(STATUS.INVALID_PARAMETER, 'an untrusted string is too long');
+    }
+  }
+
+  // ---- OCALL bridge ----------------------------------------------------------------------------
+
+  #ocall(st: EnclaveState, f: FunctionPlan, args: number[]): number {
+    const ctx = st.ctx;
+    if (!ctx) throw new WebAssembly.RuntimeError('OCALL outside an enclave entry');
+    ctx.step();
+    const t = this.#thread(st, ctx.tcsAddress);
+    const retPtr = f.returns ? args[0]! >>> 0 : 0;
+    const vals = f.returns ? args.slice(1) : args;
+    const msLen = 8 * (f.params.length + 1);
+    let top = t.scratchBase;
+    const take = (n: number) => {
+      const a = top;
+      top += Math.ceil(n / 8) * 8;
+      if (top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
+      return a;
+    };
+    try {
+      const msAddr = take(msLen);
+      const ms = new Uint8Array(msLen);
+      const outs: { ptr: number; host: number; len: number }[] = [];
+      const mem = st.u8;
+      for (let i = 0; i < f.params.length; i++) {
+        const p = f.params[i]!;
+        const v = vals[i]!;
+        if (p.kind === 'value') writeU64le(ms, 8 * i, fromWasm(p, v));
+        else if (p.kind === 'user_check') writeU64le(ms, 8 * i, BigInt(v >>> 0));
+        else {
+          const ptr = v >>> 0;
+          if (ptr === 0) continue;
+          const rawVals = f.params.map((q, k) => (q.kind === 'value' ? fromWasm(q, vals[k]!) : 0n));
+          const len = p.string ? wasmStringLength(mem, ptr, p.string) : bufferLength(p, rawVals, f.name);
+          if (ptr + len > mem.length) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} runs past the enclave's memory`);
+          const host = take(len);
+          if (p.direction === 'in' || p.direction === 'inout') ctx.write(host, mem.subarray(ptr, ptr + len));
+          else ctx.write(host, new Uint8Array(len));
+          if (p.direction === 'out' || p.direction === 'inout') outs.push({ ptr, host, len });
+          writeU64le(ms, 8 * i, host);
+        }
+      }
+      ctx.write(msAddr, ms);
+      const saved = { ...ctx.regs };
+      t.ocalls.push(f);
+      const savedScratch = [t.scratchBase, t.scratchEnd] as const;
+      t.scratchBase = top;
+      try {
+        ctx.regs.rdi = f.index;
+        ctx.regs.rsi = msAddr;
+        ctx.regs.rax = 0;
+        ctx.eexit(saved.rcx);
+        // Re-entered: only ORET returns to this OCALL (a nested ECALL enters as a fresh entry).
+        if (ctx.regs.rdi !== ECMD_ORET) throw new CallFailed(STATUS.UNEXPECTED, `re-entry with code ${ctx.regs.rdi} while OCALL ${f.name} waits`);
+      } finally {
+        t.ocalls.pop();
+        t.scratchBase = savedScratch[0];
+        t.scratchEnd = savedScratch[1];
+        Object.assign(ctx.regs, saved);
+      }
+      // Copy results back to where the enclave said, with the sizes the enclave computed.
+      for (const o of outs) mem.set(ctx.read(o.host, o.len), o.ptr);
+      if (f.returns && retPtr) {
+        if (retPtr + f.returns.width > mem.length) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: the return pointer is outside the enclave's memory`);
+        const rv = ctx.read(msAddr + 8 * f.params.length, 8);
+        mem.set(rv.subarray(0, f.returns.width), retPtr);
+      }
+      return STATUS.SUCCESS;
+    } catch (e) {
+      if (e instanceof CallFailed) return e.status;
+      throw e;
+    }
+  }
+}
+
+function readSlot(ms: Uint8Array, i: number): bigint {
+  const lo = BigInt(u32le(ms, 8 * i)), hi = BigInt(u32le(ms, 8 * i + 4));
+  return lo | (hi << 32n);
+}
+
+/** A u64 slot → the Wasm argument of a value parameter. */
+function toWasm(p: { wasm: string; width: number; float: boolean; signed: boolean }, bits: bigint): number | bigint {
+  if (p.float) {
+    const b = new DataView(new ArrayBuffer(8));
+    b.setBigUint64(0, BigInt.asUintN(64, bits), true);
+    return p.width === 4 ? b.getFloat32(0, true) : b.getFloat64(0, true);
+  }
+  if (p.wasm === 'i64') return BigInt.asIntN(64, bits);
+  const w = BigInt(p.width * 8);
+  const v = p.signed ? BigInt.asIntN(Number(w), bits) : BigInt.asUintN(Number(w), bits);
+  return Number(v) | 0;
+}
+
+/** A Wasm value → its u64 slot (zero- or sign-extended as the declared type). */
+function fromWasm(p: { wasm: string; width: number; float: boolean; signed: boolean }, v: unknown): bigint {
+  if (p.float) {
+    const b = new DataView(new ArrayBuffer(8));
+    if (p.width === 4) b.setFloat32(0, Number(v), true);
+    else b.setFloat64(0, Number(v), true);
+    return b.getBigUint64(0, true);
+  }
+  if (typeof v === 'bigint') return BigInt.asUintN(64, v);
+  const n = BigInt(Math.trunc(Number(v)));
+  const w = p.width * 8;
+  return p.signed ? BigInt.asUintN(64, BigInt.asIntN(w, n)) : BigInt.asUintN(w, n);
+}
+
+/** Byte length of a buffer parameter from its plan and the (already copied) argument values. */
+export function bufferLength(p: ParamPlan, raw: readonly bigint[], fname: string): number {
+  const count = p.count === null ? 1n : 'constant' in p.count ? BigInt(p.count.constant) : raw[p.count.param]!;
+  const unit = p.sizeParam !== null ? raw[p.sizeParam]! : BigInt(p.elemSize);
+  const n = count * unit;
+  if (n < 0n || n > BigInt(MAX_BUFFER)) throw new CallFailed(STATUS.INVALID_PARAMETER, `${fname}: ${p.name} has an insane length (${n})`);
+  return Number(n);
+}
+
+function wasmStringLength(mem: Uint8Array, ptr: number, kind: 'string' | 'wstring'): number {
+  const unit = kind === 'string' ? 1 : 4;
+  for (let k = ptr; k + unit <= mem.length; k += unit) {
+    let z = true;
+    for (let j = 0; j < unit; j++) if (mem[k + j] !== 0) z = false;
+    if (z) return k - ptr + unit;
+  }
+  throw new CallFailed(STATUS.INVALID_PARAMETER, 'a string runs past the end of the enclave memory');
+}
+
+export { u64leNumberOrNeg, ABORT_RIP_OFFSET };

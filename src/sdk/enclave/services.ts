@@ -1,0 +1,234 @@
+/**
+ * The trusted runtime's library, offered to enclave modules as imports of module "witness": the
+ * counterparts of the Intel SDK's sgx_create_report, sgx_verify_report, sgx_get_key,
+ * sgx_seal_data / sgx_unseal_data (sgx_sealed_data_t layout, AES-128-GCM, zero IV), sgx_read_rand,
+ * sgx_is_outside_enclave and a few crypto helpers. They run inside the enclave (enclave mode),
+ * reach the processor only through the entry's EnclaveContext, and return sgx_status_t values.
+ *
+ * ENCLU operands must be aligned and inside ELRANGE; the runtime stages them in the thread-data
+ * page of the current TCS.
+ */
+import type { EnclaveContext } from '../../arch/index.js';
+import { SGX, KEYNAME, KEYPOLICY } from '../../arch/index.js';
+import type { CryptoProvider } from '../../lib/crypto/provider.js';
+import { u16le, u32le, writeU16le, writeU32le, writeU64le, isZero, timingSafeEqual } from '../../lib/bytes.js';
+import { STATUS, type WasmType } from '../abi.js';
+import { SEALED_HEADER_SIZE, SEAL_FLAGS_MASK, SEAL_MISC_MASK, sealedDataSize } from '../sealing.js';
+
+export interface RuntimeServices {
+  readonly crypto: CryptoProvider;
+  ctx(): EnclaveContext;
+  readonly memory: Uint8Array;
+  readonly heapBase: number;
+  alloc(n: number): number;
+  free(p: number): void;
+}
+
+/** Signatures of the runtime imports (module "witness"). */
+export const RUNTIME_IMPORTS: Readonly<Record<string, { params: readonly WasmType[]; results: readonly WasmType[] }>> = {
+  read_rand: { params: ['i32', 'i32'], results: ['i32'] },
+  ereport: { params: ['i32', 'i32', 'i32'], results: ['i32'] },
+  verify_report: { params: ['i32'], results: ['i32'] },
+  get_key: { params: ['i32', 'i32'], results: ['i32'] },
+  sealed_size: { params: ['i32', 'i32'], results: ['i32'] },
+  seal: { params: ['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i32'], results: ['i32'] },
+  unseal: { params: ['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], results: ['i32'] },
+  copy_from_outside: { params: ['i32', 'i64', 'i32'], results: ['i32'] },
+  copy_to_outside: { params: ['i64', 'i32', 'i32'], results: ['i32'] },
+  is_outside_enclave: { params: ['i64', 'i32'], results: ['i32'] },
+  sha256: { params: ['i32', 'i32', 'i32'], results: ['i32'] },
+  ecdh_keypair: { params: ['i32', 'i32'], results: ['i32'] },
+  ecdh_shared: { params: ['i32', 'i32', 'i32'], results: ['i32'] },
+  abort: { params: ['i32', 'i32'], results: [] },
+};
+
+const EGETKEY_STATUS: Readonly<Record<number, number>> = {
+  [SGX.INVALID_ATTRIBUTE]: STATUS.INVALID_ATTRIBUTE,
+  [SGX.INVALID_CPUSVN]: STATUS.INVALID_CPUSVN,
+  [SGX.INVALID_ISVSVN]: STATUS.INVALID_ISVSVN,
+  [SGX.INVALID_KEYNAME]: STATUS.INVALID_KEYNAME,
+};
+
+/** The thread-data page of the entry's TCS: TCS page + NSSA SSA pages further on. */
+function threadData(ctx: EnclaveContext): number {
+  const nssa = u32le(ctx.read(ctx.baseAddr + 108, 4), 0); // RUNTIME_HEADER.NSSA
+  return ctx.tcsAddress + 4096 * (1 + nssa);
+}
+
+/** EREPORT for `targetinfo` (512 bytes or null = zeros) with `reportdata` (64 bytes or null). */
+export function createReport(ctx: EnclaveContext, targetinfo: Uint8Array | null, reportdata: Uint8Array | null): Uint8Array {
+  const td = threadData(ctx);
+  const ti = new Uint8Array(512);
+  if (targetinfo) ti.set(targetinfo.subarray(0, 512));
+  const rd = new Uint8Array(64);
+  if (reportdata) rd.set(reportdata.subarray(0, 64));
+  ctx.write(td, ti);
+  ctx.write(td + 1024, rd);
+  ctx.ereport(td, td + 1024, td + 512);
+  return ctx.read(td + 512, 432);
+}
+
+/** EGETKEY with a 512-byte KEYREQUEST: the key, or the sgx_status_t of the failure. */
+export function getKey(ctx: EnclaveContext, keyrequest: Uint8Array): Uint8Array | number {
+  // sgx_get_key's own checks first (reserved fields, policy bits): never let EGETKEY #GP.
+  if (u16le(keyrequest, 6) !== 0 || !isZero(keyrequest, 78, 512)) return STATUS.INVALID_PARAMETER;
+  const policy = u16le(keyrequest, 2);
+  if (policy & KEYPOLICY.RESERVED_MASK) return STATUS.INVALID_PARAMETER;
+  const self = createReport(ctx, null, null);
+  const kss = (self[48]! & 0x80) !== 0;
+  if (!kss && ((policy & KEYPOLICY.KSS_MASK) !== 0 || u16le(keyrequest, 76) !== 0)) return STATUS.INVALID_PARAMETER;
+  const td = threadData(ctx);
+  ctx.write(td, keyrequest.subarray(0, 512));
+  const st = ctx.egetkey(td, td + 512);
+  if (st !== SGX.SUCCESS) return EGETKEY_STATUS[st] ?? STATUS.UNEXPECTED;
+  return ctx.read(td + 512, 16);
+}
+
+/** sgx_verify_report: the REPORT must be addressed to this enclave and unmodified. */
+export function verifyReport(ctx: EnclaveContext, crypto: CryptoProvider, report: Uint8Array): number {
+  if (report.length !== 432) return STATUS.INVALID_PARAMETER;
+  const req = new Uint8Array(512);
+  writeU16le(req, 0, KEYNAME.REPORT_KEY);
+  req.set(report.subarray(384, 416), 40);
+  const key = getKey(ctx, req);
+  if (typeof key === 'number') return key;
+  return timingSafeEqual(crypto.aesCmac128(key, report.subarray(0, 384)), report.subarray(416, 432)) ? STATUS.SUCCESS : STATUS.MAC_MISMATCH;
+}
+
+/** sgx_seal_data_ex: seal `text` (encrypted) and `aad` (authenticated, in the clear) with `policy`. */
+export function sealData(ctx: EnclaveContext, crypto: CryptoProvider, policy: number, aad: Uint8Array, text: Uint8Array): Uint8Array | number {
+  if (text.length === 0) return STATUS.INVALID_PARAMETER;
+  if ((policy & ~(KEYPOLICY.MRENCLAVE | KEYPOLICY.MRSIGNER | KEYPOLICY.NOISVPRODID | KEYPOLICY.KSS_MASK)) !== 0 || (policy & (KEYPOLICY.MRENCLAVE | KEYPOLICY.MRSIGNER)) === 0) return STATUS.INVALID_PARAMETER;
+  const self = createReport(ctx, null, null);
+  const req = new Uint8Array(512);
+  writeU16le(req, 0, KEYNAME.SEAL_KEY);
+  writeU16le(req, 2, policy);
+  req.set(self.subarray(258, 260), 4); // ISVSVN
+  req.set(self.subarray(0, 16), 8); // CPUSVN
+  writeU64le(req, 24, SEAL_FLAGS_MASK);
+  writeU64le(req, 32, 0n);
+  req.set(crypto.randomBytes(32), 40);
+  writeU32le(req, 72, SEAL_MISC_MASK);
+  req.set(self.subarray(260, 262), 76); // CONFIGSVN
+  const key = getKey(ctx, req);
+  if (typeof key === 'number') return key;
+  const { ciphertext, tag } = crypto.aesGcm128Encrypt(key, new Uint8Array(12), text, aad);
+  const blob = new Uint8Array(sealedDataSize(aad.length, text.length));
+  blob.set(req, 0);
+  writeU32le(blob, 512, text.length);
+  writeU32le(blob, 528, aad.length + text.length);
+  blob.set(tag, 544);
+  blob.set(ciphertext, SEALED_HEADER_SIZE);
+  blob.set(aad, SEALED_HEADER_SIZE + text.length);
+  return blob;
+}
+
+/** sgx_unseal_data: the text and the additional authenticated data, or a status. */
+export function unsealData(ctx: EnclaveContext, crypto: CryptoProvider, blob: Uint8Array): { text: Uint8Array; aad: Uint8Array } | number {
+  if (blob.length < SEALED_HEADER_SIZE) return STATUS.INVALID_PARAMETER;
+  const txt = u32le(blob, 512), payload = u32le(blob, 528);
+  if (payload < txt || SEALED_HEADER_SIZE + payload !== blob.length) return STATUS.MAC_MISMATCH;
+  if (txt < 1) return STATUS.INVALID_PARAMETER;
+  const key = getKey(ctx, blob.subarray(0, 512));
+  if (typeof key === 'number') return key === STATUS.INVALID_CPUSVN || key === STATUS.INVALID_ISVSVN ? key : STATUS.MAC_MISMATCH;
+  const aad = blob.slice(SEALED_HEADER_SIZE + txt, SEALED_HEADER_SIZE + payload);
+  const text = crypto.aesGcm128Decrypt(key, new Uint8Array(12), blob.subarray(SEALED_HEADER_SIZE, SEALED_HEADER_SIZE + txt), aad, blob.subarray(544, 560));
+  if (!text) return STATUS.MAC_MISMATCH;
+  return { text, aad };
+}
+
+/** The imports of module "witness", bound to an enclave's memory. */
+export function runtimeImports(s: RuntimeServices): Record<string, WebAssembly.ImportValue> {
+  const mem = s.memory;
+  const inMem = (p: number, n: number) => p >= 0 && n >= 0 && p + n <= mem.length;
+  const outside = (ctx: EnclaveContext, a: number, n: number) => Number.isSafeInteger(a) && a >= 0 && n >= 0 && (n === 0 || a + n <= ctx.baseAddr || a >= ctx.baseAddr + ctx.size);
+  const u = (x: number) => x >>> 0;
+  return {
+    read_rand: (p: number, n: number) => {
+      if (!inMem(u(p), u(n))) return STATUS.INVALID_PARAMETER;
+      mem.set(s.crypto.randomBytes(u(n)), u(p));
+      return STATUS.SUCCESS;
+    },
+    ereport: (ti: number, rd: number, out: number) => {
+      if ((ti && !inMem(u(ti), 512)) || (rd && !inMem(u(rd), 64)) || !inMem(u(out), 432)) return STATUS.INVALID_PARAMETER;
+      const rep = createReport(s.ctx(), ti ? mem.slice(u(ti), u(ti) + 512) : null, rd ? mem.slice(u(rd), u(rd) + 64) : null);
+      mem.set(rep, u(out));
+      return STATUS.SUCCESS;
+    },
+    verify_report: (rp: number) => (inMem(u(rp), 432) ? verifyReport(s.ctx(), s.crypto, mem.slice(u(rp), u(rp) + 432)) : STATUS.INVALID_PARAMETER),
+    get_key: (req: number, out: number) => {
+      if (!inMem(u(req), 512) || !inMem(u(out), 16)) return STATUS.INVALID_PARAMETER;
+      const k = getKey(s.ctx(), mem.slice(u(req), u(req) + 512));
+      if (typeof k === 'number') {
+        mem.set(s.crypto.randomBytes(16), u(out)); // as sgx_get_key: never leave a stale key behind
+        return k;
+      }
+      mem.set(k, u(out));
+      return STATUS.SUCCESS;
+    },
+    sealed_size: (a: number, t: number) => {
+      const n = sealedDataSize(u(a), u(t));
+      return n > 0xffffffff ? -1 : n | 0;
+    },
+    seal: (policy: number, aad: number, aadLen: number, txt: number, txtLen: number, out: number, outLen: number) => {
+      if (!inMem(u(aad), u(aadLen)) || !inMem(u(txt), u(txtLen)) || !inMem(u(out), u(outLen))) return STATUS.INVALID_PARAMETER;
+      if (u(outLen) !== sealedDataSize(u(aadLen), u(txtLen))) return STATUS.INVALID_PARAMETER;
+      const r = sealData(s.ctx(), s.crypto, policy & 0xffff, mem.slice(u(aad), u(aad) + u(aadLen)), mem.slice(u(txt), u(txt) + u(txtLen)));
+      if (typeof r === 'number') return r;
+      mem.set(r, u(out));
+      return STATUS.SUCCESS;
+    },
+    unseal: (blob: number, blobLen: number, aadOut: number, aadLenPtr: number, txtOut: number, txtLenPtr: number) => {
+      if (!inMem(u(blob), u(blobLen)) || !inMem(u(txtLenPtr), 4) || (aadLenPtr && !inMem(u(aadLenPtr), 4))) return STATUS.INVALID_PARAMETER;
+      const dv = new DataView(mem.buffer);
+      const txtCap = dv.getUint32(u(txtLenPtr), true);
+      const aadCap = aadLenPtr ? dv.getUint32(u(aadLenPtr), true) : 0;
+      const r = unsealData(s.ctx(), s.crypto, mem.slice(u(blob), u(blob) + u(blobLen)));
+      if (typeof r === 'number') return r;
+      if (r.text.length > txtCap || !inMem(u(txtOut), r.text.length) || r.aad.length > aadCap || (r.aad.length && !inMem(u(aadOut), r.aad.length))) return STATUS.INVALID_PARAMETER;
+      mem.set(r.text, u(txtOut));
+      if (r.aad.length) mem.set(r.aad, u(aadOut));
+      dv.setUint32(u(txtLenPtr), r.text.length, true);
+      if (aadLenPtr) dv.setUint32(u(aadLenPtr), r.aad.length, true);
+      return STATUS.SUCCESS;
+    },
+    copy_from_outside: (dst: number, src: bigint, n: number) => {
+      const ctx = s.ctx();
+      const a = Number(BigInt.asUintN(64, src));
+      if (!inMem(u(dst), u(n)) || !outside(ctx, a, u(n))) return STATUS.INVALID_PARAMETER;
+      mem.set(ctx.read(a, u(n)), u(dst));
+      return STATUS.SUCCESS;
+    },
+    copy_to_outside: (dst: bigint, src: number, n: number) => {
+      const ctx = s.ctx();
+      const a = Number(BigInt.asUintN(64, dst));
+      if (!inMem(u(src), u(n)) || !outside(ctx, a, u(n))) return STATUS.INVALID_PARAMETER;
+      ctx.write(a, mem.slice(u(src), u(src) + u(n)));
+      return STATUS.SUCCESS;
+    },
+    is_outside_enclave: (addr: bigint, n: number) => (outside(s.ctx(), Number(BigInt.asUintN(64, addr)), u(n)) ? 1 : 0),
+    sha256: (p: number, n: number, out: number) => {
+      if (!inMem(u(p), u(n)) || !inMem(u(out), 32)) return STATUS.INVALID_PARAMETER;
+      mem.set(s.crypto.sha256(mem.subarray(u(p), u(p) + u(n))), u(out));
+      return STATUS.SUCCESS;
+    },
+    ecdh_keypair: (priv: number, pub: number) => {
+      if (!inMem(u(priv), 32) || !inMem(u(pub), 64)) return STATUS.INVALID_PARAMETER;
+      const k = s.crypto.ecdhP256Keypair();
+      mem.set(k.privateKey, u(priv));
+      mem.set(k.publicKey, u(pub));
+      return STATUS.SUCCESS;
+    },
+    ecdh_shared: (priv: number, peer: number, out: number) => {
+      if (!inMem(u(priv), 32) || !inMem(u(peer), 64) || !inMem(u(out), 32)) return STATUS.INVALID_PARAMETER;
+      const z = s.crypto.ecdhP256Shared(mem.slice(u(priv), u(priv) + 32), mem.slice(u(peer), u(peer) + 64));
+      if (!z) return STATUS.INVALID_PARAMETER;
+      mem.set(z, u(out));
+      return STATUS.SUCCESS;
+    },
+    abort: (p: number, n: number) => {
+      const msg = inMem(u(p), u(n)) ? new TextDecoder().decode(mem.subarray(u(p), u(p) + u(n))) : '';
+      throw new WebAssembly.RuntimeError(`unreachable: the enclave aborted${msg ? `: ${msg}` : ''}`);
+    },
+  };
+}

@@ -1,0 +1,425 @@
+/**
+ * The untrusted host runtime (the model's urts): loads a signed image through the Windows enclave
+ * API (CreateEnclave → LoadEnclaveData for every page with its protection → InitializeEnclave),
+ * enters it with ENCLU[EENTER] on a free TCS, serves its OCALLs, handles AEXs (interrupts are
+ * resumed; exceptions go to the enclave's handler first), and tears it down with DeleteEnclave.
+ */
+import { ENCLU, PT, parseSgxs, sgxsPages, SECS, newRegisters, type Registers, type ExitInfo, type LogicalProcessor } from '../../arch/index.js';
+import { u32le, writeU64le, writeU32le } from '../../lib/bytes.js';
+import type { Kernel32 } from '../../os/windows/index.js';
+import * as W from '../../os/windows/constants.js';
+import type { Process } from '../../os/index.js';
+import { SdkError } from '../errors.js';
+import { decodeImage, type EnclaveImage } from '../image/format.js';
+import { attributesFlagsOf, resolveEnclaveConfig } from '../image/config.js';
+import { planInterface, type CanonicalInterface } from '../interface.js';
+import { STATUS, statusName, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
+import { bufferLength } from '../enclave/runtime.js';
+import { win32ErrorName, ntStatusName } from '../../os/windows/index.js';
+import { sgxStatusName } from '../../arch/index.js';
+
+/** What the host runtime needs from a platform. */
+export interface HostPlatform {
+  readonly kernel32: Kernel32;
+  readonly process: Process;
+  readonly processor: { readonly lps: readonly LogicalProcessor[] };
+}
+
+/** A JS argument: numbers/bigints for values, bytes or strings for buffers, an address for user_check, null for NULL. */
+export type EcallArg = number | bigint | Uint8Array | string | null;
+/** An OCALL implementation: values as numbers/bigints; `in` buffers as bytes (strings decoded); `out` buffers as zeroed bytes to fill. */
+export type OcallImpl = (...args: (number | bigint | Uint8Array | string | null)[]) => number | bigint | void;
+
+export interface LoadOptions {
+  readonly ocalls?: Readonly<Record<string, OcallImpl>>;
+  /** A SIGSTRUCT, when the image is not signed itself. */
+  readonly sigstruct?: Uint8Array;
+  /** An EINITTOKEN (legacy launch control). */
+  readonly token?: Uint8Array;
+  /** Size of the untrusted marshalling arena. Default 1 MiB. */
+  readonly arenaSize?: number;
+  /** Logical processor the host thread runs on. Default 0. */
+  readonly lp?: number;
+  /** Called with progress (pages loaded, total) for long loads. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** Loading failed; carries the Win32 error, the NTSTATUS and the SGX status where there is one. */
+export class EnclaveLoadError extends SdkError {}
+/** An ECALL failed with an sgx_status_t. */
+export class EnclaveCallError extends SdkError {}
+
+const AEP = 0x7ffe_0000_1000; // the host's ENCLU instruction (the AEP trampoline), a host address
+const HOST_RIP = 0x7ffe_0000_0ff0;
+
+function protectionFor(secinfoFlags: number, measured: boolean): number {
+  const pt = (secinfoFlags >> 8) & 0xff;
+  let p: number;
+  if (pt === PT.TCS) p = W.PAGE_ENCLAVE_THREAD_CONTROL | W.PAGE_READWRITE;
+  else p = [0, W.PAGE_READONLY, 0, W.PAGE_READWRITE, W.PAGE_EXECUTE, W.PAGE_EXECUTE_READ, 0, W.PAGE_EXECUTE_READWRITE][secinfoFlags & 7]!;
+  if ((secinfoFlags & 7) === 2 || (secinfoFlags & 7) === 6) throw new EnclaveLoadError('IMAGE_PERMISSIONS', 'a page with write but not read permission cannot be loaded');
+  return measured ? p >>> 0 : (p | W.PAGE_ENCLAVE_UNVALIDATED) >>> 0;
+}
+
+export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8Array, options: LoadOptions = {}): HostEnclave {
+  const img = image instanceof Uint8Array ? decodeImage(image) : image;
+  const sigstruct = options.sigstruct ?? img.sigstruct;
+  if (!sigstruct || sigstruct.length !== 1808) throw new EnclaveLoadError('NOT_SIGNED', 'the image is not signed: sign it (witness sign) or pass a SIGSTRUCT');
+  const config = resolveEnclaveConfig(img.manifest.config);
+  const plan = planInterface(img.manifest.interface as CanonicalInterface);
+  for (const name of Object.keys(options.ocalls ?? {})) if (!plan.ocalls.some((f) => f.name === name)) throw new EnclaveLoadError('UNKNOWN_OCALL', `an implementation was given for ${name}, which the interface does not declare`);
+  const records = parseSgxs(img.sgxs);
+  const ec = records[0] as { kind: 'ECREATE'; ssaFrameSize: number; size: number };
+  const pages = sgxsPages(records);
+  for (const p of pages) if (p.measuredChunks !== 0 && p.measuredChunks !== 0xffff) throw new EnclaveLoadError('PARTIAL_MEASUREMENT', `page 0x${p.offset.toString(16)} is partially measured, which the Windows API cannot load`);
+  const k32 = platform.kernel32;
+  const hp = k32.GetCurrentProcess();
+  const secs = SECS.encode({ SIZE: BigInt(ec.size), SSAFRAMESIZE: ec.ssaFrameSize, MISCSELECT: config.miscSelect, ATTRIBUTES: { FLAGS: attributesFlagsOf(config), XFRM: config.xfrm } });
+  const fail = (code: string, what: string, sgx?: number): never => {
+    const err = k32.GetLastError();
+    throw new EnclaveLoadError(code, `${what} failed: ${win32ErrorName(err)} (${err}), ${ntStatusName(k32.lastNtStatus)}${sgx ? `, ${sgxStatusName(sgx)} (${sgx})` : ''}`, { win32Error: err, ntStatus: k32.lastNtStatus, sgxStatus: sgx ?? null });
+  };
+  const base = k32.CreateEnclave(hp, 0, ec.size, 0, W.ENCLAVE_TYPE_SGX, secs, W.ENCLAVE_CREATE_INFO_SGX_SIZE, null);
+  if (base === 0) fail('CREATE_FAILED', 'CreateEnclave');
+  try {
+    // Coalesce runs of pages with the same protection into one LoadEnclaveData call.
+    let i = 0;
+    const zeroRun = new Uint8Array(1 << 20);
+    while (i < pages.length) {
+      const first = pages[i]!;
+      const prot = protectionFor(first.secinfoFlags, first.measuredChunks === 0xffff);
+      const allZero = first.measuredChunks === 0 && isZeroPage(first.data);
+      let j = i + 1;
+      while (j < pages.length && j - i < 256 && pages[j]!.offset === pages[j - 1]!.offset + 4096 && pages[j]!.secinfoFlags === first.secinfoFlags
+        && (pages[j]!.measuredChunks === 0xffff) === (first.measuredChunks === 0xffff) && (!allZero || isZeroPage(pages[j]!.data))) j++;
+      const n = j - i;
+      let buf: Uint8Array;
+      if (allZero) buf = zeroRun.subarray(0, n * 4096);
+      else {
+        buf = new Uint8Array(n * 4096);
+        for (let k = 0; k < n; k++) buf.set(pages[i + k]!.data, k * 4096);
+      }
+      const written = { value: 0 };
+      if (!k32.LoadEnclaveData(hp, base + first.offset, buf, n * 4096, prot, null, 0, written, null)) fail('LOAD_FAILED', `LoadEnclaveData at offset 0x${first.offset.toString(16)}`);
+      i = j;
+      options.onProgress?.(i, pages.length);
+    }
+    const info = new Uint8Array(W.ENCLAVE_INIT_INFO_SGX_SIZE);
+    info.set(sigstruct, 0);
+    if (options.token) info.set(options.token.subarray(0, 304), 2048);
+    const err = { value: 0 };
+    let ok = k32.InitializeEnclave(hp, base, info, info.length, err);
+    for (let retry = 0; !ok && k32.GetLastError() === W.ERROR_RETRY && retry < 50; retry++) ok = k32.InitializeEnclave(hp, base, info, info.length, err);
+    if (!ok) fail('INIT_FAILED', 'InitializeEnclave', err.value);
+  } catch (e) {
+    k32.DeleteEnclave(base);
+    throw e;
+  }
+  return new HostEnclave(platform, img, plan, base, options);
+}
+
+function isZeroPage(d: Uint8Array): boolean {
+  for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false;
+  return true;
+}
+
+interface CallFrame {
+  readonly tcs: number;
+  inOcall: boolean;
+}
+
+export class HostEnclave {
+  readonly base: number;
+  readonly size: number;
+  readonly image: EnclaveImage;
+  readonly plan: InterfacePlan;
+  readonly #platform: HostPlatform;
+  readonly #ocalls: Readonly<Record<string, OcallImpl>>;
+  readonly #tcs: readonly number[];
+  readonly #busy = new Set<number>();
+  readonly #stack: CallFrame[] = [];
+  readonly #arenaBase: number;
+  readonly #arenaEnd: number;
+  #arenaTop: number;
+  readonly #lp: LogicalProcessor;
+  readonly #nssa: number;
+  #destroyed = false;
+  /** Exits seen, for inspection: EEXITs, AEXs, OCALLs. */
+  readonly stats = { ecalls: 0, ocalls: 0, aex: 0, exceptions: 0 };
+
+  /** @internal use loadEnclave */
+  constructor(platform: HostPlatform, image: EnclaveImage, plan: InterfacePlan, base: number, options: LoadOptions) {
+    this.#platform = platform;
+    this.image = image;
+    this.plan = plan;
+    this.base = base;
+    this.size = image.manifest.layout.size;
+    this.#ocalls = options.ocalls ?? {};
+    this.#tcs = image.manifest.layout.tcs.map((o) => base + o);
+    this.#nssa = image.manifest.layout.nssa;
+    const lp = platform.processor.lps[options.lp ?? 0];
+    if (!lp) throw new SdkError('NO_SUCH_LP', `no logical processor ${options.lp}`);
+    this.#lp = lp;
+    const size = options.arenaSize ?? 1 << 20;
+    const k32 = platform.kernel32;
+    let arena = 0;
+    for (let at = 0x2000_0000; at < 0xf000_0000 && arena === 0; at += 0x100_0000) arena = k32.VirtualAlloc(at, size, W.MEM_RESERVE | W.MEM_COMMIT, W.PAGE_READWRITE);
+    if (arena === 0) arena = k32.VirtualAlloc(0, size, W.MEM_RESERVE | W.MEM_COMMIT, W.PAGE_READWRITE);
+    if (arena === 0) throw new EnclaveLoadError('ARENA', `cannot allocate the untrusted marshalling arena: Win32 error ${k32.GetLastError()}`);
+    this.#arenaBase = arena;
+    this.#arenaTop = arena;
+    this.#arenaEnd = arena + size;
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+  get mrenclave(): string {
+    return this.image.manifest.mrenclave;
+  }
+  /** TCS addresses, for inspection and attacks. */
+  get tcs(): readonly number[] {
+    return this.#tcs;
+  }
+
+  #mem(): Process {
+    return this.#platform.process;
+  }
+
+  #take(n: number): number {
+    const a = this.#arenaTop;
+    const top = a + Math.ceil(Math.max(n, 8) / 8) * 8;
+    if (top > this.#arenaEnd) throw new SdkError('ARENA_EXHAUSTED', 'the untrusted marshalling arena is exhausted');
+    this.#arenaTop = top;
+    return a;
+  }
+
+  /**
+   * Call ECALL `name`. A call made while this enclave is in an OCALL is nested on the same thread
+   * (its TCS), subject to the OCALL's allow() list; `newThread` takes another TCS instead.
+   * @throws {EnclaveCallError} with the sgx_status_t (`data.status`) when the enclave refuses or fails the call;
+   * `OUT_OF_TCS` when every TCS is in use.
+   */
+  ecall(name: string, args: readonly EcallArg[] = [], options: { newThread?: boolean } = {}): number | bigint | undefined {
+    if (this.#destroyed) throw new SdkError('ENCLAVE_DESTROYED', 'the enclave was deleted');
+    const f = this.plan.ecalls.find((e) => e.name === name);
+    if (!f) throw new SdkError('UNKNOWN_ECALL', `the interface has no ECALL ${name}`);
+    if (args.length !== f.params.length) throw new SdkError('BAD_ARGUMENTS', `${name} takes ${f.params.length} arguments, got ${args.length}`);
+    const top = this.#stack[this.#stack.length - 1];
+    let tcs: number;
+    if (top && top.inOcall && !options.newThread) tcs = top.tcs;
+    else {
+      const free = this.#tcs.find((t) => !this.#busy.has(t));
+      if (free === undefined) throw new EnclaveCallError('OUT_OF_TCS', `no free TCS: all ${this.#tcs.length} threads of the enclave are in use`, { status: STATUS.OUT_OF_TCS, statusName: statusName(STATUS.OUT_OF_TCS) });
+      tcs = free;
+    }
+    const savedTop = this.#arenaTop;
+    const frame: CallFrame = { tcs, inOcall: false };
+    const claimed = !this.#busy.has(tcs);
+    if (claimed) this.#busy.add(tcs);
+    this.#stack.push(frame);
+    try {
+      const ms = this.#take(8 * (f.params.length + 1));
+      const outs = this.#marshalIn(f, args, ms);
+      const scratch = this.#arenaTop;
+      const regs = newRegisters({ rbx: tcs, rcx: AEP, rdi: f.index, rsi: ms, r8: scratch, r9: this.#arenaEnd - scratch, rip: HOST_RIP, rsp: 0x7ffe_ff00_0000, rbp: 0x7ffe_ff00_0000 });
+      let ocallError: unknown = null;
+      const exit = this.#lp.enclu(ENCLU.EENTER, regs, (x, r) => {
+        try {
+          return this.#onExit(frame, x, r);
+        } catch (e) {
+          ocallError = e;
+          return 0;
+        }
+      });
+      this.stats.ecalls++;
+      if (ocallError) throw ocallError;
+      if (exit.reason !== 'eexit' || regs.rdi !== EXIT_ECALL_RETURN) {
+        throw new EnclaveCallError('ENCLAVE_EXIT', `${name}: the enclave did not return (${exit.reason}${exit.vector !== null ? `, vector ${exit.vector}` : ''}${exit.detail ? `: ${exit.detail}` : ''})`, { status: STATUS.ENCLAVE_CRASHED, statusName: statusName(STATUS.ENCLAVE_CRASHED), exit });
+      }
+      const status = regs.rax;
+      if (status !== STATUS.SUCCESS) throw new EnclaveCallError('ECALL_FAILED', `${name} failed: ${statusName(status)}`, { status, statusName: statusName(status) });
+      for (const o of outs) o.target.set(this.#mem().read(o.addr, o.len).subarray(0, o.target.length));
+      if (!f.returns) return undefined;
+      const rv = this.#mem().read(ms + 8 * f.params.length, 8);
+      return decodeValue(f.returns, rv);
+    } finally {
+      this.#stack.pop();
+      if (claimed) this.#busy.delete(tcs);
+      this.#arenaTop = savedTop;
+    }
+  }
+
+  #marshalIn(f: FunctionPlan, args: readonly EcallArg[], ms: number): { target: Uint8Array; addr: number; len: number }[] {
+    const slot = new Uint8Array(8 * (f.params.length + 1));
+    const raw: bigint[] = f.params.map((p, i) => (p.kind === 'value' ? encodeValue(p, args[i] as number | bigint, f.name) : 0n));
+    const outs: { target: Uint8Array; addr: number; len: number }[] = [];
+    const mem = this.#mem();
+    for (let i = 0; i < f.params.length; i++) {
+      const p = f.params[i]!;
+      const a = args[i];
+      if (p.kind === 'value') writeU64le(slot, 8 * i, raw[i]!);
+      else if (p.kind === 'user_check') writeU64le(slot, 8 * i, BigInt(a === null ? 0 : Number(a)));
+      else if (a === null || a === undefined) writeU64le(slot, 8 * i, 0);
+      else {
+        let bytes: Uint8Array;
+        if (typeof a === 'string') bytes = p.string === 'wstring' ? encodeWide(a) : new TextEncoder().encode(a + '\0');
+        else if (a instanceof Uint8Array) bytes = a;
+        else throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} needs bytes or a string`);
+        const len = p.string ? bytes.length : bufferLength(p, raw, f.name);
+        if (!p.string && bytes.length < len) throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} needs ${len} bytes, got ${bytes.length}`);
+        const addr = this.#take(len);
+        if (p.direction !== 'out') mem.write(addr, bytes.subarray(0, len));
+        else mem.write(addr, new Uint8Array(len));
+        if ((p.direction === 'out' || p.direction === 'inout') && a instanceof Uint8Array) outs.push({ target: a, addr, len });
+        writeU64le(slot, 8 * i, addr);
+      }
+    }
+    mem.write(ms, slot);
+    return outs;
+  }
+
+  /** The exit handler: the code at the AEP / EEXIT target. */
+  #onExit(frame: CallFrame, exit: ExitInfo, regs: Registers): number {
+    if (exit.reason === 'aex') {
+      this.stats.aex++;
+      regs.rbx = frame.tcs;
+      regs.rcx = AEP;
+      if (exit.vector === null) return ENCLU.ERESUME; // an interrupt: back in at once
+      this.stats.exceptions++;
+      if (this.#nssa < 2) return 0; // no frame for the enclave's handler: give up
+      regs.rdi = 0;
+      return ENCLU.EENTER; // let the enclave handle its exception (CSSA > 0)
+    }
+    if (exit.reason === 'fault') return 0;
+    const code = regs.rdi;
+    if (code === EXIT_ECALL_RETURN) return 0;
+    if (code === EXIT_EXCEPTION_HANDLED) {
+      regs.rbx = frame.tcs;
+      regs.rcx = AEP;
+      return ENCLU.ERESUME;
+    }
+    const f = this.plan.ocalls[code];
+    if (!f) throw new SdkError('BAD_EXIT', `the enclave exited with unknown code ${code}`);
+    this.#serveOcall(frame, f, regs.rsi);
+    regs.rbx = frame.tcs;
+    regs.rcx = AEP;
+    regs.rdi = ECMD_ORET;
+    return ENCLU.EENTER;
+  }
+
+  #serveOcall(frame: CallFrame, f: FunctionPlan, ms: number): void {
+    this.stats.ocalls++;
+    const mem = this.#mem();
+    const n = f.params.length;
+    const slots = mem.read(ms, 8 * (n + 1));
+    const raw: bigint[] = Array.from({ length: n }, (_, i) => readU64(slots, 8 * i));
+    const args: (number | bigint | Uint8Array | string | null)[] = [];
+    const outs: { addr: number; bytes: Uint8Array }[] = [];
+    let top = ms + 8 * (n + 1);
+    for (let i = 0; i < n; i++) {
+      const p = f.params[i]!;
+      if (p.kind === 'value') args.push(decodeValue(p, slots.subarray(8 * i, 8 * i + 8)));
+      else if (p.kind === 'user_check') args.push(Number(raw[i]!));
+      else {
+        const addr = Number(raw[i]!);
+        if (addr === 0) {
+          args.push(null);
+          continue;
+        }
+        const len = p.string ? hostStringLength(mem, addr, p.string) : bufferLength(p, raw, f.name);
+        top = Math.max(top, addr + len);
+        const bytes = mem.read(addr, len);
+        if (p.string && p.direction === 'in') args.push(p.string === 'string' ? new TextDecoder().decode(bytes.subarray(0, len - 1)) : decodeWide(bytes));
+        else {
+          args.push(bytes);
+          if (p.direction === 'out' || p.direction === 'inout') outs.push({ addr, bytes });
+        }
+      }
+    }
+    const impl = this.#ocalls[f.name];
+    if (!impl) throw new SdkError('OCALL_MISSING', `the enclave called OCALL ${f.name}, which has no implementation`);
+    // Nested ECALLs made by the implementation run above everything this OCALL uses.
+    const savedTop = this.#arenaTop;
+    this.#arenaTop = Math.max(this.#arenaTop, Math.ceil(top / 8) * 8);
+    frame.inOcall = true;
+    let result: number | bigint | void;
+    try {
+      result = impl(...args);
+    } finally {
+      frame.inOcall = false;
+      this.#arenaTop = savedTop;
+    }
+    for (const o of outs) mem.write(o.addr, o.bytes);
+    if (f.returns) {
+      const rv = new Uint8Array(8);
+      writeU64le(rv, 0, encodeValue(f.returns, (result ?? 0) as number | bigint, f.name));
+      mem.write(ms + 8 * n, rv);
+    }
+  }
+
+  /** DeleteEnclave and free the arena. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    const k32 = this.#platform.kernel32;
+    if (!k32.DeleteEnclave(this.base)) throw new SdkError('DELETE_FAILED', `DeleteEnclave failed: ${win32ErrorName(k32.GetLastError())}`, { win32Error: k32.GetLastError() });
+    k32.VirtualFree(this.#arenaBase, 0, W.MEM_RELEASE);
+    this.#destroyed = true;
+  }
+}
+
+function readU64(b: Uint8Array, o: number): bigint {
+  return BigInt(u32le(b, o)) | (BigInt(u32le(b, o + 4)) << 32n);
+}
+
+function encodeValue(p: { width: number; float: boolean; signed: boolean; wasm: string }, v: number | bigint, fname: string): bigint {
+  if (p.float) {
+    const d = new DataView(new ArrayBuffer(8));
+    if (p.width === 4) d.setFloat32(0, Number(v), true);
+    else d.setFloat64(0, Number(v), true);
+    return d.getBigUint64(0, true);
+  }
+  if (typeof v !== 'number' && typeof v !== 'bigint') throw new SdkError('BAD_ARGUMENTS', `${fname}: expected a number`);
+  const n = typeof v === 'bigint' ? v : BigInt(Math.trunc(v));
+  return BigInt.asUintN(p.width * 8, n);
+}
+
+function decodeValue(p: { width: number; float: boolean; signed: boolean; wasm: string }, b: Uint8Array): number | bigint {
+  const d = new DataView(b.buffer, b.byteOffset, 8);
+  if (p.float) return p.width === 4 ? d.getFloat32(0, true) : d.getFloat64(0, true);
+  const u = d.getBigUint64(0, true);
+  const w = p.width * 8;
+  const v = p.signed ? BigInt.asIntN(w, u) : BigInt.asUintN(w, u);
+  return p.wasm === 'i64' ? v : Number(v);
+}
+
+function encodeWide(s: string): Uint8Array {
+  const cps = [...s].map((c) => c.codePointAt(0)!);
+  const b = new Uint8Array(4 * (cps.length + 1));
+  cps.forEach((c, i) => writeU32le(b, 4 * i, c));
+  return b;
+}
+function decodeWide(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i + 4 <= b.length; i += 4) {
+    const c = u32le(b, i);
+    if (c === 0) break;
+    s += String.fromCodePoint(c);
+  }
+  return s;
+}
+
+function hostStringLength(mem: Process, addr: number, kind: 'string' | 'wstring'): number {
+  const unit = kind === 'string' ? 1 : 4;
+  for (let len = 0; len < 1 << 24; len += 256) {
+    const b = mem.read(addr + len, 256);
+    for (let k = 0; k + unit <= 256; k += unit) {
+      let z = true;
+      for (let j = 0; j < unit; j++) if (b[k + j] !== 0) z = false;
+      if (z) return len + k + unit;
+    }
+  }
+  throw new SdkError('BAD_STRING', 'an OCALL string has no terminator');
+}
+
+export type { ParamPlan };

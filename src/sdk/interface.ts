@@ -1,0 +1,126 @@
+/**
+ * From a resolved EDL interface to what crosses the boundary: a canonical JSON form (stored in the
+ * enclave's measured interface pages, so it must not depend on file paths) and per-function
+ * marshalling plans, built once at load and reused by every call.
+ */
+import type { EdlInterface, TypeRef, ParamAttributes } from './edl/index.js';
+import { SdkError } from './errors.js';
+import type { FunctionPlan, InterfacePlan, ParamPlan, WasmType } from './abi.js';
+
+/** A JSON-serializable interface without source locations. */
+export interface CanonicalInterface {
+  readonly trusted: readonly { readonly name: string; readonly public: boolean; readonly params: readonly CanonicalParam[]; readonly returns: TypeRef }[];
+  readonly untrusted: readonly { readonly name: string; readonly params: readonly CanonicalParam[]; readonly returns: TypeRef; readonly allow: readonly string[] }[];
+  readonly structs: readonly unknown[];
+  readonly enums: readonly unknown[];
+  readonly unions: readonly unknown[];
+}
+export interface CanonicalParam {
+  readonly name: string;
+  readonly type: TypeRef;
+  readonly attributes: ParamAttributes;
+}
+
+function strip<T>(v: T): T {
+  if (Array.isArray(v)) return v.map(strip) as T;
+  if (v && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (k === 'location' || k === 'allowLocations') continue;
+      out[k] = strip(x);
+    }
+    return out as T;
+  }
+  return v;
+}
+
+export function canonicalInterface(edl: EdlInterface): CanonicalInterface {
+  return {
+    trusted: edl.trusted.map((f) => ({ name: f.name, public: f.public, params: f.params.map((p) => strip({ name: p.name, type: p.type, attributes: p.attributes })), returns: strip(f.returns) })),
+    untrusted: edl.untrusted.map((f) => ({ name: f.name, params: f.params.map((p) => strip({ name: p.name, type: p.type, attributes: p.attributes })), returns: strip(f.returns), allow: [...f.allow] })),
+    structs: strip(edl.structs),
+    enums: strip(edl.enums),
+    unions: strip(edl.unions),
+  };
+}
+
+/** Canonical JSON bytes (key order as produced above; no whitespace). */
+export function interfaceBytes(c: CanonicalInterface): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(c));
+}
+
+const UNSIGNED = /^(unsigned|uint\d+_t|size_t|bool|_Bool|wchar_t|uintptr_t)/;
+
+function valueType(t: TypeRef, where: string): { wasm: WasmType; width: number; float: boolean; signed: boolean } {
+  if (t.pointer > 0) return { wasm: 'i32', width: 4, float: false, signed: false };
+  if (t.dims.length > 0) throw new SdkError('INTERFACE_UNSUPPORTED', `${where}: an array needs a direction attribute or user_check`);
+  if (t.name === 'float') return { wasm: 'f32', width: 4, float: true, signed: true };
+  if (t.name === 'double') return { wasm: 'f64', width: 8, float: true, signed: true };
+  if (t.kind === 'enum') return { wasm: 'i32', width: 4, float: false, signed: true };
+  if (t.kind === 'struct' || t.kind === 'union') throw new SdkError('INTERFACE_UNSUPPORTED', `${where}: ${t.spelling} passed by value; pass structures by pointer with [in]/[out] in Witness enclaves`);
+  const size = t.size;
+  if (size === null) throw new SdkError('INTERFACE_UNSUPPORTED', `${where}: the size of ${t.spelling} is unknown (a typedef from a C header); use a type the EDL defines`);
+  if (size === 16) throw new SdkError('INTERFACE_UNSUPPORTED', `${where}: long double is not supported`);
+  return { wasm: size === 8 ? 'i64' : 'i32', width: size, float: false, signed: !UNSIGNED.test(t.name) };
+}
+
+function planParam(p: CanonicalParam, all: readonly CanonicalParam[], where: string): ParamPlan {
+  const a = p.attributes;
+  const t = p.type;
+  const isBuffer = t.pointer > 0 || t.dims.length > 0 || a.isptr === true || a.isary === true;
+  const base = { name: p.name, direction: null, elemSize: 0, count: null, sizeParam: null, string: null } as const;
+  if (!isBuffer) return { ...base, kind: 'value', ...valueType(t, where) };
+  if (a.userCheck || !a.direction) return { ...base, kind: 'user_check', wasm: 'i32', width: 4, float: false, signed: false };
+  const direction = a.direction === 'in,out' ? 'inout' : a.direction;
+  const indexOf = (name: string) => {
+    const i = all.findIndex((q) => q.name === name);
+    if (i < 0) throw new SdkError('INTERFACE_INVALID', `${where}: size/count names an unknown parameter ${name}`);
+    return i;
+  };
+  // The pointee: for T* its base type; for an array parameter the element type; isptr/isary typedefs carry their own size.
+  const pointee = t.dims.length > 0 ? (t.size ?? 0) : t.pointer === 1 ? (t.baseSize ?? 0) : 4;
+  let elemSize = pointee;
+  let sizeParam: number | null = null;
+  if (typeof a.size === 'number') elemSize = a.size;
+  else if (typeof a.size === 'string') sizeParam = indexOf(a.size);
+  let count: ParamPlan['count'] = null;
+  if (typeof a.count === 'number') count = { constant: a.count };
+  else if (typeof a.count === 'string') count = { param: indexOf(a.count) };
+  const string = a.string ? 'string' : a.wstring ? 'wstring' : null;
+  if (t.dims.length > 0 && count === null && sizeParam === null && typeof a.size !== 'number') elemSize = t.size ?? 0;
+  if (string === null && sizeParam === null && elemSize <= 0) {
+    throw new SdkError('INTERFACE_UNSUPPORTED', `${where}: the size of what ${p.name} points to is unknown; add size= or count=`);
+  }
+  return { ...base, kind: 'buffer', wasm: 'i32', width: 4, float: false, signed: false, direction, elemSize, count, sizeParam, string };
+}
+
+function planFunction(name: string, index: number, params: readonly CanonicalParam[], returns: TypeRef, isPublic: boolean, allow: readonly number[], side: string): FunctionPlan {
+  const where = (p: string) => `${side} ${name}(${p})`;
+  const ret = returns.name === 'void' && returns.pointer === 0 ? null : valueType(returns, `${side} ${name} return value`);
+  return { name, index, params: params.map((p) => planParam(p, params, where(p.name))), returns: ret, public: isPublic, allow };
+}
+
+/**
+ * Marshalling plans for every ECALL and OCALL.
+ * @throws {SdkError} `INTERFACE_UNSUPPORTED` for constructs Witness enclaves cannot marshal (structures by value, types of unknown size).
+ */
+export function planInterface(c: CanonicalInterface): InterfacePlan {
+  const ecallIndex = new Map(c.trusted.map((f, i) => [f.name, i]));
+  const ecalls = c.trusted.map((f, i) => planFunction(f.name, i, f.params, f.returns, f.public, [], 'ECALL'));
+  const ocalls = c.untrusted.map((f, i) => planFunction(f.name, i, f.params, f.returns, true, f.allow.map((n) => {
+    const k = ecallIndex.get(n);
+    if (k === undefined) throw new SdkError('INTERFACE_INVALID', `OCALL ${f.name} allows unknown ECALL ${n}`);
+    return k;
+  }), 'OCALL'));
+  return { ecalls, ocalls };
+}
+
+/** The WebAssembly signature an ECALL export must have: its parameters and return value. */
+export function ecallSignature(f: FunctionPlan): { params: WasmType[]; results: WasmType[] } {
+  return { params: f.params.map((p) => p.wasm), results: f.returns ? [f.returns.wasm] : [] };
+}
+
+/** The WebAssembly signature of an OCALL import: (retval pointer if non-void, params…) → i32 status. */
+export function ocallSignature(f: FunctionPlan): { params: WasmType[]; results: WasmType[] } {
+  return { params: [...(f.returns ? ['i32' as const] : []), ...f.params.map((p) => p.wasm)], results: ['i32'] };
+}

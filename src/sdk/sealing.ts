@@ -1,0 +1,39 @@
+/**
+ * The sealed-data format of the Intel SGX SDK (sgx_tseal.h): sgx_sealed_data_t = KEYREQUEST (512)
+ * ‖ plain_text_offset (u32) ‖ 12 reserved ‖ sgx_aes_gcm_data_t { payload_size (u32), 12 reserved,
+ * payload_tag (16), payload[] }, with the payload = AES-128-GCM ciphertext of the text, then the
+ * additional MAC text in the clear; zero IV; the MAC text is the GCM AAD.
+ */
+import { defineLayout, bytes, u32, ignored, struct } from '../lib/layout.js';
+import { KEYREQUEST } from '../arch/index.js';
+import { u32le } from '../lib/bytes.js';
+import { SdkError } from './errors.js';
+
+export const SEALED_HEADER_SIZE = 560;
+/** TSEAL_DEFAULT_FLAGSMASK: every ATTRIBUTES.FLAGS bit except the non-security ones (tseal_migration_attr.h). */
+export const SEAL_FLAGS_MASK = 0xff0000000000000bn;
+/** TSEAL_DEFAULT_MISCMASK. */
+export const SEAL_MISC_MASK = 0xf0000000;
+
+export const SEALED_DATA_HEADER = defineLayout('sgx_sealed_data_t', SEALED_HEADER_SIZE, [
+  struct('key_request', 0, KEYREQUEST),
+  u32('plain_text_offset', 512, 'length of the encrypted text; the MAC text follows it in the payload'),
+  ignored(516, 12),
+  u32('payload_size', 528, 'encrypted text + additional MAC text'),
+  ignored(532, 12),
+  bytes('payload_tag', 544, 16, 'AES-GCM tag'),
+] as const);
+
+/** sgx_calc_sealed_data_size. */
+export function sealedDataSize(aadLength: number, textLength: number): number {
+  return SEALED_HEADER_SIZE + aadLength + textLength;
+}
+
+/** Parse a sealed blob's header (host side, for inspection): no decryption. */
+export function parseSealedData(blob: Uint8Array): { header: ReturnType<typeof SEALED_DATA_HEADER.decode>; textLength: number; aadLength: number; aad: Uint8Array } {
+  if (blob.length < SEALED_HEADER_SIZE) throw new SdkError('SEALED_INVALID', `a sealed blob has at least ${SEALED_HEADER_SIZE} bytes, got ${blob.length}`);
+  const header = SEALED_DATA_HEADER.decode(blob.subarray(0, SEALED_HEADER_SIZE), { allowReserved: true });
+  const txt = u32le(blob, 512), payload = u32le(blob, 528);
+  if (payload < txt || SEALED_HEADER_SIZE + payload !== blob.length) throw new SdkError('SEALED_INVALID', 'the sealed blob lengths are inconsistent');
+  return { header, textLength: txt, aadLength: payload - txt, aad: blob.slice(SEALED_HEADER_SIZE + txt) };
+}
