@@ -1,9 +1,12 @@
 /**
  * Witness: Intel SGX enclaves modelled in TypeScript.
- * The package root exports the platform factory, the Windows constants by name, and the layers as namespaces.
+ * The package root exports the platform factory, the SDK's main entry points, the Windows
+ * constants by name, and every layer as a namespace.
  */
 export * as lib from './lib/index.js';
 export * as arch from './arch/index.js';
 export * as os from './os/index.js';
+export * as sdk from './sdk/index.js';
 export { createPlatform, type Platform, type PlatformOptions } from './platform/index.js';
+export { loadEnclave, HostEnclave, EnclaveLoadError, EnclaveCallError, buildImage, signSigstruct, generateSigningKey, resolveEdl, encodeImage, decodeImage, createTrustedRuntime, STATUS, statusName, type EnclaveImage, type LoadOptions, type OcallImpl, type EcallArg } from './sdk/index.js';
 export * from './os/windows/constants.js';
