@@ -17,7 +17,15 @@ export interface Command {
 type Loader = () => Promise<Command>;
 
 const COMMANDS: Readonly<Record<string, { summary: string; load: Loader }>> = {
-  measure: { summary: 'print the MRENCLAVE of an SGXS stream', load: async () => (await import('./commands/measure.js')).command },
+  demo: { summary: 'a tour: build, sign, create, call, memory views, sealing, attestation', load: async () => (await import('./commands/demo.js')).command },
+  build: { summary: 'build an enclave image from a Wasm module, its EDL and a configuration', load: async () => (await import('./commands/build.js')).command },
+  keygen: { summary: 'generate an enclave signing key (RSA-3072, e = 3)', load: async () => (await import('./commands/keygen.js')).command },
+  sign: { summary: 'sign an enclave image (one step, or two for offline keys)', load: async () => (await import('./commands/sign.js')).command },
+  measure: { summary: 'print the MRENCLAVE of an image or an SGXS stream', load: async () => (await import('./commands/measure.js')).command },
+  inspect: { summary: 'print the layout and every field of an image, SIGSTRUCT, SGXS, REPORT…', load: async () => (await import('./commands/inspect.js')).command },
+  run: { summary: 'load a signed image and make one ECALL', load: async () => (await import('./commands/run.js')).command },
+  attack: { summary: "run the hostile driver's attack catalogue against a victim enclave", load: async () => (await import('./commands/attack.js')).command },
+  platform: { summary: 'describe a modelled platform (platform info)', load: async () => (await import('./commands/platform.js')).command },
   sigstruct: { summary: 'verify a SIGSTRUCT and print every field', load: async () => (await import('./commands/sigstruct.js')).command },
   edl: { summary: 'parse and check an EDL file, print its interface', load: async () => (await import('./commands/edl.js')).command },
 };

@@ -4,3 +4,4 @@ export { FrameAllocator, EpcAllocator } from './physical.js';
 export { Process, PROT, pteFlagsFor, ALLOCATION_GRANULARITY, USER_SPACE_START, USER_SPACE_END, type Region, type RegionKind } from './process.js';
 export { Kernel, KernelEnclave, SgxLeaves, type KernelEnclaveState, type KernelOptions } from './kernel.js';
 export * as windows from './windows/index.js';
+export * as adversary from './adversary/index.js';

@@ -57,10 +57,6 @@ export class SgxLeaves {
     this.#tok = k.allocKernelPage();
   }
 
-  #lp(): LogicalProcessor {
-    return this.#k.processor.lps[0]!;
-  }
-
   /** Physical address of the kernel's source-page buffer (EADD copies from here). */
   get sourcePage(): number {
     return this.#src;
@@ -80,25 +76,24 @@ export class SgxLeaves {
   ecreate(secs: Uint8Array, epcPage: number): void {
     this.#k.processor.memory.writePhysical(this.#src, secs);
     this.#pageinfo(0, this.#src, 0, PT.SECS << 8);
-    this.#k.ring0(() => this.#lp().encls(ENCLS.ECREATE, this.#scratch, epcPage));
+    this.#k.ring0((lp) => lp.encls(ENCLS.ECREATE, this.#scratch, epcPage));
   }
 
   /** EADD from physical source page `srcPa` (4K-aligned RAM). */
   eadd(srcPa: number, linaddr: number, secinfoFlags: number, secs: number, epcPage: number): void {
     this.#pageinfo(linaddr, srcPa, secs, secinfoFlags);
-    this.#k.ring0(() => this.#lp().encls(ENCLS.EADD, this.#scratch, epcPage));
+    this.#k.ring0((lp) => lp.encls(ENCLS.EADD, this.#scratch, epcPage));
   }
 
   /** The 16 EEXTENDs that measure a whole page. */
   eextendPage(secs: number, epcPage: number): void {
-    const lp = this.#lp();
-    this.#k.ring0(() => {
+    this.#k.ring0((lp) => {
       for (let c = 0; c < 4096; c += 256) lp.encls(ENCLS.EEXTEND, secs, epcPage + c);
     });
   }
 
   eextend(secs: number, chunk: number): void {
-    this.#k.ring0(() => this.#lp().encls(ENCLS.EEXTEND, secs, chunk));
+    this.#k.ring0((lp) => lp.encls(ENCLS.EEXTEND, secs, chunk));
   }
 
   /** EINIT; returns the SGX status. */
@@ -106,31 +101,31 @@ export class SgxLeaves {
     const mem = this.#k.processor.memory;
     mem.writePhysical(this.#sig, sigstruct);
     mem.writePhysical(this.#tok, token);
-    return this.#k.ring0(() => this.#lp().encls(ENCLS.EINIT, this.#sig, secs, this.#tok));
+    return this.#k.ring0((lp) => lp.encls(ENCLS.EINIT, this.#sig, secs, this.#tok));
   }
 
   eremove(page: number): number {
-    return this.#k.ring0(() => this.#lp().encls(ENCLS.EREMOVE, 0, page));
+    return this.#k.ring0((lp) => lp.encls(ENCLS.EREMOVE, 0, page));
   }
 
   edbgrd(address: number): { status: number; value: bigint } {
-    return this.#k.ring0(() => {
-      const status = this.#lp().encls(ENCLS.EDBGRD, 0, address);
-      return { status, value: this.#lp().dataOut };
+    return this.#k.ring0((lp) => {
+      const status = lp.encls(ENCLS.EDBGRD, 0, address);
+      return { status, value: lp.dataOut };
     });
   }
 
   edbgwr(address: number, value: bigint): number {
-    return this.#k.ring0(() => this.#lp().edbgwr(address, value));
+    return this.#k.ring0((lp) => lp.edbgwr(address, value));
   }
 
   /** Write IA32_SGXLEPUBKEYHASH0..3 (FLC), as Linux does before every EINIT. Throws #GP without FLC. */
   setLePubKeyHash(hash: Uint8Array): void {
-    this.#k.ring0(() => {
+    this.#k.ring0((lp) => {
       for (let i = 0; i < 4; i++) {
         let v = 0n;
         for (let k = 7; k >= 0; k--) v = (v << 8n) | BigInt(hash[i * 8 + k]!);
-        this.#lp().wrmsr(0x8c + i, v);
+        lp.wrmsr(0x8c + i, v);
       }
     });
   }
@@ -176,16 +171,18 @@ export class Kernel {
   }
 
   /**
-   * Run `fn` in ring 0 on logical processor 0 (the kernel's side of a system call), restoring the
-   * caller's privilege level and page table afterwards.
+   * Run `fn` in ring 0 (the kernel's side of a system call) on the first logical processor that is
+   * not executing an enclave — LP 0 unless a thread is inside an enclave there, as when the kernel
+   * acts while an enclave runs — restoring its privilege level and page table afterwards.
    */
-  ring0<T>(fn: () => T): T {
-    const lp = this.processor.lps[0]!;
+  ring0<T>(fn: (lp: LogicalProcessor) => T): T {
+    const lp = this.processor.lps.find((l) => !l.inEnclaveMode);
+    if (!lp) throw new OsError('NO_FREE_LP', 'every logical processor is executing an enclave');
     const cpl = lp.cpl, cr3 = lp.cr3;
     lp.cpl = 0;
     lp.cr3 = this.processor.kernelPageTable;
     try {
-      return fn();
+      return fn(lp);
     } finally {
       lp.cr3 = cr3;
       lp.cpl = cpl;

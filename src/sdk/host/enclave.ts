@@ -126,6 +126,8 @@ function isZeroPage(d: Uint8Array): boolean {
 interface CallFrame {
   readonly tcs: number;
   inOcall: boolean;
+  /** The first exception of this call (reported when the call fails). */
+  exception: ExitInfo | null;
 }
 
 export class HostEnclave {
@@ -214,7 +216,7 @@ export class HostEnclave {
       tcs = free;
     }
     const savedTop = this.#arenaTop;
-    const frame: CallFrame = { tcs, inOcall: false };
+    const frame: CallFrame = { tcs, inOcall: false, exception: null };
     const claimed = !this.#busy.has(tcs);
     if (claimed) this.#busy.add(tcs);
     this.#stack.push(frame);
@@ -234,11 +236,13 @@ export class HostEnclave {
       });
       this.stats.ecalls++;
       if (ocallError) throw ocallError;
+      const ex = frame.exception as ExitInfo | null;
+      const why = ex ? ` after exception vector ${ex.vector}${ex.address ? ` at 0x${ex.address.toString(16)}` : ''}${ex.detail ? ` (${ex.detail})` : ''}` : '';
       if (exit.reason !== 'eexit' || regs.rdi !== EXIT_ECALL_RETURN) {
-        throw new EnclaveCallError('ENCLAVE_EXIT', `${name}: the enclave did not return (${exit.reason}${exit.vector !== null ? `, vector ${exit.vector}` : ''}${exit.detail ? `: ${exit.detail}` : ''})`, { status: STATUS.ENCLAVE_CRASHED, statusName: statusName(STATUS.ENCLAVE_CRASHED), exit });
+        throw new EnclaveCallError('ENCLAVE_EXIT', `${name}: the enclave did not return (${exit.reason}${exit.vector !== null ? `, vector ${exit.vector}` : ''}${exit.detail ? `: ${exit.detail}` : ''})${why}`, { status: STATUS.ENCLAVE_CRASHED, statusName: statusName(STATUS.ENCLAVE_CRASHED), exit, exception: ex });
       }
       const status = regs.rax;
-      if (status !== STATUS.SUCCESS) throw new EnclaveCallError('ECALL_FAILED', `${name} failed: ${statusName(status)}`, { status, statusName: statusName(status) });
+      if (status !== STATUS.SUCCESS) throw new EnclaveCallError('ECALL_FAILED', `${name} failed: ${statusName(status)}${why}`, { status, statusName: statusName(status), exception: ex });
       for (const o of outs) o.target.set(this.#mem().read(o.addr, o.len).subarray(0, o.target.length));
       if (!f.returns) return undefined;
       const rv = this.#mem().read(ms + 8 * f.params.length, 8);
@@ -287,6 +291,8 @@ export class HostEnclave {
       regs.rcx = AEP;
       if (exit.vector === null) return ENCLU.ERESUME; // an interrupt: back in at once
       this.stats.exceptions++;
+      if (frame.exception !== null) return 0; // an exception while handling one: the thread is lost
+      frame.exception = exit;
       if (this.#nssa < 2) return 0; // no frame for the enclave's handler: give up
       regs.rdi = 0;
       return ENCLU.EENTER; // let the enclave handle its exception (CSSA > 0)

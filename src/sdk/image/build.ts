@@ -9,7 +9,7 @@ import { SdkError } from '../errors.js';
 import type { EdlInterface } from '../edl/index.js';
 import { canonicalInterface, interfaceBytes, planInterface, type CanonicalInterface } from '../interface.js';
 import { checkModuleImports } from '../enclave/imports.js';
-import { resolveEnclaveConfig, configToJson, type EnclaveConfig } from './config.js';
+import { resolveEnclaveConfig, configToJson, type EnclaveConfig, type EnclaveConfigJson } from './config.js';
 import { computeLayout, layoutMrenclave, layoutSgxs, RUNTIME_ID, type EnclaveLayout } from './layout.js';
 import type { EnclaveImage, ImageManifest } from './format.js';
 
@@ -17,7 +17,7 @@ export interface BuildInput {
   readonly module: Uint8Array;
   /** A resolved EDL interface, or its canonical form. */
   readonly interface: EdlInterface | CanonicalInterface;
-  readonly config?: Partial<EnclaveConfig>;
+  readonly config?: Partial<EnclaveConfig> | EnclaveConfigJson;
   readonly crypto?: CryptoProvider;
 }
 

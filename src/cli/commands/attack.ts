@@ -1,0 +1,31 @@
+import { parseArgs } from 'node:util';
+import { runCatalogue, ATTACKS } from '../../os/adversary/index.js';
+import { makeHelloVictim } from '../../platform/victim.js';
+import { toJson, type Io } from '../io.js';
+import type { Command } from '../main.js';
+
+export const command: Command = {
+  name: 'attack',
+  summary: "run the hostile driver's attack catalogue against a victim enclave holding a known secret",
+  usage: 'witness attack [--json] [--only NAME]...   (exit 0 only when no attack leaked or modified anything)',
+  example: 'witness attack --json',
+  run(argv: string[], io: Io): number {
+    const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, only: { type: 'string', multiple: true } }, strict: true });
+    const chosen = values.only?.length ? ATTACKS.filter((a) => values.only!.includes(a.name)) : ATTACKS;
+    const results = runCatalogue(() => makeHelloVictim(), chosen);
+    const failed = results.filter((r) => r.leaked || r.modified);
+    if (values.json) io.out(toJson(results.map((r) => ({ name: r.name, attempted: r.attempted, blockedBy: r.blockedBy, leaked: r.leaked, modified: r.modified, detail: r.detail }))));
+    else {
+      io.out(`The hostile driver ran ${results.length} attacks against a production enclave holding a known secret:\n`);
+      for (const r of results) {
+        io.out(`${r.leaked || r.modified ? 'BREACH' : 'blocked'}  ${r.name}`);
+        io.out(`         tried:       ${r.attempted}`);
+        io.out(`         stopped by:  ${r.blockedBy}`);
+        io.out(`         observed:    ${r.detail}`);
+        io.out(`         leaked: ${r.leaked}, modified: ${r.modified}\n`);
+      }
+      io.out(failed.length ? `${failed.length} attack(s) succeeded.` : 'No attack leaked or modified the secret.');
+    }
+    return failed.length ? 1 : 0;
+  },
+};

@@ -1,0 +1,45 @@
+import { parseArgs } from 'node:util';
+import { writeFileSync } from 'node:fs';
+import { resolveEdl, buildImage, encodeImage, EdlError, SdkError, type EnclaveConfigJson } from '../../sdk/index.js';
+import { toHex } from '../../lib/index.js';
+import { CliError, toJson, type Io } from '../io.js';
+import { readInput } from '../files.js';
+import type { Command } from '../main.js';
+
+export const command: Command = {
+  name: 'build',
+  summary: 'build an enclave image from a WebAssembly module, its EDL and a configuration',
+  usage: 'witness build MODULE.wasm --edl FILE.edl [--config CONFIG.json] [--search-path DIR]... --out IMAGE.wimg [--json]\n\n' +
+    '  CONFIG.json: { "isvProdId", "isvSvn", "debug", "provisionKey", "miscSelect", "xfrm", "heapSize", "tcsCount", "ssaFrames" }',
+  example: 'witness build enclave.wasm --edl hello.edl --config enclave.json --out hello.wimg',
+  run(argv: string[], io: Io): number {
+    const { values, positionals } = parseArgs({ args: argv, options: { edl: { type: 'string' }, config: { type: 'string' }, 'search-path': { type: 'string', multiple: true }, out: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    if (positionals.length !== 1 || !values.edl || !values.out) throw new CliError('CLI_USAGE', 'expected MODULE.wasm, --edl and --out (see --help)');
+    const module = readInput(positionals[0]!);
+    let config: EnclaveConfigJson = {};
+    if (values.config) {
+      try {
+        config = JSON.parse(new TextDecoder().decode(readInput(values.config))) as EnclaveConfigJson;
+      } catch (e) {
+        if (e instanceof CliError) throw e;
+        throw new CliError('CLI_CONFIG', `${values.config} is not JSON`, 2, {}, { cause: e });
+      }
+    }
+    const started = Date.now();
+    let built;
+    try {
+      const iface = resolveEdl(values.edl, { searchPaths: values['search-path'] ?? [] });
+      if (io.isTty && module.length > 16 << 20) io.err('building (measuring the image)…');
+      built = buildImage({ module, interface: iface, config });
+    } catch (e) {
+      if (e instanceof EdlError) throw new CliError(e.code, e.message, 1, {}, { cause: e });
+      if (e instanceof SdkError) throw new CliError(e.code, e.message, 1, {}, { cause: e });
+      throw e;
+    }
+    writeFileSync(values.out, encodeImage(built.image));
+    const mr = toHex(built.mrenclave);
+    if (values.json) io.out(toJson({ image: values.out, mrenclave: mr, size: built.layout.size, pages: built.layout.pages.length }));
+    else io.out(`wrote ${values.out}: MRENCLAVE ${mr}, ELRANGE 0x${built.layout.size.toString(16)}, ${built.layout.pages.length} pages (${Date.now() - started} ms)`);
+    return 0;
+  },
+};
