@@ -111,6 +111,7 @@ export function ecreate(m: MachineState, lp: LpState, rbx: number, rcx: number):
     measurement, initialized: false, mrenclave: new Uint8Array(32), mrsigner: new Uint8Array(32), isvProdId: 0, isvSvn: 0,
     isvFamilyId: new Uint8Array(16), isvExtProdId: new Uint8Array(16), padding: new Uint8Array(352),
     childCount: 0, activeThreads: 0, exitCount: 0, tamperedPages: 0, regions: [], regionEpoch: 0, regionCheck: { pt: null, generation: -1, epoch: -1 }, dead: false,
+    mode64, xfrmInXcr0: (xfrm & ~cfg.xcr0) === 0n,
   };
   m.setPage(idx, page);
   m.valid[idx] = 1;
@@ -121,6 +122,7 @@ export function ecreate(m: MachineState, lp: LpState, rbx: number, rcx: number):
   m.linAddr[idx] = 0;
   m.secs[idx] = s;
   m.validCount++;
+  m.epcmEpoch++;
   return SGX.SUCCESS;
 }
 
@@ -173,9 +175,10 @@ export function eadd(m: MachineState, lp: LpState, rbx: number, rcx: number): nu
   m.validCount++;
   if (pt === PT.TCS) {
     const f = m.readTcsFields(idx);
-    const t: TcsState = { page: idx, secs: s, linAddr: linaddr, state: 'idle', ...f, suspended: null, aexCount: 0 };
+    const t: TcsState = { page: idx, secs: s, linAddr: linaddr, state: 'idle', ...f, suspended: null, aexCount: 0, cache: null, pool: null };
     m.tcs[idx] = t;
   }
+  m.epcmEpoch++;
   return SGX.SUCCESS;
 }
 
@@ -346,6 +349,7 @@ export function edbgrd(m: MachineState, lp: LpState, rcx: number): number {
   if (status !== SGX.SUCCESS) return status;
   if (m.tampered[idx]) m.lockUp('EDBGRD read a page that failed integrity');
   const off = rcx % 4096;
+  if (m.pt[idx] === PT.TCS) m.syncTcs(idx);
   const b = m.store[idx];
   if (m.pt[idx] === PT.VA) {
     lp.dataOut = b && (u64le(b, off) & ~7n) !== 0n ? 0xffffffffffffffffn : 0n;
@@ -357,11 +361,15 @@ export function edbgwr(m: MachineState, lp: LpState, rcx: number, data: bigint):
   const { idx, status } = debugTarget(m, lp, rcx, true);
   if (status !== SGX.SUCCESS) return status;
   if (m.tampered[idx]) m.lockUp('EDBGWR wrote a page that failed integrity');
+  if (m.pt[idx] === PT.TCS) m.syncTcs(idx);
   const b = m.page(idx);
   writeU64le(b, rcx % 4096, data);
   m.touched(idx);
   const t = m.tcs[idx];
-  if (t && rcx % 4096 === TCS_OFF.FLAGS) t.flags = Number(BigInt.asUintN(53, data));
+  if (t && rcx % 4096 === TCS_OFF.FLAGS) {
+    t.flags = Number(BigInt.asUintN(53, data));
+    m.epcmEpoch++;
+  }
   return SGX.SUCCESS;
 }
 

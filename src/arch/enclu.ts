@@ -31,9 +31,9 @@ interface Entry {
   readonly lp: LpState;
   readonly tcs: TcsState;
   readonly secs: SecsState;
-  readonly token: object;
-  readonly handler: ExitHandler | null;
-  readonly hostRegs: Registers;
+  token: object;
+  handler: ExitHandler | null;
+  hostRegs: Registers;
   readonly ctx: Context;
   /** Linear address of the current SSA frame and the EPC indices of its pages. */
   ssaLa: number;
@@ -47,11 +47,13 @@ function exitOf(reason: ExitInfo['reason'], t: TcsState, vector: number | null =
 // ---------------------------------------------------------------------------------------------
 // Entry checks (EENTER steps 2–11, ERESUME's variant).
 
-function tcsOperand(m: MachineState, lp: LpState, rbx: number): TcsState {
+function tcsOperand(m: MachineState, lp: LpState, rbx: number, aep: number): TcsState {
   if (rbx < 0 || rbx % 4096 !== 0) throw gp('EENTER/ERESUME: the TCS address must be 4K-aligned');
   const pa = m.translate(lp.cr3, rbx, false, true, false);
   const i = m.epcIndex(pa);
   if (i < 0) throw pf(rbx, PFEC.P | PFEC.US, 'EENTER/ERESUME: the TCS does not resolve to an EPC page');
+  // The SDM checks the AEP right after "RBX resolves within the EPC", before the EPCM checks (specs/sgx.md §7.1 step 2).
+  if (aep < 0 || aep >= USER_LIMIT) throw gp('EENTER/ERESUME: the AEP is not canonical');
   const pfec = PFEC.P | PFEC.US | PFEC.SGX;
   if (!m.valid[i] || m.state[i]! & (EPCM_STATE.BLOCKED | EPCM_STATE.PENDING | EPCM_STATE.MODIFIED) || m.linAddr[i] !== rbx || m.pt[i] !== PT.TCS) {
     throw pf(rbx, pfec, 'EENTER/ERESUME: the page is not a usable TCS at this address');
@@ -61,8 +63,21 @@ function tcsOperand(m: MachineState, lp: LpState, rbx: number): TcsState {
   return t;
 }
 
-/** Validate the pages of SSA frame `frame` (EENTER step 9). Returns [frame linear address, page indices]. */
-function ssaFramePages(m: MachineState, lp: LpState, s: SecsState, t: TcsState, frame: number): [number, number[]] {
+/**
+ * Validate the pages of SSA frame `frame` (EENTER step 9). Returns [frame linear address, page
+ * indices]. The result is cached on the TCS while the page table and the EPCM are unchanged.
+ */
+function ssaFramePages(m: MachineState, lp: LpState, s: SecsState, t: TcsState, frame: number): { ssaLa: number; pages: number[] } {
+  const c = t.cache;
+  const pt = lp.cr3;
+  if (c && c.pt === pt && c.gen === pt.generation && c.epoch === m.epcmEpoch && c.frame === frame) return c;
+  const r = ssaFramePagesUncached(m, lp, s, t, frame);
+  const n = { pt, gen: pt.generation, epoch: m.epcmEpoch, frame, ssaLa: r[0], pages: r[1] };
+  t.cache = n;
+  return n;
+}
+
+function ssaFramePagesUncached(m: MachineState, lp: LpState, s: SecsState, t: TcsState, frame: number): [number, number[]] {
   const la = s.baseAddr + t.ossa + frame * s.ssaFrameSize * 4096;
   const pages: number[] = [];
   for (let p = 0; p < s.ssaFrameSize; p++) {
@@ -85,8 +100,9 @@ function commonEntryChecks(m: MachineState, t: TcsState): SecsState {
   if (s.baseAddr + t.ofsbase >= USER_LIMIT || s.baseAddr + t.ogsbase >= USER_LIMIT) throw gp('EENTER/ERESUME: FS/GS base is not canonical');
   if ((t.flags & ~1) !== 0) throw gp('EENTER/ERESUME: TCS.FLAGS has reserved bits set');
   if (!s.initialized) throw gp('EENTER/ERESUME: the enclave is not initialized');
-  if ((s.flags & ATTR.MODE64BIT) === 0n) throw gp('EENTER/ERESUME: a 32-bit enclave cannot be entered from 64-bit mode');
-  if ((s.xfrm & ~m.config.xcr0) !== 0n) throw gp('EENTER/ERESUME: XFRM is not a subset of XCR0');
+  if (!s.mode64) throw gp('EENTER/ERESUME: a 32-bit enclave cannot be entered from 64-bit mode');
+  if (!s.xfrmInXcr0) throw gp('EENTER/ERESUME: XFRM is not a subset of XCR0');
+  void m;
   return s;
 }
 
@@ -96,9 +112,8 @@ function commonEntryChecks(m: MachineState, t: TcsState): SecsState {
 function enterMode(m: MachineState, e: Entry, aep: number): void {
   const { lp, tcs: t, secs: s } = e;
   t.state = 'active';
-  m.writeTcsState(t);
   t.aep = aep;
-  m.writeTcsAep(t);
+  m.tcsChanged(t);
   lp.enclaveMode = true;
   lp.activeSecs = s;
   lp.activeTcs = t;
@@ -109,7 +124,7 @@ function enterMode(m: MachineState, e: Entry, aep: number): void {
 function leaveMode(m: MachineState, e: Entry): void {
   const { lp, tcs: t, secs: s } = e;
   t.state = 'idle';
-  m.writeTcsState(t);
+  m.tcsChanged(t);
   lp.enclaveMode = false;
   lp.activeSecs = null;
   lp.activeTcs = null;
@@ -121,31 +136,47 @@ function leaveMode(m: MachineState, e: Entry): void {
 function gprOffset(e: Entry): number {
   return e.secs.ssaFrameSize * 4096 - GPRSGX_SIZE;
 }
-/** The EPC page and in-page offset of GPRSGX byte `o` of the current frame. */
-function gprAt(m: MachineState, e: Entry, o: number): [Uint8Array, number] {
+/** Write a u64 at GPRSGX byte `o` of the current frame. */
+function writeGpr(m: MachineState, e: Entry, o: number, v: number): void {
   const off = gprOffset(e) + o;
   const i = e.ssaPages[Math.floor(off / 4096)]!;
   m.touched(i);
-  return [m.page(i), off % 4096];
+  writeU64le(m.page(i), off % 4096, v);
+}
+
+/**
+ * An entry record. A TCS with no suspended frame reuses its own record (entries of one TCS never
+ * overlap then); otherwise a fresh one is made, so that a suspended frame keeps its context.
+ */
+function makeEntry(m: MachineState, lp: LpState, t: TcsState, s: SecsState, token: object, handler: ExitHandler | null, regs: Registers, ssaLa: number, ssaPages: number[]): Entry {
+  const pooled = t.suspended === null ? (t.pool as Entry | null) : null;
+  if (pooled && pooled.lp === lp) {
+    pooled.token = token;
+    pooled.handler = handler;
+    pooled.hostRegs = regs;
+    pooled.ssaLa = ssaLa;
+    pooled.ssaPages = ssaPages;
+    return pooled;
+  }
+  const e: Entry = { lp, tcs: t, secs: s, token, handler, hostRegs: regs, ctx: undefined as unknown as Context, ssaLa, ssaPages };
+  (e as { ctx: Context }).ctx = new Context(m, e);
+  if (t.suspended === null) t.pool = e;
+  return e;
 }
 
 /** EENTER: checks, then enclave mode. Returns the entry. Throws the fault of the first failing check. */
 function eenterEntry(m: MachineState, lp: LpState, regs: Registers, handler: ExitHandler | null, token: object): Entry {
-  const t = tcsOperand(m, lp, regs.rbx);
-  if (regs.rcx < 0 || regs.rcx >= USER_LIMIT) throw gp('EENTER: the AEP is not canonical');
+  const t = tcsOperand(m, lp, regs.rbx, regs.rcx);
   const s = commonEntryChecks(m, t);
   if (t.cssa >= t.nssa) throw gp(`EENTER: CSSA (${t.cssa}) ≥ NSSA (${t.nssa})`);
-  const [ssaLa, pages] = ssaFramePages(m, lp, s, t, t.cssa);
+  const ssa = ssaFramePages(m, lp, s, t, t.cssa);
   if (s.baseAddr + t.oentry >= USER_LIMIT || t.oentry < 0) throw gp('EENTER: the entry point is not canonical');
   if (t.state === 'active') throw gp('EENTER: the TCS is busy');
-  const e: Entry = { lp, tcs: t, secs: s, token, handler, hostRegs: regs, ctx: undefined as unknown as Context, ssaLa, ssaPages: pages };
-  (e as { ctx: Context }).ctx = new Context(m, e);
+  const e = makeEntry(m, lp, t, s, token, handler, regs, ssa.ssaLa, ssa.pages);
   enterMode(m, e, regs.rcx);
   // URSP/URBP into the current SSA frame; RAX = CSSA, RCX = the instruction after ENCLU.
-  const [p1, o1] = gprAt(m, e, 144);
-  writeU64le(p1, o1, regs.rsp);
-  const [p2, o2] = gprAt(m, e, 152);
-  writeU64le(p2, o2, regs.rbp);
+  writeGpr(m, e, 144, regs.rsp);
+  writeGpr(m, e, 152, regs.rbp);
   const r = e.ctx.regs;
   copyRegisters(r, regs);
   r.rax = t.cssa;
@@ -156,12 +187,11 @@ function eenterEntry(m: MachineState, lp: LpState, regs: Registers, handler: Exi
 
 /** ERESUME: checks, restore from SSA frame CSSA−1, CSSA −= 1, enclave mode. */
 function eresumeEntry(m: MachineState, lp: LpState, regs: Registers, handler: ExitHandler | null, token: object): Entry {
-  const t = tcsOperand(m, lp, regs.rbx);
-  if (regs.rcx < 0 || regs.rcx >= USER_LIMIT) throw gp('ERESUME: the AEP is not canonical');
+  const t = tcsOperand(m, lp, regs.rbx, regs.rcx);
   const s = commonEntryChecks(m, t);
   if (t.cssa === 0) throw gp('ERESUME: CSSA is 0, there is no frame to resume');
   const frame = t.cssa - 1;
-  const [ssaLa, pages] = ssaFramePages(m, lp, s, t, frame);
+  const { ssaLa, pages } = ssaFramePages(m, lp, s, t, frame);
   // The XSAVE image must be restorable: XSTATE_BV ⊆ XFRM and header bytes 8..23 zero.
   const x = m.store[pages[0]!];
   if (x) {
@@ -169,8 +199,7 @@ function eresumeEntry(m: MachineState, lp: LpState, regs: Registers, handler: Ex
     if ((xstateBv & ~s.xfrm) !== 0n || !isZero(x, 520, 536)) throw gp('ERESUME: the SSA XSAVE image cannot be restored');
   }
   if (t.state === 'active') throw gp('ERESUME: the TCS is busy');
-  const e: Entry = { lp, tcs: t, secs: s, token, handler, hostRegs: regs, ctx: undefined as unknown as Context, ssaLa, ssaPages: pages };
-  (e as { ctx: Context }).ctx = new Context(m, e);
+  const e = makeEntry(m, lp, t, s, token, handler, regs, ssaLa, pages);
   // Read GPRSGX before committing.
   const g = new Uint8Array(GPRSGX_SIZE);
   const base = gprOffset(e);
@@ -185,7 +214,7 @@ function eresumeEntry(m: MachineState, lp: LpState, regs: Registers, handler: Ex
   if (fsbase < 0 || fsbase >= USER_LIMIT || gsbase < 0 || gsbase >= USER_LIMIT) throw gp('ERESUME: the saved FS/GS base is not canonical');
   enterMode(m, e, regs.rcx);
   t.cssa = frame;
-  m.writeTcsCssa(t);
+  m.tcsChanged(t);
   const r = e.ctx.regs;
   const names = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'] as const;
   for (let k = 0; k < 16; k++) r[names[k]!] = Math.max(0, u64leNumberOrNeg(g, k * 8));
@@ -283,7 +312,7 @@ function aex(m: MachineState, e: Entry, vector: number | null, errorCode: number
   const scrub = newRegisters();
   copyRegisters(r, scrub);
   t.cssa++;
-  m.writeTcsCssa(t);
+  m.tcsChanged(t);
   t.aexCount++;
   leaveMode(m, e);
   return exitOf('aex', t, vector, vector === null ? 0 : errorCode, vector === VECTOR.PF ? maddr - (maddr % 4096) : 0, null, detail);
@@ -415,7 +444,7 @@ function runEntry(m: MachineState, lp: LpState, leaf: number, regs: Registers, h
     return execute(m, e, () => m.engine!.enter(e.ctx));
   }
   if (leaf === ENCLU.ERESUME) {
-    const t = tcsOperand(m, lp, regs.rbx);
+    const t = tcsOperand(m, lp, regs.rbx, regs.rcx);
     if (t.suspended) throw new ArchError('TCS_SUSPENDED_FRAME', 'ERESUME of a TCS whose interrupted frame is still on the stack: return ERESUME from the exit handler instead (a limit of the model)');
     const e = eresumeEntry(m, lp, regs, handler, token);
     return execute(m, e, () => m.engine!.resume(e.ctx));

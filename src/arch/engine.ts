@@ -18,8 +18,22 @@ export interface Registers {
 
 export const REGISTER_NAMES = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'] as const;
 
-export function newRegisters(init: Partial<Registers> = {}): Registers {
-  return { rax: 0, rbx: 0, rcx: 0, rdx: 0, rsi: 0, rdi: 0, rsp: 0, rbp: 0, r8: 0, r9: 0, r10: 0, r11: 0, r12: 0, r13: 0, r14: 0, r15: 0, rflags: 0x2, rip: 0, ...init };
+class RegisterFile implements Registers {
+  rax = 0; rbx = 0; rcx = 0; rdx = 0; rsi = 0; rdi = 0; rsp = 0; rbp = 0;
+  r8 = 0; r9 = 0; r10 = 0; r11 = 0; r12 = 0; r13 = 0; r14 = 0; r15 = 0;
+  rflags = 0x2; rip = 0;
+}
+
+/** A register file (one hidden class for all of them: register copies are on the ECALL hot path). */
+export function newRegisters(init?: Partial<Registers>): Registers {
+  const r = new RegisterFile();
+  if (init) {
+    for (const k of Object.keys(init) as (keyof Registers)[]) {
+      const v = init[k];
+      if (v !== undefined) r[k] = v;
+    }
+  }
+  return r;
 }
 
 export function copyRegisters(dst: Registers, src: Registers): void {

@@ -65,6 +65,9 @@ export interface SecsState {
   regionEpoch: number;
   regionCheck: { pt: PageTable | null; generation: number; epoch: number };
   dead: boolean;
+  /** Entry facts computed once (no BigInt on the hot path): MODE64BIT set, XFRM ⊆ XCR0. */
+  readonly mode64: boolean;
+  readonly xfrmInXcr0: boolean;
 }
 
 /** Lifecycle of a TCS (style rule 7). */
@@ -88,6 +91,10 @@ export interface TcsState {
   suspended: SuspendedFrame | null;
   /** AEX count, for inspection. */
   aexCount: number;
+  /** Entry-check cache: valid while (page table, its generation, EPCM epoch, CSSA) are unchanged. */
+  cache: { pt: PageTable | null; gen: number; epoch: number; frame: number; ssaLa: number; pages: number[] } | null;
+  /** A reusable entry record for this TCS (used when no frame of it is suspended). */
+  pool: object | null;
 }
 
 export interface SuspendedFrame {
@@ -140,8 +147,14 @@ export class MachineState {
   readonly tcs: (TcsState | undefined)[];
 
   nextEid = 1;
+  /** Bumped on every EPCM change (and integrity failure): entry-time caches are keyed by it. */
+  epcmEpoch = 0;
   lePubKeyHash: Uint8Array = INTEL_LE_PUBKEYHASH.slice();
   featureControl = { lock: true, sgxEnable: true, sgxLc: true };
+  /** SGX1 present and enabled: the ENCLU fast path may skip the feature checks. */
+  get enclaveReady(): boolean {
+    return this.config.features.sgx1 && this.featureControl.lock && this.featureControl.sgxEnable;
+  }
   /** Drop-and-lock: after an integrity failure every EPC access raises #MC. */
   locked: string | null = null;
   readonly lps: LpState[];
@@ -209,27 +222,33 @@ export class MachineState {
    * (SGX bit clear) for a non-present page or a PTE permission violation.
    */
   translate(pt: PageTable, la: number, write: boolean, user: boolean, fetch: boolean): number {
-    if (!(la >= 0 && la < USER_ADDRESS_LIMIT) && pt.identityLimit === 0) throw gp(`linear address 0x${la.toString(16)} is not canonical in the modelled user half`);
+    if (!(la >= 0 && la < USER_ADDRESS_LIMIT) && pt.identityLimit === 0) throw translateFault(la, write, user, fetch, -2);
     const vpn = Math.floor(la / 4096);
     const e = pt.entry(vpn);
-    const pfecBase = (write ? PFEC.W : 0) | (user ? PFEC.US : 0) | (fetch ? PFEC.ID : 0);
-    if (e < 0) throw pf(la, pfecBase, `page 0x${(vpn * 4096).toString(16)} is not present`);
+    if (e < 0) throw translateFault(la, write, user, fetch, -1);
     const flags = e % 8;
-    if ((write && !(flags & PTE.W)) || (user && !(flags & PTE.U)) || (fetch && flags & PTE.NX)) {
-      throw pf(la, pfecBase | PFEC.P, `PTE forbids the access at 0x${la.toString(16)}`);
-    }
+    if ((write && !(flags & PTE.W)) || (user && !(flags & PTE.U)) || (fetch && flags & PTE.NX)) throw translateFault(la, write, user, fetch, flags);
     return Math.floor(e / 8) * 4096 + (la % 4096);
   }
 
   // ---- RAM and abort-page semantics (every non-enclave access) ------------------------------
 
+  /** A direct-mapped cache over `ram` (frames are never dropped from it, so entries never go stale). */
+  readonly #ramKey = new Float64Array(512).fill(-1);
+  readonly #ramVal: (Uint8Array | null)[] = new Array<Uint8Array | null>(512).fill(null);
+
   ramFrame(pfn: number, create: boolean): Uint8Array | null {
+    const i = pfn % 512;
+    if (this.#ramKey[i] === pfn) return this.#ramVal[i]!;
     let f = this.ram.get(pfn);
-    if (!f && create) {
+    if (!f) {
+      if (!create) return null;
       f = new Uint8Array(4096);
       this.ram.set(pfn, f);
     }
-    return f ?? null;
+    this.#ramKey[i] = pfn;
+    this.#ramVal[i] = f;
+    return f;
   }
 
   /**
@@ -247,9 +266,10 @@ export class MachineState {
       if (this.inPrm(a) || pfn >= this.ramFrames) {
         out.fill(0xff, outOff + done, outOff + done + n);
       } else {
-        const f = this.ram.get(pfn);
-        if (f) out.set(f.subarray(off, off + n), outOff + done);
-        else out.fill(0, outOff + done, outOff + done + n);
+        const f = this.ramFrame(pfn, false);
+        if (!f) out.fill(0, outOff + done, outOff + done + n);
+        else if (n <= 64) for (let k = 0; k < n; k++) out[outOff + done + k] = f[off + k]!;
+        else out.set(f.subarray(off, off + n), outOff + done);
       }
       done += n;
     }
@@ -265,7 +285,8 @@ export class MachineState {
       const pfn = Math.floor(a / 4096);
       if (!this.inPrm(a) && pfn < this.ramFrames) {
         const f = this.ramFrame(pfn, true)!;
-        f.set(src.subarray(srcOff + done, srcOff + done + n), off);
+        if (n <= 64) for (let k = 0; k < n; k++) f[off + k] = src[srcOff + done + k]!;
+        else f.set(src.subarray(srcOff + done, srcOff + done + n), off);
       }
       done += n;
     }
@@ -356,21 +377,26 @@ export class MachineState {
     this.secs[i] = undefined;
     this.tcs[i] = undefined;
     this.validCount--;
+    this.epcmEpoch++;
   }
 
   // ---- TCS mirror -----------------------------------------------------------------------------
 
-  writeTcsState(t: TcsState): void {
-    const b = this.page(t.page);
+  /**
+   * The TCS fields the processor changes on every entry and exit (STATE, CSSA, AEP) live in the
+   * TcsState and are written back to the page lazily, before anything reads the page's bytes
+   * (EDBGRD, the DRAM view). The version advances at each change, as the MEE's would.
+   */
+  tcsChanged(t: TcsState): void {
+    this.version[t.page]!++;
+  }
+  syncTcs(i: number): void {
+    const t = this.tcs[i];
+    if (!t || !this.valid[i]) return;
+    const b = this.page(i);
     writeU64le(b, TCS_OFF.STATE, t.state === 'active' ? 1 : 0);
-    this.version[t.page]!++;
-  }
-  writeTcsCssa(t: TcsState): void {
-    writeU32le(this.page(t.page), TCS_OFF.CSSA, t.cssa);
-    this.version[t.page]!++;
-  }
-  writeTcsAep(t: TcsState): void {
-    writeU64le(this.page(t.page), TCS_OFF.AEP, t.aep);
+    writeU32le(b, TCS_OFF.CSSA, t.cssa);
+    writeU64le(b, TCS_OFF.AEP, t.aep);
   }
   readTcsFields(i: number): Pick<TcsState, 'flags' | 'ossa' | 'cssa' | 'nssa' | 'oentry' | 'aep' | 'ofsbase' | 'ogsbase'> {
     const b = this.store[i] ?? new Uint8Array(4096);
@@ -430,6 +456,7 @@ export class MachineState {
 
   /** What DRAM holds for EPC page `i`: AES-CTR ciphertext tweaked by address and version. */
   dramCiphertext(i: number): Uint8Array {
+    if (this.pt[i] === PT.TCS) this.syncTcs(i);
     const plain = this.store[i] ?? new Uint8Array(4096);
     return this.crypto.aesCtr128(this.boot.meeKey, this.#counterBlock(i), plain);
   }
@@ -473,6 +500,7 @@ export class MachineState {
         for (let k = 0; k < n; k++) if (current[off + k] !== data[done + k]) { same = false; break; }
         if (!same && !this.tampered[i]) {
           this.tampered[i] = 1;
+          this.epcmEpoch++;
           tamperedPages++;
           const s = this.valid[i] ? this.secs[this.pt[i] === PT.SECS ? i : this.owner[i]!] : undefined;
           if (s) s.tamperedPages++;
@@ -482,6 +510,14 @@ export class MachineState {
     }
     return { tamperedPages };
   }
+}
+
+/** The fault of a failed page walk (kept out of line so that `translate` stays small). */
+function translateFault(la: number, write: boolean, user: boolean, fetch: boolean, flags: number): ArchFault {
+  const pfecBase = (write ? PFEC.W : 0) | (user ? PFEC.US : 0) | (fetch ? PFEC.ID : 0);
+  if (flags === -2) return gp(`linear address 0x${la.toString(16)} is not canonical in the modelled user half`);
+  if (flags === -1) return pf(la, pfecBase, `page 0x${(la - (la % 4096)).toString(16)} is not present`);
+  return pf(la, pfecBase | PFEC.P, `PTE forbids the access at 0x${la.toString(16)}`);
 }
 
 export { ArchFault, VECTOR };

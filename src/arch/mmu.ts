@@ -24,6 +24,9 @@ export const USER_ADDRESS_LIMIT = 2 ** 47;
 export class PageTable {
   /** vpn → pfn * 8 + flags. */
   readonly #entries = new Map<number, number>();
+  /** A direct-mapped cache of recent lookups (the model's TLB for page-table walks; invisible to software). */
+  readonly #ck = new Float64Array(256).fill(-1);
+  readonly #cv = new Float64Array(256);
   /** Incremented on every change: the processor revalidates cached mappings when it moves. */
   #generation = 0;
   /** An identity-mapped table (linear = physical below `identityLimit`), as used by the model kernel. */
@@ -44,11 +47,13 @@ export class PageTable {
     if (!Number.isSafeInteger(vpn) || vpn < 0 || vpn * 4096 >= USER_ADDRESS_LIMIT) throw new ArchError('PT_VPN', `bad linear page number ${vpn}`);
     if (!Number.isSafeInteger(pfn) || pfn < 0) throw new ArchError('PT_PFN', `bad frame number ${pfn}`);
     this.#entries.set(vpn, pfn * 8 + (flags & 7));
+    this.#ck[vpn % 256] = -1;
     this.#generation++;
   }
 
   unmap(vpn: number): boolean {
     const had = this.#entries.delete(vpn);
+    this.#ck[vpn % 256] = -1;
     if (had) this.#generation++;
     return had;
   }
@@ -58,6 +63,7 @@ export class PageTable {
     const e = this.#entries.get(vpn);
     if (e === undefined) return false;
     this.#entries.set(vpn, Math.floor(e / 8) * 8 + (flags & 7));
+    this.#ck[vpn % 256] = -1;
     this.#generation++;
     return true;
   }
@@ -65,8 +71,13 @@ export class PageTable {
   /** The raw entry (pfn * 8 + flags) or -1 when not present. Hot path: no allocation. */
   entry(vpn: number): number {
     if (this.identityLimit > 0) return vpn * 4096 < this.identityLimit ? vpn * 8 + PTE.W : -1;
+    const i = vpn % 256;
+    if (this.#ck[i] === vpn) return this.#cv[i]!;
     const e = this.#entries.get(vpn);
-    return e === undefined ? -1 : e;
+    if (e === undefined) return -1;
+    this.#ck[i] = vpn;
+    this.#cv[i] = e;
+    return e;
   }
 
   lookup(vpn: number): Translation | null {

@@ -165,6 +165,7 @@ export class LogicalProcessor {
    * `handler` is the host code at the AEP / exit target (see `ExitHandler`).
    */
   enclu(leaf: number, regs: Registers, handler: ExitHandler | null = null): ExitInfo {
+    if ((leaf === 2 || leaf === 3) && this.#m.enclaveReady) return hostEnclu(this.#m, this.#lp, leaf, regs, handler);
     if (!this.#m.config.features.sgx1) throw ud('ENCLU: SGX is not implemented by this processor');
     const feature = ENCLU_FEATURE[leaf];
     if (feature === undefined || (feature === 'SGX2' && !this.#m.config.features.sgx2)) throw gp(`ENCLU: unsupported leaf ${leaf}`);

@@ -119,7 +119,7 @@ export function sgxsPages(records: readonly SgxsRecord[]): SgxsPage[] {
   for (const r of records) {
     if (r.kind === 'EADD') pages.push({ offset: r.offset, secinfoFlags: r.secinfoFlags, measuredChunks: 0, data: new Uint8Array(4096) });
     else if (r.kind === 'EEXTEND' || r.kind === 'UNMEASURED') {
-      const p = pages[pages.length - 1];
+      const p = pages.length > 0 ? pages[pages.length - 1] : undefined;
       if (!p) fail('SGXS_NOT_CANONICAL', 'chunk before any EADD');
       const c = r.offset - p.offset;
       if (c < 0 || c >= 4096 || c % 256) fail('SGXS_NOT_CANONICAL', `chunk at 0x${r.offset.toString(16)} outside its page`);

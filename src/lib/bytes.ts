@@ -102,6 +102,17 @@ export function writeU32le(b: Uint8Array, o: number, v: number): void {
   b[o + 3] = (v >>> 24) & 0xff;
 }
 export function writeU64le(b: Uint8Array, o: number, v: bigint | number): void {
+  if (typeof v === 'number' && v >= 0 && v <= 0xffffffff && v === Math.floor(v)) {
+    b[o] = v & 0xff;
+    b[o + 1] = (v >>> 8) & 0xff;
+    b[o + 2] = (v >>> 16) & 0xff;
+    b[o + 3] = (v >>> 24) & 0xff;
+    b[o + 4] = 0;
+    b[o + 5] = 0;
+    b[o + 6] = 0;
+    b[o + 7] = 0;
+    return;
+  }
   if (typeof v === 'number') {
     if (!Number.isSafeInteger(v) || v < 0) throw new LibError('U64_RANGE', `not a u64 value: ${v}`);
     writeU32le(b, o, v >>> 0);

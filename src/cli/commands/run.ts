@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { decodeImage, loadEnclave, planInterface, EnclaveCallError, EnclaveLoadError, type CanonicalInterface, type EcallArg, type OcallImpl } from '../../sdk/index.js';
 import { createPlatform } from '../../platform/index.js';
-import { bufferLength } from '../../sdk/enclave/runtime.js';
+import { bufferLength } from '../../sdk/marshal.js';
 import { fromHex, toHex } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
 import { readInput } from '../files.js';
@@ -30,15 +30,15 @@ export const command: Command = {
     const f = plan.ecalls.find((e) => e.name === name);
     if (!f) throw new CliError('CLI_ECALL', `${path} has no ECALL ${name} (it has ${plan.ecalls.map((e) => e.name).join(', ')})`);
     if (rest.length !== f.params.length) throw new CliError('CLI_ARGS', `${name} takes ${f.params.length} arguments (${f.params.map((p) => p.name).join(', ')}), got ${rest.length}`);
-    const raw = f.params.map((p, i) => (p.kind === 'value' && !p.float ? BigInt.asUintN(64, BigInt(rest[i]!)) : 0n));
+    const vals = f.params.map((p, i) => (p.kind === 'value' ? (p.wasm === 'i64' ? BigInt(rest[i]!) : Number(rest[i]!)) : undefined));
     const args: EcallArg[] = f.params.map((p, i) => {
       const a = rest[i]!;
       if (p.kind === 'value') return p.float ? Number(a) : p.wasm === 'i64' ? BigInt(a) : Number(a);
       if (p.kind === 'user_check') return Number(a);
       if (p.string) return a;
-      if (p.direction === 'out') return new Uint8Array(bufferLength(p, raw, name));
+      if (p.direction === 'out') return new Uint8Array(Math.max(0, bufferLength(p, vals)));
       const bytes = a.startsWith('hex:') ? fromHex(a.slice(4)) : a.startsWith('@') ? readInput(a.slice(1)) : new TextEncoder().encode(a);
-      const len = bufferLength(p, raw, name);
+      const len = Math.max(0, bufferLength(p, vals));
       const buf = new Uint8Array(Math.max(len, bytes.length));
       buf.set(bytes);
       return buf;

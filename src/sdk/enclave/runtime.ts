@@ -9,14 +9,15 @@
  * linear memory with the enclave's heap pages, and instantiates it. Each entry then dispatches an
  * ECALL, with the edger8r-style checks of every pointer and length the host supplied.
  */
-import type { EnclaveEngine, EnclaveContext } from '../../arch/index.js';
-import { EnclaveRedirect, isProcessorSignal, GPRSGX_SIZE } from '../../arch/index.js';
+import type { EnclaveEngine, EnclaveContext, Registers } from '../../arch/index.js';
+import { EnclaveRedirect, isProcessorSignal, GPRSGX_SIZE, newRegisters, copyRegisters } from '../../arch/index.js';
+import { slotNumber, slotValue, writeSlot, writeSlotAddress, bufferLength } from '../marshal.js';
 import type { CryptoProvider } from '../../lib/crypto/provider.js';
 import { defaultCrypto } from '../../lib/crypto/node.js';
-import { toHex, bytesEqual, u64leNumberOrNeg, writeU64le, u32le } from '../../lib/bytes.js';
+import { toHex, bytesEqual, u64leNumberOrNeg, writeU64le } from '../../lib/bytes.js';
 import { RUNTIME_HEADER, HEADER_MAGIC, RUNTIME_ID, RUNTIME_ABI } from '../image/layout.js';
 import { planInterface, type CanonicalInterface } from '../interface.js';
-import { STATUS, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, MAX_BUFFER, MAX_STRING, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
+import { STATUS, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, MAX_STRING, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
 import { checkModuleImports } from './imports.js';
 import { runtimeImports, type RuntimeServices } from './services.js';
 
@@ -50,6 +51,8 @@ interface EnclaveState {
   crashed: number | null;
   /** The context of the entry currently executing on this enclave (imports use it). */
   ctx: EnclaveContext | null;
+  lastThreadTcs: number;
+  lastThread: ThreadState | null;
 }
 
 /** Offset of the "abort" continuation the exception handler installs in the SSA (relative to OENTRY). */
@@ -64,9 +67,19 @@ export function createTrustedRuntime(options: TrustedRuntimeOptions = {}): Encla
 }
 
 class TrustedRuntime implements EnclaveEngine {
+  /** Register files for saving the enclave's registers across OCALLs (reused: nothing allocated per OCALL). */
+  readonly #regPool: Registers[] = [];
+  #saveRegs(r: Registers): Registers {
+    const s = this.#regPool.pop() ?? newRegisters();
+    copyRegisters(s, r);
+    return s;
+  }
+
   readonly #crypto: CryptoProvider;
   readonly #enclaves = new Map<object, EnclaveState | { broken: number }>();
   readonly #modules = new Map<string, WebAssembly.Module>();
+  #lastKey: object | null = null;
+  #lastState: EnclaveState | { broken: number } | undefined = undefined;
 
   constructor(crypto: CryptoProvider) {
     this.#crypto = crypto;
@@ -74,6 +87,10 @@ class TrustedRuntime implements EnclaveEngine {
 
   destroyed(key: object): void {
     this.#enclaves.delete(key);
+    if (this.#lastKey === key) {
+      this.#lastKey = null;
+      this.#lastState = undefined;
+    }
   }
 
   enter(ctx: EnclaveContext): number {
@@ -81,13 +98,15 @@ class TrustedRuntime implements EnclaveEngine {
     const ret = r.rcx;
     const hostRsp = r.rsp, hostRbp = r.rbp;
     if (r.rax > 0) return this.#exceptionEntry(ctx, ret, hostRsp, hostRbp);
-    let st = this.#enclaves.get(ctx.enclaveKey);
+    const key = ctx.enclaveKey;
+    let st = key === this.#lastKey ? this.#lastState : this.#enclaves.get(key);
     if (!st) {
       st = this.#initialize(ctx);
-      this.#enclaves.set(ctx.enclaveKey, st);
+      this.#enclaves.set(key, st);
     }
+    this.#lastKey = key;
+    this.#lastState = st;
     let status: number;
-    let retBits = 0n;
     if ('broken' in st) status = st.broken;
     else if (st.crashed !== null) status = STATUS.ENCLAVE_CRASHED;
     else {
@@ -95,7 +114,7 @@ class TrustedRuntime implements EnclaveEngine {
       st.ctx = ctx;
       try {
         ctx.step();
-        retBits = this.#ecall(ctx, st, r.rdi, r.rsi, r.r8, r.r9);
+        this.#ecall(ctx, st, r.rdi, r.rsi, r.r8, r.r9);
         status = STATUS.SUCCESS;
       } catch (e) {
         if (e instanceof CallFailed) status = e.status;
@@ -107,7 +126,6 @@ class TrustedRuntime implements EnclaveEngine {
         st.ctx = outer;
       }
     }
-    void retBits;
     return this.#exit(ctx, ret, hostRsp, hostRbp, EXIT_ECALL_RETURN, status);
   }
 
@@ -183,7 +201,7 @@ class TrustedRuntime implements EnclaveEngine {
     const memory = ctx.mapMemory(heapBase, heapSize, { zero: true });
     const state: EnclaveState = {
       plan, memory, u8: new Uint8Array(memory.buffer), exports: {}, ecallFns: [], alloc: null, free: null, heapBase, heapSize,
-      threads: new Map(), crashed: null, ctx,
+      threads: new Map(), crashed: null, ctx, lastThreadTcs: -1, lastThread: null,
     };
     const services: RuntimeServices = {
       crypto: this.#crypto,
@@ -224,11 +242,14 @@ class TrustedRuntime implements EnclaveEngine {
   // ---- ECALL bridge ----------------------------------------------------------------------------
 
   #thread(st: EnclaveState, tcs: number): ThreadState {
+    if (st.lastThreadTcs === tcs) return st.lastThread!;
     let t = st.threads.get(tcs);
     if (!t) {
       t = { ocalls: [], scratchBase: 0, scratchEnd: 0 };
       st.threads.set(tcs, t);
     }
+    st.lastThreadTcs = tcs;
+    st.lastThread = t;
     return t;
   }
 
@@ -238,59 +259,74 @@ class TrustedRuntime implements EnclaveEngine {
     return addr + len <= ctx.baseAddr || addr >= ctx.baseAddr + ctx.size;
   }
 
-  #ecall(ctx: EnclaveContext, st: EnclaveState, index: number, msAddr: number, scratch: number, scratchLen: number): bigint {
+  #ecall(ctx: EnclaveContext, st: EnclaveState, index: number, msAddr: number, scratch: number, scratchLen: number): void {
     const f = st.plan.ecalls[index];
     if (!f) throw new CallFailed(STATUS.INVALID_FUNCTION, `no ECALL ${index}`);
     const t = this.#thread(st, ctx.tcsAddress);
-    const inOcall = t.ocalls[t.ocalls.length - 1];
+    const inOcall = t.ocalls.length > 0 ? t.ocalls[t.ocalls.length - 1] : undefined;
     if (inOcall ? !inOcall.allow.includes(index) : !f.public) throw new CallFailed(STATUS.ECALL_NOT_ALLOWED, `ECALL ${f.name} is not allowed here`);
-    const msLen = 8 * (f.params.length + 1);
+    const n = f.params.length;
+    const msLen = 8 * (n + 1);
     if (!this.#outside(ctx, msAddr, msLen) || msAddr === 0) throw new CallFailed(STATUS.INVALID_PARAMETER, 'the marshalling structure is not outside the enclave');
     if (!this.#outside(ctx, scratch, scratchLen)) throw new CallFailed(STATUS.INVALID_PARAMETER, 'the untrusted scratch area is not outside the enclave');
-    const savedScratch = [t.scratchBase, t.scratchEnd] as const;
+    const savedBase = t.scratchBase, savedEnd = t.scratchEnd;
     t.scratchBase = scratch;
     t.scratchEnd = scratch + scratchLen;
+    if (n === 0) {
+      try {
+        const result = st.ecallFns[index]!();
+        if (f.returns) this.#writeReturn(ctx, f, msAddr, result);
+        return;
+      } finally {
+        t.scratchBase = savedBase;
+        t.scratchEnd = savedEnd;
+      }
+    }
     // Copy the arguments in once: every later decision uses this copy (no double fetch).
     const ms = ctx.read(msAddr, msLen);
-    const raw: bigint[] = f.params.map((_, i) => readSlot(ms, i));
-    const args: unknown[] = new Array(f.params.length);
+    const args: (number | bigint)[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const p = f.params[i]!;
+      args[i] = p.kind === 'value' ? slotValue(p, ms, i) : 0;
+    }
     const buffers: { p: ParamPlan; host: number; ptr: number; len: number }[] = [];
     try {
-      for (let i = 0; i < f.params.length; i++) {
+      for (let i = 0; i < n; i++) {
         const p = f.params[i]!;
-        if (p.kind === 'value') args[i] = toWasm(p, raw[i]!);
-        else if (p.kind === 'user_check') args[i] = Number(BigInt.asUintN(32, raw[i]!)) | 0;
-        else {
-          const host = Number(raw[i]!);
-          if (raw[i]! > BigInt(Number.MAX_SAFE_INTEGER)) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is not a valid address`);
-          if (host === 0) {
-            args[i] = 0;
-            continue;
-          }
-          const len = p.string ? this.#hostStringLength(ctx, host, p.string) : bufferLength(p, raw, f.name);
-          if (!this.#outside(ctx, host, len)) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is not wholly outside the enclave`);
-          const ptr = this.#alloc(st, len, f.name);
-          buffers.push({ p, host, ptr, len });
-          if (p.direction === 'in' || p.direction === 'inout') {
-            const bytes = ctx.read(host, len);
-            if (p.string && bytes[len - 1] !== 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} changed while it was copied`);
-            st.u8.set(bytes, ptr);
-          } else st.u8.fill(0, ptr, ptr + len);
-          args[i] = ptr;
+        if (p.kind === 'value') continue;
+        const host = slotNumber(ms, i);
+        if (p.kind === 'user_check') {
+          args[i] = host < 0 ? -1 : host | 0;
+          continue;
         }
+        if (host < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is not a valid address`);
+        if (host === 0) continue;
+        const len = p.string ? this.#hostStringLength(ctx, host, p.string) : bufferLength(p, args);
+        if (len < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} has an insane length`);
+        if (!this.#outside(ctx, host, len)) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is not wholly outside the enclave`);
+        const ptr = this.#alloc(st, len, f.name);
+        buffers.push({ p, host, ptr, len });
+        if (p.direction === 'in' || p.direction === 'inout') {
+          ctx.readInto(host, st.u8.subarray(ptr, ptr + len));
+          if (p.string && st.u8[ptr + len - 1] !== 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} changed while it was copied`);
+        } else st.u8.fill(0, ptr, ptr + len);
+        args[i] = ptr;
       }
       const result = st.ecallFns[index]!(...args);
-      for (const b of buffers) if (b.p.direction === 'out' || b.p.direction === 'inout') ctx.write(b.host, st.u8.slice(b.ptr, b.ptr + b.len));
-      const bits = f.returns ? fromWasm(f.returns, result) : 0n;
-      const out = new Uint8Array(8);
-      writeU64le(out, 0, bits);
-      ctx.write(msAddr + 8 * f.params.length, out);
-      return bits;
+      for (const b of buffers) if (b.p.direction === 'out' || b.p.direction === 'inout') ctx.write(b.host, st.u8.subarray(b.ptr, b.ptr + b.len));
+      if (f.returns) this.#writeReturn(ctx, f, msAddr, result);
     } finally {
-      for (const b of buffers) st.free?.(b.ptr);
-      t.scratchBase = savedScratch[0];
-      t.scratchEnd = savedScratch[1];
+      // Free in reverse order of allocation (friendly to bump allocators).
+      for (let k = buffers.length - 1; k >= 0; k--) st.free?.(buffers[k]!.ptr);
+      t.scratchBase = savedBase;
+      t.scratchEnd = savedEnd;
     }
+  }
+
+  #retSlot = new Uint8Array(8);
+  #writeReturn(ctx: EnclaveContext, f: FunctionPlan, msAddr: number, result: unknown): void {
+    writeSlot(this.#retSlot, 0, f.returns!, result);
+    ctx.write(msAddr + 8 * f.params.length, this.#retSlot);
   }
 
   #alloc(st: EnclaveState, len: number, fname: string): number {
@@ -348,23 +384,23 @@ class TrustedRuntime implements EnclaveEngine {
       for (let i = 0; i < f.params.length; i++) {
         const p = f.params[i]!;
         const v = vals[i]!;
-        if (p.kind === 'value') writeU64le(ms, 8 * i, fromWasm(p, v));
-        else if (p.kind === 'user_check') writeU64le(ms, 8 * i, BigInt(v >>> 0));
+        if (p.kind === 'value') writeSlot(ms, i, p, v);
+        else if (p.kind === 'user_check') writeSlotAddress(ms, i, v >>> 0);
         else {
           const ptr = v >>> 0;
           if (ptr === 0) continue;
-          const rawVals = f.params.map((q, k) => (q.kind === 'value' ? fromWasm(q, vals[k]!) : 0n));
-          const len = p.string ? wasmStringLength(mem, ptr, p.string) : bufferLength(p, rawVals, f.name);
+          const len = p.string ? wasmStringLength(mem, ptr, p.string) : bufferLength(p, vals);
+          if (len < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} has an insane length`);
           if (ptr + len > mem.length) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} runs past the enclave's memory`);
           const host = take(len);
           if (p.direction === 'in' || p.direction === 'inout') ctx.write(host, mem.subarray(ptr, ptr + len));
           else ctx.write(host, new Uint8Array(len));
           if (p.direction === 'out' || p.direction === 'inout') outs.push({ ptr, host, len });
-          writeU64le(ms, 8 * i, host);
+          writeSlotAddress(ms, i, host);
         }
       }
-      ctx.write(msAddr, ms);
-      const saved = { ...ctx.regs };
+      if (f.params.length > 0) ctx.write(msAddr, ms);
+      const saved = this.#saveRegs(ctx.regs);
       t.ocalls.push(f);
       const savedScratch = [t.scratchBase, t.scratchEnd] as const;
       t.scratchBase = top;
@@ -379,10 +415,11 @@ class TrustedRuntime implements EnclaveEngine {
         t.ocalls.pop();
         t.scratchBase = savedScratch[0];
         t.scratchEnd = savedScratch[1];
-        Object.assign(ctx.regs, saved);
+        copyRegisters(ctx.regs, saved);
+        this.#regPool.push(saved);
       }
       // Copy results back to where the enclave said, with the sizes the enclave computed.
-      for (const o of outs) mem.set(ctx.read(o.host, o.len), o.ptr);
+      for (const o of outs) ctx.readInto(o.host, mem.subarray(o.ptr, o.ptr + o.len));
       if (f.returns && retPtr) {
         if (retPtr + f.returns.width > mem.length) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: the return pointer is outside the enclave's memory`);
         const rv = ctx.read(msAddr + 8 * f.params.length, 8);
@@ -394,47 +431,6 @@ class TrustedRuntime implements EnclaveEngine {
       throw e;
     }
   }
-}
-
-function readSlot(ms: Uint8Array, i: number): bigint {
-  const lo = BigInt(u32le(ms, 8 * i)), hi = BigInt(u32le(ms, 8 * i + 4));
-  return lo | (hi << 32n);
-}
-
-/** A u64 slot → the Wasm argument of a value parameter. */
-function toWasm(p: { wasm: string; width: number; float: boolean; signed: boolean }, bits: bigint): number | bigint {
-  if (p.float) {
-    const b = new DataView(new ArrayBuffer(8));
-    b.setBigUint64(0, BigInt.asUintN(64, bits), true);
-    return p.width === 4 ? b.getFloat32(0, true) : b.getFloat64(0, true);
-  }
-  if (p.wasm === 'i64') return BigInt.asIntN(64, bits);
-  const w = BigInt(p.width * 8);
-  const v = p.signed ? BigInt.asIntN(Number(w), bits) : BigInt.asUintN(Number(w), bits);
-  return Number(v) | 0;
-}
-
-/** A Wasm value → its u64 slot (zero- or sign-extended as the declared type). */
-function fromWasm(p: { wasm: string; width: number; float: boolean; signed: boolean }, v: unknown): bigint {
-  if (p.float) {
-    const b = new DataView(new ArrayBuffer(8));
-    if (p.width === 4) b.setFloat32(0, Number(v), true);
-    else b.setFloat64(0, Number(v), true);
-    return b.getBigUint64(0, true);
-  }
-  if (typeof v === 'bigint') return BigInt.asUintN(64, v);
-  const n = BigInt(Math.trunc(Number(v)));
-  const w = p.width * 8;
-  return p.signed ? BigInt.asUintN(64, BigInt.asIntN(w, n)) : BigInt.asUintN(w, n);
-}
-
-/** Byte length of a buffer parameter from its plan and the (already copied) argument values. */
-export function bufferLength(p: ParamPlan, raw: readonly bigint[], fname: string): number {
-  const count = p.count === null ? 1n : 'constant' in p.count ? BigInt(p.count.constant) : raw[p.count.param]!;
-  const unit = p.sizeParam !== null ? raw[p.sizeParam]! : BigInt(p.elemSize);
-  const n = count * unit;
-  if (n < 0n || n > BigInt(MAX_BUFFER)) throw new CallFailed(STATUS.INVALID_PARAMETER, `${fname}: ${p.name} has an insane length (${n})`);
-  return Number(n);
 }
 
 function wasmStringLength(mem: Uint8Array, ptr: number, kind: 'string' | 'wstring'): number {

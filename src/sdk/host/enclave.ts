@@ -5,7 +5,7 @@
  * resumed; exceptions go to the enclave's handler first), and tears it down with DeleteEnclave.
  */
 import { ENCLU, PT, parseSgxs, sgxsPages, SECS, newRegisters, type Registers, type ExitInfo, type LogicalProcessor } from '../../arch/index.js';
-import { u32le, writeU64le, writeU32le } from '../../lib/bytes.js';
+import { u32le, writeU32le } from '../../lib/bytes.js';
 import type { Kernel32 } from '../../os/windows/index.js';
 import * as W from '../../os/windows/constants.js';
 import type { Process } from '../../os/index.js';
@@ -14,7 +14,7 @@ import { decodeImage, type EnclaveImage } from '../image/format.js';
 import { attributesFlagsOf, resolveEnclaveConfig } from '../image/config.js';
 import { planInterface, type CanonicalInterface } from '../interface.js';
 import { STATUS, statusName, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
-import { bufferLength } from '../enclave/runtime.js';
+import { bufferLength, slotNumber, slotValue, writeSlot, writeSlotAddress } from '../marshal.js';
 import { win32ErrorName, ntStatusName } from '../../os/windows/index.js';
 import { sgxStatusName } from '../../arch/index.js';
 
@@ -51,6 +51,7 @@ export class EnclaveCallError extends SdkError {}
 
 const AEP = 0x7ffe_0000_1000; // the host's ENCLU instruction (the AEP trampoline), a host address
 const HOST_RIP = 0x7ffe_0000_0ff0;
+const HOST_RSP = 0x7ffe_ff00_0000;
 
 function protectionFor(secinfoFlags: number, measured: boolean): number {
   const pt = (secinfoFlags >> 8) & 0xff;
@@ -125,9 +126,12 @@ function isZeroPage(d: Uint8Array): boolean {
 
 interface CallFrame {
   readonly tcs: number;
+  readonly slot: number;
   inOcall: boolean;
   /** The first exception of this call (reported when the call fails). */
   exception: ExitInfo | null;
+  /** An error thrown by an OCALL implementation (the call is abandoned and this is rethrown). */
+  ocallError: unknown;
 }
 
 export class HostEnclave {
@@ -138,7 +142,9 @@ export class HostEnclave {
   readonly #platform: HostPlatform;
   readonly #ocalls: Readonly<Record<string, OcallImpl>>;
   readonly #tcs: readonly number[];
-  readonly #busy = new Set<number>();
+  readonly #byName: ReadonlyMap<string, FunctionPlan>;
+  /** Which TCS (by index) a call is using. */
+  readonly #busy: Uint8Array;
   readonly #stack: CallFrame[] = [];
   readonly #arenaBase: number;
   readonly #arenaEnd: number;
@@ -146,6 +152,18 @@ export class HostEnclave {
   readonly #lp: LogicalProcessor;
   readonly #nssa: number;
   #destroyed = false;
+  readonly #ret = new Uint8Array(8);
+  /** Register files by nesting depth, and one exit handler for all calls: nothing is allocated per ECALL. */
+  readonly #regs: Registers[] = [];
+  readonly #handler: (x: ExitInfo, r: Registers) => number = (x, r) => {
+    const frame = this.#stack[this.#stack.length - 1]!;
+    try {
+      return this.#onExit(frame, x, r);
+    } catch (e) {
+      frame.ocallError = e;
+      return 0;
+    }
+  };
   /** Exits seen, for inspection: EEXITs, AEXs, OCALLs. */
   readonly stats = { ecalls: 0, ocalls: 0, aex: 0, exceptions: 0 };
 
@@ -158,6 +176,8 @@ export class HostEnclave {
     this.size = image.manifest.layout.size;
     this.#ocalls = options.ocalls ?? {};
     this.#tcs = image.manifest.layout.tcs.map((o) => base + o);
+    this.#byName = new Map(plan.ecalls.map((f) => [f.name, f]));
+    this.#busy = new Uint8Array(this.#tcs.length);
     this.#nssa = image.manifest.layout.nssa;
     const lp = platform.processor.lps[options.lp ?? 0];
     if (!lp) throw new SdkError('NO_SUCH_LP', `no logical processor ${options.lp}`);
@@ -204,38 +224,39 @@ export class HostEnclave {
    */
   ecall(name: string, args: readonly EcallArg[] = [], options: { newThread?: boolean } = {}): number | bigint | undefined {
     if (this.#destroyed) throw new SdkError('ENCLAVE_DESTROYED', 'the enclave was deleted');
-    const f = this.plan.ecalls.find((e) => e.name === name);
+    const f = this.#byName.get(name);
     if (!f) throw new SdkError('UNKNOWN_ECALL', `the interface has no ECALL ${name}`);
     if (args.length !== f.params.length) throw new SdkError('BAD_ARGUMENTS', `${name} takes ${f.params.length} arguments, got ${args.length}`);
-    const top = this.#stack[this.#stack.length - 1];
-    let tcs: number;
-    if (top && top.inOcall && !options.newThread) tcs = top.tcs;
+    const top = this.#stack.length > 0 ? this.#stack[this.#stack.length - 1] : undefined;
+    let slot: number;
+    if (top && top.inOcall && !options.newThread) slot = top.slot;
     else {
-      const free = this.#tcs.find((t) => !this.#busy.has(t));
-      if (free === undefined) throw new EnclaveCallError('OUT_OF_TCS', `no free TCS: all ${this.#tcs.length} threads of the enclave are in use`, { status: STATUS.OUT_OF_TCS, statusName: statusName(STATUS.OUT_OF_TCS) });
-      tcs = free;
+      let free = -1;
+      for (let i = 0; i < this.#busy.length; i++) if (!this.#busy[i]) {
+        free = i;
+        break;
+      }
+      if (free < 0) throw new EnclaveCallError('OUT_OF_TCS', `no free TCS: all ${this.#tcs.length} threads of the enclave are in use`, { status: STATUS.OUT_OF_TCS, statusName: statusName(STATUS.OUT_OF_TCS) });
+      slot = free;
     }
+    const tcs = this.#tcs[slot]!;
     const savedTop = this.#arenaTop;
-    const frame: CallFrame = { tcs, inOcall: false, exception: null };
-    const claimed = !this.#busy.has(tcs);
-    if (claimed) this.#busy.add(tcs);
+    const frame: CallFrame = { tcs, slot, inOcall: false, exception: null, ocallError: null };
+    const claimed = !this.#busy[slot];
+    if (claimed) this.#busy[slot] = 1;
     this.#stack.push(frame);
     try {
       const ms = this.#take(8 * (f.params.length + 1));
       const outs = this.#marshalIn(f, args, ms);
       const scratch = this.#arenaTop;
-      const regs = newRegisters({ rbx: tcs, rcx: AEP, rdi: f.index, rsi: ms, r8: scratch, r9: this.#arenaEnd - scratch, rip: HOST_RIP, rsp: 0x7ffe_ff00_0000, rbp: 0x7ffe_ff00_0000 });
-      let ocallError: unknown = null;
-      const exit = this.#lp.enclu(ENCLU.EENTER, regs, (x, r) => {
-        try {
-          return this.#onExit(frame, x, r);
-        } catch (e) {
-          ocallError = e;
-          return 0;
-        }
-      });
+      const depth = this.#stack.length - 1;
+      const regs = this.#regs[depth] ?? (this.#regs[depth] = newRegisters());
+      regs.rax = 0; regs.rbx = tcs; regs.rcx = AEP; regs.rdx = 0; regs.rsi = ms; regs.rdi = f.index;
+      regs.r8 = scratch; regs.r9 = this.#arenaEnd - scratch; regs.r10 = 0; regs.r11 = 0; regs.r12 = 0; regs.r13 = 0; regs.r14 = 0; regs.r15 = 0;
+      regs.rsp = HOST_RSP; regs.rbp = HOST_RSP; regs.rflags = 0x2; regs.rip = HOST_RIP;
+      const exit = this.#lp.enclu(ENCLU.EENTER, regs, this.#handler);
       this.stats.ecalls++;
-      if (ocallError) throw ocallError;
+      if (frame.ocallError) throw frame.ocallError;
       const ex = frame.exception as ExitInfo | null;
       const why = ex ? ` after exception vector ${ex.vector}${ex.address ? ` at 0x${ex.address.toString(16)}` : ''}${ex.detail ? ` (${ex.detail})` : ''}` : '';
       if (exit.reason !== 'eexit' || regs.rdi !== EXIT_ECALL_RETURN) {
@@ -243,44 +264,55 @@ export class HostEnclave {
       }
       const status = regs.rax;
       if (status !== STATUS.SUCCESS) throw new EnclaveCallError('ECALL_FAILED', `${name} failed: ${statusName(status)}${why}`, { status, statusName: statusName(status), exception: ex });
-      for (const o of outs) o.target.set(this.#mem().read(o.addr, o.len).subarray(0, o.target.length));
+      for (const o of outs) this.#mem().readInto(o.addr, o.target.subarray(0, o.len));
       if (!f.returns) return undefined;
-      const rv = this.#mem().read(ms + 8 * f.params.length, 8);
-      return decodeValue(f.returns, rv);
+      this.#mem().readInto(ms + 8 * f.params.length, this.#ret);
+      return slotValue(f.returns, this.#ret, 0);
     } finally {
       this.#stack.pop();
-      if (claimed) this.#busy.delete(tcs);
+      if (claimed) this.#busy[slot] = 0;
       this.#arenaTop = savedTop;
     }
   }
 
   #marshalIn(f: FunctionPlan, args: readonly EcallArg[], ms: number): { target: Uint8Array; addr: number; len: number }[] {
-    const slot = new Uint8Array(8 * (f.params.length + 1));
-    const raw: bigint[] = f.params.map((p, i) => (p.kind === 'value' ? encodeValue(p, args[i] as number | bigint, f.name) : 0n));
-    const outs: { target: Uint8Array; addr: number; len: number }[] = [];
+    const n = f.params.length;
+    if (n === 0) return NO_OUTS;
+    const slot = new Uint8Array(8 * (n + 1));
+    const vals: (number | bigint | undefined)[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const p = f.params[i]!;
+      if (p.kind !== 'value') continue;
+      const a = args[i];
+      if (typeof a !== 'number' && typeof a !== 'bigint') throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} needs a number`);
+      vals[i] = a;
+      writeSlot(slot, i, p, a);
+    }
+    let outs: { target: Uint8Array; addr: number; len: number }[] | null = null;
     const mem = this.#mem();
-    for (let i = 0; i < f.params.length; i++) {
+    for (let i = 0; i < n; i++) {
       const p = f.params[i]!;
       const a = args[i];
-      if (p.kind === 'value') writeU64le(slot, 8 * i, raw[i]!);
-      else if (p.kind === 'user_check') writeU64le(slot, 8 * i, BigInt(a === null ? 0 : Number(a)));
-      else if (a === null || a === undefined) writeU64le(slot, 8 * i, 0);
+      if (p.kind === 'value') continue;
+      if (p.kind === 'user_check') writeSlotAddress(slot, i, a === null || a === undefined ? 0 : Number(a));
+      else if (a === null || a === undefined) writeSlotAddress(slot, i, 0);
       else {
         let bytes: Uint8Array;
         if (typeof a === 'string') bytes = p.string === 'wstring' ? encodeWide(a) : new TextEncoder().encode(a + '\0');
         else if (a instanceof Uint8Array) bytes = a;
         else throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} needs bytes or a string`);
-        const len = p.string ? bytes.length : bufferLength(p, raw, f.name);
+        const len = p.string ? bytes.length : bufferLength(p, vals);
+        if (len < 0) throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} would have an invalid length`);
         if (!p.string && bytes.length < len) throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} needs ${len} bytes, got ${bytes.length}`);
         const addr = this.#take(len);
-        if (p.direction !== 'out') mem.write(addr, bytes.subarray(0, len));
+        if (p.direction !== 'out') mem.write(addr, bytes.length === len ? bytes : bytes.subarray(0, len));
         else mem.write(addr, new Uint8Array(len));
-        if ((p.direction === 'out' || p.direction === 'inout') && a instanceof Uint8Array) outs.push({ target: a, addr, len });
-        writeU64le(slot, 8 * i, addr);
+        if ((p.direction === 'out' || p.direction === 'inout') && a instanceof Uint8Array) (outs ??= []).push({ target: a, addr, len });
+        writeSlotAddress(slot, i, addr);
       }
     }
     mem.write(ms, slot);
-    return outs;
+    return outs ?? NO_OUTS;
   }
 
   /** The exit handler: the code at the AEP / EEXIT target. */
@@ -318,22 +350,27 @@ export class HostEnclave {
     this.stats.ocalls++;
     const mem = this.#mem();
     const n = f.params.length;
-    const slots = mem.read(ms, 8 * (n + 1));
-    const raw: bigint[] = Array.from({ length: n }, (_, i) => readU64(slots, 8 * i));
+    const slots = n > 0 ? mem.read(ms, 8 * (n + 1)) : NO_SLOTS;
+    const vals: (number | bigint | undefined)[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const p = f.params[i]!;
+      if (p.kind === 'value') vals[i] = slotValue(p, slots, i);
+    }
     const args: (number | bigint | Uint8Array | string | null)[] = [];
     const outs: { addr: number; bytes: Uint8Array }[] = [];
     let top = ms + 8 * (n + 1);
     for (let i = 0; i < n; i++) {
       const p = f.params[i]!;
-      if (p.kind === 'value') args.push(decodeValue(p, slots.subarray(8 * i, 8 * i + 8)));
-      else if (p.kind === 'user_check') args.push(Number(raw[i]!));
+      if (p.kind === 'value') args.push(vals[i]!);
+      else if (p.kind === 'user_check') args.push(slotNumber(slots, i));
       else {
-        const addr = Number(raw[i]!);
+        const addr = slotNumber(slots, i);
         if (addr === 0) {
           args.push(null);
           continue;
         }
-        const len = p.string ? hostStringLength(mem, addr, p.string) : bufferLength(p, raw, f.name);
+        const len = p.string ? hostStringLength(mem, addr, p.string) : bufferLength(p, vals);
+        if (addr < 0 || len < 0) throw new SdkError('BAD_OCALL', `OCALL ${f.name}: ${p.name} is not a valid buffer`);
         top = Math.max(top, addr + len);
         const bytes = mem.read(addr, len);
         if (p.string && p.direction === 'in') args.push(p.string === 'string' ? new TextDecoder().decode(bytes.subarray(0, len - 1)) : decodeWide(bytes));
@@ -359,7 +396,7 @@ export class HostEnclave {
     for (const o of outs) mem.write(o.addr, o.bytes);
     if (f.returns) {
       const rv = new Uint8Array(8);
-      writeU64le(rv, 0, encodeValue(f.returns, (result ?? 0) as number | bigint, f.name));
+      writeSlot(rv, 0, f.returns, result ?? 0);
       mem.write(ms + 8 * n, rv);
     }
   }
@@ -374,30 +411,8 @@ export class HostEnclave {
   }
 }
 
-function readU64(b: Uint8Array, o: number): bigint {
-  return BigInt(u32le(b, o)) | (BigInt(u32le(b, o + 4)) << 32n);
-}
-
-function encodeValue(p: { width: number; float: boolean; signed: boolean; wasm: string }, v: number | bigint, fname: string): bigint {
-  if (p.float) {
-    const d = new DataView(new ArrayBuffer(8));
-    if (p.width === 4) d.setFloat32(0, Number(v), true);
-    else d.setFloat64(0, Number(v), true);
-    return d.getBigUint64(0, true);
-  }
-  if (typeof v !== 'number' && typeof v !== 'bigint') throw new SdkError('BAD_ARGUMENTS', `${fname}: expected a number`);
-  const n = typeof v === 'bigint' ? v : BigInt(Math.trunc(v));
-  return BigInt.asUintN(p.width * 8, n);
-}
-
-function decodeValue(p: { width: number; float: boolean; signed: boolean; wasm: string }, b: Uint8Array): number | bigint {
-  const d = new DataView(b.buffer, b.byteOffset, 8);
-  if (p.float) return p.width === 4 ? d.getFloat32(0, true) : d.getFloat64(0, true);
-  const u = d.getBigUint64(0, true);
-  const w = p.width * 8;
-  const v = p.signed ? BigInt.asIntN(w, u) : BigInt.asUintN(w, u);
-  return p.wasm === 'i64' ? v : Number(v);
-}
+const NO_OUTS: { target: Uint8Array; addr: number; len: number }[] = [];
+const NO_SLOTS = new Uint8Array(0);
 
 function encodeWide(s: string): Uint8Array {
   const cps = [...s].map((c) => c.codePointAt(0)!);

@@ -1,0 +1,309 @@
+/**
+ * `npm run bench [-- --json] [-- --quick] [-- --markdown FILE]`: every figure measured beside its
+ * baseline in the same process, several rounds after a warm-up; the median ratio with min and max.
+ * Benchmarks are not tests: CI runs them only with --quick, to prove that they still run.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { createHash, createCipheriv, randomBytes } from 'node:crypto';
+import { cpus } from 'node:os';
+import { createPlatform, buildImage, resolveEdl, generateSigningKey, loadEnclave, lib, type Platform, type EnclaveImage } from 'witness';
+import { signBuilt } from '../src/platform/victim.js';
+import { MeasurementLog, SECS, PT, type MeasurementSink } from '../src/arch/index.js';
+import * as W from '../src/os/windows/constants.js';
+import { signSigstruct } from '../src/sdk/index.js';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const json = args.includes('--json');
+const mdAt = args.indexOf('--markdown');
+const markdown = mdAt >= 0 ? args[mdAt + 1] : undefined;
+const ROUNDS = quick ? 2 : 7;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '../..');
+const fixtures = join(root, 'bench/fixtures');
+
+interface Result {
+  name: string;
+  ratio: number;
+  min: number;
+  max: number;
+  goal: string;
+  unit: string;
+  meetsGoal: boolean;
+  note: string;
+}
+
+function now(): number {
+  return Number(process.hrtime.bigint()) / 1e9;
+}
+function time(fn: () => void, n: number): number {
+  const t = now();
+  for (let i = 0; i < n; i++) fn();
+  return (now() - t) / n;
+}
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+function summarize(name: string, ratios: number[], goal: string, unit: string, ok: (r: number) => boolean, note = ''): Result {
+  const r = median(ratios);
+  return { name, ratio: r, min: Math.min(...ratios), max: Math.max(...ratios), goal, unit, meetsGoal: ok(r), note };
+}
+
+const crypto = lib.defaultCrypto();
+const key = generateSigningKey(crypto).privateKeyPem;
+const benchModule = new Uint8Array(readFileSync(join(fixtures, 'bench.wasm')));
+const benchEdl = resolveEdl(join(fixtures, 'bench.edl'));
+
+function benchEnclave(platform: Platform, heapSize: number) {
+  const built = buildImage({ module: benchModule, interface: benchEdl, config: { heapSize, tcsCount: 2 }, crypto });
+  const sig = signBuilt(built, key, platform);
+  return { built, enclave: loadEnclave(platform, built.image, { sigstruct: sig, ocalls: { ocall_empty: () => undefined }, arenaSize: 4 << 20 }) };
+}
+
+/** The same module instantiated outside any enclave (the baseline). */
+function outside(memoryPages: number) {
+  const memory = new WebAssembly.Memory({ initial: memoryPages, maximum: memoryPages });
+  let ocalls = 0;
+  const stub = () => 0;
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(benchModule), {
+    env: { memory },
+    ocall: { ocall_empty: () => { ocalls++; return 0; } },
+    witness: { sealed_size: (a: number, t: number) => 560 + a + t, seal: stub },
+  });
+  return { exports: inst.exports as Record<string, (...a: number[]) => number>, memory, ocalls: () => ocalls };
+}
+
+const results: Result[] = [];
+const say = (s: string) => {
+  if (!json) process.stdout.write(s + '\n');
+};
+
+say(`Witness benchmarks (${quick ? 'quick' : `${ROUNDS} rounds`}), node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}`);
+
+// ---- ECALL / OCALL transitions ------------------------------------------------------------------
+{
+  const platform = createPlatform();
+  const { enclave } = benchEnclave(platform, 4 << 20);
+  const out = outside(64);
+  const N = quick ? 2000 : 20000;
+  const inb = new Uint8Array(64).fill(7), outb = new Uint8Array(64);
+  const e1: number[] = [], e2: number[] = [], e3: number[] = [];
+  const M = out.memory;
+  for (let round = -1; round < ROUNDS; round++) {
+    const tE = time(() => enclave.ecall('ecall_empty', []), N);
+    const tB = time(() => out.exports.ecall_empty!(), N * 10);
+    const tEio = time(() => enclave.ecall('ecall_inout', [inb, outb]), N);
+    const mem = new Uint8Array(M.buffer);
+    const tBio = time(() => {
+      mem.set(inb, 4096);
+      out.exports.ecall_inout!(4096, 8192);
+      outb.set(mem.subarray(8192, 8192 + 64));
+    }, N * 10);
+    const K = quick ? 2000 : 20000;
+    const tO = time(() => enclave.ecall('ecall_ocall_loop', [K]), 3);
+    const tOB = time(() => out.exports.ecall_ocall_loop!(K), 30);
+    if (round < 0) continue; // warm-up
+    e1.push(tE / tB);
+    e2.push(tEio / tBio);
+    e3.push((tO - tE) / K / (tOB / K));
+    if (round === ROUNDS - 1) {
+      say(`  ecall_empty      ${(tE * 1e9).toFixed(0)} ns per ECALL vs ${(tB * 1e9).toFixed(1)} ns per direct call`);
+      say(`  ecall_inout_64   ${(tEio * 1e9).toFixed(0)} ns vs ${(tBio * 1e9).toFixed(1)} ns`);
+      say(`  ocall_empty      ${(((tO - tE) / K) * 1e9).toFixed(0)} ns per OCALL vs ${((tOB / K) * 1e9).toFixed(1)} ns per import call`);
+    }
+  }
+  results.push(summarize('ecall_empty', e1, '≤ 10×', '× direct JS→Wasm call', (r) => r <= 10));
+  results.push(summarize('ecall_inout_64', e2, '≤ 10×', '× direct call + copies', (r) => r <= 10));
+  results.push(summarize('ocall_empty', e3, '≤ 10×', '× Wasm→JS import call', (r) => r <= 10));
+  enclave.destroy();
+}
+
+// ---- build_64mib: CreateEnclave + LoadEnclaveData + InitializeEnclave of 64 MiB measured ---------
+{
+  const MIB = quick ? 8 : 64;
+  const size = MIB << 20;
+  const data = new Uint8Array(randomBytes(size));
+  // The enclave: SECS, one TCS, one SSA page, then the measured data pages.
+  const elrange = 2 ** Math.ceil(Math.log2(size + 4 * 4096));
+  const tcsPage = new Uint8Array(4096);
+  new DataView(tcsPage.buffer).setBigUint64(16, 0x1000n, true); // OSSA
+  new DataView(tcsPage.buffer).setUint32(28, 1, true); // NSSA
+  const pages: { offset: number; flags: number; data: Uint8Array | null }[] = [
+    { offset: 0, flags: PT.TCS << 8, data: tcsPage },
+    { offset: 0x1000, flags: (PT.REG << 8) | 3, data: null },
+  ];
+  const log: MeasurementSink & { bytes: number; parts: Uint8Array[] } = new (class implements MeasurementSink {
+    bytes = 0;
+    parts: Uint8Array[] = [];
+    ecreate(): void { this.bytes += 64; }
+    eadd(): void { this.bytes += 64; }
+    eextend(): void { this.bytes += 320; }
+  })();
+  void log;
+  const secs = SECS.encode({ SIZE: BigInt(elrange), SSAFRAMESIZE: 1, ATTRIBUTES: { FLAGS: 4n, XFRM: 3n } });
+  // The measurement (for the signature) and the byte stream the baseline hashes.
+  const m = new MeasurementLog();
+  m.ecreate(1, elrange);
+  for (const p of pages) {
+    m.eadd(p.offset, p.flags);
+    const d = p.data ?? new Uint8Array(4096);
+    for (let c = 0; c < 4096; c += 256) m.eextend(p.offset + c, d.subarray(c, c + 256));
+  }
+  const dataBase = 0x2000;
+  for (let o = 0; o < size; o += 4096) {
+    m.eadd(dataBase + o, (PT.REG << 8) | 3);
+    for (let c = 0; c < 4096; c += 256) m.eextend(dataBase + o + c, data.subarray(o + c, o + c + 256));
+  }
+  const mrenclave = m.mrenclave(crypto);
+  const sig = signSigstruct({ enclaveHash: mrenclave, isvProdId: 0, isvSvn: 0, attributesFlags: 4n, attributesXfrm: 3n, attributeMaskFlags: ~0n & 0xffffffffffffffffn, attributeMaskXfrm: 0xffffffffffffffffn, miscSelect: 0, miscMask: 0xffffffff, date: 0x20261126 }, key, crypto);
+  // The records as one stream (what the baseline hashes).
+  const stream = new Uint8Array(64 + (pages.length + size / 4096) * (64 + 16 * 320));
+  {
+    let o = 0;
+    const w = (b: Uint8Array) => { stream.set(b, o); o += b.length; };
+    const { writeEcreateRecord, writeEaddRecord, writeEextendRecord } = await import('../src/arch/measurement.js');
+    const rec = new Uint8Array(64);
+    writeEcreateRecord(rec, 0, 1, elrange); w(rec);
+    const all = [...pages.map((p) => ({ offset: p.offset, flags: p.flags, d: p.data ?? new Uint8Array(4096) }))];
+    for (const p of all) {
+      writeEaddRecord(rec, 0, p.offset, p.flags); w(rec);
+      for (let c = 0; c < 4096; c += 256) { writeEextendRecord(rec, 0, p.offset + c); w(rec); w(p.d.subarray(c, c + 256)); }
+    }
+    for (let off = 0; off < size; off += 4096) {
+      writeEaddRecord(rec, 0, dataBase + off, (PT.REG << 8) | 3); w(rec);
+      for (let c = 0; c < 4096; c += 256) { writeEextendRecord(rec, 0, dataBase + off + c); w(rec); w(data.subarray(off + c, off + c + 256)); }
+    }
+  }
+  const ratios: number[] = [];
+  let last = 0;
+  for (let round = -1; round < ROUNDS; round++) {
+    const platform = createPlatform({ epcSize: Math.max(93.5 * 2 ** 20, size + (8 << 20)) });
+    const k = platform.kernel32;
+    const t0 = now();
+    const base = k.CreateEnclave(-1, 0, elrange, 0, W.ENCLAVE_TYPE_SGX, secs, 4096, null);
+    const ok1 = k.LoadEnclaveData(-1, base, tcsPage, 4096, W.PAGE_ENCLAVE_THREAD_CONTROL | W.PAGE_READWRITE, null, 0, null, null);
+    const ok2 = k.LoadEnclaveData(-1, base + 0x1000, new Uint8Array(4096), 4096, W.PAGE_READWRITE, null, 0, null, null);
+    const ok3 = k.LoadEnclaveData(-1, base + dataBase, data, size, W.PAGE_READWRITE, null, 0, null, null);
+    const info = new Uint8Array(4096);
+    info.set(sig);
+    const err = { value: 0 };
+    const ok4 = k.InitializeEnclave(-1, base, info, 4096, err);
+    const t1 = now();
+    if (!(base && ok1 && ok2 && ok3 && ok4)) throw new Error(`build_64mib: the enclave did not build (error ${k.GetLastError()}, EINIT ${err.value})`);
+    k.DeleteEnclave(base);
+    const t2 = now();
+    createHash('sha256').update(stream).digest();
+    const t3 = now();
+    if (round < 0) continue;
+    ratios.push((t3 - t2) / (t1 - t0));
+    last = t1 - t0;
+  }
+  say(`  build_${MIB}mib      ${(size / 2 ** 20 / last).toFixed(0)} MiB/s through the Windows API (SHA-256 of the records alone: ${(size / 2 ** 20 / (last * median(ratios))).toFixed(0)} MiB/s)`);
+  results.push(summarize('build_64mib', ratios, '≥ 0.7×', '× node:crypto SHA-256 rate', (r) => r >= 0.7, quick ? `${MIB} MiB in quick mode` : ''));
+}
+
+// ---- compute: SHA-256 of 16 MiB in C inside the enclave vs the same module outside ---------------
+{
+  const MIB = quick ? 2 : 16;
+  const platform = createPlatform();
+  const { enclave } = benchEnclave(platform, (MIB + 4) << 20);
+  const out = outside(((MIB + 4) << 20) / 65536);
+  enclave.ecall('ecall_fill', [MIB << 20, 42]);
+  out.exports.ecall_fill!(MIB << 20, 42);
+  const dIn = new Uint8Array(32);
+  const ratios: number[] = [];
+  for (let round = -1; round < ROUNDS; round++) {
+    const tIn = time(() => enclave.ecall('ecall_sha256', [MIB << 20, dIn]), 1);
+    const tOut = time(() => out.exports.ecall_sha256!(MIB << 20, 64), 1);
+    if (round < 0) continue;
+    ratios.push(tIn / tOut);
+  }
+  const dOut = new Uint8Array(out.memory.buffer, 64, 32);
+  if (lib.toHex(dIn) !== lib.toHex(dOut)) throw new Error('compute: the digests inside and outside differ');
+  results.push(summarize('compute', ratios, '≤ 1.05×', '× the same module outside', (r) => r <= 1.05, `SHA-256 of ${MIB} MiB in C`));
+  enclave.destroy();
+}
+
+// ---- seal_1mib ------------------------------------------------------------------------------------
+{
+  const platform = createPlatform();
+  const { enclave } = benchEnclave(platform, 8 << 20);
+  const N = 1 << 20;
+  enclave.ecall('ecall_fill', [N, 7]);
+  const plain = randomBytes(N);
+  const keyBytes = randomBytes(16), iv = Buffer.alloc(12);
+  const ratios: number[] = [];
+  const reps = quick ? 3 : 10;
+  for (let round = -1; round < ROUNDS; round++) {
+    const tS = time(() => {
+      const r = enclave.ecall('ecall_seal', [N]) as number;
+      if (r !== 0) throw new Error(`seal failed: ${r}`);
+    }, reps);
+    const tB = time(() => {
+      const c = createCipheriv('aes-128-gcm', keyBytes, iv);
+      c.update(plain);
+      c.final();
+      c.getAuthTag();
+    }, reps);
+    if (round < 0) continue;
+    ratios.push(tB / tS);
+  }
+  results.push(summarize('seal_1mib', ratios, '≥ 0.8×', '× node:crypto AES-128-GCM rate', (r) => r >= 0.8));
+  enclave.destroy();
+}
+
+// ---- memory: RSS growth per byte of a 256 MiB enclave -------------------------------------------
+{
+  const MIB = quick ? 32 : 256;
+  const ratios: number[] = [];
+  for (let round = 0; round < (quick ? 1 : 3); round++) {
+    (globalThis as { gc?: () => void }).gc?.();
+    const before = process.memoryUsage().rss;
+    const platform = createPlatform({ epcSize: (MIB + 16) << 20 });
+    const { enclave } = benchEnclave(platform, MIB << 20);
+    enclave.ecall('ecall_touch', [(MIB - 2) << 20]);
+    const after = process.memoryUsage().rss;
+    ratios.push((after - before) / (MIB << 20));
+    enclave.destroy();
+  }
+  results.push(summarize('memory', ratios, '≤ 1.2', 'bytes of RSS per enclave byte', (r) => r <= 1.2, `${MIB} MiB heap, every page written`));
+}
+
+// ---- scale_1000 -----------------------------------------------------------------------------------
+{
+  const COUNT = quick ? 50 : 1000;
+  const platform = createPlatform();
+  const built = buildImage({ module: benchModule, interface: benchEdl, config: { heapSize: 1 << 20, tcsCount: 1 }, crypto });
+  const sig = signBuilt(built, key, platform);
+  const free0 = platform.processor.inspect.freeEpcPages;
+  const t0 = now();
+  for (let i = 0; i < COUNT; i++) {
+    const e = loadEnclave(platform, built.image as EnclaveImage, { sigstruct: sig, ocalls: { ocall_empty: () => undefined } });
+    e.ecall('ecall_empty', []);
+    e.destroy();
+  }
+  const t = now() - t0;
+  const back = platform.processor.inspect.freeEpcPages === free0 && platform.kernel.epc.freePages === free0;
+  const rate = COUNT / t;
+  say(`  scale_${COUNT}       ${rate.toFixed(0)} enclaves/s created, called and deleted; EPC free count back at its start: ${back}`);
+  results.push({ name: 'scale_1000', ratio: rate, min: rate, max: rate, goal: 'all pass', unit: 'enclaves/s', meetsGoal: back, note: `${COUNT} enclaves${back ? '' : ', EPC LEAKED'}` });
+}
+
+if (json) process.stdout.write(JSON.stringify(results.map(({ note: _n, ...r }) => r), null, 2) + '\n');
+else {
+  say('');
+  say(`${'figure'.padEnd(16)} ${'ratio'.padStart(9)} ${'min'.padStart(9)} ${'max'.padStart(9)}  goal      meets  unit`);
+  for (const r of results) say(`${r.name.padEnd(16)} ${r.ratio.toFixed(3).padStart(9)} ${r.min.toFixed(3).padStart(9)} ${r.max.toFixed(3).padStart(9)}  ${r.goal.padEnd(9)} ${r.meetsGoal ? 'yes' : 'NO '}    ${r.unit}${r.note ? ` (${r.note})` : ''}`);
+}
+if (markdown) {
+  const lines = [
+    '| figure | ratio (median) | min | max | goal | meets | unit |',
+    '|---|---|---|---|---|---|---|',
+    ...results.map((r) => `| \`${r.name}\` | ${r.ratio.toFixed(3)} | ${r.min.toFixed(3)} | ${r.max.toFixed(3)} | ${r.goal} | ${r.meetsGoal ? 'yes' : '**no**'} | ${r.unit}${r.note ? ` (${r.note})` : ''} |`),
+  ];
+  writeFileSync(markdown, lines.join('\n') + '\n');
+}

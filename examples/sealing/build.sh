@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Build the sealing enclave module: C → wasm32 with Debian's clang, lld and wasi-libc.
+# Usage: examples/sealing/build.sh [OUT.wasm]   (default: examples/sealing/enclave.wasm)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+out="${1:-$here/enclave.wasm}"
+gen="$(mktemp -d)"
+trap 'rm -rf "$gen"' EXIT
+node "$root/bin/witness.js" edl "$here/sealing.edl" --c-header "$gen/sealing_t.h" >/dev/null
+clang --target=wasm32-wasi -O2 -nostartfiles -Wl,--no-entry -Wl,--import-memory \
+  -Wl,--initial-memory=262144 -Wl,--max-memory=1048576 -Wl,-z,stack-size=65536 -Wl,--strip-all \
+  -ffile-prefix-map="$root"=. -I "$root/c/include" -I "$gen" \
+  -o "$out" "$here/enclave.c" "$root/c/src/witness_rt.c"
+echo "built $out"

@@ -1,0 +1,112 @@
+/**
+ * The value encoding of the marshalling structure, shared by the host and the trusted runtime:
+ * each slot is a little-endian u64; 32-bit values are zero- or sign-extended; pointers are
+ * untrusted addresses. Numbers are used throughout (no BigInt) except for 64-bit integer values.
+ */
+import { MAX_BUFFER, type ParamPlan } from './abi.js';
+
+/** A plan's value type (parameters and return values share it). */
+export interface ValueType {
+  readonly wasm: string;
+  readonly width: number;
+  readonly float: boolean;
+  readonly signed: boolean;
+}
+
+const TWO32 = 4294967296;
+const scratch = new DataView(new ArrayBuffer(8));
+
+/** The slot as an unsigned number, or -1 when it is 2^53 or more (never a valid address or length). */
+export function slotNumber(ms: Uint8Array, i: number): number {
+  const o = 8 * i;
+  const lo = (ms[o]! | (ms[o + 1]! << 8) | (ms[o + 2]! << 16) | (ms[o + 3]! << 24)) >>> 0;
+  const hi = (ms[o + 4]! | (ms[o + 5]! << 8) | (ms[o + 6]! << 16) | (ms[o + 7]! << 24)) >>> 0;
+  return hi >= 0x200000 ? -1 : hi * TWO32 + lo;
+}
+
+/**
+ * The value the enclave function sees for a value parameter in slot `i`: i32 types as their
+ * (sign- or zero-extended) number, i64 as a bigint, floats as numbers.
+ */
+export function slotValue(p: ValueType, ms: Uint8Array, i: number): number | bigint {
+  const o = 8 * i;
+  if (p.float) {
+    for (let k = 0; k < 8; k++) scratch.setUint8(k, ms[o + k]!);
+    return p.width === 4 ? scratch.getFloat32(0, true) : scratch.getFloat64(0, true);
+  }
+  if (p.wasm === 'i64') {
+    for (let k = 0; k < 8; k++) scratch.setUint8(k, ms[o + k]!);
+    return p.signed ? scratch.getBigInt64(0, true) : scratch.getBigUint64(0, true);
+  }
+  const lo = (ms[o]! | (ms[o + 1]! << 8) | (ms[o + 2]! << 16) | (ms[o + 3]! << 24)) >>> 0;
+  return narrow(p, lo);
+}
+
+/** A 32-bit pattern narrowed to the declared width and signedness. */
+function narrow(p: ValueType, lo: number): number {
+  switch (p.width) {
+    case 1: return p.signed ? (lo << 24) >> 24 : lo & 0xff;
+    case 2: return p.signed ? (lo << 16) >> 16 : lo & 0xffff;
+    default: return p.signed ? lo | 0 : lo >>> 0;
+  }
+}
+
+/** Write a value into slot `i` (numbers for i32 and floats, bigint or number for i64). */
+export function writeSlot(ms: Uint8Array, i: number, p: ValueType, v: unknown): void {
+  const o = 8 * i;
+  if (p.float) {
+    if (p.width === 4) scratch.setFloat32(0, Number(v), true);
+    else scratch.setFloat64(0, Number(v), true);
+    for (let k = 0; k < 8; k++) ms[o + k] = scratch.getUint8(k);
+    return;
+  }
+  if (p.wasm === 'i64' || typeof v === 'bigint') {
+    scratch.setBigUint64(0, BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v)))), true);
+    for (let k = 0; k < 8; k++) ms[o + k] = scratch.getUint8(k);
+    return;
+  }
+  const n = narrow(p, Number(v) >>> 0);
+  const neg = n < 0;
+  const lo = n >>> 0;
+  ms[o] = lo & 0xff;
+  ms[o + 1] = (lo >>> 8) & 0xff;
+  ms[o + 2] = (lo >>> 16) & 0xff;
+  ms[o + 3] = lo >>> 24;
+  const h = neg ? 0xff : 0;
+  ms[o + 4] = h;
+  ms[o + 5] = h;
+  ms[o + 6] = h;
+  ms[o + 7] = h;
+}
+
+/** Write an address (or any non-negative safe integer) into slot `i`. */
+export function writeSlotAddress(ms: Uint8Array, i: number, a: number): void {
+  const o = 8 * i;
+  const lo = a >>> 0;
+  const hi = Math.floor(a / TWO32);
+  ms[o] = lo & 0xff;
+  ms[o + 1] = (lo >>> 8) & 0xff;
+  ms[o + 2] = (lo >>> 16) & 0xff;
+  ms[o + 3] = lo >>> 24;
+  ms[o + 4] = hi & 0xff;
+  ms[o + 5] = (hi >>> 8) & 0xff;
+  ms[o + 6] = (hi >>> 16) & 0xff;
+  ms[o + 7] = (hi >>> 24) & 0xff;
+}
+
+/** A numeric view of value arguments (for size=/count= references); NaN when not usable as a length. */
+export function lengthValue(v: number | bigint | undefined): number {
+  if (typeof v === 'bigint') return v >= 0n && v <= BigInt(MAX_BUFFER) ? Number(v) : NaN;
+  return typeof v === 'number' && Number.isInteger(v) ? v : NaN;
+}
+
+/**
+ * Byte length of a buffer parameter from its plan and the other arguments' values (as the enclave
+ * function sees them). Returns -1 for an insane length (negative, not an integer, above MAX_BUFFER).
+ */
+export function bufferLength(p: ParamPlan, vals: readonly (number | bigint | undefined)[]): number {
+  const count = p.count === null ? 1 : 'constant' in p.count ? p.count.constant : lengthValue(vals[p.count.param]);
+  const unit = p.sizeParam !== null ? lengthValue(vals[p.sizeParam]) : p.elemSize;
+  const n = count * unit;
+  return Number.isSafeInteger(n) && n >= 0 && n <= MAX_BUFFER ? n : -1;
+}

@@ -1,0 +1,167 @@
+/**
+ * The witness command line: outputs, JSON contracts and exit codes, run as a user would
+ * (node bin/witness.js …) in a temporary directory.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+const bin = join(root, 'bin/witness.js');
+const vectors = join(root, '../shared/vectors/sgx');
+const hello = join(root, 'examples/hello');
+let dir = '';
+
+function witness(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'witness-cli-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('--help lists the commands and exits 0; no command exits 2', () => {
+  const h = witness('--help');
+  assert.equal(h.code, 0);
+  for (const c of ['demo', 'build', 'keygen', 'sign', 'measure', 'inspect', 'run', 'attack', 'platform', 'edl', 'sigstruct']) assert.match(h.out, new RegExp(`\\b${c}\\b`));
+  assert.equal(witness().code, 2);
+  assert.equal(witness('no-such-command').code, 2);
+});
+
+test('every command has --help with an example', () => {
+  for (const c of ['demo', 'build', 'keygen', 'sign', 'measure', 'inspect', 'run', 'attack', 'platform', 'edl', 'sigstruct']) {
+    const r = witness(c, '--help');
+    assert.equal(r.code, 0, c);
+    assert.match(r.out, /usage: /, c);
+    assert.match(r.out, /example:\n  witness /, c);
+  }
+});
+
+test('measure prints the MRENCLAVE of an SGXS stream (public vector)', { skip: existsSync(vectors) ? false : `vectors absent: ${vectors}` }, () => {
+  const r = witness('measure', join(vectors, 'test_enclave.sgxs'), '--json');
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual(JSON.parse(r.out), { mrenclave: '784acfd7d5096a8f0fbd3265760bff21b120f62407a9a9e5ba31aa3c8ed198fc', pages: 9, size: 0x40000 });
+  assert.equal(witness('measure', join(vectors, 'test_enclave.sgxs')).out.trim(), '784acfd7d5096a8f0fbd3265760bff21b120f62407a9a9e5ba31aa3c8ed198fc');
+});
+
+test('measure refuses a file that is neither an image nor SGXS (exit 2)', () => {
+  writeFileSync(join(dir, 'junk.bin'), new Uint8Array(100).fill(7));
+  const r = witness('measure', 'junk.bin');
+  assert.equal(r.code, 2);
+  assert.match(r.err, /neither an enclave image nor a valid SGXS stream/);
+});
+
+test('sigstruct: valid vector exits 0 with the JSON fields; a flipped bit exits 1; a non-SIGSTRUCT exits 2', { skip: existsSync(vectors) ? false : `vectors absent: ${vectors}` }, () => {
+  const r = witness('sigstruct', join(vectors, 'test_enclave.sig'), '--json');
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out) as Record<string, unknown>;
+  assert.equal(j.signatureValid, true);
+  assert.equal(j.mrsigner, 'fb4bab3d6036ac1d730fa83d7366df1dd2dfeac194ef335d6854d8a6c6475542');
+  assert.equal(j.enclaveHash, '784acfd7d5096a8f0fbd3265760bff21b120f62407a9a9e5ba31aa3c8ed198fc');
+  assert.equal(j.isvProdId, 65535);
+  assert.equal(j.isvSvn, 0);
+  assert.equal(j.attributes, '04000000000000000300000000000000');
+  assert.equal(j.xfrm, 3);
+  assert.equal(j.miscSelect, 0);
+  assert.equal(j.date, 0x20161214);
+  assert.equal(j.vendor, 0);
+  const bad = new Uint8Array(readFileSync(join(vectors, 'test_enclave.sig')));
+  bad[1026]! ^= 1; // ISVSVN: inside the signed bytes
+  writeFileSync(join(dir, 'bad.sig'), bad);
+  const b = witness('sigstruct', 'bad.sig', '--json');
+  assert.equal(b.code, 1);
+  assert.equal((JSON.parse(b.out) as { signatureValid: boolean }).signatureValid, false);
+  assert.equal(witness('sigstruct', join(vectors, 'sig1.key.pem')).code, 2);
+});
+
+test('keygen → build → sign → measure → inspect → run, and two-step signing gives a verifying SIGSTRUCT', () => {
+  const k = witness('keygen', '--out', 'k.pem', '--public-out', 'k.pub', '--json');
+  assert.equal(k.code, 0, k.err);
+  const mrsigner = (JSON.parse(k.out) as { mrsigner: string }).mrsigner;
+  const b = witness('build', join(hello, 'enclave.wasm'), '--edl', join(hello, 'hello.edl'), '--out', 'h.wimg', '--json');
+  assert.equal(b.code, 0, b.err);
+  const mrenclave = (JSON.parse(b.out) as { mrenclave: string }).mrenclave;
+  assert.match(mrenclave, /^[0-9a-f]{64}$/);
+  const s = witness('sign', '--key', 'k.pem', 'h.wimg', '--out', 'hs.wimg', '--sigstruct-out', 'h.sig', '--json');
+  assert.equal(s.code, 0, s.err);
+  assert.deepEqual(JSON.parse(s.out), { image: 'hs.wimg', mrenclave, mrsigner });
+  assert.equal((JSON.parse(witness('measure', 'hs.wimg', '--json').out) as { mrenclave: string }).mrenclave, mrenclave);
+  assert.equal(witness('sigstruct', 'h.sig').code, 0);
+  const i = witness('inspect', 'hs.wimg');
+  assert.equal(i.code, 0);
+  assert.match(i.out, /ECALLs\s+ecall_hello/);
+  assert.match(i.out, new RegExp(`MRSIGNER\\s+${mrsigner} \\(signature valid\\)`));
+  const r = witness('run', 'hs.wimg', 'ecall_hello', 'world', '-', '64');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /greeting: "Hello, world, from inside the enclave!"/);
+  assert.match(r.err, /ocall ocall_print\("the enclave wrote a greeting"\)/);
+  // Two-step: gendata, sign the 256 bytes elsewhere (node:crypto here), assemble.
+  assert.equal(witness('sign', '--gendata', 'h.wimg', '--out', 'data.bin', '--date', '20261126').code, 0);
+  const { createSign } = require_crypto();
+  const sig = createSign('sha256').update(readFileSync(join(dir, 'data.bin'))).sign(readFileSync(join(dir, 'k.pem'), 'utf8'));
+  writeFileSync(join(dir, 'sig.bin'), sig);
+  const t = witness('sign', '--signature', 'sig.bin', '--public-key', 'k.pub', '--data', 'data.bin', 'h.wimg', '--out', 'h2.wimg', '--sigstruct-out', 'h2.sig');
+  assert.equal(t.code, 0, t.err);
+  assert.equal(witness('sigstruct', 'h2.sig').code, 0);
+  assert.equal(witness('run', 'h2.wimg', 'ecall_hello', 'two-step', '-', '64').code, 0);
+  // A signature over other data is refused.
+  writeFileSync(join(dir, 'sig.bad'), Buffer.from(sig).reverse());
+  assert.equal(witness('sign', '--signature', 'sig.bad', '--public-key', 'k.pub', '--data', 'data.bin', 'h.wimg', '--out', 'h3.wimg').code, 1);
+});
+
+test('run of an unsigned image fails with a one-line reason', () => {
+  witness('build', join(hello, 'enclave.wasm'), '--edl', join(hello, 'hello.edl'), '--out', 'u.wimg');
+  const r = witness('run', 'u.wimg', 'ecall_hello', 'x', '-', '8');
+  assert.equal(r.code, 1);
+  assert.match(r.err, /not signed/);
+});
+
+test('platform info reports the profiles like is-sgx-available', () => {
+  const a = JSON.parse(witness('platform', 'info', '--json').out) as { cpu: { sgx1: boolean; sgx2: boolean }; epc: { size: number }; windows: { IsEnclaveTypeSupported_SGX: unknown } };
+  assert.equal(a.cpu.sgx1, true);
+  assert.equal(a.cpu.sgx2, false);
+  assert.equal(a.epc.size, 0x5d80000);
+  assert.equal(a.windows.IsEnclaveTypeSupported_SGX, true);
+  const b = JSON.parse(witness('platform', 'info', '--profile', 'win-x64-sgx2', '--json').out) as { cpu: { sgx2: boolean } };
+  assert.equal(b.cpu.sgx2, true);
+  const c = JSON.parse(witness('platform', 'info', '--profile', 'win-x64-nosgx', '--json').out) as { windows: { IsEnclaveTypeSupported_SGX: unknown } };
+  assert.equal(c.windows.IsEnclaveTypeSupported_SGX, 'FALSE (error 50)');
+  assert.equal(witness('platform', 'info', '--profile', 'win-nothing').code, 2);
+});
+
+test('demo runs to the end, shows the three memory views and exits 0', () => {
+  const r = witness('demo');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /the kernel's view  : f{64}/);
+  assert.match(r.out, /the enclave's view : "the witness saw everything/);
+  assert.match(r.out, /the DRAM view      : [0-9a-f]{64}/);
+  assert.doesNotMatch(r.out.match(/the DRAM view {6}: ([0-9a-f]+)/)![1]!, /^7468652077/); // not the plaintext
+  assert.match(r.out, /unseal → 32 bytes: "the witness saw everything/);
+  assert.match(r.out, /unseal fails with 0x3001/);
+  assert.match(r.out, /verify → valid/);
+  assert.match(r.out, /MRENCLAVE [0-9a-f]{64}/);
+});
+
+test('attack --json: every attack is blocked (leaked and modified false), exit 0', () => {
+  const r = witness('attack', '--json');
+  assert.equal(r.code, 0, r.err);
+  const a = JSON.parse(r.out) as { name: string; blockedBy: string; leaked: boolean; modified: boolean }[];
+  assert.ok(a.length >= 18);
+  for (const x of a) {
+    assert.equal(typeof x.name, 'string');
+    assert.ok(x.blockedBy.length > 0);
+    assert.equal(x.leaked, false, x.name);
+    assert.equal(x.modified, false, x.name);
+  }
+});
+
+function require_crypto(): typeof import('node:crypto') {
+  return cryptoModule;
+}
+import * as cryptoModule from 'node:crypto';

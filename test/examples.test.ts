@@ -1,0 +1,122 @@
+/**
+ * The examples: each host program (compiled to dist/examples/<name>/host.js) runs in its own Node
+ * process against its committed enclave module and must exit 0 and print what the scenario shows.
+ * (scripts/build-examples.sh checks that the committed modules are what their sources build.)
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readWasmModule } from '../src/sdk/wasm.js';
+import { checkModuleImports } from '../src/sdk/enclave/imports.js';
+import { planInterface, canonicalInterface } from '../src/sdk/interface.js';
+import { resolveEdl } from '../src/sdk/edl/index.js';
+
+// This file runs as dist/test/examples.test.js.
+const dist = join(dirname(fileURLToPath(import.meta.url)), '..');
+const root = join(dist, '..');
+
+/** Run an example's host in its own process; resolves to its standard output once it exited 0. */
+async function runHost(name: string): Promise<string> {
+  const host = join(dist, 'examples', name, 'host.js');
+  assert.ok(existsSync(host), `${host} exists (npx tsc -p .)`);
+  const child = spawn(process.execPath, [host], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000 });
+  let stdout = '', stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (c, s) => resolve([c, s]));
+  });
+  assert.equal(code, 0, `${name} exited with ${code} (signal ${signal}):\n${stdout}${stderr}`);
+  return stdout;
+}
+
+function assertLines(output: string, expected: readonly (string | RegExp)[]): void {
+  const lines = output.split('\n');
+  for (const e of expected) {
+    const found = lines.some((l) => (typeof e === 'string' ? l.includes(e) : e.test(l)));
+    assert.ok(found, `expected a line ${typeof e === 'string' ? JSON.stringify(e) : e} in:\n${output}`);
+  }
+}
+
+describe('examples', { concurrency: true }, () => {
+  test('hello', { timeout: 200_000 }, async () => {
+    const out = await runHost('hello');
+    assertLines(out, ['[ocall] the enclave wrote a greeting', 'Hello, Witness, from inside the enclave!', /^MRENCLAVE [0-9a-f]{64}$/]);
+  });
+
+  test('hello-as', { timeout: 200_000 }, async () => {
+    const out = await runHost('hello-as');
+    assertLines(out, [
+      /^MRENCLAVE [0-9a-f]{64}$/,
+      '[ocall] greeting #1 written by the AssemblyScript enclave',
+      'Hello, Witness, from inside an AssemblyScript enclave!',
+      'Hello, AssemblyScript, from inside an AssemblyScript enclave!',
+      'truncated to 11 bytes: "Hello, Witn"',
+      /^digest of 640 KiB of 0x03 \(round 3\): [0-9a-f]{16}… matches node:crypto$/,
+      'hello-as: ok',
+    ]);
+  });
+
+  test('hello-as: the module imports its memory and only what the interface allows', () => {
+    const dir = join(root, 'examples', 'hello-as');
+    const code = new Uint8Array(readFileSync(join(dir, 'enclave.wasm')));
+    const info = readWasmModule(code);
+    assert.equal(info.definedMemories, 0);
+    assert.deepEqual(info.imports.map((i) => `${i.module}.${i.name}`).sort(), ['env.memory', 'ocall.ocall_print', 'witness.abort', 'witness.sha256']);
+    assert.deepEqual(info.exports.map((e) => e.name).sort(), ['ecall_digest', 'ecall_hello', 'witness_alloc', 'witness_free']);
+    const plan = planInterface(canonicalInterface(resolveEdl(join(dir, 'hello.edl'))));
+    assert.deepEqual(checkModuleImports(code, plan, 1 << 20), []);
+  });
+
+  test('sealing', { timeout: 200_000 }, async () => {
+    const out = await runHost('sealing');
+    assertLines(out, [
+      /MRENCLAVE blob: 593 bytes \(KEYPOLICY 0x0001, ISVSVN 1/,
+      /MRSIGNER blob : 614 bytes \(KEYPOLICY 0x0002, ISVSVN 1, .* aad 21 bytes in the clear\)/,
+      'E1 unseals the MRENCLAVE blob: ok, text "the vault code is 4-8-15-16-23-42"',
+      'E1 unseals the MRSIGNER blob: ok, text "the vault code is 4-8-15-16-23-42", aad "owner=alice; record=7"',
+      'E2 unseals the MRSIGNER blob: ok',
+      'E2 unseals the MRENCLAVE blob: refused: SGX_ERROR_MAC_MISMATCH',
+      "E1' unseals the MRSIGNER blob: refused: SGX_ERROR_MAC_MISMATCH",
+      'E1v2 (ISVSVN 2) unseals the MRSIGNER blob sealed at ISVSVN 1: ok',
+      'E1 (ISVSVN 1) unseals a blob sealed at ISVSVN 2: refused: SGX_ERROR_INVALID_ISVSVN',
+      'a ciphertext bit flipped: refused: SGX_ERROR_MAC_MISMATCH',
+      /^an AAD bit flipped .*: refused: SGX_ERROR_MAC_MISMATCH$/,
+      'new platform, same seed: MRENCLAVE blob: ok',
+      'new platform, same seed: MRSIGNER blob: ok',
+      'platform restored from save(): MRSIGNER blob: ok',
+      'new platform, another seed: MRENCLAVE blob: refused: SGX_ERROR_MAC_MISMATCH',
+      'new platform, another seed: MRSIGNER blob: refused: SGX_ERROR_MAC_MISMATCH',
+      'sealing: ok',
+    ]);
+  });
+
+  test('local-attestation', { timeout: 200_000 }, async () => {
+    const out = await runHost('local-attestation');
+    assertLines(out, [
+      /^Alice: LA_OK, key confirmation [0-9a-f]{16}…$/,
+      /^Bob: {3}LA_OK, key confirmation [0-9a-f]{16}…$/,
+      'both enclaves derived the same session key',
+      'Bob reads: "Bob, the launch window opens at 06:00. - Alice" (LA_OK)',
+      'the host replays the record: LA_BAD_MESSAGE',
+      "the host flips a bit in Bob's answer: LA_BAD_MESSAGE",
+      'Alice reads: "Acknowledged. - Bob" (LA_OK)',
+      '   Alice: SGX_ERROR_MAC_MISMATCH',
+      '   Alice: LA_KEY_NOT_BOUND',
+      '   Alice: LA_WRONG_MRENCLAVE',
+      'confirmations equal: true, new key: true',
+      'local-attestation: ok',
+    ]);
+    // Same confirmation on both sides of the first exchange.
+    const a = /^Alice: LA_OK, key confirmation ([0-9a-f]{16})…$/m.exec(out)?.[1];
+    const b = /^Bob: {3}LA_OK, key confirmation ([0-9a-f]{16})…$/m.exec(out)?.[1];
+    assert.ok(a !== undefined && a === b, 'equal key confirmations');
+    // Four refusals by Alice in the attacks: two MAC mismatches, one unbound key, two wrong MRENCLAVEs.
+    assert.equal(out.split('\n').filter((l) => l === '   Alice: SGX_ERROR_MAC_MISMATCH').length, 2);
+    assert.equal(out.split('\n').filter((l) => l === '   Alice: LA_WRONG_MRENCLAVE').length, 2);
+  });
+});
