@@ -78,7 +78,9 @@ export function createNodeCrypto(): CryptoProvider {
       check(key.length === 16 && iv.length === 12, 'GCM_PARAMS', 'AES-128-GCM needs a 16-byte key and a 12-byte IV');
       const c = nc.createCipheriv('aes-128-gcm', key, iv);
       if (aad.length) c.setAAD(aad);
-      const ct = Buffer.concat([c.update(plaintext), c.final()]);
+      const body = c.update(plaintext);
+      const tail = c.final(); // empty for GCM: no second copy
+      const ct = tail.length ? Buffer.concat([body, tail]) : body;
       return { ciphertext: bytesOf(ct), tag: bytesOf(c.getAuthTag()) };
     },
     aesGcm128Decrypt(key, iv, ciphertext, aad, tag) {

@@ -34,6 +34,12 @@ export interface Kernel32Functions {
   WriteProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: Uint8Array, nSize: number, lpNumberOfBytesWritten: Out<number>): boolean;
 }
 
+/** The names GetProcAddress resolves (the modelled exports; nothing else of the object). */
+const KERNEL32_EXPORTS: ReadonlySet<string> = new Set([
+  'GetLastError', 'SetLastError', 'GetCurrentProcess', 'GetProcAddress', 'IsEnclaveTypeSupported', 'CreateEnclave', 'LoadEnclaveData',
+  'InitializeEnclave', 'DeleteEnclave', 'CallEnclave', 'TerminateEnclave', 'VirtualAlloc', 'VirtualFree', 'ReadProcessMemory', 'WriteProcessMemory',
+]);
+
 /** One process's kernel32, with its thread's last-error value. */
 export class Kernel32 implements Kernel32Functions {
   /** The Nt layer underneath (NTSTATUS results). */
@@ -98,8 +104,8 @@ export class Kernel32 implements Kernel32Functions {
   }
 
   GetProcAddress(_hModule: number, lpProcName: string): ((...args: never[]) => unknown) | null {
-    const f = (this as unknown as Record<string, unknown>)[lpProcName];
-    if (typeof f !== 'function' || lpProcName.startsWith('_') || !this.#exported(lpProcName)) {
+    const f = KERNEL32_EXPORTS.has(lpProcName) ? (this as unknown as Record<string, unknown>)[lpProcName] : undefined;
+    if (typeof f !== 'function' || !this.#exported(lpProcName)) {
       this.#lastError = C.ERROR_PROC_NOT_FOUND;
       return null;
     }

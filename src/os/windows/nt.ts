@@ -5,7 +5,7 @@
  * Every call validates everything it can before its first irreversible step (ECREATE, EADD), so a
  * failing call leaves nothing behind: no reservation, no EPC page, no half-built enclave.
  */
-import { ArchFault, SECS, ATTR } from '../../arch/index.js';
+import { ArchFault, SECS, ATTR, INTEL_LE_PUBKEYHASH } from '../../arch/index.js';
 import { u64le, writeU32le, writeU64le } from '../../lib/bytes.js';
 import type { Kernel, KernelEnclave } from '../kernel.js';
 import type { Process } from '../process.js';
@@ -119,8 +119,11 @@ export class NtEnclaveApi {
     if (this.#profile.armStub) return C.STATUS_INVALID_PARAMETER_6;
     // 1. The enclave type.
     if (!this.typeSupported(EnclaveType)) return C.STATUS_NOT_SUPPORTED;
-    // 2–3. The creation information.
+    // 2. The creation information must be readable for dwInfoLength bytes; 3. and of the right length.
     if (EnclaveInformation === null || EnclaveInformation === 0) return C.STATUS_INVALID_PARAMETER;
+    if (!Number.isSafeInteger(EnclaveInformationLength) || EnclaveInformationLength < 0) return C.STATUS_INVALID_PARAMETER;
+    // (A byte array is copied in by the binding as far as it goes; an address is probed in the process.)
+    if (typeof EnclaveInformation === 'number' && !this.#p.accessible(EnclaveInformation, EnclaveInformationLength, false)) return C.STATUS_ACCESS_VIOLATION;
     if (EnclaveInformationLength !== C.ENCLAVE_CREATE_INFO_SGX_SIZE) return C.STATUS_INFO_LENGTH_MISMATCH;
     const info = this.#read(EnclaveInformation, C.ENCLAVE_CREATE_INFO_SGX_SIZE);
     if (info === 'AV' || info === null) return C.STATUS_ACCESS_VIOLATION;
@@ -162,7 +165,7 @@ export class NtEnclaveApi {
     PageInformationLength: number, NumberOfBytesWritten: Out<number>, _EnclaveError: Out<number>): number {
     if (this.#profile.armStub) return C.STATUS_CONFLICTING_ADDRESSES;
     if (!this.#handleOk(ProcessHandle)) return C.STATUS_INVALID_HANDLE;
-    if (!Number.isSafeInteger(BaseAddress) || BaseAddress <= 0 || BaseAddress % 4096 !== 0) return C.STATUS_INVALID_PARAMETER;
+    if (!Number.isSafeInteger(BaseAddress) || BaseAddress < 0 || BaseAddress % 4096 !== 0) return C.STATUS_INVALID_PARAMETER;
     const enc = this.#k.enclaveAt(this.#p, BaseAddress);
     if (!enc) return C.STATUS_CONFLICTING_ADDRESSES;
     if (enc.type !== C.ENCLAVE_TYPE_SGX && enc.type !== C.ENCLAVE_TYPE_SGX2) return C.STATUS_NOT_SUPPORTED;
@@ -174,15 +177,21 @@ export class NtEnclaveApi {
     const prot = decodeEnclaveProtection(Protect, this.#cfg.acceptZeroProtection);
     if (!prot) return C.STATUS_INVALID_PAGE_PROTECTION;
     if (Buffer === null || Buffer === 0) return C.STATUS_INVALID_PARAMETER;
-    // Validate every page before the first EADD.
+    // Validate every page (and the out-parameter) before the first EADD: a failing call adds nothing
+    // (EADD cannot be undone), and reports 0 bytes written.
     const n = BufferSize / 4096;
-    for (let i = 0; i < n; i++) if (enc.pages.has(BaseAddress + i * 4096)) return C.STATUS_CONFLICTING_ADDRESSES;
-    if (n > enc.commitment + this.#k.epc.availablePages) return this.#cfg.epcExhaustedStatus;
+    const failEarly = (status: number): number => {
+      this.#out(NumberOfBytesWritten, 0, 8);
+      return status;
+    };
+    if (typeof NumberOfBytesWritten === 'number' && NumberOfBytesWritten !== 0 && !this.#p.accessible(NumberOfBytesWritten, 8, true)) return C.STATUS_ACCESS_VIOLATION;
+    for (let i = 0; i < n; i++) if (enc.pages.has(BaseAddress + i * 4096)) return failEarly(C.STATUS_CONFLICTING_ADDRESSES);
+    if (n > enc.commitment + this.#k.epc.availablePages) return failEarly(this.#cfg.epcExhaustedStatus);
     let srcFrames: number[] | null = null;
     if (Buffer instanceof Uint8Array) {
-      if (Buffer.length < BufferSize) return C.STATUS_ACCESS_VIOLATION;
+      if (Buffer.length < BufferSize) return failEarly(C.STATUS_ACCESS_VIOLATION);
     } else {
-      if (!this.#p.accessible(Buffer, BufferSize, false)) return C.STATUS_ACCESS_VIOLATION;
+      if (!this.#p.accessible(Buffer, BufferSize, false)) return failEarly(C.STATUS_ACCESS_VIOLATION);
       if (Buffer % 4096 === 0) {
         srcFrames = [];
         for (let i = 0; i < n; i++) srcFrames.push(this.#p.pageTable.lookup(Buffer / 4096 + i)!.pfn * 4096);
@@ -244,7 +253,10 @@ export class NtEnclaveApi {
     const policy = this.#cfg.launchPolicy;
     let status: number;
     try {
+      // flc-os-managed: the OS admits any signer; flc-restricted: only DEBUG enclaves (production
+      // ones meet the architectural launch key, which no third-party signer owns).
       if (policy === 'flc-os-managed' || (policy === 'flc-restricted' && debug)) sgx.setLePubKeyHash(crypto.sha256(sigstruct.subarray(128, 512)));
+      else if (policy === 'flc-restricted') sgx.setLePubKeyHash(INTEL_LE_PUBKEYHASH);
       status = sgx.einit(sigstruct, token, enc.secs);
       for (let retry = 0; status === SGX_UNMASKED_EVENT && retry < this.#cfg.osInternalEinitRetries; retry++) status = sgx.einit(sigstruct, token, enc.secs);
     } catch (e) {

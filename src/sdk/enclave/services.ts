@@ -69,12 +69,12 @@ export function createReport(ctx: EnclaveContext, targetinfo: Uint8Array | null,
 }
 
 /** EGETKEY with a 512-byte KEYREQUEST: the key, or the sgx_status_t of the failure. */
-export function getKey(ctx: EnclaveContext, keyrequest: Uint8Array): Uint8Array | number {
+export function getKey(ctx: EnclaveContext, keyrequest: Uint8Array, selfReport?: Uint8Array): Uint8Array | number {
   // sgx_get_key's own checks first (reserved fields, policy bits): never let EGETKEY #GP.
   if (u16le(keyrequest, 6) !== 0 || !isZero(keyrequest, 78, 512)) return STATUS.INVALID_PARAMETER;
   const policy = u16le(keyrequest, 2);
   if (policy & KEYPOLICY.RESERVED_MASK) return STATUS.INVALID_PARAMETER;
-  const self = createReport(ctx, null, null);
+  const self = selfReport ?? createReport(ctx, null, null);
   const kss = (self[48]! & 0x80) !== 0;
   if (!kss && ((policy & KEYPOLICY.KSS_MASK) !== 0 || u16le(keyrequest, 76) !== 0)) return STATUS.INVALID_PARAMETER;
   const td = threadData(ctx);
@@ -95,8 +95,11 @@ export function verifyReport(ctx: EnclaveContext, crypto: CryptoProvider, report
   return timingSafeEqual(crypto.aesCmac128(key, report.subarray(0, 384)), report.subarray(416, 432)) ? STATUS.SUCCESS : STATUS.MAC_MISMATCH;
 }
 
-/** sgx_seal_data_ex: seal `text` (encrypted) and `aad` (authenticated, in the clear) with `policy`. */
-export function sealData(ctx: EnclaveContext, crypto: CryptoProvider, policy: number, aad: Uint8Array, text: Uint8Array): Uint8Array | number {
+/**
+ * sgx_seal_data_ex: seal `text` (encrypted) and `aad` (authenticated, in the clear) with `policy`
+ * into `out` (which must have sealedDataSize(aad, text) bytes; a new array when absent).
+ */
+export function sealData(ctx: EnclaveContext, crypto: CryptoProvider, policy: number, aad: Uint8Array, text: Uint8Array, out?: Uint8Array): Uint8Array | number {
   if (text.length === 0) return STATUS.INVALID_PARAMETER;
   if ((policy & ~(KEYPOLICY.MRENCLAVE | KEYPOLICY.MRSIGNER | KEYPOLICY.NOISVPRODID | KEYPOLICY.KSS_MASK)) !== 0 || (policy & (KEYPOLICY.MRENCLAVE | KEYPOLICY.MRSIGNER)) === 0) return STATUS.INVALID_PARAMETER;
   const self = createReport(ctx, null, null);
@@ -110,10 +113,11 @@ export function sealData(ctx: EnclaveContext, crypto: CryptoProvider, policy: nu
   req.set(crypto.randomBytes(32), 40);
   writeU32le(req, 72, SEAL_MISC_MASK);
   req.set(self.subarray(260, 262), 76); // CONFIGSVN
-  const key = getKey(ctx, req);
+  const key = getKey(ctx, req, self);
   if (typeof key === 'number') return key;
   const { ciphertext, tag } = crypto.aesGcm128Encrypt(key, new Uint8Array(12), text, aad);
-  const blob = new Uint8Array(sealedDataSize(aad.length, text.length));
+  const blob = out ?? new Uint8Array(sealedDataSize(aad.length, text.length));
+  blob.fill(0, 0, SEALED_HEADER_SIZE);
   blob.set(req, 0);
   writeU32le(blob, 512, text.length);
   writeU32le(blob, 528, aad.length + text.length);
@@ -173,10 +177,12 @@ export function runtimeImports(s: RuntimeServices): Record<string, WebAssembly.I
     seal: (policy: number, aad: number, aadLen: number, txt: number, txtLen: number, out: number, outLen: number) => {
       if (!inMem(u(aad), u(aadLen)) || !inMem(u(txt), u(txtLen)) || !inMem(u(out), u(outLen))) return STATUS.INVALID_PARAMETER;
       if (u(outLen) !== sealedDataSize(u(aadLen), u(txtLen))) return STATUS.INVALID_PARAMETER;
-      const r = sealData(s.ctx(), s.crypto, policy & 0xffff, mem.slice(u(aad), u(aad) + u(aadLen)), mem.slice(u(txt), u(txt) + u(txtLen)));
-      if (typeof r === 'number') return r;
-      mem.set(r, u(out));
-      return STATUS.SUCCESS;
+      // The output must not overlap the inputs (it is written while they are read).
+      const o0 = u(out), o1 = u(out) + u(outLen);
+      const overlaps = (p: number, n: number) => n > 0 && p < o1 && o0 < p + n;
+      if (overlaps(u(aad), u(aadLen)) || overlaps(u(txt), u(txtLen))) return STATUS.INVALID_PARAMETER;
+      const r = sealData(s.ctx(), s.crypto, policy & 0xffff, mem.subarray(u(aad), u(aad) + u(aadLen)), mem.subarray(u(txt), u(txt) + u(txtLen)), mem.subarray(o0, o1));
+      return typeof r === 'number' ? r : STATUS.SUCCESS;
     },
     unseal: (blob: number, blobLen: number, aadOut: number, aadLenPtr: number, txtOut: number, txtLenPtr: number) => {
       if (!inMem(u(blob), u(blobLen)) || !inMem(u(txtLenPtr), 4) || (aadLenPtr && !inMem(u(aadLenPtr), 4))) return STATUS.INVALID_PARAMETER;
