@@ -8,8 +8,8 @@
  *          R8/R9 = base/size of an untrusted scratch area the enclave may use for OCALLs.
  * EEXIT:   RDI = EXIT_ECALL_RETURN with RAX = status, or an OCALL index with RSI = ms address,
  *          or EXIT_EXCEPTION_HANDLED after an exception entry (CSSA > 0).
- * ms:      8 bytes per parameter in declaration order (scalars zero-extended; pointers as u64
- *          untrusted addresses), then 8 bytes for the return value.
+ * ms:      8 bytes per parameter in declaration order (scalars sign- or zero-extended as their type;
+ *          pointers as u64 untrusted addresses), then 8 bytes for the return value.
  */
 
 export const ECMD_ORET = 0xfffffffe;

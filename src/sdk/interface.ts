@@ -70,7 +70,9 @@ function planParam(p: CanonicalParam, all: readonly CanonicalParam[], where: str
   const isBuffer = t.pointer > 0 || t.dims.length > 0 || a.isptr === true || a.isary === true;
   const base = { name: p.name, direction: null, elemSize: 0, count: null, sizeParam: null, string: null } as const;
   if (!isBuffer) return { ...base, kind: 'value', ...valueType(t, where) };
-  if (a.userCheck || !a.direction) return { ...base, kind: 'user_check', wasm: 'i32', width: 4, float: false, signed: false };
+  // A [user_check] pointer is an untrusted host address: Wasm cannot dereference it, so it crosses as a
+  // u64 (uint64_t in the generated C header) for witness_copy_from_outside/witness_copy_to_outside.
+  if (a.userCheck || !a.direction) return { ...base, kind: 'user_check', wasm: 'i64', width: 8, float: false, signed: false };
   const direction = a.direction === 'in,out' ? 'inout' : a.direction;
   const indexOf = (name: string) => {
     const i = all.findIndex((q) => q.name === name);

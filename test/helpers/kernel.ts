@@ -3,18 +3,29 @@
  * leaves on logical processor 0. (The real kernel is src/os; this helper keeps the arch tests
  * independent of it.)
  */
-import { Processor, ENCLS, SECS, PT, PageTable, PTE, parseSgxs, sgxsPages, type ProcessorOptions, type EnclaveEngine } from '../../src/arch/index.js';
+import {
+  Processor, ENCLS, SECS, PT, PageTable, PTE, parseSgxs, sgxsPages, newRegisters,
+  type ProcessorOptions, type EnclaveEngine, type EnclaveInfo, type ExitHandler, type ExitInfo, type Registers,
+} from '../../src/arch/index.js';
 import { writeU64le, toHex } from '../../src/lib/index.js';
+
+/** What a failing leaf must leave unchanged: the free-page count and the enclave metadata. */
+export interface ProcessorSnapshot {
+  readonly free: number;
+  readonly enclaves: EnclaveInfo[];
+}
 
 export class TestKernel {
   readonly proc: Processor;
   #nextRam = 0x100000;
   #nextEpc = 0;
+  #nextHost = 0x7000_0000;
   /** A user address space in which enclaves and host buffers are mapped. */
   readonly userPt = new PageTable('test process');
 
-  constructor(options: ProcessorOptions = {}) {
-    this.proc = new Processor(options);
+  /** A new processor from `options`, or an existing one (e.g. from `Processor.restore`). */
+  constructor(options: ProcessorOptions | Processor = {}) {
+    this.proc = options instanceof Processor ? options : new Processor(options);
     const lp = this.proc.lps[0]!;
     lp.cpl = 0;
     lp.cr3 = this.proc.kernelPageTable;
@@ -129,6 +140,49 @@ export class TestKernel {
     const pa = this.alloc(bytes);
     for (let o = 0; o < bytes; o += 4096) this.mapUser(la + o, pa + o);
     return pa;
+  }
+
+  /** Allocate page-aligned host memory, mapped user-writable in the test process. */
+  hostAlloc(bytes: number): { la: number; pa: number } {
+    const la = this.#nextHost;
+    this.#nextHost += Math.ceil(Math.max(bytes, 1) / 4096) * 4096 + 4096;
+    return { la, pa: this.hostBuffer(la, bytes) };
+  }
+
+  /** Run one ENCLS leaf on LP0 as kernel code. */
+  encls(leaf: number, rbx = 0, rcx = 0, rdx = 0): number {
+    return this.kernel(() => this.lp.encls(leaf, rbx, rcx, rdx));
+  }
+
+  snapshot(): ProcessorSnapshot {
+    return { free: this.proc.inspect.freeEpcPages, enclaves: this.proc.inspect.enclaves() };
+  }
+
+  /** EDBGRD of the 8 bytes at EPC address `pa` (a DEBUG enclave's REG/TCS page). */
+  edbgrd(pa: number): bigint {
+    return this.kernel(() => {
+      const st = this.lp.encls(ENCLS.EDBGRD, 0, pa);
+      if (st !== 0) throw new Error(`EDBGRD status ${st}`);
+      return this.lp.dataOut;
+    });
+  }
+
+  edbgwr(pa: number, value: bigint): number {
+    return this.kernel(() => this.lp.edbgwr(pa, value));
+  }
+
+  /** Read `len` (a multiple of 8) bytes of a DEBUG enclave's page at 8-aligned EPC address `pa` with EDBGRD. */
+  readEpc(pa: number, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    for (let o = 0; o < len; o += 8) writeU64le(out, o, this.edbgrd(pa + o));
+    return out;
+  }
+
+  /** ENCLU[EENTER/ERESUME] from user mode on LP `lpIndex` (default 1: LP0 runs the test kernel). */
+  enclu(leaf: number, init: Partial<Registers>, handler: ExitHandler | null = null, lpIndex = 1): { exit: ExitInfo; regs: Registers } {
+    const regs = newRegisters(init);
+    const exit = this.user(() => this.proc.lps[lpIndex]!.enclu(leaf, regs, handler), lpIndex);
+    return { exit, regs };
   }
 
   /**

@@ -51,9 +51,14 @@ interface EnclaveState {
   crashed: number | null;
   /** The context of the entry currently executing on this enclave (imports use it). */
   ctx: EnclaveContext | null;
+  /** The module's exported __stack_pointer, if any. */
+  stackPointer: WebAssembly.Global | null;
   lastThreadTcs: number;
   lastThread: ThreadState | null;
 }
+
+/** A [user_check] pointer is a host address the enclave handles as a u64 (Wasm cannot dereference it). */
+const USER_CHECK = { wasm: 'i64', width: 8, float: false, signed: false } as const;
 
 /** Offset of the "abort" continuation the exception handler installs in the SSA (relative to OENTRY). */
 const ABORT_RIP_OFFSET = 0x10;
@@ -112,11 +117,16 @@ class TrustedRuntime implements EnclaveEngine {
     else {
       const outer = st.ctx;
       st.ctx = ctx;
+      // The module's C stack pointer (when exported): an ECALL abandoned half-way (an OCALL whose
+      // host gave up, an exception) must not leave the stack lowered for the next one.
+      const sp = st.stackPointer;
+      const sp0 = sp ? sp.value : 0;
       try {
         ctx.step();
         this.#ecall(ctx, st, r.rdi, r.rsi, r.r8, r.r9);
         status = STATUS.SUCCESS;
       } catch (e) {
+        if (sp) sp.value = sp0;
         if (e instanceof CallFailed) status = e.status;
         else if (e instanceof EnclaveRedirect) {
           st.crashed = STATUS.ENCLAVE_CRASHED;
@@ -201,7 +211,7 @@ class TrustedRuntime implements EnclaveEngine {
     const memory = ctx.mapMemory(heapBase, heapSize, { zero: true });
     const state: EnclaveState = {
       plan, memory, u8: new Uint8Array(memory.buffer), exports: {}, ecallFns: [], alloc: null, free: null, heapBase, heapSize,
-      threads: new Map(), crashed: null, ctx, lastThreadTcs: -1, lastThread: null,
+      threads: new Map(), crashed: null, ctx, lastThreadTcs: -1, lastThread: null, stackPointer: null,
     };
     const services: RuntimeServices = {
       crypto: this.#crypto,
@@ -234,6 +244,8 @@ class TrustedRuntime implements EnclaveEngine {
       if (!e) throw new CallFailed(STATUS.INVALID_ENCLAVE, `the module does not export ECALL ${f.name}`);
       state.ecallFns.push(e);
     }
+    const spg = state.exports.__stack_pointer;
+    state.stackPointer = spg instanceof WebAssembly.Global ? spg : null;
     const init = fn('_initialize');
     if (init) init();
     return state;
@@ -255,7 +267,7 @@ class TrustedRuntime implements EnclaveEngine {
 
   #outside(ctx: EnclaveContext, addr: number, len: number): boolean {
     if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(len) || addr < 0 || len < 0 || addr + len > Number.MAX_SAFE_INTEGER) return false;
-    if (len === 0) return true;
+    if (len === 0) return addr < ctx.baseAddr || addr >= ctx.baseAddr + ctx.size;
     return addr + len <= ctx.baseAddr || addr >= ctx.baseAddr + ctx.size;
   }
 
@@ -296,7 +308,7 @@ class TrustedRuntime implements EnclaveEngine {
         if (p.kind === 'value') continue;
         const host = slotNumber(ms, i);
         if (p.kind === 'user_check') {
-          args[i] = host < 0 ? -1 : host | 0;
+          args[i] = slotValue(USER_CHECK, ms, i); // the host address, as a u64
           continue;
         }
         if (host < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is not a valid address`);
@@ -339,16 +351,17 @@ class TrustedRuntime implements EnclaveEngine {
   /** Length (with terminator) of a NUL-terminated string in untrusted memory, checked as it is scanned. */
   #hostStringLength(ctx: EnclaveContext, addr: number, kind: 'string' | 'wstring'): number {
     const unit = kind === 'string' ? 1 : 4;
+    if (addr % unit !== 0) throw new CallFailed(STATUS.INVALID_PARAMETER, 'a wide string is not aligned');
     let len = 0;
-    const chunk = 256;
+    const buf = new Uint8Array(256);
     for (;;) {
-      if (!this.#outside(ctx, addr + len, chunk)) {
-        // Read up to the enclave boundary only.
-        const limit = addr + len < ctx.baseAddr ? ctx.baseAddr - (addr + len) : 0;
-        if (limit < unit) throw new CallFailed(STATUS.INVALID_PARAMETER, 'an untrusted string runs into the enclave');
-      }
-      const n = this.#outside(ctx, addr + len, chunk) ? chunk : Math.floor((ctx.baseAddr - (addr + len)) / unit) * unit;
-      const b = ctx.read(addr + len, n);
+      const at = addr + len;
+      // Never read past the page being scanned before its end was reached (the next page may be
+      // unmapped), nor into the enclave.
+      const n = Math.min(256, 4096 - (at % 4096));
+      if (!this.#outside(ctx, at, n)) throw new CallFailed(STATUS.INVALID_PARAMETER, 'an untrusted string runs into the enclave');
+      const b = buf.subarray(0, n);
+      ctx.readInto(at, b);
       for (let k = 0; k + unit <= n; k += unit) {
         let z = true;
         for (let j = 0; j < unit; j++) if (b[k + j] !== 0) z = false;
@@ -385,7 +398,7 @@ class TrustedRuntime implements EnclaveEngine {
         const p = f.params[i]!;
         const v = vals[i]!;
         if (p.kind === 'value') writeSlot(ms, i, p, v);
-        else if (p.kind === 'user_check') writeSlotAddress(ms, i, v >>> 0);
+        else if (p.kind === 'user_check') writeSlot(ms, i, USER_CHECK, v);
         else {
           const ptr = v >>> 0;
           if (ptr === 0) continue;

@@ -5,7 +5,7 @@
  * resumed; exceptions go to the enclave's handler first), and tears it down with DeleteEnclave.
  */
 import { ENCLU, PT, parseSgxs, sgxsPages, SECS, newRegisters, type Registers, type ExitInfo, type LogicalProcessor } from '../../arch/index.js';
-import { u32le, writeU32le } from '../../lib/bytes.js';
+import { u32le, writeU32le, toHex } from '../../lib/bytes.js';
 import type { Kernel32 } from '../../os/windows/index.js';
 import * as W from '../../os/windows/constants.js';
 import type { Process } from '../../os/index.js';
@@ -72,6 +72,16 @@ export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8A
   const records = parseSgxs(img.sgxs);
   const ec = records[0] as { kind: 'ECREATE'; ssaFrameSize: number; size: number };
   const pages = sgxsPages(records);
+  // The manifest only guides the host: it must agree with what is measured and signed.
+  const m = img.manifest;
+  const tcsPages = new Set(pages.filter((p) => ((p.secinfoFlags >> 8) & 0xff) === PT.TCS).map((p) => p.offset));
+  const disagree = (what: string): never => {
+    throw new EnclaveLoadError('MANIFEST_MISMATCH', `the image manifest disagrees with its measured contents: ${what}`);
+  };
+  if (m.layout.size !== ec.size) disagree(`ELRANGE size 0x${m.layout.size.toString(16)} vs 0x${ec.size.toString(16)}`);
+  if (m.layout.pages !== pages.length) disagree(`${m.layout.pages} pages vs ${pages.length}`);
+  if (m.layout.tcs.length === 0 || m.layout.tcs.some((o) => !tcsPages.has(o)) || m.layout.tcs.length !== tcsPages.size) disagree('the TCS list');
+  if (toHex(sigstruct.subarray(960, 992)) !== m.mrenclave) disagree('MRENCLAVE differs from the SIGSTRUCT\'s ENCLAVEHASH');
   for (const p of pages) if (p.measuredChunks !== 0 && p.measuredChunks !== 0xffff) throw new EnclaveLoadError('PARTIAL_MEASUREMENT', `page 0x${p.offset.toString(16)} is partially measured, which the Windows API cannot load`);
   const k32 = platform.kernel32;
   const hp = k32.GetCurrentProcess();

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Rebuild the SDK suite's C test enclaves and check them against the committed modules.
+#
+# Every directory test/fixtures/<name>/ that holds <name>.edl and enclave.c is one fixture: the
+# EDL gives the enclave header (<name>_t.h, from `witness edl --c-header`), and enclave.c plus the C
+# support library (c/src/witness_rt.c) are compiled to wasm32 with the flags of
+# examples/hello/build.sh. The result must equal the committed test/fixtures/<name>/enclave.wasm
+# byte for byte, so the tests run exactly what the sources say.
+#
+# Usage: scripts/build-fixtures.sh            build into a temp dir and compare (exit 1 on a mismatch)
+#        scripts/build-fixtures.sh --update   rewrite the committed modules
+# Needs: clang with the wasm32-wasi target, wasm-ld and wasi-libc; the compiled CLI (dist/, `npx tsc -p .`).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+fixtures="$root/test/fixtures"
+
+update=0
+case "${1:-}" in
+  "") ;;
+  --update) update=1 ;;
+  *) echo "usage: $0 [--update]" >&2; exit 2 ;;
+esac
+
+if ! command -v clang >/dev/null 2>&1; then
+  echo "build-fixtures: clang is not installed (needed: clang, lld, wasi-libc)" >&2
+  exit 2
+fi
+if [ ! -f "$root/dist/src/cli/main.js" ]; then
+  echo "build-fixtures: the CLI is not built; run \`npx tsc -p .\` first" >&2
+  exit 2
+fi
+
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+
+built=0
+mismatches=()
+for dir in "$fixtures"/*/; do
+  dir="${dir%/}"
+  name="$(basename "$dir")"
+  [ -f "$dir/$name.edl" ] && [ -f "$dir/enclave.c" ] || continue
+  mkdir -p "$tmp/$name/include"
+  node "$root/bin/witness.js" edl "$dir/$name.edl" --c-header "$tmp/$name/include/${name}_t.h" >/dev/null
+  clang --target=wasm32-wasi -O2 -mmutable-globals -nostartfiles -Wl,--no-entry -Wl,--import-memory -Wl,--stack-first -Wl,--export=__stack_pointer \
+    -Wl,--initial-memory=262144 -Wl,--max-memory=1048576 -Wl,-z,stack-size=65536 -Wl,--strip-all \
+    -ffile-prefix-map="$root"=. -I "$root/c/include" -I "$tmp/$name/include" \
+    -o "$tmp/$name/enclave.wasm" "$dir/enclave.c" "$root/c/src/witness_rt.c"
+  built=$((built + 1))
+  if [ "$update" = 1 ]; then
+    if ! cmp -s "$tmp/$name/enclave.wasm" "$dir/enclave.wasm" 2>/dev/null; then
+      cp "$tmp/$name/enclave.wasm" "$dir/enclave.wasm"
+      echo "build-fixtures: updated test/fixtures/$name/enclave.wasm"
+    fi
+  elif [ ! -f "$dir/enclave.wasm" ]; then
+    mismatches+=("test/fixtures/$name/enclave.wasm is missing")
+  elif ! cmp -s "$tmp/$name/enclave.wasm" "$dir/enclave.wasm"; then
+    mismatches+=("test/fixtures/$name/enclave.wasm ($(wc -c <"$dir/enclave.wasm") bytes) differs from a fresh build of its sources ($(wc -c <"$tmp/$name/enclave.wasm") bytes)")
+  fi
+done
+
+if [ "$built" = 0 ]; then
+  echo "build-fixtures: no fixtures found under test/fixtures/" >&2
+  exit 1
+fi
+if [ "${#mismatches[@]}" -gt 0 ]; then
+  echo "build-fixtures: ${#mismatches[@]} of $built fixture module(s) do not match their sources:" >&2
+  for m in "${mismatches[@]}"; do echo "  $m" >&2; done
+  echo "Rebuild them with scripts/build-fixtures.sh --update and commit the .wasm files with the sources." >&2
+  exit 1
+fi
+echo "build-fixtures: $built fixture module(s) $([ "$update" = 1 ] && echo built || echo match their sources)"

@@ -1,0 +1,394 @@
+/**
+ * Memory protection (specs/sgx.md §8, §12): abort-page semantics for non-enclave access, the DRAM
+ * (MEE ciphertext) view and drop-and-lock, and the EPCM checks that defeat remapping by the kernel.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { toHex, bytesEqual } from '../../src/lib/index.js';
+import { VECTOR, PFEC, ENCLS, ArchFault, type ExitInfo } from '../../src/arch/index.js';
+import { newKernel, buildEnclave, type BuiltEnclave, type ScriptEngine } from '../helpers/enclave.js';
+import { assertFault } from '../helpers/assert.js';
+
+const MARK = 'witness test enclave: data 0';
+const enc = new TextEncoder();
+const allOnes = (n: number) => toHex(new Uint8Array(n).fill(0xff));
+
+/** Enclave code that reads `len` bytes at `la` and returns them (through a closure). */
+function readInside(e: BuiltEnclave, engine: ScriptEngine, la: number, len: number): { exit: ExitInfo; data: Uint8Array | null } {
+  let data: Uint8Array | null = null;
+  const op = engine.on((ctx) => {
+    data = ctx.read(la, len);
+    return ctx.regs.rcx;
+  });
+  const { exit } = e.enter(op);
+  return { exit, data };
+}
+function writeInside(e: BuiltEnclave, engine: ScriptEngine, la: number, bytes: Uint8Array): ExitInfo {
+  const op = engine.on((ctx) => {
+    ctx.write(la, bytes);
+    return ctx.regs.rcx;
+  });
+  return e.enter(op).exit;
+}
+
+describe('abort-page semantics (§8.1, ED-6)', () => {
+  test('kernel physical reads, kernel and host virtual reads of an EPC page return all-ones', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    const pa = e.frame(e.data(0));
+    assert.equal(toHex(k.proc.memory.readPhysical(pa, 64)), allOnes(64));
+    assert.equal(toHex(k.proc.memory.readPhysical(e.secs, 16)), allOnes(16));
+    assert.equal(toHex(k.proc.memory.readVirtual(k.proc.kernelPageTable, pa, 32, 0)), allOnes(32));
+    assert.equal(toHex(k.proc.memory.readVirtual(k.userPt, e.data(0), 32, 3)), allOnes(32));
+    // a read straddling RAM and the PRM: RAM bytes as they are, PRM bytes all-ones
+    const prm = k.proc.prm;
+    k.proc.memory.writePhysical(prm.base - 4, Uint8Array.of(1, 2, 3, 4));
+    assert.equal(toHex(k.proc.memory.readPhysical(prm.base - 4, 8)), '01020304ffffffff');
+    // the enclave itself still reads its data
+    const r = readInside(e, engine, e.data(0), MARK.length);
+    assert.equal(new TextDecoder().decode(r.data!), MARK);
+  });
+
+  test('writes into the EPC are dropped: the enclave still reads its data', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    const pa = e.frame(e.data(0));
+    k.proc.memory.writePhysical(pa, new Uint8Array(64));
+    k.proc.memory.writeVirtual(k.userPt, e.data(0), new Uint8Array(64).fill(0x41));
+    k.proc.memory.writeVirtual(k.proc.kernelPageTable, pa, new Uint8Array(64).fill(0x42), 0);
+    const r = readInside(e, engine, e.data(0), MARK.length);
+    assert.equal(new TextDecoder().decode(r.data!), MARK);
+    assert.equal(k.proc.locked, null, 'dropped writes are not tampering');
+  });
+
+  test('RAM behaves normally next to it', () => {
+    const { k } = newKernel();
+    const pa = k.alloc(4096);
+    k.proc.memory.writePhysical(pa + 10, Uint8Array.of(9, 8, 7));
+    assert.equal(toHex(k.proc.memory.readPhysical(pa + 9, 5)), '0009080700');
+  });
+});
+
+describe('the DRAM view (§12, ED-12)', () => {
+  test('ciphertext differs from the plaintext, from other pages with the same contents, and between boots', () => {
+    const { k } = newKernel({ seed: new Uint8Array(32).fill(1) });
+    const e = buildEnclave(k, { dataPages: 3 });
+    const plain = e.b.pages.find((p) => p.offset === e.b.dataOffsets[0])!.data;
+    const ct = k.proc.memory.dramRead(e.frame(e.data(0)), 4096);
+    assert.equal(ct.length, 4096);
+    assert.equal(bytesEqual(ct, plain), false);
+    assert.notEqual(toHex(ct), allOnes(4096));
+    // two zero SSA pages: different addresses, different ciphertext
+    const z0 = k.proc.memory.dramRead(e.frame(e.ssa(0)), 64), z1 = k.proc.memory.dramRead(e.frame(e.ssa(0, 1)), 64);
+    assert.notEqual(toHex(z0), toHex(z1));
+    // the same enclave on a second boot of the same platform: another memory-encryption key
+    const second = newKernel({ seed: new Uint8Array(32).fill(1) });
+    const e2 = buildEnclave(second.k, { dataPages: 3 });
+    assert.notEqual(toHex(second.k.proc.memory.dramRead(e2.frame(e2.data(0)), 64)), toHex(ct.subarray(0, 64)));
+    // reads are stable while nothing writes
+    assert.equal(toHex(k.proc.memory.dramRead(e.frame(e.data(0)), 4096)), toHex(ct));
+  });
+
+  test('the ciphertext changes after the enclave writes the page (version counter)', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    const pa = e.frame(e.data(0));
+    const before = k.proc.memory.dramRead(pa, 4096);
+    assert.equal(writeInside(e, engine, e.data(0) + 100, enc.encode('x')).reason, 'eexit');
+    const after = k.proc.memory.dramRead(pa, 4096);
+    assert.notEqual(toHex(after.subarray(0, 64)), toHex(before.subarray(0, 64)), 'the whole page is re-encrypted, not just the changed byte');
+  });
+
+  test('writing back exactly the current ciphertext changes nothing', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    const pa = e.frame(e.data(0));
+    const ct = k.proc.memory.dramRead(pa, 4096);
+    assert.deepEqual(k.proc.memory.dramWrite(pa, ct), { tamperedPages: 0 });
+    assert.deepEqual(k.proc.memory.dramWrite(pa + 512, ct.subarray(512, 600)), { tamperedPages: 0 });
+    const r = readInside(e, engine, e.data(0), MARK.length);
+    assert.equal(r.exit.reason, 'eexit');
+    assert.equal(new TextDecoder().decode(r.data!), MARK);
+    assert.equal(k.proc.locked, null);
+  });
+
+  test('garbage written by DMA: the next enclave access raises #MC and the platform stays locked', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    const other = buildEnclave(k, { marker: 'other' });
+    const pa = e.frame(e.data(0));
+    const ct = k.proc.memory.dramRead(pa, 16);
+    ct[0]! ^= 1;
+    assert.deepEqual(k.proc.memory.dramWrite(pa, ct), { tamperedPages: 1 });
+    assert.equal(k.proc.locked, null, 'nothing locks until the page is used');
+    assertFault(() => readInside(e, engine, e.data(0), 4), VECTOR.MC);
+    assert.notEqual(k.proc.locked, null);
+    assert.equal(k.proc.lps[1]!.inEnclaveMode, false);
+    // everything that touches the EPC now machine-checks, in any enclave, through ENCLS too
+    assertFault(() => other.enter(0), VECTOR.MC);
+    assertFault(() => k.encls(ENCLS.EREMOVE, 0, other.frame(other.data(0))), VECTOR.MC);
+    assertFault(() => k.edbgrd(other.frame(other.data(0))), VECTOR.MC);
+  });
+
+  test('a replayed older ciphertext is detected like garbage (#MC at the next entry)', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    const pa = e.frame(e.data(0));
+    const old = k.proc.memory.dramRead(pa, 4096);
+    writeInside(e, engine, e.data(0), enc.encode('new secret'));
+    assert.deepEqual(k.proc.memory.dramWrite(pa, old), { tamperedPages: 1 });
+    assertFault(() => e.enter(0), VECTOR.MC);
+    assert.match(k.proc.locked!, /integrity/);
+  });
+
+  test('a handler cannot catch #MC: it reaches the caller of enclu', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    const pa = e.frame(e.data(1));
+    let tamper = true;
+    const op = engine.on((ctx) => {
+      if (tamper) {
+        tamper = false;
+        const ct = k.proc.memory.dramRead(pa, 8);
+        ct[3]! ^= 0x80;
+        k.proc.memory.dramWrite(pa, ct);
+      }
+      ctx.read(e.data(1), 8);
+      return ctx.regs.rcx;
+    });
+    const seen: ExitInfo[] = [];
+    assertFault(() => e.enter(op, { handler: (x) => (seen.push(x), 0) }), VECTOR.MC);
+    assert.deepEqual(seen, []);
+    assert.notEqual(k.proc.locked, null);
+  });
+
+  test('tampering with the SECS or the TCS page is caught at the next entry', () => {
+    for (const which of ['secs', 'tcs'] as const) {
+      const { k } = newKernel();
+      const e = buildEnclave(k);
+      const pa = which === 'secs' ? e.secs : e.frame(e.tcs(0));
+      const ct = k.proc.memory.dramRead(pa, 64);
+      ct[10]! ^= 4;
+      assert.deepEqual(k.proc.memory.dramWrite(pa, ct), { tamperedPages: 1 });
+      assertFault(() => e.enter(0), VECTOR.MC);
+      assert.notEqual(k.proc.locked, null, which);
+    }
+  });
+
+  test('a tampered page that is EREMOVEd before anyone reads it does not lock the platform', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    const pa = e.frame(e.data(1));
+    k.proc.memory.dramWrite(pa, new Uint8Array(32).fill(0x99));
+    assert.equal(k.encls(ENCLS.EREMOVE, 0, pa), 0);
+    const r = readInside(e, engine, e.data(0), MARK.length);
+    assert.equal(r.exit.reason, 'eexit');
+    assert.equal(k.proc.locked, null);
+  });
+
+  test('DMA into RAM is an ordinary write; DRAM reads of RAM are plaintext', () => {
+    const { k } = newKernel();
+    const pa = k.alloc(4096);
+    assert.deepEqual(k.proc.memory.dramWrite(pa, Uint8Array.of(5, 6)), { tamperedPages: 0 });
+    assert.equal(toHex(k.proc.memory.readPhysical(pa, 2)), '0506');
+    assert.equal(toHex(k.proc.memory.dramRead(pa, 2)), '0506');
+  });
+});
+
+describe('EPCM checks against a hostile kernel (§8.1)', () => {
+  function remapAndRead(setup: (k: ReturnType<typeof newKernel>['k'], e: BuiltEnclave, other: BuiltEnclave) => number, write = false) {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    const other = buildEnclave(k, { marker: 'other' });
+    const la = setup(k, e, other);
+    const op = engine.on((ctx) => {
+      if (write) ctx.write(la, Uint8Array.of(1));
+      else ctx.read(la, 8);
+      return ctx.regs.rcx;
+    });
+    return { k, e, exit: e.enter(op).exit, la };
+  }
+
+  const cases: [string, (k: ReturnType<typeof newKernel>['k'], e: BuiltEnclave, other: BuiltEnclave) => number, boolean, boolean][] = [
+    ['a data page remapped to another REG frame of the same enclave', (k, e) => (k.mapUser(e.data(0), e.frame(e.data(1))), e.data(0)), true, false],
+    ['a data page remapped to a REG frame of another enclave', (k, e, o) => (k.mapUser(e.data(0), o.frame(o.data(0))), e.data(0)), true, false],
+    ['a data page remapped to the enclave\'s TCS frame', (k, e) => (k.mapUser(e.data(0), e.frame(e.tcs(0))), e.data(0)), true, false],
+    ['a data page remapped to its SECS', (k, e) => (k.mapUser(e.data(0), e.secs), e.data(0)), true, false],
+    ['a data page remapped to a free EPC page', (k, e) => (k.mapUser(e.data(0), k.epcPage()), e.data(0)), true, false],
+    ['an ELRANGE page mapped to RAM (outside the EPC)', (k, e) => (k.mapUser(e.spare, k.alloc(4096)), e.spare), true, false],
+    ['a write to a page the EPCM makes read-only (PTE writable)', (k, e) => (k.mapUser(e.code, e.frame(e.code), true), e.code), true, true],
+    ['a write to a page whose PTE is read-only (ordinary #PF, no SGX bit)', (k, e) => (k.mapUser(e.data(0), e.frame(e.data(0)), false), e.data(0)), false, true],
+    ['an unmapped ELRANGE page (ordinary #PF)', (_k, e) => e.spare, false, false],
+  ];
+  for (const [name, setup, sgx, write] of cases) {
+    test(`${name} → #PF${sgx ? ' with PFEC bit 15' : ' without PFEC.SGX'}`, () => {
+      const { exit, la, k } = remapAndRead(setup, write);
+      assert.equal(exit.reason, 'aex');
+      assert.equal(exit.vector, VECTOR.PF);
+      assert.equal(exit.address, la - (la % 4096));
+      assert.equal((exit.errorCode & PFEC.SGX) !== 0, sgx, `PFEC 0x${exit.errorCode.toString(16)}`);
+      assert.equal((exit.errorCode & PFEC.W) !== 0, write);
+      assert.equal(k.proc.locked, null);
+    });
+  }
+
+  test('another enclave\'s page with the same linear address (same BASEADDR, other SECS) → #PF with PFEC.SGX', () => {
+    const { k, engine } = newKernel();
+    const A = buildEnclave(k);
+    const B = buildEnclave(k, { base: A.base, marker: 'B at the same base' });
+    // B's pages were mapped over A's: give A its own mappings back, except data page 0
+    for (const [off, pa] of A.b.frames) k.mapUser(A.base + off, pa);
+    k.mapUser(A.data(0), B.frame(B.data(0)));
+    assert.equal(k.proc.inspect.epcm(B.frame(B.data(0))).linAddr, A.data(0));
+    const r = readInside(A, engine, A.data(0), 8);
+    assert.equal(r.data, null, 'nothing leaked');
+    assert.equal(r.exit.vector, VECTOR.PF);
+    assert.ok(r.exit.errorCode & PFEC.SGX);
+  });
+
+  test('the TCS at its own linear address is not accessible to enclave code (#PF with PFEC.SGX)', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    const r = readInside(e, engine, e.tcs(0) + 16, 8);
+    assert.equal(r.data, null);
+    assert.deepEqual([r.exit.reason, r.exit.vector, (r.exit.errorCode & PFEC.SGX) !== 0], ['aex', VECTOR.PF, true]);
+  });
+
+  test('the enclave reads and writes untrusted memory outside ELRANGE; fetches there are #GP', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    const { la, pa } = k.hostAlloc(4096);
+    k.proc.memory.writePhysical(pa, enc.encode('from the host'));
+    let got = '';
+    const op = engine.on((ctx) => {
+      got = new TextDecoder().decode(ctx.read(la, 13));
+      ctx.write(la + 100, enc.encode('from the enclave'));
+      return ctx.regs.rcx;
+    });
+    assert.equal(e.enter(op).exit.reason, 'eexit');
+    assert.equal(got, 'from the host');
+    assert.equal(new TextDecoder().decode(k.proc.memory.readPhysical(pa + 100, 16)), 'from the enclave');
+    const f = engine.on((ctx) => {
+      ctx.fetch(la, 4);
+      return ctx.regs.rcx;
+    });
+    const x = e.enter(f).exit;
+    assert.deepEqual([x.reason, x.vector], ['aex', VECTOR.GP]);
+  });
+
+  test('instruction fetch needs EPCM X: the code page is fetchable, a data page mapped executable is not', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    let code: Uint8Array | null = null;
+    const ok = engine.on((ctx) => {
+      code = ctx.fetch(e.code, 20);
+      return ctx.regs.rcx;
+    });
+    assert.equal(e.enter(ok).exit.reason, 'eexit');
+    assert.equal(new TextDecoder().decode(code!), 'witness test enclave');
+    k.mapUser(e.data(0), e.frame(e.data(0)), true, false); // PTE allows execution
+    const bad = engine.on((ctx) => {
+      ctx.fetch(e.data(0), 4);
+      return ctx.regs.rcx;
+    });
+    const x = e.enter(bad).exit;
+    assert.equal(x.vector, VECTOR.PF);
+    assert.ok(x.errorCode & PFEC.SGX && x.errorCode & PFEC.ID);
+  });
+
+  test('the remapped read did not leak: the AEX left no data and the enclave is intact after the kernel restores the mapping', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    k.mapUser(e.data(0), e.frame(e.data(1)));
+    const r = readInside(e, engine, e.data(0), 8);
+    assert.equal(r.data, null);
+    assert.equal(r.exit.reason, 'aex');
+    k.mapUser(e.data(0), e.frame(e.data(0)));
+    assert.equal(e.resume().exit.reason, 'eexit');
+    const again = readInside(e, engine, e.data(0), MARK.length);
+    assert.equal(new TextDecoder().decode(again.data!), MARK);
+  });
+
+  test('PRM memory that is not EPC reads as the abort page even in enclave mode', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    const meta = k.proc.prm.base + k.proc.epcPages * 4096; // MEE metadata above the EPC
+    assert.ok(meta < k.proc.prm.base + k.proc.prm.size);
+    const la = 0x5000_0000;
+    k.mapUser(la, meta);
+    const r = readInside(e, engine, la, 16);
+    assert.equal(r.exit.reason, 'eexit');
+    assert.equal(toHex(r.data!), allOnes(16));
+  });
+
+  test('ArchFault carries vector, error code and address', () => {
+    const f = new ArchFault(VECTOR.PF, PFEC.P | PFEC.SGX, 0x1234, 'x');
+    assert.equal(f.mnemonic, '#PF');
+    assert.match(f.message, /#PF\(0x1234, pfec 0x8001\)/);
+  });
+});
+
+describe('enclave pages backing a WebAssembly.Memory (mapMemory, ARCHITECTURE "Enclave execution")', () => {
+  function withMemory() {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k, { dataPages: 16 });
+    let mem: WebAssembly.Memory | null = null;
+    const map = engine.on((ctx) => {
+      mem = ctx.mapMemory(e.data(0), 0x10000);
+      return ctx.regs.rcx;
+    });
+    assert.equal(e.enter(map).exit.reason, 'eexit');
+    return { k, engine, e, mem: mem! as WebAssembly.Memory };
+  }
+
+  test('the memory holds the pages\' contents, and both views stay one', () => {
+    const { k, engine, e, mem } = withMemory();
+    assert.equal(mem.buffer.byteLength, 0x10000);
+    const view = new Uint8Array(mem.buffer);
+    assert.equal(new TextDecoder().decode(view.subarray(0, MARK.length)), MARK);
+    assert.equal(new TextDecoder().decode(view.subarray(0x1000, 0x1000 + MARK.length)), 'witness test enclave: data 1');
+    view.set(enc.encode('via wasm'), 0x2000);
+    const r = readInside(e, engine, e.data(2), 8);
+    assert.equal(new TextDecoder().decode(r.data!), 'via wasm');
+    writeInside(e, engine, e.data(3) + 5, enc.encode('via ctx'));
+    assert.equal(new TextDecoder().decode(view.subarray(0x3005, 0x300c)), 'via ctx');
+    assert.equal(k.edbgrd(e.frame(e.data(2))), 0x6d73617720616976n); // 'via wasm' little-endian
+    assert.equal(toHex(k.proc.memory.readPhysical(e.frame(e.data(2)), 8)), allOnes(8), 'still the abort page from outside');
+  });
+
+  test('the DRAM ciphertext of a backed page changes at every exit even without a visible write', () => {
+    const { k, e } = withMemory();
+    const pa = e.frame(e.data(5));
+    const c1 = toHex(k.proc.memory.dramRead(pa, 64));
+    assert.equal(toHex(k.proc.memory.dramRead(pa, 64)), c1);
+    e.enter(0);
+    assert.notEqual(toHex(k.proc.memory.dramRead(pa, 64)), c1);
+  });
+
+  test('mapping the same pages twice, a size that is not a multiple of 64 KiB, or a region outside ELRANGE → #GP', () => {
+    const { engine, e } = withMemory();
+    for (const [la, size] of [[e.data(0), 0x10000], [e.data(0), 0x1000], [e.base + e.b.size - 0x1000, 0x10000]] as const) {
+      const op = engine.on((ctx) => {
+        ctx.mapMemory(la, size);
+        return ctx.regs.rcx;
+      });
+      const x = e.enter(op).exit;
+      assert.deepEqual([x.reason, x.vector], ['aex', VECTOR.GP], `0x${la.toString(16)}+0x${size.toString(16)}`);
+      e.resume();
+    }
+  });
+
+  test('a kernel remap of a backed page is caught at the next entry with #PF (PFEC.SGX)', () => {
+    const { k, e } = withMemory();
+    const la = e.data(7);
+    k.mapUser(la, e.frame(e.data(8)));
+    const x = e.enter(0).exit;
+    assert.equal(x.reason, 'aex');
+    assert.equal(x.vector, VECTOR.PF);
+    assert.equal(x.address, la);
+    assert.ok(x.errorCode & PFEC.SGX);
+    k.mapUser(la, e.frame(la));
+    assert.equal(e.resume().exit.reason, 'eexit');
+    assert.equal(e.enter(0).exit.reason, 'eexit');
+  });
+});

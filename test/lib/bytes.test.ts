@@ -1,0 +1,207 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  toHex, fromHex, concatBytes, bytesEqual, timingSafeEqual, isZero, u16le, u32le, u64le, u64leNumber, u64leNumberOrNeg,
+  writeU16le, writeU32le, writeU64le, leBytesToBigInt, beBytesToBigInt, bigIntToLeBytes, bigIntToBeBytes, reversed, modPow,
+  copyBytes, LibError, WitnessError,
+} from '../../src/lib/index.js';
+
+function libError(code: string): (e: unknown) => boolean {
+  return (e) => e instanceof LibError && e instanceof WitnessError && e.code === code;
+}
+
+describe('hex', () => {
+  test('known encodings', () => {
+    assert.equal(toHex(Uint8Array.from([0x00, 0x01, 0x7f, 0x80, 0xab, 0xff])), '00017f80abff');
+    assert.equal(toHex(new Uint8Array(0)), '');
+    assert.deepEqual(fromHex('00017f80ABff'), Uint8Array.from([0x00, 0x01, 0x7f, 0x80, 0xab, 0xff]));
+    assert.deepEqual(fromHex('0xdeadBEEF'), Uint8Array.from([0xde, 0xad, 0xbe, 0xef]));
+    assert.deepEqual(fromHex('0X01'), Uint8Array.from([1]));
+    assert.deepEqual(fromHex(''), new Uint8Array(0));
+  });
+
+  test('invalid hex is LibError HEX_INVALID', () => {
+    for (const bad of ['abc', '0x1', 'zz', '12 34', '12-3', 'g0']) assert.throws(() => fromHex(bad), libError('HEX_INVALID'), bad);
+  });
+
+  test('round trip (property)', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
+      const h = toHex(b);
+      assert.equal(h.length, b.length * 2);
+      assert.match(h, /^[0-9a-f]*$/);
+      assert.deepEqual(fromHex(h), b);
+      assert.deepEqual(fromHex(h.toUpperCase()), b);
+      assert.equal(h, Buffer.from(b).toString('hex'));
+    }));
+  });
+});
+
+describe('little-endian integers', () => {
+  test('reads of a known buffer', () => {
+    const b = fromHex('0102030405060708ff');
+    assert.equal(u16le(b, 0), 0x0201);
+    assert.equal(u32le(b, 0), 0x04030201);
+    assert.equal(u32le(b, 5), 0xff080706);
+    assert.equal(u64le(b, 0), 0x0807060504030201n);
+    assert.equal(u64le(b, 1), 0xff08070605040302n);
+    assert.equal(u64leNumber(fromHex('0102030405061f00'), 0), 0x1f060504030201);
+    assert.throws(() => u64leNumber(b, 0), libError('U64_NOT_SAFE'));
+  });
+
+  test('u32le is unsigned', () => {
+    assert.equal(u32le(fromHex('ffffffff'), 0), 0xffffffff);
+    assert.equal(u32le(fromHex('00000080'), 0), 0x80000000);
+  });
+
+  test('u64leNumber refuses values of 2^53 and above; u64leNumberOrNeg returns -1', () => {
+    const b = new Uint8Array(8);
+    writeU64le(b, 0, 2n ** 53n - 1n);
+    assert.equal(u64leNumber(b, 0), Number.MAX_SAFE_INTEGER);
+    assert.equal(u64leNumberOrNeg(b, 0), Number.MAX_SAFE_INTEGER);
+    writeU64le(b, 0, 2n ** 53n);
+    assert.throws(() => u64leNumber(b, 0), libError('U64_NOT_SAFE'));
+    assert.equal(u64leNumberOrNeg(b, 0), -1);
+    writeU64le(b, 0, 0xffffffffffffffffn);
+    assert.equal(u64leNumberOrNeg(b, 0), -1);
+  });
+
+  test('writes', () => {
+    const b = new Uint8Array(16);
+    writeU16le(b, 0, 0xbeef);
+    writeU32le(b, 2, 0xdeadbeef);
+    writeU64le(b, 6, 0x0102030405060708n);
+    assert.equal(toHex(b), 'efbeefbeadde0807060504030201' + '0000');
+    writeU64le(b, 8, 0x123456789ab);
+    assert.equal(toHex(b.subarray(8)), 'ab89674523010000');
+    writeU64le(b, 8, -1n); // bigints wrap to 64 bits
+    assert.equal(toHex(b.subarray(8)), 'ffffffffffffffff');
+  });
+
+  test('writeU64le rejects unsafe or negative numbers', () => {
+    const b = new Uint8Array(8);
+    assert.throws(() => writeU64le(b, 0, -1), libError('U64_RANGE'));
+    assert.throws(() => writeU64le(b, 0, 2 ** 53), libError('U64_RANGE'));
+    assert.throws(() => writeU64le(b, 0, 1.5), libError('U64_RANGE'));
+  });
+
+  test('round trips (property)', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffffffff }), fc.bigInt(0n, 2n ** 64n - 1n), fc.maxSafeNat(), (a, c, d, e) => {
+      const b = new Uint8Array(30);
+      writeU16le(b, 1, a);
+      writeU32le(b, 3, c);
+      writeU64le(b, 7, d);
+      writeU64le(b, 15, e);
+      assert.equal(u16le(b, 1), a);
+      assert.equal(u32le(b, 3), c);
+      assert.equal(u64le(b, 7), d);
+      assert.equal(u64leNumber(b, 15), e);
+      assert.equal(u64le(b, 15), BigInt(e));
+      const dv = new DataView(b.buffer);
+      assert.equal(dv.getUint16(1, true), a);
+      assert.equal(dv.getUint32(3, true), c);
+      assert.equal(dv.getBigUint64(7, true), d);
+    }));
+  });
+});
+
+describe('bigint conversions', () => {
+  test('known values', () => {
+    assert.equal(leBytesToBigInt(fromHex('0100')), 1n);
+    assert.equal(leBytesToBigInt(fromHex('00010203')), 0x03020100n);
+    assert.equal(beBytesToBigInt(fromHex('00010203')), 0x010203n);
+    assert.equal(beBytesToBigInt(new Uint8Array(0)), 0n);
+    assert.equal(leBytesToBigInt(new Uint8Array(0)), 0n);
+    assert.equal(toHex(bigIntToBeBytes(0x0102n, 4)), '00000102');
+    assert.equal(toHex(bigIntToLeBytes(0x0102n, 4)), '02010000');
+    assert.equal(toHex(bigIntToLeBytes(0n, 2)), '0000');
+  });
+
+  test('too large or negative', () => {
+    assert.throws(() => bigIntToBeBytes(0x10000n, 2), libError('BIGINT_TOO_LARGE'));
+    assert.throws(() => bigIntToLeBytes(0x10000n, 2), libError('BIGINT_TOO_LARGE'));
+    assert.throws(() => bigIntToBeBytes(-1n, 8), libError('BIGINT_NEGATIVE'));
+    assert.equal(toHex(bigIntToBeBytes(0xffffn, 2)), 'ffff');
+  });
+
+  test('round trips and byte order (property)', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 400 }), (b) => {
+      const le = leBytesToBigInt(b);
+      assert.equal(le, beBytesToBigInt(reversed(b)));
+      assert.deepEqual(bigIntToLeBytes(le, b.length), b);
+      assert.deepEqual(bigIntToBeBytes(beBytesToBigInt(b), b.length), b);
+      assert.equal(beBytesToBigInt(b), b.length ? BigInt('0x' + Buffer.from(b).toString('hex')) : 0n);
+    }));
+  });
+});
+
+describe('modPow', () => {
+  test('known values', () => {
+    assert.equal(modPow(4n, 13n, 497n), 445n);
+    assert.equal(modPow(2n, 10n, 1000n), 24n);
+    assert.equal(modPow(5n, 0n, 7n), 1n);
+    assert.equal(modPow(123n, 456n, 1n), 0n);
+    assert.equal(modPow(10n, 3n, 7n), 6n);
+    // Fermat: a^(p-1) = 1 mod p for the Mersenne prime 2^127 - 1
+    const p = 2n ** 127n - 1n;
+    assert.equal(modPow(3n, p - 1n, p), 1n);
+    assert.equal(modPow(3n, p, p), 3n);
+  });
+
+  test('agrees with repeated multiplication (property)', () => {
+    fc.assert(fc.property(fc.bigInt(0n, 2n ** 80n), fc.integer({ min: 0, max: 40 }), fc.bigInt(2n, 2n ** 70n), (b, e, m) => {
+      let r = 1n;
+      for (let i = 0; i < e; i++) r = (r * b) % m;
+      assert.equal(modPow(b, BigInt(e), m), r % m);
+    }));
+  });
+});
+
+describe('other helpers', () => {
+  test('concat, equality, isZero, copies', () => {
+    assert.equal(toHex(concatBytes(fromHex('01'), new Uint8Array(0), fromHex('0203'))), '010203');
+    assert.equal(bytesEqual(fromHex('0102'), fromHex('0102')), true);
+    assert.equal(bytesEqual(fromHex('0102'), fromHex('0103')), false);
+    assert.equal(bytesEqual(fromHex('0102'), fromHex('010200')), false);
+    assert.equal(timingSafeEqual(fromHex('aabb'), fromHex('aabb')), true);
+    assert.equal(timingSafeEqual(fromHex('aabb'), fromHex('aabc')), false);
+    assert.equal(timingSafeEqual(fromHex('aa'), fromHex('aabb')), false);
+    const z = new Uint8Array(4096);
+    assert.equal(isZero(z), true);
+    z[4095] = 1;
+    assert.equal(isZero(z), false);
+    assert.equal(isZero(z, 0, 4095), true);
+    assert.equal(isZero(z, 4095, 4096), false);
+    const src = fromHex('00112233');
+    const c = copyBytes(src, 1, 2);
+    assert.equal(toHex(c), '1122');
+    c[0] = 0;
+    assert.equal(src[1], 0x11, 'copyBytes returns a copy, not a view');
+    const r = reversed(src);
+    assert.equal(toHex(r), '33221100');
+    assert.equal(toHex(src), '00112233');
+  });
+
+  test('isZero agrees with a plain scan at every alignment (property)', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 64 }), fc.nat(63), fc.nat(63), (b0, x, y) => {
+      const b = b0.map((v) => (v < 200 ? 0 : v));
+      const s = Math.min(x, b.length), e = Math.min(Math.max(s, y), b.length);
+      // also on an unaligned view
+      const big = new Uint8Array(b.length + 1);
+      big.set(b, 1);
+      const view = big.subarray(1);
+      const expect = b.subarray(s, e).every((v) => v === 0);
+      assert.equal(isZero(b, s, e), expect);
+      assert.equal(isZero(view, s, e), expect);
+    }));
+  });
+
+  test('equality helpers agree with Buffer.equals (property)', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 8 }), fc.uint8Array({ maxLength: 8 }), (a, b) => {
+      const expect = Buffer.from(a).equals(Buffer.from(b));
+      assert.equal(bytesEqual(a, b), expect);
+      assert.equal(timingSafeEqual(a, b), expect);
+      assert.equal(bytesEqual(a, a.slice()), true);
+    }));
+  });
+});

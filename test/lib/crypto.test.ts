@@ -1,0 +1,172 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import * as nc from 'node:crypto';
+import fc from 'fast-check';
+import { createNodeCrypto, defaultCrypto, fromHex, toHex, LibError } from '../../src/lib/index.js';
+import { NO_VECTORS, VEC, vector, vectorText } from '../helpers/vectors.js';
+
+const c = createNodeCrypto();
+
+describe('AES-128-CMAC (RFC 4493 §4)', () => {
+  const K = fromHex('2b7e151628aed2a6abf7158809cf4f3c');
+  const M64 = fromHex(
+    '6bc1bee22e409f96e93d7e117393172a' + 'ae2d8a571e03ac9c9eb76fac45af8e51' + '30c81c46a35ce411e5fbc1191a0a52ef' + 'f69f2445df4f9b17ad2b417be66c3710',
+  );
+  const cases: [string, number, string][] = [
+    ['Example 1: len = 0', 0, 'bb1d6929e95937287fa37d129b756746'],
+    ['Example 2: len = 16', 16, '070a16b46b4d4144f79bdd9dd04a287c'],
+    ['Example 3: len = 40', 40, 'dfa66747de9ae63030ca32611497c827'],
+    ['Example 4: len = 64', 64, '51f0bebf7e3b9d92fc49741779363cfe'],
+  ];
+  for (const [name, len, mac] of cases) {
+    test(name, () => {
+      assert.equal(toHex(c.aesCmac128(K, M64.subarray(0, len))), mac);
+    });
+  }
+
+  test('every message length 0..80 differs from its neighbours and is deterministic', () => {
+    const seen = new Set<string>();
+    const m = new Uint8Array(80).fill(0);
+    for (let len = 0; len <= 80; len++) {
+      const t = toHex(c.aesCmac128(K, m.subarray(0, len)));
+      assert.equal(t.length, 32);
+      assert.equal(toHex(c.aesCmac128(K, m.subarray(0, len))), t);
+      seen.add(t);
+    }
+    assert.equal(seen.size, 81, 'zero-padding ambiguity: two lengths gave the same MAC');
+  });
+
+  test('a 15-byte key is refused', () => {
+    assert.throws(() => c.aesCmac128(new Uint8Array(15), new Uint8Array(1)), (e: unknown) => e instanceof LibError && e.code === 'CMAC_KEY');
+  });
+
+  test('any bit flip of the message changes the MAC (property)', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 100 }), fc.nat(), (m, bit) => {
+      const i = bit % (m.length * 8);
+      const m2 = m.slice();
+      m2[i >> 3]! ^= 1 << (i & 7);
+      assert.notEqual(toHex(c.aesCmac128(K, m)), toHex(c.aesCmac128(K, m2)));
+    }), { numRuns: 50 });
+  });
+});
+
+describe('SHA-256 (FIPS 180-4)', () => {
+  const abc = new TextEncoder().encode('abc');
+  test('"abc"', () => {
+    assert.equal(toHex(c.sha256(abc)), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+  test('empty string and the 448-bit message', () => {
+    assert.equal(toHex(c.sha256(new Uint8Array(0))), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+    const m = new TextEncoder().encode('abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq');
+    assert.equal(toHex(c.sha256(m)), '248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1');
+  });
+  test('streaming, with copies of the state', () => {
+    const h = c.createSha256();
+    h.update(abc.subarray(0, 1));
+    const fork = h.copy();
+    h.update(abc.subarray(1));
+    fork.update(new TextEncoder().encode('xy'));
+    assert.equal(toHex(h.digest()), 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    assert.equal(toHex(fork.digest()), toHex(c.sha256(new TextEncoder().encode('axy'))));
+  });
+});
+
+describe('AES-128-GCM (McGrew & Viega, test cases 1–4)', () => {
+  const K4 = fromHex('feffe9928665731c6d6a8f9467308308');
+  const IV4 = fromHex('cafebabefacedbaddecaf888');
+  const P3 = fromHex('d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255');
+  const C3 = fromHex('42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091473f5985');
+  const A4 = fromHex('feedfacedeadbeeffeedfacedeadbeefabaddad2');
+
+  test('test case 1: empty plaintext', () => {
+    const r = c.aesGcm128Encrypt(new Uint8Array(16), new Uint8Array(12), new Uint8Array(0), new Uint8Array(0));
+    assert.equal(toHex(r.ciphertext), '');
+    assert.equal(toHex(r.tag), '58e2fccefa7e3061367f1d57a4e7455a');
+  });
+  test('test case 2: one zero block', () => {
+    const r = c.aesGcm128Encrypt(new Uint8Array(16), new Uint8Array(12), new Uint8Array(16), new Uint8Array(0));
+    assert.equal(toHex(r.ciphertext), '0388dace60b6a392f328c2b971b2fe78');
+    assert.equal(toHex(r.tag), 'ab6e47d42cec13bdf53a67b21257bddf');
+  });
+  test('test case 3: 64 bytes, no AAD', () => {
+    const r = c.aesGcm128Encrypt(K4, IV4, P3, new Uint8Array(0));
+    assert.equal(toHex(r.ciphertext), toHex(C3));
+    assert.equal(toHex(r.tag), '4d5c2af327cd64a62cf35abd2ba6fab4');
+  });
+  test('test case 4: 60 bytes with AAD, and decryption', () => {
+    const r = c.aesGcm128Encrypt(K4, IV4, P3.subarray(0, 60), A4);
+    assert.equal(toHex(r.ciphertext), toHex(C3.subarray(0, 60)));
+    assert.equal(toHex(r.tag), '5bc94fbc3221a5db94fae95ae7121a47');
+    const pt = c.aesGcm128Decrypt(K4, IV4, r.ciphertext, A4, r.tag);
+    assert.ok(pt);
+    assert.equal(toHex(pt), toHex(P3.subarray(0, 60)));
+  });
+  test('a wrong tag, AAD or ciphertext bit gives null', () => {
+    const r = c.aesGcm128Encrypt(K4, IV4, P3.subarray(0, 60), A4);
+    const badTag = r.tag.slice();
+    badTag[0]! ^= 1;
+    assert.equal(c.aesGcm128Decrypt(K4, IV4, r.ciphertext, A4, badTag), null);
+    const badAad = A4.slice();
+    badAad[19]! ^= 0x80;
+    assert.equal(c.aesGcm128Decrypt(K4, IV4, r.ciphertext, badAad, r.tag), null);
+    const badCt = r.ciphertext.slice();
+    badCt[59]! ^= 1;
+    assert.equal(c.aesGcm128Decrypt(K4, IV4, badCt, A4, r.tag), null);
+  });
+  test('bad parameters are LibError GCM_PARAMS', () => {
+    assert.throws(() => c.aesGcm128Encrypt(K4, new Uint8Array(16), P3, A4), (e: unknown) => e instanceof LibError && e.code === 'GCM_PARAMS');
+    assert.throws(() => c.aesGcm128Decrypt(K4, IV4, P3, A4, new Uint8Array(8)), (e: unknown) => e instanceof LibError && e.code === 'GCM_PARAMS');
+  });
+});
+
+describe('AES-128-CTR (NIST SP 800-38A F.5.1)', () => {
+  test('CTR-AES128.Encrypt', () => {
+    const K = fromHex('2b7e151628aed2a6abf7158809cf4f3c');
+    const ctr = fromHex('f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff');
+    const P = fromHex('6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e5130c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710');
+    const C = '874d6191b620e3261bef6864990db6ce9806f66b7970fdff8617187bb9fffdff5ae4df3edbd5d35e5b4f09020db03eab1e031dda2fbe03d1792170a0f3009cee';
+    assert.equal(toHex(c.aesCtr128(K, ctr, P)), C);
+    assert.equal(toHex(c.aesCtr128(K, ctr, fromHex(C))), toHex(P));
+  });
+});
+
+describe('HKDF-SHA256 (RFC 5869)', () => {
+  test('test case 1', () => {
+    const okm = c.hkdfSha256(new Uint8Array(22).fill(0x0b), fromHex('000102030405060708090a0b0c'), fromHex('f0f1f2f3f4f5f6f7f8f9'), 42);
+    assert.equal(toHex(okm), '3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865');
+  });
+});
+
+describe('randomness and the default provider', () => {
+  test('randomBytes has the requested length and is not constant', () => {
+    const a = c.randomBytes(32), b = c.randomBytes(32);
+    assert.equal(a.length, 32);
+    assert.notEqual(toHex(a), toHex(b));
+  });
+  test('defaultCrypto is one shared provider', () => {
+    assert.equal(defaultCrypto(), defaultCrypto());
+  });
+});
+
+describe('RSA', () => {
+  test('sig1.key.pem: public numbers, MRSIGNER, PKCS#1 v1.5 signature as node:crypto verifies it', { skip: NO_VECTORS }, () => {
+    const pem = vectorText('sig1.key.pem');
+    const { modulus, exponent } = c.rsaPublicNumbers(pem);
+    assert.equal(exponent, 3n);
+    assert.equal(modulus.length, 384);
+    assert.equal(toHex(Uint8Array.from(modulus).reverse()), toHex(vector('sig1.key_n.bin')));
+    assert.equal(toHex(c.sha256(Uint8Array.from(modulus).reverse())), VEC.sig1Mrsigner);
+    const msg = new TextEncoder().encode('witness');
+    const sig = c.rsaSignSha256(pem, msg);
+    assert.equal(sig.length, 384);
+    const pub = c.rsaPublicKeyPem(modulus, exponent);
+    assert.equal(nc.verify('sha256', msg, { key: pub, padding: nc.constants.RSA_PKCS1_PADDING }, sig), true);
+    assert.equal(nc.verify('sha256', new TextEncoder().encode('witnesS'), { key: pub, padding: nc.constants.RSA_PKCS1_PADDING }, sig), false);
+    assert.deepEqual(c.rsaPublicNumbers(pub), { modulus, exponent });
+  });
+  test('a non-key is LibError RSA_KEY_INVALID', () => {
+    assert.throws(() => c.rsaPublicNumbers('-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n'), (e: unknown) => e instanceof LibError && e.code === 'RSA_KEY_INVALID');
+    const ec = nc.generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    assert.throws(() => c.rsaPublicNumbers(ec), (e: unknown) => e instanceof LibError && e.code === 'RSA_KEY_INVALID');
+  });
+});

@@ -1,0 +1,265 @@
+/**
+ * OCALLs and a host that lies in them (the marshal fixture's ecall_ocall_lie, ecall_ocall_big,
+ * ecall_stack_ocall). After an OCALL the enclave must copy back only what it declared, from where
+ * it put it, with the width it declared: it may not trust the ms it wrote (the host can rewrite its
+ * pointers), the bytes past a declared buffer, a return value wider than its type, RSI on ORET, or
+ * the ECALL's own ms (re-read after the OCALL). The enclave's memory around its buffers is checked
+ * afterwards (a 64-byte zone and a 16-byte return area filled with 0xC3, and the 256-byte secret).
+ */
+import { test, describe, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { u64le, writeU64le, toHex } from '../../src/lib/index.js';
+import { ENCLU, type ExitInfo, type Registers } from '../../src/arch/index.js';
+import { EXIT_ECALL_RETURN, ECMD_ORET, type HostEnclave } from '../../src/sdk/index.js';
+import type { Platform } from '../../src/platform/index.js';
+import { newPlatform, loadFixture, readLog, untrusted, ecallPlan, writeMs, rawEnter, linearOf, RAW_AEP, STATUS } from '../helpers/sdk.js';
+
+const C3 = 0xc3;
+const dec = new TextDecoder();
+
+/** What ecall_ocall_lie's zone must hold when the OCALL wrote `out` (16 bytes) and `io` (8 bytes). */
+function expectedZone(out: Uint8Array | null, io: Uint8Array): Uint8Array {
+  const z = new Uint8Array(64).fill(C3);
+  if (out) z.set(out, 16);
+  z.set(io, 40);
+  return z;
+}
+const IO_IN = Uint8Array.from({ length: 8 }, (_, i) => 0x10 + i);
+const OUT_HOST = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
+const IO_HOST = Uint8Array.from({ length: 8 }, (_, i) => 0xd0 + i);
+
+let p: Platform;
+let e: HostEnclave;
+let ocallImpl: (...a: (number | bigint | Uint8Array | string | null)[]) => number | bigint | void = () => 0;
+let bigImpl: (...a: (number | bigint | Uint8Array | string | null)[]) => number | bigint | void = () => 0;
+
+before(() => {
+  p = newPlatform();
+  e = loadFixture(p, 'marshal', { ocalls: { ocall_lie: (...a) => ocallImpl(...a), ocall_big: (...a) => bigImpl(...a) } });
+});
+
+describe('an honest host (HostEnclave)', () => {
+  test('the OCALL sees the [in, out] bytes, a zeroed [out] buffer, the string and the value; its results come back exactly', () => {
+    const seen: unknown[] = [];
+    ocallImpl = (out, io, note, tag) => {
+      seen.push(toHex(out as Uint8Array), toHex(io as Uint8Array), note, tag);
+      (out as Uint8Array).set(OUT_HOST);
+      (io as Uint8Array).set(IO_HOST);
+      return -2;
+    };
+    const zone = new Uint8Array(64), ret = new Uint8Array(16);
+    assert.equal(e.ecall('ecall_ocall_lie', [zone, ret]), STATUS.SUCCESS);
+    assert.deepEqual(seen, ['00'.repeat(16), toHex(IO_IN), 'a note from the enclave', 0xc0ffee]);
+    assert.deepEqual(zone, expectedZone(OUT_HOST, IO_HOST));
+    assert.equal(toHex(ret), 'c3c3c3c3' + 'feff' + 'c3'.repeat(10));
+  });
+
+  test('a result wider than the declared int16_t is narrowed to 16 bits', () => {
+    ocallImpl = () => 0x12345;
+    const ret = new Uint8Array(16);
+    e.ecall('ecall_ocall_lie', [new Uint8Array(64), ret]);
+    assert.equal(toHex(ret), 'c3c3c3c3' + '4523' + 'c3'.repeat(10));
+  });
+
+  test('an OCALL whose [out] buffer the enclave places past the end of its memory is refused inside (INVALID_PARAMETER), the host never called', () => {
+    let called = 0;
+    ocallImpl = () => {
+      called++;
+      return 0;
+    };
+    const ocallsBefore = e.stats.ocalls;
+    assert.equal(e.ecall('ecall_ocall_bad_pointer', []), STATUS.INVALID_PARAMETER);
+    assert.equal(called, 0);
+    assert.equal(e.stats.ocalls, ocallsBefore);
+    assert.equal(new DataView(readLog(e)[0]!.bytes.buffer).getInt16(0, true), 0x7777, 'the result is not written');
+  });
+
+  test('a big [in] buffer reaches the host intact', () => {
+    bigImpl = (buf, len) => {
+      const b = buf as Uint8Array;
+      assert.equal(b.length, len);
+      for (let i = 0; i < b.length; i++) if (b[i] !== (i & 0xff)) assert.fail(`byte ${i}`);
+      return b.length;
+    };
+    assert.equal(e.ecall('ecall_ocall_big', [4096]), 0x10000 + 4096);
+  });
+});
+
+describe('a lying host (entering with the processor directly)', () => {
+  let U: number; // ms at +0, the ECALL's zone at +0x1000 and return area at +0x1100, scratch at +0x8000
+  const MS = 0, ZONE = 0x1000, RET = 0x1100, SCRATCH = 0x8000, SCRATCH_SIZE = 0x1000;
+  let secret: number;
+  before(() => {
+    U = untrusted(p, 0x10000, 0x4400_0000);
+    secret = linearOf(e, e.ecall('ecall_secret_addr') as number);
+  });
+
+  interface OcallExit {
+    readonly index: number;
+    readonly ms: number;
+    readonly regs: Registers;
+  }
+
+  /** Run `name` with a handler that gets each OCALL exit and returns (the handler then ORETs unless it says otherwise). */
+  function run(name: string, slots: (number | bigint)[], onOcall: (o: OcallExit) => number | void, scratchSize = SCRATCH_SIZE): { status: number; ret: bigint; exits: ExitInfo[] } {
+    writeMs(p, U + MS, slots);
+    p.process.write(U + SCRATCH, new Uint8Array(SCRATCH_SIZE).fill(0xee));
+    const exits: ExitInfo[] = [];
+    const tcs = e.tcs[0]!;
+    const { exit, regs } = rawEnter(p, e, {
+      index: ecallPlan(e, name).index, ms: U + MS, scratch: U + SCRATCH, scratchSize,
+      handler: (x, r) => {
+        if (x.reason === 'eexit' && r.rdi === EXIT_ECALL_RETURN) return 0;
+        exits.push(x);
+        assert.equal(x.reason, 'eexit', `unexpected ${x.reason}: ${x.detail ?? ''}`);
+        const leaf = onOcall({ index: r.rdi, ms: r.rsi, regs: r });
+        if (typeof leaf === 'number') return leaf;
+        r.rbx = tcs;
+        r.rcx = RAW_AEP;
+        r.rdi = ECMD_ORET;
+        return ENCLU.EENTER;
+      },
+    });
+    assert.equal(exit.reason, 'eexit', `${exit.reason}: ${exit.detail ?? ''}`);
+    assert.equal(regs.rdi, EXIT_ECALL_RETURN);
+    return { status: regs.rax, ret: u64le(p.process.read(U + MS + 8 * slots.length, 8), 0), exits };
+  }
+
+  const slot = (ms: number, i: number): number => Number(u64le(p.process.read(ms + 8 * i, 8), 0));
+  const setSlot = (ms: number, i: number, v: bigint | number): void => {
+    const b = new Uint8Array(8);
+    writeU64le(b, 0, BigInt.asUintN(64, BigInt(v)));
+    p.process.write(ms + 8 * i, b);
+  };
+  const inScratch = (a: number, n: number): boolean => a >= U + SCRATCH && a + n <= U + SCRATCH + SCRATCH_SIZE;
+
+  test('the OCALL ms and its buffers lie in the scratch area; the [out] buffer reaches the host zeroed; nothing else is written', () => {
+    let checked = false;
+    const r = run('ecall_ocall_lie', [U + ZONE, U + RET], ({ index, ms }) => {
+      assert.equal(index, e.plan.ocalls.findIndex((f) => f.name === 'ocall_lie'));
+      assert.ok(inScratch(ms, 40), `ms at 0x${ms.toString(16)}`);
+      const out = slot(ms, 0), io = slot(ms, 1), note = slot(ms, 2);
+      assert.ok(inScratch(out, 16) && inScratch(io, 8) && inScratch(note, 24));
+      assert.equal(slot(ms, 3), 0xc0ffee);
+      assert.equal(toHex(p.process.read(out, 16)), '00'.repeat(16), 'the enclave\'s zone (0xC3) must not reach the host');
+      assert.deepEqual(p.process.read(io, 8), IO_IN);
+      assert.equal(dec.decode(p.process.read(note, 24)), 'a note from the enclave\0');
+      // Everything the enclave wrote is within [ms, end of its last buffer]; the rest of the scratch is untouched.
+      const end = Math.max(ms + 40, out + 16, io + 8, note + 24);
+      const rest = p.process.read(end, U + SCRATCH + SCRATCH_SIZE - end);
+      assert.ok(rest.every((x) => x === 0xee), 'the enclave wrote past its OCALL data');
+      checked = true;
+      p.process.write(out, OUT_HOST);
+      p.process.write(io, IO_HOST);
+    });
+    assert.ok(checked);
+    assert.equal(r.status, STATUS.SUCCESS);
+    assert.equal(r.ret, 0n, 'the OCALL succeeded');
+    assert.deepEqual(p.process.read(U + ZONE, 64), expectedZone(OUT_HOST, IO_HOST));
+  });
+
+  test('rewritten ms pointers, bytes past the declared buffers, an out-of-range result and a bogus RSI: only the declared bytes, from the enclave\'s own addresses', () => {
+    const r = run('ecall_ocall_lie', [U + ZONE, U + RET], ({ ms, regs }) => {
+      const out = slot(ms, 0), io = slot(ms, 1);
+      // Honest results where the enclave put the buffers…
+      p.process.write(out, OUT_HOST);
+      p.process.write(out + 16, new Uint8Array(48).fill(0xbb)); // …and 48 bytes past [out]
+      p.process.write(io, IO_HOST);
+      p.process.write(io + 8, new Uint8Array(40).fill(0xbc)); // …and past [in, out]
+      // Decoys elsewhere, and the ms pointed at them and at the enclave itself.
+      p.process.write(U + 0x2000, new Uint8Array(64).fill(0x66));
+      setSlot(ms, 0, U + 0x2000);
+      setSlot(ms, 1, secret);
+      setSlot(ms, 2, secret + 64);
+      setSlot(ms, 3, 0xffffffffffffn);
+      setSlot(ms, 4, 0x7fff_1234_5678_9abcn); // int16_t result: only 0x9abc may be taken
+      regs.rsi = secret; // ORET's RSI means nothing
+    });
+    assert.equal(r.status, STATUS.SUCCESS);
+    assert.equal(r.ret, 0n);
+    assert.deepEqual(p.process.read(U + ZONE, 64), expectedZone(OUT_HOST, IO_HOST));
+    assert.equal(toHex(p.process.read(U + RET, 16)), 'c3c3c3c3' + 'bc9a' + 'c3'.repeat(10));
+    assert.equal(e.ecall('ecall_secret_check'), 0);
+  });
+
+  test('an int32_t result with the upper half of its slot set', () => {
+    const r = run('ecall_ocall_big', [64], ({ ms }) => {
+      setSlot(ms, 2, 0xffff_ffff_0000_0005n);
+    });
+    assert.equal(r.status, STATUS.SUCCESS);
+    assert.equal(r.ret & 0xffffffffn, 0x10005n);
+  });
+
+  test('the ECALL\'s own ms rewritten during the OCALL: results still go to the buffers the ECALL was given', () => {
+    const r = run('ecall_ocall_lie', [U + ZONE, U + RET], ({ ms }) => {
+      p.process.write(slot(ms, 0), OUT_HOST);
+      p.process.write(slot(ms, 1), IO_HOST);
+      setSlot(U + MS, 0, secret); // the ECALL's [out] zone
+      setSlot(U + MS, 1, secret + 128); // the ECALL's [out] return area
+    });
+    assert.equal(r.status, STATUS.SUCCESS);
+    assert.equal(e.ecall('ecall_secret_check'), 0, 'the ECALL\'s results were written into the enclave');
+    assert.deepEqual(p.process.read(U + ZONE, 64), expectedZone(OUT_HOST, IO_HOST));
+    assert.equal(slot(U + MS, 0), secret, 'the runtime does not rewrite the ms argument slots');
+  });
+
+  test('re-entering with an ECALL index instead of ORET fails the OCALL (UNEXPECTED) without copying its results', () => {
+    const r = run('ecall_ocall_lie', [U + ZONE, U + RET], ({ ms, regs }) => {
+      p.process.write(slot(ms, 0), OUT_HOST);
+      p.process.write(slot(ms, 1), IO_HOST);
+      setSlot(ms, 4, 0x1111);
+      regs.rbx = e.tcs[0]!;
+      regs.rcx = RAW_AEP;
+      regs.rdi = ecallPlan(e, 'ecall_void').index;
+      return ENCLU.EENTER;
+    });
+    assert.equal(r.status, STATUS.SUCCESS);
+    assert.equal(r.ret, BigInt(STATUS.UNEXPECTED), 'the OCALL\'s status as the enclave saw it');
+    assert.deepEqual(p.process.read(U + ZONE, 64), expectedZone(null, IO_IN), 'nothing copied back from a failed OCALL');
+    assert.equal(toHex(p.process.read(U + RET, 16)), 'c3'.repeat(16));
+  });
+
+  test('a scratch area too small for the OCALL: the OCALL fails inside with OUT_OF_MEMORY, the host sees no exit', () => {
+    for (const size of [0, 8, 64]) {
+      const r = run('ecall_ocall_big', [100], () => assert.fail('no OCALL exit expected'), size);
+      assert.equal(r.status, STATUS.SUCCESS);
+      assert.equal(r.ret, BigInt(STATUS.OUT_OF_MEMORY), `scratch of ${size} bytes`);
+      assert.equal(r.exits.length, 0);
+    }
+    const ok = run('ecall_ocall_big', [100], ({ ms }) => setSlot(ms, 2, 7), 4096);
+    assert.equal(ok.ret, 0x10007n);
+  });
+
+  test('the enclave is intact after all of it', () => {
+    assert.equal(e.ecall('ecall_secret_check'), 0);
+    assert.equal(e.ecall('ecall_ret_i32', [42]), 42);
+  });
+});
+
+describe('an OCALL implementation that throws', () => {
+  test('the ECALL rejects with the same error; the enclave stays usable', () => {
+    const boom = new Error('the host failed');
+    ocallImpl = () => {
+      throw boom;
+    };
+    assert.throws(() => e.ecall('ecall_ocall_lie', [new Uint8Array(64), new Uint8Array(16)]), (x: unknown) => x === boom);
+    ocallImpl = () => 3;
+    const ret = new Uint8Array(16);
+    assert.equal(e.ecall('ecall_ocall_lie', [new Uint8Array(64), ret]), STATUS.SUCCESS);
+    assert.equal(toHex(ret.subarray(4, 6)), '0300');
+  });
+
+  test('abandoning an OCALL gives back the enclave\'s C stack (no leak per abandoned call)', () => {
+    const own = loadFixture(p, 'marshal', { ocalls: { ocall_big: () => { throw new Error('no'); } } });
+    try {
+      const sp = own.ecall('ecall_stack_probe') as number;
+      for (let i = 0; i < 3; i++) assert.throws(() => own.ecall('ecall_stack_ocall', [16]), /no/);
+      assert.equal(own.ecall('ecall_stack_probe'), sp, 'the C stack pointer moved');
+      for (let i = 0; i < 12; i++) assert.throws(() => own.ecall('ecall_stack_ocall', [16]), /no/);
+      assert.equal(own.ecall('ecall_secret_check'), 0, 'the C stack overran the enclave\'s data');
+      assert.equal(own.ecall('ecall_stack_probe'), sp);
+    } finally {
+      own.destroy();
+    }
+  });
+});

@@ -1,0 +1,234 @@
+/**
+ * Sealing across identities, SVNs and restarts, with the identity fixture: the blob's layout against
+ * the Intel SDK's sgx_sealed_data_t (and an independent AES-128-GCM decryption with node:crypto),
+ * MRENCLAVE and MRSIGNER policies, another signer, ISVSVN and ISVPRODID, every single-bit change of
+ * a blob, additional MAC text, and restarts of the platform with the same or another seed.
+ */
+import { test, describe, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { createDecipheriv } from 'node:crypto';
+import { u16le, u32le, u64le, toHex, isZero } from '../../src/lib/index.js';
+import { KEYNAME, KEYPOLICY } from '../../src/arch/index.js';
+import { SEALED_HEADER_SIZE, SEAL_FLAGS_MASK, SEAL_MISC_MASK, parseSealedData, sealedDataSize, type HostEnclave } from '../../src/sdk/index.js';
+import { createPlatform, type Platform } from '../../src/platform/index.js';
+import { newPlatform, loadFixture, testKey, STATUS, statusName } from '../helpers/sdk.js';
+
+const MRENCLAVE = KEYPOLICY.MRENCLAVE, MRSIGNER = KEYPOLICY.MRSIGNER;
+const enc = new TextEncoder();
+const SEED = Uint8Array.from({ length: 32 }, (_, i) => i * 7 + 1);
+const TEXT = enc.encode('twenty bytes of text'); // 20: no single-bit change of its length gives 0
+const AAD = enc.encode('mac text!!');
+assert.equal(TEXT.length, 20);
+
+function seal(e: HostEnclave, policy: number, text: Uint8Array = TEXT, aad: Uint8Array = AAD): Uint8Array {
+  const blob = new Uint8Array(sealedDataSize(aad.length, text.length));
+  const st = e.ecall('ecall_seal', [policy, aad, aad.length, text, text.length, blob, blob.length]) as number;
+  assert.equal(st, STATUS.SUCCESS, `seal: ${statusName(st)}`);
+  return blob;
+}
+
+interface Unsealed {
+  readonly status: number;
+  readonly text: Uint8Array;
+  readonly aad: Uint8Array;
+}
+function unseal(e: HostEnclave, blob: Uint8Array): Unsealed {
+  const text = new Uint8Array(256), aad = new Uint8Array(256), lengths = new Uint8Array(8);
+  const status = e.ecall('ecall_unseal', [blob, blob.length, text, text.length, aad, aad.length, lengths]) as number;
+  return { status, text: text.slice(0, u32le(lengths, 0)), aad: aad.slice(0, u32le(lengths, 4)) };
+}
+function assertUnseals(e: HostEnclave, blob: Uint8Array, text: Uint8Array = TEXT, aad: Uint8Array = AAD): void {
+  const u = unseal(e, blob);
+  assert.equal(u.status, STATUS.SUCCESS, statusName(u.status));
+  assert.deepEqual(u.text, text);
+  assert.deepEqual(u.aad, aad);
+}
+function assertRefused(e: HostEnclave, blob: Uint8Array, status: number, what = ''): void {
+  const u = unseal(e, blob);
+  assert.equal(u.status, status, `${what}: expected ${statusName(status)}, got ${statusName(u.status)}`);
+}
+
+const ISVPRODID = 3;
+let p: Platform;
+/** A1: ISVSVN 1; A2: the same enclave (same MRENCLAVE) at ISVSVN 2; B: another enclave (heap 512 KiB) of the same signer; C: A1's image signed by another signer; P: A1 with another ISVPRODID. */
+let A1: HostEnclave, A2: HostEnclave, B: HostEnclave, C: HostEnclave, P: HostEnclave;
+
+before(() => {
+  p = newPlatform({ seed: SEED });
+  A1 = loadFixture(p, 'identity', { config: { isvProdId: ISVPRODID, isvSvn: 1 } });
+  A2 = loadFixture(p, 'identity', { config: { isvProdId: ISVPRODID, isvSvn: 2 } });
+  B = loadFixture(p, 'identity', { config: { isvProdId: ISVPRODID, isvSvn: 1, heapSize: 512 << 10 } });
+  C = loadFixture(p, 'identity', { config: { isvProdId: ISVPRODID, isvSvn: 1 }, key: testKey(1) });
+  P = loadFixture(p, 'identity', { config: { isvProdId: ISVPRODID + 1, isvSvn: 1 } });
+  assert.equal(A1.mrenclave, A2.mrenclave, 'ISVSVN is not part of MRENCLAVE');
+  assert.equal(A1.mrenclave, C.mrenclave);
+  assert.notEqual(A1.mrenclave, B.mrenclave);
+});
+
+describe('the blob (sgx_sealed_data_t)', () => {
+  test('layout: KEYREQUEST at 0, plain_text_offset at 512, payload_size at 528, tag at 544, payload at 560', () => {
+    const blob = seal(A1, MRSIGNER);
+    assert.equal(blob.length, 560 + TEXT.length + AAD.length);
+    assert.equal(SEALED_HEADER_SIZE, 560);
+    // KEYREQUEST
+    assert.equal(u16le(blob, 0), KEYNAME.SEAL_KEY);
+    assert.equal(KEYNAME.SEAL_KEY, 4);
+    assert.equal(u16le(blob, 2), MRSIGNER, 'KEYPOLICY');
+    assert.equal(u16le(blob, 4), 1, 'ISVSVN: the enclave\'s own');
+    assert.ok(isZero(blob, 6, 8), 'reserved');
+    assert.equal(toHex(blob.subarray(8, 24)), toHex(p.processor.inspect.cpusvn), 'CPUSVN: the platform\'s');
+    assert.equal(u64le(blob, 24), 0xff0000000000000bn, 'ATTRIBUTEMASK.FLAGS = TSEAL_DEFAULT_FLAGSMASK');
+    assert.equal(SEAL_FLAGS_MASK, 0xff0000000000000bn);
+    assert.equal(u64le(blob, 32), 0n, 'ATTRIBUTEMASK.XFRM');
+    assert.ok(!isZero(blob, 40, 72), 'KEYID: random');
+    assert.equal(u32le(blob, 72), 0xf0000000, 'MISCMASK = TSEAL_DEFAULT_MISCMASK');
+    assert.equal(SEAL_MISC_MASK, 0xf0000000);
+    assert.equal(u16le(blob, 76), 0, 'CONFIGSVN');
+    assert.ok(isZero(blob, 78, 512), 'KEYREQUEST reserved');
+    // sgx_sealed_data_t
+    assert.equal(u32le(blob, 512), TEXT.length, 'plain_text_offset');
+    assert.ok(isZero(blob, 516, 528), 'reserved');
+    assert.equal(u32le(blob, 528), TEXT.length + AAD.length, 'aes_data.payload_size');
+    assert.ok(isZero(blob, 532, 544), 'reserved');
+    assert.notDeepEqual(blob.subarray(560, 580), TEXT, 'the text is encrypted');
+    assert.deepEqual(blob.subarray(580), AAD, 'the additional MAC text follows in the clear');
+    const parsed = parseSealedData(blob);
+    assert.equal(parsed.textLength, TEXT.length);
+    assert.equal(parsed.aadLength, AAD.length);
+    assert.deepEqual(parsed.aad, AAD);
+  });
+
+  test('AES-128-GCM with a zero IV under the seal key, the MAC text as AAD (decrypted with node:crypto)', () => {
+    const blob = seal(A1, MRENCLAVE);
+    const key = new Uint8Array(16);
+    assert.equal(A1.ecall('ecall_get_key', [blob.subarray(0, 512), key]), STATUS.SUCCESS);
+    const d = createDecipheriv('aes-128-gcm', key, new Uint8Array(12));
+    d.setAAD(blob.subarray(580));
+    d.setAuthTag(blob.subarray(544, 560));
+    const text = new Uint8Array(Buffer.concat([d.update(blob.subarray(560, 580)), d.final()]));
+    assert.deepEqual(text, TEXT);
+  });
+
+  test('two seals of the same text differ (a fresh KEYID each time); both unseal', () => {
+    const a = seal(A1, MRENCLAVE), b = seal(A1, MRENCLAVE);
+    assert.notEqual(toHex(a.subarray(40, 72)), toHex(b.subarray(40, 72)));
+    assert.notEqual(toHex(a.subarray(560)), toHex(b.subarray(560)));
+    assertUnseals(A1, a);
+    assertUnseals(A1, b);
+  });
+
+  test('additional MAC text round-trips, empty or not; an empty text is refused', () => {
+    assertUnseals(A1, seal(A1, MRSIGNER, TEXT, new Uint8Array(0)), TEXT, new Uint8Array(0));
+    const big = Uint8Array.from({ length: 200 }, (_, i) => i);
+    assertUnseals(A1, seal(A1, MRSIGNER, TEXT, big), TEXT, big);
+    const blob = new Uint8Array(sealedDataSize(4, 0));
+    assert.equal(A1.ecall('ecall_seal', [MRSIGNER, AAD, 4, new Uint8Array(0), 0, blob, blob.length]), STATUS.INVALID_PARAMETER);
+  });
+
+  test('a policy with neither MRENCLAVE nor MRSIGNER, or with reserved bits, and a wrong blob size are refused', () => {
+    const blob = new Uint8Array(sealedDataSize(AAD.length, TEXT.length));
+    for (const policy of [0, KEYPOLICY.NOISVPRODID, 0x100 | MRSIGNER, 0x8000 | MRENCLAVE]) {
+      assert.equal(A1.ecall('ecall_seal', [policy, AAD, AAD.length, TEXT, TEXT.length, blob, blob.length]), STATUS.INVALID_PARAMETER, `policy 0x${policy.toString(16)}`);
+    }
+    assert.equal(A1.ecall('ecall_seal', [MRSIGNER, AAD, AAD.length, TEXT, TEXT.length, blob, blob.length - 1]), STATUS.INVALID_PARAMETER);
+  });
+});
+
+describe('policies and identities', () => {
+  test('MRENCLAVE policy: the same enclave unseals; another enclave of the same signer cannot (MAC_MISMATCH)', () => {
+    const blob = seal(A1, MRENCLAVE);
+    assertUnseals(A1, blob);
+    assertRefused(B, blob, STATUS.MAC_MISMATCH, 'B');
+    assertRefused(P, blob, STATUS.MAC_MISMATCH, 'another ISVPRODID');
+  });
+
+  test('MRENCLAVE policy: the seal key does not depend on the signer (SDM EGETKEY), so the same MRENCLAVE under another signer unseals', () => {
+    assertUnseals(C, seal(A1, MRENCLAVE));
+  });
+
+  test('MRSIGNER policy: another enclave of the same signer unseals; another signer cannot (MAC_MISMATCH 0x3001)', () => {
+    const blob = seal(A1, MRSIGNER);
+    assertUnseals(B, blob);
+    assertRefused(C, blob, STATUS.MAC_MISMATCH, 'C');
+    assert.equal(STATUS.MAC_MISMATCH, 0x3001);
+    assertUnseals(A1, seal(B, MRSIGNER));
+    assertRefused(A1, seal(C, MRSIGNER), STATUS.MAC_MISMATCH, 'C → A1');
+  });
+
+  test('MRSIGNER policy: another ISVPRODID of the same signer cannot', () => {
+    assertRefused(P, seal(A1, MRSIGNER), STATUS.MAC_MISMATCH, 'P');
+  });
+
+  test('ISVSVN: 2 unseals what 1 sealed; 1 cannot unseal what 2 sealed (INVALID_ISVSVN 0x3004)', () => {
+    for (const policy of [MRENCLAVE, MRSIGNER]) {
+      assertUnseals(A2, seal(A1, policy));
+      const blob = seal(A2, policy);
+      assert.equal(u16le(blob, 4), 2);
+      assertRefused(A1, blob, STATUS.INVALID_ISVSVN, `policy ${policy}`);
+      assertUnseals(A2, blob);
+      // Lowering the request's ISVSVN gives another key.
+      const lowered = blob.slice();
+      lowered[4] = 1;
+      assertRefused(A1, lowered, STATUS.MAC_MISMATCH, 'lowered ISVSVN');
+    }
+    assert.equal(STATUS.INVALID_ISVSVN, 0x3004);
+  });
+});
+
+describe('a modified blob', () => {
+  test('every byte, one bit flipped: the failure the Intel format implies', () => {
+    const blob = seal(A1, MRENCLAVE);
+    const cpusvn = p.processor.inspect.cpusvn;
+    const expected = (i: number, flipped: Uint8Array): number => {
+      if (i >= 4 && i < 6) return u16le(flipped, 4) > 1 ? STATUS.INVALID_ISVSVN : STATUS.MAC_MISMATCH;
+      if (i >= 8 && i < 24) return flipped[i]! > cpusvn[i - 8]! ? STATUS.INVALID_CPUSVN : STATUS.MAC_MISMATCH;
+      if ((i >= 516 && i < 528) || (i >= 532 && i < 544)) return STATUS.SUCCESS; // reserved: not authenticated (as in the Intel SDK)
+      return STATUS.MAC_MISMATCH; // key request fields and reserved bytes, lengths, tag, ciphertext, MAC text
+    };
+    const wrong: string[] = [];
+    for (let i = 0; i < blob.length; i++) {
+      const b = blob.slice();
+      b[i] ^= 1 << (i % 8);
+      const want = expected(i, b);
+      const got = unseal(A1, b);
+      if (got.status !== want) wrong.push(`byte ${i}: ${statusName(got.status)}, expected ${statusName(want)}`);
+      else if (want === STATUS.SUCCESS) assert.deepEqual(got.text, TEXT);
+    }
+    assert.deepEqual(wrong, []);
+    assertUnseals(A1, blob);
+  });
+
+  test('truncated or extended blobs', () => {
+    const blob = seal(A1, MRENCLAVE);
+    assertRefused(A1, blob.subarray(0, blob.length - 1), STATUS.MAC_MISMATCH, 'one byte short');
+    const longer = new Uint8Array(blob.length + 1);
+    longer.set(blob);
+    assertRefused(A1, longer, STATUS.MAC_MISMATCH, 'one byte more');
+    assertRefused(A1, blob.subarray(0, 559), STATUS.INVALID_PARAMETER, 'shorter than the header');
+    const noText = blob.slice();
+    noText[512] = 0;
+    noText[528] = AAD.length;
+    assertRefused(A1, noText.subarray(0, 560 + AAD.length), STATUS.INVALID_PARAMETER, 'no text');
+  });
+});
+
+describe('restarts', () => {
+  test('the same seed (a new platform, or a saved one restored) unseals; another seed does not', () => {
+    const byEnclave = seal(A1, MRENCLAVE), bySigner = seal(A1, MRSIGNER);
+    const saved = p.save();
+    const again = createPlatform({ seed: SEED, epcSize: 16 << 20 });
+    const restored = createPlatform({ saved, epcSize: 16 << 20 });
+    const other = createPlatform({ seed: SEED.map((x) => x ^ 0xff), epcSize: 16 << 20 });
+    for (const [q, ok] of [[again, true], [restored, true], [other, false]] as const) {
+      const e = loadFixture(q, 'identity', { config: { isvProdId: ISVPRODID, isvSvn: 1 } });
+      try {
+        for (const blob of [byEnclave, bySigner]) {
+          if (ok) assertUnseals(e, blob);
+          else assertRefused(e, blob, STATUS.MAC_MISMATCH, 'another seed');
+        }
+      } finally {
+        e.destroy();
+      }
+    }
+  });
+});
