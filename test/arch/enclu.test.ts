@@ -175,8 +175,7 @@ describe('EENTER checks (§7.1)', () => {
     });
     assert.equal(e.enter(op).exit.reason, 'eexit');
     assert.ok(inner instanceof ArchFault && inner.vector === GP);
-    assertFault(() => k.enclu(ENCLU.EEXIT, { rbx: e.tcs(0), rcx: AEP }), GP);
-    assertFault(() => k.enclu(ENCLU.EACCEPT, { rbx: e.tcs(0), rcx: AEP }), GP);
+    for (const leaf of [ENCLU.EREPORT, ENCLU.EGETKEY, ENCLU.EEXIT, ENCLU.EACCEPT, 0x20]) faultsUnchanged(k, () => k.enclu(leaf, { rbx: e.tcs(0), rcx: AEP }), GP);
   });
 
   test('a processor without an engine refuses entry (ArchError NO_ENGINE)', () => {
@@ -655,6 +654,24 @@ describe('ERESUME (§7.2) and CSSA accounting', () => {
     faultsUnchanged(k, () => e.resume(), GP);
     assert.equal(cssa(k), 1);
   });
+
+  for (const [name, off] of [['RIP', 136], ['FSBASE', 168], ['GSBASE', 176]] as const) {
+    test(`ERESUME refuses a non-canonical saved ${name} → #GP, CSSA unchanged`, () => {
+      const { k, engine } = newKernel();
+      const e = buildEnclave(k);
+      const op = engine.on((ctx) => {
+        if (ctx.regs.rax === 0) throw ud('ud2');
+        const b = new Uint8Array(8);
+        writeU64le(b, 0, 1n << 48n);
+        ctx.write(e.ssa(0) + 4096 - 184 + off, b);
+        return ctx.regs.rcx;
+      });
+      e.enter(op);
+      e.enter(op);
+      faultsUnchanged(k, () => e.resume(), GP);
+      assert.equal(cssa(k), 1);
+    });
+  }
 
   test('ERESUME of a TCS whose interrupted frame is still on the stack is refused (model limit, ArchError)', () => {
     const { k, engine } = newKernel();
