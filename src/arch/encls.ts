@@ -175,7 +175,7 @@ export function eadd(m: MachineState, lp: LpState, rbx: number, rcx: number): nu
   m.validCount++;
   if (pt === PT.TCS) {
     const f = m.readTcsFields(idx);
-    const t: TcsState = { page: idx, secs: s, linAddr: linaddr, state: 'idle', ...f, suspended: null, aexCount: 0, cache: null, pool: null };
+    const t: TcsState = { page: idx, secs: s, linAddr: linaddr, state: 'idle', ...f, suspended: [], aexCount: 0, cache: null, pool: null };
     m.tcs[idx] = t;
   }
   m.epcmEpoch++;

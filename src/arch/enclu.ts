@@ -48,19 +48,23 @@ function exitOf(reason: ExitInfo['reason'], t: TcsState, vector: number | null =
 // Entry checks (EENTER steps 2–11, ERESUME's variant).
 
 function tcsOperand(m: MachineState, lp: LpState, rbx: number, aep: number): TcsState {
-  if (rbx < 0 || rbx % 4096 !== 0) throw gp('EENTER/ERESUME: the TCS address must be 4K-aligned');
+  if (rbx < 0 || rbx % 4096 !== 0) throw tcsFault(rbx, 0);
   const pa = m.translate(lp.cr3, rbx, false, true, false);
   const i = m.epcIndex(pa);
-  if (i < 0) throw pf(rbx, PFEC.P | PFEC.US, 'EENTER/ERESUME: the TCS does not resolve to an EPC page');
+  if (i < 0) throw tcsFault(rbx, 1);
   // The SDM checks the AEP right after "RBX resolves within the EPC", before the EPCM checks (specs/sgx.md §7.1 step 2).
-  if (aep < 0 || aep >= USER_LIMIT) throw gp('EENTER/ERESUME: the AEP is not canonical');
-  const pfec = PFEC.P | PFEC.US | PFEC.SGX;
-  if (!m.valid[i] || m.state[i]! & (EPCM_STATE.BLOCKED | EPCM_STATE.PENDING | EPCM_STATE.MODIFIED) || m.linAddr[i] !== rbx || m.pt[i] !== PT.TCS) {
-    throw pf(rbx, pfec, 'EENTER/ERESUME: the page is not a usable TCS at this address');
-  }
-  const t = m.tcs[i]!;
+  if (aep < 0 || aep >= USER_LIMIT) throw tcsFault(rbx, 3);
+  if (!m.valid[i] || m.state[i]! & (EPCM_STATE.BLOCKED | EPCM_STATE.PENDING | EPCM_STATE.MODIFIED) || m.linAddr[i] !== rbx || m.pt[i] !== PT.TCS) throw tcsFault(rbx, 2);
   if (m.tampered[i]) m.lockUp('the TCS page failed integrity');
-  return t;
+  return m.tcs[i]!;
+}
+
+/** The fault of a failed TCS operand check (out of line: keeps the entry path small). */
+function tcsFault(rbx: number, why: number): ArchFault {
+  if (why === 0) return gp('EENTER/ERESUME: the TCS address must be 4K-aligned');
+  if (why === 1) return pf(rbx, PFEC.P | PFEC.US, 'EENTER/ERESUME: the TCS does not resolve to an EPC page');
+  if (why === 3) return gp('EENTER/ERESUME: the AEP is not canonical');
+  return pf(rbx, PFEC.P | PFEC.US | PFEC.SGX, 'EENTER/ERESUME: the page is not a usable TCS at this address');
 }
 
 /**
@@ -148,8 +152,8 @@ function writeGpr(m: MachineState, e: Entry, o: number, v: number): void {
  * An entry record. A TCS with no suspended frame reuses its own record (entries of one TCS never
  * overlap then); otherwise a fresh one is made, so that a suspended frame keeps its context.
  */
-function makeEntry(m: MachineState, lp: LpState, t: TcsState, s: SecsState, token: object, handler: ExitHandler | null, regs: Registers, ssaLa: number, ssaPages: number[]): Entry {
-  const pooled = t.suspended === null ? (t.pool as Entry | null) : null;
+function makeEntry(m: MachineState, lp: LpState, t: TcsState, s: SecsState, token: object, handler: ExitHandler | null, regs: Registers, ssaLa: number, ssaPages: number[], reuse: Entry | null): Entry {
+  const pooled = reuse ?? (t.suspended.length === 0 ? (t.pool as Entry | null) : null);
   if (pooled && pooled.lp === lp) {
     pooled.token = token;
     pooled.handler = handler;
@@ -160,19 +164,19 @@ function makeEntry(m: MachineState, lp: LpState, t: TcsState, s: SecsState, toke
   }
   const e: Entry = { lp, tcs: t, secs: s, token, handler, hostRegs: regs, ctx: undefined as unknown as Context, ssaLa, ssaPages };
   (e as { ctx: Context }).ctx = new Context(m, e);
-  if (t.suspended === null) t.pool = e;
+  if (t.suspended.length === 0) t.pool = e;
   return e;
 }
 
 /** EENTER: checks, then enclave mode. Returns the entry. Throws the fault of the first failing check. */
-function eenterEntry(m: MachineState, lp: LpState, regs: Registers, handler: ExitHandler | null, token: object): Entry {
+function eenterEntry(m: MachineState, lp: LpState, regs: Registers, handler: ExitHandler | null, token: object, reuse: Entry | null = null): Entry {
   const t = tcsOperand(m, lp, regs.rbx, regs.rcx);
   const s = commonEntryChecks(m, t);
   if (t.cssa >= t.nssa) throw gp(`EENTER: CSSA (${t.cssa}) ≥ NSSA (${t.nssa})`);
   const ssa = ssaFramePages(m, lp, s, t, t.cssa);
   if (s.baseAddr + t.oentry >= USER_LIMIT || t.oentry < 0) throw gp('EENTER: the entry point is not canonical');
   if (t.state === 'active') throw gp('EENTER: the TCS is busy');
-  const e = makeEntry(m, lp, t, s, token, handler, regs, ssa.ssaLa, ssa.pages);
+  const e = makeEntry(m, lp, t, s, token, handler, regs, ssa.ssaLa, ssa.pages, reuse);
   enterMode(m, e, regs.rcx);
   // URSP/URBP into the current SSA frame; RAX = CSSA, RCX = the instruction after ENCLU.
   writeGpr(m, e, 144, regs.rsp);
@@ -186,7 +190,7 @@ function eenterEntry(m: MachineState, lp: LpState, regs: Registers, handler: Exi
 }
 
 /** ERESUME: checks, restore from SSA frame CSSA−1, CSSA −= 1, enclave mode. */
-function eresumeEntry(m: MachineState, lp: LpState, regs: Registers, handler: ExitHandler | null, token: object): Entry {
+function eresumeEntry(m: MachineState, lp: LpState, regs: Registers, handler: ExitHandler | null, token: object, reuse: Entry | null = null): Entry {
   const t = tcsOperand(m, lp, regs.rbx, regs.rcx);
   const s = commonEntryChecks(m, t);
   if (t.cssa === 0) throw gp('ERESUME: CSSA is 0, there is no frame to resume');
@@ -199,7 +203,7 @@ function eresumeEntry(m: MachineState, lp: LpState, regs: Registers, handler: Ex
     if ((xstateBv & ~s.xfrm) !== 0n || !isZero(x, 520, 536)) throw gp('ERESUME: the SSA XSAVE image cannot be restored');
   }
   if (t.state === 'active') throw gp('ERESUME: the TCS is busy');
-  const e = makeEntry(m, lp, t, s, token, handler, regs, ssaLa, pages);
+  const e = makeEntry(m, lp, t, s, token, handler, regs, ssaLa, pages, reuse);
   // Read GPRSGX before committing.
   const g = new Uint8Array(GPRSGX_SIZE);
   const base = gprOffset(e);
@@ -333,7 +337,7 @@ function faultExit(e: unknown, leaf: number, t: number): ExitInfo {
 function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'aex', interrupt: boolean): void {
   const t = e.tcs;
   const mark = { kind, token: e.token };
-  t.suspended = mark;
+  t.suspended.push(mark);
   const savedRip = kind === 'aex' ? readSavedRip(m, e) : 0;
   let exit = first;
   try {
@@ -343,19 +347,17 @@ function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'ae
       else leaf = kind === 'aex' && interrupt && exit === first ? ENCLU.ERESUME : 0;
       if (leaf === 0) throw new Unwind(e.token, exit);
       const h = e.hostRegs;
-      const mine = h.rbx === t.linAddr && t.suspended === mark;
+      const mine = h.rbx === t.linAddr && t.suspended.length > 0 && t.suspended[t.suspended.length - 1] === mark;
       try {
         if (mine && kind === 'aex' && leaf === ENCLU.ERESUME) {
-          const ne = eresumeEntry(m, e.lp, h, e.handler, e.token);
-          rebind(e, ne);
-          t.suspended = null;
+          eresumeEntry(m, e.lp, h, e.handler, e.token, e);
+          t.suspended.pop();
           if (e.ctx.regs.rip !== savedRip) throw new EnclaveRedirect(e.ctx.regs.rip);
           return;
         }
         if (mine && kind === 'eexit' && leaf === ENCLU.EENTER) {
-          const ne = eenterEntry(m, e.lp, h, e.handler, e.token);
-          rebind(e, ne);
-          t.suspended = null;
+          eenterEntry(m, e.lp, h, e.handler, e.token, e);
+          t.suspended.pop();
           return;
         }
         exit = runEntry(m, e.lp, leaf, h, e.handler);
@@ -368,7 +370,8 @@ function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'ae
       }
     }
   } finally {
-    if (t.suspended === mark) t.suspended = null;
+    const i = t.suspended.lastIndexOf(mark);
+    if (i >= 0) t.suspended.splice(i, 1);
   }
 }
 
@@ -381,13 +384,6 @@ function readSavedRip(m: MachineState, e: Entry): number {
   return st ? Math.max(0, u64leNumberOrNeg(st, off % 4096)) : 0;
 }
 
-/** After a re-entry into a suspended frame, the old context continues with the new entry's state. */
-function rebind(e: Entry, ne: Entry): void {
-  copyRegisters(e.ctx.regs, ne.ctx.regs);
-  e.ssaLa = ne.ssaLa;
-  e.ssaPages = ne.ssaPages;
-  e.lp.activeToken = e.token;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Running one entry to its boundary.
@@ -396,7 +392,7 @@ function classify(err: unknown): { vector: number; errorCode: number; address: n
   if (err instanceof ArchFault) return { vector: err.vector, errorCode: err.errorCode, address: err.address, detail: err.reason };
   if (err instanceof WebAssembly.RuntimeError) {
     const msg = err.message;
-    if (/divide by zero|integer overflow|remainder by zero/i.test(msg)) return { vector: VECTOR.DE, errorCode: 0, address: 0, detail: msg };
+    if (/divide by zero|integer overflow|remainder by zero|divide result unrepresentable/i.test(msg)) return { vector: VECTOR.DE, errorCode: 0, address: 0, detail: msg };
     if (/out of bounds|memory access/i.test(msg)) return { vector: VECTOR.PF, errorCode: PFEC.P | PFEC.US | PFEC.SGX, address: 0, detail: msg };
     return { vector: VECTOR.UD, errorCode: 0, address: 0, detail: msg };
   }
@@ -445,7 +441,7 @@ function runEntry(m: MachineState, lp: LpState, leaf: number, regs: Registers, h
   }
   if (leaf === ENCLU.ERESUME) {
     const t = tcsOperand(m, lp, regs.rbx, regs.rcx);
-    if (t.suspended) throw new ArchError('TCS_SUSPENDED_FRAME', 'ERESUME of a TCS whose interrupted frame is still on the stack: return ERESUME from the exit handler instead (a limit of the model)');
+    if (t.suspended.length > 0) throw new ArchError('TCS_SUSPENDED_FRAME', 'ERESUME of a TCS whose interrupted frame is still on the stack: return ERESUME from the exit handler instead (a limit of the model)');
     const e = eresumeEntry(m, lp, regs, handler, token);
     return execute(m, e, () => m.engine!.resume(e.ctx));
   }

@@ -87,8 +87,12 @@ export interface TcsState {
   aep: number;
   ofsbase: number;
   ogsbase: number;
-  /** A suspended enclave continuation on the JS stack (set while an exit waits for re-entry). */
-  suspended: SuspendedFrame | null;
+  /**
+   * Suspended enclave continuations on the JS stack, innermost last (an exit waiting for re-entry;
+   * a nested entry on the same TCS may suspend too, as an ECALL made during an OCALL that makes
+   * its own OCALL).
+   */
+  readonly suspended: SuspendedFrame[];
   /** AEX count, for inspection. */
   aexCount: number;
   /** Entry-check cache: valid while (page table, its generation, EPCM epoch, CSSA) are unchanged. */

@@ -239,7 +239,13 @@ export class Processor {
   static restore(saved: SavedProcessor, options: Omit<ProcessorOptions, 'seed'> = {}): Processor {
     if (saved?.format !== 'witness-processor' || saved.version !== 1) throw new ArchError('SAVED_PROCESSOR_INVALID', 'not a saved Witness processor (format witness-processor, version 1)');
     const crypto = options.crypto ?? defaultCrypto();
-    const secrets = loadSecrets(crypto, saved.secrets);
+    let secrets;
+    try {
+      secrets = loadSecrets(crypto, saved.secrets);
+    } catch (e) {
+      if (e instanceof ArchError) throw e;
+      throw new ArchError('SAVED_PROCESSOR_INVALID', 'the saved platform secrets are not valid hex', {}, { cause: e });
+    }
     const c = saved.config;
     const num = (k: string) => (typeof c[k] === 'number' ? (c[k] as number) : undefined);
     const big = (k: string) => (typeof c[k] === 'string' ? BigInt(c[k] as string) : undefined);
@@ -259,6 +265,8 @@ export class Processor {
       miscselectMask: options.miscselectMask ?? num('miscselectMask'),
       maxEnclaveSizeLog2: options.maxEnclaveSizeLog2 ?? num('maxEnclaveSizeLog2'),
       xcr0: options.xcr0 ?? big('xcr0'),
+      strictSigstructHeader: options.strictSigstructHeader ?? (typeof c.strictSigstructHeader === 'boolean' ? c.strictSigstructHeader : undefined),
+      einitUnmaskedEventRate: options.einitUnmaskedEventRate ?? num('einitUnmaskedEventRate'),
     } as ProcessorOptions);
   }
 
@@ -272,6 +280,7 @@ export class Processor {
         epcSize: c.epcSize, ramSize: c.ramSize, logicalProcessors: c.logicalProcessors, features: { ...c.features }, cpusvn: toHex(c.cpusvn),
         attributesFlagsMask: '0x' + c.attributesFlagsMask.toString(16), xfrmMask: '0x' + c.xfrmMask.toString(16), miscselectMask: c.miscselectMask,
         maxEnclaveSizeLog2: c.maxEnclaveSizeLog2, xcr0: '0x' + c.xcr0.toString(16),
+        strictSigstructHeader: c.strictSigstructHeader, einitUnmaskedEventRate: c.einitUnmaskedEventRate,
       },
     };
   }

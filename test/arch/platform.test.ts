@@ -166,7 +166,7 @@ describe('Processor.save / Processor.restore', () => {
     assert.throws(() => Processor.restore({ ...s, secrets: { seed: '00'.repeat(32), ownerEpoch: '00' } }), archError('OWNEREPOCH_LENGTH'));
   });
 
-  test('the whole configuration survives restore, including strictSigstructHeader and einitUnmaskedEventRate', { todo: 'save() does not record strictSigstructHeader or einitUnmaskedEventRate, so restore() resets them to their defaults' }, () => {
+  test('the whole configuration survives restore, including strictSigstructHeader and einitUnmaskedEventRate', () => {
     const p = new Processor({ strictSigstructHeader: true, einitUnmaskedEventRate: 0.25 });
     const r = Processor.restore(p.save());
     assert.equal(r.config.strictSigstructHeader, true);

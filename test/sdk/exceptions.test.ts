@@ -78,7 +78,7 @@ describe('traps', () => {
     });
   }
 
-  test('INT_MIN / -1 is reported as #DE, as an IDIV overflow is on x86', { todo: 'src/arch/enclu.ts classify() matches /divide by zero|integer overflow|remainder by zero/, but V8 reports i32.div_s overflow as "divide result unrepresentable", which falls through to #UD' }, () => {
+  test('INT_MIN / -1 is reported as #DE, as an IDIV overflow is on x86', () => {
     const p = newPlatform();
     const e = loadFixture(p, 'crash');
     assert.equal(failure(() => e.ecall('ecall_div', [-2147483648, -1])).exception?.vector, VECTOR.DE);

@@ -78,7 +78,7 @@ describe('nested ECALLs on the same thread', () => {
     assert.equal(e.ecall('ecall_active', []), 0);
   });
 
-  test('allowed by the OCALL\'s allow() list: recursion through OCALLs on a single TCS (a nested ECALL that makes its own OCALL)', { todo: 'src/arch/enclu.ts suspend(): a TCS records one suspended frame (TcsState.suspended); a nested entry on the same TCS that suspends in its own OCALL overwrites it and clears it on resuming, so the outer OCALL\'s ORET is taken as a fresh EENTER with RDI = ECMD_ORET and the outer ECALL fails with INVALID_FUNCTION' }, () => {
+  test('allowed by the OCALL\'s allow() list: recursion through OCALLs on a single TCS (a nested ECALL that makes its own OCALL)', () => {
     const { e, impl } = setup(1);
     const active: unknown[] = [];
     impl.ocall_reenter = (depth) => {
