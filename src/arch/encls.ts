@@ -16,10 +16,12 @@ import { TCS_OFF } from './structures/tcs.js';
 import { PKCS1_5_PADDING } from './constants.js';
 
 const USER_LIMIT = 2 ** 47;
+/** Reused operand buffers (PAGEINFO, SECINFO): EADD runs once per page of every enclave. */
+const PAGEINFO_BUF = new Uint8Array(32);
+const SECINFO_BUF = new Uint8Array(64);
 
 /** Read `len` bytes of kernel memory at linear `la` (an ENCLS memory operand outside the EPC). */
-function kread(m: MachineState, lp: LpState, la: number, len: number): Uint8Array {
-  const out = new Uint8Array(len);
+function kread(m: MachineState, lp: LpState, la: number, len: number, out: Uint8Array = new Uint8Array(len)): Uint8Array {
   let done = 0;
   while (done < len) {
     const a = la + done;
@@ -132,39 +134,46 @@ export function ecreate(m: MachineState, lp: LpState, rbx: number, rcx: number):
 export function eadd(m: MachineState, lp: LpState, rbx: number, rcx: number): number {
   if (!aligned(rbx, 32) || !aligned(rcx, 4096)) throw gp('EADD: PAGEINFO must be 32-aligned and the EPC page 4K-aligned');
   const idx = epcOperand(m, lp, rcx, true);
-  const pi = kread(m, lp, rbx, 32);
+  const pi = kread(m, lp, rbx, 32, PAGEINFO_BUF);
   const linaddr = u64leNumberOrNeg(pi, 0), srcpge = u64leNumberOrNeg(pi, 8), secinfoLa = u64leNumberOrNeg(pi, 16), secsLa = u64leNumberOrNeg(pi, 24);
   if (srcpge < 0 || secsLa < 0 || secinfoLa < 0 || linaddr < 0 || !aligned(srcpge, 4096) || !aligned(secsLa, 4096) || !aligned(secinfoLa, 64) || !aligned(linaddr, 4096)) {
     throw gp('EADD: SRCPGE, SECS and LINADDR must be 4K-aligned and SECINFO 64-aligned');
   }
   const secsIdx = epcOperand(m, lp, secsLa, false);
-  const si = kread(m, lp, secinfoLa, 64);
-  const siFlags = u64le(si, 0);
-  const pt = Number((siFlags >> 8n) & 0xffn);
-  if (secinfoReservedBitsSet(siFlags) || !isZero(si, 8, 64) || (pt !== PT.REG && pt !== PT.TCS)) throw gp('EADD: SECINFO has reserved bits set or a page type other than PT_REG/PT_TCS');
+  const si = kread(m, lp, secinfoLa, 64, SECINFO_BUF);
+  const siLo = u32le(si, 0), siHi = u32le(si, 4);
+  const pt = (siLo >>> 8) & 0xff;
+  if ((siLo & ~0xff07) !== 0 || siHi !== 0 || !isZero(si, 8, 64) || (pt !== PT.REG && pt !== PT.TCS)) throw gp('EADD: SECINFO has reserved bits set or a page type other than PT_REG/PT_TCS');
   if (m.valid[idx]) throw pfEpcm(rcx, 'EADD: the target EPC page is already valid', true);
   if (!m.valid[secsIdx] || m.pt[secsIdx] !== PT.SECS) throw pfEpcm(secsLa, 'EADD: PAGEINFO.SECS is not a valid SECS page');
   const s = m.secs[secsIdx]!;
-  const src = kread(m, lp, srcpge, 4096);
-  const perms = Number(siFlags & 7n);
+  // Step 6: copy SRCPGE into the (still invalid, unobservable) target page; on a later failure it
+  // is cleared again, so a faulting EADD leaves nothing behind.
+  const srcPa = m.translate(lp.cr3, srcpge, false, false, false);
+  const src = m.loadPage(idx, srcPa);
+  const perms = siLo & 7;
+  const undo = (f: ReturnType<typeof gp>): never => {
+    m.setPage(idx, null);
+    throw f;
+  };
   if (pt === PT.TCS) {
-    if (!isZero(src, TCS_OFF.RESERVED, 4096)) throw gp('EADD: TCS reserved bytes 72..4095 are not zero');
-    if ((s.flags & ATTR.MODE64BIT) === 0n && ((u32le(src, TCS_OFF.FSLIMIT) & 0xfff) !== 0xfff || (u32le(src, TCS_OFF.GSLIMIT) & 0xfff) !== 0xfff)) throw gp('EADD: FSLIMIT/GSLIMIT low 12 bits must be all ones in a 32-bit enclave');
-  } else if (perms & PERM.W && !(perms & PERM.R)) throw gp('EADD: write permission without read permission');
-  if (linaddr < s.baseAddr || linaddr >= s.baseAddr + s.size) throw gp(`EADD: LINADDR 0x${linaddr.toString(16)} is outside ELRANGE`);
-  if (s.initialized) throw gp('EADD: the enclave is already initialized');
+    if (!isZero(src, TCS_OFF.RESERVED, 4096)) undo(gp('EADD: TCS reserved bytes 72..4095 are not zero'));
+    if (!s.mode64 && ((u32le(src, TCS_OFF.FSLIMIT) & 0xfff) !== 0xfff || (u32le(src, TCS_OFF.GSLIMIT) & 0xfff) !== 0xfff)) undo(gp('EADD: FSLIMIT/GSLIMIT low 12 bits must be all ones in a 32-bit enclave'));
+  } else if (perms & PERM.W && !(perms & PERM.R)) undo(gp('EADD: write permission without read permission'));
+  if (linaddr < s.baseAddr || linaddr >= s.baseAddr + s.size) undo(gp(`EADD: LINADDR 0x${linaddr.toString(16)} is outside ELRANGE`));
+  if (s.initialized) undo(gp('EADD: the enclave is already initialized'));
 
   // Commit.
-  let flagsNum = Number(siFlags);
+  let flagsNum = siLo;
   if (pt === PT.TCS) {
     flagsNum = measuredSecinfoFlags(flagsNum);
     writeU64le(src, TCS_OFF.STATE, 0);
-    writeU64le(src, TCS_OFF.FLAGS, u64le(src, TCS_OFF.FLAGS) & ~1n);
+    src[TCS_OFF.FLAGS] = src[TCS_OFF.FLAGS]! & ~1;
     src.fill(0, TCS_OFF.CSSA, TCS_OFF.CSSA + 4);
     writeU64le(src, TCS_OFF.AEP, 0);
   }
   s.measurement!.eadd(linaddr - s.baseAddr, flagsNum);
-  m.setPage(idx, src);
+  m.compactPage(idx);
   m.valid[idx] = 1;
   m.pt[idx] = pt;
   m.perm[idx] = pt === PT.TCS ? 0 : perms;

@@ -623,7 +623,7 @@ class Context implements EnclaveContext {
       const old = m.store[i];
       if (old) {
         if (!options.zero) view.set(old);
-        else old.fill(0);
+        old.fill(0); // no copy of the plaintext stays behind in the page's old storage
       }
       m.store[i] = view;
       m.backed[i] = 1;

@@ -328,30 +328,60 @@ export class MachineState {
   // ---- EPC page contents (processor-internal only) -------------------------------------------
 
   /** The plaintext of EPC page `i`, allocated on demand. */
+  /**
+   * EPC plaintext is kept in slabs of 256 pages, allocated when first used (zero-filled and
+   * untouched until written, so unused pages cost no memory). Invariant: a page's slab bytes are
+   * zero whenever `store[i]` is null.
+   */
+  readonly #slabs: (ArrayBuffer | undefined)[] = [];
+
   page(i: number): Uint8Array {
     let s = this.store[i];
     if (!s) {
-      s = new Uint8Array(4096);
+      const k = Math.floor(i / 256);
+      const slab = this.#slabs[k] ?? (this.#slabs[k] = new ArrayBuffer(256 * 4096));
+      s = new Uint8Array(slab, (i % 256) * 4096, 4096);
       this.store[i] = s;
     }
     return s;
+  }
+
+  /** Drop a page's contents (they become zero). */
+  #clear(i: number): void {
+    const s = this.store[i];
+    if (s) {
+      s.fill(0);
+      if (!this.backed[i]) this.store[i] = null;
+    }
   }
 
   /** Replace the contents of EPC page `i` (EADD, ELDU, zeroing). An all-zero source keeps no storage. */
   setPage(i: number, src: Uint8Array | null): void {
     this.version[i]!++;
     this.tampered[i] = 0;
-    if (this.backed[i]) {
-      const s = this.store[i]!;
-      if (src) s.set(src.subarray(0, 4096));
-      else s.fill(0);
-      return;
-    }
-    if (src === null || isZero(src, 0, 4096)) {
-      this.store[i] = null;
+    if (src === null || (!this.backed[i] && isZero(src, 0, 4096))) {
+      this.#clear(i);
       return;
     }
     this.page(i).set(src.subarray(0, 4096));
+  }
+
+  /**
+   * Fill EPC page `i` straight from physical memory at `pa` (EADD's copy of SRCPGE: non-enclave
+   * reads, so a source inside the PRM reads as all-ones). Returns the page's bytes.
+   */
+  loadPage(i: number, pa: number): Uint8Array {
+    this.version[i]!++;
+    this.tampered[i] = 0;
+    const p = this.page(i);
+    this.readPhysical(pa, p);
+    return p;
+  }
+
+  /** After loadPage: give up the storage of an all-zero page (only for pages not backing a memory). */
+  compactPage(i: number): void {
+    const s = this.store[i];
+    if (s && !this.backed[i] && isZero(s, 0, 4096)) this.store[i] = null;
   }
 
   /** Mark a processor write to page `i` (advances its memory-encryption version). */
@@ -365,10 +395,8 @@ export class MachineState {
       const o = this.secs[this.owner[i]!];
       if (o) o.tamperedPages--;
     }
-    if (this.backed[i]) {
-      this.store[i]!.fill(0);
-      this.backed[i] = 0;
-    }
+    this.backed[i] = 0;
+    this.#clear(i);
     this.store[i] = null;
     this.valid[i] = 0;
     this.pt[i] = 0;

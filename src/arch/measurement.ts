@@ -54,7 +54,7 @@ export function writeEaddRecord(b: Uint8Array, o: number, offset: number, secinf
 }
 /** Write the 64-byte EEXTEND header record (the 256 data bytes follow it in the stream). */
 export function writeEextendRecord(b: Uint8Array, o: number, offset: number): void {
-  b.fill(0, o, o + 64);
+  b.fill(0, o + 16, o + 64);
   b.set(TAG_EEXTEND, o);
   writeU64le(b, o + 8, offset);
 }
@@ -113,7 +113,7 @@ export class Measurement implements MeasurementSink {
   eextend(offset: number, chunk: Uint8Array): void {
     const o = this.#room(320);
     writeEextendRecord(this.#buf, o, offset);
-    this.#buf.set(chunk.subarray(0, 256), o + 64);
+    this.#buf.set(chunk.length === 256 ? chunk : chunk.subarray(0, 256), o + 64);
     this.#log?.eextend(offset, chunk);
   }
 
