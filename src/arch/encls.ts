@@ -150,7 +150,7 @@ export function eadd(m: MachineState, lp: LpState, rbx: number, rcx: number): nu
   // Step 6: copy SRCPGE into the (still invalid, unobservable) target page; on a later failure it
   // is cleared again, so a faulting EADD leaves nothing behind.
   const srcPa = m.translate(lp.cr3, srcpge, false, false, false);
-  const src = m.loadPage(idx, srcPa);
+  const src = m.loadPage(idx, srcPa, pt !== PT.TCS); // only a TCS page is written below
   const perms = siLo & 7;
   const undo = (f: ReturnType<typeof gp>): never => {
     m.setPage(idx, null);
@@ -205,7 +205,7 @@ export function eextend(m: MachineState, lp: LpState, rbx: number, rcx: number):
   const s = m.secs[secsIdx]!;
   if (s.initialized) throw gp('EEXTEND: the enclave is already initialized');
   const off = rcx % 4096;
-  const store = m.store[idx];
+  const store = m.peek(idx);
   const chunk = store ? store.subarray(off, off + 256) : ZERO_CHUNK;
   s.measurement!.eextend(m.linAddr[idx]! - s.baseAddr + off, chunk);
   return SGX.SUCCESS;
@@ -359,7 +359,7 @@ export function edbgrd(m: MachineState, lp: LpState, rcx: number): number {
   if (m.tampered[idx]) m.lockUp('EDBGRD read a page that failed integrity');
   const off = rcx % 4096;
   if (m.pt[idx] === PT.TCS) m.syncTcs(idx);
-  const b = m.store[idx];
+  const b = m.peek(idx);
   if (m.pt[idx] === PT.VA) {
     lp.dataOut = b && (u64le(b, off) & ~7n) !== 0n ? 0xffffffffffffffffn : 0n;
   } else lp.dataOut = b ? u64le(b, off) : 0n;

@@ -11,7 +11,7 @@
  * of such a thread asks the engine to continue from the SSA (`EnclaveEngine.resume`).
  */
 import { u64le, u64leNumberOrNeg, u32le, u16le, writeU64le, writeU32le, writeU16le, isZero } from '../lib/bytes.js';
-import { MachineState, type LpState, type SecsState, type TcsState, PERM, EPCM_STATE } from './machine.js';
+import { MachineState, type LpState, type SecsState, type TcsState, type MemoryRegion, PERM, EPCM_STATE } from './machine.js';
 import { ArchFault, gp, pf, ud } from './faults.js';
 import { ArchError } from './errors.js';
 import { ENCLU, SGX, PT, PFEC, VECTOR, EXIT_TYPE, MISC, ATTR, KEYNAME, KEYPOLICY, GPRSGX_SIZE, EXINFO_SIZE, PKCS1_5_PADDING } from './constants.js';
@@ -565,7 +565,7 @@ class Context implements EnclaveContext {
             m.page(i).set(buf.subarray(done, done + n), off);
             m.touched(i);
           } else {
-            const st = m.store[i];
+            const st = m.peek(i);
             if (st) buf.set(st.subarray(off, off + n), done);
             else buf.fill(0, done, done + n);
           }
@@ -616,20 +616,19 @@ class Context implements EnclaveContext {
       }
     });
     const memory = new WebAssembly.Memory({ initial: size / 65536, maximum: size / 65536 });
-    const buf = memory.buffer;
+    const region: MemoryRegion = { base: la, size, memory, frames };
+    const bytes = new Uint8Array(memory.buffer);
     for (let j = 0; j < frames.length; j++) {
       const i = frames[j]!;
-      const view = new Uint8Array(buf, j * 4096, 4096);
       const old = m.store[i];
       if (old) {
-        if (!options.zero) view.set(old);
+        if (!options.zero) bytes.set(old, j * 4096);
         old.fill(0); // no copy of the plaintext stays behind in the page's old storage
       }
-      m.store[i] = view;
-      m.backed[i] = 1;
+      m.bindRegionPage(i, region, j); // the page's view into the memory is made when first needed
       m.touched(i);
     }
-    s.regions.push({ base: la, size, memory, frames });
+    s.regions.push(region);
     s.regionEpoch++;
     const pt = e.lp.cr3;
     s.regionCheck.pt = pt;

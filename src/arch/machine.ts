@@ -120,6 +120,9 @@ export interface LpState {
   dataOut: bigint;
 }
 
+/** The shared zero page loadPage returns for an all-zero source: never written. */
+const ZERO_PAGE = new Uint8Array(4096);
+
 export class MachineState {
   readonly config: ProcessorConfig;
   readonly crypto: CryptoProvider;
@@ -335,9 +338,30 @@ export class MachineState {
    */
   readonly #slabs: (ArrayBuffer | undefined)[] = [];
 
+  /** For a page backing a memory: its region and the page's index in it (the view is made on first use). */
+  readonly #regionOf: (MemoryRegion | undefined)[] = [];
+  #regionSlot = new Int32Array(0);
+
+  /** Page `i` backs page `j` of `region`'s memory from now on (mapMemory). Its old storage must be scrubbed by the caller. */
+  bindRegionPage(i: number, region: MemoryRegion, j: number): void {
+    if (this.#regionSlot.length === 0) this.#regionSlot = new Int32Array(this.epcPages);
+    this.backed[i] = 1;
+    this.#regionOf[i] = region;
+    this.#regionSlot[i] = j;
+    this.store[i] = null;
+  }
+
+  /** The plaintext of page `i` if it has any storage (null: all zero). */
+  peek(i: number): Uint8Array | null {
+    return this.store[i] ?? (this.backed[i] ? this.page(i) : null);
+  }
+
   page(i: number): Uint8Array {
     let s = this.store[i];
-    if (!s) {
+    if (!s && this.backed[i]) {
+      s = new Uint8Array(this.#regionOf[i]!.memory.buffer, this.#regionSlot[i]! * 4096, 4096);
+      this.store[i] = s;
+    } else if (!s) {
       const k = Math.floor(i / 256);
       const slab = this.#slabs[k] ?? (this.#slabs[k] = new ArrayBuffer(256 * 4096));
       s = new Uint8Array(slab, (i % 256) * 4096, 4096);
@@ -348,7 +372,7 @@ export class MachineState {
 
   /** Drop a page's contents (they become zero). */
   #clear(i: number): void {
-    const s = this.store[i];
+    const s = this.backed[i] ? this.page(i) : this.store[i];
     if (s) {
       s.fill(0);
       if (!this.backed[i]) this.store[i] = null;
@@ -370,9 +394,19 @@ export class MachineState {
    * Fill EPC page `i` straight from physical memory at `pa` (EADD's copy of SRCPGE: non-enclave
    * reads, so a source inside the PRM reads as all-ones). Returns the page's bytes.
    */
-  loadPage(i: number, pa: number): Uint8Array {
+  loadPage(i: number, pa: number, zeroShared = false): Uint8Array {
     this.version[i]!++;
     this.tampered[i] = 0;
+    // An all-zero source (a heap page) is not copied at all: the page keeps no storage and its slab
+    // bytes stay untouched (and so cost no resident memory). The caller gets a shared, read-only
+    // zero page; only callers that will not write to the page may ask for it.
+    if (zeroShared && !this.backed[i] && !this.inPrm(pa) && pa / 4096 < this.ramFrames) {
+      const f = this.ramFrame(Math.floor(pa / 4096), false);
+      if (!f || isZero(f, 0, 4096)) {
+        this.#clear(i);
+        return ZERO_PAGE;
+      }
+    }
     const p = this.page(i);
     this.readPhysical(pa, p);
     return p;
@@ -395,8 +429,9 @@ export class MachineState {
       const o = this.secs[this.owner[i]!];
       if (o) o.tamperedPages--;
     }
-    this.backed[i] = 0;
     this.#clear(i);
+    this.backed[i] = 0;
+    this.#regionOf[i] = undefined;
     this.store[i] = null;
     this.valid[i] = 0;
     this.pt[i] = 0;
@@ -489,7 +524,7 @@ export class MachineState {
   /** What DRAM holds for EPC page `i`: AES-CTR ciphertext tweaked by address and version. */
   dramCiphertext(i: number): Uint8Array {
     if (this.pt[i] === PT.TCS) this.syncTcs(i);
-    const plain = this.store[i] ?? new Uint8Array(4096);
+    const plain = this.peek(i) ?? new Uint8Array(4096);
     return this.crypto.aesCtr128(this.boot.meeKey, this.#counterBlock(i), plain);
   }
 

@@ -346,9 +346,10 @@ export class ProcessorMemory {
   readPhysicalInto(pa: number, out: Uint8Array): void {
     this.#m.readPhysical(pa, out);
   }
-  /** Non-enclave physical write: writes into the PRM are dropped. */
-  writePhysical(pa: number, data: Uint8Array): void {
-    this.#m.writePhysical(pa, data);
+  /** Non-enclave physical write of `data[offset, offset + length)`: writes into the PRM are dropped. */
+  writePhysical(pa: number, data: Uint8Array, offset = 0, length = data.length - offset): void {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > data.length) throw new RangeError('writePhysical: offset/length outside the data');
+    this.#m.writePhysical(pa, data, offset, length);
   }
   /** Read through a page table as non-enclave code at `cpl`. Faults (#PF) when unmapped. */
   readVirtual(pt: PageTable, la: number, len: number, cpl: 0 | 3 = 3): Uint8Array {

@@ -30,47 +30,58 @@ export interface SgxsPage {
   readonly data: Uint8Array;
 }
 
+const halves = (t: bigint): readonly [number, number] => [Number(t & 0xffffffffn), Number(t >> 32n)];
+const TAG = { ECREATE: halves(MEAS_TAG.ECREATE), EADD: halves(MEAS_TAG.EADD), EEXTEND: halves(MEAS_TAG.EEXTEND) } as const;
+
 function fail(code: string, message: string, data: Record<string, unknown> = {}): never {
   throw new SgxsError(code, message, data);
 }
 
 /**
- * Parse an SGXS stream. With `canonical` (the default) the stream must follow the rules of the
+ * Read an SGXS stream record by record (nothing is kept: a 1 GiB heap is 262,144 records; the
+ * `data` of a chunk record is a view into `stream`). With `canonical` (the default) the stream must follow the rules of the
  * fortanix `CanonicalSgxsReader`: one ECREATE first; page-aligned, strictly increasing EADD
  * offsets; each EEXTEND/UNMEASRD inside the preceding EADD page, 256-aligned, each chunk once; TCS
  * pages measured with zero permissions.
  * @throws {SgxsError} `SGXS_TRUNCATED`, `SGXS_BAD_TAG`, `SGXS_NOT_CANONICAL`, `SGXS_UNSIZED`.
  */
-export function parseSgxs(stream: Uint8Array, options: { canonical?: boolean } = {}): SgxsRecord[] {
+export function forEachSgxsRecord(stream: Uint8Array, visit: (r: SgxsRecord) => void, options: { canonical?: boolean } = {}): void {
   const canonical = options.canonical ?? true;
-  const out: SgxsRecord[] = [];
+  let count = 0;
+  let first: SgxsRecord['kind'] | null = null;
   let o = 0;
+  const emit = (r: SgxsRecord): void => {
+    if (count++ === 0) first = r.kind;
+    visit(r);
+  };
   let lastPage = -1;
   let chunksSeen = 0;
   while (o < stream.length) {
     if (o + 64 > stream.length) fail('SGXS_TRUNCATED', `truncated record at byte ${o}`, { offset: o });
-    const tag = u64le(stream, o);
+    // The tag as two u32 halves: no BigInt per record (a 1 GiB heap is 262,144 records).
+    const lo = u32le(stream, o), hi = u32le(stream, o + 4);
+    const tag = lo === TAG.ECREATE[0] && hi === TAG.ECREATE[1] ? MEAS_TAG.ECREATE : lo === TAG.EADD[0] && hi === TAG.EADD[1] ? MEAS_TAG.EADD
+      : lo === TAG.EEXTEND[0] && hi === TAG.EEXTEND[1] ? MEAS_TAG.EEXTEND : u64le(stream, o);
     const at = o;
     if (tag === MEAS_TAG.ECREATE || tag === SGXS_TAG_UNSIZED) {
       if (tag === SGXS_TAG_UNSIZED) fail('SGXS_UNSIZED', 'unsized SGXS stream (the enclave size was never filled in)', { offset: at });
-      if (canonical && out.length !== 0) fail('SGXS_NOT_CANONICAL', `ECREATE at byte ${at} is not the first record`, { offset: at });
+      if (canonical && count !== 0) fail('SGXS_NOT_CANONICAL', `ECREATE at byte ${at} is not the first record`, { offset: at });
       const size = u64leNumberOrNeg(stream, o + 12);
       if (size < 0) fail('SGXS_RANGE', 'ECREATE size exceeds 2^53', { offset: at });
-      out.push({ kind: 'ECREATE', ssaFrameSize: u32le(stream, o + 8), size });
+      emit({ kind: 'ECREATE', ssaFrameSize: u32le(stream, o + 8), size });
       o += 64;
     } else if (tag === MEAS_TAG.EADD) {
       const offset = u64leNumberOrNeg(stream, o + 8);
-      const flags = u64le(stream, o + 16);
-      if (offset < 0 || flags > 0xffffffffn) fail('SGXS_RANGE', `EADD at byte ${at}: offset or flags out of range`, { offset: at });
-      const f = Number(flags);
+      const f = u32le(stream, o + 16);
+      if (offset < 0 || u32le(stream, o + 20) !== 0) fail('SGXS_RANGE', `EADD at byte ${at}: offset or flags out of range`, { offset: at });
       if (canonical) {
-        if (out.length === 0) fail('SGXS_NOT_CANONICAL', 'EADD before ECREATE', { offset: at });
+        if (count === 0) fail('SGXS_NOT_CANONICAL', 'EADD before ECREATE', { offset: at });
         if (offset % 4096 !== 0 || offset <= lastPage) fail('SGXS_NOT_CANONICAL', `EADD offset 0x${offset.toString(16)} at byte ${at} is not page-aligned and increasing`, { offset: at });
         if ((f & SECINFO_FLAGS.PAGE_TYPE_MASK) >> 8 === PT.TCS && (f & 7) !== 0) fail('SGXS_NOT_CANONICAL', `TCS page at 0x${offset.toString(16)} measured with permissions`, { offset: at });
       }
       lastPage = offset;
       chunksSeen = 0;
-      out.push({ kind: 'EADD', offset, secinfoFlags: f });
+      emit({ kind: 'EADD', offset, secinfoFlags: f });
       o += 64;
     } else if (tag === MEAS_TAG.EEXTEND || tag === SGXS_TAG_UNMEASURED) {
       if (o + 320 > stream.length) fail('SGXS_TRUNCATED', `truncated EEXTEND data at byte ${o}`, { offset: o });
@@ -84,14 +95,23 @@ export function parseSgxs(stream: Uint8Array, options: { canonical?: boolean } =
         if (chunksSeen & (1 << chunk)) fail('SGXS_NOT_CANONICAL', `chunk at offset 0x${offset.toString(16)} appears twice`, { offset: at });
         chunksSeen |= 1 << chunk;
       }
-      const data = stream.slice(o + 64, o + 320);
-      out.push(tag === MEAS_TAG.EEXTEND ? { kind: 'EEXTEND', offset, data } : { kind: 'UNMEASURED', offset, data });
+      const data = stream.subarray(o + 64, o + 320);
+      emit(tag === MEAS_TAG.EEXTEND ? { kind: 'EEXTEND', offset, data } : { kind: 'UNMEASURED', offset, data });
       o += 320;
     } else {
       fail('SGXS_BAD_TAG', `unknown record tag 0x${tag.toString(16).padStart(16, '0')} at byte ${at}`, { offset: at });
     }
   }
-  if (out.length === 0 || out[0]!.kind !== 'ECREATE') fail('SGXS_NOT_CANONICAL', 'the stream does not start with ECREATE');
+  if (first !== 'ECREATE') fail('SGXS_NOT_CANONICAL', 'the stream does not start with ECREATE');
+}
+
+/**
+ * Parse an SGXS stream into records (chunk data copied out of the stream); rules and errors as
+ * {@link forEachSgxsRecord}.
+ */
+export function parseSgxs(stream: Uint8Array, options: { canonical?: boolean } = {}): SgxsRecord[] {
+  const out: SgxsRecord[] = [];
+  forEachSgxsRecord(stream, (r) => out.push(r.kind === 'EEXTEND' || r.kind === 'UNMEASURED' ? { kind: r.kind, offset: r.offset, data: r.data.slice() } : r), options);
   return out;
 }
 
@@ -113,64 +133,104 @@ export function measureSgxs(stream: Uint8Array, crypto: CryptoProvider): { mrenc
   return { mrenclave: m.finalize(), pages: records.filter((r) => r.kind === 'EADD').length, size: ec.size, ssaFrameSize: ec.ssaFrameSize };
 }
 
-/** Reassemble the pages an SGXS stream loads (zero-filled where no chunk was given). */
+/**
+ * Reassemble the pages an SGXS stream loads (zero-filled where no chunk was given). Pages without
+ * any chunk (a heap) all share one zero buffer, so that a large heap costs no memory here: treat
+ * `data` as read-only.
+ */
 export function sgxsPages(records: readonly SgxsRecord[]): SgxsPage[] {
-  const pages: { offset: number; secinfoFlags: number; measuredChunks: number; data: Uint8Array }[] = [];
-  for (const r of records) {
-    if (r.kind === 'EADD') pages.push({ offset: r.offset, secinfoFlags: r.secinfoFlags, measuredChunks: 0, data: new Uint8Array(4096) });
-    else if (r.kind === 'EEXTEND' || r.kind === 'UNMEASURED') {
-      const p = pages.length > 0 ? pages[pages.length - 1] : undefined;
-      if (!p) fail('SGXS_NOT_CANONICAL', 'chunk before any EADD');
-      const c = r.offset - p.offset;
+  const pages: SgxsPage[] = [];
+  const zero = new Uint8Array(4096);
+  const assembler = new PageAssembler((p) => pages.push({ ...p, data: p.data === PageAssembler.ZERO ? zero : p.data.slice() }));
+  for (const r of records) assembler.record(r);
+  assembler.end();
+  return pages;
+}
+
+/**
+ * Visit the pages an SGXS stream loads, one at a time, without keeping them (the loader's path: a
+ * 1 GiB heap would otherwise be 262,144 page objects). `data` is valid only during the callback
+ * and must not be written. Rules and errors as {@link forEachSgxsRecord}.
+ */
+export function forEachSgxsPage(stream: Uint8Array, visit: (p: SgxsPage) => void, options: { canonical?: boolean } = {}): void {
+  const assembler = new PageAssembler(visit);
+  forEachSgxsRecord(stream, (r) => assembler.record(r), options);
+  assembler.end();
+}
+
+/** Builds pages from EADD and chunk records into one reusable buffer. */
+class PageAssembler {
+  /** The data of a page without chunks. Never written. */
+  static readonly ZERO = new Uint8Array(4096);
+  readonly #buf = new Uint8Array(4096);
+  #offset = -1;
+  #flags = 0;
+  #chunks = 0;
+  #dirty = false;
+  constructor(readonly emit: (p: SgxsPage) => void) {}
+
+  record(r: SgxsRecord): void {
+    if (r.kind === 'EADD') {
+      this.end();
+      this.#offset = r.offset;
+      this.#flags = r.secinfoFlags;
+    } else if (r.kind === 'EEXTEND' || r.kind === 'UNMEASURED') {
+      if (this.#offset < 0) fail('SGXS_NOT_CANONICAL', 'chunk before any EADD');
+      const c = r.offset - this.#offset;
       if (c < 0 || c >= 4096 || c % 256) fail('SGXS_NOT_CANONICAL', `chunk at 0x${r.offset.toString(16)} outside its page`);
-      p.data.set(r.data, c);
-      if (r.kind === 'EEXTEND') p.measuredChunks |= 1 << (c / 256);
+      this.#buf.set(r.data, c);
+      this.#dirty = true;
+      if (r.kind === 'EEXTEND') this.#chunks |= 1 << (c / 256);
     }
   }
-  return pages;
+
+  /** Emit the page being assembled, if any. */
+  end(): void {
+    if (this.#offset < 0) return;
+    this.emit({ offset: this.#offset, secinfoFlags: this.#flags, measuredChunks: this.#chunks, data: this.#dirty ? this.#buf : PageAssembler.ZERO });
+    if (this.#dirty) this.#buf.fill(0);
+    this.#offset = -1;
+    this.#chunks = 0;
+    this.#dirty = false;
+  }
 }
 
 /** Writes an SGXS stream: a `MeasurementSink` that also accepts unmeasured chunks. */
 export class SgxsWriter implements MeasurementSink {
-  readonly #parts: Uint8Array[] = [];
+  // One growing buffer (doubling), not a part per record: a 1 GiB heap is 262,144 EADD records.
+  #buf = new Uint8Array(64 * 1024);
   #size = 0;
 
   ecreate(ssaFrameSize: number, size: number): void {
-    const b = new Uint8Array(64);
-    writeEcreateRecord(b, 0, ssaFrameSize, size);
-    this.#push(b);
+    writeEcreateRecord(this.#reserve(64), this.#size - 64, ssaFrameSize, size);
   }
   eadd(offset: number, secinfoFlags: number): void {
-    const b = new Uint8Array(64);
-    writeEaddRecord(b, 0, offset, secinfoFlags);
-    this.#push(b);
+    writeEaddRecord(this.#reserve(64), this.#size - 64, offset, secinfoFlags);
   }
   eextend(offset: number, chunk: Uint8Array): void {
-    const b = new Uint8Array(320);
-    writeEextendRecord(b, 0, offset);
-    b.set(chunk.subarray(0, 256), 64);
-    this.#push(b);
+    const b = this.#reserve(320), at = this.#size - 320;
+    writeEextendRecord(b, at, offset);
+    b.set(chunk.subarray(0, 256), at + 64);
   }
   /** A 256-byte chunk that is loaded but not measured (SGXS `UNMEASRD`). All-zero chunks may be omitted. */
   unmeasured(offset: number, chunk: Uint8Array): void {
     if (isZero(chunk, 0, 256)) return;
-    const b = new Uint8Array(320);
-    writeU64le(b, 0, SGXS_TAG_UNMEASURED);
-    writeU64le(b, 8, offset);
-    b.set(chunk.subarray(0, 256), 64);
-    this.#push(b);
+    const b = this.#reserve(320), at = this.#size - 320;
+    writeU64le(b, at, SGXS_TAG_UNMEASURED);
+    writeU64le(b, at + 8, offset);
+    b.set(chunk.subarray(0, 256), at + 64);
   }
-  #push(b: Uint8Array): void {
-    this.#parts.push(b);
-    this.#size += b.length;
+  /** Make room for n more bytes (zero-filled) and count them; returns the buffer. */
+  #reserve(n: number): Uint8Array {
+    if (this.#size + n > this.#buf.length) {
+      const grown = new Uint8Array(Math.max(this.#buf.length * 2, this.#size + n));
+      grown.set(this.#buf.subarray(0, this.#size));
+      this.#buf = grown;
+    }
+    this.#size += n;
+    return this.#buf;
   }
   bytes(): Uint8Array {
-    const out = new Uint8Array(this.#size);
-    let o = 0;
-    for (const p of this.#parts) {
-      out.set(p, o);
-      o += p.length;
-    }
-    return out;
+    return this.#buf.slice(0, this.#size);
   }
 }

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { defaultCrypto, toHex, fromHex } from '../../src/lib/index.js';
 import {
-  Measurement, MeasurementLog, measuredSecinfoFlags, parseSgxs, measureSgxs, replaySgxs, sgxsPages, SgxsWriter, SgxsError, ArchError,
+  Measurement, MeasurementLog, measuredSecinfoFlags, parseSgxs, forEachSgxsRecord, forEachSgxsPage, measureSgxs, replaySgxs, sgxsPages, SgxsWriter, SgxsError, ArchError,
   SGXS_TAG_UNSIZED, SGXS_TAG_UNMEASURED, SECS, TCS, PT, ENCLS, SGX, type SgxsRecord,
 } from '../../src/arch/index.js';
 import { NO_VECTORS, VEC, vector } from '../helpers/vectors.js';
@@ -392,7 +392,34 @@ describe('SgxsWriter, sgxsPages, MeasurementLog', () => {
         assert.equal(pg.measuredChunks, ps[i]!.measured);
         assert.deepEqual(pg.data, oraclePages[i]!.data);
       });
+      // The streaming readers (the loader's path) see the same records and pages, one at a time.
+      const streamed: SgxsRecord[] = [];
+      forEachSgxsRecord(stream, (r) => streamed.push(r.kind === 'EEXTEND' || r.kind === 'UNMEASURED' ? { ...r, data: r.data.slice() } : r));
+      assert.deepEqual(streamed, expected);
+      const visited: { offset: number; secinfoFlags: number; measuredChunks: number; data: Uint8Array }[] = [];
+      forEachSgxsPage(stream, (pg) => visited.push({ ...pg, data: pg.data.slice() }));
+      assert.deepEqual(visited, pages.map((pg) => ({ ...pg, data: pg.data.slice() })));
     }), { numRuns: 60 });
+  });
+
+  test('parseSgxs copies chunk data out of the stream; pages without chunks share one zero buffer', () => {
+    const w = new SgxsWriter();
+    w.ecreate(1, 0x4000);
+    w.eadd(0, 0x203);
+    w.eextend(0, new Uint8Array(256).fill(5));
+    w.eadd(0x1000, 0x203);
+    w.eadd(0x2000, 0x203);
+    const stream = w.bytes();
+    const recs = parseSgxs(stream);
+    stream.fill(0, 128, 128 + 320); // overwrite the EEXTEND record in the stream
+    assert.equal((recs[2] as { data: Uint8Array }).data[0], 5);
+    const pages = sgxsPages(recs);
+    assert.equal(pages[0]!.data[0], 5);
+    assert.equal(pages[1]!.data, pages[2]!.data);
+    assert.ok(pages[1]!.data.every((b) => b === 0));
+    // Streaming errors are the same as parsing errors.
+    assert.throws(() => forEachSgxsPage(stream.subarray(0, 100), () => undefined), sgxsError('SGXS_TRUNCATED'));
+    assert.throws(() => forEachSgxsRecord(stream.subarray(64), () => undefined), sgxsError('SGXS_NOT_CANONICAL'));
   });
 
   test('all-zero unmeasured chunks are omitted; non-zero ones are tagged UNMEASRD', () => {

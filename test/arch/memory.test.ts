@@ -5,7 +5,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { toHex, bytesEqual } from '../../src/lib/index.js';
-import { VECTOR, PFEC, ENCLS, ArchFault, type ExitInfo } from '../../src/arch/index.js';
+import { VECTOR, PFEC, ENCLS, SGX, ArchFault, type ExitInfo } from '../../src/arch/index.js';
 import { newKernel, buildEnclave, type BuiltEnclave, type ScriptEngine } from '../helpers/enclave.js';
 import { assertFault } from '../helpers/assert.js';
 
@@ -376,6 +376,22 @@ describe('enclave pages backing a WebAssembly.Memory (mapMemory, ARCHITECTURE "E
       assert.deepEqual([x.reason, x.vector], ['aex', VECTOR.GP], `0x${la.toString(16)}+0x${size.toString(16)}`);
       e.resume();
     }
+  });
+
+  test('EDBGWR writes through to the memory; EREMOVE of a backed page scrubs its bytes in the memory', () => {
+    const { k, e, mem } = withMemory();
+    const view = new Uint8Array(mem.buffer);
+    const pa = e.frame(e.data(4));
+    assert.equal(k.edbgwr(pa + 8, 0x0102030405060708n), SGX.SUCCESS);
+    assert.deepEqual([...view.subarray(0x4008, 0x4010)], [8, 7, 6, 5, 4, 3, 2, 1]);
+    assert.ok(view.subarray(0x4000, 0x5000).some((b) => b !== 0));
+    assert.equal(k.encls(ENCLS.EREMOVE, 0, pa), SGX.SUCCESS);
+    assert.ok(view.subarray(0x4000, 0x5000).every((b) => b === 0), 'no plaintext left in the memory');
+    assert.ok(view.subarray(0x5000, 0x6000).some((b) => b !== 0), 'the neighbouring page is untouched');
+    // A page nothing has accessed since it was mapped is scrubbed too.
+    assert.ok(view.subarray(0x6000, 0x7000).some((b) => b !== 0));
+    assert.equal(k.encls(ENCLS.EREMOVE, 0, e.frame(e.data(6))), SGX.SUCCESS);
+    assert.ok(view.subarray(0x6000, 0x7000).every((b) => b === 0));
   });
 
   test('a kernel remap of a backed page is caught at the next entry with #PF (PFEC.SGX)', () => {

@@ -209,8 +209,8 @@ export class NtEnclaveApi {
         if (srcFrames) src = srcFrames[i]!;
         else {
           src = sgx.sourcePage;
-          const page = Buffer instanceof Uint8Array ? Buffer.subarray(i * 4096, (i + 1) * 4096) : this.#p.read((Buffer as number) + i * 4096, 4096);
-          mem.writePhysical(src, page);
+          if (Buffer instanceof Uint8Array) mem.writePhysical(src, Buffer, i * 4096, 4096);
+          else mem.writePhysical(src, this.#p.read((Buffer as number) + i * 4096, 4096));
         }
         const epc = this.#k.allocEnclavePage(enc);
         try {

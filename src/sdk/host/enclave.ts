@@ -4,8 +4,8 @@
  * enters it with ENCLU[EENTER] on a free TCS, serves its OCALLs, handles AEXs (interrupts are
  * resumed; exceptions go to the enclave's handler first), and tears it down with DeleteEnclave.
  */
-import { ENCLU, PT, parseSgxs, sgxsPages, SECS, newRegisters, type Registers, type ExitInfo, type LogicalProcessor } from '../../arch/index.js';
-import { u32le, writeU32le, toHex } from '../../lib/bytes.js';
+import { ENCLU, PT, forEachSgxsRecord, forEachSgxsPage, SECS, newRegisters, type Registers, type ExitInfo, type LogicalProcessor } from '../../arch/index.js';
+import { u32le, writeU32le, toHex, isZero } from '../../lib/bytes.js';
 import type { Kernel32 } from '../../os/windows/index.js';
 import * as W from '../../os/windows/constants.js';
 import type { Process } from '../../os/index.js';
@@ -69,52 +69,66 @@ export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8A
   const config = resolveEnclaveConfig(img.manifest.config);
   const plan = planInterface(img.manifest.interface as CanonicalInterface);
   for (const name of Object.keys(options.ocalls ?? {})) if (!plan.ocalls.some((f) => f.name === name)) throw new EnclaveLoadError('UNKNOWN_OCALL', `an implementation was given for ${name}, which the interface does not declare`);
-  const records = parseSgxs(img.sgxs);
-  const ec = records[0] as { kind: 'ECREATE'; ssaFrameSize: number; size: number };
-  const pages = sgxsPages(records);
+  // Two passes over the SGXS stream, keeping no per-page objects (a 1 GiB heap is 262,144 pages):
+  // the first checks it against the manifest, the second loads it.
+  let ec: { ssaFrameSize: number; size: number } | null = null;
+  forEachSgxsRecord(img.sgxs, (r) => {
+    if (r.kind === 'ECREATE') ec = r;
+  });
+  if (!ec) throw new EnclaveLoadError('MANIFEST_MISMATCH', 'the image has no ECREATE record');
+  const { size, ssaFrameSize } = ec as { ssaFrameSize: number; size: number };
+  let pageCount = 0;
+  const tcsPages = new Set<number>();
+  forEachSgxsPage(img.sgxs, (p) => {
+    pageCount++;
+    if (((p.secinfoFlags >> 8) & 0xff) === PT.TCS) tcsPages.add(p.offset);
+    if (p.measuredChunks !== 0 && p.measuredChunks !== 0xffff) throw new EnclaveLoadError('PARTIAL_MEASUREMENT', `page 0x${p.offset.toString(16)} is partially measured, which the Windows API cannot load`);
+    protectionFor(p.secinfoFlags, p.measuredChunks === 0xffff); // throws for permissions the API cannot express
+  });
   // The manifest only guides the host: it must agree with what is measured and signed.
   const m = img.manifest;
-  const tcsPages = new Set(pages.filter((p) => ((p.secinfoFlags >> 8) & 0xff) === PT.TCS).map((p) => p.offset));
   const disagree = (what: string): never => {
     throw new EnclaveLoadError('MANIFEST_MISMATCH', `the image manifest disagrees with its measured contents: ${what}`);
   };
-  if (m.layout.size !== ec.size) disagree(`ELRANGE size 0x${m.layout.size.toString(16)} vs 0x${ec.size.toString(16)}`);
-  if (m.layout.pages !== pages.length) disagree(`${m.layout.pages} pages vs ${pages.length}`);
+  if (m.layout.size !== size) disagree(`ELRANGE size 0x${m.layout.size.toString(16)} vs 0x${size.toString(16)}`);
+  if (m.layout.pages !== pageCount) disagree(`${m.layout.pages} pages vs ${pageCount}`);
   if (m.layout.tcs.length === 0 || m.layout.tcs.some((o) => !tcsPages.has(o)) || m.layout.tcs.length !== tcsPages.size) disagree('the TCS list');
   if (toHex(sigstruct.subarray(960, 992)) !== m.mrenclave) disagree('MRENCLAVE differs from the SIGSTRUCT\'s ENCLAVEHASH');
-  for (const p of pages) if (p.measuredChunks !== 0 && p.measuredChunks !== 0xffff) throw new EnclaveLoadError('PARTIAL_MEASUREMENT', `page 0x${p.offset.toString(16)} is partially measured, which the Windows API cannot load`);
   const k32 = platform.kernel32;
   const hp = k32.GetCurrentProcess();
-  const secs = SECS.encode({ SIZE: BigInt(ec.size), SSAFRAMESIZE: ec.ssaFrameSize, MISCSELECT: config.miscSelect, ATTRIBUTES: { FLAGS: attributesFlagsOf(config), XFRM: config.xfrm } });
+  const secs = SECS.encode({ SIZE: BigInt(size), SSAFRAMESIZE: ssaFrameSize, MISCSELECT: config.miscSelect, ATTRIBUTES: { FLAGS: attributesFlagsOf(config), XFRM: config.xfrm } });
   const fail = (code: string, what: string, sgx?: number): never => {
     const err = k32.GetLastError();
     throw new EnclaveLoadError(code, `${what} failed: ${win32ErrorName(err)} (${err}), ${ntStatusName(k32.lastNtStatus)}${sgx ? `, ${sgxStatusName(sgx)} (${sgx})` : ''}`, { win32Error: err, ntStatus: k32.lastNtStatus, sgxStatus: sgx ?? null });
   };
-  const base = k32.CreateEnclave(hp, 0, ec.size, 0, W.ENCLAVE_TYPE_SGX, secs, W.ENCLAVE_CREATE_INFO_SGX_SIZE, null);
+  const base = k32.CreateEnclave(hp, 0, size, 0, W.ENCLAVE_TYPE_SGX, secs, W.ENCLAVE_CREATE_INFO_SGX_SIZE, null);
   if (base === 0) fail('CREATE_FAILED', 'CreateEnclave');
   try {
-    // Coalesce runs of pages with the same protection into one LoadEnclaveData call.
-    let i = 0;
-    const zeroRun = new Uint8Array(1 << 20);
-    while (i < pages.length) {
-      const first = pages[i]!;
-      const prot = protectionFor(first.secinfoFlags, first.measuredChunks === 0xffff);
-      const allZero = first.measuredChunks === 0 && isZeroPage(first.data);
-      let j = i + 1;
-      while (j < pages.length && j - i < 256 && pages[j]!.offset === pages[j - 1]!.offset + 4096 && pages[j]!.secinfoFlags === first.secinfoFlags
-        && (pages[j]!.measuredChunks === 0xffff) === (first.measuredChunks === 0xffff) && (!allZero || isZeroPage(pages[j]!.data))) j++;
-      const n = j - i;
-      let buf: Uint8Array;
-      if (allZero) buf = zeroRun.subarray(0, n * 4096);
-      else {
-        buf = new Uint8Array(n * 4096);
-        for (let k = 0; k < n; k++) buf.set(pages[i + k]!.data, k * 4096);
-      }
+    // Coalesce runs of up to 256 contiguous pages with the same protection (and, for unmeasured
+    // pages, all zero) into one LoadEnclaveData call.
+    const zeroRun = new Uint8Array(256 * 4096);
+    const dataRun = new Uint8Array(256 * 4096);
+    let run = { offset: -1, flags: 0, measured: false, zero: false, n: 0 };
+    let loaded = 0;
+    const flush = (): void => {
+      if (run.n === 0) return;
+      const buf = (run.zero ? zeroRun : dataRun).subarray(0, run.n * 4096);
       const written = { value: 0 };
-      if (!k32.LoadEnclaveData(hp, base + first.offset, buf, n * 4096, prot, null, 0, written, null)) fail('LOAD_FAILED', `LoadEnclaveData at offset 0x${first.offset.toString(16)}`);
-      i = j;
-      options.onProgress?.(i, pages.length);
-    }
+      if (!k32.LoadEnclaveData(hp, base + run.offset, buf, run.n * 4096, protectionFor(run.flags, run.measured), null, 0, written, null)) fail('LOAD_FAILED', `LoadEnclaveData at offset 0x${run.offset.toString(16)}`);
+      loaded += run.n;
+      run.n = 0;
+      options.onProgress?.(loaded, pageCount);
+    };
+    forEachSgxsPage(img.sgxs, (p) => {
+      const measured = p.measuredChunks === 0xffff;
+      const zero = !measured && isZero(p.data);
+      // A zero page may join a run with data (it is copied as zeros); a page with data ends a zero run.
+      if (run.n > 0 && (run.n === 256 || p.offset !== run.offset + run.n * 4096 || p.secinfoFlags !== run.flags || measured !== run.measured || (run.zero && !zero))) flush();
+      if (run.n === 0) run = { offset: p.offset, flags: p.secinfoFlags, measured, zero, n: 0 };
+      if (!run.zero) dataRun.set(p.data, run.n * 4096);
+      run.n++;
+    });
+    flush();
     const info = new Uint8Array(W.ENCLAVE_INIT_INFO_SGX_SIZE);
     info.set(sigstruct, 0);
     if (options.token) info.set(options.token.subarray(0, 304), 2048);
@@ -127,11 +141,6 @@ export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8A
     throw e;
   }
   return new HostEnclave(platform, img, plan, base, options);
-}
-
-function isZeroPage(d: Uint8Array): boolean {
-  for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false;
-  return true;
 }
 
 interface CallFrame {
