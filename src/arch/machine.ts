@@ -312,6 +312,11 @@ export class MachineState {
   }
 
   writeVirtual(pt: PageTable, la: number, src: Uint8Array, cpl: 0 | 3): void {
+    if ((la % 4096) + src.length <= 4096) {
+      // Within one page (an ms structure, a small buffer): one translation, no list.
+      this.writePhysical(this.translate(pt, la, true, cpl === 3, false), src, 0, src.length);
+      return;
+    }
     // Translate every page first: a faulting write changes nothing.
     const pas: number[] = [];
     for (let done = 0; done < src.length; ) {
