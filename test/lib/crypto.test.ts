@@ -113,7 +113,21 @@ describe('AES-128-GCM (McGrew & Viega, test cases 1–4)', () => {
     badCt[59]! ^= 1;
     assert.equal(c.aesGcm128Decrypt(K4, IV4, badCt, A4, r.tag), null);
   });
+  test('encrypting into a caller\'s buffer gives the same ciphertext and tag (across 64 KiB pieces)', () => {
+    for (const n of [0, 60, 65536, 200_003]) {
+      const pt = new Uint8Array(n).map((_, i) => (i * 31 + 7) & 0xff);
+      const plain = c.aesGcm128Encrypt(K4, IV4, pt, A4);
+      const out = new Uint8Array(n + 10).fill(0xee);
+      const into = c.aesGcm128Encrypt(K4, IV4, pt, A4, out.subarray(5));
+      assert.equal(toHex(into.tag), toHex(plain.tag), `tag, ${n} bytes`);
+      assert.equal(toHex(into.ciphertext), toHex(plain.ciphertext), `ciphertext, ${n} bytes`);
+      assert.equal(into.ciphertext.buffer, out.buffer, 'written in place');
+      assert.deepEqual([...out.subarray(0, 5), ...out.subarray(5 + n)], new Array(10).fill(0xee), 'nothing written outside');
+    }
+    assert.equal(toHex(c.aesGcm128Encrypt(K4, IV4, P3, new Uint8Array(0), new Uint8Array(64)).ciphertext), toHex(C3));
+  });
   test('bad parameters are LibError GCM_PARAMS', () => {
+    assert.throws(() => c.aesGcm128Encrypt(K4, IV4, P3, A4, new Uint8Array(63)), (e: unknown) => e instanceof LibError && e.code === 'GCM_PARAMS');
     assert.throws(() => c.aesGcm128Encrypt(K4, new Uint8Array(16), P3, A4), (e: unknown) => e instanceof LibError && e.code === 'GCM_PARAMS');
     assert.throws(() => c.aesGcm128Decrypt(K4, IV4, P3, A4, new Uint8Array(8)), (e: unknown) => e instanceof LibError && e.code === 'GCM_PARAMS');
   });

@@ -7,7 +7,9 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDecipheriv } from 'node:crypto';
-import { u16le, u32le, u64le, toHex, isZero } from '../../src/lib/index.js';
+import { sealData } from '../../src/sdk/enclave/services.js';
+import type { EnclaveContext } from '../../src/arch/index.js';
+import { u16le, u32le, u64le, toHex, isZero, defaultCrypto } from '../../src/lib/index.js';
 import { KEYNAME, KEYPOLICY } from '../../src/arch/index.js';
 import { SEALED_HEADER_SIZE, SEAL_FLAGS_MASK, SEAL_MISC_MASK, parseSealedData, sealedDataSize, type HostEnclave } from '../../src/sdk/index.js';
 import { createPlatform, type Platform } from '../../src/platform/index.js';
@@ -230,5 +232,16 @@ describe('restarts', () => {
         e.destroy();
       }
     }
+  });
+});
+
+describe('sealData (the trusted runtime\'s sgx_seal_data)', () => {
+  test('an output blob that overlaps the text or the AAD is INVALID_PARAMETER, refused before any key is derived', () => {
+    const heap = new Uint8Array(4096);
+    const noCtx = new Proxy({}, { get: () => { throw new Error('the enclave context must not be used'); } }) as unknown as EnclaveContext;
+    const text = heap.subarray(1000, 1100), aad = heap.subarray(0, 8);
+    const size = sealedDataSize(aad.length, text.length);
+    assert.equal(sealData(noCtx, defaultCrypto(), KEYPOLICY.MRSIGNER, aad, text, heap.subarray(600, 600 + size)), STATUS.INVALID_PARAMETER, 'over the text');
+    assert.equal(sealData(noCtx, defaultCrypto(), KEYPOLICY.MRSIGNER, heap.subarray(2000 + size - 4, 2000 + size + 4), text, heap.subarray(2000, 2000 + size)), STATUS.INVALID_PARAMETER, 'over the AAD');
   });
 });

@@ -20,6 +20,7 @@ class NodeSha256 implements Sha256Stream {
   }
 }
 
+const GCM_PIECE = 64 * 1024;
 const ZERO16 = new Uint8Array(16);
 
 /** GF(2^128) doubling used for the CMAC subkeys (RFC 4493 §2.3). */
@@ -74,10 +75,17 @@ export function createNodeCrypto(): CryptoProvider {
       const out = cbc.update(m);
       return new Uint8Array(out.subarray(out.length - 16));
     },
-    aesGcm128Encrypt(key, iv, plaintext, aad): AesGcmSealed {
+    aesGcm128Encrypt(key, iv, plaintext, aad, out): AesGcmSealed {
       check(key.length === 16 && iv.length === 12, 'GCM_PARAMS', 'AES-128-GCM needs a 16-byte key and a 12-byte IV');
+      check(out === undefined || out.length >= plaintext.length, 'GCM_PARAMS', 'AES-128-GCM output buffer shorter than the plaintext');
       const c = nc.createCipheriv('aes-128-gcm', key, iv);
       if (aad.length) c.setAAD(aad);
+      if (out) {
+        // In 64 KiB pieces: each piece's output is small, so no large buffer is allocated per call.
+        for (let o = 0; o < plaintext.length; o += GCM_PIECE) out.set(c.update(plaintext.subarray(o, Math.min(o + GCM_PIECE, plaintext.length))), o);
+        c.final();
+        return { ciphertext: out.subarray(0, plaintext.length), tag: bytesOf(c.getAuthTag()) };
+      }
       const body = c.update(plaintext);
       const tail = c.final(); // empty for GCM: no second copy
       const ct = tail.length ? Buffer.concat([body, tail]) : body;

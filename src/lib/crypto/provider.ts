@@ -30,8 +30,12 @@ export interface CryptoProvider {
   createSha256(): Sha256Stream;
   /** AES-128-CMAC (RFC 4493). */
   aesCmac128(key: Uint8Array, message: Uint8Array): Uint8Array;
-  /** AES-128-GCM with a 12-byte IV and a 16-byte tag. */
-  aesGcm128Encrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): AesGcmSealed;
+  /**
+   * AES-128-GCM with a 12-byte IV and a 16-byte tag. With `out` (at least as long as the
+   * plaintext), the ciphertext is written there and returned as a view of it (sealing writes
+   * straight into the sealed blob).
+   */
+  aesGcm128Encrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out?: Uint8Array): AesGcmSealed;
   /** Returns null when the tag does not verify. */
   aesGcm128Decrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array, tag: Uint8Array): Uint8Array | null;
   /** AES-128-CTR keystream XOR (16-byte initial counter block, big-endian increment). */

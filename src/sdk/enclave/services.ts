@@ -95,12 +95,19 @@ export function verifyReport(ctx: EnclaveContext, crypto: CryptoProvider, report
   return timingSafeEqual(crypto.aesCmac128(key, report.subarray(0, 384)), report.subarray(416, 432)) ? STATUS.SUCCESS : STATUS.MAC_MISMATCH;
 }
 
+/** Whether two views share bytes. */
+function overlapping(a: Uint8Array, b: Uint8Array): boolean {
+  return a.buffer === b.buffer && a.length > 0 && b.length > 0 && a.byteOffset < b.byteOffset + b.length && b.byteOffset < a.byteOffset + a.length;
+}
+
 /**
  * sgx_seal_data_ex: seal `text` (encrypted) and `aad` (authenticated, in the clear) with `policy`
  * into `out` (which must have sealedDataSize(aad, text) bytes; a new array when absent).
  */
 export function sealData(ctx: EnclaveContext, crypto: CryptoProvider, policy: number, aad: Uint8Array, text: Uint8Array, out?: Uint8Array): Uint8Array | number {
   if (text.length === 0) return STATUS.INVALID_PARAMETER;
+  // The ciphertext goes straight into the blob while the text is read: they must not overlap.
+  if (out && (overlapping(out, text) || overlapping(out, aad))) return STATUS.INVALID_PARAMETER;
   if ((policy & ~(KEYPOLICY.MRENCLAVE | KEYPOLICY.MRSIGNER | KEYPOLICY.NOISVPRODID | KEYPOLICY.KSS_MASK)) !== 0 || (policy & (KEYPOLICY.MRENCLAVE | KEYPOLICY.MRSIGNER)) === 0) return STATUS.INVALID_PARAMETER;
   const self = createReport(ctx, null, null);
   const req = new Uint8Array(512);
@@ -115,14 +122,13 @@ export function sealData(ctx: EnclaveContext, crypto: CryptoProvider, policy: nu
   req.set(self.subarray(260, 262), 76); // CONFIGSVN
   const key = getKey(ctx, req, self);
   if (typeof key === 'number') return key;
-  const { ciphertext, tag } = crypto.aesGcm128Encrypt(key, new Uint8Array(12), text, aad);
   const blob = out ?? new Uint8Array(sealedDataSize(aad.length, text.length));
+  const { tag } = crypto.aesGcm128Encrypt(key, new Uint8Array(12), text, aad, blob.subarray(SEALED_HEADER_SIZE, SEALED_HEADER_SIZE + text.length));
   blob.fill(0, 0, SEALED_HEADER_SIZE);
   blob.set(req, 0);
   writeU32le(blob, 512, text.length);
   writeU32le(blob, 528, aad.length + text.length);
   blob.set(tag, 544);
-  blob.set(ciphertext, SEALED_HEADER_SIZE);
   blob.set(aad, SEALED_HEADER_SIZE + text.length);
   return blob;
 }
