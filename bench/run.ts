@@ -24,6 +24,13 @@ const ROUNDS = quick ? 2 : 7;
 // `--only a,b`: run only the named figures (for profiling one of them).
 const onlyAt = args.indexOf('--only');
 const only = onlyAt >= 0 ? new Set((args[onlyAt + 1] ?? '').split(',')) : null;
+const FIGURES = ['ecall_empty', 'ecall_inout_64', 'ocall_empty', 'build_64mib', 'compute', 'seal_1mib', 'memory', 'scale_1000'];
+for (const n of only ?? []) {
+  if (!FIGURES.includes(n)) {
+    process.stderr.write(`bench: unknown figure ${JSON.stringify(n)} (figures: ${FIGURES.join(', ')})\n`);
+    process.exit(2);
+  }
+}
 const wanted = (names: readonly string[]): boolean => only === null || names.some((n) => only.has(n));
 
 const here = dirname(fileURLToPath(import.meta.url));
