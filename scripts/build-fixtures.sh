@@ -2,9 +2,8 @@
 # Rebuild the SDK suite's C test enclaves and check them against the committed modules.
 #
 # Every directory test/fixtures/<name>/ that holds <name>.edl and enclave.c is one fixture: the
-# EDL gives the enclave header (<name>_t.h, from `witness edl --c-header`), and enclave.c plus the C
-# support library (c/src/witness_rt.c) are compiled to wasm32 with the flags of
-# examples/hello/build.sh. The result must equal the committed test/fixtures/<name>/enclave.wasm
+# EDL gives the enclave header and enclave.c is compiled with c/enclave-cc.sh (the SDK's flags,
+# as the examples are). The result must equal the committed test/fixtures/<name>/enclave.wasm
 # byte for byte, so the tests run exactly what the sources say.
 #
 # Usage: scripts/build-fixtures.sh            build into a temp dir and compare (exit 1 on a mismatch)
@@ -39,12 +38,8 @@ for dir in "$fixtures"/*/; do
   dir="${dir%/}"
   name="$(basename "$dir")"
   [ -f "$dir/$name.edl" ] && [ -f "$dir/enclave.c" ] || continue
-  mkdir -p "$tmp/$name/include"
-  node "$root/bin/witness.js" edl "$dir/$name.edl" --c-header "$tmp/$name/include/${name}_t.h" >/dev/null
-  clang --target=wasm32-wasi -O2 -mmutable-globals -nostartfiles -Wl,--no-entry -Wl,--import-memory -Wl,--stack-first -Wl,--export=__stack_pointer \
-    -Wl,--initial-memory=262144 -Wl,--max-memory=1048576 -Wl,-z,stack-size=65536 -Wl,--strip-all \
-    -ffile-prefix-map="$root"=. -I "$root/c/include" -I "$tmp/$name/include" \
-    -o "$tmp/$name/enclave.wasm" "$dir/enclave.c" "$root/c/src/witness_rt.c"
+  mkdir -p "$tmp/$name"
+  "$root/c/enclave-cc.sh" "$dir/$name.edl" "$tmp/$name/enclave.wasm" "$dir/enclave.c"
   built=$((built + 1))
   if [ "$update" = 1 ]; then
     if ! cmp -s "$tmp/$name/enclave.wasm" "$dir/enclave.wasm" 2>/dev/null; then
