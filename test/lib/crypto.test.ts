@@ -184,3 +184,34 @@ describe('RSA', () => {
     assert.throws(() => c.rsaPublicNumbers(ec), (e: unknown) => e instanceof LibError && e.code === 'RSA_KEY_INVALID');
   });
 });
+
+describe('ECDH P-256', () => {
+  test('key pairs: the private key is always 32 bytes, even when it starts with zero bytes (about 1 in 256)', () => {
+    let short = 0;
+    for (let i = 0; i < 1500; i++) {
+      const k = c.ecdhP256Keypair();
+      assert.equal(k.privateKey.length, 32);
+      assert.equal(k.publicKey.length, 64);
+      if (k.privateKey[0] === 0) short++;
+      // The private key as returned reproduces the public key.
+      const e = nc.createECDH('prime256v1');
+      e.setPrivateKey(k.privateKey);
+      assert.equal(toHex(e.getPublicKey().subarray(1)), toHex(k.publicKey));
+    }
+    assert.ok(short < 1500);
+  });
+  test('a private key with leading zero bytes agrees with its peer; a point off the curve gives null', () => {
+    const priv = new Uint8Array(32);
+    priv.set(nc.randomBytes(30), 2); // 0x0000…: two leading zero bytes
+    const mine = nc.createECDH('prime256v1');
+    mine.setPrivateKey(priv);
+    const peer = c.ecdhP256Keypair();
+    const a = c.ecdhP256Shared(priv, peer.publicKey);
+    const b = c.ecdhP256Shared(peer.privateKey, new Uint8Array(mine.getPublicKey().subarray(1)));
+    assert.ok(a && b);
+    assert.equal(a.length, 32);
+    assert.equal(toHex(a), toHex(b));
+    assert.equal(c.ecdhP256Shared(priv, new Uint8Array(64).fill(1)), null);
+    assert.throws(() => c.ecdhP256Shared(priv.subarray(1), peer.publicKey), (e: unknown) => e instanceof LibError && e.code === 'ECDH_PARAMS');
+  });
+});

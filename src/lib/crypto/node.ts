@@ -21,6 +21,13 @@ class NodeSha256 implements Sha256Stream {
 }
 
 const GCM_PIECE = 64 * 1024;
+
+/** A big-endian number as exactly `n` bytes (a fresh copy). */
+function leftPad(b: Uint8Array, n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  out.set(b.subarray(Math.max(0, b.length - n)), Math.max(0, n - b.length));
+  return out;
+}
 const ZERO16 = new Uint8Array(16);
 
 /** GF(2^128) doubling used for the CMAC subkeys (RFC 4493 §2.3). */
@@ -141,7 +148,8 @@ export function createNodeCrypto(): CryptoProvider {
     ecdhP256Keypair() {
       const e = nc.createECDH('prime256v1');
       const pub = e.generateKeys();
-      return { privateKey: bytesOf(e.getPrivateKey()).slice(), publicKey: bytesOf(pub).slice(1) };
+      // getPrivateKey() drops leading zero bytes (about 1 key in 256): always 32 bytes, big-endian.
+      return { privateKey: leftPad(bytesOf(e.getPrivateKey()), 32), publicKey: bytesOf(pub).slice(1) };
     },
     ecdhP256Shared(privateKey, peerPublicKey) {
       check(privateKey.length === 32 && peerPublicKey.length === 64, 'ECDH_PARAMS', 'ECDH P-256 needs a 32-byte private key and a 64-byte public point');
@@ -151,7 +159,7 @@ export function createNodeCrypto(): CryptoProvider {
         const point = new Uint8Array(65);
         point[0] = 4;
         point.set(peerPublicKey, 1);
-        return bytesOf(e.computeSecret(point)).slice();
+        return leftPad(bytesOf(e.computeSecret(point)), 32);
       } catch {
         return null;
       }
