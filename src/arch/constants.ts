@@ -235,3 +235,9 @@ export const MEAS_TAG = {
   EADD: 0x0000000044444145n, // "EADD\0\0\0\0"
   EEXTEND: 0x00444e4554584545n, // "EEXTEND\0"
 } as const;
+/** The same tags as [low, high] u32 halves, for the hot paths that avoid BigInt. */
+export const MEAS_TAG_WORDS = {
+  ECREATE: [0x45524345, 0x00455441],
+  EADD: [0x44444145, 0],
+  EEXTEND: [0x54584545, 0x00444e45],
+} as const;

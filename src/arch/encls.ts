@@ -148,12 +148,13 @@ export function eadd(m: MachineState, lp: LpState, rbx: number, rcx: number): nu
   if (!m.valid[secsIdx] || m.pt[secsIdx] !== PT.SECS) throw pfEpcm(secsLa, 'EADD: PAGEINFO.SECS is not a valid SECS page');
   const s = m.secs[secsIdx]!;
   // Step 6: copy SRCPGE into the (still invalid, unobservable) target page; on a later failure it
-  // is cleared again, so a faulting EADD leaves nothing behind.
+  // is dropped again, so a faulting EADD leaves nothing behind (not even a version change).
   const srcPa = m.translate(lp.cr3, srcpge, false, false, false);
-  const src = m.loadPage(idx, srcPa, pt !== PT.TCS); // only a TCS page is written below
+  const loaded = m.loadPage(idx, srcPa); // null: an all-zero source, no storage
+  const src = loaded ?? ZERO_PAGE;
   const perms = siLo & 7;
   const undo = (f: ReturnType<typeof gp>): never => {
-    m.setPage(idx, null);
+    m.dropPage(idx);
     throw f;
   };
   if (pt === PT.TCS) {
@@ -163,17 +164,21 @@ export function eadd(m: MachineState, lp: LpState, rbx: number, rcx: number): nu
   if (linaddr < s.baseAddr || linaddr >= s.baseAddr + s.size) undo(gp(`EADD: LINADDR 0x${linaddr.toString(16)} is outside ELRANGE`));
   if (s.initialized) undo(gp('EADD: the enclave is already initialized'));
 
-  // Commit.
+  // Commit: a processor write of the page (new MEE version, integrity restored).
   let flagsNum = siLo;
   if (pt === PT.TCS) {
     flagsNum = measuredSecinfoFlags(flagsNum);
-    writeU64le(src, TCS_OFF.STATE, 0);
-    src[TCS_OFF.FLAGS] = src[TCS_OFF.FLAGS]! & ~1;
-    src.fill(0, TCS_OFF.CSSA, TCS_OFF.CSSA + 4);
-    writeU64le(src, TCS_OFF.AEP, 0);
+    if (loaded) {
+      // The processor-owned fields start clear (a zero source already has them clear).
+      writeU64le(loaded, TCS_OFF.STATE, 0);
+      loaded[TCS_OFF.FLAGS] = loaded[TCS_OFF.FLAGS]! & ~1;
+      loaded.fill(0, TCS_OFF.CSSA, TCS_OFF.CSSA + 4);
+      writeU64le(loaded, TCS_OFF.AEP, 0);
+    }
   }
   s.measurement!.eadd(linaddr - s.baseAddr, flagsNum);
-  m.compactPage(idx);
+  m.touched(idx);
+  m.tampered[idx] = 0;
   m.valid[idx] = 1;
   m.pt[idx] = pt;
   m.perm[idx] = pt === PT.TCS ? 0 : perms;
@@ -211,6 +216,8 @@ export function eextend(m: MachineState, lp: LpState, rbx: number, rcx: number):
   return SGX.SUCCESS;
 }
 const ZERO_CHUNK = new Uint8Array(256);
+/** Read-only zeros: the bytes of a page EADDed from an all-zero source. Never written. */
+const ZERO_PAGE = new Uint8Array(4096);
 
 // ---------------------------------------------------------------------------------------------
 // EINIT (EAX = 2): RBX = SIGSTRUCT, RCX = SECS, RDX = EINITTOKEN. Returns RAX.

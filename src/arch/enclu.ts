@@ -98,7 +98,7 @@ function ssaFramePagesUncached(m: MachineState, lp: LpState, s: SecsState, t: Tc
   return [la, pages];
 }
 
-function commonEntryChecks(m: MachineState, t: TcsState): SecsState {
+function commonEntryChecks(t: TcsState): SecsState {
   const s = t.secs;
   if (t.ossa % 4096 !== 0 || t.ofsbase % 4096 !== 0 || t.ogsbase % 4096 !== 0 || t.ossa < 0 || t.ofsbase < 0 || t.ogsbase < 0) throw gp('EENTER/ERESUME: OSSA, OFSBASE and OGSBASE must be page-aligned');
   if (s.baseAddr + t.ofsbase >= USER_LIMIT || s.baseAddr + t.ogsbase >= USER_LIMIT) throw gp('EENTER/ERESUME: FS/GS base is not canonical');
@@ -106,7 +106,6 @@ function commonEntryChecks(m: MachineState, t: TcsState): SecsState {
   if (!s.initialized) throw gp('EENTER/ERESUME: the enclave is not initialized');
   if (!s.mode64) throw gp('EENTER/ERESUME: a 32-bit enclave cannot be entered from 64-bit mode');
   if (!s.xfrmInXcr0) throw gp('EENTER/ERESUME: XFRM is not a subset of XCR0');
-  void m;
   return s;
 }
 
@@ -171,7 +170,7 @@ function makeEntry(m: MachineState, lp: LpState, t: TcsState, s: SecsState, toke
 /** EENTER: checks, then enclave mode. Returns the entry. Throws the fault of the first failing check. */
 function eenterEntry(m: MachineState, lp: LpState, regs: Registers, handler: ExitHandler | null, token: object, reuse: Entry | null = null): Entry {
   const t = tcsOperand(m, lp, regs.rbx, regs.rcx);
-  const s = commonEntryChecks(m, t);
+  const s = commonEntryChecks(t);
   if (t.cssa >= t.nssa) throw gp(`EENTER: CSSA (${t.cssa}) ≥ NSSA (${t.nssa})`);
   const ssa = ssaFramePages(m, lp, s, t, t.cssa);
   if (s.baseAddr + t.oentry >= USER_LIMIT || t.oentry < 0) throw gp('EENTER: the entry point is not canonical');
@@ -192,30 +191,30 @@ function eenterEntry(m: MachineState, lp: LpState, regs: Registers, handler: Exi
 /** ERESUME: checks, restore from SSA frame CSSA−1, CSSA −= 1, enclave mode. */
 function eresumeEntry(m: MachineState, lp: LpState, regs: Registers, handler: ExitHandler | null, token: object, reuse: Entry | null = null): Entry {
   const t = tcsOperand(m, lp, regs.rbx, regs.rcx);
-  const s = commonEntryChecks(m, t);
+  const s = commonEntryChecks(t);
   if (t.cssa === 0) throw gp('ERESUME: CSSA is 0, there is no frame to resume');
   const frame = t.cssa - 1;
   const { ssaLa, pages } = ssaFramePages(m, lp, s, t, frame);
   // The XSAVE image must be restorable: XSTATE_BV ⊆ XFRM and header bytes 8..23 zero.
-  const x = m.store[pages[0]!];
+  const x = m.peek(pages[0]!);
   if (x) {
     const xstateBv = u64le(x, 512);
     if ((xstateBv & ~s.xfrm) !== 0n || !isZero(x, 520, 536)) throw gp('ERESUME: the SSA XSAVE image cannot be restored');
   }
   if (t.state === 'active') throw gp('ERESUME: the TCS is busy');
-  const e = makeEntry(m, lp, t, s, token, handler, regs, ssaLa, pages, reuse);
-  // Read GPRSGX before committing.
+  // Read GPRSGX and check it before committing anything (the entry record included).
   const g = new Uint8Array(GPRSGX_SIZE);
-  const base = gprOffset(e);
+  const base = s.ssaFrameSize * 4096 - GPRSGX_SIZE;
   for (let k = 0; k < GPRSGX_SIZE; k++) {
     const off = base + k;
-    const st = m.store[pages[Math.floor(off / 4096)]!];
+    const st = m.peek(pages[Math.floor(off / 4096)]!);
     g[k] = st ? st[off % 4096]! : 0;
   }
   const rip = u64leNumberOrNeg(g, 136);
   if (rip < 0 || rip >= USER_LIMIT) throw gp('ERESUME: the saved RIP is not canonical');
   const fsbase = u64leNumberOrNeg(g, 168), gsbase = u64leNumberOrNeg(g, 176);
   if (fsbase < 0 || fsbase >= USER_LIMIT || gsbase < 0 || gsbase >= USER_LIMIT) throw gp('ERESUME: the saved FS/GS base is not canonical');
+  const e = makeEntry(m, lp, t, s, token, handler, regs, ssaLa, pages, reuse);
   enterMode(m, e, regs.rcx);
   t.cssa = frame;
   m.tcsChanged(t);
@@ -258,7 +257,7 @@ function aex(m: MachineState, e: Entry, vector: number | null, errorCode: number
   // URSP/URBP stay as EENTER wrote them.
   const readG = (o: number) => {
     const off = gOff + o;
-    const st = m.store[e.ssaPages[Math.floor(off / 4096)]!];
+    const st = m.peek(e.ssaPages[Math.floor(off / 4096)]!);
     return st ? u64leNumberOrNeg(st, off % 4096) : 0;
   };
   const ursp = readG(144), urbp = readG(152);
@@ -275,7 +274,7 @@ function aex(m: MachineState, e: Entry, vector: number | null, errorCode: number
   // The AEXNOTIFY byte (167) is enclave-controlled: keep it.
   const keepNotify = (() => {
     const off = gOff + 167;
-    const st = m.store[e.ssaPages[Math.floor(off / 4096)]!];
+    const st = m.peek(e.ssaPages[Math.floor(off / 4096)]!);
     return st ? st[off % 4096]! : 0;
   })();
   g[167] = keepNotify;
@@ -380,7 +379,7 @@ function readSavedRip(m: MachineState, e: Entry): number {
   const s = e.secs;
   const la = s.baseAddr + e.tcs.ossa + (e.tcs.cssa - 1) * s.ssaFrameSize * 4096 + s.ssaFrameSize * 4096 - GPRSGX_SIZE + 136;
   const off = la - e.ssaLa;
-  const st = m.store[e.ssaPages[Math.floor(off / 4096)]!];
+  const st = m.peek(e.ssaPages[Math.floor(off / 4096)]!);
   return st ? Math.max(0, u64leNumberOrNeg(st, off % 4096)) : 0;
 }
 
@@ -617,16 +616,9 @@ class Context implements EnclaveContext {
     });
     const memory = new WebAssembly.Memory({ initial: size / 65536, maximum: size / 65536 });
     const region: MemoryRegion = { base: la, size, memory, frames };
-    const bytes = new Uint8Array(memory.buffer);
     for (let j = 0; j < frames.length; j++) {
-      const i = frames[j]!;
-      const old = m.store[i];
-      if (old) {
-        if (!options.zero) bytes.set(old, j * 4096);
-        old.fill(0); // no copy of the plaintext stays behind in the page's old storage
-      }
-      m.bindRegionPage(i, region, j); // the page's view into the memory is made when first needed
-      m.touched(i);
+      m.bindRegionPage(frames[j]!, region, j, !options.zero);
+      m.touched(frames[j]!);
     }
     s.regions.push(region);
     s.regionEpoch++;

@@ -10,6 +10,7 @@
 import type { CryptoProvider } from '../lib/crypto/provider.js';
 import { writeU16le, writeU32le } from '../lib/bytes.js';
 import { KEYNAME } from './constants.js';
+import { ArchError } from './errors.js';
 
 /** The values a key depends on (SDM Table "Key Derivation"). All byte fields are exact lengths. */
 export interface KeyDependencies {
@@ -52,7 +53,7 @@ export function serializeKeyDependencies(d: KeyDependencies): Uint8Array {
     [d.attributes, 16], [d.attributesMask, 16], [d.ownerEpoch, 16], [d.cpuSvn, 16], [d.sealKeyFuses, 16],
     [d.isvFamilyId, 16], [d.isvExtProdId, 16], [d.mrenclave, 32], [d.mrsigner, 32], [d.keyId, 32], [d.configId, 64], [d.padding, 352],
   ] as const) {
-    if (v.length !== n) throw new RangeError(`key dependency of ${v.length} bytes where ${n} are required`);
+    if (v.length !== n) throw new ArchError('KEY_DEPENDENCY_SIZE', `key dependency of ${v.length} bytes where ${n} are required`);
     b.set(v, o);
     o += n;
   }

@@ -120,7 +120,7 @@ export interface LpState {
   dataOut: bigint;
 }
 
-/** The shared zero page loadPage returns for an all-zero source: never written. */
+/** Read-only zeros, for reading a page that has no storage. Never written. */
 const ZERO_PAGE = new Uint8Array(4096);
 
 export class MachineState {
@@ -149,7 +149,6 @@ export class MachineState {
   readonly tampered: Uint8Array;
   readonly backed: Uint8Array;
   /** Plaintext of each EPC page; null = all zero (never written). PRIVATE to the processor. */
-  readonly store: (Uint8Array | null)[];
   readonly secs: (SecsState | undefined)[];
   readonly tcs: (TcsState | undefined)[];
 
@@ -195,7 +194,7 @@ export class MachineState {
     this.version = new Float64Array(n);
     this.tampered = new Uint8Array(n);
     this.backed = new Uint8Array(n);
-    this.store = new Array<Uint8Array | null>(n).fill(null);
+    this.#store = new Array<Uint8Array | null>(n).fill(null);
     this.secs = new Array<SecsState | undefined>(n);
     this.tcs = new Array<TcsState | undefined>(n);
     this.kernelPageTable = new PageTable('kernel (identity)', this.prmBase + this.prmSize);
@@ -312,6 +311,7 @@ export class MachineState {
   }
 
   writeVirtual(pt: PageTable, la: number, src: Uint8Array, cpl: 0 | 3): void {
+    if (src.length === 0) return; // nothing is accessed, nothing can fault (as readVirtual)
     if ((la % 4096) + src.length <= 4096) {
       // Within one page (an ms structure, a small buffer): one translation, no list.
       this.writePhysical(this.translate(pt, la, true, cpl === 3, false), src, 0, src.length);
@@ -335,56 +335,68 @@ export class MachineState {
 
   // ---- EPC page contents (processor-internal only) -------------------------------------------
 
-  /** The plaintext of EPC page `i`, allocated on demand. */
   /**
-   * EPC plaintext is kept in slabs of 256 pages, allocated when first used (zero-filled and
-   * untouched until written, so unused pages cost no memory). Invariant: a page's slab bytes are
-   * zero whenever `store[i]` is null.
+   * EPC plaintext. Pages not backing a memory live in slabs of 256 pages, allocated when first used
+   * (zero-filled and untouched until written, so unused pages cost no memory); pages that back a
+   * WebAssembly.Memory (mapMemory) are views into that memory's buffer. Invariant: a page's slab
+   * bytes are zero whenever `#store[i]` is null. Everything reads through `peek` and writes through
+   * `page`: a cached view of a memory is rebuilt when the memory's buffer was replaced
+   * (memory.grow, even by 0 pages, detaches the old one).
    */
+  readonly #store: (Uint8Array | null)[];
   readonly #slabs: (ArrayBuffer | undefined)[] = [];
-
-  /** For a page backing a memory: its region and the page's index in it (the view is made on first use). */
+  /** For a page backing a memory: its region and the page's index in it. */
   readonly #regionOf: (MemoryRegion | undefined)[] = [];
   #regionSlot = new Int32Array(0);
 
-  /** Page `i` backs page `j` of `region`'s memory from now on (mapMemory). Its old storage must be scrubbed by the caller. */
-  bindRegionPage(i: number, region: MemoryRegion, j: number): void {
+  /** The plaintext of page `i` for reading, or null when it is all zero (no storage). */
+  peek(i: number): Uint8Array | null {
+    const s = this.#store[i]!;
+    if (this.backed[i] && (s === null || s.byteLength === 0)) return this.#regionView(i);
+    return s;
+  }
+
+  /** The plaintext of page `i` for writing (storage allocated on demand). */
+  page(i: number): Uint8Array {
+    const s = this.#store[i]!;
+    if (s !== null && s.byteLength !== 0) return s;
+    if (this.backed[i]) return this.#regionView(i);
+    const k = Math.floor(i / 256);
+    const slab = this.#slabs[k] ?? (this.#slabs[k] = new ArrayBuffer(256 * 4096));
+    return (this.#store[i] = new Uint8Array(slab, (i % 256) * 4096, 4096));
+  }
+
+  #regionView(i: number): Uint8Array {
+    return (this.#store[i] = new Uint8Array(this.#regionOf[i]!.memory.buffer, this.#regionSlot[i]! * 4096, 4096));
+  }
+
+  /**
+   * Page `i` backs page `j` of `region`'s memory from now on (mapMemory): its contents move there
+   * (or are dropped, with `copy` false) and its old storage is scrubbed.
+   */
+  bindRegionPage(i: number, region: MemoryRegion, j: number, copy: boolean): void {
+    const old = this.backed[i] ? null : this.#store[i]!;
     if (this.#regionSlot.length === 0) this.#regionSlot = new Int32Array(this.epcPages);
     this.backed[i] = 1;
     this.#regionOf[i] = region;
     this.#regionSlot[i] = j;
-    this.store[i] = null;
-  }
-
-  /** The plaintext of page `i` if it has any storage (null: all zero). */
-  peek(i: number): Uint8Array | null {
-    return this.store[i] ?? (this.backed[i] ? this.page(i) : null);
-  }
-
-  page(i: number): Uint8Array {
-    let s = this.store[i];
-    if (!s && this.backed[i]) {
-      s = new Uint8Array(this.#regionOf[i]!.memory.buffer, this.#regionSlot[i]! * 4096, 4096);
-      this.store[i] = s;
-    } else if (!s) {
-      const k = Math.floor(i / 256);
-      const slab = this.#slabs[k] ?? (this.#slabs[k] = new ArrayBuffer(256 * 4096));
-      s = new Uint8Array(slab, (i % 256) * 4096, 4096);
-      this.store[i] = s;
+    this.#store[i] = null;
+    if (old) {
+      if (copy) this.#regionView(i).set(old);
+      old.fill(0); // no copy of the plaintext stays behind in the slab
     }
-    return s;
   }
 
   /** Drop a page's contents (they become zero). */
   #clear(i: number): void {
-    const s = this.backed[i] ? this.page(i) : this.store[i];
+    const s = this.backed[i] ? this.page(i) : this.#store[i];
     if (s) {
       s.fill(0);
-      if (!this.backed[i]) this.store[i] = null;
+      if (!this.backed[i]) this.#store[i] = null;
     }
   }
 
-  /** Replace the contents of EPC page `i` (EADD, ELDU, zeroing). An all-zero source keeps no storage. */
+  /** Replace the contents of EPC page `i` (a processor write of a whole page). An all-zero source keeps no storage. */
   setPage(i: number, src: Uint8Array | null): void {
     this.version[i]!++;
     this.tampered[i] = 0;
@@ -396,20 +408,17 @@ export class MachineState {
   }
 
   /**
-   * Fill EPC page `i` straight from physical memory at `pa` (EADD's copy of SRCPGE: non-enclave
-   * reads, so a source inside the PRM reads as all-ones). Returns the page's bytes.
+   * EADD's copy of SRCPGE into the (still invalid) page `i`: non-enclave reads, so a source inside
+   * the PRM reads as all-ones. An all-zero source (a heap page) is not copied: the page keeps no
+   * storage, its slab bytes stay untouched (no resident memory), and the result is null. Only the
+   * bytes change: the caller commits (version, integrity) or undoes with `dropPage`.
    */
-  loadPage(i: number, pa: number, zeroShared = false): Uint8Array {
-    this.version[i]!++;
-    this.tampered[i] = 0;
-    // An all-zero source (a heap page) is not copied at all: the page keeps no storage and its slab
-    // bytes stay untouched (and so cost no resident memory). The caller gets a shared, read-only
-    // zero page; only callers that will not write to the page may ask for it.
-    if (zeroShared && !this.backed[i] && !this.inPrm(pa) && pa / 4096 < this.ramFrames) {
+  loadPage(i: number, pa: number): Uint8Array | null {
+    if (!this.inPrm(pa) && pa / 4096 < this.ramFrames) {
       const f = this.ramFrame(Math.floor(pa / 4096), false);
       if (!f || isZero(f, 0, 4096)) {
         this.#clear(i);
-        return ZERO_PAGE;
+        return null;
       }
     }
     const p = this.page(i);
@@ -417,10 +426,9 @@ export class MachineState {
     return p;
   }
 
-  /** After loadPage: give up the storage of an all-zero page (only for pages not backing a memory). */
-  compactPage(i: number): void {
-    const s = this.store[i];
-    if (s && !this.backed[i] && isZero(s, 0, 4096)) this.store[i] = null;
+  /** Undo a `loadPage` of an invalid page: its bytes become zero again, nothing else changes. */
+  dropPage(i: number): void {
+    this.#clear(i);
   }
 
   /** Mark a processor write to page `i` (advances its memory-encryption version). */
@@ -437,7 +445,7 @@ export class MachineState {
     this.#clear(i);
     this.backed[i] = 0;
     this.#regionOf[i] = undefined;
-    this.store[i] = null;
+    this.#store[i] = null;
     this.valid[i] = 0;
     this.pt[i] = 0;
     this.perm[i] = 0;
@@ -471,7 +479,7 @@ export class MachineState {
     writeU64le(b, TCS_OFF.AEP, t.aep);
   }
   readTcsFields(i: number): Pick<TcsState, 'flags' | 'ossa' | 'cssa' | 'nssa' | 'oentry' | 'aep' | 'ofsbase' | 'ogsbase'> {
-    const b = this.store[i] ?? new Uint8Array(4096);
+    const b = this.peek(i) ?? ZERO_PAGE;
     const n = (o: number) => u64leNumberOrNeg(b, o);
     return { flags: n(TCS_OFF.FLAGS), ossa: n(TCS_OFF.OSSA), cssa: u32le(b, TCS_OFF.CSSA), nssa: u32le(b, TCS_OFF.NSSA), oentry: n(TCS_OFF.OENTRY), aep: n(TCS_OFF.AEP), ofsbase: n(TCS_OFF.OFSBASE), ogsbase: n(TCS_OFF.OGSBASE) };
   }

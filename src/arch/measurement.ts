@@ -12,7 +12,8 @@
  */
 import type { CryptoProvider, Sha256Stream } from '../lib/crypto/provider.js';
 import { writeU32le, writeU64le } from '../lib/bytes.js';
-import { MEAS_TAG, SECINFO_FLAGS, PT } from './constants.js';
+import { MEAS_TAG, MEAS_TAG_WORDS, SECINFO_FLAGS, PT } from './constants.js';
+import { ArchError } from './errors.js';
 
 /** Receives the exact records that are hashed, in order. */
 export interface MeasurementSink {
@@ -61,8 +62,7 @@ export function writeEextendRecord(b: Uint8Array, o: number, offset: number): vo
 
 /** Uint32Array stores are little-endian here (x86, ARM): the word-wise record writer relies on it. */
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-const EEXTEND_TAG_LO = Number(MEAS_TAG.EEXTEND & 0xffffffffn);
-const EEXTEND_TAG_HI = Number(MEAS_TAG.EEXTEND >> 32n);
+const [EEXTEND_TAG_LO, EEXTEND_TAG_HI] = MEAS_TAG_WORDS.EEXTEND;
 const BUFFER_SIZE = 320 * 1024; // a multiple of 64 and of the 320-byte EEXTEND group
 
 /** A running MRENCLAVE: what the SECS holds between ECREATE and EINIT. */
@@ -92,7 +92,10 @@ export class Measurement implements MeasurementSink {
   }
 
   #room(n: number): number {
-    if (this.#len + n > this.#buf.length) this.#flush();
+    if (this.#len + n > this.#buf.length) {
+      if (this.#final !== null) throw new ArchError('MEASUREMENT_FINALIZED', 'the measurement was finalized (EINIT): no record can be added');
+      this.#flush();
+    }
     const o = this.#len;
     this.#len += n;
     this.#blocks += n >> 6;
@@ -143,6 +146,7 @@ export class Measurement implements MeasurementSink {
       this.#flush();
       this.#final = this.#hash.digest();
       this.#buf = new Uint8Array(0);
+      this.#words = new Uint32Array(0);
     }
     return this.#final.slice();
   }

@@ -10,7 +10,7 @@ import { toHex, fromHex } from '../lib/bytes.js';
 import { MachineState, PERM, EPCM_STATE, type LpState } from './machine.js';
 import { resolveProcessorConfig, type ProcessorConfig, type ProcessorFeatures } from './config.js';
 import { derivePlatformSecrets, drawBootSecrets, saveSecrets, loadSecrets, type SavedSecrets } from './secrets.js';
-import { ENCLS, ENCLS_FEATURE, ENCLU_FEATURE, PT, PAGE_TYPE_NAMES, VECTOR } from './constants.js';
+import { ENCLS, ENCLU, ENCLS_FEATURE, ENCLU_FEATURE, PT, PAGE_TYPE_NAMES, VECTOR } from './constants.js';
 import { ArchError } from './errors.js';
 import { gp, ud } from './faults.js';
 import { PageTable } from './mmu.js';
@@ -167,7 +167,7 @@ export class LogicalProcessor {
    * `handler` is the host code at the AEP / exit target (see `ExitHandler`).
    */
   enclu(leaf: number, regs: Registers, handler: ExitHandler | null = null): ExitInfo {
-    if ((leaf === 2 || leaf === 3) && this.#m.enclaveReady) return hostEnclu(this.#m, this.#lp, leaf, regs, handler);
+    if ((leaf === ENCLU.EENTER || leaf === ENCLU.ERESUME) && this.#m.enclaveReady) return hostEnclu(this.#m, this.#lp, leaf, regs, handler);
     if (!this.#m.config.features.sgx1) throw ud('ENCLU: SGX is not implemented by this processor');
     const feature = ENCLU_FEATURE[leaf];
     if (feature === undefined || (feature === 'SGX2' && !this.#m.config.features.sgx2)) throw gp(`ENCLU: unsupported leaf ${leaf}`);
@@ -348,7 +348,7 @@ export class ProcessorMemory {
   }
   /** Non-enclave physical write of `data[offset, offset + length)`: writes into the PRM are dropped. */
   writePhysical(pa: number, data: Uint8Array, offset = 0, length = data.length - offset): void {
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > data.length) throw new RangeError('writePhysical: offset/length outside the data');
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > data.length) throw new ArchError('BAD_RANGE', `writePhysical: [${offset}, ${offset}+${length}) is outside the ${data.length} bytes given`);
     this.#m.writePhysical(pa, data, offset, length);
   }
   /** Read through a page table as non-enclave code at `cpl`. Faults (#PF) when unmapped. */

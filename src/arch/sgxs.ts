@@ -7,7 +7,7 @@
 import type { CryptoProvider } from '../lib/crypto/provider.js';
 import { u32le, u64le, u64leNumberOrNeg, writeU64le, isZero } from '../lib/bytes.js';
 import { ArchError } from './errors.js';
-import { MEAS_TAG, PT, SECINFO_FLAGS } from './constants.js';
+import { MEAS_TAG, MEAS_TAG_WORDS, PT, SECINFO_FLAGS } from './constants.js';
 import { Measurement, writeEcreateRecord, writeEaddRecord, writeEextendRecord, type MeasurementSink } from './measurement.js';
 
 export const SGXS_TAG_UNSIZED = 0x0044455a49534e55n; // "UNSIZED\0"
@@ -30,8 +30,7 @@ export interface SgxsPage {
   readonly data: Uint8Array;
 }
 
-const halves = (t: bigint): readonly [number, number] => [Number(t & 0xffffffffn), Number(t >> 32n)];
-const TAG = { ECREATE: halves(MEAS_TAG.ECREATE), EADD: halves(MEAS_TAG.EADD), EEXTEND: halves(MEAS_TAG.EEXTEND) } as const;
+const TAG = MEAS_TAG_WORDS;
 
 function fail(code: string, message: string, data: Record<string, unknown> = {}): never {
   throw new SgxsError(code, message, data);
@@ -47,13 +46,7 @@ function fail(code: string, message: string, data: Record<string, unknown> = {})
  */
 export function forEachSgxsRecord(stream: Uint8Array, visit: (r: SgxsRecord) => void, options: { canonical?: boolean } = {}): void {
   const canonical = options.canonical ?? true;
-  let count = 0;
-  let first: SgxsRecord['kind'] | null = null;
   let o = 0;
-  const emit = (r: SgxsRecord): void => {
-    if (count++ === 0) first = r.kind;
-    visit(r);
-  };
   let lastPage = -1;
   let chunksSeen = 0;
   while (o < stream.length) {
@@ -63,25 +56,26 @@ export function forEachSgxsRecord(stream: Uint8Array, visit: (r: SgxsRecord) => 
     const tag = lo === TAG.ECREATE[0] && hi === TAG.ECREATE[1] ? MEAS_TAG.ECREATE : lo === TAG.EADD[0] && hi === TAG.EADD[1] ? MEAS_TAG.EADD
       : lo === TAG.EEXTEND[0] && hi === TAG.EEXTEND[1] ? MEAS_TAG.EEXTEND : u64le(stream, o);
     const at = o;
+    // In either mode the first record is ECREATE: nothing is visited before that is known.
+    if (at === 0 && tag !== MEAS_TAG.ECREATE && tag !== SGXS_TAG_UNSIZED) fail('SGXS_NOT_CANONICAL', 'the stream does not start with ECREATE', { offset: 0 });
     if (tag === MEAS_TAG.ECREATE || tag === SGXS_TAG_UNSIZED) {
       if (tag === SGXS_TAG_UNSIZED) fail('SGXS_UNSIZED', 'unsized SGXS stream (the enclave size was never filled in)', { offset: at });
-      if (canonical && count !== 0) fail('SGXS_NOT_CANONICAL', `ECREATE at byte ${at} is not the first record`, { offset: at });
+      if (canonical && at !== 0) fail('SGXS_NOT_CANONICAL', `ECREATE at byte ${at} is not the first record`, { offset: at });
       const size = u64leNumberOrNeg(stream, o + 12);
       if (size < 0) fail('SGXS_RANGE', 'ECREATE size exceeds 2^53', { offset: at });
-      emit({ kind: 'ECREATE', ssaFrameSize: u32le(stream, o + 8), size });
+      visit({ kind: 'ECREATE', ssaFrameSize: u32le(stream, o + 8), size });
       o += 64;
     } else if (tag === MEAS_TAG.EADD) {
       const offset = u64leNumberOrNeg(stream, o + 8);
       const f = u32le(stream, o + 16);
       if (offset < 0 || u32le(stream, o + 20) !== 0) fail('SGXS_RANGE', `EADD at byte ${at}: offset or flags out of range`, { offset: at });
       if (canonical) {
-        if (count === 0) fail('SGXS_NOT_CANONICAL', 'EADD before ECREATE', { offset: at });
         if (offset % 4096 !== 0 || offset <= lastPage) fail('SGXS_NOT_CANONICAL', `EADD offset 0x${offset.toString(16)} at byte ${at} is not page-aligned and increasing`, { offset: at });
         if ((f & SECINFO_FLAGS.PAGE_TYPE_MASK) >> 8 === PT.TCS && (f & 7) !== 0) fail('SGXS_NOT_CANONICAL', `TCS page at 0x${offset.toString(16)} measured with permissions`, { offset: at });
       }
       lastPage = offset;
       chunksSeen = 0;
-      emit({ kind: 'EADD', offset, secinfoFlags: f });
+      visit({ kind: 'EADD', offset, secinfoFlags: f });
       o += 64;
     } else if (tag === MEAS_TAG.EEXTEND || tag === SGXS_TAG_UNMEASURED) {
       if (o + 320 > stream.length) fail('SGXS_TRUNCATED', `truncated EEXTEND data at byte ${o}`, { offset: o });
@@ -96,13 +90,13 @@ export function forEachSgxsRecord(stream: Uint8Array, visit: (r: SgxsRecord) => 
         chunksSeen |= 1 << chunk;
       }
       const data = stream.subarray(o + 64, o + 320);
-      emit(tag === MEAS_TAG.EEXTEND ? { kind: 'EEXTEND', offset, data } : { kind: 'UNMEASURED', offset, data });
+      visit(tag === MEAS_TAG.EEXTEND ? { kind: 'EEXTEND', offset, data } : { kind: 'UNMEASURED', offset, data });
       o += 320;
     } else {
       fail('SGXS_BAD_TAG', `unknown record tag 0x${tag.toString(16).padStart(16, '0')} at byte ${at}`, { offset: at });
     }
   }
-  if (first !== 'ECREATE') fail('SGXS_NOT_CANONICAL', 'the stream does not start with ECREATE');
+  if (stream.length === 0) fail('SGXS_NOT_CANONICAL', 'the stream does not start with ECREATE (it is empty)');
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   ENCLS, SGX, PT, VECTOR, ATTR, SECS, TCS, PAGEINFO, EINITTOKEN, ArchError, newRegisters, ENCLU,
 } from '../../src/arch/index.js';
 import { TestKernel } from '../helpers/kernel.js';
-import { newKernel, EnclaveBuilder, buildEnclave, SECINFO_REG_RW, SECINFO_TCS, AEP, type EnclaveSpec } from '../helpers/enclave.js';
+import { newKernel, withStepHook, EnclaveBuilder, buildEnclave, SECINFO_REG_RW, SECINFO_TCS, AEP, type EnclaveSpec } from '../helpers/enclave.js';
 import { assertFault, assertUnchanged, hexOf } from '../helpers/assert.js';
 import { signInPlace, testKey } from '../helpers/signing.js';
 
@@ -714,19 +714,17 @@ describe('EREMOVE (§6.5)', () => {
     const e = buildEnclave(k, { tcsCount: 2 });
     const seen: number[] = [];
     const during: ReturnType<TestKernel['snapshot']>[] = [];
-    k.proc.setStepHook((lp) => {
+    const op = engine.on((ctx) => {
+      ctx.step();
+      return ctx.regs.rcx;
+    });
+    const { exit } = withStepHook(k, (lp) => {
       if (lp.index !== 1 || seen.length) return;
       during.push(k.snapshot());
       seen.push(k.encls(ENCLS.EREMOVE, 0, e.frame(e.data(1))));
       seen.push(k.encls(ENCLS.EREMOVE, 0, e.frame(e.tcs(1))));
       assert.deepEqual(k.snapshot(), during[0]);
-    });
-    const op = engine.on((ctx) => {
-      ctx.step();
-      return ctx.regs.rcx;
-    });
-    const { exit } = e.enter(op);
-    k.proc.setStepHook(null);
+    }, () => e.enter(op));
     assert.equal(exit.reason, 'eexit');
     assert.deepEqual(seen, [SGX.ENCLAVE_ACT, SGX.ENCLAVE_ACT]);
     assert.equal(during[0]!.enclaves[0]!.activeThreads, 1);

@@ -9,7 +9,7 @@ import { u64le, u32le, writeU64le, toHex } from '../../src/lib/index.js';
 import {
   ENCLU, VECTOR, PFEC, ATTR, GPRSGX, EXINFO, ArchFault, ArchError, gp, ud, newRegisters, type ExitInfo, type Registers, type EnclaveContext,
 } from '../../src/arch/index.js';
-import { newKernel, buildEnclave, EnclaveBuilder, AEP, HOST_RIP, type BuiltEnclave } from '../helpers/enclave.js';
+import { newKernel, withStepHook, buildEnclave, EnclaveBuilder, AEP, HOST_RIP, type BuiltEnclave } from '../helpers/enclave.js';
 import { assertFault, assertUnchanged, type FaultExpectation } from '../helpers/assert.js';
 import { TestKernel } from '../helpers/kernel.js';
 
@@ -139,7 +139,11 @@ describe('EENTER checks (§7.1)', () => {
     const { k, engine } = newKernel();
     const e = buildEnclave(k, { tcsCount: 2 });
     const results: string[] = [];
-    k.proc.setStepHook((lp) => {
+    const op = engine.on((ctx) => {
+      ctx.step();
+      return ctx.regs.rcx;
+    });
+    const { exit } = withStepHook(k, (lp) => {
       if (lp.index !== 1 || results.length) return;
       try {
         k.user(() => k.proc.lps[0]!.enclu(ENCLU.EENTER, newRegisters({ rbx: e.tcs(0), rcx: AEP })), 0);
@@ -150,13 +154,7 @@ describe('EENTER checks (§7.1)', () => {
       const other = k.user(() => k.proc.lps[0]!.enclu(ENCLU.EENTER, newRegisters({ rbx: e.tcs(1), rcx: AEP })), 0);
       results.push(other.reason);
       results.push(String(k.proc.inspect.enclaves()[0]!.activeThreads));
-    });
-    const op = engine.on((ctx) => {
-      ctx.step();
-      return ctx.regs.rcx;
-    });
-    const { exit } = e.enter(op);
-    k.proc.setStepHook(null);
+    }, () => e.enter(op));
     assert.equal(exit.reason, 'eexit');
     assert.deepEqual(results, ['#GP', 'eexit', '1']);
   });
@@ -351,15 +349,13 @@ describe('AEX on interrupts (§9)', () => {
   test('without a handler an interrupt is transparent (AEX then ERESUME)', () => {
     const { k, engine } = newKernel();
     const e = buildEnclave(k);
-    k.proc.setStepHook((lp) => lp.injectInterrupt(0x20));
     const op = engine.on((ctx) => {
       ctx.regs.r12 = 0x1212;
       for (let i = 0; i < 3; i++) ctx.step();
       ctx.regs.rax = ctx.regs.r12 + 1;
       return ctx.regs.rcx;
     });
-    const { exit, regs } = e.enter(op);
-    k.proc.setStepHook(null);
+    const { exit, regs } = withStepHook(k, (lp) => lp.injectInterrupt(0x20), () => e.enter(op));
     assert.equal(exit.reason, 'eexit');
     assert.equal(regs.rax, 0x1213, 'registers restored from the SSA after each AEX');
     const t = k.proc.inspect.enclaves()[0]!.tcs[0]!;
@@ -777,16 +773,14 @@ describe('the TCS page as EDBGRD and the DRAM view see it (STATE, CSSA, AEP mirr
     const read = () => ({ state: k.edbgrd(tcs), cssa: k.edbgrd(tcs + 24) & 0xffffffffn, aep: k.edbgrd(tcs + 40) });
     assert.deepEqual(read(), { state: 0n, cssa: 0n, aep: 0n });
     const during: ReturnType<typeof read>[] = [];
-    k.proc.setStepHook((lp) => {
-      if (lp.index === 1 && during.length === 0) during.push(read());
-    });
     const op = engine.on((ctx) => {
       ctx.step();
       throw ud('then an exception');
     });
     const ct0 = toHex(k.proc.memory.dramRead(tcs, 64));
-    e.enter(op, { regs: { rcx: 0x7ff0_1000 } });
-    k.proc.setStepHook(null);
+    withStepHook(k, (lp) => {
+      if (lp.index === 1 && during.length === 0) during.push(read());
+    }, () => e.enter(op, { regs: { rcx: 0x7ff0_1000 } }));
     assert.deepEqual(during, [{ state: 1n, cssa: 0n, aep: 0x7ff0_1000n }]);
     assert.deepEqual(read(), { state: 0n, cssa: 1n, aep: 0x7ff0_1000n });
     assert.notEqual(toHex(k.proc.memory.dramRead(tcs, 64)), ct0, 'the TCS was written back (new version)');

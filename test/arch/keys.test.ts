@@ -6,13 +6,16 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultCrypto, toHex, fromHex } from '../../src/lib/index.js';
 import {
-  Processor, SGX, VECTOR, ATTR, KEYNAME, KEYPOLICY, REPORT, TARGETINFO, DEFAULT_CPUSVN, deriveKey, serializeKeyDependencies, cpusvnAtMost,
+  Processor, ArchError, SGX, VECTOR, ATTR, KEYNAME, KEYPOLICY, REPORT, TARGETINFO, DEFAULT_CPUSVN, deriveKey, serializeKeyDependencies, cpusvnAtMost,
   type EnclaveContext, type ProcessorOptions, type KeyDependencies,
 } from '../../src/arch/index.js';
 import {
   newKernel, kernelOn, ScriptEngine, buildEnclave, ereportIn, egetkeyIn, keyRequest, targetInfoOf, KEY_SENTINEL, type BuiltEnclave, type EnclaveSpec,
 } from '../helpers/enclave.js';
 import { testKey } from '../helpers/signing.js';
+
+/** ED-11 key for the dependencies of the serialization test (a project-defined KDF: this pins it). */
+const KAT_SEAL_KEY = '87e0ea5d19a0f470ca1c0debad072724';
 
 const crypto = defaultCrypto();
 type Req = Parameters<typeof keyRequest>[0];
@@ -374,11 +377,26 @@ describe('seal keys and platform identity (§11.1 consequences)', () => {
     assert.deepEqual(deriveKey(crypto, roots1, d), deriveKey(crypto, roots2, d));
     const seal = { ...d, keyName: KEYNAME.SEAL_KEY };
     assert.notDeepEqual(deriveKey(crypto, roots1, seal), deriveKey(crypto, roots2, seal));
-    // ED-11: AES-CMAC(root, 644-byte serialization)
-    const ser = serializeKeyDependencies(seal);
-    assert.equal(ser.length, 644);
-    assert.deepEqual(deriveKey(crypto, roots1, seal), crypto.aesCmac128(roots1.sealFuses, ser));
-    assert.throws(() => serializeKeyDependencies({ ...d, mrenclave: new Uint8Array(31) }), RangeError);
+    assert.throws(() => serializeKeyDependencies({ ...d, mrenclave: new Uint8Array(31) }), (e: unknown) => e instanceof ArchError && e.code === 'KEY_DEPENDENCY_SIZE');
+  });
+
+  test('ED-11 serialization, byte by byte as specs/sgx.md §11.4 lists it, and a known-answer key', () => {
+    const f = (n: number, v: number) => new Uint8Array(n).fill(v);
+    const d: KeyDependencies = {
+      keyName: KEYNAME.SEAL_KEY, keyPolicy: 0x0003, isvProdId: 0x1234, isvSvn: 0x5678, configSvn: 0x9abc, miscSelect: 0x01020304, miscMask: 0xf0e0d0c0,
+      attributes: f(16, 1), attributesMask: f(16, 2), ownerEpoch: f(16, 3), cpuSvn: f(16, 4), sealKeyFuses: f(16, 5),
+      isvFamilyId: f(16, 6), isvExtProdId: f(16, 7), mrenclave: f(32, 8), mrsigner: f(32, 9), keyId: f(32, 10), configId: f(64, 11), padding: f(352, 12),
+    };
+    const le = (n: number, v: number) => Buffer.from(Array.from({ length: n }, (_, i) => (v / 2 ** (8 * i)) & 0xff));
+    const expected = Buffer.concat([
+      le(2, 4), le(2, 3), le(2, 0x1234), le(2, 0x5678), le(2, 0x9abc), le(2, 0), le(4, 0x01020304), le(4, 0xf0e0d0c0),
+      f(16, 1), f(16, 2), f(16, 3), f(16, 4), f(16, 5), f(16, 6), f(16, 7), f(32, 8), f(32, 9), f(32, 10), f(64, 11), f(352, 12),
+    ]);
+    assert.equal(expected.length, 644);
+    assert.equal(toHex(serializeKeyDependencies(d)), toHex(expected));
+    // AES-CMAC(root, ser) with AES-CMAC checked against RFC 4493 in test/lib; the value pins ED-11.
+    const roots = { sealFuses: fromHex('000102030405060708090a0b0c0d0e0f'), provisioningRoot: new Uint8Array(16) };
+    assert.equal(toHex(deriveKey(crypto, roots, d)), KAT_SEAL_KEY);
   });
 
   test('cpusvnAtMost compares byte-wise (ED-10)', () => {

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { defaultCrypto, toHex, fromHex } from '../../src/lib/index.js';
 import {
   Measurement, MeasurementLog, measuredSecinfoFlags, parseSgxs, forEachSgxsRecord, forEachSgxsPage, measureSgxs, replaySgxs, sgxsPages, SgxsWriter, SgxsError, ArchError,
-  SGXS_TAG_UNSIZED, SGXS_TAG_UNMEASURED, SECS, TCS, PT, ENCLS, SGX, type SgxsRecord,
+  SGXS_TAG_UNSIZED, SGXS_TAG_UNMEASURED, MEAS_TAG, MEAS_TAG_WORDS, SECS, TCS, PT, ENCLS, SGX, type SgxsRecord,
 } from '../../src/arch/index.js';
 import { NO_VECTORS, VEC, vector } from '../helpers/vectors.js';
 import { TestKernel } from '../helpers/kernel.js';
@@ -400,6 +400,31 @@ describe('SgxsWriter, sgxsPages, MeasurementLog', () => {
       forEachSgxsPage(stream, (pg) => visited.push({ ...pg, data: pg.data.slice() }));
       assert.deepEqual(visited, pages.map((pg) => ({ ...pg, data: pg.data.slice() })));
     }), { numRuns: 60 });
+  });
+
+  test('MEAS_TAG_WORDS are the halves of MEAS_TAG', () => {
+    for (const k of ['ECREATE', 'EADD', 'EEXTEND'] as const) assert.deepEqual([...MEAS_TAG_WORDS[k]], [Number(MEAS_TAG[k] & 0xffffffffn), Number(MEAS_TAG[k] >> 32n)], k);
+  });
+
+  test('a finalized measurement takes no more records (ArchError MEASUREMENT_FINALIZED)', () => {
+    const m = new Measurement(crypto);
+    m.ecreate(1, 0x2000);
+    const mr = m.finalize();
+    for (const add of [() => m.eadd(0, 0x203), () => m.eextend(0, new Uint8Array(256)), () => m.ecreate(1, 0x2000)]) {
+      assert.throws(add, (e: unknown) => e instanceof ArchError && e.code === 'MEASUREMENT_FINALIZED');
+    }
+    assert.deepEqual(m.finalize(), mr);
+  });
+
+  test('EEXTEND records at offsets at and above 2^32 hash as the oracle says (the word-wise writer\'s high word)', () => {
+    const data = new Uint8Array(4096).fill(0x5a);
+    for (const offset of [2 ** 32, 2 ** 32 + 0x3000, 2 ** 36 - 4096]) {
+      const m = new Measurement(crypto);
+      m.ecreate(1, 2 ** 36);
+      m.eadd(offset, 0x203);
+      m.eextendPage(offset, data);
+      assert.equal(toHex(m.finalize()), oracle(1, 2 ** 36, [{ offset, flags: 0x203, data, chunks: 0xffff }]), `offset 0x${offset.toString(16)}`);
+    }
   });
 
   test('parseSgxs copies chunk data out of the stream; pages without chunks share one zero buffer', () => {

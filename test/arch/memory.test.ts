@@ -394,6 +394,19 @@ describe('enclave pages backing a WebAssembly.Memory (mapMemory, ARCHITECTURE "E
     assert.ok(view.subarray(0x6000, 0x7000).every((b) => b === 0));
   });
 
+  test('after memory.grow(0) replaced the buffer, the processor still sees and scrubs the memory\'s bytes', () => {
+    const { k, e, mem } = withMemory();
+    const pa = e.frame(e.data(4));
+    assert.equal(k.edbgwr(pa, 0x1122334455667788n), SGX.SUCCESS); // caches a view of the old buffer
+    mem.grow(0); // detaches the old buffer
+    const view = new Uint8Array(mem.buffer);
+    assert.equal(k.edbgrd(pa), 0x1122334455667788n);
+    assert.equal(k.edbgwr(pa + 8, 0x99n), SGX.SUCCESS);
+    assert.equal(view[0x4008], 0x99);
+    assert.equal(k.encls(ENCLS.EREMOVE, 0, pa), SGX.SUCCESS);
+    assert.ok(view.subarray(0x4000, 0x5000).every((b) => b === 0));
+  });
+
   test('a kernel remap of a backed page is caught at the next entry with #PF (PFEC.SGX)', () => {
     const { k, e } = withMemory();
     const la = e.data(7);

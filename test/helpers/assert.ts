@@ -26,18 +26,26 @@ export function assertFault(fn: () => unknown, vector: number, x: FaultExpectati
   return f;
 }
 
-/** Run `fn` and assert that the processor's metadata (free pages, enclaves) did not change. */
+/**
+ * Run `fn` and assert that the processor's state did not change: metadata (free pages, enclaves),
+ * the EPCM, and the DRAM view of the first 64 EPC pages (ciphertext: it changes with any page's
+ * contents or memory-encryption version).
+ */
 export function assertUnchanged<T>(k: TestKernel, fn: () => T): T {
   const before = k.snapshot();
+  const n = Math.min(k.proc.epcPages, 64);
   const epcm = (): string => {
     const out: string[] = [];
-    for (let i = 0; i < Math.min(k.proc.epcPages, 64); i++) out.push(JSON.stringify(k.proc.inspect.epcm(k.proc.epcBase + i * 4096)));
+    for (let i = 0; i < n; i++) out.push(JSON.stringify(k.proc.inspect.epcm(k.proc.epcBase + i * 4096)));
     return out.join();
   };
+  const dram = (): string => toHex(k.proc.memory.dramRead(k.proc.epcBase, n * 4096));
   const e0 = epcm();
+  const d0 = dram();
   const r = fn();
   assert.deepEqual(k.snapshot(), before, 'processor state changed');
   assert.equal(epcm(), e0, 'EPCM changed');
+  assert.ok(dram() === d0, 'EPC contents or versions changed (DRAM view)');
   return r;
 }
 

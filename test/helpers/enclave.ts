@@ -12,7 +12,7 @@
  */
 import { defaultCrypto, toHex } from '../../src/lib/index.js';
 import {
-  Processor, ENCLU, ATTR, PT, SECS, TCS, TARGETINFO, KEYREQUEST, REPORT, MeasurementLog, measuredSecinfoFlags,
+  Processor, ENCLU, type LogicalProcessor, ATTR, PT, SECS, TCS, TARGETINFO, KEYREQUEST, REPORT, MeasurementLog, measuredSecinfoFlags,
   type EnclaveContext, type EnclaveEngine, type ExitHandler, type ExitInfo, type Registers, type ProcessorOptions,
   type Keyrequest, type Secs,
 } from '../../src/arch/index.js';
@@ -339,3 +339,13 @@ export function targetInfoOf(report: Uint8Array): Uint8Array {
 }
 
 export { toHex };
+
+/** Run `fn` with `hook` called at every interrupt window of `k`'s processor; the hook is removed afterwards, also when `fn` throws. */
+export function withStepHook<T>(k: TestKernel, hook: (lp: LogicalProcessor) => void, fn: () => T): T {
+  k.proc.setStepHook(hook);
+  try {
+    return fn();
+  } finally {
+    k.proc.setStepHook(null);
+  }
+}
