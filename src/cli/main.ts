@@ -5,6 +5,7 @@
  */
 import { CliError, processIo, type Io } from './io.js';
 import { WitnessError } from '../lib/errors.js';
+import { errnoCode, errnoText } from './files.js';
 
 export interface Command {
   readonly name: string;
@@ -72,18 +73,34 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   try {
     return await cmd.run(rest, io);
   } catch (e) {
-    if (e instanceof CliError) {
-      io.err(`witness ${name}: ${e.message}`);
-      return e.exitCode;
-    }
-    if (e instanceof WitnessError) {
-      io.err(`witness ${name}: ${e.message} [${e.code}]`);
-      return 2;
-    }
-    if (e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
-      io.err(`witness ${name}: ${e.message}`);
-      return 2;
-    }
-    throw e;
+    return reportError(name, e, io);
   }
+}
+
+/**
+ * The error boundary: prints one line for an error a user can cause and returns its exit code;
+ * rethrows anything else (an internal error: bin/witness.js prints it with its stack, exit 70).
+ */
+export function reportError(command: string, e: unknown, io: Io): number {
+  if (e instanceof CliError) {
+    io.err(`witness ${command}: ${e.message}`);
+    return e.exitCode;
+  }
+  if (e instanceof WitnessError) {
+    io.err(`witness ${command}: ${e.message} [${e.code}]`);
+    return 2;
+  }
+  if (e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
+    io.err(`witness ${command}: ${e.message}`);
+    return 2;
+  }
+  // A backstop for file access that did not go through files.ts: a system error on a path is
+  // bad input (a missing file or folder, no permission), not an internal error.
+  const errno = errnoCode(e);
+  const path = (e as { path?: unknown } | null)?.path;
+  if (errno !== null && typeof path === 'string') {
+    io.err(`witness ${command}: ${path}: ${errnoText(errno)}`);
+    return 2;
+  }
+  throw e;
 }

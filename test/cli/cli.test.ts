@@ -161,6 +161,53 @@ test('attack --json: every attack is blocked (leaked and modified false), exit 0
   }
 });
 
+/** A key pair and an unsigned hello image in the test directory, made once. */
+let made = false;
+function keyAndImage(): { key: string; pub: string; image: string } {
+  if (!made) {
+    assert.equal(witness('keygen', '--out', 'fk.pem', '--public-out', 'fk.pub').code, 0);
+    assert.equal(witness('build', join(hello, 'enclave.wasm'), '--edl', join(hello, 'hello.edl'), '--out', 'f.wimg').code, 0);
+    made = true;
+  }
+  return { key: 'fk.pem', pub: 'fk.pub', image: 'f.wimg' };
+}
+
+/** A one-line message on stderr (no stack trace), exit 2. */
+function assertBadInput(r: { code: number; out: string; err: string }, message: RegExp): void {
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, message);
+  assert.equal(r.err.trim().split('\n').length, 1, r.err);
+  assert.doesNotMatch(r.err, /\n\s+at /);
+}
+
+test('a missing input file is one line, exit 2: sign --key, --public-key, --data, --signature, build --config/--edl', () => {
+  const { image, pub, key } = keyAndImage();
+  assert.equal(witness('sign', '--gendata', image, '--out', 'fdata.bin').code, 0);
+  writeFileSync(join(dir, 'fsig.bin'), new Uint8Array(384));
+  assertBadInput(witness('sign', '--key', 'missing.pem', image), /^witness sign: cannot read missing\.pem: no such file or directory$/m);
+  assertBadInput(witness('sign', '--signature', 'fsig.bin', '--public-key', 'missing.pub', '--data', 'fdata.bin', image), /cannot read missing\.pub: no such file or directory/);
+  assertBadInput(witness('sign', '--signature', 'fsig.bin', '--public-key', pub, '--data', 'missing.bin', image), /cannot read missing\.bin/);
+  assertBadInput(witness('sign', '--signature', 'missing.sig', '--public-key', pub, '--data', 'fdata.bin', image), /cannot read missing\.sig/);
+  assertBadInput(witness('sign', '--key', key, 'missing.wimg'), /cannot read missing\.wimg/);
+  assertBadInput(witness('build', join(hello, 'enclave.wasm'), '--edl', 'missing.edl', '--out', 'x.wimg'), /cannot read missing\.edl: no such file or directory/);
+  assertBadInput(witness('build', join(hello, 'enclave.wasm'), '--edl', join(hello, 'hello.edl'), '--config', 'missing.json', '--out', 'x.wimg'), /cannot read missing\.json/);
+  assertBadInput(witness('edl', dir), /cannot read .*: is a directory/);
+});
+
+test('an output path in a missing folder is one line, exit 2: build, sign, keygen, edl --c-header/--ts/--as', () => {
+  const { image, key } = keyAndImage();
+  const edl = join(hello, 'hello.edl');
+  assertBadInput(witness('build', join(hello, 'enclave.wasm'), '--edl', edl, '--out', 'nodir/x.wimg'), /^witness build: cannot write nodir\/x\.wimg: no such file or directory$/m);
+  assertBadInput(witness('sign', '--key', key, image, '--out', 'nodir/s.wimg'), /cannot write nodir\/s\.wimg/);
+  assertBadInput(witness('sign', '--key', key, image, '--out', 'fs.wimg', '--sigstruct-out', 'nodir/s.sig'), /cannot write nodir\/s\.sig/);
+  assertBadInput(witness('sign', '--gendata', image, '--out', 'nodir/d.bin'), /cannot write nodir\/d\.bin/);
+  assertBadInput(witness('keygen', '--out', 'nodir/k.pem'), /cannot write nodir\/k\.pem/);
+  assertBadInput(witness('edl', edl, '--c-header', 'nodir/h.h'), /cannot write nodir\/h\.h/);
+  assertBadInput(witness('edl', edl, '--ts', 'nodir/h.ts'), /cannot write nodir\/h\.ts/);
+  assertBadInput(witness('edl', edl, '--as', 'nodir/h.as.ts'), /cannot write nodir\/h\.as\.ts/);
+  assert.equal(existsSync(join(dir, 'nodir')), false);
+});
+
 function require_crypto(): typeof import('node:crypto') {
   return cryptoModule;
 }

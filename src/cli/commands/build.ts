@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { writeFileSync } from 'node:fs';
 import { resolveEdl, buildImage, encodeImage, EdlError, SdkError, type EnclaveConfigJson } from '../../sdk/index.js';
+import { readEdlFile } from '../../sdk/edl/index.js';
 import { toHex } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
-import { readInput } from '../files.js';
+import { readInput, readText, writeOutput } from '../files.js';
 import type { Command } from '../main.js';
 
 export const command: Command = {
@@ -19,16 +19,18 @@ export const command: Command = {
     let config: EnclaveConfigJson = {};
     if (values.config) {
       try {
-        config = JSON.parse(new TextDecoder().decode(readInput(values.config))) as EnclaveConfigJson;
+        config = JSON.parse(readText(values.config)) as EnclaveConfigJson;
       } catch (e) {
         if (e instanceof CliError) throw e;
         throw new CliError('CLI_CONFIG', `${values.config} is not JSON`, 2, {}, { cause: e });
       }
     }
+    const edlPath = values.edl;
+    const edlText = readText(edlPath);
     const started = Date.now();
     let built;
     try {
-      const iface = resolveEdl(values.edl, { searchPaths: values['search-path'] ?? [] });
+      const iface = resolveEdl(edlPath, { searchPaths: values['search-path'] ?? [], readFile: (p) => (p === edlPath ? edlText : readEdlFile(p)) });
       if (io.isTty && module.length > 16 << 20) io.err('building (measuring the image)…');
       built = buildImage({ module, interface: iface, config });
     } catch (e) {
@@ -36,7 +38,7 @@ export const command: Command = {
       if (e instanceof SdkError) throw new CliError(e.code, e.message, 1, {}, { cause: e });
       throw e;
     }
-    writeFileSync(values.out, encodeImage(built.image));
+    writeOutput(values.out, encodeImage(built.image));
     const mr = toHex(built.mrenclave);
     if (values.json) io.out(toJson({ image: values.out, mrenclave: mr, size: built.layout.size, pages: built.layout.pages.length }));
     else io.out(`wrote ${values.out}: MRENCLAVE ${mr}, ELRANGE 0x${built.layout.size.toString(16)}, ${built.layout.pages.length} pages (${Date.now() - started} ms)`);

@@ -12,8 +12,7 @@ import {
   type TypeRef,
   type UntrustedFunction,
 } from '../../sdk/edl/index.js';
-import { readInput } from '../files.js';
-import { writeFileSync } from 'node:fs';
+import { readText, writeOutput } from '../files.js';
 import { basename } from 'node:path';
 import { canonicalInterface } from '../../sdk/interface.js';
 import { generateCHeader, generateTsBindings, generateAsDeclarations } from '../../sdk/codegen.js';
@@ -129,7 +128,7 @@ export const command: Command = {
     });
     if (positionals.length !== 1) throw new CliError('CLI_USAGE', 'expected exactly one EDL file (see --help)');
     const path = positionals[0]!;
-    const text = new TextDecoder('utf-8').decode(readInput(path));
+    const text = readText(path);
     const searchPaths = (values['search-path'] ?? []).flatMap((s) => s.split(delimiter)).filter((s) => s !== '');
     let itf: EdlInterface;
     try {
@@ -145,9 +144,9 @@ export const command: Command = {
     const name = basename(path).replace(/\.edl$/, '');
     try {
       const canonical = canonicalInterface(itf);
-      if (values['c-header']) writeFileSync(values['c-header'], generateCHeader(canonical, name));
-      if (values.ts) writeFileSync(values.ts, generateTsBindings(canonical, name));
-      if (values.as) writeFileSync(values.as, generateAsDeclarations(canonical, name));
+      if (values['c-header']) writeOutput(values['c-header'], generateCHeader(canonical, name));
+      if (values.ts) writeOutput(values.ts, generateTsBindings(canonical, name));
+      if (values.as) writeOutput(values.as, generateAsDeclarations(canonical, name));
     } catch (e) {
       if (e instanceof SdkError) throw new CliError(e.code, e.message, 1, {}, { cause: e });
       throw e;

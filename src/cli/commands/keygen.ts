@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import { writeFileSync } from 'node:fs';
 import { generateSigningKey } from '../../sdk/index.js';
 import { defaultCrypto, toHex } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
+import { writeOutput } from '../files.js';
 import type { Command } from '../main.js';
 
 export const command: Command = {
@@ -15,8 +15,8 @@ export const command: Command = {
     if (!values.out) throw new CliError('CLI_USAGE', '--out KEY.pem is required');
     const crypto = defaultCrypto();
     const k = generateSigningKey(crypto);
-    writeFileSync(values.out, k.privateKeyPem, { mode: 0o600 });
-    if (values['public-out']) writeFileSync(values['public-out'], k.publicKeyPem);
+    writeOutput(values.out, k.privateKeyPem, { mode: 0o600 });
+    if (values['public-out']) writeOutput(values['public-out'], k.publicKeyPem);
     const { modulus } = crypto.rsaPublicNumbers(k.publicKeyPem);
     const mrsigner = toHex(crypto.sha256(Uint8Array.from(modulus).reverse()));
     if (values.json) io.out(toJson({ key: values.out, publicKey: values['public-out'] ?? null, mrsigner }));

@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { decodeImage, encodeImage, withSigstruct, signSigstruct, sigstructSigningData, assembleSigstruct, attributesFlagsOf, resolveEnclaveConfig, bcdDate, SdkError, type SigstructFields, type EnclaveImage } from '../../sdk/index.js';
 import { defaultCrypto, fromHex, toHex, LibError } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
-import { readInput } from '../files.js';
+import { readInput, readText, writeOutput } from '../files.js';
 import type { Command } from '../main.js';
 
 function fieldsOf(img: EnclaveImage, date: number): SigstructFields {
@@ -45,7 +44,7 @@ export const command: Command = {
     const crypto = defaultCrypto();
     if (values.gendata) {
       if (!values.out) throw new CliError('CLI_USAGE', '--gendata needs --out DATA.bin');
-      writeFileSync(values.out, sigstructSigningData(fieldsOf(img, parseDate(values.date))));
+      writeOutput(values.out, sigstructSigningData(fieldsOf(img, parseDate(values.date))));
       io.out(`wrote ${values.out}: the 256 bytes to sign (SIGSTRUCT[0,128) ‖ SIGSTRUCT[900,1028))`);
       return 0;
     }
@@ -56,19 +55,19 @@ export const command: Command = {
         const data = readInput(values.data);
         if (data.length !== 256) throw new CliError('CLI_DATA', `${values.data} has ${data.length} bytes, the signed data has 256`);
         const fields = fieldsFromData(data, img);
-        const { modulus, exponent } = crypto.rsaPublicNumbers(readFileSync(values['public-key'], 'utf8'));
+        const { modulus, exponent } = crypto.rsaPublicNumbers(readText(values['public-key']));
         sig = assembleSigstruct(fields, modulus, exponent, readInput(values.signature), crypto);
       } else {
         if (!values.key) throw new CliError('CLI_USAGE', '--key KEY.pem is required (or --gendata / --signature)');
-        sig = signSigstruct(fieldsOf(img, parseDate(values.date)), readFileSync(values.key, 'utf8'), crypto);
+        sig = signSigstruct(fieldsOf(img, parseDate(values.date)), readText(values.key), crypto);
       }
     } catch (e) {
       if (e instanceof SdkError || e instanceof LibError) throw new CliError(e.code, e.message, 1, {}, { cause: e });
       throw e;
     }
     const out = values.out ?? path;
-    writeFileSync(out, encodeImage(withSigstruct(img, sig)));
-    if (values['sigstruct-out']) writeFileSync(values['sigstruct-out'], sig);
+    writeOutput(out, encodeImage(withSigstruct(img, sig)));
+    if (values['sigstruct-out']) writeOutput(values['sigstruct-out'], sig);
     const mrsigner = toHex(crypto.sha256(sig.subarray(128, 512)));
     if (values.json) io.out(toJson({ image: out, mrenclave: img.manifest.mrenclave, mrsigner }));
     else io.out(`signed ${out}: MRENCLAVE ${img.manifest.mrenclave}, MRSIGNER ${mrsigner}`);
