@@ -208,6 +208,59 @@ test('an output path in a missing folder is one line, exit 2: build, sign, keyge
   assert.equal(existsSync(join(dir, 'nodir')), false);
 });
 
+const marshal = join(root, 'test/fixtures/marshal');
+let marshalImage = '';
+/** The marshal test enclave (scalars of every type), built and signed once. */
+function signedMarshal(): string {
+  if (!marshalImage) {
+    const { key } = keyAndImage();
+    assert.equal(witness('build', join(marshal, 'enclave.wasm'), '--edl', join(marshal, 'marshal.edl'), '--out', 'm.wimg').code, 0);
+    assert.equal(witness('sign', '--key', key, 'm.wimg', '--out', 'ms.wimg').code, 0);
+    marshalImage = 'ms.wimg';
+  }
+  return marshalImage;
+}
+
+test('run: value arguments are checked against their type (decimal or 0x, in range); negative numbers need no --', () => {
+  const image = signedMarshal();
+  const ok: [string, string, string | number][] = [
+    ['ecall_ret_u32', '0xffffffff', 4294967295],
+    ['ecall_ret_u32', '0', 0],
+    ['ecall_ret_i8', '-128', -128],
+    ['ecall_ret_i8', '0x7f', 127],
+    ['ecall_ret_u16', '65535', 65535],
+    ['ecall_ret_i64', '-9223372036854775808', '-9223372036854775808'],
+    ['ecall_ret_u64', '0xffffffffffffffff', '18446744073709551615'],
+    ['ecall_ret_i32', '-0x10', -16],
+    ['ecall_ret_f64', '-1.5e3', -1500],
+    ['ecall_ret_f32', '0.5', 0.5],
+    ['ecall_ret_size', '4294967295', 4294967295],
+  ];
+  for (const [ecall, arg, want] of ok) {
+    const r = witness('run', image, ecall, arg, '--json');
+    assert.equal(r.code, 0, `${ecall} ${arg}: ${r.err}`);
+    assert.equal((JSON.parse(r.out) as { result: unknown }).result, want, `${ecall} ${arg}`);
+  }
+  const bad: [string, string, RegExp][] = [
+    ['ecall_ret_u32', 'abc', /v: "abc" is not an unsigned 32-bit integer \(0 to 4294967295/],
+    ['ecall_ret_u32', '1.5', /"1\.5" is not an unsigned 32-bit integer/],
+    ['ecall_ret_u32', '4294967296', /"4294967296" is not an unsigned 32-bit/],
+    ['ecall_ret_u32', '-1', /"-1" is not an unsigned 32-bit/],
+    ['ecall_ret_i8', '128', /not a signed 8-bit integer \(-128 to 127/],
+    ['ecall_ret_i8', '-129', /"-129" is not a signed 8-bit/],
+    ['ecall_ret_i64', 'abc', /"abc" is not a signed 64-bit integer/],
+    ['ecall_ret_i64', '1.5', /"1\.5" is not a signed 64-bit integer/],
+    ['ecall_ret_i64', '9223372036854775808', /is not a signed 64-bit integer/],
+    ['ecall_ret_u64', '0x1ffffffffffffffff', /is not an unsigned 64-bit integer/],
+    ['ecall_ret_i32', '1e3', /"1e3" is not a signed 32-bit integer/],
+    ['ecall_ret_i32', '', /"" is not a signed 32-bit integer/],
+    ['ecall_ret_f64', 'abc', /"abc" is not a double/],
+    ['ecall_ret_f64', 'Infinity', /"Infinity" is not a double/],
+    ['ecall_ret_f32', '1e39', /"1e39" is not a float .*out of range/],
+  ];
+  for (const [ecall, arg, message] of bad) assertBadInput(witness('run', image, ecall, arg), message);
+});
+
 function require_crypto(): typeof import('node:crypto') {
   return cryptoModule;
 }

@@ -5,6 +5,7 @@ import { bufferLength } from '../../sdk/marshal.js';
 import { fromHex, toHex } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
 import { readInput } from '../files.js';
+import { parseValue } from '../values.js';
 import type { Command } from '../main.js';
 
 function printable(b: Uint8Array): string | null {
@@ -17,12 +18,18 @@ export const command: Command = {
   name: 'run',
   summary: 'load a signed image and make one ECALL from the shell',
   usage: 'witness run IMAGE ECALL [ARGS...] [--profile P] [--seed HEX] [--json]\n\n' +
-    '  Arguments follow the ECALL\'s EDL parameters: numbers for values (0x… accepted); for [in] buffers\n' +
+    '  Arguments follow the ECALL\'s EDL parameters: integers (decimal or 0x…, within the type\'s range)\n' +
+    '  or decimal numbers for float/double values, an address for [user_check]; for [in] buffers\n' +
     '  text, hex:0011… or @FILE; for [string] parameters text; for [out] buffers anything (the size\n' +
     '  comes from size=/count=). OCALLs print their arguments and return 0.',
   example: 'witness run hello.signed.wimg ecall_hello world - 64',
   run(argv: string[], io: Io): number {
-    const { values, positionals } = parseArgs({ args: argv, options: { profile: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    // A negative number (-1, -0x10, -.5) is an ECALL argument, never an option (no option starts with
+    // a digit): it is hidden from parseArgs behind a NUL, which no command-line argument can hold.
+    const negative = (a: string) => /^-(\.?[0-9])/.test(a);
+    const parsed = parseArgs({ args: argv.map((a) => (negative(a) ? `\0${a}` : a)), options: { profile: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    const values = parsed.values;
+    const positionals = parsed.positionals.map((a) => (a.startsWith('\0') ? a.slice(1) : a));
     if (positionals.length < 2) throw new CliError('CLI_USAGE', 'expected IMAGE and ECALL (see --help)');
     const [path, name, ...rest] = positionals as [string, string, ...string[]];
     const img = decodeImage(readInput(path));
@@ -30,15 +37,17 @@ export const command: Command = {
     const f = plan.ecalls.find((e) => e.name === name);
     if (!f) throw new CliError('CLI_ECALL', `${path} has no ECALL ${name} (it has ${plan.ecalls.map((e) => e.name).join(', ')})`);
     if (rest.length !== f.params.length) throw new CliError('CLI_ARGS', `${name} takes ${f.params.length} arguments (${f.params.map((p) => p.name).join(', ')}), got ${rest.length}`);
-    const vals = f.params.map((p, i) => (p.kind === 'value' ? (p.wasm === 'i64' ? BigInt(rest[i]!) : Number(rest[i]!)) : undefined));
+    // Each by-value (and [user_check]) argument is parsed once, checked against its type; buffer
+    // sizes named by size=/count= are read from these values.
+    const vals = f.params.map((p, i) => (p.kind === 'value' || p.kind === 'user_check' ? parseValue(rest[i]!, p) : undefined));
     const args: EcallArg[] = f.params.map((p, i) => {
+      const v = vals[i];
+      if (v !== undefined) return v;
       const a = rest[i]!;
-      if (p.kind === 'value') return p.float ? Number(a) : p.wasm === 'i64' ? BigInt(a) : Number(a);
-      if (p.kind === 'user_check') return Number(a);
       if (p.string) return a;
-      if (p.direction === 'out') return new Uint8Array(Math.max(0, bufferLength(p, vals)));
-      const bytes = a.startsWith('hex:') ? fromHex(a.slice(4)) : a.startsWith('@') ? readInput(a.slice(1)) : new TextEncoder().encode(a);
       const len = Math.max(0, bufferLength(p, vals));
+      if (p.direction === 'out') return new Uint8Array(len);
+      const bytes = a.startsWith('hex:') ? fromHex(a.slice(4)) : a.startsWith('@') ? readInput(a.slice(1)) : new TextEncoder().encode(a);
       const buf = new Uint8Array(Math.max(len, bytes.length));
       buf.set(bytes);
       return buf;
