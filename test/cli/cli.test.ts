@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as lib from '../../src/lib/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = join(root, 'bin/witness.js');
@@ -259,6 +260,19 @@ test('run: value arguments are checked against their type (decimal or 0x, in ran
     ['ecall_ret_f32', '1e39', /"1e39" is not a float .*out of range/],
   ];
   for (const [ecall, arg, message] of bad) assertBadInput(witness('run', image, ecall, arg), message);
+});
+
+test('sign --key with a public key (or a non-key) is RSA_KEY_INVALID, one line, exit 2; the provider throws LibError', () => {
+  const { image, pub } = keyAndImage();
+  assertBadInput(witness('sign', '--key', pub, image, '--out', 'never.wimg'), /^witness sign: not a readable RSA private key in PEM form \(a public key cannot sign\) \[RSA_KEY_INVALID\]$/m);
+  writeFileSync(join(dir, 'junk.pem'), 'not a key at all');
+  assertBadInput(witness('sign', '--key', 'junk.pem', image, '--out', 'never.wimg'), /\[RSA_KEY_INVALID\]/);
+  assert.equal(existsSync(join(dir, 'never.wimg')), false);
+  const crypto = lib.defaultCrypto();
+  const pem = readFileSync(join(dir, pub), 'utf8');
+  assert.throws(() => crypto.rsaSignSha256(pem, new Uint8Array(32)), (e: unknown) => e instanceof lib.LibError && e.code === 'RSA_KEY_INVALID');
+  const ec = cryptoModule.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  assert.throws(() => crypto.rsaSignSha256(ec, new Uint8Array(32)), (e: unknown) => e instanceof lib.LibError && e.code === 'RSA_KEY_INVALID' && /not an RSA private key: ec/.test(e.message));
 });
 
 function require_crypto(): typeof import('node:crypto') {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { decodeImage, encodeImage, withSigstruct, signSigstruct, sigstructSigningData, assembleSigstruct, attributesFlagsOf, resolveEnclaveConfig, bcdDate, SdkError, type SigstructFields, type EnclaveImage } from '../../sdk/index.js';
-import { defaultCrypto, fromHex, toHex, LibError } from '../../lib/index.js';
+import { defaultCrypto, fromHex, toHex } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
 import { readInput, readText, writeOutput } from '../files.js';
 import type { Command } from '../main.js';
@@ -62,7 +62,7 @@ export const command: Command = {
         sig = signSigstruct(fieldsOf(img, parseDate(values.date)), readText(values.key), crypto);
       }
     } catch (e) {
-      if (e instanceof SdkError || e instanceof LibError) throw new CliError(e.code, e.message, 1, {}, { cause: e });
+      if (e instanceof SdkError) throw new CliError(e.code, e.message, 1, {}, { cause: e });
       throw e;
     }
     const out = values.out ?? path;
