@@ -275,6 +275,15 @@ test('sign --key with a public key (or a non-key) is RSA_KEY_INVALID, one line, 
   assert.throws(() => crypto.rsaSignSha256(ec, new Uint8Array(32)), (e: unknown) => e instanceof lib.LibError && e.code === 'RSA_KEY_INVALID' && /not an RSA private key: ec/.test(e.message));
 });
 
+test('attack --only: runs exactly the named attacks; an unknown name is refused with the valid ones listed, exit 2', () => {
+  const r = witness('attack', '--json', '--only', 'kernel-read-epc', '--only', 'dma-read');
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual((JSON.parse(r.out) as { name: string }[]).map((a) => a.name), ['kernel-read-epc', 'dma-read']);
+  const bad = witness('attack', '--only', 'kernel-read-epc', '--only', 'kernel-reed-epc');
+  assertBadInput(bad, /^witness attack: unknown attack kernel-reed-epc \(the attacks: kernel-read-epc, .*dma-read.*\)$/m);
+  assert.equal(bad.out, '');
+});
+
 function require_crypto(): typeof import('node:crypto') {
   return cryptoModule;
 }
