@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, chmodSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -282,6 +282,30 @@ test('attack --only: runs exactly the named attacks; an unknown name is refused 
   const bad = witness('attack', '--only', 'kernel-read-epc', '--only', 'kernel-reed-epc');
   assertBadInput(bad, /^witness attack: unknown attack kernel-reed-epc \(the attacks: kernel-read-epc, .*dma-read.*\)$/m);
   assert.equal(bad.out, '');
+});
+
+test('keygen: an existing key is not replaced (exit 2, file and mode untouched); --force replaces it with mode 0600', { skip: process.platform === 'win32' ? 'POSIX modes' : false }, () => {
+  const key = join(dir, 'kx.pem'), pub = join(dir, 'kx.pub');
+  writeFileSync(key, 'old key');
+  chmodSync(key, 0o644);
+  assertBadInput(witness('keygen', '--out', 'kx.pem'), /^witness keygen: kx\.pem already exists; --force replaces it$/m);
+  assert.equal(readFileSync(key, 'utf8'), 'old key');
+  assert.equal(statSync(key).mode & 0o777, 0o644);
+  // An existing public key blocks too, before anything is written.
+  writeFileSync(pub, 'old pub');
+  assertBadInput(witness('keygen', '--out', 'kfresh.pem', '--public-out', 'kx.pub'), /kx\.pub already exists/);
+  assert.equal(existsSync(join(dir, 'kfresh.pem')), false);
+  const r = witness('keygen', '--out', 'kx.pem', '--public-out', 'kx.pub', '--force', '--json');
+  assert.equal(r.code, 0, r.err);
+  assert.match(readFileSync(key, 'utf8'), /^-----BEGIN PRIVATE KEY-----/);
+  assert.match(readFileSync(pub, 'utf8'), /^-----BEGIN PUBLIC KEY-----/);
+  assert.equal(statSync(key).mode & 0o777, 0o600);
+  const { mrsigner } = JSON.parse(r.out) as { mrsigner: string };
+  const modulus = Buffer.from(cryptoModule.createPublicKey(readFileSync(pub, 'utf8')).export({ format: 'jwk' }).n!, 'base64url');
+  assert.equal(mrsigner, cryptoModule.createHash('sha256').update(modulus.reverse()).digest('hex'));
+  const fresh = witness('keygen', '--out', 'knew.pem');
+  assert.equal(fresh.code, 0, fresh.err);
+  assert.equal(statSync(join(dir, 'knew.pem')).mode & 0o777, 0o600);
 });
 
 function require_crypto(): typeof import('node:crypto') {
