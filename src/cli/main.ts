@@ -6,10 +6,11 @@
 import { CliError, processIo, type Io } from './io.js';
 import { WitnessError } from '../lib/errors.js';
 import { errnoCode, errnoText } from './files.js';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 export interface Command {
   readonly name: string;
-  readonly summary: string;
   readonly usage: string;
   readonly example: string;
   run(argv: string[], io: Io): Promise<number> | number;
@@ -17,18 +18,19 @@ export interface Command {
 
 type Loader = () => Promise<Command>;
 
+/** Every command: its one-line summary (the only copy: `--help` of the command shows it too), and its module, imported only when the command runs. */
 const COMMANDS: Readonly<Record<string, { summary: string; load: Loader }>> = {
-  demo: { summary: 'a tour: build, sign, create, call, memory views, sealing, attestation', load: async () => (await import('./commands/demo.js')).command },
-  build: { summary: 'build an enclave image from a Wasm module, its EDL and a configuration', load: async () => (await import('./commands/build.js')).command },
+  demo: { summary: 'a tour: build, sign, create through the Windows API, call, look at memory three ways, seal, attest', load: async () => (await import('./commands/demo.js')).command },
+  build: { summary: 'build an enclave image from a WebAssembly module, its EDL and a configuration', load: async () => (await import('./commands/build.js')).command },
   keygen: { summary: 'generate an enclave signing key (RSA-3072, e = 3)', load: async () => (await import('./commands/keygen.js')).command },
-  sign: { summary: 'sign an enclave image (one step, or two for offline keys)', load: async () => (await import('./commands/sign.js')).command },
-  measure: { summary: 'print the MRENCLAVE of an image or an SGXS stream', load: async () => (await import('./commands/measure.js')).command },
-  inspect: { summary: 'print the layout and every field of an image, SIGSTRUCT, SGXS, REPORT…', load: async () => (await import('./commands/inspect.js')).command },
-  run: { summary: 'load a signed image and make one ECALL', load: async () => (await import('./commands/run.js')).command },
-  attack: { summary: "run the hostile driver's attack catalogue against a victim enclave", load: async () => (await import('./commands/attack.js')).command },
-  platform: { summary: 'describe a modelled platform (platform info)', load: async () => (await import('./commands/platform.js')).command },
+  sign: { summary: 'sign an enclave image (SIGSTRUCT), in one step or two (offline key / HSM)', load: async () => (await import('./commands/sign.js')).command },
+  measure: { summary: 'print the MRENCLAVE of an enclave image or an SGXS stream', load: async () => (await import('./commands/measure.js')).command },
+  inspect: { summary: 'print the layout and every field of an image, SIGSTRUCT, SGXS stream, REPORT, sealed blob…', load: async () => (await import('./commands/inspect.js')).command },
+  run: { summary: 'load a signed image and make one ECALL from the shell', load: async () => (await import('./commands/run.js')).command },
+  attack: { summary: "run the hostile driver's attack catalogue against a victim enclave holding a known secret", load: async () => (await import('./commands/attack.js')).command },
+  platform: { summary: 'describe what a modelled platform offers (like is-sgx-available)', load: async () => (await import('./commands/platform.js')).command },
   sigstruct: { summary: 'verify a SIGSTRUCT and print every field', load: async () => (await import('./commands/sigstruct.js')).command },
-  edl: { summary: 'parse and check an EDL file, print its interface', load: async () => (await import('./commands/edl.js')).command },
+  edl: { summary: 'parse and check an EDL file (imports followed), print its interface', load: async () => (await import('./commands/edl.js')).command },
 };
 
 function help(): string {
@@ -38,6 +40,7 @@ function help(): string {
     'witness — Intel SGX enclaves, modelled in TypeScript',
     '',
     'usage: witness <command> [options]',
+    '       witness --version',
     '',
     'commands:',
     ...names.map((n) => `  ${n.padEnd(w)}  ${COMMANDS[n]!.summary}`),
@@ -47,7 +50,21 @@ function help(): string {
 }
 
 export function commandHelp(c: Command): string {
-  return [`${c.name}: ${c.summary}`, '', `usage: ${c.usage}`, '', 'example:', `  ${c.example}`].join('\n');
+  const summary = Object.hasOwn(COMMANDS, c.name) ? COMMANDS[c.name]!.summary : '';
+  return [`${c.name}: ${summary}`, '', `usage: ${c.usage}`, '', 'example:', `  ${c.example}`].join('\n');
+}
+
+/** The package's version, from its package.json (two folders above dist/src/cli/). */
+function packageVersion(): string {
+  const url = new URL('../../../package.json', import.meta.url);
+  let version: unknown;
+  try {
+    version = (JSON.parse(readFileSync(url, 'utf8')) as { version?: unknown }).version;
+  } catch (e) {
+    throw new CliError('CLI_VERSION', `cannot read the version from ${fileURLToPath(url)}: ${errnoCode(e) ? errnoText(errnoCode(e)!) : String(e)}`, 70, {}, { cause: e });
+  }
+  if (typeof version !== 'string') throw new CliError('CLI_VERSION', `${fileURLToPath(url)} has no version`, 70);
+  return version;
 }
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
@@ -56,11 +73,15 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     io.out(help());
     return name === undefined ? 2 : 0;
   }
-  if (name === '--version') {
-    io.out('witness 0.1.0');
-    return 0;
+  if (name === '--version' || name === '-V') {
+    try {
+      io.out(`witness ${packageVersion()}`);
+      return 0;
+    } catch (e) {
+      return reportError('--version', e, io);
+    }
   }
-  const entry = COMMANDS[name];
+  const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!entry) {
     io.err(`witness: unknown command '${name}' (see witness --help)`);
     return 2;

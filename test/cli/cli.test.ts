@@ -35,13 +35,43 @@ test('--help lists the commands and exits 0; no command exits 2', () => {
   assert.equal(witness('no-such-command').code, 2);
 });
 
-test('every command has --help with an example', () => {
+test('every command has --help with an example, and the summary --help lists for it', () => {
+  const list = witness('--help').out;
   for (const c of ['demo', 'build', 'keygen', 'sign', 'measure', 'inspect', 'run', 'attack', 'platform', 'edl', 'sigstruct']) {
     const r = witness(c, '--help');
     assert.equal(r.code, 0, c);
     assert.match(r.out, /usage: /, c);
     assert.match(r.out, /example:\n  witness /, c);
+    const summary = new RegExp(`^${c}: (.+)$`, 'm').exec(r.out)?.[1];
+    assert.ok(summary, c);
+    assert.ok(list.split('\n').some((l) => l.trim() === `${c.padEnd(9)}  ${summary}`), `${c}: '${summary}' is not what witness --help says`);
   }
+});
+
+test('--version prints the version in package.json', () => {
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  const r = witness('--version');
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out, `witness ${version}\n`);
+});
+
+test('a name that is not a command (even an Object.prototype one) exits 2', () => {
+  for (const n of ['toString', 'constructor', '__proto__']) {
+    const r = witness(n);
+    assert.equal(r.code, 2, n);
+    assert.match(r.err, /unknown command/);
+  }
+});
+
+test('demo --seed: a seed of at least 16 bytes of hex runs the tour; anything else is one line, exit 2', () => {
+  const r = witness('demo', '--seed', '000102030405060708090a0b0c0d0e0f10');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /unseal → 32 bytes: "the witness saw everything/);
+  assert.match(r.out, /unseal fails with 0x3001/);
+  for (const bad of ['00', '000102030405060708090a0b0c0d0e', 'zz0102030405060708090a0b0c0d0e0f', '000102030405060708090a0b0c0d0e0f1', '']) {
+    assertBadInput(witness('demo', '--seed', bad), /^witness demo: --seed takes at least 16 bytes of hex/m);
+  }
+  assertBadInput(witness('run', 'anything.wimg', 'ecall', '--seed', '00'), /--seed takes at least 16 bytes of hex/);
 });
 
 test('measure prints the MRENCLAVE of an SGXS stream (public vector)', { skip: existsSync(vectors) ? false : `vectors absent: ${vectors}` }, () => {

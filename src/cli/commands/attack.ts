@@ -6,7 +6,6 @@ import type { Command } from '../main.js';
 
 export const command: Command = {
   name: 'attack',
-  summary: "run the hostile driver's attack catalogue against a victim enclave holding a known secret",
   usage: 'witness attack [--json] [--only NAME]...   (exit 0 only when no attack leaked or modified anything)',
   example: 'witness attack --json',
   run(argv: string[], io: Io): number {

@@ -8,7 +8,6 @@ import type { Command } from '../main.js';
 
 export const command: Command = {
   name: 'build',
-  summary: 'build an enclave image from a WebAssembly module, its EDL and a configuration',
   usage: 'witness build MODULE.wasm --edl FILE.edl [--config CONFIG.json] [--search-path DIR]... --out IMAGE.wimg [--json]\n\n' +
     '  CONFIG.json: { "isvProdId", "isvSvn", "debug", "provisionKey", "miscSelect", "xfrm", "heapSize", "tcsCount", "ssaFrames" }',
   example: 'witness build enclave.wasm --edl hello.edl --config enclave.json --out hello.wimg',

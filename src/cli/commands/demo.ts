@@ -5,6 +5,7 @@ import { resolveEdl, buildImage, generateSigningKey, loadEnclave } from '../../s
 import { ENCLAVE_TYPE_SGX } from '../../os/windows/index.js';
 import { toHex } from '../../lib/index.js';
 import type { Io } from '../io.js';
+import { parseSeed } from '../values.js';
 import type { Command } from '../main.js';
 
 const hex = (b: Uint8Array, n = 32) => toHex(b.subarray(0, n));
@@ -12,14 +13,15 @@ const text = (b: Uint8Array) => JSON.stringify(new TextDecoder().decode(b).repla
 
 export const command: Command = {
   name: 'demo',
-  summary: 'a tour: build, sign, create through the Windows API, call, look at memory three ways, seal, attest',
-  usage: 'witness demo [--seed HEX]',
-  example: 'witness demo',
+  usage: 'witness demo [--seed HEX]\n\n' +
+    '  --seed HEX  the platform seed (at least 16 bytes of hex): the same seed is the same machine\n' +
+    '              (the same fuse keys, so the same sealing keys)',
+  example: 'witness demo --seed 000102030405060708090a0b0c0d0e0f',
   run(argv: string[], io: Io): number {
-    parseArgs({ args: argv, options: {}, strict: true });
+    const { values } = parseArgs({ args: argv, options: { seed: { type: 'string' } }, strict: true });
     const t0 = Date.now();
     const say = (s = '') => io.out(s);
-    const seed = new TextEncoder().encode('witness demo platform seed 2026!');
+    const seed = values.seed !== undefined ? parseSeed(values.seed) : new TextEncoder().encode('witness demo platform seed 2026!');
     const platform = createPlatform({ profile: 'win-x64-sgx1', seed });
     const k32 = platform.kernel32;
     const crypto = platform.processor.crypto;
@@ -75,7 +77,8 @@ export const command: Command = {
     const back = new Uint8Array(secret.length);
     e2.ecall('ecall_read_secret', [back, back.length]);
     say(`   After a platform restart (same machine, new boot): unseal → ${len} bytes: ${text(back)}`);
-    const other = createPlatform({ seed: new TextEncoder().encode('a different machine entirely!!!!') });
+    // Another machine: every seed bit flipped, so it differs from the first whatever its seed.
+    const other = createPlatform({ seed: seed.map((b) => b ^ 0xff) });
     const e3 = loadEnclave(other, built.image, { sigstruct, ocalls: { ocall_print: () => undefined } });
     const st = -(e3.ecall('ecall_unseal_secret', [blob.subarray(0, size), size]) as number);
     say(`   On a different machine: unseal fails with 0x${st.toString(16)} (SGX_ERROR_MAC_MISMATCH)\n`);

@@ -108,7 +108,6 @@ function jsonForm(itf: EdlInterface): unknown {
 
 export const command: Command = {
   name: 'edl',
-  summary: 'parse and check an EDL file (imports followed), print its interface',
   usage: 'witness edl FILE.edl [--search-path DIR]... [--library] [--json]\n\n' +
     '  --search-path DIR  where `from "x.edl" import` looks after the importing file\'s directory\n' +
     `                     (repeatable; '${delimiter}' separates several)\n` +

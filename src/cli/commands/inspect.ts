@@ -12,7 +12,6 @@ function fields(io: Io, layout: AnyLayout, b: Uint8Array): void {
 
 export const command: Command = {
   name: 'inspect',
-  summary: 'print the layout and every field of an image, SIGSTRUCT, SGXS stream, REPORT, sealed blob…',
   usage: 'witness inspect FILE [--as SIGSTRUCT|REPORT|TARGETINFO|KEYREQUEST|EINITTOKEN|SECS|SEALED] [--json]\n\n' +
     '  The kind is recognised from the contents or size unless --as is given.',
   example: 'witness inspect hello.signed.wimg',

@@ -8,7 +8,6 @@ import type { Command } from '../main.js';
 
 export const command: Command = {
   name: 'keygen',
-  summary: 'generate an enclave signing key (RSA-3072, e = 3)',
   usage: 'witness keygen --out KEY.pem [--public-out PUB.pem] [--force] [--json]\n\n' +
     '  KEY.pem is written with mode 0600. An existing KEY.pem or PUB.pem is not replaced unless\n' +
     '  --force is given (a replaced KEY.pem gets mode 0600 too).',

@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util';
 import { decodeImage, loadEnclave, planInterface, EnclaveCallError, EnclaveLoadError, type CanonicalInterface, type EcallArg, type OcallImpl } from '../../sdk/index.js';
 import { createPlatform } from '../../platform/index.js';
+import { WINDOWS_PROFILES, type WindowsProfileId } from '../../os/windows/index.js';
 import { bufferLength } from '../../sdk/marshal.js';
 import { fromHex, toHex } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
 import { readInput } from '../files.js';
-import { parseValue } from '../values.js';
+import { parseValue, parseSeed } from '../values.js';
 import type { Command } from '../main.js';
 
 function printable(b: Uint8Array): string | null {
@@ -16,8 +17,8 @@ function printable(b: Uint8Array): string | null {
 
 export const command: Command = {
   name: 'run',
-  summary: 'load a signed image and make one ECALL from the shell',
   usage: 'witness run IMAGE ECALL [ARGS...] [--profile P] [--seed HEX] [--json]\n\n' +
+    `  P: ${WINDOWS_PROFILES.join(', ')}; HEX: a platform seed of at least 16 bytes.\n` +
     '  Arguments follow the ECALL\'s EDL parameters: integers (decimal or 0x…, within the type\'s range)\n' +
     '  or decimal numbers for float/double values, an address for [user_check]; for [in] buffers\n' +
     '  text, hex:0011… or @FILE; for [string] parameters text; for [out] buffers anything (the size\n' +
@@ -31,6 +32,9 @@ export const command: Command = {
     const values = parsed.values;
     const positionals = parsed.positionals.map((a) => (a.startsWith('\0') ? a.slice(1) : a));
     if (positionals.length < 2) throw new CliError('CLI_USAGE', 'expected IMAGE and ECALL (see --help)');
+    const profile = values.profile as WindowsProfileId | undefined;
+    if (profile !== undefined && !WINDOWS_PROFILES.includes(profile)) throw new CliError('CLI_PROFILE', `unknown profile ${profile} (one of ${WINDOWS_PROFILES.join(', ')})`);
+    const seed = values.seed !== undefined ? parseSeed(values.seed) : undefined;
     const [path, name, ...rest] = positionals as [string, string, ...string[]];
     const img = decodeImage(readInput(path));
     const plan = planInterface(img.manifest.interface as CanonicalInterface);
@@ -57,7 +61,7 @@ export const command: Command = {
       io.err(`ocall ${o.name}(${xs.map((x) => (x instanceof Uint8Array ? (printable(x) !== null ? JSON.stringify(printable(x)) : toHex(x)) : JSON.stringify(typeof x === 'bigint' ? x.toString() : x))).join(', ')})`);
       return 0;
     };
-    const platform = createPlatform({ ...(values.profile ? { profile: values.profile as 'win-x64-sgx1' } : {}), ...(values.seed ? { seed: fromHex(values.seed) } : {}) });
+    const platform = createPlatform({ ...(profile !== undefined ? { profile } : {}), ...(seed !== undefined ? { seed } : {}) });
     let result;
     try {
       const e = loadEnclave(platform, img, { ocalls });

@@ -24,7 +24,6 @@ function parseDate(s: string | undefined): number {
 
 export const command: Command = {
   name: 'sign',
-  summary: 'sign an enclave image (SIGSTRUCT), in one step or two (offline key / HSM)',
   usage: 'witness sign --key KEY.pem IMAGE [--out SIGNED.wimg] [--sigstruct-out FILE.sig] [--date YYYYMMDD]\n' +
     '       witness sign --gendata IMAGE --out DATA.bin [--date YYYYMMDD]          (the 256 bytes to sign)\n' +
     '       witness sign --signature SIG.bin --public-key PUB.pem --data DATA.bin IMAGE [--out SIGNED.wimg] [--sigstruct-out FILE.sig]\n\n' +
