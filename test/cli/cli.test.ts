@@ -338,6 +338,19 @@ test('keygen: an existing key is not replaced (exit 2, file and mode untouched);
   assert.equal(statSync(join(dir, 'knew.pem')).mode & 0o777, 0o600);
 });
 
+test('MRSIGNER is the same from keygen, sign, inspect --json and sigstruct (one definition: arch mrsignerOf)', () => {
+  const { image } = keyAndImage();
+  const k = witness('keygen', '--out', 'km.pem', '--json');
+  assert.equal(k.code, 0, k.err);
+  const { mrsigner } = JSON.parse(k.out) as { mrsigner: string };
+  const s = witness('sign', '--key', 'km.pem', image, '--out', 'km.wimg', '--sigstruct-out', 'km.sig', '--json');
+  assert.equal(s.code, 0, s.err);
+  assert.equal((JSON.parse(s.out) as { mrsigner: string }).mrsigner, mrsigner);
+  const i = JSON.parse(witness('inspect', 'km.wimg', '--json').out) as { signed: boolean; mrsigner: string };
+  assert.deepEqual([i.signed, i.mrsigner], [true, mrsigner]);
+  assert.equal((JSON.parse(witness('sigstruct', 'km.sig', '--json').out) as { mrsigner: string }).mrsigner, mrsigner);
+});
+
 function require_crypto(): typeof import('node:crypto') {
   return cryptoModule;
 }

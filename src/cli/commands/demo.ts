@@ -3,6 +3,7 @@ import { createPlatform } from '../../platform/index.js';
 import { helloArtifacts, signBuilt } from '../../platform/victim.js';
 import { resolveEdl, buildImage, generateSigningKey, loadEnclave } from '../../sdk/index.js';
 import { ENCLAVE_TYPE_SGX } from '../../os/windows/index.js';
+import { REPORT, TARGETINFO, mrsignerOf } from '../../arch/index.js';
 import { toHex } from '../../lib/index.js';
 import type { Io } from '../io.js';
 import { parseSeed } from '../values.js';
@@ -33,7 +34,7 @@ export const command: Command = {
     const built = buildImage({ module: hello.module, interface: resolveEdl(hello.edlPath), config: { isvProdId: 1, isvSvn: 1 }, crypto });
     const key = generateSigningKey(crypto);
     const sigstruct = signBuilt(built, key.privateKeyPem, platform);
-    const mrsigner = toHex(crypto.sha256(sigstruct.subarray(128, 512)));
+    const mrsigner = toHex(mrsignerOf(sigstruct, crypto));
     say('2. Build and sign the hello enclave (C compiled to WebAssembly; examples/hello):');
     say(`   module ${hello.module.length} bytes, ELRANGE 0x${built.layout.size.toString(16)}, ${built.layout.pages.length} pages, ${built.config.tcsCount} TCS`);
     say(`   MRENCLAVE ${toHex(built.mrenclave)}  (computed from the ECREATE/EADD/EEXTEND records)`);
@@ -87,13 +88,12 @@ export const command: Command = {
     const report = new Uint8Array(432);
     const self = new Uint8Array(512);
     e2.ecall('ecall_make_report', [self, new Uint8Array(1), 1, report]);
-    const ti = new Uint8Array(512);
-    ti.set(report.subarray(64, 96), 0);
-    ti.set(report.subarray(48, 64), 32);
-    ti.set(report.subarray(16, 20), 52);
+    // The enclave's own TARGETINFO, from its REPORT (as sgx_self_target does).
+    const me = REPORT.decode(report);
+    const ti = TARGETINFO.encode({ MEASUREMENT: me.MRENCLAVE, ATTRIBUTES: me.ATTRIBUTES, CET_ATTRIBUTES: me.CET_ATTRIBUTES, MISCSELECT: me.MISCSELECT, CONFIGSVN: me.CONFIGSVN, CONFIGID: me.CONFIGID });
     e2.ecall('ecall_make_report', [ti, new TextEncoder().encode('hello'), 5, report]);
     const ok = e2.ecall('ecall_verify_report', [report]) as number;
-    report[64] ^= 1;
+    report[REPORT.field('MRENCLAVE').offset]! ^= 1;
     const bad = -(e2.ecall('ecall_verify_report', [report]) as number);
     say('7. Local attestation: EREPORT targeted at the enclave itself, REPORTDATA = SHA-256("hello"):');
     say(`   verify → ${ok === 0 ? 'valid (CMAC under the report key)' : 'INVALID'}; with one bit of MRENCLAVE flipped → 0x${bad.toString(16)} (MAC mismatch)\n`);

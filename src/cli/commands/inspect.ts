@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { SIGSTRUCT, parseSgxs, verifySigstructSignature, describeSigstructFormat, SgxsError, REPORT, TARGETINFO, KEYREQUEST, EINITTOKEN, SECS, STRUCTURES } from '../../arch/index.js';
+import { SIGSTRUCT, parseSgxs, verifySigstructSignature, describeSigstructFormat, mrsignerOf, SgxsError, REPORT, TARGETINFO, KEYREQUEST, EINITTOKEN, SECS, STRUCTURES } from '../../arch/index.js';
 import { isImage, decodeImage, describeImage, parseSealedData, SEALED_DATA_HEADER, planInterface, type CanonicalInterface } from '../../sdk/index.js';
 import { defaultCrypto, toHex, describe, type AnyLayout } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
@@ -25,7 +25,7 @@ export const command: Command = {
       case 'IMAGE': {
         const img = decodeImage(b);
         if (values.json) {
-          io.out(toJson({ kind: 'image', manifest: img.manifest, signed: img.sigstruct !== null, mrsigner: img.sigstruct ? toHex(crypto.sha256(img.sigstruct.subarray(128, 512))) : null }));
+          io.out(toJson({ kind: 'image', manifest: img.manifest, signed: img.sigstruct !== null, mrsigner: img.sigstruct ? toHex(mrsignerOf(img.sigstruct, crypto)) : null }));
           return 0;
         }
         io.out(`enclave image ${positionals[0]}`);

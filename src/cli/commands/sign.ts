@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { decodeImage, encodeImage, withSigstruct, signSigstruct, sigstructSigningData, assembleSigstruct, attributesFlagsOf, resolveEnclaveConfig, bcdDate, SdkError, type SigstructFields, type EnclaveImage } from '../../sdk/index.js';
+import { mrsignerOf } from '../../arch/index.js';
 import { defaultCrypto, fromHex, toHex } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
 import { readInput, readText, writeOutput } from '../files.js';
@@ -67,7 +68,7 @@ export const command: Command = {
     const out = values.out ?? path;
     writeOutput(out, encodeImage(withSigstruct(img, sig)));
     if (values['sigstruct-out']) writeOutput(values['sigstruct-out'], sig);
-    const mrsigner = toHex(crypto.sha256(sig.subarray(128, 512)));
+    const mrsigner = toHex(mrsignerOf(sig, crypto));
     if (values.json) io.out(toJson({ image: out, mrenclave: img.manifest.mrenclave, mrsigner }));
     else io.out(`signed ${out}: MRENCLAVE ${img.manifest.mrenclave}, MRSIGNER ${mrsigner}`);
     return 0;
