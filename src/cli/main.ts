@@ -1,10 +1,19 @@
 /**
  * The `witness` command line: a thin layer that declares commands and imports each one lazily,
- * with one error boundary that turns errors into exit codes (0 ok, 1 a negative answer such as an
- * invalid signature, 2 bad input or usage, 70 an internal error).
+ * with one error boundary (`reportError`) that turns errors into exit codes:
+ *
+ *   0   success
+ *   1   a negative answer: the command did what was asked and the answer is no — a signature
+ *       that does not verify, an enclave the platform refuses to load, an ECALL that fails
+ *   2   bad input or usage: an unknown option, a missing or unreadable file, a file that is not
+ *       what it should be (any other WitnessError: SdkError, EdlError, LibError, ArchError…)
+ *   70  an internal error (a bug): printed with its stack by bin/witness.js
+ *
+ * Commands throw; they do not wrap a layer's error only to choose an exit code.
  */
 import { CliError, processIo, type Io } from './io.js';
 import { WitnessError } from '../lib/errors.js';
+import { SdkError } from '../sdk/errors.js';
 import { errnoCode, errnoText } from './files.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -78,7 +87,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
       io.out(`witness ${packageVersion()}`);
       return 0;
     } catch (e) {
-      return reportError('--version', e, io);
+      return await reportError('--version', e, io);
     }
   }
   const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
@@ -94,22 +103,35 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   try {
     return await cmd.run(rest, io);
   } catch (e) {
-    return reportError(name, e, io);
+    return await reportError(name, e, io);
   }
 }
 
+/** SdkError codes that are a negative answer (exit 1) rather than bad input. */
+const NEGATIVE_SDK_CODES: ReadonlySet<string> = new Set(['SIGN_BAD_SIGNATURE']);
+
+/** Whether a Witness error is a command's negative answer (exit 1); see the table at the top. */
+async function isNegativeAnswer(e: WitnessError): Promise<boolean> {
+  if (!(e instanceof SdkError)) return false;
+  if (NEGATIVE_SDK_CODES.has(e.code)) return true;
+  // Imported here, on the error path only: the host runtime is a large module.
+  const { EnclaveLoadError, EnclaveCallError } = await import('../sdk/host/enclave.js');
+  return e instanceof EnclaveLoadError || e instanceof EnclaveCallError;
+}
+
 /**
- * The error boundary: prints one line for an error a user can cause and returns its exit code;
- * rethrows anything else (an internal error: bin/witness.js prints it with its stack, exit 70).
+ * The error boundary: prints one line for an error a user can cause and returns its exit code
+ * (see the table at the top); rethrows anything else (an internal error: bin/witness.js prints it
+ * with its stack, exit 70).
  */
-export function reportError(command: string, e: unknown, io: Io): number {
+export async function reportError(command: string, e: unknown, io: Io): Promise<number> {
   if (e instanceof CliError) {
     io.err(`witness ${command}: ${e.message}`);
     return e.exitCode;
   }
   if (e instanceof WitnessError) {
     io.err(`witness ${command}: ${e.message} [${e.code}]`);
-    return 2;
+    return (await isNegativeAnswer(e)) ? 1 : 2;
   }
   if (e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
     io.err(`witness ${command}: ${e.message}`);

@@ -351,6 +351,42 @@ test('MRSIGNER is the same from keygen, sign, inspect --json and sigstruct (one 
   assert.equal((JSON.parse(witness('sigstruct', 'km.sig', '--json').out) as { mrsigner: string }).mrsigner, mrsigner);
 });
 
+test('exit codes are the same for the same kind of problem in every command: bad input 2, a negative answer 1', () => {
+  const { image, key, pub } = keyAndImage();
+  const edl = join(hello, 'hello.edl');
+  // Bad input: a module that is not WebAssembly, an image that is not an image, an EDL with an error.
+  writeFileSync(join(dir, 'notwasm.wasm'), 'this is not wasm');
+  assertBadInput(witness('build', 'notwasm.wasm', '--edl', edl, '--out', 'x.wimg'), /\[[A-Z_]+\]$/m);
+  writeFileSync(join(dir, 'corrupt.wimg'), new Uint8Array(64).fill(9));
+  for (const args of [['sign', '--key', key, 'corrupt.wimg'], ['run', 'corrupt.wimg', 'ecall_hello'], ['measure', 'corrupt.wimg'], ['inspect', 'corrupt.wimg', '--as', 'IMAGE']]) {
+    assert.equal(witness(...args).code, 2, args.join(' '));
+  }
+  writeFileSync(join(dir, 'broken.edl'), 'enclave { trusted { public int f(; }; };');
+  assertBadInput(witness('build', join(hello, 'enclave.wasm'), '--edl', 'broken.edl', '--out', 'x.wimg'), /^witness build: broken\.edl:1:\d+: .* \[EDL_[A-Z_]+\]$/m);
+  // An unreadable EDL is 2 in both build and edl.
+  assert.equal(witness('build', join(hello, 'enclave.wasm'), '--edl', 'absent.edl', '--out', 'x.wimg').code, 2);
+  assert.equal(witness('edl', 'absent.edl').code, 2);
+  // `witness edl` answers "is this EDL valid?": no is 1, printed as a compiler would.
+  const e = witness('edl', 'broken.edl');
+  assert.equal(e.code, 1);
+  assert.match(e.err, /^broken\.edl:1:\d+: /);
+  // Two-step signing with the data of another enclave is bad input; a signature that does not verify is the negative answer.
+  const other = signedMarshal().replace('ms.', 'm.');
+  assert.equal(witness('sign', '--gendata', other, '--out', 'other.bin').code, 0);
+  writeFileSync(join(dir, 'zero.sig'), new Uint8Array(384));
+  assertBadInput(witness('sign', '--signature', 'zero.sig', '--public-key', pub, '--data', 'other.bin', image), /the signed data is for another enclave/);
+  assert.equal(witness('sign', '--gendata', image, '--out', 'mine.bin').code, 0);
+  const bad = witness('sign', '--signature', 'zero.sig', '--public-key', pub, '--data', 'mine.bin', image, '--out', 'never2.wimg');
+  assert.equal(bad.code, 1, bad.err);
+  assert.match(bad.err, /\[SIGN_BAD_SIGNATURE\]$/m);
+  // run: the platform refusing the enclave, or the ECALL failing, is the negative answer.
+  assert.match(witness('run', image, 'ecall_hello', 'x', '-', '8').err, /not signed.*\[NOT_SIGNED\]/);
+  assert.equal(witness('run', image, 'ecall_hello', 'x', '-', '8').code, 1);
+  const crash = witness('run', signedMarshal(), 'ecall_user_check', '0x1000', '4');
+  assert.equal(crash.code, 1, crash.err);
+  assert.match(crash.err, /^witness run: ecall_user_check .*\[[A-Z_]+\]$/m);
+});
+
 function require_crypto(): typeof import('node:crypto') {
   return cryptoModule;
 }

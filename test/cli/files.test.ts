@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { readInput, readText, writeOutput } from '../../src/cli/files.js';
 import { CliError, type Io } from '../../src/cli/io.js';
 import { reportError } from '../../src/cli/main.js';
+import { SdkError, EdlError, EnclaveLoadError, EnclaveCallError } from '../../src/sdk/index.js';
+import { LibError } from '../../src/lib/index.js';
+import { ArchError } from '../../src/arch/index.js';
 
 let dir = '';
 before(() => {
@@ -54,17 +57,38 @@ test('writeOutput: exclusive refuses an existing file and leaves it alone; mode 
   assert.equal(statSync(q).mode & 0o777, 0o600);
 });
 
-test('the error boundary: a system error with a path is one line, exit 2; anything else is rethrown', () => {
+test('the error boundary: a system error with a path is one line, exit 2; anything else is rethrown', async () => {
   const io = capture();
   const enoent = Object.assign(new Error("ENOENT: no such file or directory, open 'x/y.pem'"), { code: 'ENOENT', errno: -2, syscall: 'open', path: 'x/y.pem' });
-  assert.equal(reportError('sign', enoent, io), 2);
+  assert.equal(await reportError('sign', enoent, io), 2);
   assert.deepEqual(io.errors, ['witness sign: x/y.pem: no such file or directory']);
   const eacces = Object.assign(new Error('EACCES'), { code: 'EACCES', path: '/root/k.pem' });
-  assert.equal(reportError('keygen', eacces, io), 2);
+  assert.equal(await reportError('keygen', eacces, io), 2);
   assert.equal(io.errors[1], 'witness keygen: /root/k.pem: permission denied');
   const internal = new RangeError('a bug');
-  assert.throws(() => reportError('run', internal, io), (e: unknown) => e === internal);
+  await assert.rejects(reportError('run', internal, io), (e: unknown) => e === internal);
   const noPath = Object.assign(new Error('ECONNRESET'), { code: 'ECONNRESET' });
-  assert.throws(() => reportError('run', noPath, io), (e: unknown) => e === noPath);
+  await assert.rejects(reportError('run', noPath, io), (e: unknown) => e === noPath);
   assert.equal(io.errors.length, 2);
+});
+
+test('the error boundary decides the exit code in one place: negative answers 1, every other Witness error 2', async () => {
+  const cases: [unknown, number][] = [
+    [new EnclaveLoadError('NOT_SIGNED', 'the image is not signed'), 1],
+    [new EnclaveCallError('ENCLAVE_EXIT', 'the enclave did not return'), 1],
+    [new SdkError('SIGN_BAD_SIGNATURE', 'the signature does not verify'), 1],
+    [new SdkError('IMAGE_INVALID', 'not an image'), 2],
+    [new SdkError('MODULE_INVALID', 'not a WebAssembly module'), 2],
+    [new EdlError('EDL_SYNTAX', { file: 'a.edl', line: 1, column: 2 }, 'expected enclave'), 2],
+    [new LibError('RSA_KEY_INVALID', 'not a key'), 2],
+    [new ArchError('SEED_TOO_SHORT', 'short'), 2],
+    [new CliError('CLI_USAGE', 'usage'), 2],
+    [new CliError('CLI_NEGATIVE', 'no', 1), 1],
+  ];
+  for (const [e, code] of cases) {
+    const io = capture();
+    assert.equal(await reportError('x', e, io), code, String(e));
+    assert.equal(io.errors.length, 1);
+    if (!(e instanceof CliError)) assert.match(io.errors[0]!, /^witness x: .+ \[[A-Z_]+\]$/);
+  }
 });

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { resolveEdl, buildImage, encodeImage, EdlError, SdkError, type EnclaveConfigJson } from '../../sdk/index.js';
+import { resolveEdl, buildImage, encodeImage, type EnclaveConfigJson } from '../../sdk/index.js';
 import { readEdlFile } from '../../sdk/edl/index.js';
 import { toHex } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
@@ -27,16 +27,9 @@ export const command: Command = {
     const edlPath = values.edl;
     const edlText = readText(edlPath);
     const started = Date.now();
-    let built;
-    try {
-      const iface = resolveEdl(edlPath, { searchPaths: values['search-path'] ?? [], readFile: (p) => (p === edlPath ? edlText : readEdlFile(p)) });
-      if (io.isTty && module.length > 16 << 20) io.err('building (measuring the image)…');
-      built = buildImage({ module, interface: iface, config });
-    } catch (e) {
-      if (e instanceof EdlError) throw new CliError(e.code, e.message, 1, {}, { cause: e });
-      if (e instanceof SdkError) throw new CliError(e.code, e.message, 1, {}, { cause: e });
-      throw e;
-    }
+    const iface = resolveEdl(edlPath, { searchPaths: values['search-path'] ?? [], readFile: (p) => (p === edlPath ? edlText : readEdlFile(p)) });
+    if (io.isTty && module.length > 16 << 20) io.err('building (measuring the image)…');
+    const built = buildImage({ module, interface: iface, config });
     writeOutput(values.out, encodeImage(built.image));
     const mr = toHex(built.mrenclave);
     if (values.json) io.out(toJson({ image: values.out, mrenclave: mr, size: built.layout.size, pages: built.layout.pages.length }));

@@ -16,7 +16,6 @@ import { readText, writeOutput } from '../files.js';
 import { basename } from 'node:path';
 import { canonicalInterface } from '../../sdk/interface.js';
 import { generateCHeader, generateTsBindings, generateAsDeclarations } from '../../sdk/codegen.js';
-import { SdkError } from '../../sdk/errors.js';
 import { CliError, toJson, type Io } from '../io.js';
 import type { Command } from '../main.js';
 
@@ -116,7 +115,9 @@ export const command: Command = {
     '  --c-header FILE    write the enclave-side C header (types, ECALL prototypes, OCALL imports)\n' +
     '  --ts FILE          write typed TypeScript host bindings\n' +
     '  --as FILE          write AssemblyScript declarations\n\n' +
-    'Errors print as FILE:LINE:COLUMN: message and exit 1; an unreadable FILE exits 2.',
+    'Exit 0: the EDL is valid. Exit 1: it is not; each error prints as FILE:LINE:COLUMN: message.\n' +
+    'Exit 2: FILE cannot be read, an output cannot be written, or the interface cannot be generated\n' +
+    'for Witness enclaves (e.g. a structure passed by value).',
   example: 'witness edl Enclave/Enclave.edl --search-path /opt/intel/sgxsdk/include --json',
   run(argv: string[], io: Io): number {
     const { values, positionals } = parseArgs({
@@ -141,14 +142,11 @@ export const command: Command = {
     }
     for (const w of itf.warnings) io.err(`${formatLocation(w.location)}: warning: ${w.message}`);
     const name = basename(path).replace(/\.edl$/, '');
-    try {
+    if (values['c-header'] || values.ts || values.as) {
       const canonical = canonicalInterface(itf);
       if (values['c-header']) writeOutput(values['c-header'], generateCHeader(canonical, name));
       if (values.ts) writeOutput(values.ts, generateTsBindings(canonical, name));
       if (values.as) writeOutput(values.as, generateAsDeclarations(canonical, name));
-    } catch (e) {
-      if (e instanceof SdkError) throw new CliError(e.code, e.message, 1, {}, { cause: e });
-      throw e;
     }
     io.out(values.json ? toJson(jsonForm(itf)) : summary(itf));
     return 0;

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { SIGSTRUCT, parseSgxs, verifySigstructSignature, describeSigstructFormat, mrsignerOf, SgxsError, REPORT, TARGETINFO, KEYREQUEST, EINITTOKEN, SECS, STRUCTURES } from '../../arch/index.js';
+import { SIGSTRUCT, parseSgxs, verifySigstructSignature, describeSigstructFormat, mrsignerOf, REPORT, TARGETINFO, KEYREQUEST, EINITTOKEN, SECS, STRUCTURES } from '../../arch/index.js';
 import { isImage, decodeImage, describeImage, parseSealedData, SEALED_DATA_HEADER, planInterface, type CanonicalInterface } from '../../sdk/index.js';
 import { defaultCrypto, toHex, describe, type AnyLayout } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
@@ -53,13 +53,7 @@ export const command: Command = {
         return 0;
       }
       case 'SGXS': {
-        let recs;
-        try {
-          recs = parseSgxs(b);
-        } catch (e) {
-          if (e instanceof SgxsError) throw new CliError('CLI_NOT_SGXS', e.message, 2);
-          throw e;
-        }
+        const recs = parseSgxs(b);
         const counts = { ECREATE: 0, EADD: 0, EEXTEND: 0, UNMEASURED: 0 };
         for (const r of recs) counts[r.kind]++;
         if (values.json) {

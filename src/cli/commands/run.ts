@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { decodeImage, loadEnclave, planInterface, EnclaveCallError, EnclaveLoadError, type CanonicalInterface, type EcallArg, type OcallImpl } from '../../sdk/index.js';
+import { decodeImage, loadEnclave, planInterface, type CanonicalInterface, type EcallArg, type OcallImpl } from '../../sdk/index.js';
 import { createPlatform } from '../../platform/index.js';
 import { WINDOWS_PROFILES, type WindowsProfileId } from '../../os/windows/index.js';
 import { bufferLength } from '../../sdk/marshal.js';
@@ -62,15 +62,10 @@ export const command: Command = {
       return 0;
     };
     const platform = createPlatform({ ...(profile !== undefined ? { profile } : {}), ...(seed !== undefined ? { seed } : {}) });
-    let result;
-    try {
-      const e = loadEnclave(platform, img, { ocalls });
-      result = e.ecall(name, args);
-      e.destroy();
-    } catch (e) {
-      if (e instanceof EnclaveCallError || e instanceof EnclaveLoadError) throw new CliError(e.code, e.message, 1, {}, { cause: e });
-      throw e;
-    }
+    // A refusal to load (EnclaveLoadError) or a failed call (EnclaveCallError) is the negative answer: exit 1.
+    const enclave = loadEnclave(platform, img, { ocalls });
+    const result = enclave.ecall(name, args);
+    enclave.destroy();
     const outs = f.params.map((p, i) => ({ p, a: args[i] })).filter((x) => x.p.kind === 'buffer' && (x.p.direction === 'out' || x.p.direction === 'inout'));
     if (values.json) {
       io.out(toJson({ ecall: name, result: typeof result === 'bigint' ? result.toString() : result ?? null, out: Object.fromEntries(outs.map((o) => [o.p.name, toHex(o.a as Uint8Array)])) }));

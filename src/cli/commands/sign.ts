@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { decodeImage, encodeImage, withSigstruct, signSigstruct, sigstructSigningData, assembleSigstruct, attributesFlagsOf, resolveEnclaveConfig, bcdDate, SdkError, type SigstructFields, type EnclaveImage } from '../../sdk/index.js';
+import { decodeImage, encodeImage, withSigstruct, signSigstruct, sigstructSigningData, assembleSigstruct, attributesFlagsOf, resolveEnclaveConfig, bcdDate, type SigstructFields, type EnclaveImage } from '../../sdk/index.js';
 import { mrsignerOf } from '../../arch/index.js';
 import { defaultCrypto, fromHex, toHex } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
@@ -49,21 +49,17 @@ export const command: Command = {
       return 0;
     }
     let sig: Uint8Array;
-    try {
-      if (values.signature) {
-        if (!values['public-key'] || !values.data) throw new CliError('CLI_USAGE', '--signature needs --public-key and --data');
-        const data = readInput(values.data);
-        if (data.length !== 256) throw new CliError('CLI_DATA', `${values.data} has ${data.length} bytes, the signed data has 256`);
-        const fields = fieldsFromData(data, img);
-        const { modulus, exponent } = crypto.rsaPublicNumbers(readText(values['public-key']));
-        sig = assembleSigstruct(fields, modulus, exponent, readInput(values.signature), crypto);
-      } else {
-        if (!values.key) throw new CliError('CLI_USAGE', '--key KEY.pem is required (or --gendata / --signature)');
-        sig = signSigstruct(fieldsOf(img, parseDate(values.date)), readText(values.key), crypto);
-      }
-    } catch (e) {
-      if (e instanceof SdkError) throw new CliError(e.code, e.message, 1, {}, { cause: e });
-      throw e;
+    if (values.signature) {
+      if (!values['public-key'] || !values.data) throw new CliError('CLI_USAGE', '--signature needs --public-key and --data');
+      const data = readInput(values.data);
+      if (data.length !== 256) throw new CliError('CLI_DATA', `${values.data} has ${data.length} bytes, the signed data has 256`);
+      const fields = fieldsFromData(data, img);
+      const { modulus, exponent } = crypto.rsaPublicNumbers(readText(values['public-key']));
+      // A signature that does not verify is SdkError SIGN_BAD_SIGNATURE: the negative answer, exit 1.
+      sig = assembleSigstruct(fields, modulus, exponent, readInput(values.signature), crypto);
+    } else {
+      if (!values.key) throw new CliError('CLI_USAGE', '--key KEY.pem is required (or --gendata / --signature)');
+      sig = signSigstruct(fieldsOf(img, parseDate(values.date)), readText(values.key), crypto);
     }
     const out = values.out ?? path;
     writeOutput(out, encodeImage(withSigstruct(img, sig)));
@@ -80,7 +76,7 @@ function fieldsFromData(d: Uint8Array, img: EnclaveImage): SigstructFields {
   const v = new DataView(d.buffer, d.byteOffset, 256);
   const body = 128; // SIGSTRUCT[900..] starts at 128 in the signed data
   const enclaveHash = d.slice(body + 60, body + 92);
-  if (toHex(enclaveHash) !== img.manifest.mrenclave) throw new CliError('CLI_DATA', 'the signed data is for another enclave (ENCLAVEHASH differs from the image)', 1);
+  if (toHex(enclaveHash) !== img.manifest.mrenclave) throw new CliError('CLI_DATA', 'the signed data is for another enclave (ENCLAVEHASH differs from the image)');
   return {
     enclaveHash, type: v.getUint32(12, true), vendor: v.getUint32(16, true), date: v.getUint32(20, true), swDefined: v.getUint32(40, true),
     miscSelect: v.getUint32(body, true), miscMask: v.getUint32(body + 4, true),
