@@ -387,6 +387,35 @@ test('exit codes are the same for the same kind of problem in every command: bad
   assert.match(crash.err, /^witness run: ecall_user_check .*\[[A-Z_]+\]$/m);
 });
 
+test('inspect: sealed data is recognised only when its header lengths match the file; --as names the valid kinds', () => {
+  const kinds = /\(one of IMAGE, SGXS, SEALED, .*SIGSTRUCT.*REPORT.*TARGETINFO.*KEYREQUEST.*\)/;
+  // A WebAssembly module (12 KiB) is not sealed data.
+  assertBadInput(witness('inspect', join(hello, 'enclave.wasm')), new RegExp(`^witness inspect: cannot tell what .*enclave\\.wasm is \\(\\d+ bytes\\); name it with --as ${kinds.source}$`, 'm'));
+  writeFileSync(join(dir, 'random.bin'), new Uint8Array(600).fill(0x41));
+  assertBadInput(witness('inspect', 'random.bin'), /cannot tell what random\.bin is \(600 bytes\)/);
+  // A header that agrees with the file: 16 bytes of text and 4 of MAC text after the 560-byte header.
+  const blob = new Uint8Array(560 + 20);
+  const v = new DataView(blob.buffer);
+  v.setUint32(512, 16, true);
+  v.setUint32(528, 20, true);
+  writeFileSync(join(dir, 'sealed.bin'), blob);
+  const r = witness('inspect', 'sealed.bin', '--json');
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out) as { kind: string; textLength: number; aadLength: number };
+  assert.deepEqual([j.kind, j.textLength, j.aadLength], ['sealed', 16, 4]);
+  // One byte more and the lengths no longer agree.
+  writeFileSync(join(dir, 'sealed+1.bin'), new Uint8Array([...blob, 0]));
+  assertBadInput(witness('inspect', 'sealed+1.bin'), /cannot tell what sealed\+1\.bin is/);
+  assertBadInput(witness('inspect', 'sealed+1.bin', '--as', 'SEALED'), /lengths are inconsistent \[SEALED_INVALID\]/);
+  // --as: an unknown kind lists the valid ones; a known one is case-insensitive and checked for length.
+  assertBadInput(witness('inspect', 'sealed.bin', '--as', 'bogus'), new RegExp(`^witness inspect: unknown kind bogus for --as ${kinds.source}$`, 'm'));
+  assertBadInput(witness('inspect', 'sealed.bin', '--as', 'report'), /REPORT has 432 bytes, sealed\.bin has 580/);
+  writeFileSync(join(dir, 'ti.bin'), new Uint8Array(512));
+  const t = witness('inspect', 'ti.bin', '--as', 'targetinfo', '--json');
+  assert.equal(t.code, 0, t.err);
+  assert.equal((JSON.parse(t.out) as { kind: string }).kind, 'TARGETINFO');
+});
+
 function require_crypto(): typeof import('node:crypto') {
   return cryptoModule;
 }
