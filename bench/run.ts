@@ -9,11 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { createHash, createCipheriv, randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
-import { createPlatform, buildImage, resolveEdl, generateSigningKey, loadEnclave, lib, type Platform, type EnclaveImage } from 'witness';
+import { createPlatform, buildImage, resolveEdl, generateSigningKey, signSigstruct, loadEnclave, lib, arch, ENCLAVE_TYPE_SGX, PAGE_ENCLAVE_THREAD_CONTROL, PAGE_READWRITE, type Platform, type EnclaveImage } from 'witness';
+// Not part of the package's API: the victim helper and the measurement record writers.
 import { signBuilt } from '../src/platform/victim.js';
-import { MeasurementLog, SECS, PT } from '../src/arch/index.js';
-import * as W from '../src/os/windows/constants.js';
-import { signSigstruct } from '../src/sdk/index.js';
+import { writeEcreateRecord, writeEaddRecord, writeEextendRecord } from '../src/arch/measurement.js';
+
+const { SECS, PT } = arch;
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -149,39 +150,29 @@ if (wanted(['build_64mib'])) {
     { offset: 0x1000, flags: (PT.REG << 8) | 3, data: null },
   ];
   const secs = SECS.encode({ SIZE: BigInt(elrange), SSAFRAMESIZE: 1, ATTRIBUTES: { FLAGS: 4n, XFRM: 3n } });
-  // The measurement (for the signature) and the byte stream the baseline hashes.
-  const m = new MeasurementLog();
-  m.ecreate(1, elrange);
-  for (const p of pages) {
-    m.eadd(p.offset, p.flags);
-    const d = p.data ?? new Uint8Array(4096);
-    for (let c = 0; c < 4096; c += 256) m.eextend(p.offset + c, d.subarray(c, c + 256));
-  }
+  // The measurement records as one stream: what EINIT's MRENCLAVE is the SHA-256 of (for the
+  // signature), and what the baseline hashes. ECREATE, then per page EADD and 16 × (EEXTEND + 256 bytes).
   const dataBase = 0x2000;
-  for (let o = 0; o < size; o += 4096) {
-    m.eadd(dataBase + o, (PT.REG << 8) | 3);
-    for (let c = 0; c < 4096; c += 256) m.eextend(dataBase + o + c, data.subarray(o + c, o + c + 256));
-  }
-  const mrenclave = m.mrenclave(crypto);
-  const sig = signSigstruct({ enclaveHash: mrenclave, isvProdId: 0, isvSvn: 0, attributesFlags: 4n, attributesXfrm: 3n, attributeMaskFlags: ~0n & 0xffffffffffffffffn, attributeMaskXfrm: 0xffffffffffffffffn, miscSelect: 0, miscMask: 0xffffffff, date: 0x20261126 }, key, crypto);
-  // The records as one stream (what the baseline hashes).
+  const all = [...pages, { offset: dataBase, flags: (PT.REG << 8) | 3, data }];
   const stream = new Uint8Array(64 + (pages.length + size / 4096) * (64 + 16 * 320));
-  {
-    let o = 0;
-    const w = (b: Uint8Array) => { stream.set(b, o); o += b.length; };
-    const { writeEcreateRecord, writeEaddRecord, writeEextendRecord } = await import('../src/arch/measurement.js');
-    const rec = new Uint8Array(64);
-    writeEcreateRecord(rec, 0, 1, elrange); w(rec);
-    const all = [...pages.map((p) => ({ offset: p.offset, flags: p.flags, d: p.data ?? new Uint8Array(4096) }))];
-    for (const p of all) {
-      writeEaddRecord(rec, 0, p.offset, p.flags); w(rec);
-      for (let c = 0; c < 4096; c += 256) { writeEextendRecord(rec, 0, p.offset + c); w(rec); w(p.d.subarray(c, c + 256)); }
-    }
-    for (let off = 0; off < size; off += 4096) {
-      writeEaddRecord(rec, 0, dataBase + off, (PT.REG << 8) | 3); w(rec);
-      for (let c = 0; c < 4096; c += 256) { writeEextendRecord(rec, 0, dataBase + off + c); w(rec); w(data.subarray(off + c, off + c + 256)); }
+  let o = 0;
+  writeEcreateRecord(stream, o, 1, elrange);
+  o += 64;
+  for (const p of all) {
+    const d = p.data ?? new Uint8Array(4096);
+    for (let page = 0; page < d.length; page += 4096) {
+      writeEaddRecord(stream, o, p.offset + page, p.flags);
+      o += 64;
+      for (let c = page; c < page + 4096; c += 256) {
+        writeEextendRecord(stream, o, p.offset + c);
+        stream.set(d.subarray(c, c + 256), o + 64);
+        o += 320;
+      }
     }
   }
+  if (o !== stream.length) throw new Error(`build_64mib: the record stream has ${o} bytes, expected ${stream.length}`);
+  const mrenclave = crypto.sha256(stream);
+  const sig = signSigstruct({ enclaveHash: mrenclave, isvProdId: 0, isvSvn: 0, attributesFlags: 4n, attributesXfrm: 3n, attributeMaskFlags: ~0n & 0xffffffffffffffffn, attributeMaskXfrm: 0xffffffffffffffffn, miscSelect: 0, miscMask: 0xffffffff, date: 0x20261126 }, key, crypto);
   const ratios: number[] = [];
   let last = 0;
   // One platform for every round, as one machine builds one enclave after another: the warm-up
@@ -190,10 +181,10 @@ if (wanted(['build_64mib'])) {
   for (let round = -1; round < ROUNDS; round++) {
     const k = platform.kernel32;
     const t0 = now();
-    const base = k.CreateEnclave(-1, 0, elrange, 0, W.ENCLAVE_TYPE_SGX, secs, 4096, null);
-    const ok1 = k.LoadEnclaveData(-1, base, tcsPage, 4096, W.PAGE_ENCLAVE_THREAD_CONTROL | W.PAGE_READWRITE, null, 0, null, null);
-    const ok2 = k.LoadEnclaveData(-1, base + 0x1000, new Uint8Array(4096), 4096, W.PAGE_READWRITE, null, 0, null, null);
-    const ok3 = k.LoadEnclaveData(-1, base + dataBase, data, size, W.PAGE_READWRITE, null, 0, null, null);
+    const base = k.CreateEnclave(-1, 0, elrange, 0, ENCLAVE_TYPE_SGX, secs, 4096, null);
+    const ok1 = k.LoadEnclaveData(-1, base, tcsPage, 4096, PAGE_ENCLAVE_THREAD_CONTROL | PAGE_READWRITE, null, 0, null, null);
+    const ok2 = k.LoadEnclaveData(-1, base + 0x1000, new Uint8Array(4096), 4096, PAGE_READWRITE, null, 0, null, null);
+    const ok3 = k.LoadEnclaveData(-1, base + dataBase, data, size, PAGE_READWRITE, null, 0, null, null);
     const info = new Uint8Array(4096);
     info.set(sig);
     const err = { value: 0 };
@@ -270,7 +261,7 @@ if (wanted(['seal_1mib'])) {
   enclave.destroy();
 }
 
-// ---- memory: RSS growth per byte of a 256 MiB enclave -------------------------------------------
+// ---- memory: RSS growth per heap byte written in a 256 MiB enclave -------------------------------
 // Measured in a fresh child process (bench/memory.ts, with --expose-gc), so that nothing else this
 // benchmark allocated is counted.
 if (wanted(['memory'])) {
@@ -279,10 +270,10 @@ if (wanted(['memory'])) {
   for (let round = 0; round < (quick ? 1 : 3); round++) {
     const r = spawnSync(process.execPath, ['--expose-gc', join(here, 'memory.js'), String(MIB)], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`memory: the child failed: ${r.stderr}`);
-    const m = JSON.parse(r.stdout) as { rssBefore: number; rssAfter: number; enclaveBytes: number };
-    ratios.push((m.rssAfter - m.rssBefore) / m.enclaveBytes);
+    const m = JSON.parse(r.stdout) as { rssBefore: number; rssAfter: number; heapBytes: number; writtenBytes: number };
+    ratios.push((m.rssAfter - m.rssBefore) / m.writtenBytes);
   }
-  results.push(summarize('memory', ratios, '≤ 1.2', 'bytes of RSS per enclave byte', (r) => r <= 1.2, `${MIB} MiB heap, every page written`));
+  results.push(summarize('memory', ratios, '≤ 1.2', 'bytes of RSS per heap byte written', (r) => r <= 1.2, `${MIB} MiB heap, ${MIB - 2} MiB of it written`));
 }
 
 // ---- scale_1000 -----------------------------------------------------------------------------------

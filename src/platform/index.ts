@@ -4,12 +4,24 @@
  */
 import { Processor, type EnclaveEngine, type ProcessorOptions, type SavedProcessor } from '../arch/index.js';
 import { Kernel, type Process } from '../os/index.js';
-import { windowsProfile, resolveWindowsConfig, Kernel32, type WindowsProfileId, type WindowsConfig, type WindowsProfile } from '../os/windows/index.js';
+import { windowsProfile, resolveWindowsConfig, Kernel32, WINDOWS_PROFILES, type WindowsProfileId, type WindowsConfig, type WindowsProfile } from '../os/windows/index.js';
 import type { CryptoProvider } from '../lib/index.js';
 import { createTrustedRuntime } from '../sdk/enclave/runtime.js';
+import { PlatformError } from './errors.js';
+
+export { PlatformError } from './errors.js';
+
+/**
+ * A saved machine: the processor's configuration and platform secrets (`Processor.save()`), and
+ * the Windows profile it ran. A saved processor without `profile` (saved before the profile was
+ * recorded) is still accepted.
+ */
+export interface SavedPlatform extends SavedProcessor {
+  readonly profile?: WindowsProfileId;
+}
 
 export interface PlatformOptions {
-  /** The Windows profile. Default 'win-x64-sgx1'. */
+  /** The Windows profile. Default 'win-x64-sgx1', or the saved machine's profile. */
   readonly profile?: WindowsProfileId;
   /** The platform seed (≥ 16 bytes): the same seed gives the same machine (fuse keys). Default: random. */
   readonly seed?: Uint8Array;
@@ -22,8 +34,11 @@ export interface PlatformOptions {
   readonly crypto?: CryptoProvider;
   /** The execution engine for enclave code. Default: Witness's trusted runtime for WebAssembly enclaves. */
   readonly engine?: EnclaveEngine;
-  /** Restart a saved machine instead of creating one. */
-  readonly saved?: SavedProcessor;
+  /**
+   * Restart a saved machine instead of creating one: its processor features come from the save
+   * (not from the profile), and its profile is the saved one.
+   */
+  readonly saved?: SavedPlatform;
 }
 
 export interface Platform {
@@ -34,21 +49,45 @@ export interface Platform {
   readonly process: Process;
   /** kernel32 of that process. */
   readonly kernel32: Kernel32;
-  /** Save the machine (configuration and platform secrets) for a later restart. */
-  save(): SavedProcessor;
+  /** Save the machine (configuration, platform secrets and profile) for a later restart. */
+  save(): SavedPlatform;
 }
 
+/** The profile a saved machine restarts with. */
+function savedProfile(saved: SavedPlatform, requested: WindowsProfileId | undefined): WindowsProfileId {
+  const recorded = saved.profile;
+  if (recorded !== undefined && !WINDOWS_PROFILES.includes(recorded)) {
+    throw new PlatformError('SAVED_PLATFORM_INVALID', `the saved machine names an unknown Windows profile '${String(recorded)}' (one of ${WINDOWS_PROFILES.join(', ')})`, { profile: recorded });
+  }
+  if (recorded !== undefined && requested !== undefined && requested !== recorded) {
+    throw new PlatformError('PROFILE_MISMATCH', `the saved machine ran profile ${recorded}; it cannot restart as ${requested}`, { saved: recorded, requested });
+  }
+  return recorded ?? requested ?? 'win-x64-sgx1';
+}
+
+/**
+ * A machine: processor, kernel, one host process and its kernel32.
+ * @throws {PlatformError} `SAVED_PLATFORM_INVALID` for a saved machine with an unknown profile,
+ * `PROFILE_MISMATCH` when `profile` differs from the saved machine's.
+ * @throws {OsError} `UNKNOWN_PROFILE`; {ArchError} for a short seed or a malformed save.
+ * @example
+ * const saved = createPlatform({ profile: 'win-x64-sgx2' }).save();
+ * createPlatform({ saved }).processor.inspect.cpuid.sgx2; // true
+ */
 export function createPlatform(options: PlatformOptions = {}): Platform {
-  const profile = windowsProfile(options.profile ?? 'win-x64-sgx1');
+  const saved = options.saved;
+  const profile = windowsProfile(saved ? savedProfile(saved, options.profile) : options.profile ?? 'win-x64-sgx1');
   const procOpts: ProcessorOptions = {
     ...(options.processor ?? {}),
-    features: { ...(options.processor?.features ?? {}), ...profile.processor },
+    // A new machine has the profile's processor; a restarted one keeps its saved features
+    // (options.processor.features, when given, still override them).
+    ...(saved ? {} : { features: { ...(options.processor?.features ?? {}), ...profile.processor } }),
     ...(options.epcSize !== undefined ? { epcSize: options.epcSize } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.crypto !== undefined ? { crypto: options.crypto } : {}),
     engine: options.engine ?? createTrustedRuntime(options.crypto ? { crypto: options.crypto } : {}),
   };
-  const processor = options.saved ? Processor.restore(options.saved, { ...procOpts, features: procOpts.features }) : new Processor(procOpts);
+  const processor = saved ? Processor.restore(saved, procOpts) : new Processor(procOpts);
   const kernel = new Kernel(processor);
   const process = kernel.createProcess('host.exe');
   const kernel32 = new Kernel32(kernel, process, profile, resolveWindowsConfig(options.windows ?? {}, processor.inspect.flexibleLaunchControl));
@@ -56,5 +95,5 @@ export function createPlatform(options: PlatformOptions = {}): Platform {
   const lp = processor.lps[0]!;
   lp.cpl = 3;
   lp.cr3 = process.pageTable;
-  return { profile, processor, kernel, process, kernel32, save: () => processor.save() };
+  return { profile, processor, kernel, process, kernel32, save: () => ({ ...processor.save(), profile: profile.id }) };
 }

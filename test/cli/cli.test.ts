@@ -5,10 +5,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, chmodSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as lib from '../../src/lib/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = join(root, 'bin/witness.js');
@@ -34,13 +35,43 @@ test('--help lists the commands and exits 0; no command exits 2', () => {
   assert.equal(witness('no-such-command').code, 2);
 });
 
-test('every command has --help with an example', () => {
+test('every command has --help with an example, and the summary --help lists for it', () => {
+  const list = witness('--help').out;
   for (const c of ['demo', 'build', 'keygen', 'sign', 'measure', 'inspect', 'run', 'attack', 'platform', 'edl', 'sigstruct']) {
     const r = witness(c, '--help');
     assert.equal(r.code, 0, c);
     assert.match(r.out, /usage: /, c);
     assert.match(r.out, /example:\n  witness /, c);
+    const summary = new RegExp(`^${c}: (.+)$`, 'm').exec(r.out)?.[1];
+    assert.ok(summary, c);
+    assert.ok(list.split('\n').some((l) => l.trim() === `${c.padEnd(9)}  ${summary}`), `${c}: '${summary}' is not what witness --help says`);
   }
+});
+
+test('--version prints the version in package.json', () => {
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  const r = witness('--version');
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out, `witness ${version}\n`);
+});
+
+test('a name that is not a command (even an Object.prototype one) exits 2', () => {
+  for (const n of ['toString', 'constructor', '__proto__']) {
+    const r = witness(n);
+    assert.equal(r.code, 2, n);
+    assert.match(r.err, /unknown command/);
+  }
+});
+
+test('demo --seed: a seed of at least 16 bytes of hex runs the tour; anything else is one line, exit 2', () => {
+  const r = witness('demo', '--seed', '000102030405060708090a0b0c0d0e0f10');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /unseal → 32 bytes: "the witness saw everything/);
+  assert.match(r.out, /unseal fails with 0x3001/);
+  for (const bad of ['00', '000102030405060708090a0b0c0d0e', 'zz0102030405060708090a0b0c0d0e0f', '000102030405060708090a0b0c0d0e0f1', '']) {
+    assertBadInput(witness('demo', '--seed', bad), /^witness demo: --seed takes at least 16 bytes of hex/m);
+  }
+  assertBadInput(witness('run', 'anything.wimg', 'ecall', '--seed', '00'), /--seed takes at least 16 bytes of hex/);
 });
 
 test('measure prints the MRENCLAVE of an SGXS stream (public vector)', { skip: existsSync(vectors) ? false : `vectors absent: ${vectors}` }, () => {
@@ -159,6 +190,230 @@ test('attack --json: every attack is blocked (leaked and modified false), exit 0
     assert.equal(x.leaked, false, x.name);
     assert.equal(x.modified, false, x.name);
   }
+});
+
+/** A key pair and an unsigned hello image in the test directory, made once. */
+let made = false;
+function keyAndImage(): { key: string; pub: string; image: string } {
+  if (!made) {
+    assert.equal(witness('keygen', '--out', 'fk.pem', '--public-out', 'fk.pub').code, 0);
+    assert.equal(witness('build', join(hello, 'enclave.wasm'), '--edl', join(hello, 'hello.edl'), '--out', 'f.wimg').code, 0);
+    made = true;
+  }
+  return { key: 'fk.pem', pub: 'fk.pub', image: 'f.wimg' };
+}
+
+/** A one-line message on stderr (no stack trace), exit 2. */
+function assertBadInput(r: { code: number; out: string; err: string }, message: RegExp): void {
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, message);
+  assert.equal(r.err.trim().split('\n').length, 1, r.err);
+  assert.doesNotMatch(r.err, /\n\s+at /);
+}
+
+test('a missing input file is one line, exit 2: sign --key, --public-key, --data, --signature, build --config/--edl', () => {
+  const { image, pub, key } = keyAndImage();
+  assert.equal(witness('sign', '--gendata', image, '--out', 'fdata.bin').code, 0);
+  writeFileSync(join(dir, 'fsig.bin'), new Uint8Array(384));
+  assertBadInput(witness('sign', '--key', 'missing.pem', image), /^witness sign: cannot read missing\.pem: no such file or directory$/m);
+  assertBadInput(witness('sign', '--signature', 'fsig.bin', '--public-key', 'missing.pub', '--data', 'fdata.bin', image), /cannot read missing\.pub: no such file or directory/);
+  assertBadInput(witness('sign', '--signature', 'fsig.bin', '--public-key', pub, '--data', 'missing.bin', image), /cannot read missing\.bin/);
+  assertBadInput(witness('sign', '--signature', 'missing.sig', '--public-key', pub, '--data', 'fdata.bin', image), /cannot read missing\.sig/);
+  assertBadInput(witness('sign', '--key', key, 'missing.wimg'), /cannot read missing\.wimg/);
+  assertBadInput(witness('build', join(hello, 'enclave.wasm'), '--edl', 'missing.edl', '--out', 'x.wimg'), /cannot read missing\.edl: no such file or directory/);
+  assertBadInput(witness('build', join(hello, 'enclave.wasm'), '--edl', join(hello, 'hello.edl'), '--config', 'missing.json', '--out', 'x.wimg'), /cannot read missing\.json/);
+  assertBadInput(witness('edl', dir), /cannot read .*: is a directory/);
+});
+
+test('an output path in a missing folder is one line, exit 2: build, sign, keygen, edl --c-header/--ts/--as', () => {
+  const { image, key } = keyAndImage();
+  const edl = join(hello, 'hello.edl');
+  assertBadInput(witness('build', join(hello, 'enclave.wasm'), '--edl', edl, '--out', 'nodir/x.wimg'), /^witness build: cannot write nodir\/x\.wimg: no such file or directory$/m);
+  assertBadInput(witness('sign', '--key', key, image, '--out', 'nodir/s.wimg'), /cannot write nodir\/s\.wimg/);
+  assertBadInput(witness('sign', '--key', key, image, '--out', 'fs.wimg', '--sigstruct-out', 'nodir/s.sig'), /cannot write nodir\/s\.sig/);
+  assertBadInput(witness('sign', '--gendata', image, '--out', 'nodir/d.bin'), /cannot write nodir\/d\.bin/);
+  assertBadInput(witness('keygen', '--out', 'nodir/k.pem'), /cannot write nodir\/k\.pem/);
+  assertBadInput(witness('edl', edl, '--c-header', 'nodir/h.h'), /cannot write nodir\/h\.h/);
+  assertBadInput(witness('edl', edl, '--ts', 'nodir/h.ts'), /cannot write nodir\/h\.ts/);
+  assertBadInput(witness('edl', edl, '--as', 'nodir/h.as.ts'), /cannot write nodir\/h\.as\.ts/);
+  assert.equal(existsSync(join(dir, 'nodir')), false);
+});
+
+const marshal = join(root, 'test/fixtures/marshal');
+let marshalImage = '';
+/** The marshal test enclave (scalars of every type), built and signed once. */
+function signedMarshal(): string {
+  if (!marshalImage) {
+    const { key } = keyAndImage();
+    assert.equal(witness('build', join(marshal, 'enclave.wasm'), '--edl', join(marshal, 'marshal.edl'), '--out', 'm.wimg').code, 0);
+    assert.equal(witness('sign', '--key', key, 'm.wimg', '--out', 'ms.wimg').code, 0);
+    marshalImage = 'ms.wimg';
+  }
+  return marshalImage;
+}
+
+test('run: value arguments are checked against their type (decimal or 0x, in range); negative numbers need no --', () => {
+  const image = signedMarshal();
+  const ok: [string, string, string | number][] = [
+    ['ecall_ret_u32', '0xffffffff', 4294967295],
+    ['ecall_ret_u32', '0', 0],
+    ['ecall_ret_i8', '-128', -128],
+    ['ecall_ret_i8', '0x7f', 127],
+    ['ecall_ret_u16', '65535', 65535],
+    ['ecall_ret_i64', '-9223372036854775808', '-9223372036854775808'],
+    ['ecall_ret_u64', '0xffffffffffffffff', '18446744073709551615'],
+    ['ecall_ret_i32', '-0x10', -16],
+    ['ecall_ret_f64', '-1.5e3', -1500],
+    ['ecall_ret_f32', '0.5', 0.5],
+    ['ecall_ret_size', '4294967295', 4294967295],
+  ];
+  for (const [ecall, arg, want] of ok) {
+    const r = witness('run', image, ecall, arg, '--json');
+    assert.equal(r.code, 0, `${ecall} ${arg}: ${r.err}`);
+    assert.equal((JSON.parse(r.out) as { result: unknown }).result, want, `${ecall} ${arg}`);
+  }
+  const bad: [string, string, RegExp][] = [
+    ['ecall_ret_u32', 'abc', /v: "abc" is not an unsigned 32-bit integer \(0 to 4294967295/],
+    ['ecall_ret_u32', '1.5', /"1\.5" is not an unsigned 32-bit integer/],
+    ['ecall_ret_u32', '4294967296', /"4294967296" is not an unsigned 32-bit/],
+    ['ecall_ret_u32', '-1', /"-1" is not an unsigned 32-bit/],
+    ['ecall_ret_i8', '128', /not a signed 8-bit integer \(-128 to 127/],
+    ['ecall_ret_i8', '-129', /"-129" is not a signed 8-bit/],
+    ['ecall_ret_i64', 'abc', /"abc" is not a signed 64-bit integer/],
+    ['ecall_ret_i64', '1.5', /"1\.5" is not a signed 64-bit integer/],
+    ['ecall_ret_i64', '9223372036854775808', /is not a signed 64-bit integer/],
+    ['ecall_ret_u64', '0x1ffffffffffffffff', /is not an unsigned 64-bit integer/],
+    ['ecall_ret_i32', '1e3', /"1e3" is not a signed 32-bit integer/],
+    ['ecall_ret_i32', '', /"" is not a signed 32-bit integer/],
+    ['ecall_ret_f64', 'abc', /"abc" is not a double/],
+    ['ecall_ret_f64', 'Infinity', /"Infinity" is not a double/],
+    ['ecall_ret_f32', '1e39', /"1e39" is not a float .*out of range/],
+  ];
+  for (const [ecall, arg, message] of bad) assertBadInput(witness('run', image, ecall, arg), message);
+});
+
+test('sign --key with a public key (or a non-key) is RSA_KEY_INVALID, one line, exit 2; the provider throws LibError', () => {
+  const { image, pub } = keyAndImage();
+  assertBadInput(witness('sign', '--key', pub, image, '--out', 'never.wimg'), /^witness sign: not a readable RSA private key in PEM form \(a public key cannot sign\) \[RSA_KEY_INVALID\]$/m);
+  writeFileSync(join(dir, 'junk.pem'), 'not a key at all');
+  assertBadInput(witness('sign', '--key', 'junk.pem', image, '--out', 'never.wimg'), /\[RSA_KEY_INVALID\]/);
+  assert.equal(existsSync(join(dir, 'never.wimg')), false);
+  const crypto = lib.defaultCrypto();
+  const pem = readFileSync(join(dir, pub), 'utf8');
+  assert.throws(() => crypto.rsaSignSha256(pem, new Uint8Array(32)), (e: unknown) => e instanceof lib.LibError && e.code === 'RSA_KEY_INVALID');
+  const ec = cryptoModule.generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  assert.throws(() => crypto.rsaSignSha256(ec, new Uint8Array(32)), (e: unknown) => e instanceof lib.LibError && e.code === 'RSA_KEY_INVALID' && /not an RSA private key: ec/.test(e.message));
+});
+
+test('attack --only: runs exactly the named attacks; an unknown name is refused with the valid ones listed, exit 2', () => {
+  const r = witness('attack', '--json', '--only', 'kernel-read-epc', '--only', 'dma-read');
+  assert.equal(r.code, 0, r.err);
+  assert.deepEqual((JSON.parse(r.out) as { name: string }[]).map((a) => a.name), ['kernel-read-epc', 'dma-read']);
+  const bad = witness('attack', '--only', 'kernel-read-epc', '--only', 'kernel-reed-epc');
+  assertBadInput(bad, /^witness attack: unknown attack kernel-reed-epc \(the attacks: kernel-read-epc, .*dma-read.*\)$/m);
+  assert.equal(bad.out, '');
+});
+
+test('keygen: an existing key is not replaced (exit 2, file and mode untouched); --force replaces it with mode 0600', { skip: process.platform === 'win32' ? 'POSIX modes' : false }, () => {
+  const key = join(dir, 'kx.pem'), pub = join(dir, 'kx.pub');
+  writeFileSync(key, 'old key');
+  chmodSync(key, 0o644);
+  assertBadInput(witness('keygen', '--out', 'kx.pem'), /^witness keygen: kx\.pem already exists; --force replaces it$/m);
+  assert.equal(readFileSync(key, 'utf8'), 'old key');
+  assert.equal(statSync(key).mode & 0o777, 0o644);
+  // An existing public key blocks too, before anything is written.
+  writeFileSync(pub, 'old pub');
+  assertBadInput(witness('keygen', '--out', 'kfresh.pem', '--public-out', 'kx.pub'), /kx\.pub already exists/);
+  assert.equal(existsSync(join(dir, 'kfresh.pem')), false);
+  const r = witness('keygen', '--out', 'kx.pem', '--public-out', 'kx.pub', '--force', '--json');
+  assert.equal(r.code, 0, r.err);
+  assert.match(readFileSync(key, 'utf8'), /^-----BEGIN PRIVATE KEY-----/);
+  assert.match(readFileSync(pub, 'utf8'), /^-----BEGIN PUBLIC KEY-----/);
+  assert.equal(statSync(key).mode & 0o777, 0o600);
+  const { mrsigner } = JSON.parse(r.out) as { mrsigner: string };
+  const modulus = Buffer.from(cryptoModule.createPublicKey(readFileSync(pub, 'utf8')).export({ format: 'jwk' }).n!, 'base64url');
+  assert.equal(mrsigner, cryptoModule.createHash('sha256').update(modulus.reverse()).digest('hex'));
+  const fresh = witness('keygen', '--out', 'knew.pem');
+  assert.equal(fresh.code, 0, fresh.err);
+  assert.equal(statSync(join(dir, 'knew.pem')).mode & 0o777, 0o600);
+});
+
+test('MRSIGNER is the same from keygen, sign, inspect --json and sigstruct (one definition: arch mrsignerOf)', () => {
+  const { image } = keyAndImage();
+  const k = witness('keygen', '--out', 'km.pem', '--json');
+  assert.equal(k.code, 0, k.err);
+  const { mrsigner } = JSON.parse(k.out) as { mrsigner: string };
+  const s = witness('sign', '--key', 'km.pem', image, '--out', 'km.wimg', '--sigstruct-out', 'km.sig', '--json');
+  assert.equal(s.code, 0, s.err);
+  assert.equal((JSON.parse(s.out) as { mrsigner: string }).mrsigner, mrsigner);
+  const i = JSON.parse(witness('inspect', 'km.wimg', '--json').out) as { signed: boolean; mrsigner: string };
+  assert.deepEqual([i.signed, i.mrsigner], [true, mrsigner]);
+  assert.equal((JSON.parse(witness('sigstruct', 'km.sig', '--json').out) as { mrsigner: string }).mrsigner, mrsigner);
+});
+
+test('exit codes are the same for the same kind of problem in every command: bad input 2, a negative answer 1', () => {
+  const { image, key, pub } = keyAndImage();
+  const edl = join(hello, 'hello.edl');
+  // Bad input: a module that is not WebAssembly, an image that is not an image, an EDL with an error.
+  writeFileSync(join(dir, 'notwasm.wasm'), 'this is not wasm');
+  assertBadInput(witness('build', 'notwasm.wasm', '--edl', edl, '--out', 'x.wimg'), /\[[A-Z_]+\]$/m);
+  writeFileSync(join(dir, 'corrupt.wimg'), new Uint8Array(64).fill(9));
+  for (const args of [['sign', '--key', key, 'corrupt.wimg'], ['run', 'corrupt.wimg', 'ecall_hello'], ['measure', 'corrupt.wimg'], ['inspect', 'corrupt.wimg', '--as', 'IMAGE']]) {
+    assert.equal(witness(...args).code, 2, args.join(' '));
+  }
+  writeFileSync(join(dir, 'broken.edl'), 'enclave { trusted { public int f(; }; };');
+  assertBadInput(witness('build', join(hello, 'enclave.wasm'), '--edl', 'broken.edl', '--out', 'x.wimg'), /^witness build: broken\.edl:1:\d+: .* \[EDL_[A-Z_]+\]$/m);
+  // An unreadable EDL is 2 in both build and edl.
+  assert.equal(witness('build', join(hello, 'enclave.wasm'), '--edl', 'absent.edl', '--out', 'x.wimg').code, 2);
+  assert.equal(witness('edl', 'absent.edl').code, 2);
+  // `witness edl` answers "is this EDL valid?": no is 1, printed as a compiler would.
+  const e = witness('edl', 'broken.edl');
+  assert.equal(e.code, 1);
+  assert.match(e.err, /^broken\.edl:1:\d+: /);
+  // Two-step signing with the data of another enclave is bad input; a signature that does not verify is the negative answer.
+  const other = signedMarshal().replace('ms.', 'm.');
+  assert.equal(witness('sign', '--gendata', other, '--out', 'other.bin').code, 0);
+  writeFileSync(join(dir, 'zero.sig'), new Uint8Array(384));
+  assertBadInput(witness('sign', '--signature', 'zero.sig', '--public-key', pub, '--data', 'other.bin', image), /the signed data is for another enclave/);
+  assert.equal(witness('sign', '--gendata', image, '--out', 'mine.bin').code, 0);
+  const bad = witness('sign', '--signature', 'zero.sig', '--public-key', pub, '--data', 'mine.bin', image, '--out', 'never2.wimg');
+  assert.equal(bad.code, 1, bad.err);
+  assert.match(bad.err, /\[SIGN_BAD_SIGNATURE\]$/m);
+  // run: the platform refusing the enclave, or the ECALL failing, is the negative answer.
+  assert.match(witness('run', image, 'ecall_hello', 'x', '-', '8').err, /not signed.*\[NOT_SIGNED\]/);
+  assert.equal(witness('run', image, 'ecall_hello', 'x', '-', '8').code, 1);
+  const crash = witness('run', signedMarshal(), 'ecall_user_check', '0x1000', '4');
+  assert.equal(crash.code, 1, crash.err);
+  assert.match(crash.err, /^witness run: ecall_user_check .*\[[A-Z_]+\]$/m);
+});
+
+test('inspect: sealed data is recognised only when its header lengths match the file; --as names the valid kinds', () => {
+  const kinds = /\(one of IMAGE, SGXS, SEALED, .*SIGSTRUCT.*REPORT.*TARGETINFO.*KEYREQUEST.*\)/;
+  // A WebAssembly module (12 KiB) is not sealed data.
+  assertBadInput(witness('inspect', join(hello, 'enclave.wasm')), new RegExp(`^witness inspect: cannot tell what .*enclave\\.wasm is \\(\\d+ bytes\\); name it with --as ${kinds.source}$`, 'm'));
+  writeFileSync(join(dir, 'random.bin'), new Uint8Array(600).fill(0x41));
+  assertBadInput(witness('inspect', 'random.bin'), /cannot tell what random\.bin is \(600 bytes\)/);
+  // A header that agrees with the file: 16 bytes of text and 4 of MAC text after the 560-byte header.
+  const blob = new Uint8Array(560 + 20);
+  const v = new DataView(blob.buffer);
+  v.setUint32(512, 16, true);
+  v.setUint32(528, 20, true);
+  writeFileSync(join(dir, 'sealed.bin'), blob);
+  const r = witness('inspect', 'sealed.bin', '--json');
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out) as { kind: string; textLength: number; aadLength: number };
+  assert.deepEqual([j.kind, j.textLength, j.aadLength], ['sealed', 16, 4]);
+  // One byte more and the lengths no longer agree.
+  writeFileSync(join(dir, 'sealed+1.bin'), new Uint8Array([...blob, 0]));
+  assertBadInput(witness('inspect', 'sealed+1.bin'), /cannot tell what sealed\+1\.bin is/);
+  assertBadInput(witness('inspect', 'sealed+1.bin', '--as', 'SEALED'), /lengths are inconsistent \[SEALED_INVALID\]/);
+  // --as: an unknown kind lists the valid ones; a known one is case-insensitive and checked for length.
+  assertBadInput(witness('inspect', 'sealed.bin', '--as', 'bogus'), new RegExp(`^witness inspect: unknown kind bogus for --as ${kinds.source}$`, 'm'));
+  assertBadInput(witness('inspect', 'sealed.bin', '--as', 'report'), /REPORT has 432 bytes, sealed\.bin has 580/);
+  writeFileSync(join(dir, 'ti.bin'), new Uint8Array(512));
+  const t = witness('inspect', 'ti.bin', '--as', 'targetinfo', '--json');
+  assert.equal(t.code, 0, t.err);
+  assert.equal((JSON.parse(t.out) as { kind: string }).kind, 'TARGETINFO');
 });
 
 function require_crypto(): typeof import('node:crypto') {

@@ -1,17 +1,21 @@
 import { parseArgs } from 'node:util';
 import { runCatalogue, ATTACKS } from '../../os/adversary/index.js';
 import { makeHelloVictim } from '../../platform/victim.js';
-import { toJson, type Io } from '../io.js';
+import { CliError, toJson, type Io } from '../io.js';
 import type { Command } from '../main.js';
 
 export const command: Command = {
   name: 'attack',
-  summary: "run the hostile driver's attack catalogue against a victim enclave holding a known secret",
   usage: 'witness attack [--json] [--only NAME]...   (exit 0 only when no attack leaked or modified anything)',
   example: 'witness attack --json',
   run(argv: string[], io: Io): number {
     const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, only: { type: 'string', multiple: true } }, strict: true });
-    const chosen = values.only?.length ? ATTACKS.filter((a) => values.only!.includes(a.name)) : ATTACKS;
+    const only = values.only ?? [];
+    const unknown = only.filter((n) => !ATTACKS.some((a) => a.name === n));
+    if (unknown.length) {
+      throw new CliError('CLI_ATTACK', `unknown attack${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (the attacks: ${ATTACKS.map((a) => a.name).join(', ')})`, 2, { unknown });
+    }
+    const chosen = only.length ? ATTACKS.filter((a) => only.includes(a.name)) : ATTACKS;
     const results = runCatalogue(() => makeHelloVictim(), chosen);
     const failed = results.filter((r) => r.leaked || r.modified);
     if (values.json) io.out(toJson(results.map((r) => ({ name: r.name, attempted: r.attempted, blockedBy: r.blockedBy, leaked: r.leaked, modified: r.modified, detail: r.detail }))));

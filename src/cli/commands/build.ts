@@ -1,14 +1,13 @@
 import { parseArgs } from 'node:util';
-import { writeFileSync } from 'node:fs';
-import { resolveEdl, buildImage, encodeImage, EdlError, SdkError, type EnclaveConfigJson } from '../../sdk/index.js';
+import { resolveEdl, buildImage, encodeImage, type EnclaveConfigJson } from '../../sdk/index.js';
+import { readEdlFile } from '../../sdk/edl/index.js';
 import { toHex } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
-import { readInput } from '../files.js';
+import { readInput, readText, writeOutput } from '../files.js';
 import type { Command } from '../main.js';
 
 export const command: Command = {
   name: 'build',
-  summary: 'build an enclave image from a WebAssembly module, its EDL and a configuration',
   usage: 'witness build MODULE.wasm --edl FILE.edl [--config CONFIG.json] [--search-path DIR]... --out IMAGE.wimg [--json]\n\n' +
     '  CONFIG.json: { "isvProdId", "isvSvn", "debug", "provisionKey", "miscSelect", "xfrm", "heapSize", "tcsCount", "ssaFrames" }',
   example: 'witness build enclave.wasm --edl hello.edl --config enclave.json --out hello.wimg',
@@ -19,24 +18,19 @@ export const command: Command = {
     let config: EnclaveConfigJson = {};
     if (values.config) {
       try {
-        config = JSON.parse(new TextDecoder().decode(readInput(values.config))) as EnclaveConfigJson;
+        config = JSON.parse(readText(values.config)) as EnclaveConfigJson;
       } catch (e) {
         if (e instanceof CliError) throw e;
         throw new CliError('CLI_CONFIG', `${values.config} is not JSON`, 2, {}, { cause: e });
       }
     }
+    const edlPath = values.edl;
+    const edlText = readText(edlPath);
     const started = Date.now();
-    let built;
-    try {
-      const iface = resolveEdl(values.edl, { searchPaths: values['search-path'] ?? [] });
-      if (io.isTty && module.length > 16 << 20) io.err('building (measuring the image)…');
-      built = buildImage({ module, interface: iface, config });
-    } catch (e) {
-      if (e instanceof EdlError) throw new CliError(e.code, e.message, 1, {}, { cause: e });
-      if (e instanceof SdkError) throw new CliError(e.code, e.message, 1, {}, { cause: e });
-      throw e;
-    }
-    writeFileSync(values.out, encodeImage(built.image));
+    const iface = resolveEdl(edlPath, { searchPaths: values['search-path'] ?? [], readFile: (p) => (p === edlPath ? edlText : readEdlFile(p)) });
+    if (io.isTty && module.length > 16 << 20) io.err('building (measuring the image)…');
+    const built = buildImage({ module, interface: iface, config });
+    writeOutput(values.out, encodeImage(built.image));
     const mr = toHex(built.mrenclave);
     if (values.json) io.out(toJson({ image: values.out, mrenclave: mr, size: built.layout.size, pages: built.layout.pages.length }));
     else io.out(`wrote ${values.out}: MRENCLAVE ${mr}, ELRANGE 0x${built.layout.size.toString(16)}, ${built.layout.pages.length} pages (${Date.now() - started} ms)`);

@@ -3,8 +3,10 @@ import { createPlatform } from '../../platform/index.js';
 import { helloArtifacts, signBuilt } from '../../platform/victim.js';
 import { resolveEdl, buildImage, generateSigningKey, loadEnclave } from '../../sdk/index.js';
 import { ENCLAVE_TYPE_SGX } from '../../os/windows/index.js';
+import { REPORT, TARGETINFO, mrsignerOf } from '../../arch/index.js';
 import { toHex } from '../../lib/index.js';
 import type { Io } from '../io.js';
+import { parseSeed } from '../values.js';
 import type { Command } from '../main.js';
 
 const hex = (b: Uint8Array, n = 32) => toHex(b.subarray(0, n));
@@ -12,14 +14,15 @@ const text = (b: Uint8Array) => JSON.stringify(new TextDecoder().decode(b).repla
 
 export const command: Command = {
   name: 'demo',
-  summary: 'a tour: build, sign, create through the Windows API, call, look at memory three ways, seal, attest',
-  usage: 'witness demo [--seed HEX]',
-  example: 'witness demo',
+  usage: 'witness demo [--seed HEX]\n\n' +
+    '  --seed HEX  the platform seed (at least 16 bytes of hex): the same seed is the same machine\n' +
+    '              (the same fuse keys, so the same sealing keys)',
+  example: 'witness demo --seed 000102030405060708090a0b0c0d0e0f',
   run(argv: string[], io: Io): number {
-    parseArgs({ args: argv, options: {}, strict: true });
+    const { values } = parseArgs({ args: argv, options: { seed: { type: 'string' } }, strict: true });
     const t0 = Date.now();
     const say = (s = '') => io.out(s);
-    const seed = new TextEncoder().encode('witness demo platform seed 2026!');
+    const seed = values.seed !== undefined ? parseSeed(values.seed) : new TextEncoder().encode('witness demo platform seed 2026!');
     const platform = createPlatform({ profile: 'win-x64-sgx1', seed });
     const k32 = platform.kernel32;
     const crypto = platform.processor.crypto;
@@ -31,7 +34,7 @@ export const command: Command = {
     const built = buildImage({ module: hello.module, interface: resolveEdl(hello.edlPath), config: { isvProdId: 1, isvSvn: 1 }, crypto });
     const key = generateSigningKey(crypto);
     const sigstruct = signBuilt(built, key.privateKeyPem, platform);
-    const mrsigner = toHex(crypto.sha256(sigstruct.subarray(128, 512)));
+    const mrsigner = toHex(mrsignerOf(sigstruct, crypto));
     say('2. Build and sign the hello enclave (C compiled to WebAssembly; examples/hello):');
     say(`   module ${hello.module.length} bytes, ELRANGE 0x${built.layout.size.toString(16)}, ${built.layout.pages.length} pages, ${built.config.tcsCount} TCS`);
     say(`   MRENCLAVE ${toHex(built.mrenclave)}  (computed from the ECREATE/EADD/EEXTEND records)`);
@@ -75,7 +78,8 @@ export const command: Command = {
     const back = new Uint8Array(secret.length);
     e2.ecall('ecall_read_secret', [back, back.length]);
     say(`   After a platform restart (same machine, new boot): unseal → ${len} bytes: ${text(back)}`);
-    const other = createPlatform({ seed: new TextEncoder().encode('a different machine entirely!!!!') });
+    // Another machine: every seed bit flipped, so it differs from the first whatever its seed.
+    const other = createPlatform({ seed: seed.map((b) => b ^ 0xff) });
     const e3 = loadEnclave(other, built.image, { sigstruct, ocalls: { ocall_print: () => undefined } });
     const st = -(e3.ecall('ecall_unseal_secret', [blob.subarray(0, size), size]) as number);
     say(`   On a different machine: unseal fails with 0x${st.toString(16)} (SGX_ERROR_MAC_MISMATCH)\n`);
@@ -84,13 +88,12 @@ export const command: Command = {
     const report = new Uint8Array(432);
     const self = new Uint8Array(512);
     e2.ecall('ecall_make_report', [self, new Uint8Array(1), 1, report]);
-    const ti = new Uint8Array(512);
-    ti.set(report.subarray(64, 96), 0);
-    ti.set(report.subarray(48, 64), 32);
-    ti.set(report.subarray(16, 20), 52);
+    // The enclave's own TARGETINFO, from its REPORT (as sgx_self_target does).
+    const me = REPORT.decode(report);
+    const ti = TARGETINFO.encode({ MEASUREMENT: me.MRENCLAVE, ATTRIBUTES: me.ATTRIBUTES, CET_ATTRIBUTES: me.CET_ATTRIBUTES, MISCSELECT: me.MISCSELECT, CONFIGSVN: me.CONFIGSVN, CONFIGID: me.CONFIGID });
     e2.ecall('ecall_make_report', [ti, new TextEncoder().encode('hello'), 5, report]);
     const ok = e2.ecall('ecall_verify_report', [report]) as number;
-    report[64] ^= 1;
+    report[REPORT.field('MRENCLAVE').offset]! ^= 1;
     const bad = -(e2.ecall('ecall_verify_report', [report]) as number);
     say('7. Local attestation: EREPORT targeted at the enclave itself, REPORTDATA = SHA-256("hello"):');
     say(`   verify → ${ok === 0 ? 'valid (CMAC under the report key)' : 'INVALID'}; with one bit of MRENCLAVE flipped → 0x${bad.toString(16)} (MAC mismatch)\n`);

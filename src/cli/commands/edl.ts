@@ -12,12 +12,10 @@ import {
   type TypeRef,
   type UntrustedFunction,
 } from '../../sdk/edl/index.js';
-import { readInput } from '../files.js';
-import { writeFileSync } from 'node:fs';
+import { readText, writeOutput } from '../files.js';
 import { basename } from 'node:path';
 import { canonicalInterface } from '../../sdk/interface.js';
 import { generateCHeader, generateTsBindings, generateAsDeclarations } from '../../sdk/codegen.js';
-import { SdkError } from '../../sdk/errors.js';
 import { CliError, toJson, type Io } from '../io.js';
 import type { Command } from '../main.js';
 
@@ -109,7 +107,6 @@ function jsonForm(itf: EdlInterface): unknown {
 
 export const command: Command = {
   name: 'edl',
-  summary: 'parse and check an EDL file (imports followed), print its interface',
   usage: 'witness edl FILE.edl [--search-path DIR]... [--library] [--json]\n\n' +
     '  --search-path DIR  where `from "x.edl" import` looks after the importing file\'s directory\n' +
     `                     (repeatable; '${delimiter}' separates several)\n` +
@@ -118,7 +115,9 @@ export const command: Command = {
     '  --c-header FILE    write the enclave-side C header (types, ECALL prototypes, OCALL imports)\n' +
     '  --ts FILE          write typed TypeScript host bindings\n' +
     '  --as FILE          write AssemblyScript declarations\n\n' +
-    'Errors print as FILE:LINE:COLUMN: message and exit 1; an unreadable FILE exits 2.',
+    'Exit 0: the EDL is valid. Exit 1: it is not; each error prints as FILE:LINE:COLUMN: message.\n' +
+    'Exit 2: FILE cannot be read, an output cannot be written, or the interface cannot be generated\n' +
+    'for Witness enclaves (e.g. a structure passed by value).',
   example: 'witness edl Enclave/Enclave.edl --search-path /opt/intel/sgxsdk/include --json',
   run(argv: string[], io: Io): number {
     const { values, positionals } = parseArgs({
@@ -129,7 +128,7 @@ export const command: Command = {
     });
     if (positionals.length !== 1) throw new CliError('CLI_USAGE', 'expected exactly one EDL file (see --help)');
     const path = positionals[0]!;
-    const text = new TextDecoder('utf-8').decode(readInput(path));
+    const text = readText(path);
     const searchPaths = (values['search-path'] ?? []).flatMap((s) => s.split(delimiter)).filter((s) => s !== '');
     let itf: EdlInterface;
     try {
@@ -143,14 +142,11 @@ export const command: Command = {
     }
     for (const w of itf.warnings) io.err(`${formatLocation(w.location)}: warning: ${w.message}`);
     const name = basename(path).replace(/\.edl$/, '');
-    try {
+    if (values['c-header'] || values.ts || values.as) {
       const canonical = canonicalInterface(itf);
-      if (values['c-header']) writeFileSync(values['c-header'], generateCHeader(canonical, name));
-      if (values.ts) writeFileSync(values.ts, generateTsBindings(canonical, name));
-      if (values.as) writeFileSync(values.as, generateAsDeclarations(canonical, name));
-    } catch (e) {
-      if (e instanceof SdkError) throw new CliError(e.code, e.message, 1, {}, { cause: e });
-      throw e;
+      if (values['c-header']) writeOutput(values['c-header'], generateCHeader(canonical, name));
+      if (values.ts) writeOutput(values.ts, generateTsBindings(canonical, name));
+      if (values.as) writeOutput(values.as, generateAsDeclarations(canonical, name));
     }
     io.out(values.json ? toJson(jsonForm(itf)) : summary(itf));
     return 0;

@@ -1,10 +1,26 @@
 import { parseArgs } from 'node:util';
-import { SIGSTRUCT, parseSgxs, verifySigstructSignature, describeSigstructFormat, SgxsError, REPORT, TARGETINFO, KEYREQUEST, EINITTOKEN, SECS, STRUCTURES } from '../../arch/index.js';
+import { SIGSTRUCT, parseSgxs, verifySigstructSignature, describeSigstructFormat, mrsignerOf, REPORT, EINITTOKEN, STRUCTURES } from '../../arch/index.js';
 import { isImage, decodeImage, describeImage, parseSealedData, SEALED_DATA_HEADER, planInterface, type CanonicalInterface } from '../../sdk/index.js';
-import { defaultCrypto, toHex, describe, type AnyLayout } from '../../lib/index.js';
+import { defaultCrypto, toHex, describe, u32le, type AnyLayout } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
 import { readInput } from '../files.js';
 import type { Command } from '../main.js';
+
+/** What --as accepts: the container formats, then every SGX structure by its SDM name. */
+const KINDS: readonly string[] = ['IMAGE', 'SGXS', 'SEALED', ...Object.keys(STRUCTURES)];
+
+/** `text` broken at spaces into lines of at most 96 characters, each with `indent`. */
+function wrap(text: string, indent: string): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && indent.length + line.length + 1 + word.length > 96) {
+      lines.push(indent + line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return [...lines, indent + line].join('\n');
+}
 
 function fields(io: Io, layout: AnyLayout, b: Uint8Array): void {
   for (const line of describe(layout, layout.decode(b, { allowReserved: true }) as Record<string, unknown>, '  ')) io.out(line);
@@ -12,21 +28,25 @@ function fields(io: Io, layout: AnyLayout, b: Uint8Array): void {
 
 export const command: Command = {
   name: 'inspect',
-  summary: 'print the layout and every field of an image, SIGSTRUCT, SGXS stream, REPORT, sealed blob…',
-  usage: 'witness inspect FILE [--as SIGSTRUCT|REPORT|TARGETINFO|KEYREQUEST|EINITTOKEN|SECS|SEALED] [--json]\n\n' +
-    '  The kind is recognised from the contents or size unless --as is given.',
+  usage: 'witness inspect FILE [--as KIND] [--json]\n\n' +
+    '  The kind is recognised from the contents or size (an image, a SIGSTRUCT, a REPORT, an\n' +
+    '  EINITTOKEN, an SGXS stream, sealed data whose header lengths match the file) unless --as\n' +
+    '  names it:\n' + wrap(KINDS.join(', '), '    '),
   example: 'witness inspect hello.signed.wimg',
   run(argv: string[], io: Io): number {
     const { values, positionals } = parseArgs({ args: argv, options: { as: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
     if (positionals.length !== 1) throw new CliError('CLI_USAGE', 'expected one FILE (see --help)');
     const b = readInput(positionals[0]!);
     const crypto = defaultCrypto();
-    const kind = (values.as ?? (isImage(b) ? 'IMAGE' : b.length === 1808 ? 'SIGSTRUCT' : b.length === 432 ? 'REPORT' : b.length === 304 ? 'EINITTOKEN' : looksSgxs(b) ? 'SGXS' : b.length >= 560 ? 'SEALED' : '')).toUpperCase();
+    const requested = values.as?.toUpperCase();
+    if (requested !== undefined && !KINDS.includes(requested)) throw new CliError('CLI_KIND', `unknown kind ${values.as} for --as (one of ${KINDS.join(', ')})`);
+    const kind = requested ?? recognise(b);
+    if (kind === null) throw new CliError('CLI_KIND', `cannot tell what ${positionals[0]} is (${b.length} bytes); name it with --as (one of ${KINDS.join(', ')})`);
     switch (kind) {
       case 'IMAGE': {
         const img = decodeImage(b);
         if (values.json) {
-          io.out(toJson({ kind: 'image', manifest: img.manifest, signed: img.sigstruct !== null, mrsigner: img.sigstruct ? toHex(crypto.sha256(img.sigstruct.subarray(128, 512))) : null }));
+          io.out(toJson({ kind: 'image', manifest: img.manifest, signed: img.sigstruct !== null, mrsigner: img.sigstruct ? toHex(mrsignerOf(img.sigstruct, crypto)) : null }));
           return 0;
         }
         io.out(`enclave image ${positionals[0]}`);
@@ -54,13 +74,7 @@ export const command: Command = {
         return 0;
       }
       case 'SGXS': {
-        let recs;
-        try {
-          recs = parseSgxs(b);
-        } catch (e) {
-          if (e instanceof SgxsError) throw new CliError('CLI_NOT_SGXS', e.message, 2);
-          throw e;
-        }
+        const recs = parseSgxs(b);
         const counts = { ECREATE: 0, EADD: 0, EEXTEND: 0, UNMEASURED: 0 };
         for (const r of recs) counts[r.kind]++;
         if (values.json) {
@@ -79,12 +93,11 @@ export const command: Command = {
           return 0;
         }
         io.out(`sealed data (sgx_sealed_data_t): ${s.textLength} encrypted bytes, ${s.aadLength} bytes of additional MAC text`);
-        fields(io, SEALED_DATA_HEADER, b.subarray(0, 560));
+        fields(io, SEALED_DATA_HEADER, b.subarray(0, SEALED_DATA_HEADER.size));
         return 0;
       }
       default: {
-        const layout = STRUCTURES[kind] ?? ({ REPORT, TARGETINFO, KEYREQUEST, EINITTOKEN, SECS } as Record<string, AnyLayout>)[kind];
-        if (!layout) throw new CliError('CLI_KIND', `cannot tell what ${positionals[0]} is (${b.length} bytes); use --as`);
+        const layout = STRUCTURES[kind]!;
         if (b.length !== layout.size) throw new CliError('CLI_LENGTH', `${kind} has ${layout.size} bytes, ${positionals[0]} has ${b.length}`);
         if (values.json) io.out(toJson({ kind, fields: layout.decode(b, { allowReserved: true }) }));
         else {
@@ -97,6 +110,25 @@ export const command: Command = {
   },
 };
 
+/** The kind of a file from its contents, or null when nothing fits. */
+function recognise(b: Uint8Array): string | null {
+  if (isImage(b)) return 'IMAGE';
+  if (b.length === SIGSTRUCT.size) return 'SIGSTRUCT';
+  if (b.length === REPORT.size) return 'REPORT';
+  if (b.length === EINITTOKEN.size) return 'EINITTOKEN';
+  if (looksSgxs(b)) return 'SGXS';
+  if (looksSealed(b)) return 'SEALED';
+  return null;
+}
+
 function looksSgxs(b: Uint8Array): boolean {
   return b.length >= 64 && new TextDecoder().decode(b.subarray(0, 7)) === 'ECREATE';
+}
+
+/** An sgx_sealed_data_t whose header lengths agree with the file: the payload (text + MAC text) fills it exactly. */
+function looksSealed(b: Uint8Array): boolean {
+  if (b.length < SEALED_DATA_HEADER.size) return false;
+  const text = u32le(b, SEALED_DATA_HEADER.field('plain_text_offset').offset);
+  const payload = u32le(b, SEALED_DATA_HEADER.field('payload_size').offset);
+  return payload >= text && SEALED_DATA_HEADER.size + payload === b.length;
 }

@@ -8,7 +8,6 @@ import type { Command } from '../main.js';
 
 export const command: Command = {
   name: 'measure',
-  summary: 'print the MRENCLAVE of an enclave image or an SGXS stream',
   usage: 'witness measure IMAGE|FILE.sgxs [--json]   (the measurement is recomputed from the pages)',
   example: 'witness measure enclave.sgxs --json',
   run(argv: string[], io: Io): number {

@@ -7,7 +7,6 @@ import type { Command } from '../main.js';
 
 export const command: Command = {
   name: 'platform',
-  summary: 'describe what a modelled platform offers (like is-sgx-available)',
   usage: `witness platform info [--profile P] [--json]   (P: ${WINDOWS_PROFILES.join(', ')})`,
   example: 'witness platform info --profile win-x64-sgx2 --json',
   run(argv: string[], io: Io): number {

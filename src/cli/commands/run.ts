@@ -1,10 +1,12 @@
 import { parseArgs } from 'node:util';
-import { decodeImage, loadEnclave, planInterface, EnclaveCallError, EnclaveLoadError, type CanonicalInterface, type EcallArg, type OcallImpl } from '../../sdk/index.js';
+import { decodeImage, loadEnclave, planInterface, type CanonicalInterface, type EcallArg, type OcallImpl } from '../../sdk/index.js';
 import { createPlatform } from '../../platform/index.js';
+import { WINDOWS_PROFILES, type WindowsProfileId } from '../../os/windows/index.js';
 import { bufferLength } from '../../sdk/marshal.js';
 import { fromHex, toHex } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
 import { readInput } from '../files.js';
+import { parseValue, parseSeed } from '../values.js';
 import type { Command } from '../main.js';
 
 function printable(b: Uint8Array): string | null {
@@ -15,30 +17,41 @@ function printable(b: Uint8Array): string | null {
 
 export const command: Command = {
   name: 'run',
-  summary: 'load a signed image and make one ECALL from the shell',
   usage: 'witness run IMAGE ECALL [ARGS...] [--profile P] [--seed HEX] [--json]\n\n' +
-    '  Arguments follow the ECALL\'s EDL parameters: numbers for values (0x… accepted); for [in] buffers\n' +
+    `  P: ${WINDOWS_PROFILES.join(', ')}; HEX: a platform seed of at least 16 bytes.\n` +
+    '  Arguments follow the ECALL\'s EDL parameters: integers (decimal or 0x…, within the type\'s range)\n' +
+    '  or decimal numbers for float/double values, an address for [user_check]; for [in] buffers\n' +
     '  text, hex:0011… or @FILE; for [string] parameters text; for [out] buffers anything (the size\n' +
     '  comes from size=/count=). OCALLs print their arguments and return 0.',
   example: 'witness run hello.signed.wimg ecall_hello world - 64',
   run(argv: string[], io: Io): number {
-    const { values, positionals } = parseArgs({ args: argv, options: { profile: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    // A negative number (-1, -0x10, -.5) is an ECALL argument, never an option (no option starts with
+    // a digit): it is hidden from parseArgs behind a NUL, which no command-line argument can hold.
+    const negative = (a: string) => /^-(\.?[0-9])/.test(a);
+    const parsed = parseArgs({ args: argv.map((a) => (negative(a) ? `\0${a}` : a)), options: { profile: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    const values = parsed.values;
+    const positionals = parsed.positionals.map((a) => (a.startsWith('\0') ? a.slice(1) : a));
     if (positionals.length < 2) throw new CliError('CLI_USAGE', 'expected IMAGE and ECALL (see --help)');
+    const profile = values.profile as WindowsProfileId | undefined;
+    if (profile !== undefined && !WINDOWS_PROFILES.includes(profile)) throw new CliError('CLI_PROFILE', `unknown profile ${profile} (one of ${WINDOWS_PROFILES.join(', ')})`);
+    const seed = values.seed !== undefined ? parseSeed(values.seed) : undefined;
     const [path, name, ...rest] = positionals as [string, string, ...string[]];
     const img = decodeImage(readInput(path));
     const plan = planInterface(img.manifest.interface as CanonicalInterface);
     const f = plan.ecalls.find((e) => e.name === name);
     if (!f) throw new CliError('CLI_ECALL', `${path} has no ECALL ${name} (it has ${plan.ecalls.map((e) => e.name).join(', ')})`);
     if (rest.length !== f.params.length) throw new CliError('CLI_ARGS', `${name} takes ${f.params.length} arguments (${f.params.map((p) => p.name).join(', ')}), got ${rest.length}`);
-    const vals = f.params.map((p, i) => (p.kind === 'value' ? (p.wasm === 'i64' ? BigInt(rest[i]!) : Number(rest[i]!)) : undefined));
+    // Each by-value (and [user_check]) argument is parsed once, checked against its type; buffer
+    // sizes named by size=/count= are read from these values.
+    const vals = f.params.map((p, i) => (p.kind === 'value' || p.kind === 'user_check' ? parseValue(rest[i]!, p) : undefined));
     const args: EcallArg[] = f.params.map((p, i) => {
+      const v = vals[i];
+      if (v !== undefined) return v;
       const a = rest[i]!;
-      if (p.kind === 'value') return p.float ? Number(a) : p.wasm === 'i64' ? BigInt(a) : Number(a);
-      if (p.kind === 'user_check') return Number(a);
       if (p.string) return a;
-      if (p.direction === 'out') return new Uint8Array(Math.max(0, bufferLength(p, vals)));
-      const bytes = a.startsWith('hex:') ? fromHex(a.slice(4)) : a.startsWith('@') ? readInput(a.slice(1)) : new TextEncoder().encode(a);
       const len = Math.max(0, bufferLength(p, vals));
+      if (p.direction === 'out') return new Uint8Array(len);
+      const bytes = a.startsWith('hex:') ? fromHex(a.slice(4)) : a.startsWith('@') ? readInput(a.slice(1)) : new TextEncoder().encode(a);
       const buf = new Uint8Array(Math.max(len, bytes.length));
       buf.set(bytes);
       return buf;
@@ -48,16 +61,11 @@ export const command: Command = {
       io.err(`ocall ${o.name}(${xs.map((x) => (x instanceof Uint8Array ? (printable(x) !== null ? JSON.stringify(printable(x)) : toHex(x)) : JSON.stringify(typeof x === 'bigint' ? x.toString() : x))).join(', ')})`);
       return 0;
     };
-    const platform = createPlatform({ ...(values.profile ? { profile: values.profile as 'win-x64-sgx1' } : {}), ...(values.seed ? { seed: fromHex(values.seed) } : {}) });
-    let result;
-    try {
-      const e = loadEnclave(platform, img, { ocalls });
-      result = e.ecall(name, args);
-      e.destroy();
-    } catch (e) {
-      if (e instanceof EnclaveCallError || e instanceof EnclaveLoadError) throw new CliError(e.code, e.message, 1, {}, { cause: e });
-      throw e;
-    }
+    const platform = createPlatform({ ...(profile !== undefined ? { profile } : {}), ...(seed !== undefined ? { seed } : {}) });
+    // A refusal to load (EnclaveLoadError) or a failed call (EnclaveCallError) is the negative answer: exit 1.
+    const enclave = loadEnclave(platform, img, { ocalls });
+    const result = enclave.ecall(name, args);
+    enclave.destroy();
     const outs = f.params.map((p, i) => ({ p, a: args[i] })).filter((x) => x.p.kind === 'buffer' && (x.p.direction === 'out' || x.p.direction === 'inout'));
     if (values.json) {
       io.out(toJson({ ecall: name, result: typeof result === 'bigint' ? result.toString() : result ?? null, out: Object.fromEntries(outs.map((o) => [o.p.name, toHex(o.a as Uint8Array)])) }));

@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { decodeImage, encodeImage, withSigstruct, signSigstruct, sigstructSigningData, assembleSigstruct, attributesFlagsOf, resolveEnclaveConfig, bcdDate, SdkError, type SigstructFields, type EnclaveImage } from '../../sdk/index.js';
-import { defaultCrypto, fromHex, toHex, LibError } from '../../lib/index.js';
+import { decodeImage, encodeImage, withSigstruct, signSigstruct, sigstructSigningData, assembleSigstruct, attributesFlagsOf, resolveEnclaveConfig, bcdDate, type SigstructFields, type EnclaveImage } from '../../sdk/index.js';
+import { mrsignerOf } from '../../arch/index.js';
+import { defaultCrypto, fromHex, toHex } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
-import { readInput } from '../files.js';
+import { readInput, readText, writeOutput } from '../files.js';
 import type { Command } from '../main.js';
 
 function fieldsOf(img: EnclaveImage, date: number): SigstructFields {
@@ -25,7 +25,6 @@ function parseDate(s: string | undefined): number {
 
 export const command: Command = {
   name: 'sign',
-  summary: 'sign an enclave image (SIGSTRUCT), in one step or two (offline key / HSM)',
   usage: 'witness sign --key KEY.pem IMAGE [--out SIGNED.wimg] [--sigstruct-out FILE.sig] [--date YYYYMMDD]\n' +
     '       witness sign --gendata IMAGE --out DATA.bin [--date YYYYMMDD]          (the 256 bytes to sign)\n' +
     '       witness sign --signature SIG.bin --public-key PUB.pem --data DATA.bin IMAGE [--out SIGNED.wimg] [--sigstruct-out FILE.sig]\n\n' +
@@ -45,31 +44,27 @@ export const command: Command = {
     const crypto = defaultCrypto();
     if (values.gendata) {
       if (!values.out) throw new CliError('CLI_USAGE', '--gendata needs --out DATA.bin');
-      writeFileSync(values.out, sigstructSigningData(fieldsOf(img, parseDate(values.date))));
+      writeOutput(values.out, sigstructSigningData(fieldsOf(img, parseDate(values.date))));
       io.out(`wrote ${values.out}: the 256 bytes to sign (SIGSTRUCT[0,128) ‖ SIGSTRUCT[900,1028))`);
       return 0;
     }
     let sig: Uint8Array;
-    try {
-      if (values.signature) {
-        if (!values['public-key'] || !values.data) throw new CliError('CLI_USAGE', '--signature needs --public-key and --data');
-        const data = readInput(values.data);
-        if (data.length !== 256) throw new CliError('CLI_DATA', `${values.data} has ${data.length} bytes, the signed data has 256`);
-        const fields = fieldsFromData(data, img);
-        const { modulus, exponent } = crypto.rsaPublicNumbers(readFileSync(values['public-key'], 'utf8'));
-        sig = assembleSigstruct(fields, modulus, exponent, readInput(values.signature), crypto);
-      } else {
-        if (!values.key) throw new CliError('CLI_USAGE', '--key KEY.pem is required (or --gendata / --signature)');
-        sig = signSigstruct(fieldsOf(img, parseDate(values.date)), readFileSync(values.key, 'utf8'), crypto);
-      }
-    } catch (e) {
-      if (e instanceof SdkError || e instanceof LibError) throw new CliError(e.code, e.message, 1, {}, { cause: e });
-      throw e;
+    if (values.signature) {
+      if (!values['public-key'] || !values.data) throw new CliError('CLI_USAGE', '--signature needs --public-key and --data');
+      const data = readInput(values.data);
+      if (data.length !== 256) throw new CliError('CLI_DATA', `${values.data} has ${data.length} bytes, the signed data has 256`);
+      const fields = fieldsFromData(data, img);
+      const { modulus, exponent } = crypto.rsaPublicNumbers(readText(values['public-key']));
+      // A signature that does not verify is SdkError SIGN_BAD_SIGNATURE: the negative answer, exit 1.
+      sig = assembleSigstruct(fields, modulus, exponent, readInput(values.signature), crypto);
+    } else {
+      if (!values.key) throw new CliError('CLI_USAGE', '--key KEY.pem is required (or --gendata / --signature)');
+      sig = signSigstruct(fieldsOf(img, parseDate(values.date)), readText(values.key), crypto);
     }
     const out = values.out ?? path;
-    writeFileSync(out, encodeImage(withSigstruct(img, sig)));
-    if (values['sigstruct-out']) writeFileSync(values['sigstruct-out'], sig);
-    const mrsigner = toHex(crypto.sha256(sig.subarray(128, 512)));
+    writeOutput(out, encodeImage(withSigstruct(img, sig)));
+    if (values['sigstruct-out']) writeOutput(values['sigstruct-out'], sig);
+    const mrsigner = toHex(mrsignerOf(sig, crypto));
     if (values.json) io.out(toJson({ image: out, mrenclave: img.manifest.mrenclave, mrsigner }));
     else io.out(`signed ${out}: MRENCLAVE ${img.manifest.mrenclave}, MRSIGNER ${mrsigner}`);
     return 0;
@@ -81,7 +76,7 @@ function fieldsFromData(d: Uint8Array, img: EnclaveImage): SigstructFields {
   const v = new DataView(d.buffer, d.byteOffset, 256);
   const body = 128; // SIGSTRUCT[900..] starts at 128 in the signed data
   const enclaveHash = d.slice(body + 60, body + 92);
-  if (toHex(enclaveHash) !== img.manifest.mrenclave) throw new CliError('CLI_DATA', 'the signed data is for another enclave (ENCLAVEHASH differs from the image)', 1);
+  if (toHex(enclaveHash) !== img.manifest.mrenclave) throw new CliError('CLI_DATA', 'the signed data is for another enclave (ENCLAVEHASH differs from the image)');
   return {
     enclaveHash, type: v.getUint32(12, true), vendor: v.getUint32(16, true), date: v.getUint32(20, true), swDefined: v.getUint32(40, true),
     miscSelect: v.getUint32(body, true), miscMask: v.getUint32(body + 4, true),

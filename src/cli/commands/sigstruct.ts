@@ -12,7 +12,6 @@ function bcdDate(d: number): string {
 
 export const command: Command = {
   name: 'sigstruct',
-  summary: 'verify a SIGSTRUCT and print every field',
   usage: 'witness sigstruct FILE [--json]   (exit 0: signature valid, 1: invalid, 2: not a SIGSTRUCT)',
   example: 'witness sigstruct enclave.sig --json',
   run(argv: string[], io: Io): number {

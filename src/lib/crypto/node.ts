@@ -123,7 +123,14 @@ export function createNodeCrypto(): CryptoProvider {
       return bytesOf(nc.randomBytes(n));
     },
     rsaSignSha256(privateKeyPem, message) {
-      return bytesOf(nc.sign('sha256', message, { key: privateKeyPem, padding: nc.constants.RSA_PKCS1_PADDING }));
+      let key: nc.KeyObject;
+      try {
+        key = nc.createPrivateKey(privateKeyPem);
+      } catch (e) {
+        throw new LibError('RSA_KEY_INVALID', 'not a readable RSA private key in PEM form (a public key cannot sign)', {}, { cause: e });
+      }
+      if (key.asymmetricKeyType !== 'rsa') throw new LibError('RSA_KEY_INVALID', `not an RSA private key: ${String(key.asymmetricKeyType)}`);
+      return bytesOf(nc.sign('sha256', message, { key, padding: nc.constants.RSA_PKCS1_PADDING }));
     },
     rsaPublicNumbers(pem) {
       let key: nc.KeyObject;
