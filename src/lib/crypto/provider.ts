@@ -43,7 +43,7 @@ export interface CryptoProvider {
   /** HKDF-SHA256 (RFC 5869). */
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array;
   randomBytes(n: number): Uint8Array;
-  /** RSASSA-PKCS1-v1_5 with SHA-256 over `message`; returns the big-endian signature. */
+  /** RSASSA-PKCS1-v1_5 with SHA-256 over `message`; returns the big-endian signature. @throws {LibError} RSA_KEY_INVALID when the PEM is not an RSA private key. */
   rsaSignSha256(privateKeyPem: string, message: Uint8Array): Uint8Array;
   /** The modulus (big-endian bytes) and public exponent of a PEM key (private or public). */
   rsaPublicNumbers(pem: string): { modulus: Uint8Array; exponent: bigint };
