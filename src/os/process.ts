@@ -104,39 +104,50 @@ export class Process {
     return r;
   }
 
-  /** Commit private pages [la, la+size) inside region `r` with `protect`; frames are zero-filled. Returns false when RAM is exhausted (nothing changed). */
+  /**
+   * Commit private pages [la, la+size) inside region `r` with `protect`; new frames are zero-filled.
+   * Returns false when RAM cannot back the new pages (checked before anything is allocated or
+   * changed, so a request for more than RAM fails at once, whatever its size).
+   */
   commit(r: Region, la: number, size: number, protect: number): boolean {
     const first = Math.floor(la / 4096), last = Math.ceil((la + size) / 4096);
-    const newPages: number[] = [];
-    for (let v = first; v < last; v++) if (!r.committed.has(v)) newPages.push(v);
-    const frames: number[] = [];
-    for (let k = 0; k < newPages.length; k++) {
-      const f = this.#frames.alloc();
-      if (f < 0) {
-        for (const g of frames) this.#frames.free(g);
-        return false;
-      }
-      frames.push(f);
-    }
+    if (last - first - this.#committedIn(r, first, last) > this.#frames.available) return false;
+    // From here the range has at most `available` uncommitted pages plus the committed ones: the
+    // loop is bounded by RAM, not by the size asked for.
     const zero = new Uint8Array(4096);
-    newPages.forEach((v, k) => {
-      this.#proc.memory.writePhysical(frames[k]! * 4096, zero);
-      r.committed.set(v, { pfn: frames[k]!, protect });
-    });
+    const flags = pteFlagsFor(protect);
     for (let v = first; v < last; v++) {
-      const c = r.committed.get(v)!;
+      let c = r.committed.get(v);
+      if (!c) {
+        const pfn = this.#frames.alloc();
+        this.#proc.memory.writePhysical(pfn * 4096, zero);
+        c = { pfn, protect };
+        r.committed.set(v, c);
+      }
       c.protect = protect;
-      const flags = pteFlagsFor(protect);
       if (flags < 0) this.pageTable.unmap(v);
       else this.pageTable.map(v, c.pfn, flags);
     }
     return true;
   }
 
-  /** Decommit private pages (frames freed). */
+  /** How many pages of [first, last) are committed in `r` (iterating whichever is smaller). */
+  #committedIn(r: Region, first: number, last: number): number {
+    if (last - first <= r.committed.size) {
+      let n = 0;
+      for (let v = first; v < last; v++) if (r.committed.has(v)) n++;
+      return n;
+    }
+    let n = 0;
+    for (const v of r.committed.keys()) if (v >= first && v < last) n++;
+    return n;
+  }
+
+  /** Decommit private pages (frames freed); visits only committed pages, whatever the range's size. */
   decommit(r: Region, la: number, size: number): void {
     const first = Math.floor(la / 4096), last = Math.ceil((la + size) / 4096);
-    for (let v = first; v < last; v++) {
+    const vpns = last - first <= r.committed.size ? range(first, last) : [...r.committed.keys()].filter((v) => v >= first && v < last);
+    for (const v of vpns) {
       const c = r.committed.get(v);
       if (!c) continue;
       this.pageTable.unmap(v);
@@ -180,4 +191,8 @@ export class Process {
   markDead(): void {
     this.#alive = false;
   }
+}
+
+function range(first: number, last: number): number[] {
+  return Array.from({ length: last - first }, (_, i) => first + i);
 }

@@ -48,7 +48,7 @@ export class Kernel32 implements Kernel32Functions {
   readonly #p: Process;
   readonly #profile: WindowsProfile;
   #lastError = 0;
-  /** The NTSTATUS of the last Nt call made by an enclave function (for conformance checks). */
+  /** The NTSTATUS of the last Nt call a function made, success included (for conformance checks). */
   lastNtStatus = 0;
 
   constructor(kernel: Kernel, process: Process, profile: WindowsProfile, config: ResolvedWindowsConfig) {
@@ -156,9 +156,16 @@ export class Kernel32 implements Kernel32Functions {
     return this.#fail(this.nt.enclaveOf(lpAddress) ? C.STATUS_NOT_SUPPORTED : C.STATUS_CONFLICTING_ADDRESSES);
   }
 
+  /**
+   * NtAllocateVirtualMemory for private memory. Committing more than RAM can back fails with
+   * STATUS_COMMITMENT_LIMIT (ERROR_COMMITMENT_LIMIT, 1455), as NtAllocateVirtualMemory does when
+   * MiChargeCommitment refuses the charge (Windows Research Kernel, base/ntos/mm/allocvm.c); the
+   * model has no paging file, so the commit limit is the free RAM.
+   */
   VirtualAlloc(lpAddress: number, dwSize: number, flAllocationType: number, flProtect: number): number {
     const p = this.#p;
     const type = flAllocationType >>> 0;
+    if (!Number.isSafeInteger(lpAddress) || lpAddress < 0) return this.#failNull(C.STATUS_INVALID_PARAMETER);
     if (!Number.isSafeInteger(dwSize) || dwSize <= 0 || (type & ~(C.MEM_COMMIT | C.MEM_RESERVE)) !== 0 || type === 0) return this.#failNull(C.STATUS_INVALID_PARAMETER);
     if (pteFlagsFor(flProtect) < 0 && flProtect !== C.PAGE_NOACCESS) return this.#failNull(C.STATUS_INVALID_PAGE_PROTECTION);
     if (type & C.MEM_RESERVE) {
@@ -174,18 +181,27 @@ export class Kernel32 implements Kernel32Functions {
       const r = p.reserve(base, size, 'private');
       if (type & C.MEM_COMMIT && !p.commit(r, base, size, flProtect)) {
         p.release(r);
-        return this.#failNull(C.STATUS_NO_MEMORY);
+        return this.#failNull(C.STATUS_COMMITMENT_LIMIT);
       }
+      this.lastNtStatus = C.STATUS_SUCCESS;
       return base;
     }
     // MEM_COMMIT inside an existing private reservation.
     const r = p.regionAt(lpAddress);
     if (!r || r.kind !== 'private' || lpAddress + dwSize > r.base + r.size) return this.#failNull(r && r.kind === 'enclave' ? C.STATUS_CONFLICTING_ADDRESSES : C.STATUS_MEMORY_NOT_ALLOCATED);
     const start = Math.floor(lpAddress / 4096) * 4096;
-    if (!p.commit(r, start, Math.ceil((lpAddress + dwSize) / 4096) * 4096 - start, flProtect)) return this.#failNull(C.STATUS_NO_MEMORY);
+    if (!p.commit(r, start, Math.ceil((lpAddress + dwSize) / 4096) * 4096 - start, flProtect)) return this.#failNull(C.STATUS_COMMITMENT_LIMIT);
+    this.lastNtStatus = C.STATUS_SUCCESS;
     return start;
   }
 
+  /**
+   * NtFreeVirtualMemory. MEM_DECOMMIT follows the Windows Research Kernel (base/ntos/mm/freevm.c):
+   * the pages touched by [lpAddress, lpAddress+dwSize) must lie in the region
+   * (STATUS_UNABLE_TO_FREE_VM, ERROR_INVALID_PARAMETER); dwSize 0 decommits the whole region and
+   * then lpAddress must be its base (STATUS_FREE_VM_NOT_AT_BASE, ERROR_INVALID_ADDRESS);
+   * uncommitted pages in the range are no error.
+   */
   VirtualFree(lpAddress: number, dwSize: number, dwFreeType: number): boolean {
     const p = this.#p;
     const r = p.regionAt(lpAddress);
@@ -195,13 +211,22 @@ export class Kernel32 implements Kernel32Functions {
       if (dwSize !== 0 || lpAddress !== r.base) return this.#fail(C.STATUS_INVALID_PARAMETER);
       if (r.kind === 'enclave') return this.#ok(this.nt.deleteEnclave(lpAddress));
       p.release(r);
-      return true;
+      return this.#ok(C.STATUS_SUCCESS);
     }
     if (t === C.MEM_DECOMMIT) {
       if (r.kind === 'enclave') return this.#fail(C.STATUS_INVALID_PARAMETER); // not supported for enclaves
-      const size = dwSize === 0 ? r.base + r.size - lpAddress : dwSize;
-      p.decommit(r, lpAddress, size);
-      return true;
+      if (!Number.isSafeInteger(dwSize) || dwSize < 0) return this.#fail(C.STATUS_INVALID_PARAMETER_3);
+      const start = lpAddress - (lpAddress % 4096);
+      let end: number;
+      if (dwSize === 0) {
+        if (start !== r.base) return this.#fail(C.STATUS_FREE_VM_NOT_AT_BASE);
+        end = r.base + r.size;
+      } else {
+        end = Math.ceil((lpAddress + dwSize) / 4096) * 4096;
+        if (end > r.base + r.size) return this.#fail(C.STATUS_UNABLE_TO_FREE_VM);
+      }
+      p.decommit(r, start, end - start);
+      return this.#ok(C.STATUS_SUCCESS);
     }
     return this.#fail(C.STATUS_INVALID_PARAMETER);
   }

@@ -1,0 +1,187 @@
+/**
+ * Private memory through kernel32 (VirtualAlloc, VirtualFree): the commit charge against RAM, the
+ * ranges MEM_DECOMMIT accepts (Windows Research Kernel, base/ntos/mm/allocvm.c and freevm.c), and
+ * the rounding of an unaligned MEM_RESERVE. Every failure is checked to leave the process and the
+ * frame allocator exactly as before.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import * as W from '../../src/os/windows/constants.js';
+import type { Platform } from '../../src/platform/index.js';
+import * as H from '../helpers/windows.js';
+
+const PAGE = 4096;
+const RW = W.PAGE_READWRITE;
+const RESERVE_COMMIT = W.MEM_RESERVE | W.MEM_COMMIT;
+
+interface Outcome {
+  readonly ret: boolean | number;
+  readonly err: number;
+  readonly nt: number;
+}
+function call(p: Platform, fn: () => boolean | number): Outcome {
+  p.kernel32.SetLastError(H.SENT_ERR);
+  p.kernel32.lastNtStatus = H.SENT_NT;
+  const ret = fn();
+  return { ret, err: p.kernel32.GetLastError(), nt: p.kernel32.lastNtStatus >>> 0 };
+}
+const failed = (err: number, nt: number, ret: boolean | number = false): Outcome => ({ ret, err, nt });
+
+/** What a failing call must not change: the reservations, their committed pages and the frame allocator. */
+function memoryState(p: Platform): unknown {
+  return {
+    regions: p.process.regions.map((r) => ({ base: r.base, size: r.size, kind: r.kind, committed: [...r.committed.keys()].sort((a, b) => a - b) })),
+    inUse: p.kernel.ram.inUse,
+    available: p.kernel.ram.available,
+    mapped: p.process.pageTable.size,
+  };
+}
+
+/** A platform with 16 MiB of RAM: small enough to commit all of it. */
+const smallRam = (): Platform => H.platformFor('win-x64-sgx1', { processor: { ramSize: 2 ** 24 } });
+
+describe('VirtualAlloc: the commit charge is checked before anything is allocated', () => {
+  for (const size of [2 ** 40, 2 ** 34]) {
+    test(`MEM_RESERVE|MEM_COMMIT of 0x${size.toString(16)} bytes → NULL, ERROR_COMMITMENT_LIMIT, nothing reserved or allocated`, () => {
+      const p = H.platformFor('win-x64-sgx1');
+      const before = memoryState(p);
+      assert.deepEqual(call(p, () => p.kernel32.VirtualAlloc(0, size, RESERVE_COMMIT, RW)), failed(W.ERROR_COMMITMENT_LIMIT, W.STATUS_COMMITMENT_LIMIT, 0));
+      assert.deepEqual(memoryState(p), before);
+    });
+  }
+
+  test('MEM_RESERVE alone of 2^40 bytes succeeds (address space only); committing it all fails, committing two pages of it works', () => {
+    const p = H.platformFor('win-x64-sgx1');
+    const k32 = p.kernel32;
+    const inUse0 = p.kernel.ram.inUse;
+    const base = k32.VirtualAlloc(0, 2 ** 40, W.MEM_RESERVE, RW);
+    assert.notEqual(base, 0);
+    assert.equal(p.kernel.ram.inUse, inUse0, 'a reservation takes no frame');
+    const before = memoryState(p);
+    assert.deepEqual(call(p, () => k32.VirtualAlloc(base, 2 ** 40, W.MEM_COMMIT, RW)), failed(W.ERROR_COMMITMENT_LIMIT, W.STATUS_COMMITMENT_LIMIT, 0));
+    assert.deepEqual(memoryState(p), before);
+    assert.deepEqual(call(p, () => k32.VirtualAlloc(base + 2 ** 39, 2 * PAGE, W.MEM_COMMIT, RW)), { ret: base + 2 ** 39, err: H.SENT_ERR, nt: W.STATUS_SUCCESS });
+    p.process.write(base + 2 ** 39 + PAGE, new Uint8Array([1, 2, 3]));
+    assert.equal(k32.VirtualFree(base, 0, W.MEM_RELEASE), true);
+    H.assertPristine(p);
+  });
+
+  test('the limit is the free RAM, exactly: `available` pages commit, one more does not', () => {
+    const p = smallRam();
+    const k32 = p.kernel32;
+    const n = p.kernel.ram.available;
+    assert.ok(n > 1000 && n < 4096, `${n} frames free`);
+    const inUse = p.kernel.ram.inUse;
+    const before = memoryState(p);
+    assert.deepEqual(call(p, () => k32.VirtualAlloc(0, (n + 1) * PAGE, RESERVE_COMMIT, RW)), failed(W.ERROR_COMMITMENT_LIMIT, W.STATUS_COMMITMENT_LIMIT, 0));
+    assert.deepEqual(memoryState(p), before);
+    const base = k32.VirtualAlloc(0, n * PAGE, RESERVE_COMMIT, RW);
+    assert.notEqual(base, 0);
+    assert.equal(p.kernel.ram.available, 0);
+    assert.equal(p.kernel.ram.inUse, inUse + n);
+    // recommitting what is committed needs no frame
+    assert.equal(k32.VirtualAlloc(base, n * PAGE, W.MEM_COMMIT, W.PAGE_READONLY), base);
+    assert.equal(k32.VirtualFree(base, 0, W.MEM_RELEASE), true);
+    assert.equal(p.kernel.ram.inUse, inUse);
+    assert.equal(p.kernel.ram.available, n);
+  });
+
+  test('MEM_COMMIT of a range partly committed charges only the new pages', () => {
+    const p = smallRam();
+    const k32 = p.kernel32;
+    const n = p.kernel.ram.available;
+    const base = k32.VirtualAlloc(0, (n + 4) * PAGE, W.MEM_RESERVE, RW);
+    assert.equal(k32.VirtualAlloc(base, 4 * PAGE, W.MEM_COMMIT, RW), base);
+    // n + 4 pages of which 4 are committed need n frames; n - 4 are free
+    const before = memoryState(p);
+    assert.deepEqual(call(p, () => k32.VirtualAlloc(base, (n + 4) * PAGE, W.MEM_COMMIT, RW)), failed(W.ERROR_COMMITMENT_LIMIT, W.STATUS_COMMITMENT_LIMIT, 0));
+    assert.deepEqual(memoryState(p), before);
+    assert.equal(k32.VirtualAlloc(base, n * PAGE, W.MEM_COMMIT, RW), base, 'n pages of which 4 committed: n - 4 frames');
+    assert.equal(p.kernel.ram.available, 0);
+    assert.equal(k32.VirtualFree(base, 0, W.MEM_RELEASE), true);
+    assert.equal(p.kernel.ram.available, n);
+  });
+
+  test('bad lpAddress values → NULL, ERROR_INVALID_PARAMETER, nothing reserved', () => {
+    const p = H.platformFor('win-x64-sgx1');
+    const before = memoryState(p);
+    for (const at of [Number.NaN, -PAGE, 2 ** 64, 1.5]) {
+      assert.deepEqual(call(p, () => p.kernel32.VirtualAlloc(at, PAGE, RESERVE_COMMIT, RW)), failed(W.ERROR_INVALID_PARAMETER, W.STATUS_INVALID_PARAMETER, 0), String(at));
+      assert.deepEqual(memoryState(p), before);
+    }
+  });
+});
+
+describe('VirtualFree(MEM_DECOMMIT): the range must lie in the region', () => {
+  /** A 64 KiB region with its 16 pages committed, each holding its index. */
+  function region(p: Platform): number {
+    const base = p.kernel32.VirtualAlloc(0, 16 * PAGE, RESERVE_COMMIT, RW);
+    assert.notEqual(base, 0);
+    for (let i = 0; i < 16; i++) p.process.write(base + i * PAGE, new Uint8Array([i + 1]));
+    return base;
+  }
+  const committed = (p: Platform, base: number): number[] => [...p.process.regionAt(base)!.committed.keys()].map((v) => (v * PAGE - base) / PAGE).sort((a, b) => a - b);
+  const all = Array.from({ length: 16 }, (_, i) => i);
+
+  const refusals: [string, (base: number) => [number, number], Outcome][] = [
+    ['one byte past the end', (b) => [b, 16 * PAGE + 1], failed(W.ERROR_INVALID_PARAMETER, W.STATUS_UNABLE_TO_FREE_VM)],
+    ['the last page and the one after it', (b) => [b + 15 * PAGE, 2 * PAGE], failed(W.ERROR_INVALID_PARAMETER, W.STATUS_UNABLE_TO_FREE_VM)],
+    ['2^40 bytes', (b) => [b, 2 ** 40], failed(W.ERROR_INVALID_PARAMETER, W.STATUS_UNABLE_TO_FREE_VM)],
+    ['dwSize 0 at an address that is not the base', (b) => [b + PAGE, 0], failed(W.ERROR_INVALID_ADDRESS, W.STATUS_FREE_VM_NOT_AT_BASE)],
+    ['dwSize not a size', (b) => [b, Number.NaN], failed(W.ERROR_INVALID_PARAMETER, W.STATUS_INVALID_PARAMETER_3)],
+    ['dwSize negative', (b) => [b, -PAGE], failed(W.ERROR_INVALID_PARAMETER, W.STATUS_INVALID_PARAMETER_3)],
+  ];
+  for (const [what, args, want] of refusals) {
+    test(`${what} → ${want.err} (${H.hex32(want.nt)}), nothing decommitted`, () => {
+      const p = H.platformFor('win-x64-sgx1');
+      const base = region(p);
+      const before = memoryState(p);
+      const [at, size] = args(base);
+      assert.deepEqual(call(p, () => p.kernel32.VirtualFree(at, size, W.MEM_DECOMMIT)), want);
+      assert.deepEqual(memoryState(p), before);
+      assert.deepEqual(committed(p, base), all);
+      assert.deepEqual(p.process.read(base + 15 * PAGE, 1), new Uint8Array([16]));
+      assert.equal(p.kernel32.VirtualFree(base, 0, W.MEM_RELEASE), true);
+      H.assertPristine(p);
+    });
+  }
+
+  const accepted: [string, (base: number) => [number, number], number[]][] = [
+    ['dwSize 0 at the base: the whole region', (b) => [b, 0], []],
+    ['every page containing a byte of an unaligned range', (b) => [b + PAGE + 100, PAGE], all.filter((i) => i !== 1 && i !== 2)],
+    ['exactly to the end of the region', (b) => [b + 8 * PAGE, 8 * PAGE], all.slice(0, 8)],
+    ['pages already decommitted inside the range are no error', (b) => [b, 16 * PAGE], []],
+  ];
+  for (const [what, args, left] of accepted) {
+    test(`${what} → TRUE, STATUS_SUCCESS; the frames go back`, () => {
+      const p = H.platformFor('win-x64-sgx1');
+      const inUse0 = p.kernel.ram.inUse;
+      const base = region(p);
+      if (what.startsWith('pages already')) assert.equal(p.kernel32.VirtualFree(base + 4 * PAGE, 4 * PAGE, W.MEM_DECOMMIT), true);
+      const [at, size] = args(base);
+      assert.deepEqual(call(p, () => p.kernel32.VirtualFree(at, size, W.MEM_DECOMMIT)), { ret: true, err: H.SENT_ERR, nt: W.STATUS_SUCCESS });
+      assert.deepEqual(committed(p, base), left);
+      assert.equal(p.kernel.ram.inUse, inUse0 + left.length);
+      for (let i = 0; i < 16; i++) assert.equal(p.process.accessible(base + i * PAGE, 1, false), left.includes(i), `page ${i}`);
+      assert.equal(p.kernel32.VirtualFree(base, 0, W.MEM_RELEASE), true);
+      H.assertPristine(p);
+      assert.equal(p.kernel.ram.inUse, inUse0);
+    });
+  }
+
+  test('a huge region with two committed pages: MEM_DECOMMIT of all of it frees them and the region stays reserved', () => {
+    const p = H.platformFor('win-x64-sgx1');
+    const k32 = p.kernel32;
+    const inUse0 = p.kernel.ram.inUse;
+    const base = k32.VirtualAlloc(0, 2 ** 40, W.MEM_RESERVE, RW);
+    assert.equal(k32.VirtualAlloc(base + 2 ** 30, PAGE, W.MEM_COMMIT, RW), base + 2 ** 30);
+    assert.equal(k32.VirtualAlloc(base + 2 ** 40 - PAGE, PAGE, W.MEM_COMMIT, RW), base + 2 ** 40 - PAGE);
+    assert.equal(p.kernel.ram.inUse, inUse0 + 2);
+    assert.deepEqual(call(p, () => k32.VirtualFree(base + 100, 2 ** 40 - 100, W.MEM_DECOMMIT)), { ret: true, err: H.SENT_ERR, nt: W.STATUS_SUCCESS });
+    assert.equal(p.kernel.ram.inUse, inUse0);
+    assert.equal(p.process.pageTable.size, 0);
+    assert.equal(p.process.regions.length, 1);
+    assert.equal(k32.VirtualFree(base, 0, W.MEM_RELEASE), true);
+    H.assertPristine(p);
+  });
+});
