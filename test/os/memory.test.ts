@@ -185,3 +185,36 @@ describe('VirtualFree(MEM_DECOMMIT): the range must lie in the region', () => {
     H.assertPristine(p);
   });
 });
+
+describe('VirtualAlloc(MEM_RESERVE) at an unaligned address', () => {
+  const AT = 0x2001_2345;
+  test('the base is rounded down to 64 KiB and the region covers every page of [lpAddress, lpAddress+dwSize)', () => {
+    const p = H.platformFor('win-x64-sgx1');
+    const k32 = p.kernel32;
+    assert.deepEqual(call(p, () => k32.VirtualAlloc(AT, 0x1000, RESERVE_COMMIT, RW)), { ret: 0x2001_0000, err: H.SENT_ERR, nt: W.STATUS_SUCCESS });
+    const r = p.process.regionAt(0x2001_0000)!;
+    assert.deepEqual([r.base, r.size], [0x2001_0000, 0x4000], 'up to the page holding byte 0x20013344');
+    assert.deepEqual([...r.committed.keys()].map((v) => v * PAGE), [0x2001_0000, 0x2001_1000, 0x2001_2000, 0x2001_3000]);
+    const data = new Uint8Array(0x1000).map((_, i) => i & 0xff);
+    p.process.write(AT, data);
+    assert.deepEqual(p.process.read(AT, 0x1000), data);
+    // nothing beyond: the next page is free for another reservation
+    assert.equal(k32.VirtualAlloc(0x2001_3000, PAGE, W.MEM_RESERVE, RW), 0, 'the last page is taken');
+    assert.equal(k32.GetLastError(), W.ERROR_INVALID_ADDRESS);
+    assert.equal(p.process.isFree(0x2001_4000, PAGE), true);
+    assert.equal(k32.VirtualFree(0x2001_0000, 0, W.MEM_RELEASE), true);
+    H.assertPristine(p);
+  });
+
+  test('MEM_RESERVE then MEM_COMMIT of exactly [lpAddress, lpAddress+dwSize) succeeds', () => {
+    const p = H.platformFor('win-x64-sgx1');
+    const k32 = p.kernel32;
+    const at = 0x3000_fff0;
+    assert.equal(k32.VirtualAlloc(at, 0x20, W.MEM_RESERVE, RW), 0x3000_0000);
+    assert.deepEqual([p.process.regionAt(0x3000_0000)!.size], [0x1_1000], 'the 16 bytes past 0x30010000 need one more page');
+    assert.equal(k32.VirtualAlloc(at, 0x20, W.MEM_COMMIT, RW), 0x3000_f000);
+    p.process.write(at, new Uint8Array(0x20).fill(7));
+    assert.equal(k32.VirtualFree(0x3000_0000, 0, W.MEM_RELEASE), true);
+    H.assertPristine(p);
+  });
+});

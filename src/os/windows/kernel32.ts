@@ -169,12 +169,16 @@ export class Kernel32 implements Kernel32Functions {
     if (!Number.isSafeInteger(dwSize) || dwSize <= 0 || (type & ~(C.MEM_COMMIT | C.MEM_RESERVE)) !== 0 || type === 0) return this.#failNull(C.STATUS_INVALID_PARAMETER);
     if (pteFlagsFor(flProtect) < 0 && flProtect !== C.PAGE_NOACCESS) return this.#failNull(C.STATUS_INVALID_PAGE_PROTECTION);
     if (type & C.MEM_RESERVE) {
-      const size = Math.ceil(dwSize / 4096) * 4096;
-      let base: number;
+      // The base is rounded down to the allocation granularity and the region covers every page
+      // holding a byte of [lpAddress, lpAddress+dwSize) (VirtualAlloc docs, lpAddress/dwSize; allocvm.c
+      // aligns StartingAddress to 64 KiB and keeps EndingAddress at the last byte's page).
+      let base: number, size: number;
       if (lpAddress) {
-        base = Math.floor(lpAddress / ALLOCATION_GRANULARITY) * ALLOCATION_GRANULARITY;
+        base = lpAddress - (lpAddress % ALLOCATION_GRANULARITY);
+        size = Math.ceil((lpAddress + dwSize) / 4096) * 4096 - base;
         if (!p.isFree(base, size)) return this.#failNull(C.STATUS_CONFLICTING_ADDRESSES);
       } else {
+        size = Math.ceil(dwSize / 4096) * 4096;
         base = p.findFree(size, ALLOCATION_GRANULARITY, 0x1_0000_0000);
         if (base < 0) return this.#failNull(C.STATUS_NO_MEMORY);
       }
