@@ -179,12 +179,22 @@ export class Process {
 
   /** Can user mode read (or write) every byte of [la, la+len)? */
   accessible(la: number, len: number, write: boolean): boolean {
-    if (!Number.isSafeInteger(la) || la < 0 || len < 0) return false;
-    for (let v = Math.floor(la / 4096); v < Math.ceil((la + len) / 4096); v++) {
+    if (!Number.isSafeInteger(la) || la < 0 || !Number.isSafeInteger(len) || len < 0) return false;
+    return this.accessiblePrefix(la, len, write) === len;
+  }
+
+  /**
+   * How many bytes of [la, la+len) user mode can read (or write) from `la` on, up to the first page
+   * it cannot: the extent a copy gets through before it faults. Visits at most the mapped pages.
+   */
+  accessiblePrefix(la: number, len: number, write: boolean): number {
+    if (!Number.isSafeInteger(la) || !Number.isSafeInteger(len) || la < 0 || len <= 0) return 0;
+    const end = la + len;
+    for (let v = Math.floor(la / 4096); v * 4096 < end; v++) {
       const e = this.pageTable.lookup(v);
-      if (!e || !(e.flags & PTE.U) || (write && !(e.flags & PTE.W))) return false;
+      if (!e || !(e.flags & PTE.U) || (write && !(e.flags & PTE.W))) return Math.max(0, v * 4096 - la);
     }
-    return true;
+    return len;
   }
 
   /** @internal the kernel ends the process. */

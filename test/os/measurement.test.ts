@@ -145,15 +145,16 @@ for (const profile of H.SGX_PROFILES) {
       H.teardown(p);
     });
 
-    test('§2.16 host access to the enclave range: unloaded pages are not accessible (998), loaded pages read as all ones', () => {
+    test('§2.16 host access to the enclave range: unloaded pages cannot be read (ERROR_PARTIAL_COPY, 0 bytes), loaded pages read as all ones', () => {
       const p = H.platformFor(profile);
       const base = H.buildTo(p, H.standardLayout(), 'initialized');
       const k32 = p.kernel32;
       const buf = new Uint8Array(64);
       const n = { value: H.SENT_OUT };
+      // NtReadVirtualMemory: a source that cannot be locked ends the copy with STATUS_PARTIAL_COPY (readwrt.c)
       assert.equal(k32.ReadProcessMemory(-1, base + 0x1_0000, buf, 64, n), false);
-      assert.deepEqual([k32.GetLastError(), k32.lastNtStatus], [W.ERROR_NOACCESS, W.STATUS_ACCESS_VIOLATION]);
-      assert.equal(n.value, H.SENT_OUT);
+      assert.deepEqual([k32.GetLastError(), k32.lastNtStatus], [W.ERROR_PARTIAL_COPY, W.STATUS_PARTIAL_COPY]);
+      assert.equal(n.value, 0);
       assert.equal(k32.ReadProcessMemory(-1, base + 0x2000, buf, 64, n), true);
       assert.equal(n.value, 64);
       assert.deepEqual(buf, new Uint8Array(64).fill(0xff));

@@ -218,3 +218,197 @@ describe('VirtualAlloc(MEM_RESERVE) at an unaligned address', () => {
     H.assertPristine(p);
   });
 });
+
+describe('ReadProcessMemory / WriteProcessMemory (NtReadVirtualMemory / NtWriteVirtualMemory, readwrt.c)', () => {
+  const HP = W.CURRENT_PROCESS;
+  /** `pages` committed pages (byte i of page k = k*16 + i) followed, within the same reservation, by 16 reserved pages. */
+  function host(p: Platform, pages: number, protect: number = RW): number {
+    const base = p.kernel32.VirtualAlloc(0, (pages + 16) * PAGE, W.MEM_RESERVE, RW);
+    assert.equal(p.kernel32.VirtualAlloc(base, pages * PAGE, W.MEM_COMMIT, RW), base);
+    p.process.write(base, pattern(pages * PAGE));
+    if (protect !== RW) assert.equal(p.kernel32.VirtualAlloc(base, pages * PAGE, W.MEM_COMMIT, protect), base);
+    return base;
+  }
+  const pattern = (n: number): Uint8Array => new Uint8Array(n).map((_, i) => (Math.floor(i / PAGE) * 16 + i) & 0xff);
+  const ok = { ret: true, err: H.SENT_ERR, nt: W.STATUS_SUCCESS };
+  const noAccess = failed(W.ERROR_NOACCESS, W.STATUS_ACCESS_VIOLATION);
+  const partial = failed(W.ERROR_PARTIAL_COPY, W.STATUS_PARTIAL_COPY);
+
+  describe('ReadProcessMemory', () => {
+    test('success: the bytes, *lpNumberOfBytesRead, STATUS_SUCCESS recorded, last error untouched', () => {
+      const p = H.platformFor('win-x64-sgx1');
+      const base = host(p, 2);
+      const buf = new Uint8Array(5000);
+      const n = { value: H.SENT_OUT };
+      assert.deepEqual(call(p, () => p.kernel32.ReadProcessMemory(HP, base + 100, buf, 5000, n)), ok);
+      assert.equal(n.value, 5000);
+      assert.deepEqual(buf, pattern(2 * PAGE).subarray(100, 5100));
+    });
+
+    test('the out-parameter as a process address receives the SIZE_T', () => {
+      const p = H.platformFor('win-x64-sgx1');
+      const base = host(p, 1);
+      const out = host(p, 1);
+      p.process.write(out, new Uint8Array(8).fill(0xee));
+      assert.deepEqual(call(p, () => p.kernel32.ReadProcessMemory(HP, base + 16, new Uint8Array(8), 8, out)), ok);
+      assert.deepEqual(p.process.read(out, 8), new Uint8Array([8, 0, 0, 0, 0, 0, 0, 0]));
+    });
+
+    test('lpBuffer as a process address: the bytes land there', () => {
+      const p = H.platformFor('win-x64-sgx1');
+      const base = host(p, 1);
+      const dst = host(p, 1);
+      assert.deepEqual(call(p, () => p.kernel32.ReadProcessMemory(HP, base, dst + 8, 32, null)), ok);
+      assert.deepEqual(p.process.read(dst + 8, 32), pattern(PAGE).subarray(0, 32));
+    });
+
+    const badBuffers: [string, () => Uint8Array | number | null][] = [['null', () => null], ['0 (NULL)', () => 0], ['16 bytes for 64', () => new Uint8Array(16)], ['an unmapped address', () => H.UNMAPPED]];
+    for (const [what, buf] of badBuffers) {
+      test(`lpBuffer ${what} → FALSE, ERROR_NOACCESS (the destination probe), *read = 0, nothing thrown`, () => {
+        const p = H.platformFor('win-x64-sgx1');
+        const base = host(p, 1);
+        const n = { value: H.SENT_OUT };
+        const before = memoryState(p);
+        assert.deepEqual(call(p, () => p.kernel32.ReadProcessMemory(HP, base, buf(), 64, n)), noAccess);
+        assert.equal(n.value, 0);
+        assert.deepEqual(memoryState(p), before);
+      });
+    }
+
+    test('a source that ends part-way: STATUS_PARTIAL_COPY with the whole 14-page chunks moved', () => {
+      const p = H.platformFor('win-x64-sgx1');
+      const base = host(p, 16);
+      const buf = new Uint8Array(20 * PAGE).fill(0x5a);
+      const n = { value: H.SENT_OUT };
+      assert.deepEqual(call(p, () => p.kernel32.ReadProcessMemory(HP, base, buf, 20 * PAGE, n)), partial);
+      assert.equal(n.value, 14 * PAGE);
+      assert.deepEqual(buf.subarray(0, 14 * PAGE), pattern(16 * PAGE).subarray(0, 14 * PAGE));
+      assert.ok(buf.subarray(14 * PAGE).every((b) => b === 0x5a), 'nothing past the chunks moved');
+    });
+
+    test('a small read (≤ 511 bytes) crossing into an unreadable page: STATUS_PARTIAL_COPY, 0 bytes', () => {
+      const p = H.platformFor('win-x64-sgx1');
+      const base = host(p, 1);
+      const buf = new Uint8Array(100);
+      const n = { value: H.SENT_OUT };
+      assert.deepEqual(call(p, () => p.kernel32.ReadProcessMemory(HP, base + PAGE - 50, buf, 100, n)), partial);
+      assert.equal(n.value, 0);
+      assert.ok(buf.every((b) => b === 0));
+    });
+
+    test('an unreadable source comes before a bad destination (the source chunk is locked first)', () => {
+      const p = H.platformFor('win-x64-sgx1');
+      const n = { value: H.SENT_OUT };
+      assert.deepEqual(call(p, () => p.kernel32.ReadProcessMemory(HP, H.UNMAPPED, null, 64, n)), partial);
+      assert.equal(n.value, 0);
+    });
+
+    test('early refusals write nothing: a range leaving user space, an unwritable out-parameter address, nSize not a size', () => {
+      const p = H.platformFor('win-x64-sgx1');
+      const base = host(p, 1);
+      const buf = new Uint8Array(64);
+      const n = { value: H.SENT_OUT };
+      assert.deepEqual(call(p, () => p.kernel32.ReadProcessMemory(HP, 0x7fff_ffff_0000 - 8, buf, 16, n)), noAccess);
+      assert.deepEqual(call(p, () => p.kernel32.ReadProcessMemory(HP, base, buf, Number.NaN, n)), noAccess);
+      assert.deepEqual(call(p, () => p.kernel32.ReadProcessMemory(HP, base, buf, -1, n)), noAccess);
+      assert.equal(n.value, H.SENT_OUT);
+      assert.deepEqual(call(p, () => p.kernel32.ReadProcessMemory(HP, base, buf, 64, H.UNMAPPED)), noAccess);
+      assert.ok(buf.every((b) => b === 0), 'nothing copied');
+    });
+
+    test('nSize 0 succeeds without looking at the handle; a bad handle with nSize > 0 → ERROR_INVALID_HANDLE, *read = 0', () => {
+      const p = H.platformFor('win-x64-sgx1');
+      const n = { value: H.SENT_OUT };
+      assert.deepEqual(call(p, () => p.kernel32.ReadProcessMemory(0, H.UNMAPPED, null, 0, n)), ok);
+      assert.equal(n.value, 0);
+      n.value = H.SENT_OUT;
+      assert.deepEqual(call(p, () => p.kernel32.ReadProcessMemory(0, H.UNMAPPED, new Uint8Array(8), 8, n)), failed(W.ERROR_INVALID_HANDLE, W.STATUS_INVALID_HANDLE));
+      assert.equal(n.value, 0);
+    });
+  });
+
+  describe('WriteProcessMemory', () => {
+    test('a PAGE_READWRITE page: written, *lpNumberOfBytesWritten (box or process address), STATUS_SUCCESS', () => {
+      const p = H.platformFor('win-x64-sgx1');
+      const base = host(p, 2);
+      const out = host(p, 1);
+      const data = new Uint8Array(300).fill(0x77);
+      const n = { value: H.SENT_OUT };
+      assert.deepEqual(call(p, () => p.kernel32.WriteProcessMemory(HP, base + PAGE - 100, data, 300, n)), ok);
+      assert.equal(n.value, 300);
+      assert.deepEqual(p.process.read(base + PAGE - 100, 300), data);
+      assert.deepEqual(call(p, () => p.kernel32.WriteProcessMemory(HP, base, data, 8, out)), ok);
+      assert.deepEqual(p.process.read(out, 8), new Uint8Array([8, 0, 0, 0, 0, 0, 0, 0]));
+    });
+
+    for (const [name, protect] of [['PAGE_READONLY', W.PAGE_READONLY], ['PAGE_NOACCESS', W.PAGE_NOACCESS]] as const) {
+      test(`a ${name} page → FALSE, ERROR_NOACCESS, nothing written, *written untouched, nothing thrown`, () => {
+        const p = H.platformFor('win-x64-sgx1');
+        const base = host(p, 1, protect);
+        const n = { value: H.SENT_OUT };
+        const before = memoryState(p);
+        const flags = p.process.pageTable.lookup(base / PAGE)?.flags;
+        assert.deepEqual(call(p, () => p.kernel32.WriteProcessMemory(HP, base, new Uint8Array(16).fill(9), 16, n)), noAccess);
+        assert.equal(n.value, H.SENT_OUT);
+        assert.deepEqual(memoryState(p), before);
+        assert.equal(p.process.pageTable.lookup(base / PAGE)?.flags, flags);
+        assert.equal(p.kernel32.VirtualAlloc(base, PAGE, W.MEM_COMMIT, RW), base);
+        assert.deepEqual(p.process.read(base, 16), pattern(PAGE).subarray(0, 16), 'the page kept its bytes');
+      });
+    }
+
+    test('a reserved, uncommitted page → FALSE, ERROR_NOACCESS', () => {
+      const p = H.platformFor('win-x64-sgx1');
+      const base = host(p, 1);
+      assert.deepEqual(call(p, () => p.kernel32.WriteProcessMemory(HP, base + 2 * PAGE, new Uint8Array(16), 16, null)), noAccess);
+    });
+
+    for (const [name, protect] of [['PAGE_EXECUTE_READ', W.PAGE_EXECUTE_READ], ['PAGE_EXECUTE', W.PAGE_EXECUTE]] as const) {
+      test(`a ${name} range is made writable for the copy and restored afterwards`, () => {
+        const p = H.platformFor('win-x64-sgx1');
+        const base = host(p, 2, protect);
+        const flags = p.process.pageTable.lookup(base / PAGE)!.flags;
+        const data = new Uint8Array(PAGE).fill(0xc3);
+        const n = { value: H.SENT_OUT };
+        assert.deepEqual(call(p, () => p.kernel32.WriteProcessMemory(HP, base + 2048, data, PAGE, n)), ok);
+        assert.equal(n.value, PAGE);
+        for (const v of [0, 1]) assert.equal(p.process.pageTable.lookup(base / PAGE + v)!.flags, flags, `page ${v} protection restored`);
+        assert.throws(() => p.process.write(base, new Uint8Array(1)), 'user mode still cannot write');
+        assert.equal(p.kernel32.VirtualAlloc(base, 2 * PAGE, W.MEM_COMMIT, RW), base);
+        assert.deepEqual(p.process.read(base + 2048, PAGE), data);
+        assert.deepEqual(p.process.read(base, 2048), pattern(PAGE).subarray(0, 2048));
+      });
+    }
+
+    test('an execute-read page followed by a read-only one: only the execute run is made writable, so the probe fails → ERROR_NOACCESS, nothing written', () => {
+      const p = H.platformFor('win-x64-sgx1');
+      const base = host(p, 2, W.PAGE_EXECUTE_READ);
+      assert.equal(p.kernel32.VirtualAlloc(base + PAGE, PAGE, W.MEM_COMMIT, W.PAGE_READONLY), base + PAGE);
+      const rx = p.process.pageTable.lookup(base / PAGE)!.flags;
+      const ro = p.process.pageTable.lookup(base / PAGE + 1)!.flags;
+      const n = { value: H.SENT_OUT };
+      assert.deepEqual(call(p, () => p.kernel32.WriteProcessMemory(HP, base + PAGE - 8, new Uint8Array(16).fill(1), 16, n)), noAccess);
+      assert.equal(n.value, 0);
+      assert.deepEqual([p.process.pageTable.lookup(base / PAGE)!.flags, p.process.pageTable.lookup(base / PAGE + 1)!.flags], [rx, ro]);
+      assert.deepEqual(p.process.read(base + PAGE - 8, 16), pattern(2 * PAGE).subarray(PAGE - 8, PAGE + 8));
+    });
+
+    test('lpBuffer null or too short: the source cannot be locked → ERROR_PARTIAL_COPY, 0 bytes, nothing written', () => {
+      const p = H.platformFor('win-x64-sgx1');
+      const base = host(p, 1);
+      for (const buf of [null, 0, new Uint8Array(100)]) {
+        const n = { value: H.SENT_OUT };
+        assert.deepEqual(call(p, () => p.kernel32.WriteProcessMemory(HP, base, buf, PAGE, n)), partial, String(buf));
+        assert.equal(n.value, 0);
+      }
+      assert.deepEqual(p.process.read(base, PAGE), pattern(PAGE));
+    });
+
+    test('an address outside user space → ERROR_INVALID_PARAMETER (VirtualQueryEx); a bad handle → ERROR_INVALID_HANDLE', () => {
+      const p = H.platformFor('win-x64-sgx1');
+      const base = host(p, 1);
+      for (const at of [2 ** 47, -1, Number.NaN]) assert.deepEqual(call(p, () => p.kernel32.WriteProcessMemory(HP, at, new Uint8Array(8), 8, null)), failed(W.ERROR_INVALID_PARAMETER, W.STATUS_INVALID_PARAMETER), String(at));
+      assert.deepEqual(call(p, () => p.kernel32.WriteProcessMemory(0, base, new Uint8Array(8), 8, null)), failed(W.ERROR_INVALID_HANDLE, W.STATUS_INVALID_HANDLE));
+    });
+  });
+});

@@ -243,6 +243,11 @@ describe('§2.3 RtlNtStatusToDosError', () => {
       if (status !== 0) assert.equal(rtlNtStatusToDosError(((status & 0x0fff_ffff) | 0xd000_0000) >>> 0), err, '0xD… is treated like 0xC…');
     });
   }
+  test('STATUS_PARTIAL_COPY (0x8000000D, a warning) → ERROR_PARTIAL_COPY (299), and it is not NT_SUCCESS', () => {
+    assert.equal(rtlNtStatusToDosError(W.STATUS_PARTIAL_COPY), 299);
+    assert.equal(W.STATUS_PARTIAL_COPY, 0x8000_000d);
+    assert.equal(ntSuccess(W.STATUS_PARTIAL_COPY), false);
+  });
   test('unmapped codes → ERROR_MR_MID_NOT_FOUND (317)', () => {
     for (const s of [0xc000_0001, 0xc0ff_ffff, 0xd000_0001, 0x8000_0005]) assert.equal(rtlNtStatusToDosError(s), 317, H.hex32(s));
   });

@@ -7,13 +7,19 @@
  */
 import type { Kernel } from '../kernel.js';
 import type { Process } from '../process.js';
-import { pteFlagsFor, ALLOCATION_GRANULARITY } from '../process.js';
-import { NtEnclaveApi, type MemArg, type Out } from './nt.js';
+import { PTE } from '../../arch/index.js';
+import { pteFlagsFor, ALLOCATION_GRANULARITY, USER_SPACE_END } from '../process.js';
+import { NtEnclaveApi } from './nt.js';
+import { writeOut, outWritable, type MemArg, type Out } from './args.js';
 import { rtlNtStatusToDosError, ntSuccess } from './ntstatus.js';
 import * as C from './constants.js';
 import { ENCLAVE_EXPORTS, BUILD_10514_EXPORTS, type WindowsProfile, type ResolvedWindowsConfig } from './profiles.js';
 
 export type { MemArg, Out };
+
+/** MmCopyVirtualMemory's copy sizes (readwrt.c): above POOL_MOVE_THRESHOLD bytes it locks and maps MAX_LOCK_SIZE at a time. */
+const POOL_MOVE_THRESHOLD = 511;
+const MAX_LOCK_SIZE = 14 * 4096;
 
 /** The functions of kernel32 that Witness models. */
 export interface Kernel32Functions {
@@ -30,8 +36,8 @@ export interface Kernel32Functions {
   TerminateEnclave(lpAddress: number, fWait: boolean): boolean;
   VirtualAlloc(lpAddress: number, dwSize: number, flAllocationType: number, flProtect: number): number;
   VirtualFree(lpAddress: number, dwSize: number, dwFreeType: number): boolean;
-  ReadProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: Uint8Array, nSize: number, lpNumberOfBytesRead: Out<number>): boolean;
-  WriteProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: Uint8Array, nSize: number, lpNumberOfBytesWritten: Out<number>): boolean;
+  ReadProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: MemArg, nSize: number, lpNumberOfBytesRead: Out<number>): boolean;
+  WriteProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: MemArg, nSize: number, lpNumberOfBytesWritten: Out<number>): boolean;
 }
 
 /** The names GetProcAddress resolves (the modelled exports; nothing else of the object). */
@@ -235,20 +241,88 @@ export class Kernel32 implements Kernel32Functions {
     return this.#fail(C.STATUS_INVALID_PARAMETER);
   }
 
-  /** A kernel-mode copy out of the process (MmCopyVirtualMemory): enclave pages read as the abort page. */
-  ReadProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: Uint8Array, nSize: number, lpNumberOfBytesRead: Out<number>): boolean {
-    if (hProcess !== C.CURRENT_PROCESS) return this.#fail(C.STATUS_INVALID_HANDLE);
-    if (!this.#p.accessible(lpBaseAddress, nSize, false) || lpBuffer.length < nSize) return this.#fail(C.STATUS_ACCESS_VIOLATION);
-    this.#k.ring0(() => this.#k.processor.memory.readVirtualInto(this.#p.pageTable, lpBaseAddress, lpBuffer.subarray(0, nSize), 0));
-    if (lpNumberOfBytesRead && typeof lpNumberOfBytesRead === 'object') lpNumberOfBytesRead.value = nSize;
-    return true;
+  /**
+   * ReadProcessMemory: NtReadVirtualMemory with the caller's out-parameter (kernelbase forwards it).
+   * A target range that cannot be read fails with STATUS_PARTIAL_COPY (ERROR_PARTIAL_COPY, 299) and
+   * reports the bytes copied before the fault; a caller buffer that cannot take nSize bytes fails with
+   * STATUS_ACCESS_VIOLATION (ERROR_NOACCESS, 998). Enclave pages read as the abort page.
+   */
+  ReadProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: MemArg, nSize: number, lpNumberOfBytesRead: Out<number>): boolean {
+    return this.#ok(this.#copyVirtual('read', hProcess, lpBaseAddress, lpBuffer, nSize, lpNumberOfBytesRead));
   }
 
-  WriteProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: Uint8Array, nSize: number, lpNumberOfBytesWritten: Out<number>): boolean {
+  /**
+   * WriteProcessMemory as kernelbase implements it (Wine dlls/kernelbase/memory.c, which follows
+   * Windows): look at the protection of the first page; a writable page takes NtWriteVirtualMemory
+   * directly; an execute (or execute-read) page is made writable for the copy with
+   * NtProtectVirtualMemory (over the pages of the range that share its protection) and restored
+   * afterwards; anything else (read-only, no access, not committed) fails with
+   * STATUS_ACCESS_VIOLATION (ERROR_NOACCESS, 998) without writing *lpNumberOfBytesWritten.
+   * Writes to enclave pages are dropped (abort page).
+   */
+  WriteProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: MemArg, nSize: number, lpNumberOfBytesWritten: Out<number>): boolean {
+    // VirtualQueryEx (NtQueryVirtualMemory): an address outside user space is a bad parameter.
+    if (!Number.isSafeInteger(lpBaseAddress) || lpBaseAddress < 0 || lpBaseAddress >= USER_SPACE_END) return this.#fail(C.STATUS_INVALID_PARAMETER);
     if (hProcess !== C.CURRENT_PROCESS) return this.#fail(C.STATUS_INVALID_HANDLE);
-    if (!this.#p.accessible(lpBaseAddress, nSize, false) || lpBuffer.length < nSize) return this.#fail(C.STATUS_ACCESS_VIOLATION);
-    this.#k.ring0(() => this.#k.processor.memory.writeVirtual(this.#p.pageTable, lpBaseAddress, lpBuffer.subarray(0, nSize), 0));
-    if (lpNumberOfBytesWritten && typeof lpNumberOfBytesWritten === 'object') lpNumberOfBytesWritten.value = nSize;
-    return true;
+    const pt = this.#p.pageTable;
+    const first = Math.floor(lpBaseAddress / 4096);
+    const e = pt.lookup(first);
+    const flags = e && e.flags & PTE.U ? e.flags : -1;
+    if (flags >= 0 && flags & PTE.W) return this.#ok(this.#copyVirtual('write', hProcess, lpBaseAddress, lpBuffer, nSize, lpNumberOfBytesWritten));
+    if (flags < 0 || flags & PTE.NX) return this.#fail(C.STATUS_ACCESS_VIOLATION);
+    // PAGE_EXECUTE / PAGE_EXECUTE_READ: writable for the copy, then restored.
+    const last = Number.isSafeInteger(nSize) && nSize > 0 ? Math.ceil(Math.min(lpBaseAddress + nSize, USER_SPACE_END) / 4096) : first + 1;
+    const made: number[] = [];
+    for (let v = first; v < last && pt.lookup(v)?.flags === flags; v++) made.push(v);
+    for (const v of made) pt.protect(v, flags | PTE.W);
+    try {
+      return this.#ok(this.#copyVirtual('write', hProcess, lpBaseAddress, lpBuffer, nSize, lpNumberOfBytesWritten));
+    } finally {
+      for (const v of made) pt.protect(v, flags);
+    }
+  }
+
+  /**
+   * NtReadVirtualMemory / NtWriteVirtualMemory, as the Windows Research Kernel implements them
+   * (base/ntos/mm/readwrt.c): a range that wraps or leaves user space is STATUS_ACCESS_VIOLATION and
+   * an unwritable out-parameter address too (nothing written); nSize 0 succeeds at once; then
+   * MmCopyVirtualMemory moves the bytes in chunks (14 pages above 511 bytes, else one move). The
+   * source is locked chunk by chunk: an unreadable source chunk ends the copy with
+   * STATUS_PARTIAL_COPY and the bytes of the chunks already moved; the destination is probed for
+   * writing over the whole range after the first chunk is locked: an unwritable destination is
+   * STATUS_ACCESS_VIOLATION with nothing moved. *NumberOfBytes gets the bytes moved (0 on failure
+   * after the early checks).
+   */
+  #copyVirtual(dir: 'read' | 'write', hProcess: number, lpBaseAddress: number, lpBuffer: MemArg, nSize: number, out: Out<number>): number {
+    const p = this.#p;
+    const inUserSpace = (a: number): boolean => Number.isSafeInteger(a) && a >= 0 && a + nSize <= USER_SPACE_END;
+    if (!Number.isSafeInteger(nSize) || nSize < 0 || !inUserSpace(lpBaseAddress)) return C.STATUS_ACCESS_VIOLATION;
+    if (typeof lpBuffer === 'number' && lpBuffer !== 0 && !inUserSpace(lpBuffer)) return C.STATUS_ACCESS_VIOLATION;
+    if (!outWritable(p, out, 8)) return C.STATUS_ACCESS_VIOLATION;
+    const done = (status: number, moved: number): number => {
+      writeOut(p, out, moved, 8);
+      return status;
+    };
+    if (nSize === 0) return done(C.STATUS_SUCCESS, 0);
+    if (hProcess !== C.CURRENT_PROCESS) return done(C.STATUS_INVALID_HANDLE, 0);
+    // The caller's buffer: bytes given, an address in this process, or NULL.
+    const callerExtent = (write: boolean): number =>
+      lpBuffer instanceof Uint8Array ? Math.min(lpBuffer.length, nSize) : typeof lpBuffer === 'number' && lpBuffer !== 0 ? p.accessiblePrefix(lpBuffer, nSize, write) : 0;
+    const readable = dir === 'read' ? p.accessiblePrefix(lpBaseAddress, nSize, false) : callerExtent(false);
+    const writable = dir === 'read' ? callerExtent(true) : p.accessiblePrefix(lpBaseAddress, nSize, true);
+    const chunk = nSize > POOL_MOVE_THRESHOLD ? MAX_LOCK_SIZE : nSize;
+    if (readable < Math.min(chunk, nSize)) return done(C.STATUS_PARTIAL_COPY, 0);
+    if (writable < nSize) return done(C.STATUS_ACCESS_VIOLATION, 0);
+    const moved = readable === nSize ? nSize : readable - (readable % chunk);
+    const mem = this.#k.processor.memory;
+    if (dir === 'read') {
+      const dst = lpBuffer instanceof Uint8Array ? lpBuffer.subarray(0, moved) : new Uint8Array(moved);
+      mem.readVirtualInto(p.pageTable, lpBaseAddress, dst, 0);
+      if (!(lpBuffer instanceof Uint8Array)) p.write(lpBuffer as number, dst);
+    } else {
+      const src = lpBuffer instanceof Uint8Array ? lpBuffer.subarray(0, moved) : p.read(lpBuffer as number, moved);
+      mem.writeVirtual(p.pageTable, lpBaseAddress, src, 0);
+    }
+    return done(moved === nSize ? C.STATUS_SUCCESS : C.STATUS_PARTIAL_COPY, moved);
   }
 }

@@ -6,17 +6,15 @@
  * failing call leaves nothing behind: no reservation, no EPC page, no half-built enclave.
  */
 import { ArchFault, SECS, ATTR, INTEL_LE_PUBKEYHASH } from '../../arch/index.js';
-import { u64le, writeU32le, writeU64le } from '../../lib/bytes.js';
+import { u64le, writeU64le } from '../../lib/bytes.js';
 import type { Kernel, KernelEnclave } from '../kernel.js';
 import type { Process } from '../process.js';
 import { PTE } from '../../arch/index.js';
 import * as C from './constants.js';
+import { writeOut, outWritable, type MemArg, type Out } from './args.js';
 import type { WindowsProfile, ResolvedWindowsConfig } from './profiles.js';
 
-/** A memory argument: an address in the calling process (0 = NULL), or bytes the binding copies in. */
-export type MemArg = number | Uint8Array | null;
-/** An out-parameter: an explicit box, an address in the calling process, or null. */
-export type Out<T> = { value: T } | number | null;
+export type { MemArg, Out };
 
 const TWO_MIB = 2 * 1024 * 1024;
 const SGX_UNMASKED_EVENT = 128;
@@ -90,17 +88,7 @@ export class NtEnclaveApi {
 
   /** Write a DWORD (size 4) or SIZE_T (size 8) out-parameter; false when the address is not writable. */
   #out(o: Out<number> | undefined, v: number, size: 4 | 8): boolean {
-    if (o === null || o === undefined || o === 0) return true;
-    if (typeof o === 'object') {
-      o.value = v;
-      return true;
-    }
-    if (!this.#p.accessible(o, size, true)) return false;
-    const b = new Uint8Array(size);
-    if (size === 4) writeU32le(b, 0, v >>> 0);
-    else writeU64le(b, 0, v);
-    this.#p.write(o, b);
-    return true;
+    return writeOut(this.#p, o, v, size);
   }
 
   typeSupported(type: number): boolean {
@@ -184,7 +172,7 @@ export class NtEnclaveApi {
       this.#out(NumberOfBytesWritten, 0, 8);
       return status;
     };
-    if (typeof NumberOfBytesWritten === 'number' && NumberOfBytesWritten !== 0 && !this.#p.accessible(NumberOfBytesWritten, 8, true)) return C.STATUS_ACCESS_VIOLATION;
+    if (!outWritable(this.#p, NumberOfBytesWritten, 8)) return C.STATUS_ACCESS_VIOLATION;
     for (let i = 0; i < n; i++) if (enc.pages.has(BaseAddress + i * 4096)) return failEarly(C.STATUS_CONFLICTING_ADDRESSES);
     if (n > enc.commitment + this.#k.epc.availablePages) return failEarly(this.#cfg.epcExhaustedStatus);
     let srcFrames: number[] | null = null;
