@@ -217,10 +217,13 @@ export class Kernel {
 
   /**
    * ECREATE a new enclave for `process` at [base, base+size) with `secs` (BASEADDR already set),
-   * committing `commitPages` EPC pages in advance. All-or-nothing: on failure nothing is left.
-   * Returns the enclave, or the reason it could not be created.
+   * committing `commitPages` EPC pages in advance. All-or-nothing: the address range is checked and
+   * the EPC committed before ECREATE, and a faulting ECREATE gives the SECS page and the commitment
+   * back. Returns the enclave, or the reason it could not be created.
    */
-  createEnclave(process: Process, base: number, size: number, type: number, secs: Uint8Array, commitPages: number): KernelEnclave | { error: 'NO_EPC' } | { error: 'ECREATE_FAULT'; fault: ArchFault } {
+  createEnclave(process: Process, base: number, size: number, type: number, secs: Uint8Array, commitPages: number):
+    KernelEnclave | { error: 'VA_CONFLICT' } | { error: 'NO_EPC' } | { error: 'ECREATE_FAULT'; fault: ArchFault } {
+    if (!process.isFree(base, size)) return { error: 'VA_CONFLICT' };
     if (!this.epc.commit(commitPages + 1)) return { error: 'NO_EPC' };
     const secsPage = this.epc.alloc(true);
     try {

@@ -141,7 +141,7 @@ export class NtEnclaveApi {
     writeU64le(secs, 8, base);
     // 11–12. EPC and ECREATE (all-or-nothing).
     const r = this.#k.createEnclave(this.#p, base, Size, EnclaveType, secs, Math.ceil(InitialCommitment / 4096));
-    if ('error' in r) return r.error === 'NO_EPC' ? this.#cfg.epcExhaustedStatus : C.STATUS_INVALID_PARAMETER;
+    if ('error' in r) return r.error === 'NO_EPC' ? this.#cfg.epcExhaustedStatus : r.error === 'VA_CONFLICT' ? C.STATUS_CONFLICTING_ADDRESSES : C.STATUS_INVALID_PARAMETER;
     this.#attrs.set(r, u64le(secs, 48));
     BaseAddress.value = base;
     return C.STATUS_SUCCESS;
