@@ -258,24 +258,31 @@ export class Kernel {
   /**
    * Tear an enclave down: EREMOVE every child page, then the SECS; release the address range and
    * the commitment. Returns the SGX status of the first EREMOVE that failed (nothing is removed
-   * when a thread is inside: SGX_ENCLAVE_ACT).
+   * when a thread is inside: SGX_ENCLAVE_ACT), or the fault an EREMOVE raised (a locked memory
+   * controller machine-checks every ENCLS): pages removed before it stay removed and freed, the
+   * enclave keeps the rest.
    */
-  destroyEnclave(enc: KernelEnclave): number {
-    const pages = [...enc.pages.entries()];
-    if (pages.length > 0) {
-      const first = this.sgx.eremove(pages[0]![1]);
-      if (first !== 0) return first;
-      this.epc.free(pages[0]![1]);
-      enc.pages.delete(pages[0]![0]);
-      for (const [la, pa] of pages.slice(1)) {
-        const st = this.sgx.eremove(pa);
-        if (st !== 0) throw new OsError('EREMOVE_FAILED', `EREMOVE of a child page returned ${st} after the first succeeded`);
-        this.epc.free(pa);
-        enc.pages.delete(la);
+  destroyEnclave(enc: KernelEnclave): number | { error: 'EREMOVE_FAULT'; fault: ArchFault } {
+    try {
+      const pages = [...enc.pages.entries()];
+      if (pages.length > 0) {
+        const first = this.sgx.eremove(pages[0]![1]);
+        if (first !== 0) return first;
+        this.epc.free(pages[0]![1]);
+        enc.pages.delete(pages[0]![0]);
+        for (const [la, pa] of pages.slice(1)) {
+          const st = this.sgx.eremove(pa);
+          if (st !== 0) throw new OsError('EREMOVE_FAILED', `EREMOVE of a child page returned ${st} after the first succeeded`);
+          this.epc.free(pa);
+          enc.pages.delete(la);
+        }
       }
+      const st = this.sgx.eremove(enc.secs);
+      if (st !== 0) throw new OsError('EREMOVE_FAILED', `EREMOVE of the SECS returned ${st}`);
+    } catch (e) {
+      if (e instanceof ArchFault) return { error: 'EREMOVE_FAULT', fault: e };
+      throw e;
     }
-    const st = this.sgx.eremove(enc.secs);
-    if (st !== 0) throw new OsError('EREMOVE_FAILED', `EREMOVE of the SECS returned ${st}`);
     this.epc.free(enc.secs);
     this.releaseCommitment(enc);
     const r = enc.process.regionAt(enc.base);

@@ -5,7 +5,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { SECS } from '../../src/arch/index.js';
+import { SECS, VECTOR, ArchFault } from '../../src/arch/index.js';
 import * as W from '../../src/os/windows/constants.js';
 import type { Platform } from '../../src/platform/index.js';
 import * as H from '../helpers/windows.js';
@@ -40,7 +40,7 @@ describe('Kernel.createEnclave is all-or-nothing', () => {
     const before = kernelState(p);
     const r = p.kernel.createEnclave(p.process, H.FIX_BASE, L.size, W.ENCLAVE_TYPE_SGX, secsAt(H.FIX_BASE, { SSAFRAMESIZE: 0 }), 5);
     assert.ok('error' in r && r.error === 'ECREATE_FAULT', JSON.stringify(r));
-    assert.equal(r.fault.vector, 13);
+    assert.equal(r.fault.vector, VECTOR.GP);
     assert.deepEqual(kernelState(p), before);
     assert.equal(p.process.isFree(H.FIX_BASE, L.size), true);
     // and a valid one then succeeds at the same place with the same commitment
@@ -58,6 +58,52 @@ describe('Kernel.createEnclave is all-or-nothing', () => {
     SECS.encodeInto(secs, 0, { SIZE: 0x3000n });
     const r = p.kernel.createEnclave(p.process, H.FIX_BASE, L.size, W.ENCLAVE_TYPE_SGX, secs, 0);
     assert.ok('error' in r && r.error === 'ECREATE_FAULT');
+    assert.deepEqual(kernelState(p), before);
+  });
+});
+
+describe('after drop-and-lock (#MC, the memory controller locked) no Win32 function throws', () => {
+  const HP = W.CURRENT_PROCESS;
+  /** An initialized DEBUG enclave at FIX_BASE, a created one beside it, then lock the machine through EDBGRD of a page tampered by DMA. */
+  function lockedPlatform(): { p: Platform; base: number; created: number } {
+    const p = H.platformFor('win-x64-sgx1');
+    const base = H.buildTo(p, L, 'initialized');
+    const created = H.create(p, L, H.FIX_BASE + 0x20_0000);
+    const pa = p.kernel.enclaves.find((e) => e.base === base)!.pages.get(base + 0x2000)!;
+    assert.equal(p.processor.memory.dramWrite(pa, new Uint8Array(64).fill(0x41)).tamperedPages, 1);
+    assert.throws(() => p.kernel.sgx.edbgrd(pa), (e: unknown) => e instanceof ArchFault && e.vector === VECTOR.MC);
+    assert.notEqual(p.processor.locked, null);
+    return { p, base, created };
+  }
+  const einval = { ret: false, err: W.ERROR_INVALID_PARAMETER, nt: W.STATUS_INVALID_PARAMETER };
+  function call(p: Platform, fn: () => boolean | number): { ret: boolean | number; err: number; nt: number } {
+    p.kernel32.SetLastError(H.SENT_ERR);
+    p.kernel32.lastNtStatus = H.SENT_NT;
+    const ret = fn();
+    return { ret, err: p.kernel32.GetLastError(), nt: p.kernel32.lastNtStatus >>> 0 };
+  }
+
+  test('DeleteEnclave and VirtualFree(MEM_RELEASE) → FALSE, ERROR_INVALID_PARAMETER; the enclave and the EPC stay as they were', () => {
+    const { p, base, created } = lockedPlatform();
+    const before = kernelState(p);
+    for (const b of [base, created]) {
+      assert.deepEqual(call(p, () => p.kernel32.DeleteEnclave(b)), einval);
+      assert.deepEqual(call(p, () => p.kernel32.VirtualFree(b, 0, W.MEM_RELEASE)), einval);
+    }
+    assert.deepEqual(kernelState(p), before);
+    assert.equal(p.kernel.enclaves.length, 2);
+  });
+
+  test('CreateEnclave, LoadEnclaveData and InitializeEnclave → the same STATUS_INVALID_PARAMETER, nothing leaked', () => {
+    const { p, created } = lockedPlatform();
+    const before = kernelState(p);
+    const err = { value: H.SENT_OUT };
+    assert.deepEqual(call(p, () => p.kernel32.CreateEnclave(HP, H.FIX_BASE + 0x40_0000, L.size, 2 * PAGE, W.ENCLAVE_TYPE_SGX, L.secs(), 4096, err)), { ...einval, ret: 0 });
+    const written = { value: H.SENT_OUT };
+    assert.deepEqual(call(p, () => p.kernel32.LoadEnclaveData(HP, created, L.pages[0]!.data, PAGE, L.pages[0]!.protect, null, 0, written, null)), einval);
+    assert.equal(written.value, 0);
+    assert.deepEqual(call(p, () => p.kernel32.InitializeEnclave(HP, created, L.initInfo(), 4096, err)), einval);
+    assert.equal(err.value, H.SENT_OUT);
     assert.deepEqual(kernelState(p), before);
   });
 });

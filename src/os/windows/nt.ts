@@ -141,7 +141,7 @@ export class NtEnclaveApi {
     writeU64le(secs, 8, base);
     // 11–12. EPC and ECREATE (all-or-nothing).
     const r = this.#k.createEnclave(this.#p, base, Size, EnclaveType, secs, Math.ceil(InitialCommitment / 4096));
-    if ('error' in r) return r.error === 'NO_EPC' ? this.#cfg.epcExhaustedStatus : r.error === 'VA_CONFLICT' ? C.STATUS_CONFLICTING_ADDRESSES : C.STATUS_INVALID_PARAMETER;
+    if ('error' in r) return r.error === 'NO_EPC' ? this.#cfg.epcExhaustedStatus : r.error === 'VA_CONFLICT' ? C.STATUS_CONFLICTING_ADDRESSES : faultStatus(r.fault);
     this.#attrs.set(r, u64le(secs, 48));
     BaseAddress.value = base;
     return C.STATUS_SUCCESS;
@@ -215,7 +215,7 @@ export class NtEnclaveApi {
     } catch (e) {
       if (!(e instanceof ArchFault)) throw e;
       this.#out(NumberOfBytesWritten, done, 8);
-      return C.STATUS_INVALID_PARAMETER;
+      return faultStatus(e);
     }
     if (!this.#out(NumberOfBytesWritten, done, 8)) return C.STATUS_ACCESS_VIOLATION;
     return C.STATUS_SUCCESS;
@@ -248,7 +248,7 @@ export class NtEnclaveApi {
       status = sgx.einit(sigstruct, token, enc.secs);
       for (let retry = 0; status === SGX_UNMASKED_EVENT && retry < this.#cfg.osInternalEinitRetries; retry++) status = sgx.einit(sigstruct, token, enc.secs);
     } catch (e) {
-      if (e instanceof ArchFault) return C.STATUS_INVALID_PARAMETER;
+      if (e instanceof ArchFault) return faultStatus(e);
       throw e;
     }
     if (status === SGX_UNMASKED_EVENT) {
@@ -273,6 +273,7 @@ export class NtEnclaveApi {
     const enc = Number.isSafeInteger(base) ? this.#k.enclaveAt(this.#p, base) : null;
     if (!enc || enc.base !== base) return C.STATUS_CONFLICTING_ADDRESSES;
     const st = this.#k.destroyEnclave(enc);
+    if (typeof st === 'object') return faultStatus(st.fault);
     if (st === 14 /* SGX_ENCLAVE_ACT */) return C.STATUS_ENCLAVE_NOT_TERMINATED;
     if (st !== 0) return C.STATUS_INVALID_PARAMETER;
     return C.STATUS_SUCCESS;
@@ -286,6 +287,18 @@ export class NtEnclaveApi {
   static secsOf(info: Uint8Array): ReturnType<typeof SECS.decode> {
     return SECS.decode(info.subarray(0, 4096), { allowReserved: true });
   }
+}
+
+/**
+ * The NTSTATUS for an architectural fault raised by an ENCLS leaf the Nt layer ran: every Nt call
+ * maps faults here, so no fault leaves a Win32 function. A #GP/#PF means the caller's structures
+ * were refused (specs/os-api.md §2.7 #12: STATUS_INVALID_PARAMETER). A #MC (the memory controller
+ * locked after an integrity failure, drop-and-lock) has no Windows counterpart: real hardware takes
+ * the whole system down; the model keeps running and answers every later enclave call with the same
+ * STATUS_INVALID_PARAMETER, leaving the kernel's objects as they were.
+ */
+function faultStatus(_fault: ArchFault): number {
+  return C.STATUS_INVALID_PARAMETER;
 }
 
 function isPowerOfTwo(n: number): boolean {
