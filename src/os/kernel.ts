@@ -240,13 +240,29 @@ export class Kernel {
     return enc;
   }
 
-  /** An EPC page for `enc` (from its commitment first). -1 when the EPC is exhausted. */
-  allocEnclavePage(enc: KernelEnclave): number {
-    if (enc.commitment > 0) {
-      enc.commitment--;
-      return this.epc.alloc(true);
+  /**
+   * EADD the 4 KiB at physical `srcPa` into `enc` at linear address `la` with SECINFO.FLAGS
+   * `secinfo` and, when `measure`, EEXTEND the whole page. The EPC page comes from the enclave's
+   * commitment first. Returns the EPC page, or -1 when the EPC has none for the enclave. A faulting
+   * EADD changed nothing (the leaf checks everything before its first irreversible step): the page
+   * goes back to the free list and to the commitment it came from, and the fault is rethrown. Once
+   * EADD succeeded the page is the enclave's (a later EEXTEND fault leaves it added, as on hardware).
+   */
+  addPage(enc: KernelEnclave, la: number, srcPa: number, secinfo: number, measure: boolean): number {
+    const fromCommitment = enc.commitment > 0;
+    const epc = this.epc.alloc(fromCommitment);
+    if (epc < 0) return -1;
+    if (fromCommitment) enc.commitment--;
+    try {
+      this.sgx.eadd(srcPa, la, secinfo, enc.secs, epc);
+    } catch (e) {
+      this.epc.free(epc, fromCommitment);
+      if (fromCommitment) enc.commitment++;
+      throw e;
     }
-    return this.epc.alloc(false);
+    enc.pages.set(la, epc);
+    if (measure) this.sgx.eextendPage(enc.secs, epc);
+    return epc;
   }
 
   /** Release the unused part of an enclave's commitment (at initialization). */

@@ -99,8 +99,10 @@ export class EpcAllocator {
     return this.#free.pop()!;
   }
 
-  free(pa: number): void {
+  /** Give a page back; `toCommitment` returns it to the owner's commitment it was taken from. */
+  free(pa: number, toCommitment = false): void {
     if (pa < this.base || pa >= this.base + this.pages * 4096 || pa % 4096 !== 0) throw new OsError('EPC_FREE', `0x${pa.toString(16)} is not an EPC page`);
     this.#free.push(pa);
+    if (toCommitment) this.#committed++;
   }
 }

@@ -4,8 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ATTACKS, runAttack, HostileDriver } from '../../src/os/adversary/index.js';
+import { ATTACKS, runAttack, HostileDriver, type Victim } from '../../src/os/adversary/index.js';
 import { makeHelloVictim } from '../../src/platform/victim.js';
+import { ArchFault, PT, VECTOR } from '../../src/arch/index.js';
 
 const expected: Record<string, RegExp> = {
   'kernel-read-epc': /all-ones/,
@@ -52,4 +53,18 @@ test('the judge is not blind: reading the secret through a DEBUG window would co
   assert.ok(frame >= v.kernel.processor.epcBase, 'the secret lives in the EPC');
   const seen = d.readPhysical(frame + (v.secretAddress % 4096), v.secret.length);
   assert.ok(seen.every((b) => b === 0xff));
+});
+
+test('a replay whose EADD faults leaves no EPC page, commitment, RAM frame or enclave behind', () => {
+  // The victim's image with its second page replaced by a TCS: the attack flips byte 100 of that
+  // page, a reserved TCS byte, so the replay's EADD raises #GP part-way through the rebuild.
+  const v = makeHelloVictim();
+  const tcs = v.image.pages.find((p) => p.secinfoFlags >> 8 === PT.TCS)!;
+  const pages = v.image.pages.map((p, i) => (i === 1 ? { ...tcs, offset: p.offset } : p));
+  const victim: Victim = { ...v, image: { ...v.image, pages } };
+  const k = v.kernel;
+  const before = { free: k.epc.freePages, committed: k.epc.committedPages, cpu: k.processor.inspect.freeEpcPages, ram: k.ram.inUse, enclaves: k.enclaves.length, regions: v.process.regions.length };
+  const attack = ATTACKS.find((a) => a.name === 'einit-modified-image')!;
+  assert.throws(() => runAttack(attack, () => victim), (e: unknown) => e instanceof ArchFault && e.vector === VECTOR.GP);
+  assert.deepEqual({ free: k.epc.freePages, committed: k.epc.committedPages, cpu: k.processor.inspect.freeEpcPages, ram: k.ram.inUse, enclaves: k.enclaves.length, regions: v.process.regions.length }, before);
 });

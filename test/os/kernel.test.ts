@@ -5,13 +5,14 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { SECS, VECTOR, ArchFault } from '../../src/arch/index.js';
+import { SECS, VECTOR, ArchFault, PT, SECINFO_FLAGS } from '../../src/arch/index.js';
 import * as W from '../../src/os/windows/constants.js';
 import type { Platform } from '../../src/platform/index.js';
 import * as H from '../helpers/windows.js';
 
 const PAGE = 4096;
 const L = H.standardLayout();
+const REG_RW = (PT.REG << 8) | SECINFO_FLAGS.R | SECINFO_FLAGS.W;
 
 /** The layout's SECS with BASEADDR set (what the Nt layer hands the kernel). */
 function secsAt(base: number, over: Parameters<H.TestLayout['secs']>[0] = {}): Uint8Array {
@@ -105,5 +106,64 @@ describe('after drop-and-lock (#MC, the memory controller locked) no Win32 funct
     assert.deepEqual(call(p, () => p.kernel32.InitializeEnclave(HP, created, L.initInfo(), 4096, err)), einval);
     assert.equal(err.value, H.SENT_OUT);
     assert.deepEqual(kernelState(p), before);
+  });
+});
+
+describe('Kernel.addPage: a faulting EADD gives back the EPC page and the commitment', () => {
+  const TCS_RW = (W.PAGE_ENCLAVE_THREAD_CONTROL | W.PAGE_READWRITE) >>> 0;
+
+  test('LoadEnclaveData of a good and a bad TCS page with a 4-page commitment: 1 added, commitment 3 (not 2)', () => {
+    const p = H.platformFor('win-x64-sgx1');
+    const T = p.processor.epcPages;
+    const base = H.create(p, L, H.FIX_BASE, 4 * PAGE);
+    const enc = p.kernel.enclaves[0]!;
+    const buf = new Uint8Array(2 * PAGE);
+    buf.set(H.tcsPage(0x1000, 1, 0x3000), 0);
+    buf.set(H.tcsPage(0x1000, 1, 0x3000), PAGE);
+    buf[PAGE + 100] = 1; // a reserved TCS byte: EADD #GP
+    const written = { value: H.SENT_OUT };
+    assert.equal(p.kernel32.LoadEnclaveData(W.CURRENT_PROCESS, base, buf, 2 * PAGE, TCS_RW, null, 0, written, null), false);
+    assert.equal(p.kernel32.GetLastError(), W.ERROR_INVALID_PARAMETER);
+    assert.equal(written.value, PAGE);
+    assert.equal(enc.pages.size, 1);
+    assert.equal(enc.commitment, 3);
+    assert.equal(p.kernel.epc.committedPages, 3);
+    assert.equal(p.kernel.epc.freePages, T - 2);
+    assert.equal(p.processor.inspect.freeEpcPages, T - 2);
+    // the three committed pages are still the enclave's to use
+    const three = new Uint8Array(3 * PAGE);
+    assert.equal(p.kernel32.LoadEnclaveData(W.CURRENT_PROCESS, base + 0x4000, three, 3 * PAGE, W.PAGE_READWRITE, null, 0, null, null), true);
+    assert.equal(enc.commitment, 0);
+    assert.equal(p.kernel.epc.committedPages, 0);
+    H.teardown(p);
+  });
+
+  test('directly: from the commitment, without one, and with the EPC exhausted', () => {
+    const p = H.platformFor('win-x64-sgx1', { epcSize: 4 * PAGE });
+    const base = H.create(p, L, H.FIX_BASE, PAGE);
+    const enc = p.kernel.enclaves[0]!;
+    const src = p.kernel.sgx.sourcePage;
+    const bad = H.tcsPage(0, 1, 0);
+    bad[4095] = 1;
+    p.processor.memory.writePhysical(src, bad);
+    const before = kernelState(p);
+    assert.throws(() => p.kernel.addPage(enc, base, src, PT.TCS << 8, true), (e: unknown) => e instanceof ArchFault && e.vector === VECTOR.GP);
+    assert.deepEqual(kernelState(p), before, 'from the commitment: given back');
+    assert.equal(enc.commitment, 1);
+    p.processor.memory.writePhysical(src, new Uint8Array(PAGE).fill(3));
+    const a = p.kernel.addPage(enc, base, src, REG_RW, true);
+    assert.ok(a >= p.processor.epcBase);
+    assert.deepEqual([enc.commitment, p.kernel.epc.committedPages, enc.pages.get(base)], [0, 0, a]);
+    p.processor.memory.writePhysical(src, bad);
+    const before2 = kernelState(p);
+    assert.throws(() => p.kernel.addPage(enc, base + PAGE, src, PT.TCS << 8, true), ArchFault);
+    assert.deepEqual(kernelState(p), before2, 'without a commitment: given back to the free list');
+    p.processor.memory.writePhysical(src, new Uint8Array(PAGE));
+    assert.ok(p.kernel.addPage(enc, base + PAGE, src, REG_RW, false) > 0);
+    assert.ok(p.kernel.addPage(enc, base + 2 * PAGE, src, REG_RW, false) > 0);
+    const full = kernelState(p);
+    assert.equal(p.kernel.addPage(enc, base + 3 * PAGE, src, REG_RW, false), -1, 'no EPC page left');
+    assert.deepEqual(kernelState(p), full);
+    H.teardown(p);
   });
 });

@@ -9,6 +9,7 @@
  */
 import { ArchFault, ENCLS, PT, sgxStatusName, VECTOR } from '../../arch/index.js';
 import type { Kernel } from '../kernel.js';
+import { OsError } from '../errors.js';
 import type { Process } from '../process.js';
 import { HostileDriver } from './driver.js';
 
@@ -375,14 +376,10 @@ function replay(v: Victim, edit: (p: readonly VictimPage[]) => readonly VictimPa
   const enc = k.createEnclave(v.process, base, size, 1, s, 0);
   if ('error' in enc) throw new RangeError(`replay: cannot create an enclave (${enc.error})`);
   try {
+    const src = k.sgx.sourcePage;
     for (const p of edit(v.image.pages)) {
-      const epc = k.allocEnclavePage(enc);
-      const src = k.allocKernelPage();
       k.processor.memory.writePhysical(src, p.data);
-      k.sgx.eadd(src, base + p.offset, p.secinfoFlags, enc.secs, epc);
-      k.ram.free(src / 4096);
-      enc.pages.set(base + p.offset, epc);
-      if (p.measured) k.sgx.eextendPage(enc.secs, epc);
+      if (k.addPage(enc, base + p.offset, src, p.secinfoFlags, p.measured) < 0) throw new OsError('OUT_OF_EPC', 'replay: the EPC is full');
     }
     k.sgx.setLePubKeyHash(k.processor.crypto.sha256(sigstruct.subarray(128, 512)));
     return k.sgx.einit(sigstruct, new Uint8Array(304), enc.secs);

@@ -200,15 +200,11 @@ export class NtEnclaveApi {
           if (Buffer instanceof Uint8Array) mem.writePhysical(src, Buffer, i * 4096, 4096);
           else mem.writePhysical(src, this.#p.read((Buffer as number) + i * 4096, 4096));
         }
-        const epc = this.#k.allocEnclavePage(enc);
-        try {
-          sgx.eadd(src, la, prot.secinfo, enc.secs, epc);
-        } catch (e) {
-          this.#k.epc.free(epc);
-          throw e;
+        const epc = this.#k.addPage(enc, la, src, prot.secinfo, prot.measure);
+        if (epc < 0) {
+          this.#out(NumberOfBytesWritten, done, 8);
+          return this.#cfg.epcExhaustedStatus; // not reached: the EPC was checked above
         }
-        enc.pages.set(la, epc);
-        if (prot.measure) sgx.eextendPage(enc.secs, epc);
         if (prot.pte >= 0) this.#p.pageTable.map(la / 4096, epc / 4096, prot.pte);
         done += 4096;
       }
