@@ -10,6 +10,8 @@ import { FrameAllocator, EpcAllocator } from './physical.js';
 import { Process } from './process.js';
 import { OsError } from './errors.js';
 
+const ZERO_PAGE = new Uint8Array(4096);
+
 /** Lifecycle of an enclave object in the kernel (style rule 7; Windows' CREATED/INITIALIZED, plus deleted). */
 export type KernelEnclaveState = 'created' | 'initialized' | 'deleted';
 
@@ -152,10 +154,14 @@ export class Kernel {
     this.sgx = new SgxLeaves(this);
   }
 
-  /** A zeroed RAM page owned by the kernel; its physical address is also its kernel linear address. */
+  /**
+   * A zeroed RAM page owned by the kernel; its physical address is also its kernel linear address.
+   * Frames come back from the allocator as their last owner left them, so it is cleared here.
+   */
   allocKernelPage(): number {
     const f = this.ram.alloc();
     if (f < 0) throw new OsError('OUT_OF_RAM', 'no RAM for a kernel page');
+    this.processor.memory.writePhysical(f * 4096, ZERO_PAGE);
     return f * 4096;
   }
 

@@ -10,6 +10,8 @@ import type { FrameAllocator } from './physical.js';
 
 export type RegionKind = 'private' | 'enclave';
 
+const ZERO_PAGE = new Uint8Array(4096);
+
 /** Windows-style page protections for private memory (winnt.h PAGE_*). */
 export const PROT = {
   NOACCESS: 0x01,
@@ -114,13 +116,12 @@ export class Process {
     if (last - first - this.#committedIn(r, first, last) > this.#frames.available) return false;
     // From here the range has at most `available` uncommitted pages plus the committed ones: the
     // loop is bounded by RAM, not by the size asked for.
-    const zero = new Uint8Array(4096);
     const flags = pteFlagsFor(protect);
     for (let v = first; v < last; v++) {
       let c = r.committed.get(v);
       if (!c) {
         const pfn = this.#frames.alloc();
-        this.#proc.memory.writePhysical(pfn * 4096, zero);
+        this.#proc.memory.writePhysical(pfn * 4096, ZERO_PAGE);
         c = { pfn, protect };
         r.committed.set(v, c);
       }

@@ -167,3 +167,30 @@ describe('Kernel.addPage: a faulting EADD gives back the EPC page and the commit
     H.teardown(p);
   });
 });
+
+describe('kernel pages come zeroed', () => {
+  test('a frame the process wrote and released is handed to the kernel zeroed', () => {
+    const p = H.platformFor('win-x64-sgx1');
+    const k32 = p.kernel32;
+    const secret = new TextEncoder().encode('host secret');
+    const a = k32.VirtualAlloc(0, PAGE, W.MEM_RESERVE | W.MEM_COMMIT, W.PAGE_READWRITE);
+    p.process.write(a, secret);
+    p.process.write(a + PAGE - secret.length, secret);
+    const frame = p.process.pageTable.lookup(a / PAGE)!.pfn;
+    assert.equal(k32.VirtualFree(a, 0, W.MEM_RELEASE), true);
+    const pa = p.kernel.allocKernelPage();
+    assert.equal(pa / PAGE, frame, 'the same frame is reused (the test would prove nothing otherwise)');
+    assert.deepEqual(p.processor.memory.readPhysical(pa, PAGE), new Uint8Array(PAGE));
+    p.kernel.ram.free(pa / PAGE);
+  });
+
+  test('and so does a committed page after a kernel page was freed', () => {
+    const p = H.platformFor('win-x64-sgx1');
+    const pa = p.kernel.allocKernelPage();
+    p.processor.memory.writePhysical(pa, new Uint8Array(PAGE).fill(0x6b));
+    p.kernel.ram.free(pa / PAGE);
+    const a = p.kernel32.VirtualAlloc(0, PAGE, W.MEM_RESERVE | W.MEM_COMMIT, W.PAGE_READWRITE);
+    assert.equal(p.process.pageTable.lookup(a / PAGE)!.pfn, pa / PAGE);
+    assert.deepEqual(p.process.read(a, PAGE), new Uint8Array(PAGE));
+  });
+});
