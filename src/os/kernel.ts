@@ -4,7 +4,7 @@
  * It runs on logical processor 0 at CPL 0 with the identity-mapped kernel page table while it
  * services a call, and returns the processor to the caller's state afterwards.
  */
-import { Processor, ENCLS, PT, type LogicalProcessor, ArchFault } from '../arch/index.js';
+import { Processor, ENCLS, PT, PAGEINFO, SECINFO, type LogicalProcessor, ArchFault } from '../arch/index.js';
 import { writeU64le } from '../lib/bytes.js';
 import { FrameAllocator, EpcAllocator } from './physical.js';
 import { Process } from './process.js';
@@ -42,6 +42,16 @@ export class KernelEnclave {
   }
 }
 
+/** Where SgxLeaves places PAGEINFO and its SECINFO in the scratch page (SECINFO must be 64-aligned). */
+const PAGEINFO_AT = {
+  LINADDR: PAGEINFO.field('LINADDR').offset,
+  SRCPGE: PAGEINFO.field('SRCPGE').offset,
+  SECINFO: PAGEINFO.field('SECINFO').offset,
+  SECS: PAGEINFO.field('SECS').offset,
+} as const;
+const SECINFO_AT = 64;
+const SECINFO_FLAGS_AT = SECINFO_AT + SECINFO.field('FLAGS').offset;
+
 /** Thin wrappers over ENCLS: operands are placed in kernel scratch memory (RAM) and passed by address. */
 export class SgxLeaves {
   readonly #k: Kernel;
@@ -49,7 +59,7 @@ export class SgxLeaves {
   readonly #src: number;
   readonly #sig: number;
   readonly #tok: number;
-  readonly #buf = new Uint8Array(96);
+  readonly #buf = new Uint8Array(SECINFO_AT + SECINFO.size);
 
   constructor(k: Kernel) {
     this.#k = k;
@@ -64,14 +74,15 @@ export class SgxLeaves {
     return this.#src;
   }
 
+  /** PAGEINFO (SDM 37.10) and its SECINFO (37.11) into the scratch page, with the arch layouts' offsets. */
   #pageinfo(linaddr: number, srcpge: number, secs: number, secinfoFlags: number): void {
     const b = this.#buf;
     b.fill(0);
-    writeU64le(b, 0, linaddr);
-    writeU64le(b, 8, srcpge);
-    writeU64le(b, 16, this.#scratch + 64);
-    writeU64le(b, 24, secs);
-    writeU64le(b, 64, secinfoFlags);
+    writeU64le(b, PAGEINFO_AT.LINADDR, linaddr);
+    writeU64le(b, PAGEINFO_AT.SRCPGE, srcpge);
+    writeU64le(b, PAGEINFO_AT.SECINFO, this.#scratch + SECINFO_AT);
+    writeU64le(b, PAGEINFO_AT.SECS, secs);
+    writeU64le(b, SECINFO_FLAGS_AT, secinfoFlags);
     this.#k.processor.memory.writePhysical(this.#scratch, b);
   }
 
@@ -81,10 +92,10 @@ export class SgxLeaves {
     this.#k.ring0((lp) => lp.encls(ENCLS.ECREATE, this.#scratch, epcPage));
   }
 
-  /** EADD from physical source page `srcPa` (4K-aligned RAM). */
-  eadd(srcPa: number, linaddr: number, secinfoFlags: number, secs: number, epcPage: number): void {
+  /** EADD from physical source page `srcPa` (4K-aligned RAM); returns the SGX status (EADD reports failures as faults). */
+  eadd(srcPa: number, linaddr: number, secinfoFlags: number, secs: number, epcPage: number): number {
     this.#pageinfo(linaddr, srcPa, secs, secinfoFlags);
-    this.#k.ring0((lp) => lp.encls(ENCLS.EADD, this.#scratch, epcPage));
+    return this.#k.ring0((lp) => lp.encls(ENCLS.EADD, this.#scratch, epcPage));
   }
 
   /** The 16 EEXTENDs that measure a whole page. */

@@ -37,12 +37,32 @@ test('the catalogue covers every attack the issue names', () => {
 
 for (const a of ATTACKS) {
   test(`attack ${a.name} is blocked by ${a.defence}`, () => {
-    const o = runAttack(a, () => makeHelloVictim());
+    let v: Victim | null = null;
+    let ram0 = -1;
+    const o = runAttack(a, () => {
+      v = makeHelloVictim();
+      ram0 = v.kernel.ram.inUse;
+      return v;
+    });
     assert.equal(o.leaked, false, o.detail);
     assert.equal(o.modified, false, o.detail);
     assert.match(o.detail, expected[a.name]!);
+    assert.equal(v!.kernel.ram.inUse, ram0, 'the attack (and the driver) left no RAM frame allocated');
   });
 }
+
+test('the driver\'s EADD stages its page without allocating: ten of them leave kernel.ram.inUse as it was', () => {
+  const v = makeHelloVictim();
+  const d = new HostileDriver(v.kernel);
+  const ram0 = v.kernel.ram.inUse;
+  const secs = v.kernel.enclaves.find((e) => e.base === v.base)!.secs;
+  for (let i = 0; i < 10; i++) {
+    const epc = v.kernel.epc.alloc(false);
+    assert.throws(() => d.eadd(secs, epc, v.base + v.size - 4096, (PT.REG << 8) | 3, new Uint8Array(16).fill(i)), (e: unknown) => e instanceof ArchFault && e.vector === VECTOR.GP);
+    v.kernel.epc.free(epc);
+  }
+  assert.equal(v.kernel.ram.inUse, ram0);
+});
 
 test('the judge is not blind: reading the secret through a DEBUG window would count as a leak', () => {
   // A control: the victim's own view contains the secret, so `leaked` is computed on real data.
