@@ -5,7 +5,7 @@
  * services a call, and returns the processor to the caller's state afterwards.
  */
 import { Processor, ENCLS, PT, PAGEINFO, SECINFO, type LogicalProcessor, ArchFault } from '../arch/index.js';
-import { writeU64le } from '../lib/bytes.js';
+import { u64le, writeU64le } from '../lib/bytes.js';
 import { FrameAllocator, EpcAllocator } from './physical.js';
 import { Process } from './process.js';
 import { OsError } from './errors.js';
@@ -135,11 +135,7 @@ export class SgxLeaves {
   /** Write IA32_SGXLEPUBKEYHASH0..3 (FLC), as Linux does before every EINIT. Throws #GP without FLC. */
   setLePubKeyHash(hash: Uint8Array): void {
     this.#k.ring0((lp) => {
-      for (let i = 0; i < 4; i++) {
-        let v = 0n;
-        for (let k = 7; k >= 0; k--) v = (v << 8n) | BigInt(hash[i * 8 + k]!);
-        lp.wrmsr(0x8c + i, v);
-      }
+      for (let i = 0; i < 4; i++) lp.wrmsr(0x8c + i, u64le(hash, i * 8));
     });
   }
 }

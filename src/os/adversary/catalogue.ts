@@ -7,7 +7,9 @@
  * The victim is supplied by the caller (the platform layer builds it with the SDK), so that this
  * layer stays below the SDK.
  */
-import { ArchFault, ENCLS, PT, sgxStatusName, VECTOR } from '../../arch/index.js';
+import { ArchFault, ENCLS, PT, SECS, sgxStatusName, VECTOR, mrsignerOf } from '../../arch/index.js';
+import { bytesEqual, writeU64le } from '../../lib/bytes.js';
+import { ENCLAVE_TYPE_SGX } from '../windows/constants.js';
 import type { Kernel } from '../kernel.js';
 import { OsError } from '../errors.js';
 import type { Process } from '../process.js';
@@ -276,7 +278,7 @@ export const ATTACKS: readonly Attack[] = [
       const f = tryFault(() => {
         const r = d.edbgrd(pa);
         const b = new Uint8Array(8);
-        new DataView(b.buffer).setBigUint64(0, r.value, true);
+        writeU64le(b, 0, r.value);
         observed.push(b);
       });
       return { blockedBy: this.defence, observed, detail: f ? faultText(f) : 'EDBGRD succeeded!' };
@@ -372,8 +374,8 @@ function replay(v: Victim, edit: (p: readonly VictimPage[]) => readonly VictimPa
   const size = v.size;
   const base = v.process.findFree(size, Math.max(size, 2 << 20), 0x1_0000_0000);
   const s = secs.slice();
-  new DataView(s.buffer).setBigUint64(8, BigInt(base), true);
-  const enc = k.createEnclave(v.process, base, size, 1, s, 0);
+  writeU64le(s, SECS.field('BASEADDR').offset, base);
+  const enc = k.createEnclave(v.process, base, size, ENCLAVE_TYPE_SGX, s, 0);
   if ('error' in enc) throw new RangeError(`replay: cannot create an enclave (${enc.error})`);
   try {
     const src = k.sgx.sourcePage;
@@ -381,7 +383,7 @@ function replay(v: Victim, edit: (p: readonly VictimPage[]) => readonly VictimPa
       k.processor.memory.writePhysical(src, p.data);
       if (k.addPage(enc, base + p.offset, src, p.secinfoFlags, p.measured) < 0) throw new OsError('OUT_OF_EPC', 'replay: the EPC is full');
     }
-    k.sgx.setLePubKeyHash(k.processor.crypto.sha256(sigstruct.subarray(128, 512)));
+    k.sgx.setLePubKeyHash(mrsignerOf(sigstruct, k.processor.crypto));
     return k.sgx.einit(sigstruct, new Uint8Array(304), enc.secs);
   } finally {
     k.destroyEnclave(enc);
@@ -404,7 +406,7 @@ export function runAttack(a: Attack, makeVictim: () => Victim): AttackOutcome {
   if (v.kernel.processor.locked === null) {
     try {
       const s = v.readSecret();
-      modified = !(s.length === v.secret.length && s.every((x, i) => x === v.secret[i]));
+      modified = !bytesEqual(s, v.secret);
     } catch (e) {
       after = `; afterwards the enclave refuses to run (${faultText(e)})`;
     }

@@ -5,7 +5,7 @@
  * Every call validates everything it can before its first irreversible step (ECREATE, EADD), so a
  * failing call leaves nothing behind: no reservation, no EPC page, no half-built enclave.
  */
-import { ArchFault, SECS, ATTR, INTEL_LE_PUBKEYHASH } from '../../arch/index.js';
+import { ArchFault, SECS, ATTR, SGX, INTEL_LE_PUBKEYHASH, mrsignerOf } from '../../arch/index.js';
 import { u64le, writeU64le } from '../../lib/bytes.js';
 import type { Kernel, KernelEnclave } from '../kernel.js';
 import type { Process } from '../process.js';
@@ -17,7 +17,6 @@ import type { WindowsProfile, ResolvedWindowsConfig } from './profiles.js';
 export type { MemArg, Out };
 
 const TWO_MIB = 2 * 1024 * 1024;
-const SGX_UNMASKED_EVENT = 128;
 
 /** What a LoadEnclaveData protection value means (specs/os-api.md §2.8 table). */
 export interface PageProtection {
@@ -239,15 +238,15 @@ export class NtEnclaveApi {
     try {
       // flc-os-managed: the OS admits any signer; flc-restricted: only DEBUG enclaves (production
       // ones meet the architectural launch key, which no third-party signer owns).
-      if (policy === 'flc-os-managed' || (policy === 'flc-restricted' && debug)) sgx.setLePubKeyHash(crypto.sha256(sigstruct.subarray(128, 512)));
+      if (policy === 'flc-os-managed' || (policy === 'flc-restricted' && debug)) sgx.setLePubKeyHash(mrsignerOf(sigstruct, crypto));
       else if (policy === 'flc-restricted') sgx.setLePubKeyHash(INTEL_LE_PUBKEYHASH);
       status = sgx.einit(sigstruct, token, enc.secs);
-      for (let retry = 0; status === SGX_UNMASKED_EVENT && retry < this.#cfg.osInternalEinitRetries; retry++) status = sgx.einit(sigstruct, token, enc.secs);
+      for (let retry = 0; status === SGX.UNMASKED_EVENT && retry < this.#cfg.osInternalEinitRetries; retry++) status = sgx.einit(sigstruct, token, enc.secs);
     } catch (e) {
       if (e instanceof ArchFault) return faultStatus(e);
       throw e;
     }
-    if (status === SGX_UNMASKED_EVENT) {
+    if (status === SGX.UNMASKED_EVENT) {
       this.#out(EnclaveError, status, 4);
       return C.STATUS_RETRY;
     }
@@ -270,7 +269,7 @@ export class NtEnclaveApi {
     if (!enc || enc.base !== base) return C.STATUS_CONFLICTING_ADDRESSES;
     const st = this.#k.destroyEnclave(enc);
     if (typeof st === 'object') return faultStatus(st.fault);
-    if (st === 14 /* SGX_ENCLAVE_ACT */) return C.STATUS_ENCLAVE_NOT_TERMINATED;
+    if (st === SGX.ENCLAVE_ACT) return C.STATUS_ENCLAVE_NOT_TERMINATED;
     if (st !== 0) return C.STATUS_INVALID_PARAMETER;
     return C.STATUS_SUCCESS;
   }
