@@ -12,34 +12,12 @@ export type RegionKind = 'private' | 'enclave';
 
 const ZERO_PAGE = new Uint8Array(4096);
 
-/** Windows-style page protections for private memory (winnt.h PAGE_*). */
-export const PROT = {
-  NOACCESS: 0x01,
-  READONLY: 0x02,
-  READWRITE: 0x04,
-  EXECUTE: 0x10,
-  EXECUTE_READ: 0x20,
-  EXECUTE_READWRITE: 0x40,
-} as const;
-
-/** PTE flags for a private-memory protection, or -1 for no access. */
-export function pteFlagsFor(protect: number): number {
-  switch (protect) {
-    case PROT.READONLY: return PTE.U | PTE.NX;
-    case PROT.READWRITE: return PTE.U | PTE.W | PTE.NX;
-    case PROT.EXECUTE:
-    case PROT.EXECUTE_READ: return PTE.U;
-    case PROT.EXECUTE_READWRITE: return PTE.U | PTE.W;
-    default: return -1;
-  }
-}
-
 export interface Region {
   readonly base: number;
   readonly size: number;
   readonly kind: RegionKind;
-  /** Committed private pages: vpn → { pfn, protect }. */
-  readonly committed: Map<number, { pfn: number; protect: number }>;
+  /** Committed private pages: vpn → the RAM frame backing it. */
+  readonly committed: Map<number, { pfn: number }>;
   /** For enclave regions, the kernel's enclave object. */
   readonly owner: object | null;
 }
@@ -107,27 +85,26 @@ export class Process {
   }
 
   /**
-   * Commit private pages [la, la+size) inside region `r` with `protect`; new frames are zero-filled.
+   * Commit private pages [la, la+size) inside region `r`, mapped with PTE flags `pte` (-1: committed
+   * but not mapped, no access); new frames are zero-filled.
    * Returns false when RAM cannot back the new pages (checked before anything is allocated or
    * changed, so a request for more than RAM fails at once, whatever its size).
    */
-  commit(r: Region, la: number, size: number, protect: number): boolean {
+  commit(r: Region, la: number, size: number, pte: number): boolean {
     const first = Math.floor(la / 4096), last = Math.ceil((la + size) / 4096);
     if (last - first - this.#committedIn(r, first, last) > this.#frames.available) return false;
     // From here the range has at most `available` uncommitted pages plus the committed ones: the
     // loop is bounded by RAM, not by the size asked for.
-    const flags = pteFlagsFor(protect);
     for (let v = first; v < last; v++) {
       let c = r.committed.get(v);
       if (!c) {
         const pfn = this.#frames.alloc();
         this.#proc.memory.writePhysical(pfn * 4096, ZERO_PAGE);
-        c = { pfn, protect };
+        c = { pfn };
         r.committed.set(v, c);
       }
-      c.protect = protect;
-      if (flags < 0) this.pageTable.unmap(v);
-      else this.pageTable.map(v, c.pfn, flags);
+      if (pte < 0) this.pageTable.unmap(v);
+      else this.pageTable.map(v, c.pfn, pte);
     }
     return true;
   }

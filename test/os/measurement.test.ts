@@ -9,6 +9,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as W from '../../src/os/windows/constants.js';
+import { decodeEnclaveProtection } from '../../src/os/windows/index.js';
 import { Measurement, PT } from '../../src/arch/index.js';
 import { defaultCrypto } from '../../src/lib/index.js';
 import type { Platform } from '../../src/platform/index.js';
@@ -181,3 +182,17 @@ for (const profile of H.SGX_PROFILES) {
     });
   });
 }
+
+test('§2.8 decodeEnclaveProtection agrees with the spec table (SECINFO, host PTE, measurement) and refuses the rest', () => {
+  for (const row of H.SPEC_PROTECTIONS) {
+    for (const unvalidated of [false, true]) {
+      const got = decodeEnclaveProtection((row.protect | (unvalidated ? W.PAGE_ENCLAVE_UNVALIDATED : 0)) >>> 0, true);
+      assert.deepEqual(got, { secinfo: row.secinfo, pte: H.pteFlagsOf(row.host) ?? -1, measure: !unvalidated }, row.name);
+    }
+  }
+  assert.equal(decodeEnclaveProtection(0, false), null, 'flProtect 0 only with the knob');
+  for (const bad of [W.PAGE_NOACCESS, W.PAGE_WRITECOPY, W.PAGE_EXECUTE_WRITECOPY, W.PAGE_READWRITE | W.PAGE_GUARD, W.PAGE_READONLY | W.PAGE_READWRITE,
+    W.PAGE_ENCLAVE_THREAD_CONTROL | W.PAGE_READONLY, W.PAGE_ENCLAVE_THREAD_CONTROL, W.PAGE_ENCLAVE_SS_FIRST, W.PAGE_ENCLAVE_DECOMMIT]) {
+    assert.equal(decodeEnclaveProtection(bad >>> 0, true), null, `0x${(bad >>> 0).toString(16)}`);
+  }
+});

@@ -8,7 +8,8 @@
 import type { Kernel } from '../kernel.js';
 import type { Process } from '../process.js';
 import { PTE } from '../../arch/index.js';
-import { pteFlagsFor, ALLOCATION_GRANULARITY, USER_SPACE_END } from '../process.js';
+import { ALLOCATION_GRANULARITY, USER_SPACE_END } from '../process.js';
+import { pteFlagsFor } from './protection.js';
 import { NtEnclaveApi } from './nt.js';
 import { writeOut, outWritable, type MemArg, type Out } from './args.js';
 import { rtlNtStatusToDosError, ntSuccess } from './ntstatus.js';
@@ -173,7 +174,8 @@ export class Kernel32 implements Kernel32Functions {
     const type = flAllocationType >>> 0;
     if (!Number.isSafeInteger(lpAddress) || lpAddress < 0) return this.#failNull(C.STATUS_INVALID_PARAMETER);
     if (!Number.isSafeInteger(dwSize) || dwSize <= 0 || (type & ~(C.MEM_COMMIT | C.MEM_RESERVE)) !== 0 || type === 0) return this.#failNull(C.STATUS_INVALID_PARAMETER);
-    if (pteFlagsFor(flProtect) < 0 && flProtect !== C.PAGE_NOACCESS) return this.#failNull(C.STATUS_INVALID_PAGE_PROTECTION);
+    const pte = pteFlagsFor(flProtect);
+    if (pte < 0 && flProtect !== C.PAGE_NOACCESS) return this.#failNull(C.STATUS_INVALID_PAGE_PROTECTION);
     if (type & C.MEM_RESERVE) {
       // The base is rounded down to the allocation granularity and the region covers every page
       // holding a byte of [lpAddress, lpAddress+dwSize) (VirtualAlloc docs, lpAddress/dwSize; allocvm.c
@@ -189,7 +191,7 @@ export class Kernel32 implements Kernel32Functions {
         if (base < 0) return this.#failNull(C.STATUS_NO_MEMORY);
       }
       const r = p.reserve(base, size, 'private');
-      if (type & C.MEM_COMMIT && !p.commit(r, base, size, flProtect)) {
+      if (type & C.MEM_COMMIT && !p.commit(r, base, size, pte)) {
         p.release(r);
         return this.#failNull(C.STATUS_COMMITMENT_LIMIT);
       }
@@ -200,7 +202,7 @@ export class Kernel32 implements Kernel32Functions {
     const r = p.regionAt(lpAddress);
     if (!r || r.kind !== 'private' || lpAddress + dwSize > r.base + r.size) return this.#failNull(r && r.kind === 'enclave' ? C.STATUS_CONFLICTING_ADDRESSES : C.STATUS_MEMORY_NOT_ALLOCATED);
     const start = Math.floor(lpAddress / 4096) * 4096;
-    if (!p.commit(r, start, Math.ceil((lpAddress + dwSize) / 4096) * 4096 - start, flProtect)) return this.#failNull(C.STATUS_COMMITMENT_LIMIT);
+    if (!p.commit(r, start, Math.ceil((lpAddress + dwSize) / 4096) * 4096 - start, pte)) return this.#failNull(C.STATUS_COMMITMENT_LIMIT);
     this.lastNtStatus = C.STATUS_SUCCESS;
     return start;
   }

@@ -5,52 +5,26 @@
  * Every call validates everything it can before its first irreversible step (ECREATE, EADD), so a
  * failing call leaves nothing behind: no reservation, no EPC page, no half-built enclave.
  */
-import { ArchFault, SECS, ATTR, SGX, INTEL_LE_PUBKEYHASH, mrsignerOf } from '../../arch/index.js';
+import { ArchFault, SECS, ATTRIBUTES, ATTR, SGX, INTEL_LE_PUBKEYHASH, mrsignerOf } from '../../arch/index.js';
 import { u64le, writeU64le } from '../../lib/bytes.js';
 import type { Kernel, KernelEnclave } from '../kernel.js';
 import type { Process } from '../process.js';
-import { PTE } from '../../arch/index.js';
 import * as C from './constants.js';
+import { decodeEnclaveProtection } from './protection.js';
+import { ENCLAVE_CREATE_INFO_SGX, ENCLAVE_INIT_INFO_SGX } from './structures.js';
 import { writeOut, outWritable, type MemArg, type Out } from './args.js';
 import type { WindowsProfile, ResolvedWindowsConfig } from './profiles.js';
 
 export type { MemArg, Out };
 
 const TWO_MIB = 2 * 1024 * 1024;
-
-/** What a LoadEnclaveData protection value means (specs/os-api.md §2.8 table). */
-export interface PageProtection {
-  /** SECINFO.FLAGS for EADD. */
-  readonly secinfo: number;
-  /** PTE flags for the host mapping, or -1 for none. */
-  readonly pte: number;
-  readonly measure: boolean;
-}
-
-/** Decode `flProtect` for LoadEnclaveData; null when it is not acceptable. */
-export function decodeEnclaveProtection(flProtect: number, acceptZero: boolean): PageProtection | null {
-  const p = flProtect >>> 0;
-  if ((p & 0xf0000000) >>> 0 === C.PAGE_ENCLAVE_MASK) return null; // PAGE_ENCLAVE_* enumeration values: not for LoadEnclaveData
-  const tcs = (p & C.PAGE_ENCLAVE_THREAD_CONTROL) !== 0;
-  const unvalidated = (p & C.PAGE_ENCLAVE_UNVALIDATED) !== 0;
-  const rest = p & ~(C.PAGE_ENCLAVE_THREAD_CONTROL | C.PAGE_ENCLAVE_UNVALIDATED) >>> 0;
-  if ((rest & ~0xff) !== 0) return null; // GUARD, NOCACHE, WRITECOMBINE, CFG and unknown bits
-  const base = rest & 0xff;
-  const measure = !unvalidated;
-  if (tcs) {
-    if (base !== C.PAGE_READWRITE) return null; // Windows requires PAGE_READWRITE with THREAD_CONTROL
-    return { secinfo: 0x100, pte: PTE.U | PTE.W | PTE.NX, measure };
-  }
-  switch (base) {
-    case C.PAGE_READONLY: return { secinfo: 0x201, pte: PTE.U | PTE.NX, measure };
-    case C.PAGE_READWRITE: return { secinfo: 0x203, pte: PTE.U | PTE.W | PTE.NX, measure };
-    case C.PAGE_EXECUTE: return { secinfo: 0x204, pte: PTE.U, measure };
-    case C.PAGE_EXECUTE_READ: return { secinfo: 0x205, pte: PTE.U, measure };
-    case C.PAGE_EXECUTE_READWRITE: return { secinfo: 0x207, pte: PTE.U | PTE.W, measure };
-    case 0: return acceptZero ? { secinfo: 0x200, pte: -1, measure } : null;
-    default: return null; // NOACCESS, WRITECOPY, EXECUTE_WRITECOPY, combinations
-  }
-}
+/** Where the pieces sit in the creation and initialization information (winnt.h, structures.ts) and in the SECS. */
+const CREATE_SECS = ENCLAVE_CREATE_INFO_SGX.field('Secs');
+const INIT_SIGSTRUCT = ENCLAVE_INIT_INFO_SGX.field('SigStruct');
+const INIT_TOKEN = ENCLAVE_INIT_INFO_SGX.field('EInitToken');
+const SECS_SIZE_AT = SECS.field('SIZE').offset;
+const SECS_BASEADDR_AT = SECS.field('BASEADDR').offset;
+const SECS_FLAGS_AT = SECS.field('ATTRIBUTES').offset + ATTRIBUTES.field('FLAGS').offset;
 
 export class NtEnclaveApi {
   readonly #k: Kernel;
@@ -111,8 +85,8 @@ export class NtEnclaveApi {
     if (!Number.isSafeInteger(EnclaveInformationLength) || EnclaveInformationLength < 0) return C.STATUS_INVALID_PARAMETER;
     // (A byte array is copied in by the binding as far as it goes; an address is probed in the process.)
     if (typeof EnclaveInformation === 'number' && !this.#p.accessible(EnclaveInformation, EnclaveInformationLength, false)) return C.STATUS_ACCESS_VIOLATION;
-    if (EnclaveInformationLength !== C.ENCLAVE_CREATE_INFO_SGX_SIZE) return C.STATUS_INFO_LENGTH_MISMATCH;
-    const info = this.#read(EnclaveInformation, C.ENCLAVE_CREATE_INFO_SGX_SIZE);
+    if (EnclaveInformationLength !== ENCLAVE_CREATE_INFO_SGX.size) return C.STATUS_INFO_LENGTH_MISMATCH;
+    const info = this.#read(EnclaveInformation, ENCLAVE_CREATE_INFO_SGX.size);
     if (info === 'AV' || info === null) return C.STATUS_ACCESS_VIOLATION;
     // 4. The process handle.
     if (!this.#handleOk(ProcessHandle)) return C.STATUS_INVALID_HANDLE;
@@ -125,7 +99,8 @@ export class NtEnclaveApi {
     const want = BaseAddress.value;
     if (!Number.isSafeInteger(want) || want < 0 || want % align !== 0) return C.STATUS_INVALID_PARAMETER;
     // 8. SECS.SIZE must be the enclave size.
-    if (u64le(info, 0) !== BigInt(Size)) return C.STATUS_INVALID_PARAMETER;
+    const secs = info.slice(CREATE_SECS.offset, CREATE_SECS.offset + CREATE_SECS.size);
+    if (u64le(secs, SECS_SIZE_AT) !== BigInt(Size)) return C.STATUS_INVALID_PARAMETER;
     // 9. The address range.
     let base: number;
     if (want !== 0) {
@@ -136,12 +111,11 @@ export class NtEnclaveApi {
       if (base < 0) return C.STATUS_NO_MEMORY;
     }
     // 10. The SECS with the chosen base.
-    const secs = info.slice();
-    writeU64le(secs, 8, base);
+    writeU64le(secs, SECS_BASEADDR_AT, base);
     // 11–12. EPC and ECREATE (all-or-nothing).
     const r = this.#k.createEnclave(this.#p, base, Size, EnclaveType, secs, Math.ceil(InitialCommitment / 4096));
     if ('error' in r) return r.error === 'NO_EPC' ? this.#cfg.epcExhaustedStatus : r.error === 'VA_CONFLICT' ? C.STATUS_CONFLICTING_ADDRESSES : faultStatus(r.fault);
-    this.#attrs.set(r, u64le(secs, 48));
+    this.#attrs.set(r, u64le(secs, SECS_FLAGS_AT));
     BaseAddress.value = base;
     return C.STATUS_SUCCESS;
   }
@@ -223,13 +197,13 @@ export class NtEnclaveApi {
     if (!this.#handleOk(ProcessHandle)) return C.STATUS_INVALID_HANDLE;
     const enc = Number.isSafeInteger(BaseAddress) ? this.#k.enclaveAt(this.#p, BaseAddress) : null;
     if (!enc) return C.STATUS_CONFLICTING_ADDRESSES;
-    if (EnclaveInformationLength !== C.ENCLAVE_INIT_INFO_SGX_SIZE) return C.STATUS_INFO_LENGTH_MISMATCH;
+    if (EnclaveInformationLength !== ENCLAVE_INIT_INFO_SGX.size) return C.STATUS_INFO_LENGTH_MISMATCH;
     if (EnclaveInformation === null || EnclaveInformation === 0) return C.STATUS_INVALID_PARAMETER;
-    const info = this.#read(EnclaveInformation, C.ENCLAVE_INIT_INFO_SGX_SIZE);
+    const info = this.#read(EnclaveInformation, ENCLAVE_INIT_INFO_SGX.size);
     if (info === 'AV' || info === null) return C.STATUS_ACCESS_VIOLATION;
     if (enc.state !== 'created') return this.#cfg.secondInitStatus;
-    const sigstruct = info.slice(0, 1808);
-    const token = info.slice(2048, 2352);
+    const sigstruct = info.slice(INIT_SIGSTRUCT.offset, INIT_SIGSTRUCT.offset + INIT_SIGSTRUCT.size);
+    const token = info.slice(INIT_TOKEN.offset, INIT_TOKEN.offset + INIT_TOKEN.size);
     const sgx = this.#k.sgx;
     const crypto = this.#k.processor.crypto;
     const debug = ((this.#attrs.get(enc) ?? 0n) & ATTR.DEBUG) !== 0n;
