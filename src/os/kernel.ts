@@ -152,6 +152,8 @@ export class Kernel {
   readonly sgx: SgxLeaves;
   readonly #processes: Process[] = [];
   readonly #enclaves = new Set<KernelEnclave>();
+  /** The logical processor a ring-0 section runs on (null outside one). */
+  #ring0Lp: LogicalProcessor | null = null;
   #nextPid = 4;
 
   constructor(processor: Processor, options: KernelOptions = {}) {
@@ -186,17 +188,23 @@ export class Kernel {
   /**
    * Run `fn` in ring 0 (the kernel's side of a system call) on the first logical processor that is
    * not executing an enclave — LP 0 unless a thread is inside an enclave there, as when the kernel
-   * acts while an enclave runs — restoring its privilege level and page table afterwards.
+   * acts while an enclave runs — restoring its privilege level and page table afterwards. Called
+   * again from inside `fn`, it runs on the same processor without switching again (a system call
+   * that executes many leaves enters ring 0 once).
    */
   ring0<T>(fn: (lp: LogicalProcessor) => T): T {
+    const outer = this.#ring0Lp;
+    if (outer && outer.cpl === 0 && outer.cr3 === this.processor.kernelPageTable && !outer.inEnclaveMode) return fn(outer);
     const lp = this.processor.lps.find((l) => !l.inEnclaveMode);
     if (!lp) throw new OsError('NO_FREE_LP', 'every logical processor is executing an enclave');
     const cpl = lp.cpl, cr3 = lp.cr3;
     lp.cpl = 0;
     lp.cr3 = this.processor.kernelPageTable;
+    this.#ring0Lp = lp;
     try {
       return fn(lp);
     } finally {
+      this.#ring0Lp = outer;
       lp.cr3 = cr3;
       lp.cpl = cpl;
     }

@@ -12,6 +12,7 @@ import type { Process } from '../process.js';
 import * as C from './constants.js';
 import { decodeEnclaveProtection } from './protection.js';
 import { ENCLAVE_CREATE_INFO_SGX, ENCLAVE_INIT_INFO_SGX } from './structures.js';
+import { OsError } from '../errors.js';
 import { writeOut, outWritable, type MemArg, type Out } from './args.js';
 import type { WindowsProfile, ResolvedWindowsConfig } from './profiles.js';
 
@@ -33,6 +34,8 @@ export class NtEnclaveApi {
   readonly #cfg: ResolvedWindowsConfig;
   /** SECS attributes recorded at creation (the launch policy looks at DEBUG). */
   readonly #attrs = new WeakMap<KernelEnclave, bigint>();
+  /** A page of process memory on its way to the kernel's source page (unaligned LoadEnclaveData buffers). */
+  readonly #page = new Uint8Array(4096);
 
   constructor(kernel: Kernel, process: Process, profile: WindowsProfile, config: ResolvedWindowsConfig) {
     this.#k = kernel;
@@ -148,39 +151,33 @@ export class NtEnclaveApi {
     if (!outWritable(this.#p, NumberOfBytesWritten, 8)) return C.STATUS_ACCESS_VIOLATION;
     for (let i = 0; i < n; i++) if (enc.pages.has(BaseAddress + i * 4096)) return failEarly(C.STATUS_CONFLICTING_ADDRESSES);
     if (n > enc.commitment + this.#k.epc.availablePages) return failEarly(this.#cfg.epcExhaustedStatus);
-    let srcFrames: number[] | null = null;
-    if (Buffer instanceof Uint8Array) {
-      if (Buffer.length < BufferSize) return failEarly(C.STATUS_ACCESS_VIOLATION);
-    } else {
-      if (!this.#p.accessible(Buffer, BufferSize, false)) return failEarly(C.STATUS_ACCESS_VIOLATION);
-      if (Buffer % 4096 === 0) {
-        srcFrames = [];
-        for (let i = 0; i < n; i++) srcFrames.push(this.#p.pageTable.lookup(Buffer / 4096 + i)!.pfn * 4096);
-        // A source that lies in the EPC reads as the abort page: copy it through the kernel buffer like any other.
-        if (srcFrames.some((pa) => pa >= this.#k.processor.prm.base && pa < this.#k.processor.prm.base + this.#k.processor.prm.size)) srcFrames = null;
-      }
-    }
-    const sgx = this.#k.sgx;
+    if (Buffer instanceof Uint8Array ? Buffer.length < BufferSize : !this.#p.accessible(Buffer, BufferSize, false)) return failEarly(C.STATUS_ACCESS_VIOLATION);
+    // The source of each EADD: page-aligned process memory is added straight from the process's
+    // frames (EADD reads SRCPGE like any non-enclave access, so a frame in the PRM gives the abort
+    // page, as the host itself reads it); anything else is staged in the kernel's source page.
+    const pt = this.#p.pageTable;
+    const frames = typeof Buffer === 'number' && Buffer % 4096 === 0 ? Buffer / 4096 : -1;
+    const staging = this.#k.sgx.sourcePage;
     const mem = this.#k.processor.memory;
     let done = 0;
     try {
-      for (let i = 0; i < n; i++) {
-        const la = BaseAddress + i * 4096;
-        let src: number;
-        if (srcFrames) src = srcFrames[i]!;
-        else {
-          src = sgx.sourcePage;
-          if (Buffer instanceof Uint8Array) mem.writePhysical(src, Buffer, i * 4096, 4096);
-          else mem.writePhysical(src, this.#p.read((Buffer as number) + i * 4096, 4096));
+      // One switch to ring 0 for the whole call (the leaves inside reuse it).
+      this.#k.ring0(() => {
+        for (let i = 0; i < n; i++) {
+          const la = BaseAddress + i * 4096;
+          let src = staging;
+          if (frames >= 0) src = pt.lookup(frames + i)!.pfn * 4096;
+          else if (Buffer instanceof Uint8Array) mem.writePhysical(staging, Buffer, i * 4096, 4096);
+          else {
+            this.#p.readInto((Buffer as number) + i * 4096, this.#page);
+            mem.writePhysical(staging, this.#page);
+          }
+          const epc = this.#k.addPage(enc, la, src, prot.secinfo, prot.measure);
+          if (epc < 0) throw new OsError('EPC_ACCOUNTING', 'the EPC ran out after it was checked'); // a kernel bug, not an input
+          if (prot.pte >= 0) pt.map(la / 4096, epc / 4096, prot.pte);
+          done += 4096;
         }
-        const epc = this.#k.addPage(enc, la, src, prot.secinfo, prot.measure);
-        if (epc < 0) {
-          this.#out(NumberOfBytesWritten, done, 8);
-          return this.#cfg.epcExhaustedStatus; // not reached: the EPC was checked above
-        }
-        if (prot.pte >= 0) this.#p.pageTable.map(la / 4096, epc / 4096, prot.pte);
-        done += 4096;
-      }
+      });
     } catch (e) {
       if (!(e instanceof ArchFault)) throw e;
       this.#out(NumberOfBytesWritten, done, 8);
