@@ -301,21 +301,23 @@ export class Kernel {
    */
   destroyEnclave(enc: KernelEnclave): number | { error: 'EREMOVE_FAULT'; fault: ArchFault } {
     try {
-      const pages = [...enc.pages.entries()];
-      if (pages.length > 0) {
-        const first = this.sgx.eremove(pages[0]![1]);
-        if (first !== 0) return first;
-        this.epc.free(pages[0]![1]);
-        enc.pages.delete(pages[0]![0]);
-        for (const [la, pa] of pages.slice(1)) {
-          const st = this.sgx.eremove(pa);
-          if (st !== 0) throw new OsError('EREMOVE_FAILED', `EREMOVE of a child page returned ${st} after the first succeeded`);
+      const st = this.ring0(() => {
+        let removed = 0;
+        for (const [la, pa] of enc.pages) {
+          const s = this.sgx.eremove(pa);
+          if (s !== 0) {
+            if (removed === 0) return s; // SGX_ENCLAVE_ACT: a thread is inside; nothing was removed
+            throw new OsError('EREMOVE_FAILED', `EREMOVE of a child page returned ${s} after ${removed} succeeded`);
+          }
           this.epc.free(pa);
           enc.pages.delete(la);
+          removed++;
         }
-      }
-      const st = this.sgx.eremove(enc.secs);
-      if (st !== 0) throw new OsError('EREMOVE_FAILED', `EREMOVE of the SECS returned ${st}`);
+        const s = this.sgx.eremove(enc.secs);
+        if (s !== 0) throw new OsError('EREMOVE_FAILED', `EREMOVE of the SECS returned ${s}`);
+        return 0;
+      });
+      if (st !== 0) return st;
     } catch (e) {
       if (e instanceof ArchFault) return { error: 'EREMOVE_FAULT', fault: e };
       throw e;

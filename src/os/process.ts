@@ -139,8 +139,20 @@ export class Process {
     const i = this.#regions.indexOf(r);
     if (i < 0) throw new OsError('VA_NOT_RESERVED', 'region is not reserved in this process');
     if (r.kind === 'private') this.decommit(r, r.base, r.size);
-    else for (let v = r.base / 4096; v < (r.base + r.size) / 4096; v++) this.pageTable.unmap(v);
+    else this.#unmapRange(r.base / 4096, (r.base + r.size) / 4096);
     this.#regions.splice(i, 1);
+  }
+
+  /** Remove every present PTE of pages [first, last), visiting only what is mapped when the range is larger. */
+  #unmapRange(first: number, last: number): void {
+    const pt = this.pageTable;
+    if (last - first <= pt.size) {
+      for (let v = first; v < last; v++) pt.unmap(v);
+      return;
+    }
+    const mapped: number[] = [];
+    for (const [v] of pt.entries()) if (v >= first && v < last) mapped.push(v);
+    for (const v of mapped) pt.unmap(v);
   }
 
   /** The program's own load: user mode through the page table. Throws ArchFault(#PF) when unmapped. */

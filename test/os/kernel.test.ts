@@ -5,7 +5,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { SECS, VECTOR, ArchFault, PT, SECINFO_FLAGS } from '../../src/arch/index.js';
+import { SECS, VECTOR, ArchFault, PT, PTE, SECINFO_FLAGS } from '../../src/arch/index.js';
 import * as W from '../../src/os/windows/constants.js';
 import type { Platform } from '../../src/platform/index.js';
 import * as H from '../helpers/windows.js';
@@ -192,5 +192,53 @@ describe('kernel pages come zeroed', () => {
     const a = p.kernel32.VirtualAlloc(0, PAGE, W.MEM_RESERVE | W.MEM_COMMIT, W.PAGE_READWRITE);
     assert.equal(p.process.pageTable.lookup(a / PAGE)!.pfn, pa / PAGE);
     assert.deepEqual(p.process.read(a, PAGE), new Uint8Array(PAGE));
+  });
+});
+
+describe('teardown touches only what is there', () => {
+  test('DeleteEnclave of a 32 GiB enclave with 4 pages unmaps those 4 PTEs (and any other PTE in ELRANGE), not every page of the range', () => {
+    const p = H.platformFor('win-x64-sgx1');
+    const size = 2 ** 35;
+    const layout = new H.TestLayout({ size });
+    const base = H.buildTo(p, layout, 'loaded', 2 ** 40);
+    const pt = p.process.pageTable;
+    // a PTE the kernel did not make (as a hostile driver would) inside ELRANGE, far from the pages
+    pt.map((base + size - PAGE) / PAGE, 300, PTE.U);
+    const unmapped: number[] = [];
+    const unmap = pt.unmap.bind(pt);
+    pt.unmap = (v: number): boolean => {
+      unmapped.push(v);
+      return unmap(v);
+    };
+    try {
+      assert.equal(p.kernel32.DeleteEnclave(base), true);
+    } finally {
+      pt.unmap = unmap;
+    }
+    const expected = [...layout.pages.filter((pg) => pg.protect !== 0).map((pg) => (base + pg.offset) / PAGE), (base + size - PAGE) / PAGE];
+    assert.deepEqual(unmapped.sort((a, b) => a - b), expected.sort((a, b) => a - b));
+    assert.equal(pt.size, 0);
+    H.assertPristine(p);
+  });
+
+  test('a private region of 2^40 bytes with one committed page releases that page only', () => {
+    const p = H.platformFor('win-x64-sgx1');
+    const k32 = p.kernel32;
+    const base = k32.VirtualAlloc(0, 2 ** 40, W.MEM_RESERVE, W.PAGE_READWRITE);
+    assert.equal(k32.VirtualAlloc(base + 2 ** 39, PAGE, W.MEM_COMMIT, W.PAGE_READWRITE), base + 2 ** 39);
+    const pt = p.process.pageTable;
+    let calls = 0;
+    const unmap = pt.unmap.bind(pt);
+    pt.unmap = (v: number): boolean => {
+      calls++;
+      return unmap(v);
+    };
+    try {
+      assert.equal(k32.VirtualFree(base, 0, W.MEM_RELEASE), true);
+    } finally {
+      pt.unmap = unmap;
+    }
+    assert.equal(calls, 1);
+    H.assertPristine(p);
   });
 });
