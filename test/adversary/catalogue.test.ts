@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ATTACKS, runAttack, HostileDriver, type Victim } from '../../src/os/adversary/index.js';
 import { makeHelloVictim } from '../../src/platform/victim.js';
-import { ArchFault, PT, VECTOR } from '../../src/arch/index.js';
+import { ArchFault, PT, PTE, VECTOR } from '../../src/arch/index.js';
 
 const expected: Record<string, RegExp> = {
   'kernel-read-epc': /all-ones/,
@@ -87,4 +87,25 @@ test('a replay whose EADD faults leaves no EPC page, commitment, RAM frame or en
   const attack = ATTACKS.find((a) => a.name === 'einit-modified-image')!;
   assert.throws(() => runAttack(attack, () => victim), (e: unknown) => e instanceof ArchFault && e.vector === VECTOR.GP);
   assert.deepEqual({ free: k.epc.freePages, committed: k.epc.committedPages, cpu: k.processor.inspect.freeEpcPages, ram: k.ram.inUse, enclaves: k.enclaves.length, regions: v.process.regions.length }, before);
+});
+
+for (const name of ['remap-within-enclave', 'remap-cross-enclave']) {
+  test(`${name} puts the victim's page-table entry back exactly, flags included`, () => {
+    const v = makeHelloVictim();
+    const pt = v.process.pageTable;
+    const vpn = Math.floor(v.secretAddress / 4096);
+    const orig = pt.lookup(vpn)!;
+    // give the entry flags the driver's remap would not write (no W), to see they come back
+    pt.protect(vpn, PTE.U | PTE.NX);
+    const attack = ATTACKS.find((a) => a.name === name)!;
+    runAttack(attack, () => v);
+    assert.deepEqual(pt.lookup(vpn), { pfn: orig.pfn, flags: PTE.U | PTE.NX });
+  });
+}
+
+test('enter-foreign-tcs leaves no alias mapping behind', () => {
+  const v = makeHelloVictim();
+  const before = [...v.process.pageTable.entries()];
+  runAttack(ATTACKS.find((a) => a.name === 'enter-foreign-tcs')!, () => v);
+  assert.deepEqual([...v.process.pageTable.entries()], before);
 });

@@ -94,6 +94,34 @@ function tryFault(fn: () => unknown): ArchFault | null {
   }
 }
 
+/** What `fn` threw, as text for people ('no fault' when it returned). */
+function faultOf(fn: () => unknown): string {
+  try {
+    fn();
+    return 'no fault';
+  } catch (e) {
+    return faultText(e);
+  }
+}
+
+/**
+ * Run `during` with the victim process's page at `la` pointed at frame `pa`; afterwards, whatever
+ * happened, the page-table entry is put back exactly as it was (frame and flags), or removed if
+ * there was none.
+ */
+function remapped<T>(v: Victim, d: HostileDriver, la: number, pa: number, during: () => T): T {
+  const pt = v.process.pageTable;
+  const vpn = Math.floor(la / 4096);
+  const saved = pt.lookup(vpn);
+  d.remap(v.process, la, pa);
+  try {
+    return during();
+  } finally {
+    if (saved) pt.map(vpn, saved.pfn, saved.flags);
+    else pt.unmap(vpn);
+  }
+}
+
 const frameOf = (v: Victim, d: HostileDriver, la: number) => d.frameOf(v.process, la - (la % 4096)) + (la % 4096);
 const allOnes = (b: Uint8Array) => b.every((x) => x === 0xff);
 /** Round down (addresses exceed 32 bits: never use bitwise operators on them). */
@@ -185,17 +213,8 @@ export const ATTACKS: readonly Attack[] = [
     attempted: "remap the secret's linear page to another frame of the same enclave",
     defence: 'EPCM linear-address check (#PF with PFEC.SGX)',
     run(v, d) {
-      const la = v.secretAddress - (v.secretAddress % 4096);
-      const victimFrame = d.frameOf(v.process, la);
-      const otherFrame = d.frameOf(v.process, la + 4096);
-      d.remap(v.process, la, otherFrame);
-      let detail = 'no fault';
-      try {
-        v.readSecret();
-      } catch (e) {
-        detail = faultText(e);
-      }
-      d.remap(v.process, la, victimFrame);
+      const la = down(v.secretAddress, 4096);
+      const detail = remapped(v, d, la, d.frameOf(v.process, la + 4096), () => faultOf(() => v.readSecret()));
       return { blockedBy: this.defence, observed: [], detail };
     },
   },
@@ -204,17 +223,8 @@ export const ATTACKS: readonly Attack[] = [
     attempted: "map the victim's secret page to the other enclave's secret frame",
     defence: 'EPCM owner check (#PF with PFEC.SGX)',
     run(v, d) {
-      const la = v.secretAddress - (v.secretAddress % 4096);
-      const mine = d.frameOf(v.process, la);
-      const theirs = d.frameOf(v.process, v.other.secretAddress - (v.other.secretAddress % 4096));
-      d.remap(v.process, la, theirs);
-      let detail = 'no fault';
-      try {
-        v.readSecret();
-      } catch (e) {
-        detail = faultText(e);
-      }
-      d.remap(v.process, la, mine);
+      const la = down(v.secretAddress, 4096);
+      const detail = remapped(v, d, la, d.frameOf(v.process, down(v.other.secretAddress, 4096)), () => faultOf(() => v.readSecret()));
       return { blockedBy: this.defence, observed: [], detail };
     },
   },
@@ -329,10 +339,7 @@ export const ATTACKS: readonly Attack[] = [
     defence: 'EENTER checks EPCM.ENCLAVEADDRESS of the TCS (#PF with PFEC.SGX)',
     run(v, d) {
       const alias = v.other.base + 0x1000_0000; // any free address
-      const tcsFrame = d.frameOf(v.process, v.tcs[0]!);
-      d.remap(v.process, alias, tcsFrame);
-      const f = tryFault(() => d.enter(v.process, alias, { rdi: 0 }));
-      d.unmap(v.process, alias);
+      const f = remapped(v, d, alias, d.frameOf(v.process, v.tcs[0]!), () => tryFault(() => d.enter(v.process, alias, { rdi: 0 })));
       return { blockedBy: this.defence, observed: [], detail: f ? faultText(f) : 'entered!' };
     },
   },
@@ -363,7 +370,7 @@ function flip(b: Uint8Array, i: number): Uint8Array {
 
 function findSecs(v: Victim): number {
   const e = v.kernel.enclaves.find((x) => x.base === v.base);
-  if (!e) throw new RangeError('the victim enclave is gone');
+  if (!e) throw new OsError('VICTIM_GONE', 'the victim enclave is gone');
   return e.secs;
 }
 
@@ -376,7 +383,7 @@ function replay(v: Victim, edit: (p: readonly VictimPage[]) => readonly VictimPa
   const s = secs.slice();
   writeU64le(s, SECS.field('BASEADDR').offset, base);
   const enc = k.createEnclave(v.process, base, size, ENCLAVE_TYPE_SGX, s, 0);
-  if ('error' in enc) throw new RangeError(`replay: cannot create an enclave (${enc.error})`);
+  if ('error' in enc) throw new OsError('REPLAY_CREATE', `replay: cannot create an enclave (${enc.error})`, { error: enc.error });
   try {
     const src = k.sgx.sourcePage;
     for (const p of edit(v.image.pages)) {
