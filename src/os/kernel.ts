@@ -4,13 +4,14 @@
  * It runs on logical processor 0 at CPL 0 with the identity-mapped kernel page table while it
  * services a call, and returns the processor to the caller's state afterwards.
  */
-import { Processor, ENCLS, PT, PAGEINFO, SECINFO, type LogicalProcessor, ArchFault } from '../arch/index.js';
+import { Processor, ENCLS, PT, PAGEINFO, SECINFO, SECS, ATTRIBUTES, type Attributes, type LogicalProcessor, ArchFault } from '../arch/index.js';
 import { u64le, writeU64le } from '../lib/bytes.js';
 import { FrameAllocator, EpcAllocator } from './physical.js';
 import { Process } from './process.js';
 import { OsError } from './errors.js';
 
 const ZERO_PAGE = new Uint8Array(4096);
+const SECS_ATTRIBUTES = SECS.field('ATTRIBUTES');
 
 /** Lifecycle of an enclave object in the kernel (style rule 7; Windows' CREATED/INITIALIZED, plus deleted). */
 export type KernelEnclaveState = 'created' | 'initialized' | 'deleted';
@@ -21,19 +22,23 @@ export class KernelEnclave {
   readonly size: number;
   /** The enclave type the API created it with (ENCLAVE_TYPE_SGX / _SGX2). */
   readonly type: number;
+  /** Physical address of the SECS page. */
   readonly secs: number;
+  /** SECS.ATTRIBUTES as given to ECREATE (the launch policy looks at DEBUG). */
+  readonly attributes: Attributes;
   state: KernelEnclaveState = 'created';
   /** Enclave linear page address → EPC physical address. */
   readonly pages = new Map<number, number>();
   /** Committed EPC pages not used yet. */
   commitment: number;
 
-  constructor(process: Process, base: number, size: number, type: number, secs: number, commitment: number) {
+  constructor(process: Process, base: number, size: number, type: number, secs: number, attributes: Attributes, commitment: number) {
     this.process = process;
     this.base = base;
     this.size = size;
     this.type = type;
     this.secs = secs;
+    this.attributes = attributes;
     this.commitment = commitment;
   }
 
@@ -105,10 +110,6 @@ export class SgxLeaves {
     });
   }
 
-  eextend(secs: number, chunk: number): void {
-    this.#k.ring0((lp) => lp.encls(ENCLS.EEXTEND, secs, chunk));
-  }
-
   /** EINIT; returns the SGX status. */
   einit(sigstruct: Uint8Array, token: Uint8Array, secs: number): number {
     const mem = this.#k.processor.memory;
@@ -150,7 +151,6 @@ export class Kernel {
   readonly ram: FrameAllocator;
   readonly epc: EpcAllocator;
   readonly sgx: SgxLeaves;
-  readonly #processes: Process[] = [];
   readonly #enclaves = new Set<KernelEnclave>();
   /** The logical processor a ring-0 section runs on (null outside one). */
   #ring0Lp: LogicalProcessor | null = null;
@@ -177,12 +177,7 @@ export class Kernel {
   createProcess(name: string): Process {
     const p = new Process(this.#nextPid, name, this.processor, this.ram);
     this.#nextPid += 4;
-    this.#processes.push(p);
     return p;
-  }
-
-  get processes(): readonly Process[] {
-    return this.#processes;
   }
 
   /**
@@ -244,6 +239,7 @@ export class Kernel {
    */
   createEnclave(process: Process, base: number, size: number, type: number, secs: Uint8Array, commitPages: number):
     KernelEnclave | { error: 'VA_CONFLICT' } | { error: 'NO_EPC' } | { error: 'ECREATE_FAULT'; fault: ArchFault } {
+    if (secs.length !== SECS.size) throw new OsError('SECS_LENGTH', `a SECS is ${SECS.size} bytes, got ${secs.length}`);
     if (!process.isFree(base, size)) return { error: 'VA_CONFLICT' };
     if (!this.epc.commit(commitPages + 1)) return { error: 'NO_EPC' };
     const secsPage = this.epc.alloc(true);
@@ -255,7 +251,8 @@ export class Kernel {
       if (e instanceof ArchFault) return { error: 'ECREATE_FAULT', fault: e };
       throw e;
     }
-    const enc = new KernelEnclave(process, base, size, type, secsPage, commitPages);
+    const attributes = ATTRIBUTES.decode(secs.subarray(SECS_ATTRIBUTES.offset, SECS_ATTRIBUTES.offset + SECS_ATTRIBUTES.size));
+    const enc = new KernelEnclave(process, base, size, type, secsPage, attributes, commitPages);
     process.reserve(base, size, 'enclave', enc);
     this.#enclaves.add(enc);
     return enc;

@@ -24,8 +24,9 @@ export interface Region {
 
 /** Allocation granularity of reservations (Windows: 64 KiB). */
 export const ALLOCATION_GRANULARITY = 0x10000;
-/** Lowest address the kernel hands out by itself, and the top of the user address space (Windows x64: 128 TiB). */
-export const USER_SPACE_START = 0x10000;
+/** Lowest address the kernel hands out by itself. */
+const USER_SPACE_START = 0x10000;
+/** The top of the user address space + 1 (Windows x64: MM_HIGHEST_USER_ADDRESS 0x7FFFFFFEFFFF, 128 TiB - 64 KiB). */
 export const USER_SPACE_END = 0x7fff_ffff_0000;
 
 export class Process {
@@ -35,7 +36,6 @@ export class Process {
   readonly #regions: Region[] = [];
   readonly #proc: Processor;
   readonly #frames: FrameAllocator;
-  #alive = true;
 
   constructor(pid: number, name: string, processor: Processor, frames: FrameAllocator) {
     this.pid = pid;
@@ -43,10 +43,6 @@ export class Process {
     this.pageTable = new PageTable(`process ${pid} (${name})`);
     this.#proc = processor;
     this.#frames = frames;
-  }
-
-  get alive(): boolean {
-    return this.#alive;
   }
 
   get regions(): readonly Region[] {
@@ -185,11 +181,6 @@ export class Process {
       if (!e || !(e.flags & PTE.U) || (write && !(e.flags & PTE.W))) return Math.max(0, v * 4096 - la);
     }
     return len;
-  }
-
-  /** @internal the kernel ends the process. */
-  markDead(): void {
-    this.#alive = false;
   }
 }
 

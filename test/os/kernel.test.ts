@@ -5,7 +5,8 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { SECS, VECTOR, ArchFault, PT, PTE, SECINFO_FLAGS } from '../../src/arch/index.js';
+import { SECS, VECTOR, ArchFault, ATTR, PT, PTE, SECINFO_FLAGS } from '../../src/arch/index.js';
+import { OsError } from '../../src/os/index.js';
 import * as W from '../../src/os/windows/constants.js';
 import type { Platform } from '../../src/platform/index.js';
 import * as H from '../helpers/windows.js';
@@ -240,5 +241,31 @@ describe('teardown touches only what is there', () => {
     }
     assert.equal(calls, 1);
     H.assertPristine(p);
+  });
+});
+
+describe('the enclave object carries what the kernel needs', () => {
+  test('Kernel.createEnclave records SECS.ATTRIBUTES, so an enclave made below the Nt layer gets the same launch policy', () => {
+    // 'flc-restricted' admits only DEBUG enclaves: a production SECS created directly through the
+    // kernel must be refused at InitializeEnclave like one made by CreateEnclave.
+    for (const [flags, want] of [[L.flags, true], [L.flags & ~ATTR.DEBUG, false]] as const) {
+      const p = H.platformFor('win-x64-sgx1', { windows: { launchPolicy: 'flc-restricted' } });
+      const layout = new H.TestLayout({ flags });
+      const enc = p.kernel.createEnclave(p.process, H.FIX_BASE, layout.size, W.ENCLAVE_TYPE_SGX, layout.secs({ BASEADDR: BigInt(H.FIX_BASE) }), 0);
+      assert.ok(!('error' in enc));
+      assert.deepEqual(enc.attributes, { FLAGS: flags, XFRM: layout.xfrm });
+      H.loadRest(p, H.FIX_BASE, layout);
+      const err = { value: H.SENT_OUT };
+      assert.equal(p.kernel32.InitializeEnclave(W.CURRENT_PROCESS, H.FIX_BASE, layout.initInfo(), 4096, err), want);
+      assert.equal(err.value, want ? 0 : 16);
+      H.teardown(p);
+    }
+  });
+
+  test('a SECS of the wrong length is a kernel-API misuse (OsError SECS_LENGTH), nothing allocated', () => {
+    const p = H.platformFor('win-x64-sgx1');
+    const before = kernelState(p);
+    assert.throws(() => p.kernel.createEnclave(p.process, H.FIX_BASE, L.size, W.ENCLAVE_TYPE_SGX, new Uint8Array(100), 0), (e: unknown) => e instanceof OsError && e.code === 'SECS_LENGTH');
+    assert.deepEqual(kernelState(p), before);
   });
 });

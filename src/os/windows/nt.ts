@@ -5,7 +5,7 @@
  * Every call validates everything it can before its first irreversible step (ECREATE, EADD), so a
  * failing call leaves nothing behind: no reservation, no EPC page, no half-built enclave.
  */
-import { ArchFault, SECS, ATTRIBUTES, ATTR, SGX, INTEL_LE_PUBKEYHASH, mrsignerOf } from '../../arch/index.js';
+import { ArchFault, SECS, ATTR, SGX, INTEL_LE_PUBKEYHASH, mrsignerOf } from '../../arch/index.js';
 import { u64le, writeU64le } from '../../lib/bytes.js';
 import type { Kernel, KernelEnclave } from '../kernel.js';
 import type { Process } from '../process.js';
@@ -25,15 +25,12 @@ const INIT_SIGSTRUCT = ENCLAVE_INIT_INFO_SGX.field('SigStruct');
 const INIT_TOKEN = ENCLAVE_INIT_INFO_SGX.field('EInitToken');
 const SECS_SIZE_AT = SECS.field('SIZE').offset;
 const SECS_BASEADDR_AT = SECS.field('BASEADDR').offset;
-const SECS_FLAGS_AT = SECS.field('ATTRIBUTES').offset + ATTRIBUTES.field('FLAGS').offset;
 
 export class NtEnclaveApi {
   readonly #k: Kernel;
   readonly #p: Process;
   readonly #profile: WindowsProfile;
   readonly #cfg: ResolvedWindowsConfig;
-  /** SECS attributes recorded at creation (the launch policy looks at DEBUG). */
-  readonly #attrs = new WeakMap<KernelEnclave, bigint>();
   /** A page of process memory on its way to the kernel's source page (unaligned LoadEnclaveData buffers). */
   readonly #page = new Uint8Array(4096);
 
@@ -118,7 +115,6 @@ export class NtEnclaveApi {
     // 11–12. EPC and ECREATE (all-or-nothing).
     const r = this.#k.createEnclave(this.#p, base, Size, EnclaveType, secs, Math.ceil(InitialCommitment / 4096));
     if ('error' in r) return r.error === 'NO_EPC' ? this.#cfg.epcExhaustedStatus : r.error === 'VA_CONFLICT' ? C.STATUS_CONFLICTING_ADDRESSES : faultStatus(r.fault);
-    this.#attrs.set(r, u64le(secs, SECS_FLAGS_AT));
     BaseAddress.value = base;
     return C.STATUS_SUCCESS;
   }
@@ -132,7 +128,7 @@ export class NtEnclaveApi {
     if (!Number.isSafeInteger(BaseAddress) || BaseAddress < 0 || BaseAddress % 4096 !== 0) return C.STATUS_INVALID_PARAMETER;
     const enc = this.#k.enclaveAt(this.#p, BaseAddress);
     if (!enc) return C.STATUS_CONFLICTING_ADDRESSES;
-    if (enc.type !== C.ENCLAVE_TYPE_SGX && enc.type !== C.ENCLAVE_TYPE_SGX2) return C.STATUS_NOT_SUPPORTED;
+    // (#4, the enclave type, holds by construction: NtCreateEnclave makes only SGX and SGX2 enclaves.)
     if (!Number.isSafeInteger(BufferSize) || BufferSize <= 0 || BufferSize % 4096 !== 0) return C.STATUS_INVALID_PARAMETER;
     if (BaseAddress + BufferSize > enc.base + enc.size) return C.STATUS_CONFLICTING_ADDRESSES;
     if (enc.state !== 'created') return this.#cfg.secondInitStatus;
@@ -203,7 +199,7 @@ export class NtEnclaveApi {
     const token = info.slice(INIT_TOKEN.offset, INIT_TOKEN.offset + INIT_TOKEN.size);
     const sgx = this.#k.sgx;
     const crypto = this.#k.processor.crypto;
-    const debug = ((this.#attrs.get(enc) ?? 0n) & ATTR.DEBUG) !== 0n;
+    const debug = (enc.attributes.FLAGS & ATTR.DEBUG) !== 0n;
     const policy = this.#cfg.launchPolicy;
     let status: number;
     try {
@@ -247,11 +243,6 @@ export class NtEnclaveApi {
 
   enclaveOf(base: number): KernelEnclave | null {
     return this.#k.enclaveAt(this.#p, base);
-  }
-
-  /** Decode the SECS inside a creation info (for callers that want to inspect what they pass). */
-  static secsOf(info: Uint8Array): ReturnType<typeof SECS.decode> {
-    return SECS.decode(info.subarray(0, 4096), { allowReserved: true });
   }
 }
 
