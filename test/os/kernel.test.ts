@@ -108,6 +108,14 @@ describe('after drop-and-lock (#MC, the memory controller locked) no Win32 funct
     assert.equal(err.value, H.SENT_OUT);
     assert.deepEqual(kernelState(p), before);
   });
+
+  test('Read/WriteProcessMemory of enclave pages are non-enclave accesses: the abort page, no machine check', () => {
+    const { p, base } = lockedPlatform();
+    const buf = new Uint8Array(64);
+    assert.deepEqual(call(p, () => p.kernel32.ReadProcessMemory(HP, base + 0x2000, buf, 64, null)), { ret: true, err: H.SENT_ERR, nt: W.STATUS_SUCCESS });
+    assert.deepEqual(buf, new Uint8Array(64).fill(0xff));
+    assert.deepEqual(call(p, () => p.kernel32.WriteProcessMemory(HP, base + 0x2000, buf, 64, null)), { ret: true, err: H.SENT_ERR, nt: W.STATUS_SUCCESS });
+  });
 });
 
 describe('Kernel.addPage: a faulting EADD gives back the EPC page and the commitment', () => {
