@@ -1,7 +1,7 @@
 /** src/os: the untrusted kernel, the Windows enclave API and the adversary. */
 export { OsError } from './errors.js';
 export { FrameAllocator, EpcAllocator } from './physical.js';
-export { Process, PROT, pteFlagsFor, ALLOCATION_GRANULARITY, USER_SPACE_START, USER_SPACE_END, type Region, type RegionKind } from './process.js';
+export { Process, ALLOCATION_GRANULARITY, type Region, type RegionKind } from './process.js';
 export { Kernel, KernelEnclave, SgxLeaves, type KernelEnclaveState, type KernelOptions } from './kernel.js';
 export * as windows from './windows/index.js';
 export * as adversary from './adversary/index.js';

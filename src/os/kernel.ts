@@ -4,11 +4,14 @@
  * It runs on logical processor 0 at CPL 0 with the identity-mapped kernel page table while it
  * services a call, and returns the processor to the caller's state afterwards.
  */
-import { Processor, ENCLS, PT, type LogicalProcessor, ArchFault } from '../arch/index.js';
-import { writeU64le } from '../lib/bytes.js';
+import { Processor, ENCLS, PT, PAGEINFO, SECINFO, SECS, ATTRIBUTES, type Attributes, type LogicalProcessor, ArchFault } from '../arch/index.js';
+import { u64le, writeU64le } from '../lib/bytes.js';
 import { FrameAllocator, EpcAllocator } from './physical.js';
 import { Process } from './process.js';
 import { OsError } from './errors.js';
+
+const ZERO_PAGE = new Uint8Array(4096);
+const SECS_ATTRIBUTES = SECS.field('ATTRIBUTES');
 
 /** Lifecycle of an enclave object in the kernel (style rule 7; Windows' CREATED/INITIALIZED, plus deleted). */
 export type KernelEnclaveState = 'created' | 'initialized' | 'deleted';
@@ -19,19 +22,23 @@ export class KernelEnclave {
   readonly size: number;
   /** The enclave type the API created it with (ENCLAVE_TYPE_SGX / _SGX2). */
   readonly type: number;
+  /** Physical address of the SECS page. */
   readonly secs: number;
+  /** SECS.ATTRIBUTES as given to ECREATE (the launch policy looks at DEBUG). */
+  readonly attributes: Attributes;
   state: KernelEnclaveState = 'created';
   /** Enclave linear page address → EPC physical address. */
   readonly pages = new Map<number, number>();
   /** Committed EPC pages not used yet. */
   commitment: number;
 
-  constructor(process: Process, base: number, size: number, type: number, secs: number, commitment: number) {
+  constructor(process: Process, base: number, size: number, type: number, secs: number, attributes: Attributes, commitment: number) {
     this.process = process;
     this.base = base;
     this.size = size;
     this.type = type;
     this.secs = secs;
+    this.attributes = attributes;
     this.commitment = commitment;
   }
 
@@ -40,6 +47,16 @@ export class KernelEnclave {
   }
 }
 
+/** Where SgxLeaves places PAGEINFO and its SECINFO in the scratch page (SECINFO must be 64-aligned). */
+const PAGEINFO_AT = {
+  LINADDR: PAGEINFO.field('LINADDR').offset,
+  SRCPGE: PAGEINFO.field('SRCPGE').offset,
+  SECINFO: PAGEINFO.field('SECINFO').offset,
+  SECS: PAGEINFO.field('SECS').offset,
+} as const;
+const SECINFO_AT = 64;
+const SECINFO_FLAGS_AT = SECINFO_AT + SECINFO.field('FLAGS').offset;
+
 /** Thin wrappers over ENCLS: operands are placed in kernel scratch memory (RAM) and passed by address. */
 export class SgxLeaves {
   readonly #k: Kernel;
@@ -47,7 +64,7 @@ export class SgxLeaves {
   readonly #src: number;
   readonly #sig: number;
   readonly #tok: number;
-  readonly #buf = new Uint8Array(96);
+  readonly #buf = new Uint8Array(SECINFO_AT + SECINFO.size);
 
   constructor(k: Kernel) {
     this.#k = k;
@@ -62,14 +79,15 @@ export class SgxLeaves {
     return this.#src;
   }
 
+  /** PAGEINFO (SDM 37.10) and its SECINFO (37.11) into the scratch page, with the arch layouts' offsets. */
   #pageinfo(linaddr: number, srcpge: number, secs: number, secinfoFlags: number): void {
     const b = this.#buf;
     b.fill(0);
-    writeU64le(b, 0, linaddr);
-    writeU64le(b, 8, srcpge);
-    writeU64le(b, 16, this.#scratch + 64);
-    writeU64le(b, 24, secs);
-    writeU64le(b, 64, secinfoFlags);
+    writeU64le(b, PAGEINFO_AT.LINADDR, linaddr);
+    writeU64le(b, PAGEINFO_AT.SRCPGE, srcpge);
+    writeU64le(b, PAGEINFO_AT.SECINFO, this.#scratch + SECINFO_AT);
+    writeU64le(b, PAGEINFO_AT.SECS, secs);
+    writeU64le(b, SECINFO_FLAGS_AT, secinfoFlags);
     this.#k.processor.memory.writePhysical(this.#scratch, b);
   }
 
@@ -79,10 +97,10 @@ export class SgxLeaves {
     this.#k.ring0((lp) => lp.encls(ENCLS.ECREATE, this.#scratch, epcPage));
   }
 
-  /** EADD from physical source page `srcPa` (4K-aligned RAM). */
-  eadd(srcPa: number, linaddr: number, secinfoFlags: number, secs: number, epcPage: number): void {
+  /** EADD from physical source page `srcPa` (4K-aligned RAM); returns the SGX status (EADD reports failures as faults). */
+  eadd(srcPa: number, linaddr: number, secinfoFlags: number, secs: number, epcPage: number): number {
     this.#pageinfo(linaddr, srcPa, secs, secinfoFlags);
-    this.#k.ring0((lp) => lp.encls(ENCLS.EADD, this.#scratch, epcPage));
+    return this.#k.ring0((lp) => lp.encls(ENCLS.EADD, this.#scratch, epcPage));
   }
 
   /** The 16 EEXTENDs that measure a whole page. */
@@ -90,10 +108,6 @@ export class SgxLeaves {
     this.#k.ring0((lp) => {
       for (let c = 0; c < 4096; c += 256) lp.encls(ENCLS.EEXTEND, secs, epcPage + c);
     });
-  }
-
-  eextend(secs: number, chunk: number): void {
-    this.#k.ring0((lp) => lp.encls(ENCLS.EEXTEND, secs, chunk));
   }
 
   /** EINIT; returns the SGX status. */
@@ -122,11 +136,7 @@ export class SgxLeaves {
   /** Write IA32_SGXLEPUBKEYHASH0..3 (FLC), as Linux does before every EINIT. Throws #GP without FLC. */
   setLePubKeyHash(hash: Uint8Array): void {
     this.#k.ring0((lp) => {
-      for (let i = 0; i < 4; i++) {
-        let v = 0n;
-        for (let k = 7; k >= 0; k--) v = (v << 8n) | BigInt(hash[i * 8 + k]!);
-        lp.wrmsr(0x8c + i, v);
-      }
+      for (let i = 0; i < 4; i++) lp.wrmsr(0x8c + i, u64le(hash, i * 8));
     });
   }
 }
@@ -141,8 +151,9 @@ export class Kernel {
   readonly ram: FrameAllocator;
   readonly epc: EpcAllocator;
   readonly sgx: SgxLeaves;
-  readonly #processes: Process[] = [];
   readonly #enclaves = new Set<KernelEnclave>();
+  /** The logical processor a ring-0 section runs on (null outside one). */
+  #ring0Lp: LogicalProcessor | null = null;
   #nextPid = 4;
 
   constructor(processor: Processor, options: KernelOptions = {}) {
@@ -152,38 +163,43 @@ export class Kernel {
     this.sgx = new SgxLeaves(this);
   }
 
-  /** A zeroed RAM page owned by the kernel; its physical address is also its kernel linear address. */
+  /**
+   * A zeroed RAM page owned by the kernel; its physical address is also its kernel linear address.
+   * Frames come back from the allocator as their last owner left them, so it is cleared here.
+   */
   allocKernelPage(): number {
     const f = this.ram.alloc();
     if (f < 0) throw new OsError('OUT_OF_RAM', 'no RAM for a kernel page');
+    this.processor.memory.writePhysical(f * 4096, ZERO_PAGE);
     return f * 4096;
   }
 
   createProcess(name: string): Process {
     const p = new Process(this.#nextPid, name, this.processor, this.ram);
     this.#nextPid += 4;
-    this.#processes.push(p);
     return p;
-  }
-
-  get processes(): readonly Process[] {
-    return this.#processes;
   }
 
   /**
    * Run `fn` in ring 0 (the kernel's side of a system call) on the first logical processor that is
    * not executing an enclave — LP 0 unless a thread is inside an enclave there, as when the kernel
-   * acts while an enclave runs — restoring its privilege level and page table afterwards.
+   * acts while an enclave runs — restoring its privilege level and page table afterwards. Called
+   * again from inside `fn`, it runs on the same processor without switching again (a system call
+   * that executes many leaves enters ring 0 once).
    */
   ring0<T>(fn: (lp: LogicalProcessor) => T): T {
+    const outer = this.#ring0Lp;
+    if (outer && outer.cpl === 0 && outer.cr3 === this.processor.kernelPageTable && !outer.inEnclaveMode) return fn(outer);
     const lp = this.processor.lps.find((l) => !l.inEnclaveMode);
     if (!lp) throw new OsError('NO_FREE_LP', 'every logical processor is executing an enclave');
     const cpl = lp.cpl, cr3 = lp.cr3;
     lp.cpl = 0;
     lp.cr3 = this.processor.kernelPageTable;
+    this.#ring0Lp = lp;
     try {
       return fn(lp);
     } finally {
+      this.#ring0Lp = outer;
       lp.cr3 = cr3;
       lp.cpl = cpl;
     }
@@ -217,10 +233,14 @@ export class Kernel {
 
   /**
    * ECREATE a new enclave for `process` at [base, base+size) with `secs` (BASEADDR already set),
-   * committing `commitPages` EPC pages in advance. All-or-nothing: on failure nothing is left.
-   * Returns the enclave, or the reason it could not be created.
+   * committing `commitPages` EPC pages in advance. All-or-nothing: the address range is checked and
+   * the EPC committed before ECREATE, and a faulting ECREATE gives the SECS page and the commitment
+   * back. Returns the enclave, or the reason it could not be created.
    */
-  createEnclave(process: Process, base: number, size: number, type: number, secs: Uint8Array, commitPages: number): KernelEnclave | { error: 'NO_EPC' } | { error: 'ECREATE_FAULT'; fault: ArchFault } {
+  createEnclave(process: Process, base: number, size: number, type: number, secs: Uint8Array, commitPages: number):
+    KernelEnclave | { error: 'VA_CONFLICT' } | { error: 'NO_EPC' } | { error: 'ECREATE_FAULT'; fault: ArchFault } {
+    if (secs.length !== SECS.size) throw new OsError('SECS_LENGTH', `a SECS is ${SECS.size} bytes, got ${secs.length}`);
+    if (!process.isFree(base, size)) return { error: 'VA_CONFLICT' };
     if (!this.epc.commit(commitPages + 1)) return { error: 'NO_EPC' };
     const secsPage = this.epc.alloc(true);
     try {
@@ -231,19 +251,36 @@ export class Kernel {
       if (e instanceof ArchFault) return { error: 'ECREATE_FAULT', fault: e };
       throw e;
     }
-    const enc = new KernelEnclave(process, base, size, type, secsPage, commitPages);
+    const attributes = ATTRIBUTES.decode(secs.subarray(SECS_ATTRIBUTES.offset, SECS_ATTRIBUTES.offset + SECS_ATTRIBUTES.size));
+    const enc = new KernelEnclave(process, base, size, type, secsPage, attributes, commitPages);
     process.reserve(base, size, 'enclave', enc);
     this.#enclaves.add(enc);
     return enc;
   }
 
-  /** An EPC page for `enc` (from its commitment first). -1 when the EPC is exhausted. */
-  allocEnclavePage(enc: KernelEnclave): number {
-    if (enc.commitment > 0) {
-      enc.commitment--;
-      return this.epc.alloc(true);
+  /**
+   * EADD the 4 KiB at physical `srcPa` into `enc` at linear address `la` with SECINFO.FLAGS
+   * `secinfo` and, when `measure`, EEXTEND the whole page. The EPC page comes from the enclave's
+   * commitment first. Returns the EPC page, or -1 when the EPC has none for the enclave. A faulting
+   * EADD changed nothing (the leaf checks everything before its first irreversible step): the page
+   * goes back to the free list and to the commitment it came from, and the fault is rethrown. Once
+   * EADD succeeded the page is the enclave's (a later EEXTEND fault leaves it added, as on hardware).
+   */
+  addPage(enc: KernelEnclave, la: number, srcPa: number, secinfo: number, measure: boolean): number {
+    const fromCommitment = enc.commitment > 0;
+    const epc = this.epc.alloc(fromCommitment);
+    if (epc < 0) return -1;
+    if (fromCommitment) enc.commitment--;
+    try {
+      this.sgx.eadd(srcPa, la, secinfo, enc.secs, epc);
+    } catch (e) {
+      this.epc.free(epc, fromCommitment);
+      if (fromCommitment) enc.commitment++;
+      throw e;
     }
-    return this.epc.alloc(false);
+    enc.pages.set(la, epc);
+    if (measure) this.sgx.eextendPage(enc.secs, epc);
+    return epc;
   }
 
   /** Release the unused part of an enclave's commitment (at initialization). */
@@ -255,24 +292,33 @@ export class Kernel {
   /**
    * Tear an enclave down: EREMOVE every child page, then the SECS; release the address range and
    * the commitment. Returns the SGX status of the first EREMOVE that failed (nothing is removed
-   * when a thread is inside: SGX_ENCLAVE_ACT).
+   * when a thread is inside: SGX_ENCLAVE_ACT), or the fault an EREMOVE raised (a locked memory
+   * controller machine-checks every ENCLS): pages removed before it stay removed and freed, the
+   * enclave keeps the rest.
    */
-  destroyEnclave(enc: KernelEnclave): number {
-    const pages = [...enc.pages.entries()];
-    if (pages.length > 0) {
-      const first = this.sgx.eremove(pages[0]![1]);
-      if (first !== 0) return first;
-      this.epc.free(pages[0]![1]);
-      enc.pages.delete(pages[0]![0]);
-      for (const [la, pa] of pages.slice(1)) {
-        const st = this.sgx.eremove(pa);
-        if (st !== 0) throw new OsError('EREMOVE_FAILED', `EREMOVE of a child page returned ${st} after the first succeeded`);
-        this.epc.free(pa);
-        enc.pages.delete(la);
-      }
+  destroyEnclave(enc: KernelEnclave): number | { error: 'EREMOVE_FAULT'; fault: ArchFault } {
+    try {
+      const st = this.ring0(() => {
+        let removed = 0;
+        for (const [la, pa] of enc.pages) {
+          const s = this.sgx.eremove(pa);
+          if (s !== 0) {
+            if (removed === 0) return s; // SGX_ENCLAVE_ACT: a thread is inside; nothing was removed
+            throw new OsError('EREMOVE_FAILED', `EREMOVE of a child page returned ${s} after ${removed} succeeded`);
+          }
+          this.epc.free(pa);
+          enc.pages.delete(la);
+          removed++;
+        }
+        const s = this.sgx.eremove(enc.secs);
+        if (s !== 0) throw new OsError('EREMOVE_FAILED', `EREMOVE of the SECS returned ${s}`);
+        return 0;
+      });
+      if (st !== 0) return st;
+    } catch (e) {
+      if (e instanceof ArchFault) return { error: 'EREMOVE_FAULT', fault: e };
+      throw e;
     }
-    const st = this.sgx.eremove(enc.secs);
-    if (st !== 0) throw new OsError('EREMOVE_FAILED', `EREMOVE of the SECS returned ${st}`);
     this.epc.free(enc.secs);
     this.releaseCommitment(enc);
     const r = enc.process.regionAt(enc.base);

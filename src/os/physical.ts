@@ -5,7 +5,10 @@
  */
 import { OsError } from './errors.js';
 
-/** RAM frames [firstPfn, limitPfn): a free stack plus a bump pointer (frames are zeroed on free). */
+/**
+ * RAM frames [firstPfn, limitPfn): a free stack plus a bump pointer. A frame is handed out as it was
+ * left: the kernel zeroes what it allocates (Kernel.allocKernelPage, Process.commit).
+ */
 export class FrameAllocator {
   readonly #free: number[] = [];
   #next: number;
@@ -36,6 +39,11 @@ export class FrameAllocator {
 
   get inUse(): number {
     return this.#inUse;
+  }
+
+  /** Frames `alloc` can still hand out (check before a multi-frame allocation instead of unwinding one). */
+  get available(): number {
+    return this.#free.length + (this.#limit - this.#next);
   }
 }
 
@@ -91,8 +99,10 @@ export class EpcAllocator {
     return this.#free.pop()!;
   }
 
-  free(pa: number): void {
+  /** Give a page back; `toCommitment` returns it to the owner's commitment it was taken from. */
+  free(pa: number, toCommitment = false): void {
     if (pa < this.base || pa >= this.base + this.pages * 4096 || pa % 4096 !== 0) throw new OsError('EPC_FREE', `0x${pa.toString(16)} is not an EPC page`);
     this.#free.push(pa);
+    if (toCommitment) this.#committed++;
   }
 }

@@ -10,42 +10,23 @@ import type { FrameAllocator } from './physical.js';
 
 export type RegionKind = 'private' | 'enclave';
 
-/** Windows-style page protections for private memory (winnt.h PAGE_*). */
-export const PROT = {
-  NOACCESS: 0x01,
-  READONLY: 0x02,
-  READWRITE: 0x04,
-  EXECUTE: 0x10,
-  EXECUTE_READ: 0x20,
-  EXECUTE_READWRITE: 0x40,
-} as const;
-
-/** PTE flags for a private-memory protection, or -1 for no access. */
-export function pteFlagsFor(protect: number): number {
-  switch (protect) {
-    case PROT.READONLY: return PTE.U | PTE.NX;
-    case PROT.READWRITE: return PTE.U | PTE.W | PTE.NX;
-    case PROT.EXECUTE:
-    case PROT.EXECUTE_READ: return PTE.U;
-    case PROT.EXECUTE_READWRITE: return PTE.U | PTE.W;
-    default: return -1;
-  }
-}
+const ZERO_PAGE = new Uint8Array(4096);
 
 export interface Region {
   readonly base: number;
   readonly size: number;
   readonly kind: RegionKind;
-  /** Committed private pages: vpn → { pfn, protect }. */
-  readonly committed: Map<number, { pfn: number; protect: number }>;
+  /** Committed private pages: vpn → the RAM frame backing it. */
+  readonly committed: Map<number, { pfn: number }>;
   /** For enclave regions, the kernel's enclave object. */
   readonly owner: object | null;
 }
 
 /** Allocation granularity of reservations (Windows: 64 KiB). */
 export const ALLOCATION_GRANULARITY = 0x10000;
-/** Lowest address the kernel hands out by itself, and the top of the user address space (Windows x64: 128 TiB). */
-export const USER_SPACE_START = 0x10000;
+/** Lowest address the kernel hands out by itself. */
+const USER_SPACE_START = 0x10000;
+/** The top of the user address space + 1 (Windows x64: MM_HIGHEST_USER_ADDRESS 0x7FFFFFFEFFFF, 128 TiB - 64 KiB). */
 export const USER_SPACE_END = 0x7fff_ffff_0000;
 
 export class Process {
@@ -55,7 +36,6 @@ export class Process {
   readonly #regions: Region[] = [];
   readonly #proc: Processor;
   readonly #frames: FrameAllocator;
-  #alive = true;
 
   constructor(pid: number, name: string, processor: Processor, frames: FrameAllocator) {
     this.pid = pid;
@@ -63,10 +43,6 @@ export class Process {
     this.pageTable = new PageTable(`process ${pid} (${name})`);
     this.#proc = processor;
     this.#frames = frames;
-  }
-
-  get alive(): boolean {
-    return this.#alive;
   }
 
   get regions(): readonly Region[] {
@@ -104,39 +80,48 @@ export class Process {
     return r;
   }
 
-  /** Commit private pages [la, la+size) inside region `r` with `protect`; frames are zero-filled. Returns false when RAM is exhausted (nothing changed). */
-  commit(r: Region, la: number, size: number, protect: number): boolean {
+  /**
+   * Commit private pages [la, la+size) inside region `r`, mapped with PTE flags `pte` (-1: committed
+   * but not mapped, no access); new frames are zero-filled.
+   * Returns false when RAM cannot back the new pages (checked before anything is allocated or
+   * changed, so a request for more than RAM fails at once, whatever its size).
+   */
+  commit(r: Region, la: number, size: number, pte: number): boolean {
     const first = Math.floor(la / 4096), last = Math.ceil((la + size) / 4096);
-    const newPages: number[] = [];
-    for (let v = first; v < last; v++) if (!r.committed.has(v)) newPages.push(v);
-    const frames: number[] = [];
-    for (let k = 0; k < newPages.length; k++) {
-      const f = this.#frames.alloc();
-      if (f < 0) {
-        for (const g of frames) this.#frames.free(g);
-        return false;
-      }
-      frames.push(f);
-    }
-    const zero = new Uint8Array(4096);
-    newPages.forEach((v, k) => {
-      this.#proc.memory.writePhysical(frames[k]! * 4096, zero);
-      r.committed.set(v, { pfn: frames[k]!, protect });
-    });
+    if (last - first - this.#committedIn(r, first, last) > this.#frames.available) return false;
+    // From here the range has at most `available` uncommitted pages plus the committed ones: the
+    // loop is bounded by RAM, not by the size asked for.
     for (let v = first; v < last; v++) {
-      const c = r.committed.get(v)!;
-      c.protect = protect;
-      const flags = pteFlagsFor(protect);
-      if (flags < 0) this.pageTable.unmap(v);
-      else this.pageTable.map(v, c.pfn, flags);
+      let c = r.committed.get(v);
+      if (!c) {
+        const pfn = this.#frames.alloc();
+        this.#proc.memory.writePhysical(pfn * 4096, ZERO_PAGE);
+        c = { pfn };
+        r.committed.set(v, c);
+      }
+      if (pte < 0) this.pageTable.unmap(v);
+      else this.pageTable.map(v, c.pfn, pte);
     }
     return true;
   }
 
-  /** Decommit private pages (frames freed). */
+  /** How many pages of [first, last) are committed in `r` (iterating whichever is smaller). */
+  #committedIn(r: Region, first: number, last: number): number {
+    if (last - first <= r.committed.size) {
+      let n = 0;
+      for (let v = first; v < last; v++) if (r.committed.has(v)) n++;
+      return n;
+    }
+    let n = 0;
+    for (const v of r.committed.keys()) if (v >= first && v < last) n++;
+    return n;
+  }
+
+  /** Decommit private pages (frames freed); visits only committed pages, whatever the range's size. */
   decommit(r: Region, la: number, size: number): void {
     const first = Math.floor(la / 4096), last = Math.ceil((la + size) / 4096);
-    for (let v = first; v < last; v++) {
+    const vpns = last - first <= r.committed.size ? range(first, last) : [...r.committed.keys()].filter((v) => v >= first && v < last);
+    for (const v of vpns) {
       const c = r.committed.get(v);
       if (!c) continue;
       this.pageTable.unmap(v);
@@ -150,8 +135,20 @@ export class Process {
     const i = this.#regions.indexOf(r);
     if (i < 0) throw new OsError('VA_NOT_RESERVED', 'region is not reserved in this process');
     if (r.kind === 'private') this.decommit(r, r.base, r.size);
-    else for (let v = r.base / 4096; v < (r.base + r.size) / 4096; v++) this.pageTable.unmap(v);
+    else this.#unmapRange(r.base / 4096, (r.base + r.size) / 4096);
     this.#regions.splice(i, 1);
+  }
+
+  /** Remove every present PTE of pages [first, last), visiting only what is mapped when the range is larger. */
+  #unmapRange(first: number, last: number): void {
+    const pt = this.pageTable;
+    if (last - first <= pt.size) {
+      for (let v = first; v < last; v++) pt.unmap(v);
+      return;
+    }
+    const mapped: number[] = [];
+    for (const [v] of pt.entries()) if (v >= first && v < last) mapped.push(v);
+    for (const v of mapped) pt.unmap(v);
   }
 
   /** The program's own load: user mode through the page table. Throws ArchFault(#PF) when unmapped. */
@@ -168,16 +165,25 @@ export class Process {
 
   /** Can user mode read (or write) every byte of [la, la+len)? */
   accessible(la: number, len: number, write: boolean): boolean {
-    if (!Number.isSafeInteger(la) || la < 0 || len < 0) return false;
-    for (let v = Math.floor(la / 4096); v < Math.ceil((la + len) / 4096); v++) {
-      const e = this.pageTable.lookup(v);
-      if (!e || !(e.flags & PTE.U) || (write && !(e.flags & PTE.W))) return false;
-    }
-    return true;
+    if (!Number.isSafeInteger(la) || la < 0 || !Number.isSafeInteger(len) || len < 0) return false;
+    return this.accessiblePrefix(la, len, write) === len;
   }
 
-  /** @internal the kernel ends the process. */
-  markDead(): void {
-    this.#alive = false;
+  /**
+   * How many bytes of [la, la+len) user mode can read (or write) from `la` on, up to the first page
+   * it cannot: the extent a copy gets through before it faults. Visits at most the mapped pages.
+   */
+  accessiblePrefix(la: number, len: number, write: boolean): number {
+    if (!Number.isSafeInteger(la) || !Number.isSafeInteger(len) || la < 0 || len <= 0) return 0;
+    const end = la + len;
+    for (let v = Math.floor(la / 4096); v * 4096 < end; v++) {
+      const e = this.pageTable.lookup(v);
+      if (!e || !(e.flags & PTE.U) || (write && !(e.flags & PTE.W))) return Math.max(0, v * 4096 - la);
+    }
+    return len;
   }
+}
+
+function range(first: number, last: number): number[] {
+  return Array.from({ length: last - first }, (_, i) => first + i);
 }

@@ -4,8 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ATTACKS, runAttack, HostileDriver } from '../../src/os/adversary/index.js';
+import { ATTACKS, runAttack, HostileDriver, type Victim } from '../../src/os/adversary/index.js';
 import { makeHelloVictim } from '../../src/platform/victim.js';
+import { ArchFault, PT, PTE, VECTOR } from '../../src/arch/index.js';
 
 const expected: Record<string, RegExp> = {
   'kernel-read-epc': /all-ones/,
@@ -36,12 +37,32 @@ test('the catalogue covers every attack the issue names', () => {
 
 for (const a of ATTACKS) {
   test(`attack ${a.name} is blocked by ${a.defence}`, () => {
-    const o = runAttack(a, () => makeHelloVictim());
+    let v: Victim | null = null;
+    let ram0 = -1;
+    const o = runAttack(a, () => {
+      v = makeHelloVictim();
+      ram0 = v.kernel.ram.inUse;
+      return v;
+    });
     assert.equal(o.leaked, false, o.detail);
     assert.equal(o.modified, false, o.detail);
     assert.match(o.detail, expected[a.name]!);
+    assert.equal(v!.kernel.ram.inUse, ram0, 'the attack (and the driver) left no RAM frame allocated');
   });
 }
+
+test('the driver\'s EADD stages its page without allocating: ten of them leave kernel.ram.inUse as it was', () => {
+  const v = makeHelloVictim();
+  const d = new HostileDriver(v.kernel);
+  const ram0 = v.kernel.ram.inUse;
+  const secs = v.kernel.enclaves.find((e) => e.base === v.base)!.secs;
+  for (let i = 0; i < 10; i++) {
+    const epc = v.kernel.epc.alloc(false);
+    assert.throws(() => d.eadd(secs, epc, v.base + v.size - 4096, (PT.REG << 8) | 3, new Uint8Array(16).fill(i)), (e: unknown) => e instanceof ArchFault && e.vector === VECTOR.GP);
+    v.kernel.epc.free(epc);
+  }
+  assert.equal(v.kernel.ram.inUse, ram0);
+});
 
 test('the judge is not blind: reading the secret through a DEBUG window would count as a leak', () => {
   // A control: the victim's own view contains the secret, so `leaked` is computed on real data.
@@ -52,4 +73,39 @@ test('the judge is not blind: reading the secret through a DEBUG window would co
   assert.ok(frame >= v.kernel.processor.epcBase, 'the secret lives in the EPC');
   const seen = d.readPhysical(frame + (v.secretAddress % 4096), v.secret.length);
   assert.ok(seen.every((b) => b === 0xff));
+});
+
+test('a replay whose EADD faults leaves no EPC page, commitment, RAM frame or enclave behind', () => {
+  // The victim's image with its second page replaced by a TCS: the attack flips byte 100 of that
+  // page, a reserved TCS byte, so the replay's EADD raises #GP part-way through the rebuild.
+  const v = makeHelloVictim();
+  const tcs = v.image.pages.find((p) => p.secinfoFlags >> 8 === PT.TCS)!;
+  const pages = v.image.pages.map((p, i) => (i === 1 ? { ...tcs, offset: p.offset } : p));
+  const victim: Victim = { ...v, image: { ...v.image, pages } };
+  const k = v.kernel;
+  const before = { free: k.epc.freePages, committed: k.epc.committedPages, cpu: k.processor.inspect.freeEpcPages, ram: k.ram.inUse, enclaves: k.enclaves.length, regions: v.process.regions.length };
+  const attack = ATTACKS.find((a) => a.name === 'einit-modified-image')!;
+  assert.throws(() => runAttack(attack, () => victim), (e: unknown) => e instanceof ArchFault && e.vector === VECTOR.GP);
+  assert.deepEqual({ free: k.epc.freePages, committed: k.epc.committedPages, cpu: k.processor.inspect.freeEpcPages, ram: k.ram.inUse, enclaves: k.enclaves.length, regions: v.process.regions.length }, before);
+});
+
+for (const name of ['remap-within-enclave', 'remap-cross-enclave']) {
+  test(`${name} puts the victim's page-table entry back exactly, flags included`, () => {
+    const v = makeHelloVictim();
+    const pt = v.process.pageTable;
+    const vpn = Math.floor(v.secretAddress / 4096);
+    const orig = pt.lookup(vpn)!;
+    // give the entry flags the driver's remap would not write (no W), to see they come back
+    pt.protect(vpn, PTE.U | PTE.NX);
+    const attack = ATTACKS.find((a) => a.name === name)!;
+    runAttack(attack, () => v);
+    assert.deepEqual(pt.lookup(vpn), { pfn: orig.pfn, flags: PTE.U | PTE.NX });
+  });
+}
+
+test('enter-foreign-tcs leaves no alias mapping behind', () => {
+  const v = makeHelloVictim();
+  const before = [...v.process.pageTable.entries()];
+  runAttack(ATTACKS.find((a) => a.name === 'enter-foreign-tcs')!, () => v);
+  assert.deepEqual([...v.process.pageTable.entries()], before);
 });

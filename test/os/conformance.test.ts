@@ -670,7 +670,7 @@ const add = (...cs: Case[]): void => void cases.push(...cs);
   const V = 'VirtualAlloc';
   const conflict = fail(W.ERROR_INVALID_ADDRESS, W.STATUS_CONFLICTING_ADDRESSES);
   const freeRange = (ret: number): Partial<Record<WindowsProfileId, Expect>> => ({
-    'win-absent': { ret, err: 'unchanged', nt: H.SENT_NT }, 'win-stub-10514-arm': { ret, err: 'unchanged', nt: H.SENT_NT }, [NOSGX]: { ret, err: 'unchanged', nt: H.SENT_NT },
+    'win-absent': { ret, err: 'unchanged', nt: W.STATUS_SUCCESS }, 'win-stub-10514-arm': { ret, err: 'unchanged', nt: W.STATUS_SUCCESS }, [NOSGX]: { ret, err: 'unchanged', nt: W.STATUS_SUCCESS },
   });
   const notAllocated = fail(W.ERROR_INVALID_ADDRESS, W.STATUS_MEMORY_NOT_ALLOCATED);
   add(

@@ -9,6 +9,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import * as W from '../../src/os/windows/constants.js';
+import { decodeEnclaveProtection } from '../../src/os/windows/index.js';
 import { Measurement, PT } from '../../src/arch/index.js';
 import { defaultCrypto } from '../../src/lib/index.js';
 import type { Platform } from '../../src/platform/index.js';
@@ -145,15 +146,16 @@ for (const profile of H.SGX_PROFILES) {
       H.teardown(p);
     });
 
-    test('§2.16 host access to the enclave range: unloaded pages are not accessible (998), loaded pages read as all ones', () => {
+    test('§2.16 host access to the enclave range: unloaded pages cannot be read (ERROR_PARTIAL_COPY, 0 bytes), loaded pages read as all ones', () => {
       const p = H.platformFor(profile);
       const base = H.buildTo(p, H.standardLayout(), 'initialized');
       const k32 = p.kernel32;
       const buf = new Uint8Array(64);
       const n = { value: H.SENT_OUT };
+      // NtReadVirtualMemory: a source that cannot be locked ends the copy with STATUS_PARTIAL_COPY (readwrt.c)
       assert.equal(k32.ReadProcessMemory(-1, base + 0x1_0000, buf, 64, n), false);
-      assert.deepEqual([k32.GetLastError(), k32.lastNtStatus], [W.ERROR_NOACCESS, W.STATUS_ACCESS_VIOLATION]);
-      assert.equal(n.value, H.SENT_OUT);
+      assert.deepEqual([k32.GetLastError(), k32.lastNtStatus], [W.ERROR_PARTIAL_COPY, W.STATUS_PARTIAL_COPY]);
+      assert.equal(n.value, 0);
       assert.equal(k32.ReadProcessMemory(-1, base + 0x2000, buf, 64, n), true);
       assert.equal(n.value, 64);
       assert.deepEqual(buf, new Uint8Array(64).fill(0xff));
@@ -180,3 +182,17 @@ for (const profile of H.SGX_PROFILES) {
     });
   });
 }
+
+test('§2.8 decodeEnclaveProtection agrees with the spec table (SECINFO, host PTE, measurement) and refuses the rest', () => {
+  for (const row of H.SPEC_PROTECTIONS) {
+    for (const unvalidated of [false, true]) {
+      const got = decodeEnclaveProtection((row.protect | (unvalidated ? W.PAGE_ENCLAVE_UNVALIDATED : 0)) >>> 0, true);
+      assert.deepEqual(got, { secinfo: row.secinfo, pte: H.pteFlagsOf(row.host) ?? -1, measure: !unvalidated }, row.name);
+    }
+  }
+  assert.equal(decodeEnclaveProtection(0, false), null, 'flProtect 0 only with the knob');
+  for (const bad of [W.PAGE_NOACCESS, W.PAGE_WRITECOPY, W.PAGE_EXECUTE_WRITECOPY, W.PAGE_READWRITE | W.PAGE_GUARD, W.PAGE_READONLY | W.PAGE_READWRITE,
+    W.PAGE_ENCLAVE_THREAD_CONTROL | W.PAGE_READONLY, W.PAGE_ENCLAVE_THREAD_CONTROL, W.PAGE_ENCLAVE_SS_FIRST, W.PAGE_ENCLAVE_DECOMMIT]) {
+    assert.equal(decodeEnclaveProtection(bad >>> 0, true), null, `0x${(bad >>> 0).toString(16)}`);
+  }
+});

@@ -219,10 +219,12 @@ describe('§2.3 RtlNtStatusToDosError', () => {
     ['STATUS_INVALID_PARAMETER', 0xc000_000d, 87],
     ['STATUS_NO_MEMORY', 0xc000_0017, 8],
     ['STATUS_CONFLICTING_ADDRESSES', 0xc000_0018, 487],
+    ['STATUS_UNABLE_TO_FREE_VM', 0xc000_001a, 87],
     ['STATUS_ALREADY_COMMITTED', 0xc000_0021, 5],
     ['STATUS_NOT_COMMITTED', 0xc000_002d, 487],
     ['STATUS_INVALID_PAGE_PROTECTION', 0xc000_0045, 87],
     ['STATUS_INSUFFICIENT_RESOURCES', 0xc000_009a, 1450],
+    ['STATUS_FREE_VM_NOT_AT_BASE', 0xc000_009f, 487],
     ['STATUS_MEMORY_NOT_ALLOCATED', 0xc000_00a0, 487],
     ['STATUS_NOT_SUPPORTED', 0xc000_00bb, 50],
     ['STATUS_COMMITMENT_LIMIT', 0xc000_012d, 1455],
@@ -241,6 +243,11 @@ describe('§2.3 RtlNtStatusToDosError', () => {
       if (status !== 0) assert.equal(rtlNtStatusToDosError(((status & 0x0fff_ffff) | 0xd000_0000) >>> 0), err, '0xD… is treated like 0xC…');
     });
   }
+  test('STATUS_PARTIAL_COPY (0x8000000D, a warning) → ERROR_PARTIAL_COPY (299), and it is not NT_SUCCESS', () => {
+    assert.equal(rtlNtStatusToDosError(W.STATUS_PARTIAL_COPY), 299);
+    assert.equal(W.STATUS_PARTIAL_COPY, 0x8000_000d);
+    assert.equal(ntSuccess(W.STATUS_PARTIAL_COPY), false);
+  });
   test('unmapped codes → ERROR_MR_MID_NOT_FOUND (317)', () => {
     for (const s of [0xc000_0001, 0xc0ff_ffff, 0xd000_0001, 0x8000_0005]) assert.equal(rtlNtStatusToDosError(s), 317, H.hex32(s));
   });

@@ -7,8 +7,11 @@
  * The victim is supplied by the caller (the platform layer builds it with the SDK), so that this
  * layer stays below the SDK.
  */
-import { ArchFault, ENCLS, PT, sgxStatusName, VECTOR } from '../../arch/index.js';
+import { ArchFault, ENCLS, PT, SECS, sgxStatusName, VECTOR, mrsignerOf } from '../../arch/index.js';
+import { bytesEqual, writeU64le } from '../../lib/bytes.js';
+import { ENCLAVE_TYPE_SGX } from '../windows/constants.js';
 import type { Kernel } from '../kernel.js';
+import { OsError } from '../errors.js';
 import type { Process } from '../process.js';
 import { HostileDriver } from './driver.js';
 
@@ -88,6 +91,34 @@ function tryFault(fn: () => unknown): ArchFault | null {
   } catch (e) {
     if (e instanceof ArchFault) return e;
     throw e;
+  }
+}
+
+/** What `fn` threw, as text for people ('no fault' when it returned). */
+function faultOf(fn: () => unknown): string {
+  try {
+    fn();
+    return 'no fault';
+  } catch (e) {
+    return faultText(e);
+  }
+}
+
+/**
+ * Run `during` with the victim process's page at `la` pointed at frame `pa`; afterwards, whatever
+ * happened, the page-table entry is put back exactly as it was (frame and flags), or removed if
+ * there was none.
+ */
+function remapped<T>(v: Victim, d: HostileDriver, la: number, pa: number, during: () => T): T {
+  const pt = v.process.pageTable;
+  const vpn = Math.floor(la / 4096);
+  const saved = pt.lookup(vpn);
+  d.remap(v.process, la, pa);
+  try {
+    return during();
+  } finally {
+    if (saved) pt.map(vpn, saved.pfn, saved.flags);
+    else pt.unmap(vpn);
   }
 }
 
@@ -182,17 +213,8 @@ export const ATTACKS: readonly Attack[] = [
     attempted: "remap the secret's linear page to another frame of the same enclave",
     defence: 'EPCM linear-address check (#PF with PFEC.SGX)',
     run(v, d) {
-      const la = v.secretAddress - (v.secretAddress % 4096);
-      const victimFrame = d.frameOf(v.process, la);
-      const otherFrame = d.frameOf(v.process, la + 4096);
-      d.remap(v.process, la, otherFrame);
-      let detail = 'no fault';
-      try {
-        v.readSecret();
-      } catch (e) {
-        detail = faultText(e);
-      }
-      d.remap(v.process, la, victimFrame);
+      const la = down(v.secretAddress, 4096);
+      const detail = remapped(v, d, la, d.frameOf(v.process, la + 4096), () => faultOf(() => v.readSecret()));
       return { blockedBy: this.defence, observed: [], detail };
     },
   },
@@ -201,17 +223,8 @@ export const ATTACKS: readonly Attack[] = [
     attempted: "map the victim's secret page to the other enclave's secret frame",
     defence: 'EPCM owner check (#PF with PFEC.SGX)',
     run(v, d) {
-      const la = v.secretAddress - (v.secretAddress % 4096);
-      const mine = d.frameOf(v.process, la);
-      const theirs = d.frameOf(v.process, v.other.secretAddress - (v.other.secretAddress % 4096));
-      d.remap(v.process, la, theirs);
-      let detail = 'no fault';
-      try {
-        v.readSecret();
-      } catch (e) {
-        detail = faultText(e);
-      }
-      d.remap(v.process, la, mine);
+      const la = down(v.secretAddress, 4096);
+      const detail = remapped(v, d, la, d.frameOf(v.process, down(v.other.secretAddress, 4096)), () => faultOf(() => v.readSecret()));
       return { blockedBy: this.defence, observed: [], detail };
     },
   },
@@ -275,7 +288,7 @@ export const ATTACKS: readonly Attack[] = [
       const f = tryFault(() => {
         const r = d.edbgrd(pa);
         const b = new Uint8Array(8);
-        new DataView(b.buffer).setBigUint64(0, r.value, true);
+        writeU64le(b, 0, r.value);
         observed.push(b);
       });
       return { blockedBy: this.defence, observed, detail: f ? faultText(f) : 'EDBGRD succeeded!' };
@@ -326,10 +339,7 @@ export const ATTACKS: readonly Attack[] = [
     defence: 'EENTER checks EPCM.ENCLAVEADDRESS of the TCS (#PF with PFEC.SGX)',
     run(v, d) {
       const alias = v.other.base + 0x1000_0000; // any free address
-      const tcsFrame = d.frameOf(v.process, v.tcs[0]!);
-      d.remap(v.process, alias, tcsFrame);
-      const f = tryFault(() => d.enter(v.process, alias, { rdi: 0 }));
-      d.unmap(v.process, alias);
+      const f = remapped(v, d, alias, d.frameOf(v.process, v.tcs[0]!), () => tryFault(() => d.enter(v.process, alias, { rdi: 0 })));
       return { blockedBy: this.defence, observed: [], detail: f ? faultText(f) : 'entered!' };
     },
   },
@@ -360,7 +370,7 @@ function flip(b: Uint8Array, i: number): Uint8Array {
 
 function findSecs(v: Victim): number {
   const e = v.kernel.enclaves.find((x) => x.base === v.base);
-  if (!e) throw new RangeError('the victim enclave is gone');
+  if (!e) throw new OsError('VICTIM_GONE', 'the victim enclave is gone');
   return e.secs;
 }
 
@@ -371,20 +381,16 @@ function replay(v: Victim, edit: (p: readonly VictimPage[]) => readonly VictimPa
   const size = v.size;
   const base = v.process.findFree(size, Math.max(size, 2 << 20), 0x1_0000_0000);
   const s = secs.slice();
-  new DataView(s.buffer).setBigUint64(8, BigInt(base), true);
-  const enc = k.createEnclave(v.process, base, size, 1, s, 0);
-  if ('error' in enc) throw new RangeError(`replay: cannot create an enclave (${enc.error})`);
+  writeU64le(s, SECS.field('BASEADDR').offset, base);
+  const enc = k.createEnclave(v.process, base, size, ENCLAVE_TYPE_SGX, s, 0);
+  if ('error' in enc) throw new OsError('REPLAY_CREATE', `replay: cannot create an enclave (${enc.error})`, { error: enc.error });
   try {
+    const src = k.sgx.sourcePage;
     for (const p of edit(v.image.pages)) {
-      const epc = k.allocEnclavePage(enc);
-      const src = k.allocKernelPage();
       k.processor.memory.writePhysical(src, p.data);
-      k.sgx.eadd(src, base + p.offset, p.secinfoFlags, enc.secs, epc);
-      k.ram.free(src / 4096);
-      enc.pages.set(base + p.offset, epc);
-      if (p.measured) k.sgx.eextendPage(enc.secs, epc);
+      if (k.addPage(enc, base + p.offset, src, p.secinfoFlags, p.measured) < 0) throw new OsError('OUT_OF_EPC', 'replay: the EPC is full');
     }
-    k.sgx.setLePubKeyHash(k.processor.crypto.sha256(sigstruct.subarray(128, 512)));
+    k.sgx.setLePubKeyHash(mrsignerOf(sigstruct, k.processor.crypto));
     return k.sgx.einit(sigstruct, new Uint8Array(304), enc.secs);
   } finally {
     k.destroyEnclave(enc);
@@ -407,7 +413,7 @@ export function runAttack(a: Attack, makeVictim: () => Victim): AttackOutcome {
   if (v.kernel.processor.locked === null) {
     try {
       const s = v.readSecret();
-      modified = !(s.length === v.secret.length && s.every((x, i) => x === v.secret[i]));
+      modified = !bytesEqual(s, v.secret);
     } catch (e) {
       after = `; afterwards the enclave refuses to run (${faultText(e)})`;
     }

@@ -4,15 +4,13 @@
  * ENCLS with structures of its choosing, programs interrupts at the enclave's interrupt windows,
  * and enters enclaves as the host would.
  */
-import { ENCLS, ENCLU, PTE, newRegisters, type LogicalProcessor, type Registers, type ExitInfo, type ExitHandler } from '../../arch/index.js';
-import { writeU64le } from '../../lib/bytes.js';
+import { ENCLU, PTE, newRegisters, type LogicalProcessor, type Registers, type ExitInfo, type ExitHandler } from '../../arch/index.js';
 import type { Kernel } from '../kernel.js';
 import { OsError } from '../errors.js';
 import type { Process } from '../process.js';
 
 export class HostileDriver {
   readonly kernel: Kernel;
-  #scratch = 0;
 
   constructor(kernel: Kernel) {
     this.kernel = kernel;
@@ -56,35 +54,23 @@ export class HostileDriver {
   encls(leaf: number, rbx = 0, rcx = 0, rdx = 0): number {
     return this.kernel.ring0((lp) => lp.encls(leaf, rbx, rcx, rdx));
   }
-  /** A kernel RAM page the driver owns, filled with `data`. */
-  stage(data: Uint8Array): number {
-    if (this.#scratch === 0) this.#scratch = this.kernel.allocKernelPage();
-    const pa = this.kernel.allocKernelPage();
-    this.processor.memory.writePhysical(pa, data);
-    return pa;
-  }
-  /** EADD a page of the driver's choosing into an enclave (any state), at `epc`. */
+  /**
+   * EADD a page of the driver's choosing into an enclave (any state), at `epc`: `data` (zero-padded
+   * to a page) is staged in the kernel's source page and added through the kernel's own leaf.
+   */
   eadd(secs: number, epc: number, linaddr: number, secinfoFlags: number, data: Uint8Array): number {
-    const src = this.stage(data);
-    const si = new Uint8Array(64);
-    writeU64le(si, 0, secinfoFlags);
-    const siPa = this.stage(si);
-    const pi = new Uint8Array(32);
-    writeU64le(pi, 0, linaddr);
-    writeU64le(pi, 8, src);
-    writeU64le(pi, 16, siPa);
-    writeU64le(pi, 24, secs);
-    return this.encls(ENCLS.EADD, this.stage(pi), epc);
+    const page = new Uint8Array(4096);
+    page.set(data.subarray(0, 4096));
+    const src = this.kernel.sgx.sourcePage;
+    this.processor.memory.writePhysical(src, page);
+    return this.kernel.sgx.eadd(src, linaddr, secinfoFlags, secs, epc);
   }
   /** EDBGRD of 8 bytes at an EPC address. */
   edbgrd(pa: number): { status: number; value: bigint } {
-    return this.kernel.ring0((lp) => {
-      const status = lp.encls(ENCLS.EDBGRD, 0, pa);
-      return { status, value: lp.dataOut };
-    });
+    return this.kernel.sgx.edbgrd(pa);
   }
   edbgwr(pa: number, value: bigint): number {
-    return this.kernel.ring0((lp) => lp.edbgwr(pa, value));
+    return this.kernel.sgx.edbgwr(pa, value);
   }
 
   /**

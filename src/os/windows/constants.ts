@@ -62,16 +62,20 @@ export const ERROR_COMMITMENT_LIMIT = 1455;
 /** NTSTATUS values (ntstatus.h). */
 export const STATUS_SUCCESS = 0x00000000;
 export const STATUS_PENDING = 0x00000103;
+/** A warning (severity 2), not a success: NT_SUCCESS is false and kernelbase fails the call. */
+export const STATUS_PARTIAL_COPY = 0x8000000d;
 export const STATUS_INFO_LENGTH_MISMATCH = 0xc0000004;
 export const STATUS_ACCESS_VIOLATION = 0xc0000005;
 export const STATUS_INVALID_HANDLE = 0xc0000008;
 export const STATUS_INVALID_PARAMETER = 0xc000000d;
 export const STATUS_NO_MEMORY = 0xc0000017;
 export const STATUS_CONFLICTING_ADDRESSES = 0xc0000018;
+export const STATUS_UNABLE_TO_FREE_VM = 0xc000001a;
 export const STATUS_ALREADY_COMMITTED = 0xc0000021;
 export const STATUS_NOT_COMMITTED = 0xc000002d;
 export const STATUS_INVALID_PAGE_PROTECTION = 0xc0000045;
 export const STATUS_INSUFFICIENT_RESOURCES = 0xc000009a;
+export const STATUS_FREE_VM_NOT_AT_BASE = 0xc000009f;
 export const STATUS_MEMORY_NOT_ALLOCATED = 0xc00000a0;
 export const STATUS_NOT_SUPPORTED = 0xc00000bb;
 export const STATUS_INVALID_PARAMETER_1 = 0xc00000ef;

@@ -7,13 +7,20 @@
  */
 import type { Kernel } from '../kernel.js';
 import type { Process } from '../process.js';
-import { pteFlagsFor, ALLOCATION_GRANULARITY } from '../process.js';
-import { NtEnclaveApi, type MemArg, type Out } from './nt.js';
+import { PTE } from '../../arch/index.js';
+import { ALLOCATION_GRANULARITY, USER_SPACE_END } from '../process.js';
+import { pteFlagsFor } from './protection.js';
+import { NtEnclaveApi } from './nt.js';
+import { writeOut, outWritable, type MemArg, type Out } from './args.js';
 import { rtlNtStatusToDosError, ntSuccess } from './ntstatus.js';
 import * as C from './constants.js';
 import { ENCLAVE_EXPORTS, BUILD_10514_EXPORTS, type WindowsProfile, type ResolvedWindowsConfig } from './profiles.js';
 
 export type { MemArg, Out };
+
+/** MmCopyVirtualMemory's copy sizes (readwrt.c): above POOL_MOVE_THRESHOLD bytes it locks and maps MAX_LOCK_SIZE at a time. */
+const POOL_MOVE_THRESHOLD = 511;
+const MAX_LOCK_SIZE = 14 * 4096;
 
 /** The functions of kernel32 that Witness models. */
 export interface Kernel32Functions {
@@ -30,8 +37,8 @@ export interface Kernel32Functions {
   TerminateEnclave(lpAddress: number, fWait: boolean): boolean;
   VirtualAlloc(lpAddress: number, dwSize: number, flAllocationType: number, flProtect: number): number;
   VirtualFree(lpAddress: number, dwSize: number, dwFreeType: number): boolean;
-  ReadProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: Uint8Array, nSize: number, lpNumberOfBytesRead: Out<number>): boolean;
-  WriteProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: Uint8Array, nSize: number, lpNumberOfBytesWritten: Out<number>): boolean;
+  ReadProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: MemArg, nSize: number, lpNumberOfBytesRead: Out<number>): boolean;
+  WriteProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: MemArg, nSize: number, lpNumberOfBytesWritten: Out<number>): boolean;
 }
 
 /** The names GetProcAddress resolves (the modelled exports; nothing else of the object). */
@@ -48,7 +55,7 @@ export class Kernel32 implements Kernel32Functions {
   readonly #p: Process;
   readonly #profile: WindowsProfile;
   #lastError = 0;
-  /** The NTSTATUS of the last Nt call made by an enclave function (for conformance checks). */
+  /** The NTSTATUS of the last Nt call a function made, success included (for conformance checks). */
   lastNtStatus = 0;
 
   constructor(kernel: Kernel, process: Process, profile: WindowsProfile, config: ResolvedWindowsConfig) {
@@ -156,36 +163,57 @@ export class Kernel32 implements Kernel32Functions {
     return this.#fail(this.nt.enclaveOf(lpAddress) ? C.STATUS_NOT_SUPPORTED : C.STATUS_CONFLICTING_ADDRESSES);
   }
 
+  /**
+   * NtAllocateVirtualMemory for private memory. Committing more than RAM can back fails with
+   * STATUS_COMMITMENT_LIMIT (ERROR_COMMITMENT_LIMIT, 1455), as NtAllocateVirtualMemory does when
+   * MiChargeCommitment refuses the charge (Windows Research Kernel, base/ntos/mm/allocvm.c); the
+   * model has no paging file, so the commit limit is the free RAM.
+   */
   VirtualAlloc(lpAddress: number, dwSize: number, flAllocationType: number, flProtect: number): number {
     const p = this.#p;
     const type = flAllocationType >>> 0;
+    if (!Number.isSafeInteger(lpAddress) || lpAddress < 0) return this.#failNull(C.STATUS_INVALID_PARAMETER);
     if (!Number.isSafeInteger(dwSize) || dwSize <= 0 || (type & ~(C.MEM_COMMIT | C.MEM_RESERVE)) !== 0 || type === 0) return this.#failNull(C.STATUS_INVALID_PARAMETER);
-    if (pteFlagsFor(flProtect) < 0 && flProtect !== C.PAGE_NOACCESS) return this.#failNull(C.STATUS_INVALID_PAGE_PROTECTION);
+    const pte = pteFlagsFor(flProtect);
+    if (pte < 0 && flProtect !== C.PAGE_NOACCESS) return this.#failNull(C.STATUS_INVALID_PAGE_PROTECTION);
     if (type & C.MEM_RESERVE) {
-      const size = Math.ceil(dwSize / 4096) * 4096;
-      let base: number;
+      // The base is rounded down to the allocation granularity and the region covers every page
+      // holding a byte of [lpAddress, lpAddress+dwSize) (VirtualAlloc docs, lpAddress/dwSize; allocvm.c
+      // aligns StartingAddress to 64 KiB and keeps EndingAddress at the last byte's page).
+      let base: number, size: number;
       if (lpAddress) {
-        base = Math.floor(lpAddress / ALLOCATION_GRANULARITY) * ALLOCATION_GRANULARITY;
+        base = lpAddress - (lpAddress % ALLOCATION_GRANULARITY);
+        size = Math.ceil((lpAddress + dwSize) / 4096) * 4096 - base;
         if (!p.isFree(base, size)) return this.#failNull(C.STATUS_CONFLICTING_ADDRESSES);
       } else {
+        size = Math.ceil(dwSize / 4096) * 4096;
         base = p.findFree(size, ALLOCATION_GRANULARITY, 0x1_0000_0000);
         if (base < 0) return this.#failNull(C.STATUS_NO_MEMORY);
       }
       const r = p.reserve(base, size, 'private');
-      if (type & C.MEM_COMMIT && !p.commit(r, base, size, flProtect)) {
+      if (type & C.MEM_COMMIT && !p.commit(r, base, size, pte)) {
         p.release(r);
-        return this.#failNull(C.STATUS_NO_MEMORY);
+        return this.#failNull(C.STATUS_COMMITMENT_LIMIT);
       }
+      this.lastNtStatus = C.STATUS_SUCCESS;
       return base;
     }
     // MEM_COMMIT inside an existing private reservation.
     const r = p.regionAt(lpAddress);
     if (!r || r.kind !== 'private' || lpAddress + dwSize > r.base + r.size) return this.#failNull(r && r.kind === 'enclave' ? C.STATUS_CONFLICTING_ADDRESSES : C.STATUS_MEMORY_NOT_ALLOCATED);
     const start = Math.floor(lpAddress / 4096) * 4096;
-    if (!p.commit(r, start, Math.ceil((lpAddress + dwSize) / 4096) * 4096 - start, flProtect)) return this.#failNull(C.STATUS_NO_MEMORY);
+    if (!p.commit(r, start, Math.ceil((lpAddress + dwSize) / 4096) * 4096 - start, pte)) return this.#failNull(C.STATUS_COMMITMENT_LIMIT);
+    this.lastNtStatus = C.STATUS_SUCCESS;
     return start;
   }
 
+  /**
+   * NtFreeVirtualMemory. MEM_DECOMMIT follows the Windows Research Kernel (base/ntos/mm/freevm.c):
+   * the pages touched by [lpAddress, lpAddress+dwSize) must lie in the region
+   * (STATUS_UNABLE_TO_FREE_VM, ERROR_INVALID_PARAMETER); dwSize 0 decommits the whole region and
+   * then lpAddress must be its base (STATUS_FREE_VM_NOT_AT_BASE, ERROR_INVALID_ADDRESS);
+   * uncommitted pages in the range are no error.
+   */
   VirtualFree(lpAddress: number, dwSize: number, dwFreeType: number): boolean {
     const p = this.#p;
     const r = p.regionAt(lpAddress);
@@ -195,31 +223,108 @@ export class Kernel32 implements Kernel32Functions {
       if (dwSize !== 0 || lpAddress !== r.base) return this.#fail(C.STATUS_INVALID_PARAMETER);
       if (r.kind === 'enclave') return this.#ok(this.nt.deleteEnclave(lpAddress));
       p.release(r);
-      return true;
+      return this.#ok(C.STATUS_SUCCESS);
     }
     if (t === C.MEM_DECOMMIT) {
       if (r.kind === 'enclave') return this.#fail(C.STATUS_INVALID_PARAMETER); // not supported for enclaves
-      const size = dwSize === 0 ? r.base + r.size - lpAddress : dwSize;
-      p.decommit(r, lpAddress, size);
-      return true;
+      if (!Number.isSafeInteger(dwSize) || dwSize < 0) return this.#fail(C.STATUS_INVALID_PARAMETER_3);
+      const start = lpAddress - (lpAddress % 4096);
+      let end: number;
+      if (dwSize === 0) {
+        if (start !== r.base) return this.#fail(C.STATUS_FREE_VM_NOT_AT_BASE);
+        end = r.base + r.size;
+      } else {
+        end = Math.ceil((lpAddress + dwSize) / 4096) * 4096;
+        if (end > r.base + r.size) return this.#fail(C.STATUS_UNABLE_TO_FREE_VM);
+      }
+      p.decommit(r, start, end - start);
+      return this.#ok(C.STATUS_SUCCESS);
     }
     return this.#fail(C.STATUS_INVALID_PARAMETER);
   }
 
-  /** A kernel-mode copy out of the process (MmCopyVirtualMemory): enclave pages read as the abort page. */
-  ReadProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: Uint8Array, nSize: number, lpNumberOfBytesRead: Out<number>): boolean {
-    if (hProcess !== C.CURRENT_PROCESS) return this.#fail(C.STATUS_INVALID_HANDLE);
-    if (!this.#p.accessible(lpBaseAddress, nSize, false) || lpBuffer.length < nSize) return this.#fail(C.STATUS_ACCESS_VIOLATION);
-    this.#k.ring0(() => this.#k.processor.memory.readVirtualInto(this.#p.pageTable, lpBaseAddress, lpBuffer.subarray(0, nSize), 0));
-    if (lpNumberOfBytesRead && typeof lpNumberOfBytesRead === 'object') lpNumberOfBytesRead.value = nSize;
-    return true;
+  /**
+   * ReadProcessMemory: NtReadVirtualMemory with the caller's out-parameter (kernelbase forwards it).
+   * A target range that cannot be read fails with STATUS_PARTIAL_COPY (ERROR_PARTIAL_COPY, 299) and
+   * reports the bytes copied before the fault; a caller buffer that cannot take nSize bytes fails with
+   * STATUS_ACCESS_VIOLATION (ERROR_NOACCESS, 998). Enclave pages read as the abort page.
+   */
+  ReadProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: MemArg, nSize: number, lpNumberOfBytesRead: Out<number>): boolean {
+    return this.#ok(this.#copyVirtual('read', hProcess, lpBaseAddress, lpBuffer, nSize, lpNumberOfBytesRead));
   }
 
-  WriteProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: Uint8Array, nSize: number, lpNumberOfBytesWritten: Out<number>): boolean {
+  /**
+   * WriteProcessMemory as kernelbase implements it (Wine dlls/kernelbase/memory.c, which follows
+   * Windows): look at the protection of the first page; a writable page takes NtWriteVirtualMemory
+   * directly; an execute (or execute-read) page is made writable for the copy with
+   * NtProtectVirtualMemory (over the pages of the range that share its protection) and restored
+   * afterwards; anything else (read-only, no access, not committed) fails with
+   * STATUS_ACCESS_VIOLATION (ERROR_NOACCESS, 998) without writing *lpNumberOfBytesWritten.
+   * Writes to enclave pages are dropped (abort page).
+   */
+  WriteProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: MemArg, nSize: number, lpNumberOfBytesWritten: Out<number>): boolean {
+    // VirtualQueryEx (NtQueryVirtualMemory): an address outside user space is a bad parameter.
+    if (!Number.isSafeInteger(lpBaseAddress) || lpBaseAddress < 0 || lpBaseAddress >= USER_SPACE_END) return this.#fail(C.STATUS_INVALID_PARAMETER);
     if (hProcess !== C.CURRENT_PROCESS) return this.#fail(C.STATUS_INVALID_HANDLE);
-    if (!this.#p.accessible(lpBaseAddress, nSize, false) || lpBuffer.length < nSize) return this.#fail(C.STATUS_ACCESS_VIOLATION);
-    this.#k.ring0(() => this.#k.processor.memory.writeVirtual(this.#p.pageTable, lpBaseAddress, lpBuffer.subarray(0, nSize), 0));
-    if (lpNumberOfBytesWritten && typeof lpNumberOfBytesWritten === 'object') lpNumberOfBytesWritten.value = nSize;
-    return true;
+    const pt = this.#p.pageTable;
+    const first = Math.floor(lpBaseAddress / 4096);
+    const e = pt.lookup(first);
+    const flags = e && e.flags & PTE.U ? e.flags : -1;
+    if (flags >= 0 && flags & PTE.W) return this.#ok(this.#copyVirtual('write', hProcess, lpBaseAddress, lpBuffer, nSize, lpNumberOfBytesWritten));
+    if (flags < 0 || flags & PTE.NX) return this.#fail(C.STATUS_ACCESS_VIOLATION);
+    // PAGE_EXECUTE / PAGE_EXECUTE_READ: writable for the copy, then restored.
+    const last = Number.isSafeInteger(nSize) && nSize > 0 ? Math.ceil(Math.min(lpBaseAddress + nSize, USER_SPACE_END) / 4096) : first + 1;
+    const made: number[] = [];
+    for (let v = first; v < last && pt.lookup(v)?.flags === flags; v++) made.push(v);
+    for (const v of made) pt.protect(v, flags | PTE.W);
+    try {
+      return this.#ok(this.#copyVirtual('write', hProcess, lpBaseAddress, lpBuffer, nSize, lpNumberOfBytesWritten));
+    } finally {
+      for (const v of made) pt.protect(v, flags);
+    }
+  }
+
+  /**
+   * NtReadVirtualMemory / NtWriteVirtualMemory, as the Windows Research Kernel implements them
+   * (base/ntos/mm/readwrt.c): a range that wraps or leaves user space is STATUS_ACCESS_VIOLATION and
+   * an unwritable out-parameter address too (nothing written); nSize 0 succeeds at once; then
+   * MmCopyVirtualMemory moves the bytes in chunks (14 pages above 511 bytes, else one move). The
+   * source is locked chunk by chunk: an unreadable source chunk ends the copy with
+   * STATUS_PARTIAL_COPY and the bytes of the chunks already moved; the destination is probed for
+   * writing over the whole range after the first chunk is locked: an unwritable destination is
+   * STATUS_ACCESS_VIOLATION with nothing moved. *NumberOfBytes gets the bytes moved (0 on failure
+   * after the early checks).
+   */
+  #copyVirtual(dir: 'read' | 'write', hProcess: number, lpBaseAddress: number, lpBuffer: MemArg, nSize: number, out: Out<number>): number {
+    const p = this.#p;
+    const inUserSpace = (a: number): boolean => Number.isSafeInteger(a) && a >= 0 && a + nSize <= USER_SPACE_END;
+    if (!Number.isSafeInteger(nSize) || nSize < 0 || !inUserSpace(lpBaseAddress)) return C.STATUS_ACCESS_VIOLATION;
+    if (typeof lpBuffer === 'number' && lpBuffer !== 0 && !inUserSpace(lpBuffer)) return C.STATUS_ACCESS_VIOLATION;
+    if (!outWritable(p, out, 8)) return C.STATUS_ACCESS_VIOLATION;
+    const done = (status: number, moved: number): number => {
+      writeOut(p, out, moved, 8);
+      return status;
+    };
+    if (nSize === 0) return done(C.STATUS_SUCCESS, 0);
+    if (hProcess !== C.CURRENT_PROCESS) return done(C.STATUS_INVALID_HANDLE, 0);
+    // The caller's buffer: bytes given, an address in this process, or NULL.
+    const callerExtent = (write: boolean): number =>
+      lpBuffer instanceof Uint8Array ? Math.min(lpBuffer.length, nSize) : typeof lpBuffer === 'number' && lpBuffer !== 0 ? p.accessiblePrefix(lpBuffer, nSize, write) : 0;
+    const readable = dir === 'read' ? p.accessiblePrefix(lpBaseAddress, nSize, false) : callerExtent(false);
+    const writable = dir === 'read' ? callerExtent(true) : p.accessiblePrefix(lpBaseAddress, nSize, true);
+    const chunk = nSize > POOL_MOVE_THRESHOLD ? MAX_LOCK_SIZE : nSize;
+    if (readable < Math.min(chunk, nSize)) return done(C.STATUS_PARTIAL_COPY, 0);
+    if (writable < nSize) return done(C.STATUS_ACCESS_VIOLATION, 0);
+    const moved = readable === nSize ? nSize : readable - (readable % chunk);
+    const mem = this.#k.processor.memory;
+    if (dir === 'read') {
+      const dst = lpBuffer instanceof Uint8Array ? lpBuffer.subarray(0, moved) : new Uint8Array(moved);
+      mem.readVirtualInto(p.pageTable, lpBaseAddress, dst, 0);
+      if (!(lpBuffer instanceof Uint8Array)) p.write(lpBuffer as number, dst);
+    } else {
+      const src = lpBuffer instanceof Uint8Array ? lpBuffer.subarray(0, moved) : p.read(lpBuffer as number, moved);
+      mem.writeVirtual(p.pageTable, lpBaseAddress, src, 0);
+    }
+    return done(moved === nSize ? C.STATUS_SUCCESS : C.STATUS_PARTIAL_COPY, moved);
   }
 }

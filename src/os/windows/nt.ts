@@ -5,63 +5,34 @@
  * Every call validates everything it can before its first irreversible step (ECREATE, EADD), so a
  * failing call leaves nothing behind: no reservation, no EPC page, no half-built enclave.
  */
-import { ArchFault, SECS, ATTR, INTEL_LE_PUBKEYHASH } from '../../arch/index.js';
-import { u64le, writeU32le, writeU64le } from '../../lib/bytes.js';
+import { ArchFault, SECS, ATTR, SGX, INTEL_LE_PUBKEYHASH, mrsignerOf } from '../../arch/index.js';
+import { u64le, writeU64le } from '../../lib/bytes.js';
 import type { Kernel, KernelEnclave } from '../kernel.js';
 import type { Process } from '../process.js';
-import { PTE } from '../../arch/index.js';
 import * as C from './constants.js';
+import { decodeEnclaveProtection } from './protection.js';
+import { ENCLAVE_CREATE_INFO_SGX, ENCLAVE_INIT_INFO_SGX } from './structures.js';
+import { OsError } from '../errors.js';
+import { writeOut, outWritable, type MemArg, type Out } from './args.js';
 import type { WindowsProfile, ResolvedWindowsConfig } from './profiles.js';
 
-/** A memory argument: an address in the calling process (0 = NULL), or bytes the binding copies in. */
-export type MemArg = number | Uint8Array | null;
-/** An out-parameter: an explicit box, an address in the calling process, or null. */
-export type Out<T> = { value: T } | number | null;
+export type { MemArg, Out };
 
 const TWO_MIB = 2 * 1024 * 1024;
-const SGX_UNMASKED_EVENT = 128;
-
-/** What a LoadEnclaveData protection value means (specs/os-api.md §2.8 table). */
-export interface PageProtection {
-  /** SECINFO.FLAGS for EADD. */
-  readonly secinfo: number;
-  /** PTE flags for the host mapping, or -1 for none. */
-  readonly pte: number;
-  readonly measure: boolean;
-}
-
-/** Decode `flProtect` for LoadEnclaveData; null when it is not acceptable. */
-export function decodeEnclaveProtection(flProtect: number, acceptZero: boolean): PageProtection | null {
-  const p = flProtect >>> 0;
-  if ((p & 0xf0000000) >>> 0 === C.PAGE_ENCLAVE_MASK) return null; // PAGE_ENCLAVE_* enumeration values: not for LoadEnclaveData
-  const tcs = (p & C.PAGE_ENCLAVE_THREAD_CONTROL) !== 0;
-  const unvalidated = (p & C.PAGE_ENCLAVE_UNVALIDATED) !== 0;
-  const rest = p & ~(C.PAGE_ENCLAVE_THREAD_CONTROL | C.PAGE_ENCLAVE_UNVALIDATED) >>> 0;
-  if ((rest & ~0xff) !== 0) return null; // GUARD, NOCACHE, WRITECOMBINE, CFG and unknown bits
-  const base = rest & 0xff;
-  const measure = !unvalidated;
-  if (tcs) {
-    if (base !== C.PAGE_READWRITE) return null; // Windows requires PAGE_READWRITE with THREAD_CONTROL
-    return { secinfo: 0x100, pte: PTE.U | PTE.W | PTE.NX, measure };
-  }
-  switch (base) {
-    case C.PAGE_READONLY: return { secinfo: 0x201, pte: PTE.U | PTE.NX, measure };
-    case C.PAGE_READWRITE: return { secinfo: 0x203, pte: PTE.U | PTE.W | PTE.NX, measure };
-    case C.PAGE_EXECUTE: return { secinfo: 0x204, pte: PTE.U, measure };
-    case C.PAGE_EXECUTE_READ: return { secinfo: 0x205, pte: PTE.U, measure };
-    case C.PAGE_EXECUTE_READWRITE: return { secinfo: 0x207, pte: PTE.U | PTE.W, measure };
-    case 0: return acceptZero ? { secinfo: 0x200, pte: -1, measure } : null;
-    default: return null; // NOACCESS, WRITECOPY, EXECUTE_WRITECOPY, combinations
-  }
-}
+/** Where the pieces sit in the creation and initialization information (winnt.h, structures.ts) and in the SECS. */
+const CREATE_SECS = ENCLAVE_CREATE_INFO_SGX.field('Secs');
+const INIT_SIGSTRUCT = ENCLAVE_INIT_INFO_SGX.field('SigStruct');
+const INIT_TOKEN = ENCLAVE_INIT_INFO_SGX.field('EInitToken');
+const SECS_SIZE_AT = SECS.field('SIZE').offset;
+const SECS_BASEADDR_AT = SECS.field('BASEADDR').offset;
 
 export class NtEnclaveApi {
   readonly #k: Kernel;
   readonly #p: Process;
   readonly #profile: WindowsProfile;
   readonly #cfg: ResolvedWindowsConfig;
-  /** SECS attributes recorded at creation (the launch policy looks at DEBUG). */
-  readonly #attrs = new WeakMap<KernelEnclave, bigint>();
+  /** A page of process memory on its way to the kernel's source page (unaligned LoadEnclaveData buffers). */
+  readonly #page = new Uint8Array(4096);
 
   constructor(kernel: Kernel, process: Process, profile: WindowsProfile, config: ResolvedWindowsConfig) {
     this.#k = kernel;
@@ -90,17 +61,7 @@ export class NtEnclaveApi {
 
   /** Write a DWORD (size 4) or SIZE_T (size 8) out-parameter; false when the address is not writable. */
   #out(o: Out<number> | undefined, v: number, size: 4 | 8): boolean {
-    if (o === null || o === undefined || o === 0) return true;
-    if (typeof o === 'object') {
-      o.value = v;
-      return true;
-    }
-    if (!this.#p.accessible(o, size, true)) return false;
-    const b = new Uint8Array(size);
-    if (size === 4) writeU32le(b, 0, v >>> 0);
-    else writeU64le(b, 0, v);
-    this.#p.write(o, b);
-    return true;
+    return writeOut(this.#p, o, v, size);
   }
 
   typeSupported(type: number): boolean {
@@ -124,8 +85,8 @@ export class NtEnclaveApi {
     if (!Number.isSafeInteger(EnclaveInformationLength) || EnclaveInformationLength < 0) return C.STATUS_INVALID_PARAMETER;
     // (A byte array is copied in by the binding as far as it goes; an address is probed in the process.)
     if (typeof EnclaveInformation === 'number' && !this.#p.accessible(EnclaveInformation, EnclaveInformationLength, false)) return C.STATUS_ACCESS_VIOLATION;
-    if (EnclaveInformationLength !== C.ENCLAVE_CREATE_INFO_SGX_SIZE) return C.STATUS_INFO_LENGTH_MISMATCH;
-    const info = this.#read(EnclaveInformation, C.ENCLAVE_CREATE_INFO_SGX_SIZE);
+    if (EnclaveInformationLength !== ENCLAVE_CREATE_INFO_SGX.size) return C.STATUS_INFO_LENGTH_MISMATCH;
+    const info = this.#read(EnclaveInformation, ENCLAVE_CREATE_INFO_SGX.size);
     if (info === 'AV' || info === null) return C.STATUS_ACCESS_VIOLATION;
     // 4. The process handle.
     if (!this.#handleOk(ProcessHandle)) return C.STATUS_INVALID_HANDLE;
@@ -138,7 +99,8 @@ export class NtEnclaveApi {
     const want = BaseAddress.value;
     if (!Number.isSafeInteger(want) || want < 0 || want % align !== 0) return C.STATUS_INVALID_PARAMETER;
     // 8. SECS.SIZE must be the enclave size.
-    if (u64le(info, 0) !== BigInt(Size)) return C.STATUS_INVALID_PARAMETER;
+    const secs = info.slice(CREATE_SECS.offset, CREATE_SECS.offset + CREATE_SECS.size);
+    if (u64le(secs, SECS_SIZE_AT) !== BigInt(Size)) return C.STATUS_INVALID_PARAMETER;
     // 9. The address range.
     let base: number;
     if (want !== 0) {
@@ -149,12 +111,10 @@ export class NtEnclaveApi {
       if (base < 0) return C.STATUS_NO_MEMORY;
     }
     // 10. The SECS with the chosen base.
-    const secs = info.slice();
-    writeU64le(secs, 8, base);
+    writeU64le(secs, SECS_BASEADDR_AT, base);
     // 11–12. EPC and ECREATE (all-or-nothing).
     const r = this.#k.createEnclave(this.#p, base, Size, EnclaveType, secs, Math.ceil(InitialCommitment / 4096));
-    if ('error' in r) return r.error === 'NO_EPC' ? this.#cfg.epcExhaustedStatus : C.STATUS_INVALID_PARAMETER;
-    this.#attrs.set(r, u64le(secs, 48));
+    if ('error' in r) return r.error === 'NO_EPC' ? this.#cfg.epcExhaustedStatus : r.error === 'VA_CONFLICT' ? C.STATUS_CONFLICTING_ADDRESSES : faultStatus(r.fault);
     BaseAddress.value = base;
     return C.STATUS_SUCCESS;
   }
@@ -168,7 +128,7 @@ export class NtEnclaveApi {
     if (!Number.isSafeInteger(BaseAddress) || BaseAddress < 0 || BaseAddress % 4096 !== 0) return C.STATUS_INVALID_PARAMETER;
     const enc = this.#k.enclaveAt(this.#p, BaseAddress);
     if (!enc) return C.STATUS_CONFLICTING_ADDRESSES;
-    if (enc.type !== C.ENCLAVE_TYPE_SGX && enc.type !== C.ENCLAVE_TYPE_SGX2) return C.STATUS_NOT_SUPPORTED;
+    // (#4, the enclave type, holds by construction: NtCreateEnclave makes only SGX and SGX2 enclaves.)
     if (!Number.isSafeInteger(BufferSize) || BufferSize <= 0 || BufferSize % 4096 !== 0) return C.STATUS_INVALID_PARAMETER;
     if (BaseAddress + BufferSize > enc.base + enc.size) return C.STATUS_CONFLICTING_ADDRESSES;
     if (enc.state !== 'created') return this.#cfg.secondInitStatus;
@@ -184,50 +144,40 @@ export class NtEnclaveApi {
       this.#out(NumberOfBytesWritten, 0, 8);
       return status;
     };
-    if (typeof NumberOfBytesWritten === 'number' && NumberOfBytesWritten !== 0 && !this.#p.accessible(NumberOfBytesWritten, 8, true)) return C.STATUS_ACCESS_VIOLATION;
+    if (!outWritable(this.#p, NumberOfBytesWritten, 8)) return C.STATUS_ACCESS_VIOLATION;
     for (let i = 0; i < n; i++) if (enc.pages.has(BaseAddress + i * 4096)) return failEarly(C.STATUS_CONFLICTING_ADDRESSES);
     if (n > enc.commitment + this.#k.epc.availablePages) return failEarly(this.#cfg.epcExhaustedStatus);
-    let srcFrames: number[] | null = null;
-    if (Buffer instanceof Uint8Array) {
-      if (Buffer.length < BufferSize) return failEarly(C.STATUS_ACCESS_VIOLATION);
-    } else {
-      if (!this.#p.accessible(Buffer, BufferSize, false)) return failEarly(C.STATUS_ACCESS_VIOLATION);
-      if (Buffer % 4096 === 0) {
-        srcFrames = [];
-        for (let i = 0; i < n; i++) srcFrames.push(this.#p.pageTable.lookup(Buffer / 4096 + i)!.pfn * 4096);
-        // A source that lies in the EPC reads as the abort page: copy it through the kernel buffer like any other.
-        if (srcFrames.some((pa) => pa >= this.#k.processor.prm.base && pa < this.#k.processor.prm.base + this.#k.processor.prm.size)) srcFrames = null;
-      }
-    }
-    const sgx = this.#k.sgx;
+    if (Buffer instanceof Uint8Array ? Buffer.length < BufferSize : !this.#p.accessible(Buffer, BufferSize, false)) return failEarly(C.STATUS_ACCESS_VIOLATION);
+    // The source of each EADD: page-aligned process memory is added straight from the process's
+    // frames (EADD reads SRCPGE like any non-enclave access, so a frame in the PRM gives the abort
+    // page, as the host itself reads it); anything else is staged in the kernel's source page.
+    const pt = this.#p.pageTable;
+    const frames = typeof Buffer === 'number' && Buffer % 4096 === 0 ? Buffer / 4096 : -1;
+    const staging = this.#k.sgx.sourcePage;
     const mem = this.#k.processor.memory;
     let done = 0;
     try {
-      for (let i = 0; i < n; i++) {
-        const la = BaseAddress + i * 4096;
-        let src: number;
-        if (srcFrames) src = srcFrames[i]!;
-        else {
-          src = sgx.sourcePage;
-          if (Buffer instanceof Uint8Array) mem.writePhysical(src, Buffer, i * 4096, 4096);
-          else mem.writePhysical(src, this.#p.read((Buffer as number) + i * 4096, 4096));
+      // One switch to ring 0 for the whole call (the leaves inside reuse it).
+      this.#k.ring0(() => {
+        for (let i = 0; i < n; i++) {
+          const la = BaseAddress + i * 4096;
+          let src = staging;
+          if (frames >= 0) src = pt.lookup(frames + i)!.pfn * 4096;
+          else if (Buffer instanceof Uint8Array) mem.writePhysical(staging, Buffer, i * 4096, 4096);
+          else {
+            this.#p.readInto((Buffer as number) + i * 4096, this.#page);
+            mem.writePhysical(staging, this.#page);
+          }
+          const epc = this.#k.addPage(enc, la, src, prot.secinfo, prot.measure);
+          if (epc < 0) throw new OsError('EPC_ACCOUNTING', 'the EPC ran out after it was checked'); // a kernel bug, not an input
+          if (prot.pte >= 0) pt.map(la / 4096, epc / 4096, prot.pte);
+          done += 4096;
         }
-        const epc = this.#k.allocEnclavePage(enc);
-        try {
-          sgx.eadd(src, la, prot.secinfo, enc.secs, epc);
-        } catch (e) {
-          this.#k.epc.free(epc);
-          throw e;
-        }
-        enc.pages.set(la, epc);
-        if (prot.measure) sgx.eextendPage(enc.secs, epc);
-        if (prot.pte >= 0) this.#p.pageTable.map(la / 4096, epc / 4096, prot.pte);
-        done += 4096;
-      }
+      });
     } catch (e) {
       if (!(e instanceof ArchFault)) throw e;
       this.#out(NumberOfBytesWritten, done, 8);
-      return C.STATUS_INVALID_PARAMETER;
+      return faultStatus(e);
     }
     if (!this.#out(NumberOfBytesWritten, done, 8)) return C.STATUS_ACCESS_VIOLATION;
     return C.STATUS_SUCCESS;
@@ -240,30 +190,30 @@ export class NtEnclaveApi {
     if (!this.#handleOk(ProcessHandle)) return C.STATUS_INVALID_HANDLE;
     const enc = Number.isSafeInteger(BaseAddress) ? this.#k.enclaveAt(this.#p, BaseAddress) : null;
     if (!enc) return C.STATUS_CONFLICTING_ADDRESSES;
-    if (EnclaveInformationLength !== C.ENCLAVE_INIT_INFO_SGX_SIZE) return C.STATUS_INFO_LENGTH_MISMATCH;
+    if (EnclaveInformationLength !== ENCLAVE_INIT_INFO_SGX.size) return C.STATUS_INFO_LENGTH_MISMATCH;
     if (EnclaveInformation === null || EnclaveInformation === 0) return C.STATUS_INVALID_PARAMETER;
-    const info = this.#read(EnclaveInformation, C.ENCLAVE_INIT_INFO_SGX_SIZE);
+    const info = this.#read(EnclaveInformation, ENCLAVE_INIT_INFO_SGX.size);
     if (info === 'AV' || info === null) return C.STATUS_ACCESS_VIOLATION;
     if (enc.state !== 'created') return this.#cfg.secondInitStatus;
-    const sigstruct = info.slice(0, 1808);
-    const token = info.slice(2048, 2352);
+    const sigstruct = info.slice(INIT_SIGSTRUCT.offset, INIT_SIGSTRUCT.offset + INIT_SIGSTRUCT.size);
+    const token = info.slice(INIT_TOKEN.offset, INIT_TOKEN.offset + INIT_TOKEN.size);
     const sgx = this.#k.sgx;
     const crypto = this.#k.processor.crypto;
-    const debug = ((this.#attrs.get(enc) ?? 0n) & ATTR.DEBUG) !== 0n;
+    const debug = (enc.attributes.FLAGS & ATTR.DEBUG) !== 0n;
     const policy = this.#cfg.launchPolicy;
     let status: number;
     try {
       // flc-os-managed: the OS admits any signer; flc-restricted: only DEBUG enclaves (production
       // ones meet the architectural launch key, which no third-party signer owns).
-      if (policy === 'flc-os-managed' || (policy === 'flc-restricted' && debug)) sgx.setLePubKeyHash(crypto.sha256(sigstruct.subarray(128, 512)));
+      if (policy === 'flc-os-managed' || (policy === 'flc-restricted' && debug)) sgx.setLePubKeyHash(mrsignerOf(sigstruct, crypto));
       else if (policy === 'flc-restricted') sgx.setLePubKeyHash(INTEL_LE_PUBKEYHASH);
       status = sgx.einit(sigstruct, token, enc.secs);
-      for (let retry = 0; status === SGX_UNMASKED_EVENT && retry < this.#cfg.osInternalEinitRetries; retry++) status = sgx.einit(sigstruct, token, enc.secs);
+      for (let retry = 0; status === SGX.UNMASKED_EVENT && retry < this.#cfg.osInternalEinitRetries; retry++) status = sgx.einit(sigstruct, token, enc.secs);
     } catch (e) {
-      if (e instanceof ArchFault) return C.STATUS_INVALID_PARAMETER;
+      if (e instanceof ArchFault) return faultStatus(e);
       throw e;
     }
-    if (status === SGX_UNMASKED_EVENT) {
+    if (status === SGX.UNMASKED_EVENT) {
       this.#out(EnclaveError, status, 4);
       return C.STATUS_RETRY;
     }
@@ -285,7 +235,8 @@ export class NtEnclaveApi {
     const enc = Number.isSafeInteger(base) ? this.#k.enclaveAt(this.#p, base) : null;
     if (!enc || enc.base !== base) return C.STATUS_CONFLICTING_ADDRESSES;
     const st = this.#k.destroyEnclave(enc);
-    if (st === 14 /* SGX_ENCLAVE_ACT */) return C.STATUS_ENCLAVE_NOT_TERMINATED;
+    if (typeof st === 'object') return faultStatus(st.fault);
+    if (st === SGX.ENCLAVE_ACT) return C.STATUS_ENCLAVE_NOT_TERMINATED;
     if (st !== 0) return C.STATUS_INVALID_PARAMETER;
     return C.STATUS_SUCCESS;
   }
@@ -293,11 +244,18 @@ export class NtEnclaveApi {
   enclaveOf(base: number): KernelEnclave | null {
     return this.#k.enclaveAt(this.#p, base);
   }
+}
 
-  /** Decode the SECS inside a creation info (for callers that want to inspect what they pass). */
-  static secsOf(info: Uint8Array): ReturnType<typeof SECS.decode> {
-    return SECS.decode(info.subarray(0, 4096), { allowReserved: true });
-  }
+/**
+ * The NTSTATUS for an architectural fault raised by an ENCLS leaf the Nt layer ran: every Nt call
+ * maps faults here, so no fault leaves a Win32 function. A #GP/#PF means the caller's structures
+ * were refused (specs/os-api.md §2.7 #12: STATUS_INVALID_PARAMETER). A #MC (the memory controller
+ * locked after an integrity failure, drop-and-lock) has no Windows counterpart: real hardware takes
+ * the whole system down; the model keeps running and answers every later enclave call with the same
+ * STATUS_INVALID_PARAMETER, leaving the kernel's objects as they were.
+ */
+function faultStatus(_fault: ArchFault): number {
+  return C.STATUS_INVALID_PARAMETER;
 }
 
 function isPowerOfTwo(n: number): boolean {
