@@ -62,8 +62,25 @@ function protectionFor(secinfoFlags: number, measured: boolean): number {
   return measured ? p >>> 0 : (p | W.PAGE_ENCLAVE_UNVALIDATED) >>> 0;
 }
 
+/** Default size of the untrusted marshalling arena. */
+const DEFAULT_ARENA = 1 << 20;
+/** Largest marshalling arena a host may ask for (4 GiB). */
+const MAX_ARENA = 2 ** 32;
+
+/**
+ * Load a signed image: CreateEnclave, LoadEnclaveData for every page, InitializeEnclave, and an
+ * untrusted marshalling arena. Everything that can be checked is checked before CreateEnclave;
+ * a failure after it deletes the enclave (and frees the arena), so a failed load holds no EPC.
+ * @throws {EnclaveLoadError} `NO_SUCH_LP`, `BAD_OPTIONS`, `NOT_SIGNED`, `UNKNOWN_OCALL`, `MANIFEST_MISMATCH`, …,
+ * `CREATE_FAILED`/`LOAD_FAILED`/`INIT_FAILED` with the Win32/NT/SGX status, `ARENA`.
+ */
 export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8Array, options: LoadOptions = {}): HostEnclave {
   const img = image instanceof Uint8Array ? decodeImage(image) : image;
+  const lp = platform.processor.lps[options.lp ?? 0];
+  if (!lp) throw new EnclaveLoadError('NO_SUCH_LP', `no logical processor ${String(options.lp)}: the platform has ${platform.processor.lps.length}`, { lp: options.lp ?? null });
+  const arenaSize = options.arenaSize ?? DEFAULT_ARENA;
+  if (!Number.isSafeInteger(arenaSize) || arenaSize < 4096 || arenaSize > MAX_ARENA) throw new EnclaveLoadError('BAD_OPTIONS', `arenaSize must be an integer from 4096 to ${MAX_ARENA}, got ${String(arenaSize)}`, { arenaSize });
+  if (options.token !== undefined && options.token.length !== 304) throw new EnclaveLoadError('BAD_OPTIONS', `an EINITTOKEN has 304 bytes, got ${options.token.length}`);
   const sigstruct = options.sigstruct ?? img.sigstruct;
   if (!sigstruct || sigstruct.length !== 1808) throw new EnclaveLoadError('NOT_SIGNED', 'the image is not signed: sign it (witness sign) or pass a SIGSTRUCT');
   const config = resolveEnclaveConfig(img.manifest.config);
@@ -103,6 +120,7 @@ export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8A
   };
   const base = k32.CreateEnclave(hp, 0, size, 0, W.ENCLAVE_TYPE_SGX, secs, W.ENCLAVE_CREATE_INFO_SGX_SIZE, null);
   if (base === 0) fail('CREATE_FAILED', 'CreateEnclave');
+  let arena = 0;
   try {
     // Coalesce runs of up to 256 contiguous pages with the same protection (and, for unmeasured
     // pages, all zero) into one LoadEnclaveData call.
@@ -131,17 +149,32 @@ export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8A
     flush();
     const info = new Uint8Array(W.ENCLAVE_INIT_INFO_SGX_SIZE);
     info.set(sigstruct, 0);
-    if (options.token) info.set(options.token.subarray(0, 304), 2048);
+    if (options.token) info.set(options.token, 2048);
     const err = { value: 0 };
     let ok = k32.InitializeEnclave(hp, base, info, info.length, err);
     for (let retry = 0; !ok && k32.GetLastError() === W.ERROR_RETRY && retry < 50; retry++) ok = k32.InitializeEnclave(hp, base, info, info.length, err);
     if (!ok) fail('INIT_FAILED', 'InitializeEnclave', err.value);
+    arena = allocateArena(k32, arenaSize);
+    return new HostEnclave(platform, img, plan, base, lp, arena, arenaSize, options);
   } catch (e) {
+    if (arena !== 0) k32.VirtualFree(arena, 0, W.MEM_RELEASE);
     k32.DeleteEnclave(base);
     throw e;
   }
-  return new HostEnclave(platform, img, plan, base, options);
 }
+
+/** The untrusted marshalling arena: low in the address space where possible (short addresses), else anywhere. */
+function allocateArena(k32: Kernel32, size: number): number {
+  let arena = 0;
+  for (let at = 0x2000_0000; at < 0xf000_0000 && arena === 0; at += 0x100_0000) arena = k32.VirtualAlloc(at, size, W.MEM_RESERVE | W.MEM_COMMIT, W.PAGE_READWRITE);
+  if (arena === 0) arena = k32.VirtualAlloc(0, size, W.MEM_RESERVE | W.MEM_COMMIT, W.PAGE_READWRITE);
+  if (arena === 0) {
+    const err = k32.GetLastError();
+    throw new EnclaveLoadError('ARENA', `cannot allocate the untrusted marshalling arena: ${win32ErrorName(err)} (${err})`, { win32Error: err });
+  }
+  return arena;
+}
+
 
 interface CallFrame {
   readonly tcs: number;
@@ -186,8 +219,8 @@ export class HostEnclave {
   /** Exits seen, for inspection: EEXITs, AEXs, OCALLs. */
   readonly stats = { ecalls: 0, ocalls: 0, aex: 0, exceptions: 0 };
 
-  /** @internal use loadEnclave */
-  constructor(platform: HostPlatform, image: EnclaveImage, plan: InterfacePlan, base: number, options: LoadOptions) {
+  /** @internal use loadEnclave (it does everything that can fail; this only records). */
+  constructor(platform: HostPlatform, image: EnclaveImage, plan: InterfacePlan, base: number, lp: LogicalProcessor, arena: number, arenaSize: number, options: LoadOptions) {
     this.#platform = platform;
     this.image = image;
     this.plan = plan;
@@ -198,18 +231,10 @@ export class HostEnclave {
     this.#byName = new Map(plan.ecalls.map((f) => [f.name, f]));
     this.#busy = new Uint8Array(this.#tcs.length);
     this.#nssa = image.manifest.layout.nssa;
-    const lp = platform.processor.lps[options.lp ?? 0];
-    if (!lp) throw new SdkError('NO_SUCH_LP', `no logical processor ${options.lp}`);
     this.#lp = lp;
-    const size = options.arenaSize ?? 1 << 20;
-    const k32 = platform.kernel32;
-    let arena = 0;
-    for (let at = 0x2000_0000; at < 0xf000_0000 && arena === 0; at += 0x100_0000) arena = k32.VirtualAlloc(at, size, W.MEM_RESERVE | W.MEM_COMMIT, W.PAGE_READWRITE);
-    if (arena === 0) arena = k32.VirtualAlloc(0, size, W.MEM_RESERVE | W.MEM_COMMIT, W.PAGE_READWRITE);
-    if (arena === 0) throw new EnclaveLoadError('ARENA', `cannot allocate the untrusted marshalling arena: Win32 error ${k32.GetLastError()}`);
     this.#arenaBase = arena;
     this.#arenaTop = arena;
-    this.#arenaEnd = arena + size;
+    this.#arenaEnd = arena + arenaSize;
   }
 
   get destroyed(): boolean {
