@@ -6,10 +6,10 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadEnclave, EnclaveLoadError, type HostPlatform } from '../../src/sdk/index.js';
+import { loadEnclave, EnclaveLoadError, SdkError, type HostPlatform, type EnclaveImage, type ImageManifest, type CanonicalInterface } from '../../src/sdk/index.js';
 import type { Platform } from '../../src/platform/index.js';
 import type { Kernel32 } from '../../src/os/windows/index.js';
-import { newPlatform, buildFixture, signFixture } from '../helpers/sdk.js';
+import { newPlatform, buildFixture, signFixture, isSdkError } from '../helpers/sdk.js';
 
 /** What a failed load must leave as it was. */
 function footprint(p: Platform): { free: number; enclaves: number } {
@@ -108,5 +108,54 @@ describe('loadEnclave: a failure after CreateEnclave deletes the enclave', () =>
     const boom = new RangeError('stop');
     assert.throws(() => loadEnclave(p, b.image, { sigstruct: signFixture(b), onProgress: () => { throw boom; } }), (e: unknown) => e === boom);
     assert.deepEqual(footprint(p), before);
+  });
+});
+
+describe('loadEnclave: a configuration or interface that cannot be used', () => {
+  const b = buildFixture('crash');
+  const sig = signFixture(b);
+  const m = b.image.manifest;
+  const cases: [string, string, EnclaveImage, string][] = [
+    ['a configuration with xfrm "zz"', 'CONFIG_INVALID', { ...b.image, manifest: { ...m, config: { ...m.config, xfrm: 'zz' } } }, 'CONFIG_INVALID'],
+    ['a configuration with xfrm 1.5', 'CONFIG_INVALID', { ...b.image, manifest: { ...m, config: { ...m.config, xfrm: 1.5 } } }, 'CONFIG_INVALID'],
+    ['an interface whose trusted functions are not a list', 'INTERFACE_INVALID', { ...b.image, manifest: { ...m, interface: { ...(m.interface as object), trusted: 5 } } }, 'INTERFACE_INVALID'],
+    ['an interface whose parameter has no type', 'INTERFACE_INVALID', {
+      ...b.image,
+      manifest: { ...m, interface: { ...(m.interface as object), trusted: [{ name: 'ecall_ok', public: true, params: [{ name: 'x', attributes: {} }], returns: (m.interface as CanonicalInterface).trusted[0]!.returns }] } },
+    }, 'INTERFACE_INVALID'],
+    ['an interface with a structure passed by value', 'INTERFACE_INVALID', {
+      ...b.image,
+      manifest: { ...m, interface: { ...(m.interface as object), trusted: [{ name: 'f', public: true, params: [], returns: { kind: 'struct', name: 's', const: false, pointer: 0, dims: [], size: 8, align: 4, baseSize: 8, baseAlign: 4, spelling: 'struct s' } }] } },
+    }, 'INTERFACE_UNSUPPORTED'],
+  ];
+  for (const [what, code, image, inner] of cases) {
+    test(`${what}: EnclaveLoadError ${code} with the SdkError ${inner} as its cause; nothing created`, () => {
+      const p = newPlatform();
+      const before = footprint(p);
+      assert.throws(() => loadEnclave(p, image, { sigstruct: sig }), (e: unknown) => {
+        isLoadError(code)(e);
+        const cause = (e as Error).cause;
+        assert.ok(cause instanceof SdkError && !(cause instanceof EnclaveLoadError), `cause: ${String(cause)}`);
+        assert.equal(cause.code, inner);
+        return true;
+      });
+      assert.deepEqual(footprint(p), before);
+    });
+  }
+
+  test('a manifest without its interface or layout, given as an object: IMAGE_INVALID, nothing created', () => {
+    const p = newPlatform();
+    const before = footprint(p);
+    const { interface: _i, ...noInterface } = m;
+    const { layout: _l, ...noLayout } = m;
+    for (const manifest of [noInterface, noLayout, { ...m, layout: { ...m.layout, tcs: undefined } }]) {
+      assert.throws(() => loadEnclave(p, { ...b.image, manifest: manifest as ImageManifest }, { sigstruct: sig }), isSdkError('IMAGE_INVALID'));
+    }
+    assert.deepEqual(footprint(p), before);
+  });
+
+  test('an OCALL implementation that is not a function: BAD_OPTIONS', () => {
+    const p = newPlatform();
+    assert.throws(() => loadEnclave(p, b.image, { sigstruct: sig, ocalls: { ocall_ping: 5 as unknown as () => void } }), isLoadError('BAD_OPTIONS'));
   });
 });

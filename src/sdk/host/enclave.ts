@@ -10,8 +10,8 @@ import type { Kernel32 } from '../../os/windows/index.js';
 import * as W from '../../os/windows/constants.js';
 import type { Process } from '../../os/index.js';
 import { SdkError } from '../errors.js';
-import { decodeImage, type EnclaveImage } from '../image/format.js';
-import { attributesFlagsOf, resolveEnclaveConfig } from '../image/config.js';
+import { decodeImage, checkManifest, type EnclaveImage } from '../image/format.js';
+import { attributesFlagsOf, resolveEnclaveConfig, type EnclaveConfig } from '../image/config.js';
 import { planInterface, type CanonicalInterface } from '../interface.js';
 import { STATUS, statusName, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
 import { bufferLength, slotNumber, slotValue, writeSlot, writeSlotAddress } from '../marshal.js';
@@ -71,11 +71,18 @@ const MAX_ARENA = 2 ** 32;
  * Load a signed image: CreateEnclave, LoadEnclaveData for every page, InitializeEnclave, and an
  * untrusted marshalling arena. Everything that can be checked is checked before CreateEnclave;
  * a failure after it deletes the enclave (and frees the arena), so a failed load holds no EPC.
- * @throws {EnclaveLoadError} `NO_SUCH_LP`, `BAD_OPTIONS`, `NOT_SIGNED`, `UNKNOWN_OCALL`, `MANIFEST_MISMATCH`, …,
+ * @throws {SdkError} `IMAGE_INVALID` for bytes that are not an image or a manifest of the wrong shape.
+ * @throws {EnclaveLoadError} `NO_SUCH_LP`, `BAD_OPTIONS`, `NOT_SIGNED`, `CONFIG_INVALID` and `INTERFACE_INVALID` (the
+ * inner error as `cause`), `UNKNOWN_OCALL`, `MANIFEST_MISMATCH`, …,
  * `CREATE_FAILED`/`LOAD_FAILED`/`INIT_FAILED` with the Win32/NT/SGX status, `ARENA`.
  */
 export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8Array, options: LoadOptions = {}): HostEnclave {
-  const img = image instanceof Uint8Array ? decodeImage(image) : image;
+  let img: EnclaveImage;
+  if (image instanceof Uint8Array) img = decodeImage(image);
+  else {
+    checkManifest(image.manifest); // what decodeImage checks, for an image built in memory
+    img = image;
+  }
   const lp = platform.processor.lps[options.lp ?? 0];
   if (!lp) throw new EnclaveLoadError('NO_SUCH_LP', `no logical processor ${String(options.lp)}: the platform has ${platform.processor.lps.length}`, { lp: options.lp ?? null });
   const arenaSize = options.arenaSize ?? DEFAULT_ARENA;
@@ -83,9 +90,21 @@ export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8A
   if (options.token !== undefined && options.token.length !== 304) throw new EnclaveLoadError('BAD_OPTIONS', `an EINITTOKEN has 304 bytes, got ${options.token.length}`);
   const sigstruct = options.sigstruct ?? img.sigstruct;
   if (!sigstruct || sigstruct.length !== 1808) throw new EnclaveLoadError('NOT_SIGNED', 'the image is not signed: sign it (witness sign) or pass a SIGSTRUCT');
-  const config = resolveEnclaveConfig(img.manifest.config);
-  const plan = planInterface(img.manifest.interface as CanonicalInterface);
-  for (const name of Object.keys(options.ocalls ?? {})) if (!plan.ocalls.some((f) => f.name === name)) throw new EnclaveLoadError('UNKNOWN_OCALL', `an implementation was given for ${name}, which the interface does not declare`);
+  let config: EnclaveConfig, plan: InterfacePlan;
+  try {
+    config = resolveEnclaveConfig(img.manifest.config);
+  } catch (e) {
+    throw new EnclaveLoadError('CONFIG_INVALID', `the image's configuration is invalid: ${e instanceof Error ? e.message : String(e)}`, {}, { cause: e });
+  }
+  try {
+    plan = planInterface(img.manifest.interface as CanonicalInterface);
+  } catch (e) {
+    throw new EnclaveLoadError('INTERFACE_INVALID', `the image's interface cannot be used: ${e instanceof Error ? e.message : String(e)}`, {}, { cause: e });
+  }
+  for (const [name, impl] of Object.entries(options.ocalls ?? {})) {
+    if (!plan.ocalls.some((f) => f.name === name)) throw new EnclaveLoadError('UNKNOWN_OCALL', `an implementation was given for ${name}, which the interface does not declare`);
+    if (typeof impl !== 'function') throw new EnclaveLoadError('BAD_OPTIONS', `the implementation of OCALL ${name} is not a function`);
+  }
   // Two passes over the SGXS stream, keeping no per-page objects (a 1 GiB heap is 262,144 pages):
   // the first checks it against the manifest, the second loads it.
   let ec: { ssaFrameSize: number; size: number } | null = null;
