@@ -10,12 +10,12 @@
  * ECALL, with the edger8r-style checks of every pointer and length the host supplied.
  */
 import type { EnclaveEngine, EnclaveContext, Registers } from '../../arch/index.js';
-import { EnclaveRedirect, isProcessorSignal, GPRSGX_SIZE, newRegisters, copyRegisters } from '../../arch/index.js';
+import { ArchFault, EnclaveRedirect, isProcessorSignal, GPRSGX_SIZE, newRegisters, copyRegisters } from '../../arch/index.js';
 import { slotNumber, slotValue, writeSlot, writeSlotAddress, bufferLength } from '../marshal.js';
 import type { CryptoProvider } from '../../lib/crypto/provider.js';
 import { defaultCrypto } from '../../lib/crypto/node.js';
 import { toHex, bytesEqual, u64leNumberOrNeg, writeU64le } from '../../lib/bytes.js';
-import { RUNTIME_HEADER, HEADER_MAGIC, RUNTIME_ID, RUNTIME_ABI } from '../image/layout.js';
+import { RUNTIME_HEADER, HEADER_MAGIC, RUNTIME_ID, RUNTIME_ABI, type RuntimeHeader } from '../image/layout.js';
 import { planInterface, type CanonicalInterface } from '../interface.js';
 import { STATUS, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, MAX_STRING, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
 import { checkModuleImports } from './imports.js';
@@ -175,14 +175,18 @@ class TrustedRuntime implements EnclaveEngine {
 
   // ---- loading ---------------------------------------------------------------------------------
 
+  /**
+   * Load the enclave at its first entry. Whatever goes wrong in software (a header, interface or
+   * module that does not make sense) leaves the enclave broken with INVALID_ENCLAVE, cached so
+   * that later entries fail at once; processor faults, traps and the processor's control-flow
+   * signals pass through, as they do from an ECALL.
+   */
   #initialize(ctx: EnclaveContext): EnclaveState | { broken: number } {
     try {
       return this.#load(ctx);
     } catch (e) {
-      if (isProcessorSignal(e) || e instanceof EnclaveRedirect) throw e;
-      if (e instanceof CallFailed) return { broken: e.status };
-      if (e instanceof WebAssembly.CompileError || e instanceof WebAssembly.LinkError || e instanceof SyntaxError) return { broken: STATUS.INVALID_ENCLAVE };
-      throw e;
+      if (isProcessorSignal(e) || e instanceof EnclaveRedirect || isFault(e)) throw e;
+      return { broken: e instanceof CallFailed ? e.status : STATUS.INVALID_ENCLAVE };
     }
   }
 
@@ -192,6 +196,7 @@ class TrustedRuntime implements EnclaveEngine {
     const runtime = new TextDecoder().decode(h.RUNTIME).replace(/\0+$/, '');
     if (!bytesEqual(h.MAGIC, HEADER_MAGIC) || h.FORMAT !== 1) throw new CallFailed(STATUS.INVALID_ENCLAVE, 'not a Witness enclave (bad runtime header)');
     if (runtime !== RUNTIME_ID || h.ABI !== RUNTIME_ABI) throw new CallFailed(STATUS.INVALID_ENCLAVE, `built for runtime ${runtime} ABI ${h.ABI}, this is ${RUNTIME_ID} ABI ${RUNTIME_ABI}`);
+    checkHeaderRanges(h, ctx.size);
     const iface = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(ctx.read(base + Number(h.INTERFACE_OFFSET), Number(h.INTERFACE_LENGTH)))) as CanonicalInterface;
     const plan = planInterface(iface);
     // The module is fetched as code (EPCM X) from the enclave's own pages.
@@ -443,6 +448,29 @@ class TrustedRuntime implements EnclaveEngine {
       if (e instanceof CallFailed) return e.status;
       throw e;
     }
+  }
+}
+
+/** Errors the processor turns into an exception AEX: its faults and the module's traps (see ENCLU's classification). */
+function isFault(e: unknown): boolean {
+  return e instanceof ArchFault || e instanceof WebAssembly.RuntimeError || (e instanceof RangeError && /call stack/i.test(e.message));
+}
+
+/**
+ * The header's regions must lie inside ELRANGE, after the header page, and the heap must be a
+ * whole number of 64 KiB Wasm pages, page-aligned, overlapping neither the interface nor the module.
+ */
+function checkHeaderRanges(h: RuntimeHeader, enclaveSize: number): void {
+  const size = BigInt(enclaveSize);
+  const regions: [string, bigint, bigint][] = [['interface', h.INTERFACE_OFFSET, h.INTERFACE_LENGTH], ['module', h.MODULE_OFFSET, h.MODULE_LENGTH], ['heap', h.HEAP_OFFSET, h.HEAP_SIZE]];
+  for (const [what, off, len] of regions) {
+    if (off < 4096n || off > size || len > size - off) throw new CallFailed(STATUS.INVALID_ENCLAVE, `the runtime header places the ${what} (offset 0x${off.toString(16)}, 0x${len.toString(16)} bytes) outside the enclave`);
+  }
+  if (h.MODULE_LENGTH === 0n) throw new CallFailed(STATUS.INVALID_ENCLAVE, 'the runtime header gives an empty module');
+  if (h.HEAP_OFFSET % 4096n !== 0n || h.HEAP_SIZE === 0n || h.HEAP_SIZE % 65536n !== 0n || h.HEAP_SIZE > 2n ** 32n) throw new CallFailed(STATUS.INVALID_ENCLAVE, 'the runtime header gives a heap that is not page-aligned whole 64 KiB pages of at most 4 GiB');
+  const heapEnd = h.HEAP_OFFSET + h.HEAP_SIZE;
+  for (const [what, off, len] of regions.slice(0, 2)) {
+    if (off < heapEnd && h.HEAP_OFFSET < off + len) throw new CallFailed(STATUS.INVALID_ENCLAVE, `the runtime header's heap overlaps the ${what}`);
   }
 }
 
