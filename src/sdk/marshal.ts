@@ -3,7 +3,7 @@
  * each slot is a little-endian u64; 32-bit values are zero- or sign-extended; pointers are
  * untrusted addresses. Numbers are used throughout (no BigInt) except for 64-bit integer values.
  */
-import { MAX_BUFFER, type ParamPlan } from './abi.js';
+import { MAX_BUFFER, MAX_STRING, type ParamPlan } from './abi.js';
 
 /** A plan's value type (parameters and return values share it). */
 export interface ValueType {
@@ -110,3 +110,53 @@ export function bufferLength(p: ParamPlan, vals: readonly (number | bigint | und
   const n = count * unit;
   return Number.isSafeInteger(n) && n >= 0 && n <= MAX_BUFFER ? n : -1;
 }
+
+/** The code unit of a NUL-terminated string: 1 byte (char) or 4 (wchar_t on wasm32). */
+export type StringUnit = 1 | 4;
+export function stringUnit(kind: 'string' | 'wstring'): StringUnit {
+  return kind === 'string' ? 1 : 4;
+}
+
+/**
+ * Length, terminator included, of the string that starts at `b[start]`: up to and including its
+ * first all-zero code unit (units counted from `start`) that ends at or before `end`; -1 if none.
+ */
+export function terminatorLength(b: Uint8Array, start: number, end: number, unit: StringUnit): number {
+  if (unit === 1) {
+    const i = b.subarray(start, end).indexOf(0);
+    return i < 0 ? -1 : i + 1;
+  }
+  for (let k = start; k + 4 <= end; k += 4) if ((b[k]! | b[k + 1]! | b[k + 2]! | b[k + 3]!) === 0) return k - start + 4;
+  return -1;
+}
+
+/** Memory a string can be scanned in: untrusted memory as the enclave or the host program reads it. */
+export interface StringSource {
+  readInto(address: number, into: Uint8Array): void;
+}
+
+/** Bytes read per step of scanStringLength (and the size of its scratch buffer). */
+export const STRING_SCAN_CHUNK = 256;
+
+/**
+ * Length, terminator included, of the NUL-terminated string at `addr` in `mem`, scanning no
+ * further than `limit` and than MAX_STRING bytes; -1 when no terminator lies within them. Reads
+ * go in steps of at most STRING_SCAN_CHUNK bytes that never cross a page boundary, so a string
+ * whose terminator ends a page is read without touching the next page (which may be unmapped).
+ * `addr` must be a multiple of `unit` (so no code unit straddles a page); `scratch` has at least
+ * STRING_SCAN_CHUNK bytes and is reused.
+ */
+export function scanStringLength(mem: StringSource, addr: number, unit: StringUnit, limit: number, scratch: Uint8Array): number {
+  const end = Math.min(limit, addr + MAX_STRING);
+  for (let at = addr; at < end;) {
+    const n = Math.min(STRING_SCAN_CHUNK, 4096 - (at % 4096), end - at);
+    if (n < unit) return -1;
+    const chunk = scratch.subarray(0, n);
+    mem.readInto(at, chunk);
+    const k = terminatorLength(chunk, 0, n, unit);
+    if (k >= 0) return at - addr + k;
+    at += n - (n % unit);
+  }
+  return -1;
+}
+

@@ -9,7 +9,8 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeU32le, writeU64le, u64le, toHex } from '../../src/lib/index.js';
-import { EXIT_ECALL_RETURN, type HostEnclave } from '../../src/sdk/index.js';
+import { EXIT_ECALL_RETURN, MAX_STRING, type HostEnclave } from '../../src/sdk/index.js';
+import { terminatorLength, scanStringLength } from '../../src/sdk/marshal.js';
 import type { Platform } from '../../src/platform/index.js';
 import {
   newPlatform, loadFixture, readLog, calls, untrusted, ecallPlan, writeMs, rawEnter, isSdkError, STATUS, type LogRecord,
@@ -456,5 +457,59 @@ describe('in untrusted memory (entering with the processor directly)', () => {
     assert.throws(() => e.ecall('ecall_in_count32', [new Uint8Array(8), 2 ** 30]), isSdkError('BAD_ARGUMENTS'));
     assert.throws(() => e.ecall('ecall_in_size', [new Uint8Array(8), 2 ** 30 + 1]), isSdkError('BAD_ARGUMENTS'));
     assert.equal(calls(e), before);
+  });
+});
+
+describe('terminatorLength and scanStringLength', () => {
+  test('terminatorLength: the first NUL byte, or the first all-zero 4-byte unit counted from the start, before the end', () => {
+    const b = Uint8Array.of(0x61, 0x62, 0, 0x63, 0, 0, 0, 0, 0x64, 0, 0, 0, 0);
+    assert.equal(terminatorLength(b, 0, b.length, 1), 3);
+    assert.equal(terminatorLength(b, 3, b.length, 1), 2);
+    assert.equal(terminatorLength(b, 0, 2, 1), -1, 'not before the end');
+    assert.equal(terminatorLength(b, 0, b.length, 4), 8, 'bytes 4..7; the zeros at 2..5 straddle units');
+    assert.equal(terminatorLength(b, 1, b.length, 4), 12, 'units counted from the start: 9..12');
+    assert.equal(terminatorLength(b, 0, 7, 4), -1, 'a unit must end before the end');
+  });
+
+  /** Memory of `pages` pages at 0x10000 where reading outside them (or past `stop`) throws, as an unmapped page faults. */
+  function memory(pages: number, stop = Infinity): { mem: { readInto(a: number, into: Uint8Array): void }; bytes: Uint8Array; reads: [number, number][] } {
+    const bytes = new Uint8Array(pages * 4096).fill(0x41);
+    const reads: [number, number][] = [];
+    return {
+      bytes,
+      reads,
+      mem: {
+        readInto(a: number, into: Uint8Array): void {
+          reads.push([a, into.length]);
+          if (a < 0x10000 || a + into.length > 0x10000 + bytes.length || a + into.length > stop) throw new RangeError(`read of [0x${a.toString(16)}, +${into.length}) outside the mapped pages`);
+          into.set(bytes.subarray(a - 0x10000, a - 0x10000 + into.length));
+        },
+      },
+    };
+  }
+  const scratch = new Uint8Array(256);
+
+  test('a string whose terminator is the last byte of the last mapped page: no read crosses into the next page', () => {
+    const { mem, bytes, reads } = memory(2);
+    bytes[bytes.length - 1] = 0;
+    assert.equal(scanStringLength(mem, 0x10000 + 4096 - 10, 1, Number.MAX_SAFE_INTEGER, scratch), 4096 + 10);
+    for (const [a, n] of reads) assert.ok(Math.floor(a / 4096) === Math.floor((a + n - 1) / 4096), `the read [0x${a.toString(16)}, +${n}) crosses a page`);
+    bytes.fill(0, bytes.length - 4);
+    assert.equal(scanStringLength(mem, 0x10000 + 4096, 4, Number.MAX_SAFE_INTEGER, scratch), 4096);
+  });
+
+  test('no terminator before the limit, or within MAX_STRING bytes: -1 without reading past either', () => {
+    const { mem, bytes } = memory(2, 0x10000 + 6000);
+    bytes[7000] = 0;
+    assert.equal(scanStringLength(mem, 0x10000, 1, 0x10000 + 6000, scratch), -1);
+    const open = memory(2);
+    open.bytes[7000] = 0;
+    assert.equal(scanStringLength(open.mem, 0x10000, 1, 0x10000 + 7000, scratch), -1, 'the terminator is the first byte past the limit');
+    assert.equal(scanStringLength(open.mem, 0x10000, 1, 0x10000 + 7001, scratch), 7001);
+    const big = memory(MAX_STRING / 4096 + 2);
+    big.bytes[MAX_STRING] = 0;
+    assert.equal(scanStringLength(big.mem, 0x10000, 1, Number.MAX_SAFE_INTEGER, scratch), -1, 'a string of MAX_STRING + 1 bytes');
+    big.bytes[MAX_STRING - 1] = 0;
+    assert.equal(scanStringLength(big.mem, 0x10000, 1, Number.MAX_SAFE_INTEGER, scratch), MAX_STRING, 'MAX_STRING bytes with the terminator');
   });
 });

@@ -11,7 +11,7 @@
  */
 import type { EnclaveEngine, EnclaveContext, Registers } from '../../arch/index.js';
 import { ArchFault, EnclaveRedirect, isProcessorSignal, GPRSGX_SIZE, newRegisters, copyRegisters } from '../../arch/index.js';
-import { slotNumber, slotValue, writeSlot, writeSlotAddress, bufferLength } from '../marshal.js';
+import { slotNumber, slotValue, writeSlot, writeSlotAddress, bufferLength, stringUnit, terminatorLength, scanStringLength, STRING_SCAN_CHUNK } from '../marshal.js';
 import type { CryptoProvider } from '../../lib/crypto/provider.js';
 import { defaultCrypto } from '../../lib/crypto/node.js';
 import { toHex, bytesEqual, u64leNumberOrNeg, writeU64le } from '../../lib/bytes.js';
@@ -353,28 +353,19 @@ class TrustedRuntime implements EnclaveEngine {
     return p;
   }
 
-  /** Length (with terminator) of a NUL-terminated string in untrusted memory, checked as it is scanned. */
+  /** Reused by #hostStringLength. */
+  readonly #scanBuf = new Uint8Array(STRING_SCAN_CHUNK);
+
+  /** Length (with terminator) of a NUL-terminated string in untrusted memory: it must end before it reaches the enclave. */
   #hostStringLength(ctx: EnclaveContext, addr: number, kind: 'string' | 'wstring'): number {
-    const unit = kind === 'string' ? 1 : 4;
+    const unit = stringUnit(kind);
     if (addr % unit !== 0) throw new CallFailed(STATUS.INVALID_PARAMETER, 'a wide string is not aligned');
-    let len = 0;
-    const buf = new Uint8Array(256);
-    for (;;) {
-      const at = addr + len;
-      // Never read past the page being scanned before its end was reached (the next page may be
-      // unmapped), nor into the enclave.
-      const n = Math.min(256, 4096 - (at % 4096));
-      if (!this.#outside(ctx, at, n)) throw new CallFailed(STATUS.INVALID_PARAMETER, 'an untrusted string runs into the enclave');
-      const b = buf.subarray(0, n);
-      ctx.readInto(at, b);
-      for (let k = 0; k + unit <= n; k += unit) {
-        let z = true;
-        for (let j = 0; j < unit; j++) if (b[k + j] !== 0) z = false;
-        if (z) return len + k + unit;
-      }
-      len += n;
-      if (len > MAX_STRING) throw new CallFailed(STATUS.INVALID_PARAMETER, 'an untrusted string is too long');
-    }
+    const start = ctx.baseAddr;
+    if (addr >= start && addr < start + ctx.size) throw new CallFailed(STATUS.INVALID_PARAMETER, 'an untrusted string starts inside the enclave');
+    const limit = addr < start ? start : Number.MAX_SAFE_INTEGER;
+    const len = scanStringLength(ctx, addr, unit, limit, this.#scanBuf);
+    if (len < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, limit - addr < MAX_STRING ? 'an untrusted string runs into the enclave' : 'an untrusted string is too long');
+    return len;
   }
 
   // ---- OCALL bridge ----------------------------------------------------------------------------
@@ -474,14 +465,11 @@ function checkHeaderRanges(h: RuntimeHeader, enclaveSize: number): void {
   }
 }
 
+/** Length (with terminator) of a string in the enclave's memory, at most MAX_STRING bytes. */
 function wasmStringLength(mem: Uint8Array, ptr: number, kind: 'string' | 'wstring'): number {
-  const unit = kind === 'string' ? 1 : 4;
-  for (let k = ptr; k + unit <= mem.length; k += unit) {
-    let z = true;
-    for (let j = 0; j < unit; j++) if (mem[k + j] !== 0) z = false;
-    if (z) return k - ptr + unit;
-  }
-  throw new CallFailed(STATUS.INVALID_PARAMETER, 'a string runs past the end of the enclave memory');
+  const len = terminatorLength(mem, ptr, Math.min(mem.length, ptr + MAX_STRING), stringUnit(kind));
+  if (len < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, 'a string runs past the end of the enclave memory or is longer than MAX_STRING');
+  return len;
 }
 
 export { u64leNumberOrNeg, ABORT_RIP_OFFSET };

@@ -14,7 +14,7 @@ import { decodeImage, checkManifest, type EnclaveImage } from '../image/format.j
 import { attributesFlagsOf, resolveEnclaveConfig, type EnclaveConfig } from '../image/config.js';
 import { planInterface, type CanonicalInterface } from '../interface.js';
 import { STATUS, statusName, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
-import { bufferLength, slotNumber, slotValue, writeSlot, writeSlotAddress } from '../marshal.js';
+import { bufferLength, slotNumber, slotValue, writeSlot, writeSlotAddress, stringUnit, scanStringLength, STRING_SCAN_CHUNK } from '../marshal.js';
 import { win32ErrorName, ntStatusName } from '../../os/windows/index.js';
 import { sgxStatusName } from '../../arch/index.js';
 
@@ -432,8 +432,9 @@ export class HostEnclave {
           args.push(null);
           continue;
         }
-        const len = p.string ? hostStringLength(mem, addr, p.string) : bufferLength(p, vals);
-        if (addr < 0 || len < 0) throw new SdkError('BAD_OCALL', `OCALL ${f.name}: ${p.name} is not a valid buffer`);
+        if (addr < 0) throw new SdkError('BAD_OCALL', `OCALL ${f.name}: ${p.name} is not a valid address`);
+        const len = p.string ? this.#stringLength(addr, p.string) : bufferLength(p, vals);
+        if (len < 0) throw new SdkError('BAD_OCALL', `OCALL ${f.name}: ${p.name} ${p.string ? 'has no terminator within MAX_STRING bytes (or within the arena)' : 'has an invalid length'}`);
         top = Math.max(top, addr + len);
         const bytes = mem.read(addr, len);
         if (p.string && p.direction === 'in') args.push(p.string === 'string' ? new TextDecoder().decode(bytes.subarray(0, len - 1)) : decodeWide(bytes));
@@ -462,6 +463,17 @@ export class HostEnclave {
       writeSlot(rv, 0, f.returns, result ?? 0);
       mem.write(ms + 8 * n, rv);
     }
+  }
+
+  /** Reused by #stringLength. */
+  readonly #scanBuf = new Uint8Array(STRING_SCAN_CHUNK);
+
+  /** Length (with terminator) of an OCALL's string: one in the arena must end inside it; -1 when there is no terminator. */
+  #stringLength(addr: number, kind: 'string' | 'wstring'): number {
+    const unit = stringUnit(kind);
+    if (addr % unit !== 0) return -1;
+    const limit = addr >= this.#arenaBase && addr < this.#arenaEnd ? this.#arenaEnd : Number.MAX_SAFE_INTEGER;
+    return scanStringLength(this.#mem(), addr, unit, limit, this.#scanBuf);
   }
 
   /** DeleteEnclave and free the arena. */
@@ -493,17 +505,5 @@ function decodeWide(b: Uint8Array): string {
   return s;
 }
 
-function hostStringLength(mem: Process, addr: number, kind: 'string' | 'wstring'): number {
-  const unit = kind === 'string' ? 1 : 4;
-  for (let len = 0; len < 1 << 24; len += 256) {
-    const b = mem.read(addr + len, 256);
-    for (let k = 0; k + unit <= 256; k += unit) {
-      let z = true;
-      for (let j = 0; j < unit; j++) if (b[k + j] !== 0) z = false;
-      if (z) return len + k + unit;
-    }
-  }
-  throw new SdkError('BAD_STRING', 'an OCALL string has no terminator');
-}
 
 export type { ParamPlan };
