@@ -51,6 +51,26 @@ function narrow(p: ValueType, lo: number): number {
   }
 }
 
+const I32_MIN = -(2 ** 31), U32_LIMIT = 2 ** 32;
+const I64_MIN = -(2n ** 63n), U64_MAX = 2n ** 64n - 1n;
+
+/**
+ * Whether a host value can cross as a value of type `t`: floats take any number (NaN and the
+ * infinities included); integer types take an integer, as a number or a bigint, within the range
+ * of their Wasm type (i32: −2^31 … 2^32 − 1, signed or unsigned; i64: −2^63 … 2^64 − 1), which
+ * writeSlot then narrows to the C type's width as C converts it. Returns what was wrong, or null.
+ */
+export function valueProblem(t: ValueType, v: unknown): string | null {
+  if (t.float) return typeof v === 'number' ? null : 'needs a number';
+  const wide = t.wasm === 'i64';
+  if (typeof v === 'bigint') {
+    if (wide ? v >= I64_MIN && v <= U64_MAX : v >= BigInt(I32_MIN) && v < BigInt(U32_LIMIT)) return null;
+  } else if (typeof v === 'number' && Number.isInteger(v)) {
+    if (wide ? v >= -(2 ** 63) && v < 2 ** 64 : v >= I32_MIN && v < U32_LIMIT) return null;
+  }
+  return wide ? 'needs an integer from -2^63 to 2^64 - 1 (a bigint, or a number that is an integer)' : 'needs an integer from -2^31 to 2^32 - 1';
+}
+
 /** Write a value into slot `i` (numbers for i32 and floats, bigint or number for i64). */
 export function writeSlot(ms: Uint8Array, i: number, p: ValueType, v: unknown): void {
   const o = 8 * i;

@@ -10,7 +10,7 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { u64le, writeU64le, toHex } from '../../src/lib/index.js';
 import { ENCLU, type ExitInfo, type Registers } from '../../src/arch/index.js';
-import { EXIT_ECALL_RETURN, ECMD_ORET, loadEnclave, type HostEnclave } from '../../src/sdk/index.js';
+import { EXIT_ECALL_RETURN, ECMD_ORET, loadEnclave, SdkError, type HostEnclave } from '../../src/sdk/index.js';
 import { helloEnclave } from '../helpers/hello.js';
 import type { Platform } from '../../src/platform/index.js';
 import { newPlatform, loadFixture, readLog, untrusted, ecallPlan, writeMs, rawEnter, linearOf, RAW_AEP, STATUS } from '../helpers/sdk.js';
@@ -261,6 +261,33 @@ describe('an OCALL implementation that throws', () => {
       assert.equal(own.ecall('ecall_stack_probe'), sp);
     } finally {
       own.destroy();
+    }
+  });
+});
+
+describe('an OCALL implementation that returns what its type cannot hold', () => {
+  // ocall_lie returns an int16_t (an i32 in Wasm).
+  for (const [what, v] of [['1.5', 1.5], ['NaN', NaN], ['2^32', 2 ** 32], ['1e300', 1e300], ['a string', '3'], ['2^40 as a bigint', 2n ** 40n], ['bytes', new Uint8Array(2)]] as const) {
+    test(`${what}: the ECALL fails with SdkError BAD_OCALL_RETURN naming the OCALL; the enclave stays usable`, () => {
+      ocallImpl = () => v as unknown as number;
+      assert.throws(() => e.ecall('ecall_ocall_lie', [new Uint8Array(64), new Uint8Array(16)]), (x: unknown) => {
+        assert.ok(x instanceof SdkError && x.code === 'BAD_OCALL_RETURN', String(x));
+        assert.match(x.message, /ocall_lie/);
+        return true;
+      });
+      ocallImpl = () => -7;
+      const ret = new Uint8Array(16);
+      assert.equal(e.ecall('ecall_ocall_lie', [new Uint8Array(64), ret]), STATUS.SUCCESS);
+      assert.equal(toHex(ret.subarray(4, 6)), 'f9ff');
+    });
+  }
+
+  test('values the type can hold: a bigint, -2^31, 2^32 - 1 (narrowed to 16 bits), and nothing (0)', () => {
+    for (const [v, want] of [[5n, '0500'], [-(2 ** 31), '0000'], [2 ** 32 - 1, 'ffff'], [undefined, '0000']] as const) {
+      ocallImpl = () => v;
+      const ret = new Uint8Array(16);
+      assert.equal(e.ecall('ecall_ocall_lie', [new Uint8Array(64), ret]), STATUS.SUCCESS);
+      assert.equal(toHex(ret.subarray(4, 6)), want, String(v));
     }
   });
 });

@@ -14,7 +14,7 @@ import { decodeImage, checkManifest, type EnclaveImage } from '../image/format.j
 import { attributesFlagsOf, resolveEnclaveConfig, type EnclaveConfig } from '../image/config.js';
 import { planInterface, type CanonicalInterface } from '../interface.js';
 import { STATUS, statusName, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
-import { bufferLength, slotNumber, slotValue, writeSlot, writeSlotAddress, stringUnit, scanStringLength, STRING_SCAN_CHUNK } from '../marshal.js';
+import { bufferLength, slotNumber, slotValue, valueProblem, writeSlot, writeSlotAddress, stringUnit, scanStringLength, STRING_SCAN_CHUNK } from '../marshal.js';
 import { win32ErrorName, ntStatusName } from '../../os/windows/index.js';
 import { sgxStatusName } from '../../arch/index.js';
 
@@ -347,9 +347,11 @@ export class HostEnclave {
       const p = f.params[i]!;
       if (p.kind !== 'value') continue;
       const a = args[i];
-      if (typeof a !== 'number' && typeof a !== 'bigint') throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} needs a number`);
-      vals[i] = a;
+      const problem = valueProblem(p, a);
+      if (problem !== null) throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} ${problem}, got ${describeArg(a)}`, { param: p.name });
       writeSlot(slot, i, p, a);
+      // Lengths are computed from the value as the enclave will see it (narrowed to its C type), so both sides agree.
+      vals[i] = slotValue(p, slot, i);
     }
     let outs: { target: Uint8Array; addr: number; len: number }[] | null = null;
     const mem = this.#mem();
@@ -357,7 +359,11 @@ export class HostEnclave {
       const p = f.params[i]!;
       const a = args[i];
       if (p.kind === 'value') continue;
-      if (p.kind === 'user_check') writeSlotAddress(slot, i, a === null || a === undefined ? 0 : Number(a));
+      if (p.kind === 'user_check') {
+        if (a === null || a === undefined) writeSlotAddress(slot, i, 0);
+        else if ((typeof a === 'number' && Number.isSafeInteger(a) && a >= 0) || (typeof a === 'bigint' && valueProblem(USER_CHECK, a) === null && a >= 0n)) writeSlot(slot, i, USER_CHECK, a);
+        else throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} is [user_check]: it needs an address (a non-negative safe integer or a bigint below 2^64) or null, got ${describeArg(a)}`, { param: p.name });
+      }
       else if (a === null || a === undefined) writeSlotAddress(slot, i, 0);
       else {
         let bytes: Uint8Array;
@@ -459,8 +465,11 @@ export class HostEnclave {
     }
     for (const o of outs) mem.write(o.addr, o.bytes);
     if (f.returns) {
+      const value = result ?? 0;
+      const problem = valueProblem(f.returns, value);
+      if (problem !== null) throw new SdkError('BAD_OCALL_RETURN', `OCALL ${f.name}: the implementation returned ${describeArg(value)}; the result ${problem}`, { ocall: f.name });
       const rv = new Uint8Array(8);
-      writeSlot(rv, 0, f.returns, result ?? 0);
+      writeSlot(rv, 0, f.returns, value);
       mem.write(ms + 8 * n, rv);
     }
   }
@@ -484,6 +493,18 @@ export class HostEnclave {
     k32.VirtualFree(this.#arenaBase, 0, W.MEM_RELEASE);
     this.#destroyed = true;
   }
+}
+
+/** A [user_check] pointer crosses as a u64 host address. */
+const USER_CHECK = { wasm: 'i64', width: 8, float: false, signed: false } as const;
+
+/** A short description of a JS argument for messages. */
+function describeArg(a: unknown): string {
+  if (typeof a === 'bigint') return `${a}n`;
+  if (typeof a === 'number') return String(a);
+  if (typeof a === 'string') return `a string of ${a.length} characters`;
+  if (a instanceof Uint8Array) return `${a.length} bytes`;
+  return a === null ? 'null' : typeof a;
 }
 
 const NO_OUTS: { target: Uint8Array; addr: number; len: number }[] = [];
