@@ -3,7 +3,7 @@
  * enclave's measured interface pages, so it must not depend on file paths) and per-function
  * marshalling plans, built once at load and reused by every call.
  */
-import type { EdlInterface, TypeRef, ParamAttributes } from './edl/index.js';
+import { POINTER_SIZE, type EdlInterface, type TypeRef, type ParamAttributes } from './edl/index.js';
 import { SdkError } from './errors.js';
 import type { FunctionPlan, InterfacePlan, ParamPlan, WasmType } from './abi.js';
 
@@ -79,9 +79,12 @@ function planParam(p: CanonicalParam, all: readonly CanonicalParam[], where: str
     if (i < 0) throw new SdkError('INTERFACE_INVALID', `${where}: size/count names an unknown parameter ${name}`);
     return i;
   };
-  // The pointee: for T* its base type; for an array parameter the element type; isptr/isary typedefs carry their own size.
-  const pointee = t.dims.length > 0 ? (t.size ?? 0) : t.pointer === 1 ? (t.baseSize ?? 0) : 4;
-  let elemSize = pointee;
+  // What is copied: an array parameter whole (its type's size, dimensions included); an [isary]
+  // typedef whole, when the EDL knows its size (a typedef of an EDL-defined type); for T* one T
+  // (T** one pointer); an [isptr] typedef points to something the EDL cannot size, so it needs size=.
+  const whole = t.dims.length > 0 || a.isary === true;
+  if (whole && (a.size !== undefined || a.count !== undefined)) throw new SdkError('INTERFACE_INVALID', `${where}: an array cannot take size= or count=`);
+  let elemSize: number | null = whole ? t.size : a.isptr ? null : t.pointer === 1 ? t.baseSize : POINTER_SIZE;
   let sizeParam: number | null = null;
   if (typeof a.size === 'number') elemSize = a.size;
   else if (typeof a.size === 'string') sizeParam = indexOf(a.size);
@@ -89,11 +92,12 @@ function planParam(p: CanonicalParam, all: readonly CanonicalParam[], where: str
   if (typeof a.count === 'number') count = { constant: a.count };
   else if (typeof a.count === 'string') count = { param: indexOf(a.count) };
   const string = a.string ? 'string' : a.wstring ? 'wstring' : null;
-  if (t.dims.length > 0 && count === null && sizeParam === null && typeof a.size !== 'number') elemSize = t.size ?? 0;
-  if (string === null && sizeParam === null && elemSize <= 0) {
-    throw new SdkError('INTERFACE_UNSUPPORTED', `${where}: the size of what ${p.name} points to is unknown; add size= or count=`);
+  if (string === null && sizeParam === null && (elemSize === null || elemSize <= 0)) {
+    throw new SdkError('INTERFACE_UNSUPPORTED', whole
+      ? `${where}: the size of ${t.spelling} is unknown (a typedef from a C header); ${p.name} cannot be copied`
+      : `${where}: the size of what ${p.name} points to is unknown; add size=`);
   }
-  return { ...base, kind: 'buffer', wasm: 'i32', width: 4, float: false, signed: false, direction, elemSize, count, sizeParam, string };
+  return { ...base, kind: 'buffer', wasm: 'i32', width: 4, float: false, signed: false, direction, elemSize: elemSize ?? 0, count, sizeParam, string };
 }
 
 function planFunction(name: string, index: number, params: readonly CanonicalParam[], returns: TypeRef, isPublic: boolean, allow: readonly number[], side: string): FunctionPlan {
