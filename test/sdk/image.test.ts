@@ -11,8 +11,8 @@ import { createHash, createPublicKey, generateKeyPairSync, sign as nodeSign } fr
 import { defaultCrypto, fromHex, toHex, writeU32le, writeU64le, u32le } from '../../src/lib/index.js';
 import { measureSgxs, parseSgxs, verifySigstructSignature, SIGSTRUCT, type SgxsRecord } from '../../src/arch/index.js';
 import {
-  buildImage, encodeImage, decodeImage, resolveEnclaveConfig, withSigstruct, signSigstruct, sigstructSigningData, assembleSigstruct, loadEnclave, IMAGE_MAGIC,
-  type SigstructFields, type EnclaveImage,
+  buildImage, encodeImage, decodeImage, resolveEnclaveConfig, withSigstruct, signSigstruct, sigstructSigningData, assembleSigstruct, unsignedSigstruct, loadEnclave, IMAGE_MAGIC,
+  SdkError, type SigstructFields, type EnclaveImage,
 } from '../../src/sdk/index.js';
 import { newPlatform, fixtureModule, fixtureInterface, buildFixture, sigFieldsFor, signFixture, isSdkError, testKey } from '../helpers/sdk.js';
 import { NO_VECTORS, HAVE_VECTORS, VEC, vector, vectorText } from '../helpers/vectors.js';
@@ -135,6 +135,44 @@ describe('signing', () => {
     const small = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     assert.throws(() => signSigstruct(fields, small, crypto), isSdkError('SIGN_BAD_KEY'));
     assert.throws(() => assembleSigstruct(fields, modulusOf(small), 3n, good, crypto), isSdkError('SIGN_BAD_KEY'));
+  });
+});
+
+describe('SIGSTRUCT fields out of their range', () => {
+  const fields = sigFieldsFor(buildFixture('crash'));
+  const cases: [string, Partial<SigstructFields>, string][] = [
+    ['isvProdId 70000 (a u16)', { isvProdId: 70000 }, 'ISVPRODID'],
+    ['isvSvn -1', { isvSvn: -1 }, 'ISVSVN'],
+    ['isvSvn 1.5', { isvSvn: 1.5 }, 'ISVSVN'],
+    ['miscSelect -1 (a u32)', { miscSelect: -1 }, 'MISCSELECT'],
+    ['miscMask 2^32', { miscMask: 2 ** 32 }, 'MISCMASK'],
+    ['date 2^32', { date: 2 ** 32 }, 'DATE'],
+    ['vendor 0x8086.5', { vendor: 0x8086 + 0.5 }, 'VENDOR'],
+    ['swDefined NaN', { swDefined: NaN }, 'SWDEFINED'],
+    ['attributesFlags -1n (a u64)', { attributesFlags: -1n }, 'FLAGS'],
+    ['attributeMaskXfrm 2^64', { attributeMaskXfrm: 2n ** 64n }, 'XFRM'],
+    ['an enclave hash of 31 bytes', { enclaveHash: new Uint8Array(31) }, 'enclaveHash'],
+    ['a HEADER TYPE of 2^32', { type: 2 ** 32 }, 'type'],
+  ];
+  for (const [what, over, field] of cases) {
+    test(`${what}: SdkError SIGN_FIELDS naming ${field}, from signSigstruct, sigstructSigningData and assembleSigstruct`, () => {
+      const f = { ...fields, ...over };
+      const check = (e: unknown): boolean => {
+        isSdkError('SIGN_FIELDS')(e);
+        assert.equal((e as SdkError).data.field, field);
+        return true;
+      };
+      assert.throws(() => signSigstruct(f, testKey(0).pem, crypto), check);
+      assert.throws(() => sigstructSigningData(f), check);
+      assert.throws(() => unsignedSigstruct(f), check);
+    });
+  }
+
+  test('the largest values that fit are written as given', () => {
+    const f = { ...fields, isvProdId: 0xffff, isvSvn: 0xffff, miscSelect: 0xffffffff, miscMask: 0xffffffff, type: 0x80000000, vendor: 0x8086, swDefined: 0xffffffff };
+    const s = SIGSTRUCT.decode(unsignedSigstruct(f));
+    assert.deepEqual([s.ISVPRODID, s.ISVSVN, s.MISCSELECT, s.MISCMASK, s.VENDOR, s.SWDEFINED, s.EXPONENT], [0xffff, 0xffff, 0xffffffff, 0xffffffff, 0x8086, 0xffffffff, 3]);
+    assert.equal(toHex(s.HEADER), '06000000e10000000000010000000080');
   });
 });
 

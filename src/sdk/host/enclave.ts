@@ -4,7 +4,7 @@
  * enters it with ENCLU[EENTER] on a free TCS, serves its OCALLs, handles AEXs (interrupts are
  * resumed; exceptions go to the enclave's handler first), and tears it down with DeleteEnclave.
  */
-import { ENCLU, PT, forEachSgxsRecord, forEachSgxsPage, SECS, newRegisters, type Registers, type ExitInfo, type LogicalProcessor } from '../../arch/index.js';
+import { ENCLU, PT, forEachSgxsRecord, forEachSgxsPage, SECS, SIGSTRUCT, newRegisters, type Registers, type ExitInfo, type LogicalProcessor } from '../../arch/index.js';
 import { u32le, writeU32le, toHex, isZero } from '../../lib/bytes.js';
 import type { Kernel32 } from '../../os/windows/index.js';
 import * as W from '../../os/windows/constants.js';
@@ -49,6 +49,9 @@ export class EnclaveLoadError extends SdkError {}
 /** An ECALL failed with an sgx_status_t. */
 export class EnclaveCallError extends SdkError {}
 
+/** Where ENCLAVEHASH lies in a SIGSTRUCT. */
+const ENCLAVEHASH = SIGSTRUCT.field('ENCLAVEHASH');
+
 const AEP = 0x7ffe_0000_1000; // the host's ENCLU instruction (the AEP trampoline), a host address
 const HOST_RIP = 0x7ffe_0000_0ff0;
 const HOST_RSP = 0x7ffe_ff00_0000;
@@ -89,7 +92,7 @@ export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8A
   if (!Number.isSafeInteger(arenaSize) || arenaSize < 4096 || arenaSize > MAX_ARENA) throw new EnclaveLoadError('BAD_OPTIONS', `arenaSize must be an integer from 4096 to ${MAX_ARENA}, got ${String(arenaSize)}`, { arenaSize });
   if (options.token !== undefined && options.token.length !== 304) throw new EnclaveLoadError('BAD_OPTIONS', `an EINITTOKEN has 304 bytes, got ${options.token.length}`);
   const sigstruct = options.sigstruct ?? img.sigstruct;
-  if (!sigstruct || sigstruct.length !== 1808) throw new EnclaveLoadError('NOT_SIGNED', 'the image is not signed: sign it (witness sign) or pass a SIGSTRUCT');
+  if (!sigstruct || sigstruct.length !== SIGSTRUCT.size) throw new EnclaveLoadError('NOT_SIGNED', 'the image is not signed: sign it (witness sign) or pass a SIGSTRUCT');
   let config: EnclaveConfig, plan: InterfacePlan;
   try {
     config = resolveEnclaveConfig(img.manifest.config);
@@ -129,7 +132,7 @@ export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8A
   if (m.layout.size !== size) disagree(`ELRANGE size 0x${m.layout.size.toString(16)} vs 0x${size.toString(16)}`);
   if (m.layout.pages !== pageCount) disagree(`${m.layout.pages} pages vs ${pageCount}`);
   if (m.layout.tcs.length === 0 || m.layout.tcs.some((o) => !tcsPages.has(o)) || m.layout.tcs.length !== tcsPages.size) disagree('the TCS list');
-  if (toHex(sigstruct.subarray(960, 992)) !== m.mrenclave) disagree('MRENCLAVE differs from the SIGSTRUCT\'s ENCLAVEHASH');
+  if (toHex(sigstruct.subarray(ENCLAVEHASH.offset, ENCLAVEHASH.offset + ENCLAVEHASH.size)) !== m.mrenclave) disagree('MRENCLAVE differs from the SIGSTRUCT\'s ENCLAVEHASH');
   const k32 = platform.kernel32;
   const hp = k32.GetCurrentProcess();
   const secs = SECS.encode({ SIZE: BigInt(size), SSAFRAMESIZE: ssaFrameSize, MISCSELECT: config.miscSelect, ATTRIBUTES: { FLAGS: attributesFlagsOf(config), XFRM: config.xfrm } });
