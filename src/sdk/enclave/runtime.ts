@@ -57,6 +57,9 @@ interface EnclaveState {
   lastThread: ThreadState | null;
 }
 
+const UTF8 = new TextDecoder();
+const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true });
+
 /** A [user_check] pointer is a host address the enclave handles as a u64 (Wasm cannot dereference it). */
 const USER_CHECK = { wasm: 'i64', width: 8, float: false, signed: false } as const;
 
@@ -193,11 +196,11 @@ class TrustedRuntime implements EnclaveEngine {
   #load(ctx: EnclaveContext): EnclaveState {
     const base = ctx.baseAddr;
     const h = RUNTIME_HEADER.decode(ctx.read(base, 4096), { allowReserved: true });
-    const runtime = new TextDecoder().decode(h.RUNTIME).replace(/\0+$/, '');
+    const runtime = UTF8.decode(h.RUNTIME).replace(/\0+$/, '');
     if (!bytesEqual(h.MAGIC, HEADER_MAGIC) || h.FORMAT !== 1) throw new CallFailed(STATUS.INVALID_ENCLAVE, 'not a Witness enclave (bad runtime header)');
     if (runtime !== RUNTIME_ID || h.ABI !== RUNTIME_ABI) throw new CallFailed(STATUS.INVALID_ENCLAVE, `built for runtime ${runtime} ABI ${h.ABI}, this is ${RUNTIME_ID} ABI ${RUNTIME_ABI}`);
     checkHeaderRanges(h, ctx.size);
-    const iface = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(ctx.read(base + Number(h.INTERFACE_OFFSET), Number(h.INTERFACE_LENGTH)))) as CanonicalInterface;
+    const iface = JSON.parse(UTF8_STRICT.decode(ctx.read(base + Number(h.INTERFACE_OFFSET), Number(h.INTERFACE_LENGTH)))) as CanonicalInterface;
     const plan = planInterface(iface);
     // The module is fetched as code (EPCM X) from the enclave's own pages.
     const code = ctx.fetch(base + Number(h.MODULE_OFFSET), Number(h.MODULE_LENGTH));
@@ -299,8 +302,10 @@ class TrustedRuntime implements EnclaveEngine {
         t.scratchEnd = savedEnd;
       }
     }
-    // Copy the arguments in once: every later decision uses this copy (no double fetch).
-    const ms = ctx.read(msAddr, msLen);
+    // Copy the arguments in once: every later decision uses this copy (no double fetch). The
+    // buffer is reused: it is read only before the export runs (which may nest ECALLs).
+    const ms = this.#msBufs[n] ?? (this.#msBufs[n] = new Uint8Array(msLen));
+    ctx.readInto(msAddr, ms);
     const args: (number | bigint)[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const p = f.params[i]!;
@@ -341,6 +346,8 @@ class TrustedRuntime implements EnclaveEngine {
   }
 
   #retSlot = new Uint8Array(8);
+  /** ECALL marshalling structures by parameter count, reused. */
+  readonly #msBufs: Uint8Array[] = [];
   #writeReturn(ctx: EnclaveContext, f: FunctionPlan, msAddr: number, result: unknown): void {
     writeSlot(this.#retSlot, 0, f.returns!, result);
     ctx.write(msAddr + 8 * f.params.length, this.#retSlot);

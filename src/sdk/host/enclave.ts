@@ -13,7 +13,7 @@ import { SdkError } from '../errors.js';
 import { decodeImage, checkManifest, type EnclaveImage } from '../image/format.js';
 import { attributesFlagsOf, resolveEnclaveConfig, type EnclaveConfig } from '../image/config.js';
 import { planInterface, type CanonicalInterface } from '../interface.js';
-import { STATUS, statusName, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
+import { STATUS, statusName, msSize, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
 import { bufferLength, slotNumber, slotValue, valueProblem, writeSlot, writeSlotAddress, stringUnit, scanStringLength, STRING_SCAN_CHUNK } from '../marshal.js';
 import { win32ErrorName, ntStatusName } from '../../os/windows/index.js';
 import { sgxStatusName } from '../../arch/index.js';
@@ -227,6 +227,13 @@ export class HostEnclave {
   readonly #nssa: number;
   #destroyed = false;
   readonly #ret = new Uint8Array(8);
+  readonly #ocallRet = new Uint8Array(8);
+  /** Marshalling structures by parameter count, reused (an ECALL's is written before it enters; an OCALL's read before its implementation runs). */
+  readonly #msBufs: Uint8Array[] = [];
+  #slots(f: FunctionPlan): Uint8Array {
+    const n = f.params.length;
+    return this.#msBufs[n] ?? (this.#msBufs[n] = new Uint8Array(msSize(f)));
+  }
   /** Register files by nesting depth, and one exit handler for all calls: nothing is allocated per ECALL. */
   readonly #regs: Registers[] = [];
   readonly #handler: (x: ExitInfo, r: Registers) => number = (x, r) => {
@@ -344,7 +351,8 @@ export class HostEnclave {
   #marshalIn(f: FunctionPlan, args: readonly EcallArg[], ms: number): { target: Uint8Array; addr: number; len: number }[] {
     const n = f.params.length;
     if (n === 0) return NO_OUTS;
-    const slot = new Uint8Array(8 * (n + 1));
+    const slot = this.#slots(f);
+    slot.fill(0, 8 * n); // the return slot (every parameter slot is written below)
     const vals: (number | bigint | undefined)[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const p = f.params[i]!;
@@ -370,15 +378,15 @@ export class HostEnclave {
       else if (a === null || a === undefined) writeSlotAddress(slot, i, 0);
       else {
         let bytes: Uint8Array;
-        if (typeof a === 'string') bytes = p.string === 'wstring' ? encodeWide(a) : new TextEncoder().encode(a + '\0');
+        if (typeof a === 'string') bytes = p.string === 'wstring' ? encodeWide(a) : UTF8_ENCODER.encode(a + '\0');
         else if (a instanceof Uint8Array) bytes = a;
         else throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} needs bytes or a string`);
         const len = p.string ? bytes.length : bufferLength(p, vals);
         if (len < 0) throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} would have an invalid length`);
         if (!p.string && bytes.length < len) throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} needs ${len} bytes, got ${bytes.length}`);
         const addr = this.#take(len);
+        // An [out] buffer is not written: the enclave reads nothing from it (it zeroes its own copy) and writes all len bytes back.
         if (p.direction !== 'out') mem.write(addr, bytes.length === len ? bytes : bytes.subarray(0, len));
-        else mem.write(addr, new Uint8Array(len));
         if ((p.direction === 'out' || p.direction === 'inout') && a instanceof Uint8Array) (outs ??= []).push({ target: a, addr, len });
         writeSlotAddress(slot, i, addr);
       }
@@ -422,7 +430,12 @@ export class HostEnclave {
     this.stats.ocalls++;
     const mem = this.#mem();
     const n = f.params.length;
-    const slots = n > 0 ? mem.read(ms, 8 * (n + 1)) : NO_SLOTS;
+    // Read once into a reused buffer: everything below that uses the slots runs before the implementation (which may nest calls).
+    let slots: Uint8Array = NO_SLOTS;
+    if (n > 0) {
+      slots = this.#slots(f);
+      mem.readInto(ms, slots);
+    }
     const vals: (number | bigint | undefined)[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const p = f.params[i]!;
@@ -446,7 +459,7 @@ export class HostEnclave {
         if (len < 0) throw new SdkError('BAD_OCALL', `OCALL ${f.name}: ${p.name} ${p.string ? 'has no terminator within MAX_STRING bytes (or within the arena)' : 'has an invalid length'}`);
         top = Math.max(top, addr + len);
         const bytes = mem.read(addr, len);
-        if (p.string && p.direction === 'in') args.push(p.string === 'string' ? new TextDecoder().decode(bytes.subarray(0, len - 1)) : decodeWide(bytes));
+        if (p.string && p.direction === 'in') args.push(p.string === 'string' ? UTF8_DECODER.decode(bytes.subarray(0, len - 1)) : decodeWide(bytes));
         else {
           args.push(bytes);
           if (p.direction === 'out' || p.direction === 'inout') outs.push({ addr, bytes });
@@ -471,9 +484,8 @@ export class HostEnclave {
       const value = result ?? 0;
       const problem = valueProblem(f.returns, value);
       if (problem !== null) throw new SdkError('BAD_OCALL_RETURN', `OCALL ${f.name}: the implementation returned ${describeArg(value)}; the result ${problem}`, { ocall: f.name });
-      const rv = new Uint8Array(8);
-      writeSlot(rv, 0, f.returns, value);
-      mem.write(ms + 8 * n, rv);
+      writeSlot(this.#ocallRet, 0, f.returns, value);
+      mem.write(ms + 8 * n, this.#ocallRet);
     }
   }
 
@@ -512,6 +524,8 @@ function describeArg(a: unknown): string {
 
 const NO_OUTS: { target: Uint8Array; addr: number; len: number }[] = [];
 const NO_SLOTS = new Uint8Array(0);
+const UTF8_ENCODER = new TextEncoder();
+const UTF8_DECODER = new TextDecoder();
 
 function encodeWide(s: string): Uint8Array {
   const cps = [...s].map((c) => c.codePointAt(0)!);
