@@ -75,8 +75,10 @@ export function valueProblem(t: ValueType, v: unknown): string | null {
 export function writeSlot(ms: Uint8Array, i: number, p: ValueType, v: unknown): void {
   const o = 8 * i;
   if (p.float) {
-    if (p.width === 4) scratch.setFloat32(0, Number(v), true);
-    else scratch.setFloat64(0, Number(v), true);
+    if (p.width === 4) {
+      scratch.setFloat32(0, Number(v), true);
+      scratch.setUint32(4, 0); // a float's slot is zero above its 4 bytes (not what scratch held before)
+    } else scratch.setFloat64(0, Number(v), true);
     for (let k = 0; k < 8; k++) ms[o + k] = scratch.getUint8(k);
     return;
   }

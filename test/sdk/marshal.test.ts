@@ -10,7 +10,7 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeU32le, writeU64le, u64le, toHex } from '../../src/lib/index.js';
 import { EXIT_ECALL_RETURN, MAX_STRING, type HostEnclave } from '../../src/sdk/index.js';
-import { terminatorLength, scanStringLength } from '../../src/sdk/marshal.js';
+import { terminatorLength, scanStringLength, writeSlot } from '../../src/sdk/marshal.js';
 import type { Platform } from '../../src/platform/index.js';
 import {
   newPlatform, loadFixture, readLog, calls, untrusted, ecallPlan, writeMs, rawEnter, isSdkError, STATUS, type LogRecord,
@@ -581,5 +581,16 @@ describe('terminatorLength and scanStringLength', () => {
     assert.equal(scanStringLength(big.mem, 0x10000, 1, Number.MAX_SAFE_INTEGER, scratch), -1, 'a string of MAX_STRING + 1 bytes');
     big.bytes[MAX_STRING - 1] = 0;
     assert.equal(scanStringLength(big.mem, 0x10000, 1, Number.MAX_SAFE_INTEGER, scratch), MAX_STRING, 'MAX_STRING bytes with the terminator');
+  });
+});
+
+describe('writeSlot', () => {
+  test('a float\'s slot is zero above its 4 bytes, whatever was written before', () => {
+    const ms = new Uint8Array(16).fill(0xcc);
+    writeSlot(ms, 0, { wasm: 'i64', width: 8, float: false, signed: false }, 2n ** 64n - 1n);
+    writeSlot(ms, 1, { wasm: 'f32', width: 4, float: true, signed: true }, 1.5);
+    assert.equal(toHex(ms.subarray(8)), '0000c03f00000000');
+    writeSlot(ms, 1, { wasm: 'f64', width: 8, float: true, signed: true }, 1.5);
+    assert.equal(toHex(ms.subarray(8)), '000000000000f83f');
   });
 });
