@@ -96,19 +96,26 @@ describe('traps', () => {
   test('a C stack overflow traps (ENCLAVE_CRASHED) before it reaches the enclave\'s static data', () => {
     const p = newPlatform();
     const bad: string[] = [];
+    const crashed: number[] = [], returned: number[] = [];
     for (let depth = 62; depth <= 72; depth++) {
       const e = loadFixture(p, 'crash');
       try {
         e.ecall('ecall_deep_frames', [depth]);
+        returned.push(depth);
         const c = e.ecall('ecall_canary_check', []) as number;
         if (c !== 0) bad.push(`depth ${depth}: returned, static data changed at byte ${c - 1}`);
       } catch (x) {
         if (!(x instanceof EnclaveCallError) || (x.data as { status: number }).status !== STATUS.ENCLAVE_CRASHED) throw x;
+        crashed.push(depth);
       } finally {
         e.destroy();
       }
     }
     assert.deepEqual(bad, []);
+    // 64 frames of 1 KiB fill the 64 KiB stack: the deepest calls must trap, not overwrite data.
+    assert.ok(crashed.length > 0, `no depth from 62 to 72 trapped (all returned: ${returned.join(', ')})`);
+    assert.ok(crashed.includes(72), 'the deepest recursion traps');
+    assert.ok(returned.every((d) => d < Math.min(...crashed)), `a depth returned above one that trapped: returned ${returned.join(', ')}, trapped ${crashed.join(', ')}`);
   });
 
   test('a trap after an OCALL returned', () => {
