@@ -4,6 +4,7 @@
  * untrusted addresses. Numbers are used throughout (no BigInt) except for 64-bit integer values.
  */
 import { MAX_BUFFER, MAX_STRING, type ParamPlan } from './abi.js';
+import { u64leNumberOrNeg } from '../lib/bytes.js';
 
 /** A plan's value type (parameters and return values share it). */
 export interface ValueType {
@@ -18,10 +19,7 @@ const scratch = new DataView(new ArrayBuffer(8));
 
 /** The slot as an unsigned number, or -1 when it is 2^53 or more (never a valid address or length). */
 export function slotNumber(ms: Uint8Array, i: number): number {
-  const o = 8 * i;
-  const lo = (ms[o]! | (ms[o + 1]! << 8) | (ms[o + 2]! << 16) | (ms[o + 3]! << 24)) >>> 0;
-  const hi = (ms[o + 4]! | (ms[o + 5]! << 8) | (ms[o + 6]! << 16) | (ms[o + 7]! << 24)) >>> 0;
-  return hi >= 0x200000 ? -1 : hi * TWO32 + lo;
+  return u64leNumberOrNeg(ms, 8 * i);
 }
 
 /**

@@ -14,10 +14,10 @@ import { ArchFault, EnclaveRedirect, isProcessorSignal, GPRSGX_SIZE, newRegister
 import { slotNumber, slotValue, writeSlot, writeSlotAddress, bufferLength, stringUnit, terminatorLength, scanStringLength, STRING_SCAN_CHUNK } from '../marshal.js';
 import type { CryptoProvider } from '../../lib/crypto/provider.js';
 import { defaultCrypto } from '../../lib/crypto/node.js';
-import { toHex, bytesEqual, u64leNumberOrNeg, writeU64le } from '../../lib/bytes.js';
+import { toHex, bytesEqual, writeU64le } from '../../lib/bytes.js';
 import { RUNTIME_HEADER, HEADER_MAGIC, RUNTIME_ID, RUNTIME_ABI, type RuntimeHeader } from '../image/layout.js';
 import { planInterface, type CanonicalInterface } from '../interface.js';
-import { STATUS, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, MAX_STRING, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
+import { STATUS, msSize, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, MAX_STRING, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
 import { checkModuleImports } from './imports.js';
 import { runtimeImports, type RuntimeServices } from './services.js';
 
@@ -38,13 +38,10 @@ interface ThreadState {
 
 interface EnclaveState {
   readonly plan: InterfacePlan;
-  readonly memory: WebAssembly.Memory;
   readonly u8: Uint8Array;
-  readonly exports: Record<string, WebAssembly.ExportValue>;
   readonly ecallFns: ((...a: unknown[]) => unknown)[];
   readonly alloc: ((n: number) => number) | null;
   readonly free: ((p: number) => void) | null;
-  readonly heapBase: number;
   readonly heapSize: number;
   readonly threads: Map<number, ThreadState>;
   /** Set after an exception: every later ECALL fails with ENCLAVE_CRASHED (as the Intel SDK does). */
@@ -218,7 +215,7 @@ class TrustedRuntime implements EnclaveEngine {
     const heapSize = Number(h.HEAP_SIZE);
     const memory = ctx.mapMemory(heapBase, heapSize, { zero: true });
     const state: EnclaveState = {
-      plan, memory, u8: new Uint8Array(memory.buffer), exports: {}, ecallFns: [], alloc: null, free: null, heapBase, heapSize,
+      plan, u8: new Uint8Array(memory.buffer), ecallFns: [], alloc: null, free: null, heapSize,
       threads: new Map(), crashed: null, ctx, lastThreadTcs: -1, lastThread: null, stackPointer: null,
     };
     const services: RuntimeServices = {
@@ -228,9 +225,6 @@ class TrustedRuntime implements EnclaveEngine {
         return state.ctx;
       },
       memory: state.u8,
-      heapBase,
-      alloc: (n) => (state.alloc ? state.alloc(n) : 0),
-      free: (p) => state.free?.(p),
     };
     const imports: WebAssembly.Imports = {
       env: { memory },
@@ -243,8 +237,8 @@ class TrustedRuntime implements EnclaveEngine {
       };
     }
     const instance = new WebAssembly.Instance(module, imports);
-    Object.assign(state.exports, instance.exports);
-    const fn = (n: string) => (typeof state.exports[n] === 'function' ? (state.exports[n] as (...a: unknown[]) => unknown) : null);
+    const exports = instance.exports;
+    const fn = (n: string) => (typeof exports[n] === 'function' ? (exports[n] as (...a: unknown[]) => unknown) : null);
     (state as { alloc: ((n: number) => number) | null }).alloc = fn('witness_alloc') as ((n: number) => number) | null;
     (state as { free: ((p: number) => void) | null }).free = fn('witness_free') as ((p: number) => void) | null;
     for (const f of plan.ecalls) {
@@ -252,7 +246,7 @@ class TrustedRuntime implements EnclaveEngine {
       if (!e) throw new CallFailed(STATUS.INVALID_ENCLAVE, `the module does not export ECALL ${f.name}`);
       state.ecallFns.push(e);
     }
-    const spg = state.exports.__stack_pointer;
+    const spg = exports.__stack_pointer;
     state.stackPointer = spg instanceof WebAssembly.Global ? spg : null;
     const init = fn('_initialize');
     if (init) init();
@@ -286,7 +280,7 @@ class TrustedRuntime implements EnclaveEngine {
     const inOcall = t.ocalls.length > 0 ? t.ocalls[t.ocalls.length - 1] : undefined;
     if (inOcall ? !inOcall.allow.includes(index) : !f.public) throw new CallFailed(STATUS.ECALL_NOT_ALLOWED, `ECALL ${f.name} is not allowed here`);
     const n = f.params.length;
-    const msLen = 8 * (n + 1);
+    const msLen = msSize(f);
     if (!this.#outside(ctx, msAddr, msLen) || msAddr === 0) throw new CallFailed(STATUS.INVALID_PARAMETER, 'the marshalling structure is not outside the enclave');
     if (!this.#outside(ctx, scratch, scratchLen)) throw new CallFailed(STATUS.INVALID_PARAMETER, 'the untrusted scratch area is not outside the enclave');
     const savedBase = t.scratchBase, savedEnd = t.scratchEnd;
@@ -384,7 +378,7 @@ class TrustedRuntime implements EnclaveEngine {
     const t = this.#thread(st, ctx.tcsAddress);
     const retPtr = f.returns ? args[0]! >>> 0 : 0;
     const vals = f.returns ? args.slice(1) : args;
-    const msLen = 8 * (f.params.length + 1);
+    const msLen = msSize(f);
     let top = t.scratchBase;
     const take = (n: number) => {
       const a = top;
@@ -479,4 +473,3 @@ function wasmStringLength(mem: Uint8Array, ptr: number, kind: 'string' | 'wstrin
   return len;
 }
 
-export { u64leNumberOrNeg, ABORT_RIP_OFFSET };

@@ -20,9 +20,6 @@ export interface RuntimeServices {
   readonly crypto: CryptoProvider;
   ctx(): EnclaveContext;
   readonly memory: Uint8Array;
-  readonly heapBase: number;
-  alloc(n: number): number;
-  free(p: number): void;
 }
 
 /** Signatures of the runtime imports (module "witness"). */

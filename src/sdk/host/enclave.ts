@@ -13,7 +13,7 @@ import { SdkError } from '../errors.js';
 import { decodeImage, checkManifest, type EnclaveImage } from '../image/format.js';
 import { attributesFlagsOf, resolveEnclaveConfig, type EnclaveConfig } from '../image/config.js';
 import { planInterface, type CanonicalInterface } from '../interface.js';
-import { STATUS, statusName, msSize, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
+import { STATUS, statusName, msSize, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, type FunctionPlan, type InterfacePlan } from '../abi.js';
 import { bufferLength, slotNumber, slotValue, valueProblem, writeSlot, writeSlotAddress, stringUnit, scanStringLength, STRING_SCAN_CHUNK } from '../marshal.js';
 import { win32ErrorName, ntStatusName } from '../../os/windows/index.js';
 import { sgxStatusName } from '../../arch/index.js';
@@ -319,7 +319,7 @@ export class HostEnclave {
     if (claimed) this.#busy[slot] = 1;
     this.#stack.push(frame);
     try {
-      const ms = this.#take(8 * (f.params.length + 1));
+      const ms = this.#take(msSize(f));
       const outs = this.#marshalIn(f, args, ms);
       const scratch = this.#arenaTop;
       const depth = this.#stack.length - 1;
@@ -443,7 +443,7 @@ export class HostEnclave {
     }
     const args: (number | bigint | Uint8Array | string | null)[] = [];
     const outs: { addr: number; bytes: Uint8Array }[] = [];
-    let top = ms + 8 * (n + 1);
+    let top = ms + msSize(f);
     for (let i = 0; i < n; i++) {
       const p = f.params[i]!;
       if (p.kind === 'value') args.push(vals[i]!);
@@ -544,4 +544,3 @@ function decodeWide(b: Uint8Array): string {
 }
 
 
-export type { ParamPlan };

@@ -10,7 +10,7 @@
  * SIGSTRCT (the 1808-byte SIGSTRUCT). The SGXS section is the authority for what is loaded; the
  * manifest only helps the host (and is checked against the SGXS when loading).
  */
-import { u32le, u64leNumberOrNeg, writeU32le, writeU64le, toHex } from '../../lib/bytes.js';
+import { u32le, u64leNumberOrNeg, writeU32le, writeU64le } from '../../lib/bytes.js';
 import { SdkError } from '../errors.js';
 import type { EnclaveConfigJson } from './config.js';
 
@@ -167,4 +167,3 @@ export function describeImage(img: EnclaveImage): string[] {
   ];
 }
 
-export { toHex };
