@@ -14,6 +14,9 @@ export interface ValueType {
   readonly signed: boolean;
 }
 
+/** The value type of a [user_check] pointer: a host address the enclave handles as a u64 (Wasm cannot dereference it). */
+export const USER_CHECK: ValueType = { wasm: 'i64', width: 8, float: false, signed: false };
+
 const TWO32 = 4294967296;
 const scratch = new DataView(new ArrayBuffer(8));
 
@@ -50,7 +53,7 @@ function narrow(p: ValueType, lo: number): number {
 }
 
 const I32_MIN = -(2 ** 31), U32_LIMIT = 2 ** 32;
-const I64_MIN = -(2n ** 63n), U64_MAX = 2n ** 64n - 1n;
+const I32_MIN_N = -(2n ** 31n), U32_LIMIT_N = 2n ** 32n, I64_MIN_N = -(2n ** 63n), U64_MAX_N = 2n ** 64n - 1n;
 
 /**
  * Whether a host value can cross as a value of type `t`: floats take any number (NaN and the
@@ -62,7 +65,7 @@ export function valueProblem(t: ValueType, v: unknown): string | null {
   if (t.float) return typeof v === 'number' ? null : 'needs a number';
   const wide = t.wasm === 'i64';
   if (typeof v === 'bigint') {
-    if (wide ? v >= I64_MIN && v <= U64_MAX : v >= BigInt(I32_MIN) && v < BigInt(U32_LIMIT)) return null;
+    if (wide ? v >= I64_MIN_N && v <= U64_MAX_N : v >= I32_MIN_N && v < U32_LIMIT_N) return null;
   } else if (typeof v === 'number' && Number.isInteger(v)) {
     if (wide ? v >= -(2 ** 63) && v < 2 ** 64 : v >= I32_MIN && v < U32_LIMIT) return null;
   }

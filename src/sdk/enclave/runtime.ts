@@ -11,7 +11,7 @@
  */
 import type { EnclaveEngine, EnclaveContext, Registers } from '../../arch/index.js';
 import { ArchFault, EnclaveRedirect, isProcessorSignal, GPRSGX_SIZE, newRegisters, copyRegisters } from '../../arch/index.js';
-import { slotNumber, slotValue, writeSlot, writeSlotAddress, bufferLength, stringUnit, terminatorLength, scanStringLength, STRING_SCAN_CHUNK } from '../marshal.js';
+import { slotNumber, slotValue, writeSlot, writeSlotAddress, bufferLength, stringUnit, terminatorLength, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK } from '../marshal.js';
 import type { CryptoProvider } from '../../lib/crypto/provider.js';
 import { defaultCrypto } from '../../lib/crypto/node.js';
 import { toHex, bytesEqual, writeU64le } from '../../lib/bytes.js';
@@ -56,9 +56,6 @@ interface EnclaveState {
 
 const UTF8 = new TextDecoder();
 const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true });
-
-/** A [user_check] pointer is a host address the enclave handles as a u64 (Wasm cannot dereference it). */
-const USER_CHECK = { wasm: 'i64', width: 8, float: false, signed: false } as const;
 
 /** Offset of the "abort" continuation the exception handler installs in the SSA (relative to OENTRY). */
 const ABORT_RIP_OFFSET = 0x10;
@@ -472,4 +469,3 @@ function wasmStringLength(mem: Uint8Array, ptr: number, kind: 'string' | 'wstrin
   if (len < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, 'a string runs past the end of the enclave memory or is longer than MAX_STRING');
   return len;
 }
-

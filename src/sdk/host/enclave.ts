@@ -14,7 +14,7 @@ import { decodeImage, checkManifest, type EnclaveImage } from '../image/format.j
 import { attributesFlagsOf, resolveEnclaveConfig, type EnclaveConfig } from '../image/config.js';
 import { planInterface, type CanonicalInterface } from '../interface.js';
 import { STATUS, statusName, msSize, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, type FunctionPlan, type InterfacePlan } from '../abi.js';
-import { bufferLength, slotNumber, slotValue, valueProblem, writeSlot, writeSlotAddress, stringUnit, scanStringLength, STRING_SCAN_CHUNK } from '../marshal.js';
+import { bufferLength, slotNumber, slotValue, valueProblem, writeSlot, writeSlotAddress, stringUnit, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK } from '../marshal.js';
 import { win32ErrorName, ntStatusName } from '../../os/windows/index.js';
 import { sgxStatusName } from '../../arch/index.js';
 
@@ -196,7 +196,6 @@ function allocateArena(k32: Kernel32, size: number): number {
   }
   return arena;
 }
-
 
 interface CallFrame {
   readonly tcs: number;
@@ -510,9 +509,6 @@ export class HostEnclave {
   }
 }
 
-/** A [user_check] pointer crosses as a u64 host address. */
-const USER_CHECK = { wasm: 'i64', width: 8, float: false, signed: false } as const;
-
 /** A short description of a JS argument for messages. */
 function describeArg(a: unknown): string {
   if (typeof a === 'bigint') return `${a}n`;
@@ -542,5 +538,3 @@ function decodeWide(b: Uint8Array): string {
   }
   return s;
 }
-
-
