@@ -3,7 +3,7 @@
  * enclave's measured interface pages, so it must not depend on file paths) and per-function
  * marshalling plans, built once at load and reused by every call.
  */
-import type { EdlInterface, TypeRef, ParamAttributes } from './edl/index.js';
+import { POINTER_SIZE, type EdlInterface, type TypeRef, type ParamAttributes } from './edl/index.js';
 import { SdkError } from './errors.js';
 import type { FunctionPlan, InterfacePlan, ParamPlan, WasmType } from './abi.js';
 
@@ -79,9 +79,12 @@ function planParam(p: CanonicalParam, all: readonly CanonicalParam[], where: str
     if (i < 0) throw new SdkError('INTERFACE_INVALID', `${where}: size/count names an unknown parameter ${name}`);
     return i;
   };
-  // The pointee: for T* its base type; for an array parameter the element type; isptr/isary typedefs carry their own size.
-  const pointee = t.dims.length > 0 ? (t.size ?? 0) : t.pointer === 1 ? (t.baseSize ?? 0) : 4;
-  let elemSize = pointee;
+  // What is copied: an array parameter whole (its type's size, dimensions included); an [isary]
+  // typedef whole, when the EDL knows its size (a typedef of an EDL-defined type); for T* one T
+  // (T** one pointer); an [isptr] typedef points to something the EDL cannot size, so it needs size=.
+  const whole = t.dims.length > 0 || a.isary === true;
+  if (whole && (a.size !== undefined || a.count !== undefined)) throw new SdkError('INTERFACE_INVALID', `${where}: an array cannot take size= or count=`);
+  let elemSize: number | null = whole ? t.size : a.isptr ? null : t.pointer === 1 ? t.baseSize : POINTER_SIZE;
   let sizeParam: number | null = null;
   if (typeof a.size === 'number') elemSize = a.size;
   else if (typeof a.size === 'string') sizeParam = indexOf(a.size);
@@ -89,11 +92,12 @@ function planParam(p: CanonicalParam, all: readonly CanonicalParam[], where: str
   if (typeof a.count === 'number') count = { constant: a.count };
   else if (typeof a.count === 'string') count = { param: indexOf(a.count) };
   const string = a.string ? 'string' : a.wstring ? 'wstring' : null;
-  if (t.dims.length > 0 && count === null && sizeParam === null && typeof a.size !== 'number') elemSize = t.size ?? 0;
-  if (string === null && sizeParam === null && elemSize <= 0) {
-    throw new SdkError('INTERFACE_UNSUPPORTED', `${where}: the size of what ${p.name} points to is unknown; add size= or count=`);
+  if (string === null && sizeParam === null && (elemSize === null || elemSize <= 0)) {
+    throw new SdkError('INTERFACE_UNSUPPORTED', whole
+      ? `${where}: the size of ${t.spelling} is unknown (a typedef from a C header); ${p.name} cannot be copied`
+      : `${where}: the size of what ${p.name} points to is unknown; add size=`);
   }
-  return { ...base, kind: 'buffer', wasm: 'i32', width: 4, float: false, signed: false, direction, elemSize, count, sizeParam, string };
+  return { ...base, kind: 'buffer', wasm: 'i32', width: 4, float: false, signed: false, direction, elemSize: elemSize ?? 0, count, sizeParam, string };
 }
 
 function planFunction(name: string, index: number, params: readonly CanonicalParam[], returns: TypeRef, isPublic: boolean, allow: readonly number[], side: string): FunctionPlan {
@@ -102,11 +106,63 @@ function planFunction(name: string, index: number, params: readonly CanonicalPar
   return { name, index, params: params.map((p) => planParam(p, params, where(p.name))), returns: ret, public: isPublic, allow };
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const TYPE_KINDS: ReadonlySet<unknown> = new Set(['builtin', 'struct', 'union', 'enum', 'foreign']);
+const DIRECTIONS: ReadonlySet<unknown> = new Set(['in', 'out', 'in,out']);
+const FLAGS = ['string', 'wstring', 'userCheck', 'isptr', 'isary', 'readonly'] as const;
+
+/**
+ * Check that `c` has the shape of a canonical interface, as far as planning reads it (an
+ * interface can come from JSON: an image's manifest, an enclave's interface pages).
+ * @throws {SdkError} `INTERFACE_INVALID` naming the first part that is missing or of the wrong type.
+ */
+export function checkCanonicalInterface(c: unknown): asserts c is CanonicalInterface {
+  const bad = (where: string, why: string): never => {
+    throw new SdkError('INTERFACE_INVALID', `not an enclave interface: ${where} ${why}`, { where });
+  };
+  const typeRef = (t: unknown, where: string): void => {
+    if (!isObject(t)) return bad(where, 'is not a type');
+    if (!TYPE_KINDS.has(t.kind) || typeof t.name !== 'string' || typeof t.spelling !== 'string') bad(where, 'has no kind, name or spelling');
+    if (!isCount(t.pointer) || !Array.isArray(t.dims) || !t.dims.every(isCount)) bad(where, 'has a bad pointer depth or dimensions');
+    for (const k of ['size', 'baseSize'] as const) if (t[k] !== null && !isCount(t[k])) bad(where, `has a bad ${k}`);
+  };
+  const sizeRef = (v: unknown): boolean => v === undefined || typeof v === 'string' || isCount(v);
+  const functions = (list: unknown, side: 'trusted' | 'untrusted'): void => {
+    if (!Array.isArray(list)) return bad(side, 'is not a list');
+    const names = new Set<string>();
+    list.forEach((f: unknown, i) => {
+      const where = `${side}[${i}]`;
+      if (!isObject(f) || typeof f.name !== 'string') return bad(where, 'is not a function');
+      if (names.has(f.name)) bad(where, `repeats the name ${f.name}`);
+      names.add(f.name);
+      if (side === 'trusted' ? typeof f.public !== 'boolean' : !Array.isArray(f.allow) || !f.allow.every((n) => typeof n === 'string')) bad(where, side === 'trusted' ? 'has no public flag' : 'has no allow list');
+      typeRef(f.returns, `${where} (${f.name}) return type`);
+      if (!Array.isArray(f.params)) return bad(`${where} (${f.name})`, 'has no parameter list');
+      f.params.forEach((p: unknown, k) => {
+        const at = `${where} (${f.name}) parameter ${k}`;
+        if (!isObject(p) || typeof p.name !== 'string') return bad(at, 'is not a parameter');
+        typeRef(p.type, `${at} (${p.name})`);
+        const a = p.attributes;
+        if (!isObject(a)) return bad(`${at} (${p.name})`, 'has no attributes');
+        if ((a.direction !== undefined && !DIRECTIONS.has(a.direction)) || !sizeRef(a.size) || !sizeRef(a.count) || FLAGS.some((x) => a[x] !== undefined && typeof a[x] !== 'boolean')) bad(`${at} (${p.name})`, 'has malformed attributes');
+      });
+    });
+  };
+  if (!isObject(c)) return bad('the interface', 'is not an object');
+  functions(c.trusted, 'trusted');
+  functions(c.untrusted, 'untrusted');
+  for (const k of ['structs', 'enums', 'unions'] as const) if (!Array.isArray(c[k])) bad(k, 'is not a list');
+}
+
 /**
  * Marshalling plans for every ECALL and OCALL.
- * @throws {SdkError} `INTERFACE_UNSUPPORTED` for constructs Witness enclaves cannot marshal (structures by value, types of unknown size).
+ * @throws {SdkError} `INTERFACE_INVALID` for something that is not an interface (see checkCanonicalInterface), or
+ * refers to unknown parameters or ECALLs; `INTERFACE_UNSUPPORTED` for constructs Witness enclaves
+ * cannot marshal (structures by value, types of unknown size).
  */
 export function planInterface(c: CanonicalInterface): InterfacePlan {
+  checkCanonicalInterface(c);
   const ecallIndex = new Map(c.trusted.map((f, i) => [f.name, i]));
   const ecalls = c.trusted.map((f, i) => planFunction(f.name, i, f.params, f.returns, f.public, [], 'ECALL'));
   const ocalls = c.untrusted.map((f, i) => planFunction(f.name, i, f.params, f.returns, true, f.allow.map((n) => {

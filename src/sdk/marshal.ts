@@ -3,7 +3,8 @@
  * each slot is a little-endian u64; 32-bit values are zero- or sign-extended; pointers are
  * untrusted addresses. Numbers are used throughout (no BigInt) except for 64-bit integer values.
  */
-import { MAX_BUFFER, type ParamPlan } from './abi.js';
+import { MAX_BUFFER, MAX_STRING, type ParamPlan } from './abi.js';
+import { u64leNumberOrNeg } from '../lib/bytes.js';
 
 /** A plan's value type (parameters and return values share it). */
 export interface ValueType {
@@ -13,15 +14,15 @@ export interface ValueType {
   readonly signed: boolean;
 }
 
+/** The value type of a [user_check] pointer: a host address the enclave handles as a u64 (Wasm cannot dereference it). */
+export const USER_CHECK: ValueType = { wasm: 'i64', width: 8, float: false, signed: false };
+
 const TWO32 = 4294967296;
 const scratch = new DataView(new ArrayBuffer(8));
 
 /** The slot as an unsigned number, or -1 when it is 2^53 or more (never a valid address or length). */
 export function slotNumber(ms: Uint8Array, i: number): number {
-  const o = 8 * i;
-  const lo = (ms[o]! | (ms[o + 1]! << 8) | (ms[o + 2]! << 16) | (ms[o + 3]! << 24)) >>> 0;
-  const hi = (ms[o + 4]! | (ms[o + 5]! << 8) | (ms[o + 6]! << 16) | (ms[o + 7]! << 24)) >>> 0;
-  return hi >= 0x200000 ? -1 : hi * TWO32 + lo;
+  return u64leNumberOrNeg(ms, 8 * i);
 }
 
 /**
@@ -51,12 +52,34 @@ function narrow(p: ValueType, lo: number): number {
   }
 }
 
+const I32_MIN = -(2 ** 31), U32_LIMIT = 2 ** 32;
+const I32_MIN_N = -(2n ** 31n), U32_LIMIT_N = 2n ** 32n, I64_MIN_N = -(2n ** 63n), U64_MAX_N = 2n ** 64n - 1n;
+
+/**
+ * Whether a host value can cross as a value of type `t`: floats take any number (NaN and the
+ * infinities included); integer types take an integer, as a number or a bigint, within the range
+ * of their Wasm type (i32: −2^31 … 2^32 − 1, signed or unsigned; i64: −2^63 … 2^64 − 1), which
+ * writeSlot then narrows to the C type's width as C converts it. Returns what was wrong, or null.
+ */
+export function valueProblem(t: ValueType, v: unknown): string | null {
+  if (t.float) return typeof v === 'number' ? null : 'needs a number';
+  const wide = t.wasm === 'i64';
+  if (typeof v === 'bigint') {
+    if (wide ? v >= I64_MIN_N && v <= U64_MAX_N : v >= I32_MIN_N && v < U32_LIMIT_N) return null;
+  } else if (typeof v === 'number' && Number.isInteger(v)) {
+    if (wide ? v >= -(2 ** 63) && v < 2 ** 64 : v >= I32_MIN && v < U32_LIMIT) return null;
+  }
+  return wide ? 'needs an integer from -2^63 to 2^64 - 1 (a bigint, or a number that is an integer)' : 'needs an integer from -2^31 to 2^32 - 1';
+}
+
 /** Write a value into slot `i` (numbers for i32 and floats, bigint or number for i64). */
 export function writeSlot(ms: Uint8Array, i: number, p: ValueType, v: unknown): void {
   const o = 8 * i;
   if (p.float) {
-    if (p.width === 4) scratch.setFloat32(0, Number(v), true);
-    else scratch.setFloat64(0, Number(v), true);
+    if (p.width === 4) {
+      scratch.setFloat32(0, Number(v), true);
+      scratch.setUint32(4, 0); // a float's slot is zero above its 4 bytes (not what scratch held before)
+    } else scratch.setFloat64(0, Number(v), true);
     for (let k = 0; k < 8; k++) ms[o + k] = scratch.getUint8(k);
     return;
   }
@@ -110,3 +133,53 @@ export function bufferLength(p: ParamPlan, vals: readonly (number | bigint | und
   const n = count * unit;
   return Number.isSafeInteger(n) && n >= 0 && n <= MAX_BUFFER ? n : -1;
 }
+
+/** The code unit of a NUL-terminated string: 1 byte (char) or 4 (wchar_t on wasm32). */
+export type StringUnit = 1 | 4;
+export function stringUnit(kind: 'string' | 'wstring'): StringUnit {
+  return kind === 'string' ? 1 : 4;
+}
+
+/**
+ * Length, terminator included, of the string that starts at `b[start]`: up to and including its
+ * first all-zero code unit (units counted from `start`) that ends at or before `end`; -1 if none.
+ */
+export function terminatorLength(b: Uint8Array, start: number, end: number, unit: StringUnit): number {
+  if (unit === 1) {
+    const i = b.subarray(start, end).indexOf(0);
+    return i < 0 ? -1 : i + 1;
+  }
+  for (let k = start; k + 4 <= end; k += 4) if ((b[k]! | b[k + 1]! | b[k + 2]! | b[k + 3]!) === 0) return k - start + 4;
+  return -1;
+}
+
+/** Memory a string can be scanned in: untrusted memory as the enclave or the host program reads it. */
+export interface StringSource {
+  readInto(address: number, into: Uint8Array): void;
+}
+
+/** Bytes read per step of scanStringLength (and the size of its scratch buffer). */
+export const STRING_SCAN_CHUNK = 256;
+
+/**
+ * Length, terminator included, of the NUL-terminated string at `addr` in `mem`, scanning no
+ * further than `limit` and than MAX_STRING bytes; -1 when no terminator lies within them. Reads
+ * go in steps of at most STRING_SCAN_CHUNK bytes that never cross a page boundary, so a string
+ * whose terminator ends a page is read without touching the next page (which may be unmapped).
+ * `addr` must be a multiple of `unit` (so no code unit straddles a page); `scratch` has at least
+ * STRING_SCAN_CHUNK bytes and is reused.
+ */
+export function scanStringLength(mem: StringSource, addr: number, unit: StringUnit, limit: number, scratch: Uint8Array): number {
+  const end = Math.min(limit, addr + MAX_STRING);
+  for (let at = addr; at < end;) {
+    const n = Math.min(STRING_SCAN_CHUNK, 4096 - (at % 4096), end - at);
+    if (n < unit) return -1;
+    const chunk = scratch.subarray(0, n);
+    mem.readInto(at, chunk);
+    const k = terminatorLength(chunk, 0, n, unit);
+    if (k >= 0) return at - addr + k;
+    at += n - (n % unit);
+  }
+  return -1;
+}
+

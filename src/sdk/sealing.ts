@@ -29,11 +29,29 @@ export function sealedDataSize(aadLength: number, textLength: number): number {
   return SEALED_HEADER_SIZE + aadLength + textLength;
 }
 
-/** Parse a sealed blob's header (host side, for inspection): no decryption. */
+const TEXT_LENGTH = SEALED_DATA_HEADER.field('plain_text_offset').offset;
+const PAYLOAD_SIZE = SEALED_DATA_HEADER.field('payload_size').offset;
+
+/**
+ * The text and MAC-text lengths a sealed blob's header states (plain_text_offset, payload_size),
+ * or null when the blob is shorter than the header or its length is not header + payload_size
+ * with payload_size ≥ plain_text_offset. Shared by parseSealedData and the enclave's unseal.
+ */
+export function sealedLengths(blob: Uint8Array): { readonly textLength: number; readonly aadLength: number } | null {
+  if (blob.length < SEALED_HEADER_SIZE) return null;
+  const text = u32le(blob, TEXT_LENGTH), payload = u32le(blob, PAYLOAD_SIZE);
+  if (payload < text || SEALED_HEADER_SIZE + payload !== blob.length) return null;
+  return { textLength: text, aadLength: payload - text };
+}
+
+/**
+ * Parse a sealed blob's header (host side, for inspection): no decryption.
+ * @throws {SdkError} `SEALED_INVALID` for a blob shorter than the header or with inconsistent lengths.
+ */
 export function parseSealedData(blob: Uint8Array): { header: ReturnType<typeof SEALED_DATA_HEADER.decode>; textLength: number; aadLength: number; aad: Uint8Array } {
   if (blob.length < SEALED_HEADER_SIZE) throw new SdkError('SEALED_INVALID', `a sealed blob has at least ${SEALED_HEADER_SIZE} bytes, got ${blob.length}`);
+  const lengths = sealedLengths(blob);
+  if (!lengths) throw new SdkError('SEALED_INVALID', 'the sealed blob lengths are inconsistent');
   const header = SEALED_DATA_HEADER.decode(blob.subarray(0, SEALED_HEADER_SIZE), { allowReserved: true });
-  const txt = u32le(blob, 512), payload = u32le(blob, 528);
-  if (payload < txt || SEALED_HEADER_SIZE + payload !== blob.length) throw new SdkError('SEALED_INVALID', 'the sealed blob lengths are inconsistent');
-  return { header, textLength: txt, aadLength: payload - txt, aad: blob.slice(SEALED_HEADER_SIZE + txt) };
+  return { header, textLength: lengths.textLength, aadLength: lengths.aadLength, aad: blob.slice(SEALED_HEADER_SIZE + lengths.textLength) };
 }

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WitnessError } from '../../src/lib/errors.js';
 import { EdlError, parseEdl, resolveEdl, type EdlInterface, type Param, type TrustedFunction, type UntrustedFunction } from '../../src/sdk/edl/index.js';
+import { planInterface, canonicalInterface, SdkError, type ParamPlan } from '../../src/sdk/index.js';
 
 const memory =
   (files: Record<string, string>) =>
@@ -703,4 +704,65 @@ describe('witness edl', () => {
   });
 
   test('cleanup', () => rmSync(dir, { recursive: true, force: true }));
+});
+
+// ---- marshalling plans of pointer forms ----------------------------------------------------------
+
+describe('planInterface: how much a pointer or array parameter copies', () => {
+  const planOf = (decl: string, defs = ''): ParamPlan => {
+    const src = `enclave {\n    ${defs}\n    trusted {\n        public void f(${decl});\n    };\n};\n`;
+    const plan = planInterface(canonicalInterface(resolveEdl('P.edl', { readFile: memory({ 'P.edl': src }) })));
+    return plan.ecalls[0]!.params[0]!;
+  };
+  const unsupported = (decl: string, defs = ''): void => {
+    assert.throws(() => planOf(decl, defs), (e: unknown) => {
+      assert.ok(e instanceof SdkError, String(e));
+      assert.equal(e.code, 'INTERFACE_UNSUPPORTED', e.message);
+      return true;
+    }, decl);
+  };
+
+  test('[in, isary] on a typedef from a C header: its size is unknown, so it cannot be copied (not 4 bytes)', () => {
+    unsupported('[in, isary] arr_t a');
+    unsupported('[out, isary] arr_t a');
+  });
+
+  test('[in, isptr] on a typedef from a C header without size=: what it points to has no known size', () => {
+    unsupported('[in, isptr] buf_t p');
+    unsupported('[in, isptr, count=2] buf_t p');
+    unsupported('[in, isptr, readonly] buf_t p');
+    unsupported('[in, out, isptr] buf_t p');
+  });
+
+  test('[in, isptr] with size=: that many bytes, per element with count=', () => {
+    const p = planOf('[in, isptr, size=8] buf_t p');
+    assert.deepEqual([p.kind, p.elemSize, p.count, p.sizeParam], ['buffer', 8, null, null]);
+    const q = planOf('[in, isptr, size=8, count=3] buf_t p');
+    assert.deepEqual([q.elemSize, q.count], [8, { constant: 3 }]);
+    const r = (() => {
+      const src = 'enclave {\n    trusted {\n        public void f([in, isptr, size=n] buf_t p, size_t n);\n    };\n};\n';
+      return planInterface(canonicalInterface(resolveEdl('P.edl', { readFile: memory({ 'P.edl': src }) }))).ecalls[0]!.params[0]!;
+    })();
+    assert.equal(r.sizeParam, 1);
+  });
+
+  test('[in, isary] on a typedef of an EDL-defined structure: the structure\'s size', () => {
+    const p = planOf('[in, isary] pair_t a', 'struct pair_t { int32_t x; int32_t y[3]; };');
+    assert.deepEqual([p.kind, p.elemSize, p.count], ['buffer', 16, null]);
+  });
+
+  test('arrays: the whole array; pointers: one pointee (one pointer for T**)', () => {
+    assert.equal(planOf('[in] int32_t a[4]').elemSize, 16);
+    assert.equal(planOf('[in] int64_t a[2][3]').elemSize, 48);
+    assert.equal(planOf('[in] int16_t *p').elemSize, 2);
+    assert.equal(planOf('[in, count=2] char **p').elemSize, 4);
+  });
+
+  test('an array parameter with size= or count= in a canonical interface made by hand: INTERFACE_INVALID', () => {
+    const src = 'enclave {\n    trusted {\n        public void f([in] int32_t a[4], size_t n);\n    };\n};\n';
+    const c = canonicalInterface(resolveEdl('P.edl', { readFile: memory({ 'P.edl': src }) }));
+    const f = c.trusted[0]!;
+    const forged = { ...c, trusted: [{ ...f, params: [{ ...f.params[0]!, attributes: { ...f.params[0]!.attributes, count: 'n' } }, f.params[1]!] }] };
+    assert.throws(() => planInterface(forged), (e: unknown) => e instanceof SdkError && e.code === 'INTERFACE_INVALID');
+  });
 });

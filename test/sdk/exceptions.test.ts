@@ -8,11 +8,11 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultCrypto, toHex } from '../../src/lib/index.js';
-import { VECTOR, parseSgxs, replaySgxs, measureSgxs, SgxsWriter, type ExitInfo } from '../../src/arch/index.js';
+import { defaultCrypto, toHex, writeU64le } from '../../src/lib/index.js';
+import { VECTOR, parseSgxs, replaySgxs, measureSgxs, SgxsWriter, type ExitInfo, type EnclaveContext, type EnclaveEngine } from '../../src/arch/index.js';
 import {
-  buildImage, computeLayout, layoutSgxs, layoutMrenclave, canonicalInterface, interfaceBytes, resolveEnclaveConfig, configToJson, loadEnclave, RUNTIME_ID,
-  EnclaveCallError, type EnclaveImage, type ImageManifest, type HostEnclave,
+  buildImage, computeLayout, layoutSgxs, layoutMrenclave, canonicalInterface, interfaceBytes, resolveEnclaveConfig, configToJson, loadEnclave, RUNTIME_ID, RUNTIME_HEADER,
+  createTrustedRuntime, EnclaveCallError, type EnclaveImage, type ImageManifest, type HostEnclave, type BuiltImage,
 } from '../../src/sdk/index.js';
 import type { Platform } from '../../src/platform/index.js';
 import {
@@ -96,19 +96,26 @@ describe('traps', () => {
   test('a C stack overflow traps (ENCLAVE_CRASHED) before it reaches the enclave\'s static data', () => {
     const p = newPlatform();
     const bad: string[] = [];
+    const crashed: number[] = [], returned: number[] = [];
     for (let depth = 62; depth <= 72; depth++) {
       const e = loadFixture(p, 'crash');
       try {
         e.ecall('ecall_deep_frames', [depth]);
+        returned.push(depth);
         const c = e.ecall('ecall_canary_check', []) as number;
         if (c !== 0) bad.push(`depth ${depth}: returned, static data changed at byte ${c - 1}`);
       } catch (x) {
         if (!(x instanceof EnclaveCallError) || (x.data as { status: number }).status !== STATUS.ENCLAVE_CRASHED) throw x;
+        crashed.push(depth);
       } finally {
         e.destroy();
       }
     }
     assert.deepEqual(bad, []);
+    // 64 frames of 1 KiB fill the 64 KiB stack: the deepest calls must trap, not overwrite data.
+    assert.ok(crashed.length > 0, `no depth from 62 to 72 trapped (all returned: ${returned.join(', ')})`);
+    assert.ok(crashed.includes(72), 'the deepest recursion traps');
+    assert.ok(returned.every((d) => d < Math.min(...crashed)), `a depth returned above one that trapped: returned ${returned.join(', ')}, trapped ${crashed.join(', ')}`);
   });
 
   test('a trap after an OCALL returned', () => {
@@ -253,6 +260,113 @@ describe('a module that imports what its EDL does not declare', () => {
     const p = newPlatform();
     const e = loadHandmade(p, image, mrenclave, {});
     assertStatus(() => e.ecall('ecall_ok', [1]), STATUS.INVALID_ENCLAVE);
+    e.destroy();
+  });
+});
+
+// ---- enclaves whose measured header or interface makes no sense -------------------------------
+
+/** The built image with the measured bytes of `region` replaced by what `edit` returns for them (same length); measured again. */
+function editMeasured(b: BuiltImage, region: { offset: number; length: number }, edit: (bytes: Uint8Array) => Uint8Array): { image: EnclaveImage; mrenclave: Uint8Array } {
+  const records = parseSgxs(b.image.sgxs);
+  const old = new Uint8Array(region.length);
+  for (const r of records) {
+    if (r.kind !== 'EEXTEND') continue;
+    for (let i = 0; i < 256; i++) {
+      const at = r.offset + i - region.offset;
+      if (at >= 0 && at < region.length) old[at] = r.data[i]!;
+    }
+  }
+  const now = edit(old);
+  assert.equal(now.length, region.length);
+  const w = new SgxsWriter();
+  replaySgxs(records.map((r) => {
+    if (r.kind !== 'EEXTEND' || r.offset + 256 <= region.offset || r.offset >= region.offset + region.length) return r;
+    const data = r.data.slice();
+    for (let i = 0; i < 256; i++) {
+      const at = r.offset + i - region.offset;
+      if (at >= 0 && at < region.length) data[i] = now[at]!;
+    }
+    return { ...r, data };
+  }), w);
+  return handmadeImage(w.bytes(), b.image);
+}
+
+/** The trusted runtime, with a count of the reads of each enclave's runtime header (one per load attempt). */
+function countingRuntime(): { engine: EnclaveEngine; headerReads: () => number } {
+  const inner = createTrustedRuntime();
+  let reads = 0;
+  const wrap = (ctx: EnclaveContext): EnclaveContext => new Proxy(ctx, {
+    get(target, name) {
+      const v = Reflect.get(target, name) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        if (name === 'read' && args[0] === target.baseAddr) reads++;
+        return (v as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return {
+    engine: { enter: (ctx) => inner.enter(wrap(ctx)), resume: (ctx) => inner.resume(wrap(ctx)), destroyed: (key) => inner.destroyed(key) },
+    headerReads: () => reads,
+  };
+}
+
+describe('an enclave whose measured interface or runtime header makes no sense', () => {
+  const enc = new TextEncoder();
+  /** A u64 field of the runtime header set to `v`. */
+  const headerField = (name: string, v: bigint) => (page: Uint8Array): Uint8Array => {
+    const out = page.slice();
+    writeU64le(out, RUNTIME_HEADER.field(name).offset, v);
+    return out;
+  };
+  const header = { offset: 0, length: 4096 };
+  const cases: [string, (b: BuiltImage) => { image: EnclaveImage; mrenclave: Uint8Array }][] = [
+    ['an interface page that is not UTF-8', (b) => editMeasured(b, b.layout.interface, (x) => x.map(() => 0xff))],
+    ['an interface that is JSON but not an interface', (b) => editMeasured(b, b.layout.interface, (x) => enc.encode(`{"a":"${'x'.repeat(x.length - 8)}"}`))],
+    ['an interface that is a JSON interface with a parameter of no type', (b) => editMeasured(b, b.layout.interface, (x) => {
+      const text = new TextDecoder().decode(x).replace('"type":{', '"typo":{');
+      return enc.encode(text);
+    })],
+    ['INTERFACE_LENGTH of 2^40', (b) => editMeasured(b, header, headerField('INTERFACE_LENGTH', 2n ** 40n))],
+    ['INTERFACE_OFFSET past the end of ELRANGE', (b) => editMeasured(b, header, headerField('INTERFACE_OFFSET', BigInt(b.layout.size + 4096)))],
+    ['INTERFACE_OFFSET 2^64 - 1', (b) => editMeasured(b, header, headerField('INTERFACE_OFFSET', 2n ** 64n - 1n))],
+    ['MODULE_LENGTH reaching past ELRANGE', (b) => editMeasured(b, header, headerField('MODULE_LENGTH', BigInt(b.layout.size)))],
+    ['MODULE_OFFSET 0 (the header page)', (b) => editMeasured(b, header, headerField('MODULE_OFFSET', 0n))],
+    ['HEAP_SIZE reaching past ELRANGE', (b) => editMeasured(b, header, headerField('HEAP_SIZE', BigInt(b.layout.size)))],
+    ['HEAP_SIZE not a whole number of 64 KiB pages', (b) => editMeasured(b, header, headerField('HEAP_SIZE', BigInt(b.layout.heap.size - 4096)))],
+    ['HEAP_OFFSET not page-aligned', (b) => editMeasured(b, header, headerField('HEAP_OFFSET', BigInt(b.layout.heap.offset + 8)))],
+    ['a heap over the module', (b) => editMeasured(b, header, headerField('HEAP_OFFSET', BigInt(b.layout.module.offset)))],
+  ];
+  for (const [what, make] of cases) {
+    test(`${what}: INVALID_ENCLAVE at the first entry and every later one, without loading again`, () => {
+      const b = buildFixture('crash');
+      const { image, mrenclave } = make(b);
+      assert.notEqual(toHex(mrenclave), toHex(b.mrenclave), 'the edit changed the measured contents');
+      const { engine, headerReads } = countingRuntime();
+      const p = newPlatform({ engine });
+      const free = p.processor.inspect.freeEpcPages;
+      const e = loadHandmade(p, image, mrenclave, { ocall_ping: () => undefined });
+      assertStatus(() => e.ecall('ecall_ok', [1]), STATUS.INVALID_ENCLAVE, 'first entry');
+      const reads = headerReads();
+      assert.ok(reads >= 1, 'the first entry read the header');
+      assertStatus(() => e.ecall('ecall_ok', [2]), STATUS.INVALID_ENCLAVE, 'second entry');
+      assertStatus(() => e.ecall('ecall_unreachable', []), STATUS.INVALID_ENCLAVE, 'third entry');
+      assert.equal(headerReads(), reads, 'a later entry loaded the enclave again');
+      assert.equal(e.stats.exceptions, 0, 'no exception: a refusal, not a crash');
+      e.destroy();
+      assert.equal(p.processor.inspect.freeEpcPages, free);
+    });
+  }
+
+  test('the same runtime, counting, loads the unedited image once and runs it', () => {
+    const { engine, headerReads } = countingRuntime();
+    const p = newPlatform({ engine });
+    const e = loadFixture(p, 'crash');
+    assert.equal(e.ecall('ecall_ok', [1]), 2);
+    const reads = headerReads();
+    assert.equal(e.ecall('ecall_ok', [2]), 3);
+    assert.equal(headerReads(), reads);
     e.destroy();
   });
 });

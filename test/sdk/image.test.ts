@@ -11,8 +11,8 @@ import { createHash, createPublicKey, generateKeyPairSync, sign as nodeSign } fr
 import { defaultCrypto, fromHex, toHex, writeU32le, writeU64le, u32le } from '../../src/lib/index.js';
 import { measureSgxs, parseSgxs, verifySigstructSignature, SIGSTRUCT, type SgxsRecord } from '../../src/arch/index.js';
 import {
-  buildImage, encodeImage, decodeImage, withSigstruct, signSigstruct, sigstructSigningData, assembleSigstruct, loadEnclave, IMAGE_MAGIC,
-  type SigstructFields, type EnclaveImage,
+  buildImage, encodeImage, decodeImage, resolveEnclaveConfig, withSigstruct, signSigstruct, sigstructSigningData, assembleSigstruct, unsignedSigstruct, loadEnclave, IMAGE_MAGIC,
+  SdkError, type SigstructFields, type EnclaveImage,
 } from '../../src/sdk/index.js';
 import { newPlatform, fixtureModule, fixtureInterface, buildFixture, sigFieldsFor, signFixture, isSdkError, testKey } from '../helpers/sdk.js';
 import { NO_VECTORS, HAVE_VECTORS, VEC, vector, vectorText } from '../helpers/vectors.js';
@@ -138,6 +138,44 @@ describe('signing', () => {
   });
 });
 
+describe('SIGSTRUCT fields out of their range', () => {
+  const fields = sigFieldsFor(buildFixture('crash'));
+  const cases: [string, Partial<SigstructFields>, string][] = [
+    ['isvProdId 70000 (a u16)', { isvProdId: 70000 }, 'ISVPRODID'],
+    ['isvSvn -1', { isvSvn: -1 }, 'ISVSVN'],
+    ['isvSvn 1.5', { isvSvn: 1.5 }, 'ISVSVN'],
+    ['miscSelect -1 (a u32)', { miscSelect: -1 }, 'MISCSELECT'],
+    ['miscMask 2^32', { miscMask: 2 ** 32 }, 'MISCMASK'],
+    ['date 2^32', { date: 2 ** 32 }, 'DATE'],
+    ['vendor 0x8086.5', { vendor: 0x8086 + 0.5 }, 'VENDOR'],
+    ['swDefined NaN', { swDefined: NaN }, 'SWDEFINED'],
+    ['attributesFlags -1n (a u64)', { attributesFlags: -1n }, 'FLAGS'],
+    ['attributeMaskXfrm 2^64', { attributeMaskXfrm: 2n ** 64n }, 'XFRM'],
+    ['an enclave hash of 31 bytes', { enclaveHash: new Uint8Array(31) }, 'enclaveHash'],
+    ['a HEADER TYPE of 2^32', { type: 2 ** 32 }, 'type'],
+  ];
+  for (const [what, over, field] of cases) {
+    test(`${what}: SdkError SIGN_FIELDS naming ${field}, from signSigstruct, sigstructSigningData and assembleSigstruct`, () => {
+      const f = { ...fields, ...over };
+      const check = (e: unknown): boolean => {
+        isSdkError('SIGN_FIELDS')(e);
+        assert.equal((e as SdkError).data.field, field);
+        return true;
+      };
+      assert.throws(() => signSigstruct(f, testKey(0).pem, crypto), check);
+      assert.throws(() => sigstructSigningData(f), check);
+      assert.throws(() => unsignedSigstruct(f), check);
+    });
+  }
+
+  test('the largest values that fit are written as given', () => {
+    const f = { ...fields, isvProdId: 0xffff, isvSvn: 0xffff, miscSelect: 0xffffffff, miscMask: 0xffffffff, type: 0x80000000, vendor: 0x8086, swDefined: 0xffffffff };
+    const s = SIGSTRUCT.decode(unsignedSigstruct(f));
+    assert.deepEqual([s.ISVPRODID, s.ISVSVN, s.MISCSELECT, s.MISCMASK, s.VENDOR, s.SWDEFINED, s.EXPONENT], [0xffff, 0xffff, 0xffffffff, 0xffffffff, 0x8086, 0xffffffff, 3]);
+    assert.equal(toHex(s.HEADER), '06000000e10000000000010000000080');
+  });
+});
+
 describe('the image container', () => {
   const img = (): EnclaveImage => withSigstruct(buildFixture('crash').image, signFixture(buildFixture('crash')));
 
@@ -183,6 +221,21 @@ describe('the image container', () => {
     assert.deepEqual(decodeImage(container([['MANIFEST', manifestBytes()], ['SGXS', sgxs()]])).sgxs, sgxs());
   });
 
+  /** The image with its manifest (as JSON) changed by `edit`. */
+  const withManifest = (edit: (m: Record<string, unknown>) => Record<string, unknown>): Uint8Array =>
+    container([['MANIFEST', new TextEncoder().encode(JSON.stringify(edit(JSON.parse(JSON.stringify(img().manifest)) as Record<string, unknown>)))], ['SGXS', sgxs()]]);
+  /** One case per field the host relies on, left out. */
+  const manifestWithout = (): [string, () => Uint8Array][] => ['runtime', 'mrenclave', 'config', 'layout', 'interface', 'layout.tcs', 'layout.size', 'layout.nssa', 'layout.module', 'layout.module.sha256'].map((path) => [
+    `a manifest without ${path}`,
+    () => withManifest((m) => {
+      const keys = path.split('.');
+      let o = m;
+      for (const k of keys.slice(0, -1)) o = o[k] as Record<string, unknown>;
+      delete o[keys.at(-1)!];
+      return m;
+    }),
+  ]);
+
   const bad: [string, () => Uint8Array][] = [
     ['an empty file', () => new Uint8Array(0)],
     ['wrong magic', () => {
@@ -226,6 +279,13 @@ describe('the image container', () => {
     ['a manifest that is a JSON array', () => container([['MANIFEST', new TextEncoder().encode('[]')], ['SGXS', sgxs()]])],
     ['a manifest of another format', () => container([['MANIFEST', new TextEncoder().encode(JSON.stringify({ ...img().manifest, format: 'other' }))], ['SGXS', sgxs()]])],
     ['a manifest of another version', () => container([['MANIFEST', new TextEncoder().encode(JSON.stringify({ ...img().manifest, version: 2 }))], ['SGXS', sgxs()]])],
+    ...manifestWithout(),
+    ['a manifest whose layout.tcs is not a list', () => withManifest((m) => ({ ...m, layout: { ...(m.layout as object), tcs: 0x1000 } }))],
+    ['a manifest whose layout.size is a string', () => withManifest((m) => ({ ...m, layout: { ...(m.layout as object), size: '0x100000' } }))],
+    ['a manifest whose layout.heap has no offset', () => withManifest((m) => ({ ...m, layout: { ...(m.layout as object), heap: { size: 65536 } } }))],
+    ['a manifest whose interface is null', () => withManifest((m) => ({ ...m, interface: null }))],
+    ['a manifest whose config is a string', () => withManifest((m) => ({ ...m, config: 'debug' }))],
+    ['a manifest whose MRENCLAVE is not hex', () => withManifest((m) => ({ ...m, mrenclave: 'zz'.repeat(32) }))],
     ['a SIGSTRUCT section of 1807 bytes', () => container([['MANIFEST', manifestBytes()], ['SGXS', sgxs()], ['SIGSTRCT', new Uint8Array(1807)]])],
   ];
   for (const [what, make] of bad) {
@@ -251,3 +311,34 @@ describe('the image container', () => {
     }
   });
 });
+
+describe('resolveEnclaveConfig', () => {
+  const bad: [string, unknown][] = [
+    ['xfrm "zz" (not a number)', { xfrm: 'zz' }],
+    ['xfrm 1.5', { xfrm: 1.5 }],
+    ['xfrm null', { xfrm: null }],
+    ['xfrm -1', { xfrm: -1 }],
+    ['xfrm -1n', { xfrm: -1n }],
+    ['xfrm 2^64', { xfrm: 2n ** 64n }],
+    ['xfrm "0x1_0000_0000_0000_0003" (above 64 bits)', { xfrm: '0x10000000000000003' }],
+    ['xfrm " 3" (not a plain number)', { xfrm: ' 3' }],
+    ['xfrm 1 (no SSE)', { xfrm: 1 }],
+    ['a null configuration', null],
+    ['an array', []],
+    ['a number', 5],
+    ['isvProdId 70000', { isvProdId: 70000 }],
+    ['an unknown field', { heap: 1 << 20 }],
+  ];
+  for (const [what, config] of bad) {
+    test(`${what} → SdkError CONFIG_INVALID`, () => {
+      assert.throws(() => resolveEnclaveConfig(config as Parameters<typeof resolveEnclaveConfig>[0]), isSdkError('CONFIG_INVALID'));
+    });
+  }
+
+  test('xfrm as a bigint, a number, a decimal or a hex string', () => {
+    for (const xfrm of [7n, 7, '7', '0x7', '0X7']) assert.equal(resolveEnclaveConfig({ xfrm } as Parameters<typeof resolveEnclaveConfig>[0]).xfrm, 7n, String(xfrm));
+    assert.equal(resolveEnclaveConfig({ xfrm: '0xffffffffffffffff' }).xfrm, 2n ** 64n - 1n);
+    assert.equal(resolveEnclaveConfig({}).xfrm, 3n);
+  });
+});
+

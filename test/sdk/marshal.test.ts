@@ -9,7 +9,8 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeU32le, writeU64le, u64le, toHex } from '../../src/lib/index.js';
-import { EXIT_ECALL_RETURN, type HostEnclave } from '../../src/sdk/index.js';
+import { EXIT_ECALL_RETURN, MAX_STRING, type HostEnclave } from '../../src/sdk/index.js';
+import { terminatorLength, scanStringLength, writeSlot } from '../../src/sdk/marshal.js';
 import type { Platform } from '../../src/platform/index.js';
 import {
   newPlatform, loadFixture, readLog, calls, untrusted, ecallPlan, writeMs, rawEnter, isSdkError, STATUS, type LogRecord,
@@ -286,17 +287,87 @@ describe('scalars', () => {
     assert.equal(new DataView(log[9]!.bytes.buffer).getFloat64(0, true), 1e308);
   });
 
-  test('a host value wider than its type is converted as C converts it (truncated to the width)', () => {
-    e.ecall('ecall_scalars', [0x1ff, 0x18000, 2 ** 32 + 5, 0, 0x1fe, 0x10001, 2 ** 32 + 1, 2n ** 64n + 3n, 0, 0, 2 ** 32 + 9]);
+  test('a host value wider than its C type but within its Wasm type is converted as C converts it (truncated to the width)', () => {
+    e.ecall('ecall_scalars', [0x1ff, 0x18000, -1, 0, 0x1fe, 0x10001, -1, -1n, 0, 0, -2]);
     const log = readLog(e);
     assert.equal(new DataView(log[0]!.bytes.buffer).getInt8(0), -1);
     assert.equal(new DataView(log[1]!.bytes.buffer).getInt16(0, true), -32768);
-    assert.equal(new DataView(log[2]!.bytes.buffer).getInt32(0, true), 5);
+    assert.equal(new DataView(log[2]!.bytes.buffer).getInt32(0, true), -1);
     assert.equal(log[4]!.bytes[0], 0xfe);
     assert.equal(new DataView(log[5]!.bytes.buffer).getUint16(0, true), 1);
-    assert.equal(new DataView(log[6]!.bytes.buffer).getUint32(0, true), 1);
-    assert.equal(new DataView(log[7]!.bytes.buffer).getBigUint64(0, true), 3n);
-    assert.equal(new DataView(log[10]!.bytes.buffer).getUint32(0, true), 9);
+    assert.equal(new DataView(log[6]!.bytes.buffer).getUint32(0, true), 0xffffffff);
+    assert.equal(new DataView(log[7]!.bytes.buffer).getBigUint64(0, true), 2n ** 64n - 1n);
+    assert.equal(new DataView(log[10]!.bytes.buffer).getUint32(0, true), 0xfffffffe);
+  });
+
+  test('i32 and i64 values as bigints or numbers, at the ends of their Wasm types\' ranges', () => {
+    e.ecall('ecall_scalars', [0, 0, 2n ** 32n - 1n, 2 ** 63, 0, 0, -(2n ** 31n), -(2 ** 53), 0, 0, 2 ** 32 - 1]);
+    const log = readLog(e);
+    assert.equal(new DataView(log[2]!.bytes.buffer).getInt32(0, true), -1);
+    assert.equal(new DataView(log[3]!.bytes.buffer).getBigUint64(0, true), 2n ** 63n);
+    assert.equal(new DataView(log[6]!.bytes.buffer).getUint32(0, true), 0x80000000);
+    assert.equal(new DataView(log[7]!.bytes.buffer).getBigInt64(0, true), -(2n ** 53n));
+    assert.equal(new DataView(log[10]!.bytes.buffer).getUint32(0, true), 0xffffffff);
+  });
+
+  describe('values no C conversion gives: BAD_ARGUMENTS before the enclave is entered', () => {
+    // ecall_scalars(int8_t a, int16_t b, int32_t c, int64_t d, uint8_t e, uint16_t f, uint32_t g, uint64_t h, float x, double y, size_t z)
+    const ok: (number | bigint)[] = [0, 0, 0, 0n, 0, 0, 0, 0n, 0, 0, 0];
+    const bad: [string, number, unknown][] = [
+      ['NaN for an int8_t', 0, NaN],
+      ['1.5 for an int32_t', 2, 1.5],
+      ['Infinity for a uint32_t', 6, Infinity],
+      ['1e300 for a size_t', 10, 1e300],
+      ['2^32 for an int32_t (beyond i32)', 2, 2 ** 32],
+      ['2^32 + 5 for a uint32_t', 6, 2 ** 32 + 5],
+      ['-2^31 - 1 for an int32_t', 2, -(2 ** 31) - 1],
+      ['2^32 as a bigint for a uint16_t', 5, 2n ** 32n],
+      ['NaN for an int64_t (was a RangeError)', 3, NaN],
+      ['1.5 for a uint64_t', 7, 1.5],
+      ['2^64 for a uint64_t', 7, 2n ** 64n],
+      ['2^64 as a number for an int64_t', 3, 2 ** 64],
+      ['-2^63 - 1 for an int64_t', 3, -(2n ** 63n) - 1n],
+      ['a bigint for a float', 8, 1n],
+      ['a string for a double', 9, '1'],
+      ['a string for an int32_t', 2, '7'],
+      ['bytes for a size_t', 10, new Uint8Array(4)],
+      ['null for an int8_t', 0, null],
+    ];
+    for (const [what, at, v] of bad) {
+      test(what, () => {
+        const before = calls(e);
+        const args = ok.slice() as unknown[];
+        args[at] = v;
+        assert.throws(() => e.ecall('ecall_scalars', args as (number | bigint)[]), isSdkError('BAD_ARGUMENTS'));
+        assert.equal(calls(e), before, 'the ECALL ran');
+      });
+    }
+
+    test('a [user_check] pointer that is not an address: a string, a negative number, a fraction, 2^64', () => {
+      const before = calls(e);
+      for (const v of ['0x1000', -1, 0.5, 2 ** 53, 2n ** 64n, -1n, new Uint8Array(8)]) {
+        assert.throws(() => e.ecall('ecall_user_check', [v as number, 0]), isSdkError('BAD_ARGUMENTS'), String(v));
+      }
+      assert.equal(calls(e), before);
+      assert.equal(e.ecall('ecall_user_check', [0n, 0]), 0, 'a bigint address is accepted');
+    });
+
+    test('the arena and the TCS are free again after a refused call', () => {
+      const own = loadFixture(p, 'marshal', { arenaSize: 4096, config: { tcsCount: 1 } });
+      try {
+        const buf = new Uint8Array(4096 - 24); // after the ms of two slots and the return slot
+        for (let i = 0; i < 3; i++) assert.throws(() => own.ecall('ecall_in_size', [buf, 1.5]), isSdkError('BAD_ARGUMENTS'));
+        assert.equal(own.ecall('ecall_in_size', [buf, buf.length]), buf.length, 'the whole arena, on the only TCS');
+      } finally {
+        own.destroy();
+      }
+    });
+
+    test('a size operand is used as the enclave sees it: a uint8_t n of 0x110 copies 0x10 bytes', () => {
+      const g = new Uint8Array(0x10);
+      assert.equal(e.ecall('ecall_out_narrow', [g, 0x110]), 0x10);
+      assert.ok(g.every((x) => x === 0x5a));
+    });
   });
 });
 
@@ -456,5 +527,70 @@ describe('in untrusted memory (entering with the processor directly)', () => {
     assert.throws(() => e.ecall('ecall_in_count32', [new Uint8Array(8), 2 ** 30]), isSdkError('BAD_ARGUMENTS'));
     assert.throws(() => e.ecall('ecall_in_size', [new Uint8Array(8), 2 ** 30 + 1]), isSdkError('BAD_ARGUMENTS'));
     assert.equal(calls(e), before);
+  });
+});
+
+describe('terminatorLength and scanStringLength', () => {
+  test('terminatorLength: the first NUL byte, or the first all-zero 4-byte unit counted from the start, before the end', () => {
+    const b = Uint8Array.of(0x61, 0x62, 0, 0x63, 0, 0, 0, 0, 0x64, 0, 0, 0, 0);
+    assert.equal(terminatorLength(b, 0, b.length, 1), 3);
+    assert.equal(terminatorLength(b, 3, b.length, 1), 2);
+    assert.equal(terminatorLength(b, 0, 2, 1), -1, 'not before the end');
+    assert.equal(terminatorLength(b, 0, b.length, 4), 8, 'bytes 4..7; the zeros at 2..5 straddle units');
+    assert.equal(terminatorLength(b, 1, b.length, 4), 12, 'units counted from the start: 9..12');
+    assert.equal(terminatorLength(b, 0, 7, 4), -1, 'a unit must end before the end');
+  });
+
+  /** Memory of `pages` pages at 0x10000 where reading outside them (or past `stop`) throws, as an unmapped page faults. */
+  function memory(pages: number, stop = Infinity): { mem: { readInto(a: number, into: Uint8Array): void }; bytes: Uint8Array; reads: [number, number][] } {
+    const bytes = new Uint8Array(pages * 4096).fill(0x41);
+    const reads: [number, number][] = [];
+    return {
+      bytes,
+      reads,
+      mem: {
+        readInto(a: number, into: Uint8Array): void {
+          reads.push([a, into.length]);
+          if (a < 0x10000 || a + into.length > 0x10000 + bytes.length || a + into.length > stop) throw new RangeError(`read of [0x${a.toString(16)}, +${into.length}) outside the mapped pages`);
+          into.set(bytes.subarray(a - 0x10000, a - 0x10000 + into.length));
+        },
+      },
+    };
+  }
+  const scratch = new Uint8Array(256);
+
+  test('a string whose terminator is the last byte of the last mapped page: no read crosses into the next page', () => {
+    const { mem, bytes, reads } = memory(2);
+    bytes[bytes.length - 1] = 0;
+    assert.equal(scanStringLength(mem, 0x10000 + 4096 - 10, 1, Number.MAX_SAFE_INTEGER, scratch), 4096 + 10);
+    for (const [a, n] of reads) assert.ok(Math.floor(a / 4096) === Math.floor((a + n - 1) / 4096), `the read [0x${a.toString(16)}, +${n}) crosses a page`);
+    bytes.fill(0, bytes.length - 4);
+    assert.equal(scanStringLength(mem, 0x10000 + 4096, 4, Number.MAX_SAFE_INTEGER, scratch), 4096);
+  });
+
+  test('no terminator before the limit, or within MAX_STRING bytes: -1 without reading past either', () => {
+    const { mem, bytes } = memory(2, 0x10000 + 6000);
+    bytes[7000] = 0;
+    assert.equal(scanStringLength(mem, 0x10000, 1, 0x10000 + 6000, scratch), -1);
+    const open = memory(2);
+    open.bytes[7000] = 0;
+    assert.equal(scanStringLength(open.mem, 0x10000, 1, 0x10000 + 7000, scratch), -1, 'the terminator is the first byte past the limit');
+    assert.equal(scanStringLength(open.mem, 0x10000, 1, 0x10000 + 7001, scratch), 7001);
+    const big = memory(MAX_STRING / 4096 + 2);
+    big.bytes[MAX_STRING] = 0;
+    assert.equal(scanStringLength(big.mem, 0x10000, 1, Number.MAX_SAFE_INTEGER, scratch), -1, 'a string of MAX_STRING + 1 bytes');
+    big.bytes[MAX_STRING - 1] = 0;
+    assert.equal(scanStringLength(big.mem, 0x10000, 1, Number.MAX_SAFE_INTEGER, scratch), MAX_STRING, 'MAX_STRING bytes with the terminator');
+  });
+});
+
+describe('writeSlot', () => {
+  test('a float\'s slot is zero above its 4 bytes, whatever was written before', () => {
+    const ms = new Uint8Array(16).fill(0xcc);
+    writeSlot(ms, 0, { wasm: 'i64', width: 8, float: false, signed: false }, 2n ** 64n - 1n);
+    writeSlot(ms, 1, { wasm: 'f32', width: 4, float: true, signed: true }, 1.5);
+    assert.equal(toHex(ms.subarray(8)), '0000c03f00000000');
+    writeSlot(ms, 1, { wasm: 'f64', width: 8, float: true, signed: true }, 1.5);
+    assert.equal(toHex(ms.subarray(8)), '000000000000f83f');
   });
 });

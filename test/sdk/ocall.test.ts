@@ -10,7 +10,8 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { u64le, writeU64le, toHex } from '../../src/lib/index.js';
 import { ENCLU, type ExitInfo, type Registers } from '../../src/arch/index.js';
-import { EXIT_ECALL_RETURN, ECMD_ORET, type HostEnclave } from '../../src/sdk/index.js';
+import { EXIT_ECALL_RETURN, ECMD_ORET, loadEnclave, SdkError, type HostEnclave } from '../../src/sdk/index.js';
+import { helloEnclave } from '../helpers/hello.js';
 import type { Platform } from '../../src/platform/index.js';
 import { newPlatform, loadFixture, readLog, untrusted, ecallPlan, writeMs, rawEnter, linearOf, RAW_AEP, STATUS } from '../helpers/sdk.js';
 
@@ -258,6 +259,68 @@ describe('an OCALL implementation that throws', () => {
       for (let i = 0; i < 12; i++) assert.throws(() => own.ecall('ecall_stack_ocall', [16]), /no/);
       assert.equal(own.ecall('ecall_secret_check'), 0, 'the C stack overran the enclave\'s data');
       assert.equal(own.ecall('ecall_stack_probe'), sp);
+    } finally {
+      own.destroy();
+    }
+  });
+});
+
+describe('an OCALL implementation that returns what its type cannot hold', () => {
+  // ocall_lie returns an int16_t (an i32 in Wasm).
+  for (const [what, v] of [['1.5', 1.5], ['NaN', NaN], ['2^32', 2 ** 32], ['1e300', 1e300], ['a string', '3'], ['2^40 as a bigint', 2n ** 40n], ['bytes', new Uint8Array(2)]] as const) {
+    test(`${what}: the ECALL fails with SdkError BAD_OCALL_RETURN naming the OCALL; the enclave stays usable`, () => {
+      ocallImpl = () => v as unknown as number;
+      assert.throws(() => e.ecall('ecall_ocall_lie', [new Uint8Array(64), new Uint8Array(16)]), (x: unknown) => {
+        assert.ok(x instanceof SdkError && x.code === 'BAD_OCALL_RETURN', String(x));
+        assert.match(x.message, /ocall_lie/);
+        return true;
+      });
+      ocallImpl = () => -7;
+      const ret = new Uint8Array(16);
+      assert.equal(e.ecall('ecall_ocall_lie', [new Uint8Array(64), ret]), STATUS.SUCCESS);
+      assert.equal(toHex(ret.subarray(4, 6)), 'f9ff');
+    });
+  }
+
+  test('values the type can hold: a bigint, -2^31, 2^32 - 1 (narrowed to 16 bits), and nothing (0)', () => {
+    for (const [v, want] of [[5n, '0500'], [-(2 ** 31), '0000'], [2 ** 32 - 1, 'ffff'], [undefined, '0000']] as const) {
+      ocallImpl = () => v;
+      const ret = new Uint8Array(16);
+      assert.equal(e.ecall('ecall_ocall_lie', [new Uint8Array(64), ret]), STATUS.SUCCESS);
+      assert.equal(toHex(ret.subarray(4, 6)), want, String(v));
+    }
+  });
+});
+
+describe('strings at the very end of the marshalling arena (the page after it is not mapped)', () => {
+  test('an OCALL string whose terminator is within 4 bytes of the arena\'s end reaches the host', () => {
+    // hello's ecall_hello: ms (32) + name (8) + greeting (len, rounded to 8); its ocall_print then
+    // takes ms (16) + "the enclave wrote a greeting\0" (29, rounded to 32): 4096 bytes in all.
+    const hello = helloEnclave();
+    const q = newPlatform();
+    const printed: unknown[] = [];
+    const h = loadEnclave(q, hello.built.image, { sigstruct: hello.sigstruct, arenaSize: 4096, ocalls: { ocall_print: (m) => void printed.push(m) } });
+    try {
+      const len = 4096 - 32 - 8 - 48;
+      const greeting = new Uint8Array(len);
+      const n = h.ecall('ecall_hello', ['x', greeting, len]) as number;
+      assert.equal(dec.decode(greeting.subarray(0, n)), 'Hello, x, from inside the enclave!');
+      assert.deepEqual(printed, ['the enclave wrote a greeting']);
+      // With 8 more bytes for the greeting the OCALL no longer fits (it fails inside, unseen by the
+      // host): so the string above did end within 4 bytes of the arena's end.
+      h.ecall('ecall_hello', ['x', new Uint8Array(len + 8), len + 8]);
+      assert.equal(printed.length, 1);
+    } finally {
+      h.destroy();
+    }
+  });
+
+  test('an ECALL string whose terminator is the arena\'s last byte reaches the enclave', () => {
+    const own = loadFixture(p, 'marshal', { arenaSize: 4096 });
+    try {
+      const s = 'y'.repeat(4096 - 16 - 1); // after the 16-byte ms
+      assert.equal(own.ecall('ecall_in_string', [s]), s.length);
+      assert.throws(() => own.ecall('ecall_in_string', [s + 'y']), /arena is exhausted/);
     } finally {
       own.destroy();
     }

@@ -244,4 +244,20 @@ describe('sealData (the trusted runtime\'s sgx_seal_data)', () => {
     assert.equal(sealData(noCtx, defaultCrypto(), KEYPOLICY.MRSIGNER, aad, text, heap.subarray(600, 600 + size)), STATUS.INVALID_PARAMETER, 'over the text');
     assert.equal(sealData(noCtx, defaultCrypto(), KEYPOLICY.MRSIGNER, heap.subarray(2000 + size - 4, 2000 + size + 4), text, heap.subarray(2000, 2000 + size)), STATUS.INVALID_PARAMETER, 'over the AAD');
   });
+
+  test('an output blob of the wrong size is INVALID_PARAMETER (not a RangeError), refused before any key is derived', () => {
+    const noCtx = new Proxy({}, { get: () => { throw new Error('the enclave context must not be used'); } }) as unknown as EnclaveContext;
+    const size = sealedDataSize(AAD.length, TEXT.length);
+    for (const n of [0, SEALED_HEADER_SIZE, size - 1, size + 1]) {
+      assert.equal(sealData(noCtx, defaultCrypto(), KEYPOLICY.MRSIGNER, AAD, TEXT, new Uint8Array(n)), STATUS.INVALID_PARAMETER, `${n} bytes`);
+    }
+  });
+
+  test('through the enclave: a blob length that is not the sealed size is INVALID_PARAMETER, and nothing is written into the blob', () => {
+    for (const n of [sealedDataSize(AAD.length, TEXT.length) - 1, sealedDataSize(AAD.length, TEXT.length) + 16]) {
+      const blob = new Uint8Array(n).fill(0x77);
+      assert.equal(A1.ecall('ecall_seal', [MRENCLAVE, AAD, AAD.length, TEXT, TEXT.length, blob, blob.length]), STATUS.INVALID_PARAMETER);
+      assert.ok(blob.every((x) => x === 0), 'the [out] blob comes back as the enclave got it: zeroed');
+    }
+  });
 });

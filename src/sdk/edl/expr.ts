@@ -82,25 +82,6 @@ export class ExprProblem {
   constructor(readonly message: string) {}
 }
 
-/** Names an expression refers to. */
-export function exprRefs(e: Expr, out: string[] = []): string[] {
-  switch (e.kind) {
-    case 'num':
-      break;
-    case 'ref':
-      out.push(e.name);
-      break;
-    case 'paren':
-    case 'unary':
-      exprRefs(e.arg, out);
-      break;
-    case 'binary':
-      exprRefs(e.left, out);
-      exprRefs(e.right, out);
-  }
-  return out;
-}
-
 /**
  * Evaluates with C integer semantics (exact integers; `/` and `%` truncate toward zero).
  * `lookup` gives a name's value, `null` when unknown (then the result is `null`).

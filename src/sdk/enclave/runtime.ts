@@ -10,14 +10,14 @@
  * ECALL, with the edger8r-style checks of every pointer and length the host supplied.
  */
 import type { EnclaveEngine, EnclaveContext, Registers } from '../../arch/index.js';
-import { EnclaveRedirect, isProcessorSignal, GPRSGX_SIZE, newRegisters, copyRegisters } from '../../arch/index.js';
-import { slotNumber, slotValue, writeSlot, writeSlotAddress, bufferLength } from '../marshal.js';
+import { ArchFault, EnclaveRedirect, isProcessorSignal, GPRSGX_SIZE, newRegisters, copyRegisters } from '../../arch/index.js';
+import { slotNumber, slotValue, writeSlot, writeSlotAddress, bufferLength, stringUnit, terminatorLength, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK } from '../marshal.js';
 import type { CryptoProvider } from '../../lib/crypto/provider.js';
 import { defaultCrypto } from '../../lib/crypto/node.js';
-import { toHex, bytesEqual, u64leNumberOrNeg, writeU64le } from '../../lib/bytes.js';
-import { RUNTIME_HEADER, HEADER_MAGIC, RUNTIME_ID, RUNTIME_ABI } from '../image/layout.js';
+import { toHex, bytesEqual, writeU64le } from '../../lib/bytes.js';
+import { RUNTIME_HEADER, HEADER_MAGIC, RUNTIME_ID, RUNTIME_ABI, type RuntimeHeader } from '../image/layout.js';
 import { planInterface, type CanonicalInterface } from '../interface.js';
-import { STATUS, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, MAX_STRING, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
+import { STATUS, msSize, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, MAX_STRING, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
 import { checkModuleImports } from './imports.js';
 import { runtimeImports, type RuntimeServices } from './services.js';
 
@@ -38,13 +38,10 @@ interface ThreadState {
 
 interface EnclaveState {
   readonly plan: InterfacePlan;
-  readonly memory: WebAssembly.Memory;
   readonly u8: Uint8Array;
-  readonly exports: Record<string, WebAssembly.ExportValue>;
   readonly ecallFns: ((...a: unknown[]) => unknown)[];
   readonly alloc: ((n: number) => number) | null;
   readonly free: ((p: number) => void) | null;
-  readonly heapBase: number;
   readonly heapSize: number;
   readonly threads: Map<number, ThreadState>;
   /** Set after an exception: every later ECALL fails with ENCLAVE_CRASHED (as the Intel SDK does). */
@@ -57,8 +54,8 @@ interface EnclaveState {
   lastThread: ThreadState | null;
 }
 
-/** A [user_check] pointer is a host address the enclave handles as a u64 (Wasm cannot dereference it). */
-const USER_CHECK = { wasm: 'i64', width: 8, float: false, signed: false } as const;
+const UTF8 = new TextDecoder();
+const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true });
 
 /** Offset of the "abort" continuation the exception handler installs in the SSA (relative to OENTRY). */
 const ABORT_RIP_OFFSET = 0x10;
@@ -175,24 +172,29 @@ class TrustedRuntime implements EnclaveEngine {
 
   // ---- loading ---------------------------------------------------------------------------------
 
+  /**
+   * Load the enclave at its first entry. Whatever goes wrong in software (a header, interface or
+   * module that does not make sense) leaves the enclave broken with INVALID_ENCLAVE, cached so
+   * that later entries fail at once; processor faults, traps and the processor's control-flow
+   * signals pass through, as they do from an ECALL.
+   */
   #initialize(ctx: EnclaveContext): EnclaveState | { broken: number } {
     try {
       return this.#load(ctx);
     } catch (e) {
-      if (isProcessorSignal(e) || e instanceof EnclaveRedirect) throw e;
-      if (e instanceof CallFailed) return { broken: e.status };
-      if (e instanceof WebAssembly.CompileError || e instanceof WebAssembly.LinkError || e instanceof SyntaxError) return { broken: STATUS.INVALID_ENCLAVE };
-      throw e;
+      if (isProcessorSignal(e) || e instanceof EnclaveRedirect || isFault(e)) throw e;
+      return { broken: e instanceof CallFailed ? e.status : STATUS.INVALID_ENCLAVE };
     }
   }
 
   #load(ctx: EnclaveContext): EnclaveState {
     const base = ctx.baseAddr;
     const h = RUNTIME_HEADER.decode(ctx.read(base, 4096), { allowReserved: true });
-    const runtime = new TextDecoder().decode(h.RUNTIME).replace(/\0+$/, '');
+    const runtime = UTF8.decode(h.RUNTIME).replace(/\0+$/, '');
     if (!bytesEqual(h.MAGIC, HEADER_MAGIC) || h.FORMAT !== 1) throw new CallFailed(STATUS.INVALID_ENCLAVE, 'not a Witness enclave (bad runtime header)');
     if (runtime !== RUNTIME_ID || h.ABI !== RUNTIME_ABI) throw new CallFailed(STATUS.INVALID_ENCLAVE, `built for runtime ${runtime} ABI ${h.ABI}, this is ${RUNTIME_ID} ABI ${RUNTIME_ABI}`);
-    const iface = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(ctx.read(base + Number(h.INTERFACE_OFFSET), Number(h.INTERFACE_LENGTH)))) as CanonicalInterface;
+    checkHeaderRanges(h, ctx.size);
+    const iface = JSON.parse(UTF8_STRICT.decode(ctx.read(base + Number(h.INTERFACE_OFFSET), Number(h.INTERFACE_LENGTH)))) as CanonicalInterface;
     const plan = planInterface(iface);
     // The module is fetched as code (EPCM X) from the enclave's own pages.
     const code = ctx.fetch(base + Number(h.MODULE_OFFSET), Number(h.MODULE_LENGTH));
@@ -210,7 +212,7 @@ class TrustedRuntime implements EnclaveEngine {
     const heapSize = Number(h.HEAP_SIZE);
     const memory = ctx.mapMemory(heapBase, heapSize, { zero: true });
     const state: EnclaveState = {
-      plan, memory, u8: new Uint8Array(memory.buffer), exports: {}, ecallFns: [], alloc: null, free: null, heapBase, heapSize,
+      plan, u8: new Uint8Array(memory.buffer), ecallFns: [], alloc: null, free: null, heapSize,
       threads: new Map(), crashed: null, ctx, lastThreadTcs: -1, lastThread: null, stackPointer: null,
     };
     const services: RuntimeServices = {
@@ -220,9 +222,6 @@ class TrustedRuntime implements EnclaveEngine {
         return state.ctx;
       },
       memory: state.u8,
-      heapBase,
-      alloc: (n) => (state.alloc ? state.alloc(n) : 0),
-      free: (p) => state.free?.(p),
     };
     const imports: WebAssembly.Imports = {
       env: { memory },
@@ -235,8 +234,8 @@ class TrustedRuntime implements EnclaveEngine {
       };
     }
     const instance = new WebAssembly.Instance(module, imports);
-    Object.assign(state.exports, instance.exports);
-    const fn = (n: string) => (typeof state.exports[n] === 'function' ? (state.exports[n] as (...a: unknown[]) => unknown) : null);
+    const exports = instance.exports;
+    const fn = (n: string) => (typeof exports[n] === 'function' ? (exports[n] as (...a: unknown[]) => unknown) : null);
     (state as { alloc: ((n: number) => number) | null }).alloc = fn('witness_alloc') as ((n: number) => number) | null;
     (state as { free: ((p: number) => void) | null }).free = fn('witness_free') as ((p: number) => void) | null;
     for (const f of plan.ecalls) {
@@ -244,7 +243,7 @@ class TrustedRuntime implements EnclaveEngine {
       if (!e) throw new CallFailed(STATUS.INVALID_ENCLAVE, `the module does not export ECALL ${f.name}`);
       state.ecallFns.push(e);
     }
-    const spg = state.exports.__stack_pointer;
+    const spg = exports.__stack_pointer;
     state.stackPointer = spg instanceof WebAssembly.Global ? spg : null;
     const init = fn('_initialize');
     if (init) init();
@@ -278,7 +277,7 @@ class TrustedRuntime implements EnclaveEngine {
     const inOcall = t.ocalls.length > 0 ? t.ocalls[t.ocalls.length - 1] : undefined;
     if (inOcall ? !inOcall.allow.includes(index) : !f.public) throw new CallFailed(STATUS.ECALL_NOT_ALLOWED, `ECALL ${f.name} is not allowed here`);
     const n = f.params.length;
-    const msLen = 8 * (n + 1);
+    const msLen = msSize(f);
     if (!this.#outside(ctx, msAddr, msLen) || msAddr === 0) throw new CallFailed(STATUS.INVALID_PARAMETER, 'the marshalling structure is not outside the enclave');
     if (!this.#outside(ctx, scratch, scratchLen)) throw new CallFailed(STATUS.INVALID_PARAMETER, 'the untrusted scratch area is not outside the enclave');
     const savedBase = t.scratchBase, savedEnd = t.scratchEnd;
@@ -294,8 +293,10 @@ class TrustedRuntime implements EnclaveEngine {
         t.scratchEnd = savedEnd;
       }
     }
-    // Copy the arguments in once: every later decision uses this copy (no double fetch).
-    const ms = ctx.read(msAddr, msLen);
+    // Copy the arguments in once: every later decision uses this copy (no double fetch). The
+    // buffer is reused: it is read only before the export runs (which may nest ECALLs).
+    const ms = this.#msBufs[n] ?? (this.#msBufs[n] = new Uint8Array(msLen));
+    ctx.readInto(msAddr, ms);
     const args: (number | bigint)[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const p = f.params[i]!;
@@ -336,6 +337,8 @@ class TrustedRuntime implements EnclaveEngine {
   }
 
   #retSlot = new Uint8Array(8);
+  /** ECALL marshalling structures by parameter count, reused. */
+  readonly #msBufs: Uint8Array[] = [];
   #writeReturn(ctx: EnclaveContext, f: FunctionPlan, msAddr: number, result: unknown): void {
     writeSlot(this.#retSlot, 0, f.returns!, result);
     ctx.write(msAddr + 8 * f.params.length, this.#retSlot);
@@ -348,28 +351,19 @@ class TrustedRuntime implements EnclaveEngine {
     return p;
   }
 
-  /** Length (with terminator) of a NUL-terminated string in untrusted memory, checked as it is scanned. */
+  /** Reused by #hostStringLength. */
+  readonly #scanBuf = new Uint8Array(STRING_SCAN_CHUNK);
+
+  /** Length (with terminator) of a NUL-terminated string in untrusted memory: it must end before it reaches the enclave. */
   #hostStringLength(ctx: EnclaveContext, addr: number, kind: 'string' | 'wstring'): number {
-    const unit = kind === 'string' ? 1 : 4;
+    const unit = stringUnit(kind);
     if (addr % unit !== 0) throw new CallFailed(STATUS.INVALID_PARAMETER, 'a wide string is not aligned');
-    let len = 0;
-    const buf = new Uint8Array(256);
-    for (;;) {
-      const at = addr + len;
-      // Never read past the page being scanned before its end was reached (the next page may be
-      // unmapped), nor into the enclave.
-      const n = Math.min(256, 4096 - (at % 4096));
-      if (!this.#outside(ctx, at, n)) throw new CallFailed(STATUS.INVALID_PARAMETER, 'an untrusted string runs into the enclave');
-      const b = buf.subarray(0, n);
-      ctx.readInto(at, b);
-      for (let k = 0; k + unit <= n; k += unit) {
-        let z = true;
-        for (let j = 0; j < unit; j++) if (b[k + j] !== 0) z = false;
-        if (z) return len + k + unit;
-      }
-      len += n;
-      if (len > MAX_STRING) throw new CallFailed(STATUS.INVALID_PARAMETER, 'an untrusted string is too long');
-    }
+    const start = ctx.baseAddr;
+    if (addr >= start && addr < start + ctx.size) throw new CallFailed(STATUS.INVALID_PARAMETER, 'an untrusted string starts inside the enclave');
+    const limit = addr < start ? start : Number.MAX_SAFE_INTEGER;
+    const len = scanStringLength(ctx, addr, unit, limit, this.#scanBuf);
+    if (len < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, limit - addr < MAX_STRING ? 'an untrusted string runs into the enclave' : 'an untrusted string is too long');
+    return len;
   }
 
   // ---- OCALL bridge ----------------------------------------------------------------------------
@@ -381,7 +375,7 @@ class TrustedRuntime implements EnclaveEngine {
     const t = this.#thread(st, ctx.tcsAddress);
     const retPtr = f.returns ? args[0]! >>> 0 : 0;
     const vals = f.returns ? args.slice(1) : args;
-    const msLen = 8 * (f.params.length + 1);
+    const msLen = msSize(f);
     let top = t.scratchBase;
     const take = (n: number) => {
       const a = top;
@@ -446,14 +440,32 @@ class TrustedRuntime implements EnclaveEngine {
   }
 }
 
-function wasmStringLength(mem: Uint8Array, ptr: number, kind: 'string' | 'wstring'): number {
-  const unit = kind === 'string' ? 1 : 4;
-  for (let k = ptr; k + unit <= mem.length; k += unit) {
-    let z = true;
-    for (let j = 0; j < unit; j++) if (mem[k + j] !== 0) z = false;
-    if (z) return k - ptr + unit;
-  }
-  throw new CallFailed(STATUS.INVALID_PARAMETER, 'a string runs past the end of the enclave memory');
+/** Errors the processor turns into an exception AEX: its faults and the module's traps (see ENCLU's classification). */
+function isFault(e: unknown): boolean {
+  return e instanceof ArchFault || e instanceof WebAssembly.RuntimeError || (e instanceof RangeError && /call stack/i.test(e.message));
 }
 
-export { u64leNumberOrNeg, ABORT_RIP_OFFSET };
+/**
+ * The header's regions must lie inside ELRANGE, after the header page, and the heap must be a
+ * whole number of 64 KiB Wasm pages, page-aligned, overlapping neither the interface nor the module.
+ */
+function checkHeaderRanges(h: RuntimeHeader, enclaveSize: number): void {
+  const size = BigInt(enclaveSize);
+  const regions: [string, bigint, bigint][] = [['interface', h.INTERFACE_OFFSET, h.INTERFACE_LENGTH], ['module', h.MODULE_OFFSET, h.MODULE_LENGTH], ['heap', h.HEAP_OFFSET, h.HEAP_SIZE]];
+  for (const [what, off, len] of regions) {
+    if (off < 4096n || off > size || len > size - off) throw new CallFailed(STATUS.INVALID_ENCLAVE, `the runtime header places the ${what} (offset 0x${off.toString(16)}, 0x${len.toString(16)} bytes) outside the enclave`);
+  }
+  if (h.MODULE_LENGTH === 0n) throw new CallFailed(STATUS.INVALID_ENCLAVE, 'the runtime header gives an empty module');
+  if (h.HEAP_OFFSET % 4096n !== 0n || h.HEAP_SIZE === 0n || h.HEAP_SIZE % 65536n !== 0n || h.HEAP_SIZE > 2n ** 32n) throw new CallFailed(STATUS.INVALID_ENCLAVE, 'the runtime header gives a heap that is not page-aligned whole 64 KiB pages of at most 4 GiB');
+  const heapEnd = h.HEAP_OFFSET + h.HEAP_SIZE;
+  for (const [what, off, len] of regions.slice(0, 2)) {
+    if (off < heapEnd && h.HEAP_OFFSET < off + len) throw new CallFailed(STATUS.INVALID_ENCLAVE, `the runtime header's heap overlaps the ${what}`);
+  }
+}
+
+/** Length (with terminator) of a string in the enclave's memory, at most MAX_STRING bytes. */
+function wasmStringLength(mem: Uint8Array, ptr: number, kind: 'string' | 'wstring'): number {
+  const len = terminatorLength(mem, ptr, Math.min(mem.length, ptr + MAX_STRING), stringUnit(kind));
+  if (len < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, 'a string runs past the end of the enclave memory or is longer than MAX_STRING');
+  return len;
+}

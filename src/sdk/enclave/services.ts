@@ -9,19 +9,17 @@
  * page of the current TCS.
  */
 import type { EnclaveContext } from '../../arch/index.js';
-import { SGX, KEYNAME, KEYPOLICY } from '../../arch/index.js';
+import { SGX, KEYNAME, KEYPOLICY, KEYREQUEST, REPORT, reportMacedBytes } from '../../arch/index.js';
 import type { CryptoProvider } from '../../lib/crypto/provider.js';
-import { u16le, u32le, writeU16le, writeU32le, writeU64le, isZero, timingSafeEqual } from '../../lib/bytes.js';
+import { u16le, u32le, timingSafeEqual } from '../../lib/bytes.js';
 import { STATUS, type WasmType } from '../abi.js';
-import { SEALED_HEADER_SIZE, SEAL_FLAGS_MASK, SEAL_MISC_MASK, sealedDataSize } from '../sealing.js';
+import { RUNTIME_HEADER } from '../image/layout.js';
+import { SEALED_HEADER_SIZE, SEALED_DATA_HEADER, SEAL_FLAGS_MASK, SEAL_MISC_MASK, sealedDataSize, sealedLengths } from '../sealing.js';
 
 export interface RuntimeServices {
   readonly crypto: CryptoProvider;
   ctx(): EnclaveContext;
   readonly memory: Uint8Array;
-  readonly heapBase: number;
-  alloc(n: number): number;
-  free(p: number): void;
 }
 
 /** Signatures of the runtime imports (module "witness"). */
@@ -42,6 +40,8 @@ export const RUNTIME_IMPORTS: Readonly<Record<string, { params: readonly WasmTyp
   abort: { params: ['i32', 'i32'], results: [] },
 };
 
+const HEADER_NSSA = RUNTIME_HEADER.field('NSSA').offset;
+
 const EGETKEY_STATUS: Readonly<Record<number, number>> = {
   [SGX.INVALID_ATTRIBUTE]: STATUS.INVALID_ATTRIBUTE,
   [SGX.INVALID_CPUSVN]: STATUS.INVALID_CPUSVN,
@@ -51,7 +51,7 @@ const EGETKEY_STATUS: Readonly<Record<number, number>> = {
 
 /** The thread-data page of the entry's TCS: TCS page + NSSA SSA pages further on. */
 function threadData(ctx: EnclaveContext): number {
-  const nssa = u32le(ctx.read(ctx.baseAddr + 108, 4), 0); // RUNTIME_HEADER.NSSA
+  const nssa = u32le(ctx.read(ctx.baseAddr + HEADER_NSSA, 4), 0);
   return ctx.tcsAddress + 4096 * (1 + nssa);
 }
 
@@ -68,15 +68,25 @@ export function createReport(ctx: EnclaveContext, targetinfo: Uint8Array | null,
   return ctx.read(td + 512, 432);
 }
 
+const KR_KEYPOLICY = KEYREQUEST.field('KEYPOLICY').offset;
+const KR_CONFIGSVN = KEYREQUEST.field('CONFIGSVN').offset;
+const R_CPUSVN = REPORT.field('CPUSVN');
+const R_FLAGS = REPORT.field('ATTRIBUTES').offset; // ATTRIBUTES.FLAGS is its first u64
+const R_ISVSVN = REPORT.field('ISVSVN').offset;
+const R_CONFIGSVN = REPORT.field('CONFIGSVN').offset;
+const R_KEYID = REPORT.field('KEYID');
+const R_MAC = REPORT.field('MAC');
+const KSS = 0x80; // ATTRIBUTES.FLAGS bit 7
+
 /** EGETKEY with a 512-byte KEYREQUEST: the key, or the sgx_status_t of the failure. */
 export function getKey(ctx: EnclaveContext, keyrequest: Uint8Array, selfReport?: Uint8Array): Uint8Array | number {
   // sgx_get_key's own checks first (reserved fields, policy bits): never let EGETKEY #GP.
-  if (u16le(keyrequest, 6) !== 0 || !isZero(keyrequest, 78, 512)) return STATUS.INVALID_PARAMETER;
-  const policy = u16le(keyrequest, 2);
+  if (KEYREQUEST.firstNonZeroReserved(keyrequest) !== null) return STATUS.INVALID_PARAMETER;
+  const policy = u16le(keyrequest, KR_KEYPOLICY);
   if (policy & KEYPOLICY.RESERVED_MASK) return STATUS.INVALID_PARAMETER;
   const self = selfReport ?? createReport(ctx, null, null);
-  const kss = (self[48]! & 0x80) !== 0;
-  if (!kss && ((policy & KEYPOLICY.KSS_MASK) !== 0 || u16le(keyrequest, 76) !== 0)) return STATUS.INVALID_PARAMETER;
+  const kss = (self[R_FLAGS]! & KSS) !== 0;
+  if (!kss && ((policy & KEYPOLICY.KSS_MASK) !== 0 || u16le(keyrequest, KR_CONFIGSVN) !== 0)) return STATUS.INVALID_PARAMETER;
   const td = threadData(ctx);
   ctx.write(td, keyrequest.subarray(0, 512));
   const st = ctx.egetkey(td, td + 512);
@@ -86,13 +96,11 @@ export function getKey(ctx: EnclaveContext, keyrequest: Uint8Array, selfReport?:
 
 /** sgx_verify_report: the REPORT must be addressed to this enclave and unmodified. */
 export function verifyReport(ctx: EnclaveContext, crypto: CryptoProvider, report: Uint8Array): number {
-  if (report.length !== 432) return STATUS.INVALID_PARAMETER;
-  const req = new Uint8Array(512);
-  writeU16le(req, 0, KEYNAME.REPORT_KEY);
-  req.set(report.subarray(384, 416), 40);
+  if (report.length !== REPORT.size) return STATUS.INVALID_PARAMETER;
+  const req = KEYREQUEST.encode({ KEYNAME: KEYNAME.REPORT_KEY, KEYID: report.slice(R_KEYID.offset, R_KEYID.offset + R_KEYID.size) });
   const key = getKey(ctx, req);
   if (typeof key === 'number') return key;
-  return timingSafeEqual(crypto.aesCmac128(key, report.subarray(0, 384)), report.subarray(416, 432)) ? STATUS.SUCCESS : STATUS.MAC_MISMATCH;
+  return timingSafeEqual(crypto.aesCmac128(key, reportMacedBytes(report)), report.subarray(R_MAC.offset, R_MAC.offset + R_MAC.size)) ? STATUS.SUCCESS : STATUS.MAC_MISMATCH;
 }
 
 /** Whether two views share bytes. */
@@ -102,33 +110,28 @@ function overlapping(a: Uint8Array, b: Uint8Array): boolean {
 
 /**
  * sgx_seal_data_ex: seal `text` (encrypted) and `aad` (authenticated, in the clear) with `policy`
- * into `out` (which must have sealedDataSize(aad, text) bytes; a new array when absent).
+ * into `out` (a new array when absent). INVALID_PARAMETER, before any key is derived, for an
+ * empty text, an `out` that does not have sealedDataSize(aad, text) bytes or that overlaps the
+ * text or the AAD, or a policy without MRENCLAVE/MRSIGNER or with other bits.
  */
 export function sealData(ctx: EnclaveContext, crypto: CryptoProvider, policy: number, aad: Uint8Array, text: Uint8Array, out?: Uint8Array): Uint8Array | number {
   if (text.length === 0) return STATUS.INVALID_PARAMETER;
+  if (out && out.length !== sealedDataSize(aad.length, text.length)) return STATUS.INVALID_PARAMETER;
   // The ciphertext goes straight into the blob while the text is read: they must not overlap.
   if (out && (overlapping(out, text) || overlapping(out, aad))) return STATUS.INVALID_PARAMETER;
   if ((policy & ~(KEYPOLICY.MRENCLAVE | KEYPOLICY.MRSIGNER | KEYPOLICY.NOISVPRODID | KEYPOLICY.KSS_MASK)) !== 0 || (policy & (KEYPOLICY.MRENCLAVE | KEYPOLICY.MRSIGNER)) === 0) return STATUS.INVALID_PARAMETER;
   const self = createReport(ctx, null, null);
-  const req = new Uint8Array(512);
-  writeU16le(req, 0, KEYNAME.SEAL_KEY);
-  writeU16le(req, 2, policy);
-  req.set(self.subarray(258, 260), 4); // ISVSVN
-  req.set(self.subarray(0, 16), 8); // CPUSVN
-  writeU64le(req, 24, SEAL_FLAGS_MASK);
-  writeU64le(req, 32, 0n);
-  req.set(crypto.randomBytes(32), 40);
-  writeU32le(req, 72, SEAL_MISC_MASK);
-  req.set(self.subarray(260, 262), 76); // CONFIGSVN
+  const req = KEYREQUEST.encode({
+    KEYNAME: KEYNAME.SEAL_KEY, KEYPOLICY: policy, ISVSVN: u16le(self, R_ISVSVN), CPUSVN: self.slice(R_CPUSVN.offset, R_CPUSVN.offset + R_CPUSVN.size),
+    ATTRIBUTEMASK: { FLAGS: SEAL_FLAGS_MASK, XFRM: 0n }, KEYID: crypto.randomBytes(32), MISCMASK: SEAL_MISC_MASK, CONFIGSVN: u16le(self, R_CONFIGSVN),
+  });
   const key = getKey(ctx, req, self);
   if (typeof key === 'number') return key;
   const blob = out ?? new Uint8Array(sealedDataSize(aad.length, text.length));
   const { tag } = crypto.aesGcm128Encrypt(key, new Uint8Array(12), text, aad, blob.subarray(SEALED_HEADER_SIZE, SEALED_HEADER_SIZE + text.length));
   blob.fill(0, 0, SEALED_HEADER_SIZE);
+  SEALED_DATA_HEADER.encodeInto(blob, 0, { plain_text_offset: text.length, payload_size: aad.length + text.length, payload_tag: tag });
   blob.set(req, 0);
-  writeU32le(blob, 512, text.length);
-  writeU32le(blob, 528, aad.length + text.length);
-  blob.set(tag, 544);
   blob.set(aad, SEALED_HEADER_SIZE + text.length);
   return blob;
 }
@@ -136,13 +139,15 @@ export function sealData(ctx: EnclaveContext, crypto: CryptoProvider, policy: nu
 /** sgx_unseal_data: the text and the additional authenticated data, or a status. */
 export function unsealData(ctx: EnclaveContext, crypto: CryptoProvider, blob: Uint8Array): { text: Uint8Array; aad: Uint8Array } | number {
   if (blob.length < SEALED_HEADER_SIZE) return STATUS.INVALID_PARAMETER;
-  const txt = u32le(blob, 512), payload = u32le(blob, 528);
-  if (payload < txt || SEALED_HEADER_SIZE + payload !== blob.length) return STATUS.MAC_MISMATCH;
+  const lengths = sealedLengths(blob);
+  if (!lengths) return STATUS.MAC_MISMATCH;
+  const txt = lengths.textLength;
   if (txt < 1) return STATUS.INVALID_PARAMETER;
-  const key = getKey(ctx, blob.subarray(0, 512));
+  const key = getKey(ctx, blob.subarray(0, KEYREQUEST.size));
   if (typeof key === 'number') return key === STATUS.INVALID_CPUSVN || key === STATUS.INVALID_ISVSVN ? key : STATUS.MAC_MISMATCH;
-  const aad = blob.slice(SEALED_HEADER_SIZE + txt, SEALED_HEADER_SIZE + payload);
-  const text = crypto.aesGcm128Decrypt(key, new Uint8Array(12), blob.subarray(SEALED_HEADER_SIZE, SEALED_HEADER_SIZE + txt), aad, blob.subarray(544, 560));
+  const aad = blob.slice(SEALED_HEADER_SIZE + txt);
+  const tag = SEALED_DATA_HEADER.field('payload_tag');
+  const text = crypto.aesGcm128Decrypt(key, new Uint8Array(12), blob.subarray(SEALED_HEADER_SIZE, SEALED_HEADER_SIZE + txt), aad, blob.subarray(tag.offset, tag.offset + tag.size));
   if (!text) return STATUS.MAC_MISMATCH;
   return { text, aad };
 }
@@ -182,12 +187,8 @@ export function runtimeImports(s: RuntimeServices): Record<string, WebAssembly.I
     },
     seal: (policy: number, aad: number, aadLen: number, txt: number, txtLen: number, out: number, outLen: number) => {
       if (!inMem(u(aad), u(aadLen)) || !inMem(u(txt), u(txtLen)) || !inMem(u(out), u(outLen))) return STATUS.INVALID_PARAMETER;
-      if (u(outLen) !== sealedDataSize(u(aadLen), u(txtLen))) return STATUS.INVALID_PARAMETER;
-      // The output must not overlap the inputs (it is written while they are read).
-      const o0 = u(out), o1 = u(out) + u(outLen);
-      const overlaps = (p: number, n: number) => n > 0 && p < o1 && o0 < p + n;
-      if (overlaps(u(aad), u(aadLen)) || overlaps(u(txt), u(txtLen))) return STATUS.INVALID_PARAMETER;
-      const r = sealData(s.ctx(), s.crypto, policy & 0xffff, mem.subarray(u(aad), u(aad) + u(aadLen)), mem.subarray(u(txt), u(txt) + u(txtLen)), mem.subarray(o0, o1));
+      // sealData checks the output's size and that it overlaps neither input.
+      const r = sealData(s.ctx(), s.crypto, policy & 0xffff, mem.subarray(u(aad), u(aad) + u(aadLen)), mem.subarray(u(txt), u(txt) + u(txtLen)), mem.subarray(u(out), u(out) + u(outLen)));
       return typeof r === 'number' ? r : STATUS.SUCCESS;
     },
     unseal: (blob: number, blobLen: number, aadOut: number, aadLenPtr: number, txtOut: number, txtLenPtr: number) => {

@@ -4,17 +4,17 @@
  * enters it with ENCLU[EENTER] on a free TCS, serves its OCALLs, handles AEXs (interrupts are
  * resumed; exceptions go to the enclave's handler first), and tears it down with DeleteEnclave.
  */
-import { ENCLU, PT, forEachSgxsRecord, forEachSgxsPage, SECS, newRegisters, type Registers, type ExitInfo, type LogicalProcessor } from '../../arch/index.js';
+import { ENCLU, PT, forEachSgxsRecord, forEachSgxsPage, SECS, SIGSTRUCT, newRegisters, type Registers, type ExitInfo, type LogicalProcessor } from '../../arch/index.js';
 import { u32le, writeU32le, toHex, isZero } from '../../lib/bytes.js';
 import type { Kernel32 } from '../../os/windows/index.js';
 import * as W from '../../os/windows/constants.js';
 import type { Process } from '../../os/index.js';
 import { SdkError } from '../errors.js';
-import { decodeImage, type EnclaveImage } from '../image/format.js';
-import { attributesFlagsOf, resolveEnclaveConfig } from '../image/config.js';
+import { decodeImage, checkManifest, type EnclaveImage } from '../image/format.js';
+import { attributesFlagsOf, resolveEnclaveConfig, type EnclaveConfig } from '../image/config.js';
 import { planInterface, type CanonicalInterface } from '../interface.js';
-import { STATUS, statusName, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
-import { bufferLength, slotNumber, slotValue, writeSlot, writeSlotAddress } from '../marshal.js';
+import { STATUS, statusName, msSize, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, type FunctionPlan, type InterfacePlan } from '../abi.js';
+import { bufferLength, slotNumber, slotValue, valueProblem, writeSlot, writeSlotAddress, stringUnit, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK } from '../marshal.js';
 import { win32ErrorName, ntStatusName } from '../../os/windows/index.js';
 import { sgxStatusName } from '../../arch/index.js';
 
@@ -49,6 +49,9 @@ export class EnclaveLoadError extends SdkError {}
 /** An ECALL failed with an sgx_status_t. */
 export class EnclaveCallError extends SdkError {}
 
+/** Where ENCLAVEHASH lies in a SIGSTRUCT. */
+const ENCLAVEHASH = SIGSTRUCT.field('ENCLAVEHASH');
+
 const AEP = 0x7ffe_0000_1000; // the host's ENCLU instruction (the AEP trampoline), a host address
 const HOST_RIP = 0x7ffe_0000_0ff0;
 const HOST_RSP = 0x7ffe_ff00_0000;
@@ -62,13 +65,49 @@ function protectionFor(secinfoFlags: number, measured: boolean): number {
   return measured ? p >>> 0 : (p | W.PAGE_ENCLAVE_UNVALIDATED) >>> 0;
 }
 
+/** Default size of the untrusted marshalling arena. */
+const DEFAULT_ARENA = 1 << 20;
+/** Largest marshalling arena a host may ask for (4 GiB). */
+const MAX_ARENA = 2 ** 32;
+
+/**
+ * Load a signed image: CreateEnclave, LoadEnclaveData for every page, InitializeEnclave, and an
+ * untrusted marshalling arena. Everything that can be checked is checked before CreateEnclave;
+ * a failure after it deletes the enclave (and frees the arena), so a failed load holds no EPC.
+ * @throws {SdkError} `IMAGE_INVALID` for bytes that are not an image or a manifest of the wrong shape.
+ * @throws {EnclaveLoadError} `NO_SUCH_LP`, `BAD_OPTIONS`, `NOT_SIGNED`, `CONFIG_INVALID` and `INTERFACE_INVALID` (the
+ * inner error as `cause`), `UNKNOWN_OCALL`, `MANIFEST_MISMATCH`, …,
+ * `CREATE_FAILED`/`LOAD_FAILED`/`INIT_FAILED` with the Win32/NT/SGX status, `ARENA`.
+ */
 export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8Array, options: LoadOptions = {}): HostEnclave {
-  const img = image instanceof Uint8Array ? decodeImage(image) : image;
+  let img: EnclaveImage;
+  if (image instanceof Uint8Array) img = decodeImage(image);
+  else {
+    checkManifest(image.manifest); // what decodeImage checks, for an image built in memory
+    img = image;
+  }
+  const lp = platform.processor.lps[options.lp ?? 0];
+  if (!lp) throw new EnclaveLoadError('NO_SUCH_LP', `no logical processor ${String(options.lp)}: the platform has ${platform.processor.lps.length}`, { lp: options.lp ?? null });
+  const arenaSize = options.arenaSize ?? DEFAULT_ARENA;
+  if (!Number.isSafeInteger(arenaSize) || arenaSize < 4096 || arenaSize > MAX_ARENA) throw new EnclaveLoadError('BAD_OPTIONS', `arenaSize must be an integer from 4096 to ${MAX_ARENA}, got ${String(arenaSize)}`, { arenaSize });
+  if (options.token !== undefined && options.token.length !== 304) throw new EnclaveLoadError('BAD_OPTIONS', `an EINITTOKEN has 304 bytes, got ${options.token.length}`);
   const sigstruct = options.sigstruct ?? img.sigstruct;
-  if (!sigstruct || sigstruct.length !== 1808) throw new EnclaveLoadError('NOT_SIGNED', 'the image is not signed: sign it (witness sign) or pass a SIGSTRUCT');
-  const config = resolveEnclaveConfig(img.manifest.config);
-  const plan = planInterface(img.manifest.interface as CanonicalInterface);
-  for (const name of Object.keys(options.ocalls ?? {})) if (!plan.ocalls.some((f) => f.name === name)) throw new EnclaveLoadError('UNKNOWN_OCALL', `an implementation was given for ${name}, which the interface does not declare`);
+  if (!sigstruct || sigstruct.length !== SIGSTRUCT.size) throw new EnclaveLoadError('NOT_SIGNED', 'the image is not signed: sign it (witness sign) or pass a SIGSTRUCT');
+  let config: EnclaveConfig, plan: InterfacePlan;
+  try {
+    config = resolveEnclaveConfig(img.manifest.config);
+  } catch (e) {
+    throw new EnclaveLoadError('CONFIG_INVALID', `the image's configuration is invalid: ${e instanceof Error ? e.message : String(e)}`, {}, { cause: e });
+  }
+  try {
+    plan = planInterface(img.manifest.interface as CanonicalInterface);
+  } catch (e) {
+    throw new EnclaveLoadError('INTERFACE_INVALID', `the image's interface cannot be used: ${e instanceof Error ? e.message : String(e)}`, {}, { cause: e });
+  }
+  for (const [name, impl] of Object.entries(options.ocalls ?? {})) {
+    if (!plan.ocalls.some((f) => f.name === name)) throw new EnclaveLoadError('UNKNOWN_OCALL', `an implementation was given for ${name}, which the interface does not declare`);
+    if (typeof impl !== 'function') throw new EnclaveLoadError('BAD_OPTIONS', `the implementation of OCALL ${name} is not a function`);
+  }
   // Two passes over the SGXS stream, keeping no per-page objects (a 1 GiB heap is 262,144 pages):
   // the first checks it against the manifest, the second loads it.
   let ec: { ssaFrameSize: number; size: number } | null = null;
@@ -93,7 +132,7 @@ export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8A
   if (m.layout.size !== size) disagree(`ELRANGE size 0x${m.layout.size.toString(16)} vs 0x${size.toString(16)}`);
   if (m.layout.pages !== pageCount) disagree(`${m.layout.pages} pages vs ${pageCount}`);
   if (m.layout.tcs.length === 0 || m.layout.tcs.some((o) => !tcsPages.has(o)) || m.layout.tcs.length !== tcsPages.size) disagree('the TCS list');
-  if (toHex(sigstruct.subarray(960, 992)) !== m.mrenclave) disagree('MRENCLAVE differs from the SIGSTRUCT\'s ENCLAVEHASH');
+  if (toHex(sigstruct.subarray(ENCLAVEHASH.offset, ENCLAVEHASH.offset + ENCLAVEHASH.size)) !== m.mrenclave) disagree('MRENCLAVE differs from the SIGSTRUCT\'s ENCLAVEHASH');
   const k32 = platform.kernel32;
   const hp = k32.GetCurrentProcess();
   const secs = SECS.encode({ SIZE: BigInt(size), SSAFRAMESIZE: ssaFrameSize, MISCSELECT: config.miscSelect, ATTRIBUTES: { FLAGS: attributesFlagsOf(config), XFRM: config.xfrm } });
@@ -103,6 +142,7 @@ export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8A
   };
   const base = k32.CreateEnclave(hp, 0, size, 0, W.ENCLAVE_TYPE_SGX, secs, W.ENCLAVE_CREATE_INFO_SGX_SIZE, null);
   if (base === 0) fail('CREATE_FAILED', 'CreateEnclave');
+  let arena = 0;
   try {
     // Coalesce runs of up to 256 contiguous pages with the same protection (and, for unmeasured
     // pages, all zero) into one LoadEnclaveData call.
@@ -131,16 +171,30 @@ export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8A
     flush();
     const info = new Uint8Array(W.ENCLAVE_INIT_INFO_SGX_SIZE);
     info.set(sigstruct, 0);
-    if (options.token) info.set(options.token.subarray(0, 304), 2048);
+    if (options.token) info.set(options.token, 2048);
     const err = { value: 0 };
     let ok = k32.InitializeEnclave(hp, base, info, info.length, err);
     for (let retry = 0; !ok && k32.GetLastError() === W.ERROR_RETRY && retry < 50; retry++) ok = k32.InitializeEnclave(hp, base, info, info.length, err);
     if (!ok) fail('INIT_FAILED', 'InitializeEnclave', err.value);
+    arena = allocateArena(k32, arenaSize);
+    return new HostEnclave(platform, img, plan, base, lp, arena, arenaSize, options);
   } catch (e) {
+    if (arena !== 0) k32.VirtualFree(arena, 0, W.MEM_RELEASE);
     k32.DeleteEnclave(base);
     throw e;
   }
-  return new HostEnclave(platform, img, plan, base, options);
+}
+
+/** The untrusted marshalling arena: low in the address space where possible (short addresses), else anywhere. */
+function allocateArena(k32: Kernel32, size: number): number {
+  let arena = 0;
+  for (let at = 0x2000_0000; at < 0xf000_0000 && arena === 0; at += 0x100_0000) arena = k32.VirtualAlloc(at, size, W.MEM_RESERVE | W.MEM_COMMIT, W.PAGE_READWRITE);
+  if (arena === 0) arena = k32.VirtualAlloc(0, size, W.MEM_RESERVE | W.MEM_COMMIT, W.PAGE_READWRITE);
+  if (arena === 0) {
+    const err = k32.GetLastError();
+    throw new EnclaveLoadError('ARENA', `cannot allocate the untrusted marshalling arena: ${win32ErrorName(err)} (${err})`, { win32Error: err });
+  }
+  return arena;
 }
 
 interface CallFrame {
@@ -172,6 +226,13 @@ export class HostEnclave {
   readonly #nssa: number;
   #destroyed = false;
   readonly #ret = new Uint8Array(8);
+  readonly #ocallRet = new Uint8Array(8);
+  /** Marshalling structures by parameter count, reused (an ECALL's is written before it enters; an OCALL's read before its implementation runs). */
+  readonly #msBufs: Uint8Array[] = [];
+  #slots(f: FunctionPlan): Uint8Array {
+    const n = f.params.length;
+    return this.#msBufs[n] ?? (this.#msBufs[n] = new Uint8Array(msSize(f)));
+  }
   /** Register files by nesting depth, and one exit handler for all calls: nothing is allocated per ECALL. */
   readonly #regs: Registers[] = [];
   readonly #handler: (x: ExitInfo, r: Registers) => number = (x, r) => {
@@ -186,8 +247,8 @@ export class HostEnclave {
   /** Exits seen, for inspection: EEXITs, AEXs, OCALLs. */
   readonly stats = { ecalls: 0, ocalls: 0, aex: 0, exceptions: 0 };
 
-  /** @internal use loadEnclave */
-  constructor(platform: HostPlatform, image: EnclaveImage, plan: InterfacePlan, base: number, options: LoadOptions) {
+  /** @internal use loadEnclave (it does everything that can fail; this only records). */
+  constructor(platform: HostPlatform, image: EnclaveImage, plan: InterfacePlan, base: number, lp: LogicalProcessor, arena: number, arenaSize: number, options: LoadOptions) {
     this.#platform = platform;
     this.image = image;
     this.plan = plan;
@@ -198,18 +259,10 @@ export class HostEnclave {
     this.#byName = new Map(plan.ecalls.map((f) => [f.name, f]));
     this.#busy = new Uint8Array(this.#tcs.length);
     this.#nssa = image.manifest.layout.nssa;
-    const lp = platform.processor.lps[options.lp ?? 0];
-    if (!lp) throw new SdkError('NO_SUCH_LP', `no logical processor ${options.lp}`);
     this.#lp = lp;
-    const size = options.arenaSize ?? 1 << 20;
-    const k32 = platform.kernel32;
-    let arena = 0;
-    for (let at = 0x2000_0000; at < 0xf000_0000 && arena === 0; at += 0x100_0000) arena = k32.VirtualAlloc(at, size, W.MEM_RESERVE | W.MEM_COMMIT, W.PAGE_READWRITE);
-    if (arena === 0) arena = k32.VirtualAlloc(0, size, W.MEM_RESERVE | W.MEM_COMMIT, W.PAGE_READWRITE);
-    if (arena === 0) throw new EnclaveLoadError('ARENA', `cannot allocate the untrusted marshalling arena: Win32 error ${k32.GetLastError()}`);
     this.#arenaBase = arena;
     this.#arenaTop = arena;
-    this.#arenaEnd = arena + size;
+    this.#arenaEnd = arena + arenaSize;
   }
 
   get destroyed(): boolean {
@@ -265,7 +318,7 @@ export class HostEnclave {
     if (claimed) this.#busy[slot] = 1;
     this.#stack.push(frame);
     try {
-      const ms = this.#take(8 * (f.params.length + 1));
+      const ms = this.#take(msSize(f));
       const outs = this.#marshalIn(f, args, ms);
       const scratch = this.#arenaTop;
       const depth = this.#stack.length - 1;
@@ -297,15 +350,18 @@ export class HostEnclave {
   #marshalIn(f: FunctionPlan, args: readonly EcallArg[], ms: number): { target: Uint8Array; addr: number; len: number }[] {
     const n = f.params.length;
     if (n === 0) return NO_OUTS;
-    const slot = new Uint8Array(8 * (n + 1));
+    const slot = this.#slots(f);
+    slot.fill(0, 8 * n); // the return slot (every parameter slot is written below)
     const vals: (number | bigint | undefined)[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const p = f.params[i]!;
       if (p.kind !== 'value') continue;
       const a = args[i];
-      if (typeof a !== 'number' && typeof a !== 'bigint') throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} needs a number`);
-      vals[i] = a;
+      const problem = valueProblem(p, a);
+      if (problem !== null) throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} ${problem}, got ${describeArg(a)}`, { param: p.name });
       writeSlot(slot, i, p, a);
+      // Lengths are computed from the value as the enclave will see it (narrowed to its C type), so both sides agree.
+      vals[i] = slotValue(p, slot, i);
     }
     let outs: { target: Uint8Array; addr: number; len: number }[] | null = null;
     const mem = this.#mem();
@@ -313,19 +369,23 @@ export class HostEnclave {
       const p = f.params[i]!;
       const a = args[i];
       if (p.kind === 'value') continue;
-      if (p.kind === 'user_check') writeSlotAddress(slot, i, a === null || a === undefined ? 0 : Number(a));
+      if (p.kind === 'user_check') {
+        if (a === null || a === undefined) writeSlotAddress(slot, i, 0);
+        else if ((typeof a === 'number' && Number.isSafeInteger(a) && a >= 0) || (typeof a === 'bigint' && valueProblem(USER_CHECK, a) === null && a >= 0n)) writeSlot(slot, i, USER_CHECK, a);
+        else throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} is [user_check]: it needs an address (a non-negative safe integer or a bigint below 2^64) or null, got ${describeArg(a)}`, { param: p.name });
+      }
       else if (a === null || a === undefined) writeSlotAddress(slot, i, 0);
       else {
         let bytes: Uint8Array;
-        if (typeof a === 'string') bytes = p.string === 'wstring' ? encodeWide(a) : new TextEncoder().encode(a + '\0');
+        if (typeof a === 'string') bytes = p.string === 'wstring' ? encodeWide(a) : UTF8_ENCODER.encode(a + '\0');
         else if (a instanceof Uint8Array) bytes = a;
         else throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} needs bytes or a string`);
         const len = p.string ? bytes.length : bufferLength(p, vals);
         if (len < 0) throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} would have an invalid length`);
         if (!p.string && bytes.length < len) throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} needs ${len} bytes, got ${bytes.length}`);
         const addr = this.#take(len);
+        // An [out] buffer is not written: the enclave reads nothing from it (it zeroes its own copy) and writes all len bytes back.
         if (p.direction !== 'out') mem.write(addr, bytes.length === len ? bytes : bytes.subarray(0, len));
-        else mem.write(addr, new Uint8Array(len));
         if ((p.direction === 'out' || p.direction === 'inout') && a instanceof Uint8Array) (outs ??= []).push({ target: a, addr, len });
         writeSlotAddress(slot, i, addr);
       }
@@ -369,7 +429,12 @@ export class HostEnclave {
     this.stats.ocalls++;
     const mem = this.#mem();
     const n = f.params.length;
-    const slots = n > 0 ? mem.read(ms, 8 * (n + 1)) : NO_SLOTS;
+    // Read once into a reused buffer: everything below that uses the slots runs before the implementation (which may nest calls).
+    let slots: Uint8Array = NO_SLOTS;
+    if (n > 0) {
+      slots = this.#slots(f);
+      mem.readInto(ms, slots);
+    }
     const vals: (number | bigint | undefined)[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const p = f.params[i]!;
@@ -377,7 +442,7 @@ export class HostEnclave {
     }
     const args: (number | bigint | Uint8Array | string | null)[] = [];
     const outs: { addr: number; bytes: Uint8Array }[] = [];
-    let top = ms + 8 * (n + 1);
+    let top = ms + msSize(f);
     for (let i = 0; i < n; i++) {
       const p = f.params[i]!;
       if (p.kind === 'value') args.push(vals[i]!);
@@ -388,11 +453,12 @@ export class HostEnclave {
           args.push(null);
           continue;
         }
-        const len = p.string ? hostStringLength(mem, addr, p.string) : bufferLength(p, vals);
-        if (addr < 0 || len < 0) throw new SdkError('BAD_OCALL', `OCALL ${f.name}: ${p.name} is not a valid buffer`);
+        if (addr < 0) throw new SdkError('BAD_OCALL', `OCALL ${f.name}: ${p.name} is not a valid address`);
+        const len = p.string ? this.#stringLength(addr, p.string) : bufferLength(p, vals);
+        if (len < 0) throw new SdkError('BAD_OCALL', `OCALL ${f.name}: ${p.name} ${p.string ? 'has no terminator within MAX_STRING bytes (or within the arena)' : 'has an invalid length'}`);
         top = Math.max(top, addr + len);
         const bytes = mem.read(addr, len);
-        if (p.string && p.direction === 'in') args.push(p.string === 'string' ? new TextDecoder().decode(bytes.subarray(0, len - 1)) : decodeWide(bytes));
+        if (p.string && p.direction === 'in') args.push(p.string === 'string' ? UTF8_DECODER.decode(bytes.subarray(0, len - 1)) : decodeWide(bytes));
         else {
           args.push(bytes);
           if (p.direction === 'out' || p.direction === 'inout') outs.push({ addr, bytes });
@@ -414,10 +480,23 @@ export class HostEnclave {
     }
     for (const o of outs) mem.write(o.addr, o.bytes);
     if (f.returns) {
-      const rv = new Uint8Array(8);
-      writeSlot(rv, 0, f.returns, result ?? 0);
-      mem.write(ms + 8 * n, rv);
+      const value = result ?? 0;
+      const problem = valueProblem(f.returns, value);
+      if (problem !== null) throw new SdkError('BAD_OCALL_RETURN', `OCALL ${f.name}: the implementation returned ${describeArg(value)}; the result ${problem}`, { ocall: f.name });
+      writeSlot(this.#ocallRet, 0, f.returns, value);
+      mem.write(ms + 8 * n, this.#ocallRet);
     }
+  }
+
+  /** Reused by #stringLength. */
+  readonly #scanBuf = new Uint8Array(STRING_SCAN_CHUNK);
+
+  /** Length (with terminator) of an OCALL's string: one in the arena must end inside it; -1 when there is no terminator. */
+  #stringLength(addr: number, kind: 'string' | 'wstring'): number {
+    const unit = stringUnit(kind);
+    if (addr % unit !== 0) return -1;
+    const limit = addr >= this.#arenaBase && addr < this.#arenaEnd ? this.#arenaEnd : Number.MAX_SAFE_INTEGER;
+    return scanStringLength(this.#mem(), addr, unit, limit, this.#scanBuf);
   }
 
   /** DeleteEnclave and free the arena. */
@@ -430,8 +509,19 @@ export class HostEnclave {
   }
 }
 
+/** A short description of a JS argument for messages. */
+function describeArg(a: unknown): string {
+  if (typeof a === 'bigint') return `${a}n`;
+  if (typeof a === 'number') return String(a);
+  if (typeof a === 'string') return `a string of ${a.length} characters`;
+  if (a instanceof Uint8Array) return `${a.length} bytes`;
+  return a === null ? 'null' : typeof a;
+}
+
 const NO_OUTS: { target: Uint8Array; addr: number; len: number }[] = [];
 const NO_SLOTS = new Uint8Array(0);
+const UTF8_ENCODER = new TextEncoder();
+const UTF8_DECODER = new TextDecoder();
 
 function encodeWide(s: string): Uint8Array {
   const cps = [...s].map((c) => c.codePointAt(0)!);
@@ -448,18 +538,3 @@ function decodeWide(b: Uint8Array): string {
   }
   return s;
 }
-
-function hostStringLength(mem: Process, addr: number, kind: 'string' | 'wstring'): number {
-  const unit = kind === 'string' ? 1 : 4;
-  for (let len = 0; len < 1 << 24; len += 256) {
-    const b = mem.read(addr + len, 256);
-    for (let k = 0; k + unit <= 256; k += unit) {
-      let z = true;
-      for (let j = 0; j < unit; j++) if (b[k + j] !== 0) z = false;
-      if (z) return len + k + unit;
-    }
-  }
-  throw new SdkError('BAD_STRING', 'an OCALL string has no terminator');
-}
-
-export type { ParamPlan };

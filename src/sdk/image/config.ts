@@ -47,27 +47,37 @@ export interface EnclaveConfigJson {
  * @throws {SdkError} `CONFIG_INVALID` naming the field.
  */
 export function resolveEnclaveConfig(partial: Partial<EnclaveConfig> | EnclaveConfigJson = {}): EnclaveConfig {
-  const p = partial as Record<string, unknown>;
-  const known = new Set(Object.keys(DEFAULT_ENCLAVE_CONFIG));
-  for (const k of Object.keys(p)) if (!known.has(k)) throw new SdkError('CONFIG_INVALID', `unknown enclave configuration field '${k}'`, { field: k });
-  const xfrmRaw = p.xfrm;
-  const xfrm = xfrmRaw === undefined ? DEFAULT_ENCLAVE_CONFIG.xfrm : typeof xfrmRaw === 'bigint' ? xfrmRaw : BigInt(xfrmRaw as string | number);
-  const c: EnclaveConfig = { ...DEFAULT_ENCLAVE_CONFIG, ...(p as Partial<EnclaveConfig>), xfrm };
   const bad = (field: string, why: string): never => {
     throw new SdkError('CONFIG_INVALID', `enclave configuration: ${field} ${why}`, { field });
   };
+  if (typeof partial !== 'object' || partial === null || Array.isArray(partial)) return bad('(the whole configuration)', 'must be an object');
+  const p = partial as Record<string, unknown>;
+  const known = new Set(Object.keys(DEFAULT_ENCLAVE_CONFIG));
+  for (const k of Object.keys(p)) if (!known.has(k)) throw new SdkError('CONFIG_INVALID', `unknown enclave configuration field '${k}'`, { field: k });
+  const xfrm = p.xfrm === undefined ? DEFAULT_ENCLAVE_CONFIG.xfrm : xfrmValue(p.xfrm) ?? bad('xfrm', 'must be a u64: a bigint, a non-negative integer or a decimal or 0x-hex string');
+  const c: EnclaveConfig = { ...DEFAULT_ENCLAVE_CONFIG, ...(p as Partial<EnclaveConfig>), xfrm };
   const u16 = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffff;
   if (!u16(c.isvProdId)) bad('isvProdId', 'must be an integer 0..65535');
   if (!u16(c.isvSvn)) bad('isvSvn', 'must be an integer 0..65535');
   if (typeof c.debug !== 'boolean') bad('debug', 'must be true or false');
   if (typeof c.provisionKey !== 'boolean') bad('provisionKey', 'must be true or false');
   if (!Number.isInteger(c.miscSelect) || c.miscSelect < 0 || c.miscSelect > 0xffffffff) bad('miscSelect', 'must be a u32');
-  if ((c.xfrm & 3n) !== 3n || c.xfrm < 0n) bad('xfrm', 'must include x87 and SSE (bits 0 and 1)');
+  if ((c.xfrm & 3n) !== 3n) bad('xfrm', 'must include x87 and SSE (bits 0 and 1)');
   if (!Number.isSafeInteger(c.heapSize) || c.heapSize < 65536 || c.heapSize % 65536 !== 0) bad('heapSize', 'must be a positive multiple of 64 KiB');
   if (c.heapSize > 2 ** 32) bad('heapSize', 'exceeds the 4 GiB of a wasm32 memory');
   if (!Number.isInteger(c.tcsCount) || c.tcsCount < 1 || c.tcsCount > 256) bad('tcsCount', 'must be 1..256');
   if (!Number.isInteger(c.ssaFrames) || c.ssaFrames < 1 || c.ssaFrames > 16) bad('ssaFrames', 'must be 1..16');
   return c;
+}
+
+/** XFRM from a bigint, a safe non-negative integer or a decimal / 0x-hex string; null when it is none of those or not a u64. */
+function xfrmValue(v: unknown): bigint | null {
+  let x: bigint;
+  if (typeof v === 'bigint') x = v;
+  else if (typeof v === 'number' && Number.isSafeInteger(v)) x = BigInt(v);
+  else if (typeof v === 'string' && /^(0x[0-9a-f]+|[0-9]+)$/i.test(v)) x = BigInt(v);
+  else return null;
+  return x >= 0n && x <= 0xffff_ffff_ffff_ffffn ? x : null;
 }
 
 export function configToJson(c: EnclaveConfig): Required<EnclaveConfigJson> {

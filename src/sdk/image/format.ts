@@ -10,7 +10,7 @@
  * SIGSTRCT (the 1808-byte SIGSTRUCT). The SGXS section is the authority for what is loaded; the
  * manifest only helps the host (and is checked against the SGXS when loading).
  */
-import { u32le, u64leNumberOrNeg, writeU32le, writeU64le, toHex } from '../../lib/bytes.js';
+import { u32le, u64leNumberOrNeg, writeU32le, writeU64le } from '../../lib/bytes.js';
 import { SdkError } from '../errors.js';
 import type { EnclaveConfigJson } from './config.js';
 
@@ -102,16 +102,49 @@ export function decodeImage(b: Uint8Array): EnclaveImage {
   const m = found.get(TAGS.MANIFEST);
   const sgxs = found.get(TAGS.SGXS);
   if (!m || !sgxs) return bad('missing MANIFEST or SGXS section');
-  let manifest: ImageManifest;
+  let manifest: unknown;
   try {
-    manifest = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(m)) as ImageManifest;
+    manifest = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(m));
   } catch (e) {
     throw new SdkError('IMAGE_INVALID', 'not a Witness enclave image: the manifest is not JSON', {}, { cause: e });
   }
-  if (manifest?.format !== 'witness-image' || manifest.version !== 1) bad('unknown manifest format');
+  checkManifest(manifest);
   const sig = found.get(TAGS.SIGSTRUCT) ?? null;
   if (sig && sig.length !== 1808) bad(`the SIGSTRUCT section has ${sig.length} bytes`);
   return { manifest, sgxs: sgxs.slice(), sigstruct: sig ? sig.slice() : null };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/**
+ * Check that a decoded manifest has the shape the host relies on (the loader then checks it
+ * against the SGXS; the configuration and the interface are checked when they are used).
+ * @throws {SdkError} `IMAGE_INVALID` naming the first field that is missing or of the wrong type.
+ */
+export function checkManifest(m: unknown): asserts m is ImageManifest {
+  const bad = (field: string, why: string): never => {
+    throw new SdkError('IMAGE_INVALID', `not a Witness enclave image: the manifest's ${field} ${why}`, { field });
+  };
+  if (!isObject(m)) return bad('top level', 'is not an object');
+  if (m.format !== 'witness-image' || m.version !== 1) bad('format', 'is unknown (expected witness-image version 1)');
+  if (typeof m.runtime !== 'string') bad('runtime', 'is not a string');
+  if (typeof m.mrenclave !== 'string' || !/^[0-9a-f]{64}$/.test(m.mrenclave)) bad('mrenclave', 'is not 64 lower-case hex digits');
+  if (!isObject(m.config)) bad('config', 'is not an object');
+  if (!isObject(m.interface)) bad('interface', 'is not an object');
+  const l = m.layout;
+  if (!isObject(l)) return bad('layout', 'is not an object');
+  for (const k of ['size', 'ssaFrameSize', 'nssa', 'pages'] as const) if (!isCount(l[k])) bad(`layout.${k}`, 'is not a non-negative integer');
+  const region = (name: string, fields: readonly string[]): void => {
+    const r = l[name];
+    if (!isObject(r)) return bad(`layout.${name}`, 'is not an object');
+    for (const k of fields) if (!isCount(r[k])) bad(`layout.${name}.${k}`, 'is not a non-negative integer');
+  };
+  region('heap', ['offset', 'size']);
+  region('module', ['offset', 'length']);
+  region('interface', ['offset', 'length']);
+  if (typeof (l.module as Record<string, unknown>).sha256 !== 'string') bad('layout.module.sha256', 'is not a string');
+  if (!Array.isArray(l.tcs) || !l.tcs.every(isCount)) bad('layout.tcs', 'is not a list of offsets');
 }
 
 export function withSigstruct(img: EnclaveImage, sigstruct: Uint8Array): EnclaveImage {
@@ -134,4 +167,3 @@ export function describeImage(img: EnclaveImage): string[] {
   ];
 }
 
-export { toHex };

@@ -5,8 +5,9 @@
  * `assembleSigstruct` inserts an externally made signature and the public modulus.
  */
 import type { CryptoProvider } from '../../lib/crypto/provider.js';
-import { writeU16le, writeU32le, writeU64le, beBytesToBigInt, reversed, bigIntToBeBytes } from '../../lib/bytes.js';
-import { SIGSTRUCT_HEADER, SIGSTRUCT_HEADER2, sigstructSignedBytes, computeQ1Q2, rsaIntToSigstructBytes, verifySigstructSignature } from '../../arch/index.js';
+import { writeU32le, beBytesToBigInt, reversed, bigIntToBeBytes } from '../../lib/bytes.js';
+import { LayoutError } from '../../lib/errors.js';
+import { SIGSTRUCT, SIGSTRUCT_HEADER, SIGSTRUCT_HEADER2, sigstructSignedBytes, computeQ1Q2, rsaIntToSigstructBytes, verifySigstructSignature } from '../../arch/index.js';
 import { SdkError } from '../errors.js';
 
 /** The fields a signer chooses (everything but the key material). */
@@ -37,27 +38,29 @@ export function bcdDate(d: Date = new Date()): number {
   return parseInt(s, 16);
 }
 
-/** A SIGSTRUCT with every field but MODULUS, SIGNATURE, Q1, Q2 (EXPONENT = 3). */
+/**
+ * A SIGSTRUCT with every field but MODULUS, SIGNATURE, Q1, Q2 (EXPONENT = 3), through the
+ * SIGSTRUCT field table (which refuses values that do not fit their fields).
+ * @throws {SdkError} `SIGN_FIELDS` naming the field (a LayoutError as the cause for a value out of its field's range).
+ */
 export function unsignedSigstruct(f: SigstructFields): Uint8Array {
-  if (f.enclaveHash.length !== 32) throw new SdkError('SIGN_FIELDS', 'the enclave hash must be 32 bytes');
-  const b = new Uint8Array(1808);
-  b.set(SIGSTRUCT_HEADER, 0);
-  writeU32le(b, 12, f.type ?? 0);
-  writeU32le(b, 16, f.vendor ?? 0);
-  writeU32le(b, 20, f.date);
-  b.set(SIGSTRUCT_HEADER2, 24);
-  writeU32le(b, 40, f.swDefined ?? 0);
-  writeU32le(b, 512, 3);
-  writeU32le(b, 900, f.miscSelect >>> 0);
-  writeU32le(b, 904, f.miscMask >>> 0);
-  writeU64le(b, 928, f.attributesFlags);
-  writeU64le(b, 936, f.attributesXfrm);
-  writeU64le(b, 944, f.attributeMaskFlags);
-  writeU64le(b, 952, f.attributeMaskXfrm);
-  b.set(f.enclaveHash, 960);
-  writeU16le(b, 1024, f.isvProdId);
-  writeU16le(b, 1026, f.isvSvn);
-  return b;
+  if (!(f.enclaveHash instanceof Uint8Array) || f.enclaveHash.length !== 32) throw new SdkError('SIGN_FIELDS', 'the enclave hash must be 32 bytes', { field: 'enclaveHash' });
+  const type = f.type ?? 0;
+  if (!Number.isInteger(type) || type < 0 || type > 0xffffffff) throw new SdkError('SIGN_FIELDS', `the HEADER TYPE dword must be a u32, got ${String(type)}`, { field: 'type' });
+  const header = SIGSTRUCT_HEADER.slice();
+  writeU32le(header, 12, type);
+  try {
+    return SIGSTRUCT.encode({
+      HEADER: header, VENDOR: f.vendor ?? 0, DATE: f.date, HEADER2: SIGSTRUCT_HEADER2, SWDEFINED: f.swDefined ?? 0,
+      EXPONENT: 3, MISCSELECT: f.miscSelect, MISCMASK: f.miscMask,
+      ATTRIBUTES: { FLAGS: f.attributesFlags, XFRM: f.attributesXfrm }, ATTRIBUTEMASK: { FLAGS: f.attributeMaskFlags, XFRM: f.attributeMaskXfrm },
+      ENCLAVEHASH: f.enclaveHash, ISVPRODID: f.isvProdId, ISVSVN: f.isvSvn,
+    });
+  } catch (e) {
+    if (!(e instanceof LayoutError)) throw e;
+    const field = typeof e.data.field === 'string' ? e.data.field : null;
+    throw new SdkError('SIGN_FIELDS', `a SIGSTRUCT field is out of range: ${e.message}`, { field }, { cause: e });
+  }
 }
 
 /** The 256 bytes an offline signer signs (`sgx_sign gendata`): SIGSTRUCT[0,128) ‖ SIGSTRUCT[900,1028). */
@@ -76,12 +79,10 @@ export function assembleSigstruct(f: SigstructFields, modulus: Uint8Array, expon
   const sig = stripLeadingZeros(signature);
   if (sig.length > 384) throw new SdkError('SIGN_BAD_SIGNATURE', 'the signature is longer than the modulus');
   const b = unsignedSigstruct(f);
-  b.set(reversed(m), 128);
-  const sBe = bigIntToBeBytes(beBytesToBigInt(sig), 384);
-  b.set(reversed(sBe), 516);
-  const { q1, q2 } = computeQ1Q2(beBytesToBigInt(sBe), beBytesToBigInt(m));
-  b.set(rsaIntToSigstructBytes(q1), 1040);
-  b.set(rsaIntToSigstructBytes(q2), 1424);
+  const { q1, q2 } = computeQ1Q2(beBytesToBigInt(sig), beBytesToBigInt(m));
+  SIGSTRUCT.encodeInto(b, 0, {
+    MODULUS: reversed(m), SIGNATURE: reversed(bigIntToBeBytes(beBytesToBigInt(sig), 384)), Q1: rsaIntToSigstructBytes(q1), Q2: rsaIntToSigstructBytes(q2),
+  });
   const v = verifySigstructSignature(b, crypto);
   if (!v.valid) throw new SdkError('SIGN_BAD_SIGNATURE', `the signature does not verify: ${v.reason}`);
   return b;
@@ -90,10 +91,8 @@ export function assembleSigstruct(f: SigstructFields, modulus: Uint8Array, expon
 /** Sign with a private key in PEM form (RSA-3072, e = 3). */
 export function signSigstruct(f: SigstructFields, privateKeyPem: string, crypto: CryptoProvider): Uint8Array {
   const { modulus, exponent } = crypto.rsaPublicNumbers(privateKeyPem);
-  const m = stripLeadingZeros(modulus);
-  if (m.length !== 384 || exponent !== 3n) throw new SdkError('SIGN_BAD_KEY', `the signing key must be RSA-3072 with exponent 3 (got ${m.length * 8} bits, e = ${exponent})`);
   const signature = crypto.rsaSignSha256(privateKeyPem, sigstructSigningData(f));
-  return assembleSigstruct(f, m, exponent, signature, crypto);
+  return assembleSigstruct(f, modulus, exponent, signature, crypto); // checks the key (SIGN_BAD_KEY) and the signature
 }
 
 /** A new signing key: RSA-3072, e = 3 (PKCS#8 PEM). */
