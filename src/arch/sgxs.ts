@@ -144,12 +144,18 @@ export function sgxsPages(records: readonly SgxsRecord[]): SgxsPage[] {
 /**
  * Visit the pages an SGXS stream loads, one at a time, without keeping them (the loader's path: a
  * 1 GiB heap would otherwise be 262,144 page objects). `data` is valid only during the callback
- * and must not be written. Rules and errors as {@link forEachSgxsRecord}.
+ * and must not be written. Returns the ECREATE record (the stream's first). Rules and errors as
+ * {@link forEachSgxsRecord}.
  */
-export function forEachSgxsPage(stream: Uint8Array, visit: (p: SgxsPage) => void, options: { canonical?: boolean } = {}): void {
+export function forEachSgxsPage(stream: Uint8Array, visit: (p: SgxsPage) => void, options: { canonical?: boolean } = {}): { readonly ssaFrameSize: number; readonly size: number } {
   const assembler = new PageAssembler(visit);
-  forEachSgxsRecord(stream, (r) => assembler.record(r), options);
+  let ecreate: { ssaFrameSize: number; size: number } | null = null;
+  forEachSgxsRecord(stream, (r) => {
+    if (r.kind === 'ECREATE') ecreate = r;
+    else assembler.record(r);
+  }, options);
   assembler.end();
+  return ecreate!; // forEachSgxsRecord refuses a stream that does not start with ECREATE
 }
 
 /** Builds pages from EADD and chunk records into one reusable buffer. */

@@ -91,9 +91,11 @@ export function createPlatform(options: PlatformOptions = {}): Platform {
   const kernel = new Kernel(processor);
   const process = kernel.createProcess('host.exe');
   const kernel32 = new Kernel32(kernel, process, profile, resolveWindowsConfig(options.windows ?? {}, processor.inspect.flexibleLaunchControl));
-  // The host program runs on logical processor 0 in user mode.
-  const lp = processor.lps[0]!;
-  lp.cpl = 3;
-  lp.cr3 = process.pageTable;
+  // The host program's threads run in user mode on every logical processor (a host thread may be
+  // placed on any of them: loadEnclave's `lp`); the kernel borrows one for ring-0 work.
+  for (const lp of processor.lps) {
+    lp.cpl = 3;
+    lp.cr3 = process.pageTable;
+  }
   return { profile, processor, kernel, process, kernel32, save: () => ({ ...processor.save(), profile: profile.id }) };
 }

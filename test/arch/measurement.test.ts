@@ -397,7 +397,7 @@ describe('SgxsWriter, sgxsPages, MeasurementLog', () => {
       forEachSgxsRecord(stream, (r) => streamed.push(r.kind === 'EEXTEND' || r.kind === 'UNMEASURED' ? { ...r, data: r.data.slice() } : r));
       assert.deepEqual(streamed, expected);
       const visited: { offset: number; secinfoFlags: number; measuredChunks: number; data: Uint8Array }[] = [];
-      forEachSgxsPage(stream, (pg) => visited.push({ ...pg, data: pg.data.slice() }));
+      assert.deepEqual(forEachSgxsPage(stream, (pg) => visited.push({ ...pg, data: pg.data.slice() })), { kind: 'ECREATE', ssaFrameSize: 2, size: 0x20000 });
       assert.deepEqual(visited, pages.map((pg) => ({ ...pg, data: pg.data.slice() })));
     }), { numRuns: 60 });
   });

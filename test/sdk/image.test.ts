@@ -131,6 +131,9 @@ describe('signing', () => {
     assert.throws(() => assembleSigstruct(fields, modulusOf(pem), 3n, bad, crypto), isSdkError('SIGN_BAD_SIGNATURE'));
     const otherFields = { ...fields, isvSvn: fields.isvSvn + 1 };
     assert.throws(() => assembleSigstruct(otherFields, modulusOf(pem), 3n, good, crypto), isSdkError('SIGN_BAD_SIGNATURE'), 'a signature over other fields');
+    // Not a residue mod n (the modulus itself, all-ones): SIGN_BAD_SIGNATURE, not a layout error.
+    assert.throws(() => assembleSigstruct(fields, modulusOf(pem), 3n, modulusOf(pem), crypto), isSdkError('SIGN_BAD_SIGNATURE'), 's = n');
+    assert.throws(() => assembleSigstruct(fields, modulusOf(pem), 3n, new Uint8Array(384).fill(0xff), crypto), isSdkError('SIGN_BAD_SIGNATURE'), 's > n');
     assert.throws(() => assembleSigstruct(fields, modulusOf(pem), 65537n, good, crypto), isSdkError('SIGN_BAD_KEY'));
     const small = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     assert.throws(() => signSigstruct(fields, small, crypto), isSdkError('SIGN_BAD_KEY'));

@@ -159,3 +159,14 @@ describe('loadEnclave: a configuration or interface that cannot be used', () => 
     assert.throws(() => loadEnclave(p, b.image, { sigstruct: sig, ocalls: { ocall_ping: 5 as unknown as () => void } }), isLoadError('BAD_OPTIONS'));
   });
 });
+
+describe('the host thread\'s logical processor', () => {
+  test('an enclave loaded for logical processor 1 is entered there (the host runs in user mode on every LP)', () => {
+    const p = newPlatform();
+    assert.ok(p.processor.lps.length >= 2);
+    const b = buildFixture('calls');
+    const e = loadEnclave(p, b.image, { sigstruct: signFixture(b), lp: 1 });
+    assert.equal(e.ecall('ecall_leaf', [41]), 42);
+    e.destroy();
+  });
+});

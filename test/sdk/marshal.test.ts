@@ -594,3 +594,33 @@ describe('writeSlot', () => {
     assert.equal(toHex(ms.subarray(8)), '000000000000f83f');
   });
 });
+
+describe('an enclave that runs memory.grow(0)', () => {
+  test('the grow replaces the memory\'s buffer; the bridges, the runtime services and the processor follow it', () => {
+    let seen: number[] = [];
+    const own = loadFixture(p, 'marshal', {
+      ocalls: {
+        ocall_lie: () => 0,
+        ocall_big: (buf) => {
+          seen = [...(buf as Uint8Array)];
+          return 7;
+        },
+      },
+    });
+    try {
+      assert.equal(own.ecall('ecall_in_size', [pattern(64, 1), 64]), 64); // the runtime has its view now
+      assert.ok((own.ecall('ecall_grow_zero', []) as number) > 0, 'the grow succeeds at the maximum');
+      const src = pattern(300, 5);
+      assert.equal(own.ecall('ecall_in_size', [src, 300]), 300);
+      assert.deepEqual(readLog(own), [bytesRec(src), u32Rec(300)], '[in] bytes arrive in the new buffer');
+      const out = new Uint8Array(40);
+      assert.equal(own.ecall('ecall_out_size', [out, 40, 3]), 40);
+      assert.equal(out[39], (3 + 7 * 39) & 0xff, '[out] bytes come back from it');
+      // An OCALL with an [in] buffer copies from the new buffer too.
+      assert.equal(own.ecall('ecall_ocall_big', [16]), 0x10007);
+      assert.deepEqual(seen, [...Array(16).keys()]);
+    } finally {
+      own.destroy();
+    }
+  });
+});

@@ -211,8 +211,16 @@ class TrustedRuntime implements EnclaveEngine {
     const heapBase = base + Number(h.HEAP_OFFSET);
     const heapSize = Number(h.HEAP_SIZE);
     const memory = ctx.mapMemory(heapBase, heapSize, { zero: true });
+    // The module may run memory.grow (even by 0 pages, which succeeds at the maximum and replaces
+    // the buffer): every user of the bytes goes through this getter, which follows the buffer.
+    let u8 = new Uint8Array(memory.buffer);
     const state: EnclaveState = {
-      plan, u8: new Uint8Array(memory.buffer), ecallFns: [], alloc: null, free: null, heapSize,
+      plan,
+      get u8() {
+        if (u8.byteLength === 0) u8 = new Uint8Array(memory.buffer);
+        return u8;
+      },
+      ecallFns: [], alloc: null, free: null, heapSize,
       threads: new Map(), crashed: null, ctx, lastThreadTcs: -1, lastThread: null, stackPointer: null,
     };
     const services: RuntimeServices = {
@@ -221,7 +229,9 @@ class TrustedRuntime implements EnclaveEngine {
         if (!state.ctx) throw new CallFailed(STATUS.UNEXPECTED, 'runtime service outside an entry');
         return state.ctx;
       },
-      memory: state.u8,
+      get memory() {
+        return state.u8;
+      },
     };
     const imports: WebAssembly.Imports = {
       env: { memory },
@@ -426,11 +436,12 @@ class TrustedRuntime implements EnclaveEngine {
         this.#regPool.push(saved);
       }
       // Copy results back to where the enclave said, with the sizes the enclave computed.
-      for (const o of outs) ctx.readInto(o.host, mem.subarray(o.ptr, o.ptr + o.len));
+      const after = st.u8; // a nested ECALL during the OCALL may have replaced the buffer
+      for (const o of outs) ctx.readInto(o.host, after.subarray(o.ptr, o.ptr + o.len));
       if (f.returns && retPtr) {
-        if (retPtr + f.returns.width > mem.length) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: the return pointer is outside the enclave's memory`);
+        if (retPtr + f.returns.width > after.length) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: the return pointer is outside the enclave's memory`);
         const rv = ctx.read(msAddr + 8 * f.params.length, 8);
-        mem.set(rv.subarray(0, f.returns.width), retPtr);
+        after.set(rv.subarray(0, f.returns.width), retPtr);
       }
       return STATUS.SUCCESS;
     } catch (e) {

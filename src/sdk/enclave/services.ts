@@ -19,6 +19,7 @@ import { SEALED_HEADER_SIZE, SEALED_DATA_HEADER, SEAL_FLAGS_MASK, SEAL_MISC_MASK
 export interface RuntimeServices {
   readonly crypto: CryptoProvider;
   ctx(): EnclaveContext;
+  /** The enclave's memory (a fresh view whenever the module replaced its buffer). */
   readonly memory: Uint8Array;
 }
 
@@ -154,31 +155,30 @@ export function unsealData(ctx: EnclaveContext, crypto: CryptoProvider, blob: Ui
 
 /** The imports of module "witness", bound to an enclave's memory. */
 export function runtimeImports(s: RuntimeServices): Record<string, WebAssembly.ImportValue> {
-  const mem = s.memory;
-  const inMem = (p: number, n: number) => p >= 0 && n >= 0 && p + n <= mem.length;
+  const inMem = (p: number, n: number) => p >= 0 && n >= 0 && p + n <= s.memory.length;
   const outside = (ctx: EnclaveContext, a: number, n: number) => Number.isSafeInteger(a) && a >= 0 && n >= 0 && (n === 0 || a + n <= ctx.baseAddr || a >= ctx.baseAddr + ctx.size);
   const u = (x: number) => x >>> 0;
   return {
     read_rand: (p: number, n: number) => {
       if (!inMem(u(p), u(n))) return STATUS.INVALID_PARAMETER;
-      mem.set(s.crypto.randomBytes(u(n)), u(p));
+      s.memory.set(s.crypto.randomBytes(u(n)), u(p));
       return STATUS.SUCCESS;
     },
     ereport: (ti: number, rd: number, out: number) => {
       if ((ti && !inMem(u(ti), 512)) || (rd && !inMem(u(rd), 64)) || !inMem(u(out), 432)) return STATUS.INVALID_PARAMETER;
-      const rep = createReport(s.ctx(), ti ? mem.slice(u(ti), u(ti) + 512) : null, rd ? mem.slice(u(rd), u(rd) + 64) : null);
-      mem.set(rep, u(out));
+      const rep = createReport(s.ctx(), ti ? s.memory.slice(u(ti), u(ti) + 512) : null, rd ? s.memory.slice(u(rd), u(rd) + 64) : null);
+      s.memory.set(rep, u(out));
       return STATUS.SUCCESS;
     },
-    verify_report: (rp: number) => (inMem(u(rp), 432) ? verifyReport(s.ctx(), s.crypto, mem.slice(u(rp), u(rp) + 432)) : STATUS.INVALID_PARAMETER),
+    verify_report: (rp: number) => (inMem(u(rp), 432) ? verifyReport(s.ctx(), s.crypto, s.memory.slice(u(rp), u(rp) + 432)) : STATUS.INVALID_PARAMETER),
     get_key: (req: number, out: number) => {
       if (!inMem(u(req), 512) || !inMem(u(out), 16)) return STATUS.INVALID_PARAMETER;
-      const k = getKey(s.ctx(), mem.slice(u(req), u(req) + 512));
+      const k = getKey(s.ctx(), s.memory.slice(u(req), u(req) + 512));
       if (typeof k === 'number') {
-        mem.set(s.crypto.randomBytes(16), u(out)); // as sgx_get_key: never leave a stale key behind
+        s.memory.set(s.crypto.randomBytes(16), u(out)); // as sgx_get_key: never leave a stale key behind
         return k;
       }
-      mem.set(k, u(out));
+      s.memory.set(k, u(out));
       return STATUS.SUCCESS;
     },
     sealed_size: (a: number, t: number) => {
@@ -188,19 +188,19 @@ export function runtimeImports(s: RuntimeServices): Record<string, WebAssembly.I
     seal: (policy: number, aad: number, aadLen: number, txt: number, txtLen: number, out: number, outLen: number) => {
       if (!inMem(u(aad), u(aadLen)) || !inMem(u(txt), u(txtLen)) || !inMem(u(out), u(outLen))) return STATUS.INVALID_PARAMETER;
       // sealData checks the output's size and that it overlaps neither input.
-      const r = sealData(s.ctx(), s.crypto, policy & 0xffff, mem.subarray(u(aad), u(aad) + u(aadLen)), mem.subarray(u(txt), u(txt) + u(txtLen)), mem.subarray(u(out), u(out) + u(outLen)));
+      const r = sealData(s.ctx(), s.crypto, policy & 0xffff, s.memory.subarray(u(aad), u(aad) + u(aadLen)), s.memory.subarray(u(txt), u(txt) + u(txtLen)), s.memory.subarray(u(out), u(out) + u(outLen)));
       return typeof r === 'number' ? r : STATUS.SUCCESS;
     },
     unseal: (blob: number, blobLen: number, aadOut: number, aadLenPtr: number, txtOut: number, txtLenPtr: number) => {
       if (!inMem(u(blob), u(blobLen)) || !inMem(u(txtLenPtr), 4) || (aadLenPtr && !inMem(u(aadLenPtr), 4))) return STATUS.INVALID_PARAMETER;
-      const dv = new DataView(mem.buffer);
+      const dv = new DataView(s.memory.buffer);
       const txtCap = dv.getUint32(u(txtLenPtr), true);
       const aadCap = aadLenPtr ? dv.getUint32(u(aadLenPtr), true) : 0;
-      const r = unsealData(s.ctx(), s.crypto, mem.slice(u(blob), u(blob) + u(blobLen)));
+      const r = unsealData(s.ctx(), s.crypto, s.memory.slice(u(blob), u(blob) + u(blobLen)));
       if (typeof r === 'number') return r;
       if (r.text.length > txtCap || !inMem(u(txtOut), r.text.length) || r.aad.length > aadCap || (r.aad.length && !inMem(u(aadOut), r.aad.length))) return STATUS.INVALID_PARAMETER;
-      mem.set(r.text, u(txtOut));
-      if (r.aad.length) mem.set(r.aad, u(aadOut));
+      s.memory.set(r.text, u(txtOut));
+      if (r.aad.length) s.memory.set(r.aad, u(aadOut));
       dv.setUint32(u(txtLenPtr), r.text.length, true);
       if (aadLenPtr) dv.setUint32(u(aadLenPtr), r.aad.length, true);
       return STATUS.SUCCESS;
@@ -209,38 +209,38 @@ export function runtimeImports(s: RuntimeServices): Record<string, WebAssembly.I
       const ctx = s.ctx();
       const a = Number(BigInt.asUintN(64, src));
       if (!inMem(u(dst), u(n)) || !outside(ctx, a, u(n))) return STATUS.INVALID_PARAMETER;
-      mem.set(ctx.read(a, u(n)), u(dst));
+      s.memory.set(ctx.read(a, u(n)), u(dst));
       return STATUS.SUCCESS;
     },
     copy_to_outside: (dst: bigint, src: number, n: number) => {
       const ctx = s.ctx();
       const a = Number(BigInt.asUintN(64, dst));
       if (!inMem(u(src), u(n)) || !outside(ctx, a, u(n))) return STATUS.INVALID_PARAMETER;
-      ctx.write(a, mem.slice(u(src), u(src) + u(n)));
+      ctx.write(a, s.memory.slice(u(src), u(src) + u(n)));
       return STATUS.SUCCESS;
     },
     is_outside_enclave: (addr: bigint, n: number) => (outside(s.ctx(), Number(BigInt.asUintN(64, addr)), u(n)) ? 1 : 0),
     sha256: (p: number, n: number, out: number) => {
       if (!inMem(u(p), u(n)) || !inMem(u(out), 32)) return STATUS.INVALID_PARAMETER;
-      mem.set(s.crypto.sha256(mem.subarray(u(p), u(p) + u(n))), u(out));
+      s.memory.set(s.crypto.sha256(s.memory.subarray(u(p), u(p) + u(n))), u(out));
       return STATUS.SUCCESS;
     },
     ecdh_keypair: (priv: number, pub: number) => {
       if (!inMem(u(priv), 32) || !inMem(u(pub), 64)) return STATUS.INVALID_PARAMETER;
       const k = s.crypto.ecdhP256Keypair();
-      mem.set(k.privateKey, u(priv));
-      mem.set(k.publicKey, u(pub));
+      s.memory.set(k.privateKey, u(priv));
+      s.memory.set(k.publicKey, u(pub));
       return STATUS.SUCCESS;
     },
     ecdh_shared: (priv: number, peer: number, out: number) => {
       if (!inMem(u(priv), 32) || !inMem(u(peer), 64) || !inMem(u(out), 32)) return STATUS.INVALID_PARAMETER;
-      const z = s.crypto.ecdhP256Shared(mem.slice(u(priv), u(priv) + 32), mem.slice(u(peer), u(peer) + 64));
+      const z = s.crypto.ecdhP256Shared(s.memory.slice(u(priv), u(priv) + 32), s.memory.slice(u(peer), u(peer) + 64));
       if (!z) return STATUS.INVALID_PARAMETER;
-      mem.set(z, u(out));
+      s.memory.set(z, u(out));
       return STATUS.SUCCESS;
     },
     abort: (p: number, n: number) => {
-      const msg = inMem(u(p), u(n)) ? new TextDecoder().decode(mem.subarray(u(p), u(p) + u(n))) : '';
+      const msg = inMem(u(p), u(n)) ? new TextDecoder().decode(s.memory.subarray(u(p), u(p) + u(n))) : '';
       throw new WebAssembly.RuntimeError(`unreachable: the enclave aborted${msg ? `: ${msg}` : ''}`);
     },
   };

@@ -4,7 +4,7 @@
  * enters it with ENCLU[EENTER] on a free TCS, serves its OCALLs, handles AEXs (interrupts are
  * resumed; exceptions go to the enclave's handler first), and tears it down with DeleteEnclave.
  */
-import { ENCLU, PT, forEachSgxsRecord, forEachSgxsPage, SECS, SIGSTRUCT, newRegisters, type Registers, type ExitInfo, type LogicalProcessor } from '../../arch/index.js';
+import { ENCLU, PT, forEachSgxsPage, SECS, SIGSTRUCT, newRegisters, type Registers, type ExitInfo, type LogicalProcessor } from '../../arch/index.js';
 import { u32le, writeU32le, toHex, isZero } from '../../lib/bytes.js';
 import type { Kernel32 } from '../../os/windows/index.js';
 import * as W from '../../os/windows/constants.js';
@@ -110,15 +110,9 @@ export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8A
   }
   // Two passes over the SGXS stream, keeping no per-page objects (a 1 GiB heap is 262,144 pages):
   // the first checks it against the manifest, the second loads it.
-  let ec: { ssaFrameSize: number; size: number } | null = null;
-  forEachSgxsRecord(img.sgxs, (r) => {
-    if (r.kind === 'ECREATE') ec = r;
-  });
-  if (!ec) throw new EnclaveLoadError('MANIFEST_MISMATCH', 'the image has no ECREATE record');
-  const { size, ssaFrameSize } = ec as { ssaFrameSize: number; size: number };
   let pageCount = 0;
   const tcsPages = new Set<number>();
-  forEachSgxsPage(img.sgxs, (p) => {
+  const { size, ssaFrameSize } = forEachSgxsPage(img.sgxs, (p) => {
     pageCount++;
     if (((p.secinfoFlags >> 8) & 0xff) === PT.TCS) tcsPages.add(p.offset);
     if (p.measuredChunks !== 0 && p.measuredChunks !== 0xffff) throw new EnclaveLoadError('PARTIAL_MEASUREMENT', `page 0x${p.offset.toString(16)} is partially measured, which the Windows API cannot load`);

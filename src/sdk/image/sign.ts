@@ -77,11 +77,13 @@ export function assembleSigstruct(f: SigstructFields, modulus: Uint8Array, expon
   const m = stripLeadingZeros(modulus);
   if (m.length !== 384 || exponent !== 3n) throw new SdkError('SIGN_BAD_KEY', `the signing key must be RSA-3072 with exponent 3 (got ${m.length * 8} bits, e = ${exponent})`);
   const sig = stripLeadingZeros(signature);
-  if (sig.length > 384) throw new SdkError('SIGN_BAD_SIGNATURE', 'the signature is longer than the modulus');
+  const s = beBytesToBigInt(sig), n = beBytesToBigInt(m);
+  // RSA signatures are residues mod n (RFC 8017 §5.2.2); Q1/Q2 would not fit their fields otherwise.
+  if (s >= n) throw new SdkError('SIGN_BAD_SIGNATURE', 'the signature is not less than the modulus');
   const b = unsignedSigstruct(f);
-  const { q1, q2 } = computeQ1Q2(beBytesToBigInt(sig), beBytesToBigInt(m));
+  const { q1, q2 } = computeQ1Q2(s, n);
   SIGSTRUCT.encodeInto(b, 0, {
-    MODULUS: reversed(m), SIGNATURE: reversed(bigIntToBeBytes(beBytesToBigInt(sig), 384)), Q1: rsaIntToSigstructBytes(q1), Q2: rsaIntToSigstructBytes(q2),
+    MODULUS: reversed(m), SIGNATURE: reversed(bigIntToBeBytes(s, 384)), Q1: rsaIntToSigstructBytes(q1), Q2: rsaIntToSigstructBytes(q2),
   });
   const v = verifySigstructSignature(b, crypto);
   if (!v.valid) throw new SdkError('SIGN_BAD_SIGNATURE', `the signature does not verify: ${v.reason}`);
