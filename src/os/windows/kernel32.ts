@@ -216,31 +216,33 @@ export class Kernel32 implements Kernel32Functions {
    */
   VirtualFree(lpAddress: number, dwSize: number, dwFreeType: number): boolean {
     const p = this.#p;
+    const t = dwFreeType >>> 0;
+    // The free type first, then MEM_RELEASE's dwSize 0 (VirtualFree docs: "dwSize must be 0"),
+    // before the address is looked up, as kernelbase and NtFreeVirtualMemory do.
+    if (t !== C.MEM_RELEASE && t !== C.MEM_DECOMMIT) return this.#fail(C.STATUS_INVALID_PARAMETER);
+    if (t === C.MEM_RELEASE && dwSize !== 0) return this.#fail(C.STATUS_INVALID_PARAMETER);
     const r = p.regionAt(lpAddress);
     if (!r) return this.#fail(C.STATUS_MEMORY_NOT_ALLOCATED);
-    const t = dwFreeType >>> 0;
     if (t === C.MEM_RELEASE) {
-      if (dwSize !== 0 || lpAddress !== r.base) return this.#fail(C.STATUS_INVALID_PARAMETER);
+      if (lpAddress !== r.base) return this.#fail(C.STATUS_FREE_VM_NOT_AT_BASE); // freevm.c
       if (r.kind === 'enclave') return this.#ok(this.nt.deleteEnclave(lpAddress));
       p.release(r);
       return this.#ok(C.STATUS_SUCCESS);
     }
-    if (t === C.MEM_DECOMMIT) {
-      if (r.kind === 'enclave') return this.#fail(C.STATUS_INVALID_PARAMETER); // not supported for enclaves
-      if (!Number.isSafeInteger(dwSize) || dwSize < 0) return this.#fail(C.STATUS_INVALID_PARAMETER_3);
-      const start = lpAddress - (lpAddress % 4096);
-      let end: number;
-      if (dwSize === 0) {
-        if (start !== r.base) return this.#fail(C.STATUS_FREE_VM_NOT_AT_BASE);
-        end = r.base + r.size;
-      } else {
-        end = Math.ceil((lpAddress + dwSize) / 4096) * 4096;
-        if (end > r.base + r.size) return this.#fail(C.STATUS_UNABLE_TO_FREE_VM);
-      }
-      p.decommit(r, start, end - start);
-      return this.#ok(C.STATUS_SUCCESS);
+    // MEM_DECOMMIT.
+    if (r.kind === 'enclave') return this.#fail(C.STATUS_INVALID_PARAMETER); // not supported for enclaves
+    if (!Number.isSafeInteger(dwSize) || dwSize < 0) return this.#fail(C.STATUS_INVALID_PARAMETER_3);
+    const start = lpAddress - (lpAddress % 4096);
+    let end: number;
+    if (dwSize === 0) {
+      if (start !== r.base) return this.#fail(C.STATUS_FREE_VM_NOT_AT_BASE);
+      end = r.base + r.size;
+    } else {
+      end = Math.ceil((lpAddress + dwSize) / 4096) * 4096;
+      if (end > r.base + r.size) return this.#fail(C.STATUS_UNABLE_TO_FREE_VM);
     }
-    return this.#fail(C.STATUS_INVALID_PARAMETER);
+    p.decommit(r, start, end - start);
+    return this.#ok(C.STATUS_SUCCESS);
   }
 
   /**
