@@ -111,20 +111,26 @@ export function parseSgxs(stream: Uint8Array, options: { canonical?: boolean } =
 
 /** Feed the measured records of a parsed stream into a sink (UNMEASRD records are skipped). */
 export function replaySgxs(records: readonly SgxsRecord[], sink: MeasurementSink): void {
-  for (const r of records) {
-    if (r.kind === 'ECREATE') sink.ecreate(r.ssaFrameSize, r.size);
-    else if (r.kind === 'EADD') sink.eadd(r.offset, r.secinfoFlags);
-    else if (r.kind === 'EEXTEND') sink.eextend(r.offset, r.data);
-  }
+  for (const r of records) replayRecord(r, sink);
+}
+
+function replayRecord(r: SgxsRecord, sink: MeasurementSink): void {
+  if (r.kind === 'ECREATE') sink.ecreate(r.ssaFrameSize, r.size);
+  else if (r.kind === 'EADD') sink.eadd(r.offset, r.secinfoFlags);
+  else if (r.kind === 'EEXTEND') sink.eextend(r.offset, r.data);
 }
 
 /** The MRENCLAVE an SGXS stream describes, with its page count and enclave size. */
 export function measureSgxs(stream: Uint8Array, crypto: CryptoProvider): { mrenclave: Uint8Array; pages: number; size: number; ssaFrameSize: number } {
-  const records = parseSgxs(stream);
+  // Streamed straight into the measurement (chunks hashed from the stream, nothing kept).
   const m = new Measurement(crypto);
-  replaySgxs(records, m);
-  const ec = records[0] as Extract<SgxsRecord, { kind: 'ECREATE' }>;
-  return { mrenclave: m.finalize(), pages: records.filter((r) => r.kind === 'EADD').length, size: ec.size, ssaFrameSize: ec.ssaFrameSize };
+  let pages = 0, size = 0, ssaFrameSize = 0;
+  forEachSgxsRecord(stream, (r) => {
+    if (r.kind === 'ECREATE') ({ size, ssaFrameSize } = r);
+    else if (r.kind === 'EADD') pages++;
+    replayRecord(r, m);
+  });
+  return { mrenclave: m.finalize(), pages, size, ssaFrameSize };
 }
 
 /**
