@@ -8,5 +8,5 @@ export * as arch from './arch/index.js';
 export * as os from './os/index.js';
 export * as sdk from './sdk/index.js';
 export { createPlatform, PlatformError, type Platform, type PlatformOptions, type SavedPlatform } from './platform/index.js';
-export { loadEnclave, HostEnclave, EnclaveLoadError, EnclaveCallError, buildImage, signSigstruct, generateSigningKey, resolveEdl, encodeImage, decodeImage, createTrustedRuntime, STATUS, statusName, type EnclaveImage, type LoadOptions, type OcallImpl, type EcallArg } from './sdk/index.js';
+export { loadEnclave, HostEnclave, EnclaveLoadError, EnclaveCallError, buildImage, signSigstruct, sigstructFieldsFor, generateSigningKey, resolveEdl, encodeImage, decodeImage, createTrustedRuntime, STATUS, statusName, type EnclaveImage, type LoadOptions, type OcallImpl, type EcallArg } from './sdk/index.js';
 export * from './os/windows/constants.js';

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { createPlatform, buildImage, resolveEdl, signSigstruct, generateSigningKey, loadEnclave, statusName, lib } from 'witness';
+import { createPlatform, buildImage, resolveEdl, signSigstruct, sigstructFieldsFor, generateSigningKey, loadEnclave, statusName, lib } from 'witness';
 
 const here = join(dirname(fileURLToPath(import.meta.url)), '../../../examples/hello-as');
 const crypto = lib.defaultCrypto();
@@ -18,11 +18,7 @@ const built = buildImage({
   config: { isvProdId: 2, isvSvn: 1 },
 });
 const key = generateSigningKey(crypto);
-const sigstruct = signSigstruct({
-  enclaveHash: built.mrenclave, isvProdId: 2, isvSvn: 1,
-  attributesFlags: 0x4n, attributesXfrm: 0x3n, attributeMaskFlags: 0xfffffffffffffffbn, attributeMaskXfrm: 0xfffffffffffffffcn,
-  miscSelect: 0, miscMask: 0xffffffff, date: 0x20261126,
-}, key.privateKeyPem, crypto);
+const sigstruct = signSigstruct(sigstructFieldsFor(built.config, built.mrenclave), key.privateKeyPem, crypto);
 
 const platform = createPlatform({ profile: 'win-x64-sgx1' });
 const printed: string[] = [];

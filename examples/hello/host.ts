@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { createPlatform, buildImage, resolveEdl, signSigstruct, generateSigningKey, loadEnclave, lib } from 'witness';
+import { createPlatform, buildImage, resolveEdl, signSigstruct, sigstructFieldsFor, generateSigningKey, loadEnclave, lib } from 'witness';
 
 const here = join(dirname(fileURLToPath(import.meta.url)), '../../../examples/hello');
 const crypto = lib.defaultCrypto();
@@ -17,11 +17,7 @@ const built = buildImage({
   config: { isvProdId: 1, isvSvn: 1 },
 });
 const key = generateSigningKey(crypto);
-const sigstruct = signSigstruct({
-  enclaveHash: built.mrenclave, isvProdId: 1, isvSvn: 1,
-  attributesFlags: 0x4n, attributesXfrm: 0x3n, attributeMaskFlags: 0xfffffffffffffffbn, attributeMaskXfrm: 0xfffffffffffffffcn,
-  miscSelect: 0, miscMask: 0xffffffff, date: 0x20261126,
-}, key.privateKeyPem, crypto);
+const sigstruct = signSigstruct(sigstructFieldsFor(built.config, built.mrenclave), key.privateKeyPem, crypto);
 
 const platform = createPlatform({ profile: 'win-x64-sgx1' });
 const enclave = loadEnclave(platform, built.image, {

@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { createPlatform, buildImage, resolveEdl, signSigstruct, generateSigningKey, loadEnclave, statusName, lib, type HostEnclave, type Platform } from 'witness';
+import { createPlatform, buildImage, resolveEdl, signSigstruct, sigstructFieldsFor, generateSigningKey, loadEnclave, statusName, lib, type HostEnclave, type Platform } from 'witness';
 
 const here = join(dirname(fileURLToPath(import.meta.url)), '../../../examples/local-attestation');
 const crypto = lib.defaultCrypto();
@@ -39,11 +39,7 @@ class Party {
   readonly mrenclave: Uint8Array;
   constructor(readonly name: string, platform: Platform, heapSize: number) {
     const built = buildImage({ module, interface: edl, config: { isvProdId: 4, isvSvn: 1, heapSize } });
-    const sigstruct = signSigstruct({
-      enclaveHash: built.mrenclave, isvProdId: 4, isvSvn: 1,
-      attributesFlags: 0x4n, attributesXfrm: 0x3n, attributeMaskFlags: 0xfffffffffffffffbn, attributeMaskXfrm: 0xfffffffffffffffcn,
-      miscSelect: 0, miscMask: 0xffffffff, date: 0x20261126,
-    }, signer.privateKeyPem, crypto);
+    const sigstruct = signSigstruct(sigstructFieldsFor(built.config, built.mrenclave), signer.privateKeyPem, crypto);
     this.mrenclave = built.mrenclave;
     this.enclave = loadEnclave(platform, built.image, {
       sigstruct,

@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { createPlatform, buildImage, resolveEdl, signSigstruct, generateSigningKey, loadEnclave, statusName, STATUS, lib, sdk, type HostEnclave, type Platform } from 'witness';
+import { createPlatform, buildImage, resolveEdl, signSigstruct, sigstructFieldsFor, generateSigningKey, loadEnclave, statusName, STATUS, lib, sdk, type HostEnclave, type Platform } from 'witness';
 
 const here = join(dirname(fileURLToPath(import.meta.url)), '../../../examples/sealing');
 const crypto = lib.defaultCrypto();
@@ -32,11 +32,7 @@ function check(ok: boolean, what: string): void {
 /** An image for this module with a heap size, signed by `key` with an ISVSVN. */
 function signedImage(heapSize: number, key: { privateKeyPem: string }, isvSvn: number): { image: sdk.EnclaveImage; sigstruct: Uint8Array; mrenclave: string } {
   const built = buildImage({ module, interface: edl, config: { isvProdId: 3, isvSvn, heapSize } });
-  const sigstruct = signSigstruct({
-    enclaveHash: built.mrenclave, isvProdId: 3, isvSvn,
-    attributesFlags: 0x4n, attributesXfrm: 0x3n, attributeMaskFlags: 0xfffffffffffffffbn, attributeMaskXfrm: 0xfffffffffffffffcn,
-    miscSelect: 0, miscMask: 0xffffffff, date: 0x20261126,
-  }, key.privateKeyPem, crypto);
+  const sigstruct = signSigstruct(sigstructFieldsFor(built.config, built.mrenclave), key.privateKeyPem, crypto);
   return { image: built.image, sigstruct, mrenclave: lib.toHex(built.mrenclave) };
 }
 

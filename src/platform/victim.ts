@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { parseSgxs, sgxsPages, SECS } from '../arch/index.js';
 import type { Victim } from '../os/adversary/index.js';
-import { resolveEdl, buildImage, signSigstruct, generateSigningKey, loadEnclave, attributesFlagsOf, type BuiltImage, type HostEnclave } from '../sdk/index.js';
+import { resolveEdl, buildImage, signSigstruct, sigstructFieldsFor, generateSigningKey, loadEnclave, attributesFlagsOf, type BuiltImage, type HostEnclave } from '../sdk/index.js';
 import { createPlatform, type Platform } from './index.js';
 import { PlatformError } from './errors.js';
 
@@ -31,15 +31,9 @@ export function helloArtifacts(): HelloArtifacts {
   }
 }
 
-const SIGN_MASKS = { attributeMaskFlags: 0xffffffffffffffffn, attributeMaskXfrm: 0xffffffffffffffffn, miscMask: 0xffffffff } as const;
-
 /** Sign a built image with `key` (the fields follow its configuration; every attribute enforced). */
 export function signBuilt(b: BuiltImage, keyPem: string, platform: Platform, date = 0x20261126): Uint8Array {
-  return signSigstruct({
-    enclaveHash: b.mrenclave, isvProdId: b.config.isvProdId, isvSvn: b.config.isvSvn,
-    attributesFlags: attributesFlagsOf(b.config), attributesXfrm: b.config.xfrm, ...SIGN_MASKS,
-    miscSelect: b.config.miscSelect, date,
-  }, keyPem, platform.processor.crypto);
+  return signSigstruct(sigstructFieldsFor(b.config, b.mrenclave, { date }), keyPem, platform.processor.crypto);
 }
 
 /** Signing keys are costly to generate (RSA-3072): the vendor's and the attackers' are made once per process. */

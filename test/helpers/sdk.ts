@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPlatform, type Platform, type PlatformOptions } from '../../src/platform/index.js';
 import {
-  resolveEdl, buildImage, signSigstruct, loadEnclave, attributesFlagsOf, EnclaveCallError, SdkError, STATUS, statusName,
+  resolveEdl, buildImage, signSigstruct, sigstructFieldsFor, loadEnclave, EnclaveCallError, SdkError, STATUS, statusName,
   type BuiltImage, type EdlInterface, type EnclaveConfig, type HostEnclave, type LoadOptions, type SigstructFields, type FunctionPlan,
 } from '../../src/sdk/index.js';
 import { ENCLU, newRegisters, type ExitHandler, type ExitInfo, type Registers } from '../../src/arch/index.js';
@@ -59,12 +59,7 @@ export const SIGN_DATE = 0x20261126;
 
 /** The SIGSTRUCT fields for a built image: its identity, every attribute enforced. */
 export function sigFieldsFor(b: BuiltImage, over: Partial<SigstructFields> = {}): SigstructFields {
-  return {
-    enclaveHash: b.mrenclave, isvProdId: b.config.isvProdId, isvSvn: b.config.isvSvn,
-    attributesFlags: attributesFlagsOf(b.config), attributesXfrm: b.config.xfrm,
-    attributeMaskFlags: 0xffffffffffffffffn, attributeMaskXfrm: 0xffffffffffffffffn,
-    miscSelect: b.config.miscSelect, miscMask: 0xffffffff, date: SIGN_DATE, ...over,
-  };
+  return sigstructFieldsFor(b.config, b.mrenclave, { date: SIGN_DATE, ...over });
 }
 
 /** Sign a built image with `key` (default: this process's test key 0). */

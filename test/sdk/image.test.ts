@@ -11,7 +11,7 @@ import { createHash, createPublicKey, generateKeyPairSync, sign as nodeSign } fr
 import { defaultCrypto, fromHex, toHex, writeU32le, writeU64le, u32le } from '../../src/lib/index.js';
 import { measureSgxs, parseSgxs, verifySigstructSignature, SIGSTRUCT, type SgxsRecord } from '../../src/arch/index.js';
 import {
-  buildImage, encodeImage, decodeImage, resolveEnclaveConfig, withSigstruct, signSigstruct, sigstructSigningData, assembleSigstruct, unsignedSigstruct, loadEnclave, IMAGE_MAGIC,
+  buildImage, encodeImage, decodeImage, resolveEnclaveConfig, withSigstruct, signSigstruct, sigstructSigningData, assembleSigstruct, unsignedSigstruct, loadEnclave, sigstructFieldsFor, EnclaveLoadError, IMAGE_MAGIC,
   SdkError, type SigstructFields, type EnclaveImage,
 } from '../../src/sdk/index.js';
 import { newPlatform, fixtureModule, fixtureInterface, buildFixture, sigFieldsFor, signFixture, isSdkError, testKey } from '../helpers/sdk.js';
@@ -345,3 +345,23 @@ describe('resolveEnclaveConfig', () => {
   });
 });
 
+
+describe('sigstructFieldsFor', () => {
+  test('the fields follow the configuration (a DEBUG enclave is signed as DEBUG and loads), every attribute enforced', () => {
+    for (const debug of [false, true]) {
+      const b = buildFixture('crash', { debug, isvProdId: 9, isvSvn: 4, miscSelect: 0 });
+      const f = sigstructFieldsFor(b.config, b.mrenclave, { date: 0x20261126 });
+      assert.equal(f.isvProdId, 9);
+      assert.equal(f.isvSvn, 4);
+      assert.equal((f.attributesFlags & 2n) !== 0n, debug, 'ATTRIBUTES.DEBUG');
+      assert.equal(f.attributeMaskFlags, 0xffffffffffffffffn);
+      assert.equal(f.date, 0x20261126);
+      const p = newPlatform();
+      const e = loadEnclave(p, b.image, { sigstruct: signSigstruct(f, testKey(0).pem, defaultCrypto()) });
+      e.destroy();
+      // Signed for the other DEBUG setting, EINIT refuses it.
+      const wrong = { ...f, attributesFlags: f.attributesFlags ^ 2n };
+      assert.throws(() => loadEnclave(p, b.image, { sigstruct: signSigstruct(wrong, testKey(0).pem, defaultCrypto()) }), (e: unknown) => e instanceof EnclaveLoadError && e.code === 'INIT_FAILED');
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { decodeImage, encodeImage, withSigstruct, signSigstruct, sigstructSigningData, assembleSigstruct, attributesFlagsOf, resolveEnclaveConfig, bcdDate, type SigstructFields, type EnclaveImage } from '../../sdk/index.js';
+import { decodeImage, encodeImage, withSigstruct, signSigstruct, sigstructFieldsFor, sigstructSigningData, assembleSigstruct, resolveEnclaveConfig, bcdDate, type SigstructFields, type EnclaveImage } from '../../sdk/index.js';
 import { mrsignerOf } from '../../arch/index.js';
 import { defaultCrypto, fromHex, toHex } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
@@ -7,14 +7,7 @@ import { readInput, readText, writeOutput } from '../files.js';
 import type { Command } from '../main.js';
 
 function fieldsOf(img: EnclaveImage, date: number): SigstructFields {
-  const c = resolveEnclaveConfig(img.manifest.config);
-  return {
-    enclaveHash: fromHex(img.manifest.mrenclave), isvProdId: c.isvProdId, isvSvn: c.isvSvn,
-    attributesFlags: attributesFlagsOf(c), attributesXfrm: c.xfrm,
-    // Enforce every attribute: the SIGSTRUCT admits exactly the configuration it was made for.
-    attributeMaskFlags: 0xffffffffffffffffn, attributeMaskXfrm: 0xffffffffffffffffn,
-    miscSelect: c.miscSelect, miscMask: 0xffffffff, date,
-  };
+  return sigstructFieldsFor(resolveEnclaveConfig(img.manifest.config), fromHex(img.manifest.mrenclave), { date });
 }
 
 function parseDate(s: string | undefined): number {

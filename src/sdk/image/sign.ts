@@ -9,6 +9,7 @@ import { writeU32le, beBytesToBigInt, reversed, bigIntToBeBytes } from '../../li
 import { LayoutError } from '../../lib/errors.js';
 import { SIGSTRUCT, SIGSTRUCT_HEADER, SIGSTRUCT_HEADER2, sigstructSignedBytes, computeQ1Q2, rsaIntToSigstructBytes, verifySigstructSignature } from '../../arch/index.js';
 import { SdkError } from '../errors.js';
+import { attributesFlagsOf, type EnclaveConfig } from './config.js';
 
 /** The fields a signer chooses (everything but the key material). */
 export interface SigstructFields {
@@ -36,6 +37,20 @@ export interface SigstructFields {
 export function bcdDate(d: Date = new Date()): number {
   const s = `${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}${String(d.getUTCDate()).padStart(2, '0')}`;
   return parseInt(s, 16);
+}
+
+/**
+ * The SIGSTRUCT fields for an enclave built with `config` (ISVPRODID, ISVSVN, ATTRIBUTES and
+ * MISCSELECT from it), with every attribute and MISCSELECT bit enforced: the SIGSTRUCT admits
+ * exactly the configuration it was made for. `over` changes any field (e.g. looser masks).
+ */
+export function sigstructFieldsFor(config: EnclaveConfig, mrenclave: Uint8Array, over: Partial<SigstructFields> = {}): SigstructFields {
+  return {
+    enclaveHash: mrenclave, isvProdId: config.isvProdId, isvSvn: config.isvSvn,
+    attributesFlags: attributesFlagsOf(config), attributesXfrm: config.xfrm,
+    attributeMaskFlags: 0xffffffffffffffffn, attributeMaskXfrm: 0xffffffffffffffffn,
+    miscSelect: config.miscSelect, miscMask: 0xffffffff, date: bcdDate(), ...over,
+  };
 }
 
 /**
