@@ -13,6 +13,7 @@ import { Measurement, measuredSecinfoFlags } from './measurement.js';
 import { verifySigstructSignature, describeSigstructFormat } from './signature.js';
 import { deriveKey, cpusvnAtMost, ZERO16, ZERO32, ZERO64 } from './keys.js';
 import { TCS_OFF } from './structures/tcs.js';
+import { eexitInfoFor } from './engine.js';
 import { PKCS1_5_PADDING } from './constants.js';
 
 const USER_LIMIT = 2 ** 47;
@@ -189,7 +190,7 @@ export function eadd(m: MachineState, lp: LpState, rbx: number, rcx: number): nu
   m.validCount++;
   if (pt === PT.TCS) {
     const f = m.readTcsFields(idx);
-    const t: TcsState = { page: idx, secs: s, linAddr: linaddr, state: 'idle', ...f, suspended: [], aexCount: 0, cache: null, pool: null };
+    const t: TcsState = { page: idx, secs: s, linAddr: linaddr, state: 'idle', ...f, suspended: [], aexCount: 0, cache: null, pool: null, eexitInfo: eexitInfoFor(linaddr) };
     m.tcs[idx] = t;
   }
   m.epcmEpoch++;

@@ -11,7 +11,7 @@
  * of such a thread asks the engine to continue from the SSA (`EnclaveEngine.resume`).
  */
 import { u64le, u64leNumberOrNeg, u32le, u16le, writeU64le, writeU32le, writeU16le, isZero } from '../lib/bytes.js';
-import { MachineState, type LpState, type SecsState, type TcsState, type MemoryRegion, PERM, EPCM_STATE } from './machine.js';
+import { MachineState, copyBytes, type LpState, type SecsState, type TcsState, type MemoryRegion, PERM, EPCM_STATE } from './machine.js';
 import { ArchFault, gp, pf, ud } from './faults.js';
 import { ArchError } from './errors.js';
 import { ENCLU, SGX, PT, PFEC, VECTOR, EXIT_TYPE, MISC, ATTR, KEYNAME, KEYPOLICY, GPRSGX_SIZE, EXINFO_SIZE, PKCS1_5_PADDING } from './constants.js';
@@ -24,14 +24,14 @@ const USER_LIMIT = 2 ** 47;
 /** Unwinds enclave frames to the entry boundary identified by `token`. */
 class Unwind {
   readonly [PROCESSOR_SIGNAL] = true;
-  constructor(readonly token: object, readonly exit: ExitInfo) {}
+  constructor(readonly token: number, readonly exit: ExitInfo) {}
 }
 
 interface Entry {
   readonly lp: LpState;
   readonly tcs: TcsState;
   readonly secs: SecsState;
-  token: object;
+  token: number;
   handler: ExitHandler | null;
   hostRegs: Registers;
   readonly ctx: Context;
@@ -46,6 +46,30 @@ function exitOf(reason: ExitInfo['reason'], t: TcsState, vector: number | null =
 
 // ---------------------------------------------------------------------------------------------
 // Entry checks (EENTER steps 2–11, ERESUME's variant).
+
+/**
+ * The TCS operand and the checks of its fields and its enclave that EENTER and ERESUME share
+ * (steps 2–8). The same RBX as this LP's last entry that passed them, with nothing they depend on
+ * changed (page table and its generation; the EPCM epoch, which EDBGWR of TCS.FLAGS and integrity
+ * failures move too; an initialized enclave stays initialized), passes them again: only the AEP,
+ * the caller's, is checked every time.
+ */
+function entryTcs(m: MachineState, lp: LpState, rbx: number, aep: number): TcsState {
+  const c = lp.tcsOperand;
+  const pt = lp.cr3;
+  if (c.rbx === rbx && c.pt === pt && c.gen === pt.generation && c.epoch === m.epcmEpoch) {
+    if (aep < 0 || aep >= USER_LIMIT) throw tcsFault(rbx, 3);
+    return c.tcs!;
+  }
+  const t = tcsOperand(m, lp, rbx, aep);
+  commonEntryChecks(t);
+  c.rbx = rbx;
+  c.pt = pt;
+  c.gen = pt.generation;
+  c.epoch = m.epcmEpoch;
+  c.tcs = t;
+  return t;
+}
 
 function tcsOperand(m: MachineState, lp: LpState, rbx: number, aep: number): TcsState {
   if (rbx < 0 || rbx % 4096 !== 0) throw tcsFault(rbx, 0);
@@ -71,12 +95,13 @@ function tcsFault(rbx: number, why: number): ArchFault {
  * Validate the pages of SSA frame `frame` (EENTER step 9). Returns [frame linear address, page
  * indices]. The result is cached on the TCS while the page table and the EPCM are unchanged.
  */
-function ssaFramePages(m: MachineState, lp: LpState, s: SecsState, t: TcsState, frame: number): { ssaLa: number; pages: number[] } {
+function ssaFramePages(m: MachineState, lp: LpState, s: SecsState, t: TcsState, frame: number): NonNullable<TcsState['cache']> {
   const c = t.cache;
   const pt = lp.cr3;
   if (c && c.pt === pt && c.gen === pt.generation && c.epoch === m.epcmEpoch && c.frame === frame) return c;
   const r = ssaFramePagesUncached(m, lp, s, t, frame);
-  const n = { pt, gen: pt.generation, epoch: m.epcmEpoch, frame, ssaLa: r[0], pages: r[1] };
+  const ursp = s.ssaFrameSize * 4096 - GPRSGX_SIZE + 144; // URSP and URBP share a page (GPRSGX ends the frame)
+  const n = { pt, gen: pt.generation, epoch: m.epcmEpoch, frame, ssaLa: r[0], pages: r[1], gprPage: r[1][Math.floor(ursp / 4096)]!, gprOff: ursp % 4096 };
   t.cache = n;
   return n;
 }
@@ -131,27 +156,32 @@ function leaveMode(m: MachineState, e: Entry): void {
   lp.enclaveMode = false;
   lp.activeSecs = null;
   lp.activeTcs = null;
-  lp.activeToken = null;
+  lp.activeToken = 0;
   s.activeThreads--;
   s.exitCount++;
 }
 
-function gprOffset(e: Entry): number {
-  return e.secs.ssaFrameSize * 4096 - GPRSGX_SIZE;
+/** EENTER's URSP and URBP (u64s below 2^53) into the current frame's GPRSGX. */
+function writeUrspUrbp(m: MachineState, page: number, off: number, rsp: number, rbp: number): void {
+  const b = m.page(page);
+  putRegister(b, off, rsp);
+  putRegister(b, off + 8, rbp);
+  m.touched(page);
 }
-/** Write a u64 at GPRSGX byte `o` of the current frame. */
-function writeGpr(m: MachineState, e: Entry, o: number, v: number): void {
-  const off = gprOffset(e) + o;
-  const i = e.ssaPages[Math.floor(off / 4096)]!;
-  m.touched(i);
-  writeU64le(m.page(i), off % 4096, v);
+
+/** A register value as a u64 LE (registers hold u64s below 2^53; anything else is stored modulo 2^64 as its integer part). */
+function putRegister(b: Uint8Array, o: number, v: number): void {
+  const lo = v >>> 0;
+  const hi = Math.floor(v / 4294967296) >>> 0;
+  b[o] = lo; b[o + 1] = lo >>> 8; b[o + 2] = lo >>> 16; b[o + 3] = lo >>> 24;
+  b[o + 4] = hi; b[o + 5] = hi >>> 8; b[o + 6] = hi >>> 16; b[o + 7] = hi >>> 24;
 }
 
 /**
  * An entry record. A TCS with no suspended frame reuses its own record (entries of one TCS never
  * overlap then); otherwise a fresh one is made, so that a suspended frame keeps its context.
  */
-function makeEntry(m: MachineState, lp: LpState, t: TcsState, s: SecsState, token: object, handler: ExitHandler | null, regs: Registers, ssaLa: number, ssaPages: number[], reuse: Entry | null): Entry {
+function makeEntry(m: MachineState, lp: LpState, t: TcsState, s: SecsState, token: number, handler: ExitHandler | null, regs: Registers, ssaLa: number, ssaPages: number[], reuse: Entry | null): Entry {
   const pooled = reuse ?? (t.suspended.length === 0 ? (t.pool as Entry | null) : null);
   if (pooled && pooled.lp === lp) {
     pooled.token = token;
@@ -168,9 +198,9 @@ function makeEntry(m: MachineState, lp: LpState, t: TcsState, s: SecsState, toke
 }
 
 /** EENTER: checks, then enclave mode. Returns the entry. Throws the fault of the first failing check. */
-function eenterEntry(m: MachineState, lp: LpState, regs: Registers, handler: ExitHandler | null, token: object, reuse: Entry | null = null): Entry {
-  const t = tcsOperand(m, lp, regs.rbx, regs.rcx);
-  const s = commonEntryChecks(t);
+function eenterEntry(m: MachineState, lp: LpState, regs: Registers, handler: ExitHandler | null, token: number, reuse: Entry | null = null): Entry {
+  const t = entryTcs(m, lp, regs.rbx, regs.rcx);
+  const s = t.secs;
   if (t.cssa >= t.nssa) throw gp(`EENTER: CSSA (${t.cssa}) ≥ NSSA (${t.nssa})`);
   const ssa = ssaFramePages(m, lp, s, t, t.cssa);
   if (s.baseAddr + t.oentry >= USER_LIMIT || t.oentry < 0) throw gp('EENTER: the entry point is not canonical');
@@ -178,8 +208,7 @@ function eenterEntry(m: MachineState, lp: LpState, regs: Registers, handler: Exi
   const e = makeEntry(m, lp, t, s, token, handler, regs, ssa.ssaLa, ssa.pages, reuse);
   enterMode(m, e, regs.rcx);
   // URSP/URBP into the current SSA frame; RAX = CSSA, RCX = the instruction after ENCLU.
-  writeGpr(m, e, 144, regs.rsp);
-  writeGpr(m, e, 152, regs.rbp);
+  writeUrspUrbp(m, ssa.gprPage, ssa.gprOff, regs.rsp, regs.rbp);
   const r = e.ctx.regs;
   copyRegisters(r, regs);
   r.rax = t.cssa;
@@ -189,9 +218,9 @@ function eenterEntry(m: MachineState, lp: LpState, regs: Registers, handler: Exi
 }
 
 /** ERESUME: checks, restore from SSA frame CSSA−1, CSSA −= 1, enclave mode. */
-function eresumeEntry(m: MachineState, lp: LpState, regs: Registers, handler: ExitHandler | null, token: object, reuse: Entry | null = null): Entry {
-  const t = tcsOperand(m, lp, regs.rbx, regs.rcx);
-  const s = commonEntryChecks(t);
+function eresumeEntry(m: MachineState, lp: LpState, regs: Registers, handler: ExitHandler | null, token: number, reuse: Entry | null = null): Entry {
+  const t = entryTcs(m, lp, regs.rbx, regs.rcx);
+  const s = t.secs;
   if (t.cssa === 0) throw gp('ERESUME: CSSA is 0, there is no frame to resume');
   const frame = t.cssa - 1;
   const { ssaLa, pages } = ssaFramePages(m, lp, s, t, frame);
@@ -235,7 +264,7 @@ function eexitTo(m: MachineState, e: Entry, target: number): ExitInfo {
   copyRegisters(e.hostRegs, e.ctx.regs);
   e.hostRegs.rip = target;
   e.hostRegs.rcx = aep;
-  return exitOf('eexit', e.tcs);
+  return e.tcs.eexitInfo;
 }
 
 const EXITINFO_VALID_VECTORS = new Set<number>([VECTOR.DE, VECTOR.DB, VECTOR.BP, VECTOR.BR, VECTOR.UD, VECTOR.MF, VECTOR.AC, VECTOR.XM]);
@@ -399,15 +428,22 @@ function classify(err: unknown): { vector: number; errorCode: number; address: n
   return null;
 }
 
+/** `len`, when [at, at+len) lies inside `b` (a software error of the engine otherwise). */
+function bufferRange(b: Uint8Array, at: number, len: number): number {
+  if (!(Number.isInteger(at) && Number.isInteger(len) && at >= 0 && len >= 0 && at + len <= b.length)) throw new ArchError('BAD_BUFFER_RANGE', `[${at}, ${at}+${len}) is not inside a buffer of ${b.length} bytes`);
+  return len;
+}
+
 function inMode(e: Entry): boolean {
   return e.lp.enclaveMode && e.lp.activeToken === e.token;
 }
 
-function execute(m: MachineState, e: Entry, body: () => number): ExitInfo {
+/** Run the engine for entry `e` (EENTER: from OENTRY; ERESUME of a lost frame: from the SSA) to its EEXIT. */
+function execute(m: MachineState, e: Entry, leaf: number): ExitInfo {
   let target: number;
   try {
     validateAtEntry(m, e);
-    target = body();
+    target = leaf === ENCLU.EENTER ? m.engine!.enter(e.ctx) : m.engine!.resume(e.ctx);
   } catch (err) {
     if (err instanceof Unwind && err.token === e.token) return err.exit;
     if (inMode(e)) {
@@ -433,16 +469,16 @@ function execute(m: MachineState, e: Entry, body: () => number): ExitInfo {
 
 function runEntry(m: MachineState, lp: LpState, leaf: number, regs: Registers, handler: ExitHandler | null): ExitInfo {
   m.checkLocked();
-  const token = {};
+  const token = m.nextToken++;
   if (leaf === ENCLU.EENTER) {
     const e = eenterEntry(m, lp, regs, handler, token);
-    return execute(m, e, () => m.engine!.enter(e.ctx));
+    return execute(m, e, leaf);
   }
   if (leaf === ENCLU.ERESUME) {
     const t = tcsOperand(m, lp, regs.rbx, regs.rcx);
     if (t.suspended.length > 0) throw new ArchError('TCS_SUSPENDED_FRAME', 'ERESUME of a TCS whose interrupted frame is still on the stack: return ERESUME from the exit handler instead (a limit of the model)');
     const e = eresumeEntry(m, lp, regs, handler, token);
-    return execute(m, e, () => m.engine!.resume(e.ctx));
+    return execute(m, e, leaf);
   }
   throw gp(`ENCLU leaf ${leaf} is not valid outside enclave mode`);
 }
@@ -542,60 +578,100 @@ class Context implements EnclaveContext {
     }
   }
 
-  #access(la: number, buf: Uint8Array, write: boolean, fetch: boolean): void {
-    const m = this.#m, e = this.#e;
+  /** An access of `len` bytes at `la`, to or from buf[at, at+len) (the caller checked the range of `buf`). */
+  #access(la: number, buf: Uint8Array, at: number, len: number, write: boolean, fetch: boolean): void {
     if (!Number.isSafeInteger(la) || la < 0) throw gp(`enclave access at a bad address ${la}`);
-    this.#withFaults(() => {
+    if (len === 0) return;
+    const m = this.#m, e = this.#e;
+    const off = la & 4095; // la % 4096 (a non-negative integer)
+    if (off + len <= 4096) {
+      // Within one page (an ms structure, a small buffer): one resolution, nothing allocated.
+      let i: number;
+      for (;;) {
+        try {
+          i = m.resolveEnclaveAccess(e.lp, e.secs, la, write, fetch);
+          break;
+        } catch (err) {
+          this.#faulted(err);
+        }
+      }
+      this.#copy(i, off, buf, at, len, write);
+      return;
+    }
+    for (;;) {
       // Resolve every page before touching any (an access that faults changes nothing).
       const pages: number[] = [];
-      for (let done = 0; done < buf.length; ) {
-        const a = la + done;
-        const n = Math.min(4096 - (a % 4096), buf.length - done);
-        pages.push(m.resolveEnclaveAccess(e.lp, e.secs, a, write, fetch));
-        done += n;
+      try {
+        for (let done = 0; done < len; ) {
+          const a = la + done;
+          pages.push(m.resolveEnclaveAccess(e.lp, e.secs, a, write, fetch));
+          done += 4096 - (a & 4095);
+        }
+      } catch (err) {
+        this.#faulted(err);
+        continue;
       }
       let done = 0;
       for (const i of pages) {
-        const a = la + done;
-        const off = a % 4096;
-        const n = Math.min(4096 - off, buf.length - done);
-        if (i >= 0) {
-          if (write) {
-            m.page(i).set(buf.subarray(done, done + n), off);
-            m.touched(i);
-          } else {
-            const st = m.peek(i);
-            if (st) buf.set(st.subarray(off, off + n), done);
-            else buf.fill(0, done, done + n);
-          }
-        } else {
-          const pa = -i - 1;
-          if (write) m.writePhysical(pa, buf, done, n);
-          else m.readPhysical(pa, buf, done, n);
-        }
+        const o = (la + done) & 4095;
+        const n = Math.min(4096 - o, len - done);
+        this.#copy(i, o, buf, at + done, n, write);
         done += n;
       }
-    });
+      return;
+    }
+  }
+
+  /**
+   * An access faulted: an exception (not #MC) in enclave mode becomes an AEX, and returns when the
+   * host resumes the thread (the caller retries the access); anything else is rethrown.
+   */
+  #faulted(err: unknown): void {
+    if (err instanceof ArchFault && err.vector !== VECTOR.MC && inMode(this.#e)) {
+      const exit = aex(this.#m, this.#e, err.vector, err.errorCode, err.address, err.reason);
+      suspend(this.#m, this.#e, exit, 'aex', false);
+      return;
+    }
+    throw err;
+  }
+
+  /** Copy `n` bytes between `buf` at `at` and a resolved page (an EPC index, or -(pa + 1) for RAM) at `off`. */
+  #copy(i: number, off: number, buf: Uint8Array, at: number, n: number, write: boolean): void {
+    const m = this.#m;
+    if (i >= 0) {
+      if (write) {
+        copyBytes(m.page(i), off, buf, at, n);
+        m.touched(i);
+      } else {
+        const st = m.peek(i);
+        if (st === null) buf.fill(0, at, at + n);
+        else copyBytes(buf, at, st, off, n);
+      }
+    } else {
+      const pa = -i - 1;
+      if (write) m.writePhysical(pa, buf, at, n);
+      else m.readPhysical(pa, buf, at, n);
+    }
   }
 
   read(la: number, len: number): Uint8Array {
     this.#check();
     const out = new Uint8Array(len);
-    this.#access(la, out, false, false);
+    this.#access(la, out, 0, len, false, false);
     return out;
   }
-  readInto(la: number, out: Uint8Array): void {
+  readInto(la: number, out: Uint8Array, at = 0, len = out.length - at): void {
     this.#check();
-    this.#access(la, out, false, false);
+    this.#access(la, out, at, bufferRange(out, at, len), false, false);
   }
-  write(la: number, data: Uint8Array): void {
+  write(la: number, data: Uint8Array, at = 0, len = data.length - at): void {
     this.#check();
-    this.#access(la, data, true, false);
+    this.#access(la, data, at, bufferRange(data, at, len), true, false);
   }
   fetch(la: number, len: number): Uint8Array {
     this.#check();
     const out = new Uint8Array(len);
-    this.#access(la, out, false, true);
+    this.#access(la, out, 0, len, false, true);
     return out;
   }
 
@@ -654,9 +730,9 @@ class Context implements EnclaveContext {
       this.#operand(output, true);
     });
     const ti = new Uint8Array(512);
-    this.#access(targetinfo, ti, false, false);
+    this.#access(targetinfo, ti, 0, ti.length, false, false);
     const rd = new Uint8Array(64);
-    this.#access(reportdata, rd, false, false);
+    this.#access(reportdata, rd, 0, rd.length, false, false);
     const rep = new Uint8Array(432);
     rep.set(m.config.cpusvn, 0);
     writeU32le(rep, 16, s.miscSelect);
@@ -677,7 +753,7 @@ class Context implements EnclaveContext {
       isvFamilyId: ZERO16, isvExtProdId: ZERO16, mrenclave: ti.slice(0, 32), mrsigner: ZERO32, keyId: m.boot.reportKeyId, configId: ti.slice(64, 128), padding: s.padding,
     });
     rep.set(m.crypto.aesCmac128(key, rep.subarray(0, 384)), 416);
-    this.#access(output, rep, true, false);
+    this.#access(output, rep, 0, rep.length, true, false);
   }
 
   egetkey(keyrequest: number, output: number): number {
@@ -691,7 +767,7 @@ class Context implements EnclaveContext {
       this.#operand(output, true);
     });
     const req = new Uint8Array(512);
-    this.#access(keyrequest, req, false, false);
+    this.#access(keyrequest, req, 0, req.length, false, false);
     const keyName = u16le(req, 0), policy = u16le(req, 2), reqIsvSvn = u16le(req, 4);
     const reqCpusvn = req.slice(8, 24), maskFlags = u64le(req, 24), maskXfrm = u64le(req, 32);
     const reqKeyId = req.slice(40, 72), miscMask = u32le(req, 72), reqConfigSvn = u16le(req, 76);
@@ -764,7 +840,7 @@ class Context implements EnclaveContext {
         break;
     }
     const key = deriveKey(m.crypto, m.secrets, d);
-    this.#access(output, key, true, false);
+    this.#access(output, key, 0, key.length, true, false);
     return SGX.SUCCESS;
   }
 

@@ -64,6 +64,11 @@ export interface ExitInfo {
   readonly detail: string | null;
 }
 
+/** The ExitInfo of an EEXIT from the TCS at `tcs` (immutable: one per TCS, shared by every EEXIT). */
+export function eexitInfoFor(tcs: number): ExitInfo {
+  return Object.freeze({ reason: 'eexit', vector: null, errorCode: 0, address: 0, tcs, leaf: null, detail: null });
+}
+
 /**
  * The host's continuation at the AEP / EEXIT target, in the style of Linux's vDSO user handler:
  * called in non-enclave mode whenever the enclave exits in the middle of its work (an EEXIT that
@@ -90,8 +95,10 @@ export interface EnclaveContext {
 
   /** Enclave-mode read (EPCM-checked inside ELRANGE; ordinary RAM outside it). Faults become an AEX. */
   read(la: number, len: number): Uint8Array;
-  readInto(la: number, out: Uint8Array): void;
-  write(la: number, data: Uint8Array): void;
+  /** Read into out[at, at+len) (default: all of `out`). */
+  readInto(la: number, out: Uint8Array, at?: number, len?: number): void;
+  /** Write data[at, at+len) (default: all of `data`). */
+  write(la: number, data: Uint8Array, at?: number, len?: number): void;
   /** An instruction fetch: needs EPCM X and an address inside ELRANGE. */
   fetch(la: number, len: number): Uint8Array;
   /**

@@ -14,7 +14,7 @@ import { PageTable, PTE, USER_ADDRESS_LIMIT } from './mmu.js';
 import { PT, PFEC, INTEL_LE_PUBKEYHASH, VECTOR } from './constants.js';
 import { ArchFault, pf, gp, mc } from './faults.js';
 import { TCS_OFF } from './structures/tcs.js';
-import type { EnclaveEngine } from './engine.js';
+import type { EnclaveEngine, ExitInfo } from './engine.js';
 
 /** EPCM permission bits. */
 export const PERM = { R: 1, W: 2, X: 4 } as const;
@@ -95,15 +95,33 @@ export interface TcsState {
   readonly suspended: SuspendedFrame[];
   /** AEX count, for inspection. */
   aexCount: number;
-  /** Entry-check cache: valid while (page table, its generation, EPCM epoch, CSSA) are unchanged. */
-  cache: { pt: PageTable | null; gen: number; epoch: number; frame: number; ssaLa: number; pages: number[] } | null;
+  /**
+   * Entry-check cache: valid while (page table, its generation, EPCM epoch, CSSA) are unchanged.
+   * `gprPage`/`gprOff`: the EPC page and offset of the frame's GPRSGX.URSP (URBP follows it).
+   */
+  cache: { pt: PageTable | null; gen: number; epoch: number; frame: number; ssaLa: number; pages: number[]; gprPage: number; gprOff: number } | null;
+  /** What the host learns at an EEXIT from this TCS (the same every time: shared, frozen). */
+  readonly eexitInfo: ExitInfo;
   /** A reusable entry record for this TCS (used when no frame of it is suspended). */
   pool: object | null;
 }
 
 export interface SuspendedFrame {
   readonly kind: 'eexit' | 'aex';
-  readonly token: object;
+  readonly token: number;
+}
+
+/**
+ * The last TCS operand an LP resolved (EENTER/ERESUME step 2): RBX's translation and the TCS
+ * page's EPCM checks hold while the page table, its generation and the EPCM epoch are unchanged
+ * (EDBGWR of TCS.FLAGS and integrity failures move the epoch too).
+ */
+export interface TcsOperandCache {
+  rbx: number;
+  pt: PageTable | null;
+  gen: number;
+  epoch: number;
+  tcs: TcsState | null;
 }
 
 export interface LpState {
@@ -114,8 +132,9 @@ export interface LpState {
   activeSecs: SecsState | null;
   activeTcs: TcsState | null;
   pendingInterrupt: number | null;
-  /** Identifies the entry currently executing on this LP (enclave mode only). */
-  activeToken: object | null;
+  /** Identifies the entry currently executing on this LP (enclave mode only; 0 = none). */
+  activeToken: number;
+  readonly tcsOperand: TcsOperandCache;
   /** EDBGRD output (RBX), as a u64. */
   dataOut: bigint;
 }
@@ -153,6 +172,8 @@ export class MachineState {
   readonly tcs: (TcsState | undefined)[];
 
   nextEid = 1;
+  /** Entry tokens (identify one EENTER/ERESUME's frames on the JS stack); 0 is "none". */
+  nextToken = 1;
   /** Bumped on every EPCM change (and integrity failure): entry-time caches are keyed by it. */
   epcmEpoch = 0;
   lePubKeyHash: Uint8Array = INTEL_LE_PUBKEYHASH.slice();
@@ -199,7 +220,8 @@ export class MachineState {
     this.tcs = new Array<TcsState | undefined>(n);
     this.kernelPageTable = new PageTable('kernel (identity)', this.prmBase + this.prmSize);
     this.lps = Array.from({ length: config.logicalProcessors }, (_, index) => ({
-      index, cpl: 3 as 0 | 3, cr3: this.kernelPageTable, enclaveMode: false, activeSecs: null, activeTcs: null, pendingInterrupt: null, activeToken: null, dataOut: 0n,
+      index, cpl: 3 as 0 | 3, cr3: this.kernelPageTable, enclaveMode: false, activeSecs: null, activeTcs: null, pendingInterrupt: null, activeToken: 0, dataOut: 0n,
+      tcsOperand: { rbx: -1, pt: null, gen: -1, epoch: -1, tcs: null },
     }));
   }
 
@@ -234,7 +256,7 @@ export class MachineState {
     if (e < 0) throw translateFault(la, write, user, fetch, -1);
     const flags = e % 8;
     if ((write && !(flags & PTE.W)) || (user && !(flags & PTE.U)) || (fetch && flags & PTE.NX)) throw translateFault(la, write, user, fetch, flags);
-    return Math.floor(e / 8) * 4096 + (la % 4096);
+    return Math.floor(e / 8) * 4096 + (la & 4095); // la & 4095: la % 4096 for a non-negative integer, without a floating-point modulo
   }
 
   // ---- RAM and abort-page semantics (every non-enclave access) ------------------------------
@@ -266,7 +288,7 @@ export class MachineState {
     let done = 0;
     while (done < len) {
       const a = pa + done;
-      const off = a % 4096;
+      const off = a & 4095;
       const n = Math.min(4096 - off, len - done);
       const pfn = Math.floor(a / 4096);
       if (this.inPrm(a) || pfn >= this.ramFrames) {
@@ -274,8 +296,7 @@ export class MachineState {
       } else {
         const f = this.ramFrame(pfn, false);
         if (!f) out.fill(0, outOff + done, outOff + done + n);
-        else if (n <= 64) for (let k = 0; k < n; k++) out[outOff + done + k] = f[off + k]!;
-        else out.set(f.subarray(off, off + n), outOff + done);
+        else copyBytes(out, outOff + done, f, off, n);
       }
       done += n;
     }
@@ -286,13 +307,11 @@ export class MachineState {
     let done = 0;
     while (done < len) {
       const a = pa + done;
-      const off = a % 4096;
+      const off = a & 4095;
       const n = Math.min(4096 - off, len - done);
       const pfn = Math.floor(a / 4096);
       if (!this.inPrm(a) && pfn < this.ramFrames) {
-        const f = this.ramFrame(pfn, true)!;
-        if (n <= 64) for (let k = 0; k < n; k++) f[off + k] = src[srcOff + done + k]!;
-        else f.set(src.subarray(srcOff + done, srcOff + done + n), off);
+        copyBytes(this.ramFrame(pfn, true)!, off, src, srcOff + done, n);
       }
       done += n;
     }
@@ -303,7 +322,7 @@ export class MachineState {
     let done = 0;
     while (done < out.length) {
       const a = la + done;
-      const n = Math.min(4096 - (a % 4096), out.length - done);
+      const n = Math.min(4096 - (a & 4095), out.length - done);
       const pa = this.translate(pt, a, false, cpl === 3, false);
       this.readPhysical(pa, out, done, n);
       done += n;
@@ -312,7 +331,7 @@ export class MachineState {
 
   writeVirtual(pt: PageTable, la: number, src: Uint8Array, cpl: 0 | 3): void {
     if (src.length === 0) return; // nothing is accessed, nothing can fault (as readVirtual)
-    if ((la % 4096) + src.length <= 4096) {
+    if ((la & 4095) + src.length <= 4096) {
       // Within one page (an ms structure, a small buffer): one translation, no list.
       this.writePhysical(this.translate(pt, la, true, cpl === 3, false), src, 0, src.length);
       return;
@@ -321,13 +340,13 @@ export class MachineState {
     const pas: number[] = [];
     for (let done = 0; done < src.length; ) {
       const a = la + done;
-      const n = Math.min(4096 - (a % 4096), src.length - done);
+      const n = Math.min(4096 - (a & 4095), src.length - done);
       pas.push(this.translate(pt, a, true, cpl === 3, false));
       done += n;
     }
     let done = 0;
     for (const pa of pas) {
-      const n = Math.min(4096 - (pa % 4096), src.length - done);
+      const n = Math.min(4096 - (pa & 4095), src.length - done);
       this.writePhysical(pa, src, done, n);
       done += n;
     }
@@ -506,7 +525,7 @@ export class MachineState {
     if (!this.valid[i] || this.state[i]! & EPCM_STATE.BLOCKED) throw pf(la, pfec, `EPCM: page 0x${(pa - (pa % 4096)).toString(16)} is invalid or blocked`);
     if (this.pt[i] !== PT.REG) throw pf(la, pfec, `EPCM: page at 0x${la.toString(16)} is not PT_REG`);
     if (this.owner[i] !== secs.page) throw pf(la, pfec, `EPCM: page at 0x${la.toString(16)} belongs to another enclave`);
-    if (this.linAddr[i] !== la - (la % 4096)) throw pf(la, pfec, `EPCM: page mapped at 0x${la.toString(16)} was added at 0x${this.linAddr[i]!.toString(16)}`);
+    if (this.linAddr[i] !== la - (la & 4095)) throw pf(la, pfec, `EPCM: page mapped at 0x${la.toString(16)} was added at 0x${this.linAddr[i]!.toString(16)}`);
     if (this.state[i]! & (EPCM_STATE.PENDING | EPCM_STATE.MODIFIED)) throw pf(la, pfec, 'EPCM: page is pending or modified');
     const need = fetch ? PERM.X : write ? PERM.W : PERM.R;
     if (!(this.perm[i]! & need)) throw pf(la, pfec, `EPCM forbids ${fetch ? 'execute' : write ? 'write' : 'read'} at 0x${la.toString(16)}`);
@@ -547,7 +566,7 @@ export class MachineState {
     let done = 0;
     while (done < len) {
       const a = pa + done;
-      const off = a % 4096;
+      const off = a & 4095;
       const n = Math.min(4096 - off, len - done);
       const i = this.epcIndex(a);
       if (i >= 0) out.set(this.dramCiphertext(i).subarray(off, off + n), done);
@@ -590,6 +609,16 @@ export class MachineState {
     }
     return { tamperedPages };
   }
+}
+
+/**
+ * dst[dstOff..+n] = src[srcOff..+n]. A few bytes go one by one; more with TypedArray#set, without a
+ * subarray view when the source is copied whole (a view costs more than copying 64 bytes).
+ */
+export function copyBytes(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, n: number): void {
+  if (n <= 16) for (let k = 0; k < n; k++) dst[dstOff + k] = src[srcOff + k]!;
+  else if (srcOff === 0 && n === src.length) dst.set(src, dstOff);
+  else dst.set(src.subarray(srcOff, srcOff + n), dstOff);
 }
 
 /** The fault of a failed page walk (kept out of line so that `translate` stays small). */

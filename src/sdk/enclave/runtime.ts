@@ -17,7 +17,7 @@ import { defaultCrypto } from '../../lib/crypto/node.js';
 import { toHex, bytesEqual, writeU64le } from '../../lib/bytes.js';
 import { RUNTIME_HEADER, HEADER_MAGIC, RUNTIME_ID, RUNTIME_ABI, type RuntimeHeader } from '../image/layout.js';
 import { planInterface, type CanonicalInterface } from '../interface.js';
-import { STATUS, msSize, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, MAX_STRING, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
+import { STATUS, msSize, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, MAX_STRING, type FunctionPlan, type InterfacePlan } from '../abi.js';
 import { checkModuleImports } from './imports.js';
 import { runtimeImports, type RuntimeServices } from './services.js';
 
@@ -36,7 +36,14 @@ interface ThreadState {
   scratchEnd: number;
 }
 
+/** An enclave the runtime could not load: every entry fails with `status`. */
+interface BrokenEnclave {
+  readonly ok: false;
+  readonly status: number;
+}
+
 interface EnclaveState {
+  readonly ok: true;
   readonly plan: InterfacePlan;
   readonly u8: Uint8Array;
   readonly ecallFns: ((...a: unknown[]) => unknown)[];
@@ -50,6 +57,11 @@ interface EnclaveState {
   ctx: EnclaveContext | null;
   /** The module's exported __stack_pointer, if any. */
   stackPointer: WebAssembly.Global | null;
+  /**
+   * Its value when no entry of this enclave is running (read after _initialize): an outermost
+   * entry starts from it, so only nested entries read the global (a call into the engine).
+   */
+  stackTop: number;
   lastThreadTcs: number;
   lastThread: ThreadState | null;
 }
@@ -78,10 +90,10 @@ class TrustedRuntime implements EnclaveEngine {
   }
 
   readonly #crypto: CryptoProvider;
-  readonly #enclaves = new Map<object, EnclaveState | { broken: number }>();
+  readonly #enclaves = new Map<object, EnclaveState | BrokenEnclave>();
   readonly #modules = new Map<string, WebAssembly.Module>();
   #lastKey: object | null = null;
-  #lastState: EnclaveState | { broken: number } | undefined = undefined;
+  #lastState: EnclaveState | BrokenEnclave | undefined = undefined;
 
   constructor(crypto: CryptoProvider) {
     this.#crypto = crypto;
@@ -109,7 +121,7 @@ class TrustedRuntime implements EnclaveEngine {
     this.#lastKey = key;
     this.#lastState = st;
     let status: number;
-    if ('broken' in st) status = st.broken;
+    if (!st.ok) status = st.status;
     else if (st.crashed !== null) status = STATUS.ENCLAVE_CRASHED;
     else {
       const outer = st.ctx;
@@ -117,7 +129,7 @@ class TrustedRuntime implements EnclaveEngine {
       // The module's C stack pointer (when exported): an ECALL abandoned half-way (an OCALL whose
       // host gave up, an exception) must not leave the stack lowered for the next one.
       const sp = st.stackPointer;
-      const sp0 = sp ? sp.value : 0;
+      const sp0 = sp === null ? 0 : outer === null ? st.stackTop : (sp.value as number);
       try {
         ctx.step();
         this.#ecall(ctx, st, r.rdi, r.rsi, r.r8, r.r9);
@@ -139,7 +151,7 @@ class TrustedRuntime implements EnclaveEngine {
   resume(ctx: EnclaveContext): number {
     // The interrupted work ended with an exception and is gone: report the crash to the host.
     const st = this.#enclaves.get(ctx.enclaveKey);
-    if (st && !('broken' in st)) st.crashed = STATUS.ENCLAVE_CRASHED;
+    if (st && st.ok) st.crashed = STATUS.ENCLAVE_CRASHED;
     return this.#exit(ctx, ctx.regs.rcx, ctx.regs.rsp, ctx.regs.rbp, EXIT_ECALL_RETURN, STATUS.ENCLAVE_CRASHED);
   }
 
@@ -160,7 +172,7 @@ class TrustedRuntime implements EnclaveEngine {
   #exceptionEntry(ctx: EnclaveContext, ret: number, rsp: number, rbp: number): number {
     const cssa = ctx.regs.rax;
     const st = this.#enclaves.get(ctx.enclaveKey);
-    if (st && !('broken' in st)) st.crashed = STATUS.ENCLAVE_CRASHED;
+    if (st && st.ok) st.crashed = STATUS.ENCLAVE_CRASHED;
     const header = RUNTIME_HEADER.decode(ctx.read(ctx.baseAddr, 4096), { allowReserved: true });
     const frame = ctx.tcsAddress + 4096 + (cssa - 1) * 4096;
     const ripAt = frame + 4096 - GPRSGX_SIZE + 136;
@@ -178,12 +190,12 @@ class TrustedRuntime implements EnclaveEngine {
    * that later entries fail at once; processor faults, traps and the processor's control-flow
    * signals pass through, as they do from an ECALL.
    */
-  #initialize(ctx: EnclaveContext): EnclaveState | { broken: number } {
+  #initialize(ctx: EnclaveContext): EnclaveState | BrokenEnclave {
     try {
       return this.#load(ctx);
     } catch (e) {
       if (isProcessorSignal(e) || e instanceof EnclaveRedirect || isFault(e)) throw e;
-      return { broken: e instanceof CallFailed ? e.status : STATUS.INVALID_ENCLAVE };
+      return { ok: false, status: e instanceof CallFailed ? e.status : STATUS.INVALID_ENCLAVE };
     }
   }
 
@@ -215,13 +227,14 @@ class TrustedRuntime implements EnclaveEngine {
     // the buffer): every user of the bytes goes through this getter, which follows the buffer.
     let u8 = new Uint8Array(memory.buffer);
     const state: EnclaveState = {
+      ok: true,
       plan,
       get u8() {
         if (u8.byteLength === 0) u8 = new Uint8Array(memory.buffer);
         return u8;
       },
       ecallFns: [], alloc: null, free: null, heapSize,
-      threads: new Map(), crashed: null, ctx, lastThreadTcs: -1, lastThread: null, stackPointer: null,
+      threads: new Map(), crashed: null, ctx, lastThreadTcs: -1, lastThread: null, stackPointer: null, stackTop: 0,
     };
     const services: RuntimeServices = {
       crypto: this.#crypto,
@@ -257,6 +270,8 @@ class TrustedRuntime implements EnclaveEngine {
     state.stackPointer = spg instanceof WebAssembly.Global ? spg : null;
     const init = fn('_initialize');
     if (init) init();
+    if (state.stackPointer) state.stackTop = state.stackPointer.value as number;
+    state.ctx = null; // the entry that loads it sets it again for its call
     return state;
   }
 
@@ -312,7 +327,11 @@ class TrustedRuntime implements EnclaveEngine {
       const p = f.params[i]!;
       args[i] = p.kind === 'value' ? slotValue(p, ms, i) : 0;
     }
-    const buffers: { p: ParamPlan; host: number; ptr: number; len: number }[] = [];
+    // Every buffer is checked and sized before anything is allocated; all of them then share one
+    // allocation on the enclave heap (one witness_alloc/witness_free per call, not one per buffer).
+    // rec: per buffer [parameter index, host address, length, offset in the block].
+    const rec: number[] = [];
+    let total = 0, block = 0;
     try {
       for (let i = 0; i < n; i++) {
         const p = f.params[i]!;
@@ -327,20 +346,28 @@ class TrustedRuntime implements EnclaveEngine {
         const len = p.string ? this.#hostStringLength(ctx, host, p.string) : bufferLength(p, args);
         if (len < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} has an insane length`);
         if (!this.#outside(ctx, host, len)) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is not wholly outside the enclave`);
-        const ptr = this.#alloc(st, len, f.name);
-        buffers.push({ p, host, ptr, len });
-        if (p.direction === 'in' || p.direction === 'inout') {
-          ctx.readInto(host, st.u8.subarray(ptr, ptr + len));
-          if (p.string && st.u8[ptr + len - 1] !== 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} changed while it was copied`);
-        } else st.u8.fill(0, ptr, ptr + len);
-        args[i] = ptr;
+        rec.push(i, host, len, total);
+        total += Math.ceil(Math.max(len, 1) / 8) * 8;
       }
-      const result = st.ecallFns[index]!(...args);
-      for (const b of buffers) if (b.p.direction === 'out' || b.p.direction === 'inout') ctx.write(b.host, st.u8.subarray(b.ptr, b.ptr + b.len));
+      if (rec.length > 0) block = this.#alloc(st, total, f.name);
+      for (let k = 0; k < rec.length; k += 4) {
+        const p = f.params[rec[k]!]!;
+        const host = rec[k + 1]!, len = rec[k + 2]!, ptr = block + rec[k + 3]!;
+        const u8 = st.u8;
+        if (p.direction === 'in' || p.direction === 'inout') {
+          ctx.readInto(host, u8, ptr, len);
+          if (p.string && u8[ptr + len - 1] !== 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} changed while it was copied`);
+        } else u8.fill(0, ptr, ptr + len);
+        args[rec[k]!] = ptr;
+      }
+      const result = callExport(st.ecallFns[index]!, args);
+      for (let k = 0; k < rec.length; k += 4) {
+        const p = f.params[rec[k]!]!;
+        if (p.direction === 'out' || p.direction === 'inout') ctx.write(rec[k + 1]!, st.u8, block + rec[k + 3]!, rec[k + 2]!);
+      }
       if (f.returns) this.#writeReturn(ctx, f, msAddr, result);
     } finally {
-      // Free in reverse order of allocation (friendly to bump allocators).
-      for (let k = buffers.length - 1; k >= 0; k--) st.free?.(buffers[k]!.ptr);
+      if (block !== 0) st.free?.(block);
       t.scratchBase = savedBase;
       t.scratchEnd = savedEnd;
     }
@@ -448,6 +475,17 @@ class TrustedRuntime implements EnclaveEngine {
       if (e instanceof CallFailed) return e.status;
       throw e;
     }
+  }
+}
+
+/** Call an ECALL's export with its arguments (without a spread for the usual arities). */
+function callExport(fn: (...a: unknown[]) => unknown, a: readonly (number | bigint)[]): unknown {
+  switch (a.length) {
+    case 1: return fn(a[0]);
+    case 2: return fn(a[0], a[1]);
+    case 3: return fn(a[0], a[1], a[2]);
+    case 4: return fn(a[0], a[1], a[2], a[3]);
+    default: return fn(...a);
   }
 }
 

@@ -192,8 +192,8 @@ function allocateArena(k32: Kernel32, size: number): number {
 }
 
 interface CallFrame {
-  readonly tcs: number;
-  readonly slot: number;
+  tcs: number;
+  slot: number;
   inOcall: boolean;
   /** The first exception of this call (reported when the call fails). */
   exception: ExitInfo | null;
@@ -210,9 +210,14 @@ export class HostEnclave {
   readonly #ocalls: Readonly<Record<string, OcallImpl>>;
   readonly #tcs: readonly number[];
   readonly #byName: ReadonlyMap<string, FunctionPlan>;
+  /** The last ECALL looked up by name (a loop calls one function many times). */
+  #lastName = '';
+  #lastPlan: FunctionPlan | null = null;
   /** Which TCS (by index) a call is using. */
   readonly #busy: Uint8Array;
   readonly #stack: CallFrame[] = [];
+  /** Call frames by nesting depth, reused (a frame is referenced only while its call runs). */
+  readonly #frames: CallFrame[] = [];
   readonly #arenaBase: number;
   readonly #arenaEnd: number;
   #arenaTop: number;
@@ -288,14 +293,21 @@ export class HostEnclave {
    * @throws {EnclaveCallError} with the sgx_status_t (`data.status`) when the enclave refuses or fails the call;
    * `OUT_OF_TCS` when every TCS is in use.
    */
-  ecall(name: string, args: readonly EcallArg[] = [], options: { newThread?: boolean } = {}): number | bigint | undefined {
+  ecall(name: string, args: readonly EcallArg[] = NO_ARGS, options?: { newThread?: boolean }): number | bigint | undefined {
     if (this.#destroyed) throw new SdkError('ENCLAVE_DESTROYED', 'the enclave was deleted');
-    const f = this.#byName.get(name);
-    if (!f) throw new SdkError('UNKNOWN_ECALL', `the interface has no ECALL ${name}`);
+    let f: FunctionPlan | undefined;
+    if (name === this.#lastName) f = this.#lastPlan!;
+    else {
+      f = this.#byName.get(name);
+      if (!f) throw new SdkError('UNKNOWN_ECALL', `the interface has no ECALL ${name}`);
+      this.#lastName = name;
+      this.#lastPlan = f;
+    }
     if (args.length !== f.params.length) throw new SdkError('BAD_ARGUMENTS', `${name} takes ${f.params.length} arguments, got ${args.length}`);
-    const top = this.#stack.length > 0 ? this.#stack[this.#stack.length - 1] : undefined;
+    const depth = this.#stack.length;
+    const top = depth > 0 ? this.#stack[depth - 1] : undefined;
     let slot: number;
-    if (top && top.inOcall && !options.newThread) slot = top.slot;
+    if (top && top.inOcall && !options?.newThread) slot = top.slot;
     else {
       let free = -1;
       for (let i = 0; i < this.#busy.length; i++) if (!this.#busy[i]) {
@@ -307,7 +319,15 @@ export class HostEnclave {
     }
     const tcs = this.#tcs[slot]!;
     const savedTop = this.#arenaTop;
-    const frame: CallFrame = { tcs, slot, inOcall: false, exception: null, ocallError: null };
+    let frame = this.#frames[depth];
+    if (frame === undefined) frame = this.#frames[depth] = { tcs, slot, inOcall: false, exception: null, ocallError: null };
+    else {
+      frame.tcs = tcs;
+      frame.slot = slot;
+      frame.inOcall = false;
+      frame.exception = null;
+      frame.ocallError = null;
+    }
     const claimed = !this.#busy[slot];
     if (claimed) this.#busy[slot] = 1;
     this.#stack.push(frame);
@@ -315,7 +335,6 @@ export class HostEnclave {
       const ms = this.#take(msSize(f));
       const outs = this.#marshalIn(f, args, ms);
       const scratch = this.#arenaTop;
-      const depth = this.#stack.length - 1;
       const regs = this.#regs[depth] ?? (this.#regs[depth] = newRegisters());
       regs.rax = 0; regs.rbx = tcs; regs.rcx = AEP; regs.rdx = 0; regs.rsi = ms; regs.rdi = f.index;
       regs.r8 = scratch; regs.r9 = this.#arenaEnd - scratch; regs.r10 = 0; regs.r11 = 0; regs.r12 = 0; regs.r13 = 0; regs.r14 = 0; regs.r15 = 0;
@@ -324,13 +343,8 @@ export class HostEnclave {
       this.stats.ecalls++;
       if (frame.ocallError) throw frame.ocallError;
       const ex = frame.exception as ExitInfo | null;
-      const why = ex ? ` after exception vector ${ex.vector}${ex.address ? ` at 0x${ex.address.toString(16)}` : ''}${ex.detail ? ` (${ex.detail})` : ''}` : '';
-      if (exit.reason !== 'eexit' || regs.rdi !== EXIT_ECALL_RETURN) {
-        throw new EnclaveCallError('ENCLAVE_EXIT', `${name}: the enclave did not return (${exit.reason}${exit.vector !== null ? `, vector ${exit.vector}` : ''}${exit.detail ? `: ${exit.detail}` : ''})${why}`, { status: STATUS.ENCLAVE_CRASHED, statusName: statusName(STATUS.ENCLAVE_CRASHED), exit, exception: ex });
-      }
-      const status = regs.rax;
-      if (status !== STATUS.SUCCESS) throw new EnclaveCallError('ECALL_FAILED', `${name} failed: ${statusName(status)}${why}`, { status, statusName: statusName(status), exception: ex });
-      for (const o of outs) this.#mem().readInto(o.addr, o.target.subarray(0, o.len));
+      if (exit.reason !== 'eexit' || regs.rdi !== EXIT_ECALL_RETURN || regs.rax !== STATUS.SUCCESS || ex !== null) this.#callFailed(name, exit, regs, ex);
+      for (const o of outs) this.#mem().readInto(o.addr, o.len === o.target.length ? o.target : o.target.subarray(0, o.len));
       if (!f.returns) return undefined;
       this.#mem().readInto(ms + 8 * f.params.length, this.#ret);
       return slotValue(f.returns, this.#ret, 0);
@@ -339,6 +353,16 @@ export class HostEnclave {
       if (claimed) this.#busy[slot] = 0;
       this.#arenaTop = savedTop;
     }
+  }
+
+  /** Throws the error of an ECALL whose exit or status is not a successful return; an exception seen during the call goes into the message. Out of line: the call path stays small. */
+  #callFailed(name: string, exit: ExitInfo, regs: Registers, ex: ExitInfo | null): void {
+    const why = ex ? ` after exception vector ${ex.vector}${ex.address ? ` at 0x${ex.address.toString(16)}` : ''}${ex.detail ? ` (${ex.detail})` : ''}` : '';
+    if (exit.reason !== 'eexit' || regs.rdi !== EXIT_ECALL_RETURN) {
+      throw new EnclaveCallError('ENCLAVE_EXIT', `${name}: the enclave did not return (${exit.reason}${exit.vector !== null ? `, vector ${exit.vector}` : ''}${exit.detail ? `: ${exit.detail}` : ''})${why}`, { status: STATUS.ENCLAVE_CRASHED, statusName: statusName(STATUS.ENCLAVE_CRASHED), exit, exception: ex });
+    }
+    const status = regs.rax;
+    if (status !== STATUS.SUCCESS) throw new EnclaveCallError('ECALL_FAILED', `${name} failed: ${statusName(status)}${why}`, { status, statusName: statusName(status), exception: ex });
   }
 
   #marshalIn(f: FunctionPlan, args: readonly EcallArg[], ms: number): { target: Uint8Array; addr: number; len: number }[] {
@@ -513,6 +537,7 @@ function describeArg(a: unknown): string {
 }
 
 const NO_OUTS: { target: Uint8Array; addr: number; len: number }[] = [];
+const NO_ARGS: readonly EcallArg[] = [];
 const NO_SLOTS = new Uint8Array(0);
 const UTF8_ENCODER = new TextEncoder();
 const UTF8_DECODER = new TextDecoder();
