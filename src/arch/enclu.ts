@@ -11,7 +11,7 @@
  * of such a thread asks the engine to continue from the SSA (`EnclaveEngine.resume`).
  */
 import { u64le, u64leNumberOrNeg, u32le, u16le, writeU64le, writeU32le, writeU16le, isZero } from '../lib/bytes.js';
-import { MachineState, copyBytes, type LpState, type SecsState, type TcsState, type MemoryRegion, PERM, EPCM_STATE } from './machine.js';
+import { MachineState, copyBytes, type LpState, type SecsState, type TcsState, type SuspendedFrame, type MemoryRegion, PERM, EPCM_STATE } from './machine.js';
 import { ArchFault, gp, pf, ud } from './faults.js';
 import { ArchError } from './errors.js';
 import { ENCLU, SGX, PT, PFEC, VECTOR, EXIT_TYPE, MISC, ATTR, KEYNAME, KEYPOLICY, GPRSGX_SIZE, EXINFO_SIZE, PKCS1_5_PADDING } from './constants.js';
@@ -364,7 +364,7 @@ function faultExit(e: unknown, leaf: number, t: number): ExitInfo {
  */
 function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'aex', interrupt: boolean): void {
   const t = e.tcs;
-  const mark = { kind, token: e.token };
+  const mark: SuspendedFrame = { kind, token: e.token };
   t.suspended.push(mark);
   const savedRip = kind === 'aex' ? readSavedRip(m, e) : 0;
   let exit = first;
@@ -398,8 +398,12 @@ function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'ae
       }
     }
   } finally {
-    const i = t.suspended.lastIndexOf(mark);
-    if (i >= 0) t.suspended.splice(i, 1);
+    const n = t.suspended.length;
+    if (n > 0 && t.suspended[n - 1] === mark) t.suspended.pop();
+    else {
+      const i = t.suspended.lastIndexOf(mark);
+      if (i >= 0) t.suspended.splice(i, 1);
+    }
   }
 }
 

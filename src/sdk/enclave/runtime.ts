@@ -42,31 +42,48 @@ interface BrokenEnclave {
   readonly status: number;
 }
 
-interface EnclaveState {
-  readonly ok: true;
-  readonly plan: InterfacePlan;
-  readonly u8: Uint8Array;
-  readonly ecallFns: ((...a: unknown[]) => unknown)[];
-  readonly alloc: ((n: number) => number) | null;
-  readonly free: ((p: number) => void) | null;
-  readonly heapSize: number;
-  readonly threads: Map<number, ThreadState>;
+/** A loaded enclave's state in the runtime. */
+class EnclaveState {
+  readonly ok = true as const;
+  readonly ecallFns: ((...a: unknown[]) => unknown)[] = [];
+  alloc: ((n: number) => number) | null = null;
+  free: ((p: number) => void) | null = null;
+  readonly threads = new Map<number, ThreadState>();
   /** Set after an exception: every later ECALL fails with ENCLAVE_CRASHED (as the Intel SDK does). */
-  crashed: number | null;
+  crashed: number | null = null;
   /** The context of the entry currently executing on this enclave (imports use it). */
   ctx: EnclaveContext | null;
   /** The module's exported __stack_pointer, if any. */
-  stackPointer: WebAssembly.Global | null;
+  stackPointer: WebAssembly.Global | null = null;
   /**
    * Its value when no entry of this enclave is running (read after _initialize): an outermost
    * entry starts from it, so only nested entries read the global (a call into the engine).
    */
-  stackTop: number;
-  lastThreadTcs: number;
-  lastThread: ThreadState | null;
+  stackTop = 0;
+  lastThreadTcs = -1;
+  lastThread: ThreadState | null = null;
+  #u8: Uint8Array;
+
+  constructor(readonly plan: InterfacePlan, readonly memory: WebAssembly.Memory, readonly heapSize: number, ctx: EnclaveContext) {
+    this.#u8 = new Uint8Array(memory.buffer);
+    this.ctx = ctx;
+  }
+
+  /**
+   * The module's memory. The module may run memory.grow (even by 0 pages, which succeeds at the
+   * maximum and replaces the buffer): every user of the bytes goes through this getter, which
+   * follows the buffer.
+   */
+  get u8(): Uint8Array {
+    const u = this.#u8;
+    if (u.byteLength !== 0) return u;
+    return (this.#u8 = new Uint8Array(this.memory.buffer));
+  }
 }
 
 const UTF8 = new TextDecoder();
+const NO_BYTES = new Uint8Array(0);
+const NO_VALUES: readonly number[] = [];
 const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true });
 
 /** Offset of the "abort" continuation the exception handler installs in the SSA (relative to OENTRY). */
@@ -223,19 +240,7 @@ class TrustedRuntime implements EnclaveEngine {
     const heapBase = base + Number(h.HEAP_OFFSET);
     const heapSize = Number(h.HEAP_SIZE);
     const memory = ctx.mapMemory(heapBase, heapSize, { zero: true });
-    // The module may run memory.grow (even by 0 pages, which succeeds at the maximum and replaces
-    // the buffer): every user of the bytes goes through this getter, which follows the buffer.
-    let u8 = new Uint8Array(memory.buffer);
-    const state: EnclaveState = {
-      ok: true,
-      plan,
-      get u8() {
-        if (u8.byteLength === 0) u8 = new Uint8Array(memory.buffer);
-        return u8;
-      },
-      ecallFns: [], alloc: null, free: null, heapSize,
-      threads: new Map(), crashed: null, ctx, lastThreadTcs: -1, lastThread: null, stackPointer: null, stackTop: 0,
-    };
+    const state = new EnclaveState(plan, memory, heapSize, ctx);
     const services: RuntimeServices = {
       crypto: this.#crypto,
       ctx: () => {
@@ -249,7 +254,7 @@ class TrustedRuntime implements EnclaveEngine {
     const imports: WebAssembly.Imports = {
       env: { memory },
       witness: runtimeImports(services),
-      ocall: Object.fromEntries(plan.ocalls.map((f) => [f.name, (...args: number[]) => this.#ocall(state, f, args)])),
+      ocall: Object.fromEntries(plan.ocalls.map((f) => [f.name, f.params.length === 0 && !f.returns ? () => this.#ocall(state, f, NO_VALUES) : (...args: number[]) => this.#ocall(state, f, args)])),
     };
     if (WebAssembly.Module.imports(module).some((i) => i.module === 'env' && i.name === 'abort')) {
       (imports.env as Record<string, WebAssembly.ImportValue>).abort = () => {
@@ -259,8 +264,8 @@ class TrustedRuntime implements EnclaveEngine {
     const instance = new WebAssembly.Instance(module, imports);
     const exports = instance.exports;
     const fn = (n: string) => (typeof exports[n] === 'function' ? (exports[n] as (...a: unknown[]) => unknown) : null);
-    (state as { alloc: ((n: number) => number) | null }).alloc = fn('witness_alloc') as ((n: number) => number) | null;
-    (state as { free: ((p: number) => void) | null }).free = fn('witness_free') as ((p: number) => void) | null;
+    state.alloc = fn('witness_alloc') as ((n: number) => number) | null;
+    state.free = fn('witness_free') as ((p: number) => void) | null;
     for (const f of plan.ecalls) {
       const e = fn(f.name);
       if (!e) throw new CallFailed(STATUS.INVALID_ENCLAVE, `the module does not export ECALL ${f.name}`);
@@ -374,6 +379,8 @@ class TrustedRuntime implements EnclaveEngine {
   }
 
   #retSlot = new Uint8Array(8);
+  /** OCALL marshalling structures by parameter count, reused. */
+  readonly #ocallMs: Uint8Array[] = [];
   /** ECALL marshalling structures by parameter count, reused. */
   readonly #msBufs: Uint8Array[] = [];
   #writeReturn(ctx: EnclaveContext, f: FunctionPlan, msAddr: number, result: unknown): void {
@@ -405,14 +412,14 @@ class TrustedRuntime implements EnclaveEngine {
 
   // ---- OCALL bridge ----------------------------------------------------------------------------
 
-  #ocall(st: EnclaveState, f: FunctionPlan, args: number[]): number {
+  #ocall(st: EnclaveState, f: FunctionPlan, args: readonly number[]): number {
     const ctx = st.ctx;
     if (!ctx) throw new WebAssembly.RuntimeError('OCALL outside an enclave entry');
     ctx.step();
     const t = this.#thread(st, ctx.tcsAddress);
+    const np = f.params.length;
     const retPtr = f.returns ? args[0]! >>> 0 : 0;
-    const vals = f.returns ? args.slice(1) : args;
-    const msLen = msSize(f);
+    const vals = f.returns && np > 0 ? args.slice(1) : args;
     let top = t.scratchBase;
     const take = (n: number) => {
       const a = top;
@@ -421,11 +428,15 @@ class TrustedRuntime implements EnclaveEngine {
       return a;
     };
     try {
-      const msAddr = take(msLen);
-      const ms = new Uint8Array(msLen);
-      const outs: { ptr: number; host: number; len: number }[] = [];
-      const mem = st.u8;
-      for (let i = 0; i < f.params.length; i++) {
+      const msAddr = top;
+      top += msSize(f); // a multiple of 8
+      if (top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
+      let outs: { ptr: number; host: number; len: number }[] | null = null;
+      // The ms is written to untrusted memory before the EEXIT and not read after it: reused.
+      const ms = np > 0 ? (this.#ocallMs[np] ??= new Uint8Array(msSize(f))) : NO_BYTES;
+      if (np > 0) ms.fill(0);
+      const mem = np > 0 ? st.u8 : NO_BYTES;
+      for (let i = 0; i < np; i++) {
         const p = f.params[i]!;
         const v = vals[i]!;
         if (p.kind === 'value') writeSlot(ms, i, p, v);
@@ -437,16 +448,16 @@ class TrustedRuntime implements EnclaveEngine {
           if (len < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} has an insane length`);
           if (ptr + len > mem.length) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} runs past the enclave's memory`);
           const host = take(len);
-          if (p.direction === 'in' || p.direction === 'inout') ctx.write(host, mem.subarray(ptr, ptr + len));
+          if (p.direction === 'in' || p.direction === 'inout') ctx.write(host, mem, ptr, len);
           else ctx.write(host, new Uint8Array(len));
-          if (p.direction === 'out' || p.direction === 'inout') outs.push({ ptr, host, len });
+          if (p.direction === 'out' || p.direction === 'inout') (outs ??= []).push({ ptr, host, len });
           writeSlotAddress(ms, i, host);
         }
       }
-      if (f.params.length > 0) ctx.write(msAddr, ms);
+      if (np > 0) ctx.write(msAddr, ms);
       const saved = this.#saveRegs(ctx.regs);
       t.ocalls.push(f);
-      const savedScratch = [t.scratchBase, t.scratchEnd] as const;
+      const savedBase = t.scratchBase, savedEnd = t.scratchEnd;
       t.scratchBase = top;
       try {
         ctx.regs.rdi = f.index;
@@ -457,14 +468,15 @@ class TrustedRuntime implements EnclaveEngine {
         if (ctx.regs.rdi !== ECMD_ORET) throw new CallFailed(STATUS.UNEXPECTED, `re-entry with code ${ctx.regs.rdi} while OCALL ${f.name} waits`);
       } finally {
         t.ocalls.pop();
-        t.scratchBase = savedScratch[0];
-        t.scratchEnd = savedScratch[1];
+        t.scratchBase = savedBase;
+        t.scratchEnd = savedEnd;
         copyRegisters(ctx.regs, saved);
         this.#regPool.push(saved);
       }
       // Copy results back to where the enclave said, with the sizes the enclave computed.
+      if (outs === null && retPtr === 0) return STATUS.SUCCESS;
       const after = st.u8; // a nested ECALL during the OCALL may have replaced the buffer
-      for (const o of outs) ctx.readInto(o.host, after.subarray(o.ptr, o.ptr + o.len));
+      if (outs !== null) for (const o of outs) ctx.readInto(o.host, after, o.ptr, o.len);
       if (f.returns && retPtr) {
         if (retPtr + f.returns.width > after.length) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: the return pointer is outside the enclave's memory`);
         const rv = ctx.read(msAddr + 8 * f.params.length, 8);

@@ -207,7 +207,8 @@ export class HostEnclave {
   readonly image: EnclaveImage;
   readonly plan: InterfacePlan;
   readonly #platform: HostPlatform;
-  readonly #ocalls: Readonly<Record<string, OcallImpl>>;
+  /** OCALL implementations by OCALL index (undefined: none given). */
+  readonly #ocallImpls: (OcallImpl | undefined)[];
   readonly #tcs: readonly number[];
   readonly #byName: ReadonlyMap<string, FunctionPlan>;
   /** The last ECALL looked up by name (a loop calls one function many times). */
@@ -253,7 +254,8 @@ export class HostEnclave {
     this.plan = plan;
     this.base = base;
     this.size = image.manifest.layout.size;
-    this.#ocalls = options.ocalls ?? {};
+    const impls = options.ocalls ?? {};
+    this.#ocallImpls = plan.ocalls.map((f) => (Object.hasOwn(impls, f.name) ? impls[f.name] : undefined));
     this.#tcs = image.manifest.layout.tcs.map((o) => base + o);
     this.#byName = new Map(plan.ecalls.map((f) => [f.name, f]));
     this.#busy = new Uint8Array(this.#tcs.length);
@@ -447,6 +449,20 @@ export class HostEnclave {
     this.stats.ocalls++;
     const mem = this.#mem();
     const n = f.params.length;
+    const impl = this.#ocallImpls[f.index];
+    if (!impl) throw new SdkError('OCALL_MISSING', `the enclave called OCALL ${f.name}, which has no implementation`);
+    if (n === 0) {
+      // Nothing to marshal: call it with nothing on the arena.
+      frame.inOcall = true;
+      let result: number | bigint | void;
+      try {
+        result = impl();
+      } finally {
+        frame.inOcall = false;
+      }
+      if (f.returns) this.#ocallReturn(f, ms, n, result);
+      return;
+    }
     // Read once into a reused buffer: everything below that uses the slots runs before the implementation (which may nest calls).
     let slots: Uint8Array = NO_SLOTS;
     if (n > 0) {
@@ -483,8 +499,6 @@ export class HostEnclave {
         }
       }
     }
-    const impl = this.#ocalls[f.name];
-    if (!impl) throw new SdkError('OCALL_MISSING', `the enclave called OCALL ${f.name}, which has no implementation`);
     // Nested ECALLs made by the implementation run above everything this OCALL uses.
     const savedTop = this.#arenaTop;
     this.#arenaTop = Math.max(this.#arenaTop, Math.ceil(top / 8) * 8);
@@ -497,13 +511,16 @@ export class HostEnclave {
       this.#arenaTop = savedTop;
     }
     for (const o of outs) mem.write(o.addr, o.bytes);
-    if (f.returns) {
-      const value = result ?? 0;
-      const problem = valueProblem(f.returns, value);
-      if (problem !== null) throw new SdkError('BAD_OCALL_RETURN', `OCALL ${f.name}: the implementation returned ${describeArg(value)}; the result ${problem}`, { ocall: f.name });
-      writeSlot(this.#ocallRet, 0, f.returns, value);
-      mem.write(ms + 8 * n, this.#ocallRet);
-    }
+    if (f.returns) this.#ocallReturn(f, ms, n, result);
+  }
+
+  /** Check an OCALL implementation's result against the declared type and write it into the ms's return slot. */
+  #ocallReturn(f: FunctionPlan, ms: number, n: number, result: number | bigint | void): void {
+    const value = result ?? 0;
+    const problem = valueProblem(f.returns!, value);
+    if (problem !== null) throw new SdkError('BAD_OCALL_RETURN', `OCALL ${f.name}: the implementation returned ${describeArg(value)}; the result ${problem}`, { ocall: f.name });
+    writeSlot(this.#ocallRet, 0, f.returns!, value);
+    this.#mem().write(ms + 8 * n, this.#ocallRet);
   }
 
   /** Reused by #stringLength. */
