@@ -42,8 +42,10 @@ function epcOperand(m: MachineState, lp: LpState, la: number, write: boolean): n
   return i;
 }
 
+/** `x` is a non-negative integer multiple of `a` (a power of two). */
 function aligned(x: number, a: number): boolean {
-  return x >= 0 && x % a === 0;
+  // x & (a - 1): the low bits of a safe integer, without a floating-point modulo (EPC addresses lie above 2^31).
+  return Number.isSafeInteger(x) && x >= 0 && (x & (a - 1)) === 0;
 }
 
 /** SECINFO flags allowed at EADD: R, W, X and PAGE_TYPE; everything else is reserved. */
@@ -210,13 +212,10 @@ export function eextend(m: MachineState, lp: LpState, rbx: number, rcx: number):
   if (m.owner[idx] !== secsIdx || !m.valid[secsIdx] || m.pt[secsIdx] !== PT.SECS) throw gp('EEXTEND: RBX is not the SECS of the chunk page');
   const s = m.secs[secsIdx]!;
   if (s.initialized) throw gp('EEXTEND: the enclave is already initialized');
-  const off = rcx % 4096;
-  const store = m.peek(idx);
-  const chunk = store ? store.subarray(off, off + 256) : ZERO_CHUNK;
-  s.measurement!.eextend(m.linAddr[idx]! - s.baseAddr + off, chunk);
+  const off = rcx & 4095;
+  s.measurement!.eextendAt(m.linAddr[idx]! - s.baseAddr + off, m.peek(idx) ?? ZERO_PAGE, off);
   return SGX.SUCCESS;
 }
-const ZERO_CHUNK = new Uint8Array(256);
 /** Read-only zeros: the bytes of a page EADDed from an all-zero source. Never written. */
 const ZERO_PAGE = new Uint8Array(4096);
 

@@ -120,6 +120,11 @@ export class Measurement implements MeasurementSink {
   }
 
   eextend(offset: number, chunk: Uint8Array): void {
+    this.eextendAt(offset, chunk, 0);
+  }
+
+  /** EEXTEND of the 256 bytes of `page` at `at` (no view of the chunk is made unless a log wants one). */
+  eextendAt(offset: number, page: Uint8Array, at: number): void {
     const o = this.#room(320);
     if (!LITTLE_ENDIAN_HOST) writeEextendRecord(this.#buf, o, offset);
     else {
@@ -131,8 +136,10 @@ export class Measurement implements MeasurementSink {
       w[k + 3] = Math.floor(offset / 4294967296) >>> 0;
       for (let j = 4; j < 16; j++) w[k + j] = 0;
     }
-    this.#buf.set(chunk.length === 256 ? chunk : chunk.subarray(0, 256), o + 64);
-    this.#log?.eextend(offset, chunk);
+    const buf = this.#buf;
+    if (at === 0 && page.length === 256) buf.set(page, o + 64);
+    else buf.set(page.subarray(at, at + 256), o + 64);
+    if (this.#log !== null) this.#log.eextend(offset, page.subarray(at, at + 256));
   }
 
   /** Measure a whole page the canonical way: 16 EEXTENDs at +0x000 … +0xF00. */

@@ -5,6 +5,7 @@
  * 4-level walk: present, writable, user, no-execute and the physical frame number.
  */
 import { ArchError } from './errors.js';
+import { PageMap } from '../lib/pagemap.js';
 
 export const PTE = {
   W: 1,
@@ -22,8 +23,8 @@ export interface Translation {
 export const USER_ADDRESS_LIMIT = 2 ** 47;
 
 export class PageTable {
-  /** vpn → pfn * 8 + flags. */
-  readonly #entries = new Map<number, number>();
+  /** vpn → pfn * 8 + flags, in 512-entry tables as the last level of an x86 walk. */
+  readonly #entries = new PageMap();
   /** A direct-mapped cache of recent lookups (the model's TLB for page-table walks; invisible to software). */
   readonly #ck = new Float64Array(256).fill(-1);
   readonly #cv = new Float64Array(256);
@@ -61,7 +62,7 @@ export class PageTable {
   /** Change the flags of a present entry; false when not present. */
   protect(vpn: number, flags: number): boolean {
     const e = this.#entries.get(vpn);
-    if (e === undefined) return false;
+    if (e < 0) return false;
     this.#entries.set(vpn, Math.floor(e / 8) * 8 + (flags & 7));
     this.#ck[vpn % 256] = -1;
     this.#generation++;
@@ -74,7 +75,7 @@ export class PageTable {
     const i = vpn % 256;
     if (this.#ck[i] === vpn) return this.#cv[i]!;
     const e = this.#entries.get(vpn);
-    if (e === undefined) return -1;
+    if (e < 0) return -1;
     this.#ck[i] = vpn;
     this.#cv[i] = e;
     return e;
@@ -92,10 +93,6 @@ export class PageTable {
 
   /** Present entries in ascending vpn order (for inspection and tests). */
   *entries(): IterableIterator<[number, Translation]> {
-    const keys = [...this.#entries.keys()].sort((a, b) => a - b);
-    for (const k of keys) {
-      const e = this.#entries.get(k)!;
-      yield [k, { pfn: Math.floor(e / 8), flags: e % 8 }];
-    }
+    for (const [k, e] of this.#entries.entries()) yield [k, { pfn: Math.floor(e / 8), flags: e % 8 }];
   }
 }

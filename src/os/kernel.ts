@@ -6,6 +6,7 @@
  */
 import { Processor, ENCLS, PT, PAGEINFO, SECINFO, SECS, ATTRIBUTES, type Attributes, type LogicalProcessor, ArchFault } from '../arch/index.js';
 import { u64le, writeU64le } from '../lib/bytes.js';
+import { PageMap } from '../lib/pagemap.js';
 import { FrameAllocator, EpcAllocator } from './physical.js';
 import { Process } from './process.js';
 import { OsError } from './errors.js';
@@ -15,6 +16,37 @@ const SECS_ATTRIBUTES = SECS.field('ATTRIBUTES');
 
 /** Lifecycle of an enclave object in the kernel (style rule 7; Windows' CREATED/INITIALIZED, plus deleted). */
 export type KernelEnclaveState = 'created' | 'initialized' | 'deleted';
+
+/**
+ * An enclave's pages: enclave linear page address → EPC physical address. Kept as page tables are
+ * (512-entry tables, lib/pagemap.ts): one 8-byte slot per page instead of a Map entry.
+ */
+export class EnclavePages {
+  readonly #map = new PageMap();
+  get size(): number {
+    return this.#map.size;
+  }
+  get(la: number): number | undefined {
+    const pa = this.#map.get(la / 4096);
+    return pa < 0 ? undefined : pa;
+  }
+  has(la: number): boolean {
+    return la % 4096 === 0 && this.#map.get(la / 4096) >= 0;
+  }
+  set(la: number, pa: number): void {
+    this.#map.set(la / 4096, pa);
+  }
+  delete(la: number): boolean {
+    return la % 4096 === 0 && this.#map.delete(la / 4096);
+  }
+  /** [linear address, EPC address] in ascending address order (a snapshot per table: deleting while iterating is safe). */
+  *[Symbol.iterator](): IterableIterator<[number, number]> {
+    for (const [pn, pa] of this.#map.entries()) yield [pn * 4096, pa];
+  }
+  *keys(): IterableIterator<number> {
+    for (const [la] of this) yield la;
+  }
+}
 
 export class KernelEnclave {
   readonly process: Process;
@@ -28,7 +60,7 @@ export class KernelEnclave {
   readonly attributes: Attributes;
   state: KernelEnclaveState = 'created';
   /** Enclave linear page address → EPC physical address. */
-  readonly pages = new Map<number, number>();
+  readonly pages = new EnclavePages();
   /** Committed EPC pages not used yet. */
   commitment: number;
 
