@@ -326,6 +326,7 @@ export function eremove(m: MachineState, lp: LpState, rcx: number): number {
     const s = m.secs[idx]!;
     if (s.childCount > 0) return SGX.CHILD_PRESENT;
     s.dead = true;
+    s.measurement?.dispose();
     m.freePage(idx);
     m.engine?.destroyed(s.key);
     return SGX.SUCCESS;

@@ -10,7 +10,8 @@
  * allocation per record: this is the hot path of enclave building). A `MeasurementLog` can be
  * attached to keep every record (the SGXS form, see sgxs.ts) for dumping, diffing and replay.
  */
-import type { CryptoProvider, Sha256Stream } from '../lib/crypto/provider.js';
+import type { CryptoProvider, Sha256Stream, Sha256Pipeline } from '../lib/crypto/provider.js';
+import { PIECE_SIZE } from '../lib/crypto/pipeline.js';
 import { writeU32le, writeU64le } from '../lib/bytes.js';
 import { MEAS_TAG, MEAS_TAG_WORDS, SECINFO_FLAGS, PT } from './constants.js';
 import { ArchError } from './errors.js';
@@ -63,11 +64,18 @@ export function writeEextendRecord(b: Uint8Array, o: number, offset: number): vo
 /** Uint32Array stores are little-endian here (x86, ARM): the word-wise record writer relies on it. */
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const [EEXTEND_TAG_LO, EEXTEND_TAG_HI] = MEAS_TAG_WORDS.EEXTEND;
-const BUFFER_SIZE = 320 * 1024; // a multiple of 64 and of the 320-byte EEXTEND group
+const BUFFER_SIZE = PIECE_SIZE; // 320 KiB: a multiple of 64 and of the 320-byte EEXTEND group
 
 /** A running MRENCLAVE: what the SECS holds between ECREATE and EINIT. */
 export class Measurement implements MeasurementSink {
+  readonly #crypto: CryptoProvider;
   #hash: Sha256Stream;
+  /**
+   * Once the records outgrow the first buffer, they are hashed on the provider's hashing thread
+   * (when it has one) while the leaves go on: the records are written straight into its buffers.
+   */
+  #pipe: Sha256Pipeline | null = null;
+  #triedPipe = false;
   #buf: Uint8Array;
   #words: Uint32Array;
   #len = 0;
@@ -76,6 +84,7 @@ export class Measurement implements MeasurementSink {
   readonly #log: MeasurementSink | null;
 
   constructor(crypto: CryptoProvider, log: MeasurementSink | null = null) {
+    this.#crypto = crypto;
     this.#hash = crypto.createSha256();
     this.#buf = new Uint8Array(BUFFER_SIZE);
     this.#words = new Uint32Array(this.#buf.buffer);
@@ -94,7 +103,7 @@ export class Measurement implements MeasurementSink {
   #room(n: number): number {
     if (this.#len + n > this.#buf.length) {
       if (this.#final !== null) throw new ArchError('MEASUREMENT_FINALIZED', 'the measurement was finalized (EINIT): no record can be added');
-      this.#flush();
+      this.#flush(true);
     }
     const o = this.#len;
     this.#len += n;
@@ -102,11 +111,36 @@ export class Measurement implements MeasurementSink {
     return o;
   }
 
-  #flush(): void {
-    if (this.#len > 0) {
-      this.#hash.update(this.#buf.subarray(0, this.#len));
-      this.#len = 0;
+  /** Hash what the buffer holds; `full`: it is full (only a stream that outgrows it moves to the hashing thread). */
+  #flush(full: boolean): void {
+    if (this.#len === 0) return;
+    if (full && this.#pipe === null && !this.#triedPipe) {
+      const pipe = this.#crypto.openSha256Pipeline?.() ?? null;
+      if (pipe !== null) {
+        // Nothing was hashed here yet: the stream starts on the hashing thread.
+        pipe.buffer.set(this.#buf.subarray(0, this.#len));
+        this.#pipe = pipe;
+      }
     }
+    if (this.#pipe !== null) {
+      this.#pipe.submit(this.#len);
+      this.#useBuffer(this.#pipe.buffer);
+    } else {
+      this.#hash.update(this.#buf.subarray(0, this.#len));
+      this.#triedPipe = true; // bytes hashed here: the stream stays here
+    }
+    this.#len = 0;
+  }
+
+  #useBuffer(b: Uint8Array): void {
+    this.#buf = b;
+    this.#words = new Uint32Array(b.buffer, b.byteOffset, b.length >> 2);
+  }
+
+  /** Drop the measurement (its enclave was removed before EINIT): a stream on the hashing thread is ended. */
+  dispose(): void {
+    this.#pipe?.close();
+    this.#pipe = null;
   }
 
   ecreate(ssaFrameSize: number, size: number): void {
@@ -150,8 +184,13 @@ export class Measurement implements MeasurementSink {
   /** SHA256FINAL: the MRENCLAVE. Idempotent. */
   finalize(): Uint8Array {
     if (this.#final === null) {
-      this.#flush();
-      this.#final = this.#hash.digest();
+      if (this.#pipe !== null) this.#final = this.#pipe.digest(this.#len, true);
+      else {
+        this.#flush(false);
+        this.#final = this.#hash.digest();
+      }
+      this.#pipe = null;
+      this.#len = 0;
       this.#buf = new Uint8Array(0);
       this.#words = new Uint32Array(0);
     }
@@ -161,7 +200,13 @@ export class Measurement implements MeasurementSink {
   /** The MRENCLAVE that EINIT would compute now, without finalizing this measurement. */
   peek(): Uint8Array {
     if (this.#final) return this.#final.slice();
-    this.#flush();
+    if (this.#pipe !== null) {
+      const d = this.#pipe.digest(this.#len, false);
+      this.#len = 0;
+      this.#useBuffer(this.#pipe.buffer);
+      return d;
+    }
+    this.#flush(false);
     return this.#hash.copy().digest();
   }
 }

@@ -223,6 +223,27 @@ describe('Measurement against the independent oracle', () => {
     }), { numRuns: 12 });
   });
 
+  test('a large enclave (its records hashed on the hashing thread) EINITs with the oracle\'s MRENCLAVE', () => {
+    const key = testKey(0);
+    const size = 0x200000, base = 0x4000000;
+    const pages: OraclePage[] = [];
+    for (let i = 0; i < 300; i++) {
+      const data = new Uint8Array(4096);
+      for (let j = 0; j < 4096; j += 61) data[j] = (i * 31 + j) & 0xff;
+      pages.push({ offset: i * 4096, flags: 0x203, data, chunks: i % 5 === 0 ? 0x00ff : 0xffff });
+    }
+    const k = new TestKernel({ epcSize: 0x200000 });
+    const { secs } = k.ecreate(SECS.encode({ SIZE: BigInt(size), BASEADDR: BigInt(base), SSAFRAMESIZE: 1, ATTRIBUTES: { FLAGS: 4n, XFRM: 3n } }));
+    for (const p of pages) {
+      const epc = k.eadd(secs, base + p.offset, p.flags, p.data);
+      for (let c = 0; c < 16; c++) if (p.chunks & (1 << c)) k.encls(ENCLS.EEXTEND, secs, epc + c * 256);
+    }
+    const expect = oracle(1, size, pages);
+    k.setLeHash(key.mrsigner);
+    assert.equal(k.einit(secs, signSigstruct(key, { enclaveHash: fromHex(expect) })), SGX.SUCCESS);
+    assert.equal(toHex(k.proc.inspect.enclaves()[0]!.mrenclave!), expect);
+  });
+
   test('a TCS is measured with zero permission bits, other pages with theirs', () => {
     assert.equal(measuredSecinfoFlags(0x107), 0x100);
     assert.equal(measuredSecinfoFlags(0x100), 0x100);
@@ -265,6 +286,54 @@ describe('Measurement against the independent oracle', () => {
     const pages: OraclePage[] = [];
     for (let i = 0; i < 125; i++) pages.push({ offset: i * 4096, flags: 0x203, data: new Uint8Array(4096).fill(i), chunks: 0xffff });
     assert.equal(toHex(viaMeasurement(1, 0x100000, pages).finalize()), oracle(1, 0x100000, pages));
+  });
+
+  test('a stream that moves to the hashing thread: the same MRENCLAVE and peeks as one hashed here', () => {
+    const inThread = { ...crypto, openSha256Pipeline: undefined };
+    const opened: boolean[] = [];
+    const counting = { ...crypto, openSha256Pipeline: () => {
+      const p = crypto.openSha256Pipeline!();
+      opened.push(p !== null);
+      return p;
+    } };
+    // a: moves to the hashing thread; b: hashed here; c: peeked before its first buffer filled,
+    // so its stream had begun here and stays here.
+    const a = new Measurement(counting), b = new Measurement(inThread), c = new Measurement(counting);
+    for (const m of [a, b, c]) m.ecreate(1, 0x1000000);
+    assert.equal(toHex(c.peek()), toHex(b.peek()));
+    const peeks: [string, string][] = [];
+    for (let i = 0; i < 300; i++) {
+      const page = new Uint8Array(4096).fill(i * 7);
+      for (const m of [a, b, c]) {
+        m.eadd(i * 4096, 0x203);
+        for (let k = 0; k < 4096; k += 256) m.eextendAt(i * 4096 + k, page, k);
+      }
+      if (i % 97 === 96) peeks.push([toHex(a.peek()), toHex(b.peek())]);
+    }
+    assert.deepEqual(opened, [true], 'a moved to the hashing thread once, when it outgrew its first buffer; c never tried');
+    for (const [x, y] of peeks) assert.equal(x, y);
+    const pages: OraclePage[] = [];
+    for (let i = 0; i < 300; i++) pages.push({ offset: i * 4096, flags: 0x203, data: new Uint8Array(4096).fill(i * 7), chunks: 0xffff });
+    assert.equal(toHex(a.finalize()), oracle(1, 0x1000000, pages));
+    assert.equal(toHex(b.finalize()), oracle(1, 0x1000000, pages));
+    assert.equal(toHex(c.finalize()), oracle(1, 0x1000000, pages));
+  });
+
+  test('measurements dropped before EINIT give their hashing-thread stream back', () => {
+    let got = 0;
+    const counting = { ...crypto, openSha256Pipeline: () => {
+      const p = crypto.openSha256Pipeline!();
+      if (p !== null) got++;
+      return p;
+    } };
+    const page = new Uint8Array(4096).fill(1);
+    for (let k = 0; k < 20; k++) {
+      const m = new Measurement(counting);
+      m.ecreate(1, 0x1000000);
+      for (let i = 0; i < 80; i++) for (let c = 0; c < 4096; c += 256) m.eextendAt(i * 4096 + c, page, c);
+      m.dispose();
+    }
+    assert.equal(got, 20);
   });
 });
 

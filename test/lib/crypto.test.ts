@@ -4,6 +4,7 @@ import * as nc from 'node:crypto';
 import fc from 'fast-check';
 import { createNodeCrypto, defaultCrypto, fromHex, toHex, LibError } from '../../src/lib/index.js';
 import { NO_VECTORS, VEC, vector, vectorText } from '../helpers/vectors.js';
+import { openSha256Pipeline, PIECE_SIZE } from '../../src/lib/crypto/pipeline.js';
 
 const c = createNodeCrypto();
 
@@ -213,5 +214,49 @@ describe('ECDH P-256', () => {
     assert.equal(toHex(a), toHex(b));
     assert.equal(c.ecdhP256Shared(priv, new Uint8Array(64).fill(1)), null);
     assert.throws(() => c.ecdhP256Shared(priv.subarray(1), peer.publicKey), (e: unknown) => e instanceof LibError && e.code === 'ECDH_PARAMS');
+  });
+});
+
+describe('SHA-256 on the hashing thread (pipeline.ts)', () => {
+  test('pieces of every size hash to SHA-256 of their concatenation; peeks see the stream so far', () => {
+    const p = openSha256Pipeline();
+    assert.ok(p, 'worker threads are available here');
+    const all: Buffer[] = [];
+    const sizes = [0, 1, 63, 64, 65, 4096, PIECE_SIZE - 1, PIECE_SIZE, 12345];
+    for (const n of sizes) {
+      const bytes = nc.randomBytes(n);
+      p.buffer.set(bytes);
+      all.push(bytes);
+      if (n === 4096) {
+        assert.equal(toHex(p.digest(n, false)), nc.createHash('sha256').update(Buffer.concat(all)).digest('hex'));
+        continue;
+      }
+      p.submit(n);
+    }
+    assert.equal(toHex(p.digest(0, true)), nc.createHash('sha256').update(Buffer.concat(all)).digest('hex'));
+    assert.throws(() => p.submit(1), (e: unknown) => e instanceof LibError && e.code === 'HASH_PIPELINE_CLOSED');
+    assert.throws(() => p.digest(0, true), (e: unknown) => e instanceof LibError && e.code === 'HASH_PIPELINE_CLOSED');
+    p.close(); // closing an ended stream does nothing
+  });
+
+  test('interleaved streams stay apart; at most 8 streams hold buffers, and a closed one makes room', () => {
+    const streams = Array.from({ length: 8 }, () => openSha256Pipeline());
+    assert.ok(streams.every((s) => s !== null));
+    assert.equal(openSha256Pipeline(), null, 'a ninth stream hashes in its own thread');
+    const data = streams.map((_, i) => nc.randomBytes(3 * PIECE_SIZE + i));
+    for (let piece = 0; piece < 3; piece++) {
+      streams.forEach((s, i) => {
+        s!.buffer.set(data[i]!.subarray(piece * PIECE_SIZE, (piece + 1) * PIECE_SIZE));
+        s!.submit(PIECE_SIZE);
+      });
+    }
+    streams[7]!.close();
+    const again = openSha256Pipeline();
+    assert.ok(again, 'the closed stream made room');
+    again.close();
+    streams.slice(0, 7).forEach((s, i) => {
+      s!.buffer.set(data[i]!.subarray(3 * PIECE_SIZE));
+      assert.equal(toHex(s!.digest(i, true)), nc.createHash('sha256').update(data[i]!).digest('hex'));
+    });
   });
 });

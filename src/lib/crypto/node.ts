@@ -6,6 +6,7 @@
 import * as nc from 'node:crypto';
 import { LibError } from '../errors.js';
 import type { CryptoProvider, Sha256Stream, AesGcmSealed, RsaKeyPair } from './provider.js';
+import { openSha256Pipeline } from './pipeline.js';
 
 class NodeSha256 implements Sha256Stream {
   constructor(private readonly h: nc.Hash = nc.createHash('sha256')) {}
@@ -58,6 +59,9 @@ export function createNodeCrypto(): CryptoProvider {
     },
     createSha256() {
       return new NodeSha256();
+    },
+    openSha256Pipeline() {
+      return openSha256Pipeline();
     },
     aesCmac128(key, message) {
       check(key.length === 16, 'CMAC_KEY', 'AES-128-CMAC needs a 16-byte key');

@@ -4,6 +4,9 @@
  * `createNodeCrypto()` (node.ts) is the default provider, built on node:crypto.
  */
 
+import type { Sha256Pipeline } from './pipeline.js';
+export type { Sha256Pipeline } from './pipeline.js';
+
 /** An incremental SHA-256 whose state can be copied (MRENCLAVE lives in the SECS between leaves). */
 export interface Sha256Stream {
   update(data: Uint8Array): void;
@@ -55,4 +58,9 @@ export interface CryptoProvider {
   ecdhP256Keypair(): { privateKey: Uint8Array; publicKey: Uint8Array };
   /** The ECDH P-256 shared secret (the x coordinate, 32 bytes); null when the peer's point is invalid. */
   ecdhP256Shared(privateKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array | null;
+  /**
+   * Optional: a SHA-256 stream hashed on another thread (for long streams such as a large
+   * enclave's measurement), or null when none is available now; the caller then hashes itself.
+   */
+  openSha256Pipeline?(): Sha256Pipeline | null;
 }

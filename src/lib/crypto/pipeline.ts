@@ -1,0 +1,185 @@
+/**
+ * SHA-256 on a second thread, for long streams (an enclave's measurement while it is built).
+ *
+ * The caller borrows a buffer, fills it, and submits it; a worker thread hashes submitted buffers
+ * in submission order while the caller goes on, and `digest` waits (Atomics.wait) for what is
+ * queued. The digest is exactly SHA-256 of the bytes submitted, in order: only the thread doing
+ * the work changes. Several streams ("jobs") share one worker and one set of buffers.
+ *
+ * Shared memory layout (one SharedArrayBuffer):
+ *   control Int32Array: [HEAD] next queue position the worker takes, [TAIL] next the caller fills,
+ *   [FREED] a counter the worker bumps whenever it frees a buffer, then QUEUE (buffer numbers), then
+ *   per buffer META_WORDS words: state, job, length, op;
+ *   then per buffer a 32-byte result (a digest), then the buffers' bytes.
+ */
+import { Worker } from 'node:worker_threads';
+import { LibError } from '../errors.js';
+
+/** A SHA-256 stream hashed on the pipeline's thread. */
+export interface Sha256Pipeline {
+  /** The buffer to fill next (`PIECE_SIZE` bytes); it belongs to the caller until `submit`. */
+  readonly buffer: Uint8Array;
+  /** Hash the first `length` bytes of `buffer` (in the background); `buffer` is then a fresh one. */
+  submit(length: number): void;
+  /** Submit the first `length` bytes of `buffer` and wait for the digest of everything submitted. With `final`, the stream ends. */
+  digest(length: number, final: boolean): Uint8Array;
+  /** End the stream without a digest (its state in the worker is dropped). */
+  close(): void;
+}
+
+export const PIECE_SIZE = 320 * 1024; // a multiple of 64 and of the 320-byte EEXTEND record group
+const BUFFERS = 16;
+/** At most this many streams hold a buffer at once: a stream waiting for a buffer always has one of its own in flight or a free one. */
+const MAX_STREAMS = BUFFERS / 2;
+const QUEUE = 32;
+const HEAD = 0, TAIL = 1, FREED = 2, QUEUE_AT = 4;
+const META_AT = QUEUE_AT + QUEUE, META_WORDS = 4;
+const STATE = 0, JOB = 1, LENGTH = 2, OP = 3;
+const FREE = 0, LENT = 1, QUEUED = 2, DONE = 3;
+const OP_UPDATE = 0, OP_FINAL = 1, OP_PEEK = 2, OP_CLOSE = 3;
+const CONTROL_BYTES = (META_AT + BUFFERS * META_WORDS) * 4;
+const RESULTS_AT = Math.ceil(CONTROL_BYTES / 64) * 64;
+const DATA_AT = RESULTS_AT + BUFFERS * 32;
+/** How long a caller waits for the worker before it reports a failure. */
+const WAIT_MS = 120_000;
+
+/** The worker: CommonJS, evaluated from this string (no separate file to ship). */
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const { sab } = workerData;
+const c = new Int32Array(sab, 0, ${META_AT + BUFFERS * META_WORDS});
+const jobs = new Map();
+for (;;) {
+  const head = Atomics.load(c, ${HEAD});
+  if (head === Atomics.load(c, ${TAIL})) { Atomics.wait(c, ${TAIL}, head); continue; }
+  const b = c[${QUEUE_AT} + (head % ${QUEUE})];
+  const m = ${META_AT} + b * ${META_WORDS};
+  const job = c[m + ${JOB}], len = c[m + ${LENGTH}], op = c[m + ${OP}];
+  let h = jobs.get(job);
+  if (h === undefined && op !== ${OP_CLOSE}) { h = createHash('sha256'); jobs.set(job, h); }
+  if (len > 0) h.update(new Uint8Array(sab, ${DATA_AT} + b * ${PIECE_SIZE}, len));
+  let state = ${FREE};
+  if (op === ${OP_FINAL} || op === ${OP_PEEK}) {
+    new Uint8Array(sab, ${RESULTS_AT} + b * 32, 32).set(op === ${OP_FINAL} ? h.digest() : h.copy().digest());
+    state = ${DONE};
+  }
+  if (op === ${OP_FINAL} || op === ${OP_CLOSE}) jobs.delete(job);
+  Atomics.store(c, ${HEAD}, head + 1);
+  Atomics.store(c, m + ${STATE}, state);
+  Atomics.notify(c, m + ${STATE});
+  if (state === ${FREE}) { Atomics.add(c, ${FREED}, 1); Atomics.notify(c, ${FREED}); }
+}
+`;
+
+class Pipeline {
+  readonly sab: SharedArrayBuffer;
+  readonly control: Int32Array;
+  readonly worker: Worker;
+  streams = 0;
+  nextJob = 1;
+
+  constructor() {
+    this.sab = new SharedArrayBuffer(DATA_AT + BUFFERS * PIECE_SIZE);
+    this.control = new Int32Array(this.sab, 0, META_AT + BUFFERS * META_WORDS);
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { sab: this.sab } });
+    this.worker.unref(); // the process may exit with the worker idle
+  }
+
+  /** A free buffer, marked lent (waits while every buffer is lent or queued). */
+  borrow(): number {
+    const c = this.control;
+    for (;;) {
+      const seen = Atomics.load(c, FREED);
+      for (let b = 0; b < BUFFERS; b++) {
+        if (Atomics.compareExchange(c, META_AT + b * META_WORDS + STATE, FREE, LENT) === FREE) return b;
+      }
+      if (Atomics.wait(c, FREED, seen, WAIT_MS) === 'timed-out') throw new LibError('HASH_PIPELINE_STALLED', 'the hashing thread did not free a buffer');
+    }
+  }
+
+  bytes(b: number): Uint8Array {
+    return new Uint8Array(this.sab, DATA_AT + b * PIECE_SIZE, PIECE_SIZE);
+  }
+
+  queue(b: number, job: number, length: number, op: number): void {
+    const c = this.control, m = META_AT + b * META_WORDS;
+    c[m + JOB] = job;
+    c[m + LENGTH] = length;
+    c[m + OP] = op;
+    Atomics.store(c, m + STATE, QUEUED);
+    const tail = Atomics.load(c, TAIL);
+    c[QUEUE_AT + (tail % QUEUE)] = b;
+    Atomics.store(c, TAIL, tail + 1);
+    Atomics.notify(c, TAIL);
+  }
+
+  /** Wait until buffer `b` holds its result; read it and free the buffer. */
+  result(b: number): Uint8Array {
+    const c = this.control, s = META_AT + b * META_WORDS + STATE;
+    while (Atomics.load(c, s) !== DONE) {
+      if (Atomics.wait(c, s, QUEUED, WAIT_MS) === 'timed-out') throw new LibError('HASH_PIPELINE_STALLED', 'the hashing thread did not answer');
+    }
+    const out = new Uint8Array(this.sab, RESULTS_AT + b * 32, 32).slice();
+    Atomics.store(c, s, FREE);
+    Atomics.add(c, FREED, 1);
+    Atomics.notify(c, FREED);
+    return out;
+  }
+}
+
+let shared: Pipeline | null | undefined;
+
+/**
+ * A SHA-256 stream on the shared hashing thread, or null when there is none to be had (no worker
+ * threads here, or enough streams already hold buffers): the caller then hashes in its own thread.
+ */
+export function openSha256Pipeline(): Sha256Pipeline | null {
+  if (shared === undefined) {
+    try {
+      shared = new Pipeline();
+    } catch {
+      shared = null;
+    }
+  }
+  const p = shared;
+  if (p === null || p.streams >= MAX_STREAMS) return null;
+  p.streams++;
+  const job = p.nextJob++;
+  let b = p.borrow();
+  let open = true;
+  const ensureOpen = (): void => {
+    if (!open) throw new LibError('HASH_PIPELINE_CLOSED', 'the SHA-256 stream has ended');
+  };
+  const stream: Sha256Pipeline = {
+    buffer: p.bytes(b),
+    submit(length: number): void {
+      ensureOpen();
+      p.queue(b, job, length, OP_UPDATE);
+      b = p.borrow();
+      (stream as { buffer: Uint8Array }).buffer = p.bytes(b);
+    },
+    digest(length: number, final: boolean): Uint8Array {
+      ensureOpen();
+      p.queue(b, job, length, final ? OP_FINAL : OP_PEEK);
+      const out = p.result(b);
+      if (final) {
+        open = false;
+        p.streams--;
+        (stream as { buffer: Uint8Array }).buffer = new Uint8Array(0);
+      } else {
+        b = p.borrow();
+        (stream as { buffer: Uint8Array }).buffer = p.bytes(b);
+      }
+      return out;
+    },
+    close(): void {
+      if (!open) return;
+      open = false;
+      p.streams--;
+      p.queue(b, job, 0, OP_CLOSE);
+      (stream as { buffer: Uint8Array }).buffer = new Uint8Array(0);
+    },
+  };
+  return stream;
+}
