@@ -6,7 +6,7 @@
  */
 import { u16le, u32le, u64le, u64leNumberOrNeg, isZero, bytesEqual, timingSafeEqual, writeU64le, writeU16le } from '../lib/bytes.js';
 import { MachineState, type LpState, type SecsState, type TcsState, PERM, EPCM_STATE } from './machine.js';
-import { gp, pf, pfEpcm } from './faults.js';
+import { gp, pf, pfEpcm, type ArchFault } from './faults.js';
 import { PT, SGX, ATTR, MISC, GPRSGX_SIZE, EXINFO_SIZE, KEYNAME, TCS_LIMIT, SECINFO_FLAGS } from './constants.js';
 import { computeXsaveSize, isLegalXcr0 } from './config.js';
 import { Measurement, measuredSecinfoFlags } from './measurement.js';
@@ -26,7 +26,7 @@ function kread(m: MachineState, lp: LpState, la: number, len: number, out: Uint8
   let done = 0;
   while (done < len) {
     const a = la + done;
-    const n = Math.min(4096 - (a % 4096), len - done);
+    const n = Math.min(4096 - (a & 4095), len - done);
     const pa = m.translate(lp.cr3, a, false, false, false);
     m.readPhysical(pa, out, done, n);
     done += n;
@@ -156,10 +156,7 @@ export function eadd(m: MachineState, lp: LpState, rbx: number, rcx: number): nu
   const loaded = m.loadPage(idx, srcPa); // null: an all-zero source, no storage
   const src = loaded ?? ZERO_PAGE;
   const perms = siLo & 7;
-  const undo = (f: ReturnType<typeof gp>): never => {
-    m.dropPage(idx);
-    throw f;
-  };
+  const undo = (f: ArchFault): never => undoEadd(m, idx, f);
   if (pt === PT.TCS) {
     if (!isZero(src, TCS_OFF.RESERVED, 4096)) undo(gp('EADD: TCS reserved bytes 72..4095 are not zero'));
     if (!s.mode64 && ((u32le(src, TCS_OFF.FSLIMIT) & 0xfff) !== 0xfff || (u32le(src, TCS_OFF.GSLIMIT) & 0xfff) !== 0xfff)) undo(gp('EADD: FSLIMIT/GSLIMIT low 12 bits must be all ones in a 32-bit enclave'));
@@ -197,6 +194,12 @@ export function eadd(m: MachineState, lp: LpState, rbx: number, rcx: number): nu
   }
   m.epcmEpoch++;
   return SGX.SUCCESS;
+}
+
+/** A check after EADD's copy failed: the copy is dropped (nothing else changed) and the fault raised. */
+function undoEadd(m: MachineState, idx: number, f: ArchFault): never {
+  m.dropPage(idx);
+  throw f;
 }
 
 // ---------------------------------------------------------------------------------------------

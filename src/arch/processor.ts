@@ -128,8 +128,11 @@ export class LogicalProcessor {
    */
   encls(leaf: number, rbx = 0, rcx = 0, rdx = 0): number {
     const m = this.#m, lp = this.#lp;
-    // EEXTEND runs 16 times per measured page: its preamble is the same checks, in a shorter path.
-    if (leaf === ENCLS.EEXTEND && lp.cpl === 0 && !lp.enclaveMode && m.enclaveReady && m.locked === null) return L.eextend(m, lp, rbx, rcx);
+    // EEXTEND runs 16 times per measured page and EADD once per page: their preamble is the same
+    // checks, in a shorter path.
+    if (lp.cpl === 0 && !lp.enclaveMode && m.locked === null && (leaf === ENCLS.EEXTEND || leaf === ENCLS.EADD) && m.enclaveReady) {
+      return leaf === ENCLS.EEXTEND ? L.eextend(m, lp, rbx, rcx) : L.eadd(m, lp, rbx, rcx);
+    }
     if (!m.config.features.sgx1) throw ud('ENCLS: SGX is not implemented by this processor');
     if (lp.cpl !== 0) throw ud('ENCLS requires CPL 0');
     if (lp.enclaveMode) throw ud('ENCLS inside an enclave');

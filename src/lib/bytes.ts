@@ -67,8 +67,8 @@ export function isZero(b: Uint8Array, start = 0, end = b.length): boolean {
     }
     return true;
   }
-  // Word-wise scan when aligned.
-  if (((b.byteOffset + start) & 3) === 0 && ((end - start) & 3) === 0) {
+  // Word-wise scan when long and aligned (a short range is not worth a view).
+  if (end - start >= 256 && ((b.byteOffset + start) & 3) === 0 && ((end - start) & 3) === 0) {
     const w = new Uint32Array(b.buffer, b.byteOffset + start, (end - start) >> 2);
     for (let i = 0; i < w.length; i++) if (w[i] !== 0) return false;
     return true;
