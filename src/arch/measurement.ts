@@ -144,12 +144,14 @@ export class Measurement implements MeasurementSink {
   }
 
   ecreate(ssaFrameSize: number, size: number): void {
-    writeEcreateRecord(this.#buf, this.#room(64), ssaFrameSize, size);
+    const o = this.#room(64); // first: making room may move to another buffer
+    writeEcreateRecord(this.#buf, o, ssaFrameSize, size);
     this.#log?.ecreate(ssaFrameSize, size);
   }
 
   eadd(offset: number, secinfoFlags: number): void {
-    writeEaddRecord(this.#buf, this.#room(64), offset, secinfoFlags);
+    const o = this.#room(64); // first: making room may move to another buffer
+    writeEaddRecord(this.#buf, o, offset, secinfoFlags);
     this.#log?.eadd(offset, secinfoFlags);
   }
 

@@ -319,6 +319,21 @@ describe('Measurement against the independent oracle', () => {
     assert.equal(toHex(c.finalize()), oracle(1, 0x1000000, pages));
   });
 
+  test('EADD records that cross into the hashing thread\'s buffers (a large heap: EADDs only)', () => {
+    const inThread = { ...crypto, openSha256Pipeline: undefined };
+    for (const n of [5119, 5120, 5121, 12000]) {
+      const a = new Measurement(crypto), b = new Measurement(inThread);
+      for (const m of [a, b]) {
+        m.ecreate(1, 2 ** 30);
+        for (let i = 0; i < n; i++) m.eadd(i * 4096, 0x203);
+      }
+      const pages: OraclePage[] = Array.from({ length: n }, (_, i) => ({ offset: i * 4096, flags: 0x203, data: new Uint8Array(4096), chunks: 0 }));
+      const expect = oracle(1, 2 ** 30, pages);
+      assert.equal(toHex(a.finalize()), expect, `${n} EADDs`);
+      assert.equal(toHex(b.finalize()), expect, `${n} EADDs`);
+    }
+  });
+
   test('measurements dropped before EINIT give their hashing-thread stream back', () => {
     let got = 0;
     const counting = { ...crypto, openSha256Pipeline: () => {
