@@ -130,8 +130,9 @@ export class LogicalProcessor {
     const m = this.#m, lp = this.#lp;
     // EEXTEND runs 16 times per measured page and EADD once per page: their preamble is the same
     // checks, in a shorter path.
-    if (lp.cpl === 0 && !lp.enclaveMode && m.locked === null && (leaf === ENCLS.EEXTEND || leaf === ENCLS.EADD) && m.enclaveReady) {
-      return leaf === ENCLS.EEXTEND ? L.eextend(m, lp, rbx, rcx) : L.eadd(m, lp, rbx, rcx);
+    if (lp.cpl === 0 && !lp.enclaveMode && m.locked === null && m.enclaveReady) {
+      if (leaf === ENCLS.EEXTEND) return L.eextend(m, lp, rbx, rcx);
+      if (leaf === ENCLS.EADD) return L.eadd(m, lp, rbx, rcx);
     }
     if (!m.config.features.sgx1) throw ud('ENCLS: SGX is not implemented by this processor');
     if (lp.cpl !== 0) throw ud('ENCLS requires CPL 0');
