@@ -71,11 +71,15 @@ export class Measurement implements MeasurementSink {
   readonly #crypto: CryptoProvider;
   #hash: Sha256Stream;
   /**
-   * Once the records outgrow the first buffer, they are hashed on the provider's hashing thread
-   * (when it has one) while the leaves go on: the records are written straight into its buffers.
+   * Once the records outgrow the first buffer, and at least half of it is measured page contents
+   * (EEXTEND records: a heap's EADD records alone are not worth a thread), they are hashed on the
+   * provider's hashing thread (when it has one) while the leaves go on: the records are written
+   * straight into its buffers. The digest is the same either way.
    */
   #pipe: Sha256Pipeline | null = null;
   #triedPipe = false;
+  /** EEXTEND record bytes in the first buffer. */
+  #extendBytes = 0;
   #buf: Uint8Array;
   #words: Uint32Array;
   #len = 0;
@@ -114,7 +118,7 @@ export class Measurement implements MeasurementSink {
   /** Hash what the buffer holds; `full`: it is full (only a stream that outgrows it moves to the hashing thread). */
   #flush(full: boolean): void {
     if (this.#len === 0) return;
-    if (full && this.#pipe === null && !this.#triedPipe) {
+    if (full && this.#pipe === null && !this.#triedPipe && this.#extendBytes * 2 >= this.#buf.length) {
       const pipe = this.#crypto.openSha256Pipeline?.() ?? null;
       if (pipe !== null) {
         // Nothing was hashed here yet: the stream starts on the hashing thread.
@@ -162,6 +166,7 @@ export class Measurement implements MeasurementSink {
   /** EEXTEND of the 256 bytes of `page` at `at` (no view of the chunk is made unless a log wants one). */
   eextendAt(offset: number, page: Uint8Array, at: number): void {
     const o = this.#room(320);
+    if (!this.#triedPipe) this.#extendBytes += 320;
     if (!LITTLE_ENDIAN_HOST) writeEextendRecord(this.#buf, o, offset);
     else {
       // The EEXTEND record written as 16 words (no builtin calls: this runs 16 times per page).

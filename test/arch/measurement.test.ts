@@ -319,19 +319,46 @@ describe('Measurement against the independent oracle', () => {
     assert.equal(toHex(c.finalize()), oracle(1, 0x1000000, pages));
   });
 
-  test('EADD records that cross into the hashing thread\'s buffers (a large heap: EADDs only)', () => {
+  test('EADD records across the hashing thread\'s buffers (measured pages, then a large heap: EADDs only)', () => {
     const inThread = { ...crypto, openSha256Pipeline: undefined };
+    let opened = 0;
+    const counting = { ...crypto, openSha256Pipeline: () => {
+      const p = crypto.openSha256Pipeline!();
+      if (p !== null) opened++;
+      return p;
+    } };
+    const code = new Uint8Array(4096).fill(9);
     for (const n of [5119, 5120, 5121, 12000]) {
-      const a = new Measurement(crypto), b = new Measurement(inThread);
+      const a = new Measurement(counting), b = new Measurement(inThread);
+      const pages: OraclePage[] = [];
+      for (let i = 0; i < 70; i++) pages.push({ offset: i * 4096, flags: 0x205, data: code, chunks: 0xffff });
+      for (let i = 70; i < 70 + n; i++) pages.push({ offset: i * 4096, flags: 0x203, data: new Uint8Array(4096), chunks: 0 });
       for (const m of [a, b]) {
         m.ecreate(1, 2 ** 30);
-        for (let i = 0; i < n; i++) m.eadd(i * 4096, 0x203);
+        for (const p of pages) {
+          m.eadd(p.offset, p.flags);
+          if (p.chunks) for (let c = 0; c < 4096; c += 256) m.eextendAt(p.offset + c, p.data, c);
+        }
       }
-      const pages: OraclePage[] = Array.from({ length: n }, (_, i) => ({ offset: i * 4096, flags: 0x203, data: new Uint8Array(4096), chunks: 0 }));
       const expect = oracle(1, 2 ** 30, pages);
       assert.equal(toHex(a.finalize()), expect, `${n} EADDs`);
       assert.equal(toHex(b.finalize()), expect, `${n} EADDs`);
     }
+    assert.equal(opened, 4, 'every stream moved to the hashing thread');
+  });
+
+  test('a stream of EADD records alone (a heap) stays in this thread', () => {
+    let asked = 0;
+    const counting = { ...crypto, openSha256Pipeline: () => {
+      asked++;
+      return crypto.openSha256Pipeline!();
+    } };
+    const m = new Measurement(counting);
+    m.ecreate(1, 2 ** 30);
+    for (let i = 0; i < 20000; i++) m.eadd(i * 4096, 0x203);
+    const pages: OraclePage[] = Array.from({ length: 20000 }, (_, i) => ({ offset: i * 4096, flags: 0x203, data: new Uint8Array(4096), chunks: 0 }));
+    assert.equal(toHex(m.finalize()), oracle(1, 2 ** 30, pages));
+    assert.equal(asked, 0);
   });
 
   test('measurements dropped before EINIT give their hashing-thread stream back', () => {
