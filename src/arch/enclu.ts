@@ -172,7 +172,7 @@ function writeUrspUrbp(m: MachineState, page: number, off: number, rsp: number, 
 /** A register value as a u64 LE (registers hold u64s below 2^53; anything else is stored modulo 2^64 as its integer part). */
 function putRegister(b: Uint8Array, o: number, v: number): void {
   const lo = v >>> 0;
-  const hi = Math.floor(v / 4294967296) >>> 0;
+  const hi = lo === v ? 0 : Math.floor(v / 4294967296) >>> 0;
   b[o] = lo; b[o + 1] = lo >>> 8; b[o + 2] = lo >>> 16; b[o + 3] = lo >>> 24;
   b[o + 4] = hi; b[o + 5] = hi >>> 8; b[o + 6] = hi >>> 16; b[o + 7] = hi >>> 24;
 }
