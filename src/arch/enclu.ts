@@ -14,6 +14,7 @@ import { u64le, u64leNumberOrNeg, u32le, u16le, writeU64le, writeU32le, writeU16
 import { MachineState, copyBytes, type LpState, type SecsState, type TcsState, type SuspendedFrame, type MemoryRegion, PERM, EPCM_STATE } from './machine.js';
 import { ArchFault, gp, pf, ud } from './faults.js';
 import { ArchError } from './errors.js';
+import type { PageTable } from './mmu.js';
 import { ENCLU, SGX, PT, PFEC, VECTOR, EXIT_TYPE, MISC, ATTR, KEYNAME, KEYPOLICY, GPRSGX_SIZE, EXINFO_SIZE, PKCS1_5_PADDING } from './constants.js';
 import { exitInfo as encodeExitInfo } from './structures/ssa.js';
 import { deriveKey, cpusvnAtMost, ZERO16, ZERO32, ZERO64, type KeyDependencies } from './keys.js';
@@ -537,6 +538,16 @@ class Context implements EnclaveContext {
   readonly regs: Registers = newRegisters();
   readonly #m: MachineState;
   readonly #e: Entry;
+  /**
+   * The last ordinary-RAM page an access resolved to (an untrusted buffer the runtime copies
+   * from or to), with the page table and generation it was resolved under: while they are
+   * unchanged the walk gives the same frame, and a RAM page has no EPCM checks to repeat.
+   */
+  #ramVpn = -1;
+  #ramPt: PageTable | null = null;
+  #ramGen = -1;
+  #ramWritable = false;
+  #ramPa = 0;
 
   constructor(m: MachineState, e: Entry) {
     this.#m = m;
@@ -590,6 +601,12 @@ class Context implements EnclaveContext {
     const off = la & 4095; // la % 4096 (a non-negative integer)
     if (off + len <= 4096) {
       // Within one page (an ms structure, a small buffer): one resolution, nothing allocated.
+      const vpn = (la - off) / 4096;
+      const pt = e.lp.cr3;
+      if (vpn === this.#ramVpn && pt === this.#ramPt && pt.generation === this.#ramGen && !fetch && (!write || this.#ramWritable)) {
+        this.#copy(-(this.#ramPa + off) - 1, off, buf, at, len, write);
+        return;
+      }
       let i: number;
       for (;;) {
         try {
@@ -598,6 +615,14 @@ class Context implements EnclaveContext {
         } catch (err) {
           this.#faulted(err);
         }
+      }
+      if (i < 0 && !fetch) {
+        // Ordinary RAM (outside ELRANGE and the PRM): remember the translation.
+        this.#ramVpn = vpn;
+        this.#ramPt = pt;
+        this.#ramGen = pt.generation;
+        this.#ramWritable = write;
+        this.#ramPa = -i - 1 - off;
       }
       this.#copy(i, off, buf, at, len, write);
       return;
