@@ -36,9 +36,27 @@ function kread(m: MachineState, lp: LpState, la: number, len: number, out: Uint8
 
 /** The "EPC operand check": `la` must translate to an EPC page (else #PF(la)). Returns the page index. */
 function epcOperand(m: MachineState, lp: LpState, la: number, write: boolean): number {
-  const pa = m.translate(lp.cr3, la, write, false, false);
+  const c = lp.epcOperands, pt = lp.cr3;
+  const page = la - (la & 4095);
+  if (c.pt === pt && c.gen === pt.generation) {
+    if (page === c.la0 && (c.w0 || !write)) return c.i0;
+    if (page === c.la1 && (c.w1 || !write)) return c.i1;
+  } else {
+    c.pt = pt;
+    c.gen = pt.generation;
+    c.la0 = c.la1 = -1;
+  }
+  const pa = m.translate(pt, la, write, false, false);
   const i = m.epcIndex(pa);
   if (i < 0) throw pf(la, 0, `operand 0x${la.toString(16)} does not resolve to an EPC page`);
+  if (la >= 0 && Number.isSafeInteger(la)) {
+    if (c.next === 0) {
+      c.la0 = page; c.i0 = i; c.w0 = write;
+    } else {
+      c.la1 = page; c.i1 = i; c.w1 = write;
+    }
+    c.next ^= 1;
+  }
   return i;
 }
 

@@ -124,6 +124,23 @@ export interface TcsOperandCache {
   tcs: TcsState | null;
 }
 
+/**
+ * The last two ENCLS EPC operands an LP translated (EEXTEND names the same SECS and the same page
+ * 16 times in a row): page address → EPC index, valid while the page table and its generation
+ * are unchanged. Only the walk is remembered; the EPCM checks run every time.
+ */
+export interface EpcOperandCache {
+  pt: PageTable | null;
+  gen: number;
+  la0: number;
+  i0: number;
+  w0: boolean;
+  la1: number;
+  i1: number;
+  w1: boolean;
+  next: number;
+}
+
 export interface LpState {
   readonly index: number;
   cpl: 0 | 3;
@@ -135,6 +152,7 @@ export interface LpState {
   /** Identifies the entry currently executing on this LP (enclave mode only; 0 = none). */
   activeToken: number;
   readonly tcsOperand: TcsOperandCache;
+  readonly epcOperands: EpcOperandCache;
   /** EDBGRD output (RBX), as a u64. */
   dataOut: bigint;
 }
@@ -222,6 +240,7 @@ export class MachineState {
     this.lps = Array.from({ length: config.logicalProcessors }, (_, index) => ({
       index, cpl: 3 as 0 | 3, cr3: this.kernelPageTable, enclaveMode: false, activeSecs: null, activeTcs: null, pendingInterrupt: null, activeToken: 0, dataOut: 0n,
       tcsOperand: { rbx: -1, pt: null, gen: -1, epoch: -1, tcs: null },
+      epcOperands: { pt: null, gen: -1, la0: -1, i0: -1, w0: false, la1: -1, i1: -1, w1: false, next: 0 },
     }));
   }
 
