@@ -7,7 +7,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { toHex, writeU32le, writeU64le, fromHex } from '../../src/lib/index.js';
 import {
-  ENCLS, SGX, PT, VECTOR, ATTR, SECS, TCS, PAGEINFO, EINITTOKEN, ArchError, newRegisters, ENCLU,
+  ENCLS, SGX, PT, VECTOR, ATTR, SECS, TCS, PAGEINFO, EINITTOKEN, ArchError, ArchFault, newRegisters, ENCLU, PageTable, PTE,
 } from '../../src/arch/index.js';
 import { TestKernel } from '../helpers/kernel.js';
 import { newKernel, withStepHook, EnclaveBuilder, buildEnclave, SECINFO_REG_RW, SECINFO_TCS, AEP, type EnclaveSpec } from '../helpers/enclave.js';
@@ -742,6 +742,35 @@ describe('EDBGRD / EDBGWR (§6.6)', () => {
     assertUnchanged(k, () => assertFault(() => k.encls(ENCLS.EDBGRD, 0, pa), GP));
     assertUnchanged(k, () => assertFault(() => k.edbgwr(pa, 1n), GP));
     assertFault(() => k.encls(ENCLS.EDBGRD, 0, e.frame(e.tcs(0))), GP);
+  });
+
+  test('an operand page the kernel remaps between two leaves is walked again (no stale translation)', () => {
+    const { k } = newKernel();
+    const e = buildEnclave(k);
+    const a = e.frame(e.data(0)), b = e.frame(e.data(1));
+    assert.equal(k.edbgwr(a, 0x0a0a0a0a0a0a0a0an), SGX.SUCCESS);
+    assert.equal(k.edbgwr(b, 0x0b0b0b0b0b0b0b0bn), SGX.SUCCESS);
+    // Operands through a kernel page table of its own: linear 0x7000_0000 → page a, then → page b.
+    const pt = new PageTable('remapping kernel');
+    const la = 0x7000_0000;
+    const read = (): bigint => k.kernel(() => {
+      const lp = k.proc.lps[0]!;
+      const saved = lp.cr3;
+      lp.cr3 = pt;
+      try {
+        assert.equal(lp.encls(ENCLS.EDBGRD, 0, la), SGX.SUCCESS);
+        return lp.dataOut;
+      } finally {
+        lp.cr3 = saved;
+      }
+    });
+    pt.map(la / 4096, a / 4096, PTE.W);
+    assert.equal(read(), 0x0a0a0a0a0a0a0a0an);
+    assert.equal(read(), 0x0a0a0a0a0a0a0a0an);
+    pt.map(la / 4096, b / 4096, PTE.W);
+    assert.equal(read(), 0x0b0b0b0b0b0b0b0bn);
+    pt.unmap(la / 4096);
+    assert.throws(() => read(), (err: unknown) => err instanceof ArchFault && err.vector === VECTOR.PF);
   });
 
   test('DEBUG: EDBGRD reads the page, EDBGWR writes what the enclave then reads', () => {
