@@ -174,13 +174,12 @@ export function eadd(m: MachineState, lp: LpState, rbx: number, rcx: number): nu
   const loaded = m.loadPage(idx, srcPa); // null: an all-zero source, no storage
   const src = loaded ?? ZERO_PAGE;
   const perms = siLo & 7;
-  const undo = (f: ArchFault): never => undoEadd(m, idx, f);
   if (pt === PT.TCS) {
-    if (!isZero(src, TCS_OFF.RESERVED, 4096)) undo(gp('EADD: TCS reserved bytes 72..4095 are not zero'));
-    if (!s.mode64 && ((u32le(src, TCS_OFF.FSLIMIT) & 0xfff) !== 0xfff || (u32le(src, TCS_OFF.GSLIMIT) & 0xfff) !== 0xfff)) undo(gp('EADD: FSLIMIT/GSLIMIT low 12 bits must be all ones in a 32-bit enclave'));
-  } else if (perms & PERM.W && !(perms & PERM.R)) undo(gp('EADD: write permission without read permission'));
-  if (linaddr < s.baseAddr || linaddr >= s.baseAddr + s.size) undo(gp(`EADD: LINADDR 0x${linaddr.toString(16)} is outside ELRANGE`));
-  if (s.initialized) undo(gp('EADD: the enclave is already initialized'));
+    if (!isZero(src, TCS_OFF.RESERVED, 4096)) undoEadd(m, idx, gp('EADD: TCS reserved bytes 72..4095 are not zero'));
+    if (!s.mode64 && ((u32le(src, TCS_OFF.FSLIMIT) & 0xfff) !== 0xfff || (u32le(src, TCS_OFF.GSLIMIT) & 0xfff) !== 0xfff)) undoEadd(m, idx, gp('EADD: FSLIMIT/GSLIMIT low 12 bits must be all ones in a 32-bit enclave'));
+  } else if (perms & PERM.W && !(perms & PERM.R)) undoEadd(m, idx, gp('EADD: write permission without read permission'));
+  if (linaddr < s.baseAddr || linaddr >= s.baseAddr + s.size) undoEadd(m, idx, gp(`EADD: LINADDR 0x${linaddr.toString(16)} is outside ELRANGE`));
+  if (s.initialized) undoEadd(m, idx, gp('EADD: the enclave is already initialized'));
 
   // Commit: a processor write of the page (new MEE version, integrity restored).
   let flagsNum = siLo;
