@@ -131,6 +131,15 @@ describe('pointer attributes through HostEnclave', () => {
     g.check();
   });
 
+  test('the buffers of one ECALL arrive disjoint and 16-aligned, as separate mallocs would give them', () => {
+    for (const [na, nb, nc] of [[1, 1, 1], [3, 17, 5], [16, 16, 16], [100, 0, 7], [4096, 1, 33]] as const) {
+      const c = guarded(nc);
+      assert.equal(e.ecall('ecall_align3', [pattern(na), na, pattern(nb, 2), nb, c.view, nc]), 0, `${na}, ${nb}, ${nc}`);
+      assert.deepEqual(c.view, new Uint8Array(nc).fill(0x5a));
+      c.check();
+    }
+  });
+
   test('[in, size=4, count=n] on a void *: 4n bytes', () => {
     const a = pattern(40, 0x61);
     assert.equal(e.ecall('ecall_in_size_count', [a, 5]), 5);

@@ -352,7 +352,8 @@ class TrustedRuntime implements EnclaveEngine {
         if (len < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} has an insane length`);
         if (!this.#outside(ctx, host, len)) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is not wholly outside the enclave`);
         rec.push(i, host, len, total);
-        total += Math.ceil(Math.max(len, 1) / 8) * 8;
+        // Each buffer starts 16-aligned in the block, as malloc would give it (max_align_t on wasm32).
+        total += Math.ceil(Math.max(len, 1) / 16) * 16;
       }
       if (rec.length > 0) block = this.#alloc(st, total, f.name);
       for (let k = 0; k < rec.length; k += 4) {
