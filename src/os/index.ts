@@ -2,6 +2,6 @@
 export { OsError } from './errors.js';
 export { FrameAllocator, EpcAllocator } from './physical.js';
 export { Process, ALLOCATION_GRANULARITY, type Region, type RegionKind } from './process.js';
-export { Kernel, KernelEnclave, SgxLeaves, type KernelEnclaveState, type KernelOptions } from './kernel.js';
+export { Kernel, KernelEnclave, EnclavePages, SgxLeaves, type KernelEnclaveState, type KernelOptions } from './kernel.js';
 export * as windows from './windows/index.js';
 export * as adversary from './adversary/index.js';

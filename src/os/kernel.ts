@@ -27,6 +27,7 @@ export class EnclavePages {
     return this.#map.size;
   }
   get(la: number): number | undefined {
+    if (la % 4096 !== 0) return undefined;
     const pa = this.#map.get(la / 4096);
     return pa < 0 ? undefined : pa;
   }

@@ -59,9 +59,10 @@ export function witness_alloc(size: usize): usize {
 }
 
 /**
- * Release a block from witness_alloc. The runtime frees an ECALL's buffers in the order it
- * allocated them, which TLSF handles (the stub runtime's heap.free only releases the most recent
- * block, so every ECALL with two or more buffers would leak all but the last).
+ * Release a block from witness_alloc. The runtime puts an ECALL's buffers in one block, or, when
+ * the heap has no hole that large, in one block each, freed in reverse order; TLSF handles both
+ * (the stub runtime's heap.free only releases the most recent block, which would leak whenever
+ * blocks are not freed last-in first-out).
  */
 export function witness_free(ptr: usize): void {
   if (ptr != 0) heap.free(ptr);

@@ -333,10 +333,11 @@ class TrustedRuntime implements EnclaveEngine {
       args[i] = p.kind === 'value' ? slotValue(p, ms, i) : 0;
     }
     // Every buffer is checked and sized before anything is allocated; all of them then share one
-    // allocation on the enclave heap (one witness_alloc/witness_free per call, not one per buffer).
-    // rec: per buffer [parameter index, host address, length, offset in the block].
+    // allocation on the enclave heap (one witness_alloc/witness_free per call, not one per buffer),
+    // or, when the heap has no hole that large, get one allocation each.
+    // rec: per buffer [parameter index, host address, length, offset in the block → address].
     const rec: number[] = [];
-    let total = 0, block = 0;
+    let total = 0, block = 0, separate = false;
     try {
       for (let i = 0; i < n; i++) {
         const p = f.params[i]!;
@@ -355,10 +356,19 @@ class TrustedRuntime implements EnclaveEngine {
         // Each buffer starts 16-aligned in the block, as malloc would give it (max_align_t on wasm32).
         total += Math.ceil(Math.max(len, 1) / 16) * 16;
       }
-      if (rec.length > 0) block = this.#alloc(st, total, f.name);
+      if (rec.length > 0) {
+        block = this.#tryAlloc(st, total, f.name);
+        if (block !== 0) for (let k = 0; k < rec.length; k += 4) rec[k + 3]! += block;
+        else if (rec.length === 4) throw new CallFailed(STATUS.OUT_OF_MEMORY, `${f.name}: the enclave heap is exhausted`);
+        else {
+          separate = true;
+          for (let k = 0; k < rec.length; k += 4) rec[k + 3] = 0;
+          for (let k = 0; k < rec.length; k += 4) rec[k + 3] = this.#alloc(st, rec[k + 2]!, f.name);
+        }
+      }
       for (let k = 0; k < rec.length; k += 4) {
         const p = f.params[rec[k]!]!;
-        const host = rec[k + 1]!, len = rec[k + 2]!, ptr = block + rec[k + 3]!;
+        const host = rec[k + 1]!, len = rec[k + 2]!, ptr = rec[k + 3]!;
         const u8 = st.u8;
         if (p.direction === 'in' || p.direction === 'inout') {
           ctx.readInto(host, u8, ptr, len);
@@ -369,11 +379,12 @@ class TrustedRuntime implements EnclaveEngine {
       const result = callExport(st.ecallFns[index]!, args);
       for (let k = 0; k < rec.length; k += 4) {
         const p = f.params[rec[k]!]!;
-        if (p.direction === 'out' || p.direction === 'inout') ctx.write(rec[k + 1]!, st.u8, block + rec[k + 3]!, rec[k + 2]!);
+        if (p.direction === 'out' || p.direction === 'inout') ctx.write(rec[k + 1]!, st.u8, rec[k + 3]!, rec[k + 2]!);
       }
       if (f.returns) this.#writeReturn(ctx, f, msAddr, result);
     } finally {
       if (block !== 0) st.free?.(block);
+      else if (separate) for (let k = rec.length - 4; k >= 0; k -= 4) if (rec[k + 3] !== 0) st.free?.(rec[k + 3]!);
       t.scratchBase = savedBase;
       t.scratchEnd = savedEnd;
     }
@@ -390,9 +401,20 @@ class TrustedRuntime implements EnclaveEngine {
   }
 
   #alloc(st: EnclaveState, len: number, fname: string): number {
+    const p = this.#tryAlloc(st, len, fname);
+    if (p === 0) throw new CallFailed(STATUS.OUT_OF_MEMORY, `${fname}: the enclave heap is exhausted`);
+    return p;
+  }
+
+  /** `len` bytes from the enclave's allocator, or 0 (a size beyond the heap is never passed to its 32-bit argument). */
+  #tryAlloc(st: EnclaveState, len: number, fname: string): number {
     if (!st.alloc) throw new CallFailed(STATUS.INVALID_ENCLAVE, `${fname}: the module exports no witness_alloc for marshalled buffers`);
+    if (len > st.heapSize) return 0;
     const p = st.alloc(Math.max(len, 1)) >>> 0;
-    if (p === 0 || p + len > st.heapSize) throw new CallFailed(STATUS.OUT_OF_MEMORY, `${fname}: the enclave heap is exhausted`);
+    if (p !== 0 && p + len > st.heapSize) {
+      st.free?.(p); // an allocator that answered outside its own heap: not used, not leaked
+      return 0;
+    }
     return p;
   }
 

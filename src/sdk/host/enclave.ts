@@ -31,6 +31,7 @@ export type EcallArg = number | bigint | Uint8Array | string | null;
 export type OcallImpl = (...args: (number | bigint | Uint8Array | string | null)[]) => number | bigint | void;
 
 export interface LoadOptions {
+  /** OCALL implementations by name, looked up once when the enclave is loaded. */
   readonly ocalls?: Readonly<Record<string, OcallImpl>>;
   /** A SIGSTRUCT, when the image is not signed itself. */
   readonly sigstruct?: Uint8Array;
@@ -255,7 +256,12 @@ export class HostEnclave {
     this.base = base;
     this.size = image.manifest.layout.size;
     const impls = options.ocalls ?? {};
-    this.#ocallImpls = plan.ocalls.map((f) => (Object.hasOwn(impls, f.name) ? impls[f.name] : undefined));
+    // Looked up once, here: an implementation given later is not seen. Inherited ones count (a class
+    // instance may carry them), but not Object.prototype's own methods (an OCALL named toString).
+    this.#ocallImpls = plan.ocalls.map((f) => {
+      const v: unknown = impls[f.name];
+      return typeof v === 'function' && v !== (Object.prototype as Record<string, unknown>)[f.name] ? (v as OcallImpl) : undefined;
+    });
     this.#tcs = image.manifest.layout.tcs.map((o) => base + o);
     this.#byName = new Map(plan.ecalls.map((f) => [f.name, f]));
     this.#busy = new Uint8Array(this.#tcs.length);
@@ -298,7 +304,7 @@ export class HostEnclave {
   ecall(name: string, args: readonly EcallArg[] = NO_ARGS, options?: { newThread?: boolean }): number | bigint | undefined {
     if (this.#destroyed) throw new SdkError('ENCLAVE_DESTROYED', 'the enclave was deleted');
     let f: FunctionPlan | undefined;
-    if (name === this.#lastName) f = this.#lastPlan!;
+    if (name === this.#lastName && this.#lastPlan !== null) f = this.#lastPlan;
     else {
       f = this.#byName.get(name);
       if (!f) throw new SdkError('UNKNOWN_ECALL', `the interface has no ECALL ${name}`);
