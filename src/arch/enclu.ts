@@ -617,10 +617,12 @@ class Context implements EnclaveContext {
         }
       }
       if (i < 0 && !fetch) {
-        // Ordinary RAM (outside ELRANGE and the PRM): remember the translation.
+        // Ordinary RAM (outside ELRANGE and the PRM): remember the translation, under the page
+        // table it was made with (a fault's AEX may have let the kernel switch CR3 before the retry).
+        const now = e.lp.cr3;
         this.#ramVpn = vpn;
-        this.#ramPt = pt;
-        this.#ramGen = pt.generation;
+        this.#ramPt = now;
+        this.#ramGen = now.generation;
         this.#ramWritable = write;
         this.#ramPa = -i - 1 - off;
       }
