@@ -193,7 +193,12 @@ export function eadd(m: MachineState, lp: LpState, rbx: number, rcx: number): nu
       writeU64le(loaded, TCS_OFF.AEP, 0);
     }
   }
-  s.measurement!.eadd(linaddr - s.baseAddr, flagsNum);
+  try {
+    s.measurement!.eadd(linaddr - s.baseAddr, flagsNum);
+  } catch (e) {
+    m.dropPage(idx); // the measurement failed (its hashing thread stopped): nothing was committed
+    throw e;
+  }
   m.touched(idx);
   m.tampered[idx] = 0;
   m.valid[idx] = 1;

@@ -21,6 +21,8 @@ import { deriveKey, cpusvnAtMost, ZERO16, ZERO32, ZERO64, type KeyDependencies }
 import { type Registers, type ExitInfo, type ExitHandler, type EnclaveContext, newRegisters, copyRegisters, EnclaveRedirect, PROCESSOR_SIGNAL } from './engine.js';
 
 const USER_LIMIT = 2 ** 47;
+/** Entry tokens, unique across every processor in the process (an Unwind must not match another machine's entry); 0 is "none". */
+let nextToken = 1;
 
 /** Unwinds enclave frames to the entry boundary identified by `token`. */
 class Unwind {
@@ -474,7 +476,7 @@ function execute(m: MachineState, e: Entry, leaf: number): ExitInfo {
 
 function runEntry(m: MachineState, lp: LpState, leaf: number, regs: Registers, handler: ExitHandler | null): ExitInfo {
   m.checkLocked();
-  const token = m.nextToken++;
+  const token = nextToken++;
   if (leaf === ENCLU.EENTER) {
     const e = eenterEntry(m, lp, regs, handler, token);
     return execute(m, e, leaf);

@@ -190,8 +190,6 @@ export class MachineState {
   readonly tcs: (TcsState | undefined)[];
 
   nextEid = 1;
-  /** Entry tokens (identify one EENTER/ERESUME's frames on the JS stack); 0 is "none". */
-  nextToken = 1;
   /** Bumped on every EPCM change (and integrity failure): entry-time caches are keyed by it. */
   epcmEpoch = 0;
   lePubKeyHash: Uint8Array = INTEL_LE_PUBKEYHASH.slice();
@@ -631,11 +629,12 @@ export class MachineState {
 }
 
 /**
- * dst[dstOff..+n] = src[srcOff..+n]. A few bytes go one by one; more with TypedArray#set, without a
- * subarray view when the source is copied whole (a view costs more than copying 64 bytes).
+ * dst[dstOff..+n] = src[srcOff..+n]. A few bytes between different buffers go one by one; the rest
+ * with TypedArray#set (memmove-safe when both share a buffer), without a subarray view when the
+ * source is copied whole (a view costs more than copying 64 bytes).
  */
 export function copyBytes(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, n: number): void {
-  if (n <= 16) for (let k = 0; k < n; k++) dst[dstOff + k] = src[srcOff + k]!;
+  if (n <= 16 && dst.buffer !== src.buffer) for (let k = 0; k < n; k++) dst[dstOff + k] = src[srcOff + k]!;
   else if (srcOff === 0 && n === src.length) dst.set(src, dstOff);
   else dst.set(src.subarray(srcOff, srcOff + n), dstOff);
 }

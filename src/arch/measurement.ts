@@ -64,7 +64,9 @@ export function writeEextendRecord(b: Uint8Array, o: number, offset: number): vo
 /** Uint32Array stores are little-endian here (x86, ARM): the word-wise record writer relies on it. */
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const [EEXTEND_TAG_LO, EEXTEND_TAG_HI] = MEAS_TAG_WORDS.EEXTEND;
-const BUFFER_SIZE = PIECE_SIZE; // 320 KiB: a multiple of 64 and of the 320-byte EEXTEND group
+const BUFFER_SIZE = PIECE_SIZE;
+/** A measurement dropped without finalize or dispose gives its hashing-thread stream back when collected. */
+const ABANDONED = new FinalizationRegistry<Sha256Pipeline>((pipe) => pipe.close()); // 320 KiB: a multiple of 64 and of the 320-byte EEXTEND group
 
 /** A running MRENCLAVE: what the SECS holds between ECREATE and EINIT. */
 export class Measurement implements MeasurementSink {
@@ -78,6 +80,7 @@ export class Measurement implements MeasurementSink {
    */
   #pipe: Sha256Pipeline | null = null;
   #triedPipe = false;
+  #disposed = false;
   /** EEXTEND record bytes in the first buffer. */
   #extendBytes = 0;
   #buf: Uint8Array;
@@ -105,6 +108,7 @@ export class Measurement implements MeasurementSink {
   }
 
   #room(n: number): number {
+    if (this.#disposed) throw new ArchError('MEASUREMENT_DISPOSED', 'the measurement was dropped: no record can be added');
     if (this.#len + n > this.#buf.length) {
       if (this.#final !== null) throw new ArchError('MEASUREMENT_FINALIZED', 'the measurement was finalized (EINIT): no record can be added');
       this.#flush(true);
@@ -124,6 +128,7 @@ export class Measurement implements MeasurementSink {
         // Nothing was hashed here yet: the stream starts on the hashing thread.
         pipe.buffer.set(this.#buf.subarray(0, this.#len));
         this.#pipe = pipe;
+        ABANDONED.register(this, pipe, this);
       }
     }
     if (this.#pipe !== null) {
@@ -143,8 +148,15 @@ export class Measurement implements MeasurementSink {
 
   /** Drop the measurement (its enclave was removed before EINIT): a stream on the hashing thread is ended. */
   dispose(): void {
-    this.#pipe?.close();
-    this.#pipe = null;
+    if (this.#pipe !== null) {
+      ABANDONED.unregister(this);
+      this.#pipe.close();
+      this.#pipe = null;
+    }
+    this.#disposed = true;
+    this.#len = 0;
+    this.#buf = new Uint8Array(0);
+    this.#words = new Uint32Array(0);
   }
 
   ecreate(ssaFrameSize: number, size: number): void {
@@ -191,8 +203,11 @@ export class Measurement implements MeasurementSink {
   /** SHA256FINAL: the MRENCLAVE. Idempotent. */
   finalize(): Uint8Array {
     if (this.#final === null) {
-      if (this.#pipe !== null) this.#final = this.#pipe.digest(this.#len, true);
-      else {
+      if (this.#disposed) throw new ArchError('MEASUREMENT_DISPOSED', 'the measurement was dropped');
+      if (this.#pipe !== null) {
+        ABANDONED.unregister(this);
+        this.#final = this.#pipe.digest(this.#len, true);
+      } else {
         this.#flush(false);
         this.#final = this.#hash.digest();
       }
@@ -207,6 +222,7 @@ export class Measurement implements MeasurementSink {
   /** The MRENCLAVE that EINIT would compute now, without finalizing this measurement. */
   peek(): Uint8Array {
     if (this.#final) return this.#final.slice();
+    if (this.#disposed) throw new ArchError('MEASUREMENT_DISPOSED', 'the measurement was dropped');
     if (this.#pipe !== null) {
       const d = this.#pipe.digest(this.#len, false);
       this.#len = 0;

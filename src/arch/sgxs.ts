@@ -125,12 +125,17 @@ export function measureSgxs(stream: Uint8Array, crypto: CryptoProvider): { mrenc
   // Streamed straight into the measurement (chunks hashed from the stream, nothing kept).
   const m = new Measurement(crypto);
   let pages = 0, size = 0, ssaFrameSize = 0;
-  forEachSgxsRecord(stream, (r) => {
-    if (r.kind === 'ECREATE') ({ size, ssaFrameSize } = r);
-    else if (r.kind === 'EADD') pages++;
-    replayRecord(r, m);
-  });
-  return { mrenclave: m.finalize(), pages, size, ssaFrameSize };
+  try {
+    forEachSgxsRecord(stream, (r) => {
+      if (r.kind === 'ECREATE') ({ size, ssaFrameSize } = r);
+      else if (r.kind === 'EADD') pages++;
+      replayRecord(r, m);
+    });
+    return { mrenclave: m.finalize(), pages, size, ssaFrameSize };
+  } catch (e) {
+    m.dispose(); // a malformed stream: give a hashing-thread stream back at once
+    throw e;
+  }
 }
 
 /**

@@ -54,10 +54,10 @@ export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return d === 0;
 }
 
-/** True when bytes [start, end) of `b` are all zero. */
 /** 64 KiB of zeros as a Node Buffer (a native memcmp against it is ~10× faster than a JS scan); null outside Node. */
 const ZEROS: Buffer | null = typeof Buffer === 'function' ? Buffer.alloc(65536) : null;
 
+/** True when bytes [start, end) of `b` are all zero. */
 export function isZero(b: Uint8Array, start = 0, end = b.length): boolean {
   // This runs on every EADD'ed page: large ranges are compared natively against zeros.
   if (ZEROS !== null && end - start >= 256) {

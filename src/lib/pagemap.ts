@@ -41,6 +41,7 @@ export class PageMap {
 
   /** The value at page `pn`, or -1 when there is none. */
   get(pn: number): number {
+    if (!Number.isSafeInteger(pn) || pn < 0) return -1;
     const t = this.#table(Math.floor(pn / TABLE_SIZE));
     if (t === null) return -1;
     return t.slots[pn & TABLE_MASK]! - 1;
@@ -72,6 +73,7 @@ export class PageMap {
 
   /** Remove page `pn`; false when it had no entry. */
   delete(pn: number): boolean {
+    if (!Number.isSafeInteger(pn) || pn < 0) return false;
     const key = Math.floor(pn / TABLE_SIZE);
     const t = this.#table(key);
     if (t === null) return false;

@@ -1,4 +1,4 @@
-import { test, describe } from 'node:test';
+import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
@@ -10,6 +10,7 @@ import {
 import { NO_VECTORS, VEC, vector } from '../helpers/vectors.js';
 import { TestKernel } from '../helpers/kernel.js';
 import { signSigstruct, testKey } from '../helpers/signing.js';
+import { startSha256Pipeline } from '../../src/lib/crypto/pipeline.js';
 
 const crypto = defaultCrypto();
 
@@ -195,6 +196,11 @@ function asAdded(p: OraclePage): OraclePage {
 }
 
 describe('Measurement against the independent oracle', () => {
+  before(() => {
+    // The hashing thread starts asynchronously; the tests below that expect streams to move to it need it running.
+    assert.equal(startSha256Pipeline(10_000), true);
+  });
+
   test('random page lists (property)', () => {
     fc.assert(fc.property(pageListArb, ({ size, ssaFrameSize, pages }) => {
       const expect = oracle(ssaFrameSize, size, pages);
@@ -359,6 +365,49 @@ describe('Measurement against the independent oracle', () => {
     const pages: OraclePage[] = Array.from({ length: 20000 }, (_, i) => ({ offset: i * 4096, flags: 0x203, data: new Uint8Array(4096), chunks: 0 }));
     assert.equal(toHex(m.finalize()), oracle(1, 2 ** 30, pages));
     assert.equal(asked, 0);
+  });
+
+  test('a disposed measurement takes no more records and has no digest; others are unaffected', () => {
+    const page = new Uint8Array(4096).fill(3);
+    const a = new Measurement(crypto), b = new Measurement(crypto);
+    for (const m of [a, b]) {
+      m.ecreate(1, 0x1000000);
+      for (let i = 0; i < 100; i++) for (let c = 0; c < 4096; c += 256) m.eextendAt(i * 4096 + c, page, c);
+    }
+    a.dispose();
+    const disposed = (e: unknown) => e instanceof ArchError && e.code === 'MEASUREMENT_DISPOSED';
+    assert.throws(() => a.eadd(0, 0x203), disposed);
+    assert.throws(() => a.eextendAt(0, page, 0), disposed);
+    assert.throws(() => a.finalize(), disposed);
+    assert.throws(() => a.peek(), disposed);
+    for (let i = 100; i < 200; i++) for (let c = 0; c < 4096; c += 256) b.eextendAt(i * 4096 + c, page, c);
+    const pages: OraclePage[] = Array.from({ length: 200 }, (_, i) => ({ offset: i * 4096, flags: 0, data: page, chunks: 0xffff }));
+    // The oracle with EADD records left out: build it from the records b received.
+    const log = new MeasurementLog();
+    log.ecreate(1, 0x1000000);
+    for (const p of pages) for (let c = 0; c < 4096; c += 256) log.eextend(p.offset + c, page.subarray(c, c + 256));
+    const ref = new Measurement({ ...crypto, openSha256Pipeline: undefined });
+    log.replay(ref);
+    assert.equal(toHex(b.finalize()), toHex(ref.finalize()));
+  });
+
+  test('measuring a malformed SGXS stream gives its hashing-thread stream back', () => {
+    let got = 0;
+    const counting = { ...crypto, openSha256Pipeline: () => {
+      const p = crypto.openSha256Pipeline!();
+      if (p !== null) got++;
+      return p;
+    } };
+    const page = new Uint8Array(4096).fill(5);
+    const w = new SgxsWriter();
+    w.ecreate(1, 0x1000000);
+    for (let i = 0; i < 100; i++) {
+      w.eadd(i * 4096, 0x203);
+      for (let c = 0; c < 4096; c += 256) w.eextend(i * 4096 + c, page.subarray(c, c + 256));
+    }
+    const truncated = w.bytes().subarray(0, w.bytes().length - 100);
+    for (let k = 0; k < 12; k++) assert.throws(() => measureSgxs(truncated, counting), (e: unknown) => e instanceof SgxsError);
+    assert.equal(got, 12, 'each of the 12 got a stream: the earlier ones were given back');
   });
 
   test('measurements dropped before EINIT give their hashing-thread stream back', () => {

@@ -4,7 +4,7 @@ import * as nc from 'node:crypto';
 import fc from 'fast-check';
 import { createNodeCrypto, defaultCrypto, fromHex, toHex, LibError } from '../../src/lib/index.js';
 import { NO_VECTORS, VEC, vector, vectorText } from '../helpers/vectors.js';
-import { openSha256Pipeline, PIECE_SIZE } from '../../src/lib/crypto/pipeline.js';
+import { openSha256Pipeline, startSha256Pipeline, PIECE_SIZE } from '../../src/lib/crypto/pipeline.js';
 
 const c = createNodeCrypto();
 
@@ -218,6 +218,10 @@ describe('ECDH P-256', () => {
 });
 
 describe('SHA-256 on the hashing thread (pipeline.ts)', () => {
+  test('the thread starts asynchronously: it runs within a few seconds of the first request', () => {
+    assert.equal(startSha256Pipeline(10_000), true);
+  });
+
   test('pieces of every size hash to SHA-256 of their concatenation; peeks see the stream so far', () => {
     const p = openSha256Pipeline();
     assert.ok(p, 'worker threads are available here');

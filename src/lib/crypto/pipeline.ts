@@ -8,7 +8,8 @@
  *
  * Shared memory layout (one SharedArrayBuffer):
  *   control Int32Array: [HEAD] next queue position the worker takes, [TAIL] next the caller fills,
- *   [FREED] a counter the worker bumps whenever it frees a buffer, then QUEUE (buffer numbers), then
+ *   [FREED] a counter the worker bumps whenever it frees a buffer, [READY] 1 once the worker runs
+ *   (-1 when it died), then QUEUE (buffer numbers), then
  *   per buffer META_WORDS words: state, job, length, op;
  *   then per buffer a 32-byte result (a digest), then the buffers' bytes.
  */
@@ -32,7 +33,7 @@ const BUFFERS = 16;
 /** At most this many streams hold a buffer at once: a stream waiting for a buffer always has one of its own in flight or a free one. */
 const MAX_STREAMS = BUFFERS / 2;
 const QUEUE = 32;
-const HEAD = 0, TAIL = 1, FREED = 2, QUEUE_AT = 4;
+const HEAD = 0, TAIL = 1, FREED = 2, READY = 3, QUEUE_AT = 4;
 const META_AT = QUEUE_AT + QUEUE, META_WORDS = 4;
 const STATE = 0, JOB = 1, LENGTH = 2, OP = 3;
 const FREE = 0, LENT = 1, QUEUED = 2, DONE = 3;
@@ -40,8 +41,8 @@ const OP_UPDATE = 0, OP_FINAL = 1, OP_PEEK = 2, OP_CLOSE = 3;
 const CONTROL_BYTES = (META_AT + BUFFERS * META_WORDS) * 4;
 const RESULTS_AT = Math.ceil(CONTROL_BYTES / 64) * 64;
 const DATA_AT = RESULTS_AT + BUFFERS * 32;
-/** How long a caller waits for the worker before it reports a failure. */
-const WAIT_MS = 120_000;
+/** How long a caller waits for the worker before it reports a failure (a buffer takes well under a millisecond). */
+const WAIT_MS = 30_000;
 
 /** The worker: CommonJS, evaluated from this string (no separate file to ship). */
 const WORKER_SOURCE = `
@@ -50,6 +51,9 @@ const { createHash } = require('node:crypto');
 const { sab } = workerData;
 const c = new Int32Array(sab, 0, ${META_AT + BUFFERS * META_WORDS});
 const jobs = new Map();
+Atomics.store(c, ${READY}, 1);
+Atomics.notify(c, ${READY});
+try {
 for (;;) {
   const head = Atomics.load(c, ${HEAD});
   if (head === Atomics.load(c, ${TAIL})) { Atomics.wait(c, ${TAIL}, head); continue; }
@@ -70,6 +74,14 @@ for (;;) {
   Atomics.notify(c, m + ${STATE});
   if (state === ${FREE}) { Atomics.add(c, ${FREED}, 1); Atomics.notify(c, ${FREED}); }
 }
+} catch (e) {
+  // Say so before dying: the caller may be blocked waiting and cannot run its event handlers.
+  Atomics.store(c, ${READY}, -1);
+  Atomics.add(c, ${FREED}, 1);
+  Atomics.notify(c, ${FREED});
+  for (let b = 0; b < ${BUFFERS}; b++) Atomics.notify(c, ${META_AT} + b * ${META_WORDS} + ${STATE});
+  throw e;
+}
 `;
 
 class Pipeline {
@@ -84,12 +96,32 @@ class Pipeline {
     this.control = new Int32Array(this.sab, 0, META_AT + BUFFERS * META_WORDS);
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { sab: this.sab } });
     this.worker.unref(); // the process may exit with the worker idle
+    // A worker that fails (at start, e.g. a preload that throws in threads, or later) must not
+    // leave anyone waiting: it is marked dead and every waiter is woken to see it.
+    const died = (): void => {
+      Atomics.store(this.control, READY, -1);
+      Atomics.add(this.control, FREED, 1);
+      Atomics.notify(this.control, FREED);
+      for (let b = 0; b < BUFFERS; b++) Atomics.notify(this.control, META_AT + b * META_WORDS + STATE);
+    };
+    this.worker.on('error', died);
+    this.worker.on('exit', died);
+  }
+
+  /** The worker has started and not died: streams may be handed out. */
+  get ready(): boolean {
+    return Atomics.load(this.control, READY) === 1;
+  }
+
+  #checkAlive(): void {
+    if (Atomics.load(this.control, READY) === -1) throw new LibError('HASH_PIPELINE_DEAD', 'the hashing thread stopped');
   }
 
   /** A free buffer, marked lent (waits while every buffer is lent or queued). */
   borrow(): number {
     const c = this.control;
     for (;;) {
+      this.#checkAlive();
       const seen = Atomics.load(c, FREED);
       for (let b = 0; b < BUFFERS; b++) {
         if (Atomics.compareExchange(c, META_AT + b * META_WORDS + STATE, FREE, LENT) === FREE) return b;
@@ -118,6 +150,7 @@ class Pipeline {
   result(b: number): Uint8Array {
     const c = this.control, s = META_AT + b * META_WORDS + STATE;
     while (Atomics.load(c, s) !== DONE) {
+      this.#checkAlive();
       if (Atomics.wait(c, s, QUEUED, WAIT_MS) === 'timed-out') throw new LibError('HASH_PIPELINE_STALLED', 'the hashing thread did not answer');
     }
     const out = new Uint8Array(this.sab, RESULTS_AT + b * 32, 32).slice();
@@ -131,10 +164,10 @@ class Pipeline {
 let shared: Pipeline | null | undefined;
 
 /**
- * A SHA-256 stream on the shared hashing thread, or null when there is none to be had (no worker
- * threads here, or enough streams already hold buffers): the caller then hashes in its own thread.
+ * Start the hashing thread if it is not running (it starts asynchronously: until it runs,
+ * `openSha256Pipeline` returns null), and wait up to `waitMs` for it. True when it runs.
  */
-export function openSha256Pipeline(): Sha256Pipeline | null {
+export function startSha256Pipeline(waitMs = 0): boolean {
   if (shared === undefined) {
     try {
       shared = new Pipeline();
@@ -143,7 +176,20 @@ export function openSha256Pipeline(): Sha256Pipeline | null {
     }
   }
   const p = shared;
-  if (p === null || p.streams >= MAX_STREAMS) return null;
+  if (p === null) return false;
+  if (!p.ready && waitMs > 0) Atomics.wait(p.control, READY, 0, waitMs);
+  return p.ready;
+}
+
+/**
+ * A SHA-256 stream on the shared hashing thread, or null when there is none to be had (no worker
+ * threads here, or enough streams already hold buffers): the caller then hashes in its own thread.
+ */
+export function openSha256Pipeline(): Sha256Pipeline | null {
+  startSha256Pipeline();
+  const p = shared ?? null;
+  // Until the worker runs (it starts asynchronously), and after it died, callers hash themselves.
+  if (p === null || !p.ready || p.streams >= MAX_STREAMS) return null;
   p.streams++;
   const job = p.nextJob++;
   let b = p.borrow();
@@ -155,8 +201,10 @@ export function openSha256Pipeline(): Sha256Pipeline | null {
     buffer: p.bytes(b),
     submit(length: number): void {
       ensureOpen();
+      // The next buffer first: if that fails (the worker died), nothing was queued twice.
+      const next = p.borrow();
       p.queue(b, job, length, OP_UPDATE);
-      b = p.borrow();
+      b = next;
       (stream as { buffer: Uint8Array }).buffer = p.bytes(b);
     },
     digest(length: number, final: boolean): Uint8Array {
