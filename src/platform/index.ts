@@ -68,7 +68,8 @@ function savedProfile(saved: SavedPlatform, requested: WindowsProfileId | undefi
 /**
  * A machine: processor, kernel, one host process and its kernel32.
  * @throws {PlatformError} `SAVED_PLATFORM_INVALID` for a saved machine with an unknown profile,
- * `PROFILE_MISMATCH` when `profile` differs from the saved machine's.
+ * `PROFILE_MISMATCH` when `profile` differs from the saved machine's, `SEED_WITH_SAVED` when both
+ * `saved` and `seed` are given.
  * @throws {OsError} `UNKNOWN_PROFILE`; {ArchError} for a short seed or a malformed save.
  * @example
  * const saved = createPlatform({ profile: 'win-x64-sgx2' }).save();
@@ -76,6 +77,8 @@ function savedProfile(saved: SavedPlatform, requested: WindowsProfileId | undefi
  */
 export function createPlatform(options: PlatformOptions = {}): Platform {
   const saved = options.saved;
+  // A saved machine carries its own platform secrets: a seed as well would be silently ignored.
+  if (saved !== undefined && options.seed !== undefined) throw new PlatformError('SEED_WITH_SAVED', 'a saved machine keeps its own platform secrets: give `saved` or `seed`, not both');
   const profile = windowsProfile(saved ? savedProfile(saved, options.profile) : options.profile ?? 'win-x64-sgx1');
   const procOpts: ProcessorOptions = {
     ...(options.processor ?? {}),

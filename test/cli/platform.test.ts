@@ -69,3 +69,9 @@ test('a profile other than the saved one, or an unknown saved profile, is a Plat
   const bogus = { ...saved, profile: 'win-nothing' } as unknown as SavedPlatform;
   assert.throws(() => createPlatform({ saved: bogus }), (e: unknown) => e instanceof PlatformError && e.code === 'SAVED_PLATFORM_INVALID' && /win-nothing/.test(e.message));
 });
+
+test('a saved machine and a seed together are a PlatformError (the seed would be ignored)', () => {
+  const saved = createPlatform({ epcSize: EPC, seed: new Uint8Array(32).fill(1) }).save();
+  assert.throws(() => createPlatform({ saved, seed: new Uint8Array(32).fill(2) }), (e: unknown) => e instanceof PlatformError && e.code === 'SEED_WITH_SAVED');
+  assert.equal(createPlatform({ saved }).profile.id, 'win-x64-sgx1');
+});
