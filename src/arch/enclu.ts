@@ -126,7 +126,7 @@ function ssaFramePagesUncached(m: MachineState, lp: LpState, s: SecsState, t: Tc
   return [la, pages];
 }
 
-function commonEntryChecks(t: TcsState): SecsState {
+function commonEntryChecks(t: TcsState): void {
   const s = t.secs;
   if (t.ossa % 4096 !== 0 || t.ofsbase % 4096 !== 0 || t.ogsbase % 4096 !== 0 || t.ossa < 0 || t.ofsbase < 0 || t.ogsbase < 0) throw gp('EENTER/ERESUME: OSSA, OFSBASE and OGSBASE must be page-aligned');
   if (s.baseAddr + t.ofsbase >= USER_LIMIT || s.baseAddr + t.ogsbase >= USER_LIMIT) throw gp('EENTER/ERESUME: FS/GS base is not canonical');
@@ -134,7 +134,6 @@ function commonEntryChecks(t: TcsState): SecsState {
   if (!s.initialized) throw gp('EENTER/ERESUME: the enclave is not initialized');
   if (!s.mode64) throw gp('EENTER/ERESUME: a 32-bit enclave cannot be entered from 64-bit mode');
   if (!s.xfrmInXcr0) throw gp('EENTER/ERESUME: XFRM is not a subset of XCR0');
-  return s;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -585,12 +584,7 @@ class Context implements EnclaveContext {
       try {
         return fn();
       } catch (err) {
-        if (err instanceof ArchFault && err.vector !== VECTOR.MC && inMode(this.#e)) {
-          const exit = aex(this.#m, this.#e, err.vector, err.errorCode, err.address, err.reason);
-          suspend(this.#m, this.#e, exit, 'aex', false);
-          continue;
-        }
-        throw err;
+        this.#faulted(err);
       }
     }
   }

@@ -181,53 +181,68 @@ export function startSha256Pipeline(waitMs = 0): boolean {
   return p.ready;
 }
 
+/** One stream on the shared pipeline: the buffer it fills now, and its job number. */
+class PipelineStream implements Sha256Pipeline {
+  readonly #p: Pipeline;
+  readonly #job: number;
+  /** The buffer lent to this stream, or -1 once it ended. */
+  #b: number;
+
+  constructor(p: Pipeline) {
+    this.#p = p;
+    p.streams++;
+    this.#job = p.nextJob++;
+    this.#b = p.borrow();
+  }
+
+  get buffer(): Uint8Array {
+    return this.#b < 0 ? EMPTY : this.#p.bytes(this.#b);
+  }
+
+  #openBuffer(): number {
+    if (this.#b < 0) throw new LibError('HASH_PIPELINE_CLOSED', 'the SHA-256 stream has ended');
+    return this.#b;
+  }
+
+  submit(length: number): void {
+    const b = this.#openBuffer();
+    // The next buffer first: if that fails (the worker died), nothing was queued twice.
+    const next = this.#p.borrow();
+    this.#p.queue(b, this.#job, length, OP_UPDATE);
+    this.#b = next;
+  }
+
+  digest(length: number, final: boolean): Uint8Array {
+    const b = this.#openBuffer();
+    this.#p.queue(b, this.#job, length, final ? OP_FINAL : OP_PEEK);
+    const out = this.#p.result(b);
+    if (final) this.#end();
+    else this.#b = this.#p.borrow();
+    return out;
+  }
+
+  close(): void {
+    if (this.#b < 0) return;
+    this.#p.queue(this.#b, this.#job, 0, OP_CLOSE);
+    this.#end();
+  }
+
+  #end(): void {
+    this.#b = -1;
+    this.#p.streams--;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
 /**
  * A SHA-256 stream on the shared hashing thread, or null when there is none to be had (no worker
- * threads here, or enough streams already hold buffers): the caller then hashes in its own thread.
+ * threads here, the worker not running yet or dead, or enough streams already hold buffers): the
+ * caller then hashes in its own thread.
  */
 export function openSha256Pipeline(): Sha256Pipeline | null {
   startSha256Pipeline();
   const p = shared ?? null;
-  // Until the worker runs (it starts asynchronously), and after it died, callers hash themselves.
   if (p === null || !p.ready || p.streams >= MAX_STREAMS) return null;
-  p.streams++;
-  const job = p.nextJob++;
-  let b = p.borrow();
-  let open = true;
-  const ensureOpen = (): void => {
-    if (!open) throw new LibError('HASH_PIPELINE_CLOSED', 'the SHA-256 stream has ended');
-  };
-  const stream: Sha256Pipeline = {
-    buffer: p.bytes(b),
-    submit(length: number): void {
-      ensureOpen();
-      // The next buffer first: if that fails (the worker died), nothing was queued twice.
-      const next = p.borrow();
-      p.queue(b, job, length, OP_UPDATE);
-      b = next;
-      (stream as { buffer: Uint8Array }).buffer = p.bytes(b);
-    },
-    digest(length: number, final: boolean): Uint8Array {
-      ensureOpen();
-      p.queue(b, job, length, final ? OP_FINAL : OP_PEEK);
-      const out = p.result(b);
-      if (final) {
-        open = false;
-        p.streams--;
-        (stream as { buffer: Uint8Array }).buffer = new Uint8Array(0);
-      } else {
-        b = p.borrow();
-        (stream as { buffer: Uint8Array }).buffer = p.bytes(b);
-      }
-      return out;
-    },
-    close(): void {
-      if (!open) return;
-      open = false;
-      p.streams--;
-      p.queue(b, job, 0, OP_CLOSE);
-      (stream as { buffer: Uint8Array }).buffer = new Uint8Array(0);
-    },
-  };
-  return stream;
+  return new PipelineStream(p);
 }
