@@ -197,7 +197,7 @@ export class Measurement implements MeasurementSink {
 
   /** Measure a whole page the canonical way: 16 EEXTENDs at +0x000 … +0xF00. */
   eextendPage(pageOffset: number, page: Uint8Array): void {
-    for (let c = 0; c < 4096; c += 256) this.eextend(pageOffset + c, page.subarray(c, c + 256));
+    for (let c = 0; c < 4096; c += 256) this.eextendAt(pageOffset + c, page, c);
   }
 
   /** SHA256FINAL: the MRENCLAVE. Idempotent. */

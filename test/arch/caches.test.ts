@@ -6,11 +6,54 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENCLU, ENCLS, SGX, VECTOR, PageTable, PTE, ArchFault, newRegisters, type ExitInfo, type Registers } from '../../src/arch/index.js';
-import { newKernel, buildEnclave, AEP, HOST_RIP } from '../helpers/enclave.js';
+import { ENCLU, ENCLS, SGX, VECTOR, PFEC, PageTable, PTE, ArchFault, newRegisters, type ExitInfo, type Registers } from '../../src/arch/index.js';
+import { newKernel, buildEnclave, AEP, HOST_RIP, type ScriptEngine, type BuiltEnclave } from '../helpers/enclave.js';
+import type { TestKernel } from '../helpers/kernel.js';
 import { assertFault } from '../helpers/assert.js';
 
 const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/**
+ * Another page table for the test process: its entries without the pages at `without`, `remap`
+ * mapped writable to another frame, and with `levelGeneration` the same generation count as the
+ * process's own (a cache keyed by the count but not by the table would mistake one for the other).
+ */
+function otherTable(k: TestKernel, o: { without?: readonly number[]; remap?: { la: number; pa: number }; levelGeneration?: boolean }): PageTable {
+  const pt = new PageTable('another');
+  for (const [v, t] of k.userPt.entries()) {
+    if ((o.without ?? []).includes(v * 4096)) continue;
+    if (o.remap && v * 4096 === o.remap.la) pt.map(v, o.remap.pa / 4096, PTE.U | PTE.W);
+    else pt.map(v, t.pfn, t.flags);
+  }
+  if (o.levelGeneration) {
+    const [v, t] = pt.entries().next().value as [number, { flags: number }];
+    while (pt.generation < k.userPt.generation) pt.protect(v, t.flags);
+    assert.equal(pt.generation, k.userPt.generation);
+  }
+  return pt;
+}
+
+/** EENTER of TCS 0 with RDI = `rdi` on LP1 running user code under page table `pt`. */
+function enterUnder(k: TestKernel, e: BuiltEnclave, pt: PageTable, rdi = 0): ExitInfo {
+  const lp = k.proc.lps[1]!;
+  lp.cpl = 3;
+  lp.cr3 = pt;
+  return lp.enclu(ENCLU.EENTER, newRegisters({ rbx: e.tcs(0), rcx: AEP, rip: HOST_RIP, rdi }));
+}
+
+/** Two host pages holding `a` and `b`, and enclave code (`read`) that reads `a.length` bytes of the first by its linear address. */
+function twoHostPages(k: TestKernel, engine: ScriptEngine, a: string, b: string) {
+  const one = k.hostAlloc(4096), two = k.hostAlloc(4096);
+  k.proc.memory.writePhysical(one.pa, enc.encode(a));
+  k.proc.memory.writePhysical(two.pa, enc.encode(b));
+  let got = '';
+  const read = engine.on((ctx) => {
+    got = dec.decode(ctx.read(one.la, a.length));
+    return ctx.regs.rcx;
+  });
+  return { one, two, read, got: () => got };
+}
 
 describe('entry and walk caches', () => {
   test('EENTER after a cached entry: a non-canonical AEP is still #GP', () => {
@@ -32,12 +75,8 @@ describe('entry and walk caches', () => {
     const { k } = newKernel();
     const e = buildEnclave(k);
     assert.equal(e.enter(0).exit.reason, 'eexit');
-    const pt2 = new PageTable('other');
-    for (const [v, t] of k.userPt.entries()) if (v * 4096 !== e.tcs(0)) pt2.map(v, t.pfn, t.flags);
-    while (pt2.generation < k.userPt.generation) pt2.protect([...pt2.entries()][0]![0], [...pt2.entries()][0]![1].flags);
-    const lp = k.proc.lps[1]!;
-    lp.cpl = 3; lp.cr3 = pt2;
-    assertFault(() => lp.enclu(ENCLU.EENTER, newRegisters({ rbx: e.tcs(0), rcx: AEP, rip: HOST_RIP })), VECTOR.PF);
+    const pt2 = otherTable(k, { without: [e.tcs(0)], levelGeneration: true });
+    assertFault(() => enterUnder(k, e, pt2), VECTOR.PF);
   });
 
   test('EENTER after a cached entry: a reserved TCS.FLAGS bit set by EDBGWR is #GP', () => {
@@ -77,9 +116,7 @@ describe('entry and walk caches', () => {
     const e = buildEnclave(k);
     const one = k.hostAlloc(4096), two = k.hostAlloc(4096);
     // pt2: the same address space, but one.la -> two.pa writable, and enclave page data(1) not mapped
-    const pt2 = new PageTable('pt2');
-    for (const [v, t] of k.userPt.entries()) if (v * 4096 !== e.data(1)) pt2.map(v, t.pfn, t.flags);
-    pt2.map(one.la / 4096, two.pa / 4096, PTE.U | PTE.W);
+    const pt2 = otherTable(k, { without: [e.data(1)], remap: { la: one.la, pa: two.pa } });
     k.mapUser(one.la, one.pa, false); // read-only in the process's own table
     const lp = k.proc.lps[1]!;
     let n = 0;
@@ -98,7 +135,7 @@ describe('entry and walk caches', () => {
     });
     e.enter(op, { handler });
     assert.ok(n >= 3, `the last write under the read-only mapping raised no #PF (AEX count ${n})`);
-    assert.equal(new TextDecoder().decode(k.proc.memory.readPhysical(two.pa, 12)), 'AAAA\0\0\0\0\0\0\0\0');
+    assert.equal(dec.decode(k.proc.memory.readPhysical(two.pa, 12)), 'AAAA\0\0\0\0\0\0\0\0');
   });
 
   test('ENCLS operand walked for a read through a read-only mapping: a write through it is #PF', () => {
@@ -119,20 +156,32 @@ describe('entry and walk caches', () => {
   test('enclave-mode RAM access: the next entry under another page table with an equal generation walks that table', () => {
     const { k, engine } = newKernel();
     const e = buildEnclave(k);
-    const one = k.hostAlloc(4096), two = k.hostAlloc(4096);
-    k.proc.memory.writePhysical(one.pa, enc.encode('one'));
-    k.proc.memory.writePhysical(two.pa, enc.encode('two'));
-    let got = '';
-    const op = engine.on((ctx) => { got = new TextDecoder().decode(ctx.read(one.la, 3)); return ctx.regs.rcx; });
-    e.enter(op);
-    assert.equal(got, 'one');
-    const pt2 = new PageTable('pt2');
-    for (const [v, t] of k.userPt.entries()) pt2.map(v, v * 4096 === one.la ? two.pa / 4096 : t.pfn, t.flags);
-    while (pt2.generation < k.userPt.generation) pt2.map(one.la / 4096, two.pa / 4096, PTE.U | PTE.W);
-    assert.equal(pt2.generation, k.userPt.generation);
-    const lp = k.proc.lps[1]!;
-    lp.cpl = 3; lp.cr3 = pt2;
-    lp.enclu(ENCLU.EENTER, newRegisters({ rbx: e.tcs(0), rcx: AEP, rip: HOST_RIP, rdi: op }));
-    assert.equal(got, 'two');
+    const h = twoHostPages(k, engine, 'one', 'two');
+    e.enter(h.read);
+    assert.equal(h.got(), 'one');
+    enterUnder(k, e, otherTable(k, { remap: { la: h.one.la, pa: h.two.pa }, levelGeneration: true }), h.read);
+    assert.equal(h.got(), 'two');
+  });
+
+  test('enclave-mode RAM access: an untrusted page the kernel remaps or write-protects between entries is walked again', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    const h = twoHostPages(k, engine, 'first frame', 'other frame');
+    const write = engine.on((ctx) => {
+      ctx.write(h.one.la + 64, enc.encode('written'));
+      return ctx.regs.rcx;
+    });
+    assert.equal(e.enter(h.read).exit.reason, 'eexit');
+    assert.equal(h.got(), 'first frame');
+    k.mapUser(h.one.la, h.two.pa); // the same linear page, another frame
+    assert.equal(e.enter(h.read).exit.reason, 'eexit');
+    assert.equal(h.got(), 'other frame');
+    assert.equal(e.enter(write).exit.reason, 'eexit');
+    assert.equal(dec.decode(k.proc.memory.readPhysical(h.two.pa + 64, 7)), 'written');
+    k.mapUser(h.one.la, h.two.pa, false); // read-only now
+    assert.equal(e.enter(h.read).exit.reason, 'eexit');
+    const x = e.enter(write).exit;
+    assert.deepEqual([x.reason, x.vector], ['aex', VECTOR.PF]);
+    assert.ok(x.errorCode & PFEC.W && !(x.errorCode & PFEC.SGX));
   });
 });

@@ -276,35 +276,6 @@ describe('EPCM checks against a hostile kernel (§8.1)', () => {
     assert.deepEqual([x.reason, x.vector], ['aex', VECTOR.GP]);
   });
 
-  test('an untrusted page the kernel remaps or write-protects between entries is walked again (no stale translation)', () => {
-    const { k, engine } = newKernel();
-    const e = buildEnclave(k);
-    const one = k.hostAlloc(4096), two = k.hostAlloc(4096);
-    k.proc.memory.writePhysical(one.pa, enc.encode('first frame'));
-    k.proc.memory.writePhysical(two.pa, enc.encode('other frame'));
-    let got = '';
-    const read = engine.on((ctx) => {
-      got = new TextDecoder().decode(ctx.read(one.la, 11));
-      return ctx.regs.rcx;
-    });
-    const write = engine.on((ctx) => {
-      ctx.write(one.la + 64, enc.encode('written'));
-      return ctx.regs.rcx;
-    });
-    assert.equal(e.enter(read).exit.reason, 'eexit');
-    assert.equal(got, 'first frame');
-    k.mapUser(one.la, two.pa); // the same linear page, another frame
-    assert.equal(e.enter(read).exit.reason, 'eexit');
-    assert.equal(got, 'other frame');
-    assert.equal(e.enter(write).exit.reason, 'eexit');
-    assert.equal(new TextDecoder().decode(k.proc.memory.readPhysical(two.pa + 64, 7)), 'written');
-    k.mapUser(one.la, two.pa, false); // read-only now
-    assert.equal(e.enter(read).exit.reason, 'eexit');
-    const x = e.enter(write).exit;
-    assert.deepEqual([x.reason, x.vector], ['aex', VECTOR.PF]);
-    assert.ok(x.errorCode & PFEC.W && !(x.errorCode & PFEC.SGX));
-  });
-
   test('instruction fetch needs EPCM X: the code page is fetchable, a data page mapped executable is not', () => {
     const { k, engine } = newKernel();
     const e = buildEnclave(k);

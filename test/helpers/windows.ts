@@ -45,6 +45,22 @@ export const SENT_NT = 0x1234_5678;
 /** Initial value of out-parameter boxes: still there afterwards = the out-parameter was not written. */
 export const SENT_OUT = 0xa5a5_a5a5;
 
+/** What a kernel32 call returned and left behind: its return value, GetLastError() and lastNtStatus. */
+export interface Observed {
+  readonly ret: boolean | number;
+  readonly err: number;
+  readonly nt: number;
+}
+/** Run `fn` (a kernel32 call) with the last error and the last NTSTATUS set to the sentinels, and observe it. */
+export function observe(p: Platform, fn: () => boolean | number): Observed {
+  p.kernel32.SetLastError(SENT_ERR);
+  p.kernel32.lastNtStatus = SENT_NT;
+  const ret = fn();
+  return { ret, err: p.kernel32.GetLastError(), nt: p.kernel32.lastNtStatus >>> 0 };
+}
+/** The observation of a failed call. */
+export const failed = (err: number, nt: number, ret: boolean | number = false): Observed => ({ ret, err, nt });
+
 export const hex32 = (v: number): string => '0x' + (v >>> 0).toString(16).padStart(8, '0');
 
 // ---- the spec's flProtect → SECINFO / PTE table (§2.8), kept independent of src/os ------------------

@@ -20,18 +20,8 @@ const L = H.standardLayout();
 const PAGE = 4096;
 const HP = W.CURRENT_PROCESS;
 
-interface Result {
-  readonly ret: boolean | number;
-  readonly err: number;
-  readonly nt: number;
-}
-function observe(p: Platform, fn: () => boolean | number): Result {
-  p.kernel32.SetLastError(H.SENT_ERR);
-  p.kernel32.lastNtStatus = H.SENT_NT;
-  const ret = fn();
-  return { ret, err: p.kernel32.GetLastError(), nt: p.kernel32.lastNtStatus >>> 0 };
-}
-const failed = (err: number, nt: number, ret: boolean | number = false): Result => ({ ret, err, nt });
+const { failed } = H;
+const observe = H.observe;
 
 for (const profile of H.SGX_PROFILES) {
   describe(`lifecycle order on ${profile}`, () => {
@@ -182,8 +172,8 @@ interface HookObservation {
   readonly hookLp: number;
   readonly hookLpInEnclave: boolean;
   readonly activeThreads: number;
-  readonly del: Result | { threw: string };
-  readonly release: Result | { threw: string };
+  readonly del: H.Observed | { threw: string };
+  readonly release: H.Observed | { threw: string };
   readonly unchanged: boolean;
 }
 
@@ -191,7 +181,7 @@ function deleteFromStepHook(p: Platform): { obs: HookObservation | null; ret: un
   const hello = helloEnclave();
   const e = loadEnclave(p, hello.built.image, { sigstruct: hello.sigstruct, ocalls: { ocall_print: () => undefined } });
   let obs: HookObservation | null = null;
-  const attempt = (fn: () => boolean): Result | { threw: string } => {
+  const attempt = (fn: () => boolean): H.Observed | { threw: string } => {
     try {
       return observe(p, fn);
     } catch (x) {

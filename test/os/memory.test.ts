@@ -14,18 +14,8 @@ const PAGE = 4096;
 const RW = W.PAGE_READWRITE;
 const RESERVE_COMMIT = W.MEM_RESERVE | W.MEM_COMMIT;
 
-interface Outcome {
-  readonly ret: boolean | number;
-  readonly err: number;
-  readonly nt: number;
-}
-function call(p: Platform, fn: () => boolean | number): Outcome {
-  p.kernel32.SetLastError(H.SENT_ERR);
-  p.kernel32.lastNtStatus = H.SENT_NT;
-  const ret = fn();
-  return { ret, err: p.kernel32.GetLastError(), nt: p.kernel32.lastNtStatus >>> 0 };
-}
-const failed = (err: number, nt: number, ret: boolean | number = false): Outcome => ({ ret, err, nt });
+const { failed } = H;
+const call = H.observe;
 
 /** What a failing call must not change: the reservations, their committed pages and the frame allocator. */
 function memoryState(p: Platform): unknown {
@@ -123,7 +113,7 @@ describe('VirtualFree(MEM_DECOMMIT): the range must lie in the region', () => {
   const committed = (p: Platform, base: number): number[] => [...p.process.regionAt(base)!.committed.keys()].map((v) => (v * PAGE - base) / PAGE).sort((a, b) => a - b);
   const all = Array.from({ length: 16 }, (_, i) => i);
 
-  const refusals: [string, (base: number) => [number, number], Outcome][] = [
+  const refusals: [string, (base: number) => [number, number], H.Observed][] = [
     ['one byte past the end', (b) => [b, 16 * PAGE + 1], failed(W.ERROR_INVALID_PARAMETER, W.STATUS_UNABLE_TO_FREE_VM)],
     ['the last page and the one after it', (b) => [b + 15 * PAGE, 2 * PAGE], failed(W.ERROR_INVALID_PARAMETER, W.STATUS_UNABLE_TO_FREE_VM)],
     ['2^40 bytes', (b) => [b, 2 ** 40], failed(W.ERROR_INVALID_PARAMETER, W.STATUS_UNABLE_TO_FREE_VM)],

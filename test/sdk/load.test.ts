@@ -6,7 +6,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadEnclave, EnclaveLoadError, SdkError, type HostPlatform, type EnclaveImage, type ImageManifest, type CanonicalInterface } from '../../src/sdk/index.js';
+import { loadEnclave, EnclaveLoadError, SdkError, type HostPlatform, type LoadOptions, type EnclaveImage, type ImageManifest, type CanonicalInterface } from '../../src/sdk/index.js';
 import type { Platform } from '../../src/platform/index.js';
 import type { Kernel32 } from '../../src/os/windows/index.js';
 import { newPlatform, buildFixture, signFixture, isSdkError } from '../helpers/sdk.js';
@@ -49,34 +49,25 @@ describe('loadEnclave: options are checked before anything is created', () => {
   const b = buildFixture('crash');
   const sig = signFixture(b);
 
+  /** `options` fail with `code`, CreateEnclave is never called, and the platform is as before. */
+  function refusedBeforeCreate(options: Omit<LoadOptions, 'sigstruct'>, code: string): void {
+    const p = newPlatform();
+    const before = footprint(p);
+    const { platform, calls } = instrumented(p);
+    assert.throws(() => loadEnclave(platform, b.image, { sigstruct: sig, ...options }), isLoadError(code));
+    assert.equal(calls.get('CreateEnclave') ?? 0, 0);
+    assert.deepEqual(footprint(p), before);
+  }
+
   for (const lp of [2, 99, -1, 0.5]) {
-    test(`lp ${lp} (the platform has 2): NO_SUCH_LP, and CreateEnclave is never called`, () => {
-      const p = newPlatform();
-      const before = footprint(p);
-      const { platform, calls } = instrumented(p);
-      assert.throws(() => loadEnclave(platform, b.image, { sigstruct: sig, lp }), isLoadError('NO_SUCH_LP'));
-      assert.equal(calls.get('CreateEnclave') ?? 0, 0);
-      assert.deepEqual(footprint(p), before);
-    });
+    test(`lp ${lp} (the platform has 2): NO_SUCH_LP, and CreateEnclave is never called`, () => refusedBeforeCreate({ lp }, 'NO_SUCH_LP'));
   }
 
   for (const arenaSize of [0, -4096, 4095, 4096.5, 2 ** 32 + 4096, Number.NaN]) {
-    test(`arenaSize ${arenaSize}: BAD_OPTIONS, nothing created`, () => {
-      const p = newPlatform();
-      const before = footprint(p);
-      const { platform, calls } = instrumented(p);
-      assert.throws(() => loadEnclave(platform, b.image, { sigstruct: sig, arenaSize }), isLoadError('BAD_OPTIONS'));
-      assert.equal(calls.get('CreateEnclave') ?? 0, 0);
-      assert.deepEqual(footprint(p), before);
-    });
+    test(`arenaSize ${arenaSize}: BAD_OPTIONS, nothing created`, () => refusedBeforeCreate({ arenaSize }, 'BAD_OPTIONS'));
   }
 
-  test('an EINITTOKEN that is not 304 bytes: BAD_OPTIONS, nothing created', () => {
-    const p = newPlatform();
-    const before = footprint(p);
-    assert.throws(() => loadEnclave(p, b.image, { sigstruct: sig, token: new Uint8Array(303) }), isLoadError('BAD_OPTIONS'));
-    assert.deepEqual(footprint(p), before);
-  });
+  test('an EINITTOKEN that is not 304 bytes: BAD_OPTIONS, nothing created', () => refusedBeforeCreate({ token: new Uint8Array(303) }, 'BAD_OPTIONS'));
 });
 
 describe('loadEnclave: a failure after CreateEnclave deletes the enclave', () => {

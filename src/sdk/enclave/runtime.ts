@@ -337,7 +337,9 @@ class TrustedRuntime implements EnclaveEngine {
     // or, when the heap has no hole that large, get one allocation each.
     // rec: per buffer [parameter index, host address, length, offset in the block → address].
     const rec: number[] = [];
-    let total = 0, block = 0, separate = false;
+    /** What this call allocated, freed in reverse order at the end. */
+    const owned: number[] = [];
+    let total = 0;
     try {
       for (let i = 0; i < n; i++) {
         const p = f.params[i]!;
@@ -356,16 +358,12 @@ class TrustedRuntime implements EnclaveEngine {
         // Each buffer starts 16-aligned in the block, as malloc would give it (max_align_t on wasm32).
         total += Math.ceil(Math.max(len, 1) / 16) * 16;
       }
-      if (rec.length > 0) {
-        block = this.#tryAlloc(st, total, f.name);
-        if (block !== 0) for (let k = 0; k < rec.length; k += 4) rec[k + 3]! += block;
-        else if (rec.length === 4) throw new CallFailed(STATUS.OUT_OF_MEMORY, `${f.name}: the enclave heap is exhausted`);
-        else {
-          separate = true;
-          for (let k = 0; k < rec.length; k += 4) rec[k + 3] = 0;
-          for (let k = 0; k < rec.length; k += 4) rec[k + 3] = this.#alloc(st, rec[k + 2]!, f.name);
-        }
+      const block = rec.length > 0 ? this.#tryAlloc(st, total, f.name) : 0;
+      for (let k = 0; k < rec.length; k += 4) {
+        if (block !== 0) rec[k + 3]! += block;
+        else owned.push((rec[k + 3] = this.#alloc(st, rec[k + 2]!, f.name)));
       }
+      if (block !== 0) owned.push(block);
       for (let k = 0; k < rec.length; k += 4) {
         const p = f.params[rec[k]!]!;
         const host = rec[k + 1]!, len = rec[k + 2]!, ptr = rec[k + 3]!;
@@ -383,8 +381,7 @@ class TrustedRuntime implements EnclaveEngine {
       }
       if (f.returns) this.#writeReturn(ctx, f, msAddr, result);
     } finally {
-      if (block !== 0) st.free?.(block);
-      else if (separate) for (let k = rec.length - 4; k >= 0; k -= 4) if (rec[k + 3] !== 0) st.free?.(rec[k + 3]!);
+      for (let k = owned.length - 1; k >= 0; k--) st.free?.(owned[k]!);
       t.scratchBase = savedBase;
       t.scratchEnd = savedEnd;
     }

@@ -212,9 +212,6 @@ export class HostEnclave {
   readonly #ocallImpls: (OcallImpl | undefined)[];
   readonly #tcs: readonly number[];
   readonly #byName: ReadonlyMap<string, FunctionPlan>;
-  /** The last ECALL looked up by name (a loop calls one function many times). */
-  #lastName = '';
-  #lastPlan: FunctionPlan | null = null;
   /** Which TCS (by index) a call is using. */
   readonly #busy: Uint8Array;
   readonly #stack: CallFrame[] = [];
@@ -303,14 +300,8 @@ export class HostEnclave {
    */
   ecall(name: string, args: readonly EcallArg[] = NO_ARGS, options?: { newThread?: boolean }): number | bigint | undefined {
     if (this.#destroyed) throw new SdkError('ENCLAVE_DESTROYED', 'the enclave was deleted');
-    let f: FunctionPlan | undefined;
-    if (name === this.#lastName && this.#lastPlan !== null) f = this.#lastPlan;
-    else {
-      f = this.#byName.get(name);
-      if (!f) throw new SdkError('UNKNOWN_ECALL', `the interface has no ECALL ${name}`);
-      this.#lastName = name;
-      this.#lastPlan = f;
-    }
+    const f = this.#byName.get(name);
+    if (!f) throw new SdkError('UNKNOWN_ECALL', `the interface has no ECALL ${name}`);
     if (args.length !== f.params.length) throw new SdkError('BAD_ARGUMENTS', `${name} takes ${f.params.length} arguments, got ${args.length}`);
     const depth = this.#stack.length;
     const top = depth > 0 ? this.#stack[depth - 1] : undefined;
@@ -457,51 +448,40 @@ export class HostEnclave {
     const n = f.params.length;
     const impl = this.#ocallImpls[f.index];
     if (!impl) throw new SdkError('OCALL_MISSING', `the enclave called OCALL ${f.name}, which has no implementation`);
-    if (n === 0) {
-      // Nothing to marshal: call it with nothing on the arena.
-      frame.inOcall = true;
-      let result: number | bigint | void;
-      try {
-        result = impl();
-      } finally {
-        frame.inOcall = false;
-      }
-      if (f.returns) this.#ocallReturn(f, ms, n, result);
-      return;
-    }
-    // Read once into a reused buffer: everything below that uses the slots runs before the implementation (which may nest calls).
-    let slots: Uint8Array = NO_SLOTS;
-    if (n > 0) {
-      slots = this.#slots(f);
-      mem.readInto(ms, slots);
-    }
-    const vals: (number | bigint | undefined)[] = new Array(n);
-    for (let i = 0; i < n; i++) {
-      const p = f.params[i]!;
-      if (p.kind === 'value') vals[i] = slotValue(p, slots, i);
-    }
-    const args: (number | bigint | Uint8Array | string | null)[] = [];
-    const outs: { addr: number; bytes: Uint8Array }[] = [];
+    let args: (number | bigint | Uint8Array | string | null)[] = NO_OCALL_ARGS;
+    let outs: { addr: number; bytes: Uint8Array }[] = NO_OCALL_OUTS;
     let top = ms + msSize(f);
-    for (let i = 0; i < n; i++) {
-      const p = f.params[i]!;
-      if (p.kind === 'value') args.push(vals[i]!);
-      else if (p.kind === 'user_check') args.push(slotNumber(slots, i));
-      else {
-        const addr = slotNumber(slots, i);
-        if (addr === 0) {
-          args.push(null);
-          continue;
-        }
-        if (addr < 0) throw new SdkError('BAD_OCALL', `OCALL ${f.name}: ${p.name} is not a valid address`);
-        const len = p.string ? this.#stringLength(addr, p.string) : bufferLength(p, vals);
-        if (len < 0) throw new SdkError('BAD_OCALL', `OCALL ${f.name}: ${p.name} ${p.string ? 'has no terminator within MAX_STRING bytes (or within the arena)' : 'has an invalid length'}`);
-        top = Math.max(top, addr + len);
-        const bytes = mem.read(addr, len);
-        if (p.string && p.direction === 'in') args.push(p.string === 'string' ? UTF8_DECODER.decode(bytes.subarray(0, len - 1)) : decodeWide(bytes));
+    if (n > 0) {
+      // Read once into a reused buffer: everything below that uses the slots runs before the implementation (which may nest calls).
+      const slots = this.#slots(f);
+      mem.readInto(ms, slots);
+      const vals: (number | bigint | undefined)[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const p = f.params[i]!;
+        if (p.kind === 'value') vals[i] = slotValue(p, slots, i);
+      }
+      args = [];
+      outs = [];
+      for (let i = 0; i < n; i++) {
+        const p = f.params[i]!;
+        if (p.kind === 'value') args.push(vals[i]!);
+        else if (p.kind === 'user_check') args.push(slotNumber(slots, i));
         else {
-          args.push(bytes);
-          if (p.direction === 'out' || p.direction === 'inout') outs.push({ addr, bytes });
+          const addr = slotNumber(slots, i);
+          if (addr === 0) {
+            args.push(null);
+            continue;
+          }
+          if (addr < 0) throw new SdkError('BAD_OCALL', `OCALL ${f.name}: ${p.name} is not a valid address`);
+          const len = p.string ? this.#stringLength(addr, p.string) : bufferLength(p, vals);
+          if (len < 0) throw new SdkError('BAD_OCALL', `OCALL ${f.name}: ${p.name} ${p.string ? 'has no terminator within MAX_STRING bytes (or within the arena)' : 'has an invalid length'}`);
+          top = Math.max(top, addr + len);
+          const bytes = mem.read(addr, len);
+          if (p.string && p.direction === 'in') args.push(p.string === 'string' ? UTF8_DECODER.decode(bytes.subarray(0, len - 1)) : decodeWide(bytes));
+          else {
+            args.push(bytes);
+            if (p.direction === 'out' || p.direction === 'inout') outs.push({ addr, bytes });
+          }
         }
       }
     }
@@ -511,7 +491,7 @@ export class HostEnclave {
     frame.inOcall = true;
     let result: number | bigint | void;
     try {
-      result = impl(...args);
+      result = n === 0 ? impl() : impl(...args);
     } finally {
       frame.inOcall = false;
       this.#arenaTop = savedTop;
@@ -561,7 +541,8 @@ function describeArg(a: unknown): string {
 
 const NO_OUTS: { target: Uint8Array; addr: number; len: number }[] = [];
 const NO_ARGS: readonly EcallArg[] = [];
-const NO_SLOTS = new Uint8Array(0);
+const NO_OCALL_ARGS: (number | bigint | Uint8Array | string | null)[] = [];
+const NO_OCALL_OUTS: { addr: number; bytes: Uint8Array }[] = [];
 const UTF8_ENCODER = new TextEncoder();
 const UTF8_DECODER = new TextDecoder();
 
