@@ -6,7 +6,7 @@
  * abort-page / memory-encryption paths, as on hardware (design-notes: "Where plaintext lives").
  */
 import type { CryptoProvider } from '../lib/crypto/provider.js';
-import { isZero, writeU64le, writeU32le, u32le, u64leNumberOrNeg } from '../lib/bytes.js';
+import { isZero, writeU64le, writeU32le, u32le, u64leNumberOrNeg, copyDisjoint } from '../lib/bytes.js';
 import type { ProcessorConfig } from './config.js';
 import type { PlatformSecrets, BootSecrets } from './secrets.js';
 import type { Measurement } from './measurement.js';
@@ -271,7 +271,7 @@ export class MachineState {
     const vpn = Math.floor(la / 4096);
     const e = pt.entry(vpn);
     if (e < 0) throw translateFault(la, write, user, fetch, -1);
-    const flags = e % 8;
+    const flags = e & 7; // e % 8 (a safe integer), without a floating-point modulo
     if ((write && !(flags & PTE.W)) || (user && !(flags & PTE.U)) || (fetch && flags & PTE.NX)) throw translateFault(la, write, user, fetch, flags);
     return Math.floor(e / 8) * 4096 + (la & 4095); // la & 4095: la % 4096 for a non-negative integer, without a floating-point modulo
   }
@@ -283,7 +283,7 @@ export class MachineState {
   readonly #ramVal: (Uint8Array | null)[] = new Array<Uint8Array | null>(512).fill(null);
 
   ramFrame(pfn: number, create: boolean): Uint8Array | null {
-    const i = pfn % 512;
+    const i = pfn & 511; // pfn % 512 (a non-negative safe integer)
     if (this.#ramKey[i] === pfn) return this.#ramVal[i]!;
     let f = this.ram.get(pfn);
     if (!f) {
@@ -313,7 +313,7 @@ export class MachineState {
       } else {
         const f = this.ramFrame(pfn, false);
         if (!f) out.fill(0, outOff + done, outOff + done + n);
-        else copyBytes(out, outOff + done, f, off, n);
+        else copyDisjoint(out, outOff + done, f, off, n);
       }
       done += n;
     }
@@ -328,7 +328,7 @@ export class MachineState {
       const n = Math.min(4096 - off, len - done);
       const pfn = Math.floor(a / 4096);
       if (!this.inPrm(a) && pfn < this.ramFrames) {
-        copyBytes(this.ramFrame(pfn, true)!, off, src, srcOff + done, n);
+        copyDisjoint(this.ramFrame(pfn, true)!, off, src, srcOff + done, n);
       }
       done += n;
     }
@@ -388,14 +388,14 @@ export class MachineState {
   /** The plaintext of page `i` for reading, or null when it is all zero (no storage). */
   peek(i: number): Uint8Array | null {
     const s = this.#store[i]!;
-    if (this.backed[i] && (s === null || s.byteLength === 0)) return this.#regionView(i);
+    if (this.backed[i] && (s === null || s.length === 0)) return this.#regionView(i);
     return s;
   }
 
   /** The plaintext of page `i` for writing (storage allocated on demand). */
   page(i: number): Uint8Array {
     const s = this.#store[i]!;
-    if (s !== null && s.byteLength !== 0) return s;
+    if (s !== null && s.length !== 0) return s;
     if (this.backed[i]) return this.#regionView(i);
     const k = Math.floor(i / 256);
     const slab = this.#slabs[k] ?? (this.#slabs[k] = new ArrayBuffer(256 * 4096));
@@ -629,13 +629,13 @@ export class MachineState {
 }
 
 /**
- * dst[dstOff..+n] = src[srcOff..+n]. A few bytes between different buffers go one by one; the rest
- * with TypedArray#set (memmove-safe when both share a buffer), without a subarray view when the
- * source is copied whole (a view costs more than copying 64 bytes).
+ * dst[dstOff..+n] = src[srcOff..+n] where both may view one buffer (a page backing a WebAssembly
+ * memory and the engine's view of that memory): TypedArray#set, memmove-safe, without a subarray
+ * view when the source is copied whole. Copies with the machine's private storage (RAM frames,
+ * slab pages: no caller's array shares their buffers) use copyDisjoint.
  */
 export function copyBytes(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, n: number): void {
-  if (n <= 16 && dst.buffer !== src.buffer) for (let k = 0; k < n; k++) dst[dstOff + k] = src[srcOff + k]!;
-  else if (srcOff === 0 && n === src.length) dst.set(src, dstOff);
+  if (srcOff === 0 && n === src.length) dst.set(src, dstOff);
   else dst.set(src.subarray(srcOff, srcOff + n), dstOff);
 }
 

@@ -48,13 +48,13 @@ export class PageTable {
     if (!Number.isSafeInteger(vpn) || vpn < 0 || vpn * 4096 >= USER_ADDRESS_LIMIT) throw new ArchError('PT_VPN', `bad linear page number ${vpn}`);
     if (!Number.isSafeInteger(pfn) || pfn < 0) throw new ArchError('PT_PFN', `bad frame number ${pfn}`);
     this.#entries.set(vpn, pfn * 8 + (flags & 7));
-    this.#ck[vpn % 256] = -1;
+    this.#ck[vpn & 255] = -1;
     this.#generation++;
   }
 
   unmap(vpn: number): boolean {
     const had = this.#entries.delete(vpn);
-    this.#ck[vpn % 256] = -1;
+    this.#ck[vpn & 255] = -1;
     if (had) this.#generation++;
     return had;
   }
@@ -64,7 +64,7 @@ export class PageTable {
     const e = this.#entries.get(vpn);
     if (e < 0) return false;
     this.#entries.set(vpn, Math.floor(e / 8) * 8 + (flags & 7));
-    this.#ck[vpn % 256] = -1;
+    this.#ck[vpn & 255] = -1;
     this.#generation++;
     return true;
   }
@@ -72,7 +72,7 @@ export class PageTable {
   /** The raw entry (pfn * 8 + flags) or -1 when not present. Hot path: no allocation. */
   entry(vpn: number): number {
     if (this.identityLimit > 0) return vpn * 4096 < this.identityLimit ? vpn * 8 + PTE.W : -1;
-    const i = vpn % 256;
+    const i = vpn & 255; // vpn % 256 (a non-negative safe integer: & keeps its low bits, without a floating-point modulo)
     if (this.#ck[i] === vpn) return this.#cv[i]!;
     const e = this.#entries.get(vpn);
     if (e < 0) return -1;
@@ -83,7 +83,7 @@ export class PageTable {
 
   lookup(vpn: number): Translation | null {
     const e = this.entry(vpn);
-    return e < 0 ? null : { pfn: Math.floor(e / 8), flags: e % 8 };
+    return e < 0 ? null : { pfn: Math.floor(e / 8), flags: e & 7 };
   }
 
   /** Number of present entries (identity tables report 0). */
@@ -93,6 +93,6 @@ export class PageTable {
 
   /** Present entries in ascending vpn order (for inspection and tests). */
   *entries(): IterableIterator<[number, Translation]> {
-    for (const [k, e] of this.#entries.entries()) yield [k, { pfn: Math.floor(e / 8), flags: e % 8 }];
+    for (const [k, e] of this.#entries.entries()) yield [k, { pfn: Math.floor(e / 8), flags: e & 7 }];
   }
 }

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import {
   toHex, fromHex, concatBytes, bytesEqual, timingSafeEqual, isZero, u16le, u32le, u64le, u64leNumber, u64leNumberOrNeg,
   writeU16le, writeU32le, writeU64le, leBytesToBigInt, beBytesToBigInt, bigIntToLeBytes, bigIntToBeBytes, reversed, modPow,
-  copyBytes, LibError, WitnessError,
+  copyBytes, copyDisjoint, LibError, WitnessError,
 } from '../../src/lib/index.js';
 
 function libError(code: string): (e: unknown) => boolean {
@@ -180,6 +180,41 @@ describe('other helpers', () => {
     const r = reversed(src);
     assert.equal(toHex(r), '33221100');
     assert.equal(toHex(src), '00112233');
+  });
+
+  test('copyDisjoint copies exactly the range, at any size and offset, between views of one buffer too (property)', () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 200 }), fc.nat(40), fc.nat(40), fc.nat(200), (src, so, dOff, n0) => {
+      const n = Math.min(n0, Math.max(0, src.length - so));
+      if (so > src.length) return;
+      const dst = new Uint8Array(dOff + n + 7).fill(0xee);
+      const before = dst.slice();
+      copyDisjoint(dst, dOff, src, so, n);
+      assert.deepEqual(dst.subarray(dOff, dOff + n), src.subarray(so, so + n));
+      assert.deepEqual(dst.subarray(0, dOff), before.subarray(0, dOff), 'nothing before the range changes');
+      assert.deepEqual(dst.subarray(dOff + n), before.subarray(dOff + n), 'nothing after the range changes');
+      // Disjoint parts of one buffer, through two views.
+      const shared = new Uint8Array(600);
+      shared.set(src, 0);
+      const a = shared.subarray(0, 300), b = shared.subarray(301);
+      copyDisjoint(b, dOff, a, so, n);
+      assert.deepEqual(b.subarray(dOff, dOff + n), src.subarray(so, so + n));
+      assert.deepEqual(a.subarray(0, src.length), src, 'the source is unchanged');
+    }));
+  });
+
+  test('copyDisjoint refuses ranges outside either array with a RangeError and copies nothing', () => {
+    const src = fromHex('0102030405060708090a0b0c0d0e0f10');
+    for (const [dOff, sOff, n, dLen] of [[0, 0, 17, 32], [0, 1, 16, 32], [17, 0, 16, 32], [-1, 0, 4, 32], [0, -1, 4, 32], [0, 0, -1, 32], [0, 0, 9, 8], [0, 0, 4, 3]] as const) {
+      const dst = new Uint8Array(dLen);
+      assert.throws(() => copyDisjoint(dst, dOff, src, sOff, n), RangeError, `dst ${dOff} src ${sOff} n ${n} into ${dLen}`);
+      assert.equal(isZero(dst), true, 'nothing copied');
+    }
+    // A detached destination has no bytes: refused, not written past.
+    const mem = new WebAssembly.Memory({ initial: 1 });
+    const view = new Uint8Array(mem.buffer);
+    mem.grow(0);
+    assert.throws(() => copyDisjoint(view, 0, src, 0, 4), RangeError);
+    assert.throws(() => copyDisjoint(view, 0, src, 0, 16), RangeError);
   });
 
   test('isZero agrees with a plain scan at every alignment (property)', () => {

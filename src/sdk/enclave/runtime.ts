@@ -76,7 +76,7 @@ class EnclaveState {
    */
   get u8(): Uint8Array {
     const u = this.#u8;
-    if (u.byteLength !== 0) return u;
+    if (u.length !== 0) return u;
     return (this.#u8 = new Uint8Array(this.memory.buffer));
   }
 }
