@@ -163,13 +163,25 @@ function leaveMode(m: MachineState, e: Entry): void {
   s.exitCount++;
 }
 
-/** EENTER's URSP and URBP (u64s below 2^53) into the current frame's GPRSGX. */
+/** EENTER's URSP and URBP (u64s below 2^53) into the current frame's GPRSGX (8-aligned). */
 function writeUrspUrbp(m: MachineState, page: number, off: number, rsp: number, rbp: number): void {
-  const b = m.page(page);
-  putRegister(b, off, rsp);
-  putRegister(b, off + 8, rbp);
+  if (LITTLE_ENDIAN_HOST) {
+    // Four word stores (an Int32Array store keeps a number's low 32 bits, as ToInt32 does).
+    const w = m.pageWords(page), k = off >> 2;
+    w[k] = rsp;
+    w[k + 1] = Math.floor(rsp / 4294967296);
+    w[k + 2] = rbp;
+    w[k + 3] = Math.floor(rbp / 4294967296);
+  } else {
+    const b = m.page(page);
+    putRegister(b, off, rsp);
+    putRegister(b, off + 8, rbp);
+  }
   m.touched(page);
 }
+
+/** Int32Array stores are little-endian on this host (x86, ARM): the word-wise register stores rely on it. */
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Int32Array([1]).buffer)[0] === 1;
 
 /** A register value as a u64 LE (registers hold u64s below 2^53; anything else is stored modulo 2^64 as its integer part). */
 function putRegister(b: Uint8Array, o: number, v: number): void {
@@ -366,7 +378,7 @@ function faultExit(e: unknown, leaf: number, t: number): ExitInfo {
  */
 function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'aex', interrupt: boolean): void {
   const t = e.tcs;
-  const mark: SuspendedFrame = { kind, token: e.token };
+  const mark: SuspendedFrame = e; // nothing allocated per OCALL
   t.suspended.push(mark);
   const savedRip = kind === 'aex' ? readSavedRip(m, e) : 0;
   let exit = first;
@@ -379,15 +391,14 @@ function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'ae
       const h = e.hostRegs;
       const mine = h.rbx === t.linAddr && t.suspended.length > 0 && t.suspended[t.suspended.length - 1] === mark;
       try {
+        // Back into this frame: the finally below takes its mark off the TCS.
         if (mine && kind === 'aex' && leaf === ENCLU.ERESUME) {
           eresumeEntry(m, e.lp, h, e.handler, e.token, e);
-          t.suspended.pop();
           if (e.ctx.regs.rip !== savedRip) throw new EnclaveRedirect(e.ctx.regs.rip);
           return;
         }
         if (mine && kind === 'eexit' && leaf === ENCLU.EENTER) {
           eenterEntry(m, e.lp, h, e.handler, e.token, e);
-          t.suspended.pop();
           return;
         }
         exit = runEntry(m, e.lp, leaf, h, e.handler);

@@ -106,10 +106,8 @@ export interface TcsState {
   pool: object | null;
 }
 
-export interface SuspendedFrame {
-  readonly kind: 'eexit' | 'aex';
-  readonly token: number;
-}
+/** A suspended frame on a TCS: the entry record it belongs to (compared by identity only; an entry suspends at most once at a time). */
+export type SuspendedFrame = object;
 
 /**
  * The last TCS operand an LP resolved (EENTER/ERESUME step 2): RBX's translation and the TCS
@@ -232,6 +230,8 @@ export class MachineState {
     this.tampered = new Uint8Array(n);
     this.backed = new Uint8Array(n);
     this.#store = new Array<Uint8Array | null>(n).fill(null);
+    this.#wordViews = new Array<Int32Array | null>(n).fill(null);
+    this.#wordsOf = new Array<Uint8Array | null>(n).fill(null);
     this.secs = new Array<SecsState | undefined>(n);
     this.tcs = new Array<TcsState | undefined>(n);
     this.kernelPageTable = new PageTable('kernel (identity)', this.prmBase + this.prmSize);
@@ -402,6 +402,19 @@ export class MachineState {
     return (this.#store[i] = new Uint8Array(slab, (i % 256) * 4096, 4096));
   }
 
+  /** 32-bit views of pages (for register stores into SSA frames), each with the byte view it was made from. */
+  readonly #wordViews: (Int32Array | null)[];
+  readonly #wordsOf: (Uint8Array | null)[];
+
+  /** Page `i` for writing as host-order 32-bit words (a view of `page(i)`, remade when that changes). */
+  pageWords(i: number): Int32Array {
+    const p = this.page(i);
+    const w = this.#wordViews[i]!;
+    if (w !== null && this.#wordsOf[i] === p) return w;
+    this.#wordsOf[i] = p;
+    return (this.#wordViews[i] = new Int32Array(p.buffer, p.byteOffset, 1024));
+  }
+
   #regionView(i: number): Uint8Array {
     return (this.#store[i] = new Uint8Array(this.#regionOf[i]!.memory.buffer, this.#regionSlot[i]! * 4096, 4096));
   }
@@ -482,6 +495,7 @@ export class MachineState {
     this.backed[i] = 0;
     this.#regionOf[i] = undefined;
     this.#store[i] = null;
+    this.#wordViews[i] = this.#wordsOf[i] = null;
     this.valid[i] = 0;
     this.pt[i] = 0;
     this.perm[i] = 0;

@@ -212,6 +212,17 @@ describe('EENTER outputs and EEXIT register semantics (§7.1, §7.3)', () => {
     assert.equal(g.URBP, 0x7ffd_1000n);
   });
 
+  test('EENTER writes URSP/URBP as whole u64s: values above 2^32, up to 2^53 − 1, and a small one after a large one', () => {
+    const { k } = newKernel();
+    const e = buildEnclave(k);
+    for (const [rsp, rbp] of [[0x7ffe_ff00_1000, 2 ** 53 - 1], [0x1_0000_0008, 0x8000_0000], [0x10, 0]] as const) {
+      e.enter(0, { regs: { rsp, rbp } });
+      const g = gprsgx(e);
+      assert.equal(g.URSP, BigInt(rsp), `URSP after RSP 0x${rsp.toString(16)}`);
+      assert.equal(g.URBP, BigInt(rbp), `URBP after RBP 0x${rbp.toString(16)}`);
+    }
+  });
+
   test('EEXIT: the host sees the enclave registers, RIP = target, RCX = AEP; CSSA unchanged', () => {
     const { k, engine } = newKernel();
     const e = buildEnclave(k);

@@ -294,10 +294,11 @@ class TrustedRuntime implements EnclaveEngine {
     return t;
   }
 
-  #outside(ctx: EnclaveContext, addr: number, len: number): boolean {
+  /** [addr, addr+len) lies wholly outside ELRANGE [base, end) (an empty range: its address does). */
+  #outside(base: number, end: number, addr: number, len: number): boolean {
     if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(len) || addr < 0 || len < 0 || addr + len > Number.MAX_SAFE_INTEGER) return false;
-    if (len === 0) return addr < ctx.baseAddr || addr >= ctx.baseAddr + ctx.size;
-    return addr + len <= ctx.baseAddr || addr >= ctx.baseAddr + ctx.size;
+    if (len === 0) return addr < base || addr >= end;
+    return addr + len <= base || addr >= end;
   }
 
   #ecall(ctx: EnclaveContext, st: EnclaveState, index: number, msAddr: number, scratch: number, scratchLen: number): void {
@@ -308,8 +309,9 @@ class TrustedRuntime implements EnclaveEngine {
     if (inOcall ? !inOcall.allow.includes(index) : !f.public) throw new CallFailed(STATUS.ECALL_NOT_ALLOWED, `ECALL ${f.name} is not allowed here`);
     const n = f.params.length;
     const msLen = msSize(f);
-    if (!this.#outside(ctx, msAddr, msLen) || msAddr === 0) throw new CallFailed(STATUS.INVALID_PARAMETER, 'the marshalling structure is not outside the enclave');
-    if (!this.#outside(ctx, scratch, scratchLen)) throw new CallFailed(STATUS.INVALID_PARAMETER, 'the untrusted scratch area is not outside the enclave');
+    const base = ctx.baseAddr, end = base + ctx.size;
+    if (!this.#outside(base, end, msAddr, msLen) || msAddr === 0) throw new CallFailed(STATUS.INVALID_PARAMETER, 'the marshalling structure is not outside the enclave');
+    if (!this.#outside(base, end, scratch, scratchLen)) throw new CallFailed(STATUS.INVALID_PARAMETER, 'the untrusted scratch area is not outside the enclave');
     const savedBase = t.scratchBase, savedEnd = t.scratchEnd;
     t.scratchBase = scratch;
     t.scratchEnd = scratch + scratchLen;
@@ -353,7 +355,7 @@ class TrustedRuntime implements EnclaveEngine {
         if (host === 0) continue;
         const len = p.string ? this.#hostStringLength(ctx, host, p.string) : bufferLength(p, args);
         if (len < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} has an insane length`);
-        if (!this.#outside(ctx, host, len)) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is not wholly outside the enclave`);
+        if (!this.#outside(base, end, host, len)) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is not wholly outside the enclave`);
         rec.push(i, host, len, total);
         // Each buffer starts 16-aligned in the block, as malloc would give it (max_align_t on wasm32).
         total += Math.ceil(Math.max(len, 1) / 16) * 16;
@@ -441,12 +443,6 @@ class TrustedRuntime implements EnclaveEngine {
     const retPtr = f.returns ? args[0]! >>> 0 : 0;
     const vals = f.returns && np > 0 ? args.slice(1) : args;
     let top = t.scratchBase;
-    const take = (n: number) => {
-      const a = top;
-      top += Math.ceil(n / 8) * 8;
-      if (top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
-      return a;
-    };
     try {
       const msAddr = top;
       top += msSize(f); // a multiple of 8
@@ -467,7 +463,9 @@ class TrustedRuntime implements EnclaveEngine {
           const len = p.string ? wasmStringLength(mem, ptr, p.string) : bufferLength(p, vals);
           if (len < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} has an insane length`);
           if (ptr + len > mem.length) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} runs past the enclave's memory`);
-          const host = take(len);
+          const host = top;
+          top += Math.ceil(len / 8) * 8;
+          if (top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
           if (p.direction === 'in' || p.direction === 'inout') ctx.write(host, mem, ptr, len);
           else ctx.write(host, new Uint8Array(len));
           if (p.direction === 'out' || p.direction === 'inout') (outs ??= []).push({ ptr, host, len });

@@ -343,7 +343,10 @@ export class HostEnclave {
       if (frame.ocallError) throw frame.ocallError;
       const ex = frame.exception as ExitInfo | null;
       if (exit.reason !== 'eexit' || regs.rdi !== EXIT_ECALL_RETURN || regs.rax !== STATUS.SUCCESS || ex !== null) this.#callFailed(name, exit, regs, ex);
-      for (const o of outs) this.#mem().readInto(o.addr, o.len === o.target.length ? o.target : o.target.subarray(0, o.len));
+      for (let i = 0; i < outs.length; i++) {
+        const o = outs[i]!;
+        this.#mem().readInto(o.addr, o.len === o.target.length ? o.target : o.target.subarray(0, o.len));
+      }
       if (!f.returns) return undefined;
       this.#mem().readInto(ms + 8 * f.params.length, this.#ret);
       return slotValue(f.returns, this.#ret, 0);
@@ -496,7 +499,7 @@ export class HostEnclave {
       frame.inOcall = false;
       this.#arenaTop = savedTop;
     }
-    for (const o of outs) mem.write(o.addr, o.bytes);
+    for (let i = 0; i < outs.length; i++) mem.write(outs[i]!.addr, outs[i]!.bytes);
     if (f.returns) this.#ocallReturn(f, ms, n, result);
   }
 
