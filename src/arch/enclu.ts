@@ -104,7 +104,7 @@ function ssaFramePages(m: MachineState, lp: LpState, s: SecsState, t: TcsState, 
   if (c && c.pt === pt && c.gen === pt.generation && c.epoch === m.epcmEpoch && c.frame === frame) return c;
   const r = ssaFramePagesUncached(m, lp, s, t, frame);
   const ursp = s.ssaFrameSize * 4096 - GPRSGX_SIZE + 144; // URSP and URBP share a page (GPRSGX ends the frame)
-  const n = { pt, gen: pt.generation, epoch: m.epcmEpoch, frame, ssaLa: r[0], pages: r[1], gprPage: r[1][Math.floor(ursp / 4096)]!, gprOff: ursp % 4096 };
+  const n = { pt, gen: pt.generation, epoch: m.epcmEpoch, frame, ssaLa: r[0], pages: r[1], gprPage: r[1][Math.floor(ursp / 4096)]!, gprOff: ursp % 4096, gprBytes: null, gprWords: null };
   t.cache = n;
   return n;
 }
@@ -164,16 +164,22 @@ function leaveMode(m: MachineState, e: Entry): void {
 }
 
 /** EENTER's URSP and URBP (u64s below 2^53) into the current frame's GPRSGX (8-aligned). */
-function writeUrspUrbp(m: MachineState, page: number, off: number, rsp: number, rbp: number): void {
+function writeUrspUrbp(m: MachineState, ssa: NonNullable<TcsState['cache']>, rsp: number, rbp: number): void {
+  const page = ssa.gprPage, off = ssa.gprOff;
+  const b = m.page(page);
   if (LITTLE_ENDIAN_HOST) {
     // Four word stores (an Int32Array store keeps a number's low 32 bits, as ToInt32 does).
-    const w = m.pageWords(page), k = off >> 2;
+    let w = ssa.gprWords;
+    if (w === null || ssa.gprBytes !== b) {
+      w = ssa.gprWords = new Int32Array(b.buffer, b.byteOffset, 1024);
+      ssa.gprBytes = b;
+    }
+    const k = off >> 2;
     w[k] = rsp;
     w[k + 1] = Math.floor(rsp / 4294967296);
     w[k + 2] = rbp;
     w[k + 3] = Math.floor(rbp / 4294967296);
   } else {
-    const b = m.page(page);
     putRegister(b, off, rsp);
     putRegister(b, off + 8, rbp);
   }
@@ -222,7 +228,7 @@ function eenterEntry(m: MachineState, lp: LpState, regs: Registers, handler: Exi
   const e = makeEntry(m, lp, t, s, token, handler, regs, ssa.ssaLa, ssa.pages, reuse);
   enterMode(m, e, regs.rcx);
   // URSP/URBP into the current SSA frame; RAX = CSSA, RCX = the instruction after ENCLU.
-  writeUrspUrbp(m, ssa.gprPage, ssa.gprOff, regs.rsp, regs.rbp);
+  writeUrspUrbp(m, ssa, regs.rsp, regs.rbp);
   const r = e.ctx.regs;
   copyRegisters(r, regs);
   r.rax = t.cssa;

@@ -97,9 +97,10 @@ export interface TcsState {
   aexCount: number;
   /**
    * Entry-check cache: valid while (page table, its generation, EPCM epoch, CSSA) are unchanged.
-   * `gprPage`/`gprOff`: the EPC page and offset of the frame's GPRSGX.URSP (URBP follows it).
+   * `gprPage`/`gprOff`: the EPC page and offset of the frame's GPRSGX.URSP (URBP follows it);
+   * `gprWords`: a word view of that page's storage `gprBytes` (remade when the storage changes).
    */
-  cache: { pt: PageTable | null; gen: number; epoch: number; frame: number; ssaLa: number; pages: number[]; gprPage: number; gprOff: number } | null;
+  cache: { pt: PageTable | null; gen: number; epoch: number; frame: number; ssaLa: number; pages: number[]; gprPage: number; gprOff: number; gprBytes: Uint8Array | null; gprWords: Int32Array | null } | null;
   /** What the host learns at an EEXIT from this TCS (the same every time: shared, frozen). */
   readonly eexitInfo: ExitInfo;
   /** A reusable entry record for this TCS (used when no frame of it is suspended). */
@@ -230,8 +231,6 @@ export class MachineState {
     this.tampered = new Uint8Array(n);
     this.backed = new Uint8Array(n);
     this.#store = new Array<Uint8Array | null>(n).fill(null);
-    this.#wordViews = new Array<Int32Array | null>(n).fill(null);
-    this.#wordsOf = new Array<Uint8Array | null>(n).fill(null);
     this.secs = new Array<SecsState | undefined>(n);
     this.tcs = new Array<TcsState | undefined>(n);
     this.kernelPageTable = new PageTable('kernel (identity)', this.prmBase + this.prmSize);
@@ -402,19 +401,6 @@ export class MachineState {
     return (this.#store[i] = new Uint8Array(slab, (i % 256) * 4096, 4096));
   }
 
-  /** 32-bit views of pages (for register stores into SSA frames), each with the byte view it was made from. */
-  readonly #wordViews: (Int32Array | null)[];
-  readonly #wordsOf: (Uint8Array | null)[];
-
-  /** Page `i` for writing as host-order 32-bit words (a view of `page(i)`, remade when that changes). */
-  pageWords(i: number): Int32Array {
-    const p = this.page(i);
-    const w = this.#wordViews[i]!;
-    if (w !== null && this.#wordsOf[i] === p) return w;
-    this.#wordsOf[i] = p;
-    return (this.#wordViews[i] = new Int32Array(p.buffer, p.byteOffset, 1024));
-  }
-
   #regionView(i: number): Uint8Array {
     return (this.#store[i] = new Uint8Array(this.#regionOf[i]!.memory.buffer, this.#regionSlot[i]! * 4096, 4096));
   }
@@ -495,7 +481,6 @@ export class MachineState {
     this.backed[i] = 0;
     this.#regionOf[i] = undefined;
     this.#store[i] = null;
-    this.#wordViews[i] = this.#wordsOf[i] = null;
     this.valid[i] = 0;
     this.pt[i] = 0;
     this.perm[i] = 0;
