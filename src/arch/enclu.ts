@@ -530,13 +530,19 @@ export function hostEnclu(m: MachineState, lp: LpState, leaf: number, regs: Regi
 // ---------------------------------------------------------------------------------------------
 // Entry-time checks of memory the engine uses directly (design-notes: Wasm memory).
 
+/** Small enough to be inlined into every entry: the walk over the regions is out of line. */
 function validateAtEntry(m: MachineState, e: Entry): void {
   const s = e.secs;
   if (s.tamperedPages > 0) m.lockUp('an EPC page of this enclave failed integrity');
   if (s.regions.length === 0) return;
   const pt = e.lp.cr3;
   const rc = s.regionCheck;
-  if (rc.pt === pt && rc.generation === pt.generation && rc.epoch === s.regionEpoch) return;
+  if (rc.pt !== pt || rc.generation !== pt.generation || rc.epoch !== s.regionEpoch) revalidateRegions(m, e, s, pt);
+}
+
+/** Every page of every memory region still maps its frame under page table `pt` (then remembered as checked). */
+function revalidateRegions(m: MachineState, e: Entry, s: SecsState, pt: PageTable): void {
+  const rc = s.regionCheck;
   for (const r of s.regions) {
     for (let j = 0; j < r.frames.length; j++) {
       const la = r.base + j * 4096;
