@@ -278,7 +278,7 @@ export class MachineState {
   // ---- RAM and abort-page semantics (every non-enclave access) ------------------------------
 
   /** A direct-mapped cache over `ram` (frames are never dropped from it, so entries never go stale). */
-  readonly #ramKey = new Float64Array(512).fill(-1);
+  readonly #ramKey = new Float64Array(512).fill(NaN); // NaN: an empty slot (equals no frame number)
   readonly #ramVal: (Uint8Array | null)[] = new Array<Uint8Array | null>(512).fill(null);
 
   ramFrame(pfn: number, create: boolean): Uint8Array | null {

@@ -26,7 +26,8 @@ export class PageTable {
   /** vpn → pfn * 8 + flags, in 512-entry tables as the last level of an x86 walk. */
   readonly #entries = new PageMap();
   /** A direct-mapped cache of recent lookups (the model's TLB for page-table walks; invisible to software). */
-  readonly #ck = new Float64Array(256).fill(-1);
+  /** Cache keys: NaN marks an empty slot (it equals no page number, not even one a caller passes in error). */
+  readonly #ck = new Float64Array(256).fill(NaN);
   readonly #cv = new Float64Array(256);
   /** Incremented on every change: the processor revalidates cached mappings when it moves. */
   #generation = 0;
@@ -48,13 +49,13 @@ export class PageTable {
     if (!Number.isSafeInteger(vpn) || vpn < 0 || vpn * 4096 >= USER_ADDRESS_LIMIT) throw new ArchError('PT_VPN', `bad linear page number ${vpn}`);
     if (!Number.isSafeInteger(pfn) || pfn < 0) throw new ArchError('PT_PFN', `bad frame number ${pfn}`);
     this.#entries.set(vpn, pfn * 8 + (flags & 7));
-    this.#ck[vpn & 255] = -1;
+    this.#ck[vpn & 255] = NaN;
     this.#generation++;
   }
 
   unmap(vpn: number): boolean {
     const had = this.#entries.delete(vpn);
-    this.#ck[vpn & 255] = -1;
+    this.#ck[vpn & 255] = NaN;
     if (had) this.#generation++;
     return had;
   }
@@ -64,7 +65,7 @@ export class PageTable {
     const e = this.#entries.get(vpn);
     if (e < 0) return false;
     this.#entries.set(vpn, Math.floor(e / 8) * 8 + (flags & 7));
-    this.#ck[vpn & 255] = -1;
+    this.#ck[vpn & 255] = NaN;
     this.#generation++;
     return true;
   }

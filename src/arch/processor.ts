@@ -343,16 +343,19 @@ export class ProcessorMemory {
   }
   /** Non-enclave physical read: RAM bytes; the PRM reads as all-ones (abort page). */
   readPhysical(pa: number, len: number): Uint8Array {
+    physicalRange('readPhysical', pa, len);
     const out = new Uint8Array(len);
     this.#m.readPhysical(pa, out);
     return out;
   }
   readPhysicalInto(pa: number, out: Uint8Array): void {
+    physicalRange('readPhysicalInto', pa, out.length);
     this.#m.readPhysical(pa, out);
   }
   /** Non-enclave physical write of `data[offset, offset + length)`: writes into the PRM are dropped. */
   writePhysical(pa: number, data: Uint8Array, offset = 0, length = data.length - offset): void {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > data.length) throw new ArchError('BAD_RANGE', `writePhysical: [${offset}, ${offset}+${length}) is outside the ${data.length} bytes given`);
+    physicalRange('writePhysical', pa, length);
     this.#m.writePhysical(pa, data, offset, length);
   }
   /** Read through a page table as non-enclave code at `cpl`. Faults (#PF) when unmapped. */
@@ -369,11 +372,20 @@ export class ProcessorMemory {
   }
   /** What a DMA device or a cold-boot dump reads: RAM in the clear, the EPC as MEE ciphertext. */
   dramRead(pa: number, len: number): Uint8Array {
+    physicalRange('dramRead', pa, len);
     return this.#m.dramRead(pa, len);
   }
   /** A DMA write. Into the EPC, anything but the current ciphertext fails integrity at the next enclave access. */
   dramWrite(pa: number, data: Uint8Array): { tamperedPages: number } {
+    physicalRange('dramWrite', pa, data.length);
     return this.#m.dramWrite(pa, data);
+  }
+}
+
+/** A physical range [pa, pa+len) must be of non-negative safe integers (the physical address space starts at 0). */
+function physicalRange(what: string, pa: number, len: number): void {
+  if (!Number.isSafeInteger(pa) || pa < 0 || !Number.isSafeInteger(len) || len < 0 || !Number.isSafeInteger(pa + len)) {
+    throw new ArchError('BAD_PHYSICAL_ADDRESS', `${what}: [${pa}, +${len}) is not a range of physical addresses`);
   }
 }
 

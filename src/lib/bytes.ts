@@ -192,13 +192,13 @@ export function copyBytes(b: Uint8Array, o = 0, len = b.length - o): Uint8Array 
 
 /**
  * dst[dstOff, dstOff+n) = src[srcOff, srcOff+n), for ranges that do not overlap (different
- * buffers, or disjoint parts of one; TypedArray#set is memmove-safe otherwise). Throws a RangeError,
- * copying nothing, when either range is not inside its array. On Node 20's V8 a copy with
- * TypedArray#set costs ~25–70 ns whatever its size, and `.buffer` ~20 ns (so no check of whether
- * the two share a buffer): a few bytes go one by one.
+ * buffers, or disjoint parts of one; TypedArray#set is memmove-safe otherwise). Throws a
+ * RangeError, copying nothing, when either range is not inside its array (offsets and length are
+ * integers). On Node 20's V8 a copy with TypedArray#set costs ~25–70 ns whatever its size, and
+ * `.buffer` ~20 ns (so no check of whether the two share a buffer): a few bytes go one by one.
  */
 export function copyDisjoint(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, n: number): void {
-  if (!(n >= 0 && dstOff >= 0 && srcOff >= 0 && dstOff + n <= dst.length && srcOff + n <= src.length)) {
+  if (!(Number.isInteger(n) && Number.isInteger(dstOff) && Number.isInteger(srcOff) && n >= 0 && dstOff >= 0 && srcOff >= 0 && dstOff + n <= dst.length && srcOff + n <= src.length)) {
     throw new RangeError(`copyDisjoint: [${srcOff}, +${n}) of ${src.length} bytes into [${dstOff}, +${n}) of ${dst.length} bytes`);
   }
   if (n <= 8) {

@@ -56,6 +56,17 @@ function twoHostPages(k: TestKernel, engine: ScriptEngine, a: string, b: string)
 }
 
 describe('entry and walk caches', () => {
+  test('the page table\'s cache: a page number no entry can have (−1, fractional, NaN) is never present, even after its slot was used', () => {
+    const pt = new PageTable('slots');
+    for (const v of [-1, 255.5, NaN, -256]) assert.equal(pt.entry(v), -1, `fresh table, vpn ${v}`);
+    pt.map(255, 0x1234, PTE.U | PTE.W);
+    assert.equal(pt.entry(255), 0x1234 * 8 + (PTE.U | PTE.W)); // cached in slot 255
+    for (const v of [-1, 255.5, NaN]) assert.equal(pt.lookup(v), null, `vpn ${v} with slot 255 filled`);
+    pt.unmap(255);
+    assert.equal(pt.entry(255), -1);
+    assert.equal(pt.lookup(-1), null, 'vpn −1 after the slot was emptied');
+  });
+
   test('EENTER after a cached entry: a non-canonical AEP is still #GP', () => {
     const { k } = newKernel();
     const e = buildEnclave(k);

@@ -5,7 +5,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { toHex, bytesEqual } from '../../src/lib/index.js';
-import { VECTOR, PFEC, ENCLS, SGX, ArchFault, type ExitInfo } from '../../src/arch/index.js';
+import { VECTOR, PFEC, ENCLS, SGX, ArchFault, ArchError, Processor, GPRSGX, type ExitInfo } from '../../src/arch/index.js';
 import { newKernel, buildEnclave, type BuiltEnclave, type ScriptEngine } from '../helpers/enclave.js';
 import { assertFault } from '../helpers/assert.js';
 
@@ -59,6 +59,20 @@ describe('abort-page semantics (§8.1, ED-6)', () => {
     const r = readInside(e, engine, e.data(0), MARK.length);
     assert.equal(new TextDecoder().decode(r.data!), MARK);
     assert.equal(k.proc.locked, null, 'dropped writes are not tampering');
+  });
+
+  test('physical accesses outside the physical address space are ArchError BAD_PHYSICAL_ADDRESS and change nothing', () => {
+    const p = new Processor({});
+    const bad = (err: unknown) => err instanceof ArchError && err.code === 'BAD_PHYSICAL_ADDRESS';
+    for (const pa of [-4096, -1, -8192, 0.5, NaN, 2 ** 53]) {
+      assert.throws(() => p.memory.writePhysical(pa, new Uint8Array(8).fill(7)), bad, `write at ${pa}`);
+      assert.throws(() => p.memory.readPhysical(pa, 8), bad, `read at ${pa}`);
+      assert.throws(() => p.memory.readPhysicalInto(pa, new Uint8Array(8)), bad, `read into at ${pa}`);
+      assert.throws(() => p.memory.dramRead(pa, 8), bad, `DRAM read at ${pa}`);
+      assert.throws(() => p.memory.dramWrite(pa, new Uint8Array(8)), bad, `DRAM write at ${pa}`);
+    }
+    assert.throws(() => p.memory.readPhysical(0, -1), bad, 'a negative length');
+    assert.equal(toHex(p.memory.readPhysical(0, 8)), '0000000000000000', 'nothing was written at 0 either');
   });
 
   test('RAM behaves normally next to it', () => {
@@ -405,6 +419,48 @@ describe('enclave pages backing a WebAssembly.Memory (mapMemory, ARCHITECTURE "E
     assert.equal(view[0x4008], 0x99);
     assert.equal(k.encls(ENCLS.EREMOVE, 0, pa), SGX.SUCCESS);
     assert.ok(view.subarray(0x4000, 0x5000).every((b) => b === 0));
+  });
+
+  test('a write to a backed page after memory.grow(0), with no read in between, lands in the new buffer', () => {
+    const { e, engine, mem } = withMemory();
+    assert.equal(writeInside(e, engine, e.data(1), new Uint8Array([9])).reason, 'eexit');
+    mem.grow(0);
+    assert.equal(writeInside(e, engine, e.data(1), new Uint8Array([1, 2, 3])).reason, 'eexit');
+    assert.deepEqual([...new Uint8Array(mem.buffer, 0x1000, 3)], [1, 2, 3]);
+  });
+
+  test('copies between a backed page and an overlapping range of its own memory move like memmove', () => {
+    const { e, engine, mem } = withMemory();
+    const v = new Uint8Array(mem.buffer);
+    for (let i = 0; i < 16; i++) v[0x2000 + i] = i + 1;
+    // Write memory bytes 0x2000.. to the enclave address of byte 0x2001 (the same buffer, one byte on).
+    e.enter(engine.on((ctx) => { ctx.write(e.data(2) + 1, new Uint8Array(mem.buffer), 0x2000, 8); return ctx.regs.rcx; }));
+    assert.deepEqual([...v.subarray(0x2000, 0x200a)], [1, 1, 2, 3, 4, 5, 6, 7, 8, 10], 'write');
+    for (let i = 0; i < 16; i++) v[0x3000 + i] = i + 1;
+    e.enter(engine.on((ctx) => { ctx.readInto(e.data(3), new Uint8Array(mem.buffer), 0x3001, 8); return ctx.regs.rcx; }));
+    assert.deepEqual([...v.subarray(0x3000, 0x300a)], [1, 1, 2, 3, 4, 5, 6, 7, 8, 10], 'readInto');
+  });
+
+  test('EREMOVE of a backed page is caught at the next entry (#PF), with the page table unchanged', () => {
+    const { k, e } = withMemory();
+    assert.equal(e.enter(0).exit.reason, 'eexit'); // the region check is remembered
+    assert.equal(k.encls(ENCLS.EREMOVE, 0, e.frame(e.data(4))), SGX.SUCCESS);
+    const x = e.enter(0).exit;
+    assert.deepEqual([x.reason, x.vector], ['aex', VECTOR.PF]);
+  });
+
+  test('EENTER writes URSP/URBP into SSA pages bound to a memory, also after memory.grow(0) replaced its buffer', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k, { nssa: 16, ssaFrameSize: 1 });
+    const ursp = () => GPRSGX.decode(k.readEpc(e.gprsgx(0, 0), 184)).URSP;
+    assert.equal(e.enter(0, { regs: { rsp: 0x1000, rbp: 0x2000 } }).exit.reason, 'eexit'); // the frame's word view is made
+    let mem: WebAssembly.Memory | null = null;
+    assert.equal(e.enter(engine.on((ctx) => { mem = ctx.mapMemory(e.ssa(0, 0), 0x10000); return ctx.regs.rcx; })).exit.reason, 'eexit');
+    e.enter(0, { regs: { rsp: 0x5000, rbp: 0x6000 } });
+    assert.equal(ursp(), 0x5000n, 'after mapMemory');
+    (mem as WebAssembly.Memory | null)!.grow(0);
+    e.enter(0, { regs: { rsp: 0x7000, rbp: 0x8000 } });
+    assert.equal(ursp(), 0x7000n, 'after grow(0)');
   });
 
   test('a kernel remap of a backed page is caught at the next entry with #PF (PFEC.SGX)', () => {

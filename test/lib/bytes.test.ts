@@ -204,7 +204,7 @@ describe('other helpers', () => {
 
   test('copyDisjoint refuses ranges outside either array with a RangeError and copies nothing', () => {
     const src = fromHex('0102030405060708090a0b0c0d0e0f10');
-    for (const [dOff, sOff, n, dLen] of [[0, 0, 17, 32], [0, 1, 16, 32], [17, 0, 16, 32], [-1, 0, 4, 32], [0, -1, 4, 32], [0, 0, -1, 32], [0, 0, 9, 8], [0, 0, 4, 3]] as const) {
+    for (const [dOff, sOff, n, dLen] of [[0, 0, 17, 32], [0, 1, 16, 32], [17, 0, 16, 32], [-1, 0, 4, 32], [0, -1, 4, 32], [0, 0, -1, 32], [0, 0, 9, 8], [0, 0, 4, 3], [0.5, 0, 4, 32], [0, 0.5, 4, 32], [0, 0, 2.5, 32], [0, 0, 12.5, 32], [NaN, 0, 4, 32]] as const) {
       const dst = new Uint8Array(dLen);
       assert.throws(() => copyDisjoint(dst, dOff, src, sOff, n), RangeError, `dst ${dOff} src ${sOff} n ${n} into ${dLen}`);
       assert.equal(isZero(dst), true, 'nothing copied');
