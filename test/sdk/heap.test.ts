@@ -54,6 +54,17 @@ describe('the host runtime\'s lookups', () => {
     assert.throws(() => e.ecall(''), isSdkError('UNKNOWN_ECALL'));
   });
 
+  test('ECALLs by name: runs of one name, alternating names, and unknown names in between each reach their own function', () => {
+    const e = loadFixture(newPlatform(), 'heap', { config: { heapSize: 1 << 20 }, arenaSize: 1 << 20, ocalls: { ocall_nop: () => 0 } });
+    for (let i = 0; i < 3; i++) assert.equal(e.ecall('ecall_ping'), 0);
+    assert.equal(e.ecall('ecall_two', [filled(16, 1), 16, filled(16, 2), 16]), 3);
+    assert.throws(() => e.ecall('ecall_pong'), isSdkError('UNKNOWN_ECALL'));
+    assert.throws(() => e.ecall('toString'), isSdkError('UNKNOWN_ECALL'));
+    assert.equal(e.ecall('ecall_two', [filled(16, 1), 16, filled(16, 2), 16]), 3);
+    assert.equal(e.ecall('ecall_ping'), 0);
+    assert.throws(() => e.ecall('ecall_ping', [1]), isSdkError('BAD_ARGUMENTS'));
+  });
+
   test('OCALL implementations are looked up once at load: inherited ones count, Object.prototype\'s and later additions do not', () => {
     const p = newPlatform();
     const inherited = loadFixture(p, 'heap', { ocalls: Object.create({ ocall_nop: () => 7 }) as Record<string, () => number> });

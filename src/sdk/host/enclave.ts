@@ -212,6 +212,9 @@ export class HostEnclave {
   readonly #ocallImpls: (OcallImpl | undefined)[];
   readonly #tcs: readonly number[];
   readonly #byName: ReadonlyMap<string, FunctionPlan>;
+  /** The last ECALL looked up (a run of calls to one ECALL skips the map; null: none yet). */
+  #lastName: string | null = null;
+  #lastPlan: FunctionPlan | null = null;
   /** Which TCS (by index) a call is using. */
   readonly #busy: Uint8Array;
   readonly #stack: CallFrame[] = [];
@@ -300,8 +303,12 @@ export class HostEnclave {
    */
   ecall(name: string, args: readonly EcallArg[] = NO_ARGS, options?: { newThread?: boolean }): number | bigint | undefined {
     if (this.#destroyed) throw new SdkError('ENCLAVE_DESTROYED', 'the enclave was deleted');
-    const f = this.#byName.get(name);
+    const f = name === this.#lastName ? this.#lastPlan : this.#byName.get(name);
     if (!f) throw new SdkError('UNKNOWN_ECALL', `the interface has no ECALL ${name}`);
+    if (f !== this.#lastPlan) {
+      this.#lastName = name;
+      this.#lastPlan = f;
+    }
     if (args.length !== f.params.length) throw new SdkError('BAD_ARGUMENTS', `${name} takes ${f.params.length} arguments, got ${args.length}`);
     const depth = this.#stack.length;
     const top = depth > 0 ? this.#stack[depth - 1] : undefined;
