@@ -573,16 +573,23 @@ class Context implements EnclaveContext {
   #ramWritable = false;
   #ramPa = 0;
 
+  // An entry record keeps its TCS, enclave and LP for its whole life: these are read once, here
+  // (plain fields: the runtime reads them on every ECALL).
+  readonly baseAddr: number;
+  readonly size: number;
+  readonly tcsAddress: number;
+  readonly enclaveKey: object;
+  readonly lpIndex: number;
+
   constructor(m: MachineState, e: Entry) {
     this.#m = m;
     this.#e = e;
+    this.baseAddr = e.secs.baseAddr;
+    this.size = e.secs.size;
+    this.tcsAddress = e.tcs.linAddr;
+    this.enclaveKey = e.secs.key;
+    this.lpIndex = e.lp.index;
   }
-
-  get baseAddr(): number { return this.#e.secs.baseAddr; }
-  get size(): number { return this.#e.secs.size; }
-  get tcsAddress(): number { return this.#e.tcs.linAddr; }
-  get enclaveKey(): object { return this.#e.secs.key; }
-  get lpIndex(): number { return this.#e.lp.index; }
 
   #check(): void {
     if (!inMode(this.#e)) throw ud('ENCLU/enclave access outside enclave mode (stale enclave context)');
