@@ -5,7 +5,7 @@
  * code changes nothing.
  */
 import { u16le, u32le, u64le, u64leNumberOrNeg, isZero, bytesEqual, timingSafeEqual, writeU64le, writeU16le } from '../lib/bytes.js';
-import { MachineState, type LpState, type SecsState, type TcsState, PERM, EPCM_STATE } from './machine.js';
+import { MachineState, ZERO_PAGE, type LpState, type SecsState, type TcsState, PERM, EPCM_STATE } from './machine.js';
 import { gp, pf, pfEpcm, type ArchFault } from './faults.js';
 import { PT, SGX, ATTR, MISC, GPRSGX_SIZE, EXINFO_SIZE, KEYNAME, TCS_LIMIT, SECINFO_FLAGS } from './constants.js';
 import { computeXsaveSize, isLegalXcr0 } from './config.js';
@@ -241,8 +241,6 @@ export function eextend(m: MachineState, lp: LpState, rbx: number, rcx: number):
   s.measurement!.eextendAt(m.linAddr[idx]! - s.baseAddr + off, m.peek(idx) ?? ZERO_PAGE, off);
   return SGX.SUCCESS;
 }
-/** Read-only zeros: the bytes of a page EADDed from an all-zero source. Never written. */
-const ZERO_PAGE = new Uint8Array(4096);
 
 // ---------------------------------------------------------------------------------------------
 // EINIT (EAX = 2): RBX = SIGSTRUCT, RCX = SECS, RDX = EINITTOKEN. Returns RAX.

@@ -10,8 +10,8 @@
  * 0) the suspended work is unwound and control returns to the caller of `enclu`; a later ERESUME
  * of such a thread asks the engine to continue from the SSA (`EnclaveEngine.resume`).
  */
-import { u64le, u64leNumberOrNeg, u32le, u16le, writeU64le, writeU32le, writeU16le, isZero, copyDisjoint } from '../lib/bytes.js';
-import { MachineState, copyBytes, type LpState, type SecsState, type TcsState, type SuspendedFrame, type MemoryRegion, PERM, EPCM_STATE } from './machine.js';
+import { u64le, u64leNumberOrNeg, u32le, u16le, writeU64le, writeU32le, writeU16le, isZero, copyDisjoint, moveBytes } from '../lib/bytes.js';
+import { MachineState, type LpState, type SecsState, type TcsState, type SuspendedFrame, type MemoryRegion, PERM, EPCM_STATE } from './machine.js';
 import { ArchFault, gp, pf, ud } from './faults.js';
 import { ArchError } from './errors.js';
 import type { PageTable } from './mmu.js';
@@ -698,13 +698,13 @@ class Context implements EnclaveContext {
     if (i >= 0) {
       // A page backing a memory may share `buf`'s buffer (memmove); the other pages are private.
       if (write) {
-        if (m.backed[i]) copyBytes(m.page(i), off, buf, at, n);
+        if (m.backed[i]) moveBytes(m.page(i), off, buf, at, n);
         else copyDisjoint(m.page(i), off, buf, at, n);
         m.touched(i);
       } else {
         const st = m.peek(i);
         if (st === null) buf.fill(0, at, at + n);
-        else if (m.backed[i]) copyBytes(buf, at, st, off, n);
+        else if (m.backed[i]) moveBytes(buf, at, st, off, n);
         else copyDisjoint(buf, at, st, off, n);
       }
     } else {

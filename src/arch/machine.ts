@@ -156,8 +156,8 @@ export interface LpState {
   dataOut: bigint;
 }
 
-/** Read-only zeros, for reading a page that has no storage. Never written. */
-const ZERO_PAGE = new Uint8Array(4096);
+/** Read-only zeros: the bytes of a page that has no storage (an all-zero page). Never written. */
+export const ZERO_PAGE = new Uint8Array(4096);
 
 export class MachineState {
   readonly config: ProcessorConfig;
@@ -625,17 +625,6 @@ export class MachineState {
     }
     return { tamperedPages };
   }
-}
-
-/**
- * dst[dstOff..+n] = src[srcOff..+n] where both may view one buffer (a page backing a WebAssembly
- * memory and the engine's view of that memory): TypedArray#set, memmove-safe, without a subarray
- * view when the source is copied whole. Copies with the machine's private storage (RAM frames,
- * slab pages: no caller's array shares their buffers) use copyDisjoint.
- */
-export function copyBytes(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, n: number): void {
-  if (srcOff === 0 && n === src.length) dst.set(src, dstOff);
-  else dst.set(src.subarray(srcOff, srcOff + n), dstOff);
 }
 
 /** The fault of a failed page walk (kept out of line so that `translate` stays small). */

@@ -192,7 +192,7 @@ export function copyBytes(b: Uint8Array, o = 0, len = b.length - o): Uint8Array 
 
 /**
  * dst[dstOff, dstOff+n) = src[srcOff, srcOff+n), for ranges that do not overlap (different
- * buffers, or disjoint parts of one; TypedArray#set is memmove-safe otherwise). Throws a
+ * buffers, or disjoint parts of one; moveBytes otherwise). Throws a
  * RangeError, copying nothing, when either range is not inside its array (offsets and length are
  * integers). On Node 20's V8 a copy with TypedArray#set costs ~25–70 ns whatever its size, and
  * `.buffer` ~20 ns (so no check of whether the two share a buffer): a few bytes go one by one.
@@ -206,4 +206,14 @@ export function copyDisjoint(dst: Uint8Array, dstOff: number, src: Uint8Array, s
     return;
   }
   dst.set(srcOff === 0 && n === src.length ? src : src.subarray(srcOff, srcOff + n), dstOff);
+}
+
+/**
+ * dst[dstOff, dstOff+n) = src[srcOff, srcOff+n) where the two may view one buffer and overlap
+ * (memmove, through TypedArray#set; no subarray view when the source is copied whole). The caller
+ * checked both ranges (TypedArray#set throws a RangeError for a destination range it does not hold).
+ */
+export function moveBytes(dst: Uint8Array, dstOff: number, src: Uint8Array, srcOff: number, n: number): void {
+  if (srcOff === 0 && n === src.length) dst.set(src, dstOff);
+  else dst.set(src.subarray(srcOff, srcOff + n), dstOff);
 }
