@@ -3,7 +3,8 @@
  * missing file, a missing folder or a permission problem is a one-line `CliError` (exit 2), never
  * a stack trace.
  */
-import { readFileSync, openSync, writeSync, fchmodSync, closeSync } from 'node:fs';
+import { readFileSync, openSync, writeSync, fchmodSync, closeSync, renameSync, linkSync, unlinkSync, lstatSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { CliError } from './io.js';
 
 /** The errno codes a user meets, in words. */
@@ -63,28 +64,114 @@ export interface WriteOptions {
   readonly exclusive?: boolean;
 }
 
+/** One output of a command: a path the user named and its whole contents. */
+export interface Output {
+  readonly path: string;
+  readonly data: Uint8Array | string;
+  readonly options?: WriteOptions;
+}
+
 /**
- * Write an output file the user named, whole.
- * @throws {CliError} `CLI_EXISTS` (exit 2) for an existing file with `exclusive`; `CLI_WRITE`
- * (exit 2) when it cannot be written (a missing folder, no permission).
+ * Write an output file the user named, whole (see `writeOutputs`).
  * @example writeOutput('enclave-key.pem', pem, { mode: 0o600, exclusive: true });
  */
 export function writeOutput(path: string, data: Uint8Array | string, options: WriteOptions = {}): void {
-  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+  writeOutputs([{ path, data, options }]);
+}
+
+/**
+ * Write a command's outputs all or none: two outputs naming one file are refused, an existing file
+ * is refused for an `exclusive` output, each file is written whole to a temporary file beside it
+ * and only then moved into place (a replaced file is never seen half-written), and if anything
+ * fails, the files already placed by this call are removed again and nothing else is left behind.
+ * @throws {CliError} `CLI_SAME_OUTPUT` (exit 2) for two outputs naming one file; `CLI_EXISTS`
+ * (exit 2) for an existing file with `exclusive`; `CLI_WRITE` (exit 2) when one cannot be written.
+ */
+export function writeOutputs(outputs: readonly Output[]): void {
+  checkOutputs(outputs);
+  const temps: string[] = [];
+  const placed: string[] = [];
+  try {
+    for (const o of outputs) temps.push(writeTemp(o));
+    outputs.forEach((o, k) => {
+      place(temps[k]!, o);
+      placed.push(o.path);
+    });
+  } catch (e) {
+    for (const t of temps) removeQuietly(t);
+    for (const p of placed) removeQuietly(p);
+    throw e;
+  }
+}
+
+/**
+ * The checks `writeOutputs` makes before writing anything (a command with slow work before its
+ * writes, such as key generation, makes them first too). `existsHint` ends the CLI_EXISTS message.
+ * @throws {CliError} `CLI_SAME_OUTPUT` or `CLI_EXISTS` (exit 2), as `writeOutputs`.
+ */
+export function checkOutputs(outputs: readonly Pick<Output, 'path' | 'options'>[], existsHint = 'it was not replaced'): void {
+  const seen = new Map<string, string>();
+  for (const o of outputs) {
+    const full = resolve(o.path);
+    const other = seen.get(full);
+    if (other !== undefined) throw new CliError('CLI_SAME_OUTPUT', `${other} and ${o.path} name the same file`, 2, { path: o.path });
+    seen.set(full, o.path);
+    if (o.options?.exclusive && exists(o.path)) throw new CliError('CLI_EXISTS', `${o.path} already exists; ${existsHint}`, 2, { path: o.path });
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+let tempCounter = 0;
+
+/** The output's bytes in a new temporary file beside its path (the same folder: the move is a rename). */
+function writeTemp(o: Output): string {
+  const bytes = typeof o.data === 'string' ? new TextEncoder().encode(o.data) : o.data;
+  const mode = o.options?.mode;
+  const temp = `${o.path}.${process.pid}.${tempCounter++}.tmp`;
   let fd: number;
   try {
-    fd = openSync(path, options.exclusive ? 'wx' : 'w', options.mode ?? 0o666);
+    fd = openSync(temp, 'wx', mode ?? 0o666);
   } catch (e) {
-    if (errnoCode(e) === 'EEXIST') throw new CliError('CLI_EXISTS', `${path} already exists; it was not replaced`, 2, { path }, { cause: e });
-    throw fileError('write', path, e);
+    throw fileError('write', o.path, e);
   }
   try {
-    // The mode given to open applies only when the file is created: set it before any byte lands.
-    if (options.mode !== undefined) fchmodSync(fd, options.mode);
-    for (let o = 0; o < bytes.length; ) o += writeSync(fd, bytes, o, bytes.length - o);
+    // The mode given to open is masked by the umask: set it exactly before any byte lands.
+    if (mode !== undefined) fchmodSync(fd, mode);
+    for (let k = 0; k < bytes.length; ) k += writeSync(fd, bytes, k, bytes.length - k);
   } catch (e) {
-    throw fileError('write', path, e);
-  } finally {
     closeSync(fd);
+    removeQuietly(temp);
+    throw fileError('write', o.path, e);
+  }
+  closeSync(fd);
+  return temp;
+}
+
+/** Move a written temporary file to its output path: exclusively (a link fails on an existing file), or replacing. */
+function place(temp: string, o: Output): void {
+  try {
+    if (o.options?.exclusive) {
+      linkSync(temp, o.path);
+      unlinkSync(temp);
+    } else renameSync(temp, o.path);
+  } catch (e) {
+    if (errnoCode(e) === 'EEXIST') throw new CliError('CLI_EXISTS', `${o.path} already exists; it was not replaced`, 2, { path: o.path }, { cause: e });
+    throw fileError('write', o.path, e);
   }
 }

@@ -338,6 +338,24 @@ test('keygen: an existing key is not replaced (exit 2, file and mode untouched);
   assert.equal(statSync(join(dir, 'knew.pem')).mode & 0o777, 0o600);
 });
 
+test('outputs are all or none: a failing second output leaves no first one; one file named twice is refused', () => {
+  const { key, image } = keyAndImage();
+  // keygen: the public key cannot be written, so the private key is not left behind either.
+  assertBadInput(witness('keygen', '--out', 'k2.pem', '--public-out', join('nodir', 'k2.pub')), /cannot write nodir\/k2\.pub/);
+  assert.equal(existsSync(join(dir, 'k2.pem')), false);
+  // keygen: one file under two names would have ended up holding the public key.
+  assertBadInput(witness('keygen', '--out', 'k3.pem', '--public-out', './k3.pem', '--force'), /k3\.pem and \.\/k3\.pem name the same file/);
+  assert.equal(existsSync(join(dir, 'k3.pem')), false);
+  // sign: the image is not written when the SIGSTRUCT cannot be, nor when both name one file.
+  assertBadInput(witness('sign', '--key', key, image, '--out', 's2.wimg', '--sigstruct-out', join('nodir', 'x.sig')), /cannot write nodir\/x\.sig/);
+  assert.equal(existsSync(join(dir, 's2.wimg')), false);
+  assertBadInput(witness('sign', '--key', key, image, '--out', 'q.wimg', '--sigstruct-out', 'q.wimg'), /name the same file/);
+  assert.equal(existsSync(join(dir, 'q.wimg')), false);
+  // edl: no header without the bindings that failed.
+  assertBadInput(witness('edl', join(hello, 'hello.edl'), '--c-header', 'x.h', '--ts', join('nodir', 'x.ts')), /cannot write nodir\/x\.ts/);
+  assert.equal(existsSync(join(dir, 'x.h')), false);
+});
+
 test('MRSIGNER is the same from keygen, sign, inspect --json and sigstruct (one definition: arch mrsignerOf)', () => {
   const { image } = keyAndImage();
   const k = witness('keygen', '--out', 'km.pem', '--json');

@@ -4,10 +4,10 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, readFileSync, writeFileSync, statSync, chmodSync } from 'node:fs';
+import { mkdtempSync, rmSync, readFileSync, writeFileSync, statSync, chmodSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readInput, readText, writeOutput } from '../../src/cli/files.js';
+import { readInput, readText, writeOutput, writeOutputs } from '../../src/cli/files.js';
 import { CliError, type Io } from '../../src/cli/io.js';
 import { reportError } from '../../src/cli/main.js';
 import { SdkError, EdlError, EnclaveLoadError, EnclaveCallError } from '../../src/sdk/index.js';
@@ -91,4 +91,27 @@ test('the error boundary decides the exit code in one place: negative answers 1,
     assert.equal(io.errors.length, 1);
     if (!(e instanceof CliError)) assert.match(io.errors[0]!, /^witness x: .+ \[[A-Z_]+\]$/);
   }
+});
+
+test('writeOutputs: all or none; one file named twice (also as ./x) is CLI_SAME_OUTPUT; nothing is left behind', () => {
+  const sub = mkdtempSync(join(dir, 'group-'));
+  const p = (n: string) => join(sub, n);
+  writeFileSync(p('old.txt'), 'old');
+  const isCli = (code: string) => (e: unknown) => e instanceof CliError && e.code === code && e.exitCode === 2;
+  // The second output cannot be written (no such folder): the first, already placed, is removed again,
+  // and an existing file it replaced... is never replaced before every output is written.
+  assert.throws(() => writeOutputs([{ path: p('a.txt'), data: 'a' }, { path: p('old.txt'), data: 'new' }, { path: join(sub, 'nodir', 'b.txt'), data: 'b' }]), isCli('CLI_WRITE'));
+  assert.equal(existsSync(p('a.txt')), false);
+  assert.equal(readFileSync(p('old.txt'), 'utf8'), 'old');
+  // An exclusive output over an existing file: refused before anything is written.
+  assert.throws(() => writeOutputs([{ path: p('a.txt'), data: 'a' }, { path: p('old.txt'), data: 'x', options: { exclusive: true } }]), isCli('CLI_EXISTS'));
+  assert.equal(existsSync(p('a.txt')), false);
+  // One file under two names.
+  assert.throws(() => writeOutputs([{ path: p('c.txt'), data: 'private' }, { path: join(sub, '.', 'c.txt'), data: 'public' }]), isCli('CLI_SAME_OUTPUT'));
+  assert.equal(existsSync(p('c.txt')), false);
+  assert.deepEqual(readdirSync(sub).sort(), ['old.txt'], 'no temporary files stay behind');
+  // The good case: every file whole, a replaced one included.
+  writeOutputs([{ path: p('a.txt'), data: 'a' }, { path: p('old.txt'), data: 'new' }]);
+  assert.deepEqual([readFileSync(p('a.txt'), 'utf8'), readFileSync(p('old.txt'), 'utf8')], ['a', 'new']);
+  assert.deepEqual(readdirSync(sub).sort(), ['a.txt', 'old.txt']);
 });

@@ -12,7 +12,7 @@ import {
   type TypeRef,
   type UntrustedFunction,
 } from '../../sdk/edl/index.js';
-import { readText, writeOutput } from '../files.js';
+import { readText, writeOutputs } from '../files.js';
 import { basename } from 'node:path';
 import { canonicalInterface } from '../../sdk/interface.js';
 import { generateCHeader, generateTsBindings, generateAsDeclarations } from '../../sdk/codegen.js';
@@ -144,9 +144,11 @@ export const command: Command = {
     const name = basename(path).replace(/\.edl$/, '');
     if (values['c-header'] || values.ts || values.as) {
       const canonical = canonicalInterface(itf);
-      if (values['c-header']) writeOutput(values['c-header'], generateCHeader(canonical, name));
-      if (values.ts) writeOutput(values.ts, generateTsBindings(canonical, name));
-      if (values.as) writeOutput(values.as, generateAsDeclarations(canonical, name));
+      writeOutputs([
+        ...(values['c-header'] ? [{ path: values['c-header'], data: generateCHeader(canonical, name) }] : []),
+        ...(values.ts ? [{ path: values.ts, data: generateTsBindings(canonical, name) }] : []),
+        ...(values.as ? [{ path: values.as, data: generateAsDeclarations(canonical, name) }] : []),
+      ]);
     }
     io.out(values.json ? toJson(jsonForm(itf)) : summary(itf));
     return 0;

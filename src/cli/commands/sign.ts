@@ -3,7 +3,7 @@ import { decodeImage, encodeImage, withSigstruct, signSigstruct, sigstructFields
 import { mrsignerOf } from '../../arch/index.js';
 import { defaultCrypto, fromHex, toHex } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
-import { readInput, readText, writeOutput } from '../files.js';
+import { readInput, readText, writeOutput, writeOutputs } from '../files.js';
 import type { Command } from '../main.js';
 
 function fieldsOf(img: EnclaveImage, date: number): SigstructFields {
@@ -55,8 +55,7 @@ export const command: Command = {
       sig = signSigstruct(fieldsOf(img, parseDate(values.date)), readText(values.key), crypto);
     }
     const out = values.out ?? path;
-    writeOutput(out, encodeImage(withSigstruct(img, sig)));
-    if (values['sigstruct-out']) writeOutput(values['sigstruct-out'], sig);
+    writeOutputs([{ path: out, data: encodeImage(withSigstruct(img, sig)) }, ...(values['sigstruct-out'] ? [{ path: values['sigstruct-out'], data: sig }] : [])]);
     const mrsigner = toHex(mrsignerOf(sig, crypto));
     if (values.json) io.out(toJson({ image: out, mrenclave: img.manifest.mrenclave, mrsigner }));
     else io.out(`signed ${out}: MRENCLAVE ${img.manifest.mrenclave}, MRSIGNER ${mrsigner}`);
