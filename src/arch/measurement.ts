@@ -64,9 +64,9 @@ export function writeEextendRecord(b: Uint8Array, o: number, offset: number): vo
 /** Uint32Array stores are little-endian here (x86, ARM): the word-wise record writer relies on it. */
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const [EEXTEND_TAG_LO, EEXTEND_TAG_HI] = MEAS_TAG_WORDS.EEXTEND;
-const BUFFER_SIZE = PIECE_SIZE;
+const BUFFER_SIZE = PIECE_SIZE; // 320 KiB: a multiple of 64 and of the 320-byte EEXTEND group
 /** A measurement dropped without finalize or dispose gives its hashing-thread stream back when collected. */
-const ABANDONED = new FinalizationRegistry<Sha256Pipeline>((pipe) => pipe.close()); // 320 KiB: a multiple of 64 and of the 320-byte EEXTEND group
+const ABANDONED = new FinalizationRegistry<Sha256Pipeline>((pipe) => pipe.close());
 
 /** A running MRENCLAVE: what the SECS holds between ECREATE and EINIT. */
 export class Measurement implements MeasurementSink {
@@ -79,8 +79,10 @@ export class Measurement implements MeasurementSink {
    * straight into its buffers. The digest is the same either way.
    */
   #pipe: Sha256Pipeline | null = null;
+  /** The hashing thread was considered (once, when the first buffer fills): the stream stays where it is. */
   #triedPipe = false;
-  #disposed = false;
+  /** Why no record can be added any more: dropped (`MEASUREMENT_DISPOSED`) or the hashing thread failed (`MEASUREMENT_FAILED`). */
+  #ended: { readonly code: string; readonly why: string } | null = null;
   /** EEXTEND record bytes in the first buffer. */
   #extendBytes = 0;
   #buf: Uint8Array;
@@ -108,8 +110,9 @@ export class Measurement implements MeasurementSink {
   }
 
   #room(n: number): number {
-    if (this.#disposed) throw new ArchError('MEASUREMENT_DISPOSED', 'the measurement was dropped: no record can be added');
     if (this.#len + n > this.#buf.length) {
+      // An ended measurement has an empty buffer: every record comes here.
+      this.#checkLive();
       if (this.#final !== null) throw new ArchError('MEASUREMENT_FINALIZED', 'the measurement was finalized (EINIT): no record can be added');
       this.#flush(true);
     }
@@ -124,6 +127,7 @@ export class Measurement implements MeasurementSink {
     if (this.#len === 0) return;
     if (full && this.#pipe === null && !this.#triedPipe && this.#extendBytes * 2 >= this.#buf.length) {
       const pipe = this.#crypto.openSha256Pipeline?.() ?? null;
+      this.#triedPipe = true;
       if (pipe !== null) {
         // Nothing was hashed here yet: the stream starts on the hashing thread.
         pipe.buffer.set(this.#buf.subarray(0, this.#len));
@@ -132,8 +136,9 @@ export class Measurement implements MeasurementSink {
       }
     }
     if (this.#pipe !== null) {
-      this.#pipe.submit(this.#len);
-      this.#useBuffer(this.#pipe.buffer);
+      const pipe = this.#pipe;
+      this.#onPipe(() => pipe.submit(this.#len));
+      this.#useBuffer(pipe.buffer);
     } else {
       this.#hash.update(this.#buf.subarray(0, this.#len));
       this.#triedPipe = true; // bytes hashed here: the stream stays here
@@ -148,15 +153,38 @@ export class Measurement implements MeasurementSink {
 
   /** Drop the measurement (its enclave was removed before EINIT): a stream on the hashing thread is ended. */
   dispose(): void {
+    this.#end('MEASUREMENT_DISPOSED', 'the measurement was dropped');
+  }
+
+  #end(code: string, why: string): void {
     if (this.#pipe !== null) {
       ABANDONED.unregister(this);
-      this.#pipe.close();
+      this.#pipe.close(); // nothing when the stream already ended with a failure
       this.#pipe = null;
     }
-    this.#disposed = true;
+    this.#ended ??= { code, why };
     this.#len = 0;
     this.#buf = new Uint8Array(0);
     this.#words = new Uint32Array(0);
+  }
+
+  #checkLive(): void {
+    if (this.#ended !== null) throw new ArchError(this.#ended.code, `${this.#ended.why}: no record can be added and there is no digest`);
+  }
+
+  /**
+   * A call into the hashing thread's stream. If it fails (the thread died or stopped answering),
+   * what was submitted is lost: the measurement ends (MEASUREMENT_FAILED), the same for every
+   * ENCLS leaf that meets it, instead of going on with a stream it can no longer trust.
+   */
+  #onPipe<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      const why = `the hashing thread failed (${e instanceof Error ? e.message : String(e)})`;
+      this.#end('MEASUREMENT_FAILED', why);
+      throw new ArchError('MEASUREMENT_FAILED', why, {}, { cause: e });
+    }
   }
 
   ecreate(ssaFrameSize: number, size: number): void {
@@ -178,7 +206,7 @@ export class Measurement implements MeasurementSink {
   /** EEXTEND of the 256 bytes of `page` at `at` (no view of the chunk is made unless a log wants one). */
   eextendAt(offset: number, page: Uint8Array, at: number): void {
     const o = this.#room(320);
-    if (!this.#triedPipe) this.#extendBytes += 320;
+    if (!this.#triedPipe) this.#extendBytes += 320; // only the first buffer decides
     if (!LITTLE_ENDIAN_HOST) writeEextendRecord(this.#buf, o, offset);
     else {
       // The EEXTEND record written as 16 words (no builtin calls: this runs 16 times per page).
@@ -203,10 +231,11 @@ export class Measurement implements MeasurementSink {
   /** SHA256FINAL: the MRENCLAVE. Idempotent. */
   finalize(): Uint8Array {
     if (this.#final === null) {
-      if (this.#disposed) throw new ArchError('MEASUREMENT_DISPOSED', 'the measurement was dropped');
+      this.#checkLive();
       if (this.#pipe !== null) {
+        const pipe = this.#pipe;
+        this.#final = this.#onPipe(() => pipe.digest(this.#len, true));
         ABANDONED.unregister(this);
-        this.#final = this.#pipe.digest(this.#len, true);
       } else {
         this.#flush(false);
         this.#final = this.#hash.digest();
@@ -222,11 +251,12 @@ export class Measurement implements MeasurementSink {
   /** The MRENCLAVE that EINIT would compute now, without finalizing this measurement. */
   peek(): Uint8Array {
     if (this.#final) return this.#final.slice();
-    if (this.#disposed) throw new ArchError('MEASUREMENT_DISPOSED', 'the measurement was dropped');
+    this.#checkLive();
     if (this.#pipe !== null) {
-      const d = this.#pipe.digest(this.#len, false);
+      const pipe = this.#pipe;
+      const d = this.#onPipe(() => pipe.digest(this.#len, false));
       this.#len = 0;
-      this.#useBuffer(this.#pipe.buffer);
+      this.#useBuffer(pipe.buffer);
       return d;
     }
     this.#flush(false);

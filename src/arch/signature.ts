@@ -4,7 +4,7 @@
  * Q1 = ⌊s²/n⌋ and Q2 = ⌊(s³ − Q1·s·n)/n⌋ so that hardware can check s³ mod n without division.
  */
 import type { CryptoProvider } from '../lib/crypto/provider.js';
-import { leBytesToBigInt, bigIntToBeBytes, bigIntToLeBytes, concatBytes, bytesEqual, u32le, u64le, isZero } from '../lib/bytes.js';
+import { leBytesToBigInt, beBytesToBigInt, bigIntToBeBytes, bigIntToLeBytes, concatBytes, bytesEqual, u32le, u64le, isZero } from '../lib/bytes.js';
 import { PKCS1_5_PADDING, SIGSTRUCT_HEADER, SIGSTRUCT_HEADER2, SIGSTRUCT_VENDORS } from './constants.js';
 import { sigstructSignedBytes } from './structures/sigstruct.js';
 
@@ -24,6 +24,11 @@ export function computeQ1Q2(s: bigint, n: bigint): { q1: bigint; q2: bigint } {
 /** MRSIGNER: SHA-256 of the 384 modulus bytes exactly as stored (little-endian). */
 export function mrsignerOf(sigstruct: Uint8Array, crypto: CryptoProvider): Uint8Array {
   return crypto.sha256(sigstruct.subarray(128, 512));
+}
+
+/** MRSIGNER of a key from its modulus (big-endian, as `rsaPublicNumbers` gives it): the SHA-256 of the SIGSTRUCT MODULUS field it would fill. */
+export function mrsignerOfModulus(modulusBe: Uint8Array, crypto: CryptoProvider): Uint8Array {
+  return crypto.sha256(rsaIntToSigstructBytes(beBytesToBigInt(modulusBe)));
 }
 
 export interface SignatureCheck {

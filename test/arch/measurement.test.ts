@@ -413,6 +413,55 @@ describe('Measurement against the independent oracle', () => {
     }
     assert.equal(granted(asked), 20);
   });
+
+  test('a hashing thread that fails ends the measurement (MEASUREMENT_FAILED for every later record and digest) and gives its stream back', () => {
+    const page = new Uint8Array(4096).fill(5);
+    for (const failAt of ['submit', 'peek', 'final'] as const) {
+      let closed = 0, submits = 0;
+      const provider: CryptoProvider = { ...crypto, openSha256Pipeline: () => {
+        const real = crypto.openSha256Pipeline!();
+        if (real === null) return null;
+        const dead = () => new Error('the worker died');
+        return {
+          get buffer() { return real.buffer; },
+          submit(n: number) {
+            if (failAt === 'submit' && ++submits === 2) { real.close(); throw dead(); }
+            real.submit(n);
+          },
+          digest(n: number, final: boolean) {
+            if (failAt === (final ? 'final' : 'peek')) { real.close(); throw dead(); }
+            return real.digest(n, final);
+          },
+          close() { closed++; real.close(); },
+        };
+      } };
+      const m = new Measurement(provider);
+      const failed = (e: unknown) => e instanceof ArchError && e.code === 'MEASUREMENT_FAILED';
+      m.ecreate(1, 0x10000000);
+      let threw = false;
+      try {
+        for (let i = 0; i < 400; i++) for (let c = 0; c < 4096; c += 256) m.eextendAt(i * 4096 + c, page, c);
+        if (failAt === 'peek') m.peek();
+        if (failAt === 'final') m.finalize();
+      } catch (e) {
+        assert.ok(failed(e), `${failAt}: ${String(e)}`);
+        threw = true;
+      }
+      assert.equal(threw, true, `${failAt}: the failure is reported`);
+      assert.throws(() => m.eadd(0, 0x203), failed, `${failAt}: no record after it`);
+      assert.throws(() => m.eextendAt(0, page, 0), failed);
+      assert.throws(() => m.peek(), failed);
+      assert.throws(() => m.finalize(), failed);
+      assert.equal(closed, 1, `${failAt}: the stream was given back once`);
+    }
+    // The hashing thread still serves other measurements (these failures were the stream's, not the worker's).
+    const { provider: counting, asked } = countingPipelines();
+    const ok = new Measurement(counting);
+    ok.ecreate(1, 0x1000000);
+    for (let i = 0; i < 80; i++) for (let c = 0; c < 4096; c += 256) ok.eextendAt(i * 4096 + c, page, c);
+    assert.equal(ok.finalize().length, 32);
+    assert.equal(granted(asked), 1);
+  });
 });
 
 // ---- SGXS -----------------------------------------------------------------------------------

@@ -222,6 +222,11 @@ test('a missing input file is one line, exit 2: sign --key, --public-key, --data
   assertBadInput(witness('sign', '--key', key, 'missing.wimg'), /cannot read missing\.wimg/);
   assertBadInput(witness('build', join(hello, 'enclave.wasm'), '--edl', 'missing.edl', '--out', 'x.wimg'), /cannot read missing\.edl: no such file or directory/);
   assertBadInput(witness('build', join(hello, 'enclave.wasm'), '--edl', join(hello, 'hello.edl'), '--config', 'missing.json', '--out', 'x.wimg'), /cannot read missing\.json/);
+  for (const [name, text] of [['null.json', 'null'], ['array.json', '[1, 2]'], ['number.json', '42']]) {
+    writeFileSync(join(dir, name), text);
+    assertBadInput(witness('build', join(hello, 'enclave.wasm'), '--edl', join(hello, 'hello.edl'), '--config', name, '--out', 'x.wimg'), new RegExp(`${name.replace('.', '\\.')} does not hold a JSON object`));
+  }
+  assert.equal(existsSync(join(dir, 'x.wimg')), false);
   assertBadInput(witness('edl', dir), /cannot read .*: is a directory/);
 });
 
@@ -356,7 +361,7 @@ test('outputs are all or none: a failing second output leaves no first one; one 
   assert.equal(existsSync(join(dir, 'x.h')), false);
 });
 
-test('MRSIGNER is the same from keygen, sign, inspect --json and sigstruct (one definition: arch mrsignerOf)', () => {
+test('MRSIGNER is the same from keygen, sign, inspect --json and sigstruct (arch mrsignerOf and mrsignerOfModulus)', () => {
   const { image } = keyAndImage();
   const k = witness('keygen', '--out', 'km.pem', '--json');
   assert.equal(k.code, 0, k.err);
@@ -428,6 +433,9 @@ test('inspect: sealed data is recognised only when its header lengths match the 
   // --as: an unknown kind lists the valid ones; a known one is case-insensitive and checked for length.
   assertBadInput(witness('inspect', 'sealed.bin', '--as', 'bogus'), new RegExp(`^witness inspect: unknown kind bogus for --as ${kinds.source}$`, 'm'));
   assertBadInput(witness('inspect', 'sealed.bin', '--as', 'report'), /REPORT has 432 bytes, sealed\.bin has 580/);
+  const short = witness('inspect', 'sealed.bin', '--as', 'sigstruct');
+  assertBadInput(short, /SIGSTRUCT has 1808 bytes, sealed\.bin has 580/);
+  assert.equal(short.out, '', 'nothing printed before the refusal');
   writeFileSync(join(dir, 'ti.bin'), new Uint8Array(512));
   const t = witness('inspect', 'ti.bin', '--as', 'targetinfo', '--json');
   assert.equal(t.code, 0, t.err);

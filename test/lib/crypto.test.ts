@@ -187,19 +187,16 @@ describe('RSA', () => {
 });
 
 describe('ECDH P-256', () => {
-  test('key pairs: the private key is always 32 bytes, even when it starts with zero bytes (about 1 in 256)', () => {
-    let short = 0;
+  test('key pairs: the private key is always 32 bytes and gives its public key (1,500 draws: about 6 start with a zero byte, which node:crypto drops)', () => {
     for (let i = 0; i < 1500; i++) {
       const k = c.ecdhP256Keypair();
       assert.equal(k.privateKey.length, 32);
       assert.equal(k.publicKey.length, 64);
-      if (k.privateKey[0] === 0) short++;
       // The private key as returned reproduces the public key.
       const e = nc.createECDH('prime256v1');
       e.setPrivateKey(k.privateKey);
       assert.equal(toHex(e.getPublicKey().subarray(1)), toHex(k.publicKey));
     }
-    assert.ok(short < 1500);
   });
   test('a private key with leading zero bytes agrees with its peer; a point off the curve gives null', () => {
     const priv = new Uint8Array(32);

@@ -120,6 +120,8 @@ describe('VirtualFree(MEM_DECOMMIT): the range must lie in the region', () => {
     ['dwSize 0 at an address that is not the base', (b) => [b + PAGE, 0], failed(W.ERROR_INVALID_ADDRESS, W.STATUS_FREE_VM_NOT_AT_BASE)],
     ['dwSize not a size', (b) => [b, Number.NaN], failed(W.ERROR_INVALID_PARAMETER, W.STATUS_INVALID_PARAMETER_3)],
     ['dwSize negative', (b) => [b, -PAGE], failed(W.ERROR_INVALID_PARAMETER, W.STATUS_INVALID_PARAMETER_3)],
+    ['an address that is not one (base + 0.5)', (b) => [b + 0.5, 0], failed(W.ERROR_INVALID_PARAMETER, W.STATUS_INVALID_PARAMETER)],
+    ['an address that is not one (NaN)', () => [Number.NaN, PAGE], failed(W.ERROR_INVALID_PARAMETER, W.STATUS_INVALID_PARAMETER)],
   ];
   for (const [what, args, want] of refusals) {
     test(`${what} → ${want.err} (${H.hex32(want.nt)}), nothing decommitted`, () => {

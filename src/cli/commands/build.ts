@@ -23,6 +23,8 @@ export const command: Command = {
         if (e instanceof CliError) throw e;
         throw new CliError('CLI_CONFIG', `${values.config} is not JSON`, 2, {}, { cause: e });
       }
+      // null or a number is JSON too, but not a configuration object.
+      if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new CliError('CLI_CONFIG', `${values.config} does not hold a JSON object`);
     }
     const edlPath = values.edl;
     const edlText = readText(edlPath);

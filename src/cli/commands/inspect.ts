@@ -63,6 +63,7 @@ export const command: Command = {
         return 0;
       }
       case 'SIGSTRUCT': {
+        if (b.length !== SIGSTRUCT.size) throw new CliError('CLI_LENGTH', `SIGSTRUCT has ${SIGSTRUCT.size} bytes, ${positionals[0]} has ${b.length}`);
         const v = verifySigstructSignature(b, crypto);
         const problems = describeSigstructFormat(b);
         if (values.json) {

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { generateSigningKey } from '../../sdk/index.js';
+import { mrsignerOfModulus } from '../../arch/index.js';
 import { defaultCrypto, toHex } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
 import { checkOutputs, writeOutputs } from '../files.js';
@@ -23,8 +24,7 @@ export const command: Command = {
     const crypto = defaultCrypto();
     const k = generateSigningKey(crypto);
     writeOutputs([{ ...targets[0]!, data: k.privateKeyPem }, ...(pub ? [{ ...targets[1]!, data: k.publicKeyPem }] : [])]);
-    const { modulus } = crypto.rsaPublicNumbers(k.publicKeyPem);
-    const mrsigner = toHex(crypto.sha256(Uint8Array.from(modulus).reverse()));
+    const mrsigner = toHex(mrsignerOfModulus(crypto.rsaPublicNumbers(k.publicKeyPem).modulus, crypto));
     if (values.json) io.out(toJson({ key: values.out, publicKey: values['public-out'] ?? null, mrsigner }));
     else io.out(`wrote ${values.out} (RSA-3072, e = 3); MRSIGNER ${mrsigner}`);
     return 0;

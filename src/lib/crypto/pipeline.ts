@@ -98,14 +98,24 @@ class Pipeline {
     this.worker.unref(); // the process may exit with the worker idle
     // A worker that fails (at start, e.g. a preload that throws in threads, or later) must not
     // leave anyone waiting: it is marked dead and every waiter is woken to see it.
-    const died = (): void => {
-      Atomics.store(this.control, READY, -1);
-      Atomics.add(this.control, FREED, 1);
-      Atomics.notify(this.control, FREED);
-      for (let b = 0; b < BUFFERS; b++) Atomics.notify(this.control, META_AT + b * META_WORDS + STATE);
-    };
+    const died = (): void => this.#markDead();
     this.worker.on('error', died);
     this.worker.on('exit', died);
+  }
+
+  /** The worker is gone or cannot be trusted: every waiter wakes to see it, no stream is handed out again. */
+  #markDead(): void {
+    Atomics.store(this.control, READY, -1);
+    Atomics.add(this.control, FREED, 1);
+    Atomics.notify(this.control, FREED);
+    for (let b = 0; b < BUFFERS; b++) Atomics.notify(this.control, META_AT + b * META_WORDS + STATE);
+  }
+
+  /** The worker did not answer for WAIT_MS: it is treated as dead (and stopped), so nobody waits for it again. */
+  #stalled(what: string): LibError {
+    this.#markDead();
+    void this.worker.terminate();
+    return new LibError('HASH_PIPELINE_STALLED', `the hashing thread did not ${what}`);
   }
 
   /** The worker has started and not died: streams may be handed out. */
@@ -126,7 +136,7 @@ class Pipeline {
       for (let b = 0; b < BUFFERS; b++) {
         if (Atomics.compareExchange(c, META_AT + b * META_WORDS + STATE, FREE, LENT) === FREE) return b;
       }
-      if (Atomics.wait(c, FREED, seen, WAIT_MS) === 'timed-out') throw new LibError('HASH_PIPELINE_STALLED', 'the hashing thread did not free a buffer');
+      if (Atomics.wait(c, FREED, seen, WAIT_MS) === 'timed-out') throw this.#stalled('free a buffer');
     }
   }
 
@@ -151,7 +161,7 @@ class Pipeline {
     const c = this.control, s = META_AT + b * META_WORDS + STATE;
     while (Atomics.load(c, s) !== DONE) {
       this.#checkAlive();
-      if (Atomics.wait(c, s, QUEUED, WAIT_MS) === 'timed-out') throw new LibError('HASH_PIPELINE_STALLED', 'the hashing thread did not answer');
+      if (Atomics.wait(c, s, QUEUED, WAIT_MS) === 'timed-out') throw this.#stalled('answer');
     }
     const out = new Uint8Array(this.sab, RESULTS_AT + b * 32, 32).slice();
     Atomics.store(c, s, FREE);
@@ -190,9 +200,9 @@ class PipelineStream implements Sha256Pipeline {
 
   constructor(p: Pipeline) {
     this.#p = p;
+    this.#b = p.borrow(); // first: a stream that gets no buffer does not count
     p.streams++;
     this.#job = p.nextJob++;
-    this.#b = p.borrow();
   }
 
   get buffer(): Uint8Array {
@@ -206,19 +216,29 @@ class PipelineStream implements Sha256Pipeline {
 
   submit(length: number): void {
     const b = this.#openBuffer();
-    // The next buffer first: if that fails (the worker died), nothing was queued twice.
-    const next = this.#p.borrow();
-    this.#p.queue(b, this.#job, length, OP_UPDATE);
-    this.#b = next;
+    try {
+      // The next buffer first: if that fails (the worker died), nothing was queued twice.
+      const next = this.#p.borrow();
+      this.#p.queue(b, this.#job, length, OP_UPDATE);
+      this.#b = next;
+    } catch (e) {
+      this.#end(); // what was submitted is lost: the stream cannot go on
+      throw e;
+    }
   }
 
   digest(length: number, final: boolean): Uint8Array {
     const b = this.#openBuffer();
-    this.#p.queue(b, this.#job, length, final ? OP_FINAL : OP_PEEK);
-    const out = this.#p.result(b);
-    if (final) this.#end();
-    else this.#b = this.#p.borrow();
-    return out;
+    try {
+      this.#p.queue(b, this.#job, length, final ? OP_FINAL : OP_PEEK);
+      const out = this.#p.result(b);
+      if (final) this.#end();
+      else this.#b = this.#p.borrow();
+      return out;
+    } catch (e) {
+      this.#end(); // the buffer stays queued with the (dead) worker: never lent or queued again
+      throw e;
+    }
   }
 
   close(): void {
@@ -228,6 +248,7 @@ class PipelineStream implements Sha256Pipeline {
   }
 
   #end(): void {
+    if (this.#b < 0) return;
     this.#b = -1;
     this.#p.streams--;
   }

@@ -384,6 +384,7 @@ function replay(v: Victim, edit: (p: readonly VictimPage[]) => readonly VictimPa
   writeU64le(s, SECS.field('BASEADDR').offset, base);
   const enc = k.createEnclave(v.process, base, size, ENCLAVE_TYPE_SGX, s, 0);
   if ('error' in enc) throw new OsError('REPLAY_CREATE', `replay: cannot create an enclave (${enc.error})`, { error: enc.error });
+  let status: number;
   try {
     const src = k.sgx.sourcePage;
     for (const p of edit(v.image.pages)) {
@@ -391,10 +392,16 @@ function replay(v: Victim, edit: (p: readonly VictimPage[]) => readonly VictimPa
       if (k.addPage(enc, base + p.offset, src, p.secinfoFlags, p.measured) < 0) throw new OsError('OUT_OF_EPC', 'replay: the EPC is full');
     }
     k.sgx.setLePubKeyHash(mrsignerOf(sigstruct, k.processor.crypto));
-    return k.sgx.einit(sigstruct, new Uint8Array(304), enc.secs);
-  } finally {
-    k.destroyEnclave(enc);
+    status = k.sgx.einit(sigstruct, new Uint8Array(304), enc.secs);
+  } catch (e) {
+    k.destroyEnclave(enc); // best effort: the first error is the one to report
+    throw e;
   }
+  // A replay enclave that cannot be torn down (a locked machine) would keep its EPC and address
+  // range: say so rather than leave it behind silently.
+  const st = k.destroyEnclave(enc);
+  if (st !== 0) throw new OsError('REPLAY_TEARDOWN', `replay: the enclave could not be removed (${typeof st === 'number' ? `status ${st}` : st.error})`, { status: st });
+  return status;
 }
 
 /** Run one attack against a fresh victim and judge it. */

@@ -221,6 +221,8 @@ export class Kernel32 implements Kernel32Functions {
     // before the address is looked up, as kernelbase and NtFreeVirtualMemory do.
     if (t !== C.MEM_RELEASE && t !== C.MEM_DECOMMIT) return this.#fail(C.STATUS_INVALID_PARAMETER);
     if (t === C.MEM_RELEASE && dwSize !== 0) return this.#fail(C.STATUS_INVALID_PARAMETER);
+    // Not an address at all (fractional, negative, NaN): refused as VirtualAlloc refuses it.
+    if (!Number.isSafeInteger(lpAddress) || lpAddress < 0) return this.#fail(C.STATUS_INVALID_PARAMETER);
     const r = p.regionAt(lpAddress);
     if (!r) return this.#fail(C.STATUS_MEMORY_NOT_ALLOCATED);
     if (t === C.MEM_RELEASE) {

@@ -101,15 +101,10 @@ export class NtEnclaveApi {
     // 8. SECS.SIZE must be the enclave size.
     const secs = info.slice(CREATE_SECS.offset, CREATE_SECS.offset + CREATE_SECS.size);
     if (u64le(secs, SECS_SIZE_AT) !== BigInt(Size)) return C.STATUS_INVALID_PARAMETER;
-    // 9. The address range.
-    let base: number;
-    if (want !== 0) {
-      if (!this.#p.isFree(want, Size)) return C.STATUS_CONFLICTING_ADDRESSES;
-      base = want;
-    } else {
-      base = this.#p.findFree(Size, align);
-      if (base < 0) return C.STATUS_NO_MEMORY;
-    }
+    // 9. The address range: the one asked for (the kernel refuses it when it is not free:
+    // VA_CONFLICT below), or a free one.
+    const base = want !== 0 ? want : this.#p.findFree(Size, align);
+    if (base < 0) return C.STATUS_NO_MEMORY;
     // 10. The SECS with the chosen base.
     writeU64le(secs, SECS_BASEADDR_AT, base);
     // 11–12. EPC and ECREATE (all-or-nothing).

@@ -390,9 +390,11 @@ class TrustedRuntime implements EnclaveEngine {
   }
 
   #retSlot = new Uint8Array(8);
-  /** OCALL marshalling structures by parameter count, reused. */
-  readonly #ocallMs: Uint8Array[] = [];
-  /** ECALL marshalling structures by parameter count, reused. */
+  /**
+   * Marshalling structures by parameter count, reused by ECALLs and OCALLs alike: an ECALL's is read
+   * (and decoded) before its export runs, an OCALL's written out before its EEXIT, so a nested call
+   * never finds one still in use.
+   */
   readonly #msBufs: Uint8Array[] = [];
   #writeReturn(ctx: EnclaveContext, f: FunctionPlan, msAddr: number, result: unknown): void {
     writeSlot(this.#retSlot, 0, f.returns!, result);
@@ -449,7 +451,7 @@ class TrustedRuntime implements EnclaveEngine {
       if (top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
       let outs: { ptr: number; host: number; len: number }[] | null = null;
       // The ms is written to untrusted memory before the EEXIT and not read after it: reused.
-      const ms = np > 0 ? (this.#ocallMs[np] ??= new Uint8Array(msSize(f))) : NO_BYTES;
+      const ms = np > 0 ? (this.#msBufs[np] ??= new Uint8Array(msSize(f))) : NO_BYTES;
       if (np > 0) ms.fill(0);
       const mem = np > 0 ? st.u8 : NO_BYTES;
       for (let i = 0; i < np; i++) {

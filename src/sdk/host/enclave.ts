@@ -349,7 +349,7 @@ export class HostEnclave {
       this.stats.ecalls++;
       if (frame.ocallError) throw frame.ocallError;
       const ex = frame.exception as ExitInfo | null;
-      if (exit.reason !== 'eexit' || regs.rdi !== EXIT_ECALL_RETURN || regs.rax !== STATUS.SUCCESS || ex !== null) this.#callFailed(name, exit, regs, ex);
+      if (exit.reason !== 'eexit' || regs.rdi !== EXIT_ECALL_RETURN || regs.rax !== STATUS.SUCCESS) this.#callFailed(name, exit, regs, ex);
       for (let i = 0; i < outs.length; i++) {
         const o = outs[i]!;
         this.#mem().readInto(o.addr, o.len === o.target.length ? o.target : o.target.subarray(0, o.len));
