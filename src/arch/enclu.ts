@@ -58,12 +58,17 @@ function exitOf(reason: ExitInfo['reason'], t: TcsState, vector: number | null =
  * the caller's, is checked every time.
  */
 function entryTcs(m: MachineState, lp: LpState, rbx: number, aep: number): TcsState {
+  // The hit path is kept small (V8 inlines it into the entry); everything else is out of line.
   const c = lp.tcsOperand;
   const pt = lp.cr3;
-  if (c.rbx === rbx && c.pt === pt && c.gen === pt.generation && c.epoch === m.epcmEpoch) {
-    if (aep < 0 || aep >= USER_LIMIT) throw tcsFault(rbx, 3);
-    return c.tcs!;
-  }
+  if (c.rbx === rbx && c.pt === pt && c.gen === pt.generation && c.epoch === m.epcmEpoch && aep >= 0 && aep < USER_LIMIT) return c.tcs!;
+  return entryTcsMiss(m, lp, rbx, aep);
+}
+
+/** entryTcs without a usable cache entry (or with a bad AEP: the full checks give the same fault, in the SDM's order). */
+function entryTcsMiss(m: MachineState, lp: LpState, rbx: number, aep: number): TcsState {
+  const c = lp.tcsOperand;
+  const pt = lp.cr3;
   const t = tcsOperand(m, lp, rbx, aep);
   commonEntryChecks(t);
   c.rbx = rbx;
@@ -101,7 +106,12 @@ function tcsFault(rbx: number, why: number): ArchFault {
 function ssaFramePages(m: MachineState, lp: LpState, s: SecsState, t: TcsState, frame: number): NonNullable<TcsState['cache']> {
   const c = t.cache;
   const pt = lp.cr3;
-  if (c && c.pt === pt && c.gen === pt.generation && c.epoch === m.epcmEpoch && c.frame === frame) return c;
+  if (c !== null && c.pt === pt && c.gen === pt.generation && c.epoch === m.epcmEpoch && c.frame === frame) return c;
+  return ssaFrameCacheMiss(m, lp, s, t, frame);
+}
+
+function ssaFrameCacheMiss(m: MachineState, lp: LpState, s: SecsState, t: TcsState, frame: number): NonNullable<TcsState['cache']> {
+  const pt = lp.cr3;
   const r = ssaFramePagesUncached(m, lp, s, t, frame);
   const ursp = s.ssaFrameSize * 4096 - GPRSGX_SIZE + 144; // URSP and URBP share a page (GPRSGX ends the frame)
   const n = { pt, gen: pt.generation, epoch: m.epcmEpoch, frame, ssaLa: r[0], pages: r[1], gprPage: r[1][Math.floor(ursp / 4096)]!, gprOff: ursp % 4096, gprBytes: null, gprWords: null };
@@ -165,15 +175,26 @@ function leaveMode(m: MachineState, e: Entry): void {
 
 /** EENTER's URSP and URBP (u64s below 2^53) into the current frame's GPRSGX (8-aligned). */
 function writeUrspUrbp(m: MachineState, ssa: NonNullable<TcsState['cache']>, rsp: number, rbp: number): void {
-  const page = ssa.gprPage, off = ssa.gprOff;
+  const page = ssa.gprPage;
   const b = m.page(page);
-  if (LITTLE_ENDIAN_HOST) {
+  const w = ssa.gprWords;
+  if (w !== null && ssa.gprBytes === b) {
     // Four word stores (an Int32Array store keeps a number's low 32 bits, as ToInt32 does).
-    let w = ssa.gprWords;
-    if (w === null || ssa.gprBytes !== b) {
-      w = ssa.gprWords = new Int32Array(b.buffer, b.byteOffset, 1024);
-      ssa.gprBytes = b;
-    }
+    const k = ssa.gprOff >> 2;
+    w[k] = rsp;
+    w[k + 1] = Math.floor(rsp / 4294967296);
+    w[k + 2] = rbp;
+    w[k + 3] = Math.floor(rbp / 4294967296);
+  } else writeUrspUrbpSlow(ssa, b, rsp, rbp);
+  m.touched(page);
+}
+
+/** writeUrspUrbp with no word view of the page yet (or a new storage for it), or on a big-endian host. */
+function writeUrspUrbpSlow(ssa: NonNullable<TcsState['cache']>, b: Uint8Array, rsp: number, rbp: number): void {
+  const off = ssa.gprOff;
+  if (LITTLE_ENDIAN_HOST) {
+    const w = (ssa.gprWords = new Int32Array(b.buffer, b.byteOffset, 1024));
+    ssa.gprBytes = b;
     const k = off >> 2;
     w[k] = rsp;
     w[k + 1] = Math.floor(rsp / 4294967296);
@@ -183,7 +204,6 @@ function writeUrspUrbp(m: MachineState, ssa: NonNullable<TcsState['cache']>, rsp
     putRegister(b, off, rsp);
     putRegister(b, off + 8, rbp);
   }
-  m.touched(page);
 }
 
 /** Int32Array stores are little-endian on this host (x86, ARM): the word-wise register stores rely on it. */
@@ -203,7 +223,7 @@ function putRegister(b: Uint8Array, o: number, v: number): void {
  */
 function makeEntry(m: MachineState, lp: LpState, t: TcsState, s: SecsState, token: number, handler: ExitHandler | null, regs: Registers, ssaLa: number, ssaPages: number[], reuse: Entry | null): Entry {
   const pooled = reuse ?? (t.suspended.length === 0 ? (t.pool as Entry | null) : null);
-  if (pooled && pooled.lp === lp) {
+  if (pooled !== null && pooled.lp === lp) {
     pooled.token = token;
     pooled.handler = handler;
     pooled.hostRegs = regs;
@@ -211,6 +231,10 @@ function makeEntry(m: MachineState, lp: LpState, t: TcsState, s: SecsState, toke
     pooled.ssaPages = ssaPages;
     return pooled;
   }
+  return newEntry(m, lp, t, s, token, handler, regs, ssaLa, ssaPages);
+}
+
+function newEntry(m: MachineState, lp: LpState, t: TcsState, s: SecsState, token: number, handler: ExitHandler | null, regs: Registers, ssaLa: number, ssaPages: number[]): Entry {
   const e: Entry = { lp, tcs: t, secs: s, token, handler, hostRegs: regs, ctx: undefined as unknown as Context, ssaLa, ssaPages };
   (e as { ctx: Context }).ctx = new Context(m, e);
   if (t.suspended.length === 0) t.pool = e;
@@ -221,10 +245,10 @@ function makeEntry(m: MachineState, lp: LpState, t: TcsState, s: SecsState, toke
 function eenterEntry(m: MachineState, lp: LpState, regs: Registers, handler: ExitHandler | null, token: number, reuse: Entry | null = null): Entry {
   const t = entryTcs(m, lp, regs.rbx, regs.rcx);
   const s = t.secs;
-  if (t.cssa >= t.nssa) throw gp(`EENTER: CSSA (${t.cssa}) ≥ NSSA (${t.nssa})`);
+  if (t.cssa >= t.nssa) throw eenterFault(t, 0);
   const ssa = ssaFramePages(m, lp, s, t, t.cssa);
-  if (s.baseAddr + t.oentry >= USER_LIMIT || t.oentry < 0) throw gp('EENTER: the entry point is not canonical');
-  if (t.state === 'active') throw gp('EENTER: the TCS is busy');
+  if (s.baseAddr + t.oentry >= USER_LIMIT || t.oentry < 0) throw eenterFault(t, 1);
+  if (t.state === 'active') throw eenterFault(t, 2);
   const e = makeEntry(m, lp, t, s, token, handler, regs, ssa.ssaLa, ssa.pages, reuse);
   enterMode(m, e, regs.rcx);
   // URSP/URBP into the current SSA frame; RAX = CSSA, RCX = the instruction after ENCLU.
@@ -235,6 +259,13 @@ function eenterEntry(m: MachineState, lp: LpState, regs: Registers, handler: Exi
   r.rcx = regs.rip + 3;
   r.rip = s.baseAddr + t.oentry;
   return e;
+}
+
+/** The fault of EENTER's own checks (out of line: keeps the entry path small). */
+function eenterFault(t: TcsState, why: number): ArchFault {
+  if (why === 0) return gp(`EENTER: CSSA (${t.cssa}) ≥ NSSA (${t.nssa})`);
+  if (why === 1) return gp('EENTER: the entry point is not canonical');
+  return gp('EENTER: the TCS is busy');
 }
 
 /** ERESUME: checks, restore from SSA frame CSSA−1, CSSA −= 1, enclave mode. */
@@ -278,13 +309,17 @@ function eresumeEntry(m: MachineState, lp: LpState, regs: Registers, handler: Ex
 
 /** EEXIT (or the end of an entry): leave enclave mode, host registers = enclave registers, RIP = target, RCX = AEP. */
 function eexitTo(m: MachineState, e: Entry, target: number): ExitInfo {
-  if (!(target >= 0 && target < USER_LIMIT)) throw gp(`EEXIT: the target 0x${target.toString(16)} is not canonical`);
+  if (!(target >= 0 && target < USER_LIMIT)) throw eexitFault(target);
   const aep = e.tcs.aep;
   leaveMode(m, e);
   copyRegisters(e.hostRegs, e.ctx.regs);
   e.hostRegs.rip = target;
   e.hostRegs.rcx = aep;
   return e.tcs.eexitInfo;
+}
+
+function eexitFault(target: number): ArchFault {
+  return gp(`EEXIT: the target 0x${target.toString(16)} is not canonical`);
 }
 
 const EXITINFO_VALID_VECTORS = new Set<number>([VECTOR.DE, VECTOR.DB, VECTOR.BP, VECTOR.BR, VECTOR.UD, VECTOR.MF, VECTOR.AC, VECTOR.XM]);
@@ -468,20 +503,35 @@ function execute(m: MachineState, e: Entry, leaf: number): ExitInfo {
     validateAtEntry(m, e);
     target = leaf === ENCLU.EENTER ? m.engine!.enter(e.ctx) : m.engine!.resume(e.ctx);
   } catch (err) {
-    if (err instanceof Unwind && err.token === e.token) return err.exit;
-    if (inMode(e)) {
-      if (err instanceof ArchFault && err.vector === VECTOR.MC) {
-        leaveMode(m, e);
-        throw err;
-      }
-      const c = classify(err);
-      if (c) return aex(m, e, c.vector, c.errorCode, c.address, c.detail);
-      // A software error of the engine itself: leave enclave mode, report it as it is.
-      leaveMode(m, e);
-    }
-    throw err;
+    return entryThrew(m, e, err);
   }
   if (!inMode(e)) throw new ArchError('ENGINE_PROTOCOL', 'the enclave engine returned after its thread left enclave mode');
+  if (target >= 0 && target < USER_LIMIT) return eexitTo(m, e, target);
+  return eexitFailed(m, e, target);
+}
+
+/**
+ * The engine's run of entry `e` ended with an exception (out of line: keeps the entry path small):
+ * this entry's Unwind returns its exit; a fault or trap in enclave mode becomes an AEX; #MC and the
+ * engine's own software errors leave enclave mode and are rethrown as they are.
+ */
+function entryThrew(m: MachineState, e: Entry, err: unknown): ExitInfo {
+  if (err instanceof Unwind && err.token === e.token) return err.exit;
+  if (inMode(e)) {
+    if (err instanceof ArchFault && err.vector === VECTOR.MC) {
+      leaveMode(m, e);
+      throw err;
+    }
+    const c = classify(err);
+    if (c) return aex(m, e, c.vector, c.errorCode, c.address, c.detail);
+    // A software error of the engine itself: leave enclave mode, report it as it is.
+    leaveMode(m, e);
+  }
+  throw err;
+}
+
+/** The engine returned a non-canonical EEXIT target: EEXIT's #GP, taken in enclave mode, is an AEX. */
+function eexitFailed(m: MachineState, e: Entry, target: number): ExitInfo {
   try {
     return eexitTo(m, e, target);
   } catch (err) {
@@ -497,6 +547,10 @@ function runEntry(m: MachineState, lp: LpState, leaf: number, regs: Registers, h
     const e = eenterEntry(m, lp, regs, handler, token);
     return execute(m, e, leaf);
   }
+  return runResume(m, lp, leaf, regs, handler, token);
+}
+
+function runResume(m: MachineState, lp: LpState, leaf: number, regs: Registers, handler: ExitHandler | null, token: number): ExitInfo {
   if (leaf === ENCLU.ERESUME) {
     const t = tcsOperand(m, lp, regs.rbx, regs.rcx);
     if (t.suspended.length > 0) throw new ArchError('TCS_SUSPENDED_FRAME', 'ERESUME of a TCS whose interrupted frame is still on the stack: return ERESUME from the exit handler instead (a limit of the model)');
@@ -508,23 +562,33 @@ function runEntry(m: MachineState, lp: LpState, leaf: number, regs: Registers, h
 
 /** ENCLU executed by host code (CPL 3, outside enclave mode). */
 export function hostEnclu(m: MachineState, lp: LpState, leaf: number, regs: Registers, handler: ExitHandler | null): ExitInfo {
-  if (lp.cpl !== 3) throw ud('ENCLU requires CPL 3');
-  if (lp.enclaveMode) throw gp('EENTER/ERESUME inside an enclave');
-  if (leaf !== ENCLU.EENTER && leaf !== ENCLU.ERESUME) throw gp(`ENCLU leaf ${leaf} outside enclave mode`);
-  if (!m.engine) throw new ArchError('NO_ENGINE', 'this processor has no enclave execution engine');
+  if (lp.cpl !== 3 || lp.enclaveMode || (leaf !== ENCLU.EENTER && leaf !== ENCLU.ERESUME) || m.engine === null) throw hostEncluFault(lp, leaf);
   let next: number = leaf;
   for (;;) {
     let exit: ExitInfo;
     try {
       exit = runEntry(m, lp, next, regs, handler);
     } catch (err) {
-      if (handler && err instanceof ArchFault && err.vector !== VECTOR.MC) exit = faultExit(err, next, regs.rbx);
-      else throw err;
+      exit = entryFaulted(err, handler, next, regs);
     }
     if (!handler) return exit;
     next = handler(exit, regs);
     if (next === 0) return exit;
   }
+}
+
+/** Why host code cannot execute ENCLU here (the first failing check, in order). */
+function hostEncluFault(lp: LpState, leaf: number): Error {
+  if (lp.cpl !== 3) return ud('ENCLU requires CPL 3');
+  if (lp.enclaveMode) return gp('EENTER/ERESUME inside an enclave');
+  if (leaf !== ENCLU.EENTER && leaf !== ENCLU.ERESUME) return gp(`ENCLU leaf ${leaf} outside enclave mode`);
+  return new ArchError('NO_ENGINE', 'this processor has no enclave execution engine');
+}
+
+/** An entry faulted: with a handler, a fault (not #MC) is an exit it sees; anything else is rethrown. */
+function entryFaulted(err: unknown, handler: ExitHandler | null, leaf: number, regs: Registers): ExitInfo {
+  if (handler && err instanceof ArchFault && err.vector !== VECTOR.MC) return faultExit(err, leaf, regs.rbx);
+  throw err;
 }
 
 // ---------------------------------------------------------------------------------------------

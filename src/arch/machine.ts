@@ -395,6 +395,11 @@ export class MachineState {
   page(i: number): Uint8Array {
     const s = this.#store[i]!;
     if (s !== null && s.length !== 0) return s;
+    return this.#newPage(i);
+  }
+
+  /** Storage for page `i`, which has none (or a view of a memory's detached buffer). */
+  #newPage(i: number): Uint8Array {
     if (this.backed[i]) return this.#regionView(i);
     const k = Math.floor(i / 256);
     const slab = this.#slabs[k] ?? (this.#slabs[k] = new ArrayBuffer(256 * 4096));

@@ -130,13 +130,7 @@ class TrustedRuntime implements EnclaveEngine {
     const hostRsp = r.rsp, hostRbp = r.rbp;
     if (r.rax > 0) return this.#exceptionEntry(ctx, ret, hostRsp, hostRbp);
     const key = ctx.enclaveKey;
-    let st = key === this.#lastKey ? this.#lastState : this.#enclaves.get(key);
-    if (!st) {
-      st = this.#initialize(ctx);
-      this.#enclaves.set(key, st);
-    }
-    this.#lastKey = key;
-    this.#lastState = st;
+    const st = key === this.#lastKey ? this.#lastState! : this.#stateOf(ctx, key);
     let status: number;
     if (!st.ok) status = st.status;
     else if (st.crashed !== null) status = STATUS.ENCLAVE_CRASHED;
@@ -152,17 +146,24 @@ class TrustedRuntime implements EnclaveEngine {
         this.#ecall(ctx, st, r.rdi, r.rsi, r.r8, r.r9);
         status = STATUS.SUCCESS;
       } catch (e) {
-        if (sp) sp.value = sp0;
-        if (e instanceof CallFailed) status = e.status;
-        else if (e instanceof EnclaveRedirect) {
-          st.crashed = STATUS.ENCLAVE_CRASHED;
-          status = STATUS.ENCLAVE_CRASHED;
-        } else throw e;
+        status = ecallThrew(st, sp, sp0, e);
       } finally {
         st.ctx = outer;
       }
     }
     return this.#exit(ctx, ret, hostRsp, hostRbp, EXIT_ECALL_RETURN, status);
+  }
+
+  /** The runtime's state of the enclave `key` (loaded at its first entry), remembered as the last one entered. */
+  #stateOf(ctx: EnclaveContext, key: object): EnclaveState | BrokenEnclave {
+    let st = this.#enclaves.get(key);
+    if (!st) {
+      st = this.#initialize(ctx);
+      this.#enclaves.set(key, st);
+    }
+    this.#lastKey = key;
+    this.#lastState = st;
+    return st;
   }
 
   resume(ctx: EnclaveContext): number {
@@ -303,28 +304,32 @@ class TrustedRuntime implements EnclaveEngine {
 
   #ecall(ctx: EnclaveContext, st: EnclaveState, index: number, msAddr: number, scratch: number, scratchLen: number): void {
     const f = st.plan.ecalls[index];
-    if (!f) throw new CallFailed(STATUS.INVALID_FUNCTION, `no ECALL ${index}`);
+    if (f === undefined) throw callFailed(STATUS.INVALID_FUNCTION, index);
     const t = this.#thread(st, ctx.tcsAddress);
-    const inOcall = t.ocalls.length > 0 ? t.ocalls[t.ocalls.length - 1] : undefined;
-    if (inOcall ? !inOcall.allow.includes(index) : !f.public) throw new CallFailed(STATUS.ECALL_NOT_ALLOWED, `ECALL ${f.name} is not allowed here`);
-    const n = f.params.length;
-    const msLen = msSize(f);
+    if (t.ocalls.length > 0 || !f.public) ecallAllowed(t, f, index);
     const base = ctx.baseAddr, end = base + ctx.size;
-    if (!this.#outside(base, end, msAddr, msLen) || msAddr === 0) throw new CallFailed(STATUS.INVALID_PARAMETER, 'the marshalling structure is not outside the enclave');
-    if (!this.#outside(base, end, scratch, scratchLen)) throw new CallFailed(STATUS.INVALID_PARAMETER, 'the untrusted scratch area is not outside the enclave');
+    if (!this.#outside(base, end, msAddr, msSize(f)) || msAddr === 0) throw callFailed(STATUS.INVALID_PARAMETER, 0);
+    if (!this.#outside(base, end, scratch, scratchLen)) throw callFailed(STATUS.INVALID_PARAMETER, 1);
     const savedBase = t.scratchBase, savedEnd = t.scratchEnd;
     t.scratchBase = scratch;
     t.scratchEnd = scratch + scratchLen;
-    if (n === 0) {
-      try {
+    try {
+      if (f.params.length !== 0) this.#ecallWithParams(ctx, st, f, index, msAddr);
+      else {
         const result = st.ecallFns[index]!();
         if (f.returns) this.#writeReturn(ctx, f, msAddr, result);
-        return;
-      } finally {
-        t.scratchBase = savedBase;
-        t.scratchEnd = savedEnd;
       }
+    } finally {
+      t.scratchBase = savedBase;
+      t.scratchEnd = savedEnd;
     }
+  }
+
+  /** The part of an ECALL with parameters: copy them in, call, copy the [out] buffers back. */
+  #ecallWithParams(ctx: EnclaveContext, st: EnclaveState, f: FunctionPlan, index: number, msAddr: number): void {
+    const n = f.params.length;
+    const msLen = msSize(f);
+    const base = ctx.baseAddr, end = base + ctx.size;
     // Copy the arguments in once: every later decision uses this copy (no double fetch). The
     // buffer is reused: it is read only before the export runs (which may nest ECALLs).
     const ms = this.#msBufs[n] ?? (this.#msBufs[n] = new Uint8Array(msLen));
@@ -384,8 +389,6 @@ class TrustedRuntime implements EnclaveEngine {
       if (f.returns) this.#writeReturn(ctx, f, msAddr, result);
     } finally {
       for (let k = owned.length - 1; k >= 0; k--) st.free?.(owned[k]!);
-      t.scratchBase = savedBase;
-      t.scratchEnd = savedEnd;
     }
   }
 
@@ -508,6 +511,33 @@ class TrustedRuntime implements EnclaveEngine {
       throw e;
     }
   }
+}
+
+/** The error of a failed entry check of #ecall (out of line: keeps the ECALL path small). */
+function callFailed(status: number, what: number): CallFailed {
+  if (status === STATUS.INVALID_FUNCTION) return new CallFailed(status, `no ECALL ${what}`);
+  return new CallFailed(status, what === 0 ? 'the marshalling structure is not outside the enclave' : 'the untrusted scratch area is not outside the enclave');
+}
+
+/** An ECALL that is not public, or one made during an OCALL: it must be allowed (the OCALL's allow list). */
+function ecallAllowed(t: ThreadState, f: FunctionPlan, index: number): void {
+  const inOcall = t.ocalls.length > 0 ? t.ocalls[t.ocalls.length - 1] : undefined;
+  if (inOcall ? !inOcall.allow.includes(index) : !f.public) throw new CallFailed(STATUS.ECALL_NOT_ALLOWED, `ECALL ${f.name} is not allowed here`);
+}
+
+/**
+ * An ECALL ended with an exception (out of line: keeps the entry path small). The C stack pointer
+ * goes back to where the call found it; a status error ends the call with its status; a redirect
+ * by the enclave's exception handler crashes the enclave; anything else passes through.
+ */
+function ecallThrew(st: EnclaveState, sp: WebAssembly.Global | null, sp0: number, e: unknown): number {
+  if (sp) sp.value = sp0;
+  if (e instanceof CallFailed) return e.status;
+  if (e instanceof EnclaveRedirect) {
+    st.crashed = STATUS.ENCLAVE_CRASHED;
+    return STATUS.ENCLAVE_CRASHED;
+  }
+  throw e;
 }
 
 /** Call an ECALL's export with its arguments (without a spread for the usual arities). */

@@ -237,6 +237,11 @@ export class HostEnclave {
   /** Register files by nesting depth, and one exit handler for all calls: nothing is allocated per ECALL. */
   readonly #regs: Registers[] = [];
   readonly #handler: (x: ExitInfo, r: Registers) => number = (x, r) => {
+    // An ECALL's return: back to the caller of enclu (kept first and small: every ECALL ends here).
+    if (x.reason === 'eexit' && r.rdi === EXIT_ECALL_RETURN) return 0;
+    return this.#onOtherExit(x, r);
+  };
+  #onOtherExit(x: ExitInfo, r: Registers): number {
     const frame = this.#stack[this.#stack.length - 1]!;
     try {
       return this.#onExit(frame, x, r);
@@ -244,7 +249,7 @@ export class HostEnclave {
       frame.ocallError = e;
       return 0;
     }
-  };
+  }
   /** Exits seen, for inspection: EEXITs, AEXs, OCALLs. */
   readonly stats = { ecalls: 0, ocalls: 0, aex: 0, exceptions: 0 };
 
