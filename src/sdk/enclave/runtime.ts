@@ -83,7 +83,6 @@ class EnclaveState {
 
 const UTF8 = new TextDecoder();
 const NO_BYTES = new Uint8Array(0);
-const NO_VALUES: readonly number[] = [];
 const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true });
 
 /** Offset of the "abort" continuation the exception handler installs in the SSA (relative to OENTRY). */
@@ -143,7 +142,28 @@ class TrustedRuntime implements EnclaveEngine {
       const sp0 = sp === null ? 0 : outer === null ? st.stackTop : (sp.value as number);
       try {
         ctx.step();
-        this.#ecall(ctx, st, r.rdi, r.rsi, r.r8, r.r9);
+        // The ECALL (written out here rather than called: this is the path every ECALL takes).
+        const index = r.rdi, msAddr = r.rsi, scratch = r.r8;
+        const f = st.plan.ecalls[index];
+        if (f === undefined) throw callFailed(STATUS.INVALID_FUNCTION, index);
+        const t = this.#thread(st, ctx.tcsAddress);
+        if (t.ocalls.length > 0 || !f.public) ecallAllowed(t, f, index);
+        const base = ctx.baseAddr, end = base + ctx.size;
+        if (!this.#outside(base, end, msAddr, msSize(f)) || msAddr === 0) throw callFailed(STATUS.INVALID_PARAMETER, 0);
+        if (!this.#outside(base, end, scratch, r.r9)) throw callFailed(STATUS.INVALID_PARAMETER, 1);
+        const savedBase = t.scratchBase, savedEnd = t.scratchEnd;
+        t.scratchBase = scratch;
+        t.scratchEnd = scratch + r.r9;
+        try {
+          if (f.params.length !== 0) this.#ecallWithParams(ctx, st, f, index, msAddr);
+          else {
+            const result = st.ecallFns[index]!();
+            if (f.returns) this.#writeReturn(ctx, f, msAddr, result);
+          }
+        } finally {
+          t.scratchBase = savedBase;
+          t.scratchEnd = savedEnd;
+        }
         status = STATUS.SUCCESS;
       } catch (e) {
         status = ecallThrew(st, sp, sp0, e);
@@ -255,7 +275,7 @@ class TrustedRuntime implements EnclaveEngine {
     const imports: WebAssembly.Imports = {
       env: { memory },
       witness: runtimeImports(services),
-      ocall: Object.fromEntries(plan.ocalls.map((f) => [f.name, f.params.length === 0 && !f.returns ? () => this.#ocall(state, f, NO_VALUES) : (...args: number[]) => this.#ocall(state, f, args)])),
+      ocall: Object.fromEntries(plan.ocalls.map((f) => [f.name, f.params.length === 0 && !f.returns ? () => this.#ocallEmpty(state, f) : (...args: number[]) => this.#ocall(state, f, args)])),
     };
     if (WebAssembly.Module.imports(module).some((i) => i.module === 'env' && i.name === 'abort')) {
       (imports.env as Record<string, WebAssembly.ImportValue>).abort = () => {
@@ -302,29 +322,6 @@ class TrustedRuntime implements EnclaveEngine {
     return addr + len <= base || addr >= end;
   }
 
-  #ecall(ctx: EnclaveContext, st: EnclaveState, index: number, msAddr: number, scratch: number, scratchLen: number): void {
-    const f = st.plan.ecalls[index];
-    if (f === undefined) throw callFailed(STATUS.INVALID_FUNCTION, index);
-    const t = this.#thread(st, ctx.tcsAddress);
-    if (t.ocalls.length > 0 || !f.public) ecallAllowed(t, f, index);
-    const base = ctx.baseAddr, end = base + ctx.size;
-    if (!this.#outside(base, end, msAddr, msSize(f)) || msAddr === 0) throw callFailed(STATUS.INVALID_PARAMETER, 0);
-    if (!this.#outside(base, end, scratch, scratchLen)) throw callFailed(STATUS.INVALID_PARAMETER, 1);
-    const savedBase = t.scratchBase, savedEnd = t.scratchEnd;
-    t.scratchBase = scratch;
-    t.scratchEnd = scratch + scratchLen;
-    try {
-      if (f.params.length !== 0) this.#ecallWithParams(ctx, st, f, index, msAddr);
-      else {
-        const result = st.ecallFns[index]!();
-        if (f.returns) this.#writeReturn(ctx, f, msAddr, result);
-      }
-    } finally {
-      t.scratchBase = savedBase;
-      t.scratchEnd = savedEnd;
-    }
-  }
-
   /** The part of an ECALL with parameters: copy them in, call, copy the [out] buffers back. */
   #ecallWithParams(ctx: EnclaveContext, st: EnclaveState, f: FunctionPlan, index: number, msAddr: number): void {
     const n = f.params.length;
@@ -334,7 +331,11 @@ class TrustedRuntime implements EnclaveEngine {
     // buffer is reused: it is read only before the export runs (which may nest ECALLs).
     const ms = this.#msBufs[n] ?? (this.#msBufs[n] = new Uint8Array(msLen));
     ctx.readInto(msAddr, ms);
-    const args: (number | bigint)[] = new Array(n);
+    // This call's working arrays, reused by nesting depth (an ECALL nested in this one's OCALL
+    // works one level deeper; nothing here is used after the call returns).
+    const depth = this.#depth;
+    const work = this.#work[depth] ?? (this.#work[depth] = { args: [], rec: [], owned: [] });
+    const args = work.args; // its first n entries are this call's (no length changes: each is a runtime call)
     for (let i = 0; i < n; i++) {
       const p = f.params[i]!;
       args[i] = p.kind === 'value' ? slotValue(p, ms, i) : 0;
@@ -343,10 +344,13 @@ class TrustedRuntime implements EnclaveEngine {
     // allocation on the enclave heap (one witness_alloc/witness_free per call, not one per buffer),
     // or, when the heap has no hole that large, get one allocation each.
     // rec: per buffer [parameter index, host address, length, offset in the block → address].
-    const rec: number[] = [];
+    const rec = work.rec;
+    let rn = 0;
     /** What this call allocated, freed in reverse order at the end. */
-    const owned: number[] = [];
+    const owned = work.owned;
+    let on = 0;
     let total = 0;
+    this.#depth = depth + 1;
     try {
       for (let i = 0; i < n; i++) {
         const p = f.params[i]!;
@@ -361,17 +365,21 @@ class TrustedRuntime implements EnclaveEngine {
         const len = p.string ? this.#hostStringLength(ctx, host, p.string) : bufferLength(p, args);
         if (len < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} has an insane length`);
         if (!this.#outside(base, end, host, len)) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is not wholly outside the enclave`);
-        rec.push(i, host, len, total);
+        rec[rn] = i;
+        rec[rn + 1] = host;
+        rec[rn + 2] = len;
+        rec[rn + 3] = total;
+        rn += 4;
         // Each buffer starts 16-aligned in the block, as malloc would give it (max_align_t on wasm32).
         total += Math.ceil(Math.max(len, 1) / 16) * 16;
       }
-      const block = rec.length > 0 ? this.#tryAlloc(st, total, f.name) : 0;
-      for (let k = 0; k < rec.length; k += 4) {
+      const block = rn > 0 ? this.#tryAlloc(st, total, f.name) : 0;
+      for (let k = 0; k < rn; k += 4) {
         if (block !== 0) rec[k + 3]! += block;
-        else owned.push((rec[k + 3] = this.#alloc(st, rec[k + 2]!, f.name)));
+        else owned[on++] = rec[k + 3] = this.#alloc(st, rec[k + 2]!, f.name);
       }
-      if (block !== 0) owned.push(block);
-      for (let k = 0; k < rec.length; k += 4) {
+      if (block !== 0) owned[on++] = block;
+      for (let k = 0; k < rn; k += 4) {
         const p = f.params[rec[k]!]!;
         const host = rec[k + 1]!, len = rec[k + 2]!, ptr = rec[k + 3]!;
         const u8 = st.u8;
@@ -381,16 +389,22 @@ class TrustedRuntime implements EnclaveEngine {
         } else u8.fill(0, ptr, ptr + len);
         args[rec[k]!] = ptr;
       }
-      const result = callExport(st.ecallFns[index]!, args);
-      for (let k = 0; k < rec.length; k += 4) {
+      const result = callExport(st.ecallFns[index]!, args, n);
+      for (let k = 0; k < rn; k += 4) {
         const p = f.params[rec[k]!]!;
         if (p.direction === 'out' || p.direction === 'inout') ctx.write(rec[k + 1]!, st.u8, rec[k + 3]!, rec[k + 2]!);
       }
       if (f.returns) this.#writeReturn(ctx, f, msAddr, result);
     } finally {
-      for (let k = owned.length - 1; k >= 0; k--) st.free?.(owned[k]!);
+      this.#depth = depth;
+      for (let k = on - 1; k >= 0; k--) st.free?.(owned[k]!);
     }
   }
+
+  /** Nesting depth of ECALLs with parameters in progress (on every enclave: calls nest on one stack). */
+  #depth = 0;
+  /** Working arrays of an ECALL with parameters, by nesting depth. */
+  readonly #work: { readonly args: (number | bigint)[]; readonly rec: number[]; readonly owned: number[] }[] = [];
 
   #retSlot = new Uint8Array(8);
   /**
@@ -439,6 +453,50 @@ class TrustedRuntime implements EnclaveEngine {
 
   // ---- OCALL bridge ----------------------------------------------------------------------------
 
+  /** An OCALL without parameters or result (nothing to marshal but its empty ms). */
+  #ocallEmpty(st: EnclaveState, f: FunctionPlan): number {
+    const ctx = st.ctx;
+    if (ctx === null) throw new WebAssembly.RuntimeError('OCALL outside an enclave entry');
+    ctx.step();
+    const t = this.#thread(st, ctx.tcsAddress);
+    const msAddr = t.scratchBase;
+    const top = msAddr + 8; // msSize(f) of no parameters
+    try {
+      if (top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
+      this.#exitForOcall(ctx, t, f, msAddr, top);
+      return STATUS.SUCCESS;
+    } catch (e) {
+      if (e instanceof CallFailed) return e.status;
+      throw e;
+    }
+  }
+
+  /**
+   * EEXIT for OCALL `f` with its ms at `msAddr` (the scratch area in use up to `top`), and back when
+   * the host returns from it with ORET. The enclave's registers are saved around it; the thread's
+   * scratch area and OCALL stack are restored however it ends.
+   */
+  #exitForOcall(ctx: EnclaveContext, t: ThreadState, f: FunctionPlan, msAddr: number, top: number): void {
+    const saved = this.#saveRegs(ctx.regs);
+    t.ocalls.push(f);
+    const savedBase = t.scratchBase, savedEnd = t.scratchEnd;
+    t.scratchBase = top;
+    try {
+      ctx.regs.rdi = f.index;
+      ctx.regs.rsi = msAddr;
+      ctx.regs.rax = 0;
+      ctx.eexit(saved.rcx);
+      // Re-entered: only ORET returns to this OCALL (a nested ECALL enters as a fresh entry).
+      if (ctx.regs.rdi !== ECMD_ORET) throw new CallFailed(STATUS.UNEXPECTED, `re-entry with code ${ctx.regs.rdi} while OCALL ${f.name} waits`);
+    } finally {
+      t.ocalls.pop();
+      t.scratchBase = savedBase;
+      t.scratchEnd = savedEnd;
+      copyRegisters(ctx.regs, saved);
+      this.#regPool.push(saved);
+    }
+  }
+
   #ocall(st: EnclaveState, f: FunctionPlan, args: readonly number[]): number {
     const ctx = st.ctx;
     if (!ctx) throw new WebAssembly.RuntimeError('OCALL outside an enclave entry');
@@ -478,24 +536,7 @@ class TrustedRuntime implements EnclaveEngine {
         }
       }
       if (np > 0) ctx.write(msAddr, ms);
-      const saved = this.#saveRegs(ctx.regs);
-      t.ocalls.push(f);
-      const savedBase = t.scratchBase, savedEnd = t.scratchEnd;
-      t.scratchBase = top;
-      try {
-        ctx.regs.rdi = f.index;
-        ctx.regs.rsi = msAddr;
-        ctx.regs.rax = 0;
-        ctx.eexit(saved.rcx);
-        // Re-entered: only ORET returns to this OCALL (a nested ECALL enters as a fresh entry).
-        if (ctx.regs.rdi !== ECMD_ORET) throw new CallFailed(STATUS.UNEXPECTED, `re-entry with code ${ctx.regs.rdi} while OCALL ${f.name} waits`);
-      } finally {
-        t.ocalls.pop();
-        t.scratchBase = savedBase;
-        t.scratchEnd = savedEnd;
-        copyRegisters(ctx.regs, saved);
-        this.#regPool.push(saved);
-      }
+      this.#exitForOcall(ctx, t, f, msAddr, top);
       // Copy results back to where the enclave said, with the sizes the enclave computed.
       if (outs === null && retPtr === 0) return STATUS.SUCCESS;
       const after = st.u8; // a nested ECALL during the OCALL may have replaced the buffer
@@ -513,7 +554,7 @@ class TrustedRuntime implements EnclaveEngine {
   }
 }
 
-/** The error of a failed entry check of #ecall (out of line: keeps the ECALL path small). */
+/** The error of a failed entry check of an ECALL (out of line: keeps the ECALL path small). */
 function callFailed(status: number, what: number): CallFailed {
   if (status === STATUS.INVALID_FUNCTION) return new CallFailed(status, `no ECALL ${what}`);
   return new CallFailed(status, what === 0 ? 'the marshalling structure is not outside the enclave' : 'the untrusted scratch area is not outside the enclave');
@@ -541,13 +582,13 @@ function ecallThrew(st: EnclaveState, sp: WebAssembly.Global | null, sp0: number
 }
 
 /** Call an ECALL's export with its arguments (without a spread for the usual arities). */
-function callExport(fn: (...a: unknown[]) => unknown, a: readonly (number | bigint)[]): unknown {
-  switch (a.length) {
+function callExport(fn: (...a: unknown[]) => unknown, a: readonly (number | bigint)[], n: number): unknown {
+  switch (n) {
     case 1: return fn(a[0]);
     case 2: return fn(a[0], a[1]);
     case 3: return fn(a[0], a[1], a[2]);
     case 4: return fn(a[0], a[1], a[2], a[3]);
-    default: return fn(...a);
+    default: return fn(...a.slice(0, n));
   }
 }
 

@@ -196,6 +196,11 @@ interface CallFrame {
   tcs: number;
   slot: number;
   inOcall: boolean;
+  /** The call's [out]/[inout] buffers: the caller's bytes, their arena addresses and lengths (reused: outCount are in use). */
+  readonly outTargets: Uint8Array[];
+  readonly outAddrs: number[];
+  readonly outLens: number[];
+  outCount: number;
   /** The first exception of this call (reported when the call fails). */
   exception: ExitInfo | null;
   /** An error thrown by an OCALL implementation (the call is abandoned and this is rethrown). */
@@ -212,6 +217,8 @@ export class HostEnclave {
   readonly #ocallImpls: (OcallImpl | undefined)[];
   readonly #tcs: readonly number[];
   readonly #byName: ReadonlyMap<string, FunctionPlan>;
+  /** By ECALL index: whether it has value parameters (whose values lengths may refer to). */
+  readonly #hasValues: Uint8Array;
   /** The last ECALL looked up (a run of calls to one ECALL skips the map; null: none yet). */
   #lastName: string | null = null;
   #lastPlan: FunctionPlan | null = null;
@@ -269,6 +276,7 @@ export class HostEnclave {
     });
     this.#tcs = image.manifest.layout.tcs.map((o) => base + o);
     this.#byName = new Map(plan.ecalls.map((f) => [f.name, f]));
+    this.#hasValues = Uint8Array.from(plan.ecalls, (f) => (f.params.some((p) => p.kind === 'value') ? 1 : 0));
     this.#busy = new Uint8Array(this.#tcs.length);
     this.#nssa = image.manifest.layout.nssa;
     this.#lp = lp;
@@ -331,11 +339,12 @@ export class HostEnclave {
     const tcs = this.#tcs[slot]!;
     const savedTop = this.#arenaTop;
     let frame = this.#frames[depth];
-    if (frame === undefined) frame = this.#frames[depth] = { tcs, slot, inOcall: false, exception: null, ocallError: null };
+    if (frame === undefined) frame = this.#frames[depth] = { tcs, slot, inOcall: false, outTargets: [], outAddrs: [], outLens: [], outCount: 0, exception: null, ocallError: null };
     else {
       frame.tcs = tcs;
       frame.slot = slot;
       frame.inOcall = false;
+      frame.outCount = 0;
       frame.exception = null;
       frame.ocallError = null;
     }
@@ -344,7 +353,7 @@ export class HostEnclave {
     this.#stack.push(frame);
     try {
       const ms = this.#take(msSize(f));
-      const outs = this.#marshalIn(f, args, ms);
+      if (f.params.length !== 0) this.#marshalIn(f, args, ms, frame);
       const scratch = this.#arenaTop;
       const regs = this.#regs[depth] ?? (this.#regs[depth] = newRegisters());
       regs.rax = 0; regs.rbx = tcs; regs.rcx = AEP; regs.rdx = 0; regs.rsi = ms; regs.rdi = f.index;
@@ -355,14 +364,15 @@ export class HostEnclave {
       if (frame.ocallError) throw frame.ocallError;
       const ex = frame.exception as ExitInfo | null;
       if (exit.reason !== 'eexit' || regs.rdi !== EXIT_ECALL_RETURN || regs.rax !== STATUS.SUCCESS) this.#callFailed(name, exit, regs, ex);
-      for (let i = 0; i < outs.length; i++) {
-        const o = outs[i]!;
-        this.#mem().readInto(o.addr, o.len === o.target.length ? o.target : o.target.subarray(0, o.len));
+      for (let i = 0; i < frame.outCount; i++) {
+        const target = frame.outTargets[i]!, len = frame.outLens[i]!;
+        this.#mem().readInto(frame.outAddrs[i]!, len === target.length ? target : target.subarray(0, len));
       }
       if (!f.returns) return undefined;
       this.#mem().readInto(ms + 8 * f.params.length, this.#ret);
       return slotValue(f.returns, this.#ret, 0);
     } finally {
+      for (let i = 0; i < frame.outCount; i++) frame.outTargets[i] = NO_BYTES; // the caller's buffers are not kept past the call
       this.#stack.pop();
       if (claimed) this.#busy[slot] = 0;
       this.#arenaTop = savedTop;
@@ -379,12 +389,13 @@ export class HostEnclave {
     if (status !== STATUS.SUCCESS) throw new EnclaveCallError('ECALL_FAILED', `${name} failed: ${statusName(status)}${why}`, { status, statusName: statusName(status), exception: ex });
   }
 
-  #marshalIn(f: FunctionPlan, args: readonly EcallArg[], ms: number): { target: Uint8Array; addr: number; len: number }[] {
+  /** Write an ECALL's arguments into the arena and its ms; its [out]/[inout] buffers are recorded in `frame`. */
+  #marshalIn(f: FunctionPlan, args: readonly EcallArg[], ms: number, frame: CallFrame): void {
     const n = f.params.length;
-    if (n === 0) return NO_OUTS;
     const slot = this.#slots(f);
     slot.fill(0, 8 * n); // the return slot (every parameter slot is written below)
-    const vals: (number | bigint | undefined)[] = new Array(n);
+    // The values as the enclave will see them, for lengths given by other parameters (none: nothing to keep).
+    const vals: (number | bigint | undefined)[] = this.#hasValues[f.index] ? new Array(n) : NO_VALS;
     for (let i = 0; i < n; i++) {
       const p = f.params[i]!;
       if (p.kind !== 'value') continue;
@@ -395,7 +406,6 @@ export class HostEnclave {
       // Lengths are computed from the value as the enclave will see it (narrowed to its C type), so both sides agree.
       vals[i] = slotValue(p, slot, i);
     }
-    let outs: { target: Uint8Array; addr: number; len: number }[] | null = null;
     const mem = this.#mem();
     for (let i = 0; i < n; i++) {
       const p = f.params[i]!;
@@ -418,12 +428,16 @@ export class HostEnclave {
         const addr = this.#take(len);
         // An [out] buffer is not written: the enclave reads nothing from it (it zeroes its own copy) and writes all len bytes back.
         if (p.direction !== 'out') mem.write(addr, bytes.length === len ? bytes : bytes.subarray(0, len));
-        if ((p.direction === 'out' || p.direction === 'inout') && a instanceof Uint8Array) (outs ??= []).push({ target: a, addr, len });
+        if ((p.direction === 'out' || p.direction === 'inout') && a instanceof Uint8Array) {
+          const k = frame.outCount++;
+          frame.outTargets[k] = a;
+          frame.outAddrs[k] = addr;
+          frame.outLens[k] = len;
+        }
         writeSlotAddress(slot, i, addr);
       }
     }
     mem.write(ms, slot);
-    return outs ?? NO_OUTS;
   }
 
   /** The exit handler: the code at the AEP / EEXIT target. */
@@ -554,7 +568,9 @@ function describeArg(a: unknown): string {
   return a === null ? 'null' : typeof a;
 }
 
-const NO_OUTS: { target: Uint8Array; addr: number; len: number }[] = [];
+const NO_BYTES = new Uint8Array(0);
+/** No values to keep (an ECALL without value parameters: no length refers to one). Never written. */
+const NO_VALS: (number | bigint | undefined)[] = [];
 const NO_ARGS: readonly EcallArg[] = [];
 const NO_OCALL_ARGS: (number | bigint | Uint8Array | string | null)[] = [];
 const NO_OCALL_OUTS: { addr: number; bytes: Uint8Array }[] = [];
