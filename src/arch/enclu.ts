@@ -206,6 +206,13 @@ function writeUrspUrbpSlow(ssa: NonNullable<TcsState['cache']>, b: Uint8Array, r
   }
 }
 
+/**
+ * Largest copy with ordinary RAM done word by word when the engine passes a word view: above it,
+ * one TypedArray#set of a view is cheaper than the loop (measured on Node 20: 128 bytes 32 vs 67 ns,
+ * 256 bytes 69 vs 79 ns).
+ */
+const WORD_COPY_MAX = 256;
+
 /** Int32Array stores are little-endian on this host (x86, ARM): the word-wise register stores rely on it. */
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Int32Array([1]).buffer)[0] === 1;
 
@@ -684,7 +691,7 @@ class Context implements EnclaveContext {
   }
 
   /** An access of `len` bytes at `la`, to or from buf[at, at+len) (the caller checked the range of `buf`). */
-  #access(la: number, buf: Uint8Array, at: number, len: number, write: boolean, fetch: boolean): void {
+  #access(la: number, buf: Uint8Array, at: number, len: number, write: boolean, fetch: boolean, words: Int32Array | null = null): void {
     if (!Number.isSafeInteger(la) || la < 0) throw gp(`enclave access at a bad address ${la}`);
     if (len === 0) return;
     const m = this.#m, e = this.#e;
@@ -694,7 +701,7 @@ class Context implements EnclaveContext {
       const vpn = (la - off) / 4096;
       const pt = e.lp.cr3;
       if (vpn === this.#ramVpn && pt === this.#ramPt && pt.generation === this.#ramGen && !fetch && (!write || this.#ramWritable)) {
-        this.#copy(-(this.#ramPa + off) - 1, off, buf, at, len, write);
+        this.#copy(-(this.#ramPa + off) - 1, off, buf, at, len, write, words);
         return;
       }
       let i: number;
@@ -716,7 +723,7 @@ class Context implements EnclaveContext {
         this.#ramWritable = write;
         this.#ramPa = -i - 1 - off;
       }
-      this.#copy(i, off, buf, at, len, write);
+      this.#copy(i, off, buf, at, len, write, words);
       return;
     }
     for (;;) {
@@ -736,7 +743,7 @@ class Context implements EnclaveContext {
       for (const i of pages) {
         const o = (la + done) & 4095;
         const n = Math.min(4096 - o, len - done);
-        this.#copy(i, o, buf, at + done, n, write);
+        this.#copy(i, o, buf, at + done, n, write, words);
         done += n;
       }
       return;
@@ -756,8 +763,11 @@ class Context implements EnclaveContext {
     throw err;
   }
 
-  /** Copy `n` bytes between `buf` at `at` and a resolved page (an EPC index, or -(pa + 1) for RAM) at `off`. */
-  #copy(i: number, off: number, buf: Uint8Array, at: number, n: number, write: boolean): void {
+  /**
+   * Copy `n` bytes between `buf` at `at` and a resolved page (an EPC index, or -(pa + 1) for RAM) at
+   * `off`. With `words` (a word view of `buf`), a small aligned copy with RAM goes word by word.
+   */
+  #copy(i: number, off: number, buf: Uint8Array, at: number, n: number, write: boolean, words: Int32Array | null): void {
     const m = this.#m;
     if (i >= 0) {
       // A page backing a memory may share `buf`'s buffer (memmove); the other pages are private.
@@ -773,6 +783,8 @@ class Context implements EnclaveContext {
       }
     } else {
       const pa = -i - 1;
+      // (pa | at | n) & 3 keeps the low two bits of each (ToInt32 is modulo 2^32).
+      if (words !== null && n <= WORD_COPY_MAX && ((pa | at | n) & 3) === 0 && m.copyRamWords(pa, words, at >> 2, n >> 2, write)) return;
       if (write) m.writePhysical(pa, buf, at, n);
       else m.readPhysical(pa, buf, at, n);
     }
@@ -784,13 +796,13 @@ class Context implements EnclaveContext {
     this.#access(la, out, 0, len, false, false);
     return out;
   }
-  readInto(la: number, out: Uint8Array, at = 0, len = out.length - at): void {
+  readInto(la: number, out: Uint8Array, at = 0, len = out.length - at, words?: Int32Array): void {
     this.#check();
-    this.#access(la, out, at, bufferRange(out, at, len), false, false);
+    this.#access(la, out, at, bufferRange(out, at, len), false, false, words ?? null);
   }
-  write(la: number, data: Uint8Array, at = 0, len = data.length - at): void {
+  write(la: number, data: Uint8Array, at = 0, len = data.length - at, words?: Int32Array): void {
     this.#check();
-    this.#access(la, data, at, bufferRange(data, at, len), true, false);
+    this.#access(la, data, at, bufferRange(data, at, len), true, false, words ?? null);
   }
   fetch(la: number, len: number): Uint8Array {
     this.#check();

@@ -95,10 +95,14 @@ export interface EnclaveContext {
 
   /** Enclave-mode read (EPCM-checked inside ELRANGE; ordinary RAM outside it). Faults become an AEX. */
   read(la: number, len: number): Uint8Array;
-  /** Read into out[at, at+len) (default: all of `out`). */
-  readInto(la: number, out: Uint8Array, at?: number, len?: number): void;
-  /** Write data[at, at+len) (default: all of `data`). */
-  write(la: number, data: Uint8Array, at?: number, len?: number): void;
+  /**
+   * Read into out[at, at+len) (default: all of `out`). `words`, when given, must be a word view of
+   * `out` (the same buffer, word k = bytes 4k…4k+3 of `out`): small aligned copies then go word by
+   * word instead of through a TypedArray view made per copy. The result is the same either way.
+   */
+  readInto(la: number, out: Uint8Array, at?: number, len?: number, words?: Int32Array): void;
+  /** Write data[at, at+len) (default: all of `data`); `words` as for readInto. */
+  write(la: number, data: Uint8Array, at?: number, len?: number, words?: Int32Array): void;
   /** An instruction fetch: needs EPCM X and an address inside ELRANGE. */
   fetch(la: number, len: number): Uint8Array;
   /**

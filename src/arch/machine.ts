@@ -281,6 +281,9 @@ export class MachineState {
   readonly #ramKey = new Float64Array(512).fill(NaN); // NaN: an empty slot (equals no frame number)
   readonly #ramVal: (Uint8Array | null)[] = new Array<Uint8Array | null>(512).fill(null);
 
+  /** Word views of the cached frames (made when first needed; null: none yet). */
+  readonly #ramWords: (Int32Array | null)[] = new Array<Int32Array | null>(512).fill(null);
+
   ramFrame(pfn: number, create: boolean): Uint8Array | null {
     const i = pfn & 511; // pfn % 512 (a non-negative safe integer)
     if (this.#ramKey[i] === pfn) return this.#ramVal[i]!;
@@ -292,7 +295,29 @@ export class MachineState {
     }
     this.#ramKey[i] = pfn;
     this.#ramVal[i] = f;
+    this.#ramWords[i] = null;
     return f;
+  }
+
+  /**
+   * A copy of `nWords` 32-bit words between RAM at physical address `pa` (4-aligned, within one
+   * frame) and `words` from word `w` on (a caller's word view of its buffer): what readPhysical and
+   * writePhysical do for RAM, without a TypedArray view per copy (each costs more than the words it
+   * would copy). Returns false, copying nothing, where those take another path: the PRM (abort
+   * page), beyond RAM, and a read of a frame never written (zeros).
+   */
+  copyRamWords(pa: number, words: Int32Array, w: number, nWords: number, write: boolean): boolean {
+    if (this.inPrm(pa)) return false;
+    const pfn = Math.floor(pa / 4096);
+    if (pfn >= this.ramFrames) return false;
+    const f = this.ramFrame(pfn, write);
+    if (f === null) return false;
+    const slot = pfn & 511; // ramFrame left this frame in its cache slot
+    const fw = this.#ramWords[slot] ?? (this.#ramWords[slot] = new Int32Array(f.buffer, f.byteOffset, 1024));
+    const o = (pa & 4095) >> 2;
+    if (write) for (let k = 0; k < nWords; k++) fw[o + k] = words[w + k]!;
+    else for (let k = 0; k < nWords; k++) words[w + k] = fw[o + k]!;
+    return true;
   }
 
   /**

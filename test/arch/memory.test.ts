@@ -477,3 +477,72 @@ describe('enclave pages backing a WebAssembly.Memory (mapMemory, ARCHITECTURE "E
     assert.equal(e.enter(0).exit.reason, 'eexit');
   });
 });
+
+describe('enclave-mode copies with ordinary RAM through a word view (readInto/write with `words`)', () => {
+  /** Untrusted memory at `la` (3 pages), filled with a pattern by the host. */
+  function withHostMemory() {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    const la = 0x6000_0000;
+    const pa = k.hostBuffer(la, 3 * 4096);
+    const pattern = new Uint8Array(3 * 4096).map((_, i) => (i * 7 + 3) & 0xff);
+    k.proc.memory.writePhysical(pa, pattern);
+    return { k, engine, e, la, pa, pattern };
+  }
+  /** Run `fn` inside the enclave; returns its exit. */
+  function inside(e: BuiltEnclave, engine: ScriptEngine, fn: (ctx: Parameters<Parameters<ScriptEngine['on']>[0]>[0]) => void): ExitInfo {
+    const op = engine.on((ctx) => {
+      fn(ctx);
+      return ctx.regs.rcx;
+    });
+    return e.enter(op).exit;
+  }
+  const cases: [number, number, number][] = [
+    // [offset in the host memory, offset in the buffer, length]: aligned small, unaligned, above the word limit, across a page
+    [0, 0, 64], [8, 16, 24], [4096 - 32, 4, 64], [3, 0, 64], [0, 2, 64], [0, 0, 62], [100, 0, 256], [100, 0, 260], [4000, 8, 512], [0, 0, 0],
+  ];
+
+  test('reads give the same bytes with and without a word view, and nothing outside the range changes', () => {
+    const { e, engine, la, pattern } = withHostMemory();
+    for (const [o, at, n] of cases) {
+      const a = new Uint8Array(1024).fill(0xee), b = new Uint8Array(1024).fill(0xee);
+      const words = new Int32Array(b.buffer);
+      assert.equal(inside(e, engine, (ctx) => {
+        ctx.readInto(la + o, a, at, n);
+        ctx.readInto(la + o, b, at, n, words);
+      }).reason, 'eexit');
+      assert.deepEqual(b, a, `[${o}, ${at}, ${n}]`);
+      assert.deepEqual(b.subarray(at, at + n), pattern.subarray(o, o + n));
+      assert.ok(b.subarray(0, at).every((x) => x === 0xee) && b.subarray(at + n).every((x) => x === 0xee));
+    }
+  });
+
+  test('writes land byte-exact with a word view, and only in their range', () => {
+    for (const [o, at, n] of cases) {
+      const { k, e, engine, la, pa, pattern } = withHostMemory();
+      const src = new Uint8Array(1024).map((_, i) => (i * 13 + 1) & 0xff);
+      assert.equal(inside(e, engine, (ctx) => ctx.write(la + o, src, at, n, new Int32Array(src.buffer))).reason, 'eexit');
+      const expected = pattern.slice();
+      expected.set(src.subarray(at, at + n), o);
+      assert.deepEqual(k.proc.memory.readPhysical(pa, 3 * 4096), expected, `[${o}, ${at}, ${n}]`);
+    }
+  });
+
+  test('a RAM frame never written reads as zeros, and PRM memory as the abort page, with a word view too', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    const fresh = 0x6100_0000;
+    k.hostBuffer(fresh, 4096);
+    const meta = 0x6200_0000;
+    k.mapUser(meta, k.proc.prm.base + k.proc.epcPages * 4096); // MEE metadata above the EPC
+    const z = new Uint8Array(64).fill(0xee), ones = new Uint8Array(64);
+    assert.equal(inside(e, engine, (ctx) => {
+      ctx.readInto(fresh, z, 0, 64, new Int32Array(z.buffer));
+      ctx.readInto(meta, ones, 0, 64, new Int32Array(ones.buffer));
+      ctx.write(meta, z, 0, 64, new Int32Array(z.buffer)); // dropped (abort page)
+    }).reason, 'eexit');
+    assert.equal(toHex(z), '00'.repeat(64));
+    assert.equal(toHex(ones), allOnes(64));
+    assert.equal(toHex(k.proc.memory.readPhysical(k.proc.prm.base + k.proc.epcPages * 4096, 64)), allOnes(64));
+  });
+});

@@ -63,10 +63,19 @@ class EnclaveState {
   lastThreadTcs = -1;
   lastThread: ThreadState | null = null;
   #u8: Uint8Array;
+  #i32: Int32Array;
 
   constructor(readonly plan: InterfacePlan, readonly memory: WebAssembly.Memory, readonly heapSize: number, ctx: EnclaveContext) {
     this.#u8 = new Uint8Array(memory.buffer);
+    this.#i32 = new Int32Array(memory.buffer);
     this.ctx = ctx;
+  }
+
+  /** A word view of the module's memory (for the processor's word copies), following the buffer as `u8` does. */
+  get i32(): Int32Array {
+    const w = this.#i32;
+    if (w.length !== 0) return w;
+    return (this.#i32 = new Int32Array(this.memory.buffer));
   }
 
   /**
@@ -329,8 +338,8 @@ class TrustedRuntime implements EnclaveEngine {
     const base = ctx.baseAddr, end = base + ctx.size;
     // Copy the arguments in once: every later decision uses this copy (no double fetch). The
     // buffer is reused: it is read only before the export runs (which may nest ECALLs).
-    const ms = this.#msBufs[n] ?? (this.#msBufs[n] = new Uint8Array(msLen));
-    ctx.readInto(msAddr, ms);
+    const ms = this.#msBuf(n);
+    ctx.readInto(msAddr, ms, 0, msLen, this.#msWords[n]);
     // This call's working arrays, reused by nesting depth (an ECALL nested in this one's OCALL
     // works one level deeper; nothing here is used after the call returns).
     const depth = this.#depth;
@@ -384,7 +393,7 @@ class TrustedRuntime implements EnclaveEngine {
         const host = rec[k + 1]!, len = rec[k + 2]!, ptr = rec[k + 3]!;
         const u8 = st.u8;
         if (p.direction === 'in' || p.direction === 'inout') {
-          ctx.readInto(host, u8, ptr, len);
+          ctx.readInto(host, u8, ptr, len, st.i32);
           if (p.string && u8[ptr + len - 1] !== 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} changed while it was copied`);
         } else u8.fill(0, ptr, ptr + len);
         args[rec[k]!] = ptr;
@@ -392,7 +401,7 @@ class TrustedRuntime implements EnclaveEngine {
       const result = callExport(st.ecallFns[index]!, args, n);
       for (let k = 0; k < rn; k += 4) {
         const p = f.params[rec[k]!]!;
-        if (p.direction === 'out' || p.direction === 'inout') ctx.write(rec[k + 1]!, st.u8, rec[k + 3]!, rec[k + 2]!);
+        if (p.direction === 'out' || p.direction === 'inout') ctx.write(rec[k + 1]!, st.u8, rec[k + 3]!, rec[k + 2]!, st.i32);
       }
       if (f.returns) this.#writeReturn(ctx, f, msAddr, result);
     } finally {
@@ -413,6 +422,16 @@ class TrustedRuntime implements EnclaveEngine {
    * never finds one still in use.
    */
   readonly #msBufs: Uint8Array[] = [];
+  /** Word views of #msBufs. */
+  readonly #msWords: Int32Array[] = [];
+  /** The marshalling structure of `n` parameters (and a return slot). */
+  #msBuf(n: number): Uint8Array {
+    const b = this.#msBufs[n];
+    if (b !== undefined) return b;
+    const nb = (this.#msBufs[n] = new Uint8Array(8 * (n + 1)));
+    this.#msWords[n] = new Int32Array(nb.buffer);
+    return nb;
+  }
   #writeReturn(ctx: EnclaveContext, f: FunctionPlan, msAddr: number, result: unknown): void {
     writeSlot(this.#retSlot, 0, f.returns!, result);
     ctx.write(msAddr + 8 * f.params.length, this.#retSlot);
@@ -512,7 +531,7 @@ class TrustedRuntime implements EnclaveEngine {
       if (top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
       let outs: { ptr: number; host: number; len: number }[] | null = null;
       // The ms is written to untrusted memory before the EEXIT and not read after it: reused.
-      const ms = np > 0 ? (this.#msBufs[np] ??= new Uint8Array(msSize(f))) : NO_BYTES;
+      const ms = np > 0 ? this.#msBuf(np) : NO_BYTES;
       if (np > 0) ms.fill(0);
       const mem = np > 0 ? st.u8 : NO_BYTES;
       for (let i = 0; i < np; i++) {
@@ -529,18 +548,18 @@ class TrustedRuntime implements EnclaveEngine {
           const host = top;
           top += Math.ceil(len / 8) * 8;
           if (top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
-          if (p.direction === 'in' || p.direction === 'inout') ctx.write(host, mem, ptr, len);
+          if (p.direction === 'in' || p.direction === 'inout') ctx.write(host, mem, ptr, len, st.i32);
           else ctx.write(host, new Uint8Array(len));
           if (p.direction === 'out' || p.direction === 'inout') (outs ??= []).push({ ptr, host, len });
           writeSlotAddress(ms, i, host);
         }
       }
-      if (np > 0) ctx.write(msAddr, ms);
+      if (np > 0) ctx.write(msAddr, ms, 0, ms.length, this.#msWords[np]);
       this.#exitForOcall(ctx, t, f, msAddr, top);
       // Copy results back to where the enclave said, with the sizes the enclave computed.
       if (outs === null && retPtr === 0) return STATUS.SUCCESS;
       const after = st.u8; // a nested ECALL during the OCALL may have replaced the buffer
-      if (outs !== null) for (const o of outs) ctx.readInto(o.host, after, o.ptr, o.len);
+      if (outs !== null) for (const o of outs) ctx.readInto(o.host, after, o.ptr, o.len, st.i32);
       if (f.returns && retPtr) {
         if (retPtr + f.returns.width > after.length) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: the return pointer is outside the enclave's memory`);
         const rv = ctx.read(msAddr + 8 * f.params.length, 8);
