@@ -10,10 +10,13 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { u64le, writeU64le, toHex } from '../../src/lib/index.js';
 import { ENCLU, type ExitInfo, type Registers } from '../../src/arch/index.js';
-import { EXIT_ECALL_RETURN, ECMD_ORET, loadEnclave, SdkError, type HostEnclave } from '../../src/sdk/index.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EXIT_ECALL_RETURN, ECMD_ORET, loadEnclave, buildImage, resolveEdl, SdkError, type HostEnclave } from '../../src/sdk/index.js';
+import { REPO_ROOT } from '../helpers/vectors.js';
 import { helloEnclave } from '../helpers/hello.js';
 import type { Platform } from '../../src/platform/index.js';
-import { newPlatform, loadFixture, readLog, untrusted, ecallPlan, writeMs, rawEnter, linearOf, RAW_AEP, STATUS } from '../helpers/sdk.js';
+import { newPlatform, loadFixture, readLog, untrusted, ecallPlan, writeMs, rawEnter, linearOf, signFixture, RAW_AEP, STATUS } from '../helpers/sdk.js';
 
 const C3 = 0xc3;
 const dec = new TextDecoder();
@@ -324,5 +327,48 @@ describe('strings at the very end of the marshalling arena (the page after it is
     } finally {
       own.destroy();
     }
+  });
+});
+
+describe('registers across OCALLs (the benchmark enclave: ecall_ocall_loop makes n OCALLs in one ECALL)', () => {
+  test('every OCALL exits to the ECALL\'s own return address with RDI = index, RSI = ms, RAX = 0; the rest are the host\'s own values', () => {
+    const platform = newPlatform();
+    const b = buildImage({ module: new Uint8Array(readFileSync(join(REPO_ROOT, 'bench/fixtures/bench.wasm'))), interface: resolveEdl(join(REPO_ROOT, 'bench/fixtures/bench.edl')), config: { heapSize: 1 << 20 } });
+    const enc = loadEnclave(platform, b.image, { sigstruct: signFixture(b), ocalls: { ocall_empty: () => undefined } });
+    const U = untrusted(platform, 0x10000, 0x4500_0000);
+    writeMs(platform, U, [3]);
+    const oIndex = enc.plan.ocalls.findIndex((f) => f.name === 'ocall_empty');
+    const seen: { rip: number; rcx: number; rdi: number; rsi: number; rax: number; r8: number; r12: number; rsp: number }[] = [];
+    const { exit, regs } = rawEnter(platform, enc, {
+      index: ecallPlan(enc, 'ecall_ocall_loop').index, ms: U, scratch: U + 0x8000, scratchSize: 0x1000,
+      handler: (x, r) => {
+        if (x.reason === 'eexit' && r.rdi === EXIT_ECALL_RETURN) return 0;
+        assert.equal(x.reason, 'eexit');
+        seen.push({ rip: r.rip, rcx: r.rcx, rdi: r.rdi, rsi: r.rsi, rax: r.rax, r8: r.r8, r12: r.r12, rsp: r.rsp });
+        // ORET from somewhere else, with other values in the registers the ABI does not use.
+        r.rbx = enc.tcs[0]!;
+        r.rcx = RAW_AEP;
+        r.rdi = ECMD_ORET;
+        r.rip = 0x7ffe_0000_2000 + 0x10 * seen.length;
+        r.r12 = 0x1200 + seen.length;
+        return ENCLU.EENTER;
+      },
+    });
+    assert.equal(exit.reason, 'eexit');
+    assert.equal(regs.rdi, EXIT_ECALL_RETURN);
+    assert.equal(regs.rax, STATUS.SUCCESS);
+    assert.equal(regs.rip, 0x7ffe_0000_0ff0 + 3, 'the ECALL returns where its EENTER was');
+    assert.equal(seen.length, 3, 'three OCALLs reached the host');
+    seen.forEach((s, k) => {
+      assert.equal(s.rip, 0x7ffe_0000_0ff0 + 3, `OCALL ${k}: EEXIT to the ECALL's return address, not to where an ORET came from`);
+      assert.equal(s.rcx, RAW_AEP, `OCALL ${k}: RCX = AEP`);
+      assert.equal(s.rdi, oIndex);
+      assert.ok(s.rsi >= U + 0x8000 && s.rsi + 8 <= U + 0x9000, `OCALL ${k}: the ms in the scratch area`);
+      assert.equal(s.rax, 0);
+      assert.equal(s.r8, U + 0x8000);
+      assert.equal(s.rsp, 0x7ffe_ff00_0000);
+      assert.equal(s.r12, k === 0 ? 0 : 0x1200 + k, `OCALL ${k}: R12 as the host last left it`);
+    });
+    enc.destroy();
   });
 });

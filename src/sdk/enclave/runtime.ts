@@ -9,8 +9,8 @@
  * linear memory with the enclave's heap pages, and instantiates it. Each entry then dispatches an
  * ECALL, with the edger8r-style checks of every pointer and length the host supplied.
  */
-import type { EnclaveEngine, EnclaveContext, Registers } from '../../arch/index.js';
-import { ArchFault, EnclaveRedirect, isProcessorSignal, GPRSGX_SIZE, newRegisters, copyRegisters } from '../../arch/index.js';
+import type { EnclaveEngine, EnclaveContext } from '../../arch/index.js';
+import { ArchFault, EnclaveRedirect, isProcessorSignal, GPRSGX_SIZE } from '../../arch/index.js';
 import { slotNumber, slotValue, writeSlot, writeSlotAddress, bufferLength, stringUnit, terminatorLength, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK } from '../marshal.js';
 import type { CryptoProvider } from '../../lib/crypto/provider.js';
 import { defaultCrypto } from '../../lib/crypto/node.js';
@@ -106,14 +106,6 @@ export function createTrustedRuntime(options: TrustedRuntimeOptions = {}): Encla
 }
 
 class TrustedRuntime implements EnclaveEngine {
-  /** Register files for saving the enclave's registers across OCALLs (reused: nothing allocated per OCALL). */
-  readonly #regPool: Registers[] = [];
-  #saveRegs(r: Registers): Registers {
-    const s = this.#regPool.pop() ?? newRegisters();
-    copyRegisters(s, r);
-    return s;
-  }
-
   readonly #crypto: CryptoProvider;
   readonly #enclaves = new Map<object, EnclaveState | BrokenEnclave>();
   readonly #modules = new Map<string, WebAssembly.Module>();
@@ -496,23 +488,27 @@ class TrustedRuntime implements EnclaveEngine {
    * scratch area and OCALL stack are restored however it ends.
    */
   #exitForOcall(ctx: EnclaveContext, t: ThreadState, f: FunctionPlan, msAddr: number, top: number): void {
-    const saved = this.#saveRegs(ctx.regs);
+    // The runtime keeps its own state in its frames (the model's trusted stack), not in registers:
+    // across the OCALL it keeps only its EEXIT target, where this entry's EENTER returns (RCX as the
+    // entry left it). The other registers go out as the entry brought them in (the host's own
+    // values: nothing of the enclave's) and come back as the host's ORET left them.
+    const r = ctx.regs;
+    const target = r.rcx;
     t.ocalls.push(f);
     const savedBase = t.scratchBase, savedEnd = t.scratchEnd;
     t.scratchBase = top;
     try {
-      ctx.regs.rdi = f.index;
-      ctx.regs.rsi = msAddr;
-      ctx.regs.rax = 0;
-      ctx.eexit(saved.rcx);
+      r.rdi = f.index;
+      r.rsi = msAddr;
+      r.rax = 0;
+      ctx.eexit(target);
       // Re-entered: only ORET returns to this OCALL (a nested ECALL enters as a fresh entry).
-      if (ctx.regs.rdi !== ECMD_ORET) throw new CallFailed(STATUS.UNEXPECTED, `re-entry with code ${ctx.regs.rdi} while OCALL ${f.name} waits`);
+      if (r.rdi !== ECMD_ORET) throw new CallFailed(STATUS.UNEXPECTED, `re-entry with code ${r.rdi} while OCALL ${f.name} waits`);
     } finally {
       t.ocalls.pop();
       t.scratchBase = savedBase;
       t.scratchEnd = savedEnd;
-      copyRegisters(ctx.regs, saved);
-      this.#regPool.push(saved);
+      r.rcx = target;
     }
   }
 
