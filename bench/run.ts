@@ -57,6 +57,22 @@ function time(fn: () => void, n: number): number {
   for (let i = 0; i < n; i++) fn();
   return (now() - t) / n;
 }
+/**
+ * Mean seconds per call of `a` and of `b`, timed in `chunks` alternating slices (`na` calls of `a`,
+ * then `nb` of `b`): a figure and its baseline see the same phases of a machine whose speed drifts.
+ */
+function timePair(a: () => void, na: number, b: () => void, nb: number, chunks: number): [number, number] {
+  let ta = 0, tb = 0;
+  for (let c = 0; c < chunks; c++) {
+    const t0 = now();
+    for (let i = 0; i < na; i++) a();
+    const t1 = now();
+    for (let i = 0; i < nb; i++) b();
+    ta += t1 - t0;
+    tb += now() - t1;
+  }
+  return [ta / (na * chunks), tb / (nb * chunks)];
+}
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
@@ -106,19 +122,20 @@ if (wanted(['ecall_empty', 'ecall_inout_64', 'ocall_empty'])) {
   const inb = new Uint8Array(64).fill(7), outb = new Uint8Array(64);
   const e1: number[] = [], e2: number[] = [], e3: number[] = [];
   const M = out.memory;
+  // Each figure and its baseline are timed in alternating slices (20 per round), so that both see
+  // the same phases of the machine.
+  const SLICES = 20;
   for (let round = -1; round < ROUNDS; round++) {
-    const tE = time(() => enclave.ecall('ecall_empty', []), N);
-    const tB = time(() => out.exports.ecall_empty!(), N * 10);
-    const tEio = time(() => enclave.ecall('ecall_inout', [inb, outb]), N);
+    const [tE, tB] = timePair(() => enclave.ecall('ecall_empty', []), N / SLICES, () => out.exports.ecall_empty!(), (N * 10) / SLICES, SLICES);
     const mem = new Uint8Array(M.buffer);
-    const tBio = time(() => {
+    const [tEio, tBio] = timePair(() => enclave.ecall('ecall_inout', [inb, outb]), N / SLICES, () => {
       mem.set(inb, 4096);
       out.exports.ecall_inout!(4096, 8192);
       outb.set(mem.subarray(8192, 8192 + 64));
-    }, N * 10);
+    }, (N * 10) / SLICES, SLICES);
+    // An ECALL making K OCALLs (less an empty ECALL's time) against the same loop outside.
     const K = quick ? 2000 : 20000;
-    const tO = time(() => enclave.ecall('ecall_ocall_loop', [K]), 3);
-    const tOB = time(() => out.exports.ecall_ocall_loop!(K), 30);
+    const [tO, tOB] = timePair(() => enclave.ecall('ecall_ocall_loop', [K]), 1, () => out.exports.ecall_ocall_loop!(K), 1, SLICES);
     if (round < 0) continue; // warm-up
     e1.push(tE / tB);
     e2.push(tEio / tBio);

@@ -26,5 +26,6 @@ void *sbrk(intptr_t increment) {
   return (void *)old;
 }
 
-__attribute__((export_name("witness_alloc"))) void *witness_alloc(size_t n) { return malloc(n); }
-__attribute__((export_name("witness_free"))) void witness_free(void *p) { free(p); }
+/* Weak: an enclave may bring its own (e.g. an allocator that tracks or limits what it hands out). */
+__attribute__((weak, export_name("witness_alloc"))) void *witness_alloc(size_t n) { return malloc(n); }
+__attribute__((weak, export_name("witness_free"))) void witness_free(void *p) { free(p); }

@@ -569,7 +569,7 @@ function runResume(m: MachineState, lp: LpState, leaf: number, regs: Registers, 
 
 /** ENCLU executed by host code (CPL 3, outside enclave mode). */
 export function hostEnclu(m: MachineState, lp: LpState, leaf: number, regs: Registers, handler: ExitHandler | null): ExitInfo {
-  if (lp.cpl !== 3 || lp.enclaveMode || (leaf !== ENCLU.EENTER && leaf !== ENCLU.ERESUME) || m.engine === null) throw hostEncluFault(lp, leaf);
+  if (lp.cpl !== 3 || lp.enclaveMode || (leaf !== ENCLU.EENTER && leaf !== ENCLU.ERESUME) || !m.engine) throw hostEncluFault(lp, leaf);
   let next: number = leaf;
   for (;;) {
     let exit: ExitInfo;

@@ -179,6 +179,9 @@ describe('EENTER checks (§7.1)', () => {
   test('a processor without an engine refuses entry (ArchError NO_ENGINE)', () => {
     const k = new TestKernel({ epcSize: 0x100000 });
     assert.throws(() => k.enclu(ENCLU.EENTER, { rbx: 0x1000, rcx: AEP }), (err: unknown) => err instanceof ArchError && err.code === 'NO_ENGINE');
+    // An engine set to undefined by a JavaScript caller is no engine either.
+    k.proc.setEngine(undefined as never);
+    assert.throws(() => k.enclu(ENCLU.EENTER, { rbx: 0x1000, rcx: AEP }), (err: unknown) => err instanceof ArchError && err.code === 'NO_ENGINE');
   });
 });
 

@@ -397,8 +397,13 @@ class TrustedRuntime implements EnclaveEngine {
       }
       if (f.returns) this.#writeReturn(ctx, f, msAddr, result);
     } finally {
-      this.#depth = depth;
-      for (let k = on - 1; k >= 0; k--) st.free?.(owned[k]!);
+      try {
+        // Freed at this call's depth: an OCALL made by witness_free (an enclave's own allocator)
+        // may nest an ECALL, which must work one level deeper (owned is read here).
+        for (let k = on - 1; k >= 0; k--) st.free?.(owned[k]!);
+      } finally {
+        this.#depth = depth;
+      }
     }
   }
 

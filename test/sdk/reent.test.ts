@@ -1,0 +1,106 @@
+/**
+ * Re-entrancy of the marshalling state: an enclave whose own witness_free makes an OCALL that nests
+ * an ECALL with buffers, [out] buffers of a call whose OCALL nests another call, an OCALL with
+ * nothing to marshal (its scratch check and its interrupt window), and what the host keeps of the
+ * caller's buffers (test/fixtures/reent: its witness_alloc/witness_free track what they hand out).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { newPlatform, loadFixture, untrusted, ecallPlan, writeMs, rawEnter, STATUS, callStatus } from '../helpers/sdk.js';
+import { EXIT_ECALL_RETURN, type HostEnclave } from '../../src/sdk/index.js';
+
+test('free-time OCALL with a nested ECALL with buffers: the outer call frees exactly its own buffers', () => {
+  let e: HostEnclave;
+  let nested = 0;
+  e = loadFixture(newPlatform(), 'reent', {
+    ocalls: {
+      ocall_in_free: () => { nested++; assert.equal(e.ecall('ecall_in', [new Uint8Array([1, 2, 3]), 3]), 6); },
+      ocall_mid: () => 0,
+    },
+  });
+  e.ecall('ecall_arm', [3]);
+  const a = new Uint8Array(48), b = new Uint8Array(48);
+  assert.equal(e.ecall('ecall_two_out', [a, 48, b, 48]), 0);
+  e.ecall('ecall_arm', [0]);
+  assert.ok(nested >= 1, 'the OCALL ran');
+  assert.ok(a.every((x) => x === 0xaa) && b.every((x) => x === 0xbb));
+  assert.equal(e.ecall('ecall_bogus'), 0, 'no pointer freed that was not live (double free)');
+  assert.equal(e.ecall('ecall_live'), 0, 'nothing leaked');
+});
+
+test('an ECALL with [out] buffers whose OCALL nests an ECALL with buffers (same thread, then a new thread) copies back its own buffer', () => {
+  for (const newThread of [false, true]) {
+    let e: HostEnclave;
+    e = loadFixture(newPlatform(), 'reent', {
+      ocalls: {
+        ocall_in_free: () => undefined,
+        ocall_mid: () => {
+          const x = new Uint8Array(8), y = new Uint8Array(24);
+          e.ecall('ecall_two_out', [x, 8, y, 24], { newThread });
+          assert.ok(x.every((v) => v === 0xaa) && y.every((v) => v === 0xbb));
+          return 5;
+        },
+      },
+    });
+    const a = new Uint8Array(40);
+    assert.equal(e.ecall('ecall_out_then_ocall', [a, 40]), 5);
+    assert.ok(a.every((v) => v === 0x77), `outer [out] buffer copied back (newThread ${newThread})`);
+    assert.equal(e.ecall('ecall_bogus'), 0);
+    assert.equal(e.ecall('ecall_live'), 0);
+  }
+});
+
+
+test('an OCALL with nothing to marshal needs 8 bytes of scratch: fewer → OUT_OF_MEMORY to the enclave, no exit', () => {
+  const p = newPlatform();
+  const e = loadFixture(p, 'reent', { ocalls: { ocall_in_free: () => undefined, ocall_mid: () => 0 } });
+  const ms = untrusted(p, 4096), scratch = untrusted(p, 4096);
+  const f = ecallPlan(e, 'ecall_empty');
+  for (const size of [0, 7]) {
+    writeMs(p, ms, []);
+    const { exit, regs } = rawEnter(p, e, { index: f.index, ms, scratch, scratchSize: size });
+    assert.equal(exit.reason, 'eexit');
+    assert.equal(regs.rdi, EXIT_ECALL_RETURN);
+    assert.equal(regs.rax, STATUS.SUCCESS);
+    assert.equal(Number(p.process.read(ms, 8)[0]), STATUS.OUT_OF_MEMORY);
+  }
+  assert.equal(e.ecall('ecall_empty'), STATUS.SUCCESS);
+});
+
+test('an OCALL with nothing to marshal is an interrupt window (ctx.step)', () => {
+  const p = newPlatform();
+  const e = loadFixture(p, 'reent', { ocalls: { ocall_in_free: () => undefined, ocall_mid: () => 0 } });
+  e.ecall('ecall_bogus'); // loaded
+  let steps = 0;
+  p.processor.setStepHook(() => void steps++);
+  e.ecall('ecall_bogus');
+  const base = steps;
+  steps = 0;
+  e.ecall('ecall_empty');
+  p.processor.setStepHook(null);
+  assert.equal(steps, base + 1, 'one more window than an ECALL without OCALL');
+});
+
+test('a failed ECALL leaves the caller\'s [out] buffer untouched', () => {
+  const e = loadFixture(newPlatform(), 'reent', { ocalls: { ocall_in_free: () => undefined, ocall_mid: () => 0 } });
+  const a = new Uint8Array(32).fill(1);
+  assert.equal(callStatus(() => e.ecall('ecall_out_then_trap', [a, 32])), STATUS.ENCLAVE_CRASHED);
+  assert.ok(a.every((v) => v === 1));
+});
+
+test('the caller\'s [out] buffers are not kept after the call (success and failure)', async () => {
+  const { setFlagsFromString } = await import('node:v8');
+  const { runInNewContext } = await import('node:vm');
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const e = loadFixture(newPlatform(), 'reent', { ocalls: { ocall_in_free: () => undefined, ocall_mid: () => 0 } });
+  const refs: WeakRef<Uint8Array>[] = [];
+  (() => {
+    const a = new Uint8Array(64), b = new Uint8Array(64);
+    refs.push(new WeakRef(a), new WeakRef(b));
+    e.ecall('ecall_two_out', [a, 64, b, 64]);
+  })();
+  await new Promise((r) => setTimeout(r, 0));
+  gc();
+  assert.ok(refs.every((r) => r.deref() === undefined), 'buffers collected');
+});
