@@ -662,9 +662,15 @@ class Context implements EnclaveContext {
     this.lpIndex = e.lp.index;
   }
 
+  /** In enclave mode for this entry, and the memory controller not locked (small: V8 inlines it everywhere). */
   #check(): void {
+    const e = this.#e;
+    if (!e.lp.enclaveMode || e.lp.activeToken !== e.token || this.#m.locked !== null) this.#checkFailed();
+  }
+  #checkFailed(): never {
     if (!inMode(this.#e)) throw ud('ENCLU/enclave access outside enclave mode (stale enclave context)');
     this.#m.checkLocked();
+    throw new ArchError('ENGINE_PROTOCOL', 'unreachable: the entry check failed without a cause');
   }
 
   /** An interrupt window. */
