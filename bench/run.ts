@@ -58,16 +58,18 @@ function time(fn: () => void, n: number): number {
   return (now() - t) / n;
 }
 /**
- * Mean seconds per call of `a` and of `b`, timed in `chunks` alternating slices (`na` calls of `a`,
- * then `nb` of `b`): a figure and its baseline see the same phases of a machine whose speed drifts.
+ * Mean seconds per call of two loops, timed in `chunks` alternating slices (`a(na)` runs na calls,
+ * then `b(nb)`): a figure and its baseline see the same phases of a machine whose speed drifts.
+ * Each loop is its own function with one call site in it, so that neither depends on what V8 made
+ * of a timing loop shared with other figures.
  */
-function timePair(a: () => void, na: number, b: () => void, nb: number, chunks: number): [number, number] {
+function timePair(a: (n: number) => void, na: number, b: (n: number) => void, nb: number, chunks: number): [number, number] {
   let ta = 0, tb = 0;
   for (let c = 0; c < chunks; c++) {
     const t0 = now();
-    for (let i = 0; i < na; i++) a();
+    a(na);
     const t1 = now();
-    for (let i = 0; i < nb; i++) b();
+    b(nb);
     ta += t1 - t0;
     tb += now() - t1;
   }
@@ -122,20 +124,36 @@ if (wanted(['ecall_empty', 'ecall_inout_64', 'ocall_empty'])) {
   const inb = new Uint8Array(64).fill(7), outb = new Uint8Array(64);
   const e1: number[] = [], e2: number[] = [], e3: number[] = [];
   const M = out.memory;
+  // The loops: an ECALL through the SDK, and the same export called directly (with the same copies).
+  const ecallEmpty = (n: number): void => {
+    for (let i = 0; i < n; i++) enclave.ecall('ecall_empty', []);
+  };
+  const directEmptyFn = out.exports.ecall_empty!;
+  const directEmpty = (n: number): void => {
+    for (let i = 0; i < n; i++) directEmptyFn();
+  };
+  const ecallInout = (n: number): void => {
+    for (let i = 0; i < n; i++) enclave.ecall('ecall_inout', [inb, outb]);
+  };
+  const directInoutFn = out.exports.ecall_inout!;
+  const mem = new Uint8Array(M.buffer);
+  const directInout = (n: number): void => {
+    for (let i = 0; i < n; i++) {
+      mem.set(inb, 4096);
+      directInoutFn(4096, 8192);
+      outb.set(mem.subarray(8192, 8192 + 64));
+    }
+  };
+  const ocallLoop = out.exports.ecall_ocall_loop!;
   // Each figure and its baseline are timed in alternating slices (20 per round), so that both see
   // the same phases of the machine.
   const SLICES = 20;
   for (let round = -1; round < ROUNDS; round++) {
-    const [tE, tB] = timePair(() => enclave.ecall('ecall_empty', []), N / SLICES, () => out.exports.ecall_empty!(), (N * 10) / SLICES, SLICES);
-    const mem = new Uint8Array(M.buffer);
-    const [tEio, tBio] = timePair(() => enclave.ecall('ecall_inout', [inb, outb]), N / SLICES, () => {
-      mem.set(inb, 4096);
-      out.exports.ecall_inout!(4096, 8192);
-      outb.set(mem.subarray(8192, 8192 + 64));
-    }, (N * 10) / SLICES, SLICES);
+    const [tE, tB] = timePair(ecallEmpty, N / SLICES, directEmpty, (N * 10) / SLICES, SLICES);
+    const [tEio, tBio] = timePair(ecallInout, N / SLICES, directInout, (N * 10) / SLICES, SLICES);
     // An ECALL making K OCALLs (less an empty ECALL's time) against the same loop outside.
     const K = quick ? 2000 : 20000;
-    const [tO, tOB] = timePair(() => enclave.ecall('ecall_ocall_loop', [K]), 1, () => out.exports.ecall_ocall_loop!(K), 1, SLICES);
+    const [tO, tOB] = timePair(() => enclave.ecall('ecall_ocall_loop', [K]), 1, () => ocallLoop(K), 1, SLICES);
     if (round < 0) continue; // warm-up
     e1.push(tE / tB);
     e2.push(tEio / tBio);
