@@ -24,6 +24,13 @@ const USER_LIMIT = 2 ** 47;
 /** Entry tokens, unique across every processor in the process (an Unwind must not match another machine's entry); 0 is "none". */
 let nextToken = 1;
 
+/**
+ * The exit of the last entry whose run ended because the exit handler gave up on it (returned 0):
+ * the handler has answered that exit already, so whoever called runEntry returns it at once
+ * instead of asking the handler again. Set just before runEntry returns; read and cleared by its caller.
+ */
+let givenUp: ExitInfo | null = null;
+
 /** Unwinds enclave frames to the entry boundary identified by `token`. */
 class Unwind {
   readonly [PROCESSOR_SIGNAL] = true;
@@ -449,7 +456,13 @@ function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'ae
           eenterEntry(m, e.lp, h, e.handler, e.token, e);
           return;
         }
+        givenUp = null;
         exit = runEntry(m, e.lp, leaf, h, e.handler);
+        if (givenUp !== null) {
+          // The handler gave up on the entry it made from here: it gives up on this one too.
+          givenUp = null;
+          throw new Unwind(e.token, exit);
+        }
       } catch (err) {
         if (err instanceof ArchFault && err.vector !== VECTOR.MC && e.handler) {
           exit = faultExit(err, leaf, h.rbx);
@@ -523,7 +536,10 @@ function execute(m: MachineState, e: Entry, leaf: number): ExitInfo {
  * engine's own software errors leave enclave mode and are rethrown as they are.
  */
 function entryThrew(m: MachineState, e: Entry, err: unknown): ExitInfo {
-  if (err instanceof Unwind && err.token === e.token) return err.exit;
+  if (err instanceof Unwind && err.token === e.token) {
+    givenUp = err.exit;
+    return err.exit;
+  }
   if (inMode(e)) {
     if (err instanceof ArchFault && err.vector === VECTOR.MC) {
       leaveMode(m, e);
@@ -573,10 +589,16 @@ export function hostEnclu(m: MachineState, lp: LpState, leaf: number, regs: Regi
   let next: number = leaf;
   for (;;) {
     let exit: ExitInfo;
+    givenUp = null;
     try {
       exit = runEntry(m, lp, next, regs, handler);
     } catch (err) {
       exit = entryFaulted(err, handler, next, regs);
+    }
+    if (givenUp !== null) {
+      // The handler gave up on this exit (it was asked once, when the exit happened).
+      givenUp = null;
+      return exit;
     }
     if (!handler) return exit;
     next = handler(exit, regs);
@@ -789,8 +811,10 @@ class Context implements EnclaveContext {
       }
     } else {
       const pa = -i - 1;
-      // (pa | at | n) & 3 keeps the low two bits of each (ToInt32 is modulo 2^32).
-      if (words !== null && n <= WORD_COPY_MAX && ((pa | at | n) & 3) === 0 && m.copyRamWords(pa, words, at >> 2, n >> 2, write)) return;
+      // (pa | at | n) & 3 keeps the low two bits of each (ToInt32 is modulo 2^32); word indices by
+      // division (at may be 2^31 or more); a view that does not hold the range (too short, or
+      // detached by memory.grow) leaves the copy to the byte path, which refuses it.
+      if (words !== null && n <= WORD_COPY_MAX && ((pa | at | n) & 3) === 0 && at + n <= words.length * 4 && m.copyRamWords(pa, words, at / 4, n / 4, write)) return;
       if (write) m.writePhysical(pa, buf, at, n);
       else m.readPhysical(pa, buf, at, n);
     }

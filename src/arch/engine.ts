@@ -74,7 +74,9 @@ export function eexitInfoFor(tcs: number): ExitInfo {
  * called in non-enclave mode whenever the enclave exits in the middle of its work (an EEXIT that
  * expects re-entry, such as an OCALL; an AEX). It returns the next ENCLU leaf to execute with the
  * (possibly modified) registers: EENTER (2) or ERESUME (3), or 0 to give up and return to the code
- * that called `enclu` (the enclave's suspended work is then unwound).
+ * that called `enclu` (the enclave's suspended work is then unwound). It is asked once per exit: an
+ * exit it gave up on is returned to that code, and giving up on an entry the handler made from
+ * inside another exit gives up on that one too.
  */
 export type ExitHandler = (exit: ExitInfo, regs: Registers) => number;
 

@@ -351,11 +351,80 @@ describe('re-entry through the exit handler', () => {
       after = true;
       return ctx.regs.rcx;
     });
-    const { exit } = e.enter(op, { handler: () => 0 });
+    let asked = 0;
+    const { exit } = e.enter(op, { handler: () => (asked++, 0) });
     assert.equal(exit.reason, 'eexit');
+    assert.equal(asked, 1, 'the handler is asked once about the exit it gave up on');
     assert.equal(after, false);
     assert.equal(cssa(k), 0);
     assert.equal(e.enter(0).exit.reason, 'eexit');
+  });
+
+  test('the handler gives up on an entry it made from inside another\'s exit: both are unwound, each exit asked about once', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k, { tcsCount: 2 });
+    const done: string[] = [];
+    const outer = engine.on((ctx) => {
+      ctx.eexit(ctx.regs.rcx);
+      done.push('outer after its EEXIT');
+      return ctx.regs.rcx;
+    });
+    const inner = engine.on((ctx) => {
+      ctx.eexit(ctx.regs.rcx);
+      done.push('inner after its EEXIT');
+      return ctx.regs.rcx;
+    });
+    const asked: number[] = [];
+    const { exit } = e.enter(outer, {
+      tcs: 0,
+      handler: (x, r) => {
+        asked.push(x.tcs);
+        if (x.tcs === e.tcs(0)) {
+          // From the outer exit: enter the other TCS (its code exits in the middle too).
+          r.rbx = e.tcs(1);
+          r.rdi = inner;
+          return ENCLU.EENTER;
+        }
+        return 0; // give up on the inner exit
+      },
+    });
+    assert.equal(exit.reason, 'eexit');
+    assert.equal(exit.tcs, e.tcs(1));
+    assert.deepEqual(asked, [e.tcs(0), e.tcs(1)]);
+    assert.deepEqual(done, []);
+    for (const t of [0, 1]) assert.equal(e.enter(0, { tcs: t }).exit.reason, 'eexit', `TCS ${t} is usable`);
+  });
+
+  test('an enclave context used outside its own entry raises #UD, also while the memory controller is locked', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k, { tcsCount: 2 });
+    let old: EnclaveContext | null = null;
+    assert.equal(e.enter(engine.on((ctx) => ((old = ctx), ctx.regs.rcx)), { tcs: 0 }).exit.reason, 'eexit');
+    const seen: (number | string)[] = [];
+    const pa = e.frame(e.data(1));
+    const op = engine.on((ctx) => {
+      for (const locked of [false, true]) {
+        if (locked) {
+          const ct = k.proc.memory.dramRead(pa, 8);
+          ct[0]! ^= 1;
+          k.proc.memory.dramWrite(pa, ct);
+          try {
+            ctx.read(e.data(1), 8);
+          } catch (err) {
+            seen.push(err instanceof ArchFault ? err.vector : String(err)); // #MC: locked now
+          }
+        }
+        try {
+          old!.read(e.data(0), 8);
+        } catch (err) {
+          seen.push(err instanceof ArchFault ? err.vector : String(err));
+        }
+      }
+      return ctx.regs.rcx;
+    });
+    e.enter(op, { tcs: 1 });
+    assert.notEqual(k.proc.locked, null);
+    assert.deepEqual(seen, [VECTOR.UD, VECTOR.MC, VECTOR.UD]);
   });
 });
 

@@ -528,6 +528,40 @@ describe('enclave-mode copies with ordinary RAM through a word view (readInto/wr
     }
   });
 
+  test('a word view that does not hold the range leaves the copy to the byte path (same bytes, or its RangeError)', () => {
+    const { e, engine, la, pattern } = withHostMemory();
+    const b = new Uint8Array(256).fill(0xee);
+    const short = new Int32Array(b.buffer, 0, 16); // 64 bytes of b's 256
+    assert.equal(inside(e, engine, (ctx) => ctx.readInto(la + 8, b, 32, 64, short)).reason, 'eexit');
+    assert.deepEqual(b.subarray(32, 96), pattern.subarray(8, 72));
+    // A detached view (its memory grew) holds nothing: the byte path refuses the detached bytes.
+    const m = new WebAssembly.Memory({ initial: 1, maximum: 1 });
+    const u8 = new Uint8Array(m.buffer), w = new Int32Array(m.buffer);
+    m.grow(0);
+    let err: unknown = null;
+    inside(e, engine, (ctx) => {
+      try {
+        ctx.readInto(la, u8, 0, 0, w);
+        ctx.readInto(la, u8, 64, 64, w);
+      } catch (x) {
+        err = x;
+      }
+    });
+    assert.ok(err instanceof ArchError && err.code === 'BAD_BUFFER_RANGE', String(err));
+  });
+
+  test('offsets of 2^31 and more in the buffer (a large module memory) copy the right words', () => {
+    const { k, e, engine, la, pa, pattern } = withHostMemory();
+    const at = 2 ** 31 + 64;
+    const big = new Uint8Array(at + 4096); // zero pages stay virtual until touched
+    const words = new Int32Array(big.buffer);
+    assert.equal(inside(e, engine, (ctx) => ctx.readInto(la + 16, big, at, 64, words)).reason, 'eexit');
+    assert.deepEqual(big.subarray(at, at + 64), pattern.subarray(16, 80));
+    big.fill(0x5a, at, at + 64);
+    assert.equal(inside(e, engine, (ctx) => ctx.write(la + 256, big, at, 64, words)).reason, 'eexit');
+    assert.equal(toHex(k.proc.memory.readPhysical(pa + 256, 64)), '5a'.repeat(64));
+  });
+
   test('a RAM frame never written reads as zeros, and PRM memory as the abort page, with a word view too', () => {
     const { k, engine } = newKernel();
     const e = buildEnclave(k);
@@ -544,5 +578,15 @@ describe('enclave-mode copies with ordinary RAM through a word view (readInto/wr
     assert.equal(toHex(z), '00'.repeat(64));
     assert.equal(toHex(ones), allOnes(64));
     assert.equal(toHex(k.proc.memory.readPhysical(k.proc.prm.base + k.proc.epcPages * 4096, 64)), allOnes(64));
+    // Beyond RAM and the PRM (no memory there): all-ones, and a write goes nowhere.
+    const none = 0x6300_0000, nonePa = k.proc.prm.base + k.proc.prm.size;
+    k.mapUser(none, nonePa);
+    const n1 = new Uint8Array(64), n2 = new Uint8Array(64).fill(0x11);
+    assert.equal(inside(e, engine, (ctx) => {
+      ctx.write(none, n2, 0, 64, new Int32Array(n2.buffer));
+      ctx.readInto(none, n1, 0, 64, new Int32Array(n1.buffer));
+    }).reason, 'eexit');
+    assert.equal(toHex(n1), allOnes(64));
+    assert.equal(toHex(k.proc.memory.readPhysical(nonePa, 64)), allOnes(64));
   });
 });

@@ -9,7 +9,7 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { u64le, writeU64le, toHex } from '../../src/lib/index.js';
-import { ENCLU, type ExitInfo, type Registers } from '../../src/arch/index.js';
+import { ENCLU, newRegisters, type ExitInfo, type Registers } from '../../src/arch/index.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXIT_ECALL_RETURN, ECMD_ORET, loadEnclave, buildImage, resolveEdl, SdkError, type HostEnclave } from '../../src/sdk/index.js';
@@ -243,10 +243,15 @@ describe('a lying host (entering with the processor directly)', () => {
 describe('an OCALL implementation that throws', () => {
   test('the ECALL rejects with the same error; the enclave stays usable', () => {
     const boom = new Error('the host failed');
+    let calls = 0;
     ocallImpl = () => {
+      calls++;
       throw boom;
     };
+    const before = { ...e.stats };
     assert.throws(() => e.ecall('ecall_ocall_lie', [new Uint8Array(64), new Uint8Array(16)]), (x: unknown) => x === boom);
+    assert.equal(calls, 1, 'the implementation ran once (the exit it failed in is not served again)');
+    assert.equal(e.stats.ocalls - before.ocalls, 1);
     ocallImpl = () => 3;
     const ret = new Uint8Array(16);
     assert.equal(e.ecall('ecall_ocall_lie', [new Uint8Array(64), ret]), STATUS.SUCCESS);
@@ -331,12 +336,18 @@ describe('strings at the very end of the marshalling arena (the page after it is
 });
 
 describe('registers across OCALLs (the benchmark enclave: ecall_ocall_loop makes n OCALLs in one ECALL)', () => {
-  test('every OCALL exits to the ECALL\'s own return address with RDI = index, RSI = ms, RAX = 0; the rest are the host\'s own values', () => {
+  /** The benchmark enclave, and untrusted memory U with the ms of ecall_ocall_loop(3) at U. */
+  function benchEnclave() {
     const platform = newPlatform();
     const b = buildImage({ module: new Uint8Array(readFileSync(join(REPO_ROOT, 'bench/fixtures/bench.wasm'))), interface: resolveEdl(join(REPO_ROOT, 'bench/fixtures/bench.edl')), config: { heapSize: 1 << 20 } });
     const enc = loadEnclave(platform, b.image, { sigstruct: signFixture(b), ocalls: { ocall_empty: () => undefined } });
     const U = untrusted(platform, 0x10000, 0x4500_0000);
     writeMs(platform, U, [3]);
+    return { platform, enc, U };
+  }
+
+  test('every OCALL exits to the ECALL\'s own return address with RDI = index, RSI = ms, RAX = 0; the rest are the host\'s own values', () => {
+    const { platform, enc, U } = benchEnclave();
     const oIndex = enc.plan.ocalls.findIndex((f) => f.name === 'ocall_empty');
     const seen: { rip: number; rcx: number; rdi: number; rsi: number; rax: number; r8: number; r12: number; rsp: number }[] = [];
     const { exit, regs } = rawEnter(platform, enc, {
@@ -369,6 +380,36 @@ describe('registers across OCALLs (the benchmark enclave: ecall_ocall_loop makes
       assert.equal(s.rsp, 0x7ffe_ff00_0000);
       assert.equal(s.r12, k === 0 ? 0 : 0x1200 + k, `OCALL ${k}: R12 as the host last left it`);
     });
+    enc.destroy();
+  });
+
+  test('a thread lost after an OCALL hands back the stack of its ECALL\'s EENTER when ERESUMEd (not the ORET\'s)', () => {
+    const { platform, enc, U } = benchEnclave();
+    const seen: string[] = [];
+    const { exit } = rawEnter(platform, enc, {
+      index: ecallPlan(enc, 'ecall_ocall_loop').index, ms: U, scratch: U + 0x8000, scratchSize: 0x1000,
+      handler: (x, r) => {
+        seen.push(x.reason);
+        if (x.reason === 'aex') return 0; // the interrupt after the ORET: give up, the frame is lost
+        // ORET with another stack, and an interrupt pending at the next window.
+        r.rbx = enc.tcs[0]!;
+        r.rcx = RAW_AEP;
+        r.rdi = ECMD_ORET;
+        r.rsp = 0x7ffe_aa00_0000;
+        r.rbp = 0x7ffe_aa00_0100;
+        platform.kernel.user(platform.process, (lp) => lp.injectInterrupt(0x20));
+        return ENCLU.EENTER;
+      },
+    });
+    assert.equal(exit.reason, 'aex');
+    assert.deepEqual(seen, ['eexit', 'aex'], 'each exit reaches the handler once');
+    const r2 = newRegisters({ rbx: enc.tcs[0]!, rcx: RAW_AEP, rip: 0x7ffe_0000_5000, rsp: 0x7ffe_bb00_0000, rbp: 0x7ffe_bb00_0000 });
+    const x2 = platform.kernel.user(platform.process, (lp) => lp.enclu(ENCLU.ERESUME, r2, null));
+    assert.equal(x2.reason, 'eexit');
+    assert.equal(r2.rdi, EXIT_ECALL_RETURN);
+    assert.equal(r2.rax, STATUS.ENCLAVE_CRASHED);
+    assert.equal(r2.rsp, 0x7ffe_ff00_0000);
+    assert.equal(r2.rbp, 0x7ffe_ff00_0000);
     enc.destroy();
   });
 });

@@ -104,3 +104,23 @@ test('the caller\'s [out] buffers are not kept after the call (success and failu
   gc();
   assert.ok(refs.every((r) => r.deref() === undefined), 'buffers collected');
 });
+
+test('a host that gives up on an OCALL sees its own exit, not a failure of the enclave\'s witness_free (which needs the enclave)', () => {
+  const p = newPlatform();
+  const e = loadFixture(p, 'reent', { ocalls: { ocall_in_free: () => undefined, ocall_mid: () => 0 } });
+  e.ecall('ecall_arm', [1]); // witness_free makes an OCALL
+  const U = untrusted(p, 0x10000);
+  writeMs(p, U, [U + 0x4000, 32]);
+  const seen: string[] = [];
+  const { exit } = rawEnter(p, e, {
+    index: ecallPlan(e, 'ecall_out_then_ocall').index, ms: U, scratch: U + 0x8000, scratchSize: 0x1000,
+    handler: (x) => {
+      seen.push(`${x.reason}:${x.vector ?? ''}`);
+      return 0; // give up at the first exit (the OCALL)
+    },
+  });
+  assert.equal(exit.reason, 'eexit', `${exit.reason} ${exit.detail ?? ''}`);
+  assert.deepEqual(seen, ['eexit:'], 'one exit: the OCALL the host gave up on');
+  e.ecall('ecall_arm', [0]);
+  assert.equal(e.ecall('ecall_bogus'), 0);
+});

@@ -352,6 +352,8 @@ class TrustedRuntime implements EnclaveEngine {
     let on = 0;
     let total = 0;
     this.#depth = depth + 1;
+    /** The processor's signal passing through (the host left this entry), if any. */
+    let signal: unknown = null;
     try {
       for (let i = 0; i < n; i++) {
         const p = f.params[i]!;
@@ -396,11 +398,18 @@ class TrustedRuntime implements EnclaveEngine {
         if (p.direction === 'out' || p.direction === 'inout') ctx.write(rec[k + 1]!, st.u8, rec[k + 3]!, rec[k + 2]!, st.i32);
       }
       if (f.returns) this.#writeReturn(ctx, f, msAddr, result);
+    } catch (err) {
+      if (isProcessorSignal(err)) signal = err;
+      throw err;
     } finally {
       try {
         // Freed at this call's depth: an OCALL made by witness_free (an enclave's own allocator)
         // may nest an ECALL, which must work one level deeper (owned is read here).
         for (let k = on - 1; k >= 0; k--) st.free?.(owned[k]!);
+      } catch (fe) {
+        // When the host has left the entry, a free that needs the enclave (an OCALL) fails: the
+        // processor's signal goes on, not that failure.
+        if (signal === null) throw fe;
       } finally {
         this.#depth = depth;
       }
@@ -494,11 +503,12 @@ class TrustedRuntime implements EnclaveEngine {
    */
   #exitForOcall(ctx: EnclaveContext, t: ThreadState, f: FunctionPlan, msAddr: number, top: number): void {
     // The runtime keeps its own state in its frames (the model's trusted stack), not in registers:
-    // across the OCALL it keeps only its EEXIT target, where this entry's EENTER returns (RCX as the
-    // entry left it). The other registers go out as the entry brought them in (the host's own
+    // across the OCALL it keeps only its EEXIT target (RCX as the entry left it: where this entry's
+    // EENTER returns) and the host's stack (RSP/RBP as the entry brought them, which a lost frame's
+    // exit hands back). The other registers go out as the entry brought them in (the host's own
     // values: nothing of the enclave's) and come back as the host's ORET left them.
     const r = ctx.regs;
-    const target = r.rcx;
+    const target = r.rcx, rsp = r.rsp, rbp = r.rbp;
     t.ocalls.push(f);
     const savedBase = t.scratchBase, savedEnd = t.scratchEnd;
     t.scratchBase = top;
@@ -514,6 +524,8 @@ class TrustedRuntime implements EnclaveEngine {
       t.scratchBase = savedBase;
       t.scratchEnd = savedEnd;
       r.rcx = target;
+      r.rsp = rsp;
+      r.rbp = rbp;
     }
   }
 
