@@ -5,7 +5,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { toHex, bytesEqual } from '../../src/lib/index.js';
-import { VECTOR, PFEC, ENCLS, SGX, ArchFault, ArchError, Processor, GPRSGX, type ExitInfo } from '../../src/arch/index.js';
+import { VECTOR, PFEC, ENCLS, ENCLU, SGX, ArchFault, ArchError, Processor, GPRSGX, type ExitInfo } from '../../src/arch/index.js';
 import { newKernel, buildEnclave, type BuiltEnclave, type ScriptEngine } from '../helpers/enclave.js';
 import { assertFault } from '../helpers/assert.js';
 
@@ -534,20 +534,43 @@ describe('enclave-mode copies with ordinary RAM through a word view (readInto/wr
     const short = new Int32Array(b.buffer, 0, 16); // 64 bytes of b's 256
     assert.equal(inside(e, engine, (ctx) => ctx.readInto(la + 8, b, 32, 64, short)).reason, 'eexit');
     assert.deepEqual(b.subarray(32, 96), pattern.subarray(8, 72));
-    // A detached view (its memory grew) holds nothing: the byte path refuses the detached bytes.
-    const m = new WebAssembly.Memory({ initial: 1, maximum: 1 });
-    const u8 = new Uint8Array(m.buffer), w = new Int32Array(m.buffer);
-    m.grow(0);
-    let err: unknown = null;
-    inside(e, engine, (ctx) => {
-      try {
-        ctx.readInto(la, u8, 0, 0, w);
-        ctx.readInto(la, u8, 64, 64, w);
-      } catch (x) {
-        err = x;
-      }
-    });
-    assert.ok(err instanceof ArchError && err.code === 'BAD_BUFFER_RANGE', String(err));
+  });
+
+  test('a view detached while an access waits on a fault (its memory grew) copies nothing and says so', () => {
+    for (const write of [false, true]) {
+      const { k, engine } = newKernel();
+      const e = buildEnclave(k);
+      const la = 0x6000_0000;
+      const pa = k.hostBuffer(la, 4096); // the second page is mapped by the handler, on the #PF
+      const pa2 = k.hostAlloc(4096).pa;
+      k.proc.memory.writePhysical(pa, new Uint8Array(4096).fill(0xab));
+      k.proc.memory.writePhysical(pa2, new Uint8Array(4096).fill(0xcd));
+      const mem = new WebAssembly.Memory({ initial: 1, maximum: 2 });
+      const u8 = new Uint8Array(mem.buffer).fill(0x11), w = new Int32Array(mem.buffer);
+      let err: unknown = null;
+      const op = engine.on((ctx) => {
+        try {
+          // 128 bytes across a page boundary: the second page faults, the handler maps it and grows the memory by 0.
+          if (write) ctx.write(la + 4096 - 64, u8, 0, 128, w);
+          else ctx.readInto(la + 4096 - 64, u8, 0, 128, w);
+        } catch (x) {
+          err = x;
+        }
+        return ctx.regs.rcx;
+      });
+      const { exit } = e.enter(op, {
+        handler: (x) => {
+          if (x.reason !== 'aex' || x.vector === null) return 0;
+          k.mapUser(la + 4096, pa2);
+          mem.grow(0);
+          return ENCLU.ERESUME;
+        },
+      });
+      assert.equal(exit.reason, 'eexit');
+      assert.ok(err instanceof RangeError, `${write ? 'write' : 'read'}: ${String(err)}`);
+      assert.equal(toHex(k.proc.memory.readPhysical(pa + 4096 - 8, 8)), 'ab'.repeat(8), 'no zeros written');
+      assert.equal(toHex(k.proc.memory.readPhysical(pa2, 8)), 'cd'.repeat(8));
+    }
   });
 
   test('offsets of 2^31 and more in the buffer (a large module memory) copy the right words', () => {

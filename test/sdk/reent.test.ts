@@ -6,8 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newPlatform, loadFixture, untrusted, ecallPlan, writeMs, rawEnter, STATUS, callStatus } from '../helpers/sdk.js';
-import { EXIT_ECALL_RETURN, type HostEnclave } from '../../src/sdk/index.js';
+import { newPlatform, loadFixture, untrusted, ecallPlan, writeMs, rawEnter, RAW_AEP, STATUS, callStatus } from '../helpers/sdk.js';
+import { EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, ECMD_ORET, type HostEnclave } from '../../src/sdk/index.js';
+import { ENCLU } from '../../src/arch/index.js';
+import { MEM_DECOMMIT } from '../../src/os/windows/constants.js';
 
 test('free-time OCALL with a nested ECALL with buffers: the outer call frees exactly its own buffers', () => {
   let e: HostEnclave;
@@ -123,4 +125,43 @@ test('a host that gives up on an OCALL sees its own exit, not a failure of the e
   assert.deepEqual(seen, ['eexit:'], 'one exit: the OCALL the host gave up on');
   e.ecall('ecall_arm', [0]);
   assert.equal(e.ecall('ecall_bogus'), 0);
+});
+
+test('an exception handled by the enclave (a redirect in flight) whose witness_free makes an OCALL the host gives up on: that exit is the entry\'s, nothing is swallowed', () => {
+  const p = newPlatform();
+  const e = loadFixture(p, 'reent', { ocalls: { ocall_in_free: () => undefined, ocall_mid: () => 0 } });
+  e.ecall('ecall_arm', [1]); // witness_free makes ocall_in_free
+  const U = untrusted(p, 0x10000);
+  const out = U + 0x4000;
+  writeMs(p, U, [out, 32]);
+  const iMid = e.plan.ocalls.findIndex((f) => f.name === 'ocall_mid');
+  const iFree = e.plan.ocalls.findIndex((f) => f.name === 'ocall_in_free');
+  const seen: string[] = [];
+  const { exit, regs } = rawEnter(p, e, {
+    index: ecallPlan(e, 'ecall_out_then_ocall').index, ms: U, scratch: U + 0x8000, scratchSize: 0x1000,
+    handler: (x, r) => {
+      seen.push(x.reason === 'eexit' ? `eexit ${r.rdi === EXIT_EXCEPTION_HANDLED ? 'handled' : r.rdi === iMid ? 'ocall_mid' : r.rdi === iFree ? 'ocall_in_free' : r.rdi}` : `${x.reason} ${x.vector}`);
+      const back = (leaf: number): number => {
+        r.rbx = e.tcs[0]!;
+        r.rcx = RAW_AEP;
+        return leaf;
+      };
+      if (x.reason === 'aex') {
+        r.rdi = 0;
+        return back(ENCLU.EENTER); // the enclave's exception handler (CSSA 1)
+      }
+      if (x.reason !== 'eexit') return 0;
+      if (r.rdi === EXIT_EXCEPTION_HANDLED) return back(ENCLU.ERESUME);
+      if (r.rdi === iMid) {
+        // The [out] buffer's page goes away: copying it back faults after the ORET.
+        p.kernel32.VirtualFree(out, 4096, MEM_DECOMMIT);
+        r.rdi = ECMD_ORET;
+        return back(ENCLU.EENTER);
+      }
+      return 0; // give up on the free's OCALL
+    },
+  });
+  assert.equal(exit.reason, 'eexit');
+  assert.equal(regs.rdi, iFree, 'the exit the host gave up on');
+  assert.deepEqual(seen, ['eexit ocall_mid', 'aex 14', 'eexit handled', 'eexit ocall_in_free']);
 });

@@ -405,11 +405,15 @@ class TrustedRuntime implements EnclaveEngine {
       try {
         // Freed at this call's depth: an OCALL made by witness_free (an enclave's own allocator)
         // may nest an ECALL, which must work one level deeper (owned is read here).
-        for (let k = on - 1; k >= 0; k--) st.free?.(owned[k]!);
-      } catch (fe) {
-        // When the host has left the entry, a free that needs the enclave (an OCALL) fails: the
-        // processor's signal goes on, not that failure.
-        if (signal === null) throw fe;
+        for (let k = on - 1; k >= 0; k--) {
+          try {
+            st.free?.(owned[k]!);
+          } catch (fe) {
+            // When the host has left the entry, a free that needs the enclave (an OCALL) fails:
+            // the processor's signal goes on, not that failure, and the other blocks are freed.
+            if (signal === null) throw fe;
+          }
+        }
       } finally {
         this.#depth = depth;
       }
