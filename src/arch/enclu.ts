@@ -184,33 +184,26 @@ function leaveMode(m: MachineState, e: Entry): void {
 function writeUrspUrbp(m: MachineState, ssa: NonNullable<TcsState['cache']>, rsp: number, rbp: number): void {
   const page = ssa.gprPage;
   const b = m.page(page);
-  const w = ssa.gprWords;
-  if (w !== null && ssa.gprBytes === b) {
+  const w = ssa.gprBytes === b ? ssa.gprWords : gprWordsOf(ssa, b);
+  if (w !== null) {
     // Four word stores (an Int32Array store keeps a number's low 32 bits, as ToInt32 does).
     const k = ssa.gprOff >> 2;
     w[k] = rsp;
     w[k + 1] = Math.floor(rsp / 4294967296);
     w[k + 2] = rbp;
     w[k + 3] = Math.floor(rbp / 4294967296);
-  } else writeUrspUrbpSlow(ssa, b, rsp, rbp);
+  } else {
+    putRegister(b, ssa.gprOff, rsp);
+    putRegister(b, ssa.gprOff + 8, rbp);
+  }
   m.touched(page);
 }
 
-/** writeUrspUrbp with no word view of the page yet (or a new storage for it), or on a big-endian host. */
-function writeUrspUrbpSlow(ssa: NonNullable<TcsState['cache']>, b: Uint8Array, rsp: number, rbp: number): void {
-  const off = ssa.gprOff;
-  if (LITTLE_ENDIAN_HOST) {
-    const w = (ssa.gprWords = new Int32Array(b.buffer, b.byteOffset, 1024));
-    ssa.gprBytes = b;
-    const k = off >> 2;
-    w[k] = rsp;
-    w[k + 1] = Math.floor(rsp / 4294967296);
-    w[k + 2] = rbp;
-    w[k + 3] = Math.floor(rbp / 4294967296);
-  } else {
-    putRegister(b, off, rsp);
-    putRegister(b, off + 8, rbp);
-  }
+/** A word view of the GPRSGX page's storage `b`, remembered in the SSA cache; null on a big-endian host (byte stores then). */
+function gprWordsOf(ssa: NonNullable<TcsState['cache']>, b: Uint8Array): Int32Array | null {
+  if (!LITTLE_ENDIAN_HOST) return null;
+  ssa.gprBytes = b;
+  return (ssa.gprWords = new Int32Array(b.buffer, b.byteOffset, 1024));
 }
 
 /**
@@ -690,9 +683,9 @@ class Context implements EnclaveContext {
     if (!e.lp.enclaveMode || e.lp.activeToken !== e.token || this.#m.locked !== null) this.#checkFailed();
   }
   #checkFailed(): never {
-    if (!inMode(this.#e)) throw ud('ENCLU/enclave access outside enclave mode (stale enclave context)');
-    this.#m.checkLocked();
-    throw new ArchError('ENGINE_PROTOCOL', 'unreachable: the entry check failed without a cause');
+    // In enclave mode for this entry, the failing part of the check was the lock (#MC); else #UD.
+    if (inMode(this.#e)) this.#m.checkLocked();
+    throw ud('ENCLU/enclave access outside enclave mode (stale enclave context)');
   }
 
   /** An interrupt window. */

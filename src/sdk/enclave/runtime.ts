@@ -146,12 +146,12 @@ class TrustedRuntime implements EnclaveEngine {
         // The ECALL (written out here rather than called: this is the path every ECALL takes).
         const index = r.rdi, msAddr = r.rsi, scratch = r.r8;
         const f = st.plan.ecalls[index];
-        if (f === undefined) throw callFailed(STATUS.INVALID_FUNCTION, index);
+        if (f === undefined) throw noSuchEcall(index);
         const t = this.#thread(st, ctx.tcsAddress);
         if (t.ocalls.length > 0 || !f.public) ecallAllowed(t, f, index);
         const base = ctx.baseAddr, end = base + ctx.size;
-        if (!this.#outside(base, end, msAddr, msSize(f)) || msAddr === 0) throw callFailed(STATUS.INVALID_PARAMETER, 0);
-        if (!this.#outside(base, end, scratch, r.r9)) throw callFailed(STATUS.INVALID_PARAMETER, 1);
+        if (!this.#outside(base, end, msAddr, msSize(f)) || msAddr === 0) throw notOutside('the marshalling structure');
+        if (!this.#outside(base, end, scratch, r.r9)) throw notOutside('the untrusted scratch area');
         const savedBase = t.scratchBase, savedEnd = t.scratchEnd;
         t.scratchBase = scratch;
         t.scratchEnd = scratch + r.r9;
@@ -502,8 +502,8 @@ class TrustedRuntime implements EnclaveEngine {
 
   /**
    * EEXIT for OCALL `f` with its ms at `msAddr` (the scratch area in use up to `top`), and back when
-   * the host returns from it with ORET. The enclave's registers are saved around it; the thread's
-   * scratch area and OCALL stack are restored however it ends.
+   * the host returns from it with ORET. The thread's scratch area and OCALL stack, and the three
+   * registers the runtime relies on, are restored however it ends.
    */
   #exitForOcall(ctx: EnclaveContext, t: ThreadState, f: FunctionPlan, msAddr: number, top: number): void {
     // The runtime keeps its own state in its frames (the model's trusted stack), not in registers:
@@ -590,10 +590,12 @@ class TrustedRuntime implements EnclaveEngine {
   }
 }
 
-/** The error of a failed entry check of an ECALL (out of line: keeps the ECALL path small). */
-function callFailed(status: number, what: number): CallFailed {
-  if (status === STATUS.INVALID_FUNCTION) return new CallFailed(status, `no ECALL ${what}`);
-  return new CallFailed(status, what === 0 ? 'the marshalling structure is not outside the enclave' : 'the untrusted scratch area is not outside the enclave');
+// The errors of an ECALL's entry checks (out of line: keeps the ECALL path small).
+function noSuchEcall(index: number): CallFailed {
+  return new CallFailed(STATUS.INVALID_FUNCTION, `no ECALL ${index}`);
+}
+function notOutside(what: string): CallFailed {
+  return new CallFailed(STATUS.INVALID_PARAMETER, `${what} is not outside the enclave`);
 }
 
 /** An ECALL that is not public, or one made during an OCALL: it must be allowed (the OCALL's allow list). */
