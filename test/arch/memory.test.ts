@@ -445,22 +445,28 @@ describe('enclave pages backing a WebAssembly.Memory (mapMemory, ARCHITECTURE "E
     const { k, e } = withMemory();
     assert.equal(e.enter(0).exit.reason, 'eexit'); // the region check is remembered
     assert.equal(k.encls(ENCLS.EREMOVE, 0, e.frame(e.data(4))), SGX.SUCCESS);
+    const before = k.userPt.lookup(e.data(4) / 4096);
     const x = e.enter(0).exit;
     assert.deepEqual([x.reason, x.vector], ['aex', VECTOR.PF]);
+    assert.ok(x.errorCode & PFEC.SGX, 'an EPCM fault, not a page-table one');
+    assert.deepEqual(k.userPt.lookup(e.data(4) / 4096), before, 'the page table is unchanged');
   });
 
   test('EENTER writes URSP/URBP into SSA pages bound to a memory, also after memory.grow(0) replaced its buffer', () => {
     const { k, engine } = newKernel();
     const e = buildEnclave(k, { nssa: 16, ssaFrameSize: 1 });
     const ursp = () => GPRSGX.decode(k.readEpc(e.gprsgx(0, 0), 184)).URSP;
+    const urbp = () => GPRSGX.decode(k.readEpc(e.gprsgx(0, 0), 184)).URBP;
     assert.equal(e.enter(0, { regs: { rsp: 0x1000, rbp: 0x2000 } }).exit.reason, 'eexit'); // the frame's word view is made
     let mem: WebAssembly.Memory | null = null;
     assert.equal(e.enter(engine.on((ctx) => { mem = ctx.mapMemory(e.ssa(0, 0), 0x10000); return ctx.regs.rcx; })).exit.reason, 'eexit');
     e.enter(0, { regs: { rsp: 0x5000, rbp: 0x6000 } });
     assert.equal(ursp(), 0x5000n, 'after mapMemory');
+    assert.equal(urbp(), 0x6000n, 'after mapMemory');
     (mem as WebAssembly.Memory | null)!.grow(0);
     e.enter(0, { regs: { rsp: 0x7000, rbp: 0x8000 } });
     assert.equal(ursp(), 0x7000n, 'after grow(0)');
+    assert.equal(urbp(), 0x8000n, 'after grow(0)');
   });
 
   test('a kernel remap of a backed page is caught at the next entry with #PF (PFEC.SGX)', () => {
@@ -528,7 +534,7 @@ describe('enclave-mode copies with ordinary RAM through a word view (readInto/wr
     }
   });
 
-  test('a word view that does not hold the range leaves the copy to the byte path (same bytes, or its RangeError)', () => {
+  test('a word view shorter than the range leaves the copy to the byte path (the same bytes)', () => {
     const { e, engine, la, pattern } = withHostMemory();
     const b = new Uint8Array(256).fill(0xee);
     const short = new Int32Array(b.buffer, 0, 16); // 64 bytes of b's 256
@@ -592,12 +598,14 @@ describe('enclave-mode copies with ordinary RAM through a word view (readInto/wr
     k.hostBuffer(fresh, 4096);
     const meta = 0x6200_0000;
     k.mapUser(meta, k.proc.prm.base + k.proc.epcPages * 4096); // MEE metadata above the EPC
-    const z = new Uint8Array(64).fill(0xee), ones = new Uint8Array(64);
+    const z = new Uint8Array(64).fill(0xee), ones = new Uint8Array(64), after = new Uint8Array(64);
     assert.equal(inside(e, engine, (ctx) => {
       ctx.readInto(fresh, z, 0, 64, new Int32Array(z.buffer));
       ctx.readInto(meta, ones, 0, 64, new Int32Array(ones.buffer));
       ctx.write(meta, z, 0, 64, new Int32Array(z.buffer)); // dropped (abort page)
+      ctx.readInto(meta, after, 0, 64, new Int32Array(after.buffer)); // still the abort page
     }).reason, 'eexit');
+    assert.equal(toHex(after), allOnes(64), 'the write into the PRM went nowhere');
     assert.equal(toHex(z), '00'.repeat(64));
     assert.equal(toHex(ones), allOnes(64));
     assert.equal(toHex(k.proc.memory.readPhysical(k.proc.prm.base + k.proc.epcPages * 4096, 64)), allOnes(64));

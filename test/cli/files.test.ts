@@ -107,7 +107,7 @@ test('writeOutputs: all or none; one file named twice (also as ./x) is CLI_SAME_
   assert.throws(() => writeOutputs([{ path: p('a.txt'), data: 'a' }, { path: p('old.txt'), data: 'x', options: { exclusive: true } }]), isCli('CLI_EXISTS'));
   assert.equal(existsSync(p('a.txt')), false);
   // One file under two names.
-  assert.throws(() => writeOutputs([{ path: p('c.txt'), data: 'private' }, { path: join(sub, '.', 'c.txt'), data: 'public' }]), isCli('CLI_SAME_OUTPUT'));
+  assert.throws(() => writeOutputs([{ path: p('c.txt'), data: 'private' }, { path: `${sub}/./c.txt`, data: 'public' }]), isCli('CLI_SAME_OUTPUT'));
   assert.equal(existsSync(p('c.txt')), false);
   assert.deepEqual(readdirSync(sub).sort(), ['old.txt'], 'no temporary files stay behind');
   // The good case: every file whole, a replaced one included.

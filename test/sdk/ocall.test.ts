@@ -349,19 +349,21 @@ describe('registers across OCALLs (the benchmark enclave: ecall_ocall_loop makes
   test('every OCALL exits to the ECALL\'s own return address with RDI = index, RSI = ms, RAX = 0; the rest are the host\'s own values', () => {
     const { platform, enc, U } = benchEnclave();
     const oIndex = enc.plan.ocalls.findIndex((f) => f.name === 'ocall_empty');
-    const seen: { rip: number; rcx: number; rdi: number; rsi: number; rax: number; r8: number; r12: number; rsp: number }[] = [];
+    const seen: Registers[] = [];
     const { exit, regs } = rawEnter(platform, enc, {
       index: ecallPlan(enc, 'ecall_ocall_loop').index, ms: U, scratch: U + 0x8000, scratchSize: 0x1000,
       handler: (x, r) => {
         if (x.reason === 'eexit' && r.rdi === EXIT_ECALL_RETURN) return 0;
         assert.equal(x.reason, 'eexit');
-        seen.push({ rip: r.rip, rcx: r.rcx, rdi: r.rdi, rsi: r.rsi, rax: r.rax, r8: r.r8, r12: r.r12, rsp: r.rsp });
+        seen.push({ ...r });
         // ORET from somewhere else, with other values in the registers the ABI does not use.
         r.rbx = enc.tcs[0]!;
         r.rcx = RAW_AEP;
         r.rdi = ECMD_ORET;
         r.rip = 0x7ffe_0000_2000 + 0x10 * seen.length;
         r.r12 = 0x1200 + seen.length;
+        r.r13 = 0x1300 + seen.length;
+        r.rsp = 0x7ffe_aa00_0000; // the host's stack at the ORET: the enclave keeps its entry's
         return ENCLU.EENTER;
       },
     });
@@ -376,9 +378,13 @@ describe('registers across OCALLs (the benchmark enclave: ecall_ocall_loop makes
       assert.equal(s.rdi, oIndex);
       assert.ok(s.rsi >= U + 0x8000 && s.rsi + 8 <= U + 0x9000, `OCALL ${k}: the ms in the scratch area`);
       assert.equal(s.rax, 0);
-      assert.equal(s.r8, U + 0x8000);
-      assert.equal(s.rsp, 0x7ffe_ff00_0000);
-      assert.equal(s.r12, k === 0 ? 0 : 0x1200 + k, `OCALL ${k}: R12 as the host last left it`);
+      // Everything else: the host's own values (as its EENTER brought them, or its last ORET left
+      // them), the stack pointers those of the ECALL's EENTER.
+      assert.deepEqual(
+        { rbx: s.rbx, rdx: s.rdx, rsp: s.rsp, rbp: s.rbp, r8: s.r8, r9: s.r9, r10: s.r10, r11: s.r11, r12: s.r12, r13: s.r13, r14: s.r14, r15: s.r15 },
+        { rbx: enc.tcs[0]!, rdx: 0, rsp: 0x7ffe_ff00_0000, rbp: 0x7ffe_ff00_0000, r8: U + 0x8000, r9: 0x1000, r10: 0, r11: 0, r12: k === 0 ? 0 : 0x1200 + k, r13: k === 0 ? 0 : 0x1300 + k, r14: 0, r15: 0 },
+        `OCALL ${k}`,
+      );
     });
     enc.destroy();
   });

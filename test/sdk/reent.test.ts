@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { newPlatform, loadFixture, untrusted, ecallPlan, writeMs, rawEnter, RAW_AEP, STATUS, callStatus } from '../helpers/sdk.js';
 import { EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, ECMD_ORET, type HostEnclave } from '../../src/sdk/index.js';
 import { ENCLU } from '../../src/arch/index.js';
+import { u64le } from '../../src/lib/index.js';
 import { MEM_DECOMMIT } from '../../src/os/windows/constants.js';
 
 test('free-time OCALL with a nested ECALL with buffers: the outer call frees exactly its own buffers', () => {
@@ -24,7 +25,7 @@ test('free-time OCALL with a nested ECALL with buffers: the outer call frees exa
   const a = new Uint8Array(48), b = new Uint8Array(48);
   assert.equal(e.ecall('ecall_two_out', [a, 48, b, 48]), 0);
   e.ecall('ecall_arm', [0]);
-  assert.ok(nested >= 1, 'the OCALL ran');
+  assert.equal(nested, 2, 'one OCALL per freed block (one block per buffer: witness_alloc refuses more than 64 bytes)');
   assert.ok(a.every((x) => x === 0xaa) && b.every((x) => x === 0xbb));
   assert.equal(e.ecall('ecall_bogus'), 0, 'no pointer freed that was not live (double free)');
   assert.equal(e.ecall('ecall_live'), 0, 'nothing leaked');
@@ -60,11 +61,12 @@ test('an OCALL with nothing to marshal needs 8 bytes of scratch: fewer → OUT_O
   const f = ecallPlan(e, 'ecall_empty');
   for (const size of [0, 7]) {
     writeMs(p, ms, []);
+    p.process.write(ms, new Uint8Array(8).fill(0xee)); // the return slot: a sentinel the ECALL must replace
     const { exit, regs } = rawEnter(p, e, { index: f.index, ms, scratch, scratchSize: size });
     assert.equal(exit.reason, 'eexit');
     assert.equal(regs.rdi, EXIT_ECALL_RETURN);
     assert.equal(regs.rax, STATUS.SUCCESS);
-    assert.equal(Number(p.process.read(ms, 8)[0]), STATUS.OUT_OF_MEMORY);
+    assert.equal(u64le(p.process.read(ms, 8), 0), BigInt(STATUS.OUT_OF_MEMORY), `scratch of ${size} bytes`);
   }
   assert.equal(e.ecall('ecall_empty'), STATUS.SUCCESS);
 });
@@ -73,13 +75,16 @@ test('an OCALL with nothing to marshal is an interrupt window (ctx.step)', () =>
   const p = newPlatform();
   const e = loadFixture(p, 'reent', { ocalls: { ocall_in_free: () => undefined, ocall_mid: () => 0 } });
   e.ecall('ecall_bogus'); // loaded
-  let steps = 0;
+  let steps = 0, base = 0;
   p.processor.setStepHook(() => void steps++);
-  e.ecall('ecall_bogus');
-  const base = steps;
-  steps = 0;
-  e.ecall('ecall_empty');
-  p.processor.setStepHook(null);
+  try {
+    e.ecall('ecall_bogus');
+    base = steps;
+    steps = 0;
+    e.ecall('ecall_empty');
+  } finally {
+    p.processor.setStepHook(null);
+  }
   assert.equal(steps, base + 1, 'one more window than an ECALL without OCALL');
 });
 
@@ -98,9 +103,10 @@ test('the caller\'s [out] buffers are not kept after the call (success and failu
   const e = loadFixture(newPlatform(), 'reent', { ocalls: { ocall_in_free: () => undefined, ocall_mid: () => 0 } });
   const refs: WeakRef<Uint8Array>[] = [];
   (() => {
-    const a = new Uint8Array(64), b = new Uint8Array(64);
-    refs.push(new WeakRef(a), new WeakRef(b));
+    const a = new Uint8Array(64), b = new Uint8Array(64), c = new Uint8Array(64);
+    refs.push(new WeakRef(a), new WeakRef(b), new WeakRef(c));
     e.ecall('ecall_two_out', [a, 64, b, 64]);
+    assert.equal(callStatus(() => e.ecall('ecall_out_then_trap', [c, 64])), STATUS.ENCLAVE_CRASHED);
   })();
   await new Promise((r) => setTimeout(r, 0));
   gc();
@@ -125,6 +131,30 @@ test('a host that gives up on an OCALL sees its own exit, not a failure of the e
   assert.deepEqual(seen, ['eexit:'], 'one exit: the OCALL the host gave up on');
   e.ecall('ecall_arm', [0]);
   assert.equal(e.ecall('ecall_bogus'), 0);
+  assert.equal(e.ecall('ecall_live'), 0, 'its buffer was offered to witness_free all the same');
+});
+
+test('a host that gives up inside witness_free\'s OCALL: every other block of the ECALL is still offered to witness_free', () => {
+  const p = newPlatform();
+  const e = loadFixture(p, 'reent', { ocalls: { ocall_in_free: () => undefined, ocall_mid: () => 0 } });
+  e.ecall('ecall_arm', [3]); // witness_free makes an OCALL; one block per buffer
+  const U = untrusted(p, 0x10000);
+  writeMs(p, U, [U + 0x4000, 48, U + 0x5000, 48]);
+  const iFree = e.plan.ocalls.findIndex((f) => f.name === 'ocall_in_free');
+  const seen: number[] = [];
+  const { exit, regs } = rawEnter(p, e, {
+    index: ecallPlan(e, 'ecall_two_out').index, ms: U, scratch: U + 0x8000, scratchSize: 0x1000,
+    handler: (_x, r) => {
+      seen.push(r.rdi);
+      return 0; // give up at the first free's OCALL
+    },
+  });
+  assert.equal(exit.reason, 'eexit');
+  assert.equal(regs.rdi, iFree);
+  assert.deepEqual(seen, [iFree], 'asked once, about the first free\'s OCALL');
+  e.ecall('ecall_arm', [0]);
+  assert.equal(e.ecall('ecall_bogus'), 0, 'nothing freed twice');
+  assert.equal(e.ecall('ecall_live'), 0, 'both blocks freed');
 });
 
 test('an exception handled by the enclave (a redirect in flight) whose witness_free makes an OCALL the host gives up on: that exit is the entry\'s, nothing is swallowed', () => {
@@ -164,4 +194,5 @@ test('an exception handled by the enclave (a redirect in flight) whose witness_f
   assert.equal(exit.reason, 'eexit');
   assert.equal(regs.rdi, iFree, 'the exit the host gave up on');
   assert.deepEqual(seen, ['eexit ocall_mid', 'aex 14', 'eexit handled', 'eexit ocall_in_free']);
+  assert.equal(callStatus(() => e.ecall('ecall_live')), STATUS.ENCLAVE_CRASHED, 'the redirect crashed the enclave, as the exception handler means it to');
 });

@@ -402,6 +402,8 @@ class TrustedRuntime implements EnclaveEngine {
       if (isProcessorSignal(err)) signal = err;
       throw err;
     } finally {
+      /** The processor's signal from a free itself (the host left during witness_free's OCALL). */
+      let fromFree: unknown = null;
       try {
         // Freed at this call's depth: an OCALL made by witness_free (an enclave's own allocator)
         // may nest an ECALL, which must work one level deeper (owned is read here).
@@ -409,14 +411,17 @@ class TrustedRuntime implements EnclaveEngine {
           try {
             st.free?.(owned[k]!);
           } catch (fe) {
-            // When the host has left the entry, a free that needs the enclave (an OCALL) fails:
-            // the processor's signal goes on, not that failure, and the other blocks are freed.
-            if (signal === null) throw fe;
+            // Once the host has left the entry, a free that needs the enclave (an OCALL) fails:
+            // that failure is set aside, the other blocks are still offered, the signal goes on.
+            if (signal !== null) continue;
+            if (!isProcessorSignal(fe)) throw fe;
+            signal = fromFree = fe;
           }
         }
       } finally {
         this.#depth = depth;
       }
+      if (fromFree !== null) throw fromFree; // the host left: that ends the entry, whatever else happened
     }
   }
 
