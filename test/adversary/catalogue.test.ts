@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ATTACKS, runAttack, HostileDriver, type Victim } from '../../src/os/adversary/index.js';
 import { makeHelloVictim } from '../../src/platform/victim.js';
-import { ArchFault, PT, PTE, VECTOR } from '../../src/arch/index.js';
+import { ArchFault, PT, PTE, SGX, VECTOR } from '../../src/arch/index.js';
+import { OsError } from '../../src/os/index.js';
 
 const expected: Record<string, RegExp> = {
   'kernel-read-epc': /all-ones/,
@@ -87,6 +88,36 @@ test('a replay whose EADD faults leaves no EPC page, commitment, RAM frame or en
   const attack = ATTACKS.find((a) => a.name === 'einit-modified-image')!;
   assert.throws(() => runAttack(attack, () => victim), (e: unknown) => e instanceof ArchFault && e.vector === VECTOR.GP);
   assert.deepEqual({ free: k.epc.freePages, committed: k.epc.committedPages, cpu: k.processor.inspect.freeEpcPages, ram: k.ram.inUse, enclaves: k.enclaves.length, regions: v.process.regions.length }, before);
+});
+
+test('a replay enclave that a locked machine cannot remove is reported (REPLAY_TEARDOWN), not left behind silently', () => {
+  const v = makeHelloVictim();
+  const k = v.kernel;
+  const d = new HostileDriver(k);
+  const secretFrame = d.frameOf(v.process, v.secretAddress - (v.secretAddress % 4096));
+  // Fault injection: right after the replay's EINIT, DMA garbage into the victim's secret frame and
+  // let the victim touch it, so the machine locks before the replay enclave is torn down.
+  const einit = k.sgx.einit.bind(k.sgx);
+  let status = -1;
+  k.sgx.einit = (sigstruct: Uint8Array, token: Uint8Array, secs: number): number => {
+    status = einit(sigstruct, token, secs);
+    d.dmaWrite(secretFrame, new Uint8Array(64).fill(0x41));
+    assert.throws(() => v.readSecret(), (e: unknown) => e instanceof ArchFault && e.vector === VECTOR.MC);
+    return status;
+  };
+  const enclaves = k.enclaves.length;
+  const attack = ATTACKS.find((a) => a.name === 'forged-sigstruct')!;
+  assert.throws(() => runAttack(attack, () => v), (e: unknown) => {
+    assert.ok(e instanceof OsError, String(e));
+    assert.equal(e.code, 'REPLAY_TEARDOWN');
+    const st = e.data.status as { error: string; fault: unknown };
+    assert.equal(st.error, 'EREMOVE_FAULT');
+    assert.ok(st.fault instanceof ArchFault && st.fault.vector === VECTOR.MC, 'the teardown met the lock (#MC)');
+    return true;
+  });
+  assert.equal(status, SGX.INVALID_SIGNATURE, 'EINIT ran and refused the forged signature');
+  assert.notEqual(k.processor.locked, null);
+  assert.equal(k.enclaves.length, enclaves + 1, 'the replay enclave is still there, as the error says');
 });
 
 for (const name of ['remap-within-enclave', 'remap-cross-enclave']) {
