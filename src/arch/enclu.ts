@@ -48,6 +48,8 @@ interface Entry {
   /** Linear address of the current SSA frame and the EPC indices of its pages. */
   ssaLa: number;
   ssaPages: number[];
+  /** While suspended at an AEX: the SSA frame that AEX wrote (only its exit handler continues it); −1 otherwise. */
+  aexFrame: number;
 }
 
 function exitOf(reason: ExitInfo['reason'], t: TcsState, vector: number | null = null, errorCode = 0, address = 0, leaf: number | null = null, detail: string | null = null): ExitInfo {
@@ -242,7 +244,7 @@ function makeEntry(m: MachineState, lp: LpState, t: TcsState, s: SecsState, toke
 }
 
 function newEntry(m: MachineState, lp: LpState, t: TcsState, s: SecsState, token: number, handler: ExitHandler | null, regs: Registers, ssaLa: number, ssaPages: number[]): Entry {
-  const e: Entry = { lp, tcs: t, secs: s, token, handler, hostRegs: regs, ctx: undefined as unknown as Context, ssaLa, ssaPages };
+  const e: Entry = { lp, tcs: t, secs: s, token, handler, hostRegs: regs, ctx: undefined as unknown as Context, ssaLa, ssaPages, aexFrame: -1 };
   (e as { ctx: Context }).ctx = new Context(m, e);
   if (t.suspended.length === 0) t.pool = e;
   return e;
@@ -427,6 +429,7 @@ function faultExit(e: unknown, leaf: number, t: number): ExitInfo {
 function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'aex', interrupt: boolean): void {
   const t = e.tcs;
   const mark: SuspendedFrame = e; // nothing allocated per OCALL
+  e.aexFrame = kind === 'aex' ? t.cssa - 1 : -1;
   t.suspended.push(mark);
   const savedRip = kind === 'aex' ? readSavedRip(m, e) : 0;
   let exit = first;
@@ -569,11 +572,24 @@ function runEntry(m: MachineState, lp: LpState, leaf: number, regs: Registers, h
 function runResume(m: MachineState, lp: LpState, leaf: number, regs: Registers, handler: ExitHandler | null, token: number): ExitInfo {
   if (leaf === ENCLU.ERESUME) {
     const t = tcsOperand(m, lp, regs.rbx, regs.rcx);
-    if (t.suspended.length > 0) throw new ArchError('TCS_SUSPENDED_FRAME', 'ERESUME of a TCS whose interrupted frame is still on the stack: return ERESUME from the exit handler instead (a limit of the model)');
+    if (resumesSuspendedFrame(t)) throw new ArchError('TCS_SUSPENDED_FRAME', 'ERESUME of a TCS whose interrupted frame is still on the stack: return ERESUME from the exit handler instead (a limit of the model)');
     const e = eresumeEntry(m, lp, regs, handler, token);
     return execute(m, e, leaf);
   }
   throw gp(`ENCLU leaf ${leaf} is not valid outside enclave mode`);
+}
+
+/**
+ * The frame ERESUME would restore (CSSA−1) was written by the AEX of a frame still on the stack
+ * (suspended in its exit handler): only that handler can continue it. Any other frame is a lost
+ * one (its work unwound: e.g. a nested ECALL that trapped while its TCS's OCALL waits, a frame
+ * suspended at an EEXIT owning no SSA frame) and is resumed here, as hardware resumes any frame.
+ */
+function resumesSuspendedFrame(t: TcsState): boolean {
+  const frame = t.cssa - 1;
+  if (frame < 0) return false; // ERESUME's own check (#GP: CSSA is 0) comes next
+  for (const x of t.suspended) if ((x as Entry).aexFrame === frame) return true;
+  return false;
 }
 
 /** ENCLU executed by host code (CPL 3, outside enclave mode). */

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newPlatform, loadFixture, untrusted, ecallPlan, writeMs, rawEnter, RAW_AEP, STATUS, callStatus } from '../helpers/sdk.js';
-import { EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, ECMD_ORET, type HostEnclave } from '../../src/sdk/index.js';
+import { EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, ECMD_ORET, EnclaveCallError, type HostEnclave } from '../../src/sdk/index.js';
 import { ENCLU } from '../../src/arch/index.js';
 import { u64le } from '../../src/lib/index.js';
 import { MEM_DECOMMIT } from '../../src/os/windows/constants.js';
@@ -53,6 +53,33 @@ test('an ECALL with [out] buffers whose OCALL nests an ECALL with buffers (same 
   }
 });
 
+
+test('a nested ECALL that traps while its thread\'s OCALL waits fails with ENCLAVE_CRASHED (its lost frame is resumed), not a processor error', () => {
+  // The trap's AEX writes SSA frame 0 of the TCS whose outer frame waits in ocall_mid (suspended at
+  // an EEXIT, owning no SSA frame): the host's ERESUME after the enclave's exception handler
+  // resumes that lost frame, as hardware would (it used to be refused as TCS_SUSPENDED_FRAME).
+  let e: HostEnclave;
+  let nested: unknown = null;
+  const c = new Uint8Array(24).fill(0x11);
+  e = loadFixture(newPlatform(), 'reent', {
+    ocalls: {
+      ocall_in_free: () => undefined,
+      ocall_mid: () => {
+        try {
+          e.ecall('ecall_out_then_trap', [c, 24]);
+        } catch (x) {
+          nested = x;
+        }
+        return 5;
+      },
+    },
+  });
+  e.ecall('ecall_out_then_ocall', [new Uint8Array(8), 8]);
+  assert.ok(nested instanceof EnclaveCallError, `the nested call failed as an ECALL (${String(nested)})`);
+  assert.equal((nested.data as { status: number }).status, STATUS.ENCLAVE_CRASHED);
+  assert.ok(c.every((v) => v === 0x11), 'the failed call copied nothing back');
+  assert.equal(callStatus(() => e.ecall('ecall_live')), STATUS.ENCLAVE_CRASHED, 'the enclave stays crashed');
+});
 
 test('an OCALL with nothing to marshal needs 8 bytes of scratch: fewer → OUT_OF_MEMORY to the enclave, no exit', () => {
   const p = newPlatform();
