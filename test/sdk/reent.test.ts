@@ -54,31 +54,39 @@ test('an ECALL with [out] buffers whose OCALL nests an ECALL with buffers (same 
 });
 
 
-test('a nested ECALL that traps while its thread\'s OCALL waits fails with ENCLAVE_CRASHED (its lost frame is resumed), not a processor error', () => {
+test('a nested ECALL that traps while its thread\'s OCALL waits crashes the enclave: it and the outer ECALL fail with ENCLAVE_CRASHED', () => {
   // The trap's AEX writes SSA frame 0 of the TCS whose outer frame waits in ocall_mid (suspended at
   // an EEXIT, owning no SSA frame): the host's ERESUME after the enclave's exception handler
   // resumes that lost frame, as hardware would (it used to be refused as TCS_SUSPENDED_FRAME).
-  let e: HostEnclave;
-  let nested: unknown = null;
-  const c = new Uint8Array(24).fill(0x11);
-  e = loadFixture(newPlatform(), 'reent', {
-    ocalls: {
-      ocall_in_free: () => undefined,
-      ocall_mid: () => {
-        try {
-          e.ecall('ecall_out_then_trap', [c, 24]);
-        } catch (x) {
-          nested = x;
-        }
-        return 5;
+  // The ORET then finds the enclave crashed and the outer ECALL ends there (Intel SGX SDK: a
+  // crashed enclave refuses every entry, ORET included), before its body fills its [out] buffer.
+  for (const newThread of [false, true]) {
+    let e: HostEnclave;
+    let nested: unknown = null;
+    let oret = false;
+    const c = new Uint8Array(24).fill(0x11), a = new Uint8Array(8).fill(0x22);
+    e = loadFixture(newPlatform(), 'reent', {
+      ocalls: {
+        ocall_in_free: () => undefined,
+        ocall_mid: () => {
+          try {
+            e.ecall('ecall_out_then_trap', [c, 24], { newThread });
+          } catch (x) {
+            nested = x;
+          }
+          oret = true;
+          return 5;
+        },
       },
-    },
-  });
-  e.ecall('ecall_out_then_ocall', [new Uint8Array(8), 8]);
-  assert.ok(nested instanceof EnclaveCallError, `the nested call failed as an ECALL (${String(nested)})`);
-  assert.equal((nested.data as { status: number }).status, STATUS.ENCLAVE_CRASHED);
-  assert.ok(c.every((v) => v === 0x11), 'the failed call copied nothing back');
-  assert.equal(callStatus(() => e.ecall('ecall_live')), STATUS.ENCLAVE_CRASHED, 'the enclave stays crashed');
+    });
+    assert.equal(callStatus(() => e.ecall('ecall_out_then_ocall', [a, 8])), STATUS.ENCLAVE_CRASHED, `outer ECALL (newThread ${newThread})`);
+    assert.ok(oret, 'the OCALL returned (ORET) before the outer call failed');
+    assert.ok(nested instanceof EnclaveCallError, `the nested call failed as an ECALL (${String(nested)})`);
+    assert.equal((nested.data as { status: number }).status, STATUS.ENCLAVE_CRASHED);
+    assert.ok(c.every((v) => v === 0x11), 'the nested call copied nothing back');
+    assert.ok(a.every((v) => v === 0x22), 'the outer call copied nothing back (its body never went on)');
+    assert.equal(callStatus(() => e.ecall('ecall_live')), STATUS.ENCLAVE_CRASHED, 'the enclave stays crashed');
+  }
 });
 
 test('an OCALL with nothing to marshal needs 8 bytes of scratch: fewer → OUT_OF_MEMORY to the enclave, no exit', () => {
@@ -184,10 +192,10 @@ test('a host that gives up inside witness_free\'s OCALL: every other block of th
   assert.equal(e.ecall('ecall_live'), 0, 'both blocks freed');
 });
 
-test('an exception handled by the enclave (a redirect in flight) whose witness_free makes an OCALL the host gives up on: that exit is the entry\'s, nothing is swallowed', () => {
+test('an exception handled by the enclave (a redirect in flight) ends the ECALL with ENCLAVE_CRASHED without running witness_free: a crashed enclave runs no more of its code', () => {
   const p = newPlatform();
   const e = loadFixture(p, 'reent', { ocalls: { ocall_in_free: () => undefined, ocall_mid: () => 0 } });
-  e.ecall('ecall_arm', [1]); // witness_free makes ocall_in_free
+  e.ecall('ecall_arm', [1]); // witness_free makes ocall_in_free: a free that ran would show as that exit
   const U = untrusted(p, 0x10000);
   const out = U + 0x4000;
   writeMs(p, U, [out, 32]);
@@ -197,7 +205,7 @@ test('an exception handled by the enclave (a redirect in flight) whose witness_f
   const { exit, regs } = rawEnter(p, e, {
     index: ecallPlan(e, 'ecall_out_then_ocall').index, ms: U, scratch: U + 0x8000, scratchSize: 0x1000,
     handler: (x, r) => {
-      seen.push(x.reason === 'eexit' ? `eexit ${r.rdi === EXIT_EXCEPTION_HANDLED ? 'handled' : r.rdi === iMid ? 'ocall_mid' : r.rdi === iFree ? 'ocall_in_free' : r.rdi}` : `${x.reason} ${x.vector}`);
+      seen.push(x.reason === 'eexit' ? `eexit ${r.rdi === EXIT_EXCEPTION_HANDLED ? 'handled' : r.rdi === iMid ? 'ocall_mid' : r.rdi === iFree ? 'ocall_in_free' : r.rdi === EXIT_ECALL_RETURN ? 'return' : r.rdi}` : `${x.reason} ${x.vector}`);
       const back = (leaf: number): number => {
         r.rbx = e.tcs[0]!;
         r.rcx = RAW_AEP;
@@ -215,11 +223,16 @@ test('an exception handled by the enclave (a redirect in flight) whose witness_f
         r.rdi = ECMD_ORET;
         return back(ENCLU.EENTER);
       }
-      return 0; // give up on the free's OCALL
+      if (r.rdi === iFree) {
+        r.rdi = ECMD_ORET;
+        return back(ENCLU.EENTER);
+      }
+      return 0;
     },
   });
   assert.equal(exit.reason, 'eexit');
-  assert.equal(regs.rdi, iFree, 'the exit the host gave up on');
-  assert.deepEqual(seen, ['eexit ocall_mid', 'aex 14', 'eexit handled', 'eexit ocall_in_free']);
+  assert.equal(regs.rdi, EXIT_ECALL_RETURN);
+  assert.equal(regs.rax, STATUS.ENCLAVE_CRASHED);
+  assert.deepEqual(seen, ['eexit ocall_mid', 'aex 14', 'eexit handled', 'eexit return'], 'no witness_free ran after the crash (it would have made ocall_in_free)');
   assert.equal(callStatus(() => e.ecall('ecall_live')), STATUS.ENCLAVE_CRASHED, 'the redirect crashed the enclave, as the exception handler means it to');
 });

@@ -28,6 +28,14 @@ class CallFailed extends Error {
   }
 }
 
+/**
+ * An OCALL came back (ORET) into an enclave that crashed while it was out (a nested ECALL trapped):
+ * a crashed enclave refuses every entry, ORET included (Intel SGX SDK, sdk/trts/trts_nsp.cpp
+ * enter_enclave: the crash check comes before the entry's kind), so the ECALL that made the OCALL
+ * ends with ENCLAVE_CRASHED and its frame is abandoned (thrown through the module's frames).
+ */
+class EnclaveCrashed extends Error {}
+
 interface ThreadState {
   /** OCALLs in progress on this TCS (innermost last). */
   readonly ocalls: FunctionPlan[];
@@ -406,8 +414,9 @@ class TrustedRuntime implements EnclaveEngine {
       let fromFree: unknown = null;
       try {
         // Freed at this call's depth: an OCALL made by witness_free (an enclave's own allocator)
-        // may nest an ECALL, which must work one level deeper (owned is read here).
-        for (let k = on - 1; k >= 0; k--) {
+        // may nest an ECALL, which must work one level deeper (owned is read here). A crashed
+        // enclave runs no more of its code: its blocks stay where they are, with the rest of it.
+        for (let k = on - 1; k >= 0 && st.crashed === null; k--) {
           try {
             st.free?.(owned[k]!);
           } catch (fe) {
@@ -497,7 +506,7 @@ class TrustedRuntime implements EnclaveEngine {
     const top = msAddr + 8; // msSize(f) of no parameters
     try {
       if (top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
-      this.#exitForOcall(ctx, t, f, msAddr, top);
+      this.#exitForOcall(st, ctx, t, f, msAddr, top);
       return STATUS.SUCCESS;
     } catch (e) {
       if (e instanceof CallFailed) return e.status;
@@ -510,7 +519,7 @@ class TrustedRuntime implements EnclaveEngine {
    * the host returns from it with ORET. The thread's scratch area and OCALL stack, and the three
    * registers the runtime relies on, are restored however it ends.
    */
-  #exitForOcall(ctx: EnclaveContext, t: ThreadState, f: FunctionPlan, msAddr: number, top: number): void {
+  #exitForOcall(st: EnclaveState, ctx: EnclaveContext, t: ThreadState, f: FunctionPlan, msAddr: number, top: number): void {
     // The runtime keeps its own state in its frames (the model's trusted stack), not in registers:
     // across the OCALL it keeps only its EEXIT target (RCX as the entry left it: where this entry's
     // EENTER returns) and the host's stack (RSP/RBP as the entry brought them, which a lost frame's
@@ -526,6 +535,7 @@ class TrustedRuntime implements EnclaveEngine {
       r.rsi = msAddr;
       r.rax = 0;
       ctx.eexit(target);
+      if (st.crashed !== null) throw new EnclaveCrashed('the enclave crashed while an OCALL was out');
       // Re-entered: only ORET returns to this OCALL (a nested ECALL enters as a fresh entry).
       if (r.rdi !== ECMD_ORET) throw new CallFailed(STATUS.UNEXPECTED, `re-entry with code ${r.rdi} while OCALL ${f.name} waits`);
     } finally {
@@ -577,7 +587,7 @@ class TrustedRuntime implements EnclaveEngine {
         }
       }
       if (np > 0) ctx.write(msAddr, ms, 0, ms.length, this.#msWords[np]);
-      this.#exitForOcall(ctx, t, f, msAddr, top);
+      this.#exitForOcall(st, ctx, t, f, msAddr, top);
       // Copy results back to where the enclave said, with the sizes the enclave computed.
       if (outs === null && retPtr === 0) return STATUS.SUCCESS;
       const after = st.u8; // a nested ECALL during the OCALL may have replaced the buffer
@@ -617,6 +627,7 @@ function ecallAllowed(t: ThreadState, f: FunctionPlan, index: number): void {
 function ecallThrew(st: EnclaveState, sp: WebAssembly.Global | null, sp0: number, e: unknown): number {
   if (sp) sp.value = sp0;
   if (e instanceof CallFailed) return e.status;
+  if (e instanceof EnclaveCrashed) return STATUS.ENCLAVE_CRASHED;
   if (e instanceof EnclaveRedirect) {
     st.crashed = STATUS.ENCLAVE_CRASHED;
     return STATUS.ENCLAVE_CRASHED;
