@@ -83,8 +83,7 @@ test('a nested ECALL that traps while its thread\'s OCALL waits crashes the encl
     assert.ok(oret, 'the OCALL returned (ORET) before the outer call failed');
     assert.ok(nested instanceof EnclaveCallError, `the nested call failed as an ECALL (${String(nested)})`);
     assert.equal((nested.data as { status: number }).status, STATUS.ENCLAVE_CRASHED);
-    assert.ok(c.every((v) => v === 0x11), 'the nested call copied nothing back');
-    assert.ok(a.every((v) => v === 0x22), 'the outer call copied nothing back (its body never went on)');
+    assert.ok(c.every((v) => v === 0x11) && a.every((v) => v === 0x22), 'failed calls copy nothing back');
     assert.equal(callStatus(() => e.ecall('ecall_live')), STATUS.ENCLAVE_CRASHED, 'the enclave stays crashed');
   }
 });

@@ -414,8 +414,9 @@ class TrustedRuntime implements EnclaveEngine {
       let fromFree: unknown = null;
       try {
         // Freed at this call's depth: an OCALL made by witness_free (an enclave's own allocator)
-        // may nest an ECALL, which must work one level deeper (owned is read here). A crashed
-        // enclave runs no more of its code: its blocks stay where they are, with the rest of it.
+        // may nest an ECALL, which must work one level deeper (owned is read here). Once the
+        // enclave is marked crashed (an exception it handled, an ORET refused), its blocks stay
+        // where they are, with the rest of it: a crashed enclave's frame is abandoned, not unwound.
         for (let k = on - 1; k >= 0 && st.crashed === null; k--) {
           try {
             st.free?.(owned[k]!);
@@ -621,8 +622,9 @@ function ecallAllowed(t: ThreadState, f: FunctionPlan, index: number): void {
 
 /**
  * An ECALL ended with an exception (out of line: keeps the entry path small). The C stack pointer
- * goes back to where the call found it; a status error ends the call with its status; a redirect
- * by the enclave's exception handler crashes the enclave; anything else passes through.
+ * goes back to where the call found it; a status error ends the call with its status; an ORET
+ * refused by a crashed enclave ends it with ENCLAVE_CRASHED; a redirect by the enclave's exception
+ * handler crashes the enclave; anything else passes through.
  */
 function ecallThrew(st: EnclaveState, sp: WebAssembly.Global | null, sp0: number, e: unknown): number {
   if (sp) sp.value = sp0;
