@@ -224,7 +224,8 @@ export class HostEnclave {
   #lastPlan: FunctionPlan | null = null;
   /** Which TCS (by index) a call is using. */
   readonly #busy: Uint8Array;
-  readonly #stack: CallFrame[] = [];
+  /** Calls in progress on this enclave (their frames are #frames[0 .. #depth − 1], innermost last). */
+  #depth = 0;
   /** Call frames by nesting depth, reused (a frame is referenced only while its call runs). */
   readonly #frames: CallFrame[] = [];
   readonly #arenaBase: number;
@@ -249,7 +250,7 @@ export class HostEnclave {
     return this.#onOtherExit(x, r);
   };
   #onOtherExit(x: ExitInfo, r: Registers): number {
-    const frame = this.#stack[this.#stack.length - 1]!;
+    const frame = this.#frames[this.#depth - 1]!;
     try {
       return this.#onExit(frame, x, r);
     } catch (e) {
@@ -323,8 +324,8 @@ export class HostEnclave {
       this.#lastPlan = f;
     }
     if (args.length !== f.params.length) throw new SdkError('BAD_ARGUMENTS', `${name} takes ${f.params.length} arguments, got ${args.length}`);
-    const depth = this.#stack.length;
-    const top = depth > 0 ? this.#stack[depth - 1] : undefined;
+    const depth = this.#depth;
+    const top = depth > 0 ? this.#frames[depth - 1] : undefined;
     let slot: number;
     if (top && top.inOcall && !options?.newThread) slot = top.slot;
     else {
@@ -350,7 +351,7 @@ export class HostEnclave {
     }
     const claimed = !this.#busy[slot];
     if (claimed) this.#busy[slot] = 1;
-    this.#stack.push(frame);
+    this.#depth = depth + 1;
     try {
       const ms = this.#take(msSize(f));
       if (f.params.length !== 0) this.#marshalIn(f, args, ms, frame);
@@ -373,7 +374,7 @@ export class HostEnclave {
       return slotValue(f.returns, this.#ret, 0);
     } finally {
       for (let i = 0; i < frame.outCount; i++) frame.outTargets[i] = NO_BYTES; // the caller's buffers are not kept past the call
-      this.#stack.pop();
+      this.#depth = depth;
       if (claimed) this.#busy[slot] = 0;
       this.#arenaTop = savedTop;
     }
