@@ -10,7 +10,7 @@ import { newPlatform, loadFixture, untrusted, ecallPlan, writeMs, rawEnter, RAW_
 import { EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, ECMD_ORET, EnclaveCallError, type HostEnclave } from '../../src/sdk/index.js';
 import { ENCLU } from '../../src/arch/index.js';
 import { u64le } from '../../src/lib/index.js';
-import { MEM_DECOMMIT } from '../../src/os/windows/constants.js';
+import { MEM_DECOMMIT, MEM_COMMIT, PAGE_READWRITE } from '../../src/os/windows/constants.js';
 
 test('free-time OCALL with a nested ECALL with buffers: the outer call frees exactly its own buffers', () => {
   let e: HostEnclave;
@@ -235,3 +235,38 @@ test('an exception handled by the enclave (a redirect in flight) ends the ECALL 
   assert.deepEqual(seen, ['eexit ocall_mid', 'aex 14', 'eexit handled', 'eexit return'], 'no witness_free ran after the crash (it would have made ocall_in_free)');
   assert.equal(callStatus(() => e.ecall('ecall_live')), STATUS.ENCLAVE_CRASHED, 'the redirect crashed the enclave, as the exception handler means it to');
 });
+
+test('an ECALL made while another one\'s parameters are still being read (during the fault of its string scan) does not change that call\'s arguments', () => {
+  const p = newPlatform();
+  let nested = -1;
+  const e = loadFixture(p, 'reent', { ocalls: { ocall_in_free: () => undefined, ocall_mid: () => 0 } });
+  const U = untrusted(p, 0x10000);
+  // The outer call's string "abc" ends a page; its NUL is on the next page, decommitted: the
+  // enclave's scan of it faults, and the host's exit handler runs in the middle of the call.
+  const sAddr = U + 0x2000 - 3;
+  p.process.write(sAddr, new TextEncoder().encode('abc'));
+  assert.ok(p.kernel32.VirtualFree(U + 0x2000, 4096, MEM_DECOMMIT));
+  p.process.write(U + 0x4000, new Uint8Array([1, 2, 3, 4]));
+  writeMs(p, U, [sAddr, U + 0x4000, 4]);
+  const seen: string[] = [];
+  const { exit, regs } = rawEnter(p, e, {
+    tcs: e.tcs[1]!, index: ecallPlan(e, 'ecall_str_buf').index, ms: U, scratch: U + 0x8000, scratchSize: 0x1000,
+    handler: (x, r) => {
+      seen.push(`${x.reason} ${x.vector}`);
+      if (x.reason !== 'aex' || x.vector !== 14) return 0;
+      // Commit the page (zeros: the string ends there), make an ECALL of the same function with
+      // other arguments on the other thread, and let the outer call go on.
+      assert.notEqual(p.kernel32.VirtualAlloc(U + 0x2000, 4096, MEM_COMMIT, PAGE_READWRITE), 0);
+      nested = e.ecall('ecall_str_buf', ['xy', new Uint8Array([100, 100, 100]), 3]) as number;
+      r.rbx = e.tcs[1]!;
+      r.rcx = RAW_AEP;
+      return ENCLU.ERESUME;
+    },
+  });
+  assert.deepEqual(seen, ['aex 14', 'eexit null'], 'one fault, then the ECALL\'s return');
+  assert.equal(exit.reason, 'eexit');
+  assert.equal(regs.rax, STATUS.SUCCESS);
+  assert.equal(nested, 2300, 'the nested call saw its own arguments');
+  assert.equal(Number(u64le(p.process.read(U + 24, 8), 0)), 3010, 'the outer call saw its own arguments: strlen("abc") and 1 + 2 + 3 + 4');
+});
+

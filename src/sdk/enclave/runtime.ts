@@ -100,6 +100,7 @@ class EnclaveState {
 
 const UTF8 = new TextDecoder();
 const NO_BYTES = new Uint8Array(0);
+const NO_WORDS = new Int32Array(0);
 const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true });
 
 /** Offset of the "abort" continuation the exception handler installs in the SSA (relative to OENTRY). */
@@ -336,14 +337,19 @@ class TrustedRuntime implements EnclaveEngine {
     const n = f.params.length;
     const msLen = msSize(f);
     const base = ctx.baseAddr, end = base + ctx.size;
-    // Copy the arguments in once: every later decision uses this copy (no double fetch). The
-    // buffer is reused: it is read only before the export runs (which may nest ECALLs).
-    const ms = this.#msBuf(n);
-    ctx.readInto(msAddr, ms, 0, msLen, this.#msWords[n]);
-    // This call's working arrays, reused by nesting depth (an ECALL nested in this one's OCALL
-    // works one level deeper; nothing here is used after the call returns).
+    // This call's working arrays and its copy of the ms, reused by nesting depth: an ECALL nested
+    // in this one (from its OCALL, or made by the host during an exit while this one still reads
+    // its parameters: a fault in a string scan) works one level deeper, with its own. Nothing here
+    // is used after the call returns.
     const depth = this.#depth;
-    const work = this.#work[depth] ?? (this.#work[depth] = { args: [], rec: [], owned: [] });
+    const work = this.#work[depth] ?? (this.#work[depth] = { args: [], rec: [], owned: [], ms: NO_BYTES, msWords: NO_WORDS });
+    if (work.ms.length < msLen) {
+      work.ms = new Uint8Array(msLen);
+      work.msWords = new Int32Array(work.ms.buffer);
+    }
+    // Copy the arguments in once: every later decision uses this copy (no double fetch).
+    const ms = work.ms;
+    ctx.readInto(msAddr, ms, 0, msLen, work.msWords);
     const args = work.args; // its first n entries are this call's (no length changes: each is a runtime call)
     for (let i = 0; i < n; i++) {
       const p = f.params[i]!;
@@ -438,13 +444,12 @@ class TrustedRuntime implements EnclaveEngine {
   /** Nesting depth of ECALLs with parameters in progress (on every enclave: calls nest on one stack). */
   #depth = 0;
   /** Working arrays of an ECALL with parameters, by nesting depth. */
-  readonly #work: { readonly args: (number | bigint)[]; readonly rec: number[]; readonly owned: number[] }[] = [];
+  readonly #work: { readonly args: (number | bigint)[]; readonly rec: number[]; readonly owned: number[]; ms: Uint8Array; msWords: Int32Array }[] = [];
 
   #retSlot = new Uint8Array(8);
   /**
-   * Marshalling structures by parameter count, reused by ECALLs and OCALLs alike: an ECALL's is read
-   * (and decoded) before its export runs, an OCALL's written out before its EEXIT, so a nested call
-   * never finds one still in use.
+   * OCALLs' marshalling structures by parameter count, reused: one is written out before its EEXIT
+   * and not read after, so a nested call never finds one still in use.
    */
   readonly #msBufs: Uint8Array[] = [];
   /** Word views of #msBufs. */
