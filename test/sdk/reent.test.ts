@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newPlatform, loadFixture, untrusted, ecallPlan, writeMs, rawEnter, RAW_AEP, STATUS, callStatus } from '../helpers/sdk.js';
+import { newPlatform, loadFixture, untrusted, ecallPlan, writeMs, rawEnter, readLog, RAW_AEP, STATUS, callStatus } from '../helpers/sdk.js';
 import { EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, ECMD_ORET, EnclaveCallError, type HostEnclave } from '../../src/sdk/index.js';
 import { ENCLU } from '../../src/arch/index.js';
 import { u64le } from '../../src/lib/index.js';
@@ -268,5 +268,104 @@ test('an ECALL made while another one\'s parameters are still being read (during
   assert.equal(regs.rax, STATUS.SUCCESS);
   assert.equal(nested, 2300, 'the nested call saw its own arguments');
   assert.equal(Number(u64le(p.process.read(U + 24, 8), 0)), 3010, 'the outer call saw its own arguments: strlen("abc") and 1 + 2 + 3 + 4');
+});
+
+test('an [in] buffer copy retried after an exit in which a nested ECALL replaced the module\'s memory buffer (memory.grow) lands in the new buffer', () => {
+  const p = newPlatform();
+  const e = loadFixture(p, 'marshal');
+  const U = untrusted(p, 0x10000);
+  // The outer call's 16-byte buffer is on a decommitted page: the enclave's copy of it faults.
+  const bytes = Uint8Array.from({ length: 16 }, (_, i) => 0x40 + i);
+  assert.ok(p.kernel32.VirtualFree(U + 0x4000, 4096, MEM_DECOMMIT));
+  writeMs(p, U, [U + 0x4000, 16]);
+  let grown = -1;
+  const { exit, regs } = rawEnter(p, e, {
+    tcs: e.tcs[1]!, index: ecallPlan(e, 'ecall_in_size').index, ms: U, scratch: U + 0x8000, scratchSize: 0x1000,
+    handler: (x, r) => {
+      if (x.reason !== 'aex' || x.vector !== 14) return 0;
+      // Commit and fill the page, and grow the module's memory by 0 pages from an ECALL on the other
+      // thread (its buffer is replaced: the old one is detached), then let the copy go on.
+      assert.notEqual(p.kernel32.VirtualAlloc(U + 0x4000, 4096, MEM_COMMIT, PAGE_READWRITE), 0);
+      p.process.write(U + 0x4000, bytes);
+      grown = e.ecall('ecall_grow_zero') as number;
+      r.rbx = e.tcs[1]!;
+      r.rcx = RAW_AEP;
+      return ENCLU.ERESUME;
+    },
+  });
+  assert.ok(grown > 0, 'the nested ECALL grew the memory');
+  assert.equal(exit.reason, 'eexit');
+  assert.equal(regs.rdi, EXIT_ECALL_RETURN);
+  assert.equal(regs.rax, STATUS.SUCCESS);
+  const log = readLog(e);
+  assert.deepEqual(log.map((r) => [r.kind, [...r.bytes]]), [[1, [...bytes]], [2, [16, 0, 0, 0]]], 'the enclave received the buffer\'s bytes (and its size_t length)');
+});
+
+test('an OCALL\'s marshalling structure whose write faults: an ECALL the host makes during that exit does not change it', () => {
+  const p = newPlatform();
+  const e = loadFixture(p, 'calls', { ocalls: { ocall_reenter: (d: unknown) => 100 + Number(d), ocall_allow_private: () => 0, ocall_deny: () => 0 } });
+  const U = untrusted(p, 0x10000);
+  const scratch = U + 0x8000;
+  assert.ok(p.kernel32.VirtualFree(scratch, 4096, MEM_DECOMMIT)); // the OCALL's ms goes here: its write faults
+  writeMs(p, U, [5]);
+  const iReenter = e.plan.ocalls.findIndex((f) => f.name === 'ocall_reenter');
+  let nested = -1;
+  let seenDepth = -1;
+  const seen: string[] = [];
+  const { exit, regs } = rawEnter(p, e, {
+    tcs: e.tcs[1]!, index: ecallPlan(e, 'ecall_outer').index, ms: U, scratch, scratchSize: 0x1000,
+    handler: (x, r) => {
+      seen.push(x.reason === 'eexit' ? `eexit ${r.rdi === iReenter ? 'ocall_reenter' : r.rdi === EXIT_ECALL_RETURN ? 'return' : r.rdi}` : `${x.reason} ${x.vector}`);
+      const back = (leaf: number): number => {
+        r.rbx = e.tcs[1]!;
+        r.rcx = RAW_AEP;
+        return leaf;
+      };
+      if (x.reason === 'aex' && x.vector === 14) {
+        assert.notEqual(p.kernel32.VirtualAlloc(scratch, 4096, MEM_COMMIT, PAGE_READWRITE), 0);
+        nested = e.ecall('ecall_outer', [7]) as number; // its own OCALL, with the same parameter count
+        return back(ENCLU.ERESUME);
+      }
+      if (x.reason === 'eexit' && r.rdi === iReenter) {
+        seenDepth = Number(u64le(p.process.read(r.rsi, 8), 0));
+        const ret = new Uint8Array(8);
+        ret[0] = 40;
+        p.process.write(r.rsi + 8, ret);
+        r.rdi = ECMD_ORET;
+        return back(ENCLU.EENTER);
+      }
+      return 0;
+    },
+  });
+  assert.deepEqual(seen, ['aex 14', 'eexit ocall_reenter', 'eexit return']);
+  assert.equal(nested, 108, 'the nested call: its OCALL saw 7 and returned 107');
+  assert.equal(seenDepth, 5, 'the outer OCALL reached the host with its own argument');
+  assert.equal(exit.reason, 'eexit');
+  assert.equal(regs.rax, STATUS.SUCCESS);
+  assert.equal(Number(u64le(p.process.read(U + 8, 8), 0)), 41, 'the outer ECALL: its OCALL returned 40');
+});
+
+test('an ECALL\'s return value whose write faults: an ECALL the host makes during that exit does not change it', () => {
+  const p = newPlatform();
+  const e = loadFixture(p, 'marshal');
+  const addr = e.ecall('ecall_secret_addr') as number;
+  const U = untrusted(p, 0x10000);
+  assert.ok(p.kernel32.VirtualFree(U + 0x4000, 4096, MEM_DECOMMIT)); // the return slot: its write faults
+  let nested = -1;
+  const { exit, regs } = rawEnter(p, e, {
+    tcs: e.tcs[1]!, index: ecallPlan(e, 'ecall_secret_addr').index, ms: U + 0x4000, scratch: U + 0x8000, scratchSize: 0x1000,
+    handler: (x, r) => {
+      if (x.reason !== 'aex' || x.vector !== 14) return 0;
+      assert.notEqual(p.kernel32.VirtualAlloc(U + 0x4000, 4096, MEM_COMMIT, PAGE_READWRITE), 0);
+      nested = e.ecall('ecall_calls') as number; // another return value, written during this exit
+      r.rbx = e.tcs[1]!;
+      r.rcx = RAW_AEP;
+      return ENCLU.ERESUME;
+    },
+  });
+  assert.ok(nested >= 0 && nested !== addr, `the nested call returned something else (${nested} vs ${addr})`);
+  assert.equal(exit.reason, 'eexit');
+  assert.equal(regs.rax, STATUS.SUCCESS);
+  assert.equal(Number(u64le(p.process.read(U + 0x4000, 8), 0)), addr, 'the outer ECALL\'s own return value');
 });
 

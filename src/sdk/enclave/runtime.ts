@@ -399,17 +399,16 @@ class TrustedRuntime implements EnclaveEngine {
       for (let k = 0; k < rn; k += 4) {
         const p = f.params[rec[k]!]!;
         const host = rec[k + 1]!, len = rec[k + 2]!, ptr = rec[k + 3]!;
-        const u8 = st.u8;
         if (p.direction === 'in' || p.direction === 'inout') {
-          ctx.readInto(host, u8, ptr, len, st.i32);
-          if (p.string && u8[ptr + len - 1] !== 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} changed while it was copied`);
-        } else u8.fill(0, ptr, ptr + len);
+          moduleCopy(ctx, st, host, ptr, len, true);
+          if (p.string && st.u8[ptr + len - 1] !== 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} changed while it was copied`);
+        } else st.u8.fill(0, ptr, ptr + len);
         args[rec[k]!] = ptr;
       }
       const result = callExport(st.ecallFns[index]!, args, n);
       for (let k = 0; k < rn; k += 4) {
         const p = f.params[rec[k]!]!;
-        if (p.direction === 'out' || p.direction === 'inout') ctx.write(rec[k + 1]!, st.u8, rec[k + 3]!, rec[k + 2]!, st.i32);
+        if (p.direction === 'out' || p.direction === 'inout') moduleCopy(ctx, st, rec[k + 1]!, rec[k + 3]!, rec[k + 2]!, false);
       }
       if (f.returns) this.#writeReturn(ctx, f, msAddr, result);
     } catch (err) {
@@ -446,25 +445,32 @@ class TrustedRuntime implements EnclaveEngine {
   /** Working arrays of an ECALL with parameters, by nesting depth. */
   readonly #work: { readonly args: (number | bigint)[]; readonly rec: number[]; readonly owned: number[]; ms: Uint8Array; msWords: Int32Array }[] = [];
 
-  #retSlot = new Uint8Array(8);
   /**
-   * OCALLs' marshalling structures by parameter count, reused: one is written out before its EEXIT
-   * and not read after, so a nested call never finds one still in use.
+   * Buffers the runtime fills and then writes to untrusted memory (an ECALL's return slot, an
+   * OCALL's marshalling structure), by depth: writing to untrusted memory can fault, and during that
+   * exit the host may make an ECALL whose own buffers must not be the one still waiting to be
+   * written. `#outDepth` is raised from before a buffer is filled until it is written; nothing reads
+   * a buffer after that.
    */
-  readonly #msBufs: Uint8Array[] = [];
-  /** Word views of #msBufs. */
-  readonly #msWords: Int32Array[] = [];
-  /** The marshalling structure of `n` parameters (and a return slot). */
-  #msBuf(n: number): Uint8Array {
-    const b = this.#msBufs[n];
-    if (b !== undefined) return b;
-    const nb = (this.#msBufs[n] = new Uint8Array(8 * (n + 1)));
-    this.#msWords[n] = new Int32Array(nb.buffer);
-    return nb;
+  #outDepth = 0;
+  readonly #outBufs: { readonly b: Uint8Array; readonly w: Int32Array }[] = [];
+  /** The buffer of depth `d`, at least `len` bytes. */
+  #outBuf(d: number, len: number): { readonly b: Uint8Array; readonly w: Int32Array } {
+    const o = this.#outBufs[d];
+    if (o !== undefined && o.b.length >= len) return o;
+    const b = new Uint8Array(Math.max(64, len));
+    return (this.#outBufs[d] = { b, w: new Int32Array(b.buffer) });
   }
   #writeReturn(ctx: EnclaveContext, f: FunctionPlan, msAddr: number, result: unknown): void {
-    writeSlot(this.#retSlot, 0, f.returns!, result);
-    ctx.write(msAddr + 8 * f.params.length, this.#retSlot);
+    const d = this.#outDepth;
+    const o = this.#outBuf(d, 8);
+    writeSlot(o.b, 0, f.returns!, result);
+    this.#outDepth = d + 1;
+    try {
+      ctx.write(msAddr + 8 * f.params.length, o.b, 0, 8, o.w);
+    } finally {
+      this.#outDepth = d;
+    }
   }
 
   #alloc(st: EnclaveState, len: number, fname: string): number {
@@ -568,40 +574,48 @@ class TrustedRuntime implements EnclaveEngine {
       top += msSize(f); // a multiple of 8
       if (top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
       let outs: { ptr: number; host: number; len: number }[] | null = null;
-      // The ms is written to untrusted memory before the EEXIT and not read after it: reused.
-      const ms = np > 0 ? this.#msBuf(np) : NO_BYTES;
-      if (np > 0) ms.fill(0);
-      const mem = np > 0 ? st.u8 : NO_BYTES;
-      for (let i = 0; i < np; i++) {
-        const p = f.params[i]!;
-        const v = vals[i]!;
-        if (p.kind === 'value') writeSlot(ms, i, p, v);
-        else if (p.kind === 'user_check') writeSlot(ms, i, USER_CHECK, v);
-        else {
-          const ptr = v >>> 0;
-          if (ptr === 0) continue;
-          const len = p.string ? wasmStringLength(mem, ptr, p.string) : bufferLength(p, vals);
-          if (len < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} has an insane length`);
-          if (ptr + len > mem.length) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} runs past the enclave's memory`);
-          const host = top;
-          top += Math.ceil(len / 8) * 8;
-          if (top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
-          if (p.direction === 'in' || p.direction === 'inout') ctx.write(host, mem, ptr, len, st.i32);
-          else ctx.write(host, new Uint8Array(len));
-          if (p.direction === 'out' || p.direction === 'inout') (outs ??= []).push({ ptr, host, len });
-          writeSlotAddress(ms, i, host);
+      // The ms is built in this depth's out buffer and written out before the EEXIT (see #outDepth).
+      const d = this.#outDepth;
+      const msLen = 8 * (np + 1);
+      const buf = np > 0 ? this.#outBuf(d, msLen) : null;
+      const ms = buf !== null ? buf.b : NO_BYTES;
+      this.#outDepth = d + 1;
+      try {
+        if (np > 0) ms.fill(0, 0, msLen);
+        for (let i = 0; i < np; i++) {
+          const p = f.params[i]!;
+          const v = vals[i]!;
+          if (p.kind === 'value') writeSlot(ms, i, p, v);
+          else if (p.kind === 'user_check') writeSlot(ms, i, USER_CHECK, v);
+          else {
+            const ptr = v >>> 0;
+            if (ptr === 0) continue;
+            const mem = st.u8; // after the exits of the copies before it (see moduleCopy)
+            const len = p.string ? wasmStringLength(mem, ptr, p.string) : bufferLength(p, vals);
+            if (len < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} has an insane length`);
+            if (ptr + len > mem.length) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} runs past the enclave's memory`);
+            const host = top;
+            top += Math.ceil(len / 8) * 8;
+            if (top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
+            if (p.direction === 'in' || p.direction === 'inout') moduleCopy(ctx, st, host, ptr, len, false);
+            else ctx.write(host, new Uint8Array(len));
+            if (p.direction === 'out' || p.direction === 'inout') (outs ??= []).push({ ptr, host, len });
+            writeSlotAddress(ms, i, host);
+          }
         }
+        if (buf !== null) ctx.write(msAddr, ms, 0, msLen, buf.w);
+      } finally {
+        this.#outDepth = d;
       }
-      if (np > 0) ctx.write(msAddr, ms, 0, ms.length, this.#msWords[np]);
       this.#exitForOcall(st, ctx, t, f, msAddr, top);
       // Copy results back to where the enclave said, with the sizes the enclave computed.
       if (outs === null && retPtr === 0) return STATUS.SUCCESS;
-      const after = st.u8; // a nested ECALL during the OCALL may have replaced the buffer
-      if (outs !== null) for (const o of outs) ctx.readInto(o.host, after, o.ptr, o.len, st.i32);
+      // A nested ECALL during the OCALL may have replaced the buffer: st.u8 is read after each exit.
+      if (outs !== null) for (const o of outs) moduleCopy(ctx, st, o.host, o.ptr, o.len, true);
       if (f.returns && retPtr) {
-        if (retPtr + f.returns.width > after.length) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: the return pointer is outside the enclave's memory`);
+        if (retPtr + f.returns.width > st.u8.length) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: the return pointer is outside the enclave's memory`);
         const rv = ctx.read(msAddr + 8 * f.params.length, 8);
-        after.set(rv.subarray(0, f.returns.width), retPtr);
+        st.u8.set(rv.subarray(0, f.returns.width), retPtr);
       }
       return STATUS.SUCCESS;
     } catch (e) {
@@ -640,6 +654,25 @@ function ecallThrew(st: EnclaveState, sp: WebAssembly.Global | null, sp0: number
     return STATUS.ENCLAVE_CRASHED;
   }
   throw e;
+}
+
+/**
+ * A copy between untrusted memory (`host`) and the module's memory (`ptr`), into the module when
+ * `toModule`. An exit in the middle of it (a fault on the untrusted side, resumed) may run a nested
+ * ECALL that replaces the module's buffer (memory.grow, even by 0 pages, detaches the old one; the
+ * contents stay at the same offsets): the copy then meets the detached view and is done again,
+ * whole, with the current one. Anything else that goes wrong passes through.
+ */
+function moduleCopy(ctx: EnclaveContext, st: EnclaveState, host: number, ptr: number, len: number, toModule: boolean): void {
+  const u8 = st.u8;
+  try {
+    if (toModule) ctx.readInto(host, u8, ptr, len, st.i32);
+    else ctx.write(host, u8, ptr, len, st.i32);
+  } catch (e) {
+    if (!(e instanceof RangeError) || st.u8 === u8) throw e;
+    if (toModule) ctx.readInto(host, st.u8, ptr, len, st.i32);
+    else ctx.write(host, st.u8, ptr, len, st.i32);
+  }
 }
 
 /** Call an ECALL's export with its arguments (without a spread for the usual arities). */

@@ -209,7 +209,8 @@ export function runtimeImports(s: RuntimeServices): Record<string, WebAssembly.I
       const ctx = s.ctx();
       const a = Number(BigInt.asUintN(64, src));
       if (!inMem(u(dst), u(n)) || !outside(ctx, a, u(n))) return STATUS.INVALID_PARAMETER;
-      s.memory.set(ctx.read(a, u(n)), u(dst));
+      const bytes = ctx.read(a, u(n));
+      s.memory.set(bytes, u(dst)); // the view as it is after the read (an exit during it may have replaced the buffer)
       return STATUS.SUCCESS;
     },
     copy_to_outside: (dst: bigint, src: number, n: number) => {
