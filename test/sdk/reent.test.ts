@@ -8,8 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newPlatform, loadFixture, untrusted, ecallPlan, writeMs, rawEnter, readLog, RAW_AEP, STATUS, callStatus } from '../helpers/sdk.js';
 import { EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, ECMD_ORET, EnclaveCallError, type HostEnclave } from '../../src/sdk/index.js';
-import { ENCLU } from '../../src/arch/index.js';
-import { u64le } from '../../src/lib/index.js';
+import { ENCLU, PTE, KEYPOLICY } from '../../src/arch/index.js';
+import { u64le, u32le } from '../../src/lib/index.js';
 import { MEM_DECOMMIT, MEM_COMMIT, PAGE_READWRITE } from '../../src/os/windows/constants.js';
 
 test('free-time OCALL with a nested ECALL with buffers: the outer call frees exactly its own buffers', () => {
@@ -367,5 +367,104 @@ test('an ECALL\'s return value whose write faults: an ECALL the host makes durin
   assert.equal(exit.reason, 'eexit');
   assert.equal(regs.rax, STATUS.SUCCESS);
   assert.equal(Number(u64le(p.process.read(U + 0x4000, 8), 0)), addr, 'the outer ECALL\'s own return value');
+});
+
+test('the same retried [in] copy from a page that reads as all-ones (a frame beyond RAM) after a nested memory.grow', () => {
+  const p = newPlatform();
+  const e = loadFixture(p, 'marshal');
+  const U = untrusted(p, 0x10000);
+  assert.ok(p.kernel32.VirtualFree(U + 0x4000, 4096, MEM_DECOMMIT));
+  writeMs(p, U, [U + 0x4000, 16]);
+  let grown = -1;
+  const { exit, regs } = rawEnter(p, e, {
+    tcs: e.tcs[1]!, index: ecallPlan(e, 'ecall_in_size').index, ms: U, scratch: U + 0x8000, scratchSize: 0x1000,
+    handler: (x, r) => {
+      if (x.reason !== 'aex' || x.vector !== 14) return 0;
+      // The page now maps a frame beyond RAM (non-existent memory reads as all-ones, the byte path's
+      // fill), and the module's buffer is replaced before the copy goes on.
+      p.process.pageTable.map((U + 0x4000) / 4096, 2 ** 30, PTE.W | PTE.U);
+      grown = e.ecall('ecall_grow_zero') as number;
+      r.rbx = e.tcs[1]!;
+      r.rcx = RAW_AEP;
+      return ENCLU.ERESUME;
+    },
+  });
+  assert.ok(grown > 0);
+  assert.equal(exit.reason, 'eexit');
+  assert.equal(regs.rax, STATUS.SUCCESS);
+  assert.deepEqual(readLog(e).map((r) => [r.kind, [...r.bytes]]), [[1, new Array(16).fill(0xff)], [2, [16, 0, 0, 0]]]);
+});
+
+test('sealing whose EREPORT/EGETKEY access exits, while the host replaces the module\'s buffer (a nested memory.grow): the blob is right', () => {
+  const p = newPlatform();
+  const e = loadFixture(p, 'identity');
+  const U = untrusted(p, 0x10000);
+  const aad = new TextEncoder().encode('header'), text = new TextEncoder().encode('the sealed secret');
+  const blobLen = 560 + aad.length + text.length;
+  p.process.write(U + 0x1000, aad);
+  p.process.write(U + 0x2000, text);
+  writeMs(p, U, [KEYPOLICY.MRENCLAVE, U + 0x1000, aad.length, U + 0x2000, text.length, U + 0x3000, blobLen]);
+  // The thread-data page of TCS 1 (past the TCS and its SSA frames), where EREPORT and EGETKEY take
+  // their operands: the OS unmaps it, so the sealing's first access there faults.
+  const td = e.tcs[1]! + 4096 * (1 + e.image.manifest.layout.nssa);
+  const pt = p.process.pageTable;
+  const pte = pt.lookup(td / 4096)!;
+  assert.ok(pt.unmap(td / 4096));
+  let grown = -1;
+  const { exit, regs } = rawEnter(p, e, {
+    tcs: e.tcs[1]!, index: ecallPlan(e, 'ecall_seal').index, ms: U, scratch: U + 0x8000, scratchSize: 0x1000,
+    handler: (x, r) => {
+      if (x.reason !== 'aex' || x.vector !== 14) return 0;
+      pt.map(td / 4096, pte.pfn, pte.flags);
+      grown = e.ecall('ecall_grow_zero') as number;
+      r.rbx = e.tcs[1]!;
+      r.rcx = RAW_AEP;
+      return ENCLU.ERESUME;
+    },
+  });
+  assert.ok(grown > 0, 'the nested ECALL grew the memory');
+  assert.equal(exit.reason, 'eexit');
+  assert.equal(regs.rax, STATUS.SUCCESS);
+  assert.equal(Number(u64le(p.process.read(U + 56, 8), 0)), 0, 'witness_seal succeeded');
+  const blob = p.process.read(U + 0x3000, blobLen);
+  const outText = new Uint8Array(64), outAad = new Uint8Array(64), lengths = new Uint8Array(8);
+  assert.equal(e.ecall('ecall_unseal', [blob, blob.length, outText, 64, outAad, 64, lengths]), 0);
+  assert.deepEqual(outText.subarray(0, u32le(lengths, 0)), text);
+  assert.deepEqual(outAad.subarray(0, u32le(lengths, 4)), aad);
+});
+
+test('unsealing whose EGETKEY access exits, while the host replaces the module\'s buffer (a nested memory.grow): text and lengths arrive', () => {
+  const p = newPlatform();
+  const e = loadFixture(p, 'identity');
+  const aad = new TextEncoder().encode('header'), text = new TextEncoder().encode('the sealed secret');
+  const blob = new Uint8Array(560 + aad.length + text.length);
+  assert.equal(e.ecall('ecall_seal', [KEYPOLICY.MRENCLAVE, aad, aad.length, text, text.length, blob, blob.length]), 0);
+  const U = untrusted(p, 0x10000);
+  p.process.write(U + 0x1000, blob);
+  writeMs(p, U, [U + 0x1000, blob.length, U + 0x2000, 64, U + 0x3000, 64, U + 0x4000]);
+  const td = e.tcs[1]! + 4096 * (1 + e.image.manifest.layout.nssa);
+  const pt = p.process.pageTable;
+  const pte = pt.lookup(td / 4096)!;
+  assert.ok(pt.unmap(td / 4096));
+  let grown = -1;
+  const { exit, regs } = rawEnter(p, e, {
+    tcs: e.tcs[1]!, index: ecallPlan(e, 'ecall_unseal').index, ms: U, scratch: U + 0x8000, scratchSize: 0x1000,
+    handler: (x, r) => {
+      if (x.reason !== 'aex' || x.vector !== 14) return 0;
+      pt.map(td / 4096, pte.pfn, pte.flags);
+      grown = e.ecall('ecall_grow_zero') as number;
+      r.rbx = e.tcs[1]!;
+      r.rcx = RAW_AEP;
+      return ENCLU.ERESUME;
+    },
+  });
+  assert.ok(grown > 0);
+  assert.equal(exit.reason, 'eexit');
+  assert.equal(regs.rax, STATUS.SUCCESS);
+  assert.equal(Number(u64le(p.process.read(U + 56, 8), 0)), 0, 'witness_unseal succeeded');
+  const lengths = p.process.read(U + 0x4000, 8);
+  assert.deepEqual([u32le(lengths, 0), u32le(lengths, 4)], [text.length, aad.length]);
+  assert.deepEqual(p.process.read(U + 0x2000, text.length), text);
+  assert.deepEqual(p.process.read(U + 0x3000, aad.length), aad);
 });
 

@@ -660,8 +660,10 @@ function ecallThrew(st: EnclaveState, sp: WebAssembly.Global | null, sp0: number
  * A copy between untrusted memory (`host`) and the module's memory (`ptr`), into the module when
  * `toModule`. An exit in the middle of it (a fault on the untrusted side, resumed) may run a nested
  * ECALL that replaces the module's buffer (memory.grow, even by 0 pages, detaches the old one; the
- * contents stay at the same offsets): the copy then meets the detached view and is done again,
- * whole, with the current one. Anything else that goes wrong passes through.
+ * contents stay at the same offsets): the copy then meets the detached view (a RangeError or a
+ * TypeError, before any byte moved: the context resolves every page before it copies) and is done
+ * again, whole, with the current one. Anything else passes through, the processor's signals and
+ * the faults it classifies (a stack overflow among them) included.
  */
 function moduleCopy(ctx: EnclaveContext, st: EnclaveState, host: number, ptr: number, len: number, toModule: boolean): void {
   const u8 = st.u8;
@@ -669,7 +671,7 @@ function moduleCopy(ctx: EnclaveContext, st: EnclaveState, host: number, ptr: nu
     if (toModule) ctx.readInto(host, u8, ptr, len, st.i32);
     else ctx.write(host, u8, ptr, len, st.i32);
   } catch (e) {
-    if (!(e instanceof RangeError) || st.u8 === u8) throw e;
+    if (u8.length !== 0 || st.u8 === u8 || isProcessorSignal(e) || e instanceof EnclaveRedirect || isFault(e)) throw e;
     if (toModule) ctx.readInto(host, st.u8, ptr, len, st.i32);
     else ctx.write(host, st.u8, ptr, len, st.i32);
   }

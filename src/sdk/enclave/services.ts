@@ -115,7 +115,7 @@ function overlapping(a: Uint8Array, b: Uint8Array): boolean {
  * empty text, an `out` that does not have sealedDataSize(aad, text) bytes or that overlaps the
  * text or the AAD, or a policy without MRENCLAVE/MRSIGNER or with other bits.
  */
-export function sealData(ctx: EnclaveContext, crypto: CryptoProvider, policy: number, aad: Uint8Array, text: Uint8Array, out?: Uint8Array): Uint8Array | number {
+export function sealData(ctx: EnclaveContext, crypto: CryptoProvider, policy: number, aad: Uint8Array, text: Uint8Array, out?: Uint8Array, views?: () => readonly [Uint8Array, Uint8Array, Uint8Array]): Uint8Array | number {
   if (text.length === 0) return STATUS.INVALID_PARAMETER;
   if (out && out.length !== sealedDataSize(aad.length, text.length)) return STATUS.INVALID_PARAMETER;
   // The ciphertext goes straight into the blob while the text is read: they must not overlap.
@@ -128,6 +128,9 @@ export function sealData(ctx: EnclaveContext, crypto: CryptoProvider, policy: nu
   });
   const key = getKey(ctx, req, self);
   if (typeof key === 'number') return key;
+  // `views`: the same bytes' views made again after EREPORT and EGETKEY, whose accesses can exit
+  // (the host may run an ECALL then whose memory.grow replaces the module's buffer).
+  if (views) [aad, text, out] = views();
   const blob = out ?? new Uint8Array(sealedDataSize(aad.length, text.length));
   const { tag } = crypto.aesGcm128Encrypt(key, new Uint8Array(12), text, aad, blob.subarray(SEALED_HEADER_SIZE, SEALED_HEADER_SIZE + text.length));
   blob.fill(0, 0, SEALED_HEADER_SIZE);
@@ -188,16 +191,18 @@ export function runtimeImports(s: RuntimeServices): Record<string, WebAssembly.I
     seal: (policy: number, aad: number, aadLen: number, txt: number, txtLen: number, out: number, outLen: number) => {
       if (!inMem(u(aad), u(aadLen)) || !inMem(u(txt), u(txtLen)) || !inMem(u(out), u(outLen))) return STATUS.INVALID_PARAMETER;
       // sealData checks the output's size and that it overlaps neither input.
-      const r = sealData(s.ctx(), s.crypto, policy & 0xffff, s.memory.subarray(u(aad), u(aad) + u(aadLen)), s.memory.subarray(u(txt), u(txt) + u(txtLen)), s.memory.subarray(u(out), u(out) + u(outLen)));
+      const views = (): [Uint8Array, Uint8Array, Uint8Array] => [s.memory.subarray(u(aad), u(aad) + u(aadLen)), s.memory.subarray(u(txt), u(txt) + u(txtLen)), s.memory.subarray(u(out), u(out) + u(outLen))];
+      const r = sealData(s.ctx(), s.crypto, policy & 0xffff, ...views(), views);
       return typeof r === 'number' ? r : STATUS.SUCCESS;
     },
     unseal: (blob: number, blobLen: number, aadOut: number, aadLenPtr: number, txtOut: number, txtLenPtr: number) => {
       if (!inMem(u(blob), u(blobLen)) || !inMem(u(txtLenPtr), 4) || (aadLenPtr && !inMem(u(aadLenPtr), 4))) return STATUS.INVALID_PARAMETER;
-      const dv = new DataView(s.memory.buffer);
+      let dv = new DataView(s.memory.buffer);
       const txtCap = dv.getUint32(u(txtLenPtr), true);
       const aadCap = aadLenPtr ? dv.getUint32(u(aadLenPtr), true) : 0;
       const r = unsealData(s.ctx(), s.crypto, s.memory.slice(u(blob), u(blob) + u(blobLen)));
       if (typeof r === 'number') return r;
+      dv = new DataView(s.memory.buffer); // after EGETKEY, whose accesses can exit (a nested memory.grow replaces the buffer)
       if (r.text.length > txtCap || !inMem(u(txtOut), r.text.length) || r.aad.length > aadCap || (r.aad.length && !inMem(u(aadOut), r.aad.length))) return STATUS.INVALID_PARAMETER;
       s.memory.set(r.text, u(txtOut));
       if (r.aad.length) s.memory.set(r.aad, u(aadOut));
