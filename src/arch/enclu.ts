@@ -508,6 +508,16 @@ function bufferRange(b: Uint8Array, at: number, len: number): number {
   return len;
 }
 
+/**
+ * After an access resumed from an exit: the engine's buffer must still hold [at, at+len). Code that
+ * ran during the exit may have replaced it (a nested entry's memory.grow detaches a WebAssembly
+ * memory's buffer): the access then ends, before any byte moved, with ENGINE_BUFFER_DETACHED, and
+ * the engine may do it again with its current view.
+ */
+function bufferStillHolds(b: Uint8Array, at: number, len: number): void {
+  if (at + len > b.length) throw new ArchError('ENGINE_BUFFER_DETACHED', `the engine's buffer no longer holds [${at}, ${at}+${len}) (${b.length} bytes): it was replaced during the exit`);
+}
+
 function inMode(e: Entry): boolean {
   return e.lp.enclaveMode && e.lp.activeToken === e.token;
 }
@@ -806,14 +816,17 @@ class Context implements EnclaveContext {
         return;
       }
       let i: number;
+      let exited = false;
       for (;;) {
         try {
           i = m.resolveEnclaveAccess(e.lp, e.secs, la, write, fetch);
           break;
         } catch (err) {
           this.#faulted(err);
+          exited = true;
         }
       }
+      if (exited) bufferStillHolds(buf, at, len);
       if (i < 0 && !fetch) {
         // Ordinary RAM (outside ELRANGE and the PRM): remember the translation, under the page
         // table it was made with (a fault's AEX may have let the kernel switch CR3 before the retry).
@@ -827,6 +840,7 @@ class Context implements EnclaveContext {
       this.#copy(i, off, buf, at, len, write, words);
       return;
     }
+    let exited = false;
     for (;;) {
       // Resolve every page before touching any (an access that faults changes nothing).
       const pages: number[] = [];
@@ -838,8 +852,10 @@ class Context implements EnclaveContext {
         }
       } catch (err) {
         this.#faulted(err);
+        exited = true;
         continue;
       }
+      if (exited) bufferStillHolds(buf, at, len);
       let done = 0;
       for (const i of pages) {
         const o = (la + done) & 4095;

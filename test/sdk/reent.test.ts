@@ -468,3 +468,22 @@ test('unsealing whose EGETKEY access exits, while the host replaces the module\'
   assert.deepEqual(p.process.read(U + 0x3000, aad.length), aad);
 });
 
+test('an exit handler that throws after a nested memory.grow: its error reaches the caller of EENTER, the copy is not done again', () => {
+  const p = newPlatform();
+  const e = loadFixture(p, 'marshal');
+  const U = untrusted(p, 0x10000);
+  assert.ok(p.kernel32.VirtualFree(U + 0x4000, 4096, MEM_DECOMMIT));
+  writeMs(p, U, [U + 0x4000, 16]);
+  const exits: string[] = [];
+  class HostGaveUp extends Error {}
+  assert.throws(() => rawEnter(p, e, {
+    tcs: e.tcs[1]!, index: ecallPlan(e, 'ecall_in_size').index, ms: U, scratch: U + 0x8000, scratchSize: 0x1000,
+    handler: (x) => {
+      exits.push(`${x.reason} ${x.vector}`);
+      e.ecall('ecall_grow_zero');
+      throw new HostGaveUp('the host\'s own error');
+    },
+  }), HostGaveUp);
+  assert.deepEqual(exits, ['aex 14'], 'one exit: nothing ran again after the handler threw');
+});
+

@@ -10,7 +10,7 @@
  * ECALL, with the edger8r-style checks of every pointer and length the host supplied.
  */
 import type { EnclaveEngine, EnclaveContext } from '../../arch/index.js';
-import { ArchFault, EnclaveRedirect, isProcessorSignal, GPRSGX_SIZE } from '../../arch/index.js';
+import { ArchError, ArchFault, EnclaveRedirect, isProcessorSignal, GPRSGX_SIZE } from '../../arch/index.js';
 import { slotNumber, slotValue, writeSlot, writeSlotAddress, bufferLength, stringUnit, terminatorLength, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK } from '../marshal.js';
 import type { CryptoProvider } from '../../lib/crypto/provider.js';
 import { defaultCrypto } from '../../lib/crypto/node.js';
@@ -660,18 +660,16 @@ function ecallThrew(st: EnclaveState, sp: WebAssembly.Global | null, sp0: number
  * A copy between untrusted memory (`host`) and the module's memory (`ptr`), into the module when
  * `toModule`. An exit in the middle of it (a fault on the untrusted side, resumed) may run a nested
  * ECALL that replaces the module's buffer (memory.grow, even by 0 pages, detaches the old one; the
- * contents stay at the same offsets): the copy then meets the detached view (a RangeError or a
- * TypeError, before any byte moved: the context resolves every page before it copies) and is done
- * again, whole, with the current one. Anything else passes through, the processor's signals and
- * the faults it classifies (a stack overflow among them) included.
+ * contents stay at the same offsets): the context then ends the access with ENGINE_BUFFER_DETACHED
+ * before any byte moved, and the copy is done again, whole, with the current view. Anything else
+ * passes through (the processor's signals, faults, what the host's exit handler threw).
  */
 function moduleCopy(ctx: EnclaveContext, st: EnclaveState, host: number, ptr: number, len: number, toModule: boolean): void {
-  const u8 = st.u8;
   try {
-    if (toModule) ctx.readInto(host, u8, ptr, len, st.i32);
-    else ctx.write(host, u8, ptr, len, st.i32);
+    if (toModule) ctx.readInto(host, st.u8, ptr, len, st.i32);
+    else ctx.write(host, st.u8, ptr, len, st.i32);
   } catch (e) {
-    if (u8.length !== 0 || st.u8 === u8 || isProcessorSignal(e) || e instanceof EnclaveRedirect || isFault(e)) throw e;
+    if (!(e instanceof ArchError && e.code === 'ENGINE_BUFFER_DETACHED')) throw e;
     if (toModule) ctx.readInto(host, st.u8, ptr, len, st.i32);
     else ctx.write(host, st.u8, ptr, len, st.i32);
   }
