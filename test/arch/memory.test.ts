@@ -573,7 +573,7 @@ describe('enclave-mode copies with ordinary RAM through a word view (readInto/wr
         },
       });
       assert.equal(exit.reason, 'eexit');
-      assert.ok(err instanceof RangeError, `${write ? 'write' : 'read'}: ${String(err)}`);
+      assert.ok(err instanceof ArchError && err.code === 'ENGINE_BUFFER_DETACHED', `${write ? 'write' : 'read'}: ${String(err)}`);
       assert.equal(toHex(k.proc.memory.readPhysical(pa + 4096 - 8, 8)), 'ab'.repeat(8), 'no zeros written');
       assert.equal(toHex(k.proc.memory.readPhysical(pa2, 8)), 'cd'.repeat(8));
     }
