@@ -101,9 +101,12 @@ export interface EnclaveContext {
    * Read into out[at, at+len) (default: all of `out`). `words`, when given, must be a word view of
    * `out` (the same buffer, word k = bytes 4k…4k+3 of `out`): small aligned copies then go word by
    * word instead of through a TypedArray view made per copy. The result is the same either way.
+   * An access that resumes from an exit (a fault, ERESUME) and finds `out` no longer holding
+   * [at, at+len) (code that ran during the exit replaced the buffer: memory.grow detaches a
+   * WebAssembly memory's) ends with ArchError ENGINE_BUFFER_DETACHED before any byte moved.
    */
   readInto(la: number, out: Uint8Array, at?: number, len?: number, words?: Int32Array): void;
-  /** Write data[at, at+len) (default: all of `data`); `words` as for readInto. */
+  /** Write data[at, at+len) (default: all of `data`); `words` and ENGINE_BUFFER_DETACHED as for readInto. */
   write(la: number, data: Uint8Array, at?: number, len?: number, words?: Int32Array): void;
   /** An instruction fetch: needs EPCM X and an address inside ELRANGE. */
   fetch(la: number, len: number): Uint8Array;
