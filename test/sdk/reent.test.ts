@@ -1,14 +1,17 @@
 /**
  * Re-entrancy of the marshalling state: an enclave whose own witness_free makes an OCALL that nests
  * an ECALL with buffers, [out] buffers of a call whose OCALL nests another call, an OCALL with
- * nothing to marshal (its scratch check and its interrupt window), and what the host keeps of the
- * caller's buffers (test/fixtures/reent: its witness_alloc/witness_free track what they hand out).
+ * nothing to marshal (its scratch check and its interrupt window), what the host keeps of the
+ * caller's buffers (test/fixtures/reent: its witness_alloc/witness_free track what they hand out),
+ * a crash while an OCALL waits, and the runtime's buffers across an exit in the middle of a copy
+ * (a fault the host mends, making ECALLs of its own before it resumes).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newPlatform, loadFixture, untrusted, ecallPlan, writeMs, rawEnter, readLog, RAW_AEP, STATUS, callStatus } from '../helpers/sdk.js';
 import { EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, ECMD_ORET, EnclaveCallError, type HostEnclave } from '../../src/sdk/index.js';
-import { ENCLU, PTE, KEYPOLICY } from '../../src/arch/index.js';
+import { ENCLU, PTE, KEYPOLICY, type ExitInfo, type Registers } from '../../src/arch/index.js';
+import type { Platform } from '../../src/platform/index.js';
 import { u64le, u32le } from '../../src/lib/index.js';
 import { MEM_DECOMMIT, MEM_COMMIT, PAGE_READWRITE } from '../../src/os/windows/constants.js';
 
@@ -236,36 +239,73 @@ test('an exception handled by the enclave (a redirect in flight) ends the ECALL 
   assert.equal(callStatus(() => e.ecall('ecall_live')), STATUS.ENCLAVE_CRASHED, 'the redirect crashed the enclave, as the exception handler means it to');
 });
 
+/**
+ * ECALL `name` made raw on TCS 1, with its ms at `ms` and a 4 KiB scratch area at `scratch`, across
+ * page faults the test arranged: at each #PF the host runs `onFault` (it mends the page and may make
+ * ECALLs of its own, on TCS 0) and resumes the access; any other exit goes to `onExit` (default: the
+ * entry ends there). `seen` lists the exits as "reason vector".
+ */
+function enterAcrossFaults(p: Platform, e: HostEnclave, name: string, ms: number, scratch: number, onFault: () => void, onExit: (x: ExitInfo, r: Registers) => number = () => 0): { exit: ExitInfo; regs: Registers; seen: string[] } {
+  const seen: string[] = [];
+  const { exit, regs } = rawEnter(p, e, {
+    tcs: e.tcs[1]!, index: ecallPlan(e, name).index, ms, scratch, scratchSize: 0x1000,
+    handler: (x, r) => {
+      seen.push(`${x.reason} ${x.vector}`);
+      if (x.reason !== 'aex' || x.vector !== 14) return onExit(x, r);
+      onFault();
+      r.rbx = e.tcs[1]!;
+      r.rcx = RAW_AEP;
+      return ENCLU.ERESUME;
+    },
+  });
+  return { exit, regs, seen };
+}
+
+/** The ECALL returned normally with SGX_SUCCESS. */
+function assertReturned(exit: ExitInfo, regs: Registers): void {
+  assert.equal(exit.reason, 'eexit');
+  assert.equal(regs.rdi, EXIT_ECALL_RETURN);
+  assert.equal(regs.rax, STATUS.SUCCESS);
+}
+
+/** Decommit the page at `la` (the enclave's next access to it faults); returns what commits it again. */
+function decommit(p: Platform, la: number): () => void {
+  assert.ok(p.kernel32.VirtualFree(la, 4096, MEM_DECOMMIT));
+  return () => assert.notEqual(p.kernel32.VirtualAlloc(la, 4096, MEM_COMMIT, PAGE_READWRITE), 0);
+}
+
+/**
+ * Unmap the thread-data page of TCS 1 (past the TCS and its SSA frames), where EREPORT and EGETKEY
+ * take their operands, so the first sealing access there faults; returns what maps it back.
+ */
+function unmapThreadData(p: Platform, e: HostEnclave): () => void {
+  const vpn = (e.tcs[1]! + 4096 * (1 + e.image.manifest.layout.nssa)) / 4096;
+  const pt = p.process.pageTable;
+  const pte = pt.lookup(vpn)!;
+  assert.ok(pt.unmap(vpn));
+  return () => pt.map(vpn, pte.pfn, pte.flags);
+}
+
 test('an ECALL made while another one\'s parameters are still being read (during the fault of its string scan) does not change that call\'s arguments', () => {
   const p = newPlatform();
-  let nested = -1;
   const e = loadFixture(p, 'reent', { ocalls: { ocall_in_free: () => undefined, ocall_mid: () => 0 } });
   const U = untrusted(p, 0x10000);
   // The outer call's string "abc" ends a page; its NUL is on the next page, decommitted: the
   // enclave's scan of it faults, and the host's exit handler runs in the middle of the call.
   const sAddr = U + 0x2000 - 3;
   p.process.write(sAddr, new TextEncoder().encode('abc'));
-  assert.ok(p.kernel32.VirtualFree(U + 0x2000, 4096, MEM_DECOMMIT));
+  const commit = decommit(p, U + 0x2000);
   p.process.write(U + 0x4000, new Uint8Array([1, 2, 3, 4]));
   writeMs(p, U, [sAddr, U + 0x4000, 4]);
-  const seen: string[] = [];
-  const { exit, regs } = rawEnter(p, e, {
-    tcs: e.tcs[1]!, index: ecallPlan(e, 'ecall_str_buf').index, ms: U, scratch: U + 0x8000, scratchSize: 0x1000,
-    handler: (x, r) => {
-      seen.push(`${x.reason} ${x.vector}`);
-      if (x.reason !== 'aex' || x.vector !== 14) return 0;
-      // Commit the page (zeros: the string ends there), make an ECALL of the same function with
-      // other arguments on the other thread, and let the outer call go on.
-      assert.notEqual(p.kernel32.VirtualAlloc(U + 0x2000, 4096, MEM_COMMIT, PAGE_READWRITE), 0);
-      nested = e.ecall('ecall_str_buf', ['xy', new Uint8Array([100, 100, 100]), 3]) as number;
-      r.rbx = e.tcs[1]!;
-      r.rcx = RAW_AEP;
-      return ENCLU.ERESUME;
-    },
+  let nested = -1;
+  const { exit, regs, seen } = enterAcrossFaults(p, e, 'ecall_str_buf', U, U + 0x8000, () => {
+    // The page committed (zeros: the string ends there), an ECALL of the same function with other
+    // arguments on the other thread.
+    commit();
+    nested = e.ecall('ecall_str_buf', ['xy', new Uint8Array([100, 100, 100]), 3]) as number;
   });
   assert.deepEqual(seen, ['aex 14', 'eexit null'], 'one fault, then the ECALL\'s return');
-  assert.equal(exit.reason, 'eexit');
-  assert.equal(regs.rax, STATUS.SUCCESS);
+  assertReturned(exit, regs);
   assert.equal(nested, 2300, 'the nested call saw its own arguments');
   assert.equal(Number(u64le(p.process.read(U + 24, 8), 0)), 3010, 'the outer call saw its own arguments: strlen("abc") and 1 + 2 + 3 + 4');
 });
@@ -276,29 +316,53 @@ test('an [in] buffer copy retried after an exit in which a nested ECALL replaced
   const U = untrusted(p, 0x10000);
   // The outer call's 16-byte buffer is on a decommitted page: the enclave's copy of it faults.
   const bytes = Uint8Array.from({ length: 16 }, (_, i) => 0x40 + i);
-  assert.ok(p.kernel32.VirtualFree(U + 0x4000, 4096, MEM_DECOMMIT));
+  const commit = decommit(p, U + 0x4000);
   writeMs(p, U, [U + 0x4000, 16]);
   let grown = -1;
-  const { exit, regs } = rawEnter(p, e, {
-    tcs: e.tcs[1]!, index: ecallPlan(e, 'ecall_in_size').index, ms: U, scratch: U + 0x8000, scratchSize: 0x1000,
-    handler: (x, r) => {
-      if (x.reason !== 'aex' || x.vector !== 14) return 0;
-      // Commit and fill the page, and grow the module's memory by 0 pages from an ECALL on the other
-      // thread (its buffer is replaced: the old one is detached), then let the copy go on.
-      assert.notEqual(p.kernel32.VirtualAlloc(U + 0x4000, 4096, MEM_COMMIT, PAGE_READWRITE), 0);
-      p.process.write(U + 0x4000, bytes);
-      grown = e.ecall('ecall_grow_zero') as number;
-      r.rbx = e.tcs[1]!;
-      r.rcx = RAW_AEP;
-      return ENCLU.ERESUME;
-    },
+  const { exit, regs } = enterAcrossFaults(p, e, 'ecall_in_size', U, U + 0x8000, () => {
+    // The page committed and filled, and the module's memory grown by 0 pages from an ECALL on the
+    // other thread (its buffer is replaced: the old one is detached).
+    commit();
+    p.process.write(U + 0x4000, bytes);
+    grown = e.ecall('ecall_grow_zero') as number;
   });
   assert.ok(grown > 0, 'the nested ECALL grew the memory');
-  assert.equal(exit.reason, 'eexit');
-  assert.equal(regs.rdi, EXIT_ECALL_RETURN);
-  assert.equal(regs.rax, STATUS.SUCCESS);
-  const log = readLog(e);
-  assert.deepEqual(log.map((r) => [r.kind, [...r.bytes]]), [[1, [...bytes]], [2, [16, 0, 0, 0]]], 'the enclave received the buffer\'s bytes (and its size_t length)');
+  assertReturned(exit, regs);
+  assert.deepEqual(readLog(e).map((r) => [r.kind, [...r.bytes]]), [[1, [...bytes]], [2, [16, 0, 0, 0]]], 'the enclave received the buffer\'s bytes (and its size_t length)');
+});
+
+test('the same retried [in] copy from a page that reads as all-ones (a frame beyond RAM) after a nested memory.grow', () => {
+  const p = newPlatform();
+  const e = loadFixture(p, 'marshal');
+  const U = untrusted(p, 0x10000);
+  decommit(p, U + 0x4000);
+  writeMs(p, U, [U + 0x4000, 16]);
+  let grown = -1;
+  const { exit, regs } = enterAcrossFaults(p, e, 'ecall_in_size', U, U + 0x8000, () => {
+    // The page now maps a frame beyond RAM (non-existent memory reads as all-ones, the byte path's
+    // fill), and the module's buffer is replaced before the copy goes on.
+    p.process.pageTable.map((U + 0x4000) / 4096, 2 ** 30, PTE.W | PTE.U);
+    grown = e.ecall('ecall_grow_zero') as number;
+  });
+  assert.ok(grown > 0);
+  assertReturned(exit, regs);
+  assert.deepEqual(readLog(e).map((r) => [r.kind, [...r.bytes]]), [[1, new Array(16).fill(0xff)], [2, [16, 0, 0, 0]]]);
+});
+
+test('an exit handler that throws after a nested memory.grow: its error reaches the caller of EENTER, the copy is not done again', () => {
+  const p = newPlatform();
+  const e = loadFixture(p, 'marshal');
+  const U = untrusted(p, 0x10000);
+  decommit(p, U + 0x4000);
+  writeMs(p, U, [U + 0x4000, 16]);
+  class HostGaveUp extends Error {}
+  let faults = 0;
+  assert.throws(() => enterAcrossFaults(p, e, 'ecall_in_size', U, U + 0x8000, () => {
+    faults++;
+    e.ecall('ecall_grow_zero');
+    throw new HostGaveUp('the host\'s own error');
+  }), HostGaveUp);
+  assert.equal(faults, 1, 'one exit: nothing ran again after the handler threw');
 });
 
 test('an OCALL\'s marshalling structure whose write faults: an ECALL the host makes during that exit does not change it', () => {
@@ -306,42 +370,30 @@ test('an OCALL\'s marshalling structure whose write faults: an ECALL the host ma
   const e = loadFixture(p, 'calls', { ocalls: { ocall_reenter: (d: unknown) => 100 + Number(d), ocall_allow_private: () => 0, ocall_deny: () => 0 } });
   const U = untrusted(p, 0x10000);
   const scratch = U + 0x8000;
-  assert.ok(p.kernel32.VirtualFree(scratch, 4096, MEM_DECOMMIT)); // the OCALL's ms goes here: its write faults
+  const commit = decommit(p, scratch); // the OCALL's ms goes here: its write faults
   writeMs(p, U, [5]);
   const iReenter = e.plan.ocalls.findIndex((f) => f.name === 'ocall_reenter');
   let nested = -1;
   let seenDepth = -1;
-  const seen: string[] = [];
-  const { exit, regs } = rawEnter(p, e, {
-    tcs: e.tcs[1]!, index: ecallPlan(e, 'ecall_outer').index, ms: U, scratch, scratchSize: 0x1000,
-    handler: (x, r) => {
-      seen.push(x.reason === 'eexit' ? `eexit ${r.rdi === iReenter ? 'ocall_reenter' : r.rdi === EXIT_ECALL_RETURN ? 'return' : r.rdi}` : `${x.reason} ${x.vector}`);
-      const back = (leaf: number): number => {
-        r.rbx = e.tcs[1]!;
-        r.rcx = RAW_AEP;
-        return leaf;
-      };
-      if (x.reason === 'aex' && x.vector === 14) {
-        assert.notEqual(p.kernel32.VirtualAlloc(scratch, 4096, MEM_COMMIT, PAGE_READWRITE), 0);
-        nested = e.ecall('ecall_outer', [7]) as number; // its own OCALL, with the same parameter count
-        return back(ENCLU.ERESUME);
-      }
-      if (x.reason === 'eexit' && r.rdi === iReenter) {
-        seenDepth = Number(u64le(p.process.read(r.rsi, 8), 0));
-        const ret = new Uint8Array(8);
-        ret[0] = 40;
-        p.process.write(r.rsi + 8, ret);
-        r.rdi = ECMD_ORET;
-        return back(ENCLU.EENTER);
-      }
-      return 0;
-    },
+  const { exit, regs, seen } = enterAcrossFaults(p, e, 'ecall_outer', U, scratch, () => {
+    commit();
+    nested = e.ecall('ecall_outer', [7]) as number; // its own OCALL, with the same parameter count
+  }, (x, r) => {
+    if (x.reason !== 'eexit' || r.rdi !== iReenter) return 0;
+    // The outer OCALL: what it carries, then ORET with 40.
+    seenDepth = Number(u64le(p.process.read(r.rsi, 8), 0));
+    const ret = new Uint8Array(8);
+    ret[0] = 40;
+    p.process.write(r.rsi + 8, ret);
+    r.rdi = ECMD_ORET;
+    r.rbx = e.tcs[1]!;
+    r.rcx = RAW_AEP;
+    return ENCLU.EENTER;
   });
-  assert.deepEqual(seen, ['aex 14', 'eexit ocall_reenter', 'eexit return']);
+  assert.deepEqual(seen, ['aex 14', 'eexit null', 'eexit null'], 'the fault, the OCALL, the return');
   assert.equal(nested, 108, 'the nested call: its OCALL saw 7 and returned 107');
   assert.equal(seenDepth, 5, 'the outer OCALL reached the host with its own argument');
-  assert.equal(exit.reason, 'eexit');
-  assert.equal(regs.rax, STATUS.SUCCESS);
+  assertReturned(exit, regs);
   assert.equal(Number(u64le(p.process.read(U + 8, 8), 0)), 41, 'the outer ECALL: its OCALL returned 40');
 });
 
@@ -350,49 +402,15 @@ test('an ECALL\'s return value whose write faults: an ECALL the host makes durin
   const e = loadFixture(p, 'marshal');
   const addr = e.ecall('ecall_secret_addr') as number;
   const U = untrusted(p, 0x10000);
-  assert.ok(p.kernel32.VirtualFree(U + 0x4000, 4096, MEM_DECOMMIT)); // the return slot: its write faults
+  const commit = decommit(p, U + 0x4000); // the return slot: its write faults
   let nested = -1;
-  const { exit, regs } = rawEnter(p, e, {
-    tcs: e.tcs[1]!, index: ecallPlan(e, 'ecall_secret_addr').index, ms: U + 0x4000, scratch: U + 0x8000, scratchSize: 0x1000,
-    handler: (x, r) => {
-      if (x.reason !== 'aex' || x.vector !== 14) return 0;
-      assert.notEqual(p.kernel32.VirtualAlloc(U + 0x4000, 4096, MEM_COMMIT, PAGE_READWRITE), 0);
-      nested = e.ecall('ecall_calls') as number; // another return value, written during this exit
-      r.rbx = e.tcs[1]!;
-      r.rcx = RAW_AEP;
-      return ENCLU.ERESUME;
-    },
+  const { exit, regs } = enterAcrossFaults(p, e, 'ecall_secret_addr', U + 0x4000, U + 0x8000, () => {
+    commit();
+    nested = e.ecall('ecall_calls') as number; // another return value, written during this exit
   });
   assert.ok(nested >= 0 && nested !== addr, `the nested call returned something else (${nested} vs ${addr})`);
-  assert.equal(exit.reason, 'eexit');
-  assert.equal(regs.rax, STATUS.SUCCESS);
+  assertReturned(exit, regs);
   assert.equal(Number(u64le(p.process.read(U + 0x4000, 8), 0)), addr, 'the outer ECALL\'s own return value');
-});
-
-test('the same retried [in] copy from a page that reads as all-ones (a frame beyond RAM) after a nested memory.grow', () => {
-  const p = newPlatform();
-  const e = loadFixture(p, 'marshal');
-  const U = untrusted(p, 0x10000);
-  assert.ok(p.kernel32.VirtualFree(U + 0x4000, 4096, MEM_DECOMMIT));
-  writeMs(p, U, [U + 0x4000, 16]);
-  let grown = -1;
-  const { exit, regs } = rawEnter(p, e, {
-    tcs: e.tcs[1]!, index: ecallPlan(e, 'ecall_in_size').index, ms: U, scratch: U + 0x8000, scratchSize: 0x1000,
-    handler: (x, r) => {
-      if (x.reason !== 'aex' || x.vector !== 14) return 0;
-      // The page now maps a frame beyond RAM (non-existent memory reads as all-ones, the byte path's
-      // fill), and the module's buffer is replaced before the copy goes on.
-      p.process.pageTable.map((U + 0x4000) / 4096, 2 ** 30, PTE.W | PTE.U);
-      grown = e.ecall('ecall_grow_zero') as number;
-      r.rbx = e.tcs[1]!;
-      r.rcx = RAW_AEP;
-      return ENCLU.ERESUME;
-    },
-  });
-  assert.ok(grown > 0);
-  assert.equal(exit.reason, 'eexit');
-  assert.equal(regs.rax, STATUS.SUCCESS);
-  assert.deepEqual(readLog(e).map((r) => [r.kind, [...r.bytes]]), [[1, new Array(16).fill(0xff)], [2, [16, 0, 0, 0]]]);
 });
 
 test('sealing whose EREPORT/EGETKEY access exits, while the host replaces the module\'s buffer (a nested memory.grow): the blob is right', () => {
@@ -404,27 +422,14 @@ test('sealing whose EREPORT/EGETKEY access exits, while the host replaces the mo
   p.process.write(U + 0x1000, aad);
   p.process.write(U + 0x2000, text);
   writeMs(p, U, [KEYPOLICY.MRENCLAVE, U + 0x1000, aad.length, U + 0x2000, text.length, U + 0x3000, blobLen]);
-  // The thread-data page of TCS 1 (past the TCS and its SSA frames), where EREPORT and EGETKEY take
-  // their operands: the OS unmaps it, so the sealing's first access there faults.
-  const td = e.tcs[1]! + 4096 * (1 + e.image.manifest.layout.nssa);
-  const pt = p.process.pageTable;
-  const pte = pt.lookup(td / 4096)!;
-  assert.ok(pt.unmap(td / 4096));
+  const mapBack = unmapThreadData(p, e);
   let grown = -1;
-  const { exit, regs } = rawEnter(p, e, {
-    tcs: e.tcs[1]!, index: ecallPlan(e, 'ecall_seal').index, ms: U, scratch: U + 0x8000, scratchSize: 0x1000,
-    handler: (x, r) => {
-      if (x.reason !== 'aex' || x.vector !== 14) return 0;
-      pt.map(td / 4096, pte.pfn, pte.flags);
-      grown = e.ecall('ecall_grow_zero') as number;
-      r.rbx = e.tcs[1]!;
-      r.rcx = RAW_AEP;
-      return ENCLU.ERESUME;
-    },
+  const { exit, regs } = enterAcrossFaults(p, e, 'ecall_seal', U, U + 0x8000, () => {
+    mapBack();
+    grown = e.ecall('ecall_grow_zero') as number;
   });
   assert.ok(grown > 0, 'the nested ECALL grew the memory');
-  assert.equal(exit.reason, 'eexit');
-  assert.equal(regs.rax, STATUS.SUCCESS);
+  assertReturned(exit, regs);
   assert.equal(Number(u64le(p.process.read(U + 56, 8), 0)), 0, 'witness_seal succeeded');
   const blob = p.process.read(U + 0x3000, blobLen);
   const outText = new Uint8Array(64), outAad = new Uint8Array(64), lengths = new Uint8Array(8);
@@ -442,48 +447,17 @@ test('unsealing whose EGETKEY access exits, while the host replaces the module\'
   const U = untrusted(p, 0x10000);
   p.process.write(U + 0x1000, blob);
   writeMs(p, U, [U + 0x1000, blob.length, U + 0x2000, 64, U + 0x3000, 64, U + 0x4000]);
-  const td = e.tcs[1]! + 4096 * (1 + e.image.manifest.layout.nssa);
-  const pt = p.process.pageTable;
-  const pte = pt.lookup(td / 4096)!;
-  assert.ok(pt.unmap(td / 4096));
+  const mapBack = unmapThreadData(p, e);
   let grown = -1;
-  const { exit, regs } = rawEnter(p, e, {
-    tcs: e.tcs[1]!, index: ecallPlan(e, 'ecall_unseal').index, ms: U, scratch: U + 0x8000, scratchSize: 0x1000,
-    handler: (x, r) => {
-      if (x.reason !== 'aex' || x.vector !== 14) return 0;
-      pt.map(td / 4096, pte.pfn, pte.flags);
-      grown = e.ecall('ecall_grow_zero') as number;
-      r.rbx = e.tcs[1]!;
-      r.rcx = RAW_AEP;
-      return ENCLU.ERESUME;
-    },
+  const { exit, regs } = enterAcrossFaults(p, e, 'ecall_unseal', U, U + 0x8000, () => {
+    mapBack();
+    grown = e.ecall('ecall_grow_zero') as number;
   });
   assert.ok(grown > 0);
-  assert.equal(exit.reason, 'eexit');
-  assert.equal(regs.rax, STATUS.SUCCESS);
+  assertReturned(exit, regs);
   assert.equal(Number(u64le(p.process.read(U + 56, 8), 0)), 0, 'witness_unseal succeeded');
   const lengths = p.process.read(U + 0x4000, 8);
   assert.deepEqual([u32le(lengths, 0), u32le(lengths, 4)], [text.length, aad.length]);
   assert.deepEqual(p.process.read(U + 0x2000, text.length), text);
   assert.deepEqual(p.process.read(U + 0x3000, aad.length), aad);
 });
-
-test('an exit handler that throws after a nested memory.grow: its error reaches the caller of EENTER, the copy is not done again', () => {
-  const p = newPlatform();
-  const e = loadFixture(p, 'marshal');
-  const U = untrusted(p, 0x10000);
-  assert.ok(p.kernel32.VirtualFree(U + 0x4000, 4096, MEM_DECOMMIT));
-  writeMs(p, U, [U + 0x4000, 16]);
-  const exits: string[] = [];
-  class HostGaveUp extends Error {}
-  assert.throws(() => rawEnter(p, e, {
-    tcs: e.tcs[1]!, index: ecallPlan(e, 'ecall_in_size').index, ms: U, scratch: U + 0x8000, scratchSize: 0x1000,
-    handler: (x) => {
-      exits.push(`${x.reason} ${x.vector}`);
-      e.ecall('ecall_grow_zero');
-      throw new HostGaveUp('the host\'s own error');
-    },
-  }), HostGaveUp);
-  assert.deepEqual(exits, ['aex 14'], 'one exit: nothing ran again after the handler threw');
-});
-
