@@ -1,7 +1,8 @@
 /**
  * A small reader for the WebAssembly binary format (Core spec §5): the type, import, function,
  * memory and export sections, enough to check a module against its interface before it is
- * measured (function signatures of imports and exports, the memory import's limits).
+ * measured (function signatures of imports and exports, the memory import's limits), and a scan
+ * of the code section for exception handling, which enclave code may not use (see `unsafeCode`).
  */
 import { SdkError } from './errors.js';
 import type { WasmType } from './abi.js';
@@ -25,6 +26,15 @@ export interface WasmModuleInfo {
   readonly exports: readonly WasmExport[];
   /** Memories the module defines itself (not imported). */
   readonly definedMemories: number;
+  /**
+   * Why the module's code may not run in an enclave, or null. Exception handling: a tag (a tag
+   * section or a tag import; a tag export needs one of them), or the first instruction of the proposal (try, catch, catch_all, throw,
+   * rethrow, delegate, try_table, throw_ref) with its function. A `catch_all` catches JavaScript
+   * exceptions too, and the processor's exits and faults reach enclave code as exceptions (a Wasm
+   * frame cannot be suspended): such a handler could swallow an AEX or an EEXIT the host asked for.
+   * An instruction the scan does not know is reported too (refused, not guessed at).
+   */
+  readonly unsafeCode: string | null;
 }
 
 const VALTYPES: Readonly<Record<number, WasmType | undefined>> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64' };
@@ -71,7 +81,159 @@ class Reader {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Instructions: the immediate operands of each opcode (Core spec §5.4, with the proposals V8 in
+// Node ≥ 20 accepts by default: sign extension, saturating conversions, bulk memory, reference
+// types, multi-value, tail calls, SIMD §5.4.8, threads' atomics, and exception handling, both
+// the legacy encoding and try_table/throw_ref). Only the length of each instruction matters here.
+
+/** Immediate forms: none, a block type, LEB128 values (1 or 2), br_table, select's types, a memarg (+ lane), raw bytes (+ count), try_table's. */
+type Imm = 'none' | 'block' | 'leb' | 'leb2' | 'brtable' | 'types' | 'memarg' | 'memarg+lane' | 'bytes' | 'trytable';
+interface Op {
+  readonly imm: Imm;
+  /** For 'bytes': how many. */
+  readonly n?: number;
+  /** An exception-handling instruction: its name. */
+  readonly eh?: string;
+}
+
+/** Opcode → its form (an array indexed by opcode: the scan looks up every instruction). */
+function opTable(ranges: readonly (readonly [number, number, Op])[]): readonly (Op | undefined)[] {
+  const t: (Op | undefined)[] = [];
+  for (const [lo, hi, op] of ranges) for (let c = lo; c <= hi; c++) t[c] = op;
+  for (let c = 0; c < t.length; c++) t[c] ??= undefined; // packed, not holey
+  return t;
+}
+const NONE: Op = { imm: 'none' }, LEB: Op = { imm: 'leb' }, LEB2: Op = { imm: 'leb2' }, MEMARG: Op = { imm: 'memarg' };
+const eh = (name: string, imm: Imm): Op => ({ imm, eh: name });
+
+/** One-byte opcodes. */
+const OPS = opTable([
+  [0x00, 0x01, NONE], [0x02, 0x04, { imm: 'block' }], [0x05, 0x05, NONE],
+  [0x06, 0x06, eh('try', 'block')], [0x07, 0x07, eh('catch', 'leb')], [0x08, 0x08, eh('throw', 'leb')], [0x09, 0x09, eh('rethrow', 'leb')], [0x0a, 0x0a, eh('throw_ref', 'none')],
+  [0x0b, 0x0b, NONE], [0x0c, 0x0d, LEB], [0x0e, 0x0e, { imm: 'brtable' }], [0x0f, 0x0f, NONE],
+  [0x10, 0x10, LEB], [0x11, 0x11, LEB2], [0x12, 0x12, LEB], [0x13, 0x13, LEB2], [0x14, 0x15, LEB], // call_ref, return_call_ref
+  [0x18, 0x18, eh('delegate', 'leb')], [0x19, 0x19, eh('catch_all', 'none')], [0x1a, 0x1b, NONE], [0x1c, 0x1c, { imm: 'types' }], [0x1f, 0x1f, eh('try_table', 'trytable')],
+  [0x20, 0x26, LEB], [0x28, 0x3e, MEMARG], [0x3f, 0x42, LEB], [0x43, 0x43, { imm: 'bytes', n: 4 }], [0x44, 0x44, { imm: 'bytes', n: 8 }],
+  [0x45, 0xc4, NONE], [0xd0, 0xd0, LEB], [0xd1, 0xd1, NONE], [0xd2, 0xd2, LEB], [0xd3, 0xd3, NONE], [0xd4, 0xd4, LEB], [0xd5, 0xd5, NONE], [0xd6, 0xd6, LEB],
+]);
+/** 0xFC prefix: saturating conversions, bulk memory, tables. */
+const OPS_FC = opTable([[0, 7, NONE], [8, 8, LEB2], [9, 9, LEB], [10, 10, LEB2], [11, 11, LEB], [12, 12, LEB2], [13, 13, LEB], [14, 14, LEB2], [15, 17, LEB]]);
+/** 0xFD prefix: SIMD (and relaxed SIMD, 0x100–0x113). */
+const OPS_FD = opTable([
+  [0x00, 0x0b, MEMARG], [0x0c, 0x0d, { imm: 'bytes', n: 16 }], [0x0e, 0x14, NONE], [0x15, 0x22, { imm: 'bytes', n: 1 }],
+  [0x23, 0x53, NONE], [0x54, 0x5b, { imm: 'memarg+lane' }], [0x5c, 0x5d, MEMARG], [0x5e, 0x113, NONE],
+]);
+/** 0xFE prefix: atomics (atomic.fence has one zero byte). */
+const OPS_FE = opTable([[0x00, 0x02, MEMARG], [0x03, 0x03, { imm: 'bytes', n: 1 }], [0x10, 0x4e, MEMARG]]);
+const PREFIXED: Readonly<Record<number, readonly (Op | undefined)[]>> = { 0xfc: OPS_FC, 0xfd: OPS_FD, 0xfe: OPS_FE };
+
+const EH_WHY = ": WebAssembly exception handling, whose handlers could catch the processor's exits and faults";
+
+/** Skip one LEB128 value of up to 64 bits (signed or not). */
+function skipLeb(r: Reader): void {
+  for (let k = 0; k < 10; k++) if (!(r.byte() & 0x80)) return;
+  r.fail('LEB128 too long');
+}
+
+/** Skip a value type (a reference type of the typed-references proposal carries a heap type). */
+function skipValtype(r: Reader): void {
+  const t = r.byte();
+  if (t === 0x63 || t === 0x64) skipLeb(r);
+}
+
+/**
+ * The first exception-handling use in function bodies [r.o, end) (`first` is the index of the first
+ * defined function), or null. Every instruction is decoded to its length; an unknown one is reported.
+ * With `starts`, the offset of every instruction is recorded per body instead, past exception handling.
+ */
+function scanCode(r: Reader, end: number, first: number, name: (fn: number) => string, starts: number[][] | null): string | null {
+  const count = r.u32();
+  for (let i = 0; i < count; i++) {
+    const size = r.u32();
+    const bodyEnd = r.o + size;
+    if (bodyEnd > end) r.fail('function body past the end of the code section');
+    const locals = r.u32();
+    for (let k = 0; k < locals; k++) {
+      r.u32();
+      skipValtype(r);
+    }
+    starts?.push([]);
+    while (r.o < bodyEnd) {
+      const at = r.o;
+      const c = r.byte();
+      let op = OPS[c];
+      let what = `0x${c.toString(16).padStart(2, '0')}`;
+      if (op === undefined && PREFIXED[c]) {
+        const sub = r.u32();
+        op = PREFIXED[c]![sub];
+        what += ` ${sub}`;
+      }
+      if (op === undefined) return `${name(first + i)} has an instruction the scan does not know (opcode ${what} at byte ${at}): refused rather than guessed at`;
+      if (op.eh !== undefined && starts === null) return `${name(first + i)} uses ${op.eh} (at byte ${at})${EH_WHY}`;
+      starts?.[i]!.push(at);
+      switch (op.imm) {
+        case 'none':
+          break;
+        case 'block':
+        case 'leb':
+          skipLeb(r);
+          break;
+        case 'leb2':
+          skipLeb(r);
+          skipLeb(r);
+          break;
+        case 'brtable': {
+          const n = r.u32();
+          for (let k = 0; k <= n; k++) skipLeb(r);
+          break;
+        }
+        case 'types': {
+          const n = r.u32();
+          for (let k = 0; k < n; k++) skipValtype(r);
+          break;
+        }
+        case 'memarg':
+        case 'memarg+lane': {
+          const align = r.u32();
+          if (align & 0x40) skipLeb(r); // a memory index (multiple memories)
+          skipLeb(r);
+          if (op.imm === 'memarg+lane') r.byte();
+          break;
+        }
+        case 'bytes':
+          if (r.o + op.n! > bodyEnd) r.fail('an immediate past the end of its function');
+          r.o += op.n!;
+          break;
+        case 'trytable': {
+          skipLeb(r); // block type
+          const n = r.u32();
+          for (let k = 0; k < n; k++) {
+            const kind = r.byte(); // catch, catch_ref: a tag and a label; catch_all, catch_all_ref: a label
+            if (kind < 2) skipLeb(r);
+            skipLeb(r);
+          }
+          break;
+        }
+      }
+    }
+    if (r.o !== bodyEnd) r.fail('an instruction runs past the end of its function');
+  }
+  return null;
+}
+
 export function readWasmModule(bytes: Uint8Array): WasmModuleInfo {
+  return readModule(bytes, null);
+}
+
+/** @internal (tests): the byte offset of every instruction, per defined function, as the scan decodes them. */
+export function instructionStarts(bytes: Uint8Array): number[][] {
+  const starts: number[][] = [];
+  readModule(bytes, starts);
+  return starts;
+}
+
+function readModule(bytes: Uint8Array, starts: number[][] | null): WasmModuleInfo {
   const r = new Reader(bytes);
   if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) r.fail('bad magic');
   if (bytes[4] !== 1 || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0) r.fail('unsupported version');
@@ -81,6 +243,11 @@ export function readWasmModule(bytes: Uint8Array): WasmModuleInfo {
   const funcTypes: number[] = []; // type index per function index (imports first)
   const exports: { name: string; kind: WasmExport['kind']; index: number }[] = [];
   let definedMemories = 0;
+  let unsafeCode: string | null = null;
+  const fnName = (fn: number): string => {
+    const e = exports.find((x) => x.kind === 'function' && x.index === fn);
+    return e ? `function ${fn} (export ${e.name})` : `function ${fn}`;
+  };
   while (r.o < bytes.length) {
     const id = r.byte();
     const size = r.u32();
@@ -127,6 +294,7 @@ export function readWasmModule(bytes: Uint8Array): WasmModuleInfo {
             r.byte();
             r.u32();
             imports.push({ module, name, kind: 'tag' });
+            unsafeCode ??= `it imports tag ${module}.${name}${EH_WHY}`;
           } else r.fail(`unknown import kind ${kind}`);
         }
         break;
@@ -148,6 +316,15 @@ export function readWasmModule(bytes: Uint8Array): WasmModuleInfo {
         }
         break;
       }
+      case 10: {
+        const imported = imports.filter((i) => i.kind === 'function').length;
+        const found = scanCode(r, end, imported, fnName, starts);
+        if (found !== null) unsafeCode ??= found;
+        break;
+      }
+      case 13:
+        unsafeCode ??= `it declares tags (a tag section)${EH_WHY}`;
+        break;
       default:
         break;
     }
@@ -157,6 +334,7 @@ export function readWasmModule(bytes: Uint8Array): WasmModuleInfo {
     imports,
     exports: exports.map((e) => ({ name: e.name, kind: e.kind, type: e.kind === 'function' ? types[funcTypes[e.index] ?? -1] ?? null : null })),
     definedMemories,
+    unsafeCode,
   };
 }
 

@@ -19,7 +19,8 @@ import {
   newPlatform, loadFixture, buildFixture, fixtureModule, fixtureInterface, sigFieldsFor, assertStatus, isSdkError, ecallPlan, untrusted, writeMs, rawEnter,
   testKey, STATUS,
 } from '../helpers/sdk.js';
-import { signSigstruct } from '../../src/sdk/index.js';
+import { signSigstruct, planInterface, checkModuleImports, type EdlInterface } from '../../src/sdk/index.js';
+import { catchAllModule } from '../helpers/wasm.js';
 
 const crypto = defaultCrypto();
 
@@ -174,6 +175,28 @@ function handmadeImage(sgxs: Uint8Array, like: EnclaveImage, overrides: Partial<
   return { image: { manifest: { ...like.manifest, ...overrides, mrenclave: toHex(mrenclave) }, sgxs, sigstruct: null }, mrenclave };
 }
 
+/**
+ * An image of `module` for `iface` laid out, measured and described by hand (the default
+ * configuration), as a builder that skips buildImage's checks would make it.
+ */
+function imageByHand(module: Uint8Array, iface: EdlInterface): { image: EnclaveImage; mrenclave: Uint8Array } {
+  const config = resolveEnclaveConfig({});
+  const canonical = canonicalInterface(iface);
+  const layout = computeLayout(module, interfaceBytes(canonical), crypto.sha256(module), config);
+  const sgxs = layoutSgxs(layout);
+  const manifest: ImageManifest = {
+    format: 'witness-image', version: 1, runtime: RUNTIME_ID, config: configToJson(config), mrenclave: '',
+    layout: {
+      size: layout.size, ssaFrameSize: layout.ssaFrameSize, heap: layout.heap, module: { ...layout.module, sha256: toHex(crypto.sha256(module)) },
+      interface: layout.interface, tcs: layout.tcs, nssa: layout.nssa, pages: layout.pages.length,
+    },
+    interface: canonical,
+  };
+  const made = handmadeImage(sgxs, { manifest, sgxs, sigstruct: null });
+  assert.equal(toHex(made.mrenclave), toHex(layoutMrenclave(layout, crypto)), 'measured as the layout says');
+  return made;
+}
+
 function loadHandmade(p: Platform, image: EnclaveImage, mrenclave: Uint8Array, ocalls: Record<string, () => void>): HostEnclave {
   const b = buildFixture('crash');
   const sig = signSigstruct({ ...sigFieldsFor(b), enclaveHash: mrenclave }, testKey(0).pem, crypto);
@@ -190,21 +213,7 @@ describe('a module that imports what its EDL does not declare', () => {
   });
 
   test('smuggled into an image laid out and measured by hand: the enclave refuses it at its first entry (INVALID_ENCLAVE 0x2001)', () => {
-    const module = fixtureModule('smuggle');
-    const config = resolveEnclaveConfig({});
-    const canonical = canonicalInterface(fixtureInterface('smuggle'));
-    const layout = computeLayout(module, interfaceBytes(canonical), crypto.sha256(module), config);
-    const sgxs = layoutSgxs(layout);
-    const manifest: ImageManifest = {
-      format: 'witness-image', version: 1, runtime: RUNTIME_ID, config: configToJson(config), mrenclave: '',
-      layout: {
-        size: layout.size, ssaFrameSize: layout.ssaFrameSize, heap: layout.heap, module: { ...layout.module, sha256: toHex(crypto.sha256(module)) },
-        interface: layout.interface, tcs: layout.tcs, nssa: layout.nssa, pages: layout.pages.length,
-      },
-      interface: canonical,
-    };
-    const { image, mrenclave } = handmadeImage(sgxs, { manifest, sgxs, sigstruct: null });
-    assert.equal(toHex(mrenclave), toHex(layoutMrenclave(layout, crypto)));
+    const { image, mrenclave } = imageByHand(fixtureModule('smuggle'), fixtureInterface('smuggle'));
     const p = newPlatform();
     const free = p.processor.inspect.freeEpcPages;
     let logged = 0;
@@ -261,6 +270,50 @@ describe('a module that imports what its EDL does not declare', () => {
     const e = loadHandmade(p, image, mrenclave, {});
     assertStatus(() => e.ecall('ecall_ok', [1]), STATUS.INVALID_ENCLAVE);
     e.destroy();
+  });
+});
+
+describe('a module that uses WebAssembly exception handling', () => {
+  // The processor's exits and faults reach the enclave's code as exceptions thrown through its Wasm
+  // frames (an EEXIT the host gave up on, a #PF in the runtime's copy, an AEX): a catch_all there
+  // could swallow one and run on as if it had not happened. Such modules are refused.
+  const module = catchAllModule();
+
+  test('the danger is real: outside an enclave, its catch_all catches an exception thrown by a JavaScript import', () => {
+    assert.ok(WebAssembly.validate(module), 'valid WebAssembly for this Node');
+    const run = (ping: () => number): unknown => {
+      const memory = new WebAssembly.Memory({ initial: 1 });
+      const i = new WebAssembly.Instance(new WebAssembly.Module(module), { env: { memory }, ocall: { ocall_ping: ping } });
+      return (i.exports.ecall_catch as () => number)();
+    };
+    assert.equal(run(() => 0), 1);
+    assert.equal(run(() => {
+      throw new Error('an exit the enclave must not see');
+    }), 2);
+  });
+
+  test('buildImage refuses it: SdkError MODULE_INVALID naming the instruction and its function', () => {
+    const plan = planInterface(canonicalInterface(fixtureInterface('eh')));
+    const problems = checkModuleImports(module, plan, resolveEnclaveConfig({}).heapSize);
+    assert.equal(problems.length, 1, `exception handling is its only problem: ${problems.join('; ')}`);
+    assert.throws(() => buildImage({ module, interface: fixtureInterface('eh') }), (e: unknown) => {
+      isSdkError('MODULE_INVALID')(e);
+      assert.match((e as Error).message, /function 1 \(export ecall_catch\) uses try \(at byte \d+\): WebAssembly exception handling/);
+      return true;
+    });
+  });
+
+  test('laid out and measured by hand: the enclave refuses it at its first entry (INVALID_ENCLAVE), and the module never runs', () => {
+    const { image, mrenclave } = imageByHand(module, fixtureInterface('eh'));
+    const p = newPlatform();
+    const free = p.processor.inspect.freeEpcPages;
+    let pinged = 0;
+    const e = loadHandmade(p, image, mrenclave, { ocall_ping: () => void pinged++ });
+    assertStatus(() => e.ecall('ecall_catch', []), STATUS.INVALID_ENCLAVE, 'first entry');
+    assertStatus(() => e.ecall('ecall_catch', []), STATUS.INVALID_ENCLAVE, 'and every later one');
+    assert.equal(pinged, 0, 'the module never ran');
+    e.destroy();
+    assert.equal(p.processor.inspect.freeEpcPages, free);
   });
 });
 

@@ -3,7 +3,7 @@
  * enclave before the module is instantiated (a module that imports anything its interface does not
  * declare is refused).
  */
-import { readWasmModule, sameSignature, signatureText } from '../wasm.js';
+import { readWasmModule, sameSignature, signatureText, type WasmModuleInfo } from '../wasm.js';
 import { ecallSignature, ocallSignature } from '../interface.js';
 import type { InterfacePlan } from '../abi.js';
 import { RUNTIME_IMPORTS } from './services.js';
@@ -12,7 +12,11 @@ const AS_ABORT = { params: ['i32', 'i32', 'i32', 'i32'] as const, results: [] as
 
 /** Problems with a module for this interface and heap size (empty = acceptable). */
 export function checkModuleImports(code: Uint8Array, plan: InterfacePlan, heapSize: number): string[] {
-  const info = readWasmModule(code);
+  return checkModuleInfo(readWasmModule(code), plan, heapSize);
+}
+
+/** checkModuleImports for a module already read (readWasmModule). */
+export function checkModuleInfo(info: WasmModuleInfo, plan: InterfacePlan, heapSize: number): string[] {
   const problems: string[] = [];
   const heapPages = heapSize / 65536;
   let memory = false;
@@ -35,6 +39,7 @@ export function checkModuleImports(code: Uint8Array, plan: InterfacePlan, heapSi
     } else problems.push(`imports ${what} (${i.kind}), which its interface does not declare`);
   }
   if (!memory) problems.push('the module does not import its memory as env.memory (link with --import-memory)');
+  if (info.unsafeCode !== null) problems.push(`the module's code cannot run in an enclave: ${info.unsafeCode}`);
   if (info.definedMemories > 0) problems.push('the module defines its own memory; enclave memory must be imported (env.memory)');
   const exports = new Map(info.exports.map((e) => [e.name, e]));
   for (const f of plan.ecalls) {

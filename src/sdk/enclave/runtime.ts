@@ -18,7 +18,8 @@ import { toHex, bytesEqual, writeU64le } from '../../lib/bytes.js';
 import { RUNTIME_HEADER, HEADER_MAGIC, RUNTIME_ID, RUNTIME_ABI, type RuntimeHeader } from '../image/layout.js';
 import { planInterface, type CanonicalInterface } from '../interface.js';
 import { STATUS, msSize, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, MAX_STRING, type FunctionPlan, type InterfacePlan } from '../abi.js';
-import { checkModuleImports } from './imports.js';
+import { checkModuleInfo } from './imports.js';
+import { readWasmModule, type WasmModuleInfo } from '../wasm.js';
 import { runtimeImports, type RuntimeServices } from './services.js';
 
 /** A status error inside the runtime: ends the current call with `status`. */
@@ -117,7 +118,7 @@ export function createTrustedRuntime(options: TrustedRuntimeOptions = {}): Encla
 class TrustedRuntime implements EnclaveEngine {
   readonly #crypto: CryptoProvider;
   readonly #enclaves = new Map<object, EnclaveState | BrokenEnclave>();
-  readonly #modules = new Map<string, WebAssembly.Module>();
+  readonly #modules = new Map<string, { module: WebAssembly.Module; info: WasmModuleInfo }>();
   #lastKey: object | null = null;
   #lastState: EnclaveState | BrokenEnclave | undefined = undefined;
 
@@ -261,12 +262,14 @@ class TrustedRuntime implements EnclaveEngine {
     const hash = this.#crypto.sha256(code);
     if (!bytesEqual(hash, h.MODULE_SHA256)) throw new CallFailed(STATUS.INVALID_ENCLAVE, 'the module does not match its hash in the runtime header');
     const key = toHex(hash);
-    let module = this.#modules.get(key);
-    if (!module) {
-      module = new WebAssembly.Module(code);
-      this.#modules.set(key, module);
+    // Compiled (which validates it) and read (its imports, exports and a scan of its code) once per module.
+    let compiled = this.#modules.get(key);
+    if (!compiled) {
+      compiled = { module: new WebAssembly.Module(code), info: readWasmModule(code) };
+      this.#modules.set(key, compiled);
     }
-    const problems = checkModuleImports(code, plan, Number(h.HEAP_SIZE));
+    const module = compiled.module;
+    const problems = checkModuleInfo(compiled.info, plan, Number(h.HEAP_SIZE));
     if (problems.length) throw new CallFailed(STATUS.INVALID_ENCLAVE, problems.join('; '));
     const heapBase = base + Number(h.HEAP_OFFSET);
     const heapSize = Number(h.HEAP_SIZE);
@@ -287,7 +290,7 @@ class TrustedRuntime implements EnclaveEngine {
       witness: runtimeImports(services),
       ocall: Object.fromEntries(plan.ocalls.map((f) => [f.name, f.params.length === 0 && !f.returns ? () => this.#ocallEmpty(state, f) : (...args: number[]) => this.#ocall(state, f, args)])),
     };
-    if (WebAssembly.Module.imports(module).some((i) => i.module === 'env' && i.name === 'abort')) {
+    if (compiled.info.imports.some((i) => i.module === 'env' && i.name === 'abort' && i.kind === 'function')) {
       (imports.env as Record<string, WebAssembly.ImportValue>).abort = () => {
         throw new WebAssembly.RuntimeError('unreachable: abort() called by the enclave');
       };
