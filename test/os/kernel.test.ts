@@ -78,19 +78,13 @@ describe('after drop-and-lock (#MC, the memory controller locked) no Win32 funct
     return { p, base, created };
   }
   const einval = { ret: false, err: W.ERROR_INVALID_PARAMETER, nt: W.STATUS_INVALID_PARAMETER };
-  function call(p: Platform, fn: () => boolean | number): { ret: boolean | number; err: number; nt: number } {
-    p.kernel32.SetLastError(H.SENT_ERR);
-    p.kernel32.lastNtStatus = H.SENT_NT;
-    const ret = fn();
-    return { ret, err: p.kernel32.GetLastError(), nt: p.kernel32.lastNtStatus >>> 0 };
-  }
 
   test('DeleteEnclave and VirtualFree(MEM_RELEASE) → FALSE, ERROR_INVALID_PARAMETER; the enclave and the EPC stay as they were', () => {
     const { p, base, created } = lockedPlatform();
     const before = kernelState(p);
     for (const b of [base, created]) {
-      assert.deepEqual(call(p, () => p.kernel32.DeleteEnclave(b)), einval);
-      assert.deepEqual(call(p, () => p.kernel32.VirtualFree(b, 0, W.MEM_RELEASE)), einval);
+      assert.deepEqual(H.observe(p, () => p.kernel32.DeleteEnclave(b)), einval);
+      assert.deepEqual(H.observe(p, () => p.kernel32.VirtualFree(b, 0, W.MEM_RELEASE)), einval);
     }
     assert.deepEqual(kernelState(p), before);
     assert.equal(p.kernel.enclaves.length, 2);
@@ -100,11 +94,11 @@ describe('after drop-and-lock (#MC, the memory controller locked) no Win32 funct
     const { p, created } = lockedPlatform();
     const before = kernelState(p);
     const err = { value: H.SENT_OUT };
-    assert.deepEqual(call(p, () => p.kernel32.CreateEnclave(HP, H.FIX_BASE + 0x40_0000, L.size, 2 * PAGE, W.ENCLAVE_TYPE_SGX, L.secs(), 4096, err)), { ...einval, ret: 0 });
+    assert.deepEqual(H.observe(p, () => p.kernel32.CreateEnclave(HP, H.FIX_BASE + 0x40_0000, L.size, 2 * PAGE, W.ENCLAVE_TYPE_SGX, L.secs(), 4096, err)), { ...einval, ret: 0 });
     const written = { value: H.SENT_OUT };
-    assert.deepEqual(call(p, () => p.kernel32.LoadEnclaveData(HP, created, L.pages[0]!.data, PAGE, L.pages[0]!.protect, null, 0, written, null)), einval);
+    assert.deepEqual(H.observe(p, () => p.kernel32.LoadEnclaveData(HP, created, L.pages[0]!.data, PAGE, L.pages[0]!.protect, null, 0, written, null)), einval);
     assert.equal(written.value, 0);
-    assert.deepEqual(call(p, () => p.kernel32.InitializeEnclave(HP, created, L.initInfo(), 4096, err)), einval);
+    assert.deepEqual(H.observe(p, () => p.kernel32.InitializeEnclave(HP, created, L.initInfo(), 4096, err)), einval);
     assert.equal(err.value, H.SENT_OUT);
     assert.deepEqual(kernelState(p), before);
   });
@@ -112,9 +106,9 @@ describe('after drop-and-lock (#MC, the memory controller locked) no Win32 funct
   test('Read/WriteProcessMemory of enclave pages are non-enclave accesses: the abort page, no machine check', () => {
     const { p, base } = lockedPlatform();
     const buf = new Uint8Array(64);
-    assert.deepEqual(call(p, () => p.kernel32.ReadProcessMemory(HP, base + 0x2000, buf, 64, null)), { ret: true, err: H.SENT_ERR, nt: W.STATUS_SUCCESS });
+    assert.deepEqual(H.observe(p, () => p.kernel32.ReadProcessMemory(HP, base + 0x2000, buf, 64, null)), { ret: true, err: H.SENT_ERR, nt: W.STATUS_SUCCESS });
     assert.deepEqual(buf, new Uint8Array(64).fill(0xff));
-    assert.deepEqual(call(p, () => p.kernel32.WriteProcessMemory(HP, base + 0x2000, buf, 64, null)), { ret: true, err: H.SENT_ERR, nt: W.STATUS_SUCCESS });
+    assert.deepEqual(H.observe(p, () => p.kernel32.WriteProcessMemory(HP, base + 0x2000, buf, 64, null)), { ret: true, err: H.SENT_ERR, nt: W.STATUS_SUCCESS });
   });
 });
 
