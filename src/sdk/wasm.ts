@@ -99,9 +99,8 @@ interface Op {
 
 /** Opcode → its form (an array indexed by opcode: the scan looks up every instruction). */
 function opTable(ranges: readonly (readonly [number, number, Op])[]): readonly (Op | undefined)[] {
-  const t: (Op | undefined)[] = [];
+  const t: (Op | undefined)[] = Array.from({ length: Math.max(...ranges.map((r) => r[1])) + 1 }, (): Op | undefined => undefined); // packed: no holes
   for (const [lo, hi, op] of ranges) for (let c = lo; c <= hi; c++) t[c] = op;
-  for (let c = 0; c < t.length; c++) t[c] ??= undefined; // packed, not holey
   return t;
 }
 const NONE: Op = { imm: 'none' }, LEB: Op = { imm: 'leb' }, LEB2: Op = { imm: 'leb2' }, MEMARG: Op = { imm: 'memarg' };
@@ -112,10 +111,12 @@ const OPS = opTable([
   [0x00, 0x01, NONE], [0x02, 0x04, { imm: 'block' }], [0x05, 0x05, NONE],
   [0x06, 0x06, eh('try', 'block')], [0x07, 0x07, eh('catch', 'leb')], [0x08, 0x08, eh('throw', 'leb')], [0x09, 0x09, eh('rethrow', 'leb')], [0x0a, 0x0a, eh('throw_ref', 'none')],
   [0x0b, 0x0b, NONE], [0x0c, 0x0d, LEB], [0x0e, 0x0e, { imm: 'brtable' }], [0x0f, 0x0f, NONE],
-  [0x10, 0x10, LEB], [0x11, 0x11, LEB2], [0x12, 0x12, LEB], [0x13, 0x13, LEB2], [0x14, 0x15, LEB], // call_ref, return_call_ref
+  // Not here: call_ref/return_call_ref (0x14, 0x15) and 0xd3–0xd6, whose numbering V8 changed between
+  // its flag-only typed references (Node 20) and the standard (Node 22): refused as unknown.
+  [0x10, 0x10, LEB], [0x11, 0x11, LEB2], [0x12, 0x12, LEB], [0x13, 0x13, LEB2],
   [0x18, 0x18, eh('delegate', 'leb')], [0x19, 0x19, eh('catch_all', 'none')], [0x1a, 0x1b, NONE], [0x1c, 0x1c, { imm: 'types' }], [0x1f, 0x1f, eh('try_table', 'trytable')],
   [0x20, 0x26, LEB], [0x28, 0x3e, MEMARG], [0x3f, 0x42, LEB], [0x43, 0x43, { imm: 'bytes', n: 4 }], [0x44, 0x44, { imm: 'bytes', n: 8 }],
-  [0x45, 0xc4, NONE], [0xd0, 0xd0, LEB], [0xd1, 0xd1, NONE], [0xd2, 0xd2, LEB], [0xd3, 0xd3, NONE], [0xd4, 0xd4, LEB], [0xd5, 0xd5, NONE], [0xd6, 0xd6, LEB],
+  [0x45, 0xc4, NONE], [0xd0, 0xd0, LEB], [0xd1, 0xd1, NONE], [0xd2, 0xd2, LEB],
 ]);
 /** 0xFC prefix: saturating conversions, bulk memory, tables. */
 const OPS_FC = opTable([[0, 7, NONE], [8, 8, LEB2], [9, 9, LEB], [10, 10, LEB2], [11, 11, LEB], [12, 12, LEB2], [13, 13, LEB], [14, 14, LEB2], [15, 17, LEB]]);
@@ -134,6 +135,16 @@ const EH_WHY = ": WebAssembly exception handling, whose handlers could catch the
 function skipLeb(r: Reader): void {
   for (let k = 0; k < 10; k++) if (!(r.byte() & 0x80)) return;
   r.fail('LEB128 too long');
+}
+
+/**
+ * Skip a block type (§5.4.1, an s33): 0x40, a one-byte value type, a reference type with its heap
+ * type (0x63/0x64), or a type index (a LEB128, one byte when below 64).
+ */
+function skipBlockType(r: Reader): void {
+  const b = r.byte();
+  if (b === 0x63 || b === 0x64) skipLeb(r);
+  else if (b & 0x80) skipLeb(r); // the rest of a type index
 }
 
 /** Skip a value type (a reference type of the typed-references proposal carries a heap type). */
@@ -169,6 +180,7 @@ function scanCode(r: Reader, end: number, first: number, name: (fn: number) => s
         op = PREFIXED[c]![sub];
         what += ` ${sub}`;
       }
+      if (op === undefined) starts?.[i]!.push(at);
       if (op === undefined) return `${name(first + i)} has an instruction the scan does not know (opcode ${what} at byte ${at}): refused rather than guessed at`;
       if (op.eh !== undefined && starts === null) return `${name(first + i)} uses ${op.eh} (at byte ${at})${EH_WHY}`;
       starts?.[i]!.push(at);
@@ -176,6 +188,8 @@ function scanCode(r: Reader, end: number, first: number, name: (fn: number) => s
         case 'none':
           break;
         case 'block':
+          skipBlockType(r);
+          break;
         case 'leb':
           skipLeb(r);
           break;
@@ -206,7 +220,7 @@ function scanCode(r: Reader, end: number, first: number, name: (fn: number) => s
           r.o += op.n!;
           break;
         case 'trytable': {
-          skipLeb(r); // block type
+          skipBlockType(r);
           const n = r.u32();
           for (let k = 0; k < n; k++) {
             const kind = r.byte(); // catch, catch_ref: a tag and a label; catch_all, catch_all_ref: a label
@@ -226,7 +240,7 @@ export function readWasmModule(bytes: Uint8Array): WasmModuleInfo {
   return readModule(bytes, null);
 }
 
-/** @internal (tests): the byte offset of every instruction, per defined function, as the scan decodes them. */
+/** @internal (tests): the byte offset of every instruction, per defined function, as the scan decodes them (up to and including the first it does not know). */
 export function instructionStarts(bytes: Uint8Array): number[][] {
   const starts: number[][] = [];
   readModule(bytes, starts);
