@@ -50,14 +50,16 @@ export const DEFAULT_CPUSVN = fromHex('0a0a0204ff8000000000000000000000');
 export const DEFAULT_EPC_SIZE = 0x5d80000;
 
 export function resolveProcessorConfig(partial: Partial<Omit<ProcessorConfig, 'features'>> & { readonly features?: Partial<ProcessorFeatures> | undefined } = {}): ProcessorConfig {
-  const features: ProcessorFeatures = { sgx1: true, biosEnabled: true, sgx2: false, flc: true, kss: false, ...(partial.features ?? {}) };
+  const features: ProcessorFeatures = Object.freeze({ sgx1: true, biosEnabled: true, sgx2: false, flc: true, kss: false, ...(partial.features ?? {}) });
+  const cpusvn = partial.cpusvn ?? DEFAULT_CPUSVN;
   const xfrmMask = partial.xfrmMask ?? 0x1fn;
   const cfg: ProcessorConfig = {
     epcSize: partial.epcSize ?? DEFAULT_EPC_SIZE,
     ramSize: partial.ramSize ?? 8 * 2 ** 30,
     logicalProcessors: partial.logicalProcessors ?? 2,
     features,
-    cpusvn: partial.cpusvn ?? DEFAULT_CPUSVN,
+    // A copy: the caller's array (or the shared default) changing later does not change this processor.
+    cpusvn: cpusvn instanceof Uint8Array ? cpusvn.slice() : cpusvn,
     attributesFlagsMask: partial.attributesFlagsMask ?? (0x36n | (features.kss ? 0x80n : 0n)),
     xfrmMask,
     miscselectMask: partial.miscselectMask ?? (features.sgx2 ? 1 : 0),
@@ -78,7 +80,7 @@ export function resolveProcessorConfig(partial: Partial<Omit<ProcessorConfig, 'f
   if ((cfg.xcr0 & 3n) !== 3n) bad('xcr0 must include x87 and SSE');
   if (cfg.maxEnclaveSizeLog2 < 13 || cfg.maxEnclaveSizeLog2 > 52) bad('maxEnclaveSizeLog2 must be 13..52');
   if (!(cfg.einitUnmaskedEventRate >= 0 && cfg.einitUnmaskedEventRate <= 1)) bad('einitUnmaskedEventRate must be in [0, 1]');
-  return cfg;
+  return Object.freeze(cfg);
 }
 
 /**

@@ -18,7 +18,7 @@ import type { PageTable } from './mmu.js';
 import { ENCLU, SGX, PT, PFEC, VECTOR, EXIT_TYPE, MISC, ATTR, KEYNAME, KEYPOLICY, GPRSGX_SIZE, EXINFO_SIZE, PKCS1_5_PADDING } from './constants.js';
 import { exitInfo as encodeExitInfo } from './structures/ssa.js';
 import { deriveKey, cpusvnAtMost, ZERO16, ZERO32, ZERO64, type KeyDependencies } from './keys.js';
-import { type Registers, type ExitInfo, type ExitHandler, type EnclaveContext, newRegisters, copyRegisters, EnclaveRedirect, PROCESSOR_SIGNAL } from './engine.js';
+import { type Registers, type ExitInfo, type ExitHandler, type EnclaveContext, newRegisters, copyRegisters, EnclaveRedirect, PROCESSOR_SIGNAL, REGISTER_NAMES } from './engine.js';
 
 const USER_LIMIT = 2 ** 47;
 /** Entry tokens, unique across every processor in the process (an Unwind must not match another machine's entry); 0 is "none". */
@@ -252,15 +252,19 @@ function newEntry(m: MachineState, lp: LpState, t: TcsState, s: SecsState, token
   return e;
 }
 
-/** EENTER: checks, then enclave mode. Returns the entry. Throws the fault of the first failing check. */
-function eenterEntry(m: MachineState, lp: LpState, regs: Registers, handler: ExitHandler | null, token: number, reuse: Entry | null = null): Entry {
+/**
+ * EENTER: checks, then enclave mode. Returns the entry. Throws the fault of the first failing check.
+ * `regs` are the host's registers as read once (intake); `host` is the host's register file, which
+ * the exit writes.
+ */
+function eenterEntry(m: MachineState, lp: LpState, regs: Registers, host: Registers, handler: ExitHandler | null, token: number, reuse: Entry | null = null): Entry {
   const t = entryTcs(m, lp, regs.rbx, regs.rcx);
   const s = t.secs;
   if (t.cssa >= t.nssa) throw eenterFault(t, 0);
   const ssa = ssaFramePages(m, lp, s, t, t.cssa);
   if (s.baseAddr + t.oentry >= USER_LIMIT || t.oentry < 0) throw eenterFault(t, 1);
   if (t.state === 'active') throw eenterFault(t, 2);
-  const e = makeEntry(m, lp, t, s, token, handler, regs, ssa.ssaLa, ssa.pages, reuse);
+  const e = makeEntry(m, lp, t, s, token, handler, host, ssa.ssaLa, ssa.pages, reuse);
   enterMode(m, e, regs.rcx);
   // URSP/URBP into the current SSA frame; RAX = CSSA, RCX = the instruction after ENCLU.
   writeUrspUrbp(m, ssa, regs.rsp, regs.rbp);
@@ -279,8 +283,8 @@ function eenterFault(t: TcsState, why: number): ArchFault {
   return gp('EENTER: the TCS is busy');
 }
 
-/** ERESUME: checks, restore from SSA frame CSSA−1, CSSA −= 1, enclave mode. */
-function eresumeEntry(m: MachineState, lp: LpState, regs: Registers, handler: ExitHandler | null, token: number, reuse: Entry | null = null): Entry {
+/** ERESUME: checks, restore from SSA frame CSSA−1, CSSA −= 1, enclave mode (`regs` and `host` as for eenterEntry). */
+function eresumeEntry(m: MachineState, lp: LpState, regs: Registers, host: Registers, handler: ExitHandler | null, token: number, reuse: Entry | null = null): Entry {
   const t = entryTcs(m, lp, regs.rbx, regs.rcx);
   const s = t.secs;
   if (t.cssa === 0) throw gp('ERESUME: CSSA is 0, there is no frame to resume');
@@ -305,7 +309,7 @@ function eresumeEntry(m: MachineState, lp: LpState, regs: Registers, handler: Ex
   if (rip < 0 || rip >= USER_LIMIT) throw gp('ERESUME: the saved RIP is not canonical');
   const fsbase = u64leNumberOrNeg(g, 168), gsbase = u64leNumberOrNeg(g, 176);
   if (fsbase < 0 || fsbase >= USER_LIMIT || gsbase < 0 || gsbase >= USER_LIMIT) throw gp('ERESUME: the saved FS/GS base is not canonical');
-  const e = makeEntry(m, lp, t, s, token, handler, regs, ssaLa, pages, reuse);
+  const e = makeEntry(m, lp, t, s, token, handler, host, ssaLa, pages, reuse);
   enterMode(m, e, regs.rcx);
   t.cssa = frame;
   m.tcsChanged(t);
@@ -442,16 +446,17 @@ function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'ae
       else leaf = kind === 'aex' && interrupt && exit === first ? ENCLU.ERESUME : 0;
       if (leaf === 0) throw new Unwind(e.token, exit);
       const h = e.hostRegs;
-      const mine = h.rbx === t.linAddr && t.suspended.length > 0 && t.suspended[t.suspended.length - 1] === mark;
+      const src = intake(e.lp, h);
+      const mine = src.rbx === t.linAddr && t.suspended.length > 0 && t.suspended[t.suspended.length - 1] === mark;
       try {
         // Back into this frame: the finally below takes its mark off the TCS.
         if (mine && kind === 'aex' && leaf === ENCLU.ERESUME) {
-          eresumeEntry(m, e.lp, h, e.handler, e.token, e);
+          eresumeEntry(m, e.lp, src, h, e.handler, e.token, e);
           if (e.ctx.regs.rip !== savedRip) throw new EnclaveRedirect(e.ctx.regs.rip);
           return;
         }
         if (mine && kind === 'eexit' && leaf === ENCLU.EENTER) {
-          eenterEntry(m, e.lp, h, e.handler, e.token, e);
+          eenterEntry(m, e.lp, src, h, e.handler, e.token, e);
           return;
         }
         givenUp = null;
@@ -463,7 +468,7 @@ function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'ae
         }
       } catch (err) {
         if (err instanceof ArchFault && err.vector !== VECTOR.MC && e.handler) {
-          exit = faultExit(err, leaf, h.rbx);
+          exit = faultExit(err, leaf, src.rbx);
           continue;
         }
         throw err;
@@ -581,10 +586,38 @@ function runEntry(m: MachineState, lp: LpState, leaf: number, regs: Registers, h
   if (leaf === ENCLU.EENTER) {
     const x = eenterCached(m, lp, regs, handler, token);
     if (x !== null) return x;
-    const e = eenterEntry(m, lp, regs, handler, token);
+    const e = eenterEntry(m, lp, intake(lp, regs), regs, handler, token);
     return execute(m, e, leaf);
   }
   return runResume(m, lp, leaf, regs, handler, token);
+}
+
+/**
+ * The host's registers as the processor uses them: each read once, into this LP's own register
+ * file, and each a number. A hardware register holds an integer; a JavaScript value of another kind
+ * (an object whose valueOf or toString answers differently each time, a getter) could show one
+ * value to a check and another to its use. Throws ArchError BAD_REGISTERS, having changed nothing.
+ */
+function intake(lp: LpState, regs: Registers): Registers {
+  const r = lp.intake;
+  copyRegisters(r, regs);
+  if (!allNumbers(r)) throw badRegisters(r);
+  return r;
+}
+
+/** Every register of `r` holds a number (on a register file whose fields only ever held numbers V8 folds these tests away). */
+function allNumbers(r: Registers): boolean {
+  return typeof r.rax === 'number' && typeof r.rbx === 'number' && typeof r.rcx === 'number' && typeof r.rdx === 'number' &&
+    typeof r.rsi === 'number' && typeof r.rdi === 'number' && typeof r.rsp === 'number' && typeof r.rbp === 'number' &&
+    typeof r.r8 === 'number' && typeof r.r9 === 'number' && typeof r.r10 === 'number' && typeof r.r11 === 'number' &&
+    typeof r.r12 === 'number' && typeof r.r13 === 'number' && typeof r.r14 === 'number' && typeof r.r15 === 'number' &&
+    typeof r.rflags === 'number' && typeof r.rip === 'number';
+}
+
+function badRegisters(r: Registers): ArchError {
+  const names = [...REGISTER_NAMES, 'rflags', 'rip'] as const;
+  const bad = names.filter((k) => typeof r[k] !== 'number');
+  return new ArchError('BAD_REGISTERS', `ENCLU: ${bad.join(', ')} ${bad.length === 1 ? 'holds' : 'hold'} no number (registers hold integers)`, { registers: bad });
 }
 
 /**
@@ -595,11 +628,10 @@ function runEntry(m: MachineState, lp: LpState, leaf: number, regs: Registers, h
  * the full path (eenterEntry then runs every check in the SDM's order and raises its fault).
  */
 function eenterCached(m: MachineState, lp: LpState, regs: Registers, handler: ExitHandler | null, token: number): ExitInfo | null {
-  // entryTcs's cache, with its AEP check.
+  // entryTcs's cache (its RBX compared again below, on the value the entry uses).
   const c = lp.tcsOperand;
   const pt = lp.cr3;
-  const aep = regs.rcx;
-  if (c.rbx !== regs.rbx || c.pt !== pt || c.gen !== pt.generation || c.epoch !== m.epcmEpoch || !(aep >= 0 && aep < USER_LIMIT)) return null;
+  if (c.rbx !== regs.rbx || c.pt !== pt || c.gen !== pt.generation || c.epoch !== m.epcmEpoch) return null;
   const t = c.tcs!;
   const s = t.secs;
   const frame = t.cssa;
@@ -618,19 +650,24 @@ function eenterCached(m: MachineState, lp: LpState, regs: Registers, handler: Ex
     const rc = s.regionCheck;
     if (rc.pt !== pt || rc.generation !== pt.generation || rc.epoch !== s.regionEpoch) return null;
   }
-  // Commit: enclave mode, URSP/URBP into the current SSA frame, the registers in.
+  // The registers in, each read once (the record is idle: nothing else uses its register file),
+  // then checked as intake checks them: every value a number, RBX the one the cache matched, and
+  // the AEP canonical.
+  const r = e.ctx.regs;
+  copyRegisters(r, regs);
+  const aep = r.rcx;
+  if (!allNumbers(r) || r.rbx !== c.rbx || !(aep >= 0 && aep < USER_LIMIT)) return null;
+  // Commit: enclave mode, URSP/URBP into the current SSA frame, RAX/RCX/RIP set.
   e.token = token;
   e.handler = handler;
   e.hostRegs = regs;
   e.ssaLa = ssa.ssaLa;
   e.ssaPages = ssa.pages;
   enterMode(m, e, aep);
-  putUrspUrbpWords(w, ssa.gprOff >> 2, regs.rsp, regs.rbp);
+  putUrspUrbpWords(w, ssa.gprOff >> 2, r.rsp, r.rbp);
   m.touched(ssa.gprPage);
-  const r = e.ctx.regs;
-  copyRegisters(r, regs);
   r.rax = frame;
-  r.rcx = regs.rip + 3;
+  r.rcx = r.rip + 3;
   r.rip = s.baseAddr + t.oentry;
   // execute's tail, written out rather than shared: a shared function (with ERESUME's branch)
   // inlined here costs more of V8's budget, and leaveMode then stays a call (measured ~5 % slower).
@@ -647,9 +684,10 @@ function eenterCached(m: MachineState, lp: LpState, regs: Registers, handler: Ex
 
 function runResume(m: MachineState, lp: LpState, leaf: number, regs: Registers, handler: ExitHandler | null, token: number): ExitInfo {
   if (leaf === ENCLU.ERESUME) {
-    const t = tcsOperand(m, lp, regs.rbx, regs.rcx);
+    const src = intake(lp, regs);
+    const t = tcsOperand(m, lp, src.rbx, src.rcx);
     if (resumesSuspendedFrame(t)) throw new ArchError('TCS_SUSPENDED_FRAME', 'ERESUME of a TCS whose interrupted frame is still on the stack: return ERESUME from the exit handler instead (a limit of the model)');
-    const e = eresumeEntry(m, lp, regs, handler, token);
+    const e = eresumeEntry(m, lp, src, regs, handler, token);
     return execute(m, e, leaf);
   }
   throw gp(`ENCLU leaf ${leaf} is not valid outside enclave mode`);

@@ -5,7 +5,7 @@
  * host, kernel and driver code can touch enclave memory only through the instructions and the
  * abort-page / memory-encryption paths, as on hardware (design-notes: "Where plaintext lives").
  */
-import type { CryptoProvider } from '../lib/crypto/provider.js';
+import { fixedProvider, type CryptoProvider } from '../lib/crypto/provider.js';
 import { isZero, writeU64le, writeU32le, u32le, u64leNumberOrNeg, copyDisjoint } from '../lib/bytes.js';
 import type { ProcessorConfig } from './config.js';
 import type { PlatformSecrets, BootSecrets } from './secrets.js';
@@ -14,7 +14,7 @@ import { PageTable, PTE, USER_ADDRESS_LIMIT } from './mmu.js';
 import { PT, PFEC, INTEL_LE_PUBKEYHASH, VECTOR } from './constants.js';
 import { ArchFault, pf, gp, mc } from './faults.js';
 import { TCS_OFF } from './structures/tcs.js';
-import type { EnclaveEngine, ExitInfo } from './engine.js';
+import { newRegisters, type EnclaveEngine, type ExitInfo, type Registers } from './engine.js';
 
 /** EPCM permission bits. */
 export const PERM = { R: 1, W: 2, X: 4 } as const;
@@ -154,6 +154,8 @@ export interface LpState {
   readonly epcOperands: EpcOperandCache;
   /** EDBGRD output (RBX), as a u64. */
   dataOut: bigint;
+  /** The host's registers as this LP read them for its last EENTER/ERESUME outside the cached path (each read once). */
+  readonly intake: Registers;
 }
 
 /** Read-only zeros: the bytes of a page that has no storage (an all-zero page). Never written. */
@@ -206,8 +208,11 @@ export class MachineState {
   validCount = 0;
 
   constructor(config: ProcessorConfig, crypto: CryptoProvider, secrets: PlatformSecrets, boot: BootSecrets) {
-    this.config = config;
-    this.crypto = crypto;
+    // The processor's own copies: the configuration it was built with (frozen, CPUSVN copied: a
+    // typed array cannot be frozen) and the crypto provider's methods as they were (both are part
+    // of the CPU; what code outside holds can change nothing here).
+    this.config = Object.freeze({ ...config, cpusvn: config.cpusvn.slice() });
+    this.crypto = fixedProvider(crypto);
     this.secrets = secrets;
     this.boot = boot;
     this.ramFrames = config.ramSize / 4096;
@@ -238,6 +243,7 @@ export class MachineState {
       index, cpl: 3 as 0 | 3, cr3: this.kernelPageTable, enclaveMode: false, activeSecs: null, activeTcs: null, pendingInterrupt: null, activeToken: 0, dataOut: 0n,
       tcsOperand: { rbx: -1, pt: null, gen: -1, epoch: -1, tcs: null },
       epcOperands: { pt: null, gen: -1, la0: -1, i0: -1, w0: false, la1: -1, i1: -1, w1: false, next: 0 },
+      intake: newRegisters(),
     }));
   }
 

@@ -77,6 +77,12 @@ export interface EnclaveInfo {
   readonly tcs: readonly { readonly linAddr: number; readonly state: 'idle' | 'active'; readonly cssa: number; readonly nssa: number; readonly aexCount: number }[];
 }
 
+/** An ENCLS operand that is not a number (EDBGWR's value: not a bigint). */
+function badOperands(what: string, operands: Record<string, unknown>): ArchError {
+  const bad = Object.entries(operands).filter(([k, v]) => typeof v !== (k === 'value' ? 'bigint' : 'number')).map(([k]) => k);
+  return new ArchError('BAD_OPERANDS', `${what}: ${bad.join(', ')} ${bad.length === 1 ? 'is' : 'are'} not ${bad.includes('value') ? 'of the register\'s type' : 'a number'} (registers hold integers)`, { operands: bad });
+}
+
 const ENCLS_NAMES = new Map<number, string>(Object.entries(ENCLS).map(([k, v]) => [v, k]));
 
 const MSR = {
@@ -128,6 +134,8 @@ export class LogicalProcessor {
    */
   encls(leaf: number, rbx = 0, rcx = 0, rdx = 0): number {
     const m = this.#m, lp = this.#lp;
+    // Registers hold integers: a value of another kind could answer differently to a check and to its use.
+    if (typeof leaf !== 'number' || typeof rbx !== 'number' || typeof rcx !== 'number' || typeof rdx !== 'number') throw badOperands('ENCLS', { leaf, rbx, rcx, rdx });
     // EEXTEND runs 16 times per measured page and EADD once per page: their preamble is the same
     // checks, in a shorter path.
     if (lp.cpl === 0 && !lp.enclaveMode && m.locked === null && m.enclaveReady) {
@@ -157,6 +165,7 @@ export class LogicalProcessor {
   /** EDBGWR with a full 64-bit value. */
   edbgwr(rcx: number, value: bigint): number {
     const m = this.#m, lp = this.#lp;
+    if (typeof rcx !== 'number' || typeof value !== 'bigint') throw badOperands('EDBGWR', { rcx, value });
     if (!m.config.features.sgx1) throw ud('ENCLS: SGX is not implemented by this processor');
     if (lp.cpl !== 0) throw ud('ENCLS requires CPL 0');
     if (!m.featureControl.lock || !m.featureControl.sgxEnable) throw gp('ENCLS: SGX is not enabled in IA32_FEATURE_CONTROL');

@@ -853,6 +853,28 @@ describe('ENCLS preamble (§6.0)', () => {
     assertFault(() => k.encls(ENCLS.EMODPR), GP);
     assert.throws(() => k.encls(ENCLS.EPA, PT.VA, k.epcPage()), (e: unknown) => e instanceof ArchError && e.code === 'LEAF_NOT_MODELLED');
   });
+  test('an operand that is no number (EDBGWR: a value that is no bigint) → ArchError BAD_OPERANDS before anything is read or changed', () => {
+    const { k } = newKernel();
+    const e = buildEnclave(k);
+    const frame = e.frame(e.data(0));
+    let conversions = 0;
+    const sly = { valueOf: () => (conversions++ === 0 ? e.secs : frame) };
+    const refused = (...names: string[]) => (err: unknown): boolean => {
+      assert.ok(err instanceof ArchError && err.code === 'BAD_OPERANDS', String(err));
+      assert.deepEqual((err.data as { operands: string[] }).operands, names);
+      return true;
+    };
+    const any = (v: unknown) => v as number;
+    assertUnchanged(k, () => {
+      assert.throws(() => k.encls(ENCLS.EEXTEND, any(sly), frame), refused('rbx'));
+      assert.throws(() => k.encls(ENCLS.EREMOVE, 0, any(String(frame))), refused('rcx'));
+      assert.throws(() => k.encls(any({ valueOf: () => ENCLS.EREMOVE }), 0, frame), refused('leaf'));
+      assert.throws(() => k.encls(ENCLS.EINIT, 0, frame, any(0n)), refused('rdx'));
+      assert.throws(() => k.kernel(() => k.lp.edbgwr(frame, 5 as unknown as bigint)), refused('value'));
+      assert.throws(() => k.kernel(() => k.lp.edbgwr(any(sly), 5n)), refused('rcx'));
+    });
+    assert.equal(conversions, 0, 'no operand was converted');
+  });
   test('ENCLS at CPL 3 → #UD; ENCLU EENTER at CPL 0 → #UD', () => {
     const { k } = newKernel();
     const e = buildEnclave(k);

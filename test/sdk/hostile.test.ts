@@ -11,7 +11,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { u64le, toHex } from '../../src/lib/index.js';
 import { EXIT_ECALL_RETURN, ECMD_ORET, MAX_BUFFER, MAX_STRING, type HostEnclave } from '../../src/sdk/index.js';
-import type { ExitInfo, Registers } from '../../src/arch/index.js';
+import { ArchError, ENCLU, newRegisters, type ExitInfo, type Registers } from '../../src/arch/index.js';
 import type { Platform } from '../../src/platform/index.js';
 import {
   newPlatform, loadFixture, readLog, calls, untrusted, ecallPlan, writeMs, rawEnter, linearOf, STATUS, statusName, type LogRecord,
@@ -292,5 +292,86 @@ describe('ECALL indices and privileges', () => {
     assert.equal(regs.rax, STATUS.SUCCESS);
     assert.equal(u64le(p.process.read(U + MS + 8, 8), 0) & 0xffffffffn, 11n);
     assert.equal(e.ecall('ecall_secret_check'), 0);
+  });
+});
+
+describe('registers that hold no number', () => {
+  const AEP = 0x7ffe_0000_2000;
+  /** EENTER the marshal fixture's `name` with the ms at U (no slots) and register `k` replaced by `v`. */
+  function enterWith(name: string, k: keyof Registers, v: unknown, handler: ((x: ExitInfo, r: Registers) => number) | null = null): { exit: ExitInfo; regs: Registers } {
+    writeMs(p, U + MS, []);
+    const regs = newRegisters({ rbx: e.tcs[0]!, rcx: AEP, rdi: ecallPlan(e, name).index, rsi: U + MS, r8: U + SCRATCH, r9: 0x8000, rip: 0x7ffe_0000_0ff0, rsp: 0x7ffe_ff00_0000, rbp: 0x7ffe_ff00_0000 });
+    (regs as unknown as Record<string, unknown>)[k] = v;
+    const exit = p.kernel.user(p.process, (lp) => lp.enclu(ENCLU.EENTER, regs, handler));
+    return { exit, regs };
+  }
+  const refusedFor = (...names: string[]) => (err: unknown): boolean => {
+    assert.ok(err instanceof ArchError, String(err));
+    assert.equal(err.code, 'BAD_REGISTERS');
+    assert.deepEqual((err.data as { registers: string[] }).registers, names);
+    return true;
+  };
+
+  test('RDI whose toString answers a public ECALL, then a private one: refused (BAD_REGISTERS) before the processor reads it twice', () => {
+    for (const warm of [true, false]) {
+      // warm: the entry before it used the same TCS (the processor's cached path); cold: the other TCS did.
+      if (warm) assert.equal(hostile('ecall_void', []), STATUS.SUCCESS);
+      else rawEnter(p, e, { index: ecallPlan(e, 'ecall_void').index, ms: U + MS, scratch: U + SCRATCH, scratchSize: 0x100, tcs: e.tcs[1]! });
+      const s = snapshot();
+      const pub = ecallPlan(e, 'ecall_calls').index, priv = ecallPlan(e, 'ecall_private_poke').index;
+      let n = 0;
+      const flip = { toString: () => String(n++ === 0 ? pub : priv) };
+      assert.throws(() => enterWith('ecall_calls', 'rdi', flip), refusedFor('rdi'));
+      assert.equal(n, 0, 'the processor never converted it');
+      assertUntouched(s);
+    }
+  });
+
+  test('each register in turn (an object, a string, a bigint): BAD_REGISTERS naming it; nothing changed, the TCS is free', () => {
+    const names = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15', 'rflags', 'rip'] as const;
+    for (const k of names) {
+      for (const v of [{ valueOf: () => 0 }, '0', 0n]) {
+        const s = snapshot();
+        assert.throws(() => enterWith('ecall_calls', k, v), refusedFor(k), `${k} = ${typeof v}`);
+        assertUntouched(s);
+      }
+    }
+    assert.equal(hostile('ecall_void', []), STATUS.SUCCESS, 'the TCS is not left busy');
+  });
+
+  test('RDI as a getter that alternates a public and a private ECALL: the processor reads it once, so the private body never runs', () => {
+    const pub = ecallPlan(e, 'ecall_calls').index, priv = ecallPlan(e, 'ecall_private_poke').index;
+    const seen = new Set<number>();
+    for (let start = 0; start < 4; start++) {
+      let n = start;
+      writeMs(p, U + MS, []);
+      p.process.write(U + MS + 8, new Uint8Array(8));
+      const regs = newRegisters({ rbx: e.tcs[start % 2]!, rcx: AEP, rsi: U + MS, r8: U + SCRATCH, r9: 0x8000, rip: 0x7ffe_0000_0ff0, rsp: 0x7ffe_ff00_0000, rbp: 0x7ffe_ff00_0000 });
+      Object.defineProperty(regs, 'rdi', { get: () => (n++ % 2 === 0 ? pub : priv), set: () => undefined, configurable: true });
+      p.kernel.user(p.process, (lp) => lp.enclu(ENCLU.EENTER, regs, null));
+      seen.add(regs.rax);
+      // ecall_calls returns its count; ecall_private_poke would return 0x1234.
+      if (regs.rax === STATUS.SUCCESS) assert.notEqual(u64le(p.process.read(U + MS + 8, 8), 0) & 0xffffffffn, 0x1234n, 'the private ECALL ran');
+      else assert.equal(regs.rax, STATUS.ECALL_NOT_ALLOWED, statusName(regs.rax));
+    }
+    assert.ok(seen.has(STATUS.SUCCESS) || seen.has(STATUS.ECALL_NOT_ALLOWED));
+    assert.equal(e.ecall('ecall_secret_check'), 0);
+  });
+
+  test('an ORET (EENTER from the exit handler) or an ERESUME with a register that is no number is refused the same way', () => {
+    // The OCALL's return: the handler hands back RDI as an object; the host's enclu reports BAD_REGISTERS.
+    const s = snapshot();
+    assert.throws(() => enterWith('ecall_ocall_big', 'rax', 0, (x, r) => {
+      if (x.reason !== 'eexit' || r.rdi === EXIT_ECALL_RETURN) return 0;
+      (r as unknown as Record<string, unknown>).rdi = { valueOf: () => ECMD_ORET };
+      return ENCLU.EENTER;
+    }), refusedFor('rdi'));
+    assert.equal(e.ecall('ecall_secret_check'), 0);
+    assert.ok(calls(e) >= s.calls);
+    // ERESUME (nothing to resume: the register is refused before CSSA is looked at).
+    const regs = newRegisters({ rbx: e.tcs[0]!, rcx: AEP });
+    (regs as unknown as Record<string, unknown>).rcx = { valueOf: () => AEP };
+    assert.throws(() => p.kernel.user(p.process, (lp) => lp.enclu(ENCLU.ERESUME, regs, null)), refusedFor('rcx'));
+    assert.equal(hostile('ecall_void', []), STATUS.SUCCESS);
   });
 });

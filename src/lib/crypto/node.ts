@@ -9,17 +9,22 @@ import type { CryptoProvider, Sha256Stream, AesGcmSealed, RsaKeyPair } from './p
 import { openSha256Pipeline } from './pipeline.js';
 
 class NodeSha256 implements Sha256Stream {
-  constructor(private readonly h: nc.Hash = nc.createHash('sha256')) {}
+  readonly #h: nc.Hash;
+  constructor(h: nc.Hash = nc.createHash('sha256')) {
+    this.#h = h;
+  }
   update(data: Uint8Array): void {
-    this.h.update(data);
+    this.#h.update(data);
   }
   digest(): Uint8Array {
-    return new Uint8Array(this.h.digest());
+    return new Uint8Array(this.#h.digest());
   }
   copy(): Sha256Stream {
-    return new NodeSha256(this.h.copy());
+    return new NodeSha256(this.#h.copy());
   }
 }
+// Its methods cannot be replaced through an instance someone else holds (the measurement's streams are these).
+Object.freeze(NodeSha256.prototype);
 
 const GCM_PIECE = 64 * 1024;
 
@@ -52,8 +57,9 @@ function bytesOf(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/** A provider on node:crypto; frozen (the processor keeps it as it is, see fixedProvider). */
 export function createNodeCrypto(): CryptoProvider {
-  return {
+  return Object.freeze<CryptoProvider>({
     sha256(data) {
       return bytesOf(nc.createHash('sha256').update(data).digest());
     },
@@ -181,7 +187,7 @@ export function createNodeCrypto(): CryptoProvider {
       const key = nc.createPublicKey({ key: { kty: 'RSA', n: Buffer.from(modulus).toString('base64url'), e: eBytes.toString('base64url') }, format: 'jwk' });
       return key.export({ type: 'spki', format: 'pem' }).toString();
     },
-  };
+  });
 }
 
 let defaultProvider: CryptoProvider | undefined;

@@ -170,6 +170,7 @@ class Pipeline {
     return out;
   }
 }
+Object.freeze(Pipeline.prototype);
 
 let shared: Pipeline | null | undefined;
 
@@ -253,6 +254,7 @@ class PipelineStream implements Sha256Pipeline {
     this.#p.streams--;
   }
 }
+Object.freeze(PipelineStream.prototype); // the measurement streams into these: their methods stay as they are
 
 const EMPTY = new Uint8Array(0);
 

@@ -64,3 +64,24 @@ export interface CryptoProvider {
    */
   openSha256Pipeline?(): Sha256Pipeline | null;
 }
+
+/** Every method a provider has (openSha256Pipeline is optional). */
+const PROVIDER_METHODS = [
+  'sha256', 'createSha256', 'aesCmac128', 'aesGcm128Encrypt', 'aesGcm128Decrypt', 'aesCtr128', 'hkdfSha256', 'randomBytes',
+  'rsaSignSha256', 'rsaPublicNumbers', 'rsaGenerate', 'rsaPublicKeyPem', 'ecdhP256Keypair', 'ecdhP256Shared', 'openSha256Pipeline',
+] as const satisfies readonly (keyof CryptoProvider)[];
+
+/**
+ * `p` as it is now, unchangeable: `p` itself when frozen (the default provider is), otherwise a
+ * frozen object of its methods bound to it. The processor and the trusted runtime keep their
+ * provider this way, so that whoever else holds the object cannot swap a method afterwards.
+ */
+export function fixedProvider(p: CryptoProvider): CryptoProvider {
+  if (Object.isFrozen(p)) return p;
+  const out: Record<string, unknown> = {};
+  for (const k of PROVIDER_METHODS) {
+    const f: unknown = p[k];
+    if (typeof f === 'function') out[k] = (f as (...a: unknown[]) => unknown).bind(p);
+  }
+  return Object.freeze(out) as unknown as CryptoProvider;
+}

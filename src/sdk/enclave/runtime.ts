@@ -12,7 +12,7 @@
 import type { EnclaveEngine, EnclaveContext } from '../../arch/index.js';
 import { ArchError, ArchFault, EnclaveRedirect, isProcessorSignal, GPRSGX_SIZE } from '../../arch/index.js';
 import { slotNumber, slotValue, writeSlot, writeSlotAddress, bufferLength, stringUnit, terminatorLength, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK } from '../marshal.js';
-import type { CryptoProvider } from '../../lib/crypto/provider.js';
+import { fixedProvider, type CryptoProvider } from '../../lib/crypto/provider.js';
 import { defaultCrypto } from '../../lib/crypto/node.js';
 import { toHex, bytesEqual, writeU64le } from '../../lib/bytes.js';
 import { RUNTIME_HEADER, HEADER_MAGIC, RUNTIME_ID, RUNTIME_ABI, type RuntimeHeader } from '../image/layout.js';
@@ -123,7 +123,7 @@ class TrustedRuntime implements EnclaveEngine {
   #lastState: EnclaveState | BrokenEnclave | undefined = undefined;
 
   constructor(crypto: CryptoProvider) {
-    this.#crypto = crypto;
+    this.#crypto = fixedProvider(crypto); // the runtime is part of the enclave: nobody outside swaps its crypto afterwards
   }
 
   destroyed(key: object): void {
