@@ -4,8 +4,10 @@
  * memory. Like the Intel SDK's edger8r bridges, every value the other side wrote is copied before
  * it is used, and every pointer is checked against the enclave's range.
  *
- * EENTER:  RDI = ECALL index (or ECMD_ORET to return from an OCALL), RSI = ms address (untrusted),
- *          R8/R9 = base/size of an untrusted scratch area the enclave may use for OCALLs.
+ * EENTER:  RDI = ECALL index, RSI = ms address (untrusted), R8/R9 = base/size of an untrusted
+ *          scratch area the enclave may use for OCALLs; or RDI = ECMD_ORET to return from an OCALL,
+ *          with its sgx_status_t in the low 32 bits of RSI (as Intel's urts passes it in ESI): only
+ *          an OCALL whose status is SUCCESS gives the enclave its results.
  * EEXIT:   RDI = EXIT_ECALL_RETURN with RAX = status, or an OCALL index with RSI = ms address,
  *          or EXIT_EXCEPTION_HANDLED after an exception entry (CSSA > 0).
  * ms:      8 bytes per parameter in declaration order (scalars sign- or zero-extended as their type;

@@ -116,7 +116,9 @@ describe('a lying host (entering with the processor directly)', () => {
         if (x.reason === 'eexit' && r.rdi === EXIT_ECALL_RETURN) return 0;
         exits.push(x);
         assert.equal(x.reason, 'eexit', `unexpected ${x.reason}: ${x.detail ?? ''}`);
-        const leaf = onOcall({ index: r.rdi, ms: r.rsi, regs: r });
+        const ms = r.rsi;
+        r.rsi = STATUS.SUCCESS; // the OCALL's status at the ORET, unless onOcall says otherwise
+        const leaf = onOcall({ index: r.rdi, ms, regs: r });
         if (typeof leaf === 'number') return leaf;
         r.rbx = tcs;
         r.rcx = RAW_AEP;
@@ -162,7 +164,7 @@ describe('a lying host (entering with the processor directly)', () => {
     assert.deepEqual(p.process.read(U + ZONE, 64), expectedZone(OUT_HOST, IO_HOST));
   });
 
-  test('rewritten ms pointers, bytes past the declared buffers, an out-of-range result and a bogus RSI: only the declared bytes, from the enclave\'s own addresses', () => {
+  test('rewritten ms pointers, bytes past the declared buffers, an out-of-range result and bits of RSI above the status: only the declared bytes, from the enclave\'s own addresses', () => {
     const r = run('ecall_ocall_lie', [U + ZONE, U + RET], ({ ms, regs }) => {
       const out = slot(ms, 0), io = slot(ms, 1);
       // Honest results where the enclave put the buffers…
@@ -177,12 +179,28 @@ describe('a lying host (entering with the processor directly)', () => {
       setSlot(ms, 2, secret + 64);
       setSlot(ms, 3, 0xffffffffffffn);
       setSlot(ms, 4, 0x7fff_1234_5678_9abcn); // int16_t result: only 0x9abc may be taken
-      regs.rsi = secret; // ORET's RSI means nothing
+      regs.rsi = 2 ** 40; // the status is RSI's low 32 bits (SUCCESS here)
     });
     assert.equal(r.status, STATUS.SUCCESS);
     assert.equal(r.ret, 0n);
     assert.deepEqual(p.process.read(U + ZONE, 64), expectedZone(OUT_HOST, IO_HOST));
     assert.equal(toHex(p.process.read(U + RET, 16)), 'c3c3c3c3' + 'bc9a' + 'c3'.repeat(10));
+    assert.equal(e.ecall('ecall_secret_check'), 0);
+  });
+
+  test('an ORET whose RSI holds a status other than SUCCESS: the OCALL fails with it, and the enclave takes nothing back (no [out] bytes, no result)', () => {
+    for (const status of [STATUS.UNEXPECTED, STATUS.INVALID_FUNCTION, 0x7fff_ffff, 2 ** 32 + STATUS.INVALID_PARAMETER]) {
+      const r = run('ecall_ocall_lie', [U + ZONE, U + RET], ({ ms, regs }) => {
+        p.process.write(slot(ms, 0), OUT_HOST);
+        p.process.write(slot(ms, 1), IO_HOST);
+        setSlot(ms, 4, 0x1234n);
+        regs.rsi = status;
+      });
+      assert.equal(r.status, STATUS.SUCCESS, 'the ECALL itself returns');
+      assert.equal(r.ret, BigInt(status % 2 ** 32), 'ocall_lie returned the ORET\'s status (its low 32 bits)');
+      assert.deepEqual(p.process.read(U + ZONE, 64), expectedZone(null, IO_IN), 'neither [out] nor [in, out] was copied back');
+      assert.equal(toHex(p.process.read(U + RET, 16)), 'c3'.repeat(16), 'the result was not taken');
+    }
     assert.equal(e.ecall('ecall_secret_check'), 0);
   });
 
@@ -360,6 +378,7 @@ describe('registers across OCALLs (the benchmark enclave: ecall_ocall_loop makes
         r.rbx = enc.tcs[0]!;
         r.rcx = RAW_AEP;
         r.rdi = ECMD_ORET;
+        r.rsi = STATUS.SUCCESS; // the OCALL's status
         r.rip = 0x7ffe_0000_2000 + 0x10 * seen.length;
         r.r12 = 0x1200 + seen.length;
         r.r13 = 0x1300 + seen.length;
@@ -401,6 +420,7 @@ describe('registers across OCALLs (the benchmark enclave: ecall_ocall_loop makes
         r.rbx = enc.tcs[0]!;
         r.rcx = RAW_AEP;
         r.rdi = ECMD_ORET;
+        r.rsi = STATUS.SUCCESS; // the OCALL's status
         r.rsp = 0x7ffe_aa00_0000;
         r.rbp = 0x7ffe_aa00_0100;
         platform.kernel.user(platform.process, (lp) => lp.injectInterrupt(0x20));

@@ -223,10 +223,12 @@ test('an exception handled by the enclave (a redirect in flight) ends the ECALL 
         // The [out] buffer's page goes away: copying it back faults after the ORET.
         p.kernel32.VirtualFree(out, 4096, MEM_DECOMMIT);
         r.rdi = ECMD_ORET;
+        r.rsi = STATUS.SUCCESS; // the OCALL's status
         return back(ENCLU.EENTER);
       }
       if (r.rdi === iFree) {
         r.rdi = ECMD_ORET;
+        r.rsi = STATUS.SUCCESS; // the OCALL's status
         return back(ENCLU.EENTER);
       }
       return 0;
@@ -386,6 +388,7 @@ test('an OCALL\'s marshalling structure whose write faults: an ECALL the host ma
     ret[0] = 40;
     p.process.write(r.rsi + 8, ret);
     r.rdi = ECMD_ORET;
+    r.rsi = STATUS.SUCCESS; // the OCALL's status
     r.rbx = e.tcs[1]!;
     r.rcx = RAW_AEP;
     return ENCLU.EENTER;

@@ -521,8 +521,7 @@ class TrustedRuntime implements EnclaveEngine {
     const top = msAddr + 8; // msSize(f) of no parameters
     try {
       if (top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
-      this.#exitForOcall(st, ctx, t, f, msAddr, top);
-      return STATUS.SUCCESS;
+      return this.#exitForOcall(st, ctx, t, f, msAddr, top);
     } catch (e) {
       if (e instanceof CallFailed) return e.status;
       throw e;
@@ -531,10 +530,12 @@ class TrustedRuntime implements EnclaveEngine {
 
   /**
    * EEXIT for OCALL `f` with its ms at `msAddr` (the scratch area in use up to `top`), and back when
-   * the host returns from it with ORET. The thread's scratch area and OCALL stack, and the three
-   * registers the runtime relies on, are restored however it ends.
+   * the host returns from it with ORET. Returns the OCALL's status as the ORET brings it: the low 32
+   * bits of RSI (Intel's urts puts the sgx_status_t of its OCALL bridge in ESI with RDI = ECMD_ORET,
+   * and the trusted runtime's do_oret hands it to sgx_ocall). The thread's scratch area and OCALL
+   * stack, and the three registers the runtime relies on, are restored however it ends.
    */
-  #exitForOcall(st: EnclaveState, ctx: EnclaveContext, t: ThreadState, f: FunctionPlan, msAddr: number, top: number): void {
+  #exitForOcall(st: EnclaveState, ctx: EnclaveContext, t: ThreadState, f: FunctionPlan, msAddr: number, top: number): number {
     // The runtime keeps its own state in its frames (the model's trusted stack), not in registers:
     // across the OCALL it keeps only its EEXIT target (RCX as the entry left it: where this entry's
     // EENTER returns) and the host's stack (RSP/RBP as the entry brought them, which a lost frame's
@@ -553,6 +554,7 @@ class TrustedRuntime implements EnclaveEngine {
       if (st.crashed !== null) throw new EnclaveCrashed('the enclave crashed while an OCALL was out');
       // Re-entered: only ORET returns to this OCALL (a nested ECALL enters as a fresh entry).
       if (r.rdi !== ECMD_ORET) throw new CallFailed(STATUS.UNEXPECTED, `re-entry with code ${r.rdi} while OCALL ${f.name} waits`);
+      return r.rsi >>> 0;
     } finally {
       t.ocalls.pop();
       t.scratchBase = savedBase;
@@ -610,7 +612,9 @@ class TrustedRuntime implements EnclaveEngine {
       } finally {
         this.#outDepth = d;
       }
-      this.#exitForOcall(st, ctx, t, f, msAddr, top);
+      // The trusted proxy takes results only from an OCALL whose status is SUCCESS (edger8r: `if (status == SGX_SUCCESS)`).
+      const status = this.#exitForOcall(st, ctx, t, f, msAddr, top);
+      if (status !== STATUS.SUCCESS) return status;
       // Copy results back to where the enclave said, with the sizes the enclave computed.
       if (outs === null && retPtr === 0) return STATUS.SUCCESS;
       // A nested ECALL during the OCALL may have replaced the buffer: st.u8 is read after each exit.

@@ -469,6 +469,7 @@ export class HostEnclave {
     regs.rbx = frame.tcs;
     regs.rcx = AEP;
     regs.rdi = ECMD_ORET;
+    regs.rsi = STATUS.SUCCESS; // the OCALL's status (as Intel's urts passes it in ESI)
     return ENCLU.EENTER;
   }
 
