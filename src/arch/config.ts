@@ -49,17 +49,28 @@ export const DEFAULT_CPUSVN = fromHex('0a0a0204ff8000000000000000000000');
 
 export const DEFAULT_EPC_SIZE = 0x5d80000;
 
+/** A copy of `b` when it is a real Uint8Array, else null. */
+function realBytes(b: unknown): Uint8Array | null {
+  try {
+    const c: unknown = Uint8Array.prototype.slice.call(b as Uint8Array); // throws for anything but a typed array
+    return c instanceof Uint8Array ? new Uint8Array(c) : null; // a plain Uint8Array of its own (not a Buffer)
+  } catch {
+    return null;
+  }
+}
+
 export function resolveProcessorConfig(partial: Partial<Omit<ProcessorConfig, 'features'>> & { readonly features?: Partial<ProcessorFeatures> | undefined } = {}): ProcessorConfig {
   const features: ProcessorFeatures = Object.freeze({ sgx1: true, biosEnabled: true, sgx2: false, flc: true, kss: false, ...(partial.features ?? {}) });
-  const cpusvn = partial.cpusvn ?? DEFAULT_CPUSVN;
+  // A copy by Uint8Array.prototype.slice itself (it refuses anything but a real typed array, a Proxy
+  // included): the caller's array (or the shared default) changing later does not change this processor.
+  const cpusvn = realBytes(partial.cpusvn ?? DEFAULT_CPUSVN);
   const xfrmMask = partial.xfrmMask ?? 0x1fn;
   const cfg: ProcessorConfig = {
     epcSize: partial.epcSize ?? DEFAULT_EPC_SIZE,
     ramSize: partial.ramSize ?? 8 * 2 ** 30,
     logicalProcessors: partial.logicalProcessors ?? 2,
     features,
-    // A copy: the caller's array (or the shared default) changing later does not change this processor.
-    cpusvn: cpusvn instanceof Uint8Array ? cpusvn.slice() : cpusvn,
+    cpusvn: cpusvn ?? new Uint8Array(0),
     attributesFlagsMask: partial.attributesFlagsMask ?? (0x36n | (features.kss ? 0x80n : 0n)),
     xfrmMask,
     miscselectMask: partial.miscselectMask ?? (features.sgx2 ? 1 : 0),
@@ -75,7 +86,7 @@ export function resolveProcessorConfig(partial: Partial<Omit<ProcessorConfig, 'f
   if (cfg.epcSize > 2 ** 40) bad('epcSize above 1 TiB');
   if (!Number.isSafeInteger(cfg.ramSize) || cfg.ramSize < 2 ** 24 || cfg.ramSize % 4096 !== 0) bad('ramSize must be a multiple of 4096 and at least 16 MiB');
   if (!Number.isInteger(cfg.logicalProcessors) || cfg.logicalProcessors < 1 || cfg.logicalProcessors > 64) bad('logicalProcessors must be 1..64');
-  if (!(cfg.cpusvn instanceof Uint8Array) || cfg.cpusvn.length !== 16) bad('cpusvn must be 16 bytes');
+  if (cpusvn === null || cfg.cpusvn.length !== 16) bad('cpusvn must be 16 bytes (a Uint8Array)');
   if ((cfg.xfrmMask & 3n) !== 3n) bad('xfrmMask must include x87 and SSE');
   if ((cfg.xcr0 & 3n) !== 3n) bad('xcr0 must include x87 and SSE');
   if (cfg.maxEnclaveSizeLog2 < 13 || cfg.maxEnclaveSizeLog2 > 52) bad('maxEnclaveSizeLog2 must be 13..52');

@@ -7,6 +7,7 @@
 import { u16le, u32le, u64le, u64leNumberOrNeg, isZero, bytesEqual, timingSafeEqual, writeU64le, writeU16le } from '../lib/bytes.js';
 import { MachineState, ZERO_PAGE, type LpState, type SecsState, type TcsState, PERM, EPCM_STATE } from './machine.js';
 import { gp, pf, pfEpcm, type ArchFault } from './faults.js';
+import { PageTable } from './mmu.js';
 import { PT, SGX, ATTR, MISC, GPRSGX_SIZE, EXINFO_SIZE, KEYNAME, TCS_LIMIT, SECINFO_FLAGS } from './constants.js';
 import { computeXsaveSize, isLegalXcr0 } from './config.js';
 import { Measurement, measuredSecinfoFlags } from './measurement.js';
@@ -38,12 +39,12 @@ function kread(m: MachineState, lp: LpState, la: number, len: number, out: Uint8
 function epcOperand(m: MachineState, lp: LpState, la: number, write: boolean): number {
   const c = lp.epcOperands, pt = lp.cr3;
   const page = la - (la & 4095);
-  if (c.pt === pt && c.gen === pt.generation) {
+  if (c.pt === pt && c.gen === PageTable.generationOf(pt)) {
     if (page === c.la0 && (c.w0 || !write)) return c.i0;
     if (page === c.la1 && (c.w1 || !write)) return c.i1;
   } else {
     c.pt = pt;
-    c.gen = pt.generation;
+    c.gen = PageTable.generationOf(pt);
     c.la0 = c.la1 = -1;
   }
   const pa = m.translate(pt, la, write, false, false);

@@ -14,7 +14,7 @@ import { u64le, u64leNumberOrNeg, u32le, u16le, writeU64le, writeU32le, writeU16
 import { MachineState, type LpState, type SecsState, type TcsState, type SuspendedFrame, type MemoryRegion, PERM, EPCM_STATE } from './machine.js';
 import { ArchFault, gp, pf, ud } from './faults.js';
 import { ArchError } from './errors.js';
-import type { PageTable } from './mmu.js';
+import { PageTable } from './mmu.js';
 import { ENCLU, SGX, PT, PFEC, VECTOR, EXIT_TYPE, MISC, ATTR, KEYNAME, KEYPOLICY, GPRSGX_SIZE, EXINFO_SIZE, PKCS1_5_PADDING } from './constants.js';
 import { exitInfo as encodeExitInfo } from './structures/ssa.js';
 import { deriveKey, cpusvnAtMost, ZERO16, ZERO32, ZERO64, type KeyDependencies } from './keys.js';
@@ -70,7 +70,7 @@ function entryTcs(m: MachineState, lp: LpState, rbx: number, aep: number): TcsSt
   // The hit path is kept small (V8 inlines it into the entry); everything else is out of line.
   const c = lp.tcsOperand;
   const pt = lp.cr3;
-  if (c.rbx === rbx && c.pt === pt && c.gen === pt.generation && c.epoch === m.epcmEpoch && aep >= 0 && aep < USER_LIMIT) return c.tcs!;
+  if (c.rbx === rbx && c.pt === pt && c.gen === PageTable.generationOf(pt) && c.epoch === m.epcmEpoch && aep >= 0 && aep < USER_LIMIT) return c.tcs!;
   return entryTcsMiss(m, lp, rbx, aep);
 }
 
@@ -82,7 +82,7 @@ function entryTcsMiss(m: MachineState, lp: LpState, rbx: number, aep: number): T
   commonEntryChecks(t);
   c.rbx = rbx;
   c.pt = pt;
-  c.gen = pt.generation;
+  c.gen = PageTable.generationOf(pt);
   c.epoch = m.epcmEpoch;
   c.tcs = t;
   return t;
@@ -115,7 +115,7 @@ function tcsFault(rbx: number, why: number): ArchFault {
 function ssaFramePages(m: MachineState, lp: LpState, s: SecsState, t: TcsState, frame: number): NonNullable<TcsState['cache']> {
   const c = t.cache;
   const pt = lp.cr3;
-  if (c !== null && c.pt === pt && c.gen === pt.generation && c.epoch === m.epcmEpoch && c.frame === frame) return c;
+  if (c !== null && c.pt === pt && c.gen === PageTable.generationOf(pt) && c.epoch === m.epcmEpoch && c.frame === frame) return c;
   return ssaFrameCacheMiss(m, lp, s, t, frame);
 }
 
@@ -123,7 +123,7 @@ function ssaFrameCacheMiss(m: MachineState, lp: LpState, s: SecsState, t: TcsSta
   const pt = lp.cr3;
   const r = ssaFramePagesUncached(m, lp, s, t, frame);
   const ursp = s.ssaFrameSize * 4096 - GPRSGX_SIZE + 144; // URSP and URBP share a page (GPRSGX ends the frame)
-  const n = { pt, gen: pt.generation, epoch: m.epcmEpoch, frame, ssaLa: r[0], pages: r[1], gprPage: r[1][Math.floor(ursp / 4096)]!, gprOff: ursp % 4096, gprBytes: null, gprWords: null };
+  const n = { pt, gen: PageTable.generationOf(pt), epoch: m.epcmEpoch, frame, ssaLa: r[0], pages: r[1], gprPage: r[1][Math.floor(ursp / 4096)]!, gprOff: ursp % 4096, gprBytes: null, gprWords: null };
   t.cache = n;
   return n;
 }
@@ -403,20 +403,20 @@ function aex(m: MachineState, e: Entry, vector: number | null, errorCode: number
     writeU32le(x, 8, errorCode);
     put(gOff - EXINFO_SIZE, x);
   }
-  // Synthetic state for the host (specs/sgx.md §9.2 table).
+  // Scrub and leave; then the synthetic state for the host (specs/sgx.md §9.2 table), written
+  // into its register file outside enclave mode (a setter there is the host's own code).
   const aep = t.aep;
-  const h = e.hostRegs;
-  h.rax = ENCLU.ERESUME; h.rbx = t.linAddr; h.rcx = aep; h.rdx = 0; h.rsi = 0; h.rdi = 0;
-  h.r8 = 0; h.r9 = 0; h.r10 = 0; h.r11 = 0; h.r12 = 0; h.r13 = 0; h.r14 = 0; h.r15 = 0;
-  h.rsp = Math.max(0, ursp); h.rbp = Math.max(0, urbp); h.rip = aep;
-  h.rflags = (h.rflags & ~(0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x800 | 0x10000)) | 0x2;
-  // Scrub and leave.
   const scrub = newRegisters();
   copyRegisters(r, scrub);
   t.cssa++;
   m.tcsChanged(t);
   t.aexCount++;
   leaveMode(m, e);
+  const h = e.hostRegs;
+  h.rax = ENCLU.ERESUME; h.rbx = t.linAddr; h.rcx = aep; h.rdx = 0; h.rsi = 0; h.rdi = 0;
+  h.r8 = 0; h.r9 = 0; h.r10 = 0; h.r11 = 0; h.r12 = 0; h.r13 = 0; h.r14 = 0; h.r15 = 0;
+  h.rsp = Math.max(0, ursp); h.rbp = Math.max(0, urbp); h.rip = aep;
+  h.rflags = (h.rflags & ~(0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x800 | 0x10000)) | 0x2;
   return exitOf('aex', t, vector, vector === null ? 0 : errorCode, vector === VECTOR.PF ? maddr - (maddr % 4096) : 0, null, detail);
 }
 
@@ -447,7 +447,8 @@ function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'ae
       if (leaf === 0) throw new Unwind(e.token, exit);
       const h = e.hostRegs;
       const src = intake(e.lp, h);
-      const mine = src.rbx === t.linAddr && t.suspended.length > 0 && t.suspended[t.suspended.length - 1] === mark;
+      const rbx = src.rbx; // for a fault's report (a nested entry may reuse the LP's intake)
+      const mine = rbx === t.linAddr && t.suspended.length > 0 && t.suspended[t.suspended.length - 1] === mark;
       try {
         // Back into this frame: the finally below takes its mark off the TCS.
         if (mine && kind === 'aex' && leaf === ENCLU.ERESUME) {
@@ -468,7 +469,7 @@ function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'ae
         }
       } catch (err) {
         if (err instanceof ArchFault && err.vector !== VECTOR.MC && e.handler) {
-          exit = faultExit(err, leaf, src.rbx);
+          exit = faultExit(err, leaf, rbx);
           continue;
         }
         throw err;
@@ -628,35 +629,39 @@ function badRegisters(r: Registers): ArchError {
  * the full path (eenterEntry then runs every check in the SDM's order and raises its fault).
  */
 function eenterCached(m: MachineState, lp: LpState, regs: Registers, handler: ExitHandler | null, token: number): ExitInfo | null {
-  // entryTcs's cache (its RBX compared again below, on the value the entry uses).
+  // The registers in first, each read once, into the register file of the TCS's own entry record
+  // (idle: the TCS is not active and has no suspended frame). Reading them is the one point where
+  // code outside can run (a getter); every check comes after it, on this copy and on the state as
+  // it is then, and an entry made during it (the token moved on) sends this one the full path.
   const c = lp.tcsOperand;
+  const t0 = c.tcs;
+  if (t0 === null) return null;
+  const e = t0.pool as Entry | null;
+  if (e === null || e.lp !== lp || t0.state === 'active' || t0.suspended.length !== 0) return null;
+  const r = e.ctx.regs;
+  copyRegisters(r, regs);
+  if (nextToken !== token + 1 || !allNumbers(r)) return null;
+  // entryTcs's cache, with its AEP check.
   const pt = lp.cr3;
-  if (c.rbx !== regs.rbx || c.pt !== pt || c.gen !== pt.generation || c.epoch !== m.epcmEpoch) return null;
-  const t = c.tcs!;
+  const aep = r.rcx;
+  if (c.rbx !== r.rbx || c.pt !== pt || c.gen !== PageTable.generationOf(pt) || c.epoch !== m.epcmEpoch || c.tcs !== t0 || !(aep >= 0 && aep < USER_LIMIT)) return null;
+  const t = t0;
   const s = t.secs;
   const frame = t.cssa;
   // EENTER's own checks (CSSA < NSSA, OENTRY canonical, TCS not busy) and the SSA frame's cache.
   if (frame >= t.nssa || t.oentry < 0 || s.baseAddr + t.oentry >= USER_LIMIT || t.state === 'active') return null;
   const ssa = t.cache;
-  if (ssa === null || ssa.pt !== pt || ssa.gen !== pt.generation || ssa.epoch !== m.epcmEpoch || ssa.frame !== frame) return null;
-  // The TCS's own entry record (makeEntry's reuse), URSP/URBP's word view (writeUrspUrbp's), and
-  // validateAtEntry's checks (no page failed integrity, the memory regions checked under this table).
-  const e = t.pool as Entry | null;
-  if (e === null || t.suspended.length !== 0 || e.lp !== lp) return null;
+  if (ssa === null || ssa.pt !== pt || ssa.gen !== PageTable.generationOf(pt) || ssa.epoch !== m.epcmEpoch || ssa.frame !== frame) return null;
+  // The TCS's own entry record still (makeEntry's reuse), URSP/URBP's word view (writeUrspUrbp's),
+  // and validateAtEntry's checks (no page failed integrity, the memory regions checked under this table).
+  if (t.pool !== e || t.suspended.length !== 0 || e.lp !== lp) return null;
   const w = ssa.gprWords;
   if (w === null || ssa.gprBytes !== m.page(ssa.gprPage)) return null;
   if (s.tamperedPages > 0) return null;
   if (s.regions.length !== 0) {
     const rc = s.regionCheck;
-    if (rc.pt !== pt || rc.generation !== pt.generation || rc.epoch !== s.regionEpoch) return null;
+    if (rc.pt !== pt || rc.generation !== PageTable.generationOf(pt) || rc.epoch !== s.regionEpoch) return null;
   }
-  // The registers in, each read once (the record is idle: nothing else uses its register file),
-  // then checked as intake checks them: every value a number, RBX the one the cache matched, and
-  // the AEP canonical.
-  const r = e.ctx.regs;
-  copyRegisters(r, regs);
-  const aep = r.rcx;
-  if (!allNumbers(r) || r.rbx !== c.rbx || !(aep >= 0 && aep < USER_LIMIT)) return null;
   // Commit: enclave mode, URSP/URBP into the current SSA frame, RAX/RCX/RIP set.
   e.token = token;
   e.handler = handler;
@@ -753,7 +758,7 @@ function validateAtEntry(m: MachineState, e: Entry): void {
   if (s.regions.length === 0) return;
   const pt = e.lp.cr3;
   const rc = s.regionCheck;
-  if (rc.pt !== pt || rc.generation !== pt.generation || rc.epoch !== s.regionEpoch) revalidateRegions(m, e, s, pt);
+  if (rc.pt !== pt || rc.generation !== PageTable.generationOf(pt) || rc.epoch !== s.regionEpoch) revalidateRegions(m, e, s, pt);
 }
 
 /** Every page of every memory region still maps its frame under page table `pt` (then remembered as checked). */
@@ -767,7 +772,7 @@ function revalidateRegions(m: MachineState, e: Entry, s: SecsState, pt: PageTabl
     }
   }
   rc.pt = pt;
-  rc.generation = pt.generation;
+  rc.generation = PageTable.generationOf(pt);
   rc.epoch = s.regionEpoch;
 }
 
@@ -851,7 +856,7 @@ class Context implements EnclaveContext {
       // Within one page (an ms structure, a small buffer): one resolution, nothing allocated.
       const vpn = (la - off) / 4096;
       const pt = e.lp.cr3;
-      if (vpn === this.#ramVpn && pt === this.#ramPt && pt.generation === this.#ramGen && !fetch && (!write || this.#ramWritable)) {
+      if (vpn === this.#ramVpn && pt === this.#ramPt && PageTable.generationOf(pt) === this.#ramGen && !fetch && (!write || this.#ramWritable)) {
         this.#copy(-(this.#ramPa + off) - 1, off, buf, at, len, write, words);
         return;
       }
@@ -873,7 +878,7 @@ class Context implements EnclaveContext {
         const now = e.lp.cr3;
         this.#ramVpn = vpn;
         this.#ramPt = now;
-        this.#ramGen = now.generation;
+        this.#ramGen = PageTable.generationOf(now);
         this.#ramWritable = write;
         this.#ramPa = -i - 1 - off;
       }
@@ -995,7 +1000,7 @@ class Context implements EnclaveContext {
     s.regionEpoch++;
     const pt = e.lp.cr3;
     s.regionCheck.pt = pt;
-    s.regionCheck.generation = pt.generation;
+    s.regionCheck.generation = PageTable.generationOf(pt);
     s.regionCheck.epoch = s.regionEpoch;
     return memory;
   }

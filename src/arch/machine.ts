@@ -211,7 +211,7 @@ export class MachineState {
     // The processor's own copies: the configuration it was built with (frozen, CPUSVN copied: a
     // typed array cannot be frozen) and the crypto provider's methods as they were (both are part
     // of the CPU; what code outside holds can change nothing here).
-    this.config = Object.freeze({ ...config, cpusvn: config.cpusvn.slice() });
+    this.config = Object.freeze({ ...config, cpusvn: Uint8Array.prototype.slice.call(config.cpusvn) });
     this.crypto = fixedProvider(crypto);
     this.secrets = secrets;
     this.boot = boot;
@@ -274,7 +274,7 @@ export class MachineState {
   translate(pt: PageTable, la: number, write: boolean, user: boolean, fetch: boolean): number {
     if (!(la >= 0 && la < USER_ADDRESS_LIMIT) && pt.identityLimit === 0) throw translateFault(la, write, user, fetch, -2);
     const vpn = Math.floor(la / 4096);
-    const e = pt.entry(vpn);
+    const e = PageTable.entryOf(pt, vpn);
     if (e < 0) throw translateFault(la, write, user, fetch, -1);
     const flags = e & 7; // e % 8 (a safe integer), without a floating-point modulo
     if ((write && !(flags & PTE.W)) || (user && !(flags & PTE.U)) || (fetch && flags & PTE.NX)) throw translateFault(la, write, user, fetch, flags);

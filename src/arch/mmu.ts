@@ -33,11 +33,29 @@ export class PageTable {
   #generation = 0;
   /** An identity-mapped table (linear = physical below `identityLimit`), as used by the model kernel. */
   readonly identityLimit: number;
+  readonly #identityLimit: number; // what the walk reads (the public field can be redefined on an instance)
   readonly name: string;
 
   constructor(name: string, identityLimit = 0) {
     this.name = name;
     this.identityLimit = identityLimit;
+    this.#identityLimit = identityLimit;
+  }
+
+  // The processor reads a table through these (its private fields, not its methods): a getter or a
+  // method defined on an instance cannot run while the processor checks an entry or walks a page.
+  /** The generation of `pt` (as the getter, without it). */
+  static generationOf(pt: PageTable): number {
+    return pt.#generation;
+  }
+  /** `pt.entry(vpn)`, without the method. */
+  static entryOf(pt: PageTable, vpn: number): number {
+    return pt.#entry(vpn);
+  }
+
+  /** A table made by this class (not a subclass, not an object posing as one): what CR3 may hold. */
+  static isGenuine(x: unknown): x is PageTable {
+    return typeof x === 'object' && x !== null && #entries in x && Object.getPrototypeOf(x) === PageTable.prototype;
   }
 
   get generation(): number {
@@ -72,7 +90,10 @@ export class PageTable {
 
   /** The raw entry (pfn * 8 + flags) or -1 when not present. Hot path: no allocation. */
   entry(vpn: number): number {
-    if (this.identityLimit > 0) return vpn * 4096 < this.identityLimit ? vpn * 8 + PTE.W : -1;
+    return this.#entry(vpn);
+  }
+  #entry(vpn: number): number {
+    if (this.#identityLimit > 0) return vpn * 4096 < this.#identityLimit ? vpn * 8 + PTE.W : -1;
     const i = vpn & 255; // vpn % 256 (a non-negative safe integer: & keeps its low bits, without a floating-point modulo)
     if (this.#ck[i] === vpn) return this.#cv[i]!;
     const e = this.#entries.get(vpn);

@@ -117,6 +117,7 @@ export class LogicalProcessor {
     return this.#lp.cr3;
   }
   set cr3(pt: PageTable) {
+    if (!PageTable.isGenuine(pt)) throw new ArchError('BAD_PAGE_TABLE', 'CR3 takes a PageTable made by its constructor (not a subclass or a look-alike)');
     if (this.#lp.enclaveMode) throw new ArchError('LP_IN_ENCLAVE', 'cannot change CR3 while the logical processor is in enclave mode');
     this.#lp.cr3 = pt;
   }

@@ -2,16 +2,21 @@
  * What code holding the platform's public objects cannot change: the processor's crypto provider
  * and configuration are its own (a provider or CPUSVN array swapped or written afterwards changes
  * nothing inside), and the default provider cannot be patched at all. Register values that are no
- * numbers are refused at ENCLU and ENCLS (test/sdk/hostile.test.ts, test/arch/encls.test.ts).
+ * numbers are refused at ENCLU and ENCLS (test/sdk/hostile.test.ts, test/arch/encls.test.ts). Code
+ * the host gets to run while the processor reads its registers or its page table (a getter, a
+ * setter) cannot make it use one value for a check and another for the use, nor leave it in
+ * enclave mode.
  */
-import { test } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPlatform } from '../../src/platform/index.js';
 import { buildImage, resolveEdl, signSigstruct, sigstructFieldsFor, loadEnclave, type HostEnclave } from '../../src/sdk/index.js';
 import { defaultCrypto, toHex, type CryptoProvider } from '../../src/lib/index.js';
-import { REPORT } from '../../src/arch/index.js';
+import { REPORT, ENCLU, VECTOR, ArchError, PageTable, newRegisters } from '../../src/arch/index.js';
+import { newKernel, buildEnclave, AEP, HOST_RIP } from '../helpers/enclave.js';
+import { assertFault } from '../helpers/assert.js';
 import { REPO_ROOT } from '../helpers/vectors.js';
 import { testKey } from '../helpers/signing.js';
 
@@ -93,4 +98,117 @@ test('the processor configuration is frozen and its CPUSVN a copy: writing them 
   assert.equal(reportCpusvn(), before, 'REPORT.CPUSVN');
   assert.equal(toHex(p.inspect.cpusvn), before);
   assert.equal(enclave.ecall('ecall_unseal_secret', [sealed, sealed.length]), SECRET.length, 'the seal key is the same');
+});
+
+describe('code that runs while the processor reads what the host gave it', () => {
+  test('a register getter that enters the same TCS (which traps, CSSA = NSSA then): the outer EENTER is refused with #GP, as on hardware', () => {
+    const { k, engine } = newKernel();
+    const b = buildEnclave(k, { nssa: 1 });
+    const trap = engine.on(() => {
+      throw new WebAssembly.RuntimeError('unreachable');
+    });
+    const ran: number[] = [];
+    const look = engine.on((ctx) => {
+      ran.push(ctx.regs.rax);
+      return ctx.regs.rcx;
+    });
+    b.enter(0); // the TCS's entry is cached on this LP
+    const lp = k.proc.lps[1]!;
+    let fired = false;
+    const outer = newRegisters({ rbx: b.tcs(0), rcx: AEP, rip: HOST_RIP, rdi: look });
+    Object.defineProperty(outer, 'rax', {
+      configurable: true,
+      get() {
+        if (!fired) {
+          fired = true;
+          assert.equal(lp.enclu(ENCLU.EENTER, newRegisters({ rbx: b.tcs(0), rcx: AEP, rip: HOST_RIP, rdi: trap }), null).reason, 'aex');
+        }
+        return 0;
+      },
+      set() {},
+    });
+    assertFault(() => k.user(() => lp.enclu(ENCLU.EENTER, outer, null), 1), VECTOR.GP);
+    assert.ok(fired);
+    assert.deepEqual(ran, [], 'the enclave never ran with CSSA = NSSA');
+    assert.deepEqual(k.proc.inspect.enclaves()[0]!.tcs.map((t) => [t.cssa, t.nssa]), [[1, 1]]);
+  });
+
+  test('a getter defined on the page table CR3 holds never runs during EENTER (the processor reads the table itself)', () => {
+    const { k, engine } = newKernel();
+    const b = buildEnclave(k, { nssa: 1 });
+    const look = engine.on((ctx) => ctx.regs.rcx);
+    b.enter(0);
+    const lp = k.proc.lps[1]!;
+    let calls = 0;
+    k.user(() => {
+      const pt = lp.cr3;
+      Object.defineProperty(pt, 'generation', { configurable: true, get: () => ++calls });
+      Object.defineProperty(pt, 'entry', { configurable: true, value: () => ++calls });
+      try {
+        assert.equal(lp.enclu(ENCLU.EENTER, newRegisters({ rbx: b.tcs(0), rcx: AEP, rip: HOST_RIP, rdi: look }), null).reason, 'eexit');
+      } finally {
+        delete (pt as { generation?: unknown }).generation;
+        delete (pt as { entry?: unknown }).entry;
+      }
+    }, 1);
+    assert.equal(calls, 0);
+  });
+
+  test('CR3 takes only a table made by PageTable: a subclass or a look-alike is refused (BAD_PAGE_TABLE)', () => {
+    const { k } = newKernel();
+    class Sly extends PageTable {
+      override entry(): number {
+        return 0;
+      }
+    }
+    for (const pt of [new Sly('sly'), Object.create(PageTable.prototype) as PageTable]) {
+      assert.throws(() => k.kernel(() => {
+        k.lp.cr3 = pt;
+      }), (e: unknown) => e instanceof ArchError && e.code === 'BAD_PAGE_TABLE');
+    }
+  });
+
+  test('a host setter that throws while an AEX writes the synthetic state: the LP has left enclave mode, the frame is saved, the TCS works', () => {
+    const { k, engine } = newKernel();
+    const b = buildEnclave(k, { nssa: 2 });
+    const trap = engine.on(() => {
+      throw new WebAssembly.RuntimeError('unreachable');
+    });
+    const lp = k.proc.lps[1]!;
+    const regs = newRegisters({ rbx: b.tcs(0), rcx: AEP, rip: HOST_RIP, rdi: trap });
+    let inModeAtGet: boolean | null = null;
+    Object.defineProperty(regs, 'rflags', {
+      configurable: true,
+      get: () => {
+        inModeAtGet = lp.inEnclaveMode;
+        return 2;
+      },
+      set: () => {
+        throw new Error('host setter');
+      },
+    });
+    assert.throws(() => k.user(() => lp.enclu(ENCLU.EENTER, regs, null), 1), /host setter/);
+    assert.equal(inModeAtGet, false, 'host code ran outside enclave mode');
+    assert.equal(lp.inEnclaveMode, false);
+    assert.deepEqual(k.proc.inspect.enclaves()[0]!.tcs.map((t) => [t.state, t.cssa]), [['idle', 1]]);
+  });
+
+  test('a provider frozen by its author whose prototype is patched afterwards, and a CPUSVN that is a Proxy', () => {
+    const base = defaultCrypto();
+    const seen: string[] = [];
+    class Mine {}
+    for (const k of Object.keys(base)) (Mine.prototype as Record<string, unknown>)[k] = (...a: unknown[]) => (base as unknown as Record<string, (...b: unknown[]) => unknown>)[k]!(...a);
+    const frozen = Object.freeze(new Mine()) as unknown as CryptoProvider;
+    const { enclave } = hello({ crypto: frozen });
+    for (const k of ['aesCmac128', 'aesGcm128Encrypt']) {
+      (Mine.prototype as Record<string, unknown>)[k] = () => {
+        seen.push(k);
+        throw new Error('swapped');
+      };
+    }
+    seal(enclave);
+    assert.deepEqual(seen, []);
+    const sly = new Proxy(new Uint8Array(16), {});
+    assert.throws(() => createPlatform({ processor: { cpusvn: sly } }), (e: unknown) => e instanceof ArchError && e.code === 'CONFIG_INVALID');
+  });
 });

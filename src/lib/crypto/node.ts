@@ -5,7 +5,7 @@
  */
 import * as nc from 'node:crypto';
 import { LibError } from '../errors.js';
-import type { CryptoProvider, Sha256Stream, AesGcmSealed, RsaKeyPair } from './provider.js';
+import { registerBuiltInProvider, type CryptoProvider, type Sha256Stream, type AesGcmSealed, type RsaKeyPair } from './provider.js';
 import { openSha256Pipeline } from './pipeline.js';
 
 class NodeSha256 implements Sha256Stream {
@@ -59,7 +59,7 @@ function bytesOf(b: Buffer): Uint8Array {
 
 /** A provider on node:crypto; frozen (the processor keeps it as it is, see fixedProvider). */
 export function createNodeCrypto(): CryptoProvider {
-  return Object.freeze<CryptoProvider>({
+  const p = Object.freeze<CryptoProvider>({
     sha256(data) {
       return bytesOf(nc.createHash('sha256').update(data).digest());
     },
@@ -188,6 +188,8 @@ export function createNodeCrypto(): CryptoProvider {
       return key.export({ type: 'spki', format: 'pem' }).toString();
     },
   });
+  registerBuiltInProvider(p);
+  return p;
 }
 
 let defaultProvider: CryptoProvider | undefined;

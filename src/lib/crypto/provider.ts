@@ -71,13 +71,23 @@ const PROVIDER_METHODS = [
   'rsaSignSha256', 'rsaPublicNumbers', 'rsaGenerate', 'rsaPublicKeyPem', 'ecdhP256Keypair', 'ecdhP256Shared', 'openSha256Pipeline',
 ] as const satisfies readonly (keyof CryptoProvider)[];
 
+/** Providers made by createNodeCrypto (frozen, methods of their own with nothing outside to change). */
+const BUILT_IN = new WeakSet<object>();
+
+/** @internal (node.ts) */
+export function registerBuiltInProvider(p: CryptoProvider): void {
+  BUILT_IN.add(p);
+}
+
 /**
- * `p` as it is now, unchangeable: `p` itself when frozen (the default provider is), otherwise a
- * frozen object of its methods bound to it. The processor and the trusted runtime keep their
- * provider this way, so that whoever else holds the object cannot swap a method afterwards.
+ * `p`'s methods as they are now, in a frozen object of their own: `p` itself when createNodeCrypto
+ * made it, otherwise each method (own or inherited) bound to `p`. The processor and the trusted
+ * runtime keep their provider this way, so that whoever else holds the object (or its prototype)
+ * cannot swap a method afterwards. What the methods reach through `this` or their closures stays
+ * the provider author's: a provider is part of the CPU.
  */
 export function fixedProvider(p: CryptoProvider): CryptoProvider {
-  if (Object.isFrozen(p)) return p;
+  if (BUILT_IN.has(p)) return p;
   const out: Record<string, unknown> = {};
   for (const k of PROVIDER_METHODS) {
     const f: unknown = p[k];

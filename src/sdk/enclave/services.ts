@@ -159,23 +159,25 @@ export function unsealData(ctx: EnclaveContext, crypto: CryptoProvider, blob: Ui
 /** The imports of module "witness", bound to an enclave's memory. */
 export function runtimeImports(s: RuntimeServices): Record<string, WebAssembly.ImportValue> {
   const inMem = (p: number, n: number) => p >= 0 && n >= 0 && p + n <= s.memory.length;
-  const outside = (ctx: EnclaveContext, a: number, n: number) => Number.isSafeInteger(a) && a >= 0 && n >= 0 && (n === 0 || a + n <= ctx.baseAddr || a >= ctx.baseAddr + ctx.size);
+  // sgx_is_outside_enclave: an empty range is outside when its address is (Intel's trts checks the start even for size 0).
+  const outside = (ctx: EnclaveContext, a: number, n: number) => Number.isSafeInteger(a) && a >= 0 && n >= 0 && (n === 0 ? a < ctx.baseAddr || a >= ctx.baseAddr + ctx.size : a + n <= ctx.baseAddr || a >= ctx.baseAddr + ctx.size);
   const u = (x: number) => x >>> 0;
   return {
+    // NULL (Wasm address 0) where the Intel SDK's function needs a buffer is INVALID_PARAMETER, as there.
     read_rand: (p: number, n: number) => {
-      if (!inMem(u(p), u(n))) return STATUS.INVALID_PARAMETER;
+      if (p === 0 || n === 0 || !inMem(u(p), u(n))) return STATUS.INVALID_PARAMETER; // sgx_read_rand
       s.memory.set(s.crypto.randomBytes(u(n)), u(p));
       return STATUS.SUCCESS;
     },
     ereport: (ti: number, rd: number, out: number) => {
-      if ((ti && !inMem(u(ti), 512)) || (rd && !inMem(u(rd), 64)) || !inMem(u(out), 432)) return STATUS.INVALID_PARAMETER;
+      if ((ti && !inMem(u(ti), 512)) || (rd && !inMem(u(rd), 64)) || out === 0 || !inMem(u(out), 432)) return STATUS.INVALID_PARAMETER; // sgx_create_report: NULL target info and report data are zeros
       const rep = createReport(s.ctx(), ti ? s.memory.slice(u(ti), u(ti) + 512) : null, rd ? s.memory.slice(u(rd), u(rd) + 64) : null);
       s.memory.set(rep, u(out));
       return STATUS.SUCCESS;
     },
-    verify_report: (rp: number) => (inMem(u(rp), 432) ? verifyReport(s.ctx(), s.crypto, s.memory.slice(u(rp), u(rp) + 432)) : STATUS.INVALID_PARAMETER),
+    verify_report: (rp: number) => (rp !== 0 && inMem(u(rp), 432) ? verifyReport(s.ctx(), s.crypto, s.memory.slice(u(rp), u(rp) + 432)) : STATUS.INVALID_PARAMETER),
     get_key: (req: number, out: number) => {
-      if (!inMem(u(req), 512) || !inMem(u(out), 16)) return STATUS.INVALID_PARAMETER;
+      if (req === 0 || out === 0 || !inMem(u(req), 512) || !inMem(u(out), 16)) return STATUS.INVALID_PARAMETER;
       const k = getKey(s.ctx(), s.memory.slice(u(req), u(req) + 512));
       if (typeof k === 'number') {
         s.memory.set(s.crypto.randomBytes(16), u(out)); // as sgx_get_key: never leave a stale key behind
@@ -189,6 +191,8 @@ export function runtimeImports(s: RuntimeServices): Record<string, WebAssembly.I
       return n > 0xffffffff ? -1 : n | 0;
     },
     seal: (policy: number, aad: number, aadLen: number, txt: number, txtLen: number, out: number, outLen: number) => {
+      // sgx_seal_data: MAC text of a length needs its pointer; the text and the blob are never NULL.
+      if ((aadLen !== 0 && aad === 0) || txt === 0 || out === 0) return STATUS.INVALID_PARAMETER;
       if (!inMem(u(aad), u(aadLen)) || !inMem(u(txt), u(txtLen)) || !inMem(u(out), u(outLen))) return STATUS.INVALID_PARAMETER;
       // sealData checks the output's size and that it overlaps neither input.
       const views = (): [Uint8Array, Uint8Array, Uint8Array] => [s.memory.subarray(u(aad), u(aad) + u(aadLen)), s.memory.subarray(u(txt), u(txt) + u(txtLen)), s.memory.subarray(u(out), u(out) + u(outLen))];
@@ -196,6 +200,8 @@ export function runtimeImports(s: RuntimeServices): Record<string, WebAssembly.I
       return typeof r === 'number' ? r : STATUS.SUCCESS;
     },
     unseal: (blob: number, blobLen: number, aadOut: number, aadLenPtr: number, txtOut: number, txtLenPtr: number) => {
+      // sgx_unseal_data: the blob, the text's buffer and its length are never NULL.
+      if (blob === 0 || txtOut === 0 || txtLenPtr === 0) return STATUS.INVALID_PARAMETER;
       if (!inMem(u(blob), u(blobLen)) || !inMem(u(txtLenPtr), 4) || (aadLenPtr && !inMem(u(aadLenPtr), 4))) return STATUS.INVALID_PARAMETER;
       let dv = new DataView(s.memory.buffer);
       const txtCap = dv.getUint32(u(txtLenPtr), true);
