@@ -70,6 +70,12 @@ export interface ParamPlan {
   readonly sizeParam: number | null;
   /** NUL-terminated: 'string' (1-byte units) or 'wstring' (4-byte wchar_t on wasm32). */
   readonly string: 'string' | 'wstring' | null;
+  /**
+   * sizeof(*p) on wasm32, which edger8r's bridges require a buffer's byte length to be a multiple of
+   * (`_len % sizeof(*_tmp) != 0` → SGX_ERROR_INVALID_PARAMETER); 1 where C's sizeof says nothing
+   * more (void, an [isptr] typedef); 0 for parameters that are not buffers.
+   */
+  readonly pointeeSize: number;
 }
 
 export interface FunctionPlan {

@@ -68,7 +68,7 @@ function planParam(p: CanonicalParam, all: readonly CanonicalParam[], where: str
   const a = p.attributes;
   const t = p.type;
   const isBuffer = t.pointer > 0 || t.dims.length > 0 || a.isptr === true || a.isary === true;
-  const base = { name: p.name, direction: null, elemSize: 0, count: null, sizeParam: null, string: null } as const;
+  const base = { name: p.name, direction: null, elemSize: 0, count: null, sizeParam: null, string: null, pointeeSize: 0 } as const;
   if (!isBuffer) return { ...base, kind: 'value', ...valueType(t, where) };
   // A [user_check] pointer is an untrusted host address: Wasm cannot dereference it, so it crosses as a
   // u64 (uint64_t in the generated C header) for witness_copy_from_outside/witness_copy_to_outside.
@@ -97,7 +97,9 @@ function planParam(p: CanonicalParam, all: readonly CanonicalParam[], where: str
       ? `${where}: the size of ${t.spelling} is unknown (a typedef from a C header); ${p.name} cannot be copied`
       : `${where}: the size of what ${p.name} points to is unknown; add size=`);
   }
-  return { ...base, kind: 'buffer', wasm: 'i32', width: 4, float: false, signed: false, direction, elemSize: elemSize ?? 0, count, sizeParam, string };
+  // sizeof(*p): an array's element, T for T*, a pointer for T**; void and [isptr] typedefs: 1.
+  const pointeeSize = a.isptr ? 1 : t.pointer > 1 && !whole ? POINTER_SIZE : t.baseSize !== null && t.baseSize > 0 ? t.baseSize : 1;
+  return { ...base, kind: 'buffer', wasm: 'i32', width: 4, float: false, signed: false, direction, elemSize: elemSize ?? 0, count, sizeParam, string, pointeeSize };
 }
 
 function planFunction(name: string, index: number, params: readonly CanonicalParam[], returns: TypeRef, isPublic: boolean, allow: readonly number[], side: string): FunctionPlan {

@@ -11,7 +11,7 @@
  */
 import type { EnclaveEngine, EnclaveContext } from '../../arch/index.js';
 import { ArchError, ArchFault, EnclaveRedirect, isProcessorSignal, GPRSGX_SIZE } from '../../arch/index.js';
-import { slotNumber, slotValue, writeSlot, writeSlotAddress, bufferLength, stringUnit, terminatorLength, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK } from '../marshal.js';
+import { slotNumber, slotValue, writeSlot, writeSlotAddress, bufferLength, stringUnit, terminatorLength, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK, type StringUnit } from '../marshal.js';
 import { fixedProvider, type CryptoProvider } from '../../lib/crypto/provider.js';
 import { defaultCrypto } from '../../lib/crypto/node.js';
 import { toHex, bytesEqual, writeU64le } from '../../lib/bytes.js';
@@ -385,6 +385,10 @@ class TrustedRuntime implements EnclaveEngine {
         const len = p.string ? this.#hostStringLength(ctx, host, p.string) : bufferLength(p, args);
         if (len < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} has an insane length`);
         if (!this.#outside(base, end, host, len)) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is not wholly outside the enclave`);
+        // edger8r copies only `if (_tmp != NULL && _len != 0)`: an empty buffer reaches the body as NULL;
+        // and a length must be whole elements (`_len % sizeof(*_tmp) != 0` → INVALID_PARAMETER).
+        if (len === 0) continue;
+        if (len % p.pointeeSize !== 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is ${len} bytes, not a whole number of ${p.pointeeSize}-byte elements`);
         rec[rn] = i;
         rec[rn + 1] = host;
         rec[rn + 2] = len;
@@ -404,7 +408,9 @@ class TrustedRuntime implements EnclaveEngine {
         const host = rec[k + 1]!, len = rec[k + 2]!, ptr = rec[k + 3]!;
         if (p.direction === 'in' || p.direction === 'inout') {
           moduleCopy(ctx, st, host, ptr, len, true);
-          if (p.string && st.u8[ptr + len - 1] !== 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} changed while it was copied`);
+          // As edger8r: the copy gets its terminator, and must then be exactly as long as the scan found
+          // (the host may have changed the string between the scan and the copy) → SGX_ERROR_UNEXPECTED.
+          if (p.string && !terminatedAt(st.u8, ptr, len, stringUnit(p.string))) throw new CallFailed(STATUS.UNEXPECTED, `${f.name}: ${p.name} changed while it was copied`);
         } else st.u8.fill(0, ptr, ptr + len);
         args[rec[k]!] = ptr;
       }
@@ -578,7 +584,7 @@ class TrustedRuntime implements EnclaveEngine {
       const msAddr = top;
       top += msSize(f); // a multiple of 8
       if (top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
-      let outs: { ptr: number; host: number; len: number }[] | null = null;
+      let outs: { ptr: number; host: number; len: number; unit: number }[] | null = null;
       // The ms is built in this depth's out buffer and written out before the EEXIT (see #outDepth).
       const d = this.#outDepth;
       const msLen = 8 * (np + 1);
@@ -598,13 +604,14 @@ class TrustedRuntime implements EnclaveEngine {
             const mem = st.u8; // after the exits of the copies before it (see moduleCopy)
             const len = p.string ? wasmStringLength(mem, ptr, p.string) : bufferLength(p, vals);
             if (len < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} has an insane length`);
+            if (len % p.pointeeSize !== 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is ${len} bytes, not a whole number of ${p.pointeeSize}-byte elements`);
             if (ptr + len > mem.length) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} runs past the enclave's memory`);
             const host = top;
             top += Math.ceil(len / 8) * 8;
             if (top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
             if (p.direction === 'in' || p.direction === 'inout') moduleCopy(ctx, st, host, ptr, len, false);
             else ctx.write(host, new Uint8Array(len));
-            if (p.direction === 'out' || p.direction === 'inout') (outs ??= []).push({ ptr, host, len });
+            if (p.direction === 'out' || p.direction === 'inout') (outs ??= []).push({ ptr, host, len, unit: p.string ? stringUnit(p.string) : 0 });
             writeSlotAddress(ms, i, host);
           }
         }
@@ -618,7 +625,14 @@ class TrustedRuntime implements EnclaveEngine {
       // Copy results back to where the enclave said, with the sizes the enclave computed.
       if (outs === null && retPtr === 0) return STATUS.SUCCESS;
       // A nested ECALL during the OCALL may have replaced the buffer: st.u8 is read after each exit.
-      if (outs !== null) for (const o of outs) moduleCopy(ctx, st, o.host, o.ptr, o.len, true);
+      if (outs !== null) {
+        for (const o of outs) {
+          moduleCopy(ctx, st, o.host, o.ptr, o.len, true);
+          // An [in, out, string] comes back terminated, as edger8r's proxy leaves it: its last unit
+          // zeroed, and everything after its first terminator too.
+          if (o.unit !== 0) reterminate(st.u8, o.ptr, o.len, o.unit as StringUnit);
+        }
+      }
       if (f.returns && retPtr) {
         if (retPtr + f.returns.width > st.u8.length) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: the return pointer is outside the enclave's memory`);
         const rv = ctx.read(msAddr + 8 * f.params.length, 8);
@@ -630,6 +644,18 @@ class TrustedRuntime implements EnclaveEngine {
       throw e;
     }
   }
+}
+
+/** The string copied to [ptr, ptr+len) gets its terminator unit; true when its first terminator is that one (its length is as scanned). */
+function terminatedAt(b: Uint8Array, ptr: number, len: number, unit: StringUnit): boolean {
+  b.fill(0, ptr + len - unit, ptr + len);
+  return terminatorLength(b, ptr, ptr + len, unit) === len;
+}
+
+/** [ptr, ptr+len) as edger8r terminates an [in, out, string] the host returned: last unit zeroed, and all after the first terminator. */
+function reterminate(b: Uint8Array, ptr: number, len: number, unit: StringUnit): void {
+  b.fill(0, ptr + len - unit, ptr + len);
+  b.fill(0, ptr + terminatorLength(b, ptr, ptr + len, unit), ptr + len);
 }
 
 // The errors of an ECALL's entry checks (out of line: keeps the ECALL path small).
