@@ -446,7 +446,9 @@ function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'ae
       else leaf = kind === 'aex' && interrupt && exit === first ? ENCLU.ERESUME : 0;
       if (leaf === 0) throw new Unwind(e.token, exit);
       const h = e.hostRegs;
-      const src = intake(e.lp, h);
+      // The host's registers, each read once: for an ORET into this frame's own register file (the
+      // entry overwrites it anyway, and nothing reads it while the frame waits), else the LP's intake.
+      const src = kind === 'eexit' && leaf === ENCLU.EENTER ? intakeInto(e.ctx.regs, h) : intake(e.lp, h);
       const rbx = src.rbx; // for a fault's report (a nested entry may reuse the LP's intake)
       const mine = rbx === t.linAddr && t.suspended.length > 0 && t.suspended[t.suspended.length - 1] === mark;
       try {
@@ -600,7 +602,11 @@ function runEntry(m: MachineState, lp: LpState, leaf: number, regs: Registers, h
  * value to a check and another to its use. Throws ArchError BAD_REGISTERS, having changed nothing.
  */
 function intake(lp: LpState, regs: Registers): Registers {
-  const r = lp.intake;
+  return intakeInto(lp.intake, regs);
+}
+
+/** intake into register file `r` (the processor's own). */
+function intakeInto(r: Registers, regs: Registers): Registers {
   copyRegisters(r, regs);
   if (!allNumbers(r)) throw badRegisters(r);
   return r;
