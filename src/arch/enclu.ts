@@ -448,6 +448,7 @@ function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'ae
       const h = e.hostRegs;
       // The host's registers, each read once: for an ORET into this frame's own register file (the
       // entry overwrites it anyway, and nothing reads it while the frame waits), else the LP's intake.
+      // (When that EENTER is not this frame's ORET, runEntry reads them again for its own entry.)
       const src = kind === 'eexit' && leaf === ENCLU.EENTER ? intakeInto(e.ctx.regs, h) : intake(e.lp, h);
       const rbx = src.rbx; // for a fault's report (a nested entry may reuse the LP's intake)
       const mine = rbx === t.linAddr && t.suspended.length > 0 && t.suspended[t.suspended.length - 1] === mark;
@@ -589,7 +590,9 @@ function runEntry(m: MachineState, lp: LpState, leaf: number, regs: Registers, h
   if (leaf === ENCLU.EENTER) {
     const x = eenterCached(m, lp, regs, handler, token);
     if (x !== null) return x;
-    const e = eenterEntry(m, lp, intake(lp, regs), regs, handler, token);
+    const src = intake(lp, regs);
+    m.checkLocked(); // again: reading the registers can run code outside (a getter), which may have locked the machine
+    const e = eenterEntry(m, lp, src, regs, handler, token);
     return execute(m, e, leaf);
   }
   return runResume(m, lp, leaf, regs, handler, token);
@@ -646,7 +649,7 @@ function eenterCached(m: MachineState, lp: LpState, regs: Registers, handler: Ex
   if (e === null || e.lp !== lp || t0.state === 'active' || t0.suspended.length !== 0) return null;
   const r = e.ctx.regs;
   copyRegisters(r, regs);
-  if (nextToken !== token + 1 || !allNumbers(r)) return null;
+  if (nextToken !== token + 1 || !allNumbers(r) || m.locked !== null) return null;
   // entryTcs's cache, with its AEP check.
   const pt = lp.cr3;
   const aep = r.rcx;
@@ -696,6 +699,7 @@ function eenterCached(m: MachineState, lp: LpState, regs: Registers, handler: Ex
 function runResume(m: MachineState, lp: LpState, leaf: number, regs: Registers, handler: ExitHandler | null, token: number): ExitInfo {
   if (leaf === ENCLU.ERESUME) {
     const src = intake(lp, regs);
+    m.checkLocked();
     const t = tcsOperand(m, lp, src.rbx, src.rcx);
     if (resumesSuspendedFrame(t)) throw new ArchError('TCS_SUSPENDED_FRAME', 'ERESUME of a TCS whose interrupted frame is still on the stack: return ERESUME from the exit handler instead (a limit of the model)');
     const e = eresumeEntry(m, lp, src, regs, handler, token);

@@ -272,7 +272,7 @@ export class MachineState {
    * (SGX bit clear) for a non-present page or a PTE permission violation.
    */
   translate(pt: PageTable, la: number, write: boolean, user: boolean, fetch: boolean): number {
-    if (!(la >= 0 && la < USER_ADDRESS_LIMIT) && pt.identityLimit === 0) throw translateFault(la, write, user, fetch, -2);
+    if (!(la >= 0 && la < USER_ADDRESS_LIMIT) && PageTable.identityLimitOf(pt) === 0) throw translateFault(la, write, user, fetch, -2);
     const vpn = Math.floor(la / 4096);
     const e = PageTable.entryOf(pt, vpn);
     if (e < 0) throw translateFault(la, write, user, fetch, -1);

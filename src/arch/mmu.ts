@@ -48,6 +48,10 @@ export class PageTable {
   static generationOf(pt: PageTable): number {
     return pt.#generation;
   }
+  /** `pt.identityLimit`, without the public field (which can be redefined on an instance). */
+  static identityLimitOf(pt: PageTable): number {
+    return pt.#identityLimit;
+  }
   /** `pt.entry(vpn)`, without the method. */
   static entryOf(pt: PageTable, vpn: number): number {
     return pt.#entry(vpn);

@@ -17,6 +17,7 @@ import { defaultCrypto, toHex, type CryptoProvider } from '../../src/lib/index.j
 import { REPORT, ENCLU, VECTOR, ArchError, PageTable, newRegisters } from '../../src/arch/index.js';
 import { newKernel, buildEnclave, AEP, HOST_RIP } from '../helpers/enclave.js';
 import { assertFault } from '../helpers/assert.js';
+import { newPlatform, loadFixture, untrusted, ecallPlan, writeMs, rawEnter } from '../helpers/sdk.js';
 import { REPO_ROOT } from '../helpers/vectors.js';
 import { testKey } from '../helpers/signing.js';
 
@@ -211,4 +212,22 @@ describe('code that runs while the processor reads what the host gave it', () =>
     const sly = new Proxy(new Uint8Array(16), {});
     assert.throws(() => createPlatform({ processor: { cpusvn: sly } }), (e: unknown) => e instanceof ArchError && e.code === 'CONFIG_INVALID');
   });
+});
+
+test('a getter defined on a process page table\'s identityLimit never runs while the enclave walks it (a string scan past 2^47)', () => {
+  const p = newPlatform();
+  const e = loadFixture(p, 'marshal');
+  const U = untrusted(p, 0x10000);
+  const pt = p.process.pageTable;
+  const top = 2 ** 47 - 4096;
+  const pte = pt.lookup(U / 4096)!;
+  pt.map(top / 4096, pte.pfn, pte.flags); // the last user page, backed by U's frame
+  p.process.write(U, new Uint8Array(4096).fill(0x41)); // no terminator in it
+  let calls = 0;
+  Object.defineProperty(pt, 'identityLimit', { configurable: true, get: () => ++calls });
+  writeMs(p, U + 0x8000, [top + 4000]);
+  const { exit } = rawEnter(p, e, { index: ecallPlan(e, 'ecall_in_string').index, ms: U + 0x8000, scratch: U + 0x9000, scratchSize: 0x1000, handler: () => 0 });
+  assert.equal(calls, 0);
+  assert.equal(exit.reason, 'aex', 'the scan runs off the canonical half: #GP in the enclave');
+  e.destroy();
 });

@@ -560,7 +560,9 @@ class TrustedRuntime implements EnclaveEngine {
       if (st.crashed !== null) throw new EnclaveCrashed('the enclave crashed while an OCALL was out');
       // Re-entered: only ORET returns to this OCALL (a nested ECALL enters as a fresh entry).
       if (r.rdi !== ECMD_ORET) throw new CallFailed(STATUS.UNEXPECTED, `re-entry with code ${r.rdi} while OCALL ${f.name} waits`);
-      return r.rsi >>> 0;
+      // A register holds an integer below 2^64: anything else (NaN, a fraction) is no status, UNEXPECTED.
+      const v = r.rsi;
+      return Number.isSafeInteger(v) && v >= 0 ? v % 4294967296 : STATUS.UNEXPECTED;
     } finally {
       t.ocalls.pop();
       t.scratchBase = savedBase;
