@@ -269,7 +269,7 @@ function eenterEntry(m: MachineState, lp: LpState, regs: Registers, host: Regist
   // URSP/URBP into the current SSA frame; RAX = CSSA, RCX = the instruction after ENCLU.
   writeUrspUrbp(m, ssa, regs.rsp, regs.rbp);
   const r = e.ctx.regs;
-  copyRegisters(r, regs);
+  if (r !== regs) copyRegisters(r, regs); // an ORET read them into this register file already
   r.rax = t.cssa;
   r.rcx = regs.rip + 3;
   r.rip = s.baseAddr + t.oentry;
