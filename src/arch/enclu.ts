@@ -610,20 +610,30 @@ function intake(lp: LpState, regs: Registers): Registers {
 
 /** intake into register file `r` (the processor's own). */
 function intakeInto(r: Registers, regs: Registers): Registers {
-  copyRegisters(r, regs);
-  if (!allNumbers(r)) throw badRegisters(r);
+  if (!takeRegisters(r, regs)) throw badRegisters(regs);
   return r;
 }
 
-/** Every register of `r` holds a number (on a register file whose fields only ever held numbers V8 folds these tests away). */
-function allNumbers(r: Registers): boolean {
-  return typeof r.rax === 'number' && typeof r.rbx === 'number' && typeof r.rcx === 'number' && typeof r.rdx === 'number' &&
-    typeof r.rsi === 'number' && typeof r.rdi === 'number' && typeof r.rsp === 'number' && typeof r.rbp === 'number' &&
-    typeof r.r8 === 'number' && typeof r.r9 === 'number' && typeof r.r10 === 'number' && typeof r.r11 === 'number' &&
-    typeof r.r12 === 'number' && typeof r.r13 === 'number' && typeof r.r14 === 'number' && typeof r.r15 === 'number' &&
-    typeof r.rflags === 'number' && typeof r.rip === 'number';
+/**
+ * `src` into the processor's register file `dst`, each register read once into a local, checked,
+ * then stored; false (with `dst` untouched) when one holds no number.
+ */
+function takeRegisters(dst: Registers, src: Registers): boolean {
+  const rax = src.rax, rbx = src.rbx, rcx = src.rcx, rdx = src.rdx, rsi = src.rsi, rdi = src.rdi, rsp = src.rsp, rbp = src.rbp;
+  const r8 = src.r8, r9 = src.r9, r10 = src.r10, r11 = src.r11, r12 = src.r12, r13 = src.r13, r14 = src.r14, r15 = src.r15;
+  const rflags = src.rflags, rip = src.rip;
+  if (typeof rax !== 'number' || typeof rbx !== 'number' || typeof rcx !== 'number' || typeof rdx !== 'number' ||
+    typeof rsi !== 'number' || typeof rdi !== 'number' || typeof rsp !== 'number' || typeof rbp !== 'number' ||
+    typeof r8 !== 'number' || typeof r9 !== 'number' || typeof r10 !== 'number' || typeof r11 !== 'number' ||
+    typeof r12 !== 'number' || typeof r13 !== 'number' || typeof r14 !== 'number' || typeof r15 !== 'number' ||
+    typeof rflags !== 'number' || typeof rip !== 'number') return false;
+  dst.rax = rax; dst.rbx = rbx; dst.rcx = rcx; dst.rdx = rdx; dst.rsi = rsi; dst.rdi = rdi; dst.rsp = rsp; dst.rbp = rbp;
+  dst.r8 = r8; dst.r9 = r9; dst.r10 = r10; dst.r11 = r11; dst.r12 = r12; dst.r13 = r13; dst.r14 = r14; dst.r15 = r15;
+  dst.rflags = rflags; dst.rip = rip;
+  return true;
 }
 
+/** Which registers of `r` hold no number (read again, for the error only). */
 function badRegisters(r: Registers): ArchError {
   const names = [...REGISTER_NAMES, 'rflags', 'rip'] as const;
   const bad = names.filter((k) => typeof r[k] !== 'number');
@@ -648,8 +658,7 @@ function eenterCached(m: MachineState, lp: LpState, regs: Registers, handler: Ex
   const e = t0.pool as Entry | null;
   if (e === null || e.lp !== lp || t0.state === 'active' || t0.suspended.length !== 0) return null;
   const r = e.ctx.regs;
-  copyRegisters(r, regs);
-  if (nextToken !== token + 1 || !allNumbers(r) || m.locked !== null) return null;
+  if (!takeRegisters(r, regs) || nextToken !== token + 1 || m.locked !== null) return null;
   // entryTcs's cache, with its AEP check.
   const pt = lp.cr3;
   const aep = r.rcx;
