@@ -171,13 +171,24 @@ function enterMode(m: MachineState, e: Entry, aep: number): void {
 }
 
 function leaveMode(m: MachineState, e: Entry): void {
-  const { lp, tcs: t, secs: s } = e;
-  t.state = 'idle';
-  m.tcsChanged(t);
+  leaveLp(e);
+  releaseTcs(m, e);
+}
+
+/** The LP leaves enclave mode (the first half of an exit: code outside may run after it). */
+function leaveLp(e: Entry): void {
+  const lp = e.lp;
   lp.enclaveMode = false;
   lp.activeSecs = null;
   lp.activeTcs = null;
   lp.activeToken = 0;
+}
+
+/** The TCS is free again (the second half: once the host has its registers, EEXIT and AEX being one instruction each). */
+function releaseTcs(m: MachineState, e: Entry): void {
+  const { tcs: t, secs: s } = e;
+  t.state = 'idle';
+  m.tcsChanged(t);
   s.activeThreads--;
   s.exitCount++;
 }
@@ -325,12 +336,19 @@ function eresumeEntry(m: MachineState, lp: LpState, regs: Registers, host: Regis
 /** EEXIT (or the end of an entry): leave enclave mode, host registers = enclave registers, RIP = target, RCX = AEP. */
 function eexitTo(m: MachineState, e: Entry, target: number): ExitInfo {
   if (!(target >= 0 && target < USER_LIMIT)) throw eexitFault(target);
-  const aep = e.tcs.aep;
-  leaveMode(m, e);
-  copyRegisters(e.hostRegs, e.ctx.regs);
-  e.hostRegs.rip = target;
-  e.hostRegs.rcx = aep;
-  return e.tcs.eexitInfo;
+  const t = e.tcs, h = e.hostRegs, aep = t.aep;
+  // Out of enclave mode before the host's register file is written (a setter there is the host's
+  // code), but the TCS busy until it is: EEXIT is one instruction, no entry to this TCS fits inside
+  // it (a setter's EENTER on it gets the busy #GP, and cannot take over this entry's record).
+  leaveLp(e);
+  try {
+    copyRegisters(h, e.ctx.regs);
+    h.rip = target;
+    h.rcx = aep;
+  } finally {
+    releaseTcs(m, e);
+  }
+  return t.eexitInfo;
 }
 
 function eexitFault(target: number): ArchFault {
@@ -406,17 +424,21 @@ function aex(m: MachineState, e: Entry, vector: number | null, errorCode: number
   // Scrub and leave; then the synthetic state for the host (specs/sgx.md §9.2 table), written
   // into its register file outside enclave mode (a setter there is the host's own code).
   const aep = t.aep;
+  const h = e.hostRegs;
   const scrub = newRegisters();
   copyRegisters(r, scrub);
   t.cssa++;
   m.tcsChanged(t);
   t.aexCount++;
-  leaveMode(m, e);
-  const h = e.hostRegs;
-  h.rax = ENCLU.ERESUME; h.rbx = t.linAddr; h.rcx = aep; h.rdx = 0; h.rsi = 0; h.rdi = 0;
-  h.r8 = 0; h.r9 = 0; h.r10 = 0; h.r11 = 0; h.r12 = 0; h.r13 = 0; h.r14 = 0; h.r15 = 0;
-  h.rsp = Math.max(0, ursp); h.rbp = Math.max(0, urbp); h.rip = aep;
-  h.rflags = (h.rflags & ~(0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x800 | 0x10000)) | 0x2;
+  leaveLp(e); // the TCS stays busy until the host has its registers (see eexitTo)
+  try {
+    h.rax = ENCLU.ERESUME; h.rbx = t.linAddr; h.rcx = aep; h.rdx = 0; h.rsi = 0; h.rdi = 0;
+    h.r8 = 0; h.r9 = 0; h.r10 = 0; h.r11 = 0; h.r12 = 0; h.r13 = 0; h.r14 = 0; h.r15 = 0;
+    h.rsp = Math.max(0, ursp); h.rbp = Math.max(0, urbp); h.rip = aep;
+    h.rflags = (h.rflags & ~(0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x800 | 0x10000)) | 0x2;
+  } finally {
+    releaseTcs(m, e);
+  }
   return exitOf('aex', t, vector, vector === null ? 0 : errorCode, vector === VECTOR.PF ? maddr - (maddr % 4096) : 0, null, detail);
 }
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { createPlatform } from '../../src/platform/index.js';
 import { buildImage, resolveEdl, signSigstruct, sigstructFieldsFor, loadEnclave, type HostEnclave } from '../../src/sdk/index.js';
 import { defaultCrypto, toHex, type CryptoProvider } from '../../src/lib/index.js';
-import { REPORT, ENCLU, VECTOR, ArchError, PageTable, newRegisters } from '../../src/arch/index.js';
+import { REPORT, ENCLU, VECTOR, ArchError, ArchFault, PageTable, newRegisters } from '../../src/arch/index.js';
 import { newKernel, buildEnclave, AEP, HOST_RIP } from '../helpers/enclave.js';
 import { assertFault } from '../helpers/assert.js';
 import { newPlatform, loadFixture, untrusted, ecallPlan, writeMs, rawEnter } from '../helpers/sdk.js';
@@ -153,6 +153,79 @@ describe('code that runs while the processor reads what the host gave it', () =>
       }
     }, 1);
     assert.equal(calls, 0);
+  });
+
+  test('a host setter that enters the same TCS while an OCALL\'s EEXIT or an AEX writes the host\'s registers gets the busy #GP; the exit goes on', () => {
+    for (const kind of ['ocall', 'aex'] as const) {
+      const { k, engine } = newKernel();
+      const b = buildEnclave(k, { nssa: 2 });
+      const OCALL = 0x0c;
+      const fn = engine.on((ctx) => {
+        const r = ctx.regs;
+        if (kind === 'aex') throw new WebAssembly.RuntimeError('unreachable');
+        r.rdi = OCALL;
+        ctx.eexit(r.rcx);
+        r.rdi = 0;
+        return r.rcx;
+      });
+      const lp = k.proc.lps[1]!;
+      const nested: string[] = [];
+      let armed = true;
+      const regs = newRegisters({ rbx: b.tcs(0), rcx: AEP, rip: HOST_RIP, rdi: fn });
+      let rax = 0;
+      Object.defineProperty(regs, 'rax', {
+        configurable: true,
+        get: () => rax,
+        set: (v: number) => {
+          rax = v;
+          if (!armed || !(lp.cpl === 3 && !lp.inEnclaveMode)) return;
+          armed = false;
+          try {
+            lp.enclu(ENCLU.EENTER, newRegisters({ rbx: b.tcs(0), rcx: AEP, rip: HOST_RIP }), null);
+            nested.push('entered');
+          } catch (err) {
+            nested.push(err instanceof ArchFault ? `#${err.vector}` : String(err));
+          }
+        },
+      });
+      const exits: string[] = [];
+      const x = k.user(() => lp.enclu(ENCLU.EENTER, regs, (ex, r) => {
+        exits.push(ex.reason);
+        if (ex.reason === 'eexit' && r.rdi === OCALL) {
+          r.rbx = b.tcs(0);
+          r.rcx = AEP;
+          r.rdi = 0;
+          return ENCLU.EENTER;
+        }
+        return 0;
+      }), 1);
+      assert.deepEqual(nested, [`#${VECTOR.GP}`], `${kind}: the nested EENTER found the TCS busy`);
+      if (kind === 'ocall') {
+        assert.equal(x.reason, 'eexit');
+        assert.deepEqual(exits, ['eexit', 'eexit'], 'the OCALL reached the handler and the ECALL returned');
+      } else {
+        assert.equal(x.reason, 'aex');
+        assert.deepEqual(k.proc.inspect.enclaves()[0]!.tcs.map((t) => [t.state, t.cssa]), [['idle', 1]]);
+      }
+    }
+  });
+
+  test('on the cached path each host register is read once: a getter counts one read per EENTER, and the value read is the one used', () => {
+    const { k, engine } = newKernel();
+    const b = buildEnclave(k);
+    const look = engine.on((ctx) => ctx.regs.rcx);
+    const lp = k.proc.lps[1]!;
+    b.enter(look); // the TCS's entry cached on this LP
+    const regs = newRegisters({ rbx: b.tcs(0), rip: HOST_RIP, rdi: look });
+    let reads = 0;
+    // RCX (the AEP): canonical on the first read, not on any later one.
+    Object.defineProperty(regs, 'rcx', { configurable: true, get: () => (reads++ === 0 ? AEP : 2 ** 50), set: () => undefined });
+    for (let i = 0; i < 3; i++) {
+      reads = 0;
+      const x = k.user(() => lp.enclu(ENCLU.EENTER, regs, null), 1);
+      assert.equal(x.reason, 'eexit');
+      assert.equal(reads, 1, `EENTER ${i}: RCX read ${reads} times`);
+    }
   });
 
   test('CR3 takes only a table made by PageTable: a subclass or a look-alike is refused (BAD_PAGE_TABLE)', () => {
