@@ -339,9 +339,9 @@ describe('registers that hold no number', () => {
     assert.equal(hostile('ecall_void', []), STATUS.SUCCESS, 'the TCS is not left busy');
   });
 
-  test('RDI as a getter that alternates a public and a private ECALL: the processor reads it once, so the private body never runs', () => {
+  test('RDI as a getter that alternates a public and a private ECALL: the entry uses one value read, so the private body never runs', () => {
+    // (Which value an entry takes depends on how many reads its path makes before it; each path uses its own.)
     const pub = ecallPlan(e, 'ecall_calls').index, priv = ecallPlan(e, 'ecall_private_poke').index;
-    const seen = new Set<number>();
     for (let start = 0; start < 4; start++) {
       let n = start;
       writeMs(p, U + MS, []);
@@ -349,12 +349,10 @@ describe('registers that hold no number', () => {
       const regs = newRegisters({ rbx: e.tcs[start % 2]!, rcx: AEP, rsi: U + MS, r8: U + SCRATCH, r9: 0x8000, rip: 0x7ffe_0000_0ff0, rsp: 0x7ffe_ff00_0000, rbp: 0x7ffe_ff00_0000 });
       Object.defineProperty(regs, 'rdi', { get: () => (n++ % 2 === 0 ? pub : priv), set: () => undefined, configurable: true });
       p.kernel.user(p.process, (lp) => lp.enclu(ENCLU.EENTER, regs, null));
-      seen.add(regs.rax);
       // ecall_calls returns its count; ecall_private_poke would return 0x1234.
       if (regs.rax === STATUS.SUCCESS) assert.notEqual(u64le(p.process.read(U + MS + 8, 8), 0) & 0xffffffffn, 0x1234n, 'the private ECALL ran');
       else assert.equal(regs.rax, STATUS.ECALL_NOT_ALLOWED, statusName(regs.rax));
     }
-    assert.ok(seen.has(STATUS.SUCCESS) || seen.has(STATUS.ECALL_NOT_ALLOWED));
     assert.equal(e.ecall('ecall_secret_check'), 0);
   });
 
