@@ -277,6 +277,19 @@ function decommit(p: Platform, la: number): () => void {
 }
 
 /**
+ * The marshal fixture on a new platform, with ecall_in_size's ms at U naming a 16-byte buffer at
+ * U + 0x4000 on a decommitted page (the enclave's copy of it faults); `commit` maps it back.
+ */
+function inSizeOnDecommittedPage(): { p: Platform; e: HostEnclave; U: number; commit: () => void } {
+  const p = newPlatform();
+  const e = loadFixture(p, 'marshal');
+  const U = untrusted(p, 0x10000);
+  const commit = decommit(p, U + 0x4000);
+  writeMs(p, U, [U + 0x4000, 16]);
+  return { p, e, U, commit };
+}
+
+/**
  * Unmap the thread-data page of TCS 1 (past the TCS and its SSA frames), where EREPORT and EGETKEY
  * take their operands, so the first sealing access there faults; returns what maps it back.
  */
@@ -313,13 +326,9 @@ test('an ECALL made while another one\'s parameters are still being read (during
 });
 
 test('an [in] buffer copy retried after an exit in which a nested ECALL replaced the module\'s memory buffer (memory.grow) lands in the new buffer', () => {
-  const p = newPlatform();
-  const e = loadFixture(p, 'marshal');
-  const U = untrusted(p, 0x10000);
   // The outer call's 16-byte buffer is on a decommitted page: the enclave's copy of it faults.
+  const { p, e, U, commit } = inSizeOnDecommittedPage();
   const bytes = Uint8Array.from({ length: 16 }, (_, i) => 0x40 + i);
-  const commit = decommit(p, U + 0x4000);
-  writeMs(p, U, [U + 0x4000, 16]);
   let grown = -1;
   const { exit, regs } = enterAcrossFaults(p, e, 'ecall_in_size', U, U + 0x8000, () => {
     // The page committed and filled, and the module's memory grown by 0 pages from an ECALL on the
@@ -334,11 +343,7 @@ test('an [in] buffer copy retried after an exit in which a nested ECALL replaced
 });
 
 test('the same retried [in] copy from a page that reads as all-ones (a frame beyond RAM) after a nested memory.grow', () => {
-  const p = newPlatform();
-  const e = loadFixture(p, 'marshal');
-  const U = untrusted(p, 0x10000);
-  decommit(p, U + 0x4000);
-  writeMs(p, U, [U + 0x4000, 16]);
+  const { p, e, U } = inSizeOnDecommittedPage();
   let grown = -1;
   const { exit, regs } = enterAcrossFaults(p, e, 'ecall_in_size', U, U + 0x8000, () => {
     // The page now maps a frame beyond RAM (non-existent memory reads as all-ones, the byte path's
@@ -352,11 +357,7 @@ test('the same retried [in] copy from a page that reads as all-ones (a frame bey
 });
 
 test('an exit handler that throws after a nested memory.grow: its error reaches the caller of EENTER, the copy is not done again', () => {
-  const p = newPlatform();
-  const e = loadFixture(p, 'marshal');
-  const U = untrusted(p, 0x10000);
-  decommit(p, U + 0x4000);
-  writeMs(p, U, [U + 0x4000, 16]);
+  const { p, e, U } = inSizeOnDecommittedPage();
   class HostGaveUp extends Error {}
   let faults = 0;
   assert.throws(() => enterAcrossFaults(p, e, 'ecall_in_size', U, U + 0x8000, () => {

@@ -70,6 +70,9 @@ const PROVIDER_METHODS = [
   'sha256', 'createSha256', 'aesCmac128', 'aesGcm128Encrypt', 'aesGcm128Decrypt', 'aesCtr128', 'hkdfSha256', 'randomBytes',
   'rsaSignSha256', 'rsaPublicNumbers', 'rsaGenerate', 'rsaPublicKeyPem', 'ecdhP256Keypair', 'ecdhP256Shared', 'openSha256Pipeline',
 ] as const satisfies readonly (keyof CryptoProvider)[];
+/** Compile-time check that the list is the whole interface: a method added to CryptoProvider but not here fails to build. */
+const PROVIDER_METHODS_COMPLETE: Exclude<keyof CryptoProvider, (typeof PROVIDER_METHODS)[number]> extends never ? true : never = true;
+void PROVIDER_METHODS_COMPLETE;
 
 /** Providers made by createNodeCrypto (frozen, methods of their own with nothing outside to change). */
 const BUILT_IN = new WeakSet<object>();

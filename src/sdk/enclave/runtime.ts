@@ -17,10 +17,10 @@ import { defaultCrypto } from '../../lib/crypto/node.js';
 import { toHex, bytesEqual, writeU64le } from '../../lib/bytes.js';
 import { RUNTIME_HEADER, HEADER_MAGIC, RUNTIME_ID, RUNTIME_ABI, type RuntimeHeader } from '../image/layout.js';
 import { planInterface, type CanonicalInterface } from '../interface.js';
-import { STATUS, msSize, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, MAX_STRING, type FunctionPlan, type InterfacePlan } from '../abi.js';
+import { STATUS, msSize, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, MAX_STRING, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
 import { checkModuleInfo } from './imports.js';
 import { readWasmModule, type WasmModuleInfo } from '../wasm.js';
-import { runtimeImports, type RuntimeServices } from './services.js';
+import { runtimeImports, isOutsideEnclave, type RuntimeServices } from './services.js';
 
 /** A status error inside the runtime: ends the current call with `status`. */
 class CallFailed extends Error {
@@ -160,8 +160,8 @@ class TrustedRuntime implements EnclaveEngine {
         const t = this.#thread(st, ctx.tcsAddress);
         if (t.ocalls.length > 0 || !f.public) ecallAllowed(t, f, index);
         const base = ctx.baseAddr, end = base + ctx.size;
-        if (!this.#outside(base, end, msAddr, msSize(f)) || msAddr === 0) throw notOutside('the marshalling structure');
-        if (!this.#outside(base, end, scratch, r.r9)) throw notOutside('the untrusted scratch area');
+        if (!isOutsideEnclave(base, end, msAddr, msSize(f)) || msAddr === 0) throw notOutside('the marshalling structure');
+        if (!isOutsideEnclave(base, end, scratch, r.r9)) throw notOutside('the untrusted scratch area');
         const savedBase = t.scratchBase, savedEnd = t.scratchEnd;
         t.scratchBase = scratch;
         t.scratchEnd = scratch + r.r9;
@@ -328,13 +328,6 @@ class TrustedRuntime implements EnclaveEngine {
     return t;
   }
 
-  /** [addr, addr+len) lies wholly outside ELRANGE [base, end) (an empty range: its address does). */
-  #outside(base: number, end: number, addr: number, len: number): boolean {
-    if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(len) || addr < 0 || len < 0 || addr + len > Number.MAX_SAFE_INTEGER) return false;
-    if (len === 0) return addr < base || addr >= end;
-    return addr + len <= base || addr >= end;
-  }
-
   /** The part of an ECALL with parameters: copy them in, call, copy the [out] buffers back. */
   #ecallWithParams(ctx: EnclaveContext, st: EnclaveState, f: FunctionPlan, index: number, msAddr: number): void {
     const n = f.params.length;
@@ -384,11 +377,11 @@ class TrustedRuntime implements EnclaveEngine {
         if (host === 0) continue;
         const len = p.string ? this.#hostStringLength(ctx, host, p.string) : bufferLength(p, args);
         if (len < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} has an insane length`);
-        if (!this.#outside(base, end, host, len)) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is not wholly outside the enclave`);
+        if (!isOutsideEnclave(base, end, host, len)) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is not wholly outside the enclave`);
         // edger8r copies only `if (_tmp != NULL && _len != 0)`: an empty buffer reaches the body as NULL;
         // and a length must be whole elements (`_len % sizeof(*_tmp) != 0` → INVALID_PARAMETER).
         if (len === 0) continue;
-        if (len % p.pointeeSize !== 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is ${len} bytes, not a whole number of ${p.pointeeSize}-byte elements`);
+        wholeElements(f, p, len);
         rec[rn] = i;
         rec[rn + 1] = host;
         rec[rn + 2] = len;
@@ -586,7 +579,7 @@ class TrustedRuntime implements EnclaveEngine {
       const msAddr = top;
       top += msSize(f); // a multiple of 8
       if (top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
-      let outs: { ptr: number; host: number; len: number; unit: number }[] | null = null;
+      let outs: { ptr: number; host: number; len: number; unit: StringUnit | 0 }[] | null = null;
       // The ms is built in this depth's out buffer and written out before the EEXIT (see #outDepth).
       const d = this.#outDepth;
       const msLen = 8 * (np + 1);
@@ -606,7 +599,7 @@ class TrustedRuntime implements EnclaveEngine {
             const mem = st.u8; // after the exits of the copies before it (see moduleCopy)
             const len = p.string ? wasmStringLength(mem, ptr, p.string) : bufferLength(p, vals);
             if (len < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} has an insane length`);
-            if (len % p.pointeeSize !== 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is ${len} bytes, not a whole number of ${p.pointeeSize}-byte elements`);
+            wholeElements(f, p, len);
             if (ptr + len > mem.length) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} runs past the enclave's memory`);
             const host = top;
             top += Math.ceil(len / 8) * 8;
@@ -632,7 +625,7 @@ class TrustedRuntime implements EnclaveEngine {
           moduleCopy(ctx, st, o.host, o.ptr, o.len, true);
           // An [in, out, string] comes back terminated, as edger8r's proxy leaves it: its last unit
           // zeroed, and everything after its first terminator too.
-          if (o.unit !== 0) reterminate(st.u8, o.ptr, o.len, o.unit as StringUnit);
+          if (o.unit !== 0) reterminate(st.u8, o.ptr, o.len, o.unit);
         }
       }
       if (f.returns && retPtr) {
@@ -646,6 +639,11 @@ class TrustedRuntime implements EnclaveEngine {
       throw e;
     }
   }
+}
+
+/** edger8r's `_len % sizeof(*_tmp) != 0` → SGX_ERROR_INVALID_PARAMETER, on both sides of the bridge. */
+function wholeElements(f: FunctionPlan, p: ParamPlan, len: number): void {
+  if (len % p.pointeeSize !== 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is ${len} bytes, not a whole number of ${p.pointeeSize}-byte elements`);
 }
 
 /** The string copied to [ptr, ptr+len) gets its terminator unit; true when its first terminator is that one (its length is as scanned). */

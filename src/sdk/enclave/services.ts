@@ -156,11 +156,21 @@ export function unsealData(ctx: EnclaveContext, crypto: CryptoProvider, blob: Ui
   return { text, aad };
 }
 
+/**
+ * [addr, addr+len) lies wholly outside ELRANGE [base, end), as sgx_is_outside_enclave decides it:
+ * an empty range is outside when its address is (Intel's trts checks the start even for size 0).
+ * The ECALL bridge's pointer checks and witness_is_outside_enclave both ask this.
+ */
+export function isOutsideEnclave(base: number, end: number, addr: number, len: number): boolean {
+  if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(len) || addr < 0 || len < 0 || addr + len > Number.MAX_SAFE_INTEGER) return false;
+  if (len === 0) return addr < base || addr >= end;
+  return addr + len <= base || addr >= end;
+}
+
 /** The imports of module "witness", bound to an enclave's memory. */
 export function runtimeImports(s: RuntimeServices): Record<string, WebAssembly.ImportValue> {
   const inMem = (p: number, n: number) => p >= 0 && n >= 0 && p + n <= s.memory.length;
-  // sgx_is_outside_enclave: an empty range is outside when its address is (Intel's trts checks the start even for size 0).
-  const outside = (ctx: EnclaveContext, a: number, n: number) => Number.isSafeInteger(a) && a >= 0 && n >= 0 && (n === 0 ? a < ctx.baseAddr || a >= ctx.baseAddr + ctx.size : a + n <= ctx.baseAddr || a >= ctx.baseAddr + ctx.size);
+  const outside = (ctx: EnclaveContext, a: number, n: number) => isOutsideEnclave(ctx.baseAddr, ctx.baseAddr + ctx.size, a, n);
   const u = (x: number) => x >>> 0;
   return {
     // NULL (Wasm address 0) where the Intel SDK's function needs a buffer is INVALID_PARAMETER, as there.
