@@ -195,4 +195,49 @@ describe('entry and walk caches', () => {
     assert.deepEqual([x.reason, x.vector], ['aex', VECTOR.PF]);
     assert.ok(x.errorCode & PFEC.W && !(x.errorCode & PFEC.SGX));
   });
+
+  test('ORET under another page table whose RBX resolves to another enclave\'s TCS (same address): an EENTER of that TCS, not a return into the waiting frame', () => {
+    // Enclave B is built at A's base: the process's table now maps B there, and ptA is A's.
+    const { k, engine } = newKernel();
+    const a = buildEnclave(k);
+    const ptA = otherTable(k, {});
+    const b = buildEnclave(k, { base: a.base });
+    assert.equal(b.tcs(0), a.tcs(0));
+    const log: string[] = [];
+    let keyA: object | null = null;
+    const inB = engine.on((ctx) => {
+      log.push(ctx.enclaveKey === keyA ? 'A at OENTRY' : 'B at OENTRY');
+      return ctx.regs.rcx;
+    });
+    const ocall = engine.on((ctx) => {
+      keyA = ctx.enclaveKey;
+      ctx.regs.rdi = 1; // the "OCALL"
+      ctx.eexit(ctx.regs.rcx);
+      log.push(`A continued with RDI ${ctx.regs.rdi}`);
+      return ctx.regs.rcx;
+    });
+    const lp = k.proc.lps[1]!;
+    let n = 0;
+    const handler = (x: ExitInfo, r: Registers): number => {
+      n++;
+      if (n === 1) { // A's EEXIT: switch to B's table, EENTER the same address
+        assert.equal(x.reason, 'eexit');
+        lp.cr3 = k.userPt;
+        Object.assign(r, { rbx: a.tcs(0), rcx: AEP, rdi: inB, rip: HOST_RIP });
+        return ENCLU.EENTER;
+      }
+      if (n === 2) { // B's EEXIT: back to A's table, and the real ORET
+        lp.cr3 = ptA;
+        Object.assign(r, { rbx: a.tcs(0), rcx: AEP, rdi: 77, rip: HOST_RIP });
+        return ENCLU.EENTER;
+      }
+      return 0;
+    };
+    lp.cpl = 3;
+    lp.cr3 = ptA;
+    const x = lp.enclu(ENCLU.EENTER, newRegisters({ rbx: a.tcs(0), rcx: AEP, rip: HOST_RIP, rdi: ocall }), handler);
+    assert.equal(x.reason, 'eexit');
+    assert.deepEqual(log, ['B at OENTRY', 'A continued with RDI 77']);
+    assert.ok(k.proc.inspect.enclaves().every((i) => i.tcs.every((t) => t.state === 'idle')));
+  });
 });

@@ -245,14 +245,24 @@ export class HostEnclave {
   /** Register files by nesting depth, and one exit handler for all calls: nothing is allocated per ECALL. */
   readonly #regs: Registers[] = [];
   readonly #handler: (x: ExitInfo, r: Registers) => number = (x, r) => {
-    // An ECALL's return: back to the caller of enclu (kept first and small: every ECALL ends here).
-    if (x.reason === 'eexit' && r.rdi === EXIT_ECALL_RETURN) return 0;
-    return this.#onOtherExit(x, r);
+    // An ECALL's return (back to the caller of enclu) and an OCALL: kept first and small, as every
+    // ECALL and OCALL passes here (V8 compiles the OCALL's EEXIT, this and the ORET as one unit).
+    if (x.reason === 'eexit') {
+      const code = r.rdi;
+      if (code === EXIT_ECALL_RETURN) return 0;
+      const f = this.plan.ocalls[code];
+      if (f !== undefined) return this.#answer(x, r, f);
+    }
+    return this.#answer(x, r, null);
   };
-  #onOtherExit(x: ExitInfo, r: Registers): number {
+  /**
+   * The answer to an exit other than an ECALL's return: OCALL `f` served and its ORET, or else
+   * #onExit's. An error (of an OCALL's implementation, say) ends the ECALL with it.
+   */
+  #answer(x: ExitInfo, r: Registers, f: FunctionPlan | null): number {
     const frame = this.#frames[this.#depth - 1]!;
     try {
-      return this.#onExit(frame, x, r);
+      return f !== null ? this.#oret(frame, f, r) : this.#onExit(frame, x, r);
     } catch (e) {
       frame.ocallError = e;
       return 0;
@@ -441,7 +451,7 @@ export class HostEnclave {
     mem.write(ms, slot);
   }
 
-  /** The exit handler: the code at the AEP / EEXIT target. */
+  /** The exit handler (the code at the AEP / EEXIT target) for the exits #handler does not answer itself: AEX, fault, the enclave's exception handler's return. */
   #onExit(frame: CallFrame, exit: ExitInfo, regs: Registers): number {
     if (exit.reason === 'aex') {
       this.stats.aex++;
@@ -463,8 +473,12 @@ export class HostEnclave {
       regs.rcx = AEP;
       return ENCLU.ERESUME;
     }
-    const f = this.plan.ocalls[code];
-    if (!f) throw new SdkError('BAD_EXIT', `the enclave exited with unknown code ${code}`);
+    // (An OCALL's code is answered by #handler.)
+    throw new SdkError('BAD_EXIT', `the enclave exited with unknown code ${code}`);
+  }
+
+  /** Serve OCALL `f` (its ms in RSI), then the ORET's registers: EENTER of the same TCS. */
+  #oret(frame: CallFrame, f: FunctionPlan, regs: Registers): number {
     this.#serveOcall(frame, f, regs.rsi);
     regs.rbx = frame.tcs;
     regs.rcx = AEP;
