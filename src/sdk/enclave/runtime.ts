@@ -317,7 +317,10 @@ class TrustedRuntime implements EnclaveEngine {
   // ---- ECALL bridge ----------------------------------------------------------------------------
 
   #thread(st: EnclaveState, tcs: number): ThreadState {
-    if (st.lastThreadTcs === tcs) return st.lastThread!;
+    return st.lastThreadTcs === tcs ? st.lastThread! : this.#threadOf(st, tcs);
+  }
+  /** #thread when the TCS is not the last one seen (out of line: every ECALL and OCALL asks #thread). */
+  #threadOf(st: EnclaveState, tcs: number): ThreadState {
     let t = st.threads.get(tcs);
     if (!t) {
       t = { ocalls: [], scratchBase: 0, scratchEnd: 0 };
@@ -513,13 +516,13 @@ class TrustedRuntime implements EnclaveEngine {
   /** An OCALL without parameters or result (nothing to marshal but its empty ms). */
   #ocallEmpty(st: EnclaveState, f: FunctionPlan): number {
     const ctx = st.ctx;
-    if (ctx === null) throw new WebAssembly.RuntimeError('OCALL outside an enclave entry');
+    if (ctx === null) throw outsideEntry();
     ctx.step();
     const t = this.#thread(st, ctx.tcsAddress);
     const msAddr = t.scratchBase;
     const top = msAddr + 8; // msSize(f) of no parameters
+    if (top > t.scratchEnd) return STATUS.OUT_OF_MEMORY; // the untrusted scratch area is exhausted
     try {
-      if (top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
       return this.#exitForOcall(st, ctx, t, f, msAddr, top);
     } catch (e) {
       if (e instanceof CallFailed) return e.status;
@@ -550,9 +553,9 @@ class TrustedRuntime implements EnclaveEngine {
       r.rsi = msAddr;
       r.rax = 0;
       ctx.eexit(target);
-      if (st.crashed !== null) throw new EnclaveCrashed('the enclave crashed while an OCALL was out');
+      if (st.crashed !== null) throw crashedInOcall();
       // Re-entered: only ORET returns to this OCALL (a nested ECALL enters as a fresh entry).
-      if (r.rdi !== ECMD_ORET) throw new CallFailed(STATUS.UNEXPECTED, `re-entry with code ${r.rdi} while OCALL ${f.name} waits`);
+      if (r.rdi !== ECMD_ORET) throw notOret(r.rdi, f);
       // A register holds an integer below 2^64: anything else (NaN, a fraction) is no status, UNEXPECTED.
       const v = r.rsi;
       return Number.isSafeInteger(v) && v >= 0 ? v % 4294967296 : STATUS.UNEXPECTED;
@@ -568,7 +571,7 @@ class TrustedRuntime implements EnclaveEngine {
 
   #ocall(st: EnclaveState, f: FunctionPlan, args: readonly number[]): number {
     const ctx = st.ctx;
-    if (!ctx) throw new WebAssembly.RuntimeError('OCALL outside an enclave entry');
+    if (!ctx) throw outsideEntry();
     ctx.step();
     const t = this.#thread(st, ctx.tcsAddress);
     const np = f.params.length;
@@ -661,6 +664,16 @@ function reterminate(b: Uint8Array, ptr: number, len: number, unit: StringUnit):
 // The errors of an ECALL's entry checks (out of line: keeps the ECALL path small).
 function noSuchEcall(index: number): CallFailed {
   return new CallFailed(STATUS.INVALID_FUNCTION, `no ECALL ${index}`);
+}
+// The errors of an OCALL's exit and return (out of line: keeps the OCALL path small).
+function outsideEntry(): WebAssembly.RuntimeError {
+  return new WebAssembly.RuntimeError('OCALL outside an enclave entry');
+}
+function crashedInOcall(): EnclaveCrashed {
+  return new EnclaveCrashed('the enclave crashed while an OCALL was out');
+}
+function notOret(rdi: number, f: FunctionPlan): CallFailed {
+  return new CallFailed(STATUS.UNEXPECTED, `re-entry with code ${rdi} while OCALL ${f.name} waits`);
 }
 function notOutside(what: string): CallFailed {
   return new CallFailed(STATUS.INVALID_PARAMETER, `${what} is not outside the enclave`);
