@@ -466,9 +466,9 @@ function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'ae
   e.aexFrame = kind === 'aex' ? t.cssa - 1 : -1;
   t.suspended.push(e); // the entry record is the frame's mark: nothing allocated per OCALL
   try {
-    if (kind !== 'eexit' || e.handler === null) return waitInHandler(m, e, first, kind, interrupt, -1, null);
+    if (kind !== 'eexit' || !e.handler) return waitInHandler(m, e, first, kind, interrupt, false, 0, null);
     const leaf = e.handler(first, e.hostRegs);
-    if (leaf !== ENCLU.EENTER) return waitInHandler(m, e, first, kind, interrupt, leaf, null);
+    if (leaf !== ENCLU.EENTER) return waitInHandler(m, e, first, kind, interrupt, true, leaf, null);
     // The host's registers, each read once, into this frame's own register file (the entry
     // overwrites it anyway, and nothing reads it while the frame waits).
     const r = intakeInto(e.ctx.regs, e.hostRegs);
@@ -479,7 +479,7 @@ function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'ae
       c.tcs !== t || c.rbx !== r.rbx || c.pt !== pt || c.gen !== PageTable.generationOf(pt) || c.epoch !== m.epcmEpoch || !(aep >= 0 && aep < USER_LIMIT) ||
       frame >= t.nssa || t.oentry < 0 || s.baseAddr + t.oentry >= USER_LIMIT || t.state === 'active' ||
       ssa === null || ssa.pt !== pt || ssa.gen !== PageTable.generationOf(pt) || ssa.epoch !== m.epcmEpoch || ssa.frame !== frame ||
-      ssa.gprWords === null || ssa.gprBytes !== m.page(ssa.gprPage)) return waitInHandler(m, e, first, kind, interrupt, leaf, r);
+      ssa.gprWords === null || ssa.gprBytes !== m.page(ssa.gprPage)) return waitInHandler(m, e, first, kind, interrupt, true, leaf, r);
     // Commit: the record's SSA frame (makeEntry's reuse), enclave mode, URSP/URBP, RAX/RCX/RIP.
     e.ssaLa = ssa.ssaLa;
     e.ssaPages = ssa.pages;
@@ -504,15 +504,16 @@ function unmark(t: TcsState, e: Entry): void {
 
 /**
  * suspend's general case: the handler's answers until one continues this frame (or gives up).
- * `leaf` and `src` are the first answer and the registers read for it when suspend had them
- * already (−1 and null: ask the handler, read the registers).
+ * With `answered`, `leaf` is the handler's first answer (whatever it is: a negative one is an
+ * ENCLU of that leaf, #GP) and `src` the registers read for it, or null: read them. Without it,
+ * ask the handler first.
  */
-function waitInHandler(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'aex', interrupt: boolean, leaf: number, src: Registers | null): void {
+function waitInHandler(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'aex', interrupt: boolean, answered: boolean, leaf: number, src: Registers | null): void {
   const t = e.tcs;
   const savedRip = kind === 'aex' ? readSavedRip(m, e) : 0;
   let exit = first;
-  for (;; leaf = -1, src = null) {
-    if (leaf < 0) {
+  for (;; answered = false, src = null) {
+    if (!answered) {
       if (e.handler) leaf = e.handler(exit, e.hostRegs);
       else leaf = kind === 'aex' && interrupt && exit === first ? ENCLU.ERESUME : 0;
     }

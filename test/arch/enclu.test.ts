@@ -848,6 +848,40 @@ describe('more exit-handler flows', () => {
   });
 });
 
+describe('the handler\'s answer to an OCALL\'s EEXIT', () => {
+  test('a negative answer is an ENCLU of that leaf (#GP, a fault exit the handler sees), not a second ask about the same exit', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    const op = engine.on((ctx) => {
+      ctx.eexit(ctx.regs.rcx);
+      return ctx.regs.rcx;
+    });
+    const seen: [string, number | null, number | null][] = [];
+    const { exit } = e.enter(op, {
+      handler: (x: ExitInfo) => {
+        seen.push([x.reason, x.vector, x.leaf]);
+        return seen.length === 1 ? -1 : 0;
+      },
+    });
+    assert.deepEqual(seen, [['eexit', null, null], ['fault', VECTOR.GP, -1]]);
+    assert.equal(exit.reason, 'fault');
+  });
+
+  test('a falsy handler that is not null (a JavaScript caller\'s false) gives up at the EEXIT, as no handler does', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    let after = false;
+    const op = engine.on((ctx) => {
+      ctx.eexit(ctx.regs.rcx);
+      after = true;
+      return ctx.regs.rcx;
+    });
+    const { exit } = e.enter(op, { handler: false as unknown as null });
+    assert.equal(exit.reason, 'eexit');
+    assert.equal(after, false);
+  });
+});
+
 describe('the TCS page as EDBGRD and the DRAM view see it (STATE, CSSA, AEP mirrored)', () => {
   test('STATE is 1 while a thread is inside, CSSA counts AEXs, AEP is the one EENTER was given', () => {
     const { k, engine } = newKernel();
