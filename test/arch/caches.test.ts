@@ -240,4 +240,54 @@ describe('entry and walk caches', () => {
     assert.deepEqual(log, ['B at OENTRY', 'A continued with RDI 77']);
     assert.ok(k.proc.inspect.enclaves().every((i) => i.tcs.every((t) => t.state === 'idle')));
   });
+
+  test('ERESUME under another page table whose RBX resolves to another enclave\'s TCS (same address): a resume of that TCS\'s frame, not of the waiting one', () => {
+    const { k, engine } = newKernel();
+    const a = buildEnclave(k);
+    const ptA = otherTable(k, {});
+    const b = buildEnclave(k, { base: a.base });
+    const lp = k.proc.lps[1]!;
+    lp.cpl = 3;
+    // B: a frame lost to an exception (CSSA 1), its RDX saved in its SSA.
+    const fault = engine.on((ctx) => {
+      ctx.regs.rdx = 0xbbbb;
+      ctx.read(0x1000, 1); // outside ELRANGE, unmapped: #PF
+      return ctx.regs.rcx;
+    });
+    lp.cr3 = k.userPt;
+    assert.equal(lp.enclu(ENCLU.EENTER, newRegisters({ rbx: b.tcs(0), rcx: AEP, rip: HOST_RIP, rdi: fault }), () => 0).reason, 'aex');
+    const log: string[] = [];
+    engine.resumeFn = (ctx) => {
+      log.push('B resumed');
+      return ctx.regs.rcx;
+    };
+    // A: interrupted at an interrupt window, with RDX its own.
+    const interrupted = engine.on((ctx) => {
+      ctx.regs.rdx = 0xaaaa;
+      lp.injectInterrupt();
+      ctx.step();
+      log.push(`A continued with RDX 0x${ctx.regs.rdx.toString(16)}`);
+      return ctx.regs.rcx;
+    });
+    let n = 0;
+    const handler = (x: ExitInfo, r: Registers): number => {
+      n++;
+      if (n === 1) { // A's AEX: switch to B's table, ERESUME the same address
+        assert.equal(x.reason, 'aex');
+        lp.cr3 = k.userPt;
+        Object.assign(r, { rbx: a.tcs(0), rcx: AEP });
+        return ENCLU.ERESUME;
+      }
+      if (n === 2) { // B's exit: back to A's table, and A's own ERESUME
+        lp.cr3 = ptA;
+        Object.assign(r, { rbx: a.tcs(0), rcx: AEP });
+        return ENCLU.ERESUME;
+      }
+      return 0;
+    };
+    lp.cr3 = ptA;
+    const x = lp.enclu(ENCLU.EENTER, newRegisters({ rbx: a.tcs(0), rcx: AEP, rip: HOST_RIP, rdi: interrupted }), handler);
+    assert.equal(x.reason, 'eexit');
+    assert.deepEqual(log, ['B resumed', 'A continued with RDX 0xaaaa']);
+  });
 });
