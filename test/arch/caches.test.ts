@@ -246,10 +246,13 @@ describe('entry and walk caches', () => {
     const a = buildEnclave(k);
     const ptA = otherTable(k, {});
     const b = buildEnclave(k, { base: a.base });
+    assert.equal(b.tcs(0), a.tcs(0));
     const lp = k.proc.lps[1]!;
     lp.cpl = 3;
     // B: a frame lost to an exception (CSSA 1), its RDX saved in its SSA.
+    let keyB: object | null = null;
     const fault = engine.on((ctx) => {
+      keyB = ctx.enclaveKey;
       ctx.regs.rdx = 0xbbbb;
       ctx.read(0x1000, 1); // outside ELRANGE, unmapped: #PF
       return ctx.regs.rcx;
@@ -258,7 +261,7 @@ describe('entry and walk caches', () => {
     assert.equal(lp.enclu(ENCLU.EENTER, newRegisters({ rbx: b.tcs(0), rcx: AEP, rip: HOST_RIP, rdi: fault }), () => 0).reason, 'aex');
     const log: string[] = [];
     engine.resumeFn = (ctx) => {
-      log.push('B resumed');
+      log.push(`${ctx.enclaveKey === keyB ? 'B' : 'not B'} resumed with RDX 0x${ctx.regs.rdx.toString(16)}`);
       return ctx.regs.rcx;
     };
     // A: interrupted at an interrupt window, with RDX its own.
@@ -288,6 +291,7 @@ describe('entry and walk caches', () => {
     lp.cr3 = ptA;
     const x = lp.enclu(ENCLU.EENTER, newRegisters({ rbx: a.tcs(0), rcx: AEP, rip: HOST_RIP, rdi: interrupted }), handler);
     assert.equal(x.reason, 'eexit');
-    assert.deepEqual(log, ['B resumed', 'A continued with RDX 0xaaaa']);
+    assert.deepEqual(log, ['B resumed with RDX 0xbbbb', 'A continued with RDX 0xaaaa']);
+    assert.ok(k.proc.inspect.enclaves().every((i) => i.tcs.every((t) => t.state === 'idle' && t.cssa === 0)));
   });
 });

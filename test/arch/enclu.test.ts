@@ -7,7 +7,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { u64le, u32le, writeU64le, toHex } from '../../src/lib/index.js';
 import {
-  ENCLU, VECTOR, PFEC, ATTR, GPRSGX, EXINFO, ArchFault, ArchError, gp, ud, newRegisters, type ExitInfo, type Registers, type EnclaveContext,
+  ENCLU, VECTOR, PFEC, ATTR, GPRSGX, EXINFO, ArchFault, ArchError, PageTable, gp, ud, newRegisters, type ExitInfo, type Registers, type EnclaveContext,
 } from '../../src/arch/index.js';
 import { newKernel, withStepHook, buildEnclave, EnclaveBuilder, AEP, HOST_RIP, type BuiltEnclave } from '../helpers/enclave.js';
 import { assertFault, assertUnchanged, type FaultExpectation } from '../helpers/assert.js';
@@ -865,6 +865,42 @@ describe('the handler\'s answer to an OCALL\'s EEXIT', () => {
     });
     assert.deepEqual(seen, [['eexit', null, null], ['fault', VECTOR.GP, -1]]);
     assert.equal(exit.reason, 'fault');
+  });
+
+  test('an ORET that misses the cached path (another page table, the same mappings) reads each host register once', () => {
+    const { k, engine } = newKernel();
+    const b = buildEnclave(k);
+    const copy = new PageTable('copy');
+    for (const [v, t] of k.userPt.entries()) copy.map(v, t.pfn, t.flags);
+    const log: number[] = [];
+    const ocall = engine.on((ctx) => {
+      ctx.regs.rdi = 1;
+      ctx.eexit(ctx.regs.rcx);
+      log.push(ctx.regs.rdi);
+      return ctx.regs.rcx;
+    });
+    const lp = k.proc.lps[1]!;
+    lp.cpl = 3;
+    lp.cr3 = k.userPt;
+    const regs = newRegisters({ rbx: b.tcs(0), rcx: AEP, rip: HOST_RIP, rdi: ocall });
+    let rbx = regs.rbx, reads = 0;
+    Object.defineProperty(regs, 'rbx', { configurable: true, get: () => (reads++, rbx), set: (v: number) => { rbx = v; } });
+    const perAnswer: number[] = [];
+    let n = 0;
+    const handler = (_x: ExitInfo, r: Registers): number => {
+      if (n > 0) perAnswer.push(reads);
+      if (++n === 1) {
+        lp.cr3 = copy; // every cache keyed by the page table misses
+        Object.assign(r, { rbx: b.tcs(0), rcx: AEP, rdi: 77, rip: HOST_RIP });
+        reads = 0;
+        return ENCLU.EENTER;
+      }
+      return 0;
+    };
+    const x = lp.enclu(ENCLU.EENTER, regs, handler);
+    assert.equal(x.reason, 'eexit');
+    assert.deepEqual(log, [77]);
+    assert.deepEqual(perAnswer, [1], 'RBX read once for the ORET');
   });
 
   test('a falsy handler that is not null (a JavaScript caller\'s false) gives up at the EEXIT, as no handler does', () => {
