@@ -14,6 +14,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cpus } from 'node:os';
 
 const { values } = parseArgs({ options: { base: { type: 'string' }, figure: { type: 'string', default: 'ocall' }, pairs: { type: 'string', default: '4' } } });
 const figure = values.figure!;
@@ -26,7 +27,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const micro = join(here, 'micro.js');
 const mine = resolve(here, '..');
 const base = resolve(values.base);
-const pin = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+const pin = cpus().length >= 2 && spawnSync('taskset', ['-c', '0,1', 'true']).status === 0;
 
 /** One run of micro.js for the build at `dist`, on CPU `cpu` when pinning works: ns per call. */
 function run(dist: string, cpu: number): Promise<number> {
