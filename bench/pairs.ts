@@ -7,7 +7,8 @@
  * phase of the machine, and each CPU once. Runs one after another do not (this VM's speed moves by
  * up to 2× between them), and two builds in one process influence each other's compiled code.
  * Prints each run's times, each pair's ratio (this build / base: the geometric mean of its two
- * runs) and the median over the pairs. Run it with this build as the base
+ * runs) and the median over the pairs. The machine must be otherwise idle: anything else running
+ * takes a CPU from one side of a pair at random. Run it with this build as the base
  * first (an A/A run): the spread of its ratios is the noise to beat.
  */
 import { spawn, spawnSync } from 'node:child_process';
