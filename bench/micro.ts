@@ -1,8 +1,8 @@
 /**
  * One transition measured alone, for comparing two builds (`bench/pairs.ts`):
- * `node dist/bench/micro.js <ecall|ocall> [DIST]` loads the Witness build in DIST (another
- * checkout's `dist`; default: this one), runs an empty ECALL (or one ECALL making 5,000 empty
- * OCALLs) in blocks after a warm-up, and prints the median nanoseconds per call of 15 blocks as
+ * `node dist/bench/micro.js <ecall|ocall|inout> [DIST]` loads the Witness build in DIST (another
+ * checkout's `dist`; default: this one), runs an empty ECALL (one ECALL making 5,000 empty OCALLs;
+ * an ECALL with a 64-byte `in` and a 64-byte `out` buffer) in blocks after a warm-up, and prints the median nanoseconds per call of 15 blocks as
  * `<figure> <ns>`. The fixtures are this checkout's (bench/fixtures); the build under test needs
  * the package's API as of the first benchmarks (createPlatform, buildImage, loadEnclave, …).
  */
@@ -11,8 +11,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 
 const figure = process.argv[2];
-if (figure !== 'ecall' && figure !== 'ocall') {
-  process.stderr.write('usage: node dist/bench/micro.js <ecall|ocall> [DIST]\n');
+if (figure !== 'ecall' && figure !== 'ocall' && figure !== 'inout') {
+  process.stderr.write('usage: node dist/bench/micro.js <ecall|ocall|inout> [DIST]\n');
   process.exit(2);
 }
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
@@ -37,11 +37,16 @@ const platform = W.createPlatform();
 const enclave = W.loadEnclave(platform, built.image, { sigstruct: signBuilt(built, W.generateSigningKey(crypto).privateKeyPem, platform), ocalls: { ocall_empty: () => undefined }, arenaSize: 4 << 20 });
 
 const K = 5000;
+const inb = new Uint8Array(64).fill(7), outb = new Uint8Array(64);
 const block = figure === 'ocall'
   ? (): void => void enclave.ecall('ecall_ocall_loop', [K])
-  : (): void => {
-    for (let i = 0; i < K; i++) enclave.ecall('ecall_empty', []);
-  };
+  : figure === 'inout'
+    ? (): void => {
+      for (let i = 0; i < K; i++) enclave.ecall('ecall_inout', [inb, outb]);
+    }
+    : (): void => {
+      for (let i = 0; i < K; i++) enclave.ecall('ecall_empty', []);
+    };
 for (let i = 0; i < 400; i++) block();
 const ns: number[] = [];
 for (let i = 0; i < 15; i++) {

@@ -1,6 +1,6 @@
 /**
- * Compare this build's ECALL or OCALL with another build's on a machine whose speed drifts:
- * `node dist/bench/pairs.js --base DIST [--figure ecall|ocall] [--pairs N]`.
+ * Compare this build's ECALL, OCALL or ECALL with buffers with another build's on a machine whose speed drifts:
+ * `node dist/bench/pairs.js --base DIST [--figure ecall|ocall|inout] [--pairs N]`.
  *
  * Each pair runs `bench/micro.ts` for both builds at the same time, one per CPU (pinned with
  * `taskset` when there is one), then again with the CPUs swapped: both sides of a pair see the same
@@ -20,8 +20,8 @@ import { cpus } from 'node:os';
 const { values } = parseArgs({ options: { base: { type: 'string' }, figure: { type: 'string', default: 'ocall' }, pairs: { type: 'string', default: '4' } } });
 const figure = values.figure!;
 const pairs = Number(values.pairs);
-if (!values.base || (figure !== 'ecall' && figure !== 'ocall') || !Number.isInteger(pairs) || pairs < 1) {
-  process.stderr.write('usage: node dist/bench/pairs.js --base DIST [--figure ecall|ocall] [--pairs N]\n');
+if (!values.base || (figure !== 'ecall' && figure !== 'ocall' && figure !== 'inout') || !Number.isInteger(pairs) || pairs < 1) {
+  process.stderr.write('usage: node dist/bench/pairs.js --base DIST [--figure ecall|ocall|inout] [--pairs N]\n');
   process.exit(2);
 }
 const here = dirname(fileURLToPath(import.meta.url));

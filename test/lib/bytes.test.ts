@@ -202,6 +202,18 @@ describe('other helpers', () => {
     }));
   });
 
+  test('copyDisjoint: every small part of a buffer (9..65 bytes, the byte-wise path and either side of it) copies exactly', () => {
+    const src = Uint8Array.from({ length: 80 }, (_, i) => (i * 37 + 11) & 0xff);
+    for (let n = 9; n <= 65; n++) {
+      for (let so = 0; so <= 80 - n && so <= 3; so++) {
+        const dst = new Uint8Array(n + 6).fill(0xee);
+        copyDisjoint(dst, 3, src, so, n);
+        assert.deepEqual(dst.subarray(3, 3 + n), src.subarray(so, so + n), `n ${n} from ${so}`);
+        assert.deepEqual([...dst.subarray(0, 3), ...dst.subarray(3 + n)], [0xee, 0xee, 0xee, 0xee, 0xee, 0xee], `n ${n} from ${so}: nothing around it`);
+      }
+    }
+  });
+
   test('copyDisjoint refuses ranges outside either array with a RangeError and copies nothing', () => {
     const src = fromHex('0102030405060708090a0b0c0d0e0f10');
     for (const [dOff, sOff, n, dLen] of [[0, 0, 17, 32], [0, 1, 16, 32], [17, 0, 16, 32], [-1, 0, 4, 32], [0, -1, 4, 32], [0, 0, -1, 32], [0, 0, 9, 8], [0, 0, 4, 3], [0.5, 0, 4, 32], [0, 0.5, 4, 32], [0, 0, 2.5, 32], [0, 0, 12.5, 32], [NaN, 0, 4, 32]] as const) {
