@@ -1,10 +1,12 @@
 /**
  * One transition measured alone, for comparing two builds (`bench/pairs.ts`):
  * `node dist/bench/micro.js <ecall|ocall|inout> [DIST]` loads the Witness build in DIST (another
- * checkout's `dist`; default: this one), runs an empty ECALL (one ECALL making 5,000 empty OCALLs;
- * an ECALL with a 64-byte `in` and a 64-byte `out` buffer) in blocks after a warm-up, and prints the median nanoseconds per call of 15 blocks as
- * `<figure> <ns>`. The fixtures are this checkout's (bench/fixtures); the build under test needs
- * the package's API as of the first benchmarks (createPlatform, buildImage, loadEnclave, …).
+ * checkout's `dist`; default: this one), runs an empty ECALL (ocall: an ECALL making 5,000 empty
+ * OCALLs; inout: an ECALL with a 64-byte `in` and a 64-byte `out` buffer) in blocks after a
+ * warm-up, and prints the median nanoseconds per call of 15 blocks as `<figure> <ns>`. The enclave
+ * is bench/run.ts's, set up here again because the build under test is loaded by path (any build
+ * with the package's API as of the first benchmarks: createPlatform, buildImage, loadEnclave, …);
+ * the fixtures are this checkout's (bench/fixtures).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -21,7 +23,7 @@ const fixtures = join(here, '..', '..', 'bench', 'fixtures');
 
 /** The parts of a build's API this uses (as loose as an older build may need). */
 interface Api {
-  createPlatform(): { readonly processor: unknown };
+  createPlatform(): unknown;
   buildImage(o: { module: Uint8Array; interface: unknown; config: { heapSize: number; tcsCount: number }; crypto: unknown }): { image: unknown };
   resolveEdl(path: string): unknown;
   generateSigningKey(crypto: unknown): { privateKeyPem: string };

@@ -459,7 +459,9 @@ function faultExit(e: unknown, leaf: number, t: number): ExitInfo {
  * eenterCached is: what eenterEntry does for it (with `e` as the entry record). V8 inlines at most
  * ~920 bytes of bytecode into one optimized function; the general loop with the full checks overran
  * that, and which calls stayed calls then varied from process to process (an OCALL took 90 ns in
- * one process, 180 in the next). Everything else goes to waitInHandler.
+ * one process, 180 in the next). Everything else goes to waitInHandler. The checks and the commit
+ * are the same as eenterCached's, written twice on purpose: shared as two helpers, both the ECALL
+ * and the OCALL took 7 % longer (bench/pairs.ts, 6 of 6 pairs).
  */
 function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'aex', interrupt: boolean): void {
   const t = e.tcs;

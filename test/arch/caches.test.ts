@@ -55,6 +55,23 @@ function twoHostPages(k: TestKernel, engine: ScriptEngine, a: string, b: string)
   return { one, two, read, got: () => got };
 }
 
+/**
+ * Enclaves A and B built at one base address (in different page tables, as two processes could
+ * have them): the process's table maps B there, `ptA` maps A; their TCS 0 share a linear address.
+ */
+function twoAtOneAddress(k: TestKernel): { a: BuiltEnclave; b: BuiltEnclave; ptA: PageTable } {
+  const a = buildEnclave(k);
+  const ptA = otherTable(k, {});
+  const b = buildEnclave(k, { base: a.base });
+  assert.equal(b.tcs(0), a.tcs(0));
+  return { a, b, ptA };
+}
+
+/** Every TCS of every enclave is idle, with CSSA 0 (nothing left inside or half-resumed). */
+function assertAllIdle(k: TestKernel): void {
+  assert.ok(k.proc.inspect.enclaves().every((i) => i.tcs.every((t) => t.state === 'idle' && t.cssa === 0)));
+}
+
 describe('entry and walk caches', () => {
   test('the page table\'s cache: a page number no entry can have (−1, fractional, NaN) is never present, even after its slot was used', () => {
     const pt = new PageTable('slots');
@@ -197,12 +214,8 @@ describe('entry and walk caches', () => {
   });
 
   test('ORET under another page table whose RBX resolves to another enclave\'s TCS (same address): an EENTER of that TCS, not a return into the waiting frame', () => {
-    // Enclave B is built at A's base: the process's table now maps B there, and ptA is A's.
     const { k, engine } = newKernel();
-    const a = buildEnclave(k);
-    const ptA = otherTable(k, {});
-    const b = buildEnclave(k, { base: a.base });
-    assert.equal(b.tcs(0), a.tcs(0));
+    const { a, ptA } = twoAtOneAddress(k);
     const log: string[] = [];
     let keyA: object | null = null;
     const inB = engine.on((ctx) => {
@@ -238,15 +251,12 @@ describe('entry and walk caches', () => {
     const x = lp.enclu(ENCLU.EENTER, newRegisters({ rbx: a.tcs(0), rcx: AEP, rip: HOST_RIP, rdi: ocall }), handler);
     assert.equal(x.reason, 'eexit');
     assert.deepEqual(log, ['B at OENTRY', 'A continued with RDI 77']);
-    assert.ok(k.proc.inspect.enclaves().every((i) => i.tcs.every((t) => t.state === 'idle')));
+    assertAllIdle(k);
   });
 
   test('ERESUME under another page table whose RBX resolves to another enclave\'s TCS (same address): a resume of that TCS\'s frame, not of the waiting one', () => {
     const { k, engine } = newKernel();
-    const a = buildEnclave(k);
-    const ptA = otherTable(k, {});
-    const b = buildEnclave(k, { base: a.base });
-    assert.equal(b.tcs(0), a.tcs(0));
+    const { a, b, ptA } = twoAtOneAddress(k);
     const lp = k.proc.lps[1]!;
     lp.cpl = 3;
     // B: a frame lost to an exception (CSSA 1), its RDX saved in its SSA.
@@ -292,6 +302,6 @@ describe('entry and walk caches', () => {
     const x = lp.enclu(ENCLU.EENTER, newRegisters({ rbx: a.tcs(0), rcx: AEP, rip: HOST_RIP, rdi: interrupted }), handler);
     assert.equal(x.reason, 'eexit');
     assert.deepEqual(log, ['B resumed with RDX 0xbbbb', 'A continued with RDX 0xaaaa']);
-    assert.ok(k.proc.inspect.enclaves().every((i) => i.tcs.every((t) => t.state === 'idle' && t.cssa === 0)));
+    assertAllIdle(k);
   });
 });

@@ -9,7 +9,7 @@ import { u64le, u32le, writeU64le, toHex } from '../../src/lib/index.js';
 import {
   ENCLU, VECTOR, PFEC, ATTR, GPRSGX, EXINFO, ArchFault, ArchError, PageTable, gp, ud, newRegisters, type ExitInfo, type Registers, type EnclaveContext,
 } from '../../src/arch/index.js';
-import { newKernel, withStepHook, buildEnclave, EnclaveBuilder, AEP, HOST_RIP, type BuiltEnclave } from '../helpers/enclave.js';
+import { newKernel, withStepHook, buildEnclave, EnclaveBuilder, AEP, HOST_RIP, type BuiltEnclave, type ScriptEngine } from '../helpers/enclave.js';
 import { assertFault, assertUnchanged, type FaultExpectation } from '../helpers/assert.js';
 import { TestKernel } from '../helpers/kernel.js';
 
@@ -28,6 +28,17 @@ function gprsgx(e: BuiltEnclave, tcs = 0, frame = 0) {
 }
 function exinfo(e: BuiltEnclave, tcs = 0, frame = 0) {
   return EXINFO.decode(e.k.readEpc(e.gprsgx(tcs, frame) - 16, 16));
+}
+
+/** Enclave code that exits as an OCALL does (an EEXIT that expects the ORET); `continued()`: the EEXIT came back into it. */
+function ocallOp(engine: ScriptEngine): { op: number; continued: () => boolean } {
+  let after = false;
+  const op = engine.on((ctx) => {
+    ctx.eexit(ctx.regs.rcx);
+    after = true;
+    return ctx.regs.rcx;
+  });
+  return { op, continued: () => after };
 }
 
 describe('EENTER checks (§7.1)', () => {
@@ -345,17 +356,12 @@ describe('re-entry through the exit handler', () => {
   test('the handler gives up (returns 0) during an OCALL: the frame is unwound and the TCS stays usable', () => {
     const { k, engine } = newKernel();
     const e = buildEnclave(k);
-    let after = false;
-    const op = engine.on((ctx) => {
-      ctx.eexit(ctx.regs.rcx);
-      after = true;
-      return ctx.regs.rcx;
-    });
+    const { op, continued } = ocallOp(engine);
     let asked = 0;
     const { exit } = e.enter(op, { handler: () => (asked++, 0) });
     assert.equal(exit.reason, 'eexit');
     assert.equal(asked, 1, 'the handler is asked once about the exit it gave up on');
-    assert.equal(after, false);
+    assert.equal(continued(), false);
     assert.equal(cssa(k), 0);
     assert.equal(e.enter(0).exit.reason, 'eexit');
   });
@@ -852,10 +858,7 @@ describe('the handler\'s answer to an OCALL\'s EEXIT', () => {
   test('a negative answer is an ENCLU of that leaf (#GP, a fault exit the handler sees), not a second ask about the same exit', () => {
     const { k, engine } = newKernel();
     const e = buildEnclave(k);
-    const op = engine.on((ctx) => {
-      ctx.eexit(ctx.regs.rcx);
-      return ctx.regs.rcx;
-    });
+    const { op, continued } = ocallOp(engine);
     const seen: [string, number | null, number | null][] = [];
     const { exit } = e.enter(op, {
       handler: (x: ExitInfo) => {
@@ -865,6 +868,7 @@ describe('the handler\'s answer to an OCALL\'s EEXIT', () => {
     });
     assert.deepEqual(seen, [['eexit', null, null], ['fault', VECTOR.GP, -1]]);
     assert.equal(exit.reason, 'fault');
+    assert.equal(continued(), false);
   });
 
   test('an ORET that misses the cached path (another page table, the same mappings) reads each host register once', () => {
@@ -906,15 +910,10 @@ describe('the handler\'s answer to an OCALL\'s EEXIT', () => {
   test('a falsy handler that is not null (a JavaScript caller\'s false) gives up at the EEXIT, as no handler does', () => {
     const { k, engine } = newKernel();
     const e = buildEnclave(k);
-    let after = false;
-    const op = engine.on((ctx) => {
-      ctx.eexit(ctx.regs.rcx);
-      after = true;
-      return ctx.regs.rcx;
-    });
+    const { op, continued } = ocallOp(engine);
     const { exit } = e.enter(op, { handler: false as unknown as null });
     assert.equal(exit.reason, 'eexit');
-    assert.equal(after, false);
+    assert.equal(continued(), false);
   });
 });
 
