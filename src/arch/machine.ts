@@ -411,6 +411,12 @@ export class MachineState {
    */
   readonly #store: (Uint8Array | null)[];
   readonly #slabs: (ArrayBuffer | undefined)[] = [];
+  /**
+   * The slab view of each page once made, kept when the page is freed and reused when it gets
+   * storage again (a view is the same bytes whenever it is made; building an enclave makes no
+   * object per page).
+   */
+  readonly #slabViews: (Uint8Array | undefined)[] = [];
   /** For a page backing a memory: its region and the page's index in it. */
   readonly #regionOf: (MemoryRegion | undefined)[] = [];
   #regionSlot = new Int32Array(0);
@@ -432,9 +438,13 @@ export class MachineState {
   /** Storage for page `i`, which has none (or a view of a memory's detached buffer). */
   #newPage(i: number): Uint8Array {
     if (this.backed[i]) return this.#regionView(i);
-    const k = Math.floor(i / 256);
-    const slab = this.#slabs[k] ?? (this.#slabs[k] = new ArrayBuffer(256 * 4096));
-    return (this.#store[i] = new Uint8Array(slab, (i % 256) * 4096, 4096));
+    let v = this.#slabViews[i];
+    if (v === undefined) {
+      const k = Math.floor(i / 256);
+      const slab = this.#slabs[k] ?? (this.#slabs[k] = new ArrayBuffer(256 * 4096));
+      v = this.#slabViews[i] = new Uint8Array(slab, (i % 256) * 4096, 4096);
+    }
+    return (this.#store[i] = v);
   }
 
   #regionView(i: number): Uint8Array {

@@ -133,14 +133,20 @@ export class SgxLeaves {
   /** EADD from physical source page `srcPa` (4K-aligned RAM); returns the SGX status (EADD reports failures as faults). */
   eadd(srcPa: number, linaddr: number, secinfoFlags: number, secs: number, epcPage: number): number {
     this.#pageinfo(linaddr, srcPa, secs, secinfoFlags);
-    return this.#k.ring0((lp) => lp.encls(ENCLS.EADD, this.#scratch, epcPage));
+    const lp = this.#k.inRing0;
+    if (lp !== null) return lp.encls(ENCLS.EADD, this.#scratch, epcPage);
+    return this.#k.ring0((lp0) => lp0.encls(ENCLS.EADD, this.#scratch, epcPage));
   }
 
   /** The 16 EEXTENDs that measure a whole page. */
   eextendPage(secs: number, epcPage: number): void {
-    this.#k.ring0((lp) => {
-      for (let c = 0; c < 4096; c += 256) lp.encls(ENCLS.EEXTEND, secs, epcPage + c);
-    });
+    const lp = this.#k.inRing0;
+    if (lp !== null) SgxLeaves.#eextend16(lp, secs, epcPage);
+    else this.#k.ring0((lp0) => SgxLeaves.#eextend16(lp0, secs, epcPage));
+  }
+
+  static #eextend16(lp: LogicalProcessor, secs: number, epcPage: number): void {
+    for (let c = 0; c < 4096; c += 256) lp.encls(ENCLS.EEXTEND, secs, epcPage + c);
   }
 
   /** EINIT; returns the SGX status. */
@@ -214,6 +220,16 @@ export class Kernel {
   }
 
   /**
+   * The logical processor a running system call holds in ring 0 (inside `ring0`, on the kernel's
+   * page table, not in an enclave), or null. Leaves issued once per page use it directly, so that
+   * building an enclave makes no closure per page.
+   */
+  get inRing0(): LogicalProcessor | null {
+    const lp = this.#ring0Lp;
+    return lp && lp.cpl === 0 && lp.cr3 === this.processor.kernelPageTable && !lp.inEnclaveMode ? lp : null;
+  }
+
+  /**
    * Run `fn` in ring 0 (the kernel's side of a system call) on the first logical processor that is
    * not executing an enclave — LP 0 unless a thread is inside an enclave there, as when the kernel
    * acts while an enclave runs — restoring its privilege level and page table afterwards. Called
@@ -221,8 +237,8 @@ export class Kernel {
    * that executes many leaves enters ring 0 once).
    */
   ring0<T>(fn: (lp: LogicalProcessor) => T): T {
-    const outer = this.#ring0Lp;
-    if (outer && outer.cpl === 0 && outer.cr3 === this.processor.kernelPageTable && !outer.inEnclaveMode) return fn(outer);
+    const outer = this.inRing0;
+    if (outer !== null) return fn(outer);
     const lp = this.processor.lps.find((l) => !l.inEnclaveMode);
     if (!lp) throw new OsError('NO_FREE_LP', 'every logical processor is executing an enclave');
     const cpl = lp.cpl, cr3 = lp.cr3;

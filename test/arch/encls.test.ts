@@ -673,6 +673,23 @@ describe('EREMOVE (§6.5)', () => {
     assert.equal(k.proc.inspect.epcm(pa).valid, false);
   });
 
+  test('a freed page added again holds only what the new EADD copied (zeros from an all-zero source)', () => {
+    const k = new TestKernel();
+    const { status, secs } = k.ecreate(goodSecs());
+    assert.equal(status, SGX.SUCCESS);
+    const epc = k.epcPage();
+    const first = Uint8Array.from({ length: 4096 }, (_, i) => (i * 5 + 1) & 255);
+    const second = Uint8Array.from({ length: 4096 }, (_, i) => (i * 11 + 3) & 255);
+    const la = 0x1000_0000;
+    k.eadd(secs, la, SECINFO_REG_RW, first, epc);
+    assert.deepEqual(k.readEpc(epc, 4096), first);
+    for (const [data, flags] of [[new Uint8Array(4096), SECINFO_REG_RW], [second, SECINFO_REG_RW], [new Uint8Array(4096), SECINFO_REG_RW]] as const) {
+      assert.equal(k.encls(ENCLS.EREMOVE, 0, epc), SGX.SUCCESS);
+      k.eadd(secs, la, flags, data, epc);
+      assert.deepEqual(k.readEpc(epc, 4096), data);
+    }
+  });
+
   test('an invalid page: SUCCESS and nothing changes', () => {
     const { k } = newKernel();
     buildEnclave(k);

@@ -623,6 +623,41 @@ describe('SgxsWriter, sgxsPages, MeasurementLog', () => {
     }
   });
 
+  test('EEXTEND hashes each chunk as its page holds it then, whichever buffer the page views', () => {
+    const pattern = (n: number, k: number) => Uint8Array.from({ length: n }, (_, i) => (i * k + 11) & 255);
+    const shared = pattern(3 * 4096, 7), other = pattern(4096, 13), odd = pattern(4097, 3);
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 2 });
+    const m = new Measurement(crypto);
+    const expected: OraclePage[] = [];
+    const measure = (offset: number, page: Uint8Array, chunks: number) => {
+      m.eadd(offset, 0x203);
+      for (let k = 0; k < 16; k++) if ((chunks >> k) & 1) m.eextendAt(offset + k * 256, page, k * 256);
+      expected.push({ offset, flags: 0x203, data: page.slice(0, 4096), chunks });
+    };
+    m.ecreate(1, 1 << 20);
+    const a = shared.subarray(0, 4096);
+    measure(0x0000, a, 0xffff);
+    measure(0x1000, shared.subarray(4096, 8192), 0x80f1); // another page of the same buffer
+    measure(0x2000, other, 0xffff); // another buffer
+    measure(0x3000, odd.subarray(1, 4097), 0x8001); // bytes not 4-aligned in their buffer
+    a.fill(0x77, 100, 300); // the same view again, its bytes changed since
+    measure(0x4000, a, 0x0003);
+    const first = new Uint8Array(memory.buffer, 0, 4096);
+    first.set(pattern(4096, 29));
+    measure(0x5000, first, 0xffff);
+    memory.grow(1); // a new buffer under the memory (the old one is detached)
+    const second = new Uint8Array(memory.buffer, 4096, 4096);
+    second.set(pattern(4096, 37));
+    measure(0x6000, second, 0xffff);
+    measure(0x7000, shared.subarray(8192), 0xffff); // back to the first buffer
+    m.eadd(0x8000, 0x203);
+    m.eextend(0x8000, other.subarray(256, 512)); // a 256-byte chunk on its own
+    const chunkPage = new Uint8Array(4096);
+    chunkPage.set(other.subarray(256, 512));
+    expected.push({ offset: 0x8000, flags: 0x203, data: chunkPage, chunks: 1 });
+    assert.equal(toHex(m.finalize()), oracle(1, 1 << 20, expected));
+  });
+
   test('parseSgxs copies chunk data out of the stream; pages without chunks share one zero buffer', () => {
     const w = new SgxsWriter();
     w.ecreate(1, 0x4000);

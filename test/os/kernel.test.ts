@@ -171,6 +171,28 @@ describe('Kernel.addPage: a faulting EADD gives back the EPC page and the commit
   });
 });
 
+describe('ring 0 for the leaves issued per page', () => {
+  test('inside a system call they run on the LP it holds, outside one they enter ring 0 themselves; the enclave measures the same', () => {
+    const p = H.platformFor('win-x64-sgx1');
+    assert.equal(p.kernel.inRing0, null, 'no system call running');
+    const held = p.kernel.ring0((lp) => [lp, p.kernel.inRing0]);
+    assert.equal(held[0], held[1], 'inside ring0, the LP it holds');
+    assert.equal(p.kernel.inRing0, null, 'and none after');
+    // Every page added straight through the kernel (EADD, then the 16 EEXTENDs, outside any system call).
+    const base = H.create(p, L);
+    const enc = p.kernel.enclaves[0]!;
+    const src = p.kernel.sgx.sourcePage;
+    for (const pg of L.pages) {
+      const { secinfo, measured } = H.specSecinfo(pg.protect);
+      p.processor.memory.writePhysical(src, pg.data);
+      assert.ok(p.kernel.addPage(enc, base + pg.offset, src, secinfo, measured) > 0);
+    }
+    H.initialize(p, base, L); // EINIT checks the MRENCLAVE that LoadEnclaveData's path gives
+    assert.deepEqual(p.processor.inspect.enclaves()[0]!.mrenclave, L.mrenclave);
+    H.teardown(p);
+  });
+});
+
 describe('kernel pages come zeroed', () => {
   test('a frame the process wrote and released is handed to the kernel zeroed', () => {
     const p = H.platformFor('win-x64-sgx1');
