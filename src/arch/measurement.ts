@@ -68,6 +68,11 @@ const BUFFER_SIZE = PIECE_SIZE; // 320 KiB: a multiple of 64 and of the 320-byte
 /** A measurement dropped without finalize or dispose gives its hashing-thread stream back when collected. */
 const ABANDONED = new FinalizationRegistry<Sha256Pipeline>((pipe) => pipe.close());
 
+/** A buffer whose length can change (a resizable ArrayBuffer, a growable SharedArrayBuffer). */
+function resizable(b: ArrayBufferLike): boolean {
+  return (b as { resizable?: unknown }).resizable === true || (b as { growable?: unknown }).growable === true;
+}
+
 /** A running MRENCLAVE: what the SECS holds between ECREATE and EINIT. */
 export class Measurement implements MeasurementSink {
   readonly #crypto: CryptoProvider;
@@ -100,9 +105,8 @@ export class Measurement implements MeasurementSink {
   /** A word view of the whole buffer under `#srcPage` (kept while pages of one buffer follow each other), or null. */
   #srcWords: Uint32Array | null = null;
   #srcBuffer: ArrayBufferLike | null = null;
-  /** The word in `#srcWords` where `#srcPage` starts, and the page's length in bytes. */
+  /** The word in `#srcWords` where `#srcPage` starts. */
   #srcBase = 0;
-  #srcLength = 0;
 
   constructor(crypto: CryptoProvider, log: MeasurementSink | null = null) {
     this.#crypto = crypto;
@@ -218,6 +222,7 @@ export class Measurement implements MeasurementSink {
 
   /** EEXTEND of the 256 bytes of `page` at `at` (no view of the chunk is made unless a log wants one). */
   eextendAt(offset: number, page: Uint8Array, at: number): void {
+    if (!(Number.isInteger(at) && at >= 0 && at + 256 <= page.length)) this.#badChunk(page, at);
     const o = this.#room(320);
     if (!this.#triedPipe) this.#extendBytes += 320; // only the first buffer decides
     if (!LITTLE_ENDIAN_HOST) writeEextendRecord(this.#buf, o, offset);
@@ -232,10 +237,12 @@ export class Measurement implements MeasurementSink {
     }
     if (page !== this.#srcPage) this.#viewSource(page);
     const src = this.#srcWords;
-    if (src !== null && (at & 3) === 0 && at >= 0 && at + 256 <= this.#srcLength) {
+    let q = this.#srcBase + at / 4;
+    // The word view's length as it is now (a buffer detached since the view was made has none).
+    if (src !== null && (at & 3) === 0 && q + 64 <= src.length) {
       // A word copy is a copy of the bytes, whatever the byte order.
       const w = this.#words;
-      let d = (o + 64) >> 2, q = this.#srcBase + (at >> 2);
+      let d = (o + 64) >> 2;
       for (const end = d + 64; d < end; d += 4, q += 4) {
         w[d] = src[q]!; w[d + 1] = src[q + 1]!; w[d + 2] = src[q + 2]!; w[d + 3] = src[q + 3]!;
       }
@@ -244,19 +251,27 @@ export class Measurement implements MeasurementSink {
     if (this.#log !== null) this.#log.eextend(offset, page.subarray(at, at + 256));
   }
 
+  /** Refuse a chunk that `page` does not hold (a detached buffer holds none) before any record is written; an ended measurement says so first. */
+  #badChunk(page: Uint8Array, at: number): never {
+    this.#checkLive();
+    if (this.#final !== null) throw new ArchError('MEASUREMENT_FINALIZED', 'the measurement was finalized (EINIT): no record can be added');
+    throw new ArchError('MEASUREMENT_CHUNK', `EEXTEND reads 256 bytes at ${at} of a ${page.length}-byte view: they are not all there`, { at, length: page.length });
+  }
+
   #viewSource(page: Uint8Array): void {
     this.#srcPage = page;
     const b = page.buffer, at = page.byteOffset;
-    if ((at & 3) !== 0) {
+    // One word view per buffer only for a fixed-length buffer under 2 GiB (its length cannot change
+    // under the view, and word indices stay small); anything else is copied with TypedArray#set.
+    if (at % 4 !== 0 || b.byteLength >= 2 ** 31 || resizable(b)) {
       this.#srcWords = this.#srcBuffer = null;
       return;
     }
     if (b !== this.#srcBuffer || this.#srcWords === null) {
       this.#srcBuffer = b;
-      this.#srcWords = new Uint32Array(b, 0, b.byteLength >> 2);
+      this.#srcWords = new Uint32Array(b, 0, Math.floor(b.byteLength / 4));
     }
-    this.#srcBase = at >> 2;
-    this.#srcLength = page.length;
+    this.#srcBase = at / 4;
   }
 
   /** No view of an EPC page (or of the buffer under it) stays with the measurement. */

@@ -237,8 +237,9 @@ export class Kernel {
    * that executes many leaves enters ring 0 once).
    */
   ring0<T>(fn: (lp: LogicalProcessor) => T): T {
-    const outer = this.inRing0;
-    if (outer !== null) return fn(outer);
+    const held = this.inRing0;
+    if (held !== null) return fn(held);
+    const outer = this.#ring0Lp; // restored as it was (user code run inside a system call leaves the held LP out of ring 0)
     const lp = this.processor.lps.find((l) => !l.inEnclaveMode);
     if (!lp) throw new OsError('NO_FREE_LP', 'every logical processor is executing an enclave');
     const cpl = lp.cpl, cr3 = lp.cr3;

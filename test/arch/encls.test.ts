@@ -683,11 +683,17 @@ describe('EREMOVE (§6.5)', () => {
     const la = 0x1000_0000;
     k.eadd(secs, la, SECINFO_REG_RW, first, epc);
     assert.deepEqual(k.readEpc(epc, 4096), first);
-    for (const [data, flags] of [[new Uint8Array(4096), SECINFO_REG_RW], [second, SECINFO_REG_RW], [new Uint8Array(4096), SECINFO_REG_RW]] as const) {
+    for (const data of [new Uint8Array(4096), second, new Uint8Array(4096)]) {
       assert.equal(k.encls(ENCLS.EREMOVE, 0, epc), SGX.SUCCESS);
-      k.eadd(secs, la, flags, data, epc);
+      k.eadd(secs, la, SECINFO_REG_RW, data, epc);
       assert.deepEqual(k.readEpc(epc, 4096), data);
     }
+    // The last EADD copied nothing (an all-zero source): a write of 8 bytes gives the page storage
+    // again, and the rest of it is still zero, not what the page held before.
+    assert.equal(k.edbgwr(epc + 0x800, 0x1122334455667788n), SGX.SUCCESS);
+    const expect = new Uint8Array(4096);
+    writeU64le(expect, 0x800, 0x1122334455667788n);
+    assert.deepEqual(k.readEpc(epc, 4096), expect);
   });
 
   test('an invalid page: SUCCESS and nothing changes', () => {

@@ -606,7 +606,7 @@ describe('SgxsWriter, sgxsPages, MeasurementLog', () => {
     const m = new Measurement(crypto);
     m.ecreate(1, 0x2000);
     const mr = m.finalize();
-    for (const add of [() => m.eadd(0, 0x203), () => m.eextend(0, new Uint8Array(256)), () => m.ecreate(1, 0x2000)]) {
+    for (const add of [() => m.eadd(0, 0x203), () => m.eextend(0, new Uint8Array(256)), () => m.ecreate(1, 0x2000), () => m.eextendAt(0, new Uint8Array(10), 0)]) {
       assert.throws(add, (e: unknown) => e instanceof ArchError && e.code === 'MEASUREMENT_FINALIZED');
     }
     assert.deepEqual(m.finalize(), mr);
@@ -624,9 +624,15 @@ describe('SgxsWriter, sgxsPages, MeasurementLog', () => {
   });
 
   test('EEXTEND hashes each chunk as its page holds it then, whichever buffer the page views', () => {
-    const pattern = (n: number, k: number) => Uint8Array.from({ length: n }, (_, i) => (i * k + 11) & 255);
-    const shared = pattern(3 * 4096, 7), other = pattern(4096, 13), odd = pattern(4097, 3);
+    // Bytes that repeat nowhere (a page or a chunk taken from the wrong place hashes differently).
+    let x = 0x9e3779b9;
+    const noise = (n: number) => Uint8Array.from({ length: n }, () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24));
+    const shared = noise(3 * 4096), other = noise(4096), odd = noise(4097);
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 2 });
+    type Growable = ArrayBuffer & { resize(n: number): void };
+    const resizable = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => Growable)(4096, { maxByteLength: 3 * 4096 });
+    type GrowableShared = SharedArrayBuffer & { grow(n: number): void };
+    const growable = new (SharedArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => GrowableShared)(4096, { maxByteLength: 2 * 4096 });
     const m = new Measurement(crypto);
     const expected: OraclePage[] = [];
     const measure = (offset: number, page: Uint8Array, chunks: number) => {
@@ -643,18 +649,36 @@ describe('SgxsWriter, sgxsPages, MeasurementLog', () => {
     a.fill(0x77, 100, 300); // the same view again, its bytes changed since
     measure(0x4000, a, 0x0003);
     const first = new Uint8Array(memory.buffer, 0, 4096);
-    first.set(pattern(4096, 29));
+    first.set(noise(4096));
     measure(0x5000, first, 0xffff);
     memory.grow(1); // a new buffer under the memory (the old one is detached)
+    for (const [page, at] of [[first, 0], [other, 3841], [other, -256], [other, 0.5]] as const) {
+      assert.throws(() => m.eextendAt(0x5000, page, at), (e: unknown) => e instanceof ArchError && e.code === 'MEASUREMENT_CHUNK', `${page.length} bytes at ${at}: refused, nothing written`);
+    }
     const second = new Uint8Array(memory.buffer, 4096, 4096);
-    second.set(pattern(4096, 37));
+    second.set(noise(4096));
     measure(0x6000, second, 0xffff);
     measure(0x7000, shared.subarray(8192), 0xffff); // back to the first buffer
-    m.eadd(0x8000, 0x203);
-    m.eextend(0x8000, other.subarray(256, 512)); // a 256-byte chunk on its own
+    // Buffers whose length changes under their views: read as they are at each EEXTEND.
+    new Uint8Array(resizable).set(noise(4096));
+    measure(0x8000, new Uint8Array(resizable, 0, 4096), 0xffff);
+    resizable.resize(3 * 4096);
+    const grown = new Uint8Array(resizable, 2 * 4096, 4096);
+    grown.set(noise(4096));
+    measure(0x9000, grown, 0xffff);
+    resizable.resize(4096);
+    measure(0xa000, new Uint8Array(resizable, 0, 4096), 0xffff);
+    new Uint8Array(growable).set(noise(4096));
+    measure(0xb000, new Uint8Array(growable, 0, 4096), 0x00ff);
+    growable.grow(2 * 4096);
+    const tail = new Uint8Array(growable, 4096, 4096);
+    tail.set(noise(4096));
+    measure(0xc000, tail, 0xffff);
+    m.eadd(0xd000, 0x203);
+    m.eextend(0xd000, other.subarray(256, 512)); // a 256-byte chunk on its own
     const chunkPage = new Uint8Array(4096);
     chunkPage.set(other.subarray(256, 512));
-    expected.push({ offset: 0x8000, flags: 0x203, data: chunkPage, chunks: 1 });
+    expected.push({ offset: 0xd000, flags: 0x203, data: chunkPage, chunks: 1 });
     assert.equal(toHex(m.finalize()), oracle(1, 1 << 20, expected));
   });
 

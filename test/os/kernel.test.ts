@@ -191,6 +191,37 @@ describe('ring 0 for the leaves issued per page', () => {
     assert.deepEqual(p.processor.inspect.enclaves()[0]!.mrenclave, L.mrenclave);
     H.teardown(p);
   });
+
+  test('the same pages added inside one system call (the leaves on the LP it holds) measure the same', () => {
+    const p = H.platformFor('win-x64-sgx1');
+    const base = H.create(p, L);
+    const enc = p.kernel.enclaves[0]!;
+    const src = p.kernel.sgx.sourcePage;
+    p.kernel.ring0((lp) => {
+      for (const pg of L.pages) {
+        const { secinfo, measured } = H.specSecinfo(pg.protect);
+        p.processor.memory.writePhysical(src, pg.data);
+        assert.ok(p.kernel.addPage(enc, base + pg.offset, src, secinfo, measured) > 0);
+        assert.equal(p.kernel.inRing0, lp, 'still held, in ring 0');
+      }
+    });
+    H.initialize(p, base, L);
+    assert.deepEqual(p.processor.inspect.enclaves()[0]!.mrenclave, L.mrenclave);
+    H.teardown(p);
+  });
+
+  test('user code run inside a system call, and a system call it makes, leave the outer call its LP', () => {
+    const p = H.platformFor('win-x64-sgx1');
+    p.kernel.ring0((lp) => {
+      p.kernel.user(p.process, () => {
+        assert.equal(p.kernel.inRing0, null, 'user code is not in ring 0');
+        p.kernel.ring0((inner) => assert.equal(inner.cpl, 0));
+      }, lp.index);
+      assert.equal(p.kernel.inRing0, lp);
+      assert.equal(lp.cpl, 0);
+    });
+    assert.equal(p.kernel.inRing0, null);
+  });
 });
 
 describe('kernel pages come zeroed', () => {
