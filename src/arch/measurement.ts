@@ -64,6 +64,7 @@ export function writeEextendRecord(b: Uint8Array, o: number, offset: number): vo
 /** Uint32Array stores are little-endian here (x86, ARM): the word-wise record writer relies on it. */
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const [EEXTEND_TAG_LO, EEXTEND_TAG_HI] = MEAS_TAG_WORDS.EEXTEND;
+const [EADD_TAG_LO, EADD_TAG_HI] = MEAS_TAG_WORDS.EADD;
 const BUFFER_SIZE = PIECE_SIZE; // 320 KiB: a multiple of 64 and of the 320-byte EEXTEND group
 /** A measurement dropped without finalize or dispose gives its hashing-thread stream back when collected. */
 const ABANDONED = new FinalizationRegistry<Sha256Pipeline>((pipe) => pipe.close());
@@ -211,8 +212,20 @@ export class Measurement implements MeasurementSink {
   }
 
   eadd(offset: number, secinfoFlags: number): void {
+    if (!(Number.isSafeInteger(offset) && offset >= 0)) this.#refuse('MEASUREMENT_RECORD', `EADD offset ${offset} is not a non-negative integer`, { offset });
+    if (secinfoFlags >>> 0 !== secinfoFlags) this.#refuse('MEASUREMENT_RECORD', `EADD SECINFO.FLAGS ${secinfoFlags} is not a 32-bit value`, { secinfoFlags });
     const o = this.#room(64); // first: making room may move to another buffer
-    writeEaddRecord(this.#buf, o, offset, secinfoFlags);
+    if (!LITTLE_ENDIAN_HOST) writeEaddRecord(this.#buf, o, offset, secinfoFlags);
+    else {
+      // The EADD record written as 16 words, as EEXTEND's (this runs once per page).
+      const w = this.#words, k = o >> 2;
+      w[k] = EADD_TAG_LO;
+      w[k + 1] = EADD_TAG_HI;
+      w[k + 2] = offset >>> 0;
+      w[k + 3] = Math.floor(offset / 4294967296) >>> 0;
+      w[k + 4] = secinfoFlags;
+      for (let j = 5; j < 16; j++) w[k + j] = 0;
+    }
     this.#log?.eadd(offset, secinfoFlags);
   }
 
@@ -222,7 +235,10 @@ export class Measurement implements MeasurementSink {
 
   /** EEXTEND of the 256 bytes of `page` at `at` (no view of the chunk is made unless a log wants one). */
   eextendAt(offset: number, page: Uint8Array, at: number): void {
-    if (!(Number.isInteger(at) && at >= 0 && at + 256 <= page.length)) this.#badChunk(page, at);
+    if (!(Number.isSafeInteger(offset) && offset >= 0)) this.#refuse('MEASUREMENT_RECORD', `EEXTEND offset ${offset} is not a non-negative integer`, { offset });
+    if (!(Number.isInteger(at) && at >= 0 && at + 256 <= page.length)) {
+      this.#refuse('MEASUREMENT_CHUNK', `EEXTEND reads 256 bytes at ${at} of a ${page.length}-byte view: they are not all there`, { at, length: page.length });
+    }
     const o = this.#room(320);
     if (!this.#triedPipe) this.#extendBytes += 320; // only the first buffer decides
     if (!LITTLE_ENDIAN_HOST) writeEextendRecord(this.#buf, o, offset);
@@ -251,11 +267,14 @@ export class Measurement implements MeasurementSink {
     if (this.#log !== null) this.#log.eextend(offset, page.subarray(at, at + 256));
   }
 
-  /** Refuse a chunk that `page` does not hold (a detached buffer holds none) before any record is written; an ended measurement says so first. */
-  #badChunk(page: Uint8Array, at: number): never {
+  /**
+   * Refuse a record before any of it is written (a chunk the view does not hold, as a detached
+   * buffer holds none; a field out of range); an ended measurement says so first.
+   */
+  #refuse(code: string, why: string, data: Record<string, unknown>): never {
     this.#checkLive();
     if (this.#final !== null) throw new ArchError('MEASUREMENT_FINALIZED', 'the measurement was finalized (EINIT): no record can be added');
-    throw new ArchError('MEASUREMENT_CHUNK', `EEXTEND reads 256 bytes at ${at} of a ${page.length}-byte view: they are not all there`, { at, length: page.length });
+    throw new ArchError(code, why, data);
   }
 
   #viewSource(page: Uint8Array): void {

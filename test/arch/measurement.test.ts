@@ -682,6 +682,21 @@ describe('SgxsWriter, sgxsPages, MeasurementLog', () => {
     assert.equal(toHex(m.finalize()), oracle(1, 1 << 20, expected));
   });
 
+  test('a record with a field out of range is refused before any of it is written (MEASUREMENT_RECORD)', () => {
+    const data = Uint8Array.from({ length: 4096 }, (_, i) => (i * 29 + 3) & 255);
+    const m = new Measurement(crypto);
+    m.ecreate(1, 1 << 20);
+    const refused = (fn: () => void, what: string) => assert.throws(fn, (e: unknown) => e instanceof ArchError && e.code === 'MEASUREMENT_RECORD', what);
+    for (const offset of [-4096, 0.5, 2 ** 53, NaN]) {
+      refused(() => m.eadd(offset, 0x203), `EADD offset ${offset}`);
+      refused(() => m.eextendAt(offset, data, 0), `EEXTEND offset ${offset}`);
+    }
+    for (const flags of [-1, 2 ** 32, 0.5]) refused(() => m.eadd(0x1000, flags), `flags ${flags}`);
+    m.eadd(0x1000, 0x203);
+    m.eextendPage(0x1000, data);
+    assert.equal(toHex(m.finalize()), oracle(1, 1 << 20, [{ offset: 0x1000, flags: 0x203, data, chunks: 0xffff }]));
+  });
+
   test('parseSgxs copies chunk data out of the stream; pages without chunks share one zero buffer', () => {
     const w = new SgxsWriter();
     w.ecreate(1, 0x4000);
