@@ -283,12 +283,27 @@ export class MachineState {
 
   // ---- RAM and abort-page semantics (every non-enclave access) ------------------------------
 
-  /** A direct-mapped cache over `ram` (frames are never dropped from it, so entries never go stale). */
+  /** A direct-mapped cache over `ram` (frames are never dropped from it, and swapFrame updates its slot, so entries never go stale). */
   readonly #ramKey = new Float64Array(512).fill(NaN); // NaN: an empty slot (equals no frame number)
   readonly #ramVal: (Uint8Array | null)[] = new Array<Uint8Array | null>(512).fill(null);
 
   /** Word views of the cached frames (made when first needed; null: none yet). */
   readonly #ramWords: (Int32Array | null)[] = new Array<Int32Array | null>(512).fill(null);
+
+  /**
+   * Back RAM frame `pfn` with `bytes` (4096 bytes, used in place); returns the bytes it had (the
+   * caller checked the frame is RAM outside the PRM). The frame cache is updated with it.
+   */
+  swapFrame(pfn: number, bytes: Uint8Array): Uint8Array | null {
+    const prev = this.ram.get(pfn) ?? null;
+    this.ram.set(pfn, bytes);
+    const i = pfn & 511;
+    if (this.#ramKey[i] === pfn) {
+      this.#ramVal[i] = bytes;
+      this.#ramWords[i] = null;
+    }
+    return prev;
+  }
 
   ramFrame(pfn: number, create: boolean): Uint8Array | null {
     const i = pfn & 511; // pfn % 512 (a non-negative safe integer)

@@ -368,6 +368,20 @@ export class ProcessorMemory {
     physicalRange('writePhysical', pa, length);
     this.#m.writePhysical(pa, data, offset, length);
   }
+  /**
+   * Back the RAM frame at `pa` (4K-aligned, RAM outside the PRM) with `bytes` (exactly 4096, used
+   * in place, not copied) and return the bytes it had (a frame never written has none: zeros are
+   * returned, a fresh array). This is how a kernel hands an instruction a caller's page without a
+   * bounce copy (a pinned user page): every access to the frame reaches `bytes` until the frame is
+   * swapped back. Throws ArchError BAD_FRAME, changing nothing, for any other frame or length.
+   */
+  swapFrame(pa: number, bytes: Uint8Array): Uint8Array {
+    const m = this.#m;
+    if (!(Number.isSafeInteger(pa) && pa >= 0 && pa % 4096 === 0 && pa / 4096 < m.ramFrames && !m.inPrm(pa)) || !(bytes instanceof Uint8Array) || bytes.length !== 4096) {
+      throw new ArchError('BAD_FRAME', `swapFrame: 0x${Number(pa).toString(16)} is not a RAM frame outside the PRM, or the bytes are not 4096`, { pa });
+    }
+    return m.swapFrame(pa / 4096, bytes) ?? new Uint8Array(4096);
+  }
   /** Read through a page table as non-enclave code at `cpl`. Faults (#PF) when unmapped. */
   readVirtual(pt: PageTable, la: number, len: number, cpl: 0 | 3 = 3): Uint8Array {
     const out = new Uint8Array(len);

@@ -508,6 +508,42 @@ describe('enclave-mode copies with ordinary RAM through a word view (readInto/wr
     [0, 0, 64], [8, 16, 24], [4096 - 32, 4, 64], [3, 0, 64], [0, 2, 64], [0, 0, 62], [100, 0, 256], [100, 0, 260], [4000, 8, 512], [0, 0, 0],
   ];
 
+  test('swapFrame: every access reaches the lent bytes until the frame is swapped back (the cached frame and its word view follow)', () => {
+    const { k, e, engine, la, pa, pattern } = withHostMemory();
+    const read = () => {
+      const out = new Uint8Array(64);
+      assert.equal(inside(e, engine, (ctx) => ctx.readInto(la + 4096, out, 0, 64, new Int32Array(out.buffer))).reason, 'eexit');
+      return toHex(out);
+    };
+    assert.equal(read(), toHex(pattern.subarray(4096, 4160)), 'the frame is cached, with a word view');
+    const lent = new Uint8Array(4096).map((_, i) => (i * 13 + 1) & 255);
+    const own = k.proc.memory.swapFrame(pa + 4096, lent);
+    assert.equal(toHex(own), toHex(pattern.subarray(4096, 8192)), 'the bytes it had');
+    assert.equal(read(), toHex(lent.subarray(0, 64)), 'enclave-mode reads see the lent bytes');
+    assert.equal(toHex(k.proc.memory.readPhysical(pa + 4096 + 100, 8)), toHex(lent.subarray(100, 108)));
+    k.proc.memory.writePhysical(pa + 4096 + 8, new Uint8Array([1, 2, 3]));
+    assert.deepEqual([...lent.subarray(8, 11)], [1, 2, 3], 'writes reach the lent bytes (in place, not a copy)');
+    assert.equal(k.proc.memory.swapFrame(pa + 4096, own), lent);
+    assert.equal(read(), toHex(pattern.subarray(4096, 4160)), 'swapped back');
+    const fresh = k.alloc(4096); // never written: no bytes yet
+    assert.equal(toHex(k.proc.memory.swapFrame(fresh, lent)), '00'.repeat(4096));
+  });
+
+  test('swapFrame refuses anything but 4096 bytes for a RAM frame outside the PRM (BAD_FRAME), changing nothing', () => {
+    const { k, pa, pattern } = withHostMemory();
+    const mem = k.proc.memory;
+    const page = new Uint8Array(4096);
+    const bad: [number, Uint8Array][] = [
+      [pa + 8, page], [pa, new Uint8Array(4095)], [pa, new Uint8Array(8192)], [-4096, page], [0.5, page],
+      [k.proc.prm.base, page], [k.proc.epcBase + 4096, page], [k.proc.ramSize, page], [2 ** 53, page],
+    ];
+    for (const [at, bytes] of bad) {
+      assert.throws(() => mem.swapFrame(at, bytes), (x: unknown) => x instanceof ArchError && x.code === 'BAD_FRAME', `0x${at.toString(16)}, ${bytes.length} bytes`);
+    }
+    assert.throws(() => mem.swapFrame(pa, [...page] as unknown as Uint8Array), (x: unknown) => x instanceof ArchError && x.code === 'BAD_FRAME', 'not a Uint8Array');
+    assert.equal(toHex(mem.readPhysical(pa, 3 * 4096)), toHex(pattern));
+  });
+
   test('reads give the same bytes with and without a word view, and nothing outside the range changes', () => {
     const { e, engine, la, pattern } = withHostMemory();
     for (const [o, at, n] of cases) {

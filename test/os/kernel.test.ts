@@ -224,6 +224,33 @@ describe('ring 0 for the leaves issued per page', () => {
   });
 });
 
+describe('LoadEnclaveData lends the caller\'s buffer to EADD page by page', () => {
+  test('the kernel\'s staging frame is its own again after the call, whether it succeeded or faulted; the buffer is unchanged', () => {
+    const p = H.platformFor('win-x64-sgx1');
+    const mem = p.processor.memory;
+    const staging = p.kernel.sgx.sourcePage;
+    const base = H.create(p, L); // (ECREATE's SECS goes through the same frame)
+    const mark = new Uint8Array(PAGE).fill(0x5c);
+    mem.writePhysical(staging, mark);
+    const data = Uint8Array.from({ length: 3 * PAGE }, (_, i) => (i * 31 + 7) & 255);
+    const copy = data.slice();
+    assert.equal(p.kernel32.LoadEnclaveData(W.CURRENT_PROCESS, base + 0x3000, data, 3 * PAGE, W.PAGE_READWRITE, null, 0, null, null), true);
+    assert.deepEqual(mem.readPhysical(staging, PAGE), mark, 'after success');
+    // A TCS with a reserved byte set: EADD faults on the second page, the call fails.
+    const pages = new Uint8Array(2 * PAGE);
+    pages.set(H.tcsPage(0, 1, 0), 0);
+    pages.set(H.tcsPage(0, 1, 0), PAGE);
+    pages[2 * PAGE - 1] = 1;
+    const before = pages.slice();
+    assert.equal(p.kernel32.LoadEnclaveData(W.CURRENT_PROCESS, base + 0x6000, pages, 2 * PAGE, W.PAGE_ENCLAVE_THREAD_CONTROL | W.PAGE_READWRITE, null, 0, null, null), false);
+    assert.deepEqual(mem.readPhysical(staging, PAGE), mark, 'after a fault');
+    mem.writePhysical(staging, new Uint8Array(PAGE));
+    assert.deepEqual(data, copy, 'the kernel never wrote the caller\'s buffer');
+    assert.deepEqual(pages, before);
+    H.teardown(p);
+  });
+});
+
 describe('kernel pages come zeroed', () => {
   test('a frame the process wrote and released is handed to the kernel zeroed', () => {
     const p = H.platformFor('win-x64-sgx1');

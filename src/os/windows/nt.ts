@@ -151,6 +151,9 @@ export class NtEnclaveApi {
     const staging = this.#k.sgx.sourcePage;
     const mem = this.#k.processor.memory;
     let done = 0;
+    // A caller's buffer is lent to EADD page by page as the staging frame (a pinned user page, no
+    // bounce copy); the kernel's own frame comes back when the call ends, however it ends.
+    let kernelFrame: Uint8Array | null = null;
     try {
       // One switch to ring 0 for the whole call (the leaves inside reuse it).
       this.#k.ring0(() => {
@@ -158,8 +161,10 @@ export class NtEnclaveApi {
           const la = BaseAddress + i * 4096;
           let src = staging;
           if (frames >= 0) src = pt.lookup(frames + i)!.pfn * 4096;
-          else if (Buffer instanceof Uint8Array) mem.writePhysical(staging, Buffer, i * 4096, 4096);
-          else {
+          else if (Buffer instanceof Uint8Array) {
+            const before = mem.swapFrame(staging, Buffer.subarray(i * 4096, i * 4096 + 4096));
+            kernelFrame ??= before;
+          } else {
             this.#p.readInto((Buffer as number) + i * 4096, this.#page);
             mem.writePhysical(staging, this.#page);
           }
@@ -173,6 +178,8 @@ export class NtEnclaveApi {
       if (!(e instanceof ArchFault)) throw e;
       this.#out(NumberOfBytesWritten, done, 8);
       return faultStatus(e);
+    } finally {
+      if (kernelFrame !== null) mem.swapFrame(staging, kernelFrame);
     }
     if (!this.#out(NumberOfBytesWritten, done, 8)) return C.STATUS_ACCESS_VIOLATION;
     return C.STATUS_SUCCESS;
