@@ -213,7 +213,7 @@ export class Measurement implements MeasurementSink {
 
   eadd(offset: number, secinfoFlags: number): void {
     if (!(Number.isSafeInteger(offset) && offset >= 0)) this.#refuse('MEASUREMENT_RECORD', `EADD offset ${offset} is not a non-negative integer`, { offset });
-    if (secinfoFlags >>> 0 !== secinfoFlags) this.#refuse('MEASUREMENT_RECORD', `EADD SECINFO.FLAGS ${secinfoFlags} is not a 32-bit value`, { secinfoFlags });
+    if (!(Number.isSafeInteger(secinfoFlags) && secinfoFlags >= 0)) this.#refuse('MEASUREMENT_RECORD', `EADD SECINFO.FLAGS ${secinfoFlags} is not a non-negative integer`, { secinfoFlags });
     const o = this.#room(64); // first: making room may move to another buffer
     if (!LITTLE_ENDIAN_HOST) writeEaddRecord(this.#buf, o, offset, secinfoFlags);
     else {
@@ -223,8 +223,9 @@ export class Measurement implements MeasurementSink {
       w[k + 1] = EADD_TAG_HI;
       w[k + 2] = offset >>> 0;
       w[k + 3] = Math.floor(offset / 4294967296) >>> 0;
-      w[k + 4] = secinfoFlags;
-      for (let j = 5; j < 16; j++) w[k + j] = 0;
+      w[k + 4] = secinfoFlags >>> 0;
+      w[k + 5] = Math.floor(secinfoFlags / 4294967296) >>> 0;
+      for (let j = 6; j < 16; j++) w[k + j] = 0;
     }
     this.#log?.eadd(offset, secinfoFlags);
   }

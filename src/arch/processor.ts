@@ -6,7 +6,7 @@
  */
 import type { CryptoProvider } from '../lib/crypto/provider.js';
 import { defaultCrypto } from '../lib/crypto/node.js';
-import { toHex, fromHex } from '../lib/bytes.js';
+import { toHex, fromHex, plainView } from '../lib/bytes.js';
 import { MachineState, PERM, EPCM_STATE, type LpState } from './machine.js';
 import { resolveProcessorConfig, type ProcessorConfig, type ProcessorFeatures } from './config.js';
 import { derivePlatformSecrets, drawBootSecrets, saveSecrets, loadSecrets, type SavedSecrets } from './secrets.js';
@@ -369,18 +369,22 @@ export class ProcessorMemory {
     this.#m.writePhysical(pa, data, offset, length);
   }
   /**
-   * Back the RAM frame at `pa` (4K-aligned, RAM outside the PRM) with `bytes` (exactly 4096, used
-   * in place, not copied) and return the bytes it had (a frame never written has none: zeros are
-   * returned, a fresh array). This is how a kernel hands an instruction a caller's page without a
-   * bounce copy (a pinned user page): every access to the frame reaches `bytes` until the frame is
-   * swapped back. Throws ArchError BAD_FRAME, changing nothing, for any other frame or length.
+   * Back the RAM frame at `pa` (4K-aligned, in RAM) with the 4096 bytes of `bytes` at `offset`, in
+   * place (not copied), and return the bytes the frame had (a frame never written had none: a fresh
+   * zero array). This is how a kernel hands an instruction a caller's page without a bounce copy (a
+   * pinned user page): every access to the frame reaches those bytes until it is swapped back, so
+   * they must stay as they are meanwhile. `bytes` must be a genuine Uint8Array over a fixed-length,
+   * unshared ArrayBuffer, the bytes 4-aligned in it (RAM frames are read by words); the frame gets a
+   * fresh view of them (lib/bytes.ts plainView). Throws ArchError BAD_FRAME, changing nothing,
+   * otherwise. (The PRM lies above RAM, so no frame of it qualifies.)
    */
-  swapFrame(pa: number, bytes: Uint8Array): Uint8Array {
+  swapFrame(pa: number, bytes: Uint8Array, offset = 0): Uint8Array {
     const m = this.#m;
-    if (!(Number.isSafeInteger(pa) && pa >= 0 && pa % 4096 === 0 && pa / 4096 < m.ramFrames && !m.inPrm(pa)) || !(bytes instanceof Uint8Array) || bytes.length !== 4096) {
-      throw new ArchError('BAD_FRAME', `swapFrame: 0x${Number(pa).toString(16)} is not a RAM frame outside the PRM, or the bytes are not 4096`, { pa });
+    const view = plainView(bytes, offset, 4096);
+    if (!(typeof pa === 'number' && Number.isSafeInteger(pa) && pa >= 0 && pa % 4096 === 0 && pa / 4096 < m.ramFrames) || view === null) {
+      throw new ArchError('BAD_FRAME', `swapFrame: ${typeof pa === 'number' ? `0x${pa.toString(16)}` : typeof pa} is not a RAM frame, or there are not 4096 lendable bytes at ${String(offset)}`, { pa: typeof pa === 'number' ? pa : null });
     }
-    return m.swapFrame(pa / 4096, bytes) ?? new Uint8Array(4096);
+    return m.swapFrame(pa / 4096, view) ?? new Uint8Array(4096);
   }
   /** Read through a page table as non-enclave code at `cpl`. Faults (#PF) when unmapped. */
   readVirtual(pt: PageTable, la: number, len: number, cpl: 0 | 3 = 3): Uint8Array {

@@ -235,3 +235,34 @@ export function moveBytes(dst: Uint8Array, dstOff: number, src: Uint8Array, srcO
   if (srcOff === 0 && n === src.length) dst.set(src, dstOff);
   else dst.set(src.subarray(srcOff, srcOff + n), dstOff);
 }
+
+// The intrinsic typed-array and ArrayBuffer accessors, as they were when this module loaded (an
+// object that overrides `length`, `subarray` or `buffer` cannot answer through these).
+const TYPED_ARRAY_PROTO = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const typedGetter = (name: PropertyKey): ((this: unknown) => unknown) => Object.getOwnPropertyDescriptor(TYPED_ARRAY_PROTO, name)!.get! as (this: unknown) => unknown;
+const TA_TAG = typedGetter(Symbol.toStringTag), TA_BUFFER = typedGetter('buffer'), TA_OFFSET = typedGetter('byteOffset'), TA_LENGTH = typedGetter('length');
+const AB_BYTE_LENGTH = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')!.get! as (this: unknown) => number;
+const AB_RESIZABLE = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'resizable')?.get as ((this: unknown) => boolean) | undefined;
+const IS_VIEW = ArrayBuffer.isView;
+const U8 = Uint8Array;
+
+/**
+ * A fresh view of the `n` bytes of `x` at `offset`, when `x` is a genuine Uint8Array over a
+ * fixed-length, unshared ArrayBuffer and those bytes are there and 4-aligned in it; otherwise null.
+ * Read through the intrinsic accessors and made with the intrinsic constructor, so nothing `x`
+ * (or a subclass, or a later change to the globals) overrides can run or answer: memory that is lent
+ * in place (a page a kernel pins for an instruction) is exactly these bytes.
+ */
+export function plainView(x: unknown, offset: number, n: number): Uint8Array | null {
+  if (!IS_VIEW(x) || TA_TAG.call(x) !== 'Uint8Array') return null;
+  const buffer = TA_BUFFER.call(x) as ArrayBuffer;
+  try {
+    AB_BYTE_LENGTH.call(buffer); // throws for a SharedArrayBuffer
+  } catch {
+    return null;
+  }
+  if (AB_RESIZABLE !== undefined && AB_RESIZABLE.call(buffer)) return null;
+  const at = TA_OFFSET.call(x) as number, length = TA_LENGTH.call(x) as number; // a detached buffer: length 0
+  if (!(Number.isSafeInteger(offset) && Number.isSafeInteger(n) && offset >= 0 && n >= 0 && offset + n <= length) || (at + offset) % 4 !== 0) return null;
+  return new U8(buffer, at + offset, n);
+}

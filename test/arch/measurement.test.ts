@@ -682,6 +682,25 @@ describe('SgxsWriter, sgxsPages, MeasurementLog', () => {
     assert.equal(toHex(m.finalize()), oracle(1, 1 << 20, expected));
   });
 
+  test('EADD records carry SECINFO.FLAGS as 64 bits, high bits included (the word-wise writer)', () => {
+    for (const flags of [0x203, 0x1_0203, 0x7fff_ff07, 0xffff_ffff, 2 ** 32 + 0x203, 2 ** 53 - 1]) {
+      for (const offset of [0x1000, 2 ** 32 + 0x3000]) {
+        const m = new Measurement(crypto);
+        m.ecreate(1, 2 ** 36);
+        m.eadd(offset, flags);
+        const expected = Buffer.alloc(128);
+        const v = new DataView(expected.buffer, expected.byteOffset, 128);
+        expected.set(ascii8('ECREATE'), 0);
+        v.setUint32(8, 1, true);
+        v.setBigUint64(12, 2n ** 36n, true);
+        expected.set(ascii8('EADD'), 64);
+        v.setBigUint64(72, BigInt(offset), true);
+        v.setBigUint64(80, BigInt(flags), true);
+        assert.equal(toHex(m.finalize()), createHash('sha256').update(expected).digest('hex'), `flags 0x${flags.toString(16)} at 0x${offset.toString(16)}`);
+      }
+    }
+  });
+
   test('a record with a field out of range is refused before any of it is written (MEASUREMENT_RECORD)', () => {
     const data = Uint8Array.from({ length: 4096 }, (_, i) => (i * 29 + 3) & 255);
     const m = new Measurement(crypto);
@@ -691,7 +710,7 @@ describe('SgxsWriter, sgxsPages, MeasurementLog', () => {
       refused(() => m.eadd(offset, 0x203), `EADD offset ${offset}`);
       refused(() => m.eextendAt(offset, data, 0), `EEXTEND offset ${offset}`);
     }
-    for (const flags of [-1, 2 ** 32, 0.5]) refused(() => m.eadd(0x1000, flags), `flags ${flags}`);
+    for (const flags of [-1, 2 ** 53, 0.5]) refused(() => m.eadd(0x1000, flags), `flags ${flags}`);
     m.eadd(0x1000, 0x203);
     m.eextendPage(0x1000, data);
     assert.equal(toHex(m.finalize()), oracle(1, 1 << 20, [{ offset: 0x1000, flags: 0x203, data, chunks: 0xffff }]));

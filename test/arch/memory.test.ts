@@ -523,24 +523,51 @@ describe('enclave-mode copies with ordinary RAM through a word view (readInto/wr
     assert.equal(toHex(k.proc.memory.readPhysical(pa + 4096 + 100, 8)), toHex(lent.subarray(100, 108)));
     k.proc.memory.writePhysical(pa + 4096 + 8, new Uint8Array([1, 2, 3]));
     assert.deepEqual([...lent.subarray(8, 11)], [1, 2, 3], 'writes reach the lent bytes (in place, not a copy)');
-    assert.equal(k.proc.memory.swapFrame(pa + 4096, own), lent);
+    const back = k.proc.memory.swapFrame(pa + 4096, own);
+    back[0] = 0xfe;
+    assert.equal(lent[0], 0xfe, 'the frame held a view of the lent bytes');
     assert.equal(read(), toHex(pattern.subarray(4096, 4160)), 'swapped back');
     const fresh = k.alloc(4096); // never written: no bytes yet
     assert.equal(toHex(k.proc.memory.swapFrame(fresh, lent)), '00'.repeat(4096));
   });
 
-  test('swapFrame refuses anything but 4096 bytes for a RAM frame outside the PRM (BAD_FRAME), changing nothing', () => {
+  test('swapFrame lends the 4096 bytes at an offset, through a fresh view (nothing the object overrides answers)', () => {
+    const { k, pa } = withHostMemory();
+    const mem = k.proc.memory;
+    class Lying extends Uint8Array {
+      override subarray(): Uint8Array<ArrayBuffer> {
+        throw new Error('called');
+      }
+    }
+    const big = new Lying(3 * 4096).map((_, i) => (i * 17 + 5) & 255);
+    Object.defineProperty(big, 'length', { value: 1 });
+    const own = mem.swapFrame(pa, big, 4096);
+    assert.equal(toHex(mem.readPhysical(pa, 4096)), toHex(Uint8Array.prototype.slice.call(big, 4096, 8192)));
+    mem.writePhysical(pa + 4, new Uint8Array([9]));
+    assert.equal(Uint8Array.prototype.at.call(big, 4096 + 4), 9, 'in place');
+    const back = mem.swapFrame(pa, own);
+    assert.equal(Object.getPrototypeOf(back), Uint8Array.prototype, 'the frame held a plain view, not the object given');
+  });
+
+  test('swapFrame refuses anything but 4096 plain, aligned bytes for a RAM frame (BAD_FRAME), changing nothing', () => {
     const { k, pa, pattern } = withHostMemory();
     const mem = k.proc.memory;
     const page = new Uint8Array(4096);
-    const bad: [number, Uint8Array][] = [
-      [pa + 8, page], [pa, new Uint8Array(4095)], [pa, new Uint8Array(8192)], [-4096, page], [0.5, page],
-      [k.proc.prm.base, page], [k.proc.epcBase + 4096, page], [k.proc.ramSize, page], [2 ** 53, page],
+    const detached = new WebAssembly.Memory({ initial: 1, maximum: 2 });
+    const gone = new Uint8Array(detached.buffer, 0, 4096);
+    detached.grow(1);
+    type Growable = ArrayBuffer & { resize(n: number): void };
+    const resizable = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => Growable)(8192, { maxByteLength: 3 * 4096 });
+    const bad: [unknown, unknown, number][] = [
+      [pa + 8, page, 0], [pa, new Uint8Array(4095), 0], [pa, new Uint8Array(8192), 4097], [pa, new Uint8Array(8192), -1], [-4096, page, 0], [0.5, page, 0],
+      [k.proc.prm.base, page, 0], [k.proc.epcBase + 4096, page, 0], [k.proc.ramSize, page, 0], [2 ** 53, page, 0], [Symbol('pa'), page, 0],
+      [pa, new Uint8Array(4097).subarray(1), 0], [pa, new Uint8Array(8192), 2], // not 4-aligned
+      [pa, new Uint8Array(new SharedArrayBuffer(4096)), 0], [pa, new Uint8Array(resizable, 0, 4096), 0], [pa, gone, 0],
+      [pa, new Int32Array(1024), 0], [pa, new DataView(new ArrayBuffer(4096)), 0], [pa, Object.create(Uint8Array.prototype, { length: { value: 4096 } }), 0], [pa, [...page], 0],
     ];
-    for (const [at, bytes] of bad) {
-      assert.throws(() => mem.swapFrame(at, bytes), (x: unknown) => x instanceof ArchError && x.code === 'BAD_FRAME', `0x${at.toString(16)}, ${bytes.length} bytes`);
+    for (const [at, bytes, offset] of bad) {
+      assert.throws(() => mem.swapFrame(at as number, bytes as Uint8Array, offset), (x: unknown) => x instanceof ArchError && x.code === 'BAD_FRAME', `${String(at)}, ${Object.prototype.toString.call(bytes)} at ${offset}`);
     }
-    assert.throws(() => mem.swapFrame(pa, [...page] as unknown as Uint8Array), (x: unknown) => x instanceof ArchError && x.code === 'BAD_FRAME', 'not a Uint8Array');
     assert.equal(toHex(mem.readPhysical(pa, 3 * 4096)), toHex(pattern));
   });
 

@@ -251,6 +251,58 @@ describe('LoadEnclaveData lends the caller\'s buffer to EADD page by page', () =
   });
 });
 
+describe('LoadEnclaveData: code the caller supplies runs only when the caller\'s buffer is no longer lent', () => {
+  /** An out-parameter whose setter makes a system call that goes through the staging frame (ECREATE's SECS). */
+  function reentrant(p: Platform, calls: number[]): { value: number } {
+    return {
+      get value() {
+        return 0;
+      },
+      set value(_v: number) {
+        calls.push(p.kernel32.CreateEnclave(W.CURRENT_PROCESS, 0, L.size, 0, W.ENCLAVE_TYPE_SGX, L.secs(), W.ENCLAVE_CREATE_INFO_SGX_SIZE, null));
+      },
+    };
+  }
+
+  test('after a fault and after success, a system call from the out-parameter writes nothing into the caller\'s buffer', () => {
+    const p = H.platformFor('win-x64-sgx1');
+    const base = H.create(p, L);
+    const calls: number[] = [];
+    const pages = new Uint8Array(2 * PAGE);
+    pages.set(H.tcsPage(0, 1, 0), 0);
+    pages.set(H.tcsPage(0, 1, 0), PAGE);
+    pages[2 * PAGE - 1] = 1; // EADD faults on the second page
+    const before = pages.slice();
+    assert.equal(p.kernel32.LoadEnclaveData(W.CURRENT_PROCESS, base + 0x6000, pages, 2 * PAGE, W.PAGE_ENCLAVE_THREAD_CONTROL | W.PAGE_READWRITE, null, 0, reentrant(p, calls), null), false);
+    assert.deepEqual(pages, before, 'after the fault');
+    const data = Uint8Array.from({ length: 2 * PAGE }, (_, i) => (i * 31 + 7) & 255);
+    const copy = data.slice();
+    assert.equal(p.kernel32.LoadEnclaveData(W.CURRENT_PROCESS, base + 0x8000, data, 2 * PAGE, W.PAGE_READWRITE, null, 0, reentrant(p, calls), null), true);
+    assert.deepEqual(data, copy, 'after success');
+    assert.equal(calls.length, 2);
+    assert.ok(calls.every((b) => b !== 0), 'the nested CreateEnclave calls ran');
+    H.teardown(p);
+  });
+
+  test('a buffer whose own subarray or length would answer differently is read as the memory it views', () => {
+    const p = H.platformFor('win-x64-sgx1');
+    const base = H.create(p, L);
+    const calls: number[] = [];
+    const data = Uint8Array.from({ length: 2 * PAGE }, (_, i) => (i * 13 + 1) & 255);
+    const copy = data.slice();
+    Object.defineProperty(data, 'subarray', { value: () => {
+      calls.push(p.kernel32.CreateEnclave(W.CURRENT_PROCESS, 0, L.size, 0, W.ENCLAVE_TYPE_SGX, L.secs(), W.ENCLAVE_CREATE_INFO_SGX_SIZE, null));
+      return copy.subarray(0, PAGE);
+    } });
+    assert.equal(p.kernel32.LoadEnclaveData(W.CURRENT_PROCESS, base + 0x8000, data, 2 * PAGE, W.PAGE_READWRITE, null, 0, null, null), true);
+    assert.deepEqual(Uint8Array.prototype.slice.call(data), copy, 'the caller\'s bytes are unchanged');
+    assert.deepEqual(calls, [], 'nothing the buffer overrides ran');
+    const enc = p.kernel.enclaves[0]!;
+    assert.equal(enc.pages.size, 2);
+    H.teardown(p);
+  });
+});
+
 describe('kernel pages come zeroed', () => {
   test('a frame the process wrote and released is handed to the kernel zeroed', () => {
     const p = H.platformFor('win-x64-sgx1');

@@ -6,7 +6,7 @@
  * failing call leaves nothing behind: no reservation, no EPC page, no half-built enclave.
  */
 import { ArchFault, SECS, ATTR, SGX, INTEL_LE_PUBKEYHASH, mrsignerOf } from '../../arch/index.js';
-import { u64le, writeU64le } from '../../lib/bytes.js';
+import { u64le, writeU64le, plainView } from '../../lib/bytes.js';
 import type { Kernel, KernelEnclave } from '../kernel.js';
 import type { Process } from '../process.js';
 import * as C from './constants.js';
@@ -152,8 +152,13 @@ export class NtEnclaveApi {
     const mem = this.#k.processor.memory;
     let done = 0;
     // A caller's buffer is lent to EADD page by page as the staging frame (a pinned user page, no
-    // bounce copy); the kernel's own frame comes back when the call ends, however it ends.
+    // bounce copy) when it is plain memory (lib/bytes.ts plainView: no user code can run or answer
+    // while it is lent); anything else is copied there. The kernel's own frame comes back before
+    // anything else happens, however the call ends.
+    const fromBuffer = Buffer instanceof Uint8Array;
+    const lend = fromBuffer && plainView(Buffer, 0, n * 4096) !== null;
     let kernelFrame: Uint8Array | null = null;
+    let fault: ArchFault | null = null;
     try {
       // One switch to ring 0 for the whole call (the leaves inside reuse it).
       this.#k.ring0(() => {
@@ -161,10 +166,11 @@ export class NtEnclaveApi {
           const la = BaseAddress + i * 4096;
           let src = staging;
           if (frames >= 0) src = pt.lookup(frames + i)!.pfn * 4096;
-          else if (Buffer instanceof Uint8Array) {
-            const before = mem.swapFrame(staging, Buffer.subarray(i * 4096, i * 4096 + 4096));
+          else if (lend) {
+            const before = mem.swapFrame(staging, Buffer as Uint8Array, i * 4096);
             kernelFrame ??= before;
-          } else {
+          } else if (fromBuffer) mem.writePhysical(staging, Buffer as Uint8Array, i * 4096, 4096);
+          else {
             this.#p.readInto((Buffer as number) + i * 4096, this.#page);
             mem.writePhysical(staging, this.#page);
           }
@@ -176,10 +182,13 @@ export class NtEnclaveApi {
       });
     } catch (e) {
       if (!(e instanceof ArchFault)) throw e;
-      this.#out(NumberOfBytesWritten, done, 8);
-      return faultStatus(e);
+      fault = e;
     } finally {
       if (kernelFrame !== null) mem.swapFrame(staging, kernelFrame);
+    }
+    if (fault !== null) {
+      this.#out(NumberOfBytesWritten, done, 8);
+      return faultStatus(fault);
     }
     if (!this.#out(NumberOfBytesWritten, done, 8)) return C.STATUS_ACCESS_VIOLATION;
     return C.STATUS_SUCCESS;
