@@ -98,12 +98,12 @@ export class Measurement implements MeasurementSink {
   #final: Uint8Array | null = null;
   readonly #log: MeasurementSink | null;
   /**
-   * The page the last EEXTEND read and a word view of it (null: its bytes are not 4-aligned): the
-   * 16 EEXTENDs of a page copy their 256 bytes as 64 words from one view instead of making a
-   * subarray view each (on Node 20 a view plus TypedArray#set costs ~80 ns, the words ~35). Dropped when the measurement ends.
+   * The page the last EEXTEND read. The 16 EEXTENDs of a page copy their 256 bytes as 64 words from
+   * one word view of the page's buffer instead of making a subarray view each (on Node 20 a view
+   * plus TypedArray#set costs ~80 ns, the words ~35). Dropped when the measurement ends.
    */
   #srcPage: Uint8Array | null = null;
-  /** A word view of the whole buffer under `#srcPage` (kept while pages of one buffer follow each other), or null. */
+  /** A word view of the whole buffer under `#srcPage` (kept while pages of one buffer follow each other), or null: copy with TypedArray#set. */
   #srcWords: Uint32Array | null = null;
   #srcBuffer: ArrayBufferLike | null = null;
   /** The word in `#srcWords` where `#srcPage` starts. */
