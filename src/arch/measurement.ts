@@ -216,17 +216,7 @@ export class Measurement implements MeasurementSink {
     if (!(Number.isSafeInteger(secinfoFlags) && secinfoFlags >= 0)) this.#refuse('MEASUREMENT_RECORD', `EADD SECINFO.FLAGS ${secinfoFlags} is not a non-negative integer`, { secinfoFlags });
     const o = this.#room(64); // first: making room may move to another buffer
     if (!LITTLE_ENDIAN_HOST) writeEaddRecord(this.#buf, o, offset, secinfoFlags);
-    else {
-      // The EADD record written as 16 words, as EEXTEND's (this runs once per page).
-      const w = this.#words, k = o >> 2;
-      w[k] = EADD_TAG_LO;
-      w[k + 1] = EADD_TAG_HI;
-      w[k + 2] = offset >>> 0;
-      w[k + 3] = Math.floor(offset / 4294967296) >>> 0;
-      w[k + 4] = secinfoFlags >>> 0;
-      w[k + 5] = Math.floor(secinfoFlags / 4294967296) >>> 0;
-      for (let j = 6; j < 16; j++) w[k + j] = 0;
-    }
+    else this.#writeRecord(o, EADD_TAG_LO, EADD_TAG_HI, offset, secinfoFlags);
     this.#log?.eadd(offset, secinfoFlags);
   }
 
@@ -243,15 +233,7 @@ export class Measurement implements MeasurementSink {
     const o = this.#room(320);
     if (!this.#triedPipe) this.#extendBytes += 320; // only the first buffer decides
     if (!LITTLE_ENDIAN_HOST) writeEextendRecord(this.#buf, o, offset);
-    else {
-      // The EEXTEND record written as 16 words (no builtin calls: this runs 16 times per page).
-      const w = this.#words, k = o >> 2;
-      w[k] = EEXTEND_TAG_LO;
-      w[k + 1] = EEXTEND_TAG_HI;
-      w[k + 2] = offset >>> 0;
-      w[k + 3] = Math.floor(offset / 4294967296) >>> 0;
-      for (let j = 4; j < 16; j++) w[k + j] = 0;
-    }
+    else this.#writeRecord(o, EEXTEND_TAG_LO, EEXTEND_TAG_HI, offset, 0);
     if (page !== this.#srcPage) this.#viewSource(page);
     const src = this.#srcWords;
     let q = this.#srcBase + at / 4;
@@ -266,6 +248,22 @@ export class Measurement implements MeasurementSink {
     } else if (at === 0 && page.length === 256) this.#buf.set(page, o + 64);
     else this.#buf.set(page.subarray(at, at + 256), o + 64);
     if (this.#log !== null) this.#log.eextend(offset, page.subarray(at, at + 256));
+  }
+
+  /**
+   * The 64-byte EADD or EEXTEND record at `o` as 16 words (no builtin calls: EEXTEND runs 16 times
+   * per page): tag, offset, a second u64 (EADD's SECINFO.FLAGS; 0 for EEXTEND), zeros. The caller
+   * checked both values; a big-endian host writes the bytes instead (writeEaddRecord, writeEextendRecord).
+   */
+  #writeRecord(o: number, tagLo: number, tagHi: number, offset: number, second: number): void {
+    const w = this.#words, k = o >> 2;
+    w[k] = tagLo;
+    w[k + 1] = tagHi;
+    w[k + 2] = offset >>> 0;
+    w[k + 3] = Math.floor(offset / 4294967296) >>> 0;
+    w[k + 4] = second >>> 0;
+    w[k + 5] = Math.floor(second / 4294967296) >>> 0;
+    for (let j = 6; j < 16; j++) w[k + j] = 0;
   }
 
   /**

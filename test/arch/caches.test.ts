@@ -6,7 +6,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { ENCLU, ENCLS, SGX, VECTOR, PFEC, PageTable, PTE, ArchFault, newRegisters, type ExitInfo, type Registers } from '../../src/arch/index.js';
+import { ENCLU, ENCLS, SGX, VECTOR, PFEC, PageTable, PTE, ArchFault, newRegisters, type ExitInfo, type Registers, type LogicalProcessor } from '../../src/arch/index.js';
 import { newKernel, buildEnclave, AEP, HOST_RIP, type ScriptEngine, type BuiltEnclave } from '../helpers/enclave.js';
 import type { TestKernel } from '../helpers/kernel.js';
 import { assertFault } from '../helpers/assert.js';
@@ -68,6 +68,22 @@ function twoAtOneAddress(k: TestKernel): { a: BuiltEnclave; b: BuiltEnclave; ptA
 }
 
 /** Every TCS of every enclave is idle, with CSSA 0 (nothing left inside or half-resumed). */
+/**
+ * An exit handler that answers the first exit (which must be `first`) and the next one with `leaf`,
+ * each time after switching CR3 and setting the registers of its step; after them it gives up.
+ */
+function switchingTables(lp: LogicalProcessor, first: ExitInfo['reason'], leaf: number, steps: readonly { cr3: PageTable; regs: Partial<Registers> }[]): (x: ExitInfo, r: Registers) => number {
+  let n = 0;
+  return (x, r) => {
+    const step = steps[n];
+    if (step === undefined) return 0;
+    if (n++ === 0) assert.equal(x.reason, first);
+    lp.cr3 = step.cr3;
+    Object.assign(r, step.regs);
+    return leaf;
+  };
+}
+
 function assertAllIdle(k: TestKernel): void {
   assert.ok(k.proc.inspect.enclaves().every((i) => i.tcs.every((t) => t.state === 'idle' && t.cssa === 0)));
 }
@@ -230,22 +246,10 @@ describe('entry and walk caches', () => {
       return ctx.regs.rcx;
     });
     const lp = k.proc.lps[1]!;
-    let n = 0;
-    const handler = (x: ExitInfo, r: Registers): number => {
-      n++;
-      if (n === 1) { // A's EEXIT: switch to B's table, EENTER the same address
-        assert.equal(x.reason, 'eexit');
-        lp.cr3 = k.userPt;
-        Object.assign(r, { rbx: a.tcs(0), rcx: AEP, rdi: inB, rip: HOST_RIP });
-        return ENCLU.EENTER;
-      }
-      if (n === 2) { // B's EEXIT: back to A's table, and the real ORET
-        lp.cr3 = ptA;
-        Object.assign(r, { rbx: a.tcs(0), rcx: AEP, rdi: 77, rip: HOST_RIP });
-        return ENCLU.EENTER;
-      }
-      return 0;
-    };
+    const handler = switchingTables(lp, 'eexit', ENCLU.EENTER, [
+      { cr3: k.userPt, regs: { rbx: a.tcs(0), rcx: AEP, rdi: inB, rip: HOST_RIP } }, // A's EEXIT: B's table, EENTER the same address
+      { cr3: ptA, regs: { rbx: a.tcs(0), rcx: AEP, rdi: 77, rip: HOST_RIP } }, // B's EEXIT: A's table again, and the real ORET
+    ]);
     lp.cpl = 3;
     lp.cr3 = ptA;
     const x = lp.enclu(ENCLU.EENTER, newRegisters({ rbx: a.tcs(0), rcx: AEP, rip: HOST_RIP, rdi: ocall }), handler);
@@ -282,22 +286,10 @@ describe('entry and walk caches', () => {
       log.push(`A continued with RDX 0x${ctx.regs.rdx.toString(16)}`);
       return ctx.regs.rcx;
     });
-    let n = 0;
-    const handler = (x: ExitInfo, r: Registers): number => {
-      n++;
-      if (n === 1) { // A's AEX: switch to B's table, ERESUME the same address
-        assert.equal(x.reason, 'aex');
-        lp.cr3 = k.userPt;
-        Object.assign(r, { rbx: a.tcs(0), rcx: AEP });
-        return ENCLU.ERESUME;
-      }
-      if (n === 2) { // B's exit: back to A's table, and A's own ERESUME
-        lp.cr3 = ptA;
-        Object.assign(r, { rbx: a.tcs(0), rcx: AEP });
-        return ENCLU.ERESUME;
-      }
-      return 0;
-    };
+    const handler = switchingTables(lp, 'aex', ENCLU.ERESUME, [
+      { cr3: k.userPt, regs: { rbx: a.tcs(0), rcx: AEP } }, // A's AEX: B's table, ERESUME the same address
+      { cr3: ptA, regs: { rbx: a.tcs(0), rcx: AEP } }, // B's exit: A's table again, and A's own ERESUME
+    ]);
     lp.cr3 = ptA;
     const x = lp.enclu(ENCLU.EENTER, newRegisters({ rbx: a.tcs(0), rcx: AEP, rip: HOST_RIP, rdi: interrupted }), handler);
     assert.equal(x.reason, 'eexit');
