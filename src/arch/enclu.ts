@@ -10,7 +10,7 @@
  * 0) the suspended work is unwound and control returns to the caller of `enclu`; a later ERESUME
  * of such a thread asks the engine to continue from the SSA (`EnclaveEngine.resume`).
  */
-import { u64le, u64leNumberOrNeg, u32le, u16le, writeU64le, writeU32le, writeU16le, isZero, copyDisjoint, moveBytes } from '../lib/bytes.js';
+import { u64le, u64leNumberOrNeg, u32le, u16le, writeU64le, writeU32le, writeU16le, isZero, copyDisjoint, moveBytes, LITTLE_ENDIAN_HOST } from '../lib/bytes.js';
 import { MachineState, type LpState, type SecsState, type TcsState, type MemoryRegion, PERM, EPCM_STATE } from './machine.js';
 import { ArchFault, gp, pf, ud } from './faults.js';
 import { ArchError } from './errors.js';
@@ -228,8 +228,6 @@ function gprWordsOf(ssa: NonNullable<TcsState['cache']>, b: Uint8Array): Int32Ar
  */
 const WORD_COPY_MAX = 256;
 
-/** Int32Array stores are little-endian on this host (x86, ARM): the word-wise register stores rely on it. */
-const LITTLE_ENDIAN_HOST = new Uint8Array(new Int32Array([1]).buffer)[0] === 1;
 
 /** A register value as a u64 LE (registers hold u64s below 2^53; anything else is stored modulo 2^64 as its integer part). */
 function putRegister(b: Uint8Array, o: number, v: number): void {

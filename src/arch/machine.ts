@@ -6,7 +6,7 @@
  * abort-page / memory-encryption paths, as on hardware (design-notes: "Where plaintext lives").
  */
 import { fixedProvider, type CryptoProvider } from '../lib/crypto/provider.js';
-import { isZero, writeU64le, writeU32le, u32le, u64leNumberOrNeg, copyDisjoint } from '../lib/bytes.js';
+import { isZero, writeU64le, writeU32le, u32le, u64leNumberOrNeg, copyDisjoint, LITTLE_ENDIAN_HOST } from '../lib/bytes.js';
 import type { ProcessorConfig } from './config.js';
 import type { PlatformSecrets, BootSecrets } from './secrets.js';
 import type { Measurement } from './measurement.js';
@@ -333,12 +333,17 @@ export class MachineState {
     if (pfn >= this.ramFrames) return false;
     const f = this.ramFrame(pfn, write);
     if (f === null) return false;
-    const slot = pfn & 511; // ramFrame left this frame in its cache slot
-    const fw = this.#ramWords[slot] ?? (this.#ramWords[slot] = new Int32Array(f.buffer, f.byteOffset, 1024));
+    const fw = this.#frameWords(pfn, f);
     const o = (pa & 4095) >> 2;
     if (write) for (let k = 0; k < nWords; k++) fw[o + k] = words[w + k]!;
     else for (let k = 0; k < nWords; k++) words[w + k] = fw[o + k]!;
     return true;
+  }
+
+  /** A word view of RAM frame `pfn`'s bytes `f` (just returned by ramFrame, so in its cache slot), made once per slot. */
+  #frameWords(pfn: number, f: Uint8Array): Int32Array {
+    const slot = pfn & 511;
+    return this.#ramWords[slot] ?? (this.#ramWords[slot] = new Int32Array(f.buffer, f.byteOffset, 1024));
   }
 
   /**
@@ -381,6 +386,22 @@ export class MachineState {
 
   /** Read through a page table as non-enclave code at privilege `cpl`. */
   readVirtual(pt: PageTable, la: number, out: Uint8Array, cpl: 0 | 3): void {
+    const len = out.length;
+    const off = la & 4095; // la % 4096 for the addresses translate accepts (it faults on the others)
+    if (len !== 0 && off + len <= 4096) {
+      // Within one page (an [out] buffer, a marshalling structure): readPhysical's work for one
+      // frame, without its loop, and a small aligned read of RAM as words split into bytes.
+      const pa = this.translate(pt, la, false, cpl === 3, false);
+      const pfn = (pa - off) / 4096;
+      if (this.inPrm(pa) || pfn >= this.ramFrames) out.fill(0xff);
+      else {
+        const f = this.ramFrame(pfn, false);
+        if (f === null) out.fill(0);
+        else if (len <= WORD_SPLIT_MAX && ((off | len) & 3) === 0 && LITTLE_ENDIAN_HOST) splitWords(out, this.#frameWords(pfn, f), off >> 2, len);
+        else copyDisjoint(out, 0, f, off, len);
+      }
+      return;
+    }
     let done = 0;
     while (done < out.length) {
       const a = la + done;
@@ -394,8 +415,11 @@ export class MachineState {
   writeVirtual(pt: PageTable, la: number, src: Uint8Array, cpl: 0 | 3): void {
     if (src.length === 0) return; // nothing is accessed, nothing can fault (as readVirtual)
     if ((la & 4095) + src.length <= 4096) {
-      // Within one page (an ms structure, a small buffer): one translation, no list.
-      this.writePhysical(this.translate(pt, la, true, cpl === 3, false), src, 0, src.length);
+      // Within one page (an ms structure, a small buffer): one translation, no list, and
+      // writePhysical's work for one frame without its loop.
+      const pa = this.translate(pt, la, true, cpl === 3, false);
+      const pfn = Math.floor(pa / 4096);
+      if (!this.inPrm(pa) && pfn < this.ramFrames) copyDisjoint(this.ramFrame(pfn, true)!, pa & 4095, src, 0, src.length);
       return;
     }
     // Translate every page first: a faulting write changes nothing.
@@ -697,3 +721,21 @@ function translateFault(la: number, write: boolean, user: boolean, fetch: boolea
 }
 
 export { ArchFault, VECTOR };
+
+/**
+ * Largest single-page read of RAM that readVirtual copies as words split into bytes (Node 20,
+ * 64 bytes into a caller's array: ~26 ns, against ~35 for byte copies and ~45 for a subarray view
+ * and TypedArray#set).
+ */
+const WORD_SPLIT_MAX = 256;
+
+/** out[0, len) = the `len` bytes (a multiple of 4) of words w[o…] (little-endian host: a byte store keeps the low 8 bits). */
+function splitWords(out: Uint8Array, w: Int32Array, o: number, len: number): void {
+  for (let j = 0; j < len; j += 4) {
+    const v = w[o + (j >> 2)]!;
+    out[j] = v;
+    out[j + 1] = v >> 8;
+    out[j + 2] = v >> 16;
+    out[j + 3] = v >> 24;
+  }
+}

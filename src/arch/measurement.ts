@@ -12,7 +12,7 @@
  */
 import type { CryptoProvider, Sha256Stream, Sha256Pipeline } from '../lib/crypto/provider.js';
 import { PIECE_SIZE } from '../lib/crypto/pipeline.js';
-import { writeU32le, writeU64le } from '../lib/bytes.js';
+import { writeU32le, writeU64le, LITTLE_ENDIAN_HOST } from '../lib/bytes.js';
 import { MEAS_TAG, MEAS_TAG_WORDS, SECINFO_FLAGS, PT } from './constants.js';
 import { ArchError } from './errors.js';
 
@@ -61,8 +61,6 @@ export function writeEextendRecord(b: Uint8Array, o: number, offset: number): vo
   writeU64le(b, o + 8, offset);
 }
 
-/** Uint32Array stores are little-endian here (x86, ARM): the word-wise record writer relies on it. */
-const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const [EEXTEND_TAG_LO, EEXTEND_TAG_HI] = MEAS_TAG_WORDS.EEXTEND;
 const [EADD_TAG_LO, EADD_TAG_HI] = MEAS_TAG_WORDS.EADD;
 const BUFFER_SIZE = PIECE_SIZE; // 320 KiB: a multiple of 64 and of the 320-byte EEXTEND group

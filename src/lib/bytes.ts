@@ -190,6 +190,9 @@ export function copyBytes(b: Uint8Array, o = 0, len = b.length - o): Uint8Array 
 
 // ---- Copies between arrays ---------------------------------------------------------------------
 
+/** Int32Array elements are little-endian in memory on this host (x86, ARM): word-wise byte copies rely on it. */
+export const LITTLE_ENDIAN_HOST = new Uint8Array(new Int32Array([1]).buffer)[0] === 1;
+
 /**
  * dst[dstOff, dstOff+n) = src[srcOff, srcOff+n), for ranges that do not overlap (different
  * buffers, or disjoint parts of one; moveBytes otherwise). Throws a

@@ -83,6 +83,75 @@ describe('abort-page semantics (§8.1, ED-6)', () => {
   });
 });
 
+describe('host virtual accesses within one page (readVirtual/writeVirtual without the page loop)', () => {
+  /** Three pages of host memory at `la` holding a pattern, a fourth mapped but never written, and an EPC page mapped after them. */
+  function setup() {
+    const { k } = newKernel();
+    const e = buildEnclave(k);
+    const la = 0x6000_0000;
+    const pa = k.hostBuffer(la, 4 * 4096);
+    const pattern = new Uint8Array(3 * 4096).map((_, i) => (i * 7 + 3) & 0xff);
+    k.proc.memory.writePhysical(pa, pattern);
+    k.mapUser(la + 4 * 4096, e.frame(e.data(0)));
+    return { k, la, pa, pattern, mem: k.proc.memory };
+  }
+  // [offset from la, length]: aligned (word path), unaligned start or length, the last bytes of a
+  // page, the word path's limit and past it, a whole page, across pages (the loop), nothing.
+  const cases: [number, number][] = [[0, 64], [8, 24], [3, 64], [4, 62], [1, 7], [4096 - 64, 64], [4096 - 3, 3], [100, 256], [100, 260], [4096, 4096], [4000, 200], [0, 0]];
+
+  test('a read returns the bytes the physical path reads, into any Uint8Array (a Buffer, an unaligned view)', () => {
+    const { k, la, pa, pattern, mem } = setup();
+    for (const [o, n] of cases) {
+      const want = toHex(pattern.subarray(o, o + n));
+      assert.equal(toHex(mem.readPhysical(pa + o, n)), want, `physical [${o}, +${n})`);
+      assert.equal(toHex(mem.readVirtual(k.userPt, la + o, n, 3)), want, `virtual [${o}, +${n})`);
+      const big = new Uint8Array(n + 5).fill(0xee);
+      mem.readVirtualInto(k.userPt, la + o, big.subarray(1, 1 + n), 3);
+      assert.equal(toHex(big.subarray(1, 1 + n)), want, `into an unaligned view [${o}, +${n})`);
+      assert.equal(big[0], 0xee, 'nothing before the view');
+      assert.equal(big[n + 1], 0xee, 'nothing after the view');
+      const b = Buffer.alloc(n);
+      mem.readVirtualInto(k.userPt, la + o, b, 3);
+      assert.equal(toHex(b), want, `into a Buffer [${o}, +${n})`);
+    }
+  });
+
+  test('a page never written reads as zeros, an EPC page as all-ones, through either table', () => {
+    const { k, la, pa, mem } = setup();
+    for (const [o, n] of [[0, 64], [5, 11]] as const) {
+      assert.equal(toHex(mem.readVirtual(k.userPt, la + 3 * 4096 + o, n, 3)), '00'.repeat(n));
+      assert.equal(toHex(mem.readVirtual(k.proc.kernelPageTable, pa + 3 * 4096 + o, n, 0)), '00'.repeat(n));
+      assert.equal(toHex(mem.readVirtual(k.userPt, la + 4 * 4096 + o, n, 3)), allOnes(n));
+    }
+  });
+
+  test('a read of an unmapped page faults (#PF) and leaves the output as it was', () => {
+    const { k, la, mem } = setup();
+    const out = new Uint8Array(64).fill(0x5a);
+    assertFault(() => mem.readVirtualInto(k.userPt, la + 8 * 4096 + 16, out, 3), VECTOR.PF);
+    assert.equal(toHex(out), '5a'.repeat(64));
+  });
+
+  test('a write lands where the physical path reads it; into a read-only page it faults and changes nothing; into the EPC it is dropped', () => {
+    const { k, la, pa, pattern, mem } = setup();
+    for (const [o, n] of cases) {
+      const data = new Uint8Array(n).map((_, i) => (i * 31 + o + 1) & 0xff);
+      mem.writeVirtual(k.userPt, la + o, data, 3);
+      assert.equal(toHex(mem.readPhysical(pa + o, n)), toHex(data), `[${o}, +${n})`);
+      mem.writeVirtual(k.userPt, la + o, pattern.subarray(o, o + n), 3);
+    }
+    const b = Buffer.from([1, 2, 3, 4, 5]);
+    mem.writeVirtual(k.userPt, la + 9, b, 3);
+    assert.equal(toHex(mem.readPhysical(pa + 9, 5)), '0102030405', 'from a Buffer');
+    mem.writeVirtual(k.userPt, la + 9, pattern.subarray(9, 14), 3);
+    k.mapUser(la + 2 * 4096, pa + 2 * 4096, false);
+    assertFault(() => mem.writeVirtual(k.userPt, la + 2 * 4096 + 8, new Uint8Array(16).fill(1), 3), VECTOR.PF);
+    assert.equal(toHex(mem.readPhysical(pa, 3 * 4096)), toHex(pattern), 'nothing changed');
+    mem.writeVirtual(k.userPt, la + 4 * 4096 + 8, new Uint8Array(16).fill(1), 3);
+    assert.equal(toHex(mem.readVirtual(k.userPt, la + 4 * 4096 + 8, 16, 3)), allOnes(16));
+  });
+});
+
 describe('the DRAM view (§12, ED-12)', () => {
   test('ciphertext differs from the plaintext, from other pages with the same contents, and between boots', () => {
     const { k } = newKernel({ seed: new Uint8Array(32).fill(1) });

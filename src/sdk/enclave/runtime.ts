@@ -407,7 +407,7 @@ class TrustedRuntime implements EnclaveEngine {
           // As edger8r: the copy gets its terminator, and must then be exactly as long as the scan found
           // (the host may have changed the string between the scan and the copy) → SGX_ERROR_UNEXPECTED.
           if (p.string && !terminatedAt(st.u8, ptr, len, stringUnit(p.string))) throw new CallFailed(STATUS.UNEXPECTED, `${f.name}: ${p.name} changed while it was copied`);
-        } else st.u8.fill(0, ptr, ptr + len);
+        } else zeroModule(st, ptr, len);
         args[rec[k]!] = ptr;
       }
       const result = callExport(st.ecallFns[index]!, args, n);
@@ -719,6 +719,17 @@ function moduleCopy(ctx: EnclaveContext, st: EnclaveState, host: number, ptr: nu
     if (toModule) ctx.readInto(host, st.u8, ptr, len, st.i32);
     else ctx.write(host, st.u8, ptr, len, st.i32);
   }
+}
+
+/**
+ * Zero [ptr, ptr+len) of the module's memory (an [out] buffer's copy): a small aligned range as
+ * words (Node 20, 64 bytes: ~8 ns, against ~18 for TypedArray#fill, a call into the runtime).
+ */
+function zeroModule(st: EnclaveState, ptr: number, len: number): void {
+  if (len <= 256 && ((ptr | len) & 3) === 0) {
+    const w = st.i32;
+    for (let k = ptr >> 2, end = (ptr + len) >> 2; k < end; k++) w[k] = 0;
+  } else st.u8.fill(0, ptr, ptr + len);
 }
 
 /** Call an ECALL's export with its arguments (without a spread for the usual arities). */

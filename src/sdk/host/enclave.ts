@@ -404,7 +404,9 @@ export class HostEnclave {
   #marshalIn(f: FunctionPlan, args: readonly EcallArg[], ms: number, frame: CallFrame): void {
     const n = f.params.length;
     const slot = this.#slots(f);
-    slot.fill(0, 8 * n); // the return slot (every parameter slot is written below)
+    // The return slot (every parameter slot is written below), byte by byte: TypedArray#fill is a
+    // call into the runtime (~18 ns).
+    for (let k = 8 * n; k < 8 * n + 8; k++) slot[k] = 0;
     // The values as the enclave will see them, for lengths given by other parameters (none: nothing to keep).
     const vals: (number | bigint | undefined)[] = this.#hasValues[f.index] ? new Array(n) : NO_VALS;
     for (let i = 0; i < n; i++) {
