@@ -228,7 +228,6 @@ function gprWordsOf(ssa: NonNullable<TcsState['cache']>, b: Uint8Array): Int32Ar
  */
 const WORD_COPY_MAX = 256;
 
-
 /** A register value as a u64 LE (registers hold u64s below 2^53; anything else is stored modulo 2^64 as its integer part). */
 function putRegister(b: Uint8Array, o: number, v: number): void {
   const lo = v >>> 0;

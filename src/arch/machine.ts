@@ -729,13 +729,17 @@ export { ArchFault, VECTOR };
  */
 const WORD_SPLIT_MAX = 256;
 
-/** out[0, len) = the `len` bytes (a multiple of 4) of words w[o…] (little-endian host: a byte store keeps the low 8 bits). */
+/**
+ * out[0, len) = the `len` bytes (a multiple of 4) of words w[o…] (little-endian host). Each store is
+ * masked to its byte: `out` may clamp rather than truncate (a Uint8ClampedArray, which a Uint8Array
+ * subclass's subarray can return) or be no typed array at all.
+ */
 function splitWords(out: Uint8Array, w: Int32Array, o: number, len: number): void {
   for (let j = 0; j < len; j += 4) {
     const v = w[o + (j >> 2)]!;
-    out[j] = v;
-    out[j + 1] = v >> 8;
-    out[j + 2] = v >> 16;
-    out[j + 3] = v >> 24;
+    out[j] = v & 255;
+    out[j + 1] = (v >> 8) & 255;
+    out[j + 2] = (v >> 16) & 255;
+    out[j + 3] = v >>> 24;
   }
 }

@@ -83,7 +83,8 @@ describe('pointer attributes through HostEnclave', () => {
     g.check();
   });
 
-  for (const n of [1, 37, 4096, 10_000]) {
+  // 64 and 256: small aligned [out] copies, zeroed as words; 62 and 260 (and the rest) by TypedArray#fill.
+  for (const n of [1, 37, 62, 64, 256, 260, 4096, 10_000]) {
     test(`[in, size=n], n = ${n}: exactly n bytes`, () => {
       const src = pattern(n + 5, n);
       assert.equal(e.ecall('ecall_in_size', [src, n]), n);
@@ -91,6 +92,8 @@ describe('pointer attributes through HostEnclave', () => {
     });
 
     test(`[out, size=n], n = ${n}: arrives zeroed, n bytes come back, guards intact`, () => {
+      e.ecall('ecall_in_size', [new Uint8Array(n).fill(0xa5), n]); // the heap holds these bytes where the copy may go next
+      readLog(e);
       const g = guarded(n);
       assert.equal(e.ecall('ecall_out_size', [g.view, n, 9]), n);
       assert.deepEqual(readLog(e), [bytesRec(new Uint8Array(n))]);
@@ -108,6 +111,18 @@ describe('pointer attributes through HostEnclave', () => {
       g.check();
     });
   }
+
+  test('[out, size=64] into a Uint8Array subclass whose views clamp (Symbol.species): the bytes come back as bytes', () => {
+    class Clamping extends Uint8Array {
+      static get [Symbol.species](): unknown {
+        return Uint8ClampedArray;
+      }
+    }
+    const buf = new Clamping(128);
+    assert.equal(e.ecall('ecall_out_size', [buf, 64, 9]), 64);
+    readLog(e);
+    for (let i = 0; i < 64; i++) assert.equal(buf[i], (9 + 7 * i) & 0xff, `byte ${i}`);
+  });
 
   test('[in, count=n] with a 4-byte element: 4n bytes', () => {
     const a = new Uint8Array(20);

@@ -728,7 +728,8 @@ function moduleCopy(ctx: EnclaveContext, st: EnclaveState, host: number, ptr: nu
 function zeroModule(st: EnclaveState, ptr: number, len: number): void {
   if (len <= 256 && ((ptr | len) & 3) === 0) {
     const w = st.i32;
-    for (let k = ptr >> 2, end = (ptr + len) >> 2; k < end; k++) w[k] = 0;
+    // Unsigned word indices: the heap may reach 4 GiB, so ptr may be 2^31 or more.
+    for (let k = ptr >>> 2, end = k + (len >>> 2); k < end; k++) w[k] = 0;
   } else st.u8.fill(0, ptr, ptr + len);
 }
 
