@@ -53,8 +53,12 @@ export class EnclaveCallError extends SdkError {}
 /** Where ENCLAVEHASH lies in a SIGSTRUCT. */
 const ENCLAVEHASH = SIGSTRUCT.field('ENCLAVEHASH');
 
-const AEP = 0x7ffe_0000_1000; // the host's ENCLU instruction (the AEP trampoline), a host address
-const HOST_RIP = 0x7ffe_0000_0ff0;
+// The host runtime's code and stack as the processor sees them. Its code lies where a non-PIE
+// x86-64 executable loads (0x400000): the EEXIT target an ECALL returns to (RIP + 3, past ENCLU) is
+// then a small integer, which V8 passes back from the trusted runtime without allocating a number
+// (an address above 2^30 cost a heap number per ECALL).
+const AEP = 0x0040_1000; // the host's ENCLU instruction (the AEP trampoline), a host address
+const HOST_RIP = 0x0040_0ff0;
 const HOST_RSP = 0x7ffe_ff00_0000;
 
 function protectionFor(secinfoFlags: number, measured: boolean): number {
