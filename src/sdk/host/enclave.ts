@@ -53,10 +53,11 @@ export class EnclaveCallError extends SdkError {}
 /** Where ENCLAVEHASH lies in a SIGSTRUCT. */
 const ENCLAVEHASH = SIGSTRUCT.field('ENCLAVEHASH');
 
-// The host runtime's code and stack as the processor sees them. Its code lies where a non-PIE
-// x86-64 executable loads (0x400000): the EEXIT target an ECALL returns to (RIP + 3, past ENCLU) is
-// then a small integer, which V8 passes back from the trusted runtime without allocating a number
-// (an address above 2^30 cost a heap number per ECALL).
+// The host runtime's code and stack as the processor sees them. Its code lies at a low, fixed
+// address (an image linked at 0x400000, as with /BASE:0x400000 or a non-PIE ELF executable): the
+// EEXIT target an ECALL returns to (RIP + 3, past ENCLU) is then a small integer, which V8 passes
+// back from the trusted runtime without allocating a number (an address above 2^30 cost a heap
+// number per ECALL). EENTER and EEXIT check only that these addresses are canonical.
 const AEP = 0x0040_1000; // the host's ENCLU instruction (the AEP trampoline), a host address
 const HOST_RIP = 0x0040_0ff0;
 const HOST_RSP = 0x7ffe_ff00_0000;
@@ -205,6 +206,8 @@ interface CallFrame {
   readonly outAddrs: number[];
   readonly outLens: number[];
   outCount: number;
+  /** The value arguments as the enclave will see them, by parameter index (reused: entries 0 … n−1 are this call's). */
+  readonly vals: (number | bigint | undefined)[];
   /** The first exception of this call (reported when the call fails). */
   exception: ExitInfo | null;
   /** An error thrown by an OCALL implementation (the call is abandoned and this is rethrown). */
@@ -354,7 +357,7 @@ export class HostEnclave {
     const tcs = this.#tcs[slot]!;
     const savedTop = this.#arenaTop;
     let frame = this.#frames[depth];
-    if (frame === undefined) frame = this.#frames[depth] = { tcs, slot, inOcall: false, outTargets: [], outAddrs: [], outLens: [], outCount: 0, exception: null, ocallError: null };
+    if (frame === undefined) frame = this.#frames[depth] = { tcs, slot, inOcall: false, outTargets: [], outAddrs: [], outLens: [], outCount: 0, vals: [], exception: null, ocallError: null };
     else {
       frame.tcs = tcs;
       frame.slot = slot;
@@ -412,10 +415,14 @@ export class HostEnclave {
     // call into the runtime (~18 ns).
     for (let k = 8 * n; k < 8 * n + 8; k++) slot[k] = 0;
     // The values as the enclave will see them, for lengths given by other parameters (none: nothing to keep).
-    const vals: (number | bigint | undefined)[] = this.#hasValues[f.index] ? new Array(n) : NO_VALS;
+    // (The frame's array, filled by index: nothing is allocated per call; a parameter that is no value reads as undefined.)
+    const vals = this.#hasValues[f.index] ? frame.vals : NO_VALS;
     for (let i = 0; i < n; i++) {
       const p = f.params[i]!;
-      if (p.kind !== 'value') continue;
+      if (p.kind !== 'value') {
+        if (vals !== NO_VALS) vals[i] = undefined;
+        continue;
+      }
       const a = args[i];
       const problem = valueProblem(p, a);
       if (problem !== null) throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} ${problem}, got ${describeArg(a)}`, { param: p.name });
