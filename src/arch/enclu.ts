@@ -582,8 +582,11 @@ function classify(err: unknown): { vector: number; errorCode: number; address: n
 
 /** `len`, when [at, at+len) lies inside `b` (a software error of the engine otherwise). */
 function bufferRange(b: Uint8Array, at: number, len: number): number {
-  if (!(Number.isInteger(at) && Number.isInteger(len) && at >= 0 && len >= 0 && at + len <= b.length)) throw new ArchError('BAD_BUFFER_RANGE', `[${at}, ${at}+${len}) is not inside a buffer of ${b.length} bytes`);
+  if (!(Number.isInteger(at) && Number.isInteger(len) && at >= 0 && len >= 0 && at + len <= b.length)) badBufferRange(b, at, len);
   return len;
+}
+function badBufferRange(b: Uint8Array, at: number, len: number): never {
+  throw new ArchError('BAD_BUFFER_RANGE', `[${at}, ${at}+${len}) is not inside a buffer of ${b.length} bytes`);
 }
 
 /**

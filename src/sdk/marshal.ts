@@ -128,10 +128,14 @@ export function lengthValue(v: number | bigint | undefined): number {
  * function sees them). Returns -1 for an insane length (negative, not an integer, above MAX_BUFFER).
  */
 export function bufferLength(p: ParamPlan, vals: readonly (number | bigint | undefined)[]): number {
-  const count = p.count === null ? 1 : 'constant' in p.count ? p.count.constant : lengthValue(vals[p.count.param]);
-  const unit = p.sizeParam !== null ? lengthValue(vals[p.sizeParam]) : p.elemSize;
-  const n = count * unit;
+  // Small, with its rarer parts called out: both bridges run it for every buffer, inlined.
+  const n = (p.count === null ? 1 : countOf(p.count, vals)) * (p.sizeParam !== null ? lengthValue(vals[p.sizeParam]) : p.elemSize);
   return Number.isSafeInteger(n) && n >= 0 && n <= MAX_BUFFER ? n : -1;
+}
+
+/** A `count=` attribute's value: its constant, or the value of the parameter it names. */
+function countOf(c: NonNullable<ParamPlan['count']>, vals: readonly (number | bigint | undefined)[]): number {
+  return 'constant' in c ? c.constant : lengthValue(vals[c.param]);
 }
 
 /** The code unit of a NUL-terminated string: 1 byte (char) or 4 (wchar_t on wasm32). */

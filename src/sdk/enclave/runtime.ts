@@ -83,7 +83,9 @@ class EnclaveState {
   /** A word view of the module's memory (for the processor's word copies), following the buffer as `u8` does. */
   get i32(): Int32Array {
     const w = this.#i32;
-    if (w.length !== 0) return w;
+    return w.length !== 0 ? w : this.#newI32();
+  }
+  #newI32(): Int32Array {
     return (this.#i32 = new Int32Array(this.memory.buffer));
   }
 
@@ -94,7 +96,9 @@ class EnclaveState {
    */
   get u8(): Uint8Array {
     const u = this.#u8;
-    if (u.length !== 0) return u;
+    return u.length !== 0 ? u : this.#newU8();
+  }
+  #newU8(): Uint8Array {
     return (this.#u8 = new Uint8Array(this.memory.buffer));
   }
 }
@@ -486,14 +490,11 @@ class TrustedRuntime implements EnclaveEngine {
 
   /** `len` bytes from the enclave's allocator, or 0 (a size beyond the heap is never passed to its 32-bit argument). */
   #tryAlloc(st: EnclaveState, len: number, fname: string): number {
-    if (!st.alloc) throw new CallFailed(STATUS.INVALID_ENCLAVE, `${fname}: the module exports no witness_alloc for marshalled buffers`);
+    const alloc = st.alloc;
+    if (alloc === null) noAllocator(fname);
     if (len > st.heapSize) return 0;
-    const p = st.alloc(Math.max(len, 1)) >>> 0;
-    if (p !== 0 && p + len > st.heapSize) {
-      st.free?.(p); // an allocator that answered outside its own heap: not used, not leaked
-      return 0;
-    }
-    return p;
+    const p = alloc(Math.max(len, 1)) >>> 0;
+    return p !== 0 && p + len > st.heapSize ? outsideHeap(st, p) : p;
   }
 
   /** Reused by #hostStringLength. */
@@ -646,7 +647,10 @@ class TrustedRuntime implements EnclaveEngine {
 
 /** edger8r's `_len % sizeof(*_tmp) != 0` → SGX_ERROR_INVALID_PARAMETER, on both sides of the bridge. */
 function wholeElements(f: FunctionPlan, p: ParamPlan, len: number): void {
-  if (len % p.pointeeSize !== 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is ${len} bytes, not a whole number of ${p.pointeeSize}-byte elements`);
+  if (len % p.pointeeSize !== 0) notWholeElements(f, p, len);
+}
+function notWholeElements(f: FunctionPlan, p: ParamPlan, len: number): never {
+  throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is ${len} bytes, not a whole number of ${p.pointeeSize}-byte elements`);
 }
 
 /** The string copied to [ptr, ptr+len) gets its terminator unit; true when its first terminator is that one (its length is as scanned). */
@@ -715,10 +719,19 @@ function moduleCopy(ctx: EnclaveContext, st: EnclaveState, host: number, ptr: nu
     if (toModule) ctx.readInto(host, st.u8, ptr, len, st.i32);
     else ctx.write(host, st.u8, ptr, len, st.i32);
   } catch (e) {
-    if (!(e instanceof ArchError && e.code === 'ENGINE_BUFFER_DETACHED')) throw e;
-    if (toModule) ctx.readInto(host, st.u8, ptr, len, st.i32);
-    else ctx.write(host, st.u8, ptr, len, st.i32);
+    moduleCopyAgain(ctx, st, host, ptr, len, toModule, e);
   }
+}
+
+/**
+ * moduleCopy after its copy failed with `e`: ENGINE_BUFFER_DETACHED gets the copy again, whole,
+ * through the module's views as they are now; anything else passes through (out of line: the
+ * bridge's common path stays small enough for V8 to inline its copies).
+ */
+function moduleCopyAgain(ctx: EnclaveContext, st: EnclaveState, host: number, ptr: number, len: number, toModule: boolean, e: unknown): void {
+  if (!(e instanceof ArchError && e.code === 'ENGINE_BUFFER_DETACHED')) throw e;
+  if (toModule) ctx.readInto(host, st.u8, ptr, len, st.i32);
+  else ctx.write(host, st.u8, ptr, len, st.i32);
 }
 
 /**
@@ -731,6 +744,17 @@ function zeroModule(st: EnclaveState, ptr: number, len: number): void {
     // Unsigned word indices: the heap may reach 4 GiB, so ptr may be 2^31 or more.
     for (let k = ptr >>> 2, end = k + (len >>> 2); k < end; k++) w[k] = 0;
   } else st.u8.fill(0, ptr, ptr + len);
+}
+
+/** #tryAlloc without an allocator to call (out of line, as every rare path of the bridge). */
+function noAllocator(fname: string): never {
+  throw new CallFailed(STATUS.INVALID_ENCLAVE, `${fname}: the module exports no witness_alloc for marshalled buffers`);
+}
+
+/** An allocator that answered outside its own heap: the block is not used, and not leaked either. Returns 0 (no block). */
+function outsideHeap(st: EnclaveState, p: number): number {
+  st.free?.(p);
+  return 0;
 }
 
 /** Call an ECALL's export with its arguments (without a spread for the usual arities). */
