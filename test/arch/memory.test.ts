@@ -686,6 +686,30 @@ describe('enclave-mode copies with ordinary RAM through a word view (readInto/wr
     }
   });
 
+  test('a range outside the engine\'s buffer: ArchError BAD_BUFFER_RANGE naming it, for reads and writes, and nothing moves', () => {
+    const { k, e, engine, la, pa, pattern } = withHostMemory();
+    const bad: [number, number][] = [[-1, 1], [0, 17], [16, 1], [8, -1], [1.5, 1], [0, 0.5], [0, NaN], [NaN, 0], [0, Infinity]];
+    const seen: string[] = [];
+    const buf = new Uint8Array(16).fill(0xee);
+    assert.equal(inside(e, engine, (ctx) => {
+      for (const [at, len] of bad) {
+        for (const write of [false, true]) {
+          try {
+            if (write) ctx.write(la, buf, at, len);
+            else ctx.readInto(la, buf, at, len);
+            seen.push('no error');
+          } catch (x) {
+            seen.push(x instanceof ArchError ? `${x.code}: ${x.message}` : String(x));
+          }
+        }
+      }
+      ctx.readInto(la, buf, 16, 0); // an empty range at the end is inside
+    }).reason, 'eexit');
+    assert.deepEqual(seen, bad.flatMap(([at, len]) => Array<string>(2).fill(`BAD_BUFFER_RANGE: [${at}, ${at}+${len}) is not inside a buffer of 16 bytes`)));
+    assert.ok(buf.every((x) => x === 0xee), 'nothing read');
+    assert.deepEqual(k.proc.memory.readPhysical(pa, 3 * 4096), pattern, 'nothing written');
+  });
+
   test('writes land byte-exact with a word view, and only in their range', () => {
     for (const [o, at, n] of cases) {
       const { k, e, engine, la, pa, pattern } = withHostMemory();

@@ -356,6 +356,25 @@ test('the same retried [in] copy from a page that reads as all-ones (a frame bey
   assert.deepEqual(readLog(e).map((r) => [r.kind, [...r.bytes]]), [[1, new Array(16).fill(0xff)], [2, [16, 0, 0, 0]]]);
 });
 
+test('an [out] buffer copied back after an exit in which a nested ECALL replaced the module\'s memory buffer (memory.grow): the bytes arrive', () => {
+  // ecall_out_size's 16-byte buffer on a decommitted page: the copy back to the host faults.
+  const p = newPlatform();
+  const e = loadFixture(p, 'marshal');
+  const U = untrusted(p, 0x10000);
+  const commit = decommit(p, U + 0x4000);
+  writeMs(p, U, [U + 0x4000, 16, 5]);
+  let grown = -1;
+  const { exit, regs, seen } = enterAcrossFaults(p, e, 'ecall_out_size', U, U + 0x8000, () => {
+    commit();
+    grown = e.ecall('ecall_grow_zero') as number;
+  });
+  assert.ok(grown > 0, 'the nested ECALL grew the memory');
+  assert.deepEqual(seen, ['aex 14', 'eexit null'], 'one fault (the copy back), then the ECALL\'s return');
+  assertReturned(exit, regs);
+  assert.deepEqual([...p.process.read(U + 0x4000, 16)], Array.from({ length: 16 }, (_, i) => (5 + 7 * i) & 0xff));
+  assert.equal(Number(u64le(p.process.read(U + 24, 8), 0)), 16, 'its return value');
+});
+
 test('an exit handler that throws after a nested memory.grow: its error reaches the caller of EENTER, the copy is not done again', () => {
   const { p, e, U } = inSizeOnDecommittedPage();
   class HostGaveUp extends Error {}

@@ -400,7 +400,12 @@ class TrustedRuntime implements EnclaveEngine {
       const block = rn > 0 ? this.#tryAlloc(st, total, f.name) : 0;
       for (let k = 0; k < rn; k += 4) {
         if (block !== 0) rec[k + 3]! += block;
-        else owned[on++] = rec[k + 3] = this.#alloc(st, rec[k + 2]!, f.name);
+        else {
+          // Allocated before it is recorded: `owned[on++] = this.#alloc(…)` would count a slot (and free
+          // its stale entry, an earlier call's block) when the allocation throws OUT_OF_MEMORY.
+          const q = this.#alloc(st, rec[k + 2]!, f.name);
+          owned[on++] = rec[k + 3] = q;
+        }
       }
       if (block !== 0) owned[on++] = block;
       for (let k = 0; k < rn; k += 4) {
