@@ -381,7 +381,7 @@ export class ProcessorMemory {
   swapFrame(pa: number, bytes: Uint8Array, offset = 0): Uint8Array {
     const m = this.#m;
     const view = plainView(bytes, offset, 4096);
-    if (!(typeof pa === 'number' && Number.isSafeInteger(pa) && pa >= 0 && pa % 4096 === 0 && pa / 4096 < m.ramFrames) || view === null) {
+    if (!(Number.isSafeInteger(pa) && pa >= 0 && pa % 4096 === 0 && pa / 4096 < m.ramFrames) || view === null) {
       throw new ArchError('BAD_FRAME', `swapFrame: ${typeof pa === 'number' ? `0x${pa.toString(16)}` : typeof pa} is not a RAM frame, or there are not 4096 lendable bytes at ${String(offset)}`, { pa: typeof pa === 'number' ? pa : null });
     }
     return m.swapFrame(pa / 4096, view) ?? new Uint8Array(4096);
