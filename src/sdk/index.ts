@@ -11,7 +11,7 @@ export { computeLayout, measureLayout, layoutMrenclave, layoutSgxs, layoutLog, R
 export { encodeImage, decodeImage, checkManifest, isImage, withSigstruct, describeImage, IMAGE_MAGIC, type EnclaveImage, type ImageManifest } from './image/format.js';
 export { buildImage, type BuildInput, type BuiltImage } from './image/build.js';
 export { signSigstruct, sigstructFieldsFor, assembleSigstruct, sigstructSigningData, unsignedSigstruct, generateSigningKey, bcdDate, type SigstructFields } from './image/sign.js';
-export { createTrustedRuntime, type TrustedRuntimeOptions } from './enclave/runtime.js';
+export { createTrustedRuntime, type TrustedRuntimeOptions, type TrustedRuntimeEngine } from './enclave/runtime.js';
 export { checkModuleImports } from './enclave/imports.js';
 export { RUNTIME_IMPORTS } from './enclave/services.js';
 export { SEALED_HEADER_SIZE, SEALED_DATA_HEADER, SEAL_FLAGS_MASK, SEAL_MISC_MASK, sealedDataSize, parseSealedData } from './sealing.js';

@@ -129,7 +129,11 @@ export function lengthValue(v: number | bigint | undefined): number {
  */
 export function bufferLength(p: ParamPlan, vals: readonly (number | bigint | undefined)[]): number {
   // Small, with its rarer parts called out: both bridges run it for every buffer, inlined.
-  const n = (p.count === null ? 1 : countOf(p.count, vals)) * (p.sizeParam !== null ? lengthValue(vals[p.sizeParam]) : p.elemSize);
+  return saneLength((p.count === null ? 1 : countOf(p.count, vals)) * (p.sizeParam !== null ? lengthValue(vals[p.sizeParam]) : p.elemSize));
+}
+
+/** A computed byte length, or -1 when it is insane (negative, not an integer, above MAX_BUFFER). */
+export function saneLength(n: number): number {
   return Number.isSafeInteger(n) && n >= 0 && n <= MAX_BUFFER ? n : -1;
 }
 

@@ -11,7 +11,7 @@
  */
 import type { EnclaveEngine, EnclaveContext } from '../../arch/index.js';
 import { ArchError, ArchFault, EnclaveRedirect, isProcessorSignal, GPRSGX_SIZE } from '../../arch/index.js';
-import { slotNumber, slotValue, writeSlot, writeSlotAddress, bufferLength, stringUnit, terminatorLength, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK, type StringUnit } from '../marshal.js';
+import { slotNumber, slotValue, writeSlot, writeSlotAddress, bufferLength, lengthValue, saneLength, stringUnit, terminatorLength, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK, type StringUnit } from '../marshal.js';
 import { fixedProvider, type CryptoProvider } from '../../lib/crypto/provider.js';
 import { defaultCrypto } from '../../lib/crypto/node.js';
 import { toHex, bytesEqual, writeU64le } from '../../lib/bytes.js';
@@ -21,6 +21,7 @@ import { STATUS, msSize, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, M
 import { checkModuleInfo } from './imports.js';
 import { readWasmModule, type WasmModuleInfo } from '../wasm.js';
 import { runtimeImports, isOutsideEnclave, type RuntimeServices } from './services.js';
+import { compileEcallBridge, type BridgeHelpers, type BridgeWork, type CompiledBridge } from './bridge.js';
 
 /** A status error inside the runtime: ends the current call with `status`. */
 class CallFailed extends Error {
@@ -55,6 +56,8 @@ interface BrokenEnclave {
 class EnclaveState {
   readonly ok = true as const;
   readonly ecallFns: ((...a: unknown[]) => unknown)[] = [];
+  /** Each ECALL's compiled bridge (see bridge.ts), or null: interpreted (no parameters, or no code generation). */
+  bridges: readonly (CompiledBridge<EnclaveState> | null)[] = [];
   alloc: ((n: number) => number) | null = null;
   free: ((p: number) => void) | null = null;
   readonly threads = new Map<number, ThreadState>();
@@ -113,21 +116,45 @@ const ABORT_RIP_OFFSET = 0x10;
 
 export interface TrustedRuntimeOptions {
   readonly crypto?: CryptoProvider;
+  /**
+   * How ECALLs with parameters are bridged: 'compiled' (the default) compiles each ECALL's bridge
+   * from the interface when an enclave is loaded (bridge.ts), falling back to 'interpreted' where
+   * code generation from strings is refused; 'interpreted' reads the plan at every call. Both do
+   * the same checks in the same order; compiled is faster.
+   */
+  readonly bridges?: 'compiled' | 'interpreted';
 }
 
-export function createTrustedRuntime(options: TrustedRuntimeOptions = {}): EnclaveEngine {
-  return new TrustedRuntime(options.crypto ?? defaultCrypto());
+/** The trusted runtime as an engine, with what it compiled (for inspection). */
+export interface TrustedRuntimeEngine extends EnclaveEngine {
+  /** ECALL bridges compiled so far (each interface's once; 0 where code generation is refused or bridges are 'interpreted'). */
+  readonly compiledBridges: number;
 }
 
-class TrustedRuntime implements EnclaveEngine {
+export function createTrustedRuntime(options: TrustedRuntimeOptions = {}): TrustedRuntimeEngine {
+  const bridges = options.bridges ?? 'compiled';
+  if (bridges !== 'compiled' && bridges !== 'interpreted') throw new TypeError(`bridges must be 'compiled' or 'interpreted', got ${String(bridges)}`);
+  return new TrustedRuntime(options.crypto ?? defaultCrypto(), bridges === 'compiled');
+}
+
+class TrustedRuntime implements TrustedRuntimeEngine {
   readonly #crypto: CryptoProvider;
   readonly #enclaves = new Map<object, EnclaveState | BrokenEnclave>();
   readonly #modules = new Map<string, { module: WebAssembly.Module; info: WasmModuleInfo }>();
   #lastKey: object | null = null;
   #lastState: EnclaveState | BrokenEnclave | undefined = undefined;
 
-  constructor(crypto: CryptoProvider) {
+  readonly #compile: boolean;
+  /** Compiled bridges by the interface's text (the same interface, loaded again, reuses them). */
+  readonly #bridgeCache = new Map<string, readonly (CompiledBridge<EnclaveState> | null)[]>();
+  #compiled = 0;
+  get compiledBridges(): number {
+    return this.#compiled;
+  }
+
+  constructor(crypto: CryptoProvider, compile: boolean) {
     this.#crypto = fixedProvider(crypto); // the runtime is part of the enclave: nobody outside swaps its crypto afterwards
+    this.#compile = compile;
   }
 
   destroyed(key: object): void {
@@ -259,8 +286,8 @@ class TrustedRuntime implements EnclaveEngine {
     if (!bytesEqual(h.MAGIC, HEADER_MAGIC) || h.FORMAT !== 1) throw new CallFailed(STATUS.INVALID_ENCLAVE, 'not a Witness enclave (bad runtime header)');
     if (runtime !== RUNTIME_ID || h.ABI !== RUNTIME_ABI) throw new CallFailed(STATUS.INVALID_ENCLAVE, `built for runtime ${runtime} ABI ${h.ABI}, this is ${RUNTIME_ID} ABI ${RUNTIME_ABI}`);
     checkHeaderRanges(h, ctx.size);
-    const iface = JSON.parse(UTF8_STRICT.decode(ctx.read(base + Number(h.INTERFACE_OFFSET), Number(h.INTERFACE_LENGTH)))) as CanonicalInterface;
-    const plan = planInterface(iface);
+    const ifaceText = UTF8_STRICT.decode(ctx.read(base + Number(h.INTERFACE_OFFSET), Number(h.INTERFACE_LENGTH)));
+    const plan = planInterface(JSON.parse(ifaceText) as CanonicalInterface);
     // The module is fetched as code (EPCM X) from the enclave's own pages.
     const code = ctx.fetch(base + Number(h.MODULE_OFFSET), Number(h.MODULE_LENGTH));
     const hash = this.#crypto.sha256(code);
@@ -309,6 +336,7 @@ class TrustedRuntime implements EnclaveEngine {
       if (!e) throw new CallFailed(STATUS.INVALID_ENCLAVE, `the module does not export ECALL ${f.name}`);
       state.ecallFns.push(e);
     }
+    if (this.#compile) state.bridges = this.#bridgesFor(ifaceText, plan);
     const spg = exports.__stack_pointer;
     state.stackPointer = spg instanceof WebAssembly.Global ? spg : null;
     const init = fn('_initialize');
@@ -335,96 +363,33 @@ class TrustedRuntime implements EnclaveEngine {
     return t;
   }
 
-  /** The part of an ECALL with parameters: copy them in, call, copy the [out] buffers back. */
+  /**
+   * The part of an ECALL with parameters: its copy of the ms, then its bridge (compiled, or the plan
+   * interpreted: #interpret) copies the parameters in, calls, and copies the [out] buffers back;
+   * then what it allocated is freed, however it ended.
+   */
   #ecallWithParams(ctx: EnclaveContext, st: EnclaveState, f: FunctionPlan, index: number, msAddr: number): void {
-    const n = f.params.length;
     const msLen = msSize(f);
-    const base = ctx.baseAddr, end = base + ctx.size;
     // This call's working arrays and its copy of the ms, reused by nesting depth: an ECALL nested
     // in this one (from its OCALL, or made by the host during an exit while this one still reads
     // its parameters: a fault in a string scan) works one level deeper, with its own. Nothing here
     // is used after the call returns.
     const depth = this.#depth;
-    const work = this.#work[depth] ?? (this.#work[depth] = { args: [], rec: [], owned: [], ms: NO_BYTES, msWords: NO_WORDS });
+    const work = this.#work[depth] ?? (this.#work[depth] = { args: [], rec: [], owned: [], on: 0, ms: NO_BYTES, msWords: NO_WORDS });
     if (work.ms.length < msLen) {
       work.ms = new Uint8Array(msLen);
       work.msWords = new Int32Array(work.ms.buffer);
     }
     // Copy the arguments in once: every later decision uses this copy (no double fetch).
-    const ms = work.ms;
-    ctx.readInto(msAddr, ms, 0, msLen, work.msWords);
-    const args = work.args; // its first n entries are this call's (no length changes: each is a runtime call)
-    for (let i = 0; i < n; i++) {
-      const p = f.params[i]!;
-      args[i] = p.kind === 'value' ? slotValue(p, ms, i) : 0;
-    }
-    // Every buffer is checked and sized before anything is allocated; all of them then share one
-    // allocation on the enclave heap (one witness_alloc/witness_free per call, not one per buffer),
-    // or, when the heap has no hole that large, get one allocation each.
-    // rec: per buffer [parameter index, host address, length, offset in the block → address].
-    const rec = work.rec;
-    let rn = 0;
-    /** What this call allocated, freed in reverse order at the end. */
-    const owned = work.owned;
-    let on = 0;
-    let total = 0;
+    ctx.readInto(msAddr, work.ms, 0, msLen, work.msWords);
+    work.on = 0;
     this.#depth = depth + 1;
     /** The processor's signal passing through (the host left this entry), if any. */
     let signal: unknown = null;
     try {
-      for (let i = 0; i < n; i++) {
-        const p = f.params[i]!;
-        if (p.kind === 'value') continue;
-        const host = slotNumber(ms, i);
-        if (p.kind === 'user_check') {
-          args[i] = slotValue(USER_CHECK, ms, i); // the host address, as a u64
-          continue;
-        }
-        if (host < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is not a valid address`);
-        if (host === 0) continue;
-        const len = p.string ? this.#hostStringLength(ctx, host, p.string) : bufferLength(p, args);
-        if (len < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} has an insane length`);
-        if (!isOutsideEnclave(base, end, host, len)) throw new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is not wholly outside the enclave`);
-        // edger8r copies only `if (_tmp != NULL && _len != 0)`: an empty buffer reaches the body as NULL;
-        // and a length must be whole elements (`_len % sizeof(*_tmp) != 0` → INVALID_PARAMETER).
-        if (len === 0) continue;
-        wholeElements(f, p, len);
-        rec[rn] = i;
-        rec[rn + 1] = host;
-        rec[rn + 2] = len;
-        rec[rn + 3] = total;
-        rn += 4;
-        // Each buffer starts 16-aligned in the block, as malloc would give it (max_align_t on wasm32).
-        total += Math.ceil(Math.max(len, 1) / 16) * 16;
-      }
-      const block = rn > 0 ? this.#tryAlloc(st, total, f.name) : 0;
-      for (let k = 0; k < rn; k += 4) {
-        if (block !== 0) rec[k + 3]! += block;
-        else {
-          // Allocated before it is recorded: `owned[on++] = this.#alloc(…)` would count a slot (and free
-          // its stale entry, an earlier call's block) when the allocation throws OUT_OF_MEMORY.
-          const q = this.#alloc(st, rec[k + 2]!, f.name);
-          owned[on++] = rec[k + 3] = q;
-        }
-      }
-      if (block !== 0) owned[on++] = block;
-      for (let k = 0; k < rn; k += 4) {
-        const p = f.params[rec[k]!]!;
-        const host = rec[k + 1]!, len = rec[k + 2]!, ptr = rec[k + 3]!;
-        if (p.direction === 'in' || p.direction === 'inout') {
-          moduleCopy(ctx, st, host, ptr, len, true);
-          // As edger8r: the copy gets its terminator, and must then be exactly as long as the scan found
-          // (the host may have changed the string between the scan and the copy) → SGX_ERROR_UNEXPECTED.
-          if (p.string && !terminatedAt(st.u8, ptr, len, stringUnit(p.string))) throw new CallFailed(STATUS.UNEXPECTED, `${f.name}: ${p.name} changed while it was copied`);
-        } else zeroModule(st, ptr, len);
-        args[rec[k]!] = ptr;
-      }
-      const result = callExport(st.ecallFns[index]!, args, n);
-      for (let k = 0; k < rn; k += 4) {
-        const p = f.params[rec[k]!]!;
-        if (p.direction === 'out' || p.direction === 'inout') moduleCopy(ctx, st, rec[k + 1]!, rec[k + 3]!, rec[k + 2]!, false);
-      }
-      if (f.returns) this.#writeReturn(ctx, f, msAddr, result);
+      const bridge = st.bridges[index];
+      if (bridge != null) bridge(ctx, st, msAddr, work);
+      else this.#interpret(ctx, st, f, index, msAddr, work);
     } catch (err) {
       if (isProcessorSignal(err)) signal = err;
       throw err;
@@ -436,7 +401,8 @@ class TrustedRuntime implements EnclaveEngine {
         // may nest an ECALL, which must work one level deeper (owned is read here). Once the
         // enclave is marked crashed (an exception it handled, an ORET refused), its blocks stay
         // where they are, with the rest of it: a crashed enclave's frame is abandoned, not unwound.
-        for (let k = on - 1; k >= 0 && st.crashed === null; k--) {
+        const owned = work.owned;
+        for (let k = work.on - 1; k >= 0 && st.crashed === null; k--) {
           try {
             st.free?.(owned[k]!);
           } catch (fe) {
@@ -454,10 +420,110 @@ class TrustedRuntime implements EnclaveEngine {
     }
   }
 
+  /**
+   * An ECALL's bridge, interpreted from its plan (the reference for the compiled bridges of
+   * bridge.ts, which do the same in the same order): values decoded, every buffer checked and
+   * sized, one allocation (or one per buffer), the copies in, the call, the copies out, the return
+   * value. What it allocates goes into work.owned as it is allocated.
+   */
+  #interpret(ctx: EnclaveContext, st: EnclaveState, f: FunctionPlan, index: number, msAddr: number, work: Work): void {
+    const n = f.params.length;
+    const base = ctx.baseAddr, end = base + ctx.size;
+    const ms = work.ms;
+    const args = work.args; // its first n entries are this call's (no length changes: each is a runtime call)
+    for (let i = 0; i < n; i++) {
+      const p = f.params[i]!;
+      args[i] = p.kind === 'value' ? slotValue(p, ms, i) : 0;
+    }
+    // Every buffer is checked and sized before anything is allocated; all of them then share one
+    // allocation on the enclave heap (one witness_alloc/witness_free per call, not one per buffer),
+    // or, when the heap has no hole that large, get one allocation each.
+    // rec: per buffer [parameter index, host address, length, offset in the block → address].
+    const rec = work.rec;
+    let rn = 0;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const p = f.params[i]!;
+      if (p.kind === 'value') continue;
+      const host = slotNumber(ms, i);
+      if (p.kind === 'user_check') {
+        args[i] = slotValue(USER_CHECK, ms, i); // the host address, as a u64
+        continue;
+      }
+      if (host < 0) throw badAddress(f, p);
+      if (host === 0) continue;
+      const len = p.string ? this.#hostStringLength(ctx, host, p.string) : bufferLength(p, args);
+      if (len < 0) throw insaneLength(f, p);
+      if (!isOutsideEnclave(base, end, host, len)) throw notOutsideBuffer(f, p);
+      // edger8r copies only `if (_tmp != NULL && _len != 0)`: an empty buffer reaches the body as NULL;
+      // and a length must be whole elements (`_len % sizeof(*_tmp) != 0` → INVALID_PARAMETER).
+      if (len === 0) continue;
+      wholeElements(f, p, len);
+      rec[rn] = i;
+      rec[rn + 1] = host;
+      rec[rn + 2] = len;
+      rec[rn + 3] = total;
+      rn += 4;
+      // Each buffer starts 16-aligned in the block, as malloc would give it (max_align_t on wasm32).
+      total += Math.ceil(Math.max(len, 1) / 16) * 16;
+    }
+    const block = rn > 0 ? tryAlloc(st, total, f.name) : 0;
+    const owned = work.owned;
+    for (let k = 0; k < rn; k += 4) {
+      if (block !== 0) rec[k + 3]! += block;
+      else {
+        // Allocated before it is recorded: `owned[work.on++] = alloc(…)` would count a slot (and free
+        // its stale entry, an earlier call's block) when the allocation throws OUT_OF_MEMORY.
+        const q = alloc(st, rec[k + 2]!, f.name);
+        owned[work.on++] = rec[k + 3] = q;
+      }
+    }
+    if (block !== 0) owned[work.on++] = block;
+    for (let k = 0; k < rn; k += 4) {
+      const p = f.params[rec[k]!]!;
+      const host = rec[k + 1]!, len = rec[k + 2]!, ptr = rec[k + 3]!;
+      if (p.direction === 'in' || p.direction === 'inout') {
+        moduleCopy(ctx, st, host, ptr, len, true);
+        // As edger8r: the copy gets its terminator, and must then be exactly as long as the scan found
+        // (the host may have changed the string between the scan and the copy) → SGX_ERROR_UNEXPECTED.
+        if (p.string && !stringKept(st, ptr, len, p)) throw stringChanged(f, p);
+      } else zeroModule(st, ptr, len);
+      args[rec[k]!] = ptr;
+    }
+    const result = callExport(st.ecallFns[index]!, args, n);
+    for (let k = 0; k < rn; k += 4) {
+      const p = f.params[rec[k]!]!;
+      if (p.direction === 'out' || p.direction === 'inout') moduleCopy(ctx, st, rec[k + 1]!, rec[k + 3]!, rec[k + 2]!, false);
+    }
+    if (f.returns) this.#writeReturn(ctx, f, msAddr, result);
+  }
+
+  /** The compiled bridges of an interface (by its text), compiled at its first load. */
+  #bridgesFor(text: string, plan: InterfacePlan): readonly (CompiledBridge<EnclaveState> | null)[] {
+    let b = this.#bridgeCache.get(text);
+    if (b === undefined) {
+      const helpers = this.#bridgeHelpers;
+      b = plan.ecalls.map((f) => (f.params.length === 0 ? null : compileEcallBridge(f, helpers)));
+      this.#bridgeCache.set(text, b);
+      for (const x of b) if (x !== null) this.#compiled++;
+    }
+    return b;
+  }
+
+  /** What compiled bridges call: the interpreter's own helpers. */
+  readonly #bridgeHelpers: BridgeHelpers<EnclaveState> = {
+    slotValue, slotNumber, USER_CHECK, lengthValue, saneLength, isOutsideEnclave, wholeElements,
+    hostStringLength: (ctx, addr, kind) => this.#hostStringLength(ctx, addr, kind),
+    tryAlloc, alloc, moduleCopy, zeroModule, stringKept,
+    exportOf: (st, index) => st.ecallFns[index]!,
+    writeReturn: (ctx, f, msAddr, result) => this.#writeReturn(ctx, f, msAddr, result),
+    badAddress, insaneLength, notOutsideBuffer, stringChanged,
+  };
+
   /** Nesting depth of ECALLs with parameters in progress (on every enclave: calls nest on one stack). */
   #depth = 0;
   /** Working arrays of an ECALL with parameters, by nesting depth. */
-  readonly #work: { readonly args: (number | bigint)[]; readonly rec: number[]; readonly owned: number[]; ms: Uint8Array; msWords: Int32Array }[] = [];
+  readonly #work: Work[] = [];
 
   /**
    * Buffers the runtime fills and then writes to untrusted memory (an ECALL's return slot, an
@@ -485,21 +551,6 @@ class TrustedRuntime implements EnclaveEngine {
     } finally {
       this.#outDepth = d;
     }
-  }
-
-  #alloc(st: EnclaveState, len: number, fname: string): number {
-    const p = this.#tryAlloc(st, len, fname);
-    if (p === 0) throw new CallFailed(STATUS.OUT_OF_MEMORY, `${fname}: the enclave heap is exhausted`);
-    return p;
-  }
-
-  /** `len` bytes from the enclave's allocator, or 0 (a size beyond the heap is never passed to its 32-bit argument). */
-  #tryAlloc(st: EnclaveState, len: number, fname: string): number {
-    const alloc = st.alloc;
-    if (alloc === null) noAllocator(fname);
-    if (len > st.heapSize) return 0;
-    const p = alloc(Math.max(len, 1)) >>> 0;
-    return p !== 0 && p + len > st.heapSize ? outsideHeap(st, p) : p;
   }
 
   /** Reused by #hostStringLength. */
@@ -659,7 +710,8 @@ function notWholeElements(f: FunctionPlan, p: ParamPlan, len: number): never {
 }
 
 /** The string copied to [ptr, ptr+len) gets its terminator unit; true when its first terminator is that one (its length is as scanned). */
-function terminatedAt(b: Uint8Array, ptr: number, len: number, unit: StringUnit): boolean {
+function stringKept(st: EnclaveState, ptr: number, len: number, p: ParamPlan): boolean {
+  const b = st.u8, unit = stringUnit(p.string!);
   b.fill(0, ptr + len - unit, ptr + len);
   return terminatorLength(b, ptr, ptr + len, unit) === len;
 }
@@ -668,6 +720,20 @@ function terminatedAt(b: Uint8Array, ptr: number, len: number, unit: StringUnit)
 function reterminate(b: Uint8Array, ptr: number, len: number, unit: StringUnit): void {
   b.fill(0, ptr + len - unit, ptr + len);
   b.fill(0, ptr + terminatorLength(b, ptr, ptr + len, unit), ptr + len);
+}
+
+// The errors of an ECALL's bridge (interpreted or compiled), out of line.
+function badAddress(f: FunctionPlan, p: ParamPlan): CallFailed {
+  return new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is not a valid address`);
+}
+function insaneLength(f: FunctionPlan, p: ParamPlan): CallFailed {
+  return new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} has an insane length`);
+}
+function notOutsideBuffer(f: FunctionPlan, p: ParamPlan): CallFailed {
+  return new CallFailed(STATUS.INVALID_PARAMETER, `${f.name}: ${p.name} is not wholly outside the enclave`);
+}
+function stringChanged(f: FunctionPlan, p: ParamPlan): CallFailed {
+  return new CallFailed(STATUS.UNEXPECTED, `${f.name}: ${p.name} changed while it was copied`);
 }
 
 // The errors of an ECALL's entry checks (out of line: keeps the ECALL path small).
@@ -751,7 +817,30 @@ function zeroModule(st: EnclaveState, ptr: number, len: number): void {
   } else st.u8.fill(0, ptr, ptr + len);
 }
 
-/** #tryAlloc without an allocator to call (out of line, as every rare path of the bridge). */
+/** An ECALL's working arrays at its nesting depth (the part compiled bridges use is BridgeWork). */
+interface Work extends BridgeWork {
+  readonly args: (number | bigint)[];
+  readonly rec: number[];
+  ms: Uint8Array;
+  msWords: Int32Array;
+}
+
+function alloc(st: EnclaveState, len: number, fname: string): number {
+  const p = tryAlloc(st, len, fname);
+  if (p === 0) throw new CallFailed(STATUS.OUT_OF_MEMORY, `${fname}: the enclave heap is exhausted`);
+  return p;
+}
+
+/** `len` bytes from the enclave's allocator, or 0 (a size beyond the heap is never passed to its 32-bit argument). */
+function tryAlloc(st: EnclaveState, len: number, fname: string): number {
+  const alloc = st.alloc;
+  if (alloc === null) noAllocator(fname);
+  if (len > st.heapSize) return 0;
+  const p = alloc(Math.max(len, 1)) >>> 0;
+  return p !== 0 && p + len > st.heapSize ? outsideHeap(st, p) : p;
+}
+
+/** tryAlloc without an allocator to call (out of line, as every rare path of the bridge). */
 function noAllocator(fname: string): never {
   throw new CallFailed(STATUS.INVALID_ENCLAVE, `${fname}: the module exports no witness_alloc for marshalled buffers`);
 }

@@ -13,8 +13,9 @@ import { SdkError } from '../errors.js';
 import { decodeImage, checkManifest, type EnclaveImage } from '../image/format.js';
 import { attributesFlagsOf, resolveEnclaveConfig, type EnclaveConfig } from '../image/config.js';
 import { planInterface, type CanonicalInterface } from '../interface.js';
-import { STATUS, statusName, msSize, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, type FunctionPlan, type InterfacePlan } from '../abi.js';
-import { bufferLength, slotNumber, slotValue, valueProblem, writeSlot, writeSlotAddress, stringUnit, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK } from '../marshal.js';
+import { STATUS, statusName, msSize, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
+import { bufferLength, lengthValue, saneLength, slotNumber, slotValue, valueProblem, writeSlot, writeSlotAddress, stringUnit, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK } from '../marshal.js';
+import { compileMarshal, type CompiledMarshal, type MarshalHelpers } from './bridge.js';
 import { win32ErrorName, ntStatusName } from '../../os/windows/index.js';
 import { sgxStatusName } from '../../arch/index.js';
 
@@ -43,6 +44,13 @@ export interface LoadOptions {
   readonly lp?: number;
   /** Called with progress (pages loaded, total) for long loads. */
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * How ECALL arguments are marshalled: 'compiled' (the default) compiles each ECALL's marshaller
+   * from the interface at load (host/bridge.ts), falling back to 'interpreted' where code
+   * generation from strings is refused; 'interpreted' reads the plan at every call. Both do the
+   * same checks in the same order.
+   */
+  readonly bridges?: 'compiled' | 'interpreted';
 }
 
 /** Loading failed; carries the Win32 error, the NTSTATUS and the SGX status where there is one. */
@@ -96,6 +104,7 @@ export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8A
   if (!lp) throw new EnclaveLoadError('NO_SUCH_LP', `no logical processor ${String(options.lp)}: the platform has ${platform.processor.lps.length}`, { lp: options.lp ?? null });
   const arenaSize = options.arenaSize ?? DEFAULT_ARENA;
   if (!Number.isSafeInteger(arenaSize) || arenaSize < 4096 || arenaSize > MAX_ARENA) throw new EnclaveLoadError('BAD_OPTIONS', `arenaSize must be an integer from 4096 to ${MAX_ARENA}, got ${String(arenaSize)}`, { arenaSize });
+  if (options.bridges !== undefined && options.bridges !== 'compiled' && options.bridges !== 'interpreted') throw new EnclaveLoadError('BAD_OPTIONS', `bridges must be 'compiled' or 'interpreted', got ${String(options.bridges)}`);
   if (options.token !== undefined && options.token.length !== 304) throw new EnclaveLoadError('BAD_OPTIONS', `an EINITTOKEN has 304 bytes, got ${options.token.length}`);
   const sigstruct = options.sigstruct ?? img.sigstruct;
   if (!sigstruct || sigstruct.length !== SIGSTRUCT.size) throw new EnclaveLoadError('NOT_SIGNED', 'the image is not signed: sign it (witness sign) or pass a SIGSTRUCT');
@@ -301,6 +310,28 @@ export class HostEnclave {
     this.#arenaBase = arena;
     this.#arenaTop = arena;
     this.#arenaEnd = arena + arenaSize;
+    if (options.bridges !== 'interpreted') {
+      const helpers = this.#marshalHelpers();
+      this.#marshals = plan.ecalls.map((f) => (f.params.length === 0 ? null : compileMarshal(f, helpers)));
+    }
+  }
+
+  /** Each ECALL's compiled marshaller, or null: interpreted (#marshalIn). */
+  readonly #marshals: readonly (CompiledMarshal | null)[] = [];
+  /** How many ECALLs have a compiled marshaller (0 where code generation is refused or bridges are 'interpreted'). */
+  get compiledMarshals(): number {
+    return this.#marshals.filter((m) => m !== null).length;
+  }
+
+  /** What compiled marshallers call: #marshalIn's own helpers, bound to this enclave. */
+  #marshalHelpers(): MarshalHelpers {
+    return {
+      valueProblem, writeSlot, writeSlotAddress, slotValue, USER_CHECK, lengthValue, saneLength, isUserCheckAddress, bufferBytes,
+      slots: (f) => this.#slots(f),
+      memory: () => this.#mem(),
+      take: (len) => this.#take(len),
+      badValue, badUserCheck, badLength, tooShort,
+    };
   }
 
   get destroyed(): boolean {
@@ -371,7 +402,11 @@ export class HostEnclave {
     this.#depth = depth + 1;
     try {
       const ms = this.#take(msSize(f));
-      if (f.params.length !== 0) this.#marshalIn(f, args, ms, frame);
+      if (f.params.length !== 0) {
+        const m = this.#marshals[f.index];
+        if (m != null) m(args, ms, frame);
+        else this.#marshalIn(f, args, ms, frame);
+      }
       const scratch = this.#arenaTop;
       const regs = this.#regs[depth] ?? (this.#regs[depth] = newRegisters());
       regs.rax = 0; regs.rbx = tcs; regs.rcx = AEP; regs.rdx = 0; regs.rsi = ms; regs.rdi = f.index;
@@ -425,7 +460,7 @@ export class HostEnclave {
       }
       const a = args[i];
       const problem = valueProblem(p, a);
-      if (problem !== null) throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} ${problem}, got ${describeArg(a)}`, { param: p.name });
+      if (problem !== null) throw badValue(f, p, a, problem);
       writeSlot(slot, i, p, a);
       // Lengths are computed from the value as the enclave will see it (narrowed to its C type), so both sides agree.
       vals[i] = slotValue(p, slot, i);
@@ -437,18 +472,15 @@ export class HostEnclave {
       if (p.kind === 'value') continue;
       if (p.kind === 'user_check') {
         if (a === null || a === undefined) writeSlotAddress(slot, i, 0);
-        else if ((typeof a === 'number' && Number.isSafeInteger(a) && a >= 0) || (typeof a === 'bigint' && valueProblem(USER_CHECK, a) === null && a >= 0n)) writeSlot(slot, i, USER_CHECK, a);
-        else throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} is [user_check]: it needs an address (a non-negative safe integer or a bigint below 2^64) or null, got ${describeArg(a)}`, { param: p.name });
+        else if (isUserCheckAddress(a)) writeSlot(slot, i, USER_CHECK, a);
+        else throw badUserCheck(f, p, a);
       }
       else if (a === null || a === undefined) writeSlotAddress(slot, i, 0);
       else {
-        let bytes: Uint8Array;
-        if (typeof a === 'string') bytes = p.string === 'wstring' ? encodeWide(a) : UTF8_ENCODER.encode(a + '\0');
-        else if (a instanceof Uint8Array) bytes = a;
-        else throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} needs bytes or a string`);
+        const bytes = bufferBytes(f, p, a);
         const len = p.string ? bytes.length : bufferLength(p, vals);
-        if (len < 0) throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} would have an invalid length`);
-        if (!p.string && bytes.length < len) throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} needs ${len} bytes, got ${bytes.length}`);
+        if (len < 0) throw badLength(f, p);
+        if (!p.string && bytes.length < len) throw tooShort(f, p, len, bytes.length);
         const addr = this.#take(len);
         // An [out] buffer is not written: the enclave reads nothing from it (it zeroes its own copy) and writes all len bytes back.
         if (p.direction !== 'out') mem.write(addr, bytes.length === len ? bytes : bytes.subarray(0, len));
@@ -586,6 +618,31 @@ export class HostEnclave {
     k32.VirtualFree(this.#arenaBase, 0, W.MEM_RELEASE);
     this.#destroyed = true;
   }
+}
+
+// What #marshalIn and the compiled marshallers (host/bridge.ts) share: checks and their errors.
+
+/** A [user_check] argument that is an address: a non-negative safe integer, or a bigint from 0 to 2^64 − 1. */
+function isUserCheckAddress(a: unknown): boolean {
+  return (typeof a === 'number' && Number.isSafeInteger(a) && a >= 0) || (typeof a === 'bigint' && valueProblem(USER_CHECK, a) === null && a >= 0n);
+}
+/** A buffer argument's bytes: a string encoded (with its terminator), or the caller's bytes. */
+function bufferBytes(f: FunctionPlan, p: ParamPlan, a: unknown): Uint8Array {
+  if (typeof a === 'string') return p.string === 'wstring' ? encodeWide(a) : UTF8_ENCODER.encode(a + '\0');
+  if (a instanceof Uint8Array) return a;
+  throw new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} needs bytes or a string`);
+}
+function badValue(f: FunctionPlan, p: ParamPlan, a: unknown, problem: string): SdkError {
+  return new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} ${problem}, got ${describeArg(a)}`, { param: p.name });
+}
+function badUserCheck(f: FunctionPlan, p: ParamPlan, a: unknown): SdkError {
+  return new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} is [user_check]: it needs an address (a non-negative safe integer or a bigint below 2^64) or null, got ${describeArg(a)}`, { param: p.name });
+}
+function badLength(f: FunctionPlan, p: ParamPlan): SdkError {
+  return new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} would have an invalid length`);
+}
+function tooShort(f: FunctionPlan, p: ParamPlan, len: number, got: number): SdkError {
+  return new SdkError('BAD_ARGUMENTS', `${f.name}: ${p.name} needs ${len} bytes, got ${got}`);
 }
 
 /** A short description of a JS argument for messages. */
