@@ -17,36 +17,45 @@ export function lit(n: number): string {
   return String(n);
 }
 
+/** A parameter index the generator writes into a name (`a3`, `P3`): 0 ≤ k < n. */
+export function idx(k: number, n: number): string {
+  if (!Number.isSafeInteger(k) || k < 0 || k >= n) throw new SdkError('BRIDGE_GENERATOR', `bridge generator: ${k} is not a parameter index below ${n}`);
+  return String(k);
+}
+
 /**
  * The byte length expression of buffer parameter `i` (not a string): `bufferLength(p, vals)`
  * written out, where `ref(k)` is the source of `vals[k]` (what that side's interpreter passes for
  * parameter k). A constant length is computed now (-1 when it is insane, as bufferLength says).
- * The source uses `saneLength`, `lengthValue` and `P<i>` (the parameter's plan).
+ * The source uses `saneLength`, `lengthValue` and `P<i>` (the parameter's plan); `i` is from idx().
  */
-export function lengthSource(p: ParamPlan, i: number, ref: (k: number) => string): string {
+export function lengthSource(p: ParamPlan, i: string, ref: (k: number) => string): string {
   if (p.sizeParam === null && (p.count === null || 'constant' in p.count)) return lit(bufferLength(p, []));
-  const size = p.sizeParam !== null ? `lengthValue(${ref(p.sizeParam)})` : `P${lit(i)}.elemSize`;
+  const size = p.sizeParam !== null ? `lengthValue(${ref(p.sizeParam)})` : `P${i}.elemSize`;
   if (p.count === null) return `saneLength(${size})`;
-  return `saneLength(${'constant' in p.count ? `P${lit(i)}.count.constant` : `lengthValue(${ref(p.count.param)})`} * ${size})`;
+  return `saneLength(${'constant' in p.count ? `P${i}.count.constant` : `lengthValue(${ref(p.count.param)})`} * ${size})`;
 }
 
 /**
- * Compile `source` as the body of a factory `(H, F) => fn` and call it, or return null where code
- * generation from strings is refused (a Content-Security-Policy without 'unsafe-eval', `node
- * --disallow-code-generation-from-strings`): the caller then interprets its plan. Factories are
- * cached by source, so an interface loaded again compiles nothing.
+ * Compile `source` as the body of a factory `(H, F) => fn` and call it, or return null where it
+ * cannot be compiled: code generation from strings refused (EvalError: a Content-Security-Policy
+ * without 'unsafe-eval', `node --disallow-code-generation-from-strings`) or a function beyond the
+ * engine's limits (SyntaxError: 65,535 parameters or more). The caller then interprets its plan.
+ * Factories are cached by source (the most recent FACTORY_CACHE of them), so an interface loaded
+ * again compiles nothing.
  */
 export function compileFactory<H, F, T>(source: string, helpers: H, plan: F): T | null {
   let factory = factories.get(source) as ((h: H, f: F) => T) | undefined;
   if (factory === undefined) {
     try {
       factory = new Function('H', 'F', source) as (h: H, f: F) => T;
-    } catch (e) {
-      if (e instanceof EvalError) return null;
-      throw e;
+    } catch {
+      return null;
     }
+    if (factories.size >= FACTORY_CACHE) factories.delete(factories.keys().next().value as string);
     factories.set(source, factory);
   }
   return factory(helpers, plan);
 }
+const FACTORY_CACHE = 1024;
 const factories = new Map<string, unknown>();

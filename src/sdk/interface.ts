@@ -172,7 +172,17 @@ export function planInterface(c: CanonicalInterface): InterfacePlan {
     if (k === undefined) throw new SdkError('INTERFACE_INVALID', `OCALL ${f.name} allows unknown ECALL ${n}`);
     return k;
   }), 'OCALL'));
-  return { ecalls, ocalls };
+  // Frozen, all the way down: the host exposes its plan (HostEnclave.plan), and what was compiled
+  // from it at load (host/bridge.ts) must keep meaning what every later call reads from it.
+  return deepFreeze({ ecalls, ocalls });
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
+  return v;
 }
 
 /** The WebAssembly signature an ECALL export must have: its parameters and return value. */

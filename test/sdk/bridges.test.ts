@@ -3,8 +3,11 @@
  * src/sdk/host/bridge.ts for the host's marshalling) against the interpreted bridges they replace:
  * the same statuses, the same bytes in and out, the same enclave log, for hostile marshalling
  * structures entered directly and for the host's own calls (fast-check), on the marshal fixture.
- * Also: the generated source holds no text of the interface, a hostile interface compiles into
- * nothing it says, compiled bridges are made once per interface, and the options are checked.
+ * Then both sides on stand-ins, for random plans no fixture has (size= and count= naming any
+ * parameter, strings of both widths in every direction, …), with allocations that fail midway,
+ * throw or answer outside the heap, and exports that write or throw. Also: the generated source
+ * holds no text of the interface, a hostile interface compiles into nothing it says, compiled
+ * bridges are made once per interface, and the options are checked.
  *
  * Under `node --disallow-code-generation-from-strings` (the second pass of `npm test`) nothing
  * compiles and both sides interpret: the checks of what was compiled say so and skip.
@@ -12,13 +15,16 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { createHash } from 'node:crypto';
 import { writeU64le } from '../../src/lib/index.js';
-import { createTrustedRuntime, loadEnclave, EXIT_ECALL_RETURN, type HostEnclave, type EcallArg, type OcallImpl } from '../../src/sdk/index.js';
+import { createTrustedRuntime, loadEnclave, EXIT_ECALL_RETURN, HostEnclave, type EcallArg, type OcallImpl } from '../../src/sdk/index.js';
 import { planInterface, type CanonicalInterface } from '../../src/sdk/interface.js';
 import { canonicalInterface } from '../../src/sdk/interface.js';
 import { ecallBridgeSource } from '../../src/sdk/enclave/bridge.js';
 import { marshalSource } from '../../src/sdk/host/bridge.js';
-import type { ExitInfo } from '../../src/arch/index.js';
+import type { ExitInfo, EnclaveContext } from '../../src/arch/index.js';
+import { runEcallBridgeForTests } from '../../src/sdk/enclave/runtime.js';
+import type { FunctionPlan, ParamPlan } from '../../src/sdk/abi.js';
 import type { Platform } from '../../src/platform/index.js';
 import { newPlatform, buildFixture, signFixture, fixtureInterface, readLog, calls, untrusted, rawEnter, isSdkError, STATUS } from '../helpers/sdk.js';
 
@@ -138,9 +144,8 @@ describe('the generated source', () => {
     }
   });
 
-  test('a hostile interface compiles, runs nothing it says, and its errors carry its names', { skip: NO_CODEGEN }, () => {
-    const plan = planInterface(hostile());
-    for (const f of plan.ecalls) {
+  test('a hostile interface compiles, runs nothing it says, and its errors carry its names (and the plain one, of the same shapes, its own)', { skip: NO_CODEGEN }, () => {
+    for (const f of [...planInterface(hostile()).ecalls, ...planInterface(canonicalInterface(fixtureInterface('marshal'))).ecalls]) {
       if (f.params.length === 0) continue;
       new Function('H', 'F', marshalSource(f));
       // The runtime's bridge, with helpers that make every buffer address invalid: its error names the parameter from the plan.
@@ -170,6 +175,7 @@ describe('the generated source', () => {
 // ---- differential: hostile marshalling structures, entered directly ------------------------------
 
 const TWO64 = 2n ** 64n;
+const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 /** What the two sides did with one entry: its exit, status, the untrusted bytes after it, the enclave's log and count. */
 function rawOutcome(s: Side, index: number, slots: readonly bigint[], fill: Uint8Array): unknown {
   const ms = new Uint8Array(8 * (slots.length + 1));
@@ -282,5 +288,153 @@ describe('compiled and interpreted marshallers agree on the host\'s calls', () =
 
   test('after all of it, neither enclave has crashed or lost its secret', () => {
     for (const s of [C, I]) assert.equal(s.e.ecall('ecall_secret_check'), 0);
+  });
+});
+
+// ---- differential on plans no fixture has: both sides on stand-ins ----------------------------
+
+const VALUE_TYPES = [
+  { wasm: 'i32', width: 1, float: false, signed: true }, { wasm: 'i32', width: 1, float: false, signed: false },
+  { wasm: 'i32', width: 2, float: false, signed: true }, { wasm: 'i32', width: 4, float: false, signed: true },
+  { wasm: 'i32', width: 4, float: false, signed: false }, { wasm: 'i64', width: 8, float: false, signed: true },
+  { wasm: 'i64', width: 8, float: false, signed: false }, { wasm: 'f32', width: 4, float: true, signed: true },
+  { wasm: 'f64', width: 8, float: true, signed: true },
+] as const;
+
+/**
+ * A plan of the kinds planInterface makes, and some it makes only from odd interfaces: size= and
+ * count= naming any parameter (a value, a pointer, a string, a float), a constant count with a size
+ * parameter, strings and wide strings in every direction, elements of 1 to 16 bytes.
+ */
+const planArb: fc.Arbitrary<FunctionPlan> = fc.integer({ min: 1, max: 6 }).chain((n) => {
+  const base = { direction: null, elemSize: 0, count: null, sizeParam: null, string: null, pointeeSize: 0 };
+  const value = fc.constantFrom(...VALUE_TYPES).map((t) => ({ ...base, kind: 'value' as const, ...t }));
+  const userCheck = fc.constant({ ...base, kind: 'user_check' as const, wasm: 'i64' as const, width: 8, float: false, signed: false });
+  const buffer = fc.record({
+    direction: fc.constantFrom('in' as const, 'out' as const, 'inout' as const),
+    string: fc.constantFrom(null, null, null, 'string' as const, 'wstring' as const),
+    elemSize: fc.constantFrom(1, 2, 3, 4, 8, 16),
+    sizeParam: fc.option(fc.nat(n - 1), { freq: 3 }),
+    count: fc.oneof(fc.constant(null), fc.nat(6).map((c) => ({ constant: c })), fc.nat(n - 1).map((k) => ({ param: k }))),
+    pointeeSize: fc.constantFrom(1, 1, 2, 4, 8),
+  }).map((b) => ({
+    ...base, kind: 'buffer' as const, wasm: 'i32' as const, width: 4, float: false, signed: false, direction: b.direction, string: b.string,
+    elemSize: b.string ? 0 : b.elemSize, sizeParam: b.string ? null : b.sizeParam, count: b.string ? null : b.count,
+    pointeeSize: b.string === 'wstring' ? 4 : b.string ? 1 : b.pointeeSize,
+  }));
+  return fc.record({
+    params: fc.array(fc.oneof({ arbitrary: value, weight: 3 }, { arbitrary: userCheck, weight: 1 }, { arbitrary: buffer, weight: 5 }), { minLength: n, maxLength: n }),
+    returns: fc.option(fc.constantFrom(...VALUE_TYPES)),
+    index: fc.nat(2),
+  }).map((r): FunctionPlan => ({ name: 'f', index: r.index, params: r.params.map((q, i): ParamPlan => ({ ...q, name: `p${i}` })), returns: r.returns, public: true, allow: [] }));
+});
+
+/** The stand-in's layout: untrusted memory [0, HOST), the enclave at [BASE, BASE + SIZE), a 128 KiB module memory. */
+const HOST = 0x10000, BASE = 0x100000, SIZE = 0x100000, MS_AT = 0xf000;
+
+interface World {
+  /** Allocation from the `failFrom`-th call on answers 0; the `throwAt`-th throws; the `outsideAt`-th answers outside the heap. */
+  readonly failFrom: number;
+  readonly throwAt: number;
+  readonly outsideAt: number;
+  /** The export writes 0xEE at every pointer it gets; or throws. */
+  readonly exportWrites: boolean;
+  readonly exportThrows: boolean;
+  /** Untrusted memory: a pattern with a NUL every `term` bytes. */
+  readonly seed: number;
+  readonly term: number;
+}
+const worldArb: fc.Arbitrary<World> = fc.record({
+  failFrom: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 3 })),
+  throwAt: fc.oneof({ arbitrary: fc.constant(0), weight: 6 }, { arbitrary: fc.integer({ min: 1, max: 3 }), weight: 1 }),
+  outsideAt: fc.oneof({ arbitrary: fc.constant(0), weight: 6 }, { arbitrary: fc.integer({ min: 1, max: 3 }), weight: 1 }),
+  exportWrites: fc.boolean(),
+  exportThrows: fc.oneof({ arbitrary: fc.constant(false), weight: 4 }, { arbitrary: fc.constant(true), weight: 1 }),
+  seed: fc.nat(255),
+  term: fc.integer({ min: 3, max: 200 }),
+});
+
+/** One run of the runtime's part of ECALL `f` on a fresh stand-in: what it threw, what it called, and both memories after. */
+function runtimeOutcome(compiled: boolean, f: FunctionPlan, slots: readonly bigint[], w: World): unknown {
+  const host = new Uint8Array(HOST);
+  for (let k = 0; k < 0x3000; k++) host[k] = k % w.term === w.term - 1 ? 0 : (w.seed + k * 13) & 0xff;
+  for (let k = 0x3000; k < HOST; k += 0x3000) host.copyWithin(k, 0, Math.min(0x3000, HOST - k));
+  slots.forEach((v, i) => writeU64le(host, MS_AT + 8 * i, BigInt.asUintN(64, v)));
+  const range = (la: number, len: number) => {
+    if (!(la >= 0 && la + len <= HOST)) throw new RangeError(`unmapped: ${la} + ${len}`);
+  };
+  const ctx = {
+    baseAddr: BASE, size: SIZE,
+    readInto(la: number, out: Uint8Array, at = 0, len = out.length - at): void {
+      range(la, len);
+      out.set(host.subarray(la, la + len), at);
+    },
+    write(la: number, data: Uint8Array, at = 0, len = data.length - at): void {
+      range(la, len);
+      host.set(data.subarray(at, at + len), la);
+    },
+  } as unknown as EnclaveContext;
+  const memory = new WebAssembly.Memory({ initial: 2, maximum: 2 });
+  const mem = new Uint8Array(memory.buffer);
+  const log: unknown[] = [];
+  let top = 16, calls = 0;
+  const alloc = (n: number): number => {
+    calls++;
+    log.push(['alloc', n]);
+    if (w.throwAt === calls) throw new Error('alloc threw');
+    if (w.outsideAt === calls) return 0x1fff0;
+    if (w.failFrom !== 0 && calls >= w.failFrom) return 0;
+    const p = top;
+    top += Math.ceil(n / 16) * 16;
+    return top > 0x20000 ? 0 : p;
+  };
+  const free = (p: number): void => void log.push(['free', p]);
+  const fn = (...a: unknown[]): unknown => {
+    log.push(['call', a.map((x) => (typeof x === 'bigint' ? `${x}n` : Object.is(x, -0) ? '-0' : x))]);
+    if (w.exportWrites) for (const x of a) if (typeof x === 'number' && x > 0 && x < mem.length) mem[x] = 0xee;
+    if (w.exportThrows) throw new Error('export threw');
+    return f.returns?.wasm === 'i64' ? -5n : f.returns?.float ? -0.5 : 5;
+  };
+  let res: unknown = 'ok';
+  try {
+    runEcallBridgeForTests(compiled, ctx, f, MS_AT, { memory, heapSize: 0x20000, alloc, free, fn });
+  } catch (e) {
+    const x = e as { constructor: { name: string }; status?: number; message: string };
+    res = { error: x.constructor.name, status: x.status, message: x.message };
+  }
+  return { res, log, host: sha256(host), mem: sha256(mem) };
+}
+
+describe('compiled and interpreted bridges agree on plans no fixture has (stand-in enclave)', () => {
+  test('random plans, hostile slots, allocations that fail, throw or answer outside the heap, exports that write or throw', { skip: NO_CODEGEN }, () => {
+    const slot = (q: ParamPlan) => q.kind === 'value'
+      ? fc.oneof(fc.constantFrom(0n, 1n, 2n, 3n, 4n, 8n, 16n, 17n, 64n, 0xffffffffn, TWO64 - 1n, 2n ** 63n, 0x80000000n, 0x7ff8000000000000n, 2n ** 30n, 2n ** 30n + 4n), fc.bigInt({ min: 0n, max: 300n }))
+      : fc.constantFrom(0n, 0x1000n, 0x1001n, 0x1004n, 0x2000n, BigInt(HOST - 16), BigInt(HOST - 3), BigInt(BASE), BigInt(BASE - 4), BigInt(BASE + SIZE), 2n ** 53n, TWO64 - 1n);
+    const run = planArb.chain((f) => fc.tuple(fc.constant(f), fc.tuple(...f.params.map(slot)), worldArb));
+    fc.assert(fc.property(run, ([f, slots, w]) => {
+      assert.deepEqual(runtimeOutcome(true, f, slots, w), runtimeOutcome(false, f, slots, w));
+    }), { numRuns: 1500, seed: 0xb41d9e, endOnFailure: true });
+  });
+});
+
+describe('compiled and interpreted marshallers agree on plans no fixture has', () => {
+  test('random plans and arguments of every kind', { skip: NO_CODEGEN }, () => {
+    const arg = fc.oneof(
+      fc.constantFrom<unknown>(null, undefined, 0, -0, 1, 3, 4, 8, 16, 17, 255, 256, -1, 1.5, NaN, Infinity, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 30, 2 ** 30 + 1, 7n, 0n, -1n, 2n ** 63n, 2n ** 64n - 1n, 2n ** 64n, 16n, 'text', '', 'é', {}, [1, 2]),
+      fc.uint8Array({ minLength: 0, maxLength: 40 }),
+    );
+    const run = planArb.chain((f) => fc.tuple(fc.constant(f), fc.array(arg, { minLength: 0, maxLength: f.params.length }).chain((few) => fc.oneof(fc.constant(few), fc.array(arg, { minLength: f.params.length, maxLength: f.params.length })))));
+    const outcome = (compiled: boolean, f: FunctionPlan, args: readonly unknown[]): unknown => {
+      try {
+        const r = HostEnclave.marshalForTests(C.e, f, args as EcallArg[], compiled);
+        return { ms: [...r.ms], arena: Buffer.from(r.arena).toString('base64'), outs: r.outs.map(([o, l, t]) => [o, l, args.indexOf(t)]) };
+      } catch (e) {
+        const x = e as { constructor: { name: string }; code?: string; message: string };
+        return { error: x.constructor.name, code: x.code, message: x.message };
+      }
+    };
+    fc.assert(fc.property(run, ([f, args]) => {
+      assert.deepEqual(outcome(true, f, args), outcome(false, f, args));
+    }), { numRuns: 3000, seed: 0x4057, endOnFailure: true });
   });
 });

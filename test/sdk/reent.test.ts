@@ -325,6 +325,33 @@ test('an ECALL made while another one\'s parameters are still being read (during
   assert.equal(Number(u64le(p.process.read(U + 24, 8), 0)), 3010, 'the outer call saw its own arguments: strlen("abc") and 1 + 2 + 3 + 4');
 });
 
+test('an ECALL made while another one\'s marshalling structure is being read (a fault in that read) works with its own, larger one: the outer call\'s arguments stay its own', () => {
+  const p = newPlatform();
+  const e = loadFixture(p, 'marshal');
+  const U = untrusted(p, 0x10000);
+  // ecall_in_size's ms (24 bytes) straddles a page boundary: its first slot on a committed page, the
+  // rest on a decommitted one, so the enclave's read of it faults before a byte is copied.
+  const ms = U + 0x1000 - 8;
+  p.process.write(U + 0x4000, new Uint8Array([1, 2, 3, 4]));
+  const slot0 = new Uint8Array(8);
+  new DataView(slot0.buffer).setBigUint64(0, BigInt(U + 0x4000), true);
+  p.process.write(ms, slot0);
+  const commit = decommit(p, U + 0x1000);
+  let nested = -1;
+  const { exit, regs, seen } = enterAcrossFaults(p, e, 'ecall_in_size', ms, U + 0x8000, () => {
+    commit();
+    p.process.write(U + 0x1000, new Uint8Array([4, 0, 0, 0, 0, 0, 0, 0])); // n = 4 (the return slot reads as zeros)
+    // On the other thread, an ECALL whose ms has 7 slots (56 bytes, more than the outer's 24).
+    nested = e.ecall('ecall_align3', [new Uint8Array(40), 40, new Uint8Array(24), 24, new Uint8Array(8), 8]) as number;
+  });
+  assert.deepEqual(seen, ['aex 14', 'eexit null'], 'one fault, then the ECALL\'s return');
+  assertReturned(exit, regs);
+  assert.equal(nested, 0);
+  assert.equal(Number(u64le(p.process.read(ms + 16, 8), 0)), 4, 'the outer call returned its own n');
+  const log = readLog(e);
+  assert.deepEqual([...log[0]!.bytes], [1, 2, 3, 4], 'the outer call received its own buffer');
+});
+
 test('an [in] buffer copy retried after an exit in which a nested ECALL replaced the module\'s memory buffer (memory.grow) lands in the new buffer', () => {
   // The outer call's 16-byte buffer is on a decommitted page: the enclave's copy of it faults.
   const { p, e, U, commit } = inSizeOnDecommittedPage();

@@ -13,7 +13,7 @@
  * the plan.
  */
 import type { EnclaveContext } from '../../arch/index.js';
-import { lit, lengthSource, compileFactory } from '../bridgegen.js';
+import { lit, idx, lengthSource, compileFactory } from '../bridgegen.js';
 import type { FunctionPlan, ParamPlan } from '../abi.js';
 
 /** An ECALL's working state at its nesting depth, shared by the runtime and its bridges. */
@@ -90,7 +90,7 @@ export function ecallBridgeSource(f: FunctionPlan): string {
     out.push(`  h${i} = slotNumber(ms, ${i});`);
     out.push(`  if (h${i} < 0) throw badAddress(F, P${i});`);
     out.push(`  if (h${i} !== 0) {`);
-    out.push(`    l${i} = ${p.string ? `hostStringLength(ctx, h${i}, P${i}.string)` : lengthSource(p, i, (k) => `a${lit(k)}`)};`);
+    out.push(`    l${i} = ${p.string ? `hostStringLength(ctx, h${i}, P${i}.string)` : lengthSource(p, String(i), (k) => `a${idx(k, n)}`)};`);
     out.push(`    if (l${i} < 0) throw insaneLength(F, P${i});`);
     out.push(`    if (!isOutsideEnclave(base, end, h${i}, l${i})) throw notOutsideBuffer(F, P${i});`);
     // An empty buffer reaches the body as NULL (edger8r copies only `if (_tmp != NULL && _len != 0)`).

@@ -111,6 +111,9 @@ const NO_BYTES = new Uint8Array(0);
 const NO_WORDS = new Int32Array(0);
 const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true });
 
+/** Interfaces whose compiled bridges the runtime keeps for the next enclave with the same interface. */
+const BRIDGE_CACHE = 64;
+
 /** Offset of the "abort" continuation the exception handler installs in the SSA (relative to OENTRY). */
 const ABORT_RIP_OFFSET = 0x10;
 
@@ -137,7 +140,43 @@ export function createTrustedRuntime(options: TrustedRuntimeOptions = {}): Trust
   return new TrustedRuntime(options.crypto ?? defaultCrypto(), bridges === 'compiled');
 }
 
+/** What a test's stand-in enclave is made of (runEcallBridgeForTests). */
+export interface BridgeTestEnclave {
+  readonly memory: WebAssembly.Memory;
+  readonly heapSize: number;
+  readonly alloc: ((n: number) => number) | null;
+  readonly free: ((p: number) => void) | null;
+  /** The ECALL's export. */
+  readonly fn: (...a: unknown[]) => unknown;
+}
+
+/**
+ * @internal For the bridges' differential tests: the part of ECALL `f` after the runtime's entry
+ * checks (ms copy, bridge, frees), with its bridge compiled (`compiled`, where code generation is
+ * allowed) or interpreted, on a stand-in enclave, with `ctx` standing in for the processor. Throws
+ * what the ECALL would end with (a status error carries `status`).
+ */
+export function runEcallBridgeForTests(compiled: boolean, ctx: EnclaveContext, f: FunctionPlan, msAddr: number, enclave: BridgeTestEnclave): void {
+  TrustedRuntime.runBridgeForTests(compiled, ctx, f, msAddr, enclave);
+}
+
 class TrustedRuntime implements TrustedRuntimeEngine {
+  static runBridgeForTests(compiled: boolean, ctx: EnclaveContext, f: FunctionPlan, msAddr: number, x: BridgeTestEnclave): void {
+    const rt = new TrustedRuntime(defaultCrypto(), compiled);
+    const ecalls: FunctionPlan[] = [];
+    ecalls[f.index] = f;
+    const st = new EnclaveState({ ecalls, ocalls: [] }, x.memory, x.heapSize, ctx);
+    st.alloc = x.alloc;
+    st.free = x.free;
+    st.ecallFns[f.index] = x.fn;
+    if (compiled) {
+      const bridges: (CompiledBridge<EnclaveState> | null)[] = [];
+      bridges[f.index] = compileEcallBridge(f, rt.#bridgeHelpers);
+      st.bridges = bridges;
+    }
+    rt.#ecallWithParams(ctx, st, f, f.index, msAddr);
+  }
+
   readonly #crypto: CryptoProvider;
   readonly #enclaves = new Map<object, EnclaveState | BrokenEnclave>();
   readonly #modules = new Map<string, { module: WebAssembly.Module; info: WasmModuleInfo }>();
@@ -145,7 +184,7 @@ class TrustedRuntime implements TrustedRuntimeEngine {
   #lastState: EnclaveState | BrokenEnclave | undefined = undefined;
 
   readonly #compile: boolean;
-  /** Compiled bridges by the interface's text (the same interface, loaded again, reuses them). */
+  /** Compiled bridges by the interface's text (the same interface, loaded again, reuses them; the last BRIDGE_CACHE interfaces). */
   readonly #bridgeCache = new Map<string, readonly (CompiledBridge<EnclaveState> | null)[]>();
   #compiled = 0;
   get compiledBridges(): number {
@@ -380,13 +419,15 @@ class TrustedRuntime implements TrustedRuntimeEngine {
       work.ms = new Uint8Array(msLen);
       work.msWords = new Int32Array(work.ms.buffer);
     }
-    // Copy the arguments in once: every later decision uses this copy (no double fetch).
-    ctx.readInto(msAddr, work.ms, 0, msLen, work.msWords);
     work.on = 0;
+    // From here on an ECALL nested in this one (the host runs one during an exit: a fault while the
+    // ms is read) works one level deeper and cannot replace this depth's ms buffer.
     this.#depth = depth + 1;
     /** The processor's signal passing through (the host left this entry), if any. */
     let signal: unknown = null;
     try {
+      // Copy the arguments in once: every later decision uses this copy (no double fetch).
+      ctx.readInto(msAddr, work.ms, 0, msLen, work.msWords);
       const bridge = st.bridges[index];
       if (bridge != null) bridge(ctx, st, msAddr, work);
       else this.#interpret(ctx, st, f, index, msAddr, work);
@@ -504,6 +545,7 @@ class TrustedRuntime implements TrustedRuntimeEngine {
     if (b === undefined) {
       const helpers = this.#bridgeHelpers;
       b = plan.ecalls.map((f) => (f.params.length === 0 ? null : compileEcallBridge(f, helpers)));
+      if (this.#bridgeCache.size >= BRIDGE_CACHE) this.#bridgeCache.delete(this.#bridgeCache.keys().next().value as string);
       this.#bridgeCache.set(text, b);
       for (const x of b) if (x !== null) this.#compiled++;
     }

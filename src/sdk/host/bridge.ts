@@ -6,7 +6,7 @@
  * unrolled and the values in locals. The generated source contains no text from the interface
  * (see bridgegen.ts); where code generation is refused the host interprets the plan.
  */
-import { lit, lengthSource, compileFactory } from '../bridgegen.js';
+import { lit, idx, lengthSource, compileFactory } from '../bridgegen.js';
 import type { FunctionPlan, ParamPlan } from '../abi.js';
 import type { ValueType } from '../marshal.js';
 
@@ -59,7 +59,10 @@ export function marshalSource(f: FunctionPlan): string {
     if (p.sizeParam !== null) referenced.add(p.sizeParam);
     if (p.count !== null && 'param' in p.count) referenced.add(p.count.param);
   }
-  const ref = (k: number): string => (ps[k]!.kind === 'value' ? `v${lit(k)}` : 'undefined');
+  const ref = (k: number): string => {
+    const v = `v${idx(k, n)}`; // (checked before the plan is read at k)
+    return ps[k]!.kind === 'value' ? v : 'undefined';
+  };
   const out: string[] = ['"use strict";', `const { ${names.join(', ')} } = H;`];
   for (let i = 0; i < n; i++) out.push(`const P${i} = F.params[${i}];`);
   out.push('return function marshalIn(args, ms, frame) {');
@@ -87,7 +90,7 @@ export function marshalSource(f: FunctionPlan): string {
     }
     out.push('  else {');
     out.push(`    const bytes = bufferBytes(F, P${i}, x${i});`);
-    out.push(`    const len = ${p.string ? 'bytes.length' : lengthSource(p, i, ref)};`);
+    out.push(`    const len = ${p.string ? 'bytes.length' : lengthSource(p, String(i), ref)};`);
     out.push(`    if (len < 0) throw badLength(F, P${i});`);
     if (!p.string) out.push(`    if (bytes.length < len) throw tooShort(F, P${i}, len, bytes.length);`);
     out.push('    const addr = take(len);');

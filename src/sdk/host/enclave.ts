@@ -316,6 +316,29 @@ export class HostEnclave {
     }
   }
 
+  /**
+   * @internal For the marshallers' differential tests: marshal `args` for `f` (any plan, not only
+   * this enclave's) into this enclave's arena, compiled (`compiled`, where code generation is
+   * allowed) or interpreted, and return the ms, the arena bytes used and the recorded [out]
+   * buffers (offsets in the arena, lengths, the caller's arrays); the arena is then released.
+   * Throws what the ECALL would throw before it enters.
+   */
+  static marshalForTests(e: HostEnclave, f: FunctionPlan, args: readonly EcallArg[], compiled: boolean): { ms: Uint8Array; arena: Uint8Array; outs: [number, number, Uint8Array][] } {
+    const saved = e.#arenaTop;
+    try {
+      const frame: CallFrame = { tcs: 0, slot: 0, inOcall: false, outTargets: [], outAddrs: [], outLens: [], outCount: 0, vals: [], exception: null, ocallError: null };
+      const ms = e.#take(msSize(f));
+      const m = compiled ? compileMarshal(f, e.#marshalHelpers()) : null;
+      if (m !== null) m(args, ms, frame);
+      else e.#marshalIn(f, args, ms, frame, f.params.some((p) => p.kind === 'value'));
+      const outs: [number, number, Uint8Array][] = [];
+      for (let i = 0; i < frame.outCount; i++) outs.push([frame.outAddrs[i]! - saved, frame.outLens[i]!, frame.outTargets[i]!]);
+      return { ms: e.#mem().read(ms, msSize(f)), arena: e.#mem().read(saved, e.#arenaTop - saved), outs };
+    } finally {
+      e.#arenaTop = saved;
+    }
+  }
+
   /** Each ECALL's compiled marshaller, or null: interpreted (#marshalIn). */
   readonly #marshals: readonly (CompiledMarshal | null)[] = [];
   /** How many ECALLs have a compiled marshaller (0 where code generation is refused or bridges are 'interpreted'). */
@@ -405,7 +428,7 @@ export class HostEnclave {
       if (f.params.length !== 0) {
         const m = this.#marshals[f.index];
         if (m != null) m(args, ms, frame);
-        else this.#marshalIn(f, args, ms, frame);
+        else this.#marshalIn(f, args, ms, frame, this.#hasValues[f.index] !== 0);
       }
       const scratch = this.#arenaTop;
       const regs = this.#regs[depth] ?? (this.#regs[depth] = newRegisters());
@@ -443,7 +466,7 @@ export class HostEnclave {
   }
 
   /** Write an ECALL's arguments into the arena and its ms; its [out]/[inout] buffers are recorded in `frame`. */
-  #marshalIn(f: FunctionPlan, args: readonly EcallArg[], ms: number, frame: CallFrame): void {
+  #marshalIn(f: FunctionPlan, args: readonly EcallArg[], ms: number, frame: CallFrame, hasValues: boolean): void {
     const n = f.params.length;
     const slot = this.#slots(f);
     // The return slot (every parameter slot is written below), byte by byte: TypedArray#fill is a
@@ -451,7 +474,7 @@ export class HostEnclave {
     for (let k = 8 * n; k < 8 * n + 8; k++) slot[k] = 0;
     // The values as the enclave will see them, for lengths given by other parameters (none: nothing to keep).
     // (The frame's array, filled by index: nothing is allocated per call; a parameter that is no value reads as undefined.)
-    const vals = this.#hasValues[f.index] ? frame.vals : NO_VALS;
+    const vals = hasValues ? frame.vals : NO_VALS;
     for (let i = 0; i < n; i++) {
       const p = f.params[i]!;
       if (p.kind !== 'value') {
@@ -468,8 +491,8 @@ export class HostEnclave {
     const mem = this.#mem();
     for (let i = 0; i < n; i++) {
       const p = f.params[i]!;
-      const a = args[i];
       if (p.kind === 'value') continue;
+      const a = args[i]; // (read once per argument, as the compiled marshaller does)
       if (p.kind === 'user_check') {
         if (a === null || a === undefined) writeSlotAddress(slot, i, 0);
         else if (isUserCheckAddress(a)) writeSlot(slot, i, USER_CHECK, a);
