@@ -172,12 +172,15 @@ export function planInterface(c: CanonicalInterface): InterfacePlan {
     if (k === undefined) throw new SdkError('INTERFACE_INVALID', `OCALL ${f.name} allows unknown ECALL ${n}`);
     return k;
   }), 'OCALL'));
-  // Frozen, all the way down: the host exposes its plan (HostEnclave.plan), and what was compiled
-  // from it at load (host/bridge.ts) must keep meaning what every later call reads from it.
-  return deepFreeze({ ecalls, ocalls });
+  return { ecalls, ocalls };
 }
 
-function deepFreeze<T>(v: T): T {
+/**
+ * `v` frozen, all the way down (a plan a runtime exposes for inspection: what it compiled from its
+ * own copy at load must keep meaning what every later call reads). Not for the copies the runtimes
+ * use: loads from frozen arrays cost an ECALL and an OCALL 6–8 % here (Node 20).
+ */
+export function deepFreeze<T>(v: T): T {
   if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
     Object.freeze(v);
     for (const x of Object.values(v)) deepFreeze(x);

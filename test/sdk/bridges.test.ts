@@ -108,6 +108,19 @@ describe('what is compiled', () => {
     }
   });
 
+  test('the plan the host shows is a frozen copy: editing it is refused, and calls go on as compiled', () => {
+    const f = C.e.plan.ecalls.find((x) => x.name === 'ecall_out_i32')!;
+    assert.ok(Object.isFrozen(C.e.plan) && Object.isFrozen(f) && Object.isFrozen(f.params) && Object.isFrozen(f.params[0]));
+    assert.throws(() => {
+      (f.params[0] as { direction: string }).direction = 'in';
+    }, TypeError);
+    for (const s of [C, I]) {
+      const out = new Uint8Array(4);
+      s.e.ecall('ecall_out_i32', [out, 0x01020304]);
+      assert.deepEqual([...out], [4, 3, 2, 1]);
+    }
+  });
+
   test('the options are checked', () => {
     assert.throws(() => createTrustedRuntime({ bridges: 'jit' as 'compiled' }), TypeError);
     const b = buildFixture('marshal');

@@ -12,7 +12,7 @@ import type { Process } from '../../os/index.js';
 import { SdkError } from '../errors.js';
 import { decodeImage, checkManifest, type EnclaveImage } from '../image/format.js';
 import { attributesFlagsOf, resolveEnclaveConfig, type EnclaveConfig } from '../image/config.js';
-import { planInterface, type CanonicalInterface } from '../interface.js';
+import { planInterface, deepFreeze, type CanonicalInterface } from '../interface.js';
 import { STATUS, statusName, msSize, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
 import { bufferLength, lengthValue, saneLength, slotNumber, slotValue, valueProblem, writeSlot, writeSlotAddress, stringUnit, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK } from '../marshal.js';
 import { compileMarshal, type CompiledMarshal, type MarshalHelpers } from './bridge.js';
@@ -227,7 +227,9 @@ export class HostEnclave {
   readonly base: number;
   readonly size: number;
   readonly image: EnclaveImage;
+  /** The interface's plan, for inspection: a frozen copy of the one the host uses (#plan). */
   readonly plan: InterfacePlan;
+  readonly #plan: InterfacePlan;
   readonly #platform: HostPlatform;
   /** OCALL implementations by OCALL index (undefined: none given). */
   readonly #ocallImpls: (OcallImpl | undefined)[];
@@ -266,7 +268,7 @@ export class HostEnclave {
     if (x.reason === 'eexit') {
       const code = r.rdi;
       if (code === EXIT_ECALL_RETURN) return 0;
-      const f = this.plan.ocalls[code];
+      const f = this.#plan.ocalls[code];
       if (f !== undefined) return this.#answer(x, r, f);
     }
     return this.#answer(x, r, null);
@@ -291,7 +293,8 @@ export class HostEnclave {
   constructor(platform: HostPlatform, image: EnclaveImage, plan: InterfacePlan, base: number, lp: LogicalProcessor, arena: number, arenaSize: number, options: LoadOptions) {
     this.#platform = platform;
     this.image = image;
-    this.plan = plan;
+    this.#plan = plan;
+    this.plan = deepFreeze(structuredClone(plan));
     this.base = base;
     this.size = image.manifest.layout.size;
     const impls = options.ocalls ?? {};
