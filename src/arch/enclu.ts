@@ -882,6 +882,9 @@ class Context implements EnclaveContext {
   #ramGen = -1;
   #ramWritable = false;
   #ramPa = 0;
+  /** That page's frame as words (machine.ramWordsOf), while the machine's frameEpoch is #ramEpoch; null: none. */
+  #ramWords: Int32Array | null = null;
+  #ramEpoch = -1;
 
   // An entry record keeps its TCS, enclave and LP for its whole life: these are read once, here
   // (plain fields: the runtime reads them on every ECALL).
@@ -950,6 +953,14 @@ class Context implements EnclaveContext {
       const vpn = (la - off) / 4096;
       const pt = e.lp.cr3;
       if (vpn === this.#ramVpn && pt === this.#ramPt && PageTable.generationOf(pt) === this.#ramGen && !fetch && (!write || this.#ramWritable)) {
+        // A small aligned copy goes straight between the two word views (copyRamWords' loop).
+        const rw = this.#ramWords;
+        if (words !== null && rw !== null && len <= WORD_COPY_MAX && ((off | at | len) & 3) === 0 && at + len <= words.length * 4 && m.frameEpoch === this.#ramEpoch) {
+          const o = off >> 2, w = at / 4;
+          if (write) for (let k = 0, n = len >> 2; k < n; k++) rw[o + k] = words[w + k]!;
+          else for (let k = 0, n = len >> 2; k < n; k++) words[w + k] = rw[o + k]!;
+          return;
+        }
         this.#copy(-(this.#ramPa + off) - 1, off, buf, at, len, write, words);
         return;
       }
@@ -974,6 +985,8 @@ class Context implements EnclaveContext {
         this.#ramGen = PageTable.generationOf(now);
         this.#ramWritable = write;
         this.#ramPa = -i - 1 - off;
+        this.#ramWords = m.ramWordsOf(this.#ramPa);
+        this.#ramEpoch = m.frameEpoch;
       }
       this.#copy(i, off, buf, at, len, write, words);
       return;

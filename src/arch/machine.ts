@@ -287,6 +287,21 @@ export class MachineState {
   readonly #ramKey = new Float64Array(512).fill(NaN); // NaN: an empty slot (equals no frame number)
   readonly #ramVal: (Uint8Array | null)[] = new Array<Uint8Array | null>(512).fill(null);
 
+  /** Bumped whenever a RAM frame's bytes are replaced (swapFrame): word views held outside the frame cache are then stale. */
+  frameEpoch = 0;
+
+  /**
+   * A word view of the RAM frame holding physical address `pa`, or null where copyRamWords would
+   * not copy (the PRM, beyond RAM, a frame never written). Valid while frameEpoch is unchanged.
+   */
+  ramWordsOf(pa: number): Int32Array | null {
+    if (this.inPrm(pa)) return null;
+    const pfn = Math.floor(pa / 4096);
+    if (pfn >= this.ramFrames) return null;
+    const f = this.ramFrame(pfn, false);
+    return f === null ? null : this.#frameWords(pfn, f);
+  }
+
   /** Word views of the cached frames (made when first needed; null: none yet). */
   readonly #ramWords: (Int32Array | null)[] = new Array<Int32Array | null>(512).fill(null);
 
@@ -297,6 +312,7 @@ export class MachineState {
   swapFrame(pfn: number, bytes: Uint8Array): Uint8Array | null {
     const prev = this.ram.get(pfn) ?? null;
     this.ram.set(pfn, bytes);
+    this.frameEpoch++;
     const i = pfn & 511;
     if (this.#ramKey[i] === pfn) {
       this.#ramVal[i] = bytes;
