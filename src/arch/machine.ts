@@ -400,6 +400,32 @@ export class MachineState {
     }
   }
 
+  /**
+   * The last page a single-page non-enclave access (readVirtual, writeVirtual) found in a RAM frame
+   * with bytes: the page table and generation it was translated under, the page, its PTE flags,
+   * the frame and its word view, and the frameEpoch then. While the table's generation and the
+   * frame epoch are unchanged the walk gives the same entry and the frame the same bytes, so a hit
+   * checks only the permissions (the model's TLB for host accesses; invisible to software).
+   */
+  #vPt: PageTable | null = null;
+  #vGen = -1;
+  #vVpn = -1;
+  #vFlags = 0;
+  #vEpoch = -1;
+  #vFrame: Uint8Array = ZERO_PAGE;
+  #vWords: Int32Array = new Int32Array(0);
+
+  /** The frame of page `vpn` (just translated under `pt`: RAM, with bytes `f`), remembered for the next single-page access. */
+  #remember(pt: PageTable, vpn: number, pfn: number, f: Uint8Array): void {
+    this.#vPt = pt;
+    this.#vGen = PageTable.generationOf(pt);
+    this.#vVpn = vpn;
+    this.#vFlags = PageTable.entryOf(pt, vpn) & 7;
+    this.#vEpoch = this.frameEpoch;
+    this.#vFrame = f;
+    this.#vWords = this.#frameWords(pfn, f);
+  }
+
   /** Read through a page table as non-enclave code at privilege `cpl`. */
   readVirtual(pt: PageTable, la: number, out: Uint8Array, cpl: 0 | 3): void {
     const len = out.length;
@@ -407,14 +433,23 @@ export class MachineState {
     if (len !== 0 && off + len <= 4096) {
       // Within one page (an [out] buffer, a marshalling structure): readPhysical's work for one
       // frame, without its loop, and a small aligned read of RAM as words split into bytes.
+      const vpn = (la - off) / 4096;
+      if (vpn === this.#vVpn && pt === this.#vPt && PageTable.generationOf(pt) === this.#vGen && this.frameEpoch === this.#vEpoch && (cpl !== 3 || (this.#vFlags & PTE.U) !== 0)) {
+        if (len <= WORD_SPLIT_MAX && ((off | len) & 3) === 0 && LITTLE_ENDIAN_HOST) splitWords(out, this.#vWords, off >> 2, len);
+        else copyDisjoint(out, 0, this.#vFrame, off, len);
+        return;
+      }
       const pa = this.translate(pt, la, false, cpl === 3, false);
       const pfn = (pa - off) / 4096;
       if (this.inPrm(pa) || pfn >= this.ramFrames) out.fill(0xff);
       else {
         const f = this.ramFrame(pfn, false);
         if (f === null) out.fill(0);
-        else if (len <= WORD_SPLIT_MAX && ((off | len) & 3) === 0 && LITTLE_ENDIAN_HOST) splitWords(out, this.#frameWords(pfn, f), off >> 2, len);
-        else copyDisjoint(out, 0, f, off, len);
+        else {
+          this.#remember(pt, vpn, pfn, f);
+          if (len <= WORD_SPLIT_MAX && ((off | len) & 3) === 0 && LITTLE_ENDIAN_HOST) splitWords(out, this.#frameWords(pfn, f), off >> 2, len);
+          else copyDisjoint(out, 0, f, off, len);
+        }
       }
       return;
     }
@@ -430,12 +465,22 @@ export class MachineState {
 
   writeVirtual(pt: PageTable, la: number, src: Uint8Array, cpl: 0 | 3): void {
     if (src.length === 0) return; // nothing is accessed, nothing can fault (as readVirtual)
-    if ((la & 4095) + src.length <= 4096) {
+    const off = la & 4095;
+    if (off + src.length <= 4096) {
       // Within one page (an ms structure, a small buffer): one translation, no list, and
       // writePhysical's work for one frame without its loop.
+      const vpn = (la - off) / 4096;
+      if (vpn === this.#vVpn && pt === this.#vPt && PageTable.generationOf(pt) === this.#vGen && this.frameEpoch === this.#vEpoch && (this.#vFlags & PTE.W) !== 0 && (cpl !== 3 || (this.#vFlags & PTE.U) !== 0)) {
+        copyDisjoint(this.#vFrame, off, src, 0, src.length);
+        return;
+      }
       const pa = this.translate(pt, la, true, cpl === 3, false);
       const pfn = Math.floor(pa / 4096);
-      if (!this.inPrm(pa) && pfn < this.ramFrames) copyDisjoint(this.ramFrame(pfn, true)!, pa & 4095, src, 0, src.length);
+      if (!this.inPrm(pa) && pfn < this.ramFrames) {
+        const f = this.ramFrame(pfn, true)!;
+        this.#remember(pt, vpn, pfn, f);
+        copyDisjoint(f, off, src, 0, src.length);
+      }
       return;
     }
     // Translate every page first: a faulting write changes nothing.

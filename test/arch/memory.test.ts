@@ -135,6 +135,38 @@ describe('host virtual accesses within one page (readVirtual/writeVirtual withou
     assert.equal(toHex(mem.readVirtual(k.userPt, 0x6000_0000 + 4096 + 64, 64, 3)), toHex(pattern.subarray(4096 + 64, 4096 + 128)), 'swapped back');
   });
 
+  test('a page accessed again is walked again whenever the answer could differ: remapped, read-only, supervisor, unmapped, swapped, another table', () => {
+    const { k, la, pa, pattern, mem } = setup();
+    const read = (pt = k.userPt, cpl: 0 | 3 = 3) => toHex(mem.readVirtual(pt, la + 64, 16, cpl));
+    assert.equal(read(), toHex(pattern.subarray(64, 80)), 'cached now');
+    k.mapUser(la, pa + 4096); // the page remapped to the next frame
+    assert.equal(read(), toHex(pattern.subarray(4096 + 64, 4096 + 80)), 'the new frame');
+    k.mapUser(la, pa, false); // read-only
+    assert.equal(read(), toHex(pattern.subarray(64, 80)));
+    assertFault(() => mem.writeVirtual(k.userPt, la + 64, new Uint8Array(8), 3), VECTOR.PF);
+    assert.equal(read(), toHex(pattern.subarray(64, 80)), 'the refused write changed nothing');
+    k.userPt.map(la / 4096, pa / 4096, 1); // writable, supervisor only: the kernel (CPL 0) may, the host may not
+    mem.writeVirtual(k.userPt, la + 64, Uint8Array.of(9, 9, 9, 9), 0);
+    assert.equal(toHex(mem.readVirtual(k.userPt, la + 64, 4, 0)), '09090909');
+    assertFault(() => read(), VECTOR.PF);
+    assertFault(() => mem.writeVirtual(k.userPt, la + 64, new Uint8Array(4), 3), VECTOR.PF);
+    k.mapUser(la, pa);
+    mem.writeVirtual(k.userPt, la + 64, pattern.subarray(64, 68), 3);
+    assert.equal(read(), toHex(pattern.subarray(64, 80)));
+    const lent = new Uint8Array(4096).fill(0x5c);
+    const own = mem.swapFrame(pa, lent); // the frame's bytes replaced
+    assert.equal(read(), '5c'.repeat(16));
+    mem.writeVirtual(k.userPt, la + 64, Uint8Array.of(1, 2, 3, 4), 3);
+    assert.deepEqual([...lent.subarray(64, 68)], [1, 2, 3, 4], 'a write reaches the lent bytes');
+    mem.swapFrame(pa, own);
+    assert.equal(read(), toHex(pattern.subarray(64, 80)), 'swapped back');
+    assert.equal(read(k.proc.kernelPageTable, 0), '00'.repeat(16), 'the same linear address in another table (the kernel\'s identity map: physical 0x6000_0040)');
+    assert.equal(read(), toHex(pattern.subarray(64, 80)));
+    k.userPt.unmap(la / 4096);
+    assertFault(() => read(), VECTOR.PF);
+    assertFault(() => mem.writeVirtual(k.userPt, la + 64, new Uint8Array(4), 3), VECTOR.PF);
+  });
+
   test('into an array that clamps rather than truncates, or an object posing as a Uint8Array, the bytes are still the bytes', () => {
     const { k, la, pattern, mem } = setup();
     const want = [...pattern.subarray(64, 128)];
