@@ -979,14 +979,22 @@ class Context implements EnclaveContext {
       if (i < 0 && !fetch) {
         // Ordinary RAM (outside ELRANGE and the PRM): remember the translation, under the page
         // table it was made with (a fault's AEX may have let the kernel switch CR3 before the retry).
+        // Every field computed before the first is set (ramWordsOf is null, never a throw, for a
+        // frame whose word view cannot be made), so the cache never mixes two pages.
         const now = e.lp.cr3;
+        const pagePa = -i - 1 - off;
+        const rw = m.ramWordsOf(pagePa);
         this.#ramVpn = vpn;
         this.#ramPt = now;
         this.#ramGen = PageTable.generationOf(now);
         this.#ramWritable = write;
-        this.#ramPa = -i - 1 - off;
-        this.#ramWords = m.ramWordsOf(this.#ramPa);
+        this.#ramPa = pagePa;
+        this.#ramWords = rw;
         this.#ramEpoch = m.frameEpoch;
+        this.#copy(i, off, buf, at, len, write, words);
+        // A write may just have given the page its frame (a page never written has none): its words from now on.
+        if (rw === null && write) this.#ramWords = m.ramWordsOf(pagePa);
+        return;
       }
       this.#copy(i, off, buf, at, len, write, words);
       return;

@@ -299,7 +299,12 @@ export class MachineState {
     const pfn = Math.floor(pa / 4096);
     if (pfn >= this.ramFrames) return null;
     const f = this.ramFrame(pfn, false);
-    return f === null ? null : this.#frameWords(pfn, f);
+    if (f === null) return null;
+    try {
+      return this.#frameWords(pfn, f);
+    } catch {
+      return null; // its bytes detached (a lent buffer transferred away): the byte path refuses the copy
+    }
   }
 
   /** Word views of the cached frames (made when first needed; null: none yet). */
@@ -415,15 +420,29 @@ export class MachineState {
   #vFrame: Uint8Array = ZERO_PAGE;
   #vWords: Int32Array = new Int32Array(0);
 
-  /** The frame of page `vpn` (just translated under `pt`: RAM, with bytes `f`), remembered for the next single-page access. */
-  #remember(pt: PageTable, vpn: number, pfn: number, f: Uint8Array): void {
+  /**
+   * The frame of the page holding `la` (just translated under `pt`: RAM, with bytes `f`),
+   * remembered for the next single-page access. The page number is la's, rounded down: translate
+   * accepts a fractional address, whose own quotient matches no page remembered here. Nothing is
+   * remembered where the frame's word view cannot be made (its bytes detached): every field is
+   * computed before the first is set, so the entry is never half one page's and half another's.
+   */
+  #remember(pt: PageTable, la: number, pfn: number, f: Uint8Array): void {
+    const vpn = Math.floor(la / 4096);
+    let words: Int32Array;
+    try {
+      words = this.#frameWords(pfn, f);
+    } catch {
+      return;
+    }
+    const flags = PageTable.entryOf(pt, vpn) & 7;
     this.#vPt = pt;
     this.#vGen = PageTable.generationOf(pt);
     this.#vVpn = vpn;
-    this.#vFlags = PageTable.entryOf(pt, vpn) & 7;
+    this.#vFlags = flags;
     this.#vEpoch = this.frameEpoch;
     this.#vFrame = f;
-    this.#vWords = this.#frameWords(pfn, f);
+    this.#vWords = words;
   }
 
   /** Read through a page table as non-enclave code at privilege `cpl`. */
@@ -446,7 +465,7 @@ export class MachineState {
         const f = this.ramFrame(pfn, false);
         if (f === null) out.fill(0);
         else {
-          this.#remember(pt, vpn, pfn, f);
+          this.#remember(pt, la, pfn, f);
           if (len <= WORD_SPLIT_MAX && ((off | len) & 3) === 0 && LITTLE_ENDIAN_HOST) splitWords(out, this.#frameWords(pfn, f), off >> 2, len);
           else copyDisjoint(out, 0, f, off, len);
         }
@@ -478,7 +497,7 @@ export class MachineState {
       const pfn = Math.floor(pa / 4096);
       if (!this.inPrm(pa) && pfn < this.ramFrames) {
         const f = this.ramFrame(pfn, true)!;
-        this.#remember(pt, vpn, pfn, f);
+        this.#remember(pt, la, pfn, f);
         copyDisjoint(f, off, src, 0, src.length);
       }
       return;

@@ -167,6 +167,31 @@ describe('host virtual accesses within one page (readVirtual/writeVirtual withou
     assertFault(() => mem.writeVirtual(k.userPt, la + 64, new Uint8Array(4), 3), VECTOR.PF);
   });
 
+  test('a fractional address (which translate rounds down) is checked every time: no access at it lends its page another\'s permissions', () => {
+    const { k, la, pa, pattern, mem } = setup();
+    k.mapUser(la, pa, false); // user, read-only
+    assert.equal(toHex(mem.readVirtual(k.userPt, la + 64.5, 4, 3)), toHex(pattern.subarray(64, 68)));
+    assertFault(() => mem.writeVirtual(k.userPt, la + 64.5, Uint8Array.of(1, 2, 3, 4), 3), VECTOR.PF);
+    assert.equal(toHex(mem.readPhysical(pa + 64, 4)), toHex(pattern.subarray(64, 68)), 'the read-only page is unchanged');
+    k.userPt.map(la / 4096, pa / 4096, 0); // supervisor, read-only
+    assert.equal(toHex(mem.readVirtual(k.userPt, la + 8.25, 4, 0)), toHex(pattern.subarray(8, 12)), 'the kernel may read it');
+    assertFault(() => mem.readVirtual(k.userPt, la + 8.25, 4, 3), VECTOR.PF);
+    assertFault(() => mem.writeVirtual(k.userPt, la + 8.25, Uint8Array.of(7, 7, 7, 7), 3), VECTOR.PF);
+    assert.equal(toHex(mem.readPhysical(pa + 8, 4)), toHex(pattern.subarray(8, 12)));
+  });
+
+  test('a lent frame whose bytes were detached is refused, never answered with the page accessed before it', () => {
+    const { k, la, pa, mem } = setup();
+    mem.writePhysical(pa + 4096, new Uint8Array(4096).fill(0xbb));
+    const lent = new Uint8Array(4096).fill(0xaa);
+    mem.swapFrame(pa, lent);
+    assert.equal(toHex(mem.readVirtual(k.userPt, la + 4096, 16, 3)), 'bb'.repeat(16), 'the next page, remembered');
+    structuredClone(lent.buffer, { transfer: [lent.buffer] }); // the lender gives its buffer away
+    for (const [o, n] of [[1, 3], [0, 16]] as const) assert.throws(() => mem.readVirtual(k.userPt, la + o, n, 3), `[${o}, +${n})`);
+    assert.throws(() => mem.writeVirtual(k.userPt, la, new Uint8Array(16).fill(0x77), 3));
+    assert.equal(toHex(mem.readPhysical(pa + 4096, 16)), 'bb'.repeat(16), 'the next page is unchanged');
+  });
+
   test('into an array that clamps rather than truncates, or an object posing as a Uint8Array, the bytes are still the bytes', () => {
     const { k, la, pattern, mem } = setup();
     const want = [...pattern.subarray(64, 128)];
@@ -661,6 +686,52 @@ describe('enclave-mode copies with ordinary RAM through a word view (readInto/wr
     assert.equal(read(), toHex(pattern.subarray(4096, 4160)), 'swapped back');
     const fresh = k.alloc(4096); // never written: no bytes yet
     assert.equal(toHex(k.proc.memory.swapFrame(fresh, lent)), '00'.repeat(4096));
+  });
+
+  test('a lent frame whose bytes were detached is refused in enclave mode too, never answered with the page accessed before it', () => {
+    const { k, e, engine, la, pa } = withHostMemory();
+    const mem = k.proc.memory;
+    mem.writePhysical(pa + 4096, new Uint8Array(4096).fill(0xbb));
+    k.mapUser(la + 4096, pa + 4096, false); // the next page read-only
+    const lent = new Uint8Array(4096).fill(0xaa);
+    mem.swapFrame(pa, lent);
+    const seen: string[] = [];
+    assert.equal(inside(e, engine, (ctx) => {
+      const out = new Uint8Array(16), w = new Int32Array(out.buffer);
+      ctx.readInto(la + 4096, out, 0, 16, w); // the next page, remembered with its words
+      structuredClone(lent.buffer, { transfer: [lent.buffer] });
+      const attempt = (what: string, f: () => void) => {
+        try {
+          f();
+          seen.push(`${what}: done`);
+        } catch {
+          seen.push(`${what}: refused`);
+        }
+      };
+      attempt('unaligned read', () => ctx.read(la + 1, 3));
+      attempt('aligned read', () => ctx.readInto(la, out, 0, 16, w));
+      attempt('unaligned write', () => ctx.write(la + 1, Uint8Array.of(1, 2, 3)));
+      out.fill(0x77);
+      attempt('aligned write', () => ctx.write(la, out, 0, 16, w));
+    }).reason, 'eexit');
+    assert.deepEqual(seen, ['unaligned read: refused', 'aligned read: refused', 'unaligned write: refused', 'aligned write: refused']);
+    assert.equal(toHex(mem.readPhysical(pa + 4096, 16)), 'bb'.repeat(16), 'the read-only next page is unchanged');
+  });
+
+  test('a page first written in enclave mode gets its frame\'s word view: the next small aligned accesses take the word path', () => {
+    const { k, e, engine } = withHostMemory();
+    const { la, pa } = k.hostAlloc(4096); // mapped, never written: no frame yet
+    assert.equal(toHex(k.proc.memory.readPhysical(pa, 8)), '00'.repeat(8));
+    assert.equal(inside(e, engine, (ctx) => {
+      const b = new Uint8Array(16).fill(0x3c), w = new Int32Array(b.buffer);
+      ctx.write(la + 32, b, 0, 16, w);
+      b.fill(0x4d);
+      ctx.write(la + 48, b, 0, 16, w);
+      const out = new Uint8Array(32), ow = new Int32Array(out.buffer);
+      ctx.readInto(la + 32, out, 0, 32, ow);
+      assert.equal(toHex(out), '3c'.repeat(16) + '4d'.repeat(16));
+    }).reason, 'eexit');
+    assert.equal(toHex(k.proc.memory.readPhysical(pa + 32, 32)), '3c'.repeat(16) + '4d'.repeat(16));
   });
 
   test('swapFrame lends the 4096 bytes at an offset, through a fresh view (nothing the object overrides answers)', () => {
