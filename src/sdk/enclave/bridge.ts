@@ -8,9 +8,9 @@
  * and its arguments in locals instead of arrays (the interpretation cost a fifth of an ECALL with
  * two 64-byte buffers: BENCHMARKS.md, ninth session).
  *
- * The generated source contains no text from the interface (see bridgegen.ts). Where code
- * generation from strings is refused, `compileEcallBridge` returns null and the runtime interprets
- * the plan.
+ * The generated source contains no text from the interface (see bridgegen.ts). Where it cannot be
+ * compiled (code generation from strings refused), `compileEcallBridge` returns null and the
+ * runtime interprets the plan.
  */
 import type { EnclaveContext } from '../../arch/index.js';
 import { lit, idx, lengthSource, compileFactory } from '../bridgegen.js';
@@ -95,7 +95,7 @@ export function ecallBridgeSource(f: FunctionPlan): string {
     out.push(`    if (!isOutsideEnclave(base, end, h${i}, l${i})) throw notOutsideBuffer(F, P${i});`);
     // An empty buffer reaches the body as NULL (edger8r copies only `if (_tmp != NULL && _len != 0)`).
     out.push(`    if (l${i} !== 0) {`);
-    if (p.pointeeSize > 1) out.push(`      wholeElements(F, P${i}, l${i});`);
+    if (p.pointeeSize > 1) out.push(`      wholeElements(F, P${i}, l${i});`); // (any length is whole 1-byte elements)
     out.push(`      q${i} = total;`);
     out.push(`      total += Math.ceil(Math.max(l${i}, 1) / 16) * 16;`);
     out.push('    }');
@@ -137,7 +137,7 @@ export function ecallBridgeSource(f: FunctionPlan): string {
   return out.join('\n');
 }
 
-/** ECALL `f`'s bridge, or null where code generation from strings is refused (the runtime then interprets the plan). */
+/** ECALL `f`'s bridge, or null where it cannot be compiled (code generation refused: the runtime then interprets the plan). */
 export function compileEcallBridge<S>(f: FunctionPlan, helpers: BridgeHelpers<S>): CompiledBridge<S> | null {
   return compileFactory<BridgeHelpers<S>, FunctionPlan, CompiledBridge<S>>(ecallBridgeSource(f), helpers, f);
 }

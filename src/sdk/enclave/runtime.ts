@@ -122,7 +122,7 @@ export interface TrustedRuntimeOptions {
   /**
    * How ECALLs with parameters are bridged: 'compiled' (the default) compiles each ECALL's bridge
    * from the interface when an enclave is loaded (bridge.ts), falling back to 'interpreted' where
-   * code generation from strings is refused; 'interpreted' reads the plan at every call. Both do
+   * it cannot be compiled (code generation from strings refused); 'interpreted' reads the plan at every call. Both do
    * the same checks in the same order; compiled is faster.
    */
   readonly bridges?: 'compiled' | 'interpreted';

@@ -46,8 +46,8 @@ export interface LoadOptions {
   readonly onProgress?: (done: number, total: number) => void;
   /**
    * How ECALL arguments are marshalled: 'compiled' (the default) compiles each ECALL's marshaller
-   * from the interface at load (host/bridge.ts), falling back to 'interpreted' where code
-   * generation from strings is refused; 'interpreted' reads the plan at every call. Both do the
+   * from the interface at load (host/bridge.ts), falling back to 'interpreted' where it cannot be
+   * compiled (code generation from strings refused); 'interpreted' reads the plan at every call. Both do the
    * same checks in the same order.
    */
   readonly bridges?: 'compiled' | 'interpreted';
