@@ -122,7 +122,7 @@ describe('what is compiled', () => {
   });
 
   test('the options are checked', () => {
-    assert.throws(() => createTrustedRuntime({ bridges: 'jit' as 'compiled' }), TypeError);
+    assert.throws(() => createTrustedRuntime({ bridges: 'jit' as 'compiled' }), isSdkError('BAD_OPTIONS'));
     const b = buildFixture('marshal');
     assert.throws(() => loadEnclave(C.p, b.image, { sigstruct: signFixture(b), bridges: 'jit' as 'compiled' }), isSdkError('BAD_OPTIONS'));
   });

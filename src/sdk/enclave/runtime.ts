@@ -19,6 +19,7 @@ import { RUNTIME_HEADER, HEADER_MAGIC, RUNTIME_ID, RUNTIME_ABI, type RuntimeHead
 import { planInterface, type CanonicalInterface } from '../interface.js';
 import { STATUS, msSize, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, MAX_STRING, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
 import { checkModuleInfo } from './imports.js';
+import { SdkError } from '../errors.js';
 import { readWasmModule, type WasmModuleInfo } from '../wasm.js';
 import { runtimeImports, isOutsideEnclave, type RuntimeServices } from './services.js';
 import { compileEcallBridge, type BridgeHelpers, type BridgeWork, type CompiledBridge } from './bridge.js';
@@ -134,9 +135,13 @@ export interface TrustedRuntimeEngine extends EnclaveEngine {
   readonly compiledBridges: number;
 }
 
+/**
+ * The trusted runtime, to install as a processor's engine.
+ * @throws {SdkError} `BAD_OPTIONS` for a `bridges` that is neither 'compiled' nor 'interpreted'.
+ */
 export function createTrustedRuntime(options: TrustedRuntimeOptions = {}): TrustedRuntimeEngine {
   const bridges = options.bridges ?? 'compiled';
-  if (bridges !== 'compiled' && bridges !== 'interpreted') throw new TypeError(`bridges must be 'compiled' or 'interpreted', got ${String(bridges)}`);
+  if (bridges !== 'compiled' && bridges !== 'interpreted') throw new SdkError('BAD_OPTIONS', `bridges must be 'compiled' or 'interpreted', got ${String(bridges)}`);
   return new TrustedRuntime(options.crypto ?? defaultCrypto(), bridges === 'compiled');
 }
 
