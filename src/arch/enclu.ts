@@ -11,7 +11,7 @@
  * of such a thread asks the engine to continue from the SSA (`EnclaveEngine.resume`).
  */
 import { u64le, u64leNumberOrNeg, u32le, u16le, writeU64le, writeU32le, writeU16le, isZero, copyDisjoint, moveBytes, LITTLE_ENDIAN_HOST } from '../lib/bytes.js';
-import { MachineState, type LpState, type SecsState, type TcsState, type MemoryRegion, PERM, EPCM_STATE } from './machine.js';
+import { MachineState, copyFrameWords, type LpState, type SecsState, type TcsState, type MemoryRegion, PERM, EPCM_STATE } from './machine.js';
 import { ArchFault, gp, pf, ud } from './faults.js';
 import { ArchError } from './errors.js';
 import { PageTable } from './mmu.js';
@@ -955,10 +955,8 @@ class Context implements EnclaveContext {
       if (vpn === this.#ramVpn && pt === this.#ramPt && PageTable.generationOf(pt) === this.#ramGen && !fetch && (!write || this.#ramWritable)) {
         // A small aligned copy goes straight between the two word views (copyRamWords' loop).
         const rw = this.#ramWords;
-        if (words !== null && rw !== null && len <= WORD_COPY_MAX && ((off | at | len) & 3) === 0 && at + len <= words.length * 4 && m.frameEpoch === this.#ramEpoch) {
-          const o = off >> 2, w = at / 4;
-          if (write) for (let k = 0, n = len >> 2; k < n; k++) rw[o + k] = words[w + k]!;
-          else for (let k = 0, n = len >> 2; k < n; k++) words[w + k] = rw[o + k]!;
+        if (words !== null && rw !== null && rw.length !== 0 && len <= WORD_COPY_MAX && ((off | at | len) & 3) === 0 && at + len <= words.length * 4 && m.frameEpoch === this.#ramEpoch) {
+          copyFrameWords(rw, off >> 2, words, at / 4, len >> 2, write);
           return;
         }
         this.#copy(-(this.#ramPa + off) - 1, off, buf, at, len, write, words);
@@ -979,8 +977,8 @@ class Context implements EnclaveContext {
       if (i < 0 && !fetch) {
         // Ordinary RAM (outside ELRANGE and the PRM): remember the translation, under the page
         // table it was made with (a fault's AEX may have let the kernel switch CR3 before the retry).
-        // Every field computed before the first is set (ramWordsOf is null, never a throw, for a
-        // frame whose word view cannot be made), so the cache never mixes two pages.
+        // Every field computed before the first is set (ramWordsOf throws FRAME_DETACHED for a frame
+        // whose word view cannot be made), so the cache never mixes two pages.
         const now = e.lp.cr3;
         const pagePa = -i - 1 - off;
         const rw = m.ramWordsOf(pagePa);

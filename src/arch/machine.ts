@@ -13,6 +13,7 @@ import type { Measurement } from './measurement.js';
 import { PageTable, PTE, USER_ADDRESS_LIMIT } from './mmu.js';
 import { PT, PFEC, INTEL_LE_PUBKEYHASH, VECTOR } from './constants.js';
 import { ArchFault, pf, gp, mc } from './faults.js';
+import { ArchError } from './errors.js';
 import { TCS_OFF } from './structures/tcs.js';
 import { newRegisters, type EnclaveEngine, type ExitInfo, type Registers } from './engine.js';
 
@@ -293,18 +294,14 @@ export class MachineState {
   /**
    * A word view of the RAM frame holding physical address `pa`, or null where copyRamWords would
    * not copy (the PRM, beyond RAM, a frame never written). Valid while frameEpoch is unchanged.
+   * @throws {ArchError} `FRAME_DETACHED` for a lent frame whose bytes were detached.
    */
   ramWordsOf(pa: number): Int32Array | null {
     if (this.inPrm(pa)) return null;
     const pfn = Math.floor(pa / 4096);
     if (pfn >= this.ramFrames) return null;
     const f = this.ramFrame(pfn, false);
-    if (f === null) return null;
-    try {
-      return this.#frameWords(pfn, f);
-    } catch {
-      return null; // its bytes detached (a lent buffer transferred away): the byte path refuses the copy
-    }
+    return f === null ? null : this.#frameWords(pfn, f);
   }
 
   /** Word views of the cached frames (made when first needed; null: none yet). */
@@ -354,17 +351,18 @@ export class MachineState {
     if (pfn >= this.ramFrames) return false;
     const f = this.ramFrame(pfn, write);
     if (f === null) return false;
-    const fw = this.#frameWords(pfn, f);
-    const o = (pa & 4095) >> 2;
-    if (write) for (let k = 0; k < nWords; k++) fw[o + k] = words[w + k]!;
-    else for (let k = 0; k < nWords; k++) words[w + k] = fw[o + k]!;
+    copyFrameWords(this.#frameWords(pfn, f), (pa & 4095) >> 2, words, w, nWords, write);
     return true;
   }
 
   /** A word view of RAM frame `pfn`'s bytes `f` (just returned by ramFrame, so in its cache slot), made once per slot. */
   #frameWords(pfn: number, f: Uint8Array): Int32Array {
     const slot = pfn & 511;
-    return this.#ramWords[slot] ?? (this.#ramWords[slot] = new Int32Array(f.buffer, f.byteOffset, 1024));
+    const w = this.#ramWords[slot];
+    if (w != null && w.length !== 0) return w;
+    // A lent frame whose bytes were detached (its buffer transferred away) has none to view.
+    if (f.length !== 4096) throw new ArchError('FRAME_DETACHED', `RAM frame 0x${pfn.toString(16)} is lent bytes that were detached`, { pfn });
+    return (this.#ramWords[slot] = new Int32Array(f.buffer, f.byteOffset, 1024));
   }
 
   /**
@@ -410,7 +408,9 @@ export class MachineState {
    * with bytes: the page table and generation it was translated under, the page, its PTE flags,
    * the frame and its word view, and the frameEpoch then. While the table's generation and the
    * frame epoch are unchanged the walk gives the same entry and the frame the same bytes, so a hit
-   * checks only the permissions (the model's TLB for host accesses; invisible to software).
+   * checks only the permissions (the model's TLB for host accesses; invisible to software). A
+   * lent frame whose bytes were detached after it was remembered (its word view now empty) is a
+   * miss: the walk again, and FRAME_DETACHED.
    */
   #vPt: PageTable | null = null;
   #vGen = -1;
@@ -423,18 +423,12 @@ export class MachineState {
   /**
    * The frame of the page holding `la` (just translated under `pt`: RAM, with bytes `f`),
    * remembered for the next single-page access. The page number is la's, rounded down: translate
-   * accepts a fractional address, whose own quotient matches no page remembered here. Nothing is
-   * remembered where the frame's word view cannot be made (its bytes detached): every field is
-   * computed before the first is set, so the entry is never half one page's and half another's.
+   * accepts a fractional address, whose own quotient matches no page remembered here. The word view
+   * is made first: where it cannot be (FRAME_DETACHED) nothing has changed.
    */
   #remember(pt: PageTable, la: number, pfn: number, f: Uint8Array): void {
     const vpn = Math.floor(la / 4096);
-    let words: Int32Array;
-    try {
-      words = this.#frameWords(pfn, f);
-    } catch {
-      return;
-    }
+    const words = this.#frameWords(pfn, f);
     const flags = PageTable.entryOf(pt, vpn) & 7;
     this.#vPt = pt;
     this.#vGen = PageTable.generationOf(pt);
@@ -453,23 +447,23 @@ export class MachineState {
       // Within one page (an [out] buffer, a marshalling structure): readPhysical's work for one
       // frame, without its loop, and a small aligned read of RAM as words split into bytes.
       const vpn = (la - off) / 4096;
-      if (vpn === this.#vVpn && pt === this.#vPt && PageTable.generationOf(pt) === this.#vGen && this.frameEpoch === this.#vEpoch && (cpl !== 3 || (this.#vFlags & PTE.U) !== 0)) {
-        if (len <= WORD_SPLIT_MAX && ((off | len) & 3) === 0 && LITTLE_ENDIAN_HOST) splitWords(out, this.#vWords, off >> 2, len);
-        else copyDisjoint(out, 0, this.#vFrame, off, len);
-        return;
-      }
-      const pa = this.translate(pt, la, false, cpl === 3, false);
-      const pfn = (pa - off) / 4096;
-      if (this.inPrm(pa) || pfn >= this.ramFrames) out.fill(0xff);
-      else {
-        const f = this.ramFrame(pfn, false);
-        if (f === null) out.fill(0);
-        else {
-          this.#remember(pt, la, pfn, f);
-          if (len <= WORD_SPLIT_MAX && ((off | len) & 3) === 0 && LITTLE_ENDIAN_HOST) splitWords(out, this.#frameWords(pfn, f), off >> 2, len);
-          else copyDisjoint(out, 0, f, off, len);
+      if (!(vpn === this.#vVpn && pt === this.#vPt && PageTable.generationOf(pt) === this.#vGen && this.frameEpoch === this.#vEpoch && (cpl !== 3 || (this.#vFlags & PTE.U) !== 0) && this.#vWords.length !== 0)) {
+        // A miss: the walk, then the frame, remembered (not the abort page, not a frame never written).
+        const pa = this.translate(pt, la, false, cpl === 3, false);
+        const pfn = (pa - off) / 4096;
+        if (this.inPrm(pa) || pfn >= this.ramFrames) {
+          out.fill(0xff);
+          return;
         }
+        const f = this.ramFrame(pfn, false);
+        if (f === null) {
+          out.fill(0);
+          return;
+        }
+        this.#remember(pt, la, pfn, f);
       }
+      if (len <= WORD_SPLIT_MAX && ((off | len) & 3) === 0 && LITTLE_ENDIAN_HOST) splitWords(out, this.#vWords, off >> 2, len);
+      else copyDisjoint(out, 0, this.#vFrame, off, len);
       return;
     }
     let done = 0;
@@ -489,17 +483,14 @@ export class MachineState {
       // Within one page (an ms structure, a small buffer): one translation, no list, and
       // writePhysical's work for one frame without its loop.
       const vpn = (la - off) / 4096;
-      if (vpn === this.#vVpn && pt === this.#vPt && PageTable.generationOf(pt) === this.#vGen && this.frameEpoch === this.#vEpoch && (this.#vFlags & PTE.W) !== 0 && (cpl !== 3 || (this.#vFlags & PTE.U) !== 0)) {
-        copyDisjoint(this.#vFrame, off, src, 0, src.length);
-        return;
+      if (!(vpn === this.#vVpn && pt === this.#vPt && PageTable.generationOf(pt) === this.#vGen && this.frameEpoch === this.#vEpoch && (this.#vFlags & PTE.W) !== 0 && (cpl !== 3 || (this.#vFlags & PTE.U) !== 0) && this.#vWords.length !== 0)) {
+        // A miss: the walk, then the frame, remembered as readVirtual's.
+        const pa = this.translate(pt, la, true, cpl === 3, false);
+        const pfn = Math.floor(pa / 4096);
+        if (this.inPrm(pa) || pfn >= this.ramFrames) return; // the abort page drops writes
+        this.#remember(pt, la, pfn, this.ramFrame(pfn, true)!);
       }
-      const pa = this.translate(pt, la, true, cpl === 3, false);
-      const pfn = Math.floor(pa / 4096);
-      if (!this.inPrm(pa) && pfn < this.ramFrames) {
-        const f = this.ramFrame(pfn, true)!;
-        this.#remember(pt, la, pfn, f);
-        copyDisjoint(f, off, src, 0, src.length);
-      }
+      copyDisjoint(this.#vFrame, off, src, 0, src.length);
       return;
     }
     // Translate every page first: a faulting write changes nothing.
@@ -808,6 +799,12 @@ export { ArchFault, VECTOR };
  * and TypedArray#set).
  */
 const WORD_SPLIT_MAX = 256;
+
+/** `n` words between a RAM frame's word view `fw` (from word `o`) and `words` (from word `w`): into the frame when `write`. */
+export function copyFrameWords(fw: Int32Array, o: number, words: Int32Array, w: number, n: number, write: boolean): void {
+  if (write) for (let k = 0; k < n; k++) fw[o + k] = words[w + k]!;
+  else for (let k = 0; k < n; k++) words[w + k] = fw[o + k]!;
+}
 
 /**
  * out[0, len) = the `len` bytes (a multiple of 4) of words w[o…] (little-endian host). Each store is

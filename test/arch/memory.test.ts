@@ -187,9 +187,17 @@ describe('host virtual accesses within one page (readVirtual/writeVirtual withou
     mem.swapFrame(pa, lent);
     assert.equal(toHex(mem.readVirtual(k.userPt, la + 4096, 16, 3)), 'bb'.repeat(16), 'the next page, remembered');
     structuredClone(lent.buffer, { transfer: [lent.buffer] }); // the lender gives its buffer away
-    for (const [o, n] of [[1, 3], [0, 16]] as const) assert.throws(() => mem.readVirtual(k.userPt, la + o, n, 3), `[${o}, +${n})`);
-    assert.throws(() => mem.writeVirtual(k.userPt, la, new Uint8Array(16).fill(0x77), 3));
+    const detached = (e: unknown) => e instanceof ArchError && e.code === 'FRAME_DETACHED';
+    for (const [o, n] of [[1, 3], [0, 16]] as const) assert.throws(() => mem.readVirtual(k.userPt, la + o, n, 3), detached, `[${o}, +${n})`);
+    assert.throws(() => mem.writeVirtual(k.userPt, la, new Uint8Array(16).fill(0x77), 3), detached);
     assert.equal(toHex(mem.readPhysical(pa + 4096, 16)), 'bb'.repeat(16), 'the next page is unchanged');
+    // A lent frame remembered first, then detached: its remembered view is empty, the access is refused the same way.
+    const lent2 = new Uint8Array(4096).fill(0xcc);
+    mem.swapFrame(pa + 2 * 4096, lent2);
+    assert.equal(toHex(mem.readVirtual(k.userPt, la + 2 * 4096, 16, 3)), 'cc'.repeat(16));
+    structuredClone(lent2.buffer, { transfer: [lent2.buffer] });
+    assert.throws(() => mem.readVirtual(k.userPt, la + 2 * 4096, 16, 3), detached);
+    assert.throws(() => mem.writeVirtual(k.userPt, la + 2 * 4096, new Uint8Array(16), 3), detached);
   });
 
   test('into an array that clamps rather than truncates, or an object posing as a Uint8Array, the bytes are still the bytes', () => {
@@ -704,8 +712,8 @@ describe('enclave-mode copies with ordinary RAM through a word view (readInto/wr
         try {
           f();
           seen.push(`${what}: done`);
-        } catch {
-          seen.push(`${what}: refused`);
+        } catch (err) {
+          seen.push(`${what}: ${err instanceof ArchError ? err.code : String(err)}`);
         }
       };
       attempt('unaligned read', () => ctx.read(la + 1, 3));
@@ -713,8 +721,16 @@ describe('enclave-mode copies with ordinary RAM through a word view (readInto/wr
       attempt('unaligned write', () => ctx.write(la + 1, Uint8Array.of(1, 2, 3)));
       out.fill(0x77);
       attempt('aligned write', () => ctx.write(la, out, 0, 16, w));
+      // A lent frame the context remembered first (with its words), then detached.
+      const lent2 = new Uint8Array(4096).fill(0xcc);
+      mem.swapFrame(pa + 2 * 4096, lent2);
+      ctx.readInto(la + 2 * 4096, out, 0, 16, w);
+      seen.push(`remembered: ${toHex(out.subarray(0, 2))}`);
+      structuredClone(lent2.buffer, { transfer: [lent2.buffer] });
+      attempt('aligned read after', () => ctx.readInto(la + 2 * 4096, out, 0, 16, w));
+      attempt('aligned write after', () => ctx.write(la + 2 * 4096, out, 0, 16, w));
     }).reason, 'eexit');
-    assert.deepEqual(seen, ['unaligned read: refused', 'aligned read: refused', 'unaligned write: refused', 'aligned write: refused']);
+    assert.deepEqual(seen, ['unaligned read: FRAME_DETACHED', 'aligned read: FRAME_DETACHED', 'unaligned write: FRAME_DETACHED', 'aligned write: FRAME_DETACHED', 'remembered: cccc', 'aligned read after: FRAME_DETACHED', 'aligned write after: FRAME_DETACHED']);
     assert.equal(toHex(mem.readPhysical(pa + 4096, 16)), 'bb'.repeat(16), 'the read-only next page is unchanged');
   });
 
