@@ -39,25 +39,40 @@ export const KEY_DEPENDENCIES_SIZE = 644;
 
 /** The ED-11 serialization (644 bytes). */
 export function serializeKeyDependencies(d: KeyDependencies): Uint8Array {
-  const b = new Uint8Array(KEY_DEPENDENCIES_SIZE);
+  return serializeInto(new Uint8Array(KEY_DEPENDENCIES_SIZE), d);
+}
+
+/** serializeKeyDependencies into `b` (KEY_DEPENDENCIES_SIZE bytes, every one written). */
+function serializeInto(b: Uint8Array, d: KeyDependencies): Uint8Array {
   writeU16le(b, 0, d.keyName);
   writeU16le(b, 2, d.keyPolicy);
   writeU16le(b, 4, d.isvProdId);
   writeU16le(b, 6, d.isvSvn);
   writeU16le(b, 8, d.configSvn);
-  // 10..12: padding
+  b[10] = 0; // 10..12: padding
+  b[11] = 0;
   writeU32le(b, 12, d.miscSelect);
   writeU32le(b, 16, d.miscMask);
-  let o = 20;
-  for (const [v, n] of [
-    [d.attributes, 16], [d.attributesMask, 16], [d.ownerEpoch, 16], [d.cpuSvn, 16], [d.sealKeyFuses, 16],
-    [d.isvFamilyId, 16], [d.isvExtProdId, 16], [d.mrenclave, 32], [d.mrsigner, 32], [d.keyId, 32], [d.configId, 64], [d.padding, 352],
-  ] as const) {
-    if (v.length !== n) throw new ArchError('KEY_DEPENDENCY_SIZE', `key dependency of ${v.length} bytes where ${n} are required`);
-    b.set(v, o);
-    o += n;
-  }
+  let o = put(b, 20, d.attributes, 16);
+  o = put(b, o, d.attributesMask, 16);
+  o = put(b, o, d.ownerEpoch, 16);
+  o = put(b, o, d.cpuSvn, 16);
+  o = put(b, o, d.sealKeyFuses, 16);
+  o = put(b, o, d.isvFamilyId, 16);
+  o = put(b, o, d.isvExtProdId, 16);
+  o = put(b, o, d.mrenclave, 32);
+  o = put(b, o, d.mrsigner, 32);
+  o = put(b, o, d.keyId, 32);
+  o = put(b, o, d.configId, 64);
+  put(b, o, d.padding, 352);
   return b;
+}
+
+/** Dependency `v` (exactly `n` bytes) at offset `o` of `b`; the offset after it. */
+function put(b: Uint8Array, o: number, v: Uint8Array, n: number): number {
+  if (v.length !== n) throw new ArchError('KEY_DEPENDENCY_SIZE', `key dependency of ${v.length} bytes where ${n} are required`);
+  b.set(v, o);
+  return o + n;
 }
 
 /** The platform's fused roots (ED: chosen per platform, see secrets.ts). */
@@ -66,10 +81,26 @@ export interface FuseRoots {
   readonly provisioningRoot: Uint8Array;
 }
 
+/**
+ * The serialization's buffer, reused by derivations (each one allocated ~1 KB of buffers per
+ * derived key before) and zeroed after each: it holds the fused root among the dependencies. The
+ * provider's CMAC gets it only for the call. A derivation made while one is under way (a provider
+ * that derives a key itself) serializes into a buffer of its own.
+ */
+const SCRATCH = new Uint8Array(KEY_DEPENDENCIES_SIZE);
+let scratchBusy = false;
+
 /** derivekey(): 16 bytes. */
 export function deriveKey(crypto: CryptoProvider, roots: FuseRoots, d: KeyDependencies): Uint8Array {
   const root = d.keyName === KEYNAME.PROVISION_KEY ? roots.provisioningRoot : roots.sealFuses;
-  return crypto.aesCmac128(root, serializeKeyDependencies(d));
+  if (scratchBusy) return crypto.aesCmac128(root, serializeKeyDependencies(d));
+  scratchBusy = true;
+  try {
+    return crypto.aesCmac128(root, serializeInto(SCRATCH, d));
+  } finally {
+    SCRATCH.fill(0);
+    scratchBusy = false;
+  }
 }
 
 export const ZERO16 = new Uint8Array(16);

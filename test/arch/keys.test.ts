@@ -380,6 +380,46 @@ describe('seal keys and platform identity (§11.1 consequences)', () => {
     assert.throws(() => serializeKeyDependencies({ ...d, mrenclave: new Uint8Array(31) }), (e: unknown) => e instanceof ArchError && e.code === 'KEY_DEPENDENCY_SIZE');
   });
 
+  test('deriveKey: the provider sees the serialization only during its call (zeroed after, also when the derivation fails), and a derivation nested in it gets its own buffer', () => {
+    const roots = { sealFuses: new Uint8Array(16).fill(9), provisioningRoot: new Uint8Array(16).fill(2) };
+    const d: KeyDependencies = {
+      keyName: KEYNAME.SEAL_KEY, keyPolicy: 2, isvProdId: 3, isvSvn: 4, configSvn: 0, miscSelect: 0, miscMask: 0,
+      attributes: new Uint8Array(16).fill(1), attributesMask: new Uint8Array(16).fill(5), ownerEpoch: new Uint8Array(16), cpuSvn: new Uint8Array(16).fill(7), sealKeyFuses: roots.sealFuses,
+      isvFamilyId: new Uint8Array(16), isvExtProdId: new Uint8Array(16), mrenclave: new Uint8Array(32).fill(0xaa), mrsigner: new Uint8Array(32).fill(0xbb), keyId: new Uint8Array(32).fill(0xcc),
+      configId: new Uint8Array(64), padding: new Uint8Array(352).fill(0xdd),
+    };
+    const expected = toHex(crypto.aesCmac128(roots.sealFuses, serializeKeyDependencies(d)));
+    const seen: Uint8Array[] = [];
+    const keeping = { ...crypto, aesCmac128: (k: Uint8Array, m: Uint8Array) => {
+      seen.push(m);
+      return crypto.aesCmac128(k, m);
+    } };
+    assert.equal(toHex(deriveKey(keeping, roots, d)), expected);
+    assert.ok(seen[0]!.every((b) => b === 0), 'the message the provider was given holds no dependency (the fuse key) after the call');
+    // A provider that derives another key inside its CMAC: both keys come out right.
+    const other = { ...d, keyPolicy: 1 };
+    let inner = '';
+    const nesting = { ...crypto, aesCmac128: (k: Uint8Array, m: Uint8Array) => {
+      if (inner === '') inner = toHex(deriveKey(crypto, roots, other));
+      return crypto.aesCmac128(k, m);
+    } };
+    assert.equal(toHex(deriveKey(nesting, roots, d)), expected);
+    assert.equal(inner, toHex(crypto.aesCmac128(roots.sealFuses, serializeKeyDependencies(other))));
+    // A dependency of the wrong size: the typed error, the buffer zeroed, the next derivation right.
+    seen.length = 0;
+    assert.throws(() => deriveKey(keeping, roots, { ...d, mrsigner: new Uint8Array(31) }), (e: unknown) => e instanceof ArchError && e.code === 'KEY_DEPENDENCY_SIZE');
+    assert.equal(seen.length, 0, 'refused before the CMAC');
+    assert.equal(toHex(deriveKey(keeping, roots, d)), expected);
+    assert.ok(seen[0]!.every((b) => b === 0));
+    const failing = { ...crypto, aesCmac128: (_k: Uint8Array, m: Uint8Array): Uint8Array => {
+      seen.push(m);
+      throw new Error('provider failed');
+    } };
+    assert.throws(() => deriveKey(failing, roots, d), /provider failed/);
+    assert.ok(seen[seen.length - 1]!.every((b) => b === 0), 'zeroed when the provider throws');
+    assert.equal(toHex(deriveKey(crypto, roots, d)), expected, 'and the next derivation uses the buffer again');
+  });
+
   test('ED-11 serialization, byte by byte as specs/sgx.md §11.4 lists it, and a known-answer key', () => {
     const f = (n: number, v: number) => new Uint8Array(n).fill(v);
     const d: KeyDependencies = {

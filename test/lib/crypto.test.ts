@@ -8,6 +8,37 @@ import { openSha256Pipeline, startSha256Pipeline, PIECE_SIZE } from '../../src/l
 
 const c = createNodeCrypto();
 
+/** The RFC's algorithm as written: subkeys from AES-K(0), then CBC-MAC one block at a time. */
+const cmacReference = (key: Uint8Array, msg: Uint8Array): string => {
+  const aes = (b: Uint8Array): Uint8Array => {
+    const e = nc.createCipheriv('aes-128-ecb', key, null);
+    e.setAutoPadding(false);
+    return new Uint8Array(e.update(b));
+  };
+  const double = (b: Uint8Array): Uint8Array => {
+    const o = new Uint8Array(16);
+    for (let i = 0; i < 16; i++) o[i] = ((b[i]! << 1) | (i < 15 ? b[i + 1]! >>> 7 : 0)) & 0xff;
+    if (b[0]! & 0x80) o[15]! ^= 0x87;
+    return o;
+  };
+  const k1 = double(aes(new Uint8Array(16))), k2 = double(k1);
+  const n = Math.max(1, Math.ceil(msg.length / 16));
+  const complete = msg.length > 0 && msg.length % 16 === 0;
+  let x: Uint8Array = new Uint8Array(16);
+  for (let b = 0; b < n; b++) {
+    const block = new Uint8Array(16);
+    block.set(msg.subarray(16 * b, 16 * b + 16));
+    if (b === n - 1) {
+      if (!complete) block[msg.length - 16 * b] = 0x80;
+      const k = complete ? k1 : k2;
+      for (let i = 0; i < 16; i++) block[i]! ^= k[i]!;
+    }
+    for (let i = 0; i < 16; i++) block[i]! ^= x[i]!;
+    x = aes(block);
+  }
+  return toHex(x);
+};
+
 describe('AES-128-CMAC (RFC 4493 §4)', () => {
   const K = fromHex('2b7e151628aed2a6abf7158809cf4f3c');
   const M64 = fromHex(
@@ -38,40 +69,45 @@ describe('AES-128-CMAC (RFC 4493 §4)', () => {
   });
 
   test('agrees with CMAC computed block by block with AES-ECB (RFC 4493 §2.4), for every length 0..100 and random keys', () => {
-    /** The RFC's algorithm as written: subkeys from AES-K(0), then CBC-MAC one block at a time. */
-    const reference = (key: Uint8Array, msg: Uint8Array): string => {
-      const aes = (b: Uint8Array): Uint8Array => {
-        const e = nc.createCipheriv('aes-128-ecb', key, null);
-        e.setAutoPadding(false);
-        return new Uint8Array(e.update(b));
-      };
-      const double = (b: Uint8Array): Uint8Array => {
-        const o = new Uint8Array(16);
-        for (let i = 0; i < 16; i++) o[i] = ((b[i]! << 1) | (i < 15 ? b[i + 1]! >>> 7 : 0)) & 0xff;
-        if (b[0]! & 0x80) o[15]! ^= 0x87;
-        return o;
-      };
-      const k1 = double(aes(new Uint8Array(16))), k2 = double(k1);
-      const n = Math.max(1, Math.ceil(msg.length / 16));
-      const complete = msg.length > 0 && msg.length % 16 === 0;
-      let x: Uint8Array = new Uint8Array(16);
-      for (let b = 0; b < n; b++) {
-        const block = new Uint8Array(16);
-        block.set(msg.subarray(16 * b, 16 * b + 16));
-        if (b === n - 1) {
-          if (!complete) block[msg.length - 16 * b] = 0x80;
-          const k = complete ? k1 : k2;
-          for (let i = 0; i < 16; i++) block[i]! ^= k[i]!;
-        }
-        for (let i = 0; i < 16; i++) block[i]! ^= x[i]!;
-        x = aes(block);
-      }
-      return toHex(x);
-    };
     for (let len = 0; len <= 100; len++) {
       const key = new Uint8Array(nc.randomBytes(16)), msg = new Uint8Array(nc.randomBytes(len));
-      assert.equal(toHex(c.aesCmac128(key, msg)), reference(key, msg), `length ${len}, key ${toHex(key)}, message ${toHex(msg)}`);
+      assert.equal(toHex(c.aesCmac128(key, msg)), cmacReference(key, msg), `length ${len}, key ${toHex(key)}, message ${toHex(msg)}`);
     }
+  });
+
+  test('one key MACs many messages in a row (its cipher kept, the chain carried on): each agrees with the reference, lengths 0..700', () => {
+    const p = createNodeCrypto(); // a fresh provider: nothing cached yet
+    const key = new Uint8Array(nc.randomBytes(16));
+    for (let len = 0; len <= 700; len += len < 100 ? 1 : 37) {
+      const msg = new Uint8Array(nc.randomBytes(len));
+      assert.equal(toHex(p.aesCmac128(key, msg)), cmacReference(key, msg), `length ${len}`);
+    }
+  });
+
+  test('more keys than are kept, interleaved at random (eviction and reuse), each MAC agrees with the reference (property)', () => {
+    const p = createNodeCrypto();
+    const keys = Array.from({ length: 7 }, () => new Uint8Array(nc.randomBytes(16)));
+    fc.assert(fc.property(fc.array(fc.tuple(fc.nat(6), fc.uint8Array({ maxLength: 90 })), { minLength: 1, maxLength: 40 }), (calls) => {
+      for (const [k, msg] of calls) assert.equal(toHex(p.aesCmac128(keys[k]!, msg)), cmacReference(keys[k]!, msg));
+    }), { numRuns: 60 });
+  });
+
+  test('a key array the caller changes in place afterwards is a new key (the provider keeps its own copy)', () => {
+    const p = createNodeCrypto();
+    const key = new Uint8Array(nc.randomBytes(16)), msg = new Uint8Array(nc.randomBytes(40));
+    assert.equal(toHex(p.aesCmac128(key, msg)), cmacReference(key, msg));
+    key[5]! ^= 1;
+    assert.equal(toHex(p.aesCmac128(key, msg)), cmacReference(key, msg), 'the changed key, not the cached cipher of the old one');
+  });
+
+  test('the message is not kept nor changed, and a MAC is a fresh array', () => {
+    const p = createNodeCrypto();
+    const msg = new Uint8Array(nc.randomBytes(33)), copy = msg.slice();
+    const a = p.aesCmac128(K, msg), b = p.aesCmac128(K, msg);
+    assert.deepEqual(msg, copy);
+    assert.notEqual(a.buffer, b.buffer);
+    a.fill(0);
+    assert.equal(toHex(p.aesCmac128(K, msg)), toHex(b));
   });
 
   test('a 15-byte key is refused', () => {
@@ -194,6 +230,31 @@ describe('randomness and the default provider', () => {
     const a = c.randomBytes(32), b = c.randomBytes(32);
     assert.equal(a.length, 32);
     assert.notEqual(toHex(a), toHex(b));
+  });
+  test('randomBytes, served from a block for small requests: every length 0..300, each result its own array, no bytes handed out twice across blocks', () => {
+    const p = createNodeCrypto();
+    const seen = new Set<string>();
+    let total = 0;
+    for (let round = 0; round < 3; round++) {
+      for (let n = 0; n <= 300; n++) {
+        const r = p.randomBytes(n);
+        assert.ok(r instanceof Uint8Array);
+        assert.equal(r.length, n);
+        assert.equal(r.byteLength, r.buffer.byteLength, 'not a view into a shared block');
+        total += n;
+        // 8-byte windows of fresh randomness repeat with probability ~2^-64 each.
+        for (let i = 0; i + 8 <= n; i += 8) {
+          const w = toHex(r.subarray(i, i + 8));
+          assert.ok(!seen.has(w), `bytes handed out twice (request ${n}, offset ${i})`);
+          seen.add(w);
+        }
+      }
+    }
+    assert.ok(total > 3 * 4096, 'the requests spanned several blocks');
+  });
+  test('randomBytes answers odd lengths as node:crypto does (a negative one or NaN: RangeError; a fraction: its length)', () => {
+    for (const n of [-1, Number.NaN, 2 ** 31]) assert.throws(() => c.randomBytes(n), RangeError, String(n));
+    assert.equal(c.randomBytes(1.5).length, nc.randomBytes(1.5).length);
   });
   test('defaultCrypto is one shared provider', () => {
     assert.equal(defaultCrypto(), defaultCrypto());

@@ -10,7 +10,7 @@ import { createDecipheriv } from 'node:crypto';
 import { sealData } from '../../src/sdk/enclave/services.js';
 import type { EnclaveContext } from '../../src/arch/index.js';
 import { u16le, u32le, u64le, toHex, isZero, defaultCrypto } from '../../src/lib/index.js';
-import { KEYNAME, KEYPOLICY } from '../../src/arch/index.js';
+import { KEYNAME, KEYPOLICY, REPORT, TARGETINFO } from '../../src/arch/index.js';
 import { SEALED_HEADER_SIZE, SEAL_FLAGS_MASK, SEAL_MISC_MASK, parseSealedData, sealedDataSize, type HostEnclave } from '../../src/sdk/index.js';
 import { createPlatform, type Platform } from '../../src/platform/index.js';
 import { newPlatform, loadFixture, testKey, STATUS, statusName } from '../helpers/sdk.js';
@@ -133,6 +133,43 @@ describe('the blob (sgx_sealed_data_t)', () => {
       assert.equal(A1.ecall('ecall_seal', [policy, AAD, AAD.length, TEXT, TEXT.length, blob, blob.length]), STATUS.INVALID_PARAMETER, `policy 0x${policy.toString(16)}`);
     }
     assert.equal(A1.ecall('ecall_seal', [MRSIGNER, AAD, AAD.length, TEXT, TEXT.length, blob, blob.length - 1]), STATUS.INVALID_PARAMETER);
+  });
+});
+
+describe('sgx_self_report (the enclave\'s own REPORT, made once per enclave instance, as Intel\'s SDK keeps it)', () => {
+  test('the first seal, unseal, sgx_get_key or sgx_verify_report makes it (EREPORT: two CMACs); later ones only derive their key (EGETKEY: one); sgx_create_report still makes its own each time; another instance makes its own', () => {
+    let cmacs = 0;
+    const base = defaultCrypto();
+    const counting = { ...base, aesCmac128: (k: Uint8Array, m: Uint8Array) => {
+      cmacs++;
+      return base.aesCmac128(k, m);
+    } };
+    const cp = newPlatform({ seed: SEED, crypto: counting });
+    const count = (f: () => void): number => {
+      const before = cmacs;
+      f();
+      return cmacs - before;
+    };
+    const e1 = loadFixture(cp, 'identity', { config: { isvProdId: ISVPRODID, isvSvn: 1 } });
+    let blob: Uint8Array = new Uint8Array(0);
+    assert.equal(count(() => void (blob = seal(e1, MRENCLAVE))), 3, 'the first seal: EREPORT (report key, MAC) and EGETKEY');
+    assert.equal(count(() => void seal(e1, MRENCLAVE)), 1, 'the second: EGETKEY only');
+    assert.equal(count(() => assertUnseals(e1, blob)), 1);
+    const key = new Uint8Array(16);
+    assert.equal(count(() => assert.equal(e1.ecall('ecall_get_key', [blob.subarray(0, 512), key]), STATUS.SUCCESS)), 1);
+    const self = new Uint8Array(432), report = new Uint8Array(432);
+    assert.equal(count(() => assert.equal(e1.ecall('ecall_report', [null, null, self]), STATUS.SUCCESS)), 2, 'sgx_create_report: an EREPORT of its own');
+    const r = REPORT.decode(self);
+    const ti = TARGETINFO.encode({ MEASUREMENT: r.MRENCLAVE, ATTRIBUTES: r.ATTRIBUTES, MISCSELECT: r.MISCSELECT, CONFIGSVN: r.CONFIGSVN, CONFIGID: r.CONFIGID });
+    assert.equal(count(() => assert.equal(e1.ecall('ecall_report', [ti, null, report]), STATUS.SUCCESS)), 2, 'and again');
+    assert.equal(count(() => assert.equal(e1.ecall('ecall_verify', [report]), STATUS.SUCCESS)), 2, 'sgx_verify_report: EGETKEY of the report key, then its CMAC');
+    // The same image loaded again: an instance of its own, which makes its own self report. Its
+    // keys are the same enclave's (it unseals the first instance's blob).
+    const e2 = loadFixture(cp, 'identity', { config: { isvProdId: ISVPRODID, isvSvn: 1 } });
+    assert.equal(count(() => assertUnseals(e2, blob)), 3, 'the other instance\'s first unseal: its own EREPORT, then EGETKEY');
+    assert.equal(count(() => assertUnseals(e2, blob)), 1);
+    e1.destroy();
+    e2.destroy();
   });
 });
 

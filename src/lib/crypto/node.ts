@@ -57,8 +57,123 @@ function bytesOf(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/**
+ * node:crypto's CSPRNG drawn a block at a time: a draw costs a few µs whatever its size (a job, a
+ * buffer, OpenSSL's locks), and a seal asks for 32 bytes (its KEYID). Small requests are served from
+ * the block, each byte handed out once and zeroed in the block as it goes; larger ones are drawn
+ * directly. (node:crypto's randomUUID buffers its randomness the same way.)
+ */
+class RandomPool {
+  static readonly BLOCK = 4096;
+  static readonly SMALL = 256;
+  #block = new Uint8Array(RandomPool.BLOCK);
+  #at = RandomPool.BLOCK;
+  take(n: number): Uint8Array {
+    if (!(Number.isInteger(n) && n >= 0 && n <= RandomPool.SMALL)) return bytesOf(nc.randomBytes(n));
+    if (this.#at + n > RandomPool.BLOCK) {
+      nc.randomFillSync(this.#block);
+      this.#at = 0;
+    }
+    const at = this.#at;
+    this.#at = at + n;
+    const out = this.#block.slice(at, at + n);
+    this.#block.fill(0, at, at + n);
+    return out;
+  }
+}
+
+/** A key's CBC cipher, kept for its next MACs (see CmacCiphers). */
+interface CmacKey {
+  readonly key: Uint8Array;
+  readonly cbc: nc.Cipher;
+  readonly k1: Uint8Array;
+  readonly k2: Uint8Array;
+  /** The cipher's chaining value: the last block it put out. */
+  readonly chain: Uint8Array;
+}
+
+/**
+ * AES-128-CMAC (RFC 4493 §2.3-2.4) on node:crypto's CBC cipher, one per key, kept for the key's
+ * next MACs: creating a cipher costs a few µs and every call into node:crypto allocates its
+ * output, and the processor MACs under a handful of keys over and over (the fused root for every
+ * derived key, a report key for every REPORT). A fresh cipher's first block from a zero IV is
+ * L = AES-K(0), whence the subkeys K1 and K2; from then on the cipher's chain carries the last block
+ * it put out, and a MAC starts by XORing its first block with that block: the CBC-MAC from a zero
+ * IV. The last CACHED keys are kept (an entry whose cipher failed is dropped); the padded message is
+ * assembled in one scratch buffer, zeroed after each MAC (the messages carry secrets: the
+ * derivation's fuse key). Whether a key was used recently changes the time a MAC takes: the model
+ * claims no resistance to timing side channels in its own process.
+ */
+class CmacCiphers {
+  static readonly CACHED = 4;
+  readonly #keys: (CmacKey | null)[] = new Array<CmacKey | null>(CmacCiphers.CACHED).fill(null);
+  #victim = 0;
+  #scratch = new Uint8Array(1024);
+
+  mac(key: Uint8Array, message: Uint8Array): Uint8Array {
+    const k = this.#entry(key);
+    const n = message.length === 0 ? 1 : Math.ceil(message.length / 16);
+    const complete = message.length !== 0 && message.length % 16 === 0;
+    if (this.#scratch.length < n * 16) this.#scratch = new Uint8Array(Math.max(n * 16, 2 * this.#scratch.length));
+    const m = this.#scratch.subarray(0, n * 16);
+    try {
+      m.set(message);
+      m.fill(0, message.length);
+      const last = (n - 1) * 16;
+      if (!complete) m[message.length] = 0x80;
+      const sub = complete ? k.k1 : k.k2;
+      for (let i = 0; i < 16; i++) m[last + i]! ^= sub[i]!;
+      for (let i = 0; i < 16; i++) m[i]! ^= k.chain[i]!;
+      let out: Buffer;
+      try {
+        out = k.cbc.update(m);
+      } catch (e) {
+        this.#drop(k);
+        throw e;
+      }
+      if (out.length !== m.length) {
+        this.#drop(k);
+        throw new LibError('CMAC_CIPHER', `node:crypto's CBC cipher put out ${out.length} bytes for ${m.length}`);
+      }
+      const tag = new Uint8Array(16);
+      for (let i = 0; i < 16; i++) tag[i] = k.chain[i] = out[out.length - 16 + i]!;
+      return tag;
+    } finally {
+      m.fill(0);
+    }
+  }
+
+  /** The cached entry of `key` (compared byte for byte), or a new one in the next slot. */
+  #entry(key: Uint8Array): CmacKey {
+    for (const k of this.#keys) {
+      if (k === null) continue;
+      let same = true;
+      for (let i = 0; i < 16; i++) if (k.key[i] !== key[i]) {
+        same = false;
+        break;
+      }
+      if (same) return k;
+    }
+    const cbc = nc.createCipheriv('aes-128-cbc', key, ZERO16);
+    cbc.setAutoPadding(false);
+    const L = bytesOf(cbc.update(ZERO16));
+    const k1 = dbl(L);
+    const e: CmacKey = { key: key.slice(0, 16), cbc, k1, k2: dbl(k1), chain: L.slice() };
+    this.#keys[this.#victim] = e;
+    this.#victim = (this.#victim + 1) % CmacCiphers.CACHED;
+    return e;
+  }
+
+  #drop(k: CmacKey): void {
+    const i = this.#keys.indexOf(k);
+    if (i >= 0) this.#keys[i] = null;
+  }
+}
+
 /** A provider on node:crypto; frozen (the processor keeps it as it is, see fixedProvider). */
 export function createNodeCrypto(): CryptoProvider {
+  const random = new RandomPool();
+  const cmac = new CmacCiphers();
   const p = Object.freeze<CryptoProvider>({
     sha256(data) {
       return bytesOf(nc.createHash('sha256').update(data).digest());
@@ -71,28 +186,7 @@ export function createNodeCrypto(): CryptoProvider {
     },
     aesCmac128(key, message) {
       check(key.length === 16, 'CMAC_KEY', 'AES-128-CMAC needs a 16-byte key');
-      // One CBC cipher (RFC 4493 §2.3-2.4): its first block from a zero IV is L = AES-K(0); the
-      // chain then carries L, so the message's first block is XORed with L once more to run the
-      // CBC-MAC from a zero IV. A cipher costs a few µs to create: one, not two.
-      const cbc = nc.createCipheriv('aes-128-cbc', key, ZERO16);
-      cbc.setAutoPadding(false);
-      const L = bytesOf(cbc.update(ZERO16));
-      const k1 = dbl(L);
-      const n = message.length === 0 ? 1 : Math.ceil(message.length / 16);
-      const complete = message.length !== 0 && message.length % 16 === 0;
-      const m = new Uint8Array(n * 16);
-      m.set(message);
-      const last = (n - 1) * 16;
-      if (complete) {
-        for (let i = 0; i < 16; i++) m[last + i]! ^= k1[i]!;
-      } else {
-        m[message.length] = 0x80;
-        const k2 = dbl(k1);
-        for (let i = 0; i < 16; i++) m[last + i]! ^= k2[i]!;
-      }
-      for (let i = 0; i < 16; i++) m[i]! ^= L[i]!;
-      const out = cbc.update(m);
-      return new Uint8Array(out.subarray(out.length - 16));
+      return cmac.mac(key, message);
     },
     aesGcm128Encrypt(key, iv, plaintext, aad, out): AesGcmSealed {
       check(key.length === 16 && iv.length === 12, 'GCM_PARAMS', 'AES-128-GCM needs a 16-byte key and a 12-byte IV');
@@ -132,7 +226,7 @@ export function createNodeCrypto(): CryptoProvider {
       return new Uint8Array(nc.hkdfSync('sha256', ikm, salt, info, length));
     },
     randomBytes(n) {
-      return bytesOf(nc.randomBytes(n));
+      return random.take(n);
     },
     rsaSignSha256(privateKeyPem, message) {
       let key: nc.KeyObject;

@@ -79,13 +79,22 @@ const R_KEYID = REPORT.field('KEYID');
 const R_MAC = REPORT.field('MAC');
 const KSS = 0x80; // ATTRIBUTES.FLAGS bit 7
 
+/**
+ * The enclave's own REPORT (no target, no report data), as sgx_self_report gives it. Intel's SDK
+ * makes it once, at its first use, and keeps it in the enclave for the enclave's life
+ * (sdk/selib/sgx_create_report.cpp: a static report filled when its ATTRIBUTES are still zero);
+ * runtimeImports keeps one per enclave instance the same way. Only its body is read (CPUSVN,
+ * ISVSVN, CONFIGSVN, ATTRIBUTES), which does not change while the enclave lives.
+ */
+export type SelfReport = () => Uint8Array;
+
 /** EGETKEY with a 512-byte KEYREQUEST: the key, or the sgx_status_t of the failure. */
-export function getKey(ctx: EnclaveContext, keyrequest: Uint8Array, selfReport?: Uint8Array): Uint8Array | number {
+export function getKey(ctx: EnclaveContext, keyrequest: Uint8Array, selfReport: SelfReport = () => createReport(ctx, null, null)): Uint8Array | number {
   // sgx_get_key's own checks first (reserved fields, policy bits): never let EGETKEY #GP.
   if (KEYREQUEST.firstNonZeroReserved(keyrequest) !== null) return STATUS.INVALID_PARAMETER;
   const policy = u16le(keyrequest, KR_KEYPOLICY);
   if (policy & KEYPOLICY.RESERVED_MASK) return STATUS.INVALID_PARAMETER;
-  const self = selfReport ?? createReport(ctx, null, null);
+  const self = selfReport();
   const kss = (self[R_FLAGS]! & KSS) !== 0;
   if (!kss && ((policy & KEYPOLICY.KSS_MASK) !== 0 || u16le(keyrequest, KR_CONFIGSVN) !== 0)) return STATUS.INVALID_PARAMETER;
   const td = threadData(ctx);
@@ -96,10 +105,10 @@ export function getKey(ctx: EnclaveContext, keyrequest: Uint8Array, selfReport?:
 }
 
 /** sgx_verify_report: the REPORT must be addressed to this enclave and unmodified. */
-export function verifyReport(ctx: EnclaveContext, crypto: CryptoProvider, report: Uint8Array): number {
+export function verifyReport(ctx: EnclaveContext, crypto: CryptoProvider, report: Uint8Array, selfReport?: SelfReport): number {
   if (report.length !== REPORT.size) return STATUS.INVALID_PARAMETER;
   const req = KEYREQUEST.encode({ KEYNAME: KEYNAME.REPORT_KEY, KEYID: report.slice(R_KEYID.offset, R_KEYID.offset + R_KEYID.size) });
-  const key = getKey(ctx, req);
+  const key = getKey(ctx, req, selfReport);
   if (typeof key === 'number') return key;
   return timingSafeEqual(crypto.aesCmac128(key, reportMacedBytes(report)), report.subarray(R_MAC.offset, R_MAC.offset + R_MAC.size)) ? STATUS.SUCCESS : STATUS.MAC_MISMATCH;
 }
@@ -115,18 +124,18 @@ function overlapping(a: Uint8Array, b: Uint8Array): boolean {
  * empty text, an `out` that does not have sealedDataSize(aad, text) bytes or that overlaps the
  * text or the AAD, or a policy without MRENCLAVE/MRSIGNER or with other bits.
  */
-export function sealData(ctx: EnclaveContext, crypto: CryptoProvider, policy: number, aad: Uint8Array, text: Uint8Array, out?: Uint8Array, views?: () => readonly [Uint8Array, Uint8Array, Uint8Array]): Uint8Array | number {
+export function sealData(ctx: EnclaveContext, crypto: CryptoProvider, policy: number, aad: Uint8Array, text: Uint8Array, out?: Uint8Array, views?: () => readonly [Uint8Array, Uint8Array, Uint8Array], selfReport: SelfReport = () => createReport(ctx, null, null)): Uint8Array | number {
   if (text.length === 0) return STATUS.INVALID_PARAMETER;
   if (out && out.length !== sealedDataSize(aad.length, text.length)) return STATUS.INVALID_PARAMETER;
   // The ciphertext goes straight into the blob while the text is read: they must not overlap.
   if (out && (overlapping(out, text) || overlapping(out, aad))) return STATUS.INVALID_PARAMETER;
   if ((policy & ~(KEYPOLICY.MRENCLAVE | KEYPOLICY.MRSIGNER | KEYPOLICY.NOISVPRODID | KEYPOLICY.KSS_MASK)) !== 0 || (policy & (KEYPOLICY.MRENCLAVE | KEYPOLICY.MRSIGNER)) === 0) return STATUS.INVALID_PARAMETER;
-  const self = createReport(ctx, null, null);
+  const self = selfReport();
   const req = KEYREQUEST.encode({
     KEYNAME: KEYNAME.SEAL_KEY, KEYPOLICY: policy, ISVSVN: u16le(self, R_ISVSVN), CPUSVN: self.slice(R_CPUSVN.offset, R_CPUSVN.offset + R_CPUSVN.size),
     ATTRIBUTEMASK: { FLAGS: SEAL_FLAGS_MASK, XFRM: 0n }, KEYID: crypto.randomBytes(32), MISCMASK: SEAL_MISC_MASK, CONFIGSVN: u16le(self, R_CONFIGSVN),
   });
-  const key = getKey(ctx, req, self);
+  const key = getKey(ctx, req, () => self);
   if (typeof key === 'number') return key;
   // `views`: the same bytes' views made again after EREPORT and EGETKEY, whose accesses can exit
   // (the host may run an ECALL then whose memory.grow replaces the module's buffer).
@@ -141,13 +150,13 @@ export function sealData(ctx: EnclaveContext, crypto: CryptoProvider, policy: nu
 }
 
 /** sgx_unseal_data: the text and the additional authenticated data, or a status. */
-export function unsealData(ctx: EnclaveContext, crypto: CryptoProvider, blob: Uint8Array): { text: Uint8Array; aad: Uint8Array } | number {
+export function unsealData(ctx: EnclaveContext, crypto: CryptoProvider, blob: Uint8Array, selfReport?: SelfReport): { text: Uint8Array; aad: Uint8Array } | number {
   if (blob.length < SEALED_HEADER_SIZE) return STATUS.INVALID_PARAMETER;
   const lengths = sealedLengths(blob);
   if (!lengths) return STATUS.MAC_MISMATCH;
   const txt = lengths.textLength;
   if (txt < 1) return STATUS.INVALID_PARAMETER;
-  const key = getKey(ctx, blob.subarray(0, KEYREQUEST.size));
+  const key = getKey(ctx, blob.subarray(0, KEYREQUEST.size), selfReport);
   if (typeof key === 'number') return key === STATUS.INVALID_CPUSVN || key === STATUS.INVALID_ISVSVN ? key : STATUS.MAC_MISMATCH;
   const aad = blob.slice(SEALED_HEADER_SIZE + txt);
   const tag = SEALED_DATA_HEADER.field('payload_tag');
@@ -172,6 +181,8 @@ export function runtimeImports(s: RuntimeServices): Record<string, WebAssembly.I
   const inMem = (p: number, n: number) => p >= 0 && n >= 0 && p + n <= s.memory.length;
   const outside = (ctx: EnclaveContext, a: number, n: number) => isOutsideEnclave(ctx.baseAddr, ctx.baseAddr + ctx.size, a, n);
   const u = (x: number) => x >>> 0;
+  let self: Uint8Array | null = null; // sgx_self_report's, made at its first use (SelfReport)
+  const selfReport: SelfReport = () => (self ??= createReport(s.ctx(), null, null));
   return {
     // NULL (Wasm address 0) where the Intel SDK's function needs a buffer is INVALID_PARAMETER, as there.
     read_rand: (p: number, n: number) => {
@@ -185,10 +196,10 @@ export function runtimeImports(s: RuntimeServices): Record<string, WebAssembly.I
       s.memory.set(rep, u(out));
       return STATUS.SUCCESS;
     },
-    verify_report: (rp: number) => (rp !== 0 && inMem(u(rp), 432) ? verifyReport(s.ctx(), s.crypto, s.memory.slice(u(rp), u(rp) + 432)) : STATUS.INVALID_PARAMETER),
+    verify_report: (rp: number) => (rp !== 0 && inMem(u(rp), 432) ? verifyReport(s.ctx(), s.crypto, s.memory.slice(u(rp), u(rp) + 432), selfReport) : STATUS.INVALID_PARAMETER),
     get_key: (req: number, out: number) => {
       if (req === 0 || out === 0 || !inMem(u(req), 512) || !inMem(u(out), 16)) return STATUS.INVALID_PARAMETER;
-      const k = getKey(s.ctx(), s.memory.slice(u(req), u(req) + 512));
+      const k = getKey(s.ctx(), s.memory.slice(u(req), u(req) + 512), selfReport);
       if (typeof k === 'number') {
         s.memory.set(s.crypto.randomBytes(16), u(out)); // as sgx_get_key: never leave a stale key behind
         return k;
@@ -206,7 +217,7 @@ export function runtimeImports(s: RuntimeServices): Record<string, WebAssembly.I
       if (!inMem(u(aad), u(aadLen)) || !inMem(u(txt), u(txtLen)) || !inMem(u(out), u(outLen))) return STATUS.INVALID_PARAMETER;
       // sealData checks the output's size and that it overlaps neither input.
       const views = (): [Uint8Array, Uint8Array, Uint8Array] => [s.memory.subarray(u(aad), u(aad) + u(aadLen)), s.memory.subarray(u(txt), u(txt) + u(txtLen)), s.memory.subarray(u(out), u(out) + u(outLen))];
-      const r = sealData(s.ctx(), s.crypto, policy & 0xffff, ...views(), views);
+      const r = sealData(s.ctx(), s.crypto, policy & 0xffff, ...views(), views, selfReport);
       return typeof r === 'number' ? r : STATUS.SUCCESS;
     },
     unseal: (blob: number, blobLen: number, aadOut: number, aadLenPtr: number, txtOut: number, txtLenPtr: number) => {
@@ -216,7 +227,7 @@ export function runtimeImports(s: RuntimeServices): Record<string, WebAssembly.I
       let dv = new DataView(s.memory.buffer);
       const txtCap = dv.getUint32(u(txtLenPtr), true);
       const aadCap = aadLenPtr ? dv.getUint32(u(aadLenPtr), true) : 0;
-      const r = unsealData(s.ctx(), s.crypto, s.memory.slice(u(blob), u(blob) + u(blobLen)));
+      const r = unsealData(s.ctx(), s.crypto, s.memory.slice(u(blob), u(blob) + u(blobLen)), selfReport);
       if (typeof r === 'number') return r;
       dv = new DataView(s.memory.buffer); // after EGETKEY, whose accesses can exit (a nested memory.grow replaces the buffer)
       if (r.text.length > txtCap || !inMem(u(txtOut), r.text.length) || r.aad.length > aadCap || (r.aad.length && !inMem(u(aadOut), r.aad.length))) return STATUS.INVALID_PARAMETER;
