@@ -85,7 +85,7 @@ export interface FuseRoots {
  * The serialization's buffer, reused by derivations (each one allocated ~1 KB of buffers per
  * derived key before) and zeroed after each: it holds the fused root among the dependencies. The
  * provider's CMAC gets it only for the call. A derivation made while one is under way (a provider
- * that derives a key itself) serializes into a buffer of its own.
+ * that derives a key itself) serializes into a buffer of its own, zeroed the same way.
  */
 const SCRATCH = new Uint8Array(KEY_DEPENDENCIES_SIZE);
 let scratchBusy = false;
@@ -93,13 +93,15 @@ let scratchBusy = false;
 /** derivekey(): 16 bytes. */
 export function deriveKey(crypto: CryptoProvider, roots: FuseRoots, d: KeyDependencies): Uint8Array {
   const root = d.keyName === KEYNAME.PROVISION_KEY ? roots.provisioningRoot : roots.sealFuses;
-  if (scratchBusy) return crypto.aesCmac128(root, serializeKeyDependencies(d));
+  // The root is long-lived (the platform's fuses): the provider may keep a cipher for it.
+  const own = scratchBusy;
+  const b = own ? new Uint8Array(KEY_DEPENDENCIES_SIZE) : SCRATCH;
   scratchBusy = true;
   try {
-    return crypto.aesCmac128(root, serializeInto(SCRATCH, d));
+    return crypto.aesCmac128(root, serializeInto(b, d), true);
   } finally {
-    SCRATCH.fill(0);
-    scratchBusy = false;
+    b.fill(0);
+    if (!own) scratchBusy = false;
   }
 }
 

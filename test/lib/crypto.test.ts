@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { createNodeCrypto, defaultCrypto, fromHex, toHex, LibError } from '../../src/lib/index.js';
 import { NO_VECTORS, VEC, vector, vectorText } from '../helpers/vectors.js';
 import { openSha256Pipeline, startSha256Pipeline, PIECE_SIZE } from '../../src/lib/crypto/pipeline.js';
+import { heldBytes } from '../helpers/held.js';
 
 const c = createNodeCrypto();
 
@@ -75,39 +76,73 @@ describe('AES-128-CMAC (RFC 4493 §4)', () => {
     }
   });
 
-  test('one key MACs many messages in a row (its cipher kept, the chain carried on): each agrees with the reference, lengths 0..700', () => {
-    const p = createNodeCrypto(); // a fresh provider: nothing cached yet
+  test('a root key (keep) MACs many messages in a row (its cipher kept, the chain carried on): each agrees with the reference, lengths 0..1100 (past the scratch buffer)', () => {
+    const p = createNodeCrypto(); // a fresh provider: nothing kept yet
     const key = new Uint8Array(nc.randomBytes(16));
-    for (let len = 0; len <= 700; len += len < 100 ? 1 : 37) {
+    for (let len = 0; len <= 1100; len += len < 100 ? 1 : 37) {
       const msg = new Uint8Array(nc.randomBytes(len));
-      assert.equal(toHex(p.aesCmac128(key, msg)), cmacReference(key, msg), `length ${len}`);
+      assert.equal(toHex(p.aesCmac128(key, msg, true)), cmacReference(key, msg), `length ${len}`);
     }
   });
 
-  test('more keys than are kept, interleaved at random (eviction and reuse), each MAC agrees with the reference (property)', () => {
+  test('more root keys than are kept, and other keys, interleaved at random (eviction and reuse), each MAC agrees with the reference (property)', () => {
     const p = createNodeCrypto();
     const keys = Array.from({ length: 7 }, () => new Uint8Array(nc.randomBytes(16)));
-    fc.assert(fc.property(fc.array(fc.tuple(fc.nat(6), fc.uint8Array({ maxLength: 90 })), { minLength: 1, maxLength: 40 }), (calls) => {
-      for (const [k, msg] of calls) assert.equal(toHex(p.aesCmac128(keys[k]!, msg)), cmacReference(keys[k]!, msg));
+    fc.assert(fc.property(fc.array(fc.tuple(fc.nat(6), fc.boolean(), fc.uint8Array({ maxLength: 90 })), { minLength: 1, maxLength: 40 }), (calls) => {
+      for (const [k, keep, msg] of calls) assert.equal(toHex(p.aesCmac128(keys[k]!, msg, keep)), cmacReference(keys[k]!, msg));
     }), { numRuns: 60 });
   });
 
-  test('a key array the caller changes in place afterwards is a new key (the provider keeps its own copy)', () => {
+  test('a key array the caller changes or wipes in place afterwards is a new key (the provider keeps its own copy): Uint8Array, Buffer, a view at an offset', () => {
     const p = createNodeCrypto();
-    const key = new Uint8Array(nc.randomBytes(16)), msg = new Uint8Array(nc.randomBytes(40));
-    assert.equal(toHex(p.aesCmac128(key, msg)), cmacReference(key, msg));
-    key[5]! ^= 1;
-    assert.equal(toHex(p.aesCmac128(key, msg)), cmacReference(key, msg), 'the changed key, not the cached cipher of the old one');
+    const msg = new Uint8Array(nc.randomBytes(40));
+    const keys: Uint8Array[] = [new Uint8Array(nc.randomBytes(16)), nc.randomBytes(16), new Uint8Array(nc.randomBytes(40)).subarray(7, 23)];
+    for (const key of keys) {
+      for (const keep of [true, false]) {
+        const before = key.slice();
+        assert.equal(toHex(p.aesCmac128(key, msg, keep)), cmacReference(key, msg));
+        key[5]! ^= 1;
+        assert.equal(toHex(p.aesCmac128(key, msg, keep)), cmacReference(key, msg), 'the changed key, not the kept cipher of the old one');
+        key.fill(0);
+        assert.equal(toHex(p.aesCmac128(new Uint8Array(16), msg, keep)), cmacReference(new Uint8Array(16), msg), 'a zero key MACs under zeros, not under the wiped key');
+        key.set(before);
+      }
+    }
   });
 
   test('the message is not kept nor changed, and a MAC is a fresh array', () => {
     const p = createNodeCrypto();
     const msg = new Uint8Array(nc.randomBytes(33)), copy = msg.slice();
-    const a = p.aesCmac128(K, msg), b = p.aesCmac128(K, msg);
+    const a = p.aesCmac128(K, msg, true), b = p.aesCmac128(K, msg, true);
     assert.deepEqual(msg, copy);
     assert.notEqual(a.buffer, b.buffer);
+    assert.notEqual(a.buffer, msg.buffer);
     a.fill(0);
-    assert.equal(toHex(p.aesCmac128(K, msg)), toHex(b));
+    assert.equal(toHex(p.aesCmac128(K, msg, true)), toHex(b));
+  });
+
+  test('a key that is not a 16-byte Uint8Array, or a message that is not a Uint8Array, is a typed error, and the next MAC under a kept key is right', () => {
+    const p = createNodeCrypto();
+    const msg = new Uint8Array(nc.randomBytes(20));
+    assert.equal(toHex(p.aesCmac128(K, msg, true)), cmacReference(K, msg));
+    const badKeys: unknown[] = [new Uint16Array(16), Array.from(K), new Uint8Array(17), new DataView(K.buffer), new Proxy(K, {}), null];
+    badKeys.forEach((k, i) => assert.throws(() => p.aesCmac128(k as Uint8Array, msg, true), (e: unknown) => e instanceof LibError && e.code === 'CMAC_KEY', `key ${i}`));
+    const badMessages: unknown[] = [new DataView(msg.buffer), msg.buffer, { length: -1 }, { length: Number.NaN }, Array.from(msg), new Proxy(msg, {}), new Uint16Array(4)];
+    badMessages.forEach((m, i) => assert.throws(() => p.aesCmac128(K, m as Uint8Array, true), (e: unknown) => e instanceof LibError && e.code === 'CMAC_MESSAGE', `message ${i}`));
+    assert.equal(toHex(p.aesCmac128(K, msg, true)), cmacReference(K, msg), 'the kept chain is intact');
+  });
+
+  test('what the provider keeps after MACs under a root (read through node:inspector): the root\'s own copy, never a MAC (a derived key) nor a message', async () => {
+    const p = createNodeCrypto();
+    const root = new Uint8Array(nc.randomBytes(16)), msg = new Uint8Array(nc.randomBytes(48));
+    const tags = [p.aesCmac128(root, msg, true), p.aesCmac128(root, msg.subarray(0, 20), true)];
+    const derived = new Uint8Array(nc.randomBytes(16));
+    tags.push(p.aesCmac128(derived, msg, false));
+    const held = await heldBytes(p.aesCmac128);
+    assert.ok(held.some((h) => h.includes(toHex(root))), 'the walk sees the kept root (so it would see the rest)');
+    for (const t of tags) assert.ok(!held.some((h) => h.includes(toHex(t))), `a MAC is held: ${toHex(t)}`);
+    assert.ok(!held.some((h) => h.includes(toHex(derived))), 'a key not marked keep is not kept');
+    assert.ok(!held.some((h) => h.includes(toHex(msg.subarray(0, 16)))), 'no message bytes are held');
   });
 
   test('a 15-byte key is refused', () => {
@@ -251,6 +286,13 @@ describe('randomness and the default provider', () => {
       }
     }
     assert.ok(total > 3 * 4096, 'the requests spanned several blocks');
+  });
+  test('random bytes handed out are not kept in the provider\'s block (read through node:inspector)', async () => {
+    const p = createNodeCrypto();
+    const given = [p.randomBytes(32), p.randomBytes(16), p.randomBytes(200)];
+    const held = await heldBytes(p.randomBytes);
+    assert.ok(held.some((h) => h.length === 2 * 4096 && !/^0+$/.test(h)), 'the walk sees the block and its bytes not yet handed out');
+    for (const g of given) assert.ok(!held.some((h) => h.includes(toHex(g.subarray(0, 16)))), 'bytes handed out are still in the block');
   });
   test('randomBytes answers odd lengths as node:crypto does (a negative one or NaN: RangeError; a fraction: its length)', () => {
     for (const n of [-1, Number.NaN, 2 ** 31]) assert.throws(() => c.randomBytes(n), RangeError, String(n));

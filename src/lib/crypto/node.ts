@@ -82,69 +82,81 @@ class RandomPool {
   }
 }
 
-/** A key's CBC cipher, kept for its next MACs (see CmacCiphers). */
+/** A root key's CBC cipher, kept for its next MACs (see CmacCiphers). */
 interface CmacKey {
+  /** The key's bytes (the provider's own copy: the cipher was made from these). */
   readonly key: Uint8Array;
   readonly cbc: nc.Cipher;
   readonly k1: Uint8Array;
   readonly k2: Uint8Array;
-  /** The cipher's chaining value: the last block it put out. */
+  /** The cipher's chaining value: the last block it put out (L = AES-K(0) between MACs). */
   readonly chain: Uint8Array;
 }
 
 /**
- * AES-128-CMAC (RFC 4493 §2.3-2.4) on node:crypto's CBC cipher, one per key, kept for the key's
- * next MACs: creating a cipher costs a few µs and every call into node:crypto allocates its
- * output, and the processor MACs under a handful of keys over and over (the fused root for every
- * derived key, a report key for every REPORT). A fresh cipher's first block from a zero IV is
- * L = AES-K(0), whence the subkeys K1 and K2; from then on the cipher's chain carries the last block
- * it put out, and a MAC starts by XORing its first block with that block: the CBC-MAC from a zero
- * IV. The last CACHED keys are kept (an entry whose cipher failed is dropped); the padded message is
- * assembled in one scratch buffer, zeroed after each MAC (the messages carry secrets: the
- * derivation's fuse key). Whether a key was used recently changes the time a MAC takes: the model
- * claims no resistance to timing side channels in its own process.
+ * AES-128-CMAC (RFC 4493 §2.3-2.4) on node:crypto's CBC cipher. A fresh cipher's first block from a
+ * zero IV is L = AES-K(0), whence the subkeys K1 and K2; the chain then carries L, and a MAC starts
+ * by XORing its first block with the chain: the CBC-MAC from a zero IV.
+ *
+ * A key the caller marks long-lived (a platform root, which key derivation MACs under for every
+ * derived key) keeps its cipher for its next MACs (the last CACHED such keys): creating a cipher
+ * costs a few µs, and every call into node:crypto allocates its output. After each MAC the tag is
+ * fed through once more, so that the kept cipher's chain is L again and holds nothing of the MAC
+ * (under a root, the MAC is a derived key). Other keys (derived ones) get a cipher for the one MAC,
+ * as before. The padded message is assembled in one scratch buffer (up to SCRATCH bytes; longer
+ * ones in a buffer of their own), zeroed after each MAC: the messages carry secrets (the fused
+ * root among a derivation's dependencies). Whether a root's cipher is kept changes the time a MAC
+ * takes: the model claims no resistance to timing side channels in its own process.
  */
 class CmacCiphers {
   static readonly CACHED = 4;
+  static readonly SCRATCH = 1024;
   readonly #keys: (CmacKey | null)[] = new Array<CmacKey | null>(CmacCiphers.CACHED).fill(null);
   #victim = 0;
-  #scratch = new Uint8Array(1024);
+  readonly #scratch = new Uint8Array(CmacCiphers.SCRATCH);
+  #busy = false;
 
-  mac(key: Uint8Array, message: Uint8Array): Uint8Array {
-    const k = this.#entry(key);
-    const n = message.length === 0 ? 1 : Math.ceil(message.length / 16);
-    const complete = message.length !== 0 && message.length % 16 === 0;
-    if (this.#scratch.length < n * 16) this.#scratch = new Uint8Array(Math.max(n * 16, 2 * this.#scratch.length));
-    const m = this.#scratch.subarray(0, n * 16);
+  /** `key`: 16 bytes; `message`: of every length; both genuine Uint8Arrays (the provider checked). */
+  mac(key: Uint8Array, message: Uint8Array, keep: boolean): Uint8Array {
+    const len = message.length;
+    const n = len === 0 ? 1 : Math.ceil(len / 16);
+    const complete = len !== 0 && len % 16 === 0;
+    // The shared scratch, unless it is in use (a MAC made while one assembles its message) or too small.
+    const shared = !this.#busy && n * 16 <= CmacCiphers.SCRATCH;
+    const m = shared ? this.#scratch.subarray(0, n * 16) : new Uint8Array(n * 16);
+    if (shared) this.#busy = true;
     try {
       m.set(message);
-      m.fill(0, message.length);
+      const k = keep ? this.#kept(key) : fresh(key);
+      if (!complete) m[len] = 0x80;
       const last = (n - 1) * 16;
-      if (!complete) m[message.length] = 0x80;
       const sub = complete ? k.k1 : k.k2;
       for (let i = 0; i < 16; i++) m[last + i]! ^= sub[i]!;
       for (let i = 0; i < 16; i++) m[i]! ^= k.chain[i]!;
-      let out: Buffer;
+      let tag: Uint8Array;
       try {
-        out = k.cbc.update(m);
+        const out = k.cbc.update(m);
+        if (out.length !== m.length) throw new LibError('CMAC_CIPHER', `node:crypto's CBC cipher put out ${out.length} bytes for ${m.length}`);
+        tag = new Uint8Array(out.subarray(out.length - 16));
+        if (keep) {
+          // The tag through once more: E(tag XOR chain = tag) = E(0) = L, the chain a fresh cipher has.
+          const again = k.cbc.update(tag);
+          if (again.length !== 16) throw new LibError('CMAC_CIPHER', `node:crypto's CBC cipher put out ${again.length} bytes for 16`);
+          for (let i = 0; i < 16; i++) k.chain[i] = again[i]!;
+        }
       } catch (e) {
-        this.#drop(k);
+        if (keep) this.#drop(k);
         throw e;
       }
-      if (out.length !== m.length) {
-        this.#drop(k);
-        throw new LibError('CMAC_CIPHER', `node:crypto's CBC cipher put out ${out.length} bytes for ${m.length}`);
-      }
-      const tag = new Uint8Array(16);
-      for (let i = 0; i < 16; i++) tag[i] = k.chain[i] = out[out.length - 16 + i]!;
       return tag;
     } finally {
       m.fill(0);
+      if (shared) this.#busy = false;
     }
   }
 
-  /** The cached entry of `key` (compared byte for byte), or a new one in the next slot. */
-  #entry(key: Uint8Array): CmacKey {
+  /** The kept cipher of root `key` (compared byte for byte), or a new one, in a free slot or the next one's. */
+  #kept(key: Uint8Array): CmacKey {
     for (const k of this.#keys) {
       if (k === null) continue;
       let same = true;
@@ -154,13 +166,13 @@ class CmacCiphers {
       }
       if (same) return k;
     }
-    const cbc = nc.createCipheriv('aes-128-cbc', key, ZERO16);
-    cbc.setAutoPadding(false);
-    const L = bytesOf(cbc.update(ZERO16));
-    const k1 = dbl(L);
-    const e: CmacKey = { key: key.slice(0, 16), cbc, k1, k2: dbl(k1), chain: L.slice() };
-    this.#keys[this.#victim] = e;
-    this.#victim = (this.#victim + 1) % CmacCiphers.CACHED;
+    const e = fresh(key);
+    let slot = this.#keys.indexOf(null);
+    if (slot < 0) {
+      slot = this.#victim;
+      this.#victim = (this.#victim + 1) % CmacCiphers.CACHED;
+    }
+    this.#keys[slot] = e;
     return e;
   }
 
@@ -168,6 +180,17 @@ class CmacCiphers {
     const i = this.#keys.indexOf(k);
     if (i >= 0) this.#keys[i] = null;
   }
+}
+
+/** A new CBC cipher for `key`, made from a copy of its 16 bytes (read once, whatever the caller does with its array later). */
+function fresh(key: Uint8Array): CmacKey {
+  const own = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) own[i] = key[i]!;
+  const cbc = nc.createCipheriv('aes-128-cbc', own, ZERO16);
+  cbc.setAutoPadding(false);
+  const L = new Uint8Array(cbc.update(ZERO16));
+  const k1 = dbl(L);
+  return { key: own, cbc, k1, k2: dbl(k1), chain: L };
 }
 
 /** A provider on node:crypto; frozen (the processor keeps it as it is, see fixedProvider). */
@@ -184,9 +207,12 @@ export function createNodeCrypto(): CryptoProvider {
     openSha256Pipeline() {
       return openSha256Pipeline();
     },
-    aesCmac128(key, message) {
-      check(key.length === 16, 'CMAC_KEY', 'AES-128-CMAC needs a 16-byte key');
-      return cmac.mac(key, message);
+    aesCmac128(key, message, keep = false) {
+      // Genuine views only (ArrayBuffer.isView: no proxy, whose element reads would run code while
+      // the message is assembled), as node:crypto wants them.
+      check(ArrayBuffer.isView(key) && key instanceof Uint8Array && key.length === 16, 'CMAC_KEY', 'AES-128-CMAC needs a 16-byte key (a Uint8Array)');
+      check(ArrayBuffer.isView(message) && message instanceof Uint8Array, 'CMAC_MESSAGE', 'AES-128-CMAC MACs a Uint8Array');
+      return cmac.mac(key, message, keep === true);
     },
     aesGcm128Encrypt(key, iv, plaintext, aad, out): AesGcmSealed {
       check(key.length === 16 && iv.length === 12, 'GCM_PARAMS', 'AES-128-GCM needs a 16-byte key and a 12-byte IV');

@@ -31,8 +31,13 @@ export interface RsaKeyPair {
 export interface CryptoProvider {
   sha256(data: Uint8Array): Uint8Array;
   createSha256(): Sha256Stream;
-  /** AES-128-CMAC (RFC 4493). */
-  aesCmac128(key: Uint8Array, message: Uint8Array): Uint8Array;
+  /**
+   * AES-128-CMAC (RFC 4493): a 16-byte MAC of its own (never a view of the message). The message
+   * is lent for the call only (the caller may zero it afterwards). `keep`: the key is long-lived (a
+   * platform root the caller holds anyway), so the provider may keep a cipher for it; never for a
+   * derived key. @throws {LibError} CMAC_KEY (not a 16-byte Uint8Array), CMAC_MESSAGE (not a Uint8Array).
+   */
+  aesCmac128(key: Uint8Array, message: Uint8Array, keep?: boolean): Uint8Array;
   /**
    * AES-128-GCM with a 12-byte IV and a 16-byte tag. With `out` (at least as long as the
    * plaintext), the ciphertext is written there and returned as a view of it (sealing writes
