@@ -1,8 +1,12 @@
 /**
- * What a function's closure holds, read through node:inspector (test-only): every byte array
- * reachable from `fn`'s scopes through own and private properties, as hex, so that a test can
- * assert that a secret (a derived key, random bytes handed out) is not kept where ordinary code
- * cannot look.
+ * What a function keeps, read through node:inspector (test-only): the bytes of every ArrayBuffer
+ * (whole, also behind a view or a typed array of any element type) reachable from `fn` through
+ * its closure scopes (not the global scope), own and private properties, Map and Set entries and
+ * bound functions' targets and arguments, as hex, so that a test can assert that a secret (a
+ * derived key, a message, random bytes handed out) is not kept where ordinary code cannot look.
+ * Closures are followed within the script `fn` comes from (its module's state, its classes'
+ * instances); imported modules' namespaces and functions are not walked into. Each object is
+ * visited once; a walk that exceeds its budget throws rather than answer short.
  */
 import { Session } from 'node:inspector/promises';
 
@@ -10,6 +14,7 @@ interface RemoteObject {
   readonly type: string;
   readonly subtype?: string;
   readonly objectId?: string;
+  readonly description?: string;
 }
 interface PropertyDescriptor {
   readonly name: string;
@@ -21,49 +26,85 @@ interface Properties {
   readonly internalProperties?: readonly PropertyDescriptor[];
 }
 
-/** Hex of every byte array (typed array of bytes) reachable from `fn`'s closure, up to `depth` steps. */
-export async function heldBytes(fn: (...a: never[]) => unknown, depth = 6): Promise<string[]> {
+let calls = 0;
+
+/** Marks `this` seen (in a WeakSet on the inspected side) and answers what it is: seen before, bytes (hex of the whole buffer), or an object to walk. */
+const CLASSIFY = `function (seenName) {
+  const seen = globalThis[seenName];
+  if (seen.has(this)) return { seen: true };
+  seen.add(this);
+  const hex = (b) => Buffer.from(b).toString('hex');
+  if (this instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && this instanceof SharedArrayBuffer)) return { bytes: hex(new Uint8Array(this)) };
+  if (ArrayBuffer.isView(this)) return { bytes: hex(new Uint8Array(this.buffer)) };
+  if (typeof this === 'function' && /\\{\\s*\\[native code\\]\\s*\\}\\s*$/.test(Function.prototype.toString.call(this))) return { seen: true };
+  return {};
+}`;
+
+export async function heldBytes(fn: (...a: never[]) => unknown, budget = 50_000): Promise<string[]> {
   const g = globalThis as Record<string, unknown>;
-  const name = `__held_${process.pid}_${Date.now()}`;
-  g[name] = fn;
+  const n = ++calls;
+  const fnName = `__heldFn_${n}`, seenName = `__heldSeen_${n}`;
+  g[fnName] = fn;
+  g[seenName] = new WeakSet();
   const s = new Session();
   s.connect();
   try {
-    const { result } = (await s.post('Runtime.evaluate', { expression: name })) as { result: RemoteObject };
+    const ev = (await s.post('Runtime.evaluate', { expression: fnName })) as { result: RemoteObject; exceptionDetails?: unknown };
+    if (ev.exceptionDetails !== undefined) throw new Error(`heldBytes: cannot reach the function (${JSON.stringify(ev.exceptionDetails)})`);
     const props = (id: string): Promise<Properties> => s.post('Runtime.getProperties', { objectId: id, ownProperties: true }) as Promise<Properties>;
     const out: string[] = [];
-    let budget = 20_000;
-    const visit = async (o: RemoteObject | undefined, d: number): Promise<void> => {
-      if (o?.objectId === undefined || d < 0 || --budget < 0) return;
-      if (o.subtype === 'typedarray') {
-        const r = (await s.post('Runtime.callFunctionOn', {
-          objectId: o.objectId, returnByValue: true,
-          functionDeclaration: 'function () { return this.BYTES_PER_ELEMENT === 1 ? Buffer.from(this.buffer, this.byteOffset, this.byteLength).toString("hex") : null; }',
-        })) as { result: { value: string | null } };
-        if (r.result.value !== null) out.push(r.result.value);
+    let left = budget;
+    let rootScript: string | undefined;
+    const visit = async (o: RemoteObject | undefined): Promise<void> => {
+      if (o?.objectId === undefined || (o.type !== 'object' && o.type !== 'function')) return;
+      if (--left < 0) throw new Error(`heldBytes: the walk exceeded its budget of ${budget} objects`);
+      const c = (await s.post('Runtime.callFunctionOn', { objectId: o.objectId, functionDeclaration: CLASSIFY, arguments: [{ value: seenName }], returnByValue: true })) as { result: { value?: { seen?: boolean; bytes?: string } }; exceptionDetails?: unknown };
+      if (c.exceptionDetails !== undefined) throw new Error(`heldBytes: cannot classify an object (${JSON.stringify(c.exceptionDetails)})`);
+      const v = c.result.value ?? {};
+      if (v.seen) return;
+      if (v.bytes !== undefined) {
+        out.push(v.bytes);
         return;
       }
-      if (o.type !== 'object' && o.type !== 'function') return;
+      if (o.description === 'Module') return; // an imported module's namespace: not what the code under test keeps
       const p = await props(o.objectId);
-      const scopes = o.type === 'function' ? (p.internalProperties ?? []).find((x) => x.name === '[[Scopes]]') : undefined;
-      if (scopes !== undefined) {
-        for (const sc of (await props(scopes.value!.objectId!)).result) {
-          // Each scope object: its variables (not the global scope's).
-          const vars = sc.value?.objectId ? (await props(sc.value.objectId)).result : [];
-          if (vars.length > 200) continue;
-          for (const v of vars) await visit(v.value, d - 1);
+      const internal = p.internalProperties ?? [];
+      // A function's scopes are walked when it comes from the script `fn` comes from (imported
+      // functions and classes are another module's: their closures are not the code under test's).
+      const location = internal.find((x) => x.name === '[[FunctionLocation]]')?.value as { value?: { scriptId?: string } } | undefined;
+      const script = location?.value?.scriptId;
+      if (rootScript === undefined) rootScript = script;
+      const ours = script !== undefined && script === rootScript;
+      for (const x of internal) {
+        if (x.name === '[[Scopes]]') {
+          if (!ours) continue;
+          for (const sc of (await props(x.value!.objectId!)).result) {
+            if (sc.value?.objectId === undefined || sc.value.description === 'Global') continue;
+            for (const variable of (await props(sc.value.objectId)).result) await visit(variable.value);
+          }
+        } else if (x.name === '[[Entries]]' || x.name === '[[TargetFunction]]' || x.name === '[[BoundThis]]' || x.name === '[[BoundArgs]]') {
+          await visit(x.value);
         }
-        return;
       }
-      for (const x of [...p.result, ...(p.privateProperties ?? [])]) {
-        if (x.name === '__proto__' || x.name === 'constructor') continue;
-        await visit(x.value, d - 1);
-      }
+      for (const x of [...p.result, ...(p.privateProperties ?? [])]) await visit(x.value);
     };
-    await visit(result, depth);
+    await visit(ev.result);
     return out;
   } finally {
     s.disconnect();
-    delete g[name];
+    delete g[fnName];
+    delete g[seenName];
   }
+}
+
+/** Whether any 8-byte window of `secret` (hex of bytes) appears in what is held. */
+export function holdsAnyWindow(held: readonly string[], secret: Uint8Array): boolean {
+  for (let i = 0; i + 8 <= secret.length; i++) {
+    const w = Buffer.from(secret.buffer, secret.byteOffset + i, 8).toString('hex');
+    // Byte-aligned matches only (a hex string matched at an odd offset would straddle two bytes).
+    for (const h of held) {
+      for (let at = h.indexOf(w); at >= 0; at = h.indexOf(w, at + 1)) if (at % 2 === 0) return true;
+    }
+  }
+  return false;
 }

@@ -4,6 +4,7 @@
  * vectors (test/lib/crypto.test.ts).
  */
 import * as nc from 'node:crypto';
+import { types } from 'node:util';
 import { LibError } from '../errors.js';
 import { registerBuiltInProvider, type CryptoProvider, type Sha256Stream, type AesGcmSealed, type RsaKeyPair } from './provider.js';
 import { openSha256Pipeline } from './pipeline.js';
@@ -53,6 +54,12 @@ function check(cond: boolean, code: string, msg: string): void {
   if (!cond) throw new LibError(code, msg);
 }
 
+const TYPED_LENGTH = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, 'length')!.get! as (this: Uint8Array) => number;
+/** A real typed array's length, through the intrinsic getter (not an own property or a subclass's). */
+function lengthOf(a: Uint8Array): number {
+  return TYPED_LENGTH.call(a);
+}
+
 function bytesOf(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
@@ -99,7 +106,8 @@ interface CmacKey {
  * by XORing its first block with the chain: the CBC-MAC from a zero IV.
  *
  * A key the caller marks long-lived (a platform root, which key derivation MACs under for every
- * derived key) keeps its cipher for its next MACs (the last CACHED such keys): creating a cipher
+ * derived key) keeps its cipher for its next MACs (CACHED such keys; a new one takes a free slot,
+ * else the slots in turn): creating a cipher
  * costs a few µs, and every call into node:crypto allocates its output. After each MAC the tag is
  * fed through once more, so that the kept cipher's chain is L again and holds nothing of the MAC
  * (under a root, the MAC is a derived key). Other keys (derived ones) get a cipher for the one MAC,
@@ -114,17 +122,15 @@ class CmacCiphers {
   readonly #keys: (CmacKey | null)[] = new Array<CmacKey | null>(CmacCiphers.CACHED).fill(null);
   #victim = 0;
   readonly #scratch = new Uint8Array(CmacCiphers.SCRATCH);
-  #busy = false;
 
-  /** `key`: 16 bytes; `message`: of every length; both genuine Uint8Arrays (the provider checked). */
-  mac(key: Uint8Array, message: Uint8Array, keep: boolean): Uint8Array {
-    const len = message.length;
+  /** `key`: 16 bytes; `message`: `len` bytes; both real Uint8Arrays (the provider checked). */
+  mac(key: Uint8Array, message: Uint8Array, len: number, keep: boolean): Uint8Array {
     const n = len === 0 ? 1 : Math.ceil(len / 16);
     const complete = len !== 0 && len % 16 === 0;
-    // The shared scratch, unless it is in use (a MAC made while one assembles its message) or too small.
-    const shared = !this.#busy && n * 16 <= CmacCiphers.SCRATCH;
-    const m = shared ? this.#scratch.subarray(0, n * 16) : new Uint8Array(n * 16);
-    if (shared) this.#busy = true;
+    // The shared scratch (zero between MACs: its zeroing in `finally` is also the message's zero
+    // padding), or a buffer of its own for a long message. Nothing runs while the message is
+    // assembled (a real Uint8Array's bytes are copied without user code), so no MAC nests here.
+    const m = n * 16 <= CmacCiphers.SCRATCH ? this.#scratch.subarray(0, n * 16) : new Uint8Array(n * 16);
     try {
       m.set(message);
       const k = keep ? this.#kept(key) : fresh(key);
@@ -151,20 +157,16 @@ class CmacCiphers {
       return tag;
     } finally {
       m.fill(0);
-      if (shared) this.#busy = false;
     }
   }
 
-  /** The kept cipher of root `key` (compared byte for byte), or a new one, in a free slot or the next one's. */
+  /** The kept cipher of root `key` (compared byte for byte), or a new one: in a free slot, else in turn (round-robin by insertion; a hit moves nothing). */
   #kept(key: Uint8Array): CmacKey {
     for (const k of this.#keys) {
       if (k === null) continue;
-      let same = true;
-      for (let i = 0; i < 16; i++) if (k.key[i] !== key[i]) {
-        same = false;
-        break;
-      }
-      if (same) return k;
+      let diff = 0;
+      for (let i = 0; i < 16; i++) diff |= k.key[i]! ^ key[i]!; // every byte, whatever differs first
+      if (diff === 0) return k;
     }
     const e = fresh(key);
     let slot = this.#keys.indexOf(null);
@@ -208,11 +210,11 @@ export function createNodeCrypto(): CryptoProvider {
       return openSha256Pipeline();
     },
     aesCmac128(key, message, keep = false) {
-      // Genuine views only (ArrayBuffer.isView: no proxy, whose element reads would run code while
-      // the message is assembled), as node:crypto wants them.
-      check(ArrayBuffer.isView(key) && key instanceof Uint8Array && key.length === 16, 'CMAC_KEY', 'AES-128-CMAC needs a 16-byte key (a Uint8Array)');
-      check(ArrayBuffer.isView(message) && message instanceof Uint8Array, 'CMAC_MESSAGE', 'AES-128-CMAC MACs a Uint8Array');
-      return cmac.mac(key, message, keep === true);
+      // Real Uint8Arrays (of any realm), their lengths read through the intrinsic getter: the bytes
+      // are copied by index and by TypedArray#set, which no prototype, proxy or own property changes.
+      check(types.isUint8Array(key) && lengthOf(key) === 16, 'CMAC_KEY', 'AES-128-CMAC needs a 16-byte key (a Uint8Array)');
+      check(types.isUint8Array(message), 'CMAC_MESSAGE', 'AES-128-CMAC MACs a Uint8Array');
+      return cmac.mac(key, message, lengthOf(message), keep === true);
     },
     aesGcm128Encrypt(key, iv, plaintext, aad, out): AesGcmSealed {
       check(key.length === 16 && iv.length === 12, 'GCM_PARAMS', 'AES-128-GCM needs a 16-byte key and a 12-byte IV');

@@ -34,8 +34,9 @@ export interface CryptoProvider {
   /**
    * AES-128-CMAC (RFC 4493): a 16-byte MAC of its own (never a view of the message). The message
    * is lent for the call only (the caller may zero it afterwards). `keep`: the key is long-lived (a
-   * platform root the caller holds anyway), so the provider may keep a cipher for it; never for a
-   * derived key. @throws {LibError} CMAC_KEY (not a 16-byte Uint8Array), CMAC_MESSAGE (not a Uint8Array).
+   * platform root the caller holds anyway), so the provider may keep a cipher for it, possibly for
+   * the process's life; never for a derived key. @throws {LibError} CMAC_KEY (not a 16-byte
+   * Uint8Array), CMAC_MESSAGE (not a Uint8Array).
    */
   aesCmac128(key: Uint8Array, message: Uint8Array, keep?: boolean): Uint8Array;
   /**
