@@ -107,11 +107,10 @@ interface CmacKey {
  *
  * A key the caller marks long-lived (a platform root, which key derivation MACs under for every
  * derived key) keeps its cipher for its next MACs (CACHED such keys; a new one takes a free slot,
- * else the slots in turn): creating a cipher
- * costs a few µs, and every call into node:crypto allocates its output. After each MAC the tag is
- * fed through once more, so that the kept cipher's chain is L again and holds nothing of the MAC
- * (under a root, the MAC is a derived key). Other keys (derived ones) get a cipher for the one MAC,
- * as before. The padded message is assembled in one scratch buffer (up to SCRATCH bytes; longer
+ * else the slots in turn): creating a cipher costs a few µs, and every call into node:crypto
+ * allocates its output. After each MAC the tag is fed through once more, so that the kept cipher's
+ * chain is L again and holds nothing of the MAC (under a root, the MAC is a derived key). Other
+ * keys (derived ones) get a cipher for the one MAC, as before. The padded message is assembled in one scratch buffer (up to SCRATCH bytes; longer
  * ones in a buffer of their own), zeroed after each MAC: the messages carry secrets (the fused
  * root among a derivation's dependencies). Whether a root's cipher is kept changes the time a MAC
  * takes: the model claims no resistance to timing side channels in its own process.
