@@ -137,7 +137,7 @@ describe('the blob (sgx_sealed_data_t)', () => {
 });
 
 describe('sgx_self_report (the enclave\'s own REPORT, made once per enclave instance, as Intel\'s SDK keeps it)', () => {
-  test('the first seal, unseal, sgx_get_key or sgx_verify_report makes it (EREPORT: two CMACs); later ones only derive their key (EGETKEY: one); sgx_create_report still makes its own each time; another instance makes its own', () => {
+  test('an instance\'s first seal (or first unseal) makes it (EREPORT: two CMACs); later seals, unseals and sgx_get_key only derive their key (EGETKEY: one), sgx_verify_report its report key; sgx_create_report still makes its own each time; another instance makes its own', () => {
     let cmacs = 0;
     const base = defaultCrypto();
     const counting = { ...base, aesCmac128: (k: Uint8Array, m: Uint8Array) => {
