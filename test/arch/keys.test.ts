@@ -399,15 +399,22 @@ describe('seal keys and platform identity (§11.1 consequences)', () => {
     // A provider that derives another key inside its CMAC: both keys come out right.
     const other = { ...d, keyPolicy: 1 };
     let inner = '';
+    let inner2 = '';
     const nesting = { ...crypto, aesCmac128: (k: Uint8Array, m: Uint8Array) => {
-      if (inner === '') inner = toHex(deriveKey(keeping, roots, other));
+      if (inner === '') {
+        // Two derivations inside the outer one's CMAC: neither may free the outer one's buffer.
+        inner = toHex(deriveKey(keeping, roots, other));
+        inner2 = toHex(deriveKey(keeping, roots, other));
+      }
       return crypto.aesCmac128(k, m);
     } };
     seen.length = 0;
     assert.equal(toHex(deriveKey(nesting, roots, d)), expected);
     assert.equal(inner, toHex(crypto.aesCmac128(roots.sealFuses, serializeKeyDependencies(other))));
-    assert.equal(seen.length, 1);
-    assert.ok(seen[0]!.every((b) => b === 0), 'the nested derivation\'s own buffer is zeroed too');
+    assert.equal(inner2, inner);
+    assert.equal(seen.length, 2);
+    assert.ok(seen.every((m) => m.every((b) => b === 0)), 'the nested derivations\' own buffers are zeroed too');
+    assert.equal(toHex(deriveKey(nesting, roots, d)), expected, 'and the next derivation is right');
     // A dependency of the wrong size: the typed error, the buffer zeroed, the next derivation right.
     seen.length = 0;
     assert.throws(() => deriveKey(keeping, roots, { ...d, mrsigner: new Uint8Array(31) }), (e: unknown) => e instanceof ArchError && e.code === 'KEY_DEPENDENCY_SIZE');

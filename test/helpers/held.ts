@@ -1,6 +1,7 @@
 /**
  * What a function keeps, read through node:inspector (test-only): the bytes of every ArrayBuffer
- * (whole, also behind a view or a typed array of any element type) reachable from `fn` through
+ * (whole, also behind a view or a typed array of any element type), plain array of byte values,
+ * string (as it is, and its bytes when it is binary) and BigInt reachable from `fn` through
  * its closure scopes (not the global scope), own and private properties, Map and Set entries and
  * bound functions' targets and arguments, as hex, so that a test can assert that a secret (a
  * derived key, a message, random bytes handed out) is not kept where ordinary code cannot look.
@@ -15,6 +16,8 @@ interface RemoteObject {
   readonly subtype?: string;
   readonly objectId?: string;
   readonly description?: string;
+  readonly value?: unknown;
+  readonly unserializableValue?: string;
 }
 interface PropertyDescriptor {
   readonly name: string;
@@ -34,8 +37,10 @@ const CLASSIFY = `function (seenName) {
   if (seen.has(this)) return { seen: true };
   seen.add(this);
   const hex = (b) => Buffer.from(b).toString('hex');
+  if (Object.prototype.toString.call(this) === '[object Module]') return { seen: true }; // an imported module's namespace
   if (this instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && this instanceof SharedArrayBuffer)) return { bytes: hex(new Uint8Array(this)) };
   if (ArrayBuffer.isView(this)) return { bytes: hex(new Uint8Array(this.buffer)) };
+  if (Array.isArray(this) && this.length >= 8 && this.every((x) => Number.isInteger(x) && x >= 0 && x <= 255)) return { bytes: hex(this) }; // bytes as a plain array
   if (typeof this === 'function' && /\\{\\s*\\[native code\\]\\s*\\}\\s*$/.test(Function.prototype.toString.call(this))) return { seen: true };
   return {};
 }`;
@@ -56,6 +61,17 @@ export async function heldBytes(fn: (...a: never[]) => unknown, budget = 50_000)
     let left = budget;
     let rootScript: string | undefined;
     const visit = async (o: RemoteObject | undefined): Promise<void> => {
+      // Bytes kept as a string (hex or binary) or a BigInt count too.
+      if (o?.type === 'string' && typeof o.value === 'string') {
+        out.push(o.value.toLowerCase());
+        if (/^[\x00-\xff]*$/.test(o.value)) out.push(Buffer.from(o.value, 'latin1').toString('hex'));
+        return;
+      }
+      if (o?.type === 'bigint' && typeof o.unserializableValue === 'string') {
+        const h = BigInt(o.unserializableValue.slice(0, -1)).toString(16);
+        out.push(h.length % 2 === 0 ? h : `0${h}`);
+        return;
+      }
       if (o?.objectId === undefined || (o.type !== 'object' && o.type !== 'function')) return;
       if (--left < 0) throw new Error(`heldBytes: the walk exceeded its budget of ${budget} objects`);
       const c = (await s.post('Runtime.callFunctionOn', { objectId: o.objectId, functionDeclaration: CLASSIFY, arguments: [{ value: seenName }], returnByValue: true })) as { result: { value?: { seen?: boolean; bytes?: string } }; exceptionDetails?: unknown };
@@ -66,7 +82,6 @@ export async function heldBytes(fn: (...a: never[]) => unknown, budget = 50_000)
         out.push(v.bytes);
         return;
       }
-      if (o.description === 'Module') return; // an imported module's namespace: not what the code under test keeps
       const p = await props(o.objectId);
       const internal = p.internalProperties ?? [];
       // A function's scopes are walked when it comes from the script `fn` comes from (imported

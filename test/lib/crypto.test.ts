@@ -111,6 +111,18 @@ describe('AES-128-CMAC (RFC 4493 §4)', () => {
     }
   });
 
+  test('kept root keys that differ in one byte, at each of the 16 positions, are different keys', () => {
+    const p = createNodeCrypto();
+    const base = new Uint8Array(nc.randomBytes(16)), msg = new Uint8Array(nc.randomBytes(37));
+    assert.equal(toHex(p.aesCmac128(base, msg, true)), cmacReference(base, msg));
+    for (let i = 0; i < 16; i++) {
+      const k = base.slice();
+      k[i]! ^= 0x80;
+      assert.equal(toHex(p.aesCmac128(k, msg, true)), cmacReference(k, msg), `byte ${i}`);
+      assert.equal(toHex(p.aesCmac128(base, msg, true)), cmacReference(base, msg), `the base key again after byte ${i}`);
+    }
+  });
+
   test('the message is not kept nor changed, and a MAC is a fresh array', () => {
     const p = createNodeCrypto();
     const msg = new Uint8Array(nc.randomBytes(33)), copy = msg.slice();
@@ -134,7 +146,9 @@ describe('AES-128-CMAC (RFC 4493 §4)', () => {
     badKeys.forEach((k, i) => {
       for (const keep of [true, false]) assert.throws(() => p.aesCmac128(k as Uint8Array, msg, keep), (e: unknown) => e instanceof LibError && e.code === 'CMAC_KEY', `key ${i}`);
     });
-    const badMessages: unknown[] = [new DataView(msg.buffer), msg.buffer, { length: -1 }, { length: Number.NaN }, Array.from(msg), new Proxy(msg, {}), new Uint16Array(4), Object.setPrototypeOf(new Uint16Array(4), Uint8Array.prototype)];
+    const detached = new Uint8Array(nc.randomBytes(20));
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    const badMessages: unknown[] = [new DataView(msg.buffer), msg.buffer, { length: -1 }, { length: Number.NaN }, Array.from(msg), new Proxy(msg, {}), new Uint16Array(4), Object.setPrototypeOf(new Uint16Array(4), Uint8Array.prototype), detached];
     badMessages.forEach((m, i) => assert.throws(() => p.aesCmac128(K, m as Uint8Array, true), (e: unknown) => e instanceof LibError && e.code === 'CMAC_MESSAGE', `message ${i}`));
     assert.equal(toHex(p.aesCmac128(K, msg, true)), cmacReference(K, msg), 'the kept chain is intact');
   });

@@ -54,6 +54,7 @@ function check(cond: boolean, code: string, msg: string): void {
   if (!cond) throw new LibError(code, msg);
 }
 
+const isUint8Array = types.isUint8Array;
 const TYPED_LENGTH = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, 'length')!.get! as (this: Uint8Array) => number;
 /** A real typed array's length, through the intrinsic getter (not an own property or a subclass's). */
 function lengthOf(a: Uint8Array): number {
@@ -131,7 +132,12 @@ class CmacCiphers {
     // assembled (a real Uint8Array's bytes are copied without user code), so no MAC nests here.
     const m = n * 16 <= CmacCiphers.SCRATCH ? this.#scratch.subarray(0, n * 16) : new Uint8Array(n * 16);
     try {
-      m.set(message);
+      try {
+        m.set(message);
+      } catch (e) {
+        // A detached buffer (its length reads 0, but its bytes are gone): before any cipher is touched.
+        throw new LibError('CMAC_MESSAGE', 'AES-128-CMAC: the message\'s buffer is detached', {}, { cause: e });
+      }
       const k = keep ? this.#kept(key) : fresh(key);
       if (!complete) m[len] = 0x80;
       const last = (n - 1) * 16;
@@ -143,12 +149,13 @@ class CmacCiphers {
         const out = k.cbc.update(m);
         if (out.length !== m.length) throw new LibError('CMAC_CIPHER', `node:crypto's CBC cipher put out ${out.length} bytes for ${m.length}`);
         tag = new Uint8Array(out.subarray(out.length - 16));
+        out.fill(0); // the CBC-MAC's blocks, the tag among them
         if (keep) {
           // The tag through once more: E(tag XOR chain = tag) = E(0) = L, the chain a fresh cipher has.
           const again = k.cbc.update(tag);
           if (again.length !== 16) throw new LibError('CMAC_CIPHER', `node:crypto's CBC cipher put out ${again.length} bytes for 16`);
           for (let i = 0; i < 16; i++) k.chain[i] = again[i]!;
-        }
+        } else k.key.fill(0); // a derived key's copy, used for this MAC only
       } catch (e) {
         if (keep) this.#drop(k);
         throw e;
@@ -209,10 +216,11 @@ export function createNodeCrypto(): CryptoProvider {
       return openSha256Pipeline();
     },
     aesCmac128(key, message, keep = false) {
-      // Real Uint8Arrays (of any realm), their lengths read through the intrinsic getter: the bytes
-      // are copied by index and by TypedArray#set, which no prototype, proxy or own property changes.
-      check(types.isUint8Array(key) && lengthOf(key) === 16, 'CMAC_KEY', 'AES-128-CMAC needs a 16-byte key (a Uint8Array)');
-      check(types.isUint8Array(message), 'CMAC_MESSAGE', 'AES-128-CMAC MACs a Uint8Array');
+      // Real Uint8Arrays (of any realm), their lengths read through the intrinsic getter: a proxy,
+      // a swapped prototype or an own `length` on the arguments changes neither the check nor the
+      // bytes copied (by index, and by TypedArray#set).
+      check(isUint8Array(key) && lengthOf(key) === 16, 'CMAC_KEY', 'AES-128-CMAC needs a 16-byte key (a Uint8Array)');
+      check(isUint8Array(message), 'CMAC_MESSAGE', 'AES-128-CMAC MACs a Uint8Array');
       return cmac.mac(key, message, lengthOf(message), keep === true);
     },
     aesGcm128Encrypt(key, iv, plaintext, aad, out): AesGcmSealed {
