@@ -4,13 +4,11 @@
  * checkout's `dist`; default: this one), runs an empty ECALL (ocall: an ECALL making 5,000 empty
  * OCALLs; inout: an ECALL with a 64-byte `in` and a 64-byte `out` buffer) in blocks after a
  * warm-up, and prints the median nanoseconds per call of 15 blocks as `<figure> <ns>`. The enclave
- * is bench/run.ts's, set up here again because the build under test is loaded by path (any build
- * with the package's API as of the first benchmarks: createPlatform, buildImage, loadEnclave, …);
- * the fixtures are this checkout's (bench/fixtures).
+ * is bench/run.ts's, loaded through the build under test by bench/under-test.ts.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
+import { loadBenchEnclave } from './under-test.js';
 
 const figure = process.argv[2];
 if (figure !== 'ecall' && figure !== 'ocall' && figure !== 'inout') {
@@ -18,25 +16,7 @@ if (figure !== 'ecall' && figure !== 'ocall' && figure !== 'inout') {
   process.exit(2);
 }
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
-const dist = resolve(process.argv[3] ?? join(here, '..'));
-const fixtures = join(here, '..', '..', 'bench', 'fixtures');
-
-/** The parts of a build's API this uses (as loose as an older build may need). */
-interface Api {
-  createPlatform(): unknown;
-  buildImage(o: { module: Uint8Array; interface: unknown; config: { heapSize: number; tcsCount: number }; crypto: unknown }): { image: unknown };
-  resolveEdl(path: string): unknown;
-  generateSigningKey(crypto: unknown): { privateKeyPem: string };
-  loadEnclave(platform: unknown, image: unknown, o: { sigstruct: Uint8Array; ocalls: Record<string, () => void>; arenaSize: number }): { ecall(name: string, args: unknown[]): unknown };
-  lib: { defaultCrypto(): unknown };
-}
-const W = (await import(pathToFileURL(join(dist, 'src', 'index.js')).href)) as Api;
-const { signBuilt } = (await import(pathToFileURL(join(dist, 'src', 'platform', 'victim.js')).href)) as { signBuilt(built: unknown, key: string, platform: unknown): Uint8Array };
-
-const crypto = W.lib.defaultCrypto();
-const built = W.buildImage({ module: new Uint8Array(readFileSync(join(fixtures, 'bench.wasm'))), interface: W.resolveEdl(join(fixtures, 'bench.edl')), config: { heapSize: 4 << 20, tcsCount: 2 }, crypto });
-const platform = W.createPlatform();
-const enclave = W.loadEnclave(platform, built.image, { sigstruct: signBuilt(built, W.generateSigningKey(crypto).privateKeyPem, platform), ocalls: { ocall_empty: () => undefined }, arenaSize: 4 << 20 });
+const enclave = await loadBenchEnclave(resolve(process.argv[3] ?? join(here, '..')), 4 << 20);
 
 const K = 5000;
 const inb = new Uint8Array(64).fill(7), outb = new Uint8Array(64);

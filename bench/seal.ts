@@ -10,10 +10,10 @@
  * Alternate processes of two builds (this one, then the other, several times): runs one after
  * another on this VM see different phases of the machine.
  */
-import { readFileSync } from 'node:fs';
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
+import { loadBenchEnclave } from './under-test.js';
 
 const args = process.argv.slice(2);
 const pairsAt = args.indexOf('--pairs');
@@ -24,25 +24,7 @@ if (!(Number.isInteger(PAIRS) && PAIRS >= 10)) {
   process.exit(2);
 }
 const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
-const dist = resolve(distArg ?? join(here, '..'));
-const fixtures = join(here, '..', '..', 'bench', 'fixtures');
-
-/** The parts of a build's API this uses (as in bench/micro.ts). */
-interface Api {
-  createPlatform(): unknown;
-  buildImage(o: { module: Uint8Array; interface: unknown; config: { heapSize: number; tcsCount: number }; crypto: unknown }): { image: unknown };
-  resolveEdl(path: string): unknown;
-  generateSigningKey(crypto: unknown): { privateKeyPem: string };
-  loadEnclave(platform: unknown, image: unknown, o: { sigstruct: Uint8Array; ocalls: Record<string, () => void>; arenaSize: number }): { ecall(name: string, args: unknown[]): unknown };
-  lib: { defaultCrypto(): unknown };
-}
-const W = (await import(pathToFileURL(join(dist, 'src', 'index.js')).href)) as Api;
-const { signBuilt } = (await import(pathToFileURL(join(dist, 'src', 'platform', 'victim.js')).href)) as { signBuilt(built: unknown, key: string, platform: unknown): Uint8Array };
-
-const crypto = W.lib.defaultCrypto();
-const built = W.buildImage({ module: new Uint8Array(readFileSync(join(fixtures, 'bench.wasm'))), interface: W.resolveEdl(join(fixtures, 'bench.edl')), config: { heapSize: 8 << 20, tcsCount: 2 }, crypto });
-const platform = W.createPlatform();
-const enclave = W.loadEnclave(platform, built.image, { sigstruct: signBuilt(built, W.generateSigningKey(crypto).privateKeyPem, platform), ocalls: { ocall_empty: () => undefined }, arenaSize: 4 << 20 });
+const enclave = await loadBenchEnclave(resolve(distArg ?? join(here, '..')), 8 << 20);
 const N = 1 << 20;
 enclave.ecall('ecall_fill', [N, 7]);
 const seal = (n: number): void => {
