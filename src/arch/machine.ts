@@ -162,6 +162,11 @@ export interface LpState {
 /** Read-only zeros: the bytes of a page that has no storage (an all-zero page). Never written. */
 export const ZERO_PAGE = new Uint8Array(4096);
 
+/** A lent RAM frame whose bytes were detached (a misuse of ProcessorMemory.swapFrame): no access can reach them. */
+function frameDetached(pfn: number): ArchError {
+  return new ArchError('FRAME_DETACHED', `RAM frame 0x${pfn.toString(16)} is lent bytes that were detached`, { pfn });
+}
+
 export class MachineState {
   readonly config: ProcessorConfig;
   readonly crypto: CryptoProvider;
@@ -361,7 +366,7 @@ export class MachineState {
     const w = this.#ramWords[slot];
     if (w != null && w.length !== 0) return w;
     // A lent frame whose bytes were detached (its buffer transferred away) has none to view.
-    if (f.length !== 4096) throw new ArchError('FRAME_DETACHED', `RAM frame 0x${pfn.toString(16)} is lent bytes that were detached`, { pfn });
+    if (f.length !== 4096) throw frameDetached(pfn);
     return (this.#ramWords[slot] = new Int32Array(f.buffer, f.byteOffset, 1024));
   }
 
@@ -382,14 +387,26 @@ export class MachineState {
       } else {
         const f = this.ramFrame(pfn, false);
         if (!f) out.fill(0, outOff + done, outOff + done + n);
+        else if (f.length !== 4096) throw frameDetached(pfn);
         else copyDisjoint(out, outOff + done, f, off, n);
       }
       done += n;
     }
   }
 
-  /** A non-enclave write: RAM takes it; the PRM drops it silently (abort page). */
+  /** FRAME_DETACHED for the first RAM frame of [pa, pa+len) that is lent bytes since detached (before a write touches any). */
+  #checkFramesWhole(pa: number, len: number): void {
+    for (let a = pa - (pa & 4095); a < pa + len; a += 4096) {
+      const pfn = Math.floor(a / 4096);
+      if (this.inPrm(a) || pfn >= this.ramFrames) continue;
+      const f = this.ramFrame(pfn, false);
+      if (f !== null && f.length !== 4096) throw frameDetached(pfn);
+    }
+  }
+
+  /** A non-enclave write: RAM takes it; the PRM drops it silently (abort page). @throws {ArchError} FRAME_DETACHED (nothing written) for a lent frame whose bytes were detached. */
   writePhysical(pa: number, src: Uint8Array, srcOff = 0, len = src.length - srcOff): void {
+    this.#checkFramesWhole(pa, len);
     let done = 0;
     while (done < len) {
       const a = pa + done;
@@ -493,12 +510,14 @@ export class MachineState {
       copyDisjoint(this.#vFrame, off, src, 0, src.length);
       return;
     }
-    // Translate every page first: a faulting write changes nothing.
+    // Translate every page and check its frame first: a faulting write changes nothing.
     const pas: number[] = [];
     for (let done = 0; done < src.length; ) {
       const a = la + done;
       const n = Math.min(4096 - (a & 4095), src.length - done);
-      pas.push(this.translate(pt, a, true, cpl === 3, false));
+      const pa = this.translate(pt, a, true, cpl === 3, false);
+      this.#checkFramesWhole(pa, n);
+      pas.push(pa);
       done += n;
     }
     let done = 0;

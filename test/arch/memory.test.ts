@@ -200,6 +200,23 @@ describe('host virtual accesses within one page (readVirtual/writeVirtual withou
     assert.throws(() => mem.writeVirtual(k.userPt, la + 2 * 4096, new Uint8Array(16), 3), detached);
   });
 
+  test('a lent frame whose bytes were detached, reached by a physical access or across pages: FRAME_DETACHED, and a write changes no page', () => {
+    const { k, la, pa, mem } = setup();
+    mem.writePhysical(pa, new Uint8Array(3 * 4096).fill(0xbb));
+    const lent = new Uint8Array(4096).fill(0xaa);
+    mem.swapFrame(pa + 4096, lent);
+    structuredClone(lent.buffer, { transfer: [lent.buffer] });
+    const detached = (e: unknown) => e instanceof ArchError && e.code === 'FRAME_DETACHED';
+    for (const [o, n] of [[4096 + 1, 3], [4096, 4096], [4096 - 8, 16], [0, 3 * 4096]] as const) {
+      assert.throws(() => mem.readPhysical(pa + o, n), detached, `read [${o}, +${n})`);
+      assert.throws(() => mem.writePhysical(pa + o, new Uint8Array(n).fill(0x77)), detached, `write [${o}, +${n})`);
+      assert.throws(() => mem.readVirtual(k.userPt, la + o, n, 3), detached, `virtual read [${o}, +${n})`);
+      assert.throws(() => mem.writeVirtual(k.userPt, la + o, new Uint8Array(n).fill(0x77), 3), detached, `virtual write [${o}, +${n})`);
+    }
+    assert.equal(toHex(mem.readPhysical(pa, 4096)), 'bb'.repeat(4096), 'the page before is unchanged');
+    assert.equal(toHex(mem.readPhysical(pa + 2 * 4096, 4096)), 'bb'.repeat(4096), 'the page after is unchanged');
+  });
+
   test('into an array that clamps rather than truncates, or an object posing as a Uint8Array, the bytes are still the bytes', () => {
     const { k, la, pattern, mem } = setup();
     const want = [...pattern.subarray(64, 128)];
