@@ -1013,6 +1013,15 @@ class Context implements EnclaveContext {
         continue;
       }
       if (exited) bufferStillHolds(buf, at, len);
+      if (write) {
+        // Every RAM page's frame checked too (a lent frame since detached): a refused write writes nothing.
+        let d = 0;
+        for (const i of pages) {
+          const n = Math.min(4096 - ((la + d) & 4095), len - d);
+          if (i < 0) m.checkFramesWhole(-i - 1, n);
+          d += n;
+        }
+      }
       let done = 0;
       for (const i of pages) {
         const o = (la + done) & 4095;

@@ -317,7 +317,8 @@ export class MachineState {
    * caller checked the frame is RAM outside the PRM). The frame cache is updated with it.
    */
   swapFrame(pfn: number, bytes: Uint8Array): Uint8Array | null {
-    const prev = this.ram.get(pfn) ?? null;
+    const had = this.ram.get(pfn) ?? null;
+    const prev = had !== null && had.length !== 4096 ? null : had; // lent bytes since detached: the frame had none left
     this.ram.set(pfn, bytes);
     this.frameEpoch++;
     const i = pfn & 511;
@@ -394,8 +395,9 @@ export class MachineState {
     }
   }
 
-  /** FRAME_DETACHED for the first RAM frame of [pa, pa+len) that is lent bytes since detached (before a write touches any). */
-  #checkFramesWhole(pa: number, len: number): void {
+  /** FRAME_DETACHED for the first RAM frame of [pa, pa+len) (none when len is 0) that is lent bytes since detached: what a write checks before it touches any. */
+  checkFramesWhole(pa: number, len: number): void {
+    if (len <= 0) return;
     for (let a = pa - (pa & 4095); a < pa + len; a += 4096) {
       const pfn = Math.floor(a / 4096);
       if (this.inPrm(a) || pfn >= this.ramFrames) continue;
@@ -406,7 +408,7 @@ export class MachineState {
 
   /** A non-enclave write: RAM takes it; the PRM drops it silently (abort page). @throws {ArchError} FRAME_DETACHED (nothing written) for a lent frame whose bytes were detached. */
   writePhysical(pa: number, src: Uint8Array, srcOff = 0, len = src.length - srcOff): void {
-    this.#checkFramesWhole(pa, len);
+    if ((pa & 4095) + len > 4096) this.checkFramesWhole(pa, len); // across frames: every one checked first
     let done = 0;
     while (done < len) {
       const a = pa + done;
@@ -414,7 +416,9 @@ export class MachineState {
       const n = Math.min(4096 - off, len - done);
       const pfn = Math.floor(a / 4096);
       if (!this.inPrm(a) && pfn < this.ramFrames) {
-        copyDisjoint(this.ramFrame(pfn, true)!, off, src, srcOff + done, n);
+        const f = this.ramFrame(pfn, true)!;
+        if (f.length !== 4096) throw frameDetached(pfn);
+        copyDisjoint(f, off, src, srcOff + done, n);
       }
       done += n;
     }
@@ -516,7 +520,7 @@ export class MachineState {
       const a = la + done;
       const n = Math.min(4096 - (a & 4095), src.length - done);
       const pa = this.translate(pt, a, true, cpl === 3, false);
-      this.#checkFramesWhole(pa, n);
+      this.checkFramesWhole(pa, n);
       pas.push(pa);
       done += n;
     }
@@ -626,6 +630,7 @@ export class MachineState {
   loadPage(i: number, pa: number): Uint8Array | null {
     if (!this.inPrm(pa) && pa / 4096 < this.ramFrames) {
       const f = this.ramFrame(Math.floor(pa / 4096), false);
+      if (f !== null && f.length !== 4096) throw frameDetached(Math.floor(pa / 4096));
       if (!f || isZero(f, 0, 4096)) {
         this.#clear(i);
         return null;
@@ -777,6 +782,7 @@ export class MachineState {
    * check, and the next enclave access to the page locks the platform.
    */
   dramWrite(pa: number, data: Uint8Array): { tamperedPages: number } {
+    this.checkFramesWhole(pa, data.length); // before any page is written or marked tampered
     let done = 0;
     let tamperedPages = 0;
     while (done < data.length) {

@@ -213,8 +213,19 @@ describe('host virtual accesses within one page (readVirtual/writeVirtual withou
       assert.throws(() => mem.readVirtual(k.userPt, la + o, n, 3), detached, `virtual read [${o}, +${n})`);
       assert.throws(() => mem.writeVirtual(k.userPt, la + o, new Uint8Array(n).fill(0x77), 3), detached, `virtual write [${o}, +${n})`);
     }
+    assert.throws(() => mem.dramWrite(pa, new Uint8Array(3 * 4096).fill(0x77)), detached, 'the attacker\'s DRAM write across it');
     assert.equal(toHex(mem.readPhysical(pa, 4096)), 'bb'.repeat(4096), 'the page before is unchanged');
     assert.equal(toHex(mem.readPhysical(pa + 2 * 4096, 4096)), 'bb'.repeat(4096), 'the page after is unchanged');
+    // Nothing accessed, nothing refused (as readPhysical of 0 bytes).
+    for (const o of [4096, 4096 + 8]) {
+      mem.writePhysical(pa + o, new Uint8Array(0));
+      assert.equal(mem.readPhysical(pa + o, 0).length, 0);
+    }
+    // Swapped back: the frame had no bytes left, so the kernel gets a fresh zero page, and the frame works again.
+    const back = mem.swapFrame(pa + 4096, new Uint8Array(4096).fill(0x11));
+    assert.equal(back.length, 4096);
+    assert.ok(back.every((b) => b === 0));
+    assert.equal(toHex(mem.readPhysical(pa + 4096 - 2, 4)), 'bbbb1111');
   });
 
   test('into an array that clamps rather than truncates, or an object posing as a Uint8Array, the bytes are still the bytes', () => {
@@ -749,6 +760,26 @@ describe('enclave-mode copies with ordinary RAM through a word view (readInto/wr
     }).reason, 'eexit');
     assert.deepEqual(seen, ['unaligned read: FRAME_DETACHED', 'aligned read: FRAME_DETACHED', 'unaligned write: FRAME_DETACHED', 'aligned write: FRAME_DETACHED', 'remembered: cccc', 'aligned read after: FRAME_DETACHED', 'aligned write after: FRAME_DETACHED']);
     assert.equal(toHex(mem.readPhysical(pa + 4096, 16)), 'bb'.repeat(16), 'the read-only next page is unchanged');
+  });
+
+  test('an enclave write across pages, one of them a lent frame since detached: FRAME_DETACHED, and no page written', () => {
+    const { k, e, engine, la, pa, pattern } = withHostMemory();
+    const mem = k.proc.memory;
+    const lent = new Uint8Array(4096).fill(0xaa);
+    mem.swapFrame(pa + 4096, lent);
+    structuredClone(lent.buffer, { transfer: [lent.buffer] });
+    let seen = '';
+    assert.equal(inside(e, engine, (ctx) => {
+      try {
+        ctx.write(la, new Uint8Array(3 * 4096).fill(0x66));
+        seen = 'written';
+      } catch (err) {
+        seen = err instanceof ArchError ? err.code : String(err);
+      }
+    }).reason, 'eexit');
+    assert.equal(seen, 'FRAME_DETACHED');
+    assert.equal(toHex(mem.readPhysical(pa, 4096)), toHex(pattern.subarray(0, 4096)), 'the page before is unchanged');
+    assert.equal(toHex(mem.readPhysical(pa + 2 * 4096, 4096)), toHex(pattern.subarray(2 * 4096)), 'the page after is unchanged');
   });
 
   test('a page first written in enclave mode gets its frame\'s word view: the next small aligned accesses take the word path', () => {

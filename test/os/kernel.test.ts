@@ -5,7 +5,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { SECS, VECTOR, ArchFault, ATTR, PT, PTE, SECINFO_FLAGS } from '../../src/arch/index.js';
+import { SECS, VECTOR, ArchFault, ArchError, ATTR, PT, PTE, SECINFO_FLAGS } from '../../src/arch/index.js';
 import { OsError } from '../../src/os/index.js';
 import * as W from '../../src/os/windows/constants.js';
 import type { Platform } from '../../src/platform/index.js';
@@ -247,6 +247,27 @@ describe('LoadEnclaveData lends the caller\'s buffer to EADD page by page', () =
     mem.writePhysical(staging, new Uint8Array(PAGE));
     assert.deepEqual(data, copy, 'the kernel never wrote the caller\'s buffer');
     assert.deepEqual(pages, before);
+    H.teardown(p);
+  });
+});
+
+describe('LoadEnclaveData from process memory whose frame is lent bytes since detached (a misuse of swapFrame)', () => {
+  test('EADD refuses it with ArchError FRAME_DETACHED before it commits: the EPC page goes back, nothing is added; whole again, the page loads', () => {
+    const p = H.platformFor('win-x64-sgx1');
+    const base = H.create(p, L);
+    const va = p.kernel32.VirtualAlloc(0, PAGE, W.MEM_RESERVE | W.MEM_COMMIT, W.PAGE_READWRITE);
+    assert.ok(va);
+    p.process.write(va, new Uint8Array(PAGE).fill(0x5a));
+    const frame = p.process.pageTable.lookup(va / PAGE)!.pfn * PAGE;
+    const lent = new Uint8Array(PAGE).fill(0x5a);
+    p.processor.memory.swapFrame(frame, lent);
+    structuredClone(lent.buffer, { transfer: [lent.buffer] });
+    const free = p.processor.inspect.freeEpcPages;
+    assert.throws(() => p.kernel32.LoadEnclaveData(W.CURRENT_PROCESS, base + 0x3000, va, PAGE, W.PAGE_READWRITE, null, 0, null, null), (e: unknown) => e instanceof ArchError && e.code === 'FRAME_DETACHED');
+    assert.equal(p.processor.inspect.freeEpcPages, free, 'no EPC page kept');
+    const back = p.processor.memory.swapFrame(frame, new Uint8Array(PAGE).fill(0x5a));
+    assert.ok(back.length === PAGE && back.every((b) => b === 0), 'swapped back: the frame had no bytes left, a fresh zero page');
+    assert.equal(p.kernel32.LoadEnclaveData(W.CURRENT_PROCESS, base + 0x3000, va, PAGE, W.PAGE_READWRITE, null, 0, null, null), true, 'the same page, whole again, loads');
     H.teardown(p);
   });
 });
