@@ -329,10 +329,20 @@ export class MachineState {
     return prev;
   }
 
+  /**
+   * The bytes of RAM frame `pfn` (made, zero, when `create`; null: never written). Every access to
+   * RAM gets its frame here, so this is where a lent frame whose bytes were detached is refused.
+   * @throws {ArchError} `FRAME_DETACHED` for such a frame.
+   */
   ramFrame(pfn: number, create: boolean): Uint8Array | null {
     const i = pfn & 511; // pfn % 512 (a non-negative safe integer)
-    if (this.#ramKey[i] === pfn) return this.#ramVal[i]!;
+    if (this.#ramKey[i] === pfn) {
+      const c = this.#ramVal[i]!;
+      if (c.length !== 4096) throw frameDetached(pfn);
+      return c;
+    }
     let f = this.ram.get(pfn);
+    if (f !== undefined && f.length !== 4096) throw frameDetached(pfn);
     if (!f) {
       if (!create) return null;
       f = new Uint8Array(4096);
@@ -364,11 +374,7 @@ export class MachineState {
   /** A word view of RAM frame `pfn`'s bytes `f` (just returned by ramFrame, so in its cache slot), made once per slot. */
   #frameWords(pfn: number, f: Uint8Array): Int32Array {
     const slot = pfn & 511;
-    const w = this.#ramWords[slot];
-    if (w != null && w.length !== 0) return w;
-    // A lent frame whose bytes were detached (its buffer transferred away) has none to view.
-    if (f.length !== 4096) throw frameDetached(pfn);
-    return (this.#ramWords[slot] = new Int32Array(f.buffer, f.byteOffset, 1024));
+    return this.#ramWords[slot] ?? (this.#ramWords[slot] = new Int32Array(f.buffer, f.byteOffset, 1024));
   }
 
   /**
@@ -388,7 +394,6 @@ export class MachineState {
       } else {
         const f = this.ramFrame(pfn, false);
         if (!f) out.fill(0, outOff + done, outOff + done + n);
-        else if (f.length !== 4096) throw frameDetached(pfn);
         else copyDisjoint(out, outOff + done, f, off, n);
       }
       done += n;
@@ -400,9 +405,7 @@ export class MachineState {
     if (len <= 0) return;
     for (let a = pa - (pa & 4095); a < pa + len; a += 4096) {
       const pfn = Math.floor(a / 4096);
-      if (this.inPrm(a) || pfn >= this.ramFrames) continue;
-      const f = this.ramFrame(pfn, false);
-      if (f !== null && f.length !== 4096) throw frameDetached(pfn);
+      if (!this.inPrm(a) && pfn < this.ramFrames) this.ramFrame(pfn, false); // (ramFrame refuses it)
     }
   }
 
@@ -416,9 +419,7 @@ export class MachineState {
       const n = Math.min(4096 - off, len - done);
       const pfn = Math.floor(a / 4096);
       if (!this.inPrm(a) && pfn < this.ramFrames) {
-        const f = this.ramFrame(pfn, true)!;
-        if (f.length !== 4096) throw frameDetached(pfn);
-        copyDisjoint(f, off, src, srcOff + done, n);
+        copyDisjoint(this.ramFrame(pfn, true)!, off, src, srcOff + done, n);
       }
       done += n;
     }
@@ -445,7 +446,7 @@ export class MachineState {
    * The frame of the page holding `la` (just translated under `pt`: RAM, with bytes `f`),
    * remembered for the next single-page access. The page number is la's, rounded down: translate
    * accepts a fractional address, whose own quotient matches no page remembered here. The word view
-   * is made first: where it cannot be (FRAME_DETACHED) nothing has changed.
+   * is made before any field is set.
    */
   #remember(pt: PageTable, la: number, pfn: number, f: Uint8Array): void {
     const vpn = Math.floor(la / 4096);
@@ -630,7 +631,6 @@ export class MachineState {
   loadPage(i: number, pa: number): Uint8Array | null {
     if (!this.inPrm(pa) && pa / 4096 < this.ramFrames) {
       const f = this.ramFrame(Math.floor(pa / 4096), false);
-      if (f !== null && f.length !== 4096) throw frameDetached(Math.floor(pa / 4096));
       if (!f || isZero(f, 0, 4096)) {
         this.#clear(i);
         return null;

@@ -371,8 +371,9 @@ export class ProcessorMemory {
   /**
    * Back the RAM frame at `pa` (4K-aligned, in RAM) with the 4096 bytes of `bytes` at `offset`, in
    * place (not copied), and return the bytes the frame had (a frame never written had none, nor
-   * one lent bytes since detached: a fresh zero array). This is how a kernel hands an instruction a caller's page without a bounce copy (a
-   * pinned user page): every access to the frame reaches those bytes until it is swapped back, so
+   * one lent bytes since detached: a fresh zero array). This is how a kernel hands an instruction
+   * a caller's page without a bounce copy (a pinned user page): every access to the frame reaches
+   * those bytes until it is swapped back, so
    * they must stay as they are meanwhile. `bytes` must be a genuine Uint8Array over a fixed-length,
    * unshared ArrayBuffer, the bytes 4-aligned in it (RAM frames are read by words); the frame gets a
    * fresh view of them (lib/bytes.ts plainView). Throws ArchError BAD_FRAME, changing nothing,

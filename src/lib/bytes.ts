@@ -249,6 +249,11 @@ const AB_RESIZABLE = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'res
 const IS_VIEW = ArrayBuffer.isView;
 const U8 = Uint8Array;
 
+/** A real typed array's length, through the intrinsic getter (not an own property's or a subclass's answer; 0 when detached). */
+export function typedLength(a: ArrayBufferView): number {
+  return TA_LENGTH.call(a) as number;
+}
+
 /**
  * A fresh view of the `n` bytes of `x` at `offset`, when `x` is a genuine Uint8Array over a
  * fixed-length, unshared ArrayBuffer and those bytes are there and 4-aligned in it; otherwise null.

@@ -6,6 +6,7 @@
 import * as nc from 'node:crypto';
 import { types } from 'node:util';
 import { LibError } from '../errors.js';
+import { typedLength } from '../bytes.js';
 import { registerBuiltInProvider, type CryptoProvider, type Sha256Stream, type AesGcmSealed, type RsaKeyPair } from './provider.js';
 import { openSha256Pipeline } from './pipeline.js';
 
@@ -55,11 +56,6 @@ function check(cond: boolean, code: string, msg: string): void {
 }
 
 const isUint8Array = types.isUint8Array;
-const TYPED_LENGTH = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, 'length')!.get! as (this: Uint8Array) => number;
-/** A real typed array's length, through the intrinsic getter (not an own property or a subclass's). */
-function lengthOf(a: Uint8Array): number {
-  return TYPED_LENGTH.call(a);
-}
 
 function bytesOf(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
@@ -74,7 +70,7 @@ function bytesOf(b: Buffer): Uint8Array {
 class RandomPool {
   static readonly BLOCK = 4096;
   static readonly SMALL = 256;
-  #block = new Uint8Array(RandomPool.BLOCK);
+  readonly #block = new Uint8Array(RandomPool.BLOCK);
   #at = RandomPool.BLOCK;
   take(n: number): Uint8Array {
     if (!(Number.isInteger(n) && n >= 0 && n <= RandomPool.SMALL)) return bytesOf(nc.randomBytes(n));
@@ -219,9 +215,9 @@ export function createNodeCrypto(): CryptoProvider {
       // Real Uint8Arrays (of any realm), their lengths read through the intrinsic getter: a proxy,
       // a swapped prototype or an own `length` on the arguments changes neither the check nor the
       // bytes copied (by index, and by TypedArray#set).
-      check(isUint8Array(key) && lengthOf(key) === 16, 'CMAC_KEY', 'AES-128-CMAC needs a 16-byte key (a Uint8Array)');
+      check(isUint8Array(key) && typedLength(key) === 16, 'CMAC_KEY', 'AES-128-CMAC needs a 16-byte key (a Uint8Array)');
       check(isUint8Array(message), 'CMAC_MESSAGE', 'AES-128-CMAC MACs a Uint8Array');
-      return cmac.mac(key, message, lengthOf(message), keep === true);
+      return cmac.mac(key, message, typedLength(message), keep === true);
     },
     aesGcm128Encrypt(key, iv, plaintext, aad, out): AesGcmSealed {
       check(key.length === 16 && iv.length === 12, 'GCM_PARAMS', 'AES-128-GCM needs a 16-byte key and a 12-byte IV');
