@@ -10,7 +10,7 @@
  * 0) the suspended work is unwound and control returns to the caller of `enclu`; a later ERESUME
  * of such a thread asks the engine to continue from the SSA (`EnclaveEngine.resume`).
  */
-import { u64le, u64leNumberOrNeg, u32le, u16le, writeU64le, writeU32le, writeU16le, isZero, copyDisjoint, moveBytes, LITTLE_ENDIAN_HOST } from '../lib/bytes.js';
+import { u64le, u64leNumberOrNeg, u32le, u16le, writeU64le, writeU32le, writeU16le, isZero, copyDisjoint, moveBytes, LITTLE_ENDIAN_HOST, LentBuffer } from '../lib/bytes.js';
 import { MachineState, copyFrameWords, type LpState, type SecsState, type TcsState, type MemoryRegion, PERM, EPCM_STATE } from './machine.js';
 import { ArchFault, gp, pf, ud } from './faults.js';
 import { ArchError } from './errors.js';
@@ -226,6 +226,15 @@ function gprWordsOf(ssa: NonNullable<TcsState['cache']>, b: Uint8Array): Int32Ar
  * one TypedArray#set of a view is cheaper than the loop (measured on Node 20: 128 bytes 32 vs 67 ns,
  * 256 bytes 69 vs 79 ns).
  */
+/**
+ * The processor's working copies of EREPORT's TARGETINFO and REPORT and EGETKEY's KEYREQUEST: lent
+ * per instruction and zeroed after it (LentBuffer: a fresh array of this size costs a malloc and a
+ * free on the collector's thread, ~1–2 µs on a small VM; a seal makes an EGETKEY).
+ */
+const TARGETINFO_IN = new LentBuffer(512);
+const REPORT_OUT = new LentBuffer(432);
+const KEYREQUEST_IN = new LentBuffer(512);
+
 const WORD_COPY_MAX = 256;
 
 /** A register value as a u64 LE (registers hold u64s below 2^53; anything else is stored modulo 2^64 as its integer part). */
@@ -1141,7 +1150,6 @@ class Context implements EnclaveContext {
   ereport(targetinfo: number, reportdata: number, output: number): void {
     this.#check();
     this.step();
-    const m = this.#m, e = this.#e, s = e.secs;
     this.#withFaults(() => {
       if (targetinfo % 512 !== 0 || !this.#inElrange(targetinfo, 512) || reportdata % 128 !== 0 || !this.#inElrange(reportdata, 64) || output % 512 !== 0 || !this.#inElrange(output, 432)) {
         throw gp('EREPORT: operands must be aligned (512/128/512) and inside ELRANGE');
@@ -1150,11 +1158,15 @@ class Context implements EnclaveContext {
       this.#operand(reportdata, false);
       this.#operand(output, true);
     });
-    const ti = new Uint8Array(512);
+    TARGETINFO_IN.with((ti) => REPORT_OUT.with((rep) => this.#report(targetinfo, reportdata, output, ti, rep)));
+  }
+
+  /** EREPORT once its operands are checked, in the processor's lent buffers (`ti`, `rep`: zero). */
+  #report(targetinfo: number, reportdata: number, output: number, ti: Uint8Array, rep: Uint8Array): void {
+    const m = this.#m, s = this.#e.secs;
     this.#access(targetinfo, ti, 0, ti.length, false, false);
     const rd = new Uint8Array(64);
     this.#access(reportdata, rd, 0, rd.length, false, false);
-    const rep = new Uint8Array(432);
     rep.set(m.config.cpusvn, 0);
     writeU32le(rep, 16, s.miscSelect);
     rep.set(s.isvExtProdId, 32);
@@ -1180,14 +1192,18 @@ class Context implements EnclaveContext {
   egetkey(keyrequest: number, output: number): number {
     this.#check();
     this.step();
-    const m = this.#m, s = this.#e.secs;
     this.#withFaults(() => {
       if (keyrequest % 512 !== 0 || !this.#inElrange(keyrequest, 512)) throw gp('EGETKEY: KEYREQUEST must be 512-aligned and inside ELRANGE');
       this.#operand(keyrequest, false);
       if (output % 16 !== 0 || !this.#inElrange(output, 16)) throw gp('EGETKEY: the output must be 16-aligned and inside ELRANGE');
       this.#operand(output, true);
     });
-    const req = new Uint8Array(512);
+    return KEYREQUEST_IN.with((req) => this.#key(keyrequest, output, req));
+  }
+
+  /** EGETKEY once its operands are checked, with the KEYREQUEST read into the processor's lent buffer `req`. */
+  #key(keyrequest: number, output: number, req: Uint8Array): number {
+    const m = this.#m, s = this.#e.secs;
     this.#access(keyrequest, req, 0, req.length, false, false);
     const keyName = u16le(req, 0), policy = u16le(req, 2), reqIsvSvn = u16le(req, 4);
     const reqCpusvn = req.slice(8, 24), maskFlags = u64le(req, 24), maskXfrm = u64le(req, 32);

@@ -8,7 +8,7 @@
  * not equal to any real CPU's keys (which nobody can reproduce).
  */
 import type { CryptoProvider } from '../lib/crypto/provider.js';
-import { writeU16le, writeU32le } from '../lib/bytes.js';
+import { LentBuffer, writeU16le, writeU32le } from '../lib/bytes.js';
 import { KEYNAME } from './constants.js';
 import { ArchError } from './errors.js';
 
@@ -85,24 +85,15 @@ export interface FuseRoots {
  * The serialization's buffer, reused by derivations (each one allocated ~1 KB of buffers per
  * derived key before) and zeroed after each: it holds the fused root among the dependencies. The
  * provider's CMAC gets it only for the call. A derivation made while one is under way (a provider
- * that derives a key itself) serializes into a buffer of its own, zeroed the same way.
+ * that derives a key itself) serializes into a buffer of its own, zeroed the same way (LentBuffer).
  */
-const SCRATCH = new Uint8Array(KEY_DEPENDENCIES_SIZE);
-let scratchBusy = false;
+const SERIALIZATION = new LentBuffer(KEY_DEPENDENCIES_SIZE);
 
 /** derivekey(): 16 bytes. */
 export function deriveKey(crypto: CryptoProvider, roots: FuseRoots, d: KeyDependencies): Uint8Array {
   const root = d.keyName === KEYNAME.PROVISION_KEY ? roots.provisioningRoot : roots.sealFuses;
   // The root is long-lived (the platform's fuses): the provider may keep a cipher for it.
-  const own = scratchBusy;
-  const b = own ? new Uint8Array(KEY_DEPENDENCIES_SIZE) : SCRATCH;
-  scratchBusy = true;
-  try {
-    return crypto.aesCmac128(root, serializeInto(b, d), true);
-  } finally {
-    b.fill(0);
-    if (!own) scratchBusy = false;
-  }
+  return SERIALIZATION.with((b) => crypto.aesCmac128(root, serializeInto(b, d), true));
 }
 
 export const ZERO16 = new Uint8Array(16);

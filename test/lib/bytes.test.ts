@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import {
   toHex, fromHex, concatBytes, bytesEqual, timingSafeEqual, isZero, u16le, u32le, u64le, u64leNumber, u64leNumberOrNeg,
   writeU16le, writeU32le, writeU64le, leBytesToBigInt, beBytesToBigInt, bigIntToLeBytes, bigIntToBeBytes, reversed, modPow,
-  copyBytes, copyDisjoint, LibError, WitnessError,
+  copyBytes, copyDisjoint, LentBuffer, LibError, WitnessError,
 } from '../../src/lib/index.js';
 
 function libError(code: string): (e: unknown) => boolean {
@@ -250,5 +250,57 @@ describe('other helpers', () => {
       assert.equal(timingSafeEqual(a, b), expect);
       assert.equal(bytesEqual(a, a.slice()), true);
     }));
+  });
+});
+
+describe('LentBuffer', () => {
+  test('lends one buffer, zero, for each call in turn, and zeroes it when the call returns or throws', () => {
+    const lb = new LentBuffer(100);
+    const lent: Uint8Array[] = [];
+    const r = lb.with((b) => {
+      assert.equal(b.length, 100);
+      assert.ok(b.every((v) => v === 0), 'zero when lent');
+      b.fill(0xa5);
+      lent.push(b);
+      return 7;
+    });
+    assert.equal(r, 7, 'what the call returns');
+    assert.ok(lent[0]!.every((v) => v === 0), 'zeroed when given back');
+    assert.throws(() => lb.with((b) => {
+      lent.push(b);
+      b.fill(1);
+      throw new Error('boom');
+    }), /boom/);
+    assert.equal(lent[1], lent[0], 'the same buffer, lent again');
+    assert.ok(lent[1]!.every((v) => v === 0), 'zeroed when the call throws');
+    lb.with((b) => {
+      assert.equal(b, lent[0], 'and lent again after a throw (not left marked as lent)');
+      assert.ok(b.every((v) => v === 0));
+    });
+  });
+
+  test('a call made while the buffer is lent gets a zero buffer of its own, zeroed too; the outer call\'s bytes are untouched', () => {
+    const lb = new LentBuffer(80);
+    const seen: Uint8Array[] = [];
+    lb.with((outer) => {
+      outer.fill(3);
+      seen.push(outer);
+      lb.with((inner) => {
+        assert.notEqual(inner, outer);
+        assert.notEqual(inner.buffer, outer.buffer);
+        assert.ok(inner.every((v) => v === 0), 'zero when lent');
+        inner.fill(9);
+        seen.push(inner);
+        assert.throws(() => lb.with((third) => {
+          assert.ok(third !== inner && third !== outer);
+          third.fill(4);
+          seen.push(third);
+          throw new Error('inner');
+        }), /inner/);
+      });
+      assert.ok(outer.every((v) => v === 3), 'the outer call\'s bytes as it left them');
+    });
+    assert.ok(seen.every((b) => b.every((v) => v === 0)), 'every buffer zeroed when its call ended');
+    lb.with((b) => assert.equal(b, seen[0], 'the shared buffer is free again once the outer call ends'));
   });
 });

@@ -12,7 +12,7 @@ import { newPlatform, loadFixture, untrusted, ecallPlan, writeMs, rawEnter, read
 import { EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, ECMD_ORET, EnclaveCallError, type HostEnclave } from '../../src/sdk/index.js';
 import { ENCLU, PTE, KEYPOLICY, type ExitInfo, type Registers } from '../../src/arch/index.js';
 import type { Platform } from '../../src/platform/index.js';
-import { u64le, u32le } from '../../src/lib/index.js';
+import { u64le, u32le, u16le } from '../../src/lib/index.js';
 import { MEM_DECOMMIT, MEM_COMMIT, PAGE_READWRITE } from '../../src/os/windows/constants.js';
 
 test('free-time OCALL with a nested ECALL with buffers: the outer call frees exactly its own buffers', () => {
@@ -486,6 +486,42 @@ test('sealing whose EREPORT/EGETKEY access exits, while the host replaces the mo
   assert.equal(e.ecall('ecall_unseal', [blob, blob.length, outText, 64, outAad, 64, lengths]), 0);
   assert.deepEqual(outText.subarray(0, u32le(lengths, 0)), text);
   assert.deepEqual(outAad.subarray(0, u32le(lengths, 4)), aad);
+});
+
+test('sealing whose KEYREQUEST write exits, while the host seals something else in a nested ECALL: both blobs are right (the nested seal does not use the outer one\'s KEYREQUEST buffer)', () => {
+  const p = newPlatform();
+  const e = loadFixture(p, 'identity');
+  const enc = new TextEncoder();
+  const first = new Uint8Array(560 + 1);
+  assert.equal(e.ecall('ecall_seal', [KEYPOLICY.MRENCLAVE, null, 0, enc.encode('x'), 1, first, first.length]), 0, 'a first seal: the instance\'s own REPORT is made and kept');
+  const U = untrusted(p, 0x10000);
+  const aad = enc.encode('outer header'), text = enc.encode('the outer secret');
+  const blobLen = 560 + aad.length + text.length;
+  p.process.write(U + 0x1000, aad);
+  p.process.write(U + 0x2000, text);
+  writeMs(p, U, [KEYPOLICY.MRENCLAVE, U + 0x1000, aad.length, U + 0x2000, text.length, U + 0x3000, blobLen]);
+  const mapBack = unmapThreadData(p, e); // sgx_get_key's write of the KEYREQUEST to it faults
+  const innerText = enc.encode('the inner secret, longer than the outer one');
+  const inner = new Uint8Array(560 + innerText.length);
+  let innerStatus = -1;
+  const { exit, regs, seen } = enterAcrossFaults(p, e, 'ecall_seal', U, U + 0x8000, () => {
+    mapBack();
+    innerStatus = e.ecall('ecall_seal', [KEYPOLICY.MRSIGNER, null, 0, innerText, innerText.length, inner, inner.length]) as number;
+  });
+  assert.equal(seen[0], 'aex 14', 'the outer seal faulted once');
+  assert.equal(innerStatus, 0, 'the nested seal succeeded');
+  assertReturned(exit, regs);
+  assert.equal(Number(u64le(p.process.read(U + 56, 8), 0)), 0, 'the outer seal succeeded');
+  const blob = p.process.read(U + 0x3000, blobLen);
+  assert.equal(u16le(blob, 2), KEYPOLICY.MRENCLAVE, 'the outer blob\'s KEYREQUEST is its own (its policy)');
+  assert.equal(u16le(inner, 2), KEYPOLICY.MRSIGNER, 'and the inner one\'s its own');
+  assert.notDeepEqual(blob.subarray(40, 72), inner.subarray(40, 72), 'two KEYIDs');
+  const outText = new Uint8Array(64), outAad = new Uint8Array(64), lengths = new Uint8Array(8);
+  assert.equal(e.ecall('ecall_unseal', [blob, blob.length, outText, 64, outAad, 64, lengths]), 0);
+  assert.deepEqual(outText.subarray(0, u32le(lengths, 0)), text);
+  assert.deepEqual(outAad.subarray(0, u32le(lengths, 4)), aad);
+  assert.equal(e.ecall('ecall_unseal', [inner, inner.length, outText, 64, outAad, 64, lengths]), 0);
+  assert.deepEqual(outText.subarray(0, u32le(lengths, 0)), innerText);
 });
 
 test('unsealing whose EGETKEY access exits, while the host replaces the module\'s buffer (a nested memory.grow): text and lengths arrive', () => {

@@ -11,7 +11,7 @@
 import type { EnclaveContext } from '../../arch/index.js';
 import { SGX, KEYNAME, KEYPOLICY, KEYREQUEST, REPORT, reportMacedBytes } from '../../arch/index.js';
 import type { CryptoProvider } from '../../lib/crypto/provider.js';
-import { u16le, u32le, timingSafeEqual } from '../../lib/bytes.js';
+import { u16le, u32le, timingSafeEqual, LentBuffer } from '../../lib/bytes.js';
 import { STATUS, type WasmType } from '../abi.js';
 import { RUNTIME_HEADER } from '../image/layout.js';
 import { SEALED_HEADER_SIZE, SEALED_DATA_HEADER, SEAL_FLAGS_MASK, SEAL_MISC_MASK, sealedDataSize, sealedLengths } from '../sealing.js';
@@ -113,6 +113,9 @@ export function verifyReport(ctx: EnclaveContext, crypto: CryptoProvider, report
   return timingSafeEqual(crypto.aesCmac128(key, reportMacedBytes(report)), report.subarray(R_MAC.offset, R_MAC.offset + R_MAC.size)) ? STATUS.SUCCESS : STATUS.MAC_MISMATCH;
 }
 
+/** sealData's KEYREQUEST, lent per seal (LentBuffer: a fresh 512-byte array costs a malloc, 1–2 µs on a small VM). */
+const SEAL_KEYREQUEST = new LentBuffer(KEYREQUEST.size);
+
 /** Whether two views share bytes. */
 function overlapping(a: Uint8Array, b: Uint8Array): boolean {
   return a.buffer === b.buffer && a.length > 0 && b.length > 0 && a.byteOffset < b.byteOffset + b.length && b.byteOffset < a.byteOffset + a.length;
@@ -131,22 +134,24 @@ export function sealData(ctx: EnclaveContext, crypto: CryptoProvider, policy: nu
   if (out && (overlapping(out, text) || overlapping(out, aad))) return STATUS.INVALID_PARAMETER;
   if ((policy & ~(KEYPOLICY.MRENCLAVE | KEYPOLICY.MRSIGNER | KEYPOLICY.NOISVPRODID | KEYPOLICY.KSS_MASK)) !== 0 || (policy & (KEYPOLICY.MRENCLAVE | KEYPOLICY.MRSIGNER)) === 0) return STATUS.INVALID_PARAMETER;
   const self = selfReport();
-  const req = KEYREQUEST.encode({
-    KEYNAME: KEYNAME.SEAL_KEY, KEYPOLICY: policy, ISVSVN: u16le(self, R_ISVSVN), CPUSVN: self.slice(R_CPUSVN.offset, R_CPUSVN.offset + R_CPUSVN.size),
-    ATTRIBUTEMASK: { FLAGS: SEAL_FLAGS_MASK, XFRM: 0n }, KEYID: crypto.randomBytes(32), MISCMASK: SEAL_MISC_MASK, CONFIGSVN: u16le(self, R_CONFIGSVN),
+  return SEAL_KEYREQUEST.with((req) => {
+    KEYREQUEST.encodeInto(req, 0, {
+      KEYNAME: KEYNAME.SEAL_KEY, KEYPOLICY: policy, ISVSVN: u16le(self, R_ISVSVN), CPUSVN: self.slice(R_CPUSVN.offset, R_CPUSVN.offset + R_CPUSVN.size),
+      ATTRIBUTEMASK: { FLAGS: SEAL_FLAGS_MASK, XFRM: 0n }, KEYID: crypto.randomBytes(32), MISCMASK: SEAL_MISC_MASK, CONFIGSVN: u16le(self, R_CONFIGSVN),
+    });
+    const key = getKey(ctx, req, () => self);
+    if (typeof key === 'number') return key;
+    // `views`: the same bytes' views made again after EREPORT and EGETKEY, whose accesses can exit
+    // (the host may run an ECALL then whose memory.grow replaces the module's buffer).
+    if (views) [aad, text, out] = views();
+    const blob = out ?? new Uint8Array(sealedDataSize(aad.length, text.length));
+    const { tag } = crypto.aesGcm128Encrypt(key, new Uint8Array(12), text, aad, blob.subarray(SEALED_HEADER_SIZE, SEALED_HEADER_SIZE + text.length));
+    blob.fill(0, 0, SEALED_HEADER_SIZE);
+    SEALED_DATA_HEADER.encodeInto(blob, 0, { plain_text_offset: text.length, payload_size: aad.length + text.length, payload_tag: tag });
+    blob.set(req, 0);
+    blob.set(aad, SEALED_HEADER_SIZE + text.length);
+    return blob;
   });
-  const key = getKey(ctx, req, () => self);
-  if (typeof key === 'number') return key;
-  // `views`: the same bytes' views made again after EREPORT and EGETKEY, whose accesses can exit
-  // (the host may run an ECALL then whose memory.grow replaces the module's buffer).
-  if (views) [aad, text, out] = views();
-  const blob = out ?? new Uint8Array(sealedDataSize(aad.length, text.length));
-  const { tag } = crypto.aesGcm128Encrypt(key, new Uint8Array(12), text, aad, blob.subarray(SEALED_HEADER_SIZE, SEALED_HEADER_SIZE + text.length));
-  blob.fill(0, 0, SEALED_HEADER_SIZE);
-  SEALED_DATA_HEADER.encodeInto(blob, 0, { plain_text_offset: text.length, payload_size: aad.length + text.length, payload_tag: tag });
-  blob.set(req, 0);
-  blob.set(aad, SEALED_HEADER_SIZE + text.length);
-  return blob;
 }
 
 /** sgx_unseal_data: the text and the additional authenticated data, or a status. */
