@@ -222,11 +222,6 @@ function gprWordsOf(ssa: NonNullable<TcsState['cache']>, b: Uint8Array): Int32Ar
 }
 
 /**
- * Largest copy with ordinary RAM done word by word when the engine passes a word view: above it,
- * one TypedArray#set of a view is cheaper than the loop (measured on Node 20: 128 bytes 32 vs 67 ns,
- * 256 bytes 69 vs 79 ns).
- */
-/**
  * The processor's working copies of EREPORT's TARGETINFO and REPORT and EGETKEY's KEYREQUEST: lent
  * per instruction and zeroed after it (LentBuffer: a fresh array of this size costs a malloc and a
  * free on the collector's thread, ~1–2 µs on a small VM; a seal makes an EGETKEY).
@@ -235,6 +230,11 @@ const TARGETINFO_IN = new LentBuffer(512);
 const REPORT_OUT = new LentBuffer(432);
 const KEYREQUEST_IN = new LentBuffer(512);
 
+/**
+ * Largest copy with ordinary RAM done word by word when the engine passes a word view: above it,
+ * one TypedArray#set of a view is cheaper than the loop (measured on Node 20: 128 bytes 32 vs 67 ns,
+ * 256 bytes 69 vs 79 ns).
+ */
 const WORD_COPY_MAX = 256;
 
 /** A register value as a u64 LE (registers hold u64s below 2^53; anything else is stored modulo 2^64 as its integer part). */

@@ -6,11 +6,11 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultCrypto, toHex, fromHex } from '../../src/lib/index.js';
 import {
-  Processor, ArchError, SGX, VECTOR, ATTR, KEYNAME, KEYPOLICY, REPORT, TARGETINFO, DEFAULT_CPUSVN, deriveKey, serializeKeyDependencies, cpusvnAtMost,
+  Processor, ArchError, SGX, VECTOR, ATTR, ENCLU, KEYNAME, KEYPOLICY, REPORT, TARGETINFO, DEFAULT_CPUSVN, deriveKey, serializeKeyDependencies, cpusvnAtMost,
   type EnclaveContext, type ProcessorOptions, type KeyDependencies,
 } from '../../src/arch/index.js';
 import {
-  newKernel, kernelOn, ScriptEngine, buildEnclave, ereportIn, egetkeyIn, keyRequest, targetInfoOf, KEY_SENTINEL, type BuiltEnclave, type EnclaveSpec,
+  newKernel, kernelOn, ScriptEngine, buildEnclave, ereportIn, egetkeyIn, keyRequest, targetInfoOf, KEY_SENTINEL, AEP, type BuiltEnclave, type EnclaveSpec,
 } from '../helpers/enclave.js';
 import { testKey } from '../helpers/signing.js';
 
@@ -504,5 +504,71 @@ describe('Key Separation and Sharing (KSS)', () => {
     assert.equal(sealKey(A, engine, { KEYPOLICY: fam }), sealKey(P2, engine, { KEYPOLICY: fam }));
     assert.notEqual(sealKey(A, engine, { KEYPOLICY: fam | KEYPOLICY.ISVEXTPRODID }), sealKey(P2, engine, { KEYPOLICY: fam | KEYPOLICY.ISVEXTPRODID }));
     assert.notEqual(sealKey(A, engine, { KEYPOLICY: S | KEYPOLICY.ISVFAMILYID }), sealKey(P2, engine, { KEYPOLICY: S | KEYPOLICY.ISVFAMILYID }));
+  });
+});
+
+describe('the processor\'s working buffers across nested entries', () => {
+  test('an EGETKEY that faults on a reserved KEYREQUEST bit (#GP, an AEX) faults again when resumed, though the host ran another thread\'s EGETKEY in between', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k, { tcsCount: 2, dataPages: 3 });
+    const bad = keyRequest({ KEYNAME: KEYNAME.SEAL_KEY, KEYPOLICY: KEYPOLICY.MRENCLAVE });
+    bad[100] = 1; // reserved
+    const good = keyRequest({ KEYNAME: KEYNAME.SEAL_KEY, KEYPOLICY: KEYPOLICY.MRENCLAVE });
+    let inner: { status: number; key: Uint8Array } | null = null;
+    let outerReturned = false;
+    const innerOp = engine.on((ctx) => {
+      inner = egetkeyIn(ctx, e.data(2), good);
+      return ctx.regs.rcx;
+    });
+    const outerOp = engine.on((ctx) => {
+      egetkeyIn(ctx, e.data(1), bad);
+      outerReturned = true;
+      return ctx.regs.rcx;
+    });
+    const seen: string[] = [];
+    const { exit } = e.enter(outerOp, { handler: (x, r) => {
+      seen.push(`${x.reason} ${x.vector}`);
+      if (seen.length > 1) return 0; // the second #GP: give up
+      seen.push(`nested ${e.enter(innerOp, { tcs: 1 }).exit.reason}`);
+      Object.assign(r, { rbx: e.tcs(0), rcx: AEP });
+      return ENCLU.ERESUME;
+    } });
+    assert.deepEqual(seen, [`aex ${VECTOR.GP}`, 'nested eexit', `aex ${VECTOR.GP}`], 'the #GP, the nested entry, the #GP again');
+    assert.deepEqual([exit.reason, exit.vector], ['aex', VECTOR.GP]);
+    assert.equal(outerReturned, false, 'the faulting EGETKEY never returned');
+    assert.equal(inner!.status, SGX.SUCCESS, 'the nested EGETKEY succeeded');
+  });
+
+  test('an EREPORT whose REPORT MAC runs another thread\'s EREPORT (a provider that enters again) comes out as one made alone', () => {
+    const base = defaultCrypto();
+    let hook: (() => void) | null = null;
+    const provider = { ...base, aesCmac128(key: Uint8Array, m: Uint8Array, keep?: boolean) {
+      if (m.length === 384 && hook) { // the REPORT's MACed bytes
+        const h = hook;
+        hook = null;
+        h();
+      }
+      return base.aesCmac128(key, m, keep);
+    } };
+    const { k, engine } = newKernel({ crypto: provider, logicalProcessors: 4 });
+    const e = buildEnclave(k, { tcsCount: 2, dataPages: 3 });
+    const ti = new Uint8Array(512);
+    let innerRep: Uint8Array | null = null, outerRep: Uint8Array | null = null, alone: Uint8Array | null = null;
+    hook = () => void e.enter(engine.on((ctx) => {
+      innerRep = ereportIn(ctx, e.data(2), ti, new Uint8Array(64).fill(2));
+      return ctx.regs.rcx;
+    }), { tcs: 1, lp: 2 });
+    e.enter(engine.on((ctx) => {
+      outerRep = ereportIn(ctx, e.data(1), ti, new Uint8Array(64).fill(1));
+      return ctx.regs.rcx;
+    }));
+    e.enter(engine.on((ctx) => {
+      alone = ereportIn(ctx, e.data(1), ti, new Uint8Array(64).fill(1));
+      return ctx.regs.rcx;
+    }));
+    assert.equal(hook, null, 'the nested EREPORT ran');
+    assert.equal(innerRep![320], 2, 'its own REPORTDATA');
+    assert.equal(outerRep![320], 1, 'the outer REPORT\'s REPORTDATA');
+    assert.equal(toHex(outerRep!), toHex(alone!), 'byte for byte the REPORT made without nesting');
   });
 });

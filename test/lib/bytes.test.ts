@@ -298,6 +298,12 @@ describe('LentBuffer', () => {
           throw new Error('inner');
         }), /inner/);
       });
+      lb.with((after) => {
+        assert.ok(after !== outer && after !== seen[1], 'a call after the nested one, still inside the outer: a buffer of its own again');
+        assert.ok(after.every((v) => v === 0));
+        after.fill(5);
+        seen.push(after);
+      });
       assert.ok(outer.every((v) => v === 3), 'the outer call\'s bytes as it left them');
     });
     assert.ok(seen.every((b) => b.every((v) => v === 0)), 'every buffer zeroed when its call ended');
