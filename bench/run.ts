@@ -276,9 +276,11 @@ if (wanted(['seal_1mib'])) {
   // run 0.70–1.10; of 120 pairs, 0.82–1.03).
   const reps = quick ? 4 : 120;
   // Warm-up: V8's optimizing compiler takes the seal's path in JavaScript (sealData, getKey,
-  // EGETKEY, deriveKey, the CMAC) only after 300–1,000 seals (--trace-opt), which the 240 seals of
-  // 1 MiB this figure made before the twelfth session never reached; node:crypto's side is native
-  // code from the start. 3,000 seals of 16 bytes take ~60 ms.
+  // EGETKEY, deriveKey, the CMAC, node:crypto's wrappers) only after ~1,000–4,000 seals
+  // (--trace-opt), which the 240 seals of 1 MiB this figure made before the twelfth session never
+  // reached: it measured a process that had sealed only a few times. 3,000 seals of 16 bytes (~60 ms)
+  // and the discarded round below take it there; the baseline's JavaScript (Cipheriv, update)
+  // is optimized within ~350 operations, inside that round.
   for (let i = 0; i < (quick ? 10 : 3000); i++) enclave.ecall('ecall_seal', [16]);
   for (let round = -1; round < ROUNDS; round++) {
     // Interleaved, one of each at a time: both sides allocate 1 MiB per operation, and a
