@@ -1135,6 +1135,16 @@ class Context implements EnclaveContext {
     return memory;
   }
 
+  unmapMemory(memory: WebAssembly.Memory): void {
+    this.#check();
+    const s = this.#e.secs;
+    const k = s.regions.findIndex((r) => r.memory === memory);
+    if (k < 0) throw gp('unmapMemory: not a memory this enclave has mapped');
+    this.#m.releaseRegion(s.regions[k]!);
+    s.regions.splice(k, 1);
+    s.regionEpoch++; // the next entry checks the regions that are left
+  }
+
   /** In-enclave operand check (specs/sgx.md §7.0): returns the EPC page index. */
   #operand(la: number, write: boolean): number {
     const i = this.#m.resolveEnclaveAccess(this.#e.lp, this.#e.secs, la, write, false);

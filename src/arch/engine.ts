@@ -117,6 +117,14 @@ export interface EnclaveContext {
    * as it must for pages whose contents the loader chose); the EPC frames are re-homed into it.
    */
   mapMemory(la: number, size: number, options?: { readonly zero?: boolean }): WebAssembly.Memory;
+  /**
+   * Give up `memory`, which this enclave mapped: its pages stay the enclave's PT_REG pages, all
+   * zero from now on and backing nothing, and the memory's bytes are left as they are, untouched
+   * (the engine promises to hold no reference to it any more: the trusted runtime's uninit before
+   * the enclave is removed, so that EREMOVE has nothing to scrub). #GP for a memory this enclave
+   * does not have mapped.
+   */
+  unmapMemory(memory: WebAssembly.Memory): void;
   /** ENCLU[EREPORT] with RBX = TARGETINFO, RCX = REPORTDATA, RDX = output (all linear addresses). */
   ereport(targetinfo: number, reportdata: number, output: number): void;
   /** ENCLU[EGETKEY] with RBX = KEYREQUEST, RCX = output key; returns the SGX status (RAX). */

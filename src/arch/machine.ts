@@ -602,6 +602,23 @@ export class MachineState {
     }
   }
 
+  /**
+   * The engine gives `region`'s memory up (unmapMemory): each page still backing it keeps no
+   * storage from now on (all zero, its slab bytes zero already: bindRegionPage scrubbed them) and
+   * the memory's bytes are not touched (nothing is faulted in to scrub pages the enclave never
+   * used). A page removed since, or backing another region now, is left alone.
+   */
+  releaseRegion(region: MemoryRegion): void {
+    for (let j = 0; j < region.frames.length; j++) {
+      const i = region.frames[j]!;
+      if (this.#regionOf[i] !== region) continue;
+      this.backed[i] = 0;
+      this.#regionOf[i] = undefined;
+      this.#store[i] = null;
+      this.version[i]!++;
+    }
+  }
+
   /** Drop a page's contents (they become zero). */
   #clear(i: number): void {
     const s = this.backed[i] ? this.page(i) : this.#store[i];

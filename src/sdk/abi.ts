@@ -7,7 +7,8 @@
  * EENTER:  RDI = ECALL index, RSI = ms address (untrusted), R8/R9 = base/size of an untrusted
  *          scratch area the enclave may use for OCALLs; or RDI = ECMD_ORET to return from an OCALL,
  *          with its sgx_status_t in the low 32 bits of RSI (as Intel's urts passes it in ESI): only
- *          an OCALL whose status is SUCCESS gives the enclave its results.
+ *          an OCALL whose status is SUCCESS gives the enclave its results; or RDI =
+ *          ECMD_UNINIT_ENCLAVE before the enclave is removed.
  * EEXIT:   RDI = EXIT_ECALL_RETURN with RAX = status, or an OCALL index with RSI = ms address,
  *          or EXIT_EXCEPTION_HANDLED after an exception entry (CSSA > 0).
  * ms:      8 bytes per parameter in declaration order (scalars sign- or zero-extended as their type;
@@ -15,6 +16,12 @@
  */
 
 export const ECMD_ORET = 0xfffffffe;
+/**
+ * RDI at EENTER: uninitialize the enclave before it is removed (Intel SGX SDK: sgx_destroy_enclave
+ * makes this ECALL, ECMD_UNINIT_ENCLAVE = −5, and trts's do_uninit_enclave leaves the enclave
+ * refusing every later ECALL). The trusted runtime gives its memory up (unmapMemory).
+ */
+export const ECMD_UNINIT_ENCLAVE = 0xfffffffb;
 export const EXIT_ECALL_RETURN = 0xffffffff;
 export const EXIT_EXCEPTION_HANDLED = 0xfffffffd;
 

@@ -662,6 +662,51 @@ describe('enclave pages backing a WebAssembly.Memory (mapMemory, ARCHITECTURE "E
     assert.equal(urbp(), 0x8000n, 'after grow(0)');
   });
 
+  test('unmapMemory: the pages become zero and back nothing, the memory\'s bytes are not touched (not by EREMOVE either), and entries no longer check the region', () => {
+    const { k, engine, e, mem } = withMemory();
+    const view = new Uint8Array(mem.buffer);
+    view.set(enc.encode('written by the module'), 0x2000);
+    const before = view.slice();
+    assert.notEqual(k.edbgrd(e.frame(e.data(2))), 0n);
+    const x = e.enter(engine.on((ctx) => {
+      ctx.unmapMemory(mem);
+      return ctx.regs.rcx;
+    })).exit;
+    assert.equal(x.reason, 'eexit');
+    assert.ok(bytesEqual(view, before), 'the memory as it was');
+    for (const j of [0, 1, 2, 15]) assert.equal(k.edbgrd(e.frame(e.data(j))), 0n, `page ${j} is zero now`);
+    // Ordinary pages again: a write through the context lands in the page, not in the memory.
+    assert.equal(writeInside(e, engine, e.data(3), enc.encode('after')).reason, 'eexit');
+    assert.equal(new TextDecoder().decode(readInside(e, engine, e.data(3), 5).data!), 'after');
+    assert.ok(bytesEqual(view, before), 'the memory still as it was');
+    assert.equal(k.encls(ENCLS.EREMOVE, 0, e.frame(e.data(2))), SGX.SUCCESS);
+    assert.ok(bytesEqual(view, before), 'EREMOVE does not scrub a memory given up');
+    assert.equal(e.enter(0).exit.reason, 'eexit', 'the next entry does not check the region (one of whose pages is gone)');
+  });
+
+  test('unmapMemory of a memory this enclave has not mapped (a fresh one, another enclave\'s, one already given up) is #GP and changes nothing', () => {
+    const { k, engine, e, mem } = withMemory();
+    const other = withMemory();
+    const unmap = (m: WebAssembly.Memory) => e.enter(engine.on((ctx) => {
+      ctx.unmapMemory(m);
+      return ctx.regs.rcx;
+    })).exit;
+    for (const m of [new WebAssembly.Memory({ initial: 1, maximum: 1 }), other.mem]) {
+      const x = unmap(m);
+      assert.deepEqual([x.reason, x.vector], ['aex', VECTOR.GP]);
+      e.resume();
+    }
+    new Uint8Array(mem.buffer).set(enc.encode('still mapped'), 0x4000);
+    assert.equal(new TextDecoder().decode(readInside(e, engine, e.data(4), 12).data!), 'still mapped', 'the region still backs the pages');
+    new Uint8Array(other.mem.buffer).set(enc.encode('the other'), 0x1000);
+    assert.equal(new TextDecoder().decode(readInside(other.e, other.engine, other.e.data(1), 9).data!), 'the other', 'and the other enclave\'s its own');
+    assert.equal(unmap(mem).reason, 'eexit');
+    const again = unmap(mem);
+    assert.deepEqual([again.reason, again.vector], ['aex', VECTOR.GP], 'given up twice');
+    e.resume();
+    assert.equal(k.edbgrd(e.frame(e.data(4))), 0n);
+  });
+
   test('a kernel remap of a backed page is caught at the next entry with #PF (PFEC.SGX)', () => {
     const { k, e } = withMemory();
     const la = e.data(7);

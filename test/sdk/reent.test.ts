@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { newPlatform, loadFixture, untrusted, ecallPlan, writeMs, rawEnter, readLog, RAW_AEP, STATUS, callStatus } from '../helpers/sdk.js';
 import { EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, ECMD_ORET, EnclaveCallError, type HostEnclave } from '../../src/sdk/index.js';
+import { ECMD_UNINIT_ENCLAVE } from '../../src/sdk/abi.js';
 import { ENCLU, PTE, KEYPOLICY, type ExitInfo, type Registers } from '../../src/arch/index.js';
 import type { Platform } from '../../src/platform/index.js';
 import { u64le, u32le, u16le } from '../../src/lib/index.js';
@@ -546,4 +547,61 @@ test('unsealing whose EGETKEY access exits, while the host replaces the module\'
   assert.deepEqual([u32le(lengths, 0), u32le(lengths, 4)], [text.length, aad.length]);
   assert.deepEqual(p.process.read(U + 0x2000, text.length), text);
   assert.deepEqual(p.process.read(U + 0x3000, aad.length), aad);
+});
+
+// ---- ECMD_UNINIT_ENCLAVE: the runtime gives its memory up before the enclave is removed ---------
+
+const REENT_OCALLS = { ocall_in_free: () => undefined, ocall_mid: () => 0 };
+
+test('ECMD_UNINIT_ENCLAVE: SUCCESS, then every ECALL (and another uninit) fails with ENCLAVE_CRASHED; the enclave is removed with every EPC page back', () => {
+  const p = newPlatform();
+  const free0 = p.processor.inspect.freeEpcPages;
+  const e = loadFixture(p, 'reent', { ocalls: REENT_OCALLS });
+  assert.equal(e.ecall('ecall_live'), 0, 'loaded: its memory mapped');
+  const { exit, regs } = rawEnter(p, e, { index: ECMD_UNINIT_ENCLAVE, ms: 0, scratch: 0, scratchSize: 0 });
+  assertReturned(exit, regs);
+  assert.equal(callStatus(() => e.ecall('ecall_live')), STATUS.ENCLAVE_CRASHED);
+  const again = rawEnter(p, e, { index: ECMD_UNINIT_ENCLAVE, ms: 0, scratch: 0, scratchSize: 0 });
+  assert.deepEqual([again.exit.reason, again.regs.rdi, again.regs.rax], ['eexit', EXIT_ECALL_RETURN, STATUS.ENCLAVE_CRASHED]);
+  e.destroy();
+  assert.equal(p.processor.inspect.freeEpcPages, free0);
+});
+
+test('ECMD_UNINIT_ENCLAVE while an OCALL of the enclave is out (from it, on the other TCS) is refused with INVALID_STATE, and the enclave goes on', () => {
+  const p = newPlatform();
+  let refused = -1;
+  const e: HostEnclave = loadFixture(p, 'reent', { ocalls: { ...REENT_OCALLS, ocall_mid: () => {
+    const { exit, regs } = rawEnter(p, e, { tcs: e.tcs[1]!, index: ECMD_UNINIT_ENCLAVE, ms: 0, scratch: 0, scratchSize: 0 });
+    assert.equal(exit.reason, 'eexit');
+    refused = regs.rax;
+    return 5;
+  } } });
+  const out = new Uint8Array(8);
+  assert.equal(e.ecall('ecall_out_then_ocall', [out, 8]), 5, 'the OCALL came back and the ECALL finished');
+  assert.equal(refused, STATUS.INVALID_STATE);
+  assert.deepEqual([...out], Array(8).fill(0x77));
+  assert.equal(e.ecall('ecall_live'), 0, 'later ECALLs work');
+});
+
+test('destroy() makes the uninit ECALL before DeleteEnclave, not for an enclave never entered', () => {
+  for (const entered of [true, false]) {
+    const p = newPlatform();
+    const free0 = p.processor.inspect.freeEpcPages;
+    const e = loadFixture(p, 'reent', { ocalls: REENT_OCALLS });
+    if (entered) assert.equal(e.ecall('ecall_live'), 0);
+    const k32 = p.kernel32 as unknown as { DeleteEnclave(base: number): boolean };
+    const del = k32.DeleteEnclave.bind(k32);
+    let atDelete: number | string = 'not called';
+    k32.DeleteEnclave = (base: number) => {
+      try {
+        atDelete = e.ecall('ecall_live') as number;
+      } catch (x) {
+        atDelete = x instanceof EnclaveCallError ? (x.data as { status: number }).status : String(x);
+      }
+      return del(base);
+    };
+    e.destroy();
+    assert.equal(atDelete, entered ? STATUS.ENCLAVE_CRASHED : 0, entered ? 'uninitialized first' : 'no uninit: the first ECALL, made here, loads it');
+    assert.equal(p.processor.inspect.freeEpcPages, free0);
+  }
 });

@@ -17,7 +17,7 @@ import { defaultCrypto } from '../../lib/crypto/node.js';
 import { toHex, bytesEqual, writeU64le } from '../../lib/bytes.js';
 import { RUNTIME_HEADER, HEADER_MAGIC, RUNTIME_ID, RUNTIME_ABI, type RuntimeHeader } from '../image/layout.js';
 import { planInterface, type CanonicalInterface } from '../interface.js';
-import { STATUS, msSize, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, MAX_STRING, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
+import { STATUS, msSize, ECMD_ORET, ECMD_UNINIT_ENCLAVE, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, MAX_STRING, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
 import { checkModuleInfo } from './imports.js';
 import { SdkError } from '../errors.js';
 import { readWasmModule, type WasmModuleInfo } from '../wasm.js';
@@ -209,6 +209,24 @@ class TrustedRuntime implements TrustedRuntimeEngine {
     }
   }
 
+  /**
+   * ECMD_UNINIT_ENCLAVE (see abi.ts): the memory given up (unmapMemory), the enclave's state
+   * dropped, and every later ECALL refused with ENCLAVE_CRASHED, as trts marks the enclave. Refused
+   * with INVALID_STATE, nothing changed, while another entry of the enclave is under way (an OCALL
+   * out, this entry nested in it, another thread interrupted). Returns the ECALL's outcome as a
+   * CallFailed to throw (its status SUCCESS when done): the ECALL path keeps one throw for both.
+   */
+  #uninit(ctx: EnclaveContext, key: object, st: EnclaveState, outer: EnclaveContext | null): CallFailed {
+    if (outer !== null) return new CallFailed(STATUS.INVALID_STATE, 'uninit while another entry of the enclave is under way');
+    ctx.unmapMemory(st.memory);
+    this.#enclaves.set(key, { ok: false, status: STATUS.ENCLAVE_CRASHED });
+    if (this.#lastKey === key) {
+      this.#lastKey = null;
+      this.#lastState = undefined;
+    }
+    return new CallFailed(STATUS.SUCCESS, 'uninitialized');
+  }
+
   enter(ctx: EnclaveContext): number {
     const r = ctx.regs;
     const ret = r.rcx;
@@ -231,7 +249,7 @@ class TrustedRuntime implements TrustedRuntimeEngine {
         // The ECALL (written out here rather than called: this is the path every ECALL takes).
         const index = r.rdi, msAddr = r.rsi, scratch = r.r8;
         const f = st.plan.ecalls[index];
-        if (f === undefined) throw noSuchEcall(index);
+        if (f === undefined) throw index === ECMD_UNINIT_ENCLAVE ? this.#uninit(ctx, key, st, outer) : noSuchEcall(index);
         const t = this.#thread(st, ctx.tcsAddress);
         if (t.ocalls.length > 0 || !f.public) ecallAllowed(t, f, index);
         const base = ctx.baseAddr, end = base + ctx.size;

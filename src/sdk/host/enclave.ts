@@ -13,7 +13,7 @@ import { SdkError } from '../errors.js';
 import { decodeImage, checkManifest, type EnclaveImage } from '../image/format.js';
 import { attributesFlagsOf, resolveEnclaveConfig, type EnclaveConfig } from '../image/config.js';
 import { planInterface, deepFreeze, type CanonicalInterface } from '../interface.js';
-import { STATUS, statusName, msSize, ECMD_ORET, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
+import { STATUS, statusName, msSize, ECMD_ORET, ECMD_UNINIT_ENCLAVE, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
 import { bufferLength, lengthValue, saneLength, slotNumber, slotValue, valueProblem, writeSlot, writeSlotAddress, stringUnit, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK } from '../marshal.js';
 import { compileMarshal, type CompiledMarshal, type MarshalHelpers } from './bridge.js';
 import { win32ErrorName, ntStatusName } from '../../os/windows/index.js';
@@ -639,10 +639,38 @@ export class HostEnclave {
   /** DeleteEnclave and free the arena. */
   destroy(): void {
     if (this.#destroyed) return;
+    // As sgx_destroy_enclave: the uninit ECALL first (the trusted runtime gives its memory up, so
+    // that removing the pages has nothing to scrub), then the enclave removed. Not from inside an
+    // ECALL of this enclave (the runtime would refuse it), nor for an enclave never entered (its
+    // runtime has mapped nothing yet).
+    if (this.#depth === 0 && this.stats.ecalls > 0) this.#uninit();
     const k32 = this.#platform.kernel32;
     if (!k32.DeleteEnclave(this.base)) throw new SdkError('DELETE_FAILED', `DeleteEnclave failed: ${win32ErrorName(k32.GetLastError())}`, { win32Error: k32.GetLastError() });
     k32.VirtualFree(this.#arenaBase, 0, W.MEM_RELEASE);
     this.#destroyed = true;
+  }
+
+  /**
+   * The ECMD_UNINIT_ENCLAVE entry, on a free TCS, without an exit handler. Its outcome is not
+   * looked at (Intel's urts does not look at it either): DeleteEnclave follows whatever it was, and
+   * scrubs whatever the enclave did not give up.
+   */
+  #uninit(): void {
+    const slot = this.#busy.indexOf(0);
+    if (slot < 0) return;
+    const regs = newRegisters();
+    regs.rbx = this.#tcs[slot]!;
+    regs.rcx = AEP;
+    regs.rdi = ECMD_UNINIT_ENCLAVE;
+    regs.rsp = HOST_RSP;
+    regs.rbp = HOST_RSP;
+    regs.rflags = 0x2;
+    regs.rip = HOST_RIP;
+    try {
+      this.#lp.enclu(ENCLU.EENTER, regs, null);
+    } catch {
+      // (a fault at the entry, say: the removal below does not depend on this entry)
+    }
   }
 }
 
