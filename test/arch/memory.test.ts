@@ -684,6 +684,23 @@ describe('enclave pages backing a WebAssembly.Memory (mapMemory, ARCHITECTURE "E
     assert.equal(e.enter(0).exit.reason, 'eexit', 'the next entry does not check the region (one of whose pages is gone)');
   });
 
+  test('unmapMemory: the pages\' DRAM ciphertext changes with their contents (a new version, no keystream used again)', () => {
+    const { k, engine, e, mem } = withMemory();
+    const view = new Uint8Array(mem.buffer);
+    view.set(enc.encode('plaintext the module wrote'), 0x2000);
+    const pa = e.frame(e.data(2));
+    const plain = view.slice(0x2000, 0x2000 + 64);
+    const before = k.proc.memory.dramRead(pa, 64);
+    assert.equal(e.enter(engine.on((ctx) => {
+      ctx.unmapMemory(mem);
+      return ctx.regs.rcx;
+    })).exit.reason, 'eexit');
+    const after = k.proc.memory.dramRead(pa, 64);
+    const xor = before.map((b, i) => b ^ after[i]!);
+    assert.equal(bytesEqual(xor, plain), false, 'the two ciphertexts XOR to the old plaintext: the same keystream for both');
+    assert.notEqual(toHex(after), toHex(before));
+  });
+
   test('unmapMemory of a memory this enclave has not mapped (a fresh one, another enclave\'s, one already given up) is #GP and changes nothing', () => {
     const { k, engine, e, mem } = withMemory();
     const other = withMemory();
