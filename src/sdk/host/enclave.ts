@@ -4,7 +4,7 @@
  * enters it with ENCLU[EENTER] on a free TCS, serves its OCALLs, handles AEXs (interrupts are
  * resumed; exceptions go to the enclave's handler first), and tears it down with DeleteEnclave.
  */
-import { ENCLU, PT, forEachSgxsPage, SECS, SIGSTRUCT, newRegisters, type Registers, type ExitInfo, type LogicalProcessor } from '../../arch/index.js';
+import { ENCLU, PT, ArchFault, forEachSgxsPage, SECS, SIGSTRUCT, newRegisters, type Registers, type ExitInfo, type LogicalProcessor } from '../../arch/index.js';
 import { u32le, writeU32le, toHex, isZero } from '../../lib/bytes.js';
 import type { Kernel32 } from '../../os/windows/index.js';
 import * as W from '../../os/windows/constants.js';
@@ -668,8 +668,10 @@ export class HostEnclave {
     regs.rip = HOST_RIP;
     try {
       this.#lp.enclu(ENCLU.EENTER, regs, null);
-    } catch {
-      // (a fault at the entry, say: the removal below does not depend on this entry)
+    } catch (e) {
+      // A fault at the entry (a TCS the kernel unmapped, a locked platform): the removal does not
+      // depend on this entry, and reports its own failure. A software error is not swallowed.
+      if (!(e instanceof ArchFault)) throw e;
     }
   }
 }
