@@ -6,7 +6,7 @@
 import * as nc from 'node:crypto';
 import { types } from 'node:util';
 import { LibError } from '../errors.js';
-import { typedLength } from '../bytes.js';
+import { typedLength, LentBuffer } from '../bytes.js';
 import { registerBuiltInProvider, type CryptoProvider, type Sha256Stream, type AesGcmSealed, type RsaKeyPair } from './provider.js';
 import { openSha256Pipeline } from './pipeline.js';
 
@@ -117,16 +117,21 @@ class CmacCiphers {
   static readonly SCRATCH = 1024;
   readonly #keys: (CmacKey | null)[] = new Array<CmacKey | null>(CmacCiphers.CACHED).fill(null);
   #victim = 0;
-  readonly #scratch = new Uint8Array(CmacCiphers.SCRATCH);
+  readonly #scratch = new LentBuffer(CmacCiphers.SCRATCH);
 
   /** `key`: 16 bytes; `message`: `len` bytes; both real Uint8Arrays (the provider checked). */
   mac(key: Uint8Array, message: Uint8Array, len: number, keep: boolean): Uint8Array {
     const n = len === 0 ? 1 : Math.ceil(len / 16);
+    // The padded message in the lent scratch (zero when lent: the message's zero padding), or in a
+    // buffer of its own for a long one; zeroed after the MAC either way.
+    if (n * 16 > CmacCiphers.SCRATCH) return this.#padded(key, message, len, keep, new Uint8Array(n * 16));
+    return this.#scratch.with((b) => this.#padded(key, message, len, keep, b.subarray(0, n * 16)));
+  }
+
+  /** mac with the padded message assembled in `m` (zero, n × 16 bytes). */
+  #padded(key: Uint8Array, message: Uint8Array, len: number, keep: boolean, m: Uint8Array): Uint8Array {
+    const n = m.length / 16;
     const complete = len !== 0 && len % 16 === 0;
-    // The shared scratch (zero between MACs: its zeroing in `finally` is also the message's zero
-    // padding), or a buffer of its own for a long message. Nothing runs while the message is
-    // assembled (a real Uint8Array's bytes are copied without user code), so no MAC nests here.
-    const m = n * 16 <= CmacCiphers.SCRATCH ? this.#scratch.subarray(0, n * 16) : new Uint8Array(n * 16);
     try {
       try {
         m.set(message);
