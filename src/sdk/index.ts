@@ -14,5 +14,5 @@ export { signSigstruct, sigstructFieldsFor, assembleSigstruct, sigstructSigningD
 export { createTrustedRuntime, type TrustedRuntimeOptions, type TrustedRuntimeEngine } from './enclave/runtime.js';
 export { checkModuleImports } from './enclave/imports.js';
 export { RUNTIME_IMPORTS } from './enclave/services.js';
-export { SEALED_HEADER_SIZE, SEALED_DATA_HEADER, SEAL_FLAGS_MASK, SEAL_MISC_MASK, sealedDataSize, parseSealedData } from './sealing.js';
+export { SEALED_HEADER_SIZE, SEALED_DATA_HEADER, SEAL_FLAGS_MASK, SEAL_MISC_MASK, SEALED_SIZE_OVERFLOW, sealedDataSize, parseSealedData } from './sealing.js';
 export { loadEnclave, HostEnclave, EnclaveLoadError, EnclaveCallError, type HostPlatform, type LoadOptions, type EcallArg, type OcallImpl } from './host/enclave.js';

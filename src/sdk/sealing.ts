@@ -24,9 +24,22 @@ export const SEALED_DATA_HEADER = defineLayout('sgx_sealed_data_t', SEALED_HEADE
   bytes('payload_tag', 544, 16, 'AES-GCM tag'),
 ] as const);
 
-/** sgx_calc_sealed_data_size. */
+function isU32(n: number): boolean {
+  return Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+}
+
+/** What sgx_calc_sealed_data_size returns when the size does not fit in 32 bits (UINT32_MAX). */
+export const SEALED_SIZE_OVERFLOW = 0xffffffff;
+
+/**
+ * sgx_calc_sealed_data_size (sdk/tseal/tSeal_util.cpp): header + MAC text + text, or
+ * SEALED_SIZE_OVERFLOW (UINT32_MAX) when that does not fit in a uint32_t.
+ * @throws {SdkError} `BAD_LENGTH` for a length that is not a uint32_t (the C function takes two).
+ */
 export function sealedDataSize(aadLength: number, textLength: number): number {
-  return SEALED_HEADER_SIZE + aadLength + textLength;
+  if (!isU32(aadLength) || !isU32(textLength)) throw new SdkError('BAD_LENGTH', `sealedDataSize takes two uint32 lengths, got ${String(aadLength)} and ${String(textLength)}`);
+  const size = SEALED_HEADER_SIZE + aadLength + textLength;
+  return size >= SEALED_SIZE_OVERFLOW ? SEALED_SIZE_OVERFLOW : size;
 }
 
 const TEXT_LENGTH = SEALED_DATA_HEADER.field('plain_text_offset').offset;

@@ -11,7 +11,7 @@ import { sealData } from '../../src/sdk/enclave/services.js';
 import type { EnclaveContext } from '../../src/arch/index.js';
 import { u16le, u32le, u64le, toHex, isZero, defaultCrypto } from '../../src/lib/index.js';
 import { KEYNAME, KEYPOLICY, REPORT, TARGETINFO } from '../../src/arch/index.js';
-import { SEALED_HEADER_SIZE, SEAL_FLAGS_MASK, SEAL_MISC_MASK, parseSealedData, sealedDataSize, type HostEnclave } from '../../src/sdk/index.js';
+import { SEALED_HEADER_SIZE, SEALED_SIZE_OVERFLOW, SEAL_FLAGS_MASK, SEAL_MISC_MASK, SdkError, parseSealedData, sealedDataSize, type HostEnclave } from '../../src/sdk/index.js';
 import { createPlatform, type Platform } from '../../src/platform/index.js';
 import { newPlatform, loadFixture, testKey, STATUS, statusName } from '../helpers/sdk.js';
 
@@ -248,6 +248,113 @@ describe('a modified blob', () => {
     noText[512] = 0;
     noText[528] = AAD.length;
     assertRefused(A1, noText.subarray(0, 560 + AAD.length), STATUS.INVALID_PARAMETER, 'no text');
+  });
+});
+
+/** ecall_unseal_probe: sgx_unseal_data into 0xAA-filled enclave buffers; flags 1: NULL MAC-text buffer, 2: NULL MAC-text length. */
+function unsealProbe(e: HostEnclave, blob: Uint8Array, textCap: number, aadCap: number, flags = 0): { status: number; text: Uint8Array; aad: Uint8Array; atNull: Uint8Array; lengths: [number, number] } {
+  const probe = new Uint8Array(48), lengths = new Uint8Array(8);
+  const status = e.ecall('ecall_unseal_probe', [blob, blob.length, textCap, aadCap, flags, probe, lengths]) as number;
+  return { status, text: probe.slice(0, 16), aad: probe.slice(16, 32), atNull: probe.slice(32, 48), lengths: [u32le(lengths, 0), u32le(lengths, 4)] };
+}
+const AA16 = new Uint8Array(16).fill(0xaa);
+
+describe('sgx_unseal_data\'s parameters (sdk/tseal/tSeal.cpp: every buffer checked against the header\'s lengths before any key is derived)', () => {
+  test('MAC text in the blob but a NULL buffer or a NULL length for it: INVALID_PARAMETER, and nothing written at NULL or anywhere', () => {
+    const blob = seal(A1, MRENCLAVE);
+    for (const flags of [1, 2, 3]) {
+      const r = unsealProbe(A1, blob, 256, 256, flags);
+      assert.equal(r.status, STATUS.INVALID_PARAMETER, `flags ${flags}: ${statusName(r.status)}`);
+      assert.deepEqual(r.atNull, new Uint8Array(16), 'nothing at address 0');
+      assert.deepEqual(r.text, AA16, 'the text buffer untouched');
+      assert.deepEqual(r.lengths, [256, 256], 'the lengths untouched');
+    }
+  });
+
+  test('no MAC text in the blob: NULL for its buffer and its length is fine', () => {
+    const blob = seal(A1, MRENCLAVE, TEXT, new Uint8Array(0));
+    const r = unsealProbe(A1, blob, 256, 0, 3);
+    assert.equal(r.status, STATUS.SUCCESS, statusName(r.status));
+    assert.deepEqual(r.text, TEXT.subarray(0, 16));
+    assert.equal(r.lengths[0], TEXT.length);
+  });
+
+  test('a text or MAC-text buffer shorter than the blob says: INVALID_PARAMETER even for a blob that would fail later (higher ISVSVN, tampered)', () => {
+    const good = seal(A1, MRENCLAVE), newer = seal(A2, MRENCLAVE), tampered = good.slice();
+    tampered[560] ^= 1;
+    for (const [what, blob, later] of [['good', good, STATUS.SUCCESS], ['ISVSVN 2', newer, STATUS.INVALID_ISVSVN], ['tampered', tampered, STATUS.MAC_MISMATCH]] as const) {
+      assert.equal(unsealProbe(A1, blob, 256, 256).status, later, `${what}: with room`);
+      for (const [textCap, aadCap] of [[TEXT.length - 1, 256], [256, AAD.length - 1], [0, 0]]) {
+        const r = unsealProbe(A1, blob, textCap, aadCap);
+        assert.equal(r.status, STATUS.INVALID_PARAMETER, `${what}, capacities ${textCap}/${aadCap}: ${statusName(r.status)}`);
+        assert.deepEqual(r.text, AA16, 'nothing written');
+      }
+    }
+    const exact = unsealProbe(A1, good, TEXT.length, AAD.length);
+    assert.equal(exact.status, STATUS.SUCCESS, 'buffers of exactly the lengths');
+    assert.deepEqual(exact.lengths, [TEXT.length, AAD.length]);
+  });
+
+  test('an unseal that fails after its checks leaves both buffers zeroed up to the blob\'s lengths (sgx_unseal_data_helper), not their old contents', () => {
+    const tampered = seal(A1, MRENCLAVE);
+    tampered[560] ^= 1;
+    const newer = seal(A2, MRENCLAVE);
+    for (const [blob, status] of [[tampered, STATUS.MAC_MISMATCH], [newer, STATUS.INVALID_ISVSVN]] as const) {
+      const r = unsealProbe(A1, blob, 256, 256);
+      assert.equal(r.status, status);
+      assert.deepEqual(r.text, new Uint8Array(16), 'the text\'s 20 bytes zeroed');
+      assert.deepEqual(r.aad, Uint8Array.from([...new Uint8Array(AAD.length), ...new Uint8Array(16 - AAD.length).fill(0xaa)]), 'the MAC text\'s 10 bytes zeroed, the rest untouched');
+      assert.deepEqual(r.lengths, [256, 256], 'the lengths are written only on success');
+    }
+    const ok = unsealProbe(A1, seal(A1, MRENCLAVE), 256, 256);
+    assert.equal(ok.status, STATUS.SUCCESS);
+    assert.deepEqual(ok.text, TEXT.subarray(0, 16));
+    assert.deepEqual(ok.aad, Uint8Array.from([...AAD, ...new Uint8Array(16 - AAD.length).fill(0xaa)]));
+    assert.deepEqual(ok.lengths, [TEXT.length, AAD.length]);
+  });
+});
+
+describe('sgx_seal_data_ex and sgx_get_key failures', () => {
+  test('a KSS policy bit on an enclave without KSS: the seal fails with UNEXPECTED (sgx_seal_data_iv maps every key failure but OUT_OF_MEMORY to it); sgx_get_key says INVALID_PARAMETER', () => {
+    const blob = new Uint8Array(sealedDataSize(AAD.length, TEXT.length));
+    for (const bit of [KEYPOLICY.CONFIGID, KEYPOLICY.ISVFAMILYID, KEYPOLICY.ISVEXTPRODID]) {
+      const st = A1.ecall('ecall_seal', [MRSIGNER | bit, AAD, AAD.length, TEXT, TEXT.length, blob, blob.length]) as number;
+      assert.equal(st, STATUS.UNEXPECTED, `policy 0x${(MRSIGNER | bit).toString(16)}: ${statusName(st)}`);
+    }
+    const req = seal(A1, MRSIGNER).slice(0, 512);
+    req[2] |= KEYPOLICY.CONFIGID;
+    assert.equal(A1.ecall('ecall_get_key', [req, new Uint8Array(16)]), STATUS.INVALID_PARAMETER);
+  });
+
+  test('sgx_get_key: every failure leaves random bytes in the key buffer, never a key (a NULL request included)', () => {
+    const good = seal(A1, MRSIGNER).slice(0, 512);
+    const key = new Uint8Array(16);
+    assert.equal(A1.ecall('ecall_get_key', [good, key]), STATUS.SUCCESS);
+    const bad = good.slice();
+    bad[100] = 1; // a reserved byte
+    const outs: string[] = [];
+    for (const req of [bad, null, bad]) {
+      const out = new Uint8Array(16);
+      assert.equal(A1.ecall('ecall_get_key', [req, out]), STATUS.INVALID_PARAMETER);
+      assert.ok(!isZero(out, 0, 16), 'random bytes, not the zeros the [out] buffer arrived with');
+      assert.notDeepEqual(out, key);
+      outs.push(toHex(out));
+    }
+    assert.equal(new Set(outs).size, 3, 'fresh random bytes each time');
+  });
+});
+
+describe('sgx_calc_sealed_data_size', () => {
+  test('header + MAC text + text; UINT32_MAX when that overflows 32 bits; a length that is no uint32 is a typed error', () => {
+    assert.equal(sealedDataSize(0, 1), 561);
+    assert.equal(sealedDataSize(10, 20), 590);
+    assert.equal(sealedDataSize(0, 0xffffffff - 561), 0xfffffffe);
+    assert.equal(sealedDataSize(0, 0xffffffff - 560), SEALED_SIZE_OVERFLOW);
+    assert.equal(sealedDataSize(0xffffffff, 1), SEALED_SIZE_OVERFLOW);
+    assert.equal(SEALED_SIZE_OVERFLOW, 0xffffffff);
+    for (const [a, t] of [[-1, 1], [1.5, 2], [0, 2 ** 32], [Number.NaN, 1]]) {
+      assert.throws(() => sealedDataSize(a!, t!), (e: unknown) => e instanceof SdkError && e.code === 'BAD_LENGTH', `${a}, ${t}`);
+    }
   });
 });
 

@@ -14,7 +14,7 @@ import type { CryptoProvider } from '../../lib/crypto/provider.js';
 import { u16le, u32le, timingSafeEqual, LentBuffer } from '../../lib/bytes.js';
 import { STATUS, type WasmType } from '../abi.js';
 import { RUNTIME_HEADER } from '../image/layout.js';
-import { SEALED_HEADER_SIZE, SEALED_DATA_HEADER, SEAL_FLAGS_MASK, SEAL_MISC_MASK, sealedDataSize, sealedLengths } from '../sealing.js';
+import { SEALED_HEADER_SIZE, SEALED_DATA_HEADER, SEAL_FLAGS_MASK, SEAL_MISC_MASK, SEALED_SIZE_OVERFLOW, sealedDataSize, sealedLengths } from '../sealing.js';
 
 export interface RuntimeServices {
   readonly crypto: CryptoProvider;
@@ -128,11 +128,14 @@ function overlapping(a: Uint8Array, b: Uint8Array): boolean {
  * text or the AAD, or a policy without MRENCLAVE/MRSIGNER or with other bits.
  */
 export function sealData(ctx: EnclaveContext, crypto: CryptoProvider, policy: number, aad: Uint8Array, text: Uint8Array, out?: Uint8Array, views?: () => readonly [Uint8Array, Uint8Array, Uint8Array], selfReport: SelfReport = () => createReport(ctx, null, null)): Uint8Array | number {
-  if (text.length === 0) return STATUS.INVALID_PARAMETER;
-  if (out && out.length !== sealedDataSize(aad.length, text.length)) return STATUS.INVALID_PARAMETER;
+  const size = sealedDataSize(aad.length, text.length);
+  if (size === SEALED_SIZE_OVERFLOW || text.length === 0) return STATUS.INVALID_PARAMETER;
+  if (out && out.length !== size) return STATUS.INVALID_PARAMETER;
   // The ciphertext goes straight into the blob while the text is read: they must not overlap.
   if (out && (overlapping(out, text) || overlapping(out, aad))) return STATUS.INVALID_PARAMETER;
   if ((policy & ~(KEYPOLICY.MRENCLAVE | KEYPOLICY.MRSIGNER | KEYPOLICY.NOISVPRODID | KEYPOLICY.KSS_MASK)) !== 0 || (policy & (KEYPOLICY.MRENCLAVE | KEYPOLICY.MRSIGNER)) === 0) return STATUS.INVALID_PARAMETER;
+  // sgx_seal_data_ex zeroes the blob once the parameters pass: a seal that fails leaves zeros.
+  out?.fill(0);
   const self = selfReport();
   return SEAL_KEYREQUEST.with((req) => {
     KEYREQUEST.encodeInto(req, 0, {
@@ -140,7 +143,9 @@ export function sealData(ctx: EnclaveContext, crypto: CryptoProvider, policy: nu
       ATTRIBUTEMASK: { FLAGS: SEAL_FLAGS_MASK, XFRM: 0n }, KEYID: crypto.randomBytes(32), MISCMASK: SEAL_MISC_MASK, CONFIGSVN: u16le(self, R_CONFIGSVN),
     });
     const key = getKey(ctx, req, () => self);
-    if (typeof key === 'number') return key;
+    // sgx_seal_data_iv (sdk/tseal/tSeal_internal.cpp): a key that cannot be had is UNEXPECTED
+    // (a policy the enclave may not use, e.g. KSS bits without KSS), whatever sgx_get_key said.
+    if (typeof key === 'number') return key === STATUS.OUT_OF_MEMORY ? key : STATUS.UNEXPECTED;
     // `views`: the same bytes' views made again after EREPORT and EGETKEY, whose accesses can exit
     // (the host may run an ECALL then whose memory.grow replaces the module's buffer).
     if (views) [aad, text, out] = views();
@@ -203,19 +208,17 @@ export function runtimeImports(s: RuntimeServices): Record<string, WebAssembly.I
     },
     verify_report: (rp: number) => (rp !== 0 && inMem(u(rp), 432) ? verifyReport(s.ctx(), s.crypto, s.memory.slice(u(rp), u(rp) + 432), selfReport) : STATUS.INVALID_PARAMETER),
     get_key: (req: number, out: number) => {
-      if (req === 0 || out === 0 || !inMem(u(req), 512) || !inMem(u(out), 16)) return STATUS.INVALID_PARAMETER;
-      const k = getKey(s.ctx(), s.memory.slice(u(req), u(req) + 512), selfReport);
+      // As sgx_get_key (sdk/selib/sgx_get_key.cpp): on every failure, a key buffer it can write
+      // (a bad request included) gets random bytes, never a stale key.
+      const k = req === 0 || out === 0 || !inMem(u(req), 512) || !inMem(u(out), 16) ? STATUS.INVALID_PARAMETER : getKey(s.ctx(), s.memory.slice(u(req), u(req) + 512), selfReport);
       if (typeof k === 'number') {
-        s.memory.set(s.crypto.randomBytes(16), u(out)); // as sgx_get_key: never leave a stale key behind
+        if (out !== 0 && inMem(u(out), 16)) s.memory.set(s.crypto.randomBytes(16), u(out));
         return k;
       }
       s.memory.set(k, u(out));
       return STATUS.SUCCESS;
     },
-    sealed_size: (a: number, t: number) => {
-      const n = sealedDataSize(u(a), u(t));
-      return n > 0xffffffff ? -1 : n | 0;
-    },
+    sealed_size: (a: number, t: number) => sealedDataSize(u(a), u(t)) | 0, // SEALED_SIZE_OVERFLOW reads as -1 (UINT32_MAX)
     seal: (policy: number, aad: number, aadLen: number, txt: number, txtLen: number, out: number, outLen: number) => {
       // sgx_seal_data: MAC text of a length needs its pointer; the text and the blob are never NULL.
       if ((aadLen !== 0 && aad === 0) || txt === 0 || out === 0) return STATUS.INVALID_PARAMETER;
@@ -226,16 +229,29 @@ export function runtimeImports(s: RuntimeServices): Record<string, WebAssembly.I
       return typeof r === 'number' ? r : STATUS.SUCCESS;
     },
     unseal: (blob: number, blobLen: number, aadOut: number, aadLenPtr: number, txtOut: number, txtLenPtr: number) => {
-      // sgx_unseal_data: the blob, the text's buffer and its length are never NULL.
-      if (blob === 0 || txtOut === 0 || txtLenPtr === 0) return STATUS.INVALID_PARAMETER;
-      if (!inMem(u(blob), u(blobLen)) || !inMem(u(txtLenPtr), 4) || (aadLenPtr && !inMem(u(aadLenPtr), 4))) return STATUS.INVALID_PARAMETER;
+      // sgx_unseal_data (sdk/tseal/tSeal.cpp), in its order: the lengths the blob's header states
+      // (inconsistent: MAC_MISMATCH, the blob is corrupt), then every buffer against them,
+      // INVALID_PARAMETER before any key is derived; then both outputs zeroed up to those lengths
+      // (sgx_unseal_data_helper), so a failure leaves no old contents behind.
+      if (blob === 0 || !inMem(u(blob), u(blobLen)) || u(blobLen) < SEALED_HEADER_SIZE) return STATUS.INVALID_PARAMETER;
+      const sealed = s.memory.slice(u(blob), u(blob) + u(blobLen));
+      const lengths = sealedLengths(sealed);
+      if (!lengths) return STATUS.MAC_MISMATCH;
+      const { textLength, aadLength } = lengths;
+      if (aadLength > 0 && (aadOut === 0 || aadLenPtr === 0)) return STATUS.INVALID_PARAMETER;
+      if (textLength < 1 || txtOut === 0 || txtLenPtr === 0 || !inMem(u(txtLenPtr), 4)) return STATUS.INVALID_PARAMETER;
       let dv = new DataView(s.memory.buffer);
       const txtCap = dv.getUint32(u(txtLenPtr), true);
-      const aadCap = aadLenPtr ? dv.getUint32(u(aadLenPtr), true) : 0;
-      const r = unsealData(s.ctx(), s.crypto, s.memory.slice(u(blob), u(blob) + u(blobLen)), selfReport);
+      if (txtCap < textLength || !inMem(u(txtOut), txtCap)) return STATUS.INVALID_PARAMETER;
+      if (aadLenPtr !== 0 && !inMem(u(aadLenPtr), 4)) return STATUS.INVALID_PARAMETER;
+      const aadCap = aadLenPtr !== 0 ? dv.getUint32(u(aadLenPtr), true) : 0;
+      if (aadCap < aadLength || (aadLength > 0 && !inMem(u(aadOut), aadCap))) return STATUS.INVALID_PARAMETER;
+      s.memory.fill(0, u(txtOut), u(txtOut) + textLength);
+      if (aadLength > 0) s.memory.fill(0, u(aadOut), u(aadOut) + aadLength);
+      const r = unsealData(s.ctx(), s.crypto, sealed, selfReport);
       if (typeof r === 'number') return r;
-      dv = new DataView(s.memory.buffer); // after EGETKEY, whose accesses can exit (a nested memory.grow replaces the buffer)
-      if (r.text.length > txtCap || !inMem(u(txtOut), r.text.length) || r.aad.length > aadCap || (r.aad.length && !inMem(u(aadOut), r.aad.length))) return STATUS.INVALID_PARAMETER;
+      // The views as they are after EGETKEY, whose accesses can exit (a nested memory.grow replaces the buffer).
+      dv = new DataView(s.memory.buffer);
       s.memory.set(r.text, u(txtOut));
       if (r.aad.length) s.memory.set(r.aad, u(aadOut));
       dv.setUint32(u(txtLenPtr), r.text.length, true);
