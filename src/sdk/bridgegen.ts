@@ -27,13 +27,13 @@ export function idx(k: number, n: number): string {
  * The byte length expression of buffer parameter `i` (not a string): `bufferLength(p, vals)`
  * written out, where `ref(k)` is the source of `vals[k]` (what that side's interpreter passes for
  * parameter k). A constant length is computed now (-1 when it is insane, as bufferLength says).
- * The source uses `saneLength`, `lengthValue` and `P<i>` (the parameter's plan); `i` is from idx().
+ * The source uses `saneLength`, `productLength`, `lengthValue` and `P<i>` (the parameter's plan); `i` is from idx().
  */
 export function lengthSource(p: ParamPlan, i: string, ref: (k: number) => string): string {
   if (p.sizeParam === null && (p.count === null || 'constant' in p.count)) return lit(bufferLength(p, []));
   const size = p.sizeParam !== null ? `lengthValue(${ref(p.sizeParam)})` : `P${i}.elemSize`;
   if (p.count === null) return `saneLength(${size})`;
-  return `saneLength(${'constant' in p.count ? `P${i}.count.constant` : `lengthValue(${ref(p.count.param)})`} * ${size})`;
+  return `productLength(${'constant' in p.count ? `P${i}.count.constant` : `lengthValue(${ref(p.count.param)})`}, ${size})`;
 }
 
 /**

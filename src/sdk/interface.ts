@@ -64,7 +64,21 @@ function valueType(t: TypeRef, where: string): { wasm: WasmType; width: number; 
   return { wasm: size === 8 ? 'i64' : 'i32', width: size, float: false, signed: !UNSIGNED.test(t.name) };
 }
 
-function planParam(p: CanonicalParam, all: readonly CanonicalParam[], where: string): ParamPlan {
+/**
+ * The structures some of whose pointer members carry size= or count= (read from the members, not
+ * from a stored flag): edger8r deep-copies what such a member points to (CodeGen.ml), Witness does
+ * not yet, so planParam refuses to copy them.
+ */
+function deepCopyStructs(structs: readonly unknown[]): ReadonlySet<string> {
+  const names = new Set<string>();
+  for (const s of structs) {
+    if (!isObject(s) || typeof s.name !== 'string' || !Array.isArray(s.members)) continue;
+    if (s.members.some((m: unknown) => isObject(m) && isObject(m.attributes) && (m.attributes.size !== undefined || m.attributes.count !== undefined))) names.add(s.name);
+  }
+  return names;
+}
+
+function planParam(p: CanonicalParam, all: readonly CanonicalParam[], where: string, deepCopy: ReadonlySet<string>): ParamPlan {
   const a = p.attributes;
   const t = p.type;
   const isBuffer = t.pointer > 0 || t.dims.length > 0 || a.isptr === true || a.isary === true;
@@ -73,6 +87,11 @@ function planParam(p: CanonicalParam, all: readonly CanonicalParam[], where: str
   // A [user_check] pointer is an untrusted host address: Wasm cannot dereference it, so it crosses as a
   // u64 (uint64_t in the generated C header) for witness_copy_from_outside/witness_copy_to_outside.
   if (a.userCheck || !a.direction) return { ...base, kind: 'user_check', wasm: 'i64', width: 8, float: false, signed: false };
+  // Copying only the structure would hand the other side its pointer members as they are: the
+  // host's raw value would become an address in the enclave's own memory.
+  if (t.kind === 'struct' && deepCopy.has(t.name)) {
+    throw new SdkError('INTERFACE_UNSUPPORTED', `${where}: struct ${t.name} asks for a deep copy (a pointer member with size= or count=), which Witness enclaves do not do; pass what the member points to as a parameter of its own`);
+  }
   const direction = a.direction === 'in,out' ? 'inout' : a.direction;
   const indexOf = (name: string) => {
     const i = all.findIndex((q) => q.name === name);
@@ -102,10 +121,10 @@ function planParam(p: CanonicalParam, all: readonly CanonicalParam[], where: str
   return { ...base, kind: 'buffer', wasm: 'i32', width: 4, float: false, signed: false, direction, elemSize: elemSize ?? 0, count, sizeParam, string, pointeeSize };
 }
 
-function planFunction(name: string, index: number, params: readonly CanonicalParam[], returns: TypeRef, isPublic: boolean, allow: readonly number[], side: string): FunctionPlan {
+function planFunction(name: string, index: number, params: readonly CanonicalParam[], returns: TypeRef, isPublic: boolean, allow: readonly number[], side: string, deepCopy: ReadonlySet<string>): FunctionPlan {
   const where = (p: string) => `${side} ${name}(${p})`;
   const ret = returns.name === 'void' && returns.pointer === 0 ? null : valueType(returns, `${side} ${name} return value`);
-  return { name, index, params: params.map((p) => planParam(p, params, where(p.name))), returns: ret, public: isPublic, allow };
+  return { name, index, params: params.map((p) => planParam(p, params, where(p.name), deepCopy)), returns: ret, public: isPublic, allow };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -161,17 +180,18 @@ export function checkCanonicalInterface(c: unknown): asserts c is CanonicalInter
  * Marshalling plans for every ECALL and OCALL.
  * @throws {SdkError} `INTERFACE_INVALID` for something that is not an interface (see checkCanonicalInterface), or
  * refers to unknown parameters or ECALLs; `INTERFACE_UNSUPPORTED` for constructs Witness enclaves
- * cannot marshal (structures by value, types of unknown size).
+ * cannot marshal (structures by value, structures that ask for a deep copy, types of unknown size).
  */
 export function planInterface(c: CanonicalInterface): InterfacePlan {
   checkCanonicalInterface(c);
   const ecallIndex = new Map(c.trusted.map((f, i) => [f.name, i]));
-  const ecalls = c.trusted.map((f, i) => planFunction(f.name, i, f.params, f.returns, f.public, [], 'ECALL'));
+  const deepCopy = deepCopyStructs(c.structs);
+  const ecalls = c.trusted.map((f, i) => planFunction(f.name, i, f.params, f.returns, f.public, [], 'ECALL', deepCopy));
   const ocalls = c.untrusted.map((f, i) => planFunction(f.name, i, f.params, f.returns, true, f.allow.map((n) => {
     const k = ecallIndex.get(n);
     if (k === undefined) throw new SdkError('INTERFACE_INVALID', `OCALL ${f.name} allows unknown ECALL ${n}`);
     return k;
-  }), 'OCALL'));
+  }), 'OCALL', deepCopy));
   return { ecalls, ocalls };
 }
 

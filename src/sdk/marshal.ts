@@ -4,7 +4,7 @@
  * untrusted addresses. Numbers are used throughout (no BigInt) except for 64-bit integer values.
  */
 import { MAX_BUFFER, MAX_STRING, type ParamPlan } from './abi.js';
-import { u64leNumberOrNeg } from '../lib/bytes.js';
+import { u64leNumberOrNeg, u32le, writeU32le } from '../lib/bytes.js';
 
 /** A plan's value type (parameters and return values share it). */
 export interface ValueType {
@@ -129,7 +129,19 @@ export function lengthValue(v: number | bigint | undefined): number {
  */
 export function bufferLength(p: ParamPlan, vals: readonly (number | bigint | undefined)[]): number {
   // Small, with its rarer parts called out: both bridges run it for every buffer, inlined.
-  return saneLength((p.count === null ? 1 : countOf(p.count, vals)) * (p.sizeParam !== null ? lengthValue(vals[p.sizeParam]) : p.elemSize));
+  const size = p.sizeParam !== null ? lengthValue(vals[p.sizeParam]) : p.elemSize;
+  return p.count === null ? saneLength(size) : productLength(countOf(p.count, vals), size);
+}
+
+/**
+ * count × size as edger8r's code computes it on size_t operands (CodeGen.ml: `size != 0 && count >
+ * SIZE_MAX / size` is INVALID_PARAMETER): a negative operand is a huge size_t (as is one lengthValue
+ * could not read), so the product overflows unless the other operand is 0 (then it is 0). -1 when
+ * insane, as saneLength says.
+ */
+export function productLength(count: number, size: number): number {
+  if (!(count >= 0 && size >= 0)) return count === 0 || size === 0 ? 0 : -1; // (NaN: a value no size_t of a buffer can be)
+  return saneLength(count * size);
 }
 
 /** A computed byte length, or -1 when it is insane (negative, not an integer, above MAX_BUFFER). */
@@ -140,6 +152,29 @@ export function saneLength(n: number): number {
 /** A `count=` attribute's value: its constant, or the value of the parameter it names. */
 function countOf(c: NonNullable<ParamPlan['count']>, vals: readonly (number | bigint | undefined)[]): number {
   return 'constant' in c ? c.constant : lengthValue(vals[c.param]);
+}
+
+/** `s` as a NUL-terminated wchar_t string of wasm32 (UTF-32LE code units, the terminator included). */
+export function encodeWide(s: string): Uint8Array {
+  const cps = [...s].map((c) => c.codePointAt(0)!);
+  const b = new Uint8Array(4 * (cps.length + 1));
+  cps.forEach((c, i) => writeU32le(b, 4 * i, c));
+  return b;
+}
+
+/**
+ * The wchar_t string in `b` up to its first zero unit (or its end). A unit that is no Unicode
+ * scalar value (a surrogate, above 0x10FFFF: the other side wrote what it liked) becomes U+FFFD,
+ * as a TextDecoder does with bytes that are not UTF-8.
+ */
+export function decodeWide(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i + 4 <= b.length; i += 4) {
+    const c = u32le(b, i);
+    if (c === 0) break;
+    s += String.fromCodePoint(c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff) ? 0xfffd : c);
+  }
+  return s;
 }
 
 /** The code unit of a NUL-terminated string: 1 byte (char) or 4 (wchar_t on wasm32). */

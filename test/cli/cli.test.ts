@@ -146,6 +146,23 @@ test('keygen → build → sign → measure → inspect → run, and two-step si
   assert.equal(witness('sign', '--signature', 'sig.bad', '--public-key', 'k.pub', '--data', 'data.bin', 'h.wimg', '--out', 'h3.wimg').code, 1);
 });
 
+test('run: an [in, out, string] argument is copied back and printed; an [in, wstring] one goes in', () => {
+  const marshal = join(root, 'test/fixtures/marshal');
+  assert.equal(witness('keygen', '--out', 'kmarshal.pem').code, 0);
+  const b = witness('build', join(marshal, 'enclave.wasm'), '--edl', join(marshal, 'marshal.edl'), '--out', 'm.wimg');
+  assert.equal(b.code, 0, b.err);
+  assert.equal(witness('sign', '--key', 'kmarshal.pem', 'm.wimg', '--out', 'ms.wimg').code, 0);
+  const r = witness('run', 'ms.wimg', 'ecall_inout_string', 'hello, world');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^ecall_inout_string returned 12\n {2}s: "HELLO, WORLD"\n$/);
+  const j = witness('run', 'ms.wimg', 'ecall_inout_string', 'ab', '--json');
+  assert.equal(j.code, 0, j.err);
+  assert.deepEqual(JSON.parse(j.out), { ecall: 'ecall_inout_string', result: 2, out: { s: '414200' } });
+  const w = witness('run', 'ms.wimg', 'ecall_in_wstring', 'wide');
+  assert.equal(w.code, 0, w.err);
+  assert.match(w.out, /^ecall_in_wstring returned \d+\n$/);
+});
+
 test('run of an unsigned image fails with a one-line reason', () => {
   witness('build', join(hello, 'enclave.wasm'), '--edl', join(hello, 'hello.edl'), '--out', 'u.wimg');
   const r = witness('run', 'u.wimg', 'ecall_hello', 'x', '-', '8');

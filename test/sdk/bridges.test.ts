@@ -179,8 +179,8 @@ describe('the generated source', () => {
     const f = (n: string) => plan.ecalls.find((x) => x.name === n)!;
     assert.match(ecallBridgeSource(f('ecall_in_i32')), /l0 = 4;/);
     assert.match(ecallBridgeSource(f('ecall_array')), /l0 = 16;/);
-    assert.match(ecallBridgeSource(f('ecall_in_count64')), /l0 = saneLength\(lengthValue\(a1\) \* P0\.elemSize\);/);
-    assert.match(ecallBridgeSource(f('ecall_in_size_count')), /l0 = saneLength\(lengthValue\(a1\) \* P0\.elemSize\);/);
+    assert.match(ecallBridgeSource(f('ecall_in_count64')), /l0 = productLength\(lengthValue\(a1\), P0\.elemSize\);/);
+    assert.match(ecallBridgeSource(f('ecall_in_size_count')), /l0 = productLength\(lengthValue\(a1\), P0\.elemSize\);/);
     assert.match(marshalSource(f('ecall_in_size')), /saneLength\(lengthValue\(v1\)\)/);
   });
 });

@@ -583,6 +583,9 @@ const ERROR_CASES: readonly ErrorCase[] = [
   { name: 'returning an array', code: 'EDL_RETURN_ARRAY', at: [4, 19], src: trusted('public int[4] f(void);') },
   { name: 'duplicate parameter', code: 'EDL_DUPLICATE_PARAM', at: [4, 35], src: trusted('public void f(int a, long a);') },
   { name: 'const on a value', code: 'EDL_CONST_NOT_POINTER', at: [4, 23], src: trusted('public void f(const int a);') },
+  { name: 'hexadecimal size (edger8r reads decimal digits outside enum initializers)', code: 'EDL_SYNTAX', at: [4, 33], src: trusted('public void f([in, size=0x10] uint8_t *p);') },
+  { name: 'hexadecimal array dimension', code: 'EDL_SYNTAX', at: [4, 34], src: trusted('public void f([in] int a[0x4]);') },
+  { name: 'hexadecimal member count', code: 'EDL_SYNTAX', at: [4, 16], src: scope('struct buf_t {', '    size_t len;', '    [count=0x2] uint8_t *data;', '};') },
   { name: 'private is not a keyword', code: 'EDL_SYNTAX', at: [4, 9], src: trusted('private void f(void);') },
   { name: 'missing semicolon', code: 'EDL_SYNTAX', at: [4, 29], src: trusted('public void f(void) public void g(void);') },
   { name: 'invalid character', code: 'EDL_SYNTAX', at: [4, 30], src: trusted('public void f(int a) @;') },
@@ -744,6 +747,18 @@ describe('planInterface: how much a pointer or array parameter copies', () => {
       return planInterface(canonicalInterface(resolveEdl('P.edl', { readFile: memory({ 'P.edl': src }) }))).ecalls[0]!.params[0]!;
     })();
     assert.equal(r.sizeParam, 1);
+  });
+
+  test('a structure that asks for a deep copy (a member with size= or count=) is refused, ECALL and OCALL: its pointer member would cross as the other side\'s raw value', () => {
+    const blob = 'struct blob { size_t len; [size=len] uint8_t *data; };';
+    unsupported('[in] struct blob *b', blob);
+    unsupported('[in, out] struct blob *b', blob);
+    unsupported('[in] struct blob *b', 'struct blob { [count=2] uint32_t *words; };');
+    const src = `enclave {\n    ${blob}\n    trusted {\n        public void f(void);\n    };\n    untrusted {\n        void o([in] struct blob *b);\n    };\n};\n`;
+    assert.throws(() => planInterface(canonicalInterface(resolveEdl('O.edl', { readFile: memory({ 'O.edl': src }) }))), (e: unknown) => e instanceof SdkError && e.code === 'INTERFACE_UNSUPPORTED' && /OCALL o\(b\).*deep copy/.test(e.message));
+    // Without size=/count= on a member the structure is copied as it is; [user_check] copies nothing.
+    assert.equal(planOf('[in] struct plain *b', 'struct plain { size_t len; uint8_t *data; };').elemSize, 8);
+    assert.equal(planOf('[user_check] struct blob *b', blob).kind, 'user_check');
   });
 
   test('[in, isary] on a typedef of an EDL-defined structure: the structure\'s size', () => {

@@ -492,12 +492,28 @@ describe('in untrusted memory (entering with the processor directly)', () => {
     assertGuards(16);
   });
 
-  test('[in] buffers are not written back', () => {
+  test('[in] buffers are not written back, even when the enclave overwrites its copy', () => {
     const src = pattern(40, 8);
     stage(40, src);
-    assert.equal(enter('ecall_in_size', [U + BUF, 40]).status, STATUS.SUCCESS);
+    assert.equal(enter('ecall_in_scribble', [U + BUF, 40]).status, STATUS.SUCCESS);
+    assert.equal(readLog(e)[0]!.bytes.length, 40, 'the body ran on its copy');
     assert.deepEqual(p.process.read(U + BUF, 40), src);
     assertGuards(40);
+  });
+
+  test('size= × count= as edger8r computes them on size_t: two negative operands (a product of 1 or 4 in signed arithmetic) are INVALID_PARAMETER, the body does not run; a negative one times 0 is an empty buffer (NULL inside)', () => {
+    stage(16, pattern(16, 3));
+    for (const [sz, cnt] of [[-1, -1], [-2, -2], [-1, 4], [4, -1]]) {
+      const before = calls(e);
+      assert.equal(enter('ecall_in_signed_size_count', [U + BUF, BigInt.asUintN(64, BigInt(sz)), BigInt.asUintN(64, BigInt(cnt))]).status, STATUS.INVALID_PARAMETER, `size ${sz} × count ${cnt}`);
+      assert.equal(calls(e), before, 'the body did not run');
+    }
+    for (const [sz, cnt] of [[-3, 0], [0, -3]]) {
+      assert.equal(enter('ecall_in_signed_size_count', [U + BUF, BigInt.asUintN(64, BigInt(sz)), BigInt.asUintN(64, BigInt(cnt))]).status, STATUS.SUCCESS, `size ${sz} × count ${cnt}`);
+      assert.equal(readLog(e)[0]!.kind, 0, 'an empty buffer arrives as NULL');
+    }
+    assert.equal(enter('ecall_in_signed_size_count', [U + BUF, 2, 3]).status, STATUS.SUCCESS);
+    assert.deepEqual(readLog(e)[0]!.bytes, pattern(16, 3).subarray(0, 6));
   });
 
   test('an [in, size=n] buffer that ends exactly where untrusted memory ends is read without going past it', () => {

@@ -87,6 +87,14 @@ describe('an honest host (HostEnclave)', () => {
     };
     assert.equal(e.ecall('ecall_ocall_big', [4096]), 0x10000 + 4096);
   });
+
+  test('an [in, wstring] argument reaches the host as a string; a code unit that is no Unicode scalar value (the enclave wrote what it liked) is U+FFFD, not a RangeError', () => {
+    const got: unknown[] = [];
+    const own = loadFixture(p, 'marshal', { ocalls: { ocall_wide: (s) => void got.push(s) } });
+    for (const unit of [0x42, 0x1f600, 0x110000, 0xffffffff, 0xd800, 0xdfff]) assert.equal(own.ecall('ecall_ocall_wide', [unit]), STATUS.SUCCESS, `unit 0x${unit.toString(16)}`);
+    assert.deepEqual(got, ['AB', 'A\u{1f600}', 'A\ufffd', 'A\ufffd', 'A\ufffd', 'A\ufffd']);
+    own.destroy();
+  });
 });
 
 describe('a lying host (entering with the processor directly)', () => {

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { decodeImage, loadEnclave, planInterface, type CanonicalInterface, type EcallArg, type OcallImpl } from '../../sdk/index.js';
 import { createPlatform } from '../../platform/index.js';
 import { WINDOWS_PROFILES, type WindowsProfileId } from '../../os/windows/index.js';
-import { bufferLength } from '../../sdk/marshal.js';
+import { bufferLength, encodeWide, decodeWide } from '../../sdk/marshal.js';
 import { fromHex, toHex } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
 import { readInput } from '../files.js';
@@ -48,7 +48,8 @@ export const command: Command = {
       const v = vals[i];
       if (v !== undefined) return v;
       const a = rest[i]!;
-      if (p.string) return a;
+      // An [in, out] string is passed as its bytes (terminator included), which the call writes back into.
+      if (p.string) return p.direction === 'inout' ? (p.string === 'wstring' ? encodeWide(a) : new TextEncoder().encode(`${a}\0`)) : a;
       const len = Math.max(0, bufferLength(p, vals));
       if (p.direction === 'out') return new Uint8Array(len);
       const bytes = a.startsWith('hex:') ? fromHex(a.slice(4)) : a.startsWith('@') ? readInput(a.slice(1)) : new TextEncoder().encode(a);
@@ -73,7 +74,8 @@ export const command: Command = {
       io.out(`${name} returned ${result === undefined ? '(void)' : String(result)}`);
       for (const o of outs) {
         const b = o.a as Uint8Array;
-        io.out(`  ${o.p.name}: ${printable(b) !== null ? JSON.stringify(printable(b)) : toHex(b)}`);
+        const text = o.p.string === 'wstring' ? decodeWide(b) : printable(b);
+        io.out(`  ${o.p.name}: ${text !== null ? JSON.stringify(text) : toHex(b)}`);
       }
     }
     return 0;

@@ -243,6 +243,12 @@ class Parser {
     return n;
   }
 
+  /** `t`, a number written in decimal: outside enum initializers edger8r's lexer reads only digits (Lexer.mll), so `0x10' is an error there. */
+  private decimal(t: Token): Token {
+    if (/^0[xX]/.test(t.text)) throw new EdlError('EDL_SYNTAX', this.at(t), `hexadecimal number \`${t.text}' is accepted only in an enum initializer (edger8r reads decimal numbers here)`);
+    return t;
+  }
+
   /** `[N]...` after a declarator name. */
   private parseDims(): number[] {
     const dims: number[] = [];
@@ -250,7 +256,7 @@ class Parser {
       const open = this.next();
       const n = this.peek();
       if (this.is(n, ']')) throw new EdlError('EDL_ARRAY_DIMENSION', this.at(open), 'flexible array is not supported');
-      const num = this.expectKind('number', 'an array dimension (a number)');
+      const num = this.decimal(this.expectKind('number', 'an array dimension (a number)'));
       if (num.value === 0) throw new EdlError('EDL_ARRAY_DIMENSION', this.at(num), 'zero-length array is not supported');
       this.expect(']');
       dims.push(num.value);
@@ -271,7 +277,7 @@ class Parser {
         const v = this.peek();
         if (v.kind !== 'ident' && v.kind !== 'number') throw this.unexpected(v, `a number or a name as the value of \`${key.text}'`);
         this.next();
-        value = v.kind === 'number' ? v.value : v.text;
+        value = v.kind === 'number' ? this.decimal(v).value : v.text;
         valueAt = this.at(v);
       }
       list.push({ key: key.text, value, at: this.at(key), valueAt });

@@ -38,6 +38,7 @@ export interface BridgeHelpers<S> {
   readonly USER_CHECK: { readonly wasm: string; readonly width: number; readonly float: boolean; readonly signed: boolean };
   lengthValue(v: number | bigint | undefined): number;
   saneLength(n: number): number;
+  productLength(count: number, size: number): number;
   isOutsideEnclave(base: number, end: number, addr: number, len: number): boolean;
   wholeElements(f: FunctionPlan, p: ParamPlan, len: number): void;
   hostStringLength(ctx: EnclaveContext, addr: number, kind: 'string' | 'wstring'): number;
@@ -65,7 +66,7 @@ export function ecallBridgeSource(f: FunctionPlan): string {
   const n = f.params.length;
   const ps = f.params;
   const out: string[] = [];
-  const helperNames = ['slotValue', 'slotNumber', 'USER_CHECK', 'lengthValue', 'saneLength', 'isOutsideEnclave', 'wholeElements', 'hostStringLength', 'tryAlloc', 'alloc', 'moduleCopy', 'zeroModule', 'stringKept', 'exportOf', 'writeReturn', 'badAddress', 'insaneLength', 'notOutsideBuffer', 'stringChanged'];
+  const helperNames = ['slotValue', 'slotNumber', 'USER_CHECK', 'lengthValue', 'saneLength', 'productLength', 'isOutsideEnclave', 'wholeElements', 'hostStringLength', 'tryAlloc', 'alloc', 'moduleCopy', 'zeroModule', 'stringKept', 'exportOf', 'writeReturn', 'badAddress', 'insaneLength', 'notOutsideBuffer', 'stringChanged'];
   out.push('"use strict";');
   out.push(`const { ${helperNames.join(', ')} } = H;`);
   for (let i = 0; i < n; i++) out.push(`const P${i} = F.params[${i}];`);

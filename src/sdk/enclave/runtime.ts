@@ -11,7 +11,7 @@
  */
 import type { EnclaveEngine, EnclaveContext } from '../../arch/index.js';
 import { ArchError, ArchFault, EnclaveRedirect, isProcessorSignal, GPRSGX_SIZE } from '../../arch/index.js';
-import { slotNumber, slotValue, writeSlot, writeSlotAddress, bufferLength, lengthValue, saneLength, stringUnit, terminatorLength, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK, type StringUnit } from '../marshal.js';
+import { slotNumber, slotValue, writeSlot, writeSlotAddress, bufferLength, lengthValue, saneLength, productLength, stringUnit, terminatorLength, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK, type StringUnit } from '../marshal.js';
 import { fixedProvider, type CryptoProvider } from '../../lib/crypto/provider.js';
 import { defaultCrypto } from '../../lib/crypto/node.js';
 import { toHex, bytesEqual, writeU64le } from '../../lib/bytes.js';
@@ -577,7 +577,7 @@ class TrustedRuntime implements TrustedRuntimeEngine {
 
   /** What compiled bridges call: the interpreter's own helpers. */
   readonly #bridgeHelpers: BridgeHelpers<EnclaveState> = {
-    slotValue, slotNumber, USER_CHECK, lengthValue, saneLength, isOutsideEnclave, wholeElements,
+    slotValue, slotNumber, USER_CHECK, lengthValue, saneLength, productLength, isOutsideEnclave, wholeElements,
     hostStringLength: (ctx, addr, kind) => this.#hostStringLength(ctx, addr, kind),
     tryAlloc, alloc, moduleCopy, zeroModule, stringKept,
     exportOf: (st, index) => st.ecallFns[index]!,

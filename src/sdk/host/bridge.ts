@@ -35,6 +35,7 @@ export interface MarshalHelpers {
   readonly USER_CHECK: ValueType;
   lengthValue(v: number | bigint | undefined): number;
   saneLength(n: number): number;
+  productLength(count: number, size: number): number;
   isUserCheckAddress(a: unknown): boolean;
   bufferBytes(f: FunctionPlan, p: ParamPlan, a: unknown): Uint8Array;
   /** The enclave's reused ms buffer for `f`, its untrusted memory, its arena. */
@@ -51,7 +52,7 @@ export interface MarshalHelpers {
 export function marshalSource(f: FunctionPlan): string {
   const n = f.params.length;
   const ps = f.params;
-  const names = ['valueProblem', 'writeSlot', 'writeSlotAddress', 'slotValue', 'USER_CHECK', 'lengthValue', 'saneLength', 'isUserCheckAddress', 'bufferBytes', 'slots', 'memory', 'take', 'badValue', 'badUserCheck', 'badLength', 'tooShort'];
+  const names = ['valueProblem', 'writeSlot', 'writeSlotAddress', 'slotValue', 'USER_CHECK', 'lengthValue', 'saneLength', 'productLength', 'isUserCheckAddress', 'bufferBytes', 'slots', 'memory', 'take', 'badValue', 'badUserCheck', 'badLength', 'tooShort'];
   // A value another parameter's length refers to is kept as the enclave will see it; the
   // interpreter's vals[k] of a parameter that is no value is undefined.
   const referenced = new Set<number>();

@@ -5,7 +5,7 @@
  * resumed; exceptions go to the enclave's handler first), and tears it down with DeleteEnclave.
  */
 import { ENCLU, PT, ArchFault, forEachSgxsPage, SECS, SIGSTRUCT, newRegisters, type Registers, type ExitInfo, type LogicalProcessor } from '../../arch/index.js';
-import { u32le, writeU32le, toHex, isZero } from '../../lib/bytes.js';
+import { toHex, isZero } from '../../lib/bytes.js';
 import type { Kernel32 } from '../../os/windows/index.js';
 import * as W from '../../os/windows/constants.js';
 import type { Process } from '../../os/index.js';
@@ -14,7 +14,7 @@ import { decodeImage, checkManifest, type EnclaveImage } from '../image/format.j
 import { attributesFlagsOf, resolveEnclaveConfig, type EnclaveConfig } from '../image/config.js';
 import { planInterface, deepFreeze, type CanonicalInterface } from '../interface.js';
 import { STATUS, statusName, msSize, ECMD_ORET, ECMD_UNINIT_ENCLAVE, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
-import { bufferLength, lengthValue, saneLength, slotNumber, slotValue, valueProblem, writeSlot, writeSlotAddress, stringUnit, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK } from '../marshal.js';
+import { bufferLength, lengthValue, saneLength, productLength, encodeWide, decodeWide, slotNumber, slotValue, valueProblem, writeSlot, writeSlotAddress, stringUnit, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK } from '../marshal.js';
 import { compileMarshal, type CompiledMarshal, type MarshalHelpers } from './bridge.js';
 import { win32ErrorName, ntStatusName } from '../../os/windows/index.js';
 import { sgxStatusName } from '../../arch/index.js';
@@ -352,7 +352,7 @@ export class HostEnclave {
   /** What compiled marshallers call: #marshalIn's own helpers, bound to this enclave. */
   #marshalHelpers(): MarshalHelpers {
     return {
-      valueProblem, writeSlot, writeSlotAddress, slotValue, USER_CHECK, lengthValue, saneLength, isUserCheckAddress, bufferBytes,
+      valueProblem, writeSlot, writeSlotAddress, slotValue, USER_CHECK, lengthValue, saneLength, productLength, isUserCheckAddress, bufferBytes,
       slots: (f) => this.#slots(f),
       memory: () => this.#mem(),
       take: (len) => this.#take(len),
@@ -719,18 +719,3 @@ const NO_OCALL_OUTS: { addr: number; bytes: Uint8Array }[] = [];
 const UTF8_ENCODER = new TextEncoder();
 const UTF8_DECODER = new TextDecoder();
 
-function encodeWide(s: string): Uint8Array {
-  const cps = [...s].map((c) => c.codePointAt(0)!);
-  const b = new Uint8Array(4 * (cps.length + 1));
-  cps.forEach((c, i) => writeU32le(b, 4 * i, c));
-  return b;
-}
-function decodeWide(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i + 4 <= b.length; i += 4) {
-    const c = u32le(b, i);
-    if (c === 0) break;
-    s += String.fromCodePoint(c);
-  }
-  return s;
-}
