@@ -669,7 +669,10 @@ const add = (...cs: Case[]): void => void cases.push(...cs);
       sgx: conflict, other: freeRange(H.FIX_BASE) },
     { fn: V, ref: '§2.7 notes', what: 'MEM_RESERVE overlapping the enclave\'s last 64 KiB', stage: 'created', call: (c) => c.k32.VirtualAlloc(c.base + c.layout.size - 0x1_0000, 0x2_0000, W.MEM_RESERVE, W.PAGE_READWRITE),
       sgx: conflict, other: freeRange(H.FIX_BASE + 0x1_0000) },
-    { fn: V, ref: '§2.7 notes', what: 'MEM_COMMIT inside the enclave range', stage: 'created', call: (c) => c.k32.VirtualAlloc(c.base + 0x1_0000, PAGE, W.MEM_COMMIT, W.PAGE_READWRITE),
+    // The VirtualAlloc page (lpAddress), not §2.7's note: a page of zeros in an enclave not yet initialized, ERROR_INVALID_ADDRESS once it is (test/os/lifecycle.test.ts covers the rest).
+    { fn: V, ref: 'VirtualAlloc docs', what: 'MEM_COMMIT inside the enclave range, uninitialized', stage: 'created', call: (c) => c.k32.VirtualAlloc(c.base + 0x1_0000, PAGE, W.MEM_COMMIT, W.PAGE_READWRITE),
+      sgx: { ret: H.FIX_BASE + 0x1_0000, err: 'unchanged', nt: W.STATUS_SUCCESS }, partial: true, other: { 'win-absent': notAllocated, 'win-stub-10514-arm': notAllocated, [NOSGX]: notAllocated } },
+    { fn: V, ref: 'VirtualAlloc docs', what: 'MEM_COMMIT inside the enclave range, initialized', stage: 'initialized', call: (c) => c.k32.VirtualAlloc(c.base + 0x1_0000, PAGE, W.MEM_COMMIT, W.PAGE_READWRITE),
       sgx: conflict, other: { 'win-absent': notAllocated, 'win-stub-10514-arm': notAllocated, [NOSGX]: notAllocated } },
   );
 }

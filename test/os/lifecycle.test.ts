@@ -155,6 +155,59 @@ for (const profile of H.SGX_PROFILES) {
       H.teardown(p);
     });
 
+    test('*lpEnclaveError not writable (a read-only page) → InitializeEnclave fails before EINIT (998), the enclave stays uninitialized; then it initializes', () => {
+      const p = H.platformFor(profile);
+      const base = H.buildTo(p, L, 'loaded');
+      const ro = p.kernel32.VirtualAlloc(0, PAGE, W.MEM_RESERVE | W.MEM_COMMIT, W.PAGE_READONLY);
+      for (const info of [L.initInfo(), L.initInfo(L.sigstruct({ enclaveHash: new Uint8Array(32) }))]) {
+        assert.deepEqual(observe(p, () => p.kernel32.InitializeEnclave(HP, base, info, 4096, ro)), failed(998, 0xc0000005));
+        assert.equal(p.kernel.enclaves[0]!.state, 'created');
+      }
+      H.initialize(p, base, L);
+      H.teardown(p);
+    });
+
+    test('an out-parameter box that cannot be written (frozen, a getter without a setter, an inherited read-only `value`, not extensible) is refused like an unwritable address, before anything irreversible: no TypeError', () => {
+      const p = H.platformFor(profile);
+      const base = H.create(p, L);
+      const accessor = { get value() { return 0; } } as { value: number };
+      const inherited = Object.create(Object.freeze({ value: 0 })) as { value: number };
+      const before = H.epcState(p);
+      for (const box of [Object.freeze({ value: 0 }), accessor, inherited, Object.preventExtensions({}) as { value: number }]) {
+        assert.deepEqual(observe(p, () => p.kernel32.LoadEnclaveData(HP, base, L.pages[0]!.data, PAGE, L.pages[0]!.protect, null, 0, box, null)), failed(998, 0xc0000005), 'LoadEnclaveData');
+        assert.deepEqual(H.epcState(p), before, 'nothing added');
+      }
+      H.loadRest(p, base, L);
+      for (const box of [Object.freeze({ value: 0 }), accessor]) {
+        assert.deepEqual(observe(p, () => p.kernel32.InitializeEnclave(HP, base, L.initInfo(), 4096, box)), failed(998, 0xc0000005), 'InitializeEnclave');
+        assert.equal(p.kernel.enclaves[0]!.state, 'created');
+      }
+      const plain = Object.create({ value: 7 }) as { value: number }; // an inherited writable `value`: the box gets its own
+      assert.equal(p.kernel32.InitializeEnclave(HP, base, L.initInfo(), 4096, plain), true);
+      assert.equal(Object.getOwnPropertyDescriptor(plain, 'value')?.value, 0);
+      const va = p.kernel32.VirtualAlloc(0, PAGE, W.MEM_RESERVE | W.MEM_COMMIT, W.PAGE_READWRITE);
+      assert.deepEqual(observe(p, () => p.kernel32.ReadProcessMemory(HP, va, new Uint8Array(16), 16, Object.freeze({ value: 0 }))), failed(998, 0xc0000005), 'ReadProcessMemory');
+      H.teardown(p);
+    });
+
+    test('a box that passes the probe but throws when written (a Proxy) is a failed write (998), not an exception', () => {
+      const p = H.platformFor(profile);
+      const base = H.create(p, L);
+      const liar = new Proxy({ value: 0 }, { set: () => { throw new Error('no'); } });
+      const r = observe(p, () => p.kernel32.LoadEnclaveData(HP, base, L.pages[0]!.data, PAGE, L.pages[0]!.protect, null, 0, liar, null));
+      assert.deepEqual(r, failed(998, 0xc0000005));
+      H.teardown(p);
+    });
+
+    test('NtCreateEnclave with a frozen BaseAddress box: STATUS_ACCESS_VIOLATION before ECREATE, the EPC untouched', () => {
+      const p = H.platformFor(profile);
+      const before = H.epcState(p);
+      const st = p.kernel32.nt.NtCreateEnclave(HP, Object.freeze({ value: H.FIX_BASE }), 0, L.size, 0, W.ENCLAVE_TYPE_SGX, L.secs(), W.ENCLAVE_CREATE_INFO_SGX_SIZE, null);
+      assert.equal(st, W.STATUS_ACCESS_VIOLATION);
+      assert.equal(p.kernel.enclaves.length, 0);
+      assert.deepEqual(H.epcState(p), before);
+    });
+
     test('ENCLAVE_TYPE_SGX2 lifecycle', { skip: profile === 'win-x64-sgx1' ? 'SGX2 is not offered on win-x64-sgx1' : false }, () => {
       const p = H.platformFor(profile);
       const base = H.create(p, L, H.FIX_BASE, 0, W.ENCLAVE_TYPE_SGX2);
@@ -333,6 +386,67 @@ describe('§2.8 #10–#14 failures part-way: nothing is added, *lpNumberOfBytesW
       H.teardown(p);
     }
   });
+});
+
+// ---- VirtualAlloc(MEM_COMMIT) in an enclave (VirtualAlloc docs, lpAddress) ---------------------------
+
+describe('VirtualAlloc(MEM_COMMIT) inside an enclave: a page of zeros, added (EADD) but not measured (no EEXTEND), before InitializeEnclave only', () => {
+  const ZERO_AT = 0x1_0000;
+  const zeroPages = (n: number): H.LayoutPage[] => Array.from({ length: n }, (_, i) => ({ offset: ZERO_AT + i * PAGE, protect: (W.PAGE_READWRITE | W.PAGE_ENCLAVE_UNVALIDATED) >>> 0, data: new Uint8Array(PAGE) }));
+  for (const profile of H.SGX_PROFILES) {
+    test(`${profile}: two pages of zeros; MRENCLAVE gains their EADD records only; the enclave initializes with a SIGSTRUCT that counts them, not with one that does not`, () => {
+      const p = H.platformFor(profile);
+      const base = H.buildTo(p, L, 'loaded');
+      const free = p.kernel.epc.availablePages;
+      const r = observe(p, () => p.kernel32.VirtualAlloc(base + ZERO_AT + 100, PAGE + 1, W.MEM_COMMIT, W.PAGE_READWRITE));
+      try {
+        assert.deepEqual(r, { ret: base + ZERO_AT, err: H.SENT_ERR, nt: W.STATUS_SUCCESS });
+        assert.equal(p.kernel.epc.availablePages, free - 2, 'two EPC pages (the byte range touches two pages)');
+        const enc = p.kernel.enclaves[0]!;
+        for (let i = 0; i < 2; i++) assert.deepEqual(H.debugRead(p, enc.pages.get(base + ZERO_AT + i * PAGE)!, PAGE), new Uint8Array(PAGE), `page ${i} reads zeros`);
+        const withZeros = new H.TestLayout({ pages: [...L.pages, ...zeroPages(2)] });
+        const err = { value: H.SENT_OUT };
+        assert.equal(p.kernel32.InitializeEnclave(HP, base, L.initInfo(), 4096, err), false, 'the SIGSTRUCT of the layout without the two pages');
+        assert.equal(err.value, 4, 'SGX_INVALID_MEASUREMENT');
+        H.initialize(p, base, withZeros);
+        assert.deepEqual(observe(p, () => p.kernel32.VirtualAlloc(base + ZERO_AT + 2 * PAGE, PAGE, W.MEM_COMMIT, W.PAGE_READWRITE)), failed(487, W.STATUS_CONFLICTING_ADDRESSES, 0), 'initialized: ERROR_INVALID_ADDRESS');
+      } finally {
+        H.teardown(p);
+      }
+    });
+  }
+
+  test('refused with nothing added: a page already added (487), past the enclave\'s end (487), PAGE_NOACCESS or an enclave page flag (invalid protection), more pages than the EPC holds (8)', () => {
+    const p = H.platformFor('win-x64-sgx1', { epcSize: 8 * PAGE });
+    const base = H.buildTo(p, L, 'loaded');
+    const before = H.epcState(p);
+    const pages = () => p.processor.inspect.enclaves()[0]!.pages;
+    const n0 = pages();
+    try {
+      assert.deepEqual(observe(p, () => p.kernel32.VirtualAlloc(base + 0x1000, 2 * PAGE, W.MEM_COMMIT, W.PAGE_READWRITE)), failed(487, W.STATUS_CONFLICTING_ADDRESSES, 0), 'the second page (0x2000) was loaded');
+      assert.deepEqual(observe(p, () => p.kernel32.VirtualAlloc(base + L.size - PAGE, 2 * PAGE, W.MEM_COMMIT, W.PAGE_READWRITE)), failed(487, W.STATUS_CONFLICTING_ADDRESSES, 0), 'past the end');
+      for (const prot of [W.PAGE_NOACCESS, (W.PAGE_READWRITE | W.PAGE_ENCLAVE_UNVALIDATED) >>> 0, (W.PAGE_READWRITE | W.PAGE_ENCLAVE_THREAD_CONTROL) >>> 0, W.PAGE_READWRITE | W.PAGE_GUARD]) {
+        const r = observe(p, () => p.kernel32.VirtualAlloc(base + ZERO_AT, PAGE, W.MEM_COMMIT, prot));
+        assert.equal(r.ret, 0, `protection 0x${prot.toString(16)}`);
+        assert.equal(r.nt, W.STATUS_INVALID_PAGE_PROTECTION, `protection 0x${prot.toString(16)}`);
+      }
+      assert.deepEqual(observe(p, () => p.kernel32.VirtualAlloc(base + ZERO_AT, 8 * PAGE, W.MEM_COMMIT, W.PAGE_READWRITE)), failed(8, W.STATUS_NO_MEMORY, 0), 'the EPC is too small');
+      assert.equal(pages(), n0, 'nothing added');
+      assert.deepEqual(H.epcState(p), before);
+    } finally {
+      H.teardown(p);
+    }
+  });
+});
+
+test('VirtualAlloc(NULL, n, MEM_COMMIT) reserves and commits (MEM_COMMIT docs: only a non-NULL lpAddress needs a reservation)', () => {
+  const p = H.platformFor('win-x64-sgx1');
+  const a = p.kernel32.VirtualAlloc(0, 5000, W.MEM_COMMIT, W.PAGE_READWRITE);
+  assert.notEqual(a, 0, `VirtualAlloc failed: ${p.kernel32.GetLastError()}`);
+  assert.equal(a % 0x1_0000, 0, 'at the allocation granularity');
+  p.process.write(a + 8000, Uint8Array.of(1, 2, 3));
+  assert.deepEqual(p.process.read(a + 8000, 3), Uint8Array.of(1, 2, 3), 'both pages committed');
+  assert.equal(p.kernel32.VirtualFree(a, 0, W.MEM_RELEASE), true);
 });
 
 // ---- §2.9 launch policy 'flc-restricted' ----------------------------------------------------------------

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import * as W from '../../src/os/windows/constants.js';
 import { WINDOWS_PROFILES, rtlNtStatusToDosError, ntSuccess, type Kernel32, type WindowsProfileId } from '../../src/os/windows/index.js';
 import * as H from '../helpers/windows.js';
+import { OsError } from '../../src/os/index.js';
 
 const ENCLAVE_EXPORTS = ['IsEnclaveTypeSupported', 'CreateEnclave', 'LoadEnclaveData', 'InitializeEnclave', 'DeleteEnclave', 'CallEnclave', 'TerminateEnclave'] as const;
 const OTHER_EXPORTS = ['GetLastError', 'SetLastError', 'GetCurrentProcess', 'GetProcAddress', 'VirtualAlloc', 'VirtualFree', 'ReadProcessMemory', 'WriteProcessMemory'] as const;
@@ -260,5 +261,27 @@ describe('§2.3 RtlNtStatusToDosError', () => {
     assert.deepEqual([W.ENCLAVE_TYPE_SGX, W.ENCLAVE_TYPE_SGX2, W.ENCLAVE_TYPE_VBS, W.ENCLAVE_TYPE_VBS_BASIC], [1, 2, 0x10, 0x11]);
     assert.deepEqual([W.PAGE_ENCLAVE_THREAD_CONTROL, W.PAGE_ENCLAVE_UNVALIDATED, W.PAGE_ENCLAVE_MASK, W.PAGE_ENCLAVE_SS_FIRST, W.PAGE_ENCLAVE_SS_REST],
       [0x8000_0000, 0x2000_0000, 0x1000_0000, 0x1000_0001, 0x1000_0002]);
+  });
+});
+
+describe('the Windows knobs (specs/os-api.md §7.1) are checked when the platform is made', () => {
+  test('a knob no Windows could have is OsError BAD_WINDOWS_CONFIG naming it; the defaults and error-severity statuses are accepted', () => {
+    const bad: [string, Record<string, unknown>][] = [
+      ['epcExhaustedStatus', { epcExhaustedStatus: W.STATUS_SUCCESS }],
+      ['epcExhaustedStatus', { epcExhaustedStatus: 0x8000_0005 }], // a warning
+      ['secondInitStatus', { secondInitStatus: 0x103 }], // STATUS_PENDING: a success code
+      ['secondInitStatus', { secondInitStatus: -1 }],
+      ['osInternalEinitRetries', { osInternalEinitRetries: -1 }],
+      ['osInternalEinitRetries', { osInternalEinitRetries: Infinity }],
+      ['osInternalEinitRetries', { osInternalEinitRetries: Number.NaN }],
+      ['launchPolicy', { launchPolicy: 'anything' }],
+      ['acceptZeroProtection', { acceptZeroProtection: 1 }],
+    ];
+    for (const [knob, windows] of bad) {
+      assert.throws(() => H.platformFor('win-x64-sgx1', { windows: windows as never }), (e: unknown) => e instanceof OsError && e.code === 'BAD_WINDOWS_CONFIG' && e.message.includes(knob), JSON.stringify(windows));
+    }
+    for (const windows of [{}, { epcExhaustedStatus: W.STATUS_INSUFFICIENT_RESOURCES, secondInitStatus: W.STATUS_INVALID_PARAMETER, osInternalEinitRetries: 3, launchPolicy: 'token' as const, acceptZeroProtection: false }]) {
+      assert.ok(H.platformFor('win-x64-sgx1', { windows }));
+    }
   });
 });

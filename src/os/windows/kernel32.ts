@@ -176,7 +176,10 @@ export class Kernel32 implements Kernel32Functions {
     if (!Number.isSafeInteger(dwSize) || dwSize <= 0 || (type & ~(C.MEM_COMMIT | C.MEM_RESERVE)) !== 0 || type === 0) return this.#failNull(C.STATUS_INVALID_PARAMETER);
     const pte = pteFlagsFor(flProtect);
     if (pte < 0 && flProtect !== C.PAGE_NOACCESS) return this.#failNull(C.STATUS_INVALID_PAGE_PROTECTION);
-    if (type & C.MEM_RESERVE) {
+    // MEM_COMMIT alone reserves too when lpAddress is NULL (VirtualAlloc docs, MEM_COMMIT: only a
+    // commit of a non-NULL lpAddress needs the range reserved already; allocvm.c: a NULL base or
+    // MEM_RESERVE is "a reserve or reserve and commit").
+    if (type & C.MEM_RESERVE || lpAddress === 0) {
       // The base is rounded down to the allocation granularity and the region covers every page
       // holding a byte of [lpAddress, lpAddress+dwSize) (VirtualAlloc docs, lpAddress/dwSize; allocvm.c
       // aligns StartingAddress to 64 KiB and keeps EndingAddress at the last byte's page).
@@ -198,10 +201,14 @@ export class Kernel32 implements Kernel32Functions {
       this.lastNtStatus = C.STATUS_SUCCESS;
       return base;
     }
-    // MEM_COMMIT inside an existing private reservation.
+    // MEM_COMMIT inside an existing private reservation, or an enclave's (pages of zeros: commitEnclavePages).
     const r = p.regionAt(lpAddress);
-    if (!r || r.kind !== 'private' || lpAddress + dwSize > r.base + r.size) return this.#failNull(r && r.kind === 'enclave' ? C.STATUS_CONFLICTING_ADDRESSES : C.STATUS_MEMORY_NOT_ALLOCATED);
     const start = Math.floor(lpAddress / 4096) * 4096;
+    if (r && r.kind === 'enclave') {
+      const st = this.nt.commitEnclavePages(start, Math.ceil((lpAddress + dwSize) / 4096) * 4096 - start, flProtect);
+      return st === C.STATUS_SUCCESS ? (this.lastNtStatus = st, start) : this.#failNull(st);
+    }
+    if (!r || r.kind !== 'private' || lpAddress + dwSize > r.base + r.size) return this.#failNull(r && r.kind === 'enclave' ? C.STATUS_CONFLICTING_ADDRESSES : C.STATUS_MEMORY_NOT_ALLOCATED);
     if (!p.commit(r, start, Math.ceil((lpAddress + dwSize) / 4096) * 4096 - start, pte)) return this.#failNull(C.STATUS_COMMITMENT_LIMIT);
     this.lastNtStatus = C.STATUS_SUCCESS;
     return start;

@@ -98,6 +98,7 @@ export class NtEnclaveApi {
     const align = Math.max(Size, TWO_MIB);
     const want = BaseAddress.value;
     if (!Number.isSafeInteger(want) || want < 0 || want % align !== 0) return C.STATUS_INVALID_PARAMETER;
+    if (!outWritable(this.#p, BaseAddress, 8)) return C.STATUS_ACCESS_VIOLATION; // the base goes back through it after ECREATE
     // 8. SECS.SIZE must be the enclave size.
     const secs = info.slice(CREATE_SECS.offset, CREATE_SECS.offset + CREATE_SECS.size);
     if (u64le(secs, SECS_SIZE_AT) !== BigInt(Size)) return C.STATUS_INVALID_PARAMETER;
@@ -110,7 +111,7 @@ export class NtEnclaveApi {
     // 11–12. EPC and ECREATE (all-or-nothing).
     const r = this.#k.createEnclave(this.#p, base, Size, EnclaveType, secs, Math.ceil(InitialCommitment / 4096));
     if ('error' in r) return r.error === 'NO_EPC' ? this.#cfg.epcExhaustedStatus : r.error === 'VA_CONFLICT' ? C.STATUS_CONFLICTING_ADDRESSES : faultStatus(r.fault);
-    BaseAddress.value = base;
+    writeOut(this.#p, BaseAddress, base, 8);
     return C.STATUS_SUCCESS;
   }
 
@@ -205,6 +206,9 @@ export class NtEnclaveApi {
     if (EnclaveInformation === null || EnclaveInformation === 0) return C.STATUS_INVALID_PARAMETER;
     const info = this.#read(EnclaveInformation, ENCLAVE_INIT_INFO_SGX.size);
     if (info === 'AV' || info === null) return C.STATUS_ACCESS_VIOLATION;
+    // *EnclaveError is probed with the information, before EINIT (as NtLoadEnclaveData probes its
+    // out-parameter): EINIT's code must be deliverable (InitializeEnclave docs, lpEnclaveError).
+    if (!outWritable(this.#p, EnclaveError, 4)) return C.STATUS_ACCESS_VIOLATION;
     if (enc.state !== 'created') return this.#cfg.secondInitStatus;
     const sigstruct = info.slice(INIT_SIGSTRUCT.offset, INIT_SIGSTRUCT.offset + INIT_SIGSTRUCT.size);
     const token = info.slice(INIT_TOKEN.offset, INIT_TOKEN.offset + INIT_TOKEN.size);
@@ -235,6 +239,42 @@ export class NtEnclaveApi {
     enc.state = 'initialized';
     this.#k.releaseCommitment(enc);
     this.#out(EnclaveError, 0, 4);
+    return C.STATUS_SUCCESS;
+  }
+
+  // ---- VirtualAlloc(MEM_COMMIT) inside an enclave ---------------------------------------------
+
+  /**
+   * VirtualAlloc(MEM_COMMIT) of [start, start+size) (whole pages) in the enclave that reserved it.
+   * The VirtualAlloc page (lpAddress): in an enclave not yet initialized it "allocates a page of
+   * zeros for the enclave at that address. The page must be previously uncommitted, and will not be
+   * measured with the EEXTEND instruction"; in an initialized one it fails with
+   * ERROR_INVALID_ADDRESS (SGX2's EAUG is not modelled: an SGX2 enclave refuses it too). This
+   * corrects specs/os-api.md §2.7's note, which calls the case undocumented and refuses it always.
+   * `start` must lie in an enclave. Every page is checked before the first EADD, as NtLoadEnclaveData does; a committed page,
+   * PAGE_ENCLAVE_* flags or a protection LoadEnclaveData refuses fail it [INF: the codes are
+   * LoadEnclaveData's]. EADD's zero page comes from the kernel's source page.
+   */
+  commitEnclavePages(start: number, size: number, flProtect: number): number {
+    const enc = this.#k.enclaveAt(this.#p, start);
+    if (this.#profile.armStub || !enc) return C.STATUS_CONFLICTING_ADDRESSES;
+    if (enc.state !== 'created' || start + size > enc.base + enc.size) return C.STATUS_CONFLICTING_ADDRESSES;
+    if ((flProtect & (C.PAGE_ENCLAVE_THREAD_CONTROL | C.PAGE_ENCLAVE_UNVALIDATED)) !== 0) return C.STATUS_INVALID_PAGE_PROTECTION;
+    const prot = decodeEnclaveProtection(flProtect, false);
+    if (!prot) return C.STATUS_INVALID_PAGE_PROTECTION;
+    const n = size / 4096;
+    for (let i = 0; i < n; i++) if (enc.pages.has(start + i * 4096)) return C.STATUS_CONFLICTING_ADDRESSES;
+    if (n > enc.commitment + this.#k.epc.availablePages) return this.#cfg.epcExhaustedStatus;
+    const staging = this.#k.sgx.sourcePage;
+    this.#k.processor.memory.writePhysical(staging, new Uint8Array(4096));
+    try {
+      this.#k.ring0(() => {
+        for (let i = 0; i < n; i++) this.#k.addPage(enc, start + i * 4096, staging, prot.secinfo, false);
+      });
+    } catch (e) {
+      if (!(e instanceof ArchFault)) throw e;
+      return faultStatus(e);
+    }
     return C.STATUS_SUCCESS;
   }
 

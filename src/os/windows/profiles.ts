@@ -68,7 +68,26 @@ export interface ResolvedWindowsConfig {
   readonly acceptZeroProtection: boolean;
 }
 
+const LAUNCH_POLICIES: readonly LaunchPolicy[] = ['flc-os-managed', 'token', 'flc-restricted'];
+
+/**
+ * The knobs with their defaults.
+ * @throws {OsError} `BAD_WINDOWS_CONFIG` for a knob no Windows could have: a launch policy not
+ * listed, a retry count that is no non-negative safe integer, a status knob that is not an NTSTATUS
+ * of error severity (a success code there would turn a failure into TRUE), a flag that is no boolean.
+ */
 export function resolveWindowsConfig(c: WindowsConfig, flc: boolean): ResolvedWindowsConfig {
+  const bad = (knob: string, why: string): never => {
+    throw new OsError('BAD_WINDOWS_CONFIG', `windows.${knob} ${why}`, { knob });
+  };
+  if (c.launchPolicy !== undefined && !LAUNCH_POLICIES.includes(c.launchPolicy)) bad('launchPolicy', `must be one of ${LAUNCH_POLICIES.join(', ')}`);
+  if (c.osInternalEinitRetries !== undefined && !(Number.isSafeInteger(c.osInternalEinitRetries) && c.osInternalEinitRetries >= 0)) bad('osInternalEinitRetries', 'must be a non-negative integer');
+  for (const knob of ['epcExhaustedStatus', 'secondInitStatus'] as const) {
+    const v = c[knob];
+    // NTSTATUS severity bits 31:30 = 3: an error (ntstatus.h, NT_ERROR).
+    if (v !== undefined && !(Number.isInteger(v) && v >= 0xc000_0000 && v <= 0xffff_ffff)) bad(knob, 'must be an NTSTATUS of error severity (0xC0000000–0xFFFFFFFF)');
+  }
+  if (c.acceptZeroProtection !== undefined && typeof c.acceptZeroProtection !== 'boolean') bad('acceptZeroProtection', 'must be a boolean');
   return {
     launchPolicy: c.launchPolicy ?? (flc ? 'flc-os-managed' : 'token'),
     osInternalEinitRetries: c.osInternalEinitRetries ?? 0,
