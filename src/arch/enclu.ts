@@ -487,7 +487,11 @@ function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'ae
       c.tcs !== t || c.rbx !== r.rbx || c.pt !== pt || c.gen !== PageTable.generationOf(pt) || c.epoch !== m.epcmEpoch || !(aep >= 0 && aep < USER_LIMIT) ||
       frame >= t.nssa || t.oentry < 0 || s.baseAddr + t.oentry >= USER_LIMIT || t.state === 'active' ||
       ssa === null || ssa.pt !== pt || ssa.gen !== PageTable.generationOf(pt) || ssa.epoch !== m.epcmEpoch || ssa.frame !== frame ||
-      ssa.gprWords === null || ssa.gprBytes !== m.page(ssa.gprPage)) return waitInHandler(m, e, first, kind, interrupt, true, leaf, r);
+      ssa.gprWords === null || ssa.gprBytes !== m.page(ssa.gprPage) ||
+      // validateAtEntry's checks (the frame runs on after the ORET as a fresh entry would start).
+      s.tamperedPages > 0 || (s.regions.length !== 0 && (s.regionCheck.pt !== pt || s.regionCheck.generation !== PageTable.generationOf(pt) || s.regionCheck.epoch !== s.regionEpoch))) {
+      return waitInHandler(m, e, first, kind, interrupt, true, leaf, r);
+    }
     // Commit: the record's SSA frame (makeEntry's reuse), enclave mode, URSP/URBP, RAX/RCX/RIP.
     e.ssaLa = ssa.ssaLa;
     e.ssaPages = ssa.pages;
@@ -520,6 +524,7 @@ function waitInHandler(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit'
   const t = e.tcs;
   const savedRip = kind === 'aex' ? readSavedRip(m, e) : 0;
   let exit = first;
+  let resumed = false;
   for (;; answered = false, src = null) {
     if (!answered) {
       if (e.handler) leaf = e.handler(exit, e.hostRegs);
@@ -538,21 +543,18 @@ function waitInHandler(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit'
       // with the frame on top of the TCS's stack. suspend's finally takes its mark off the TCS.
       const mine = rbx === t.linAddr && t.suspended.length > 0 && t.suspended[t.suspended.length - 1] === e &&
         ((kind === 'aex' && leaf === ENCLU.ERESUME) || (kind === 'eexit' && leaf === ENCLU.EENTER)) && entryTcs(m, e.lp, rbx, r.rcx) === t;
-      if (mine && kind === 'aex') {
-        eresumeEntry(m, e.lp, r, h, e.handler, e.token, e);
-        if (e.ctx.regs.rip !== savedRip) throw new EnclaveRedirect(e.ctx.regs.rip);
-        return;
-      }
       if (mine) {
-        eenterEntry(m, e.lp, r, h, e.handler, e.token, e);
-        return;
-      }
-      givenUp = null;
-      exit = runEntry(m, e.lp, leaf, h, e.handler);
-      if (givenUp !== null) {
-        // The handler gave up on the entry it made from here: it gives up on this one too.
+        if (kind === 'aex') eresumeEntry(m, e.lp, r, h, e.handler, e.token, e);
+        else eenterEntry(m, e.lp, r, h, e.handler, e.token, e);
+        resumed = true;
+      } else {
         givenUp = null;
-        throw new Unwind(e.token, exit);
+        exit = runEntry(m, e.lp, leaf, h, e.handler);
+        if (givenUp !== null) {
+          // The handler gave up on the entry it made from here: it gives up on this one too.
+          givenUp = null;
+          throw new Unwind(e.token, exit);
+        }
       }
     } catch (err) {
       if (err instanceof ArchFault && err.vector !== VECTOR.MC && e.handler) {
@@ -560,6 +562,14 @@ function waitInHandler(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit'
         continue;
       }
       throw err;
+    }
+    if (resumed) {
+      // Back in enclave mode in this frame: what a fresh entry checks before the engine runs holds
+      // here too (a page removed or tampered with during the exit): a fault now is the frame's own,
+      // raised in enclave mode (an AEX), not the ENCLU's.
+      validateAtEntry(m, e);
+      if (kind === 'aex' && e.ctx.regs.rip !== savedRip) throw new EnclaveRedirect(e.ctx.regs.rip);
+      return;
     }
   }
 }

@@ -6,7 +6,7 @@
  * abort-page / memory-encryption paths, as on hardware (design-notes: "Where plaintext lives").
  */
 import { fixedProvider, type CryptoProvider } from '../lib/crypto/provider.js';
-import { isZero, writeU64le, writeU32le, u32le, u64leNumberOrNeg, copyDisjoint, LITTLE_ENDIAN_HOST } from '../lib/bytes.js';
+import { isZero, writeU64le, writeU32le, u32le, u64leNumberOrNeg, copyDisjoint, toHex, LITTLE_ENDIAN_HOST } from '../lib/bytes.js';
 import type { ProcessorConfig } from './config.js';
 import type { PlatformSecrets, BootSecrets } from './secrets.js';
 import type { Measurement } from './measurement.js';
@@ -678,6 +678,7 @@ export class MachineState {
     this.backed[i] = 0;
     this.#regionOf[i] = undefined;
     this.#store[i] = null;
+    this.#shown.delete(i);
     this.valid[i] = 0;
     this.pt[i] = 0;
     this.perm[i] = 0;
@@ -724,15 +725,28 @@ export class MachineState {
    * throws the fault the SDM's decision procedure gives.
    */
   resolveEnclaveAccess(lp: LpState, secs: SecsState, la: number, write: boolean, fetch: boolean): number {
-    const pa = this.translate(lp.cr3, la, write, true, fetch);
+    // The walk (canonical, present) first; the PTE's permissions only after the SGX checks that
+    // precede them in §8.1 (an EPCM identity failure is #PF with the SGX bit even where the PTE
+    // would forbid the access too).
+    const pt = lp.cr3;
+    if (!(la >= 0 && la < USER_ADDRESS_LIMIT) && PageTable.identityLimitOf(pt) === 0) throw translateFault(la, write, true, fetch, -2);
+    const e = PageTable.entryOf(pt, Math.floor(la / 4096));
+    if (e < 0) throw translateFault(la, write, true, fetch, -1);
+    const flags = e & 7;
+    const pteDenies = (write && !(flags & PTE.W)) || !(flags & PTE.U) || (fetch && (flags & PTE.NX) !== 0);
+    const pa = Math.floor(e / 8) * 4096 + (la & 4095);
     const inElrange = la >= secs.baseAddr && la < secs.baseAddr + secs.size;
     if (!this.inPrm(pa)) {
       if (inElrange) throw pf(la, PFEC.P | PFEC.US | PFEC.SGX | (write ? PFEC.W : 0) | (fetch ? PFEC.ID : 0), `ELRANGE address 0x${la.toString(16)} is not backed by the EPC`);
       if (fetch) throw gp(`instruction fetch outside ELRANGE at 0x${la.toString(16)}`);
+      if (pteDenies) throw translateFault(la, write, true, fetch, flags);
       return -(pa + 1);
     }
     const i = this.epcIndex(pa);
-    if (i < 0) return -(pa + 1); // PRM metadata: abort page (handled by the caller's physical path)
+    if (i < 0) {
+      if (pteDenies) throw translateFault(la, write, true, fetch, flags);
+      return -(pa + 1); // PRM metadata: abort page (handled by the caller's physical path)
+    }
     if (fetch && !inElrange) throw gp(`instruction fetch outside ELRANGE at 0x${la.toString(16)}`);
     const pfec = PFEC.P | PFEC.US | PFEC.SGX | (write ? PFEC.W : 0) | (fetch ? PFEC.ID : 0);
     if (!this.valid[i] || this.state[i]! & EPCM_STATE.BLOCKED) throw pf(la, pfec, `EPCM: page 0x${(pa - (pa % 4096)).toString(16)} is invalid or blocked`);
@@ -740,6 +754,7 @@ export class MachineState {
     if (this.owner[i] !== secs.page) throw pf(la, pfec, `EPCM: page at 0x${la.toString(16)} belongs to another enclave`);
     if (this.linAddr[i] !== la - (la & 4095)) throw pf(la, pfec, `EPCM: page mapped at 0x${la.toString(16)} was added at 0x${this.linAddr[i]!.toString(16)}`);
     if (this.state[i]! & (EPCM_STATE.PENDING | EPCM_STATE.MODIFIED)) throw pf(la, pfec, 'EPCM: page is pending or modified');
+    if (pteDenies) throw translateFault(la, write, true, fetch, flags);
     const need = fetch ? PERM.X : write ? PERM.W : PERM.R;
     if (!(this.perm[i]! & need)) throw pf(la, pfec, `EPCM forbids ${fetch ? 'execute' : write ? 'write' : 'read'} at 0x${la.toString(16)}`);
     if (this.tampered[i]) this.lockUp(`integrity check failed on EPC page 0x${pa.toString(16)}`);
@@ -754,9 +769,19 @@ export class MachineState {
 
   // ---- the MEE view of DRAM (physical attacks) ------------------------------------------------
 
-  #counterBlock(i: number): Uint8Array {
+  /**
+   * For a page backed by a WebAssembly memory, the plaintext DRAM last showed and the counter it
+   * was shown under (see dramCiphertext); only pages someone read through DRAM have one.
+   */
+  readonly #shown = new Map<number, { readonly version: number; readonly epoch: number; readonly digest: string }>();
+
+  #dramEpoch(i: number): number {
     const s = this.secs[this.owner[i]!];
-    const epoch = this.backed[i] && s ? s.exitCount : 0;
+    return this.backed[i] && s ? s.exitCount : 0;
+  }
+
+  #counterBlock(i: number): Uint8Array {
+    const epoch = this.#dramEpoch(i);
     const seed = new Uint8Array(24);
     writeU64le(seed, 0, this.epcPa(i));
     writeU64le(seed, 8, this.version[i]!);
@@ -770,7 +795,24 @@ export class MachineState {
   dramCiphertext(i: number): Uint8Array {
     if (this.pt[i] === PT.TCS) this.syncTcs(i);
     const plain = this.peek(i) ?? new Uint8Array(4096);
+    if (this.backed[i]) this.#writtenBack(i, plain);
     return this.crypto.aesCtr128(this.boot.meeKey, this.#counterBlock(i), plain);
+  }
+
+  /**
+   * A backed page is written by WebAssembly stores the model does not see, so its version does not
+   * move with them; its epoch moves only at exits. DRAM showing another plaintext under a counter it
+   * already showed one under would use a keystream twice (their XOR is the plaintexts' XOR). The
+   * MEE's version moves at every write-back (specs/sgx.md §12): here, when DRAM is looked at and the
+   * plaintext differs from the one last shown under the current counter, write-backs happened
+   * since, and the version moves on.
+   */
+  #writtenBack(i: number, plain: Uint8Array): void {
+    const digest = toHex(this.crypto.sha256(plain));
+    const epoch = this.#dramEpoch(i);
+    const last = this.#shown.get(i);
+    if (last !== undefined && last.version === this.version[i] && last.epoch === epoch && last.digest !== digest) this.version[i]!++;
+    this.#shown.set(i, { version: this.version[i]!, epoch, digest });
   }
 
   /** A DMA / cold-boot read of physical memory: RAM in the clear, the EPC as ciphertext, other PRM bytes as keystream. */

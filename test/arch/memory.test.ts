@@ -6,7 +6,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { toHex, bytesEqual } from '../../src/lib/index.js';
 import { VECTOR, PFEC, ENCLS, ENCLU, SGX, ArchFault, ArchError, Processor, GPRSGX, type ExitInfo } from '../../src/arch/index.js';
-import { newKernel, buildEnclave, type BuiltEnclave, type ScriptEngine } from '../helpers/enclave.js';
+import { newKernel, buildEnclave, AEP, type BuiltEnclave, type ScriptEngine } from '../helpers/enclave.js';
 import { assertFault } from '../helpers/assert.js';
 
 const MARK = 'witness test enclave: data 0';
@@ -1038,5 +1038,104 @@ describe('enclave-mode copies with ordinary RAM through a word view (readInto/wr
     }).reason, 'eexit');
     assert.equal(toHex(n1), allOnes(64));
     assert.equal(toHex(k.proc.memory.readPhysical(nonePa, 64)), allOnes(64));
+  });
+});
+
+describe('review fixes: continuations are checked as entries are; DRAM never shows two plaintexts under one keystream; the SGX checks before the PTE\'s permissions', () => {
+  /** An enclave whose heap is a WebAssembly memory over data pages 0–15 holding 'enclave state' on page 2, exiting once (an OCALL: RDI 0x0c) or taking an interrupt; `during` runs outside meanwhile. */
+  function continued(how: 'oret' | 'eresume', during: (k: ReturnType<typeof newKernel>['k'], pa: number) => void): { x: ExitInfo; seen: string | null; k: ReturnType<typeof newKernel>['k'] } {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k, { dataPages: 16 });
+    const pa = e.frame(e.data(2));
+    let seen: string | null = null;
+    let outside = false;
+    const op = engine.on((ctx) => {
+      const mem = ctx.mapMemory(e.data(0), 0x10000, { zero: true });
+      new Uint8Array(mem.buffer).set(enc.encode('enclave state'), 0x2000);
+      if (how === 'oret') {
+        ctx.regs.rdi = 0x0c;
+        ctx.eexit(ctx.regs.rcx);
+      } else {
+        k.proc.lps[1]!.injectInterrupt();
+        ctx.step();
+      }
+      seen = new TextDecoder().decode(new Uint8Array(mem.buffer, 0x2000, 13)); // a Wasm load after the continuation
+      ctx.regs.rdi = 0;
+      return ctx.regs.rcx;
+    });
+    const { exit } = e.enter(op, { handler: (x, r) => {
+      if (outside) return 0; // the continuation's own fault: the thread stays out
+      outside = true;
+      during(k, pa);
+      if (how === 'eresume') return x.reason === 'aex' ? ENCLU.ERESUME : 0;
+      r.rbx = e.tcs(0); r.rcx = AEP; r.rdi = 0;
+      return ENCLU.EENTER; // ORET
+    } });
+    return { x: exit, seen, k };
+  }
+
+  for (const how of ['oret', 'eresume'] as const) {
+    test(`${how}: a heap page EREMOVEd while the thread was out is #PF(SGX) when the frame continues, not zeros read silently`, () => {
+      const r = continued(how, (k, pa) => assert.equal(k.encls(ENCLS.EREMOVE, 0, pa), SGX.SUCCESS));
+      assert.equal(r.x.reason, 'aex');
+      assert.equal(r.x.vector, VECTOR.PF);
+      assert.ok(r.x.errorCode & PFEC.SGX, 'an EPCM fault');
+      assert.equal(r.seen, null, 'the frame read nothing after the continuation');
+    });
+
+    test(`${how}: a heap page tampered with in DRAM while the thread was out locks the platform (#MC) when the frame continues`, () => {
+      let k0: ReturnType<typeof newKernel>['k'] | null = null;
+      assert.throws(() => continued(how, (k, pa) => {
+        k0 = k;
+        assert.equal(k.proc.memory.dramWrite(pa, new Uint8Array(64).fill(0x41)).tamperedPages, 1);
+      }), (e: unknown) => e instanceof ArchFault && e.vector === VECTOR.MC);
+      assert.notEqual(k0!.proc.locked, null, 'locked');
+    });
+  }
+
+  test('a page backed by a WebAssembly memory, read through DRAM twice within one entry with a store between: two keystreams (the ciphertexts do not XOR to the plaintexts)', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k, { dataPages: 16 });
+    const pa = e.frame(e.data(2));
+    const secret = enc.encode('TOP SECRET: the launch code is 0000-1234-5678-9999');
+    const reads: Uint8Array[] = [];
+    k.proc.setStepHook(() => void reads.push(k.proc.memory.dramRead(pa, 64)));
+    try {
+      assert.equal(e.enter(engine.on((ctx) => {
+        const mem = ctx.mapMemory(e.data(0), 0x10000, { zero: true });
+        ctx.step(); // a reader of DRAM on another core: the page is all zeros
+        ctx.step(); // again, nothing written: the same ciphertext
+        new Uint8Array(mem.buffer).set(secret, 0x2000); // a Wasm store the model does not see
+        ctx.step(); // again
+        return ctx.regs.rcx;
+      })).exit.reason, 'eexit');
+    } finally {
+      k.proc.setStepHook(null);
+    }
+    assert.equal(reads.length, 3);
+    assert.ok(bytesEqual(reads[0]!, reads[1]!), 'unchanged plaintext, unchanged ciphertext');
+    const xor = reads[0]!.map((b, i) => b ^ reads[2]![i]!).subarray(0, secret.length);
+    assert.equal(bytesEqual(xor, secret), false, 'one keystream for two plaintexts');
+    // The ciphertext shown before the store is now a replay: writing it back fails the integrity check.
+    assert.equal(k.proc.memory.dramWrite(pa, reads[0]!).tamperedPages, 1);
+  });
+
+  test('another enclave\'s page under a read-only PTE, written from enclave mode: #PF with the SGX bit (the EPCM identity checks come before the PTE\'s permissions, specs/sgx.md §8.1); the PTE alone still gives a plain #PF', () => {
+    const { k, engine } = newKernel();
+    const a = buildEnclave(k, { marker: 'A' }), b = buildEnclave(k, { marker: 'B' });
+    const write = () => a.enter(engine.on((ctx) => {
+      ctx.write(a.data(0), new Uint8Array(8));
+      return ctx.regs.rcx;
+    })).exit;
+    for (const writable of [true, false]) {
+      k.mapUser(a.data(0), b.frame(b.data(0)), writable);
+      const x = write();
+      assert.deepEqual([x.reason, x.vector, x.errorCode], ['aex', VECTOR.PF, PFEC.P | PFEC.US | PFEC.W | PFEC.SGX], `PTE ${writable ? 'writable' : 'read-only'}`);
+      a.resume();
+    }
+    k.mapUser(a.data(0), a.frame(a.data(0)), false); // its own page, read-only PTE
+    const x = write();
+    assert.deepEqual([x.reason, x.vector, x.errorCode], ['aex', VECTOR.PF, PFEC.P | PFEC.US | PFEC.W]);
+    a.resume();
   });
 });
