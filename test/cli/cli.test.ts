@@ -459,6 +459,18 @@ test('inspect: sealed data is recognised only when its header lengths match the 
   assert.equal((JSON.parse(t.out) as { kind: string }).kind, 'TARGETINFO');
 });
 
+test('a public key PEM after a line of text that says PRIVATE is read as the public key it is', () => {
+  const { image, key, pub } = keyAndImage();
+  assert.equal(witness('sign', '--gendata', image, '--out', 'pk.bin').code, 0);
+  writeFileSync(join(dir, 'pk.sig'), require_crypto().sign('sha256', readFileSync(join(dir, 'pk.bin')), readFileSync(join(dir, key), 'utf8')));
+  writeFileSync(join(dir, 'pk.pub'), `Public half of our PRIVATE signing key (HSM slot 3)\n${readFileSync(join(dir, pub), 'utf8')}`);
+  const r = witness('sign', '--signature', 'pk.sig', '--public-key', 'pk.pub', '--data', 'pk.bin', image, '--out', 'pk.wimg');
+  assert.equal(r.code, 0, r.err);
+  // A private key is still read for its public half, whatever text comes before it.
+  writeFileSync(join(dir, 'pk.priv'), `a comment\n${readFileSync(join(dir, key), 'utf8')}`);
+  assert.equal(witness('sign', '--signature', 'pk.sig', '--public-key', 'pk.priv', '--data', 'pk.bin', image, '--out', 'pk2.wimg').code, 0);
+});
+
 function require_crypto(): typeof import('node:crypto') {
   return cryptoModule;
 }

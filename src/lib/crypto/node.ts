@@ -277,7 +277,8 @@ export function createNodeCrypto(): CryptoProvider {
     rsaPublicNumbers(pem) {
       let key: nc.KeyObject;
       try {
-        key = pem.includes('PRIVATE') ? nc.createPublicKey(nc.createPrivateKey(pem)) : nc.createPublicKey(pem);
+        // createPublicKey reads a public key PEM, or derives the public half of a private one.
+        key = nc.createPublicKey(pem);
       } catch (e) {
         throw new LibError('RSA_KEY_INVALID', 'not a readable RSA key in PEM form', {}, { cause: e });
       }
