@@ -459,6 +459,27 @@ test('inspect: sealed data is recognised only when its header lengths match the 
   assert.equal((JSON.parse(t.out) as { kind: string }).kind, 'TARGETINFO');
 });
 
+test('sigstruct exits 1 for a SIGSTRUCT EINIT refuses for its format (EXPONENT, reserved bytes) though its signature verifies', () => {
+  const { image, key } = keyAndImage();
+  assert.equal(witness('sign', '--key', key, image, '--out', 'fmt.wimg', '--sigstruct-out', 'fmt.sig').code, 0);
+  const s = new Uint8Array(readFileSync(join(dir, 'fmt.sig')));
+  // Neither field is signed: EXPONENT 3 → 0x10003, a reserved byte → 0xff.
+  const variants: [string, number, RegExp][] = [['exp', 514, /EXPONENT 65539 is not 3/], ['reserved', 1030, /reserved bytes 1028\.\.1039 are not zero/]];
+  for (const [name, at, why] of variants) {
+    const b = s.slice();
+    b[at] = name === 'exp' ? 1 : 0xff;
+    writeFileSync(join(dir, `fmt-${name}.sig`), b);
+    const r = witness('sigstruct', `fmt-${name}.sig`);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /signature {6}valid\n/);
+    assert.match(r.out, new RegExp(`format {9}INVALID: ${why.source}`));
+    const j = witness('sigstruct', `fmt-${name}.sig`, '--json');
+    assert.equal(j.code, 1);
+    assert.deepEqual((({ signatureValid, formatValid }) => [signatureValid, formatValid])(JSON.parse(j.out) as { signatureValid: boolean; formatValid: boolean }), [true, false]);
+  }
+  assert.equal(witness('sigstruct', 'fmt.sig').code, 0);
+});
+
 test('a public key PEM after a line of text that says PRIVATE is read as the public key it is', () => {
   const { image, key, pub } = keyAndImage();
   assert.equal(witness('sign', '--gendata', image, '--out', 'pk.bin').code, 0);

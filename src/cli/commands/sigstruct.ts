@@ -12,7 +12,7 @@ function bcdDate(d: number): string {
 
 export const command: Command = {
   name: 'sigstruct',
-  usage: 'witness sigstruct FILE [--json]   (exit 0: signature valid, 1: invalid, 2: not a SIGSTRUCT)',
+  usage: 'witness sigstruct FILE [--json]   (exit 0: valid, 1: invalid signature or format, 2: not a SIGSTRUCT)',
   example: 'witness sigstruct enclave.sig --json',
   run(argv: string[], io: Io): number {
     const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean' } }, allowPositionals: true, strict: true });
@@ -63,6 +63,7 @@ export const command: Command = {
       io.out('');
       for (const line of describe(SIGSTRUCT, s as unknown as Record<string, unknown>, '  ')) io.out(line);
     }
-    return sig.valid ? 0 : 1;
+    // EINIT refuses a SIGSTRUCT whose format is invalid even when its signature verifies.
+    return sig.valid && format.length === 0 ? 0 : 1;
   },
 };
