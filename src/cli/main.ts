@@ -109,11 +109,14 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
 
 /** SdkError codes that are a negative answer (exit 1) rather than bad input. */
 const NEGATIVE_SDK_CODES: ReadonlySet<string> = new Set(['SIGN_BAD_SIGNATURE']);
+/** EnclaveLoadError codes for an image of the wrong shape: bad input (exit 2) in every command, not the platform's refusal. */
+const BAD_IMAGE_LOAD_CODES: ReadonlySet<string> = new Set(['CONFIG_INVALID', 'INTERFACE_INVALID', 'MANIFEST_MISMATCH']);
 
 /** Whether a Witness error is a command's negative answer (exit 1); see the table at the top. */
 async function isNegativeAnswer(e: WitnessError): Promise<boolean> {
   if (!(e instanceof SdkError)) return false;
   if (NEGATIVE_SDK_CODES.has(e.code)) return true;
+  if (BAD_IMAGE_LOAD_CODES.has(e.code)) return false;
   // Imported here, on the error path only: the host runtime is a large module.
   const { EnclaveLoadError, EnclaveCallError } = await import('../sdk/host/enclave.js');
   return e instanceof EnclaveLoadError || e instanceof EnclaveCallError;

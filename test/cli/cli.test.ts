@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as lib from '../../src/lib/index.js';
+import { decodeImage, encodeImage, type EnclaveImage } from '../../src/sdk/index.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 const bin = join(root, 'bin/witness.js');
@@ -459,6 +460,19 @@ test('inspect: sealed data is recognised only when its header lengths match the 
   assert.equal((JSON.parse(t.out) as { kind: string }).kind, 'TARGETINFO');
 });
 
+/** Write `to` (in the test folder): the image `from` as `edit` changes it. */
+function editImage(from: string, to: string, edit: (img: EnclaveImage) => EnclaveImage): string {
+  writeFileSync(join(dir, to), encodeImage(edit(decodeImage(new Uint8Array(readFileSync(join(dir, from)))))));
+  return to;
+}
+
+/** The image's SGXS with one byte of its first measured (EEXTEND) chunk flipped; the manifest is left as it was. */
+function tamperedSgxs(img: EnclaveImage): Uint8Array {
+  const sgxs = img.sgxs.slice();
+  sgxs[Buffer.from(sgxs).indexOf('EEXTEND\0') + 64 + 10]! ^= 0xff;
+  return sgxs;
+}
+
 test('sigstruct exits 1 for a SIGSTRUCT EINIT refuses for its format (EXPONENT, reserved bytes) though its signature verifies', () => {
   const { image, key } = keyAndImage();
   assert.equal(witness('sign', '--key', key, image, '--out', 'fmt.wimg', '--sigstruct-out', 'fmt.sig').code, 0);
@@ -490,6 +504,21 @@ test('a public key PEM after a line of text that says PRIVATE is read as the pub
   // A private key is still read for its public half, whatever text comes before it.
   writeFileSync(join(dir, 'pk.priv'), `a comment\n${readFileSync(join(dir, key), 'utf8')}`);
   assert.equal(witness('sign', '--signature', 'pk.sig', '--public-key', 'pk.priv', '--data', 'pk.bin', image, '--out', 'pk2.wimg').code, 0);
+});
+
+test('an image of the wrong shape is bad input (exit 2) in sign and run alike; the platform refusing a well-formed one is 1', () => {
+  const { image, key } = keyAndImage();
+  assert.equal(witness('sign', '--key', key, image, '--out', 'shape.wimg').code, 0);
+  const badConfig = editImage('shape.wimg', 'shape-config.wimg', (img) => ({ ...img, manifest: { ...img.manifest, config: { ...img.manifest.config, isvProdId: 'x' as unknown as number } } }));
+  assertBadInput(witness('sign', '--key', key, badConfig, '--out', 'never.wimg'), /\[CONFIG_INVALID\]$/m);
+  assertBadInput(witness('run', badConfig, 'ecall_hello', 'x', '-', '8'), /configuration is invalid.*\[CONFIG_INVALID\]$/m);
+  const badPages = editImage('shape.wimg', 'shape-pages.wimg', (img) => ({ ...img, manifest: { ...img.manifest, layout: { ...img.manifest.layout, pages: 1 } } }));
+  assertBadInput(witness('run', badPages, 'ecall_hello', 'x', '-', '8'), /disagrees with its measured contents.*\[MANIFEST_MISMATCH\]$/m);
+  // Pages changed after signing, the manifest and SIGSTRUCT kept: EINIT measures and refuses.
+  const tampered = editImage('shape.wimg', 'shape-tampered.wimg', (img) => ({ ...img, sgxs: tamperedSgxs(img) }));
+  const r = witness('run', tampered, 'ecall_hello', 'x', '-', '8');
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /SGX_INVALID_MEASUREMENT.*\[INIT_FAILED\]$/m);
 });
 
 function require_crypto(): typeof import('node:crypto') {

@@ -75,6 +75,11 @@ test('the error boundary: a system error with a path is one line, exit 2; anythi
 test('the error boundary decides the exit code in one place: negative answers 1, every other Witness error 2', async () => {
   const cases: [unknown, number][] = [
     [new EnclaveLoadError('NOT_SIGNED', 'the image is not signed'), 1],
+    [new EnclaveLoadError('INIT_FAILED', 'InitializeEnclave failed'), 1],
+    // An image of the wrong shape is bad input, though the loader found it.
+    [new EnclaveLoadError('CONFIG_INVALID', 'the configuration is invalid'), 2],
+    [new EnclaveLoadError('INTERFACE_INVALID', 'the interface cannot be used'), 2],
+    [new EnclaveLoadError('MANIFEST_MISMATCH', 'the manifest disagrees with its pages'), 2],
     [new EnclaveCallError('ENCLAVE_EXIT', 'the enclave did not return'), 1],
     [new SdkError('SIGN_BAD_SIGNATURE', 'the signature does not verify'), 1],
     [new SdkError('IMAGE_INVALID', 'not an image'), 2],

@@ -63,7 +63,8 @@ export const command: Command = {
       return 0;
     };
     const platform = createPlatform({ ...(profile !== undefined ? { profile } : {}), ...(seed !== undefined ? { seed } : {}) });
-    // A refusal to load (EnclaveLoadError) or a failed call (EnclaveCallError) is the negative answer: exit 1.
+    // The platform refusing to load (EnclaveLoadError) or a failed call (EnclaveCallError) is the negative
+    // answer, exit 1; an image of the wrong shape (a bad configuration, a manifest that disagrees) is bad input, 2.
     const enclave = loadEnclave(platform, img, { ocalls });
     const result = enclave.ecall(name, args);
     enclave.destroy();
