@@ -494,6 +494,42 @@ test('sigstruct exits 1 for a SIGSTRUCT EINIT refuses for its format (EXPONENT, 
   assert.equal(witness('sigstruct', 'fmt.sig').code, 0);
 });
 
+test('a manifest nested 20,000 levels deep, or with a key the format does not define, is IMAGE_INVALID in every command, exit 2', () => {
+  const { image, key } = keyAndImage();
+  assert.equal(witness('sign', '--key', key, image, '--out', 'deep0.wimg').code, 0);
+  const img = decodeImage(new Uint8Array(readFileSync(join(dir, 'deep0.wimg'))));
+  // Written by hand: JSON.stringify cannot encode such a value.
+  const container = (manifest: string): Uint8Array => {
+    const parts: [string, Uint8Array][] = [['MANIFEST', new TextEncoder().encode(manifest)], ['SGXS\0\0\0\0', img.sgxs], ['SIGSTRCT', img.sigstruct!]];
+    const b = new Uint8Array(20 + parts.reduce((n, [, d]) => n + 16 + d.length, 0));
+    b.set(new TextEncoder().encode('WITNESS IMAGE v1'));
+    lib.writeU32le(b, 16, parts.length);
+    let o = 20;
+    for (const [tag, d] of parts) {
+      b.set(new TextEncoder().encode(tag), o);
+      lib.writeU64le(b, o + 8, d.length);
+      b.set(d, o + 16);
+      o += 16 + d.length;
+    }
+    return b;
+  };
+  const m = JSON.stringify(img.manifest);
+  const layout = JSON.stringify(img.manifest.layout);
+  const cases: [string, string, RegExp][] = [
+    ['deep.wimg', m.replace(/}$/, `,"x":${'['.repeat(20000)}${']'.repeat(20000)}}`), /nests deeper than the format's 8 levels/],
+    ['deepif.wimg', m.replace(',"interface":{"trusted"', `,"interface":{"x":${'['.repeat(20000)}${']'.repeat(20000)},"trusted"`), /nests deeper than the format's 8 levels/],
+    ['extra.wimg', m.replace(/}$/, ',"x":1}'), /top level has a key the format does not define: "x"/],
+    ['extralayout.wimg', m.replace(layout, layout.replace(/}$/, ',"x":1}')), /layout has a key the format does not define: "x"/],
+  ];
+  for (const [file, manifest, why] of cases) {
+    writeFileSync(join(dir, file), container(manifest));
+    for (const args of [['sign', '--key', key, file, '--out', `${file}.signed`], ['sign', '--gendata', file, '--out', `${file}.bin`], ['inspect', file], ['run', file, 'ecall_hello', 'x', '-', '8'], ['measure', file]]) {
+      assertBadInput(witness(...args), why);
+    }
+    assert.equal(existsSync(join(dir, `${file}.signed`)) || existsSync(join(dir, `${file}.bin`)), false, file);
+  }
+});
+
 test('a public key PEM after a line of text that says PRIVATE is read as the public key it is', () => {
   const { image, key, pub } = keyAndImage();
   assert.equal(witness('sign', '--gendata', image, '--out', 'pk.bin').code, 0);

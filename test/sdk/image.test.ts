@@ -289,6 +289,11 @@ describe('the image container', () => {
     ['a manifest whose interface is null', () => withManifest((m) => ({ ...m, interface: null }))],
     ['a manifest whose config is a string', () => withManifest((m) => ({ ...m, config: 'debug' }))],
     ['a manifest whose MRENCLAVE is not hex', () => withManifest((m) => ({ ...m, mrenclave: 'zz'.repeat(32) }))],
+    ['a manifest with a key the format does not define', () => withManifest((m) => ({ ...m, extra: 1 }))],
+    ['a manifest whose layout has a key the format does not define', () => withManifest((m) => ({ ...m, layout: { ...(m.layout as object), extra: 1 } }))],
+    ['a manifest whose layout.module has a key the format does not define', () => withManifest((m) => ({ ...m, layout: { ...(m.layout as object), module: { ...((m.layout as Record<string, object>).module), extra: 1 } } }))],
+    ['a manifest one level deeper than the format (a struct member\'s dims holding a list)', () => withManifest((m) => ({ ...m, interface: { ...(m.interface as object), structs: [{ members: [{ type: { dims: [[2]] } }] }] } }))],
+    ['a manifest nested 20,000 levels deep (JSON.stringify overflows its stack on it)', () => container([['MANIFEST', new TextEncoder().encode(JSON.stringify(img().manifest).replace(/}$/, `,"x":${'['.repeat(20000)}${']'.repeat(20000)}}`))], ['SGXS', sgxs()]])],
     ['a SIGSTRUCT section of 1807 bytes', () => container([['MANIFEST', manifestBytes()], ['SGXS', sgxs()], ['SIGSTRCT', new Uint8Array(1807)]])],
   ];
   for (const [what, make] of bad) {
@@ -296,6 +301,20 @@ describe('the image container', () => {
       assert.throws(() => decodeImage(make()), isSdkError('IMAGE_INVALID'));
     });
   }
+
+  test('the deepest value the format holds (a struct member\'s dims) decodes', () => {
+    const b = withManifest((m) => ({ ...m, interface: { ...(m.interface as object), structs: [{ members: [{ type: { dims: [2] } }] }] } }));
+    assert.deepEqual((decodeImage(b).manifest.interface as { structs: unknown }).structs, [{ members: [{ type: { dims: [2] } }] }]);
+  });
+
+  test('checkManifest refuses an image built in memory with a key or nesting the format does not define', () => {
+    const deep: unknown[] = [];
+    let inner = deep;
+    for (let i = 0; i < 20000; i++) inner.push((inner = []));
+    for (const manifest of [{ ...img().manifest, x: deep }, { ...img().manifest, x: 1 }]) {
+      assert.throws(() => loadEnclave(newPlatform(), { ...img(), manifest: manifest as EnclaveImage['manifest'] }), isSdkError('IMAGE_INVALID'));
+    }
+  });
 
   test('loadEnclave checks the manifest against the SGXS it carries (format.ts: "checked against the SGXS when loading")', () => {
     const b = buildFixture('crash');

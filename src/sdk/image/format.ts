@@ -118,15 +118,44 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
 /**
+ * The deepest value the format holds: manifest › interface › structs › a struct › members › a member ›
+ * type › dims. Deeper nesting is refused: recursive code (JSON.stringify) would overflow the stack on it.
+ */
+const MANIFEST_DEPTH = 8;
+
+/** Whether `v` nests arrays and objects deeper than `limit` levels (walked without recursion). */
+function nestsDeeper(v: unknown, limit: number): boolean {
+  const todo: [unknown, number][] = [[v, 1]];
+  for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+    const [x, depth] = next;
+    if (typeof x !== 'object' || x === null) continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(x)) todo.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** The manifest's keys, and its layout's, as the format defines them. */
+const MANIFEST_KEYS = ['format', 'version', 'runtime', 'config', 'mrenclave', 'layout', 'interface'];
+const LAYOUT_KEYS = ['size', 'ssaFrameSize', 'heap', 'module', 'interface', 'tcs', 'nssa', 'pages'];
+
+/**
  * Check that a decoded manifest has the shape the host relies on (the loader then checks it
  * against the SGXS; the configuration and the interface are checked when they are used).
- * @throws {SdkError} `IMAGE_INVALID` naming the first field that is missing or of the wrong type.
+ * @throws {SdkError} `IMAGE_INVALID` naming the first field that is missing or of the wrong type,
+ * a key the format does not define, or nesting deeper than the format's.
  */
 export function checkManifest(m: unknown): asserts m is ImageManifest {
   const bad = (field: string, why: string): never => {
     throw new SdkError('IMAGE_INVALID', `not a Witness enclave image: the manifest's ${field} ${why}`, { field });
   };
   if (!isObject(m)) return bad('top level', 'is not an object');
+  if (nestsDeeper(m, MANIFEST_DEPTH)) bad('top level', `nests deeper than the format's ${MANIFEST_DEPTH} levels`);
+  const onlyKeys = (o: Record<string, unknown>, keys: readonly string[], where: string): void => {
+    const extra = Object.keys(o).find((k) => !keys.includes(k));
+    if (extra !== undefined) bad(where, `has a key the format does not define: ${JSON.stringify(extra)}`);
+  };
+  onlyKeys(m, MANIFEST_KEYS, 'top level');
   if (m.format !== 'witness-image' || m.version !== 1) bad('format', 'is unknown (expected witness-image version 1)');
   if (typeof m.runtime !== 'string') bad('runtime', 'is not a string');
   if (typeof m.mrenclave !== 'string' || !/^[0-9a-f]{64}$/.test(m.mrenclave)) bad('mrenclave', 'is not 64 lower-case hex digits');
@@ -134,10 +163,12 @@ export function checkManifest(m: unknown): asserts m is ImageManifest {
   if (!isObject(m.interface)) bad('interface', 'is not an object');
   const l = m.layout;
   if (!isObject(l)) return bad('layout', 'is not an object');
+  onlyKeys(l, LAYOUT_KEYS, 'layout');
   for (const k of ['size', 'ssaFrameSize', 'nssa', 'pages'] as const) if (!isCount(l[k])) bad(`layout.${k}`, 'is not a non-negative integer');
   const region = (name: string, fields: readonly string[]): void => {
     const r = l[name];
     if (!isObject(r)) return bad(`layout.${name}`, 'is not an object');
+    onlyKeys(r, name === 'module' ? [...fields, 'sha256'] : fields, `layout.${name}`);
     for (const k of fields) if (!isCount(r[k])) bad(`layout.${name}.${k}`, 'is not a non-negative integer');
   };
   region('heap', ['offset', 'size']);
