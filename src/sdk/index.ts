@@ -10,7 +10,7 @@ export { resolveEnclaveConfig, configToJson, attributesFlagsOf, DEFAULT_ENCLAVE_
 export { computeLayout, measureLayout, layoutMrenclave, layoutSgxs, layoutLog, RUNTIME_ID, RUNTIME_ABI, RUNTIME_HEADER, type EnclaveLayout, type LayoutPage } from './image/layout.js';
 export { encodeImage, decodeImage, checkManifest, isImage, withSigstruct, describeImage, IMAGE_MAGIC, type EnclaveImage, type ImageManifest } from './image/format.js';
 export { buildImage, type BuildInput, type BuiltImage } from './image/build.js';
-export { signSigstruct, sigstructFieldsFor, assembleSigstruct, sigstructSigningData, unsignedSigstruct, generateSigningKey, bcdDate, type SigstructFields } from './image/sign.js';
+export { signSigstruct, measureImage, sigstructFieldsFor, assembleSigstruct, sigstructSigningData, unsignedSigstruct, generateSigningKey, bcdDate, type SigstructFields } from './image/sign.js';
 export { createTrustedRuntime, type TrustedRuntimeOptions, type TrustedRuntimeEngine } from './enclave/runtime.js';
 export { checkModuleImports } from './enclave/imports.js';
 export { RUNTIME_IMPORTS } from './enclave/services.js';

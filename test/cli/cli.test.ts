@@ -473,6 +473,58 @@ function tamperedSgxs(img: EnclaveImage): Uint8Array {
   return sgxs;
 }
 
+test('sign and sign --gendata measure the pages: SGXS that disagrees with the manifest is MANIFEST_MISMATCH, exit 2, nothing written', () => {
+  const { image, key } = keyAndImage();
+  const t = editImage(image, 'tampered.wimg', (img) => ({ ...img, sgxs: tamperedSgxs(img) }));
+  const measured = witness('measure', t).out.trim();
+  assert.notEqual(measured, decodeImage(new Uint8Array(readFileSync(join(dir, t)))).manifest.mrenclave);
+  assertBadInput(witness('sign', '--key', key, t, '--out', 'tampered.signed.wimg', '--sigstruct-out', 'tampered.sig'), new RegExp(`MRENCLAVE [0-9a-f]{64} in the manifest, ${measured} measured from the pages \\[MANIFEST_MISMATCH\\]$`, 'm'));
+  assertBadInput(witness('sign', '--gendata', t, '--out', 'tampered.bin'), /\[MANIFEST_MISMATCH\]$/m);
+  for (const f of ['tampered.signed.wimg', 'tampered.sig', 'tampered.bin']) assert.equal(existsSync(join(dir, f)), false, f);
+});
+
+test('two-step signing takes only DATE from the signed data (sgx_sign catsig): any other difference is exit 2; the signature has 384 bytes', () => {
+  const { image, key, pub } = keyAndImage();
+  assert.equal(witness('sign', '--gendata', image, '--out', 'cat.bin', '--date', '20260101').code, 0);
+  const data = new Uint8Array(readFileSync(join(dir, 'cat.bin')));
+  const signed = (name: string, patch: (d: Uint8Array) => void): string => {
+    const d = data.slice();
+    patch(d);
+    writeFileSync(join(dir, `${name}.bin`), d);
+    writeFileSync(join(dir, `${name}.sig`), require_crypto().sign('sha256', d, readFileSync(join(dir, key), 'utf8')));
+    return name;
+  };
+  // Signed-data offsets: SIGSTRUCT[0,128) then SIGSTRUCT[900,1028) at 128.
+  const cases: [string, (d: Uint8Array) => void][] = [
+    ['HEADER', (d) => lib.writeU32le(d, 12, 0x80000000)],
+    ['VENDOR', (d) => lib.writeU32le(d, 16, 0x8086)],
+    ['HEADER2', (d) => { d[24] = 2; }],
+    ['ISVFAMILYID', (d) => { d[140] = 1; }],
+    ['ATTRIBUTES.FLAGS', (d) => { d[156] = 6; }],
+    ['ISVPRODID', (d) => { d[252] = 7; }],
+  ];
+  for (const [field, patch] of cases) {
+    const n = signed(`cat-${field}`, patch);
+    const r = witness('sign', '--signature', `${n}.sig`, '--public-key', pub, '--data', `${n}.bin`, image, '--out', `${n}.wimg`, '--sigstruct-out', `${n}.ss`);
+    assertBadInput(r, new RegExp(`^witness sign: the signed data differs from what the image and its configuration give, in ${field.replace('.', '\\.')} \\(only DATE is taken from it\\)$`, 'm'));
+    assert.equal(existsSync(join(dir, `${n}.wimg`)) || existsSync(join(dir, `${n}.ss`)), false, field);
+  }
+  // Another DATE is taken as it is.
+  const date = signed('cat-date', (d) => lib.writeU32le(d, 20, 0x20270202));
+  const ok = witness('sign', '--signature', `${date}.sig`, '--public-key', pub, '--data', `${date}.bin`, image, '--out', 'cat-date.wimg', '--sigstruct-out', 'cat-date.ss');
+  assert.equal(ok.code, 0, ok.err);
+  const ss = witness('sigstruct', 'cat-date.ss', '--json');
+  assert.equal(ss.code, 0, ss.out);
+  assert.equal((JSON.parse(ss.out) as { date: number }).date, 0x20270202);
+  // A signature file of another length, even one whose last 384 bytes are the signature.
+  const sig = new Uint8Array(readFileSync(join(dir, 'cat-date.sig')));
+  for (const [name, bytes] of [['empty', new Uint8Array(0)], ['short', sig.subarray(1)], ['long', new Uint8Array([...sig, 0])], ['padded', new Uint8Array([...new Uint8Array(616), ...sig])]] as const) {
+    writeFileSync(join(dir, `cat-${name}.sig`), bytes);
+    assertBadInput(witness('sign', '--signature', `cat-${name}.sig`, '--public-key', pub, '--data', `${date}.bin`, image, '--out', `cat-${name}.wimg`), new RegExp(`cat-${name}\\.sig has ${bytes.length} bytes, an RSA-3072 signature has 384$`, 'm'));
+    assert.equal(existsSync(join(dir, `cat-${name}.wimg`)), false, name);
+  }
+});
+
 test('sigstruct exits 1 for a SIGSTRUCT EINIT refuses for its format (EXPONENT, reserved bytes) though its signature verifies', () => {
   const { image, key } = keyAndImage();
   assert.equal(witness('sign', '--key', key, image, '--out', 'fmt.wimg', '--sigstruct-out', 'fmt.sig').code, 0);

@@ -11,7 +11,7 @@ import { createHash, createPublicKey, generateKeyPairSync, sign as nodeSign } fr
 import { defaultCrypto, fromHex, toHex, writeU32le, writeU64le, u32le } from '../../src/lib/index.js';
 import { measureSgxs, parseSgxs, verifySigstructSignature, SIGSTRUCT, type SgxsRecord } from '../../src/arch/index.js';
 import {
-  buildImage, encodeImage, decodeImage, resolveEnclaveConfig, withSigstruct, signSigstruct, sigstructSigningData, assembleSigstruct, unsignedSigstruct, loadEnclave, sigstructFieldsFor, EnclaveLoadError, IMAGE_MAGIC,
+  buildImage, encodeImage, decodeImage, resolveEnclaveConfig, withSigstruct, signSigstruct, sigstructSigningData, assembleSigstruct, unsignedSigstruct, loadEnclave, sigstructFieldsFor, measureImage, EnclaveLoadError, IMAGE_MAGIC,
   SdkError, type SigstructFields, type EnclaveImage,
 } from '../../src/sdk/index.js';
 import { newPlatform, fixtureModule, fixtureInterface, buildFixture, sigFieldsFor, signFixture, isSdkError, testKey } from '../helpers/sdk.js';
@@ -120,6 +120,20 @@ describe('signing', () => {
     assert.equal(s.ATTRIBUTES.FLAGS, 0x4n);
     assert.equal(s.ATTRIBUTES.XFRM, 0x3n);
     assert.equal(s.EXPONENT, 3);
+  });
+
+  test('measureImage measures the SGXS pages: the manifest\'s MRENCLAVE must be the measured one (sgx_sign measure_enclave)', () => {
+    const b = buildFixture('crash');
+    assert.deepEqual(measureImage(b.image, crypto), b.mrenclave);
+    const sgxs = b.image.sgxs.slice();
+    sgxs[Buffer.from(sgxs).indexOf('EEXTEND\0') + 64]! ^= 1;
+    const measured = toHex(measureSgxs(sgxs, crypto).mrenclave);
+    assert.throws(() => measureImage({ ...b.image, sgxs }, crypto), (e: unknown) => {
+      assert.ok(isSdkError('MANIFEST_MISMATCH')(e));
+      assert.deepEqual((e as SdkError).data, { manifest: toHex(b.mrenclave), measured });
+      return true;
+    });
+    assert.throws(() => measureImage({ ...b.image, sgxs: b.image.sgxs.subarray(0, 100) }, crypto), isSdkError('IMAGE_INVALID'));
   });
 
   test('assembleSigstruct refuses a signature that does not verify, or a key that is not RSA-3072 with e = 3', () => {

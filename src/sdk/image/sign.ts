@@ -5,11 +5,12 @@
  * `assembleSigstruct` inserts an externally made signature and the public modulus.
  */
 import type { CryptoProvider } from '../../lib/crypto/provider.js';
-import { writeU32le, beBytesToBigInt, reversed, bigIntToBeBytes } from '../../lib/bytes.js';
+import { writeU32le, beBytesToBigInt, reversed, bigIntToBeBytes, toHex } from '../../lib/bytes.js';
 import { LayoutError } from '../../lib/errors.js';
-import { SIGSTRUCT, SIGSTRUCT_HEADER, SIGSTRUCT_HEADER2, sigstructSignedBytes, computeQ1Q2, rsaIntToSigstructBytes, verifySigstructSignature } from '../../arch/index.js';
+import { SIGSTRUCT, SIGSTRUCT_HEADER, SIGSTRUCT_HEADER2, sigstructSignedBytes, computeQ1Q2, rsaIntToSigstructBytes, verifySigstructSignature, measureSgxs, SgxsError } from '../../arch/index.js';
 import { SdkError } from '../errors.js';
 import { attributesFlagsOf, type EnclaveConfig } from './config.js';
+import type { EnclaveImage } from './format.js';
 
 /** The fields a signer chooses (everything but the key material). */
 export interface SigstructFields {
@@ -37,6 +38,27 @@ export interface SigstructFields {
 export function bcdDate(d: Date = new Date()): number {
   const s = `${d.getUTCFullYear()}${String(d.getUTCMonth() + 1).padStart(2, '0')}${String(d.getUTCDate()).padStart(2, '0')}`;
   return parseInt(s, 16);
+}
+
+/**
+ * The MRENCLAVE to sign: measured from the image's SGXS pages, never read from the manifest, as
+ * sgx_sign measures the enclave it signs (measure_enclave, sign_tool.cpp).
+ * @throws {SdkError} `IMAGE_INVALID` for an SGXS stream that cannot be measured, `MANIFEST_MISMATCH`
+ * when the manifest's MRENCLAVE is not the measured one.
+ */
+export function measureImage(img: EnclaveImage, crypto: CryptoProvider): Uint8Array {
+  let mrenclave: Uint8Array;
+  try {
+    mrenclave = measureSgxs(img.sgxs, crypto).mrenclave;
+  } catch (e) {
+    if (!(e instanceof SgxsError)) throw e;
+    throw new SdkError('IMAGE_INVALID', `not a Witness enclave image: its SGXS section cannot be measured: ${e.message}`, {}, { cause: e });
+  }
+  const measured = toHex(mrenclave);
+  if (measured !== img.manifest.mrenclave) {
+    throw new SdkError('MANIFEST_MISMATCH', `the image manifest disagrees with its measured contents: MRENCLAVE ${img.manifest.mrenclave} in the manifest, ${measured} measured from the pages`, { manifest: img.manifest.mrenclave, measured });
+  }
+  return mrenclave;
 }
 
 /**
