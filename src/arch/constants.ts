@@ -162,6 +162,7 @@ export const VECTOR = {
   DB: 1,
   NMI: 2,
   BP: 3,
+  OF: 4,
   BR: 5,
   UD: 6,
   NM: 7,

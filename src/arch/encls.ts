@@ -368,7 +368,7 @@ export function eremove(m: MachineState, lp: LpState, rcx: number): number {
 
 function debugTarget(m: MachineState, lp: LpState, rcx: number, write: boolean): { idx: number; status: number } {
   if (rcx < 0 || rcx % 8 !== 0) throw gp(`${write ? 'EDBGWR' : 'EDBGRD'}: the address must be 8-byte aligned`);
-  const idx = epcOperand(m, lp, rcx - (rcx % 4096), write);
+  const idx = epcOperand(m, lp, rcx, write); // (a #PF reports RCX itself, as EEXTEND's does)
   if (!m.valid[idx]) throw pfEpcm(rcx, 'EDBGRD/EDBGWR: the page is not valid', write);
   const pt = m.pt[idx]!;
   const ok = write ? pt === PT.REG || pt === PT.TCS : pt === PT.REG || pt === PT.TCS || pt === PT.VA;
@@ -408,7 +408,7 @@ export function edbgwr(m: MachineState, lp: LpState, rcx: number, data: bigint):
   m.touched(idx);
   const t = m.tcs[idx];
   if (t && rcx % 4096 === TCS_OFF.FLAGS) {
-    t.flags = Number(BigInt.asUintN(53, data));
+    t.flags = data < 2n ** 53n ? Number(data) : -1; // (-1: a value no number holds, which EENTER refuses like a reserved bit)
     m.epcmEpoch++;
   }
   return SGX.SUCCESS;

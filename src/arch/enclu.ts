@@ -17,6 +17,7 @@ import { ArchError } from './errors.js';
 import { PageTable } from './mmu.js';
 import { ENCLU, SGX, PT, PFEC, VECTOR, EXIT_TYPE, MISC, ATTR, KEYNAME, KEYPOLICY, GPRSGX_SIZE, EXINFO_SIZE, PKCS1_5_PADDING } from './constants.js';
 import { exitInfo as encodeExitInfo } from './structures/ssa.js';
+import { computeXsaveSize } from './config.js';
 import { deriveKey, cpusvnAtMost, ZERO16, ZERO32, ZERO64, type KeyDependencies } from './keys.js';
 import { type Registers, type ExitInfo, type ExitHandler, type EnclaveContext, newRegisters, copyRegisters, EnclaveRedirect, PROCESSOR_SIGNAL, REGISTER_NAMES } from './engine.js';
 
@@ -66,11 +67,16 @@ function exitOf(reason: ExitInfo['reason'], t: TcsState, vector: number | null =
  * failures move too; an initialized enclave stays initialized), passes them again: only the AEP,
  * the caller's, is checked every time.
  */
+/** An AEP (or another linear address from a register) EENTER/ERESUME accept: canonical in the modelled user half, and an integer (a register holds one). */
+function canonicalAep(aep: number): boolean {
+  return aep >= 0 && aep < USER_LIMIT && Math.floor(aep) === aep;
+}
+
 function entryTcs(m: MachineState, lp: LpState, rbx: number, aep: number): TcsState {
   // The hit path is kept small (V8 inlines it into the entry); everything else is out of line.
   const c = lp.tcsOperand;
   const pt = lp.cr3;
-  if (c.rbx === rbx && c.pt === pt && c.gen === PageTable.generationOf(pt) && c.epoch === m.epcmEpoch && aep >= 0 && aep < USER_LIMIT) return c.tcs!;
+  if (c.rbx === rbx && c.pt === pt && c.gen === PageTable.generationOf(pt) && c.epoch === m.epcmEpoch && canonicalAep(aep)) return c.tcs!;
   return entryTcsMiss(m, lp, rbx, aep);
 }
 
@@ -94,7 +100,7 @@ function tcsOperand(m: MachineState, lp: LpState, rbx: number, aep: number): Tcs
   const i = m.epcIndex(pa);
   if (i < 0) throw tcsFault(rbx, 1);
   // The SDM checks the AEP right after "RBX resolves within the EPC", before the EPCM checks (specs/sgx.md §7.1 step 2).
-  if (aep < 0 || aep >= USER_LIMIT) throw tcsFault(rbx, 3);
+  if (!canonicalAep(aep)) throw tcsFault(rbx, 3);
   if (!m.valid[i] || m.state[i]! & (EPCM_STATE.BLOCKED | EPCM_STATE.PENDING | EPCM_STATE.MODIFIED) || m.linAddr[i] !== rbx || m.pt[i] !== PT.TCS) throw tcsFault(rbx, 2);
   if (m.tampered[i]) m.lockUp('the TCS page failed integrity');
   return m.tcs[i]!;
@@ -131,7 +137,14 @@ function ssaFrameCacheMiss(m: MachineState, lp: LpState, s: SecsState, t: TcsSta
 function ssaFramePagesUncached(m: MachineState, lp: LpState, s: SecsState, t: TcsState, frame: number): [number, number[]] {
   const la = s.baseAddr + t.ossa + frame * s.ssaFrameSize * 4096;
   const pages: number[] = [];
+  // The pages of the XSAVE part and the GPRSGX page (the frame's last, with MISC) are checked
+  // (specs/sgx.md §7.1 step 9); pages between them are not the processor's business (-1: never used).
+  const xsavePages = Math.ceil(computeXsaveSize(s.xfrm) / 4096);
   for (let p = 0; p < s.ssaFrameSize; p++) {
+    if (p >= xsavePages && p !== s.ssaFrameSize - 1) {
+      pages.push(-1);
+      continue;
+    }
     const a = la + p * 4096;
     const pa = m.translate(lp.cr3, a, true, true, false);
     const i = m.epcIndex(pa);
@@ -149,7 +162,7 @@ function commonEntryChecks(t: TcsState): void {
   const s = t.secs;
   if (t.ossa % 4096 !== 0 || t.ofsbase % 4096 !== 0 || t.ogsbase % 4096 !== 0 || t.ossa < 0 || t.ofsbase < 0 || t.ogsbase < 0) throw gp('EENTER/ERESUME: OSSA, OFSBASE and OGSBASE must be page-aligned');
   if (s.baseAddr + t.ofsbase >= USER_LIMIT || s.baseAddr + t.ogsbase >= USER_LIMIT) throw gp('EENTER/ERESUME: FS/GS base is not canonical');
-  if ((t.flags & ~1) !== 0) throw gp('EENTER/ERESUME: TCS.FLAGS has reserved bits set');
+  if (t.flags !== 0 && t.flags !== 1) throw gp('EENTER/ERESUME: TCS.FLAGS has reserved bits set'); // (any bit of 63:1: FLAGS is a u64, not a 32-bit value)
   if (!s.initialized) throw gp('EENTER/ERESUME: the enclave is not initialized');
   if (!s.mode64) throw gp('EENTER/ERESUME: a 32-bit enclave cannot be entered from 64-bit mode');
   if (!s.xfrmInXcr0) throw gp('EENTER/ERESUME: XFRM is not a subset of XCR0');
@@ -311,7 +324,9 @@ function eresumeEntry(m: MachineState, lp: LpState, regs: Registers, host: Regis
   const x = m.peek(pages[0]!);
   if (x) {
     const xstateBv = u64le(x, 512);
-    if ((xstateBv & ~s.xfrm) !== 0n || !isZero(x, 520, 536)) throw gp('ERESUME: the SSA XSAVE image cannot be restored');
+    // MXCSR (offset 24): XRSTOR loads it whenever SSE is in RFBM (XFRM always has it); a reserved bit
+    // (31:16, beyond MXCSR_MASK 0xFFFF) is #GP.
+    if ((xstateBv & ~s.xfrm) !== 0n || !isZero(x, 520, 536) || u32le(x, 24) > 0xffff) throw gp('ERESUME: the SSA XSAVE image cannot be restored');
   }
   if (t.state === 'active') throw gp('ERESUME: the TCS is busy');
   // Read GPRSGX and check it before committing anything (the entry record included).
@@ -374,9 +389,14 @@ function aex(m: MachineState, e: Entry, vector: number | null, errorCode: number
   const gOff = frameBase - GPRSGX_SIZE;
   const g = new Uint8Array(GPRSGX_SIZE);
   const names = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'] as const;
-  for (let k = 0; k < 16; k++) writeU64le(g, k * 8, Math.max(0, Math.floor(r[names[k]!])));
-  writeU64le(g, 128, r.rflags & ~0x100); // TF = 0
-  writeU64le(g, 136, Math.max(0, r.rip));
+  // Registers hold u64s: each as its value modulo 2^64 (putRegister), so nothing here can throw
+  // half-way through the AEX (a value no u64 write takes would leave the LP in enclave mode).
+  for (let k = 0; k < 16; k++) putRegister(g, k * 8, r[names[k]!]);
+  // TF = 0; RF = what the event would push outside an enclave: 1 for a fault (SDM Vol. 3 §17.3.1.1:
+  // every fault but an instruction-breakpoint #DB), 0 for an interrupt or a trap (#BP, #OF, #DB).
+  const rf = vector !== null && vector !== VECTOR.BP && vector !== VECTOR.OF && vector !== VECTOR.DB ? 0x10000 : 0;
+  putRegister(g, 128, ((r.rflags & ~(0x100 | 0x10000)) | rf) >>> 0);
+  putRegister(g, 136, r.rip);
   // URSP/URBP stay as EENTER wrote them.
   const readG = (o: number) => {
     const off = gOff + o;
@@ -401,8 +421,8 @@ function aex(m: MachineState, e: Entry, vector: number | null, errorCode: number
     return st ? st[off % 4096]! : 0;
   })();
   g[167] = keepNotify;
-  writeU64le(g, 168, s.baseAddr + t.ofsbase);
-  writeU64le(g, 176, s.baseAddr + t.ogsbase);
+  putRegister(g, 168, s.baseAddr + t.ofsbase);
+  putRegister(g, 176, s.baseAddr + t.ogsbase);
   // Commit into the frame pages.
   const put = (frameOff: number, bytes: Uint8Array) => {
     for (let k = 0; k < bytes.length; ) {
@@ -484,7 +504,7 @@ function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'ae
     // This frame's ORET; entryTcs's cache (the TCS it resolves to is this frame's), with its AEP
     // check; EENTER's own checks; the SSA frame's cache, and URSP/URBP's word view.
     if (r.rbx !== t.linAddr || t.suspended[t.suspended.length - 1] !== e ||
-      c.tcs !== t || c.rbx !== r.rbx || c.pt !== pt || c.gen !== PageTable.generationOf(pt) || c.epoch !== m.epcmEpoch || !(aep >= 0 && aep < USER_LIMIT) ||
+      c.tcs !== t || c.rbx !== r.rbx || c.pt !== pt || c.gen !== PageTable.generationOf(pt) || c.epoch !== m.epcmEpoch || !canonicalAep(aep) ||
       frame >= t.nssa || t.oentry < 0 || s.baseAddr + t.oentry >= USER_LIMIT || t.state === 'active' ||
       ssa === null || ssa.pt !== pt || ssa.gen !== PageTable.generationOf(pt) || ssa.epoch !== m.epcmEpoch || ssa.frame !== frame ||
       ssa.gprWords === null || ssa.gprBytes !== m.page(ssa.gprPage) ||
@@ -751,7 +771,7 @@ function eenterCached(m: MachineState, lp: LpState, regs: Registers, handler: Ex
   // entryTcs's cache, with its AEP check.
   const pt = lp.cr3;
   const aep = r.rcx;
-  if (c.rbx !== r.rbx || c.pt !== pt || c.gen !== PageTable.generationOf(pt) || c.epoch !== m.epcmEpoch || c.tcs !== t0 || !(aep >= 0 && aep < USER_LIMIT)) return null;
+  if (c.rbx !== r.rbx || c.pt !== pt || c.gen !== PageTable.generationOf(pt) || c.epoch !== m.epcmEpoch || c.tcs !== t0 || !canonicalAep(aep)) return null;
   const t = t0;
   const s = t.secs;
   const frame = t.cssa;

@@ -83,6 +83,11 @@ function badOperands(what: string, operands: Record<string, unknown>): ArchError
   return new ArchError('BAD_OPERANDS', `${what}: ${bad.join(', ')} ${bad.length === 1 ? 'is' : 'are'} not ${bad.includes('value') ? 'of the register\'s type' : 'a number'} (registers hold integers)`, { operands: bad });
 }
 
+/** A register's number as the u64 it holds: its integer part modulo 2^64 (NaN and ±Infinity, which no register holds, as 0), as the processor stores registers (enclu.ts putRegister). */
+function registerU64(v: number): bigint {
+  return Number.isFinite(v) ? BigInt.asUintN(64, BigInt(Math.trunc(v))) : 0n;
+}
+
 const ENCLS_NAMES = new Map<number, string>(Object.entries(ENCLS).map(([k, v]) => [v, k]));
 
 const MSR = {
@@ -157,7 +162,7 @@ export class LogicalProcessor {
       case ENCLS.EINIT: return L.einit(m, lp, rbx, rcx, rdx);
       case ENCLS.EREMOVE: return L.eremove(m, lp, rcx);
       case ENCLS.EDBGRD: return L.edbgrd(m, lp, rcx);
-      case ENCLS.EDBGWR: return L.edbgwr(m, lp, rcx, BigInt.asUintN(64, BigInt(rbx)));
+      case ENCLS.EDBGWR: return L.edbgwr(m, lp, rcx, registerU64(rbx));
       default:
         throw new ArchError('LEAF_NOT_MODELLED', `ENCLS[${ENCLS_NAMES.get(leaf)}] is architectural but not modelled yet`, { leaf });
     }
@@ -183,6 +188,8 @@ export class LogicalProcessor {
   enclu(leaf: number, regs: Registers, handler: ExitHandler | null = null): ExitInfo {
     if ((leaf === ENCLU.EENTER || leaf === ENCLU.ERESUME) && this.#m.enclaveReady) return hostEnclu(this.#m, this.#lp, leaf, regs, handler);
     if (!this.#m.config.features.sgx1) throw ud('ENCLU: SGX is not implemented by this processor');
+    // specs/sgx.md §7.0: step 1's #UD (CPL < 3) before step 2's #GP (an unsupported leaf, FEATURE_CONTROL).
+    if (this.#lp.cpl !== 3) throw ud('ENCLU requires CPL 3');
     const feature = ENCLU_FEATURE[leaf];
     if (feature === undefined || (feature === 'SGX2' && !this.#m.config.features.sgx2)) throw gp(`ENCLU: unsupported leaf ${leaf}`);
     if (!this.#m.featureControl.lock || !this.#m.featureControl.sgxEnable) throw gp('ENCLU: SGX is not enabled');

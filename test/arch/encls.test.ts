@@ -906,3 +906,24 @@ describe('ENCLS preamble (§6.0)', () => {
     assert.equal(k.proc.inspect.enclaves()[0]!.pages, e.b.frames.size);
   });
 });
+
+describe('EDBGRD/EDBGWR review fixes', () => {
+  test('EDBGWR with RBX holding a number that is no integer (1.5, NaN): the register\'s u64 (its integer part; 0 for NaN), never a RangeError; a misaligned RCX is still #GP first', () => {
+    const { k } = newKernel();
+    const e = buildEnclave(k);
+    const pa = e.frame(e.data(0));
+    for (const [rbx, stored] of [[1.5, 1n], [Number.NaN, 0n], [-1, 2n ** 64n - 1n]] as const) {
+      assert.equal(k.encls(ENCLS.EDBGWR, rbx, pa), SGX.SUCCESS);
+      assert.equal(k.edbgrd(pa), stored, `RBX ${rbx}`);
+    }
+    assert.throws(() => k.encls(ENCLS.EDBGWR, 1.5, pa + 1), (x: unknown) => x instanceof ArchFault && x.vector === VECTOR.GP);
+  });
+
+  test('EDBGRD/EDBGWR of an address that is not in the EPC: #PF on RCX itself, not on its page (as EEXTEND reports it)', () => {
+    const { k } = newKernel();
+    const rcx = k.alloc(4096) + 0x238;
+    for (const leaf of [ENCLS.EDBGRD, ENCLS.EDBGWR]) {
+      assert.throws(() => k.encls(leaf, 0, rcx), (x: unknown) => x instanceof ArchFault && x.vector === VECTOR.PF && x.address === rcx, `leaf ${leaf}`);
+    }
+  });
+});

@@ -7,7 +7,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { u64le, u32le, writeU64le, toHex } from '../../src/lib/index.js';
 import {
-  ENCLU, VECTOR, PFEC, ATTR, GPRSGX, EXINFO, ArchFault, ArchError, PageTable, gp, ud, newRegisters, type ExitInfo, type Registers, type EnclaveContext,
+  ENCLU, VECTOR, PFEC, ATTR, GPRSGX, EXINFO, SGX, ArchFault, ArchError, PageTable, gp, ud, newRegisters, type ExitInfo, type Registers, type EnclaveContext,
 } from '../../src/arch/index.js';
 import { newKernel, withStepHook, buildEnclave, EnclaveBuilder, AEP, HOST_RIP, type BuiltEnclave, type ScriptEngine } from '../helpers/enclave.js';
 import { assertFault, assertUnchanged, type FaultExpectation } from '../helpers/assert.js';
@@ -953,5 +953,100 @@ describe('EnclaveContext validity', () => {
     e.enter(op);
     const ctx = saved as unknown as { read(la: number, n: number): Uint8Array };
     assertFault(() => ctx.read(e.data(0), 8), VECTOR.UD);
+  });
+});
+
+describe('review fixes (each test fails on the code before them)', () => {
+  test('an AEP that is NaN or not an integer is not canonical: #GP, nothing entered (the full path and the cached one alike)', () => {
+    const { k } = newKernel();
+    const e = buildEnclave(k);
+    assert.equal(e.enter(0).exit.reason, 'eexit', 'a first entry fills the caches');
+    for (const aep of [Number.NaN, AEP + 0.5, -1, Infinity]) {
+      assert.throws(() => e.enter(0, { regs: { rcx: aep } }), (x: unknown) => x instanceof ArchFault && x.vector === VECTOR.GP, `AEP ${aep}`);
+      assert.equal(k.proc.inspect.enclaves()[0]!.tcs[0]!.state, 'idle');
+    }
+    assert.equal(k.edbgrd(e.frame(e.tcs(0)) + 40), BigInt(AEP), 'TCS.AEP is still the last good one');
+  });
+
+  test('an AEX with registers no u64 write takes as they are (2^60, NaN) saves them modulo 2^64 and leaves: the LP out of enclave mode, the TCS idle', () => {
+    for (const [name, v, saved] of [['rax', 2 ** 60, 2n ** 60n], ['rsi', Number.NaN, 0n], ['rip', Number.NaN, 0n], ['rdx', -1, 2n ** 64n - 1n]] as const) {
+      const { k, engine } = newKernel();
+      const e = buildEnclave(k);
+      const { exit } = e.enter(engine.on((ctx) => {
+        ctx.regs[name] = v;
+        throw ud('trap');
+      }));
+      assert.deepEqual([exit.reason, exit.vector], ['aex', VECTOR.UD], name);
+      assert.equal(k.proc.inspect.enclaves()[0]!.tcs[0]!.state, 'idle');
+      const g = GPRSGX.decode(k.readEpc(e.gprsgx(0, 0), GPRSGX.size));
+      assert.equal(g[name.toUpperCase() as 'RAX'], saved, `${name} saved modulo 2^64`);
+      assert.equal(e.enter(0, { regs: { rax: 0 } }).exit.reason, 'eexit', 'the TCS can be entered again (its handler frame)');
+    }
+  });
+
+  test('the RFLAGS an AEX saves has RF = 1 for a fault (SDM Vol. 3 §17.3.1.1) and 0 for an interrupt; TF = 0 either way', () => {
+    for (const [what, fault] of [['#UD', () => ud('ud2')], ['#GP', () => gp('x')]] as const) {
+      const { k, engine } = newKernel();
+      const e = buildEnclave(k);
+      assert.equal(e.enter(engine.on(() => { throw fault(); })).exit.reason, 'aex');
+      const g = GPRSGX.decode(k.readEpc(e.gprsgx(0, 0), GPRSGX.size));
+      assert.equal((g.RFLAGS >> 16n) & 1n, 1n, `${what}: RF`);
+      assert.equal((g.RFLAGS >> 8n) & 1n, 0n, `${what}: TF`);
+    }
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    const x = e.enter(engine.on((ctx) => {
+      k.proc.lps[1]!.injectInterrupt();
+      ctx.step();
+      return ctx.regs.rcx;
+    }), { handler: () => 0 }).exit;
+    assert.deepEqual([x.reason, x.vector], ['aex', null]);
+    assert.equal((GPRSGX.decode(k.readEpc(e.gprsgx(0, 0), GPRSGX.size)).RFLAGS >> 16n) & 1n, 0n, 'interrupt: RF');
+  });
+
+  test('EENTER checks the SSA frame\'s XSAVE pages and its GPRSGX page only (specs/sgx.md §7.1 step 9): a page between them unmapped or read-only is not its business', () => {
+    const { k } = newKernel();
+    const e = buildEnclave(k, { ssaFrameSize: 3, nssa: 1 });
+    const pad = e.ssa(0) + 4096;
+    k.userPt.unmap(pad / 4096);
+    assert.equal(e.enter(0).exit.reason, 'eexit', 'unmapped');
+    k.mapUser(pad, e.frame(pad), false);
+    assert.equal(e.enter(0).exit.reason, 'eexit', 'read-only');
+    k.userPt.unmap(e.ssa(0) / 4096); // the XSAVE page is checked
+    assert.throws(() => e.enter(0), (x: unknown) => x instanceof ArchFault && x.vector === VECTOR.PF && x.address === e.ssa(0));
+  });
+
+  test('ERESUME of a frame whose saved MXCSR has a reserved bit (31:16): #GP, CSSA unchanged', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k, { nssa: 2 });
+    assert.equal(e.enter(engine.on(() => { throw ud('trap'); })).exit.reason, 'aex');
+    assert.equal(e.enter(engine.on((ctx) => {
+      ctx.write(e.ssa(0) + 24, Uint8Array.of(0x80, 0x1f, 0x01, 0x00));
+      return ctx.regs.rcx;
+    })).exit.reason, 'eexit');
+    assert.throws(() => e.resume(), (x: unknown) => x instanceof ArchFault && x.vector === VECTOR.GP);
+    assert.equal(k.proc.inspect.enclaves()[0]!.tcs[0]!.cssa, 1);
+  });
+
+  test('ENCLU at CPL 0: #UD before the #GP of an unsupported leaf (specs/sgx.md §7.0 step 1 before step 2)', () => {
+    const { k } = newKernel();
+    const e = buildEnclave(k);
+    const lp = k.proc.lps[1]!;
+    lp.cpl = 0;
+    lp.cr3 = k.userPt;
+    for (const leaf of [99, ENCLU.EACCEPT, ENCLU.EENTER]) {
+      assert.throws(() => lp.enclu(leaf, newRegisters({ rbx: e.tcs(0), rcx: AEP })), (x: unknown) => x instanceof ArchFault && x.vector === VECTOR.UD, `leaf ${leaf}`);
+    }
+  });
+
+  test('TCS.FLAGS with a reserved bit anywhere in 63:1 (set by EDBGWR) makes EENTER #GP, bits above 31 and 52 included', () => {
+    for (const v of [2n, 1n << 32n, 1n << 52n, 1n << 53n, 1n << 63n]) {
+      const { k } = newKernel();
+      const e = buildEnclave(k);
+      assert.equal(k.edbgwr(e.frame(e.tcs(0)) + 8, v), SGX.SUCCESS);
+      assert.throws(() => e.enter(0), (x: unknown) => x instanceof ArchFault && x.vector === VECTOR.GP && /reserved bits/.test(x.reason), `FLAGS 0x${v.toString(16)}`);
+      assert.equal(k.edbgwr(e.frame(e.tcs(0)) + 8, 1n), SGX.SUCCESS, 'DBGOPTIN alone');
+      assert.equal(e.enter(0).exit.reason, 'eexit');
+    }
   });
 });
