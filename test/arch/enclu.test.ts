@@ -1050,3 +1050,77 @@ describe('review fixes (each test fails on the code before them)', () => {
     }
   });
 });
+
+describe('outputs of the cached paths, which earlier tests saw only on a first (full-path) entry', () => {
+  test('a second EENTER of the same TCS (the cached path): RAX = CSSA, RCX = the instruction after ENCLU, URSP/URBP = the host\'s RSP/RBP', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    const seen: number[][] = [];
+    const op = engine.on((ctx) => {
+      seen.push([ctx.regs.rax, ctx.regs.rcx - HOST_RIP]);
+      return ctx.regs.rcx;
+    });
+    for (const [rsp, rbp] of [[0x7000_1000, 0x7000_2000], [0x7000_3000, 0x7000_4000]]) {
+      assert.equal(e.enter(op, { regs: { rsp, rbp } }).exit.reason, 'eexit');
+      const g = GPRSGX.decode(k.readEpc(e.gprsgx(0, 0), GPRSGX.size));
+      assert.deepEqual([g.URSP, g.URBP], [BigInt(rsp), BigInt(rbp)]);
+    }
+    assert.deepEqual(seen, [[0, 3], [0, 3]]);
+  });
+
+  for (const path of ['cached', 'full'] as const) {
+    test(`an ORET (${path} path): the frame sees RCX = the ORET's RIP + 3 and RAX = CSSA; URSP/URBP = the ORET's RSP/RBP; a bad AEP on it is a fault the handler sees, the frame not continued`, () => {
+      const { k, engine } = newKernel();
+      const e = buildEnclave(k);
+      const copy = new PageTable('copy');
+      for (const [v, t] of k.userPt.entries()) copy.map(v, t.pfn, t.flags);
+      const ORET_RIP = HOST_RIP + 0x100;
+      for (const aep of [AEP, Number.NaN, AEP + 0.5]) {
+        let after: number[] | null = null;
+        const op = engine.on((ctx) => {
+          ctx.regs.rdi = 1;
+          ctx.eexit(ctx.regs.rcx);
+          after = [ctx.regs.rax, ctx.regs.rcx];
+          return ctx.regs.rcx;
+        });
+        const exits: string[] = [];
+        let n = 0;
+        const lp = k.proc.lps[1]!;
+        const { exit } = e.enter(op, { handler: (x, r) => {
+          exits.push(x.reason);
+          if (n++ > 0) return 0;
+          if (path === 'full') lp.cr3 = copy; // every cache keyed by the page table misses
+          Object.assign(r, { rbx: e.tcs(0), rcx: aep, rip: ORET_RIP, rsp: 0x7100_0000, rbp: 0x7100_0800, rdi: 0 });
+          return ENCLU.EENTER;
+        } });
+        lp.cr3 = k.userPt;
+        if (aep === AEP) {
+          assert.equal(exit.reason, 'eexit');
+          assert.deepEqual(after, [0, ORET_RIP + 3]);
+          const g = GPRSGX.decode(k.readEpc(e.gprsgx(0, 0), GPRSGX.size));
+          assert.deepEqual([g.URSP, g.URBP], [0x7100_0000n, 0x7100_0800n]);
+        } else {
+          assert.equal(after, null, `AEP ${aep}: the frame did not continue`);
+          assert.deepEqual(exits, ['eexit', 'fault'], `AEP ${aep}`);
+        }
+      }
+    });
+  }
+
+  test('ERESUME of a frame whose XSAVE header bytes 520..535 are not zero: #GP, CSSA unchanged; the AEX\'s synthetic RFLAGS has RF clear', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k, { nssa: 2 });
+    const { exit, regs } = e.enter(engine.on((ctx) => {
+      ctx.regs.rflags = 0x10002 | 0x1; // RF and CF set in the enclave
+      throw ud('trap');
+    }), { regs: { rflags: 0x10202 } });
+    assert.equal(exit.reason, 'aex');
+    assert.equal(regs.rflags & 0x10001, 0, 'RF and CF cleared in the synthetic state');
+    assert.equal(e.enter(engine.on((ctx) => {
+      ctx.write(e.ssa(0) + 528, Uint8Array.of(1));
+      return ctx.regs.rcx;
+    })).exit.reason, 'eexit');
+    assert.throws(() => e.resume(), (x: unknown) => x instanceof ArchFault && x.vector === VECTOR.GP);
+    assert.equal(k.proc.inspect.enclaves()[0]!.tcs[0]!.cssa, 1);
+  });
+});
