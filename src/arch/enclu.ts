@@ -51,6 +51,8 @@ interface Entry {
   ssaPages: number[];
   /** While suspended at an AEX: the SSA frame that AEX wrote (only its exit handler continues it); −1 otherwise. */
   aexFrame: number;
+  /** CR_SAVE_TF: RFLAGS.TF (0 or 0x100) as the last EENTER/ERESUME of this entry found it, restored at EEXIT and AEX (opt-out entries). */
+  savedTf: number;
 }
 
 function exitOf(reason: ExitInfo['reason'], t: TcsState, vector: number | null = null, errorCode = 0, address = 0, leaf: number | null = null, detail: string | null = null): ExitInfo {
@@ -171,6 +173,28 @@ function commonEntryChecks(t: TcsState): void {
 // ---------------------------------------------------------------------------------------------
 // Entering and leaving enclave mode.
 
+const TF = 0x100;
+
+/**
+ * RFLAGS.TF at EENTER/ERESUME (specs/sgx.md §7.1): an opt-out entry (TCS.FLAGS.DBGOPTIN = 0, the
+ * normal case) saves TF (CR_SAVE_TF) and clears it in `r`; an opt-in one leaves it (single-step
+ * into a debug enclave). EEXIT and the AEX put the saved TF back (restoreTf).
+ */
+function saveTf(e: Entry, r: Registers): void {
+  if (e.tcs.flags !== 0) {
+    e.savedTf = 0;
+    return;
+  }
+  const tf = r.rflags & TF; // (the low bits of a register that holds an integer: what hardware reads)
+  e.savedTf = tf;
+  r.rflags -= tf;
+}
+
+/** `rflags` with TF as the entry found it (opt-out), else unchanged. (A pending #DB for a restored TF is not modelled.) */
+function restoreTf(e: Entry, rflags: number): number {
+  return e.tcs.flags !== 0 ? rflags : rflags - (rflags & TF) + e.savedTf;
+}
+
 function enterMode(m: MachineState, e: Entry, aep: number): void {
   const { lp, tcs: t, secs: s } = e;
   t.state = 'active';
@@ -276,7 +300,7 @@ function makeEntry(m: MachineState, lp: LpState, t: TcsState, s: SecsState, toke
 }
 
 function newEntry(m: MachineState, lp: LpState, t: TcsState, s: SecsState, token: number, handler: ExitHandler | null, regs: Registers, ssaLa: number, ssaPages: number[]): Entry {
-  const e: Entry = { lp, tcs: t, secs: s, token, handler, hostRegs: regs, ctx: undefined as unknown as Context, ssaLa, ssaPages, aexFrame: -1 };
+  const e: Entry = { lp, tcs: t, secs: s, token, handler, hostRegs: regs, ctx: undefined as unknown as Context, ssaLa, ssaPages, aexFrame: -1, savedTf: 0 };
   (e as { ctx: Context }).ctx = new Context(m, e);
   if (t.suspended.length === 0) t.pool = e;
   return e;
@@ -300,6 +324,7 @@ function eenterEntry(m: MachineState, lp: LpState, regs: Registers, host: Regist
   writeUrspUrbp(m, ssa, regs.rsp, regs.rbp);
   const r = e.ctx.regs;
   if (r !== regs) copyRegisters(r, regs); // an ORET read them into this register file already
+  saveTf(e, r);
   r.rax = t.cssa;
   r.rcx = regs.rip + 3;
   r.rip = s.baseAddr + t.oentry;
@@ -348,8 +373,12 @@ function eresumeEntry(m: MachineState, lp: LpState, regs: Registers, host: Regis
   const r = e.ctx.regs;
   const names = ['rax', 'rcx', 'rdx', 'rbx', 'rsp', 'rbp', 'rsi', 'rdi', 'r8', 'r9', 'r10', 'r11', 'r12', 'r13', 'r14', 'r15'] as const;
   for (let k = 0; k < 16; k++) r[names[k]!] = Math.max(0, u64leNumberOrNeg(g, k * 8));
-  // RFLAGS: CF PF AF ZF SF DF OF NT AC ID RF from the saved value (IF only with IOPL 3; TF cleared on opt-out).
-  r.rflags = (Math.max(0, u64leNumberOrNeg(g, 128)) & 0x254cd5) | 0x2;
+  // RFLAGS: CF PF AF ZF SF DF OF NT AC ID RF from the saved value, IF too with IOPL 3; the rest as
+  // the host had them (specs/sgx.md §7.2); then TF saved and cleared as at EENTER.
+  const cur = regs.rflags, saved = Math.max(0, u64leNumberOrNeg(g, 128));
+  const fromSsa = 0x254cd5 | (((cur >> 12) & 3) === 3 ? 0x200 : 0);
+  r.rflags = (cur & ~fromSsa & 0x3fffff) | (saved & fromSsa) | 0x2;
+  saveTf(e, r);
   r.rip = rip;
   return e;
 }
@@ -366,6 +395,7 @@ function eexitTo(m: MachineState, e: Entry, target: number): ExitInfo {
     copyRegisters(h, e.ctx.regs);
     h.rip = target;
     h.rcx = aep;
+    h.rflags = restoreTf(e, e.ctx.regs.rflags);
   } finally {
     releaseTcs(m, e);
   }
@@ -451,6 +481,8 @@ function aex(m: MachineState, e: Entry, vector: number | null, errorCode: number
   // into its register file outside enclave mode (a setter there is the host's own code).
   const aep = t.aep;
   const h = e.hostRegs;
+  // The synthetic RFLAGS: the enclave's, CF PF AF ZF SF OF RF cleared, TF as saved at entry (§9.2).
+  const flags = restoreTf(e, (r.rflags & 0x3fffff & ~(0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x800 | 0x10000)) | 0x2);
   const scrub = newRegisters();
   copyRegisters(r, scrub);
   t.cssa++;
@@ -461,7 +493,7 @@ function aex(m: MachineState, e: Entry, vector: number | null, errorCode: number
     h.rax = ENCLU.ERESUME; h.rbx = t.linAddr; h.rcx = aep; h.rdx = 0; h.rsi = 0; h.rdi = 0;
     h.r8 = 0; h.r9 = 0; h.r10 = 0; h.r11 = 0; h.r12 = 0; h.r13 = 0; h.r14 = 0; h.r15 = 0;
     h.rsp = Math.max(0, ursp); h.rbp = Math.max(0, urbp); h.rip = aep;
-    h.rflags = (h.rflags & ~(0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x800 | 0x10000)) | 0x2;
+    h.rflags = flags;
   } finally {
     releaseTcs(m, e);
   }
@@ -518,6 +550,7 @@ function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'ae
     enterMode(m, e, aep);
     putUrspUrbpWords(ssa.gprWords, ssa.gprOff >> 2, r.rsp, r.rbp);
     m.touched(ssa.gprPage);
+    saveTf(e, r);
     r.rax = frame;
     r.rcx = r.rip + 3;
     r.rip = s.baseAddr + t.oentry;
@@ -798,6 +831,7 @@ function eenterCached(m: MachineState, lp: LpState, regs: Registers, handler: Ex
   enterMode(m, e, aep);
   putUrspUrbpWords(w, ssa.gprOff >> 2, r.rsp, r.rbp);
   m.touched(ssa.gprPage);
+  saveTf(e, r);
   r.rax = frame;
   r.rcx = r.rip + 3;
   r.rip = s.baseAddr + t.oentry;

@@ -512,7 +512,7 @@ describe('AEX on interrupts (§9)', () => {
     assert.equal(k.proc.inspect.enclaves()[0]!.tcs[0]!.aexCount, 1);
   });
 
-  test('RFLAGS: AEX saves it with TF = 0; ERESUME restores CF..ID and RF but not IF or TF', () => {
+  test('RFLAGS: AEX saves it with TF = 0; ERESUME restores CF..ID and RF from the SSA, IF and the other bits as the host has them (IOPL < 3: specs/sgx.md §7.2), TF cleared', () => {
     const { k, engine } = newKernel();
     const e = buildEnclave(k);
     const CF = 0x1, TF = 0x100, IF = 0x200, DF = 0x400, OF = 0x800, AC = 0x40000;
@@ -527,7 +527,48 @@ describe('AEX on interrupts (§9)', () => {
     let saved = -1n;
     e.enter(op, { handler: (x) => (x.reason === 'aex' ? ((saved = gprsgx(e).RFLAGS), ENCLU.ERESUME) : 0) });
     assert.equal(saved, BigInt(0x2 | CF | IF | DF | OF | AC));
-    assert.equal(after, 0x2 | CF | DF | OF | AC);
+    assert.equal(after, 0x2 | CF | IF | DF | OF | AC, 'IF: the host\'s (the synthetic state kept the enclave\'s)');
+    // The host clears IF (and sets PF) before its ERESUME: IF follows the host, PF the SSA.
+    let after2 = -1;
+    const op2 = engine.on((ctx) => {
+      ctx.regs.rflags = 0x2 | CF | IF;
+      k.proc.lps[ctx.lpIndex]!.injectInterrupt();
+      ctx.step();
+      after2 = ctx.regs.rflags;
+      return ctx.regs.rcx;
+    });
+    e.enter(op2, { handler: (x, r) => (x.reason === 'aex' ? ((r.rflags = 0x2 | 0x4), ENCLU.ERESUME) : 0) });
+    assert.equal(after2, 0x2 | CF);
+  });
+
+  test('RFLAGS.TF: an opt-out entry (TCS.FLAGS.DBGOPTIN = 0) saves and clears it, EEXIT and the AEX put it back; an opt-in entry leaves it (specs/sgx.md §7.1, §7.3, §9.2)', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    const TF = 0x100;
+    let inside = -1;
+    const op = engine.on((ctx) => {
+      inside = ctx.regs.rflags;
+      ctx.regs.rflags = 0x2 | 0x1; // the enclave's own flags, TF clear
+      return ctx.regs.rcx;
+    });
+    const out = e.enter(op, { regs: { rflags: 0x202 | TF } }).regs.rflags;
+    assert.equal(inside & TF, 0, 'cleared inside');
+    assert.equal(out, 0x2 | 0x1 | TF, 'EEXIT: the enclave\'s flags, TF as the host had it');
+    const trap = engine.on(() => {
+      throw ud('trap');
+    });
+    const aexFlags = e.enter(trap, { regs: { rflags: 0x202 | TF } }).regs.rflags;
+    assert.equal(aexFlags & TF, TF, 'AEX: TF as saved at entry');
+    e.enter(0, { regs: { rax: 0 } }); // (the handler frame)
+    assert.equal(k.edbgwr(e.frame(e.tcs(0)) + 8, 1n), SGX.SUCCESS); // DBGOPTIN (a DEBUG enclave)
+    const optIn = buildEnclave(k);
+    assert.equal(k.edbgwr(optIn.frame(optIn.tcs(0)) + 8, 1n), SGX.SUCCESS);
+    const seen = engine.on((ctx) => {
+      inside = ctx.regs.rflags;
+      return ctx.regs.rcx;
+    });
+    optIn.enter(seen, { regs: { rflags: 0x202 | TF } });
+    assert.equal(inside & TF, TF, 'opt-in: TF stays set inside');
   });
 
   test('the AEXNOTIFY byte of GPRSGX is left as the enclave wrote it', () => {
