@@ -62,6 +62,15 @@ function epcOperand(m: MachineState, lp: LpState, la: number, write: boolean): n
 }
 
 /** `x` is a non-negative integer multiple of `a` (a power of two). */
+/**
+ * The u64 at `o` of `b` is a multiple of `a` (a power of two up to 65536), read from its low bytes:
+ * the alignment checks of PAGEINFO's fields look only at their low bits, so a field whose value no
+ * number holds (≥ 2^53, u64leNumberOrNeg's -1) passes them and faults where it is used.
+ */
+function alignedField(b: Uint8Array, o: number, a: number): boolean {
+  return ((b[o]! | (b[o + 1]! << 8)) & (a - 1)) === 0;
+}
+
 function aligned(x: number, a: number): boolean {
   // x & (a - 1): the low bits of a safe integer, without a floating-point modulo (EPC addresses lie above 2^31).
   return Number.isSafeInteger(x) && x >= 0 && (x & (a - 1)) === 0;
@@ -80,7 +89,7 @@ export function ecreate(m: MachineState, lp: LpState, rbx: number, rcx: number):
   const idx = epcOperand(m, lp, rcx, true);
   const pi = kread(m, lp, rbx, 32);
   const linaddr = u64le(pi, 0), srcpge = u64leNumberOrNeg(pi, 8), secinfoLa = u64leNumberOrNeg(pi, 16), secsField = u64le(pi, 24);
-  if (srcpge < 0 || secinfoLa < 0 || !aligned(srcpge, 4096) || !aligned(secinfoLa, 64)) throw gp('ECREATE: SRCPGE must be 4K-aligned and SECINFO 64-aligned');
+  if (!alignedField(pi, 8, 4096) || !alignedField(pi, 16, 64)) throw gp('ECREATE: SRCPGE must be 4K-aligned and SECINFO 64-aligned');
   if (linaddr !== 0n || secsField !== 0n) throw gp('ECREATE: PAGEINFO.LINADDR and PAGEINFO.SECS must be 0');
   const si = kread(m, lp, secinfoLa, 64);
   const siFlags = u64le(si, 0);
@@ -158,7 +167,7 @@ export function eadd(m: MachineState, lp: LpState, rbx: number, rcx: number): nu
   const idx = epcOperand(m, lp, rcx, true);
   const pi = kread(m, lp, rbx, 32, PAGEINFO_BUF);
   const linaddr = u64leNumberOrNeg(pi, 0), srcpge = u64leNumberOrNeg(pi, 8), secinfoLa = u64leNumberOrNeg(pi, 16), secsLa = u64leNumberOrNeg(pi, 24);
-  if (srcpge < 0 || secsLa < 0 || secinfoLa < 0 || linaddr < 0 || !aligned(srcpge, 4096) || !aligned(secsLa, 4096) || !aligned(secinfoLa, 64) || !aligned(linaddr, 4096)) {
+  if (!alignedField(pi, 8, 4096) || !alignedField(pi, 24, 4096) || !alignedField(pi, 16, 64) || !alignedField(pi, 0, 4096)) {
     throw gp('EADD: SRCPGE, SECS and LINADDR must be 4K-aligned and SECINFO 64-aligned');
   }
   const secsIdx = epcOperand(m, lp, secsLa, false);

@@ -927,3 +927,35 @@ describe('EDBGRD/EDBGWR review fixes', () => {
     }
   });
 });
+
+describe('PAGEINFO fields no number holds (≥ 2^53, e.g. a canonical kernel-half address)', () => {
+  test('their alignment is checked on their low bits only (step 2), so the target page\'s #PF comes first (step 4); with a free target they fault where used, and nothing changes', () => {
+    const { k } = newKernel();
+    const b = new EnclaveBuilder(k);
+    b.create();
+    const src = k.alloc(4096, new Uint8Array(4096).fill(0x33));
+    const si = k.secinfo(SECINFO_REG_RW);
+    const HI = 0xffff_8000_0000_0000n;
+    const run = (fields: Record<string, bigint>, leaf: number, rcx: number): unknown => {
+      const pi = k.alloc(32, PAGEINFO.encode(fields));
+      try {
+        k.encls(leaf, pi, rcx);
+        return 'success';
+      } catch (e) {
+        return e;
+      }
+    };
+    const isPf = (x: unknown, a: number): boolean => x instanceof ArchFault && x.vector === VECTOR.PF && x.address === a;
+    assert.ok(isPf(run({ LINADDR: HI, SRCPGE: BigInt(src), SECINFO: BigInt(si), SECS: BigInt(b.secs) }, ENCLS.EADD, b.secs), b.secs), 'EADD, LINADDR');
+    assert.ok(isPf(run({ LINADDR: BigInt(b.base), SRCPGE: HI, SECINFO: BigInt(si), SECS: BigInt(b.secs) }, ENCLS.EADD, b.secs), b.secs), 'EADD, SRCPGE');
+    assert.ok(isPf(run({ LINADDR: 0n, SRCPGE: HI, SECINFO: BigInt(k.secinfo(PT.SECS << 8)), SECS: 0n }, ENCLS.ECREATE, b.secs), b.secs), 'ECREATE, SRCPGE');
+    assert.ok(run({ LINADDR: HI + 8n, SRCPGE: BigInt(src), SECINFO: BigInt(si), SECS: BigInt(b.secs) }, ENCLS.EADD, b.secs) instanceof ArchFault, 'a misaligned one is still #GP');
+    const free = k.epcPage();
+    for (const fields of [{ LINADDR: HI, SRCPGE: BigInt(src) }, { LINADDR: BigInt(b.base), SRCPGE: HI }]) {
+      const before = k.proc.inspect.epcm(free);
+      const x = run({ ...fields, SECINFO: BigInt(si), SECS: BigInt(b.secs) }, ENCLS.EADD, free);
+      assert.ok(x instanceof ArchFault && (x.vector === VECTOR.GP || x.vector === VECTOR.PF), String(x));
+      assert.deepEqual(k.proc.inspect.epcm(free), before, 'nothing added');
+    }
+  });
+});
