@@ -181,13 +181,15 @@ const TF = 0x100;
  * into a debug enclave). EEXIT and the AEX put the saved TF back (restoreTf).
  */
 function saveTf(e: Entry, r: Registers): void {
-  if (e.tcs.flags !== 0) {
-    e.savedTf = 0;
-    return;
+  // (r.rflags & TF: the low bits of a register that holds an integer, what hardware reads.) TF is
+  // almost never set: that case stores nothing (this runs on every ECALL and ORET).
+  if ((r.rflags & TF) === 0) {
+    if (e.savedTf !== 0) e.savedTf = 0;
+  } else if (e.tcs.flags !== 0) e.savedTf = 0;
+  else {
+    e.savedTf = TF;
+    r.rflags -= TF;
   }
-  const tf = r.rflags & TF; // (the low bits of a register that holds an integer: what hardware reads)
-  e.savedTf = tf;
-  r.rflags -= tf;
 }
 
 /** `rflags` with TF as the entry found it (opt-out), else unchanged. (A pending #DB for a restored TF is not modelled.) */
@@ -395,7 +397,8 @@ function eexitTo(m: MachineState, e: Entry, target: number): ExitInfo {
     copyRegisters(h, e.ctx.regs);
     h.rip = target;
     h.rcx = aep;
-    h.rflags = restoreTf(e, e.ctx.regs.rflags);
+    const rf = e.ctx.regs.rflags;
+    if ((rf & TF) !== e.savedTf) h.rflags = restoreTf(e, rf); // (TF clear and none saved, the usual case: nothing to put back)
   } finally {
     releaseTcs(m, e);
   }
