@@ -51,7 +51,7 @@ interface Entry {
   ssaPages: number[];
   /** While suspended at an AEX: the SSA frame that AEX wrote (only its exit handler continues it); −1 otherwise. */
   aexFrame: number;
-  /** CR_SAVE_TF: RFLAGS.TF (0 or 0x100) as the last EENTER/ERESUME of this entry found it, restored at EEXIT and AEX (opt-out entries). */
+  /** CR_SAVE_TF: RFLAGS.TF (0 or 0x100) as the last EENTER/ERESUME of this entry found it, restored at EEXIT and AEX; OPT_IN after an opt-in entry. */
   savedTf: number;
 }
 
@@ -174,6 +174,8 @@ function commonEntryChecks(t: TcsState): void {
 // Entering and leaving enclave mode.
 
 const TF = 0x100;
+/** Entry.savedTf of an opt-in entry (TCS.FLAGS.DBGOPTIN = 1 at entry): TF is neither cleared nor restored. */
+const OPT_IN = -1;
 
 /**
  * RFLAGS.TF at EENTER/ERESUME (specs/sgx.md §7.1): an opt-out entry (TCS.FLAGS.DBGOPTIN = 0, the
@@ -181,20 +183,22 @@ const TF = 0x100;
  * into a debug enclave). EEXIT and the AEX put the saved TF back (restoreTf).
  */
 function saveTf(e: Entry, r: Registers): void {
-  // (r.rflags & TF: the low bits of a register that holds an integer, what hardware reads.) TF is
-  // almost never set: that case stores nothing (this runs on every ECALL and ORET).
-  if ((r.rflags & TF) === 0) {
+  // Opt-in or opt-out is latched here (CR_DBGOPTIN): an EDBGWR of TCS.FLAGS while the thread is
+  // inside does not change what its exit restores. (r.rflags & TF: the low bits of a register that
+  // holds an integer, what hardware reads.) The usual case stores nothing: this runs on every ECALL and ORET.
+  if (e.tcs.flags !== 0) {
+    if (e.savedTf !== OPT_IN) e.savedTf = OPT_IN;
+  } else if ((r.rflags & TF) === 0) {
     if (e.savedTf !== 0) e.savedTf = 0;
-  } else if (e.tcs.flags !== 0) e.savedTf = 0;
-  else {
+  } else {
     e.savedTf = TF;
     r.rflags -= TF;
   }
 }
 
-/** `rflags` with TF as the entry found it (opt-out), else unchanged. (A pending #DB for a restored TF is not modelled.) */
+/** `rflags` with TF as an opt-out entry found it, unchanged after an opt-in one. (A pending #DB for a restored TF is not modelled.) */
 function restoreTf(e: Entry, rflags: number): number {
-  return e.tcs.flags !== 0 ? rflags : rflags - (rflags & TF) + e.savedTf;
+  return e.savedTf === OPT_IN ? rflags : rflags - (rflags & TF) + e.savedTf;
 }
 
 function enterMode(m: MachineState, e: Entry, aep: number): void {
@@ -277,7 +281,8 @@ const KEYREQUEST_IN = new LentBuffer(512);
 const WORD_COPY_MAX = 256;
 
 /** A register value as a u64 LE (registers hold u64s below 2^53; anything else is stored modulo 2^64 as its integer part). */
-function putRegister(b: Uint8Array, o: number, v: number): void {
+function putRegister(b: Uint8Array, o: number, x: number): void {
+  const v = Math.trunc(x); // (NaN stays NaN: stored as 0)
   const lo = v >>> 0;
   const hi = lo === v ? 0 : Math.floor(v / 4294967296) >>> 0;
   b[o] = lo; b[o + 1] = lo >>> 8; b[o + 2] = lo >>> 16; b[o + 3] = lo >>> 24;
@@ -380,6 +385,9 @@ function eresumeEntry(m: MachineState, lp: LpState, regs: Registers, host: Regis
   const cur = regs.rflags, saved = Math.max(0, u64leNumberOrNeg(g, 128));
   const fromSsa = 0x254cd5 | (((cur >> 12) & 3) === 3 ? 0x200 : 0);
   r.rflags = (cur & ~fromSsa & 0x3fffff) | (saved & fromSsa) | 0x2;
+  // RF suppresses instruction breakpoints for the resumed instruction and clears once it completes;
+  // the model has no instruction breakpoints, and the engine's next step completes it: clear now.
+  r.rflags -= r.rflags & 0x10000;
   saveTf(e, r);
   r.rip = rip;
   return e;
@@ -398,7 +406,7 @@ function eexitTo(m: MachineState, e: Entry, target: number): ExitInfo {
     h.rip = target;
     h.rcx = aep;
     const rf = e.ctx.regs.rflags;
-    if ((rf & TF) !== e.savedTf) h.rflags = restoreTf(e, rf); // (TF clear and none saved, the usual case: nothing to put back)
+    if ((rf & TF) !== e.savedTf && e.savedTf !== OPT_IN) h.rflags = restoreTf(e, rf); // (TF clear and none saved, the usual case: nothing to put back)
   } finally {
     releaseTcs(m, e);
   }

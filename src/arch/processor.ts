@@ -269,10 +269,27 @@ export class Processor {
       if (e instanceof ArchError) throw e;
       throw new ArchError('SAVED_PROCESSOR_INVALID', 'the saved platform secrets are not valid hex', {}, { cause: e });
     }
-    const c = saved.config;
+    const c = saved.config as Record<string, unknown> | null | undefined;
+    const invalid = (why: string, cause?: unknown): ArchError => new ArchError('SAVED_PROCESSOR_INVALID', `the saved processor's ${why}`, {}, cause === undefined ? undefined : { cause });
+    if (typeof c !== 'object' || c === null || Array.isArray(c)) throw invalid('configuration is not an object');
+    if (c.features !== undefined && (typeof c.features !== 'object' || c.features === null || Array.isArray(c.features))) throw invalid('features are not an object');
     const num = (k: string) => (typeof c[k] === 'number' ? (c[k] as number) : undefined);
-    const big = (k: string) => (typeof c[k] === 'string' ? BigInt(c[k] as string) : undefined);
+    const big = (k: string) => {
+      const v = c[k];
+      if (typeof v !== 'string') return undefined;
+      try {
+        return BigInt(v);
+      } catch (e) {
+        throw invalid(`${k} is not an integer`, e);
+      }
+    };
     const features = (c.features ?? {}) as Partial<ProcessorFeatures>;
+    let cpusvn: Uint8Array | undefined;
+    try {
+      cpusvn = typeof c.cpusvn === 'string' ? fromHex(c.cpusvn) : undefined;
+    } catch (e) {
+      throw invalid('CPUSVN is not hex', e);
+    }
     return new Processor({
       ...options,
       crypto,
@@ -282,7 +299,7 @@ export class Processor {
       ramSize: options.ramSize ?? num('ramSize'),
       logicalProcessors: options.logicalProcessors ?? num('logicalProcessors'),
       features: { ...features, ...(options.features ?? {}) },
-      cpusvn: options.cpusvn ?? (typeof c.cpusvn === 'string' ? fromHex(c.cpusvn) : undefined),
+      cpusvn: options.cpusvn ?? cpusvn,
       attributesFlagsMask: options.attributesFlagsMask ?? big('attributesFlagsMask'),
       xfrmMask: options.xfrmMask ?? big('xfrmMask'),
       miscselectMask: options.miscselectMask ?? num('miscselectMask'),

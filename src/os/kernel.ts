@@ -317,6 +317,10 @@ export class Kernel {
    * EADD succeeded the page is the enclave's (a later EEXTEND fault leaves it added, as on hardware).
    */
   addPage(enc: KernelEnclave, la: number, srcPa: number, secinfo: number, measure: boolean): number {
+    // EADD does not refuse a linear address the enclave has (the EPCM records it, nothing looks it
+    // up): the kernel keeps one page per address, so a second page there would be lost to it, and
+    // with it the enclave's teardown (EREMOVE of the SECS: CHILD_PRESENT).
+    if (enc.state !== 'created' || enc.pages.has(la)) throw new OsError('PAGE_PRESENT', `the enclave at 0x${enc.base.toString(16)} ${enc.state !== 'created' ? `is ${enc.state}` : `has a page at 0x${la.toString(16)} already`}`);
     const fromCommitment = enc.commitment > 0;
     const epc = this.epc.alloc(fromCommitment);
     if (epc < 0) return -1;
@@ -347,6 +351,7 @@ export class Kernel {
    * enclave keeps the rest.
    */
   destroyEnclave(enc: KernelEnclave): number | { error: 'EREMOVE_FAULT'; fault: ArchFault } {
+    if (enc.state === 'deleted') throw new OsError('ENCLAVE_DELETED', `the enclave at 0x${enc.base.toString(16)} was deleted already`);
     try {
       const st = this.ring0(() => {
         let removed = 0;

@@ -62,7 +62,11 @@ export class EpcAllocator {
     this.pages = pages;
     // Hand out low addresses first (pop from the end).
     this.#free = Array.from({ length: pages }, (_, i) => base + (pages - 1 - i) * 4096);
+    this.#isFree = new Uint8Array(pages).fill(1);
   }
+
+  /** Per page: 1 while it is on the free list (a page given back twice would be handed out twice). */
+  readonly #isFree: Uint8Array;
 
   /** Free pages (including committed ones not yet used). */
   get freePages(): number {
@@ -96,12 +100,17 @@ export class EpcAllocator {
       if (this.#committed === 0) throw new OsError('EPC_COMMIT', 'allocation from an empty commitment');
       this.#committed--;
     } else if (this.availablePages === 0) return -1;
-    return this.#free.pop()!;
+    const pa = this.#free.pop()!;
+    this.#isFree[(pa - this.base) / 4096] = 0;
+    return pa;
   }
 
   /** Give a page back; `toCommitment` returns it to the owner's commitment it was taken from. */
   free(pa: number, toCommitment = false): void {
     if (pa < this.base || pa >= this.base + this.pages * 4096 || pa % 4096 !== 0) throw new OsError('EPC_FREE', `0x${pa.toString(16)} is not an EPC page`);
+    const i = (pa - this.base) / 4096;
+    if (this.#isFree[i]) throw new OsError('EPC_FREE', `0x${pa.toString(16)} is free already (a page given back twice)`);
+    this.#isFree[i] = 1;
     this.#free.push(pa);
     if (toCommitment) this.#committed++;
   }

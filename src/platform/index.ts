@@ -79,18 +79,21 @@ export function createPlatform(options: PlatformOptions = {}): Platform {
   const saved = options.saved;
   // A saved machine carries its own platform secrets: a seed as well would be silently ignored.
   if (saved !== undefined && options.seed !== undefined) throw new PlatformError('SEED_WITH_SAVED', 'a saved machine keeps its own platform secrets: give `saved` or `seed`, not both');
-  const profile = windowsProfile(saved ? savedProfile(saved, options.profile) : options.profile ?? 'win-x64-sgx1');
+  // (`saved: null` is a save too, a malformed one: Processor.restore refuses it, rather than a new machine with other secrets.)
+  const restart = saved !== undefined;
+  if (restart && (typeof saved !== 'object' || saved === null)) throw new PlatformError('SAVED_PLATFORM_INVALID', 'the saved machine is not an object (Platform.save() output)');
+  const profile = windowsProfile(restart ? savedProfile(saved, options.profile) : options.profile ?? 'win-x64-sgx1');
   const procOpts: ProcessorOptions = {
     ...(options.processor ?? {}),
     // A new machine has the profile's processor; a restarted one keeps its saved features
     // (options.processor.features, when given, still override them).
-    ...(saved ? {} : { features: { ...(options.processor?.features ?? {}), ...profile.processor } }),
+    ...(restart ? {} : { features: { ...(options.processor?.features ?? {}), ...profile.processor } }),
     ...(options.epcSize !== undefined ? { epcSize: options.epcSize } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.crypto !== undefined ? { crypto: options.crypto } : {}),
     engine: options.engine ?? createTrustedRuntime(options.crypto ? { crypto: options.crypto } : {}),
   };
-  const processor = saved ? Processor.restore(saved, procOpts) : new Processor(procOpts);
+  const processor = restart ? Processor.restore(saved, procOpts) : new Processor(procOpts);
   const kernel = new Kernel(processor);
   const process = kernel.createProcess('host.exe');
   const kernel32 = new Kernel32(kernel, process, profile, resolveWindowsConfig(options.windows ?? {}, processor.inspect.flexibleLaunchControl));

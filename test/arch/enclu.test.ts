@@ -559,8 +559,6 @@ describe('AEX on interrupts (§9)', () => {
     });
     const aexFlags = e.enter(trap, { regs: { rflags: 0x202 | TF } }).regs.rflags;
     assert.equal(aexFlags & TF, TF, 'AEX: TF as saved at entry');
-    e.enter(0, { regs: { rax: 0 } }); // (the handler frame)
-    assert.equal(k.edbgwr(e.frame(e.tcs(0)) + 8, 1n), SGX.SUCCESS); // DBGOPTIN (a DEBUG enclave)
     const optIn = buildEnclave(k);
     assert.equal(k.edbgwr(optIn.frame(optIn.tcs(0)) + 8, 1n), SGX.SUCCESS);
     const seen = engine.on((ctx) => {
@@ -1163,5 +1161,48 @@ describe('outputs of the cached paths, which earlier tests saw only on a first (
     })).exit.reason, 'eexit');
     assert.throws(() => e.resume(), (x: unknown) => x instanceof ArchFault && x.vector === VECTOR.GP);
     assert.equal(k.proc.inspect.enclaves()[0]!.tcs[0]!.cssa, 1);
+  });
+});
+
+describe('RF and TF across exits (the closing review)', () => {
+  test('the RF = 1 a fault\'s AEX saved is cleared once the resumed instruction runs: the host never sees it at the EEXIT that follows', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k, { nssa: 2 });
+    const r = e.enter(engine.on(() => {
+      throw ud('ud2');
+    }), { regs: { rflags: 0x202 }, handler: (x) => (x.reason === 'aex' ? ENCLU.ERESUME : 0) });
+    assert.equal(r.exit.reason, 'eexit');
+    assert.equal(r.regs.rflags & 0x10000, 0, 'RF');
+    assert.equal((GPRSGX.decode(k.readEpc(e.gprsgx(0, 0), GPRSGX.size)).RFLAGS >> 16n) & 1n, 1n, 'the SSA kept RF = 1');
+  });
+
+  test('opt-in or opt-out is latched at entry (CR_DBGOPTIN): TCS.FLAGS changed by EDBGWR while the thread is inside does not change what its EEXIT does with TF', () => {
+    const TF = 0x100;
+    for (const [from, to] of [[0n, 1n], [1n, 0n]] as const) {
+      const { k, engine } = newKernel();
+      const e = buildEnclave(k);
+      const flagsPa = e.frame(e.tcs(0)) + 8;
+      if (from) assert.equal(k.edbgwr(flagsPa, from), SGX.SUCCESS);
+      let inside = -1;
+      const r = e.enter(engine.on((ctx) => {
+        inside = ctx.regs.rflags & TF;
+        assert.equal(k.edbgwr(flagsPa, to), SGX.SUCCESS); // a debugger on another LP
+        return ctx.regs.rcx;
+      }), { regs: { rflags: 0x202 | TF } });
+      assert.equal(inside, from ? TF : 0, `DBGOPTIN ${from} at entry: TF inside`);
+      assert.equal(r.regs.rflags & TF, TF, `DBGOPTIN ${from} at entry, ${to} at exit: the host's TF`);
+    }
+  });
+
+  test('an AEX saves a register holding a negative fraction as its integer part modulo 2^64', () => {
+    const { k, engine } = newKernel();
+    const e = buildEnclave(k);
+    assert.equal(e.enter(engine.on((ctx) => {
+      ctx.regs.rax = -0.5;
+      ctx.regs.rbx = -4294967296.5;
+      throw ud('trap');
+    })).exit.reason, 'aex');
+    const g = GPRSGX.decode(k.readEpc(e.gprsgx(0, 0), GPRSGX.size));
+    assert.deepEqual([g.RAX, g.RBX], [0n, 2n ** 64n - 4294967296n]);
   });
 });

@@ -290,3 +290,22 @@ describe('page tables (mmu.ts)', () => {
     assert.throws(() => pt.map(1, -1, 0), archError('PT_PFN'));
   });
 });
+
+describe('a malformed save is refused with a typed error, never restarted as another machine (the closing review)', () => {
+  test('config missing or null, features not an object, an xcr0 or a CPUSVN that does not parse: ArchError SAVED_PROCESSOR_INVALID; saved: null: PlatformError SAVED_PLATFORM_INVALID', async () => {
+    const { createPlatform } = await import('../../src/platform/index.js');
+    const good = createPlatform({ seed: new Uint8Array(32).fill(7) }).save() as unknown as { config: Record<string, unknown> };
+    const cases: [string, unknown, string][] = [
+      ['config missing', { ...good, config: undefined }, 'SAVED_PROCESSOR_INVALID'],
+      ['config null', { ...good, config: null }, 'SAVED_PROCESSOR_INVALID'],
+      ['features a string', { ...good, config: { ...good.config, features: 'abc' } }, 'SAVED_PROCESSOR_INVALID'],
+      ['xcr0 not an integer', { ...good, config: { ...good.config, xcr0: 'zz' } }, 'SAVED_PROCESSOR_INVALID'],
+      ['cpusvn not hex', { ...good, config: { ...good.config, cpusvn: 'xyz' } }, 'SAVED_PROCESSOR_INVALID'],
+      ['saved: null', null, 'SAVED_PLATFORM_INVALID'],
+    ];
+    for (const [what, saved, code] of cases) {
+      assert.throws(() => createPlatform({ saved: saved as never }), (e: unknown) => e instanceof WitnessError && e.code === code, what);
+    }
+    assert.ok(createPlatform({ saved: good as never }), 'the good save restarts');
+  });
+});

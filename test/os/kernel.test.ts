@@ -424,3 +424,39 @@ describe('the enclave object carries what the kernel needs', () => {
     assert.deepEqual(kernelState(p), before);
   });
 });
+
+describe('the kernel\'s own API refuses what would corrupt its books (the closing review)', () => {
+  test('addPage at an address the enclave has a page at already, or into an enclave no longer being built: OsError, nothing added; the enclave is deleted cleanly', () => {
+    const p = H.platformFor('win-x64-sgx1');
+    const base = H.create(p, L);
+    const k = p.kernel;
+    const enc = k.enclaves[0]!;
+    const src = k.sgx.sourcePage;
+    k.addPage(enc, base, src, (PT.REG << 8) | 3, true);
+    const before = H.epcState(p);
+    assert.throws(() => k.addPage(enc, base, src, (PT.REG << 8) | 3, true), (e: unknown) => e instanceof OsError && e.code === 'PAGE_PRESENT');
+    assert.deepEqual(H.epcState(p), before);
+    assert.equal(p.processor.inspect.enclaves()[0]!.pages, 1);
+    assert.equal(p.kernel32.DeleteEnclave(base), true);
+    assert.throws(() => k.addPage(enc, base + 0x1000, src, (PT.REG << 8) | 3, true), (e: unknown) => e instanceof OsError && e.code === 'PAGE_PRESENT');
+    H.assertPristine(p);
+  });
+
+  test('destroyEnclave of a deleted enclave: OsError, and no EPC page goes onto the free list twice (the allocator refuses a page given back twice)', () => {
+    const p = H.platformFor('win-x64-sgx1');
+    H.buildTo(p, L, 'initialized');
+    const k = p.kernel;
+    const enc = k.enclaves[0]!;
+    assert.equal(k.destroyEnclave(enc), 0);
+    const free = k.epc.freePages;
+    assert.throws(() => k.destroyEnclave(enc), (e: unknown) => e instanceof OsError && e.code === 'ENCLAVE_DELETED');
+    assert.equal(k.epc.freePages, free);
+    assert.equal(k.epc.freePages, p.processor.inspect.freeEpcPages);
+    const pa = k.epc.alloc(false);
+    k.epc.free(pa);
+    assert.throws(() => k.epc.free(pa), (e: unknown) => e instanceof OsError && e.code === 'EPC_FREE');
+    const got = new Set<number>();
+    for (let x = k.epc.alloc(false); x >= 0; x = k.epc.alloc(false)) got.add(x);
+    assert.equal(got.size, free, 'every page handed out once');
+  });
+});

@@ -404,6 +404,13 @@ describe('VirtualAlloc(MEM_COMMIT) inside an enclave: a page of zeros, added (EA
         assert.equal(p.kernel.epc.availablePages, free - 2, 'two EPC pages (the byte range touches two pages)');
         const enc = p.kernel.enclaves[0]!;
         for (let i = 0; i < 2; i++) assert.deepEqual(H.debugRead(p, enc.pages.get(base + ZERO_AT + i * PAGE)!, PAGE), new Uint8Array(PAGE), `page ${i} reads zeros`);
+        for (let i = 0; i < 2; i++) {
+          const e = p.process.pageTable.lookup((base + ZERO_AT) / PAGE + i);
+          assert.equal(e?.pfn, enc.pages.get(base + ZERO_AT + i * PAGE)! / PAGE, `page ${i} mapped to its EPC frame, as LoadEnclaveData maps`);
+        }
+        const buf = new Uint8Array(16);
+        assert.equal(p.kernel32.ReadProcessMemory(HP, base + ZERO_AT, buf, 16, null), true, 'the host reads the abort page there');
+        assert.deepEqual(buf, new Uint8Array(16).fill(0xff));
         const withZeros = new H.TestLayout({ pages: [...L.pages, ...zeroPages(2)] });
         const err = { value: H.SENT_OUT };
         assert.equal(p.kernel32.InitializeEnclave(HP, base, L.initInfo(), 4096, err), false, 'the SIGSTRUCT of the layout without the two pages');

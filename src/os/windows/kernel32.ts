@@ -208,7 +208,7 @@ export class Kernel32 implements Kernel32Functions {
       const st = this.nt.commitEnclavePages(start, Math.ceil((lpAddress + dwSize) / 4096) * 4096 - start, flProtect);
       return st === C.STATUS_SUCCESS ? (this.lastNtStatus = st, start) : this.#failNull(st);
     }
-    if (!r || r.kind !== 'private' || lpAddress + dwSize > r.base + r.size) return this.#failNull(r && r.kind === 'enclave' ? C.STATUS_CONFLICTING_ADDRESSES : C.STATUS_MEMORY_NOT_ALLOCATED);
+    if (!r || r.kind !== 'private' || lpAddress + dwSize > r.base + r.size) return this.#failNull(C.STATUS_MEMORY_NOT_ALLOCATED);
     if (!p.commit(r, start, Math.ceil((lpAddress + dwSize) / 4096) * 4096 - start, pte)) return this.#failNull(C.STATUS_COMMITMENT_LIMIT);
     this.lastNtStatus = C.STATUS_SUCCESS;
     return start;

@@ -267,9 +267,15 @@ export class NtEnclaveApi {
     if (n > enc.commitment + this.#k.epc.availablePages) return this.#cfg.epcExhaustedStatus;
     const staging = this.#k.sgx.sourcePage;
     this.#k.processor.memory.writePhysical(staging, new Uint8Array(4096));
+    const pt = this.#p.pageTable;
     try {
       this.#k.ring0(() => {
-        for (let i = 0; i < n; i++) this.#k.addPage(enc, start + i * 4096, staging, prot.secinfo, false);
+        for (let i = 0; i < n; i++) {
+          const la = start + i * 4096;
+          const epc = this.#k.addPage(enc, la, staging, prot.secinfo, false);
+          if (epc < 0) throw new OsError('EPC_ACCOUNTING', 'the EPC ran out after it was checked'); // a kernel bug, not an input
+          if (prot.pte >= 0) pt.map(la / 4096, epc / 4096, prot.pte); // mapped as LoadEnclaveData maps its pages
+        }
       });
     } catch (e) {
       if (!(e instanceof ArchFault)) throw e;
