@@ -6,7 +6,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { EnclaveCallError, type HostEnclave, type OcallImpl } from '../../src/sdk/index.js';
+import { EnclaveCallError, EnclaveLoadError, SdkError, MAX_NESTED_ECALLS, loadEnclave, type HostEnclave, type OcallImpl } from '../../src/sdk/index.js';
 import { newPlatform, loadFixture, assertStatus, callStatus, STATUS, statusName } from '../helpers/sdk.js';
 
 type Impls = Record<'ocall_reenter' | 'ocall_allow_private' | 'ocall_deny', OcallImpl>;
@@ -158,5 +158,71 @@ describe('a private ECALL', () => {
     };
     assert.equal(e.ecall('ecall_via_allowing', [5]), 11);
     assert.equal(st, STATUS.ECALL_NOT_ALLOWED, statusName(st));
+  });
+});
+
+describe('the host runtime under misuse (the closing review)', () => {
+  test(`ECALLs nested through OCALLs past MAX_NESTED_ECALLS (${MAX_NESTED_ECALLS}): SdkError ECALL_NESTING, which the OCALL implementations pass up; the thread and the platform stay usable (no RangeError, no processor left in enclave mode)`, () => {
+    const p = newPlatform();
+    let deepest = 0;
+    let e: HostEnclave | null = null;
+    e = loadFixture(p, 'calls', { ocalls: { ocall_reenter: (d) => {
+      deepest = Math.max(deepest, 100000 - Number(d));
+      return e!.ecall('ecall_outer', [Number(d) - 1]) as number;
+    }, ocall_allow_private: () => 0, ocall_deny: () => 0 } });
+    assert.throws(() => e!.ecall('ecall_outer', [100000]), (x: unknown) => x instanceof SdkError && x.code === 'ECALL_NESTING');
+    assert.equal(deepest, MAX_NESTED_ECALLS - 1);
+    assert.equal(e.ecall('ecall_outer', [3]), 1003, 'nesting within the limit works afterwards');
+    const other = loadFixture(p, 'calls', { ocalls: { ocall_reenter: () => 0, ocall_allow_private: () => 0, ocall_deny: () => 0 } });
+    assert.equal(other.ecall('ecall_leaf', [1]), e.ecall('ecall_leaf', [1]));
+    other.destroy();
+    e.destroy();
+  });
+
+  test('an OCALL implementation that throws a falsy value (undefined, null, 0, \'\', false): the ECALL rethrows that very value, as it does an Error, and the enclave stays usable', () => {
+    const p = newPlatform();
+    let thrown: unknown = null;
+    const e = loadFixture(p, 'crash', { ocalls: { ocall_ping: () => { throw thrown; } } });
+    for (const v of [new Error('truthy'), 0, undefined, null, '', false]) {
+      thrown = v;
+      let caught: unknown = Symbol('nothing');
+      try {
+        e.ecall('ecall_ocall_then_trap', []);
+      } catch (x) {
+        caught = x;
+      }
+      assert.equal(caught, v, `thrown ${String(v)}`);
+    }
+    assert.equal(typeof e.ecall('ecall_ok', [1]), 'number');
+    e.destroy();
+  });
+
+  test('destroy() from an OCALL implementation of the enclave\'s own ECALL: SdkError ENCLAVE_BUSY, nothing changed; the ECALL completes and destroy() works after it', () => {
+    const p = newPlatform();
+    let e: HostEnclave | null = null;
+    let refused: unknown = null;
+    e = loadFixture(p, 'reent', { ocalls: { ocall_mid: () => 0, ocall_in_free: () => {
+      try {
+        e!.destroy();
+      } catch (x) {
+        refused = x;
+      }
+    } } });
+    assert.equal(e.ecall('ecall_empty', []), STATUS.SUCCESS);
+    assert.ok(refused instanceof SdkError && refused.code === 'ENCLAVE_BUSY', String(refused));
+    assert.equal(e.destroyed, false);
+    e.destroy();
+    assert.equal(e.destroyed, true);
+  });
+
+  test('bad arguments to ecall and loadEnclave are typed errors, not TypeErrors', () => {
+    const p = newPlatform();
+    const e = loadFixture(p, 'crash', { ocalls: { ocall_ping: () => undefined } });
+    assert.throws(() => e.ecall('ecall_ok', null as never), (x: unknown) => x instanceof SdkError && x.code === 'BAD_ARGUMENTS');
+    const image = (e as unknown as { image: unknown }).image;
+    assert.throws(() => loadEnclave(p, image as never, null as never), (x: unknown) => x instanceof EnclaveLoadError && x.code === 'BAD_OPTIONS');
+    assert.throws(() => loadEnclave(p, null as never), (x: unknown) => x instanceof SdkError && x.code === 'IMAGE_INVALID');
+    assert.throws(() => loadEnclave(p, image as never, { sigstruct: [1, 2, 3] as never }), (x: unknown) => x instanceof EnclaveLoadError && x.code === 'BAD_OPTIONS');
+    e.destroy();
   });
 });

@@ -94,6 +94,9 @@ const MAX_ARENA = 2 ** 32;
  * `CREATE_FAILED`/`LOAD_FAILED`/`INIT_FAILED` with the Win32/NT/SGX status, `ARENA`.
  */
 export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8Array, options: LoadOptions = {}): HostEnclave {
+  if (typeof options !== 'object' || options === null) throw new EnclaveLoadError('BAD_OPTIONS', `the options must be an object, got ${describeArg(options)}`);
+  if (!(image instanceof Uint8Array) && (typeof image !== 'object' || image === null || typeof image.manifest !== 'object')) throw new SdkError('IMAGE_INVALID', `not a Witness enclave image: ${describeArg(image)}`);
+  if (options.sigstruct !== undefined && !(options.sigstruct instanceof Uint8Array)) throw new EnclaveLoadError('BAD_OPTIONS', `the SIGSTRUCT must be bytes (a Uint8Array), got ${describeArg(options.sigstruct)}`);
   let img: EnclaveImage;
   if (image instanceof Uint8Array) img = decodeImage(image);
   else {
@@ -219,7 +222,7 @@ interface CallFrame {
   readonly vals: (number | bigint | undefined)[];
   /** The first exception of this call (reported when the call fails). */
   exception: ExitInfo | null;
-  /** An error thrown by an OCALL implementation (the call is abandoned and this is rethrown). */
+  /** An error thrown by an OCALL implementation (the call is abandoned and this is rethrown); NO_ERROR: none (a thrown value may be falsy). */
   ocallError: unknown;
 }
 
@@ -329,7 +332,7 @@ export class HostEnclave {
   static marshalForTests(e: HostEnclave, f: FunctionPlan, args: readonly EcallArg[], compiled: boolean): { ms: Uint8Array; arena: Uint8Array; outs: [number, number, Uint8Array][] } {
     const saved = e.#arenaTop;
     try {
-      const frame: CallFrame = { tcs: 0, slot: 0, inOcall: false, outTargets: [], outAddrs: [], outLens: [], outCount: 0, vals: [], exception: null, ocallError: null };
+      const frame: CallFrame = { tcs: 0, slot: 0, inOcall: false, outTargets: [], outAddrs: [], outLens: [], outCount: 0, vals: [], exception: null, ocallError: NO_ERROR };
       const ms = e.#take(msSize(f));
       const m = compiled ? compileMarshal(f, e.#marshalHelpers()) : null;
       if (m !== null) m(args, ms, frame);
@@ -397,8 +400,9 @@ export class HostEnclave {
       this.#lastName = name;
       this.#lastPlan = f;
     }
-    if (args.length !== f.params.length) throw new SdkError('BAD_ARGUMENTS', `${name} takes ${f.params.length} arguments, got ${args.length}`);
+    if (!Array.isArray(args) || args.length !== f.params.length) throw new SdkError('BAD_ARGUMENTS', `${name} takes ${f.params.length} arguments (an array), got ${Array.isArray(args) ? args.length : describeArg(args)}`);
     const depth = this.#depth;
+    if (depth >= MAX_NESTED_ECALLS) throw new SdkError('ECALL_NESTING', `${name}: ${MAX_NESTED_ECALLS} ECALLs are nested on this thread already, each made from an OCALL of the one before (a limit of the model: MAX_NESTED_ECALLS)`);
     const top = depth > 0 ? this.#frames[depth - 1] : undefined;
     let slot: number;
     if (top && top.inOcall && !options?.newThread) slot = top.slot;
@@ -414,14 +418,14 @@ export class HostEnclave {
     const tcs = this.#tcs[slot]!;
     const savedTop = this.#arenaTop;
     let frame = this.#frames[depth];
-    if (frame === undefined) frame = this.#frames[depth] = { tcs, slot, inOcall: false, outTargets: [], outAddrs: [], outLens: [], outCount: 0, vals: [], exception: null, ocallError: null };
+    if (frame === undefined) frame = this.#frames[depth] = { tcs, slot, inOcall: false, outTargets: [], outAddrs: [], outLens: [], outCount: 0, vals: [], exception: null, ocallError: NO_ERROR };
     else {
       frame.tcs = tcs;
       frame.slot = slot;
       frame.inOcall = false;
       frame.outCount = 0;
       frame.exception = null;
-      frame.ocallError = null;
+      frame.ocallError = NO_ERROR;
     }
     const claimed = !this.#busy[slot];
     if (claimed) this.#busy[slot] = 1;
@@ -440,7 +444,7 @@ export class HostEnclave {
       regs.rsp = HOST_RSP; regs.rbp = HOST_RSP; regs.rflags = 0x2; regs.rip = HOST_RIP;
       const exit = this.#lp.enclu(ENCLU.EENTER, regs, this.#handler);
       this.stats.ecalls++;
-      if (frame.ocallError) throw frame.ocallError;
+      if (frame.ocallError !== NO_ERROR) throw frame.ocallError;
       const ex = frame.exception as ExitInfo | null;
       if (exit.reason !== 'eexit' || regs.rdi !== EXIT_ECALL_RETURN || regs.rax !== STATUS.SUCCESS) this.#callFailed(name, exit, regs, ex);
       for (let i = 0; i < frame.outCount; i++) {
@@ -639,6 +643,9 @@ export class HostEnclave {
   /** DeleteEnclave and free the arena. */
   destroy(): void {
     if (this.#destroyed) return;
+    // From an OCALL implementation of this enclave's ECALL: the ECALL still needs the enclave (its
+    // results, its ORET): refused, nothing changed.
+    if (this.#depth > 0) throw new SdkError('ENCLAVE_BUSY', 'destroy() while an ECALL of this enclave is under way (from an OCALL implementation): destroy it after the ECALL returns');
     // As sgx_destroy_enclave: the uninit ECALL first (the trusted runtime gives its memory up, so
     // that removing the pages has nothing to scrub), then the enclave removed. Not from inside an
     // ECALL of this enclave (the runtime would refuse it), nor for an enclave never entered (its
@@ -711,6 +718,14 @@ function describeArg(a: unknown): string {
 }
 
 const NO_BYTES = new Uint8Array(0);
+/** CallFrame.ocallError when no OCALL implementation threw (undefined, null, 0 or '' can be thrown too). */
+const NO_ERROR: unknown = Object.freeze({});
+/**
+ * Nested ECALLs (an ECALL made by an OCALL implementation, and so on) one thread may stack: the
+ * processor's and the runtimes' frames live on the host's JavaScript stack, which holds ~240 of
+ * them; Intel's SDK is bounded the same way by the enclave's stack. The call past it is refused.
+ */
+export const MAX_NESTED_ECALLS = 64;
 /** No values to keep (an ECALL without value parameters: no length refers to one). Never written. */
 const NO_VALS: (number | bigint | undefined)[] = [];
 const NO_ARGS: readonly EcallArg[] = [];
