@@ -12,7 +12,7 @@ import { u64le, writeU64le, toHex } from '../../src/lib/index.js';
 import { ENCLU, newRegisters, type ExitInfo, type Registers } from '../../src/arch/index.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXIT_ECALL_RETURN, ECMD_ORET, loadEnclave, buildImage, resolveEdl, SdkError, type HostEnclave } from '../../src/sdk/index.js';
+import { EXIT_ECALL_RETURN, ECMD_ORET, loadEnclave, buildImage, resolveEdl, SdkError, EnclaveCallError, type HostEnclave } from '../../src/sdk/index.js';
 import { REPO_ROOT } from '../helpers/vectors.js';
 import { helloEnclave } from '../helpers/hello.js';
 import type { Platform } from '../../src/platform/index.js';
@@ -283,6 +283,31 @@ describe('an OCALL implementation that throws', () => {
     const ret = new Uint8Array(16);
     assert.equal(e.ecall('ecall_ocall_lie', [new Uint8Array(64), ret]), STATUS.SUCCESS);
     assert.equal(toHex(ret.subarray(4, 6)), '0300');
+  });
+
+  test('a nested ECALL refused during an OCALL restores the C stack pointer to where the outer ECALL left it, not to the top: the next nested ECALL\'s frame lies below the outer one\'s 8 KiB frame', () => {
+    let own: HostEnclave | null = null;
+    const probes: number[] = [];
+    let refused: unknown = null;
+    own = loadFixture(p, 'marshal', { ocalls: { ocall_big: () => {
+      try {
+        own!.ecall('ecall_stack_probe'); // public, not in ocall_big's allow list: refused inside the enclave
+      } catch (x) {
+        refused = x;
+      }
+      probes.push(own!.ecall('ecall_private_probe') as number);
+      return 0;
+    } } });
+    try {
+      const top = own.ecall('ecall_stack_probe') as number;
+      assert.equal(own.ecall('ecall_stack_ocall', [16]), 0x10000);
+      assert.ok(refused instanceof EnclaveCallError && refused.data.status === STATUS.ECALL_NOT_ALLOWED, String(refused));
+      assert.equal(probes.length, 1);
+      assert.ok(probes[0]! <= top - 8192, `the nested frame at 0x${probes[0]!.toString(16)} overlaps the outer ECALL's frame below 0x${top.toString(16)}`);
+      assert.equal(own.ecall('ecall_stack_probe'), top);
+    } finally {
+      own.destroy();
+    }
   });
 
   test('abandoning an OCALL gives back the enclave\'s C stack (no leak per abandoned call)', () => {
