@@ -155,7 +155,7 @@ describe('traps', () => {
     c.destroy();
   });
 
-  test('with a single SSA frame (no frame for the exception handler) the ECALL fails with ENCLAVE_CRASHED, and so do later ones', () => {
+  test('with a single SSA frame (no frame for the exception handler) the ECALL fails with ENCLAVE_CRASHED, and so do later ones on that thread (its TCS has no free SSA frame: CSSA = NSSA; no trusted code ran to mark the enclave crashed, so another TCS would still enter)', () => {
     const p = newPlatform();
     const free = p.processor.inspect.freeEpcPages;
     const e = loadFixture(p, 'crash', { config: { ssaFrames: 1 } });
