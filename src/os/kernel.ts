@@ -320,7 +320,8 @@ export class Kernel {
     // EADD does not refuse a linear address the enclave has (the EPCM records it, nothing looks it
     // up): the kernel keeps one page per address, so a second page there would be lost to it, and
     // with it the enclave's teardown (EREMOVE of the SECS: CHILD_PRESENT).
-    if (enc.state !== 'created' || enc.pages.has(la)) throw new OsError('PAGE_PRESENT', `the enclave at 0x${enc.base.toString(16)} ${enc.state !== 'created' ? `is ${enc.state}` : `has a page at 0x${la.toString(16)} already`}`);
+    if (enc.state !== 'created') throw new OsError('ENCLAVE_STATE', `the enclave at 0x${enc.base.toString(16)} is ${enc.state}: pages are added only while it is built`);
+    if (enc.pages.has(la)) throw new OsError('PAGE_PRESENT', `the enclave at 0x${enc.base.toString(16)} has a page at 0x${la.toString(16)} already`);
     const fromCommitment = enc.commitment > 0;
     const epc = this.epc.alloc(fromCommitment);
     if (epc < 0) return -1;

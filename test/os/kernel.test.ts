@@ -438,7 +438,7 @@ describe('the kernel\'s own API refuses what would corrupt its books (the closin
     assert.deepEqual(H.epcState(p), before);
     assert.equal(p.processor.inspect.enclaves()[0]!.pages, 1);
     assert.equal(p.kernel32.DeleteEnclave(base), true);
-    assert.throws(() => k.addPage(enc, base + 0x1000, src, (PT.REG << 8) | 3, true), (e: unknown) => e instanceof OsError && e.code === 'PAGE_PRESENT');
+    assert.throws(() => k.addPage(enc, base + 0x1000, src, (PT.REG << 8) | 3, true), (e: unknown) => e instanceof OsError && e.code === 'ENCLAVE_STATE');
     H.assertPristine(p);
   });
 

@@ -647,10 +647,9 @@ export class HostEnclave {
     // results, its ORET): refused, nothing changed.
     if (this.#depth > 0) throw new SdkError('ENCLAVE_BUSY', 'destroy() while an ECALL of this enclave is under way (from an OCALL implementation): destroy it after the ECALL returns');
     // As sgx_destroy_enclave: the uninit ECALL first (the trusted runtime gives its memory up, so
-    // that removing the pages has nothing to scrub), then the enclave removed. Not from inside an
-    // ECALL of this enclave (the runtime would refuse it), nor for an enclave never entered (its
-    // runtime has mapped nothing yet).
-    if (this.#depth === 0 && this.stats.ecalls > 0) this.#uninit();
+    // that removing the pages has nothing to scrub), then the enclave removed. Not for an enclave
+    // never entered (its runtime has mapped nothing yet).
+    if (this.stats.ecalls > 0) this.#uninit();
     const k32 = this.#platform.kernel32;
     if (!k32.DeleteEnclave(this.base)) throw new SdkError('DELETE_FAILED', `DeleteEnclave failed: ${win32ErrorName(k32.GetLastError())}`, { win32Error: k32.GetLastError() });
     k32.VirtualFree(this.#arenaBase, 0, W.MEM_RELEASE);
