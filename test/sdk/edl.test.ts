@@ -6,7 +6,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -779,5 +779,80 @@ describe('planInterface: how much a pointer or array parameter copies', () => {
     const f = c.trusted[0]!;
     const forged = { ...c, trusted: [{ ...f, params: [{ ...f.params[0]!, attributes: { ...f.params[0]!.attributes, count: 'n' } }, f.params[1]!] }] };
     assert.throws(() => planInterface(forged), (e: unknown) => e instanceof SdkError && e.code === 'INTERFACE_INVALID');
+  });
+});
+
+// ---- generated code (the closing review: no test looked at what the generators write) -----------
+
+describe('witness edl --c-header / --ts: what is generated', () => {
+  const KINDS_EDL = [
+    'enclave {',
+    '    include "mytypes.h"',
+    '    enum color { RED, GREEN = 5 };',
+    '    union u1 { int32_t a; float b; };',
+    '    struct s1 { int32_t x; union u1 u; struct s1 *next; };',
+    '    trusted {',
+    '        public int e1(color c, [in] struct s1 *p, bool on, [in, out, string] char *s);',
+    '    };',
+    '    untrusted {',
+    '        void o1([in, string] const char *note, [out, size=8] uint8_t *out, [in, out, string] char *io);',
+    '    };',
+    '};',
+    '',
+  ].join('\n');
+  const gen = (): { dir: string; run: ReturnType<typeof witness> } => {
+    const dir = mkdtempSync(join(tmpdir(), 'witness-gen-'));
+    writeFileSync(join(dir, 'kinds.edl'), KINDS_EDL);
+    const run = witness('edl', join(dir, 'kinds.edl'), '--c-header', join(dir, 'kinds_t.h'), '--ts', join(dir, 'kinds.ts'));
+    return { dir, run };
+  };
+
+  test('the C header: the EDL\'s includes, <stdbool.h>, every named type by its bare name (typedefs), a union held by value defined before the struct holding it; with clang, it compiles', (t) => {
+    const { dir, run } = gen();
+    try {
+      assert.equal(run.status, 0, run.stderr);
+      const h = readFileSync(join(dir, 'kinds_t.h'), 'utf8');
+      assert.match(h, /#include <stdbool\.h>/);
+      assert.match(h, /#include "mytypes\.h"/);
+      assert.match(h, /typedef enum color \{[^}]*\} color;/);
+      assert.match(h, /typedef union u1 u1;/);
+      assert.ok(h.indexOf('union u1 {') >= 0 && h.indexOf('union u1 {') < h.indexOf('struct s1 {'), 'u1 defined before s1');
+      const clang = spawnSync('clang', ['--version'], { encoding: 'utf8' });
+      if (clang.status !== 0) {
+        t.skip('clang is not installed: the header was not compiled');
+        return;
+      }
+      writeFileSync(join(dir, 'mytypes.h'), '/* the EDL includes it */\n');
+      writeFileSync(join(dir, 'use.c'), '#include "kinds_t.h"\nint e1(color c, struct s1 *p, bool on, char *s) { return c + (on ? p->u.a : 0) + (s != 0); }\n');
+      const cc = spawnSync('clang', ['--target=wasm32-wasi', '-fsyntax-only', '-Werror', '-I', dir, '-I', join(ROOT, 'c', 'include'), join(dir, 'use.c')], { encoding: 'utf8' });
+      assert.equal(cc.status, 0, cc.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the TypeScript bindings type what the runtime does: an [in, out] string ECALL argument as bytes (written back) or text; an OCALL gets an [in] string as text and other buffers as bytes or null', () => {
+    const { dir, run } = gen();
+    try {
+      assert.equal(run.status, 0, run.stderr);
+      const ts = readFileSync(join(dir, 'kinds.ts'), 'utf8');
+      assert.match(ts, /e1\(c: number, p: Uint8Array \| null, on: number, s: Uint8Array \| string \| null\): number;/);
+      assert.match(ts, /o1\(note: string \| null, out: Uint8Array \| null, io: Uint8Array \| null\): void;/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('an interface Witness refuses (a structure by value) is exit 2 with --c-header alone too, and no file is written', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'witness-gen-'));
+    try {
+      writeFileSync(join(dir, 'sv.edl'), 'enclave { struct pt { int32_t x; }; trusted { public int e(struct pt p); }; };\n');
+      const r = witness('edl', join(dir, 'sv.edl'), '--c-header', join(dir, 'sv_t.h'));
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /INTERFACE_UNSUPPORTED/);
+      assert.equal(existsSync(join(dir, 'sv_t.h')), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -14,7 +14,7 @@ import {
 } from '../../sdk/edl/index.js';
 import { readText, writeOutputs } from '../files.js';
 import { basename } from 'node:path';
-import { canonicalInterface } from '../../sdk/interface.js';
+import { canonicalInterface, planInterface } from '../../sdk/interface.js';
 import { generateCHeader, generateTsBindings, generateAsDeclarations } from '../../sdk/codegen.js';
 import { CliError, toJson, type Io } from '../io.js';
 import type { Command } from '../main.js';
@@ -144,8 +144,11 @@ export const command: Command = {
     const name = basename(path).replace(/\.edl$/, '');
     if (values['c-header'] || values.ts || values.as) {
       const canonical = canonicalInterface(itf);
+      // What Witness cannot marshal (a structure by value, a deep copy) is refused before any file is
+      // written, the C header's included: the module would compile and `witness build` refuse it.
+      planInterface(canonical);
       writeOutputs([
-        ...(values['c-header'] ? [{ path: values['c-header'], data: generateCHeader(canonical, name) }] : []),
+        ...(values['c-header'] ? [{ path: values['c-header'], data: generateCHeader(canonical, name, itf.includes) }] : []),
         ...(values.ts ? [{ path: values.ts, data: generateTsBindings(canonical, name) }] : []),
         ...(values.as ? [{ path: values.as, data: generateAsDeclarations(canonical, name) }] : []),
       ]);
