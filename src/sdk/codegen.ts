@@ -114,6 +114,13 @@ function tsOcallParamType(p: ParamPlan): string {
   if (p.kind === 'buffer' && p.string && p.direction === 'in') return 'string | null';
   return tsParamType(p).replace(' | string', '');
 }
+/** Words TypeScript does not take as a parameter name; a C parameter so named gets a `_` appended. */
+const TS_RESERVED: ReadonlySet<string> = new Set(('break case catch class const continue debugger default delete do else enum export extends false finally for function if ' +
+  'import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await arguments eval').split(' '));
+function tsName(n: string): string {
+  return TS_RESERVED.has(n) ? `${n}_` : n;
+}
+
 function tsReturn(w: WasmType | undefined): string {
   return w === undefined ? 'void' : w === 'i64' ? 'bigint' : 'number';
 }
@@ -130,21 +137,24 @@ export function generateTsBindings(iface: CanonicalInterface, name: string, impo
     `export interface ${T}Ocalls {`,
   ];
   plan.ocalls.forEach((f) => {
-    const ps = f.params.map((p) => `${p.name}: ${tsOcallParamType(p)}`);
+    const ps = f.params.map((p) => `${tsName(p.name)}: ${tsOcallParamType(p)}`);
     out.push(`  ${f.name}(${ps.join(', ')}): ${tsReturn(f.returns?.wasm)};`);
   });
-  out.push('}', '', `/** The ECALLs of ${name}, typed. */`, `export interface ${T}Ecalls {`);
-  plan.ecalls.forEach((f) => {
-    if (!f.public) return;
-    out.push(`  ${f.name}(${f.params.map((p) => `${p.name}: ${tsParamType(p)}`).join(', ')}): ${tsReturn(f.returns?.wasm)};`);
-  });
-  out.push('}', '', `export function bind${T}(enclave: HostEnclave): ${T}Ecalls {`, '  return {');
-  plan.ecalls.forEach((f) => {
-    if (!f.public) return;
-    const names = f.params.map((p) => p.name);
-    out.push(`    ${f.name}: (${names.join(', ')}) => enclave.ecall('${f.name}', [${names.join(', ')}]) as ${tsReturn(f.returns?.wasm) === 'void' ? 'undefined' : tsReturn(f.returns?.wasm)},`);
-  });
-  out.push('  };', '}', '');
+  // Public ECALLs, and the private ones apart: those only an OCALL implementation may make, and only
+  // when its OCALL's allow() lists them (edger8r generates untrusted proxies for every ECALL).
+  for (const [kind, pub] of [['', true], ['Private', false]] as const) {
+    const fs = plan.ecalls.filter((f) => f.public === pub);
+    if (!pub && fs.length === 0) continue;
+    out.push('}', '', pub ? `/** The ECALLs of ${name}, typed. */` : `/** The private ECALLs of ${name}: callable from an OCALL implementation whose OCALL allows them. */`, `export interface ${T}${kind}Ecalls {`);
+    for (const f of fs) out.push(`  ${f.name}(${f.params.map((p) => `${tsName(p.name)}: ${tsParamType(p)}`).join(', ')}): ${tsReturn(f.returns?.wasm)};`);
+    out.push('}', '', `export function bind${T}${kind}(enclave: HostEnclave): ${T}${kind}Ecalls {`, '  return {');
+    for (const f of fs) {
+      const names = f.params.map((p) => tsName(p.name));
+      out.push(`    ${f.name}: (${names.join(', ')}) => enclave.ecall('${f.name}', [${names.join(', ')}]) as ${tsReturn(f.returns?.wasm) === 'void' ? 'undefined' : tsReturn(f.returns?.wasm)},`);
+    }
+    out.push('  };');
+  }
+  out.push('}', '');
   return out.join('\n');
 }
 

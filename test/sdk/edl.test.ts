@@ -856,3 +856,24 @@ describe('witness edl --c-header / --ts: what is generated', () => {
     }
   });
 });
+
+describe('witness edl --ts: names and private ECALLs', () => {
+  test('parameters named after TypeScript\'s reserved words get a `_`, so the bindings parse; private ECALLs get their own interface and binder (an OCALL implementation may call them when its OCALL allows them)', async () => {
+    const ts = (await import('typescript')).default;
+    const dir = mkdtempSync(join(tmpdir(), 'witness-gen-'));
+    try {
+      writeFileSync(join(dir, 'kw.edl'), 'enclave {\n trusted { public int e(int function, size_t new); int priv(int var); };\n untrusted { int o(int class) allow(priv); };\n};\n');
+      const r = witness('edl', join(dir, 'kw.edl'), '--ts', join(dir, 'kw.ts'));
+      assert.equal(r.status, 0, r.stderr);
+      const text = readFileSync(join(dir, 'kw.ts'), 'utf8');
+      const out = ts.transpileModule(text, { reportDiagnostics: true, compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } });
+      assert.deepEqual((out.diagnostics ?? []).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')), []);
+      assert.match(text, /e\(function_: number, new_: number\): number;/);
+      assert.match(text, /o\(class_: number\): number;/);
+      assert.match(text, /export interface KwPrivateEcalls \{\n {2}priv\(var_: number\): number;/);
+      assert.match(text, /export function bindKwPrivate\(enclave: HostEnclave\): KwPrivateEcalls/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
