@@ -67,7 +67,7 @@ export function generateCHeader(iface: CanonicalInterface, name: string, include
   const tagged = new Map<string, { kw: 'struct' | 'union'; def: Tagged }>();
   for (const [kw, list] of [['struct', iface.structs], ['union', iface.unions]] as const) {
     for (const d of list as readonly Tagged[]) {
-      tagged.set(`${kw} ${d.name}`, { kw, def: d });
+      tagged.set(d.name, { kw, def: d }); // (one name space: an EDL names each type once, EDL_DUPLICATE_TYPE)
       out.push(`typedef ${kw} ${d.name} ${d.name};`);
     }
   }
@@ -77,11 +77,9 @@ export function generateCHeader(iface: CanonicalInterface, name: string, include
     if (done.has(key)) return;
     done.add(key);
     const { kw, def } = tagged.get(key)!;
-    // A member held by value needs its type complete first; a pointer needs only the declaration above.
-    for (const m of def.members ?? []) {
-      const dep = `${m.type.kind} ${m.type.name}`;
-      if (m.type.pointer === 0 && tagged.has(dep)) define(dep);
-    }
+    // A member held by value (an array of them too) needs its type complete first, whether it is
+    // named `union u` or by its typedef `u`; a pointer needs only the declaration above.
+    for (const m of def.members ?? []) if (m.type.pointer === 0 && tagged.has(m.type.name)) define(m.type.name);
     out.push(`${kw} ${def.name} {`);
     for (const m of def.members ?? []) out.push(`  ${cDecl(m.type, m.name)};`);
     out.push('};', '');

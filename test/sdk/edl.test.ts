@@ -790,6 +790,7 @@ describe('witness edl --c-header / --ts: what is generated', () => {
     '    include "mytypes.h"',
     '    enum color { RED, GREEN = 5 };',
     '    union u1 { int32_t a; float b; };',
+    '    struct s0 { s1 inner[2]; };',
     '    struct s1 { int32_t x; union u1 u; struct s1 *next; };',
     '    trusted {',
     '        public int e1(color c, [in] struct s1 *p, bool on, [in, out, string] char *s);',
@@ -817,6 +818,7 @@ describe('witness edl --c-header / --ts: what is generated', () => {
       assert.match(h, /typedef enum color \{[^}]*\} color;/);
       assert.match(h, /typedef union u1 u1;/);
       assert.ok(h.indexOf('union u1 {') >= 0 && h.indexOf('union u1 {') < h.indexOf('struct s1 {'), 'u1 defined before s1');
+      assert.ok(h.indexOf('struct s1 {') < h.indexOf('struct s0 {'), 's1, held by value under its typedef name, defined before s0');
       const clang = spawnSync('clang', ['--version'], { encoding: 'utf8' });
       if (clang.status !== 0) {
         t.skip('clang is not installed: the header was not compiled');

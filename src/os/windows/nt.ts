@@ -141,8 +141,8 @@ export class NtEnclaveApi {
       return status;
     };
     if (!outWritable(this.#p, NumberOfBytesWritten, 8)) return C.STATUS_ACCESS_VIOLATION;
-    for (let i = 0; i < n; i++) if (enc.pages.has(BaseAddress + i * 4096)) return failEarly(C.STATUS_CONFLICTING_ADDRESSES);
-    if (n > enc.commitment + this.#k.epc.availablePages) return failEarly(this.#cfg.epcExhaustedStatus);
+    const room = this.#roomFor(enc, BaseAddress, n);
+    if (room !== C.STATUS_SUCCESS) return failEarly(room);
     if (Buffer instanceof Uint8Array ? Buffer.length < BufferSize : !this.#p.accessible(Buffer, BufferSize, false)) return failEarly(C.STATUS_ACCESS_VIOLATION);
     // The source of each EADD: page-aligned process memory is added straight from the process's
     // frames (EADD reads SRCPGE like any non-enclave access, so a frame in the PRM gives the abort
@@ -175,9 +175,7 @@ export class NtEnclaveApi {
             this.#p.readInto((Buffer as number) + i * 4096, this.#page);
             mem.writePhysical(staging, this.#page);
           }
-          const epc = this.#k.addPage(enc, la, src, prot.secinfo, prot.measure);
-          if (epc < 0) throw new OsError('EPC_ACCOUNTING', 'the EPC ran out after it was checked'); // a kernel bug, not an input
-          if (prot.pte >= 0) pt.map(la / 4096, epc / 4096, prot.pte);
+          this.#addMapped(enc, la, src, prot);
           done += 4096;
         }
       });
@@ -263,25 +261,34 @@ export class NtEnclaveApi {
     const prot = decodeEnclaveProtection(flProtect, false);
     if (!prot) return C.STATUS_INVALID_PAGE_PROTECTION;
     const n = size / 4096;
-    for (let i = 0; i < n; i++) if (enc.pages.has(start + i * 4096)) return C.STATUS_CONFLICTING_ADDRESSES;
-    if (n > enc.commitment + this.#k.epc.availablePages) return this.#cfg.epcExhaustedStatus;
+    const room = this.#roomFor(enc, start, n);
+    if (room !== C.STATUS_SUCCESS) return room;
     const staging = this.#k.sgx.sourcePage;
     this.#k.processor.memory.writePhysical(staging, new Uint8Array(4096));
-    const pt = this.#p.pageTable;
+    const zeros = { ...prot, measure: false };
     try {
       this.#k.ring0(() => {
-        for (let i = 0; i < n; i++) {
-          const la = start + i * 4096;
-          const epc = this.#k.addPage(enc, la, staging, prot.secinfo, false);
-          if (epc < 0) throw new OsError('EPC_ACCOUNTING', 'the EPC ran out after it was checked'); // a kernel bug, not an input
-          if (prot.pte >= 0) pt.map(la / 4096, epc / 4096, prot.pte); // mapped as LoadEnclaveData maps its pages
-        }
+        for (let i = 0; i < n; i++) this.#addMapped(enc, start + i * 4096, staging, zeros);
       });
     } catch (e) {
       if (!(e instanceof ArchFault)) throw e;
       return faultStatus(e);
     }
     return C.STATUS_SUCCESS;
+  }
+
+  /** Whether `n` pages from `base` can be added: none there yet (CONFLICTING_ADDRESSES), and the EPC has room (the exhaustion knob's status). */
+  #roomFor(enc: KernelEnclave, base: number, n: number): number {
+    for (let i = 0; i < n; i++) if (enc.pages.has(base + i * 4096)) return C.STATUS_CONFLICTING_ADDRESSES;
+    if (n > enc.commitment + this.#k.epc.availablePages) return this.#cfg.epcExhaustedStatus;
+    return C.STATUS_SUCCESS;
+  }
+
+  /** EADD (and EEXTEND when `prot.measure`) the page at physical `src` as `la`, and map it with `prot`'s PTE flags (ring 0; #roomFor was asked first). */
+  #addMapped(enc: KernelEnclave, la: number, src: number, prot: { readonly secinfo: number; readonly pte: number; readonly measure: boolean }): void {
+    const epc = this.#k.addPage(enc, la, src, prot.secinfo, prot.measure);
+    if (epc < 0) throw new OsError('EPC_ACCOUNTING', 'the EPC ran out after it was checked'); // a kernel bug, not an input
+    if (prot.pte >= 0) this.#p.pageTable.map(la / 4096, epc / 4096, prot.pte);
   }
 
   // ---- teardown ------------------------------------------------------------------------------
