@@ -16,6 +16,7 @@ import { deriveKey, cpusvnAtMost, ZERO16, ZERO32, ZERO64 } from './keys.js';
 import { TCS_OFF } from './structures/tcs.js';
 import { eexitInfoFor } from './engine.js';
 import { PKCS1_5_PADDING } from './constants.js';
+import { forgetVaSlots, forgetEvictedOf } from './paging.js';
 
 const USER_LIMIT = 2 ** 47;
 /** Reused operand buffers (PAGEINFO, SECINFO): EADD runs once per page of every enclave. */
@@ -23,7 +24,7 @@ const PAGEINFO_BUF = new Uint8Array(32);
 const SECINFO_BUF = new Uint8Array(64);
 
 /** Read `len` bytes of kernel memory at linear `la` (an ENCLS memory operand outside the EPC). */
-function kread(m: MachineState, lp: LpState, la: number, len: number, out: Uint8Array = new Uint8Array(len)): Uint8Array {
+export function kread(m: MachineState, lp: LpState, la: number, len: number, out: Uint8Array = new Uint8Array(len)): Uint8Array {
   let done = 0;
   while (done < len) {
     const a = la + done;
@@ -36,7 +37,7 @@ function kread(m: MachineState, lp: LpState, la: number, len: number, out: Uint8
 }
 
 /** The "EPC operand check": `la` must translate to an EPC page (else #PF(la)). Returns the page index. */
-function epcOperand(m: MachineState, lp: LpState, la: number, write: boolean): number {
+export function epcOperand(m: MachineState, lp: LpState, la: number, write: boolean): number {
   const c = lp.epcOperands, pt = lp.cr3;
   const page = la - (la & 4095);
   if (c.pt === pt && c.gen === PageTable.generationOf(pt)) {
@@ -67,11 +68,11 @@ function epcOperand(m: MachineState, lp: LpState, la: number, write: boolean): n
  * the alignment checks of PAGEINFO's fields look only at their low bits, so a field whose value no
  * number holds (≥ 2^53, u64leNumberOrNeg's -1) passes them and faults where it is used.
  */
-function alignedField(b: Uint8Array, o: number, a: number): boolean {
+export function alignedField(b: Uint8Array, o: number, a: number): boolean {
   return ((b[o]! | (b[o + 1]! << 8)) & (a - 1)) === 0;
 }
 
-function aligned(x: number, a: number): boolean {
+export function aligned(x: number, a: number): boolean {
   // x & (a - 1): the low bits of a safe integer, without a floating-point modulo (EPC addresses lie above 2^31).
   return Number.isSafeInteger(x) && x >= 0 && (x & (a - 1)) === 0;
 }
@@ -143,7 +144,7 @@ export function ecreate(m: MachineState, lp: LpState, rbx: number, rcx: number):
     attributes: src.slice(48, 64), configId: src.slice(192, 256), configSvn: u16le(src, 260),
     measurement, initialized: false, mrenclave: new Uint8Array(32), mrsigner: new Uint8Array(32), isvProdId: 0, isvSvn: 0,
     isvFamilyId: new Uint8Array(16), isvExtProdId: new Uint8Array(16), padding: new Uint8Array(352),
-    childCount: 0, activeThreads: 0, exitCount: 0, tamperedPages: 0, regions: [], regionEpoch: 0, regionCheck: { pt: null, generation: -1, epoch: -1 }, dead: false,
+    childCount: 0, activeThreads: 0, exitCount: 0, tamperedPages: 0, regions: [], regionEpoch: 0, regionCheck: { pt: null, generation: -1, epoch: -1 }, dead: false, trackEpoch: 0,
     mode64, xfrmInXcr0: (xfrm & ~cfg.xcr0) === 0n,
   };
   m.setPage(idx, page);
@@ -221,7 +222,7 @@ export function eadd(m: MachineState, lp: LpState, rbx: number, rcx: number): nu
   m.validCount++;
   if (pt === PT.TCS) {
     const f = m.readTcsFields(idx);
-    const t: TcsState = { page: idx, secs: s, linAddr: linaddr, state: 'idle', ...f, suspended: [], aexCount: 0, cache: null, pool: null, eexitInfo: eexitInfoFor(linaddr) };
+    const t: TcsState = { page: idx, secs: s, linAddr: linaddr, state: 'idle', ...f, suspended: [], aexCount: 0, cache: null, pool: null, eexitInfo: eexitInfoFor(linaddr), notStarted: -1 };
     m.tcs[idx] = t;
   }
   m.epcmEpoch++;
@@ -351,6 +352,7 @@ export function eremove(m: MachineState, lp: LpState, rcx: number): number {
   const pt = m.pt[idx]!;
   if (pt === PT.VA || (pt === PT.TRIM && !(m.state[idx]! & EPCM_STATE.MODIFIED))) {
     const owner = m.owner[idx]!;
+    if (pt === PT.VA) forgetVaSlots(m, idx);
     m.freePage(idx);
     if (owner >= 0 && m.secs[owner]) m.secs[owner]!.childCount--;
     return SGX.SUCCESS;
@@ -359,6 +361,7 @@ export function eremove(m: MachineState, lp: LpState, rcx: number): number {
     const s = m.secs[idx]!;
     if (s.childCount > 0) return SGX.CHILD_PRESENT;
     s.dead = true;
+    forgetEvictedOf(m, s);
     s.measurement?.dispose();
     m.freePage(idx);
     m.engine?.destroyed(s.key);

@@ -210,6 +210,7 @@ function enterMode(m: MachineState, e: Entry, aep: number): void {
   lp.activeSecs = s;
   lp.activeTcs = t;
   lp.activeToken = e.token;
+  lp.entryEpoch = s.trackEpoch;
   s.activeThreads++;
 }
 
@@ -496,6 +497,7 @@ function aex(m: MachineState, e: Entry, vector: number | null, errorCode: number
   const flags = restoreTf(e, (r.rflags & 0x3fffff & ~(0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x800 | 0x10000)) | 0x2);
   const scrub = newRegisters();
   copyRegisters(r, scrub);
+  if (t.notStarted === t.cssa) t.notStarted = -1; // this frame is written anew
   t.cssa++;
   m.tcsChanged(t);
   t.aexCount++;
@@ -508,6 +510,9 @@ function aex(m: MachineState, e: Entry, vector: number | null, errorCode: number
   } finally {
     releaseTcs(m, e);
   }
+  // A #PF goes to the kernel first (its IDT): when it resolves the fault (it loaded an evicted page
+  // again), the host at the AEP sees what an interrupt's AEX shows it, and resumes.
+  if (vector === VECTOR.PF && m.pageFaultHandler !== null && m.pageFaultHandler(e.lp, maddr, errorCode)) return exitOf('aex', t, null, 0, 0, null, null);
   return exitOf('aex', t, vector, vector === null ? 0 : errorCode, vector === VECTOR.PF ? maddr - (maddr % 4096) : 0, null, detail);
 }
 
@@ -589,7 +594,8 @@ function waitInHandler(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit'
   const savedRip = kind === 'aex' ? readSavedRip(m, e) : 0;
   let exit = first;
   let resumed = false;
-  for (;; answered = false, src = null) {
+  let retry = false, retries = 0;
+  for (;; answered = retry, src = null, retry = false) {
     if (!answered) {
       if (e.handler) leaf = e.handler(exit, e.hostRegs);
       else leaf = kind === 'aex' && interrupt && exit === first ? ENCLU.ERESUME : 0;
@@ -621,6 +627,11 @@ function waitInHandler(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit'
         }
       }
     } catch (err) {
+      // (A #PF the kernel resolved: the same ENCLU again, as hostEnclu does.)
+      if (!resumed && kernelResolved(m, e.lp, err) && ++retries <= MAX_FAULT_RETRIES) {
+        retry = true;
+        continue;
+      }
       if (err instanceof ArchFault && err.vector !== VECTOR.MC && e.handler) {
         exit = faultExit(err, leaf, rbx);
         continue;
@@ -629,9 +640,18 @@ function waitInHandler(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit'
     }
     if (resumed) {
       // Back in enclave mode in this frame: what a fresh entry checks before the engine runs holds
-      // here too (a page removed or tampered with during the exit): a fault now is the frame's own,
-      // raised in enclave mode (an AEX), not the ENCLU's.
-      validateAtEntry(m, e);
+      // here too (a page removed, evicted or tampered with during the exit): a fault now is the
+      // frame's own, raised in enclave mode: an AEX, after which the frame waits for its ERESUME
+      // as at any fault of an access (the kernel may have loaded the page again meanwhile).
+      for (;;) {
+        try {
+          validateAtEntry(m, e);
+          break;
+        } catch (err) {
+          if (!(err instanceof ArchFault) || err.vector === VECTOR.MC || !inMode(e)) throw err;
+          suspend(m, e, aex(m, e, err.vector, err.errorCode, err.address, err.reason), 'aex', false);
+        }
+      }
       if (kind === 'aex' && e.ctx.regs.rip !== savedRip) throw new EnclaveRedirect(e.ctx.regs.rip);
       return;
     }
@@ -691,13 +711,35 @@ function execute(m: MachineState, e: Entry, leaf: number): ExitInfo {
   let target: number;
   try {
     validateAtEntry(m, e);
-    target = leaf === ENCLU.EENTER ? m.engine!.enter(e.ctx) : m.engine!.resume(e.ctx);
+  } catch (err) {
+    return entryCheckFailed(m, e, err);
+  }
+  try {
+    target = leaf === ENCLU.EENTER || startsAtEntry(e) ? m.engine!.enter(e.ctx) : m.engine!.resume(e.ctx);
   } catch (err) {
     return entryThrew(m, e, err);
   }
   if (!inMode(e)) throw engineLeftMode();
   if (target >= 0 && target < USER_LIMIT) return eexitTo(m, e, target);
   return eexitFailed(m, e, target);
+}
+
+/**
+ * The entry's checks of the memory regions faulted before the engine ran: an AEX at OENTRY (its
+ * frame remembered as not started, so that ERESUME of it starts the engine: see TcsState.notStarted).
+ */
+function entryCheckFailed(m: MachineState, e: Entry, err: unknown): ExitInfo {
+  const exit = entryThrew(m, e, err);
+  if (exit.reason === 'aex') e.tcs.notStarted = e.tcs.cssa - 1;
+  return exit;
+}
+
+/** ERESUME of a frame whose AEX came before the engine's first step, still at OENTRY: the engine starts afresh. */
+function startsAtEntry(e: Entry): boolean {
+  const t = e.tcs;
+  if (t.notStarted !== t.cssa) return false;
+  t.notStarted = -1;
+  return e.ctx.regs.rip === e.secs.baseAddr + t.oentry;
 }
 
 function engineLeftMode(): ArchError {
@@ -888,12 +930,17 @@ function resumesSuspendedFrame(t: TcsState): boolean {
 export function hostEnclu(m: MachineState, lp: LpState, leaf: number, regs: Registers, handler: ExitHandler | null): ExitInfo {
   if (lp.cpl !== 3 || lp.enclaveMode || (leaf !== ENCLU.EENTER && leaf !== ENCLU.ERESUME) || !m.engine) throw hostEncluFault(lp, leaf);
   let next: number = leaf;
+  let retries = 0;
   for (;;) {
     let exit: ExitInfo;
     givenUp = null;
     try {
       exit = runEntry(m, lp, next, regs, handler);
     } catch (err) {
+      // A #PF of the ENCLU itself (an evicted TCS or SSA page) goes to the kernel first; when it
+      // resolved it, the instruction runs again (a bounded number of times: a kernel that answers
+      // "resolved" without resolving would loop for ever).
+      if (kernelResolved(m, lp, err) && ++retries <= MAX_FAULT_RETRIES) continue;
       exit = entryFaulted(err, handler, next, regs);
     }
     if (givenUp !== null) {
@@ -905,6 +952,14 @@ export function hostEnclu(m: MachineState, lp: LpState, leaf: number, regs: Regi
     next = handler(exit, regs);
     if (next === 0) return exit;
   }
+}
+
+/** How many times in a row a faulting ENCLU is executed again after the kernel said it resolved the #PF. */
+const MAX_FAULT_RETRIES = 8;
+
+/** `err` is a #PF of an ENCLU that the kernel's page-fault handler resolved (out of line: not on the entry path). */
+function kernelResolved(m: MachineState, lp: LpState, err: unknown): boolean {
+  return err instanceof ArchFault && err.vector === VECTOR.PF && m.pageFaultHandler !== null && !lp.enclaveMode && m.pageFaultHandler(lp, err.address, err.errorCode);
 }
 
 /** Why host code cannot execute ENCLU here (the first failing check, in order). */

@@ -33,7 +33,8 @@ export interface MemoryRegion {
 
 /** Hidden and architectural state of one SECS (one enclave). */
 export interface SecsState {
-  readonly page: number;
+  /** The SECS's EPC page (moves when the SECS is evicted and reloaded: EWB/ELDU). */
+  page: number;
   readonly eid: number;
   readonly key: object;
   readonly size: number;
@@ -66,6 +67,8 @@ export interface SecsState {
   regionEpoch: number;
   regionCheck: { pt: PageTable | null; generation: number; epoch: number };
   dead: boolean;
+  /** The tracking epoch (specs/sgx.md §10.4, ED-9): ETRACK advances it; EBLOCK records it per page; EENTER/ERESUME per LP. */
+  trackEpoch: number;
   /** Entry facts computed once (no BigInt on the hot path): MODE64BIT set, XFRM ⊆ XCR0. */
   readonly mode64: boolean;
   readonly xfrmInXcr0: boolean;
@@ -76,7 +79,8 @@ export type TcsLifecycle = 'idle' | 'active';
 
 /** Parsed TCS fields, mirrored into the TCS page bytes on every change. */
 export interface TcsState {
-  readonly page: number;
+  /** The TCS's EPC page (moves when it is evicted and reloaded: EWB/ELDU). */
+  page: number;
   readonly secs: SecsState;
   readonly linAddr: number;
   state: TcsLifecycle;
@@ -106,6 +110,12 @@ export interface TcsState {
   readonly eexitInfo: ExitInfo;
   /** A reusable entry record for this TCS (used when no frame of it is suspended). */
   pool: object | null;
+  /**
+   * The SSA frame written by an AEX taken at entry, before the engine ran its first step (the
+   * entry-time checks of the memory regions faulted), or −1: ERESUME of that frame starts the
+   * engine at OENTRY with the saved registers, as hardware re-executes the faulting first access.
+   */
+  notStarted: number;
 }
 
 /** A suspended frame on a TCS: the entry record it belongs to (compared by identity only; an entry suspends at most once at a time). */
@@ -157,6 +167,8 @@ export interface LpState {
   dataOut: bigint;
   /** The host's registers as this LP read them for its last EENTER/ERESUME outside the cached path (each read once). */
   readonly intake: Registers;
+  /** The enclave's tracking epoch when this LP last entered it (specs/sgx.md §10.4); meaningful in enclave mode. */
+  entryEpoch: number;
 }
 
 /** Read-only zeros: the bytes of a page that has no storage (an all-zero page). Never written. */
@@ -192,11 +204,23 @@ export class MachineState {
   readonly version: Float64Array;
   readonly tampered: Uint8Array;
   readonly backed: Uint8Array;
+  /** The owner's tracking epoch when EBLOCK blocked the page (specs/sgx.md §10.4). */
+  readonly blockEpoch: Float64Array;
   /** Plaintext of each EPC page; null = all zero (never written). PRIVATE to the processor. */
   readonly secs: (SecsState | undefined)[];
   readonly tcs: (TcsState | undefined)[];
 
   nextEid = 1;
+  /** CR_PAGING_VERSION: the last nonce EWB gave out (non-zero, unique per boot; multiples of 8, see paging.ts). */
+  pagingVersion = 0;
+  /**
+   * The processor's hidden state of an evicted SECS or TCS (a SecsState or TcsState: the
+   * measurement, identities and keys of an enclave; a thread's suspended frames), keyed by the
+   * nonce of its EWB. On hardware it travels inside the encrypted page (the SECS's reserved bytes);
+   * here it waits for the ELDU whose MAC check admits that nonce. Dropped when the nonce can no
+   * longer be loaded (its VA slot overwritten or removed, its enclave removed).
+   */
+  readonly evicted = new Map<number, SecsState | TcsState>();
   /** Bumped on every EPCM change (and integrity failure): entry-time caches are keyed by it. */
   epcmEpoch = 0;
   lePubKeyHash: Uint8Array = INTEL_LE_PUBKEYHASH.slice();
@@ -210,6 +234,13 @@ export class MachineState {
   readonly lps: LpState[];
   engine: EnclaveEngine | null = null;
   stepHook: ((lp: LpState) => void) | null = null;
+  /**
+   * The kernel's page-fault handler (its IDT entry for #PF): called in ring 0 when a #PF is
+   * delivered for code on LP `lp` (an AEX's, or ENCLU's own), with the LP outside enclave mode.
+   * True when the kernel resolved it (an evicted page loaded again): the AEX then reaches the host
+   * as an interrupt's, and a faulting ENCLU is executed again, as on Linux.
+   */
+  pageFaultHandler: ((lp: LpState, address: number, errorCode: number) => boolean) | null = null;
   readonly kernelPageTable: PageTable;
   validCount = 0;
 
@@ -241,6 +272,7 @@ export class MachineState {
     this.version = new Float64Array(n);
     this.tampered = new Uint8Array(n);
     this.backed = new Uint8Array(n);
+    this.blockEpoch = new Float64Array(n);
     this.#store = new Array<Uint8Array | null>(n).fill(null);
     this.secs = new Array<SecsState | undefined>(n);
     this.tcs = new Array<TcsState | undefined>(n);
@@ -249,7 +281,7 @@ export class MachineState {
       index, cpl: 3 as 0 | 3, cr3: this.kernelPageTable, enclaveMode: false, activeSecs: null, activeTcs: null, pendingInterrupt: null, activeToken: 0, dataOut: 0n,
       tcsOperand: { rbx: -1, pt: null, gen: -1, epoch: -1, tcs: null },
       epcOperands: { pt: null, gen: -1, la0: -1, i0: -1, w0: false, la1: -1, i1: -1, w1: false, next: 0 },
-      intake: newRegisters(),
+      intake: newRegisters(), entryEpoch: 0,
     }));
   }
 
@@ -600,6 +632,11 @@ export class MachineState {
       if (copy) this.#regionView(i).set(old);
       old.fill(0); // no copy of the plaintext stays behind in the slab
     }
+  }
+
+  /** Page `i` backs page `j` of `region`'s memory now. */
+  backsRegion(i: number, region: MemoryRegion, j: number): boolean {
+    return this.backed[i] === 1 && this.#regionOf[i] === region && this.#regionSlot[i] === j;
   }
 
   /**

@@ -15,6 +15,7 @@ import { ArchError } from './errors.js';
 import { gp, ud } from './faults.js';
 import { PageTable } from './mmu.js';
 import * as L from './encls.js';
+import * as P from './paging.js';
 import { hostEnclu } from './enclu.js';
 import type { EnclaveEngine, ExitHandler, ExitInfo, Registers } from './engine.js';
 
@@ -163,6 +164,12 @@ export class LogicalProcessor {
       case ENCLS.EREMOVE: return L.eremove(m, lp, rcx);
       case ENCLS.EDBGRD: return L.edbgrd(m, lp, rcx);
       case ENCLS.EDBGWR: return L.edbgwr(m, lp, rcx, registerU64(rbx));
+      case ENCLS.EPA: return P.epa(m, lp, rbx, rcx);
+      case ENCLS.EBLOCK: return P.eblock(m, lp, rcx);
+      case ENCLS.ETRACK: return P.etrack(m, lp, rcx);
+      case ENCLS.EWB: return P.ewb(m, lp, rbx, rcx, rdx);
+      case ENCLS.ELDB: return P.eld(m, lp, rbx, rcx, rdx, true);
+      case ENCLS.ELDU: return P.eld(m, lp, rbx, rcx, rdx, false);
       default:
         throw new ArchError('LEAF_NOT_MODELLED', `ENCLS[${ENCLS_NAMES.get(leaf)}] is architectural but not modelled yet`, { leaf });
     }
@@ -338,6 +345,17 @@ export class Processor {
    */
   setStepHook(hook: ((lp: LogicalProcessor) => void) | null): void {
     this.#m.stepHook = hook ? (lp) => hook(this.lps[lp.index]!) : null;
+  }
+
+  /**
+   * Install the kernel's page-fault handler (the #PF entry of its IDT; null: none). It is called
+   * when a #PF is delivered for code on a logical processor (an AEX's, or that of an ENCLU itself),
+   * with that processor outside enclave mode, the faulting linear address and the error code. It
+   * returns true when it resolved the fault (e.g. loaded an evicted page again): the host at the
+   * AEP then sees an interrupt's AEX (and resumes), and a faulting ENCLU is executed again.
+   */
+  setPageFaultHandler(handler: ((lp: LogicalProcessor, address: number, errorCode: number) => boolean) | null): void {
+    this.#m.pageFaultHandler = handler ? (lp, address, errorCode) => handler(this.lps[lp.index]!, address, errorCode) : null;
   }
 
   /** The identity-mapped page table the model kernel uses for ENCLS operands. */

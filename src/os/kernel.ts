@@ -10,6 +10,7 @@ import { PageMap } from '../lib/pagemap.js';
 import { FrameAllocator, EpcAllocator } from './physical.js';
 import { Process } from './process.js';
 import { OsError } from './errors.js';
+import { EpcPager, type EvictedPage, type VaPage } from './pager.js';
 
 const ZERO_PAGE = new Uint8Array(4096);
 const SECS_ATTRIBUTES = SECS.field('ATTRIBUTES');
@@ -64,6 +65,12 @@ export class KernelEnclave {
   readonly pages = new EnclavePages();
   /** Committed EPC pages not used yet. */
   commitment: number;
+  /** Pages written out of the EPC (EWB): linear page address → where they are (the kernel's pager). */
+  readonly evicted = new Map<number, EvictedPage>();
+  /** Pages blocked by an eviction that could not finish yet (a thread was inside): linear page address → their PTE flags (−1: none). */
+  readonly blocked = new Map<number, number>();
+  /** The enclave's VA pages (paging). */
+  readonly vaPages: VaPage[] = [];
 
   constructor(process: Process, base: number, size: number, type: number, secs: number, attributes: Attributes, commitment: number) {
     this.process = process;
@@ -161,6 +168,42 @@ export class SgxLeaves {
     return this.#k.ring0((lp) => lp.encls(ENCLS.EREMOVE, 0, page));
   }
 
+  /** PAGEINFO for EWB and ELDx (SDM 37.10: the SECINFO field holds the PCMD's address) into the scratch page. */
+  #pagingInfo(linaddr: number, srcpge: number, pcmd: number, secs: number): void {
+    const b = this.#buf;
+    b.fill(0);
+    writeU64le(b, PAGEINFO_AT.LINADDR, linaddr);
+    writeU64le(b, PAGEINFO_AT.SRCPGE, srcpge);
+    writeU64le(b, PAGEINFO_AT.SECINFO, pcmd);
+    writeU64le(b, PAGEINFO_AT.SECS, secs);
+    this.#k.processor.memory.writePhysical(this.#scratch, b.subarray(0, PAGEINFO.size));
+  }
+
+  /** EPA: `page` becomes a Version Array. */
+  epa(page: number): number {
+    return this.#k.ring0((lp) => lp.encls(ENCLS.EPA, PT.VA, page));
+  }
+
+  eblock(page: number): number {
+    return this.#k.ring0((lp) => lp.encls(ENCLS.EBLOCK, 0, page));
+  }
+
+  etrack(secs: number): number {
+    return this.#k.ring0((lp) => lp.encls(ENCLS.ETRACK, 0, secs));
+  }
+
+  /** EWB of `page` into RAM page `src` and PCMD `pcmd`, its version into VA slot `slot`. */
+  ewb(page: number, slot: number, src: number, pcmd: number): number {
+    this.#pagingInfo(0, src, pcmd, 0);
+    return this.#k.ring0((lp) => lp.encls(ENCLS.EWB, this.#scratch, page, slot));
+  }
+
+  /** ELDU of the page evicted from `linaddr` (encrypted at `src`, PCMD at `pcmd`, version in `slot`) into `page`, for the enclave of `secs`. */
+  eldu(linaddr: number, src: number, pcmd: number, secs: number, page: number, slot: number): number {
+    this.#pagingInfo(linaddr, src, pcmd, secs);
+    return this.#k.ring0((lp) => lp.encls(ENCLS.ELDU, this.#scratch, page, slot));
+  }
+
   edbgrd(address: number): { status: number; value: bigint } {
     return this.#k.ring0((lp) => {
       const status = lp.encls(ENCLS.EDBGRD, 0, address);
@@ -183,6 +226,12 @@ export class SgxLeaves {
 export interface KernelOptions {
   /** Lowest RAM frame the kernel allocates (below is firmware/kernel image). Default 256 (1 MiB). */
   readonly firstFrame?: number;
+  /**
+   * Reclaim EPC pages under pressure (os-api.md §4.7): an allocation that finds the EPC full evicts
+   * the oldest reclaimable page to RAM, and the enclave's next touch of it loads it back, so
+   * enclaves may together be larger than the EPC. Default false: a full EPC refuses the allocation.
+   */
+  readonly reclaim?: boolean;
 }
 
 export class Kernel {
@@ -190,6 +239,10 @@ export class Kernel {
   readonly ram: FrameAllocator;
   readonly epc: EpcAllocator;
   readonly sgx: SgxLeaves;
+  /** EPC paging: eviction, reload, the #PF handler, reclaim. */
+  readonly pager: EpcPager;
+  /** Whether a full EPC makes room by evicting pages (KernelOptions.reclaim). */
+  readonly reclaim: boolean;
   readonly #enclaves = new Set<KernelEnclave>();
   /** The logical processor a ring-0 section runs on (null outside one). */
   #ring0Lp: LogicalProcessor | null = null;
@@ -200,6 +253,25 @@ export class Kernel {
     this.ram = new FrameAllocator(options.firstFrame ?? 256, Math.floor(processor.ramSize / 4096));
     this.epc = new EpcAllocator(processor.epcBase, processor.epcPages);
     this.sgx = new SgxLeaves(this);
+    this.pager = new EpcPager(this);
+    this.reclaim = options.reclaim ?? false;
+    processor.setPageFaultHandler((lp, address) => this.pager.onPageFault(lp, address));
+  }
+
+  /**
+   * An EPC page (from the caller's commitment when `fromCommitment`); with reclaim, a full EPC
+   * first evicts the oldest reclaimable page. −1 when there is none.
+   */
+  allocEpc(fromCommitment: boolean): number {
+    let pa = this.epc.alloc(fromCommitment);
+    while (pa < 0 && this.reclaim && this.pager.reclaim(1) > 0) pa = this.epc.alloc(false);
+    return pa;
+  }
+
+  /** With reclaim, evict pages until `n` are available (or nothing more can be evicted); true when they are. */
+  ensureAvailable(n: number): boolean {
+    if (this.reclaim) while (this.epc.availablePages < n && this.pager.reclaim(1) > 0);
+    return this.epc.availablePages >= n;
   }
 
   /**
@@ -291,6 +363,8 @@ export class Kernel {
     KernelEnclave | { error: 'VA_CONFLICT' } | { error: 'NO_EPC' } | { error: 'ECREATE_FAULT'; fault: ArchFault } {
     if (secs.length !== SECS.size) throw new OsError('SECS_LENGTH', `a SECS is ${SECS.size} bytes, got ${secs.length}`);
     if (!process.isFree(base, size)) return { error: 'VA_CONFLICT' };
+    // (With reclaim, room is made for the commitment and the first VA page by evicting others' pages.)
+    if (this.reclaim) this.ensureAvailable(commitPages + 2);
     if (!this.epc.commit(commitPages + 1)) return { error: 'NO_EPC' };
     const secsPage = this.epc.alloc(true);
     try {
@@ -305,6 +379,8 @@ export class Kernel {
     const enc = new KernelEnclave(process, base, size, type, secsPage, attributes, commitPages);
     process.reserve(base, size, 'enclave', enc);
     this.#enclaves.add(enc);
+    // Linux gives every enclave its first VA page at ECREATE (one more per 512 pages as it grows).
+    if (this.reclaim) this.pager.addVaPage(enc);
     return enc;
   }
 
@@ -321,9 +397,9 @@ export class Kernel {
     // up): the kernel keeps one page per address, so a second page there would be lost to it, and
     // with it the enclave's teardown (EREMOVE of the SECS: CHILD_PRESENT).
     if (enc.state !== 'created') throw new OsError('ENCLAVE_STATE', `the enclave at 0x${enc.base.toString(16)} is ${enc.state}: pages are added only while it is built`);
-    if (enc.pages.has(la)) throw new OsError('PAGE_PRESENT', `the enclave at 0x${enc.base.toString(16)} has a page at 0x${la.toString(16)} already`);
+    if (enc.pages.has(la) || enc.evicted.has(la)) throw new OsError('PAGE_PRESENT', `the enclave at 0x${enc.base.toString(16)} has a page at 0x${la.toString(16)} already`);
     const fromCommitment = enc.commitment > 0;
-    const epc = this.epc.alloc(fromCommitment);
+    const epc = this.allocEpc(fromCommitment);
     if (epc < 0) return -1;
     if (fromCommitment) enc.commitment--;
     try {
@@ -335,6 +411,11 @@ export class Kernel {
     }
     enc.pages.set(la, epc);
     if (measure) this.sgx.eextendPage(enc.secs, epc);
+    if (this.reclaim) {
+      const type = (secinfo >> 8) & 0xff;
+      if (type === PT.REG || type === PT.TCS) this.pager.noteResident(enc, la);
+      if (enc.pages.size + enc.evicted.size > enc.vaPages.length * 512) this.pager.addVaPage(enc);
+    }
     return epc;
   }
 
@@ -366,6 +447,14 @@ export class Kernel {
           enc.pages.delete(la);
           removed++;
         }
+        // The VA pages (EREMOVE frees a VA page whatever its slots hold), then the SECS.
+        while (enc.vaPages.length > 0) {
+          const va = enc.vaPages[enc.vaPages.length - 1]!;
+          const v = this.sgx.eremove(va.pa);
+          if (v !== 0) throw new OsError('EREMOVE_FAILED', `EREMOVE of a VA page returned ${v}`);
+          this.epc.free(va.pa);
+          enc.vaPages.pop();
+        }
         const s = this.sgx.eremove(enc.secs);
         if (s !== 0) throw new OsError('EREMOVE_FAILED', `EREMOVE of the SECS returned ${s}`);
         return 0;
@@ -376,6 +465,8 @@ export class Kernel {
       throw e;
     }
     this.epc.free(enc.secs);
+    this.pager.release(enc);
+    enc.blocked.clear();
     this.releaseCommitment(enc);
     const r = enc.process.regionAt(enc.base);
     if (r && r.owner === enc) enc.process.release(r);

@@ -27,6 +27,12 @@ export interface PlatformOptions {
   readonly seed?: Uint8Array;
   /** Usable EPC in bytes. Default 93.5 MiB. */
   readonly epcSize?: number;
+  /**
+   * The kernel reclaims EPC pages under pressure (evicts them to RAM with EWB, loads them back with
+   * ELDU when the enclave touches them), so enclaves may together be larger than the EPC. Default
+   * false: a full EPC refuses the allocation (the profile's exhaustion status).
+   */
+  readonly epcReclaim?: boolean;
   /** Further processor options (CPUSVN, logical processors, masks…). */
   readonly processor?: Omit<ProcessorOptions, 'seed' | 'epcSize' | 'engine' | 'crypto'>;
   /** OS knobs (launch policy, retries…). */
@@ -94,7 +100,7 @@ export function createPlatform(options: PlatformOptions = {}): Platform {
     engine: options.engine ?? createTrustedRuntime(options.crypto ? { crypto: options.crypto } : {}),
   };
   const processor = restart ? Processor.restore(saved, procOpts) : new Processor(procOpts);
-  const kernel = new Kernel(processor);
+  const kernel = new Kernel(processor, { reclaim: options.epcReclaim ?? false });
   const process = kernel.createProcess('host.exe');
   const kernel32 = new Kernel32(kernel, process, profile, resolveWindowsConfig(options.windows ?? {}, processor.inspect.flexibleLaunchControl));
   // The host program's threads run in user mode on every logical processor (a host thread may be
