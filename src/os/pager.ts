@@ -134,16 +134,27 @@ export class EpcPager {
     const entry = pt.entry(vpn);
     const pte = entry < 0 ? -1 : entry % 8;
     if (entry >= 0) pt.unmap(vpn);
-    const status = k.ring0(() => {
-      const b = k.sgx.eblock(pa);
-      if (b !== SGX.SUCCESS && b !== SGX.BLKSTATE) return b;
-      let st = k.sgx.ewb(pa, slot, src, pcmd);
-      if (st === SGX.NOT_TRACKED) {
-        k.sgx.etrack(enc.secs);
-        st = k.sgx.ewb(pa, slot, src, pcmd);
-      }
-      return st;
-    });
+    let status: number;
+    try {
+      status = k.ring0(() => {
+        const b = k.sgx.eblock(pa);
+        if (b !== SGX.SUCCESS && b !== SGX.BLKSTATE) return b;
+        let st = k.sgx.ewb(pa, slot, src, pcmd);
+        if (st === SGX.NOT_TRACKED) {
+          k.sgx.etrack(enc.secs);
+          st = k.sgx.ewb(pa, slot, src, pcmd);
+        }
+        return st;
+      });
+    } catch (e) {
+      // A fault (a locked memory controller machine-checks every ENCLS): the slot and buffers go
+      // back and the mapping is restored; whatever a leaf did before it stays done.
+      this.#releaseSlot(enc, slot);
+      k.ram.free(src / 4096);
+      this.#pcmdFree.push(pcmd);
+      if (entry >= 0) pt.map(vpn, pa / 4096, pte);
+      throw e;
+    }
     if (status === SGX.SUCCESS || status === SGX.VA_SLOT_OCCUPIED) {
       // (A page blocked by an earlier attempt was unmapped then: its flags were kept.)
       const flags = enc.blocked.get(la) ?? pte;
@@ -181,7 +192,13 @@ export class EpcPager {
     if (ev === undefined) throw new OsError('PAGE_NOT_EVICTED', `the enclave at 0x${enc.base.toString(16)} has no evicted page at 0x${la.toString(16)}`);
     const dest = k.allocEpc(false);
     if (dest < 0) throw new OsError('NO_EPC', 'no EPC page to load the page into');
-    const st = k.sgx.eldu(la, ev.src, ev.pcmd, enc.secs, dest, ev.slot);
+    let st: number;
+    try {
+      st = k.sgx.eldu(la, ev.src, ev.pcmd, enc.secs, dest, ev.slot);
+    } catch (e) {
+      k.epc.free(dest); // (a faulting leaf changed nothing)
+      throw e;
+    }
     if (st !== SGX.SUCCESS) {
       k.epc.free(dest);
       if (st === SGX.MAC_COMPARE_FAIL) this.stats.macFailures++;

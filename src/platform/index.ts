@@ -73,7 +73,7 @@ function savedProfile(saved: SavedPlatform, requested: WindowsProfileId | undefi
 
 /**
  * A machine: processor, kernel, one host process and its kernel32.
- * @throws {PlatformError} `SAVED_PLATFORM_INVALID` for a saved machine with an unknown profile,
+ * @throws {PlatformError} `BAD_OPTION` for an `epcReclaim` that is no boolean, `SAVED_PLATFORM_INVALID` for a saved machine with an unknown profile,
  * `PROFILE_MISMATCH` when `profile` differs from the saved machine's, `SEED_WITH_SAVED` when both
  * `saved` and `seed` are given.
  * @throws {OsError} `UNKNOWN_PROFILE`; {ArchError} for a short seed or a malformed save.
@@ -87,6 +87,7 @@ export function createPlatform(options: PlatformOptions = {}): Platform {
   if (saved !== undefined && options.seed !== undefined) throw new PlatformError('SEED_WITH_SAVED', 'a saved machine keeps its own platform secrets: give `saved` or `seed`, not both');
   // (`saved: null` is a save too, a malformed one: Processor.restore refuses it, rather than a new machine with other secrets.)
   const restart = saved !== undefined;
+  if (options.epcReclaim !== undefined && typeof options.epcReclaim !== 'boolean') throw new PlatformError('BAD_OPTION', `epcReclaim must be true or false, got ${String(options.epcReclaim)}`, { option: 'epcReclaim' });
   if (restart && (typeof saved !== 'object' || saved === null)) throw new PlatformError('SAVED_PLATFORM_INVALID', 'the saved machine is not an object (Platform.save() output)');
   const profile = windowsProfile(restart ? savedProfile(saved, options.profile) : options.profile ?? 'win-x64-sgx1');
   const procOpts: ProcessorOptions = {

@@ -11,6 +11,7 @@ import { loadEnclave, type HostEnclave } from '../../src/sdk/index.js';
 import { createPlatform, type Platform } from '../../src/platform/index.js';
 import { SGX, PT } from '../../src/arch/index.js';
 import { OsError, type KernelEnclave } from '../../src/os/index.js';
+import { PlatformError } from '../../src/platform/index.js';
 import { helloEnclave } from '../helpers/hello.js';
 
 const SECRET = new TextEncoder().encode('kept in enclave memory, paged out');
@@ -122,6 +123,12 @@ describe('reclaim: enclaves together larger than the EPC', () => {
     assert.equal(p.kernel.epc.freePages, free0, 'EPC pages (VA pages included) all back');
     assert.equal(p.kernel.ram.available, ram0 - p.kernel.pager.pcmdPoolPages, 'backing pages all back (the PCMD pool stays)');
   });
+});
+
+test('createPlatform refuses an epcReclaim that is no boolean', () => {
+  for (const bad of ['yes', 1, null]) {
+    assert.throws(() => createPlatform({ epcReclaim: bad as unknown as boolean }), (e: unknown) => e instanceof PlatformError && e.code === 'BAD_OPTION');
+  }
 });
 
 describe('a hostile kernel and evicted pages (specs/sgx.md §10.3)', () => {

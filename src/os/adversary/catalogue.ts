@@ -10,7 +10,7 @@
 import { ArchFault, ENCLS, PT, SECS, sgxStatusName, VECTOR, mrsignerOf } from '../../arch/index.js';
 import { bytesEqual, writeU64le } from '../../lib/bytes.js';
 import { ENCLAVE_TYPE_SGX } from '../windows/constants.js';
-import type { Kernel } from '../kernel.js';
+import type { Kernel, KernelEnclave } from '../kernel.js';
 import { OsError } from '../errors.js';
 import type { Process } from '../process.js';
 import { HostileDriver } from './driver.js';
@@ -360,7 +360,76 @@ export const ATTACKS: readonly Attack[] = [
       return { blockedBy: this.defence, observed: [], detail };
     },
   },
+  {
+    name: 'evict-read-backing',
+    attempted: "evict the secret's page (EWB) and read what the kernel holds for it: the written-out page and its PCMD",
+    defence: 'EWB encrypts the page under the per-boot paging key (CR_BASE_PK)',
+    run(v, d) {
+      const { enc, la } = secretPage(v);
+      d.kernel.pager.evict(enc, la);
+      const ev = enc.evicted.get(la)!;
+      const page = d.readPhysical(ev.src, 4096), pcmd = d.readPhysical(ev.pcmd, 128);
+      return { blockedBy: this.defence, observed: [page, pcmd], detail: 'evicted: the kernel holds ciphertext and a MAC' };
+    },
+  },
+  {
+    name: 'evict-tamper',
+    attempted: "evict the secret's page, change a byte of its encrypted copy, and let the enclave load it back",
+    defence: 'ELDU checks the MAC over the page and its metadata (SGX_MAC_COMPARE_FAIL): a changed page is never loaded',
+    run(v, d) {
+      const { enc, la } = secretPage(v);
+      d.kernel.pager.evict(enc, la);
+      const ev = enc.evicted.get(la)!;
+      d.writePhysical(ev.src + 7, flip(d.readPhysical(ev.src + 7, 1), 0));
+      const st = d.kernel.pager.load(enc, la);
+      return { blockedBy: this.defence, observed: [], detail: `ELDU returned ${sgxStatusName(st)}; the enclave's access: ${faultOf(() => v.readSecret())}` };
+    },
+  },
+  {
+    name: 'evict-replay',
+    attempted: "evict the secret's page and keep its encrypted copy, let the enclave change the page, evict it again, and load the old copy",
+    defence: 'the version in the VA slot: ELDU of the older copy fails its MAC (SGX_MAC_COMPARE_FAIL), and each copy loads at most once',
+    run(v, d) {
+      const { enc, la } = secretPage(v);
+      d.kernel.pager.evict(enc, la);
+      const first = enc.evicted.get(la)!;
+      const oldPage = d.readPhysical(first.src, 4096), oldPcmd = d.readPhysical(first.pcmd, 128);
+      v.writeSecret(v.secret); // (the page is loaded back, written, and gets a new version at its next eviction)
+      d.kernel.pager.evict(enc, la);
+      const second = enc.evicted.get(la)!;
+      d.writePhysical(second.src, oldPage);
+      d.writePhysical(second.pcmd, oldPcmd);
+      const st = d.kernel.pager.load(enc, la);
+      return { blockedBy: this.defence, observed: [oldPage], detail: `ELDU of the older copy returned ${sgxStatusName(st)}` };
+    },
+  },
+  {
+    name: 'evict-swap-pages',
+    attempted: "evict the secret's page and the page after it, and load each one's encrypted copy in the other's place",
+    defence: "the page's linear address is under the MAC: ELDU at another address fails (SGX_MAC_COMPARE_FAIL)",
+    run(v, d) {
+      const { enc, la } = secretPage(v);
+      const next = la + 4096;
+      d.kernel.pager.evict(enc, la);
+      d.kernel.pager.evict(enc, next);
+      const a = enc.evicted.get(la)!, b = enc.evicted.get(next)!;
+      const pa = d.readPhysical(a.src, 4096), pcmdA = d.readPhysical(a.pcmd, 128);
+      d.writePhysical(a.src, d.readPhysical(b.src, 4096));
+      d.writePhysical(a.pcmd, d.readPhysical(b.pcmd, 128));
+      d.writePhysical(b.src, pa);
+      d.writePhysical(b.pcmd, pcmdA);
+      const st = [d.kernel.pager.load(enc, la), d.kernel.pager.load(enc, next)].map(sgxStatusName);
+      return { blockedBy: this.defence, observed: [], detail: `ELDU of the swapped copies returned ${st.join(', ')}` };
+    },
+  },
 ];
+
+/** The victim's kernel enclave object and the linear page holding its secret. */
+function secretPage(v: Victim): { enc: KernelEnclave; la: number } {
+  const enc = v.kernel.enclaves.find((x) => x.base === v.base);
+  if (!enc) throw new OsError('VICTIM_GONE', 'the victim enclave is gone');
+  return { enc, la: down(v.secretAddress, 4096) };
+}
 
 function flip(b: Uint8Array, i: number): Uint8Array {
   const c = b.slice();
