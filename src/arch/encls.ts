@@ -16,7 +16,7 @@ import { deriveKey, cpusvnAtMost, ZERO16, ZERO32, ZERO64 } from './keys.js';
 import { TCS_OFF } from './structures/tcs.js';
 import { eexitInfoFor } from './engine.js';
 import { PKCS1_5_PADDING } from './constants.js';
-import { forgetVaSlots, forgetEvictedOf } from './paging.js';
+import { forgetVaSlots, retireSecs } from './paging.js';
 
 const USER_LIMIT = 2 ** 47;
 /** Reused operand buffers (PAGEINFO, SECINFO): EADD runs once per page of every enclave. */
@@ -222,7 +222,7 @@ export function eadd(m: MachineState, lp: LpState, rbx: number, rcx: number): nu
   m.validCount++;
   if (pt === PT.TCS) {
     const f = m.readTcsFields(idx);
-    const t: TcsState = { page: idx, secs: s, linAddr: linaddr, state: 'idle', ...f, suspended: [], aexCount: 0, cache: null, pool: null, eexitInfo: eexitInfoFor(linaddr), notStarted: -1 };
+    const t: TcsState = { page: idx, secs: s, linAddr: linaddr, state: 'idle', ...f, suspended: [], aexCount: 0, cache: null, pool: null, eexitInfo: eexitInfoFor(linaddr), notStarted: [] };
     m.tcs[idx] = t;
   }
   m.epcmEpoch++;
@@ -360,11 +360,8 @@ export function eremove(m: MachineState, lp: LpState, rcx: number): number {
   if (pt === PT.SECS) {
     const s = m.secs[idx]!;
     if (s.childCount > 0) return SGX.CHILD_PRESENT;
-    s.dead = true;
-    forgetEvictedOf(m, s);
-    s.measurement?.dispose();
     m.freePage(idx);
-    m.engine?.destroyed(s.key);
+    retireSecs(m, s);
     return SGX.SUCCESS;
   }
   const s = m.secs[m.owner[idx]!]!;

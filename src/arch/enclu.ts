@@ -497,7 +497,7 @@ function aex(m: MachineState, e: Entry, vector: number | null, errorCode: number
   const flags = restoreTf(e, (r.rflags & 0x3fffff & ~(0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x800 | 0x10000)) | 0x2);
   const scrub = newRegisters();
   copyRegisters(r, scrub);
-  if (t.notStarted === t.cssa) t.notStarted = -1; // this frame is written anew
+  if (t.notStarted.length !== 0) forgetNotStarted(t, t.cssa); // this frame is written anew
   t.cssa++;
   m.tcsChanged(t);
   t.aexCount++;
@@ -612,10 +612,14 @@ function waitInHandler(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit'
       // table may map another enclave's TCS at the same address, and EENTER then enters that one)
       // with the frame on top of the TCS's stack. suspend's finally takes its mark off the TCS.
       const mine = rbx === t.linAddr && t.suspended.length > 0 && t.suspended[t.suspended.length - 1] === e &&
-        ((kind === 'aex' && leaf === ENCLU.ERESUME) || (kind === 'eexit' && leaf === ENCLU.EENTER)) && entryTcs(m, e.lp, rbx, r.rcx) === t;
+        ((kind === 'aex' && leaf === ENCLU.ERESUME) || (kind === 'eexit' && leaf === ENCLU.EENTER)) && ownCheck(() => entryTcs(m, e.lp, rbx, r.rcx)) === t;
       if (mine) {
-        if (kind === 'aex') eresumeEntry(m, e.lp, r, h, e.handler, e.token, e);
-        else eenterEntry(m, e.lp, r, h, e.handler, e.token, e);
+        try {
+          if (kind === 'aex') eresumeEntry(m, e.lp, r, h, e.handler, e.token, e);
+          else eenterEntry(m, e.lp, r, h, e.handler, e.token, e);
+        } catch (err) {
+          throw encluOwn(err);
+        }
         resumed = true;
       } else {
         givenUp = null;
@@ -626,6 +630,7 @@ function waitInHandler(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit'
           throw new Unwind(e.token, exit);
         }
       }
+      retries = 0;
     } catch (err) {
       // (A #PF the kernel resolved: the same ENCLU again, as hostEnclu does.)
       if (!resumed && kernelResolved(m, e.lp, err) && ++retries <= MAX_FAULT_RETRIES) {
@@ -649,7 +654,8 @@ function waitInHandler(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit'
           break;
         } catch (err) {
           if (!(err instanceof ArchFault) || err.vector === VECTOR.MC || !inMode(e)) throw err;
-          suspend(m, e, aex(m, e, err.vector, err.errorCode, err.address, err.reason), 'aex', false);
+          const x = aex(m, e, err.vector, err.errorCode, err.address, err.reason);
+          suspend(m, e, x, 'aex', x.vector === null);
         }
       }
       if (kind === 'aex' && e.ctx.regs.rip !== savedRip) throw new EnclaveRedirect(e.ctx.regs.rip);
@@ -730,16 +736,23 @@ function execute(m: MachineState, e: Entry, leaf: number): ExitInfo {
  */
 function entryCheckFailed(m: MachineState, e: Entry, err: unknown): ExitInfo {
   const exit = entryThrew(m, e, err);
-  if (exit.reason === 'aex') e.tcs.notStarted = e.tcs.cssa - 1;
+  if (exit.reason === 'aex') e.tcs.notStarted.push(e.tcs.cssa - 1);
   return exit;
 }
 
 /** ERESUME of a frame whose AEX came before the engine's first step, still at OENTRY: the engine starts afresh. */
 function startsAtEntry(e: Entry): boolean {
   const t = e.tcs;
-  if (t.notStarted !== t.cssa) return false;
-  t.notStarted = -1;
+  if (t.notStarted.length === 0 || !forgetNotStarted(t, t.cssa)) return false;
   return e.ctx.regs.rip === e.secs.baseAddr + t.oentry;
+}
+
+/** Frame `frame` is no longer one that has not started; true when it was. */
+function forgetNotStarted(t: TcsState, frame: number): boolean {
+  const i = t.notStarted.indexOf(frame);
+  if (i < 0) return false;
+  t.notStarted.splice(i, 1);
+  return true;
 }
 
 function engineLeftMode(): ArchError {
@@ -787,7 +800,12 @@ function runEntry(m: MachineState, lp: LpState, leaf: number, regs: Registers, h
     if (x !== null) return x;
     const src = intake(lp, regs);
     m.checkLocked(); // again: reading the registers can run code outside (a getter), which may have locked the machine
-    const e = eenterEntry(m, lp, src, regs, handler, token);
+    let e: Entry;
+    try {
+      e = eenterEntry(m, lp, src, regs, handler, token);
+    } catch (err) {
+      throw encluOwn(err);
+    }
     return execute(m, e, leaf);
   }
   return runResume(m, lp, leaf, regs, handler, token);
@@ -905,9 +923,9 @@ function runResume(m: MachineState, lp: LpState, leaf: number, regs: Registers, 
   if (leaf === ENCLU.ERESUME) {
     const src = intake(lp, regs);
     m.checkLocked();
-    const t = tcsOperand(m, lp, src.rbx, src.rcx);
+    const t = ownCheck(() => tcsOperand(m, lp, src.rbx, src.rcx));
     if (resumesSuspendedFrame(t)) throw new ArchError('TCS_SUSPENDED_FRAME', 'ERESUME of a TCS whose interrupted frame is still on the stack: return ERESUME from the exit handler instead (a limit of the model)');
-    const e = eresumeEntry(m, lp, src, regs, handler, token);
+    const e = ownCheck(() => eresumeEntry(m, lp, src, regs, handler, token));
     return execute(m, e, leaf);
   }
   throw gp(`ENCLU leaf ${leaf} is not valid outside enclave mode`);
@@ -936,6 +954,7 @@ export function hostEnclu(m: MachineState, lp: LpState, leaf: number, regs: Regi
     givenUp = null;
     try {
       exit = runEntry(m, lp, next, regs, handler);
+      retries = 0;
     } catch (err) {
       // A #PF of the ENCLU itself (an evicted TCS or SSA page) goes to the kernel first; when it
       // resolved it, the instruction runs again (a bounded number of times: a kernel that answers
@@ -957,9 +976,32 @@ export function hostEnclu(m: MachineState, lp: LpState, leaf: number, regs: Regi
 /** How many times in a row a faulting ENCLU is executed again after the kernel said it resolved the #PF. */
 const MAX_FAULT_RETRIES = 8;
 
-/** `err` is a #PF of an ENCLU that the kernel's page-fault handler resolved (out of line: not on the entry path). */
+/**
+ * `err` is a #PF of the ENCLU itself (raised by its own checks: encluOwn) that the kernel's
+ * page-fault handler resolved. A #PF from anything else on the way (host code in an exit handler
+ * touching an evicted page) is not the instruction's: it is never retried. Out of line: not on the
+ * entry path.
+ */
 function kernelResolved(m: MachineState, lp: LpState, err: unknown): boolean {
-  return err instanceof ArchFault && err.vector === VECTOR.PF && m.pageFaultHandler !== null && !lp.enclaveMode && m.pageFaultHandler(lp, err.address, err.errorCode);
+  return err instanceof ArchFault && err.vector === VECTOR.PF && ENCLU_OWN_FAULTS.has(err) && m.pageFaultHandler !== null && !lp.enclaveMode && m.pageFaultHandler(lp, err.address, err.errorCode);
+}
+
+/** Faults raised by EENTER/ERESUME's own checks, before enclave mode (the ones the kernel may resolve and the instruction retry). */
+const ENCLU_OWN_FAULTS = new WeakSet<object>();
+
+/** `err`, remembered as a fault of the ENCLU's own checks when it is one (rethrown by the caller). */
+function encluOwn(err: unknown): unknown {
+  if (err instanceof ArchFault && err.vector === VECTOR.PF) ENCLU_OWN_FAULTS.add(err);
+  return err;
+}
+
+/** `check()`, its #PF remembered as the ENCLU's own (encluOwn). */
+function ownCheck<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    throw encluOwn(err);
+  }
 }
 
 /** Why host code cannot execute ENCLU here (the first failing check, in order). */
@@ -1179,7 +1221,7 @@ class Context implements EnclaveContext {
   #faulted(err: unknown): void {
     if (err instanceof ArchFault && err.vector !== VECTOR.MC && inMode(this.#e)) {
       const exit = aex(this.#m, this.#e, err.vector, err.errorCode, err.address, err.reason);
-      suspend(this.#m, this.#e, exit, 'aex', false);
+      suspend(this.#m, this.#e, exit, 'aex', exit.vector === null); // (a #PF the kernel resolved: an interrupt's AEX)
       return;
     }
     throw err;

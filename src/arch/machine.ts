@@ -74,6 +74,13 @@ export interface SecsState {
   readonly xfrmInXcr0: boolean;
 }
 
+/** What an evicted VA page's slots held in MachineState.evicted: nonce → state. */
+export interface EvictedSlots {
+  readonly slots: Map<number, EvictedState>;
+}
+/** The hidden state kept for one evicted page (MachineState.evicted). */
+export type EvictedState = SecsState | TcsState | EvictedSlots;
+
 /** Lifecycle of a TCS (style rule 7). */
 export type TcsLifecycle = 'idle' | 'active';
 
@@ -111,11 +118,12 @@ export interface TcsState {
   /** A reusable entry record for this TCS (used when no frame of it is suspended). */
   pool: object | null;
   /**
-   * The SSA frame written by an AEX taken at entry, before the engine ran its first step (the
-   * entry-time checks of the memory regions faulted), or −1: ERESUME of that frame starts the
-   * engine at OENTRY with the saved registers, as hardware re-executes the faulting first access.
+   * The SSA frames written by AEXs taken at entry, before the engine ran its first step (the
+   * entry-time checks of the memory regions faulted): ERESUME of such a frame starts the engine at
+   * OENTRY with the saved registers, as hardware re-executes the faulting first access. (Usually
+   * empty; a frame leaves it when it is resumed or written anew.)
    */
-  notStarted: number;
+  readonly notStarted: number[];
 }
 
 /** A suspended frame on a TCS: the entry record it belongs to (compared by identity only; an entry suspends at most once at a time). */
@@ -217,10 +225,12 @@ export class MachineState {
    * The processor's hidden state of an evicted SECS or TCS (a SecsState or TcsState: the
    * measurement, identities and keys of an enclave; a thread's suspended frames), keyed by the
    * nonce of its EWB. On hardware it travels inside the encrypted page (the SECS's reserved bytes);
-   * here it waits for the ELDU whose MAC check admits that nonce. Dropped when the nonce can no
-   * longer be loaded (its VA slot overwritten or removed, its enclave removed).
+   * here it waits for the ELDU whose MAC check admits that nonce. An evicted VA page takes the
+   * entries of the nonces in its slots with it (an EvictedSlots under its own nonce), and gives
+   * them back when it is loaded. Dropped when the nonce can no longer be loaded (its VA slot
+   * overwritten or removed, its enclave removed): see paging.ts, dropEvicted.
    */
-  readonly evicted = new Map<number, SecsState | TcsState>();
+  readonly evicted = new Map<number, EvictedState>();
   /** Bumped on every EPCM change (and integrity failure): entry-time caches are keyed by it. */
   epcmEpoch = 0;
   lePubKeyHash: Uint8Array = INTEL_LE_PUBKEYHASH.slice();

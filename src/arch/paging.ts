@@ -9,7 +9,7 @@
  * freshness through the nonce kept in a VA slot that ELDx clears). Tracking is ED-9 (§10.4).
  */
 import { u64le, u64leNumberOrNeg, u32le, writeU64le, isZero } from '../lib/bytes.js';
-import { type MachineState, type LpState, type SecsState, type TcsState, ZERO_PAGE, EPCM_STATE } from './machine.js';
+import { type MachineState, type LpState, type SecsState, type TcsState, type EvictedState, type EvictedSlots, ZERO_PAGE, EPCM_STATE } from './machine.js';
 import { gp, pfEpcm } from './faults.js';
 import { ArchError } from './errors.js';
 import { PT, SGX } from './constants.js';
@@ -145,8 +145,11 @@ export function ewb(m: MachineState, lp: LpState, rbx: number, rcx: number, rdx:
   } else if (pt !== PT.VA) {
     throw pfEpcm(rcx, `EWB: page type ${pt} cannot be evicted`, true);
   }
-  // The outputs translated before anything is committed (a #PF here changes nothing).
+  // The outputs translated (and their frames checked) before anything is committed: a #PF here changes nothing.
   const srcPa = koutput(m, lp, srcpge), pcmdPa = koutput(m, lp, pcmdLa), piPa = koutput(m, lp, rbx);
+  m.checkFramesWhole(srcPa, 4096);
+  m.checkFramesWhole(pcmdPa, 128);
+  m.checkFramesWhole(piPa, 8);
   if (m.tampered[idx]) m.lockUp('EWB read a page that failed integrity');
   if (m.tampered[vaIdx]) m.lockUp('EWB used a VA page that failed integrity');
   // 6. The nonce, and the page encrypted and MACed with its metadata.
@@ -171,11 +174,12 @@ export function ewb(m: MachineState, lp: LpState, rbx: number, rcx: number, rdx:
   const va = m.page(vaIdx);
   const slot = rdx & 4095;
   const old = u64leNumberOrNeg(va, slot);
-  if (old !== 0) m.evicted.delete(old);
+  if (old !== 0) dropEvicted(m, old);
   writeU64le(va, slot, ver);
   m.touched(vaIdx);
   if (pt === PT.TCS) m.evicted.set(ver, m.tcs[idx]!);
   else if (pt === PT.SECS) m.evicted.set(ver, m.secs[idx]!);
+  else if (pt === PT.VA) m.evicted.set(ver, { slots: takeSlots(m, idx) });
   if (owner !== null) {
     if (m.backed[idx]) owner.regionEpoch++;
     owner.childCount--;
@@ -228,7 +232,7 @@ export function eld(m: MachineState, lp: LpState, rbx: number, rcx: number, rdx:
   const plain = ver === 0n ? null : m.crypto.aesGcm128Decrypt(m.boot.pagingKey, ivOf(ver), cipher, header, pcmd.subarray(112, 128));
   if (plain === null) return SGX.MAC_COMPARE_FAIL;
   const hidden = m.evicted.get(Number(ver));
-  if ((pt === PT.SECS || pt === PT.TCS) && hidden === undefined) {
+  if ((pt === PT.SECS || pt === PT.TCS) && (hidden === undefined || 'slots' in hidden)) {
     throw new ArchError('EVICTED_STATE_MISSING', `${name}: the processor holds no state for the ${pt === PT.SECS ? 'SECS' : 'TCS'} evicted with nonce ${ver}`);
   }
   // 5. Commit: the page, its EPCM entry, the slot cleared (the anti-replay step).
@@ -248,6 +252,8 @@ export function eld(m: MachineState, lp: LpState, rbx: number, rcx: number, rdx:
     const s = hidden as SecsState;
     s.page = idx;
     m.secs[idx] = s;
+  } else if (pt === PT.VA && hidden !== undefined && 'slots' in hidden) {
+    for (const [v, x] of hidden.slots) m.evicted.set(v, x); // its slots' nonces are loadable again
   } else if (pt === PT.TCS) {
     const t = hidden as TcsState;
     if (t.secs !== owner || t.linAddr !== linAddr) throw new ArchError('EVICTED_STATE_MISSING', `${name}: the TCS state kept for nonce ${ver} belongs elsewhere`);
@@ -281,17 +287,60 @@ function rebindRegionPage(m: MachineState, s: SecsState, idx: number, linAddr: n
   }
 }
 
-/** EREMOVE of VA page `idx`: the versions in its slots can never be loaded again, so the state kept for them goes. */
-export function forgetVaSlots(m: MachineState, idx: number): void {
+/** The kept state of the nonces in VA page `idx`'s slots, taken out of MachineState.evicted (the page is being evicted: they go with it). */
+function takeSlots(m: MachineState, idx: number): Map<number, EvictedState> {
+  const out = new Map<number, EvictedState>();
   const va = m.peek(idx);
-  if (va === null || m.evicted.size === 0) return;
+  if (va === null || m.evicted.size === 0) return out;
   for (let o = 0; o < 4096; o += 8) {
     const v = u64leNumberOrNeg(va, o);
-    if (v > 0) m.evicted.delete(v);
+    const x = v > 0 ? m.evicted.get(v) : undefined;
+    if (x !== undefined) {
+      out.set(v, x);
+      m.evicted.delete(v);
+    }
   }
+  return out;
 }
 
-/** EREMOVE of SECS `s`: its evicted TCSs can never be loaded again (no SECS has its EID). */
-export function forgetEvictedOf(m: MachineState, s: SecsState): void {
-  for (const [v, x] of m.evicted) if ('secs' in x && x.secs === s) m.evicted.delete(v);
+/**
+ * Nonce `ver` can never be loaded again: the state kept for it goes, and with an evicted VA page's
+ * the state of every nonce its slots held. An enclave whose evicted SECS is lost so is gone: what
+ * EREMOVE of its SECS does (retireSecs).
+ */
+function dropEvicted(m: MachineState, ver: number): void {
+  const x = m.evicted.get(ver);
+  if (x === undefined) return;
+  m.evicted.delete(ver);
+  dropState(m, x);
+}
+
+function dropState(m: MachineState, x: EvictedState): void {
+  if ('slots' in x) for (const y of (x as EvictedSlots).slots.values()) dropState(m, y);
+  else if (!('secs' in x)) retireSecs(m, x);
+}
+
+/** EREMOVE of VA page `idx`: the nonces in its slots can never be loaded again. */
+export function forgetVaSlots(m: MachineState, idx: number): void {
+  for (const x of takeSlots(m, idx).values()) dropState(m, x);
+}
+
+/**
+ * An enclave is gone for good (EREMOVE of its SECS, or its evicted SECS lost): it is dead, its
+ * measurement released, the engine told, and the state kept for its evicted TCSs dropped (no
+ * SECS has its EID any more).
+ */
+export function retireSecs(m: MachineState, s: SecsState): void {
+  if (s.dead) return;
+  s.dead = true;
+  forgetTcsOf(m.evicted, s);
+  s.measurement?.dispose();
+  m.engine?.destroyed(s.key);
+}
+
+function forgetTcsOf(map: Map<number, EvictedState>, s: SecsState): void {
+  for (const [v, x] of map) {
+    if ('slots' in x) forgetTcsOf(x.slots, s);
+    else if ('secs' in x && x.secs === s) map.delete(v);
+  }
 }

@@ -412,9 +412,10 @@ export class Kernel {
     enc.pages.set(la, epc);
     if (measure) this.sgx.eextendPage(enc.secs, epc);
     if (this.reclaim) {
+      // A VA page per 512 pages (its allocation may reclaim: the page just added is not yet a candidate).
+      if (enc.pages.size + enc.evicted.size > enc.vaPages.length * 512) this.pager.addVaPage(enc);
       const type = (secinfo >> 8) & 0xff;
       if (type === PT.REG || type === PT.TCS) this.pager.noteResident(enc, la);
-      if (enc.pages.size + enc.evicted.size > enc.vaPages.length * 512) this.pager.addVaPage(enc);
     }
     return epc;
   }

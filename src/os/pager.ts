@@ -10,7 +10,7 @@
  * evicts the oldest reclaimable page (REG and TCS pages, oldest first; SECS and VA pages are
  * never reclaimed), so enclaves may together be larger than the EPC.
  */
-import { PT, SGX, type LogicalProcessor } from '../arch/index.js';
+import { PT, SGX, VECTOR, ArchFault, type LogicalProcessor } from '../arch/index.js';
 import { OsError } from './errors.js';
 import type { Kernel, KernelEnclave } from './kernel.js';
 
@@ -43,8 +43,8 @@ const PCMD_SIZE = 128;
 
 export class EpcPager {
   readonly #k: Kernel;
-  /** Reclaimable pages, oldest first (entries whose page left since are skipped). */
-  readonly #lru: [KernelEnclave, number][] = [];
+  /** Reclaimable pages, oldest first (kept only when the kernel reclaims; entries whose page left since are skipped). */
+  #lru: [KernelEnclave, number][] = [];
   #lruHead = 0;
   readonly #pcmdFree: number[] = [];
   readonly stats: PagingStats = { evicted: 0, loaded: 0, faults: 0, macFailures: 0 };
@@ -53,9 +53,9 @@ export class EpcPager {
     this.#k = k;
   }
 
-  /** Page `la` of `enc` may be reclaimed from now on (it was added or loaded). */
+  /** Page `la` of `enc` may be reclaimed from now on (it was added or loaded): remembered when the kernel reclaims. */
   noteResident(enc: KernelEnclave, la: number): void {
-    this.#lru.push([enc, la]);
+    if (this.#k.reclaim) this.#lru.push([enc, la]);
   }
 
   /** A VA slot of `enc` (a new VA page when its pages are full), or −1 when the EPC has no page for one. */
@@ -95,6 +95,11 @@ export class EpcPager {
     return true;
   }
 
+  /** Entries in the reclaim order (pages that left since included, until reclaim or teardown drops them). */
+  get queued(): number {
+    return this.#lru.length - this.#lruHead;
+  }
+
   /** RAM pages held for PCMDs (32 each; kept once allocated, as a pool). */
   get pcmdPoolPages(): number {
     return this.#pcmdPool;
@@ -124,10 +129,27 @@ export class EpcPager {
     if (pa === undefined) throw new OsError('PAGE_NOT_PRESENT', `the enclave at 0x${enc.base.toString(16)} has no page in the EPC at 0x${la.toString(16)}`);
     const type = k.processor.inspect.epcm(pa).pageType;
     if (type !== PT.REG && type !== PT.TCS) throw new OsError('NOT_RECLAIMABLE', `the page at 0x${la.toString(16)} has type ${type}: only REG and TCS pages are reclaimed`);
-    const slot = this.#takeSlot(enc);
-    if (slot < 0) throw new OsError('NO_EPC', 'no EPC page for a VA page');
+    // The buffers first (an allocation that fails then leaves nothing taken), then the VA slot.
     const src = k.allocKernelPage();
-    const pcmd = this.#takePcmd();
+    let pcmd: number, slot: number;
+    try {
+      pcmd = this.#takePcmd();
+    } catch (e) {
+      k.ram.free(src / 4096);
+      throw e;
+    }
+    try {
+      slot = this.#takeSlot(enc);
+    } catch (e) {
+      k.ram.free(src / 4096);
+      this.#pcmdFree.push(pcmd);
+      throw e;
+    }
+    if (slot < 0) {
+      k.ram.free(src / 4096);
+      this.#pcmdFree.push(pcmd);
+      throw new OsError('NO_EPC', 'no EPC page for a VA page');
+    }
     // Unmap first (no new user translation), then block, track and write back.
     const vpn = la / 4096;
     const pt = enc.process.pageTable;
@@ -148,11 +170,13 @@ export class EpcPager {
       });
     } catch (e) {
       // A fault (a locked memory controller machine-checks every ENCLS): the slot and buffers go
-      // back and the mapping is restored; whatever a leaf did before it stays done.
+      // back; a page EBLOCK blocked stays blocked (recorded, unmapped), another is mapped again.
       this.#releaseSlot(enc, slot);
       k.ram.free(src / 4096);
       this.#pcmdFree.push(pcmd);
-      if (entry >= 0) pt.map(vpn, pa / 4096, pte);
+      if (k.processor.inspect.epcm(pa).blocked) {
+        if (!enc.blocked.has(la)) enc.blocked.set(la, pte);
+      } else if (entry >= 0) pt.map(vpn, pa / 4096, pte);
       throw e;
     }
     if (status === SGX.SUCCESS || status === SGX.VA_SLOT_OCCUPIED) {
@@ -173,6 +197,7 @@ export class EpcPager {
       // The IPIs: every processor inside an enclave takes an interrupt (an AEX) at its next chance.
       for (const lp of k.processor.lps) if (lp.inEnclaveMode) lp.injectInterrupt();
       if (!enc.blocked.has(la)) enc.blocked.set(la, pte);
+      this.noteResident(enc, la); // (reclaim tries it again later)
       return 'busy';
     }
     if (entry >= 0) pt.map(vpn, pa / 4096, pte); // (EBLOCK refused it: nothing changed but the mapping, restored)
@@ -221,7 +246,7 @@ export class EpcPager {
     while (done < n && this.#lruHead < this.#lru.length) {
       const [enc, la] = this.#lru[this.#lruHead]!;
       this.#lru[this.#lruHead++] = undefined as unknown as [KernelEnclave, number];
-      if (enc.state === 'deleted' || !enc.pages.has(la) || enc.blocked.has(la)) continue;
+      if (enc.state === 'deleted' || !enc.pages.has(la)) continue;
       try {
         if (this.evict(enc, la) === 'evicted') done++;
       } catch (e) {
@@ -250,14 +275,15 @@ export class EpcPager {
       if (!enc.evicted.has(la)) return false;
       if (this.load(enc, la) !== SGX.SUCCESS) return false;
     } catch (e) {
-      if (e instanceof OsError) return false;
+      // The page cannot come back now (no EPC, a fault of a leaf): the #PF goes on to the host.
+      if (e instanceof OsError || (e instanceof ArchFault && e.vector !== VECTOR.MC)) return false;
       throw e;
     }
     this.stats.faults++;
     return true;
   }
 
-  /** At teardown (after the enclave's pages and SECS are removed): its backing pages and VA pages go. */
+  /** At teardown (after the enclave's pages, VA pages and SECS are removed): its backing pages go, and its entries in the reclaim order. */
   release(enc: KernelEnclave): void {
     const k = this.#k;
     for (const ev of enc.evicted.values()) {
@@ -265,5 +291,9 @@ export class EpcPager {
       this.#pcmdFree.push(ev.pcmd);
     }
     enc.evicted.clear();
+    if (this.#lru.length !== 0) {
+      this.#lru = this.#lru.slice(this.#lruHead).filter((x) => x !== undefined && x[0] !== enc);
+      this.#lruHead = 0;
+    }
   }
 }

@@ -7,7 +7,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { toHex, u64le } from '../../src/lib/index.js';
-import { ENCLS, SGX, PT, VECTOR, PAGEINFO, type ExitInfo } from '../../src/arch/index.js';
+import { ENCLS, SGX, PT, VECTOR, PAGEINFO, ArchFault, type ExitInfo, type ExitHandler } from '../../src/arch/index.js';
 import { TestKernel } from '../helpers/kernel.js';
 import { newKernel, buildEnclave, withStepHook, type BuiltEnclave } from '../helpers/enclave.js';
 import { assertFault, assertUnchanged } from '../helpers/assert.js';
@@ -471,3 +471,143 @@ describe('ELDB / ELDU (§6.10) and what paging defeats (§10.3)', () => {
 });
 
 
+
+// ---- the kernel's #PF handler and the processor (Processor.setPageFaultHandler) ---------------------
+
+describe('the kernel\'s page-fault handler', () => {
+  /** An enclave with a page evicted (and unmapped, as the pager does), and a handler that loads it back on a #PF there. */
+  function withHandler(opts: Parameters<typeof buildEnclave>[1] = {}) {
+    const { k, engine, e } = enclave(opts);
+    const va = vaPage(k);
+    const la = e.data(1);
+    const blob = evict(e, e.frame(la), va + 8);
+    k.userPt.unmap(la / 4096);
+    const calls: number[] = [];
+    k.proc.setPageFaultHandler((_lp, address) => {
+      calls.push(address);
+      if (address - (address % 4096) !== la) return false;
+      const dest = k.epcPage();
+      assert.equal(k.kernel(() => eld(k, blob, dest, e.secs)), SGX.SUCCESS);
+      k.mapUser(la, dest);
+      return true;
+    });
+    return { k, engine, e, la, calls };
+  }
+
+  test('a #PF it resolves is transparent to a host with no exit handler, as an interrupt is: the access completes, the entry ends in its EEXIT', () => {
+    const { engine, e, la, calls } = withHandler();
+    let done = 0;
+    const op = engine.on((ctx) => {
+      ctx.read(la, 8);
+      done++;
+      return ctx.regs.rcx;
+    });
+    const x = e.enter(op).exit;
+    assert.equal(x.reason, 'eexit');
+    assert.equal(done, 1);
+    assert.deepEqual(calls, [la]);
+  });
+
+  test('a #PF raised by host code in the exit handler is the host\'s: not handed to the kernel as the ENCLU\'s, and the EENTER is not executed again', () => {
+    const { k, engine, e, la, calls } = withHandler();
+    let runs = 0;
+    const op = engine.on((ctx) => {
+      runs++;
+      ctx.eexit(ctx.regs.rcx); // an OCALL-style exit: the handler runs while the frame waits
+      return ctx.regs.rcx;
+    });
+    const handler: ExitHandler = () => {
+      k.proc.memory.readVirtual(k.userPt, la, 8, 3); // not mapped: the host's own #PF
+      return 0;
+    };
+    assert.throws(() => e.enter(op, { handler }), (err: unknown) => err instanceof ArchFault && err.vector === PF);
+    assert.equal(runs, 1, 'the enclave function ran once');
+    assert.deepEqual(calls, [], 'the kernel was not asked');
+  });
+
+  test('two AEXs at entry on stacked SSA frames: each frame, resumed, starts the engine at OENTRY', () => {
+    const { k, engine, e } = enclave({ dataPages: 16, nssa: 3 });
+    assert.equal(e.enter(engine.on((ctx) => {
+      ctx.mapMemory(e.data(0), 0x10000);
+      return ctx.regs.rcx;
+    })).exit.reason, 'eexit');
+    const ran: string[] = [];
+    const op = engine.on((ctx) => {
+      ran.push('op');
+      return ctx.regs.rcx;
+    });
+    const hop = engine.on((ctx) => {
+      ran.push('handler');
+      return ctx.regs.rcx;
+    });
+    const d3 = e.frame(e.data(3));
+    assert.equal(k.encls(ENCLS.EBLOCK, 0, d3), SGX.SUCCESS);
+    assert.equal(e.enter(op).exit.vector, PF); // CSSA 0 → 1
+    assert.equal(e.enter(hop).exit.vector, PF); // the exception entry at CSSA 1 → 2
+    const va = vaPage(k);
+    assert.equal(k.encls(ENCLS.ETRACK, 0, e.secs), SGX.SUCCESS);
+    const w = ewbRaw(k, d3, va);
+    const dest = k.epcPage();
+    assert.equal(eld(k, w.blob, dest, e.secs), SGX.SUCCESS);
+    k.mapUser(e.data(3), dest);
+    assert.equal(e.resume().exit.reason, 'eexit');
+    assert.equal(e.resume().exit.reason, 'eexit');
+    assert.deepEqual(ran, ['handler', 'op']);
+    assert.equal(engine.resumes, 0, 'no frame was treated as lost');
+  });
+});
+
+describe('state kept for evicted pages whose versions are lost', () => {
+  function secsEvicted() {
+    const { k, engine, e } = enclave({ dataPages: 2 });
+    const v1 = vaPage(k);
+    let slot = 16;
+    for (const pa of e.b.frames.values()) {
+      evict(e, pa, v1 + slot);
+      slot += 8;
+    }
+    const secs = ewbRaw(k, e.secs, v1 + 8);
+    assert.equal(secs.status, SGX.SUCCESS);
+    return { k, engine, e, v1, secsBlob: secs.blob };
+  }
+
+  test('the VA page holding an evicted SECS\'s version removed: the enclave is gone for good, and the engine is told, as at EREMOVE of the SECS', () => {
+    const { k, engine, v1 } = secsEvicted();
+    assert.equal(engine.destroyedKeys.length, 0);
+    assert.equal(k.encls(ENCLS.EREMOVE, 0, v1), SGX.SUCCESS);
+    assert.equal(engine.destroyedKeys.length, 1);
+  });
+
+  test('the version\'s slot overwritten: the same', () => {
+    const { k, engine, v1, secsBlob } = secsEvicted();
+    const other = buildEnclave(k, { dataPages: 1, marker: 'other' });
+    const page = other.frame(other.data(0));
+    assert.equal(k.encls(ENCLS.EBLOCK, 0, page), SGX.SUCCESS);
+    assert.equal(k.encls(ENCLS.ETRACK, 0, other.secs), SGX.SUCCESS);
+    assert.equal(ewbRaw(k, page, v1 + 8).status, SGX.VA_SLOT_OCCUPIED);
+    assert.equal(engine.destroyedKeys.length, 1);
+    assert.equal(eld(k, secsBlob, k.epcPage(), 0), SGX.MAC_COMPARE_FAIL, 'and its blob no longer loads');
+  });
+
+  test('the version in a VA page that was evicted in turn: reloading that VA page makes it loadable again; losing it loses the enclave', () => {
+    {
+      const { k, engine, e, v1, secsBlob } = secsEvicted();
+      const v0 = vaPage(k);
+      const vaBlob = ewbRaw(k, v1, v0);
+      assert.equal(vaBlob.status, SGX.SUCCESS);
+      const v1b = k.epcPage();
+      assert.equal(eld(k, vaBlob.blob, v1b, 0), SGX.SUCCESS);
+      // The SECS's version is in the same slot of the VA page's new frame.
+      assert.equal(eld(k, { ...secsBlob, slot: v1b + 8 }, k.epcPage(), 0), SGX.SUCCESS);
+      assert.equal(toHex(k.proc.inspect.enclaves()[0]!.mrenclave!), toHex(e.mrenclave));
+      assert.equal(engine.destroyedKeys.length, 0);
+    }
+    {
+      const { k, engine, v1 } = secsEvicted();
+      const v0 = vaPage(k);
+      assert.equal(ewbRaw(k, v1, v0).status, SGX.SUCCESS);
+      assert.equal(k.encls(ENCLS.EREMOVE, 0, v0), SGX.SUCCESS);
+      assert.equal(engine.destroyedKeys.length, 1, 'the SECS\'s version went with the VA page that held it');
+    }
+  });
+});

@@ -9,7 +9,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadEnclave, type HostEnclave } from '../../src/sdk/index.js';
 import { createPlatform, type Platform } from '../../src/platform/index.js';
-import { SGX, PT } from '../../src/arch/index.js';
+import { SGX, PT, ArchFault, VECTOR } from '../../src/arch/index.js';
+import { EnclaveCallError } from '../../src/sdk/index.js';
 import { OsError, type KernelEnclave } from '../../src/os/index.js';
 import { PlatformError } from '../../src/platform/index.js';
 import { helloEnclave } from '../helpers/hello.js';
@@ -119,7 +120,9 @@ describe('reclaim: enclaves together larger than the EPC', () => {
     }
     for (const { enclave } of all) assert.equal(readSecret(enclave), new TextDecoder().decode(SECRET));
     assert.ok(p.kernel.pager.stats.faults > 0, 'the enclaves faulted their pages back in');
+    assert.ok(p.kernel.pager.queued > 0);
     for (const { enclave } of all) enclave.destroy();
+    assert.equal(p.kernel.pager.queued, 0, 'no deleted enclave stays in the reclaim order');
     assert.equal(p.kernel.epc.freePages, free0, 'EPC pages (VA pages included) all back');
     assert.equal(p.kernel.ram.available, ram0 - p.kernel.pager.pcmdPoolPages, 'backing pages all back (the PCMD pool stays)');
   });
@@ -129,6 +132,15 @@ test('createPlatform refuses an epcReclaim that is no boolean', () => {
   for (const bad of ['yes', 1, null]) {
     assert.throws(() => createPlatform({ epcReclaim: bad as unknown as boolean }), (e: unknown) => e instanceof PlatformError && e.code === 'BAD_OPTION');
   }
+});
+
+test('without reclaim nothing is queued for it, evictions and loads included', () => {
+  const p = platform();
+  const { enclave, kernel } = hello(p);
+  evictAll(p, kernel);
+  greet(enclave, 'q');
+  assert.ok(p.kernel.pager.stats.loaded > 0);
+  assert.equal(p.kernel.pager.queued, 0);
 });
 
 describe('a hostile kernel and evicted pages (specs/sgx.md §10.3)', () => {
@@ -158,6 +170,24 @@ describe('a hostile kernel and evicted pages (specs/sgx.md §10.3)', () => {
     assert.throws(() => readSecret(enclave));
     assert.ok(p.kernel.pager.stats.macFailures > 0);
     assert.equal(p.kernel.pager.stats.loaded, 0);
+  });
+
+  test('a PCMD made invalid (a reserved SECINFO bit: ELDU #GP): each load gives its EPC page back, and the enclave\'s access fails as a #PF the kernel could not resolve', () => {
+    const { p, enclave, kernel } = evictedSecret();
+    const free = p.kernel.epc.freePages;
+    evictAll(p, kernel);
+    for (const ev of kernel.evicted.values()) {
+      const b = p.processor.memory.readPhysical(ev.pcmd, 1);
+      p.processor.memory.writePhysical(ev.pcmd, Uint8Array.of(b[0]! | 0x40));
+    }
+    const afterEvict = p.kernel.epc.freePages;
+    const [la] = [...kernel.evicted.keys()];
+    assert.throws(() => p.kernel.pager.load(kernel, la!), (e: unknown) => e instanceof ArchFault && e.vector === VECTOR.GP);
+    assert.equal(p.kernel.epc.freePages, afterEvict, 'the destination page went back');
+    assert.throws(() => readSecret(enclave), (e: unknown) => e instanceof EnclaveCallError);
+    assert.equal(p.kernel.epc.freePages, afterEvict, 'nor did the #PF path keep one');
+    enclave.destroy();
+    assert.ok(p.kernel.epc.freePages > free);
   });
 
   test('replay: the page holding the old secret, evicted, then the secret changed and the page evicted again; the old backing page and PCMD put back fail their MAC', () => {
