@@ -20,6 +20,7 @@ import { exitInfo as encodeExitInfo } from './structures/ssa.js';
 import { computeXsaveSize } from './config.js';
 import { deriveKey, cpusvnAtMost, ZERO16, ZERO32, ZERO64, type KeyDependencies } from './keys.js';
 import { type Registers, type ExitInfo, type ExitHandler, type EnclaveContext, newRegisters, copyRegisters, EnclaveRedirect, PROCESSOR_SIGNAL, REGISTER_NAMES } from './engine.js';
+import * as SGX2 from './sgx2.js';
 
 const USER_LIMIT = 2 ** 47;
 /** Entry tokens, unique across every processor in the process (an Unwind must not match another machine's entry); 0 is "none". */
@@ -1315,6 +1316,72 @@ class Context implements EnclaveContext {
     this.#m.releaseRegion(s.regions[k]!);
     s.regions.splice(k, 1);
     s.regionEpoch++; // the next entry checks the regions that are left
+  }
+
+  // ---- SGX2 (specs/sgx.md §7.6–7.8) -------------------------------------------------------------
+
+  /** The SGX2 leaves are #GP (an unsupported ENCLU leaf) on a processor without SGX2. */
+  #sgx2(leaf: string): void {
+    if (!this.#m.config.features.sgx2) throw gp(`ENCLU[${leaf}]: SGX2 is not supported by this processor`);
+  }
+
+  /** A SECINFO operand: 64-aligned inside ELRANGE (#GP), readable by the enclave (#PF); its FLAGS' low dword once its reserved bits (outside `allowed`, and bytes 4–63) are checked (#GP). */
+  #secinfo(la: number, allowed: number, leaf: string): number {
+    if (la % 64 !== 0 || !this.#inElrange(la, 64)) throw gp(`${leaf}: SECINFO must be 64-aligned and inside ELRANGE`);
+    this.#operand(la, false);
+    const si = new Uint8Array(64);
+    this.#access(la, si, 0, 64, false, false);
+    const lo = u32le(si, 0);
+    if ((lo & ~allowed) !== 0 || !isZero(si, 4, 64)) throw gp(`${leaf}: SECINFO has reserved bits set`);
+    return lo;
+  }
+
+  /** A page operand: 4K-aligned inside ELRANGE (#GP), and its EPC page through the page tables only (#PF when it is not one): the EPCM checks are the leaf's. */
+  #pageOperand(la: number, leaf: string): number {
+    if (!Number.isSafeInteger(la) || la % 4096 !== 0 || !this.#inElrange(la, 4096)) throw gp(`${leaf}: the page must be 4K-aligned and inside ELRANGE`);
+    const i = this.#m.epcIndex(this.#m.translate(this.#e.lp.cr3, la, false, true, false));
+    if (i < 0) throw pf(la, PFEC.P | PFEC.US | PFEC.SGX, `${leaf}: the page is not in the EPC`);
+    return i;
+  }
+
+  eaccept(secinfo: number, page: number): number {
+    this.#check();
+    this.step();
+    // (SECINFO of EACCEPT: R W X, PENDING MODIFIED PR, PAGE_TYPE.)
+    return this.#withFaults(() => {
+      this.#sgx2('EACCEPT');
+      const flags = this.#secinfo(secinfo, 0xff3f, 'EACCEPT');
+      const idx = this.#pageOperand(page, 'EACCEPT');
+      return SGX2.eaccept(this.#m, this.#e.secs, flags, idx, page);
+    });
+  }
+
+  eacceptcopy(secinfo: number, destination: number, source: number): number {
+    this.#check();
+    this.step();
+    return this.#withFaults(() => {
+      this.#sgx2('EACCEPTCOPY');
+      if (secinfo % 64 !== 0 || !this.#inElrange(secinfo, 64) || destination % 4096 !== 0 || !this.#inElrange(destination, 4096) || source % 4096 !== 0 || !this.#inElrange(source, 4096)) {
+        throw gp('EACCEPTCOPY: SECINFO must be 64-aligned, both pages 4K-aligned, all inside ELRANGE');
+      }
+      const flags = this.#secinfo(secinfo, 0xff07, 'EACCEPTCOPY');
+      if ((flags & (PERM.R | PERM.W)) === PERM.W || ((flags >>> 8) & 0xff) !== PT.REG) throw gp('EACCEPTCOPY: SECINFO must be PT_REG, and W needs R');
+      const src = this.#operand(source, false); // the source: a page the enclave can read (#PF at RDX otherwise)
+      const dst = this.#pageOperand(destination, 'EACCEPTCOPY');
+      return SGX2.eacceptcopy(this.#m, this.#e.secs, flags, dst, destination, src);
+    });
+  }
+
+  emodpe(secinfo: number, page: number): void {
+    this.#check();
+    this.step();
+    this.#withFaults(() => {
+      this.#sgx2('EMODPE');
+      if (secinfo % 64 !== 0 || !this.#inElrange(secinfo, 64) || page % 4096 !== 0 || !this.#inElrange(page, 4096)) throw gp('EMODPE: SECINFO must be 64-aligned and the page 4K-aligned, both inside ELRANGE');
+      const flags = this.#secinfo(secinfo, 0xff07, 'EMODPE');
+      const idx = this.#pageOperand(page, 'EMODPE');
+      SGX2.emodpe(this.#m, this.#e.secs, flags, idx, page);
+    });
   }
 
   /** In-enclave operand check (specs/sgx.md §7.0): returns the EPC page index. */

@@ -129,6 +129,12 @@ export interface EnclaveContext {
   ereport(targetinfo: number, reportdata: number, output: number): void;
   /** ENCLU[EGETKEY] with RBX = KEYREQUEST, RCX = output key; returns the SGX status (RAX). */
   egetkey(keyrequest: number, output: number): number;
+  /** ENCLU[EACCEPT] (SGX2) with RBX = SECINFO, RCX = the page; returns the SGX status (RAX). */
+  eaccept(secinfo: number, page: number): number;
+  /** ENCLU[EACCEPTCOPY] (SGX2) with RBX = SECINFO, RCX = the PENDING destination, RDX = the source page; returns the SGX status (RAX). */
+  eacceptcopy(secinfo: number, destination: number, source: number): number;
+  /** ENCLU[EMODPE] (SGX2) with RBX = SECINFO, RCX = the page: its permissions extended. */
+  emodpe(secinfo: number, page: number): void;
   /**
    * ENCLU[EEXIT] to `target` in the middle of the enclave's work (e.g. an OCALL): the registers in
    * `regs` go out as they are. Returns when the host enters this TCS again (EENTER), with `regs`

@@ -16,6 +16,7 @@ import { gp, ud } from './faults.js';
 import { PageTable } from './mmu.js';
 import * as L from './encls.js';
 import * as P from './paging.js';
+import * as S2 from './sgx2.js';
 import { hostEnclu } from './enclu.js';
 import type { EnclaveEngine, ExitHandler, ExitInfo, Registers } from './engine.js';
 
@@ -170,6 +171,9 @@ export class LogicalProcessor {
       case ENCLS.EWB: return P.ewb(m, lp, rbx, rcx, rdx);
       case ENCLS.ELDB: return P.eld(m, lp, rbx, rcx, rdx, true);
       case ENCLS.ELDU: return P.eld(m, lp, rbx, rcx, rdx, false);
+      case ENCLS.EAUG: return S2.eaug(m, lp, rbx, rcx);
+      case ENCLS.EMODPR: return S2.emodpr(m, lp, rbx, rcx);
+      case ENCLS.EMODT: return S2.emodt(m, lp, rbx, rcx);
       default:
         throw new ArchError('LEAF_NOT_MODELLED', `ENCLS[${ENCLS_NAMES.get(leaf)}] is architectural but not modelled yet`, { leaf });
     }
