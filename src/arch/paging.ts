@@ -177,8 +177,11 @@ export function ewb(m: MachineState, lp: LpState, rbx: number, rcx: number, rdx:
   if (old !== 0) dropEvicted(m, old);
   writeU64le(va, slot, ver);
   m.touched(vaIdx);
-  if (pt === PT.TCS) m.evicted.set(ver, m.tcs[idx]!);
-  else if (pt === PT.SECS) m.evicted.set(ver, m.secs[idx]!);
+  // (A page EMODT made a TCS has no TCS state until EACCEPT: nothing to keep.)
+  if (pt === PT.TCS) {
+    const t = m.tcs[idx];
+    if (t !== undefined) m.evicted.set(ver, t);
+  } else if (pt === PT.SECS) m.evicted.set(ver, m.secs[idx]!);
   else if (pt === PT.VA) m.evicted.set(ver, { slots: takeSlots(m, idx) });
   if (owner !== null) {
     if (m.backed[idx]) owner.regionEpoch++;
@@ -232,7 +235,8 @@ export function eld(m: MachineState, lp: LpState, rbx: number, rcx: number, rdx:
   const plain = ver === 0n ? null : m.crypto.aesGcm128Decrypt(m.boot.pagingKey, ivOf(ver), cipher, header, pcmd.subarray(112, 128));
   if (plain === null) return SGX.MAC_COMPARE_FAIL;
   const hidden = m.evicted.get(Number(ver));
-  if ((pt === PT.SECS || pt === PT.TCS) && (hidden === undefined || 'slots' in hidden)) {
+  const acceptedTcs = pt === PT.TCS && (flagsLo & 0x10) === 0; // (a TCS still MODIFIED, from EMODT, has no state yet)
+  if ((pt === PT.SECS || acceptedTcs) && (hidden === undefined || 'slots' in hidden)) {
     throw new ArchError('EVICTED_STATE_MISSING', `${name}: the processor holds no state for the ${pt === PT.SECS ? 'SECS' : 'TCS'} evicted with nonce ${ver}`);
   }
   // 5. Commit: the page, its EPCM entry, the slot cleared (the anti-replay step).
@@ -254,7 +258,7 @@ export function eld(m: MachineState, lp: LpState, rbx: number, rcx: number, rdx:
     m.secs[idx] = s;
   } else if (pt === PT.VA && hidden !== undefined && 'slots' in hidden) {
     for (const [v, x] of hidden.slots) m.evicted.set(v, x); // its slots' nonces are loadable again
-  } else if (pt === PT.TCS) {
+  } else if (acceptedTcs) {
     const t = hidden as TcsState;
     if (t.secs !== owner || t.linAddr !== linAddr) throw new ArchError('EVICTED_STATE_MISSING', `${name}: the TCS state kept for nonce ${ver} belongs elsewhere`);
     t.page = idx;

@@ -220,6 +220,47 @@ describe('EMODT (§6.14): trimming a page, and a page made a TCS', () => {
   });
 });
 
+describe('SGX2 states through EPC paging', () => {
+  function evictReload(k: TestKernel, e: BuiltEnclave, la: number): number {
+    const va = k.epcPage();
+    assert.equal(k.encls(ENCLS.EPA, PT.VA, va), SGX.SUCCESS);
+    assert.equal(k.encls(ENCLS.EBLOCK, 0, e.frame(la)), SGX.SUCCESS);
+    assert.equal(k.encls(ENCLS.ETRACK, 0, e.secs), SGX.SUCCESS);
+    const src = k.alloc(4096), pcmd = k.alloc(4096);
+    const pi = k.alloc(32, PAGEINFO.encode({ SRCPGE: BigInt(src), SECINFO: BigInt(pcmd) }));
+    assert.equal(k.encls(ENCLS.EWB, pi, e.frame(la), va), SGX.SUCCESS);
+    const dest = k.epcPage();
+    const pi2 = k.alloc(32, PAGEINFO.encode({ LINADDR: BigInt(la), SRCPGE: BigInt(src), SECINFO: BigInt(pcmd), SECS: BigInt(e.secs) }));
+    assert.equal(k.encls(ENCLS.ELDU, pi2, dest, va), SGX.SUCCESS);
+    k.mapUser(la, dest);
+    e.b.frames.set(la - e.base, dest);
+    return dest;
+  }
+
+  test('a page EMODT made a TCS, evicted and loaded back before the enclave accepted it: still MODIFIED, then accepted and entered', () => {
+    const { k, engine, e } = sgx2({ nssa: 1 });
+    const la = e.data(1);
+    inside(e, engine, (ctx) => ctx.write(la, TCS.encode({ OSSA: BigInt(e.ssa(0, 0) - e.base), NSSA: 1, OENTRY: BigInt(e.code - e.base) })));
+    assert.equal(k.encls(ENCLS.EMODT, secinfoAt(k, flags(PT.TCS, 0)), e.frame(la)), SGX.SUCCESS);
+    const dest = evictReload(k, e, la);
+    const x = k.proc.inspect.epcm(dest);
+    assert.deepEqual([x.pageType, x.modified], [PT.TCS, true]);
+    assert.equal(k.encls(ENCLS.ETRACK, 0, e.secs), SGX.SUCCESS);
+    assert.equal(inside(e, engine, (ctx) => ctx.eaccept(secinfoInside(ctx, e, flags(PT.TCS, MODIFIED)), la)).value, SGX.SUCCESS);
+    assert.equal(e.k.enclu(2, { rbx: la, rcx: 0x7fff_f000, rip: 0x7ffe_0000, rdi: 0 }).exit.reason, 'eexit');
+  });
+
+  test('a PENDING page evicted and loaded back is still PENDING (unusable until accepted)', () => {
+    const { k, engine, e } = sgx2({ tcsCount: 2 });
+    const { epc } = eaug(k, e, e.spare);
+    e.b.frames.set(e.spare - e.base, epc);
+    const dest = evictReload(k, e, e.spare);
+    assert.equal(k.proc.inspect.epcm(dest).pending, true);
+    assert.equal(inside(e, engine, (ctx) => ctx.read(e.spare, 8)).exit.vector, PF);
+    assert.equal(inside(e, engine, (ctx) => ctx.eaccept(secinfoInside(ctx, e, flags(PT.REG, R | W | PENDING)), e.spare), 1).value, SGX.SUCCESS);
+  });
+});
+
 describe('EACCEPT (§7.6): what it refuses', () => {
   test('SECINFO that does not match the EPCM → SGX_PAGE_ATTRIBUTES_MISMATCH; a combination it does not accept, a reserved bit, a misaligned page → #GP; a page of no EPC, of another enclave → #PF', () => {
     const { k, engine, e } = sgx2();
