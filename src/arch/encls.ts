@@ -353,8 +353,10 @@ export function eremove(m: MachineState, lp: LpState, rcx: number): number {
   if (pt === PT.VA || (pt === PT.TRIM && !(m.state[idx]! & EPCM_STATE.MODIFIED))) {
     const owner = m.owner[idx]!;
     if (pt === PT.VA) forgetVaSlots(m, idx);
+    const o = owner >= 0 ? m.secs[owner] : undefined;
+    if (o && m.backed[idx]) o.regionEpoch++; // (a trimmed page that backed a memory: the next entry checks the regions)
     m.freePage(idx);
-    if (owner >= 0 && m.secs[owner]) m.secs[owner]!.childCount--;
+    if (o) o.childCount--;
     return SGX.SUCCESS;
   }
   if (pt === PT.SECS) {

@@ -1364,7 +1364,7 @@ class Context implements EnclaveContext {
       if (secinfo % 64 !== 0 || !this.#inElrange(secinfo, 64) || destination % 4096 !== 0 || !this.#inElrange(destination, 4096) || source % 4096 !== 0 || !this.#inElrange(source, 4096)) {
         throw gp('EACCEPTCOPY: SECINFO must be 64-aligned, both pages 4K-aligned, all inside ELRANGE');
       }
-      const flags = this.#secinfo(secinfo, 0xff07, 'EACCEPTCOPY');
+      const flags = this.#secinfo(secinfo, 0xff3f, 'EACCEPTCOPY'); // (PENDING, MODIFIED, PR: SECINFO fields, not reserved; ignored)
       if ((flags & (PERM.R | PERM.W)) === PERM.W || ((flags >>> 8) & 0xff) !== PT.REG) throw gp('EACCEPTCOPY: SECINFO must be PT_REG, and W needs R');
       const src = this.#operand(source, false); // the source: a page the enclave can read (#PF at RDX otherwise)
       const dst = this.#pageOperand(destination, 'EACCEPTCOPY');
@@ -1378,7 +1378,7 @@ class Context implements EnclaveContext {
     this.#withFaults(() => {
       this.#sgx2('EMODPE');
       if (secinfo % 64 !== 0 || !this.#inElrange(secinfo, 64) || page % 4096 !== 0 || !this.#inElrange(page, 4096)) throw gp('EMODPE: SECINFO must be 64-aligned and the page 4K-aligned, both inside ELRANGE');
-      const flags = this.#secinfo(secinfo, 0xff07, 'EMODPE');
+      const flags = this.#secinfo(secinfo, 0xff3f, 'EMODPE'); // (as EACCEPTCOPY's)
       const idx = this.#pageOperand(page, 'EMODPE');
       SGX2.emodpe(this.#m, this.#e.secs, flags, idx, page);
     });

@@ -214,6 +214,8 @@ export class MachineState {
   readonly backed: Uint8Array;
   /** The owner's tracking epoch when EBLOCK blocked the page (specs/sgx.md §10.4). */
   readonly blockEpoch: Float64Array;
+  /** The owner's tracking epoch when EMODPR/EMODT changed the page: what EACCEPT's tracking check compares (ED-9); −1: tracked already. */
+  readonly modEpoch: Float64Array;
   /** Plaintext of each EPC page; null = all zero (never written). PRIVATE to the processor. */
   readonly secs: (SecsState | undefined)[];
   readonly tcs: (TcsState | undefined)[];
@@ -283,6 +285,7 @@ export class MachineState {
     this.tampered = new Uint8Array(n);
     this.backed = new Uint8Array(n);
     this.blockEpoch = new Float64Array(n);
+    this.modEpoch = new Float64Array(n);
     this.#store = new Array<Uint8Array | null>(n).fill(null);
     this.secs = new Array<SecsState | undefined>(n);
     this.tcs = new Array<TcsState | undefined>(n);
@@ -678,7 +681,7 @@ export class MachineState {
   /** Replace the contents of EPC page `i` (a processor write of a whole page). An all-zero source keeps no storage. */
   setPage(i: number, src: Uint8Array | null): void {
     this.version[i]!++;
-    this.tampered[i] = 0;
+    if (this.tampered[i]) this.#untampered(i);
     if (src === null || (!this.backed[i] && isZero(src, 0, 4096))) {
       this.#clear(i);
       return;
@@ -715,12 +718,17 @@ export class MachineState {
     this.version[i]!++;
   }
 
+  /** Page `i` no longer fails integrity (its contents are replaced or freed): its enclave's count of such pages goes down. */
+  #untampered(i: number): void {
+    this.tampered[i] = 0;
+    if (!this.valid[i]) return;
+    const o = this.secs[this.pt[i] === PT.SECS ? i : this.owner[i]!];
+    if (o) o.tamperedPages--;
+  }
+
   /** Free EPC page `i`: EPCM VALID = 0 and contents scrubbed (ED: zero on free). */
   freePage(i: number): void {
-    if (this.tampered[i] && this.owner[i]! >= 0) {
-      const o = this.secs[this.owner[i]!];
-      if (o) o.tamperedPages--;
-    }
+    if (this.tampered[i]) this.#untampered(i);
     this.#clear(i);
     this.backed[i] = 0;
     this.#regionOf[i] = undefined;

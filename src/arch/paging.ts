@@ -248,6 +248,9 @@ export function eld(m: MachineState, lp: LpState, rbx: number, rcx: number, rdx:
   m.owner[idx] = secsIdx;
   m.linAddr[idx] = isChildType(pt) ? linAddr : 0;
   m.blockEpoch[idx] = owner === null ? 0 : owner.trackEpoch;
+  // A page EMODPR/EMODT changed was tracked before EWB could write it out (EBLOCK came after the
+  // change, and EWB checked the tracking of the block): its EACCEPT needs no new ETRACK.
+  m.modEpoch[idx] = -1;
   m.validCount++;
   writeU64le(m.page(vaIdx), slot, 0);
   m.touched(vaIdx);

@@ -51,6 +51,8 @@ export interface EpcmEntry {
   readonly blocked: boolean;
   readonly pending: boolean;
   readonly modified: boolean;
+  /** EPCM.PR: a permission restriction (EMODPR) the enclave has not accepted yet. */
+  readonly pr: boolean;
   /** Physical address of the owning SECS, or null. */
   readonly owner: number | null;
   readonly linAddr: number;
@@ -484,7 +486,7 @@ export class ProcessorInspector {
     const owner = m.owner[i]!;
     return {
       valid: m.valid[i] === 1, pageType: m.pt[i]!, pageTypeName: PAGE_TYPE_NAMES[m.pt[i]!] ?? '?', r: (m.perm[i]! & PERM.R) !== 0, w: (m.perm[i]! & PERM.W) !== 0, x: (m.perm[i]! & PERM.X) !== 0,
-      blocked: (m.state[i]! & EPCM_STATE.BLOCKED) !== 0, pending: (m.state[i]! & EPCM_STATE.PENDING) !== 0, modified: (m.state[i]! & EPCM_STATE.MODIFIED) !== 0,
+      blocked: (m.state[i]! & EPCM_STATE.BLOCKED) !== 0, pending: (m.state[i]! & EPCM_STATE.PENDING) !== 0, modified: (m.state[i]! & EPCM_STATE.MODIFIED) !== 0, pr: (m.state[i]! & EPCM_STATE.PR) !== 0,
       owner: owner >= 0 ? m.epcPa(owner) : null, linAddr: m.linAddr[i]!,
     };
   }

@@ -80,7 +80,7 @@ export function emodpr(m: MachineState, lp: LpState, rbx: number, rcx: number): 
   // Commit: PR set, the permissions only narrowed; the epoch now is what EACCEPT's tracking check compares (ED-9).
   m.perm[idx] = m.perm[idx]! & flags & 7;
   m.state[idx] = m.state[idx]! | EPCM_STATE.PR;
-  m.blockEpoch[idx] = s.trackEpoch;
+  m.modEpoch[idx] = s.trackEpoch;
   changed(m, s, idx);
   return SGX.SUCCESS;
 }
@@ -103,7 +103,8 @@ export function emodt(m: MachineState, lp: LpState, rbx: number, rcx: number): n
   m.pt[idx] = to;
   m.perm[idx] = 0;
   m.state[idx] = (m.state[idx]! & EPCM_STATE.BLOCKED) | EPCM_STATE.MODIFIED;
-  m.blockEpoch[idx] = s.trackEpoch;
+  m.modEpoch[idx] = s.trackEpoch;
+  if (from === PT.TCS) m.tcs[idx] = undefined; // a trimmed TCS is no TCS (its thread, suspended or inside, keeps its own state)
   changed(m, s, idx);
   return SGX.SUCCESS;
 }
@@ -151,10 +152,11 @@ export function eaccept(m: MachineState, s: SecsState, flags: number, idx: numbe
   if (m.linAddr[idx] !== la || ((st & EPCM_STATE.PENDING) !== 0) !== pending || ((st & EPCM_STATE.MODIFIED) !== 0) !== modified ||
     m.perm[idx] !== (flags & 7) || cur !== pt) return SGX.PAGE_ATTRIBUTES_MISMATCH;
   // 6. After EMODPR/EMODT the tracking must be complete (ED-5: a page EAUG just added had no translation).
-  if (st & (EPCM_STATE.MODIFIED | EPCM_STATE.PR) && !trackedSince(m, s, m.blockEpoch[idx]!)) return SGX.NOT_TRACKED;
+  if (st & (EPCM_STATE.MODIFIED | EPCM_STATE.PR) && !trackedSince(m, s, m.modEpoch[idx]!)) return SGX.NOT_TRACKED;
   // 7. A page that becomes a TCS must be one EENTER could use.
   let tcs: TcsState | null = null;
   if (pt === PT.TCS) {
+    if (m.tampered[idx]) m.lockUp('EACCEPT read a TCS page that failed integrity');
     const b = m.peek(idx);
     const f = m.readTcsFields(idx);
     if ((b !== null && !isZero(b, TCS_OFF.RESERVED, 4096)) || (f.flags & 1) !== 0 || f.cssa >= f.nssa || f.aep !== 0 || (b !== null && u64le(b, TCS_OFF.STATE) !== 0n)) {

@@ -57,6 +57,22 @@ function secinfoInside(ctx: EnclaveContext, e: BuiltEnclave, f: number): number 
   return e.data(0);
 }
 
+function evictReload(k: TestKernel, e: BuiltEnclave, la: number): number {
+  const va = k.epcPage();
+  assert.equal(k.encls(ENCLS.EPA, PT.VA, va), SGX.SUCCESS);
+  assert.equal(k.encls(ENCLS.EBLOCK, 0, e.frame(la)), SGX.SUCCESS);
+  assert.equal(k.encls(ENCLS.ETRACK, 0, e.secs), SGX.SUCCESS);
+  const src = k.alloc(4096), pcmd = k.alloc(4096);
+  const pi = k.alloc(32, PAGEINFO.encode({ SRCPGE: BigInt(src), SECINFO: BigInt(pcmd) }));
+  assert.equal(k.encls(ENCLS.EWB, pi, e.frame(la), va), SGX.SUCCESS);
+  const dest = k.epcPage();
+  const pi2 = k.alloc(32, PAGEINFO.encode({ LINADDR: BigInt(la), SRCPGE: BigInt(src), SECINFO: BigInt(pcmd), SECS: BigInt(e.secs) }));
+  assert.equal(k.encls(ENCLS.ELDU, pi2, dest, va), SGX.SUCCESS);
+  k.mapUser(la, dest);
+  e.b.frames.set(la - e.base, dest);
+  return dest;
+}
+
 describe('EAUG (§6.12)', () => {
   test('adds a zero PT_REG RW page, PENDING: unusable until the enclave EACCEPTs it, then read and written; MRENCLAVE unchanged', () => {
     const { k, engine, e } = sgx2({ tcsCount: 2 });
@@ -221,22 +237,6 @@ describe('EMODT (§6.14): trimming a page, and a page made a TCS', () => {
 });
 
 describe('SGX2 states through EPC paging', () => {
-  function evictReload(k: TestKernel, e: BuiltEnclave, la: number): number {
-    const va = k.epcPage();
-    assert.equal(k.encls(ENCLS.EPA, PT.VA, va), SGX.SUCCESS);
-    assert.equal(k.encls(ENCLS.EBLOCK, 0, e.frame(la)), SGX.SUCCESS);
-    assert.equal(k.encls(ENCLS.ETRACK, 0, e.secs), SGX.SUCCESS);
-    const src = k.alloc(4096), pcmd = k.alloc(4096);
-    const pi = k.alloc(32, PAGEINFO.encode({ SRCPGE: BigInt(src), SECINFO: BigInt(pcmd) }));
-    assert.equal(k.encls(ENCLS.EWB, pi, e.frame(la), va), SGX.SUCCESS);
-    const dest = k.epcPage();
-    const pi2 = k.alloc(32, PAGEINFO.encode({ LINADDR: BigInt(la), SRCPGE: BigInt(src), SECINFO: BigInt(pcmd), SECS: BigInt(e.secs) }));
-    assert.equal(k.encls(ENCLS.ELDU, pi2, dest, va), SGX.SUCCESS);
-    k.mapUser(la, dest);
-    e.b.frames.set(la - e.base, dest);
-    return dest;
-  }
-
   test('a page EMODT made a TCS, evicted and loaded back before the enclave accepted it: still MODIFIED, then accepted and entered', () => {
     const { k, engine, e } = sgx2({ nssa: 1 });
     const la = e.data(1);
@@ -258,6 +258,58 @@ describe('SGX2 states through EPC paging', () => {
     assert.equal(k.proc.inspect.epcm(dest).pending, true);
     assert.equal(inside(e, engine, (ctx) => ctx.read(e.spare, 8)).exit.vector, PF);
     assert.equal(inside(e, engine, (ctx) => ctx.eaccept(secinfoInside(ctx, e, flags(PT.REG, R | W | PENDING)), e.spare), 1).value, SGX.SUCCESS);
+  });
+});
+
+describe('SGX2 and tracking, integrity, inspection', () => {
+  test('EACCEPT after EMODPR and a completed ETRACK still succeeds when the page was evicted and loaded back in between; EWB after EBLOCK and ETRACK still succeeds when EMODPR came between', () => {
+    {
+      const { k, engine, e } = sgx2({ tcsCount: 2 });
+      const la = e.data(1);
+      assert.equal(k.encls(ENCLS.EMODPR, secinfoAt(k, flags(PT.REG, R)), e.frame(la)), SGX.SUCCESS);
+      assert.equal(k.proc.inspect.epcm(e.frame(la)).pr, true);
+      assert.equal(k.encls(ENCLS.ETRACK, 0, e.secs), SGX.SUCCESS);
+      const dest = evictReload(k, e, la);
+      assert.equal(inside(e, engine, (ctx) => ctx.eaccept(secinfoInside(ctx, e, flags(PT.REG, R | PR)), la)).value, SGX.SUCCESS);
+      assert.equal(k.proc.inspect.epcm(dest).pr, false, 'EACCEPT cleared PR');
+    }
+    {
+      const { k, e } = sgx2();
+      const epc = e.frame(e.data(1));
+      assert.equal(k.encls(ENCLS.EBLOCK, 0, epc), SGX.SUCCESS);
+      assert.equal(k.encls(ENCLS.ETRACK, 0, e.secs), SGX.SUCCESS);
+      assert.equal(k.encls(ENCLS.EMODPR, secinfoAt(k, flags(PT.REG, R)), epc), SGX.SUCCESS);
+      const va = k.epcPage();
+      assert.equal(k.encls(ENCLS.EPA, PT.VA, va), SGX.SUCCESS);
+      const pi = k.alloc(32, PAGEINFO.encode({ SRCPGE: BigInt(k.alloc(4096)), SECINFO: BigInt(k.alloc(4096)) }));
+      assert.equal(k.encls(ENCLS.EWB, pi, epc, va), SGX.SUCCESS);
+    }
+  });
+
+  test('a TCS trimmed (EMODT) is no longer listed as a TCS of its enclave', () => {
+    const { k, e } = sgx2({ tcsCount: 2 });
+    assert.equal(k.proc.inspect.enclaves()[0]!.tcs.length, 2);
+    assert.equal(k.encls(ENCLS.EMODT, secinfoAt(k, flags(PT.TRIM, 0)), e.frame(e.tcs(1))), SGX.SUCCESS);
+    assert.deepEqual(k.proc.inspect.enclaves()[0]!.tcs.map((t) => t.linAddr), [e.tcs(0)]);
+  });
+
+  test('a PENDING page tampered with in DRAM and then overwritten whole by EACCEPTCOPY no longer counts as tampered: once it is removed, entries work', () => {
+    const { k, engine, e } = sgx2({ tcsCount: 2 });
+    const { epc } = eaug(k, e, e.spare);
+    let tampered = false;
+    const op = engine.on((ctx) => {
+      ctx.step(); // the DMA write happens here, while the thread is inside
+      assert.equal(ctx.eacceptcopy(secinfoInside(ctx, e, flags(PT.REG, R | W)), e.spare, e.data(1)), SGX.SUCCESS);
+      return ctx.regs.rcx;
+    });
+    withStepHook(k, () => {
+      if (tampered) return;
+      tampered = true;
+      k.proc.memory.dramWrite(epc, new Uint8Array(64).fill(0x42));
+    }, () => assert.equal(e.enter(op).exit.reason, 'eexit'));
+    assert.equal(k.encls(ENCLS.EREMOVE, 0, epc), SGX.SUCCESS);
+    assert.equal(e.enter(0).exit.reason, 'eexit');
+    assert.equal(k.proc.locked, null);
   });
 });
 
