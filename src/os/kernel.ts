@@ -179,6 +179,12 @@ export class SgxLeaves {
     this.#k.processor.memory.writePhysical(this.#scratch, b.subarray(0, PAGEINFO.size));
   }
 
+  /** EAUG (SGX2) of a zero, PENDING page at `linaddr` into `page` for the enclave of `secs`; returns the SGX status (EAUG reports failures as faults). */
+  eaug(linaddr: number, secs: number, page: number): number {
+    this.#pagingInfo(linaddr, 0, 0, secs);
+    return this.#k.ring0((lp) => lp.encls(ENCLS.EAUG, this.#scratch, page));
+  }
+
   /** EPA: `page` becomes a Version Array. */
   epa(page: number): number {
     return this.#k.ring0((lp) => lp.encls(ENCLS.EPA, PT.VA, page));
@@ -416,6 +422,30 @@ export class Kernel {
       if (enc.pages.size + enc.evicted.size > enc.vaPages.length * 512) this.pager.addVaPage(enc);
       const type = (secinfo >> 8) & 0xff;
       if (type === PT.REG || type === PT.TCS) this.pager.noteResident(enc, la);
+    }
+    return epc;
+  }
+
+  /**
+   * EAUG (SGX2) a page of zeros into the initialized enclave `enc` at `la`: PT_REG, RW, PENDING
+   * until the enclave accepts it (EACCEPT). Returns the EPC page, or -1 when the EPC has none. A
+   * faulting EAUG changed nothing: the page goes back and the fault is rethrown.
+   */
+  augmentPage(enc: KernelEnclave, la: number): number {
+    if (enc.state !== 'initialized') throw new OsError('ENCLAVE_STATE', `the enclave at 0x${enc.base.toString(16)} is ${enc.state}: EAUG adds pages to an initialized enclave`);
+    if (enc.pages.has(la) || enc.evicted.has(la)) throw new OsError('PAGE_PRESENT', `the enclave at 0x${enc.base.toString(16)} has a page at 0x${la.toString(16)} already`);
+    const epc = this.allocEpc(false);
+    if (epc < 0) return -1;
+    try {
+      this.sgx.eaug(la, enc.secs, epc);
+    } catch (e) {
+      this.epc.free(epc);
+      throw e;
+    }
+    enc.pages.set(la, epc);
+    if (this.reclaim) {
+      if (enc.pages.size + enc.evicted.size > enc.vaPages.length * 512) this.pager.addVaPage(enc);
+      this.pager.noteResident(enc, la);
     }
     return epc;
   }

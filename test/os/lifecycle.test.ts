@@ -216,6 +216,35 @@ for (const profile of H.SGX_PROFILES) {
       assert.equal(p.kernel.enclaves[0]!.type, W.ENCLAVE_TYPE_SGX2);
       H.teardown(p);
     });
+
+    test('VirtualAlloc(MEM_COMMIT) in an initialized SGX2 enclave EAUGs each page: PT_REG, RW, PENDING until the enclave accepts it, mapped, the abort page to the host; other protections and pages there already are refused (os-api.md §2.15)', { skip: profile === 'win-x64-sgx1' ? 'SGX2 is not offered on win-x64-sgx1' : false }, () => {
+      const p = H.platformFor(profile);
+      const base = H.create(p, L, H.FIX_BASE, 0, W.ENCLAVE_TYPE_SGX2);
+      H.loadRest(p, base, L);
+      H.initialize(p, base, L);
+      const at = base + 0x1_0000;
+      try {
+        const before = H.epcState(p);
+        assert.deepEqual(observe(p, () => p.kernel32.VirtualAlloc(at, PAGE, W.MEM_COMMIT, W.PAGE_EXECUTE_READ)), failed(87, W.STATUS_INVALID_PAGE_PROTECTION, 0), 'only PAGE_READWRITE: what EAUG gives');
+        assert.deepEqual(H.epcState(p), before);
+        const free = p.kernel.epc.availablePages;
+        assert.deepEqual(observe(p, () => p.kernel32.VirtualAlloc(at + 100, PAGE + 1, W.MEM_COMMIT, W.PAGE_READWRITE)), { ret: at, err: H.SENT_ERR, nt: W.STATUS_SUCCESS });
+        assert.equal(p.kernel.epc.availablePages, free - 2);
+        const enc = p.kernel.enclaves[0]!;
+        for (let i = 0; i < 2; i++) {
+          const pa = enc.pages.get(at + i * PAGE)!;
+          const x = p.processor.inspect.epcm(pa);
+          assert.deepEqual([x.valid, x.pageType, x.r, x.w, x.x, x.pending, x.linAddr], [true, 2, true, true, false, true, at + i * PAGE], `page ${i}`);
+          assert.equal(p.process.pageTable.lookup(at / PAGE + i)?.pfn, pa / PAGE, `page ${i} mapped`);
+        }
+        const buf = new Uint8Array(16);
+        assert.equal(p.kernel32.ReadProcessMemory(HP, at, buf, 16, null), true);
+        assert.deepEqual(buf, new Uint8Array(16).fill(0xff), 'the abort page');
+        assert.deepEqual(observe(p, () => p.kernel32.VirtualAlloc(at + PAGE, PAGE, W.MEM_COMMIT, W.PAGE_READWRITE)), failed(487, W.STATUS_CONFLICTING_ADDRESSES, 0), 'a page there already');
+      } finally {
+        H.teardown(p);
+      }
+    });
   });
 }
 

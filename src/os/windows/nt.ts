@@ -10,7 +10,7 @@ import { u64le, writeU64le, plainView } from '../../lib/bytes.js';
 import type { Kernel, KernelEnclave } from '../kernel.js';
 import type { Process } from '../process.js';
 import * as C from './constants.js';
-import { decodeEnclaveProtection } from './protection.js';
+import { decodeEnclaveProtection, pteFlagsFor } from './protection.js';
 import { ENCLAVE_CREATE_INFO_SGX, ENCLAVE_INIT_INFO_SGX } from './structures.js';
 import { OsError } from '../errors.js';
 import { writeOut, outWritable, type MemArg, type Out } from './args.js';
@@ -247,8 +247,10 @@ export class NtEnclaveApi {
    * The VirtualAlloc page (lpAddress): in an enclave not yet initialized it "allocates a page of
    * zeros for the enclave at that address. The page must be previously uncommitted, and will not be
    * measured with the EEXTEND instruction"; in an initialized one it fails with
-   * ERROR_INVALID_ADDRESS (SGX2's EAUG is not modelled: an SGX2 enclave refuses it too). This
-   * corrects specs/os-api.md §2.7's note, which calls the case undocumented and refuses it always.
+   * ERROR_INVALID_ADDRESS, unless the enclave is an ENCLAVE_TYPE_SGX2 one: then each page is
+   * EAUGed (os-api.md §2.15 [INF]: PT_REG, RW, PENDING until the enclave EACCEPTs it; only
+   * PAGE_READWRITE, the protection EAUG gives). This corrects specs/os-api.md §2.7's note, which
+   * calls the case undocumented and refuses it always.
    * `start` must lie in an enclave. Every page is checked before the first EADD, as NtLoadEnclaveData does; a committed page,
    * PAGE_ENCLAVE_* flags or a protection LoadEnclaveData refuses fail it [INF: the codes are
    * LoadEnclaveData's]. EADD's zero page comes from the kernel's source page.
@@ -256,6 +258,7 @@ export class NtEnclaveApi {
   commitEnclavePages(start: number, size: number, flProtect: number): number {
     const enc = this.#k.enclaveAt(this.#p, start);
     if (this.#profile.armStub || !enc) return C.STATUS_CONFLICTING_ADDRESSES;
+    if (enc.state === 'initialized' && enc.type === C.ENCLAVE_TYPE_SGX2 && start + size <= enc.base + enc.size) return this.#augment(enc, start, size, flProtect);
     if (enc.state !== 'created' || start + size > enc.base + enc.size) return C.STATUS_CONFLICTING_ADDRESSES;
     if ((flProtect & (C.PAGE_ENCLAVE_THREAD_CONTROL | C.PAGE_ENCLAVE_UNVALIDATED)) !== 0) return C.STATUS_INVALID_PAGE_PROTECTION;
     const prot = decodeEnclaveProtection(flProtect, false);
@@ -269,6 +272,33 @@ export class NtEnclaveApi {
     try {
       this.#k.ring0(() => {
         for (let i = 0; i < n; i++) this.#addMapped(enc, start + i * 4096, staging, zeros);
+      });
+    } catch (e) {
+      if (!(e instanceof ArchFault)) throw e;
+      return faultStatus(e);
+    }
+    return C.STATUS_SUCCESS;
+  }
+
+  /**
+   * VirtualAlloc(MEM_COMMIT) in an initialized SGX2 enclave (os-api.md §2.15): EAUG of every page of
+   * [start, start+size), mapped read-write; every page checked first (none there yet, room in the
+   * EPC), as for EADD.
+   */
+  #augment(enc: KernelEnclave, start: number, size: number, flProtect: number): number {
+    if (flProtect !== C.PAGE_READWRITE) return C.STATUS_INVALID_PAGE_PROTECTION; // (EAUG gives RW; shadow-stack pages are not modelled)
+    const n = size / 4096;
+    const room = this.#roomFor(enc, start, n);
+    if (room !== C.STATUS_SUCCESS) return room;
+    const pte = pteFlagsFor(C.PAGE_READWRITE);
+    try {
+      this.#k.ring0(() => {
+        for (let i = 0; i < n; i++) {
+          const la = start + i * 4096;
+          const epc = this.#k.augmentPage(enc, la);
+          if (epc < 0) throw new OsError('EPC_ACCOUNTING', 'the EPC ran out after it was checked'); // a kernel bug, not an input
+          this.#p.pageTable.map(la / 4096, epc / 4096, pte);
+        }
       });
     } catch (e) {
       if (!(e instanceof ArchFault)) throw e;
