@@ -220,13 +220,14 @@ export function eadd(m: MachineState, lp: LpState, rbx: number, rcx: number): nu
   m.linAddr[idx] = linaddr;
   s.childCount++;
   m.validCount++;
-  if (pt === PT.TCS) {
-    const f = m.readTcsFields(idx);
-    const t: TcsState = { page: idx, secs: s, linAddr: linaddr, state: 'idle', ...f, suspended: [], aexCount: 0, cache: null, pool: null, eexitInfo: eexitInfoFor(linaddr), notStarted: [] };
-    m.tcs[idx] = t;
-  }
+  if (pt === PT.TCS) m.tcs[idx] = newTcsState(m, idx, s, linaddr);
   m.epcmEpoch++;
   return SGX.SUCCESS;
+}
+
+/** The processor's state of the TCS in EPC page `idx` of enclave `s` at `linAddr`, its fields read from the page (EADD, EACCEPT of a page made a TCS). */
+export function newTcsState(m: MachineState, idx: number, s: SecsState, linAddr: number): TcsState {
+  return { page: idx, secs: s, linAddr, state: 'idle', ...m.readTcsFields(idx), suspended: [], aexCount: 0, cache: null, pool: null, eexitInfo: eexitInfoFor(linAddr), notStarted: [] };
 }
 
 /** A check after EADD's copy failed: the copy is dropped (nothing else changed) and the fault raised. */

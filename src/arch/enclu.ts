@@ -54,6 +54,8 @@ interface Entry {
   aexFrame: number;
   /** CR_SAVE_TF: RFLAGS.TF (0 or 0x100) as the last EENTER/ERESUME of this entry found it, restored at EEXIT and AEX; OPT_IN after an opt-in entry. */
   savedTf: number;
+  /** The RIP the last AEX of this entry saved in its SSA frame. */
+  aexRip: number;
 }
 
 function exitOf(reason: ExitInfo['reason'], t: TcsState, vector: number | null = null, errorCode = 0, address = 0, leaf: number | null = null, detail: string | null = null): ExitInfo {
@@ -309,7 +311,7 @@ function makeEntry(m: MachineState, lp: LpState, t: TcsState, s: SecsState, toke
 }
 
 function newEntry(m: MachineState, lp: LpState, t: TcsState, s: SecsState, token: number, handler: ExitHandler | null, regs: Registers, ssaLa: number, ssaPages: number[]): Entry {
-  const e: Entry = { lp, tcs: t, secs: s, token, handler, hostRegs: regs, ctx: undefined as unknown as Context, ssaLa, ssaPages, aexFrame: -1, savedTf: 0 };
+  const e: Entry = { lp, tcs: t, secs: s, token, handler, hostRegs: regs, ctx: undefined as unknown as Context, ssaLa, ssaPages, aexFrame: -1, savedTf: 0, aexRip: 0 };
   (e as { ctx: Context }).ctx = new Context(m, e);
   if (t.suspended.length === 0) t.pool = e;
   return e;
@@ -440,6 +442,7 @@ function aex(m: MachineState, e: Entry, vector: number | null, errorCode: number
   const rf = vector !== null && vector !== VECTOR.BP && vector !== VECTOR.OF && vector !== VECTOR.DB ? 0x10000 : 0;
   putRegister(g, 128, ((r.rflags & ~(0x100 | 0x10000)) | rf) >>> 0);
   putRegister(g, 136, r.rip);
+  e.aexRip = Math.max(0, u64leNumberOrNeg(g, 136));
   // URSP/URBP stay as EENTER wrote them.
   const readG = (o: number) => {
     const off = gOff + o;
@@ -592,7 +595,7 @@ function unmark(t: TcsState, e: Entry): void {
  */
 function waitInHandler(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'aex', interrupt: boolean, answered: boolean, leaf: number, src: Registers | null): void {
   const t = e.tcs;
-  const savedRip = kind === 'aex' ? readSavedRip(m, e) : 0;
+  const savedRip = kind === 'aex' ? e.aexRip : 0;
   let exit = first;
   let resumed = false;
   let retry = false, retries = 0;
@@ -634,7 +637,7 @@ function waitInHandler(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit'
       retries = 0;
     } catch (err) {
       // (A #PF the kernel resolved: the same ENCLU again, as hostEnclu does.)
-      if (!resumed && kernelResolved(m, e.lp, err) && ++retries <= MAX_FAULT_RETRIES) {
+      if (!resumed && ownPageFault(err) && ++retries <= MAX_FAULT_RETRIES && kernelResolved(m, e.lp, err)) {
         retry = true;
         continue;
       }
@@ -665,14 +668,6 @@ function waitInHandler(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit'
   }
 }
 
-function readSavedRip(m: MachineState, e: Entry): number {
-  // The frame that was just written is CSSA−1.
-  const s = e.secs;
-  const la = s.baseAddr + e.tcs.ossa + (e.tcs.cssa - 1) * s.ssaFrameSize * 4096 + s.ssaFrameSize * 4096 - GPRSGX_SIZE + 136;
-  const off = la - e.ssaLa;
-  const st = m.peek(e.ssaPages[Math.floor(off / 4096)]!);
-  return st ? Math.max(0, u64leNumberOrNeg(st, off % 4096)) : 0;
-}
 
 
 // ---------------------------------------------------------------------------------------------
@@ -716,13 +711,14 @@ function inMode(e: Entry): boolean {
 /** Run the engine for entry `e` (EENTER: from OENTRY; ERESUME of a lost frame: from the SSA) to its EEXIT. */
 function execute(m: MachineState, e: Entry, leaf: number): ExitInfo {
   let target: number;
+  const fresh = leaf === ENCLU.EENTER || startsAtEntry(e);
   try {
     validateAtEntry(m, e);
   } catch (err) {
-    return entryCheckFailed(m, e, err);
+    return entryCheckFailed(m, e, err, fresh);
   }
   try {
-    target = leaf === ENCLU.EENTER || startsAtEntry(e) ? m.engine!.enter(e.ctx) : m.engine!.resume(e.ctx);
+    target = fresh ? m.engine!.enter(e.ctx) : m.engine!.resume(e.ctx);
   } catch (err) {
     return entryThrew(m, e, err);
   }
@@ -735,9 +731,9 @@ function execute(m: MachineState, e: Entry, leaf: number): ExitInfo {
  * The entry's checks of the memory regions faulted before the engine ran: an AEX at OENTRY (its
  * frame remembered as not started, so that ERESUME of it starts the engine: see TcsState.notStarted).
  */
-function entryCheckFailed(m: MachineState, e: Entry, err: unknown): ExitInfo {
+function entryCheckFailed(m: MachineState, e: Entry, err: unknown, fresh: boolean): ExitInfo {
   const exit = entryThrew(m, e, err);
-  if (exit.reason === 'aex') e.tcs.notStarted.push(e.tcs.cssa - 1);
+  if (fresh && exit.reason === 'aex') e.tcs.notStarted.push(e.tcs.cssa - 1);
   return exit;
 }
 
@@ -960,7 +956,7 @@ export function hostEnclu(m: MachineState, lp: LpState, leaf: number, regs: Regi
       // A #PF of the ENCLU itself (an evicted TCS or SSA page) goes to the kernel first; when it
       // resolved it, the instruction runs again (a bounded number of times: a kernel that answers
       // "resolved" without resolving would loop for ever).
-      if (kernelResolved(m, lp, err) && ++retries <= MAX_FAULT_RETRIES) continue;
+      if (ownPageFault(err) && ++retries <= MAX_FAULT_RETRIES && kernelResolved(m, lp, err)) continue;
       exit = entryFaulted(err, handler, next, regs);
     }
     if (givenUp !== null) {
@@ -968,7 +964,18 @@ export function hostEnclu(m: MachineState, lp: LpState, leaf: number, regs: Regi
       givenUp = null;
       return exit;
     }
-    if (!handler) return exit;
+    if (!handler) {
+      // An AEX at entry whose #PF the kernel resolved shows as an interrupt's (vector null): with
+      // no exit handler, as for an interrupt, the AEP's ERESUME follows at once (the registers
+      // are the AEX's synthetic ones: RBX the TCS, RCX the AEP). Each such AEX is a page the
+      // kernel loaded; a kernel that answers "resolved" without loading one livelocks the thread,
+      // as it would on hardware.
+      if (exit.reason === 'aex' && exit.vector === null) {
+        next = ENCLU.ERESUME;
+        continue;
+      }
+      return exit;
+    }
     next = handler(exit, regs);
     if (next === 0) return exit;
   }
@@ -979,15 +986,21 @@ const MAX_FAULT_RETRIES = 8;
 
 /**
  * `err` is a #PF of the ENCLU itself (raised by its own checks: encluOwn) that the kernel's
- * page-fault handler resolved. A #PF from anything else on the way (host code in an exit handler
+ * page-fault handler resolved; asked once per fault (a fault that escapes a nested entry's
+ * handler is not offered again by the instruction it escaped into). A #PF from anything else on the way (host code in an exit handler
  * touching an evicted page) is not the instruction's: it is never retried. Out of line: not on the
  * entry path.
  */
 function kernelResolved(m: MachineState, lp: LpState, err: unknown): boolean {
-  return err instanceof ArchFault && err.vector === VECTOR.PF && ENCLU_OWN_FAULTS.has(err) && m.pageFaultHandler !== null && !lp.enclaveMode && m.pageFaultHandler(lp, err.address, err.errorCode);
+  return err instanceof ArchFault && err.vector === VECTOR.PF && ENCLU_OWN_FAULTS.delete(err) && m.pageFaultHandler !== null && !lp.enclaveMode && m.pageFaultHandler(lp, err.address, err.errorCode);
 }
 
-/** Faults raised by EENTER/ERESUME's own checks, before enclave mode (the ones the kernel may resolve and the instruction retry). */
+/** `err` is a #PF of an ENCLU's own checks not yet offered to the kernel. */
+function ownPageFault(err: unknown): boolean {
+  return err instanceof ArchFault && ENCLU_OWN_FAULTS.has(err);
+}
+
+/** Faults raised by EENTER/ERESUME's own checks, before enclave mode (the ones the kernel may resolve and the instruction retry); each is offered to the kernel once (kernelResolved takes it out). */
 const ENCLU_OWN_FAULTS = new WeakSet<object>();
 
 /** `err`, remembered as a fault of the ENCLU's own checks when it is one (rethrown by the caller). */

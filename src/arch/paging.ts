@@ -46,7 +46,7 @@ function ivOf(ver: bigint): Uint8Array {
  * "Tracking correct" for a page EBLOCK blocked at `blockEpoch` (§10.4): an ETRACK since, and no
  * logical processor still inside the enclave that entered before it.
  */
-function tracked(m: MachineState, s: SecsState, blockEpoch: number): boolean {
+export function tracked(m: MachineState, s: SecsState, blockEpoch: number): boolean {
   if (!(blockEpoch < s.trackEpoch)) return false;
   for (const lp of m.lps) if (lp.enclaveMode && lp.activeSecs === s && lp.entryEpoch <= blockEpoch) return false;
   return true;
@@ -174,7 +174,6 @@ export function ewb(m: MachineState, lp: LpState, rbx: number, rcx: number, rdx:
   const va = m.page(vaIdx);
   const slot = rdx & 4095;
   const old = u64leNumberOrNeg(va, slot);
-  if (old !== 0) dropEvicted(m, old);
   writeU64le(va, slot, ver);
   m.touched(vaIdx);
   // (A page EMODT made a TCS has no TCS state until EACCEPT: nothing to keep.)
@@ -188,6 +187,8 @@ export function ewb(m: MachineState, lp: LpState, rbx: number, rcx: number, rdx:
     owner.childCount--;
   }
   m.freePage(idx);
+  // Last (it may tell the engine that an enclave is gone): the overwritten version's kept state.
+  if (old !== 0) dropEvicted(m, old);
   return old !== 0 ? SGX.VA_SLOT_OCCUPIED : SGX.SUCCESS;
 }
 
@@ -239,6 +240,9 @@ export function eld(m: MachineState, lp: LpState, rbx: number, rcx: number, rdx:
   if ((pt === PT.SECS || acceptedTcs) && (hidden === undefined || 'slots' in hidden)) {
     throw new ArchError('EVICTED_STATE_MISSING', `${name}: the processor holds no state for the ${pt === PT.SECS ? 'SECS' : 'TCS'} evicted with nonce ${ver}`);
   }
+  if (acceptedTcs && ((hidden as TcsState).secs !== owner || (hidden as TcsState).linAddr !== linAddr)) {
+    throw new ArchError('EVICTED_STATE_MISSING', `${name}: the TCS state kept for nonce ${ver} belongs elsewhere`);
+  }
   // 5. Commit: the page, its EPCM entry, the slot cleared (the anti-replay step).
   m.setPage(idx, plain);
   m.valid[idx] = 1;
@@ -248,8 +252,9 @@ export function eld(m: MachineState, lp: LpState, rbx: number, rcx: number, rdx:
   m.owner[idx] = secsIdx;
   m.linAddr[idx] = isChildType(pt) ? linAddr : 0;
   m.blockEpoch[idx] = owner === null ? 0 : owner.trackEpoch;
-  // A page EMODPR/EMODT changed was tracked before EWB could write it out (EBLOCK came after the
-  // change, and EWB checked the tracking of the block): its EACCEPT needs no new ETRACK.
+  // A page EMODPR/EMODT changed was written out by an EWB that found its EBLOCK tracked (an ETRACK
+  // since, no thread inside that entered before it), and every thread inside now entered after
+  // that: no translation from before the change can remain, so its EACCEPT needs no new ETRACK.
   m.modEpoch[idx] = -1;
   m.validCount++;
   writeU64le(m.page(vaIdx), slot, 0);
@@ -263,7 +268,6 @@ export function eld(m: MachineState, lp: LpState, rbx: number, rcx: number, rdx:
     for (const [v, x] of hidden.slots) m.evicted.set(v, x); // its slots' nonces are loadable again
   } else if (acceptedTcs) {
     const t = hidden as TcsState;
-    if (t.secs !== owner || t.linAddr !== linAddr) throw new ArchError('EVICTED_STATE_MISSING', `${name}: the TCS state kept for nonce ${ver} belongs elsewhere`);
     t.page = idx;
     t.cache = null;
     m.tcs[idx] = t;

@@ -176,8 +176,8 @@ export class LogicalProcessor {
       case ENCLS.EAUG: return S2.eaug(m, lp, rbx, rcx);
       case ENCLS.EMODPR: return S2.emodpr(m, lp, rbx, rcx);
       case ENCLS.EMODT: return S2.emodt(m, lp, rbx, rcx);
-      default:
-        throw new ArchError('LEAF_NOT_MODELLED', `ENCLS[${ENCLS_NAMES.get(leaf)}] is architectural but not modelled yet`, { leaf });
+      default: // (unreachable: every leaf ENCLS_FEATURE lists is modelled)
+        throw new ArchError('LEAF_NOT_MODELLED', `ENCLS[${ENCLS_NAMES.get(leaf)}] is architectural but not modelled`, { leaf });
     }
   }
 

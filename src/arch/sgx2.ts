@@ -9,9 +9,9 @@ import { u32le, u64le, u64leNumberOrNeg, isZero } from '../lib/bytes.js';
 import { type MachineState, type LpState, type SecsState, type TcsState, PERM, EPCM_STATE } from './machine.js';
 import { gp, pf, pfEpcm } from './faults.js';
 import { PT, SGX, PFEC } from './constants.js';
-import { kread, epcOperand, aligned, alignedField } from './encls.js';
+import { kread, epcOperand, aligned, alignedField, newTcsState } from './encls.js';
+import { tracked } from './paging.js';
 import { TCS_OFF } from './structures/tcs.js';
-import { eexitInfoFor } from './engine.js';
 
 const SECINFO_BUF = new Uint8Array(64);
 
@@ -119,17 +119,6 @@ function changed(m: MachineState, s: SecsState, idx: number): void {
 // The checks of the SGX2 ENCLU leaves past their operands' (the context runs those first).
 
 /**
- * "Tracking correct" for EACCEPT of a page EMODPR/EMODT changed at `epoch` (§10.4, ED-9): an
- * ETRACK since, and no logical processor inside the enclave that entered before it (the one
- * executing EACCEPT included: it must have left and come back).
- */
-function trackedSince(m: MachineState, s: SecsState, epoch: number): boolean {
-  if (!(epoch < s.trackEpoch)) return false;
-  for (const lp of m.lps) if (lp.enclaveMode && lp.activeSecs === s && lp.entryEpoch <= epoch) return false;
-  return true;
-}
-
-/**
  * EACCEPT (§7.6) steps 3–8, for the SECINFO `flags` (low dword; its reserved bits checked by the
  * caller) and the EPC page `idx` that RCX (`la`, 4K-aligned, in ELRANGE) translates to. Returns
  * RAX; #GP / #PF as the SDM gives them.
@@ -152,7 +141,9 @@ export function eaccept(m: MachineState, s: SecsState, flags: number, idx: numbe
   if (m.linAddr[idx] !== la || ((st & EPCM_STATE.PENDING) !== 0) !== pending || ((st & EPCM_STATE.MODIFIED) !== 0) !== modified ||
     m.perm[idx] !== (flags & 7) || cur !== pt) return SGX.PAGE_ATTRIBUTES_MISMATCH;
   // 6. After EMODPR/EMODT the tracking must be complete (ED-5: a page EAUG just added had no translation).
-  if (st & (EPCM_STATE.MODIFIED | EPCM_STATE.PR) && !trackedSince(m, s, m.modEpoch[idx]!)) return SGX.NOT_TRACKED;
+  // (The test is EWB's, on the epoch EMODPR/EMODT recorded: ED-9; the thread executing EACCEPT
+  // counts too, so it must have left and come back since.)
+  if (st & (EPCM_STATE.MODIFIED | EPCM_STATE.PR) && !tracked(m, s, m.modEpoch[idx]!)) return SGX.NOT_TRACKED;
   // 7. A page that becomes a TCS must be one EENTER could use.
   let tcs: TcsState | null = null;
   if (pt === PT.TCS) {
@@ -163,7 +154,7 @@ export function eaccept(m: MachineState, s: SecsState, flags: number, idx: numbe
       throw gp('EACCEPT: the page is not a valid TCS (reserved bytes, DBGOPTIN, CSSA ≥ NSSA, AEP or STATE)');
     }
     if (!s.mode64 && b !== null && ((u32le(b, TCS_OFF.FSLIMIT) & 0xfff) !== 0xfff || (u32le(b, TCS_OFF.GSLIMIT) & 0xfff) !== 0xfff)) throw gp('EACCEPT: FSLIMIT/GSLIMIT low 12 bits must be all ones in a 32-bit enclave');
-    tcs = { page: idx, secs: s, linAddr: la, state: 'idle', ...f, suspended: [], aexCount: 0, cache: null, pool: null, eexitInfo: eexitInfoFor(la), notStarted: [] };
+    tcs = newTcsState(m, idx, s, la);
   }
   // 8. Commit.
   m.state[idx] = st & ~(EPCM_STATE.PENDING | EPCM_STATE.MODIFIED | EPCM_STATE.PR);

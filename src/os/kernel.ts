@@ -417,12 +417,8 @@ export class Kernel {
     }
     enc.pages.set(la, epc);
     if (measure) this.sgx.eextendPage(enc.secs, epc);
-    if (this.reclaim) {
-      // A VA page per 512 pages (its allocation may reclaim: the page just added is not yet a candidate).
-      if (enc.pages.size + enc.evicted.size > enc.vaPages.length * 512) this.pager.addVaPage(enc);
-      const type = (secinfo >> 8) & 0xff;
-      if (type === PT.REG || type === PT.TCS) this.pager.noteResident(enc, la);
-    }
+    const type = (secinfo >> 8) & 0xff;
+    if (this.reclaim) this.#reclaimable(enc, la, type === PT.REG || type === PT.TCS);
     return epc;
   }
 
@@ -443,11 +439,17 @@ export class Kernel {
       throw e;
     }
     enc.pages.set(la, epc);
-    if (this.reclaim) {
-      if (enc.pages.size + enc.evicted.size > enc.vaPages.length * 512) this.pager.addVaPage(enc);
-      this.pager.noteResident(enc, la);
-    }
+    if (this.reclaim) this.#reclaimable(enc, la, true);
     return epc;
+  }
+
+  /**
+   * With reclaim: the enclave's VA pages keep up with its pages (one per 512: the allocation may
+   * reclaim, and the page just added is not a candidate yet), then the page becomes one when `candidate`.
+   */
+  #reclaimable(enc: KernelEnclave, la: number, candidate: boolean): void {
+    if (enc.pages.size + enc.evicted.size > enc.vaPages.length * 512) this.pager.addVaPage(enc);
+    if (candidate) this.pager.noteResident(enc, la);
   }
 
   /** Release the unused part of an enclave's commitment (at initialization). */

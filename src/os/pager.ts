@@ -5,8 +5,8 @@
  *
  * As Linux does: each enclave has its own VA pages, one per 512 of its pages (the first at
  * ECREATE, when the kernel reclaims); a page is unmapped before EBLOCK; EWB is tried, then ETRACK
- * and EWB again, then the processors still inside the enclave are interrupted (IPIs) and the page
- * stays blocked until a later attempt. With `reclaim` on, an allocation that finds the EPC full
+ * and EWB again, then every processor in enclave mode is interrupted (the model's IPIs do not pick
+ * the enclave's) and the page stays blocked until a later attempt. With `reclaim` on, an allocation that finds the EPC full
  * evicts the oldest reclaimable page (REG and TCS pages, oldest first; SECS and VA pages are
  * never reclaimed), so enclaves may together be larger than the EPC.
  */
@@ -120,7 +120,8 @@ export class EpcPager {
    * the tracking cycle is still inside (it has been interrupted; the page stays blocked and
    * unmapped, and the next attempt, or the enclave's next fault on it, completes the eviction).
    * @throws {OsError} PAGE_NOT_PRESENT (not a resident page of the enclave), NOT_RECLAIMABLE (its
-   * SECS, a VA page), NO_EPC (no VA slot could be had), EWB_FAILED, ENCLAVE_DELETED.
+   * SECS, a VA page), NO_EPC (no VA slot could be had), OUT_OF_RAM (no backing page), EWB_FAILED,
+   * ENCLAVE_DELETED; {ArchFault} a leaf's fault (#MC on a locked machine), its slot and buffers given back.
    */
   evict(enc: KernelEnclave, la: number): 'evicted' | 'busy' {
     const k = this.#k;
@@ -131,24 +132,14 @@ export class EpcPager {
     if (type !== PT.REG && type !== PT.TCS) throw new OsError('NOT_RECLAIMABLE', `the page at 0x${la.toString(16)} has type ${type}: only REG and TCS pages are reclaimed`);
     // The buffers first (an allocation that fails then leaves nothing taken), then the VA slot.
     const src = k.allocKernelPage();
-    let pcmd: number, slot: number;
+    let pcmd = -1, slot = -1;
     try {
       pcmd = this.#takePcmd();
-    } catch (e) {
-      k.ram.free(src / 4096);
-      throw e;
-    }
-    try {
       slot = this.#takeSlot(enc);
+      if (slot < 0) throw new OsError('NO_EPC', 'no EPC page for a VA page');
     } catch (e) {
-      k.ram.free(src / 4096);
-      this.#pcmdFree.push(pcmd);
+      this.#giveBack(enc, slot, src, pcmd);
       throw e;
-    }
-    if (slot < 0) {
-      k.ram.free(src / 4096);
-      this.#pcmdFree.push(pcmd);
-      throw new OsError('NO_EPC', 'no EPC page for a VA page');
     }
     // Unmap first (no new user translation), then block, track and write back.
     const vpn = la / 4096;
@@ -171,9 +162,7 @@ export class EpcPager {
     } catch (e) {
       // A fault (a locked memory controller machine-checks every ENCLS): the slot and buffers go
       // back; a page EBLOCK blocked stays blocked (recorded, unmapped), another is mapped again.
-      this.#releaseSlot(enc, slot);
-      k.ram.free(src / 4096);
-      this.#pcmdFree.push(pcmd);
+      this.#giveBack(enc, slot, src, pcmd);
       if (k.processor.inspect.epcm(pa).blocked) {
         if (!enc.blocked.has(la)) enc.blocked.set(la, pte);
       } else if (entry >= 0) pt.map(vpn, pa / 4096, pte);
@@ -190,9 +179,7 @@ export class EpcPager {
       return 'evicted';
     }
     // Not written back: the slot and buffers go back.
-    this.#releaseSlot(enc, slot);
-    k.ram.free(src / 4096);
-    this.#pcmdFree.push(pcmd);
+    this.#giveBack(enc, slot, src, pcmd);
     if (status === SGX.NOT_TRACKED) {
       // The IPIs: every processor inside an enclave takes an interrupt (an AEX) at its next chance.
       for (const lp of k.processor.lps) if (lp.inEnclaveMode) lp.injectInterrupt();
@@ -204,11 +191,19 @@ export class EpcPager {
     throw new OsError('EWB_FAILED', `evicting the page at 0x${la.toString(16)}: SGX status ${status}`);
   }
 
+  /** An eviction's VA slot (−1: none), backing page and PCMD (−1: none) given back. */
+  #giveBack(enc: KernelEnclave, slot: number, src: number, pcmd: number): void {
+    if (slot >= 0) this.#releaseSlot(enc, slot);
+    this.#k.ram.free(src / 4096);
+    if (pcmd >= 0) this.#pcmdFree.push(pcmd);
+  }
+
   /**
    * Load evicted page `la` of `enc` back (ELDU) into a free EPC page (reclaiming another when the
    * EPC is full) and map it as it was. Returns the SGX status: SGX_SUCCESS, or
    * SGX_MAC_COMPARE_FAIL when its backing page or PCMD no longer verify (the page stays evicted).
-   * @throws {OsError} PAGE_NOT_EVICTED, NO_EPC, ENCLAVE_DELETED.
+   * @throws {OsError} PAGE_NOT_EVICTED, NO_EPC, ENCLAVE_DELETED; {ArchFault} ELDU's fault (a PCMD
+   * with a reserved SECINFO bit: #GP), its destination page given back.
    */
   load(enc: KernelEnclave, la: number): number {
     const k = this.#k;
@@ -243,7 +238,8 @@ export class EpcPager {
   /** Evict up to `n` of the oldest reclaimable pages; returns how many were evicted. */
   reclaim(n: number): number {
     let done = 0;
-    while (done < n && this.#lruHead < this.#lru.length) {
+    const end = this.#lru.length; // (a page found busy goes back on the tail: not visited again in this walk)
+    while (done < n && this.#lruHead < end) {
       const [enc, la] = this.#lru[this.#lruHead]!;
       this.#lru[this.#lruHead++] = undefined as unknown as [KernelEnclave, number];
       if (enc.state === 'deleted' || !enc.pages.has(la)) continue;

@@ -188,7 +188,7 @@ describe('EWB (§6.9)', () => {
     assert.equal(ewbRaw(k, d, va).status, SGX.SUCCESS);
   });
 
-  test('a thread inside since before the ETRACK keeps the page (SGX_NOT_TRACKED) until it leaves; one that entered after the EBLOCK faults on the page', () => {
+  test('a thread inside since before the ETRACK keeps the page (SGX_NOT_TRACKED) until it leaves', () => {
     const { k, engine, e } = enclave({ tcsCount: 2 });
     const d = e.frame(e.data(1));
     const va = vaPage(k);
@@ -609,5 +609,126 @@ describe('state kept for evicted pages whose versions are lost', () => {
       assert.equal(k.encls(ENCLS.EREMOVE, 0, v0), SGX.SUCCESS);
       assert.equal(engine.destroyedKeys.length, 1, 'the SECS\'s version went with the VA page that held it');
     }
+  });
+});
+
+describe('the page-fault hook and entries that fault (review findings)', () => {
+  /** EBLOCK + ETRACK + EWB of the page at `la` of `e` into VA page `va` slot `slot`, unmapped; the blob. */
+  function evictAt(k: TestKernel, e: BuiltEnclave, la: number, va: number, slot: number): Blob {
+    const blob = evict(e, e.frame(la), va + slot);
+    k.userPt.unmap(la / 4096);
+    return blob;
+  }
+  function loadAt(k: TestKernel, e: BuiltEnclave, la: number, blob: Blob): void {
+    const dest = k.epcPage();
+    assert.equal(eld(k, blob, dest, e.secs), SGX.SUCCESS);
+    k.mapUser(la, dest);
+    e.b.frames.set(la - e.base, dest);
+  }
+
+  test('a lost frame whose ERESUME faults in the entry check is resumed afterwards (engine.resume), not started again at OENTRY', () => {
+    const { k, engine, e } = enclave({ dataPages: 16 });
+    assert.equal(e.enter(engine.on((ctx) => {
+      ctx.mapMemory(e.data(0), 0x10000);
+      return ctx.regs.rcx;
+    })).exit.reason, 'eexit');
+    let runs = 0;
+    const op = engine.on((ctx) => {
+      runs++;
+      ctx.read(0x10, 1); // outside ELRANGE, not mapped: #PF, the frame lost (no handler)
+      return ctx.regs.rcx;
+    });
+    assert.equal(e.enter(op).exit.reason, 'aex');
+    const d3 = e.frame(e.data(3));
+    assert.equal(k.encls(ENCLS.EBLOCK, 0, d3), SGX.SUCCESS);
+    assert.equal(e.resume().exit.vector, PF, 'the ERESUME\'s entry check faults');
+    const va = vaPage(k);
+    assert.equal(k.encls(ENCLS.ETRACK, 0, e.secs), SGX.SUCCESS);
+    const w = ewbRaw(k, d3, va);
+    loadAt(k, e, e.data(3), w.blob);
+    const resumes = engine.resumes;
+    assert.equal(e.resume().exit.reason, 'eexit');
+    assert.equal(engine.resumes, resumes + 1, 'resumed');
+    assert.equal(runs, 1, 'not run again');
+  });
+
+  test('the kernel evicting the faulting thread\'s own SSA page while it resolves the fault: the frame still resumes where it was', () => {
+    const { k, engine, e } = enclave({ dataPages: 4, nssa: 2 });
+    const va = vaPage(k);
+    const la = e.data(1);
+    const ssaPage = e.ssa(0, 0) + (e.b.ssaFrameSize - 1) * 4096;
+    const blobs = new Map<number, Blob>([[la, evictAt(k, e, la, va, 0)]]);
+    k.proc.setPageFaultHandler((_lp, address) => k.kernel(() => {
+      const p = address - (address % 4096);
+      const b = blobs.get(p);
+      if (b === undefined) return false;
+      blobs.delete(p);
+      loadAt(k, e, p, b);
+      if (p === la) blobs.set(ssaPage, evictAt(k, e, ssaPage, va, 8)); // what reclaim may pick: the SSA page this AEX just wrote
+      return true;
+    }));
+    let done = 0;
+    const op = engine.on((ctx) => {
+      ctx.read(la, 8);
+      done++;
+      return ctx.regs.rcx;
+    });
+    assert.equal(e.enter(op).exit.reason, 'eexit');
+    assert.equal(done, 1);
+  });
+
+  test('with no exit handler, an AEX at entry whose #PF the kernel resolves is followed by the ERESUME at once: the entry completes', () => {
+    const { k, engine, e } = enclave({ dataPages: 16 });
+    assert.equal(e.enter(engine.on((ctx) => {
+      ctx.mapMemory(e.data(0), 0x10000);
+      return ctx.regs.rcx;
+    })).exit.reason, 'eexit');
+    const va = vaPage(k);
+    const la = e.data(3);
+    const blob = evictAt(k, e, la, va, 0);
+    let calls = 0;
+    k.proc.setPageFaultHandler((_lp, address) => {
+      calls++;
+      if (address - (address % 4096) !== la) return false;
+      k.kernel(() => loadAt(k, e, la, blob));
+      return true;
+    });
+    let runs = 0;
+    const x = e.enter(engine.on((ctx) => {
+      runs++;
+      return ctx.regs.rcx;
+    })).exit;
+    assert.equal(x.reason, 'eexit');
+    assert.deepEqual([runs, calls, engine.resumes], [1, 1, 0]);
+  });
+
+  test('a nested EENTER\'s own #PF that escapes an exit handler is offered to the kernel once, by that EENTER; the outer EENTER is not executed again', () => {
+    const { k, engine, e } = enclave({ tcsCount: 2 });
+    const va = vaPage(k);
+    const tcs1 = e.tcs(1);
+    const blob = evictAt(k, e, tcs1, va, 0);
+    let calls = 0;
+    k.proc.setPageFaultHandler((_lp, address) => {
+      calls++;
+      if (address !== tcs1 || calls === 1) return false; // the first time it cannot resolve it
+      k.kernel(() => loadAt(k, e, tcs1, blob));
+      return true;
+    });
+    let runs = 0;
+    const op = engine.on((ctx) => {
+      runs++;
+      ctx.eexit(ctx.regs.rcx);
+      return ctx.regs.rcx;
+    });
+    const seen: string[] = [];
+    const handler: ExitHandler = (exit) => {
+      seen.push(exit.reason);
+      if (seen.length === 1) k.enclu(2, { rbx: tcs1, rcx: 0x7fff_f000, rip: 0x7ffe_0000, rdi: 0 }, null, 1); // nested, no handler of its own: its #PF escapes
+      return 0;
+    };
+    e.enter(op, { handler });
+    assert.equal(runs, 1, 'the outer enclave function ran once');
+    assert.equal(calls, 1, 'the kernel was asked once, for the nested EENTER');
+    assert.deepEqual(seen, ['eexit', 'fault'], 'the escaped #PF reached the outer exit handler as a fault');
   });
 });
