@@ -668,8 +668,6 @@ function waitInHandler(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit'
   }
 }
 
-
-
 // ---------------------------------------------------------------------------------------------
 // Running one entry to its boundary.
 
@@ -986,10 +984,10 @@ const MAX_FAULT_RETRIES = 8;
 
 /**
  * `err` is a #PF of the ENCLU itself (raised by its own checks: encluOwn) that the kernel's
- * page-fault handler resolved; asked once per fault (a fault that escapes a nested entry's
- * handler is not offered again by the instruction it escaped into). A #PF from anything else on the way (host code in an exit handler
- * touching an evicted page) is not the instruction's: it is never retried. Out of line: not on the
- * entry path.
+ * page-fault handler resolved, asked once per fault (one that escapes a nested entry's handler is
+ * not offered again by the instruction it escaped into). A #PF from anything else on the way (host
+ * code in an exit handler touching an evicted page) is not the instruction's: never retried. Out of
+ * line: not on the entry path.
  */
 function kernelResolved(m: MachineState, lp: LpState, err: unknown): boolean {
   return err instanceof ArchFault && err.vector === VECTOR.PF && ENCLU_OWN_FAULTS.delete(err) && m.pageFaultHandler !== null && !lp.enclaveMode && m.pageFaultHandler(lp, err.address, err.errorCode);
