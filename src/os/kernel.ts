@@ -13,6 +13,7 @@ import { OsError } from './errors.js';
 import { EpcPager, type EvictedPage, type VaPage } from './pager.js';
 
 const ZERO_PAGE = new Uint8Array(4096);
+const SGX_SUCCESS = 0;
 const SECS_ATTRIBUTES = SECS.field('ATTRIBUTES');
 
 /** Lifecycle of an enclave object in the kernel (style rule 7; Windows' CREATED/INITIALIZED, plus deleted). */
@@ -56,8 +57,10 @@ export class KernelEnclave {
   readonly size: number;
   /** The enclave type the API created it with (ENCLAVE_TYPE_SGX / _SGX2). */
   readonly type: number;
-  /** Physical address of the SECS page. */
-  readonly secs: number;
+  /** Physical address of the SECS page (it moves when the pager evicts the SECS and loads it back; −1 while it is evicted). */
+  secs: number;
+  /** The evicted SECS (the pager evicts it when none of the initialized enclave's pages is left in the EPC), or null. */
+  secsEvicted: EvictedPage | null = null;
   /** SECS.ATTRIBUTES as given to ECREATE (the launch policy looks at DEBUG). */
   readonly attributes: Attributes;
   state: KernelEnclaveState = 'created';
@@ -430,6 +433,7 @@ export class Kernel {
   augmentPage(enc: KernelEnclave, la: number): number {
     if (enc.state !== 'initialized') throw new OsError('ENCLAVE_STATE', `the enclave at 0x${enc.base.toString(16)} is ${enc.state}: EAUG adds pages to an initialized enclave`);
     if (enc.pages.has(la) || enc.evicted.has(la)) throw new OsError('PAGE_PRESENT', `the enclave at 0x${enc.base.toString(16)} has a page at 0x${la.toString(16)} already`);
+    if (enc.secsEvicted !== null && this.pager.loadSecs(enc) !== SGX_SUCCESS) throw new OsError('SECS_LOST', `the SECS of the enclave at 0x${enc.base.toString(16)} could not be loaded back`);
     const epc = this.allocEpc(false);
     if (epc < 0) return -1;
     try {
@@ -488,6 +492,8 @@ export class Kernel {
           this.epc.free(va.pa);
           enc.vaPages.pop();
         }
+        // (An evicted SECS is not in the EPC: removing its VA page above ended the enclave in the processor.)
+        if (enc.secsEvicted !== null) return 0;
         const s = this.sgx.eremove(enc.secs);
         if (s !== 0) throw new OsError('EREMOVE_FAILED', `EREMOVE of the SECS returned ${s}`);
         return 0;
@@ -497,7 +503,7 @@ export class Kernel {
       if (e instanceof ArchFault) return { error: 'EREMOVE_FAULT', fault: e };
       throw e;
     }
-    this.epc.free(enc.secs);
+    if (enc.secsEvicted === null) this.epc.free(enc.secs);
     this.pager.release(enc);
     enc.blocked.clear();
     this.releaseCommitment(enc);

@@ -7,8 +7,9 @@
  * ECREATE, when the kernel reclaims); a page is unmapped before EBLOCK; EWB is tried, then ETRACK
  * and EWB again, then every processor in enclave mode is interrupted (the model's IPIs do not pick
  * the enclave's) and the page stays blocked until a later attempt. With `reclaim` on, an allocation that finds the EPC full
- * evicts the oldest reclaimable page (REG and TCS pages, oldest first; SECS and VA pages are
- * never reclaimed), so enclaves may together be larger than the EPC.
+ * evicts the oldest reclaimable page (REG and TCS pages, oldest first; VA pages are never
+ * reclaimed), so enclaves may together be larger than the EPC. An initialized enclave none of whose
+ * pages is left in the EPC gives its SECS up too (Linux's step 5), and loads it back first.
  */
 import { PT, SGX, VECTOR, ArchFault, type LogicalProcessor } from '../arch/index.js';
 import { OsError } from './errors.js';
@@ -37,6 +38,9 @@ export interface PagingStats {
   faults: number;
   /** Loads that failed their MAC check (a backing page or PCMD changed, or replayed). */
   macFailures: number;
+  /** SECS pages evicted (an initialized enclave with none of its pages left in the EPC), and loaded back. */
+  secsEvicted: number;
+  secsLoaded: number;
 }
 
 const PCMD_SIZE = 128;
@@ -47,7 +51,7 @@ export class EpcPager {
   #lru: [KernelEnclave, number][] = [];
   #lruHead = 0;
   readonly #pcmdFree: number[] = [];
-  readonly stats: PagingStats = { evicted: 0, loaded: 0, faults: 0, macFailures: 0 };
+  readonly stats: PagingStats = { evicted: 0, loaded: 0, faults: 0, macFailures: 0, secsEvicted: 0, secsLoaded: 0 };
 
   constructor(k: Kernel) {
     this.#k = k;
@@ -176,6 +180,8 @@ export class EpcPager {
       enc.evicted.set(la, { src, pcmd, slot, pte: flags });
       k.epc.free(pa);
       this.stats.evicted++;
+      // Linux's step 5 (os-api.md §4.7): an initialized enclave with no page left in the EPC gives its SECS up too.
+      if (enc.state === 'initialized' && enc.pages.size === 0 && enc.secsEvicted === null) this.#evictSecs(enc);
       return 'evicted';
     }
     // Not written back: the slot and buffers go back.
@@ -198,6 +204,58 @@ export class EpcPager {
     if (pcmd >= 0) this.#pcmdFree.push(pcmd);
   }
 
+  /** EWB of `enc`'s SECS (no EBLOCK or ETRACK: a SECS needs neither); left resident when it cannot be had (no slot or buffer, a refusal). */
+  #evictSecs(enc: KernelEnclave): void {
+    const k = this.#k;
+    let src = -1, pcmd = -1, slot = -1;
+    try {
+      src = k.allocKernelPage();
+      pcmd = this.#takePcmd();
+      slot = this.#takeSlot(enc);
+      if (slot < 0) throw new OsError('NO_EPC', 'no EPC page for a VA page');
+      const st = k.sgx.ewb(enc.secs, slot, src, pcmd);
+      if (st !== SGX.SUCCESS && st !== SGX.VA_SLOT_OCCUPIED) throw new OsError('EWB_FAILED', `evicting the SECS: SGX status ${st}`);
+    } catch (e) {
+      if (src >= 0) this.#giveBack(enc, slot, src, pcmd);
+      if (e instanceof OsError || e instanceof ArchFault) return; // (the SECS stays; nothing else depends on its eviction)
+      throw e;
+    }
+    k.epc.free(enc.secs);
+    enc.secs = -1;
+    enc.secsEvicted = { src, pcmd, slot, pte: -1 };
+    this.stats.secsEvicted++;
+  }
+
+  /**
+   * Load `enc`'s evicted SECS back (ELDU; os-api.md §4.7: before any page of it). Returns the SGX
+   * status: SGX_SUCCESS, or SGX_MAC_COMPARE_FAIL (it stays evicted).
+   * @throws {OsError} NO_EPC; {ArchFault} ELDU's fault, the destination page given back.
+   */
+  loadSecs(enc: KernelEnclave): number {
+    const k = this.#k;
+    const ev = enc.secsEvicted;
+    if (ev === null) return SGX.SUCCESS;
+    const dest = k.allocEpc(false);
+    if (dest < 0) throw new OsError('NO_EPC', 'no EPC page to load the SECS into');
+    let st: number;
+    try {
+      st = k.sgx.eldu(0, ev.src, ev.pcmd, 0, dest, ev.slot);
+    } catch (e) {
+      k.epc.free(dest);
+      throw e;
+    }
+    if (st !== SGX.SUCCESS) {
+      k.epc.free(dest);
+      if (st === SGX.MAC_COMPARE_FAIL) this.stats.macFailures++;
+      return st;
+    }
+    enc.secs = dest;
+    enc.secsEvicted = null;
+    this.#giveBack(enc, ev.slot, ev.src, ev.pcmd);
+    this.stats.secsLoaded++;
+    return SGX.SUCCESS;
+  }
+
   /**
    * Load evicted page `la` of `enc` back (ELDU) into a free EPC page (reclaiming another when the
    * EPC is full) and map it as it was. Returns the SGX status: SGX_SUCCESS, or
@@ -210,6 +268,10 @@ export class EpcPager {
     if (enc.state === 'deleted') throw new OsError('ENCLAVE_DELETED', `the enclave at 0x${enc.base.toString(16)} was deleted`);
     const ev = enc.evicted.get(la);
     if (ev === undefined) throw new OsError('PAGE_NOT_EVICTED', `the enclave at 0x${enc.base.toString(16)} has no evicted page at 0x${la.toString(16)}`);
+    if (enc.secsEvicted !== null) {
+      const s = this.loadSecs(enc); // the SECS first: ELDU names it
+      if (s !== SGX.SUCCESS) return s;
+    }
     const dest = k.allocEpc(false);
     if (dest < 0) throw new OsError('NO_EPC', 'no EPC page to load the page into');
     let st: number;
@@ -287,6 +349,11 @@ export class EpcPager {
       this.#pcmdFree.push(ev.pcmd);
     }
     enc.evicted.clear();
+    if (enc.secsEvicted !== null) {
+      k.ram.free(enc.secsEvicted.src / 4096);
+      this.#pcmdFree.push(enc.secsEvicted.pcmd);
+      enc.secsEvicted = null;
+    }
     if (this.#lru.length !== 0) {
       this.#lru = this.#lru.slice(this.#lruHead).filter((x) => x !== undefined && x[0] !== enc);
       this.#lruHead = 0;

@@ -61,13 +61,15 @@ describe('EPC paging under a running enclave (demand loading through the #PF han
     const freeBefore = p.kernel.epc.freePages;
     const n = evictAll(p, kernel);
     assert.ok(n > 60, `${n} pages evicted`);
-    assert.equal(p.kernel.epc.freePages, freeBefore + n - kernel.vaPages.length, 'every evicted page freed (less the VA page its versions went to)');
+    assert.notEqual(kernel.secsEvicted, null, 'with none of its pages left, the SECS went too (os-api.md §4.7, step 5)');
+    assert.equal(p.kernel.epc.freePages, freeBefore + n + 1 - kernel.vaPages.length, 'every evicted page and the SECS freed (less the VA page their versions went to)');
     assert.equal(kernel.vaPages.length, 1);
     assert.equal(kernel.evicted.size, n);
     assert.equal(readSecret(enclave), new TextDecoder().decode(SECRET));
     assert.equal(greet(enclave, 'paging'), before);
     const st = p.kernel.pager.stats;
     assert.ok(st.faults > 0 && st.loaded === st.faults, `${st.faults} faults resolved`);
+    assert.deepEqual([st.secsEvicted, st.secsLoaded, kernel.secsEvicted], [1, 1, null], 'the SECS came back first, once');
     assert.ok(kernel.evicted.size > 0, 'pages the ECALLs did not touch stay out');
     assert.equal(st.macFailures, 0);
   });
@@ -162,6 +164,22 @@ test('reclaim with every candidate busy (a thread inside the enclave that owns t
   assert.ok(ipis > 0 && ipis <= p.kernel.pager.queued, `${ipis} IPIs, one per candidate`);
 });
 
+test('an enclave deleted while its SECS is evicted: every EPC page and backing page comes back, and the processor knows no such enclave', () => {
+  const p = platform();
+  const free0 = p.kernel.epc.freePages;
+  const { kernel } = hello(p);
+  const ram0 = p.kernel.ram.inUse; // (the host's own memory for the enclave is its process's: not the kernel's to free here)
+  evictAll(p, kernel);
+  assert.ok(p.kernel.ram.inUse > ram0 + 60, 'backing pages in use');
+  assert.notEqual(kernel.secsEvicted, null);
+  assert.equal(p.processor.inspect.enclaves().length, 0, 'an evicted SECS is not in the EPC');
+  assert.equal(p.kernel.destroyEnclave(kernel), 0);
+  assert.equal(p.kernel.epc.freePages, free0);
+  assert.equal(p.kernel.ram.inUse - p.kernel.pager.pcmdPoolPages, ram0);
+  assert.equal(p.processor.inspect.enclaves().length, 0);
+  assert.equal(kernel.state, 'deleted');
+});
+
 test('without reclaim nothing is queued for it, evictions and loads included', () => {
   const p = platform();
   const { enclave, kernel } = hello(p);
@@ -211,10 +229,11 @@ describe('a hostile kernel and evicted pages (specs/sgx.md §10.3)', () => {
     const afterEvict = p.kernel.epc.freePages;
     const [la] = [...kernel.evicted.keys()];
     assert.throws(() => p.kernel.pager.load(kernel, la!), (e: unknown) => e instanceof ArchFault && e.vector === VECTOR.GP);
-    assert.equal(p.kernel.epc.freePages, afterEvict, 'the destination page went back');
+    assert.equal(kernel.secsEvicted, null, 'the SECS came back first (its PCMD was left intact)');
+    assert.equal(p.kernel.epc.freePages, afterEvict - 1, 'only the SECS holds a page: the destination page went back');
     assert.throws(() => readSecret(enclave), (e: unknown) => e instanceof EnclaveCallError && /vector 14/.test(e.message));
     assert.equal(p.kernel.pager.stats.loaded, 0, 'no page came back: the #PF reached the host unresolved');
-    assert.equal(p.kernel.epc.freePages, afterEvict, 'nor did the #PF path keep one');
+    assert.equal(p.kernel.epc.freePages, afterEvict - 1, 'nor did the #PF path keep one');
     enclave.destroy();
     assert.ok(p.kernel.epc.freePages > free);
   });
