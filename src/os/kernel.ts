@@ -433,9 +433,22 @@ export class Kernel {
   augmentPage(enc: KernelEnclave, la: number): number {
     if (enc.state !== 'initialized') throw new OsError('ENCLAVE_STATE', `the enclave at 0x${enc.base.toString(16)} is ${enc.state}: EAUG adds pages to an initialized enclave`);
     if (enc.pages.has(la) || enc.evicted.has(la)) throw new OsError('PAGE_PRESENT', `the enclave at 0x${enc.base.toString(16)} has a page at 0x${la.toString(16)} already`);
-    if (enc.secsEvicted !== null && this.pager.loadSecs(enc) !== SGX_SUCCESS) throw new OsError('SECS_LOST', `the SECS of the enclave at 0x${enc.base.toString(16)} could not be loaded back`);
     const epc = this.allocEpc(false);
     if (epc < 0) return -1;
+    if (enc.secsEvicted !== null) {
+      let s: number;
+      try {
+        s = this.pager.loadSecs(enc);
+      } catch (e) {
+        this.epc.free(epc);
+        if (e instanceof OsError && e.code === 'NO_EPC') return -1;
+        throw e;
+      }
+      if (s !== SGX_SUCCESS) {
+        this.epc.free(epc);
+        throw new OsError('SECS_LOST', `the SECS of the enclave at 0x${enc.base.toString(16)} could not be loaded back`);
+      }
+    }
     try {
       this.sgx.eaug(la, enc.secs, epc);
     } catch (e) {

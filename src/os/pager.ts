@@ -217,7 +217,7 @@ export class EpcPager {
       if (st !== SGX.SUCCESS && st !== SGX.VA_SLOT_OCCUPIED) throw new OsError('EWB_FAILED', `evicting the SECS: SGX status ${st}`);
     } catch (e) {
       if (src >= 0) this.#giveBack(enc, slot, src, pcmd);
-      if (e instanceof OsError || e instanceof ArchFault) return; // (the SECS stays; nothing else depends on its eviction)
+      if (e instanceof OsError || (e instanceof ArchFault && e.vector !== VECTOR.MC)) return; // (the SECS stays; nothing else depends on its eviction)
       throw e;
     }
     k.epc.free(enc.secs);
@@ -268,12 +268,21 @@ export class EpcPager {
     if (enc.state === 'deleted') throw new OsError('ENCLAVE_DELETED', `the enclave at 0x${enc.base.toString(16)} was deleted`);
     const ev = enc.evicted.get(la);
     if (ev === undefined) throw new OsError('PAGE_NOT_EVICTED', `the enclave at 0x${enc.base.toString(16)} has no evicted page at 0x${la.toString(16)}`);
-    if (enc.secsEvicted !== null) {
-      const s = this.loadSecs(enc); // the SECS first: ELDU names it
-      if (s !== SGX.SUCCESS) return s;
-    }
-    const dest = k.allocEpc(false);
+    const dest = k.allocEpc(false); // (first: its reclaim may take the enclave's last page, and its SECS with it)
     if (dest < 0) throw new OsError('NO_EPC', 'no EPC page to load the page into');
+    if (enc.secsEvicted !== null) {
+      let s: number;
+      try {
+        s = this.loadSecs(enc); // the SECS next: ELDU names it (no page of the enclave is left for its reclaim to take)
+      } catch (e) {
+        k.epc.free(dest);
+        throw e;
+      }
+      if (s !== SGX.SUCCESS) {
+        k.epc.free(dest);
+        return s;
+      }
+    }
     let st: number;
     try {
       st = k.sgx.eldu(la, ev.src, ev.pcmd, enc.secs, dest, ev.slot);

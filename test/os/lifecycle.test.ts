@@ -245,6 +245,30 @@ for (const profile of H.SGX_PROFILES) {
         H.teardown(p);
       }
     });
+
+    test('VirtualAlloc in an initialized SGX2 enclave whose SECS the pager evicted counts a page for the SECS: room for the pages only is the EPC-exhausted status with nothing added; one page more, the SECS comes back and the pages are added', { skip: profile === 'win-x64-sgx1' ? 'SGX2 is not offered on win-x64-sgx1' : false }, () => {
+      const p = H.platformFor(profile);
+      const base = H.create(p, L, H.FIX_BASE, 0, W.ENCLAVE_TYPE_SGX2);
+      H.loadRest(p, base, L);
+      H.initialize(p, base, L);
+      const enc = p.kernel.enclaves[0]!;
+      for (const [la, pa] of [...enc.pages]) if ([2, 1].includes(p.processor.inspect.epcm(pa).pageType)) assert.equal(p.kernel.pager.evict(enc, la), 'evicted');
+      assert.notEqual(enc.secsEvicted, null);
+      const held: number[] = [];
+      while (p.kernel.epc.availablePages > 2) held.push(p.kernel.epc.alloc(false));
+      const at = base + 0x1_0000;
+      try {
+        assert.deepEqual(observe(p, () => p.kernel32.VirtualAlloc(at, 2 * PAGE, W.MEM_COMMIT, W.PAGE_READWRITE)), failed(8, W.STATUS_NO_MEMORY, 0));
+        assert.equal(enc.pages.size, 0, 'nothing added');
+        p.kernel.epc.free(held.pop()!);
+        assert.deepEqual(observe(p, () => p.kernel32.VirtualAlloc(at, 2 * PAGE, W.MEM_COMMIT, W.PAGE_READWRITE)), { ret: at, err: H.SENT_ERR, nt: W.STATUS_SUCCESS });
+        assert.equal(enc.secsEvicted, null, 'the SECS came back');
+        assert.equal(enc.pages.size, 2);
+      } finally {
+        for (const pa of held) p.kernel.epc.free(pa);
+        H.teardown(p);
+      }
+    });
   });
 }
 

@@ -180,6 +180,20 @@ test('an enclave deleted while its SECS is evicted: every EPC page and backing p
   assert.equal(kernel.state, 'deleted');
 });
 
+test('a load whose allocation reclaims the enclave\'s last page (and so its SECS) loads the SECS back before the page: never an ELDU without a SECS', () => {
+  const p = platform({ epcSize: 200 * 4096, epcReclaim: true });
+  const { kernel } = hello(p);
+  const regs = [...kernel.pages].filter(([, pa]) => [PT.REG, PT.TCS].includes(p.processor.inspect.epcm(pa).pageType as 2)).map(([la]) => la);
+  for (const la of regs.slice(1)) assert.equal(p.kernel.pager.evict(kernel, la), 'evicted');
+  assert.equal(kernel.secsEvicted, null);
+  while (p.kernel.epc.alloc(false) >= 0); // the rest of the EPC is held (not reclaimable)
+  const [la1, la2] = [regs[0]!, regs[1]!];
+  assert.equal(p.kernel.pager.load(kernel, la2), SGX.SUCCESS);
+  assert.ok(kernel.pages.has(la2) && !kernel.pages.has(la1), 'the last page made room');
+  assert.equal(kernel.secsEvicted, null, 'the SECS is in');
+  assert.ok(p.kernel.pager.stats.secsEvicted === 1 && p.kernel.pager.stats.secsLoaded === 1);
+});
+
 test('without reclaim nothing is queued for it, evictions and loads included', () => {
   const p = platform();
   const { enclave, kernel } = hello(p);

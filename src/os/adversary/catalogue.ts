@@ -440,6 +440,8 @@ function flip(b: Uint8Array, i: number): Uint8Array {
 function findSecs(v: Victim): number {
   const e = v.kernel.enclaves.find((x) => x.base === v.base);
   if (!e) throw new OsError('VICTIM_GONE', 'the victim enclave is gone');
+  // (A SECS the pager evicted is loaded back: the attacks name it by its EPC page.)
+  if (e.secsEvicted !== null && v.kernel.pager.loadSecs(e) !== 0) throw new OsError('VICTIM_GONE', 'the victim\'s SECS cannot be loaded back');
   return e.secs;
 }
 

@@ -310,8 +310,9 @@ export class NtEnclaveApi {
   /** Whether `n` pages from `base` can be added: none there yet (CONFLICTING_ADDRESSES), and the EPC has room (the exhaustion knob's status). */
   #roomFor(enc: KernelEnclave, base: number, n: number): number {
     for (let i = 0; i < n; i++) if (enc.pages.has(base + i * 4096) || enc.evicted.has(base + i * 4096)) return C.STATUS_CONFLICTING_ADDRESSES;
-    if (n > enc.commitment) this.#k.ensureAvailable(n - enc.commitment); // (with reclaim: others' pages evicted to make room)
-    if (n > enc.commitment + this.#k.epc.availablePages) return this.#cfg.epcExhaustedStatus;
+    const need = n + (enc.state === 'initialized' ? 1 : 0); // (an initialized enclave's SECS may be out, or go while the pages are added: loaded back first)
+    if (need > enc.commitment) this.#k.ensureAvailable(need - enc.commitment); // (with reclaim: others' pages evicted to make room)
+    if (need > enc.commitment + this.#k.epc.availablePages) return this.#cfg.epcExhaustedStatus;
     return C.STATUS_SUCCESS;
   }
 
