@@ -4,7 +4,7 @@
  * It runs on logical processor 0 at CPL 0 with the identity-mapped kernel page table while it
  * services a call, and returns the processor to the caller's state afterwards.
  */
-import { Processor, ENCLS, PT, PAGEINFO, SECINFO, SECS, ATTRIBUTES, type Attributes, type LogicalProcessor, ArchFault } from '../arch/index.js';
+import { Processor, ENCLS, SGX, PT, PAGEINFO, SECINFO, SECS, ATTRIBUTES, type Attributes, type LogicalProcessor, ArchFault } from '../arch/index.js';
 import { u64le, writeU64le } from '../lib/bytes.js';
 import { PageMap } from '../lib/pagemap.js';
 import { FrameAllocator, EpcAllocator } from './physical.js';
@@ -13,7 +13,6 @@ import { OsError } from './errors.js';
 import { EpcPager, type EvictedPage, type VaPage } from './pager.js';
 
 const ZERO_PAGE = new Uint8Array(4096);
-const SGX_SUCCESS = 0;
 const SECS_ATTRIBUTES = SECS.field('ATTRIBUTES');
 
 /** Lifecycle of an enclave object in the kernel (style rule 7; Windows' CREATED/INITIALIZED, plus deleted). */
@@ -444,7 +443,7 @@ export class Kernel {
         if (e instanceof OsError && e.code === 'NO_EPC') return -1;
         throw e;
       }
-      if (s !== SGX_SUCCESS) {
+      if (s !== SGX.SUCCESS) {
         this.epc.free(epc);
         throw new OsError('SECS_LOST', `the SECS of the enclave at 0x${enc.base.toString(16)} could not be loaded back`);
       }

@@ -6,10 +6,11 @@
  * As Linux does: each enclave has its own VA pages, one per 512 of its pages (the first at
  * ECREATE, when the kernel reclaims); a page is unmapped before EBLOCK; EWB is tried, then ETRACK
  * and EWB again, then every processor in enclave mode is interrupted (the model's IPIs do not pick
- * the enclave's) and the page stays blocked until a later attempt. With `reclaim` on, an allocation that finds the EPC full
- * evicts the oldest reclaimable page (REG and TCS pages, oldest first; VA pages are never
- * reclaimed), so enclaves may together be larger than the EPC. An initialized enclave none of whose
- * pages is left in the EPC gives its SECS up too (Linux's step 5), and loads it back first.
+ * the enclave's) and the page stays blocked until a later attempt. With `reclaim` on, an
+ * allocation that finds the EPC full evicts the oldest reclaimable page (REG and TCS pages, oldest
+ * first; VA pages are never reclaimed), so enclaves may together be larger than the EPC. An
+ * initialized enclave none of whose pages is left in the EPC gives its SECS up too (Linux's step
+ * 5), and loads it back first.
  */
 import { PT, SGX, VECTOR, ArchFault, type LogicalProcessor } from '../arch/index.js';
 import { OsError } from './errors.js';
