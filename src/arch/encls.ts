@@ -148,15 +148,8 @@ export function ecreate(m: MachineState, lp: LpState, rbx: number, rcx: number):
     mode64, xfrmInXcr0: (xfrm & ~cfg.xcr0) === 0n,
   };
   m.setPage(idx, page);
-  m.valid[idx] = 1;
-  m.pt[idx] = PT.SECS;
-  m.perm[idx] = 0;
-  m.state[idx] = 0;
-  m.owner[idx] = -1;
-  m.linAddr[idx] = 0;
   m.secs[idx] = s;
-  m.validCount++;
-  m.epcmEpoch++;
+  m.validatePage(idx, PT.SECS, 0, 0, -1, 0);
   return SGX.SUCCESS;
 }
 
@@ -212,16 +205,9 @@ export function eadd(m: MachineState, lp: LpState, rbx: number, rcx: number): nu
   }
   m.touched(idx);
   m.tampered[idx] = 0;
-  m.valid[idx] = 1;
-  m.pt[idx] = pt;
-  m.perm[idx] = pt === PT.TCS ? 0 : perms;
-  m.state[idx] = 0;
-  m.owner[idx] = secsIdx;
-  m.linAddr[idx] = linaddr;
+  m.validatePage(idx, pt, pt === PT.TCS ? 0 : perms, 0, secsIdx, linaddr);
   s.childCount++;
-  m.validCount++;
   if (pt === PT.TCS) m.tcs[idx] = newTcsState(m, idx, s, linaddr);
-  m.epcmEpoch++;
   return SGX.SUCCESS;
 }
 

@@ -726,6 +726,21 @@ export class MachineState {
     if (o) o.tamperedPages--;
   }
 
+  /**
+   * EPC page `i` becomes valid with this EPCM entry (the commit of ECREATE, EADD, EPA, ELDx, EAUG;
+   * the caller has set its contents). `owner` is the SECS's EPC index, or −1.
+   */
+  validatePage(i: number, pt: number, perm: number, state: number, owner: number, linAddr: number): void {
+    this.valid[i] = 1;
+    this.pt[i] = pt;
+    this.perm[i] = perm;
+    this.state[i] = state;
+    this.owner[i] = owner;
+    this.linAddr[i] = linAddr;
+    this.validCount++;
+    this.epcmEpoch++;
+  }
+
   /** Free EPC page `i`: EPCM VALID = 0 and contents scrubbed (ED: zero on free). */
   freePage(i: number): void {
     if (this.tampered[i]) this.#untampered(i);

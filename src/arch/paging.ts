@@ -66,14 +66,7 @@ export function epa(m: MachineState, lp: LpState, rbx: number, rcx: number): num
   const idx = epcOperand(m, lp, rcx, true);
   if (m.valid[idx]) throw pfEpcm(rcx, 'EPA: the page is already valid', true);
   m.setPage(idx, null); // 512 empty slots
-  m.valid[idx] = 1;
-  m.pt[idx] = PT.VA;
-  m.perm[idx] = 0;
-  m.state[idx] = 0;
-  m.owner[idx] = -1;
-  m.linAddr[idx] = 0;
-  m.validCount++;
-  m.epcmEpoch++;
+  m.validatePage(idx, PT.VA, 0, 0, -1, 0);
   return SGX.SUCCESS;
 }
 
@@ -245,18 +238,12 @@ export function eld(m: MachineState, lp: LpState, rbx: number, rcx: number, rdx:
   }
   // 5. Commit: the page, its EPCM entry, the slot cleared (the anti-replay step).
   m.setPage(idx, plain);
-  m.valid[idx] = 1;
-  m.pt[idx] = pt;
-  m.perm[idx] = pt === PT.REG ? flagsLo & 7 : 0;
-  m.state[idx] = (((flagsLo >> 3) & 7) << 1) | (blocked && isChildType(pt) ? EPCM_STATE.BLOCKED : 0);
-  m.owner[idx] = secsIdx;
-  m.linAddr[idx] = isChildType(pt) ? linAddr : 0;
+  m.validatePage(idx, pt, pt === PT.REG ? flagsLo & 7 : 0, (((flagsLo >> 3) & 7) << 1) | (blocked && isChildType(pt) ? EPCM_STATE.BLOCKED : 0), secsIdx, isChildType(pt) ? linAddr : 0);
   m.blockEpoch[idx] = owner === null ? 0 : owner.trackEpoch;
   // A page EMODPR/EMODT changed was written out by an EWB that found its EBLOCK tracked (an ETRACK
   // since, no thread inside that entered before it), and every thread inside now entered after
   // that: no translation from before the change can remain, so its EACCEPT needs no new ETRACK.
   m.modEpoch[idx] = -1;
-  m.validCount++;
   writeU64le(m.page(vaIdx), slot, 0);
   m.touched(vaIdx);
   m.evicted.delete(Number(ver));
@@ -276,7 +263,6 @@ export function eld(m: MachineState, lp: LpState, rbx: number, rcx: number, rdx:
     owner.childCount++;
     if (pt === PT.REG) rebindRegionPage(m, owner, idx, linAddr);
   }
-  m.epcmEpoch++;
   return SGX.SUCCESS;
 }
 

@@ -361,6 +361,7 @@ export class Processor {
    * AEP then sees an interrupt's AEX (and resumes), and a faulting ENCLU is executed again.
    */
   setPageFaultHandler(handler: ((lp: LogicalProcessor, address: number, errorCode: number) => boolean) | null): void {
+    if (handler !== null && typeof handler !== 'function') throw new ArchError('BAD_HANDLER', 'the page-fault handler must be a function or null');
     this.#m.pageFaultHandler = handler ? (lp, address, errorCode) => handler(this.lps[lp.index]!, address, errorCode) : null;
   }
 

@@ -52,15 +52,8 @@ export function eaug(m: MachineState, lp: LpState, rbx: number, rcx: number): nu
   if (linaddr < s.baseAddr || linaddr >= s.baseAddr + s.size) throw gp(`EAUG: LINADDR 0x${linaddr.toString(16)} is outside ELRANGE`);
   // Commit: a zero page, PT_REG RW, PENDING until the enclave accepts it. Not measured.
   m.setPage(idx, null);
-  m.valid[idx] = 1;
-  m.pt[idx] = PT.REG;
-  m.perm[idx] = PERM.R | PERM.W;
-  m.state[idx] = EPCM_STATE.PENDING;
-  m.owner[idx] = secsIdx;
-  m.linAddr[idx] = linaddr;
+  m.validatePage(idx, PT.REG, PERM.R | PERM.W, EPCM_STATE.PENDING, secsIdx, linaddr);
   s.childCount++;
-  m.validCount++;
-  m.epcmEpoch++;
   return SGX.SUCCESS;
 }
 

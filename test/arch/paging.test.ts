@@ -7,9 +7,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { toHex, u64le } from '../../src/lib/index.js';
-import { ENCLS, SGX, PT, VECTOR, PAGEINFO, ArchFault, type ExitInfo, type ExitHandler } from '../../src/arch/index.js';
+import { ENCLS, SGX, PT, VECTOR, PAGEINFO, ArchFault, ArchError, type ExitInfo, type ExitHandler } from '../../src/arch/index.js';
 import { TestKernel } from '../helpers/kernel.js';
-import { newKernel, buildEnclave, withStepHook, type BuiltEnclave } from '../helpers/enclave.js';
+import { newKernel, buildEnclave, duringEntry, type BuiltEnclave } from '../helpers/enclave.js';
 import { assertFault, assertUnchanged } from '../helpers/assert.js';
 
 const GP = VECTOR.GP, PF = VECTOR.PF;
@@ -137,15 +137,10 @@ describe('EBLOCK (§6.7) and ETRACK (§6.8)', () => {
     assert.equal(k.encls(ENCLS.ETRACK, 0, e.secs), SGX.SUCCESS, 'no thread inside: a cycle completes at once');
     assert.equal(k.encls(ENCLS.ETRACK, 0, e.secs), SGX.SUCCESS);
     const seen: number[] = [];
-    const op = engine.on((ctx) => {
-      ctx.step();
-      return ctx.regs.rcx;
-    });
-    withStepHook(k, (lp) => {
-      if (lp.index !== 1 || seen.length) return;
+    duringEntry(k, engine, e, () => {
       seen.push(k.encls(ENCLS.ETRACK, 0, e.secs)); // the thread entered before this one: allowed
       seen.push(k.encls(ENCLS.ETRACK, 0, e.secs)); // … but it is still inside: the cycle is not complete
-    }, () => e.enter(op));
+    });
     assert.deepEqual(seen, [SGX.SUCCESS, SGX.PREV_TRK_INCMPL]);
     assert.equal(k.encls(ENCLS.ETRACK, 0, e.secs), SGX.SUCCESS, 'once the thread has left');
   });
@@ -193,16 +188,11 @@ describe('EWB (§6.9)', () => {
     const d = e.frame(e.data(1));
     const va = vaPage(k);
     const seen: number[] = [];
-    const op = engine.on((ctx) => {
-      ctx.step();
-      return ctx.regs.rcx;
-    });
-    withStepHook(k, (lp) => {
-      if (lp.index !== 1 || seen.length) return;
+    duringEntry(k, engine, e, () => {
       seen.push(k.encls(ENCLS.EBLOCK, 0, d));
       seen.push(k.encls(ENCLS.ETRACK, 0, e.secs));
       seen.push(ewbRaw(k, d, va).status); // the thread inside may still hold a translation of the page
-    }, () => e.enter(op));
+    });
     assert.deepEqual(seen, [SGX.SUCCESS, SGX.SUCCESS, SGX.NOT_TRACKED]);
     assert.equal(ewbRaw(k, d, va).status, SGX.SUCCESS, 'after the thread left');
   });
@@ -610,6 +600,13 @@ describe('state kept for evicted pages whose versions are lost', () => {
       assert.equal(engine.destroyedKeys.length, 1, 'the SECS\'s version went with the VA page that held it');
     }
   });
+});
+
+test('setPageFaultHandler refuses what is no function (ArchError BAD_HANDLER), before anything is installed', () => {
+  const { k } = enclave();
+  for (const bad of [1, 'x', {}]) {
+    assert.throws(() => k.proc.setPageFaultHandler(bad as unknown as null), (e: unknown) => e instanceof ArchError && e.code === 'BAD_HANDLER');
+  }
 });
 
 describe('the page-fault hook and entries that fault (review findings)', () => {

@@ -349,3 +349,20 @@ export function withStepHook<T>(k: TestKernel, hook: (lp: LogicalProcessor) => v
     k.proc.setStepHook(null);
   }
 }
+
+/**
+ * Enter `e` on LP1 with enclave code that takes one interrupt window, and run `kernelWork` once
+ * there (kernel work on another logical processor while the thread is inside). Returns the exit.
+ */
+export function duringEntry(k: TestKernel, engine: ScriptEngine, e: BuiltEnclave, kernelWork: () => void): ExitInfo {
+  const op = engine.on((ctx) => {
+    ctx.step();
+    return ctx.regs.rcx;
+  });
+  let done = false;
+  return withStepHook(k, (lp) => {
+    if (lp.index !== 1 || done) return;
+    done = true;
+    kernelWork();
+  }, () => e.enter(op)).exit;
+}

@@ -21,6 +21,18 @@ const PAGE = 4096;
 const HP = W.CURRENT_PROCESS;
 
 const { failed } = H;
+
+/** Skip a test on the profile that offers no SGX2. */
+const sgx2Only = (profile: string) => ({ skip: profile === 'win-x64-sgx1' ? 'SGX2 is not offered on win-x64-sgx1' : false });
+
+/** An ENCLAVE_TYPE_SGX2 enclave of the standard layout, built and initialized on `profile`. */
+function initializedSgx2(profile: Parameters<typeof H.platformFor>[0]): { p: Platform; base: number } {
+  const p = H.platformFor(profile);
+  const base = H.create(p, L, H.FIX_BASE, 0, W.ENCLAVE_TYPE_SGX2);
+  H.loadRest(p, base, L);
+  H.initialize(p, base, L);
+  return { p, base };
+}
 const observe = H.observe;
 
 for (const profile of H.SGX_PROFILES) {
@@ -208,20 +220,14 @@ for (const profile of H.SGX_PROFILES) {
       assert.deepEqual(H.epcState(p), before);
     });
 
-    test('ENCLAVE_TYPE_SGX2 lifecycle', { skip: profile === 'win-x64-sgx1' ? 'SGX2 is not offered on win-x64-sgx1' : false }, () => {
-      const p = H.platformFor(profile);
-      const base = H.create(p, L, H.FIX_BASE, 0, W.ENCLAVE_TYPE_SGX2);
-      H.loadRest(p, base, L);
-      H.initialize(p, base, L);
+    test('ENCLAVE_TYPE_SGX2 lifecycle', sgx2Only(profile), () => {
+      const { p } = initializedSgx2(profile);
       assert.equal(p.kernel.enclaves[0]!.type, W.ENCLAVE_TYPE_SGX2);
       H.teardown(p);
     });
 
-    test('VirtualAlloc(MEM_COMMIT) in an initialized SGX2 enclave EAUGs each page: PT_REG, RW, PENDING until the enclave accepts it, mapped, the abort page to the host; other protections and pages there already are refused (os-api.md §2.15)', { skip: profile === 'win-x64-sgx1' ? 'SGX2 is not offered on win-x64-sgx1' : false }, () => {
-      const p = H.platformFor(profile);
-      const base = H.create(p, L, H.FIX_BASE, 0, W.ENCLAVE_TYPE_SGX2);
-      H.loadRest(p, base, L);
-      H.initialize(p, base, L);
+    test('VirtualAlloc(MEM_COMMIT) in an initialized SGX2 enclave EAUGs each page: PT_REG, RW, PENDING until the enclave accepts it, mapped, the abort page to the host; other protections and pages there already are refused (os-api.md §2.15)', sgx2Only(profile), () => {
+      const { p, base } = initializedSgx2(profile);
       const at = base + 0x1_0000;
       try {
         const before = H.epcState(p);
@@ -246,11 +252,8 @@ for (const profile of H.SGX_PROFILES) {
       }
     });
 
-    test('VirtualAlloc in an initialized SGX2 enclave whose SECS the pager evicted counts a page for the SECS: room for the pages only is the EPC-exhausted status with nothing added; one page more, the SECS comes back and the pages are added', { skip: profile === 'win-x64-sgx1' ? 'SGX2 is not offered on win-x64-sgx1' : false }, () => {
-      const p = H.platformFor(profile);
-      const base = H.create(p, L, H.FIX_BASE, 0, W.ENCLAVE_TYPE_SGX2);
-      H.loadRest(p, base, L);
-      H.initialize(p, base, L);
+    test('VirtualAlloc in an initialized SGX2 enclave whose SECS the pager evicted counts a page for the SECS: room for the pages only is the EPC-exhausted status with nothing added; one page more, the SECS comes back and the pages are added', sgx2Only(profile), () => {
+      const { p, base } = initializedSgx2(profile);
       const enc = p.kernel.enclaves[0]!;
       for (const [la, pa] of [...enc.pages]) if ([2, 1].includes(p.processor.inspect.epcm(pa).pageType)) assert.equal(p.kernel.pager.evict(enc, la), 'evicted');
       assert.notEqual(enc.secsEvicted, null);

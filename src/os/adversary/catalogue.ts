@@ -11,6 +11,7 @@ import { ArchFault, ENCLS, PT, SECS, sgxStatusName, VECTOR, mrsignerOf } from '.
 import { bytesEqual, writeU64le } from '../../lib/bytes.js';
 import { ENCLAVE_TYPE_SGX } from '../windows/constants.js';
 import type { Kernel, KernelEnclave } from '../kernel.js';
+import type { EvictedPage } from '../pager.js';
 import { OsError } from '../errors.js';
 import type { Process } from '../process.js';
 import { HostileDriver } from './driver.js';
@@ -365,9 +366,7 @@ export const ATTACKS: readonly Attack[] = [
     attempted: "evict the secret's page (EWB) and read what the kernel holds for it: the written-out page and its PCMD",
     defence: 'EWB encrypts the page under the per-boot paging key (CR_BASE_PK)',
     run(v, d) {
-      const { enc, la } = secretPage(v);
-      d.kernel.pager.evict(enc, la);
-      const ev = enc.evicted.get(la)!;
+      const { ev } = evictSecret(v, d);
       const page = d.readPhysical(ev.src, 4096), pcmd = d.readPhysical(ev.pcmd, 128);
       return { blockedBy: this.defence, observed: [page, pcmd], detail: 'evicted: the kernel holds ciphertext and a MAC' };
     },
@@ -377,9 +376,7 @@ export const ATTACKS: readonly Attack[] = [
     attempted: "evict the secret's page, change a byte of its encrypted copy, and let the enclave load it back",
     defence: 'ELDU checks the MAC over the page and its metadata (SGX_MAC_COMPARE_FAIL): a changed page is never loaded',
     run(v, d) {
-      const { enc, la } = secretPage(v);
-      d.kernel.pager.evict(enc, la);
-      const ev = enc.evicted.get(la)!;
+      const { enc, la, ev } = evictSecret(v, d);
       d.writePhysical(ev.src + 7, flip(d.readPhysical(ev.src + 7, 1), 0));
       const st = d.kernel.pager.load(enc, la);
       return { blockedBy: this.defence, observed: [], detail: `ELDU returned ${sgxStatusName(st)}; the enclave's access: ${faultOf(() => v.readSecret())}` };
@@ -390,13 +387,10 @@ export const ATTACKS: readonly Attack[] = [
     attempted: "evict the secret's page and keep its encrypted copy, let the enclave change the page, evict it again, and load the old copy",
     defence: 'the version in the VA slot: ELDU of the older copy fails its MAC (SGX_MAC_COMPARE_FAIL), and each copy loads at most once',
     run(v, d) {
-      const { enc, la } = secretPage(v);
-      d.kernel.pager.evict(enc, la);
-      const first = enc.evicted.get(la)!;
+      const { enc, la, ev: first } = evictSecret(v, d);
       const oldPage = d.readPhysical(first.src, 4096), oldPcmd = d.readPhysical(first.pcmd, 128);
       v.writeSecret(v.secret); // (the page is loaded back, written, and gets a new version at its next eviction)
-      d.kernel.pager.evict(enc, la);
-      const second = enc.evicted.get(la)!;
+      const second = evictSecret(v, d).ev;
       d.writePhysical(second.src, oldPage);
       d.writePhysical(second.pcmd, oldPcmd);
       const st = d.kernel.pager.load(enc, la);
@@ -423,6 +417,13 @@ export const ATTACKS: readonly Attack[] = [
     },
   },
 ];
+
+/** Evict the victim's secret page (the kernel's pager): its enclave, page address and what the kernel holds for it. */
+function evictSecret(v: Victim, d: HostileDriver): { enc: KernelEnclave; la: number; ev: EvictedPage } {
+  const { enc, la } = secretPage(v);
+  if (d.kernel.pager.evict(enc, la) !== 'evicted') throw new OsError('VICTIM_BUSY', 'the victim\'s secret page could not be evicted');
+  return { enc, la, ev: enc.evicted.get(la)! };
+}
 
 /** The victim's kernel enclave object and the linear page holding its secret. */
 function secretPage(v: Victim): { enc: KernelEnclave; la: number } {
