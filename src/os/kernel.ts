@@ -187,6 +187,25 @@ export class SgxLeaves {
     return this.#k.ring0((lp) => lp.encls(ENCLS.EAUG, this.#scratch, page));
   }
 
+  /** SECINFO with FLAGS `flags` into the scratch page (64-aligned); its kernel address. */
+  #secinfo(flags: number): number {
+    const b = this.#buf;
+    b.fill(0);
+    writeU64le(b, SECINFO_FLAGS_AT, flags);
+    this.#k.processor.memory.writePhysical(this.#scratch, b);
+    return this.#scratch + SECINFO_AT;
+  }
+
+  /** EMODPR (SGX2): restrict `page`'s EPCM permissions to SECINFO.FLAGS `flags` (R/W/X); returns the SGX status. */
+  emodpr(flags: number, page: number): number {
+    return this.#k.ring0((lp) => lp.encls(ENCLS.EMODPR, this.#secinfo(flags), page));
+  }
+
+  /** EMODT (SGX2): change `page`'s type to SECINFO.FLAGS `flags` (PT_TCS or PT_TRIM << 8); returns the SGX status. */
+  emodt(flags: number, page: number): number {
+    return this.#k.ring0((lp) => lp.encls(ENCLS.EMODT, this.#secinfo(flags), page));
+  }
+
   /** EPA: `page` becomes a Version Array. */
   epa(page: number): number {
     return this.#k.ring0((lp) => lp.encls(ENCLS.EPA, PT.VA, page));
@@ -263,7 +282,23 @@ export class Kernel {
     this.sgx = new SgxLeaves(this);
     this.pager = new EpcPager(this);
     this.reclaim = options.reclaim ?? false;
-    processor.setPageFaultHandler((lp, address) => this.pager.onPageFault(lp, address));
+    processor.setPageFaultHandler((lp, address, errorCode) => this.pager.onPageFault(lp, address) || this.#moreFaults(lp, address, errorCode));
+  }
+
+  readonly #faultHandlers: ((lp: LogicalProcessor, address: number, errorCode: number) => boolean)[] = [];
+
+  /**
+   * Another #PF handler, asked after the pager's (which loads evicted pages) for the faults it did
+   * not resolve: an OS's own (Linux's enclave VMAs map present pages on fault and, with SGX2, EAUG
+   * new ones). True when it resolved the fault.
+   */
+  addPageFaultHandler(handler: (lp: LogicalProcessor, address: number, errorCode: number) => boolean): void {
+    this.#faultHandlers.push(handler);
+  }
+
+  #moreFaults(lp: LogicalProcessor, address: number, errorCode: number): boolean {
+    for (const h of this.#faultHandlers) if (h(lp, address, errorCode)) return true;
+    return false;
   }
 
   /**
@@ -367,10 +402,11 @@ export class Kernel {
    * the EPC committed before ECREATE, and a faulting ECREATE gives the SECS page and the commitment
    * back. Returns the enclave, or the reason it could not be created.
    */
-  createEnclave(process: Process, base: number, size: number, type: number, secs: Uint8Array, commitPages: number):
+  createEnclave(process: Process, base: number, size: number, type: number, secs: Uint8Array, commitPages: number, reserve = true):
     KernelEnclave | { error: 'VA_CONFLICT' } | { error: 'NO_EPC' } | { error: 'ECREATE_FAULT'; fault: ArchFault } {
     if (secs.length !== SECS.size) throw new OsError('SECS_LENGTH', `a SECS is ${SECS.size} bytes, got ${secs.length}`);
-    if (!process.isFree(base, size)) return { error: 'VA_CONFLICT' };
+    // (Windows reserves ELRANGE in the process here; Linux leaves the address space to user space: `reserve` false.)
+    if (reserve && !process.isFree(base, size)) return { error: 'VA_CONFLICT' };
     // (With reclaim, room is made for the commitment and the first VA page by evicting others' pages.)
     if (this.reclaim) this.ensureAvailable(commitPages + 2);
     if (!this.epc.commit(commitPages + 1)) return { error: 'NO_EPC' };
@@ -385,7 +421,7 @@ export class Kernel {
     }
     const attributes = ATTRIBUTES.decode(secs.subarray(SECS_ATTRIBUTES.offset, SECS_ATTRIBUTES.offset + SECS_ATTRIBUTES.size));
     const enc = new KernelEnclave(process, base, size, type, secsPage, attributes, commitPages);
-    process.reserve(base, size, 'enclave', enc);
+    if (reserve) process.reserve(base, size, 'enclave', enc);
     this.#enclaves.add(enc);
     // Linux gives every enclave its first VA page at ECREATE (one more per 512 pages as it grows).
     if (this.reclaim) this.pager.addVaPage(enc);
@@ -466,6 +502,22 @@ export class Kernel {
   #reclaimable(enc: KernelEnclave, la: number, candidate: boolean): void {
     if (enc.pages.size + enc.evicted.size > enc.vaPages.length * 512) this.pager.addVaPage(enc);
     if (candidate) this.pager.noteResident(enc, la);
+  }
+
+  /**
+   * EREMOVE page `la` of `enc` (SGX2's last step for a trimmed page the enclave accepted): its PTE
+   * goes, then the page. Returns the SGX status (the page stays when EREMOVE refuses it).
+   * @throws {OsError} PAGE_NOT_PRESENT; {ArchFault} EREMOVE's fault.
+   */
+  removePage(enc: KernelEnclave, la: number): number {
+    const pa = enc.pages.get(la);
+    if (pa === undefined) throw new OsError('PAGE_NOT_PRESENT', `the enclave at 0x${enc.base.toString(16)} has no page in the EPC at 0x${la.toString(16)}`);
+    enc.process.pageTable.unmap(la / 4096);
+    const st = this.sgx.eremove(pa);
+    if (st !== SGX.SUCCESS) return st;
+    this.epc.free(pa);
+    enc.pages.delete(la);
+    return SGX.SUCCESS;
   }
 
   /** Release the unused part of an enclave's commitment (at initialization). */

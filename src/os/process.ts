@@ -130,6 +130,23 @@ export class Process {
     }
   }
 
+  /**
+   * Split region `r` at page-aligned `at` (strictly inside it) into two regions of the same kind,
+   * each keeping its committed pages and mappings, with the owners given (Linux's VMAs each carry
+   * their own protection). Returns [lower, upper].
+   * @throws {OsError} VA_NOT_RESERVED, BAD_SPLIT.
+   */
+  split(r: Region, at: number, lowerOwner: object | null, upperOwner: object | null): [Region, Region] {
+    const i = this.#regions.indexOf(r);
+    if (i < 0) throw new OsError('VA_NOT_RESERVED', 'region is not reserved in this process');
+    if (at % 4096 !== 0 || at <= r.base || at >= r.base + r.size) throw new OsError('BAD_SPLIT', `0x${at.toString(16)} is no page boundary inside the region at 0x${r.base.toString(16)}`);
+    const lower: Region = { base: r.base, size: at - r.base, kind: r.kind, committed: new Map(), owner: lowerOwner };
+    const upper: Region = { base: at, size: r.base + r.size - at, kind: r.kind, committed: new Map(), owner: upperOwner };
+    for (const [v, c] of r.committed) (v * 4096 < at ? lower : upper).committed.set(v, c);
+    this.#regions.splice(i, 1, lower, upper);
+    return [lower, upper];
+  }
+
   /** Release a whole region (private: frees its frames; enclave: only the VA range and PTEs). */
   release(r: Region): void {
     const i = this.#regions.indexOf(r);

@@ -1,10 +1,12 @@
 /**
  * src/platform: wires a machine together from a configuration — a processor (with the enclave
- * execution engine), the kernel, and the Windows profile's kernel32 for one process.
+ * execution engine), the kernel, and for one process either the Windows profile's kernel32
+ * (createPlatform) or Linux's SGX driver and C library (createLinuxPlatform).
  */
 import { Processor, type EnclaveEngine, type ProcessorOptions, type SavedProcessor } from '../arch/index.js';
 import { Kernel, type Process } from '../os/index.js';
 import { windowsProfile, resolveWindowsConfig, Kernel32, WINDOWS_PROFILES, type WindowsProfileId, type WindowsConfig, type WindowsProfile } from '../os/windows/index.js';
+import { linuxProfile, resolveLinuxConfig, LinuxSyscalls, Libc, LINUX_PROFILES, type LinuxProfileId, type LinuxConfig, type LinuxProfile } from '../os/linux/index.js';
 import type { CryptoProvider } from '../lib/index.js';
 import { createTrustedRuntime } from '../sdk/enclave/runtime.js';
 import { PlatformError } from './errors.js';
@@ -104,11 +106,82 @@ export function createPlatform(options: PlatformOptions = {}): Platform {
   const kernel = new Kernel(processor, { reclaim: options.epcReclaim ?? false });
   const process = kernel.createProcess('host.exe');
   const kernel32 = new Kernel32(kernel, process, profile, resolveWindowsConfig(options.windows ?? {}, processor.inspect.flexibleLaunchControl));
-  // The host program's threads run in user mode on every logical processor (a host thread may be
-  // placed on any of them: loadEnclave's `lp`); the kernel borrows one for ring-0 work.
+  hostThreads(processor, process);
+  return { profile, processor, kernel, process, kernel32, save: () => ({ ...processor.save(), profile: profile.id }) };
+}
+
+/**
+ * The host program's threads run in user mode on every logical processor (a host thread may be
+ * placed on any of them: loadEnclave's `lp`); the kernel borrows one for ring-0 work.
+ */
+function hostThreads(processor: Processor, process: Process): void {
   for (const lp of processor.lps) {
     lp.cpl = 3;
     lp.cr3 = process.pageTable;
   }
-  return { profile, processor, kernel, process, kernel32, save: () => ({ ...processor.save(), profile: profile.id }) };
+}
+
+/** A saved Linux machine: the processor's configuration and secrets, and the Linux profile it ran. */
+export interface SavedLinuxPlatform extends SavedProcessor {
+  readonly linuxProfile?: LinuxProfileId;
+}
+
+export interface LinuxPlatformOptions extends Omit<PlatformOptions, 'profile' | 'windows' | 'saved'> {
+  /** The Linux profile. Default 'linux-sgx2', or the saved machine's. */
+  readonly profile?: LinuxProfileId;
+  /** The machine around the driver (/dev mounted noexec, device permissions). */
+  readonly linux?: LinuxConfig;
+  /** Restart a saved Linux machine. */
+  readonly saved?: SavedLinuxPlatform;
+}
+
+export interface LinuxPlatform {
+  readonly profile: LinuxProfile;
+  readonly processor: Processor;
+  readonly kernel: Kernel;
+  /** The process the host program runs in. */
+  readonly process: Process;
+  /** Its C library: the driver's system calls, the vDSO, errno. */
+  readonly libc: Libc;
+  save(): SavedLinuxPlatform;
+}
+
+/**
+ * A Linux machine: processor, kernel with the in-kernel SGX driver (specs/os-api.md §4), one host
+ * process and its C library.
+ * @throws {PlatformError} as createPlatform, and `SAVED_PLATFORM_INVALID` / `PROFILE_MISMATCH` for a save of another profile.
+ * @throws {OsError} `UNKNOWN_PROFILE`, `BAD_LINUX_CONFIG`.
+ * @example
+ * const { libc } = createLinuxPlatform({ profile: 'linux-sgx2' });
+ * const fd = libc.open('/dev/sgx_enclave');
+ */
+export function createLinuxPlatform(options: LinuxPlatformOptions = {}): LinuxPlatform {
+  const saved = options.saved;
+  if (saved !== undefined && options.seed !== undefined) throw new PlatformError('SEED_WITH_SAVED', 'a saved machine keeps its own platform secrets: give `saved` or `seed`, not both');
+  if (options.epcReclaim !== undefined && typeof options.epcReclaim !== 'boolean') throw new PlatformError('BAD_OPTION', `epcReclaim must be true or false, got ${String(options.epcReclaim)}`, { option: 'epcReclaim' });
+  const restart = saved !== undefined;
+  if (restart && (typeof saved !== 'object' || saved === null)) throw new PlatformError('SAVED_PLATFORM_INVALID', 'the saved machine is not an object (LinuxPlatform.save() output)');
+  let id: string = options.profile ?? 'linux-sgx2';
+  if (restart) {
+    const recorded = saved.linuxProfile;
+    if (recorded === undefined || !LINUX_PROFILES.includes(recorded)) throw new PlatformError('SAVED_PLATFORM_INVALID', `the saved machine names no Linux profile (${String(recorded)})`, { profile: recorded ?? null });
+    if (options.profile !== undefined && options.profile !== recorded) throw new PlatformError('PROFILE_MISMATCH', `the saved machine ran profile ${recorded}; it cannot restart as ${options.profile}`, { saved: recorded, requested: options.profile });
+    id = recorded;
+  }
+  const profile = linuxProfile(id);
+  const config = resolveLinuxConfig(options.linux ?? {});
+  const procOpts: ProcessorOptions = {
+    ...(options.processor ?? {}),
+    ...(restart ? {} : { features: { ...(options.processor?.features ?? {}), ...profile.processor } }),
+    ...(options.epcSize !== undefined ? { epcSize: options.epcSize } : {}),
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.crypto !== undefined ? { crypto: options.crypto } : {}),
+    engine: options.engine ?? createTrustedRuntime(options.crypto ? { crypto: options.crypto } : {}),
+  };
+  const processor = restart ? Processor.restore(saved, procOpts) : new Processor(procOpts);
+  const kernel = new Kernel(processor, { reclaim: options.epcReclaim ?? false });
+  const process = kernel.createProcess('host');
+  const libc = new Libc(kernel, new LinuxSyscalls(kernel, process, profile, config));
+  hostThreads(processor, process);
+  return { profile, processor, kernel, process, libc, save: () => ({ ...processor.save(), linuxProfile: profile.id }) };
 }

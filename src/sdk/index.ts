@@ -15,4 +15,4 @@ export { createTrustedRuntime, type TrustedRuntimeOptions, type TrustedRuntimeEn
 export { checkModuleImports } from './enclave/imports.js';
 export { RUNTIME_IMPORTS } from './enclave/services.js';
 export { SEALED_HEADER_SIZE, SEALED_DATA_HEADER, SEAL_FLAGS_MASK, SEAL_MISC_MASK, SEALED_SIZE_OVERFLOW, sealedDataSize, parseSealedData } from './sealing.js';
-export { loadEnclave, HostEnclave, EnclaveLoadError, EnclaveCallError, MAX_NESTED_ECALLS, type HostPlatform, type LoadOptions, type EcallArg, type OcallImpl } from './host/enclave.js';
+export { loadEnclave, HostEnclave, EnclaveLoadError, EnclaveCallError, MAX_NESTED_ECALLS, type HostPlatform, type WindowsHostPlatform, type LinuxHostPlatform, type LoadOptions, type EcallArg, type OcallImpl } from './host/enclave.js';

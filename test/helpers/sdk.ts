@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createPlatform, type Platform, type PlatformOptions } from '../../src/platform/index.js';
 import {
   resolveEdl, buildImage, signSigstruct, sigstructFieldsFor, loadEnclave, EnclaveCallError, SdkError, STATUS, statusName,
-  type BuiltImage, type EdlInterface, type EnclaveConfig, type HostEnclave, type LoadOptions, type SigstructFields, type FunctionPlan,
+  type BuiltImage, type EdlInterface, type EnclaveConfig, type HostEnclave, type HostPlatform, type LoadOptions, type SigstructFields, type FunctionPlan,
 } from '../../src/sdk/index.js';
 import { ENCLU, newRegisters, type ExitHandler, type ExitInfo, type Registers } from '../../src/arch/index.js';
 import { defaultCrypto, u32le, writeU64le } from '../../src/lib/index.js';
@@ -81,7 +81,7 @@ export interface FixtureLoad {
 }
 
 /** Build, sign and load a fixture enclave on `platform`. */
-export function loadFixture(platform: Platform, name: string, o: FixtureLoad = {}): HostEnclave {
+export function loadFixture(platform: HostPlatform, name: string, o: FixtureLoad = {}): HostEnclave {
   const b = buildFixture(name, o.config ?? {});
   return loadEnclave(platform, b.image, {
     sigstruct: signFixture(b, o.key, o.sig ?? {}),

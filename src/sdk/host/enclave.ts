@@ -6,9 +6,7 @@
  */
 import { ENCLU, PT, ArchFault, forEachSgxsPage, SECS, SIGSTRUCT, newRegisters, type Registers, type ExitInfo, type LogicalProcessor } from '../../arch/index.js';
 import { toHex, isZero } from '../../lib/bytes.js';
-import type { Kernel32 } from '../../os/windows/index.js';
-import * as W from '../../os/windows/constants.js';
-import type { Process } from '../../os/index.js';
+import { enclaveOs, EnclaveLoadError, type EnclaveOs, type HostPlatform } from './os.js';
 import { SdkError } from '../errors.js';
 import { decodeImage, checkManifest, type EnclaveImage } from '../image/format.js';
 import { attributesFlagsOf, resolveEnclaveConfig, type EnclaveConfig } from '../image/config.js';
@@ -16,15 +14,9 @@ import { planInterface, deepFreeze, type CanonicalInterface } from '../interface
 import { STATUS, statusName, msSize, ECMD_ORET, ECMD_UNINIT_ENCLAVE, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
 import { bufferLength, lengthValue, saneLength, productLength, encodeWide, decodeWide, slotNumber, slotValue, valueProblem, writeSlot, writeSlotAddress, stringUnit, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK } from '../marshal.js';
 import { compileMarshal, type CompiledMarshal, type MarshalHelpers } from './bridge.js';
-import { win32ErrorName, ntStatusName } from '../../os/windows/index.js';
-import { sgxStatusName } from '../../arch/index.js';
 
-/** What the host runtime needs from a platform. */
-export interface HostPlatform {
-  readonly kernel32: Kernel32;
-  readonly process: Process;
-  readonly processor: { readonly lps: readonly LogicalProcessor[] };
-}
+export { EnclaveLoadError, type HostPlatform, type WindowsHostPlatform, type LinuxHostPlatform } from './os.js';
+
 
 /** A JS argument: numbers/bigints for values, bytes or strings for buffers, an address for user_check, null for NULL. */
 export type EcallArg = number | bigint | Uint8Array | string | null;
@@ -53,8 +45,6 @@ export interface LoadOptions {
   readonly bridges?: 'compiled' | 'interpreted';
 }
 
-/** Loading failed; carries the Win32 error, the NTSTATUS and the SGX status where there is one. */
-export class EnclaveLoadError extends SdkError {}
 /** An ECALL failed with an sgx_status_t. */
 export class EnclaveCallError extends SdkError {}
 
@@ -70,13 +60,9 @@ const AEP = 0x0040_1000; // the host's ENCLU instruction (the AEP trampoline), a
 const HOST_RIP = 0x0040_0ff0;
 const HOST_RSP = 0x7ffe_ff00_0000;
 
-function protectionFor(secinfoFlags: number, measured: boolean): number {
-  const pt = (secinfoFlags >> 8) & 0xff;
-  let p: number;
-  if (pt === PT.TCS) p = W.PAGE_ENCLAVE_THREAD_CONTROL | W.PAGE_READWRITE;
-  else p = [0, W.PAGE_READONLY, 0, W.PAGE_READWRITE, W.PAGE_EXECUTE, W.PAGE_EXECUTE_READ, 0, W.PAGE_EXECUTE_READWRITE][secinfoFlags & 7]!;
+/** A page's permissions both OS APIs can express (W without R is refused by each: LoadEnclaveData, ADD_PAGES). */
+function checkPermissions(secinfoFlags: number): void {
   if ((secinfoFlags & 7) === 2 || (secinfoFlags & 7) === 6) throw new EnclaveLoadError('IMAGE_PERMISSIONS', 'a page with write but not read permission cannot be loaded');
-  return measured ? p >>> 0 : (p | W.PAGE_ENCLAVE_UNVALIDATED) >>> 0;
 }
 
 /** Default size of the untrusted marshalling arena. */
@@ -134,7 +120,7 @@ export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8A
     pageCount++;
     if (((p.secinfoFlags >> 8) & 0xff) === PT.TCS) tcsPages.add(p.offset);
     if (p.measuredChunks !== 0 && p.measuredChunks !== 0xffff) throw new EnclaveLoadError('PARTIAL_MEASUREMENT', `page 0x${p.offset.toString(16)} is partially measured, which the Windows API cannot load`);
-    protectionFor(p.secinfoFlags, p.measuredChunks === 0xffff); // throws for permissions the API cannot express
+    checkPermissions(p.secinfoFlags);
   });
   // The manifest only guides the host: it must agree with what is measured and signed.
   const m = img.manifest;
@@ -145,28 +131,20 @@ export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8A
   if (m.layout.pages !== pageCount) disagree(`${m.layout.pages} pages vs ${pageCount}`);
   if (m.layout.tcs.length === 0 || m.layout.tcs.some((o) => !tcsPages.has(o)) || m.layout.tcs.length !== tcsPages.size) disagree('the TCS list');
   if (toHex(sigstruct.subarray(ENCLAVEHASH.offset, ENCLAVEHASH.offset + ENCLAVEHASH.size)) !== m.mrenclave) disagree('MRENCLAVE differs from the SIGSTRUCT\'s ENCLAVEHASH');
-  const k32 = platform.kernel32;
-  const hp = k32.GetCurrentProcess();
+  const os = enclaveOs(platform);
   const secs = SECS.encode({ SIZE: BigInt(size), SSAFRAMESIZE: ssaFrameSize, MISCSELECT: config.miscSelect, ATTRIBUTES: { FLAGS: attributesFlagsOf(config), XFRM: config.xfrm } });
-  const fail = (code: string, what: string, sgx?: number): never => {
-    const err = k32.GetLastError();
-    throw new EnclaveLoadError(code, `${what} failed: ${win32ErrorName(err)} (${err}), ${ntStatusName(k32.lastNtStatus)}${sgx ? `, ${sgxStatusName(sgx)} (${sgx})` : ''}`, { win32Error: err, ntStatus: k32.lastNtStatus, sgxStatus: sgx ?? null });
-  };
-  const base = k32.CreateEnclave(hp, 0, size, 0, W.ENCLAVE_TYPE_SGX, secs, W.ENCLAVE_CREATE_INFO_SGX_SIZE, null);
-  if (base === 0) fail('CREATE_FAILED', 'CreateEnclave');
   let arena = 0;
   try {
+    const base = os.create(size, secs);
     // Coalesce runs of up to 256 contiguous pages with the same protection (and, for unmeasured
-    // pages, all zero) into one LoadEnclaveData call.
+    // pages, all zero) into one LoadEnclaveData call (one SGX_IOC_ENCLAVE_ADD_PAGES on Linux).
     const zeroRun = new Uint8Array(256 * 4096);
     const dataRun = new Uint8Array(256 * 4096);
     let run = { offset: -1, flags: 0, measured: false, zero: false, n: 0 };
     let loaded = 0;
     const flush = (): void => {
       if (run.n === 0) return;
-      const buf = (run.zero ? zeroRun : dataRun).subarray(0, run.n * 4096);
-      const written = { value: 0 };
-      if (!k32.LoadEnclaveData(hp, base + run.offset, buf, run.n * 4096, protectionFor(run.flags, run.measured), null, 0, written, null)) fail('LOAD_FAILED', `LoadEnclaveData at offset 0x${run.offset.toString(16)}`);
+      os.add(run.offset, (run.zero ? zeroRun : dataRun).subarray(0, run.n * 4096), run.n, run.flags, run.measured);
       loaded += run.n;
       run.n = 0;
       options.onProgress?.(loaded, pageCount);
@@ -181,32 +159,13 @@ export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8A
       run.n++;
     });
     flush();
-    const info = new Uint8Array(W.ENCLAVE_INIT_INFO_SGX_SIZE);
-    info.set(sigstruct, 0);
-    if (options.token) info.set(options.token, 2048);
-    const err = { value: 0 };
-    let ok = k32.InitializeEnclave(hp, base, info, info.length, err);
-    for (let retry = 0; !ok && k32.GetLastError() === W.ERROR_RETRY && retry < 50; retry++) ok = k32.InitializeEnclave(hp, base, info, info.length, err);
-    if (!ok) fail('INIT_FAILED', 'InitializeEnclave', err.value);
-    arena = allocateArena(k32, arenaSize);
-    return new HostEnclave(platform, img, plan, base, lp, arena, arenaSize, options);
+    os.init(sigstruct, options.token);
+    arena = os.arena(arenaSize);
+    return new HostEnclave(platform, os, img, plan, base, lp, arena, arenaSize, options);
   } catch (e) {
-    if (arena !== 0) k32.VirtualFree(arena, 0, W.MEM_RELEASE);
-    k32.DeleteEnclave(base);
+    os.remove(arena, arenaSize);
     throw e;
   }
-}
-
-/** The untrusted marshalling arena: low in the address space where possible (short addresses), else anywhere. */
-function allocateArena(k32: Kernel32, size: number): number {
-  let arena = 0;
-  for (let at = 0x2000_0000; at < 0xf000_0000 && arena === 0; at += 0x100_0000) arena = k32.VirtualAlloc(at, size, W.MEM_RESERVE | W.MEM_COMMIT, W.PAGE_READWRITE);
-  if (arena === 0) arena = k32.VirtualAlloc(0, size, W.MEM_RESERVE | W.MEM_COMMIT, W.PAGE_READWRITE);
-  if (arena === 0) {
-    const err = k32.GetLastError();
-    throw new EnclaveLoadError('ARENA', `cannot allocate the untrusted marshalling arena: ${win32ErrorName(err)} (${err})`, { win32Error: err });
-  }
-  return arena;
 }
 
 interface CallFrame {
@@ -234,6 +193,8 @@ export class HostEnclave {
   readonly plan: InterfacePlan;
   readonly #plan: InterfacePlan;
   readonly #platform: HostPlatform;
+  /** The OS binding that built the enclave (and removes it). */
+  readonly #os: EnclaveOs;
   /** OCALL implementations by OCALL index (undefined: none given). */
   readonly #ocallImpls: (OcallImpl | undefined)[];
   readonly #tcs: readonly number[];
@@ -293,8 +254,9 @@ export class HostEnclave {
   readonly stats = { ecalls: 0, ocalls: 0, aex: 0, exceptions: 0 };
 
   /** @internal use loadEnclave (it does everything that can fail; this only records). */
-  constructor(platform: HostPlatform, image: EnclaveImage, plan: InterfacePlan, base: number, lp: LogicalProcessor, arena: number, arenaSize: number, options: LoadOptions) {
+  constructor(platform: HostPlatform, os: EnclaveOs, image: EnclaveImage, plan: InterfacePlan, base: number, lp: LogicalProcessor, arena: number, arenaSize: number, options: LoadOptions) {
     this.#platform = platform;
+    this.#os = os;
     this.image = image;
     this.#plan = plan;
     this.plan = deepFreeze(structuredClone(plan));
@@ -374,7 +336,7 @@ export class HostEnclave {
     return this.#tcs;
   }
 
-  #mem(): Process {
+  #mem(): HostPlatform['process'] {
     return this.#platform.process;
   }
 
@@ -640,7 +602,7 @@ export class HostEnclave {
     return scanStringLength(this.#mem(), addr, unit, limit, this.#scanBuf);
   }
 
-  /** DeleteEnclave and free the arena. */
+  /** Remove the enclave (DeleteEnclave; on Linux munmap of ELRANGE and close) and free the arena. */
   destroy(): void {
     if (this.#destroyed) return;
     // From an OCALL implementation of this enclave's ECALL: the ECALL still needs the enclave (its
@@ -650,9 +612,7 @@ export class HostEnclave {
     // that removing the pages has nothing to scrub), then the enclave removed. Not for an enclave
     // never entered (its runtime has mapped nothing yet).
     if (this.stats.ecalls > 0) this.#uninit();
-    const k32 = this.#platform.kernel32;
-    if (!k32.DeleteEnclave(this.base)) throw new SdkError('DELETE_FAILED', `DeleteEnclave failed: ${win32ErrorName(k32.GetLastError())}`, { win32Error: k32.GetLastError() });
-    k32.VirtualFree(this.#arenaBase, 0, W.MEM_RELEASE);
+    if (!this.#os.remove(this.#arenaBase, this.#arenaEnd - this.#arenaBase)) throw new SdkError('DELETE_FAILED', `DeleteEnclave failed: ${this.#os.lastError}`, this.#os.lastErrorData);
     this.#destroyed = true;
   }
 

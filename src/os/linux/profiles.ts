@@ -1,0 +1,54 @@
+/**
+ * Linux platform profiles (specs/os-api.md §0.2) and the knobs of §7.1 that public material leaves
+ * to the machine: how /dev is mounted and who may open the device.
+ */
+import type { ProcessorFeatures } from '../../arch/index.js';
+import { OsError } from '../errors.js';
+
+export type LinuxProfileId = 'linux-nosgx' | 'linux-sgx1' | 'linux-sgx2';
+
+export const LINUX_PROFILES: readonly LinuxProfileId[] = ['linux-nosgx', 'linux-sgx1', 'linux-sgx2'];
+
+export interface LinuxProfile {
+  readonly id: LinuxProfileId;
+  readonly description: string;
+  /** The processor features this profile runs on. */
+  readonly processor: Partial<ProcessorFeatures>;
+}
+
+const PROFILES: Readonly<Record<LinuxProfileId, LinuxProfile>> = {
+  'linux-nosgx': { id: 'linux-nosgx', description: 'Linux on a CPU without SGX or without Flexible Launch Control: no /dev/sgx_enclave, no vDSO entry', processor: { sgx1: true, biosEnabled: true, flc: false, sgx2: false } },
+  'linux-sgx1': { id: 'linux-sgx1', description: 'Linux ≥ 5.11 (in-kernel driver) on an SGX1 CPU with Flexible Launch Control', processor: { sgx1: true, biosEnabled: true, flc: true, sgx2: false } },
+  'linux-sgx2': { id: 'linux-sgx2', description: 'Linux ≥ 6.0 on an SGX2 CPU with Flexible Launch Control (EAUG on fault, the EDMM ioctls)', processor: { sgx1: true, biosEnabled: true, flc: true, sgx2: true } },
+};
+
+export function isLinuxProfile(id: unknown): id is LinuxProfileId {
+  return typeof id === 'string' && (LINUX_PROFILES as readonly string[]).includes(id);
+}
+
+/** @throws {OsError} `UNKNOWN_PROFILE` */
+export function linuxProfile(id: string): LinuxProfile {
+  if (!isLinuxProfile(id)) throw new OsError('UNKNOWN_PROFILE', `unknown Linux profile '${id}' (one of ${LINUX_PROFILES.join(', ')})`, { profile: id });
+  return PROFILES[id];
+}
+
+/** Knobs for the machine around the driver (specs/os-api.md §7.1, §4.8). */
+export interface LinuxConfig {
+  /** /dev is mounted noexec: mmap(PROT_EXEC) of the enclave fails with EPERM. Default false. */
+  readonly devMountedNoexec?: boolean;
+  /** The device nodes are not accessible to the process (mode 0600 root): open() fails with EACCES. Default false. */
+  readonly devicePermissionsDenied?: boolean;
+}
+
+export interface ResolvedLinuxConfig {
+  readonly devMountedNoexec: boolean;
+  readonly devicePermissionsDenied: boolean;
+}
+
+/** @throws {OsError} `BAD_LINUX_CONFIG` for a knob that is no boolean. */
+export function resolveLinuxConfig(c: LinuxConfig): ResolvedLinuxConfig {
+  for (const knob of ['devMountedNoexec', 'devicePermissionsDenied'] as const) {
+    if (c[knob] !== undefined && typeof c[knob] !== 'boolean') throw new OsError('BAD_LINUX_CONFIG', `linux.${knob} must be a boolean`, { knob });
+  }
+  return { devMountedNoexec: c.devMountedNoexec ?? false, devicePermissionsDenied: c.devicePermissionsDenied ?? false };
+}
