@@ -142,6 +142,13 @@ test('keygen → build → sign → measure → inspect → run, and two-step si
   assert.equal(t.code, 0, t.err);
   assert.equal(witness('sigstruct', 'h2.sig').code, 0);
   assert.equal(witness('run', 'h2.wimg', 'ecall_hello', 'two-step', '-', '64').code, 0);
+  // The same image through Linux's driver (/dev/sgx_enclave and its ioctls).
+  const l = witness('run', 'hs.wimg', 'ecall_hello', 'tux', '-', '64', '--profile', 'linux-sgx1');
+  assert.equal(l.code, 0, l.err);
+  assert.match(l.out, /greeting: "Hello, tux, from inside the enclave!"/);
+  const none = witness('run', 'hs.wimg', 'ecall_hello', 'tux', '-', '64', '--profile', 'linux-nosgx');
+  assert.equal(none.code, 1);
+  assert.match(none.err, /open \/dev\/sgx_enclave failed: ENOENT \(2\)/);
   // A signature over other data is refused.
   writeFileSync(join(dir, 'sig.bad'), Buffer.from(sig).reverse());
   assert.equal(witness('sign', '--signature', 'sig.bad', '--public-key', 'k.pub', '--data', 'data.bin', 'h.wimg', '--out', 'h3.wimg').code, 1);
@@ -182,6 +189,12 @@ test('platform info reports the profiles like is-sgx-available', () => {
   const c = JSON.parse(witness('platform', 'info', '--profile', 'win-x64-nosgx', '--json').out) as { windows: { IsEnclaveTypeSupported_SGX: unknown } };
   assert.equal(c.windows.IsEnclaveTypeSupported_SGX, 'FALSE (error 50)');
   assert.equal(witness('platform', 'info', '--profile', 'win-nothing').code, 2);
+  const l = JSON.parse(witness('platform', 'info', '--profile', 'linux-sgx2', '--json').out) as { cpu: { sgx2: boolean; flexibleLaunchControl: boolean }; linux: { devSgxEnclave: unknown; vdsoSgxEnterEnclave: boolean; sgx2Ioctls: boolean } };
+  assert.deepEqual([l.cpu.sgx2, l.cpu.flexibleLaunchControl], [true, true]);
+  assert.deepEqual(l.linux, { devSgxEnclave: true, vdsoSgxEnterEnclave: true, sgx2Ioctls: true });
+  const n = JSON.parse(witness('platform', 'info', '--profile', 'linux-nosgx', '--json').out) as { linux: { devSgxEnclave: unknown; vdsoSgxEnterEnclave: boolean } };
+  assert.deepEqual(n.linux, { devSgxEnclave: 'absent (ENOENT (2))', vdsoSgxEnterEnclave: false, sgx2Ioctls: false });
+  assert.match(witness('platform', 'info', '--profile', 'linux-sgx1').out, /SGX2 ioctls and EAUG on fault no \(ENODEV\)/);
 });
 
 test('demo runs to the end, shows the three memory views and exits 0', () => {

@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPlatform, PlatformError, type Platform, type SavedPlatform } from '../../src/platform/index.js';
+import { createPlatform, createLinuxPlatform, PlatformError, type Platform, type SavedPlatform, type SavedLinuxPlatform } from '../../src/platform/index.js';
+import { LINUX_PROFILES } from '../../src/os/linux/index.js';
 import { WINDOWS_PROFILES, ENCLAVE_TYPE_SGX, ENCLAVE_TYPE_SGX2 } from '../../src/os/windows/index.js';
 
 const SEED = new TextEncoder().encode('witness platform round-trip seed');
@@ -74,4 +75,25 @@ test('a saved machine and a seed together are a PlatformError (the seed would be
   const saved = createPlatform({ epcSize: EPC, seed: new Uint8Array(32).fill(1) }).save();
   assert.throws(() => createPlatform({ saved, seed: new Uint8Array(32).fill(2) }), (e: unknown) => e instanceof PlatformError && e.code === 'SEED_WITH_SAVED');
   assert.equal(createPlatform({ saved }).profile.id, 'win-x64-sgx1');
+});
+
+for (const profile of LINUX_PROFILES) {
+  test(`${profile}: a saved Linux machine restarts as the same machine (profile, features, secrets)`, () => {
+    const a = createLinuxPlatform({ profile, seed: SEED, epcSize: EPC });
+    const saved = JSON.parse(JSON.stringify(a.save())) as SavedLinuxPlatform;
+    assert.equal(saved.linuxProfile, profile);
+    const b = createLinuxPlatform({ saved });
+    assert.equal(b.profile.id, profile);
+    assert.deepEqual(b.processor.config.features, a.processor.config.features);
+    assert.equal(b.libc.sys.deviceRegistered, a.libc.sys.deviceRegistered);
+    assert.deepEqual(b.processor.save(), a.processor.save());
+  });
+}
+
+test('Linux: a save of another profile, of a Windows machine, or with a seed is a PlatformError', () => {
+  const saved = createLinuxPlatform({ profile: 'linux-sgx2', epcSize: EPC }).save();
+  assert.throws(() => createLinuxPlatform({ saved, profile: 'linux-sgx1' }), (e: unknown) => e instanceof PlatformError && e.code === 'PROFILE_MISMATCH');
+  assert.throws(() => createLinuxPlatform({ saved: createPlatform({ epcSize: EPC }).save() }), (e: unknown) => e instanceof PlatformError && e.code === 'SAVED_PLATFORM_INVALID');
+  assert.throws(() => createLinuxPlatform({ saved, seed: SEED }), (e: unknown) => e instanceof PlatformError && e.code === 'SEED_WITH_SAVED');
+  assert.throws(() => createLinuxPlatform({ epcReclaim: 'yes' as unknown as boolean }), (e: unknown) => e instanceof PlatformError && e.code === 'BAD_OPTION');
 });

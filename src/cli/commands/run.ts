@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { decodeImage, loadEnclave, planInterface, type CanonicalInterface, type EcallArg, type OcallImpl } from '../../sdk/index.js';
-import { createPlatform } from '../../platform/index.js';
+import { createPlatform, createLinuxPlatform } from '../../platform/index.js';
 import { WINDOWS_PROFILES, type WindowsProfileId } from '../../os/windows/index.js';
+import { LINUX_PROFILES, isLinuxProfile } from '../../os/linux/index.js';
 import { bufferLength, encodeWide, decodeWide } from '../../sdk/marshal.js';
 import { fromHex, toHex } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
@@ -18,7 +19,8 @@ function printable(b: Uint8Array): string | null {
 export const command: Command = {
   name: 'run',
   usage: 'witness run IMAGE ECALL [ARGS...] [--profile P] [--seed HEX] [--json]\n\n' +
-    `  P: ${WINDOWS_PROFILES.join(', ')}; HEX: a platform seed of at least 16 bytes.\n` +
+    `  P: ${[...WINDOWS_PROFILES, ...LINUX_PROFILES].join(', ')} (a Linux profile loads through /dev/sgx_enclave);\n` +
+    '  HEX: a platform seed of at least 16 bytes.\n' +
     '  Arguments follow the ECALL\'s EDL parameters: integers (decimal or 0x…, within the type\'s range)\n' +
     '  or decimal numbers for float/double values, an address for [user_check]; for [in] buffers\n' +
     '  text, hex:0011… or @FILE; for [string] parameters text; for [out] buffers anything (the size\n' +
@@ -32,8 +34,8 @@ export const command: Command = {
     const values = parsed.values;
     const positionals = parsed.positionals.map((a) => (a.startsWith('\0') ? a.slice(1) : a));
     if (positionals.length < 2) throw new CliError('CLI_USAGE', 'expected IMAGE and ECALL (see --help)');
-    const profile = values.profile as WindowsProfileId | undefined;
-    if (profile !== undefined && !WINDOWS_PROFILES.includes(profile)) throw new CliError('CLI_PROFILE', `unknown profile ${profile} (one of ${WINDOWS_PROFILES.join(', ')})`);
+    const profile = values.profile;
+    if (profile !== undefined && !WINDOWS_PROFILES.includes(profile as WindowsProfileId) && !isLinuxProfile(profile)) throw new CliError('CLI_PROFILE', `unknown profile ${profile} (one of ${[...WINDOWS_PROFILES, ...LINUX_PROFILES].join(', ')})`);
     const seed = values.seed !== undefined ? parseSeed(values.seed) : undefined;
     const [path, name, ...rest] = positionals as [string, string, ...string[]];
     const img = decodeImage(readInput(path));
@@ -62,7 +64,9 @@ export const command: Command = {
       io.err(`ocall ${o.name}(${xs.map((x) => (x instanceof Uint8Array ? (printable(x) !== null ? JSON.stringify(printable(x)) : toHex(x)) : JSON.stringify(typeof x === 'bigint' ? x.toString() : x))).join(', ')})`);
       return 0;
     };
-    const platform = createPlatform({ ...(profile !== undefined ? { profile } : {}), ...(seed !== undefined ? { seed } : {}) });
+    const platform = isLinuxProfile(profile)
+      ? createLinuxPlatform({ profile, ...(seed !== undefined ? { seed } : {}) })
+      : createPlatform({ ...(profile !== undefined ? { profile: profile as WindowsProfileId } : {}), ...(seed !== undefined ? { seed } : {}) });
     // The platform refusing to load (EnclaveLoadError) or a failed call (EnclaveCallError) is the negative
     // answer, exit 1; an image of the wrong shape (a bad configuration, a manifest that disagrees) is bad input, 2.
     const enclave = loadEnclave(platform, img, { ocalls });
