@@ -9,7 +9,10 @@ import { dirname, join } from 'node:path';
 import { parseSgxs, sgxsPages, SECS } from '../arch/index.js';
 import type { Victim } from '../os/adversary/index.js';
 import { resolveEdl, buildImage, signSigstruct, sigstructFieldsFor, generateSigningKey, loadEnclave, attributesFlagsOf, type BuiltImage, type HostEnclave } from '../sdk/index.js';
-import { createPlatform, type Platform } from './index.js';
+import { createPlatform, createLinuxPlatform } from './index.js';
+import { isLinuxProfile, type LinuxProfileId } from '../os/linux/index.js';
+import type { WindowsProfileId } from '../os/windows/index.js';
+import type { Processor } from '../arch/index.js';
 import { PlatformError } from './errors.js';
 
 /** Where the package's shipped example enclaves live. */
@@ -32,13 +35,13 @@ export function helloArtifacts(): HelloArtifacts {
 }
 
 /** Sign a built image with `key` (the fields follow its configuration; every attribute enforced). */
-export function signBuilt(b: BuiltImage, keyPem: string, platform: Platform, date = 0x20261126): Uint8Array {
+export function signBuilt(b: BuiltImage, keyPem: string, platform: { readonly processor: Processor }, date = 0x20261126): Uint8Array {
   return signSigstruct(sigstructFieldsFor(b.config, b.mrenclave, { date }), keyPem, platform.processor.crypto);
 }
 
 /** Signing keys are costly to generate (RSA-3072): the vendor's and the attackers' are made once per process. */
 const keys = new Map<string, string>();
-function key(role: 'vendor' | 'other' | 'attacker', platform: Platform): string {
+function key(role: 'vendor' | 'other' | 'attacker', platform: { readonly processor: Processor }): string {
   let k = keys.get(role);
   if (!k) {
     k = generateSigningKey(platform.processor.crypto).privateKeyPem;
@@ -47,9 +50,9 @@ function key(role: 'vendor' | 'other' | 'attacker', platform: Platform): string 
   return k;
 }
 
-/** Build a victim for one attack. */
-export function makeHelloVictim(secretText = 'the witness saw it all'): Victim {
-  const platform = createPlatform({ profile: 'win-x64-sgx1' });
+/** Build a victim for one attack, on a machine of `profile` (Windows' API or Linux's driver loads it). */
+export function makeHelloVictim(secretText = 'the witness saw it all', profile: WindowsProfileId | LinuxProfileId = 'win-x64-sgx1'): Victim {
+  const platform = isLinuxProfile(profile) ? createLinuxPlatform({ profile }) : createPlatform({ profile });
   const crypto = platform.processor.crypto;
   const hello = helloArtifacts();
   const iface = resolveEdl(hello.edlPath);

@@ -1,6 +1,7 @@
 /**
  * The adversary catalogue: every attack runs against a fresh victim holding a known secret and
- * must be stopped by the defence it names; the observations prove what stopped it.
+ * must be stopped by the defence it names; the observations prove what stopped it. The victim is
+ * loaded through Windows' API, and again through Linux's driver.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,12 +41,13 @@ test('the catalogue covers every attack the issue names', () => {
   assert.deepEqual(ATTACKS.map((a) => a.name).sort(), Object.keys(expected).sort());
 });
 
-for (const a of ATTACKS) {
-  test(`attack ${a.name} is blocked by ${a.defence}`, () => {
+// Every attack against the enclave loaded through Windows' API, and through Linux's driver.
+for (const [profile, a] of [...ATTACKS.map((x) => ['win-x64-sgx1', x] as const), ...ATTACKS.map((x) => ['linux-sgx2', x] as const)]) {
+  test(`attack ${a.name} is blocked by ${a.defence}${profile === 'win-x64-sgx1' ? '' : ` (${profile})`}`, () => {
     let v: Victim | null = null;
     let ram0 = -1;
     const o = runAttack(a, () => {
-      v = makeHelloVictim();
+      v = makeHelloVictim(undefined, profile);
       ram0 = v.kernel.ram.inUse;
       return v;
     });

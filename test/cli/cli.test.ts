@@ -210,7 +210,13 @@ test('demo runs to the end, shows the three memory views and exits 0', () => {
   assert.match(r.out, /MRENCLAVE [0-9a-f]{64}/);
 });
 
-test('attack --json: every attack is blocked (leaked and modified false), exit 0', () => {
+test('attack --json: every attack is blocked (leaked and modified false), exit 0; also on Linux; a profile with no enclaves is refused', () => {
+  const l = witness('attack', '--profile', 'linux-sgx1', '--only', 'host-read-enclave', '--json');
+  assert.equal(l.code, 0, l.err);
+  assert.equal((JSON.parse(l.out) as unknown[]).length, 1);
+  const n = witness('attack', '--profile', 'linux-nosgx');
+  assert.equal(n.code, 2);
+  assert.match(n.err, /need a profile that runs enclaves/);
   const r = witness('attack', '--json');
   assert.equal(r.code, 0, r.err);
   const a = JSON.parse(r.out) as { name: string; blockedBy: string; leaked: boolean; modified: boolean }[];
