@@ -223,6 +223,23 @@ describe('vDSO: faults on Linux', () => {
     assert.equal(done, 1);
   });
 
+  it('RESTRICT_PERMISSIONS IPIs the processors inside the enclave after its ETRACK (sgx_enclave_etrack): a thread inside takes an AEX at its next window', () => {
+    const { m, e, enter } = setup();
+    let pendingAfter = false;
+    const inside = m.engine.on((ctx) => {
+      // (The model's way to have the kernel act while this thread is inside: its own code calls the host.)
+      const arg = restrict(m, 0x4000, 1);
+      assert.equal(m.libc.ioctl(e.fd, SGX_IOC.ENCLAVE_RESTRICT_PERMISSIONS, arg), 0);
+      pendingAfter = m.p.processor.lps[1]!.interruptPending;
+      ctx.step();
+      return ctx.regs.rcx;
+    });
+    assert.equal(enter(inside, 0, 0, EENTER, 0, 0, runStruct(m.libc, e.base), 1), 0);
+    assert.equal(pendingAfter, true, 'the IPI');
+    const info = m.p.processor.inspect.enclaves().find((x) => x.baseAddr === e.base)!;
+    assert.equal(info.tcs.find((t) => t.linAddr === e.base)!.aexCount, 1, 'taken at the step');
+  });
+
   it('augment: a write to a hole mapped RWX makes the kernel EAUG it; the access faults 0x8007 until the enclave accepts it', () => {
     const { m, e, enter } = setup();
     const hole = e.base + 0x8000;

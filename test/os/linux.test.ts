@@ -219,10 +219,16 @@ describe('Linux: SGX_IOC_ENCLAVE_ADD_PAGES', () => {
     assert.equal(sgx_enclave_add_pages.decode(m.libc.read(arg, 48)).count, 0x2000n);
   });
 
-  it('a source that is not mapped is EFAULT; an enclave mapping as the source too (VM_IO)', () => {
+  it('a source that is not mapped is EFAULT; one mapped without PROT_READ too (get_user_pages needs VM_READ); an enclave mapping as the source too (VM_IO)', () => {
     const m = linuxFor('linux-sgx2');
     const e = buildLinux(m, 'created');
     const pg = { offset: 0x8000, secinfo: SI_RW, data: new Uint8Array(4096), measure: false };
+    for (const prot of [PROT_WRITE, PROT_EXEC]) {
+      const src = m.libc.mmap(0, 4096, prot, MAP_PRIVATE | MAP_ANONYMOUS);
+      const arg = addArg(m.libc, pg, { src });
+      fails(m, m.libc.ioctl(e.fd, SGX_IOC.ENCLAVE_ADD_PAGES, arg), ERRNO.EFAULT, `prot ${prot}`);
+      assert.equal(sgx_enclave_add_pages.decode(m.libc.read(arg, 48)).count, 0n);
+    }
     fails(m, m.libc.ioctl(e.fd, SGX_IOC.ENCLAVE_ADD_PAGES, addArg(m.libc, pg, { src: 0x7100_0000 })), ERRNO.EFAULT, 'unmapped');
     const none = m.libc.mmap(0, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
     fails(m, m.libc.ioctl(e.fd, SGX_IOC.ENCLAVE_ADD_PAGES, addArg(m.libc, pg, { src: none })), ERRNO.EFAULT, 'PROT_NONE');
@@ -326,12 +332,54 @@ describe('Linux: mmap, mprotect, munmap (§4.4)', () => {
     assert.equal(m.libc.mmap(e.base, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, e.fd, 0), e.base);
   });
 
-  it('a refused MAP_FIXED leaves the old mapping in place', () => {
+  it('a MAP_FIXED mapping the driver refuses leaves a gap where the old mapping was (mmap_region unmaps first, as Linux)', () => {
     const m = linuxFor('linux-sgx2');
     const e = buildLinux(m, 'added');
-    const region = m.p.process.regionAt(e.base + 0x5000);
+    assert.ok(m.p.process.regionAt(e.base + 0x5000), 'the reservation is there');
     fails(m, m.libc.mmap(e.base + 0x5000, 4096, PROT_WRITE, MAP_SHARED | MAP_FIXED, e.fd, 0), ERRNO.EACCES);
-    assert.equal(m.p.process.regionAt(e.base + 0x5000), region);
+    assert.equal(m.p.process.regionAt(e.base + 0x5000), null, 'a gap');
+    fails(m, m.libc.mprotect(e.base + 0x5000, 4096, PROT_NONE), ERRNO.ENOMEM, 'nothing mapped there now');
+    assert.equal(m.libc.mmap(e.base + 0x5000, 4096, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, e.fd, 0), e.base + 0x5000, 'the range is free');
+    // Checks before the file's mmap (the fd's access mode, noexec, MAP_PRIVATE) change nothing.
+    const anon = m.libc.mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    m.libc.write(anon, new Uint8Array([42]));
+    fails(m, m.libc.mmap(anon, 4096, PROT_READ, MAP_PRIVATE | MAP_FIXED, e.fd, 0), ERRNO.EINVAL);
+    assert.equal(m.libc.read(anon, 1)[0], 42);
+  });
+
+  it('mprotect works mapping by mapping: a refusal or a hole stops it with the mappings before already changed (do_mprotect_pkey)', () => {
+    const m = linuxFor('linux-sgx2');
+    const e = buildLinux(m, 'added');
+    assert.equal(m.libc.mmap(e.base + 0x4000, 4096, PROT_READ, MAP_SHARED | MAP_FIXED, e.fd, 0), e.base + 0x4000);
+    assert.equal(m.libc.mmap(e.base + 0x5000, 4096, PROT_READ, MAP_SHARED | MAP_FIXED, e.fd, 0), e.base + 0x5000);
+    fails(m, m.libc.mprotect(e.base + 0x4000, 0x2000, PROT_READ | PROT_WRITE), ERRNO.EACCES, 'the code page refuses W');
+    const data = m.p.process.regionAt(e.base + 0x4000)!.owner as { prot: number };
+    assert.equal(data.prot, PROT_READ | PROT_WRITE, 'the data page before it was changed');
+    const a = m.libc.mmap(0, 0x3000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    assert.equal(m.libc.munmap(a + 0x1000, 0x1000), 0);
+    fails(m, m.libc.mprotect(a, 0x3000, PROT_READ), ERRNO.ENOMEM, 'a hole');
+    assert.throws(() => m.libc.write(a, new Uint8Array([1])), 'the first page is read-only now');
+    assert.doesNotThrow(() => m.libc.write(a + 0x2000, new Uint8Array([1])), 'the page after the hole is as it was');
+    fails(m, m.libc.mprotect(a + 0x1000, 0x1000, PROT_READ), ERRNO.ENOMEM, 'starting in the hole: nothing changes');
+  });
+
+  it('VM_MAYWRITE: a shared mapping of a read-only fd cannot be made writable by mprotect (EACCES)', () => {
+    const m = linuxFor('linux-sgx2');
+    const ro = m.libc.open('/dev/sgx_enclave', O_RDONLY);
+    ioctlOk(m.libc, ro, SGX_IOC.ENCLAVE_CREATE, createArg(m.libc, new LinuxLayout().secs(0x5000_0000)), 'CREATE');
+    assert.equal(m.libc.mmap(0x5000_0000, 4096, PROT_READ, MAP_SHARED | MAP_FIXED, ro, 0), 0x5000_0000);
+    fails(m, m.libc.mprotect(0x5000_0000, 4096, PROT_READ | PROT_WRITE), ERRNO.EACCES);
+  });
+
+  it('prot and flags as Linux takes them: unknown mmap prot bits are ignored, mprotect takes PROT_SEM and refuses GROWSDOWN; MAP_SHARED_VALIDATE maps the enclave', () => {
+    const m = linuxFor('linux-sgx2');
+    const e = buildLinux(m, 'added');
+    assert.ok(m.libc.mmap(0, 4096, PROT_READ | 0x8 | 0x40, MAP_PRIVATE | MAP_ANONYMOUS) > 0);
+    const a = m.libc.mmap(0, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS);
+    assert.equal(m.libc.mprotect(a, 4096, PROT_READ | 0x8), 0);
+    fails(m, m.libc.mprotect(a, 4096, PROT_READ | 0x40), ERRNO.EINVAL, 'unknown bit');
+    fails(m, m.libc.mprotect(a, 4096, PROT_READ | 0x0100_0000), ERRNO.EINVAL, 'GROWSDOWN');
+    assert.equal(m.libc.mmap(e.base + 0x4000, 4096, PROT_READ, 0x03 | MAP_FIXED, e.fd, 0), e.base + 0x4000, 'MAP_SHARED_VALIDATE');
   });
 
   it('L9: MAP_PRIVATE on the enclave fd is EINVAL (also with MAP_FIXED)', () => {
@@ -351,12 +399,14 @@ describe('Linux: mmap, mprotect, munmap (§4.4)', () => {
     fails(m, m.libc.mmap(e.base + SIZE - 0x1000, 0x2000, PROT_READ, MAP_SHARED | MAP_FIXED, e.fd, 0), ERRNO.EACCES, 'L10 straddling');
   });
 
-  it('/dev mounted noexec: mmap(PROT_EXEC) of the enclave is EPERM; mprotect to PROT_EXEC is EACCES (no VM_MAYEXEC)', () => {
+  it('/dev mounted noexec: mmap(PROT_EXEC) of the enclave is EPERM; mprotect to PROT_EXEC is EACCES (no VM_MAYEXEC); READ_IMPLIES_EXEC adds no X there (the driver then refuses the personality: EACCES)', () => {
     const m = linuxFor('linux-sgx2', { linux: { devMountedNoexec: true } });
     const e = buildLinux(m, 'added');
     fails(m, m.libc.mmap(e.base + 0x5000, 4096, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED, e.fd, 0), ERRNO.EPERM);
     assert.equal(m.libc.mmap(e.base + 0x5000, 4096, PROT_READ, MAP_SHARED | MAP_FIXED, e.fd, 0), e.base + 0x5000);
     fails(m, m.libc.mprotect(e.base + 0x5000, 4096, PROT_READ | PROT_EXEC), ERRNO.EACCES);
+    m.libc.sys.personality = READ_IMPLIES_EXEC;
+    fails(m, m.libc.mmap(e.base + 0x4000, 4096, PROT_READ, MAP_SHARED | MAP_FIXED, e.fd, 0), ERRNO.EACCES);
   });
 
   it('READ_IMPLIES_EXEC personality: every enclave mapping is EACCES', () => {
@@ -411,6 +461,43 @@ describe('Linux: mmap, mprotect, munmap (§4.4)', () => {
     assert.ok(pt.lookup((e.base + 0x5000) / 4096));
     assert.equal(pt.lookup((e.base + 0x8000) / 4096), null, 'a hole is not mapped');
     assert.deepEqual([...m.libc.read(e.base + 0x4000, 4)], [0xff, 0xff, 0xff, 0xff]);
+  });
+});
+
+describe('Linux: /proc/self/mem (a debugger\'s view, sgx_vma_access)', () => {
+  it('a DEBUG enclave is read and written through EDBGRD/EDBGWR, at any alignment; the host\'s own load still sees the abort page', () => {
+    const m = linuxFor('linux-sgx2');
+    const e = buildLinux(m, 'initialized');
+    const fd = m.libc.open('/proc/self/mem');
+    const buf = new Uint8Array(10);
+    assert.equal(m.libc.pread(fd, buf, e.base + 0x4000), 10);
+    assert.equal(new TextDecoder().decode(buf), 'linux data');
+    assert.deepEqual([...m.libc.read(e.base + 0x4000, 2)], [0xff, 0xff]);
+    assert.equal(m.libc.pwrite(fd, new TextEncoder().encode('LINUX'), e.base + 0x4003), 5);
+    const back = new Uint8Array(12);
+    assert.equal(m.libc.pread(fd, back, e.base + 0x4000), 12);
+    assert.equal(new TextDecoder().decode(back.subarray(0, 10)), 'linLINUXta');
+    // Across a page boundary into a hole: a short read.
+    const span = new Uint8Array(0x20);
+    assert.equal(m.libc.pread(fd, span, e.base + 0x7000 - 0x10), 0x10);
+  });
+
+  it('a production enclave gives EIO (sgx_vma_access: EFAULT, no byte read or written); ordinary memory is read; nothing mapped is EIO', () => {
+    const m = linuxFor('linux-sgx2');
+    const layout = new LinuxLayout({ flags: ATTR.MODE64BIT });
+    const e = buildLinux(m, 'initialized', layout);
+    const fd = m.libc.open('/proc/self/mem');
+    fails(m, m.libc.pread(fd, new Uint8Array(8), e.base + 0x4000), ERRNO.EIO, 'read');
+    fails(m, m.libc.pwrite(fd, new Uint8Array(8), e.base + 0x4000), ERRNO.EIO, 'write');
+    const a = put(m.libc, new TextEncoder().encode('host bytes'));
+    const b = new Uint8Array(10);
+    assert.equal(m.libc.pread(fd, b, a), 10);
+    assert.equal(new TextDecoder().decode(b), 'host bytes');
+    fails(m, m.libc.pread(fd, b, 0x7300_0000), ERRNO.EIO, 'unmapped');
+    fails(m, m.libc.pread(e.fd, b, a), ERRNO.EINVAL, 'not /proc/self/mem');
+    fails(m, m.libc.pread(99, b, a), ERRNO.EBADF);
+    fails(m, m.libc.ioctl(fd, SGX_IOC.ENCLAVE_CREATE, 0), ERRNO.ENOTTY);
+    fails(m, m.libc.mmap(0, 4096, PROT_READ, MAP_SHARED, fd, 0), ERRNO.ENODEV);
   });
 });
 

@@ -6,7 +6,9 @@
  * call returns: a result ≥ 0, or −errno (libc.ts turns that into −1 and `errno`).
  *
  * Checks run in the driver's order, and a call that fails before its first irreversible step
- * changes nothing. The address space is the process's reservations (process.ts): every mapping is
+ * changes nothing; where Linux itself changes something before it fails, so does the model (a
+ * refused MAP_FIXED mapping of the enclave leaves the range unmapped; mprotect changes the mappings
+ * before the one it refuses). The address space is the process's reservations (process.ts): every mapping is
  * one region whose owner is its `Vma` (protection, and the enclave file it maps, if any). Choices
  * the sources leave open, made here once:
  * - mmap(NULL) picks the lowest free range (Linux searches top-down; nothing depends on it);
@@ -22,7 +24,7 @@ import { u32le, u64le, isZero } from '../../lib/bytes.js';
 import type { Kernel, KernelEnclave } from '../kernel.js';
 import { USER_SPACE_END, type Process, type Region } from '../process.js';
 import {
-  ERRNO, O_ACCMODE, O_WRONLY, O_RDONLY, PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_TYPE, MAP_FIXED, MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, READ_IMPLIES_EXEC,
+  ERRNO, O_ACCMODE, O_WRONLY, O_RDONLY, PROT_READ, PROT_WRITE, PROT_EXEC, PROT_SEM, PROT_GROWSDOWN, PROT_GROWSUP, MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE, MAP_TYPE, MAP_FIXED, MAP_ANONYMOUS, MAP_FIXED_NOREPLACE, READ_IMPLIES_EXEC,
   DEV_SGX_ENCLAVE, DEV_SGX_PROVISION, DEV_SGX_ENCLAVE_LINK, DEV_SGX_PROVISION_LINK, SGX_IOC, SGX_PAGE_MEASURE, SGX_SECINFO_PERMISSION_MASK, SGX_SECINFO_PAGE_TYPE_MASK,
   SGX_ATTR_UNPRIV_MASK, SGX_ATTR_RESERVED_MASK, SGX_MISC_RESERVED_MASK,
   sgx_enclave_create, sgx_enclave_add_pages, sgx_enclave_init, sgx_enclave_provision, sgx_enclave_restrict_permissions, sgx_enclave_modify_types, sgx_enclave_remove_pages,
@@ -54,7 +56,12 @@ const SIG = {
 const EINIT_TRIES = 50 * 20;
 
 /** What an open file is. */
-export type OpenFile = SgxEnclaveFile | SgxProvisionFile;
+export type OpenFile = SgxEnclaveFile | SgxProvisionFile | ProcMemFile;
+
+/** An open /proc/self/mem: the process's memory as a debugger reads it (mem_rw → access_remote_vm). */
+export class ProcMemFile {
+  readonly kind = 'procmem';
+}
 
 /** An open /dev/sgx_provision: only a capability for SGX_IOC_ENCLAVE_PROVISION. */
 export class SgxProvisionFile {
@@ -101,15 +108,22 @@ export class SgxEnclaveFile {
 export class Vma {
   prot: number;
   readonly file: SgxEnclaveFile | null;
-  /** VM_MAYEXEC: false for a file mapped from a noexec mount. */
-  readonly mayExec: boolean;
-  constructor(prot: number, file: SgxEnclaveFile | null, mayExec: boolean) {
+  /**
+   * VM_MAYREAD/VM_MAYWRITE/VM_MAYEXEC as PROT_* bits: what mprotect may give the mapping later
+   * (do_mmap: a shared mapping of a file not opened for writing loses MAYWRITE, one from a noexec
+   * mount MAYEXEC).
+   */
+  readonly may: number;
+  constructor(prot: number, file: SgxEnclaveFile | null, may: number) {
     this.prot = prot;
     this.file = file;
-    this.mayExec = mayExec;
+    this.may = may;
+  }
+  get mayExec(): boolean {
+    return (this.may & PROT_EXEC) !== 0;
   }
   clone(): Vma {
-    return new Vma(this.prot, this.file, this.mayExec);
+    return new Vma(this.prot, this.file, this.may);
   }
 }
 
@@ -176,13 +190,24 @@ export class LinuxSyscalls {
   open(path: string, flags: number): number {
     this.#retryReleases();
     if (typeof path !== 'string' || !Number.isInteger(flags)) return -ERRNO.EINVAL;
+    if (path === '/proc/self/mem' || path === `/proc/${this.#p.pid}/mem`) {
+      const fd = this.#freeFd();
+      this.#fds.set(fd, new ProcMemFile());
+      return fd;
+    }
     const enclave = path === DEV_SGX_ENCLAVE || path === DEV_SGX_ENCLAVE_LINK;
     const provision = path === DEV_SGX_PROVISION || path === DEV_SGX_PROVISION_LINK;
     if ((!enclave && !provision) || !this.deviceRegistered) return -ERRNO.ENOENT;
     if (this.#cfg.devicePermissionsDenied) return -ERRNO.EACCES;
+    const fd = this.#freeFd();
+    this.#fds.set(fd, enclave ? new SgxEnclaveFile(flags) : new SgxProvisionFile());
+    return fd;
+  }
+
+  /** The lowest free descriptor (0–2 are the standard streams). */
+  #freeFd(): number {
     let fd = 3;
     while (this.#fds.has(fd)) fd++;
-    this.#fds.set(fd, enclave ? new SgxEnclaveFile(flags) : new SgxProvisionFile());
     return fd;
   }
 
@@ -202,7 +227,7 @@ export class LinuxSyscalls {
     this.#retryReleases();
     const f = this.#fds.get(fd);
     if (f === undefined) return -ERRNO.EBADF;
-    if (f.kind !== 'enclave') return -ERRNO.ENOTTY; // (sgx_provision_fops has no ioctl)
+    if (f.kind !== 'enclave') return -ERRNO.ENOTTY; // (sgx_provision_fops has no ioctl; /proc/self/mem neither)
     switch (request >>> 0) {
       case SGX_IOC.ENCLAVE_CREATE: return this.#create(f, arg);
       case SGX_IOC.ENCLAVE_ADD_PAGES: return this.#addPages(f, arg);
@@ -294,6 +319,7 @@ export class LinuxSyscalls {
     if (r === null || !(r.owner instanceof Vma)) return -ERRNO.EFAULT;
     if (!r.owner.mayExec) return -ERRNO.EACCES;
     if (r.owner.file !== null) return -ERRNO.EFAULT; // (a VM_PFNMAP|VM_IO mapping: get_user_pages refuses it)
+    if ((r.owner.prot & PROT_READ) === 0) return -ERRNO.EFAULT; // (check_vma_flags: a read needs VM_READ)
     const e = this.#p.pageTable.lookup(src / 4096);
     if (e === null || (e.flags & PTE.U) === 0) return -ERRNO.EFAULT;
     let epc: number;
@@ -391,12 +417,23 @@ export class LinuxSyscalls {
     return pa === undefined ? -ERRNO.EFAULT : { page, pa };
   }
 
-  /** sgx_enclave_etrack: ETRACK; when it fails, the IPIs and once more. */
+  /**
+   * sgx_enclave_etrack: ETRACK (when it fails: IPIs and ETRACK once more), then IPIs to every
+   * processor in the enclave, so that the threads inside leave (an AEX) and the tracking completes.
+   * (The model's IPIs are taken at the interrupted thread's next interrupt window, not at once: a
+   * thread whose enclave code is itself running this host code leaves only after it continues.)
+   */
   #etrack(enc: KernelEnclave): boolean {
     const k = this.#k;
-    if (k.sgx.etrack(enc.secs) === SGX.SUCCESS) return true;
-    for (const lp of k.processor.lps) if (lp.inEnclaveMode) lp.injectInterrupt();
-    return k.sgx.etrack(enc.secs) === SGX.SUCCESS;
+    const ipi = (): void => {
+      for (const lp of k.processor.lps) if (lp.inEnclaveMode) lp.injectInterrupt();
+    };
+    if (k.sgx.etrack(enc.secs) !== SGX.SUCCESS) {
+      ipi();
+      if (k.sgx.etrack(enc.secs) !== SGX.SUCCESS) return false;
+    }
+    ipi();
+    return true;
   }
 
   /** An SGX2 ioctl's per-page loop with its count and result written back (always), its fault mapping (EFAULT; #MC goes on). */
@@ -522,6 +559,110 @@ export class LinuxSyscalls {
     });
   }
 
+  // ---- /proc/self/mem ------------------------------------------------------------------------
+
+  /**
+   * pread(2) of /proc/self/mem: up to `len` bytes at `offset` (an address), as a debugger reads
+   * them (mem_rw → access_remote_vm). Ordinary memory is copied; an enclave mapping goes through
+   * the driver's sgx_vma_access: EDBGRD in 8-byte units for a DEBUG enclave, −EFAULT (no byte) for
+   * any other. The bytes read, or −EIO when not one could be (−EBADF, −EINVAL as pread gives them).
+   */
+  pread(fd: number, len: number, offset: number): Uint8Array | number {
+    this.#retryReleases();
+    const f = this.#fds.get(fd);
+    if (f === undefined) return -ERRNO.EBADF;
+    if (f.kind !== 'procmem' || !Number.isSafeInteger(len) || len < 0 || !Number.isSafeInteger(offset) || offset < 0) return -ERRNO.EINVAL;
+    const buf = new Uint8Array(len);
+    const n = this.#accessVm(offset, buf, false);
+    return n === 0 && len > 0 ? -ERRNO.EIO : buf.slice(0, n);
+  }
+
+  /** pwrite(2) of /proc/self/mem: EDBGWR (read, merge, write back in 8-byte units) into a DEBUG enclave. The bytes written, or −EIO. */
+  pwrite(fd: number, data: Uint8Array, offset: number): number {
+    this.#retryReleases();
+    const f = this.#fds.get(fd);
+    if (f === undefined) return -ERRNO.EBADF;
+    if (f.kind !== 'procmem' || !(data instanceof Uint8Array) || !Number.isSafeInteger(offset) || offset < 0) return -ERRNO.EINVAL;
+    const n = this.#accessVm(offset, data.slice(), true);
+    return n === 0 && data.length > 0 ? -ERRNO.EIO : n;
+  }
+
+  /** __access_remote_vm: page by page until one fails; the bytes done. */
+  #accessVm(addr: number, buf: Uint8Array, write: boolean): number {
+    let done = 0;
+    while (done < buf.length) {
+      const a = addr + done;
+      const n = Math.min(4096 - (a % 4096), buf.length - done);
+      const r = this.#p.regionAt(a);
+      if (r === null || !(r.owner instanceof Vma)) break;
+      const vma = r.owner;
+      let got: number;
+      if (vma.file !== null) got = this.#enclaveAccess(vma.file, a, buf.subarray(done, done + n), write);
+      else {
+        // (get_user_pages with FOLL_FORCE: the page's frame, whatever the protection; a page never committed stops here.)
+        const c = r.committed.get(Math.floor(a / 4096));
+        if (c === undefined) break;
+        const pa = c.pfn * 4096 + (a % 4096);
+        if (write) this.#k.processor.memory.writePhysical(pa, buf.subarray(done, done + n));
+        else buf.set(this.#k.processor.memory.readPhysical(pa, n), done);
+        got = n;
+      }
+      if (got <= 0) break;
+      done += got;
+      if (got < n) break;
+    }
+    return done;
+  }
+
+  /** sgx_vma_access: −EFAULT unless the enclave is DEBUG; then EDBGRD (and EDBGWR) of each aligned 8-byte word. */
+  #enclaveAccess(f: SgxEnclaveFile, addr: number, buf: Uint8Array, write: boolean): number {
+    const enc = f.enclave;
+    if (enc === null || enc.state === 'deleted' || (enc.attributes.FLAGS & ATTR.DEBUG) === 0n) return -ERRNO.EFAULT;
+    const k = this.#k;
+    let i = 0;
+    for (; i < buf.length; ) {
+      const a = addr + i;
+      const la = a - (a % 4096);
+      if (!f.pages.has(la)) return i === 0 ? -ERRNO.EFAULT : i;
+      if (enc.evicted.has(la) || enc.blocked.has(la)) {
+        try {
+          if (enc.blocked.has(la) && k.pager.evict(enc, la) !== 'evicted') return i === 0 ? -ERRNO.EBUSY : i;
+          if (k.pager.load(enc, la) !== SGX.SUCCESS) return i === 0 ? -ERRNO.EFAULT : i;
+        } catch (err) {
+          if (err instanceof ArchFault && err.vector === VECTOR.MC) throw err;
+          return i === 0 ? -ERRNO.EFAULT : i;
+        }
+      }
+      const pa = enc.pages.get(la)!;
+      const align = a - (a % 8);
+      const off = a % 8;
+      const cnt = Math.min(8 - off, buf.length - i);
+      let word: { status: number; value: bigint };
+      try {
+        word = k.sgx.edbgrd(pa + (align - la));
+      } catch (err) {
+        if (err instanceof ArchFault && err.vector === VECTOR.MC) throw err;
+        return i === 0 ? -ERRNO.EIO : i;
+      }
+      if (word.status !== SGX.SUCCESS) return i === 0 ? -ERRNO.EIO : i;
+      const bytes = new Uint8Array(8);
+      new DataView(bytes.buffer).setBigUint64(0, word.value, true);
+      if (write) {
+        bytes.set(buf.subarray(i, i + cnt), off);
+        let st: number;
+        try {
+          st = k.sgx.edbgwr(pa + (align - la), new DataView(bytes.buffer).getBigUint64(0, true));
+        } catch (err) {
+          if (err instanceof ArchFault && err.vector === VECTOR.MC) throw err;
+          return i === 0 ? -ERRNO.EIO : i;
+        }
+        if (st !== SGX.SUCCESS) return i === 0 ? -ERRNO.EIO : i;
+      } else buf.set(bytes.subarray(off, off + cnt), i);
+      i += cnt;
+    }
+    return i;
+  }
+
   // ---- mmap / mprotect / munmap --------------------------------------------------------------
 
   /** mmap(2): the address mapped, or −errno. */
@@ -535,15 +676,18 @@ export class LinuxSyscalls {
       if (f === undefined) return -ERRNO.EBADF;
       file = f;
     }
-    // do_mmap.
+    const enclave = file !== null && file.kind === 'enclave' ? file : null;
+    const noexec = enclave !== null && this.#cfg.devMountedNoexec;
+    // do_mmap: PROT_READ implies PROT_EXEC for READ_IMPLIES_EXEC (not for a file on a noexec mount);
+    // only R/W/X reach the VMA (calc_vm_prot_bits: other bits are not looked at).
     if (length <= 0) return -ERRNO.EINVAL;
-    if ((this.personality & READ_IMPLIES_EXEC) !== 0 && (prot & PROT_READ) !== 0) prot |= PROT_EXEC;
-    if ((prot & ~PROT_RWX) !== 0) return -ERRNO.EINVAL;
+    if ((this.personality & READ_IMPLIES_EXEC) !== 0 && (prot & PROT_READ) !== 0 && !noexec) prot |= PROT_EXEC;
+    prot &= PROT_RWX;
     const len = Math.ceil(length / 4096) * 4096;
     if (len > TASK_SIZE) return -ERRNO.ENOMEM;
     const type = flags & MAP_TYPE;
-    if (type !== MAP_SHARED && type !== MAP_PRIVATE) return -ERRNO.EINVAL;
-    if (file !== null && file.kind === 'provision') return -ERRNO.ENODEV; // (no mmap operation)
+    if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return -ERRNO.EINVAL;
+    if (file !== null && file.kind !== 'enclave') return -ERRNO.ENODEV; // (no mmap operation)
     // get_unmapped_area (sgx_get_unmapped_area for the enclave: MAP_PRIVATE refused, MAP_FIXED as given).
     if (file !== null && type === MAP_PRIVATE) return -ERRNO.EINVAL;
     const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
@@ -560,17 +704,27 @@ export class LinuxSyscalls {
       start = hint >= MMAP_MIN_ADDR && hint + len <= TASK_SIZE && this.#p.isFree(hint, len) ? hint : this.#p.findFree(len, 4096, 0x1000_0000);
       if (start < 0) return -ERRNO.ENOMEM;
     }
-    const enclave = file !== null && file.kind === 'enclave' ? file : null;
+    let may = PROT_RWX;
     if (enclave !== null) {
       if (!enclave.readable) return -ERRNO.EACCES;
-      if (type === MAP_SHARED && (prot & PROT_WRITE) !== 0 && !enclave.writable) return -ERRNO.EACCES;
-      if ((prot & PROT_EXEC) !== 0 && this.#cfg.devMountedNoexec) return -ERRNO.EPERM; // (path_noexec)
-      const may = this.#mayMap(enclave, start, start + len, prot);
-      if (may !== 0) return may;
+      if (!enclave.writable) {
+        if ((prot & PROT_WRITE) !== 0) return -ERRNO.EACCES;
+        may &= ~PROT_WRITE; // (a shared mapping of a file not open for writing: no VM_MAYWRITE)
+      }
+      if (noexec) {
+        if ((prot & PROT_EXEC) !== 0) return -ERRNO.EPERM; // (path_noexec)
+        may &= ~PROT_EXEC;
+      }
     }
-    // Committed from here: the old mappings in the range go (MAP_FIXED), the new one comes.
+    // mmap_region: the old mappings in the range go first (MAP_FIXED), then the file's mmap
+    // (sgx_mmap → sgx_encl_may_map) runs; its refusal leaves the range unmapped, as Linux does
+    // ("leaving a gap where the MAP_FIXED mapping failed").
     this.#unmapRange(start, len);
-    const vma = new Vma(prot, enclave, enclave === null || !this.#cfg.devMountedNoexec);
+    if (enclave !== null) {
+      const refused = this.#mayMap(enclave, start, start + len, prot);
+      if (refused !== 0) return refused;
+    }
+    const vma = new Vma(prot, enclave, may);
     if (enclave === null) {
       const r = this.#p.reserve(start, len, 'private', vma);
       if (pteFor(prot) >= 0 && !this.#p.commit(r, start, len, pteFor(prot))) {
@@ -596,42 +750,47 @@ export class LinuxSyscalls {
     return 0;
   }
 
-  /** mprotect(2). */
+  /**
+   * mprotect(2), as do_mprotect_pkey: mapping by mapping, each checked (its VM_MAY* bits, the
+   * driver's sgx_vma_mprotect) and then changed; the first refusal, or a hole, stops the call with
+   * the mappings before it already changed.
+   */
   mprotect(addr: number, length: number, prot: number): number {
     this.#retryReleases();
     if (![addr, length, prot].every(Number.isSafeInteger)) return -ERRNO.EINVAL;
     if (addr % 4096 !== 0 || addr < 0) return -ERRNO.EINVAL;
-    if ((prot & ~PROT_RWX) !== 0) return -ERRNO.EINVAL;
+    if ((prot & (PROT_GROWSDOWN | PROT_GROWSUP)) !== 0) return -ERRNO.EINVAL; // (no mapping here grows)
+    if ((prot & ~(PROT_RWX | PROT_SEM)) !== 0) return -ERRNO.EINVAL; // (arch_validate_prot)
     if (length === 0) return 0;
     if (length < 0) return -ERRNO.EINVAL;
     const len = Math.ceil(length / 4096) * 4096;
     const end = addr + len;
     if (end > TASK_SIZE) return -ERRNO.ENOMEM;
-    if ((this.personality & READ_IMPLIES_EXEC) !== 0 && (prot & PROT_READ) !== 0) prot |= PROT_EXEC;
-    // Every page must be mapped (ENOMEM); every mapping must allow the change (EACCES), before anything changes.
+    const rier = (this.personality & READ_IMPLIES_EXEC) !== 0 && (prot & PROT_READ) !== 0;
     const rs = this.#regionsIn(addr, len);
-    let covered = 0;
-    for (const r of rs) covered += Math.min(end, r.base + r.size) - Math.max(addr, r.base);
-    if (covered !== len) return -ERRNO.ENOMEM;
-    for (const r of rs) {
-      const vma = r.owner as Vma;
-      if ((prot & PROT_EXEC) !== 0 && !vma.mayExec) return -ERRNO.EACCES;
-      if (vma.file !== null) {
-        const may = this.#mayMap(vma.file, Math.max(addr, r.base), Math.min(end, r.base + r.size), prot);
-        if (may !== 0) return may;
-      }
-    }
+    if (rs.length === 0 || rs[0]!.base > addr) return -ERRNO.ENOMEM;
+    let at = addr;
     for (const r0 of rs) {
+      if (r0.base > at) return -ERRNO.ENOMEM; // (a hole)
+      const vma0 = r0.owner as Vma;
+      const want = (prot | (rier && vma0.mayExec ? PROT_EXEC : 0)) & PROT_RWX;
+      if ((want & ~vma0.may) !== 0) return -ERRNO.EACCES;
+      const from = Math.max(addr, r0.base), to = Math.min(end, r0.base + r0.size);
+      if (vma0.file !== null) {
+        const refused = this.#mayMap(vma0.file, from, to, want);
+        if (refused !== 0) return refused;
+      }
       const r = this.#carve(r0, addr, len);
       const vma = r.owner as Vma;
-      vma.prot = prot;
+      vma.prot = want;
       if (vma.file === null) {
-        if (pteFor(prot) >= 0) {
-          if (!this.#p.commit(r, r.base, r.size, pteFor(prot))) return -ERRNO.ENOMEM;
+        if (pteFor(want) >= 0) {
+          if (!this.#p.commit(r, r.base, r.size, pteFor(want))) return -ERRNO.ENOMEM;
         } else for (let v = r.base / 4096; v < (r.base + r.size) / 4096; v++) this.#p.pageTable.unmap(v);
       } else for (let la = r.base; la < r.base + r.size; la += 4096) this.#mapPage(vma.file, la);
+      at = to;
     }
-    return 0;
+    return at < end ? -ERRNO.ENOMEM : 0;
   }
 
   /** Is any page of [addr, addr+len) mapped? */

@@ -60,6 +60,18 @@ export class Libc {
     return this.#ret(this.sys.mprotect(addr, length, prot));
   }
 
+  /** pread(2) into `buf` (only /proc/self/mem is readable this way): the bytes read, or −1 with errno. */
+  pread(fd: number, buf: Uint8Array, offset: number): number {
+    const r = this.sys.pread(fd, buf.length, offset);
+    if (typeof r === 'number') return this.#ret(r);
+    buf.set(r);
+    return r.length;
+  }
+  /** pwrite(2) (only /proc/self/mem): the bytes written, or −1 with errno. */
+  pwrite(fd: number, buf: Uint8Array, offset: number): number {
+    return this.#ret(this.sys.pwrite(fd, buf, offset));
+  }
+
   /** A symbol of the vDSO (`__vdso_sgx_enter_enclave`), or null where the kernel has none. */
   vdsoSym(name: '__vdso_sgx_enter_enclave' | string): SgxEnterEnclave | null {
     if (name !== '__vdso_sgx_enter_enclave' || this.#vdso === null) return null;
