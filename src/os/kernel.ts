@@ -4,7 +4,7 @@
  * It runs on logical processor 0 at CPL 0 with the identity-mapped kernel page table while it
  * services a call, and returns the processor to the caller's state afterwards.
  */
-import { Processor, ENCLS, SGX, PT, PAGEINFO, SECINFO, SECS, ATTRIBUTES, type Attributes, type LogicalProcessor, ArchFault } from '../arch/index.js';
+import { Processor, ENCLS, SGX, PT, PAGEINFO, SECINFO, SECS, ATTRIBUTES, type Attributes, type LogicalProcessor, type PageTable, ArchFault } from '../arch/index.js';
 import { u64le, writeU64le } from '../lib/bytes.js';
 import { PageMap } from '../lib/pagemap.js';
 import { FrameAllocator, EpcAllocator } from './physical.js';
@@ -286,6 +286,28 @@ export class Kernel {
   }
 
   readonly #faultHandlers: ((lp: LogicalProcessor, address: number, errorCode: number) => boolean)[] = [];
+  /** Per address space, the OS's answer to "whose enclave is mapped at this address" (Linux: the VMA's). */
+  readonly #mappings = new Map<PageTable, (la: number) => KernelEnclave | null>();
+
+  /**
+   * Let an OS say which enclave is mapped at an address of `process` (on Linux the VMA decides:
+   * ELRANGEs are not reserved, so two enclaves of one process may share addresses, one mapped).
+   * Without one, the enclave whose ELRANGE holds the address is (Windows reserves ELRANGE).
+   */
+  setMappingResolver(process: Process, resolve: (la: number) => KernelEnclave | null): void {
+    this.#mappings.set(process.pageTable, resolve);
+  }
+
+  /** The live enclave mapped at page `la` of the address space `pt`, or null. */
+  enclaveMappedAt(pt: PageTable, la: number): KernelEnclave | null {
+    const r = this.#mappings.get(pt);
+    if (r !== undefined) {
+      const e = r(la);
+      return e !== null && e.state !== 'deleted' && e.contains(la) ? e : null;
+    }
+    for (const e of this.#enclaves) if (e.process.pageTable === pt && e.contains(la) && e.state !== 'deleted') return e;
+    return null;
+  }
 
   /**
    * Another #PF handler, asked after the pager's (which loads evicted pages) for the faults it did
@@ -512,7 +534,9 @@ export class Kernel {
   removePage(enc: KernelEnclave, la: number): number {
     const pa = enc.pages.get(la);
     if (pa === undefined) throw new OsError('PAGE_NOT_PRESENT', `the enclave at 0x${enc.base.toString(16)} has no page in the EPC at 0x${la.toString(16)}`);
-    enc.process.pageTable.unmap(la / 4096);
+    const pt = enc.process.pageTable;
+    const e = pt.entry(la / 4096);
+    if (e >= 0 && Math.floor(e / 8) === pa / 4096) pt.unmap(la / 4096); // (a PTE of this page only)
     const st = this.sgx.eremove(pa);
     if (st !== SGX.SUCCESS) return st;
     this.epc.free(pa);

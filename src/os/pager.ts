@@ -149,7 +149,8 @@ export class EpcPager {
     // Unmap first (no new user translation), then block, track and write back.
     const vpn = la / 4096;
     const pt = enc.process.pageTable;
-    const entry = pt.entry(vpn);
+    // (Only a PTE that maps this page is the enclave's: on Linux another enclave may be mapped at the same address.)
+    const entry = pt.entry(vpn) >= 0 && Math.floor(pt.entry(vpn) / 8) === pa / 4096 ? pt.entry(vpn) : -1;
     const pte = entry < 0 ? -1 : entry % 8;
     if (entry >= 0) pt.unmap(vpn);
     let status: number;
@@ -336,8 +337,8 @@ export class EpcPager {
   onPageFault(lp: LogicalProcessor, address: number): boolean {
     const k = this.#k;
     const la = address - (address % 4096);
-    const enc = k.enclaves.find((e) => e.process.pageTable === lp.cr3 && e.contains(la) && e.state !== 'deleted');
-    if (enc === undefined) return false;
+    const enc = k.enclaveMappedAt(lp.cr3, la);
+    if (enc === null) return false;
     try {
       if (enc.blocked.has(la) && this.evict(enc, la) !== 'evicted') return false;
       if (!enc.evicted.has(la)) return false;

@@ -8,11 +8,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ERRNO, PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_FIXED, SGX_IOC, VDSO_AEP, LinuxSignal,
+  ERRNO, PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC, MAP_SHARED, MAP_PRIVATE, MAP_ANONYMOUS, MAP_FIXED, SGX_IOC, VDSO_AEP, LinuxSignal,
   sgx_enclave_restrict_permissions, sgx_enclave_modify_types, sgx_enclave_remove_pages, type SgxEnterEnclave,
 } from '../../src/os/linux/index.js';
 import { PT, SGX, VECTOR, PFEC, TCS, type EnclaveContext } from '../../src/arch/index.js';
-import { linuxFor, buildLinux, put, runStruct, readRun, ioctlOk, LinuxLayout, type LinuxMachine, type BuiltLinuxEnclave } from '../helpers/linux.js';
+import { linuxFor, buildLinux, put, runStruct, readRun, ioctlOk, reserve, createArg, addArg, initArg, protOf, LinuxLayout, type LinuxMachine, type BuiltLinuxEnclave } from '../helpers/linux.js';
+import { OsError, type KernelEnclave } from '../../src/os/index.js';
 
 const EENTER = 2, ERESUME = 3, EEXIT = 4;
 
@@ -385,5 +386,117 @@ describe('vDSO: faults on Linux', () => {
     });
     assert.equal(enter(fn, 0, 0, EENTER, 0, 0, runStruct(m.libc, e.base)), 0);
     assert.equal(aep, VDSO_AEP + 3);
+  });
+});
+
+describe('Linux: mappings and paging together (adversarial review)', () => {
+  it('munmap of ELRANGE forgets the flags of an evicted page: loaded back later (an SGX2 ioctl), it is not mapped into what now lies there', () => {
+    const m = linuxFor('linux-sgx2', { epcReclaim: true });
+    const e = buildLinux(m);
+    const enc = m.p.kernel.enclaves[0]!;
+    const la = e.base + 0x4000;
+    assert.equal(m.p.kernel.pager.evict(enc, la), 'evicted');
+    assert.equal(m.libc.munmap(e.base, e.layout.size), 0);
+    const anon = m.libc.mmap(la, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+    assert.equal(anon, la);
+    m.libc.write(la, new TextEncoder().encode('host data'));
+    ioctlOk(m.libc, e.fd, SGX_IOC.ENCLAVE_RESTRICT_PERMISSIONS, restrict(m, 0x4000, 1), 'RESTRICT (loads the page back)');
+    assert.equal(new TextDecoder().decode(m.libc.read(la, 9)), 'host data');
+    assert.equal(m.libc.close(e.fd), 0);
+    assert.equal(enc.state, 'deleted');
+    const pte = m.p.process.pageTable.lookup(la / 4096);
+    assert.ok(pte && pte.pfn * 4096 < m.p.processor.epcBase, 'the PTE is the anonymous page\'s');
+  });
+
+  it('two enclaves of one process at the same addresses (CREATE reserves nothing): the pager and the fault handler touch only the mapped one\'s PTEs', () => {
+    const m = linuxFor('linux-sgx2', { epcReclaim: true });
+    const L = new LinuxLayout();
+    const base = reserve(m.libc, L.size);
+    const fdA = m.libc.open('/dev/sgx_enclave');
+    ioctlOk(m.libc, fdA, SGX_IOC.ENCLAVE_CREATE, createArg(m.libc, L.secs(base)), 'CREATE A');
+    ioctlOk(m.libc, fdA, SGX_IOC.ENCLAVE_ADD_PAGES, addArg(m.libc, L.pages[4]!), 'ADD A');
+    const fdB = m.libc.open('/dev/sgx_enclave');
+    ioctlOk(m.libc, fdB, SGX_IOC.ENCLAVE_CREATE, createArg(m.libc, L.secs(base)), 'CREATE B');
+    for (const pg of L.pages) ioctlOk(m.libc, fdB, SGX_IOC.ENCLAVE_ADD_PAGES, addArg(m.libc, pg), 'ADD B');
+    for (const pg of L.pages) assert.equal(m.libc.mmap(base + pg.offset, 4096, protOf(pg.secinfo), MAP_SHARED | MAP_FIXED, fdB, 0), base + pg.offset);
+    ioctlOk(m.libc, fdB, SGX_IOC.ENCLAVE_INIT, initArg(m.libc, L.sigstruct()), 'INIT B');
+    const [A, B] = m.p.kernel.enclaves as [KernelEnclave, KernelEnclave];
+    const la = base + 0x4000;
+    const enter = m.libc.vdsoSym('__vdso_sgx_enter_enclave')!;
+    let first = -1;
+    const read = m.engine.on((ctx) => {
+      first = ctx.read(la, 1)[0]!;
+      return ctx.regs.rcx;
+    });
+    assert.equal(m.p.kernel.pager.evict(A, la), 'evicted');
+    assert.equal(m.p.process.pageTable.lookup(la / 4096)!.pfn * 4096, B.pages.get(la), 'B\'s PTE stays');
+    const run = runStruct(m.libc, base);
+    assert.equal(enter(read, 0, 0, EENTER, 0, 0, run), 0);
+    assert.equal(readRun(m.libc, run).function, EEXIT);
+    assert.equal(first, 'linux data'.charCodeAt(0));
+    // B's page evicted and touched: B's comes back (not A's, still evicted).
+    assert.equal(m.p.kernel.pager.evict(B, la), 'evicted');
+    assert.equal(enter(read, 0, 0, EENTER, 0, 0, runStruct(m.libc, base)), 0);
+    assert.equal(m.p.process.pageTable.lookup(la / 4096)!.pfn * 4096, B.pages.get(la));
+    assert.ok(A.evicted.has(la));
+  });
+
+  it('a fault on a page left blocked by an eviction that could not finish is not "resolved" (no livelock): the #PF reaches the host', { timeout: 60_000 }, () => {
+    const m = linuxFor('linux-sgx2', { epcReclaim: true });
+    const e = buildLinux(m);
+    const enc = m.p.kernel.enclaves[0]!;
+    const enter = m.libc.vdsoSym('__vdso_sgx_enter_enclave')!;
+    const la = e.base + 0x4000;
+    const reader = m.engine.on((ctx) => {
+      ctx.read(la, 1);
+      return ctx.regs.rcx;
+    });
+    m.engine.resumeFn = (ctx) => ctx.regs.rcx;
+    let inner: ReturnType<typeof readRun> | null = null;
+    let busy = '';
+    const outer = m.engine.on((ctx) => {
+      busy = m.p.kernel.pager.evict(enc, la); // (this thread is inside: the eviction cannot finish)
+      const run = runStruct(m.libc, e.base + 0x1000);
+      assert.equal(enter(reader, 0, 0, EENTER, 0, 0, run, 0), 0);
+      inner = readRun(m.libc, run);
+      return ctx.regs.rcx;
+    });
+    assert.equal(enter(outer, 0, 0, EENTER, 0, 0, runStruct(m.libc, e.base), 1), 0);
+    assert.equal(busy, 'busy');
+    assert.ok(inner);
+    assert.equal((inner as ReturnType<typeof readRun>).function, ERESUME);
+    assert.equal((inner as ReturnType<typeof readRun>).exception_vector, VECTOR.PF);
+  });
+
+  it('a failing MAP_FIXED mmap (ENOMEM: more RAM than there is) changes nothing: the old mappings, and the enclave they keep alive, stay', () => {
+    const m = linuxFor('linux-sgx2');
+    const e = buildLinux(m);
+    assert.equal(m.libc.close(e.fd), 0);
+    const regions = m.p.process.regions.length;
+    const huge = 2 ** 40;
+    assert.equal(m.libc.mmap(e.base, huge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED), -1);
+    assert.equal(m.libc.errno, ERRNO.ENOMEM);
+    assert.equal(m.p.process.regions.length, regions);
+    assert.equal(m.p.kernel.enclaves[0]!.state, 'initialized');
+  });
+
+  it('mprotect that runs out of RAM on a mapping leaves that mapping as it was (the ones before it changed)', () => {
+    const m = linuxFor('linux-sgx2');
+    const a = m.libc.mmap(0x4000_0000, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+    const b = m.libc.mmap(0x4000_1000, 2 ** 36, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED);
+    assert.deepEqual([a, b], [0x4000_0000, 0x4000_1000]);
+    assert.equal(m.libc.mprotect(a, 4096 + 2 ** 36, PROT_READ | PROT_WRITE), -1);
+    assert.equal(m.libc.errno, ERRNO.ENOMEM);
+    assert.equal((m.p.process.regionAt(a)!.owner as { prot: number }).prot, PROT_READ | PROT_WRITE);
+    assert.equal((m.p.process.regionAt(b)!.owner as { prot: number }).prot, PROT_NONE);
+  });
+
+  it('a user handler that returns no number is a typed error (OsError BAD_HANDLER_RESULT), the TCS free again', () => {
+    const { m, e, enter } = setup();
+    for (const bad of [1n, Symbol('x'), {}, '2']) {
+      const h = m.libc.functionPointer((() => bad) as unknown as Parameters<typeof m.libc.functionPointer>[0]);
+      assert.throws(() => enter(0, 0, 0, EENTER, 0, 0, runStruct(m.libc, e.base, h)), (x: unknown) => x instanceof OsError && x.code === 'BAD_HANDLER_RESULT');
+    }
+    assert.equal(enter(0, 0, 0, EENTER, 0, 0, runStruct(m.libc, e.base)), 0);
   });
 });

@@ -161,6 +161,11 @@ export class LinuxSyscalls {
     this.#profile = profile;
     this.#cfg = config;
     kernel.addPageFaultHandler((lp, address) => this.#fault(lp, address));
+    // Which enclave is mapped where is the VMA's to say (an ELRANGE is not reserved on Linux).
+    kernel.setMappingResolver(process, (la) => {
+      const r = process.regionAt(la);
+      return r !== null && r.owner instanceof Vma && r.owner.file !== null ? r.owner.file.enclave : null;
+    });
   }
 
   get process(): Process {
@@ -716,6 +721,9 @@ export class LinuxSyscalls {
         may &= ~PROT_EXEC;
       }
     }
+    // The RAM an anonymous mapping needs, counting what the old mappings give back (Linux checks
+    // its accounting before it lets the old mappings go: a refusal here changes nothing).
+    if (enclave === null && pteFor(prot) >= 0 && len / 4096 > this.#k.ram.available + this.#committedIn(start, len)) return -ERRNO.ENOMEM;
     // mmap_region: the old mappings in the range go first (MAP_FIXED), then the file's mmap
     // (sgx_mmap → sgx_encl_may_map) runs; its refusal leaves the range unmapped, as Linux does
     // ("leaving a gap where the MAP_FIXED mapping failed").
@@ -734,7 +742,7 @@ export class LinuxSyscalls {
     } else {
       this.#p.reserve(start, len, 'enclave', vma);
       enclave.refs++;
-      for (let la = start; la < start + len; la += 4096) if (enclave.pages.has(la)) this.#mapPage(enclave, la);
+      this.#mapPages(enclave, start, len);
     }
     return start;
   }
@@ -779,7 +787,7 @@ export class LinuxSyscalls {
       if (vma0.file !== null) {
         const refused = this.#mayMap(vma0.file, from, to, want);
         if (refused !== 0) return refused;
-      }
+      } else if (pteFor(want) >= 0 && (to - from) / 4096 - this.#committedIn(from, to - from) > this.#k.ram.available) return -ERRNO.ENOMEM; // (mprotect_fixup's accounting, before this mapping changes)
       const r = this.#carve(r0, addr, len);
       const vma = r.owner as Vma;
       vma.prot = want;
@@ -787,7 +795,7 @@ export class LinuxSyscalls {
         if (pteFor(want) >= 0) {
           if (!this.#p.commit(r, r.base, r.size, pteFor(want))) return -ERRNO.ENOMEM;
         } else for (let v = r.base / 4096; v < (r.base + r.size) / 4096; v++) this.#p.pageTable.unmap(v);
-      } else for (let la = r.base; la < r.base + r.size; la += 4096) this.#mapPage(vma.file, la);
+      } else this.#mapPages(vma.file, r.base, r.size);
       at = to;
     }
     return at < end ? -ERRNO.ENOMEM : 0;
@@ -826,7 +834,14 @@ export class LinuxSyscalls {
       const r = this.#carve(r0, addr, len);
       const file = (r.owner as Vma).file;
       this.#p.release(r);
-      if (file !== null) this.#unref(file);
+      if (file !== null) {
+        // (Pages out of the EPC, or blocked, keep the flags they are mapped with when they come back: none now.)
+        const enc = file.enclave;
+        if (enc !== null) {
+          for (const la of [...enc.evicted.keys(), ...enc.blocked.keys()]) if (la >= r.base && la < r.base + r.size) this.#mapPage(file, la);
+        }
+        this.#unref(file);
+      }
     }
   }
 
@@ -853,26 +868,63 @@ export class LinuxSyscalls {
     return r !== null && r.owner instanceof Vma && r.owner.file === f ? r.owner : null;
   }
 
-  /** Give page `la` of `f` the PTE its mapping allows (none without a mapping, or when the mapping asks more than the page's maximum: the fault gets SIGBUS). */
+  /**
+   * Give page `la` of `f` the PTE its mapping allows: none without a mapping of `f` there, or when
+   * the mapping asks more than the page's maximum (the fault gets SIGBUS). A page out of the EPC or
+   * blocked keeps the flags for when it comes back. A PTE at `la` that belongs to another enclave's
+   * mapping is not touched.
+   */
   #mapPage(f: SgxEnclaveFile, la: number): void {
     const enc = f.enclave;
     const page = f.pages.get(la);
-    const pa = enc?.pages.get(la);
     const vma = this.#vmaOf(f, la);
     const pt = this.#p.pageTable;
+    const vpn = la / 4096;
     const pte = page === undefined || vma === null || (vma.prot & ~page.maxProt) !== 0 ? -1 : pteFor(vma.prot);
-    const ev = enc?.evicted.get(la);
-    if (ev !== undefined) {
-      // (An evicted page is unmapped; the pager maps it again with these flags when it loads it.)
-      if (ev.pte !== pte) enc!.evicted.set(la, { ...ev, pte });
+    if (enc === null) {
+      if (vma !== null) pt.unmap(vpn);
       return;
     }
-    if (enc !== null && enc.blocked.has(la)) {
+    const ev = enc.evicted.get(la);
+    if (ev !== undefined) {
+      if (ev.pte !== pte) enc.evicted.set(la, { ...ev, pte });
+      return;
+    }
+    if (enc.blocked.has(la)) {
       enc.blocked.set(la, pte); // (blocked by an eviction still under way: unmapped until it ends)
       return;
     }
-    if (pa === undefined || pte < 0) pt.unmap(la / 4096);
-    else pt.map(la / 4096, pa / 4096, pte);
+    const pa = enc.pages.get(la);
+    const cur = pt.entry(vpn);
+    const mine = cur >= 0 && pa !== undefined && Math.floor(cur / 8) === pa / 4096;
+    if (pa === undefined || pte < 0) {
+      if (vma !== null || mine) pt.unmap(vpn);
+      return;
+    }
+    pt.map(vpn, pa / 4096, pte);
+  }
+
+  /** #mapPage for every page of `f` in [start, start+len), visiting only the pages it has when the range is larger. */
+  #mapPages(f: SgxEnclaveFile, start: number, len: number): void {
+    const end = start + len;
+    if (len / 4096 <= f.pages.size) {
+      for (let la = start; la < end; la += 4096) if (f.pages.has(la)) this.#mapPage(f, la);
+      return;
+    }
+    for (const la of [...f.pages.keys()]) if (la >= start && la < end) this.#mapPage(f, la);
+  }
+
+  /** Committed RAM pages of this layer's anonymous mappings in [addr, addr+len). */
+  #committedIn(addr: number, len: number): number {
+    let n = 0;
+    const first = addr / 4096, last = (addr + len) / 4096;
+    for (const r of this.#regionsIn(addr, len)) {
+      if ((r.owner as Vma).file !== null) continue;
+      if (last - first <= r.committed.size) {
+        for (let v = Math.max(first, r.base / 4096); v < Math.min(last, (r.base + r.size) / 4096); v++) if (r.committed.has(v)) n++;
+      } else for (const v of r.committed.keys()) if (v >= first && v < last) n++;
+    }
+    return n;
   }
 
   /**
@@ -892,9 +944,10 @@ export class LinuxSyscalls {
     if (this.#p.pageTable.entry(la / 4096) >= 0) return false; // (mapped already: the fault is the enclave's or the PTE's)
     const page = f.pages.get(la);
     if (page !== undefined) {
-      if (!enc.pages.has(la) || (vma.prot & ~page.maxProt) !== 0 || pteFor(vma.prot) < 0) return false;
+      // (A page still blocked by an eviction the pager could not finish is not resolved here: the #PF goes on.)
+      if (!enc.pages.has(la) || enc.blocked.has(la) || (vma.prot & ~page.maxProt) !== 0 || pteFor(vma.prot) < 0) return false;
       this.#mapPage(f, la);
-      return true;
+      return this.#p.pageTable.entry(la / 4096) >= 0;
     }
     if (!this.sgx2 || !f.initialized || enc.evicted.has(la) || !enc.contains(la) || pteFor(vma.prot) < 0) return false;
     let pa: number;
@@ -907,7 +960,7 @@ export class LinuxSyscalls {
     if (pa < 0) return false;
     f.pages.set(la, { type: PT.REG, maxProt: PROT_RWX });
     this.#mapPage(f, la);
-    return true;
+    return this.#p.pageTable.entry(la / 4096) >= 0;
   }
 
   // ---- release -----------------------------------------------------------------------------

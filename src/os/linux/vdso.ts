@@ -107,7 +107,9 @@ export class Vdso {
         }
         const h = uh <= BigInt(Number.MAX_SAFE_INTEGER) ? this.#handlerAt(Number(uh)) : undefined;
         if (h === undefined) throw new LinuxSignal('SIGSEGV', `run.user_handler 0x${uh.toString(16)} is no function of this process`);
-        const ret = h(a1, a2, a3, hr.rsp, hr.r8, hr.r9, run, hr) | 0; // (an int)
+        const r0: unknown = h(a1, a2, a3, hr.rsp, hr.r8, hr.r9, run, hr);
+        if (typeof r0 !== 'number') throw new OsError('BAD_HANDLER_RESULT', `the user handler returned ${typeof r0}, not an int (the next ENCLU leaf, or ≤ 0 to return)`);
+        const ret = r0 | 0; // (an int)
         if (ret <= 0) {
           result = ret;
           return 0;
