@@ -73,8 +73,11 @@ export class KernelEnclave {
   readonly blocked = new Map<number, number>();
   /** The enclave's VA pages (paging). */
   readonly vaPages: VaPage[] = [];
+  /** The kernel keeps VA pages for it as it grows (one per 512 pages: when it reclaims, and always on Linux). */
+  readonly vaPagesKept: boolean;
 
-  constructor(process: Process, base: number, size: number, type: number, secs: number, attributes: Attributes, commitment: number) {
+  constructor(process: Process, base: number, size: number, type: number, secs: number, attributes: Attributes, commitment: number, vaPagesKept = false) {
+    this.vaPagesKept = vaPagesKept;
     this.process = process;
     this.base = base;
     this.size = size;
@@ -423,14 +426,21 @@ export class Kernel {
    * committing `commitPages` EPC pages in advance. All-or-nothing: the address range is checked and
    * the EPC committed before ECREATE, and a faulting ECREATE gives the SECS page and the commitment
    * back. Returns the enclave, or the reason it could not be created.
+   *
+   * `options.reserve` (default true) reserves ELRANGE in the process (Windows does; Linux leaves the
+   * address space to user space). `options.vaPages` (default: when the kernel reclaims) gives the
+   * enclave VA pages as Linux does whatever the EPC's state: the first before ECREATE (it is
+   * refused without one), one more per 512 pages as pages are added.
    */
-  createEnclave(process: Process, base: number, size: number, type: number, secs: Uint8Array, commitPages: number, reserve = true):
+  createEnclave(process: Process, base: number, size: number, type: number, secs: Uint8Array, commitPages: number, options: { readonly reserve?: boolean; readonly vaPages?: boolean } = {}):
     KernelEnclave | { error: 'VA_CONFLICT' } | { error: 'NO_EPC' } | { error: 'ECREATE_FAULT'; fault: ArchFault } {
     if (secs.length !== SECS.size) throw new OsError('SECS_LENGTH', `a SECS is ${SECS.size} bytes, got ${secs.length}`);
-    // (Windows reserves ELRANGE in the process here; Linux leaves the address space to user space: `reserve` false.)
+    const reserve = options.reserve ?? true;
+    const vaPages = options.vaPages ?? this.reclaim;
     if (reserve && !process.isFree(base, size)) return { error: 'VA_CONFLICT' };
     // (With reclaim, room is made for the commitment and the first VA page by evicting others' pages.)
     if (this.reclaim) this.ensureAvailable(commitPages + 2);
+    if (options.vaPages === true && this.epc.availablePages < commitPages + 2) return { error: 'NO_EPC' }; // (the VA page and the SECS: Linux's sgx_encl_grow, then the SECS)
     if (!this.epc.commit(commitPages + 1)) return { error: 'NO_EPC' };
     const secsPage = this.epc.alloc(true);
     try {
@@ -442,11 +452,11 @@ export class Kernel {
       throw e;
     }
     const attributes = ATTRIBUTES.decode(secs.subarray(SECS_ATTRIBUTES.offset, SECS_ATTRIBUTES.offset + SECS_ATTRIBUTES.size));
-    const enc = new KernelEnclave(process, base, size, type, secsPage, attributes, commitPages);
+    const enc = new KernelEnclave(process, base, size, type, secsPage, attributes, commitPages, vaPages);
     if (reserve) process.reserve(base, size, 'enclave', enc);
     this.#enclaves.add(enc);
-    // Linux gives every enclave its first VA page at ECREATE (one more per 512 pages as it grows).
-    if (this.reclaim) this.pager.addVaPage(enc);
+    // Linux gives every enclave its first VA page at creation (one more per 512 pages as it grows).
+    if (vaPages) this.pager.addVaPage(enc);
     return enc;
   }
 
@@ -478,7 +488,7 @@ export class Kernel {
     enc.pages.set(la, epc);
     if (measure) this.sgx.eextendPage(enc.secs, epc);
     const type = (secinfo >> 8) & 0xff;
-    if (this.reclaim) this.#reclaimable(enc, la, type === PT.REG || type === PT.TCS);
+    if (enc.vaPagesKept) this.#reclaimable(enc, la, type === PT.REG || type === PT.TCS);
     return epc;
   }
 
@@ -513,7 +523,7 @@ export class Kernel {
       throw e;
     }
     enc.pages.set(la, epc);
-    if (this.reclaim) this.#reclaimable(enc, la, true);
+    if (enc.vaPagesKept) this.#reclaimable(enc, la, true);
     return epc;
   }
 

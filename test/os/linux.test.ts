@@ -116,13 +116,16 @@ describe('Linux: SGX_IOC_ENCLAVE_CREATE', () => {
     ioctlOk(m.libc, fd, SGX_IOC.ENCLAVE_CREATE, createArg(m.libc, l.secs(0x4000_0000)), 'CREATE');
   });
 
-  it('a full EPC is ENOMEM (reclaim off)', () => {
-    const m = linuxFor('linux-sgx2', { epcSize: 0x1000 });
+  it('a full EPC is ENOMEM (reclaim off); an enclave takes its SECS and its first VA page (sgx_encl_grow), as Linux', () => {
+    const m = linuxFor('linux-sgx2', { epcSize: 0x3000 });
     const a = buildLinux(m, 'open');
-    // One page of EPC: the SECS fits; a second enclave's does not.
+    // Three pages of EPC: the SECS and the VA page fit; a second enclave's do not.
     ioctlOk(m.libc, a.fd, SGX_IOC.ENCLAVE_CREATE, createArg(m.libc, a.layout.secs(a.base)), 'first');
+    assert.equal(freeEpc(m), 1);
+    assert.equal(m.p.kernel.enclaves[0]!.vaPages.length, 1);
     const fd = m.libc.open('/dev/sgx_enclave');
     fails(m, m.libc.ioctl(fd, SGX_IOC.ENCLAVE_CREATE, createArg(m.libc, a.layout.secs(a.base))), ERRNO.ENOMEM);
+    assert.equal(freeEpc(m), 1, 'nothing taken');
   });
 
   it('CREATE does not look at the address space: the enclave exists with nothing mapped there', () => {
@@ -245,13 +248,30 @@ describe('Linux: SGX_IOC_ENCLAVE_ADD_PAGES', () => {
     fails(m, m.libc.ioctl(fd, SGX_IOC.ENCLAVE_ADD_PAGES, addArg(m.libc, { offset: 0x8000, secinfo: SI_RW, data: new Uint8Array(4096), measure: false })), ERRNO.EINVAL, 'not created');
   });
 
+  it('a VA page for every 512 pages, whether or not the kernel reclaims (sgx_encl_grow); all given back at teardown', () => {
+    const m = linuxFor('linux-sgx2', { epcSize: 4 << 20 });
+    const free = freeEpc(m);
+    const layout = new LinuxLayout({ size: 4 << 20 });
+    const e = buildLinux(m, 'created', layout);
+    const enc = m.p.kernel.enclaves[0]!;
+    assert.equal(enc.vaPages.length, 1);
+    const src = m.libc.mmap(0, 513 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    ioctlOk(m.libc, e.fd, SGX_IOC.ENCLAVE_ADD_PAGES, addArg(m.libc, { offset: 0, secinfo: SI_RW, data: new Uint8Array(0), measure: false }, { src, length: 512 * 4096 }), '512');
+    assert.equal(enc.vaPages.length, 1);
+    ioctlOk(m.libc, e.fd, SGX_IOC.ENCLAVE_ADD_PAGES, addArg(m.libc, { offset: 512 * 4096, secinfo: SI_RW, data: new Uint8Array(0), measure: false }, { src, length: 4096 }), '513th');
+    assert.equal(enc.vaPages.length, 2);
+    assert.equal(freeEpc(m), free - 1 - 2 - 513);
+    assert.equal(m.libc.close(e.fd), 0);
+    assert.equal(freeEpc(m), free);
+  });
+
   it('L15: with the EPC full and reclaim off, ADD_PAGES is ENOMEM; with reclaim, it succeeds and pages are written back', () => {
     const off = linuxFor('linux-sgx2', { epcSize: 0x4000 });
     const a = buildLinux(off, 'created');
     const src = off.libc.mmap(0, 0x4000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
     const arg = addArg(off.libc, { offset: 0x8000, secinfo: SI_RW, data: new Uint8Array(0), measure: false }, { src, length: 0x4000 });
     fails(off, off.libc.ioctl(a.fd, SGX_IOC.ENCLAVE_ADD_PAGES, arg), ERRNO.ENOMEM, 'L15');
-    assert.equal(sgx_enclave_add_pages.decode(off.libc.read(arg, 48)).count, 0x3000n, 'three pages fit beside the SECS');
+    assert.equal(sgx_enclave_add_pages.decode(off.libc.read(arg, 48)).count, 0x2000n, 'two pages fit beside the SECS and the VA page');
     const on = linuxFor('linux-sgx2', { epcSize: 0x4000, epcReclaim: true });
     const b = buildLinux(on, 'created');
     const src2 = on.libc.mmap(0, 0x4000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);

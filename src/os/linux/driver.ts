@@ -280,7 +280,7 @@ export class LinuxSyscalls {
     // Everything else about the SECS is ECREATE's to check (a fault: EIO).
     const base = u64le(secs, SECS_BASEADDR_AT);
     const k = this.#k;
-    const r = safe(size) < 0 || safe(base) < 0 ? null : k.createEnclave(this.#p, safe(base), safe(size), LINUX_ENCLAVE, secs, 0, false);
+    const r = safe(size) < 0 || safe(base) < 0 ? null : k.createEnclave(this.#p, safe(base), safe(size), LINUX_ENCLAVE, secs, 0, { reserve: false, vaPages: true });
     if (r === null || ('error' in r && r.error === 'ECREATE_FAULT')) return -ERRNO.EIO;
     if ('error' in r) return -ERRNO.ENOMEM;
     f.enclave = r;
@@ -317,7 +317,8 @@ export class LinuxSyscalls {
   /** One page of ADD_PAGES (sgx_encl_add_page): EPC first, then the slot, then the source, EADD, EEXTEND. */
   #addPage(f: SgxEnclaveFile, enc: KernelEnclave, src: number, la: number, secinfo: number, measure: boolean): number {
     const k = this.#k;
-    if (!k.ensureAvailable(1)) return -ERRNO.ENOMEM;
+    // The page, and a VA page when its 512 slots are spoken for (sgx_encl_grow).
+    if (!k.ensureAvailable(enc.pages.size + enc.evicted.size + 1 > enc.vaPages.length * 512 ? 2 : 1)) return -ERRNO.ENOMEM;
     if (enc.pages.has(la) || enc.evicted.has(la)) return -ERRNO.EBUSY; // (xa_insert)
     // __sgx_encl_add_page: the source's VMA (VM_MAYEXEC), its page (get_user_pages).
     const r = src < 0 ? null : this.#p.regionAt(src);
