@@ -429,8 +429,9 @@ export class Kernel {
    *
    * `options.reserve` (default true) reserves ELRANGE in the process (Windows does; Linux leaves the
    * address space to user space). `options.vaPages` (default: when the kernel reclaims) gives the
-   * enclave VA pages as Linux does whatever the EPC's state: the first before ECREATE (it is
-   * refused without one), one more per 512 pages as pages are added.
+   * enclave VA pages as Linux does whatever the EPC's state: the first at creation (room for it is
+   * checked before ECREATE, which is refused without; the EPA follows), one more whenever its
+   * pages, the SECS counted, pass a multiple of 512 (sgx_encl_grow).
    */
   createEnclave(process: Process, base: number, size: number, type: number, secs: Uint8Array, commitPages: number, options: { readonly reserve?: boolean; readonly vaPages?: boolean } = {}):
     KernelEnclave | { error: 'VA_CONFLICT' } | { error: 'NO_EPC' } | { error: 'ECREATE_FAULT'; fault: ArchFault } {
@@ -532,7 +533,7 @@ export class Kernel {
    * reclaim, and the page just added is not a candidate yet), then the page becomes one when `candidate`.
    */
   #reclaimable(enc: KernelEnclave, la: number, candidate: boolean): void {
-    if (enc.pages.size + enc.evicted.size > enc.vaPages.length * 512) this.pager.addVaPage(enc);
+    if (enc.pages.size + enc.evicted.size + 1 > enc.vaPages.length * 512) this.pager.addVaPage(enc); // (the SECS counted, as Linux's encl->page_cnt does)
     if (candidate) this.pager.noteResident(enc, la);
   }
 

@@ -9,6 +9,7 @@ import { ATTACKS, runAttack, HostileDriver, type Victim } from '../../src/os/adv
 import { makeHelloVictim } from '../../src/platform/victim.js';
 import { ArchFault, PT, PTE, SGX, VECTOR } from '../../src/arch/index.js';
 import { OsError } from '../../src/os/index.js';
+import { Vma } from '../../src/os/linux/index.js';
 
 const expected: Record<string, RegExp> = {
   'kernel-read-epc': /all-ones/,
@@ -54,6 +55,8 @@ for (const [profile, a] of [...ATTACKS.map((x) => ['win-x64-sgx1', x] as const),
     assert.equal(o.leaked, false, o.detail);
     assert.equal(o.modified, false, o.detail);
     assert.match(o.detail, expected[a.name]!);
+    // (loaded through the profile's OS: Linux's mappings are VMAs of the driver)
+    assert.equal(v!.process.regions.some((r) => r.owner instanceof Vma), profile !== 'win-x64-sgx1');
     // (RAM the pager holds: a backing page for each page still evicted (one that failed to load
     // stays out), and its pool of PCMD pages.)
     const k = v!.kernel;

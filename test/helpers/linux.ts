@@ -104,12 +104,12 @@ export class LinuxLayout {
     return m.finalize();
   }
 
-  sigstruct(over: Partial<SigstructFields> = {}): Uint8Array {
+  sigstruct(over: Partial<SigstructFields> = {}, key: string = signingKey()): Uint8Array {
     return signSigstruct({
       enclaveHash: this.measure(), isvProdId: 1, isvSvn: 1,
       attributesFlags: this.flags & ~ATTR.DEBUG, attributesXfrm: 3n, attributeMaskFlags: 0xffff_ffff_ffff_fffdn, attributeMaskXfrm: 0xffff_ffff_ffff_ffffn,
       miscSelect: 0, miscMask: 0xffff_ffff, date: 0x2026_1127, ...over,
-    }, signingKey(), defaultCrypto());
+    }, key, defaultCrypto());
   }
 }
 

@@ -43,12 +43,13 @@ const remove = (m: LinuxMachine, offset: number, length: number): number =>
   put(m.libc, sgx_enclave_remove_pages.encode({ offset: BigInt(offset), length: BigInt(length), count: 0n }));
 
 describe('vDSO: __vdso_sgx_enter_enclave', () => {
-  it('L13: an EEXIT returns 0 with run.function = EEXIT; the exit registers come back (unclobbered_vdso)', () => {
+  it('L13: an EEXIT returns 0 with run.function = EEXIT; the registers pass through ENCLU both ways (unclobbered_vdso)', () => {
     const { m, e, enter } = setup();
     let seen = -1;
     const fn = m.engine.on((ctx) => {
       seen = ctx.regs.rsi;
       ctx.regs.rdx = 0x1234;
+      ctx.regs.r8 = 0x88;
       return ctx.regs.rcx;
     });
     const run = runStruct(m.libc, e.base);
@@ -58,6 +59,14 @@ describe('vDSO: __vdso_sgx_enter_enclave', () => {
     assert.equal(r.function, EEXIT);
     assert.equal(r.exception_vector, 0);
     assert.equal(r.exception_addr, 0n);
+    // What the enclave left in RDX and R8 is what a user handler is called with.
+    let got: number[] = [];
+    const h = m.libc.functionPointer((rdi, rsi, rdx, _rsp, r8) => {
+      got = [rdi, rsi, rdx, r8];
+      return 0;
+    });
+    assert.equal(enter(fn, 5, 0, EENTER, 0, 0, runStruct(m.libc, e.base, h)), 0);
+    assert.deepEqual(got.slice(2), [0x1234, 0x88]);
   });
 
   it('L11: run.reserved[0] ≠ 0, or function 4 (or 1, or 0), returns −EINVAL and writes nothing', () => {
@@ -92,13 +101,15 @@ describe('vDSO: __vdso_sgx_enter_enclave', () => {
     }
   });
 
-  it('EENTER that faults itself: returns 0 with function = EENTER and the fault (a TCS page that is not one: #PF/#GP)', () => {
+  it('EENTER that faults itself: returns 0 with function = EENTER and the fault (a REG page as the TCS: #PF with PFEC.SGX at it)', () => {
     const { m, e, enter } = setup();
     const run = runStruct(m.libc, e.base + 0x4000);
     assert.equal(enter(0, 0, 0, EENTER, 0, 0, run), 0);
     const r = readRun(m.libc, run);
     assert.equal(r.function, EENTER);
-    assert.ok(r.exception_vector === VECTOR.PF || r.exception_vector === VECTOR.GP, `vector ${r.exception_vector}`);
+    assert.equal(r.exception_vector, VECTOR.PF);
+    assert.equal(r.exception_error_code & PFEC.SGX, PFEC.SGX);
+    assert.equal(r.exception_addr, BigInt(e.base + 0x4000));
   });
 
   it('an interrupt inside the enclave is invisible (AEX and ERESUME at the AEP)', () => {
@@ -267,6 +278,41 @@ describe('vDSO: faults on Linux', () => {
     assert.equal(enter(accept, 0, 0, EENTER, 0, 0, runStruct(m.libc, e.base + 0x1000)), 0);
     assert.equal(enter(0, 0, 0, ERESUME, 0, 0, run), 0);
     assert.equal(wrote, 1);
+  });
+
+  it('a write to a hole mapped read-only is no EAUG (access_error: a write needs VM_WRITE): error code 0x6, no page added', () => {
+    const { m, e, enter } = setup();
+    const hole = e.base + 0x8000;
+    assert.equal(m.libc.mmap(hole, 4096, PROT_READ, MAP_SHARED | MAP_FIXED, e.fd, 0), hole);
+    const free = m.p.processor.inspect.freeEpcPages;
+    const fn = m.engine.on((ctx) => {
+      ctx.write(hole, new Uint8Array([1]));
+      return ctx.regs.rcx;
+    });
+    m.engine.resumeFn = (ctx) => ctx.regs.rcx;
+    const run = runStruct(m.libc, e.base);
+    assert.equal(enter(fn, 0, 0, EENTER, 0, 0, run), 0);
+    const r = readRun(m.libc, run);
+    assert.equal(r.exception_vector, VECTOR.PF);
+    assert.equal(r.exception_error_code, PFEC.W | PFEC.US);
+    assert.equal(m.p.kernel.enclaves[0]!.pages.has(hole), false);
+    assert.equal(m.p.processor.inspect.freeEpcPages, free);
+    // A read there is an EAUG (PENDING: the enclave's EPCM fault follows). (TCS 1: TCS 0's one SSA frame holds the fault above.)
+    const rd = m.engine.on((ctx) => {
+      ctx.read(hole, 1);
+      return ctx.regs.rcx;
+    });
+    const run2 = runStruct(m.libc, e.base + 0x1000);
+    assert.equal(enter(rd, 0, 0, EENTER, 0, 0, run2), 0);
+    assert.equal(readRun(m.libc, run2).exception_error_code, PFEC.SGX | PFEC.P | PFEC.US);
+    assert.ok(m.p.kernel.enclaves[0]!.pages.has(hole));
+    // RESTRICT_PERMISSIONS of that PENDING page: EMODPR's SGX_PAGE_NOT_MODIFIABLE in result, EFAULT.
+    const arg = restrict(m, 0x8000, 1);
+    assert.equal(m.libc.ioctl(e.fd, SGX_IOC.ENCLAVE_RESTRICT_PERMISSIONS, arg), -1);
+    assert.equal(m.libc.errno, ERRNO.EFAULT);
+    const back = sgx_enclave_restrict_permissions.decode(m.libc.read(arg, 40));
+    assert.equal(back.result, BigInt(SGX.PAGE_NOT_MODIFIABLE));
+    assert.equal(back.count, 0n);
   });
 
   it('augment_via_eaccept: EACCEPT of a hole is resolved by the kernel (EAUG on the #PF) and succeeds; on SGX1 the hole stays a #PF', () => {
@@ -466,6 +512,27 @@ describe('Linux: mappings and paging together (adversarial review)', () => {
     assert.ok(inner);
     assert.equal((inner as ReturnType<typeof readRun>).function, ERESUME);
     assert.equal((inner as ReturnType<typeof readRun>).exception_vector, VECTOR.PF);
+  });
+
+  it('MODIFY_TYPES to TCS zaps only its own enclave\'s PTE, not the one another enclave has mapped at the same address', () => {
+    const m = linuxFor('linux-sgx2');
+    const L = new LinuxLayout();
+    const base = reserve(m.libc, L.size);
+    const fdB = m.libc.open('/dev/sgx_enclave');
+    ioctlOk(m.libc, fdB, SGX_IOC.ENCLAVE_CREATE, createArg(m.libc, L.secs(base)), 'CREATE B');
+    for (const pg of L.pages) ioctlOk(m.libc, fdB, SGX_IOC.ENCLAVE_ADD_PAGES, addArg(m.libc, pg), 'ADD B');
+    for (const pg of L.pages) assert.equal(m.libc.mmap(base + pg.offset, 4096, protOf(pg.secinfo), MAP_SHARED | MAP_FIXED, fdB, 0), base + pg.offset);
+    ioctlOk(m.libc, fdB, SGX_IOC.ENCLAVE_INIT, initArg(m.libc, L.sigstruct()), 'INIT B');
+    const A = new LinuxLayout({ pages: [L.pages[4]!] });
+    const fdA = m.libc.open('/dev/sgx_enclave');
+    ioctlOk(m.libc, fdA, SGX_IOC.ENCLAVE_CREATE, createArg(m.libc, A.secs(base)), 'CREATE A');
+    ioctlOk(m.libc, fdA, SGX_IOC.ENCLAVE_ADD_PAGES, addArg(m.libc, A.pages[0]!), 'ADD A');
+    ioctlOk(m.libc, fdA, SGX_IOC.ENCLAVE_INIT, initArg(m.libc, A.sigstruct()), 'INIT A');
+    const la = base + 0x4000;
+    const before = m.p.process.pageTable.entry(la / 4096);
+    assert.ok(before >= 0);
+    ioctlOk(m.libc, fdA, SGX_IOC.ENCLAVE_MODIFY_TYPES, modify(m, 0x4000, 4096, PT.TCS), 'A: MODIFY_TYPES TCS');
+    assert.equal(m.p.process.pageTable.entry(la / 4096), before, 'B\'s PTE stays');
   });
 
   it('a failing MAP_FIXED mmap (ENOMEM: more RAM than there is) changes nothing: the old mappings, and the enclave they keep alive, stay', () => {

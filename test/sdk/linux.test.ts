@@ -132,3 +132,30 @@ describe('SDK on Linux', () => {
     assert.equal(p.kernel.enclaves.length, 0);
   });
 });
+
+describe('the OS binding of the host runtime (sdk/host/os.ts), Windows', () => {
+  it('a load that fails after the arena frees the arena first, then deletes the enclave, even when DeleteEnclave fails (as before the binding)', () => {
+    const p = createPlatform({ seed: SEED, epcSize: 16 << 20 });
+    const calls: string[] = [];
+    const k32 = new Proxy(p.kernel32, {
+      get(target, prop) {
+        const v = Reflect.get(target, prop, target) as unknown;
+        if (prop === 'DeleteEnclave') return (base: number) => (calls.push('DeleteEnclave'), void base, false);
+        if (prop === 'VirtualFree') return (...a: Parameters<typeof target.VirtualFree>) => (calls.push('VirtualFree'), target.VirtualFree(...a));
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const h = helloEnclave();
+    let reads = 0;
+    const ocalls = {
+      get ocall_print() {
+        if (++reads > 1) throw new RangeError('the second look at the OCALLs fails');
+        return () => undefined;
+      },
+    };
+    const regions = p.process.regions.length;
+    assert.throws(() => loadEnclave({ kernel32: k32, process: p.process, processor: p.processor }, h.built.image, { sigstruct: h.sigstruct, ocalls }), RangeError);
+    assert.deepEqual(calls, ['VirtualFree', 'DeleteEnclave']);
+    assert.equal(p.process.regions.length, regions + 1, 'only the enclave (its deletion refused) is left; the arena is gone');
+  });
+});

@@ -8,7 +8,8 @@
  * Checks run in the driver's order, and a call that fails before its first irreversible step
  * changes nothing; where Linux itself changes something before it fails, so does the model (a
  * refused MAP_FIXED mapping of the enclave leaves the range unmapped; mprotect changes the mappings
- * before the one it refuses). The address space is the process's reservations (process.ts): every mapping is
+ * before the one it refuses; ADD_PAGES and the SGX2 ioctls keep the pages done before the failing
+ * one, and say how many in `count`). The address space is the process's reservations (process.ts): every mapping is
  * one region whose owner is its `Vma` (protection, and the enclave file it maps, if any). Choices
  * the sources leave open, made here once:
  * - mmap(NULL) picks the lowest free range (Linux searches top-down; nothing depends on it);
@@ -19,7 +20,7 @@
  * - the enclave's release (all its pages EREMOVEd) happens when its last reference goes (the fd
  *   and every mapping, §4.5); if a thread is inside then, it is retried at the next system call.
  */
-import { ArchFault, ATTR, PT, SECS, SGX, SIGSTRUCT, VECTOR, ATTRIBUTES, PTE, mrsignerOf, type LogicalProcessor } from '../../arch/index.js';
+import { ArchFault, ATTR, PT, SECS, SGX, SIGSTRUCT, VECTOR, ATTRIBUTES, PTE, PFEC, mrsignerOf, type LogicalProcessor } from '../../arch/index.js';
 import { u32le, u64le, isZero } from '../../lib/bytes.js';
 import type { Kernel, KernelEnclave } from '../kernel.js';
 import { USER_SPACE_END, type Process, type Region } from '../process.js';
@@ -42,7 +43,6 @@ const LINUX_ENCLAVE = 0;
 const TASK_SIZE = USER_SPACE_END;
 /** mmap_min_addr's usual value: MAP_FIXED below it is EPERM (security_mmap_addr). */
 const MMAP_MIN_ADDR = 0x10000;
-const EEXIST = 17;
 const SECS_SIZE_AT = SECS.field('SIZE').offset;
 const SECS_BASEADDR_AT = SECS.field('BASEADDR').offset;
 const SIG = {
@@ -134,7 +134,7 @@ export function pteFor(prot: number): number {
 }
 
 /** The maximum protection of a page with SECINFO.FLAGS `flags` (sgx_encl_page_alloc: R/W/X, RW for a TCS). */
-function maxProtOf(flags: number): number {
+export function maxProtOf(flags: number): number {
   if (((flags >> 8) & 0xff) === PT.TCS) return PROT_READ | PROT_WRITE;
   return ((flags & 1) !== 0 ? PROT_READ : 0) | ((flags & 2) !== 0 ? PROT_WRITE : 0) | ((flags & 4) !== 0 ? PROT_EXEC : 0);
 }
@@ -160,7 +160,7 @@ export class LinuxSyscalls {
     this.#p = process;
     this.#profile = profile;
     this.#cfg = config;
-    kernel.addPageFaultHandler((lp, address) => this.#fault(lp, address));
+    kernel.addPageFaultHandler((lp, address, errorCode) => this.#fault(lp, address, errorCode));
     // Which enclave is mapped where is the VMA's to say (an ELRANGE is not reserved on Linux).
     kernel.setMappingResolver(process, (la) => {
       const r = process.regionAt(la);
@@ -175,10 +175,10 @@ export class LinuxSyscalls {
     return this.#profile;
   }
 
-  /** The driver registered its device: SGX1 with launch control (sgx_drv_init), enabled, with EPC. */
+  /** The driver registered its device: a kernel with SGX support, on SGX1 with launch control (sgx_drv_init), enabled, with EPC. */
   get deviceRegistered(): boolean {
     const c = this.#k.processor.inspect.cpuid;
-    return c.sgx1 && c.flc && c.enabled && this.#k.processor.epcPages > 0;
+    return this.#profile.kernelSgx && c.sgx1 && c.flc && c.enabled && this.#k.processor.epcPages > 0;
   }
   /** SGX2 (X86_FEATURE_SGX2): the EDMM ioctls and EAUG on fault. */
   get sgx2(): boolean {
@@ -284,6 +284,7 @@ export class LinuxSyscalls {
     if (r === null || ('error' in r && r.error === 'ECREATE_FAULT')) return -ERRNO.EIO;
     if ('error' in r) return -ERRNO.ENOMEM;
     f.enclave = r;
+    f.attributesMask = SGX_ATTR_UNPRIV_MASK; // (sgx_encl_create: a PROVISION before CREATE does not count)
     return 0;
   }
 
@@ -317,8 +318,8 @@ export class LinuxSyscalls {
   /** One page of ADD_PAGES (sgx_encl_add_page): EPC first, then the slot, then the source, EADD, EEXTEND. */
   #addPage(f: SgxEnclaveFile, enc: KernelEnclave, src: number, la: number, secinfo: number, measure: boolean): number {
     const k = this.#k;
-    // The page, and a VA page when its 512 slots are spoken for (sgx_encl_grow).
-    if (!k.ensureAvailable(enc.pages.size + enc.evicted.size + 1 > enc.vaPages.length * 512 ? 2 : 1)) return -ERRNO.ENOMEM;
+    // The page, and a VA page when its 512 slots are spoken for (sgx_encl_grow counts the SECS too).
+    if (!k.ensureAvailable(enc.pages.size + enc.evicted.size + 2 > enc.vaPages.length * 512 ? 2 : 1)) return -ERRNO.ENOMEM;
     if (enc.pages.has(la) || enc.evicted.has(la)) return -ERRNO.EBUSY; // (xa_insert)
     // __sgx_encl_add_page: the source's VMA (VM_MAYEXEC), its page (get_user_pages).
     const r = src < 0 ? null : this.#p.regionAt(src);
@@ -517,7 +518,7 @@ export class LinuxSyscalls {
         // A TCS stays RW for the kernel; the page's vetted permissions must allow that.
         if ((~page.maxProt & (PROT_READ | PROT_WRITE)) !== 0) return -ERRNO.EPERM;
         page.maxProt = PROT_READ | PROT_WRITE;
-        this.#p.pageTable.unmap(la / 4096); // (sgx_zap_enclave_ptes)
+        this.#zap(lp.pa, la); // (sgx_zap_enclave_ptes)
       }
       let st: number;
       try {
@@ -557,7 +558,8 @@ export class LinuxSyscalls {
         k.sgx.emodpr(PROT_RWX, lp.pa);
         return -ERRNO.EPERM;
       } catch (err) {
-        if (!(err instanceof ArchFault) || err.vector !== VECTOR.PF) throw err;
+        if (!(err instanceof ArchFault) || err.vector === VECTOR.MC) throw err;
+        if (err.vector !== VECTOR.PF) return -ERRNO.EPERM; // (!encls_faulted || ENCLS_TRAPNR != X86_TRAP_PF)
       }
       if (k.removePage(enc, la) !== SGX.SUCCESS) return -ERRNO.EPERM;
       f.pages.delete(la);
@@ -629,14 +631,15 @@ export class LinuxSyscalls {
     for (; i < buf.length; ) {
       const a = addr + i;
       const la = a - (a % 4096);
-      if (!f.pages.has(la)) return i === 0 ? -ERRNO.EFAULT : i;
+      // (sgx_vma_access returns the error of a word that fails, not the bytes before it)
+      if (!f.pages.has(la)) return -ERRNO.EFAULT;
       if (enc.evicted.has(la) || enc.blocked.has(la)) {
         try {
-          if (enc.blocked.has(la) && k.pager.evict(enc, la) !== 'evicted') return i === 0 ? -ERRNO.EBUSY : i;
-          if (k.pager.load(enc, la) !== SGX.SUCCESS) return i === 0 ? -ERRNO.EFAULT : i;
+          if (enc.blocked.has(la) && k.pager.evict(enc, la) !== 'evicted') return -ERRNO.EBUSY;
+          if (k.pager.load(enc, la) !== SGX.SUCCESS) return -ERRNO.EFAULT;
         } catch (err) {
           if (err instanceof ArchFault && err.vector === VECTOR.MC) throw err;
-          return i === 0 ? -ERRNO.EFAULT : i;
+          return -ERRNO.EFAULT;
         }
       }
       const pa = enc.pages.get(la)!;
@@ -648,9 +651,9 @@ export class LinuxSyscalls {
         word = k.sgx.edbgrd(pa + (align - la));
       } catch (err) {
         if (err instanceof ArchFault && err.vector === VECTOR.MC) throw err;
-        return i === 0 ? -ERRNO.EIO : i;
+        return -ERRNO.EIO;
       }
-      if (word.status !== SGX.SUCCESS) return i === 0 ? -ERRNO.EIO : i;
+      if (word.status !== SGX.SUCCESS) return -ERRNO.EIO;
       const bytes = new Uint8Array(8);
       new DataView(bytes.buffer).setBigUint64(0, word.value, true);
       if (write) {
@@ -660,9 +663,9 @@ export class LinuxSyscalls {
           st = k.sgx.edbgwr(pa + (align - la), new DataView(bytes.buffer).getBigUint64(0, true));
         } catch (err) {
           if (err instanceof ArchFault && err.vector === VECTOR.MC) throw err;
-          return i === 0 ? -ERRNO.EIO : i;
+          return -ERRNO.EIO;
         }
-        if (st !== SGX.SUCCESS) return i === 0 ? -ERRNO.EIO : i;
+        if (st !== SGX.SUCCESS) return -ERRNO.EIO;
       } else buf.set(bytes.subarray(off, off + cnt), i);
       i += cnt;
     }
@@ -692,17 +695,18 @@ export class LinuxSyscalls {
     const len = Math.ceil(length / 4096) * 4096;
     if (len > TASK_SIZE) return -ERRNO.ENOMEM;
     const type = flags & MAP_TYPE;
-    if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return -ERRNO.EINVAL;
+    if (type !== MAP_SHARED && type !== MAP_PRIVATE && (type !== MAP_SHARED_VALIDATE || file === null)) return -ERRNO.EINVAL; // (MAP_SHARED_VALIDATE is for files)
     if (file !== null && file.kind !== 'enclave') return -ERRNO.ENODEV; // (no mmap operation)
     // get_unmapped_area (sgx_get_unmapped_area for the enclave: MAP_PRIVATE refused, MAP_FIXED as given).
     if (file !== null && type === MAP_PRIVATE) return -ERRNO.EINVAL;
     const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
     let start: number;
     if (fixed) {
+      // (__get_unmapped_area: the end, the alignment, then security_mmap_addr)
+      if (addr + len > TASK_SIZE) return -ERRNO.ENOMEM;
       if (addr % 4096 !== 0) return -ERRNO.EINVAL;
       if (addr < MMAP_MIN_ADDR) return -ERRNO.EPERM;
-      if (addr + len > TASK_SIZE) return -ERRNO.ENOMEM;
-      if ((flags & MAP_FIXED) === 0 && this.#overlaps(addr, len)) return -EEXIST;
+      if ((flags & MAP_FIXED_NOREPLACE) !== 0 && this.#overlaps(addr, len)) return -ERRNO.EEXIST; // (whatever MAP_FIXED says)
       if (this.#p.regions.some((r) => !(r.owner instanceof Vma) && r.base < addr + len && addr < r.base + r.size)) return -ERRNO.ENOMEM; // (not a mapping of this layer)
       start = addr;
     } else {
@@ -767,17 +771,22 @@ export class LinuxSyscalls {
   mprotect(addr: number, length: number, prot: number): number {
     this.#retryReleases();
     if (![addr, length, prot].every(Number.isSafeInteger)) return -ERRNO.EINVAL;
+    // do_mprotect_pkey's order: both grow bits, the alignment, length 0, the end, the bits left.
+    const grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+    prot &= ~(PROT_GROWSDOWN | PROT_GROWSUP);
+    if (grows === (PROT_GROWSDOWN | PROT_GROWSUP)) return -ERRNO.EINVAL;
     if (addr % 4096 !== 0 || addr < 0) return -ERRNO.EINVAL;
-    if ((prot & (PROT_GROWSDOWN | PROT_GROWSUP)) !== 0) return -ERRNO.EINVAL; // (no mapping here grows)
-    if ((prot & ~(PROT_RWX | PROT_SEM)) !== 0) return -ERRNO.EINVAL; // (arch_validate_prot)
     if (length === 0) return 0;
     if (length < 0) return -ERRNO.EINVAL;
     const len = Math.ceil(length / 4096) * 4096;
     const end = addr + len;
     if (end > TASK_SIZE) return -ERRNO.ENOMEM;
+    if ((prot & ~(PROT_RWX | PROT_SEM)) !== 0) return -ERRNO.EINVAL; // (arch_validate_prot)
     const rier = (this.personality & READ_IMPLIES_EXEC) !== 0 && (prot & PROT_READ) !== 0;
     const rs = this.#regionsIn(addr, len);
-    if (rs.length === 0 || rs[0]!.base > addr) return -ERRNO.ENOMEM;
+    if (rs.length === 0) return -ERRNO.ENOMEM;
+    if (grows !== 0) return -ERRNO.EINVAL; // (no mapping here grows: VM_GROWSDOWN/UP)
+    if (rs[0]!.base > addr) return -ERRNO.ENOMEM;
     let at = addr;
     for (const r0 of rs) {
       if (r0.base > at) return -ERRNO.ENOMEM; // (a hole)
@@ -905,6 +914,13 @@ export class LinuxSyscalls {
     pt.map(vpn, pa / 4096, pte);
   }
 
+  /** Remove the PTE at `la` if it maps EPC page `pa` (this enclave's: another's mapping there is left alone). */
+  #zap(pa: number, la: number): void {
+    const pt = this.#p.pageTable;
+    const e = pt.entry(la / 4096);
+    if (e >= 0 && Math.floor(e / 8) === pa / 4096) pt.unmap(la / 4096);
+  }
+
   /** #mapPage for every page of `f` in [start, start+len), visiting only the pages it has when the range is larger. */
   #mapPages(f: SgxEnclaveFile, start: number, len: number): void {
     const end = start + len;
@@ -935,11 +951,15 @@ export class LinuxSyscalls {
    * enclave accepts it; maximum protection RWX: the enclave decides with EACCEPT/EMODPE). Anything
    * else is not resolved (SIGBUS).
    */
-  #fault(lp: LogicalProcessor, address: number): boolean {
+  #fault(lp: LogicalProcessor, address: number, errorCode: number): boolean {
     if (lp.cr3 !== this.#p.pageTable) return false;
+    // do_user_addr_fault: an SGX (EPCM) fault is the enclave's; access_error: a write needs
+    // VM_WRITE, a fault on a present page is a protection fault (SIGSEGV, no handler runs).
+    if ((errorCode & (PFEC.SGX | PFEC.P)) !== 0) return false;
     const la = address - (address % 4096);
     const r = this.#p.regionAt(la);
     if (r === null || !(r.owner instanceof Vma) || r.owner.file === null) return false;
+    if ((errorCode & PFEC.W) !== 0 && (r.owner.prot & PROT_WRITE) === 0) return false;
     const vma = r.owner, f = r.owner.file, enc = f.enclave;
     if (enc === null || enc.state === 'deleted') return false;
     if (this.#p.pageTable.entry(la / 4096) >= 0) return false; // (mapped already: the fault is the enclave's or the PTE's)

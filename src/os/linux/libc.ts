@@ -25,8 +25,9 @@ export class Libc {
 
   constructor(kernel: Kernel, sys: LinuxSyscalls) {
     this.sys = sys;
-    // The vDSO has __vdso_sgx_enter_enclave when the kernel's SGX support is there (the driver registered).
-    this.#vdso = sys.deviceRegistered ? new Vdso(kernel, sys.process, (a) => this.#functions.get(a)) : null;
+    // The vDSO has __vdso_sgx_enter_enclave when the kernel is built with SGX support, whatever the CPU
+    // (vsgx.o is linked with CONFIG_X86_SGX; on a CPU without SGX its ENCLU faults, reported in `run`).
+    this.#vdso = sys.profile.kernelSgx ? new Vdso(kernel, sys.process, (a) => this.#functions.get(a)) : null;
   }
 
   get process(): Process {

@@ -14,15 +14,17 @@ export interface LinuxProfile {
   readonly description: string;
   /** The processor features this profile runs on. */
   readonly processor: Partial<ProcessorFeatures>;
+  /** The kernel is built with SGX support (CONFIG_X86_SGX): the vDSO has __vdso_sgx_enter_enclave, and the driver registers where the CPU allows. */
+  readonly kernelSgx: boolean;
 }
 
 const PROFILES: Readonly<Record<LinuxProfileId, LinuxProfile>> = {
   // (os-api.md §0.2. A kernel built with CONFIG_X86_SGX links __vdso_sgx_enter_enclave whatever the
   // CPU, and may keep /dev/sgx_provision for KVM's vEPC: this profile is the kernel without SGX
   // support, where neither exists; the CPU under it has SGX1 without launch control.)
-  'linux-nosgx': { id: 'linux-nosgx', description: 'Linux without SGX support (no CONFIG_X86_SGX), on a CPU without Flexible Launch Control: no /dev/sgx_enclave, no vDSO entry', processor: { sgx1: true, biosEnabled: true, flc: false, sgx2: false } },
-  'linux-sgx1': { id: 'linux-sgx1', description: 'Linux ≥ 5.11 (in-kernel driver) on an SGX1 CPU with Flexible Launch Control', processor: { sgx1: true, biosEnabled: true, flc: true, sgx2: false } },
-  'linux-sgx2': { id: 'linux-sgx2', description: 'Linux ≥ 6.0 on an SGX2 CPU with Flexible Launch Control (EAUG on fault, the EDMM ioctls)', processor: { sgx1: true, biosEnabled: true, flc: true, sgx2: true } },
+  'linux-nosgx': { id: 'linux-nosgx', description: 'Linux without SGX support (no CONFIG_X86_SGX), on a CPU without Flexible Launch Control: no /dev/sgx_enclave, no vDSO entry', processor: { sgx1: true, biosEnabled: true, flc: false, sgx2: false }, kernelSgx: false },
+  'linux-sgx1': { id: 'linux-sgx1', description: 'Linux ≥ 5.11 (in-kernel driver) on an SGX1 CPU with Flexible Launch Control', processor: { sgx1: true, biosEnabled: true, flc: true, sgx2: false }, kernelSgx: true },
+  'linux-sgx2': { id: 'linux-sgx2', description: 'Linux ≥ 6.0 on an SGX2 CPU with Flexible Launch Control (EAUG on fault, the EDMM ioctls)', processor: { sgx1: true, biosEnabled: true, flc: true, sgx2: true }, kernelSgx: true },
 };
 
 export function isLinuxProfile(id: unknown): id is LinuxProfileId {

@@ -18,6 +18,7 @@ export const ERRNO = {
   EACCES: 13,
   EFAULT: 14,
   EBUSY: 16,
+  EEXIST: 17,
   ENODEV: 19,
   EINVAL: 22,
   ENOTTY: 25,
@@ -151,14 +152,3 @@ export const sgx_enclave_run = defineLayout('sgx_enclave_run', 256, [
   u64('user_data', 32, 'in: opaque'),
   reserved(40, 216, 'must be zero'),
 ] as const);
-
-/** The size each ioctl's argument structure has (the ioctl number encodes it too). */
-export const IOC_ARG_SIZE: ReadonlyMap<number, number> = new Map([
-  [SGX_IOC.ENCLAVE_CREATE, sgx_enclave_create.size],
-  [SGX_IOC.ENCLAVE_ADD_PAGES, sgx_enclave_add_pages.size],
-  [SGX_IOC.ENCLAVE_INIT, sgx_enclave_init.size],
-  [SGX_IOC.ENCLAVE_PROVISION, sgx_enclave_provision.size],
-  [SGX_IOC.ENCLAVE_RESTRICT_PERMISSIONS, sgx_enclave_restrict_permissions.size],
-  [SGX_IOC.ENCLAVE_MODIFY_TYPES, sgx_enclave_modify_types.size],
-  [SGX_IOC.ENCLAVE_REMOVE_PAGES, sgx_enclave_remove_pages.size],
-]);

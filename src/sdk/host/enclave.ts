@@ -163,7 +163,9 @@ export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8A
     arena = os.arena(arenaSize);
     return new HostEnclave(platform, os, img, plan, base, lp, arena, arenaSize, options);
   } catch (e) {
-    os.remove(arena, arenaSize);
+    // (As before the OS binding: the arena first, then the enclave, whatever removing it answers.)
+    if (arena !== 0) os.freeArena(arena, arenaSize);
+    os.remove();
     throw e;
   }
 }
@@ -612,7 +614,8 @@ export class HostEnclave {
     // that removing the pages has nothing to scrub), then the enclave removed. Not for an enclave
     // never entered (its runtime has mapped nothing yet).
     if (this.stats.ecalls > 0) this.#uninit();
-    if (!this.#os.remove(this.#arenaBase, this.#arenaEnd - this.#arenaBase)) throw new SdkError('DELETE_FAILED', `DeleteEnclave failed: ${this.#os.lastError}`, this.#os.lastErrorData);
+    if (!this.#os.remove()) throw new SdkError('DELETE_FAILED', `removing the enclave (DeleteEnclave) failed: ${this.#os.lastError}`, this.#os.lastErrorData);
+    this.#os.freeArena(this.#arenaBase, this.#arenaEnd - this.#arenaBase);
     this.#destroyed = true;
   }
 

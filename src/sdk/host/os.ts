@@ -2,18 +2,20 @@
  * What the host runtime asks of the operating system to build an enclave, and later to remove it:
  * the Windows enclave API (CreateEnclave, LoadEnclaveData, InitializeEnclave, DeleteEnclave,
  * VirtualAlloc for the arena), or Linux's SGX driver (open /dev/sgx_enclave, the ioctls, mmap of
- * ELRANGE, munmap and close), as Intel's urts does on each (specs/os-api.md §3, §4.4). Entering
- * the enclave needs no OS: the runtime executes ENCLU itself on both.
+ * ELRANGE, munmap and close), as Intel's loader does on each (specs/os-api.md §3, §4.4). The
+ * runtime enters with its own ENCLU on both (Intel's Linux urts goes through the vDSO's
+ * __vdso_sgx_enter_enclave where the kernel has it: the same instruction, with the exits reported
+ * in `struct sgx_enclave_run`).
  */
-import { PT, sgxStatusName } from '../../arch/index.js';
+import { PT, SECS, SECINFO, sgxStatusName } from '../../arch/index.js';
 import type { LogicalProcessor } from '../../arch/index.js';
 import type { Kernel32 } from '../../os/windows/index.js';
 import * as W from '../../os/windows/constants.js';
 import { win32ErrorName, ntStatusName } from '../../os/windows/index.js';
 import type { Process } from '../../os/index.js';
 import {
-  O_RDWR, PROT_NONE, PROT_READ, PROT_WRITE, PROT_EXEC, MAP_PRIVATE, MAP_SHARED, MAP_FIXED, MAP_ANONYMOUS, SGX_IOC, SGX_PAGE_MEASURE,
-  sgx_enclave_create, sgx_enclave_add_pages, sgx_enclave_init, errnoName, type Libc,
+  O_RDWR, PROT_NONE, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_SHARED, MAP_FIXED, MAP_ANONYMOUS, SGX_IOC, SGX_PAGE_MEASURE,
+  sgx_enclave_create, sgx_enclave_add_pages, sgx_enclave_init, errnoName, maxProtOf, type Libc,
 } from '../../os/linux/index.js';
 import { SdkError } from '../errors.js';
 
@@ -45,8 +47,10 @@ export interface EnclaveOs {
   init(sigstruct: Uint8Array, token: Uint8Array | undefined): void;
   /** The untrusted marshalling arena (low in the address space where possible: short addresses). */
   arena(size: number): number;
-  /** Remove the enclave and free the arena (0: none); false when the OS refused (the error in `lastError`). */
-  remove(arena: number, arenaSize: number): boolean;
+  /** Free the arena. */
+  freeArena(arena: number, arenaSize: number): void;
+  /** Remove the enclave (nothing when it was never created); false when the OS refused (the error in `lastError`). */
+  remove(): boolean;
   /** The last failure, for messages. */
   readonly lastError: string;
   readonly lastErrorData: Record<string, number | null>;
@@ -121,15 +125,16 @@ class WindowsEnclaveOs implements EnclaveOs {
     return arena;
   }
 
-  remove(arena: number): boolean {
-    if (this.#base !== 0 && !this.#k32.DeleteEnclave(this.#base)) return false;
-    if (arena !== 0) this.#k32.VirtualFree(arena, 0, W.MEM_RELEASE);
-    return true;
+  freeArena(arena: number): void {
+    this.#k32.VirtualFree(arena, 0, W.MEM_RELEASE);
+  }
+
+  remove(): boolean {
+    return this.#base === 0 || this.#k32.DeleteEnclave(this.#base);
   }
 }
 
-/** The SECS's BASEADDR (SDM 37.7). */
-const SECS_BASEADDR_AT = 8;
+const SECS_BASEADDR_AT = SECS.field('BASEADDR').offset;
 /** User memory the Linux loader stages ioctl arguments and page contents in: 256 pages + a page of structures. */
 const STAGING_PAGES = 256;
 
@@ -198,12 +203,10 @@ class LinuxEnclaveOs implements EnclaveOs {
     const libc = this.#libc;
     const st = this.#stage();
     libc.write(st + 4096, data.subarray(0, n * 4096));
-    const secinfo = new Uint8Array(64);
-    new DataView(secinfo.buffer).setBigUint64(0, BigInt(flags), true);
-    libc.write(st + 512, secinfo);
+    libc.write(st + 512, SECINFO.encode({ FLAGS: BigInt(flags) }));
     libc.write(st, sgx_enclave_add_pages.encode({ src: BigInt(st + 4096), offset: BigInt(offset), length: BigInt(n * 4096), secinfo: BigInt(st + 512), flags: measured ? BigInt(SGX_PAGE_MEASURE) : 0n, count: 0n }));
     if (libc.ioctl(this.#fd, SGX_IOC.ENCLAVE_ADD_PAGES, st) !== 0) this.#fail('LOAD_FAILED', `SGX_IOC_ENCLAVE_ADD_PAGES at offset 0x${offset.toString(16)}`);
-    const prot = ((flags >> 8) & 0xff) === PT.TCS ? PROT_READ | PROT_WRITE : ((flags & 1) !== 0 ? PROT_READ : 0) | ((flags & 2) !== 0 ? PROT_WRITE : 0) | ((flags & 4) !== 0 ? PROT_EXEC : 0);
+    const prot = maxProtOf(flags); // (each run mapped with its pages' maximum protection)
     const last = this.#runs[this.#runs.length - 1];
     if (last !== undefined && last.prot === prot && last.offset + last.n * 4096 === offset) last.n += n;
     else this.#runs.push({ offset, n, prot });
@@ -228,7 +231,12 @@ class LinuxEnclaveOs implements EnclaveOs {
     return a;
   }
 
-  remove(arena: number, arenaSize: number): boolean {
+  freeArena(arena: number, arenaSize: number): void {
+    this.#libc.munmap(arena, arenaSize);
+  }
+
+  /** munmap of ELRANGE and close: the enclave goes with its last reference (at once, or when the thread inside leaves). */
+  remove(): boolean {
     const libc = this.#libc;
     if (this.#staging !== 0) libc.munmap(this.#staging, (STAGING_PAGES + 1) * 4096);
     this.#staging = 0;
@@ -236,7 +244,6 @@ class LinuxEnclaveOs implements EnclaveOs {
     if (this.#fd >= 0) libc.close(this.#fd);
     this.#fd = -1;
     this.#base = 0;
-    if (arena !== 0) libc.munmap(arena, arenaSize);
     return true;
   }
 }
