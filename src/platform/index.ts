@@ -6,7 +6,7 @@
 import { Processor, type EnclaveEngine, type ProcessorOptions, type SavedProcessor } from '../arch/index.js';
 import { Kernel, type Process } from '../os/index.js';
 import { windowsProfile, resolveWindowsConfig, Kernel32, WINDOWS_PROFILES, type WindowsProfileId, type WindowsConfig, type WindowsProfile } from '../os/windows/index.js';
-import { linuxProfile, resolveLinuxConfig, LinuxSyscalls, Libc, LINUX_PROFILES, type LinuxProfileId, type LinuxConfig, type LinuxProfile } from '../os/linux/index.js';
+import { linuxProfile, resolveLinuxConfig, isLinuxProfile, LinuxSyscalls, Libc, LINUX_PROFILES, type LinuxProfileId, type LinuxConfig, type LinuxProfile } from '../os/linux/index.js';
 import type { CryptoProvider } from '../lib/index.js';
 import { createTrustedRuntime } from '../sdk/enclave/runtime.js';
 import { PlatformError } from './errors.js';
@@ -75,7 +75,7 @@ function savedProfile(saved: SavedPlatform, requested: WindowsProfileId | undefi
 
 /**
  * A machine: processor, kernel, one host process and its kernel32.
- * @throws {PlatformError} `BAD_OPTION` for an `epcReclaim` that is no boolean, `SAVED_PLATFORM_INVALID` for a saved machine with an unknown profile,
+ * @throws {PlatformError} `BAD_OPTION` for an `epcReclaim` that is no boolean, `LINUX_PROFILE` for a Linux profile (createLinuxPlatform), `SAVED_PLATFORM_INVALID` for a saved machine with an unknown profile,
  * `PROFILE_MISMATCH` when `profile` differs from the saved machine's, `SEED_WITH_SAVED` when both
  * `saved` and `seed` are given.
  * @throws {OsError} `UNKNOWN_PROFILE`; {ArchError} for a short seed or a malformed save.
@@ -91,6 +91,7 @@ export function createPlatform(options: PlatformOptions = {}): Platform {
   const restart = saved !== undefined;
   if (options.epcReclaim !== undefined && typeof options.epcReclaim !== 'boolean') throw new PlatformError('BAD_OPTION', `epcReclaim must be true or false, got ${String(options.epcReclaim)}`, { option: 'epcReclaim' });
   if (restart && (typeof saved !== 'object' || saved === null)) throw new PlatformError('SAVED_PLATFORM_INVALID', 'the saved machine is not an object (Platform.save() output)');
+  if (isLinuxProfile(options.profile)) throw new PlatformError('LINUX_PROFILE', `${options.profile} is a Linux profile: createLinuxPlatform makes that machine`, { profile: options.profile });
   const profile = windowsProfile(restart ? savedProfile(saved, options.profile) : options.profile ?? 'win-x64-sgx1');
   const procOpts: ProcessorOptions = {
     ...(options.processor ?? {}),

@@ -96,4 +96,5 @@ test('Linux: a save of another profile, of a Windows machine, or with a seed is 
   assert.throws(() => createLinuxPlatform({ saved: createPlatform({ epcSize: EPC }).save() }), (e: unknown) => e instanceof PlatformError && e.code === 'SAVED_PLATFORM_INVALID');
   assert.throws(() => createLinuxPlatform({ saved, seed: SEED }), (e: unknown) => e instanceof PlatformError && e.code === 'SEED_WITH_SAVED');
   assert.throws(() => createLinuxPlatform({ epcReclaim: 'yes' as unknown as boolean }), (e: unknown) => e instanceof PlatformError && e.code === 'BAD_OPTION');
+  assert.throws(() => createPlatform({ profile: 'linux-sgx2' as unknown as 'win-x64-sgx2' }), (e: unknown) => e instanceof PlatformError && e.code === 'LINUX_PROFILE' && /createLinuxPlatform/.test(e.message));
 });
