@@ -7,11 +7,13 @@
  *
  * Checks run in the driver's order, and a call that fails before its first irreversible step
  * changes nothing; where Linux itself changes something before it fails, so does the model (a
- * refused MAP_FIXED mapping of the enclave leaves the range unmapped; mprotect changes the mappings
- * before the one it refuses; ADD_PAGES and the SGX2 ioctls keep the pages done before the failing
- * one, and say how many in `count`). The address space is the process's reservations (process.ts): every mapping is
- * one region whose owner is its `Vma` (protection, and the enclave file it maps, if any). Choices
- * the sources leave open, made here once:
+ * refused MAP_FIXED mapping of the enclave leaves the range unmapped; mprotect changes the
+ * mappings before the one it refuses; ADD_PAGES and the SGX2 ioctls keep the pages done before the
+ * failing one, and say how many in `count`).
+ *
+ * The address space is the process's reservations (process.ts): every mapping is one region whose
+ * owner is its `Vma` (protection, VM_MAY* bits, and the enclave file it maps, if any). Choices the
+ * sources leave open, made here once:
  * - mmap(NULL) picks the lowest free range (Linux searches top-down; nothing depends on it);
  * - anonymous mappings other than PROT_NONE get their RAM at once (the model has no demand-zero
  *   fault for host memory), and enclave mappings get the PTEs of the pages already added at once
