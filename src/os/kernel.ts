@@ -73,6 +73,8 @@ export class KernelEnclave {
   readonly blocked = new Map<number, number>();
   /** The enclave's VA pages (paging). */
   readonly vaPages: VaPage[] = [];
+  /** Pages the OS made PT_TRIM (Windows: VirtualProtect(PAGE_ENCLAVE_DECOMMIT)), until it removes them. */
+  readonly trimmed = new Set<number>();
   /** The kernel keeps VA pages for it as it grows (one per 512 pages: when it reclaims, and always on Linux). */
   readonly vaPagesKept: boolean;
 

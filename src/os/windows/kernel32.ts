@@ -10,7 +10,7 @@ import type { Process } from '../process.js';
 import { PTE } from '../../arch/index.js';
 import { ALLOCATION_GRANULARITY, USER_SPACE_END } from '../process.js';
 import { pteFlagsFor } from './protection.js';
-import { NtEnclaveApi } from './nt.js';
+import { NtEnclaveApi, protectionOfPte } from './nt.js';
 import { writeOut, outWritable, type MemArg, type Out } from './args.js';
 import { rtlNtStatusToDosError, ntSuccess } from './ntstatus.js';
 import * as C from './constants.js';
@@ -37,6 +37,7 @@ export interface Kernel32Functions {
   TerminateEnclave(lpAddress: number, fWait: boolean): boolean;
   VirtualAlloc(lpAddress: number, dwSize: number, flAllocationType: number, flProtect: number): number;
   VirtualFree(lpAddress: number, dwSize: number, dwFreeType: number): boolean;
+  VirtualProtect(lpAddress: number, dwSize: number, flNewProtect: number, lpflOldProtect: Out<number>): boolean;
   ReadProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: MemArg, nSize: number, lpNumberOfBytesRead: Out<number>): boolean;
   WriteProcessMemory(hProcess: number, lpBaseAddress: number, lpBuffer: MemArg, nSize: number, lpNumberOfBytesWritten: Out<number>): boolean;
 }
@@ -44,7 +45,7 @@ export interface Kernel32Functions {
 /** The names GetProcAddress resolves (the modelled exports; nothing else of the object). */
 const KERNEL32_EXPORTS: ReadonlySet<string> = new Set([
   'GetLastError', 'SetLastError', 'GetCurrentProcess', 'GetProcAddress', 'IsEnclaveTypeSupported', 'CreateEnclave', 'LoadEnclaveData',
-  'InitializeEnclave', 'DeleteEnclave', 'CallEnclave', 'TerminateEnclave', 'VirtualAlloc', 'VirtualFree', 'ReadProcessMemory', 'WriteProcessMemory',
+  'InitializeEnclave', 'DeleteEnclave', 'CallEnclave', 'TerminateEnclave', 'VirtualAlloc', 'VirtualFree', 'VirtualProtect', 'ReadProcessMemory', 'WriteProcessMemory',
 ]);
 
 /** One process's kernel32, with its thread's last-error value. */
@@ -239,7 +240,6 @@ export class Kernel32 implements Kernel32Functions {
       return this.#ok(C.STATUS_SUCCESS);
     }
     // MEM_DECOMMIT.
-    if (r.kind === 'enclave') return this.#fail(C.STATUS_INVALID_PARAMETER); // not supported for enclaves
     if (!Number.isSafeInteger(dwSize) || dwSize < 0) return this.#fail(C.STATUS_INVALID_PARAMETER_3);
     const start = lpAddress - (lpAddress % 4096);
     let end: number;
@@ -250,7 +250,46 @@ export class Kernel32 implements Kernel32Functions {
       end = Math.ceil((lpAddress + dwSize) / 4096) * 4096;
       if (end > r.base + r.size) return this.#fail(C.STATUS_UNABLE_TO_FREE_VM);
     }
+    // (An enclave's pages: only trimmed ones of an SGX2 enclave, removed once the enclave accepted the trim: os-api.md §2.15.)
+    if (r.kind === 'enclave') return this.#ok(this.nt.decommitEnclavePages(start, end));
     p.decommit(r, start, end - start);
+    return this.#ok(C.STATUS_SUCCESS);
+  }
+
+  /**
+   * VirtualProtect (NtProtectVirtualMemory). The region is every page holding a byte of
+   * [lpAddress, lpAddress+dwSize), all in one reservation (else STATUS_CONFLICTING_ADDRESSES,
+   * ERROR_INVALID_ADDRESS) and committed (STATUS_NOT_COMMITTED, ERROR_INVALID_ADDRESS); the
+   * protection of the first page before the call goes to *lpflOldProtect, which must be writable
+   * (VirtualProtect docs: "If this parameter is NULL or does not point to a valid variable, the
+   * function fails"; STATUS_ACCESS_VIOLATION, ERROR_NOACCESS). Private pages take one of the base
+   * protections (modifiers and unknown bits: STATUS_INVALID_PAGE_PROTECTION [INF]); pages of an
+   * initialized ENCLAVE_TYPE_SGX2 enclave follow the SGX2 extensions (NtEnclaveApi.protectEnclavePages).
+   * A dwSize of 0 is refused (STATUS_INVALID_PARAMETER [INF]).
+   */
+  VirtualProtect(lpAddress: number, dwSize: number, flNewProtect: number, lpflOldProtect: Out<number>): boolean {
+    const p = this.#p;
+    if (!Number.isSafeInteger(lpAddress) || lpAddress < 0 || !Number.isSafeInteger(dwSize) || dwSize <= 0) return this.#fail(C.STATUS_INVALID_PARAMETER);
+    if (lpflOldProtect === null || lpflOldProtect === 0 || !outWritable(p, lpflOldProtect, 4)) return this.#fail(C.STATUS_ACCESS_VIOLATION);
+    const start = lpAddress - (lpAddress % 4096);
+    const end = Math.ceil((lpAddress + dwSize) / 4096) * 4096;
+    const r = p.regionAt(start);
+    if (!r || end > r.base + r.size) return this.#fail(C.STATUS_CONFLICTING_ADDRESSES);
+    if (r.kind === 'enclave') {
+      const { status, old } = this.nt.protectEnclavePages(start, end - start, flNewProtect);
+      if (old === null) return this.#fail(status);
+      writeOut(p, lpflOldProtect, old, 4); // (pages may have changed before a later refusal: the old protection is reported then too)
+      return this.#ok(status);
+    }
+    const pte = pteFlagsFor(flNewProtect >>> 0);
+    if (pte < 0 && flNewProtect >>> 0 !== C.PAGE_NOACCESS) return this.#fail(C.STATUS_INVALID_PAGE_PROTECTION);
+    for (let v = start / 4096; v < end / 4096; v++) if (!r.committed.has(v)) return this.#fail(C.STATUS_NOT_COMMITTED);
+    const old = protectionOfPte(p.pageTable.entry(start / 4096), undefined);
+    for (let v = start / 4096; v < end / 4096; v++) {
+      if (pte < 0) p.pageTable.unmap(v);
+      else p.pageTable.map(v, r.committed.get(v)!.pfn, pte);
+    }
+    writeOut(p, lpflOldProtect, old, 4);
     return this.#ok(C.STATUS_SUCCESS);
   }
 

@@ -5,7 +5,7 @@
  * Every call validates everything it can before its first irreversible step (ECREATE, EADD), so a
  * failing call leaves nothing behind: no reservation, no EPC page, no half-built enclave.
  */
-import { ArchFault, SECS, ATTR, SGX, INTEL_LE_PUBKEYHASH, mrsignerOf } from '../../arch/index.js';
+import { ArchFault, SECS, ATTR, SGX, PT, PTE, VECTOR, INTEL_LE_PUBKEYHASH, mrsignerOf } from '../../arch/index.js';
 import { u64le, writeU64le, plainView } from '../../lib/bytes.js';
 import type { Kernel, KernelEnclave } from '../kernel.js';
 import type { Process } from '../process.js';
@@ -307,6 +307,150 @@ export class NtEnclaveApi {
     return C.STATUS_SUCCESS;
   }
 
+  // ---- VirtualProtect / VirtualFree(MEM_DECOMMIT) in an SGX2 enclave ------------------------
+
+  /**
+   * VirtualProtect of [start, start+size) (whole pages) in an initialized ENCLAVE_TYPE_SGX2 enclave,
+   * after os-api.md §2.15's model [INF throughout; Windows documents only that VirtualProtect has
+   * SGX2 extensions]:
+   * - a base protection: EMODPR to its R/W/X (the EPCM only ever narrows: a right the page lacks
+   *   is not given), the PTEs set to it, ETRACK; the enclave then EACCEPTs (PR);
+   * - a base protection | PAGE_ENCLAVE_NO_CHANGE: the PTEs only (the enclave extends its EPCM
+   *   permissions itself with EMODPE);
+   * - PAGE_ENCLAVE_DECOMMIT: EMODT to PT_TRIM, ETRACK; the enclave then EACCEPTs the trim (through
+   *   the page's PTE, which stays until then) and VirtualFree(MEM_DECOMMIT) removes the pages.
+   * Every page must be committed in the enclave (STATUS_NOT_COMMITTED; a trimmed page is not), and
+   * is checked before the first leaf; a page an SGX2 leaf refuses (a TCS for EMODPR, a page still
+   * PENDING or MODIFIED) stops the call there with STATUS_INVALID_PAGE_PROTECTION, the pages
+   * before it changed (the leaves cannot be undone). `old` is the first page's protection before
+   * (null when the call was refused before it changed anything).
+   * An enclave that is not an initialized SGX2 one: STATUS_CONFLICTING_ADDRESSES, as VirtualAlloc.
+   */
+  protectEnclavePages(start: number, size: number, flNewProtect: number): { status: number; old: number | null } {
+    const enc = this.#k.enclaveAt(this.#p, start);
+    if (this.#profile.armStub || !enc || enc.state !== 'initialized' || enc.type !== C.ENCLAVE_TYPE_SGX2 || start + size > enc.base + enc.size) return { status: C.STATUS_CONFLICTING_ADDRESSES, old: null };
+    const p = flNewProtect >>> 0;
+    let mode: 'trim' | 'pte' | 'restrict';
+    let base = p;
+    if (p === C.PAGE_ENCLAVE_DECOMMIT) mode = 'trim';
+    else if ((p & C.PAGE_ENCLAVE_NO_CHANGE) !== 0) {
+      mode = 'pte';
+      base = (p & ~C.PAGE_ENCLAVE_NO_CHANGE) >>> 0;
+    } else mode = 'restrict';
+    const pte = mode === 'trim' ? -1 : pteFlagsFor(base);
+    if (mode !== 'trim' && pte < 0 && base !== C.PAGE_NOACCESS) return { status: C.STATUS_INVALID_PAGE_PROTECTION, old: null };
+    const n = size / 4096;
+    for (let i = 0; i < n; i++) {
+      const la = start + i * 4096;
+      if ((!enc.pages.has(la) && !enc.evicted.has(la)) || enc.trimmed.has(la)) return { status: C.STATUS_NOT_COMMITTED, old: null };
+    }
+    const pt = this.#p.pageTable;
+    const old = protectionOfPte(pt.entry(start / 4096), enc.evicted.get(start)?.pte);
+    const k = this.#k;
+    const perms = mode === 'restrict' ? rwxOf(base) : 0;
+    let status: number = C.STATUS_SUCCESS;
+    let changed = false;
+    try {
+      k.ring0(() => {
+        for (let i = 0; i < n && status === C.STATUS_SUCCESS; i++) {
+          const la = start + i * 4096;
+          const pa = this.#resident(enc, la);
+          if (pa < 0) {
+            status = C.STATUS_INSUFFICIENT_RESOURCES;
+            break;
+          }
+          if (mode !== 'pte') {
+            let st: number;
+            try {
+              st = mode === 'trim' ? k.sgx.emodt(PT.TRIM << 8, pa) : k.sgx.emodpr(perms, pa);
+            } catch (e) {
+              if (!(e instanceof ArchFault) || e.vector === VECTOR.MC) throw e;
+              st = -1; // (#PF: not a page this leaf takes, e.g. a TCS for EMODPR)
+            }
+            if (st !== SGX.SUCCESS) {
+              status = C.STATUS_INVALID_PAGE_PROTECTION;
+              break;
+            }
+            changed = true;
+          }
+          const vpn = la / 4096;
+          // (A trimmed page keeps its PTE until it is removed: the enclave's EACCEPT of the trim translates it.)
+          if (mode === 'trim') enc.trimmed.add(la);
+          else if (pte < 0) pt.unmap(vpn);
+          else pt.map(vpn, pa / 4096, pte);
+        }
+        // ETRACK (and the IPIs, so that the threads inside leave and EACCEPT finds the tracking done).
+        if (changed) {
+          if (k.sgx.etrack(enc.secs) !== SGX.SUCCESS) {
+            for (const lp of k.processor.lps) if (lp.inEnclaveMode) lp.injectInterrupt();
+            k.sgx.etrack(enc.secs);
+          }
+          for (const lp of k.processor.lps) if (lp.inEnclaveMode) lp.injectInterrupt();
+        }
+      });
+    } catch (e) {
+      if (!(e instanceof ArchFault)) throw e;
+      return { status: faultStatus(e), old };
+    }
+    return { status, old };
+  }
+
+  /**
+   * VirtualFree(MEM_DECOMMIT) of [start, end) in an initialized ENCLAVE_TYPE_SGX2 enclave
+   * (os-api.md §2.15 [INF]): every page must be one VirtualProtect(PAGE_ENCLAVE_DECOMMIT) trimmed
+   * (else STATUS_INVALID_PARAMETER, nothing removed); each is removed once the enclave has accepted
+   * the trim (EMODPR with RWX is the probe, as Linux's REMOVE_PAGES: SGX_PAGE_NOT_MODIFIABLE while
+   * the trim is not accepted, #PF once it is); a page not accepted yet stops the call there with
+   * STATUS_INVALID_PAGE_PROTECTION, the pages before it removed.
+   */
+  decommitEnclavePages(start: number, end: number): number {
+    const enc = this.#k.enclaveAt(this.#p, start);
+    if (this.#profile.armStub || !enc || enc.state !== 'initialized' || enc.type !== C.ENCLAVE_TYPE_SGX2) return C.STATUS_INVALID_PARAMETER; // (decommitting pages of an SGX1 enclave is not supported)
+    for (let la = start; la < end; la += 4096) if (!enc.trimmed.has(la)) return C.STATUS_INVALID_PARAMETER;
+    const k = this.#k;
+    let status: number = C.STATUS_SUCCESS;
+    try {
+      k.ring0(() => {
+        for (let la = start; la < end; la += 4096) {
+          const pa = this.#resident(enc, la);
+          if (pa < 0) {
+            status = C.STATUS_INSUFFICIENT_RESOURCES;
+            return;
+          }
+          try {
+            k.sgx.emodpr(7, pa);
+            status = C.STATUS_INVALID_PAGE_PROTECTION; // (SGX_PAGE_NOT_MODIFIABLE: the enclave has not accepted the trim)
+            return;
+          } catch (e) {
+            if (!(e instanceof ArchFault) || e.vector !== VECTOR.PF) throw e;
+          }
+          if (k.removePage(enc, la) !== SGX.SUCCESS) {
+            status = C.STATUS_INVALID_PARAMETER;
+            return;
+          }
+          enc.trimmed.delete(la);
+        }
+      });
+    } catch (e) {
+      if (!(e instanceof ArchFault)) throw e;
+      return faultStatus(e);
+    }
+    return status;
+  }
+
+  /** The EPC page of `la`, loaded back (and an eviction under way finished) when it is out; −1 when it cannot be had. */
+  #resident(enc: KernelEnclave, la: number): number {
+    const pager = this.#k.pager;
+    try {
+      if (enc.blocked.has(la) && pager.evict(enc, la) !== 'evicted') return -1;
+      if (enc.evicted.has(la) && pager.load(enc, la) !== SGX.SUCCESS) return -1;
+    } catch (e) {
+      if (e instanceof OsError || (e instanceof ArchFault && e.vector !== VECTOR.MC)) return -1;
+      throw e;
+    }
+    return enc.pages.get(la) ?? -1;
+  }
+
   /** Whether `n` pages from `base` can be added: none there yet (CONFLICTING_ADDRESSES), and the EPC has room (the exhaustion knob's status). */
   #roomFor(enc: KernelEnclave, base: number, n: number): number {
     for (let i = 0; i < n; i++) if (enc.pages.has(base + i * 4096) || enc.evicted.has(base + i * 4096)) return C.STATUS_CONFLICTING_ADDRESSES;
@@ -358,3 +502,25 @@ function isPowerOfTwo(n: number): boolean {
   if (n <= 0) return false;
   return 2 ** Math.round(Math.log2(n)) === n;
 }
+
+/** The PAGE_* base protection a PTE gives (−1: not mapped; `evicted` the flags of a page out of the EPC), as VirtualProtect reports the old one [INF: x86 cannot tell PAGE_EXECUTE from PAGE_EXECUTE_READ]. */
+function protectionOfPte(entry: number, evicted: number | undefined): number {
+  const flags = entry >= 0 ? entry % 8 : evicted ?? -1;
+  if (flags < 0 || (flags & PTE.U) === 0) return C.PAGE_NOACCESS;
+  if ((flags & PTE.NX) !== 0) return (flags & PTE.W) !== 0 ? C.PAGE_READWRITE : C.PAGE_READONLY;
+  return (flags & PTE.W) !== 0 ? C.PAGE_EXECUTE_READWRITE : C.PAGE_EXECUTE_READ;
+}
+
+/** SECINFO R/W/X of a base protection. */
+function rwxOf(protect: number): number {
+  switch (protect) {
+    case C.PAGE_READONLY: return 1;
+    case C.PAGE_READWRITE: return 3;
+    case C.PAGE_EXECUTE: return 4;
+    case C.PAGE_EXECUTE_READ: return 5;
+    case C.PAGE_EXECUTE_READWRITE: return 7;
+    default: return 0;
+  }
+}
+
+export { protectionOfPte };
