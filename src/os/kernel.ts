@@ -607,6 +607,7 @@ export class Kernel {
     if (enc.secsEvicted === null) this.epc.free(enc.secs);
     this.pager.release(enc);
     enc.blocked.clear();
+    enc.trimmed.clear();
     this.releaseCommitment(enc);
     const r = enc.process.regionAt(enc.base);
     if (r && r.owner === enc) enc.process.release(r);

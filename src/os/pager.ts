@@ -7,7 +7,7 @@
  * ECREATE, when the kernel reclaims); a page is unmapped before EBLOCK; EWB is tried, then ETRACK
  * and EWB again, then every processor in enclave mode is interrupted (the model's IPIs do not pick
  * the enclave's) and the page stays blocked until a later attempt. With `reclaim` on, an
- * allocation that finds the EPC full evicts the oldest reclaimable page (REG and TCS pages, oldest
+ * allocation that finds the EPC full evicts the oldest reclaimable page (REG, TCS and trimmed pages, oldest
  * first; VA pages are never reclaimed), so enclaves may together be larger than the EPC. An
  * initialized enclave none of whose pages is left in the EPC gives its SECS up too (Linux's step
  * 5), and loads it back first.
@@ -134,7 +134,7 @@ export class EpcPager {
     const pa = enc.pages.get(la);
     if (pa === undefined) throw new OsError('PAGE_NOT_PRESENT', `the enclave at 0x${enc.base.toString(16)} has no page in the EPC at 0x${la.toString(16)}`);
     const type = k.processor.inspect.epcm(pa).pageType;
-    if (type !== PT.REG && type !== PT.TCS) throw new OsError('NOT_RECLAIMABLE', `the page at 0x${la.toString(16)} has type ${type}: only REG and TCS pages are reclaimed`);
+    if (type !== PT.REG && type !== PT.TCS && type !== PT.TRIM) throw new OsError('NOT_RECLAIMABLE', `the page at 0x${la.toString(16)} has type ${type}: only REG, TCS and TRIM pages are reclaimed`);
     // The buffers first (an allocation that fails then leaves nothing taken), then the VA slot.
     const src = k.allocKernelPage();
     let pcmd = -1, slot = -1;

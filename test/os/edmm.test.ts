@@ -25,9 +25,9 @@ interface Sgx2 {
   inside(fn: (ctx: EnclaveContext) => void): ExitInfo;
 }
 
-function sgx2(type: number = W.ENCLAVE_TYPE_SGX2): Sgx2 {
+function sgx2(type: number = W.ENCLAVE_TYPE_SGX2, epcReclaim = false): Sgx2 {
   const engine = new ScriptEngine();
-  const p = H.platformFor('win-x64-sgx2', { engine });
+  const p = H.platformFor('win-x64-sgx2', { engine, epcReclaim });
   const base = H.create(p, L, H.FIX_BASE, 0, type);
   H.loadRest(p, base, L);
   H.initialize(p, base, L);
@@ -54,9 +54,18 @@ function secinfoAt(ctx: EnclaveContext, base: number, flags: number): number {
 
 const PENDING = 0x8, MODIFIED = 0x10, PR = 0x20;
 
-/** An EAUGed page at base + 0x10000, accepted by the enclave (RW). */
-function acceptedPage(e: Sgx2): number {
-  const at = e.base + 0x1_0000;
+/** EACCEPT of `la` with SECINFO `flags` from inside the enclave: its status. */
+function accept(e: Sgx2, la: number, flags: number): number {
+  let st = -1;
+  e.inside((ctx) => {
+    st = ctx.eaccept(secinfoAt(ctx, e.base, flags), la);
+  });
+  return st;
+}
+
+/** An EAUGed page at base + `off` (default 0x10000), accepted by the enclave (RW). */
+function acceptedPage(e: Sgx2, off = 0x1_0000): number {
+  const at = e.base + off;
   assert.equal(e.p.kernel32.VirtualAlloc(at, PAGE, W.MEM_COMMIT, W.PAGE_READWRITE), at);
   let st = -1;
   e.inside((ctx) => {
@@ -174,7 +183,95 @@ describe('Windows EDMM: VirtualProtect and VirtualFree(MEM_DECOMMIT) in an SGX2 
   });
 });
 
+describe('Windows EDMM: tracking, PTEs, eviction and teardown (review)', () => {
+  it('an ETRACK refused (a thread inside since before the previous one) is STATUS_RETRY (1237), the old protection reported; the same call again once the thread left tracks it, and the enclave accepts', () => {
+    const e = sgx2();
+    const a = acceptedPage(e, 0x1_0000), b = acceptedPage(e, 0x1_1000), c = acceptedPage(e, 0x1_2000);
+    const old = { value: H.SENT_OUT };
+    const seen: ReturnType<typeof H.observe>[] = [];
+    e.inside(() => {
+      seen.push(H.observe(e.p, () => e.p.kernel32.VirtualProtect(a, PAGE, W.PAGE_READONLY, old)));
+      seen.push(H.observe(e.p, () => e.p.kernel32.VirtualProtect(b, PAGE, W.PAGE_READONLY, old)));
+      seen.push(H.observe(e.p, () => e.p.kernel32.VirtualProtect(c, PAGE, W.PAGE_ENCLAVE_DECOMMIT, old)));
+    });
+    assert.deepEqual(seen, [
+      { ret: true, err: H.SENT_ERR, nt: W.STATUS_SUCCESS },
+      failed(1237, W.STATUS_RETRY),
+      failed(1237, W.STATUS_RETRY),
+    ]);
+    assert.equal(old.value, W.PAGE_READWRITE);
+    assert.equal(accept(e, a, (PT.REG << 8) | PR | 1), SGX.SUCCESS, 'the first call was tracked');
+    assert.equal(accept(e, b, (PT.REG << 8) | PR | 1), SGX.NOT_TRACKED, 'the second was not');
+    assert.equal(e.p.kernel32.VirtualProtect(b, PAGE, W.PAGE_READONLY, old), true);
+    assert.equal(accept(e, b, (PT.REG << 8) | PR | 1), SGX.SUCCESS);
+    assert.equal(e.p.kernel32.VirtualProtect(c, PAGE, W.PAGE_ENCLAVE_DECOMMIT, old), true, 'a trimmed page may be trimmed again (the tracking only)');
+    assert.equal(accept(e, c, (PT.TRIM << 8) | MODIFIED), SGX.SUCCESS);
+    assert.equal(e.p.kernel32.VirtualFree(c, PAGE, W.MEM_DECOMMIT), true);
+  });
+
+  it('a page keeps a translation while the enclave must accept through it: PAGE_NOACCESS restricts the EPCM to nothing with the PTE read-only; a page whose PTE was removed (NO_CHANGE) is mapped again when trimmed', () => {
+    const e = sgx2();
+    const a = acceptedPage(e, 0x1_0000), b = acceptedPage(e, 0x1_1000);
+    const old = { value: 0 };
+    assert.equal(e.p.kernel32.VirtualProtect(a, PAGE, W.PAGE_NOACCESS, old), true);
+    const x = epcm(e, a);
+    assert.deepEqual([x.r, x.w, x.x, x.pr], [false, false, false, true]);
+    assert.equal(e.p.process.pageTable.lookup(a / PAGE)!.flags, PTE.U | PTE.NX);
+    assert.equal(accept(e, a, (PT.REG << 8) | PR), SGX.SUCCESS);
+    assert.equal(e.p.kernel32.VirtualProtect(b, PAGE, (W.PAGE_NOACCESS | W.PAGE_ENCLAVE_NO_CHANGE) >>> 0, old), true);
+    assert.equal(e.p.process.pageTable.lookup(b / PAGE), null);
+    assert.equal(e.p.kernel32.VirtualProtect(b, PAGE, W.PAGE_ENCLAVE_DECOMMIT, old), true);
+    assert.equal(old.value, W.PAGE_NOACCESS);
+    assert.equal(accept(e, b, (PT.TRIM << 8) | MODIFIED), SGX.SUCCESS);
+    assert.equal(e.p.kernel32.VirtualFree(b, PAGE, W.MEM_DECOMMIT), true);
+  });
+
+  it('a trimmed page can be evicted (EWB takes PT_TRIM) and is loaded back to be removed; DeleteEnclave forgets the pages still trimmed', () => {
+    const e = sgx2(W.ENCLAVE_TYPE_SGX2, true);
+    const a = acceptedPage(e, 0x1_0000), b = acceptedPage(e, 0x1_1000);
+    const old = { value: 0 };
+    assert.equal(e.p.kernel32.VirtualProtect(a, 2 * PAGE, W.PAGE_ENCLAVE_DECOMMIT, old), true);
+    assert.equal(accept(e, a, (PT.TRIM << 8) | MODIFIED), SGX.SUCCESS);
+    const enc = e.p.kernel.enclaves[0]!;
+    assert.equal(e.p.kernel.pager.evict(enc, a), 'evicted');
+    assert.equal(e.p.kernel32.VirtualFree(a, PAGE, W.MEM_DECOMMIT), true);
+    assert.equal(enc.pages.has(a) || enc.evicted.has(a), false);
+    assert.deepEqual([...enc.trimmed], [b]);
+    H.teardown(e.p);
+    assert.equal(enc.trimmed.size, 0);
+  });
+
+  it('a VirtualFree over pages whose trim is accepted, then one whose is not: the first removed, then STATUS_INVALID_PAGE_PROTECTION; the whole enclave (size 0) is refused unless every page is trimmed', () => {
+    const e = sgx2();
+    const a = acceptedPage(e, 0x1_0000), b = acceptedPage(e, 0x1_1000);
+    const old = { value: 0 };
+    assert.equal(e.p.kernel32.VirtualProtect(a, 2 * PAGE, W.PAGE_ENCLAVE_DECOMMIT, old), true);
+    assert.equal(accept(e, a, (PT.TRIM << 8) | MODIFIED), SGX.SUCCESS);
+    assert.deepEqual(H.observe(e.p, () => e.p.kernel32.VirtualFree(a, 2 * PAGE, W.MEM_DECOMMIT)), failed(87, W.STATUS_INVALID_PAGE_PROTECTION));
+    const enc = e.p.kernel.enclaves[0]!;
+    assert.equal(enc.pages.has(a), false);
+    assert.equal(enc.pages.has(b), true);
+    assert.deepEqual(H.observe(e.p, () => e.p.kernel32.VirtualFree(e.base, 0, W.MEM_DECOMMIT)), failed(87, W.STATUS_INVALID_PARAMETER));
+  });
+});
+
 describe('VirtualProtect of private memory', () => {
+  it('reports PAGE_EXECUTE as it was given (its PTE is PAGE_EXECUTE_READ\'s)', () => {
+    const p = H.platformFor('win-x64-sgx1');
+    const k = p.kernel32;
+    const a = k.VirtualAlloc(0, PAGE, W.MEM_RESERVE | W.MEM_COMMIT, W.PAGE_EXECUTE);
+    const old = { value: 0 };
+    assert.equal(k.VirtualProtect(a, PAGE, W.PAGE_EXECUTE_READ, old), true);
+    assert.equal(old.value, W.PAGE_EXECUTE);
+    assert.equal(k.VirtualProtect(a, PAGE, W.PAGE_EXECUTE, old), true);
+    assert.equal(old.value, W.PAGE_EXECUTE_READ);
+    assert.equal(k.VirtualProtect(a, PAGE, W.PAGE_READONLY, old), true);
+    assert.equal(old.value, W.PAGE_EXECUTE);
+  });
+
+});
+
+describe('VirtualProtect of private memory, refusals', () => {
   it('changes the PTEs of committed pages and reports the first page\'s protection; uncommitted pages, two reservations or a bad protection are refused', () => {
     const p = H.platformFor('win-x64-sgx1');
     const k = p.kernel32;

@@ -56,6 +56,15 @@ export class Kernel32 implements Kernel32Functions {
   readonly #p: Process;
   readonly #profile: WindowsProfile;
   #lastError = 0;
+  /** Private pages committed or protected PAGE_EXECUTE (their PTE is PAGE_EXECUTE_READ's: x86 has no execute-only), by page number, for the old protection VirtualProtect reports. */
+  readonly #executeOnly = new Set<number>();
+
+  #recordProtection(start: number, end: number, protect: number): void {
+    for (let v = Math.floor(start / 4096); v < Math.ceil(end / 4096); v++) {
+      if (protect === C.PAGE_EXECUTE) this.#executeOnly.add(v);
+      else this.#executeOnly.delete(v);
+    }
+  }
   /** The NTSTATUS of the last Nt call a function made, success included (for conformance checks). */
   lastNtStatus = 0;
 
@@ -199,6 +208,7 @@ export class Kernel32 implements Kernel32Functions {
         p.release(r);
         return this.#failNull(C.STATUS_COMMITMENT_LIMIT);
       }
+      if (type & C.MEM_COMMIT) this.#recordProtection(base, base + size, flProtect >>> 0);
       this.lastNtStatus = C.STATUS_SUCCESS;
       return base;
     }
@@ -211,6 +221,7 @@ export class Kernel32 implements Kernel32Functions {
     }
     if (!r || r.kind !== 'private' || lpAddress + dwSize > r.base + r.size) return this.#failNull(C.STATUS_MEMORY_NOT_ALLOCATED);
     if (!p.commit(r, start, Math.ceil((lpAddress + dwSize) / 4096) * 4096 - start, pte)) return this.#failNull(C.STATUS_COMMITMENT_LIMIT);
+    this.#recordProtection(start, lpAddress + dwSize, flProtect >>> 0);
     this.lastNtStatus = C.STATUS_SUCCESS;
     return start;
   }
@@ -220,7 +231,8 @@ export class Kernel32 implements Kernel32Functions {
    * the pages touched by [lpAddress, lpAddress+dwSize) must lie in the region
    * (STATUS_UNABLE_TO_FREE_VM, ERROR_INVALID_PARAMETER); dwSize 0 decommits the whole region and
    * then lpAddress must be its base (STATUS_FREE_VM_NOT_AT_BASE, ERROR_INVALID_ADDRESS);
-   * uncommitted pages in the range are no error.
+   * uncommitted private pages in the range are no error. In an enclave only trimmed pages of an
+   * SGX2 enclave are decommitted (NtEnclaveApi.decommitEnclavePages).
    */
   VirtualFree(lpAddress: number, dwSize: number, dwFreeType: number): boolean {
     const p = this.#p;
@@ -237,6 +249,7 @@ export class Kernel32 implements Kernel32Functions {
       if (lpAddress !== r.base) return this.#fail(C.STATUS_FREE_VM_NOT_AT_BASE); // freevm.c
       if (r.kind === 'enclave') return this.#ok(this.nt.deleteEnclave(lpAddress));
       p.release(r);
+      this.#recordProtection(r.base, r.base + r.size, 0);
       return this.#ok(C.STATUS_SUCCESS);
     }
     // MEM_DECOMMIT.
@@ -253,6 +266,7 @@ export class Kernel32 implements Kernel32Functions {
     // (An enclave's pages: only trimmed ones of an SGX2 enclave, removed once the enclave accepted the trim: os-api.md §2.15.)
     if (r.kind === 'enclave') return this.#ok(this.nt.decommitEnclavePages(start, end));
     p.decommit(r, start, end - start);
+    this.#recordProtection(start, end, 0);
     return this.#ok(C.STATUS_SUCCESS);
   }
 
@@ -284,11 +298,13 @@ export class Kernel32 implements Kernel32Functions {
     const pte = pteFlagsFor(flNewProtect >>> 0);
     if (pte < 0 && flNewProtect >>> 0 !== C.PAGE_NOACCESS) return this.#fail(C.STATUS_INVALID_PAGE_PROTECTION);
     for (let v = start / 4096; v < end / 4096; v++) if (!r.committed.has(v)) return this.#fail(C.STATUS_NOT_COMMITTED);
-    const old = protectionOfPte(p.pageTable.entry(start / 4096), undefined);
+    const ptOld = protectionOfPte(p.pageTable.entry(start / 4096), undefined);
+    const old = ptOld === C.PAGE_EXECUTE_READ && this.#executeOnly.has(start / 4096) ? C.PAGE_EXECUTE : ptOld;
     for (let v = start / 4096; v < end / 4096; v++) {
       if (pte < 0) p.pageTable.unmap(v);
       else p.pageTable.map(v, r.committed.get(v)!.pfn, pte);
     }
+    this.#recordProtection(start, end, flNewProtect >>> 0);
     writeOut(p, lpflOldProtect, old, 4);
     return this.#ok(C.STATUS_SUCCESS);
   }

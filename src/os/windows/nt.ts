@@ -319,10 +319,13 @@ export class NtEnclaveApi {
    *   permissions itself with EMODPE);
    * - PAGE_ENCLAVE_DECOMMIT: EMODT to PT_TRIM, ETRACK; the enclave then EACCEPTs the trim (through
    *   the page's PTE, which stays until then) and VirtualFree(MEM_DECOMMIT) removes the pages.
-   * Every page must be committed in the enclave (STATUS_NOT_COMMITTED; a trimmed page is not), and
-   * is checked before the first leaf; a page an SGX2 leaf refuses (a TCS for EMODPR, a page still
-   * PENDING or MODIFIED) stops the call there with STATUS_INVALID_PAGE_PROTECTION, the pages
-   * before it changed (the leaves cannot be undone). `old` is the first page's protection before
+   * Every page must be committed in the enclave (STATUS_NOT_COMMITTED; a trimmed page is not, but
+   * may be trimmed again), and is checked before the first leaf; a page an SGX2 leaf refuses (a TCS
+   * for EMODPR, a page still PENDING or MODIFIED) stops the call there with
+   * STATUS_INVALID_PAGE_PROTECTION, the pages before it changed (the leaves cannot be undone). A
+   * page keeps a PTE while the enclave has to accept a change through it (PAGE_NOACCESS and a trim
+   * map it read-only, no execute: the EPCM refuses the enclave's accesses anyway). Pages added but
+   * not accepted yet (PENDING) can be neither trimmed nor removed (EMODT refuses them; as on Linux). `old` is the first page's protection before
    * (null when the call was refused before it changed anything).
    * An enclave that is not an initialized SGX2 one: STATUS_CONFLICTING_ADDRESSES, as VirtualAlloc.
    */
@@ -342,10 +345,11 @@ export class NtEnclaveApi {
     const n = size / 4096;
     for (let i = 0; i < n; i++) {
       const la = start + i * 4096;
-      if ((!enc.pages.has(la) && !enc.evicted.has(la)) || enc.trimmed.has(la)) return { status: C.STATUS_NOT_COMMITTED, old: null };
+      // (A trimmed page is no longer committed; trimming it again only repeats the tracking, for a call that failed there.)
+      if ((!enc.pages.has(la) && !enc.evicted.has(la)) || (enc.trimmed.has(la) && mode !== 'trim')) return { status: C.STATUS_NOT_COMMITTED, old: null };
     }
     const pt = this.#p.pageTable;
-    const old = protectionOfPte(pt.entry(start / 4096), enc.evicted.get(start)?.pte);
+    const old = protectionOfPte(pt.entry(start / 4096), enc.evicted.get(start)?.pte ?? enc.blocked.get(start));
     const k = this.#k;
     const perms = mode === 'restrict' ? rwxOf(base) : 0;
     let status: number = C.STATUS_SUCCESS;
@@ -359,7 +363,7 @@ export class NtEnclaveApi {
             status = C.STATUS_INSUFFICIENT_RESOURCES;
             break;
           }
-          if (mode !== 'pte') {
+          if (mode !== 'pte' && !(mode === 'trim' && enc.trimmed.has(la))) {
             let st: number;
             try {
               st = mode === 'trim' ? k.sgx.emodt(PT.TRIM << 8, pa) : k.sgx.emodpr(perms, pa);
@@ -371,21 +375,32 @@ export class NtEnclaveApi {
               status = C.STATUS_INVALID_PAGE_PROTECTION;
               break;
             }
-            changed = true;
           }
+          if (mode !== 'pte') changed = true;
           const vpn = la / 4096;
-          // (A trimmed page keeps its PTE until it is removed: the enclave's EACCEPT of the trim translates it.)
-          if (mode === 'trim') enc.trimmed.add(la);
-          else if (pte < 0) pt.unmap(vpn);
-          else pt.map(vpn, pa / 4096, pte);
+          if (mode === 'trim') {
+            enc.trimmed.add(la);
+            // (The page keeps a translation until it is removed: the enclave's EACCEPT of the trim goes through it.)
+            if (pt.entry(vpn) < 0) pt.map(vpn, pa / 4096, PTE.U | PTE.NX);
+          } else if (pte >= 0) pt.map(vpn, pa / 4096, pte);
+          else if (mode === 'restrict') pt.map(vpn, pa / 4096, PTE.U | PTE.NX); // (PAGE_NOACCESS: no EPCM right is left, and the EACCEPT of PR needs the translation [INF])
+          else pt.unmap(vpn);
         }
-        // ETRACK (and the IPIs, so that the threads inside leave and EACCEPT finds the tracking done).
+        // ETRACK, then IPIs so that the threads inside leave and the enclave's EACCEPT finds the
+        // tracking complete. An ETRACK refused (a thread that entered before the previous one is
+        // still inside) leaves the changes untracked: STATUS_RETRY, and a later call (the same
+        // protection again) tracks them [INF].
         if (changed) {
-          if (k.sgx.etrack(enc.secs) !== SGX.SUCCESS) {
+          const ipi = (): void => {
             for (const lp of k.processor.lps) if (lp.inEnclaveMode) lp.injectInterrupt();
-            k.sgx.etrack(enc.secs);
+          };
+          let tr = k.sgx.etrack(enc.secs);
+          if (tr !== SGX.SUCCESS) {
+            ipi();
+            tr = k.sgx.etrack(enc.secs);
           }
-          for (const lp of k.processor.lps) if (lp.inEnclaveMode) lp.injectInterrupt();
+          ipi();
+          if (tr !== SGX.SUCCESS && status === C.STATUS_SUCCESS) status = C.STATUS_RETRY;
         }
       });
     } catch (e) {
@@ -503,7 +518,7 @@ function isPowerOfTwo(n: number): boolean {
   return 2 ** Math.round(Math.log2(n)) === n;
 }
 
-/** The PAGE_* base protection a PTE gives (−1: not mapped; `evicted` the flags of a page out of the EPC), as VirtualProtect reports the old one [INF: x86 cannot tell PAGE_EXECUTE from PAGE_EXECUTE_READ]. */
+/** The PAGE_* base protection a PTE gives (−1: not mapped; `evicted` the flags kept for a page out of the EPC or blocked), as VirtualProtect reports the old one of an enclave page [INF: its PTE cannot tell PAGE_EXECUTE from PAGE_EXECUTE_READ]. */
 function protectionOfPte(entry: number, evicted: number | undefined): number {
   const flags = entry >= 0 ? entry % 8 : evicted ?? -1;
   if (flags < 0 || (flags & PTE.U) === 0) return C.PAGE_NOACCESS;
