@@ -60,10 +60,14 @@ export class Kernel32 implements Kernel32Functions {
   readonly #executeOnly = new Set<number>();
 
   #recordProtection(start: number, end: number, protect: number): void {
-    for (let v = Math.floor(start / 4096); v < Math.ceil(end / 4096); v++) {
-      if (protect === C.PAGE_EXECUTE) this.#executeOnly.add(v);
-      else this.#executeOnly.delete(v);
+    const first = Math.floor(start / 4096), last = Math.ceil(end / 4096);
+    if (protect === C.PAGE_EXECUTE) {
+      for (let v = first; v < last; v++) this.#executeOnly.add(v); // (pages just committed or protected: bounded by RAM)
+      return;
     }
+    // (Forgetting visits only what is recorded when the range is larger: a release of a huge reservation stays cheap.)
+    if (last - first <= this.#executeOnly.size) for (let v = first; v < last; v++) this.#executeOnly.delete(v);
+    else for (const v of [...this.#executeOnly]) if (v >= first && v < last) this.#executeOnly.delete(v);
   }
   /** The NTSTATUS of the last Nt call a function made, success included (for conformance checks). */
   lastNtStatus = 0;
