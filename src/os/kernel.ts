@@ -287,27 +287,29 @@ export class Kernel {
     this.sgx = new SgxLeaves(this);
     this.pager = new EpcPager(this);
     this.reclaim = options.reclaim ?? false;
-    processor.setPageFaultHandler((lp, address, errorCode) => this.pager.onPageFault(lp, address) || this.#moreFaults(lp, address, errorCode));
+    processor.setPageFaultHandler((lp, address, errorCode) => this.pager.onPageFault(lp, address, errorCode) || this.#moreFaults(lp, address, errorCode));
   }
 
   readonly #faultHandlers: ((lp: LogicalProcessor, address: number, errorCode: number) => boolean)[] = [];
   /** Per address space, the OS's answer to "whose enclave is mapped at this address" (Linux: the VMA's). */
-  readonly #mappings = new Map<PageTable, (la: number) => KernelEnclave | null>();
+  readonly #mappings = new Map<PageTable, (la: number, errorCode: number) => KernelEnclave | null>();
 
   /**
    * Let an OS say which enclave is mapped at an address of `process` (on Linux the VMA decides:
-   * ELRANGEs are not reserved, so two enclaves of one process may share addresses, one mapped).
-   * Without one, the enclave whose ELRANGE holds the address is (Windows reserves ELRANGE).
+   * ELRANGEs are not reserved, so two enclaves of one process may share addresses, one mapped),
+   * and whether a fault there (its error code; −1: no fault) is one its mapping allows at all
+   * (Linux's access_error: null for a write to a mapping without write permission). Without one,
+   * the enclave whose ELRANGE holds the address is (Windows reserves ELRANGE).
    */
-  setMappingResolver(process: Process, resolve: (la: number) => KernelEnclave | null): void {
+  setMappingResolver(process: Process, resolve: (la: number, errorCode: number) => KernelEnclave | null): void {
     this.#mappings.set(process.pageTable, resolve);
   }
 
-  /** The live enclave mapped at page `la` of the address space `pt`, or null. */
-  enclaveMappedAt(pt: PageTable, la: number): KernelEnclave | null {
+  /** The live enclave mapped at page `la` of the address space `pt` (for a fault with `errorCode`, −1: none), or null. */
+  enclaveMappedAt(pt: PageTable, la: number, errorCode = -1): KernelEnclave | null {
     const r = this.#mappings.get(pt);
     if (r !== undefined) {
-      const e = r(la);
+      const e = r(la, errorCode);
       return e !== null && e.state !== 'deleted' && e.contains(la) ? e : null;
     }
     for (const e of this.#enclaves) if (e.process.pageTable === pt && e.contains(la) && e.state !== 'deleted') return e;

@@ -334,10 +334,10 @@ export class EpcPager {
    * enclave mapped in the faulting processor's address space loads it back. False for every other
    * fault (it goes on to the host as it is), and when the page cannot be loaded.
    */
-  onPageFault(lp: LogicalProcessor, address: number): boolean {
+  onPageFault(lp: LogicalProcessor, address: number, errorCode = -1): boolean {
     const k = this.#k;
     const la = address - (address % 4096);
-    const enc = k.enclaveMappedAt(lp.cr3, la);
+    const enc = k.enclaveMappedAt(lp.cr3, la, errorCode);
     if (enc === null) return false;
     try {
       if (enc.blocked.has(la) && this.evict(enc, la) !== 'evicted') return false;

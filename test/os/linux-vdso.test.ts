@@ -454,6 +454,35 @@ describe('Linux: mappings and paging together (adversarial review)', () => {
     assert.ok(pte && pte.pfn * 4096 < m.p.processor.epcBase, 'the PTE is the anonymous page\'s');
   });
 
+  it('a write fault on an evicted page in a read-only mapping is access_error\'s: nothing is loaded back, the host gets the #PF (0x6); a read loads it', () => {
+    const m = linuxFor('linux-sgx2', { epcReclaim: true });
+    const e = buildLinux(m);
+    const enc = m.p.kernel.enclaves[0]!;
+    const enter = m.libc.vdsoSym('__vdso_sgx_enter_enclave')!;
+    const la = e.base + 0x4000;
+    assert.equal(m.libc.mprotect(la, 4096, PROT_READ), 0);
+    assert.equal(m.p.kernel.pager.evict(enc, la), 'evicted');
+    const loaded = m.p.kernel.pager.stats.loaded;
+    m.engine.resumeFn = (ctx) => ctx.regs.rcx;
+    const w = m.engine.on((ctx) => {
+      ctx.write(la, new Uint8Array([1]));
+      return ctx.regs.rcx;
+    });
+    const run = runStruct(m.libc, e.base);
+    assert.equal(enter(w, 0, 0, EENTER, 0, 0, run), 0);
+    const r = readRun(m.libc, run);
+    assert.equal(r.exception_vector, VECTOR.PF);
+    assert.equal(r.exception_error_code, PFEC.W | PFEC.US);
+    assert.equal(m.p.kernel.pager.stats.loaded, loaded);
+    assert.ok(enc.evicted.has(la));
+    const rd = m.engine.on((ctx) => {
+      ctx.read(la, 1);
+      return ctx.regs.rcx;
+    });
+    assert.equal(enter(rd, 0, 0, EENTER, 0, 0, runStruct(m.libc, e.base + 0x1000)), 0);
+    assert.equal(m.p.kernel.pager.stats.loaded, loaded + 1);
+  });
+
   it('two enclaves of one process at the same addresses (CREATE reserves nothing): the pager and the fault handler touch only the mapped one\'s PTEs', () => {
     const m = linuxFor('linux-sgx2', { epcReclaim: true });
     const L = new LinuxLayout();

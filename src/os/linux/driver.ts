@@ -163,10 +163,14 @@ export class LinuxSyscalls {
     this.#profile = profile;
     this.#cfg = config;
     kernel.addPageFaultHandler((lp, address, errorCode) => this.#fault(lp, address, errorCode));
-    // Which enclave is mapped where is the VMA's to say (an ELRANGE is not reserved on Linux).
-    kernel.setMappingResolver(process, (la) => {
+    // Which enclave is mapped where is the VMA's to say (an ELRANGE is not reserved on Linux); a
+    // write fault in a mapping without write permission is access_error's SIGSEGV before any
+    // handler (nothing is loaded back for it).
+    kernel.setMappingResolver(process, (la, errorCode) => {
       const r = process.regionAt(la);
-      return r !== null && r.owner instanceof Vma && r.owner.file !== null ? r.owner.file.enclave : null;
+      if (r === null || !(r.owner instanceof Vma) || r.owner.file === null) return null;
+      if (errorCode >= 0 && (((errorCode & PFEC.W) !== 0 && (r.owner.prot & PROT_WRITE) === 0) || (r.owner.prot & PROT_RWX) === 0)) return null;
+      return r.owner.file.enclave;
     });
   }
 
