@@ -420,9 +420,9 @@ export class Kernel {
     return [...this.#enclaves];
   }
 
+  /** The live enclave of `process` at `la` (enclaveMappedAt of its address space). */
   enclaveAt(process: Process, la: number): KernelEnclave | null {
-    for (const e of this.#enclaves) if (e.process === process && e.contains(la) && e.state !== 'deleted') return e;
-    return null;
+    return this.enclaveMappedAt(process.pageTable, la);
   }
 
   /**
@@ -443,9 +443,9 @@ export class Kernel {
     const reserve = options.reserve ?? true;
     const vaPages = options.vaPages ?? this.reclaim;
     if (reserve && !process.isFree(base, size)) return { error: 'VA_CONFLICT' };
-    // (With reclaim, room is made for the commitment and the first VA page by evicting others' pages.)
-    if (this.reclaim) this.ensureAvailable(commitPages + 2);
-    if (options.vaPages === true && this.epc.availablePages < commitPages + 2) return { error: 'NO_EPC' }; // (the VA page and the SECS: Linux's sgx_encl_grow, then the SECS)
+    // The commitment, the SECS, and the first VA page when the enclave keeps them (Linux's
+    // sgx_encl_grow: refused without one); with reclaim, room is made by evicting others' pages.
+    if (!this.ensureAvailable(commitPages + 1 + (vaPages ? 1 : 0))) return { error: 'NO_EPC' };
     if (!this.epc.commit(commitPages + 1)) return { error: 'NO_EPC' };
     const secsPage = this.epc.alloc(true);
     try {
@@ -557,6 +557,26 @@ export class Kernel {
     this.epc.free(pa);
     enc.pages.delete(la);
     return SGX.SUCCESS;
+  }
+
+  /**
+   * Start a tracking cycle for `enc` after EMODPR/EMODT, as Linux's sgx_enclave_etrack does:
+   * ETRACK (when refused: IPIs and ETRACK once more), then IPIs to every processor in enclave mode,
+   * so that the threads inside leave and the enclave's EACCEPT finds the tracking complete. (The
+   * model's IPIs are taken at the interrupted thread's next interrupt window.) False when ETRACK
+   * was refused twice (a thread that entered before the previous cycle is still inside).
+   */
+  trackEnclave(enc: KernelEnclave): boolean {
+    const ipi = (): void => {
+      for (const lp of this.processor.lps) if (lp.inEnclaveMode) lp.injectInterrupt();
+    };
+    let ok = this.sgx.etrack(enc.secs) === SGX.SUCCESS;
+    if (!ok) {
+      ipi();
+      ok = this.sgx.etrack(enc.secs) === SGX.SUCCESS;
+    }
+    ipi();
+    return ok;
   }
 
   /** Release the unused part of an enclave's commitment (at initialization). */

@@ -308,6 +308,22 @@ export class EpcPager {
     return SGX.SUCCESS;
   }
 
+  /**
+   * The EPC address of page `la` of `enc`, brought back into the EPC first when it is out (an
+   * eviction still under way finished, an evicted page loaded); −1 when it cannot be had (not the
+   * enclave's, busy, no EPC, a MAC failure, a leaf's fault). #MC goes on.
+   */
+  resident(enc: KernelEnclave, la: number): number {
+    try {
+      if (enc.blocked.has(la) && this.evict(enc, la) !== 'evicted') return -1;
+      if (enc.evicted.has(la) && this.load(enc, la) !== SGX.SUCCESS) return -1;
+    } catch (e) {
+      if (e instanceof OsError || (e instanceof ArchFault && e.vector !== VECTOR.MC)) return -1;
+      throw e;
+    }
+    return enc.pages.get(la) ?? -1;
+  }
+
   /** Evict up to `n` of the oldest reclaimable pages; returns how many were evicted. */
   reclaim(n: number): number {
     let done = 0;
@@ -338,16 +354,8 @@ export class EpcPager {
     const k = this.#k;
     const la = address - (address % 4096);
     const enc = k.enclaveMappedAt(lp.cr3, la, errorCode);
-    if (enc === null) return false;
-    try {
-      if (enc.blocked.has(la) && this.evict(enc, la) !== 'evicted') return false;
-      if (!enc.evicted.has(la)) return false;
-      if (this.load(enc, la) !== SGX.SUCCESS) return false;
-    } catch (e) {
-      // The page cannot come back now (no EPC, a fault of a leaf): the #PF goes on to the host.
-      if (e instanceof OsError || (e instanceof ArchFault && e.vector !== VECTOR.MC)) return false;
-      throw e;
-    }
+    // (Only a page out of the EPC, or blocked by an eviction, is the pager's to bring back; one that cannot come now: the #PF goes on to the host.)
+    if (enc === null || (!enc.blocked.has(la) && !enc.evicted.has(la)) || this.resident(enc, la) < 0) return false;
     this.stats.faults++;
     return true;
   }

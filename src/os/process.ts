@@ -88,7 +88,7 @@ export class Process {
    */
   commit(r: Region, la: number, size: number, pte: number): boolean {
     const first = Math.floor(la / 4096), last = Math.ceil((la + size) / 4096);
-    if (last - first - this.#committedIn(r, first, last) > this.#frames.available) return false;
+    if (last - first - this.committedIn(r, la, size) > this.#frames.available) return false;
     // From here the range has at most `available` uncommitted pages plus the committed ones: the
     // loop is bounded by RAM, not by the size asked for.
     for (let v = first; v < last; v++) {
@@ -105,8 +105,9 @@ export class Process {
     return true;
   }
 
-  /** How many pages of [first, last) are committed in `r` (iterating whichever is smaller). */
-  #committedIn(r: Region, first: number, last: number): number {
+  /** How many pages holding a byte of [la, la+size) are committed in `r` (iterating whichever is smaller). */
+  committedIn(r: Region, la: number, size: number): number {
+    const first = Math.floor(la / 4096), last = Math.ceil((la + size) / 4096);
     if (last - first <= r.committed.size) {
       let n = 0;
       for (let v = first; v < last; v++) if (r.committed.has(v)) n++;
@@ -152,12 +153,13 @@ export class Process {
     const i = this.#regions.indexOf(r);
     if (i < 0) throw new OsError('VA_NOT_RESERVED', 'region is not reserved in this process');
     if (r.kind === 'private') this.decommit(r, r.base, r.size);
-    else this.#unmapRange(r.base / 4096, (r.base + r.size) / 4096);
+    else this.unmapPages(r.base, r.size);
     this.#regions.splice(i, 1);
   }
 
-  /** Remove every present PTE of pages [first, last), visiting only what is mapped when the range is larger. */
-  #unmapRange(first: number, last: number): void {
+  /** Remove every present PTE of the pages of [la, la+size), visiting only what is mapped when the range is larger; frames stay committed. */
+  unmapPages(la: number, size: number): void {
+    const first = Math.floor(la / 4096), last = Math.ceil((la + size) / 4096);
     const pt = this.pageTable;
     if (last - first <= pt.size) {
       for (let v = first; v < last; v++) pt.unmap(v);

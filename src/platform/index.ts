@@ -3,7 +3,7 @@
  * execution engine), the kernel, and for one process either the Windows profile's kernel32
  * (createPlatform) or Linux's SGX driver and C library (createLinuxPlatform).
  */
-import { Processor, type EnclaveEngine, type ProcessorOptions, type SavedProcessor } from '../arch/index.js';
+import { Processor, type EnclaveEngine, type ProcessorOptions, type ProcessorFeatures, type SavedProcessor } from '../arch/index.js';
 import { Kernel, type Process } from '../os/index.js';
 import { windowsProfile, resolveWindowsConfig, Kernel32, WINDOWS_PROFILES, type WindowsProfileId, type WindowsConfig, type WindowsProfile } from '../os/windows/index.js';
 import { linuxProfile, resolveLinuxConfig, isLinuxProfile, LinuxSyscalls, Libc, LINUX_PROFILES, type LinuxProfileId, type LinuxConfig, type LinuxProfile } from '../os/linux/index.js';
@@ -85,19 +85,34 @@ function savedProfile(saved: SavedPlatform, requested: WindowsProfileId | undefi
  */
 export function createPlatform(options: PlatformOptions = {}): Platform {
   const saved = options.saved;
+  checkMachineOptions(options, saved, 'Platform.save()');
+  if (isLinuxProfile(options.profile)) throw new PlatformError('LINUX_PROFILE', `${options.profile} is a Linux profile: createLinuxPlatform makes that machine`, { profile: options.profile });
+  const profile = windowsProfile(saved !== undefined ? savedProfile(saved, options.profile) : options.profile ?? 'win-x64-sgx1');
+  const { processor, kernel, process } = bootMachine(options, saved, profile.processor, 'host.exe');
+  const kernel32 = new Kernel32(kernel, process, profile, resolveWindowsConfig(options.windows ?? {}, processor.inspect.flexibleLaunchControl));
+  return { profile, processor, kernel, process, kernel32, save: () => ({ ...processor.save(), profile: profile.id }) };
+}
+
+/** What both factories refuse first: a seed beside a save (it would be silently ignored), an `epcReclaim` that is no boolean, a save that is no object. */
+function checkMachineOptions(options: Omit<PlatformOptions, 'saved' | 'profile' | 'windows'>, saved: SavedProcessor | undefined, what: string): void {
   // A saved machine carries its own platform secrets: a seed as well would be silently ignored.
   if (saved !== undefined && options.seed !== undefined) throw new PlatformError('SEED_WITH_SAVED', 'a saved machine keeps its own platform secrets: give `saved` or `seed`, not both');
-  // (`saved: null` is a save too, a malformed one: Processor.restore refuses it, rather than a new machine with other secrets.)
-  const restart = saved !== undefined;
   if (options.epcReclaim !== undefined && typeof options.epcReclaim !== 'boolean') throw new PlatformError('BAD_OPTION', `epcReclaim must be true or false, got ${String(options.epcReclaim)}`, { option: 'epcReclaim' });
-  if (restart && (typeof saved !== 'object' || saved === null)) throw new PlatformError('SAVED_PLATFORM_INVALID', 'the saved machine is not an object (Platform.save() output)');
-  if (isLinuxProfile(options.profile)) throw new PlatformError('LINUX_PROFILE', `${options.profile} is a Linux profile: createLinuxPlatform makes that machine`, { profile: options.profile });
-  const profile = windowsProfile(restart ? savedProfile(saved, options.profile) : options.profile ?? 'win-x64-sgx1');
+  // (`saved: null` is a save too, a malformed one: refused, rather than a new machine with other secrets.)
+  if (saved !== undefined && (typeof saved !== 'object' || saved === null)) throw new PlatformError('SAVED_PLATFORM_INVALID', `the saved machine is not an object (${what} output)`);
+}
+
+/**
+ * The processor (new, with the profile's features, or restarted from `saved` with its own), the
+ * kernel and the host process, its threads in user mode on every logical processor.
+ */
+function bootMachine(options: Omit<PlatformOptions, 'saved' | 'profile' | 'windows'>, saved: SavedProcessor | undefined, features: Partial<ProcessorFeatures>, processName: string): { processor: Processor; kernel: Kernel; process: Process } {
+  const restart = saved !== undefined;
   const procOpts: ProcessorOptions = {
     ...(options.processor ?? {}),
     // A new machine has the profile's processor; a restarted one keeps its saved features
     // (options.processor.features, when given, still override them).
-    ...(restart ? {} : { features: { ...(options.processor?.features ?? {}), ...profile.processor } }),
+    ...(restart ? {} : { features: { ...(options.processor?.features ?? {}), ...features } }),
     ...(options.epcSize !== undefined ? { epcSize: options.epcSize } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.crypto !== undefined ? { crypto: options.crypto } : {}),
@@ -105,21 +120,14 @@ export function createPlatform(options: PlatformOptions = {}): Platform {
   };
   const processor = restart ? Processor.restore(saved, procOpts) : new Processor(procOpts);
   const kernel = new Kernel(processor, { reclaim: options.epcReclaim ?? false });
-  const process = kernel.createProcess('host.exe');
-  const kernel32 = new Kernel32(kernel, process, profile, resolveWindowsConfig(options.windows ?? {}, processor.inspect.flexibleLaunchControl));
-  hostThreads(processor, process);
-  return { profile, processor, kernel, process, kernel32, save: () => ({ ...processor.save(), profile: profile.id }) };
-}
-
-/**
- * The host program's threads run in user mode on every logical processor (a host thread may be
- * placed on any of them: loadEnclave's `lp`); the kernel borrows one for ring-0 work.
- */
-function hostThreads(processor: Processor, process: Process): void {
+  const process = kernel.createProcess(processName);
+  // The host program's threads run in user mode on every logical processor (a host thread may be
+  // placed on any of them: loadEnclave's `lp`); the kernel borrows one for ring-0 work.
   for (const lp of processor.lps) {
     lp.cpl = 3;
     lp.cr3 = process.pageTable;
   }
+  return { processor, kernel, process };
 }
 
 /** A saved Linux machine: the processor's configuration and secrets, and the Linux profile it ran. */
@@ -158,12 +166,9 @@ export interface LinuxPlatform {
  */
 export function createLinuxPlatform(options: LinuxPlatformOptions = {}): LinuxPlatform {
   const saved = options.saved;
-  if (saved !== undefined && options.seed !== undefined) throw new PlatformError('SEED_WITH_SAVED', 'a saved machine keeps its own platform secrets: give `saved` or `seed`, not both');
-  if (options.epcReclaim !== undefined && typeof options.epcReclaim !== 'boolean') throw new PlatformError('BAD_OPTION', `epcReclaim must be true or false, got ${String(options.epcReclaim)}`, { option: 'epcReclaim' });
-  const restart = saved !== undefined;
-  if (restart && (typeof saved !== 'object' || saved === null)) throw new PlatformError('SAVED_PLATFORM_INVALID', 'the saved machine is not an object (LinuxPlatform.save() output)');
+  checkMachineOptions(options, saved, 'LinuxPlatform.save()');
   let id: string = options.profile ?? 'linux-sgx2';
-  if (restart) {
+  if (saved !== undefined) {
     const recorded = saved.linuxProfile;
     if (recorded === undefined || !LINUX_PROFILES.includes(recorded)) throw new PlatformError('SAVED_PLATFORM_INVALID', `the saved machine names no Linux profile (${String(recorded)})`, { profile: recorded ?? null });
     if (options.profile !== undefined && options.profile !== recorded) throw new PlatformError('PROFILE_MISMATCH', `the saved machine ran profile ${recorded}; it cannot restart as ${options.profile}`, { saved: recorded, requested: options.profile });
@@ -171,18 +176,7 @@ export function createLinuxPlatform(options: LinuxPlatformOptions = {}): LinuxPl
   }
   const profile = linuxProfile(id);
   const config = resolveLinuxConfig(options.linux ?? {});
-  const procOpts: ProcessorOptions = {
-    ...(options.processor ?? {}),
-    ...(restart ? {} : { features: { ...(options.processor?.features ?? {}), ...profile.processor } }),
-    ...(options.epcSize !== undefined ? { epcSize: options.epcSize } : {}),
-    ...(options.seed !== undefined ? { seed: options.seed } : {}),
-    ...(options.crypto !== undefined ? { crypto: options.crypto } : {}),
-    engine: options.engine ?? createTrustedRuntime(options.crypto ? { crypto: options.crypto } : {}),
-  };
-  const processor = restart ? Processor.restore(saved, procOpts) : new Processor(procOpts);
-  const kernel = new Kernel(processor, { reclaim: options.epcReclaim ?? false });
-  const process = kernel.createProcess('host');
+  const { processor, kernel, process } = bootMachine(options, saved, profile.processor, 'host');
   const libc = new Libc(kernel, new LinuxSyscalls(kernel, process, profile, config));
-  hostThreads(processor, process);
   return { profile, processor, kernel, process, libc, save: () => ({ ...processor.save(), linuxProfile: profile.id }) };
 }

@@ -11,6 +11,7 @@ import {
   sgx_enclave_create, sgx_enclave_add_pages, sgx_enclave_init, sgx_enclave_run, errnoName, type LinuxProfileId, type Libc,
 } from '../../src/os/linux/index.js';
 import { SECS, TCS, PT, ATTR, Measurement, measuredSecinfoFlags, type Secs } from '../../src/arch/index.js';
+import type { KernelEnclave } from '../../src/os/index.js';
 import { signSigstruct, type SigstructFields } from '../../src/sdk/index.js';
 import { defaultCrypto } from '../../src/lib/index.js';
 import { ScriptEngine } from './enclave.js';
@@ -176,6 +177,32 @@ export function buildLinux(m: LinuxMachine, stage: LinuxStage = 'initialized', l
   if (stage === 'mapped') return { fd, base, layout };
   ioctlOk(libc, fd, SGX_IOC.ENCLAVE_INIT, initArg(libc, layout.sigstruct()), 'INIT');
   return { fd, base, layout };
+}
+
+/**
+ * Two initialized enclaves of one process at the same ELRANGE (CREATE reserves nothing): A with one
+ * page (the layout's data page, at +0x4000) and never mapped, B the whole layout, mapped.
+ */
+export function twoEnclavesAtOneAddress(m: LinuxMachine): { base: number; fdA: number; fdB: number; A: KernelEnclave; B: KernelEnclave } {
+  const { libc } = m;
+  const L = new LinuxLayout();
+  const La = new LinuxLayout({ pages: [L.pages[4]!] });
+  const base = reserve(libc, L.size);
+  const fdA = libc.open('/dev/sgx_enclave');
+  ioctlOk(libc, fdA, SGX_IOC.ENCLAVE_CREATE, createArg(libc, La.secs(base)), 'CREATE A');
+  ioctlOk(libc, fdA, SGX_IOC.ENCLAVE_ADD_PAGES, addArg(libc, La.pages[0]!), 'ADD A');
+  ioctlOk(libc, fdA, SGX_IOC.ENCLAVE_INIT, initArg(libc, La.sigstruct()), 'INIT A');
+  const fdB = libc.open('/dev/sgx_enclave');
+  ioctlOk(libc, fdB, SGX_IOC.ENCLAVE_CREATE, createArg(libc, L.secs(base)), 'CREATE B');
+  for (const pg of L.pages) ioctlOk(libc, fdB, SGX_IOC.ENCLAVE_ADD_PAGES, addArg(libc, pg), 'ADD B');
+  for (const pg of L.pages) assert.equal(libc.mmap(base + pg.offset, 4096, protOf(pg.secinfo), MAP_SHARED | MAP_FIXED, fdB, 0), base + pg.offset);
+  ioctlOk(libc, fdB, SGX_IOC.ENCLAVE_INIT, initArg(libc, L.sigstruct()), 'INIT B');
+  const enclaveOf = (fd: number): KernelEnclave => {
+    const f = libc.sys.file(fd);
+    assert.ok(f && f.kind === 'enclave' && f.enclave);
+    return f.enclave;
+  };
+  return { base, fdA, fdB, A: enclaveOf(fdA), B: enclaveOf(fdB) };
 }
 
 /** A struct sgx_enclave_run in user memory for TCS `tcs`; its address. */

@@ -12,8 +12,8 @@ import {
   sgx_enclave_restrict_permissions, sgx_enclave_modify_types, sgx_enclave_remove_pages, type SgxEnterEnclave,
 } from '../../src/os/linux/index.js';
 import { PT, SGX, VECTOR, PFEC, TCS, type EnclaveContext } from '../../src/arch/index.js';
-import { linuxFor, buildLinux, put, runStruct, readRun, ioctlOk, reserve, createArg, addArg, initArg, protOf, LinuxLayout, type LinuxMachine, type BuiltLinuxEnclave } from '../helpers/linux.js';
-import { OsError, type KernelEnclave } from '../../src/os/index.js';
+import { linuxFor, buildLinux, put, runStruct, readRun, ioctlOk, twoEnclavesAtOneAddress, LinuxLayout, type LinuxMachine, type BuiltLinuxEnclave } from '../helpers/linux.js';
+import { OsError } from '../../src/os/index.js';
 
 const EENTER = 2, ERESUME = 3, EEXIT = 4;
 
@@ -485,17 +485,7 @@ describe('Linux: mappings and paging together (adversarial review)', () => {
 
   it('two enclaves of one process at the same addresses (CREATE reserves nothing): the pager and the fault handler touch only the mapped one\'s PTEs', () => {
     const m = linuxFor('linux-sgx2', { epcReclaim: true });
-    const L = new LinuxLayout();
-    const base = reserve(m.libc, L.size);
-    const fdA = m.libc.open('/dev/sgx_enclave');
-    ioctlOk(m.libc, fdA, SGX_IOC.ENCLAVE_CREATE, createArg(m.libc, L.secs(base)), 'CREATE A');
-    ioctlOk(m.libc, fdA, SGX_IOC.ENCLAVE_ADD_PAGES, addArg(m.libc, L.pages[4]!), 'ADD A');
-    const fdB = m.libc.open('/dev/sgx_enclave');
-    ioctlOk(m.libc, fdB, SGX_IOC.ENCLAVE_CREATE, createArg(m.libc, L.secs(base)), 'CREATE B');
-    for (const pg of L.pages) ioctlOk(m.libc, fdB, SGX_IOC.ENCLAVE_ADD_PAGES, addArg(m.libc, pg), 'ADD B');
-    for (const pg of L.pages) assert.equal(m.libc.mmap(base + pg.offset, 4096, protOf(pg.secinfo), MAP_SHARED | MAP_FIXED, fdB, 0), base + pg.offset);
-    ioctlOk(m.libc, fdB, SGX_IOC.ENCLAVE_INIT, initArg(m.libc, L.sigstruct()), 'INIT B');
-    const [A, B] = m.p.kernel.enclaves as [KernelEnclave, KernelEnclave];
+    const { base, A, B } = twoEnclavesAtOneAddress(m);
     const la = base + 0x4000;
     const enter = m.libc.vdsoSym('__vdso_sgx_enter_enclave')!;
     let first = -1;
@@ -545,18 +535,7 @@ describe('Linux: mappings and paging together (adversarial review)', () => {
 
   it('MODIFY_TYPES to TCS zaps only its own enclave\'s PTE, not the one another enclave has mapped at the same address', () => {
     const m = linuxFor('linux-sgx2');
-    const L = new LinuxLayout();
-    const base = reserve(m.libc, L.size);
-    const fdB = m.libc.open('/dev/sgx_enclave');
-    ioctlOk(m.libc, fdB, SGX_IOC.ENCLAVE_CREATE, createArg(m.libc, L.secs(base)), 'CREATE B');
-    for (const pg of L.pages) ioctlOk(m.libc, fdB, SGX_IOC.ENCLAVE_ADD_PAGES, addArg(m.libc, pg), 'ADD B');
-    for (const pg of L.pages) assert.equal(m.libc.mmap(base + pg.offset, 4096, protOf(pg.secinfo), MAP_SHARED | MAP_FIXED, fdB, 0), base + pg.offset);
-    ioctlOk(m.libc, fdB, SGX_IOC.ENCLAVE_INIT, initArg(m.libc, L.sigstruct()), 'INIT B');
-    const A = new LinuxLayout({ pages: [L.pages[4]!] });
-    const fdA = m.libc.open('/dev/sgx_enclave');
-    ioctlOk(m.libc, fdA, SGX_IOC.ENCLAVE_CREATE, createArg(m.libc, A.secs(base)), 'CREATE A');
-    ioctlOk(m.libc, fdA, SGX_IOC.ENCLAVE_ADD_PAGES, addArg(m.libc, A.pages[0]!), 'ADD A');
-    ioctlOk(m.libc, fdA, SGX_IOC.ENCLAVE_INIT, initArg(m.libc, A.sigstruct()), 'INIT A');
+    const { base, fdA } = twoEnclavesAtOneAddress(m);
     const la = base + 0x4000;
     const before = m.p.process.pageTable.entry(la / 4096);
     assert.ok(before >= 0);

@@ -24,6 +24,7 @@
  */
 import { ArchFault, ATTR, PT, SECS, SGX, SIGSTRUCT, VECTOR, ATTRIBUTES, PTE, PFEC, mrsignerOf, type LogicalProcessor } from '../../arch/index.js';
 import { u32le, u64le, isZero } from '../../lib/bytes.js';
+import type { Layout } from '../../lib/layout.js';
 import type { Kernel, KernelEnclave } from '../kernel.js';
 import { USER_SPACE_END, type Process, type Region } from '../process.js';
 import {
@@ -402,11 +403,19 @@ export class LinuxSyscalls {
     return 0;
   }
 
-  /** sgx_ioc_sgx2_ready: SGX2 (ENODEV), then an initialized enclave (EINVAL). */
-  #sgx2Ready(f: SgxEnclaveFile): number {
+  /**
+   * What the three SGX2 ioctls begin with: sgx_ioc_sgx2_ready (SGX2: ENODEV, then an initialized
+   * enclave: EINVAL), the argument copied in (EFAULT), sgx_validate_offset_length (EINVAL). The
+   * argument's bytes and fields, or −errno.
+   */
+  #sgx2Arg<V extends { offset: bigint; length: bigint }>(f: SgxEnclaveFile, arg: number, layout: Layout<V>): { a: Uint8Array; v: V } | number {
     if (!this.sgx2) return -ERRNO.ENODEV;
     if (!f.initialized) return -ERRNO.EINVAL;
-    return 0;
+    const a = this.#fromUser(arg, layout.size);
+    if (a === null) return -ERRNO.EFAULT;
+    const v = layout.decode(a);
+    if (!this.#validOffsetLength(f, v.offset, v.length)) return -ERRNO.EINVAL;
+    return { a, v };
   }
 
   /**
@@ -428,25 +437,6 @@ export class LinuxSyscalls {
     }
     const pa = enc.pages.get(la);
     return pa === undefined ? -ERRNO.EFAULT : { page, pa };
-  }
-
-  /**
-   * sgx_enclave_etrack: ETRACK (when it fails: IPIs and ETRACK once more), then IPIs to every
-   * processor in the enclave, so that the threads inside leave (an AEX) and the tracking completes.
-   * (The model's IPIs are taken at the interrupted thread's next interrupt window, not at once: a
-   * thread whose enclave code is itself running this host code leaves only after it continues.)
-   */
-  #etrack(enc: KernelEnclave): boolean {
-    const k = this.#k;
-    const ipi = (): void => {
-      for (const lp of k.processor.lps) if (lp.inEnclaveMode) lp.injectInterrupt();
-    };
-    if (k.sgx.etrack(enc.secs) !== SGX.SUCCESS) {
-      ipi();
-      if (k.sgx.etrack(enc.secs) !== SGX.SUCCESS) return false;
-    }
-    ipi();
-    return true;
   }
 
   /** An SGX2 ioctl's per-page loop with its count and result written back (always), its fault mapping (EFAULT; #MC goes on). */
@@ -472,12 +462,9 @@ export class LinuxSyscalls {
 
   // SGX_IOC_ENCLAVE_RESTRICT_PERMISSIONS (sgx_ioc_enclave_restrict_permissions).
   #restrictPermissions(f: SgxEnclaveFile, arg: number): number {
-    const ready = this.#sgx2Ready(f);
-    if (ready !== 0) return ready;
-    const a = this.#fromUser(arg, sgx_enclave_restrict_permissions.size);
-    if (a === null) return -ERRNO.EFAULT;
-    const v = sgx_enclave_restrict_permissions.decode(a);
-    if (!this.#validOffsetLength(f, v.offset, v.length)) return -ERRNO.EINVAL;
+    const got = this.#sgx2Arg(f, arg, sgx_enclave_restrict_permissions);
+    if (typeof got === 'number') return got;
+    const { a, v } = got;
     if ((v.permissions & ~BigInt(SGX_SECINFO_PERMISSION_MASK)) !== 0n) return -ERRNO.EINVAL;
     if ((v.permissions & 3n) === 2n) return -ERRNO.EINVAL; // W without R (EMODPR would #GP)
     if (v.result !== 0n || v.count !== 0n) return -ERRNO.EINVAL;
@@ -492,19 +479,16 @@ export class LinuxSyscalls {
         out.result = st;
         return -ERRNO.EFAULT;
       }
-      if (!this.#etrack(enc)) return -ERRNO.EFAULT;
+      if (!this.#k.trackEnclave(enc)) return -ERRNO.EFAULT; // (sgx_enclave_etrack)
       return 0;
     });
   }
 
   // SGX_IOC_ENCLAVE_MODIFY_TYPES (sgx_ioc_enclave_modify_types, sgx_enclave_modify_types).
   #modifyTypes(f: SgxEnclaveFile, arg: number): number {
-    const ready = this.#sgx2Ready(f);
-    if (ready !== 0) return ready;
-    const a = this.#fromUser(arg, sgx_enclave_modify_types.size);
-    if (a === null) return -ERRNO.EFAULT;
-    const v = sgx_enclave_modify_types.decode(a);
-    if (!this.#validOffsetLength(f, v.offset, v.length)) return -ERRNO.EINVAL;
+    const got = this.#sgx2Arg(f, arg, sgx_enclave_modify_types);
+    if (typeof got === 'number') return got;
+    const { a, v } = got;
     if ((v.page_type & ~0xffn) !== 0n) return -ERRNO.EINVAL;
     if (v.result !== 0n || v.count !== 0n) return -ERRNO.EINVAL;
     const to = Number(v.page_type);
@@ -538,7 +522,7 @@ export class LinuxSyscalls {
         out.result = st;
         return -ERRNO.EFAULT;
       }
-      if (!this.#etrack(enc)) return -ERRNO.EFAULT;
+      if (!this.#k.trackEnclave(enc)) return -ERRNO.EFAULT; // (sgx_enclave_etrack)
       page.type = to;
       return 0;
     });
@@ -546,12 +530,9 @@ export class LinuxSyscalls {
 
   // SGX_IOC_ENCLAVE_REMOVE_PAGES (sgx_ioc_enclave_remove_pages, sgx_encl_remove_pages).
   #removePages(f: SgxEnclaveFile, arg: number): number {
-    const ready = this.#sgx2Ready(f);
-    if (ready !== 0) return ready;
-    const a = this.#fromUser(arg, sgx_enclave_remove_pages.size);
-    if (a === null) return -ERRNO.EFAULT;
-    const v = sgx_enclave_remove_pages.decode(a);
-    if (!this.#validOffsetLength(f, v.offset, v.length)) return -ERRNO.EINVAL;
+    const got = this.#sgx2Arg(f, arg, sgx_enclave_remove_pages);
+    if (typeof got === 'number') return got;
+    const { a, v } = got;
     if (v.count !== 0n) return -ERRNO.EINVAL;
     const enc = f.enclave!;
     const k = this.#k;
@@ -639,16 +620,8 @@ export class LinuxSyscalls {
       const la = a - (a % 4096);
       // (sgx_vma_access returns the error of a word that fails, not the bytes before it)
       if (!f.pages.has(la)) return -ERRNO.EFAULT;
-      if (enc.evicted.has(la) || enc.blocked.has(la)) {
-        try {
-          if (enc.blocked.has(la) && k.pager.evict(enc, la) !== 'evicted') return -ERRNO.EBUSY;
-          if (k.pager.load(enc, la) !== SGX.SUCCESS) return -ERRNO.EFAULT;
-        } catch (err) {
-          if (err instanceof ArchFault && err.vector === VECTOR.MC) throw err;
-          return -ERRNO.EFAULT;
-        }
-      }
-      const pa = enc.pages.get(la)!;
+      const pa = k.pager.resident(enc, la);
+      if (pa < 0) return enc.blocked.has(la) ? -ERRNO.EBUSY : -ERRNO.EFAULT;
       const align = a - (a % 8);
       const off = a % 8;
       const cnt = Math.min(8 - off, buf.length - i);
@@ -810,7 +783,7 @@ export class LinuxSyscalls {
       if (vma.file === null) {
         if (pteFor(want) >= 0) {
           if (!this.#p.commit(r, r.base, r.size, pteFor(want))) return -ERRNO.ENOMEM;
-        } else for (let v = r.base / 4096; v < (r.base + r.size) / 4096; v++) this.#p.pageTable.unmap(v);
+        } else this.#p.unmapPages(r.base, r.size);
       } else this.#mapPages(vma.file, r.base, r.size);
       at = to;
     }
@@ -867,14 +840,7 @@ export class LinuxSyscalls {
     if (enc !== null && f.initialized && (start < enc.base || end > enc.base + enc.size)) return -ERRNO.EACCES;
     if ((this.personality & READ_IMPLIES_EXEC) !== 0) return -ERRNO.EACCES;
     const want = prot & PROT_RWX;
-    if (end - start <= f.pages.size * 4096) {
-      for (let la = start; la < end; la += 4096) {
-        const p = f.pages.get(la);
-        if (p !== undefined && (want & ~p.maxProt) !== 0) return -ERRNO.EACCES;
-      }
-    } else {
-      for (const [la, p] of f.pages) if (la >= start && la < end && (want & ~p.maxProt) !== 0) return -ERRNO.EACCES;
-    }
+    for (const la of pagesOf(f, start, end)) if ((want & ~f.pages.get(la)!.maxProt) !== 0) return -ERRNO.EACCES;
     return 0;
   }
 
@@ -927,26 +893,15 @@ export class LinuxSyscalls {
     if (e >= 0 && Math.floor(e / 8) === pa / 4096) pt.unmap(la / 4096);
   }
 
-  /** #mapPage for every page of `f` in [start, start+len), visiting only the pages it has when the range is larger. */
+  /** #mapPage for every page of `f` in [start, start+len). */
   #mapPages(f: SgxEnclaveFile, start: number, len: number): void {
-    const end = start + len;
-    if (len / 4096 <= f.pages.size) {
-      for (let la = start; la < end; la += 4096) if (f.pages.has(la)) this.#mapPage(f, la);
-      return;
-    }
-    for (const la of [...f.pages.keys()]) if (la >= start && la < end) this.#mapPage(f, la);
+    for (const la of pagesOf(f, start, start + len)) this.#mapPage(f, la);
   }
 
   /** Committed RAM pages of this layer's anonymous mappings in [addr, addr+len). */
   #committedIn(addr: number, len: number): number {
     let n = 0;
-    const first = addr / 4096, last = (addr + len) / 4096;
-    for (const r of this.#regionsIn(addr, len)) {
-      if ((r.owner as Vma).file !== null) continue;
-      if (last - first <= r.committed.size) {
-        for (let v = Math.max(first, r.base / 4096); v < Math.min(last, (r.base + r.size) / 4096); v++) if (r.committed.has(v)) n++;
-      } else for (const v of r.committed.keys()) if (v >= first && v < last) n++;
-    }
+    for (const r of this.#regionsIn(addr, len)) if ((r.owner as Vma).file === null) n += this.#p.committedIn(r, addr, len);
     return n;
   }
 
@@ -1014,6 +969,15 @@ export class LinuxSyscalls {
     if (this.#releasing.size === 0) return;
     for (const f of [...this.#releasing]) this.#release(f);
   }
+}
+
+/** The addresses of `f`'s pages in [start, end), ascending by address or not: walking the range, or the pages when they are fewer (a snapshot either way). */
+function pagesOf(f: SgxEnclaveFile, start: number, end: number): number[] {
+  const out: number[] = [];
+  if ((end - start) / 4096 <= f.pages.size) {
+    for (let la = start; la < end; la += 4096) if (f.pages.has(la)) out.push(la);
+  } else for (const la of f.pages.keys()) if (la >= start && la < end) out.push(la);
+  return out;
 }
 
 /** sgx_validate_secinfo (ioctl.c): the flags (a u64) and the 64 bytes. */

@@ -358,7 +358,7 @@ export class NtEnclaveApi {
       k.ring0(() => {
         for (let i = 0; i < n && status === C.STATUS_SUCCESS; i++) {
           const la = start + i * 4096;
-          const pa = this.#resident(enc, la);
+          const pa = this.#k.pager.resident(enc, la);
           if (pa < 0) {
             status = C.STATUS_INSUFFICIENT_RESOURCES;
             break;
@@ -390,18 +390,7 @@ export class NtEnclaveApi {
         // tracking complete. An ETRACK refused (a thread that entered before the previous one is
         // still inside) leaves the changes untracked: STATUS_RETRY, and a later call (the same
         // protection again) tracks them [INF].
-        if (changed) {
-          const ipi = (): void => {
-            for (const lp of k.processor.lps) if (lp.inEnclaveMode) lp.injectInterrupt();
-          };
-          let tr = k.sgx.etrack(enc.secs);
-          if (tr !== SGX.SUCCESS) {
-            ipi();
-            tr = k.sgx.etrack(enc.secs);
-          }
-          ipi();
-          if (tr !== SGX.SUCCESS && status === C.STATUS_SUCCESS) status = C.STATUS_RETRY;
-        }
+        if (changed && !k.trackEnclave(enc) && status === C.STATUS_SUCCESS) status = C.STATUS_RETRY;
       });
     } catch (e) {
       if (!(e instanceof ArchFault)) throw e;
@@ -427,7 +416,7 @@ export class NtEnclaveApi {
     try {
       k.ring0(() => {
         for (let la = start; la < end; la += 4096) {
-          const pa = this.#resident(enc, la);
+          const pa = this.#k.pager.resident(enc, la);
           if (pa < 0) {
             status = C.STATUS_INSUFFICIENT_RESOURCES;
             return;
@@ -451,19 +440,6 @@ export class NtEnclaveApi {
       return faultStatus(e);
     }
     return status;
-  }
-
-  /** The EPC page of `la`, loaded back (and an eviction under way finished) when it is out; −1 when it cannot be had. */
-  #resident(enc: KernelEnclave, la: number): number {
-    const pager = this.#k.pager;
-    try {
-      if (enc.blocked.has(la) && pager.evict(enc, la) !== 'evicted') return -1;
-      if (enc.evicted.has(la) && pager.load(enc, la) !== SGX.SUCCESS) return -1;
-    } catch (e) {
-      if (e instanceof OsError || (e instanceof ArchFault && e.vector !== VECTOR.MC)) return -1;
-      throw e;
-    }
-    return enc.pages.get(la) ?? -1;
   }
 
   /** Whether `n` pages from `base` can be added: none there yet (CONFLICTING_ADDRESSES), and the EPC has room (the exhaustion knob's status). */
