@@ -35,6 +35,24 @@ function secinfoIn(ctx: EnclaveContext, e: BuiltLinuxEnclave, flags: number): nu
   return at;
 }
 
+/**
+ * Enclave code on TCS 0 that writes a byte at `la`, run again at the ERESUME after a fault (the
+ * frame is gone when the vDSO returns: the model resumes at the SSA); entered once. Its run
+ * record's address, the record after the entry, and how many writes completed.
+ */
+function writeOnTcs0(m: LinuxMachine, e: BuiltLinuxEnclave, enter: SgxEnterEnclave, la: number): { run: number; r: ReturnType<typeof readRun>; writes: () => number } {
+  let n = 0;
+  const write = (ctx: EnclaveContext): number => {
+    ctx.write(la, new Uint8Array([0x5a]));
+    n++;
+    return ctx.regs.rcx;
+  };
+  m.engine.resumeFn = write;
+  const run = runStruct(m.libc, e.base);
+  assert.equal(enter(m.engine.on(write), 0, 0, EENTER, 0, 0, run), 0);
+  return { run, r: readRun(m.libc, run), writes: () => n };
+}
+
 const restrict = (m: LinuxMachine, offset: number, perms: number): number =>
   put(m.libc, sgx_enclave_restrict_permissions.encode({ offset: BigInt(offset), length: 4096n, permissions: BigInt(perms), result: 0n, count: 0n }));
 const modify = (m: LinuxMachine, offset: number, length: number, type: number): number =>
@@ -175,26 +193,16 @@ describe('vDSO: faults on Linux', () => {
     const { m, e, enter } = setup();
     const data = e.base + 0x4000;
     assert.equal(m.libc.mprotect(data, 4096, PROT_READ), 0);
-    let writes = 0;
-    const write = (ctx: EnclaveContext): number => {
-      ctx.write(data + 8, new Uint8Array([0x5a]));
-      writes++;
-      return ctx.regs.rcx;
-    };
-    const fn = m.engine.on(write);
-    m.engine.resumeFn = write; // (the frame is gone when the vDSO returns: the model resumes at the SSA)
-    const run = runStruct(m.libc, e.base);
-    assert.equal(enter(fn, 0, 0, EENTER, 0, 0, run), 0);
-    const r = readRun(m.libc, run);
+    const { run, r, writes } = writeOnTcs0(m, e, enter, data + 8);
     assert.equal(r.function, ERESUME);
     assert.equal(r.exception_vector, VECTOR.PF);
     assert.equal(r.exception_error_code, PFEC.P | PFEC.W | PFEC.US);
     assert.equal(r.exception_addr, BigInt(data));
-    assert.equal(writes, 0);
+    assert.equal(writes(), 0);
     assert.equal(m.libc.mprotect(data, 4096, PROT_READ | PROT_WRITE), 0);
     assert.equal(enter(0, 0, 0, ERESUME, 0, 0, run), 0);
     assert.equal(readRun(m.libc, run).function, EEXIT);
-    assert.equal(writes, 1);
+    assert.equal(writes(), 1);
   });
 
   it('L12 / epcm_permissions: after RESTRICT_PERMISSIONS to R and EACCEPT, a write gives 0x8007; EMODPE from the other TCS and ERESUME finish it', () => {
@@ -206,17 +214,7 @@ describe('vDSO: faults on Linux', () => {
       return ctx.regs.rcx;
     });
     assert.equal(enter(accept, 0, 0, EENTER, 0, 0, runStruct(m.libc, e.base)), 0);
-    let done = 0;
-    const write = (ctx: EnclaveContext): number => {
-      ctx.write(data, new Uint8Array([1]));
-      done++;
-      return ctx.regs.rcx;
-    };
-    const fn = m.engine.on(write);
-    m.engine.resumeFn = write;
-    const run = runStruct(m.libc, e.base);
-    assert.equal(enter(fn, 0, 0, EENTER, 0, 0, run), 0);
-    const r = readRun(m.libc, run);
+    const { run, r, writes } = writeOnTcs0(m, e, enter, data);
     assert.equal(r.function, ERESUME, 'L12');
     assert.equal(r.exception_vector, VECTOR.PF);
     assert.equal(r.exception_error_code, 0x8007);
@@ -232,7 +230,7 @@ describe('vDSO: faults on Linux', () => {
     });
     assert.equal(enter(extend, 0, 0, EENTER, 0, 0, runStruct(m.libc, e.base + 0x1000)), 0);
     assert.equal(enter(0, 0, 0, ERESUME, 0, 0, run), 0);
-    assert.equal(done, 1);
+    assert.equal(writes(), 1);
   });
 
   it('RESTRICT_PERMISSIONS IPIs the processors inside the enclave after its ETRACK (sgx_enclave_etrack): a thread inside takes an AEX at its next window', () => {
@@ -257,17 +255,7 @@ describe('vDSO: faults on Linux', () => {
     const hole = e.base + 0x8000;
     assert.equal(m.libc.mmap(hole, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_SHARED | MAP_FIXED, e.fd, 0), hole);
     const enc = m.p.kernel.enclaves[0]!;
-    let wrote = 0;
-    const write = (ctx: EnclaveContext): number => {
-      ctx.write(hole, new Uint8Array([7]));
-      wrote++;
-      return ctx.regs.rcx;
-    };
-    const fn = m.engine.on(write);
-    m.engine.resumeFn = write;
-    const run = runStruct(m.libc, e.base);
-    assert.equal(enter(fn, 0, 0, EENTER, 0, 0, run), 0);
-    const r = readRun(m.libc, run);
+    const { run, r, writes } = writeOnTcs0(m, e, enter, hole);
     assert.equal(r.function, ERESUME);
     assert.equal(r.exception_error_code, 0x8007, 'PENDING page');
     assert.ok(enc.pages.has(hole), 'EAUGed');
@@ -277,7 +265,7 @@ describe('vDSO: faults on Linux', () => {
     });
     assert.equal(enter(accept, 0, 0, EENTER, 0, 0, runStruct(m.libc, e.base + 0x1000)), 0);
     assert.equal(enter(0, 0, 0, ERESUME, 0, 0, run), 0);
-    assert.equal(wrote, 1);
+    assert.equal(writes(), 1);
   });
 
   it('a write to a hole mapped read-only is no EAUG (access_error: a write needs VM_WRITE): error code 0x6, no page added', () => {
