@@ -390,6 +390,45 @@ describe('ECDH P-256', () => {
   });
 });
 
+describe('ECDSA P-256', () => {
+  // RFC 6979 appendix A.2.5: the P-256 key, and its deterministic SHA-256 signature of "sample".
+  const RFC6979_D = fromHex('c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721');
+  const RFC6979_Q = fromHex('60fed4ba255a9d31c961eb74c6356d68c049b8923b61fa6ce669622e60f29fb6' + '7903fe1008b8bc99a41ae9e95628bc64f2f1b20c2d7e9f5177a3c294d4462299');
+  const RFC6979_SIG = fromHex('efd48b2aacb6a8fd1140dd9cd45e81d69d2c877b56aaf991c34d0ea84eaf3716' + 'f7cb1c942d657c41d436c7a1b6e29f65f3e900dbb9aff4064dc4ab2f843acda8');
+  const sample = new TextEncoder().encode('sample');
+  test('RFC 6979 A.2.5: the public key of d, and its signature of "sample" verifies', () => {
+    assert.equal(toHex(c.ecdsaP256PublicKey(RFC6979_D)!), toHex(RFC6979_Q));
+    assert.equal(c.ecdsaP256Verify(RFC6979_Q, sample, RFC6979_SIG), true);
+    const bad = RFC6979_SIG.slice();
+    bad[63] ^= 1;
+    assert.equal(c.ecdsaP256Verify(RFC6979_Q, sample, bad), false);
+    assert.equal(c.ecdsaP256Verify(RFC6979_Q, new TextEncoder().encode('test'), RFC6979_SIG), false);
+  });
+  test('sign then verify (r ‖ s, 64 bytes); another key, a point off the curve or a short signature is false', () => {
+    const sig = c.ecdsaP256Sign(RFC6979_D, sample);
+    assert.equal(sig.length, 64);
+    assert.equal(c.ecdsaP256Verify(RFC6979_Q, sample, sig), true);
+    const other = c.ecdhP256Keypair();
+    assert.equal(c.ecdsaP256Verify(other.publicKey, sample, sig), false);
+    assert.equal(c.ecdsaP256Verify(new Uint8Array(64).fill(1), sample, sig), false);
+    assert.equal(c.ecdsaP256Verify(RFC6979_Q, sample, sig.subarray(1)), false);
+    // node:crypto agrees (an independent check of the r ‖ s form).
+    const pub = nc.createPublicKey({ key: { kty: 'EC', crv: 'P-256', x: Buffer.from(RFC6979_Q.subarray(0, 32)).toString('base64url'), y: Buffer.from(RFC6979_Q.subarray(32)).toString('base64url') }, format: 'jwk' });
+    assert.equal(nc.verify('sha256', sample, { key: pub, dsaEncoding: 'ieee-p1363' }, sig), true);
+  });
+  test('scalars outside [1, n-1] have no public key and cannot sign; a wrong length is ECDSA_PARAMS', () => {
+    const n = fromHex('ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
+    const nMinus1 = n.slice();
+    nMinus1[31]! -= 1;
+    assert.equal(c.ecdsaP256PublicKey(new Uint8Array(32)), null);
+    assert.equal(c.ecdsaP256PublicKey(n), null);
+    assert.equal(c.ecdsaP256PublicKey(new Uint8Array(32).fill(0xff)), null);
+    assert.equal(c.ecdsaP256PublicKey(nMinus1)?.length, 64);
+    assert.throws(() => c.ecdsaP256Sign(n, sample), (e: unknown) => e instanceof LibError && e.code === 'ECDSA_PARAMS');
+    assert.throws(() => c.ecdsaP256PublicKey(RFC6979_D.subarray(1)), (e: unknown) => e instanceof LibError && e.code === 'ECDSA_PARAMS');
+  });
+});
+
 describe('SHA-256 on the hashing thread (pipeline.ts)', () => {
   test('the thread starts asynchronously: it runs within a few seconds of the first request', () => {
     assert.equal(startSha256Pipeline(10_000), true);

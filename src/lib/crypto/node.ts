@@ -314,6 +314,27 @@ export function createNodeCrypto(): CryptoProvider {
         return null;
       }
     },
+    ecdsaP256PublicKey(privateKey) {
+      check(privateKey instanceof Uint8Array && privateKey.length === 32, 'ECDSA_PARAMS', 'an ECDSA P-256 private key is a 32-byte scalar');
+      return p256Public(privateKey);
+    },
+    ecdsaP256Sign(privateKey, message) {
+      check(privateKey instanceof Uint8Array && privateKey.length === 32, 'ECDSA_PARAMS', 'an ECDSA P-256 private key is a 32-byte scalar');
+      const pub = p256Public(privateKey);
+      check(pub !== null, 'ECDSA_PARAMS', 'the ECDSA P-256 private scalar is not in [1, n-1]');
+      const key = nc.createPrivateKey({ key: { ...p256Jwk(pub!), d: Buffer.from(privateKey).toString('base64url') }, format: 'jwk' });
+      return bytesOf(nc.sign('sha256', message, { key, dsaEncoding: 'ieee-p1363' }));
+    },
+    ecdsaP256Verify(publicKey, message, signature) {
+      if (!(publicKey instanceof Uint8Array) || publicKey.length !== 64 || !(signature instanceof Uint8Array) || signature.length !== 64) return false;
+      let key: nc.KeyObject;
+      try {
+        key = nc.createPublicKey({ key: p256Jwk(publicKey), format: 'jwk' });
+      } catch {
+        return false; // not a point on the curve
+      }
+      return nc.verify('sha256', message, { key, dsaEncoding: 'ieee-p1363' }, signature);
+    },
     rsaPublicKeyPem(modulus, exponent) {
       const eHex = exponent.toString(16);
       const eBytes = Buffer.from(eHex.length % 2 ? '0' + eHex : eHex, 'hex');
@@ -323,6 +344,22 @@ export function createNodeCrypto(): CryptoProvider {
   });
   registerBuiltInProvider(p);
   return p;
+}
+
+/** d·G for a 32-byte big-endian scalar, or null when d is 0 or ≥ n (OpenSSL refuses it). */
+function p256Public(d: Uint8Array): Uint8Array | null {
+  const e = nc.createECDH('prime256v1');
+  try {
+    e.setPrivateKey(d);
+  } catch {
+    return null;
+  }
+  return bytesOf(e.getPublicKey()).slice(1);
+}
+
+/** The JWK of a P-256 public point x ‖ y. */
+function p256Jwk(pub: Uint8Array): nc.JsonWebKey {
+  return { kty: 'EC', crv: 'P-256', x: Buffer.from(pub.subarray(0, 32)).toString('base64url'), y: Buffer.from(pub.subarray(32, 64)).toString('base64url') };
 }
 
 let defaultProvider: CryptoProvider | undefined;

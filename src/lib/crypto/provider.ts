@@ -65,6 +65,19 @@ export interface CryptoProvider {
   /** The ECDH P-256 shared secret (the x coordinate, 32 bytes); null when the peer's point is invalid. */
   ecdhP256Shared(privateKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array | null;
   /**
+   * The P-256 public point (x ‖ y, big-endian, 64 bytes) of a 32-byte big-endian private scalar, or
+   * null when the scalar is not in [1, n−1] (as sgx_ecc256_calculate_pub_from_priv refuses it).
+   * @throws {LibError} ECDSA_PARAMS when the scalar is not 32 bytes.
+   */
+  ecdsaP256PublicKey(privateKey: Uint8Array): Uint8Array | null;
+  /**
+   * ECDSA P-256 with SHA-256 over `message`: r ‖ s, 32 big-endian bytes each (the IEEE P1363 form
+   * DCAP quotes carry). @throws {LibError} ECDSA_PARAMS (not a 32-byte scalar in [1, n−1]).
+   */
+  ecdsaP256Sign(privateKey: Uint8Array, message: Uint8Array): Uint8Array;
+  /** Verify an r ‖ s signature; false for a point not on the curve or a malformed signature. */
+  ecdsaP256Verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean;
+  /**
    * Optional: a SHA-256 stream hashed on another thread (for long streams such as a large
    * enclave's measurement), or null when none is available now; the caller then hashes itself.
    */
@@ -74,7 +87,7 @@ export interface CryptoProvider {
 /** Every method a provider has (openSha256Pipeline is optional). */
 const PROVIDER_METHODS = [
   'sha256', 'createSha256', 'aesCmac128', 'aesGcm128Encrypt', 'aesGcm128Decrypt', 'aesCtr128', 'hkdfSha256', 'randomBytes',
-  'rsaSignSha256', 'rsaPublicNumbers', 'rsaGenerate', 'rsaPublicKeyPem', 'ecdhP256Keypair', 'ecdhP256Shared', 'openSha256Pipeline',
+  'rsaSignSha256', 'rsaPublicNumbers', 'rsaGenerate', 'rsaPublicKeyPem', 'ecdhP256Keypair', 'ecdhP256Shared', 'ecdsaP256PublicKey', 'ecdsaP256Sign', 'ecdsaP256Verify', 'openSha256Pipeline',
 ] as const satisfies readonly (keyof CryptoProvider)[];
 /** Compile-time check that the list is the whole interface: a method added to CryptoProvider but not here fails to build. */
 const PROVIDER_METHODS_COMPLETE: Exclude<keyof CryptoProvider, (typeof PROVIDER_METHODS)[number]> extends never ? true : never = true;
