@@ -66,6 +66,11 @@ WITNESS_IMPORT(is_outside_enclave) int witness_is_outside_enclave(uint64_t addr,
 WITNESS_IMPORT(sha256) sgx_status_t witness_sha256(const void *data, size_t len, void *digest32);
 WITNESS_IMPORT(ecdh_keypair) sgx_status_t witness_ecdh_keypair(void *private32, void *public64);
 WITNESS_IMPORT(ecdh_shared) sgx_status_t witness_ecdh_shared(const void *private32, const void *peer_public64, void *secret32);
+/* ECDSA P-256 (sgx_ecc256_calculate_pub_from_priv, sgx_ecdsa_sign): big-endian 32-byte scalar,
+ * public point x||y (64 bytes), signature r||s (64 bytes) over SHA-256(data). A scalar outside
+ * [1, n-1] is SGX_ERROR_INVALID_PARAMETER. */
+WITNESS_IMPORT(ecdsa_public) sgx_status_t witness_ecdsa_public(const void *private32, void *public64);
+WITNESS_IMPORT(ecdsa_sign) sgx_status_t witness_ecdsa_sign(const void *data, size_t len, const void *private32, void *signature64);
 /* Abort the enclave (an exception: the current ECALL fails, the enclave is marked crashed). */
 WITNESS_IMPORT(abort) __attribute__((noreturn)) void witness_abort(const char *msg, size_t len);
 

@@ -18,7 +18,7 @@ import { PageTable } from './mmu.js';
 import { ENCLU, SGX, PT, PFEC, VECTOR, EXIT_TYPE, MISC, ATTR, KEYNAME, KEYPOLICY, GPRSGX_SIZE, EXINFO_SIZE, PKCS1_5_PADDING } from './constants.js';
 import { exitInfo as encodeExitInfo } from './structures/ssa.js';
 import { computeXsaveSize } from './config.js';
-import { deriveKey, cpusvnAtMost, ZERO16, ZERO32, ZERO64, type KeyDependencies } from './keys.js';
+import { deriveKey, cpusvnAtMost, provisionKeyDependencies, ZERO16, ZERO32, ZERO64, type KeyDependencies } from './keys.js';
 import { type Registers, type ExitInfo, type ExitHandler, type EnclaveContext, newRegisters, copyRegisters, EnclaveRedirect, PROCESSOR_SIGNAL, REGISTER_NAMES } from './engine.js';
 import * as SGX2 from './sgx2.js';
 
@@ -1525,7 +1525,7 @@ class Context implements EnclaveContext {
         Object.assign(d, { isvProdId: s.isvProdId, isvSvn: reqIsvSvn, attributes: attrStar, mrsigner: s.mrsigner, miscSelect: miscStar });
         break;
       case KEYNAME.PROVISION_KEY:
-        Object.assign(d, { isvProdId: s.isvProdId, isvSvn: reqIsvSvn, ownerEpoch: ZERO16, attributes: attrStar, attributesMask: req.slice(24, 40), mrsigner: s.mrsigner, keyId: ZERO32, sealKeyFuses: ZERO16, miscSelect: miscStar, miscMask: notMisc });
+        Object.assign(d, provisionKeyDependencies({ isvProdId: s.isvProdId, isvSvn: reqIsvSvn, cpuSvn: reqCpusvn, attributes: attrStar, attributesMask: req.slice(24, 40), miscSelect: miscStar, miscMask: notMisc, mrsigner: s.mrsigner, padding: s.padding }));
         break;
       case KEYNAME.PROVISION_SEAL_KEY:
         Object.assign(d, {

@@ -96,6 +96,39 @@ export function deriveKey(crypto: CryptoProvider, roots: FuseRoots, d: KeyDepend
   return SERIALIZATION.with((b) => crypto.aesCmac128(root, serializeInto(b, d), true));
 }
 
+/** What PROVISION_KEY depends on besides the provisioning root (SDM Table "Key Derivation"). */
+export interface ProvisionKeyInputs {
+  readonly isvProdId: number;
+  /** KEYREQUEST.ISVSVN (at most the enclave's). */
+  readonly isvSvn: number;
+  /** KEYREQUEST.CPUSVN (at most the platform's). */
+  readonly cpuSvn: Uint8Array;
+  /** SECS.ATTRIBUTES masked by KEYREQUEST.ATTRIBUTEMASK (with INIT and DEBUG always kept), 16 bytes. */
+  readonly attributes: Uint8Array;
+  /** KEYREQUEST.ATTRIBUTEMASK, 16 bytes. */
+  readonly attributesMask: Uint8Array;
+  /** SECS.MISCSELECT & KEYREQUEST.MISCMASK. */
+  readonly miscSelect: number;
+  /** ~KEYREQUEST.MISCMASK. */
+  readonly miscMask: number;
+  readonly mrsigner: Uint8Array;
+  /** The SIGSTRUCT's padding as EINIT saw it (HARDCODED_PKCS1_5_PADDING for every valid signature). */
+  readonly padding: Uint8Array;
+}
+
+/**
+ * PROVISION_KEY's dependencies: no OWNEREPOCH, no seal fuses, no KEYID, no MRENCLAVE. EGETKEY
+ * derives the key from these, and so does whoever holds the provisioning root (the manufacturer,
+ * who certifies the PCE's key from its records, never from the platform's word).
+ */
+export function provisionKeyDependencies(p: ProvisionKeyInputs): KeyDependencies {
+  return {
+    keyName: KEYNAME.PROVISION_KEY, keyPolicy: 0, isvProdId: p.isvProdId, isvSvn: p.isvSvn, configSvn: 0, miscSelect: p.miscSelect, miscMask: p.miscMask,
+    attributes: p.attributes, attributesMask: p.attributesMask, ownerEpoch: ZERO16, cpuSvn: p.cpuSvn, sealKeyFuses: ZERO16, isvFamilyId: ZERO16,
+    isvExtProdId: ZERO16, mrenclave: ZERO32, mrsigner: p.mrsigner, keyId: ZERO32, configId: ZERO64, padding: p.padding,
+  };
+}
+
 export const ZERO16 = new Uint8Array(16);
 export const ZERO32 = new Uint8Array(32);
 export const ZERO64 = new Uint8Array(64);

@@ -38,6 +38,8 @@ export const RUNTIME_IMPORTS: Readonly<Record<string, { params: readonly WasmTyp
   sha256: { params: ['i32', 'i32', 'i32'], results: ['i32'] },
   ecdh_keypair: { params: ['i32', 'i32'], results: ['i32'] },
   ecdh_shared: { params: ['i32', 'i32', 'i32'], results: ['i32'] },
+  ecdsa_public: { params: ['i32', 'i32'], results: ['i32'] },
+  ecdsa_sign: { params: ['i32', 'i32', 'i32', 'i32'], results: ['i32'] },
   abort: { params: ['i32', 'i32'], results: [] },
 };
 
@@ -291,6 +293,23 @@ export function runtimeImports(s: RuntimeServices): Record<string, WebAssembly.I
       const z = s.crypto.ecdhP256Shared(s.memory.slice(u(priv), u(priv) + 32), s.memory.slice(u(peer), u(peer) + 64));
       if (!z) return STATUS.INVALID_PARAMETER;
       s.memory.set(z, u(out));
+      return STATUS.SUCCESS;
+    },
+    // sgx_ecc256_calculate_pub_from_priv and sgx_ecdsa_sign (sgx_tcrypto.h), with big-endian
+    // scalars, points x ‖ y and signatures r ‖ s, the forms DCAP quotes carry.
+    ecdsa_public: (priv: number, pub: number) => {
+      if (priv === 0 || pub === 0 || !inMem(u(priv), 32) || !inMem(u(pub), 64)) return STATUS.INVALID_PARAMETER;
+      const q = s.crypto.ecdsaP256PublicKey(s.memory.slice(u(priv), u(priv) + 32));
+      if (!q) return STATUS.INVALID_PARAMETER; // not a scalar in [1, n-1]
+      s.memory.set(q, u(pub));
+      return STATUS.SUCCESS;
+    },
+    ecdsa_sign: (p: number, n: number, priv: number, sig: number) => {
+      if ((p === 0 && n !== 0) || priv === 0 || sig === 0 || !inMem(u(p), u(n)) || !inMem(u(priv), 32) || !inMem(u(sig), 64)) return STATUS.INVALID_PARAMETER;
+      const d = s.memory.slice(u(priv), u(priv) + 32);
+      if (!s.crypto.ecdsaP256PublicKey(d)) return STATUS.INVALID_PARAMETER;
+      s.memory.set(s.crypto.ecdsaP256Sign(d, s.memory.subarray(u(p), u(p) + u(n))), u(sig));
+      d.fill(0);
       return STATUS.SUCCESS;
     },
     abort: (p: number, n: number) => {

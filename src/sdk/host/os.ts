@@ -7,7 +7,7 @@
  * __vdso_sgx_enter_enclave where the kernel has it: the same instruction, with the exits reported
  * in `struct sgx_enclave_run`).
  */
-import { PT, SECS, SECINFO, sgxStatusName } from '../../arch/index.js';
+import { PT, SECS, SECINFO, ATTR, sgxStatusName } from '../../arch/index.js';
 import type { LogicalProcessor } from '../../arch/index.js';
 import type { Kernel32 } from '../../os/windows/index.js';
 import * as W from '../../os/windows/constants.js';
@@ -15,7 +15,7 @@ import { win32ErrorName, ntStatusName } from '../../os/windows/index.js';
 import type { Process } from '../../os/index.js';
 import {
   O_RDWR, PROT_NONE, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_SHARED, MAP_FIXED, MAP_ANONYMOUS, SGX_IOC, SGX_PAGE_MEASURE,
-  sgx_enclave_create, sgx_enclave_add_pages, sgx_enclave_init, errnoName, maxProtOf, type Libc,
+  sgx_enclave_create, sgx_enclave_add_pages, sgx_enclave_init, sgx_enclave_provision, errnoName, maxProtOf, type Libc,
 } from '../../os/linux/index.js';
 import { SdkError } from '../errors.js';
 
@@ -135,6 +135,7 @@ class WindowsEnclaveOs implements EnclaveOs {
 }
 
 const SECS_BASEADDR_AT = SECS.field('BASEADDR').offset;
+const SECS_FLAGS_AT = SECS.field('ATTRIBUTES').offset; // ATTRIBUTES.FLAGS is its first u64
 /** User memory the Linux loader stages ioctl arguments and page contents in: 256 pages + a page of structures. */
 const STAGING_PAGES = 256;
 
@@ -196,7 +197,23 @@ class LinuxEnclaveOs implements EnclaveOs {
     libc.write(st + 4096, s);
     libc.write(st, sgx_enclave_create.encode({ src: BigInt(st + 4096) }));
     if (libc.ioctl(fd, SGX_IOC.ENCLAVE_CREATE, st) !== 0) this.#fail('CREATE_FAILED', 'SGX_IOC_ENCLAVE_CREATE');
+    if ((new DataView(s.buffer).getBigUint64(SECS_FLAGS_AT, true) & ATTR.PROVISIONKEY) !== 0n) this.#provision(st);
     return base;
+  }
+
+  /**
+   * ATTRIBUTES.PROVISIONKEY: the loader opens /dev/sgx_provision (or /dev/sgx/provision) and passes
+   * it to SGX_IOC_ENCLAVE_PROVISION; a failure is not fatal here (os-api.md §4.4: only logged), so
+   * a process without the device's permission gets EACCES from INIT.
+   */
+  #provision(st: number): void {
+    const libc = this.#libc;
+    let pfd = libc.open('/dev/sgx_provision', O_RDWR);
+    if (pfd < 0) pfd = libc.open('/dev/sgx/provision', O_RDWR);
+    if (pfd < 0) return;
+    libc.write(st, sgx_enclave_provision.encode({ fd: BigInt(pfd) }));
+    libc.ioctl(this.#fd, SGX_IOC.ENCLAVE_PROVISION, st);
+    libc.close(pfd);
   }
 
   add(offset: number, data: Uint8Array, n: number, flags: number, measured: boolean): void {

@@ -1,0 +1,154 @@
+/**
+ * The platform's quoting service: the model's counterpart of DCAP's quote library with AESM/QGS.
+ * It loads the PCE and the QE on a platform, has the QE make an attestation key and the PCE certify
+ * it, fetches the PCK certificate chain for the platform's TCB from a PCS, and turns REPORTs
+ * addressed to the QE into quotes. It is untrusted host code: everything it relays is checked by
+ * the enclaves (REPORT MACs) or by the verifier (signatures, certificates).
+ */
+import { X509Certificate } from 'node:crypto';
+import { bytesEqual } from '../lib/bytes.js';
+import { loadEnclave, statusName, type HostEnclave, type HostPlatform } from '../sdk/index.js';
+import { architecturalEnclaves } from './ae.js';
+import { AttestError } from './errors.js';
+
+/** enum pce_result (ae/pce/pce.edl). */
+export const PCE_RESULT = { OK: 0, INVALID_REPORT: 1, NOT_PROVISIONING: 2, DEBUG_ENCLAVE: 3, INVALID_SVN: 4 } as const;
+/** enum qe_result (ae/qe/qe.edl). */
+export const QE_RESULT = { OK: 0, INVALID_REPORT: 1, INVALID_KEY_BLOB: 2, CERTIFICATION_MISMATCH: 3, BUFFER_TOO_SMALL: 4, INVALID_PARAMETER: 5 } as const;
+
+/** Certification data type 5: the PCK certificate chain, PEM (sgx_quote_3.h, PCK_CERT_CHAIN). */
+export const CERT_TYPE_PCK_CERT_CHAIN = 5;
+/** PCE-ID of the (only) PCE: 0. */
+export const PCE_ID = new Uint8Array(2);
+/** The QE authentication data when none is given: 32 bytes 00 01 … 1f (the model's choice). */
+export const DEFAULT_QE_AUTH_DATA = Uint8Array.from({ length: 32 }, (_, i) => i);
+
+/** What a PCS is asked for a platform's PCK certificate (the PCS API's query: PPID, CPUSVN, PCESVN, PCE-ID). */
+export interface PckCertificateRequest {
+  readonly ppid: Uint8Array;
+  readonly cpusvn: Uint8Array;
+  readonly pceSvn: number;
+  readonly pceId: Uint8Array;
+}
+
+/** Where the quoting service gets the PCK certificate chain (leaf first, PEM). */
+export interface PckCertificateSource {
+  pckCertChain(request: PckCertificateRequest): string;
+}
+
+export interface QuotingServiceOptions {
+  /** The PCS (or a cache of its answers). */
+  readonly pcs: PckCertificateSource;
+  /** QE authentication data (at most 256 bytes). Default DEFAULT_QE_AUTH_DATA. */
+  readonly authData?: Uint8Array;
+}
+
+export interface QuotingService {
+  /** The QE's TARGETINFO: address the REPORT to be quoted to it. */
+  readonly qeTargetInfo: Uint8Array;
+  /** The PPID, CPUSVN and PCESVN the PCK certificate was asked for. */
+  readonly platform: PckCertificateRequest;
+  /** The PCK certificate chain the quotes carry. */
+  readonly pckCertChain: string;
+  /** The QE's REPORT body that the PCE certified, and the PCE's signature of it. */
+  readonly qeReportBody: Uint8Array;
+  readonly qeReportSignature: Uint8Array;
+  readonly attestationPublicKey: Uint8Array;
+  /**
+   * A quote of `report` (432 bytes, addressed to the QE).
+   * @throws {AttestError} QE_INVALID_REPORT when the QE cannot verify the REPORT (addressed to another enclave, or changed).
+   */
+  quote(report: Uint8Array): Uint8Array;
+  /** Unload the QE and the PCE. */
+  close(): void;
+}
+
+function resultName(table: Readonly<Record<string, number>>, prefix: string, r: number): string {
+  if (r < 0) return statusName(-r);
+  for (const [k, v] of Object.entries(table)) if (v === r) return `${prefix}_${k}`;
+  return String(r);
+}
+
+function call(e: HostEnclave, who: 'PCE' | 'QE', name: string, args: Parameters<HostEnclave['ecall']>[1]): void {
+  const r = e.ecall(name, args) as number;
+  if (r === 0) return;
+  const table = who === 'PCE' ? PCE_RESULT : QE_RESULT;
+  const n = resultName(table, who, r);
+  throw new AttestError(r < 0 ? `${who}_FAILED` : n, `${name}: ${n}`, { result: r, resultName: n });
+}
+
+/** The P-256 point (x ‖ y) of a PEM certificate's public key. */
+function certificateKey(pem: string): Uint8Array {
+  let jwk: { kty?: string; crv?: string; x?: string; y?: string };
+  try {
+    jwk = new X509Certificate(pem).publicKey.export({ format: 'jwk' });
+  } catch (e) {
+    throw new AttestError('PCK_CERT_INVALID', 'the PCS answered with no readable certificate', {}, { cause: e });
+  }
+  if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || !jwk.x || !jwk.y) throw new AttestError('PCK_CERT_INVALID', 'the PCK certificate does not hold a P-256 key');
+  const out = new Uint8Array(64);
+  out.set(Buffer.from(jwk.x, 'base64url'), 0);
+  out.set(Buffer.from(jwk.y, 'base64url'), 32);
+  return out;
+}
+
+/**
+ * Load the PCE and the QE on `platform` and certify a fresh attestation key.
+ * @throws {AttestError} PCK_CERT_MISMATCH when the PCS's certificate is not for this PCE's key;
+ * PCE_…/QE_… results of the enclaves; {EnclaveLoadError} when the platform cannot load them (no SGX,
+ * or a Linux process that may not open /dev/sgx_provision).
+ */
+export function createQuotingService(platform: HostPlatform, options: QuotingServiceOptions): QuotingService {
+  const auth = options.authData ?? DEFAULT_QE_AUTH_DATA;
+  if (!(auth instanceof Uint8Array) || auth.length > 256) throw new AttestError('AUTH_DATA', 'the QE authentication data is at most 256 bytes');
+  if (typeof options.pcs?.pckCertChain !== 'function') throw new AttestError('BAD_OPTIONS', 'a PCS (an object with pckCertChain) is required');
+  const ae = architecturalEnclaves();
+  const pce = loadEnclave(platform, ae.pce.image, { sigstruct: ae.pce.sigstruct });
+  let qe: HostEnclave | undefined;
+  try {
+    qe = loadEnclave(platform, ae.qe.image, { sigstruct: ae.qe.sigstruct });
+    const ppid = new Uint8Array(16), pckPublic = new Uint8Array(64), pceReport = new Uint8Array(432);
+    call(pce, 'PCE', 'pce_get_pc_info', [ppid, pckPublic, pceReport]);
+    const cpusvn = pceReport.slice(0, 16), pceSvn = new DataView(pceReport.buffer).getUint16(258, true);
+    const pceTi = new Uint8Array(512), qeTi = new Uint8Array(512);
+    call(pce, 'PCE', 'pce_get_target_info', [pceTi]);
+    call(qe, 'QE', 'qe_get_target_info', [qeTi]);
+    const sealed = new Uint8Array(560 + 96), attestationPublicKey = new Uint8Array(64), qeReport = new Uint8Array(432);
+    call(qe, 'QE', 'qe_init', [pceTi, auth, auth.length, sealed, sealed.length, attestationPublicKey, qeReport]);
+    const qeReportSignature = new Uint8Array(64);
+    call(pce, 'PCE', 'pce_certify', [qeReport, pceSvn, qeReportSignature]);
+    const request: PckCertificateRequest = { ppid, cpusvn, pceSvn, pceId: PCE_ID.slice() };
+    const chain = options.pcs.pckCertChain(request);
+    if (typeof chain !== 'string') throw new AttestError('PCK_CERT_INVALID', 'the PCS answered with no PEM chain');
+    if (!bytesEqual(certificateKey(chain), pckPublic)) throw new AttestError('PCK_CERT_MISMATCH', 'the PCS\'s PCK certificate is not for this platform\'s PCE key at this TCB');
+    const certData = new TextEncoder().encode(chain);
+    const qeReportBody = qeReport.slice(0, 384);
+    const theQe = qe;
+    let closed = false;
+    return {
+      qeTargetInfo: qeTi,
+      platform: request,
+      pckCertChain: chain,
+      qeReportBody,
+      qeReportSignature,
+      attestationPublicKey,
+      quote(report: Uint8Array): Uint8Array {
+        if (closed) throw new AttestError('CLOSED', 'the quoting service was closed');
+        if (!(report instanceof Uint8Array) || report.length !== 432) throw new AttestError('REPORT_LENGTH', 'a REPORT is 432 bytes');
+        const out = new Uint8Array(1020 + auth.length + certData.length), len = new Uint8Array(4);
+        call(theQe, 'QE', 'qe_quote', [report, sealed, sealed.length, qeReportBody, qeReportSignature, auth, auth.length, pceSvn, CERT_TYPE_PCK_CERT_CHAIN, certData, certData.length, out, out.length, len]);
+        return out.slice(0, new DataView(len.buffer).getUint32(0, true));
+      },
+      close(): void {
+        if (closed) return;
+        closed = true;
+        theQe.destroy();
+        pce.destroy();
+      },
+    };
+  } catch (e) {
+    qe?.destroy();
+    pce.destroy();
+    throw e;
+  }
+}
