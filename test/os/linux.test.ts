@@ -54,6 +54,13 @@ describe('Linux: device nodes and profiles (§4.1, §0.2)', () => {
     fails(m, m.libc.open('/dev/sgx_enclave', O_RDWR), ERRNO.EACCES);
   });
 
+  it('only /dev/sgx_provision denied (group sgx_prv): it and its link are EACCES, the enclave device opens', () => {
+    const m = linuxFor('linux-sgx2', { linux: { provisionDeviceDenied: true } });
+    fails(m, m.libc.open('/dev/sgx_provision', O_RDWR), ERRNO.EACCES);
+    fails(m, m.libc.open('/dev/sgx/provision', O_RDWR), ERRNO.EACCES);
+    assert.ok(m.libc.open('/dev/sgx_enclave', O_RDWR) >= 3);
+  });
+
   it('close: a second close is EBADF; an ioctl on a closed fd is EBADF; the provision fd has no ioctls (ENOTTY)', () => {
     const m = linuxFor('linux-sgx2');
     const fd = m.libc.open('/dev/sgx_enclave');

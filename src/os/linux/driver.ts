@@ -210,7 +210,7 @@ export class LinuxSyscalls {
     const enclave = path === DEV_SGX_ENCLAVE || path === DEV_SGX_ENCLAVE_LINK;
     const provision = path === DEV_SGX_PROVISION || path === DEV_SGX_PROVISION_LINK;
     if ((!enclave && !provision) || !this.deviceRegistered) return -ERRNO.ENOENT;
-    if (this.#cfg.devicePermissionsDenied) return -ERRNO.EACCES;
+    if (this.#cfg.devicePermissionsDenied || (provision && this.#cfg.provisionDeviceDenied)) return -ERRNO.EACCES;
     const fd = this.#freeFd();
     this.#fds.set(fd, enclave ? new SgxEnclaveFile(flags) : new SgxProvisionFile());
     return fd;

@@ -43,17 +43,23 @@ export interface LinuxConfig {
   readonly devMountedNoexec?: boolean;
   /** The device nodes are not accessible to the process (mode 0600 root): open() fails with EACCES. Default false. */
   readonly devicePermissionsDenied?: boolean;
+  /**
+   * Only /dev/sgx_provision is out of the process's reach (its usual mode: group sgx_prv, which the
+   * user is not in): open() of it fails with EACCES, so PROVISIONKEY enclaves cannot be initialized. Default false.
+   */
+  readonly provisionDeviceDenied?: boolean;
 }
 
 export interface ResolvedLinuxConfig {
   readonly devMountedNoexec: boolean;
   readonly devicePermissionsDenied: boolean;
+  readonly provisionDeviceDenied: boolean;
 }
 
 /** @throws {OsError} `BAD_LINUX_CONFIG` for a knob that is no boolean. */
 export function resolveLinuxConfig(c: LinuxConfig): ResolvedLinuxConfig {
-  for (const knob of ['devMountedNoexec', 'devicePermissionsDenied'] as const) {
+  for (const knob of ['devMountedNoexec', 'devicePermissionsDenied', 'provisionDeviceDenied'] as const) {
     if (c[knob] !== undefined && typeof c[knob] !== 'boolean') throw new OsError('BAD_LINUX_CONFIG', `linux.${knob} must be a boolean`, { knob });
   }
-  return { devMountedNoexec: c.devMountedNoexec ?? false, devicePermissionsDenied: c.devicePermissionsDenied ?? false };
+  return { devMountedNoexec: c.devMountedNoexec ?? false, devicePermissionsDenied: c.devicePermissionsDenied ?? false, provisionDeviceDenied: c.provisionDeviceDenied ?? false };
 }
