@@ -14,3 +14,9 @@ export {
   PCS_NAMES, DEFAULT_FMSPC, DEFAULT_PCE_ID, DEFAULT_TCB_LEVELS, defaultQeIdentity, createProvisioningCertificationService, trustedRootCertificate, verifyPckCertChain,
   type QeIdentityOptions, type PcsOptions, type PckRequest, type IssuedCertificate, type QuoteCollateral, type ProvisioningCertificationService,
 } from './pki.js';
+export { QV_RESULT, QUOTE3_ERROR, qvResultName, type QvResult, type QvResultName, type Quote3ErrorName } from './results.js';
+export {
+  SGX_QL_ALG_ECDSA_P256, QUOTE_VERSION_3, CERT_KEY_TYPE, QE_VENDOR_ID_INTEL, QUOTE_HEADER, QUOTE3_FIXED, ECDSA_SIG_DATA_FIXED, QUOTE_SIGNED_LENGTH, QUOTE_MIN_SIZE,
+  parseQuote, quoteSignedBytes, qeReportSignedBytes, qeReportDataFor, encodeQuote, type QuoteHeader, type Quote, type QuoteParts,
+} from './quote.js';
+export { verifyQuote, type VerificationCollateral, type VerifyQuoteOptions, type QeIdentityStatus, type QuoteVerification } from './verify.js';

@@ -416,6 +416,8 @@ export interface ChainCheckOptions {
   readonly now: Date;
   readonly crypto: CryptoProvider;
   readonly crls?: readonly Crl[];
+  /** Check validity periods of certificates and CRLs at `now` (default true; the quote verifier reports expiry separately, as the QvE does). */
+  readonly checkValidity?: boolean;
 }
 
 const chainError = (code: string, message: string, data: Record<string, unknown>): never => {
@@ -444,7 +446,7 @@ export function verifyCertificateChain(chain: readonly Certificate[], trustedRoo
     const at = { index: i, subject: cert.subject.text };
     if (!bytesEqual(cert.issuer.der, issuer.subject.der)) chainError('X509_CHAIN_ISSUER_MISMATCH', `certificate ${i} ("${cert.subject.text}") names issuer "${cert.issuer.text}", the next is "${issuer.subject.text}"`, at);
     if (!crypto.ecdsaP256Verify(issuer.publicKey, cert.tbs, cert.signature)) chainError('X509_CHAIN_SIGNATURE', `certificate ${i} ("${cert.subject.text}"): signature does not verify`, at);
-    if (now < cert.notBefore || now > cert.notAfter) chainError('X509_CHAIN_EXPIRED', `certificate ${i} ("${cert.subject.text}") is valid ${cert.notBefore.toISOString()} – ${cert.notAfter.toISOString()}, not at ${now.toISOString()}`, at);
+    if (options.checkValidity !== false && (now < cert.notBefore || now > cert.notAfter)) chainError('X509_CHAIN_EXPIRED', `certificate ${i} ("${cert.subject.text}") is valid ${cert.notBefore.toISOString()} – ${cert.notAfter.toISOString()}, not at ${now.toISOString()}`, at);
     if (i > 0) {
       if (!cert.basicConstraints?.ca) chainError('X509_CHAIN_NOT_CA', `certificate ${i} ("${cert.subject.text}") issues certificates but is not a CA`, at);
       if (!cert.keyUsage?.includes(KEY_USAGE.keyCertSign)) chainError('X509_CHAIN_KEY_USAGE', `certificate ${i} ("${cert.subject.text}") lacks keyCertSign`, at);
@@ -460,7 +462,7 @@ export function verifyCertificateChain(chain: readonly Certificate[], trustedRoo
     if (idx < 0) continue; // a CRL of another issuer (the caller passes all it has)
     const issuer = chain[idx]!;
     if (!crypto.ecdsaP256Verify(issuer.publicKey, crl.tbs, crl.signature)) chainError('X509_CRL_SIGNATURE', `the CRL of "${crl.issuer.text}" does not verify`, { issuer: crl.issuer.text });
-    if (now < crl.thisUpdate || now > crl.nextUpdate) chainError('X509_CRL_EXPIRED', `the CRL of "${crl.issuer.text}" is valid ${crl.thisUpdate.toISOString()} – ${crl.nextUpdate.toISOString()}`, { issuer: crl.issuer.text });
+    if (options.checkValidity !== false && (now < crl.thisUpdate || now > crl.nextUpdate)) chainError('X509_CRL_EXPIRED', `the CRL of "${crl.issuer.text}" is valid ${crl.thisUpdate.toISOString()} – ${crl.nextUpdate.toISOString()}`, { issuer: crl.issuer.text });
     for (let i = 0; i < idx; i++) {
       const cert = chain[i]!;
       if (bytesEqual(cert.issuer.der, crl.issuer.der) && crl.revokedSerials.includes(cert.serial)) {
