@@ -36,8 +36,11 @@ export interface FakePlatform {
 
 export const ISV_MRENCLAVE = crypto.sha256(enc('the attested enclave'));
 
+/** The PCS fakePlatform uses unless given one (or options for one): one instance, so that its root stays the same. */
+export const DEFAULT_PCS = createProvisioningCertificationService({ seed: enc('verify test PCS'), now: () => T0 });
+
 export function fakePlatform(o: FakePlatformOptions = {}): FakePlatform {
-  const pcs = o.pcs ?? createProvisioningCertificationService({ seed: enc('verify test PCS'), now: () => T0, ...o.pcsOptions });
+  const pcs = o.pcs ?? (o.pcsOptions ? createProvisioningCertificationService({ seed: enc('verify test PCS'), now: () => T0, ...o.pcsOptions }) : DEFAULT_PCS);
   const pckPriv = crypto.sha256(enc('pck private key'));
   const attestPriv = crypto.sha256(enc('attestation private key'));
   const attestPub = crypto.ecdsaP256PublicKey(attestPriv)!;
