@@ -178,11 +178,10 @@ export function createProvisioningCertificationService(options: PcsOptions = {})
     }
   };
   let serialCounter = 0;
-  /** A positive 128-bit serial from the seed (top bit clear). */
+  /** A serial from the seed: 16 bytes, top bit clear and low bit of the first byte set, so a positive INTEGER of exactly 16 octets. */
   const nextSerial = (): bigint => {
     const b = crypto.hkdfSha256(seed, salt, enc.encode(`serial/${serialCounter++}`), 16);
-    b[0]! &= 0x7f;
-    b[0]! |= 0x01; // never zero, never shortened below 16 bytes by much
+    b[0] = (b[0]! & 0x7f) | 0x01;
     let v = 0n;
     for (const x of b) v = (v << 8n) | BigInt(x);
     return v;

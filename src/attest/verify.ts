@@ -84,6 +84,9 @@ export interface QuoteVerification {
   readonly earliestExpiration: Date;
 }
 
+/** A fixed valid scalar (1), used only to ask the provider whether a point is on P-256. */
+const POINT_CHECK_SCALAR = Uint8Array.from({ length: 32 }, (_, i) => (i === 31 ? 1 : 0));
+
 const fail = (code: string, status: string, quote3Error: Quote3ErrorName, message: string, cause?: unknown): never => {
   throw new AttestError(code, message, { status, quote3Error, quote3ErrorValue: QUOTE3_ERROR[quote3Error] }, cause === undefined ? undefined : { cause });
 };
@@ -212,10 +215,14 @@ export function verifyQuote(quoteBytes: Uint8Array, options: VerifyQuoteOptions)
   // 7. The QE report, signed by the PCK.
   if (!crypto.ecdsaP256Verify(pck.publicKey, qeReportSignedBytes(quote.bytes), quote.qeReportSignature)) return verdict(QV_RESULT.INVALID_SIGNATURE, 'STATUS_INVALID_QE_REPORT_SIGNATURE', 'SGX_QL_QE_REPORT_INVALID_SIGNATURE');
 
-  // 8. The QE REPORTDATA binds the attestation key and the auth data.
-  if (!bytesEqual(quote.qeReport.REPORTDATA, qeReportDataFor((b) => crypto.sha256(b), quote.attestPubKey, quote.authData))) {
-    fail('VERIFY_QE_REPORT_DATA', 'STATUS_INVALID_QE_REPORT_DATA', 'SGX_QL_ERROR_UNEXPECTED', 'the QE report\'s REPORTDATA is not SHA-256(attestation key ‖ auth data) ‖ 0…0');
+  // 8. The QE REPORTDATA binds the attestation key and the auth data. As QVL, only the hash (the
+  // first 32 bytes) is compared; the QE writes zeros after it. Then the key must be a P-256 point
+  // (QVL: STATUS_UNSUPPORTED_QUOTE_FORMAT otherwise; the provider's ECDH refuses off-curve points).
+  const binding = qeReportDataFor((b) => crypto.sha256(b), quote.attestPubKey, quote.authData).subarray(0, 32);
+  if (!bytesEqual(quote.qeReport.REPORTDATA.subarray(0, 32), binding)) {
+    fail('VERIFY_QE_REPORT_DATA', 'STATUS_INVALID_QE_REPORT_DATA', 'SGX_QL_ERROR_UNEXPECTED', 'the QE report\'s REPORTDATA does not begin with SHA-256(attestation key ‖ auth data)');
   }
+  if (crypto.ecdhP256Shared(POINT_CHECK_SCALAR, quote.attestPubKey) === null) fail('VERIFY_QUOTE_FORMAT', 'STATUS_UNSUPPORTED_QUOTE_FORMAT', 'SGX_QL_QUOTE_FORMAT_UNSUPPORTED', 'the attestation key is not a P-256 point');
 
   // 9. The QE report against the QE identity.
   const qeId = qeIdentity.value;

@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeU16le } from '../../src/lib/index.js';
 import {
-  AttestError, verifyQuote, encodeQuote, createProvisioningCertificationService, QV_RESULT, QUOTE3_ERROR, CERT_KEY_TYPE, DEFAULT_TCB_LEVELS,
+  AttestError, verifyQuote, encodeQuote, qeReportDataFor, qeReportSignedBytes, createProvisioningCertificationService, QV_RESULT, QUOTE3_ERROR, CERT_KEY_TYPE, DEFAULT_TCB_LEVELS,
   type VerifyQuoteOptions, type QuoteParts,
 } from '../../src/attest/index.js';
 import { fakePlatform, T0, LATER, ISV_MRENCLAVE, crypto } from './fake-qe.js';
@@ -70,6 +70,22 @@ describe('verifyQuote: tampering', () => {
     const q0 = encodeQuote({ ...parts, attestPubKey: crypto.ecdsaP256PublicKey(otherPriv)! });
     const q = resign(parts, (p) => ({ ...p, attestPubKey: crypto.ecdsaP256PublicKey(otherPriv)!, signature: crypto.ecdsaP256Sign(otherPriv, q0.slice(0, 432)) }));
     assert.throws(() => verifyQuote(q, options()), throwsWith('VERIFY_QE_REPORT_DATA', 'SGX_QL_ERROR_UNEXPECTED'));
+  });
+  test('an attestation key that is not a P-256 point, correctly bound and signed → SGX_QL_QUOTE_FORMAT_UNSUPPORTED', () => {
+    const parts = platform.parts(reportData);
+    const zeros = new Uint8Array(64);
+    const bound = { ...parts, attestPubKey: zeros, qeReport: { ...parts.qeReport, REPORTDATA: qeReportDataFor((b) => crypto.sha256(b), zeros, parts.authData) } };
+    const draft = encodeQuote(bound);
+    const q = encodeQuote({ ...bound, qeReportSignature: crypto.ecdsaP256Sign(platform.pckPriv, qeReportSignedBytes(draft)) });
+    assert.throws(() => verifyQuote(q, options()), (e: unknown) => throwsWith('VERIFY_QUOTE_FORMAT', 'SGX_QL_QUOTE_FORMAT_UNSUPPORTED')(e) && (e as AttestError).data.status === 'STATUS_UNSUPPORTED_QUOTE_FORMAT');
+  });
+  test('the upper half of the QE REPORTDATA is not compared (as QVL)', () => {
+    const parts = platform.parts(reportData);
+    const rd = parts.qeReport.REPORTDATA!.slice();
+    rd[40] = 1;
+    const moved = { ...parts, qeReport: { ...parts.qeReport, REPORTDATA: rd } };
+    const q = encodeQuote({ ...moved, qeReportSignature: crypto.ecdsaP256Sign(platform.pckPriv, qeReportSignedBytes(encodeQuote(moved))) });
+    assert.equal(verifyQuote(q, options()).result, QV_RESULT.OK);
   });
   test('the QE report → INVALID_SIGNATURE (STATUS_INVALID_QE_REPORT_SIGNATURE)', () => {
     const v = verifyQuote(flip(436 + 128 + 64), options());
