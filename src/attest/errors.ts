@@ -1,4 +1,4 @@
-/** Software errors of src/attest. */
+/** Software errors of src/attest: malformed quotes, certificates and collateral, untrusted chains. */
 import { WitnessError } from '../lib/errors.js';
 
 export class AttestError extends WitnessError {}

@@ -1,0 +1,22 @@
+/** src/attest: DCAP-style remote attestation — DER/X.509, the simulated PCS, ECDSA quotes, the quote verifier. */
+export { AttestError } from './errors.js';
+export {
+  OID, KEY_USAGE, encodeName, encodeExtension, encodeP256PublicKeyInfo, keyIdentifier, basicConstraintsExtension, keyUsageExtension, subjectKeyIdExtension,
+  authorityKeyIdExtension, crlDistributionPointExtension, signCertificate, parseCertificate, pemEncode, pemDecodeAll, signCrl, parseCrl, verifyCertificateChain, serialHex,
+  type NameSpec, type X509Name, type CertificateSpec, type Certificate, type Extension, type CrlSpec, type Crl, type ChainCheckOptions,
+} from './x509.js';
+export { SGX_EXTENSION_OID, SGX_TYPE, encodeSgxExtensions, parseSgxExtensions, parsePckCertificate, type PckTcb, type SgxExtensions, type PckCertificate } from './pck.js';
+export {
+  TCB_STATUSES, QE_TCB_STATUSES, encodeTcbInfo, encodeQeIdentity, parseTcbInfo, parseQeIdentity, pcsDate,
+  type TcbStatus, type QeTcbStatus, type TcbLevel, type TcbInfo, type QeTcbLevel, type QeIdentity, type SignedCollateral,
+} from './collateral.js';
+export {
+  PCS_NAMES, DEFAULT_FMSPC, DEFAULT_PCE_ID, DEFAULT_TCB_LEVELS, defaultQeIdentity, createProvisioningCertificationService, trustedRootCertificate, verifyPckCertChain,
+  type QeIdentityOptions, type PcsOptions, type PckRequest, type IssuedCertificate, type QuoteCollateral, type ProvisioningCertificationService,
+} from './pki.js';
+export { QV_RESULT, QUOTE3_ERROR, qvResultName, type QvResult, type QvResultName, type Quote3ErrorName } from './results.js';
+export {
+  SGX_QL_ALG_ECDSA_P256, QUOTE_VERSION_3, CERT_KEY_TYPE, QE_VENDOR_ID_INTEL, QUOTE_HEADER, QUOTE3_FIXED, ECDSA_SIG_DATA_FIXED, QUOTE_SIGNED_LENGTH, QUOTE_MIN_SIZE,
+  parseQuote, quoteSignedBytes, qeReportSignedBytes, qeReportDataFor, encodeQuote, type QuoteHeader, type Quote, type QuoteParts,
+} from './quote.js';
+export { verifyQuote, type VerificationCollateral, type VerifyQuoteOptions, type QeIdentityStatus, type QuoteVerification } from './verify.js';

@@ -1,0 +1,251 @@
+/**
+ * The model's quote verifier: Intel's Quote Verification Library (QVL, `sgxAttestationVerifyQuote`)
+ * and the QvE's wrapper (`sgx_qv_verify_quote`, sgx_dcap_quoteverify.h) in the small, for v3 ECDSA
+ * quotes with certification data type 5 (PCK certificate chain).
+ *
+ * Order, as in QVL: the quote's format; the PCK certificate chain to the trusted root, with the
+ * Root CA and PCK CRLs; TCB Info (its signing chain, signature); QE Identity (likewise); then
+ * QuoteVerifier: FMSPC/PCE-ID of the PCK against TCB Info, the QE report's signature by the PCK,
+ * the QE REPORTDATA binding of the attestation key and auth data, the QE report against the QE
+ * identity (MISCSELECT/ATTRIBUTES under their masks, MRSIGNER, ISVPRODID, then ISVSVN → level),
+ * the quote's signature by the attestation key, and the TCB level: the first TCB Info level
+ * whose 16 component SVNs and PCESVN are all ≤ the PCK's, converged with the QE's status.
+ *
+ * Two channels, as the QvE has them:
+ * - A verdict (`result`, an sgx_ql_qv_result_t) for every quote the verifier could judge: OK, the
+ *   TCB statuses, INVALID_SIGNATURE (a signature over the quote, QE report, CRL or collateral
+ *   fails) and REVOKED (PCK, Platform CA or TCB Signing certificate on a CRL, or a Revoked TCB level).
+ * - A thrown `AttestError` where the QvE's result would be UNSPECIFIED: malformed or unsupported
+ *   input, chains that do not lead to the trusted root, collateral for another platform, a QE that
+ *   is not the one the identity describes. `data.status` is QVL's Status name, `data.quote3Error`
+ *   and `data.quote3ErrorValue` the quote3_error_t sgx_qv_verify_quote would return.
+ *
+ * Expiry does not change the verdict: like the QvE's collateral_expiration_status, the result
+ * reports `collateralExpired` (some certificate, CRL or collateral document is outside its
+ * validity at `now`) and `earliestExpiration`.
+ */
+import { bytesEqual, u32le } from '../lib/bytes.js';
+import { defaultCrypto } from '../lib/crypto/node.js';
+import type { CryptoProvider } from '../lib/crypto/provider.js';
+import type { ReportBody } from '../arch/index.js';
+import { AttestError } from './errors.js';
+import { parseQeIdentity, parseTcbInfo, type QeIdentity, type QeTcbStatus, type TcbInfo, type TcbStatus, type SignedCollateral } from './collateral.js';
+import { parsePckCertificate, type PckCertificate } from './pck.js';
+import { trustedRootCertificate } from './pki.js';
+import { CERT_KEY_TYPE, QE_VENDOR_ID_INTEL, parseQuote, qeReportDataFor, qeReportSignedBytes, quoteSignedBytes, type Quote } from './quote.js';
+import { QUOTE3_ERROR, QV_RESULT, qvResultName, type Quote3ErrorName, type QvResult } from './results.js';
+import { parseCertificate, parseCrl, pemDecodeAll, verifyCertificateChain, type Certificate, type Crl } from './x509.js';
+
+/** The collateral (sgx_ql_qve_collateral_t's members); the CRLs are DER. */
+export interface VerificationCollateral {
+  readonly tcbInfo: string;
+  readonly tcbInfoIssuerChain: string;
+  readonly qeIdentity: string;
+  readonly qeIdentityIssuerChain: string;
+  readonly rootCaCrl?: Uint8Array;
+  readonly pckCrl?: Uint8Array;
+}
+
+export interface VerifyQuoteOptions {
+  /** The one root every chain must end at (DER or PEM). */
+  readonly trustedRoot: Uint8Array | string;
+  readonly collateral: VerificationCollateral;
+  /** The time expiry is judged at (the QvE's expiration_check_date); default the wall clock. */
+  readonly now?: Date;
+  readonly crypto?: CryptoProvider;
+  /** The QE vendor the quote must name; default Intel's. */
+  readonly qeVendorId?: Uint8Array;
+}
+
+/** The QE's status from its identity: a level's status, or none matched (QVL: ISVSVN out of date). */
+export type QeIdentityStatus = QeTcbStatus | 'IsvSvnOutOfDate';
+
+export interface QuoteVerification {
+  readonly result: QvResult;
+  /** e.g. "SGX_QL_QV_RESULT_OK". */
+  readonly resultName: string;
+  /** QVL's Status for the verdict, e.g. "STATUS_OK", "STATUS_TCB_OUT_OF_DATE", "STATUS_INVALID_QUOTE_SIGNATURE". */
+  readonly status: string;
+  /**
+   * What sgx_qv_verify_quote would return: SGX_QL_SUCCESS for the non-terminal verdicts, the
+   * error for INVALID_SIGNATURE/REVOKED, null where the QvE's code is one the model does not list
+   * (an invalid quote signature: the QvE's SGX_QL_RESULT_INVALID_SIGNATURE).
+   */
+  readonly quote3Error: Quote3ErrorName | null;
+  /** The matched TCB level's status (null when verification stopped before the TCB step). */
+  readonly tcbStatus: TcbStatus | null;
+  readonly qeIdentityStatus: QeIdentityStatus | null;
+  readonly advisoryIDs: readonly string[];
+  readonly quote: Quote;
+  /** The attested enclave's REPORTBODY. */
+  readonly reportBody: ReportBody;
+  readonly pck: PckCertificate;
+  readonly collateralExpired: boolean;
+  readonly earliestExpiration: Date;
+}
+
+/** A fixed valid scalar (1), used only to ask the provider whether a point is on P-256. */
+const POINT_CHECK_SCALAR = Uint8Array.from({ length: 32 }, (_, i) => (i === 31 ? 1 : 0));
+
+const fail = (code: string, status: string, quote3Error: Quote3ErrorName, message: string, cause?: unknown): never => {
+  throw new AttestError(code, message, { status, quote3Error, quote3ErrorValue: QUOTE3_ERROR[quote3Error] }, cause === undefined ? undefined : { cause });
+};
+
+/** Run a parser; its AttestError becomes `code` with the QVL status and quote3 error (the inner error as cause). */
+function guarded<T>(code: string, status: string, q3: Quote3ErrorName, what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof AttestError) return fail(code, status, q3, `${what}: ${e.message}`, e);
+    throw e;
+  }
+}
+
+/** QVL TcbStatus → (sgx_ql_qv_result_t, Status, quote3_error_t): the QvE's status_error_to_ql_qve_result / status_error_to_quote3_error. */
+const TCB_VERDICT: Record<TcbStatus, readonly [QvResult, string, Quote3ErrorName]> = {
+  UpToDate: [QV_RESULT.OK, 'STATUS_OK', 'SGX_QL_SUCCESS'],
+  SWHardeningNeeded: [QV_RESULT.SW_HARDENING_NEEDED, 'STATUS_TCB_SW_HARDENING_NEEDED', 'SGX_QL_SUCCESS'],
+  ConfigurationNeeded: [QV_RESULT.CONFIG_NEEDED, 'STATUS_TCB_CONFIGURATION_NEEDED', 'SGX_QL_SUCCESS'],
+  ConfigurationAndSWHardeningNeeded: [QV_RESULT.CONFIG_AND_SW_HARDENING_NEEDED, 'STATUS_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED', 'SGX_QL_SUCCESS'],
+  OutOfDate: [QV_RESULT.OUT_OF_DATE, 'STATUS_TCB_OUT_OF_DATE', 'SGX_QL_SUCCESS'],
+  OutOfDateConfigurationNeeded: [QV_RESULT.OUT_OF_DATE_CONFIG_NEEDED, 'STATUS_TCB_OUT_OF_DATE_CONFIGURATION_NEEDED', 'SGX_QL_SUCCESS'],
+  Revoked: [QV_RESULT.REVOKED, 'STATUS_TCB_REVOKED', 'SGX_QL_TCB_REVOKED'],
+};
+
+/**
+ * The platform TCB status once the QE's own is taken in (QVL's convergence): an out-of-date QE
+ * makes an up-to-date or SW-hardening-needed TCB OutOfDate and a configuration-needed one
+ * OutOfDateConfigurationNeeded; a revoked QE makes it Revoked.
+ */
+function converge(tcb: TcbStatus, qe: QeIdentityStatus): TcbStatus {
+  if (qe === 'Revoked') return 'Revoked';
+  if (qe === 'UpToDate') return tcb;
+  if (tcb === 'UpToDate' || tcb === 'SWHardeningNeeded') return 'OutOfDate';
+  if (tcb === 'ConfigurationNeeded' || tcb === 'ConfigurationAndSWHardeningNeeded') return 'OutOfDateConfigurationNeeded';
+  return tcb;
+}
+
+/**
+ * Verify a v3 ECDSA quote against the collateral and the trusted root.
+ * @throws {AttestError} with data.status / data.quote3Error (see the module comment):
+ * VERIFY_QUOTE_FORMAT (SGX_QL_QUOTE_FORMAT_UNSUPPORTED), VERIFY_CERTIFICATION_DATA
+ * (SGX_QL_QUOTE_CERTIFICATION_DATA_UNSUPPORTED), VERIFY_PCK_FORMAT (SGX_QL_PCK_CERT_UNSUPPORTED_FORMAT),
+ * VERIFY_PCK_CHAIN (SGX_QL_PCK_CERT_CHAIN_ERROR), VERIFY_CRL_FORMAT (SGX_QL_CRL_UNSUPPORTED_FORMAT),
+ * VERIFY_TCB_INFO_FORMAT / VERIFY_TCB_INFO_CHAIN, VERIFY_QE_IDENTITY_FORMAT / VERIFY_QE_IDENTITY_CHAIN,
+ * VERIFY_TCB_INFO_MISMATCH (SGX_QL_TCBINFO_MISMATCH), VERIFY_QE_REPORT_DATA (SGX_QL_ERROR_UNEXPECTED,
+ * the QvE's mapping of STATUS_INVALID_QE_REPORT_DATA), VERIFY_QE_IDENTITY_MISMATCH
+ * (SGX_QL_QEIDENTITY_MISMATCH), VERIFY_TCB_NOT_SUPPORTED (no TCB level matches:
+ * SGX_QL_TCBINFO_UNSUPPORTED_FORMAT, as the QvE's getMatchingTcbLevel throws).
+ */
+export function verifyQuote(quoteBytes: Uint8Array, options: VerifyQuoteOptions): QuoteVerification {
+  const crypto = options.crypto ?? defaultCrypto();
+  const now = options.now ?? new Date();
+  const { collateral } = options;
+
+  // 1. The quote's format.
+  const quote = guarded('VERIFY_QUOTE_FORMAT', 'STATUS_UNSUPPORTED_QUOTE_FORMAT', 'SGX_QL_QUOTE_FORMAT_UNSUPPORTED', 'quote', () => parseQuote(quoteBytes));
+  if (!bytesEqual(quote.header.qeVendorId, options.qeVendorId ?? QE_VENDOR_ID_INTEL)) fail('VERIFY_QUOTE_FORMAT', 'STATUS_UNSUPPORTED_QUOTE_FORMAT', 'SGX_QL_QUOTE_FORMAT_UNSUPPORTED', 'quote: the QE vendor ID is not the expected one');
+  if (quote.certificationData.type !== CERT_KEY_TYPE.PCK_CERT_CHAIN) {
+    fail('VERIFY_CERTIFICATION_DATA', 'STATUS_UNSUPPORTED_QE_CERTIFICATION_DATA_TYPE', 'SGX_QL_QUOTE_CERTIFICATION_DATA_UNSUPPORTED', `certification data type ${quote.certificationData.type}; the verifier needs 5 (PCK_CERT_CHAIN)`);
+  }
+
+  // 2. Parse the chains, CRLs and collateral.
+  const root = guarded('VERIFY_PCK_CHAIN', 'STATUS_SGX_ROOT_CA_UNTRUSTED', 'SGX_QL_PCK_CERT_CHAIN_ERROR', 'trusted root', () => trustedRootCertificate(options.trustedRoot));
+  const pckText = new TextDecoder().decode(quote.certificationData.data).replace(/\0+$/, '');
+  const pckDers = guarded('VERIFY_PCK_FORMAT', 'STATUS_UNSUPPORTED_PCK_CERT_FORMAT', 'SGX_QL_PCK_CERT_UNSUPPORTED_FORMAT', 'PCK certificate chain', () => pemDecodeAll(pckText));
+  if (pckDers.length !== 3) fail('VERIFY_PCK_FORMAT', 'STATUS_UNSUPPORTED_PCK_CERT_FORMAT', 'SGX_QL_PCK_CERT_UNSUPPORTED_FORMAT', `the PCK certificate chain has ${pckDers.length} certificates, expected 3`);
+  const pck = guarded('VERIFY_PCK_FORMAT', 'STATUS_UNSUPPORTED_PCK_CERT_FORMAT', 'SGX_QL_PCK_CERT_UNSUPPORTED_FORMAT', 'PCK certificate', () => parsePckCertificate(pckDers[0]!));
+  const pckChain = [pck.certificate, ...pckDers.slice(1).map((d) => guarded('VERIFY_PCK_FORMAT', 'STATUS_UNSUPPORTED_CERT_FORMAT', 'SGX_QL_PCK_CERT_UNSUPPORTED_FORMAT', 'PCK chain certificate', () => parseCertificate(d)))];
+  const crls: Crl[] = [collateral.rootCaCrl, collateral.pckCrl].filter((c): c is Uint8Array => c !== undefined).map((c) => guarded('VERIFY_CRL_FORMAT', 'STATUS_SGX_CRL_UNSUPPORTED_FORMAT', 'SGX_QL_CRL_UNSUPPORTED_FORMAT', 'CRL', () => parseCrl(c)));
+  const tcbChain = guarded('VERIFY_TCB_INFO_CHAIN', 'STATUS_SGX_TCB_SIGNING_CERT_CHAIN_UNTRUSTED', 'SGX_QL_TCBINFO_CHAIN_ERROR', 'TCB Info issuer chain', () => pemDecodeAll(collateral.tcbInfoIssuerChain).map((d) => parseCertificate(d)));
+  const tcbInfo = guarded('VERIFY_TCB_INFO_FORMAT', 'STATUS_SGX_TCB_INFO_UNSUPPORTED_FORMAT', 'SGX_QL_TCBINFO_UNSUPPORTED_FORMAT', 'TCB Info', () => parseTcbInfo(collateral.tcbInfo));
+  const qeChain = guarded('VERIFY_QE_IDENTITY_CHAIN', 'STATUS_SGX_ENCLAVE_IDENTITY_INVALID', 'SGX_QL_QEIDENTITY_CHAIN_ERROR', 'QE Identity issuer chain', () => pemDecodeAll(collateral.qeIdentityIssuerChain).map((d) => parseCertificate(d)));
+  const qeIdentity = guarded('VERIFY_QE_IDENTITY_FORMAT', 'STATUS_SGX_QE_IDENTITY_UNSUPPORTED_FORMAT', 'SGX_QL_QEIDENTITY_UNSUPPORTED_FORMAT', 'QE Identity', () => parseQeIdentity(collateral.qeIdentity));
+
+  const expiries: Date[] = [...pckChain, ...tcbChain, ...qeChain].map((c) => c.notAfter);
+  const starts: Date[] = [...pckChain, ...tcbChain, ...qeChain].map((c) => c.notBefore);
+  for (const c of crls) {
+    expiries.push(c.nextUpdate);
+    starts.push(c.thisUpdate);
+  }
+  expiries.push(tcbInfo.value.nextUpdate, qeIdentity.value.nextUpdate);
+  starts.push(tcbInfo.value.issueDate, qeIdentity.value.issueDate);
+  const earliestExpiration = new Date(Math.min(...expiries.map((d) => d.getTime())));
+  const collateralExpired = now > earliestExpiration || starts.some((d) => now < d);
+
+  const verdict = (result: QvResult, status: string, quote3Error: Quote3ErrorName | null, extra: { tcbStatus?: TcbStatus; qeIdentityStatus?: QeIdentityStatus; advisoryIDs?: readonly string[] } = {}): QuoteVerification => ({
+    result, resultName: qvResultName(result)!, status, quote3Error,
+    tcbStatus: extra.tcbStatus ?? null, qeIdentityStatus: extra.qeIdentityStatus ?? null, advisoryIDs: extra.advisoryIDs ?? [],
+    quote, reportBody: quote.reportBody, pck, collateralExpired, earliestExpiration,
+  });
+
+  // 3. The PCK chain to the trusted root, with the CRLs (validity is reported, not enforced).
+  const chainVerdict = (chain: readonly Certificate[], what: 'pck' | 'tcb' | 'qe'): QuoteVerification | null => {
+    try {
+      verifyCertificateChain(chain, root, { now, crypto, crls, checkValidity: false });
+      return null;
+    } catch (e) {
+      if (!(e instanceof AttestError)) throw e;
+      if (e.code === 'X509_REVOKED') {
+        const status = what === 'pck' ? (e.data.index === 0 ? 'STATUS_SGX_PCK_REVOKED' : 'STATUS_SGX_INTERMEDIATE_CA_REVOKED') : 'STATUS_SGX_TCB_SIGNING_CERT_REVOKED';
+        return verdict(QV_RESULT.REVOKED, status, 'SGX_QL_PCK_REVOKED');
+      }
+      if (e.code === 'X509_CRL_SIGNATURE') return verdict(QV_RESULT.INVALID_SIGNATURE, 'STATUS_SGX_CRL_INVALID_SIGNATURE', null);
+      if (what === 'pck') return fail('VERIFY_PCK_CHAIN', 'STATUS_SGX_PCK_CERT_CHAIN_UNTRUSTED', 'SGX_QL_PCK_CERT_CHAIN_ERROR', `PCK certificate chain: ${e.message}`, e);
+      if (what === 'tcb') return fail('VERIFY_TCB_INFO_CHAIN', 'STATUS_SGX_TCB_SIGNING_CERT_CHAIN_UNTRUSTED', 'SGX_QL_TCBINFO_CHAIN_ERROR', `TCB Info issuer chain: ${e.message}`, e);
+      return fail('VERIFY_QE_IDENTITY_CHAIN', 'STATUS_SGX_ENCLAVE_IDENTITY_INVALID', 'SGX_QL_QEIDENTITY_CHAIN_ERROR', `QE Identity issuer chain: ${e.message}`, e);
+    }
+  };
+  const pckVerdict = chainVerdict(pckChain, 'pck');
+  if (pckVerdict) return pckVerdict;
+
+  // 4. TCB Info and 5. QE Identity: signing chains and signatures.
+  const signedBy = (doc: SignedCollateral<TcbInfo> | SignedCollateral<QeIdentity>, chain: readonly Certificate[]): boolean => crypto.ecdsaP256Verify(chain[0]!.publicKey, doc.signedBytes, doc.signature);
+  const tcbChainVerdict = chainVerdict(tcbChain, 'tcb');
+  if (tcbChainVerdict) return tcbChainVerdict;
+  if (!signedBy(tcbInfo, tcbChain)) return verdict(QV_RESULT.INVALID_SIGNATURE, 'STATUS_TCB_INFO_INVALID_SIGNATURE', 'SGX_QL_TCBINFO_CHAIN_ERROR');
+  const qeChainVerdict = chainVerdict(qeChain, 'qe');
+  if (qeChainVerdict) return qeChainVerdict;
+  if (!signedBy(qeIdentity, qeChain)) return verdict(QV_RESULT.INVALID_SIGNATURE, 'STATUS_SGX_ENCLAVE_IDENTITY_INVALID_SIGNATURE', 'SGX_QL_QEIDENTITY_CHAIN_ERROR');
+
+  // 6. QuoteVerifier: the PCK against TCB Info.
+  const info = tcbInfo.value;
+  if (!bytesEqual(pck.fmspc, info.fmspc) || !bytesEqual(pck.pceId, info.pceId)) fail('VERIFY_TCB_INFO_MISMATCH', 'STATUS_TCB_INFO_MISMATCH', 'SGX_QL_TCBINFO_MISMATCH', 'the PCK certificate\'s FMSPC or PCE-ID differs from the TCB Info\'s');
+
+  // 7. The QE report, signed by the PCK.
+  if (!crypto.ecdsaP256Verify(pck.publicKey, qeReportSignedBytes(quote.bytes), quote.qeReportSignature)) return verdict(QV_RESULT.INVALID_SIGNATURE, 'STATUS_INVALID_QE_REPORT_SIGNATURE', 'SGX_QL_QE_REPORT_INVALID_SIGNATURE');
+
+  // 8. The QE REPORTDATA binds the attestation key and the auth data. As QVL, only the hash (the
+  // first 32 bytes) is compared; the QE writes zeros after it. Then the key must be a P-256 point
+  // (QVL: STATUS_UNSUPPORTED_QUOTE_FORMAT otherwise; the provider's ECDH refuses off-curve points).
+  const binding = qeReportDataFor((b) => crypto.sha256(b), quote.attestPubKey, quote.authData).subarray(0, 32);
+  if (!bytesEqual(quote.qeReport.REPORTDATA.subarray(0, 32), binding)) {
+    fail('VERIFY_QE_REPORT_DATA', 'STATUS_INVALID_QE_REPORT_DATA', 'SGX_QL_ERROR_UNEXPECTED', 'the QE report\'s REPORTDATA does not begin with SHA-256(attestation key ‖ auth data)');
+  }
+  if (crypto.ecdhP256Shared(POINT_CHECK_SCALAR, quote.attestPubKey) === null) fail('VERIFY_QUOTE_FORMAT', 'STATUS_UNSUPPORTED_QUOTE_FORMAT', 'SGX_QL_QUOTE_FORMAT_UNSUPPORTED', 'the attestation key is not a P-256 point');
+
+  // 9. The QE report against the QE identity.
+  const qeId = qeIdentity.value;
+  const qeBody = quote.bytes.subarray(436 + 128, 436 + 512);
+  const miscselect = u32le(qeBody, 16);
+  const attributes = qeBody.subarray(48, 64);
+  const mismatch = (what: string): never => fail('VERIFY_QE_IDENTITY_MISMATCH', `STATUS_SGX_ENCLAVE_REPORT_${what}_MISMATCH`, 'SGX_QL_QEIDENTITY_MISMATCH', `the QE report's ${what} does not match the QE identity`);
+  if (((miscselect & qeId.miscselectMask) >>> 0) !== ((qeId.miscselect & qeId.miscselectMask) >>> 0)) mismatch('MISCSELECT');
+  if (attributes.some((b, i) => (b & qeId.attributesMask[i]!) !== (qeId.attributes[i]! & qeId.attributesMask[i]!))) mismatch('ATTRIBUTES');
+  if (!bytesEqual(quote.qeReport.MRSIGNER, qeId.mrsigner)) mismatch('MRSIGNER');
+  if (quote.qeReport.ISVPRODID !== qeId.isvprodid) mismatch('ISVPRODID');
+  const qeLevel = qeId.tcbLevels.find((l) => quote.qeReport.ISVSVN >= l.isvsvn);
+  const qeIdentityStatus: QeIdentityStatus = qeLevel ? qeLevel.tcbStatus : 'IsvSvnOutOfDate';
+  if (qeIdentityStatus === 'Revoked') return verdict(QV_RESULT.REVOKED, 'STATUS_SGX_ENCLAVE_REPORT_ISVSVN_REVOKED', 'SGX_QL_TCB_REVOKED', { qeIdentityStatus });
+
+  // 10. The quote, signed by the attestation key.
+  if (!crypto.ecdsaP256Verify(quote.attestPubKey, quoteSignedBytes(quote.bytes), quote.signature)) return verdict(QV_RESULT.INVALID_SIGNATURE, 'STATUS_INVALID_QUOTE_SIGNATURE', null, { qeIdentityStatus });
+
+  // 11. The TCB level.
+  const level = info.tcbLevels.find((l) => l.components.every((svn, i) => pck.tcb.components[i]! >= svn) && pck.tcb.pcesvn >= l.pcesvn);
+  if (!level) fail('VERIFY_TCB_NOT_SUPPORTED', 'STATUS_TCB_NOT_SUPPORTED', 'SGX_QL_TCBINFO_UNSUPPORTED_FORMAT', 'no TCB Info level is at or below the PCK certificate\'s TCB');
+  const tcbStatus = converge(level!.tcbStatus, qeIdentityStatus);
+  const [result, status, q3] = TCB_VERDICT[tcbStatus];
+  const qeStatus = qeIdentityStatus === 'UpToDate' || level!.tcbStatus !== 'UpToDate' ? status : qeIdentityStatus === 'IsvSvnOutOfDate' ? 'STATUS_SGX_ENCLAVE_REPORT_ISVSVN_OUT_OF_DATE' : 'STATUS_QE_IDENTITY_OUT_OF_DATE';
+  return verdict(result, qeStatus, q3, { tcbStatus, qeIdentityStatus, advisoryIDs: level!.advisoryIDs ?? [] });
+}
