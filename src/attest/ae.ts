@@ -12,14 +12,15 @@ import { fileURLToPath } from 'node:url';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
 import { defaultCrypto } from '../lib/crypto/node.js';
 import { resolveEdl, buildImage, signSigstruct, sigstructFieldsFor, type EnclaveImage, type EnclaveConfigJson } from '../sdk/index.js';
+import { QE_ISVPRODID, QE_ISVSVN, PCE_ISVPRODID, PCE_ISVSVN } from './identities.js';
 
 /** Where the committed sources and modules are (the package's ae/ folder). */
 export const AE_DIRECTORY = fileURLToPath(new URL('../../../ae/', import.meta.url));
 
 /** QE: ISVPRODID 1 as Intel's QE3 (its QE identity), PROVISIONKEY as QE3 has it (ATTRIBUTES 0x11 with INIT). */
-export const QE_CONFIG = { isvProdId: 1, isvSvn: 2, provisionKey: true, debug: false, heapSize: 1 << 20, tcsCount: 2 } as const satisfies EnclaveConfigJson;
+export const QE_CONFIG = { isvProdId: QE_ISVPRODID, isvSvn: QE_ISVSVN, provisionKey: true, debug: false, heapSize: 1 << 20, tcsCount: 2 } as const satisfies EnclaveConfigJson;
 /** PCE: ISVPRODID 2, PROVISIONKEY (it derives the PCK from PROVISION_KEY). */
-export const PCE_CONFIG = { isvProdId: 2, isvSvn: 1, provisionKey: true, debug: false, heapSize: 1 << 20, tcsCount: 1 } as const satisfies EnclaveConfigJson;
+export const PCE_CONFIG = { isvProdId: PCE_ISVPRODID, isvSvn: PCE_ISVSVN, provisionKey: true, debug: false, heapSize: 1 << 20, tcsCount: 1 } as const satisfies EnclaveConfigJson;
 /** The SIGSTRUCT DATE of both (fixed, so the SIGSTRUCTs are reproducible). */
 export const AE_DATE = 0x20261128;
 

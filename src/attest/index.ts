@@ -1,4 +1,4 @@
-/** src/attest: DCAP-style remote attestation — DER/X.509, the simulated PCS, ECDSA quotes, the quote verifier. */
+/** src/attest: DCAP-style remote attestation — the Witness PCE and QE, the quoting service, DER/X.509, the simulated PCS, ECDSA quotes, the quote verifier. */
 export { AttestError } from './errors.js';
 export {
   OID, KEY_USAGE, encodeName, encodeExtension, encodeP256PublicKeyInfo, keyIdentifier, basicConstraintsExtension, keyUsageExtension, subjectKeyIdExtension,
@@ -20,3 +20,11 @@ export {
   parseQuote, quoteSignedBytes, qeReportSignedBytes, qeReportDataFor, encodeQuote, type QuoteHeader, type Quote, type QuoteParts,
 } from './quote.js';
 export { verifyQuote, type VerificationCollateral, type VerifyQuoteOptions, type QeIdentityStatus, type QuoteVerification } from './verify.js';
+export { WITNESS_AE_MRSIGNER, QE_ISVPRODID, QE_ISVSVN, PCE_ISVPRODID, PCE_ISVSVN } from './identities.js';
+export { architecturalEnclaves, AE_DIRECTORY, QE_CONFIG, PCE_CONFIG, AE_DATE, type ArchitecturalEnclave, type ArchitecturalEnclaves } from './ae.js';
+export { PCE_KEY_FLAGS_MASK, pceProvisionKey, ppidFor, pckPublicKeyFor, type PceIdentity } from './provisioning.js';
+export { createPckCertificateService, witnessPceIdentity, type PckCertificateService, type EnrolledPlatform } from './registration.js';
+export {
+  createQuotingService, PCE_RESULT, QE_RESULT, CERT_TYPE_PCK_CERT_CHAIN, PCE_ID, DEFAULT_QE_AUTH_DATA,
+  type QuotingService, type QuotingServiceOptions, type PckCertificateRequest, type PckCertificateSource,
+} from './quoting.js';

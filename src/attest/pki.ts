@@ -12,7 +12,9 @@
 import { fromHex } from '../lib/bytes.js';
 import { defaultCrypto } from '../lib/crypto/node.js';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
+import { DEFAULT_CPUSVN } from '../arch/index.js';
 import { AttestError } from './errors.js';
+import { WITNESS_AE_MRSIGNER, QE_ISVPRODID, QE_ISVSVN, PCE_ISVSVN } from './identities.js';
 import { encodeQeIdentity, encodeTcbInfo, type QeTcbLevel, type TcbLevel, type QeIdentity, type TcbInfo } from './collateral.js';
 import { encodeSgxExtensions, parsePckCertificate, SGX_EXTENSION_OID, SGX_TYPE, type PckCertificate } from './pck.js';
 import {
@@ -34,10 +36,13 @@ export const DEFAULT_FMSPC = fromHex('574954000000');
 /** Default PCE-ID 0000 (the PCE ID Intel's PCE reports). */
 export const DEFAULT_PCE_ID = fromHex('0000');
 
-/** Default TCB levels, highest first: components all 2 with PCESVN 13 up to date, all 1 with PCESVN 10 out of date. */
+/**
+ * Default TCB levels, highest first: a Witness platform as created by default (CPUSVN
+ * DEFAULT_CPUSVN, the Witness PCE's PCESVN) is UpToDate; everything lower is OutOfDate.
+ */
 export const DEFAULT_TCB_LEVELS: readonly TcbLevel[] = [
-  { components: new Array<number>(16).fill(2), pcesvn: 13, tcbDate: '2024-01-01T00:00:00Z', tcbStatus: 'UpToDate' },
-  { components: new Array<number>(16).fill(1), pcesvn: 10, tcbDate: '2023-01-01T00:00:00Z', tcbStatus: 'OutOfDate', advisoryIDs: ['WITNESS-SA-00001'] },
+  { components: [...DEFAULT_CPUSVN], pcesvn: PCE_ISVSVN, tcbDate: '2026-01-01T00:00:00Z', tcbStatus: 'UpToDate' },
+  { components: new Array<number>(16).fill(0), pcesvn: 0, tcbDate: '2025-01-01T00:00:00Z', tcbStatus: 'OutOfDate', advisoryIDs: ['WITNESS-SA-00001'] },
 ];
 
 /** The QE identity the service publishes. */
@@ -53,17 +58,17 @@ export interface QeIdentityOptions {
 }
 
 /**
- * Default QE identity: MRSIGNER = SHA-256("Witness simulated QE signer"), ISVPRODID 1, levels
- * ISVSVN 8 UpToDate / 0 OutOfDate; MISCSELECT 0 under mask FFFFFFFF; ATTRIBUTES 0x11 (INIT |
- * PROVISIONKEY) under mask FBFFFFFFFFFFFFFF0…0 (the values Intel's QE identity publishes).
+ * Default QE identity: the Witness QE (identities.ts: its MRSIGNER, ISVPRODID 1), levels ISVSVN
+ * QE_ISVSVN UpToDate / 0 OutOfDate; MISCSELECT 0 under mask FFFFFFFF; ATTRIBUTES 0x11 (INIT |
+ * PROVISIONKEY) under mask FBFFFFFFFFFFFFFF0…0 (the masks and values Intel's QE identity publishes).
  */
-export function defaultQeIdentity(crypto: CryptoProvider = defaultCrypto()): Required<QeIdentityOptions> {
+export function defaultQeIdentity(): Required<QeIdentityOptions> {
   return {
-    mrsigner: crypto.sha256(new TextEncoder().encode('Witness simulated QE signer')),
-    isvProdId: 1,
+    mrsigner: WITNESS_AE_MRSIGNER.slice(),
+    isvProdId: QE_ISVPRODID,
     tcbLevels: [
-      { isvsvn: 8, tcbDate: '2024-01-01T00:00:00Z', tcbStatus: 'UpToDate' },
-      { isvsvn: 0, tcbDate: '2023-01-01T00:00:00Z', tcbStatus: 'OutOfDate' },
+      { isvsvn: QE_ISVSVN, tcbDate: '2026-01-01T00:00:00Z', tcbStatus: 'UpToDate' },
+      { isvsvn: 0, tcbDate: '2025-01-01T00:00:00Z', tcbStatus: 'OutOfDate' },
     ],
     miscselect: 0,
     miscselectMask: 0xffffffff,
@@ -164,7 +169,7 @@ export function createProvisioningCertificationService(options: PcsOptions = {})
   if (fmspc.length !== 6) throw new AttestError('PCS_PARAMS', 'fmspc: 6 bytes', { field: 'fmspc' });
   if (pceId.length !== 2) throw new AttestError('PCS_PARAMS', 'pceId: 2 bytes', { field: 'pceId' });
   const tcbLevels = options.tcbLevels ?? DEFAULT_TCB_LEVELS;
-  const qe = { ...defaultQeIdentity(crypto), ...(options.qeIdentity ?? {}) };
+  const qe = { ...defaultQeIdentity(), ...(options.qeIdentity ?? {}) };
   if (qe.mrsigner.length !== 32) throw new AttestError('PCS_PARAMS', 'qeIdentity.mrsigner: 32 bytes', { field: 'qeIdentity.mrsigner' });
   const enc = new TextEncoder();
   const salt = enc.encode('Witness simulated PCS');

@@ -5,11 +5,12 @@
  * addressed to the QE into quotes. It is untrusted host code: everything it relays is checked by
  * the enclaves (REPORT MACs) or by the verifier (signatures, certificates).
  */
-import { X509Certificate } from 'node:crypto';
 import { bytesEqual } from '../lib/bytes.js';
 import { loadEnclave, statusName, type HostEnclave, type HostPlatform } from '../sdk/index.js';
 import { architecturalEnclaves } from './ae.js';
 import { AttestError } from './errors.js';
+import { parsePckCertificate } from './pck.js';
+import { pemDecodeAll } from './x509.js';
 
 /** enum pce_result (ae/pce/pce.edl). */
 export const PCE_RESULT = { OK: 0, INVALID_REPORT: 1, NOT_PROVISIONING: 2, DEBUG_ENCLAVE: 3, INVALID_SVN: 4 } as const;
@@ -77,19 +78,16 @@ function call(e: HostEnclave, who: 'PCE' | 'QE', name: string, args: Parameters<
   throw new AttestError(r < 0 ? `${who}_FAILED` : n, `${name}: ${n}`, { result: r, resultName: n });
 }
 
-/** The P-256 point (x ‖ y) of a PEM certificate's public key. */
-function certificateKey(pem: string): Uint8Array {
-  let jwk: { kty?: string; crv?: string; x?: string; y?: string };
+/** The PCK certificate's key (x ‖ y) and TCB: the chain's first certificate, parsed strictly. */
+function pckOf(pem: string): { publicKey: Uint8Array; cpusvn: Uint8Array; pcesvn: number } {
   try {
-    jwk = new X509Certificate(pem).publicKey.export({ format: 'jwk' });
+    const leaf = pemDecodeAll(pem)[0];
+    if (!leaf) throw new AttestError('PEM_MALFORMED', 'no certificate in the PEM text');
+    const pck = parsePckCertificate(leaf);
+    return { publicKey: pck.publicKey, cpusvn: pck.tcb.cpusvn, pcesvn: pck.tcb.pcesvn };
   } catch (e) {
-    throw new AttestError('PCK_CERT_INVALID', 'the PCS answered with no readable certificate', {}, { cause: e });
+    throw new AttestError('PCK_CERT_INVALID', 'the PCS answered with no readable PCK certificate', {}, { cause: e });
   }
-  if (jwk.kty !== 'EC' || jwk.crv !== 'P-256' || !jwk.x || !jwk.y) throw new AttestError('PCK_CERT_INVALID', 'the PCK certificate does not hold a P-256 key');
-  const out = new Uint8Array(64);
-  out.set(Buffer.from(jwk.x, 'base64url'), 0);
-  out.set(Buffer.from(jwk.y, 'base64url'), 32);
-  return out;
 }
 
 /**
@@ -120,7 +118,8 @@ export function createQuotingService(platform: HostPlatform, options: QuotingSer
     const request: PckCertificateRequest = { ppid, cpusvn, pceSvn, pceId: PCE_ID.slice() };
     const chain = options.pcs.pckCertChain(request);
     if (typeof chain !== 'string') throw new AttestError('PCK_CERT_INVALID', 'the PCS answered with no PEM chain');
-    if (!bytesEqual(certificateKey(chain), pckPublic)) throw new AttestError('PCK_CERT_MISMATCH', 'the PCS\'s PCK certificate is not for this platform\'s PCE key at this TCB');
+    const pck = pckOf(chain);
+    if (!bytesEqual(pck.publicKey, pckPublic) || !bytesEqual(pck.cpusvn, cpusvn) || pck.pcesvn !== pceSvn) throw new AttestError('PCK_CERT_MISMATCH', 'the PCS\'s PCK certificate is not for this platform\'s PCE key at this TCB');
     const certData = new TextEncoder().encode(chain);
     const qeReportBody = qeReport.slice(0, 384);
     const theQe = qe;

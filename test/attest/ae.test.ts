@@ -7,7 +7,8 @@
  */
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { defaultCrypto, fromHex, toHex } from '../../src/lib/index.js';
+import { defaultCrypto, toHex } from '../../src/lib/index.js';
+import { WITNESS_AE_MRSIGNER, QE_ISVPRODID, QE_ISVSVN, PCE_ISVPRODID, PCE_ISVSVN } from '../../src/attest/identities.js';
 import { REPORT } from '../../src/arch/index.js';
 import { derivePlatformSecrets } from '../../src/arch/secrets.js';
 import { loadEnclave, type HostEnclave, type HostPlatform } from '../../src/sdk/index.js';
@@ -217,7 +218,8 @@ describe('loading the PCE', () => {
     assert.doesNotThrow(() => loadFixture(p, 'identity'));
   });
 
-  test('the committed signer is the documented MRSIGNER', () => {
-    assert.equal(toHex(architecturalEnclaves().mrsigner), toHex(fromHex('3db80d1e5a01286ed833763069869081fe1c51a171a06e20eb8e5b7124b2ea4c')));
+  test('the committed signer is the documented MRSIGNER, and the identities the PCS publishes are the built ones', () => {
+    assert.equal(toHex(architecturalEnclaves().mrsigner), toHex(WITNESS_AE_MRSIGNER));
+    assert.deepEqual([QE_CONFIG.isvProdId, QE_CONFIG.isvSvn, PCE_CONFIG.isvProdId, PCE_CONFIG.isvSvn], [QE_ISVPRODID, QE_ISVSVN, PCE_ISVPRODID, PCE_ISVSVN]);
   });
 });

@@ -3,7 +3,7 @@ import { defaultCrypto, fromHex } from '../../src/lib/index.js';
 import { ATTRIBUTES } from '../../src/arch/index.js';
 import {
   createProvisioningCertificationService, defaultQeIdentity, encodeQuote, qeReportDataFor, CERT_KEY_TYPE,
-  type PcsOptions, type ProvisioningCertificationService, type QuoteParts,
+  type PcsOptions, type ProvisioningCertificationService, type QuoteParts, type TcbLevel, type QeIdentityOptions,
 } from '../../src/attest/index.js';
 
 export const crypto = defaultCrypto();
@@ -36,11 +36,33 @@ export interface FakePlatform {
 
 export const ISV_MRENCLAVE = crypto.sha256(enc('the attested enclave'));
 
+/**
+ * The fake platform's own TCB levels and QE identity (not the PCS's defaults, which describe the
+ * Witness platform): components all 2 with PCESVN 13 up to date, all 1 with PCESVN 10 out of date;
+ * a QE signed by SHA-256("Witness simulated QE signer"), ISVSVN 8 up to date, 0 out of date.
+ */
+export const FAKE_TCB_LEVELS: readonly TcbLevel[] = [
+  { components: new Array<number>(16).fill(2), pcesvn: 13, tcbDate: '2024-01-01T00:00:00Z', tcbStatus: 'UpToDate' },
+  { components: new Array<number>(16).fill(1), pcesvn: 10, tcbDate: '2023-01-01T00:00:00Z', tcbStatus: 'OutOfDate', advisoryIDs: ['WITNESS-SA-00001'] },
+];
+export const FAKE_QE_IDENTITY: Required<QeIdentityOptions> = {
+  ...defaultQeIdentity(),
+  mrsigner: crypto.sha256(enc('Witness simulated QE signer')),
+  tcbLevels: [
+    { isvsvn: 8, tcbDate: '2024-01-01T00:00:00Z', tcbStatus: 'UpToDate' },
+    { isvsvn: 0, tcbDate: '2023-01-01T00:00:00Z', tcbStatus: 'OutOfDate' },
+  ],
+};
+/** A PCS publishing the fake platform's levels and QE identity. */
+export function fakePcs(options: PcsOptions = {}): ProvisioningCertificationService {
+  return createProvisioningCertificationService({ seed: enc('verify test PCS'), now: () => T0, tcbLevels: FAKE_TCB_LEVELS, qeIdentity: FAKE_QE_IDENTITY, ...options });
+}
+
 /** The PCS fakePlatform uses unless given one (or options for one): one instance, so that its root stays the same. */
-export const DEFAULT_PCS = createProvisioningCertificationService({ seed: enc('verify test PCS'), now: () => T0 });
+export const DEFAULT_PCS = fakePcs();
 
 export function fakePlatform(o: FakePlatformOptions = {}): FakePlatform {
-  const pcs = o.pcs ?? (o.pcsOptions ? createProvisioningCertificationService({ seed: enc('verify test PCS'), now: () => T0, ...o.pcsOptions }) : DEFAULT_PCS);
+  const pcs = o.pcs ?? (o.pcsOptions ? fakePcs(o.pcsOptions) : DEFAULT_PCS);
   const pckPriv = crypto.sha256(enc('pck private key'));
   const attestPriv = crypto.sha256(enc('attestation private key'));
   const attestPub = crypto.ecdsaP256PublicKey(attestPriv)!;
@@ -49,7 +71,7 @@ export function fakePlatform(o: FakePlatformOptions = {}): FakePlatform {
   const pck = pcs.issuePckCertificate({ publicKey: crypto.ecdsaP256PublicKey(pckPriv)!, ppid: fromHex('0102030405060708090a0b0c0d0e0f10'), cpusvn, pcesvn });
   const chainPem = pcs.pckCertChainPem(pck);
   const authData = o.authData ?? Uint8Array.from({ length: 32 }, (_, i) => i);
-  const qe = defaultQeIdentity(crypto);
+  const qe = FAKE_QE_IDENTITY;
   const parts = (reportData: Uint8Array): QuoteParts => {
     const qeReport = {
       CPUSVN: cpusvn,

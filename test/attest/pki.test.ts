@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultCrypto, fromHex, toHex } from '../../src/lib/index.js';
+import { WITNESS_AE_MRSIGNER, QE_ISVSVN } from '../../src/attest/identities.js';
 import {
   AttestError, createProvisioningCertificationService, verifyPckCertChain, parsePckCertificate, parseCertificate, parseCrl, parseTcbInfo, parseQeIdentity,
   pemDecodeAll, SGX_EXTENSION_OID, DEFAULT_FMSPC, DEFAULT_TCB_LEVELS, type ProvisioningCertificationService,
@@ -207,7 +208,8 @@ describe('collateral: TCB Info v3 and QE Identity v2', () => {
     const q = parseQeIdentity(text).value;
     assert.equal(q.isvprodid, 1);
     assert.equal(q.miscselectMask, 0xffffffff);
-    assert.deepEqual(q.tcbLevels.map((l) => l.isvsvn), [8, 0]);
+    assert.deepEqual(q.tcbLevels.map((l) => l.isvsvn), [QE_ISVSVN, 0], 'the Witness QE\'s ISVSVN is the up-to-date level');
+    assert.equal(toHex(q.mrsigner), toHex(WITNESS_AE_MRSIGNER));
   });
   test('malformed documents name the field', () => {
     const text = pcs.tcbInfo();

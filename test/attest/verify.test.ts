@@ -2,10 +2,10 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeU16le } from '../../src/lib/index.js';
 import {
-  AttestError, verifyQuote, encodeQuote, qeReportDataFor, qeReportSignedBytes, createProvisioningCertificationService, QV_RESULT, QUOTE3_ERROR, CERT_KEY_TYPE, DEFAULT_TCB_LEVELS,
+  AttestError, verifyQuote, encodeQuote, qeReportDataFor, qeReportSignedBytes, QV_RESULT, QUOTE3_ERROR, CERT_KEY_TYPE,
   type VerifyQuoteOptions, type QuoteParts,
 } from '../../src/attest/index.js';
-import { fakePlatform, T0, LATER, ISV_MRENCLAVE, crypto } from './fake-qe.js';
+import { fakePlatform, fakePcs, FAKE_TCB_LEVELS, T0, LATER, ISV_MRENCLAVE, crypto } from './fake-qe.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const reportData = new Uint8Array(64).fill(0x5a);
@@ -100,12 +100,12 @@ describe('verifyQuote: tampering', () => {
     assert.throws(() => verifyQuote(flip(1012 + 2 + 4), options()), throwsWith('VERIFY_QE_REPORT_DATA', 'SGX_QL_ERROR_UNEXPECTED'));
   });
   test('a PCK chain from another PCS → SGX_QL_PCK_CERT_CHAIN_ERROR', () => {
-    const otherPcs = createProvisioningCertificationService({ seed: enc('someone else'), now: () => T0 });
+    const otherPcs = fakePcs({ seed: enc('someone else'), now: () => T0 });
     const foreign = fakePlatform({ pcs: otherPcs });
     assert.throws(() => verifyQuote(foreign.quote(reportData), options()), throwsWith('VERIFY_PCK_CHAIN', 'SGX_QL_PCK_CERT_CHAIN_ERROR'));
   });
   test('collateral from another PCS → SGX_QL_TCBINFO_CHAIN_ERROR', () => {
-    const otherPcs = createProvisioningCertificationService({ seed: enc('someone else'), now: () => T0 });
+    const otherPcs = fakePcs({ seed: enc('someone else'), now: () => T0 });
     const o = options();
     const collateral = { ...o.collateral, tcbInfo: otherPcs.tcbInfo(), tcbInfoIssuerChain: otherPcs.tcbInfoIssuerChain() };
     assert.throws(() => verifyQuote(good, { ...o, collateral }), throwsWith('VERIFY_TCB_INFO_CHAIN', 'SGX_QL_TCBINFO_CHAIN_ERROR'));
@@ -131,7 +131,7 @@ describe('verifyQuote: TCB and QE identity statuses', () => {
     assert.equal(v.result, QV_RESULT.OUT_OF_DATE);
     assert.equal(v.status, 'STATUS_TCB_OUT_OF_DATE');
     assert.equal(v.quote3Error, 'SGX_QL_SUCCESS');
-    assert.deepEqual(v.advisoryIDs, DEFAULT_TCB_LEVELS[1]!.advisoryIDs);
+    assert.deepEqual(v.advisoryIDs, FAKE_TCB_LEVELS[1]!.advisoryIDs);
   });
   test('one component lower is enough to drop a level; a lower PCESVN too', () => {
     const c = new Uint8Array(16).fill(2);
@@ -164,7 +164,7 @@ describe('verifyQuote: TCB and QE identity statuses', () => {
     assert.equal(v.status, 'STATUS_QE_IDENTITY_OUT_OF_DATE');
   });
   test('a QE below every identity level → OUT_OF_DATE (ISVSVN out of date)', () => {
-    const pcs = createProvisioningCertificationService({ seed: enc('qe levels'), now: () => T0, qeIdentity: { mrsigner: fakePlatform().parts(reportData).qeReport.MRSIGNER!, tcbLevels: [{ isvsvn: 8, tcbDate: '2024-01-01T00:00:00Z', tcbStatus: 'UpToDate' }] } });
+    const pcs = fakePcs({ seed: enc('qe levels'), now: () => T0, qeIdentity: { mrsigner: fakePlatform().parts(reportData).qeReport.MRSIGNER!, tcbLevels: [{ isvsvn: 8, tcbDate: '2024-01-01T00:00:00Z', tcbStatus: 'UpToDate' }] } });
     const p = fakePlatform({ pcs, qeIsvSvn: 7 });
     const v = verifyQuote(p.quote(reportData), options(p));
     assert.equal(v.qeIdentityStatus, 'IsvSvnOutOfDate');
@@ -176,7 +176,7 @@ describe('verifyQuote: TCB and QE identity statuses', () => {
     assert.throws(() => verifyQuote(fakePlatform({ qeAttributesFlags: 0x17n }).quote(reportData), options()), (e: unknown) => throwsWith('VERIFY_QE_IDENTITY_MISMATCH', 'SGX_QL_QEIDENTITY_MISMATCH')(e) && (e as AttestError).data.status === 'STATUS_SGX_ENCLAVE_REPORT_ATTRIBUTES_MISMATCH');
   });
   test('the PCK\'s FMSPC differs from the TCB Info\'s → SGX_QL_TCBINFO_MISMATCH', () => {
-    const otherFmspc = createProvisioningCertificationService({ seed: enc('verify test PCS'), now: () => T0, fmspc: new Uint8Array(6).fill(7) });
+    const otherFmspc = fakePcs({ seed: enc('verify test PCS'), now: () => T0, fmspc: new Uint8Array(6).fill(7) });
     const o = options();
     assert.throws(() => verifyQuote(platform.quote(reportData), { ...o, collateral: { ...o.collateral, tcbInfo: otherFmspc.tcbInfo() } }), throwsWith('VERIFY_TCB_INFO_MISMATCH', 'SGX_QL_TCBINFO_MISMATCH'));
   });
@@ -184,7 +184,7 @@ describe('verifyQuote: TCB and QE identity statuses', () => {
 
 describe('verifyQuote: revocation and malformed input', () => {
   test('a revoked PCK → REVOKED (STATUS_SGX_PCK_REVOKED, SGX_QL_PCK_REVOKED)', () => {
-    const pcs = createProvisioningCertificationService({ seed: enc('revoking PCS'), now: () => T0 });
+    const pcs = fakePcs({ seed: enc('revoking PCS'), now: () => T0 });
     const p = fakePlatform({ pcs });
     const quote = p.quote(reportData);
     assert.equal(verifyQuote(quote, options(p)).result, QV_RESULT.OK);
