@@ -119,4 +119,18 @@ describe('examples', { concurrency: true }, () => {
     assert.equal(out.split('\n').filter((l) => l === '   Alice: SGX_ERROR_MAC_MISMATCH').length, 2);
     assert.equal(out.split('\n').filter((l) => l === '   Alice: LA_WRONG_MRENCLAVE').length, 2);
   });
+
+  test('remote-attestation', { timeout: 200_000 }, async () => {
+    const out = await runHost('remote-attestation');
+    assertLines(out, [
+      /^quote: \d+ bytes \(sgx_quote_3_t, ECDSA-256-with-P-256, PCK certificate chain inside\)$/,
+      /^relying party: accepted: MRENCLAVE [0-9a-f]{16}…, TCB UpToDate, PPID [0-9a-f]{8}…$/,
+      "substitutes its own public key for the enclave's: refused: the public key is not the one the enclave bound",
+      'changes one byte of the quoted REPORT body: refused: SGX_QL_QV_RESULT_INVALID_SIGNATURE (TCB —)',
+      /^sends a quote with collateral from another PCS: refused: /,
+      'runs on a platform the manufacturer never made: refused at the PCS: PLATFORM_NOT_ENROLLED',
+      'runs on an enrolled platform with an older microcode (lower CPUSVN): refused: SGX_QL_QV_RESULT_OUT_OF_DATE (TCB OutOfDate)',
+      'remote-attestation: ok',
+    ]);
+  });
 });
