@@ -55,6 +55,8 @@ export interface QuotingService {
   readonly qeReportBody: Uint8Array;
   readonly qeReportSignature: Uint8Array;
   readonly attestationPublicKey: Uint8Array;
+  /** The size of every quote this service makes (sgx_qe_get_quote_size): 1020 + auth data + certification data. */
+  readonly quoteSize: number;
   /**
    * A quote of `report` (432 bytes, addressed to the QE).
    * @throws {AttestError} QE_INVALID_REPORT when the QE cannot verify the REPORT (addressed to another enclave, or changed).
@@ -122,6 +124,7 @@ export function createQuotingService(platform: HostPlatform, options: QuotingSer
     if (!bytesEqual(pck.publicKey, pckPublic) || !bytesEqual(pck.cpusvn, cpusvn) || pck.pcesvn !== pceSvn) throw new AttestError('PCK_CERT_MISMATCH', 'the PCS\'s PCK certificate is not for this platform\'s PCE key at this TCB');
     const certData = new TextEncoder().encode(chain);
     const qeReportBody = qeReport.slice(0, 384);
+    const quoteSize = 1020 + auth.length + certData.length;
     const theQe = qe;
     let closed = false;
     return {
@@ -131,10 +134,11 @@ export function createQuotingService(platform: HostPlatform, options: QuotingSer
       qeReportBody,
       qeReportSignature,
       attestationPublicKey,
+      quoteSize,
       quote(report: Uint8Array): Uint8Array {
         if (closed) throw new AttestError('CLOSED', 'the quoting service was closed');
         if (!(report instanceof Uint8Array) || report.length !== 432) throw new AttestError('REPORT_LENGTH', 'a REPORT is 432 bytes');
-        const out = new Uint8Array(1020 + auth.length + certData.length), len = new Uint8Array(4);
+        const out = new Uint8Array(quoteSize), len = new Uint8Array(4);
         call(theQe, 'QE', 'qe_quote', [report, sealed, sealed.length, qeReportBody, qeReportSignature, auth, auth.length, pceSvn, CERT_TYPE_PCK_CERT_CHAIN, certData, certData.length, out, out.length, len]);
         return out.slice(0, new DataView(len.buffer).getUint32(0, true));
       },

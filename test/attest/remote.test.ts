@@ -68,6 +68,7 @@ describe('remote attestation on a Windows platform and through the Linux driver'
       const app = loadFixture(p, 'identity');
       const report = appReport(app, qs.qeTargetInfo);
       const quote = qs.quote(report);
+      assert.equal(quote.length, qs.quoteSize);
       const v = verifyQuote(quote, { trustedRoot: pcs.rootCertificate.der, collateral: pcs.collateral() });
       assert.equal(v.resultName, 'SGX_QL_QV_RESULT_OK');
       assert.equal(v.tcbStatus, 'UpToDate');
