@@ -42,8 +42,10 @@ export interface VerificationCollateral {
   readonly tcbInfoIssuerChain: string;
   readonly qeIdentity: string;
   readonly qeIdentityIssuerChain: string;
-  readonly rootCaCrl?: Uint8Array;
-  readonly pckCrl?: Uint8Array;
+  /** The Root CA's CRL (DER): required, as in sgx_ql_qve_collateral_t. */
+  readonly rootCaCrl: Uint8Array;
+  /** The PCK CRL of the PCK certificate's issuer (DER): required. */
+  readonly pckCrl: Uint8Array;
 }
 
 export interface VerifyQuoteOptions {
@@ -83,6 +85,9 @@ export interface QuoteVerification {
   readonly collateralExpired: boolean;
   readonly earliestExpiration: Date;
 }
+
+/** X.520 commonName. */
+const OID_CN = '2.5.4.3';
 
 /** A fixed valid scalar (1), used only to ask the provider whether a point is on P-256. */
 const POINT_CHECK_SCALAR = Uint8Array.from({ length: 32 }, (_, i) => (i === 31 ? 1 : 0));
@@ -138,9 +143,17 @@ function converge(tcb: TcbStatus, qe: QeIdentityStatus): TcbStatus {
  * SGX_QL_TCBINFO_UNSUPPORTED_FORMAT, as the QvE's getMatchingTcbLevel throws).
  */
 export function verifyQuote(quoteBytes: Uint8Array, options: VerifyQuoteOptions): QuoteVerification {
-  const crypto = options.crypto ?? defaultCrypto();
-  const now = options.now ?? new Date();
+  // 0. The parameters (sgx_qv_verify_quote: SGX_QL_ERROR_INVALID_PARAMETER; QVL: STATUS_MISSING_PARAMETERS).
+  const missing = (what: string): never => fail('VERIFY_PARAMETERS', 'STATUS_MISSING_PARAMETERS', 'SGX_QL_ERROR_INVALID_PARAMETER', what);
+  if (!(quoteBytes instanceof Uint8Array)) missing('the quote must be bytes (a Uint8Array)');
+  if (typeof options !== 'object' || options === null) missing('options { trustedRoot, collateral } are required');
   const { collateral } = options;
+  if (typeof collateral !== 'object' || collateral === null) missing('the collateral is required');
+  for (const k of ['tcbInfo', 'tcbInfoIssuerChain', 'qeIdentity', 'qeIdentityIssuerChain'] as const) if (typeof collateral[k] !== 'string') missing(`collateral.${k} is required (a string)`);
+  for (const k of ['rootCaCrl', 'pckCrl'] as const) if (!(collateral[k] instanceof Uint8Array)) missing(`collateral.${k} is required (DER bytes): revocation is never optional`);
+  const now = options.now ?? new Date();
+  if (!(now instanceof Date) || Number.isNaN(now.getTime())) missing('options.now must be a valid Date');
+  const crypto = options.crypto ?? defaultCrypto();
 
   // 1. The quote's format.
   const quote = guarded('VERIFY_QUOTE_FORMAT', 'STATUS_UNSUPPORTED_QUOTE_FORMAT', 'SGX_QL_QUOTE_FORMAT_UNSUPPORTED', 'quote', () => parseQuote(quoteBytes));
@@ -156,11 +169,34 @@ export function verifyQuote(quoteBytes: Uint8Array, options: VerifyQuoteOptions)
   if (pckDers.length !== 3) fail('VERIFY_PCK_FORMAT', 'STATUS_UNSUPPORTED_PCK_CERT_FORMAT', 'SGX_QL_PCK_CERT_UNSUPPORTED_FORMAT', `the PCK certificate chain has ${pckDers.length} certificates, expected 3`);
   const pck = guarded('VERIFY_PCK_FORMAT', 'STATUS_UNSUPPORTED_PCK_CERT_FORMAT', 'SGX_QL_PCK_CERT_UNSUPPORTED_FORMAT', 'PCK certificate', () => parsePckCertificate(pckDers[0]!));
   const pckChain = [pck.certificate, ...pckDers.slice(1).map((d) => guarded('VERIFY_PCK_FORMAT', 'STATUS_UNSUPPORTED_CERT_FORMAT', 'SGX_QL_PCK_CERT_UNSUPPORTED_FORMAT', 'PCK chain certificate', () => parseCertificate(d)))];
-  const crls: Crl[] = [collateral.rootCaCrl, collateral.pckCrl].filter((c): c is Uint8Array => c !== undefined).map((c) => guarded('VERIFY_CRL_FORMAT', 'STATUS_SGX_CRL_UNSUPPORTED_FORMAT', 'SGX_QL_CRL_UNSUPPORTED_FORMAT', 'CRL', () => parseCrl(c)));
+  const parseCrlOf = (der: Uint8Array, what: string): Crl => guarded('VERIFY_CRL_FORMAT', 'STATUS_SGX_CRL_UNSUPPORTED_FORMAT', 'SGX_QL_CRL_UNSUPPORTED_FORMAT', what, () => parseCrl(der));
+  const rootCrl = parseCrlOf(collateral.rootCaCrl, 'Root CA CRL'), pckCrl = parseCrlOf(collateral.pckCrl, 'PCK CRL');
+  const crls: Crl[] = [rootCrl, pckCrl];
   const tcbChain = guarded('VERIFY_TCB_INFO_CHAIN', 'STATUS_SGX_TCB_SIGNING_CERT_CHAIN_UNTRUSTED', 'SGX_QL_TCBINFO_CHAIN_ERROR', 'TCB Info issuer chain', () => pemDecodeAll(collateral.tcbInfoIssuerChain).map((d) => parseCertificate(d)));
   const tcbInfo = guarded('VERIFY_TCB_INFO_FORMAT', 'STATUS_SGX_TCB_INFO_UNSUPPORTED_FORMAT', 'SGX_QL_TCBINFO_UNSUPPORTED_FORMAT', 'TCB Info', () => parseTcbInfo(collateral.tcbInfo));
   const qeChain = guarded('VERIFY_QE_IDENTITY_CHAIN', 'STATUS_SGX_ENCLAVE_IDENTITY_INVALID', 'SGX_QL_QEIDENTITY_CHAIN_ERROR', 'QE Identity issuer chain', () => pemDecodeAll(collateral.qeIdentityIssuerChain).map((d) => parseCertificate(d)));
   const qeIdentity = guarded('VERIFY_QE_IDENTITY_FORMAT', 'STATUS_SGX_QE_IDENTITY_UNSUPPORTED_FORMAT', 'SGX_QL_QEIDENTITY_UNSUPPORTED_FORMAT', 'QE Identity', () => parseQeIdentity(collateral.qeIdentity));
+
+  // The certificates' roles, by their CN as QVL checks them (Intel's names end in these phrases; the
+  // simulated PCS's begin with "Witness" instead of "Intel"), and each CRL's issuer: the Root CA CRL
+  // is the root's, the PCK CRL the PCK's issuer's (QVL: STATUS_SGX_CRL_UNKNOWN_ISSUER). A CRL of
+  // another issuer would otherwise be skipped, and revocation with it.
+  const role = (c: Certificate, phrases: readonly string[]): boolean => {
+    const cn = c.subject.attributes.find((a) => a.oid === OID_CN)?.value ?? '';
+    return phrases.some((p) => cn.includes(p));
+  };
+  if (!role(pckChain[0]!, ['SGX PCK Certificate']) || !role(pckChain[1]!, ['SGX PCK Platform CA', 'SGX PCK Processor CA']) || !role(pckChain[2]!, ['SGX Root CA'])) {
+    fail('VERIFY_PCK_CHAIN', 'STATUS_SGX_PCK_CERT_CHAIN_UNTRUSTED', 'SGX_QL_PCK_CERT_CHAIN_ERROR', 'the PCK certificate chain is not PCK Certificate ‖ PCK Platform/Processor CA ‖ Root CA');
+  }
+  for (const [chain, what, code, status, q3] of [
+    [tcbChain, 'TCB Info', 'VERIFY_TCB_INFO_CHAIN', 'STATUS_SGX_TCB_SIGNING_CERT_MISSING', 'SGX_QL_TCBINFO_CHAIN_ERROR'],
+    [qeChain, 'QE Identity', 'VERIFY_QE_IDENTITY_CHAIN', 'STATUS_SGX_TCB_SIGNING_CERT_MISSING', 'SGX_QL_QEIDENTITY_CHAIN_ERROR'],
+  ] as const) {
+    // QVL's TCBSigningChain: exactly the TCB Signing certificate, issued by the root.
+    if (chain.length !== 2 || !role(chain[0]!, ['SGX TCB Signing']) || !role(chain[1]!, ['SGX Root CA'])) fail(code, status, q3, `the ${what} issuer chain is not TCB Signing ‖ Root CA`);
+  }
+  if (!bytesEqual(rootCrl.issuer.der, root.subject.der)) fail('VERIFY_CRL_ISSUER', 'STATUS_SGX_CRL_UNKNOWN_ISSUER', 'SGX_QL_CRL_UNSUPPORTED_FORMAT', `the Root CA CRL is issued by "${rootCrl.issuer.text}", not the root`);
+  if (!bytesEqual(pckCrl.issuer.der, pckChain[1]!.subject.der)) fail('VERIFY_CRL_ISSUER', 'STATUS_SGX_CRL_UNKNOWN_ISSUER', 'SGX_QL_CRL_UNSUPPORTED_FORMAT', `the PCK CRL is issued by "${pckCrl.issuer.text}", not the PCK certificate's issuer`);
 
   const expiries: Date[] = [...pckChain, ...tcbChain, ...qeChain].map((c) => c.notAfter);
   const starts: Date[] = [...pckChain, ...tcbChain, ...qeChain].map((c) => c.notBefore);
@@ -242,10 +278,18 @@ export function verifyQuote(quoteBytes: Uint8Array, options: VerifyQuoteOptions)
   if (!crypto.ecdsaP256Verify(quote.attestPubKey, quoteSignedBytes(quote.bytes), quote.signature)) return verdict(QV_RESULT.INVALID_SIGNATURE, 'STATUS_INVALID_QUOTE_SIGNATURE', null, { qeIdentityStatus });
 
   // 11. The TCB level.
-  const level = info.tcbLevels.find((l) => l.components.every((svn, i) => pck.tcb.components[i]! >= svn) && pck.tcb.pcesvn >= l.pcesvn);
+  // QVL keeps the levels in a set ordered highest first (components, then PCESVN): the first match
+  // in that order, whatever the document's order.
+  const ordered = [...info.tcbLevels].sort((a, b) => {
+    for (let i = 0; i < 16; i++) if (a.components[i] !== b.components[i]) return b.components[i]! - a.components[i]!;
+    return b.pcesvn - a.pcesvn;
+  });
+  const level = ordered.find((l) => l.components.every((svn, i) => pck.tcb.components[i]! >= svn) && pck.tcb.pcesvn >= l.pcesvn);
   if (!level) fail('VERIFY_TCB_NOT_SUPPORTED', 'STATUS_TCB_NOT_SUPPORTED', 'SGX_QL_TCBINFO_UNSUPPORTED_FORMAT', 'no TCB Info level is at or below the PCK certificate\'s TCB');
   const tcbStatus = converge(level!.tcbStatus, qeIdentityStatus);
   const [result, status, q3] = TCB_VERDICT[tcbStatus];
-  const qeStatus = qeIdentityStatus === 'UpToDate' || level!.tcbStatus !== 'UpToDate' ? status : qeIdentityStatus === 'IsvSvnOutOfDate' ? 'STATUS_SGX_ENCLAVE_REPORT_ISVSVN_OUT_OF_DATE' : 'STATUS_QE_IDENTITY_OUT_OF_DATE';
-  return verdict(result, qeStatus, q3, { tcbStatus, qeIdentityStatus, advisoryIDs: level!.advisoryIDs ?? [] });
+  // The converged status is QVL's (an out-of-date QE makes it STATUS_TCB_OUT_OF_DATE), and the
+  // advisories are the platform level's and the QE level's together.
+  const advisoryIDs = [...new Set([...(level!.advisoryIDs ?? []), ...(qeLevel?.advisoryIDs ?? [])])];
+  return verdict(result, status, q3, { tcbStatus, qeIdentityStatus, advisoryIDs });
 }

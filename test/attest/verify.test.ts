@@ -1,6 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeU16le } from '../../src/lib/index.js';
+import { encodeTcbInfo, encodeQeIdentity, parseTcbInfo, parseQeIdentity, type TcbInfo, type QeIdentity } from '../../src/attest/collateral.js';
 import {
   AttestError, verifyQuote, encodeQuote, qeReportDataFor, qeReportSignedBytes, QV_RESULT, QUOTE3_ERROR, CERT_KEY_TYPE,
   type VerifyQuoteOptions, type QuoteParts,
@@ -161,7 +162,7 @@ describe('verifyQuote: TCB and QE identity statuses', () => {
     assert.equal(v.qeIdentityStatus, 'OutOfDate');
     assert.equal(v.tcbStatus, 'OutOfDate');
     assert.equal(v.result, QV_RESULT.OUT_OF_DATE);
-    assert.equal(v.status, 'STATUS_QE_IDENTITY_OUT_OF_DATE');
+    assert.equal(v.status, 'STATUS_TCB_OUT_OF_DATE', 'QVL\'s converged status');
   });
   test('a QE below every identity level → OUT_OF_DATE (ISVSVN out of date)', () => {
     const pcs = fakePcs({ seed: enc('qe levels'), now: () => T0, qeIdentity: { mrsigner: fakePlatform().parts(reportData).qeReport.MRSIGNER!, tcbLevels: [{ isvsvn: 8, tcbDate: '2024-01-01T00:00:00Z', tcbStatus: 'UpToDate' }] } });
@@ -169,7 +170,7 @@ describe('verifyQuote: TCB and QE identity statuses', () => {
     const v = verifyQuote(p.quote(reportData), options(p));
     assert.equal(v.qeIdentityStatus, 'IsvSvnOutOfDate');
     assert.equal(v.result, QV_RESULT.OUT_OF_DATE);
-    assert.equal(v.status, 'STATUS_SGX_ENCLAVE_REPORT_ISVSVN_OUT_OF_DATE');
+    assert.equal(v.status, 'STATUS_TCB_OUT_OF_DATE', 'QVL\'s converged status');
   });
   test('a QE with a different MRSIGNER, a DEBUG QE → SGX_QL_QEIDENTITY_MISMATCH', () => {
     assert.throws(() => verifyQuote(fakePlatform({ qeMrsigner: new Uint8Array(32).fill(1) }).quote(reportData), options()), (e: unknown) => throwsWith('VERIFY_QE_IDENTITY_MISMATCH', 'SGX_QL_QEIDENTITY_MISMATCH')(e) && (e as AttestError).data.status === 'STATUS_SGX_ENCLAVE_REPORT_MRSIGNER_MISMATCH');
@@ -194,8 +195,55 @@ describe('verifyQuote: revocation and malformed input', () => {
     assert.equal(v.result, QV_RESULT.REVOKED);
     assert.equal(v.status, 'STATUS_SGX_PCK_REVOKED');
     assert.equal(v.quote3Error, 'SGX_QL_PCK_REVOKED');
-    pcs.revoke(pcs.tcbSigningCertificate.serial);
-    assert.equal(verifyQuote(quote, { ...options(p), collateral: { ...options(p).collateral, pckCrl: undefined } }).status, 'STATUS_SGX_TCB_SIGNING_CERT_REVOKED');
+    const pcs2 = fakePcs({ seed: enc('revoking PCS 2'), now: () => T0 });
+    const p2 = fakePlatform({ pcs: pcs2 });
+    pcs2.revoke(pcs2.tcbSigningCertificate.serial);
+    assert.equal(verifyQuote(p2.quote(reportData), options(p2)).status, 'STATUS_SGX_TCB_SIGNING_CERT_REVOKED');
+  });
+  test('revocation cannot be turned off: a missing CRL is VERIFY_PARAMETERS, another issuer\'s CRL in its place VERIFY_CRL_ISSUER', () => {
+    const pcs = fakePcs({ seed: enc('revoking PCS 3'), now: () => T0 });
+    const p = fakePlatform({ pcs });
+    pcs.revoke(verifyQuote(p.quote(reportData), options(p)).pck.certificate.serial);
+    const c = pcs.collateral();
+    const { pckCrl: _p, ...noPckCrl } = c;
+    const { rootCaCrl: _r, ...noRootCrl } = c;
+    for (const collateral of [noPckCrl, noRootCrl]) {
+      assert.throws(() => verifyQuote(p.quote(reportData), { ...options(p), collateral: collateral as typeof c }), throwsWith('VERIFY_PARAMETERS', 'SGX_QL_ERROR_INVALID_PARAMETER'));
+    }
+    assert.throws(() => verifyQuote(p.quote(reportData), { ...options(p), collateral: { ...c, pckCrl: c.rootCaCrl } }), (e: unknown) => throwsWith('VERIFY_CRL_ISSUER', 'SGX_QL_CRL_UNSUPPORTED_FORMAT')(e) && (e as AttestError).data.status === 'STATUS_SGX_CRL_UNKNOWN_ISSUER');
+    assert.throws(() => verifyQuote(p.quote(reportData), { ...options(p), collateral: { ...c, rootCaCrl: c.pckCrl } }), throwsWith('VERIFY_CRL_ISSUER', 'SGX_QL_CRL_UNSUPPORTED_FORMAT'));
+  });
+  test('collateral signed by a PCK (a leaked platform key) is not trusted: TCB Info and QE Identity need the TCB Signing certificate', () => {
+    const pcs = fakePcs({ seed: enc('leaked PCK'), now: () => T0 });
+    const low = fakePlatform({ pcs, cpusvn: new Uint8Array(16).fill(1), pcesvn: 10 });
+    const c = pcs.collateral();
+    // The leaked PCK re-rates every TCB as UpToDate…
+    const info: TcbInfo = { ...parseTcbInfo(c.tcbInfo).value, tcbLevels: [{ components: new Array<number>(16).fill(0), pcesvn: 0, tcbDate: '2024-01-01T00:00:00Z', tcbStatus: 'UpToDate' }] };
+    const forgedTcb = { ...c, tcbInfo: encodeTcbInfo(info, low.pckPriv, crypto), tcbInfoIssuerChain: low.chainPem };
+    assert.throws(() => verifyQuote(low.quote(reportData), { ...options(low), collateral: forgedTcb }), (e: unknown) => throwsWith('VERIFY_TCB_INFO_CHAIN', 'SGX_QL_TCBINFO_CHAIN_ERROR')(e) && (e as AttestError).data.status === 'STATUS_SGX_TCB_SIGNING_CERT_MISSING');
+    // …or names its own QE signer.
+    const evil = crypto.sha256(enc('evil signer'));
+    const impostor = fakePlatform({ pcs, qeMrsigner: evil });
+    const id: QeIdentity = { ...parseQeIdentity(c.qeIdentity).value, mrsigner: evil };
+    const forgedQe = { ...c, qeIdentity: encodeQeIdentity(id, impostor.pckPriv, crypto), qeIdentityIssuerChain: impostor.chainPem };
+    assert.throws(() => verifyQuote(impostor.quote(reportData), { ...options(impostor), collateral: forgedQe }), throwsWith('VERIFY_QE_IDENTITY_CHAIN', 'SGX_QL_QEIDENTITY_CHAIN_ERROR'));
+    // The TCB Signing certificate followed by the Platform CA (not the root) is refused too.
+    const platformCaChain = c.tcbInfoIssuerChain.split('-----END CERTIFICATE-----')[0] + '-----END CERTIFICATE-----\n' + pcs.platformCaCertificate.pem;
+    assert.throws(() => verifyQuote(platform.quote(reportData), { ...options(), collateral: { ...options().collateral, tcbInfoIssuerChain: platformCaChain } }), AttestError);
+  });
+  test('TCB levels are matched highest first whatever their order in the document (QVL keeps them ordered)', () => {
+    const levels = [...FAKE_TCB_LEVELS].reverse();
+    const pcs = fakePcs({ seed: enc('reversed levels'), now: () => T0, tcbLevels: levels });
+    const p = fakePlatform({ pcs });
+    assert.equal(parseTcbInfo(pcs.tcbInfo()).value.tcbLevels[0]!.tcbStatus, 'OutOfDate', 'the document lists the lower level first');
+    assert.equal(verifyQuote(p.quote(reportData), options(p)).tcbStatus, 'UpToDate');
+  });
+  test('bad parameters are VERIFY_PARAMETERS, never a TypeError: no options, no collateral, an invalid date', () => {
+    const q = platform.quote(reportData);
+    for (const bad of [undefined, null, { trustedRoot: platform.pcs.rootCertificate.der }, { ...options(), now: new Date(NaN) }, { ...options(), collateral: { ...options().collateral, tcbInfo: 7 } }]) {
+      assert.throws(() => verifyQuote(q, bad as unknown as VerifyQuoteOptions), throwsWith('VERIFY_PARAMETERS', 'SGX_QL_ERROR_INVALID_PARAMETER'));
+    }
+    assert.throws(() => verifyQuote('quote' as unknown as Uint8Array, options()), throwsWith('VERIFY_PARAMETERS', 'SGX_QL_ERROR_INVALID_PARAMETER'));
   });
   test('malformed quote → VERIFY_QUOTE_FORMAT with the parser\'s error as cause', () => {
     const q = platform.quote(reportData);
