@@ -3,12 +3,15 @@
  *
  * Model choices (mirrored by src/attest/provisioning.ts, which the simulated PCS uses to certify
  * this enclave's key from the platform's provisioning root, as Intel certifies its PCE's):
- *   - PROVISION_KEY is requested with ATTRIBUTEMASK.FLAGS = INIT|DEBUG|MODE64BIT|PROVISIONKEY,
- *     XFRM mask 0, MISCMASK all ones.
+ *   - PROVISION_KEY is requested as Intel's PCE requests it (psw/ae/pce/pce_helper.cpp):
+ *     ATTRIBUTEMASK.FLAGS = ~MODE64BIT, XFRM mask 0, MISCMASK all ones.
  *   - PPID = SHA-256("WITNESS PPID" ‖ PROVISION_KEY at ISVSVN 0 and CPUSVN 0)[0, 16): one value per
- *     platform and PCE signer, whatever the TCB.
+ *     platform and PCE signer, whatever the TCB. (Intel's PCE uses AES-CMAC of that key; the model's
+ *     runtime offers modules SHA-256, so the derivation differs while its inputs are Intel's.)
  *   - PCK private scalar = the first SHA-256("WITNESS PCK" ‖ counter (u32 LE) ‖ PROVISION_KEY at the
- *     TCB) for counter = 0, 1, … that is in [1, n−1].
+ *     TCB) for counter = 0, 1, … that is in [1, n−1]. (Intel's uses a CMAC-based KDF of that key.)
+ *   - certify refuses a debug enclave when this PCE is a production one: a model addition (Intel's
+ *     certify_enclave checks only PROVISIONKEY), so that a debug QE's key is never certified.
  */
 #include <string.h>
 #include "pce_t.h"
@@ -16,7 +19,7 @@
 #define SGX_FLAGS_DEBUG        0x02
 #define SGX_FLAGS_PROVISIONKEY 0x10
 #define KEYNAME_PROVISION_KEY  1
-#define PCE_FLAGS_MASK         0x17 /* INIT | DEBUG | MODE64BIT | PROVISIONKEY */
+#define SGX_FLAGS_MODE64BIT    0x04
 
 static void wipe(void *p, size_t n) {
   volatile uint8_t *b = p;
@@ -33,7 +36,8 @@ static sgx_status_t provision_key(uint16_t isvsvn, const uint8_t cpusvn[16], uin
   req[4] = (uint8_t)isvsvn;
   req[5] = (uint8_t)(isvsvn >> 8);
   memcpy(req + 8, cpusvn, 16);
-  req[24] = PCE_FLAGS_MASK; /* ATTRIBUTEMASK.FLAGS; XFRM mask (32..40) 0 */
+  memset(req + 24, 0xff, 8); /* ATTRIBUTEMASK.FLAGS = ~MODE64BIT; XFRM mask (32..40) 0 */
+  req[24] = (uint8_t)~SGX_FLAGS_MODE64BIT;
   req[72] = req[73] = req[74] = req[75] = 0xff; /* MISCMASK */
   return witness_get_key(req, key);
 }
@@ -85,15 +89,17 @@ int pce_get_pc_info(uint8_t *ppid, uint8_t *pck_public, uint8_t *report) {
   st = provision_key(0, zero_cpusvn, key);
   if (st == SGX_SUCCESS) st = derive("WITNESS PPID", 0, 0, key, digest);
   wipe(key, sizeof key);
+  if (st == SGX_SUCCESS) memcpy(ppid, digest, 16);
+  wipe(digest, sizeof digest);
   if (st != SGX_SUCCESS) return -st;
-  memcpy(ppid, digest, 16);
   st = pck(u16_at(report + SGX_REPORT_ISVSVN), report + SGX_REPORT_CPUSVN, priv, pck_public);
   wipe(priv, sizeof priv);
   return st == SGX_SUCCESS ? PCE_OK : -st;
 }
 
-int pce_certify(const uint8_t *report, uint16_t pce_isvsvn, uint8_t *signature) {
+int pce_certify(const uint8_t *report, const uint8_t *cpusvn, uint16_t pce_isvsvn, uint8_t *signature) {
   uint8_t self[SGX_REPORT_SIZE], priv[32], pub[64];
+  memset(signature, 0, 64); /* nothing but a signature ever leaves in it */
   sgx_status_t st = witness_verify_report(report);
   if (st == SGX_ERROR_MAC_MISMATCH) return PCE_INVALID_REPORT;
   if (st != SGX_SUCCESS) return -st;
@@ -102,9 +108,10 @@ int pce_certify(const uint8_t *report, uint16_t pce_isvsvn, uint8_t *signature) 
   if (st != SGX_SUCCESS) return -st;
   if ((report[SGX_REPORT_ATTRIBUTES] & SGX_FLAGS_DEBUG) && !(self[SGX_REPORT_ATTRIBUTES] & SGX_FLAGS_DEBUG)) return PCE_DEBUG_ENCLAVE;
   if (pce_isvsvn > u16_at(self + SGX_REPORT_ISVSVN)) return PCE_INVALID_SVN;
-  st = pck(pce_isvsvn, report + SGX_REPORT_CPUSVN, priv, pub);
+  st = pck(pce_isvsvn, cpusvn, priv, pub);
   if (st == SGX_ERROR_INVALID_CPUSVN || st == SGX_ERROR_INVALID_ISVSVN) return PCE_INVALID_SVN;
   if (st == SGX_SUCCESS) st = witness_ecdsa_sign(report, 384, priv, signature);
   wipe(priv, sizeof priv);
+  if (st != SGX_SUCCESS) memset(signature, 0, 64);
   return st == SGX_SUCCESS ? PCE_OK : -st;
 }

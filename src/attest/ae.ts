@@ -46,16 +46,21 @@ function build(name: 'qe' | 'pce', config: EnclaveConfigJson & { isvProdId: numb
   return { image: built.image, sigstruct, mrenclave: built.mrenclave, isvProdId: config.isvProdId, isvSvn: config.isvSvn };
 }
 
-let cached: ArchitecturalEnclaves | undefined;
+const cache = new Map<string, ArchitecturalEnclaves>();
 
-/** The QE and the PCE, built and signed (once per process). */
-export function architecturalEnclaves(): ArchitecturalEnclaves {
-  if (cached) return cached;
+/**
+ * The QE and the PCE, built and signed with `signerPem` (default ae/signer.pem), once per process and key.
+ * @throws {LibError} RSA_KEY_INVALID, {SdkError} SIGN_BAD_KEY when the key is not an RSA-3072, e = 3 private key.
+ */
+export function architecturalEnclaves(signerPem?: string): ArchitecturalEnclaves {
+  const pem = signerPem ?? readFileSync(AE_DIRECTORY + 'signer.pem', 'utf8');
+  const hit = cache.get(pem);
+  if (hit) return hit;
   const crypto = defaultCrypto();
-  const pem = readFileSync(AE_DIRECTORY + 'signer.pem', 'utf8');
   const { modulus } = crypto.rsaPublicNumbers(pem);
   // MRSIGNER is SHA-256 of the modulus as SIGSTRUCT stores it (little-endian).
   const mrsigner = crypto.sha256(modulus.slice().reverse());
-  cached = { qe: build('qe', QE_CONFIG, pem, crypto), pce: build('pce', PCE_CONFIG, pem, crypto), mrsigner };
-  return cached;
+  const built: ArchitecturalEnclaves = { qe: build('qe', QE_CONFIG, pem, crypto), pce: build('pce', PCE_CONFIG, pem, crypto), mrsigner };
+  cache.set(pem, built);
+  return built;
 }

@@ -2,22 +2,24 @@
  * What the manufacturer computes from its records: the PPID and the PCK public key of the Witness
  * PCE on a platform, from the platform's provisioning root. Intel certifies its PCE's key this way
  * (it holds every part's provisioning secret and never takes the platform's word for the key); the
- * simulated PCS (pki.ts) does the same through these functions.
+ * simulated PCS's certificate service (registration.ts) does the same through these functions.
  *
- * The derivations are the model's choice (Intel's are not public) and must match the PCE's code,
- * ae/pce/pce.c, which documents them:
- *   - PROVISION_KEY is requested with ATTRIBUTEMASK.FLAGS = INIT|DEBUG|MODE64BIT|PROVISIONKEY,
- *     XFRM mask 0, MISCMASK all ones;
+ * They must match the PCE's code, ae/pce/pce.c, which documents them:
+ *   - PROVISION_KEY requested as Intel's PCE requests it (psw/ae/pce/pce_helper.cpp):
+ *     ATTRIBUTEMASK.FLAGS = ~MODE64BIT, XFRM mask 0, MISCMASK all ones;
  *   - PPID = SHA-256("WITNESS PPID" ‖ PROVISION_KEY(ISVSVN 0, CPUSVN 0))[0, 16);
  *   - PCK = the first SHA-256("WITNESS PCK" ‖ counter u32 LE ‖ PROVISION_KEY(CPUSVN, PCESVN)) in [1, n−1].
+ * Intel's PCE derives both from the same key with AES-CMAC-based functions; the model's differ in
+ * that last step only (its modules have SHA-256, not AES-CMAC), so no real PPID or PCK can be
+ * compared with the model's anyway: the provisioning roots are the manufacturer's secret.
  */
 import type { CryptoProvider } from '../lib/crypto/provider.js';
 import { writeU64le } from '../lib/bytes.js';
 import { deriveKey, provisionKeyDependencies, PKCS1_5_PADDING } from '../arch/index.js';
 import { AttestError } from './errors.js';
 
-/** The PCE's KEYREQUEST.ATTRIBUTEMASK.FLAGS for PROVISION_KEY (ae/pce/pce.c PCE_FLAGS_MASK). */
-export const PCE_KEY_FLAGS_MASK = 0x17n;
+/** The PCE's KEYREQUEST.ATTRIBUTEMASK.FLAGS for PROVISION_KEY: ~MODE64BIT, as Intel's PCE asks (ae/pce/pce.c). */
+export const PCE_KEY_FLAGS_MASK = 0xffff_ffff_ffff_fffbn;
 
 /** The PCE as the manufacturer knows it: what PROVISION_KEY depends on besides the TCB. */
 export interface PceIdentity {

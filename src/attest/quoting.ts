@@ -42,6 +42,12 @@ export interface QuotingServiceOptions {
   readonly pcs: PckCertificateSource;
   /** QE authentication data (at most 256 bytes). Default DEFAULT_QE_AUTH_DATA. */
   readonly authData?: Uint8Array;
+  /**
+   * The PEM of the key the PCE and QE are signed with. Default: ae/signer.pem, which is public (so
+   * anyone can sign a "Witness QE"); a deployment that wants its QE identity to mean something signs
+   * with a key of its own and publishes that MRSIGNER in its PCS's QE identity.
+   */
+  readonly aeSigner?: string;
 }
 
 export interface QuotingService {
@@ -99,47 +105,51 @@ function pckOf(pem: string): { publicKey: Uint8Array; cpusvn: Uint8Array; pcesvn
  * or a Linux process that may not open /dev/sgx_provision).
  */
 export function createQuotingService(platform: HostPlatform, options: QuotingServiceOptions): QuotingService {
-  const auth = options.authData ?? DEFAULT_QE_AUTH_DATA;
-  if (!(auth instanceof Uint8Array) || auth.length > 256) throw new AttestError('AUTH_DATA', 'the QE authentication data is at most 256 bytes');
-  if (typeof options.pcs?.pckCertChain !== 'function') throw new AttestError('BAD_OPTIONS', 'a PCS (an object with pckCertChain) is required');
-  const ae = architecturalEnclaves();
+  if (typeof options !== 'object' || options === null || typeof options.pcs?.pckCertChain !== 'function') throw new AttestError('BAD_OPTIONS', 'a PCS (an object with pckCertChain) is required');
+  const given = options.authData ?? DEFAULT_QE_AUTH_DATA;
+  if (!(given instanceof Uint8Array) || given.length > 256) throw new AttestError('AUTH_DATA', 'the QE authentication data is at most 256 bytes');
+  const auth = given.slice(); // the service's own: a caller reusing its array changes no later quote
+  const ae = architecturalEnclaves(options.aeSigner);
   const pce = loadEnclave(platform, ae.pce.image, { sigstruct: ae.pce.sigstruct });
   let qe: HostEnclave | undefined;
   try {
     qe = loadEnclave(platform, ae.qe.image, { sigstruct: ae.qe.sigstruct });
+    // The platform's identity and raw TCB, and the PCK certificate the PCS has for it.
     const ppid = new Uint8Array(16), pckPublic = new Uint8Array(64), pceReport = new Uint8Array(432);
     call(pce, 'PCE', 'pce_get_pc_info', [ppid, pckPublic, pceReport]);
     const cpusvn = pceReport.slice(0, 16), pceSvn = new DataView(pceReport.buffer).getUint16(258, true);
+    const request: PckCertificateRequest = { ppid, cpusvn, pceSvn, pceId: PCE_ID.slice() };
+    const chain = options.pcs.pckCertChain({ ppid: ppid.slice(), cpusvn: cpusvn.slice(), pceSvn, pceId: PCE_ID.slice() });
+    if (typeof chain !== 'string') throw new AttestError('PCK_CERT_INVALID', 'the PCS answered with no PEM chain');
+    const pck = pckOf(chain);
+    if (!bytesEqual(pck.publicKey, pckPublic) || !bytesEqual(pck.cpusvn, cpusvn) || pck.pcesvn !== pceSvn) throw new AttestError('PCK_CERT_MISMATCH', 'the PCS\'s PCK certificate is not for this platform\'s PCE key at this TCB');
+    // An attestation key, certified by the PCE at the certificate's TCB (certify_enclave's cert_psvn).
     const pceTi = new Uint8Array(512), qeTi = new Uint8Array(512);
     call(pce, 'PCE', 'pce_get_target_info', [pceTi]);
     call(qe, 'QE', 'qe_get_target_info', [qeTi]);
     const sealed = new Uint8Array(560 + 96), attestationPublicKey = new Uint8Array(64), qeReport = new Uint8Array(432);
     call(qe, 'QE', 'qe_init', [pceTi, auth, auth.length, sealed, sealed.length, attestationPublicKey, qeReport]);
     const qeReportSignature = new Uint8Array(64);
-    call(pce, 'PCE', 'pce_certify', [qeReport, pceSvn, qeReportSignature]);
-    const request: PckCertificateRequest = { ppid, cpusvn, pceSvn, pceId: PCE_ID.slice() };
-    const chain = options.pcs.pckCertChain(request);
-    if (typeof chain !== 'string') throw new AttestError('PCK_CERT_INVALID', 'the PCS answered with no PEM chain');
-    const pck = pckOf(chain);
-    if (!bytesEqual(pck.publicKey, pckPublic) || !bytesEqual(pck.cpusvn, cpusvn) || pck.pcesvn !== pceSvn) throw new AttestError('PCK_CERT_MISMATCH', 'the PCS\'s PCK certificate is not for this platform\'s PCE key at this TCB');
+    call(pce, 'PCE', 'pce_certify', [qeReport, pck.cpusvn, pck.pcesvn, qeReportSignature]);
     const certData = new TextEncoder().encode(chain);
     const qeReportBody = qeReport.slice(0, 384);
     const quoteSize = 1020 + auth.length + certData.length;
     const theQe = qe;
     let closed = false;
+    // Every value handed out is a copy: what the service quotes with is its own.
     return {
-      qeTargetInfo: qeTi,
-      platform: request,
+      get qeTargetInfo() { return qeTi.slice(); },
+      get platform() { return { ppid: request.ppid.slice(), cpusvn: request.cpusvn.slice(), pceSvn, pceId: request.pceId.slice() }; },
       pckCertChain: chain,
-      qeReportBody,
-      qeReportSignature,
-      attestationPublicKey,
+      get qeReportBody() { return qeReportBody.slice(); },
+      get qeReportSignature() { return qeReportSignature.slice(); },
+      get attestationPublicKey() { return attestationPublicKey.slice(); },
       quoteSize,
       quote(report: Uint8Array): Uint8Array {
         if (closed) throw new AttestError('CLOSED', 'the quoting service was closed');
         if (!(report instanceof Uint8Array) || report.length !== 432) throw new AttestError('REPORT_LENGTH', 'a REPORT is 432 bytes');
         const out = new Uint8Array(quoteSize), len = new Uint8Array(4);
-        call(theQe, 'QE', 'qe_quote', [report, sealed, sealed.length, qeReportBody, qeReportSignature, auth, auth.length, pceSvn, CERT_TYPE_PCK_CERT_CHAIN, certData, certData.length, out, out.length, len]);
+        call(theQe, 'QE', 'qe_quote', [report, sealed, sealed.length, qeReportBody, qeReportSignature, auth, auth.length, pck.pcesvn, CERT_TYPE_PCK_CERT_CHAIN, certData, certData.length, out, out.length, len]);
         return out.slice(0, new DataView(len.buffer).getUint32(0, true));
       },
       close(): void {

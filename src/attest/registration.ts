@@ -19,9 +19,9 @@ import type { ProvisioningCertificationService } from './pki.js';
 /** A platform as the manufacturer knows it: what `save()` gives (its seed), or the save itself. */
 export type EnrolledPlatform = { save(): { readonly secrets: { readonly seed: string } } } | { readonly secrets: { readonly seed: string } };
 
-/** The Witness PCE as it runs (ae.ts): INIT | MODE64BIT | PROVISIONKEY, MISCSELECT 0. */
-export function witnessPceIdentity(): PceIdentity {
-  return { mrsigner: architecturalEnclaves().mrsigner, isvProdId: PCE_CONFIG.isvProdId, attributesFlags: ATTR.INIT | ATTR.MODE64BIT | ATTR.PROVISIONKEY, miscSelect: 0 };
+/** The Witness PCE as it runs (ae.ts), signed with `aeSigner` (default ae/signer.pem): INIT | MODE64BIT | PROVISIONKEY, MISCSELECT 0. */
+export function witnessPceIdentity(aeSigner?: string): PceIdentity {
+  return { mrsigner: architecturalEnclaves(aeSigner).mrsigner, isvProdId: PCE_CONFIG.isvProdId, attributesFlags: ATTR.INIT | ATTR.MODE64BIT | ATTR.PROVISIONKEY, miscSelect: 0 };
 }
 
 export interface PckCertificateService extends PckCertificateSource {
@@ -33,9 +33,9 @@ export interface PckCertificateService extends PckCertificateSource {
  * A PCK certificate service over a PCS: `enroll` platforms, then hand it to createQuotingService.
  * @throws {AttestError} PLATFORM_NOT_ENROLLED from pckCertChain for a PPID it has no record of.
  */
-export function createPckCertificateService(pcs: ProvisioningCertificationService, options: { pce?: PceIdentity; crypto?: CryptoProvider } = {}): PckCertificateService {
+export function createPckCertificateService(pcs: ProvisioningCertificationService, options: { pce?: PceIdentity; aeSigner?: string; crypto?: CryptoProvider } = {}): PckCertificateService {
   const crypto = options.crypto ?? defaultCrypto();
-  const pce = options.pce ?? witnessPceIdentity();
+  const pce = options.pce ?? witnessPceIdentity(options.aeSigner);
   const roots = new Map<string, Uint8Array>();
   return {
     enroll(platform) {

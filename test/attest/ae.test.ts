@@ -9,7 +9,7 @@ import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultCrypto, toHex } from '../../src/lib/index.js';
 import { WITNESS_AE_MRSIGNER, QE_ISVPRODID, QE_ISVSVN, PCE_ISVPRODID, PCE_ISVSVN } from '../../src/attest/identities.js';
-import { REPORT } from '../../src/arch/index.js';
+import { REPORT, DEFAULT_CPUSVN } from '../../src/arch/index.js';
 import { derivePlatformSecrets } from '../../src/arch/secrets.js';
 import { loadEnclave, type HostEnclave, type HostPlatform } from '../../src/sdk/index.js';
 import { createLinuxPlatform } from '../../src/platform/index.js';
@@ -21,6 +21,8 @@ import { newPlatform, loadFixture } from '../helpers/sdk.js';
 const crypto = defaultCrypto();
 const SEED = new TextEncoder().encode('attestation test platform seed!!');
 const AUTH = Uint8Array.from({ length: 32 }, (_, i) => i);
+/** The platforms' CPUSVN (the processor's default). */
+const CPUSVN = DEFAULT_CPUSVN;
 
 interface Aes {
   readonly pce: HostEnclave;
@@ -95,15 +97,27 @@ describe('the PCE', () => {
     const { pck } = pcInfo(a.pce);
     const q = qeInit(a);
     const sig = new Uint8Array(64);
-    assert.equal(a.pce.ecall('pce_certify', [q.report, PCE_CONFIG.isvSvn, sig]), PCE_RESULT.OK);
+    assert.equal(a.pce.ecall('pce_certify', [q.report, CPUSVN, PCE_CONFIG.isvSvn, sig]), PCE_RESULT.OK);
     assert.equal(crypto.ecdsaP256Verify(pck, q.report.subarray(0, 384), sig), true);
     const body = REPORT.decode(q.report);
     assert.equal(toHex(body.REPORTDATA), toHex(crypto.sha256(new Uint8Array([...q.pub, ...AUTH]))) + '00'.repeat(32));
     assert.equal(body.ISVPRODID, QE_CONFIG.isvProdId);
     assert.equal(body.ATTRIBUTES.FLAGS & 0x10n, 0x10n, 'the QE has PROVISIONKEY');
-    // At a lower PCESVN it signs with that TCB's PCK.
-    assert.equal(a.pce.ecall('pce_certify', [q.report, 0, sig]), PCE_RESULT.OK);
+    // At a lower TCB (the PCK certificate the host selected) it signs with that TCB's PCK.
+    const root = derivePlatformSecrets(crypto, SEED).provisioningRoot;
+    const id = pceIdentity(pcInfo(a.pce).report);
+    assert.equal(a.pce.ecall('pce_certify', [q.report, CPUSVN, 0, sig]), PCE_RESULT.OK);
     assert.equal(crypto.ecdsaP256Verify(pck, q.report.subarray(0, 384), sig), false);
+    assert.equal(crypto.ecdsaP256Verify(pckPublicKeyFor(crypto, root, id, CPUSVN, 0), q.report.subarray(0, 384), sig), true);
+    const lower = CPUSVN.slice();
+    lower[0] = 1;
+    assert.equal(a.pce.ecall('pce_certify', [q.report, lower, PCE_CONFIG.isvSvn, sig]), PCE_RESULT.OK);
+    assert.equal(crypto.ecdsaP256Verify(pckPublicKeyFor(crypto, root, id, lower, PCE_CONFIG.isvSvn), q.report.subarray(0, 384), sig), true);
+    // Above the platform's CPUSVN there is no key (EGETKEY: INVALID_CPUSVN), and no signature.
+    const above = CPUSVN.slice();
+    above[15] = 1;
+    assert.equal(a.pce.ecall('pce_certify', [q.report, above, PCE_CONFIG.isvSvn, sig]), PCE_RESULT.INVALID_SVN);
+    assert.ok(sig.every((b) => b === 0));
   });
 
   test('certify refuses: a changed REPORT, one addressed elsewhere, an enclave without PROVISIONKEY, a debug enclave, a PCESVN above its own', () => {
@@ -113,17 +127,17 @@ describe('the PCE', () => {
     const sig = new Uint8Array(64);
     const changed = q.report.slice();
     changed[REPORT.field('REPORTDATA').offset]! ^= 1;
-    assert.equal(a.pce.ecall('pce_certify', [changed, 1, sig]), PCE_RESULT.INVALID_REPORT);
+    assert.equal(a.pce.ecall('pce_certify', [changed, CPUSVN, 1, sig]), PCE_RESULT.INVALID_REPORT);
     const app = loadFixture(p, 'identity');
     const toQe = new Uint8Array(432), toPce = new Uint8Array(432);
     assert.equal(app.ecall('ecall_report', [a.qeTi, new Uint8Array(64), toQe]), 0);
-    assert.equal(a.pce.ecall('pce_certify', [toQe, 1, sig]), PCE_RESULT.INVALID_REPORT, 'addressed to the QE');
+    assert.equal(a.pce.ecall('pce_certify', [toQe, CPUSVN, 1, sig]), PCE_RESULT.INVALID_REPORT, 'addressed to the QE');
     assert.equal(app.ecall('ecall_report', [a.pceTi, new Uint8Array(64), toPce]), 0);
-    assert.equal(a.pce.ecall('pce_certify', [toPce, 1, sig]), PCE_RESULT.NOT_PROVISIONING);
+    assert.equal(a.pce.ecall('pce_certify', [toPce, CPUSVN, 1, sig]), PCE_RESULT.NOT_PROVISIONING);
     const debugProv = loadFixture(p, 'identity', { config: { debug: true, provisionKey: true } });
     assert.equal(debugProv.ecall('ecall_report', [a.pceTi, new Uint8Array(64), toPce]), 0);
-    assert.equal(a.pce.ecall('pce_certify', [toPce, 1, sig]), PCE_RESULT.DEBUG_ENCLAVE);
-    assert.equal(a.pce.ecall('pce_certify', [q.report, PCE_CONFIG.isvSvn + 1, sig]), PCE_RESULT.INVALID_SVN);
+    assert.equal(a.pce.ecall('pce_certify', [toPce, CPUSVN, 1, sig]), PCE_RESULT.DEBUG_ENCLAVE);
+    assert.equal(a.pce.ecall('pce_certify', [q.report, CPUSVN, PCE_CONFIG.isvSvn + 1, sig]), PCE_RESULT.INVALID_SVN);
     assert.ok(sig.every((b) => b === 0), 'no signature came out of a refusal');
   });
 });
@@ -140,7 +154,7 @@ describe('the QE', () => {
     a = loadAes(p);
     q = qeInit(a);
     qeSig = new Uint8Array(64);
-    assert.equal(a.pce.ecall('pce_certify', [q.report, PCE_CONFIG.isvSvn, qeSig]), 0);
+    assert.equal(a.pce.ecall('pce_certify', [q.report, CPUSVN, PCE_CONFIG.isvSvn, qeSig]), 0);
     app = loadFixture(p, 'identity');
   });
 

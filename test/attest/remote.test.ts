@@ -139,13 +139,56 @@ describe('remote attestation on a Windows platform and through the Linux driver'
     assert.equal(impostor.ecall('qe_get_target_info', [ti]), 0);
     const auth = new Uint8Array(32), sealed = new Uint8Array(656), pub = new Uint8Array(64), qeReport = new Uint8Array(432), sig = new Uint8Array(64);
     assert.equal(impostor.ecall('qe_init', [pceTi, auth, 32, sealed, 656, pub, qeReport]), 0);
-    assert.equal(pce.ecall('pce_certify', [qeReport, 1, sig]), 0, 'the PCE certifies every PROVISIONKEY enclave on its platform');
+    assert.equal(pce.ecall('pce_certify', [qeReport, DEFAULT_CPUSVN, 1, sig]), 0, 'the PCE certifies every PROVISIONKEY enclave on its platform');
     const cert = enc(qs.pckCertChain), out = new Uint8Array(8192), len = new Uint8Array(4);
     const rep = appReport(loadFixture(p, 'identity'), ti);
     assert.equal(impostor.ecall('qe_quote', [rep, sealed, 656, qeReport.subarray(0, 384), sig, auth, 32, 1, 5, cert, cert.length, out, out.length, len]), 0);
     const quote = out.subarray(0, new DataView(len.buffer).getUint32(0, true));
     assert.equal(toHex(parseQuote(quote).qeReport.MRSIGNER), toHex(crypto.sha256(crypto.rsaPublicNumbers(key.privateKeyPem).modulus.slice().reverse())));
     assert.throws(() => verifyQuote(quote, { trustedRoot: pcs.rootCertificate.der, collateral: pcs.collateral() }), (e: unknown) => e instanceof AttestError && e.code === 'VERIFY_QE_IDENTITY_MISMATCH');
+  });
+
+  test('a deployment with its own AE signing key: its quotes verify against its QE identity; a QE signed with the public ae/signer.pem does not', () => {
+    const key = generateSigningKey(crypto).privateKeyPem;
+    const own = architecturalEnclaves(key);
+    const pcs2 = createProvisioningCertificationService({ seed: enc('private AE signer PCS'), qeIdentity: { mrsigner: own.mrsigner } });
+    const registry2 = createPckCertificateService(pcs2, { aeSigner: key });
+    const p = newPlatform();
+    registry2.enroll(p);
+    const qs = createQuotingService(p, { pcs: registry2, aeSigner: key });
+    const app = loadFixture(p, 'identity');
+    const collateral = pcs2.collateral();
+    assert.equal(verifyQuote(qs.quote(appReport(app, qs.qeTargetInfo)), { trustedRoot: pcs2.rootCertificate.der, collateral }).result, QV_RESULT.OK);
+    // The default Witness AEs (the public key) on the same platform: their PCE has another MRSIGNER, so
+    // another PPID and PCK, of which this deployment's records know nothing.
+    assert.throws(() => createQuotingService(p, { pcs: registry2 }), (e: unknown) => e instanceof AttestError && e.code === 'PLATFORM_NOT_ENROLLED');
+    // A PCS that certifies the public PCE still refuses the public QE under the private QE identity.
+    const registry3 = createPckCertificateService(pcs2);
+    registry3.enroll(p);
+    const pub = createQuotingService(p, { pcs: registry3 });
+    assert.throws(() => verifyQuote(pub.quote(appReport(app, pub.qeTargetInfo)), { trustedRoot: pcs2.rootCertificate.der, collateral }), (e: unknown) => e instanceof AttestError && e.code === 'VERIFY_QE_IDENTITY_MISMATCH');
+  });
+
+  test('the service quotes with its own copies: changing the auth data given, or the values it hands out, changes no quote', () => {
+    const p = newPlatform();
+    registry.enroll(p);
+    const auth = new Uint8Array(16).fill(1);
+    const qs = createQuotingService(p, { pcs: registry, authData: auth });
+    auth[0] = 9;
+    qs.qeReportSignature[0]! ^= 1;
+    qs.qeReportBody[0]! ^= 1;
+    qs.qeTargetInfo[0]! ^= 1;
+    qs.platform.ppid[0]! ^= 1;
+    const app = loadFixture(p, 'identity');
+    const v = verifyQuote(qs.quote(appReport(app, qs.qeTargetInfo)), { trustedRoot: pcs.rootCertificate.der, collateral: pcs.collateral() });
+    assert.equal(v.result, QV_RESULT.OK);
+    assert.equal(toHex(v.quote.authData), toHex(new Uint8Array(16).fill(1)));
+    // A failed quote leaves it working.
+    assert.throws(() => qs.quote(new Uint8Array(3)), (e: unknown) => e instanceof AttestError && e.code === 'REPORT_LENGTH');
+    const changed = appReport(app, qs.qeTargetInfo);
+    changed[400]! ^= 1;
+    assert.throws(() => qs.quote(changed), (e: unknown) => e instanceof AttestError && e.code === 'QE_INVALID_REPORT');
+    assert.equal(verifyQuote(qs.quote(appReport(app, qs.qeTargetInfo)), { trustedRoot: pcs.rootCertificate.der, collateral: pcs.collateral() }).result, QV_RESULT.OK);
   });
 
   test('a platform below the PCS\'s TCB levels: OutOfDate (its CPUSVN is lower)', () => {

@@ -62,4 +62,21 @@ describe('runtime imports: ECDSA P-256', () => {
       assert.equal(e.ecall('t_raw', [1, a, len, c, d]), STATUS.INVALID_PARAMETER, `sign(${a}, ${len}, ${c}, ${d})`);
     }
   });
+
+  test('the copies of the private scalar handed to the crypto provider are zeroed afterwards, on success and on refusal', () => {
+    const base = defaultCrypto();
+    const seen: Uint8Array[] = [];
+    const spy: typeof base = {
+      ...base,
+      ecdsaP256PublicKey: (d: Uint8Array) => (seen.push(d), base.ecdsaP256PublicKey(d)),
+      ecdsaP256Sign: (d: Uint8Array, m: Uint8Array) => (seen.push(d), base.ecdsaP256Sign(d, m)),
+    };
+    const spied = loadFixture(newPlatform({ crypto: spy }), 'ecdsa');
+    const pub = new Uint8Array(64), sig = new Uint8Array(64);
+    assert.equal(spied.ecall('t_public', [D, pub]), STATUS.SUCCESS);
+    assert.equal(spied.ecall('t_sign', [new Uint8Array(8), 8, D, sig]), STATUS.SUCCESS);
+    assert.equal(spied.ecall('t_sign', [new Uint8Array(8), 8, N, sig]), STATUS.INVALID_PARAMETER);
+    assert.ok(seen.length >= 4, `${seen.length} scalars were handed to the provider`);
+    for (const d of seen) assert.ok(d.every((b) => b === 0), 'a copy of the scalar was left behind');
+  });
 });

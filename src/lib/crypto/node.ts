@@ -320,9 +320,18 @@ export function createNodeCrypto(): CryptoProvider {
     },
     ecdsaP256Sign(privateKey, message) {
       check(privateKey instanceof Uint8Array && privateKey.length === 32, 'ECDSA_PARAMS', 'an ECDSA P-256 private key is a 32-byte scalar');
-      const pub = p256Public(privateKey);
-      check(pub !== null, 'ECDSA_PARAMS', 'the ECDSA P-256 private scalar is not in [1, n-1]');
-      const key = nc.createPrivateKey({ key: { ...p256Jwk(pub!), d: Buffer.from(privateKey).toString('base64url') }, format: 'jwk' });
+      check(p256Public(privateKey) !== null, 'ECDSA_PARAMS', 'the ECDSA P-256 private scalar is not in [1, n-1]');
+      // PKCS#8 DER built in a buffer that is zeroed at once (a JWK would put the scalar in a string,
+      // which cannot be wiped). OpenSSL's own copies are beyond reach, as for every key here.
+      const der = Buffer.alloc(P256_PKCS8_PREFIX.length + 32);
+      der.set(P256_PKCS8_PREFIX);
+      der.set(privateKey, P256_PKCS8_PREFIX.length);
+      let key: nc.KeyObject;
+      try {
+        key = nc.createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+      } finally {
+        der.fill(0);
+      }
       return bytesOf(nc.sign('sha256', message, { key, dsaEncoding: 'ieee-p1363' }));
     },
     ecdsaP256Verify(publicKey, message, signature) {
@@ -356,6 +365,12 @@ function p256Public(d: Uint8Array): Uint8Array | null {
   }
   return bytesOf(e.getPublicKey()).slice(1);
 }
+
+/**
+ * PKCS#8 PrivateKeyInfo of a P-256 key up to its 32-byte scalar (RFC 5208, RFC 5915 ECPrivateKey
+ * version 1 without the optional parameters and public key): id-ecPublicKey, prime256v1, OCTET STRING.
+ */
+const P256_PKCS8_PREFIX = Buffer.from('308141020100301306072a8648ce3d020106082a8648ce3d030107042730250201010420', 'hex');
 
 /** The JWK of a P-256 public point x ‖ y. */
 function p256Jwk(pub: Uint8Array): nc.JsonWebKey {

@@ -297,20 +297,30 @@ export function runtimeImports(s: RuntimeServices): Record<string, WebAssembly.I
     },
     // sgx_ecc256_calculate_pub_from_priv and sgx_ecdsa_sign (sgx_tcrypto.h), with big-endian
     // scalars, points x ‖ y and signatures r ‖ s, the forms DCAP quotes carry.
+    // The private scalar is copied out of the module's memory for the provider, and that copy is
+    // zeroed whatever happens.
     ecdsa_public: (priv: number, pub: number) => {
       if (priv === 0 || pub === 0 || !inMem(u(priv), 32) || !inMem(u(pub), 64)) return STATUS.INVALID_PARAMETER;
-      const q = s.crypto.ecdsaP256PublicKey(s.memory.slice(u(priv), u(priv) + 32));
-      if (!q) return STATUS.INVALID_PARAMETER; // not a scalar in [1, n-1]
-      s.memory.set(q, u(pub));
-      return STATUS.SUCCESS;
+      const d = s.memory.slice(u(priv), u(priv) + 32);
+      try {
+        const q = s.crypto.ecdsaP256PublicKey(d);
+        if (!q) return STATUS.INVALID_PARAMETER; // not a scalar in [1, n-1]
+        s.memory.set(q, u(pub));
+        return STATUS.SUCCESS;
+      } finally {
+        d.fill(0);
+      }
     },
     ecdsa_sign: (p: number, n: number, priv: number, sig: number) => {
       if ((p === 0 && n !== 0) || priv === 0 || sig === 0 || !inMem(u(p), u(n)) || !inMem(u(priv), 32) || !inMem(u(sig), 64)) return STATUS.INVALID_PARAMETER;
       const d = s.memory.slice(u(priv), u(priv) + 32);
-      if (!s.crypto.ecdsaP256PublicKey(d)) return STATUS.INVALID_PARAMETER;
-      s.memory.set(s.crypto.ecdsaP256Sign(d, s.memory.subarray(u(p), u(p) + u(n))), u(sig));
-      d.fill(0);
-      return STATUS.SUCCESS;
+      try {
+        if (!s.crypto.ecdsaP256PublicKey(d)) return STATUS.INVALID_PARAMETER;
+        s.memory.set(s.crypto.ecdsaP256Sign(d, s.memory.subarray(u(p), u(p) + u(n))), u(sig));
+        return STATUS.SUCCESS;
+      } finally {
+        d.fill(0);
+      }
     },
     abort: (p: number, n: number) => {
       const msg = inMem(u(p), u(n)) ? new TextDecoder().decode(s.memory.subarray(u(p), u(p) + u(n))) : '';
