@@ -42,7 +42,16 @@ function parseNow(text: string | undefined): Date | undefined {
 }
 
 /** The attested enclave's identity, from its REPORTBODY (ATTRIBUTES as the 16 bytes in the quote). */
-export function enclaveIdentity(body: ReportBody): Record<string, unknown> {
+export interface EnclaveIdentity {
+  readonly mrenclave: string;
+  readonly mrsigner: string;
+  readonly isvProdId: number;
+  readonly isvSvn: number;
+  readonly attributes: string;
+  readonly reportData: string;
+}
+
+export function enclaveIdentity(body: ReportBody): EnclaveIdentity {
   const raw = REPORTBODY.encode(body);
   const at = REPORTBODY.field('ATTRIBUTES').offset;
   return {
@@ -55,7 +64,7 @@ export function enclaveIdentity(body: ReportBody): Record<string, unknown> {
   };
 }
 
-function pckSummary(v: QuoteVerification): Record<string, unknown> {
+function pckSummary(v: QuoteVerification): { fmspc: string; ppid: string; pceId: string; cpusvn: string; pcesvn: number; tcbComponents: readonly number[] } {
   return { fmspc: toHex(v.pck.fmspc), ppid: toHex(v.pck.ppid), pceId: toHex(v.pck.pceId), cpusvn: toHex(v.pck.tcb.cpusvn), pcesvn: v.pck.tcb.pcesvn, tcbComponents: v.pck.tcb.components };
 }
 
@@ -148,19 +157,19 @@ export const command: Command = {
     io.out(`  collateral     ${v.collateralExpired ? 'EXPIRED or not yet valid' : 'valid'} at ${(now ?? new Date()).toISOString()}; earliest expiration ${report.earliestExpiration}`);
     io.out(accepted ? 'attested enclave:' : 'enclave named by the quote (NOT attested):');
     const id = report.enclave;
-    io.out(`  MRENCLAVE      ${String(id.mrenclave)}`);
-    io.out(`  MRSIGNER       ${String(id.mrsigner)}`);
+    io.out(`  MRENCLAVE      ${id.mrenclave}`);
+    io.out(`  MRSIGNER       ${id.mrsigner}`);
     io.out(`  ISVPRODID      ${String(id.isvProdId)}`);
     io.out(`  ISVSVN         ${String(id.isvSvn)}`);
-    io.out(`  ATTRIBUTES     ${String(id.attributes)}`);
-    io.out(`  REPORTDATA     ${String(id.reportData)}`);
+    io.out(`  ATTRIBUTES     ${id.attributes}`);
+    io.out(`  REPORTDATA     ${id.reportData}`);
     io.out('PCK certificate:');
-    io.out(`  FMSPC          ${report.pck.fmspc as string}`);
-    io.out(`  PPID           ${report.pck.ppid as string}`);
-    io.out(`  PCE-ID         ${report.pck.pceId as string}`);
-    io.out(`  CPUSVN         ${report.pck.cpusvn as string}`);
+    io.out(`  FMSPC          ${report.pck.fmspc}`);
+    io.out(`  PPID           ${report.pck.ppid}`);
+    io.out(`  PCE-ID         ${report.pck.pceId}`);
+    io.out(`  CPUSVN         ${report.pck.cpusvn}`);
     io.out(`  PCESVN         ${String(report.pck.pcesvn)}`);
-    io.out(`  TCB components ${v.pck.tcb.components.join(' ')}`);
+    io.out(`  TCB components ${report.pck.tcbComponents.join(' ')}`);
     return accepted ? 0 : 1;
   },
 };
