@@ -32,8 +32,7 @@ export const command: Command = {
   usage: 'witness inspect FILE [--as KIND] [--json]\n\n' +
     '  The kind is recognised from the contents or size (an image, a SIGSTRUCT, a REPORT, an\n' +
     '  EINITTOKEN, an SGXS stream, sealed data whose header lengths match the file, a v3 ECDSA\n' +
-    '  quote) unless --as\n' +
-    '  names it:\n' + wrap(KINDS.join(', '), '    '),
+    '  quote) unless --as names it:\n' + wrap(KINDS.join(', '), '    '),
   example: 'witness inspect hello.signed.wimg',
   run(argv: string[], io: Io): number {
     const { values, positionals } = parseArgs({ args: argv, options: { as: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });

@@ -68,6 +68,20 @@ function pckSummary(v: QuoteVerification): { fmspc: string; ppid: string; pceId:
   return { fmspc: toHex(v.pck.fmspc), ppid: toHex(v.pck.ppid), pceId: toHex(v.pck.pceId), cpusvn: toHex(v.pck.tcb.cpusvn), pcesvn: v.pck.tcb.pcesvn, tcbComponents: v.pck.tcb.components };
 }
 
+/** Names joined by ", " in lines of at most 96 characters, each with `indent`. */
+function wrapList(names: readonly string[], indent: string): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const n of names) {
+    const next = line ? `${line}, ${n}` : n;
+    if (line && indent.length + next.length > 95) {
+      lines.push(`${indent}${line},`);
+      line = n;
+    } else line = next;
+  }
+  return [...lines, indent + line].join('\n');
+}
+
 export const command: Command = {
   name: 'verify-quote',
   usage: 'witness verify-quote QUOTE --root ROOT.pem --collateral COLLATERAL.json [--now ISO-8601] [--accept STATUS[,STATUS]] [--json]\n\n' +
@@ -77,7 +91,8 @@ export const command: Command = {
     '  --root ROOT.pem     the one trusted root certificate (PEM, or DER)\n' +
     '  --collateral FILE   the PCS collateral as JSON (witness demo --quote-out writes one)\n' +
     '  --now ISO-8601      judge the collateral\'s validity at this time (default: now)\n' +
-    '  --accept LIST       also answer yes for these: ' + ACCEPTABLE.join(', '),
+    '  --accept LIST       also answer yes (exit 0) for these non-terminal verdicts, comma-separated:\n' +
+    wrapList(ACCEPTABLE, '                      '),
   example: 'witness verify-quote quote/quote.bin --root quote/root.pem --collateral quote/collateral.json',
   run(argv: string[], io: Io): number {
     const { values, positionals } = parseArgs({
