@@ -19,7 +19,7 @@ export {
   SGX_QL_ALG_ECDSA_P256, QUOTE_VERSION_3, CERT_KEY_TYPE, QE_VENDOR_ID_INTEL, QUOTE_HEADER, QUOTE3_FIXED, ECDSA_SIG_DATA_FIXED, QUOTE_SIGNED_LENGTH, QUOTE_MIN_SIZE,
   parseQuote, quoteSignedBytes, qeReportSignedBytes, qeReportDataFor, encodeQuote, type QuoteHeader, type Quote, type QuoteParts,
 } from './quote.js';
-export { verifyQuote, type VerificationCollateral, type VerifyQuoteOptions, type QeIdentityStatus, type QuoteVerification } from './verify.js';
+export { verifyQuote, collateralToJson, collateralFromJson, COLLATERAL_FILE_VERSION, type VerificationCollateral, type VerifyQuoteOptions, type QeIdentityStatus, type QuoteVerification } from './verify.js';
 export { WITNESS_AE_MRSIGNER, QE_ISVPRODID, QE_ISVSVN, PCE_ISVPRODID, PCE_ISVSVN } from './identities.js';
 export { architecturalEnclaves, AE_DIRECTORY, QE_CONFIG, PCE_CONFIG, AE_DATE, type ArchitecturalEnclave, type ArchitecturalEnclaves } from './ae.js';
 export { PCE_KEY_FLAGS_MASK, pceProvisionKey, ppidFor, pckPublicKeyFor, type PceIdentity } from './provisioning.js';

@@ -24,20 +24,22 @@
  * reports `collateralExpired` (some certificate, CRL or collateral document is outside its
  * validity at `now`) and `earliestExpiration`.
  */
-import { bytesEqual, u32le } from '../lib/bytes.js';
+import { bytesEqual, u32le, toHex } from '../lib/bytes.js';
 import { defaultCrypto } from '../lib/crypto/node.js';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
 import type { ReportBody } from '../arch/index.js';
 import { AttestError } from './errors.js';
 import { parseQeIdentity, parseTcbInfo, type QeIdentity, type QeTcbStatus, type TcbInfo, type TcbStatus, type SignedCollateral } from './collateral.js';
 import { parsePckCertificate, type PckCertificate } from './pck.js';
-import { trustedRootCertificate } from './pki.js';
+import { trustedRootCertificate, type QuoteCollateral } from './pki.js';
 import { CERT_KEY_TYPE, QE_VENDOR_ID_INTEL, parseQuote, qeReportDataFor, qeReportSignedBytes, quoteSignedBytes, type Quote } from './quote.js';
 import { QUOTE3_ERROR, QV_RESULT, qvResultName, type Quote3ErrorName, type QvResult } from './results.js';
 import { parseCertificate, parseCrl, pemDecodeAll, verifyCertificateChain, type Certificate, type Crl } from './x509.js';
 
 /** The collateral (sgx_ql_qve_collateral_t's members); the CRLs are DER. */
 export interface VerificationCollateral {
+  /** PEM: the chain that issued the PCK CRL (Platform CA ‖ Root CA). Carried, not used: the verifier checks the PCK CRL against the quote's own chain. */
+  readonly pckCrlIssuerChain?: string;
   readonly tcbInfo: string;
   readonly tcbInfoIssuerChain: string;
   readonly qeIdentity: string;
@@ -292,4 +294,120 @@ export function verifyQuote(quoteBytes: Uint8Array, options: VerifyQuoteOptions)
   // advisories are the platform level's and the QE level's together.
   const advisoryIDs = [...new Set([...(level!.advisoryIDs ?? []), ...(qeLevel?.advisoryIDs ?? [])])];
   return verdict(result, status, q3, { tcbStatus, qeIdentityStatus, advisoryIDs });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The collateral as a file
+
+/** The version of the collateral file format (the file's, not Intel's struct version). */
+export const COLLATERAL_FILE_VERSION = 1;
+
+/**
+ * The members of the collateral file, in the order of sgx_ql_qve_collateral_t (Intel DCAP,
+ * QuoteGeneration/quote_wrapper/common/inc/sgx_ql_lib_common.h; the QvE takes it through
+ * sgx_qv_verify_quote, sgx_dcap_quoteverify.h / sgx_qve_header.h), named in camelCase as
+ * QuoteCollateral names them. The struct's own version/tee_type are not carried: the file is
+ * SGX collateral with the CRLs as hex DER, as major_version 3, minor_version 0 of the struct
+ * means ("Base16 encoded DER"). The three CRL members may be null (absent: the verifier then
+ * checks no CRL); every other member is a string.
+ */
+const COLLATERAL_MEMBERS = ['pckCrlIssuerChain', 'rootCaCrl', 'pckCrl', 'tcbInfoIssuerChain', 'tcbInfo', 'qeIdentityIssuerChain', 'qeIdentity'] as const;
+const NULLABLE_MEMBERS: ReadonlySet<string> = new Set(['pckCrlIssuerChain', 'rootCaCrl', 'pckCrl']);
+
+/**
+ * The collateral as a JSON file: `{"version":1,"pckCrlIssuerChain":…,"rootCaCrl":"<hex DER>",
+ * "pckCrl":"<hex DER>","tcbInfoIssuerChain":…,"tcbInfo":…,"qeIdentityIssuerChain":…,"qeIdentity":…}`
+ * (the JSON documents as the exact text the PCS served, since their signatures cover those bytes).
+ * A member a VerificationCollateral lacks is written as null.
+ */
+export function collateralToJson(c: QuoteCollateral | VerificationCollateral): string {
+  const o: Record<string, unknown> = { version: COLLATERAL_FILE_VERSION };
+  o.pckCrlIssuerChain = c.pckCrlIssuerChain ?? null;
+  o.rootCaCrl = c.rootCaCrl ? toHex(c.rootCaCrl) : null;
+  o.pckCrl = c.pckCrl ? toHex(c.pckCrl) : null;
+  o.tcbInfoIssuerChain = c.tcbInfoIssuerChain;
+  o.tcbInfo = c.tcbInfo;
+  o.qeIdentityIssuerChain = c.qeIdentityIssuerChain;
+  o.qeIdentity = c.qeIdentity;
+  return JSON.stringify(o, null, 2) + '\n';
+}
+
+const malformed = (field: string, message: string, cause?: unknown): never => {
+  throw new AttestError('COLLATERAL_FILE_MALFORMED', `collateral file: ${field === '' ? message : `${field}: ${message}`}`, { field }, cause === undefined ? undefined : { cause });
+};
+
+/** Run a member's parser; its AttestError becomes COLLATERAL_FILE_MALFORMED naming the member. */
+function member<T>(field: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (e instanceof AttestError) return malformed(field, e.message, e);
+    throw e;
+  }
+}
+
+function hexMember(field: string, v: string): Uint8Array {
+  if (v.length === 0 || v.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(v)) return malformed(field, 'not a non-empty, even-length hex string');
+  const out = new Uint8Array(v.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(v.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+function chainMember(field: string, pem: string): void {
+  member(field, () => {
+    const ders = pemDecodeAll(pem);
+    if (ders.length === 0) malformed(field, 'no certificate');
+    for (const d of ders) parseCertificate(d);
+  });
+}
+
+/**
+ * Parse a collateral file (see collateralToJson). Strict: the top level is an object with exactly
+ * `version` (1) and the seven members; the chains must be PEM certificates, the CRLs hex DER that
+ * parse, the TCB Info and QE Identity documents the PCS formats (parseTcbInfo / parseQeIdentity).
+ * Signatures and chains are not checked here: that is the verifier's work.
+ * @throws {AttestError} COLLATERAL_FILE_MALFORMED with data.field naming the member ('' for the
+ * file as a whole), the member parser's error as cause.
+ */
+export function collateralFromJson(text: string): VerificationCollateral {
+  let o: unknown;
+  try {
+    o = JSON.parse(text);
+  } catch (e) {
+    return malformed('', `not JSON (${(e as Error).message})`, e);
+  }
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) return malformed('', 'not a JSON object');
+  const rec = o as Record<string, unknown>;
+  const known = ['version', ...COLLATERAL_MEMBERS];
+  for (const k of Object.keys(rec)) if (!known.includes(k)) malformed(k, 'unknown member');
+  for (const k of known) if (!Object.hasOwn(rec, k)) malformed(k, 'missing');
+  if (rec.version !== COLLATERAL_FILE_VERSION) malformed('version', `${JSON.stringify(rec.version)}; the file format is version ${COLLATERAL_FILE_VERSION}`);
+  const str = (k: (typeof COLLATERAL_MEMBERS)[number]): string | null => {
+    const v = rec[k];
+    if (v === null && NULLABLE_MEMBERS.has(k)) return null;
+    if (typeof v !== 'string') return malformed(k, `expected a string${NULLABLE_MEMBERS.has(k) ? ' or null' : ''}, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
+    return v;
+  };
+  const pckCrlIssuerChain = str('pckCrlIssuerChain');
+  const rootCaCrlHex = str('rootCaCrl');
+  const pckCrlHex = str('pckCrl');
+  const tcbInfoIssuerChain = str('tcbInfoIssuerChain')!;
+  const tcbInfo = str('tcbInfo')!;
+  const qeIdentityIssuerChain = str('qeIdentityIssuerChain')!;
+  const qeIdentity = str('qeIdentity')!;
+  if (pckCrlIssuerChain !== null) chainMember('pckCrlIssuerChain', pckCrlIssuerChain);
+  const rootCaCrl = rootCaCrlHex === null ? undefined : hexMember('rootCaCrl', rootCaCrlHex);
+  const pckCrl = pckCrlHex === null ? undefined : hexMember('pckCrl', pckCrlHex);
+  if (rootCaCrl) member('rootCaCrl', () => parseCrl(rootCaCrl));
+  if (pckCrl) member('pckCrl', () => parseCrl(pckCrl));
+  chainMember('tcbInfoIssuerChain', tcbInfoIssuerChain);
+  member('tcbInfo', () => parseTcbInfo(tcbInfo));
+  chainMember('qeIdentityIssuerChain', qeIdentityIssuerChain);
+  member('qeIdentity', () => parseQeIdentity(qeIdentity));
+  return {
+    ...(pckCrlIssuerChain !== null ? { pckCrlIssuerChain } : {}),
+    ...(rootCaCrl ? { rootCaCrl } : {}),
+    ...(pckCrl ? { pckCrl } : {}),
+    tcbInfoIssuerChain, tcbInfo, qeIdentityIssuerChain, qeIdentity,
+  };
 }

@@ -3,7 +3,7 @@
  * missing file, a missing folder or a permission problem is a one-line `CliError` (exit 2), never
  * a stack trace.
  */
-import { readFileSync, openSync, writeSync, fchmodSync, closeSync, renameSync, linkSync, unlinkSync, lstatSync } from 'node:fs';
+import { readFileSync, mkdirSync, openSync, writeSync, fchmodSync, closeSync, renameSync, linkSync, unlinkSync, lstatSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CliError } from './io.js';
 
@@ -173,5 +173,17 @@ function place(temp: string, o: Output): void {
   } catch (e) {
     if (errnoCode(e) === 'EEXIST') throw new CliError('CLI_EXISTS', `${o.path} already exists; it was not replaced`, 2, { path: o.path }, { cause: e });
     throw fileError('write', o.path, e);
+  }
+}
+
+/**
+ * Create a folder the user named for outputs, and its parents, if missing.
+ * @throws {CliError} `CLI_WRITE` (exit 2) when it cannot be made (a file in the way, no permission).
+ */
+export function ensureDirectory(path: string): void {
+  try {
+    mkdirSync(path, { recursive: true });
+  } catch (e) {
+    throw fileError('write', path, e);
   }
 }

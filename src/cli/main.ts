@@ -39,6 +39,7 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: Loader }>> = {
   attack: { summary: "run the hostile driver's attack catalogue against a victim enclave holding a known secret", load: async () => (await import('./commands/attack.js')).command },
   platform: { summary: 'describe what a modelled platform offers (like is-sgx-available)', load: async () => (await import('./commands/platform.js')).command },
   sigstruct: { summary: 'verify a SIGSTRUCT and print every field', load: async () => (await import('./commands/sigstruct.js')).command },
+  'verify-quote': { summary: 'verify a remote-attestation quote against a trusted root and PCS collateral; print the verdict and the enclave', load: async () => (await import('./commands/verify-quote.js')).command },
   edl: { summary: 'parse and check an EDL file (imports followed), print its interface', load: async () => (await import('./commands/edl.js')).command },
 };
 

@@ -3,23 +3,36 @@ import { createPlatform } from '../../platform/index.js';
 import { helloArtifacts, signBuilt } from '../../platform/victim.js';
 import { resolveEdl, buildImage, generateSigningKey, loadEnclave } from '../../sdk/index.js';
 import { ENCLAVE_TYPE_SGX } from '../../os/windows/index.js';
-import { REPORT, TARGETINFO, mrsignerOf } from '../../arch/index.js';
-import { toHex } from '../../lib/index.js';
+import { REPORT, REPORTBODY, TARGETINFO, mrsignerOf } from '../../arch/index.js';
+import { toHex, concatBytes } from '../../lib/index.js';
+import { createProvisioningCertificationService, createPckCertificateService, createQuotingService, verifyQuote, collateralToJson } from '../../attest/index.js';
 import type { Io } from '../io.js';
 import { parseSeed } from '../values.js';
+import { checkOutputs, ensureDirectory, writeOutputs, type Output } from '../files.js';
+import { join } from 'node:path';
 import type { Command } from '../main.js';
 
 const hex = (b: Uint8Array, n = 32) => toHex(b.subarray(0, n));
+/** REPORTDATA's offset in a REPORTBODY (the quote's attested body starts at byte 48). */
+const REPORTBODY_REPORTDATA = REPORTBODY.field('REPORTDATA').offset;
 const text = (b: Uint8Array) => JSON.stringify(new TextDecoder().decode(b).replace(/\0+$/, ''));
 
 export const command: Command = {
   name: 'demo',
-  usage: 'witness demo [--seed HEX]\n\n' +
-    '  --seed HEX  the platform seed (at least 16 bytes of hex): the same seed is the same machine\n' +
-    '              (the same fuse keys, so the same sealing keys)',
-  example: 'witness demo --seed 000102030405060708090a0b0c0d0e0f',
+  usage: 'witness demo [--seed HEX] [--quote-out DIR [--force]]\n\n' +
+    '  --seed HEX       the platform seed (at least 16 bytes of hex): the same seed is the same machine\n' +
+    '                   (the same fuse keys, so the same sealing keys, and the same simulated PCS keys)\n' +
+    '  --quote-out DIR  write the remote-attestation step\'s quote.bin, root.pem and collateral.json\n' +
+    '                   to DIR (created if missing), for witness verify-quote; existing files are not\n' +
+    '                   replaced unless --force is given',
+  example: 'witness demo --quote-out quote && witness verify-quote quote/quote.bin --root quote/root.pem --collateral quote/collateral.json',
   run(argv: string[], io: Io): number {
-    const { values } = parseArgs({ args: argv, options: { seed: { type: 'string' } }, strict: true });
+    const { values } = parseArgs({ args: argv, options: { seed: { type: 'string' }, 'quote-out': { type: 'string' }, force: { type: 'boolean' } }, strict: true });
+    const quoteDir = values['quote-out'];
+    const exclusive = values.force !== true;
+    const quoteFiles = quoteDir === undefined ? [] : ['quote.bin', 'root.pem', 'collateral.json'].map((f) => ({ path: join(quoteDir, f), options: { exclusive } }));
+    // Checked before the tour too (the writes at the end are all-or-none and exclusive as well).
+    checkOutputs(quoteFiles, '--force replaces it');
     const t0 = Date.now();
     const say = (s = '') => io.out(s);
     const seed = values.seed !== undefined ? parseSeed(values.seed) : new TextEncoder().encode('witness demo platform seed 2026!');
@@ -97,9 +110,35 @@ export const command: Command = {
     const bad = -(e2.ecall('ecall_verify_report', [report]) as number);
     say('7. Local attestation: EREPORT targeted at the enclave itself, REPORTDATA = SHA-256("hello"):');
     say(`   verify → ${ok === 0 ? 'valid (CMAC under the report key)' : 'INVALID'}; with one bit of MRENCLAVE flipped → 0x${bad.toString(16)} (MAC mismatch)\n`);
+
+    // Remote attestation (DCAP): a simulated PCS whose keys come from the demo's seed, the
+    // manufacturer's enrolment of this platform, the quoting service (the Witness PCE and QE).
+    const pcs = createProvisioningCertificationService({ seed: crypto.sha256(concatBytes(new TextEncoder().encode('witness demo PCS/'), seed)) });
+    const registry = createPckCertificateService(pcs);
+    registry.enroll(again);
+    const qs = createQuotingService(again, { pcs: registry });
+    e2.ecall('ecall_make_report', [qs.qeTargetInfo, new TextEncoder().encode('hello'), 5, report]);
+    const quote = qs.quote(report);
+    qs.close();
+    const collateral = pcs.collateral();
+    const v = verifyQuote(quote, { trustedRoot: pcs.rootCertificate.der, collateral });
+    const flipped = quote.slice();
+    flipped[48 + REPORTBODY_REPORTDATA]! ^= 1;
+    const vf = verifyQuote(flipped, { trustedRoot: pcs.rootCertificate.der, collateral });
+    say('8. Remote attestation (DCAP): the platform enrolled with a simulated PCS; the QE quotes a REPORT of the enclave:');
+    say(`   a ${quote.length}-byte v3 ECDSA quote (PCK certificate chain inside), verified with the PCS root and collateral:`);
+    say(`   ${v.resultName} (TCB ${v.tcbStatus}, QE ${v.qeIdentityStatus}); attested MRENCLAVE ${toHex(v.reportBody.MRENCLAVE)}`);
+    say(`   with one bit of REPORTDATA flipped → ${vf.resultName}`);
+    if (quoteDir !== undefined) {
+      ensureDirectory(quoteDir);
+      const data = [quote, pcs.rootCertificate.pem, collateralToJson(collateral)];
+      writeOutputs(quoteFiles.map((f, k): Output => ({ ...f, data: data[k]! })));
+      say(`   wrote ${quoteFiles.map((f) => f.path).join(', ')}`);
+    }
+    say('');
     e2.destroy();
 
-    say('8. Identity:');
+    say('9. Identity:');
     say(`   MRENCLAVE ${toHex(built.mrenclave)}`);
     say(`   MRSIGNER  ${mrsigner}`);
     say(`\nDone in ${((Date.now() - t0) / 1000).toFixed(1)} s. Next: \`witness attack\` runs a hostile driver against an enclave.`);
