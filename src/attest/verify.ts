@@ -308,23 +308,24 @@ export const COLLATERAL_FILE_VERSION = 1;
  * sgx_qv_verify_quote, sgx_dcap_quoteverify.h / sgx_qve_header.h), named in camelCase as
  * QuoteCollateral names them. The struct's own version/tee_type are not carried: the file is
  * SGX collateral with the CRLs as hex DER, as major_version 3, minor_version 0 of the struct
- * means ("Base16 encoded DER"). The three CRL members may be null (absent: the verifier then
- * checks no CRL); every other member is a string.
+ * means ("Base16 encoded DER"). The PCK CRL issuer chain may be null (the verifier takes the
+ * CRL's issuer from the quote's PCK chain); every other member is a string: the CRLs are never
+ * optional, since a verifier without them cannot see a revocation.
  */
 const COLLATERAL_MEMBERS = ['pckCrlIssuerChain', 'rootCaCrl', 'pckCrl', 'tcbInfoIssuerChain', 'tcbInfo', 'qeIdentityIssuerChain', 'qeIdentity'] as const;
-const NULLABLE_MEMBERS: ReadonlySet<string> = new Set(['pckCrlIssuerChain', 'rootCaCrl', 'pckCrl']);
+const NULLABLE_MEMBERS: ReadonlySet<string> = new Set(['pckCrlIssuerChain']);
 
 /**
  * The collateral as a JSON file: `{"version":1,"pckCrlIssuerChain":…,"rootCaCrl":"<hex DER>",
  * "pckCrl":"<hex DER>","tcbInfoIssuerChain":…,"tcbInfo":…,"qeIdentityIssuerChain":…,"qeIdentity":…}`
  * (the JSON documents as the exact text the PCS served, since their signatures cover those bytes).
- * A member a VerificationCollateral lacks is written as null.
+ * A VerificationCollateral without the PCK CRL issuer chain has it as null.
  */
 export function collateralToJson(c: QuoteCollateral | VerificationCollateral): string {
   const o: Record<string, unknown> = { version: COLLATERAL_FILE_VERSION };
   o.pckCrlIssuerChain = c.pckCrlIssuerChain ?? null;
-  o.rootCaCrl = c.rootCaCrl ? toHex(c.rootCaCrl) : null;
-  o.pckCrl = c.pckCrl ? toHex(c.pckCrl) : null;
+  o.rootCaCrl = toHex(c.rootCaCrl);
+  o.pckCrl = toHex(c.pckCrl);
   o.tcbInfoIssuerChain = c.tcbInfoIssuerChain;
   o.tcbInfo = c.tcbInfo;
   o.qeIdentityIssuerChain = c.qeIdentityIssuerChain;
@@ -389,25 +390,25 @@ export function collateralFromJson(text: string): VerificationCollateral {
     return v;
   };
   const pckCrlIssuerChain = str('pckCrlIssuerChain');
-  const rootCaCrlHex = str('rootCaCrl');
-  const pckCrlHex = str('pckCrl');
+  const rootCaCrlHex = str('rootCaCrl')!;
+  const pckCrlHex = str('pckCrl')!;
   const tcbInfoIssuerChain = str('tcbInfoIssuerChain')!;
   const tcbInfo = str('tcbInfo')!;
   const qeIdentityIssuerChain = str('qeIdentityIssuerChain')!;
   const qeIdentity = str('qeIdentity')!;
   if (pckCrlIssuerChain !== null) chainMember('pckCrlIssuerChain', pckCrlIssuerChain);
-  const rootCaCrl = rootCaCrlHex === null ? undefined : hexMember('rootCaCrl', rootCaCrlHex);
-  const pckCrl = pckCrlHex === null ? undefined : hexMember('pckCrl', pckCrlHex);
-  if (rootCaCrl) member('rootCaCrl', () => parseCrl(rootCaCrl));
-  if (pckCrl) member('pckCrl', () => parseCrl(pckCrl));
+  const rootCaCrl = hexMember('rootCaCrl', rootCaCrlHex);
+  const pckCrl = hexMember('pckCrl', pckCrlHex);
+  member('rootCaCrl', () => parseCrl(rootCaCrl));
+  member('pckCrl', () => parseCrl(pckCrl));
   chainMember('tcbInfoIssuerChain', tcbInfoIssuerChain);
   member('tcbInfo', () => parseTcbInfo(tcbInfo));
   chainMember('qeIdentityIssuerChain', qeIdentityIssuerChain);
   member('qeIdentity', () => parseQeIdentity(qeIdentity));
   return {
     ...(pckCrlIssuerChain !== null ? { pckCrlIssuerChain } : {}),
-    ...(rootCaCrl ? { rootCaCrl } : {}),
-    ...(pckCrl ? { pckCrl } : {}),
+    rootCaCrl,
+    pckCrl,
     tcbInfoIssuerChain, tcbInfo, qeIdentityIssuerChain, qeIdentity,
   };
 }

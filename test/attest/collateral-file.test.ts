@@ -67,17 +67,17 @@ describe('collateral file', () => {
     assert.equal(collateralToJson(back), collateralToJson(collateral));
   });
 
-  test('absent CRLs and CRL issuer chain are null in the file, and absent again after parsing', () => {
-    const { tcbInfo, tcbInfoIssuerChain, qeIdentity, qeIdentityIssuerChain } = collateral;
-    const text = collateralToJson({ tcbInfo, tcbInfoIssuerChain, qeIdentity, qeIdentityIssuerChain });
+  test('the PCK CRL issuer chain may be null (absent again after parsing); a CRL may not', () => {
+    const { rootCaCrl, pckCrl, tcbInfo, tcbInfoIssuerChain, qeIdentity, qeIdentityIssuerChain } = collateral;
+    const text = collateralToJson({ rootCaCrl, pckCrl, tcbInfo, tcbInfoIssuerChain, qeIdentity, qeIdentityIssuerChain });
     const o = JSON.parse(text) as Record<string, unknown>;
-    assert.equal(o.rootCaCrl, null);
-    assert.equal(o.pckCrl, null);
     assert.equal(o.pckCrlIssuerChain, null);
     const back = collateralFromJson(text);
-    assert.equal('rootCaCrl' in back, false);
-    assert.equal('pckCrl' in back, false);
+    assert.equal('pckCrlIssuerChain' in back, false);
     assert.equal(verifyQuote(quote, { trustedRoot: pcs.rootCertificate.der, collateral: back }).resultName, 'SGX_QL_QV_RESULT_OK');
+    for (const k of ['rootCaCrl', 'pckCrl']) {
+      assert.throws(() => collateralFromJson(JSON.stringify({ ...o, [k]: null })), (e: unknown) => e instanceof AttestError && e.code === 'COLLATERAL_FILE_MALFORMED' && e.data.field === k);
+    }
   });
 
   test('each malformed input is COLLATERAL_FILE_MALFORMED naming its field', () => {
