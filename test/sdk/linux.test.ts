@@ -101,7 +101,7 @@ describe('SDK on Linux', () => {
     assert.equal(a.ecall('ecall_unseal', [back, back.length, out, out.length, aad, aad.length, lengths]), STATUS.SUCCESS);
   });
 
-  it('failures carry the errno: no device (linux-nosgx) is CREATE_FAILED/ENOENT; a wrong signature is INIT_FAILED/EPERM; PROVISIONKEY without the capability is INIT_FAILED/EACCES; nothing is left behind', () => {
+  it('failures carry the errno: no device (linux-nosgx) is CREATE_FAILED/ENOENT; a wrong signature is INIT_FAILED/EPERM; PROVISIONKEY where /dev/sgx_provision is out of reach is INIT_FAILED/EACCES; nothing is left behind', () => {
     const none = linux({ profile: 'linux-nosgx' });
     const h = helloEnclave();
     assert.throws(() => loadEnclave(none, h.built.image, { sigstruct: h.sigstruct }), (e: unknown) => e instanceof EnclaveLoadError && e.code === 'CREATE_FAILED' && (e.data as { errno: number }).errno === ERRNO.ENOENT);
@@ -112,7 +112,15 @@ describe('SDK on Linux', () => {
     other[600] ^= 1; // a signature byte (a wrong ENCLAVEHASH the loader's manifest check refuses first)
     assert.throws(() => loadEnclave(p, h.built.image, { sigstruct: other }), (e: unknown) => e instanceof EnclaveLoadError && e.code === 'INIT_FAILED' && (e.data as { errno: number }).errno === ERRNO.EPERM);
     const b = buildFixture('identity', { provisionKey: true });
-    assert.throws(() => loadEnclave(p, b.image, { sigstruct: signFixture(b) }), (e: unknown) => e instanceof EnclaveLoadError && e.code === 'INIT_FAILED' && (e.data as { errno: number }).errno === ERRNO.EACCES);
+    const denied = linux({ linux: { provisionDeviceDenied: true } });
+    const deniedFree = denied.processor.inspect.freeEpcPages;
+    assert.throws(() => loadEnclave(denied, b.image, { sigstruct: signFixture(b) }), (e: unknown) => e instanceof EnclaveLoadError && e.code === 'INIT_FAILED' && (e.data as { errno: number }).errno === ERRNO.EACCES);
+    assert.equal(denied.processor.inspect.freeEpcPages, deniedFree);
+    assert.equal(denied.libc.sys.file(3), undefined, 'the fds are closed');
+    // Where the process may open it, the loader passes /dev/sgx_provision (SGX_IOC_ENCLAVE_PROVISION) and closes it again.
+    const prov = loadEnclave(p, b.image, { sigstruct: signFixture(b) });
+    assert.equal(p.libc.sys.file(4), undefined, 'the provision fd was closed');
+    prov.destroy();
     assert.equal(p.processor.inspect.freeEpcPages, free);
     assert.equal(p.kernel.enclaves.length, 0);
     assert.equal(p.process.regions.length, regions);
