@@ -10,8 +10,8 @@
  *     runtime offers modules SHA-256, so the derivation differs while its inputs are Intel's.)
  *   - PCK private scalar = the first SHA-256("WITNESS PCK" ‖ counter (u32 LE) ‖ PROVISION_KEY at the
  *     TCB) for counter = 0, 1, … that is in [1, n−1]. (Intel's uses a CMAC-based KDF of that key.)
- *   - certify refuses a debug enclave when this PCE is a production one: a model addition (Intel's
- *     certify_enclave checks only PROVISIONKEY), so that a debug QE's key is never certified.
+ *   - certify refuses, as Intel's certify_enclave does (psw/ae/pce/pce.cpp), a REPORT of an enclave
+ *     without PROVISIONKEY or with DEBUG (PCE_INVALID_PRIVILEGE): a debug QE's key is never certified.
  */
 #include <string.h>
 #include "pce_t.h"
@@ -103,10 +103,9 @@ int pce_certify(const uint8_t *report, const uint8_t *cpusvn, uint16_t pce_isvsv
   sgx_status_t st = witness_verify_report(report);
   if (st == SGX_ERROR_MAC_MISMATCH) return PCE_INVALID_REPORT;
   if (st != SGX_SUCCESS) return -st;
-  if (!(report[SGX_REPORT_ATTRIBUTES] & SGX_FLAGS_PROVISIONKEY)) return PCE_NOT_PROVISIONING;
+  if (!(report[SGX_REPORT_ATTRIBUTES] & SGX_FLAGS_PROVISIONKEY) || (report[SGX_REPORT_ATTRIBUTES] & SGX_FLAGS_DEBUG)) return PCE_INVALID_PRIVILEGE;
   st = witness_create_report(NULL, NULL, self);
   if (st != SGX_SUCCESS) return -st;
-  if ((report[SGX_REPORT_ATTRIBUTES] & SGX_FLAGS_DEBUG) && !(self[SGX_REPORT_ATTRIBUTES] & SGX_FLAGS_DEBUG)) return PCE_DEBUG_ENCLAVE;
   if (pce_isvsvn > u16_at(self + SGX_REPORT_ISVSVN)) return PCE_INVALID_SVN;
   st = pck(pce_isvsvn, cpusvn, priv, pub);
   if (st == SGX_ERROR_INVALID_CPUSVN || st == SGX_ERROR_INVALID_ISVSVN) return PCE_INVALID_SVN;

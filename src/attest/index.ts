@@ -2,7 +2,7 @@
 export { AttestError } from './errors.js';
 export {
   OID, KEY_USAGE, encodeName, encodeExtension, encodeP256PublicKeyInfo, keyIdentifier, basicConstraintsExtension, keyUsageExtension, subjectKeyIdExtension,
-  authorityKeyIdExtension, crlDistributionPointExtension, signCertificate, parseCertificate, pemEncode, pemDecodeAll, signCrl, parseCrl, verifyCertificateChain, serialHex,
+  authorityKeyIdExtension, crlDistributionPointExtension, signCertificate, parseCertificate, pemEncode, pemDecodeAll, signCrl, parseCrl, verifyCertificateChain,
   type NameSpec, type X509Name, type CertificateSpec, type Certificate, type Extension, type CrlSpec, type Crl, type ChainCheckOptions,
 } from './x509.js';
 export { SGX_EXTENSION_OID, SGX_TYPE, encodeSgxExtensions, parseSgxExtensions, parsePckCertificate, type PckTcb, type SgxExtensions, type PckCertificate } from './pck.js';
@@ -25,6 +25,6 @@ export { architecturalEnclaves, AE_DIRECTORY, QE_CONFIG, PCE_CONFIG, AE_DATE, ty
 export { PCE_KEY_FLAGS_MASK, pceProvisionKey, ppidFor, pckPublicKeyFor, type PceIdentity } from './provisioning.js';
 export { createPckCertificateService, witnessPceIdentity, type PckCertificateService, type EnrolledPlatform } from './registration.js';
 export {
-  createQuotingService, PCE_RESULT, QE_RESULT, CERT_TYPE_PCK_CERT_CHAIN, PCE_ID, DEFAULT_QE_AUTH_DATA,
+  createQuotingService, PCE_RESULT, QE_RESULT, DEFAULT_QE_AUTH_DATA,
   type QuotingService, type QuotingServiceOptions, type PckCertificateRequest, type PckCertificateSource,
 } from './quoting.js';

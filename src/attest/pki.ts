@@ -262,9 +262,9 @@ export function createProvisioningCertificationService(options: PcsOptions = {})
     qeIdentityIssuerChain: () => tcbSigningCertificate.pem + rootCertificate.pem,
     revoke(serial: bigint) {
       const date = second(now());
-      if (pckSerials.has(serial)) revokedPck.push({ serial, date });
-      else if (serial === caSerial || serial === tsSerial) revokedCa.push({ serial, date });
-      else throw new AttestError('PCS_UNKNOWN_SERIAL', `serial ${serial.toString(16)} was not issued by this service (or is the root)`, { serial: serial.toString(16) });
+      const list = pckSerials.has(serial) ? revokedPck : serial === caSerial || serial === tsSerial ? revokedCa : null;
+      if (list === null) throw new AttestError('PCS_UNKNOWN_SERIAL', `serial ${serial.toString(16)} was not issued by this service (or is the root)`, { serial: serial.toString(16) });
+      if (!list.some((r) => r.serial === serial)) list.push({ serial, date }); // once: a CRL lists a serial once
     },
     rootCaCrl() {
       const t = second(now());
@@ -298,7 +298,9 @@ export function trustedRootCertificate(root: Uint8Array | string): Certificate {
 
 /**
  * Verify a PCK certificate chain (PEM: PCK ‖ Platform CA ‖ Root CA, the three DCAP expects) to
- * exactly `trustedRoot`, with the CRLs given (DER), and return the parsed PCK certificate.
+ * exactly `trustedRoot`, with the CRLs given (DER), and return the parsed PCK certificate. The
+ * CRLs are optional here (a tool that checks a chain's shape and signatures); without them no
+ * revocation is checked. verifyQuote requires both.
  * @throws {AttestError} PEM_MALFORMED, X509_* (parse and chain codes, see verifyCertificateChain),
  * PCK_* (SGX Extensions).
  */

@@ -8,19 +8,18 @@
 import { bytesEqual } from '../lib/bytes.js';
 import { loadEnclave, statusName, type HostEnclave, type HostPlatform } from '../sdk/index.js';
 import { architecturalEnclaves } from './ae.js';
+import { REPORTBODY } from '../arch/index.js';
 import { AttestError } from './errors.js';
+import { CERT_KEY_TYPE, QUOTE_MIN_SIZE } from './quote.js';
+import { DEFAULT_PCE_ID } from './pki.js';
 import { parsePckCertificate } from './pck.js';
 import { pemDecodeAll } from './x509.js';
 
 /** enum pce_result (ae/pce/pce.edl). */
-export const PCE_RESULT = { OK: 0, INVALID_REPORT: 1, NOT_PROVISIONING: 2, DEBUG_ENCLAVE: 3, INVALID_SVN: 4 } as const;
+export const PCE_RESULT = { OK: 0, INVALID_REPORT: 1, INVALID_PRIVILEGE: 2, INVALID_SVN: 3 } as const;
 /** enum qe_result (ae/qe/qe.edl). */
 export const QE_RESULT = { OK: 0, INVALID_REPORT: 1, INVALID_KEY_BLOB: 2, CERTIFICATION_MISMATCH: 3, BUFFER_TOO_SMALL: 4, INVALID_PARAMETER: 5 } as const;
 
-/** Certification data type 5: the PCK certificate chain, PEM (sgx_quote_3.h, PCK_CERT_CHAIN). */
-export const CERT_TYPE_PCK_CERT_CHAIN = 5;
-/** PCE-ID of the (only) PCE: 0. */
-export const PCE_ID = new Uint8Array(2);
 /** The QE authentication data when none is given: 32 bytes 00 01 … 1f (the model's choice). */
 export const DEFAULT_QE_AUTH_DATA = Uint8Array.from({ length: 32 }, (_, i) => i);
 
@@ -61,7 +60,7 @@ export interface QuotingService {
   readonly qeReportBody: Uint8Array;
   readonly qeReportSignature: Uint8Array;
   readonly attestationPublicKey: Uint8Array;
-  /** The size of every quote this service makes (sgx_qe_get_quote_size): 1020 + auth data + certification data. */
+  /** The size of every quote this service makes (sgx_qe_get_quote_size): QUOTE_MIN_SIZE (1020) + auth data + certification data. */
   readonly quoteSize: number;
   /**
    * A quote of `report` (432 bytes, addressed to the QE).
@@ -117,9 +116,9 @@ export function createQuotingService(platform: HostPlatform, options: QuotingSer
     // The platform's identity and raw TCB, and the PCK certificate the PCS has for it.
     const ppid = new Uint8Array(16), pckPublic = new Uint8Array(64), pceReport = new Uint8Array(432);
     call(pce, 'PCE', 'pce_get_pc_info', [ppid, pckPublic, pceReport]);
-    const cpusvn = pceReport.slice(0, 16), pceSvn = new DataView(pceReport.buffer).getUint16(258, true);
-    const request: PckCertificateRequest = { ppid, cpusvn, pceSvn, pceId: PCE_ID.slice() };
-    const chain = options.pcs.pckCertChain({ ppid: ppid.slice(), cpusvn: cpusvn.slice(), pceSvn, pceId: PCE_ID.slice() });
+    const cpusvn = pceReport.slice(0, 16), pceSvn = new DataView(pceReport.buffer).getUint16(REPORTBODY.field('ISVSVN').offset, true);
+    const request: PckCertificateRequest = { ppid, cpusvn, pceSvn, pceId: DEFAULT_PCE_ID.slice() };
+    const chain = options.pcs.pckCertChain({ ppid: ppid.slice(), cpusvn: cpusvn.slice(), pceSvn, pceId: DEFAULT_PCE_ID.slice() });
     if (typeof chain !== 'string') throw new AttestError('PCK_CERT_INVALID', 'the PCS answered with no PEM chain');
     const pck = pckOf(chain);
     if (!bytesEqual(pck.publicKey, pckPublic) || !bytesEqual(pck.cpusvn, cpusvn) || pck.pcesvn !== pceSvn) throw new AttestError('PCK_CERT_MISMATCH', 'the PCS\'s PCK certificate is not for this platform\'s PCE key at this TCB');
@@ -133,7 +132,7 @@ export function createQuotingService(platform: HostPlatform, options: QuotingSer
     call(pce, 'PCE', 'pce_certify', [qeReport, pck.cpusvn, pck.pcesvn, qeReportSignature]);
     const certData = new TextEncoder().encode(chain);
     const qeReportBody = qeReport.slice(0, 384);
-    const quoteSize = 1020 + auth.length + certData.length;
+    const quoteSize = QUOTE_MIN_SIZE + auth.length + certData.length;
     const theQe = qe;
     let closed = false;
     // Every value handed out is a copy: what the service quotes with is its own.
@@ -149,7 +148,7 @@ export function createQuotingService(platform: HostPlatform, options: QuotingSer
         if (closed) throw new AttestError('CLOSED', 'the quoting service was closed');
         if (!(report instanceof Uint8Array) || report.length !== 432) throw new AttestError('REPORT_LENGTH', 'a REPORT is 432 bytes');
         const out = new Uint8Array(quoteSize), len = new Uint8Array(4);
-        call(theQe, 'QE', 'qe_quote', [report, sealed, sealed.length, qeReportBody, qeReportSignature, auth, auth.length, pck.pcesvn, CERT_TYPE_PCK_CERT_CHAIN, certData, certData.length, out, out.length, len]);
+        call(theQe, 'QE', 'qe_quote', [report, sealed, sealed.length, qeReportBody, qeReportSignature, auth, auth.length, pck.pcesvn, CERT_KEY_TYPE.PCK_CERT_CHAIN, certData, certData.length, out, out.length, len]);
         return out.slice(0, new DataView(len.buffer).getUint32(0, true));
       },
       close(): void {

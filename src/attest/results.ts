@@ -3,7 +3,8 @@
  *
  * - `sgx_ql_qv_result_t` (sgx_qve_header.h): the verdict on a quote.
  * - `quote3_error_t` (sgx_ql_lib_common.h, SGX_QL_MK_ERROR(x) = 0xE000 | x): the error the
- *   verification API returns; only the codes the model's verifier can produce are listed.
+ *   verification API returns; the codes the QvE maps the statuses of the model's checks to
+ *   (status_error_to_quote3_error), and their neighbours a caller may meet in Intel's headers.
  */
 
 /** sgx_ql_qv_result_t. */
@@ -27,7 +28,7 @@ export function qvResultName(value: number): string | null {
   return e ? `SGX_QL_QV_RESULT_${e[0]}` : null;
 }
 
-/** quote3_error_t values the model's verifier reports. */
+/** quote3_error_t values (sgx_ql_lib_common.h, DCAP 1.2x: TCB_NOT_SUPPORTED 0x66, RESULT_INVALID_SIGNATURE 0x68). */
 export const QUOTE3_ERROR = {
   SGX_QL_SUCCESS: 0x0000,
   SGX_QL_ERROR_UNEXPECTED: 0xe001,
@@ -58,5 +59,7 @@ export const QUOTE3_ERROR = {
   SGX_QL_TCBINFO_CHAIN_ERROR: 0xe03a,
   SGX_QL_TCB_SW_HARDENING_NEEDED: 0xe03c,
   SGX_QL_TCB_CONFIGURATION_AND_SW_HARDENING_NEEDED: 0xe03d,
+  SGX_QL_TCB_NOT_SUPPORTED: 0xe066,
+  SGX_QL_RESULT_INVALID_SIGNATURE: 0xe068,
 } as const;
 export type Quote3ErrorName = keyof typeof QUOTE3_ERROR;

@@ -14,7 +14,8 @@
  * Two channels, as the QvE has them:
  * - A verdict (`result`, an sgx_ql_qv_result_t) for every quote the verifier could judge: OK, the
  *   TCB statuses, INVALID_SIGNATURE (a signature over the quote, QE report, CRL or collateral
- *   fails) and REVOKED (PCK, Platform CA or TCB Signing certificate on a CRL, or a Revoked TCB level).
+ *   fails) and REVOKED (PCK, Platform CA or TCB Signing certificate on a CRL, a Revoked TCB level,
+ *   or a revoked QE: its ISVSVN at a Revoked QE identity level).
  * - A thrown `AttestError` where the QvE's result would be UNSPECIFIED: malformed or unsupported
  *   input, chains that do not lead to the trusted root, collateral for another platform, a QE that
  *   is not the one the identity describes. `data.status` is QVL's Status name, `data.quote3Error`
@@ -71,11 +72,11 @@ export interface QuoteVerification {
   /** QVL's Status for the verdict, e.g. "STATUS_OK", "STATUS_TCB_OUT_OF_DATE", "STATUS_INVALID_QUOTE_SIGNATURE". */
   readonly status: string;
   /**
-   * What sgx_qv_verify_quote would return: SGX_QL_SUCCESS for the non-terminal verdicts, the
-   * error for INVALID_SIGNATURE/REVOKED, null where the QvE's code is one the model does not list
-   * (an invalid quote signature: the QvE's SGX_QL_RESULT_INVALID_SIGNATURE).
+   * What sgx_qv_verify_quote would return (the QvE's status_error_to_quote3_error): SGX_QL_SUCCESS
+   * for the non-terminal verdicts, the error for INVALID_SIGNATURE (e.g. SGX_QL_RESULT_INVALID_SIGNATURE,
+   * SGX_QL_QE_REPORT_INVALID_SIGNATURE) and REVOKED (SGX_QL_PCK_REVOKED, SGX_QL_TCB_REVOKED).
    */
-  readonly quote3Error: Quote3ErrorName | null;
+  readonly quote3Error: Quote3ErrorName;
   /** The matched TCB level's status (null when verification stopped before the TCB step). */
   readonly tcbStatus: TcbStatus | null;
   readonly qeIdentityStatus: QeIdentityStatus | null;
@@ -141,8 +142,9 @@ function converge(tcb: TcbStatus, qe: QeIdentityStatus): TcbStatus {
  * VERIFY_TCB_INFO_FORMAT / VERIFY_TCB_INFO_CHAIN, VERIFY_QE_IDENTITY_FORMAT / VERIFY_QE_IDENTITY_CHAIN,
  * VERIFY_TCB_INFO_MISMATCH (SGX_QL_TCBINFO_MISMATCH), VERIFY_QE_REPORT_DATA (SGX_QL_ERROR_UNEXPECTED,
  * the QvE's mapping of STATUS_INVALID_QE_REPORT_DATA), VERIFY_QE_IDENTITY_MISMATCH
- * (SGX_QL_QEIDENTITY_MISMATCH), VERIFY_TCB_NOT_SUPPORTED (no TCB level matches:
- * SGX_QL_TCBINFO_UNSUPPORTED_FORMAT, as the QvE's getMatchingTcbLevel throws).
+ * (SGX_QL_QEIDENTITY_MISMATCH), VERIFY_TCB_NOT_SUPPORTED (no TCB level matches: QVL's
+ * STATUS_TCB_NOT_SUPPORTED, SGX_QL_TCB_NOT_SUPPORTED), VERIFY_PARAMETERS (SGX_QL_ERROR_INVALID_PARAMETER),
+ * VERIFY_CRL_ISSUER (a CRL that is not its issuer's).
  */
 export function verifyQuote(quoteBytes: Uint8Array, options: VerifyQuoteOptions): QuoteVerification {
   // 0. The parameters (sgx_qv_verify_quote: SGX_QL_ERROR_INVALID_PARAMETER; QVL: STATUS_MISSING_PARAMETERS).
@@ -211,7 +213,7 @@ export function verifyQuote(quoteBytes: Uint8Array, options: VerifyQuoteOptions)
   const earliestExpiration = new Date(Math.min(...expiries.map((d) => d.getTime())));
   const collateralExpired = now > earliestExpiration || starts.some((d) => now < d);
 
-  const verdict = (result: QvResult, status: string, quote3Error: Quote3ErrorName | null, extra: { tcbStatus?: TcbStatus; qeIdentityStatus?: QeIdentityStatus; advisoryIDs?: readonly string[] } = {}): QuoteVerification => ({
+  const verdict = (result: QvResult, status: string, quote3Error: Quote3ErrorName, extra: { tcbStatus?: TcbStatus; qeIdentityStatus?: QeIdentityStatus; advisoryIDs?: readonly string[] } = {}): QuoteVerification => ({
     result, resultName: qvResultName(result)!, status, quote3Error,
     tcbStatus: extra.tcbStatus ?? null, qeIdentityStatus: extra.qeIdentityStatus ?? null, advisoryIDs: extra.advisoryIDs ?? [],
     quote, reportBody: quote.reportBody, pck, collateralExpired, earliestExpiration,
@@ -228,7 +230,7 @@ export function verifyQuote(quoteBytes: Uint8Array, options: VerifyQuoteOptions)
         const status = what === 'pck' ? (e.data.index === 0 ? 'STATUS_SGX_PCK_REVOKED' : 'STATUS_SGX_INTERMEDIATE_CA_REVOKED') : 'STATUS_SGX_TCB_SIGNING_CERT_REVOKED';
         return verdict(QV_RESULT.REVOKED, status, 'SGX_QL_PCK_REVOKED');
       }
-      if (e.code === 'X509_CRL_SIGNATURE') return verdict(QV_RESULT.INVALID_SIGNATURE, 'STATUS_SGX_CRL_INVALID_SIGNATURE', null);
+      if (e.code === 'X509_CRL_SIGNATURE') return verdict(QV_RESULT.INVALID_SIGNATURE, 'STATUS_SGX_CRL_INVALID_SIGNATURE', 'SGX_QL_RESULT_INVALID_SIGNATURE');
       if (what === 'pck') return fail('VERIFY_PCK_CHAIN', 'STATUS_SGX_PCK_CERT_CHAIN_UNTRUSTED', 'SGX_QL_PCK_CERT_CHAIN_ERROR', `PCK certificate chain: ${e.message}`, e);
       if (what === 'tcb') return fail('VERIFY_TCB_INFO_CHAIN', 'STATUS_SGX_TCB_SIGNING_CERT_CHAIN_UNTRUSTED', 'SGX_QL_TCBINFO_CHAIN_ERROR', `TCB Info issuer chain: ${e.message}`, e);
       return fail('VERIFY_QE_IDENTITY_CHAIN', 'STATUS_SGX_ENCLAVE_IDENTITY_INVALID', 'SGX_QL_QEIDENTITY_CHAIN_ERROR', `QE Identity issuer chain: ${e.message}`, e);
@@ -254,13 +256,11 @@ export function verifyQuote(quoteBytes: Uint8Array, options: VerifyQuoteOptions)
   if (!crypto.ecdsaP256Verify(pck.publicKey, qeReportSignedBytes(quote.bytes), quote.qeReportSignature)) return verdict(QV_RESULT.INVALID_SIGNATURE, 'STATUS_INVALID_QE_REPORT_SIGNATURE', 'SGX_QL_QE_REPORT_INVALID_SIGNATURE');
 
   // 8. The QE REPORTDATA binds the attestation key and the auth data. As QVL, only the hash (the
-  // first 32 bytes) is compared; the QE writes zeros after it. Then the key must be a P-256 point
-  // (QVL: STATUS_UNSUPPORTED_QUOTE_FORMAT otherwise; the provider's ECDH refuses off-curve points).
+  // first 32 bytes) is compared; the QE writes zeros after it.
   const binding = qeReportDataFor((b) => crypto.sha256(b), quote.attestPubKey, quote.authData).subarray(0, 32);
   if (!bytesEqual(quote.qeReport.REPORTDATA.subarray(0, 32), binding)) {
     fail('VERIFY_QE_REPORT_DATA', 'STATUS_INVALID_QE_REPORT_DATA', 'SGX_QL_ERROR_UNEXPECTED', 'the QE report\'s REPORTDATA does not begin with SHA-256(attestation key ‖ auth data)');
   }
-  if (crypto.ecdhP256Shared(POINT_CHECK_SCALAR, quote.attestPubKey) === null) fail('VERIFY_QUOTE_FORMAT', 'STATUS_UNSUPPORTED_QUOTE_FORMAT', 'SGX_QL_QUOTE_FORMAT_UNSUPPORTED', 'the attestation key is not a P-256 point');
 
   // 9. The QE report against the QE identity.
   const qeId = qeIdentity.value;
@@ -274,10 +274,13 @@ export function verifyQuote(quoteBytes: Uint8Array, options: VerifyQuoteOptions)
   if (quote.qeReport.ISVPRODID !== qeId.isvprodid) mismatch('ISVPRODID');
   const qeLevel = qeId.tcbLevels.find((l) => quote.qeReport.ISVSVN >= l.isvsvn);
   const qeIdentityStatus: QeIdentityStatus = qeLevel ? qeLevel.tcbStatus : 'IsvSvnOutOfDate';
-  if (qeIdentityStatus === 'Revoked') return verdict(QV_RESULT.REVOKED, 'STATUS_SGX_ENCLAVE_REPORT_ISVSVN_REVOKED', 'SGX_QL_TCB_REVOKED', { qeIdentityStatus });
+  // A revoked QE is not a verdict yet: QVL goes on to the quote's signature and the TCB level, and
+  // the convergence makes the result Revoked (STATUS_TCB_REVOKED).
 
-  // 10. The quote, signed by the attestation key.
-  if (!crypto.ecdsaP256Verify(quote.attestPubKey, quoteSignedBytes(quote.bytes), quote.signature)) return verdict(QV_RESULT.INVALID_SIGNATURE, 'STATUS_INVALID_QUOTE_SIGNATURE', null, { qeIdentityStatus });
+  // 10. The quote, signed by the attestation key, which must be a P-256 point (QVL converts it just
+  // before: STATUS_UNSUPPORTED_QUOTE_FORMAT otherwise; the provider's ECDH refuses off-curve points).
+  if (crypto.ecdhP256Shared(POINT_CHECK_SCALAR, quote.attestPubKey) === null) fail('VERIFY_QUOTE_FORMAT', 'STATUS_UNSUPPORTED_QUOTE_FORMAT', 'SGX_QL_QUOTE_FORMAT_UNSUPPORTED', 'the attestation key is not a P-256 point');
+  if (!crypto.ecdsaP256Verify(quote.attestPubKey, quoteSignedBytes(quote.bytes), quote.signature)) return verdict(QV_RESULT.INVALID_SIGNATURE, 'STATUS_INVALID_QUOTE_SIGNATURE', 'SGX_QL_RESULT_INVALID_SIGNATURE', { qeIdentityStatus });
 
   // 11. The TCB level.
   // QVL keeps the levels in a set ordered highest first (components, then PCESVN): the first match
@@ -287,7 +290,7 @@ export function verifyQuote(quoteBytes: Uint8Array, options: VerifyQuoteOptions)
     return b.pcesvn - a.pcesvn;
   });
   const level = ordered.find((l) => l.components.every((svn, i) => pck.tcb.components[i]! >= svn) && pck.tcb.pcesvn >= l.pcesvn);
-  if (!level) fail('VERIFY_TCB_NOT_SUPPORTED', 'STATUS_TCB_NOT_SUPPORTED', 'SGX_QL_TCBINFO_UNSUPPORTED_FORMAT', 'no TCB Info level is at or below the PCK certificate\'s TCB');
+  if (!level) fail('VERIFY_TCB_NOT_SUPPORTED', 'STATUS_TCB_NOT_SUPPORTED', 'SGX_QL_TCB_NOT_SUPPORTED', 'no TCB Info level is at or below the PCK certificate\'s TCB');
   const tcbStatus = converge(level!.tcbStatus, qeIdentityStatus);
   const [result, status, q3] = TCB_VERDICT[tcbStatus];
   // The converged status is QVL's (an out-of-date QE makes it STATUS_TCB_OUT_OF_DATE), and the

@@ -9,7 +9,7 @@
  * codes (see verifyCertificateChain).
  */
 import { LayoutError } from '../lib/errors.js';
-import { bytesEqual, concatBytes, toHex } from '../lib/bytes.js';
+import { bytesEqual, concatBytes } from '../lib/bytes.js';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
 import {
   DER_TAG, derBoolean, derDecode, derExpect, derExplicit, derImplicit, derInteger, derNamedBits, derOctetString, derOid, derPrintableString,
@@ -470,9 +470,4 @@ export function verifyCertificateChain(chain: readonly Certificate[], trustedRoo
       }
     }
   }
-}
-
-/** Hex of a serial, for messages and data. */
-export function serialHex(serial: bigint): string {
-  return toHex(derInteger(serial).subarray(2));
 }

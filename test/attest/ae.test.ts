@@ -8,8 +8,9 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultCrypto, toHex } from '../../src/lib/index.js';
-import { WITNESS_AE_MRSIGNER, QE_ISVPRODID, QE_ISVSVN, PCE_ISVPRODID, PCE_ISVSVN } from '../../src/attest/identities.js';
-import { REPORT, DEFAULT_CPUSVN } from '../../src/arch/index.js';
+import { WITNESS_AE_MRSIGNER } from '../../src/attest/identities.js';
+import { REPORT, SIGSTRUCT, DEFAULT_CPUSVN } from '../../src/arch/index.js';
+import { defaultQeIdentity, DEFAULT_TCB_LEVELS } from '../../src/attest/pki.js';
 import { derivePlatformSecrets } from '../../src/arch/secrets.js';
 import { loadEnclave, type HostEnclave, type HostPlatform } from '../../src/sdk/index.js';
 import { createLinuxPlatform } from '../../src/platform/index.js';
@@ -120,7 +121,7 @@ describe('the PCE', () => {
     assert.ok(sig.every((b) => b === 0));
   });
 
-  test('certify refuses: a changed REPORT, one addressed elsewhere, an enclave without PROVISIONKEY, a debug enclave, a PCESVN above its own', () => {
+  test('certify refuses: a changed REPORT, one addressed elsewhere, an enclave without PROVISIONKEY or a debug one (PCE_INVALID_PRIVILEGE, as Intel\'s PCE), a PCESVN above its own', () => {
     const p = newPlatform({ seed: SEED });
     const a = loadAes(p);
     const q = qeInit(a);
@@ -133,10 +134,10 @@ describe('the PCE', () => {
     assert.equal(app.ecall('ecall_report', [a.qeTi, new Uint8Array(64), toQe]), 0);
     assert.equal(a.pce.ecall('pce_certify', [toQe, CPUSVN, 1, sig]), PCE_RESULT.INVALID_REPORT, 'addressed to the QE');
     assert.equal(app.ecall('ecall_report', [a.pceTi, new Uint8Array(64), toPce]), 0);
-    assert.equal(a.pce.ecall('pce_certify', [toPce, CPUSVN, 1, sig]), PCE_RESULT.NOT_PROVISIONING);
+    assert.equal(a.pce.ecall('pce_certify', [toPce, CPUSVN, 1, sig]), PCE_RESULT.INVALID_PRIVILEGE);
     const debugProv = loadFixture(p, 'identity', { config: { debug: true, provisionKey: true } });
     assert.equal(debugProv.ecall('ecall_report', [a.pceTi, new Uint8Array(64), toPce]), 0);
-    assert.equal(a.pce.ecall('pce_certify', [toPce, CPUSVN, 1, sig]), PCE_RESULT.DEBUG_ENCLAVE);
+    assert.equal(a.pce.ecall('pce_certify', [toPce, CPUSVN, 1, sig]), PCE_RESULT.INVALID_PRIVILEGE);
     assert.equal(a.pce.ecall('pce_certify', [q.report, CPUSVN, PCE_CONFIG.isvSvn + 1, sig]), PCE_RESULT.INVALID_SVN);
     assert.ok(sig.every((b) => b === 0), 'no signature came out of a refusal');
   });
@@ -232,8 +233,16 @@ describe('loading the PCE', () => {
     assert.doesNotThrow(() => loadFixture(p, 'identity'));
   });
 
-  test('the committed signer is the documented MRSIGNER, and the identities the PCS publishes are the built ones', () => {
-    assert.equal(toHex(architecturalEnclaves().mrsigner), toHex(WITNESS_AE_MRSIGNER));
-    assert.deepEqual([QE_CONFIG.isvProdId, QE_CONFIG.isvSvn, PCE_CONFIG.isvProdId, PCE_CONFIG.isvSvn], [QE_ISVPRODID, QE_ISVSVN, PCE_ISVPRODID, PCE_ISVSVN]);
+  test('the committed signer is the documented MRSIGNER, and what the PCS publishes by default is what was built and signed', () => {
+    const ae = architecturalEnclaves();
+    assert.equal(toHex(ae.mrsigner), toHex(WITNESS_AE_MRSIGNER));
+    const qe = SIGSTRUCT.decode(ae.qe.sigstruct), pce = SIGSTRUCT.decode(ae.pce.sigstruct);
+    const id = defaultQeIdentity();
+    assert.equal(toHex(id.mrsigner), toHex(ae.mrsigner));
+    assert.equal(qe.ISVPRODID, id.isvProdId);
+    assert.equal(qe.ISVSVN, id.tcbLevels[0]!.isvsvn, 'the built QE is at the UpToDate level');
+    assert.equal(pce.ISVSVN, DEFAULT_TCB_LEVELS[0]!.pcesvn, 'the built PCE is at the UpToDate TCB level');
+    assert.deepEqual(DEFAULT_TCB_LEVELS[0]!.components, [...DEFAULT_CPUSVN]);
+    assert.equal(qe.ATTRIBUTES.FLAGS & 0x10n, 0x10n, 'the QE has PROVISIONKEY, as the QE identity\'s attributes say');
   });
 });

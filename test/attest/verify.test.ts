@@ -79,6 +79,11 @@ describe('verifyQuote: tampering', () => {
     const draft = encodeQuote(bound);
     const q = encodeQuote({ ...bound, qeReportSignature: crypto.ecdsaP256Sign(platform.pckPriv, qeReportSignedBytes(draft)) });
     assert.throws(() => verifyQuote(q, options()), (e: unknown) => throwsWith('VERIFY_QUOTE_FORMAT', 'SGX_QL_QUOTE_FORMAT_UNSUPPORTED')(e) && (e as AttestError).data.status === 'STATUS_UNSUPPORTED_QUOTE_FORMAT');
+    // QVL converts the key after the QE identity check: a QE that also mismatches its identity is that mismatch.
+    const evil = fakePlatform({ qeMrsigner: crypto.sha256(enc('evil signer')) }).parts(reportData);
+    const boundEvil = { ...evil, attestPubKey: zeros, qeReport: { ...evil.qeReport, REPORTDATA: qeReportDataFor((b) => crypto.sha256(b), zeros, evil.authData) } };
+    const qe = encodeQuote({ ...boundEvil, qeReportSignature: crypto.ecdsaP256Sign(platform.pckPriv, qeReportSignedBytes(encodeQuote(boundEvil))) });
+    assert.throws(() => verifyQuote(qe, options()), throwsWith('VERIFY_QE_IDENTITY_MISMATCH', 'SGX_QL_QEIDENTITY_MISMATCH'));
   });
   test('the upper half of the QE REPORTDATA is not compared (as QVL)', () => {
     const parts = platform.parts(reportData);
@@ -141,7 +146,7 @@ describe('verifyQuote: TCB and QE identity statuses', () => {
     assert.equal(verifyQuote(fakePlatform({ pcesvn: 12 }).quote(reportData), options()).tcbStatus, 'OutOfDate');
   });
   test('below every level → VERIFY_TCB_NOT_SUPPORTED', () => {
-    assert.throws(() => verifyQuote(fakePlatform({ cpusvn: new Uint8Array(16) }).quote(reportData), options()), throwsWith('VERIFY_TCB_NOT_SUPPORTED', 'SGX_QL_TCBINFO_UNSUPPORTED_FORMAT'));
+    assert.throws(() => verifyQuote(fakePlatform({ cpusvn: new Uint8Array(16) }).quote(reportData), options()), (e: unknown) => throwsWith('VERIFY_TCB_NOT_SUPPORTED', 'SGX_QL_TCB_NOT_SUPPORTED')(e) && (e as AttestError).data.status === 'STATUS_TCB_NOT_SUPPORTED');
   });
   test('each TCB Info status maps to its sgx_ql_qv_result_t', () => {
     const cases = [
@@ -171,6 +176,25 @@ describe('verifyQuote: TCB and QE identity statuses', () => {
     assert.equal(v.qeIdentityStatus, 'IsvSvnOutOfDate');
     assert.equal(v.result, QV_RESULT.OUT_OF_DATE);
     assert.equal(v.status, 'STATUS_TCB_OUT_OF_DATE', 'QVL\'s converged status');
+  });
+  test('a revoked QE is judged after the quote signature and the TCB level, as QVL converges it: REVOKED / STATUS_TCB_REVOKED', () => {
+    const mrsigner = fakePlatform().parts(reportData).qeReport.MRSIGNER!;
+    const pcs = fakePcs({ seed: enc('revoked qe'), now: () => T0, qeIdentity: { mrsigner, tcbLevels: [
+      { isvsvn: 9, tcbDate: '2024-01-01T00:00:00Z', tcbStatus: 'UpToDate' }, { isvsvn: 0, tcbDate: '2023-01-01T00:00:00Z', tcbStatus: 'Revoked' }] } });
+    const p = fakePlatform({ pcs, qeIsvSvn: 8 });
+    const v = verifyQuote(p.quote(reportData), options(p));
+    assert.equal(v.result, QV_RESULT.REVOKED);
+    assert.equal(v.status, 'STATUS_TCB_REVOKED');
+    assert.equal(v.quote3Error, 'SGX_QL_TCB_REVOKED');
+    assert.equal(v.tcbStatus, 'Revoked');
+    assert.equal(v.qeIdentityStatus, 'Revoked');
+    const forged = p.quote(reportData);
+    forged[48 + 320]! ^= 1;
+    const f = verifyQuote(forged, options(p));
+    assert.equal(f.result, QV_RESULT.INVALID_SIGNATURE, 'a forged quote is a bad signature, whatever its QE');
+    assert.equal(f.quote3Error, 'SGX_QL_RESULT_INVALID_SIGNATURE');
+    const low = fakePlatform({ pcs, qeIsvSvn: 8, cpusvn: new Uint8Array(16) });
+    assert.throws(() => verifyQuote(low.quote(reportData), options(low)), throwsWith('VERIFY_TCB_NOT_SUPPORTED', 'SGX_QL_TCB_NOT_SUPPORTED'));
   });
   test('a QE with a different MRSIGNER, a DEBUG QE → SGX_QL_QEIDENTITY_MISMATCH', () => {
     assert.throws(() => verifyQuote(fakePlatform({ qeMrsigner: new Uint8Array(32).fill(1) }).quote(reportData), options()), (e: unknown) => throwsWith('VERIFY_QE_IDENTITY_MISMATCH', 'SGX_QL_QEIDENTITY_MISMATCH')(e) && (e as AttestError).data.status === 'STATUS_SGX_ENCLAVE_REPORT_MRSIGNER_MISMATCH');

@@ -5,7 +5,7 @@ import { resolveEdl, buildImage, generateSigningKey, loadEnclave } from '../../s
 import { ENCLAVE_TYPE_SGX } from '../../os/windows/index.js';
 import { REPORT, REPORTBODY, TARGETINFO, mrsignerOf } from '../../arch/index.js';
 import { toHex, concatBytes } from '../../lib/index.js';
-import { createProvisioningCertificationService, createPckCertificateService, createQuotingService, verifyQuote, collateralToJson } from '../../attest/index.js';
+import { createProvisioningCertificationService, createPckCertificateService, createQuotingService, verifyQuote, collateralToJson, QV_RESULT } from '../../attest/index.js';
 import type { Io } from '../io.js';
 import { parseSeed } from '../values.js';
 import { checkOutputs, ensureDirectory, writeOutputs, type Output } from '../files.js';
@@ -127,7 +127,7 @@ export const command: Command = {
     const vf = verifyQuote(flipped, { trustedRoot: pcs.rootCertificate.der, collateral });
     say('8. Remote attestation (DCAP): the platform enrolled with a simulated PCS; the QE quotes a REPORT of the enclave:');
     say(`   a ${quote.length}-byte v3 ECDSA quote (PCK certificate chain inside), verified with the PCS root and collateral:`);
-    say(`   ${v.resultName} (TCB ${v.tcbStatus}, QE ${v.qeIdentityStatus}); attested MRENCLAVE ${toHex(v.reportBody.MRENCLAVE)}`);
+    say(`   ${v.resultName} (TCB ${v.tcbStatus}, QE ${v.qeIdentityStatus}); ${v.result === QV_RESULT.OK ? 'attested' : 'NOT attested:'} MRENCLAVE ${toHex(v.reportBody.MRENCLAVE)}`);
     say(`   with one bit of REPORTDATA flipped → ${vf.resultName}`);
     if (quoteDir !== undefined) {
       ensureDirectory(quoteDir);

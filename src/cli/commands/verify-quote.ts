@@ -91,7 +91,8 @@ export const command: Command = {
     '  --root ROOT.pem     the one trusted root certificate (PEM, or DER)\n' +
     '  --collateral FILE   the PCS collateral as JSON (witness demo --quote-out writes one)\n' +
     '  --now ISO-8601      judge the collateral\'s validity at this time (default: now)\n' +
-    '  --accept LIST       also answer yes (exit 0) for these non-terminal verdicts, comma-separated:\n' +
+    '  --accept LIST       also answer yes (exit 0) for these non-terminal verdicts, or EXPIRED for\n' +
+    '                      expired collateral, comma-separated:\n' +
     wrapList(ACCEPTABLE, '                      '),
   example: 'witness verify-quote quote/quote.bin --root quote/root.pem --collateral quote/collateral.json',
   run(argv: string[], io: Io): number {
@@ -130,9 +131,10 @@ export const command: Command = {
       throw e;
     }
 
+    const at = now ?? new Date(); // the one instant the verifier judges, and the output names
     let v: QuoteVerification;
     try {
-      v = verifyQuote(bytes, { trustedRoot, collateral, ...(now ? { now } : {}) });
+      v = verifyQuote(bytes, { trustedRoot, collateral, now: at });
     } catch (e) {
       if (!(e instanceof AttestError)) throw e;
       // A quote the verifier refuses: the QvE's SGX_QL_QV_RESULT_UNSPECIFIED, a negative answer.
@@ -165,11 +167,11 @@ export const command: Command = {
     const why = accepted ? (v.result === QV_RESULT.OK && !v.collateralExpired ? '' : ' (accepted by --accept)') : !verdictOk ? ' (not OK)' : ' (the collateral has expired)';
     io.out(`quote ${path}: ${v.resultName}${why}`);
     io.out(`  QVL status     ${v.status}`);
-    io.out(`  quote3 error   ${v.quote3Error ?? '(the QvE\'s SGX_QL_RESULT_INVALID_SIGNATURE)'}`);
+    io.out(`  quote3 error   ${v.quote3Error}`);
     io.out(`  TCB status     ${v.tcbStatus ?? '(not reached)'}`);
     io.out(`  QE identity    ${v.qeIdentityStatus ?? '(not reached)'}`);
     io.out(`  advisory IDs   ${v.advisoryIDs.length ? v.advisoryIDs.join(', ') : '(none)'}`);
-    io.out(`  collateral     ${v.collateralExpired ? 'EXPIRED or not yet valid' : 'valid'} at ${(now ?? new Date()).toISOString()}; earliest expiration ${report.earliestExpiration}`);
+    io.out(`  collateral     ${v.collateralExpired ? 'EXPIRED or not yet valid' : 'valid'} at ${at.toISOString()}; earliest expiration ${report.earliestExpiration}`);
     io.out(accepted ? 'attested enclave:' : 'enclave named by the quote (NOT attested):');
     const id = report.enclave;
     io.out(`  MRENCLAVE      ${id.mrenclave}`);
