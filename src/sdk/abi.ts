@@ -83,6 +83,44 @@ export interface ParamPlan {
    * more (void, an [isptr] typedef); 0 for parameters that are not buffers.
    */
   readonly pointeeSize: number;
+  /**
+   * A pointer to a structure some of whose pointer members carry size= or count= ([in] or
+   * [in, out], ECALLs): what those members point to is copied too (edger8r's deep copy); null otherwise.
+   */
+  readonly deep: DeepCopyPlan | null;
+}
+
+/** An integer member of a structure that a deep-copied member's size= or count= names (wasm32 layout). */
+export interface MemberField {
+  readonly name: string;
+  readonly offset: number;
+  /** 1, 2, 4 or 8 bytes. */
+  readonly width: number;
+  readonly signed: boolean;
+}
+
+/** A pointer member with size= and/or count=, as edger8r sizes it: count × size, or size alone. */
+export interface DeepMemberPlan {
+  readonly name: string;
+  /** Offset of the pointer (4 bytes on wasm32) in the structure. */
+  readonly offset: number;
+  /** size= as a constant, or sizeof(*member) when there is no size=; unused when `sizeField` is set. */
+  readonly elemSize: number;
+  readonly sizeField: MemberField | null;
+  readonly count: { readonly constant: number } | { readonly field: MemberField } | null;
+  /**
+   * sizeof(*member), which the length must be a whole number of (edger8r: `% sizeof(*member) != 0`
+   * → SGX_ERROR_INVALID_PARAMETER); 1 where edger8r does not check (void*, a structure or a foreign type).
+   */
+  readonly pointeeSize: number;
+}
+
+/** How to deep-copy one structure parameter (each element of it, when it is an array). */
+export interface DeepCopyPlan {
+  readonly struct: string;
+  /** sizeof(struct) on wasm32: the elements of the buffer. */
+  readonly structSize: number;
+  readonly members: readonly DeepMemberPlan[];
 }
 
 export interface FunctionPlan {

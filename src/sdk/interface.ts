@@ -5,7 +5,7 @@
  */
 import { POINTER_SIZE, type EdlInterface, type TypeRef, type ParamAttributes } from './edl/index.js';
 import { SdkError } from './errors.js';
-import type { FunctionPlan, InterfacePlan, ParamPlan, WasmType } from './abi.js';
+import type { DeepCopyPlan, DeepMemberPlan, FunctionPlan, InterfacePlan, MemberField, ParamPlan, WasmType } from './abi.js';
 
 /** A JSON-serializable interface without source locations. */
 export interface CanonicalInterface {
@@ -64,33 +64,97 @@ function valueType(t: TypeRef, where: string): { wasm: WasmType; width: number; 
   return { wasm: size === 8 ? 'i64' : 'i32', width: size, float: false, signed: !UNSIGNED.test(t.name) };
 }
 
-/**
- * The structures some of whose pointer members carry size= or count= (read from the members, not
- * from a stored flag): edger8r deep-copies what such a member points to (CodeGen.ml), Witness does
- * not yet, so planParam refuses to copy them.
- */
-function deepCopyStructs(structs: readonly unknown[]): ReadonlySet<string> {
-  const names = new Set<string>();
-  for (const s of structs) {
-    if (!isObject(s) || typeof s.name !== 'string' || !Array.isArray(s.members)) continue;
-    if (s.members.some((m: unknown) => isObject(m) && isObject(m.attributes) && (m.attributes.size !== undefined || m.attributes.count !== undefined))) names.add(s.name);
-  }
-  return names;
+/** A structure of the canonical interface, by name (it comes from JSON: checked where it is read). */
+type StructTable = ReadonlyMap<string, Record<string, unknown>>;
+
+function structTable(structs: readonly unknown[]): StructTable {
+  const byName = new Map<string, Record<string, unknown>>();
+  for (const s of structs) if (isObject(s) && typeof s.name === 'string' && Array.isArray(s.members)) byName.set(s.name, s);
+  return byName;
 }
 
-function planParam(p: CanonicalParam, all: readonly CanonicalParam[], where: string, deepCopy: ReadonlySet<string>): ParamPlan {
+/** Whether some pointer member of `s` carries size= or count= (edger8r's is_structure_deep_copy, read from the members). */
+function asksDeepCopy(s: Record<string, unknown> | undefined): boolean {
+  return s !== undefined && (s.members as unknown[]).some((m) => isObject(m) && isObject(m.attributes) && (m.attributes.size !== undefined || m.attributes.count !== undefined));
+}
+
+/**
+ * The deep copy of struct `s` as edger8r does it for a structure passed by pointer (CodeGen.ml,
+ * invoke_if_struct and gen_struct_ptr_*): each pointer member with size= or count=, one level
+ * deep, its length count × size (size: size= or sizeof(*member)), size and count read from
+ * members of the structure's own copy.
+ * @throws {SdkError} `INTERFACE_INVALID` for a structure whose layout is malformed;
+ * `INTERFACE_UNSUPPORTED` for a member Witness cannot size or copy safely.
+ */
+function deepCopyPlan(s: Record<string, unknown>, structs: StructTable, where: string): DeepCopyPlan {
+  const name = String(s.name);
+  const bad = (why: string): never => {
+    throw new SdkError('INTERFACE_INVALID', `${where}: struct ${name} ${why}`);
+  };
+  const size = s.size;
+  if (!isCount(size) || size === 0) return bad('has no size');
+  const members = (s.members as unknown[]).map((m) => (isObject(m) && typeof m.name === 'string' && isObject(m.type) && isObject(m.attributes) ? m : bad('has a malformed member')));
+  const field = (ref: string, of: string): MemberField => {
+    const m = members.find((x) => x.name === ref);
+    if (m === undefined) return bad(`: the size or count of ${of} names no member ${ref}`);
+    const t = m.type as TypeRef;
+    if (t.pointer !== 0 || t.dims.length !== 0 || t.name === 'float' || t.name === 'double' || !(t.kind === 'builtin' || t.kind === 'enum')) return bad(`: the size or count of ${of} names ${ref}, which is not an integer`);
+    const width = t.kind === 'enum' ? 4 : t.size;
+    if (width !== 1 && width !== 2 && width !== 4 && width !== 8) return bad(`: ${ref} has no integer width`);
+    if (!isCount(m.offset) || (m.offset as number) + width > size) return bad(`: ${ref} lies outside the structure`);
+    return { name: ref, offset: m.offset as number, width, signed: t.kind === 'enum' || !UNSIGNED.test(t.name) };
+  };
+  const out: DeepMemberPlan[] = [];
+  for (const m of members) {
+    const t = m.type as TypeRef;
+    // A member that is itself a structure asking for a deep copy: edger8r copies one level only (its
+    // pointers would reach the enclave as host addresses), so Witness refuses it.
+    const a = m.attributes as { size?: unknown; count?: unknown };
+    const copied = a.size !== undefined || a.count !== undefined;
+    if (t.kind === 'struct' && (t.pointer === 0 || (t.pointer === 1 && copied)) && asksDeepCopy(structs.get(t.name))) {
+      throw new SdkError('INTERFACE_UNSUPPORTED', `${where}: struct ${name}'s member ${String(m.name)} is a struct ${t.name}, which asks for a deep copy itself; edger8r copies one level only, and Witness does not nest deep copies`);
+    }
+    if (!copied) continue;
+    if (t.pointer === 0 || t.dims.length !== 0) return bad(`: ${String(m.name)} has size= or count= but is not a pointer`);
+    if (!isCount(m.offset) || (m.offset as number) + POINTER_SIZE > size) return bad(`: ${String(m.name)} lies outside the structure`);
+    // sizeof(*member): a pointer for T**, else T's size (unknown for void and foreign types).
+    const pointee = t.pointer > 1 ? POINTER_SIZE : t.baseSize;
+    let elemSize = 0;
+    let sizeField: MemberField | null = null;
+    if (typeof a.size === 'number' && isCount(a.size)) elemSize = a.size;
+    else if (typeof a.size === 'string') sizeField = field(a.size, String(m.name));
+    else if (a.size !== undefined) return bad(`: ${String(m.name)} has a malformed size`);
+    else if (pointee === null || pointee <= 0) throw new SdkError('INTERFACE_UNSUPPORTED', `${where}: the size of what struct ${name}'s member ${String(m.name)} points to is unknown; add size=`);
+    else elemSize = pointee;
+    let count: DeepMemberPlan['count'] = null;
+    if (typeof a.count === 'number' && isCount(a.count)) count = { constant: a.count };
+    else if (typeof a.count === 'string') count = { field: field(a.count, String(m.name)) };
+    else if (a.count !== undefined) return bad(`: ${String(m.name)} has a malformed count`);
+    // edger8r checks whole elements except for void*, a structure and a foreign type.
+    const unchecked = t.pointer === 1 && (t.name === 'void' || t.kind === 'struct' || t.kind === 'foreign');
+    const pointeeSize = unchecked || pointee === null || pointee <= 0 ? 1 : pointee;
+    out.push({ name: String(m.name), offset: m.offset as number, elemSize, sizeField, count, pointeeSize });
+  }
+  return { struct: name, structSize: size, members: out };
+}
+
+function planParam(p: CanonicalParam, all: readonly CanonicalParam[], where: string, structs: StructTable, side: 'ECALL' | 'OCALL'): ParamPlan {
   const a = p.attributes;
   const t = p.type;
   const isBuffer = t.pointer > 0 || t.dims.length > 0 || a.isptr === true || a.isary === true;
-  const base = { name: p.name, direction: null, elemSize: 0, count: null, sizeParam: null, string: null, pointeeSize: 0 } as const;
+  const base = { name: p.name, direction: null, elemSize: 0, count: null, sizeParam: null, string: null, pointeeSize: 0, deep: null } as const;
   if (!isBuffer) return { ...base, kind: 'value', ...valueType(t, where) };
   // A [user_check] pointer is an untrusted host address: Wasm cannot dereference it, so it crosses as a
   // u64 (uint64_t in the generated C header) for witness_copy_from_outside/witness_copy_to_outside.
   if (a.userCheck || !a.direction) return { ...base, kind: 'user_check', wasm: 'i64', width: 8, float: false, signed: false };
-  // Copying only the structure would hand the other side its pointer members as they are: the
-  // host's raw value would become an address in the enclave's own memory.
-  if (t.kind === 'struct' && deepCopy.has(t.name)) {
-    throw new SdkError('INTERFACE_UNSUPPORTED', `${where}: struct ${t.name} asks for a deep copy (a pointer member with size= or count=), which Witness enclaves do not do; pass what the member points to as a parameter of its own`);
+  // A structure that asks for a deep copy (edger8r: a struct passed by pointer, or an array of them).
+  let deep: DeepCopyPlan | null = null;
+  if (t.kind === 'struct' && (t.pointer === 1 || (t.pointer === 0 && t.dims.length > 0)) && asksDeepCopy(structs.get(t.name))) {
+    // Copying only the structure would hand the other side its pointer members as they are.
+    if (side === 'OCALL') throw new SdkError('INTERFACE_UNSUPPORTED', `${where}: struct ${t.name} asks for a deep copy (a pointer member with size= or count=), which Witness does for ECALLs only, not yet for OCALLs; pass what the member points to as a parameter of its own`);
+    if (a.direction === 'out') throw new SdkError('INTERFACE_UNSUPPORTED', `${where}: struct ${t.name} asks for a deep copy and cannot be [out] (edger8r refuses it: use [in, out])`);
+    if (a.string || a.wstring) throw new SdkError('INTERFACE_INVALID', `${where}: a structure cannot be a string`);
+    deep = deepCopyPlan(structs.get(t.name)!, structs, where);
   }
   const direction = a.direction === 'in,out' ? 'inout' : a.direction;
   const indexOf = (name: string) => {
@@ -118,13 +182,14 @@ function planParam(p: CanonicalParam, all: readonly CanonicalParam[], where: str
   }
   // sizeof(*p): an array's element, T for T*, a pointer for T**; void and [isptr] typedefs: 1.
   const pointeeSize = a.isptr ? 1 : t.pointer > 1 && !whole ? POINTER_SIZE : t.baseSize !== null && t.baseSize > 0 ? t.baseSize : 1;
-  return { ...base, kind: 'buffer', wasm: 'i32', width: 4, float: false, signed: false, direction, elemSize: elemSize ?? 0, count, sizeParam, string, pointeeSize };
+  if (deep !== null && pointeeSize !== deep.structSize) throw new SdkError('INTERFACE_INVALID', `${where}: struct ${t.name} has two sizes`);
+  return { ...base, kind: 'buffer', wasm: 'i32', width: 4, float: false, signed: false, direction, elemSize: elemSize ?? 0, count, sizeParam, string, pointeeSize, deep };
 }
 
-function planFunction(name: string, index: number, params: readonly CanonicalParam[], returns: TypeRef, isPublic: boolean, allow: readonly number[], side: string, deepCopy: ReadonlySet<string>): FunctionPlan {
+function planFunction(name: string, index: number, params: readonly CanonicalParam[], returns: TypeRef, isPublic: boolean, allow: readonly number[], side: 'ECALL' | 'OCALL', structs: StructTable): FunctionPlan {
   const where = (p: string) => `${side} ${name}(${p})`;
   const ret = returns.name === 'void' && returns.pointer === 0 ? null : valueType(returns, `${side} ${name} return value`);
-  return { name, index, params: params.map((p) => planParam(p, params, where(p.name), deepCopy)), returns: ret, public: isPublic, allow };
+  return { name, index, params: params.map((p) => planParam(p, params, where(p.name), structs, side)), returns: ret, public: isPublic, allow };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -180,18 +245,18 @@ export function checkCanonicalInterface(c: unknown): asserts c is CanonicalInter
  * Marshalling plans for every ECALL and OCALL.
  * @throws {SdkError} `INTERFACE_INVALID` for something that is not an interface (see checkCanonicalInterface), or
  * refers to unknown parameters or ECALLs; `INTERFACE_UNSUPPORTED` for constructs Witness enclaves
- * cannot marshal (structures by value, structures that ask for a deep copy, types of unknown size).
+ * cannot marshal (structures by value, structures that ask for a deep copy in OCALLs or nested, types of unknown size).
  */
 export function planInterface(c: CanonicalInterface): InterfacePlan {
   checkCanonicalInterface(c);
   const ecallIndex = new Map(c.trusted.map((f, i) => [f.name, i]));
-  const deepCopy = deepCopyStructs(c.structs);
-  const ecalls = c.trusted.map((f, i) => planFunction(f.name, i, f.params, f.returns, f.public, [], 'ECALL', deepCopy));
+  const structs = structTable(c.structs);
+  const ecalls = c.trusted.map((f, i) => planFunction(f.name, i, f.params, f.returns, f.public, [], 'ECALL', structs));
   const ocalls = c.untrusted.map((f, i) => planFunction(f.name, i, f.params, f.returns, true, f.allow.map((n) => {
     const k = ecallIndex.get(n);
     if (k === undefined) throw new SdkError('INTERFACE_INVALID', `OCALL ${f.name} allows unknown ECALL ${n}`);
     return k;
-  }), 'OCALL', deepCopy));
+  }), 'OCALL', structs));
   return { ecalls, ocalls };
 }
 

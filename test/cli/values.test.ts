@@ -6,7 +6,7 @@ import { CliError } from '../../src/cli/io.js';
 import type { ParamPlan } from '../../src/sdk/abi.js';
 
 function param(kind: ParamPlan['kind'], wasm: ParamPlan['wasm'], width: number, signed: boolean, float = false): ParamPlan {
-  return { name: 'p', kind, wasm, width, signed, float, direction: null, elemSize: 0, count: null, sizeParam: null, string: null, pointeeSize: 0 };
+  return { name: 'p', kind, wasm, width, signed, float, direction: null, elemSize: 0, count: null, sizeParam: null, string: null, pointeeSize: 0, deep: null };
 }
 const U8 = param('value', 'i32', 1, false);
 const I16 = param('value', 'i32', 2, true);

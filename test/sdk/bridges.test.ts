@@ -320,7 +320,7 @@ const VALUE_TYPES = [
  * parameter, strings and wide strings in every direction, elements of 1 to 16 bytes.
  */
 const planArb: fc.Arbitrary<FunctionPlan> = fc.integer({ min: 1, max: 6 }).chain((n) => {
-  const base = { direction: null, elemSize: 0, count: null, sizeParam: null, string: null, pointeeSize: 0 };
+  const base = { direction: null, elemSize: 0, count: null, sizeParam: null, string: null, pointeeSize: 0, deep: null };
   const value = fc.constantFrom(...VALUE_TYPES).map((t) => ({ ...base, kind: 'value' as const, ...t }));
   const userCheck = fc.constant({ ...base, kind: 'user_check' as const, wasm: 'i64' as const, width: 8, float: false, signed: false });
   const buffer = fc.record({

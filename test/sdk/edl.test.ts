@@ -749,16 +749,45 @@ describe('planInterface: how much a pointer or array parameter copies', () => {
     assert.equal(r.sizeParam, 1);
   });
 
-  test('a structure that asks for a deep copy (a member with size= or count=) is refused, ECALL and OCALL: its pointer member would cross as the other side\'s raw value', () => {
-    const blob = 'struct blob { size_t len; [size=len] uint8_t *data; };';
-    unsupported('[in] struct blob *b', blob);
-    unsupported('[in, out] struct blob *b', blob);
-    unsupported('[in] struct blob *b', 'struct blob { [count=2] uint32_t *words; };');
+  test('a structure that asks for a deep copy (a member with size= or count=): ECALLs plan its members (offsets, size and count fields, sizeof(*member)); OCALLs refuse it', () => {
+    const blob = 'struct blob { size_t len; [size=len] uint8_t *data; [count=n] int32_t *items; int16_t n; [size=6, count=2] void *raw; [count=3] struct pt *pts; };\n    struct pt { int32_t x; int32_t y; };';
+    for (const decl of ['[in] struct blob *b', '[in, out] struct blob *b', '[in, count=2] struct blob *b']) {
+      const d = planOf(decl, blob).deep;
+      assert.ok(d !== null, decl);
+      assert.deepEqual([d.struct, d.structSize], ['blob', 24]);
+      assert.deepEqual(d.members, [
+        { name: 'data', offset: 4, elemSize: 0, sizeField: { name: 'len', offset: 0, width: 4, signed: false }, count: null, pointeeSize: 1 },
+        { name: 'items', offset: 8, elemSize: 4, sizeField: null, count: { field: { name: 'n', offset: 12, width: 2, signed: true } }, pointeeSize: 4 },
+        // void* and a pointer to a structure: edger8r checks no whole elements.
+        { name: 'raw', offset: 16, elemSize: 6, sizeField: null, count: { constant: 2 }, pointeeSize: 1 },
+        { name: 'pts', offset: 20, elemSize: 8, sizeField: null, count: { constant: 3 }, pointeeSize: 1 },
+      ]);
+    }
+    assert.equal(planOf('[in] struct blob *b', 'struct blob { [count=2] uint32_t *words; };').deep?.members[0]?.elemSize, 4);
+    // An OCALL: not yet.
     const src = `enclave {\n    ${blob}\n    trusted {\n        public void f(void);\n    };\n    untrusted {\n        void o([in] struct blob *b);\n    };\n};\n`;
-    assert.throws(() => planInterface(canonicalInterface(resolveEdl('O.edl', { readFile: memory({ 'O.edl': src }) }))), (e: unknown) => e instanceof SdkError && e.code === 'INTERFACE_UNSUPPORTED' && /OCALL o\(b\).*deep copy/.test(e.message));
+    assert.throws(() => planInterface(canonicalInterface(resolveEdl('O.edl', { readFile: memory({ 'O.edl': src }) }))), (e: unknown) => e instanceof SdkError && e.code === 'INTERFACE_UNSUPPORTED' && /OCALL o\(b\).*deep copy.*ECALLs only/.test(e.message));
     // Without size=/count= on a member the structure is copied as it is; [user_check] copies nothing.
     assert.equal(planOf('[in] struct plain *b', 'struct plain { size_t len; uint8_t *data; };').elemSize, 8);
+    assert.equal(planOf('[in] struct plain *b', 'struct plain { size_t len; uint8_t *data; };').deep, null);
     assert.equal(planOf('[user_check] struct blob *b', blob).kind, 'user_check');
+  });
+
+  test('a deep copy nested in a deep copy is refused (edger8r copies one level: the inner pointers would cross as host addresses); [out] is refused by the EDL, and by the plan of an interface that says it anyway', () => {
+    const inner = 'struct inner { size_t len; [size=len] uint8_t *data; };';
+    unsupported('[in] struct outer *o', `${inner}\n    struct outer { [count=1] struct inner *in; };`);
+    unsupported('[in, out] struct outer *o', `${inner}\n    struct outer { struct inner in; [count=1] uint32_t *k; };`);
+    // A pointer to it without size=/count= is copied as a value (as edger8r does).
+    assert.equal(planOf('[in] struct outer *o', `${inner}\n    struct outer { struct inner *in; [count=1] uint32_t *k; };`).deep?.members.length, 1);
+    assert.throws(() => planOf('[out] struct inner *o', inner), (e: unknown) => e instanceof EdlError && e.code === 'EDL_DEEP_COPY');
+    const src = `enclave {\n    ${inner}\n    trusted {\n        public void f([in, out] struct inner *p);\n    };\n};\n`;
+    const c = canonicalInterface(resolveEdl('P.edl', { readFile: memory({ 'P.edl': src }) }));
+    const forged = { ...c, trusted: [{ ...c.trusted[0]!, params: [{ ...c.trusted[0]!.params[0]!, attributes: { direction: 'out' as const } }] }] };
+    assert.throws(() => planInterface(forged), (e: unknown) => e instanceof SdkError && e.code === 'INTERFACE_UNSUPPORTED' && /\[out\]/.test(e.message));
+    // A member layout that is not the structure's: INTERFACE_INVALID.
+    const s0 = c.structs[0] as { members: { offset: number }[] };
+    const moved = { ...c, structs: [{ ...s0, members: [s0.members[0], { ...s0.members[1], offset: 6 }] }] };
+    assert.throws(() => planInterface(moved), (e: unknown) => e instanceof SdkError && e.code === 'INTERFACE_INVALID');
   });
 
   test('[in, isary] on a typedef of an EDL-defined structure: the structure\'s size', () => {

@@ -48,6 +48,12 @@ export interface BridgeHelpers<S> {
   zeroModule(st: S, ptr: number, len: number): void;
   /** Whether the string copied to [ptr, ptr+len) keeps the length its scan found, once terminated (edger8r's check). */
   stringKept(st: S, ptr: number, len: number, p: ParamPlan): boolean;
+  /** A structure's deep members (p.deep) copied in after the structure; the record the two below read. */
+  deepCopyIn(ctx: EnclaveContext, st: S, work: BridgeWork, f: FunctionPlan, p: ParamPlan, ptr: number, len: number): number[];
+  /** An [in, out] structure's deep members checked after the call, before anything is copied back. */
+  deepCheckOut(ctx: EnclaveContext, st: S, f: FunctionPlan, p: ParamPlan, rec: number[]): void;
+  /** An [in, out] structure and its deep members copied back (the host's pointers restored). */
+  deepWriteOut(ctx: EnclaveContext, st: S, host: number, ptr: number, len: number, rec: number[]): void;
   exportOf(st: S, index: number): (...a: unknown[]) => unknown;
   writeReturn(ctx: EnclaveContext, f: FunctionPlan, msAddr: number, result: unknown): void;
   /** The errors a bridge throws, built out of line (each ends the ECALL with its status). */
@@ -66,7 +72,7 @@ export function ecallBridgeSource(f: FunctionPlan): string {
   const n = f.params.length;
   const ps = f.params;
   const out: string[] = [];
-  const helperNames = ['slotValue', 'slotNumber', 'USER_CHECK', 'lengthValue', 'saneLength', 'productLength', 'isOutsideEnclave', 'wholeElements', 'hostStringLength', 'tryAlloc', 'alloc', 'moduleCopy', 'zeroModule', 'stringKept', 'exportOf', 'writeReturn', 'badAddress', 'insaneLength', 'notOutsideBuffer', 'stringChanged'];
+  const helperNames = ['slotValue', 'slotNumber', 'USER_CHECK', 'lengthValue', 'saneLength', 'productLength', 'isOutsideEnclave', 'wholeElements', 'hostStringLength', 'tryAlloc', 'alloc', 'moduleCopy', 'zeroModule', 'stringKept', 'deepCopyIn', 'deepCheckOut', 'deepWriteOut', 'exportOf', 'writeReturn', 'badAddress', 'insaneLength', 'notOutsideBuffer', 'stringChanged'];
   out.push('"use strict";');
   out.push(`const { ${helperNames.join(', ')} } = H;`);
   for (let i = 0; i < n; i++) out.push(`const P${i} = F.params[${i}];`);
@@ -79,6 +85,8 @@ export function ecallBridgeSource(f: FunctionPlan): string {
   if (buffers.length > 0) {
     out.push('  const base = ctx.baseAddr, end = base + ctx.size;');
     out.push(`  let total = 0, ${buffers.map(({ i }) => `h${i} = 0, l${i} = 0, q${i} = 0`).join(', ')};`);
+    const deeps = buffers.filter(({ p }) => p.deep !== null && p.direction === 'inout');
+    if (deeps.length > 0) out.push(`  let ${deeps.map(({ i }) => `d${i} = null`).join(', ')};`);
   }
   // Every buffer checked and sized in declaration order, before anything is allocated.
   for (let i = 0; i < n; i++) {
@@ -126,12 +134,17 @@ export function ecallBridgeSource(f: FunctionPlan): string {
         if (p.string) out.push(`    if (!stringKept(st, q${i}, l${i}, P${i})) throw stringChanged(F, P${i});`);
       } else out.push(`    zeroModule(st, q${i}, l${i});`);
       out.push(`    a${i} = q${i};`);
+      // Deep copy (only where the plan asks for it: nothing is generated for other parameters).
+      if (p.deep !== null) out.push(`    ${p.direction === 'inout' ? `d${i} = ` : ''}deepCopyIn(ctx, st, work, F, P${i}, q${i}, l${i});`);
       out.push('  }');
     }
   }
+  const deepOut = buffers.filter(({ p }) => p.deep !== null && p.direction === 'inout');
   out.push(`  const result = exportOf(st, ${lit(f.index)})(${args});`);
+  for (const { i } of deepOut) out.push(`  if (d${i} !== null) deepCheckOut(ctx, st, F, P${i}, d${i});`);
   for (const { p, i } of buffers) {
-    if (p.direction === 'out' || p.direction === 'inout') out.push(`  if (l${i} !== 0) moduleCopy(ctx, st, h${i}, q${i}, l${i}, false);`);
+    if (p.deep !== null && p.direction === 'inout') out.push(`  if (d${i} !== null) deepWriteOut(ctx, st, h${i}, q${i}, l${i}, d${i});`);
+    else if (p.direction === 'out' || p.direction === 'inout') out.push(`  if (l${i} !== 0) moduleCopy(ctx, st, h${i}, q${i}, l${i}, false);`);
   }
   if (f.returns) out.push('  if (F.returns) writeReturn(ctx, F, msAddr, result);');
   out.push('};');

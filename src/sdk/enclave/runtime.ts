@@ -14,10 +14,10 @@ import { ArchError, ArchFault, EnclaveRedirect, isProcessorSignal, GPRSGX_SIZE }
 import { slotNumber, slotValue, writeSlot, writeSlotAddress, bufferLength, lengthValue, saneLength, productLength, stringUnit, terminatorLength, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK, type StringUnit } from '../marshal.js';
 import { fixedProvider, type CryptoProvider } from '../../lib/crypto/provider.js';
 import { defaultCrypto } from '../../lib/crypto/node.js';
-import { toHex, bytesEqual, writeU64le } from '../../lib/bytes.js';
+import { toHex, bytesEqual, writeU64le, u32le, writeU32le } from '../../lib/bytes.js';
 import { RUNTIME_HEADER, HEADER_MAGIC, RUNTIME_ID, RUNTIME_ABI, type RuntimeHeader } from '../image/layout.js';
 import { planInterface, type CanonicalInterface } from '../interface.js';
-import { STATUS, msSize, ECMD_ORET, ECMD_UNINIT_ENCLAVE, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, MAX_STRING, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
+import { STATUS, msSize, ECMD_ORET, ECMD_UNINIT_ENCLAVE, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, MAX_STRING, MAX_BUFFER, type FunctionPlan, type InterfacePlan, type ParamPlan, type DeepMemberPlan, type MemberField } from '../abi.js';
 import { checkModuleInfo } from './imports.js';
 import { SdkError } from '../errors.js';
 import { readWasmModule, type WasmModuleInfo } from '../wasm.js';
@@ -543,6 +543,8 @@ class TrustedRuntime implements TrustedRuntimeEngine {
       }
     }
     if (block !== 0) owned[work.on++] = block;
+    /** The deep copies of [in, out] structures, by record (null: none). */
+    let deeps: (number[] | undefined)[] | null = null;
     for (let k = 0; k < rn; k += 4) {
       const p = f.params[rec[k]!]!;
       const host = rec[k + 1]!, len = rec[k + 2]!, ptr = rec[k + 3]!;
@@ -553,11 +555,21 @@ class TrustedRuntime implements TrustedRuntimeEngine {
         if (p.string && !stringKept(st, ptr, len, p)) throw stringChanged(f, p);
       } else zeroModule(st, ptr, len);
       args[rec[k]!] = ptr;
+      // A structure that asks for a deep copy: its members' buffers, after the structure itself.
+      if (p.deep !== null) {
+        const d = deepCopyIn(ctx, st, work, f, p, ptr, len);
+        if (p.direction === 'inout') (deeps ??= [])[k] = d;
+      }
     }
     const result = callExport(st.ecallFns[index]!, args, n);
+    // Every deep member is checked before anything is copied back.
+    if (deeps !== null) for (let k = 0; k < rn; k += 4) if (deeps[k] !== undefined) deepCheckOut(ctx, st, f, f.params[rec[k]!]!, deeps[k]!);
     for (let k = 0; k < rn; k += 4) {
       const p = f.params[rec[k]!]!;
-      if (p.direction === 'out' || p.direction === 'inout') moduleCopy(ctx, st, rec[k + 1]!, rec[k + 3]!, rec[k + 2]!, false);
+      if (p.direction === 'out' || p.direction === 'inout') {
+        if (deeps !== null && deeps[k] !== undefined) deepWriteOut(ctx, st, rec[k + 1]!, rec[k + 3]!, rec[k + 2]!, deeps[k]!);
+        else moduleCopy(ctx, st, rec[k + 1]!, rec[k + 3]!, rec[k + 2]!, false);
+      }
     }
     if (f.returns) this.#writeReturn(ctx, f, msAddr, result);
   }
@@ -579,7 +591,7 @@ class TrustedRuntime implements TrustedRuntimeEngine {
   readonly #bridgeHelpers: BridgeHelpers<EnclaveState> = {
     slotValue, slotNumber, USER_CHECK, lengthValue, saneLength, productLength, isOutsideEnclave, wholeElements,
     hostStringLength: (ctx, addr, kind) => this.#hostStringLength(ctx, addr, kind),
-    tryAlloc, alloc, moduleCopy, zeroModule, stringKept,
+    tryAlloc, alloc, moduleCopy, zeroModule, stringKept, deepCopyIn, deepCheckOut, deepWriteOut,
     exportOf: (st, index) => st.ecallFns[index]!,
     writeReturn: (ctx, f, msAddr, result) => this.#writeReturn(ctx, f, msAddr, result),
     badAddress, insaneLength, notOutsideBuffer, stringChanged,
@@ -955,4 +967,127 @@ function wasmStringLength(mem: Uint8Array, ptr: number, kind: 'string' | 'wstrin
   const len = terminatorLength(mem, ptr, Math.min(mem.length, ptr + MAX_STRING), stringUnit(kind));
   if (len < 0) throw new CallFailed(STATUS.INVALID_PARAMETER, 'a string runs past the end of the enclave memory or is longer than MAX_STRING');
   return len;
+}
+
+/*
+ * Deep copy of structure members (edger8r, CodeGen.ml: gen_struct_ptr_direction_pre_calculate,
+ * _pre_copy and _post), for an ECALL's [in] or [in, out] pointer to a structure whose pointer
+ * members carry size= or count=. Every length is read from the enclave's own copy of the structure
+ * (no double fetch); every member buffer is checked before anything is allocated, so a refusal
+ * changes nothing in the enclave. The interpreter and the compiled bridges call these same helpers.
+ */
+
+/** SIZE_MAX of the enclave's C (wasm32: size_t is 32 bits): edger8r's overflow check of count × size. */
+const SIZE_MAX = 2 ** 32 - 1;
+/** Numbers per member instance in a deep copy's record: field address, host address, length in, offset in the block (-1: none), pointer after the call, length out. */
+const DEEP_REC = 6;
+
+/** An integer member of the structure copy at `s` as C converts it to size_t (a negative one wraps; one above SIZE_MAX is SIZE_MAX + 1: an overflow). */
+function memberSize(u8: Uint8Array, s: number, m: MemberField): number {
+  const at = s + m.offset;
+  switch (m.width) {
+    case 1: return m.signed ? wrapSize((u8[at]! << 24) >> 24) : u8[at]!;
+    case 2: return m.signed ? wrapSize(((u8[at]! | (u8[at + 1]! << 8)) << 16) >> 16) : u8[at]! | (u8[at + 1]! << 8);
+    case 4: return m.signed ? wrapSize(u32le(u8, at) | 0) : u32le(u8, at);
+    default: return u32le(u8, at + 4) !== 0 ? SIZE_MAX + 1 : u32le(u8, at);
+  }
+}
+function wrapSize(v: number): number {
+  return v < 0 ? v + 2 ** 32 : v;
+}
+
+/** A member's length as edger8r computes it from the structure copy at `s`; -1 when count × size overflows size_t. */
+function memberLength(u8: Uint8Array, s: number, m: DeepMemberPlan): number {
+  const size = m.sizeField !== null ? memberSize(u8, s, m.sizeField) : m.elemSize;
+  if (m.count === null) return size > SIZE_MAX ? -1 : size;
+  const count = 'constant' in m.count ? m.count.constant : memberSize(u8, s, m.count.field);
+  // CodeGen.ml, gen_check_member_length: `size != 0 && (size_t)count > SIZE_MAX / size` → INVALID_PARAMETER.
+  if (size > SIZE_MAX || count > SIZE_MAX || (size !== 0 && count > Math.floor(SIZE_MAX / size))) return -1;
+  return count * size;
+}
+
+/**
+ * After parameter `p`'s structure(s) were copied to [ptr, ptr+len) of the module: each deep member
+ * checked (overflow, wholly outside the enclave, whole elements), then all copied into one block of
+ * the enclave heap and the copy's member pointers rewritten to them (NULL for a NULL or empty
+ * member: edger8r copies only `if (member != NULL && len != 0)`). Returns the record deepCheckOut
+ * and deepWriteOut read for an [in, out] parameter.
+ */
+function deepCopyIn(ctx: EnclaveContext, st: EnclaveState, work: BridgeWork, f: FunctionPlan, p: ParamPlan, ptr: number, len: number): number[] {
+  const d = p.deep!;
+  const base = ctx.baseAddr, end = base + ctx.size;
+  const rec: number[] = [];
+  let total = 0;
+  for (let s = ptr; s < ptr + len; s += d.structSize) {
+    for (const m of d.members) {
+      const u8 = st.u8;
+      const host = u32le(u8, s + m.offset);
+      const l = memberLength(u8, s, m);
+      if (l < 0) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, 'count × size overflows size_t');
+      let at = -1;
+      if (host !== 0 && l !== 0) {
+        if (l > MAX_BUFFER) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, 'has an insane length');
+        if (!isOutsideEnclave(base, end, host, l)) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, 'is not wholly outside the enclave');
+        if (l % m.pointeeSize !== 0) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, `is ${l} bytes, not a whole number of ${m.pointeeSize}-byte elements`);
+        at = total;
+        total += Math.ceil(l / 16) * 16;
+      }
+      rec.push(s + m.offset, host, l, at, 0, 0);
+    }
+  }
+  const block = total !== 0 ? alloc(st, total, f.name) : 0;
+  if (block !== 0) work.owned[work.on++] = block;
+  for (let k = 0; k < rec.length; k += DEEP_REC) {
+    const at = rec[k + 3]!;
+    if (at >= 0) moduleCopy(ctx, st, rec[k + 1]!, block + at, rec[k + 2]!, true);
+    writeU32le(st.u8, rec[k]!, at >= 0 ? block + at : 0);
+  }
+  return rec;
+}
+
+/**
+ * An [in, out] parameter's deep members after the call, checked before anything is copied out:
+ * each length read again from the enclave's copy (the enclave may have changed it), at most the
+ * length copied in, whole elements, the enclave's buffer within its memory, the host's outside the
+ * enclave (CodeGen.ml: gen_struct_ptr_direction_post → INVALID_PARAMETER).
+ */
+function deepCheckOut(ctx: EnclaveContext, st: EnclaveState, f: FunctionPlan, p: ParamPlan, rec: number[]): void {
+  const d = p.deep!;
+  const base = ctx.baseAddr, end = base + ctx.size;
+  for (let k = 0; k < rec.length;) {
+    for (const m of d.members) {
+      const u8 = st.u8;
+      const field = rec[k]!, host = rec[k + 1]!, inLen = rec[k + 2]!;
+      const s = field - m.offset;
+      const q = u32le(u8, field);
+      const l = memberLength(u8, s, m);
+      if (l < 0) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, 'count × size overflows size_t after the call');
+      rec[k + 4] = q;
+      rec[k + 5] = 0;
+      if (q !== 0 && l !== 0) {
+        if (l > inLen || l % m.pointeeSize !== 0) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, `is ${l} bytes after the call, more than the ${inLen} copied in or not whole elements`);
+        if (q + l > u8.length || !isOutsideEnclave(base, end, host, inLen)) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, 'cannot be copied back (the enclave buffer or the host buffer is out of range)');
+        // memcpy_s to the host's NULL fails: SGX_ERROR_UNEXPECTED.
+        if (host === 0) throw deepFailed(STATUS.UNEXPECTED, f, p, m, 'was NULL on the host, and the enclave gave it a buffer');
+        rec[k + 5] = l;
+      }
+      k += DEEP_REC;
+    }
+  }
+}
+
+/**
+ * An [in, out] parameter copied back after deepCheckOut: each member's bytes to the host's own
+ * buffer, then the structure(s) with the host's pointers in place of the enclave's (written from a
+ * copy: the enclave's memory never holds them), the enclave's sizes and counts as it left them.
+ */
+function deepWriteOut(ctx: EnclaveContext, st: EnclaveState, host: number, ptr: number, len: number, rec: number[]): void {
+  for (let k = 0; k < rec.length; k += DEEP_REC) if (rec[k + 5]! !== 0) moduleCopy(ctx, st, rec[k + 1]!, rec[k + 4]!, rec[k + 5]!, false);
+  const b = st.u8.slice(ptr, ptr + len);
+  for (let k = 0; k < rec.length; k += DEEP_REC) writeU32le(b, rec[k]! - ptr, rec[k + 1]!);
+  ctx.write(host, b);
+}
+
+function deepFailed(status: number, f: FunctionPlan, p: ParamPlan, m: DeepMemberPlan, why: string): CallFailed {
+  return new CallFailed(status, `${f.name}: ${p.name}->${m.name} ${why}`);
 }
