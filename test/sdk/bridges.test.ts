@@ -85,6 +85,21 @@ describe('what is compiled', () => {
     assert.equal(I.e.compiledMarshals, 0);
   });
 
+  test('deep copy is generated only where a plan asks for it: no new work for the other ECALLs; no structure or member name in the source', () => {
+    for (const f of withParams(C.e)) assert.doesNotMatch(ecallBridgeSource(f), /deep/, f.name);
+    const plan = planInterface(canonicalInterface(fixtureInterface('deepcopy')));
+    const src = (name: string) => ecallBridgeSource(plan.ecalls.find((f) => f.name === name)!);
+    for (const name of ['ecall_blob_in', 'ecall_blobs_in']) {
+      assert.match(src(name), /deepCopyIn\(/, name);
+      assert.doesNotMatch(src(name), /deepCheckOut|deepWriteOut/, name);
+    }
+    for (const name of ['ecall_blob_inout', 'ecall_blobs_inout', 'ecall_holder_inout']) {
+      assert.match(src(name), /deepCopyIn\(.*\n[^]*deepCheckOut\([^]*deepWriteOut\(/, name);
+      assert.doesNotMatch(src(name), /moduleCopy\(ctx, st, h0, q0, l0, false\)/, `${name}: the structure goes back through deepWriteOut only`);
+    }
+    for (const f of plan.ecalls) assert.doesNotMatch(ecallBridgeSource(f), /blob|holder|pair|items|quad|words|\blen\b|\bsz\b/, f.name);
+  });
+
   test('an interface loaded again reuses its bridges', { skip: NO_CODEGEN }, () => {
     const before = C.runtime.compiledBridges;
     const b = buildFixture('marshal');

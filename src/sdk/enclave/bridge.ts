@@ -72,7 +72,10 @@ export function ecallBridgeSource(f: FunctionPlan): string {
   const n = f.params.length;
   const ps = f.params;
   const out: string[] = [];
-  const helperNames = ['slotValue', 'slotNumber', 'USER_CHECK', 'lengthValue', 'saneLength', 'productLength', 'isOutsideEnclave', 'wholeElements', 'hostStringLength', 'tryAlloc', 'alloc', 'moduleCopy', 'zeroModule', 'stringKept', 'deepCopyIn', 'deepCheckOut', 'deepWriteOut', 'exportOf', 'writeReturn', 'badAddress', 'insaneLength', 'notOutsideBuffer', 'stringChanged'];
+  const helperNames = ['slotValue', 'slotNumber', 'USER_CHECK', 'lengthValue', 'saneLength', 'productLength', 'isOutsideEnclave', 'wholeElements', 'hostStringLength', 'tryAlloc', 'alloc', 'moduleCopy', 'zeroModule', 'stringKept', 'exportOf', 'writeReturn', 'badAddress', 'insaneLength', 'notOutsideBuffer', 'stringChanged'];
+  // The deep-copy helpers only where a structure asks for a deep copy (the other bridges are as they were).
+  if (ps.some((p) => p.kind === 'buffer' && p.deep !== null)) helperNames.push('deepCopyIn');
+  if (ps.some((p) => p.kind === 'buffer' && p.deep !== null && p.direction === 'inout')) helperNames.push('deepCheckOut', 'deepWriteOut');
   out.push('"use strict";');
   out.push(`const { ${helperNames.join(', ')} } = H;`);
   for (let i = 0; i < n; i++) out.push(`const P${i} = F.params[${i}];`);
