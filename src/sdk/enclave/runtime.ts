@@ -1048,8 +1048,8 @@ function deepCopyIn(ctx: EnclaveContext, st: EnclaveState, work: BridgeWork, f: 
 /**
  * An [in, out] parameter's deep members after the call, checked before anything is copied out:
  * each length read again from the enclave's copy (the enclave may have changed it), at most the
- * length copied in, whole elements, the enclave's buffer within its memory, the host's outside the
- * enclave (CodeGen.ml: gen_struct_ptr_direction_post → INVALID_PARAMETER).
+ * length copied in (which was whole elements), the enclave's buffer within its memory, the host's
+ * outside the enclave (CodeGen.ml: gen_struct_ptr_direction_post → INVALID_PARAMETER).
  */
 function deepCheckOut(ctx: EnclaveContext, st: EnclaveState, f: FunctionPlan, p: ParamPlan, rec: number[]): void {
   const d = p.deep!;
@@ -1065,7 +1065,9 @@ function deepCheckOut(ctx: EnclaveContext, st: EnclaveState, f: FunctionPlan, p:
       rec[k + 4] = q;
       rec[k + 5] = 0;
       if (q !== 0 && l !== 0) {
-        if (l > inLen || l % m.pointeeSize !== 0) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, `is ${l} bytes after the call, more than the ${inLen} copied in or not whole elements`);
+        // edger8r's test: out_len > in_len || in_len % sizeof(*member) — whole elements of what was
+        // copied in; the enclave may send back part of its last element.
+        if (l > inLen || inLen % m.pointeeSize !== 0) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, `is ${l} bytes after the call, more than the ${inLen} copied in (or those were not whole elements)`);
         if (q + l > u8.length || !isOutsideEnclave(base, end, host, inLen)) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, 'cannot be copied back (the enclave buffer or the host buffer is out of range)');
         // memcpy_s to the host's NULL fails: SGX_ERROR_UNEXPECTED.
         if (host === 0) throw deepFailed(STATUS.UNEXPECTED, f, p, m, 'was NULL on the host, and the enclave gave it a buffer');
