@@ -908,3 +908,22 @@ describe('witness edl --ts: names and private ECALLs', () => {
     }
   });
 });
+
+describe('EDL: a structure copied with a pointer member that names no size or count', () => {
+  const EDL = `enclave {
+    struct node { int32_t value; struct node *next; [size=len] uint8_t *data; size_t len; };
+    struct plain { int32_t a; int32_t b; };
+    trusted {
+        public int ecall_in([in] struct node *n);
+        public int ecall_inout([in, out] struct node *n);
+        public int ecall_checked([user_check] struct node *n);
+        public int ecall_plain([in] struct plain *p);
+    };
+};`;
+  const itf = resolveEdl('Raw.edl', { readFile: memory({ 'Raw.edl': EDL }) });
+  test('EDL_POINTER_MEMBER_RAW for each directed parameter, naming the member; none for [user_check] or a structure without pointers', () => {
+    assert.deepEqual(itf.warnings.map((w) => [w.code, w.location.line]), [['EDL_POINTER_MEMBER_RAW', 5], ['EDL_POINTER_MEMBER_RAW', 6]]);
+    assert.match(itf.warnings[0]!.message, /`next'/);
+    assert.doesNotMatch(itf.warnings[0]!.message, /`data'/);
+  });
+});

@@ -220,6 +220,13 @@ function checkStructUse(fns: readonly (TrustedFunction | UntrustedFunction)[], s
         }
       } else if (t.kind === 'struct' && t.pointer === 1) {
         if (s.deepCopy && p.attributes.direction === 'out') throw new EdlError('EDL_DEEP_COPY', p.location, `\`${f.name}': struct \`${s.name}' specifies a deep copy and cannot be used with an \`out' attribute (\`${p.name}')`);
+        // Copied with a direction, a pointer member that names no size or count crosses as the
+        // other side's raw value (as with edger8r); in a WebAssembly enclave that is an address in
+        // the enclave's own memory, chosen by the host.
+        if (p.attributes.direction) {
+          const raw = s.members.filter((m) => m.type.pointer > 0 && m.attributes.size === undefined && m.attributes.count === undefined);
+          if (raw.length > 0) warnings.push({ code: 'EDL_POINTER_MEMBER_RAW', location: p.location, message: `\`${f.name}': struct \`${s.name}' is copied, but what ${raw.map((m) => `\`${m.name}'`).join(', ')} points to is not (no size= or count=): the member crosses as a raw pointer value (\`${p.name}')` });
+        }
       } else if (t.kind === 'foreign') {
         if (s.deepCopy) throw new EdlError('EDL_DEEP_COPY', p.location, `\`${f.name}': \`${s.name}' is a structure that specifies a deep copy; write \`struct ${s.name}' (\`${p.name}')`);
         warnings.push({ code: 'EDL_STRUCT_TYPEDEF', location: p.location, message: `\`${f.name}': \`${s.name}' is a structure; write \`struct ${s.name}' (\`${p.name}')` });
