@@ -85,7 +85,7 @@ export interface ParamPlan {
   readonly pointeeSize: number;
   /**
    * A pointer to a structure some of whose pointer members carry size= or count= ([in] or
-   * [in, out], ECALLs): what those members point to is copied too (edger8r's deep copy); null otherwise.
+   * [in, out], ECALLs and OCALLs): what those members point to is copied too (edger8r's deep copy); null otherwise.
    */
   readonly deep: DeepCopyPlan | null;
 }

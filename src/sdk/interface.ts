@@ -151,8 +151,7 @@ function planParam(p: CanonicalParam, all: readonly CanonicalParam[], where: str
   let deep: DeepCopyPlan | null = null;
   if (t.kind === 'struct' && (t.pointer === 1 || (t.pointer === 0 && t.dims.length > 0)) && asksDeepCopy(structs.get(t.name))) {
     // Copying only the structure would hand the other side its pointer members as they are.
-    if (side === 'OCALL') throw new SdkError('INTERFACE_UNSUPPORTED', `${where}: struct ${t.name} asks for a deep copy (a pointer member with size= or count=), which Witness does for ECALLs only, not yet for OCALLs; pass what the member points to as a parameter of its own`);
-    if (a.direction === 'out') throw new SdkError('INTERFACE_UNSUPPORTED', `${where}: struct ${t.name} asks for a deep copy and cannot be [out] (edger8r refuses it: use [in, out])`);
+    if (a.direction === 'out') throw new SdkError('INTERFACE_UNSUPPORTED', `${where}: struct ${t.name} asks for a deep copy and cannot be [out] in an ${side} (edger8r refuses it: use [in, out])`);
     if (a.string || a.wstring) throw new SdkError('INTERFACE_INVALID', `${where}: a structure cannot be a string`);
     deep = deepCopyPlan(structs.get(t.name)!, structs, where);
   }
@@ -245,7 +244,7 @@ export function checkCanonicalInterface(c: unknown): asserts c is CanonicalInter
  * Marshalling plans for every ECALL and OCALL.
  * @throws {SdkError} `INTERFACE_INVALID` for something that is not an interface (see checkCanonicalInterface), or
  * refers to unknown parameters or ECALLs; `INTERFACE_UNSUPPORTED` for constructs Witness enclaves
- * cannot marshal (structures by value, structures that ask for a deep copy in OCALLs or nested, types of unknown size).
+ * cannot marshal (structures by value, nested deep copies, types of unknown size).
  */
 export function planInterface(c: CanonicalInterface): InterfacePlan {
   checkCanonicalInterface(c);

@@ -749,7 +749,7 @@ describe('planInterface: how much a pointer or array parameter copies', () => {
     assert.equal(r.sizeParam, 1);
   });
 
-  test('a structure that asks for a deep copy (a member with size= or count=): ECALLs plan its members (offsets, size and count fields, sizeof(*member)); OCALLs refuse it', () => {
+  test('a structure that asks for a deep copy (a member with size= or count=): ECALLs plan its members (offsets, size and count fields, sizeof(*member)); OCALLs too', () => {
     const blob = 'struct blob { size_t len; [size=len] uint8_t *data; [count=n] int32_t *items; int16_t n; [size=6, count=2] void *raw; [count=3] struct pt *pts; };\n    struct pt { int32_t x; int32_t y; };';
     for (const decl of ['[in] struct blob *b', '[in, out] struct blob *b', '[in, count=2] struct blob *b']) {
       const d = planOf(decl, blob).deep;
@@ -764,9 +764,10 @@ describe('planInterface: how much a pointer or array parameter copies', () => {
       ]);
     }
     assert.equal(planOf('[in] struct blob *b', 'struct blob { [count=2] uint32_t *words; };').deep?.members[0]?.elemSize, 4);
-    // An OCALL: not yet.
-    const src = `enclave {\n    ${blob}\n    trusted {\n        public void f(void);\n    };\n    untrusted {\n        void o([in] struct blob *b);\n    };\n};\n`;
-    assert.throws(() => planInterface(canonicalInterface(resolveEdl('O.edl', { readFile: memory({ 'O.edl': src }) }))), (e: unknown) => e instanceof SdkError && e.code === 'INTERFACE_UNSUPPORTED' && /OCALL o\(b\).*deep copy.*ECALLs only/.test(e.message));
+    // An OCALL: planned the same way; [out] refused as for ECALLs.
+    const src = (d: string) => `enclave {\n    ${blob}\n    trusted {\n        public void f(void);\n    };\n    untrusted {\n        void o(${d} struct blob *b);\n    };\n};\n`;
+    for (const d of ['[in]', '[in, out]']) assert.deepEqual(planInterface(canonicalInterface(resolveEdl('O.edl', { readFile: memory({ 'O.edl': src(d) }) }))).ocalls[0]!.params[0]!.deep, planOf('[in] struct blob *b', blob).deep);
+    assert.throws(() => planInterface(canonicalInterface(resolveEdl('O.edl', { readFile: memory({ 'O.edl': src('[out]') }) }))), (e: unknown) => e instanceof Error && /specifies a deep copy and cannot be used with an `out' attribute/.test(e.message));
     // Without size=/count= on a member the structure is copied as it is; [user_check] copies nothing.
     assert.equal(planOf('[in] struct plain *b', 'struct plain { size_t len; uint8_t *data; };').elemSize, 8);
     assert.equal(planOf('[in] struct plain *b', 'struct plain { size_t len; uint8_t *data; };').deep, null);

@@ -144,7 +144,7 @@ export const command: Command = {
     const name = basename(path).replace(/\.edl$/, '');
     if (values['c-header'] || values.ts || values.as) {
       const canonical = canonicalInterface(itf);
-      // What Witness cannot marshal (a structure by value, a deep copy in an OCALL) is refused before any file is
+      // What Witness cannot marshal (a structure by value, a nested deep copy) is refused before any file is
       // written, the C header's included: the module would compile and `witness build` refuse it.
       planInterface(canonical);
       writeOutputs([

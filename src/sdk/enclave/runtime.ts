@@ -716,7 +716,7 @@ class TrustedRuntime implements TrustedRuntimeEngine {
       const msAddr = top;
       top += msSize(f); // a multiple of 8
       if (top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
-      let outs: { ptr: number; host: number; len: number; unit: StringUnit | 0 }[] | null = null;
+      let outs: { ptr: number; host: number; len: number; unit: StringUnit | 0; deep: { readonly p: ParamPlan; readonly rec: number[] } | null }[] | null = null;
       // The ms is built in this depth's out buffer and written out before the EEXIT (see #outDepth).
       const d = this.#outDepth;
       const msLen = 8 * (np + 1);
@@ -741,9 +741,15 @@ class TrustedRuntime implements TrustedRuntimeEngine {
             const host = top;
             top += Math.ceil(len / 8) * 8;
             if (top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
-            if (p.direction === 'in' || p.direction === 'inout') moduleCopy(ctx, st, host, ptr, len, false);
+            let deep: { readonly p: ParamPlan; readonly rec: number[] } | null = null;
+            if (p.deep !== null) {
+              // A structure that asks for a deep copy: its members' buffers after it in the scratch area.
+              const at = { top };
+              deep = { p, rec: deepOcallOut(ctx, st, t, f, p, ptr, len, host, at) };
+              top = at.top;
+            } else if (p.direction === 'in' || p.direction === 'inout') moduleCopy(ctx, st, host, ptr, len, false);
             else ctx.write(host, new Uint8Array(len));
-            if (p.direction === 'out' || p.direction === 'inout') (outs ??= []).push({ ptr, host, len, unit: p.string ? stringUnit(p.string) : 0 });
+            if (p.direction === 'out' || p.direction === 'inout') (outs ??= []).push({ ptr, host, len, unit: p.string ? stringUnit(p.string) : 0, deep });
             writeSlotAddress(ms, i, host);
           }
         }
@@ -758,7 +764,15 @@ class TrustedRuntime implements TrustedRuntimeEngine {
       if (outs === null && retPtr === 0) return STATUS.SUCCESS;
       // A nested ECALL during the OCALL may have replaced the buffer: st.u8 is read after each exit.
       if (outs !== null) {
+        // Every deep structure is checked before anything is copied back.
+        let checked: (Uint8Array | null)[][] | null = null;
+        for (const o of outs) if (o.deep !== null) (checked ??= []).push(deepOcallCheck(ctx, st, f, o.deep.p, o.ptr, o.host, o.len, o.deep.rec));
+        let c = 0;
         for (const o of outs) {
+          if (o.deep !== null) {
+            deepOcallBack(st, o.deep.p, o.ptr, o.len, o.deep.rec, checked![c++]!);
+            continue;
+          }
           moduleCopy(ctx, st, o.host, o.ptr, o.len, true);
           // An [in, out, string] comes back terminated, as edger8r's proxy leaves it: its last unit
           // zeroed, and everything after its first terminator too.
@@ -1092,4 +1106,85 @@ function deepWriteOut(ctx: EnclaveContext, st: EnclaveState, host: number, ptr: 
 
 function deepFailed(status: number, f: FunctionPlan, p: ParamPlan, m: DeepMemberPlan, why: string): CallFailed {
   return new CallFailed(status, `${f.name}: ${p.name}->${m.name} ${why}`);
+}
+
+/*
+ * Deep copy for an OCALL's [in] or [in, out] pointer to a structure (edger8r's trusted proxy of an
+ * untrusted function): the structure(s) and each member buffer copied to the untrusted scratch
+ * area, the member pointers of the untrusted copy rewritten to the untrusted copies (NULL for a NULL
+ * or empty member: the enclave's own addresses never go out). A member pointer is 32 bits, so a copy
+ * the host is to reach through it must lie below 4 GiB: one above is refused (UNEXPECTED, as
+ * edger8r's proxy answers when sgx_ocalloc cannot give it the memory), never truncated. After an
+ * [in, out] OCALL the enclave copies back into its own member buffers from the untrusted copies it
+ * made (never through a pointer the host left), at most the length it sent.
+ */
+
+/** Numbers per member instance of an OCALL's deep copy: offset of the element in the structure buffer, member index, the enclave's pointer, the untrusted copy, the length sent. */
+const DEEP_OREC = 5;
+
+/** Copy parameter `p`'s structure(s) at [ptr, ptr+len) out to `host` with their deep members after `at.top`; the record deepOcallCheck reads. */
+function deepOcallOut(ctx: EnclaveContext, st: EnclaveState, t: ThreadState, f: FunctionPlan, p: ParamPlan, ptr: number, len: number, host: number, at: { top: number }): number[] {
+  const d = p.deep!;
+  // The enclave's structure, read once: every length and pointer comes from this copy.
+  const b = st.u8.slice(ptr, ptr + len);
+  const rec: number[] = [];
+  for (let e = 0; e < len; e += d.structSize) {
+    for (let j = 0; j < d.members.length; j++) {
+      const m = d.members[j]!;
+      const q = u32le(b, e + m.offset);
+      const l = memberLength(b, e, m);
+      if (l < 0) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, 'count × size overflows size_t');
+      let copy = 0;
+      if (q !== 0 && l !== 0) {
+        if (l > MAX_BUFFER) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, 'has an insane length');
+        if (l % m.pointeeSize !== 0) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, `is ${l} bytes, not a whole number of ${m.pointeeSize}-byte elements`);
+        if (q + l > st.u8.length) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, "runs past the enclave's memory");
+        copy = at.top;
+        at.top += Math.ceil(l / 8) * 8;
+        if (at.top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
+        if (copy + l > 2 ** 32) throw deepFailed(STATUS.UNEXPECTED, f, p, m, 'cannot be copied below 4 GiB (the untrusted scratch area lies above): a 32-bit member pointer cannot name it');
+        moduleCopy(ctx, st, copy, q, l, false);
+      }
+      writeU32le(b, e + m.offset, copy);
+      rec.push(e, j, q, copy, copy === 0 ? 0 : l);
+    }
+  }
+  ctx.write(host, b);
+  return rec;
+}
+
+/**
+ * After an [in, out] OCALL: the structure(s) the host returned, read once, and each member's bytes
+ * from the untrusted copy the enclave made. A member's length as the host left it must not exceed
+ * the length sent where the enclave's pointer is not NULL (the enclave would keep its buffer with
+ * a longer length): INVALID_PARAMETER, nothing copied back. Returns what deepOcallBack writes.
+ */
+function deepOcallCheck(ctx: EnclaveContext, st: EnclaveState, f: FunctionPlan, p: ParamPlan, ptr: number, host: number, len: number, rec: number[]): (Uint8Array | null)[] {
+  const b = ctx.read(host, len);
+  const out: (Uint8Array | null)[] = [b];
+  for (let k = 0; k < rec.length; k += DEEP_OREC) {
+    const e = rec[k]!, m = p.deep!.members[rec[k + 1]!]!, q = rec[k + 2]!, copy = rec[k + 3]!, inLen = rec[k + 4]!;
+    let bytes: Uint8Array | null = null;
+    if (q !== 0) {
+      const l = memberLength(b, e, m);
+      if (l < 0 || l > inLen) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, `is ${l < 0 ? 'an overflowing length' : `${l} bytes`} after the OCALL, more than the ${inLen} sent`);
+      if (ptr + len > st.u8.length || q + l > st.u8.length) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, "runs past the enclave's memory");
+      if (l !== 0) bytes = ctx.read(copy, l);
+    }
+    out.push(bytes);
+  }
+  return out;
+}
+
+/** The checked results written into the enclave: each member's bytes to its own buffer, then the structure(s) with the enclave's pointers restored. */
+function deepOcallBack(st: EnclaveState, p: ParamPlan, ptr: number, len: number, rec: number[], checked: (Uint8Array | null)[]): void {
+  const b = checked[0]!;
+  const u8 = st.u8;
+  for (let k = 0, c = 1; k < rec.length; k += DEEP_OREC, c++) {
+    const bytes = checked[c];
+    if (bytes !== null && bytes !== undefined) u8.set(bytes, rec[k + 2]!);
+  }
+  // The enclave's own pointers, as it sent them (whatever the host left in its copy).
+  for (let k = 0; k < rec.length; k += DEEP_OREC) writeU32le(b, rec[k]! + p.deep!.members[rec[k + 1]!]!.offset, rec[k + 2]!);
+  u8.set(b.subarray(0, len), ptr);
 }
