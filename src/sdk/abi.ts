@@ -113,6 +113,11 @@ export interface DeepMemberPlan {
    * → SGX_ERROR_INVALID_PARAMETER); 1 where edger8r does not check (void*, a structure or a foreign type).
    */
   readonly pointeeSize: number;
+  /**
+   * sizeof(*member) for the check edger8r makes on what an OCALL's host sends back (only void* is
+   * exempt there, and a foreign type, whose size is unknown): 1 where no check is made.
+   */
+  readonly returnedPointeeSize: number;
 }
 
 /** How to deep-copy one structure parameter (each element of it, when it is an array). */

@@ -133,7 +133,9 @@ function deepCopyPlan(s: Record<string, unknown>, structs: StructTable, where: s
     // edger8r checks whole elements except for void*, a structure and a foreign type.
     const unchecked = t.pointer === 1 && (t.name === 'void' || t.kind === 'struct' || t.kind === 'foreign');
     const pointeeSize = unchecked || pointee === null || pointee <= 0 ? 1 : pointee;
-    out.push({ name: String(m.name), offset: m.offset as number, elemSize, sizeField, count, pointeeSize });
+    // After an OCALL, edger8r exempts only void* (struct_deep_copy_post); a foreign type's size is unknown here.
+    const returnedPointeeSize = (t.pointer === 1 && t.name === 'void') || pointee === null || pointee <= 0 ? 1 : pointee;
+    out.push({ name: String(m.name), offset: m.offset as number, elemSize, sizeField, count, pointeeSize, returnedPointeeSize });
   }
   return { struct: name, structSize: size, members: out };
 }

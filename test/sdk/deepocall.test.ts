@@ -62,20 +62,34 @@ for (const mode of ['compiled', 'interpreted'] as const) {
       assert.deepEqual(report(s.e), [7, 1, 16, 1, 4, 136, 100, 1, 10, 16]);
     });
 
-    test('[in, out]: copied back into the enclave\'s own buffers, at most what was sent, its pointers kept whatever the host left', () => {
+    test('[in, out]: copied back into the enclave\'s own buffers, at most what was sent, its own pointers kept', () => {
       s.seen = [];
       s.inout = (b, p) => {
         const [buf, , items] = words(b);
         p.process.write(buf!, p.process.read(buf!, 16).map((x) => x + 1));
         p.process.write(items!, Uint8Array.from(p.process.read(items!, 16)).map((x, i) => (i % 4 === 0 ? x * 2 : x)));
-        setWord(b, 0, 0x1234); // a host pointer: ignored
         setWord(b, 1, 8); // fewer bytes back
-        setWord(b, 2, 0);
         return 3;
       };
       assert.equal(s.e.ecall('ecall_run', [1]), STATUS.SUCCESS);
-      // buf kept, len 8 (8 bytes back: +8), items kept (pointer NULLed by the host: restored), items doubled.
+      // buf kept, len 8 (8 bytes back: +8), items kept, items doubled.
       assert.deepEqual(report(s.e), [3, 1, 8, 1, 4, 144, 200, 2, 20, 16]);
+    });
+
+    test('[in, out]: a host that moves a member pointer, or NULLs one it leaves a length for, is refused (edger8r: INVALID_PARAMETER), nothing copied back', () => {
+      for (const [ptr, why] of [[0x1234, 'moved'], [0, 'NULLed']] as const) {
+        s.inout = (b, p) => {
+          p.process.write(words(b)[0]!, new Uint8Array(16).fill(0xee));
+          setWord(b, 2, ptr);
+          return 5;
+        };
+        assert.equal(s.e.ecall('ecall_run', [1]), STATUS.INVALID_PARAMETER, why);
+        assert.deepEqual(report(s.e), [0xffffffff, 1, 16, 1, 4, 136, 100, 1, 10, 16], why);
+      }
+      // A member the host leaves with length 0 is not checked (nothing comes back for it).
+      s.inout = (b) => { setWord(b, 2, 0); setWord(b, 3, 0); return 4; };
+      assert.equal(s.e.ecall('ecall_run', [1]), STATUS.SUCCESS);
+      assert.deepEqual(report(s.e).slice(0, 5), [4, 1, 16, 1, 0]);
     });
 
     test('[in, out]: a host that grows a length beyond what was sent is refused (INVALID_PARAMETER), nothing copied back', () => {

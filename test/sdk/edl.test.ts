@@ -756,11 +756,12 @@ describe('planInterface: how much a pointer or array parameter copies', () => {
       assert.ok(d !== null, decl);
       assert.deepEqual([d.struct, d.structSize], ['blob', 24]);
       assert.deepEqual(d.members, [
-        { name: 'data', offset: 4, elemSize: 0, sizeField: { name: 'len', offset: 0, width: 4, signed: false }, count: null, pointeeSize: 1 },
-        { name: 'items', offset: 8, elemSize: 4, sizeField: null, count: { field: { name: 'n', offset: 12, width: 2, signed: true } }, pointeeSize: 4 },
-        // void* and a pointer to a structure: edger8r checks no whole elements.
-        { name: 'raw', offset: 16, elemSize: 6, sizeField: null, count: { constant: 2 }, pointeeSize: 1 },
-        { name: 'pts', offset: 20, elemSize: 8, sizeField: null, count: { constant: 3 }, pointeeSize: 1 },
+        { name: 'data', offset: 4, elemSize: 0, sizeField: { name: 'len', offset: 0, width: 4, signed: false }, count: null, pointeeSize: 1, returnedPointeeSize: 1 },
+        { name: 'items', offset: 8, elemSize: 4, sizeField: null, count: { field: { name: 'n', offset: 12, width: 2, signed: true } }, pointeeSize: 4, returnedPointeeSize: 4 },
+        // void* and a pointer to a structure: edger8r checks no whole elements going in; coming back
+        // from an OCALL only void* is exempt.
+        { name: 'raw', offset: 16, elemSize: 6, sizeField: null, count: { constant: 2 }, pointeeSize: 1, returnedPointeeSize: 1 },
+        { name: 'pts', offset: 20, elemSize: 8, sizeField: null, count: { constant: 3 }, pointeeSize: 1, returnedPointeeSize: 8 },
       ]);
     }
     assert.equal(planOf('[in] struct blob *b', 'struct blob { [count=2] uint32_t *words; };').deep?.members[0]?.elemSize, 4);

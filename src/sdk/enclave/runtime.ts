@@ -1155,9 +1155,11 @@ function deepOcallOut(ctx: EnclaveContext, st: EnclaveState, t: ThreadState, f: 
 
 /**
  * After an [in, out] OCALL: the structure(s) the host returned, read once, and each member's bytes
- * from the untrusted copy the enclave made. A member's length as the host left it must not exceed
- * the length sent where the enclave's pointer is not NULL (the enclave would keep its buffer with
- * a longer length): INVALID_PARAMETER, nothing copied back. Returns what deepOcallBack writes.
+ * from the untrusted copy the enclave made. Where the enclave's pointer is not NULL and the length
+ * the host left is not 0, edger8r's struct_deep_copy_post refuses (INVALID_PARAMETER) a length
+ * above the one sent, one that is not whole elements, and a member pointer the host changed; here
+ * every member of every structure is checked before anything is copied back (edger8r returns at
+ * the first failure, with the earlier members already updated). Returns what deepOcallBack writes.
  */
 function deepOcallCheck(ctx: EnclaveContext, st: EnclaveState, f: FunctionPlan, p: ParamPlan, ptr: number, host: number, len: number, rec: number[]): (Uint8Array | null)[] {
   const b = ctx.read(host, len);
@@ -1168,6 +1170,10 @@ function deepOcallCheck(ctx: EnclaveContext, st: EnclaveState, f: FunctionPlan, 
     if (q !== 0) {
       const l = memberLength(b, e, m);
       if (l < 0 || l > inLen) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, `is ${l < 0 ? 'an overflowing length' : `${l} bytes`} after the OCALL, more than the ${inLen} sent`);
+      // edger8r's struct_deep_copy_post, for a member with a length: the host must leave the pointer
+      // to the copy the proxy made, and the length whole elements (only void* exempt).
+      if (l !== 0 && u32le(b, e + m.offset) !== copy) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, 'points elsewhere after the OCALL than the copy the enclave sent');
+      if (l % m.returnedPointeeSize !== 0) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, `is ${l} bytes after the OCALL, not a whole number of ${m.returnedPointeeSize}-byte elements`);
       if (ptr + len > st.u8.length || q + l > st.u8.length) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, "runs past the enclave's memory");
       if (l !== 0) bytes = ctx.read(copy, l);
     }
