@@ -74,11 +74,8 @@ static sgx_status_t pck(uint16_t isvsvn, const uint8_t cpusvn[16], uint8_t priv[
 }
 
 int pce_get_target_info(uint8_t *target_info) {
-  uint8_t report[SGX_REPORT_SIZE];
-  sgx_status_t st = witness_create_report(NULL, NULL, report);
-  if (st != SGX_SUCCESS) return -st;
-  witness_target_info_from_report(report, target_info);
-  return PCE_OK;
+  sgx_status_t st = witness_get_target_info(target_info);
+  return st == SGX_SUCCESS ? PCE_OK : -st;
 }
 
 int pce_get_pc_info(uint8_t *ppid, uint8_t *pck_public, uint8_t *report) {

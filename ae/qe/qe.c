@@ -52,11 +52,8 @@ static sgx_status_t qe_id(uint8_t id[16]) {
 }
 
 int qe_get_target_info(uint8_t *target_info) {
-  uint8_t report[SGX_REPORT_SIZE];
-  sgx_status_t st = witness_create_report(NULL, NULL, report);
-  if (st != SGX_SUCCESS) return -st;
-  witness_target_info_from_report(report, target_info);
-  return QE_OK;
+  sgx_status_t st = witness_get_target_info(target_info);
+  return st == SGX_SUCCESS ? QE_OK : -st;
 }
 
 int qe_init(const uint8_t *pce_target_info, const uint8_t *auth, uint32_t auth_len, uint8_t *sealed_key, uint32_t sealed_cap, uint8_t *attest_public, uint8_t *qe_report) {

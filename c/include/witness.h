@@ -82,4 +82,12 @@ static inline void witness_target_info_from_report(const uint8_t *report, uint8_
   for (int i = 0; i < 4; i++) target_info[SGX_TARGETINFO_MISCSELECT + i] = report[SGX_REPORT_MISCSELECT + i];
 }
 
+/* sgx_get_target_info: this enclave's own TARGETINFO, from a REPORT to itself. */
+static inline sgx_status_t witness_get_target_info(uint8_t *target_info) {
+  uint8_t report[SGX_REPORT_SIZE];
+  sgx_status_t st = witness_create_report(NULL, NULL, report);
+  if (st == SGX_SUCCESS) witness_target_info_from_report(report, target_info);
+  return st;
+}
+
 #endif /* WITNESS_H */

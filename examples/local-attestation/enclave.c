@@ -95,11 +95,8 @@ static sgx_status_t keystream_xor(const uint8_t *sender, uint32_t seq, uint8_t *
 }
 
 int ecall_target_info(uint8_t *target_info) {
-  uint8_t report[SGX_REPORT_SIZE];
-  sgx_status_t st = witness_create_report(NULL, NULL, report);
-  if (st != SGX_SUCCESS) return -st;
-  witness_target_info_from_report(report, target_info);
-  return 0;
+  sgx_status_t st = witness_get_target_info(target_info);
+  return st == SGX_SUCCESS ? 0 : -st;
 }
 
 int ecall_begin(const uint8_t *peer_target_info, uint8_t *public_key, uint8_t *report) {

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
 import { defaultCrypto } from '../lib/crypto/node.js';
 import { resolveEdl, buildImage, signSigstruct, sigstructFieldsFor, type EnclaveImage, type EnclaveConfigJson } from '../sdk/index.js';
+import { mrsignerOfModulus } from '../arch/index.js';
 import { QE_ISVPRODID, QE_ISVSVN, PCE_ISVPRODID, PCE_ISVSVN } from './identities.js';
 
 /** Where the committed sources and modules are (the package's ae/ folder). */
@@ -58,8 +59,7 @@ export function architecturalEnclaves(signerPem?: string): ArchitecturalEnclaves
   if (hit) return hit;
   const crypto = defaultCrypto();
   const { modulus } = crypto.rsaPublicNumbers(pem);
-  // MRSIGNER is SHA-256 of the modulus as SIGSTRUCT stores it (little-endian).
-  const mrsigner = crypto.sha256(modulus.slice().reverse());
+  const mrsigner = mrsignerOfModulus(modulus, crypto);
   const built: ArchitecturalEnclaves = { qe: build('qe', QE_CONFIG, pem, crypto), pce: build('pce', PCE_CONFIG, pem, crypto), mrsigner };
   cache.set(pem, built);
   return built;

@@ -5,7 +5,7 @@
  * addressed to the QE into quotes. It is untrusted host code: everything it relays is checked by
  * the enclaves (REPORT MACs) or by the verifier (signatures, certificates).
  */
-import { bytesEqual } from '../lib/bytes.js';
+import { bytesEqual, u16le, u32le } from '../lib/bytes.js';
 import { loadEnclave, statusName, type HostEnclave, type HostPlatform } from '../sdk/index.js';
 import { architecturalEnclaves } from './ae.js';
 import { REPORTBODY } from '../arch/index.js';
@@ -116,7 +116,7 @@ export function createQuotingService(platform: HostPlatform, options: QuotingSer
     // The platform's identity and raw TCB, and the PCK certificate the PCS has for it.
     const ppid = new Uint8Array(16), pckPublic = new Uint8Array(64), pceReport = new Uint8Array(432);
     call(pce, 'PCE', 'pce_get_pc_info', [ppid, pckPublic, pceReport]);
-    const cpusvn = pceReport.slice(0, 16), pceSvn = new DataView(pceReport.buffer).getUint16(REPORTBODY.field('ISVSVN').offset, true);
+    const cpusvn = pceReport.slice(0, 16), pceSvn = u16le(pceReport, REPORTBODY.field('ISVSVN').offset);
     const request: PckCertificateRequest = { ppid, cpusvn, pceSvn, pceId: DEFAULT_PCE_ID.slice() };
     const chain = options.pcs.pckCertChain({ ppid: ppid.slice(), cpusvn: cpusvn.slice(), pceSvn, pceId: DEFAULT_PCE_ID.slice() });
     if (typeof chain !== 'string') throw new AttestError('PCK_CERT_INVALID', 'the PCS answered with no PEM chain');
@@ -149,7 +149,7 @@ export function createQuotingService(platform: HostPlatform, options: QuotingSer
         if (!(report instanceof Uint8Array) || report.length !== 432) throw new AttestError('REPORT_LENGTH', 'a REPORT is 432 bytes');
         const out = new Uint8Array(quoteSize), len = new Uint8Array(4);
         call(theQe, 'QE', 'qe_quote', [report, sealed, sealed.length, qeReportBody, qeReportSignature, auth, auth.length, pck.pcesvn, CERT_KEY_TYPE.PCK_CERT_CHAIN, certData, certData.length, out, out.length, len]);
-        return out.slice(0, new DataView(len.buffer).getUint32(0, true));
+        return out.slice(0, u32le(len, 0));
       },
       close(): void {
         if (closed) return;

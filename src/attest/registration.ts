@@ -39,8 +39,9 @@ export function createPckCertificateService(pcs: ProvisioningCertificationServic
   const roots = new Map<string, Uint8Array>();
   return {
     enroll(platform) {
-      const saved = 'save' in platform ? platform.save() : platform;
-      const seed = saved?.secrets?.seed;
+      const given: unknown = platform;
+      const saved: unknown = typeof given === 'object' && given !== null && typeof (given as { save?: unknown }).save === 'function' ? (given as { save(): unknown }).save() : given;
+      const seed = typeof saved === 'object' && saved !== null ? (saved as { secrets?: { seed?: unknown } }).secrets?.seed : undefined;
       if (typeof seed !== 'string') throw new AttestError('ENROLL_INVALID', 'a platform, or a platform\'s save(), is needed to enroll it');
       const root = derivePlatformSecrets(crypto, fromHex(seed)).provisioningRoot;
       const ppid = ppidFor(crypto, root, pce);

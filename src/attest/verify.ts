@@ -25,10 +25,10 @@
  * reports `collateralExpired` (some certificate, CRL or collateral document is outside its
  * validity at `now`) and `earliestExpiration`.
  */
-import { bytesEqual, u32le, toHex } from '../lib/bytes.js';
+import { bytesEqual, toHex, fromHex } from '../lib/bytes.js';
 import { defaultCrypto } from '../lib/crypto/node.js';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
-import type { ReportBody } from '../arch/index.js';
+import { ATTRIBUTES, type ReportBody } from '../arch/index.js';
 import { AttestError } from './errors.js';
 import { parseQeIdentity, parseTcbInfo, type QeIdentity, type QeTcbStatus, type TcbInfo, type TcbStatus, type SignedCollateral } from './collateral.js';
 import { parsePckCertificate, type PckCertificate } from './pck.js';
@@ -264,9 +264,8 @@ export function verifyQuote(quoteBytes: Uint8Array, options: VerifyQuoteOptions)
 
   // 9. The QE report against the QE identity.
   const qeId = qeIdentity.value;
-  const qeBody = quote.bytes.subarray(436 + 128, 436 + 512);
-  const miscselect = u32le(qeBody, 16);
-  const attributes = qeBody.subarray(48, 64);
+  const miscselect = quote.qeReport.MISCSELECT;
+  const attributes = ATTRIBUTES.encode(quote.qeReport.ATTRIBUTES);
   const mismatch = (what: string): never => fail('VERIFY_QE_IDENTITY_MISMATCH', `STATUS_SGX_ENCLAVE_REPORT_${what}_MISMATCH`, 'SGX_QL_QEIDENTITY_MISMATCH', `the QE report's ${what} does not match the QE identity`);
   if (((miscselect & qeId.miscselectMask) >>> 0) !== ((qeId.miscselect & qeId.miscselectMask) >>> 0)) mismatch('MISCSELECT');
   if (attributes.some((b, i) => (b & qeId.attributesMask[i]!) !== (qeId.attributes[i]! & qeId.attributesMask[i]!))) mismatch('ATTRIBUTES');
@@ -352,9 +351,7 @@ function member<T>(field: string, f: () => T): T {
 
 function hexMember(field: string, v: string): Uint8Array {
   if (v.length === 0 || v.length % 2 !== 0 || !/^[0-9a-fA-F]+$/.test(v)) return malformed(field, 'not a non-empty, even-length hex string');
-  const out = new Uint8Array(v.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(v.slice(i * 2, i * 2 + 2), 16);
-  return out;
+  return fromHex(v);
 }
 
 function chainMember(field: string, pem: string): void {

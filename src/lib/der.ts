@@ -334,12 +334,6 @@ export function derReadBoolean(node: DerNode | undefined, what: string): boolean
   return n.content[0] === 0xff;
 }
 
-/** NULL (empty content). */
-export function derReadNull(node: DerNode | undefined, what: string): void {
-  const n = derExpect(node, DER_TAG.NULL, what);
-  if (n.content.length !== 0) bad('DER_NULL_VALUE', `${what}: NULL with content`, { field: what });
-}
-
 /** An OBJECT IDENTIFIER in dotted form. @throws {LayoutError} DER_OID_INVALID. */
 export function derReadOid(node: DerNode | undefined, what: string): string {
   const c = derExpect(node, DER_TAG.OID, what).content;

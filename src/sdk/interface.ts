@@ -93,7 +93,8 @@ function deepCopyPlan(s: Record<string, unknown>, structs: StructTable, where: s
   };
   const size = s.size;
   if (!isCount(size) || size === 0) return bad('has no size');
-  const members = (s.members as unknown[]).map((m) => (isObject(m) && typeof m.name === 'string' && isObject(m.type) && isObject(m.attributes) ? m : bad('has a malformed member')));
+  const wellTyped = (m: Record<string, unknown>): boolean => isObject(m.type) && isCount(m.type.pointer) && Array.isArray(m.type.dims) && typeof m.type.name === 'string' && typeof m.type.kind === 'string';
+  const members = (s.members as unknown[]).map((m) => (isObject(m) && typeof m.name === 'string' && wellTyped(m) && isObject(m.attributes) ? m : bad('has a malformed member')));
   const field = (ref: string, of: string): MemberField => {
     const m = members.find((x) => x.name === ref);
     if (m === undefined) return bad(`: the size or count of ${of} names no member ${ref}`);

@@ -103,6 +103,14 @@ describe('remote attestation on a Windows platform and through the Linux driver'
     assert.equal(verifyQuote(quote, { trustedRoot: pcs.rootCertificate.der, collateral: pcs.collateral() }).result, QV_RESULT.OK);
   });
 
+  test('enroll takes a platform or its save(); anything else is ENROLL_INVALID, never a TypeError', () => {
+    for (const bad of [null, undefined, 'abc', 7, {}, { save: 1 }, { save: () => null }, { secrets: {} }]) {
+      assert.throws(() => registry.enroll(bad as unknown as Platform), (e: unknown) => e instanceof AttestError && e.code === 'ENROLL_INVALID', String(bad));
+    }
+    const p = newPlatform();
+    assert.equal(toHex(registry.enroll(p.save())), toHex(registry.enroll(p)));
+  });
+
   test('a platform never enrolled gets no certificate (PLATFORM_NOT_ENROLLED), and nothing stays loaded', () => {
     const p = newPlatform();
     const free = p.processor.inspect.freeEpcPages;

@@ -76,7 +76,7 @@ describe('runtime imports: ECDSA P-256', () => {
     assert.equal(spied.ecall('t_public', [D, pub]), STATUS.SUCCESS);
     assert.equal(spied.ecall('t_sign', [new Uint8Array(8), 8, D, sig]), STATUS.SUCCESS);
     assert.equal(spied.ecall('t_sign', [new Uint8Array(8), 8, N, sig]), STATUS.INVALID_PARAMETER);
-    assert.ok(seen.length >= 4, `${seen.length} scalars were handed to the provider`);
+    assert.ok(seen.length >= 3, `${seen.length} scalars were handed to the provider`);
     for (const d of seen) assert.ok(d.every((b) => b === 0), 'a copy of the scalar was left behind');
   });
 });

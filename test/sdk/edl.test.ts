@@ -790,6 +790,14 @@ describe('planInterface: how much a pointer or array parameter copies', () => {
     const s0 = c.structs[0] as { members: { offset: number }[] };
     const moved = { ...c, structs: [{ ...s0, members: [s0.members[0], { ...s0.members[1], offset: 6 }] }] };
     assert.throws(() => planInterface(moved), (e: unknown) => e instanceof SdkError && e.code === 'INTERFACE_INVALID');
+    // A member whose type lacks its pointer depth or dimensions: INTERFACE_INVALID, not a TypeError.
+    for (const drop of ['dims', 'pointer'] as const) {
+      const m1 = s0.members[1] as unknown as { type: Record<string, unknown> };
+      const type = { ...m1.type };
+      delete type[drop];
+      const broken = { ...c, structs: [{ ...s0, members: [s0.members[0], { ...m1, type }] }] };
+      assert.throws(() => planInterface(broken as typeof c), (e: unknown) => e instanceof SdkError && e.code === 'INTERFACE_INVALID', drop);
+    }
   });
 
   test('[in, isary] on a typedef of an EDL-defined structure: the structure\'s size', () => {

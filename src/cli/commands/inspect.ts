@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { SIGSTRUCT, parseSgxs, verifySigstructSignature, describeSigstructFormat, mrsignerOf, REPORT, EINITTOKEN, STRUCTURES } from '../../arch/index.js';
 import { isImage, decodeImage, describeImage, parseSealedData, SEALED_DATA_HEADER, planInterface, type CanonicalInterface } from '../../sdk/index.js';
-import { defaultCrypto, toHex, describe, u32le, type AnyLayout } from '../../lib/index.js';
+import { defaultCrypto, toHex, describe, u32le, u16le, type AnyLayout } from '../../lib/index.js';
 import { parseQuote, parsePckCertificate, parseCertificate, pemDecodeAll, QUOTE3_FIXED, ECDSA_SIG_DATA_FIXED, CERT_KEY_TYPE, QUOTE_MIN_SIZE, QUOTE_VERSION_3, SGX_QL_ALG_ECDSA_P256, AttestError, type Quote } from '../../attest/index.js';
 import { CliError, toJson, type Io } from '../io.js';
 import { readInput } from '../files.js';
@@ -164,7 +164,7 @@ function looksSealed(b: Uint8Array): boolean {
 
 /** A v3 ECDSA quote: version 3, attestation key type 2, and parseQuote accepts it. */
 function looksQuote(b: Uint8Array): boolean {
-  if (b.length < QUOTE_MIN_SIZE || u16(b, 0) !== QUOTE_VERSION_3 || u16(b, 2) !== SGX_QL_ALG_ECDSA_P256) return false;
+  if (b.length < QUOTE_MIN_SIZE || u16le(b, 0) !== QUOTE_VERSION_3 || u16le(b, 2) !== SGX_QL_ALG_ECDSA_P256) return false;
   try {
     parseQuote(b);
     return true;
@@ -174,7 +174,6 @@ function looksQuote(b: Uint8Array): boolean {
   }
 }
 
-const u16 = (b: Uint8Array, at: number): number => b[at]! | (b[at + 1]! << 8);
 
 /** sgx_ql_cert_key_type_t's name (sgx_quote_3.h). */
 function certTypeName(type: number): string {

@@ -13,7 +13,7 @@
  *      certificate, a collateral file that is malformed, a bad option
  */
 import { parseArgs } from 'node:util';
-import { REPORTBODY, type ReportBody } from '../../arch/index.js';
+import { ATTRIBUTES, type ReportBody } from '../../arch/index.js';
 import { toHex } from '../../lib/index.js';
 import { AttestError, parseQuote, verifyQuote, collateralFromJson, trustedRootCertificate, QV_RESULT, type QuoteVerification, type VerificationCollateral } from '../../attest/index.js';
 import { CliError, toJson, type Io } from '../io.js';
@@ -52,14 +52,12 @@ export interface EnclaveIdentity {
 }
 
 export function enclaveIdentity(body: ReportBody): EnclaveIdentity {
-  const raw = REPORTBODY.encode(body);
-  const at = REPORTBODY.field('ATTRIBUTES').offset;
   return {
     mrenclave: toHex(body.MRENCLAVE),
     mrsigner: toHex(body.MRSIGNER),
     isvProdId: body.ISVPRODID,
     isvSvn: body.ISVSVN,
-    attributes: toHex(raw.subarray(at, at + 16)),
+    attributes: toHex(ATTRIBUTES.encode(body.ATTRIBUTES)),
     reportData: toHex(body.REPORTDATA),
   };
 }

@@ -74,8 +74,8 @@ export function ecallBridgeSource(f: FunctionPlan): string {
   const out: string[] = [];
   const helperNames = ['slotValue', 'slotNumber', 'USER_CHECK', 'lengthValue', 'saneLength', 'productLength', 'isOutsideEnclave', 'wholeElements', 'hostStringLength', 'tryAlloc', 'alloc', 'moduleCopy', 'zeroModule', 'stringKept', 'exportOf', 'writeReturn', 'badAddress', 'insaneLength', 'notOutsideBuffer', 'stringChanged'];
   // The deep-copy helpers only where a structure asks for a deep copy (the other bridges are as they were).
-  if (ps.some((p) => p.kind === 'buffer' && p.deep !== null)) helperNames.push('deepCopyIn');
-  if (ps.some((p) => p.kind === 'buffer' && p.deep !== null && p.direction === 'inout')) helperNames.push('deepCheckOut', 'deepWriteOut');
+  if (ps.some((p) => p.deep !== null)) helperNames.push('deepCopyIn'); // (deep is set on buffers only)
+  if (ps.some((p) => p.deep !== null && p.direction === 'inout')) helperNames.push('deepCheckOut', 'deepWriteOut');
   out.push('"use strict";');
   out.push(`const { ${helperNames.join(', ')} } = H;`);
   for (let i = 0; i < n; i++) out.push(`const P${i} = F.params[${i}];`);
@@ -85,11 +85,11 @@ export function ecallBridgeSource(f: FunctionPlan): string {
   // Values first, as the interpreter decodes them (lengths refer to them); buffers start as NULL.
   for (let i = 0; i < n; i++) out.push(ps[i]!.kind === 'value' ? `  let a${i} = slotValue(P${i}, ms, ${i});` : `  let a${i} = 0;`);
   const buffers = ps.map((p, i) => ({ p, i })).filter(({ p }) => p.kind === 'buffer');
+  const deepOut = buffers.filter(({ p }) => p.deep !== null && p.direction === 'inout'); // [in, out] deep copies
   if (buffers.length > 0) {
     out.push('  const base = ctx.baseAddr, end = base + ctx.size;');
     out.push(`  let total = 0, ${buffers.map(({ i }) => `h${i} = 0, l${i} = 0, q${i} = 0`).join(', ')};`);
-    const deeps = buffers.filter(({ p }) => p.deep !== null && p.direction === 'inout');
-    if (deeps.length > 0) out.push(`  let ${deeps.map(({ i }) => `d${i} = null`).join(', ')};`);
+    if (deepOut.length > 0) out.push(`  let ${deepOut.map(({ i }) => `d${i} = null`).join(', ')};`);
   }
   // Every buffer checked and sized in declaration order, before anything is allocated.
   for (let i = 0; i < n; i++) {
@@ -142,7 +142,6 @@ export function ecallBridgeSource(f: FunctionPlan): string {
       out.push('  }');
     }
   }
-  const deepOut = buffers.filter(({ p }) => p.deep !== null && p.direction === 'inout');
   out.push(`  const result = exportOf(st, ${lit(f.index)})(${args});`);
   for (const { i } of deepOut) out.push(`  if (d${i} !== null) deepCheckOut(ctx, st, F, P${i}, d${i});`);
   for (const { p, i } of buffers) {

@@ -716,7 +716,8 @@ class TrustedRuntime implements TrustedRuntimeEngine {
       const msAddr = top;
       top += msSize(f); // a multiple of 8
       if (top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
-      let outs: { ptr: number; host: number; len: number; unit: StringUnit | 0; deep: { readonly p: ParamPlan; readonly rec: number[] } | null }[] | null = null;
+      let outs: { ptr: number; host: number; len: number; unit: StringUnit | 0; deep: DeepOcall | null }[] | null = null;
+      let deepOuts = 0; // [in, out] deep structures: only then is there a check pass before the copies back
       // The ms is built in this depth's out buffer and written out before the EEXIT (see #outDepth).
       const d = this.#outDepth;
       const msLen = 8 * (np + 1);
@@ -741,12 +742,13 @@ class TrustedRuntime implements TrustedRuntimeEngine {
             const host = top;
             top += Math.ceil(len / 8) * 8;
             if (top > t.scratchEnd) throw new CallFailed(STATUS.OUT_OF_MEMORY, 'the untrusted scratch area is exhausted');
-            let deep: { readonly p: ParamPlan; readonly rec: number[] } | null = null;
+            let deep: DeepOcall | null = null;
             if (p.deep !== null) {
               // A structure that asks for a deep copy: its members' buffers after it in the scratch area.
               const at = { top };
-              deep = { p, rec: deepOcallOut(ctx, st, t, f, p, ptr, len, host, at) };
+              deep = { p, rec: deepOcallOut(ctx, st, t, f, p, ptr, len, host, at), checked: null };
               top = at.top;
+              if (p.direction === 'inout') deepOuts++;
             } else if (p.direction === 'in' || p.direction === 'inout') moduleCopy(ctx, st, host, ptr, len, false);
             else ctx.write(host, new Uint8Array(len));
             if (p.direction === 'out' || p.direction === 'inout') (outs ??= []).push({ ptr, host, len, unit: p.string ? stringUnit(p.string) : 0, deep });
@@ -765,12 +767,10 @@ class TrustedRuntime implements TrustedRuntimeEngine {
       // A nested ECALL during the OCALL may have replaced the buffer: st.u8 is read after each exit.
       if (outs !== null) {
         // Every deep structure is checked before anything is copied back.
-        let checked: (Uint8Array | null)[][] | null = null;
-        for (const o of outs) if (o.deep !== null) (checked ??= []).push(deepOcallCheck(ctx, st, f, o.deep.p, o.ptr, o.host, o.len, o.deep.rec));
-        let c = 0;
+        if (deepOuts !== 0) for (const o of outs) if (o.deep !== null) o.deep.checked = deepOcallCheck(ctx, f, o.deep.p, o.host, o.len, o.deep.rec);
         for (const o of outs) {
           if (o.deep !== null) {
-            deepOcallBack(st, o.deep.p, o.ptr, o.len, o.deep.rec, checked![c++]!);
+            deepOcallBack(st, o.deep.p, o.ptr, o.len, o.deep.rec, o.deep.checked!);
             continue;
           }
           moduleCopy(ctx, st, o.host, o.ptr, o.len, true);
@@ -1119,6 +1119,13 @@ function deepFailed(status: number, f: FunctionPlan, p: ParamPlan, m: DeepMember
  * made (never through a pointer the host left), at most the length it sent.
  */
 
+/** An OCALL's [in] or [in, out] deep structure: its plan, deepOcallOut's record, and (after the OCALL) what deepOcallCheck accepted. */
+interface DeepOcall {
+  readonly p: ParamPlan;
+  readonly rec: number[];
+  checked: (Uint8Array | null)[] | null;
+}
+
 /** Numbers per member instance of an OCALL's deep copy: offset of the element in the structure buffer, member index, the enclave's pointer, the untrusted copy, the length sent. */
 const DEEP_OREC = 5;
 
@@ -1161,7 +1168,7 @@ function deepOcallOut(ctx: EnclaveContext, st: EnclaveState, t: ThreadState, f: 
  * every member of every structure is checked before anything is copied back (edger8r returns at
  * the first failure, with the earlier members already updated). Returns what deepOcallBack writes.
  */
-function deepOcallCheck(ctx: EnclaveContext, st: EnclaveState, f: FunctionPlan, p: ParamPlan, ptr: number, host: number, len: number, rec: number[]): (Uint8Array | null)[] {
+function deepOcallCheck(ctx: EnclaveContext, f: FunctionPlan, p: ParamPlan, host: number, len: number, rec: number[]): (Uint8Array | null)[] {
   const b = ctx.read(host, len);
   const out: (Uint8Array | null)[] = [b];
   for (let k = 0; k < rec.length; k += DEEP_OREC) {
@@ -1174,7 +1181,6 @@ function deepOcallCheck(ctx: EnclaveContext, st: EnclaveState, f: FunctionPlan, 
       // to the copy the proxy made, and the length whole elements (only void* exempt).
       if (l !== 0 && u32le(b, e + m.offset) !== copy) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, 'points elsewhere after the OCALL than the copy the enclave sent');
       if (l % m.returnedPointeeSize !== 0) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, `is ${l} bytes after the OCALL, not a whole number of ${m.returnedPointeeSize}-byte elements`);
-      if (ptr + len > st.u8.length || q + l > st.u8.length) throw deepFailed(STATUS.INVALID_PARAMETER, f, p, m, "runs past the enclave's memory");
       if (l !== 0) bytes = ctx.read(copy, l);
     }
     out.push(bytes);

@@ -12,6 +12,7 @@ import type { EnclaveContext } from '../../arch/index.js';
 import { SGX, KEYNAME, KEYPOLICY, KEYREQUEST, REPORT, reportMacedBytes } from '../../arch/index.js';
 import type { CryptoProvider } from '../../lib/crypto/provider.js';
 import { u16le, u32le, timingSafeEqual, LentBuffer } from '../../lib/bytes.js';
+import { LibError } from '../../lib/errors.js';
 import { STATUS, type WasmType } from '../abi.js';
 import { RUNTIME_HEADER } from '../image/layout.js';
 import { SEALED_HEADER_SIZE, SEALED_DATA_HEADER, SEAL_FLAGS_MASK, SEAL_MISC_MASK, SEALED_SIZE_OVERFLOW, sealedDataSize, sealedLengths } from '../sealing.js';
@@ -315,9 +316,11 @@ export function runtimeImports(s: RuntimeServices): Record<string, WebAssembly.I
       if ((p === 0 && n !== 0) || priv === 0 || sig === 0 || !inMem(u(p), u(n)) || !inMem(u(priv), 32) || !inMem(u(sig), 64)) return STATUS.INVALID_PARAMETER;
       const d = s.memory.slice(u(priv), u(priv) + 32);
       try {
-        if (!s.crypto.ecdsaP256PublicKey(d)) return STATUS.INVALID_PARAMETER;
         s.memory.set(s.crypto.ecdsaP256Sign(d, s.memory.subarray(u(p), u(p) + u(n))), u(sig));
         return STATUS.SUCCESS;
+      } catch (e) {
+        if (e instanceof LibError && e.code === 'ECDSA_PARAMS') return STATUS.INVALID_PARAMETER; // not a scalar in [1, n-1]
+        throw e;
       } finally {
         d.fill(0);
       }
