@@ -6,6 +6,10 @@
 # as the examples are). The result must equal the committed test/fixtures/<name>/enclave.wasm
 # byte for byte, so the tests run exactly what the sources say.
 #
+# Every test/fixtures/wasi/<name>.c is an ordinary WASI command for the shield's tests, compiled
+# as any WASI program is (clang --target=wasm32-wasi with wasi-libc, no Witness flags) into
+# test/fixtures/wasi/<name>.wasm, compared the same way.
+#
 # Usage: scripts/build-fixtures.sh            build into a temp dir and compare (exit 1 on a mismatch)
 #        scripts/build-fixtures.sh --update   rewrite the committed modules
 # Needs: clang with the wasm32-wasi target, wasm-ld and wasi-libc; the compiled CLI (dist/, `npx tsc -p .`).
@@ -50,6 +54,25 @@ for dir in "$fixtures"/*/; do
     mismatches+=("test/fixtures/$name/enclave.wasm is missing")
   elif ! cmp -s "$tmp/$name/enclave.wasm" "$dir/enclave.wasm"; then
     mismatches+=("test/fixtures/$name/enclave.wasm ($(wc -c <"$dir/enclave.wasm") bytes) differs from a fresh build of its sources ($(wc -c <"$tmp/$name/enclave.wasm") bytes)")
+  fi
+done
+
+mkdir -p "$tmp/wasi"
+for src in "$fixtures"/wasi/*.c; do
+  [ -f "$src" ] || continue
+  name="$(basename "$src" .c)"
+  clang --target=wasm32-wasi -O2 -Wl,--strip-all -ffile-prefix-map="$root"=. -o "$tmp/wasi/$name.wasm" "$src"
+  built=$((built + 1))
+  committed="$fixtures/wasi/$name.wasm"
+  if [ "$update" = 1 ]; then
+    if ! cmp -s "$tmp/wasi/$name.wasm" "$committed" 2>/dev/null; then
+      cp "$tmp/wasi/$name.wasm" "$committed"
+      echo "build-fixtures: updated test/fixtures/wasi/$name.wasm"
+    fi
+  elif [ ! -f "$committed" ]; then
+    mismatches+=("test/fixtures/wasi/$name.wasm is missing")
+  elif ! cmp -s "$tmp/wasi/$name.wasm" "$committed"; then
+    mismatches+=("test/fixtures/wasi/$name.wasm ($(wc -c <"$committed") bytes) differs from a fresh build of its source ($(wc -c <"$tmp/wasi/$name.wasm") bytes)")
   fi
 done
 

@@ -9,6 +9,7 @@ export * as arch from './arch/index.js';
 export * as os from './os/index.js';
 export * as sdk from './sdk/index.js';
 export * as attest from './attest/index.js';
+export * as shield from './shield/index.js';
 export { createPlatform, createLinuxPlatform, PlatformError, type Platform, type PlatformOptions, type SavedPlatform, type LinuxPlatform, type LinuxPlatformOptions, type SavedLinuxPlatform } from './platform/index.js';
 export * as linux from './os/linux/index.js';
 export { loadEnclave, HostEnclave, EnclaveLoadError, EnclaveCallError, buildImage, signSigstruct, sigstructFieldsFor, generateSigningKey, resolveEdl, encodeImage, decodeImage, createTrustedRuntime, STATUS, statusName, type EnclaveImage, type LoadOptions, type OcallImpl, type EcallArg } from './sdk/index.js';
@@ -16,4 +17,5 @@ export {
   createQuotingService, createProvisioningCertificationService, createPckCertificateService, verifyQuote, parseQuote, QV_RESULT, AttestError,
   type QuotingService, type ProvisioningCertificationService, type PckCertificateService, type QuoteVerification, type Quote,
 } from './attest/index.js';
+export { buildShieldImage, runShielded, createShieldHost, MemoryFileSystem, ShieldError, type ShieldManifest, type ShieldRun } from './shield/index.js';
 export * from './os/windows/constants.js';

@@ -9,6 +9,7 @@ import { windowsProfile, resolveWindowsConfig, Kernel32, WINDOWS_PROFILES, type 
 import { linuxProfile, resolveLinuxConfig, isLinuxProfile, LinuxSyscalls, Libc, LINUX_PROFILES, type LinuxProfileId, type LinuxConfig, type LinuxProfile } from '../os/linux/index.js';
 import type { CryptoProvider } from '../lib/index.js';
 import { createTrustedRuntime } from '../sdk/enclave/runtime.js';
+import { shieldExtension } from '../shield/trusted.js';
 import { PlatformError } from './errors.js';
 
 export { PlatformError } from './errors.js';
@@ -116,7 +117,8 @@ function bootMachine(options: Omit<PlatformOptions, 'saved' | 'profile' | 'windo
     ...(options.epcSize !== undefined ? { epcSize: options.epcSize } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     ...(options.crypto !== undefined ? { crypto: options.crypto } : {}),
-    engine: options.engine ?? createTrustedRuntime(options.crypto ? { crypto: options.crypto } : {}),
+    // The trusted runtime, with the shield (WASI programs) as its extension.
+    engine: options.engine ?? createTrustedRuntime({ ...(options.crypto ? { crypto: options.crypto } : {}), extensions: [shieldExtension()] }),
   };
   const processor = restart ? Processor.restore(saved, procOpts) : new Processor(procOpts);
   const kernel = new Kernel(processor, { reclaim: options.epcReclaim ?? false });

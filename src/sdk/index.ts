@@ -13,6 +13,7 @@ export { buildImage, type BuildInput, type BuiltImage } from './image/build.js';
 export { signSigstruct, measureImage, sigstructFieldsFor, assembleSigstruct, sigstructSigningData, unsignedSigstruct, generateSigningKey, bcdDate, type SigstructFields } from './image/sign.js';
 export { createTrustedRuntime, type TrustedRuntimeOptions, type TrustedRuntimeEngine } from './enclave/runtime.js';
 export { checkModuleImports } from './enclave/imports.js';
+export { EXTENSION_SECTION, extensionRequest, extensionPayload, type RuntimeExtension, type RuntimeExtensionDescriptor, type ExtensionHost, type ExtensionInstance, type ExtensionRequest } from './enclave/extension.js';
 export { RUNTIME_IMPORTS } from './enclave/services.js';
 export { SEALED_HEADER_SIZE, SEALED_DATA_HEADER, SEAL_FLAGS_MASK, SEAL_MISC_MASK, SEALED_SIZE_OVERFLOW, sealedDataSize, parseSealedData } from './sealing.js';
 export { loadEnclave, HostEnclave, EnclaveLoadError, EnclaveCallError, MAX_NESTED_ECALLS, type HostPlatform, type WindowsHostPlatform, type LinuxHostPlatform, type LoadOptions, type EcallArg, type OcallImpl } from './host/enclave.js';

@@ -35,8 +35,11 @@ export interface WasmModuleInfo {
    * An instruction the scan does not know is reported too (refused, not guessed at).
    */
   readonly unsafeCode: string | null;
+  /** Custom sections (id 0), in order: each one's name and where its payload lies in the module's bytes. */
+  readonly customSections: readonly { readonly name: string; readonly offset: number; readonly length: number }[];
 }
 
+const NAME_DECODER = new TextDecoder('utf-8', { fatal: true });
 const VALTYPES: Readonly<Record<number, WasmType | undefined>> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64' };
 const KINDS = ['function', 'table', 'memory', 'global', 'tag'] as const;
 
@@ -64,7 +67,12 @@ class Reader {
   name(): string {
     const n = this.u32();
     if (this.o + n > this.b.length) this.fail('name past the end');
-    const s = new TextDecoder('utf-8', { fatal: true }).decode(this.b.subarray(this.o, this.o + n));
+    let s: string;
+    try {
+      s = NAME_DECODER.decode(this.b.subarray(this.o, this.o + n));
+    } catch {
+      this.fail('a name that is not UTF-8');
+    }
     this.o += n;
     return s;
   }
@@ -258,6 +266,7 @@ function readModule(bytes: Uint8Array, starts: number[][] | null): WasmModuleInf
   const exports: { name: string; kind: WasmExport['kind']; index: number }[] = [];
   let definedMemories = 0;
   let unsafeCode: string | null = null;
+  const customSections: { name: string; offset: number; length: number }[] = [];
   const fnName = (fn: number): string => {
     const e = exports.find((x) => x.kind === 'function' && x.index === fn);
     return e ? `function ${fn} (export ${e.name})` : `function ${fn}`;
@@ -268,6 +277,12 @@ function readModule(bytes: Uint8Array, starts: number[][] | null): WasmModuleInf
     const end = r.o + size;
     if (end > bytes.length) r.fail('section past the end');
     switch (id) {
+      case 0: {
+        const name = r.name();
+        if (r.o > end) r.fail('a custom section name runs past its section');
+        customSections.push({ name, offset: r.o, length: end - r.o });
+        break;
+      }
       case 1: {
         const n = r.u32();
         for (let i = 0; i < n; i++) {
@@ -349,6 +364,7 @@ function readModule(bytes: Uint8Array, starts: number[][] | null): WasmModuleInf
     exports: exports.map((e) => ({ name: e.name, kind: e.kind, type: e.kind === 'function' ? types[funcTypes[e.index] ?? -1] ?? null : null })),
     definedMemories,
     unsafeCode,
+    customSections,
   };
 }
 

@@ -7,16 +7,25 @@ import { readWasmModule, sameSignature, signatureText, type WasmModuleInfo } fro
 import { ecallSignature, ocallSignature } from '../interface.js';
 import type { InterfacePlan } from '../abi.js';
 import { RUNTIME_IMPORTS } from './services.js';
+import type { RuntimeExtensionDescriptor } from './extension.js';
+
+/** The extension a module asked for (its `witness.extension` section), as the checks see it. */
+export interface ModuleExtension {
+  readonly descriptor: RuntimeExtensionDescriptor;
+  readonly config: Uint8Array;
+}
 
 const AS_ABORT = { params: ['i32', 'i32', 'i32', 'i32'] as const, results: [] as const };
 
 /** Problems with a module for this interface and heap size (empty = acceptable). */
-export function checkModuleImports(code: Uint8Array, plan: InterfacePlan, heapSize: number): string[] {
-  return checkModuleInfo(readWasmModule(code), plan, heapSize);
+export function checkModuleImports(code: Uint8Array, plan: InterfacePlan, heapSize: number, ext: ModuleExtension | null = null): string[] {
+  return checkModuleInfo(readWasmModule(code), plan, heapSize, ext);
 }
 
 /** checkModuleImports for a module already read (readWasmModule). */
-export function checkModuleInfo(info: WasmModuleInfo, plan: InterfacePlan, heapSize: number): string[] {
+export function checkModuleInfo(info: WasmModuleInfo, plan: InterfacePlan, heapSize: number, ext: ModuleExtension | null = null): string[] {
+  const extImports = ext?.descriptor.imports ?? {};
+  const extEcalls = new Set(ext?.descriptor.ecalls ?? []);
   const problems: string[] = [];
   const heapPages = heapSize / 65536;
   let memory = false;
@@ -34,6 +43,10 @@ export function checkModuleInfo(info: WasmModuleInfo, plan: InterfacePlan, heapS
       const f = ocalls.get(i.name);
       if (!f) problems.push(`imports ${what}, which its interface does not declare as an OCALL`);
       else if (!sameSignature(i.type, ocallSignature(f))) problems.push(`${what} has signature ${signatureText(i.type)}, the interface needs ${signatureText(ocallSignature(f))}`);
+    } else if (Object.hasOwn(extImports, i.module)) {
+      const t = Object.hasOwn(extImports[i.module]!, i.name) ? extImports[i.module]![i.name]! : null;
+      if (i.kind !== 'function' || t === null) problems.push(`imports ${what} (${i.kind}), which extension ${ext!.descriptor.id} does not offer`);
+      else if (!sameSignature(i.type, t)) problems.push(`${what} has signature ${signatureText(i.type)}, extension ${ext!.descriptor.id} offers ${signatureText(t)}`);
     } else if (i.module === 'witness' && i.kind === 'function' && RUNTIME_IMPORTS[i.name]) {
       if (!sameSignature(i.type, RUNTIME_IMPORTS[i.name]!)) problems.push(`${what} has signature ${signatureText(i.type)}, expected ${signatureText(RUNTIME_IMPORTS[i.name]!)}`);
     } else problems.push(`imports ${what} (${i.kind}), which its interface does not declare`);
@@ -43,6 +56,7 @@ export function checkModuleInfo(info: WasmModuleInfo, plan: InterfacePlan, heapS
   if (info.definedMemories > 0) problems.push('the module defines its own memory; enclave memory must be imported (env.memory)');
   const exports = new Map(info.exports.map((e) => [e.name, e]));
   for (const f of plan.ecalls) {
+    if (extEcalls.has(f.name)) continue; // the extension's own
     const e = exports.get(f.name);
     if (!e || e.kind !== 'function' || !e.type) problems.push(`the module does not export ECALL ${f.name}`);
     else if (!sameSignature(e.type, ecallSignature(f))) problems.push(`ECALL ${f.name} has signature ${signatureText(e.type)}, the interface needs ${signatureText(ecallSignature(f))}`);
@@ -52,5 +66,9 @@ export function checkModuleInfo(info: WasmModuleInfo, plan: InterfacePlan, heapS
   if (needsAlloc && (!alloc || alloc.kind !== 'function' || !free || free.kind !== 'function')) problems.push('ECALLs with [in]/[out] buffers need the module to export witness_alloc and witness_free');
   if (alloc?.type && !sameSignature(alloc.type, { params: ['i32'], results: ['i32'] })) problems.push('witness_alloc must be (i32) -> (i32)');
   if (free?.type && !sameSignature(free.type, { params: ['i32'], results: [] })) problems.push('witness_free must be (i32) -> ()');
+  if (ext !== null) {
+    for (const name of extEcalls) if (!plan.ecalls.some((f) => f.name === name)) problems.push(`extension ${ext.descriptor.id} implements ECALL ${name}, which the interface does not declare`);
+    problems.push(...ext.descriptor.check(info, plan, ext.config));
+  }
   return problems;
 }

@@ -23,6 +23,7 @@ import { SdkError } from '../errors.js';
 import { readWasmModule, type WasmModuleInfo } from '../wasm.js';
 import { runtimeImports, isOutsideEnclave, type RuntimeServices } from './services.js';
 import { compileEcallBridge, type BridgeHelpers, type BridgeWork, type CompiledBridge } from './bridge.js';
+import { extensionRequest, type RuntimeExtension, type ExtensionHost } from './extension.js';
 
 /** A status error inside the runtime: ends the current call with `status`. */
 class CallFailed extends Error {
@@ -127,7 +128,15 @@ export interface TrustedRuntimeOptions {
    * the same checks in the same order; compiled is faster.
    */
   readonly bridges?: 'compiled' | 'interpreted';
+  /**
+   * Extensions of the runtime (enclave/extension.ts), each offered to the modules that name it in
+   * their `witness.extension` section. Default none. The platform installs the shield.
+   */
+  readonly extensions?: readonly RuntimeExtension[];
 }
+
+/** Import modules that belong to the runtime itself: no extension may offer them. */
+const RESERVED_IMPORT_MODULES = new Set(['env', 'ocall', 'witness']);
 
 /** The trusted runtime as an engine, with what it compiled (for inspection). */
 export interface TrustedRuntimeEngine extends EnclaveEngine {
@@ -142,7 +151,14 @@ export interface TrustedRuntimeEngine extends EnclaveEngine {
 export function createTrustedRuntime(options: TrustedRuntimeOptions = {}): TrustedRuntimeEngine {
   const bridges = options.bridges ?? 'compiled';
   if (bridges !== 'compiled' && bridges !== 'interpreted') throw new SdkError('BAD_OPTIONS', `bridges must be 'compiled' or 'interpreted', got ${String(bridges)}`);
-  return new TrustedRuntime(options.crypto ?? defaultCrypto(), bridges === 'compiled');
+  const extensions = new Map<string, RuntimeExtension>();
+  for (const x of options.extensions ?? []) {
+    if (typeof x !== 'object' || x === null || typeof x.id !== 'string' || typeof x.attach !== 'function' || typeof x.check !== 'function') throw new SdkError('BAD_OPTIONS', 'an extension is an object with id, imports, ecalls, check and attach');
+    if (extensions.has(x.id)) throw new SdkError('BAD_OPTIONS', `two extensions are named ${x.id}`);
+    for (const m of Object.keys(x.imports)) if (RESERVED_IMPORT_MODULES.has(m)) throw new SdkError('BAD_OPTIONS', `extension ${x.id} may not offer imports of module '${m}' (the runtime's own)`);
+    extensions.set(x.id, x);
+  }
+  return new TrustedRuntime(options.crypto ?? defaultCrypto(), bridges === 'compiled', extensions);
 }
 
 /** What a test's stand-in enclave is made of (runEcallBridgeForTests). */
@@ -167,7 +183,7 @@ export function runEcallBridgeForTests(compiled: boolean, ctx: EnclaveContext, f
 
 class TrustedRuntime implements TrustedRuntimeEngine {
   static runBridgeForTests(compiled: boolean, ctx: EnclaveContext, f: FunctionPlan, msAddr: number, x: BridgeTestEnclave): void {
-    const rt = new TrustedRuntime(defaultCrypto(), compiled);
+    const rt = new TrustedRuntime(defaultCrypto(), compiled, new Map());
     const ecalls: FunctionPlan[] = [];
     ecalls[f.index] = f;
     const st = new EnclaveState({ ecalls, ocalls: [] }, x.memory, x.heapSize, ctx);
@@ -196,9 +212,12 @@ class TrustedRuntime implements TrustedRuntimeEngine {
     return this.#compiled;
   }
 
-  constructor(crypto: CryptoProvider, compile: boolean) {
+  readonly #extensions: ReadonlyMap<string, RuntimeExtension>;
+
+  constructor(crypto: CryptoProvider, compile: boolean, extensions: ReadonlyMap<string, RuntimeExtension>) {
     this.#crypto = fixedProvider(crypto); // the runtime is part of the enclave: nobody outside swaps its crypto afterwards
     this.#compile = compile;
+    this.#extensions = extensions;
   }
 
   destroyed(key: object): void {
@@ -362,7 +381,11 @@ class TrustedRuntime implements TrustedRuntimeEngine {
       this.#modules.set(key, compiled);
     }
     const module = compiled.module;
-    const problems = checkModuleInfo(compiled.info, plan, Number(h.HEAP_SIZE));
+    // A module that names an extension gets it, at that version, or is refused.
+    const request = extensionRequest(code, compiled.info);
+    const extension = request === null ? null : this.#extensions.get(request.id) ?? null;
+    if (request !== null && extension === null) throw new CallFailed(STATUS.INVALID_ENCLAVE, `the module needs runtime extension ${request.id}, which this runtime does not have`);
+    const problems = checkModuleInfo(compiled.info, plan, Number(h.HEAP_SIZE), extension === null ? null : { descriptor: extension, config: request!.config });
     if (problems.length) throw new CallFailed(STATUS.INVALID_ENCLAVE, problems.join('; '));
     const heapBase = base + Number(h.HEAP_OFFSET);
     const heapSize = Number(h.HEAP_SIZE);
@@ -383,18 +406,30 @@ class TrustedRuntime implements TrustedRuntimeEngine {
       witness: runtimeImports(services),
       ocall: Object.fromEntries(plan.ocalls.map((f) => [f.name, f.params.length === 0 && !f.returns ? () => this.#ocallEmpty(state, f) : (...args: number[]) => this.#ocall(state, f, args)])),
     };
+    let extEcalls: Readonly<Record<string, (...a: never[]) => unknown>> = {};
+    let instance: WebAssembly.Instance | null = null;
+    if (extension !== null) {
+      const ext = extension.attach(this.#extensionHost(state, services, request!.config, () => {
+        if (instance === null) throw new SdkError('EXTENSION_CALL', 'the module is not instantiated yet');
+        return instance.exports;
+      }));
+      for (const m of Object.keys(extension.imports)) imports[m] = ext.imports[m] ?? {};
+      extEcalls = ext.ecalls;
+    }
     if (compiled.info.imports.some((i) => i.module === 'env' && i.name === 'abort' && i.kind === 'function')) {
       (imports.env as Record<string, WebAssembly.ImportValue>).abort = () => {
         throw new WebAssembly.RuntimeError('unreachable: abort() called by the enclave');
       };
     }
-    const instance = new WebAssembly.Instance(module, imports);
+    instance = new WebAssembly.Instance(module, imports);
     const exports = instance.exports;
     const fn = (n: string) => (typeof exports[n] === 'function' ? (exports[n] as (...a: unknown[]) => unknown) : null);
     state.alloc = fn('witness_alloc') as ((n: number) => number) | null;
     state.free = fn('witness_free') as ((p: number) => void) | null;
     for (const f of plan.ecalls) {
-      const e = fn(f.name);
+      const own = extension !== null && extension.ecalls.includes(f.name) ? extEcalls[f.name] : undefined;
+      if (extension !== null && extension.ecalls.includes(f.name) && typeof own !== 'function') throw new CallFailed(STATUS.INVALID_ENCLAVE, `extension ${extension.id} gave no body for ECALL ${f.name}`);
+      const e = own !== undefined ? (own as (...a: unknown[]) => unknown) : fn(f.name);
       if (!e) throw new CallFailed(STATUS.INVALID_ENCLAVE, `the module does not export ECALL ${f.name}`);
       state.ecallFns.push(e);
     }
@@ -406,6 +441,91 @@ class TrustedRuntime implements TrustedRuntimeEngine {
     if (state.stackPointer) state.stackTop = state.stackPointer.value as number;
     state.ctx = null; // the entry that loads it sets it again for its call
     return state;
+  }
+
+  /** What an extension attached to `state` reaches the enclave and the host through (see ExtensionHost). */
+  #extensionHost(state: EnclaveState, services: RuntimeServices, config: Uint8Array, exports: () => WebAssembly.Exports): ExtensionHost {
+    const ocalls = new Map(state.plan.ocalls.map((f) => [f.name, f]));
+    return {
+      config: config.slice(),
+      crypto: this.#crypto,
+      get memory() {
+        return state.u8;
+      },
+      ctx: services.ctx,
+      exports,
+      hostCall: (name, args) => {
+        const f = ocalls.get(name);
+        if (f === undefined) throw new SdkError('EXTENSION_CALL', `the interface has no OCALL ${name}`);
+        return this.#hostCall(state, f, args);
+      },
+      fail: (status, message) => {
+        throw new CallFailed(status, message);
+      },
+    };
+  }
+
+  /**
+   * An extension's OCALL, its buffers given as bytes (ExtensionHost.hostCall): the same scratch
+   * area, ms and exit as a module's OCALL (#ocall), the [in] bytes copied out, the [out] bytes
+   * copied back only after an ORET with SUCCESS and only as many as were sent.
+   */
+  #hostCall(st: EnclaveState, f: FunctionPlan, args: readonly (number | bigint | Uint8Array)[]): { status: number; result: number | bigint } {
+    const bad = (why: string) => new SdkError('EXTENSION_CALL', `hostCall ${f.name}: ${why}`);
+    const np = f.params.length;
+    if (!Array.isArray(args) || args.length !== np) throw bad(`takes ${np} arguments`);
+    const vals = args.map((a) => (a instanceof Uint8Array ? 0 : a));
+    const ctx = st.ctx;
+    if (!ctx) throw outsideEntry();
+    // Everything the call needs is checked before the first step that can exit.
+    const lens: number[] = [];
+    for (let i = 0; i < np; i++) {
+      const p = f.params[i]!, a = args[i]!;
+      if (p.kind === 'value') {
+        if (a instanceof Uint8Array || (typeof a !== 'number' && typeof a !== 'bigint')) throw bad(`${p.name} is a value`);
+        lens.push(0);
+      } else if (p.kind === 'buffer' && !p.string && p.deep === null) {
+        if (!(a instanceof Uint8Array)) throw bad(`${p.name} is a buffer: give bytes`);
+        const len = bufferLength(p, vals);
+        if (len !== a.length) throw bad(`${p.name} has ${a.length} bytes, its size says ${len}`);
+        lens.push(len);
+      } else throw bad(`${p.name}: only values and plain buffers`);
+    }
+    ctx.step();
+    const t = this.#thread(st, ctx.tcsAddress);
+    const msAddr = t.scratchBase;
+    let top = msAddr + msSize(f);
+    if (top > t.scratchEnd) return { status: STATUS.OUT_OF_MEMORY, result: 0 };
+    const ms = new Uint8Array(8 * (np + 1));
+    const outs: { bytes: Uint8Array; host: number }[] = [];
+    for (let i = 0; i < np; i++) {
+      const p = f.params[i]!, a = args[i]!;
+      if (p.kind === 'value') {
+        writeSlot(ms, i, p, a);
+        continue;
+      }
+      const bytes = a as Uint8Array, len = lens[i]!;
+      if (len === 0) continue; // an empty buffer goes out as NULL
+      const host = top;
+      top += Math.ceil(len / 8) * 8;
+      if (top > t.scratchEnd) return { status: STATUS.OUT_OF_MEMORY, result: 0 };
+      ctx.write(host, p.direction === 'out' ? new Uint8Array(len) : bytes);
+      if (p.direction === 'out' || p.direction === 'inout') outs.push({ bytes, host });
+      writeSlotAddress(ms, i, host);
+    }
+    ctx.write(msAddr, ms);
+    let status: number;
+    try {
+      status = this.#exitForOcall(st, ctx, t, f, msAddr, top);
+    } catch (e) {
+      if (e instanceof CallFailed) return { status: e.status, result: 0 };
+      throw e;
+    }
+    if (status !== STATUS.SUCCESS) return { status, result: 0 };
+    for (const o of outs) ctx.readInto(o.host, o.bytes, 0, o.bytes.length);
+    if (f.returns === null) return { status, result: 0 };
+    const rv = ctx.read(msAddr + 8 * np, 8);
+    return { status, result: slotValue(f.returns, rv, 0) };
   }
 
   // ---- ECALL bridge ----------------------------------------------------------------------------

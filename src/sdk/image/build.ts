@@ -8,7 +8,9 @@ import { toHex } from '../../lib/bytes.js';
 import { SdkError } from '../errors.js';
 import type { EdlInterface } from '../edl/index.js';
 import { canonicalInterface, interfaceBytes, planInterface, type CanonicalInterface } from '../interface.js';
-import { checkModuleImports } from '../enclave/imports.js';
+import { checkModuleInfo } from '../enclave/imports.js';
+import { extensionRequest, EXTENSION_SECTION, type RuntimeExtensionDescriptor } from '../enclave/extension.js';
+import { readWasmModule } from '../wasm.js';
 import { resolveEnclaveConfig, configToJson, type EnclaveConfig, type EnclaveConfigJson } from './config.js';
 import { computeLayout, layoutMrenclave, layoutSgxs, RUNTIME_ID, type EnclaveLayout } from './layout.js';
 import type { EnclaveImage, ImageManifest } from './format.js';
@@ -19,6 +21,12 @@ export interface BuildInput {
   readonly interface: EdlInterface | CanonicalInterface;
   readonly config?: Partial<EnclaveConfig> | EnclaveConfigJson;
   readonly crypto?: CryptoProvider;
+  /**
+   * The runtime extension the module asks for in its `witness.extension` section (see
+   * enclave/extension.ts), checked here as the runtime will check it. Required exactly when the
+   * module has that section, and its identity must be the one the section names.
+   */
+  readonly extension?: RuntimeExtensionDescriptor;
 }
 
 export interface BuiltImage {
@@ -42,7 +50,12 @@ export function buildImage(input: BuildInput): BuiltImage {
   const canonical = isCanonical(input.interface) ? input.interface : canonicalInterface(input.interface);
   const plan = planInterface(canonical);
   if (!WebAssembly.validate(input.module)) throw new SdkError('MODULE_INVALID', 'the module is not valid WebAssembly');
-  const problems = checkModuleImports(input.module, plan, config.heapSize);
+  const info = readWasmModule(input.module);
+  const request = extensionRequest(input.module, info);
+  const ext = input.extension;
+  if (request !== null && (ext === undefined || ext.id !== request.id)) throw new SdkError('MODULE_INVALID', `the module asks for runtime extension ${request.id}${ext === undefined ? '' : `, not ${ext.id}`}: build it with that extension`, { extension: request.id });
+  if (request === null && ext !== undefined) throw new SdkError('MODULE_INVALID', `the module has no ${EXTENSION_SECTION} section asking for extension ${ext.id}`, { extension: ext.id });
+  const problems = checkModuleInfo(info, plan, config.heapSize, request !== null && ext !== undefined ? { descriptor: ext, config: request.config } : null);
   if (problems.length) throw new SdkError('MODULE_INVALID', `the module does not fit its interface: ${problems.join('; ')}`, { problems });
   const iface = interfaceBytes(canonical);
   const moduleHash = crypto.sha256(input.module);

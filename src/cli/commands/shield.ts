@@ -1,0 +1,138 @@
+import { parseArgs } from 'node:util';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { createPlatform, createLinuxPlatform } from '../../platform/index.js';
+import { WINDOWS_PROFILES, type WindowsProfileId } from '../../os/windows/index.js';
+import { LINUX_PROFILES, isLinuxProfile } from '../../os/linux/index.js';
+import { signSigstruct, sigstructFieldsFor, generateSigningKey, withSigstruct, encodeImage } from '../../sdk/index.js';
+import { buildShieldImage, runShielded, type ShieldManifest, type ShieldMount, type HostFileSystem } from '../../shield/index.js';
+import { NodeFileSystem } from '../../shield/nodefs.js';
+import { defaultCrypto, toHex } from '../../lib/index.js';
+import { CliError, toJson, type Io } from '../io.js';
+import { readInput, readText, writeOutput } from '../files.js';
+import { parseSeed } from '../values.js';
+import type { Command } from '../main.js';
+
+const KINDS = ['encrypted', 'host', 'host-ro', 'trusted'] as const;
+
+/** SHA-256 of every regular file under `dir`, by its path relative to it. */
+function hashTree(dir: string, prefix = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const d of readdirSync(join(dir, prefix), { withFileTypes: true })) {
+    const rel = prefix === '' ? d.name : `${prefix}/${d.name}`;
+    if (d.isDirectory()) Object.assign(out, hashTree(dir, rel));
+    else if (d.isFile()) out[rel] = toHex(defaultCrypto().sha256(readFileSync(join(dir, rel))));
+  }
+  return out;
+}
+
+export const command: Command = {
+  name: 'shield',
+  usage: 'witness shield PROGRAM.wasm [ARGS...] [--manifest M.json] [--mount PATH=DIR[:KIND]]... [--env NAME=VALUE]...\n' +
+    '                      [--stdin] [--key KEY.pem] [--profile P] [--seed HEX] [--heap BYTES] [--image-out FILE] [--json]\n\n' +
+    '  Runs an unmodified WASI command (wasm32-wasi) inside an enclave, behind the shield: its argv and\n' +
+    '  environment come from the manifest (measured into MRENCLAVE), never from the host. ARGS become\n' +
+    '  argv[1..] of the manifest (argv[0] is the program\'s file name).\n' +
+    `  KIND: ${KINDS.join(', ')} (default host). A trusted mount lists the SHA-256 of every file under DIR\n` +
+    '  now (the manifest measures them); encrypted files are sealed to the enclave (--seed keeps the\n' +
+    '  platform, and so its keys, from one run to the next; --key keeps MRSIGNER).\n' +
+    '  --stdin: the program reads this process\'s standard input. The command exits with the program\'s\n' +
+    '  exit status (an enclave that crashes: 1); refused host answers are printed on stderr.\n' +
+    `  P: ${[...WINDOWS_PROFILES, ...LINUX_PROFILES].join(', ')}.`,
+  example: 'witness shield hello.wasm --mount /data=./data:encrypted --seed 000102030405060708090a0b0c0d0e0f',
+  run(argv: string[], io: Io): number {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      options: {
+        manifest: { type: 'string' }, mount: { type: 'string', multiple: true }, env: { type: 'string', multiple: true }, stdin: { type: 'boolean' },
+        key: { type: 'string' }, profile: { type: 'string' }, seed: { type: 'string' }, heap: { type: 'string' }, 'image-out': { type: 'string' }, json: { type: 'boolean' },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (positionals.length < 1) throw new CliError('CLI_USAGE', 'expected PROGRAM.wasm (see --help)');
+    const [programPath, ...rest] = positionals as [string, ...string[]];
+    const program = readInput(programPath);
+    const profile = values.profile;
+    if (profile !== undefined && !WINDOWS_PROFILES.includes(profile as WindowsProfileId) && !isLinuxProfile(profile)) throw new CliError('CLI_PROFILE', `unknown profile ${profile} (one of ${[...WINDOWS_PROFILES, ...LINUX_PROFILES].join(', ')})`);
+    const seed = values.seed !== undefined ? parseSeed(values.seed) : undefined;
+    let heapSize: number | undefined;
+    if (values.heap !== undefined) {
+      heapSize = Number(values.heap);
+      if (!/^[0-9]+$/.test(values.heap) || !Number.isSafeInteger(heapSize)) throw new CliError('CLI_USAGE', `--heap takes a number of bytes, got ${values.heap}`);
+    }
+
+    let manifest: ShieldManifest = {};
+    if (values.manifest !== undefined) {
+      try {
+        manifest = JSON.parse(readText(values.manifest)) as ShieldManifest;
+      } catch (e) {
+        if (e instanceof SyntaxError) throw new CliError('CLI_MANIFEST', `${values.manifest}: not JSON (${e.message})`);
+        throw e;
+      }
+    }
+    if (rest.length > 0) {
+      if (manifest.args !== undefined) throw new CliError('CLI_ARGS', 'the manifest gives args: give ARGS there or on the command line, not both');
+      manifest = { ...manifest, args: [basename(programPath), ...rest] };
+    } else if (manifest.args === undefined) manifest = { ...manifest, args: [basename(programPath)] };
+    const env: Record<string, string> = { ...(manifest.env ?? {}) };
+    for (const e of values.env ?? []) {
+      const eq = e.indexOf('=');
+      if (eq <= 0) throw new CliError('CLI_ENV', `--env takes NAME=VALUE, got ${e}`);
+      if (Object.hasOwn(env, e.slice(0, eq))) throw new CliError('CLI_ENV', `${e.slice(0, eq)} is set twice`);
+      env[e.slice(0, eq)] = e.slice(eq + 1);
+    }
+    if (values.env !== undefined) manifest = { ...manifest, env };
+    if (values.stdin) manifest = { ...manifest, stdin: 'host' };
+
+    const mounts: ShieldMount[] = [...(manifest.mounts ?? [])];
+    const storage: Record<string, HostFileSystem> = {};
+    for (const m of values.mount ?? []) {
+      const match = /^(\/[^=]*)=(.+?)(?::(encrypted|host|host-ro|trusted))?$/.exec(m);
+      if (!match) throw new CliError('CLI_MOUNT', `--mount takes PATH=DIR[:KIND] with KIND one of ${KINDS.join(', ')}, got ${m}`);
+      const [, path, dir, kind] = match as unknown as [string, string, string, (typeof KINDS)[number] | undefined];
+      if (Object.hasOwn(storage, path)) throw new CliError('CLI_MOUNT', `${path} is mounted twice`);
+      try {
+        if (!statSync(dir).isDirectory()) throw new CliError('CLI_MOUNT', `${dir} is not a directory`);
+      } catch (e) {
+        if (e instanceof CliError) throw e;
+        throw new CliError('CLI_MOUNT', `${dir}: no such directory`);
+      }
+      storage[path] = new NodeFileSystem(dir);
+      const declared = mounts.find((x) => x.path === path);
+      if (declared !== undefined) {
+        if (kind !== undefined && kind.replace('-ro', '') !== declared.kind) throw new CliError('CLI_MOUNT', `the manifest mounts ${path} as ${declared.kind}, not ${kind}`);
+        continue;
+      }
+      const k = kind ?? 'host';
+      mounts.push(k === 'trusted' ? { path, kind: 'trusted', files: hashTree(dir) } : k === 'host-ro' ? { path, kind: 'host', readOnly: true } : { path, kind: k });
+    }
+    if (mounts.length > 0) manifest = { ...manifest, mounts };
+
+    const crypto = defaultCrypto();
+    const built = buildShieldImage({ program, manifest, ...(heapSize !== undefined ? { config: { heapSize } } : {}) });
+    let pem: string;
+    if (values.key !== undefined) pem = readText(values.key);
+    else {
+      pem = generateSigningKey(crypto).privateKeyPem;
+      if (!values.json) io.err('witness shield: signed with a throwaway key (its MRSIGNER is new every run; --key keeps it)');
+    }
+    if (seed === undefined && mounts.some((m) => m.kind === 'encrypted') && !values.json) io.err('witness shield: a new platform without --seed: files sealed in this run cannot be opened in another');
+    const image = withSigstruct(built.image, signSigstruct(sigstructFieldsFor(built.config, built.mrenclave), pem, crypto));
+    if (values['image-out'] !== undefined) writeOutput(values['image-out'], encodeImage(image));
+    const platform = isLinuxProfile(profile)
+      ? createLinuxPlatform({ profile, ...(seed !== undefined ? { seed } : {}) })
+      : createPlatform({ ...(profile !== undefined ? { profile: profile as WindowsProfileId } : {}), ...(seed !== undefined ? { seed } : {}) });
+    const stdin = values.stdin ? new Uint8Array(readFileSync(0)) : undefined;
+    const r = runShielded(platform, image, { mounts: storage, ...(stdin !== undefined ? { stdin } : {}) });
+    const dec = new TextDecoder();
+    if (values.json) {
+      io.out(toJson({ exitCode: r.exitCode, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr), violations: r.violations, mrenclave: r.mrenclave, hostOperations: r.counts }));
+      return 0;
+    }
+    if (r.stdout.length > 0) io.out(dec.decode(r.stdout).replace(/\n$/, ''));
+    if (r.stderr.length > 0) io.err(dec.decode(r.stderr).replace(/\n$/, ''));
+    for (const v of r.violations) io.err(`witness shield: refused the host's answer (${v.op}): ${v.what}`);
+    return r.exitCode;
+  },
+};

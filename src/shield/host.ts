@@ -1,0 +1,328 @@
+/**
+ * The shield's untrusted part: what the host runs to serve a shielded program's one OCALL
+ * (protocol.ts). It holds the mounts' storage, standard input and output, and the clocks. Nothing
+ * here is trusted: the enclave checks every answer, and a test may replace any piece of it with
+ * a hostile one (`intercept`).
+ */
+import type { OcallImpl } from '../sdk/host/enclave.js';
+import { ShieldError } from './errors.js';
+import { OP, OP_NAMES, ERRNO, FILETYPE, MAX_IO, Encoder, Decoder, Malformed } from './protocol.js';
+
+/** A host file system error: `code` is the WASI errno's name (NOENT, EXIST, NOTEMPTY, …). */
+export class HostFsError extends ShieldError {
+  constructor(readonly errno: keyof typeof ERRNO, message: string) {
+    super(errno, message);
+  }
+}
+
+/** One mount's storage on the host: paths are relative to the mount ('' is its root), '/'-separated, normalized. */
+export interface HostFileSystem {
+  stat(rel: string): { readonly type: 'file' | 'dir'; readonly size: number; readonly mtimeNs: bigint } | null;
+  read(rel: string, offset: number, length: number): Uint8Array;
+  /** Write at `offset`, or at the end (null); the bytes written. */
+  write(rel: string, offset: number | null, data: Uint8Array): number;
+  truncate(rel: string, size: number): void;
+  /** Create an empty file when there is none (HostFsError EXIST when `exclusive` and there is one). */
+  create(rel: string, exclusive: boolean): void;
+  list(rel: string): readonly { readonly name: string; readonly type: 'file' | 'dir' }[];
+  unlink(rel: string): void;
+  mkdir(rel: string): void;
+  rmdir(rel: string): void;
+  rename(from: string, to: string): void;
+}
+
+const parentOf = (rel: string): string => (rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
+
+/** A file system in memory (the default storage of a mount): what a test inspects and tampers with. */
+export class MemoryFileSystem implements HostFileSystem {
+  readonly files = new Map<string, Uint8Array>();
+  readonly dirs = new Set<string>(['']);
+  #clock = 0n;
+  readonly #mtimes = new Map<string, bigint>();
+
+  #parentMustExist(rel: string): void {
+    if (!this.dirs.has(parentOf(rel))) throw new HostFsError(this.files.has(parentOf(rel)) ? 'NOTDIR' : 'NOENT', `no directory ${parentOf(rel)}`);
+  }
+  #file(rel: string): Uint8Array {
+    const f = this.files.get(rel);
+    if (f === undefined) throw new HostFsError(this.dirs.has(rel) ? 'ISDIR' : 'NOENT', `no file ${rel}`);
+    return f;
+  }
+  #touch(rel: string): void {
+    this.#mtimes.set(rel, ++this.#clock);
+  }
+  stat(rel: string) {
+    if (this.dirs.has(rel)) return { type: 'dir' as const, size: 0, mtimeNs: 0n };
+    const f = this.files.get(rel);
+    return f === undefined ? null : { type: 'file' as const, size: f.length, mtimeNs: this.#mtimes.get(rel) ?? 0n };
+  }
+  read(rel: string, offset: number, length: number): Uint8Array {
+    return this.#file(rel).slice(offset, offset + length);
+  }
+  write(rel: string, offset: number | null, data: Uint8Array): number {
+    const f = this.#file(rel);
+    const at = offset ?? f.length;
+    const end = Math.max(f.length, at + data.length);
+    const nf = end === f.length ? f : new Uint8Array(end);
+    if (nf !== f) nf.set(f);
+    nf.set(data, at);
+    this.files.set(rel, nf);
+    this.#touch(rel);
+    return data.length;
+  }
+  truncate(rel: string, size: number): void {
+    const f = this.#file(rel);
+    const nf = new Uint8Array(size);
+    nf.set(f.subarray(0, Math.min(size, f.length)));
+    this.files.set(rel, nf);
+    this.#touch(rel);
+  }
+  create(rel: string, exclusive: boolean): void {
+    this.#parentMustExist(rel);
+    if (this.dirs.has(rel)) throw new HostFsError('ISDIR', `${rel} is a directory`);
+    if (this.files.has(rel)) {
+      if (exclusive) throw new HostFsError('EXIST', `${rel} exists`);
+      return;
+    }
+    this.files.set(rel, new Uint8Array(0));
+    this.#touch(rel);
+  }
+  list(rel: string) {
+    if (!this.dirs.has(rel)) throw new HostFsError(this.files.has(rel) ? 'NOTDIR' : 'NOENT', `no directory ${rel}`);
+    const prefix = rel === '' ? '' : rel + '/';
+    const out: { name: string; type: 'file' | 'dir' }[] = [];
+    for (const d of this.dirs) if (d !== '' && d.startsWith(prefix) && !d.slice(prefix.length).includes('/')) out.push({ name: d.slice(prefix.length), type: 'dir' });
+    for (const f of this.files.keys()) if (f.startsWith(prefix) && !f.slice(prefix.length).includes('/')) out.push({ name: f.slice(prefix.length), type: 'file' });
+    return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+  unlink(rel: string): void {
+    this.#file(rel);
+    this.files.delete(rel);
+  }
+  mkdir(rel: string): void {
+    this.#parentMustExist(rel);
+    if (this.dirs.has(rel) || this.files.has(rel)) throw new HostFsError('EXIST', `${rel} exists`);
+    this.dirs.add(rel);
+  }
+  rmdir(rel: string): void {
+    if (!this.dirs.has(rel) || rel === '') throw new HostFsError(this.files.has(rel) ? 'NOTDIR' : 'NOENT', `no directory ${rel}`);
+    if (this.list(rel).length > 0) throw new HostFsError('NOTEMPTY', `${rel} is not empty`);
+    this.dirs.delete(rel);
+  }
+  rename(from: string, to: string): void {
+    this.#parentMustExist(to);
+    const f = this.files.get(from);
+    if (f !== undefined) {
+      if (this.dirs.has(to)) throw new HostFsError('ISDIR', `${to} is a directory`);
+      this.files.delete(from);
+      this.files.set(to, f);
+      this.#touch(to);
+      return;
+    }
+    if (!this.dirs.has(from)) throw new HostFsError('NOENT', `no ${from}`);
+    if (to === from || to.startsWith(from + '/')) throw new HostFsError('INVAL', `cannot move ${from} into itself`);
+    if (this.files.has(to) || (this.dirs.has(to) && this.list(to).length > 0)) throw new HostFsError(this.files.has(to) ? 'NOTDIR' : 'NOTEMPTY', `${to} exists`);
+    const moves = (s: string) => (s === from || s.startsWith(from + '/') ? to + s.slice(from.length) : s);
+    for (const d of [...this.dirs]) {
+      this.dirs.delete(d);
+      this.dirs.add(moves(d));
+    }
+    for (const [k, v] of [...this.files]) {
+      this.files.delete(k);
+      this.files.set(moves(k), v);
+    }
+  }
+}
+
+/** A record of the enclave's complaints about the host's answers. */
+export interface ShieldViolation {
+  readonly op: string;
+  readonly what: string;
+}
+
+export interface ShieldHostOptions {
+  /** Storage by mount path (the manifest's); a mount without one gets an empty MemoryFileSystem. */
+  readonly mounts?: Readonly<Record<string, HostFileSystem>>;
+  /** Where the program's standard output and error go. Default: collected (ShieldHost.stdout/stderr). */
+  readonly stdout?: (bytes: Uint8Array) => void;
+  readonly stderr?: (bytes: Uint8Array) => void;
+  /** Standard input (when the manifest says stdin: 'host'). Default empty. */
+  readonly stdin?: Uint8Array;
+  /** The clocks, in nanoseconds. Default: Date.now() and process.hrtime. */
+  readonly clock?: { readonly realtime: () => bigint; readonly monotonic: () => bigint };
+  /**
+   * A hostile host: sees each request (its op and bytes) and the honest response, and returns the
+   * response to send (or the honest one). For tests and demonstrations.
+   */
+  readonly intercept?: (op: number, request: Uint8Array, response: Uint8Array) => Uint8Array | undefined;
+}
+
+/** The host side of a shielded program: its OCALL, and what it collected. */
+export interface ShieldHost {
+  readonly ocalls: { readonly shield_host: OcallImpl };
+  readonly mounts: ReadonlyMap<string, HostFileSystem>;
+  stdout(): Uint8Array;
+  stderr(): Uint8Array;
+  readonly violations: readonly ShieldViolation[];
+  /** Host operations served, by op name. */
+  readonly counts: Readonly<Record<string, number>>;
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * The host's side of the shield ABI.
+ * @throws {ShieldError} `BAD_OPTIONS` for a mount that is not a file system.
+ */
+export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
+  const mounts = new Map<string, HostFileSystem>();
+  for (const [path, fs] of Object.entries(options.mounts ?? {})) {
+    if (typeof fs !== 'object' || fs === null || typeof fs.stat !== 'function') throw new ShieldError('BAD_OPTIONS', `mount ${path}: not a HostFileSystem`);
+    mounts.set(path, fs);
+  }
+  const out: Uint8Array[] = [], err: Uint8Array[] = [];
+  const stdout = options.stdout ?? ((b: Uint8Array) => out.push(b.slice()));
+  const stderr = options.stderr ?? ((b: Uint8Array) => err.push(b.slice()));
+  let stdin = options.stdin ?? new Uint8Array(0);
+  const clock = options.clock ?? { realtime: () => BigInt(Date.now()) * 1_000_000n, monotonic: () => process.hrtime.bigint() };
+  const violations: ShieldViolation[] = [];
+  const counts: Record<string, number> = {};
+  const fsOf = (path: string): HostFileSystem => {
+    let fs = mounts.get(path);
+    if (fs === undefined) mounts.set(path, (fs = new MemoryFileSystem()));
+    return fs;
+  };
+  const serve = (op: number, d: Decoder, e: Encoder): void => {
+    const mounted = (): [HostFileSystem, string] => [fsOf(d.str('mount')), d.str('path')];
+    switch (op) {
+      case OP.WRITE_STDIO: {
+        const fd = d.u32();
+        const data = d.bytes('data', MAX_IO);
+        (fd === 2 ? stderr : stdout)(data);
+        e.u32(0).u32(data.length);
+        return;
+      }
+      case OP.READ_STDIN: {
+        const max = d.u32();
+        const data = stdin.subarray(0, max);
+        stdin = stdin.subarray(data.length);
+        e.u32(0).bytes(data);
+        return;
+      }
+      case OP.CLOCK: {
+        const id = d.u32();
+        e.u32(0).u64(id === 0 ? clock.realtime() : clock.monotonic());
+        return;
+      }
+      case OP.STAT: {
+        const [fs, rel] = mounted();
+        const st = fs.stat(rel);
+        if (st === null) throw new HostFsError('NOENT', `no ${rel}`);
+        e.u32(0).u8(st.type === 'dir' ? FILETYPE.DIRECTORY : FILETYPE.REGULAR_FILE).u64(BigInt(st.size)).u64(st.mtimeNs);
+        return;
+      }
+      case OP.READ: {
+        const [fs, rel] = mounted();
+        const offset = d.u64(), len = Math.min(d.u32(), MAX_IO);
+        e.u32(0).bytes(fs.read(rel, Number(offset), len));
+        return;
+      }
+      case OP.WRITE: {
+        const [fs, rel] = mounted();
+        const offset = d.u64();
+        const data = d.bytes('data', MAX_IO);
+        e.u32(0).u32(fs.write(rel, offset === 0xffff_ffff_ffff_ffffn ? null : Number(offset), data));
+        return;
+      }
+      case OP.TRUNCATE: {
+        const [fs, rel] = mounted();
+        fs.truncate(rel, Number(d.u64()));
+        e.u32(0);
+        return;
+      }
+      case OP.CREATE: {
+        const [fs, rel] = mounted();
+        fs.create(rel, d.u8() !== 0);
+        e.u32(0);
+        return;
+      }
+      case OP.LIST: {
+        const [fs, rel] = mounted();
+        const first = d.u32();
+        const entries = fs.list(rel).slice(first);
+        const page = new Encoder();
+        let n = 0, size = 0;
+        for (const x of entries) {
+          const name = new TextEncoder().encode(x.name);
+          if (size + name.length + 5 > MAX_IO) break;
+          page.u8(x.type === 'dir' ? FILETYPE.DIRECTORY : FILETYPE.REGULAR_FILE).bytes(name);
+          size += name.length + 5;
+          n++;
+        }
+        e.u32(0).u32(n).tail(page.finish());
+        return;
+      }
+      case OP.UNLINK:
+      case OP.MKDIR:
+      case OP.RMDIR: {
+        const [fs, rel] = mounted();
+        if (op === OP.UNLINK) fs.unlink(rel);
+        else if (op === OP.MKDIR) fs.mkdir(rel);
+        else fs.rmdir(rel);
+        e.u32(0);
+        return;
+      }
+      case OP.RENAME: {
+        const [fs, from] = mounted();
+        fs.rename(from, d.str('to'));
+        e.u32(0);
+        return;
+      }
+      case OP.VIOLATION: {
+        const what = d.u32();
+        violations.push({ op: OP_NAMES[what] ?? String(what), what: d.str('what', 4096) });
+        e.u32(0);
+        return;
+      }
+      default:
+        throw new HostFsError('NOSYS', `unknown operation ${op}`);
+    }
+  };
+  const shield_host: OcallImpl = (...args) => {
+    const [request, , response] = args as [Uint8Array, number, Uint8Array, number];
+    const d = new Decoder(request);
+    let op = 0;
+    let answer: Uint8Array;
+    try {
+      op = d.u32('op');
+      const e = new Encoder();
+      serve(op, d, e);
+      answer = e.finish();
+    } catch (x) {
+      if (x instanceof HostFsError) answer = new Encoder().u32(ERRNO[x.errno]).finish();
+      else if (x instanceof Malformed) answer = new Encoder().u32(ERRNO.INVAL).finish();
+      else throw x;
+    }
+    counts[OP_NAMES[op] ?? String(op)] = (counts[OP_NAMES[op] ?? String(op)] ?? 0) + 1;
+    if (options.intercept) answer = options.intercept(op, request, answer) ?? answer;
+    const n = Math.min(answer.length, response.length);
+    response.set(answer.subarray(0, n));
+    return answer.length;
+  };
+  return {
+    ocalls: { shield_host },
+    mounts,
+    stdout: () => concat(out),
+    stderr: () => concat(err),
+    violations,
+    counts,
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * A mount's storage in a real directory of the host (node:fs). The shield sends normalized paths
+ * only, but the host does not take the enclave's word for it either: a path with '..', '.', an
+ * empty component, a NUL or a leading '/' is refused (INVAL), so nothing outside the directory is
+ * reached through the names it is given. (Symbolic links the host itself placed inside the
+ * directory are followed: the directory is the host's.)
+ */
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { HostFsError, type HostFileSystem } from './host.js';
+import type { ERRNO } from './protocol.js';
+
+const ERRNO_OF: Readonly<Record<string, keyof typeof ERRNO>> = {
+  ENOENT: 'NOENT', EEXIST: 'EXIST', ENOTDIR: 'NOTDIR', EISDIR: 'ISDIR', ENOTEMPTY: 'NOTEMPTY', EACCES: 'ACCES', EPERM: 'PERM',
+  ENOSPC: 'NOSPC', EROFS: 'ROFS', ENAMETOOLONG: 'NAMETOOLONG', EXDEV: 'XDEV', EINVAL: 'INVAL', EFBIG: 'FBIG', EBUSY: 'BUSY',
+};
+
+function host<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') throw new HostFsError(ERRNO_OF[code] ?? 'IO', `${what}: ${code}`);
+    throw e;
+  }
+}
+
+export class NodeFileSystem implements HostFileSystem {
+  constructor(readonly root: string) {
+    const st = host(`mount ${root}`, () => fs.statSync(root));
+    if (!st.isDirectory()) throw new HostFsError('NOTDIR', `${root} is not a directory`);
+  }
+
+  #path(rel: string): string {
+    if (rel === '') return this.root;
+    if (rel.startsWith('/') || rel.split('/').some((p) => p === '' || p === '.' || p === '..') || rel.includes('\0')) throw new HostFsError('INVAL', `not a normalized relative path: ${JSON.stringify(rel)}`);
+    return join(this.root, ...rel.split('/'));
+  }
+
+  stat(rel: string) {
+    const p = this.#path(rel);
+    let st: fs.BigIntStats;
+    try {
+      st = fs.statSync(p, { bigint: true });
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 'ENOENT') return null;
+      return host(`stat ${rel}`, () => {
+        throw e;
+      });
+    }
+    if (!st.isDirectory() && !st.isFile()) throw new HostFsError('ACCES', `${rel} is neither a file nor a directory`);
+    return { type: st.isDirectory() ? ('dir' as const) : ('file' as const), size: Number(st.size), mtimeNs: st.mtimeNs };
+  }
+  read(rel: string, offset: number, length: number): Uint8Array {
+    const p = this.#path(rel);
+    return host(`read ${rel}`, () => {
+      const fd = fs.openSync(p, 'r');
+      try {
+        const buf = new Uint8Array(length);
+        const n = fs.readSync(fd, buf, 0, length, offset);
+        return buf.subarray(0, n);
+      } finally {
+        fs.closeSync(fd);
+      }
+    });
+  }
+  write(rel: string, offset: number | null, data: Uint8Array): number {
+    const p = this.#path(rel);
+    return host(`write ${rel}`, () => {
+      const fd = fs.openSync(p, offset === null ? 'a' : 'r+');
+      try {
+        return fs.writeSync(fd, data, 0, data.length, offset === null ? null : offset);
+      } finally {
+        fs.closeSync(fd);
+      }
+    });
+  }
+  truncate(rel: string, size: number): void {
+    const p = this.#path(rel);
+    host(`truncate ${rel}`, () => fs.truncateSync(p, size));
+  }
+  create(rel: string, exclusive: boolean): void {
+    const p = this.#path(rel);
+    host(`create ${rel}`, () => fs.closeSync(fs.openSync(p, exclusive ? 'wx' : 'a')));
+  }
+  list(rel: string) {
+    const p = this.#path(rel);
+    return host(`list ${rel}`, () =>
+      fs.readdirSync(p, { withFileTypes: true })
+        .filter((d) => d.isFile() || d.isDirectory())
+        .map((d) => ({ name: d.name, type: d.isDirectory() ? ('dir' as const) : ('file' as const) })),
+    );
+  }
+  unlink(rel: string): void {
+    const p = this.#path(rel);
+    host(`unlink ${rel}`, () => fs.unlinkSync(p));
+  }
+  mkdir(rel: string): void {
+    const p = this.#path(rel);
+    host(`mkdir ${rel}`, () => fs.mkdirSync(p));
+  }
+  rmdir(rel: string): void {
+    const p = this.#path(rel);
+    host(`rmdir ${rel}`, () => fs.rmdirSync(p));
+  }
+  rename(from: string, to: string): void {
+    const a = this.#path(from), b = this.#path(to);
+    host(`rename ${from}`, () => fs.renameSync(a, b));
+  }
+}

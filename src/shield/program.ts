@@ -1,0 +1,167 @@
+/**
+ * A WASI program as an enclave module. Toolchains (clang with wasi-libc, Rust's wasm32-wasip1)
+ * give a command module that defines its own memory and exports `_start`; an enclave's module
+ * imports its memory, which the trusted runtime backs with the enclave's heap pages. So the
+ * program's single defined memory becomes the import `env.memory` with the same limits (the
+ * memory keeps index 0: imports come first in the index space and the module imported none, so
+ * no instruction, data segment or export changes), and the shield's section
+ * (`witness.extension`: the shield's identity and the manifest) is appended. Nothing else in the
+ * module is touched: its code is the program's code, byte for byte, and is measured as such.
+ */
+import { ShieldError } from './errors.js';
+
+const EXTENSION_SECTION = 'witness.extension';
+
+function leb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return out;
+}
+
+function fail(why: string): never {
+  throw new ShieldError('PROGRAM_INVALID', `the program cannot be shielded: ${why}`);
+}
+
+class Reader {
+  o: number;
+  constructor(readonly b: Uint8Array, o: number) {
+    this.o = o;
+  }
+  byte(): number {
+    if (this.o >= this.b.length) fail('the module ends early');
+    return this.b[this.o++]!;
+  }
+  u32(): number {
+    let r = 0, shift = 0;
+    for (;;) {
+      const x = this.byte();
+      r += (x & 0x7f) * 2 ** shift;
+      if (!(x & 0x80)) return r;
+      shift += 7;
+      if (shift > 28) fail('a LEB128 number is too long');
+    }
+  }
+  name(): string {
+    const n = this.u32();
+    if (this.o + n > this.b.length) fail('a name runs past the end');
+    const s = new TextDecoder('utf-8', { fatal: true }).decode(this.b.subarray(this.o, this.o + n));
+    this.o += n;
+    return s;
+  }
+}
+
+interface Section {
+  readonly id: number;
+  readonly start: number; // the section's first byte (its id)
+  readonly payload: number;
+  readonly end: number;
+}
+
+function sections(b: Uint8Array): Section[] {
+  if (b.length < 8 || b[0] !== 0 || b[1] !== 0x61 || b[2] !== 0x73 || b[3] !== 0x6d || b[4] !== 1 || b[5] !== 0 || b[6] !== 0 || b[7] !== 0) fail('not a WebAssembly 1.0 module');
+  const out: Section[] = [];
+  const r = new Reader(b, 8);
+  while (r.o < b.length) {
+    const start = r.o;
+    const id = r.byte();
+    const size = r.u32();
+    const payload = r.o;
+    const end = payload + size;
+    if (end > b.length) fail('a section runs past the end');
+    out.push({ id, start, payload, end });
+    r.o = end;
+  }
+  return out;
+}
+
+/**
+ * The program with its memory imported as env.memory and the shield's section appended.
+ * @throws {ShieldError} `PROGRAM_INVALID` for a module that is not WebAssembly 1.0, defines no
+ * memory or more than one, imports one, has a shared or 64-bit memory, or already has a
+ * `witness.extension` section.
+ */
+export function shieldModule(program: Uint8Array, payload: Uint8Array): Uint8Array {
+  if (!(program instanceof Uint8Array)) fail('the program must be bytes');
+  if (!WebAssembly.validate(program)) fail('not valid WebAssembly');
+  const secs = sections(program);
+  let memory: Section | null = null;
+  let imports: Section | null = null;
+  for (const s of secs) {
+    if (s.id === 5) memory = s;
+    if (s.id === 2) imports = s;
+    if (s.id === 0) {
+      const r = new Reader(program, s.payload);
+      if (r.name() === EXTENSION_SECTION) fail(`it already has a ${EXTENSION_SECTION} section`);
+    }
+  }
+  if (imports !== null) {
+    const r = new Reader(program, imports.payload);
+    const n = r.u32();
+    for (let i = 0; i < n; i++) {
+      const m = r.name(), name = r.name(), kind = r.byte();
+      if (kind === 0) r.u32();
+      else if (kind === 1) {
+        r.byte();
+        const f = r.byte();
+        r.u32();
+        if (f & 1) r.u32();
+      } else if (kind === 2) fail(`it imports its memory (${m}.${name}); a WASI command defines it`);
+      else if (kind === 3) {
+        r.byte();
+        r.byte();
+      } else fail(`it imports ${m}.${name} of kind ${kind}`);
+    }
+  }
+  if (memory === null) fail('it defines no memory');
+  const r = new Reader(program, memory.payload);
+  if (r.u32() !== 1) fail('it defines more than one memory');
+  const flags = r.byte();
+  if (flags & 2) fail('its memory is shared (threads are not supported)');
+  if (flags & ~1) fail('its memory is not a 32-bit memory');
+  const min = r.u32();
+  const max = flags & 1 ? r.u32() : null;
+  // The import entry: "env" "memory", kind 2, the same limits.
+  const entry = [...leb(3), 0x65, 0x6e, 0x76, ...leb(6), 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 2, max === null ? 0 : 1, ...leb(min), ...(max === null ? [] : leb(max))];
+  let importSection: number[];
+  if (imports !== null) {
+    const ir = new Reader(program, imports.payload);
+    const n = ir.u32();
+    const rest = program.subarray(ir.o, imports.end);
+    const body = [...leb(n + 1), ...rest, ...entry];
+    importSection = [2, ...leb(body.length), ...body];
+  } else {
+    const body = [...leb(1), ...entry];
+    importSection = [2, ...leb(body.length), ...body];
+  }
+  const nameBytes = new TextEncoder().encode(EXTENSION_SECTION);
+  const customBody = [...leb(nameBytes.length), ...nameBytes];
+  const customHeader = [0, ...leb(customBody.length + payload.length), ...customBody];
+  // Reassemble: every section as it was, the import section replaced (or inserted after the type
+  // section, where the binary format's order puts it), the memory section dropped.
+  const parts: Uint8Array[] = [program.subarray(0, 8)];
+  const typeSection = secs.find((s) => s.id === 1) ?? null;
+  if (imports === null && typeSection === null) parts.push(Uint8Array.from(importSection));
+  for (const s of secs) {
+    if (s === memory) continue;
+    if (s === imports) {
+      parts.push(Uint8Array.from(importSection));
+      continue;
+    }
+    parts.push(program.subarray(s.start, s.end));
+    if (imports === null && s === typeSection) parts.push(Uint8Array.from(importSection));
+  }
+  parts.push(Uint8Array.from(customHeader), payload);
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  if (!WebAssembly.validate(out)) fail('the transformed module does not validate (a bug: please report it)');
+  return out;
+}

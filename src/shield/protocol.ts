@@ -1,0 +1,182 @@
+/**
+ * The shield's host ABI: one OCALL, `shield_host(request, response)`, carrying one operation.
+ * Haven's lesson: a narrow ABI whose every answer the shield checks (Iago attacks, Checkoway and
+ * Shacham, ASPLOS 2013). The host never sees a file descriptor, an enclave address or a key: it
+ * sees operations on paths under a mount, and bytes that are already ciphertext where the mount
+ * is encrypted.
+ *
+ * Request:  u32 op, then the operation's fields (little-endian; strings as u32 length + UTF-8).
+ * Response: u32 errno (WASI numbering, 0 = success), then the operation's results. The OCALL
+ * returns the response's length; the shield refuses one longer than its buffer or shorter than
+ * its fields (a violation, below).
+ */
+import { ShieldError } from './errors.js';
+
+export const OP = {
+  /** fd (1 or 2), bytes → u32 written */
+  WRITE_STDIO: 1,
+  /** u32 max → bytes */
+  READ_STDIN: 2,
+  /** u32 clock id → u64 nanoseconds */
+  CLOCK: 3,
+  /** mount, path → u8 filetype, u64 size, u64 mtime (ns) */
+  STAT: 4,
+  /** mount, path, u64 offset, u32 length → bytes */
+  READ: 5,
+  /** mount, path, u64 offset, bytes → u32 written */
+  WRITE: 6,
+  /** mount, path, u64 size → (nothing) */
+  TRUNCATE: 7,
+  /** mount, path, u8 exclusive → (nothing); creates an empty file when there is none */
+  CREATE: 8,
+  /** mount, path, u32 first index → u32 count, then count × (u8 filetype, name) */
+  LIST: 9,
+  /** mount, path */
+  UNLINK: 10,
+  /** mount, path */
+  MKDIR: 11,
+  /** mount, path */
+  RMDIR: 12,
+  /** mount, from, to */
+  RENAME: 13,
+  /** the shield refused an answer: u32 op, string what (for the host's log; no response read) */
+  VIOLATION: 14,
+} as const;
+
+export const OP_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(OP).map(([k, v]) => [v, k]));
+
+/** WASI preview1 errno values (wasi/api.h, __WASI_ERRNO_*) the shield and the host use. */
+export const ERRNO = {
+  SUCCESS: 0, TOOBIG: 1, ACCES: 2, BADF: 8, BUSY: 10, EXIST: 20, FAULT: 21, FBIG: 22, ILSEQ: 25, INVAL: 28, IO: 29, ISDIR: 31, MFILE: 33,
+  NAMETOOLONG: 37, NOENT: 44, NOMEM: 48, NOSPC: 51, NOSYS: 52, NOTDIR: 54, NOTEMPTY: 55, NOTSUP: 58, OVERFLOW: 61, PERM: 63,
+  ROFS: 69, SPIPE: 70, XDEV: 75, NOTCAPABLE: 76,
+} as const;
+/** The largest errno WASI preview1 defines (NOTCAPABLE). */
+export const MAX_ERRNO = 76;
+
+/** WASI filetype values (__WASI_FILETYPE_*). */
+export const FILETYPE = { UNKNOWN: 0, CHARACTER_DEVICE: 2, DIRECTORY: 3, REGULAR_FILE: 4 } as const;
+
+/** Most bytes one READ, WRITE or WRITE_STDIO carries (the rest goes in further operations). */
+export const MAX_IO = 256 * 1024;
+/** The response buffer the shield offers: MAX_IO of data and its fields. */
+export const RESPONSE_CAPACITY = MAX_IO + 64;
+/** Longest path or name, bytes (Linux's PATH_MAX). */
+export const MAX_PATH = 4096;
+
+const UTF8 = new TextEncoder();
+
+/** Builds a request (or, on the host side, a response). */
+export class Encoder {
+  #b = new Uint8Array(256);
+  #v = new DataView(this.#b.buffer);
+  #n = 0;
+  #room(k: number): void {
+    if (this.#n + k <= this.#b.length) return;
+    const nb = new Uint8Array(Math.max(this.#b.length * 2, this.#n + k));
+    nb.set(this.#b.subarray(0, this.#n));
+    this.#b = nb;
+    this.#v = new DataView(nb.buffer);
+  }
+  u8(x: number): this {
+    this.#room(1);
+    this.#b[this.#n++] = x;
+    return this;
+  }
+  u32(x: number): this {
+    this.#room(4);
+    this.#v.setUint32(this.#n, x >>> 0, true);
+    this.#n += 4;
+    return this;
+  }
+  u64(x: bigint): this {
+    this.#room(8);
+    this.#v.setBigUint64(this.#n, BigInt.asUintN(64, x), true);
+    this.#n += 8;
+    return this;
+  }
+  str(s: string): this {
+    return this.bytes(UTF8.encode(s));
+  }
+  bytes(b: Uint8Array): this {
+    this.u32(b.length);
+    this.#room(b.length);
+    this.#b.set(b, this.#n);
+    this.#n += b.length;
+    return this;
+  }
+  /** Bytes to the end, without a length. */
+  tail(b: Uint8Array): this {
+    this.#room(b.length);
+    this.#b.set(b, this.#n);
+    this.#n += b.length;
+    return this;
+  }
+  finish(): Uint8Array {
+    return this.#b.slice(0, this.#n);
+  }
+}
+
+/** A malformed message: a request the host cannot parse, or an answer the shield refuses. */
+export class Malformed extends ShieldError {
+  constructor(message: string) {
+    super('MALFORMED', message);
+  }
+}
+
+/** Reads a message strictly: every field present, nothing read past its end. */
+export class Decoder {
+  #o = 0;
+  readonly #v: DataView;
+  constructor(readonly b: Uint8Array) {
+    this.#v = new DataView(b.buffer, b.byteOffset, b.length);
+  }
+  #need(k: number, what: string): void {
+    if (this.#o + k > this.b.length) throw new Malformed(`${what}: the message ends early`);
+  }
+  u8(what = 'u8'): number {
+    this.#need(1, what);
+    return this.b[this.#o++]!;
+  }
+  u32(what = 'u32'): number {
+    this.#need(4, what);
+    const x = this.#v.getUint32(this.#o, true);
+    this.#o += 4;
+    return x;
+  }
+  u64(what = 'u64'): bigint {
+    this.#need(8, what);
+    const x = this.#v.getBigUint64(this.#o, true);
+    this.#o += 8;
+    return x;
+  }
+  bytes(what = 'bytes', max = Number.MAX_SAFE_INTEGER): Uint8Array {
+    const n = this.u32(what);
+    if (n > max) throw new Malformed(`${what}: ${n} bytes, more than ${max}`);
+    this.#need(n, what);
+    const out = this.b.slice(this.#o, this.#o + n);
+    this.#o += n;
+    return out;
+  }
+  str(what = 'string', max = MAX_PATH): string {
+    const b = this.bytes(what, max);
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(b);
+    } catch {
+      throw new Malformed(`${what}: not UTF-8`);
+    }
+  }
+  /** The rest of the message. */
+  tail(): Uint8Array {
+    const out = this.b.slice(this.#o);
+    this.#o = this.b.length;
+    return out;
+  }
+  get remaining(): number {
+    return this.b.length - this.#o;
+  }
+  /** Nothing may follow the last field. */
+  end(what: string): void {
+    if (this.#o !== this.b.length) throw new Malformed(`${what}: ${this.b.length - this.#o} bytes after the last field`);
+  }
+}

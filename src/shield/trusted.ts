@@ -1,0 +1,1098 @@
+/**
+ * The shield's trusted part: WASI preview1 inside the enclave, as an extension of the trusted
+ * runtime (sdk/enclave/extension.ts). It runs in enclave mode; the program's imports of
+ * `wasi_snapshot_preview1` land here, and the only way out is the one OCALL of protocol.ts.
+ *
+ * What it decides itself, never asking the host: argv and the environment (the measured
+ * manifest), random numbers (the enclave's own, RDRAND's counterpart), which paths exist in a
+ * trusted mount, the contents of trusted and encrypted files (checked by hash, or unsealed and
+ * checked against their path), file descriptors and positions. What it asks the host and checks
+ * (Iago): every answer's length and fields, counts no larger than asked, file types, directory
+ * entries, a monotonic clock that never goes back, encrypted files that are not rolled back or
+ * deleted behind its back while it runs. An answer that fails a check is a violation: the call
+ * fails with EIO (the monotonic clock: the last value is kept), and the violation is reported to
+ * the host (it learns only what it did).
+ *
+ * Not defended (as Haven, section 7): rollback of encrypted files across the enclave's lifetimes
+ * (there is no monotonic counter), the names, sizes and times of files in encrypted mounts, the
+ * wall clock (realtime is the host's word), denial of service, side channels.
+ */
+import { STATUS } from '../sdk/abi.js';
+import type { FuncType, WasmModuleInfo } from '../sdk/wasm.js';
+import type { InterfacePlan } from '../sdk/abi.js';
+import type { RuntimeExtension, RuntimeExtensionDescriptor, ExtensionHost, ExtensionInstance } from '../sdk/enclave/extension.js';
+import { sealData, unsealData, createReport } from '../sdk/enclave/services.js';
+import { KEYPOLICY, KEYNAME, KEYREQUEST } from '../arch/index.js';
+import { SEALED_HEADER_SIZE } from '../sdk/sealing.js';
+import { toHex, u16le } from '../lib/bytes.js';
+import { parseManifest, type ResolvedManifest, type ResolvedMount } from './manifest.js';
+import { OP, OP_NAMES, ERRNO, FILETYPE, MAX_IO, MAX_ERRNO, MAX_PATH, RESPONSE_CAPACITY, Encoder, Decoder, Malformed } from './protocol.js';
+import { ShieldError } from './errors.js';
+
+/** The shield's identity and version, measured with every shielded program. */
+export const SHIELD_ID = 'witness-shield/0.1';
+
+/** The shield's interface: one ECALL that runs the program, one OCALL for every host operation. */
+export const SHIELD_EDL = `enclave {
+    trusted {
+        public int shield_main(void);
+    };
+    untrusted {
+        int shield_host([in, size=request_len] const uint8_t* request, size_t request_len,
+                        [out, size=response_cap] uint8_t* response, size_t response_cap);
+    };
+};
+`;
+
+const WASI = 'wasi_snapshot_preview1';
+const I = 'i32', L = 'i64';
+const sig = (params: readonly ('i32' | 'i64')[], results: readonly 'i32'[] = ['i32']): FuncType => ({ params, results });
+
+/** Every WASI preview1 function with its signature (wasi/api.h, as clang lowers it for wasm32). */
+export const WASI_FUNCTIONS: Readonly<Record<string, FuncType>> = {
+  args_get: sig([I, I]), args_sizes_get: sig([I, I]), environ_get: sig([I, I]), environ_sizes_get: sig([I, I]),
+  clock_res_get: sig([I, I]), clock_time_get: sig([I, L, I]),
+  fd_advise: sig([I, L, L, I]), fd_allocate: sig([I, L, L]), fd_close: sig([I]), fd_datasync: sig([I]),
+  fd_fdstat_get: sig([I, I]), fd_fdstat_set_flags: sig([I, I]), fd_fdstat_set_rights: sig([I, L, L]),
+  fd_filestat_get: sig([I, I]), fd_filestat_set_size: sig([I, L]), fd_filestat_set_times: sig([I, L, L, I]),
+  fd_pread: sig([I, I, I, L, I]), fd_prestat_get: sig([I, I]), fd_prestat_dir_name: sig([I, I, I]),
+  fd_pwrite: sig([I, I, I, L, I]), fd_read: sig([I, I, I, I]), fd_readdir: sig([I, I, I, L, I]), fd_renumber: sig([I, I]),
+  fd_seek: sig([I, L, I, I]), fd_sync: sig([I]), fd_tell: sig([I, I]), fd_write: sig([I, I, I, I]),
+  path_create_directory: sig([I, I, I]), path_filestat_get: sig([I, I, I, I, I]), path_filestat_set_times: sig([I, I, I, I, L, L, I]),
+  path_link: sig([I, I, I, I, I, I, I]), path_open: sig([I, I, I, I, I, L, L, I, I]), path_readlink: sig([I, I, I, I, I, I]),
+  path_remove_directory: sig([I, I, I]), path_rename: sig([I, I, I, I, I, I]), path_symlink: sig([I, I, I, I, I]), path_unlink_file: sig([I, I, I]),
+  poll_oneoff: sig([I, I, I, I]), proc_exit: sig([I], []), proc_raise: sig([I]), sched_yield: sig([]), random_get: sig([I, I]),
+  sock_accept: sig([I, I, I]), sock_recv: sig([I, I, I, I, I, I]), sock_send: sig([I, I, I, I, I]), sock_shutdown: sig([I, I]),
+};
+
+/** WASI rights (__WASI_RIGHTS_*): the shield grants every right a descriptor's kind allows and checks reads and writes by how it was opened. */
+const RIGHTS_ALL = (1n << 30n) - 1n;
+const RIGHT_FD_READ = 1n << 1n;
+const RIGHT_FD_WRITE = 1n << 6n;
+const OFLAGS = { CREAT: 1, DIRECTORY: 2, EXCL: 4, TRUNC: 8 } as const;
+const FDFLAG_APPEND = 1;
+const FDFLAG_NONBLOCK = 4;
+/** The first byte of an encrypted file's sealed text: the format version. */
+const PFS_VERSION = 1;
+/** Largest file the shield reads whole (a trusted or encrypted file): 1 GiB. */
+const MAX_WHOLE_FILE = 1 << 30;
+/** Most directory entries one listing may have. */
+const MAX_ENTRIES = 65536;
+/** Descriptors a program may hold. */
+const MAX_FDS = 4096;
+
+/** A WASI error for the program. */
+class Errno {
+  constructor(readonly code: number) {}
+}
+/** An answer from the host that fails a check. */
+class Violation extends ShieldError {
+  constructor(readonly op: number, what: string) {
+    super('HOST_VIOLATION', `${OP_NAMES[op] ?? `op ${op}`}: ${what}`, { op });
+  }
+}
+/** proc_exit: unwinds the program's frames to shield_main. */
+class ProcExit {
+  constructor(readonly code: number) {}
+}
+
+/** What a trusted or encrypted file holds while the enclave has it. */
+interface Content {
+  key: string;
+  mount: Mount;
+  rel: string;
+  data: Uint8Array;
+  size: number;
+  dirty: boolean;
+  refs: number;
+  unlinked: boolean;
+}
+
+interface Mount extends ResolvedMount {
+  readonly trusted: ReadonlyMap<string, string>;
+  /** trusted: the directories the listed files imply ('' the root). */
+  readonly trustedDirs: ReadonlySet<string>;
+}
+
+type Fd =
+  | { readonly kind: 'stdio'; readonly n: 0 | 1 | 2 }
+  | { readonly kind: 'dir'; readonly mount: Mount; rel: string; listing: { name: string; type: number }[] | null; readonly preopen: boolean }
+  | { readonly kind: 'file'; readonly mount: Mount; rel: string; pos: number; append: boolean; readonly read: boolean; readonly write: boolean; readonly content: Content | null };
+
+function descriptorCheck(info: WasmModuleInfo, plan: InterfacePlan, config: Uint8Array): string[] {
+  const problems: string[] = [];
+  try {
+    parseManifest(config);
+  } catch (e) {
+    problems.push(e instanceof Error ? e.message : String(e));
+  }
+  const start = info.exports.find((e) => e.name === '_start');
+  if (!start || start.kind !== 'function' || !start.type || start.type.params.length !== 0 || start.type.results.length !== 0) problems.push('a shielded program is a WASI command: it must export _start () -> ()');
+  if (info.exports.some((e) => e.name === '_initialize')) problems.push('a WASI reactor (_initialize) is not supported: the shield runs commands');
+  const main = plan.ecalls.find((f) => f.name === 'shield_main');
+  const host = plan.ocalls.find((f) => f.name === 'shield_host');
+  const shape = (f: typeof host) => f !== undefined && f.params.length === 4 && f.params[0]!.kind === 'buffer' && f.params[0]!.direction === 'in' && f.params[1]!.kind === 'value' && f.params[2]!.kind === 'buffer' && f.params[2]!.direction === 'out' && f.params[3]!.kind === 'value' && f.returns?.wasm === 'i32';
+  if (plan.ecalls.length !== 1 || !main || main.params.length !== 0 || main.returns?.wasm !== 'i32' || plan.ocalls.length !== 1 || !shape(host)) problems.push('a shielded program must be built with the shield interface (SHIELD_EDL)');
+  return problems;
+}
+
+/** The shield without its code: what buildImage checks a shielded program against. */
+export const SHIELD_DESCRIPTOR: RuntimeExtensionDescriptor = {
+  id: SHIELD_ID,
+  imports: { [WASI]: WASI_FUNCTIONS },
+  ecalls: ['shield_main'],
+  check: descriptorCheck,
+};
+
+/** The shield as an extension of the trusted runtime (the platform installs it). */
+export function shieldExtension(): RuntimeExtension {
+  return { ...SHIELD_DESCRIPTOR, attach: (host) => new Shield(host).instance() };
+}
+
+const UTF8 = new TextEncoder();
+const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true });
+
+class Shield {
+  readonly #h: ExtensionHost;
+  readonly #m: ResolvedManifest;
+  readonly #mounts: Mount[];
+  readonly #fds = new Map<number, Fd>();
+  /** Encrypted files by key: the SHA-256 of the last blob the shield wrote or accepted, or 'deleted'. */
+  readonly #known = new Map<string, string>();
+  readonly #contents = new Map<string, Content>();
+  readonly #inodes = new Map<string, bigint>();
+  #monotonic = 0n;
+  #ran = false;
+  #self: Uint8Array | null = null;
+
+  constructor(h: ExtensionHost) {
+    this.#h = h;
+    this.#m = parseManifest(h.config);
+    this.#mounts = this.#m.mounts.map((m) => {
+      const dirs = new Set<string>(['']);
+      for (const [p] of m.files) {
+        const parts = p.split('/');
+        for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
+      }
+      return { ...m, trusted: new Map(m.files), trustedDirs: dirs };
+    });
+    this.#fds.set(0, { kind: 'stdio', n: 0 });
+    this.#fds.set(1, { kind: 'stdio', n: 1 });
+    this.#fds.set(2, { kind: 'stdio', n: 2 });
+    this.#mounts.forEach((m, i) => this.#fds.set(3 + i, { kind: 'dir', mount: m, rel: '', listing: null, preopen: true }));
+  }
+
+  instance(): ExtensionInstance {
+    const wasi: Record<string, (...a: never[]) => unknown> = {};
+    for (const name of Object.keys(WASI_FUNCTIONS)) {
+      const impl = (this as unknown as Record<string, ((...a: (number | bigint)[]) => number | void) | undefined>)[`wasi_${name}`];
+      const body = impl ? impl.bind(this) : () => ERRNO.NOSYS;
+      wasi[name] = name === 'proc_exit' ? (body as (...a: never[]) => unknown) : (((...a: (number | bigint)[]) => this.#guard(name, () => body(...a) as number)) as (...a: never[]) => unknown);
+    }
+    return { imports: { [WASI]: wasi }, ecalls: { shield_main: () => this.#main() } };
+  }
+
+  // ---- the program's run ------------------------------------------------------------------------
+
+  #main(): number {
+    if (this.#ran) this.#h.fail(STATUS.INVALID_STATE, 'the shielded program has run: a WASI command runs once per enclave');
+    this.#ran = true;
+    const start = this.#h.exports()._start;
+    if (typeof start !== 'function') this.#h.fail(STATUS.INVALID_ENCLAVE, 'the program exports no _start');
+    let code = 0;
+    try {
+      (start as () => void)();
+    } catch (e) {
+      if (!(e instanceof ProcExit)) throw e;
+      code = e.code;
+    }
+    // What the program wrote to encrypted files and did not close is sealed now, as exit flushes stdio.
+    for (const c of this.#contents.values()) {
+      if (!c.dirty || c.unlinked) continue;
+      try {
+        this.#flush(c);
+      } catch (e) {
+        if (!(e instanceof Errno) && !(e instanceof Violation)) throw e;
+        if (e instanceof Violation) this.#report(e);
+      }
+    }
+    return code;
+  }
+
+  /** A WASI call: its errno, a violation reported and answered with EIO. */
+  #guard(_name: string, body: () => number): number {
+    try {
+      return body();
+    } catch (e) {
+      if (e instanceof Errno) return e.code;
+      if (e instanceof Violation) {
+        this.#report(e);
+        return ERRNO.IO;
+      }
+      throw e;
+    }
+  }
+
+  #report(v: Violation): void {
+    try {
+      this.#send(new Encoder().u32(OP.VIOLATION).u32(v.op).str(v.message.slice(0, 1024)).finish());
+    } catch {
+      // the host's answer to a report is not read
+    }
+  }
+
+  // ---- the host ABI ---------------------------------------------------------------------------
+
+  /** One OCALL: the response's bytes, or a violation when the OCALL failed or its length is not sane. */
+  #send(request: Uint8Array): Uint8Array {
+    const op = request[0]! | (request[1]! << 8);
+    const response = new Uint8Array(RESPONSE_CAPACITY);
+    const { status, result } = this.#h.hostCall('shield_host', [request, request.length, response, response.length]);
+    if (status !== STATUS.SUCCESS) throw new Violation(op, `the OCALL failed (status 0x${status.toString(16)})`);
+    const n = Number(result);
+    if (!Number.isInteger(n) || n < 4 || n > response.length) throw new Violation(op, `the host returned a response of ${String(result)} bytes (4 to ${response.length})`);
+    return response.subarray(0, n);
+  }
+
+  /** An operation: the decoder after the errno; the host's errno as an Errno; a malformed answer as a violation. */
+  #call(op: number, fields: (e: Encoder) => void): Decoder {
+    const e = new Encoder().u32(op);
+    fields(e);
+    const d = new Decoder(this.#send(e.finish()));
+    const errno = d.u32();
+    if (errno > MAX_ERRNO) throw new Violation(op, `errno ${errno} is not a WASI errno`);
+    if (errno !== 0) {
+      if (d.remaining !== 0) throw new Violation(op, 'an error answer carries data');
+      throw new Errno(errno);
+    }
+    return d;
+  }
+
+  /** Read an answer's fields; a malformed one is a violation. */
+  #parse<T>(op: number, d: Decoder, read: (d: Decoder) => T): T {
+    try {
+      const v = read(d);
+      d.end(OP_NAMES[op]!);
+      return v;
+    } catch (e) {
+      if (e instanceof Malformed) throw new Violation(op, e.message);
+      throw e;
+    }
+  }
+
+  #stat(m: Mount, rel: string): { type: number; size: number; mtime: bigint } | null {
+    let d: Decoder;
+    try {
+      d = this.#call(OP.STAT, (e) => e.str(m.path).str(rel));
+    } catch (e) {
+      if (e instanceof Errno && e.code === ERRNO.NOENT) return null;
+      throw e;
+    }
+    const st = this.#parse(OP.STAT, d, (x) => ({ type: x.u8('filetype'), size: x.u64('size'), mtime: x.u64('mtime') }));
+    if (st.type !== FILETYPE.DIRECTORY && st.type !== FILETYPE.REGULAR_FILE) throw new Violation(OP.STAT, `filetype ${st.type} (a mount holds files and directories only)`);
+    if (st.size > BigInt(Number.MAX_SAFE_INTEGER)) throw new Violation(OP.STAT, `size ${st.size}`);
+    return { type: st.type, size: Number(st.size), mtime: st.mtime };
+  }
+
+  /** READ of up to `len` bytes at `offset`: never more than asked. */
+  #read(m: Mount, rel: string, offset: number, len: number): Uint8Array {
+    const d = this.#call(OP.READ, (e) => e.str(m.path).str(rel).u64(BigInt(offset)).u32(len));
+    const data = this.#parse(OP.READ, d, (x) => x.bytes('data'));
+    if (data.length > len) throw new Violation(OP.READ, `${data.length} bytes for a read of ${len}`);
+    return data;
+  }
+
+  /** WRITE of `data` at `offset` (2^64−1: at the end), all of it (short writes repeated); never more counted than given. */
+  #write(m: Mount, rel: string, offset: number | null, data: Uint8Array): void {
+    let done = 0;
+    while (done < data.length) {
+      const chunk = data.subarray(done, done + MAX_IO);
+      const d = this.#call(OP.WRITE, (e) => e.str(m.path).str(rel).u64(offset === null ? 0xffff_ffff_ffff_ffffn : BigInt(offset + done)).bytes(chunk));
+      const n = this.#parse(OP.WRITE, d, (x) => x.u32('written'));
+      if (n > chunk.length) throw new Violation(OP.WRITE, `${n} bytes written of ${chunk.length}`);
+      if (n === 0) throw new Errno(ERRNO.IO);
+      done += n;
+    }
+  }
+
+  #simple(op: number, fields: (e: Encoder) => void): void {
+    const d = this.#call(op, fields);
+    this.#parse(op, d, () => undefined);
+  }
+
+  #list(m: Mount, rel: string): { name: string; type: number }[] {
+    const out: { name: string; type: number }[] = [];
+    const names = new Set<string>();
+    for (;;) {
+      const d = this.#call(OP.LIST, (e) => e.str(m.path).str(rel).u32(out.length));
+      const page = this.#parse(OP.LIST, d, (x) => {
+        const n = x.u32('count');
+        const entries: { name: string; type: number }[] = [];
+        for (let i = 0; i < n; i++) entries.push({ type: x.u8('filetype'), name: x.str('name', 255) });
+        return entries;
+      });
+      if (page.length === 0) return out;
+      for (const en of page) {
+        if (en.name === '' || en.name === '.' || en.name === '..' || en.name.includes('/') || en.name.includes('\0')) throw new Violation(OP.LIST, `an entry named '${en.name}'`);
+        if (en.type !== FILETYPE.DIRECTORY && en.type !== FILETYPE.REGULAR_FILE) throw new Violation(OP.LIST, `entry '${en.name}' has filetype ${en.type}`);
+        if (names.has(en.name)) throw new Violation(OP.LIST, `entry '${en.name}' twice`);
+        names.add(en.name);
+        out.push(en);
+      }
+      if (out.length > MAX_ENTRIES) throw new Violation(OP.LIST, `more than ${MAX_ENTRIES} entries`);
+    }
+  }
+
+  // ---- trusted and encrypted contents -----------------------------------------------------------
+
+  #key(m: Mount, rel: string): string {
+    return `${m.path}\0${rel}`;
+  }
+
+  /** Read a whole file the host holds, sized by its STAT. */
+  #fetchWhole(m: Mount, rel: string, size: number): Uint8Array {
+    if (size > MAX_WHOLE_FILE) throw new Errno(ERRNO.FBIG);
+    const out = new Uint8Array(size);
+    let at = 0;
+    while (at < size) {
+      const part = this.#read(m, rel, at, Math.min(MAX_IO, size - at));
+      if (part.length === 0) throw new Violation(OP.READ, `the file ended at ${at} of the ${size} bytes its STAT gave`);
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  }
+
+  #trustedContent(m: Mount, rel: string): Content {
+    const key = this.#key(m, rel);
+    const had = this.#contents.get(key);
+    if (had) return had;
+    const want = m.trusted.get(rel)!;
+    const st = this.#stat(m, rel);
+    if (st === null || st.type !== FILETYPE.REGULAR_FILE) throw new Violation(OP.STAT, `trusted file ${rel} is missing`);
+    const data = this.#fetchWhole(m, rel, st.size);
+    if (toHex(this.#h.crypto.sha256(data)) !== want) throw new Violation(OP.READ, `trusted file ${rel} does not match its hash in the manifest`);
+    const c: Content = { key, mount: m, rel, data, size: data.length, dirty: false, refs: 0, unlinked: false };
+    this.#contents.set(key, c);
+    return c;
+  }
+
+  #aad(m: Mount, rel: string): Uint8Array {
+    return UTF8.encode(`${SHIELD_ID} encrypted file\0${m.path}\0${rel}`);
+  }
+
+  #policy(m: Mount): number {
+    return m.keyPolicy === 'mrsigner' ? KEYPOLICY.MRSIGNER : KEYPOLICY.MRENCLAVE;
+  }
+
+  #selfReport(): Uint8Array {
+    return (this.#self ??= createReport(this.#h.ctx(), null, null));
+  }
+
+  /** An encrypted file's content (opened, or null when the host has no such file), its blob checked. */
+  #encryptedContent(m: Mount, rel: string, st: { type: number; size: number } | null): Content | null {
+    const key = this.#key(m, rel);
+    const had = this.#contents.get(key);
+    if (had) return had;
+    const known = this.#known.get(key);
+    if (st === null) {
+      if (known !== undefined && known !== 'deleted') throw new Violation(OP.STAT, `encrypted file ${rel} was deleted behind the enclave's back`);
+      return null;
+    }
+    const blob = this.#fetchWhole(m, rel, st.size);
+    const hash = toHex(this.#h.crypto.sha256(blob));
+    if (known === 'deleted') throw new Violation(OP.READ, `encrypted file ${rel}, which the enclave deleted, is back`);
+    if (known !== undefined && known !== hash) throw new Violation(OP.READ, `encrypted file ${rel} is not the version the enclave last wrote (rolled back or replaced)`);
+    if (blob.length < SEALED_HEADER_SIZE) throw new Violation(OP.READ, `encrypted file ${rel} is too short to be sealed data`);
+    // The blob's KEYREQUEST is the host's to choose: only the mount's key (SEAL, the mount's policy) opens it.
+    if (u16le(blob, KEYREQUEST.field('KEYNAME').offset) !== KEYNAME.SEAL_KEY || u16le(blob, KEYREQUEST.field('KEYPOLICY').offset) !== this.#policy(m)) throw new Violation(OP.READ, `encrypted file ${rel} was not sealed with the mount's key policy`);
+    const opened = unsealData(this.#h.ctx(), this.#h.crypto, blob, () => this.#selfReport());
+    if (typeof opened === 'number') throw new Violation(OP.READ, `encrypted file ${rel} does not open (status 0x${opened.toString(16)}): changed, or sealed by another enclave`);
+    const aad = this.#aad(m, rel);
+    if (opened.aad.length !== aad.length || opened.aad.some((b, i) => b !== aad[i])) throw new Violation(OP.READ, `encrypted file ${rel} belongs to another path`);
+    if (opened.text[0] !== PFS_VERSION) throw new Violation(OP.READ, `encrypted file ${rel} has format ${opened.text[0]}`);
+    this.#known.set(key, hash);
+    const data = opened.text.slice(1);
+    const c: Content = { key, mount: m, rel, data, size: data.length, dirty: false, refs: 0, unlinked: false };
+    this.#contents.set(key, c);
+    return c;
+  }
+
+  /** Seal a content and store it on the host at its path. */
+  #flush(c: Content): void {
+    const text = new Uint8Array(1 + c.size);
+    text[0] = PFS_VERSION;
+    text.set(c.data.subarray(0, c.size), 1);
+    const blob = sealData(this.#h.ctx(), this.#h.crypto, this.#policy(c.mount), this.#aad(c.mount, c.rel), text, undefined, undefined, () => this.#selfReport());
+    text.fill(0);
+    if (typeof blob === 'number') throw new Errno(ERRNO.IO);
+    this.#write(c.mount, c.rel, 0, blob);
+    this.#simple(OP.TRUNCATE, (e) => e.str(c.mount.path).str(c.rel).u64(BigInt(blob.length)));
+    this.#known.set(c.key, toHex(this.#h.crypto.sha256(blob)));
+    c.dirty = false;
+  }
+
+  #release(c: Content): void {
+    if (--c.refs > 0) return;
+    if (c.dirty && !c.unlinked) this.#flush(c);
+    // A trusted file stays (it cannot change); an encrypted one is read again at its next open (its version is known).
+    if (c.mount.kind === 'encrypted') {
+      c.data.fill(0);
+      this.#contents.delete(c.key);
+    }
+  }
+
+  // ---- guest memory -----------------------------------------------------------------------------
+
+  #mem(ptr: number, len: number): Uint8Array {
+    const m = this.#h.memory;
+    if (ptr < 0 || len < 0 || ptr + len > m.length) throw new Errno(ERRNO.FAULT);
+    return m.subarray(ptr, ptr + len);
+  }
+  #u32(ptr: number): number {
+    const b = this.#mem(ptr, 4);
+    return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+  }
+  #setU32(ptr: number, v: number): void {
+    const b = this.#mem(ptr, 4);
+    b[0] = v & 0xff;
+    b[1] = (v >>> 8) & 0xff;
+    b[2] = (v >>> 16) & 0xff;
+    b[3] = (v >>> 24) & 0xff;
+  }
+  #setU64(ptr: number, v: bigint): void {
+    const b = this.#mem(ptr, 8);
+    new DataView(b.buffer, b.byteOffset, 8).setBigUint64(0, BigInt.asUintN(64, v), true);
+  }
+  #string(ptr: number, len: number): string {
+    if (len > MAX_PATH) throw new Errno(ERRNO.NAMETOOLONG);
+    try {
+      return UTF8_STRICT.decode(this.#mem(ptr >>> 0, len >>> 0));
+    } catch (e) {
+      if (e instanceof Errno) throw e;
+      throw new Errno(ERRNO.ILSEQ);
+    }
+  }
+  /** The iovecs (ciovecs) at `ptr`: [address, length] pairs. */
+  #iovs(ptr: number, n: number): [number, number][] {
+    const out: [number, number][] = [];
+    for (let i = 0; i < n; i++) {
+      const a = this.#u32(ptr + 8 * i), l = this.#u32(ptr + 8 * i + 4);
+      this.#mem(a, l);
+      out.push([a, l]);
+    }
+    return out;
+  }
+
+  #fd(fd: number): Fd {
+    const f = this.#fds.get(fd);
+    if (f === undefined) throw new Errno(ERRNO.BADF);
+    return f;
+  }
+  #dirFd(fd: number): Extract<Fd, { kind: 'dir' }> {
+    const f = this.#fd(fd);
+    if (f.kind !== 'dir') throw new Errno(ERRNO.NOTDIR);
+    return f;
+  }
+  #fileFd(fd: number): Extract<Fd, { kind: 'file' }> {
+    const f = this.#fd(fd);
+    if (f.kind === 'dir') throw new Errno(ERRNO.ISDIR);
+    if (f.kind !== 'file') throw new Errno(ERRNO.SPIPE);
+    return f;
+  }
+  #newFd(f: Fd): number {
+    if (this.#fds.size >= MAX_FDS) throw new Errno(ERRNO.MFILE);
+    let n = 3;
+    while (this.#fds.has(n)) n++;
+    this.#fds.set(n, f);
+    return n;
+  }
+
+  /** A path relative to a directory descriptor, inside its mount: the mount and the normalized path ('' = its root). */
+  #resolve(dirfd: number, ptr: number, len: number): { m: Mount; rel: string } {
+    const dir = this.#dirFd(dirfd);
+    const path = this.#string(ptr, len);
+    if (path.startsWith('/')) throw new Errno(ERRNO.NOTCAPABLE);
+    if (path.includes('\0')) throw new Errno(ERRNO.INVAL);
+    const stack = dir.rel === '' ? [] : dir.rel.split('/');
+    for (const part of path.split('/')) {
+      if (part === '' || part === '.') continue;
+      if (part === '..') {
+        if (stack.length === 0) throw new Errno(ERRNO.NOTCAPABLE);
+        stack.pop();
+      } else stack.push(part);
+    }
+    return { m: dir.mount, rel: stack.join('/') };
+  }
+
+  /** What is at a path: its type, size and time (trusted: from the manifest and the checked content). */
+  #what(m: Mount, rel: string): { type: number; size: number; mtime: bigint } | null {
+    if (m.kind === 'trusted') {
+      if (m.trustedDirs.has(rel)) return { type: FILETYPE.DIRECTORY, size: 0, mtime: 0n };
+      if (!m.trusted.has(rel)) return null;
+      return { type: FILETYPE.REGULAR_FILE, size: this.#trustedContent(m, rel).size, mtime: 0n };
+    }
+    const st = this.#stat(m, rel);
+    if (m.kind === 'host' || (st !== null && st.type === FILETYPE.DIRECTORY)) return st;
+    const c = this.#encryptedContent(m, rel, st);
+    return c === null ? null : { type: FILETYPE.REGULAR_FILE, size: c.size, mtime: st!.mtime };
+  }
+
+  #filestat(ptr: number, key: string, type: number, size: number, mtime: bigint): void {
+    const b = this.#mem(ptr, 64);
+    b.fill(0);
+    let ino = this.#inodes.get(key);
+    if (ino === undefined) this.#inodes.set(key, (ino = BigInt(this.#inodes.size + 1)));
+    this.#setU64(ptr + 8, ino);
+    b[16] = type;
+    this.#setU64(ptr + 24, 1n);
+    this.#setU64(ptr + 32, BigInt(size));
+    this.#setU64(ptr + 40, mtime);
+    this.#setU64(ptr + 48, mtime);
+    this.#setU64(ptr + 56, mtime);
+  }
+
+  #notWritable(m: Mount): boolean {
+    return m.kind === 'trusted' || (m.kind === 'host' && m.readOnly);
+  }
+
+  // ---- WASI: arguments, environment, clocks, random, process ---------------------------------------
+
+  #strings(list: readonly string[], ptrs: number, buf: number): number {
+    let at = buf;
+    list.forEach((s, i) => {
+      const b = UTF8.encode(s);
+      this.#mem(at, b.length + 1).set(b);
+      this.#mem(at + b.length, 1)[0] = 0;
+      this.#setU32(ptrs + 4 * i, at);
+      at += b.length + 1;
+    });
+    return ERRNO.SUCCESS;
+  }
+  #sizes(list: readonly string[], countPtr: number, sizePtr: number): number {
+    this.#setU32(countPtr, list.length);
+    this.#setU32(sizePtr, list.reduce((a, s) => a + UTF8.encode(s).length + 1, 0));
+    return ERRNO.SUCCESS;
+  }
+  wasi_args_get(ptrs: number, buf: number): number {
+    return this.#strings(this.#m.args, ptrs, buf);
+  }
+  wasi_args_sizes_get(c: number, s: number): number {
+    return this.#sizes(this.#m.args, c, s);
+  }
+  wasi_environ_get(ptrs: number, buf: number): number {
+    return this.#strings(this.#m.env, ptrs, buf);
+  }
+  wasi_environ_sizes_get(c: number, s: number): number {
+    return this.#sizes(this.#m.env, c, s);
+  }
+  wasi_clock_res_get(id: number, ptr: number): number {
+    if (id < 0 || id > 3) return ERRNO.INVAL;
+    this.#setU64(ptr, 1000n);
+    return ERRNO.SUCCESS;
+  }
+  wasi_clock_time_get(id: number, _precision: bigint, ptr: number): number {
+    if (id < 0 || id > 3) return ERRNO.INVAL;
+    this.#mem(ptr, 8);
+    const d = this.#call(OP.CLOCK, (e) => e.u32(id));
+    let t = this.#parse(OP.CLOCK, d, (x) => x.u64('time'));
+    if (id === 1) {
+      // The monotonic clock never goes back, whatever the host says.
+      if (t < this.#monotonic) {
+        this.#report(new Violation(OP.CLOCK, `the monotonic clock went back from ${this.#monotonic} to ${t}`));
+        t = this.#monotonic;
+      }
+      this.#monotonic = t;
+    }
+    this.#setU64(ptr, t);
+    return ERRNO.SUCCESS;
+  }
+  wasi_random_get(ptr: number, len: number): number {
+    const out = this.#mem(ptr >>> 0, len >>> 0);
+    for (let at = 0; at < out.length; at += 65536) {
+      const r = this.#h.crypto.randomBytes(Math.min(65536, out.length - at));
+      out.set(r, at);
+      r.fill(0);
+    }
+    return ERRNO.SUCCESS;
+  }
+  wasi_proc_exit(code: number): never {
+    throw new ProcExit(code >>> 0);
+  }
+  wasi_sched_yield(): number {
+    return ERRNO.SUCCESS;
+  }
+  wasi_poll_oneoff(inPtr: number, outPtr: number, n: number, neventsPtr: number): number {
+    // The shield does not sleep: a clock subscription is ready at once, and so is every descriptor.
+    if (n === 0) return ERRNO.INVAL;
+    this.#mem(inPtr >>> 0, 48 * n);
+    const out = this.#mem(outPtr >>> 0, 32 * n);
+    const inb = this.#mem(inPtr >>> 0, 48 * n);
+    out.fill(0);
+    for (let i = 0; i < n; i++) {
+      out.set(inb.subarray(48 * i, 48 * i + 8), 32 * i); // userdata
+      const tag = inb[48 * i + 8]!;
+      out[32 * i + 10] = tag;
+      if (tag > 2) out[32 * i + 8] = ERRNO.INVAL;
+      else if (tag !== 0 && !this.#fds.has(this.#u32(inPtr + 48 * i + 16))) out[32 * i + 8] = ERRNO.BADF;
+    }
+    this.#setU32(neventsPtr, n);
+    return ERRNO.SUCCESS;
+  }
+
+  // ---- WASI: descriptors ----------------------------------------------------------------------
+
+  wasi_fd_prestat_get(fd: number, ptr: number): number {
+    const f = this.#fd(fd);
+    if (f.kind !== 'dir' || !f.preopen) return ERRNO.BADF;
+    this.#mem(ptr, 8).fill(0);
+    this.#setU32(ptr + 4, UTF8.encode(f.mount.path).length);
+    return ERRNO.SUCCESS;
+  }
+  wasi_fd_prestat_dir_name(fd: number, ptr: number, len: number): number {
+    const f = this.#fd(fd);
+    if (f.kind !== 'dir' || !f.preopen) return ERRNO.BADF;
+    const name = UTF8.encode(f.mount.path);
+    if (len < name.length) return ERRNO.NAMETOOLONG;
+    this.#mem(ptr, name.length).set(name);
+    return ERRNO.SUCCESS;
+  }
+  wasi_fd_fdstat_get(fd: number, ptr: number): number {
+    const f = this.#fd(fd);
+    const b = this.#mem(ptr, 24);
+    b.fill(0);
+    b[0] = f.kind === 'stdio' ? FILETYPE.CHARACTER_DEVICE : f.kind === 'dir' ? FILETYPE.DIRECTORY : FILETYPE.REGULAR_FILE;
+    b[2] = f.kind === 'file' && f.append ? FDFLAG_APPEND : 0;
+    const rights = f.kind === 'file' ? RIGHTS_ALL & ~(f.read ? 0n : RIGHT_FD_READ) & ~(f.write ? 0n : RIGHT_FD_WRITE) : RIGHTS_ALL;
+    this.#setU64(ptr + 8, rights);
+    this.#setU64(ptr + 16, RIGHTS_ALL);
+    return ERRNO.SUCCESS;
+  }
+  wasi_fd_fdstat_set_flags(fd: number, flags: number): number {
+    const f = this.#fd(fd);
+    if (flags & ~(FDFLAG_APPEND | FDFLAG_NONBLOCK)) return ERRNO.NOTSUP;
+    if (f.kind === 'file') f.append = (flags & FDFLAG_APPEND) !== 0;
+    return ERRNO.SUCCESS;
+  }
+  wasi_fd_fdstat_set_rights(fd: number): number {
+    this.#fd(fd);
+    return ERRNO.SUCCESS;
+  }
+  wasi_fd_advise(fd: number): number {
+    this.#fd(fd);
+    return ERRNO.SUCCESS;
+  }
+  wasi_fd_close(fd: number): number {
+    const f = this.#fd(fd);
+    this.#fds.delete(fd);
+    if (f.kind === 'file' && f.content !== null) this.#release(f.content);
+    return ERRNO.SUCCESS;
+  }
+  wasi_fd_sync(fd: number): number {
+    const f = this.#fd(fd);
+    if (f.kind === 'file' && f.content !== null && f.content.dirty && !f.content.unlinked) this.#flush(f.content);
+    return ERRNO.SUCCESS;
+  }
+  wasi_fd_datasync(fd: number): number {
+    return this.wasi_fd_sync(fd);
+  }
+  wasi_fd_renumber(from: number, to: number): number {
+    const f = this.#fd(from);
+    this.#fd(to);
+    if (from === to) return ERRNO.SUCCESS;
+    this.wasi_fd_close(to);
+    this.#fds.delete(from);
+    this.#fds.set(to, f);
+    return ERRNO.SUCCESS;
+  }
+
+  #size(f: Extract<Fd, { kind: 'file' }>): number {
+    if (f.content !== null) return f.content.size;
+    const st = this.#stat(f.mount, f.rel);
+    if (st === null) throw new Errno(ERRNO.NOENT);
+    return st.size;
+  }
+
+  wasi_fd_filestat_get(fd: number, ptr: number): number {
+    const f = this.#fd(fd);
+    if (f.kind === 'stdio') {
+      this.#filestat(ptr, `stdio${f.n}`, FILETYPE.CHARACTER_DEVICE, 0, 0n);
+      return ERRNO.SUCCESS;
+    }
+    const key = this.#key(f.mount, f.rel);
+    if (f.kind === 'dir') {
+      this.#filestat(ptr, key, FILETYPE.DIRECTORY, 0, 0n);
+      return ERRNO.SUCCESS;
+    }
+    if (f.content !== null) this.#filestat(ptr, key, FILETYPE.REGULAR_FILE, f.content.size, 0n);
+    else {
+      const st = this.#stat(f.mount, f.rel);
+      if (st === null) return ERRNO.NOENT;
+      this.#filestat(ptr, key, st.type, st.size, st.mtime);
+    }
+    return ERRNO.SUCCESS;
+  }
+
+  #resize(f: Extract<Fd, { kind: 'file' }>, size: number): void {
+    if (!f.write) throw new Errno(ERRNO.BADF);
+    if (size > MAX_WHOLE_FILE && f.content !== null) throw new Errno(ERRNO.FBIG);
+    if (f.content === null) {
+      this.#simple(OP.TRUNCATE, (e) => e.str(f.mount.path).str(f.rel).u64(BigInt(size)));
+      return;
+    }
+    const c = f.content;
+    if (size > c.data.length) {
+      const nd = new Uint8Array(Math.max(size, c.data.length * 2));
+      nd.set(c.data.subarray(0, c.size));
+      c.data.fill(0);
+      c.data = nd;
+    } else c.data.fill(0, size, c.size);
+    c.size = size;
+    c.dirty = true;
+  }
+
+  wasi_fd_filestat_set_size(fd: number, size: bigint): number {
+    if (size > BigInt(Number.MAX_SAFE_INTEGER)) return ERRNO.FBIG;
+    this.#resize(this.#fileFd(fd), Number(size));
+    return ERRNO.SUCCESS;
+  }
+  wasi_fd_allocate(fd: number, offset: bigint, len: bigint): number {
+    const f = this.#fileFd(fd);
+    const end = offset + len;
+    if (end > BigInt(Number.MAX_SAFE_INTEGER)) return ERRNO.FBIG;
+    if (Number(end) > this.#size(f)) this.#resize(f, Number(end));
+    return ERRNO.SUCCESS;
+  }
+
+  wasi_fd_seek(fd: number, offset: bigint, whence: number, ptr: number): number {
+    const f = this.#fileFd(fd);
+    this.#mem(ptr, 8);
+    const base = whence === 0 ? 0 : whence === 1 ? f.pos : whence === 2 ? this.#size(f) : -1;
+    if (base < 0) return ERRNO.INVAL;
+    const at = BigInt(base) + offset;
+    if (at < 0n) return ERRNO.INVAL;
+    if (at > BigInt(Number.MAX_SAFE_INTEGER)) return ERRNO.OVERFLOW;
+    f.pos = Number(at);
+    this.#setU64(ptr, at);
+    return ERRNO.SUCCESS;
+  }
+  wasi_fd_tell(fd: number, ptr: number): number {
+    const f = this.#fileFd(fd);
+    this.#setU64(ptr, BigInt(f.pos));
+    return ERRNO.SUCCESS;
+  }
+
+  /** Read into the iovecs from `at` (a file) or from standard input; the bytes read. */
+  #readv(f: Fd, iovs: [number, number][], at: number): number {
+    if (f.kind === 'dir') throw new Errno(ERRNO.ISDIR);
+    if (f.kind === 'stdio') {
+      if (f.n !== 0) throw new Errno(ERRNO.BADF);
+      if (this.#m.stdin === 'none') return 0;
+      let total = 0;
+      for (const [a, l] of iovs) {
+        if (l === 0) continue;
+        const want = Math.min(l, MAX_IO);
+        const d = this.#call(OP.READ_STDIN, (e) => e.u32(want));
+        const data = this.#parse(OP.READ_STDIN, d, (x) => x.bytes('data'));
+        if (data.length > want) throw new Violation(OP.READ_STDIN, `${data.length} bytes for a read of ${want}`);
+        this.#mem(a, data.length).set(data);
+        total += data.length;
+        if (data.length < l) break;
+      }
+      return total;
+    }
+    if (!f.read) throw new Errno(ERRNO.BADF);
+    let total = 0;
+    for (const [a, l] of iovs) {
+      if (l === 0) continue;
+      let got: number;
+      if (f.content !== null) {
+        const c = f.content;
+        got = Math.max(0, Math.min(l, c.size - (at + total)));
+        if (got > 0) this.#mem(a, got).set(c.data.subarray(at + total, at + total + got));
+      } else {
+        const data = this.#read(f.mount, f.rel, at + total, Math.min(l, MAX_IO));
+        this.#mem(a, data.length).set(data);
+        got = data.length;
+      }
+      total += got;
+      if (got < l) break;
+    }
+    return total;
+  }
+
+  /** Write the iovecs at `at` (null: at the end) or to standard output/error; the bytes written. */
+  #writev(f: Fd, iovs: [number, number][], at: number | null): number {
+    if (f.kind === 'dir') throw new Errno(ERRNO.ISDIR);
+    let total = 0;
+    for (const [, l] of iovs) total += l;
+    const data = new Uint8Array(total);
+    let o = 0;
+    for (const [a, l] of iovs) {
+      data.set(this.#mem(a, l), o);
+      o += l;
+    }
+    if (f.kind === 'stdio') {
+      if (f.n === 0) throw new Errno(ERRNO.BADF);
+      let done = 0;
+      while (done < data.length) {
+        const chunk = data.subarray(done, done + MAX_IO);
+        const d = this.#call(OP.WRITE_STDIO, (e) => e.u32(f.n).bytes(chunk));
+        const n = this.#parse(OP.WRITE_STDIO, d, (x) => x.u32('written'));
+        if (n > chunk.length) throw new Violation(OP.WRITE_STDIO, `${n} bytes written of ${chunk.length}`);
+        if (n === 0) break;
+        done += n;
+      }
+      if (done === 0 && data.length > 0) throw new Errno(ERRNO.IO);
+      return done;
+    }
+    if (!f.write) throw new Errno(ERRNO.BADF);
+    if (f.content === null) {
+      this.#write(f.mount, f.rel, at, data);
+      return data.length;
+    }
+    const c = f.content;
+    const start = at === null ? c.size : at;
+    if (start + data.length > MAX_WHOLE_FILE) throw new Errno(ERRNO.FBIG);
+    if (start + data.length > c.size) this.#resize(f, start + data.length);
+    c.data.set(data, start);
+    c.dirty = true;
+    return data.length;
+  }
+
+  wasi_fd_read(fd: number, iovs: number, n: number, nreadPtr: number): number {
+    const f = this.#fd(fd);
+    this.#mem(nreadPtr, 4);
+    const got = this.#readv(f, this.#iovs(iovs, n), f.kind === 'file' ? f.pos : 0);
+    if (f.kind === 'file') f.pos += got;
+    this.#setU32(nreadPtr, got);
+    return ERRNO.SUCCESS;
+  }
+  wasi_fd_pread(fd: number, iovs: number, n: number, offset: bigint, nreadPtr: number): number {
+    const f = this.#fileFd(fd);
+    if (offset > BigInt(Number.MAX_SAFE_INTEGER)) return ERRNO.INVAL;
+    this.#mem(nreadPtr, 4);
+    this.#setU32(nreadPtr, this.#readv(f, this.#iovs(iovs, n), Number(offset)));
+    return ERRNO.SUCCESS;
+  }
+  wasi_fd_write(fd: number, iovs: number, n: number, nwrittenPtr: number): number {
+    const f = this.#fd(fd);
+    this.#mem(nwrittenPtr, 4);
+    const append = f.kind === 'file' && f.append;
+    const wrote = this.#writev(f, this.#iovs(iovs, n), f.kind === 'file' && !append ? f.pos : null);
+    if (f.kind === 'file') f.pos = append ? this.#size(f) : f.pos + wrote;
+    this.#setU32(nwrittenPtr, wrote);
+    return ERRNO.SUCCESS;
+  }
+  wasi_fd_pwrite(fd: number, iovs: number, n: number, offset: bigint, nwrittenPtr: number): number {
+    const f = this.#fileFd(fd);
+    if (offset > BigInt(Number.MAX_SAFE_INTEGER)) return ERRNO.INVAL;
+    this.#mem(nwrittenPtr, 4);
+    this.#setU32(nwrittenPtr, this.#writev(f, this.#iovs(iovs, n), Number(offset)));
+    return ERRNO.SUCCESS;
+  }
+
+  wasi_fd_readdir(fd: number, buf: number, len: number, cookie: bigint, usedPtr: number): number {
+    const f = this.#dirFd(fd);
+    const out = this.#mem(buf >>> 0, len >>> 0);
+    this.#mem(usedPtr, 4);
+    if (cookie === 0n || f.listing === null) {
+      let names: { name: string; type: number }[];
+      if (f.mount.kind === 'trusted') {
+        const prefix = f.rel === '' ? '' : f.rel + '/';
+        const seen = new Map<string, number>();
+        for (const p of [...f.mount.trusted.keys(), ...f.mount.trustedDirs]) {
+          if (p === '' || !p.startsWith(prefix)) continue;
+          const rest = p.slice(prefix.length);
+          if (rest === '' || rest.includes('/')) continue;
+          seen.set(rest, f.mount.trustedDirs.has(p) ? FILETYPE.DIRECTORY : FILETYPE.REGULAR_FILE);
+        }
+        names = [...seen].map(([name, type]) => ({ name, type }));
+      } else names = this.#list(f.mount, f.rel);
+      names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      f.listing = [{ name: '.', type: FILETYPE.DIRECTORY }, { name: '..', type: FILETYPE.DIRECTORY }, ...names];
+    }
+    const list = f.listing;
+    let used = 0;
+    for (let i = Number(cookie); i < list.length && used < out.length; i++) {
+      const e = list[i]!;
+      const name = UTF8.encode(e.name);
+      const ent = new Uint8Array(24 + name.length);
+      const v = new DataView(ent.buffer);
+      v.setBigUint64(0, BigInt(i + 1), true);
+      let ino = this.#inodes.get(this.#key(f.mount, `${f.rel}/${e.name}`));
+      if (ino === undefined) this.#inodes.set(this.#key(f.mount, `${f.rel}/${e.name}`), (ino = BigInt(this.#inodes.size + 1)));
+      v.setBigUint64(8, ino, true);
+      v.setUint32(16, name.length, true);
+      ent[20] = e.type;
+      ent.set(name, 24);
+      const k = Math.min(ent.length, out.length - used);
+      out.set(ent.subarray(0, k), used);
+      used += k;
+    }
+    this.#setU32(usedPtr, used);
+    return ERRNO.SUCCESS;
+  }
+
+  // ---- WASI: paths ----------------------------------------------------------------------------
+
+  wasi_path_open(dirfd: number, _dirflags: number, ptr: number, len: number, oflags: number, rightsBase: bigint, _rightsInh: bigint, fdflags: number, fdPtr: number): number {
+    const { m, rel } = this.#resolve(dirfd, ptr, len);
+    this.#mem(fdPtr, 4);
+    const read = (rightsBase & RIGHT_FD_READ) !== 0n;
+    const write = (rightsBase & RIGHT_FD_WRITE) !== 0n || (oflags & OFLAGS.TRUNC) !== 0;
+    const wantsDir = (oflags & OFLAGS.DIRECTORY) !== 0;
+    const st = this.#what(m, rel);
+    if (st !== null && (oflags & OFLAGS.CREAT) && (oflags & OFLAGS.EXCL)) return ERRNO.EXIST;
+    if (st !== null && st.type === FILETYPE.DIRECTORY) {
+      if (write) return ERRNO.ISDIR;
+      this.#setU32(fdPtr, this.#newFd({ kind: 'dir', mount: m, rel, listing: null, preopen: false }));
+      return ERRNO.SUCCESS;
+    }
+    if (wantsDir) return st === null ? ERRNO.NOENT : ERRNO.NOTDIR;
+    if (st === null && !(oflags & OFLAGS.CREAT)) return ERRNO.NOENT;
+    if ((write || st === null) && this.#notWritable(m)) return ERRNO.ROFS;
+    if (rel === '') return ERRNO.ISDIR;
+    let content: Content | null = null;
+    if (st === null) this.#simple(OP.CREATE, (e) => e.str(m.path).str(rel).u8((oflags & OFLAGS.EXCL) !== 0 ? 1 : 0));
+    if (m.kind === 'trusted') content = this.#trustedContent(m, rel);
+    else if (m.kind === 'encrypted') {
+      const key = this.#key(m, rel);
+      content = this.#contents.get(key) ?? null;
+      if (content === null) {
+        if (st === null) {
+          content = { key, mount: m, rel, data: new Uint8Array(0), size: 0, dirty: true, refs: 0, unlinked: false };
+          this.#contents.set(key, content);
+          this.#known.delete(key);
+        } else content = this.#encryptedContent(m, rel, this.#stat(m, rel));
+        if (content === null) return ERRNO.NOENT;
+      }
+    } else if (st !== null && (oflags & OFLAGS.TRUNC)) this.#simple(OP.TRUNCATE, (e) => e.str(m.path).str(rel).u64(0n));
+    if (content !== null) {
+      content.refs++;
+      if (oflags & OFLAGS.TRUNC && content.size > 0) {
+        content.data.fill(0, 0, content.size);
+        content.size = 0;
+        content.dirty = true;
+      }
+    }
+    try {
+      this.#setU32(fdPtr, this.#newFd({ kind: 'file', mount: m, rel, pos: 0, append: (fdflags & FDFLAG_APPEND) !== 0, read: read || !write, write, content }));
+    } catch (e) {
+      if (content !== null) content.refs--;
+      throw e;
+    }
+    return ERRNO.SUCCESS;
+  }
+
+  wasi_path_filestat_get(dirfd: number, _flags: number, ptr: number, len: number, buf: number): number {
+    const { m, rel } = this.#resolve(dirfd, ptr, len);
+    this.#mem(buf, 64);
+    const st = this.#what(m, rel);
+    if (st === null) return ERRNO.NOENT;
+    this.#filestat(buf, this.#key(m, rel), st.type, st.size, st.mtime);
+    return ERRNO.SUCCESS;
+  }
+
+  wasi_path_create_directory(dirfd: number, ptr: number, len: number): number {
+    const { m, rel } = this.#resolve(dirfd, ptr, len);
+    if (this.#notWritable(m)) return ERRNO.ROFS;
+    if (rel === '') return ERRNO.EXIST;
+    this.#simple(OP.MKDIR, (e) => e.str(m.path).str(rel));
+    return ERRNO.SUCCESS;
+  }
+  wasi_path_remove_directory(dirfd: number, ptr: number, len: number): number {
+    const { m, rel } = this.#resolve(dirfd, ptr, len);
+    if (this.#notWritable(m)) return ERRNO.ROFS;
+    if (rel === '') return ERRNO.INVAL;
+    this.#simple(OP.RMDIR, (e) => e.str(m.path).str(rel));
+    return ERRNO.SUCCESS;
+  }
+  wasi_path_unlink_file(dirfd: number, ptr: number, len: number): number {
+    const { m, rel } = this.#resolve(dirfd, ptr, len);
+    if (this.#notWritable(m)) return ERRNO.ROFS;
+    if (rel === '') return ERRNO.ISDIR;
+    const key = this.#key(m, rel);
+    if (m.kind === 'encrypted') {
+      const st = this.#stat(m, rel);
+      if (st !== null && st.type === FILETYPE.DIRECTORY) return ERRNO.ISDIR;
+      if (st === null) {
+        // Known to exist: the host deleted it (a violation); otherwise there is nothing to unlink.
+        this.#encryptedContent(m, rel, null);
+        return ERRNO.NOENT;
+      }
+    }
+    this.#simple(OP.UNLINK, (e) => e.str(m.path).str(rel));
+    if (m.kind === 'encrypted') {
+      this.#known.set(key, 'deleted');
+      const c = this.#contents.get(key);
+      if (c !== undefined) {
+        c.unlinked = true;
+        this.#contents.delete(key);
+      }
+    }
+    return ERRNO.SUCCESS;
+  }
+  wasi_path_rename(fd: number, ptr: number, len: number, newFd: number, newPtr: number, newLen: number): number {
+    const from = this.#resolve(fd, ptr, len);
+    const to = this.#resolve(newFd, newPtr, newLen);
+    if (from.m !== to.m) return ERRNO.XDEV;
+    const m = from.m;
+    if (this.#notWritable(m)) return ERRNO.ROFS;
+    if (from.rel === '' || to.rel === '') return ERRNO.BUSY;
+    if (m.kind !== 'encrypted') {
+      this.#simple(OP.RENAME, (e) => e.str(m.path).str(from.rel).str(to.rel));
+      return ERRNO.SUCCESS;
+    }
+    // An encrypted file is bound to its path: it is sealed again for the new one, then the old goes.
+    const st = this.#stat(m, from.rel);
+    if (st !== null && st.type === FILETYPE.DIRECTORY) return ERRNO.NOTSUP; // its files are bound to their paths
+    const c = this.#encryptedContent(m, from.rel, st);
+    if (c === null) return ERRNO.NOENT;
+    const target = this.#stat(m, to.rel);
+    if (target !== null && target.type === FILETYPE.DIRECTORY) return ERRNO.ISDIR;
+    const oldKey = c.key, newKey = this.#key(m, to.rel);
+    const displaced = this.#contents.get(newKey);
+    if (displaced !== undefined && displaced !== c) {
+      displaced.unlinked = true;
+      this.#contents.delete(newKey);
+    }
+    if (target === null) this.#simple(OP.CREATE, (e) => e.str(m.path).str(to.rel).u8(0));
+    const moved: Content = c;
+    this.#contents.delete(oldKey);
+    moved.key = newKey;
+    moved.rel = to.rel;
+    this.#contents.set(newKey, moved);
+    this.#flush(moved);
+    this.#simple(OP.UNLINK, (e) => e.str(m.path).str(from.rel));
+    this.#known.set(oldKey, 'deleted');
+    for (const f of this.#fds.values()) if (f.kind === 'file' && f.content === moved) f.rel = to.rel;
+    if (moved.refs === 0) {
+      moved.data.fill(0);
+      this.#contents.delete(newKey);
+    }
+    return ERRNO.SUCCESS;
+  }
+  wasi_path_readlink(dirfd: number, ptr: number, len: number): number {
+    const { m, rel } = this.#resolve(dirfd, ptr, len);
+    return this.#what(m, rel) === null ? ERRNO.NOENT : ERRNO.INVAL; // no symbolic links in a mount
+  }
+  wasi_path_link(): number {
+    return ERRNO.NOTSUP;
+  }
+  wasi_path_symlink(): number {
+    return ERRNO.NOTSUP;
+  }
+  wasi_sock_accept(): number {
+    return ERRNO.NOTSUP;
+  }
+  wasi_sock_recv(): number {
+    return ERRNO.NOTSUP;
+  }
+  wasi_sock_send(): number {
+    return ERRNO.NOTSUP;
+  }
+  wasi_sock_shutdown(): number {
+    return ERRNO.NOTSUP;
+  }
+}
