@@ -13,7 +13,7 @@
  * fails with EIO (the monotonic clock: the last value is kept), and the violation is reported to
  * the host (it learns only what it did).
  *
- * Not defended (as Haven, section 7): rollback of encrypted files across the enclave's lifetimes
+ * Not defended (Haven's limits too): rollback of encrypted files across the enclave's lifetimes
  * (there is no monotonic counter), the names, sizes and times of files in encrypted mounts, the
  * wall clock (realtime is the host's word), denial of service, side channels.
  */
