@@ -38,6 +38,20 @@ trap 'rm -rf "$tmp"' EXIT
 
 built=0
 mismatches=()
+# compare BUILT with the committed module COMMITTED (LABEL: its path in the repository), or replace it with --update
+check() {
+  local built_file="$1" committed="$2" label="$3"
+  if [ "$update" = 1 ]; then
+    if ! cmp -s "$built_file" "$committed" 2>/dev/null; then
+      cp "$built_file" "$committed"
+      echo "build-fixtures: updated $label"
+    fi
+  elif [ ! -f "$committed" ]; then
+    mismatches+=("$label is missing")
+  elif ! cmp -s "$built_file" "$committed"; then
+    mismatches+=("$label ($(wc -c <"$committed") bytes) differs from a fresh build of its sources ($(wc -c <"$built_file") bytes)")
+  fi
+}
 for dir in "$fixtures"/*/; do
   dir="${dir%/}"
   name="$(basename "$dir")"
@@ -45,16 +59,7 @@ for dir in "$fixtures"/*/; do
   mkdir -p "$tmp/$name"
   "$root/c/enclave-cc.sh" "$dir/$name.edl" "$tmp/$name/enclave.wasm" "$dir/enclave.c"
   built=$((built + 1))
-  if [ "$update" = 1 ]; then
-    if ! cmp -s "$tmp/$name/enclave.wasm" "$dir/enclave.wasm" 2>/dev/null; then
-      cp "$tmp/$name/enclave.wasm" "$dir/enclave.wasm"
-      echo "build-fixtures: updated test/fixtures/$name/enclave.wasm"
-    fi
-  elif [ ! -f "$dir/enclave.wasm" ]; then
-    mismatches+=("test/fixtures/$name/enclave.wasm is missing")
-  elif ! cmp -s "$tmp/$name/enclave.wasm" "$dir/enclave.wasm"; then
-    mismatches+=("test/fixtures/$name/enclave.wasm ($(wc -c <"$dir/enclave.wasm") bytes) differs from a fresh build of its sources ($(wc -c <"$tmp/$name/enclave.wasm") bytes)")
-  fi
+  check "$tmp/$name/enclave.wasm" "$dir/enclave.wasm" "test/fixtures/$name/enclave.wasm"
 done
 
 mkdir -p "$tmp/wasi"
@@ -63,17 +68,7 @@ for src in "$fixtures"/wasi/*.c; do
   name="$(basename "$src" .c)"
   clang --target=wasm32-wasi -O2 -Wl,--strip-all -ffile-prefix-map="$root"=. -o "$tmp/wasi/$name.wasm" "$src"
   built=$((built + 1))
-  committed="$fixtures/wasi/$name.wasm"
-  if [ "$update" = 1 ]; then
-    if ! cmp -s "$tmp/wasi/$name.wasm" "$committed" 2>/dev/null; then
-      cp "$tmp/wasi/$name.wasm" "$committed"
-      echo "build-fixtures: updated test/fixtures/wasi/$name.wasm"
-    fi
-  elif [ ! -f "$committed" ]; then
-    mismatches+=("test/fixtures/wasi/$name.wasm is missing")
-  elif ! cmp -s "$tmp/wasi/$name.wasm" "$committed"; then
-    mismatches+=("test/fixtures/wasi/$name.wasm ($(wc -c <"$committed") bytes) differs from a fresh build of its source ($(wc -c <"$tmp/wasi/$name.wasm") bytes)")
-  fi
+  check "$tmp/wasi/$name.wasm" "$fixtures/wasi/$name.wasm" "test/fixtures/wasi/$name.wasm"
 done
 
 if [ "$built" = 0 ]; then

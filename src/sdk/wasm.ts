@@ -43,7 +43,8 @@ const NAME_DECODER = new TextDecoder('utf-8', { fatal: true });
 const VALTYPES: Readonly<Record<number, WasmType | undefined>> = { 0x7f: 'i32', 0x7e: 'i64', 0x7d: 'f32', 0x7c: 'f64' };
 const KINDS = ['function', 'table', 'memory', 'global', 'tag'] as const;
 
-class Reader {
+/** A reader of the binary format's primitives (LEB128, names, limits); `fail` throws WASM_INVALID with the offset. */
+export class WasmReader {
   o = 0;
   constructor(readonly b: Uint8Array) {}
   fail(why: string): never {
@@ -140,7 +141,7 @@ const PREFIXED: Readonly<Record<number, readonly (Op | undefined)[]>> = { 0xfc: 
 const EH_WHY = ": WebAssembly exception handling, whose handlers could catch the processor's exits and faults";
 
 /** Skip one LEB128 value of up to 64 bits (signed or not). */
-function skipLeb(r: Reader): void {
+function skipLeb(r: WasmReader): void {
   for (let k = 0; k < 10; k++) if (!(r.byte() & 0x80)) return;
   r.fail('LEB128 too long');
 }
@@ -149,14 +150,14 @@ function skipLeb(r: Reader): void {
  * Skip a block type (§5.4.1, an s33): 0x40, a one-byte value type, a reference type with its heap
  * type (0x63/0x64), or a type index (a LEB128, one byte when below 64).
  */
-function skipBlockType(r: Reader): void {
+function skipBlockType(r: WasmReader): void {
   const b = r.byte();
   if (b === 0x63 || b === 0x64) skipLeb(r);
   else if (b & 0x80) skipLeb(r); // the rest of a type index
 }
 
 /** Skip a value type (a reference type of the typed-references proposal carries a heap type). */
-function skipValtype(r: Reader): void {
+function skipValtype(r: WasmReader): void {
   const t = r.byte();
   if (t === 0x63 || t === 0x64) skipLeb(r);
 }
@@ -166,7 +167,7 @@ function skipValtype(r: Reader): void {
  * defined function), or null. Every instruction is decoded to its length; an unknown one is reported.
  * With `starts`, the offset of every instruction is recorded per body instead, past exception handling.
  */
-function scanCode(r: Reader, end: number, first: number, name: (fn: number) => string, starts: number[][] | null): string | null {
+function scanCode(r: WasmReader, end: number, first: number, name: (fn: number) => string, starts: number[][] | null): string | null {
   const count = r.u32();
   for (let i = 0; i < count; i++) {
     const size = r.u32();
@@ -256,7 +257,7 @@ export function instructionStarts(bytes: Uint8Array): number[][] {
 }
 
 function readModule(bytes: Uint8Array, starts: number[][] | null): WasmModuleInfo {
-  const r = new Reader(bytes);
+  const r = new WasmReader(bytes);
   if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) r.fail('bad magic');
   if (bytes[4] !== 1 || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0) r.fail('unsupported version');
   r.o = 8;

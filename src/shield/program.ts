@@ -9,6 +9,8 @@
  * module is touched: its code is the program's code, byte for byte, and is measured as such.
  */
 import { ShieldError } from './errors.js';
+import { SdkError } from '../sdk/errors.js';
+import { WasmReader } from '../sdk/wasm.js';
 
 const EXTENSION_SECTION = 'witness.extension';
 
@@ -27,34 +29,6 @@ function fail(why: string): never {
   throw new ShieldError('PROGRAM_INVALID', `the program cannot be shielded: ${why}`);
 }
 
-class Reader {
-  o: number;
-  constructor(readonly b: Uint8Array, o: number) {
-    this.o = o;
-  }
-  byte(): number {
-    if (this.o >= this.b.length) fail('the module ends early');
-    return this.b[this.o++]!;
-  }
-  u32(): number {
-    let r = 0, shift = 0;
-    for (;;) {
-      const x = this.byte();
-      r += (x & 0x7f) * 2 ** shift;
-      if (!(x & 0x80)) return r;
-      shift += 7;
-      if (shift > 28) fail('a LEB128 number is too long');
-    }
-  }
-  name(): string {
-    const n = this.u32();
-    if (this.o + n > this.b.length) fail('a name runs past the end');
-    const s = new TextDecoder('utf-8', { fatal: true }).decode(this.b.subarray(this.o, this.o + n));
-    this.o += n;
-    return s;
-  }
-}
-
 interface Section {
   readonly id: number;
   readonly start: number; // the section's first byte (its id)
@@ -62,10 +36,17 @@ interface Section {
   readonly end: number;
 }
 
+/** A reader at `o`. */
+function reader(b: Uint8Array, o: number): WasmReader {
+  const r = new WasmReader(b);
+  r.o = o;
+  return r;
+}
+
 function sections(b: Uint8Array): Section[] {
   if (b.length < 8 || b[0] !== 0 || b[1] !== 0x61 || b[2] !== 0x73 || b[3] !== 0x6d || b[4] !== 1 || b[5] !== 0 || b[6] !== 0 || b[7] !== 0) fail('not a WebAssembly 1.0 module');
   const out: Section[] = [];
-  const r = new Reader(b, 8);
+  const r = reader(b, 8);
   while (r.o < b.length) {
     const start = r.o;
     const id = r.byte();
@@ -86,6 +67,15 @@ function sections(b: Uint8Array): Section[] {
  * `witness.extension` section.
  */
 export function shieldModule(program: Uint8Array, payload: Uint8Array): Uint8Array {
+  try {
+    return transform(program, payload);
+  } catch (e) {
+    if (e instanceof SdkError && e.code === 'WASM_INVALID') throw new ShieldError('PROGRAM_INVALID', `the program cannot be shielded: ${e.message}`, {}, { cause: e });
+    throw e;
+  }
+}
+
+function transform(program: Uint8Array, payload: Uint8Array): Uint8Array {
   if (!(program instanceof Uint8Array)) fail('the program must be bytes');
   if (!WebAssembly.validate(program)) fail('not valid WebAssembly');
   const secs = sections(program);
@@ -95,12 +85,12 @@ export function shieldModule(program: Uint8Array, payload: Uint8Array): Uint8Arr
     if (s.id === 5) memory = s;
     if (s.id === 2) imports = s;
     if (s.id === 0) {
-      const r = new Reader(program, s.payload);
+      const r = reader(program, s.payload);
       if (r.name() === EXTENSION_SECTION) fail(`it already has a ${EXTENSION_SECTION} section`);
     }
   }
   if (imports !== null) {
-    const r = new Reader(program, imports.payload);
+    const r = reader(program, imports.payload);
     const n = r.u32();
     for (let i = 0; i < n; i++) {
       const m = r.name(), name = r.name(), kind = r.byte();
@@ -118,7 +108,7 @@ export function shieldModule(program: Uint8Array, payload: Uint8Array): Uint8Arr
     }
   }
   if (memory === null) fail('it defines no memory');
-  const r = new Reader(program, memory.payload);
+  const r = reader(program, memory.payload);
   if (r.u32() !== 1) fail('it defines more than one memory');
   const flags = r.byte();
   if (flags & 2) fail('its memory is shared (threads are not supported)');
@@ -129,7 +119,7 @@ export function shieldModule(program: Uint8Array, payload: Uint8Array): Uint8Arr
   const entry = [...leb(3), 0x65, 0x6e, 0x76, ...leb(6), 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 2, max === null ? 0 : 1, ...leb(min), ...(max === null ? [] : leb(max))];
   let importSection: number[];
   if (imports !== null) {
-    const ir = new Reader(program, imports.payload);
+    const ir = reader(program, imports.payload);
     const n = ir.u32();
     const rest = program.subarray(ir.o, imports.end);
     const body = [...leb(n + 1), ...rest, ...entry];

@@ -65,6 +65,9 @@ export const WASI_FUNCTIONS: Readonly<Record<string, FuncType>> = {
   sock_accept: sig([I, I, I]), sock_recv: sig([I, I, I, I, I, I]), sock_send: sig([I, I, I, I, I]), sock_shutdown: sig([I, I]),
 };
 
+/** What a mount cannot do (no links) and the shield does not offer (sockets): NOTSUP. Any other function without a body here is NOSYS. */
+const NOT_SUPPORTED: ReadonlySet<string> = new Set(['path_link', 'path_symlink', 'sock_accept', 'sock_recv', 'sock_send', 'sock_shutdown']);
+
 /** WASI rights (__WASI_RIGHTS_*): the shield grants every right a descriptor's kind allows and checks reads and writes by how it was opened. */
 const RIGHTS_ALL = (1n << 30n) - 1n;
 const RIGHT_FD_READ = 1n << 1n;
@@ -186,7 +189,7 @@ class Shield {
     const wasi: Record<string, (...a: never[]) => unknown> = {};
     for (const name of Object.keys(WASI_FUNCTIONS)) {
       const impl = (this as unknown as Record<string, ((...a: (number | bigint)[]) => number | void) | undefined>)[`wasi_${name}`];
-      const body = impl ? impl.bind(this) : () => ERRNO.NOSYS;
+      const body = impl ? impl.bind(this) : NOT_SUPPORTED.has(name) ? () => ERRNO.NOTSUP : () => ERRNO.NOSYS;
       wasi[name] = name === 'proc_exit' ? (body as (...a: never[]) => unknown) : (((...a: (number | bigint)[]) => this.#guard(name, () => body(...a) as number)) as (...a: never[]) => unknown);
     }
     return { imports: { [WASI]: wasi }, ecalls: { shield_main: () => this.#main() } };
@@ -994,19 +997,19 @@ class Shield {
     return ERRNO.SUCCESS;
   }
 
-  wasi_path_create_directory(dirfd: number, ptr: number, len: number): number {
+  /** MKDIR or RMDIR of a path (`atRoot`: the answer for the mount's root itself). */
+  #directoryOp(op: number, dirfd: number, ptr: number, len: number, atRoot: number): number {
     const { m, rel } = this.#resolve(dirfd, ptr, len);
     if (this.#notWritable(m)) return ERRNO.ROFS;
-    if (rel === '') return ERRNO.EXIST;
-    this.#simple(OP.MKDIR, (e) => e.str(m.path).str(rel));
+    if (rel === '') return atRoot;
+    this.#simple(op, (e) => e.str(m.path).str(rel));
     return ERRNO.SUCCESS;
   }
+  wasi_path_create_directory(dirfd: number, ptr: number, len: number): number {
+    return this.#directoryOp(OP.MKDIR, dirfd, ptr, len, ERRNO.EXIST);
+  }
   wasi_path_remove_directory(dirfd: number, ptr: number, len: number): number {
-    const { m, rel } = this.#resolve(dirfd, ptr, len);
-    if (this.#notWritable(m)) return ERRNO.ROFS;
-    if (rel === '') return ERRNO.INVAL;
-    this.#simple(OP.RMDIR, (e) => e.str(m.path).str(rel));
-    return ERRNO.SUCCESS;
+    return this.#directoryOp(OP.RMDIR, dirfd, ptr, len, ERRNO.BUSY);
   }
   wasi_path_unlink_file(dirfd: number, ptr: number, len: number): number {
     const { m, rel } = this.#resolve(dirfd, ptr, len);
@@ -1076,23 +1079,5 @@ class Shield {
   wasi_path_readlink(dirfd: number, ptr: number, len: number): number {
     const { m, rel } = this.#resolve(dirfd, ptr, len);
     return this.#what(m, rel) === null ? ERRNO.NOENT : ERRNO.INVAL; // no symbolic links in a mount
-  }
-  wasi_path_link(): number {
-    return ERRNO.NOTSUP;
-  }
-  wasi_path_symlink(): number {
-    return ERRNO.NOTSUP;
-  }
-  wasi_sock_accept(): number {
-    return ERRNO.NOTSUP;
-  }
-  wasi_sock_recv(): number {
-    return ERRNO.NOTSUP;
-  }
-  wasi_sock_send(): number {
-    return ERRNO.NOTSUP;
-  }
-  wasi_sock_shutdown(): number {
-    return ERRNO.NOTSUP;
   }
 }
