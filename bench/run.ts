@@ -3,13 +3,15 @@
  * baseline in the same process, several rounds after a warm-up; the median ratio with min and max.
  * Benchmarks are not tests: CI runs them only with --quick, to prove that they still run.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync, openSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { WASI } from 'node:wasi';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { createHash, createCipheriv, randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
-import { createPlatform, buildImage, resolveEdl, generateSigningKey, signSigstruct, loadEnclave, lib, arch, ENCLAVE_TYPE_SGX, PAGE_ENCLAVE_THREAD_CONTROL, PAGE_READWRITE, type Platform, type EnclaveImage } from 'witness';
+import { createPlatform, buildImage, resolveEdl, generateSigningKey, signSigstruct, loadEnclave, buildShieldImage, runShielded, MemoryFileSystem, lib, arch, ENCLAVE_TYPE_SGX, PAGE_ENCLAVE_THREAD_CONTROL, PAGE_READWRITE, type Platform, type EnclaveImage } from 'witness';
 // Not part of the package's API: the victim helper and the measurement record writers.
 import { signBuilt } from '../src/platform/victim.js';
 import { writeEcreateRecord, writeEaddRecord, writeEextendRecord } from '../src/arch/measurement.js';
@@ -25,7 +27,7 @@ const ROUNDS = quick ? 2 : 7;
 // `--only a,b`: run only the named figures (for profiling one of them).
 const onlyAt = args.indexOf('--only');
 const only = onlyAt >= 0 ? new Set((args[onlyAt + 1] ?? '').split(',')) : null;
-const FIGURES = ['ecall_empty', 'ecall_inout_64', 'ocall_empty', 'build_64mib', 'compute', 'seal_1mib', 'memory', 'scale_1000'];
+const FIGURES = ['ecall_empty', 'ecall_inout_64', 'ocall_empty', 'build_64mib', 'compute', 'seal_1mib', 'memory', 'scale_1000', 'shield_io', 'shield_calls'];
 for (const n of only ?? []) {
   if (!FIGURES.includes(n)) {
     process.stderr.write(`bench: unknown figure ${JSON.stringify(n)} (figures: ${FIGURES.join(', ')})\n`);
@@ -321,6 +323,44 @@ if (wanted(['memory'])) {
     ratios.push((m.rssAfter - m.rssBefore) / m.writtenBytes);
   }
   results.push(summarize('memory', ratios, '≤ 1.2', 'bytes of RSS per heap byte written', (r) => r <= 1.2, `${MIB} MiB heap, ${MIB - 2} MiB of it written`));
+}
+
+// ---- the shield: a WASI program's file I/O, shielded vs the same program under node:wasi ------------
+// Not in issue 5's table: figures (and goals) added with the shield in the seventeenth session. Each
+// side runs the whole program, loading included: the shield builds nothing per run (the image is
+// built and signed once) but loads the enclave and its heap; node:wasi instantiates the module.
+if (wanted(['shield_io', 'shield_calls'])) {
+  const program = new Uint8Array(readFileSync(join(fixtures, 'shieldbench.wasm')));
+  const platform = createPlatform();
+  const dir = mkdtempSync(join(tmpdir(), 'witness-bench-'));
+  const sink = openSync('/dev/null', 'w');
+  const baseline = (argv: string[]): void => {
+    const wasi = new WASI({ version: 'preview1', args: argv, env: {}, preopens: { '/data': dir }, stdout: sink, returnOnExit: true });
+    const code = wasi.start(new WebAssembly.Instance(new WebAssembly.Module(program), { wasi_snapshot_preview1: wasi.wasiImport }));
+    if (code !== 0) throw new Error(`node:wasi: ${argv.join(' ')} exited with ${code}`);
+  };
+  const figure = (name: string, kind: 'encrypted' | 'host', argv: string[], goal: number, note: string): void => {
+    const built = buildShieldImage({ program, manifest: { args: argv, mounts: [{ path: '/data', kind }] } });
+    const image = { ...built.image, sigstruct: signBuilt(built, key, platform) };
+    const shielded = (): void => {
+      const r = runShielded(platform, image, { mounts: { '/data': new MemoryFileSystem() } });
+      if (r.exitCode !== 0 || r.violations.length !== 0) throw new Error(`${name}: the shielded run failed (${r.exitCode})`);
+    };
+    const ratios: number[] = [];
+    for (let round = -1; round < ROUNDS; round++) {
+      const [tS, tB] = timePair((n) => { for (let i = 0; i < n; i++) shielded(); }, 1, (n) => { for (let i = 0; i < n; i++) baseline(argv); }, 1, quick ? 1 : 3);
+      if (round >= 0) ratios.push(tS / tB);
+    }
+    results.push(summarize(name, ratios, `≤ ${goal}×`, '× node:wasi', (r) => r <= goal, note));
+  };
+  try {
+    const MIB = quick ? 1 : 8, N = quick ? 500 : 20000;
+    if (wanted(['shield_io'])) figure('shield_io', 'encrypted', ['shieldbench', 'io', '/data', String(MIB)], 2, `${MIB} MiB written and read back in 64 KiB calls, an encrypted mount`);
+    if (wanted(['shield_calls'])) figure('shield_calls', 'host', ['shieldbench', 'calls', '/data', String(N)], 2, `${N} writes and ${N} reads of 256 bytes, a host mount`);
+  } finally {
+    closeSync(sink);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 // ---- scale_1000 -----------------------------------------------------------------------------------

@@ -13,12 +13,17 @@ export class CliError extends WitnessError {
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** Bytes exactly as they are (a program's output), where the Io can take them. */
+  outBytes?(bytes: Uint8Array): void;
+  errBytes?(bytes: Uint8Array): void;
   readonly isTty: boolean;
 }
 
 export const processIo: Io = {
   out: (t) => process.stdout.write(t + '\n'),
   err: (t) => process.stderr.write(t + '\n'),
+  outBytes: (b) => process.stdout.write(b),
+  errBytes: (b) => process.stderr.write(b),
   isTty: Boolean(process.stdout.isTTY),
 };
 

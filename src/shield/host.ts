@@ -48,8 +48,11 @@ export class MemoryFileSystem implements HostFileSystem {
     if (f === undefined) throw new HostFsError(this.dirs.has(rel) ? 'ISDIR' : 'NOENT', `no file ${rel}`);
     return f;
   }
+  /** A modification time in nanoseconds: the wall clock, never the same twice. */
   #touch(rel: string): void {
-    this.#mtimes.set(rel, ++this.#clock);
+    const now = BigInt(Date.now()) * 1_000_000n;
+    this.#clock = now > this.#clock ? now : this.#clock + 1n;
+    this.#mtimes.set(rel, this.#clock);
   }
   stat(rel: string) {
     if (this.dirs.has(rel)) return { type: 'dir' as const, size: 0, mtimeNs: 0n };
@@ -150,6 +153,8 @@ export interface ShieldHostOptions {
   readonly stdin?: Uint8Array;
   /** The clocks, in nanoseconds. Default: Date.now() and process.hrtime. */
   readonly clock?: { readonly realtime: () => bigint; readonly monotonic: () => bigint };
+  /** Wait `ns` nanoseconds (the program's sleep). Default: block the thread (Atomics.wait), at most 10 s per request. */
+  readonly sleep?: (ns: bigint) => void;
   /**
    * A hostile host: sees each request (its op and bytes) and the honest response, and returns the
    * response to send (or the honest one). For tests and demonstrations.
@@ -193,6 +198,7 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
   const stderr = options.stderr ?? ((b: Uint8Array) => err.push(b.slice()));
   let stdin = options.stdin ?? new Uint8Array(0);
   const clock = options.clock ?? { realtime: () => BigInt(Date.now()) * 1_000_000n, monotonic: () => process.hrtime.bigint() };
+  const sleep = options.sleep ?? ((ns: bigint) => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(10_000, Math.ceil(Number(ns) / 1e6))));
   const violations: ShieldViolation[] = [];
   const counts: Record<string, number> = {};
   const fsOf = (path: string): HostFileSystem => {
@@ -200,7 +206,7 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
     if (fs === undefined) mounts.set(path, (fs = new MemoryFileSystem()));
     return fs;
   };
-  const serve = (op: number, d: Decoder, e: Encoder): void => {
+  const serve = (op: number, d: Decoder, e: Encoder, capacity: number): void => {
     const mounted = (): [HostFileSystem, string] => [fsOf(d.str('mount')), d.str('path')];
     switch (op) {
       case OP.WRITE_STDIO: {
@@ -262,7 +268,7 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
         let n = 0, size = 0;
         for (const x of entries) {
           const name = new TextEncoder().encode(x.name);
-          if (size + name.length + 5 > MAX_IO) break;
+          if (8 + size + name.length + 5 > Math.min(capacity, MAX_IO)) break;
           page.u8(x.type === 'dir' ? FILETYPE.DIRECTORY : FILETYPE.REGULAR_FILE).bytes(name);
           size += name.length + 5;
           n++;
@@ -286,6 +292,11 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
         e.u32(0);
         return;
       }
+      case OP.SLEEP: {
+        sleep(d.u64('ns'));
+        e.u32(0);
+        return;
+      }
       case OP.VIOLATION: {
         const what = d.u32();
         violations.push({ op: OP_NAMES[what] ?? String(what), what: d.str('what', 4096) });
@@ -304,7 +315,7 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
     try {
       op = d.u32('op');
       const e = new Encoder();
-      serve(op, d, e);
+      serve(op, d, e, response.length);
       answer = e.finish();
     } catch (x) {
       if (x instanceof HostFsError) answer = new Encoder().u32(ERRNO[x.errno]).finish();

@@ -41,6 +41,8 @@ export const OP = {
   RENAME: 13,
   /** the shield refused an answer: u32 op, string what (for the host's log; no response read) */
   VIOLATION: 14,
+  /** u64 nanoseconds: the program waits (poll_oneoff on clocks); the host answers when it likes */
+  SLEEP: 15,
 } as const;
 
 export const OP_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(OP).map(([k, v]) => [v, k]));
@@ -65,6 +67,8 @@ export const RESPONSE_CAPACITY = MAX_IO + 64;
 export const MAX_PATH = 4096;
 
 const UTF8 = new TextEncoder();
+/** A name is its bytes: a leading U+FEFF is part of it, not a byte-order mark to drop. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Builds a request (or, on the host side, a response). */
 export class Encoder {
@@ -161,7 +165,7 @@ export class Decoder {
   str(what = 'string', max = MAX_PATH): string {
     const b = this.bytes(what, max);
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(b);
+      return STRICT_UTF8.decode(b);
     } catch {
       throw new Malformed(`${what}: not UTF-8`);
     }

@@ -23,10 +23,10 @@ import type { InterfacePlan } from '../sdk/abi.js';
 import type { RuntimeExtension, RuntimeExtensionDescriptor, ExtensionHost, ExtensionInstance } from '../sdk/enclave/extension.js';
 import { sealData, unsealData, createReport } from '../sdk/enclave/services.js';
 import { KEYPOLICY, KEYNAME, KEYREQUEST } from '../arch/index.js';
-import { SEALED_HEADER_SIZE } from '../sdk/sealing.js';
-import { toHex, u16le } from '../lib/bytes.js';
+import { SEALED_HEADER_SIZE, SEAL_FLAGS_MASK, SEAL_MISC_MASK } from '../sdk/sealing.js';
+import { toHex, u16le, u32le, u64le } from '../lib/bytes.js';
 import { parseManifest, type ResolvedManifest, type ResolvedMount } from './manifest.js';
-import { OP, OP_NAMES, ERRNO, FILETYPE, MAX_IO, MAX_ERRNO, MAX_PATH, RESPONSE_CAPACITY, Encoder, Decoder, Malformed } from './protocol.js';
+import { OP, OP_NAMES, ERRNO, FILETYPE, MAX_IO, MAX_ERRNO, MAX_PATH, Encoder, Decoder, Malformed } from './protocol.js';
 import { ShieldError } from './errors.js';
 
 /** The shield's identity and version, measured with every shielded program. */
@@ -75,14 +75,25 @@ const RIGHT_FD_WRITE = 1n << 6n;
 const OFLAGS = { CREAT: 1, DIRECTORY: 2, EXCL: 4, TRUNC: 8 } as const;
 const FDFLAG_APPEND = 1;
 const FDFLAG_NONBLOCK = 4;
+/** Where a sealed blob's KEYREQUEST keeps its ATTRIBUTEMASK.FLAGS and MISCMASK. */
+const KR_ATTRIBUTEMASK = KEYREQUEST.field('ATTRIBUTEMASK').offset;
+const KR_MISCMASK = KEYREQUEST.field('MISCMASK').offset;
 /** The first byte of an encrypted file's sealed text: the format version. */
 const PFS_VERSION = 1;
 /** Largest file the shield reads whole (a trusted or encrypted file): 1 GiB. */
 const MAX_WHOLE_FILE = 1 << 30;
 /** Most directory entries one listing may have. */
 const MAX_ENTRIES = 65536;
+/** Longest name of one path component, bytes (POSIX NAME_MAX, as the host's LIST answers are held to). */
+const NAME_MAX = 255;
 /** Descriptors a program may hold. */
 const MAX_FDS = 4096;
+
+/** A WASI u64 (filesize, dircookie, timestamp), which the import delivers as a signed BigInt. */
+const u64 = (x: bigint): bigint => BigInt.asUintN(64, x);
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** Most bytes one fd_write/fd_pwrite takes (POSIX: the total must fit an ssize_t; EINVAL). */
+const MAX_WRITE = 0x7fff_ffff;
 
 /** A WASI error for the program. */
 class Errno {
@@ -90,10 +101,14 @@ class Errno {
 }
 /** An answer from the host that fails a check. */
 class Violation extends ShieldError {
-  constructor(readonly op: number, what: string) {
+  constructor(readonly op: number, readonly what: string) {
     super('HOST_VIOLATION', `${OP_NAMES[op] ?? `op ${op}`}: ${what}`, { op });
   }
 }
+/** The response buffer of an operation without data: errno and a few fields. */
+const SMALL_ANSWER = 64;
+/** A LIST page: the host fills what fits. */
+const LIST_ANSWER = 64 * 1024;
 /** proc_exit: unwinds the program's frames to shield_main. */
 class ProcExit {
   constructor(readonly code: number) {}
@@ -153,7 +168,7 @@ export function shieldExtension(): RuntimeExtension {
 }
 
 const UTF8 = new TextEncoder();
-const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true });
+const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 class Shield {
   readonly #h: ExtensionHost;
@@ -164,6 +179,7 @@ class Shield {
   readonly #known = new Map<string, string>();
   readonly #contents = new Map<string, Content>();
   readonly #inodes = new Map<string, bigint>();
+  #lastInode = 0;
   #monotonic = 0n;
   #ran = false;
   #self: Uint8Array | null = null;
@@ -238,7 +254,7 @@ class Shield {
 
   #report(v: Violation): void {
     try {
-      this.#send(new Encoder().u32(OP.VIOLATION).u32(v.op).str(v.message.slice(0, 1024)).finish());
+      this.#send(new Encoder().u32(OP.VIOLATION).u32(v.op).str(v.what.slice(0, 1024)).finish(), SMALL_ANSWER);
     } catch {
       // the host's answer to a report is not read
     }
@@ -247,9 +263,9 @@ class Shield {
   // ---- the host ABI ---------------------------------------------------------------------------
 
   /** One OCALL: the response's bytes, or a violation when the OCALL failed or its length is not sane. */
-  #send(request: Uint8Array): Uint8Array {
+  #send(request: Uint8Array, capacity: number): Uint8Array {
     const op = request[0]! | (request[1]! << 8);
-    const response = new Uint8Array(RESPONSE_CAPACITY);
+    const response = new Uint8Array(capacity);
     const { status, result } = this.#h.hostCall('shield_host', [request, request.length, response, response.length]);
     if (status !== STATUS.SUCCESS) throw new Violation(op, `the OCALL failed (status 0x${status.toString(16)})`);
     const n = Number(result);
@@ -258,10 +274,11 @@ class Shield {
   }
 
   /** An operation: the decoder after the errno; the host's errno as an Errno; a malformed answer as a violation. */
-  #call(op: number, fields: (e: Encoder) => void): Decoder {
+  /** An operation whose answer takes at most `capacity` bytes (the errno included). */
+  #call(op: number, fields: (e: Encoder) => void, capacity = SMALL_ANSWER): Decoder {
     const e = new Encoder().u32(op);
     fields(e);
-    const d = new Decoder(this.#send(e.finish()));
+    const d = new Decoder(this.#send(e.finish(), capacity));
     const errno = d.u32();
     if (errno > MAX_ERRNO) throw new Violation(op, `errno ${errno} is not a WASI errno`);
     if (errno !== 0) {
@@ -299,7 +316,7 @@ class Shield {
 
   /** READ of up to `len` bytes at `offset`: never more than asked. */
   #read(m: Mount, rel: string, offset: number, len: number): Uint8Array {
-    const d = this.#call(OP.READ, (e) => e.str(m.path).str(rel).u64(BigInt(offset)).u32(len));
+    const d = this.#call(OP.READ, (e) => e.str(m.path).str(rel).u64(BigInt(offset)).u32(len), 8 + len);
     const data = this.#parse(OP.READ, d, (x) => x.bytes('data'));
     if (data.length > len) throw new Violation(OP.READ, `${data.length} bytes for a read of ${len}`);
     return data;
@@ -327,7 +344,7 @@ class Shield {
     const out: { name: string; type: number }[] = [];
     const names = new Set<string>();
     for (;;) {
-      const d = this.#call(OP.LIST, (e) => e.str(m.path).str(rel).u32(out.length));
+      const d = this.#call(OP.LIST, (e) => e.str(m.path).str(rel).u32(out.length), LIST_ANSWER);
       const page = this.#parse(OP.LIST, d, (x) => {
         const n = x.u32('count');
         const entries: { name: string; type: number }[] = [];
@@ -395,13 +412,11 @@ class Shield {
   /** An encrypted file's content (opened, or null when the host has no such file), its blob checked. */
   #encryptedContent(m: Mount, rel: string, st: { type: number; size: number } | null): Content | null {
     const key = this.#key(m, rel);
+    this.#checkNotGone(m, rel, st);
+    if (st === null || st.type !== FILETYPE.REGULAR_FILE) return null;
     const had = this.#contents.get(key);
     if (had) return had;
     const known = this.#known.get(key);
-    if (st === null) {
-      if (known !== undefined && known !== 'deleted') throw new Violation(OP.STAT, `encrypted file ${rel} was deleted behind the enclave's back`);
-      return null;
-    }
     const blob = this.#fetchWhole(m, rel, st.size);
     const hash = toHex(this.#h.crypto.sha256(blob));
     if (known === 'deleted') throw new Violation(OP.READ, `encrypted file ${rel}, which the enclave deleted, is back`);
@@ -409,6 +424,9 @@ class Shield {
     if (blob.length < SEALED_HEADER_SIZE) throw new Violation(OP.READ, `encrypted file ${rel} is too short to be sealed data`);
     // The blob's KEYREQUEST is the host's to choose: only the mount's key (SEAL, the mount's policy) opens it.
     if (u16le(blob, KEYREQUEST.field('KEYNAME').offset) !== KEYNAME.SEAL_KEY || u16le(blob, KEYREQUEST.field('KEYPOLICY').offset) !== this.#policy(m)) throw new Violation(OP.READ, `encrypted file ${rel} was not sealed with the mount's key policy`);
+    // Nor one whose key leaves out what the shield's own seals bind (a mask without DEBUG would
+    // let a debug enclave of the same identity make files this one accepts).
+    if (u64le(blob, KR_ATTRIBUTEMASK) !== SEAL_FLAGS_MASK || u32le(blob, KR_MISCMASK) !== SEAL_MISC_MASK) throw new Violation(OP.READ, `encrypted file ${rel} was sealed with another attribute or MISCSELECT mask`);
     const opened = unsealData(this.#h.ctx(), this.#h.crypto, blob, () => this.#selfReport());
     if (typeof opened === 'number') throw new Violation(OP.READ, `encrypted file ${rel} does not open (status 0x${opened.toString(16)}): changed, or sealed by another enclave`);
     const aad = this.#aad(m, rel);
@@ -419,6 +437,33 @@ class Shield {
     const c: Content = { key, mount: m, rel, data, size: data.length, dirty: false, refs: 0, unlinked: false };
     this.#contents.set(key, c);
     return c;
+  }
+
+  /**
+   * A path of an encrypted mount the host says is missing, or a directory: a violation when the
+   * enclave holds that file or knows a version of it (deleted, or replaced by a directory, behind
+   * its back).
+   */
+  #checkNotGone(m: Mount, rel: string, st: { type: number } | null): void {
+    if (st !== null && st.type === FILETYPE.REGULAR_FILE) return;
+    const key = this.#key(m, rel);
+    const known = this.#known.get(key);
+    if (this.#contents.has(key) || (known !== undefined && known !== 'deleted')) throw new Violation(OP.STAT, `encrypted file ${rel} ${st === null ? 'was deleted' : 'became a directory'} behind the enclave's back`);
+  }
+
+  /** A rename the program made: inode numbers, and descriptors of host-mount files (which name their file by path), follow it. */
+  #renamed(m: Mount, from: string, to: string): void {
+    const a = this.#key(m, from), b = this.#key(m, to);
+    this.#inodes.delete(b);
+    for (const [k, v] of [...this.#inodes]) {
+      if (k !== a && !k.startsWith(a + '/')) continue;
+      this.#inodes.delete(k);
+      this.#inodes.set(b + k.slice(a.length), v);
+    }
+    for (const f of this.#fds.values()) {
+      if (f.kind === 'stdio' || f.mount !== m || (f.kind === 'file' && f.content !== null)) continue;
+      if (f.rel === from || f.rel.startsWith(from + '/')) f.rel = to + f.rel.slice(from.length);
+    }
   }
 
   /** Seal a content and store it on the host at its path. */
@@ -441,7 +486,8 @@ class Shield {
     // A trusted file stays (it cannot change); an encrypted one is read again at its next open (its version is known).
     if (c.mount.kind === 'encrypted') {
       c.data.fill(0);
-      this.#contents.delete(c.key);
+      // Only its own entry: an unlinked or displaced content no longer holds its key.
+      if (this.#contents.get(c.key) === c) this.#contents.delete(c.key);
     }
   }
 
@@ -511,21 +557,41 @@ class Shield {
     return n;
   }
 
-  /** A path relative to a directory descriptor, inside its mount: the mount and the normalized path ('' = its root). */
-  #resolve(dirfd: number, ptr: number, len: number): { m: Mount; rel: string } {
+  /**
+   * A path relative to a directory descriptor: the mount it lies in and its normalized path there
+   * ('' = the mount's root), and whether it names a directory only (a trailing '/', '.' or '..':
+   * a file there is ENOTDIR). A path that reaches a mount nested in the descriptor's (by '//',
+   * '.', '..' or a descriptor of the outer directory) lies in the nested mount, as a path naming
+   * it directly does: wasi-libc picks a preopen by prefix, so '/data//secret/x' comes here through
+   * '/data', and must not reach the host's '/data' storage as plain 'secret/x'.
+   */
+  #resolve(dirfd: number, ptr: number, len: number): { m: Mount; rel: string; dirOnly: boolean } {
     const dir = this.#dirFd(dirfd);
     const path = this.#string(ptr, len);
     if (path.startsWith('/')) throw new Errno(ERRNO.NOTCAPABLE);
     if (path.includes('\0')) throw new Errno(ERRNO.INVAL);
+    const parts = path.split('/');
+    const last = parts[parts.length - 1]!;
+    const dirOnly = last === '.' || last === '..' || (parts.length > 1 && last === '');
     const stack = dir.rel === '' ? [] : dir.rel.split('/');
-    for (const part of path.split('/')) {
+    for (const part of parts) {
       if (part === '' || part === '.') continue;
+      if (UTF8.encode(part).length > NAME_MAX) throw new Errno(ERRNO.NAMETOOLONG);
       if (part === '..') {
         if (stack.length === 0) throw new Errno(ERRNO.NOTCAPABLE);
         stack.pop();
       } else stack.push(part);
     }
-    return { m: dir.mount, rel: stack.join('/') };
+    const rel = stack.join('/');
+    const base = dir.mount.path === '/' ? '' : dir.mount.path;
+    const abs = rel === '' ? dir.mount.path : `${base}/${rel}`;
+    let m = dir.mount;
+    for (const o of this.#mounts) {
+      if (o.path.length <= m.path.length) continue;
+      if (abs === o.path || abs.startsWith(o.path + '/')) m = o;
+    }
+    if (m === dir.mount) return { m, rel, dirOnly };
+    return { m, rel: abs === m.path ? '' : abs.slice(m.path.length + 1), dirOnly };
   }
 
   /** What is at a path: its type, size and time (trusted: from the manifest and the checked content). */
@@ -536,19 +602,32 @@ class Shield {
       return { type: FILETYPE.REGULAR_FILE, size: this.#trustedContent(m, rel).size, mtime: 0n };
     }
     const st = this.#stat(m, rel);
-    if (m.kind === 'host' || (st !== null && st.type === FILETYPE.DIRECTORY)) return st;
+    if (m.kind === 'host') return st;
+    const cached = this.#contents.has(this.#key(m, rel));
     const c = this.#encryptedContent(m, rel, st);
-    return c === null ? null : { type: FILETYPE.REGULAR_FILE, size: c.size, mtime: st!.mtime };
+    if (c === null) return st; // a directory the enclave never had as a file, or nothing
+    const out = { type: FILETYPE.REGULAR_FILE, size: c.size, mtime: st!.mtime };
+    // Opened only to learn its size: not kept (an open keeps it).
+    if (!cached && c.refs === 0 && !c.dirty) {
+      c.refs++;
+      this.#release(c);
+    }
+    return out;
   }
 
-  #filestat(ptr: number, key: string, type: number, size: number, mtime: bigint): void {
+  /** The inode number the shield gives a path (stable while the enclave lives; it moves with a rename the program makes). */
+  #inode(key: string): bigint {
+    let ino = this.#inodes.get(key);
+    if (ino === undefined) this.#inodes.set(key, (ino = BigInt(++this.#lastInode)));
+    return ino;
+  }
+
+  #filestat(ptr: number, key: string, type: number, size: number, mtime: bigint, nlink = 1n): void {
     const b = this.#mem(ptr, 64);
     b.fill(0);
-    let ino = this.#inodes.get(key);
-    if (ino === undefined) this.#inodes.set(key, (ino = BigInt(this.#inodes.size + 1)));
-    this.#setU64(ptr + 8, ino);
+    this.#setU64(ptr + 8, this.#inode(key));
     b[16] = type;
-    this.#setU64(ptr + 24, 1n);
+    this.#setU64(ptr + 24, nlink);
     this.#setU64(ptr + 32, BigInt(size));
     this.#setU64(ptr + 40, mtime);
     this.#setU64(ptr + 48, mtime);
@@ -597,17 +676,8 @@ class Shield {
   wasi_clock_time_get(id: number, _precision: bigint, ptr: number): number {
     if (id < 0 || id > 3) return ERRNO.INVAL;
     this.#mem(ptr, 8);
-    const d = this.#call(OP.CLOCK, (e) => e.u32(id));
-    let t = this.#parse(OP.CLOCK, d, (x) => x.u64('time'));
-    if (id === 1) {
-      // The monotonic clock never goes back, whatever the host says.
-      if (t < this.#monotonic) {
-        this.#report(new Violation(OP.CLOCK, `the monotonic clock went back from ${this.#monotonic} to ${t}`));
-        t = this.#monotonic;
-      }
-      this.#monotonic = t;
-    }
-    this.#setU64(ptr, t);
+    // The host's clocks (it answers the CPU-time clocks too); the monotonic one never goes back, whatever the host says.
+    this.#setU64(ptr, this.#clock(id === 0 ? 0 : id));
     return ERRNO.SUCCESS;
   }
   wasi_random_get(ptr: number, len: number): number {
@@ -625,22 +695,68 @@ class Shield {
   wasi_sched_yield(): number {
     return ERRNO.SUCCESS;
   }
+  /**
+   * poll_oneoff: a descriptor is always ready (reads and writes do not block); with clock
+   * subscriptions only, the shield waits until the earliest is due: it asks the host to SLEEP and
+   * reads the monotonic clock (which never goes back), as often as the host wakes it early. A
+   * realtime or absolute deadline is measured against the host's clocks: the host decides when
+   * the program wakes, as it decides when it runs.
+   */
   wasi_poll_oneoff(inPtr: number, outPtr: number, n: number, neventsPtr: number): number {
-    // The shield does not sleep: a clock subscription is ready at once, and so is every descriptor.
     if (n === 0) return ERRNO.INVAL;
-    this.#mem(inPtr >>> 0, 48 * n);
-    const out = this.#mem(outPtr >>> 0, 32 * n);
     const inb = this.#mem(inPtr >>> 0, 48 * n);
-    out.fill(0);
+    const out = this.#mem(outPtr >>> 0, 32 * n);
+    this.#mem(neventsPtr, 4);
+    const subs = inb.slice();
+    const view = new DataView(subs.buffer);
+    const due: bigint[] = [];
+    let fds = false;
     for (let i = 0; i < n; i++) {
-      out.set(inb.subarray(48 * i, 48 * i + 8), 32 * i); // userdata
-      const tag = inb[48 * i + 8]!;
-      out[32 * i + 10] = tag;
-      if (tag > 2) out[32 * i + 8] = ERRNO.INVAL;
-      else if (tag !== 0 && !this.#fds.has(this.#u32(inPtr + 48 * i + 16))) out[32 * i + 8] = ERRNO.BADF;
+      const tag = subs[48 * i + 8]!;
+      if (tag === 0) {
+        const id = view.getUint32(48 * i + 16, true), timeout = view.getBigUint64(48 * i + 24, true), abs = (view.getUint16(48 * i + 40, true) & 1) !== 0;
+        if (id > 3) return ERRNO.INVAL;
+        // Every deadline on the monotonic clock's scale: a relative one from now, an absolute realtime one shifted by the clocks' difference.
+        const mono = this.#clock(1);
+        due[i] = !abs ? mono + timeout : id === 0 ? timeout - this.#clock(0) + mono : timeout;
+      } else fds = true;
     }
-    this.#setU32(neventsPtr, n);
+    if (!fds && due.length > 0) {
+      const deadline = due.reduce((a, b) => (b !== undefined && b < a ? b : a), due.find((x) => x !== undefined)!);
+      for (let tries = 0; tries < 64; tries++) {
+        const now = this.#clock(1);
+        if (now >= deadline) break;
+        this.#simple(OP.SLEEP, (e) => e.u64(deadline - now));
+      }
+    }
+    const now = this.#clock(1);
+    out.fill(0);
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const tag = subs[48 * i + 8]!;
+      if (tag === 0 && !fds && due[i]! > now) continue; // not due yet (another was)
+      const o = 32 * k++;
+      out.set(subs.subarray(48 * i, 48 * i + 8), o); // userdata
+      out[o + 10] = tag;
+      if (tag > 2) out[o + 8] = ERRNO.INVAL;
+      else if (tag !== 0 && !this.#fds.has(view.getUint32(48 * i + 16, true))) out[o + 8] = ERRNO.BADF;
+    }
+    this.#setU32(neventsPtr, k);
     return ERRNO.SUCCESS;
+  }
+
+  /** The host's clock `id` (0 realtime, 1 monotonic), the monotonic one never going back. */
+  #clock(id: number): bigint {
+    const d = this.#call(OP.CLOCK, (e) => e.u32(id));
+    let t = this.#parse(OP.CLOCK, d, (x) => x.u64('time'));
+    if (id === 1) {
+      if (t < this.#monotonic) {
+        this.#report(new Violation(OP.CLOCK, `the monotonic clock went back from ${this.#monotonic} to ${t}`));
+        t = this.#monotonic;
+      }
+      this.#monotonic = t;
+    }
+    return t;
   }
 
   // ---- WASI: descriptors ----------------------------------------------------------------------
@@ -727,8 +843,11 @@ class Shield {
       this.#filestat(ptr, key, FILETYPE.DIRECTORY, 0, 0n);
       return ERRNO.SUCCESS;
     }
-    if (f.content !== null) this.#filestat(ptr, key, FILETYPE.REGULAR_FILE, f.content.size, 0n);
-    else {
+    if (f.content !== null) {
+      // The time is the host's (as stat gives it); an unlinked file has no links.
+      const st = f.content.unlinked || f.mount.kind === 'trusted' ? null : this.#stat(f.mount, f.rel);
+      this.#filestat(ptr, key, FILETYPE.REGULAR_FILE, f.content.size, st?.mtime ?? 0n, f.content.unlinked ? 0n : 1n);
+    } else {
       const st = this.#stat(f.mount, f.rel);
       if (st === null) return ERRNO.NOENT;
       this.#filestat(ptr, key, st.type, st.size, st.mtime);
@@ -755,14 +874,15 @@ class Shield {
   }
 
   wasi_fd_filestat_set_size(fd: number, size: bigint): number {
-    if (size > BigInt(Number.MAX_SAFE_INTEGER)) return ERRNO.FBIG;
+    size = u64(size);
+    if (size > SAFE) return ERRNO.FBIG;
     this.#resize(this.#fileFd(fd), Number(size));
     return ERRNO.SUCCESS;
   }
   wasi_fd_allocate(fd: number, offset: bigint, len: bigint): number {
     const f = this.#fileFd(fd);
-    const end = offset + len;
-    if (end > BigInt(Number.MAX_SAFE_INTEGER)) return ERRNO.FBIG;
+    const end = u64(offset) + u64(len);
+    if (end > SAFE) return ERRNO.FBIG;
     if (Number(end) > this.#size(f)) this.#resize(f, Number(end));
     return ERRNO.SUCCESS;
   }
@@ -795,7 +915,7 @@ class Shield {
       for (const [a, l] of iovs) {
         if (l === 0) continue;
         const want = Math.min(l, MAX_IO);
-        const d = this.#call(OP.READ_STDIN, (e) => e.u32(want));
+        const d = this.#call(OP.READ_STDIN, (e) => e.u32(want), 8 + want);
         const data = this.#parse(OP.READ_STDIN, d, (x) => x.bytes('data'));
         if (data.length > want) throw new Violation(OP.READ_STDIN, `${data.length} bytes for a read of ${want}`);
         this.#mem(a, data.length).set(data);
@@ -829,6 +949,7 @@ class Shield {
     if (f.kind === 'dir') throw new Errno(ERRNO.ISDIR);
     let total = 0;
     for (const [, l] of iovs) total += l;
+    if (total > MAX_WRITE) throw new Errno(ERRNO.INVAL);
     const data = new Uint8Array(total);
     let o = 0;
     for (const [a, l] of iovs) {
@@ -873,7 +994,8 @@ class Shield {
   }
   wasi_fd_pread(fd: number, iovs: number, n: number, offset: bigint, nreadPtr: number): number {
     const f = this.#fileFd(fd);
-    if (offset > BigInt(Number.MAX_SAFE_INTEGER)) return ERRNO.INVAL;
+    offset = u64(offset);
+    if (offset > SAFE) return ERRNO.INVAL;
     this.#mem(nreadPtr, 4);
     this.#setU32(nreadPtr, this.#readv(f, this.#iovs(iovs, n), Number(offset)));
     return ERRNO.SUCCESS;
@@ -889,7 +1011,8 @@ class Shield {
   }
   wasi_fd_pwrite(fd: number, iovs: number, n: number, offset: bigint, nwrittenPtr: number): number {
     const f = this.#fileFd(fd);
-    if (offset > BigInt(Number.MAX_SAFE_INTEGER)) return ERRNO.INVAL;
+    offset = u64(offset);
+    if (offset > SAFE) return ERRNO.INVAL;
     this.#mem(nwrittenPtr, 4);
     this.#setU32(nwrittenPtr, this.#writev(f, this.#iovs(iovs, n), Number(offset)));
     return ERRNO.SUCCESS;
@@ -899,6 +1022,7 @@ class Shield {
     const f = this.#dirFd(fd);
     const out = this.#mem(buf >>> 0, len >>> 0);
     this.#mem(usedPtr, 4);
+    cookie = u64(cookie);
     if (cookie === 0n || f.listing === null) {
       let names: { name: string; type: number }[];
       if (f.mount.kind === 'trusted') {
@@ -917,15 +1041,15 @@ class Shield {
     }
     const list = f.listing;
     let used = 0;
-    for (let i = Number(cookie); i < list.length && used < out.length; i++) {
+    for (let i = cookie > BigInt(list.length) ? list.length : Number(cookie); i < list.length && used < out.length; i++) {
       const e = list[i]!;
       const name = UTF8.encode(e.name);
       const ent = new Uint8Array(24 + name.length);
       const v = new DataView(ent.buffer);
       v.setBigUint64(0, BigInt(i + 1), true);
-      let ino = this.#inodes.get(this.#key(f.mount, `${f.rel}/${e.name}`));
-      if (ino === undefined) this.#inodes.set(this.#key(f.mount, `${f.rel}/${e.name}`), (ino = BigInt(this.#inodes.size + 1)));
-      v.setBigUint64(8, ino, true);
+      // d_ino as stat's st_ino: '.' is the directory, '..' its parent (the mount's root for the root).
+      const at = e.name === '.' ? f.rel : e.name === '..' ? f.rel.slice(0, Math.max(0, f.rel.lastIndexOf('/'))) : f.rel === '' ? e.name : `${f.rel}/${e.name}`;
+      v.setBigUint64(8, this.#inode(this.#key(f.mount, at)), true);
       v.setUint32(16, name.length, true);
       ent[20] = e.type;
       ent.set(name, 24);
@@ -940,59 +1064,66 @@ class Shield {
   // ---- WASI: paths ----------------------------------------------------------------------------
 
   wasi_path_open(dirfd: number, _dirflags: number, ptr: number, len: number, oflags: number, rightsBase: bigint, _rightsInh: bigint, fdflags: number, fdPtr: number): number {
-    const { m, rel } = this.#resolve(dirfd, ptr, len);
+    const { m, rel, dirOnly } = this.#resolve(dirfd, ptr, len);
     this.#mem(fdPtr, 4);
     const read = (rightsBase & RIGHT_FD_READ) !== 0n;
     const write = (rightsBase & RIGHT_FD_WRITE) !== 0n || (oflags & OFLAGS.TRUNC) !== 0;
-    const wantsDir = (oflags & OFLAGS.DIRECTORY) !== 0;
-    const st = this.#what(m, rel);
-    if (st !== null && (oflags & OFLAGS.CREAT) && (oflags & OFLAGS.EXCL)) return ERRNO.EXIST;
-    if (st !== null && st.type === FILETYPE.DIRECTORY) {
-      if (write) return ERRNO.ISDIR;
-      this.#setU32(fdPtr, this.#newFd({ kind: 'dir', mount: m, rel, listing: null, preopen: false }));
-      return ERRNO.SUCCESS;
-    }
-    if (wantsDir) return st === null ? ERRNO.NOENT : ERRNO.NOTDIR;
-    if (st === null && !(oflags & OFLAGS.CREAT)) return ERRNO.NOENT;
-    if ((write || st === null) && this.#notWritable(m)) return ERRNO.ROFS;
-    if (rel === '') return ERRNO.ISDIR;
+    const wantsDir = (oflags & OFLAGS.DIRECTORY) !== 0 || dirOnly;
+    // An encrypted file is opened (unsealed and checked) once: the content found here is the one the descriptor gets.
     let content: Content | null = null;
-    if (st === null) this.#simple(OP.CREATE, (e) => e.str(m.path).str(rel).u8((oflags & OFLAGS.EXCL) !== 0 ? 1 : 0));
-    if (m.kind === 'trusted') content = this.#trustedContent(m, rel);
-    else if (m.kind === 'encrypted') {
-      const key = this.#key(m, rel);
-      content = this.#contents.get(key) ?? null;
-      if (content === null) {
-        if (st === null) {
-          content = { key, mount: m, rel, data: new Uint8Array(0), size: 0, dirty: true, refs: 0, unlinked: false };
-          this.#contents.set(key, content);
-          this.#known.delete(key);
-        } else content = this.#encryptedContent(m, rel, this.#stat(m, rel));
-        if (content === null) return ERRNO.NOENT;
-      }
-    } else if (st !== null && (oflags & OFLAGS.TRUNC)) this.#simple(OP.TRUNCATE, (e) => e.str(m.path).str(rel).u64(0n));
-    if (content !== null) {
-      content.refs++;
-      if (oflags & OFLAGS.TRUNC && content.size > 0) {
-        content.data.fill(0, 0, content.size);
-        content.size = 0;
-        content.dirty = true;
-      }
-    }
+    let st: { type: number; size: number; mtime: bigint } | null;
+    if (m.kind === 'encrypted') {
+      const hst = this.#stat(m, rel);
+      content = this.#encryptedContent(m, rel, hst);
+      st = content !== null ? { type: FILETYPE.REGULAR_FILE, size: content.size, mtime: hst!.mtime } : hst;
+    } else st = this.#what(m, rel);
+    let opened = false;
     try {
-      this.#setU32(fdPtr, this.#newFd({ kind: 'file', mount: m, rel, pos: 0, append: (fdflags & FDFLAG_APPEND) !== 0, read: read || !write, write, content }));
-    } catch (e) {
-      if (content !== null) content.refs--;
-      throw e;
+      if (st !== null && (oflags & OFLAGS.CREAT) && (oflags & OFLAGS.EXCL)) return ERRNO.EXIST;
+      if (st !== null && st.type === FILETYPE.DIRECTORY) {
+        if (write) return ERRNO.ISDIR;
+        this.#setU32(fdPtr, this.#newFd({ kind: 'dir', mount: m, rel, listing: null, preopen: false }));
+        return ERRNO.SUCCESS;
+      }
+      if (wantsDir) return st !== null ? ERRNO.NOTDIR : dirOnly && (oflags & OFLAGS.CREAT) ? ERRNO.ISDIR : ERRNO.NOENT;
+      if (st === null && !(oflags & OFLAGS.CREAT)) return ERRNO.NOENT;
+      if ((write || st === null) && this.#notWritable(m)) return ERRNO.ROFS;
+      if (rel === '') return ERRNO.ISDIR;
+      if (st === null) this.#simple(OP.CREATE, (e) => e.str(m.path).str(rel).u8((oflags & OFLAGS.EXCL) !== 0 ? 1 : 0));
+      if (m.kind === 'trusted') content = this.#trustedContent(m, rel);
+      else if (m.kind === 'encrypted' && content === null) {
+        const key = this.#key(m, rel);
+        content = { key, mount: m, rel, data: new Uint8Array(0), size: 0, dirty: true, refs: 0, unlinked: false };
+        this.#contents.set(key, content);
+        this.#known.delete(key);
+      } else if (m.kind === 'host' && st !== null && (oflags & OFLAGS.TRUNC)) this.#simple(OP.TRUNCATE, (e) => e.str(m.path).str(rel).u64(0n));
+      const fd = this.#newFd({ kind: 'file', mount: m, rel, pos: 0, append: (fdflags & FDFLAG_APPEND) !== 0, read: read || !write, write, content });
+      opened = true;
+      if (content !== null) {
+        content.refs++;
+        if (oflags & OFLAGS.TRUNC && content.size > 0) {
+          content.data.fill(0, 0, content.size);
+          content.size = 0;
+          content.dirty = true;
+        }
+      }
+      this.#setU32(fdPtr, fd);
+      return ERRNO.SUCCESS;
+    } finally {
+      // An encrypted file unsealed for an open that failed is not kept.
+      if (!opened && content !== null && content.refs === 0 && !content.dirty && m.kind === 'encrypted') {
+        content.refs++;
+        this.#release(content);
+      }
     }
-    return ERRNO.SUCCESS;
   }
 
   wasi_path_filestat_get(dirfd: number, _flags: number, ptr: number, len: number, buf: number): number {
-    const { m, rel } = this.#resolve(dirfd, ptr, len);
+    const { m, rel, dirOnly } = this.#resolve(dirfd, ptr, len);
     this.#mem(buf, 64);
     const st = this.#what(m, rel);
     if (st === null) return ERRNO.NOENT;
+    if (dirOnly && st.type !== FILETYPE.DIRECTORY) return ERRNO.NOTDIR;
     this.#filestat(buf, this.#key(m, rel), st.type, st.size, st.mtime);
     return ERRNO.SUCCESS;
   }
@@ -1012,20 +1143,19 @@ class Shield {
     return this.#directoryOp(OP.RMDIR, dirfd, ptr, len, ERRNO.BUSY);
   }
   wasi_path_unlink_file(dirfd: number, ptr: number, len: number): number {
-    const { m, rel } = this.#resolve(dirfd, ptr, len);
+    const { m, rel, dirOnly } = this.#resolve(dirfd, ptr, len);
     if (this.#notWritable(m)) return ERRNO.ROFS;
     if (rel === '') return ERRNO.ISDIR;
     const key = this.#key(m, rel);
-    if (m.kind === 'encrypted') {
+    if (m.kind === 'encrypted' || dirOnly) {
       const st = this.#stat(m, rel);
-      if (st !== null && st.type === FILETYPE.DIRECTORY) return ERRNO.ISDIR;
-      if (st === null) {
-        // Known to exist: the host deleted it (a violation); otherwise there is nothing to unlink.
-        this.#encryptedContent(m, rel, null);
-        return ERRNO.NOENT;
-      }
+      if (m.kind === 'encrypted') this.#checkNotGone(m, rel, st);
+      if (st === null) return ERRNO.NOENT;
+      if (st.type === FILETYPE.DIRECTORY) return ERRNO.ISDIR;
+      if (dirOnly) return ERRNO.NOTDIR;
     }
     this.#simple(OP.UNLINK, (e) => e.str(m.path).str(rel));
+    this.#inodes.delete(key);
     if (m.kind === 'encrypted') {
       this.#known.set(key, 'deleted');
       const c = this.#contents.get(key);
@@ -1043,17 +1173,34 @@ class Shield {
     const m = from.m;
     if (this.#notWritable(m)) return ERRNO.ROFS;
     if (from.rel === '' || to.rel === '') return ERRNO.BUSY;
+    if (from.dirOnly || to.dirOnly) {
+      const st = this.#what(m, from.rel);
+      if (st !== null && st.type !== FILETYPE.DIRECTORY) return ERRNO.NOTDIR;
+    }
+    if (from.rel === to.rel) {
+      // POSIX: renaming a file to itself does nothing (here it would seal it again and then unlink it).
+      return this.#what(m, from.rel) === null ? ERRNO.NOENT : ERRNO.SUCCESS;
+    }
     if (m.kind !== 'encrypted') {
       this.#simple(OP.RENAME, (e) => e.str(m.path).str(from.rel).str(to.rel));
+      this.#renamed(m, from.rel, to.rel);
       return ERRNO.SUCCESS;
     }
     // An encrypted file is bound to its path: it is sealed again for the new one, then the old goes.
     const st = this.#stat(m, from.rel);
+    this.#checkNotGone(m, from.rel, st);
     if (st !== null && st.type === FILETYPE.DIRECTORY) return ERRNO.NOTSUP; // its files are bound to their paths
     const c = this.#encryptedContent(m, from.rel, st);
     if (c === null) return ERRNO.NOENT;
     const target = this.#stat(m, to.rel);
-    if (target !== null && target.type === FILETYPE.DIRECTORY) return ERRNO.ISDIR;
+    this.#checkNotGone(m, to.rel, target);
+    if (target !== null && target.type === FILETYPE.DIRECTORY) {
+      if (c.refs === 0 && !c.dirty) {
+        c.refs++;
+        this.#release(c);
+      }
+      return ERRNO.ISDIR;
+    }
     const oldKey = c.key, newKey = this.#key(m, to.rel);
     const displaced = this.#contents.get(newKey);
     if (displaced !== undefined && displaced !== c) {
@@ -1061,20 +1208,30 @@ class Shield {
       this.#contents.delete(newKey);
     }
     if (target === null) this.#simple(OP.CREATE, (e) => e.str(m.path).str(to.rel).u8(0));
-    const moved: Content = c;
     this.#contents.delete(oldKey);
-    moved.key = newKey;
-    moved.rel = to.rel;
-    this.#contents.set(newKey, moved);
-    this.#flush(moved);
+    c.key = newKey;
+    c.rel = to.rel;
+    this.#contents.set(newKey, c);
+    this.#flush(c);
     this.#simple(OP.UNLINK, (e) => e.str(m.path).str(from.rel));
     this.#known.set(oldKey, 'deleted');
-    for (const f of this.#fds.values()) if (f.kind === 'file' && f.content === moved) f.rel = to.rel;
-    if (moved.refs === 0) {
-      moved.data.fill(0);
+    this.#renamed(m, from.rel, to.rel);
+    for (const f of this.#fds.values()) if (f.kind === 'file' && f.content === c) f.rel = to.rel;
+    if (c.refs === 0) {
+      c.data.fill(0);
       this.#contents.delete(newKey);
     }
     return ERRNO.SUCCESS;
+  }
+  /** The shield keeps no times of its own: setting them is accepted and has no effect (the host's times stay); a read-only mount refuses. */
+  wasi_fd_filestat_set_times(fd: number): number {
+    const f = this.#fd(fd);
+    return f.kind !== 'stdio' && this.#notWritable(f.mount) ? ERRNO.ROFS : ERRNO.SUCCESS;
+  }
+  wasi_path_filestat_set_times(dirfd: number, _flags: number, ptr: number, len: number): number {
+    const { m, rel } = this.#resolve(dirfd, ptr, len);
+    if (this.#what(m, rel) === null) return ERRNO.NOENT;
+    return this.#notWritable(m) ? ERRNO.ROFS : ERRNO.SUCCESS;
   }
   wasi_path_readlink(dirfd: number, ptr: number, len: number): number {
     const { m, rel } = this.#resolve(dirfd, ptr, len);

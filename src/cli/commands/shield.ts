@@ -5,7 +5,7 @@ import { createPlatform, createLinuxPlatform } from '../../platform/index.js';
 import { WINDOWS_PROFILES, type WindowsProfileId } from '../../os/windows/index.js';
 import { LINUX_PROFILES, isLinuxProfile } from '../../os/linux/index.js';
 import { signSigstruct, sigstructFieldsFor, generateSigningKey, withSigstruct, encodeImage } from '../../sdk/index.js';
-import { buildShieldImage, runShielded, type ShieldManifest, type ShieldMount, type HostFileSystem } from '../../shield/index.js';
+import { buildShieldImage, runShielded, resolveManifest, type ShieldManifest, type ShieldMount, type HostFileSystem } from '../../shield/index.js';
 import { NodeFileSystem } from '../../shield/nodefs.js';
 import { defaultCrypto, toHex } from '../../lib/index.js';
 import { CliError, toJson, type Io } from '../io.js';
@@ -37,7 +37,7 @@ export const command: Command = {
     '  now (the manifest measures them); encrypted files are sealed to the enclave (--seed keeps the\n' +
     '  platform, and so its keys, from one run to the next; --key keeps MRSIGNER).\n' +
     '  --stdin: the program reads this process\'s standard input. The command exits with the program\'s\n' +
-    '  exit status (an enclave that crashes: 1); refused host answers are printed on stderr.\n' +
+    '  exit status, with --json too (an enclave that crashes: 1); refused host answers are printed on stderr.\n' +
     `  P: ${[...WINDOWS_PROFILES, ...LINUX_PROFILES].join(', ')}.`,
   example: 'witness shield hello.wasm --mount /data=./data:encrypted --seed 000102030405060708090a0b0c0d0e0f',
   run(argv: string[], io: Io): number {
@@ -70,6 +70,7 @@ export const command: Command = {
         if (e instanceof SyntaxError) throw new CliError('CLI_MANIFEST', `${values.manifest}: not JSON (${e.message})`);
         throw e;
       }
+      resolveManifest(manifest); // its shape checked before anything is read from it (MANIFEST_INVALID)
     }
     if (rest.length > 0) {
       if (manifest.args !== undefined) throw new CliError('CLI_ARGS', 'the manifest gives args: give ARGS there or on the command line, not both');
@@ -96,12 +97,14 @@ export const command: Command = {
         if (!statSync(dir).isDirectory()) throw new CliError('CLI_MOUNT', `${dir} is not a directory`);
       } catch (e) {
         if (e instanceof CliError) throw e;
-        throw new CliError('CLI_MOUNT', `${dir}: no such directory`);
+        const odd = /:([A-Za-z-]+)$/.exec(dir);
+        throw new CliError('CLI_MOUNT', odd ? `--mount ${m}: ${odd[1]} is not a KIND (${KINDS.join(', ')}), and ${dir} is no directory` : `${dir}: no such directory`);
       }
       storage[path] = new NodeFileSystem(dir);
       const declared = mounts.find((x) => x.path === path);
       if (declared !== undefined) {
-        if (kind !== undefined && kind.replace('-ro', '') !== declared.kind) throw new CliError('CLI_MOUNT', `the manifest mounts ${path} as ${declared.kind}, not ${kind}`);
+        const declaredKind = declared.kind === 'host' && declared.readOnly === true ? 'host-ro' : declared.kind;
+        if (kind !== undefined && kind !== declaredKind) throw new CliError('CLI_MOUNT', `the manifest mounts ${path} as ${declaredKind}, not ${kind}`);
         continue;
       }
       const k = kind ?? 'host';
@@ -128,10 +131,11 @@ export const command: Command = {
     const dec = new TextDecoder();
     if (values.json) {
       io.out(toJson({ exitCode: r.exitCode, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr), violations: r.violations, mrenclave: r.mrenclave, hostOperations: r.counts }));
-      return 0;
+      return r.exitCode;
     }
-    if (r.stdout.length > 0) io.out(dec.decode(r.stdout).replace(/\n$/, ''));
-    if (r.stderr.length > 0) io.err(dec.decode(r.stderr).replace(/\n$/, ''));
+    // The program's bytes as they are (where the Io takes bytes; a capturing Io gets text).
+    if (r.stdout.length > 0) (io.outBytes ? io.outBytes(r.stdout) : io.out(dec.decode(r.stdout).replace(/\n$/, '')));
+    if (r.stderr.length > 0) (io.errBytes ? io.errBytes(r.stderr) : io.err(dec.decode(r.stderr).replace(/\n$/, '')));
     for (const v of r.violations) io.err(`witness shield: refused the host's answer (${v.op}): ${v.what}`);
     return r.exitCode;
   },
