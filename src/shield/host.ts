@@ -39,6 +39,8 @@ export class MemoryFileSystem implements HostFileSystem {
   readonly dirs = new Set<string>(['']);
   #clock = 0n;
   readonly #mtimes = new Map<string, bigint>();
+  /** Each file's buffer with room to grow (`files` holds a view of it). */
+  readonly #room = new Map<string, Uint8Array>();
 
   #parentMustExist(rel: string): void {
     if (!this.dirs.has(parentOf(rel))) throw new HostFsError(this.files.has(parentOf(rel)) ? 'NOTDIR' : 'NOENT', `no directory ${parentOf(rel)}`);
@@ -66,10 +68,18 @@ export class MemoryFileSystem implements HostFileSystem {
     const f = this.#file(rel);
     const at = offset ?? f.length;
     const end = Math.max(f.length, at + data.length);
-    const nf = end === f.length ? f : new Uint8Array(end);
-    if (nf !== f) nf.set(f);
-    nf.set(data, at);
-    this.files.set(rel, nf);
+    // A file grows into spare room (doubling), so appending n pieces costs O(n), not O(n²):
+    // `files` holds a view of its first `end` bytes.
+    let room = this.#room.get(rel);
+    if (room === undefined || room.buffer !== f.buffer || f.byteOffset !== 0) room = f;
+    if (end > room.length) {
+      const bigger = new Uint8Array(Math.max(end, room.length * 2, 4096));
+      bigger.set(f);
+      room = bigger;
+    }
+    room.set(data, at);
+    this.#room.set(rel, room);
+    this.files.set(rel, room.subarray(0, end));
     this.#touch(rel);
     return data.length;
   }

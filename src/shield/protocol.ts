@@ -70,17 +70,33 @@ const UTF8 = new TextEncoder();
 /** A name is its bytes: a leading U+FEFF is part of it, not a byte-order mark to drop. */
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** Builds a request (or, on the host side, a response). */
+/** Strings already encoded (mount paths and file paths repeat from call to call): the last 256. */
+const ENCODED = new Map<string, Uint8Array>();
+function encoded(s: string): Uint8Array {
+  let b = ENCODED.get(s);
+  if (b === undefined) {
+    b = UTF8.encode(s);
+    if (ENCODED.size >= 256) ENCODED.delete(ENCODED.keys().next().value as string);
+    ENCODED.set(s, b);
+  }
+  return b;
+}
+
+/**
+ * Builds a request (or, on the host side, a response): one buffer, sized when it is made where the
+ * size is known, written byte by byte (no DataView: on the hot path every WASI call makes one).
+ */
 export class Encoder {
-  #b = new Uint8Array(256);
-  #v = new DataView(this.#b.buffer);
+  #b: Uint8Array;
   #n = 0;
+  constructor(size = 64) {
+    this.#b = new Uint8Array(size);
+  }
   #room(k: number): void {
     if (this.#n + k <= this.#b.length) return;
     const nb = new Uint8Array(Math.max(this.#b.length * 2, this.#n + k));
     nb.set(this.#b.subarray(0, this.#n));
     this.#b = nb;
-    this.#v = new DataView(nb.buffer);
   }
   u8(x: number): this {
     this.#room(1);
@@ -89,25 +105,25 @@ export class Encoder {
   }
   u32(x: number): this {
     this.#room(4);
-    this.#v.setUint32(this.#n, x >>> 0, true);
-    this.#n += 4;
+    const b = this.#b, n = this.#n;
+    b[n] = x & 0xff;
+    b[n + 1] = (x >>> 8) & 0xff;
+    b[n + 2] = (x >>> 16) & 0xff;
+    b[n + 3] = (x >>> 24) & 0xff;
+    this.#n = n + 4;
     return this;
   }
   u64(x: bigint): this {
-    this.#room(8);
-    this.#v.setBigUint64(this.#n, BigInt.asUintN(64, x), true);
-    this.#n += 8;
-    return this;
+    const v = BigInt.asUintN(64, x);
+    this.u32(Number(v & 0xffff_ffffn));
+    return this.u32(Number(v >> 32n));
   }
   str(s: string): this {
-    return this.bytes(UTF8.encode(s));
+    return this.bytes(encoded(s));
   }
   bytes(b: Uint8Array): this {
     this.u32(b.length);
-    this.#room(b.length);
-    this.#b.set(b, this.#n);
-    this.#n += b.length;
-    return this;
+    return this.tail(b);
   }
   /** Bytes to the end, without a length. */
   tail(b: Uint8Array): this {
@@ -117,7 +133,7 @@ export class Encoder {
     return this;
   }
   finish(): Uint8Array {
-    return this.#b.slice(0, this.#n);
+    return this.#n === this.#b.length ? this.#b : this.#b.slice(0, this.#n);
   }
 }
 

@@ -275,8 +275,8 @@ class Shield {
 
   /** An operation: the decoder after the errno; the host's errno as an Errno; a malformed answer as a violation. */
   /** An operation whose answer takes at most `capacity` bytes (the errno included). */
-  #call(op: number, fields: (e: Encoder) => void, capacity = SMALL_ANSWER): Decoder {
-    const e = new Encoder().u32(op);
+  #call(op: number, fields: (e: Encoder) => void, capacity = SMALL_ANSWER, size = 128): Decoder {
+    const e = new Encoder(size).u32(op);
     fields(e);
     const d = new Decoder(this.#send(e.finish(), capacity));
     const errno = d.u32();
@@ -327,7 +327,7 @@ class Shield {
     let done = 0;
     while (done < data.length) {
       const chunk = data.subarray(done, done + MAX_IO);
-      const d = this.#call(OP.WRITE, (e) => e.str(m.path).str(rel).u64(offset === null ? 0xffff_ffff_ffff_ffffn : BigInt(offset + done)).bytes(chunk));
+      const d = this.#call(OP.WRITE, (e) => e.str(m.path).str(rel).u64(offset === null ? 0xffff_ffff_ffff_ffffn : BigInt(offset + done)).bytes(chunk), SMALL_ANSWER, 32 + 3 * (m.path.length + rel.length) + chunk.length);
       const n = this.#parse(OP.WRITE, d, (x) => x.u32('written'));
       if (n > chunk.length) throw new Violation(OP.WRITE, `${n} bytes written of ${chunk.length}`);
       if (n === 0) throw new Errno(ERRNO.IO);
