@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Rebuild every example's enclave module and compare it byte for byte with the committed one.
+# Rebuild every example's module (an enclave's, or the shield example's WASI program) and compare it byte for byte with the committed one.
 #
 #   scripts/build-examples.sh            check: exit 1 if any committed enclave.wasm differs from a fresh build
 #   scripts/build-examples.sh --update   write the fresh builds over the committed files
@@ -9,7 +9,7 @@
 # the assemblyscript devDependency (npm ci) for hello-as. The builds are deterministic.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-examples=(hello hello-as sealing local-attestation)
+examples=(hello hello-as sealing local-attestation shield)
 
 update=0
 case "${1:-}" in
@@ -29,7 +29,10 @@ trap 'rm -rf "$tmp"' EXIT
 failed=()
 for ex in "${examples[@]}"; do
   dir="$root/examples/$ex"
-  committed="$dir/enclave.wasm"
+  # The shield's example is an ordinary WASI program, not an enclave module.
+  artifact=enclave.wasm
+  [ "$ex" = shield ] && artifact=program.wasm
+  committed="$dir/$artifact"
   fresh="$tmp/$ex.wasm"
   if ! bash "$dir/build.sh" "$fresh" >"$tmp/$ex.log" 2>&1; then
     echo "build-examples: FAILED to build examples/$ex:" >&2
@@ -39,15 +42,15 @@ for ex in "${examples[@]}"; do
   fi
   sum() { sha256sum "$1" | cut -c1-16; }
   if [ -f "$committed" ] && cmp -s "$fresh" "$committed"; then
-    echo "examples/$ex/enclave.wasm: up to date ($(stat -c %s "$fresh") bytes, sha256 $(sum "$fresh")…)"
+    echo "examples/$ex/$artifact: up to date ($(stat -c %s "$fresh") bytes, sha256 $(sum "$fresh")…)"
   elif [ "$update" = 1 ]; then
     cp "$fresh" "$committed"
-    echo "examples/$ex/enclave.wasm: UPDATED ($(stat -c %s "$fresh") bytes, sha256 $(sum "$fresh")…)"
+    echo "examples/$ex/$artifact: UPDATED ($(stat -c %s "$fresh") bytes, sha256 $(sum "$fresh")…)"
   elif [ ! -f "$committed" ]; then
-    echo "build-examples: examples/$ex/enclave.wasm is missing (run scripts/build-examples.sh --update)" >&2
+    echo "build-examples: examples/$ex/$artifact is missing (run scripts/build-examples.sh --update)" >&2
     failed+=("$ex (missing)")
   else
-    echo "build-examples: MISMATCH examples/$ex/enclave.wasm: committed $(stat -c %s "$committed") bytes, sha256 $(sum "$committed")…; fresh build $(stat -c %s "$fresh") bytes, sha256 $(sum "$fresh")…" >&2
+    echo "build-examples: MISMATCH examples/$ex/$artifact: committed $(stat -c %s "$committed") bytes, sha256 $(sum "$committed")…; fresh build $(stat -c %s "$fresh") bytes, sha256 $(sum "$fresh")…" >&2
     echo "  the committed module is not what its sources build; rebuild it with scripts/build-examples.sh --update and commit it" >&2
     failed+=("$ex (differs)")
   fi

@@ -133,4 +133,26 @@ describe('examples', { concurrency: true }, () => {
       'remote-attestation: ok',
     ]);
   });
+
+  test('shield', { timeout: 200_000 }, async () => {
+    const out = await runHost('shield');
+    assertLines(out, [
+      /^ {2}\$ notes add buy milk {3}\(MRENCLAVE [0-9a-f]{16}…, exit 0\)$/,
+      /^ {4}\(stderr\) notes: I\/O error$/,
+      /^ {4}\(stderr\) settings: I\/O error$/,
+      '    my notes: 1 note',
+      '    my notes: 2 notes',
+      '    1. buy milk',
+      '    2. call the bank: PIN 4711',
+      /^What the host holds: notes\.txt is \d+ bytes of sgx_sealed_data_t; its log says "a note was added\\na note was added\\n"$/,
+      /^ {4}refused the host's answer \(READ\): encrypted file notes\.txt does not open/,
+      /^ {4}refused the host's answer \(READ\): trusted file greeting\.txt does not match its hash in the manifest$/,
+      'notes: ok',
+    ]);
+    // argv is measured: each `notes add …` is an enclave of its own, and every `notes list` is one enclave.
+    const ids = [...out.matchAll(/MRENCLAVE ([0-9a-f]{16})…/g)].map((m) => m[1]);
+    assert.equal(ids.length, 5);
+    assert.equal(new Set(ids.slice(0, 3)).size, 3);
+    assert.equal(new Set(ids.slice(2)).size, 1);
+  });
 });

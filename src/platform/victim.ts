@@ -20,6 +20,16 @@ export function examplesDir(): string {
   return join(dirname(fileURLToPath(import.meta.url)), '../../../examples');
 }
 
+/** The shield example's WASI program (examples/shield/program.wasm, an ordinary wasm32-wasi command). */
+export function shieldExampleProgram(): Uint8Array {
+  const path = join(examplesDir(), 'shield', 'program.wasm');
+  try {
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    throw new PlatformError('EXAMPLE_MISSING', `the shipped shield example is missing: ${path}`, {}, { cause: e });
+  }
+}
+
 export interface HelloArtifacts {
   readonly module: Uint8Array;
   readonly edlPath: string;

@@ -45,7 +45,7 @@ test('demo: the remote-attestation step, and --quote-out refuses to overwrite un
   assert.match(demoOut, /^8\. Remote attestation/m);
   assert.match(demoOut, /SGX_QL_QV_RESULT_OK \(TCB UpToDate, QE UpToDate\); attested MRENCLAVE [0-9a-f]{64}/);
   assert.match(demoOut, /one bit of REPORTDATA flipped → SGX_QL_QV_RESULT_INVALID_SIGNATURE/);
-  assert.match(demoOut, /^9\. Identity:/m);
+  assert.match(demoOut, /^10\. Identity/m);
   const before = readFileSync(join(dir, 'a', 'quote.bin'));
   assertBadInput(witness('demo', '--quote-out', 'a'), /^witness demo: a\/quote\.bin already exists; --force replaces it$/m);
   assert.deepEqual(readFileSync(join(dir, 'a', 'quote.bin')), before);

@@ -210,6 +210,11 @@ test('demo runs to the end, shows the three memory views and exits 0', () => {
   assert.match(r.out, /unseal → 32 bytes: "the witness saw everything/);
   assert.match(r.out, /unseal fails with 0x3001/);
   assert.match(r.out, /verify → valid/);
+  // The shield: the notes program's output, the host's ciphertext, the refused change.
+  assert.match(r.out, /^ +1\. meet at noon$/m);
+  assert.match(r.out, /^ {5}my notes: 1 note$/m);
+  assert.match(r.out, /the host holds notes\.txt as \d+ bytes of sgx_sealed_data_t \(no plaintext\); its log: "a note was added\\n"/);
+  assert.match(r.out, /the host changed one byte: exit 1; the shield refused it: encrypted file notes\.txt does not open/);
   assert.match(r.out, /MRENCLAVE [0-9a-f]{64}/);
 });
 
