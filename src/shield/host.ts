@@ -37,8 +37,9 @@ const parentOf = (rel: string): string => (rel.includes('/') ? rel.slice(0, rel.
 export class MemoryFileSystem implements HostFileSystem {
   readonly files = new Map<string, Uint8Array>();
   readonly dirs = new Set<string>(['']);
-  #clock = 0n;
-  readonly #mtimes = new Map<string, bigint>();
+  /** The last modification time given, in microseconds (a number: a write costs no BigInt). */
+  #clock = 0;
+  readonly #mtimes = new Map<string, number>();
   /** Each file's buffer with room to grow (`files` holds a view of it). */
   readonly #room = new Map<string, Uint8Array>();
 
@@ -52,14 +53,14 @@ export class MemoryFileSystem implements HostFileSystem {
   }
   /** A modification time in nanoseconds: the wall clock, never the same twice. */
   #touch(rel: string): void {
-    const now = BigInt(Date.now()) * 1_000_000n;
-    this.#clock = now > this.#clock ? now : this.#clock + 1n;
+    const now = Date.now() * 1000;
+    this.#clock = now > this.#clock ? now : this.#clock + 1;
     this.#mtimes.set(rel, this.#clock);
   }
   stat(rel: string) {
     if (this.dirs.has(rel)) return { type: 'dir' as const, size: 0, mtimeNs: 0n };
     const f = this.files.get(rel);
-    return f === undefined ? null : { type: 'file' as const, size: f.length, mtimeNs: this.#mtimes.get(rel) ?? 0n };
+    return f === undefined ? null : { type: 'file' as const, size: f.length, mtimeNs: BigInt(this.#mtimes.get(rel) ?? 0) * 1000n };
   }
   read(rel: string, offset: number, length: number): Uint8Array {
     return this.#file(rel).slice(offset, offset + length);
@@ -79,7 +80,7 @@ export class MemoryFileSystem implements HostFileSystem {
     }
     room.set(data, at);
     this.#room.set(rel, room);
-    this.files.set(rel, room.subarray(0, end));
+    if (end !== f.length || room !== f && room.buffer !== f.buffer) this.files.set(rel, room.subarray(0, end));
     this.#touch(rel);
     return data.length;
   }

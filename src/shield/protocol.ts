@@ -144,13 +144,14 @@ export class Malformed extends ShieldError {
   }
 }
 
-/** Reads a message strictly: every field present, nothing read past its end. */
+/**
+ * Reads a message strictly: every field present, nothing read past its end. Byte strings are
+ * views into the message (each side's message is a fresh copy: the OCALL copies it out of the
+ * scratch area), so reading one allocates nothing but the view.
+ */
 export class Decoder {
   #o = 0;
-  readonly #v: DataView;
-  constructor(readonly b: Uint8Array) {
-    this.#v = new DataView(b.buffer, b.byteOffset, b.length);
-  }
+  constructor(readonly b: Uint8Array) {}
   #need(k: number, what: string): void {
     if (this.#o + k > this.b.length) throw new Malformed(`${what}: the message ends early`);
   }
@@ -160,21 +161,20 @@ export class Decoder {
   }
   u32(what = 'u32'): number {
     this.#need(4, what);
-    const x = this.#v.getUint32(this.#o, true);
-    this.#o += 4;
-    return x;
+    const b = this.b, o = this.#o;
+    this.#o = o + 4;
+    return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
   }
   u64(what = 'u64'): bigint {
     this.#need(8, what);
-    const x = this.#v.getBigUint64(this.#o, true);
-    this.#o += 8;
-    return x;
+    const lo = this.u32(what), hi = this.u32(what);
+    return (BigInt(hi) << 32n) | BigInt(lo);
   }
   bytes(what = 'bytes', max = Number.MAX_SAFE_INTEGER): Uint8Array {
     const n = this.u32(what);
     if (n > max) throw new Malformed(`${what}: ${n} bytes, more than ${max}`);
     this.#need(n, what);
-    const out = this.b.slice(this.#o, this.#o + n);
+    const out = this.b.subarray(this.#o, this.#o + n);
     this.#o += n;
     return out;
   }
