@@ -124,6 +124,8 @@ interface Content {
   dirty: boolean;
   refs: number;
   unlinked: boolean;
+  /** Its inode number once unlinked or displaced (its path's number goes to the next file there). */
+  ino?: bigint;
 }
 
 interface Mount extends ResolvedMount {
@@ -467,13 +469,17 @@ class Shield {
   }
 
   /** Seal a content and store it on the host at its path. */
-  #flush(c: Content): void {
+  #seal(c: Content, rel: string): Uint8Array {
     const text = new Uint8Array(1 + c.size);
     text[0] = PFS_VERSION;
     text.set(c.data.subarray(0, c.size), 1);
-    const blob = sealData(this.#h.ctx(), this.#h.crypto, this.#policy(c.mount), this.#aad(c.mount, c.rel), text, undefined, undefined, () => this.#selfReport());
+    const blob = sealData(this.#h.ctx(), this.#h.crypto, this.#policy(c.mount), this.#aad(c.mount, rel), text, undefined, undefined, () => this.#selfReport());
     text.fill(0);
     if (typeof blob === 'number') throw new Errno(ERRNO.IO);
+    return blob;
+  }
+  #flush(c: Content): void {
+    const blob = this.#seal(c, c.rel);
     this.#write(c.mount, c.rel, 0, blob);
     this.#simple(OP.TRUNCATE, (e) => e.str(c.mount.path).str(c.rel).u64(BigInt(blob.length)));
     this.#known.set(c.key, toHex(this.#h.crypto.sha256(blob)));
@@ -622,10 +628,10 @@ class Shield {
     return ino;
   }
 
-  #filestat(ptr: number, key: string, type: number, size: number, mtime: bigint, nlink = 1n): void {
+  #filestat(ptr: number, key: string, type: number, size: number, mtime: bigint, nlink = 1n, ino?: bigint): void {
     const b = this.#mem(ptr, 64);
     b.fill(0);
-    this.#setU64(ptr + 8, this.#inode(key));
+    this.#setU64(ptr + 8, ino ?? this.#inode(key));
     b[16] = type;
     this.#setU64(ptr + 24, nlink);
     this.#setU64(ptr + 32, BigInt(size));
@@ -734,7 +740,7 @@ class Shield {
     let k = 0;
     for (let i = 0; i < n; i++) {
       const tag = subs[48 * i + 8]!;
-      if (tag === 0 && !fds && due[i]! > now) continue; // not due yet (another was)
+      if (tag === 0 && due[i]! > now) continue; // not due yet (another was)
       const o = 32 * k++;
       out.set(subs.subarray(48 * i, 48 * i + 8), o); // userdata
       out[o + 10] = tag;
@@ -846,7 +852,7 @@ class Shield {
     if (f.content !== null) {
       // The time is the host's (as stat gives it); an unlinked file has no links.
       const st = f.content.unlinked || f.mount.kind === 'trusted' ? null : this.#stat(f.mount, f.rel);
-      this.#filestat(ptr, key, FILETYPE.REGULAR_FILE, f.content.size, st?.mtime ?? 0n, f.content.unlinked ? 0n : 1n);
+      this.#filestat(ptr, key, FILETYPE.REGULAR_FILE, f.content.size, st?.mtime ?? 0n, f.content.unlinked ? 0n : 1n, f.content.ino);
     } else {
       const st = this.#stat(f.mount, f.rel);
       if (st === null) return ERRNO.NOENT;
@@ -1066,6 +1072,7 @@ class Shield {
   wasi_path_open(dirfd: number, _dirflags: number, ptr: number, len: number, oflags: number, rightsBase: bigint, _rightsInh: bigint, fdflags: number, fdPtr: number): number {
     const { m, rel, dirOnly } = this.#resolve(dirfd, ptr, len);
     this.#mem(fdPtr, 4);
+    if (this.#fds.size >= MAX_FDS) return ERRNO.MFILE; // before anything is created or unsealed
     const read = (rightsBase & RIGHT_FD_READ) !== 0n;
     const write = (rightsBase & RIGHT_FD_WRITE) !== 0n || (oflags & OFLAGS.TRUNC) !== 0;
     const wantsDir = (oflags & OFLAGS.DIRECTORY) !== 0 || dirOnly;
@@ -1155,11 +1162,13 @@ class Shield {
       if (dirOnly) return ERRNO.NOTDIR;
     }
     this.#simple(OP.UNLINK, (e) => e.str(m.path).str(rel));
+    const ino = this.#inodes.get(key);
     this.#inodes.delete(key);
     if (m.kind === 'encrypted') {
       this.#known.set(key, 'deleted');
       const c = this.#contents.get(key);
       if (c !== undefined) {
+        c.ino = ino ?? BigInt(++this.#lastInode);
         c.unlinked = true;
         this.#contents.delete(key);
       }
@@ -1202,24 +1211,56 @@ class Shield {
       return ERRNO.ISDIR;
     }
     const oldKey = c.key, newKey = this.#key(m, to.rel);
+    // The host first: the file sealed for its new path and stored there. Nothing in the enclave
+    // changes until that has succeeded (a host error leaves the rename undone, as POSIX's is).
+    let blob: Uint8Array;
+    let created = false;
+    try {
+      blob = this.#seal(c, to.rel);
+      if (target === null) this.#simple(OP.CREATE, (e) => e.str(m.path).str(to.rel).u8(1));
+      created = target === null;
+      this.#write(m, to.rel, 0, blob);
+      this.#simple(OP.TRUNCATE, (e) => e.str(m.path).str(to.rel).u64(BigInt(blob.length)));
+    } catch (e) {
+      if (created) {
+        try {
+          this.#simple(OP.UNLINK, (x) => x.str(m.path).str(to.rel));
+        } catch {
+          // best effort: what is left there is no file the enclave knows
+        }
+      }
+      if (c.refs === 0 && !c.dirty) {
+        c.refs++;
+        this.#release(c);
+      }
+      throw e;
+    }
     const displaced = this.#contents.get(newKey);
     if (displaced !== undefined && displaced !== c) {
+      displaced.ino = this.#inodes.get(newKey) ?? BigInt(++this.#lastInode);
       displaced.unlinked = true;
       this.#contents.delete(newKey);
     }
-    if (target === null) this.#simple(OP.CREATE, (e) => e.str(m.path).str(to.rel).u8(0));
+    this.#known.set(newKey, toHex(this.#h.crypto.sha256(blob)));
     this.#contents.delete(oldKey);
     c.key = newKey;
     c.rel = to.rel;
+    c.dirty = false;
     this.#contents.set(newKey, c);
-    this.#flush(c);
-    this.#simple(OP.UNLINK, (e) => e.str(m.path).str(from.rel));
-    this.#known.set(oldKey, 'deleted');
     this.#renamed(m, from.rel, to.rel);
     for (const f of this.#fds.values()) if (f.kind === 'file' && f.content === c) f.rel = to.rel;
     if (c.refs === 0) {
       c.data.fill(0);
       this.#contents.delete(newKey);
+    }
+    // The old name goes last. It is no longer this file's even if the host fails to remove it: the
+    // rename is done (the enclave's view is the new one) and a blob left there is refused (never
+    // taken as the current version, by a retried rename or an open).
+    this.#known.set(oldKey, 'deleted');
+    try {
+      this.#simple(OP.UNLINK, (e) => e.str(m.path).str(from.rel));
+    } catch (e) {
+      if (!(e instanceof Errno)) throw e;
     }
     return ERRNO.SUCCESS;
   }
