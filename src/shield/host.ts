@@ -167,6 +167,12 @@ export interface ShieldHostOptions {
   /** Wait `ns` nanoseconds (the program's sleep). Default: block the thread (Atomics.wait), at most 10 s per request. */
   readonly sleep?: (ns: bigint) => void;
   /**
+   * The platform's quoting service (attest's createQuotingService, or its like), for a program whose
+   * manifest asks for attestation: it gives the QE's TARGETINFO and quotes the program's REPORT.
+   * Without one, reading /dev/attestation/quote is ENOSYS.
+   */
+  readonly quoting?: { readonly qeTargetInfo: Uint8Array; quote(report: Uint8Array): Uint8Array };
+  /**
    * A hostile host: sees each request (its op and bytes) and the honest response, and returns the
    * response to send (or the honest one). For tests and demonstrations.
    */
@@ -306,6 +312,23 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
       case OP.SLEEP: {
         sleep(d.u64('ns'));
         e.u32(0);
+        return;
+      }
+      case OP.QE_TARGET_INFO: {
+        if (options.quoting === undefined) throw new HostFsError('NOSYS', 'no quoting service');
+        e.u32(0).bytes(options.quoting.qeTargetInfo);
+        return;
+      }
+      case OP.QUOTE: {
+        if (options.quoting === undefined) throw new HostFsError('NOSYS', 'no quoting service');
+        const report = d.bytes('report', 432);
+        let quote: Uint8Array;
+        try {
+          quote = options.quoting.quote(report);
+        } catch (x) {
+          throw new HostFsError('IO', `the quoting service refused: ${x instanceof Error ? x.message : String(x)}`);
+        }
+        e.u32(0).bytes(quote);
         return;
       }
       case OP.VIOLATION: {

@@ -38,7 +38,16 @@ export interface ShieldManifest {
   readonly mounts?: readonly ShieldMount[];
   /** Whether standard input comes from the host ('host') or is empty ('none', the default). */
   readonly stdin?: 'host' | 'none';
+  /**
+   * Remote attestation for the program, as Gramine's /dev/attestation: files under
+   * ATTESTATION_PATH (user_report_data, target_info, my_target_info, report, quote,
+   * attestation_type). Default false.
+   */
+  readonly attestation?: boolean;
 }
+
+/** Where the attestation files are (Gramine's path). */
+export const ATTESTATION_PATH = '/dev/attestation';
 
 /** A checked manifest in its canonical form (what is measured). */
 export interface ResolvedManifest {
@@ -47,6 +56,7 @@ export interface ResolvedManifest {
   readonly env: readonly string[];
   readonly mounts: readonly ResolvedMount[];
   readonly stdin: 'host' | 'none';
+  readonly attestation: boolean;
 }
 
 export interface ResolvedMount {
@@ -88,7 +98,9 @@ export function relativeParts(rel: string, field: string): string[] {
  */
 export function resolveManifest(m: ShieldManifest = {}): ResolvedManifest {
   if (typeof m !== 'object' || m === null || Array.isArray(m)) bad('(the whole manifest)', 'must be an object');
-  for (const k of Object.keys(m)) if (!['args', 'env', 'mounts', 'stdin'].includes(k)) bad(k, 'is not a manifest field (args, env, mounts, stdin)');
+  for (const k of Object.keys(m)) if (!['args', 'env', 'mounts', 'stdin', 'attestation'].includes(k)) bad(k, 'is not a manifest field (args, env, mounts, stdin, attestation)');
+  const attestation = m.attestation ?? false;
+  if (typeof attestation !== 'boolean') bad('attestation', 'must be true or false');
   const args = m.args ?? ['program'];
   if (!Array.isArray(args) || args.length < 1) bad('args', 'must be a non-empty array (argv[0] is the program name)');
   args.forEach((a, i) => cString(a, `args[${i}]`));
@@ -111,6 +123,7 @@ export function resolveManifest(m: ShieldManifest = {}): ResolvedManifest {
     if (!path.startsWith('/')) bad(`${f}.path`, 'must be absolute');
     if (path !== '/') relativeParts(path.slice(1), `${f}.path`);
     if (seen.has(path)) bad(`${f}.path`, `mounts ${path} twice`);
+    if (attestation && (path === ATTESTATION_PATH || path.startsWith(ATTESTATION_PATH + '/'))) bad(`${f}.path`, `is where the attestation files are (${ATTESTATION_PATH})`);
     seen.add(path);
     if (x.kind !== 'encrypted' && x.kind !== 'trusted' && x.kind !== 'host') bad(`${f}.kind`, "must be 'encrypted', 'trusted' or 'host'");
     if (x.keyPolicy !== undefined && x.kind !== 'encrypted') bad(`${f}.keyPolicy`, 'applies to encrypted mounts only');
@@ -130,7 +143,7 @@ export function resolveManifest(m: ShieldManifest = {}): ResolvedManifest {
     for (const [p] of files) if (files.some(([q]) => q.startsWith(p + '/'))) bad(`${f}.files['${p}']`, 'is also a directory of another listed file');
     return { path, kind: x.kind, keyPolicy: x.kind === 'encrypted' ? x.keyPolicy ?? 'mrenclave' : null, files, readOnly: x.kind === 'host' ? x.readOnly ?? false : x.kind === 'trusted' };
   });
-  const resolved: ResolvedManifest = { args: [...args], env, mounts, stdin };
+  const resolved: ResolvedManifest = { args: [...args], env, mounts, stdin, attestation };
   if (manifestBytes(resolved).length > MAX_MANIFEST) bad('(the whole manifest)', `exceeds ${MAX_MANIFEST} bytes`);
   return resolved;
 }
@@ -142,6 +155,7 @@ export function manifestBytes(m: ResolvedManifest): Uint8Array {
     env: m.env,
     mounts: m.mounts.map((x) => ({ path: x.path, kind: x.kind, keyPolicy: x.keyPolicy, files: x.files, readOnly: x.readOnly })),
     stdin: m.stdin,
+    attestation: m.attestation,
   };
   return new TextEncoder().encode(JSON.stringify(json));
 }
@@ -158,7 +172,7 @@ export function parseManifest(bytes: Uint8Array): ResolvedManifest {
     throw new ShieldError('MANIFEST_INVALID', 'shield manifest: not UTF-8 JSON', {}, { cause: e });
   }
   if (typeof j !== 'object' || j === null) bad('(the whole manifest)', 'must be an object');
-  const o = j as { args?: unknown; env?: unknown; mounts?: unknown; stdin?: unknown };
+  const o = j as { args?: unknown; env?: unknown; mounts?: unknown; stdin?: unknown; attestation?: unknown };
   if (!Array.isArray(o.env) || !Array.isArray(o.mounts)) bad('(the whole manifest)', 'is not in canonical form');
   const env: Record<string, string> = {};
   for (const e of o.env as unknown[]) {
@@ -178,7 +192,7 @@ export function parseManifest(bytes: Uint8Array): ResolvedManifest {
       ...(mx.kind === 'host' ? { readOnly: mx.readOnly } : {}),
     } as ShieldMount;
   });
-  const resolved = resolveManifest({ args: o.args as string[], env, mounts, stdin: o.stdin as 'host' | 'none' });
+  const resolved = resolveManifest({ args: o.args as string[], env, mounts, stdin: o.stdin as 'host' | 'none', attestation: o.attestation as boolean });
   // The canonical form is one byte string: anything else is not what a build wrote.
   const again = manifestBytes(resolved);
   if (again.length !== bytes.length || again.some((b, i) => b !== bytes[i])) bad('(the whole manifest)', 'is not in canonical form');

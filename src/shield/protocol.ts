@@ -43,6 +43,10 @@ export const OP = {
   VIOLATION: 14,
   /** u64 nanoseconds: the program waits (poll_oneoff on clocks); the host answers when it likes */
   SLEEP: 15,
+  /** (nothing) → bytes: the quoting enclave's TARGETINFO (512 bytes) */
+  QE_TARGET_INFO: 16,
+  /** bytes (a REPORT for the QE, 432 bytes) → bytes: the quote */
+  QUOTE: 17,
 } as const;
 
 export const OP_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(OP).map(([k, v]) => [v, k]));
@@ -63,6 +67,8 @@ export const FILETYPE = { UNKNOWN: 0, CHARACTER_DEVICE: 2, DIRECTORY: 3, REGULAR
 export const MAX_IO = 256 * 1024;
 /** The response buffer the shield offers: MAX_IO of data and its fields. */
 export const RESPONSE_CAPACITY = MAX_IO + 64;
+/** Largest quote the shield takes (a v3 quote with its PCK chain is about 4–5 KiB). */
+export const MAX_QUOTE = 64 * 1024;
 /** Longest path or name, bytes (Linux's PATH_MAX). */
 export const MAX_PATH = 4096;
 

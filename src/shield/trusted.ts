@@ -25,8 +25,8 @@ import { sealData, unsealData, createReport } from '../sdk/enclave/services.js';
 import { KEYPOLICY, KEYNAME, KEYREQUEST } from '../arch/index.js';
 import { SEALED_HEADER_SIZE, SEAL_FLAGS_MASK, SEAL_MISC_MASK } from '../sdk/sealing.js';
 import { toHex, u16le, u32le, u64le } from '../lib/bytes.js';
-import { parseManifest, type ResolvedManifest, type ResolvedMount } from './manifest.js';
-import { OP, OP_NAMES, ERRNO, FILETYPE, MAX_IO, MAX_ERRNO, MAX_PATH, Encoder, Decoder, Malformed } from './protocol.js';
+import { parseManifest, ATTESTATION_PATH, type ResolvedManifest, type ResolvedMount } from './manifest.js';
+import { OP, OP_NAMES, ERRNO, FILETYPE, MAX_IO, MAX_ERRNO, MAX_PATH, MAX_QUOTE, Encoder, Decoder, Malformed } from './protocol.js';
 import { ShieldError } from './errors.js';
 
 /** The shield's identity and version, measured with every shielded program. */
@@ -86,6 +86,20 @@ const MAX_WHOLE_FILE = 1 << 30;
 const MAX_ENTRIES = 65536;
 /** Longest name of one path component, bytes (POSIX NAME_MAX, as the host's LIST answers are held to). */
 const NAME_MAX = 255;
+/**
+ * The attestation files (Gramine's /dev/attestation): which the program may write, and the size a
+ * write must leave (checked when the file is closed or synced).
+ */
+const ATTESTATION_FILES: Readonly<Record<string, { readonly writable: boolean; readonly size: number }>> = {
+  attestation_type: { writable: false, size: 4 },
+  user_report_data: { writable: true, size: 64 },
+  target_info: { writable: true, size: 512 },
+  my_target_info: { writable: false, size: 512 },
+  report: { writable: false, size: 432 },
+  quote: { writable: false, size: 0 },
+};
+/** Where a quote (sgx_quote_3_t) holds the attested REPORTBODY: after its 48-byte header. */
+const QUOTE_REPORT_BODY = 48;
 /** Descriptors a program may hold. */
 const MAX_FDS = 4096;
 
@@ -128,7 +142,9 @@ interface Content {
   ino?: bigint;
 }
 
-interface Mount extends ResolvedMount {
+interface Mount extends Omit<ResolvedMount, 'kind'> {
+  /** A manifest's kind, or the attestation files (ATTESTATION_PATH, when the manifest asks for them). */
+  readonly kind: ResolvedMount['kind'] | 'attestation';
   readonly trusted: ReadonlyMap<string, string>;
   /** trusted: the directories the listed files imply ('' the root). */
   readonly trustedDirs: ReadonlySet<string>;
@@ -185,6 +201,9 @@ class Shield {
   #monotonic = 0n;
   #ran = false;
   #self: Uint8Array | null = null;
+  /** The attestation files' state: what the program wrote to user_report_data and target_info. */
+  readonly #userReportData = new Uint8Array(64);
+  readonly #targetInfo = new Uint8Array(512);
 
   constructor(h: ExtensionHost) {
     this.#h = h;
@@ -195,8 +214,9 @@ class Shield {
         const parts = p.split('/');
         for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join('/'));
       }
-      return { ...m, trusted: new Map(m.files), trustedDirs: dirs };
+      return { ...m, trusted: new Map(m.files), trustedDirs: dirs } as Mount;
     });
+    if (this.#m.attestation) this.#mounts.push({ path: ATTESTATION_PATH, kind: 'attestation', keyPolicy: null, files: [], readOnly: false, trusted: new Map(), trustedDirs: new Set(['']) });
     this.#fds.set(0, { kind: 'stdio', n: 0 });
     this.#fds.set(1, { kind: 'stdio', n: 1 });
     this.#fds.set(2, { kind: 'stdio', n: 2 });
@@ -479,6 +499,7 @@ class Shield {
     return blob;
   }
   #flush(c: Content): void {
+    if (c.mount.kind === 'attestation') return this.#attestationStore(c);
     const blob = this.#seal(c, c.rel);
     this.#write(c.mount, c.rel, 0, blob);
     this.#simple(OP.TRUNCATE, (e) => e.str(c.mount.path).str(c.rel).u64(BigInt(blob.length)));
@@ -602,6 +623,11 @@ class Shield {
 
   /** What is at a path: its type, size and time (trusted: from the manifest and the checked content). */
   #what(m: Mount, rel: string): { type: number; size: number; mtime: bigint } | null {
+    if (m.kind === 'attestation') {
+      if (rel === '') return { type: FILETYPE.DIRECTORY, size: 0, mtime: 0n };
+      const spec = Object.hasOwn(ATTESTATION_FILES, rel) ? ATTESTATION_FILES[rel]! : null;
+      return spec === null ? null : { type: FILETYPE.REGULAR_FILE, size: spec.size, mtime: 0n };
+    }
     if (m.kind === 'trusted') {
       if (m.trustedDirs.has(rel)) return { type: FILETYPE.DIRECTORY, size: 0, mtime: 0n };
       if (!m.trusted.has(rel)) return null;
@@ -641,7 +667,7 @@ class Shield {
   }
 
   #notWritable(m: Mount): boolean {
-    return m.kind === 'trusted' || (m.kind === 'host' && m.readOnly);
+    return m.kind === 'trusted' || m.kind === 'attestation' || (m.kind === 'host' && m.readOnly);
   }
 
   // ---- WASI: arguments, environment, clocks, random, process ---------------------------------------
@@ -851,7 +877,7 @@ class Shield {
     }
     if (f.content !== null) {
       // The time is the host's (as stat gives it); an unlinked file has no links.
-      const st = f.content.unlinked || f.mount.kind === 'trusted' ? null : this.#stat(f.mount, f.rel);
+      const st = f.content.unlinked || f.mount.kind === 'trusted' || f.mount.kind === 'attestation' ? null : this.#stat(f.mount, f.rel);
       this.#filestat(ptr, key, FILETYPE.REGULAR_FILE, f.content.size, st?.mtime ?? 0n, f.content.unlinked ? 0n : 1n, f.content.ino);
     } else {
       const st = this.#stat(f.mount, f.rel);
@@ -1031,7 +1057,8 @@ class Shield {
     cookie = u64(cookie);
     if (cookie === 0n || f.listing === null) {
       let names: { name: string; type: number }[];
-      if (f.mount.kind === 'trusted') {
+      if (f.mount.kind === 'attestation') names = Object.keys(ATTESTATION_FILES).map((name) => ({ name, type: FILETYPE.REGULAR_FILE }));
+      else if (f.mount.kind === 'trusted') {
         const prefix = f.rel === '' ? '' : f.rel + '/';
         const seen = new Map<string, number>();
         for (const p of [...f.mount.trusted.keys(), ...f.mount.trustedDirs]) {
@@ -1067,12 +1094,83 @@ class Shield {
     return ERRNO.SUCCESS;
   }
 
+  // ---- the attestation files ------------------------------------------------------------------
+
+  /**
+   * open() of an attestation file: its contents are made now (a REPORT for target_info with
+   * user_report_data; a quote of a REPORT for the quoting enclave), as Gramine makes them on read.
+   */
+  #openAttestation(m: Mount, rel: string, dirOnly: boolean, oflags: number, rightsBase: bigint, fdflags: number, fdPtr: number): number {
+    const write = (rightsBase & RIGHT_FD_WRITE) !== 0n || (oflags & OFLAGS.TRUNC) !== 0;
+    if (rel === '') {
+      if (write) return ERRNO.ISDIR;
+      this.#setU32(fdPtr, this.#newFd({ kind: 'dir', mount: m, rel, listing: null, preopen: false }));
+      return ERRNO.SUCCESS;
+    }
+    const spec = Object.hasOwn(ATTESTATION_FILES, rel) ? ATTESTATION_FILES[rel]! : null;
+    if (spec === null) return oflags & OFLAGS.CREAT ? ERRNO.ROFS : ERRNO.NOENT;
+    if (dirOnly || (oflags & OFLAGS.DIRECTORY)) return ERRNO.NOTDIR;
+    if (oflags & OFLAGS.CREAT && oflags & OFLAGS.EXCL) return ERRNO.EXIST;
+    if (write && !spec.writable) return ERRNO.ACCES;
+    let data: Uint8Array;
+    if (rel === 'attestation_type') data = UTF8.encode('dcap');
+    else if (rel === 'user_report_data') data = this.#userReportData.slice();
+    else if (rel === 'target_info') data = this.#targetInfo.slice();
+    else if (rel === 'my_target_info') data = this.#myTargetInfo();
+    else if (rel === 'report') data = createReport(this.#h.ctx(), this.#targetInfo, this.#userReportData);
+    else data = this.#quote();
+    const content: Content = { key: this.#key(m, rel), mount: m, rel, data, size: data.length, dirty: false, refs: 1, unlinked: false };
+    if (oflags & OFLAGS.TRUNC) {
+      content.size = 0;
+      content.dirty = true;
+    }
+    this.#setU32(fdPtr, this.#newFd({ kind: 'file', mount: m, rel, pos: 0, append: (fdflags & FDFLAG_APPEND) !== 0, read: (rightsBase & RIGHT_FD_READ) !== 0n || !write, write, content }));
+    return ERRNO.SUCCESS;
+  }
+
+  /** What the program wrote to user_report_data or target_info: exactly its size, or EINVAL (at close or sync). */
+  #attestationStore(c: Content): void {
+    const spec = ATTESTATION_FILES[c.rel]!;
+    c.dirty = false;
+    if (c.size !== spec.size) throw new Errno(ERRNO.INVAL);
+    (c.rel === 'user_report_data' ? this.#userReportData : this.#targetInfo).set(c.data.subarray(0, c.size));
+  }
+
+  /** This enclave's TARGETINFO (sgx_self_target): from its own REPORT's body. */
+  #myTargetInfo(): Uint8Array {
+    const r = this.#selfReport();
+    const ti = new Uint8Array(512);
+    ti.set(r.subarray(64, 96), 0); // MEASUREMENT = MRENCLAVE
+    ti.set(r.subarray(48, 64), 32); // ATTRIBUTES
+    ti.set(r.subarray(260, 262), 50); // CONFIGSVN
+    ti.set(r.subarray(16, 20), 52); // MISCSELECT
+    ti.set(r.subarray(192, 256), 64); // CONFIGID
+    return ti;
+  }
+
+  /**
+   * A quote of this enclave with user_report_data: a REPORT for the quoting enclave (its TARGETINFO
+   * from the host; a wrong one only makes a REPORT the QE refuses), quoted by the host's quoting
+   * service. The shield checks that the quote carries this REPORT's body; the relying party checks
+   * the rest (verifyQuote).
+   */
+  #quote(): Uint8Array {
+    const qe = this.#parse(OP.QE_TARGET_INFO, this.#call(OP.QE_TARGET_INFO, () => undefined, 8 + 512), (x) => x.bytes('target info', 512));
+    if (qe.length !== 512) throw new Violation(OP.QE_TARGET_INFO, `a TARGETINFO of ${qe.length} bytes`);
+    const report = createReport(this.#h.ctx(), qe, this.#userReportData);
+    const quote = this.#parse(OP.QUOTE, this.#call(OP.QUOTE, (e) => e.bytes(report), 8 + MAX_QUOTE, 16 + report.length), (x) => x.bytes('quote', MAX_QUOTE)).slice();
+    const body = quote.subarray(QUOTE_REPORT_BODY, QUOTE_REPORT_BODY + 384);
+    if (body.length !== 384 || body.some((b, i) => b !== report[i])) throw new Violation(OP.QUOTE, "the quote does not carry the enclave's REPORT");
+    return quote;
+  }
+
   // ---- WASI: paths ----------------------------------------------------------------------------
 
   wasi_path_open(dirfd: number, _dirflags: number, ptr: number, len: number, oflags: number, rightsBase: bigint, _rightsInh: bigint, fdflags: number, fdPtr: number): number {
     const { m, rel, dirOnly } = this.#resolve(dirfd, ptr, len);
     this.#mem(fdPtr, 4);
     if (this.#fds.size >= MAX_FDS) return ERRNO.MFILE; // before anything is created or unsealed
+    if (m.kind === 'attestation') return this.#openAttestation(m, rel, dirOnly, oflags, rightsBase, fdflags, fdPtr);
     const read = (rightsBase & RIGHT_FD_READ) !== 0n;
     const write = (rightsBase & RIGHT_FD_WRITE) !== 0n || (oflags & OFLAGS.TRUNC) !== 0;
     const wantsDir = (oflags & OFLAGS.DIRECTORY) !== 0 || dirOnly;

@@ -22,7 +22,7 @@ const H = 'a'.repeat(64);
 
 describe('the manifest', () => {
   test('defaults, and one canonical form (env and trusted files sorted)', () => {
-    assert.deepEqual(resolveManifest(), { args: ['program'], env: [], mounts: [], stdin: 'none' });
+    assert.deepEqual(resolveManifest(), { args: ['program'], env: [], mounts: [], stdin: 'none', attestation: false });
     const a = resolveManifest({ env: { B: '2', A: '1' }, mounts: [{ path: '/t', kind: 'trusted', files: { 'z': H, 'a/b': H } }] });
     const b = resolveManifest({ mounts: [{ kind: 'trusted', files: { 'a/b': H, 'z': H }, path: '/t' }], env: { A: '1', B: '2' } });
     assert.deepEqual(manifestBytes(a), manifestBytes(b));
@@ -55,6 +55,8 @@ describe('the manifest', () => {
       [{ mounts: [{ path: '/a', kind: 'trusted', files: { x: 'ABC' } }] }, "mounts[0].files['x']"],
       [{ mounts: [{ path: '/a', kind: 'trusted', files: { x: H, 'x/y': H } }] }, "mounts[0].files['x']"],
       [{ mounts: [{ path: '/a', kind: 'host', extra: 1 }] }, 'mounts[0].extra'],
+      [{ attestation: 'yes' }, 'attestation'],
+      [{ attestation: true, mounts: [{ path: '/dev/attestation/x', kind: 'host' }] }, 'mounts[0].path'],
     ];
     for (const [m, field] of bad) {
       assert.throws(() => resolveManifest(m as ShieldManifest), (e: unknown) => isShieldError('MANIFEST_INVALID')(e) && (e as ShieldError).data.field === field, JSON.stringify(m));
