@@ -31,6 +31,10 @@ export interface HostFileSystem {
   rename(from: string, to: string): void;
 }
 
+/** The largest file a MemoryFileSystem holds (1 GiB; beyond: FBIG). */
+export const MEMORY_FILE_MAX = 1 << 30;
+
+const NAME_ENCODER = new TextEncoder();
 const parentOf = (rel: string): string => (rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
 
 /** A file system in memory (the default storage of a mount): what a test inspects and tampers with. */
@@ -51,7 +55,7 @@ export class MemoryFileSystem implements HostFileSystem {
     if (f === undefined) throw new HostFsError(this.dirs.has(rel) ? 'ISDIR' : 'NOENT', `no file ${rel}`);
     return f;
   }
-  /** A modification time in nanoseconds: the wall clock, never the same twice. */
+  /** A modification time (microseconds, kept as a number): the wall clock, never the same twice. */
   #touch(rel: string): void {
     const now = Date.now() * 1000;
     this.#clock = now > this.#clock ? now : this.#clock + 1;
@@ -69,6 +73,7 @@ export class MemoryFileSystem implements HostFileSystem {
     const f = this.#file(rel);
     const at = offset ?? f.length;
     const end = Math.max(f.length, at + data.length);
+    if (end > MEMORY_FILE_MAX) throw new HostFsError('FBIG', `${rel}: a file in memory holds at most ${MEMORY_FILE_MAX} bytes`);
     // A file grows into spare room (doubling), so appending n pieces costs O(n), not O(n²):
     // `files` holds a view of its first `end` bytes.
     let room = this.#room.get(rel);
@@ -86,6 +91,7 @@ export class MemoryFileSystem implements HostFileSystem {
   }
   truncate(rel: string, size: number): void {
     const f = this.#file(rel);
+    if (size > MEMORY_FILE_MAX) throw new HostFsError('FBIG', `${rel}: a file in memory holds at most ${MEMORY_FILE_MAX} bytes`);
     const nf = new Uint8Array(size);
     nf.set(f.subarray(0, Math.min(size, f.length)));
     this.files.set(rel, nf);
@@ -112,6 +118,8 @@ export class MemoryFileSystem implements HostFileSystem {
   unlink(rel: string): void {
     this.#file(rel);
     this.files.delete(rel);
+    this.#room.delete(rel);
+    this.#mtimes.delete(rel);
   }
   mkdir(rel: string): void {
     this.#parentMustExist(rel);
@@ -130,6 +138,10 @@ export class MemoryFileSystem implements HostFileSystem {
       if (this.dirs.has(to)) throw new HostFsError('ISDIR', `${to} is a directory`);
       this.files.delete(from);
       this.files.set(to, f);
+      const room = this.#room.get(from);
+      this.#room.delete(from);
+      if (room !== undefined) this.#room.set(to, room);
+      this.#mtimes.delete(from);
       this.#touch(to);
       return;
     }
@@ -145,8 +157,16 @@ export class MemoryFileSystem implements HostFileSystem {
       this.files.delete(k);
       this.files.set(moves(k), v);
     }
+    for (const m of [this.#room, this.#mtimes] as Map<string, unknown>[]) {
+      for (const [k, v] of [...m]) {
+        m.delete(k);
+        m.set(moves(k), v);
+      }
+    }
   }
 }
+
+const FS_METHODS = ['stat', 'read', 'write', 'truncate', 'create', 'list', 'unlink', 'mkdir', 'rmdir', 'rename'] as const;
 
 /** A record of the enclave's complaints about the host's answers. */
 export interface ShieldViolation {
@@ -205,11 +225,15 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
  * @throws {ShieldError} `BAD_OPTIONS` for a mount that is not a file system.
  */
 export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
+  if (typeof options !== 'object' || options === null) throw new ShieldError('BAD_OPTIONS', 'createShieldHost takes an options object');
   const mounts = new Map<string, HostFileSystem>();
   for (const [path, fs] of Object.entries(options.mounts ?? {})) {
-    if (typeof fs !== 'object' || fs === null || typeof fs.stat !== 'function') throw new ShieldError('BAD_OPTIONS', `mount ${path}: not a HostFileSystem`);
+    const missing = typeof fs !== 'object' || fs === null ? ['(all)'] : FS_METHODS.filter((k) => typeof fs[k] !== 'function');
+    if (missing.length > 0) throw new ShieldError('BAD_OPTIONS', `mount ${path}: not a HostFileSystem (no ${missing.join(', ')})`);
     mounts.set(path, fs);
   }
+  if (options.stdin !== undefined && !(options.stdin instanceof Uint8Array)) throw new ShieldError('BAD_OPTIONS', 'stdin must be bytes (a Uint8Array)');
+  for (const k of ['stdout', 'stderr', 'sleep', 'intercept'] as const) if (options[k] !== undefined && typeof options[k] !== 'function') throw new ShieldError('BAD_OPTIONS', `${k} must be a function`);
   const out: Uint8Array[] = [], err: Uint8Array[] = [];
   const stdout = options.stdout ?? ((b: Uint8Array) => out.push(b.slice()));
   const stderr = options.stderr ?? ((b: Uint8Array) => err.push(b.slice()));
@@ -284,7 +308,7 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
         const page = new Encoder();
         let n = 0, size = 0;
         for (const x of entries) {
-          const name = new TextEncoder().encode(x.name);
+          const name = NAME_ENCODER.encode(x.name);
           if (8 + size + name.length + 5 > Math.min(capacity, MAX_IO)) break;
           page.u8(x.type === 'dir' ? FILETYPE.DIRECTORY : FILETYPE.REGULAR_FILE).bytes(name);
           size += name.length + 5;

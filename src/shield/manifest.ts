@@ -174,7 +174,7 @@ export function parseManifest(bytes: Uint8Array): ResolvedManifest {
   if (typeof j !== 'object' || j === null) bad('(the whole manifest)', 'must be an object');
   const o = j as { args?: unknown; env?: unknown; mounts?: unknown; stdin?: unknown; attestation?: unknown };
   if (!Array.isArray(o.env) || !Array.isArray(o.mounts)) bad('(the whole manifest)', 'is not in canonical form');
-  const env: Record<string, string> = {};
+  const env: Record<string, string> = Object.create(null) as Record<string, string>; // a name like __proto__ is a name
   for (const e of o.env as unknown[]) {
     const s = typeof e === 'string' ? e : bad('env', 'entries must be strings');
     const eq = s.indexOf('=');

@@ -3,7 +3,8 @@
  * only, but the host does not take the enclave's word for it either: a path with '..', '.', an
  * empty component, a NUL or a leading '/' is refused (INVAL), so nothing outside the directory is
  * reached through the names it is given. (Symbolic links the host itself placed inside the
- * directory are followed: the directory is the host's.)
+ * directory are followed when a name is opened, but not listed: a listing holds files and
+ * directories only.)
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';

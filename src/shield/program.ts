@@ -77,6 +77,7 @@ export function shieldModule(program: Uint8Array, payload: Uint8Array): Uint8Arr
 
 function transform(program: Uint8Array, payload: Uint8Array): Uint8Array {
   if (!(program instanceof Uint8Array)) fail('the program must be bytes');
+  if (!(payload instanceof Uint8Array)) fail('the section payload must be bytes');
   if (!WebAssembly.validate(program)) fail('not valid WebAssembly');
   const secs = sections(program);
   let memory: Section | null = null;

@@ -65,8 +65,6 @@ export const FILETYPE = { UNKNOWN: 0, CHARACTER_DEVICE: 2, DIRECTORY: 3, REGULAR
 
 /** Most bytes one READ, WRITE or WRITE_STDIO carries (the rest goes in further operations). */
 export const MAX_IO = 256 * 1024;
-/** The response buffer the shield offers: MAX_IO of data and its fields. */
-export const RESPONSE_CAPACITY = MAX_IO + 64;
 /** Largest quote the shield takes (a v3 quote with its PCK chain is about 4–5 KiB). */
 export const MAX_QUOTE = 64 * 1024;
 /** Longest path or name, bytes (Linux's PATH_MAX). */
@@ -191,12 +189,6 @@ export class Decoder {
     } catch {
       throw new Malformed(`${what}: not UTF-8`);
     }
-  }
-  /** The rest of the message. */
-  tail(): Uint8Array {
-    const out = this.b.slice(this.#o);
-    this.#o = this.b.length;
-    return out;
   }
   get remaining(): number {
     return this.b.length - this.#o;

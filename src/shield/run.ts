@@ -14,7 +14,6 @@ import { resolveManifest, manifestBytes, type ShieldManifest, type ResolvedManif
 import { shieldModule } from './program.js';
 import { SHIELD_EDL, SHIELD_ID, SHIELD_DESCRIPTOR } from './trusted.js';
 import { createShieldHost, type ShieldHostOptions, type ShieldViolation, type HostFileSystem } from './host.js';
-import { RESPONSE_CAPACITY, MAX_IO } from './protocol.js';
 import { ShieldError } from './errors.js';
 
 /** The shield's interface, resolved (the same for every shielded program). */
@@ -77,13 +76,15 @@ export interface ShieldRun {
 
 /**
  * Load a signed shielded image, run its program once, and remove the enclave.
- * @throws {EnclaveLoadError} as loadEnclave; {EnclaveCallError} when the program traps (the
- * enclave crashed: SGX_ERROR_ENCLAVE_CRASHED).
+ * @throws {ShieldError} `BAD_OPTIONS` (createShieldHost); {EnclaveLoadError} as loadEnclave;
+ * {EnclaveCallError} when the program traps (the enclave crashed: SGX_ERROR_ENCLAVE_CRASHED). An
+ * error thrown by the host's own pieces (a HostFileSystem other than HostFsError, a stdout
+ * callback) ends the run and comes out as it is: they are the host's code.
  */
 export function runShielded(platform: HostPlatform, image: EnclaveImage | Uint8Array, options: ShieldRunOptions = {}): ShieldRun {
   const host = createShieldHost(options);
-  // The scratch area holds an OCALL's request and response: MAX_IO of data each, and their fields.
-  const arenaSize = Math.max(options.load?.arenaSize ?? 0, 2 * RESPONSE_CAPACITY + MAX_IO, 1 << 20);
+  // The scratch area holds an OCALL's request and response (at most MAX_IO of data each, and their fields): 1 MiB at least.
+  const arenaSize = Math.max(options.load?.arenaSize ?? 0, 1 << 20);
   const enclave = loadEnclave(platform, image, { ...(options.load ?? {}), arenaSize, ocalls: host.ocalls });
   try {
     const code = enclave.ecall('shield_main');

@@ -228,7 +228,7 @@ class Shield {
     for (const name of Object.keys(WASI_FUNCTIONS)) {
       const impl = (this as unknown as Record<string, ((...a: (number | bigint)[]) => number | void) | undefined>)[`wasi_${name}`];
       const body = impl ? impl.bind(this) : NOT_SUPPORTED.has(name) ? () => ERRNO.NOTSUP : () => ERRNO.NOSYS;
-      wasi[name] = name === 'proc_exit' ? (body as (...a: never[]) => unknown) : (((...a: (number | bigint)[]) => this.#guard(name, () => body(...a) as number)) as (...a: never[]) => unknown);
+      wasi[name] = name === 'proc_exit' ? (body as (...a: never[]) => unknown) : (((...a: (number | bigint)[]) => this.#guard(() => body(...a) as number)) as (...a: never[]) => unknown);
     }
     return { imports: { [WASI]: wasi }, ecalls: { shield_main: () => this.#main() } };
   }
@@ -261,7 +261,7 @@ class Shield {
   }
 
   /** A WASI call: its errno, a violation reported and answered with EIO. */
-  #guard(_name: string, body: () => number): number {
+  #guard(body: () => number): number {
     try {
       return body();
     } catch (e) {
@@ -295,8 +295,11 @@ class Shield {
     return response.subarray(0, n);
   }
 
-  /** An operation: the decoder after the errno; the host's errno as an Errno; a malformed answer as a violation. */
-  /** An operation whose answer takes at most `capacity` bytes (the errno included). */
+  /**
+   * An operation whose answer takes at most `capacity` bytes (the errno included; `size`: the
+   * request's expected size): the decoder after the errno; the host's errno as an Errno; a
+   * malformed answer as a violation.
+   */
   #call(op: number, fields: (e: Encoder) => void, capacity = SMALL_ANSWER, size = 128): Decoder {
     const e = new Encoder(size).u32(op);
     fields(e);
@@ -507,6 +510,13 @@ class Shield {
     c.dirty = false;
   }
 
+  /** An encrypted file unsealed for a call that did not keep it (no descriptor, nothing unsaved): dropped and zeroed. */
+  #dropIfIdle(c: Content | null): void {
+    if (c === null || c.refs !== 0 || c.dirty || c.mount.kind !== 'encrypted') return;
+    c.refs++;
+    this.#release(c);
+  }
+
   #release(c: Content): void {
     if (--c.refs > 0) return;
     if (c.dirty && !c.unlinked) this.#flush(c);
@@ -640,10 +650,7 @@ class Shield {
     if (c === null) return st; // a directory the enclave never had as a file, or nothing
     const out = { type: FILETYPE.REGULAR_FILE, size: c.size, mtime: st!.mtime };
     // Opened only to learn its size: not kept (an open keeps it).
-    if (!cached && c.refs === 0 && !c.dirty) {
-      c.refs++;
-      this.#release(c);
-    }
+    if (!cached) this.#dropIfIdle(c);
     return out;
   }
 
@@ -709,7 +716,7 @@ class Shield {
     if (id < 0 || id > 3) return ERRNO.INVAL;
     this.#mem(ptr, 8);
     // The host's clocks (it answers the CPU-time clocks too); the monotonic one never goes back, whatever the host says.
-    this.#setU64(ptr, this.#clock(id === 0 ? 0 : id));
+    this.#setU64(ptr, this.#clock(id));
     return ERRNO.SUCCESS;
   }
   wasi_random_get(ptr: number, len: number): number {
@@ -777,7 +784,7 @@ class Shield {
     return ERRNO.SUCCESS;
   }
 
-  /** The host's clock `id` (0 realtime, 1 monotonic), the monotonic one never going back. */
+  /** The host's clock `id` (0 realtime, 1 monotonic; the host answers the CPU-time clocks 2 and 3 as it likes), the monotonic one never going back. */
   #clock(id: number): bigint {
     const d = this.#call(OP.CLOCK, (e) => e.u32(id));
     let t = this.#parse(OP.CLOCK, d, (x) => x.u64('time'));
@@ -872,7 +879,9 @@ class Shield {
     }
     const key = this.#key(f.mount, f.rel);
     if (f.kind === 'dir') {
-      this.#filestat(ptr, key, FILETYPE.DIRECTORY, 0, 0n);
+      // As stat gives it: the host's time for a host or encrypted directory.
+      const st = f.mount.kind === 'host' || f.mount.kind === 'encrypted' ? this.#stat(f.mount, f.rel) : null;
+      this.#filestat(ptr, key, FILETYPE.DIRECTORY, 0, st?.mtime ?? 0n);
       return ERRNO.SUCCESS;
     }
     if (f.content !== null) {
@@ -896,7 +905,7 @@ class Shield {
     }
     const c = f.content;
     if (size > c.data.length) {
-      const nd = new Uint8Array(Math.max(size, c.data.length * 2));
+      const nd = new Uint8Array(Math.min(MAX_WHOLE_FILE, Math.max(size, c.data.length * 2)));
       nd.set(c.data.subarray(0, c.size));
       c.data.fill(0);
       c.data = nd;
@@ -1216,10 +1225,7 @@ class Shield {
       return ERRNO.SUCCESS;
     } finally {
       // An encrypted file unsealed for an open that failed is not kept.
-      if (!opened && content !== null && content.refs === 0 && !content.dirty && m.kind === 'encrypted') {
-        content.refs++;
-        this.#release(content);
-      }
+      if (!opened) this.#dropIfIdle(content);
     }
   }
 
@@ -1299,13 +1305,16 @@ class Shield {
     if (st !== null && st.type === FILETYPE.DIRECTORY) return ERRNO.NOTSUP; // its files are bound to their paths
     const c = this.#encryptedContent(m, from.rel, st);
     if (c === null) return ERRNO.NOENT;
-    const target = this.#stat(m, to.rel);
-    this.#checkNotGone(m, to.rel, target);
+    let target: { type: number } | null;
+    try {
+      target = this.#stat(m, to.rel);
+      this.#checkNotGone(m, to.rel, target);
+    } catch (e) {
+      this.#dropIfIdle(c);
+      throw e;
+    }
     if (target !== null && target.type === FILETYPE.DIRECTORY) {
-      if (c.refs === 0 && !c.dirty) {
-        c.refs++;
-        this.#release(c);
-      }
+      this.#dropIfIdle(c);
       return ERRNO.ISDIR;
     }
     const oldKey = c.key, newKey = this.#key(m, to.rel);
@@ -1327,10 +1336,7 @@ class Shield {
           // best effort: what is left there is no file the enclave knows
         }
       }
-      if (c.refs === 0 && !c.dirty) {
-        c.refs++;
-        this.#release(c);
-      }
+      this.#dropIfIdle(c);
       throw e;
     }
     const displaced = this.#contents.get(newKey);
@@ -1358,7 +1364,8 @@ class Shield {
     try {
       this.#simple(OP.UNLINK, (e) => e.str(m.path).str(from.rel));
     } catch (e) {
-      if (!(e instanceof Errno)) throw e;
+      if (e instanceof Violation) this.#report(e); // reported; the rename stands
+      else if (!(e instanceof Errno)) throw e;
     }
     return ERRNO.SUCCESS;
   }

@@ -82,8 +82,8 @@ describe('the program as an enclave module', () => {
     assert.equal(after.definedMemories, 0);
     const mem = after.imports.find((i) => i.kind === 'memory');
     assert.deepEqual(mem && { module: mem.module, name: mem.name }, { module: 'env', name: 'memory' });
-    const limits = (m: WebAssembly.Module) => WebAssembly.Module.exports(m).map((e) => e.name);
-    assert.deepEqual(limits(new WebAssembly.Module(out)), limits(new WebAssembly.Module(program)));
+    const names = (m: WebAssembly.Module) => WebAssembly.Module.exports(m).map((e) => e.name);
+    assert.deepEqual(names(new WebAssembly.Module(out)), names(new WebAssembly.Module(program)));
     const section = (b: Uint8Array, id: number): string => {
       // the raw bytes of the first section with this id
       let o = 8;
@@ -102,6 +102,21 @@ describe('the program as an enclave module', () => {
       return '';
     };
     for (const id of [1, 3, 7, 10, 11]) assert.equal(section(out, id), section(program, id), `section ${id} unchanged`);
+    // The same limits: the import's min and max are the defined memory's (its section: count, flags, min[, max]).
+    const memSection = Buffer.from(section(program, 5), 'hex');
+    assert.equal(memSection[0], 1);
+    const flags = memSection[1]!;
+    let o = 2, min = 0, shift = 0;
+    for (;;) {
+      const x = memSection[o++]!;
+      min += (x & 0x7f) * 2 ** shift;
+      shift += 7;
+      if (!(x & 0x80)) break;
+    }
+    assert.ok(mem && mem.kind === 'memory');
+    assert.equal(mem.min, min);
+    assert.equal(mem.max, flags & 1 ? mem.max : null);
+    assert.equal(flags & 1, 0, 'clang gives a WASI command no maximum');
     const req = extensionRequest(out, after);
     assert.deepEqual(req && { id: req.id, config: new TextDecoder().decode(req.config) }, { id: SHIELD_ID, config: '{}' });
   });

@@ -32,6 +32,9 @@ describe('1 nested mounts', () => {
       const inner = new MemoryFileSystem();
       const r = run({ args: args('putget', p, 'TOPSECRET'), mounts: NESTED }, { mounts: { '/data': outer, '/data/secret': inner } });
       assert.ok(!outer.files.has('secret/key'), `plaintext stored by the host: ${text(r.stdout)}`);
+      // It went to the inner, encrypted mount, sealed, and came back.
+      assert.equal(text(r.stdout), 'read 9: TOPSECRET\n');
+      assert.ok(inner.files.has('key') && !Buffer.from(inner.files.get('key')!).includes('TOPSECRET'));
     });
   }
   test('openat(dirfd of /data, "secret/key") neither', () => {
@@ -75,19 +78,19 @@ test('3 a known encrypted file the host replaces by a directory is a violation (
 
 describe('4 program-supplied values: WASI errnos, never JS errors', () => {
   test('fd_write whose iovecs total 16 GiB', () => {
-    assert.match(text(run({ args: args('bigwritev') }).stdout), /^fd_write: errno (28|61)\n$/);
+    assert.equal(text(run({ args: args('bigwritev') }).stdout), 'fd_write: errno 28\n'); // EINVAL: the total exceeds ssize_t
   });
   test('fd_readdir with cookie 2^64-1', () => {
     assert.equal(text(run({ args: args('cookie', '/data'), mounts: ENCRYPTED }).stdout), 'fd_readdir: errno 0 used 0\n');
   });
   test('fd_pwrite at 2^64-5 (encrypted file)', () => {
-    assert.match(text(run({ args: args('pwriteneg', '/data/f'), mounts: ENCRYPTED }).stdout), /^fd_pwrite: errno (22|28|61) n 0\n$/);
+    assert.equal(text(run({ args: args('pwriteneg', '/data/f'), mounts: ENCRYPTED }).stdout), 'fd_pwrite: errno 28 n 0\n');
   });
   test('fd_pread at 2^64-3 (encrypted file) reads nothing', () => {
-    assert.match(text(run({ args: args('preadneg', '/data/f'), mounts: ENCRYPTED }).stdout), /^fd_pread: errno (0|22|28|61) n 0: \n$/);
+    assert.equal(text(run({ args: args('preadneg', '/data/f'), mounts: ENCRYPTED }).stdout), 'fd_pread: errno 28 n 0: \n');
   });
   test('fd_filestat_set_size(2^64-1) (encrypted file), then close', () => {
-    assert.match(text(run({ args: args('setsizeneg', '/data/f'), mounts: ENCRYPTED }).stdout), /^fd_filestat_set_size: errno (22|28)\nclose: 0\n$/);
+    assert.equal(text(run({ args: args('setsizeneg', '/data/f'), mounts: ENCRYPTED }).stdout), 'fd_filestat_set_size: errno 22\nclose: 0\n'); // EFBIG
   });
 });
 
@@ -97,6 +100,7 @@ describe('5 low', () => {
     store.files.set('f', new TextEncoder().encode('do not touch'));
     run({ args: args('putget', '/data/\uFEFFf', 'bom'), mounts: HOST }, { mounts: { '/data': store } });
     assert.equal(new TextDecoder().decode(store.files.get('f')), 'do not touch');
+    assert.equal(new TextDecoder().decode(store.files.get('\uFEFFf')), 'bom');
   });
   test('host mount: a file unlinked while open is gone for its descriptor too (documented: host-mount descriptors name their file by path)', () => {
     assert.equal(text(run({ args: args('hostunlink', '/data/t'), mounts: HOST }, { mounts: { '/data': new MemoryFileSystem() } }).stdout), 'error pread: 44\n');

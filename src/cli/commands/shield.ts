@@ -16,12 +16,12 @@ import type { Command } from '../main.js';
 const KINDS = ['encrypted', 'host', 'host-ro', 'trusted'] as const;
 
 /** SHA-256 of every regular file under `dir`, by its path relative to it. */
-function hashTree(dir: string, prefix = ''): Record<string, string> {
-  const out: Record<string, string> = {};
+function hashTree(dir: string, prefix = '', out: Record<string, string> = {}): Record<string, string> {
+  const crypto = defaultCrypto();
   for (const d of readdirSync(join(dir, prefix), { withFileTypes: true })) {
     const rel = prefix === '' ? d.name : `${prefix}/${d.name}`;
-    if (d.isDirectory()) Object.assign(out, hashTree(dir, rel));
-    else if (d.isFile()) out[rel] = toHex(defaultCrypto().sha256(readFileSync(join(dir, rel))));
+    if (d.isDirectory()) hashTree(dir, rel, out);
+    else if (d.isFile()) out[rel] = toHex(crypto.sha256(readFileSync(join(dir, rel))));
   }
   return out;
 }
@@ -76,7 +76,7 @@ export const command: Command = {
       if (manifest.args !== undefined) throw new CliError('CLI_ARGS', 'the manifest gives args: give ARGS there or on the command line, not both');
       manifest = { ...manifest, args: [basename(programPath), ...rest] };
     } else if (manifest.args === undefined) manifest = { ...manifest, args: [basename(programPath)] };
-    const env: Record<string, string> = { ...(manifest.env ?? {}) };
+    const env: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, manifest.env ?? {}); // __proto__ is a name too
     for (const e of values.env ?? []) {
       const eq = e.indexOf('=');
       if (eq <= 0) throw new CliError('CLI_ENV', `--env takes NAME=VALUE, got ${e}`);
@@ -111,6 +111,8 @@ export const command: Command = {
       mounts.push(k === 'trusted' ? { path, kind: 'trusted', files: hashTree(dir) } : k === 'host-ro' ? { path, kind: 'host', readOnly: true } : { path, kind: k });
     }
     if (mounts.length > 0) manifest = { ...manifest, mounts };
+    // Every mount needs its host directory: an in-memory store would lose what the program writes.
+    for (const m of mounts) if (!Object.hasOwn(storage, m.path)) throw new CliError('CLI_MOUNT', `the manifest mounts ${m.path}: give its directory with --mount ${m.path}=DIR`);
 
     const crypto = defaultCrypto();
     const built = buildShieldImage({ program, manifest, ...(heapSize !== undefined ? { config: { heapSize } } : {}) });

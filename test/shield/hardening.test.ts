@@ -1,0 +1,107 @@
+/**
+ * What the final read of the shield found, each with its test: typed errors for malformed options
+ * (createShieldHost, an extension given to the runtime or to buildImage), a file the in-memory host
+ * cannot hold (FBIG, not a RangeError), a sealed blob whose KEYREQUEST names another key or masks,
+ * NodeFileSystem's own path checks, and the CLI refusing a manifest mount without a directory.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPlatform } from '../../src/platform/index.js';
+import { KEYREQUEST } from '../../src/arch/index.js';
+import { createTrustedRuntime, buildImage, SdkError, type RuntimeExtension } from '../../src/sdk/index.js';
+import { createShieldHost, MemoryFileSystem, NodeFileSystem, HostFsError, ShieldError, SHIELD_DESCRIPTOR, shieldInterface, shieldModule, resolveManifest, manifestBytes, SHIELD_ID, runShielded, type HostFileSystem, type ShieldManifest } from '../../src/shield/index.js';
+import { extensionPayload } from '../../src/sdk/enclave/extension.js';
+import { main } from '../../src/cli/main.js';
+import type { Io } from '../../src/cli/io.js';
+import { runFixture, shielded, text, wasiProgram, TEST_HEAP } from '../helpers/shield.js';
+
+const SEED = Uint8Array.from({ length: 32 }, (_, i) => 0x19 + i);
+const code = (c: string) => (e: unknown) => (e instanceof ShieldError || e instanceof SdkError) && e.code === c;
+
+describe('typed errors for malformed options', () => {
+  test('createShieldHost: no object, a mount that is not a whole HostFileSystem, stdin that is not bytes, a callback that is not a function', () => {
+    assert.throws(() => createShieldHost(null as never), code('BAD_OPTIONS'));
+    const partial = { stat: () => null } as unknown as HostFileSystem;
+    assert.throws(() => createShieldHost({ mounts: { '/data': partial } }), (e: unknown) => code('BAD_OPTIONS')(e) && /no read, write, truncate/.test((e as Error).message));
+    assert.throws(() => createShieldHost({ stdin: 'text' as never }), code('BAD_OPTIONS'));
+    assert.throws(() => createShieldHost({ stdout: 'console' as never }), code('BAD_OPTIONS'));
+  });
+
+  test('an extension without imports or ecalls, to the runtime or to buildImage', () => {
+    const { imports: _i, ...noImports } = SHIELD_DESCRIPTOR;
+    assert.throws(() => createTrustedRuntime({ extensions: [{ ...noImports, attach: () => ({ imports: {}, ecalls: {} }) } as unknown as RuntimeExtension] }), code('BAD_OPTIONS'));
+    const module = shieldModule(wasiProgram(), extensionPayload(SHIELD_ID, manifestBytes(resolveManifest())));
+    assert.throws(() => buildImage({ module, interface: shieldInterface(), config: { heapSize: TEST_HEAP }, extension: { ...SHIELD_DESCRIPTOR, check: 'no' } as never }), code('BAD_OPTIONS'));
+    assert.throws(() => shieldModule(wasiProgram(), 'payload' as never), code('PROGRAM_INVALID'));
+  });
+});
+
+describe('the host', () => {
+  test('a file larger than the in-memory host holds is FBIG for the program (not a RangeError out of runShielded)', () => {
+    const r = runFixture(createPlatform({ seed: SEED }), { args: ['shieldtest', 'write', '/data/f', 'x'], mounts: [{ path: '/data', kind: 'host' }] });
+    assert.equal(text(r.stdout), 'wrote /data/f\n');
+    const t = shielded({ args: ['review3', 'open', '3', 'big', '1', 'rw', '0', 'setsize', '4', String(2 ** 40)], mounts: [{ path: '/data', kind: 'host' }] }, {}, undefined, 'review3');
+    const big = runShielded(createPlatform({ seed: SEED }), t.built.image, { load: { sigstruct: t.sigstruct } });
+    assert.equal(text(big.stdout), 'open big: e=0 fd=4\nsetsize 4: e=22\n');
+  });
+
+  test('NodeFileSystem: names that are not normalized relative paths are INVAL; its root must be a directory', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'witness-nodefs-'));
+    try {
+      const fs = new NodeFileSystem(dir);
+      for (const bad of ['../x', 'a/../b', '/etc/passwd', 'a//b', './a', 'a\0b']) {
+        assert.throws(() => fs.stat(bad), (e: unknown) => e instanceof HostFsError && e.errno === 'INVAL', bad);
+      }
+      fs.create('f', true);
+      assert.throws(() => fs.create('f', true), (e: unknown) => e instanceof HostFsError && e.errno === 'EXIST');
+      assert.equal(fs.write('f', 0, new TextEncoder().encode('abc')), 3);
+      assert.deepEqual(fs.stat('f') && { type: fs.stat('f')!.type, size: fs.stat('f')!.size }, { type: 'file', size: 3 });
+      assert.throws(() => fs.read('missing', 0, 1), (e: unknown) => e instanceof HostFsError && e.errno === 'NOENT');
+      writeFileSync(join(dir, 'plain'), 'x');
+      assert.throws(() => new NodeFileSystem(join(dir, 'plain')), (e: unknown) => e instanceof HostFsError && e.errno === 'NOTDIR');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+test('a sealed blob whose KEYREQUEST names another key name or other masks is refused before it is unsealed', () => {
+  const p = createPlatform({ seed: SEED });
+  const mounts: ShieldManifest['mounts'] = [{ path: '/data', kind: 'encrypted', keyPolicy: 'mrsigner' }];
+  const data = new MemoryFileSystem();
+  runFixture(p, { args: ['shieldtest', 'write', '/data/f', 'sealed'], mounts }, { mounts: { '/data': data } });
+  const good = data.files.get('f')!.slice();
+  const read = () => runFixture(p, { args: ['shieldtest', 'read', '/data/f'], mounts }, { mounts: { '/data': data } });
+  assert.equal(text(read().stdout), 'read 6: sealed\n');
+  for (const [field, at, what] of [['KEYNAME', 0, /key policy/], ['ATTRIBUTEMASK', 0, /attribute or MISCSELECT mask/], ['ATTRIBUTEMASK', 1, /attribute or MISCSELECT mask/], ['MISCMASK', 0, /attribute or MISCSELECT mask/]] as const) {
+    const bad = good.slice();
+    bad[KEYREQUEST.field(field).offset + at]! ^= 0x02;
+    data.files.set('f', bad);
+    const r = read();
+    assert.equal(text(r.stdout), 'error open: 29 I/O error\n', field);
+    assert.match(r.violations[0]!.what, what, field);
+  }
+});
+
+test('witness shield: a mount the manifest declares needs its directory (--mount), or the run is refused', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'witness-shield-cli-'));
+  try {
+    const m = join(dir, 'm.json');
+    writeFileSync(m, JSON.stringify({ mounts: [{ path: '/data', kind: 'encrypted' }] }));
+    const err: string[] = [];
+    const io: Io = { out: () => undefined, err: (t) => void err.push(t), isTty: false };
+    const exit = await main(['shield', join(dirname(), 'test/fixtures/wasi/shieldtest.wasm'), 'hello', '--manifest', m], io);
+    assert.equal(exit, 2);
+    assert.match(err.join('\n'), /the manifest mounts \/data: give its directory with --mount \/data=DIR/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** The repository's root (this file runs as dist/test/shield/hardening.test.js). */
+function dirname(): string {
+  return join(new URL('.', import.meta.url).pathname, '../../..');
+}
