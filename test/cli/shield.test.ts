@@ -296,3 +296,19 @@ test('the program\'s stdout is passed through byte for byte (run as a process)',
   assert.equal(r.status, 0, String(r.stderr));
   assert.deepEqual([...r.stdout], [...Buffer.from('read 4: '), 0x61, 0xff, 0xfe, 0x62, 0x0a]);
 });
+
+test('--attest DIR: the program gets /dev/attestation, its quote verifies with the root and collateral written to DIR; files there are not replaced', async () => {
+  const out = fresh('attest-out');
+  const att = join(dir, 'attest');
+  const r = await shield('attest', 'from the command line', '/out/quote.bin', '--mount', `/out=${out}`, '--attest', att, '--seed', SEED);
+  assert.equal(r.code, 0, r.err);
+  const mrenclave = /report: MRENCLAVE ([0-9a-f]{64}), REPORTDATA from the command line/.exec(r.out)?.[1];
+  assert.ok(mrenclave, r.out);
+  const v = await witness('verify-quote', join(out, 'quote.bin'), '--root', join(att, 'root.pem'), '--collateral', join(att, 'collateral.json'));
+  assert.equal(v.code, 0, v.err);
+  assert.match(v.out, /SGX_QL_QV_RESULT_OK/);
+  assert.match(v.out, new RegExp(`MRENCLAVE +${mrenclave}`));
+  const again = await shield('attest', 'again', '/out/quote.bin', '--mount', `/out=${out}`, '--attest', att, '--seed', SEED);
+  assert.equal(again.code, 2);
+  assert.match(again.err, /root\.pem/);
+});

@@ -7,9 +7,10 @@ import { LINUX_PROFILES, isLinuxProfile } from '../../os/linux/index.js';
 import { signSigstruct, sigstructFieldsFor, generateSigningKey, withSigstruct, encodeImage } from '../../sdk/index.js';
 import { buildShieldImage, runShielded, resolveManifest, type ShieldManifest, type ShieldMount, type HostFileSystem } from '../../shield/index.js';
 import { NodeFileSystem } from '../../shield/nodefs.js';
-import { defaultCrypto, toHex } from '../../lib/index.js';
+import { defaultCrypto, toHex, concatBytes } from '../../lib/index.js';
+import { createProvisioningCertificationService, createPckCertificateService, createQuotingService, collateralToJson } from '../../attest/index.js';
 import { CliError, toJson, type Io } from '../io.js';
-import { readInput, readText, writeOutput } from '../files.js';
+import { readInput, readText, writeOutput, writeOutputs, ensureDirectory } from '../files.js';
 import { parseSeed } from '../values.js';
 import type { Command } from '../main.js';
 
@@ -29,13 +30,17 @@ function hashTree(dir: string, prefix = '', out: Record<string, string> = {}): R
 export const command: Command = {
   name: 'shield',
   usage: 'witness shield PROGRAM.wasm [ARGS...] [--manifest M.json] [--mount PATH=DIR[:KIND]]... [--env NAME=VALUE]...\n' +
-    '                      [--stdin] [--key KEY.pem] [--profile P] [--seed HEX] [--heap BYTES] [--image-out FILE] [--json]\n\n' +
+    '                      [--stdin] [--key KEY.pem] [--profile P] [--seed HEX] [--heap BYTES] [--image-out FILE]\n' +
+    '                      [--attest DIR] [--json]\n\n' +
     '  Runs an unmodified WASI command (wasm32-wasi) inside an enclave, behind the shield: its argv and\n' +
     '  environment come from the manifest (measured into MRENCLAVE), never from the host. ARGS become\n' +
     '  argv[1..] of the manifest (argv[0] is the program\'s file name).\n' +
     `  KIND: ${KINDS.join(', ')} (default host). A trusted mount lists the SHA-256 of every file under DIR\n` +
     '  now (the manifest measures them); encrypted files are sealed to the enclave (--seed keeps the\n' +
     '  platform, and so its keys, from one run to the next; --key keeps MRSIGNER).\n' +
+    '  --attest DIR: the program gets /dev/attestation (report data in, a REPORT and a DCAP quote out); the\n' +
+    '  platform is enrolled with a simulated PCS (its keys from the platform seed), whose root.pem and\n' +
+    '  collateral.json are written to DIR for `witness verify-quote` (files there are not replaced).\n' +
     '  --stdin: the program reads this process\'s standard input. The command exits with the program\'s\n' +
     '  exit status, with --json too (an enclave that crashes: 1); refused host answers are printed on stderr.\n' +
     `  P: ${[...WINDOWS_PROFILES, ...LINUX_PROFILES].join(', ')}.`,
@@ -45,7 +50,7 @@ export const command: Command = {
       args: argv,
       options: {
         manifest: { type: 'string' }, mount: { type: 'string', multiple: true }, env: { type: 'string', multiple: true }, stdin: { type: 'boolean' },
-        key: { type: 'string' }, profile: { type: 'string' }, seed: { type: 'string' }, heap: { type: 'string' }, 'image-out': { type: 'string' }, json: { type: 'boolean' },
+        key: { type: 'string' }, profile: { type: 'string' }, seed: { type: 'string' }, heap: { type: 'string' }, 'image-out': { type: 'string' }, attest: { type: 'string' }, json: { type: 'boolean' },
       },
       allowPositionals: true,
       strict: true,
@@ -85,6 +90,7 @@ export const command: Command = {
     }
     if (values.env !== undefined) manifest = { ...manifest, env };
     if (values.stdin) manifest = { ...manifest, stdin: 'host' };
+    if (values.attest !== undefined) manifest = { ...manifest, attestation: true };
 
     const mounts: ShieldMount[] = [...(manifest.mounts ?? [])];
     const storage: Record<string, HostFileSystem> = {};
@@ -129,7 +135,25 @@ export const command: Command = {
       ? createLinuxPlatform({ profile, ...(seed !== undefined ? { seed } : {}) })
       : createPlatform({ ...(profile !== undefined ? { profile: profile as WindowsProfileId } : {}), ...(seed !== undefined ? { seed } : {}) });
     const stdin = values.stdin ? new Uint8Array(readFileSync(0)) : undefined;
-    const r = runShielded(platform, image, { mounts: storage, ...(stdin !== undefined ? { stdin } : {}) });
+    // --attest: a simulated PCS (keys from the platform seed, so one seed gives one root), the
+    // manufacturer's enrolment of this platform, and its quoting service (the Witness PCE and QE).
+    let quoting: ReturnType<typeof createQuotingService> | undefined;
+    if (values.attest !== undefined) {
+      const outputs = [{ path: join(values.attest, 'root.pem'), options: { exclusive: true } }, { path: join(values.attest, 'collateral.json'), options: { exclusive: true } }];
+      const pcsSeed = crypto.sha256(concatBytes(new TextEncoder().encode('witness shield PCS/'), seed ?? crypto.randomBytes(32)));
+      const pcs = createProvisioningCertificationService({ seed: pcsSeed });
+      const manufacturer = createPckCertificateService(pcs);
+      manufacturer.enroll(platform);
+      quoting = createQuotingService(platform, { pcs: manufacturer });
+      ensureDirectory(values.attest);
+      writeOutputs([{ ...outputs[0]!, data: pcs.rootCertificate.pem }, { ...outputs[1]!, data: collateralToJson(pcs.collateral()) }]);
+    }
+    let r: ReturnType<typeof runShielded>;
+    try {
+      r = runShielded(platform, image, { mounts: storage, ...(stdin !== undefined ? { stdin } : {}), ...(quoting !== undefined ? { quoting } : {}) });
+    } finally {
+      quoting?.close();
+    }
     const dec = new TextDecoder();
     if (values.json) {
       io.out(toJson({ exitCode: r.exitCode, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr), violations: r.violations, mrenclave: r.mrenclave, hostOperations: r.counts }));
