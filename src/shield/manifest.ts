@@ -15,6 +15,7 @@
  *              host, input the program does not trust
  */
 import { ShieldError } from './errors.js';
+import { bytesEqual } from '../lib/bytes.js';
 
 export type MountKind = 'encrypted' | 'trusted' | 'host';
 
@@ -195,6 +196,6 @@ export function parseManifest(bytes: Uint8Array): ResolvedManifest {
   const resolved = resolveManifest({ args: o.args as string[], env, mounts, stdin: o.stdin as 'host' | 'none', attestation: o.attestation as boolean });
   // The canonical form is one byte string: anything else is not what a build wrote.
   const again = manifestBytes(resolved);
-  if (again.length !== bytes.length || again.some((b, i) => b !== bytes[i])) bad('(the whole manifest)', 'is not in canonical form');
+  if (!bytesEqual(again, bytes)) bad('(the whole manifest)', 'is not in canonical form');
   return resolved;
 }

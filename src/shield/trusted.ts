@@ -24,7 +24,7 @@ import type { RuntimeExtension, RuntimeExtensionDescriptor, ExtensionHost, Exten
 import { sealData, unsealData, createReport } from '../sdk/enclave/services.js';
 import { KEYPOLICY, KEYNAME, KEYREQUEST } from '../arch/index.js';
 import { SEALED_HEADER_SIZE, SEAL_FLAGS_MASK, SEAL_MISC_MASK } from '../sdk/sealing.js';
-import { toHex, u16le, u32le, u64le } from '../lib/bytes.js';
+import { toHex, u16le, u32le, u64le, bytesEqual } from '../lib/bytes.js';
 import { parseManifest, ATTESTATION_PATH, type ResolvedManifest, type ResolvedMount } from './manifest.js';
 import { OP, OP_NAMES, ERRNO, FILETYPE, MAX_IO, MAX_ERRNO, MAX_PATH, MAX_QUOTE, Encoder, Decoder, Malformed } from './protocol.js';
 import { ShieldError } from './errors.js';
@@ -277,8 +277,10 @@ class Shield {
   #report(v: Violation): void {
     try {
       this.#send(new Encoder().u32(OP.VIOLATION).u32(v.op).str(v.what.slice(0, 1024)).finish(), SMALL_ANSWER);
-    } catch {
-      // the host's answer to a report is not read
+    } catch (e) {
+      // The host's answer to a report is not read; anything else (the processor's signals: the
+      // host left the entry during the OCALL) goes on.
+      if (!(e instanceof Violation)) throw e;
     }
   }
 
@@ -341,10 +343,10 @@ class Shield {
 
   /** READ of up to `len` bytes at `offset`: never more than asked. */
   #read(m: Mount, rel: string, offset: number, len: number): Uint8Array {
+    // The response buffer holds the errno, the length and `len` bytes: an answer with more does
+    // not fit it, and #send refuses it (the count check is the buffer's size).
     const d = this.#call(OP.READ, (e) => e.str(m.path).str(rel).u64(BigInt(offset)).u32(len), 8 + len);
-    const data = this.#parse(OP.READ, d, (x) => x.bytes('data'));
-    if (data.length > len) throw new Violation(OP.READ, `${data.length} bytes for a read of ${len}`);
-    return data;
+    return this.#parse(OP.READ, d, (x) => x.bytes('data'));
   }
 
   /** WRITE of `data` at `offset` (2^64−1: at the end), all of it (short writes repeated); never more counted than given. */
@@ -455,10 +457,11 @@ class Shield {
     const opened = unsealData(this.#h.ctx(), this.#h.crypto, blob, () => this.#selfReport());
     if (typeof opened === 'number') throw new Violation(OP.READ, `encrypted file ${rel} does not open (status 0x${opened.toString(16)}): changed, or sealed by another enclave`);
     const aad = this.#aad(m, rel);
-    if (opened.aad.length !== aad.length || opened.aad.some((b, i) => b !== aad[i])) throw new Violation(OP.READ, `encrypted file ${rel} belongs to another path`);
+    if (!bytesEqual(opened.aad, aad)) throw new Violation(OP.READ, `encrypted file ${rel} belongs to another path`);
     if (opened.text[0] !== PFS_VERSION) throw new Violation(OP.READ, `encrypted file ${rel} has format ${opened.text[0]}`);
     this.#known.set(key, hash);
     const data = opened.text.slice(1);
+    opened.text.fill(0); // one plaintext copy kept, not two
     const c: Content = { key, mount: m, rel, data, size: data.length, dirty: false, refs: 0, unlinked: false };
     this.#contents.set(key, c);
     return c;
@@ -957,8 +960,7 @@ class Shield {
         if (l === 0) continue;
         const want = Math.min(l, MAX_IO);
         const d = this.#call(OP.READ_STDIN, (e) => e.u32(want), 8 + want);
-        const data = this.#parse(OP.READ_STDIN, d, (x) => x.bytes('data'));
-        if (data.length > want) throw new Violation(OP.READ_STDIN, `${data.length} bytes for a read of ${want}`);
+        const data = this.#parse(OP.READ_STDIN, d, (x) => x.bytes('data')); // at most `want`: the buffer's size (#read)
         this.#mem(a, data.length).set(data);
         total += data.length;
         if (data.length < l) break;
@@ -1169,7 +1171,7 @@ class Shield {
     const report = createReport(this.#h.ctx(), qe, this.#userReportData);
     const quote = this.#parse(OP.QUOTE, this.#call(OP.QUOTE, (e) => e.bytes(report), 8 + MAX_QUOTE, 16 + report.length), (x) => x.bytes('quote', MAX_QUOTE)).slice();
     const body = quote.subarray(QUOTE_REPORT_BODY, QUOTE_REPORT_BODY + 384);
-    if (body.length !== 384 || body.some((b, i) => b !== report[i])) throw new Violation(OP.QUOTE, "the quote does not carry the enclave's REPORT");
+    if (!bytesEqual(body, report.subarray(0, 384))) throw new Violation(OP.QUOTE, "the quote does not carry the enclave's REPORT");
     return quote;
   }
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createPlatform } from '../../src/platform/index.js';
 import { KEYREQUEST } from '../../src/arch/index.js';
 import { createTrustedRuntime, buildImage, SdkError, type RuntimeExtension } from '../../src/sdk/index.js';
-import { createShieldHost, MemoryFileSystem, NodeFileSystem, HostFsError, ShieldError, SHIELD_DESCRIPTOR, shieldInterface, shieldModule, resolveManifest, manifestBytes, SHIELD_ID, runShielded, type HostFileSystem, type ShieldManifest } from '../../src/shield/index.js';
+import { createShieldHost, MemoryFileSystem, NodeFileSystem, HostFsError, ShieldError, OP, SHIELD_DESCRIPTOR, shieldInterface, shieldModule, resolveManifest, manifestBytes, SHIELD_ID, runShielded, type HostFileSystem, type ShieldManifest } from '../../src/shield/index.js';
 import { extensionPayload } from '../../src/sdk/enclave/extension.js';
 import { main } from '../../src/cli/main.js';
 import type { Io } from '../../src/cli/io.js';
@@ -105,3 +105,22 @@ test('witness shield: a mount the manifest declares needs its directory (--mount
 function dirname(): string {
   return join(new URL('.', import.meta.url).pathname, '../../..');
 }
+
+test('a host that throws while the enclave reports a violation ends the run with its error; the abandoned entry makes no further host call', () => {
+  const after: number[] = [];
+  let thrown = false;
+  assert.throws(
+    () => runFixture(createPlatform({ seed: SEED }), { args: ['shieldtest', 'read', '/data/f'], mounts: [{ path: '/data', kind: 'host' }] }, {
+      intercept: (op) => {
+        if (thrown) after.push(op);
+        if (op === OP.VIOLATION) {
+          thrown = true;
+          throw new Error('the host crashed');
+        }
+        return op === OP.STAT ? new Uint8Array(3) : undefined;
+      },
+    }),
+    /the host crashed/,
+  );
+  assert.deepEqual(after, [], 'the abandoned entry made no further host call');
+});

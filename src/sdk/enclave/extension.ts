@@ -32,6 +32,13 @@ export interface RuntimeExtensionDescriptor {
   check(info: WasmModuleInfo, plan: InterfacePlan, config: Uint8Array): string[];
 }
 
+/** Whether `x` has a descriptor's shape (and, with `withCode`, an extension's `attach`): what the runtime and buildImage check before using one. */
+export function isExtensionShaped(x: unknown, withCode: boolean): x is RuntimeExtensionDescriptor {
+  if (typeof x !== 'object' || x === null) return false;
+  const d = x as Partial<RuntimeExtension>;
+  return typeof d.id === 'string' && typeof d.check === 'function' && typeof d.imports === 'object' && d.imports !== null && Array.isArray(d.ecalls) && (!withCode || typeof d.attach === 'function');
+}
+
 /** What the runtime gives an extension attached to one enclave. */
 export interface ExtensionHost {
   /** The configuration bytes from the module's section (a copy). */

@@ -23,7 +23,7 @@ import { SdkError } from '../errors.js';
 import { readWasmModule, type WasmModuleInfo } from '../wasm.js';
 import { runtimeImports, isOutsideEnclave, type RuntimeServices } from './services.js';
 import { compileEcallBridge, type BridgeHelpers, type BridgeWork, type CompiledBridge } from './bridge.js';
-import { extensionRequest, type RuntimeExtension, type ExtensionHost } from './extension.js';
+import { extensionRequest, isExtensionShaped, type RuntimeExtension, type ExtensionHost } from './extension.js';
 
 /** A status error inside the runtime: ends the current call with `status`. */
 class CallFailed extends Error {
@@ -153,7 +153,7 @@ export function createTrustedRuntime(options: TrustedRuntimeOptions = {}): Trust
   if (bridges !== 'compiled' && bridges !== 'interpreted') throw new SdkError('BAD_OPTIONS', `bridges must be 'compiled' or 'interpreted', got ${String(bridges)}`);
   const extensions = new Map<string, RuntimeExtension>();
   for (const x of options.extensions ?? []) {
-    if (typeof x !== 'object' || x === null || typeof x.id !== 'string' || typeof x.attach !== 'function' || typeof x.check !== 'function' || typeof x.imports !== 'object' || x.imports === null || !Array.isArray(x.ecalls)) throw new SdkError('BAD_OPTIONS', 'an extension is an object with id, imports, ecalls, check and attach');
+    if (!isExtensionShaped(x, true)) throw new SdkError('BAD_OPTIONS', 'an extension is an object with id, imports, ecalls, check and attach');
     if (extensions.has(x.id)) throw new SdkError('BAD_OPTIONS', `two extensions are named ${x.id}`);
     for (const m of Object.keys(x.imports)) if (RESERVED_IMPORT_MODULES.has(m)) throw new SdkError('BAD_OPTIONS', `extension ${x.id} may not offer imports of module '${m}' (the runtime's own)`);
     extensions.set(x.id, x);

@@ -9,7 +9,7 @@ import { SdkError } from '../errors.js';
 import type { EdlInterface } from '../edl/index.js';
 import { canonicalInterface, interfaceBytes, planInterface, type CanonicalInterface } from '../interface.js';
 import { checkModuleInfo } from '../enclave/imports.js';
-import { extensionRequest, EXTENSION_SECTION, type RuntimeExtensionDescriptor } from '../enclave/extension.js';
+import { extensionRequest, isExtensionShaped, EXTENSION_SECTION, type RuntimeExtensionDescriptor } from '../enclave/extension.js';
 import { readWasmModule } from '../wasm.js';
 import { resolveEnclaveConfig, configToJson, type EnclaveConfig, type EnclaveConfigJson } from './config.js';
 import { computeLayout, layoutMrenclave, layoutSgxs, RUNTIME_ID, type EnclaveLayout } from './layout.js';
@@ -53,7 +53,7 @@ export function buildImage(input: BuildInput): BuiltImage {
   const info = readWasmModule(input.module);
   const request = extensionRequest(input.module, info);
   const ext = input.extension;
-  if (ext !== undefined && (typeof ext !== 'object' || ext === null || typeof ext.id !== 'string' || typeof ext.check !== 'function' || typeof ext.imports !== 'object' || ext.imports === null || !Array.isArray(ext.ecalls))) throw new SdkError('BAD_OPTIONS', 'extension must be a descriptor: id, imports, ecalls, check');
+  if (ext !== undefined && !isExtensionShaped(ext, false)) throw new SdkError('BAD_OPTIONS', 'extension must be a descriptor: id, imports, ecalls, check');
   if (request !== null && (ext === undefined || ext.id !== request.id)) throw new SdkError('MODULE_INVALID', `the module asks for runtime extension ${request.id}${ext === undefined ? '' : `, not ${ext.id}`}: build it with that extension`, { extension: request.id });
   if (request === null && ext !== undefined) throw new SdkError('MODULE_INVALID', `the module has no ${EXTENSION_SECTION} section asking for extension ${ext.id}`, { extension: ext.id });
   const problems = checkModuleInfo(info, plan, config.heapSize, request !== null && ext !== undefined ? { descriptor: ext, config: request.config } : null);
