@@ -18,8 +18,12 @@ export class HostFsError extends ShieldError {
 /** One mount's storage on the host: paths are relative to the mount ('' is its root), '/'-separated, normalized. */
 export interface HostFileSystem {
   stat(rel: string): { readonly type: 'file' | 'dir'; readonly size: number; readonly mtimeNs: bigint } | null;
+  /** Up to `length` bytes from `offset` (fewer at the end); the host copies them into its answer before its next call. */
   read(rel: string, offset: number, length: number): Uint8Array;
-  /** Write at `offset`, or at the end (null); the bytes written. */
+  /**
+   * Write at `offset`, or at the end (null); the bytes written. `data` is lent (a view of the
+   * OCALL's buffer, as write(2)'s buffer is): copy what you keep.
+   */
   write(rel: string, offset: number | null, data: Uint8Array): number;
   truncate(rel: string, size: number): void;
   /** Create an empty file when there is none (HostFsError EXIST when `exclusive` and there is one). */
@@ -66,8 +70,9 @@ export class MemoryFileSystem implements HostFileSystem {
     const f = this.files.get(rel);
     return f === undefined ? null : { type: 'file' as const, size: f.length, mtimeNs: BigInt(this.#mtimes.get(rel) ?? 0) * 1000n };
   }
+  /** A view of the file's bytes (the host copies them into its answer). */
   read(rel: string, offset: number, length: number): Uint8Array {
-    return this.#file(rel).slice(offset, offset + length);
+    return this.#file(rel).subarray(offset, offset + length);
   }
   write(rel: string, offset: number | null, data: Uint8Array): number {
     const f = this.#file(rel);
@@ -92,9 +97,18 @@ export class MemoryFileSystem implements HostFileSystem {
   truncate(rel: string, size: number): void {
     const f = this.#file(rel);
     if (size > MEMORY_FILE_MAX) throw new HostFsError('FBIG', `${rel}: a file in memory holds at most ${MEMORY_FILE_MAX} bytes`);
-    const nf = new Uint8Array(size);
-    nf.set(f.subarray(0, Math.min(size, f.length)));
-    this.files.set(rel, nf);
+    // Within the file's room: the bytes cut off are zeroed (what grows into the room again reads
+    // as zeros) and `files` gets a view of the new length; beyond it, a new buffer.
+    const room = this.#room.get(rel);
+    if (room !== undefined && room.buffer === f.buffer && f.byteOffset === 0 && size <= room.length) {
+      if (size < f.length) room.fill(0, size, f.length);
+      if (size !== f.length) this.files.set(rel, room.subarray(0, size));
+    } else {
+      const nf = new Uint8Array(size);
+      nf.set(f.subarray(0, Math.min(size, f.length)));
+      this.files.set(rel, nf);
+      this.#room.delete(rel);
+    }
     this.#touch(rel);
   }
   create(rel: string, exclusive: boolean): void {
@@ -177,7 +191,7 @@ export interface ShieldViolation {
 export interface ShieldHostOptions {
   /** Storage by mount path (the manifest's); a mount without one gets an empty MemoryFileSystem. */
   readonly mounts?: Readonly<Record<string, HostFileSystem>>;
-  /** Where the program's standard output and error go. Default: collected (ShieldHost.stdout/stderr). */
+  /** Where the program's standard output and error go (each call's bytes its own). Default: collected (ShieldHost.stdout/stderr). */
   readonly stdout?: (bytes: Uint8Array) => void;
   readonly stderr?: (bytes: Uint8Array) => void;
   /** Standard input (when the manifest says stdin: 'host'). Default empty. */
@@ -193,8 +207,9 @@ export interface ShieldHostOptions {
    */
   readonly quoting?: { readonly qeTargetInfo: Uint8Array; quote(report: Uint8Array): Uint8Array };
   /**
-   * A hostile host: sees each request (its op and bytes) and the honest response, and returns the
-   * response to send (or the honest one). For tests and demonstrations.
+   * A hostile host: sees each request (its op and bytes) and the honest response (copies of both,
+   * its own to keep), and returns the response to send (or the honest one). For tests and
+   * demonstrations.
    */
   readonly intercept?: (op: number, request: Uint8Array, response: Uint8Array) => Uint8Array | undefined;
 }
@@ -235,8 +250,9 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
   if (options.stdin !== undefined && !(options.stdin instanceof Uint8Array)) throw new ShieldError('BAD_OPTIONS', 'stdin must be bytes (a Uint8Array)');
   for (const k of ['stdout', 'stderr', 'sleep', 'intercept'] as const) if (options[k] !== undefined && typeof options[k] !== 'function') throw new ShieldError('BAD_OPTIONS', `${k} must be a function`);
   const out: Uint8Array[] = [], err: Uint8Array[] = [];
-  const stdout = options.stdout ?? ((b: Uint8Array) => out.push(b.slice()));
-  const stderr = options.stderr ?? ((b: Uint8Array) => err.push(b.slice()));
+  // The bytes given are a copy (the request's are lent: runShielded loads with ocallBuffers 'lent').
+  const stdout = options.stdout ?? ((b: Uint8Array) => out.push(b));
+  const stderr = options.stderr ?? ((b: Uint8Array) => err.push(b));
   let stdin = options.stdin ?? new Uint8Array(0);
   const clock = options.clock ?? { realtime: () => BigInt(Date.now()) * 1_000_000n, monotonic: () => process.hrtime.bigint() };
   const sleep = options.sleep ?? ((ns: bigint) => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(10_000, Math.ceil(Number(ns) / 1e6))));
@@ -253,7 +269,7 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
       case OP.WRITE_STDIO: {
         const fd = d.u32();
         const data = d.bytes('data', MAX_IO);
-        (fd === 2 ? stderr : stdout)(data);
+        (fd === 2 ? stderr : stdout)(data.slice());
         e.u32(0).u32(data.length);
         return;
       }
@@ -365,6 +381,9 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
         throw new HostFsError('NOSYS', `unknown operation ${op}`);
     }
   };
+  // The answer's encoder, reused: one answer at a time (serve nests no call), copied into the
+  // response before the OCALL returns.
+  const answers = new Encoder(4096);
   const shield_host: OcallImpl = (...args) => {
     const [request, , response] = args as [Uint8Array, number, Uint8Array, number];
     const d = new Decoder(request);
@@ -372,16 +391,15 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
     let answer: Uint8Array;
     try {
       op = d.u32('op');
-      const e = new Encoder();
-      serve(op, d, e, response.length);
-      answer = e.finish();
+      serve(op, d, answers.reset(), response.length);
+      answer = answers.view();
     } catch (x) {
-      if (x instanceof HostFsError) answer = new Encoder().u32(ERRNO[x.errno]).finish();
-      else if (x instanceof Malformed) answer = new Encoder().u32(ERRNO.INVAL).finish();
+      if (x instanceof HostFsError) answer = answers.reset().u32(ERRNO[x.errno]).view();
+      else if (x instanceof Malformed) answer = answers.reset().u32(ERRNO.INVAL).view();
       else throw x;
     }
     counts[OP_NAMES[op] ?? String(op)] = (counts[OP_NAMES[op] ?? String(op)] ?? 0) + 1;
-    if (options.intercept) answer = options.intercept(op, request, answer) ?? answer;
+    if (options.intercept) answer = options.intercept(op, request.slice(), answer.slice()) ?? answer;
     const n = Math.min(answer.length, response.length);
     response.set(answer.subarray(0, n));
     return answer.length;

@@ -139,6 +139,18 @@ export class Encoder {
   finish(): Uint8Array {
     return this.#n === this.#b.length ? this.#b : this.#b.slice(0, this.#n);
   }
+  /**
+   * An encoder kept for reuse (one per side, never two messages at once) starts its next message:
+   * the buffer stays, the bytes are overwritten.
+   */
+  reset(): this {
+    this.#n = 0;
+    return this;
+  }
+  /** The message so far as a view of the buffer (no copy): valid until the next reset. */
+  view(): Uint8Array {
+    return this.#b.subarray(0, this.#n);
+  }
 }
 
 /** A malformed message: a request the host cannot parse, or an answer the shield refuses. */

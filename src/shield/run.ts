@@ -58,7 +58,7 @@ export function buildShieldImage(input: ShieldBuildInput): ShieldImage {
 
 export interface ShieldRunOptions extends ShieldHostOptions {
   /** Loader options (a SIGSTRUCT for an unsigned image, the logical processor, …); the OCALLs are the shield's. */
-  readonly load?: Omit<LoadOptions, 'ocalls'>;
+  readonly load?: Omit<LoadOptions, 'ocalls' | 'ocallBuffers'>;
 }
 
 export interface ShieldRun {
@@ -85,7 +85,8 @@ export function runShielded(platform: HostPlatform, image: EnclaveImage | Uint8A
   const host = createShieldHost(options);
   // The scratch area holds an OCALL's request and response (at most MAX_IO of data each, and their fields): 1 MiB at least.
   const arenaSize = Math.max(options.load?.arenaSize ?? 0, 1 << 20);
-  const enclave = loadEnclave(platform, image, { ...(options.load ?? {}), arenaSize, ocalls: host.ocalls });
+  // The host's side copies what it keeps (createShieldHost): its buffers can be lent.
+  const enclave = loadEnclave(platform, image, { ...(options.load ?? {}), arenaSize, ocalls: host.ocalls, ocallBuffers: 'lent' });
   try {
     const code = enclave.ecall('shield_main');
     return { exitCode: Number(code), stdout: host.stdout(), stderr: host.stderr(), violations: host.violations, mounts: host.mounts, counts: host.counts, mrenclave: enclave.mrenclave };

@@ -80,6 +80,22 @@ const KR_ATTRIBUTEMASK = KEYREQUEST.field('ATTRIBUTEMASK').offset;
 const KR_MISCMASK = KEYREQUEST.field('MISCMASK').offset;
 /** The first byte of an encrypted file's sealed text: the format version. */
 const PFS_VERSION = 1;
+
+/**
+ * An encrypted file's bytes: a view starting at byte 1 of a buffer whose byte 0 is the format
+ * version, so that the sealed text (version, then the file) is the buffer itself, not a copy.
+ */
+function framed(capacity: number): Uint8Array {
+  const b = new Uint8Array(1 + capacity);
+  b[0] = PFS_VERSION;
+  return b.subarray(1);
+}
+/** The text an encrypted file is sealed as: its version byte and its first `size` bytes (framed's buffer). */
+function sealedText(data: Uint8Array, size: number): Uint8Array {
+  const text = new Uint8Array(data.buffer, data.byteOffset - 1, 1 + size);
+  if (data.byteOffset < 1 || text[0] !== PFS_VERSION) throw new ShieldError('INTERNAL', 'an encrypted file whose bytes are not framed');
+  return text;
+}
 /** Largest file the shield reads whole (a trusted or encrypted file): 1 GiB. */
 const MAX_WHOLE_FILE = 1 << 30;
 /** Most directory entries one listing may have. */
@@ -133,6 +149,7 @@ interface Content {
   key: string;
   mount: Mount;
   rel: string;
+  /** Its bytes (the first `size`; the rest zeros); an encrypted file's are framed. */
   data: Uint8Array;
   size: number;
   dirty: boolean;
@@ -193,7 +210,7 @@ class Shield {
   readonly #m: ResolvedManifest;
   readonly #mounts: Mount[];
   readonly #fds = new Map<number, Fd>();
-  /** Encrypted files by key: the SHA-256 of the last blob the shield wrote or accepted, or 'deleted'. */
+  /** Encrypted files by key: the version (#version) of the last blob the shield wrote or accepted, or 'deleted'. */
   readonly #known = new Map<string, string>();
   readonly #contents = new Map<string, Content>();
   readonly #inodes = new Map<string, bigint>();
@@ -204,6 +221,15 @@ class Shield {
   /** The attestation files' state: what the program wrote to user_report_data and target_info. */
   readonly #userReportData = new Uint8Array(64);
   readonly #targetInfo = new Uint8Array(512);
+  /**
+   * Reused by every host operation (one at a time: a request is built, sent and its answer read
+   * before the next): the request's encoder, the answer's buffer (an answer's byte strings are
+   * views of it, used before the next operation), the gathered iovecs of a write. A typed array
+   * above 64 bytes costs microseconds to allocate on Node 20; a WASI call allocates none of these.
+   */
+  readonly #request = new Encoder(4096);
+  #answer = new Uint8Array(4096);
+  #gather = new Uint8Array(4096);
 
   constructor(h: ExtensionHost) {
     this.#h = h;
@@ -276,7 +302,7 @@ class Shield {
 
   #report(v: Violation): void {
     try {
-      this.#send(new Encoder().u32(OP.VIOLATION).u32(v.op).str(v.what.slice(0, 1024)).finish(), SMALL_ANSWER);
+      this.#send(this.#request.reset().u32(OP.VIOLATION).u32(v.op).str(v.what.slice(0, 1024)).view(), SMALL_ANSWER);
     } catch (e) {
       // The host's answer to a report is not read; anything else (the processor's signals: the
       // host left the entry during the OCALL) goes on.
@@ -286,10 +312,14 @@ class Shield {
 
   // ---- the host ABI ---------------------------------------------------------------------------
 
-  /** One OCALL: the response's bytes, or a violation when the OCALL failed or its length is not sane. */
+  /**
+   * One OCALL: the response's bytes (a view of the answer buffer, valid until the next operation),
+   * or a violation when the OCALL failed or its length is not sane.
+   */
   #send(request: Uint8Array, capacity: number): Uint8Array {
     const op = request[0]! | (request[1]! << 8);
-    const response = new Uint8Array(capacity);
+    if (this.#answer.length < capacity) this.#answer = new Uint8Array(Math.max(capacity, this.#answer.length * 2));
+    const response = this.#answer.subarray(0, capacity);
     const { status, result } = this.#h.hostCall('shield_host', [request, request.length, response, response.length]);
     if (status !== STATUS.SUCCESS) throw new Violation(op, `the OCALL failed (status 0x${status.toString(16)})`);
     const n = Number(result);
@@ -302,10 +332,10 @@ class Shield {
    * request's expected size): the decoder after the errno; the host's errno as an Errno; a
    * malformed answer as a violation.
    */
-  #call(op: number, fields: (e: Encoder) => void, capacity = SMALL_ANSWER, size = 128): Decoder {
-    const e = new Encoder(size).u32(op);
+  #call(op: number, fields: (e: Encoder) => void, capacity = SMALL_ANSWER): Decoder {
+    const e = this.#request.reset().u32(op);
     fields(e);
-    const d = new Decoder(this.#send(e.finish(), capacity));
+    const d = new Decoder(this.#send(e.view(), capacity));
     const errno = d.u32();
     if (errno > MAX_ERRNO) throw new Violation(op, `errno ${errno} is not a WASI errno`);
     if (errno !== 0) {
@@ -354,7 +384,7 @@ class Shield {
     let done = 0;
     while (done < data.length) {
       const chunk = data.subarray(done, done + MAX_IO);
-      const d = this.#call(OP.WRITE, (e) => e.str(m.path).str(rel).u64(offset === null ? 0xffff_ffff_ffff_ffffn : BigInt(offset + done)).bytes(chunk), SMALL_ANSWER, 32 + 3 * (m.path.length + rel.length) + chunk.length);
+      const d = this.#call(OP.WRITE, (e) => e.str(m.path).str(rel).u64(offset === null ? 0xffff_ffff_ffff_ffffn : BigInt(offset + done)).bytes(chunk));
       const n = this.#parse(OP.WRITE, d, (x) => x.u32('written'));
       if (n > chunk.length) throw new Violation(OP.WRITE, `${n} bytes written of ${chunk.length}`);
       if (n === 0) throw new Errno(ERRNO.IO);
@@ -445,23 +475,25 @@ class Shield {
     if (had) return had;
     const known = this.#known.get(key);
     const blob = this.#fetchWhole(m, rel, st.size);
-    const hash = toHex(this.#h.crypto.sha256(blob));
-    if (known === 'deleted') throw new Violation(OP.READ, `encrypted file ${rel}, which the enclave deleted, is back`);
-    if (known !== undefined && known !== hash) throw new Violation(OP.READ, `encrypted file ${rel} is not the version the enclave last wrote (rolled back or replaced)`);
     if (blob.length < SEALED_HEADER_SIZE) throw new Violation(OP.READ, `encrypted file ${rel} is too short to be sealed data`);
+    const version = this.#version(blob);
+    if (known === 'deleted') throw new Violation(OP.READ, `encrypted file ${rel}, which the enclave deleted, is back`);
+    if (known !== undefined && known !== version) throw new Violation(OP.READ, `encrypted file ${rel} is not the version the enclave last wrote (rolled back or replaced)`);
     // The blob's KEYREQUEST is the host's to choose: only the mount's key (SEAL, the mount's policy) opens it.
     if (u16le(blob, KEYREQUEST.field('KEYNAME').offset) !== KEYNAME.SEAL_KEY || u16le(blob, KEYREQUEST.field('KEYPOLICY').offset) !== this.#policy(m)) throw new Violation(OP.READ, `encrypted file ${rel} was not sealed with the mount's key policy`);
     // Nor one whose key leaves out what the shield's own seals bind (a mask without DEBUG would
     // let a debug enclave of the same identity make files this one accepts).
     if (u64le(blob, KR_ATTRIBUTEMASK) !== SEAL_FLAGS_MASK || u32le(blob, KR_MISCMASK) !== SEAL_MISC_MASK) throw new Violation(OP.READ, `encrypted file ${rel} was sealed with another attribute or MISCSELECT mask`);
-    const opened = unsealData(this.#h.ctx(), this.#h.crypto, blob, () => this.#selfReport());
+    const opened = unsealData(this.#h.ctx(), this.#h.crypto, blob, () => this.#selfReport(), true); // in place: the blob's buffer becomes the file's
     if (typeof opened === 'number') throw new Violation(OP.READ, `encrypted file ${rel} does not open (status 0x${opened.toString(16)}): changed, or sealed by another enclave`);
-    const aad = this.#aad(m, rel);
-    if (!bytesEqual(opened.aad, aad)) throw new Violation(OP.READ, `encrypted file ${rel} belongs to another path`);
-    if (opened.text[0] !== PFS_VERSION) throw new Violation(OP.READ, `encrypted file ${rel} has format ${opened.text[0]}`);
-    this.#known.set(key, hash);
-    const data = opened.text.slice(1);
-    opened.text.fill(0); // one plaintext copy kept, not two
+    const refuse = (why: string): Violation => {
+      opened.text.fill(0);
+      return new Violation(OP.READ, `encrypted file ${rel} ${why}`);
+    };
+    if (!bytesEqual(opened.aad, this.#aad(m, rel))) throw refuse('belongs to another path');
+    if (opened.text[0] !== PFS_VERSION) throw refuse(`has format ${opened.text[0]}`);
+    this.#known.set(key, version);
+    const data = opened.text.subarray(1); // framed: the text is the version byte and the file
     const c: Content = { key, mount: m, rel, data, size: data.length, dirty: false, refs: 0, unlinked: false };
     this.#contents.set(key, c);
     return c;
@@ -494,22 +526,35 @@ class Shield {
     }
   }
 
-  /** Seal a content and store it on the host at its path. */
+  /**
+   * Which version of an encrypted file a blob is: the SHA-256 of its header (the KEYREQUEST, whose
+   * KEYID is new at every seal and picks the key, and the sizes and the AES-GCM tag), not of the
+   * whole blob. A blob is accepted only if it then opens, and one that opens under that key with
+   * that tag is the blob that was written (another would be a GCM forgery): the header names it.
+   */
+  #version(blob: Uint8Array): string {
+    return toHex(this.#h.crypto.sha256(blob.subarray(0, SEALED_HEADER_SIZE)));
+  }
+
+  /** Seal a content for its path (the text is the framed buffer itself: no copy of the file). */
   #seal(c: Content, rel: string): Uint8Array {
-    const text = new Uint8Array(1 + c.size);
-    text[0] = PFS_VERSION;
-    text.set(c.data.subarray(0, c.size), 1);
-    const blob = sealData(this.#h.ctx(), this.#h.crypto, this.#policy(c.mount), this.#aad(c.mount, rel), text, undefined, undefined, () => this.#selfReport());
-    text.fill(0);
+    const blob = sealData(this.#h.ctx(), this.#h.crypto, this.#policy(c.mount), this.#aad(c.mount, rel), sealedText(c.data, c.size), undefined, undefined, () => this.#selfReport());
     if (typeof blob === 'number') throw new Errno(ERRNO.IO);
     return blob;
+  }
+  /**
+   * A blob stored as the whole file: the file sized first (the host can make room for it at once),
+   * then written. Not atomic: a host that fails part-way leaves a blob no enclave opens.
+   */
+  #store(m: Mount, rel: string, blob: Uint8Array): void {
+    this.#simple(OP.TRUNCATE, (e) => e.str(m.path).str(rel).u64(BigInt(blob.length)));
+    this.#write(m, rel, 0, blob);
   }
   #flush(c: Content): void {
     if (c.mount.kind === 'attestation') return this.#attestationStore(c);
     const blob = this.#seal(c, c.rel);
-    this.#write(c.mount, c.rel, 0, blob);
-    this.#simple(OP.TRUNCATE, (e) => e.str(c.mount.path).str(c.rel).u64(BigInt(blob.length)));
-    this.#known.set(c.key, toHex(this.#h.crypto.sha256(blob)));
+    this.#store(c.mount, c.rel, blob);
+    this.#known.set(c.key, this.#version(blob));
     c.dirty = false;
   }
 
@@ -908,7 +953,8 @@ class Shield {
     }
     const c = f.content;
     if (size > c.data.length) {
-      const nd = new Uint8Array(Math.min(MAX_WHOLE_FILE, Math.max(size, c.data.length * 2)));
+      const capacity = Math.min(MAX_WHOLE_FILE, Math.max(size, c.data.length * 2));
+      const nd = c.mount.kind === 'encrypted' ? framed(capacity) : new Uint8Array(capacity);
       nd.set(c.data.subarray(0, c.size));
       c.data.fill(0);
       c.data = nd;
@@ -993,11 +1039,21 @@ class Shield {
     let total = 0;
     for (const [, l] of iovs) total += l;
     if (total > MAX_WRITE) throw new Errno(ERRNO.INVAL);
-    const data = new Uint8Array(total);
-    let o = 0;
-    for (const [a, l] of iovs) {
-      data.set(this.#mem(a, l), o);
-      o += l;
+    // One iovec is written from the program's memory as it is (every use below copies it before
+    // the program runs again); several are gathered into the reused buffer.
+    let data: Uint8Array;
+    if (iovs.length === 1) data = this.#mem(iovs[0]![0], total);
+    else {
+      if (total > MAX_IO) data = new Uint8Array(total); // kept only for this call
+      else {
+        if (this.#gather.length < total) this.#gather = new Uint8Array(Math.max(total, this.#gather.length * 2));
+        data = this.#gather.subarray(0, total);
+      }
+      let o = 0;
+      for (const [a, l] of iovs) {
+        data.set(this.#mem(a, l), o);
+        o += l;
+      }
     }
     if (f.kind === 'stdio') {
       if (f.n === 0) throw new Errno(ERRNO.BADF);
@@ -1169,7 +1225,7 @@ class Shield {
     const qe = this.#parse(OP.QE_TARGET_INFO, this.#call(OP.QE_TARGET_INFO, () => undefined, 8 + 512), (x) => x.bytes('target info', 512));
     if (qe.length !== 512) throw new Violation(OP.QE_TARGET_INFO, `a TARGETINFO of ${qe.length} bytes`);
     const report = createReport(this.#h.ctx(), qe, this.#userReportData);
-    const quote = this.#parse(OP.QUOTE, this.#call(OP.QUOTE, (e) => e.bytes(report), 8 + MAX_QUOTE, 16 + report.length), (x) => x.bytes('quote', MAX_QUOTE)).slice();
+    const quote = this.#parse(OP.QUOTE, this.#call(OP.QUOTE, (e) => e.bytes(report), 8 + MAX_QUOTE), (x) => x.bytes('quote', MAX_QUOTE)).slice();
     const body = quote.subarray(QUOTE_REPORT_BODY, QUOTE_REPORT_BODY + 384);
     if (!bytesEqual(body, report.subarray(0, 384))) throw new Violation(OP.QUOTE, "the quote does not carry the enclave's REPORT");
     return quote;
@@ -1209,7 +1265,7 @@ class Shield {
       if (m.kind === 'trusted') content = this.#trustedContent(m, rel);
       else if (m.kind === 'encrypted' && content === null) {
         const key = this.#key(m, rel);
-        content = { key, mount: m, rel, data: new Uint8Array(0), size: 0, dirty: true, refs: 0, unlinked: false };
+        content = { key, mount: m, rel, data: framed(0), size: 0, dirty: true, refs: 0, unlinked: false };
         this.#contents.set(key, content);
         this.#known.delete(key);
       } else if (m.kind === 'host' && st !== null && (oflags & OFLAGS.TRUNC)) this.#simple(OP.TRUNCATE, (e) => e.str(m.path).str(rel).u64(0n));
@@ -1328,8 +1384,7 @@ class Shield {
       blob = this.#seal(c, to.rel);
       if (target === null) this.#simple(OP.CREATE, (e) => e.str(m.path).str(to.rel).u8(1));
       created = target === null;
-      this.#write(m, to.rel, 0, blob);
-      this.#simple(OP.TRUNCATE, (e) => e.str(m.path).str(to.rel).u64(BigInt(blob.length)));
+      this.#store(m, to.rel, blob);
     } catch (e) {
       if (created) {
         try {
@@ -1347,7 +1402,7 @@ class Shield {
       displaced.unlinked = true;
       this.#contents.delete(newKey);
     }
-    this.#known.set(newKey, toHex(this.#h.crypto.sha256(blob)));
+    this.#known.set(newKey, this.#version(blob));
     this.#contents.delete(oldKey);
     c.key = newKey;
     c.rel = to.rel;

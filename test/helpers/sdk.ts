@@ -78,6 +78,7 @@ export interface FixtureLoad {
   readonly sig?: Partial<SigstructFields>;
   readonly ocalls?: LoadOptions['ocalls'];
   readonly arenaSize?: number;
+  readonly ocallBuffers?: LoadOptions['ocallBuffers'];
 }
 
 /** Build, sign and load a fixture enclave on `platform`. */
@@ -87,6 +88,7 @@ export function loadFixture(platform: HostPlatform, name: string, o: FixtureLoad
     sigstruct: signFixture(b, o.key, o.sig ?? {}),
     ...(o.ocalls ? { ocalls: o.ocalls } : {}),
     ...(o.arenaSize ? { arenaSize: o.arenaSize } : {}),
+    ...(o.ocallBuffers ? { ocallBuffers: o.ocallBuffers } : {}),
   });
 }
 

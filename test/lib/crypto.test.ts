@@ -268,7 +268,36 @@ describe('AES-128-GCM (McGrew & Viega, test cases 1–4)', () => {
     }
     assert.equal(toHex(c.aesGcm128Encrypt(K4, IV4, P3, new Uint8Array(0), new Uint8Array(64)).ciphertext), toHex(C3));
   });
+  test("decrypting into a caller's buffer, or in place over the ciphertext, gives the plaintext (across 64 KiB pieces); a tag that does not verify leaves zeros there", () => {
+    for (const n of [60, 65536, 200_003]) {
+      const pt = new Uint8Array(n).map((_, i) => (i * 31 + 7) & 0xff);
+      const sealed = c.aesGcm128Encrypt(K4, IV4, pt, A4);
+      const out = new Uint8Array(n + 10).fill(0xee);
+      const into = c.aesGcm128Decrypt(K4, IV4, sealed.ciphertext, A4, sealed.tag, out.subarray(5));
+      assert.ok(into);
+      assert.equal(toHex(into), toHex(pt), `${n} bytes into another buffer`);
+      assert.equal(into.buffer, out.buffer);
+      assert.deepEqual([...out.subarray(0, 5), ...out.subarray(5 + n)], new Array(10).fill(0xee), 'nothing written outside');
+      const ct = sealed.ciphertext.slice();
+      const inPlace = c.aesGcm128Decrypt(K4, IV4, ct, A4, sealed.tag, ct);
+      assert.ok(inPlace);
+      assert.equal(toHex(ct), toHex(pt), `${n} bytes in place`);
+      const bad = sealed.ciphertext.slice();
+      bad[n - 1]! ^= 1;
+      assert.equal(c.aesGcm128Decrypt(K4, IV4, bad, A4, sealed.tag, bad), null);
+      assert.ok(bad.every((b) => b === 0), `${n} bytes: a failed decryption in place leaves zeros, no unauthenticated plaintext`);
+    }
+  });
   test('bad parameters are LibError GCM_PARAMS', () => {
+    const gcmParams = (e: unknown) => e instanceof LibError && e.code === 'GCM_PARAMS';
+    const sealed = c.aesGcm128Encrypt(K4, IV4, P3, A4);
+    assert.throws(() => c.aesGcm128Decrypt(K4, IV4, sealed.ciphertext, A4, sealed.tag, new Uint8Array(63)), gcmParams, 'an output shorter than the ciphertext');
+    const both = new Uint8Array(80);
+    both.set(sealed.ciphertext, 8);
+    for (const shift of [-8, -1, 1, 8]) {
+      assert.throws(() => c.aesGcm128Decrypt(K4, IV4, both.subarray(8, 72), A4, sealed.tag, both.subarray(8 + shift, 72 + shift)), gcmParams, `an output overlapping the ciphertext ${shift} bytes off`);
+    }
+    assert.equal(toHex(both.subarray(8, 72)), toHex(sealed.ciphertext), 'refused before anything was written');
     assert.throws(() => c.aesGcm128Encrypt(K4, IV4, P3, A4, new Uint8Array(63)), (e: unknown) => e instanceof LibError && e.code === 'GCM_PARAMS');
     assert.throws(() => c.aesGcm128Encrypt(K4, new Uint8Array(16), P3, A4), (e: unknown) => e instanceof LibError && e.code === 'GCM_PARAMS');
     assert.throws(() => c.aesGcm128Decrypt(K4, IV4, P3, A4, new Uint8Array(8)), (e: unknown) => e instanceof LibError && e.code === 'GCM_PARAMS');

@@ -97,6 +97,79 @@ describe('an honest host (HostEnclave)', () => {
   });
 });
 
+describe("ocallBuffers 'lent': an OCALL's buffers are views the loader reuses (the untrusted stack's pointers)", () => {
+  test('the implementation sees the same bytes and its results come back; each call gets the same memory again, where "copied" gives every call bytes of its own', () => {
+    for (const mode of ['lent', 'copied'] as const) {
+      const kept: Uint8Array[] = [];
+      let firstSeen = '';
+      const own = loadFixture(p, 'marshal', {
+        ocallBuffers: mode,
+        ocalls: {
+          ocall_lie: (out, io, note, tag) => {
+            assert.equal(toHex(out as Uint8Array), '00'.repeat(16), 'the [out] buffer arrives zeroed');
+            assert.equal(toHex(io as Uint8Array), toHex(IO_IN));
+            assert.equal(note, 'a note from the enclave');
+            assert.equal(tag, 0xc0ffee);
+            if (kept.length === 1) firstSeen = toHex(kept[0]!); // the first call's view, as the second call begins
+            kept.push(io as Uint8Array);
+            (out as Uint8Array).set(OUT_HOST);
+            (io as Uint8Array).set(IO_HOST);
+            return 7;
+          },
+        },
+      });
+      for (let i = 0; i < 2; i++) {
+        const zone = new Uint8Array(64), ret = new Uint8Array(16);
+        assert.equal(own.ecall('ecall_ocall_lie', [zone, ret]), STATUS.SUCCESS);
+        assert.deepEqual(zone, expectedZone(OUT_HOST, IO_HOST), `${mode}, call ${i}`);
+        assert.equal(toHex(ret), 'c3c3c3c3' + '0700' + 'c3'.repeat(10));
+      }
+      if (mode === 'lent') {
+        assert.equal(kept[0]!.buffer, kept[1]!.buffer, 'both calls were lent the same memory');
+        assert.equal(kept[0]!.byteOffset, kept[1]!.byteOffset);
+        assert.equal(firstSeen, toHex(IO_IN), 'a view kept from the first call holds what the second call was given');
+      } else {
+        assert.notEqual(kept[0]!.buffer, kept[1]!.buffer);
+        assert.equal(firstSeen, toHex(IO_HOST), 'a copy kept from the first call holds what its implementation wrote');
+      }
+      own.destroy();
+    }
+  });
+
+  test("a nested ECALL's OCALL, made from an implementation, is lent other memory: the outer implementation's view keeps its bytes", () => {
+    // ecall_ocall_big(len) sends bytes 0, 1, 2, … (len of them) to ocall_big, whose allow list admits ecall_ocall_big.
+    let depth = 0;
+    const views: Uint8Array[] = [];
+    const own: HostEnclave = loadFixture(p, 'marshal', {
+      ocallBuffers: 'lent',
+      ocalls: {
+        ocall_big: (buf, len) => {
+          const b = buf as Uint8Array;
+          views.push(b);
+          if (depth++ === 0) {
+            assert.equal(own.ecall('ecall_ocall_big', [300]), 0x10000 + 300);
+            const inner = views[1]!;
+            assert.ok(inner.buffer !== b.buffer || inner.byteOffset >= b.byteOffset + b.length || b.byteOffset >= inner.byteOffset + inner.length, 'the nested OCALL was lent other bytes');
+            for (let i = 0; i < b.length; i++) if (b[i] !== (i & 0xff)) assert.fail(`the outer view's byte ${i} changed during the nested call`);
+          } else b.fill(0xee); // the host may scribble on an [in] buffer: in another OCALL's view it would show
+          return len as number;
+        },
+      },
+    });
+    assert.equal(own.ecall('ecall_ocall_big', [4000]), 0x10000 + 4000);
+    assert.equal(views.length, 2);
+    own.destroy();
+  });
+
+  test('any other value is refused at load (BAD_OPTIONS), before anything is created', () => {
+    const free = p.processor.inspect.freeEpcPages;
+    for (const bad of ['borrowed', true, 1]) {
+      assert.throws(() => loadFixture(p, 'marshal', { ocallBuffers: bad as never }), (x: unknown) => x instanceof SdkError && x.code === 'BAD_OPTIONS' && /ocallBuffers/.test(x.message));
+    }
+    assert.equal(p.processor.inspect.freeEpcPages, free);
+  });
+});
+
 describe('a lying host (entering with the processor directly)', () => {
   let U: number; // ms at +0, the ECALL's zone at +0x1000 and return area at +0x1100, scratch at +0x8000
   const MS = 0, ZONE = 0x1000, RET = 0x1100, SCRATCH = 0x8000, SCRATCH_SIZE = 0x1000;

@@ -48,6 +48,29 @@ describe('the host', () => {
     assert.equal(text(big.stdout), 'open big: e=0 fd=4\nsetsize 4: e=22\n');
   });
 
+  test('MemoryFileSystem: a file cut short and grown again (by truncate or by a write past its end) reads zeros where the cut bytes were; a written buffer is copied', () => {
+    const fs = new MemoryFileSystem();
+    fs.create('f', true);
+    const data = Uint8Array.from({ length: 5000 }, (_, i) => 1 + (i % 250));
+    assert.equal(fs.write('f', 0, data), 5000);
+    data.fill(0xee); // the caller's buffer is its own: changing it changes nothing stored
+    assert.equal(fs.read('f', 4999, 10)[0], 1 + (4999 % 250));
+    fs.truncate('f', 100); // within the file's room
+    assert.equal(fs.stat('f')!.size, 100);
+    fs.truncate('f', 300); // grown again, within the room
+    assert.deepEqual([...fs.read('f', 98, 4)], [99, 100, 0, 0]);
+    assert.ok(fs.read('f', 100, 200).every((b) => b === 0), 'zeros after a cut and a grow');
+    fs.truncate('f', 50);
+    fs.write('f', 4000, Uint8Array.of(7)); // past the end: the gap reads as zeros
+    assert.equal(fs.stat('f')!.size, 4001);
+    assert.ok(fs.read('f', 50, 3950).every((b) => b === 0), 'zeros in the gap a sparse write leaves');
+    assert.equal(fs.read('f', 4000, 5)[0], 7);
+    fs.truncate('f', 1 << 20); // beyond the room: a new buffer
+    assert.equal(fs.files.get('f')!.length, 1 << 20);
+    assert.ok(fs.read('f', 4001, (1 << 20) - 4001).every((b) => b === 0));
+    assert.deepEqual([...fs.read('f', 48, 3)], [49, 50, 0]);
+  });
+
   test('NodeFileSystem: names that are not normalized relative paths are INVAL; its root must be a directory', () => {
     const dir = mkdtempSync(join(tmpdir(), 'witness-nodefs-'));
     try {

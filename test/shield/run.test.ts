@@ -189,14 +189,18 @@ describe('encrypted mounts', () => {
 
   test('while the enclave lives, the host cannot roll a file back or delete it behind its back', () => {
     const p = platform();
-    // The host keeps the first version and hands it out once the second is written.
+    // The host keeps the first version (what the file holds when the second is stored: the file
+    // is sized, then written) and hands it out once the second is written.
     const store = new MemoryFileSystem();
     let first: Uint8Array | null = null, truncates = 0;
     const rollback = wrapFs(store, {
       truncate(rel: string, size: number) {
+        if (++truncates === 2) first = store.files.get(rel)!.slice();
         store.truncate(rel, size);
-        if (++truncates === 1) first = store.files.get(rel)!.slice();
-        if (truncates === 2) store.files.set(rel, first!);
+      },
+      stat(rel: string) {
+        if (first !== null) store.files.set(rel, first);
+        return store.stat(rel);
       },
     });
     const r = runFixture(p, { args: args('versions', '/data/v'), mounts: ENCRYPTED }, { mounts: { '/data': rollback } });

@@ -240,11 +240,25 @@ export function createNodeCrypto(): CryptoProvider {
       const ct = tail.length ? Buffer.concat([body, tail]) : body;
       return { ciphertext: bytesOf(ct), tag: bytesOf(c.getAuthTag()) };
     },
-    aesGcm128Decrypt(key, iv, ciphertext, aad, tag) {
+    aesGcm128Decrypt(key, iv, ciphertext, aad, tag, out) {
       check(key.length === 16 && iv.length === 12 && tag.length === 16, 'GCM_PARAMS', 'AES-128-GCM needs a 16-byte key, 12-byte IV, 16-byte tag');
+      check(out === undefined || out.length >= ciphertext.length, 'GCM_PARAMS', 'AES-128-GCM output buffer shorter than the ciphertext');
+      // In place (the same bytes) each piece is decrypted before it is written; shifted, a piece would overwrite ciphertext not yet read.
+      check(out === undefined || out.buffer !== ciphertext.buffer || out.byteOffset === ciphertext.byteOffset || out.byteOffset >= ciphertext.byteOffset + ciphertext.length || ciphertext.byteOffset >= out.byteOffset + ciphertext.length, 'GCM_PARAMS', 'AES-128-GCM output overlaps the ciphertext at another offset');
       const d = nc.createDecipheriv('aes-128-gcm', key, iv);
       if (aad.length) d.setAAD(aad);
       d.setAuthTag(tag);
+      if (out) {
+        // In 64 KiB pieces, as aesGcm128Encrypt's: no large buffer is allocated per call.
+        for (let o = 0; o < ciphertext.length; o += GCM_PIECE) out.set(d.update(ciphertext.subarray(o, Math.min(o + GCM_PIECE, ciphertext.length))), o);
+        try {
+          d.final();
+        } catch {
+          out.fill(0, 0, ciphertext.length);
+          return null;
+        }
+        return out.subarray(0, ciphertext.length);
+      }
       const pt = d.update(ciphertext);
       try {
         d.final();

@@ -45,8 +45,14 @@ export interface CryptoProvider {
    * straight into the sealed blob).
    */
   aesGcm128Encrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out?: Uint8Array): AesGcmSealed;
-  /** Returns null when the tag does not verify. */
-  aesGcm128Decrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array, tag: Uint8Array): Uint8Array | null;
+  /**
+   * Returns null when the tag does not verify. With `out` (at least as long as the ciphertext: the
+   * ciphertext itself, decrypting in place, or bytes that do not overlap it), the plaintext is
+   * written there and returned as a view of it; when the tag does not verify, the bytes written
+   * there are zeroed. @throws {LibError} GCM_PARAMS for an `out` that is too short or overlaps the
+   * ciphertext at another offset.
+   */
+  aesGcm128Decrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array, tag: Uint8Array, out?: Uint8Array): Uint8Array | null;
   /** AES-128-CTR keystream XOR (16-byte initial counter block, big-endian increment). */
   aesCtr128(key: Uint8Array, counterBlock: Uint8Array, data: Uint8Array): Uint8Array;
   /** HKDF-SHA256 (RFC 5869). */

@@ -509,7 +509,7 @@ class TrustedRuntime implements TrustedRuntimeEngine {
       const host = top;
       top += Math.ceil(len / 8) * 8;
       if (top > t.scratchEnd) return { status: STATUS.OUT_OF_MEMORY, result: 0 };
-      ctx.write(host, p.direction === 'out' ? new Uint8Array(len) : bytes);
+      ctx.write(host, p.direction === 'out' ? zeros(len) : bytes); // an [out] buffer goes out zeroed (edger8r's memset)
       if (p.direction === 'out' || p.direction === 'inout') outs.push({ bytes, host });
       writeSlotAddress(ms, i, host);
     }
@@ -951,6 +951,13 @@ function stringChanged(f: FunctionPlan, p: ParamPlan): CallFailed {
 function noSuchEcall(index: number): CallFailed {
   return new CallFailed(STATUS.INVALID_FUNCTION, `no ECALL ${index}`);
 }
+/** Zeros to send as an [out] buffer's contents (one buffer, grown as needed, never written). */
+let ZEROS = new Uint8Array(4096);
+function zeros(n: number): Uint8Array {
+  if (n > ZEROS.length) ZEROS = new Uint8Array(Math.max(n, ZEROS.length * 2));
+  return ZEROS.subarray(0, n);
+}
+
 // The errors of an OCALL's exit and return (out of line: keeps the OCALL path small).
 function outsideEntry(): WebAssembly.RuntimeError {
   return new WebAssembly.RuntimeError('OCALL outside an enclave entry');

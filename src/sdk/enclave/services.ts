@@ -162,8 +162,12 @@ export function sealData(ctx: EnclaveContext, crypto: CryptoProvider, policy: nu
   });
 }
 
-/** sgx_unseal_data: the text and the additional authenticated data, or a status. */
-export function unsealData(ctx: EnclaveContext, crypto: CryptoProvider, blob: Uint8Array, selfReport?: SelfReport): { text: Uint8Array; aad: Uint8Array } | number {
+/**
+ * sgx_unseal_data: the text and the additional authenticated data, or a status. `inPlace`: the
+ * text is decrypted over the blob's own ciphertext (no copy of its size: the text is a view of the
+ * blob, whose ciphertext is gone; zeroed when the tag does not verify).
+ */
+export function unsealData(ctx: EnclaveContext, crypto: CryptoProvider, blob: Uint8Array, selfReport?: SelfReport, inPlace = false): { text: Uint8Array; aad: Uint8Array } | number {
   if (blob.length < SEALED_HEADER_SIZE) return STATUS.INVALID_PARAMETER;
   const lengths = sealedLengths(blob);
   if (!lengths) return STATUS.MAC_MISMATCH;
@@ -173,7 +177,8 @@ export function unsealData(ctx: EnclaveContext, crypto: CryptoProvider, blob: Ui
   if (typeof key === 'number') return key === STATUS.INVALID_CPUSVN || key === STATUS.INVALID_ISVSVN ? key : STATUS.MAC_MISMATCH;
   const aad = blob.slice(SEALED_HEADER_SIZE + txt);
   const tag = SEALED_DATA_HEADER.field('payload_tag');
-  const text = crypto.aesGcm128Decrypt(key, new Uint8Array(12), blob.subarray(SEALED_HEADER_SIZE, SEALED_HEADER_SIZE + txt), aad, blob.subarray(tag.offset, tag.offset + tag.size));
+  const ciphertext = blob.subarray(SEALED_HEADER_SIZE, SEALED_HEADER_SIZE + txt);
+  const text = crypto.aesGcm128Decrypt(key, new Uint8Array(12), ciphertext, aad, blob.subarray(tag.offset, tag.offset + tag.size), inPlace ? ciphertext : undefined);
   if (!text) return STATUS.MAC_MISMATCH;
   return { text, aad };
 }

@@ -43,6 +43,14 @@ export interface LoadOptions {
    * same checks in the same order.
    */
   readonly bridges?: 'compiled' | 'interpreted';
+  /**
+   * What an OCALL implementation's buffer arguments are: 'copied' (the default) gives it bytes of
+   * its own, which it may keep; 'lent' gives it views of buffers the loader reuses, valid only
+   * until it returns (as the pointers into the untrusted stack an OCALL gets from Intel's
+   * edger8r code: sgx_ocalloc'ed memory, freed by sgx_ocfree after the call). 'lent' allocates
+   * nothing per call: for implementations that use their bytes and forget them.
+   */
+  readonly ocallBuffers?: 'copied' | 'lent';
 }
 
 /** An ECALL failed with an sgx_status_t. */
@@ -94,6 +102,7 @@ export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8A
   const arenaSize = options.arenaSize ?? DEFAULT_ARENA;
   if (!Number.isSafeInteger(arenaSize) || arenaSize < 4096 || arenaSize > MAX_ARENA) throw new EnclaveLoadError('BAD_OPTIONS', `arenaSize must be an integer from 4096 to ${MAX_ARENA}, got ${String(arenaSize)}`, { arenaSize });
   if (options.bridges !== undefined && options.bridges !== 'compiled' && options.bridges !== 'interpreted') throw new EnclaveLoadError('BAD_OPTIONS', `bridges must be 'compiled' or 'interpreted', got ${String(options.bridges)}`);
+  if (options.ocallBuffers !== undefined && options.ocallBuffers !== 'copied' && options.ocallBuffers !== 'lent') throw new EnclaveLoadError('BAD_OPTIONS', `ocallBuffers must be 'copied' or 'lent', got ${String(options.ocallBuffers)}`);
   if (options.token !== undefined && options.token.length !== 304) throw new EnclaveLoadError('BAD_OPTIONS', `an EINITTOKEN has 304 bytes, got ${options.token.length}`);
   const sigstruct = options.sigstruct ?? img.sigstruct;
   if (!sigstruct || sigstruct.length !== SIGSTRUCT.size) throw new EnclaveLoadError('NOT_SIGNED', 'the image is not signed: sign it (witness sign) or pass a SIGSTRUCT');
@@ -226,6 +235,25 @@ export class HostEnclave {
     const n = f.params.length;
     return this.#msBufs[n] ?? (this.#msBufs[n] = new Uint8Array(msSize(f)));
   }
+  /** ocallBuffers 'lent': whether OCALL buffers are lent views. */
+  readonly #lend: boolean;
+  /**
+   * The buffers lent to OCALL implementations, by call depth: an OCALL's buffers are carved from
+   * its depth's pool (emptied when the OCALL starts); a nested ECALL's OCALLs use the next depth's,
+   * so the outer implementation's views stay its own until it returns.
+   */
+  readonly #pools: { buf: Uint8Array; used: number }[] = [];
+  /** A lent buffer of `len` bytes from the current depth's pool (a bigger pool when full: the views already lent keep the old one). */
+  #lent(len: number): Uint8Array {
+    const pool = this.#pools[this.#depth] ?? (this.#pools[this.#depth] = { buf: new Uint8Array(4096), used: 0 });
+    if (pool.used + len > pool.buf.length) {
+      pool.buf = new Uint8Array(Math.max(pool.buf.length * 2, len));
+      pool.used = 0;
+    }
+    const view = pool.buf.subarray(pool.used, pool.used + len);
+    pool.used += len;
+    return view;
+  }
   /** Register files by nesting depth, and one exit handler for all calls: nothing is allocated per ECALL. */
   readonly #regs: Registers[] = [];
   readonly #handler: (x: ExitInfo, r: Registers) => number = (x, r) => {
@@ -260,6 +288,7 @@ export class HostEnclave {
     this.#platform = platform;
     this.#os = os;
     this.image = image;
+    this.#lend = options.ocallBuffers === 'lent';
     this.#plan = plan;
     this.plan = deepFreeze(structuredClone(plan));
     this.base = base;
@@ -535,6 +564,11 @@ export class HostEnclave {
     let args: (number | bigint | Uint8Array | string | null)[] = NO_OCALL_ARGS;
     let outs: { addr: number; bytes: Uint8Array }[] = NO_OCALL_OUTS;
     let top = ms + msSize(f);
+    const lend = this.#lend;
+    if (lend) {
+      const pool = this.#pools[this.#depth];
+      if (pool !== undefined) pool.used = 0;
+    }
     if (n > 0) {
       // Read once into a reused buffer: everything below that uses the slots runs before the implementation (which may nest calls).
       const slots = this.#slots(f);
@@ -560,7 +594,9 @@ export class HostEnclave {
           const len = p.string ? this.#stringLength(addr, p.string) : bufferLength(p, vals);
           if (len < 0) throw new SdkError('BAD_OCALL', `OCALL ${f.name}: ${p.name} ${p.string ? 'has no terminator within MAX_STRING bytes (or within the arena)' : 'has an invalid length'}`);
           top = Math.max(top, addr + len);
-          const bytes = mem.read(addr, len);
+          let bytes: Uint8Array;
+          if (lend) mem.readInto(addr, (bytes = this.#lent(len)));
+          else bytes = mem.read(addr, len);
           if (p.string && p.direction === 'in') args.push(p.string === 'string' ? UTF8_DECODER.decode(bytes.subarray(0, len - 1)) : decodeWide(bytes));
           else {
             args.push(bytes);
