@@ -33,6 +33,25 @@ export interface HostFileSystem {
   mkdir(rel: string): void;
   rmdir(rel: string): void;
   rename(from: string, to: string): void;
+  /**
+   * Optional: open a regular file (to write too, when `write`). The file returned names the file
+   * itself until it is closed, as a POSIX descriptor does: it follows a rename and outlives an
+   * unlink. Without it the host names an open file by its path (following the program's renames;
+   * an unlinked file is gone for it).
+   */
+  open?(rel: string, write: boolean): HostFile;
+}
+
+/** A file a HostFileSystem opened (HostFileSystem.open). */
+export interface HostFile {
+  /** Up to `length` bytes from `offset`; copied into the host's answer before its next call. */
+  read(offset: number, length: number): Uint8Array;
+  /** Write at `offset`, or at the end (null); the bytes written. `data` is lent: copy what you keep. */
+  write(offset: number | null, data: Uint8Array): number;
+  truncate(size: number): void;
+  /** `nlink`: its links (0 once unlinked); 1 when absent. */
+  stat(): { readonly type: 'file' | 'dir'; readonly size: number; readonly mtimeNs: bigint; readonly nlink?: number };
+  close(): void;
 }
 
 /** The largest file a MemoryFileSystem holds (1 GiB; beyond: FBIG). */
@@ -217,6 +236,8 @@ export interface ShieldHostOptions {
 /** The host side of a shielded program: its OCALL, and what it collected. */
 export interface ShieldHost {
   readonly ocalls: { readonly shield_host: OcallImpl };
+  /** Close the files the program left open (runShielded calls it once the enclave is gone). */
+  close(): void;
   readonly mounts: ReadonlyMap<string, HostFileSystem>;
   stdout(): Uint8Array;
   stderr(): Uint8Array;
@@ -262,6 +283,32 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
     let fs = mounts.get(path);
     if (fs === undefined) mounts.set(path, (fs = new MemoryFileSystem()));
     return fs;
+  };
+  // The files the program holds open on host mounts, by the handle the host gave (OPEN).
+  const files = new Map<number, HostFile>();
+  // Those of file systems without open(): named by path, following the program's renames.
+  const byPath = new Map<HostFile, { fs: HostFileSystem; rel: string }>();
+  let nextHandle = 1;
+  const pathFile = (fs: HostFileSystem, rel: string): HostFile => {
+    const at = { fs, rel };
+    const f: HostFile = {
+      read: (o, l) => fs.read(at.rel, o, l),
+      write: (o, data) => fs.write(at.rel, o, data),
+      truncate: (size) => fs.truncate(at.rel, size),
+      stat: () => {
+        const st = fs.stat(at.rel);
+        if (st === null) throw new HostFsError('NOENT', `no ${at.rel}`);
+        return st;
+      },
+      close: () => void byPath.delete(f),
+    };
+    byPath.set(f, at);
+    return f;
+  };
+  const fileOf = (d: Decoder): HostFile => {
+    const f = files.get(d.u32('handle'));
+    if (f === undefined) throw new HostFsError('BADF', 'no such handle');
+    return f;
   };
   const serve = (op: number, d: Decoder, e: Encoder, capacity: number): void => {
     const mounted = (): [HostFileSystem, string] => [fsOf(d.str('mount')), d.str('path')];
@@ -345,8 +392,59 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
       }
       case OP.RENAME: {
         const [fs, from] = mounted();
-        fs.rename(from, d.str('to'));
+        const to = d.str('to');
+        fs.rename(from, to);
+        for (const at of byPath.values()) if (at.fs === fs && (at.rel === from || at.rel.startsWith(from + '/'))) at.rel = to + at.rel.slice(from.length);
         e.u32(0);
+        return;
+      }
+      case OP.OPEN: {
+        const [fs, rel] = mounted();
+        const write = d.u8('write') !== 0;
+        if (nextHandle > 0xffff_ffff) throw new HostFsError('MFILE', 'no handles left');
+        let f: HostFile;
+        if (fs.open !== undefined) f = fs.open(rel, write);
+        else {
+          const st = fs.stat(rel);
+          if (st === null) throw new HostFsError('NOENT', `no ${rel}`);
+          if (st.type === 'dir') throw new HostFsError('ISDIR', `${rel} is a directory`);
+          f = pathFile(fs, rel);
+        }
+        const h = nextHandle++;
+        files.set(h, f);
+        e.u32(0).u32(h);
+        return;
+      }
+      case OP.CLOSE: {
+        const h = d.u32('handle');
+        const f = files.get(h);
+        if (f === undefined) throw new HostFsError('BADF', 'no such handle');
+        files.delete(h);
+        f.close();
+        e.u32(0);
+        return;
+      }
+      case OP.HREAD: {
+        const f = fileOf(d);
+        const offset = d.u64(), len = Math.min(d.u32(), MAX_IO);
+        e.u32(0).bytes(f.read(Number(offset), len));
+        return;
+      }
+      case OP.HWRITE: {
+        const f = fileOf(d);
+        const offset = d.u64();
+        const data = d.bytes('data', MAX_IO);
+        e.u32(0).u32(f.write(offset === 0xffff_ffff_ffff_ffffn ? null : Number(offset), data));
+        return;
+      }
+      case OP.HTRUNCATE: {
+        fileOf(d).truncate(Number(d.u64()));
+        e.u32(0);
+        return;
+      }
+      case OP.HSTAT: {
+        const st = fileOf(d).stat();
+        e.u32(0).u8(st.type === 'dir' ? FILETYPE.DIRECTORY : FILETYPE.REGULAR_FILE).u64(BigInt(st.size)).u64(st.mtimeNs).u64(BigInt(st.nlink ?? 1));
         return;
       }
       case OP.SLEEP: {
@@ -406,6 +504,10 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
   };
   return {
     ocalls: { shield_host },
+    close: () => {
+      for (const f of files.values()) f.close();
+      files.clear();
+    },
     mounts,
     stdout: () => concat(out),
     stderr: () => concat(err),

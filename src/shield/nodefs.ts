@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { HostFsError, type HostFileSystem } from './host.js';
+import { HostFsError, type HostFile, type HostFileSystem } from './host.js';
 import type { ERRNO } from './protocol.js';
 
 const ERRNO_OF: Readonly<Record<string, keyof typeof ERRNO>> = {
@@ -30,6 +30,14 @@ export class NodeFileSystem implements HostFileSystem {
   constructor(readonly root: string) {
     const st = host(`mount ${root}`, () => fs.statSync(root));
     if (!st.isDirectory()) throw new HostFsError('NOTDIR', `${root} is not a directory`);
+  }
+
+  /** Reads land here (the host copies them into its answer before its next call): no buffer per read. */
+  #buf = new Uint8Array(64 * 1024);
+  #readInto(fd: number, offset: number, length: number): Uint8Array {
+    if (this.#buf.length < length) this.#buf = new Uint8Array(length);
+    const n = fs.readSync(fd, this.#buf, 0, length, offset);
+    return this.#buf.subarray(0, n);
   }
 
   #path(rel: string): string {
@@ -57,9 +65,7 @@ export class NodeFileSystem implements HostFileSystem {
     return host(`read ${rel}`, () => {
       const fd = fs.openSync(p, 'r');
       try {
-        const buf = new Uint8Array(length);
-        const n = fs.readSync(fd, buf, 0, length, offset);
-        return buf.subarray(0, n);
+        return this.#readInto(fd, offset, length);
       } finally {
         fs.closeSync(fd);
       }
@@ -75,6 +81,34 @@ export class NodeFileSystem implements HostFileSystem {
         fs.closeSync(fd);
       }
     });
+  }
+  /** An open file: one descriptor until close (it follows renames and outlives an unlink, as the program's own would). */
+  open(rel: string, write: boolean): HostFile {
+    const p = this.#path(rel);
+    const fd = host(`open ${rel}`, () => fs.openSync(p, write ? 'r+' : 'r'));
+    let closed = false;
+    const close = (): void => {
+      if (closed) return;
+      closed = true;
+      host(`close ${rel}`, () => fs.closeSync(fd));
+    };
+    try {
+      if (!host(`open ${rel}`, () => fs.fstatSync(fd).isFile())) throw new HostFsError('ISDIR', `${rel} is not a regular file`);
+    } catch (e) {
+      close();
+      throw e;
+    }
+    return {
+      read: (offset, length) => host(`read ${rel}`, () => this.#readInto(fd, offset, length)),
+      // At the end: where the file ends now (the descriptor is not O_APPEND: one descriptor reads and writes).
+      write: (offset, data) => host(`write ${rel}`, () => fs.writeSync(fd, data, 0, data.length, offset ?? fs.fstatSync(fd).size)),
+      truncate: (size) => host(`truncate ${rel}`, () => fs.ftruncateSync(fd, size)),
+      stat: () => {
+        const st = host(`stat ${rel}`, () => fs.fstatSync(fd, { bigint: true }));
+        return { type: st.isDirectory() ? ('dir' as const) : ('file' as const), size: Number(st.size), mtimeNs: st.mtimeNs, nlink: Number(st.nlink) };
+      },
+      close,
+    };
   }
   truncate(rel: string, size: number): void {
     const p = this.#path(rel);

@@ -1,9 +1,11 @@
 /**
  * The shield's host ABI: one OCALL, `shield_host(request, response)`, carrying one operation.
  * Haven's lesson: a narrow ABI whose every answer the shield checks (Iago attacks, Checkoway and
- * Shacham, ASPLOS 2013). The host never sees a file descriptor, an enclave address or a key: it
- * sees operations on paths under a mount, and bytes that are already ciphertext where the mount
- * is encrypted.
+ * Shacham, ASPLOS 2013). The host never sees the program's file descriptors, an enclave address
+ * or a key: it sees operations on paths under a mount, bytes that are already ciphertext where the
+ * mount is encrypted, and, for a file of a host mount the program holds open, the handle the host
+ * gave for it (OPEN; the file itself, as a POSIX descriptor names it: it follows a rename and
+ * outlives an unlink). A handle is the host's number: the shield believes nothing of it.
  *
  * Request:  u32 op, then the operation's fields (little-endian; strings as u32 length + UTF-8).
  * Response: u32 errno (WASI numbering, 0 = success), then the operation's results. The OCALL
@@ -47,6 +49,18 @@ export const OP = {
   QE_TARGET_INFO: 16,
   /** bytes (a REPORT for the QE, 432 bytes) → bytes: the quote */
   QUOTE: 17,
+  /** mount, path, u8 write → u32 handle: a host-mount file opened (it exists: CREATE first) */
+  OPEN: 18,
+  /** u32 handle → (nothing) */
+  CLOSE: 19,
+  /** u32 handle, u64 offset, u32 length → bytes */
+  HREAD: 20,
+  /** u32 handle, u64 offset (2^64 − 1: at the end), bytes → u32 written */
+  HWRITE: 21,
+  /** u32 handle, u64 size → (nothing) */
+  HTRUNCATE: 22,
+  /** u32 handle → u8 filetype, u64 size, u64 mtime (ns), u64 links (0 once unlinked) */
+  HSTAT: 23,
 } as const;
 
 export const OP_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(OP).map(([k, v]) => [v, k]));

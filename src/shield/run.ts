@@ -91,6 +91,10 @@ export function runShielded(platform: HostPlatform, image: EnclaveImage | Uint8A
     const code = enclave.ecall('shield_main');
     return { exitCode: Number(code), stdout: host.stdout(), stderr: host.stderr(), violations: host.violations, mounts: host.mounts, counts: host.counts, mrenclave: enclave.mrenclave };
   } finally {
-    enclave.destroy();
+    try {
+      enclave.destroy();
+    } finally {
+      host.close();
+    }
   }
 }

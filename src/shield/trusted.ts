@@ -170,7 +170,8 @@ interface Mount extends Omit<ResolvedMount, 'kind'> {
 type Fd =
   | { readonly kind: 'stdio'; readonly n: 0 | 1 | 2 }
   | { readonly kind: 'dir'; readonly mount: Mount; rel: string; listing: { name: string; type: number }[] | null; readonly preopen: boolean }
-  | { readonly kind: 'file'; readonly mount: Mount; rel: string; pos: number; append: boolean; readonly read: boolean; readonly write: boolean; readonly content: Content | null };
+  /** A file: its content in the enclave (encrypted, trusted, attestation), or a host mount's, through the host's handle (OPEN). */
+  | { readonly kind: 'file'; readonly mount: Mount; rel: string; pos: number; append: boolean; readonly read: boolean; readonly write: boolean; readonly content: Content | null; readonly handle: number };
 
 function descriptorCheck(info: WasmModuleInfo, plan: InterfacePlan, config: Uint8Array): string[] {
   const problems: string[] = [];
@@ -365,28 +366,56 @@ class Shield {
       if (e instanceof Errno && e.code === ERRNO.NOENT) return null;
       throw e;
     }
-    const st = this.#parse(OP.STAT, d, (x) => ({ type: x.u8('filetype'), size: x.u64('size'), mtime: x.u64('mtime') }));
-    if (st.type !== FILETYPE.DIRECTORY && st.type !== FILETYPE.REGULAR_FILE) throw new Violation(OP.STAT, `filetype ${st.type} (a mount holds files and directories only)`);
-    if (st.size > BigInt(Number.MAX_SAFE_INTEGER)) throw new Violation(OP.STAT, `size ${st.size}`);
+    return this.#statAnswer(OP.STAT, d);
+  }
+  /** HSTAT of an open host file: a regular file (a handle names what OPEN opened), and its links. */
+  #hstat(handle: number): { type: number; size: number; mtime: bigint; nlink: bigint } {
+    let nlink = 0n;
+    const st = this.#statAnswer(OP.HSTAT, this.#call(OP.HSTAT, (e) => e.u32(handle)), (x) => void (nlink = x.u64('links')));
+    if (st.type !== FILETYPE.REGULAR_FILE) throw new Violation(OP.HSTAT, `filetype ${st.type} for an open file`);
+    return { ...st, nlink };
+  }
+  #statAnswer(op: number, d: Decoder, more?: (x: Decoder) => void): { type: number; size: number; mtime: bigint } {
+    const st = this.#parse(op, d, (x) => {
+      const fields = { type: x.u8('filetype'), size: x.u64('size'), mtime: x.u64('mtime') };
+      more?.(x);
+      return fields;
+    });
+    if (st.type !== FILETYPE.DIRECTORY && st.type !== FILETYPE.REGULAR_FILE) throw new Violation(op, `filetype ${st.type} (a mount holds files and directories only)`);
+    if (st.size > BigInt(Number.MAX_SAFE_INTEGER)) throw new Violation(op, `size ${st.size}`);
     return { type: st.type, size: Number(st.size), mtime: st.mtime };
   }
 
   /** READ of up to `len` bytes at `offset`: never more than asked. */
   #read(m: Mount, rel: string, offset: number, len: number): Uint8Array {
+    return this.#readOp(OP.READ, (e) => e.str(m.path).str(rel), offset, len);
+  }
+  /** HREAD: READ through a host handle. */
+  #hread(handle: number, offset: number, len: number): Uint8Array {
+    return this.#readOp(OP.HREAD, (e) => e.u32(handle), offset, len);
+  }
+  #readOp(op: number, target: (e: Encoder) => void, offset: number, len: number): Uint8Array {
     // The response buffer holds the errno, the length and `len` bytes: an answer with more does
     // not fit it, and #send refuses it (the count check is the buffer's size).
-    const d = this.#call(OP.READ, (e) => e.str(m.path).str(rel).u64(BigInt(offset)).u32(len), 8 + len);
-    return this.#parse(OP.READ, d, (x) => x.bytes('data'));
+    const d = this.#call(op, (e) => (target(e), e.u64(BigInt(offset)).u32(len)), 8 + len);
+    return this.#parse(op, d, (x) => x.bytes('data'));
   }
 
   /** WRITE of `data` at `offset` (2^64−1: at the end), all of it (short writes repeated); never more counted than given. */
   #write(m: Mount, rel: string, offset: number | null, data: Uint8Array): void {
+    this.#writeOp(OP.WRITE, (e) => e.str(m.path).str(rel), offset, data);
+  }
+  /** HWRITE: WRITE through a host handle. */
+  #hwrite(handle: number, offset: number | null, data: Uint8Array): void {
+    this.#writeOp(OP.HWRITE, (e) => e.u32(handle), offset, data);
+  }
+  #writeOp(op: number, target: (e: Encoder) => void, offset: number | null, data: Uint8Array): void {
     let done = 0;
     while (done < data.length) {
       const chunk = data.subarray(done, done + MAX_IO);
-      const d = this.#call(OP.WRITE, (e) => e.str(m.path).str(rel).u64(offset === null ? 0xffff_ffff_ffff_ffffn : BigInt(offset + done)).bytes(chunk));
-      const n = this.#parse(OP.WRITE, d, (x) => x.u32('written'));
-      if (n > chunk.length) throw new Violation(OP.WRITE, `${n} bytes written of ${chunk.length}`);
+      const d = this.#call(op, (e) => (target(e), e.u64(offset === null ? 0xffff_ffff_ffff_ffffn : BigInt(offset + done)).bytes(chunk)));
+      const n = this.#parse(op, d, (x) => x.u32('written'));
+      if (n > chunk.length) throw new Violation(op, `${n} bytes written of ${chunk.length}`);
       if (n === 0) throw new Errno(ERRNO.IO);
       done += n;
     }
@@ -511,7 +540,7 @@ class Shield {
     if (this.#contents.has(key) || (known !== undefined && known !== 'deleted')) throw new Violation(OP.STAT, `encrypted file ${rel} ${st === null ? 'was deleted' : 'became a directory'} behind the enclave's back`);
   }
 
-  /** A rename the program made: inode numbers, and descriptors of host-mount files (which name their file by path), follow it. */
+  /** A rename the program made: inode numbers, and the paths host-mount descriptors record (their inode keys), follow it. */
   #renamed(m: Mount, from: string, to: string): void {
     const a = this.#key(m, from), b = this.#key(m, to);
     this.#inodes.delete(b);
@@ -892,7 +921,17 @@ class Shield {
     const f = this.#fd(fd);
     this.#fds.delete(fd);
     if (f.kind === 'file' && f.content !== null) this.#release(f.content);
+    else if (f.kind === 'file') this.#closeHandle(f.handle);
     return ERRNO.SUCCESS;
+  }
+  /** CLOSE of a host handle: the descriptor is gone whatever the host answers (as close(2)'s is); a malformed answer is reported. */
+  #closeHandle(handle: number): void {
+    try {
+      this.#simple(OP.CLOSE, (e) => e.u32(handle));
+    } catch (e) {
+      if (e instanceof Violation) this.#report(e);
+      else if (!(e instanceof Errno)) throw e;
+    }
   }
   wasi_fd_sync(fd: number): number {
     const f = this.#fd(fd);
@@ -913,10 +952,7 @@ class Shield {
   }
 
   #size(f: Extract<Fd, { kind: 'file' }>): number {
-    if (f.content !== null) return f.content.size;
-    const st = this.#stat(f.mount, f.rel);
-    if (st === null) throw new Errno(ERRNO.NOENT);
-    return st.size;
+    return f.content !== null ? f.content.size : this.#hstat(f.handle).size;
   }
 
   wasi_fd_filestat_get(fd: number, ptr: number): number {
@@ -937,9 +973,8 @@ class Shield {
       const st = f.content.unlinked || f.mount.kind === 'trusted' || f.mount.kind === 'attestation' ? null : this.#stat(f.mount, f.rel);
       this.#filestat(ptr, key, FILETYPE.REGULAR_FILE, f.content.size, st?.mtime ?? 0n, f.content.unlinked ? 0n : 1n, f.content.ino);
     } else {
-      const st = this.#stat(f.mount, f.rel);
-      if (st === null) return ERRNO.NOENT;
-      this.#filestat(ptr, key, st.type, st.size, st.mtime);
+      const st = this.#hstat(f.handle);
+      this.#filestat(ptr, key, st.type, st.size, st.mtime, st.nlink);
     }
     return ERRNO.SUCCESS;
   }
@@ -948,7 +983,7 @@ class Shield {
     if (!f.write) throw new Errno(ERRNO.BADF);
     if (size > MAX_WHOLE_FILE && f.content !== null) throw new Errno(ERRNO.FBIG);
     if (f.content === null) {
-      this.#simple(OP.TRUNCATE, (e) => e.str(f.mount.path).str(f.rel).u64(BigInt(size)));
+      this.#simple(OP.HTRUNCATE, (e) => e.u32(f.handle).u64(BigInt(size)));
       return;
     }
     const c = f.content;
@@ -1023,7 +1058,7 @@ class Shield {
         got = Math.max(0, Math.min(l, c.size - (at + total)));
         if (got > 0) this.#mem(a, got).set(c.data.subarray(at + total, at + total + got));
       } else {
-        const data = this.#read(f.mount, f.rel, at + total, Math.min(l, MAX_IO));
+        const data = this.#hread(f.handle, at + total, Math.min(l, MAX_IO));
         this.#mem(a, data.length).set(data);
         got = data.length;
       }
@@ -1071,7 +1106,7 @@ class Shield {
     }
     if (!f.write) throw new Errno(ERRNO.BADF);
     if (f.content === null) {
-      this.#write(f.mount, f.rel, at, data);
+      this.#hwrite(f.handle, at, data);
       return data.length;
     }
     const c = f.content;
@@ -1191,7 +1226,7 @@ class Shield {
       content.size = 0;
       content.dirty = true;
     }
-    this.#setU32(fdPtr, this.#newFd({ kind: 'file', mount: m, rel, pos: 0, append: (fdflags & FDFLAG_APPEND) !== 0, read: (rightsBase & RIGHT_FD_READ) !== 0n || !write, write, content }));
+    this.#setU32(fdPtr, this.#newFd({ kind: 'file', mount: m, rel, pos: 0, append: (fdflags & FDFLAG_APPEND) !== 0, read: (rightsBase & RIGHT_FD_READ) !== 0n || !write, write, content, handle: 0 }));
     return ERRNO.SUCCESS;
   }
 
@@ -1268,8 +1303,22 @@ class Shield {
         content = { key, mount: m, rel, data: framed(0), size: 0, dirty: true, refs: 0, unlinked: false };
         this.#contents.set(key, content);
         this.#known.delete(key);
-      } else if (m.kind === 'host' && st !== null && (oflags & OFLAGS.TRUNC)) this.#simple(OP.TRUNCATE, (e) => e.str(m.path).str(rel).u64(0n));
-      const fd = this.#newFd({ kind: 'file', mount: m, rel, pos: 0, append: (fdflags & FDFLAG_APPEND) !== 0, read: read || !write, write, content });
+      }
+      // A host-mount file is opened on the host too: its descriptor reaches the file through the
+      // host's handle from here on (renames and unlinks by name do not change which file it is).
+      let handle = 0;
+      if (m.kind === 'host') {
+        handle = this.#parse(OP.OPEN, this.#call(OP.OPEN, (e) => e.str(m.path).str(rel).u8(write ? 1 : 0)), (x) => x.u32('handle'));
+        if (st !== null && (oflags & OFLAGS.TRUNC)) {
+          try {
+            this.#simple(OP.HTRUNCATE, (e) => e.u32(handle).u64(0n));
+          } catch (x) {
+            this.#closeHandle(handle);
+            throw x;
+          }
+        }
+      }
+      const fd = this.#newFd({ kind: 'file', mount: m, rel, pos: 0, append: (fdflags & FDFLAG_APPEND) !== 0, read: read || !write, write, content, handle });
       opened = true;
       if (content !== null) {
         content.refs++;

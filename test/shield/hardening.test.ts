@@ -6,7 +6,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createPlatform } from '../../src/platform/index.js';
@@ -69,6 +69,26 @@ describe('the host', () => {
     assert.equal(fs.files.get('f')!.length, 1 << 20);
     assert.ok(fs.read('f', 4001, (1 << 20) - 4001).every((b) => b === 0));
     assert.deepEqual([...fs.read('f', 48, 3)], [49, 50, 0]);
+  });
+
+  test('NodeFileSystem opens files (HostFileSystem.open): a descriptor outlives an unlink and writes to the file it opened; descriptors the program leaves open are closed when the run ends', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'witness-nodefs-'));
+    const openFds = () => readdirSync('/proc/self/fd').length;
+    try {
+      writeFileSync(join(dir, 'f'), 'hello');
+      const t = shielded({ args: ['review3', 'open', '3', 'f', '0', 'rw', '0', 'unlink', '3', 'f', 'pwrite', '4', '5', '!', 'pread', '4', '0', '16', 'fstat', '4', 'open', '3', 'f', '1', 'rw', '0', 'fstat', '5'], mounts: [{ path: '/data', kind: 'host' }] }, {}, undefined, 'review3');
+      const before = openFds();
+      const r = runShielded(createPlatform({ seed: SEED }), t.built.image, { load: { sigstruct: t.sigstruct }, mounts: { '/data': new NodeFileSystem(dir) } });
+      const lines = text(r.stdout).split('\n');
+      assert.deepEqual(lines.slice(0, 4), ['open f: e=0 fd=4', 'unlink f: e=0', 'pwrite 4: e=0 n=1', 'pread 4: e=0 n=6 [hello!]']);
+      assert.match(lines[4]!, /^fstat 4: e=0 type=4 size=6 nlink=0 /);
+      assert.deepEqual(lines.slice(5, 7), ['open f: e=0 fd=5', 'fstat 5: e=0 type=4 size=0 nlink=1 ' + lines[6]!.split(' ').pop()]);
+      assert.deepEqual(readdirSync(dir), ['f'], 'the new f; the unlinked one is gone with its last descriptor');
+      assert.equal(openFds(), before, 'both descriptors the program left open were closed');
+      assert.deepEqual(r.violations, []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('NodeFileSystem: names that are not normalized relative paths are INVAL; its root must be a directory', () => {

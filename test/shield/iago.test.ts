@@ -52,15 +52,26 @@ describe('the shield refuses lying answers', () => {
     assert.deepEqual(r.violations, []);
   });
 
-  test('READ: more bytes than asked', () => {
-    const r = hostile(args('read', '/data/f'), OP.READ, (_h, req) => {
+  test('HREAD (a host-mount file, through its handle): more bytes than asked', () => {
+    const r = hostile(args('read', '/data/f'), OP.HREAD, (_h, req) => {
       const d = new Decoder(req);
-      d.u32(); d.str(); d.str(); d.u64();
+      d.u32(); d.u32(); d.u64();
       const asked = d.u32();
       return ok((e) => e.bytes(new Uint8Array(asked + 1).fill(0x41)));
     });
     // Data beyond what was asked does not even fit the response buffer the shield offered.
     refused(r, /response of \d+ bytes \(4 to \d+\)/, 'error read: 29 I/O error\n');
+  });
+
+  test('OPEN: no handle, or more than a handle; HSTAT: an open file that is a directory, or of a size past 2^53', () => {
+    refused(hostile(args('read', '/data/f'), OP.OPEN, () => ok(() => undefined)), /handle: the message ends early/);
+    refused(hostile(args('read', '/data/f'), OP.OPEN, () => ok((e) => e.u32(1).u32(2))), /after the last field/);
+    const stat = (fields: (e: Encoder) => void) => hostile(args('append', '/data/f', 'x'), OP.HSTAT, () => ok(fields));
+    for (const [r, what] of [[stat((e) => e.u8(FILETYPE.DIRECTORY).u64(0n).u64(0n).u64(1n)), /filetype 3 for an open file/], [stat((e) => e.u8(FILETYPE.REGULAR_FILE).u64(1n << 60n).u64(0n).u64(1n)), /size/]] as const) {
+      assert.ok(r.violations.length >= 1, 'a violation is reported');
+      assert.match(r.violations[0]!.what, what);
+      assert.match(text(r.stdout), /29 I\/O error/);
+    }
   });
 
   test('a response longer than the enclave’s buffer, or shorter than an errno', () => {
@@ -104,7 +115,9 @@ describe('the shield refuses lying answers', () => {
   });
 
   test('WRITE and WRITE_STDIO: more written than sent', () => {
-    refused(hostile(args('write', '/data/new', 'abc'), OP.WRITE, () => ok((e) => e.u32(4))), /4 bytes written of 3/, 'error close: 29 I/O error\n');
+    refused(hostile(args('write', '/data/new', 'abc'), OP.HWRITE, () => ok((e) => e.u32(4))), /4 bytes written of 3/, 'error close: 29 I/O error\n');
+    // An encrypted file's blob goes out by path (WRITE) when the file is closed.
+    refused(hostile(args('write', '/data/new', 'abc'), OP.WRITE, () => ok((e) => e.u32(0xffff_ffff)), { mounts: [{ path: '/data', kind: 'encrypted' }] }), /written of/, 'error close: 29 I/O error\n');
     const r = hostile(args('hello'), OP.WRITE_STDIO, () => ok((e) => e.u32(1 << 20)));
     assert.equal(r.exitCode, 7);
     assert.match(r.violations[0]!.what, /written of/);

@@ -564,12 +564,12 @@ export class HostEnclave {
     let args: (number | bigint | Uint8Array | string | null)[] = NO_OCALL_ARGS;
     let outs: { addr: number; bytes: Uint8Array }[] = NO_OCALL_OUTS;
     let top = ms + msSize(f);
-    const lend = this.#lend;
-    if (lend) {
-      const pool = this.#pools[this.#depth];
-      if (pool !== undefined) pool.used = 0;
-    }
     if (n > 0) {
+      const lend = this.#lend;
+      if (lend) {
+        const pool = this.#pools[this.#depth];
+        if (pool !== undefined) pool.used = 0;
+      }
       // Read once into a reused buffer: everything below that uses the slots runs before the implementation (which may nest calls).
       const slots = this.#slots(f);
       mem.readInto(ms, slots);
