@@ -174,6 +174,7 @@ export class MemoryFileSystem implements HostFileSystem {
       const room = this.#room.get(from);
       this.#room.delete(from);
       if (room !== undefined) this.#room.set(to, room);
+      else this.#room.delete(to); // the replaced file's room goes with it
       this.#mtimes.delete(from);
       this.#touch(to);
       return;

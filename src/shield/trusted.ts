@@ -80,6 +80,8 @@ const KR_ATTRIBUTEMASK = KEYREQUEST.field('ATTRIBUTEMASK').offset;
 const KR_MISCMASK = KEYREQUEST.field('MISCMASK').offset;
 /** The first byte of an encrypted file's sealed text: the format version. */
 const PFS_VERSION = 1;
+/** The names under which an encrypted file's new blob is written before it replaces the file (#store). */
+const TEMP_PREFIX = '.witness-store-';
 
 /**
  * An encrypted file's bytes: a view starting at byte 1 of a buffer whose byte 0 is the format
@@ -426,11 +428,12 @@ class Shield {
     this.#parse(op, d, () => undefined);
   }
 
+  /** A directory's entries (an encrypted mount's without the temporary names of a store in progress or abandoned: #store). */
   #list(m: Mount, rel: string): { name: string; type: number }[] {
     const out: { name: string; type: number }[] = [];
     const names = new Set<string>();
     for (;;) {
-      const d = this.#call(OP.LIST, (e) => e.str(m.path).str(rel).u32(out.length), LIST_ANSWER);
+      const d = this.#call(OP.LIST, (e) => e.str(m.path).str(rel).u32(names.size), LIST_ANSWER);
       const page = this.#parse(OP.LIST, d, (x) => {
         const n = x.u32('count');
         const entries: { name: string; type: number }[] = [];
@@ -443,9 +446,9 @@ class Shield {
         if (en.type !== FILETYPE.DIRECTORY && en.type !== FILETYPE.REGULAR_FILE) throw new Violation(OP.LIST, `entry '${en.name}' has filetype ${en.type}`);
         if (names.has(en.name)) throw new Violation(OP.LIST, `entry '${en.name}' twice`);
         names.add(en.name);
-        out.push(en);
+        if (m.kind !== 'encrypted' || !en.name.startsWith(TEMP_PREFIX)) out.push(en);
       }
-      if (out.length > MAX_ENTRIES) throw new Violation(OP.LIST, `more than ${MAX_ENTRIES} entries`);
+      if (names.size > MAX_ENTRIES) throw new Violation(OP.LIST, `more than ${MAX_ENTRIES} entries`);
     }
   }
 
@@ -572,12 +575,28 @@ class Shield {
     return blob;
   }
   /**
-   * A blob stored as the whole file: the file sized first (the host can make room for it at once),
-   * then written. Not atomic: a host that fails part-way leaves a blob no enclave opens.
+   * A blob stored as the whole file, atomically (as a careful program saves a file): written under
+   * a temporary name in the same directory (CREATE, sized with TRUNCATE so that the host can make
+   * room at once, WRITE), then RENAMEd over the file. A host that fails part-way leaves the file as
+   * it was, still the version the enclave knows (the temporary is unlinked, best effort; listings
+   * leave such names out). The version is recorded by the caller once this returns.
    */
   #store(m: Mount, rel: string, blob: Uint8Array): void {
-    this.#simple(OP.TRUNCATE, (e) => e.str(m.path).str(rel).u64(BigInt(blob.length)));
-    this.#write(m, rel, 0, blob);
+    const slash = rel.lastIndexOf('/');
+    const tmp = `${slash < 0 ? '' : rel.slice(0, slash + 1)}${TEMP_PREFIX}${toHex(this.#h.crypto.randomBytes(8))}`;
+    this.#simple(OP.CREATE, (e) => e.str(m.path).str(tmp).u8(1));
+    try {
+      this.#simple(OP.TRUNCATE, (e) => e.str(m.path).str(tmp).u64(BigInt(blob.length)));
+      this.#write(m, tmp, 0, blob);
+      this.#simple(OP.RENAME, (e) => e.str(m.path).str(tmp).str(rel));
+    } catch (e) {
+      try {
+        this.#simple(OP.UNLINK, (x) => x.str(m.path).str(tmp));
+      } catch (x) {
+        if (!(x instanceof Errno) && !(x instanceof Violation)) throw x; // best effort: the store's own error is the one to give
+      }
+      throw e;
+    }
   }
   #flush(c: Content): void {
     if (c.mount.kind === 'attestation') return this.#attestationStore(c);
@@ -1425,23 +1444,14 @@ class Shield {
       return ERRNO.ISDIR;
     }
     const oldKey = c.key, newKey = this.#key(m, to.rel);
-    // The host first: the file sealed for its new path and stored there. Nothing in the enclave
-    // changes until that has succeeded (a host error leaves the rename undone, as POSIX's is).
+    // The host first: the file sealed for its new path and stored there (atomically: a target
+    // that exists keeps its version until the host's RENAME). Nothing in the enclave changes until
+    // that has succeeded (a host error leaves the rename undone, as POSIX's is).
     let blob: Uint8Array;
-    let created = false;
     try {
       blob = this.#seal(c, to.rel);
-      if (target === null) this.#simple(OP.CREATE, (e) => e.str(m.path).str(to.rel).u8(1));
-      created = target === null;
       this.#store(m, to.rel, blob);
     } catch (e) {
-      if (created) {
-        try {
-          this.#simple(OP.UNLINK, (x) => x.str(m.path).str(to.rel));
-        } catch {
-          // best effort: what is left there is no file the enclave knows
-        }
-      }
       this.#dropIfIdle(c);
       throw e;
     }

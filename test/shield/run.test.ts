@@ -189,17 +189,17 @@ describe('encrypted mounts', () => {
 
   test('while the enclave lives, the host cannot roll a file back or delete it behind its back', () => {
     const p = platform();
-    // The host keeps the first version (what the file holds when the second is stored: the file
-    // is sized, then written) and hands it out once the second is written.
+    // The host keeps the first version (what the file holds when the second replaces it) and
+    // hands it out once the second is written.
     const store = new MemoryFileSystem();
-    let first: Uint8Array | null = null, truncates = 0;
+    let first: Uint8Array | null = null, renames = 0;
     const rollback = wrapFs(store, {
-      truncate(rel: string, size: number) {
-        if (++truncates === 2) first = store.files.get(rel)!.slice();
-        store.truncate(rel, size);
+      rename(from: string, to: string) {
+        if (++renames === 2) first = store.files.get(to)!.slice();
+        store.rename(from, to);
       },
       stat(rel: string) {
-        if (first !== null) store.files.set(rel, first);
+        if (first !== null && rel === 'v') store.files.set(rel, first);
         return store.stat(rel);
       },
     });
