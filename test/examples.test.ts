@@ -145,14 +145,18 @@ describe('examples', { concurrency: true }, () => {
       '    1. buy milk',
       '    2. call the bank: PIN 4711',
       /^What the host holds: notes\.txt is \d+ bytes of sgx_sealed_data_t; its log says "a note was added\\na note was added\\n"$/,
+      /^ {2}\$ notes attest {3}\(MRENCLAVE [0-9a-f]{16}…, exit 0\)$/,
+      /^ {4}a quote of \d+ bytes for 2 notes$/,
+      '  relying party: accepted: the enclave says "notes: 2"',
+      '  the host replays that quote to a new challenge: refused: not an answer to this challenge (a replayed quote)',
       /^ {4}refused the host's answer \(READ\): encrypted file notes\.txt does not open/,
       /^ {4}refused the host's answer \(READ\): trusted file greeting\.txt does not match its hash in the manifest$/,
       'notes: ok',
     ]);
-    // argv is measured: each `notes add …` is an enclave of its own, and every `notes list` is one enclave.
+    // argv is measured: each `notes add …` is an enclave of its own, `notes attest` another, and every `notes list` is one enclave.
     const ids = [...out.matchAll(/MRENCLAVE ([0-9a-f]{16})…/g)].map((m) => m[1]);
-    assert.equal(ids.length, 5);
-    assert.equal(new Set(ids.slice(0, 3)).size, 3);
-    assert.equal(new Set(ids.slice(2)).size, 1);
+    assert.equal(ids.length, 6);
+    assert.equal(new Set(ids.slice(0, 4)).size, 4, 'add, add, list, attest: four enclaves');
+    assert.deepEqual([ids[4], ids[5]], [ids[2], ids[2]], 'every notes list is one enclave');
   });
 });

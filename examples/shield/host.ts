@@ -1,16 +1,21 @@
 /**
  * The shield example's host program: the notes program (program.c, an ordinary WASI command built
  * with plain clang) runs inside an enclave three times, keeping its notes in an encrypted mount,
- * its settings in a trusted mount and a public log in a host mount. Then the host cheats twice: it
- * changes a byte of the stored notes, and it swaps the settings file. Both are refused. Exits
- * non-zero if anything turns out differently.
+ * its settings in a trusted mount and a public log in a host mount. Then it proves to a relying
+ * party how many notes it holds (a DCAP quote carrying the party's challenge, made through
+ * /dev/attestation), and the host cheats twice: it changes a byte of the stored notes, and it
+ * swaps the settings file. Both are refused. Exits non-zero if anything turns out differently.
  * Run: node dist/examples/shield/host.js
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { createPlatform, buildShieldImage, runShielded, MemoryFileSystem, generateSigningKey, signSigstruct, sigstructFieldsFor, lib, type ShieldManifest, type ShieldRun } from 'witness';
+import {
+  createPlatform, buildShieldImage, runShielded, MemoryFileSystem, generateSigningKey, signSigstruct, sigstructFieldsFor, lib, arch,
+  createProvisioningCertificationService, createPckCertificateService, createQuotingService, verifyQuote, QV_RESULT,
+  type ShieldManifest, type ShieldRun,
+} from 'witness';
 
 const here = join(dirname(fileURLToPath(import.meta.url)), '../../../examples/shield');
 const program = new Uint8Array(readFileSync(join(here, 'program.wasm')));
@@ -30,10 +35,12 @@ settings.files.set('greeting.txt', greeting);
 /**
  * The manifest is measured with the program: argv too. `notes add …` and `notes list` are two
  * enclaves (two MRENCLAVEs) by one signer, so the notes are sealed with the MRSIGNER policy.
+ * `notes attest` gets /dev/attestation (`attestation: true`, measured as well).
  */
 function manifest(args: string[]): ShieldManifest {
   return {
     args: ['notes', ...args],
+    attestation: args[0] === 'attest',
     mounts: [
       { path: '/etc/notes', kind: 'trusted', files: { 'greeting.txt': createHash('sha256').update(greeting).digest('hex') } },
       { path: '/data', kind: 'encrypted', keyPolicy: 'mrsigner' },
@@ -44,10 +51,10 @@ function manifest(args: string[]): ShieldManifest {
 
 const platform = createPlatform({ seed: enc.encode('the shield example platform 1234') });
 
-function run(args: string[]): ShieldRun {
+function run(args: string[], quoting?: ReturnType<typeof createQuotingService>): ShieldRun {
   const built = buildShieldImage({ program, manifest: manifest(args) });
   const sigstruct = signSigstruct(sigstructFieldsFor(built.config, built.mrenclave), key.privateKeyPem, crypto);
-  const r = runShielded(platform, built.image, { load: { sigstruct }, mounts: { '/etc/notes': settings, '/data': notes, '/out': out } });
+  const r = runShielded(platform, built.image, { load: { sigstruct }, mounts: { '/etc/notes': settings, '/data': notes, '/out': out }, ...(quoting ? { quoting } : {}) });
   console.log(`  $ notes ${args.join(' ')}   (MRENCLAVE ${r.mrenclave.slice(0, 16)}…, exit ${r.exitCode})`);
   for (const line of dec.decode(r.stdout).split('\n').filter(Boolean)) console.log(`    ${line}`);
   for (const line of dec.decode(r.stderr).split('\n').filter(Boolean)) console.log(`    (stderr) ${line}`);
@@ -64,6 +71,40 @@ check(dec.decode(listed.stdout) === '  1. buy milk\n  2. call the bank: PIN 4711
 const stored = notes.files.get('notes.txt')!;
 console.log(`\nWhat the host holds: notes.txt is ${stored.length} bytes of sgx_sealed_data_t; its log says ${JSON.stringify(dec.decode(out.files.get('log.txt')!))}`);
 check(!Buffer.from(stored).includes('PIN'), 'the host holds no plaintext of the notes');
+
+// Remote attestation. The platform's attestation infrastructure is simulated: a PCS (Intel's
+// Provisioning Certification Service), the manufacturer that enrolled this platform, and the
+// platform's quoting enclave behind a quoting service the host runs.
+console.log('\nA relying party asks the notes program how many notes it holds, with a fresh challenge:');
+const pcs = createProvisioningCertificationService({ seed: enc.encode('the shield example PCS, 32 bytes') });
+const manufacturer = createPckCertificateService(pcs);
+manufacturer.enroll(platform);
+const quoting = createQuotingService(platform, { pcs: manufacturer });
+try {
+  const challenge = lib.toHex(crypto.randomBytes(16)); // 32 characters, on the host's mount: a nonce needs no secrecy
+  out.files.set('challenge.txt', enc.encode(challenge));
+  check(run(['attest'], quoting).exitCode === 0, 'the program makes its quote');
+  // The relying party knows the program, its manifest and its signer; the host hands it the quote.
+  const expected = buildShieldImage({ program, manifest: manifest(['attest']) }).mrenclave;
+  const relyingParty = (quote: Uint8Array, nonce: string): string => {
+    const v = verifyQuote(quote, { trustedRoot: pcs.rootCertificate.der, collateral: pcs.collateral() });
+    if (v.result !== QV_RESULT.OK) return `refused: ${v.resultName}`;
+    if (!lib.bytesEqual(v.reportBody.MRENCLAVE, expected)) return 'refused: not the notes program with its manifest';
+    if ((v.reportBody.ATTRIBUTES.FLAGS & arch.ATTR.DEBUG) !== 0n) return 'refused: a debug enclave';
+    const data = v.reportBody.REPORTDATA;
+    if (dec.decode(data.subarray(0, 32)) !== nonce) return 'refused: not an answer to this challenge (a replayed quote)';
+    return `accepted: the enclave says "${dec.decode(data.subarray(32)).replace(/\0+$/, '')}"`;
+  };
+  const quote = out.files.get('quote.bin')!.slice();
+  const verdict = relyingParty(quote, challenge);
+  console.log(`  relying party: ${verdict}`);
+  check(verdict === 'accepted: the enclave says "notes: 2"', 'the quote is accepted and carries the count');
+  const replay = relyingParty(quote, lib.toHex(crypto.randomBytes(16)));
+  console.log(`  the host replays that quote to a new challenge: ${replay}`);
+  check(replay.startsWith('refused: not an answer'), 'a replayed quote is refused');
+} finally {
+  quoting.close();
+}
 
 console.log('\nThe host changes one byte of the stored notes:');
 const good = stored.slice();

@@ -5,6 +5,9 @@
  *
  *   notes add TEXT     append TEXT to /data/notes.txt, print how many notes there are
  *   notes list         print the notes
+ *   notes attest       prove to a relying party how many notes it holds: the party's challenge
+ *                      (/out/challenge.txt) and the count go into a quote (/out/quote.bin), made
+ *                      through Gramine's /dev/attestation files
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +18,40 @@ static void log_line(const char* what) {
     fprintf(log, "%s\n", what); /* what the host may see: never a note's text */
     fclose(log);
   }
+}
+
+/* The quote's 64 bytes of report data: the challenge (up to 32 bytes), then "notes: N". */
+static int attest(int n) {
+  unsigned char data[64] = {0};
+  static unsigned char quote[65536];
+  FILE* f = fopen("/out/challenge.txt", "r");
+  if (!f) {
+    perror("challenge");
+    return 1;
+  }
+  size_t got = fread(data, 1, 32, f);
+  fclose(f);
+  if (got == 0) return 1;
+  snprintf((char*)data + 32, 32, "notes: %d", n);
+  f = fopen("/dev/attestation/user_report_data", "w");
+  if (!f || fwrite(data, 1, sizeof data, f) != sizeof data || fclose(f)) {
+    perror("user_report_data");
+    return 1;
+  }
+  f = fopen("/dev/attestation/quote", "r");
+  if (!f) {
+    perror("quote");
+    return 1;
+  }
+  size_t len = fread(quote, 1, sizeof quote, f);
+  fclose(f);
+  FILE* out = fopen("/out/quote.bin", "w");
+  if (!out || fwrite(quote, 1, len, out) != len || fclose(out)) {
+    perror("quote.bin");
+    return 1;
+  }
+  printf("a quote of %zu bytes for %d note%s\n", len, n, n == 1 ? "" : "s");
+  return 0;
 }
 
 int main(int argc, char** argv) {
@@ -37,8 +74,8 @@ int main(int argc, char** argv) {
     fprintf(f, "%s\n", argv[2]);
     fclose(f);
     log_line("a note was added");
-  } else if (!(argc == 2 && !strcmp(argv[1], "list"))) {
-    fprintf(stderr, "usage: notes add TEXT | notes list\n");
+  } else if (!(argc == 2 && (!strcmp(argv[1], "list") || !strcmp(argv[1], "attest")))) {
+    fprintf(stderr, "usage: notes add TEXT | notes list | notes attest\n");
     return 2;
   }
   FILE* f = fopen("/data/notes.txt", "r");
@@ -50,9 +87,10 @@ int main(int argc, char** argv) {
   int n = 0;
   while (fgets(line, sizeof line, f)) {
     n++;
-    if (argc == 2) printf("  %d. %s", n, line);
+    if (argc == 2 && !strcmp(argv[1], "list")) printf("  %d. %s", n, line);
   }
   fclose(f);
+  if (argc == 2 && !strcmp(argv[1], "attest")) return attest(n);
   printf("%s: %d note%s\n", greeting, n, n == 1 ? "" : "s");
   return 0;
 }
