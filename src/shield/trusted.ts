@@ -631,16 +631,19 @@ class Shield {
     if (ptr < 0 || len < 0 || ptr + len > m.length) throw new Errno(ERRNO.FAULT);
     return m.subarray(ptr, ptr + len);
   }
+  // A program's u32 read and written in place (no view made: every WASI call reads and writes a few).
   #u32(ptr: number): number {
-    const b = this.#mem(ptr, 4);
-    return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+    const m = this.#h.memory;
+    if (ptr < 0 || ptr + 4 > m.length) throw new Errno(ERRNO.FAULT);
+    return (m[ptr]! | (m[ptr + 1]! << 8) | (m[ptr + 2]! << 16) | (m[ptr + 3]! << 24)) >>> 0;
   }
   #setU32(ptr: number, v: number): void {
-    const b = this.#mem(ptr, 4);
-    b[0] = v & 0xff;
-    b[1] = (v >>> 8) & 0xff;
-    b[2] = (v >>> 16) & 0xff;
-    b[3] = (v >>> 24) & 0xff;
+    const m = this.#h.memory;
+    if (ptr < 0 || ptr + 4 > m.length) throw new Errno(ERRNO.FAULT);
+    m[ptr] = v & 0xff;
+    m[ptr + 1] = (v >>> 8) & 0xff;
+    m[ptr + 2] = (v >>> 16) & 0xff;
+    m[ptr + 3] = (v >>> 24) & 0xff;
   }
   #setU64(ptr: number, v: bigint): void {
     const b = this.#mem(ptr, 8);
@@ -658,9 +661,10 @@ class Shield {
   /** The iovecs (ciovecs) at `ptr`: [address, length] pairs. */
   #iovs(ptr: number, n: number): [number, number][] {
     const out: [number, number][] = [];
+    const size = this.#h.memory.length;
     for (let i = 0; i < n; i++) {
       const a = this.#u32(ptr + 8 * i), l = this.#u32(ptr + 8 * i + 4);
-      this.#mem(a, l);
+      if (a + l > size) throw new Errno(ERRNO.FAULT);
       out.push([a, l]);
     }
     return out;
