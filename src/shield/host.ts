@@ -39,8 +39,11 @@ export interface HostFileSystem {
    * unlink. Without it the host names an open file by its path (following the program's renames;
    * an unlinked file is gone for it).
    */
-  open?(rel: string, write: boolean): HostFile;
+  open?(rel: string, access: HostFileAccess): HostFile;
 }
+
+/** How a program opened a file: to read, to write, or both. */
+export type HostFileAccess = 'r' | 'w' | 'rw';
 
 /** A file a HostFileSystem opened (HostFileSystem.open). */
 export interface HostFile {
@@ -265,7 +268,7 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
   if (typeof options !== 'object' || options === null) throw new ShieldError('BAD_OPTIONS', 'createShieldHost takes an options object');
   const mounts = new Map<string, HostFileSystem>();
   for (const [path, fs] of Object.entries(options.mounts ?? {})) {
-    const missing = typeof fs !== 'object' || fs === null ? ['(all)'] : FS_METHODS.filter((k) => typeof fs[k] !== 'function');
+    const missing = typeof fs !== 'object' || fs === null ? ['(all)'] : [...FS_METHODS.filter((k) => typeof fs[k] !== 'function'), ...(fs.open !== undefined && typeof fs.open !== 'function' ? ['open (given, not a function)'] : [])];
     if (missing.length > 0) throw new ShieldError('BAD_OPTIONS', `mount ${path}: not a HostFileSystem (no ${missing.join(', ')})`);
     mounts.set(path, fs);
   }
@@ -297,8 +300,9 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
       write: (o, data) => fs.write(at.rel, o, data),
       truncate: (size) => fs.truncate(at.rel, size),
       stat: () => {
+        // The file this handle opened, if the path still names one: a directory there now is not it.
         const st = fs.stat(at.rel);
-        if (st === null) throw new HostFsError('NOENT', `no ${at.rel}`);
+        if (st === null || st.type === 'dir') throw new HostFsError('NOENT', `no file ${at.rel}`);
         return st;
       },
       close: () => void byPath.delete(f),
@@ -401,10 +405,12 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
       }
       case OP.OPEN: {
         const [fs, rel] = mounted();
-        const write = d.u8('write') !== 0;
+        const bits = d.u8('access');
+        if (bits < 1 || bits > 3) throw new HostFsError('INVAL', `access ${bits}`);
+        const access: HostFileAccess = bits === 1 ? 'r' : bits === 2 ? 'w' : 'rw';
         if (nextHandle > 0xffff_ffff) throw new HostFsError('MFILE', 'no handles left');
         let f: HostFile;
-        if (fs.open !== undefined) f = fs.open(rel, write);
+        if (fs.open !== undefined) f = fs.open(rel, access);
         else {
           const st = fs.stat(rel);
           if (st === null) throw new HostFsError('NOENT', `no ${rel}`);
@@ -506,8 +512,18 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
   return {
     ocalls: { shield_host },
     close: () => {
-      for (const f of files.values()) f.close();
+      // Every file is closed; a storage error closing one (EIO, as close(2) may give at exit) has
+      // no one left to tell; anything else is the host's own code failing, thrown once all are closed.
+      let failure: unknown = null;
+      for (const f of files.values()) {
+        try {
+          f.close();
+        } catch (e) {
+          if (!(e instanceof HostFsError) && failure === null) failure = e;
+        }
+      }
       files.clear();
+      if (failure !== null) throw failure;
     },
     mounts,
     stdout: () => concat(out),

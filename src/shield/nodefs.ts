@@ -8,12 +8,13 @@
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { HostFsError, type HostFile, type HostFileSystem } from './host.js';
+import { HostFsError, type HostFile, type HostFileAccess, type HostFileSystem } from './host.js';
 import type { ERRNO } from './protocol.js';
 
 const ERRNO_OF: Readonly<Record<string, keyof typeof ERRNO>> = {
   ENOENT: 'NOENT', EEXIST: 'EXIST', ENOTDIR: 'NOTDIR', EISDIR: 'ISDIR', ENOTEMPTY: 'NOTEMPTY', EACCES: 'ACCES', EPERM: 'PERM',
   ENOSPC: 'NOSPC', EROFS: 'ROFS', ENAMETOOLONG: 'NAMETOOLONG', EXDEV: 'XDEV', EINVAL: 'INVAL', EFBIG: 'FBIG', EBUSY: 'BUSY',
+  EMFILE: 'MFILE', ENFILE: 'NFILE', // the host process's descriptors (each open file of the program holds one)
 };
 
 function host<T>(what: string, f: () => T): T {
@@ -83,9 +84,10 @@ export class NodeFileSystem implements HostFileSystem {
     });
   }
   /** An open file: one descriptor until close (it follows renames and outlives an unlink, as the program's own would). */
-  open(rel: string, write: boolean): HostFile {
+  open(rel: string, access: HostFileAccess): HostFile {
     const p = this.#path(rel);
-    const fd = host(`open ${rel}`, () => fs.openSync(p, write ? 'r+' : 'r'));
+    const flags = access === 'r' ? fs.constants.O_RDONLY : access === 'w' ? fs.constants.O_WRONLY : fs.constants.O_RDWR;
+    const fd = host(`open ${rel}`, () => fs.openSync(p, flags));
     let closed = false;
     const close = (): void => {
       if (closed) return;

@@ -49,7 +49,7 @@ export const OP = {
   QE_TARGET_INFO: 16,
   /** bytes (a REPORT for the QE, 432 bytes) → bytes: the quote */
   QUOTE: 17,
-  /** mount, path, u8 write → u32 handle: a host-mount file opened (it exists: CREATE first) */
+  /** mount, path, u8 access (1 read, 2 write, 3 both) → u32 handle: a host-mount file opened (it exists: CREATE first) */
   OPEN: 18,
   /** u32 handle → (nothing) */
   CLOSE: 19,
@@ -69,7 +69,7 @@ export const OP_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Obj
 export const ERRNO = {
   SUCCESS: 0, TOOBIG: 1, ACCES: 2, BADF: 8, BUSY: 10, EXIST: 20, FAULT: 21, FBIG: 22, ILSEQ: 25, INVAL: 28, IO: 29, ISDIR: 31, MFILE: 33,
   NAMETOOLONG: 37, NOENT: 44, NOMEM: 48, NOSPC: 51, NOSYS: 52, NOTDIR: 54, NOTEMPTY: 55, NOTSUP: 58, OVERFLOW: 61, PERM: 63,
-  ROFS: 69, SPIPE: 70, XDEV: 75, NOTCAPABLE: 76,
+  ROFS: 69, SPIPE: 70, XDEV: 75, NOTCAPABLE: 76, NFILE: 41,
 } as const;
 /** The largest errno WASI preview1 defines (NOTCAPABLE). */
 export const MAX_ERRNO = 76;

@@ -944,16 +944,24 @@ class Shield {
     const f = this.#fd(fd);
     this.#fds.delete(fd);
     if (f.kind === 'file' && f.content !== null) this.#release(f.content);
-    else if (f.kind === 'file') this.#closeHandle(f.handle);
+    else if (f.kind === 'file') return this.#closeHandle(f.handle);
     return ERRNO.SUCCESS;
   }
-  /** CLOSE of a host handle: the descriptor is gone whatever the host answers (as close(2)'s is); a malformed answer is reported. */
-  #closeHandle(handle: number): void {
+  /**
+   * CLOSE of a host handle: the descriptor is gone whatever the host answers, as close(2)'s is,
+   * and the answer is the result (the host's errno; a malformed answer reported, and EIO).
+   */
+  #closeHandle(handle: number): number {
     try {
       this.#simple(OP.CLOSE, (e) => e.u32(handle));
+      return ERRNO.SUCCESS;
     } catch (e) {
-      if (e instanceof Violation) this.#report(e);
-      else if (!(e instanceof Errno)) throw e;
+      if (e instanceof Errno) return e.code;
+      if (e instanceof Violation) {
+        this.#report(e);
+        return ERRNO.IO;
+      }
+      throw e;
     }
   }
   wasi_fd_sync(fd: number): number {
@@ -1331,7 +1339,7 @@ class Shield {
       // host's handle from here on (renames and unlinks by name do not change which file it is).
       let handle = 0;
       if (m.kind === 'host') {
-        handle = this.#parse(OP.OPEN, this.#call(OP.OPEN, (e) => e.str(m.path).str(rel).u8(write ? 1 : 0)), (x) => x.u32('handle'));
+        handle = this.#parse(OP.OPEN, this.#call(OP.OPEN, (e) => e.str(m.path).str(rel).u8((read || !write ? 1 : 0) | (write ? 2 : 0))), (x) => x.u32('handle'));
         if (st !== null && (oflags & OFLAGS.TRUNC)) {
           try {
             this.#simple(OP.HTRUNCATE, (e) => e.u32(handle).u64(0n));

@@ -26,6 +26,7 @@ describe('typed errors for malformed options', () => {
     assert.throws(() => createShieldHost(null as never), code('BAD_OPTIONS'));
     const partial = { stat: () => null } as unknown as HostFileSystem;
     assert.throws(() => createShieldHost({ mounts: { '/data': partial } }), (e: unknown) => code('BAD_OPTIONS')(e) && /no read, write, truncate/.test((e as Error).message));
+    assert.throws(() => createShieldHost({ mounts: { '/data': Object.assign(new MemoryFileSystem(), { open: 'yes' }) as unknown as HostFileSystem } }), (e: unknown) => code('BAD_OPTIONS')(e) && /open \(given, not a function\)/.test((e as Error).message));
     assert.throws(() => createShieldHost({ stdin: 'text' as never }), code('BAD_OPTIONS'));
     assert.throws(() => createShieldHost({ stdout: 'console' as never }), code('BAD_OPTIONS'));
   });

@@ -249,8 +249,13 @@ export function createNodeCrypto(): CryptoProvider {
       if (aad.length) d.setAAD(aad);
       d.setAuthTag(tag);
       if (out) {
-        // In 64 KiB pieces, as aesGcm128Encrypt's: no large buffer is allocated per call.
-        for (let o = 0; o < ciphertext.length; o += GCM_PIECE) out.set(d.update(ciphertext.subarray(o, Math.min(o + GCM_PIECE, ciphertext.length))), o);
+        // In 64 KiB pieces, as aesGcm128Encrypt's: no large buffer is allocated per call. Each
+        // piece node:crypto hands back is zeroed once copied: the plaintext is left in `out` only.
+        for (let o = 0; o < ciphertext.length; o += GCM_PIECE) {
+          const piece = d.update(ciphertext.subarray(o, Math.min(o + GCM_PIECE, ciphertext.length)));
+          out.set(piece, o);
+          piece.fill(0);
+        }
         try {
           d.final();
         } catch {
@@ -263,6 +268,7 @@ export function createNodeCrypto(): CryptoProvider {
       try {
         d.final();
       } catch {
+        pt.fill(0); // no unauthenticated plaintext left behind
         return null;
       }
       return bytesOf(pt);
