@@ -149,14 +149,16 @@ describe('examples', { concurrency: true }, () => {
       /^ {4}a quote of \d+ bytes for 2 notes$/,
       '  relying party: accepted: the enclave says "notes: 2"',
       '  the host replays that quote to a new challenge: refused: not an answer to this challenge (a replayed quote)',
+      '  the host runs the program signed with its own key, over notes it wrote: refused: not signed by the notes key',
       /^ {4}refused the host's answer \(READ\): encrypted file notes\.txt does not open/,
       /^ {4}refused the host's answer \(READ\): trusted file greeting\.txt does not match its hash in the manifest$/,
       'notes: ok',
     ]);
-    // argv is measured: each `notes add …` is an enclave of its own, `notes attest` another, and every `notes list` is one enclave.
+    // argv is measured: each `notes add …` is an enclave of its own, `notes attest` another (whoever signs it), and every `notes list` is one enclave.
     const ids = [...out.matchAll(/MRENCLAVE ([0-9a-f]{16})…/g)].map((m) => m[1]);
-    assert.equal(ids.length, 6);
+    assert.equal(ids.length, 8);
     assert.equal(new Set(ids.slice(0, 4)).size, 4, 'add, add, list, attest: four enclaves');
-    assert.deepEqual([ids[4], ids[5]], [ids[2], ids[2]], 'every notes list is one enclave');
+    assert.equal(ids[5], ids[3], "the host's own signing of notes attest is the same MRENCLAVE (MRSIGNER tells them apart)");
+    assert.deepEqual([ids[6], ids[7]], [ids[2], ids[2]], 'every notes list is one enclave');
   });
 });

@@ -3,8 +3,10 @@
  * with plain clang) runs inside an enclave three times, keeping its notes in an encrypted mount,
  * its settings in a trusted mount and a public log in a host mount. Then it proves to a relying
  * party how many notes it holds (a DCAP quote carrying the party's challenge, made through
- * /dev/attestation), and the host cheats twice: it changes a byte of the stored notes, and it
- * swaps the settings file. Both are refused. Exits non-zero if anything turns out differently.
+ * /dev/attestation; the party checks MRENCLAVE and MRSIGNER, and refuses a replay and the same
+ * program signed by the host), and the host cheats twice more: it changes a byte of the stored
+ * notes, and it swaps the settings file. Both are refused. Exits non-zero if anything turns out
+ * differently.
  * Run: node dist/examples/shield/host.js
  */
 import { readFileSync } from 'node:fs';
@@ -51,10 +53,17 @@ function manifest(args: string[]): ShieldManifest {
 
 const platform = createPlatform({ seed: enc.encode('the shield example platform 1234') });
 
-function run(args: string[], quoting?: ReturnType<typeof createQuotingService>): ShieldRun {
+interface RunWith {
+  readonly quoting?: ReturnType<typeof createQuotingService>;
+  /** Another signer (the host's own key) and the notes store its enclaves use. */
+  readonly signer?: { readonly privateKeyPem: string };
+  readonly notes?: MemoryFileSystem;
+}
+
+function run(args: string[], w: RunWith = {}): ShieldRun {
   const built = buildShieldImage({ program, manifest: manifest(args) });
-  const sigstruct = signSigstruct(sigstructFieldsFor(built.config, built.mrenclave), key.privateKeyPem, crypto);
-  const r = runShielded(platform, built.image, { load: { sigstruct }, mounts: { '/etc/notes': settings, '/data': notes, '/out': out }, ...(quoting ? { quoting } : {}) });
+  const sigstruct = signSigstruct(sigstructFieldsFor(built.config, built.mrenclave), (w.signer ?? key).privateKeyPem, crypto);
+  const r = runShielded(platform, built.image, { load: { sigstruct }, mounts: { '/etc/notes': settings, '/data': w.notes ?? notes, '/out': out }, ...(w.quoting ? { quoting: w.quoting } : {}) });
   console.log(`  $ notes ${args.join(' ')}   (MRENCLAVE ${r.mrenclave.slice(0, 16)}…, exit ${r.exitCode})`);
   for (const line of dec.decode(r.stdout).split('\n').filter(Boolean)) console.log(`    ${line}`);
   for (const line of dec.decode(r.stderr).split('\n').filter(Boolean)) console.log(`    (stderr) ${line}`);
@@ -83,13 +92,17 @@ const quoting = createQuotingService(platform, { pcs: manufacturer });
 try {
   const challenge = lib.toHex(crypto.randomBytes(16)); // 32 characters, on the host's mount: a nonce needs no secrecy
   out.files.set('challenge.txt', enc.encode(challenge));
-  check(run(['attest'], quoting).exitCode === 0, 'the program makes its quote');
-  // The relying party knows the program, its manifest and its signer; the host hands it the quote.
+  check(run(['attest'], { quoting }).exitCode === 0, 'the program makes its quote');
+  // The relying party knows the program, its manifest and its signer's public key; the host hands
+  // it the quote. MRSIGNER matters as much as MRENCLAVE here: the notes are sealed to the signer
+  // (MRSIGNER policy), so an enclave the host signed itself would count notes the host wrote.
   const expected = buildShieldImage({ program, manifest: manifest(['attest']) }).mrenclave;
+  const signer = arch.mrsignerOfModulus(crypto.rsaPublicNumbers(key.publicKeyPem).modulus, crypto);
   const relyingParty = (quote: Uint8Array, nonce: string): string => {
     const v = verifyQuote(quote, { trustedRoot: pcs.rootCertificate.der, collateral: pcs.collateral() });
     if (v.result !== QV_RESULT.OK) return `refused: ${v.resultName}`;
     if (!lib.bytesEqual(v.reportBody.MRENCLAVE, expected)) return 'refused: not the notes program with its manifest';
+    if (!lib.bytesEqual(v.reportBody.MRSIGNER, signer)) return 'refused: not signed by the notes key';
     if ((v.reportBody.ATTRIBUTES.FLAGS & arch.ATTR.DEBUG) !== 0n) return 'refused: a debug enclave';
     const data = v.reportBody.REPORTDATA;
     if (dec.decode(data.subarray(0, 32)) !== nonce) return 'refused: not an answer to this challenge (a replayed quote)';
@@ -102,6 +115,14 @@ try {
   const replay = relyingParty(quote, lib.toHex(crypto.randomBytes(16)));
   console.log(`  the host replays that quote to a new challenge: ${replay}`);
   check(replay.startsWith('refused: not an answer'), 'a replayed quote is refused');
+  // The host signs the same program (the same MRENCLAVE) with a key of its own, writes notes of its own, and answers.
+  const own = { signer: generateSigningKey(crypto), notes: new MemoryFileSystem() };
+  run(['add', 'made up by the host'], own);
+  out.files.set('challenge.txt', enc.encode(challenge));
+  check(run(['attest'], { ...own, quoting }).exitCode === 0, "the host's own enclave makes a quote");
+  const forged = relyingParty(out.files.get('quote.bin')!.slice(), challenge);
+  console.log(`  the host runs the program signed with its own key, over notes it wrote: ${forged}`);
+  check(forged === 'refused: not signed by the notes key', "a quote from the host's own signing is refused");
 } finally {
   quoting.close();
 }

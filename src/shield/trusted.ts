@@ -80,8 +80,13 @@ const KR_ATTRIBUTEMASK = KEYREQUEST.field('ATTRIBUTEMASK').offset;
 const KR_MISCMASK = KEYREQUEST.field('MISCMASK').offset;
 /** The first byte of an encrypted file's sealed text: the format version. */
 const PFS_VERSION = 1;
-/** The names under which an encrypted file's new blob is written before it replaces the file (#store). */
+/**
+ * The names under which an encrypted file's new blob is written, at the mount's root, before it
+ * replaces the file (#store): this prefix and 16 hex digits. Hidden from listings; a program may
+ * not create one (EACCES).
+ */
 const TEMP_PREFIX = '.witness-store-';
+const TEMP_NAME = /^\.witness-store-[0-9a-f]{16}$/;
 
 /**
  * An encrypted file's bytes: a view starting at byte 1 of a buffer whose byte 0 is the format
@@ -428,7 +433,7 @@ class Shield {
     this.#parse(op, d, () => undefined);
   }
 
-  /** A directory's entries (an encrypted mount's without the temporary names of a store in progress or abandoned: #store). */
+  /** A directory's entries (an encrypted mount's root without the temporary names of a store in progress or abandoned: #store). */
   #list(m: Mount, rel: string): { name: string; type: number }[] {
     const out: { name: string; type: number }[] = [];
     const names = new Set<string>();
@@ -446,7 +451,7 @@ class Shield {
         if (en.type !== FILETYPE.DIRECTORY && en.type !== FILETYPE.REGULAR_FILE) throw new Violation(OP.LIST, `entry '${en.name}' has filetype ${en.type}`);
         if (names.has(en.name)) throw new Violation(OP.LIST, `entry '${en.name}' twice`);
         names.add(en.name);
-        if (m.kind !== 'encrypted' || !en.name.startsWith(TEMP_PREFIX)) out.push(en);
+        if (m.kind !== 'encrypted' || rel !== '' || !TEMP_NAME.test(en.name)) out.push(en);
       }
       if (names.size > MAX_ENTRIES) throw new Violation(OP.LIST, `more than ${MAX_ENTRIES} entries`);
     }
@@ -582,21 +587,28 @@ class Shield {
    * leave such names out). The version is recorded by the caller once this returns.
    */
   #store(m: Mount, rel: string, blob: Uint8Array): void {
-    const slash = rel.lastIndexOf('/');
-    const tmp = `${slash < 0 ? '' : rel.slice(0, slash + 1)}${TEMP_PREFIX}${toHex(this.#h.crypto.randomBytes(8))}`;
+    // At the mount's root: a short path whatever the file's (a file's own path may be as long as
+    // MAX_PATH), and no directory of the program's is left holding one.
+    const tmp = `${TEMP_PREFIX}${toHex(this.#h.crypto.randomBytes(8))}`;
     this.#simple(OP.CREATE, (e) => e.str(m.path).str(tmp).u8(1));
     try {
       this.#simple(OP.TRUNCATE, (e) => e.str(m.path).str(tmp).u64(BigInt(blob.length)));
       this.#write(m, tmp, 0, blob);
       this.#simple(OP.RENAME, (e) => e.str(m.path).str(tmp).str(rel));
     } catch (e) {
+      // Best effort; the store's own error is the one the caller gets (a malformed answer is reported).
       try {
         this.#simple(OP.UNLINK, (x) => x.str(m.path).str(tmp));
       } catch (x) {
-        if (!(x instanceof Errno) && !(x instanceof Violation)) throw x; // best effort: the store's own error is the one to give
+        if (x instanceof Violation) this.#report(x);
+        else if (!(x instanceof Errno)) throw x;
       }
       throw e;
     }
+  }
+  /** A name a program may not create on an encrypted mount: a store's temporary (#store). */
+  #reserved(m: Mount, rel: string): boolean {
+    return m.kind === 'encrypted' && TEMP_NAME.test(rel);
   }
   #flush(c: Content): void {
     if (c.mount.kind === 'attestation') return this.#attestationStore(c);
@@ -1327,13 +1339,19 @@ class Shield {
       if (st === null && !(oflags & OFLAGS.CREAT)) return ERRNO.NOENT;
       if ((write || st === null) && this.#notWritable(m)) return ERRNO.ROFS;
       if (rel === '') return ERRNO.ISDIR;
-      if (st === null) this.#simple(OP.CREATE, (e) => e.str(m.path).str(rel).u8((oflags & OFLAGS.EXCL) !== 0 ? 1 : 0));
+      if (st === null && this.#reserved(m, rel)) return ERRNO.ACCES;
+      if (st === null && m.kind !== 'encrypted') this.#simple(OP.CREATE, (e) => e.str(m.path).str(rel).u8((oflags & OFLAGS.EXCL) !== 0 ? 1 : 0));
       if (m.kind === 'trusted') content = this.#trustedContent(m, rel);
       else if (m.kind === 'encrypted' && content === null) {
+        // A new encrypted file is a sealed (empty) blob on the host from the start, stored as any
+        // other (#store): what the host holds under an encrypted file's name is always a blob, so a
+        // later store that fails leaves this version, never an empty file a later enclave refuses.
         const key = this.#key(m, rel);
-        content = { key, mount: m, rel, data: framed(0), size: 0, dirty: true, refs: 0, unlinked: false };
-        this.#contents.set(key, content);
-        this.#known.delete(key);
+        const fresh: Content = { key, mount: m, rel, data: framed(0), size: 0, dirty: false, refs: 0, unlinked: false };
+        const blob = this.#seal(fresh, rel);
+        this.#store(m, rel, blob);
+        this.#known.set(key, this.#version(blob));
+        this.#contents.set(key, (content = fresh));
       }
       // A host-mount file is opened on the host too: its descriptor reaches the file through the
       // host's handle from here on (renames and unlinks by name do not change which file it is).
@@ -1382,6 +1400,7 @@ class Shield {
     const { m, rel } = this.#resolve(dirfd, ptr, len);
     if (this.#notWritable(m)) return ERRNO.ROFS;
     if (rel === '') return atRoot;
+    if (op === OP.MKDIR && this.#reserved(m, rel)) return ERRNO.ACCES;
     this.#simple(op, (e) => e.str(m.path).str(rel));
     return ERRNO.SUCCESS;
   }
@@ -1424,6 +1443,7 @@ class Shield {
     const m = from.m;
     if (this.#notWritable(m)) return ERRNO.ROFS;
     if (from.rel === '' || to.rel === '') return ERRNO.BUSY;
+    if (this.#reserved(m, to.rel)) return ERRNO.ACCES;
     if (from.dirOnly || to.dirOnly) {
       const st = this.#what(m, from.rel);
       if (st !== null && st.type !== FILETYPE.DIRECTORY) return ERRNO.NOTDIR;

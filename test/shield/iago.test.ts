@@ -116,8 +116,8 @@ describe('the shield refuses lying answers', () => {
 
   test('WRITE and WRITE_STDIO: more written than sent', () => {
     refused(hostile(args('write', '/data/new', 'abc'), OP.HWRITE, () => ok((e) => e.u32(4))), /4 bytes written of 3/, 'error close: 29 I/O error\n');
-    // An encrypted file's blob goes out by path (WRITE) when the file is closed.
-    refused(hostile(args('write', '/data/new', 'abc'), OP.WRITE, () => ok((e) => e.u32(0xffff_ffff)), { mounts: [{ path: '/data', kind: 'encrypted' }] }), /written of/, 'error close: 29 I/O error\n');
+    // An encrypted file's blob goes out by path (WRITE): a new file's first (empty) one when it is created.
+    refused(hostile(args('write', '/data/new', 'abc'), OP.WRITE, () => ok((e) => e.u32(0xffff_ffff)), { mounts: [{ path: '/data', kind: 'encrypted' }] }), /written of/, 'error open: 29 I/O error\n');
     const r = hostile(args('hello'), OP.WRITE_STDIO, () => ok((e) => e.u32(1 << 20)));
     assert.equal(r.exitCode, 7);
     assert.match(r.violations[0]!.what, /written of/);
