@@ -34,7 +34,7 @@ export interface HostFileSystem {
   rmdir(rel: string): void;
   rename(from: string, to: string): void;
   /**
-   * Optional: open a regular file (to write too, when `write`). The file returned names the file
+   * Optional: open a regular file, to read, write or both (`access`). The file returned names the file
    * itself until it is closed, as a POSIX descriptor does: it follows a rename and outlives an
    * unlink. Without it the host names an open file by its path (following the program's renames;
    * an unlinked file is gone for it).

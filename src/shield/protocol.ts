@@ -68,8 +68,8 @@ export const OP_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Obj
 /** WASI preview1 errno values (wasi/api.h, __WASI_ERRNO_*) the shield and the host use. */
 export const ERRNO = {
   SUCCESS: 0, TOOBIG: 1, ACCES: 2, BADF: 8, BUSY: 10, EXIST: 20, FAULT: 21, FBIG: 22, ILSEQ: 25, INVAL: 28, IO: 29, ISDIR: 31, MFILE: 33,
-  NAMETOOLONG: 37, NOENT: 44, NOMEM: 48, NOSPC: 51, NOSYS: 52, NOTDIR: 54, NOTEMPTY: 55, NOTSUP: 58, OVERFLOW: 61, PERM: 63,
-  ROFS: 69, SPIPE: 70, XDEV: 75, NOTCAPABLE: 76, NFILE: 41,
+  NAMETOOLONG: 37, NFILE: 41, NOENT: 44, NOMEM: 48, NOSPC: 51, NOSYS: 52, NOTDIR: 54, NOTEMPTY: 55, NOTSUP: 58, OVERFLOW: 61, PERM: 63,
+  ROFS: 69, SPIPE: 70, XDEV: 75, NOTCAPABLE: 76,
 } as const;
 /** The largest errno WASI preview1 defines (NOTCAPABLE). */
 export const MAX_ERRNO = 76;

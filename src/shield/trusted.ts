@@ -581,10 +581,10 @@ class Shield {
   }
   /**
    * A blob stored as the whole file, atomically (as a careful program saves a file): written under
-   * a temporary name in the same directory (CREATE, sized with TRUNCATE so that the host can make
-   * room at once, WRITE), then RENAMEd over the file. A host that fails part-way leaves the file as
-   * it was, still the version the enclave knows (the temporary is unlinked, best effort; listings
-   * leave such names out). The version is recorded by the caller once this returns.
+   * a temporary name (CREATE, sized with TRUNCATE so that the host can make room at once, WRITE),
+   * then RENAMEd over the file. A host that fails part-way leaves the file as it was, still the
+   * version the enclave knows (the temporary is unlinked, best effort; listings leave such names
+   * out). The version is recorded by the caller once this returns.
    */
   #store(m: Mount, rel: string, blob: Uint8Array): void {
     // At the mount's root: a short path whatever the file's (a file's own path may be as long as
