@@ -964,17 +964,10 @@ class Shield {
    * and the answer is the result (the host's errno; a malformed answer reported, and EIO).
    */
   #closeHandle(handle: number): number {
-    try {
+    return this.#guard(() => {
       this.#simple(OP.CLOSE, (e) => e.u32(handle));
       return ERRNO.SUCCESS;
-    } catch (e) {
-      if (e instanceof Errno) return e.code;
-      if (e instanceof Violation) {
-        this.#report(e);
-        return ERRNO.IO;
-      }
-      throw e;
-    }
+    });
   }
   wasi_fd_sync(fd: number): number {
     const f = this.#fd(fd);

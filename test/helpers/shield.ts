@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildShieldImage, runShielded, type ShieldManifest, type ShieldRun, type ShieldRunOptions, type ShieldImage } from '../../src/shield/index.js';
+import { buildShieldImage, runShielded, HostFsError, type MemoryFileSystem, type HostFileSystem, type ShieldManifest, type ShieldRun, type ShieldRunOptions, type ShieldImage } from '../../src/shield/index.js';
+import { createPlatform } from '../../src/platform/index.js';
 import type { EnclaveConfigJson, HostPlatform } from '../../src/sdk/index.js';
 import { FIXTURES_DIR, signFixture } from './sdk.js';
 import { testKey, type SigningKey } from './signing.js';
@@ -51,3 +52,39 @@ export function runFixture(platform: HostPlatform, manifest: ShieldManifest, opt
 
 const dec = new TextDecoder();
 export const text = (b: Uint8Array): string => dec.decode(b);
+
+/**
+ * Run test/fixtures/wasi/review3.c (a script of raw WASI calls: `open DIRFD PATH OFLAGS RIGHTS
+ * FDFLAGS`, `write FD TEXT`, `pread FD OFF N`, `close FD`, `rename`, `stat`, `fstat`, `ls FD`, …; fd
+ * 3 is the first mount) on a platform made from `seed`.
+ */
+export function runScript(seed: Uint8Array, script: string[], manifest: Omit<ShieldManifest, 'args'>, options: ShieldRunOptions = {}): ShieldRun {
+  const t = shielded({ ...manifest, args: ['review3', ...script] }, {}, undefined, 'review3');
+  return runShielded(createPlatform({ seed }), t.built.image, { ...options, load: { sigstruct: t.sigstruct } });
+}
+/** A run's standard output, by line. */
+export const outputLines = (r: ShieldRun): string[] => text(r.stdout).split('\n');
+/** The `nth` line of a run's standard output that starts with `prefix`. */
+export const outputLine = (r: ShieldRun, prefix: string, nth = 0): string | undefined => outputLines(r).filter((l) => l.startsWith(prefix))[nth];
+
+/**
+ * An honest host whose disk fills up: between a STAT of 'FULL' and one of 'FREE', every write
+ * fails with NOSPC and writes nothing (a real disk does the same; ftruncate still works).
+ */
+export function diskThatFills(store: MemoryFileSystem): HostFileSystem {
+  let full = false;
+  return {
+    stat: (r) => {
+      if (r === 'FULL') full = true;
+      if (r === 'FREE') full = false;
+      return store.stat(r);
+    },
+    read: (r, o, l) => store.read(r, o, l),
+    write: (r, o, d) => {
+      if (full) throw new HostFsError('NOSPC', 'no space left on device');
+      return store.write(r, o, d);
+    },
+    truncate: (r, s) => store.truncate(r, s), create: (r, x) => store.create(r, x), list: (r) => store.list(r),
+    unlink: (r) => store.unlink(r), mkdir: (r) => store.mkdir(r), rmdir: (r) => store.rmdir(r), rename: (a, b) => store.rename(a, b),
+  };
+}

@@ -4,44 +4,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPlatform } from '../../src/platform/index.js';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MemoryFileSystem, HostFsError, runShielded, OP, ERRNO, Encoder, type HostFileSystem, type ShieldManifest, type ShieldRun, type ShieldRunOptions } from '../../src/shield/index.js';
-import { shielded, text } from '../helpers/shield.js';
+import { MemoryFileSystem, HostFsError, OP, ERRNO, Encoder, type HostFileSystem, type ShieldManifest, type ShieldRun, type ShieldRunOptions } from '../../src/shield/index.js';
+import { text, runScript, outputLines, outputLine, diskThatFills } from '../helpers/shield.js';
 
 const SEED = Uint8Array.from({ length: 32 }, (_, i) => 0x44 + i);
 const ENCRYPTED: ShieldManifest['mounts'] = [{ path: '/data', kind: 'encrypted' }];
 const HOST: ShieldManifest['mounts'] = [{ path: '/data', kind: 'host' }];
 
-function run(script: string[], manifest: Omit<ShieldManifest, 'args'>, options: ShieldRunOptions = {}): ShieldRun {
-  const t = shielded({ ...manifest, args: ['review3', ...script] }, {}, undefined, 'review3');
-  return runShielded(createPlatform({ seed: SEED }), t.built.image, { ...options, load: { sigstruct: t.sigstruct } });
-}
-const lines = (r: ShieldRun) => text(r.stdout).split('\n');
-const line = (r: ShieldRun, prefix: string, nth = 0) => lines(r).filter((l) => l.startsWith(prefix))[nth];
-
-/** An honest disk that fills up between a STAT of 'FULL' and one of 'FREE': writes fail with NOSPC and write nothing (ftruncate still works, as on a real file system). */
-function diskThatFills(store: MemoryFileSystem): HostFileSystem {
-  let full = false;
-  return {
-    stat: (r) => {
-      if (r === 'FULL') full = true;
-      if (r === 'FREE') full = false;
-      return store.stat(r);
-    },
-    read: (r, o, l) => store.read(r, o, l),
-    write: (r, o, d) => {
-      if (full) throw new HostFsError('NOSPC', 'no space left on device');
-      return store.write(r, o, d);
-    },
-    truncate: (r, s) => store.truncate(r, s), create: (r, x) => store.create(r, x), list: (r) => store.list(r),
-    unlink: (r) => store.unlink(r), mkdir: (r) => store.mkdir(r), rmdir: (r) => store.rmdir(r), rename: (a, b) => store.rename(a, b),
-  };
-}
+const run = (script: string[], manifest: Omit<ShieldManifest, 'args'>, options: ShieldRunOptions = {}): ShieldRun => runScript(SEED, script, manifest, options);
+const lines = outputLines;
+const line = outputLine;
 
 test('an encrypted rename that fails on a full disk leaves the (closed) target intact (the store is atomic: a temporary, then RENAME)', () => {
   const r = run([

@@ -5,18 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPlatform } from '../../src/platform/index.js';
-import { MemoryFileSystem, HostFsError, runShielded, OP, ERRNO, Encoder, type ShieldManifest, type ShieldRun, type ShieldRunOptions } from '../../src/shield/index.js';
-import { shielded, runFixture, text } from '../helpers/shield.js';
+import { MemoryFileSystem, HostFsError, OP, ERRNO, Encoder, type ShieldManifest, type ShieldRun, type ShieldRunOptions } from '../../src/shield/index.js';
+import { runFixture, text, runScript, outputLine } from '../helpers/shield.js';
 
 const SEED = Uint8Array.from({ length: 32 }, (_, i) => 0x51 + i);
 const ENCRYPTED: ShieldManifest['mounts'] = [{ path: '/data', kind: 'encrypted', keyPolicy: 'mrsigner' }];
 
-function run(script: string[], manifest: Omit<ShieldManifest, 'args'>, options: ShieldRunOptions = {}): ShieldRun {
-  const t = shielded({ ...manifest, args: ['review3', ...script] }, {}, undefined, 'review3');
-  return runShielded(createPlatform({ seed: SEED }), t.built.image, { ...options, load: { sigstruct: t.sigstruct } });
-}
-const lines = (r: ShieldRun) => text(r.stdout).split('\n');
-const line = (r: ShieldRun, prefix: string, nth = 0) => lines(r).filter((l) => l.startsWith(prefix))[nth];
+const run = (script: string[], manifest: Omit<ShieldManifest, 'args'>, options: ShieldRunOptions = {}): ShieldRun => runScript(SEED, script, manifest, options);
+const line = outputLine;
 
 /** Storage whose RENAME and UNLINK fail honestly while `failing` is set (an I/O error). */
 class FlakyFs extends MemoryFileSystem {
