@@ -366,6 +366,7 @@ class Shield {
   }
 
   #stat(m: Mount, rel: string): { type: number; size: number; mtime: bigint } | null {
+    if (this.#reserved(m, rel)) return null; // a store's temporary is never the program's file (#store)
     let d: Decoder;
     try {
       d = this.#call(OP.STAT, (e) => e.str(m.path).str(rel));
@@ -606,7 +607,7 @@ class Shield {
       throw e;
     }
   }
-  /** A name a program may not create on an encrypted mount: a store's temporary (#store). */
+  /** A name a program may not create, and does not find, on an encrypted mount: a store's temporary (#store). */
   #reserved(m: Mount, rel: string): boolean {
     return m.kind === 'encrypted' && TEMP_NAME.test(rel);
   }

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPlatform } from '../../src/platform/index.js';
 import { MemoryFileSystem, HostFsError, OP, ERRNO, Encoder, type ShieldManifest, type ShieldRun, type ShieldRunOptions } from '../../src/shield/index.js';
-import { runFixture, text, runScript, outputLine } from '../helpers/shield.js';
+import { runFixture, text, runScript, outputLine, outputLines } from '../helpers/shield.js';
 
 const SEED = Uint8Array.from({ length: 32 }, (_, i) => 0x51 + i);
 const ENCRYPTED: ShieldManifest['mounts'] = [{ path: '/data', kind: 'encrypted', keyPolicy: 'mrsigner' }];
@@ -57,6 +57,25 @@ test("a program's own file named like a temporary: .witness-store- with anything
   assert.equal(line(r, 'rename'), 'rename .witness-store-mine .witness-store-0123456789abcdef: e=2');
   assert.equal(line(r, 'ls'), 'ls 4: e=0 . .. .witness-store-mine', text(r.stdout));
   assert.deepEqual(r.violations, []);
+});
+
+test('a temporary a store left behind is not there for the program: stat, open, unlink and rename of its name find nothing (no host operation, no violation)', () => {
+  const data = new MemoryFileSystem();
+  data.files.set('.witness-store-00112233aabbccdd', new Uint8Array(700).fill(1));
+  const asked: number[] = [];
+  const r = run(['stat', '3', '.witness-store-00112233aabbccdd', 'open', '3', '.witness-store-00112233aabbccdd', '0', 'r', '0', 'unlink', '3', '.witness-store-00112233aabbccdd', 'rename', '3', '.witness-store-00112233aabbccdd', '3', 'x'], { mounts: ENCRYPTED }, {
+    mounts: { '/data': data },
+    intercept: (op) => void asked.push(op),
+  });
+  assert.deepEqual(outputLines(r).filter(Boolean).map((l) => l.replace(/ type=.*$/, '')), [
+    'stat .witness-store-00112233aabbccdd: e=44',
+    'open .witness-store-00112233aabbccdd: e=44 fd=-1',
+    'unlink .witness-store-00112233aabbccdd: e=44',
+    'rename .witness-store-00112233aabbccdd x: e=44',
+  ]);
+  assert.deepEqual(r.violations, []);
+  assert.ok(data.files.has('.witness-store-00112233aabbccdd'), 'nothing was done to it');
+  assert.ok(!asked.includes(OP.READ) && !asked.includes(OP.UNLINK) && !asked.includes(OP.RENAME), `host operations: ${asked.join(', ')}`);
 });
 
 test("a malformed answer to the UNLINK of a failed store's temporary is reported", () => {
