@@ -1394,7 +1394,7 @@ class Shield {
     const { m, rel } = this.#resolve(dirfd, ptr, len);
     if (this.#notWritable(m)) return ERRNO.ROFS;
     if (rel === '') return atRoot;
-    if (op === OP.MKDIR && this.#reserved(m, rel)) return ERRNO.ACCES;
+    if (this.#reserved(m, rel)) return op === OP.MKDIR ? ERRNO.ACCES : ERRNO.NOENT; // a store's temporary: not the program's to make, and not there
     this.#simple(op, (e) => e.str(m.path).str(rel));
     return ERRNO.SUCCESS;
   }

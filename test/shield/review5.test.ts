@@ -59,11 +59,11 @@ test("a program's own file named like a temporary: .witness-store- with anything
   assert.deepEqual(r.violations, []);
 });
 
-test('a temporary a store left behind is not there for the program: stat, open, unlink and rename of its name find nothing (no host operation, no violation)', () => {
+test('a temporary a store left behind is not there for the program: stat, open, unlink, rename and rmdir of its name find nothing (no host operation, no violation)', () => {
   const data = new MemoryFileSystem();
   data.files.set('.witness-store-00112233aabbccdd', new Uint8Array(700).fill(1));
   const asked: number[] = [];
-  const r = run(['stat', '3', '.witness-store-00112233aabbccdd', 'open', '3', '.witness-store-00112233aabbccdd', '0', 'r', '0', 'unlink', '3', '.witness-store-00112233aabbccdd', 'rename', '3', '.witness-store-00112233aabbccdd', '3', 'x'], { mounts: ENCRYPTED }, {
+  const r = run(['stat', '3', '.witness-store-00112233aabbccdd', 'open', '3', '.witness-store-00112233aabbccdd', '0', 'r', '0', 'unlink', '3', '.witness-store-00112233aabbccdd', 'rename', '3', '.witness-store-00112233aabbccdd', '3', 'x', 'rmdir', '3', '.witness-store-00112233aabbccdd'], { mounts: ENCRYPTED }, {
     mounts: { '/data': data },
     intercept: (op) => void asked.push(op),
   });
@@ -72,10 +72,11 @@ test('a temporary a store left behind is not there for the program: stat, open, 
     'open .witness-store-00112233aabbccdd: e=44 fd=-1',
     'unlink .witness-store-00112233aabbccdd: e=44',
     'rename .witness-store-00112233aabbccdd x: e=44',
+    'rmdir .witness-store-00112233aabbccdd: e=44',
   ]);
   assert.deepEqual(r.violations, []);
   assert.ok(data.files.has('.witness-store-00112233aabbccdd'), 'nothing was done to it');
-  assert.ok(!asked.includes(OP.READ) && !asked.includes(OP.UNLINK) && !asked.includes(OP.RENAME), `host operations: ${asked.join(', ')}`);
+  assert.ok(!asked.includes(OP.READ) && !asked.includes(OP.UNLINK) && !asked.includes(OP.RENAME) && !asked.includes(OP.RMDIR), `host operations: ${asked.join(', ')}`);
 });
 
 test("a malformed answer to the UNLINK of a failed store's temporary is reported", () => {
