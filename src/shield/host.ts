@@ -6,6 +6,7 @@
  */
 import type { OcallImpl } from '../sdk/host/enclave.js';
 import { ShieldError } from './errors.js';
+import { concatBytes } from '../lib/bytes.js';
 import { OP, OP_NAMES, ERRNO, FILETYPE, MAX_IO, Encoder, Decoder, Malformed } from './protocol.js';
 
 /** A host file system error: `code` is the WASI errno's name (NOENT, EXIST, NOTEMPTY, …). */
@@ -61,6 +62,15 @@ export interface HostFile {
 export const MEMORY_FILE_MAX = 1 << 30;
 
 const NAME_ENCODER = new TextEncoder();
+/** An offset or size in a request (a u64) as a number: past 2^53 − 1 no storage has it (FBIG). */
+function byteCount(v: bigint): number {
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new HostFsError('FBIG', `offset ${v}`);
+  return Number(v);
+}
+/** An offset, length or size: a non-negative safe integer (INVAL otherwise). */
+function countArg(n: number, what: string): void {
+  if (!Number.isSafeInteger(n) || n < 0) throw new HostFsError('INVAL', `${what} ${String(n)} is not a byte count`);
+}
 const parentOf = (rel: string): string => (rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
 
 /** A file system in memory (the default storage of a mount): what a test inspects and tampers with. */
@@ -93,18 +103,25 @@ export class MemoryFileSystem implements HostFileSystem {
     return f === undefined ? null : { type: 'file' as const, size: f.length, mtimeNs: BigInt(this.#mtimes.get(rel) ?? 0) * 1000n };
   }
   /** A view of the file's bytes (the host copies them into its answer). */
+  /** A file's room (#room), if it still backs the file: `files` may have been given another array. */
+  #roomOf(rel: string, f: Uint8Array): Uint8Array | undefined {
+    const room = this.#room.get(rel);
+    return room !== undefined && room.buffer === f.buffer && f.byteOffset === 0 ? room : undefined;
+  }
   read(rel: string, offset: number, length: number): Uint8Array {
+    countArg(offset, 'offset');
+    countArg(length, 'length');
     return this.#file(rel).subarray(offset, offset + length);
   }
   write(rel: string, offset: number | null, data: Uint8Array): number {
+    if (offset !== null) countArg(offset, 'offset');
     const f = this.#file(rel);
     const at = offset ?? f.length;
     const end = Math.max(f.length, at + data.length);
     if (end > MEMORY_FILE_MAX) throw new HostFsError('FBIG', `${rel}: a file in memory holds at most ${MEMORY_FILE_MAX} bytes`);
     // A file grows into spare room (doubling), so appending n pieces costs O(n), not O(n²):
     // `files` holds a view of its first `end` bytes.
-    let room = this.#room.get(rel);
-    if (room === undefined || room.buffer !== f.buffer || f.byteOffset !== 0) room = f;
+    let room = this.#roomOf(rel, f) ?? f;
     if (end > room.length) {
       const bigger = new Uint8Array(Math.max(end, room.length * 2, 4096));
       bigger.set(f);
@@ -112,17 +129,18 @@ export class MemoryFileSystem implements HostFileSystem {
     }
     room.set(data, at);
     this.#room.set(rel, room);
-    if (end !== f.length || room !== f && room.buffer !== f.buffer) this.files.set(rel, room.subarray(0, end));
+    if (end !== f.length) this.files.set(rel, room.subarray(0, end)); // else the same bytes, written in place
     this.#touch(rel);
     return data.length;
   }
   truncate(rel: string, size: number): void {
+    countArg(size, 'size');
     const f = this.#file(rel);
     if (size > MEMORY_FILE_MAX) throw new HostFsError('FBIG', `${rel}: a file in memory holds at most ${MEMORY_FILE_MAX} bytes`);
     // Within the file's room: the bytes cut off are zeroed (what grows into the room again reads
     // as zeros) and `files` gets a view of the new length; beyond it, a new buffer.
-    const room = this.#room.get(rel);
-    if (room !== undefined && room.buffer === f.buffer && f.byteOffset === 0 && size <= room.length) {
+    const room = this.#roomOf(rel, f);
+    if (room !== undefined && size <= room.length) {
       if (size < f.length) room.fill(0, size, f.length);
       if (size !== f.length) this.files.set(rel, room.subarray(0, size));
     } else {
@@ -250,15 +268,6 @@ export interface ShieldHost {
   readonly counts: Readonly<Record<string, number>>;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /**
  * The host's side of the shield ABI.
@@ -267,13 +276,19 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
 export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
   if (typeof options !== 'object' || options === null) throw new ShieldError('BAD_OPTIONS', 'createShieldHost takes an options object');
   const mounts = new Map<string, HostFileSystem>();
+  if (options.mounts !== undefined && (typeof options.mounts !== 'object' || options.mounts === null || Array.isArray(options.mounts))) throw new ShieldError('BAD_OPTIONS', 'mounts must be an object of mount path → HostFileSystem');
   for (const [path, fs] of Object.entries(options.mounts ?? {})) {
+    // A manifest's mount paths are absolute: anything else can name no mount (its storage would go unused, silently).
+    if (!path.startsWith('/')) throw new ShieldError('BAD_OPTIONS', `mount ${JSON.stringify(path)}: a mount path is absolute, as in the manifest`);
     const missing = typeof fs !== 'object' || fs === null ? ['(all)'] : [...FS_METHODS.filter((k) => typeof fs[k] !== 'function'), ...(fs.open !== undefined && typeof fs.open !== 'function' ? ['open (given, not a function)'] : [])];
     if (missing.length > 0) throw new ShieldError('BAD_OPTIONS', `mount ${path}: not a HostFileSystem (no ${missing.join(', ')})`);
     mounts.set(path, fs);
   }
   if (options.stdin !== undefined && !(options.stdin instanceof Uint8Array)) throw new ShieldError('BAD_OPTIONS', 'stdin must be bytes (a Uint8Array)');
   for (const k of ['stdout', 'stderr', 'sleep', 'intercept'] as const) if (options[k] !== undefined && typeof options[k] !== 'function') throw new ShieldError('BAD_OPTIONS', `${k} must be a function`);
+  const { clock: c, quoting: q } = options;
+  if (c !== undefined && (typeof c !== 'object' || c === null || typeof c.realtime !== 'function' || typeof c.monotonic !== 'function')) throw new ShieldError('BAD_OPTIONS', 'clock must be { realtime(), monotonic() }');
+  if (q !== undefined && (typeof q !== 'object' || q === null || !(q.qeTargetInfo instanceof Uint8Array) || typeof q.quote !== 'function')) throw new ShieldError('BAD_OPTIONS', 'quoting must be { qeTargetInfo: Uint8Array, quote() } (a quoting service)');
   const out: Uint8Array[] = [], err: Uint8Array[] = [];
   // The bytes given are a copy (the request's are lent: runShielded loads with ocallBuffers 'lent').
   const stdout = options.stdout ?? ((b: Uint8Array) => out.push(b));
@@ -346,20 +361,21 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
       }
       case OP.READ: {
         const [fs, rel] = mounted();
-        const offset = d.u64(), len = Math.min(d.u32(), MAX_IO);
-        e.u32(0).bytes(fs.read(rel, Number(offset), len));
+        const offset = byteCount(d.u64()), len = Math.min(d.u32(), MAX_IO);
+        e.u32(0).bytes(fs.read(rel, offset, len));
         return;
       }
       case OP.WRITE: {
         const [fs, rel] = mounted();
         const offset = d.u64();
+        const at = offset === 0xffff_ffff_ffff_ffffn ? null : byteCount(offset);
         const data = d.bytes('data', MAX_IO);
-        e.u32(0).u32(fs.write(rel, offset === 0xffff_ffff_ffff_ffffn ? null : Number(offset), data));
+        e.u32(0).u32(fs.write(rel, at, data));
         return;
       }
       case OP.TRUNCATE: {
         const [fs, rel] = mounted();
-        fs.truncate(rel, Number(d.u64()));
+        fs.truncate(rel, byteCount(d.u64()));
         e.u32(0);
         return;
       }
@@ -433,19 +449,20 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
       }
       case OP.HREAD: {
         const f = fileOf(d);
-        const offset = d.u64(), len = Math.min(d.u32(), MAX_IO);
-        e.u32(0).bytes(f.read(Number(offset), len));
+        const offset = byteCount(d.u64()), len = Math.min(d.u32(), MAX_IO);
+        e.u32(0).bytes(f.read(offset, len));
         return;
       }
       case OP.HWRITE: {
         const f = fileOf(d);
         const offset = d.u64();
+        const at = offset === 0xffff_ffff_ffff_ffffn ? null : byteCount(offset);
         const data = d.bytes('data', MAX_IO);
-        e.u32(0).u32(f.write(offset === 0xffff_ffff_ffff_ffffn ? null : Number(offset), data));
+        e.u32(0).u32(f.write(at, data));
         return;
       }
       case OP.HTRUNCATE: {
-        fileOf(d).truncate(Number(d.u64()));
+        fileOf(d).truncate(byteCount(d.u64()));
         e.u32(0);
         return;
       }
@@ -526,8 +543,8 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
       if (failure !== null) throw failure;
     },
     mounts,
-    stdout: () => concat(out),
-    stderr: () => concat(err),
+    stdout: () => concatBytes(...out),
+    stderr: () => concatBytes(...err),
     violations,
     counts,
   };

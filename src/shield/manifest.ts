@@ -102,9 +102,10 @@ export function resolveManifest(m: ShieldManifest = {}): ResolvedManifest {
   for (const k of Object.keys(m)) if (!['args', 'env', 'mounts', 'stdin', 'attestation'].includes(k)) bad(k, 'is not a manifest field (args, env, mounts, stdin, attestation)');
   const attestation = m.attestation ?? false;
   if (typeof attestation !== 'boolean') bad('attestation', 'must be true or false');
-  const args = m.args ?? ['program'];
-  if (!Array.isArray(args) || args.length < 1) bad('args', 'must be a non-empty array (argv[0] is the program name)');
-  args.forEach((a, i) => cString(a, `args[${i}]`));
+  const argsIn = m.args ?? ['program'];
+  if (!Array.isArray(argsIn) || argsIn.length < 1) bad('args', 'must be a non-empty array (argv[0] is the program name)');
+  // Array.from visits holes too (forEach and map skip them): a sparse array's hole is refused here.
+  const args = Array.from(argsIn as unknown[], (a, i) => cString(a, `args[${i}]`));
   const envObj = m.env ?? {};
   if (typeof envObj !== 'object' || envObj === null || Array.isArray(envObj)) bad('env', 'must be an object of strings');
   const env = Object.keys(envObj).sort().map((k) => {
@@ -116,7 +117,7 @@ export function resolveManifest(m: ShieldManifest = {}): ResolvedManifest {
   const mountsIn = m.mounts ?? [];
   if (!Array.isArray(mountsIn)) bad('mounts', 'must be an array');
   const seen = new Set<string>();
-  const mounts = mountsIn.map((x, i): ResolvedMount => {
+  const mounts = Array.from(mountsIn, (x, i): ResolvedMount => {
     const f = `mounts[${i}]`;
     if (typeof x !== 'object' || x === null) bad(f, 'must be an object');
     for (const k of Object.keys(x)) if (!['path', 'kind', 'keyPolicy', 'files', 'readOnly'].includes(k)) bad(`${f}.${k}`, 'is not a mount field (path, kind, keyPolicy, files, readOnly)');
@@ -140,11 +141,12 @@ export function resolveManifest(m: ShieldManifest = {}): ResolvedManifest {
       if (typeof h !== 'string' || !/^[0-9a-f]{64}$/.test(h)) bad(`${f}.files['${p}']`, 'must be a SHA-256 in lowercase hex (64 digits)');
       return [p, h];
     });
-    // A trusted file may not also be a directory of another (a/b and a/b/c).
-    for (const [p] of files) if (files.some(([q]) => q.startsWith(p + '/'))) bad(`${f}.files['${p}']`, 'is also a directory of another listed file');
+    // A trusted file may not also be a directory of another (a/b and a/b/c): each file's parents looked up.
+    const listed = new Set(files.map(([p]) => p));
+    for (const [p] of files) for (let i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) if (listed.has(p.slice(0, i))) bad(`${f}.files['${p.slice(0, i)}']`, 'is also a directory of another listed file');
     return { path, kind: x.kind, keyPolicy: x.kind === 'encrypted' ? x.keyPolicy ?? 'mrenclave' : null, files, readOnly: x.kind === 'host' ? x.readOnly ?? false : x.kind === 'trusted' };
   });
-  const resolved: ResolvedManifest = { args: [...args], env, mounts, stdin, attestation };
+  const resolved: ResolvedManifest = { args, env, mounts, stdin, attestation };
   if (manifestBytes(resolved).length > MAX_MANIFEST) bad('(the whole manifest)', `exceeds ${MAX_MANIFEST} bytes`);
   return resolved;
 }

@@ -22,13 +22,15 @@ function host<T>(what: string, f: () => T): T {
     return f();
   } catch (e) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') throw new HostFsError(ERRNO_OF[code] ?? 'IO', `${what}: ${code}`);
+    // A system call's error (ENOENT, …); Node's own argument errors (ERR_…) are not the disk's: they go on.
+    if (typeof code === 'string' && !code.startsWith('ERR_')) throw new HostFsError(ERRNO_OF[code] ?? 'IO', `${what}: ${code}`);
     throw e;
   }
 }
 
 export class NodeFileSystem implements HostFileSystem {
   constructor(readonly root: string) {
+    if (typeof root !== 'string') throw new HostFsError('INVAL', `a NodeFileSystem's root is a directory's path, not ${typeof root}`);
     const st = host(`mount ${root}`, () => fs.statSync(root));
     if (!st.isDirectory()) throw new HostFsError('NOTDIR', `${root} is not a directory`);
   }

@@ -176,8 +176,9 @@ export class Malformed extends ShieldError {
 
 /**
  * Reads a message strictly: every field present, nothing read past its end. Byte strings are
- * views into the message (each side's message is a fresh copy: the OCALL copies it out of the
- * scratch area), so reading one allocates nothing but the view.
+ * views into the message (the enclave's is its reused answer buffer, the host's the OCALL's lent
+ * buffer: each is read before the next message replaces it), so reading one allocates nothing but
+ * the view.
  */
 export class Decoder {
   #o = 0;

@@ -21,10 +21,10 @@ import { STATUS } from '../sdk/abi.js';
 import type { FuncType, WasmModuleInfo } from '../sdk/wasm.js';
 import type { InterfacePlan } from '../sdk/abi.js';
 import type { RuntimeExtension, RuntimeExtensionDescriptor, ExtensionHost, ExtensionInstance } from '../sdk/enclave/extension.js';
-import { sealData, unsealData, createReport } from '../sdk/enclave/services.js';
+import { sealData, unsealData, createReport, targetInfoOf } from '../sdk/enclave/services.js';
 import { KEYPOLICY, KEYNAME, KEYREQUEST } from '../arch/index.js';
 import { SEALED_HEADER_SIZE, SEAL_FLAGS_MASK, SEAL_MISC_MASK } from '../sdk/sealing.js';
-import { toHex, u16le, u32le, u64le, bytesEqual } from '../lib/bytes.js';
+import { toHex, u16le, u32le, u64le, writeU32le, writeU64le, bytesEqual } from '../lib/bytes.js';
 import { parseManifest, ATTESTATION_PATH, type ResolvedManifest, type ResolvedMount } from './manifest.js';
 import { OP, OP_NAMES, ERRNO, FILETYPE, MAX_IO, MAX_ERRNO, MAX_PATH, MAX_QUOTE, Encoder, Decoder, Malformed } from './protocol.js';
 import { ShieldError } from './errors.js';
@@ -93,7 +93,7 @@ const TEMP_NAME = /^\.witness-store-[0-9a-f]{16}$/;
  * version, so that the sealed text (version, then the file) is the buffer itself, not a copy.
  */
 function framed(capacity: number): Uint8Array {
-  const b = new Uint8Array(1 + capacity);
+  const b = allocate(1 + capacity);
   b[0] = PFS_VERSION;
   return b.subarray(1);
 }
@@ -131,6 +131,18 @@ const u64 = (x: bigint): bigint => BigInt.asUintN(64, x);
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 /** Most bytes one fd_write/fd_pwrite takes (POSIX: the total must fit an ssize_t; EINVAL). */
 const MAX_WRITE = 0x7fff_ffff;
+/** Most iovecs in one call (Linux's IOV_MAX, UIO_MAXIOV). */
+const IOV_MAX = 1024;
+
+/** A buffer of `n` bytes the program asked for (a file, a write): ENOMEM where the host process cannot give it. */
+function allocate(n: number): Uint8Array {
+  try {
+    return new Uint8Array(n);
+  } catch (e) {
+    if (e instanceof RangeError) throw new Errno(ERRNO.NOMEM);
+    throw e;
+  }
+}
 
 /** A WASI error for the program. */
 class Errno {
@@ -336,9 +348,8 @@ class Shield {
   }
 
   /**
-   * An operation whose answer takes at most `capacity` bytes (the errno included; `size`: the
-   * request's expected size): the decoder after the errno; the host's errno as an Errno; a
-   * malformed answer as a violation.
+   * An operation whose answer takes at most `capacity` bytes (the errno included): the decoder
+   * after the errno; the host's errno as an Errno; a malformed answer as a violation.
    */
   #call(op: number, fields: (e: Encoder) => void, capacity = SMALL_ANSWER): Decoder {
     const e = this.#request.reset().u32(op);
@@ -366,7 +377,6 @@ class Shield {
   }
 
   #stat(m: Mount, rel: string): { type: number; size: number; mtime: bigint } | null {
-    if (this.#reserved(m, rel)) return null; // a store's temporary is never the program's file (#store)
     let d: Decoder;
     try {
       d = this.#call(OP.STAT, (e) => e.str(m.path).str(rel));
@@ -467,7 +477,7 @@ class Shield {
   /** Read a whole file the host holds, sized by its STAT. */
   #fetchWhole(m: Mount, rel: string, size: number): Uint8Array {
     if (size > MAX_WHOLE_FILE) throw new Errno(ERRNO.FBIG);
-    const out = new Uint8Array(size);
+    const out = allocate(size);
     let at = 0;
     while (at < size) {
       const part = this.#read(m, rel, at, Math.min(MAX_IO, size - at));
@@ -607,7 +617,7 @@ class Shield {
       throw e;
     }
   }
-  /** A name a program may not create, and does not find, on an encrypted mount: a store's temporary (#store). */
+  /** A name a program may not create, and does not find, on an encrypted mount: a store's temporary (#store; #resolve refuses it). */
   #reserved(m: Mount, rel: string): boolean {
     return m.kind === 'encrypted' && TEMP_NAME.test(rel);
   }
@@ -648,19 +658,15 @@ class Shield {
   #u32(ptr: number): number {
     const m = this.#h.memory;
     if (ptr < 0 || ptr + 4 > m.length) throw new Errno(ERRNO.FAULT);
-    return (m[ptr]! | (m[ptr + 1]! << 8) | (m[ptr + 2]! << 16) | (m[ptr + 3]! << 24)) >>> 0;
+    return u32le(m, ptr);
   }
   #setU32(ptr: number, v: number): void {
     const m = this.#h.memory;
     if (ptr < 0 || ptr + 4 > m.length) throw new Errno(ERRNO.FAULT);
-    m[ptr] = v & 0xff;
-    m[ptr + 1] = (v >>> 8) & 0xff;
-    m[ptr + 2] = (v >>> 16) & 0xff;
-    m[ptr + 3] = (v >>> 24) & 0xff;
+    writeU32le(m, ptr, v);
   }
   #setU64(ptr: number, v: bigint): void {
-    const b = this.#mem(ptr, 8);
-    new DataView(b.buffer, b.byteOffset, 8).setBigUint64(0, BigInt.asUintN(64, v), true);
+    writeU64le(this.#mem(ptr, 8), 0, BigInt.asUintN(64, v));
   }
   #string(ptr: number, len: number): string {
     if (len > MAX_PATH) throw new Errno(ERRNO.NAMETOOLONG);
@@ -671,8 +677,9 @@ class Shield {
       throw new Errno(ERRNO.ILSEQ);
     }
   }
-  /** The iovecs (ciovecs) at `ptr`: [address, length] pairs. */
+  /** The iovecs (ciovecs) at `ptr`: [address, length] pairs; more than IOV_MAX is EINVAL (readv(2)). */
   #iovs(ptr: number, n: number): [number, number][] {
+    if (n >>> 0 > IOV_MAX) throw new Errno(ERRNO.INVAL);
     const out: [number, number][] = [];
     const size = this.#h.memory.length;
     for (let i = 0; i < n; i++) {
@@ -715,7 +722,12 @@ class Shield {
    * it directly does: wasi-libc picks a preopen by prefix, so '/data//secret/x' comes here through
    * '/data', and must not reach the host's '/data' storage as plain 'secret/x'.
    */
-  #resolve(dirfd: number, ptr: number, len: number): { m: Mount; rel: string; dirOnly: boolean } {
+  /**
+   * A path the program gives, normalized, in the deepest mount that holds it. A store's temporary
+   * (#store) is not there for the program: NOENT, or EACCES where the call would make one
+   * (`creating`).
+   */
+  #resolve(dirfd: number, ptr: number, len: number, creating = false): { m: Mount; rel: string; dirOnly: boolean } {
     const dir = this.#dirFd(dirfd);
     const path = this.#string(ptr, len);
     if (path.startsWith('/')) throw new Errno(ERRNO.NOTCAPABLE);
@@ -740,8 +752,9 @@ class Shield {
       if (o.path.length <= m.path.length) continue;
       if (abs === o.path || abs.startsWith(o.path + '/')) m = o;
     }
-    if (m === dir.mount) return { m, rel, dirOnly };
-    return { m, rel: abs === m.path ? '' : abs.slice(m.path.length + 1), dirOnly };
+    const inner = m === dir.mount ? rel : abs === m.path ? '' : abs.slice(m.path.length + 1);
+    if (this.#reserved(m, inner)) throw new Errno(creating ? ERRNO.ACCES : ERRNO.NOENT);
+    return { m, rel: inner, dirOnly };
   }
 
   /** What is at a path: its type, size and time (trusted: from the manifest and the checked content). */
@@ -1026,7 +1039,7 @@ class Shield {
     const c = f.content;
     if (size > c.data.length) {
       const capacity = Math.min(MAX_WHOLE_FILE, Math.max(size, c.data.length * 2));
-      const nd = c.mount.kind === 'encrypted' ? framed(capacity) : new Uint8Array(capacity);
+      const nd = c.mount.kind === 'encrypted' ? framed(capacity) : allocate(capacity);
       nd.set(c.data.subarray(0, c.size));
       c.data.fill(0);
       c.data = nd;
@@ -1078,7 +1091,7 @@ class Shield {
         if (l === 0) continue;
         const want = Math.min(l, MAX_IO);
         const d = this.#call(OP.READ_STDIN, (e) => e.u32(want), 8 + want);
-        const data = this.#parse(OP.READ_STDIN, d, (x) => x.bytes('data')); // at most `want`: the buffer's size (#read)
+        const data = this.#parse(OP.READ_STDIN, d, (x) => x.bytes('data')); // at most `want`: the buffer's size (#readOp)
         this.#mem(a, data.length).set(data);
         total += data.length;
         if (data.length < l) break;
@@ -1116,7 +1129,7 @@ class Shield {
     let data: Uint8Array;
     if (iovs.length === 1) data = this.#mem(iovs[0]![0], total);
     else {
-      if (total > MAX_IO) data = new Uint8Array(total); // kept only for this call
+      if (total > MAX_IO) data = allocate(total); // kept only for this call
       else {
         if (this.#gather.length < total) this.#gather = new Uint8Array(Math.max(total, this.#gather.length * 2));
         data = this.#gather.subarray(0, total);
@@ -1147,6 +1160,7 @@ class Shield {
       return data.length;
     }
     const c = f.content;
+    if (data.length === 0) return 0; // nothing written: the file does not grow (as a host file's does not)
     const start = at === null ? c.size : at;
     if (start + data.length > MAX_WHOLE_FILE) throw new Errno(ERRNO.FBIG);
     if (start + data.length > c.size) this.#resize(f, start + data.length);
@@ -1164,11 +1178,15 @@ class Shield {
     return ERRNO.SUCCESS;
   }
   wasi_fd_pread(fd: number, iovs: number, n: number, offset: bigint, nreadPtr: number): number {
+    return this.#atOffset(fd, iovs, n, offset, nreadPtr, (f, v, at) => this.#readv(f, v, at));
+  }
+  /** fd_pread and fd_pwrite: at an offset the program gives (a u64), the descriptor's position untouched. */
+  #atOffset(fd: number, iovs: number, n: number, offset: bigint, countPtr: number, io: (f: Fd, v: [number, number][], at: number) => number): number {
     const f = this.#fileFd(fd);
     offset = u64(offset);
     if (offset > SAFE) return ERRNO.INVAL;
-    this.#mem(nreadPtr, 4);
-    this.#setU32(nreadPtr, this.#readv(f, this.#iovs(iovs, n), Number(offset)));
+    this.#mem(countPtr, 4);
+    this.#setU32(countPtr, io(f, this.#iovs(iovs, n), Number(offset)));
     return ERRNO.SUCCESS;
   }
   wasi_fd_write(fd: number, iovs: number, n: number, nwrittenPtr: number): number {
@@ -1181,12 +1199,7 @@ class Shield {
     return ERRNO.SUCCESS;
   }
   wasi_fd_pwrite(fd: number, iovs: number, n: number, offset: bigint, nwrittenPtr: number): number {
-    const f = this.#fileFd(fd);
-    offset = u64(offset);
-    if (offset > SAFE) return ERRNO.INVAL;
-    this.#mem(nwrittenPtr, 4);
-    this.#setU32(nwrittenPtr, this.#writev(f, this.#iovs(iovs, n), Number(offset)));
-    return ERRNO.SUCCESS;
+    return this.#atOffset(fd, iovs, n, offset, nwrittenPtr, (f, v, at) => this.#writev(f, v, at));
   }
 
   wasi_fd_readdir(fd: number, buf: number, len: number, cookie: bigint, usedPtr: number): number {
@@ -1275,16 +1288,9 @@ class Shield {
     (c.rel === 'user_report_data' ? this.#userReportData : this.#targetInfo).set(c.data.subarray(0, c.size));
   }
 
-  /** This enclave's TARGETINFO (sgx_self_target): from its own REPORT's body. */
+  /** This enclave's TARGETINFO (sgx_self_target). */
   #myTargetInfo(): Uint8Array {
-    const r = this.#selfReport();
-    const ti = new Uint8Array(512);
-    ti.set(r.subarray(64, 96), 0); // MEASUREMENT = MRENCLAVE
-    ti.set(r.subarray(48, 64), 32); // ATTRIBUTES
-    ti.set(r.subarray(260, 262), 50); // CONFIGSVN
-    ti.set(r.subarray(16, 20), 52); // MISCSELECT
-    ti.set(r.subarray(192, 256), 64); // CONFIGID
-    return ti;
+    return targetInfoOf(this.#selfReport());
   }
 
   /**
@@ -1306,7 +1312,7 @@ class Shield {
   // ---- WASI: paths ----------------------------------------------------------------------------
 
   wasi_path_open(dirfd: number, _dirflags: number, ptr: number, len: number, oflags: number, rightsBase: bigint, _rightsInh: bigint, fdflags: number, fdPtr: number): number {
-    const { m, rel, dirOnly } = this.#resolve(dirfd, ptr, len);
+    const { m, rel, dirOnly } = this.#resolve(dirfd, ptr, len, (oflags & OFLAGS.CREAT) !== 0);
     this.#mem(fdPtr, 4);
     if (this.#fds.size >= MAX_FDS) return ERRNO.MFILE; // before anything is created or unsealed
     if (m.kind === 'attestation') return this.#openAttestation(m, rel, dirOnly, oflags, rightsBase, fdflags, fdPtr);
@@ -1333,7 +1339,6 @@ class Shield {
       if (st === null && !(oflags & OFLAGS.CREAT)) return ERRNO.NOENT;
       if ((write || st === null) && this.#notWritable(m)) return ERRNO.ROFS;
       if (rel === '') return ERRNO.ISDIR;
-      if (st === null && this.#reserved(m, rel)) return ERRNO.ACCES;
       if (st === null && m.kind !== 'encrypted') this.#simple(OP.CREATE, (e) => e.str(m.path).str(rel).u8((oflags & OFLAGS.EXCL) !== 0 ? 1 : 0));
       if (m.kind === 'trusted') content = this.#trustedContent(m, rel);
       else if (m.kind === 'encrypted' && content === null) {
@@ -1391,10 +1396,9 @@ class Shield {
 
   /** MKDIR or RMDIR of a path (`atRoot`: the answer for the mount's root itself). */
   #directoryOp(op: number, dirfd: number, ptr: number, len: number, atRoot: number): number {
-    const { m, rel } = this.#resolve(dirfd, ptr, len);
+    const { m, rel } = this.#resolve(dirfd, ptr, len, op === OP.MKDIR);
     if (this.#notWritable(m)) return ERRNO.ROFS;
     if (rel === '') return atRoot;
-    if (this.#reserved(m, rel)) return op === OP.MKDIR ? ERRNO.ACCES : ERRNO.NOENT; // a store's temporary: not the program's to make, and not there
     this.#simple(op, (e) => e.str(m.path).str(rel));
     return ERRNO.SUCCESS;
   }
@@ -1432,12 +1436,11 @@ class Shield {
   }
   wasi_path_rename(fd: number, ptr: number, len: number, newFd: number, newPtr: number, newLen: number): number {
     const from = this.#resolve(fd, ptr, len);
-    const to = this.#resolve(newFd, newPtr, newLen);
+    const to = this.#resolve(newFd, newPtr, newLen, true);
     if (from.m !== to.m) return ERRNO.XDEV;
     const m = from.m;
     if (this.#notWritable(m)) return ERRNO.ROFS;
     if (from.rel === '' || to.rel === '') return ERRNO.BUSY;
-    if (this.#reserved(m, to.rel)) return ERRNO.ACCES;
     if (from.dirOnly || to.dirOnly) {
       const st = this.#what(m, from.rel);
       if (st !== null && st.type !== FILETYPE.DIRECTORY) return ERRNO.NOTDIR;
@@ -1457,57 +1460,43 @@ class Shield {
     if (st !== null && st.type === FILETYPE.DIRECTORY) return ERRNO.NOTSUP; // its files are bound to their paths
     const c = this.#encryptedContent(m, from.rel, st);
     if (c === null) return ERRNO.NOENT;
-    let target: { type: number } | null;
+    // A content unsealed for the rename is not kept once it is done, or undone (#dropIfIdle).
     try {
-      target = this.#stat(m, to.rel);
+      const oldKey = c.key, newKey = this.#key(m, to.rel);
+      // The host first: the file sealed for its new path and stored there (atomically: a target
+      // that exists keeps its version until the host's RENAME). Nothing in the enclave changes
+      // until that has succeeded (a host error leaves the rename undone, as POSIX's is).
+      const target = this.#stat(m, to.rel);
       this.#checkNotGone(m, to.rel, target);
-    } catch (e) {
-      this.#dropIfIdle(c);
-      throw e;
-    }
-    if (target !== null && target.type === FILETYPE.DIRECTORY) {
-      this.#dropIfIdle(c);
-      return ERRNO.ISDIR;
-    }
-    const oldKey = c.key, newKey = this.#key(m, to.rel);
-    // The host first: the file sealed for its new path and stored there (atomically: a target
-    // that exists keeps its version until the host's RENAME). Nothing in the enclave changes until
-    // that has succeeded (a host error leaves the rename undone, as POSIX's is).
-    let blob: Uint8Array;
-    try {
-      blob = this.#seal(c, to.rel);
+      if (target !== null && target.type === FILETYPE.DIRECTORY) return ERRNO.ISDIR;
+      const blob = this.#seal(c, to.rel);
       this.#store(m, to.rel, blob);
-    } catch (e) {
+      const displaced = this.#contents.get(newKey);
+      if (displaced !== undefined && displaced !== c) {
+        displaced.ino = this.#inodes.get(newKey) ?? BigInt(++this.#lastInode);
+        displaced.unlinked = true;
+        this.#contents.delete(newKey);
+      }
+      this.#known.set(newKey, this.#version(blob));
+      this.#contents.delete(oldKey);
+      c.key = newKey;
+      c.rel = to.rel;
+      c.dirty = false;
+      this.#contents.set(newKey, c);
+      this.#renamed(m, from.rel, to.rel);
+      for (const f of this.#fds.values()) if (f.kind === 'file' && f.content === c) f.rel = to.rel;
+      // The old name goes last. It is no longer this file's even if the host fails to remove it:
+      // the rename is done (the enclave's view is the new one) and a blob left there is refused
+      // (never taken as the current version, by a retried rename or an open).
+      this.#known.set(oldKey, 'deleted');
+      try {
+        this.#simple(OP.UNLINK, (e) => e.str(m.path).str(from.rel));
+      } catch (e) {
+        if (e instanceof Violation) this.#report(e); // reported; the rename stands
+        else if (!(e instanceof Errno)) throw e;
+      }
+    } finally {
       this.#dropIfIdle(c);
-      throw e;
-    }
-    const displaced = this.#contents.get(newKey);
-    if (displaced !== undefined && displaced !== c) {
-      displaced.ino = this.#inodes.get(newKey) ?? BigInt(++this.#lastInode);
-      displaced.unlinked = true;
-      this.#contents.delete(newKey);
-    }
-    this.#known.set(newKey, this.#version(blob));
-    this.#contents.delete(oldKey);
-    c.key = newKey;
-    c.rel = to.rel;
-    c.dirty = false;
-    this.#contents.set(newKey, c);
-    this.#renamed(m, from.rel, to.rel);
-    for (const f of this.#fds.values()) if (f.kind === 'file' && f.content === c) f.rel = to.rel;
-    if (c.refs === 0) {
-      c.data.fill(0);
-      this.#contents.delete(newKey);
-    }
-    // The old name goes last. It is no longer this file's even if the host fails to remove it: the
-    // rename is done (the enclave's view is the new one) and a blob left there is refused (never
-    // taken as the current version, by a retried rename or an open).
-    this.#known.set(oldKey, 'deleted');
-    try {
-      this.#simple(OP.UNLINK, (e) => e.str(m.path).str(from.rel));
-    } catch (e) {
-      if (e instanceof Violation) this.#report(e); // reported; the rename stands
-      else if (!(e instanceof Errno)) throw e;
     }
     return ERRNO.SUCCESS;
   }

@@ -308,7 +308,10 @@ test('--attest DIR: the program gets /dev/attestation, its quote verifies with t
   assert.equal(v.code, 0, v.err);
   assert.match(v.out, /SGX_QL_QV_RESULT_OK/);
   assert.match(v.out, new RegExp(`MRENCLAVE +${mrenclave}`));
-  const again = await shield('attest', 'again', '/out/quote.bin', '--mount', `/out=${out}`, '--attest', att, '--seed', SEED);
+  // Refused before anything is built or written: the image named by --image-out is not written either.
+  const image = join(dir, 'attest-again.wsi');
+  const again = await shield('attest', 'again', '/out/quote.bin', '--mount', `/out=${out}`, '--attest', att, '--seed', SEED, '--image-out', image);
   assert.equal(again.code, 2);
   assert.match(again.err, /root\.pem/);
+  assert.equal(existsSync(image), false, 'no image written for a run that was refused');
 });

@@ -4,7 +4,8 @@ import { helloArtifacts, shieldExampleProgram, signBuilt } from '../../platform/
 import { buildShieldImage, runShielded, MemoryFileSystem, type ShieldManifest } from '../../shield/index.js';
 import { resolveEdl, buildImage, generateSigningKey, loadEnclave } from '../../sdk/index.js';
 import { ENCLAVE_TYPE_SGX } from '../../os/windows/index.js';
-import { REPORT, REPORTBODY, TARGETINFO, mrsignerOf } from '../../arch/index.js';
+import { REPORT, REPORTBODY, mrsignerOf } from '../../arch/index.js';
+import { targetInfoOf } from '../../sdk/enclave/services.js';
 import { toHex, concatBytes } from '../../lib/index.js';
 import { createProvisioningCertificationService, createPckCertificateService, createQuotingService, verifyQuote, collateralToJson, QV_RESULT } from '../../attest/index.js';
 import type { Io } from '../io.js';
@@ -103,8 +104,7 @@ export const command: Command = {
     const self = new Uint8Array(512);
     e2.ecall('ecall_make_report', [self, new Uint8Array(1), 1, report]);
     // The enclave's own TARGETINFO, from its REPORT (as sgx_self_target does).
-    const me = REPORT.decode(report);
-    const ti = TARGETINFO.encode({ MEASUREMENT: me.MRENCLAVE, ATTRIBUTES: me.ATTRIBUTES, CET_ATTRIBUTES: me.CET_ATTRIBUTES, MISCSELECT: me.MISCSELECT, CONFIGSVN: me.CONFIGSVN, CONFIGID: me.CONFIGID });
+    const ti = targetInfoOf(report);
     e2.ecall('ecall_make_report', [ti, new TextEncoder().encode('hello'), 5, report]);
     const ok = e2.ecall('ecall_verify_report', [report]) as number;
     report[REPORT.field('MRENCLAVE').offset]! ^= 1;

@@ -10,7 +10,7 @@ import { NodeFileSystem } from '../../shield/nodefs.js';
 import { defaultCrypto, toHex, concatBytes } from '../../lib/index.js';
 import { createProvisioningCertificationService, createPckCertificateService, createQuotingService, collateralToJson } from '../../attest/index.js';
 import { CliError, toJson, type Io } from '../io.js';
-import { readInput, readText, writeOutput, writeOutputs, ensureDirectory } from '../files.js';
+import { readInput, readText, writeOutput, writeOutputs, ensureDirectory, checkOutputs } from '../files.js';
 import { parseSeed } from '../values.js';
 import type { Command } from '../main.js';
 
@@ -119,6 +119,9 @@ export const command: Command = {
     if (mounts.length > 0) manifest = { ...manifest, mounts };
     // Every mount needs its host directory: an in-memory store would lose what the program writes.
     for (const m of mounts) if (!Object.hasOwn(storage, m.path)) throw new CliError('CLI_MOUNT', `the manifest mounts ${m.path}: give its directory with --mount ${m.path}=DIR`);
+    // Every output checked before anything is built, written or started (an existing root.pem is refused, not replaced).
+    const attestOutputs = values.attest === undefined ? [] : [{ path: join(values.attest, 'root.pem'), options: { exclusive: true } }, { path: join(values.attest, 'collateral.json'), options: { exclusive: true } }];
+    checkOutputs([...(values['image-out'] !== undefined ? [{ path: values['image-out'] }] : []), ...attestOutputs]);
 
     const crypto = defaultCrypto();
     const built = buildShieldImage({ program, manifest, ...(heapSize !== undefined ? { config: { heapSize } } : {}) });
@@ -138,18 +141,17 @@ export const command: Command = {
     // --attest: a simulated PCS (keys from the platform seed, so one seed gives one root), the
     // manufacturer's enrolment of this platform, and its quoting service (the Witness PCE and QE).
     let quoting: ReturnType<typeof createQuotingService> | undefined;
-    if (values.attest !== undefined) {
-      const outputs = [{ path: join(values.attest, 'root.pem'), options: { exclusive: true } }, { path: join(values.attest, 'collateral.json'), options: { exclusive: true } }];
-      const pcsSeed = crypto.sha256(concatBytes(new TextEncoder().encode('witness shield PCS/'), seed ?? crypto.randomBytes(32)));
-      const pcs = createProvisioningCertificationService({ seed: pcsSeed });
-      const manufacturer = createPckCertificateService(pcs);
-      manufacturer.enroll(platform);
-      quoting = createQuotingService(platform, { pcs: manufacturer });
-      ensureDirectory(values.attest);
-      writeOutputs([{ ...outputs[0]!, data: pcs.rootCertificate.pem }, { ...outputs[1]!, data: collateralToJson(pcs.collateral()) }]);
-    }
     let r: ReturnType<typeof runShielded>;
     try {
+      if (values.attest !== undefined) {
+        const pcsSeed = crypto.sha256(concatBytes(new TextEncoder().encode('witness shield PCS/'), seed ?? crypto.randomBytes(32)));
+        const pcs = createProvisioningCertificationService({ seed: pcsSeed });
+        const manufacturer = createPckCertificateService(pcs);
+        manufacturer.enroll(platform);
+        quoting = createQuotingService(platform, { pcs: manufacturer });
+        ensureDirectory(values.attest);
+        writeOutputs([{ ...attestOutputs[0]!, data: pcs.rootCertificate.pem }, { ...attestOutputs[1]!, data: collateralToJson(pcs.collateral()) }]);
+      }
       r = runShielded(platform, image, { mounts: storage, ...(stdin !== undefined ? { stdin } : {}), ...(quoting !== undefined ? { quoting } : {}) });
     } finally {
       quoting?.close();

@@ -870,7 +870,7 @@ class TrustedRuntime implements TrustedRuntimeEngine {
               top = at.top;
               if (p.direction === 'inout') deepOuts++;
             } else if (p.direction === 'in' || p.direction === 'inout') moduleCopy(ctx, st, host, ptr, len, false);
-            else ctx.write(host, new Uint8Array(len));
+            else ctx.write(host, zeros(len)); // an [out] buffer goes out zeroed (edger8r's memset)
             if (p.direction === 'out' || p.direction === 'inout') (outs ??= []).push({ ptr, host, len, unit: p.string ? stringUnit(p.string) : 0, deep });
             writeSlotAddress(ms, i, host);
           }

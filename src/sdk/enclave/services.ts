@@ -9,7 +9,7 @@
  * page of the current TCS.
  */
 import type { EnclaveContext } from '../../arch/index.js';
-import { SGX, KEYNAME, KEYPOLICY, KEYREQUEST, REPORT, reportMacedBytes } from '../../arch/index.js';
+import { SGX, KEYNAME, KEYPOLICY, KEYREQUEST, REPORT, TARGETINFO, reportMacedBytes } from '../../arch/index.js';
 import type { CryptoProvider } from '../../lib/crypto/provider.js';
 import { u16le, u32le, timingSafeEqual, LentBuffer } from '../../lib/bytes.js';
 import { LibError } from '../../lib/errors.js';
@@ -57,6 +57,12 @@ const EGETKEY_STATUS: Readonly<Record<number, number>> = {
 function threadData(ctx: EnclaveContext): number {
   const nssa = u32le(ctx.read(ctx.baseAddr + HEADER_NSSA, 4), 0);
   return ctx.tcsAddress + 4096 * (1 + nssa);
+}
+
+/** The TARGETINFO that addresses a REPORT to the enclave it describes (sgx_self_target: from the enclave's own REPORT). */
+export function targetInfoOf(report: Uint8Array): Uint8Array {
+  const r = REPORT.decode(report);
+  return TARGETINFO.encode({ MEASUREMENT: r.MRENCLAVE, ATTRIBUTES: r.ATTRIBUTES, CET_ATTRIBUTES: r.CET_ATTRIBUTES, MISCSELECT: r.MISCSELECT, CONFIGSVN: r.CONFIGSVN, CONFIGID: r.CONFIGID });
 }
 
 /** EREPORT for `targetinfo` (512 bytes or null = zeros) with `reportdata` (64 bytes or null). */
