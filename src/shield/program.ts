@@ -10,9 +10,9 @@
  */
 import { ShieldError } from './errors.js';
 import { SdkError } from '../sdk/errors.js';
-import { WasmReader } from '../sdk/wasm.js';
-
-const EXTENSION_SECTION = 'witness.extension';
+import { WasmReader, readWasmModule } from '../sdk/wasm.js';
+import { EXTENSION_SECTION } from '../sdk/enclave/extension.js';
+import { concatBytes } from '../lib/bytes.js';
 
 function leb(n: number): number[] {
   const out: number[] = [];
@@ -43,8 +43,8 @@ function reader(b: Uint8Array, o: number): WasmReader {
   return r;
 }
 
+/** Where each section lies (a module WebAssembly.validate accepted). */
 function sections(b: Uint8Array): Section[] {
-  if (b.length < 8 || b[0] !== 0 || b[1] !== 0x61 || b[2] !== 0x73 || b[3] !== 0x6d || b[4] !== 1 || b[5] !== 0 || b[6] !== 0 || b[7] !== 0) fail('not a WebAssembly 1.0 module');
   const out: Section[] = [];
   const r = reader(b, 8);
   while (r.o < b.length) {
@@ -79,38 +79,20 @@ function transform(program: Uint8Array, payload: Uint8Array): Uint8Array {
   if (!(program instanceof Uint8Array)) fail('the program must be bytes');
   if (!(payload instanceof Uint8Array)) fail('the section payload must be bytes');
   if (!WebAssembly.validate(program)) fail('not valid WebAssembly');
+  // What the module holds, read as the SDK reads any enclave module; the sections' bounds for the rewrite.
+  const info = readWasmModule(program);
+  if (info.customSections.some((c) => c.name === EXTENSION_SECTION)) fail(`it already has a ${EXTENSION_SECTION} section`);
+  for (const i of info.imports) {
+    if (i.kind === 'memory') fail(`it imports its memory (${i.module}.${i.name}); a WASI command defines it`);
+    if (i.kind === 'tag') fail(`it imports ${i.module}.${i.name} of kind tag`);
+  }
+  if (info.definedMemories === 0) fail('it defines no memory');
+  if (info.definedMemories > 1) fail('it defines more than one memory');
   const secs = sections(program);
-  let memory: Section | null = null;
-  let imports: Section | null = null;
-  for (const s of secs) {
-    if (s.id === 5) memory = s;
-    if (s.id === 2) imports = s;
-    if (s.id === 0) {
-      const r = reader(program, s.payload);
-      if (r.name() === EXTENSION_SECTION) fail(`it already has a ${EXTENSION_SECTION} section`);
-    }
-  }
-  if (imports !== null) {
-    const r = reader(program, imports.payload);
-    const n = r.u32();
-    for (let i = 0; i < n; i++) {
-      const m = r.name(), name = r.name(), kind = r.byte();
-      if (kind === 0) r.u32();
-      else if (kind === 1) {
-        r.byte();
-        const f = r.byte();
-        r.u32();
-        if (f & 1) r.u32();
-      } else if (kind === 2) fail(`it imports its memory (${m}.${name}); a WASI command defines it`);
-      else if (kind === 3) {
-        r.byte();
-        r.byte();
-      } else fail(`it imports ${m}.${name} of kind ${kind}`);
-    }
-  }
-  if (memory === null) fail('it defines no memory');
+  const memory = secs.find((s) => s.id === 5)!;
+  const imports = secs.find((s) => s.id === 2) ?? null;
   const r = reader(program, memory.payload);
-  if (r.u32() !== 1) fail('it defines more than one memory');
+  r.u32(); // one memory
   const flags = r.byte();
   if (flags & 2) fail('its memory is shared (threads are not supported)');
   if (flags & ~1) fail('its memory is not a 32-bit memory');
@@ -147,12 +129,7 @@ function transform(program: Uint8Array, payload: Uint8Array): Uint8Array {
     if (imports === null && s === typeSection) parts.push(Uint8Array.from(importSection));
   }
   parts.push(Uint8Array.from(customHeader), payload);
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
+  const out = concatBytes(...parts);
   if (!WebAssembly.validate(out)) fail('the transformed module does not validate (a bug: please report it)');
   return out;
 }
