@@ -3,7 +3,8 @@
 #
 # Every directory test/fixtures/<name>/ that holds <name>.edl and enclave.c is one fixture: the
 # EDL gives the enclave header and enclave.c is compiled with c/enclave-cc.sh (the SDK's flags,
-# as the examples are). The result must equal the committed test/fixtures/<name>/enclave.wasm
+# as the examples are; a cc-flags file beside them adds the driver's own options, such as
+# --max-memory). The result must equal the committed test/fixtures/<name>/enclave.wasm
 # byte for byte, so the tests run exactly what the sources say.
 #
 # Every test/fixtures/wasi/<name>.c is an ordinary WASI command for the shield's tests, compiled
@@ -57,7 +58,9 @@ for dir in "$fixtures"/*/; do
   name="$(basename "$dir")"
   [ -f "$dir/$name.edl" ] && [ -f "$dir/enclave.c" ] || continue
   mkdir -p "$tmp/$name"
-  "$root/c/enclave-cc.sh" "$dir/$name.edl" "$tmp/$name/enclave.wasm" "$dir/enclave.c"
+  flags=()
+  [ -f "$dir/cc-flags" ] && read -r -a flags <"$dir/cc-flags"
+  "$root/c/enclave-cc.sh" "${flags[@]}" "$dir/$name.edl" "$tmp/$name/enclave.wasm" "$dir/enclave.c"
   built=$((built + 1))
   check "$tmp/$name/enclave.wasm" "$dir/enclave.wasm" "test/fixtures/$name/enclave.wasm"
 done

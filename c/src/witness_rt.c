@@ -1,8 +1,10 @@
 /*
  * The C support library linked into every Witness enclave module:
- *  - sbrk over the enclave heap: the module's linear memory is the enclave's heap pages and never
- *    grows (SGX1: the heap is committed at build time), so the allocator takes memory between
- *    __heap_base and the end of the memory instead of growing it;
+ *  - sbrk over the enclave heap: the module's linear memory is the enclave's heap pages; the
+ *    allocator takes memory between __heap_base and the end of the memory, and grows the memory
+ *    when that is used up. The memory grows only where the enclave's heapMaxSize is above its
+ *    heapSize and the platform has SGX2: the trusted runtime commits the pages (EAUG by the OS,
+ *    EACCEPT by the runtime). Elsewhere memory.grow fails and so does sbrk (ENOMEM);
  *  - witness_alloc / witness_free, which the trusted runtime calls to place copies of [in]/[out]
  *    buffers inside the enclave, as edger8r's bridges call malloc.
  */
@@ -15,11 +17,19 @@ static uintptr_t brk_now;
 
 void *sbrk(intptr_t increment) {
   if (brk_now == 0) brk_now = (uintptr_t)&__heap_base;
-  uintptr_t end = (uintptr_t)__builtin_wasm_memory_size(0) * 65536u;
   if (increment == 0) return (void *)brk_now;
-  if (increment < 0 || (uintptr_t)increment > end - brk_now) {
+  uintptr_t end = (uintptr_t)__builtin_wasm_memory_size(0) * 65536u;
+  if (increment < 0) {
     errno = ENOMEM;
     return (void *)-1;
+  }
+  if ((uintptr_t)increment > end - brk_now) {
+    uintptr_t short_by = (uintptr_t)increment - (end - brk_now);
+    uintptr_t pages = short_by / 65536u + (short_by % 65536u != 0);
+    if (__builtin_wasm_memory_grow(0, pages) == (size_t)-1) {
+      errno = ENOMEM;
+      return (void *)-1;
+    }
   }
   uintptr_t old = brk_now;
   brk_now += (uintptr_t)increment;

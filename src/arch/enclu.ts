@@ -1289,34 +1289,67 @@ class Context implements EnclaveContext {
     return out;
   }
 
-  mapMemory(la: number, size: number, options: { readonly zero?: boolean } = {}): WebAssembly.Memory {
+  mapMemory(la: number, size: number, options: { readonly zero?: boolean; readonly maximum?: number } = {}): WebAssembly.Memory {
     this.#check();
-    const m = this.#m, e = this.#e, s = e.secs;
+    const s = this.#e.secs;
+    const maximum = options.maximum ?? size;
     if (la % 4096 !== 0 || size <= 0 || size % 65536 !== 0) throw gp('mapMemory: the region must be page-aligned and a multiple of 64 KiB');
-    if (la < s.baseAddr || la + size > s.baseAddr + s.size) throw gp('mapMemory: the region is outside ELRANGE');
-    const frames = new Int32Array(size / 4096);
+    if (!Number.isSafeInteger(maximum) || maximum < size || maximum % 65536 !== 0 || maximum > 2 ** 32) throw gp('mapMemory: the maximum must be a multiple of 64 KiB, at least the size and at most 4 GiB');
+    if (la < s.baseAddr || la + maximum > s.baseAddr + s.size) throw gp('mapMemory: the region is outside ELRANGE');
+    const frames = this.#regionFrames(la, size / 4096, 'mapMemory');
+    const memory = new WebAssembly.Memory({ initial: size / 65536, maximum: maximum / 65536 });
+    const region: MemoryRegion = { base: la, size, maximum, memory, frames };
+    this.#bindFrames(region, 0, !options.zero);
+    s.regions.push(region);
+    return memory;
+  }
+
+  growMemory(memory: WebAssembly.Memory, bytes: number): void {
+    this.#check();
+    const s = this.#e.secs;
+    const region = s.regions.find((r) => r.memory === memory);
+    if (region === undefined) throw gp('growMemory: not a memory this enclave has mapped');
+    if (!Number.isSafeInteger(bytes) || bytes <= 0 || bytes % 65536 !== 0) throw gp('growMemory: the growth must be a positive multiple of 64 KiB');
+    if (bytes > region.maximum - region.size) throw gp('growMemory: the memory would pass its maximum');
+    const added = this.#regionFrames(region.base + region.size, bytes / 4096, 'growMemory');
+    const from = region.size / 4096;
+    memory.grow(bytes / 65536);
+    const frames = new Int32Array(from + added.length);
+    frames.set(region.frames);
+    frames.set(added, from);
+    region.frames = frames;
+    region.size += bytes;
+    this.#bindFrames(region, from, true);
+  }
+
+  /** The EPC frames of the n pages from `la`, each a present, accepted PT_REG R+W page of this enclave backing no memory (faults become an AEX; ERESUME retries). */
+  #regionFrames(la: number, n: number, leaf: string): Int32Array {
+    const m = this.#m, e = this.#e;
+    const frames = new Int32Array(n);
     this.#withFaults(() => {
-      for (let j = 0; j < frames.length; j++) {
+      for (let j = 0; j < n; j++) {
         const a = la + j * 4096;
-        const i = m.resolveEnclaveAccess(e.lp, s, a, true, false);
-        if (i < 0) throw pf(a, PFEC.P | PFEC.US | PFEC.SGX, 'mapMemory: not an EPC page');
-        if (m.backed[i]) throw gp(`mapMemory: the page at 0x${a.toString(16)} already backs a memory`);
+        const i = m.resolveEnclaveAccess(e.lp, e.secs, a, true, false);
+        if (i < 0) throw pf(a, PFEC.P | PFEC.US | PFEC.SGX, `${leaf}: not an EPC page`);
+        if (m.backed[i]) throw gp(`${leaf}: the page at 0x${a.toString(16)} already backs a memory`);
         frames[j] = i;
       }
     });
-    const memory = new WebAssembly.Memory({ initial: size / 65536, maximum: size / 65536 });
-    const region: MemoryRegion = { base: la, size, memory, frames };
-    for (let j = 0; j < frames.length; j++) {
-      m.bindRegionPage(frames[j]!, region, j, !options.zero);
-      m.touched(frames[j]!);
+    return frames;
+  }
+
+  /** Re-home the region's frames from page `from` on into its memory (their contents copied, or dropped when `copy` is false); the regions count as checked under the current page table. */
+  #bindFrames(region: MemoryRegion, from: number, copy: boolean): void {
+    const m = this.#m, s = this.#e.secs;
+    for (let j = from; j < region.frames.length; j++) {
+      m.bindRegionPage(region.frames[j]!, region, j, copy);
+      m.touched(region.frames[j]!);
     }
-    s.regions.push(region);
     s.regionEpoch++;
-    const pt = e.lp.cr3;
+    const pt = this.#e.lp.cr3;
     s.regionCheck.pt = pt;
     s.regionCheck.generation = PageTable.generationOf(pt);
     s.regionCheck.epoch = s.regionEpoch;
-    return memory;
   }
 
   unmapMemory(memory: WebAssembly.Memory): void {

@@ -112,11 +112,20 @@ export interface EnclaveContext {
   fetch(la: number, len: number): Uint8Array;
   /**
    * Back a WebAssembly.Memory with the enclave's own pages [la, la+size): the pages must be present
-   * PT_REG pages of this enclave with R and W. The memory never grows (maximum = initial). Its
-   * contents are the pages' contents (or zero with `zero`: the enclave clearing its own memory,
-   * as it must for pages whose contents the loader chose); the EPC frames are re-homed into it.
+   * PT_REG pages of this enclave with R and W. Its contents are the pages' contents (or zero with
+   * `zero`: the enclave clearing its own memory, as it must for pages whose contents the loader
+   * chose); the EPC frames are re-homed into it. The memory's maximum is `maximum` (default `size`,
+   * a memory that never grows; [la, la+maximum) must lie in ELRANGE): only `growMemory` grows it.
    */
-  mapMemory(la: number, size: number, options?: { readonly zero?: boolean }): WebAssembly.Memory;
+  mapMemory(la: number, size: number, options?: { readonly zero?: boolean; readonly maximum?: number }): WebAssembly.Memory;
+  /**
+   * Grow `memory` (which this enclave mapped) by `bytes`, a multiple of 64 KiB, with the enclave's
+   * pages that follow it: each must be a present PT_REG page of this enclave with R and W, accepted
+   * (not PENDING or MODIFIED: an SGX2 enclave EACCEPTs the pages the OS EAUGed first), backing no
+   * memory yet. #GP for a memory not mapped by this enclave, a bad size or one past the maximum;
+   * #PF as an access for a page that does not qualify. Checked before the memory changes.
+   */
+  growMemory(memory: WebAssembly.Memory, bytes: number): void;
   /**
    * Give up `memory`, which this enclave mapped: its pages stay the enclave's PT_REG pages, all
    * zero from now on and backing nothing, and the memory's bytes are left as they are, untouched

@@ -25,10 +25,13 @@ export const EPCM_STATE = { BLOCKED: 1, PENDING: 2, MODIFIED: 4, PR: 8 } as cons
 /** A memory region of an enclave that backs a WebAssembly.Memory (design-notes: enclave memory and WebAssembly). */
 export interface MemoryRegion {
   readonly base: number;
-  readonly size: number;
+  /** Bytes the memory has now (grown by growMemory, never shrunk). */
+  size: number;
+  /** The most it may grow to (the memory's maximum), bytes; [base, base+maximum) lies in ELRANGE. */
+  readonly maximum: number;
   readonly memory: WebAssembly.Memory;
-  /** The EPC page index behind each 4 KiB of the region. */
-  readonly frames: Int32Array;
+  /** The EPC page index behind each 4 KiB of the region (size / 4096 of them; replaced when it grows). */
+  frames: Int32Array;
 }
 
 /** Hidden and architectural state of one SECS (one enclave). */

@@ -139,7 +139,8 @@ export async function reportError(command: string, e: unknown, io: Io): Promise<
     return (await isNegativeAnswer(e)) ? 1 : 2;
   }
   if (e instanceof TypeError && 'code' in e && String((e as { code: unknown }).code).startsWith('ERR_PARSE_ARGS')) {
-    io.err(`witness ${command}: ${e.message}`);
+    // (One line: parseArgs explains an option argument that starts with a dash over three.)
+    io.err(`witness ${command}: ${e.message.split('\n').join(' ')}`);
     return 2;
   }
   // A backstop for file access that did not go through files.ts: a system error on a path is

@@ -23,6 +23,16 @@ export const ECMD_ORET = 0xfffffffe;
  */
 export const ECMD_UNINIT_ENCLAVE = 0xfffffffb;
 export const EXIT_ECALL_RETURN = 0xffffffff;
+/**
+ * RDI at EEXIT: the trusted runtime's own OCALL, asking the host to commit heap pages for a memory
+ * that grows (SGX2): RSI = the first page's linear address, RDX = bytes, whole pages inside the
+ * heap's reserve. The host commits them (Windows: VirtualAlloc(MEM_COMMIT) in an
+ * ENCLAVE_TYPE_SGX2 enclave, which EAUGs them; Linux: mmap of the range from the enclave's file,
+ * whose pages the driver EAUGs at the enclave's first touch) and returns with ORET, its status in
+ * ESI; the runtime then EACCEPTs each page. (Intel's enclave memory manager asks through an OCALL
+ * of its own too: the trusted side cannot EAUG.)
+ */
+export const OCALL_HEAP_COMMIT = 0xfffffffc;
 export const EXIT_EXCEPTION_HANDLED = 0xfffffffd;
 
 /** Status codes, with the Intel SDK's sgx_status_t values (sgx_error.h). */

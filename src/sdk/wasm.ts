@@ -37,6 +37,8 @@ export interface WasmModuleInfo {
   readonly unsafeCode: string | null;
   /** Custom sections (id 0), in order: each one's name and where its payload lies in the module's bytes. */
   readonly customSections: readonly { readonly name: string; readonly offset: number; readonly length: number }[];
+  /** Where each memory.grow instruction starts in the module's bytes, in order (see redirectMemoryGrow). */
+  readonly memoryGrows: readonly number[];
 }
 
 const NAME_DECODER = new TextDecoder('utf-8', { fatal: true });
@@ -138,6 +140,7 @@ const OPS_FD = opTable([
 const OPS_FE = opTable([[0x00, 0x02, MEMARG], [0x03, 0x03, { imm: 'bytes', n: 1 }], [0x10, 0x4e, MEMARG]]);
 const PREFIXED: Readonly<Record<number, readonly (Op | undefined)[]>> = { 0xfc: OPS_FC, 0xfd: OPS_FD, 0xfe: OPS_FE };
 
+const MEMORY_GROW = 0x40;
 const EH_WHY = ": WebAssembly exception handling, whose handlers could catch the processor's exits and faults";
 
 /** Skip one LEB128 value of up to 64 bits (signed or not). */
@@ -167,7 +170,7 @@ function skipValtype(r: WasmReader): void {
  * defined function), or null. Every instruction is decoded to its length; an unknown one is reported.
  * With `starts`, the offset of every instruction is recorded per body instead, past exception handling.
  */
-function scanCode(r: WasmReader, end: number, first: number, name: (fn: number) => string, starts: number[][] | null): string | null {
+function scanCode(r: WasmReader, end: number, first: number, name: (fn: number) => string, starts: number[][] | null, grows: number[]): string | null {
   const count = r.u32();
   for (let i = 0; i < count; i++) {
     const size = r.u32();
@@ -193,6 +196,7 @@ function scanCode(r: WasmReader, end: number, first: number, name: (fn: number) 
       if (op === undefined) return `${name(first + i)} has an instruction the scan does not know (opcode ${what} at byte ${at}): refused rather than guessed at`;
       if (op.eh !== undefined && starts === null) return `${name(first + i)} uses ${op.eh} (at byte ${at})${EH_WHY}`;
       starts?.[i]!.push(at);
+      if (c === MEMORY_GROW) grows.push(at);
       switch (op.imm) {
         case 'none':
           break;
@@ -268,6 +272,7 @@ function readModule(bytes: Uint8Array, starts: number[][] | null): WasmModuleInf
   let definedMemories = 0;
   let unsafeCode: string | null = null;
   const customSections: { name: string; offset: number; length: number }[] = [];
+  const memoryGrows: number[] = [];
   const fnName = (fn: number): string => {
     const e = exports.find((x) => x.kind === 'function' && x.index === fn);
     return e ? `function ${fn} (export ${e.name})` : `function ${fn}`;
@@ -348,7 +353,7 @@ function readModule(bytes: Uint8Array, starts: number[][] | null): WasmModuleInf
       }
       case 10: {
         const imported = imports.filter((i) => i.kind === 'function').length;
-        const found = scanCode(r, end, imported, fnName, starts);
+        const found = scanCode(r, end, imported, fnName, starts, memoryGrows);
         if (found !== null) unsafeCode ??= found;
         break;
       }
@@ -366,6 +371,7 @@ function readModule(bytes: Uint8Array, starts: number[][] | null): WasmModuleInf
     definedMemories,
     unsafeCode,
     customSections,
+    memoryGrows,
   };
 }
 
@@ -375,4 +381,191 @@ export function signatureText(t: FuncType): string {
 
 export function sameSignature(a: FuncType, b: FuncType): boolean {
   return a.params.length === b.params.length && a.results.length === b.results.length && a.params.every((x, i) => x === b.params[i]) && a.results.every((x, i) => x === b.results[i]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Editing a module: its sections, and memory.grow given to the trusted runtime.
+
+/** Where one section lies in a module's bytes: its id byte at `start`, its payload [payload, end). */
+export interface WasmSection {
+  readonly id: number;
+  readonly start: number;
+  readonly payload: number;
+  readonly end: number;
+}
+
+/** The sections of a module, in order (WASM_INVALID for one that runs past the end). */
+export function wasmSections(bytes: Uint8Array): WasmSection[] {
+  const out: WasmSection[] = [];
+  const r = new WasmReader(bytes);
+  r.o = 8;
+  while (r.o < bytes.length) {
+    const start = r.o;
+    const id = r.byte();
+    const size = r.u32();
+    const payload = r.o;
+    const end = payload + size;
+    if (end > bytes.length) r.fail('a section runs past the end');
+    out.push({ id, start, payload, end });
+    r.o = end;
+  }
+  return out;
+}
+
+/** An unsigned LEB128 (§5.2.2). */
+export function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 0x80;
+    out.push(b);
+  } while (n > 0);
+  return out;
+}
+
+/** A section of id `id` whose payload is the given bytes. */
+export function sectionBytes(id: number, ...payload: readonly (Uint8Array | readonly number[])[]): Uint8Array {
+  const size = payload.reduce((n, p) => n + p.length, 0);
+  const head = [id, ...uleb(size)];
+  const out = new Uint8Array(head.length + size);
+  out.set(head, 0);
+  let at = head.length;
+  for (const p of payload) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** A vector section (a count, then entries) with `more` entries (`added` of them) after its own. */
+function vectorSection(bytes: Uint8Array, s: WasmSection | undefined, id: number, added: number, more: readonly number[]): Uint8Array {
+  if (s === undefined) return sectionBytes(id, uleb(added), more);
+  const r = new WasmReader(bytes);
+  r.o = s.payload;
+  const n = r.u32();
+  return sectionBytes(id, uleb(n + added), bytes.subarray(r.o, s.end), more);
+}
+
+/** The order of the known sections (§5.5.2; tags, 13, after memories; the data count, 12, before code). */
+const SECTION_ORDER: readonly number[] = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
+
+/**
+ * The module with sections replaced (`replace`: the whole new section, or null to drop it) and
+ * added (`add`, by id, where the order puts it: before the first known section that comes later);
+ * custom sections stay where they were.
+ */
+function reassemble(bytes: Uint8Array, secs: readonly WasmSection[], replace: ReadonlyMap<number, Uint8Array | null>, add: ReadonlyMap<number, Uint8Array>): Uint8Array {
+  const parts: Uint8Array[] = [bytes.subarray(0, 8)];
+  const pending = new Map(add);
+  const rank = (id: number) => SECTION_ORDER.indexOf(id);
+  for (const s of secs) {
+    if (s.id !== 0) {
+      for (const [id, b] of pending) {
+        if (rank(id) < rank(s.id)) {
+          parts.push(b);
+          pending.delete(id);
+        }
+      }
+    }
+    const r = replace.get(s.id);
+    if (r === undefined || s.id === 0) parts.push(bytes.subarray(s.start, s.end));
+    else if (r !== null) parts.push(r);
+  }
+  for (const id of [...pending.keys()].sort((a, b) => rank(a) - rank(b))) parts.push(pending.get(id)!);
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  n = 0;
+  for (const p of parts) {
+    out.set(p, n);
+    n += p.length;
+  }
+  return out;
+}
+
+/** The export through which the trusted runtime gives a module its memory.grow (a table of one function); reserved. */
+export const MEMORY_GROW_EXPORT = 'witness.memory.grow';
+/** The export of a redirected module's start function, which the runtime calls once that table is filled; reserved. */
+export const START_EXPORT = 'witness.start';
+
+/**
+ * The module with every memory.grow handed to the trusted runtime, or null when it has none. A
+ * memory that grows must grow with enclave pages (EAUG, EACCEPT), which only the runtime can
+ * commit, and Wasm cannot intercept memory.grow; so each one (opcode 0x40 and its memory index)
+ * becomes `i32.const 0; call_indirect` of a type (i32) -> (i32) through a table of one function,
+ * which the runtime fills through the export MEMORY_GROW_EXPORT. The type, the table and the
+ * export are appended to their index spaces, so no index the module uses moves and every other
+ * instruction stays as it was. A start function would run before the table is filled: its start
+ * section is dropped and the function exported as START_EXPORT, for the runtime to call at once.
+ * `info` must be this module's (readWasmModule).
+ */
+export function redirectMemoryGrow(bytes: Uint8Array, info: WasmModuleInfo): { readonly bytes: Uint8Array; readonly start: boolean } | null {
+  if (info.memoryGrows.length === 0) return null;
+  const secs = wasmSections(bytes);
+  const section = (id: number) => secs.find((s) => s.id === id);
+  const count = (s: WasmSection | undefined) => {
+    if (s === undefined) return 0;
+    const r = new WasmReader(bytes);
+    r.o = s.payload;
+    return r.u32();
+  };
+  const typeIndex = count(section(1));
+  const tableIndex = info.imports.filter((i) => i.kind === 'table').length + count(section(4));
+  const replace = new Map<number, Uint8Array | null>();
+  const add = new Map<number, Uint8Array>();
+  const put = (id: number, b: Uint8Array) => (section(id) !== undefined ? replace.set(id, b) : add.set(id, b));
+  put(1, vectorSection(bytes, section(1), 1, 1, [0x60, 1, 0x7f, 1, 0x7f]));
+  put(4, vectorSection(bytes, section(4), 4, 1, [0x70, 0x01, 0x01, 0x01])); // funcref, exactly one element
+  const name = (s: string) => {
+    const b = new TextEncoder().encode(s);
+    return [...uleb(b.length), ...b];
+  };
+  const exports = [...name(MEMORY_GROW_EXPORT), 0x01, ...uleb(tableIndex)];
+  const start = section(8);
+  let exported = 1;
+  if (start !== undefined) {
+    const r = new WasmReader(bytes);
+    r.o = start.payload;
+    exports.push(...name(START_EXPORT), 0x00, ...uleb(r.u32()));
+    exported++;
+    replace.set(8, null);
+  }
+  put(7, vectorSection(bytes, section(7), 7, exported, exports));
+  replace.set(10, redirectCode(bytes, section(10)!, info.memoryGrows, [0x41, 0x00, 0x11, ...uleb(typeIndex), ...uleb(tableIndex)]));
+  return { bytes: reassemble(bytes, secs, replace, add), start: start !== undefined };
+}
+
+/** The code section with the instruction at each of `sites` (memory.grow and its LEB128 memory index) replaced by `by`, each body's size written again. */
+function redirectCode(bytes: Uint8Array, code: WasmSection, sites: readonly number[], by: readonly number[]): Uint8Array {
+  const r = new WasmReader(bytes);
+  r.o = code.payload;
+  const n = r.u32();
+  const parts: (Uint8Array | readonly number[])[] = [uleb(n)];
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const head = r.o;
+    const size = r.u32();
+    const body = r.o, end = body + size;
+    if (k >= sites.length || sites[k]! >= end) {
+      parts.push(bytes.subarray(head, end));
+    } else {
+      const pieces: (Uint8Array | readonly number[])[] = [];
+      let from = body, length = 0;
+      for (; k < sites.length && sites[k]! < end; k++) {
+        const at = sites[k]!;
+        let next = at + 1;
+        while (bytes[next]! & 0x80) next++; // the memory index's LEB128
+        next++;
+        pieces.push(bytes.subarray(from, at), by);
+        length += at - from + by.length;
+        from = next;
+      }
+      pieces.push(bytes.subarray(from, end));
+      length += end - from;
+      parts.push(uleb(length), ...pieces);
+    }
+    r.o = end;
+  }
+  return sectionBytes(10, ...parts);
 }

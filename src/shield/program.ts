@@ -10,30 +10,12 @@
  */
 import { ShieldError } from './errors.js';
 import { SdkError } from '../sdk/errors.js';
-import { WasmReader, readWasmModule } from '../sdk/wasm.js';
+import { WasmReader, readWasmModule, wasmSections, uleb as leb } from '../sdk/wasm.js';
 import { EXTENSION_SECTION } from '../sdk/enclave/extension.js';
 import { concatBytes } from '../lib/bytes.js';
 
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-}
-
 function fail(why: string): never {
   throw new ShieldError('PROGRAM_INVALID', `the program cannot be shielded: ${why}`);
-}
-
-interface Section {
-  readonly id: number;
-  readonly start: number; // the section's first byte (its id)
-  readonly payload: number;
-  readonly end: number;
 }
 
 /** A reader at `o`. */
@@ -41,23 +23,6 @@ function reader(b: Uint8Array, o: number): WasmReader {
   const r = new WasmReader(b);
   r.o = o;
   return r;
-}
-
-/** Where each section lies (a module WebAssembly.validate accepted). */
-function sections(b: Uint8Array): Section[] {
-  const out: Section[] = [];
-  const r = reader(b, 8);
-  while (r.o < b.length) {
-    const start = r.o;
-    const id = r.byte();
-    const size = r.u32();
-    const payload = r.o;
-    const end = payload + size;
-    if (end > b.length) fail('a section runs past the end');
-    out.push({ id, start, payload, end });
-    r.o = end;
-  }
-  return out;
 }
 
 /**
@@ -88,7 +53,7 @@ function transform(program: Uint8Array, payload: Uint8Array): Uint8Array {
   }
   if (info.definedMemories === 0) fail('it defines no memory');
   if (info.definedMemories > 1) fail('it defines more than one memory');
-  const secs = sections(program);
+  const secs = wasmSections(program);
   const memory = secs.find((s) => s.id === 5)!;
   const imports = secs.find((s) => s.id === 2) ?? null;
   const r = reader(program, memory.payload);

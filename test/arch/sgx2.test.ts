@@ -392,3 +392,78 @@ describe('EACCEPTCOPY (§7.7) and EMODPE (§7.8)', () => {
   });
 });
 
+
+describe('a WebAssembly memory that grows with accepted pages (mapMemory maximum, growMemory)', () => {
+  /** An SGX2 enclave with `n` pages EAUGed from its spare address (the first `accepted` of them EACCEPTed). */
+  function augmented(n: number, accepted: number) {
+    const { k, engine, e } = sgx2({ size: 0x100000 });
+    const epcs: number[] = [];
+    for (let j = 0; j < n; j++) {
+      const r = eaug(k, e, e.spare + j * 4096);
+      assert.equal(r.status, SGX.SUCCESS);
+      epcs.push(r.epc);
+    }
+    const acc = inside(e, engine, (ctx) => {
+      const si = secinfoInside(ctx, e, flags(PT.REG, R | W | PENDING));
+      for (let j = 0; j < accepted; j++) assert.equal(ctx.eaccept(si, e.spare + j * 4096), SGX.SUCCESS);
+    });
+    assert.equal(acc.exit.reason, 'eexit');
+    return { k, engine, e, epcs };
+  }
+
+  test('grows by the pages that follow it: zero, the same bytes through the memory and through enclave accesses, old contents kept; the next entry checks the new pages too', () => {
+    const { k, engine, e, epcs } = augmented(32, 32);
+    let mem: WebAssembly.Memory | null = null;
+    const seen = inside(e, engine, (ctx) => {
+      const m = (mem = ctx.mapMemory(e.spare, 0x10000, { zero: true, maximum: 0x20000 }));
+      new Uint8Array(m.buffer).set(enc('kept'), 0xfff0);
+      ctx.growMemory(m, 0x10000);
+      const v = new Uint8Array(m.buffer);
+      const zero = v.subarray(0x10000).every((b) => b === 0);
+      v.set(enc('grown'), 0x18000);
+      return [m.buffer.byteLength, zero, dec(ctx.read(e.spare + 0x18000, 5)), dec(ctx.read(e.spare + 0xfff0, 4))];
+    });
+    assert.deepEqual(seen.value, [0x20000, true, 'grown', 'kept']);
+    assert.equal(k.edbgrd(epcs[0x18]) & 0xffffffffffn, 0x6e776f7267n, 'the EPC page holds what the memory holds');
+    assert.equal(inside(e, engine, () => 0).exit.reason, 'eexit');
+    // A kernel that maps a grown page to another frame is caught at the next entry.
+    k.mapUser(e.spare + 0x1c000, e.frame(e.data(1)));
+    const x = e.enter(engine.on((ctx) => ctx.regs.rcx)).exit;
+    assert.deepEqual([x.reason, x.vector, x.address], ['aex', PF, e.spare + 0x1c000]);
+    assert.ok(mem);
+  });
+
+  test('refused, the memory unchanged: a page still PENDING or not there (#PF); past the maximum, not whole 64 KiB, a memory it did not map (#GP); mapMemory with a maximum below the size, beyond ELRANGE or not whole 64 KiB (#GP)', () => {
+    const { engine, e } = augmented(32, 24);
+    let mem: WebAssembly.Memory | null = null;
+    assert.equal(inside(e, engine, (ctx) => void (mem = ctx.mapMemory(e.spare, 0x10000, { zero: true, maximum: 0x30000 }))).exit.reason, 'eexit');
+    const m = mem!;
+    const cases: [string, (ctx: EnclaveContext) => void, number, number?][] = [
+      ['pages 24–31 PENDING', (ctx) => ctx.growMemory(m, 0x10000), PF, e.spare + 24 * 4096],
+      ['past the maximum', (ctx) => ctx.growMemory(m, 0x30000), GP],
+      ['not whole 64 KiB', (ctx) => ctx.growMemory(m, 0x1000), GP],
+      ['nothing', (ctx) => ctx.growMemory(m, 0), GP],
+      ['a memory it did not map', (ctx) => ctx.growMemory(new WebAssembly.Memory({ initial: 1, maximum: 2 }), 0x10000), GP],
+      ['a maximum below the size', (ctx) => void ctx.mapMemory(e.data(0), 0x10000, { maximum: 0 }), GP],
+      ['a maximum beyond ELRANGE', (ctx) => void ctx.mapMemory(e.spare + 0x20000, 0x10000, { maximum: 0x100000 }), GP],
+      ['a maximum not whole 64 KiB', (ctx) => void ctx.mapMemory(e.spare + 0x20000, 0x10000, { maximum: 0x11000 }), GP],
+    ];
+    for (const [name, f, vector, address] of cases) {
+      const x = inside(e, engine, f).exit;
+      assert.deepEqual([x.reason, x.vector], ['aex', vector], name);
+      if (address !== undefined) assert.equal(x.address, address, name);
+      assert.equal(m.buffer.byteLength, 0x10000, name);
+    }
+    // Pages not there at all: the region [spare + 0x20000, …) was never EAUGed.
+    const { engine: en2, e: e2 } = augmented(16, 16);
+    const x = inside(e2, en2, (ctx) => ctx.growMemory(ctx.mapMemory(e2.spare, 0x10000, { zero: true, maximum: 0x20000 }), 0x10000)).exit;
+    assert.deepEqual([x.reason, x.vector, x.address], ['aex', PF, e2.spare + 0x10000]);
+  });
+});
+
+function enc(s: string): Uint8Array {
+  return new TextEncoder().encode(s);
+}
+function dec(b: Uint8Array): string {
+  return new TextDecoder().decode(b);
+}

@@ -263,6 +263,9 @@ test('bad input is one line on stderr, exit 2', async () => {
   assertBadInput(await shield('hello', '--env', 'A=1', '--env', 'A=2'), /^witness shield: A is set twice$/);
   assertBadInput(await shield('hello', '--seed', '00'), /--seed takes at least 16 bytes of hex/);
   assertBadInput(await shield('hello', '--heap', '1k'), /^witness shield: --heap takes a number of bytes, got 1k$/);
+  assertBadInput(await shield('hello', '--heap-max', '1.5'), /^witness shield: --heap-max takes a number of bytes, got 1\.5$/);
+  assertBadInput(await shield('hello', '--heap-max', '-1'), /^witness shield: Option '--heap-max' argument is ambiguous\. Did you forget/);
+  assertBadInput(await shield('hello', '--heap-max', '65536'), /heapMaxSize must be a multiple of 64 KiB, at least heapSize/);
   assertBadInput(await shield('hello', '--no-such-option'), /^witness shield: Unknown option '--no-such-option'/);
   assertBadInput(await witness('shield', join(dir, 'absent.wasm')), /cannot read .*absent\.wasm/);
   assertBadInput(await witness('shield', PROGRAM, 'hello', '--key', join(dir, 'absent.pem')), /cannot read .*absent\.pem/);

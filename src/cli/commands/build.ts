@@ -9,7 +9,7 @@ import type { Command } from '../main.js';
 export const command: Command = {
   name: 'build',
   usage: 'witness build MODULE.wasm --edl FILE.edl [--config CONFIG.json] [--search-path DIR]... --out IMAGE.wimg [--json]\n\n' +
-    '  CONFIG.json: { "isvProdId", "isvSvn", "debug", "provisionKey", "miscSelect", "xfrm", "heapSize", "tcsCount", "ssaFrames" }',
+    '  CONFIG.json: { "isvProdId", "isvSvn", "debug", "provisionKey", "miscSelect", "xfrm", "heapSize", "heapMaxSize", "tcsCount", "ssaFrames" }',
   example: 'witness build enclave.wasm --edl hello.edl --config enclave.json --out hello.wimg',
   run(argv: string[], io: Io): number {
     const { values, positionals } = parseArgs({ args: argv, options: { edl: { type: 'string' }, config: { type: 'string' }, 'search-path': { type: 'string', multiple: true }, out: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });

@@ -30,8 +30,8 @@ function hashTree(dir: string, prefix = '', out: Record<string, string> = {}): R
 export const command: Command = {
   name: 'shield',
   usage: 'witness shield PROGRAM.wasm [ARGS...] [--manifest M.json] [--mount PATH=DIR[:KIND]]... [--env NAME=VALUE]...\n' +
-    '                      [--stdin] [--key KEY.pem] [--profile P] [--seed HEX] [--heap BYTES] [--image-out FILE]\n' +
-    '                      [--attest DIR] [--json]\n\n' +
+    '                      [--stdin] [--key KEY.pem] [--profile P] [--seed HEX] [--heap BYTES]\n' +
+    '                      [--heap-max BYTES] [--image-out FILE] [--attest DIR] [--json]\n\n' +
     '  Runs an unmodified WASI command (wasm32-wasi) inside an enclave, behind the shield: its argv and\n' +
     '  environment come from the manifest (measured into MRENCLAVE), never from the host. ARGS become\n' +
     '  argv[1..] of the manifest (argv[0] is the program\'s file name).\n' +
@@ -41,6 +41,8 @@ export const command: Command = {
     '  --attest DIR: the program gets /dev/attestation (report data in, a REPORT and a DCAP quote out); the\n' +
     '  platform is enrolled with a simulated PCS (its keys from the platform seed), whose root.pem and\n' +
     '  collateral.json are written to DIR for `witness verify-quote` (files there are not replaced).\n' +
+    '  --heap: the enclave heap at load (16 MiB); --heap-max: what it may grow to with SGX2 (the program\'s\n' +
+    '  malloc grows its memory: the OS adds pages, the enclave accepts them), default --heap.\n' +
     '  --stdin: the program reads this process\'s standard input. The command exits with the program\'s\n' +
     '  exit status, with --json too (an enclave that crashes: 1); refused host answers are printed on stderr.\n' +
     `  P: ${[...WINDOWS_PROFILES, ...LINUX_PROFILES].join(', ')}.`,
@@ -50,7 +52,7 @@ export const command: Command = {
       args: argv,
       options: {
         manifest: { type: 'string' }, mount: { type: 'string', multiple: true }, env: { type: 'string', multiple: true }, stdin: { type: 'boolean' },
-        key: { type: 'string' }, profile: { type: 'string' }, seed: { type: 'string' }, heap: { type: 'string' }, 'image-out': { type: 'string' }, attest: { type: 'string' }, json: { type: 'boolean' },
+        key: { type: 'string' }, profile: { type: 'string' }, seed: { type: 'string' }, heap: { type: 'string' }, 'heap-max': { type: 'string' }, 'image-out': { type: 'string' }, attest: { type: 'string' }, json: { type: 'boolean' },
       },
       allowPositionals: true,
       strict: true,
@@ -61,11 +63,14 @@ export const command: Command = {
     const profile = values.profile;
     if (profile !== undefined && !WINDOWS_PROFILES.includes(profile as WindowsProfileId) && !isLinuxProfile(profile)) throw new CliError('CLI_PROFILE', `unknown profile ${profile} (one of ${[...WINDOWS_PROFILES, ...LINUX_PROFILES].join(', ')})`);
     const seed = values.seed !== undefined ? parseSeed(values.seed) : undefined;
-    let heapSize: number | undefined;
-    if (values.heap !== undefined) {
-      heapSize = Number(values.heap);
-      if (!/^[0-9]+$/.test(values.heap) || !Number.isSafeInteger(heapSize)) throw new CliError('CLI_USAGE', `--heap takes a number of bytes, got ${values.heap}`);
-    }
+    const bytesOption = (name: 'heap' | 'heap-max'): number | undefined => {
+      const v = values[name];
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!/^[0-9]+$/.test(v) || !Number.isSafeInteger(n)) throw new CliError('CLI_USAGE', `--${name} takes a number of bytes, got ${v}`);
+      return n;
+    };
+    const heapSize = bytesOption('heap'), heapMaxSize = bytesOption('heap-max');
 
     let manifest: ShieldManifest = {};
     if (values.manifest !== undefined) {
@@ -124,7 +129,7 @@ export const command: Command = {
     checkOutputs([...(values['image-out'] !== undefined ? [{ path: values['image-out'] }] : []), ...attestOutputs]);
 
     const crypto = defaultCrypto();
-    const built = buildShieldImage({ program, manifest, ...(heapSize !== undefined ? { config: { heapSize } } : {}) });
+    const built = buildShieldImage({ program, manifest, config: { ...(heapSize !== undefined ? { heapSize } : {}), ...(heapMaxSize !== undefined ? { heapMaxSize } : {}) } });
     let pem: string;
     if (values.key !== undefined) pem = readText(values.key);
     else {

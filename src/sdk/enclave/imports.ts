@@ -3,7 +3,7 @@
  * enclave before the module is instantiated (a module that imports anything its interface does not
  * declare is refused).
  */
-import { readWasmModule, sameSignature, signatureText, type WasmModuleInfo } from '../wasm.js';
+import { readWasmModule, sameSignature, signatureText, MEMORY_GROW_EXPORT, START_EXPORT, type WasmModuleInfo } from '../wasm.js';
 import { ecallSignature, ocallSignature } from '../interface.js';
 import type { InterfacePlan } from '../abi.js';
 import { RUNTIME_IMPORTS } from './services.js';
@@ -22,8 +22,8 @@ export function checkModuleImports(code: Uint8Array, plan: InterfacePlan, heapSi
   return checkModuleInfo(readWasmModule(code), plan, heapSize, ext);
 }
 
-/** checkModuleImports for a module already read (readWasmModule). */
-export function checkModuleInfo(info: WasmModuleInfo, plan: InterfacePlan, heapSize: number, ext: ModuleExtension | null = null): string[] {
+/** checkModuleImports for a module already read (readWasmModule); `heapMax`: the most the heap may grow to (default: it never grows). */
+export function checkModuleInfo(info: WasmModuleInfo, plan: InterfacePlan, heapSize: number, ext: ModuleExtension | null = null, heapMax = heapSize): string[] {
   const extImports = ext?.descriptor.imports ?? {};
   const extEcalls = new Set(ext?.descriptor.ecalls ?? []);
   const problems: string[] = [];
@@ -37,6 +37,7 @@ export function checkModuleInfo(info: WasmModuleInfo, plan: InterfacePlan, heapS
       if (i.shared) problems.push('the memory import is shared (threads are not supported)');
       if (i.min > heapPages) problems.push(`the module needs ${i.min} memory pages but the enclave heap has ${heapPages} (raise heapSize)`);
       if (i.max !== null && i.max < heapPages) problems.push(`the module allows at most ${i.max} memory pages but the enclave heap has ${heapPages} (lower heapSize)`);
+      else if (i.max !== null && i.max < heapMax / 65536) problems.push(`the module allows at most ${i.max} memory pages but the enclave heap may grow to ${heapMax / 65536} (raise the module's maximum memory or lower heapMaxSize)`);
     } else if (i.module === 'env' && i.name === 'abort' && i.kind === 'function') {
       if (!sameSignature(i.type, AS_ABORT)) problems.push(`env.abort has signature ${signatureText(i.type)}, expected ${signatureText(AS_ABORT)}`);
     } else if (i.module === 'ocall' && i.kind === 'function') {
@@ -55,6 +56,7 @@ export function checkModuleInfo(info: WasmModuleInfo, plan: InterfacePlan, heapS
   if (info.unsafeCode !== null) problems.push(`the module's code cannot run in an enclave: ${info.unsafeCode}`);
   if (info.definedMemories > 0) problems.push('the module defines its own memory; enclave memory must be imported (env.memory)');
   const exports = new Map(info.exports.map((e) => [e.name, e]));
+  for (const name of [MEMORY_GROW_EXPORT, START_EXPORT]) if (exports.has(name)) problems.push(`the module exports ${name}, a name the runtime reserves`);
   for (const f of plan.ecalls) {
     if (extEcalls.has(f.name)) continue; // the extension's own
     const e = exports.get(f.name);

@@ -17,11 +17,11 @@ import { defaultCrypto } from '../../lib/crypto/node.js';
 import { toHex, bytesEqual, writeU64le, u32le, writeU32le } from '../../lib/bytes.js';
 import { RUNTIME_HEADER, HEADER_MAGIC, RUNTIME_ID, RUNTIME_ABI, type RuntimeHeader } from '../image/layout.js';
 import { planInterface, type CanonicalInterface } from '../interface.js';
-import { STATUS, msSize, ECMD_ORET, ECMD_UNINIT_ENCLAVE, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, MAX_STRING, MAX_BUFFER, type FunctionPlan, type InterfacePlan, type ParamPlan, type DeepMemberPlan, type MemberField } from '../abi.js';
+import { STATUS, msSize, ECMD_ORET, ECMD_UNINIT_ENCLAVE, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, OCALL_HEAP_COMMIT, MAX_STRING, MAX_BUFFER, type FunctionPlan, type InterfacePlan, type ParamPlan, type DeepMemberPlan, type MemberField } from '../abi.js';
 import { checkModuleInfo } from './imports.js';
 import { SdkError } from '../errors.js';
-import { readWasmModule, type WasmModuleInfo } from '../wasm.js';
-import { runtimeImports, isOutsideEnclave, type RuntimeServices } from './services.js';
+import { readWasmModule, redirectMemoryGrow, MEMORY_GROW_EXPORT, START_EXPORT, type WasmModuleInfo } from '../wasm.js';
+import { runtimeImports, isOutsideEnclave, acceptPages, type RuntimeServices } from './services.js';
 import { compileEcallBridge, type BridgeHelpers, type BridgeWork, type CompiledBridge } from './bridge.js';
 import { extensionRequest, isExtensionShaped, type RuntimeExtension, type ExtensionHost } from './extension.js';
 
@@ -54,6 +54,24 @@ interface BrokenEnclave {
   readonly status: number;
 }
 
+/** A module as the runtime compiled it once: `redirected` (undefined until a heap that grows asks for it; null: no memory.grow) its memory.grow given to the runtime. */
+interface CompiledModule {
+  readonly module: WebAssembly.Module;
+  readonly info: WasmModuleInfo;
+  redirected: Redirected | null | undefined;
+}
+interface Redirected {
+  readonly module: WebAssembly.Module;
+  /** Its start function is exported for the runtime to call (see redirectMemoryGrow). */
+  readonly start: boolean;
+}
+
+/** The runtime's own OCALL (OCALL_HEAP_COMMIT) as the OCALL path sees it: no parameters, no ECALL allowed while it runs. */
+const HEAP_COMMIT: FunctionPlan = Object.freeze({ name: 'heap commit', index: OCALL_HEAP_COMMIT, params: [], returns: null, public: false, allow: [] });
+
+/** A module of one import, (i32) -> (i32), that it exports again: a Wasm function that calls JavaScript, for a table. */
+const GROW_WRAPPER = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 6, 1, 0x60, 1, 0x7f, 1, 0x7f, 2, 7, 1, 1, 0x77, 1, 0x67, 0, 0, 7, 5, 1, 1, 0x67, 0, 0]);
+
 /** A loaded enclave's state in the runtime. */
 class EnclaveState {
   readonly ok = true as const;
@@ -79,7 +97,16 @@ class EnclaveState {
   #u8: Uint8Array;
   #i32: Int32Array;
 
-  constructor(readonly plan: InterfacePlan, readonly memory: WebAssembly.Memory, readonly heapSize: number, ctx: EnclaveContext) {
+  /**
+   * Bytes of the heap the enclave has, from its start: the pages added at load, then those it
+   * committed and accepted as its memory grew (at least the memory's size; more after a growth
+   * that accepted pages and then failed).
+   */
+  accepted: number;
+
+  /** `heapMax`: the most the memory may grow to, bytes (its size at load when it cannot grow); `heapBase`: its linear address. */
+  constructor(readonly plan: InterfacePlan, readonly memory: WebAssembly.Memory, readonly heapMax: number, ctx: EnclaveContext, readonly heapBase = 0) {
+    this.accepted = memory.buffer.byteLength;
     this.#u8 = new Uint8Array(memory.buffer);
     this.#i32 = new Int32Array(memory.buffer);
     this.ctx = ctx;
@@ -186,7 +213,7 @@ class TrustedRuntime implements TrustedRuntimeEngine {
     const rt = new TrustedRuntime(defaultCrypto(), compiled, new Map());
     const ecalls: FunctionPlan[] = [];
     ecalls[f.index] = f;
-    const st = new EnclaveState({ ecalls, ocalls: [] }, x.memory, x.heapSize, ctx);
+    const st = new EnclaveState({ ecalls, ocalls: [] }, x.memory, x.memory.buffer.byteLength, ctx);
     st.alloc = x.alloc;
     st.free = x.free;
     st.ecallFns[f.index] = x.fn;
@@ -200,7 +227,7 @@ class TrustedRuntime implements TrustedRuntimeEngine {
 
   readonly #crypto: CryptoProvider;
   readonly #enclaves = new Map<object, EnclaveState | BrokenEnclave>();
-  readonly #modules = new Map<string, { module: WebAssembly.Module; info: WasmModuleInfo }>();
+  readonly #modules = new Map<string, CompiledModule>();
   #lastKey: object | null = null;
   #lastState: EnclaveState | BrokenEnclave | undefined = undefined;
 
@@ -377,20 +404,30 @@ class TrustedRuntime implements TrustedRuntimeEngine {
     // Compiled (which validates it) and read (its imports, exports and a scan of its code) once per module.
     let compiled = this.#modules.get(key);
     if (!compiled) {
-      compiled = { module: new WebAssembly.Module(code), info: readWasmModule(code) };
+      compiled = { module: new WebAssembly.Module(code), info: readWasmModule(code), redirected: undefined };
       this.#modules.set(key, compiled);
     }
-    const module = compiled.module;
     // A module that names an extension gets it, at that version, or is refused.
     const request = extensionRequest(code, compiled.info);
     const extension = request === null ? null : this.#extensions.get(request.id) ?? null;
     if (request !== null && extension === null) throw new CallFailed(STATUS.INVALID_ENCLAVE, `the module needs runtime extension ${request.id}, which this runtime does not have`);
-    const problems = checkModuleInfo(compiled.info, plan, Number(h.HEAP_SIZE), extension === null ? null : { descriptor: extension, config: request!.config });
-    if (problems.length) throw new CallFailed(STATUS.INVALID_ENCLAVE, problems.join('; '));
     const heapBase = base + Number(h.HEAP_OFFSET);
     const heapSize = Number(h.HEAP_SIZE);
-    const memory = ctx.mapMemory(heapBase, heapSize, { zero: true });
-    const state = new EnclaveState(plan, memory, heapSize, ctx);
+    const heapMax = h.HEAP_MAX_SIZE === 0n ? heapSize : Number(h.HEAP_MAX_SIZE);
+    const problems = checkModuleInfo(compiled.info, plan, heapSize, extension === null ? null : { descriptor: extension, config: request!.config }, heapMax);
+    if (problems.length) throw new CallFailed(STATUS.INVALID_ENCLAVE, problems.join('; '));
+    // A heap that can grow: the module's memory.grow is the runtime's (see redirectMemoryGrow).
+    let redirected: Redirected | null = null;
+    if (heapMax > heapSize) {
+      if (compiled.redirected === undefined) {
+        const r = redirectMemoryGrow(code, compiled.info);
+        compiled.redirected = r === null ? null : { module: new WebAssembly.Module(r.bytes), start: r.start };
+      }
+      redirected = compiled.redirected;
+    }
+    const module = redirected?.module ?? compiled.module;
+    const memory = ctx.mapMemory(heapBase, heapSize, { zero: true, maximum: heapMax });
+    const state = new EnclaveState(plan, memory, heapMax, ctx, heapBase);
     const services: RuntimeServices = {
       crypto: this.#crypto,
       ctx: () => {
@@ -423,6 +460,10 @@ class TrustedRuntime implements TrustedRuntimeEngine {
     }
     instance = new WebAssembly.Instance(module, imports);
     const exports = instance.exports;
+    if (redirected !== null) {
+      (exports[MEMORY_GROW_EXPORT] as WebAssembly.Table).set(0, this.#growFunction((pages) => this.#memoryGrow(state, pages)));
+      if (redirected.start) (exports[START_EXPORT] as () => void)();
+    }
     const fn = (n: string) => (typeof exports[n] === 'function' ? (exports[n] as (...a: unknown[]) => unknown) : null);
     state.alloc = fn('witness_alloc') as ((n: number) => number) | null;
     state.free = fn('witness_free') as ((p: number) => void) | null;
@@ -441,6 +482,50 @@ class TrustedRuntime implements TrustedRuntimeEngine {
     if (state.stackPointer) state.stackTop = state.stackPointer.value as number;
     state.ctx = null; // the entry that loads it sets it again for its call
     return state;
+  }
+
+  /** A Wasm function of type (i32) -> (i32) that calls `f` (a table holds only Wasm functions): a one-import module's re-export. */
+  #growFunction(f: (pages: number) => number): WebAssembly.ExportValue {
+    this.#growWrapper ??= new WebAssembly.Module(GROW_WRAPPER);
+    return new WebAssembly.Instance(this.#growWrapper, { w: { g: f } }).exports.g!;
+  }
+  #growWrapper: WebAssembly.Module | undefined;
+
+  /**
+   * The module's memory.grow (redirected to here): `pages` more 64 KiB pages of the heap, committed
+   * and accepted where the enclave does not have them yet (#commitHeap), then mapped into the
+   * memory. The memory's old size in pages, or −1 (memory.grow's failure, as Wasm gives it) when
+   * it would pass the heap's maximum or the pages cannot be had: no SGX2, a host that refuses, a
+   * page EACCEPT refuses. Growing by 0 pages answers the size.
+   */
+  #memoryGrow(st: EnclaveState, pages: number): number {
+    const ctx = st.ctx;
+    if (ctx === null) throw outsideEntry();
+    const size = st.memory.buffer.byteLength;
+    const delta = pages >>> 0; // (memory.grow's operand is unsigned)
+    if (delta === 0) return size / 65536;
+    if (delta > (st.heapMax - size) / 65536) return -1;
+    const want = size + delta * 65536;
+    if (want > st.accepted && !this.#commitHeap(st, ctx, want)) return -1;
+    ctx.growMemory(st.memory, delta * 65536);
+    return size / 65536;
+  }
+
+  /**
+   * The heap's pages up to `want` bytes that the enclave does not have yet: asked of the host
+   * (OCALL_HEAP_COMMIT, no ECALL allowed while it runs), then EACCEPTed one by one. False when the
+   * host refuses or a page is refused (what was accepted stays accepted, for the next growth).
+   */
+  #commitHeap(st: EnclaveState, ctx: EnclaveContext, want: number): boolean {
+    ctx.step();
+    const t = this.#thread(st, ctx.tcsAddress);
+    const from = st.heapBase + st.accepted, length = want - st.accepted;
+    ctx.regs.rdx = length;
+    const status = this.#exitForOcall(st, ctx, t, HEAP_COMMIT, from, t.scratchBase);
+    if (status !== STATUS.SUCCESS) return false;
+    const r = acceptPages(ctx, from, from + length);
+    st.accepted += r.accepted * 4096;
+    return r.status === 0;
   }
 
   /** What an extension attached to `state` reaches the enclave and the host through (see ExtensionHost). */
@@ -1053,9 +1138,9 @@ function alloc(st: EnclaveState, len: number, fname: string): number {
 function tryAlloc(st: EnclaveState, len: number, fname: string): number {
   const alloc = st.alloc;
   if (alloc === null) noAllocator(fname);
-  if (len > st.heapSize) return 0;
+  if (len > st.heapMax) return 0;
   const p = alloc(Math.max(len, 1)) >>> 0;
-  return p !== 0 && p + len > st.heapSize ? outsideHeap(st, p) : p;
+  return p !== 0 && p + len > st.u8.length ? outsideHeap(st, p) : p; // (the allocator may have grown the memory)
 }
 
 /** tryAlloc without an allocator to call (out of line, as every rare path of the bridge). */
@@ -1091,13 +1176,16 @@ function isFault(e: unknown): boolean {
  */
 function checkHeaderRanges(h: RuntimeHeader, enclaveSize: number): void {
   const size = BigInt(enclaveSize);
-  const regions: [string, bigint, bigint][] = [['interface', h.INTERFACE_OFFSET, h.INTERFACE_LENGTH], ['module', h.MODULE_OFFSET, h.MODULE_LENGTH], ['heap', h.HEAP_OFFSET, h.HEAP_SIZE]];
+  // The heap as far as it may grow (HEAP_MAX_SIZE 0: its size).
+  const heapSpan = h.HEAP_MAX_SIZE === 0n ? h.HEAP_SIZE : h.HEAP_MAX_SIZE;
+  const regions: [string, bigint, bigint][] = [['interface', h.INTERFACE_OFFSET, h.INTERFACE_LENGTH], ['module', h.MODULE_OFFSET, h.MODULE_LENGTH], ['heap', h.HEAP_OFFSET, heapSpan]];
   for (const [what, off, len] of regions) {
     if (off < 4096n || off > size || len > size - off) throw new CallFailed(STATUS.INVALID_ENCLAVE, `the runtime header places the ${what} (offset 0x${off.toString(16)}, 0x${len.toString(16)} bytes) outside the enclave`);
   }
   if (h.MODULE_LENGTH === 0n) throw new CallFailed(STATUS.INVALID_ENCLAVE, 'the runtime header gives an empty module');
   if (h.HEAP_OFFSET % 4096n !== 0n || h.HEAP_SIZE === 0n || h.HEAP_SIZE % 65536n !== 0n || h.HEAP_SIZE > 2n ** 32n) throw new CallFailed(STATUS.INVALID_ENCLAVE, 'the runtime header gives a heap that is not page-aligned whole 64 KiB pages of at most 4 GiB');
-  const heapEnd = h.HEAP_OFFSET + h.HEAP_SIZE;
+  if (h.HEAP_MAX_SIZE !== 0n && (h.HEAP_MAX_SIZE < h.HEAP_SIZE || h.HEAP_MAX_SIZE % 65536n !== 0n || h.HEAP_MAX_SIZE > 2n ** 32n)) throw new CallFailed(STATUS.INVALID_ENCLAVE, 'the runtime header gives a heap maximum that is not whole 64 KiB pages from its size to 4 GiB');
+  const heapEnd = h.HEAP_OFFSET + heapSpan;
   for (const [what, off, len] of regions.slice(0, 2)) {
     if (off < heapEnd && h.HEAP_OFFSET < off + len) throw new CallFailed(STATUS.INVALID_ENCLAVE, `the runtime header's heap overlaps the ${what}`);
   }

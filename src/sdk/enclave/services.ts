@@ -9,7 +9,7 @@
  * page of the current TCS.
  */
 import type { EnclaveContext } from '../../arch/index.js';
-import { SGX, KEYNAME, KEYPOLICY, KEYREQUEST, REPORT, TARGETINFO, reportMacedBytes } from '../../arch/index.js';
+import { SGX, PT, KEYNAME, KEYPOLICY, KEYREQUEST, REPORT, TARGETINFO, reportMacedBytes } from '../../arch/index.js';
 import type { CryptoProvider } from '../../lib/crypto/provider.js';
 import { u16le, u32le, timingSafeEqual, LentBuffer } from '../../lib/bytes.js';
 import { LibError } from '../../lib/errors.js';
@@ -57,6 +57,29 @@ const EGETKEY_STATUS: Readonly<Record<number, number>> = {
 function threadData(ctx: EnclaveContext): number {
   const nssa = u32le(ctx.read(ctx.baseAddr + HEADER_NSSA, 4), 0);
   return ctx.tcsAddress + 4096 * (1 + nssa);
+}
+
+/** SECINFO.FLAGS of a page EAUG added, as EACCEPT must name it: R W, PENDING, PT_REG (SDM 37.11.2; Intel's EMM accepts its heap pages so). */
+const SECINFO_AUGMENTED = (PT.REG << 8) | 0x08 | 0x2 | 0x1;
+
+/**
+ * EACCEPT of every page in [from, to) (page-aligned linear addresses): pages the OS added with EAUG
+ * at the runtime's request. The SGX status of the first that fails (SGX.SUCCESS when all were
+ * accepted), and how many were accepted before it; a page the OS did not add faults (#PF), as on
+ * hardware (the kernel may resolve it: Linux EAUGs on fault).
+ */
+export function acceptPages(ctx: EnclaveContext, from: number, to: number): { readonly status: number; readonly accepted: number } {
+  const td = threadData(ctx);
+  const si = new Uint8Array(64);
+  si[0] = SECINFO_AUGMENTED & 0xff;
+  si[1] = SECINFO_AUGMENTED >>> 8;
+  ctx.write(td, si);
+  let n = 0;
+  for (let la = from; la < to; la += 4096, n++) {
+    const status = ctx.eaccept(td, la);
+    if (status !== SGX.SUCCESS) return { status, accepted: n };
+  }
+  return { status: SGX.SUCCESS, accepted: n };
 }
 
 /** The TARGETINFO that addresses a REPORT to the enclave it describes (sgx_self_target: from the enclave's own REPORT). */

@@ -11,7 +11,7 @@ import { SdkError } from '../errors.js';
 import { decodeImage, checkManifest, type EnclaveImage } from '../image/format.js';
 import { attributesFlagsOf, resolveEnclaveConfig, type EnclaveConfig } from '../image/config.js';
 import { planInterface, deepFreeze, type CanonicalInterface } from '../interface.js';
-import { STATUS, statusName, msSize, ECMD_ORET, ECMD_UNINIT_ENCLAVE, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
+import { STATUS, statusName, msSize, ECMD_ORET, ECMD_UNINIT_ENCLAVE, EXIT_ECALL_RETURN, EXIT_EXCEPTION_HANDLED, OCALL_HEAP_COMMIT, type FunctionPlan, type InterfacePlan, type ParamPlan } from '../abi.js';
 import { bufferLength, lengthValue, saneLength, productLength, encodeWide, decodeWide, slotNumber, slotValue, valueProblem, writeSlot, writeSlotAddress, stringUnit, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK } from '../marshal.js';
 import { compileMarshal, type CompiledMarshal, type MarshalHelpers } from './bridge.js';
 
@@ -144,7 +144,7 @@ export function loadEnclave(platform: HostPlatform, image: EnclaveImage | Uint8A
   const secs = SECS.encode({ SIZE: BigInt(size), SSAFRAMESIZE: ssaFrameSize, MISCSELECT: config.miscSelect, ATTRIBUTES: { FLAGS: attributesFlagsOf(config), XFRM: config.xfrm } });
   let arena = 0;
   try {
-    const base = os.create(size, secs);
+    const base = os.create(size, secs, (m.layout.heap.max ?? m.layout.heap.size) > m.layout.heap.size);
     // Coalesce runs of up to 256 contiguous pages with the same protection (and, for unmeasured
     // pages, all zero) into one LoadEnclaveData call (one SGX_IOC_ENCLAVE_ADD_PAGES on Linux).
     const zeroRun = new Uint8Array(256 * 4096);
@@ -280,8 +280,8 @@ export class HostEnclave {
       return 0;
     }
   }
-  /** Exits seen, for inspection: EEXITs, AEXs, OCALLs. */
-  readonly stats = { ecalls: 0, ocalls: 0, aex: 0, exceptions: 0 };
+  /** Exits seen, for inspection: EEXITs, AEXs, OCALLs; and the heap's bytes committed after load at the enclave's request. */
+  readonly stats = { ecalls: 0, ocalls: 0, aex: 0, exceptions: 0, heapCommitted: 0 };
 
   /** @internal use loadEnclave (it does everything that can fail; this only records). */
   constructor(platform: HostPlatform, os: EnclaveOs, image: EnclaveImage, plan: InterfacePlan, base: number, lp: LogicalProcessor, arena: number, arenaSize: number, options: LoadOptions) {
@@ -541,8 +541,30 @@ export class HostEnclave {
       regs.rcx = AEP;
       return ENCLU.ERESUME;
     }
+    if (code === OCALL_HEAP_COMMIT) return this.#commitHeap(frame, regs);
     // (An OCALL's code is answered by #handler.)
     throw new SdkError('BAD_EXIT', `the enclave exited with unknown code ${code}`);
+  }
+
+  /**
+   * The trusted runtime's request for heap pages (OCALL_HEAP_COMMIT: RSI the first page, RDX the
+   * bytes), then its ORET: SUCCESS once the OS committed them; INVALID_PARAMETER for a range that
+   * is not whole pages of the heap's reserve (from the manifest's layout); OUT_OF_MEMORY when the
+   * OS cannot (no SGX2, no EPC left).
+   */
+  #commitHeap(frame: CallFrame, regs: Registers): number {
+    const heap = this.image.manifest.layout.heap;
+    const from = this.base + heap.offset + heap.size, to = this.base + heap.offset + (heap.max ?? heap.size);
+    const at = regs.rsi, length = regs.rdx;
+    let status: number = STATUS.SUCCESS;
+    if (!Number.isSafeInteger(at) || !Number.isSafeInteger(length) || at % 4096 !== 0 || length % 4096 !== 0 || length <= 0 || at < from || at + length > to) status = STATUS.INVALID_PARAMETER;
+    else if (!this.#os.commit(at, length)) status = STATUS.OUT_OF_MEMORY;
+    else this.stats.heapCommitted += length;
+    regs.rbx = frame.tcs;
+    regs.rcx = AEP;
+    regs.rdi = ECMD_ORET;
+    regs.rsi = status;
+    return ENCLU.EENTER;
   }
 
   /** Serve OCALL `f` (its ms in RSI), then the ORET's registers: EENTER of the same TCS. */

@@ -15,7 +15,7 @@ import { win32ErrorName, ntStatusName } from '../../os/windows/index.js';
 import type { Process } from '../../os/index.js';
 import {
   O_RDWR, PROT_NONE, PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_SHARED, MAP_FIXED, MAP_ANONYMOUS, SGX_IOC, SGX_PAGE_MEASURE,
-  sgx_enclave_create, sgx_enclave_add_pages, sgx_enclave_init, sgx_enclave_provision, errnoName, maxProtOf, type Libc,
+  sgx_enclave_create, sgx_enclave_add_pages, sgx_enclave_init, sgx_enclave_provision, sgx_enclave_restrict_permissions, ERRNO, errnoName, maxProtOf, type Libc,
 } from '../../os/linux/index.js';
 import { SdkError } from '../errors.js';
 
@@ -39,14 +39,23 @@ export class EnclaveLoadError extends SdkError {}
 
 /** The OS calls of one load, and of the enclave's removal. */
 export interface EnclaveOs {
-  /** ECREATE through the OS for `secs` (BASEADDR 0: the OS or the loader places it); the base. */
-  create(size: number, secs: Uint8Array): number;
+  /**
+   * ECREATE through the OS for `secs` (BASEADDR 0: the OS or the loader places it); the base.
+   * `growing`: the enclave will ask for pages after EINIT (a heap that grows): Windows makes it an
+   * ENCLAVE_TYPE_SGX2 enclave where the OS offers that type.
+   */
+  create(size: number, secs: Uint8Array, growing?: boolean): number;
   /** Add `n` pages from `data` at base + `offset`, each with SECINFO.FLAGS `flags`, measured or not. */
   add(offset: number, data: Uint8Array, n: number, flags: number, measured: boolean): void;
   /** EINIT through the OS. */
   init(sigstruct: Uint8Array, token: Uint8Array | undefined): void;
   /** The untrusted marshalling arena (low in the address space where possible: short addresses). */
   arena(size: number): number;
+  /**
+   * Commit the pages [address, address+length) of the initialized enclave for the enclave to
+   * EACCEPT (SGX2, OCALL_HEAP_COMMIT); false when the OS cannot (no SGX2, no EPC: `lastError`).
+   */
+  commit(address: number, length: number): boolean;
   /** Free the arena. */
   freeArena(arena: number, arenaSize: number): void;
   /** Remove the enclave (nothing when it was never created); false when the OS refused (the error in `lastError`). */
@@ -90,8 +99,10 @@ class WindowsEnclaveOs implements EnclaveOs {
     throw new EnclaveLoadError(code, `${what} failed: ${this.lastError}${sgx ? `, ${sgxStatusName(sgx)} (${sgx})` : ''}`, { ...this.lastErrorData, sgxStatus: sgx ?? null });
   }
 
-  create(size: number, secs: Uint8Array): number {
-    const base = this.#k32.CreateEnclave(this.#hp, 0, size, 0, W.ENCLAVE_TYPE_SGX, secs, W.ENCLAVE_CREATE_INFO_SGX_SIZE, null);
+  create(size: number, secs: Uint8Array, growing = false): number {
+    // (ENCLAVE_TYPE_SGX2 takes the same ENCLAVE_CREATE_INFO_SGX; only its enclaves may commit pages after InitializeEnclave.)
+    const type = growing && this.#k32.IsEnclaveTypeSupported(W.ENCLAVE_TYPE_SGX2) ? W.ENCLAVE_TYPE_SGX2 : W.ENCLAVE_TYPE_SGX;
+    const base = this.#k32.CreateEnclave(this.#hp, 0, size, 0, type, secs, W.ENCLAVE_CREATE_INFO_SGX_SIZE, null);
     if (base === 0) this.#fail('CREATE_FAILED', 'CreateEnclave');
     this.#base = base;
     return base;
@@ -111,6 +122,11 @@ class WindowsEnclaveOs implements EnclaveOs {
     let ok = k32.InitializeEnclave(this.#hp, this.#base, info, info.length, err);
     for (let retry = 0; !ok && k32.GetLastError() === W.ERROR_RETRY && retry < 50; retry++) ok = k32.InitializeEnclave(this.#hp, this.#base, info, info.length, err);
     if (!ok) this.#fail('INIT_FAILED', 'InitializeEnclave', err.value);
+  }
+
+  /** VirtualAlloc(MEM_COMMIT, PAGE_READWRITE): EAUG of each page in an initialized ENCLAVE_TYPE_SGX2 enclave (os-api.md §2.15); ERROR_INVALID_ADDRESS in any other. */
+  commit(address: number, length: number): boolean {
+    return this.#k32.VirtualAlloc(address, length, W.MEM_COMMIT, W.PAGE_READWRITE) !== 0;
   }
 
   arena(size: number): number {
@@ -241,6 +257,29 @@ class LinuxEnclaveOs implements EnclaveOs {
     libc.munmap(st, (STAGING_PAGES + 1) * 4096);
     this.#staging = 0;
   }
+
+  /**
+   * The range mapped read-write from the enclave's file (MAP_SHARED|MAP_FIXED over the PROT_NONE
+   * reservation): the driver EAUGs each page at the enclave's first touch, its EACCEPT (sgx_vma_fault
+   * with SGX2). Whether the kernel can is asked once, as Intel's loader asks the driver: an SGX2
+   * ioctl on the initialized enclave (RESTRICT_PERMISSIONS of no pages) fails with ENODEV without
+   * SGX2 and with EINVAL (its length) with it.
+   */
+  commit(address: number, length: number): boolean {
+    const libc = this.#libc;
+    if (this.#edmm === null) {
+      const st = this.#libc.mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+      if (st < 0) return false;
+      libc.write(st, new Uint8Array(sgx_enclave_restrict_permissions.size));
+      const ok = libc.ioctl(this.#fd, SGX_IOC.ENCLAVE_RESTRICT_PERMISSIONS, st) === 0 || libc.errno !== ERRNO.ENODEV;
+      libc.munmap(st, 4096);
+      this.#edmm = ok;
+    }
+    if (!this.#edmm) return false;
+    return libc.mmap(address, length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, this.#fd, 0) >= 0;
+  }
+  /** Whether the driver offers SGX2 (null: not asked yet). */
+  #edmm: boolean | null = null;
 
   arena(size: number): number {
     const a = this.#libc.mmap(0x2000_0000, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);

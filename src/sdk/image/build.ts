@@ -56,7 +56,7 @@ export function buildImage(input: BuildInput): BuiltImage {
   if (ext !== undefined && !isExtensionShaped(ext, false)) throw new SdkError('BAD_OPTIONS', 'extension must be a descriptor: id, imports, ecalls, check');
   if (request !== null && (ext === undefined || ext.id !== request.id)) throw new SdkError('MODULE_INVALID', `the module asks for runtime extension ${request.id}${ext === undefined ? '' : `, not ${ext.id}`}: build it with that extension`, { extension: request.id });
   if (request === null && ext !== undefined) throw new SdkError('MODULE_INVALID', `the module has no ${EXTENSION_SECTION} section asking for extension ${ext.id}`, { extension: ext.id });
-  const problems = checkModuleInfo(info, plan, config.heapSize, request !== null && ext !== undefined ? { descriptor: ext, config: request.config } : null);
+  const problems = checkModuleInfo(info, plan, config.heapSize, request !== null && ext !== undefined ? { descriptor: ext, config: request.config } : null, config.heapMaxSize);
   if (problems.length) throw new SdkError('MODULE_INVALID', `the module does not fit its interface: ${problems.join('; ')}`, { problems });
   const iface = interfaceBytes(canonical);
   const moduleHash = crypto.sha256(input.module);

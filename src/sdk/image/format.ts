@@ -25,7 +25,8 @@ export interface ImageManifest {
   readonly layout: {
     readonly size: number;
     readonly ssaFrameSize: number;
-    readonly heap: { readonly offset: number; readonly size: number };
+    /** `max`: the most the heap may grow to (absent in images built before heaps could grow: `size`). */
+    readonly heap: { readonly offset: number; readonly size: number; readonly max?: number };
     readonly module: { readonly offset: number; readonly length: number; readonly sha256: string };
     readonly interface: { readonly offset: number; readonly length: number };
     readonly tcs: readonly number[];
@@ -165,13 +166,14 @@ export function checkManifest(m: unknown): asserts m is ImageManifest {
   if (!isObject(l)) return bad('layout', 'is not an object');
   onlyKeys(l, LAYOUT_KEYS, 'layout');
   for (const k of ['size', 'ssaFrameSize', 'nssa', 'pages'] as const) if (!isCount(l[k])) bad(`layout.${k}`, 'is not a non-negative integer');
-  const region = (name: string, fields: readonly string[]): void => {
+  const region = (name: string, fields: readonly string[], optional: readonly string[] = []): void => {
     const r = l[name];
     if (!isObject(r)) return bad(`layout.${name}`, 'is not an object');
-    onlyKeys(r, name === 'module' ? [...fields, 'sha256'] : fields, `layout.${name}`);
+    onlyKeys(r, name === 'module' ? [...fields, 'sha256'] : [...fields, ...optional], `layout.${name}`);
     for (const k of fields) if (!isCount(r[k])) bad(`layout.${name}.${k}`, 'is not a non-negative integer');
+    for (const k of optional) if (r[k] !== undefined && !isCount(r[k])) bad(`layout.${name}.${k}`, 'is not a non-negative integer');
   };
-  region('heap', ['offset', 'size']);
+  region('heap', ['offset', 'size'], ['max']);
   region('module', ['offset', 'length']);
   region('interface', ['offset', 'length']);
   if (typeof (l.module as Record<string, unknown>).sha256 !== 'string') bad('layout.module.sha256', 'is not a string');
@@ -192,7 +194,7 @@ export function describeImage(img: EnclaveImage): string[] {
     `pages          ${m.layout.pages}`,
     `module         offset 0x${m.layout.module.offset.toString(16)}, ${m.layout.module.length} bytes, sha256 ${m.layout.module.sha256}`,
     `interface      offset 0x${m.layout.interface.offset.toString(16)}, ${m.layout.interface.length} bytes`,
-    `heap           offset 0x${m.layout.heap.offset.toString(16)}, ${m.layout.heap.size} bytes (not measured)`,
+    `heap           offset 0x${m.layout.heap.offset.toString(16)}, ${m.layout.heap.size} bytes (not measured)${(m.layout.heap.max ?? m.layout.heap.size) > m.layout.heap.size ? `, grows to ${m.layout.heap.max} bytes with SGX2` : ''}`,
     `threads        ${m.layout.tcs.length} TCS at ${m.layout.tcs.map((t) => '0x' + t.toString(16)).join(', ')}, NSSA ${m.layout.nssa}`,
     `config         ${JSON.stringify(m.config)}`,
   ];

@@ -8,6 +8,8 @@
  *   …              module pages (R X, measured): the Wasm bytes, fetched by the processor to compile
  *   +1 page        guard (never added)
  *   …              heap pages (RW, not measured, zero): back the module's linear memory
+ *   …              the heap's reserve up to heapMaxSize (no pages: an SGX2 enclave EAUGs and
+ *                  EACCEPTs them as its memory grows)
  *   +1 page        guard
  *   per thread     TCS page, NSSA SSA pages (RW, measured), a thread-data page (RW, measured:
  *                  the runtime's aligned operands for EREPORT/EGETKEY), guard page
@@ -43,7 +45,8 @@ export const RUNTIME_HEADER = defineLayout('RUNTIME_HEADER', 4096, [
   u64('TCS_OFFSET', 112, 'offset of the first TCS page'),
   u64('TCS_STRIDE', 120, 'bytes from one TCS page to the next'),
   bytes('MODULE_SHA256', 128, 32),
-  ignored(160, 3936),
+  u64('HEAP_MAX_SIZE', 160, 'the most the heap may grow to (0: it never grows past HEAP_SIZE; so a heap that cannot grow measures as before this field)'),
+  ignored(168, 3928),
 ] as const);
 export type RuntimeHeader = ReturnType<typeof RUNTIME_HEADER.decode>;
 
@@ -64,7 +67,8 @@ export interface EnclaveLayout {
   readonly pages: readonly LayoutPage[];
   readonly interface: { readonly offset: number; readonly length: number };
   readonly module: { readonly offset: number; readonly length: number };
-  readonly heap: { readonly offset: number; readonly size: number };
+  /** The heap: `size` bytes of pages at `offset`, then ELRANGE reserved up to `max` bytes (no pages). */
+  readonly heap: { readonly offset: number; readonly size: number; readonly max: number };
   /** Offsets of the TCS pages. */
   readonly tcs: readonly number[];
   readonly nssa: number;
@@ -93,6 +97,7 @@ export function computeLayout(moduleBytes: Uint8Array, interfaceJson: Uint8Array
     pages.push({ offset: at, secinfoFlags: (PT.REG << 8) | 0x3, measured: false, data: null, kind: 'heap' });
     at += PAGE;
   }
+  at += config.heapMaxSize - config.heapSize; // the reserve
   at += PAGE; // guard
   const tcsOffsets: number[] = [];
   const stride = (1 + config.ssaFrames * ssaFrameSize + 1 + 1) * PAGE;
@@ -110,12 +115,13 @@ export function computeLayout(moduleBytes: Uint8Array, interfaceJson: Uint8Array
     INTERFACE_OFFSET: BigInt(ifaceOffset), INTERFACE_LENGTH: BigInt(interfaceJson.length), MODULE_OFFSET: BigInt(moduleOffset), MODULE_LENGTH: BigInt(moduleBytes.length),
     HEAP_OFFSET: BigInt(heapOffset), HEAP_SIZE: BigInt(config.heapSize), TCS_COUNT: config.tcsCount, NSSA: config.ssaFrames,
     TCS_OFFSET: BigInt(tcsOffsets[0]!), TCS_STRIDE: BigInt(stride), MODULE_SHA256: moduleSha256,
+    HEAP_MAX_SIZE: config.heapMaxSize > config.heapSize ? BigInt(config.heapMaxSize) : 0n,
   });
   pages.unshift({ offset: 0, secinfoFlags: (PT.REG << 8) | 0x1, measured: true, data: header, kind: 'header' });
   let size = 8192;
   while (size < at) size *= 2;
   if (size > 2 ** 36) throw new SdkError('LAYOUT_TOO_LARGE', `the enclave needs ${at} bytes, above the 64 GiB maximum enclave size`);
-  return { size, ssaFrameSize, pages, interface: { offset: ifaceOffset, length: interfaceJson.length }, module: { offset: moduleOffset, length: moduleBytes.length }, heap: { offset: heapOffset, size: config.heapSize }, tcs: tcsOffsets, nssa: config.ssaFrames };
+  return { size, ssaFrameSize, pages, interface: { offset: ifaceOffset, length: interfaceJson.length }, module: { offset: moduleOffset, length: moduleBytes.length }, heap: { offset: heapOffset, size: config.heapSize, max: config.heapMaxSize }, tcs: tcsOffsets, nssa: config.ssaFrames };
 }
 
 /** Replay the layout's measurement records (ECREATE, then EADD and 16 EEXTENDs per measured page) into a sink. */
