@@ -471,6 +471,16 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
         e.u32(0).u8(st.type === 'dir' ? FILETYPE.DIRECTORY : FILETYPE.REGULAR_FILE).u64(BigInt(st.size)).u64(st.mtimeNs).u64(BigInt(st.nlink ?? 1));
         return;
       }
+      case OP.MOUNTS: {
+        const n = d.u32();
+        const declared = new Set<string>();
+        for (let i = 0; i < n; i++) declared.add(d.str('mount'));
+        for (const path of mounts.keys()) {
+          if (!declared.has(path)) throw new ShieldError('MOUNT_UNDECLARED', `storage was given for ${path}, which the program's manifest does not mount (it mounts ${[...declared].join(', ') || 'nothing'})`);
+        }
+        e.u32(0);
+        return;
+      }
       case OP.SLEEP: {
         sleep(d.u64('ns'));
         e.u32(0);

@@ -61,6 +61,12 @@ export const OP = {
   HTRUNCATE: 22,
   /** u32 handle → u8 filetype, u64 size, u64 mtime (ns), u64 links (0 once unlinked) */
   HSTAT: 23,
+  /**
+   * u32 count, then each of the manifest's mount paths (string) → (nothing). Sent once, before the
+   * program starts, so that the host can refuse storage it was given for a path the manifest does
+   * not mount (a misspelled mount would otherwise go unused: the program gets an empty one).
+   */
+  MOUNTS: 24,
 } as const;
 
 export const OP_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(OP).map(([k, v]) => [v, k]));

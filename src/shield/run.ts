@@ -76,7 +76,8 @@ export interface ShieldRun {
 
 /**
  * Load a signed shielded image, run its program once, and remove the enclave.
- * @throws {ShieldError} `BAD_OPTIONS` (createShieldHost); {EnclaveLoadError} as loadEnclave;
+ * @throws {ShieldError} `BAD_OPTIONS` (createShieldHost); `MOUNT_UNDECLARED` for storage given for a
+ * path the program's manifest does not mount (before the program starts); {EnclaveLoadError} as loadEnclave;
  * {EnclaveCallError} when the program traps (the enclave crashed: SGX_ERROR_ENCLAVE_CRASHED). An
  * error thrown by the host's own pieces (a HostFileSystem other than HostFsError, a stdout
  * callback) ends the run and comes out as it is: they are the host's code.

@@ -286,6 +286,7 @@ class Shield {
     this.#ran = true;
     const start = this.#h.exports()._start;
     if (typeof start !== 'function') this.#h.fail(STATUS.INVALID_ENCLAVE, 'the program exports no _start');
+    this.#announceMounts();
     let code = 0;
     try {
       (start as () => void)();
@@ -304,6 +305,17 @@ class Shield {
       }
     }
     return code;
+  }
+
+  /** The manifest's mount paths to the host (OP.MOUNTS); its answer changes nothing here (a host may refuse to go on). */
+  #announceMounts(): void {
+    const e = this.#request.reset().u32(OP.MOUNTS).u32(this.#m.mounts.length);
+    for (const m of this.#m.mounts) e.str(m.path);
+    try {
+      this.#send(e.view(), SMALL_ANSWER);
+    } catch (x) {
+      if (!(x instanceof Violation)) throw x;
+    }
   }
 
   /** A WASI call: its errno, a violation reported and answered with EIO. */

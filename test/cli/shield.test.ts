@@ -203,7 +203,7 @@ test('--json: exitCode, stdout, stderr, violations, mrenclave, hostOperations', 
   assert.equal(v.stderr, 'to stderr\n');
   assert.deepEqual(v.violations, []);
   assert.match(String(v.mrenclave), /^[0-9a-f]{64}$/);
-  assert.deepEqual(v.hostOperations, { WRITE_STDIO: 3 });
+  assert.deepEqual(v.hostOperations, { MOUNTS: 1, WRITE_STDIO: 3 });
   // Without --key, --json keeps stderr quiet (no note about the throwaway key).
   const quiet = await witness('shield', PROGRAM, 'exit', '0', '--json');
   assert.equal(quiet.err, '');

@@ -10,7 +10,37 @@ import assert from 'node:assert/strict';
 import { createPlatform, createLinuxPlatform, type Platform, type LinuxPlatform } from '../../src/platform/index.js';
 import { buildImage, RUNTIME_HEADER, STATUS, type HostEnclave } from '../../src/sdk/index.js';
 import { SdkError } from '../../src/sdk/errors.js';
-import { buildFixture, fixtureModule, fixtureInterface, loadFixture, callStatus } from '../helpers/sdk.js';
+import { buildFixture, fixtureModule, fixtureInterface, loadFixture, callStatus, signFixture } from '../helpers/sdk.js';
+import { loadEnclave } from '../../src/sdk/index.js';
+import { leb, sleb, name, vec, section, body, functype, wasmModule, I32 } from '../helpers/wasm.js';
+
+/**
+ * A module with the grow fixture's ECALLs whose initializer (`_initialize`, or a start function)
+ * runs memory.grow(4) at load and keeps the answer, which ecall_checksum returns; ecall_grow(n) is
+ * memory.grow(n), ecall_pages memory.size. (A review's reproduction: the first ECALL, the one
+ * that loads the enclave, was lost to the heap commit's ORET registers.)
+ */
+function growsAtLoad(useStart: boolean): Uint8Array {
+  const GROW = [0x40, 0x00];
+  return wasmModule([
+    section(1, vec([functype([I32, I32], [I32]), functype([], [I32]), functype([], []), functype([I32], [I32]), functype([I32], [])])),
+    section(2, vec([[...name('env'), ...name('memory'), 0x02, 0x00, ...leb(4)]])),
+    section(3, vec([[0], [1], [2], [1], [3], [0], [2], [3], [4]])),
+    section(6, vec([[I32, 0x01, 0x41, ...sleb(-2), 0x0b]])),
+    section(7, vec([
+      [...name('ecall_alloc'), 0, 0], [...name('ecall_checksum'), 0, 1], [...name('ecall_free_all'), 0, 2], [...name('ecall_pages'), 0, 3],
+      [...name('ecall_grow'), 0, 4], [...name('ecall_sum'), 0, 5], ...(useStart ? [] : [[...name('_initialize'), 0, 6]]),
+      [...name('witness_alloc'), 0, 7], [...name('witness_free'), 0, 8],
+    ])),
+    ...(useStart ? [section(8, leb(6))] : []),
+    section(10, vec([
+      body([], [0x41, 0]), body([], [0x23, 0]), body([], []), body([], [0x3f, 0x00]),
+      body([], [0x20, 0, ...GROW]), body([], [0x41, 0]),
+      body([], [0x41, 4, ...GROW, 0x24, 0]),
+      body([], [0x41, 0]), body([], []),
+    ])),
+  ]);
+}
 
 const GROWING = { heapSize: 256 << 10, heapMaxSize: 4 << 20 } as const;
 const MIB = 1 << 20;
@@ -97,6 +127,40 @@ describe('a heap that grows (heapMaxSize, SGX2)', () => {
     assert.equal(callStatus(() => call(e, 'ecall_alloc', MIB, 1)), STATUS.ENCLAVE_CRASHED);
     assert.equal(callStatus(() => call(e, 'ecall_pages')), STATUS.ENCLAVE_CRASHED);
     k32.VirtualAlloc = honest;
+    e.destroy();
+  });
+
+  for (const useStart of [false, true]) {
+    test(`memory.grow while the enclave loads (${useStart ? 'a start function' : '_initialize'}): the pages come, and the ECALL that loaded it runs`, () => {
+      const p = createPlatform({ profile: 'win-x64-sgx2', epcSize: 16 << 20 });
+      const b = buildImage({ module: growsAtLoad(useStart), interface: fixtureInterface('grow'), config: GROWING });
+      const e = loadEnclave(p, b.image, { sigstruct: signFixture(b) });
+      assert.equal(call(e, 'ecall_checksum'), 4, 'the load-time memory.grow(4) answered the old size, and this first ECALL ran');
+      assert.equal(call(e, 'ecall_pages'), 8);
+      e.destroy();
+    });
+  }
+
+  test('another thread grows the memory while this one is out asking for pages: both growths are whole, each answers its own old size', () => {
+    const p = createPlatform({ profile: 'win-x64-sgx2', epcSize: 16 << 20 });
+    const k32 = p.kernel32 as unknown as { VirtualAlloc: (a: number, s: number, t: number, f: number) => number };
+    const honest = k32.VirtualAlloc.bind(p.kernel32);
+    const e = loadFixture(p, 'grow', { config: GROWING });
+    let nested: number | null = null, armed = true;
+    k32.VirtualAlloc = (a, s, t, f) => {
+      const r = honest(a, s, t, f);
+      if (armed && a >= e.base && a < e.base + e.size) {
+        armed = false;
+        nested = e.ecall('ecall_grow', [3], { newThread: true }) as number;
+      }
+      return r;
+    };
+    const outer = call(e, 'ecall_grow', 2);
+    k32.VirtualAlloc = honest;
+    assert.equal(nested, 4, 'the nested growth on the other thread: 4 → 7 pages');
+    assert.equal(outer, 7, 'the outer growth: from 7 pages, as if it came second');
+    assert.equal(call(e, 'ecall_pages'), 9);
+    assert.equal(call(e, 'ecall_alloc', 64 << 10, 1), 1);
     e.destroy();
   });
 });

@@ -1,12 +1,13 @@
 /**
  * A shielded program's heap that grows (heapMaxSize, SGX2): wasi-libc's malloc grows the memory
  * with memory.grow, which the trusted runtime serves with pages the OS adds and the enclave
- * accepts. Without SGX2 the same image gets no more than its heap, and malloc fails.
+ * accepts. Without SGX2 the same image gets no more than its heap, and malloc fails. And the
+ * mounts the enclave announces (OP.MOUNTS): storage for a path the manifest does not mount.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPlatform, createLinuxPlatform } from '../../src/platform/index.js';
-import { MemoryFileSystem, runShielded } from '../../src/shield/index.js';
+import { MemoryFileSystem, ShieldError, runShielded } from '../../src/shield/index.js';
 import { shielded, text } from '../helpers/shield.js';
 
 const MIB = 1 << 20;
@@ -30,4 +31,21 @@ test('a program that needs 3 MiB more than its 1 MiB heap: runs on win-x64-sgx2 
       assert.notEqual(r.exitCode, 0, name);
     }
   }
+});
+
+test('storage given for a path the manifest does not mount (a misspelled /Data for /data) ends the run before the program starts (MOUNT_UNDECLARED), the enclave removed; the right paths run', () => {
+  const t = shielded({ args: ['shieldtest', 'write', '/data/x', 'hi'], mounts: [{ path: '/data', kind: 'host' }] });
+  const p = createPlatform({ profile: 'win-x64-sgx2', epcSize: 32 << 20 });
+  const free = p.processor.inspect.freeEpcPages;
+  const data = new MemoryFileSystem();
+  assert.throws(
+    () => runShielded(p, t.built.image, { mounts: { '/Data': data }, load: { sigstruct: t.sigstruct } }),
+    (e: unknown) => e instanceof ShieldError && e.code === 'MOUNT_UNDECLARED' && /\/Data.*it mounts \/data/.test(e.message),
+  );
+  assert.equal(data.files.size, 0, 'the program did not run');
+  assert.equal(p.processor.inspect.freeEpcPages, free);
+  const r = runShielded(p, t.built.image, { mounts: { '/data': data }, load: { sigstruct: t.sigstruct } });
+  assert.equal(r.exitCode, 0);
+  assert.equal(text(data.files.get('x')!), 'hi');
+  assert.equal(r.counts.MOUNTS, 1);
 });

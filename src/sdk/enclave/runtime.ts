@@ -103,10 +103,12 @@ class EnclaveState {
    * that accepted pages and then failed).
    */
   accepted: number;
+  /** Bytes of the heap asked of the host so far (a thread out asking has not accepted them yet). */
+  requested: number;
 
   /** `heapMax`: the most the memory may grow to, bytes (its size at load when it cannot grow); `heapBase`: its linear address. */
   constructor(readonly plan: InterfacePlan, readonly memory: WebAssembly.Memory, readonly heapMax: number, ctx: EnclaveContext, readonly heapBase = 0) {
-    this.accepted = memory.buffer.byteLength;
+    this.accepted = this.requested = memory.buffer.byteLength;
     this.#u8 = new Uint8Array(memory.buffer);
     this.#i32 = new Int32Array(memory.buffer);
     this.ctx = ctx;
@@ -278,6 +280,10 @@ class TrustedRuntime implements TrustedRuntimeEngine {
     const ret = r.rcx;
     const hostRsp = r.rsp, hostRbp = r.rbp;
     if (r.rax > 0) return this.#exceptionEntry(ctx, ret, hostRsp, hostRbp);
+    // The ECALL's registers, read before anything can exit: loading the enclave at its first entry
+    // runs the module's initializers, whose memory.grow may make an OCALL (the heap's commit), and
+    // an ORET brings the host's registers back.
+    const index = r.rdi, msAddr = r.rsi, scratch = r.r8, scratchSize = r.r9;
     const key = ctx.enclaveKey;
     const st = key === this.#lastKey ? this.#lastState! : this.#stateOf(ctx, key);
     let status: number;
@@ -293,17 +299,16 @@ class TrustedRuntime implements TrustedRuntimeEngine {
       try {
         ctx.step();
         // The ECALL (written out here rather than called: this is the path every ECALL takes).
-        const index = r.rdi, msAddr = r.rsi, scratch = r.r8;
         const f = st.plan.ecalls[index];
         if (f === undefined) throw index === ECMD_UNINIT_ENCLAVE ? this.#uninit(ctx, key, st, outer) : noSuchEcall(index);
         const t = this.#thread(st, ctx.tcsAddress);
         if (t.ocalls.length > 0 || !f.public) ecallAllowed(t, f, index);
         const base = ctx.baseAddr, end = base + ctx.size;
         if (!isOutsideEnclave(base, end, msAddr, msSize(f)) || msAddr === 0) throw notOutside('the marshalling structure');
-        if (!isOutsideEnclave(base, end, scratch, r.r9)) throw notOutside('the untrusted scratch area');
+        if (!isOutsideEnclave(base, end, scratch, scratchSize)) throw notOutside('the untrusted scratch area');
         const savedBase = t.scratchBase, savedEnd = t.scratchEnd;
         t.scratchBase = scratch;
-        t.scratchEnd = scratch + r.r9;
+        t.scratchEnd = scratch + scratchSize;
         try {
           if (f.params.length !== 0) this.#ecallWithParams(ctx, st, f, index, msAddr);
           else {
@@ -501,29 +506,42 @@ class TrustedRuntime implements TrustedRuntimeEngine {
   #memoryGrow(st: EnclaveState, pages: number): number {
     const ctx = st.ctx;
     if (ctx === null) throw outsideEntry();
-    const size = st.memory.buffer.byteLength;
     const delta = pages >>> 0; // (memory.grow's operand is unsigned)
-    if (delta === 0) return size / 65536;
-    if (delta > (st.heapMax - size) / 65536) return -1;
-    const want = size + delta * 65536;
-    if (want > st.accepted && !this.#commitHeap(st, ctx, want)) return -1;
-    ctx.growMemory(st.memory, delta * 65536);
-    return size / 65536;
+    // Again after a commit: another thread, entered while this one was out, may have grown the memory.
+    for (;;) {
+      const size = st.memory.buffer.byteLength;
+      if (delta === 0) return size / 65536;
+      if (delta > (st.heapMax - size) / 65536) return -1;
+      const want = size + delta * 65536;
+      if (want <= st.accepted) {
+        ctx.growMemory(st.memory, delta * 65536);
+        return size / 65536;
+      }
+      if (!this.#commitHeap(st, ctx, want)) return -1;
+    }
   }
 
   /**
-   * The heap's pages up to `want` bytes that the enclave does not have yet: asked of the host
-   * (OCALL_HEAP_COMMIT, no ECALL allowed while it runs), then EACCEPTed one by one. False when the
-   * host refuses or a page is refused (what was accepted stays accepted, for the next growth).
+   * The heap's pages up to `want` bytes that the enclave does not have yet: those no thread has
+   * asked for yet asked of the host (OCALL_HEAP_COMMIT, no ECALL allowed on this thread while it
+   * runs), then every page not accepted yet EACCEPTed, one by one. False when the host refuses or
+   * a page is refused (what was accepted stays accepted, for the next growth).
    */
   #commitHeap(st: EnclaveState, ctx: EnclaveContext, want: number): boolean {
     ctx.step();
-    const t = this.#thread(st, ctx.tcsAddress);
-    const from = st.heapBase + st.accepted, length = want - st.accepted;
-    ctx.regs.rdx = length;
-    const status = this.#exitForOcall(st, ctx, t, HEAP_COMMIT, from, t.scratchBase);
-    if (status !== STATUS.SUCCESS) return false;
-    const r = acceptPages(ctx, from, from + length);
+    const from = Math.max(st.requested, st.accepted);
+    if (want > from) {
+      const t = this.#thread(st, ctx.tcsAddress);
+      st.requested = want;
+      ctx.regs.rdx = want - from;
+      const status = this.#exitForOcall(st, ctx, t, HEAP_COMMIT, st.heapBase + from, t.scratchBase);
+      if (status !== STATUS.SUCCESS) {
+        if (st.requested === want) st.requested = from;
+        return false;
+      }
+    }
+    if (want <= st.accepted) return true;
+    const r = acceptPages(ctx, st.heapBase + st.accepted, st.heapBase + want);
     st.accepted += r.accepted * 4096;
     return r.status === 0;
   }
