@@ -108,8 +108,17 @@ export const XSAVE_COMPONENTS: Readonly<Record<number, { offset: number; size: n
   9: { offset: 2688, size: 8 }, // PKRU
 };
 
-/** compute_xsave_size(XFRM) (SDM ECREATE pseudocode). */
+/** compute_xsave_size(XFRM) (SDM ECREATE pseudocode); the last answer kept (every SSA frame check after an EPCM change asks it again). */
 export function computeXsaveSize(xfrm: bigint): number {
+  if (xfrm === lastXfrm) return lastXsaveSize;
+  const size = xsaveSizeOf(xfrm);
+  lastXfrm = xfrm;
+  lastXsaveSize = size;
+  return size;
+}
+let lastXfrm = -1n, lastXsaveSize = 0;
+
+function xsaveSizeOf(xfrm: bigint): number {
   let offset = 576;
   let last = 0;
   for (let x = 2; x < 64; x++) {

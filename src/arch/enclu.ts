@@ -81,7 +81,7 @@ function entryTcs(m: MachineState, lp: LpState, rbx: number, aep: number): TcsSt
   // The hit path is kept small (V8 inlines it into the entry); everything else is out of line.
   const c = lp.tcsOperand;
   const pt = lp.cr3;
-  if (c.rbx === rbx && c.pt === pt && c.gen === PageTable.generationOf(pt) && c.epoch === m.epcmEpoch && canonicalAep(aep)) return c.tcs!;
+  if (c.rbx === rbx && c.pt === pt && c.gen === PageTable.revocationsOf(pt) && c.epoch === m.epcmEpoch && canonicalAep(aep)) return c.tcs!;
   return entryTcsMiss(m, lp, rbx, aep);
 }
 
@@ -93,7 +93,7 @@ function entryTcsMiss(m: MachineState, lp: LpState, rbx: number, aep: number): T
   commonEntryChecks(t);
   c.rbx = rbx;
   c.pt = pt;
-  c.gen = PageTable.generationOf(pt);
+  c.gen = PageTable.revocationsOf(pt);
   c.epoch = m.epcmEpoch;
   c.tcs = t;
   return t;
@@ -126,7 +126,7 @@ function tcsFault(rbx: number, why: number): ArchFault {
 function ssaFramePages(m: MachineState, lp: LpState, s: SecsState, t: TcsState, frame: number): NonNullable<TcsState['cache']> {
   const c = t.cache;
   const pt = lp.cr3;
-  if (c !== null && c.pt === pt && c.gen === PageTable.generationOf(pt) && c.epoch === m.epcmEpoch && c.frame === frame) return c;
+  if (c !== null && c.pt === pt && c.gen === PageTable.revocationsOf(pt) && c.epoch === m.epcmEpoch && c.frame === frame) return c;
   return ssaFrameCacheMiss(m, lp, s, t, frame);
 }
 
@@ -134,7 +134,7 @@ function ssaFrameCacheMiss(m: MachineState, lp: LpState, s: SecsState, t: TcsSta
   const pt = lp.cr3;
   const r = ssaFramePagesUncached(m, lp, s, t, frame);
   const ursp = s.ssaFrameSize * 4096 - GPRSGX_SIZE + 144; // URSP and URBP share a page (GPRSGX ends the frame)
-  const n = { pt, gen: PageTable.generationOf(pt), epoch: m.epcmEpoch, frame, ssaLa: r[0], pages: r[1], gprPage: r[1][Math.floor(ursp / 4096)]!, gprOff: ursp % 4096, gprBytes: null, gprWords: null };
+  const n = { pt, gen: PageTable.revocationsOf(pt), epoch: m.epcmEpoch, frame, ssaLa: r[0], pages: r[1], gprPage: r[1][Math.floor(ursp / 4096)]!, gprOff: ursp % 4096, gprBytes: null, gprWords: null };
   t.cache = n;
   return n;
 }
@@ -556,12 +556,12 @@ function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'ae
     // This frame's ORET; entryTcs's cache (the TCS it resolves to is this frame's), with its AEP
     // check; EENTER's own checks; the SSA frame's cache, and URSP/URBP's word view.
     if (r.rbx !== t.linAddr || t.suspended[t.suspended.length - 1] !== e ||
-      c.tcs !== t || c.rbx !== r.rbx || c.pt !== pt || c.gen !== PageTable.generationOf(pt) || c.epoch !== m.epcmEpoch || !canonicalAep(aep) ||
+      c.tcs !== t || c.rbx !== r.rbx || c.pt !== pt || c.gen !== PageTable.revocationsOf(pt) || c.epoch !== m.epcmEpoch || !canonicalAep(aep) ||
       frame >= t.nssa || t.oentry < 0 || s.baseAddr + t.oentry >= USER_LIMIT || t.state === 'active' ||
-      ssa === null || ssa.pt !== pt || ssa.gen !== PageTable.generationOf(pt) || ssa.epoch !== m.epcmEpoch || ssa.frame !== frame ||
+      ssa === null || ssa.pt !== pt || ssa.gen !== PageTable.revocationsOf(pt) || ssa.epoch !== m.epcmEpoch || ssa.frame !== frame ||
       ssa.gprWords === null || ssa.gprBytes !== m.page(ssa.gprPage) ||
       // validateAtEntry's checks (the frame runs on after the ORET as a fresh entry would start).
-      s.tamperedPages > 0 || (s.regions.length !== 0 && (s.regionCheck.pt !== pt || s.regionCheck.generation !== PageTable.generationOf(pt) || s.regionCheck.epoch !== s.regionEpoch))) {
+      s.tamperedPages > 0 || (s.regions.length !== 0 && (s.regionCheck.pt !== pt || s.regionCheck.generation !== PageTable.revocationsOf(pt) || s.regionCheck.epoch !== s.regionEpoch))) {
       return waitInHandler(m, e, first, kind, interrupt, true, leaf, r);
     }
     // Commit: the record's SSA frame (makeEntry's reuse), enclave mode, URSP/URBP, RAX/RCX/RIP.
@@ -870,14 +870,14 @@ function eenterCached(m: MachineState, lp: LpState, regs: Registers, handler: Ex
   // entryTcs's cache, with its AEP check.
   const pt = lp.cr3;
   const aep = r.rcx;
-  if (c.rbx !== r.rbx || c.pt !== pt || c.gen !== PageTable.generationOf(pt) || c.epoch !== m.epcmEpoch || c.tcs !== t0 || !canonicalAep(aep)) return null;
+  if (c.rbx !== r.rbx || c.pt !== pt || c.gen !== PageTable.revocationsOf(pt) || c.epoch !== m.epcmEpoch || c.tcs !== t0 || !canonicalAep(aep)) return null;
   const t = t0;
   const s = t.secs;
   const frame = t.cssa;
   // EENTER's own checks (CSSA < NSSA, OENTRY canonical, TCS not busy) and the SSA frame's cache.
   if (frame >= t.nssa || t.oentry < 0 || s.baseAddr + t.oentry >= USER_LIMIT || t.state === 'active') return null;
   const ssa = t.cache;
-  if (ssa === null || ssa.pt !== pt || ssa.gen !== PageTable.generationOf(pt) || ssa.epoch !== m.epcmEpoch || ssa.frame !== frame) return null;
+  if (ssa === null || ssa.pt !== pt || ssa.gen !== PageTable.revocationsOf(pt) || ssa.epoch !== m.epcmEpoch || ssa.frame !== frame) return null;
   // The TCS's own entry record still (makeEntry's reuse), URSP/URBP's word view (writeUrspUrbp's),
   // and validateAtEntry's checks (no page failed integrity, the memory regions checked under this table).
   if (t.pool !== e || t.suspended.length !== 0 || e.lp !== lp) return null;
@@ -886,7 +886,7 @@ function eenterCached(m: MachineState, lp: LpState, regs: Registers, handler: Ex
   if (s.tamperedPages > 0) return null;
   if (s.regions.length !== 0) {
     const rc = s.regionCheck;
-    if (rc.pt !== pt || rc.generation !== PageTable.generationOf(pt) || rc.epoch !== s.regionEpoch) return null;
+    if (rc.pt !== pt || rc.generation !== PageTable.revocationsOf(pt) || rc.epoch !== s.regionEpoch) return null;
   }
   // Commit: enclave mode, URSP/URBP into the current SSA frame, RAX/RCX/RIP set.
   e.token = token;
@@ -1040,7 +1040,7 @@ function validateAtEntry(m: MachineState, e: Entry): void {
   if (s.regions.length === 0) return;
   const pt = e.lp.cr3;
   const rc = s.regionCheck;
-  if (rc.pt !== pt || rc.generation !== PageTable.generationOf(pt) || rc.epoch !== s.regionEpoch) revalidateRegions(m, e, s, pt);
+  if (rc.pt !== pt || rc.generation !== PageTable.revocationsOf(pt) || rc.epoch !== s.regionEpoch) revalidateRegions(m, e, s, pt);
 }
 
 /** Every page of every memory region still maps its frame under page table `pt` (then remembered as checked). */
@@ -1054,7 +1054,7 @@ function revalidateRegions(m: MachineState, e: Entry, s: SecsState, pt: PageTabl
     }
   }
   rc.pt = pt;
-  rc.generation = PageTable.generationOf(pt);
+  rc.generation = PageTable.revocationsOf(pt);
   rc.epoch = s.regionEpoch;
 }
 
@@ -1348,7 +1348,7 @@ class Context implements EnclaveContext {
     s.regionEpoch++;
     const pt = this.#e.lp.cr3;
     s.regionCheck.pt = pt;
-    s.regionCheck.generation = PageTable.generationOf(pt);
+    s.regionCheck.generation = PageTable.revocationsOf(pt);
     s.regionCheck.epoch = s.regionEpoch;
   }
 

@@ -31,6 +31,14 @@ export class PageTable {
   readonly #cv = new Float64Array(256);
   /** Incremented on every change: the processor revalidates cached mappings when it moves. */
   #generation = 0;
+  /**
+   * Incremented when a present entry is removed or changed (not when one is added where there was
+   * none): a translation cached for a present page stays true while it does not move, so the
+   * processor's entry caches (TCS, SSA, the memory regions' pages) follow this one, and an OS that
+   * maps new pages (EAUG at a fault, one page at a time) does not make the next entry walk a whole
+   * memory again.
+   */
+  #revocations = 0;
   /** An identity-mapped table (linear = physical below `identityLimit`), as used by the model kernel. */
   readonly identityLimit: number;
   readonly #identityLimit: number; // what the walk reads (the public field can be redefined on an instance)
@@ -47,6 +55,10 @@ export class PageTable {
   /** The generation of `pt` (as the getter, without it). */
   static generationOf(pt: PageTable): number {
     return pt.#generation;
+  }
+  /** The revocation count of `pt` (see #revocations). */
+  static revocationsOf(pt: PageTable): number {
+    return pt.#revocations;
   }
   /** `pt.identityLimit`, without the public field (which can be redefined on an instance). */
   static identityLimitOf(pt: PageTable): number {
@@ -70,6 +82,7 @@ export class PageTable {
   map(vpn: number, pfn: number, flags: number): void {
     if (!Number.isSafeInteger(vpn) || vpn < 0 || vpn * 4096 >= USER_ADDRESS_LIMIT) throw new ArchError('PT_VPN', `bad linear page number ${vpn}`);
     if (!Number.isSafeInteger(pfn) || pfn < 0) throw new ArchError('PT_PFN', `bad frame number ${pfn}`);
+    if (this.#entries.get(vpn) >= 0) this.#revocations++;
     this.#entries.set(vpn, pfn * 8 + (flags & 7));
     this.#ck[vpn & 255] = NaN;
     this.#generation++;
@@ -78,7 +91,10 @@ export class PageTable {
   unmap(vpn: number): boolean {
     const had = this.#entries.delete(vpn);
     this.#ck[vpn & 255] = NaN;
-    if (had) this.#generation++;
+    if (had) {
+      this.#generation++;
+      this.#revocations++;
+    }
     return had;
   }
 
@@ -89,6 +105,7 @@ export class PageTable {
     this.#entries.set(vpn, Math.floor(e / 8) * 8 + (flags & 7));
     this.#ck[vpn & 255] = NaN;
     this.#generation++;
+    this.#revocations++;
     return true;
   }
 

@@ -297,3 +297,22 @@ describe('entry and walk caches', () => {
     assertAllIdle(k);
   });
 });
+
+test('PageTable: a page mapped where none was moves the generation but not the revocations the entry caches follow; a remap, an unmap or new flags of a present page move both', () => {
+  const pt = new PageTable('counts');
+  const counts = () => [pt.generation, PageTable.revocationsOf(pt)];
+  pt.map(1, 10, PTE.U | PTE.W);
+  pt.map(2, 11, PTE.U);
+  assert.deepEqual(counts(), [2, 0]);
+  pt.map(1, 12, PTE.U | PTE.W);
+  assert.deepEqual(counts(), [3, 1], 'remapped');
+  pt.protect(2, PTE.U | PTE.NX);
+  assert.deepEqual(counts(), [4, 2], 'new flags');
+  pt.unmap(2);
+  assert.deepEqual(counts(), [5, 3], 'unmapped');
+  pt.unmap(2);
+  pt.protect(7, PTE.U);
+  assert.deepEqual(counts(), [5, 3], 'nothing there: nothing changed');
+  pt.map(2, 11, PTE.U);
+  assert.deepEqual(counts(), [6, 3], 'mapped again where nothing was');
+});
