@@ -118,6 +118,16 @@ describe('a heap that grows (heapMaxSize, SGX2)', () => {
     e.destroy();
   });
 
+  test('linux-sgx2 with the EPC full and nothing to reclaim: the driver cannot add the page at the fault (SIGBUS, as sgx_encl_eaug_page answers -ENOMEM), so the enclave crashes; its pages all come back', () => {
+    const p = createLinuxPlatform({ profile: 'linux-sgx2', epcSize: 2 << 20 });
+    const free = p.processor.inspect.freeEpcPages;
+    const e = loadFixture(p, 'grow', { config: { heapSize: 256 << 10, heapMaxSize: 16 << 20 } });
+    assert.equal(callStatus(() => call(e, 'ecall_alloc', 8 * MIB, 1)), STATUS.ENCLAVE_CRASHED);
+    assert.equal(e.stats.exceptions, 1);
+    e.destroy();
+    assert.equal(p.processor.inspect.freeEpcPages, free);
+  });
+
   test('a host that answers SUCCESS without committing: the enclave\'s EACCEPT faults and it crashes; nothing unaccepted is ever mapped into its memory', () => {
     const p = createPlatform({ profile: 'win-x64-sgx2', epcSize: 16 << 20 });
     const k32 = p.kernel32 as unknown as { VirtualAlloc: (a: number, s: number, t: number, f: number) => number };
