@@ -151,26 +151,64 @@ describe('a heap that grows (heapMaxSize, SGX2)', () => {
     });
   }
 
-  test('another thread grows the memory while this one is out asking for pages: both growths are whole, each answers its own old size', () => {
+  /** Thread A grows by 2 pages; inside the host's VirtualAlloc for A's pages, before or after committing them, the host enters thread B, which grows by 3. */
+  function interleaved(commitFirst: boolean) {
     const p = createPlatform({ profile: 'win-x64-sgx2', epcSize: 16 << 20 });
     const k32 = p.kernel32 as unknown as { VirtualAlloc: (a: number, s: number, t: number, f: number) => number };
     const honest = k32.VirtualAlloc.bind(p.kernel32);
     const e = loadFixture(p, 'grow', { config: GROWING });
     let nested: number | null = null, armed = true;
     k32.VirtualAlloc = (a, s, t, f) => {
-      const r = honest(a, s, t, f);
-      if (armed && a >= e.base && a < e.base + e.size) {
-        armed = false;
-        nested = e.ecall('ecall_grow', [3], { newThread: true }) as number;
-      }
-      return r;
+      if (!armed || a < e.base || a >= e.base + e.size) return honest(a, s, t, f);
+      armed = false;
+      const r = commitFirst ? honest(a, s, t, f) : 0;
+      nested = e.ecall('ecall_grow', [3], { newThread: true }) as number;
+      return commitFirst ? r : honest(a, s, t, f);
     };
-    const outer = call(e, 'ecall_grow', 2);
+    const outer = call(e, 'ecall_grow', 2) as number;
     k32.VirtualAlloc = honest;
-    assert.equal(nested, 4, 'the nested growth on the other thread: 4 → 7 pages');
-    assert.equal(outer, 7, 'the outer growth: from 7 pages, as if it came second');
-    assert.equal(call(e, 'ecall_pages'), 9);
-    assert.equal(call(e, 'ecall_alloc', 64 << 10, 1), 1);
+    return { e, nested, outer };
+  }
+
+  test('another thread asks for the same pages while this one is out asking: one growth fails (−1), the other is whole, no page is accepted before the host committed it, the enclave goes on', () => {
+    // The host commits A's pages, then enters B: B's request overlaps them, the host refuses it.
+    const first = interleaved(true);
+    assert.deepEqual([first.nested, first.outer, call(first.e, 'ecall_pages')], [-1, 4, 6]);
+    // The host enters B before committing A's pages (a review's order): B's pages come first, A's request is refused.
+    const second = interleaved(false);
+    assert.deepEqual([second.nested, second.outer, call(second.e, 'ecall_pages')], [4, -1, 7]);
+    for (const { e } of [first, second]) {
+      assert.equal(call(e, 'ecall_alloc', 64 << 10, 1), 1);
+      assert.equal(call(e, 'ecall_grow', 1) as number, call(e, 'ecall_pages') as number - 1);
+      e.destroy();
+    }
+  });
+
+  test('a fault while the enclave loads (the host claimed the pages an initializer\'s memory.grow asked for): the first ECALL fails with ENCLAVE_CRASHED and so does every later one; an entry while it loads is INVALID_STATE', () => {
+    const p = createPlatform({ profile: 'win-x64-sgx2', epcSize: 16 << 20 });
+    const b = buildImage({ module: growsAtLoad(false), interface: fixtureInterface('grow'), config: GROWING });
+    const e = loadEnclave(p, b.image, { sigstruct: signFixture(b) });
+    const k32 = p.kernel32 as unknown as { VirtualAlloc: (a: number, s: number, t: number, f: number) => number };
+    const honest = k32.VirtualAlloc.bind(p.kernel32);
+    k32.VirtualAlloc = (a, s, t, f) => (a >= e.base && a < e.base + e.size ? a : honest(a, s, t, f));
+    assert.equal(callStatus(() => call(e, 'ecall_checksum')), STATUS.ENCLAVE_CRASHED);
+    k32.VirtualAlloc = honest;
+    assert.equal(callStatus(() => call(e, 'ecall_pages')), STATUS.ENCLAVE_CRASHED);
     e.destroy();
+    // Entered on another thread while the first is out during its load.
+    const p2 = createPlatform({ profile: 'win-x64-sgx2', epcSize: 16 << 20 });
+    const e2 = loadEnclave(p2, b.image, { sigstruct: signFixture(b) });
+    const k2 = p2.kernel32 as unknown as { VirtualAlloc: (a: number, s: number, t: number, f: number) => number };
+    const honest2 = k2.VirtualAlloc.bind(p2.kernel32);
+    let during: number | null = null;
+    k2.VirtualAlloc = (a, s, t, f) => {
+      if (a >= e2.base && a < e2.base + e2.size && during === null) during = callStatus(() => e2.ecall('ecall_pages', [], { newThread: true }));
+      return honest2(a, s, t, f);
+    };
+    assert.equal(call(e2, 'ecall_checksum'), 4);
+    k2.VirtualAlloc = honest2;
+    assert.equal(during, STATUS.INVALID_STATE);
+    assert.equal(call(e2, 'ecall_pages'), 8);
+    e2.destroy();
   });
 });

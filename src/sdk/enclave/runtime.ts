@@ -72,6 +72,9 @@ const HEAP_COMMIT: FunctionPlan = Object.freeze({ name: 'heap commit', index: OC
 /** A module of one import, (i32) -> (i32), that it exports again: a Wasm function that calls JavaScript, for a table. */
 const GROW_WRAPPER = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 6, 1, 0x60, 1, 0x7f, 1, 0x7f, 2, 7, 1, 1, 0x77, 1, 0x67, 0, 0, 7, 5, 1, 1, 0x67, 0, 0]);
 
+const LOADING: BrokenEnclave = Object.freeze({ ok: false, status: STATUS.INVALID_STATE });
+const CRASHED_LOADING: BrokenEnclave = Object.freeze({ ok: false, status: STATUS.ENCLAVE_CRASHED });
+
 /** A loaded enclave's state in the runtime. */
 class EnclaveState {
   readonly ok = true as const;
@@ -103,12 +106,12 @@ class EnclaveState {
    * that accepted pages and then failed).
    */
   accepted: number;
-  /** Bytes of the heap asked of the host so far (a thread out asking has not accepted them yet). */
-  requested: number;
+  /** Bytes of the heap the host has committed at the enclave's request (its ORET said SUCCESS), from the heap's start. */
+  committed: number;
 
   /** `heapMax`: the most the memory may grow to, bytes (its size at load when it cannot grow); `heapBase`: its linear address. */
   constructor(readonly plan: InterfacePlan, readonly memory: WebAssembly.Memory, readonly heapMax: number, ctx: EnclaveContext, readonly heapBase = 0) {
-    this.accepted = this.requested = memory.buffer.byteLength;
+    this.accepted = this.committed = memory.buffer.byteLength;
     this.#u8 = new Uint8Array(memory.buffer);
     this.#i32 = new Int32Array(memory.buffer);
     this.ctx = ctx;
@@ -333,7 +336,17 @@ class TrustedRuntime implements TrustedRuntimeEngine {
   #stateOf(ctx: EnclaveContext, key: object): EnclaveState | BrokenEnclave {
     let st = this.#enclaves.get(key);
     if (!st) {
-      st = this.#initialize(ctx);
+      // An initializer may exit (its memory.grow commits pages): an entry meanwhile finds the
+      // enclave loading (INVALID_STATE), and a load that ends in the abort continuation (the
+      // enclave's exception handler after a fault) or is given up leaves it crashed.
+      this.#enclaves.set(key, LOADING);
+      try {
+        st = this.#initialize(ctx);
+      } catch (e) {
+        this.#enclaves.set(key, CRASHED_LOADING);
+        if (e instanceof EnclaveRedirect) st = CRASHED_LOADING;
+        else throw e;
+      }
       this.#enclaves.set(key, st);
     }
     this.#lastKey = key;
@@ -522,23 +535,23 @@ class TrustedRuntime implements TrustedRuntimeEngine {
   }
 
   /**
-   * The heap's pages up to `want` bytes that the enclave does not have yet: those no thread has
-   * asked for yet asked of the host (OCALL_HEAP_COMMIT, no ECALL allowed on this thread while it
-   * runs), then every page not accepted yet EACCEPTed, one by one. False when the host refuses or
-   * a page is refused (what was accepted stays accepted, for the next growth).
+   * The heap's pages up to `want` bytes that the enclave does not have yet: those the host has not
+   * committed asked of it (OCALL_HEAP_COMMIT, no ECALL allowed on this thread while it runs), then
+   * every page not accepted yet EACCEPTed, one by one; only pages the host said it committed are
+   * accepted. False when the host refuses or a page is refused (what was accepted stays accepted,
+   * for the next growth). Another thread entered while this one is out may ask for the same pages
+   * first: the host then refuses the second request (the pages are there), and that growth fails
+   * (−1) rather than accepting pages that may not be there yet.
    */
   #commitHeap(st: EnclaveState, ctx: EnclaveContext, want: number): boolean {
     ctx.step();
-    const from = Math.max(st.requested, st.accepted);
-    if (want > from) {
+    if (want > st.committed) {
       const t = this.#thread(st, ctx.tcsAddress);
-      st.requested = want;
+      const from = st.committed;
       ctx.regs.rdx = want - from;
       const status = this.#exitForOcall(st, ctx, t, HEAP_COMMIT, st.heapBase + from, t.scratchBase);
-      if (status !== STATUS.SUCCESS) {
-        if (st.requested === want) st.requested = from;
-        return false;
-      }
+      if (status !== STATUS.SUCCESS) return false;
+      if (want > st.committed) st.committed = want;
     }
     if (want <= st.accepted) return true;
     const r = acceptPages(ctx, st.heapBase + st.accepted, st.heapBase + want);
