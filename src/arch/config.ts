@@ -110,13 +110,12 @@ export const XSAVE_COMPONENTS: Readonly<Record<number, { offset: number; size: n
 
 /** compute_xsave_size(XFRM) (SDM ECREATE pseudocode); the last answer kept (every SSA frame check after an EPCM change asks it again). */
 export function computeXsaveSize(xfrm: bigint): number {
-  if (xfrm === lastXfrm) return lastXsaveSize;
+  if (lastXsave !== null && xfrm === lastXsave.xfrm) return lastXsave.size;
   const size = xsaveSizeOf(xfrm);
-  lastXfrm = xfrm;
-  lastXsaveSize = size;
+  lastXsave = { xfrm, size };
   return size;
 }
-let lastXfrm = -1n, lastXsaveSize = 0;
+let lastXsave: { readonly xfrm: bigint; readonly size: number } | null = null;
 
 function xsaveSizeOf(xfrm: bigint): number {
   let offset = 576;
