@@ -17,5 +17,6 @@ export {
   createQuotingService, createProvisioningCertificationService, createPckCertificateService, verifyQuote, parseQuote, QV_RESULT, AttestError,
   type QuotingService, type ProvisioningCertificationService, type PckCertificateService, type QuoteVerification, type Quote,
 } from './attest/index.js';
+export { estimateCost, countersSince, DEFAULT_COST_MODEL, type CostModel, type CostEstimate, type SgxCounters } from './arch/index.js';
 export { buildShieldImage, runShielded, createShieldHost, MemoryFileSystem, ShieldError, type ShieldManifest, type ShieldRun } from './shield/index.js';
 export * from './os/windows/constants.js';

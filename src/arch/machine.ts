@@ -238,6 +238,12 @@ export class MachineState {
   readonly evicted = new Map<number, EvictedState>();
   /** Bumped on every EPCM change (and integrity failure): entry-time caches are keyed by it. */
   epcmEpoch = 0;
+  /**
+   * How many times each leaf ran (by leaf number; ENCLS: every execution the kernel made, faulting
+   * ones included; ENCLU: EENTER and ERESUME once they entered, EEXIT as the enclave left, the
+   * in-enclave leaves as called) and how many AEXs there were: what a cost model prices (costs.ts).
+   */
+  readonly counts = { encls: new Float64Array(32), enclu: new Float64Array(8), aexInterrupts: 0, aexExceptions: 0 };
   lePubKeyHash: Uint8Array = INTEL_LE_PUBKEYHASH.slice();
   featureControl = { lock: true, sgxEnable: true, sgxLc: true };
   /** SGX1 present and enabled: the ENCLU fast path may skip the feature checks. */

@@ -4,6 +4,7 @@
  * surface is the instruction set, non-enclave memory access (abort-page semantics), the DRAM view
  * a physical attacker has, and metadata inspection that never reveals page contents.
  */
+import { ENCLS_EVENTS, ENCLU_EVENTS, type SgxCounters, type SgxEvent } from './costs.js';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
 import { defaultCrypto } from '../lib/crypto/node.js';
 import { toHex, fromHex, plainView } from '../lib/bytes.js';
@@ -146,6 +147,7 @@ export class LogicalProcessor {
     const m = this.#m, lp = this.#lp;
     // Registers hold integers: a value of another kind could answer differently to a check and to its use.
     if (typeof leaf !== 'number' || typeof rbx !== 'number' || typeof rcx !== 'number' || typeof rdx !== 'number') throw badOperands('ENCLS', { leaf, rbx, rcx, rdx });
+    if (leaf >= 0 && leaf < 32) m.counts.encls[leaf]++; // (every execution, a faulting one too: a cost model prices them)
     // EEXTEND runs 16 times per measured page and EADD once per page: their preamble is the same
     // checks, in a shorter path.
     if (lp.cpl === 0 && !lp.enclaveMode && m.locked === null && m.enclaveReady) {
@@ -473,6 +475,19 @@ export class ProcessorInspector {
   /** @internal */
   constructor(m: MachineState) {
     this.#m = m;
+  }
+  /**
+   * How many times each leaf ran and each kind of AEX happened since the processor was made (see
+   * costs.ts: `countersSince` for a run's own, `estimateCost` for what they would cost on hardware).
+   */
+  get counters(): SgxCounters {
+    const c = this.#m.counts;
+    const out = {} as Record<SgxEvent, number>;
+    ENCLS_EVENTS.forEach((k, i) => (out[k] = c.encls[i]!));
+    ENCLU_EVENTS.forEach((k, i) => (out[k] = c.enclu[i]!));
+    out.AEX_INTERRUPT = c.aexInterrupts;
+    out.AEX_EXCEPTION = c.aexExceptions;
+    return out;
   }
   get freeEpcPages(): number {
     return this.#m.epcPages - this.#m.validCount;

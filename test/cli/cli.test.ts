@@ -136,6 +136,16 @@ test('keygen → build → sign → measure → inspect → run, and two-step si
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /greeting: "Hello, world, from inside the enclave!"/);
   assert.match(r.err, /ocall ocall_print\("the enclave wrote a greeting"\)/);
+  // --stats: the leaves of the load and of the call, priced by the cost model.
+  const st = witness('run', 'hs.wimg', 'ecall_hello', 'world', '-', '64', '--stats');
+  assert.equal(st.code, 0, st.err);
+  assert.match(st.out, /^load: ECREATE 1, EADD \d+, EINIT 1, EEXTEND \d+$/m);
+  assert.match(st.out, /^call: EENTER 2, EEXIT 2$/m, 'the ECALL and its one OCALL');
+  assert.match(st.out, /^  on SGX hardware ≈ 17,200 cycles \(6\.9 µs at 2\.5 GHz\)$/m);
+  assert.match(st.out, /unpriced: ECREATE, EADD, EINIT/);
+  const sj = JSON.parse(witness('run', 'hs.wimg', 'ecall_hello', 'world', '-', '64', '--stats', '--json').out) as { stats: { call: { counts: Record<string, number>; cycles: number } } };
+  assert.deepEqual(sj.stats.call.counts, { EENTER: 2, EEXIT: 2 });
+  assert.equal(sj.stats.call.cycles, 17200);
   // Two-step: gendata, sign the 256 bytes elsewhere (node:crypto here), assemble.
   assert.equal(witness('sign', '--gendata', 'h.wimg', '--out', 'data.bin', '--date', '20261126').code, 0);
   const { createSign } = require_crypto();

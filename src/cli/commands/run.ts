@@ -5,10 +5,17 @@ import { WINDOWS_PROFILES, type WindowsProfileId } from '../../os/windows/index.
 import { LINUX_PROFILES, isLinuxProfile } from '../../os/linux/index.js';
 import { bufferLength, encodeWide, decodeWide } from '../../sdk/marshal.js';
 import { fromHex, toHex } from '../../lib/index.js';
+import { DEFAULT_COST_MODEL, estimateCost, countersSince, type SgxCounters } from '../../arch/index.js';
 import { CliError, toJson, type Io } from '../io.js';
 import { readInput } from '../files.js';
 import { parseValue, parseSeed } from '../values.js';
 import type { Command } from '../main.js';
+
+/** The events that happened (their counts) and what the default cost model prices them at. */
+function costReport(counts: SgxCounters): { counts: Record<string, number>; cycles: number; seconds: number; unpriced: Record<string, number> } {
+  const e = estimateCost(counts);
+  return { counts: Object.fromEntries(Object.entries(counts).filter(([, n]) => n !== 0)), cycles: e.cycles, seconds: e.seconds, unpriced: e.unpriced };
+}
 
 function printable(b: Uint8Array): string | null {
   const end = b.indexOf(0) >= 0 ? b.indexOf(0) : b.length;
@@ -18,19 +25,21 @@ function printable(b: Uint8Array): string | null {
 
 export const command: Command = {
   name: 'run',
-  usage: 'witness run IMAGE ECALL [ARGS...] [--profile P] [--seed HEX] [--json]\n\n' +
+  usage: 'witness run IMAGE ECALL [ARGS...] [--profile P] [--seed HEX] [--stats] [--json]\n\n' +
     `  P: ${[...WINDOWS_PROFILES, ...LINUX_PROFILES].join(', ')} (a Linux profile loads through /dev/sgx_enclave);\n` +
     '  HEX: a platform seed of at least 16 bytes.\n' +
     '  Arguments follow the ECALL\'s EDL parameters: integers (decimal or 0x…, within the type\'s range)\n' +
     '  or decimal numbers for float/double values, an address for [user_check]; for [in] buffers\n' +
     '  text, hex:0011… or @FILE; for [string] parameters text; for [out] buffers anything (the size\n' +
-    '  comes from size=/count=). OCALLs print their arguments and return 0.',
+    '  comes from size=/count=). OCALLs print their arguments and return 0.\n' +
+    '  --stats: the SGX leaves and AEXs of the load and of the call, and what a cost model of SGX\n' +
+    '  hardware prices them at (published cycle counts for transitions, paging and EEXTEND; the rest unpriced).',
   example: 'witness run hello.signed.wimg ecall_hello world - 64',
   run(argv: string[], io: Io): number {
     // A negative number (-1, -0x10, -.5) is an ECALL argument, never an option (no option starts with
     // a digit): it is hidden from parseArgs behind a NUL, which no command-line argument can hold.
     const negative = (a: string) => /^-(\.?[0-9])/.test(a);
-    const parsed = parseArgs({ args: argv.map((a) => (negative(a) ? `\0${a}` : a)), options: { profile: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    const parsed = parseArgs({ args: argv.map((a) => (negative(a) ? `\0${a}` : a)), options: { profile: { type: 'string' }, seed: { type: 'string' }, stats: { type: 'boolean' }, json: { type: 'boolean' } }, allowPositionals: true, strict: true });
     const values = parsed.values;
     const positionals = parsed.positionals.map((a) => (a.startsWith('\0') ? a.slice(1) : a));
     if (positionals.length < 2) throw new CliError('CLI_USAGE', 'expected IMAGE and ECALL (see --help)');
@@ -69,18 +78,29 @@ export const command: Command = {
       : createPlatform({ ...(profile !== undefined ? { profile: profile as WindowsProfileId } : {}), ...(seed !== undefined ? { seed } : {}) });
     // The platform refusing to load (EnclaveLoadError) or a failed call (EnclaveCallError) is the negative
     // answer, exit 1; an image of the wrong shape (a bad configuration, a manifest that disagrees) is bad input, 2.
+    const c0 = platform.processor.inspect.counters;
     const enclave = loadEnclave(platform, img, { ocalls });
+    const c1 = platform.processor.inspect.counters;
     const result = enclave.ecall(name, args);
+    const c2 = platform.processor.inspect.counters;
     enclave.destroy();
+    const stats = values.stats ? { load: costReport(countersSince(c1, c0)), call: costReport(countersSince(c2, c1)), model: DEFAULT_COST_MODEL.source } : null;
     const outs = f.params.map((p, i) => ({ p, a: args[i] })).filter((x) => x.p.kind === 'buffer' && (x.p.direction === 'out' || x.p.direction === 'inout'));
     if (values.json) {
-      io.out(toJson({ ecall: name, result: typeof result === 'bigint' ? result.toString() : result ?? null, out: Object.fromEntries(outs.map((o) => [o.p.name, toHex(o.a as Uint8Array)])) }));
+      io.out(toJson({ ecall: name, result: typeof result === 'bigint' ? result.toString() : result ?? null, out: Object.fromEntries(outs.map((o) => [o.p.name, toHex(o.a as Uint8Array)])), ...(stats !== null ? { stats } : {}) }));
     } else {
       io.out(`${name} returned ${result === undefined ? '(void)' : String(result)}`);
       for (const o of outs) {
         const b = o.a as Uint8Array;
         const text = o.p.string === 'wstring' ? decodeWide(b) : printable(b);
         io.out(`  ${o.p.name}: ${text !== null ? JSON.stringify(text) : toHex(b)}`);
+      }
+      if (stats !== null) {
+        for (const [what, r] of [['load', stats.load], ['call', stats.call]] as const) {
+          io.out(`${what}: ${Object.entries(r.counts).map(([k, n]) => `${k} ${n}`).join(', ') || 'no SGX events'}`);
+          io.out(`  on SGX hardware ≈ ${r.cycles.toLocaleString('en-US')} cycles (${(r.seconds * 1e6).toFixed(1)} µs at ${DEFAULT_COST_MODEL.ghz} GHz)${Object.keys(r.unpriced).length ? `; unpriced: ${Object.keys(r.unpriced).join(', ')}` : ''}`);
+        }
+        io.out(`  (prices: ${stats.model})`);
       }
     }
     return 0;
