@@ -331,7 +331,7 @@ function eenterEntry(m: MachineState, lp: LpState, regs: Registers, host: Regist
   if (t.state === 'active') throw eenterFault(t, 2);
   const e = makeEntry(m, lp, t, s, token, handler, host, ssa.ssaLa, ssa.pages, reuse);
   enterMode(m, e, regs.rcx);
-  m.counts.enclu[ENCLU.EENTER]++;
+  m.eenters++;
   // URSP/URBP into the current SSA frame; RAX = CSSA, RCX = the instruction after ENCLU.
   writeUrspUrbp(m, ssa, regs.rsp, regs.rbp);
   const r = e.ctx.regs;
@@ -380,7 +380,7 @@ function eresumeEntry(m: MachineState, lp: LpState, regs: Registers, host: Regis
   if (fsbase < 0 || fsbase >= USER_LIMIT || gsbase < 0 || gsbase >= USER_LIMIT) throw gp('ERESUME: the saved FS/GS base is not canonical');
   const e = makeEntry(m, lp, t, s, token, handler, host, ssaLa, pages, reuse);
   enterMode(m, e, regs.rcx);
-  m.counts.enclu[ENCLU.ERESUME]++;
+  m.encluCounts[ENCLU.ERESUME]++;
   t.cssa = frame;
   m.tcsChanged(t);
   const r = e.ctx.regs;
@@ -407,7 +407,7 @@ function eexitTo(m: MachineState, e: Entry, target: number): ExitInfo {
   // code), but the TCS busy until it is: EEXIT is one instruction, no entry to this TCS fits inside
   // it (a setter's EENTER on it gets the busy #GP, and cannot take over this entry's record).
   leaveLp(e);
-  m.counts.enclu[ENCLU.EEXIT]++;
+  m.eexits++;
   try {
     copyRegisters(h, e.ctx.regs);
     h.rip = target;
@@ -432,8 +432,7 @@ const EXITINFO_VALID_VECTORS = new Set<number>([VECTOR.DE, VECTOR.DB, VECTOR.BP,
  */
 function aex(m: MachineState, e: Entry, vector: number | null, errorCode: number, maddr: number, detail: string | null): ExitInfo {
   const { tcs: t, secs: s } = e;
-  if (vector === null) m.counts.aexInterrupts++;
-  else m.counts.aexExceptions++;
+  m.aexCounts[vector === null ? 0 : 1]++;
   const r = e.ctx.regs;
   const frameBase = e.secs.ssaFrameSize * 4096;
   const gOff = frameBase - GPRSGX_SIZE;
@@ -573,7 +572,7 @@ function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'ae
     e.ssaLa = ssa.ssaLa;
     e.ssaPages = ssa.pages;
     enterMode(m, e, aep);
-    m.counts.enclu[ENCLU.EENTER]++;
+    m.eenters++;
     putUrspUrbpWords(ssa.gprWords, ssa.gprOff >> 2, r.rsp, r.rbp);
     m.touched(ssa.gprPage);
     saveTf(e, r);
@@ -901,7 +900,7 @@ function eenterCached(m: MachineState, lp: LpState, regs: Registers, handler: Ex
   e.ssaLa = ssa.ssaLa;
   e.ssaPages = ssa.pages;
   enterMode(m, e, aep);
-  m.counts.enclu[ENCLU.EENTER]++;
+  m.eenters++;
   putUrspUrbpWords(w, ssa.gprOff >> 2, r.rsp, r.rbp);
   m.touched(ssa.gprPage);
   saveTf(e, r);
@@ -1397,7 +1396,7 @@ class Context implements EnclaveContext {
 
   eaccept(secinfo: number, page: number): number {
     this.#check();
-    this.#m.counts.enclu[ENCLU.EACCEPT]++;
+    this.#m.encluCounts[ENCLU.EACCEPT]++;
     this.step();
     // (SECINFO of EACCEPT: R W X, PENDING MODIFIED PR, PAGE_TYPE.)
     return this.#withFaults(() => {
@@ -1410,7 +1409,7 @@ class Context implements EnclaveContext {
 
   eacceptcopy(secinfo: number, destination: number, source: number): number {
     this.#check();
-    this.#m.counts.enclu[ENCLU.EACCEPTCOPY]++;
+    this.#m.encluCounts[ENCLU.EACCEPTCOPY]++;
     this.step();
     return this.#withFaults(() => {
       this.#sgx2('EACCEPTCOPY');
@@ -1427,7 +1426,7 @@ class Context implements EnclaveContext {
 
   emodpe(secinfo: number, page: number): void {
     this.#check();
-    this.#m.counts.enclu[ENCLU.EMODPE]++;
+    this.#m.encluCounts[ENCLU.EMODPE]++;
     this.step();
     this.#withFaults(() => {
       this.#sgx2('EMODPE');
@@ -1452,7 +1451,7 @@ class Context implements EnclaveContext {
 
   ereport(targetinfo: number, reportdata: number, output: number): void {
     this.#check();
-    this.#m.counts.enclu[ENCLU.EREPORT]++;
+    this.#m.encluCounts[ENCLU.EREPORT]++;
     this.step();
     this.#withFaults(() => {
       if (targetinfo % 512 !== 0 || !this.#inElrange(targetinfo, 512) || reportdata % 128 !== 0 || !this.#inElrange(reportdata, 64) || output % 512 !== 0 || !this.#inElrange(output, 432)) {
@@ -1495,7 +1494,7 @@ class Context implements EnclaveContext {
 
   egetkey(keyrequest: number, output: number): number {
     this.#check();
-    this.#m.counts.enclu[ENCLU.EGETKEY]++;
+    this.#m.encluCounts[ENCLU.EGETKEY]++;
     this.step();
     this.#withFaults(() => {
       if (keyrequest % 512 !== 0 || !this.#inElrange(keyrequest, 512)) throw gp('EGETKEY: KEYREQUEST must be 512-aligned and inside ELRANGE');

@@ -243,7 +243,13 @@ export class MachineState {
    * ones included; ENCLU: EENTER and ERESUME once they entered, EEXIT as the enclave left, the
    * in-enclave leaves as called) and how many AEXs there were: what a cost model prices (costs.ts).
    */
-  readonly counts = { encls: new Float64Array(32), enclu: new Float64Array(8), aexInterrupts: 0, aexExceptions: 0 };
+  readonly enclsCounts = new Float64Array(32);
+  readonly encluCounts = new Float64Array(8);
+  /** AEXs: [interrupts, exceptions]. */
+  readonly aexCounts = new Float64Array(2);
+  /** EENTERs and EEXITs (on every ECALL's path: plain fields, cheaper there than a typed array's elements). */
+  eenters = 0;
+  eexits = 0;
   lePubKeyHash: Uint8Array = INTEL_LE_PUBKEYHASH.slice();
   featureControl = { lock: true, sgxEnable: true, sgxLc: true };
   /** SGX1 present and enabled: the ENCLU fast path may skip the feature checks. */

@@ -147,7 +147,7 @@ export class LogicalProcessor {
     const m = this.#m, lp = this.#lp;
     // Registers hold integers: a value of another kind could answer differently to a check and to its use.
     if (typeof leaf !== 'number' || typeof rbx !== 'number' || typeof rcx !== 'number' || typeof rdx !== 'number') throw badOperands('ENCLS', { leaf, rbx, rcx, rdx });
-    if (leaf >= 0 && leaf < 32) m.counts.encls[leaf]++; // (every execution, a faulting one too: a cost model prices them)
+    if (leaf >= 0 && leaf < 32) m.enclsCounts[leaf]++; // (every execution, a faulting one too: a cost model prices them)
     // EEXTEND runs 16 times per measured page and EADD once per page: their preamble is the same
     // checks, in a shorter path.
     if (lp.cpl === 0 && !lp.enclaveMode && m.locked === null && m.enclaveReady) {
@@ -481,12 +481,14 @@ export class ProcessorInspector {
    * costs.ts: `countersSince` for a run's own, `estimateCost` for what they would cost on hardware).
    */
   get counters(): SgxCounters {
-    const c = this.#m.counts;
+    const m = this.#m;
     const out = {} as Record<SgxEvent, number>;
-    ENCLS_EVENTS.forEach((k, i) => (out[k] = c.encls[i]!));
-    ENCLU_EVENTS.forEach((k, i) => (out[k] = c.enclu[i]!));
-    out.AEX_INTERRUPT = c.aexInterrupts;
-    out.AEX_EXCEPTION = c.aexExceptions;
+    ENCLS_EVENTS.forEach((k, i) => (out[k] = m.enclsCounts[i]!));
+    ENCLU_EVENTS.forEach((k, i) => (out[k] = m.encluCounts[i]!));
+    out.EENTER = m.eenters;
+    out.EEXIT = m.eexits;
+    out.AEX_INTERRUPT = m.aexCounts[0]!;
+    out.AEX_EXCEPTION = m.aexCounts[1]!;
     return out;
   }
   get freeEpcPages(): number {
