@@ -144,7 +144,7 @@ export function ecreate(m: MachineState, lp: LpState, rbx: number, rcx: number):
     attributes: src.slice(48, 64), configId: src.slice(192, 256), configSvn: u16le(src, 260),
     measurement, initialized: false, mrenclave: new Uint8Array(32), mrsigner: new Uint8Array(32), isvProdId: 0, isvSvn: 0,
     isvFamilyId: new Uint8Array(16), isvExtProdId: new Uint8Array(16), padding: new Uint8Array(352),
-    childCount: 0, activeThreads: 0, exitCount: 0, tamperedPages: 0, regions: [], regionEpoch: 0, regionCheck: { pt: null, generation: -1, epoch: -1 }, dead: false, trackEpoch: 0,
+    childCount: 0, activeThreads: 0, exitCount: 0, tamperedPages: 0, regions: [], regionEpoch: 0, regionCheck: { pt: null, revocations: -1, epoch: -1 }, dead: false, trackEpoch: 0,
     mode64, xfrmInXcr0: (xfrm & ~cfg.xcr0) === 0n,
   };
   m.setPage(idx, page);

@@ -68,7 +68,7 @@ function exitOf(reason: ExitInfo['reason'], t: TcsState, vector: number | null =
 /**
  * The TCS operand and the checks of its fields and its enclave that EENTER and ERESUME share
  * (steps 2–8). The same RBX as this LP's last entry that passed them, with nothing they depend on
- * changed (page table and its generation; the EPCM epoch, which EDBGWR of TCS.FLAGS and integrity
+ * changed (page table and its revocations; the EPCM epoch, which EDBGWR of TCS.FLAGS and integrity
  * failures move too; an initialized enclave stays initialized), passes them again: only the AEP,
  * the caller's, is checked every time.
  */
@@ -565,7 +565,7 @@ function suspend(m: MachineState, e: Entry, first: ExitInfo, kind: 'eexit' | 'ae
       ssa === null || ssa.pt !== pt || ssa.gen !== PageTable.revocationsOf(pt) || ssa.epoch !== m.epcmEpoch || ssa.frame !== frame ||
       ssa.gprWords === null || ssa.gprBytes !== m.page(ssa.gprPage) ||
       // validateAtEntry's checks (the frame runs on after the ORET as a fresh entry would start).
-      s.tamperedPages > 0 || (s.regions.length !== 0 && (s.regionCheck.pt !== pt || s.regionCheck.generation !== PageTable.revocationsOf(pt) || s.regionCheck.epoch !== s.regionEpoch))) {
+      s.tamperedPages > 0 || (s.regions.length !== 0 && (s.regionCheck.pt !== pt || s.regionCheck.revocations !== PageTable.revocationsOf(pt) || s.regionCheck.epoch !== s.regionEpoch))) {
       return waitInHandler(m, e, first, kind, interrupt, true, leaf, r);
     }
     // Commit: the record's SSA frame (makeEntry's reuse), enclave mode, URSP/URBP, RAX/RCX/RIP.
@@ -891,7 +891,7 @@ function eenterCached(m: MachineState, lp: LpState, regs: Registers, handler: Ex
   if (s.tamperedPages > 0) return null;
   if (s.regions.length !== 0) {
     const rc = s.regionCheck;
-    if (rc.pt !== pt || rc.generation !== PageTable.revocationsOf(pt) || rc.epoch !== s.regionEpoch) return null;
+    if (rc.pt !== pt || rc.revocations !== PageTable.revocationsOf(pt) || rc.epoch !== s.regionEpoch) return null;
   }
   // Commit: enclave mode, URSP/URBP into the current SSA frame, RAX/RCX/RIP set.
   e.token = token;
@@ -1046,7 +1046,7 @@ function validateAtEntry(m: MachineState, e: Entry): void {
   if (s.regions.length === 0) return;
   const pt = e.lp.cr3;
   const rc = s.regionCheck;
-  if (rc.pt !== pt || rc.generation !== PageTable.revocationsOf(pt) || rc.epoch !== s.regionEpoch) revalidateRegions(m, e, s, pt);
+  if (rc.pt !== pt || rc.revocations !== PageTable.revocationsOf(pt) || rc.epoch !== s.regionEpoch) revalidateRegions(m, e, s, pt);
 }
 
 /** Every page of every memory region still maps its frame under page table `pt` (then remembered as checked). */
@@ -1060,7 +1060,7 @@ function revalidateRegions(m: MachineState, e: Entry, s: SecsState, pt: PageTabl
     }
   }
   rc.pt = pt;
-  rc.generation = PageTable.revocationsOf(pt);
+  rc.revocations = PageTable.revocationsOf(pt);
   rc.epoch = s.regionEpoch;
 }
 
@@ -1354,7 +1354,7 @@ class Context implements EnclaveContext {
     s.regionEpoch++;
     const pt = this.#e.lp.cr3;
     s.regionCheck.pt = pt;
-    s.regionCheck.generation = PageTable.revocationsOf(pt);
+    s.regionCheck.revocations = PageTable.revocationsOf(pt);
     s.regionCheck.epoch = s.regionEpoch;
   }
 

@@ -68,7 +68,7 @@ export interface SecsState {
   regions: MemoryRegion[];
   /** Bumped whenever an EPCM entry of a region frame changes; entry revalidates regions when it moves. */
   regionEpoch: number;
-  regionCheck: { pt: PageTable | null; generation: number; epoch: number };
+  regionCheck: { pt: PageTable | null; revocations: number; epoch: number };
   dead: boolean;
   /** The tracking epoch (specs/sgx.md §10.4, ED-9): ETRACK advances it; EBLOCK records it per page; EENTER/ERESUME per LP. */
   trackEpoch: number;
@@ -111,7 +111,7 @@ export interface TcsState {
   /** AEX count, for inspection. */
   aexCount: number;
   /**
-   * Entry-check cache: valid while (page table, its generation, EPCM epoch, CSSA) are unchanged.
+   * Entry-check cache: valid while (page table, its revocations (PageTable.revocationsOf, in `gen`), EPCM epoch, CSSA) are unchanged.
    * `gprPage`/`gprOff`: the EPC page and offset of the frame's GPRSGX.URSP (URBP follows it);
    * `gprWords`: a word view of that page's storage `gprBytes` (remade when the storage changes).
    */
@@ -134,7 +134,7 @@ export type SuspendedFrame = object;
 
 /**
  * The last TCS operand an LP resolved (EENTER/ERESUME step 2): RBX's translation and the TCS
- * page's EPCM checks hold while the page table, its generation and the EPCM epoch are unchanged
+ * page's EPCM checks hold while the page table, its revocations (`gen`) and the EPCM epoch are unchanged
  * (EDBGWR of TCS.FLAGS and integrity failures move the epoch too).
  */
 export interface TcsOperandCache {

@@ -16,7 +16,7 @@ const dec = new TextDecoder();
 
 /**
  * Another page table for the test process: its entries without the pages at `without`, `remap`
- * mapped writable to another frame, and with `levelGeneration` the same generation count as the
+ * mapped writable to another frame, and with `levelGeneration` the same generation and revocation counts as the
  * process's own (a cache keyed by the count but not by the table would mistake one for the other).
  */
 function otherTable(k: TestKernel, o: { without?: readonly number[]; remap?: { la: number; pa: number }; levelGeneration?: boolean }): PageTable {
@@ -27,8 +27,11 @@ function otherTable(k: TestKernel, o: { without?: readonly number[]; remap?: { l
     else pt.map(v, t.pfn, t.flags);
   }
   if (o.levelGeneration) {
+    // (The entry caches key on a table's revocations, and the walk caches on its generation: both levelled.)
     const [v, t] = pt.entries().next().value as [number, { flags: number }];
-    while (pt.generation < k.userPt.generation) pt.protect(v, t.flags);
+    while (PageTable.revocationsOf(pt) < PageTable.revocationsOf(k.userPt)) pt.protect(v, t.flags);
+    assert.equal(PageTable.revocationsOf(pt), PageTable.revocationsOf(k.userPt));
+    for (let spare = 2 ** 30; pt.generation < k.userPt.generation; spare++) pt.map(spare, 0, 0); // (a mapping where there was none moves the generation only)
     assert.equal(pt.generation, k.userPt.generation);
   }
   return pt;
