@@ -61,31 +61,49 @@ export interface CostEstimate {
   readonly unpriced: Readonly<Partial<Record<SgxEvent, number>>>;
 }
 
-/** The counts from `since` to `now` (two snapshots of `ProcessorInspector.counters`). */
+/** Every event the processor counts. */
+export const SGX_EVENTS: readonly SgxEvent[] = [...ENCLS_EVENTS, ...ENCLU_EVENTS, 'AEX_INTERRUPT', 'AEX_EXCEPTION'];
+const KNOWN = new Set<string>(SGX_EVENTS);
+
+/**
+ * The counts from `since` to `now` (two snapshots of `ProcessorInspector.counters`, the earlier second).
+ * @throws {RangeError} for a snapshot that lacks an event or counts less than the earlier one.
+ */
 export function countersSince(now: SgxCounters, since: SgxCounters): SgxCounters {
   const out = {} as Record<SgxEvent, number>;
-  for (const k of Object.keys(now) as SgxEvent[]) out[k] = now[k] - since[k];
+  for (const k of SGX_EVENTS) {
+    const a = now[k], b = since[k];
+    if (typeof a !== 'number' || typeof b !== 'number' || !(a >= b)) throw new RangeError(`countersSince(now, since): ${k} is ${String(a)} now and ${String(b)} before (the later snapshot first)`);
+    out[k] = a - b;
+  }
   return out;
 }
 
 /**
  * Price `counts` with `model` (default DEFAULT_COST_MODEL).
- * @throws {RangeError} for a model whose clock or a price is not a positive finite number (0 is a price).
+ * @throws {RangeError} for a model whose clock is not a positive number, or that prices an event the
+ * processor does not count or at anything but a non-negative number of cycles; for a count that is
+ * not a non-negative integer or of an event the processor does not count.
  */
 export function estimateCost(counts: SgxCounters, model: CostModel = DEFAULT_COST_MODEL): CostEstimate {
   if (!(Number.isFinite(model.ghz) && model.ghz > 0)) throw new RangeError(`a cost model's clock must be a positive number of GHz, got ${String(model.ghz)}`);
+  for (const [k, v] of Object.entries(model.cycles)) {
+    if (!KNOWN.has(k)) throw new RangeError(`a cost model prices ${k}, which is no event the processor counts (${SGX_EVENTS.join(', ')})`);
+    if (!(Number.isFinite(v) && v >= 0)) throw new RangeError(`a cost model's price for ${k} must be a non-negative number of cycles, got ${String(v)}`);
+  }
   const byEvent: Partial<Record<SgxEvent, { count: number; each: number; cycles: number }>> = {};
   const unpriced: Partial<Record<SgxEvent, number>> = {};
   let cycles = 0;
   for (const k of Object.keys(counts) as SgxEvent[]) {
     const n = counts[k];
+    if (!(Number.isSafeInteger(n) && n >= 0)) throw new RangeError(`a count must be a non-negative integer: ${k} is ${String(n)}`);
+    if (!KNOWN.has(k)) throw new RangeError(`${k} is no event the processor counts`);
     if (n === 0) continue;
     const each = model.cycles[k];
     if (each === undefined) {
       unpriced[k] = n;
       continue;
     }
-    if (!(Number.isFinite(each) && each >= 0)) throw new RangeError(`a cost model's price for ${k} must be a non-negative number of cycles, got ${String(each)}`);
     byEvent[k] = { count: n, each, cycles: n * each };
     cycles += n * each;
   }

@@ -1396,8 +1396,8 @@ class Context implements EnclaveContext {
 
   eaccept(secinfo: number, page: number): number {
     this.#check();
-    this.#m.encluCounts[ENCLU.EACCEPT]++;
     this.step();
+    this.#m.encluCounts[ENCLU.EACCEPT]++; // (after the interrupt window: an AEX there is before the leaf runs)
     // (SECINFO of EACCEPT: R W X, PENDING MODIFIED PR, PAGE_TYPE.)
     return this.#withFaults(() => {
       this.#sgx2('EACCEPT');
@@ -1409,8 +1409,8 @@ class Context implements EnclaveContext {
 
   eacceptcopy(secinfo: number, destination: number, source: number): number {
     this.#check();
-    this.#m.encluCounts[ENCLU.EACCEPTCOPY]++;
     this.step();
+    this.#m.encluCounts[ENCLU.EACCEPTCOPY]++; // (after the interrupt window: an AEX there is before the leaf runs)
     return this.#withFaults(() => {
       this.#sgx2('EACCEPTCOPY');
       if (secinfo % 64 !== 0 || !this.#inElrange(secinfo, 64) || destination % 4096 !== 0 || !this.#inElrange(destination, 4096) || source % 4096 !== 0 || !this.#inElrange(source, 4096)) {
@@ -1426,8 +1426,8 @@ class Context implements EnclaveContext {
 
   emodpe(secinfo: number, page: number): void {
     this.#check();
-    this.#m.encluCounts[ENCLU.EMODPE]++;
     this.step();
+    this.#m.encluCounts[ENCLU.EMODPE]++; // (after the interrupt window: an AEX there is before the leaf runs)
     this.#withFaults(() => {
       this.#sgx2('EMODPE');
       if (secinfo % 64 !== 0 || !this.#inElrange(secinfo, 64) || page % 4096 !== 0 || !this.#inElrange(page, 4096)) throw gp('EMODPE: SECINFO must be 64-aligned and the page 4K-aligned, both inside ELRANGE');
@@ -1451,8 +1451,8 @@ class Context implements EnclaveContext {
 
   ereport(targetinfo: number, reportdata: number, output: number): void {
     this.#check();
-    this.#m.encluCounts[ENCLU.EREPORT]++;
     this.step();
+    this.#m.encluCounts[ENCLU.EREPORT]++; // (after the interrupt window: an AEX there is before the leaf runs)
     this.#withFaults(() => {
       if (targetinfo % 512 !== 0 || !this.#inElrange(targetinfo, 512) || reportdata % 128 !== 0 || !this.#inElrange(reportdata, 64) || output % 512 !== 0 || !this.#inElrange(output, 432)) {
         throw gp('EREPORT: operands must be aligned (512/128/512) and inside ELRANGE');
@@ -1494,8 +1494,8 @@ class Context implements EnclaveContext {
 
   egetkey(keyrequest: number, output: number): number {
     this.#check();
-    this.#m.encluCounts[ENCLU.EGETKEY]++;
     this.step();
+    this.#m.encluCounts[ENCLU.EGETKEY]++; // (after the interrupt window: an AEX there is before the leaf runs)
     this.#withFaults(() => {
       if (keyrequest % 512 !== 0 || !this.#inElrange(keyrequest, 512)) throw gp('EGETKEY: KEYREQUEST must be 512-aligned and inside ELRANGE');
       this.#operand(keyrequest, false);

@@ -15,4 +15,4 @@ export { derivePlatformSecrets, saveSecrets, loadSecrets, type PlatformSecrets, 
 export { resolveProcessorConfig, computeXsaveSize, isLegalXcr0, DEFAULT_CPUSVN, DEFAULT_EPC_SIZE, type ProcessorConfig, type ProcessorFeatures } from './config.js';
 export { Processor, LogicalProcessor, ProcessorMemory, ProcessorInspector, type ProcessorOptions, type SavedProcessor, type EpcmEntry, type EnclaveInfo, type EnclaveLifecycle } from './processor.js';
 export { newRegisters, copyRegisters, EnclaveRedirect, isProcessorSignal, REGISTER_NAMES, type Registers, type ExitInfo, type ExitReason, type ExitHandler, type EnclaveContext, type EnclaveEngine } from './engine.js';
-export { DEFAULT_COST_MODEL, estimateCost, countersSince, ENCLS_EVENTS, ENCLU_EVENTS, type CostModel, type CostEstimate, type SgxCounters, type SgxEvent } from './costs.js';
+export { DEFAULT_COST_MODEL, estimateCost, countersSince, ENCLS_EVENTS, ENCLU_EVENTS, SGX_EVENTS, type CostModel, type CostEstimate, type SgxCounters, type SgxEvent } from './costs.js';

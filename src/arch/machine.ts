@@ -241,7 +241,8 @@ export class MachineState {
   /**
    * How many times each leaf ran (by leaf number; ENCLS: every execution the kernel made, faulting
    * ones included; ENCLU: EENTER and ERESUME once they entered, EEXIT as the enclave left, the
-   * in-enclave leaves as called) and how many AEXs there were: what a cost model prices (costs.ts).
+   * in-enclave leaves once per call: one that faults, and is run again after the ERESUME, counts
+   * once) and how many AEXs there were: what a cost model prices (costs.ts).
    */
   readonly enclsCounts = new Float64Array(32);
   readonly encluCounts = new Float64Array(8);

@@ -187,6 +187,7 @@ export class LogicalProcessor {
   edbgwr(rcx: number, value: bigint): number {
     const m = this.#m, lp = this.#lp;
     if (typeof rcx !== 'number' || typeof value !== 'bigint') throw badOperands('EDBGWR', { rcx, value });
+    m.enclsCounts[ENCLS.EDBGWR]++; // (as encls counts every execution)
     if (!m.config.features.sgx1) throw ud('ENCLS: SGX is not implemented by this processor');
     if (lp.cpl !== 0) throw ud('ENCLS requires CPL 0');
     if (!m.featureControl.lock || !m.featureControl.sgxEnable) throw gp('ENCLS: SGX is not enabled in IA32_FEATURE_CONTROL');

@@ -68,3 +68,42 @@ test('estimateCost: count × price per event, the clock turns cycles into second
     assert.throws(() => estimateCost(counts, bad as never), RangeError);
   }
 });
+
+test('a review\'s findings: EDBGWR through the kernel counts as EDBGRD does; an in-enclave leaf whose thread is lost at its interrupt window never ran, and does not count', () => {
+  const { k, engine } = newKernel();
+  const e = buildEnclave(k);
+  const pa = e.frame(e.data(0));
+  const c0 = k.proc.inspect.counters;
+  k.edbgrd(pa);
+  k.edbgwr(pa, 1n);
+  assert.deepEqual(nonZero(countersSince(k.proc.inspect.counters, c0)), { EDBGRD: 1, EDBGWR: 1 });
+  const c1 = k.proc.inspect.counters;
+  let ran = false;
+  const op = engine.on((ctx) => {
+    k.proc.lps[ctx.lpIndex]!.injectInterrupt();
+    ctx.egetkey(e.data(0), e.data(1));
+    ran = true;
+    return ctx.regs.rcx;
+  });
+  e.enter(op, { handler: () => 0 });
+  assert.equal(ran, false);
+  assert.deepEqual(nonZero(countersSince(k.proc.inspect.counters, c1)), { EENTER: 1, AEX_INTERRUPT: 1 });
+});
+
+test('bad counts and bad models are RangeErrors: snapshots in the wrong order or incomplete, a count that is not a non-negative integer, a price for an event the processor does not count (a typo) or a bad price for one that did not happen', () => {
+  const { k } = newKernel();
+  const before = k.proc.inspect.counters;
+  buildEnclave(k);
+  const after = k.proc.inspect.counters;
+  assert.throws(() => countersSince(before, after), RangeError);
+  assert.throws(() => countersSince(after, { ...before, EADD: undefined } as unknown as SgxCounters), RangeError);
+  const d = countersSince(after, before);
+  assert.throws(() => estimateCost({ ...d, EADD: -1 }), RangeError);
+  assert.throws(() => estimateCost({ ...d, EADD: Number.NaN }), RangeError);
+  assert.throws(() => estimateCost({ ...d, EADD: 1.5 }), RangeError);
+  assert.throws(() => estimateCost({ ...d, EENTRE: 1 } as SgxCounters), RangeError);
+  assert.throws(() => estimateCost(d, { cycles: { EENTRE: 4300 } as never, ghz: 1, source: '' }), RangeError);
+  assert.equal(d.EENTER, 0);
+  assert.throws(() => estimateCost(d, { cycles: { EENTER: -1 }, ghz: 1, source: '' }), RangeError, 'a bad price for an event that did not happen');
+  assert.equal(estimateCost(d).cycles, d.EEXTEND * 5200);
+});
