@@ -104,12 +104,16 @@ test('interrupt during OCALL-nested ECALL', () => {
   assert.deepEqual(d, { EENTER: 3, EEXIT: 3, ERESUME: 1, AEX_INTERRUPT: 1 });
 });
 
-test('entry check fault (regions, page evicted) with no handler: kernel resolves, ERESUME at once', () => {
+/** An enclave whose data pages 0–15 back a WebAssembly memory, a VA page, and the page (data 3) the tests evict. */
+function mappedMemory() {
   const { k, engine } = newKernel();
   const e = buildEnclave(k, { dataPages: 16 });
   assert.equal(e.enter(engine.on((ctx) => { ctx.mapMemory(e.data(0), 0x10000); return ctx.regs.rcx; })).exit.reason, 'eexit');
-  const va = vaPage(k);
-  const la = e.data(3);
+  return { k, engine, e, va: vaPage(k), la: e.data(3) };
+}
+
+test('entry check fault (regions, page evicted) with no handler: kernel resolves, ERESUME at once', () => {
+  const { k, engine, e, va, la } = mappedMemory();
   const blob = evict(k, e, la, va, 0);
   k.proc.setPageFaultHandler((_lp, address) => {
     if (address - (address % 4096) !== la) return false;
@@ -127,11 +131,7 @@ test('entry check fault (regions, page evicted) with no handler: kernel resolves
 });
 
 test('ORET whose entry check faults (region page evicted during the OCALL): AEX, ERESUME', () => {
-  const { k, engine } = newKernel();
-  const e = buildEnclave(k, { dataPages: 16 });
-  assert.equal(e.enter(engine.on((ctx) => { ctx.mapMemory(e.data(0), 0x10000); return ctx.regs.rcx; })).exit.reason, 'eexit');
-  const va = vaPage(k);
-  const la = e.data(3);
+  const { k, engine, e, va, la } = mappedMemory();
   let blob: ReturnType<typeof evict> | null = null;
   const op = engine.on((ctx) => { ctx.regs.rdi = 0x0c; ctx.eexit(ctx.regs.rcx); ctx.regs.rdi = 0; return ctx.regs.rcx; });
   const { r, d } = delta(k, () => e.enter(op, { handler: (x, rr) => {
