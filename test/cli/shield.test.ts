@@ -209,6 +209,20 @@ test('--json: exitCode, stdout, stderr, violations, mrenclave, hostOperations', 
   assert.equal(quiet.err, '');
 });
 
+test('--stats: the run\'s SGX events and their price, on stderr after the program\'s output, or in the JSON', async () => {
+  const r = await shield('hello', '--stats');
+  assert.equal(r.code, 7);
+  assert.match(r.out, /^hello from a WASI program$/m);
+  assert.match(r.err, /^witness shield: the run: ECREATE 1, EADD \d+, EINIT 1, EREMOVE \d+, EEXTEND \d+, EENTER (\d+), EEXIT \1$/m);
+  assert.match(r.err, /^ {2}on SGX hardware ≈ [\d,]+ cycles \([\d.]+ µs at 2\.5 GHz\); unpriced: ECREATE, EADD, EINIT, EREMOVE$/m);
+  const v = JSON.parse((await shield('hello', '--stats', '--json')).out) as { stats: { counts: Record<string, number>; cycles: number; unpriced: Record<string, number> } };
+  const c = v.stats.counts;
+  assert.equal(c.EENTER, c.EEXIT);
+  assert.ok(c.EENTER! >= 4, 'the load, the program\'s start and its OCALLs');
+  assert.equal(v.stats.cycles, (c.EENTER! + c.EEXIT!) * 4300 + c.EEXTEND! * 5200);
+  assert.deepEqual(Object.keys(v.stats.unpriced), ['ECREATE', 'EADD', 'EINIT', 'EREMOVE']);
+});
+
 test('--json: the command still exits with the program\'s status, as --help says', async () => {
   const r = await shield('hello', '--json');
   assert.equal(r.code, 7);

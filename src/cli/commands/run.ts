@@ -5,17 +5,11 @@ import { WINDOWS_PROFILES, type WindowsProfileId } from '../../os/windows/index.
 import { LINUX_PROFILES, isLinuxProfile } from '../../os/linux/index.js';
 import { bufferLength, encodeWide, decodeWide } from '../../sdk/marshal.js';
 import { fromHex, toHex } from '../../lib/index.js';
-import { DEFAULT_COST_MODEL, estimateCost, countersSince, type SgxCounters } from '../../arch/index.js';
+import { costReport, costLines, COST_SOURCE } from '../stats.js';
 import { CliError, toJson, type Io } from '../io.js';
 import { readInput } from '../files.js';
 import { parseValue, parseSeed } from '../values.js';
 import type { Command } from '../main.js';
-
-/** The events that happened (their counts) and what the default cost model prices them at. */
-function costReport(counts: SgxCounters): { counts: Record<string, number>; cycles: number; seconds: number; unpriced: Record<string, number> } {
-  const e = estimateCost(counts);
-  return { counts: Object.fromEntries(Object.entries(counts).filter(([, n]) => n !== 0)), cycles: e.cycles, seconds: e.seconds, unpriced: e.unpriced };
-}
 
 function printable(b: Uint8Array): string | null {
   const end = b.indexOf(0) >= 0 ? b.indexOf(0) : b.length;
@@ -84,7 +78,7 @@ export const command: Command = {
     const result = enclave.ecall(name, args);
     const c2 = platform.processor.inspect.counters;
     enclave.destroy();
-    const stats = values.stats ? { load: costReport(countersSince(c1, c0)), call: costReport(countersSince(c2, c1)), model: DEFAULT_COST_MODEL.source } : null;
+    const stats = values.stats ? { load: costReport(c1, c0), call: costReport(c2, c1), model: COST_SOURCE } : null;
     const outs = f.params.map((p, i) => ({ p, a: args[i] })).filter((x) => x.p.kind === 'buffer' && (x.p.direction === 'out' || x.p.direction === 'inout'));
     if (values.json) {
       io.out(toJson({ ecall: name, result: typeof result === 'bigint' ? result.toString() : result ?? null, out: Object.fromEntries(outs.map((o) => [o.p.name, toHex(o.a as Uint8Array)])), ...(stats !== null ? { stats } : {}) }));
@@ -96,10 +90,7 @@ export const command: Command = {
         io.out(`  ${o.p.name}: ${text !== null ? JSON.stringify(text) : toHex(b)}`);
       }
       if (stats !== null) {
-        for (const [what, r] of [['load', stats.load], ['call', stats.call]] as const) {
-          io.out(`${what}: ${Object.entries(r.counts).map(([k, n]) => `${k} ${n}`).join(', ') || 'no SGX events'}`);
-          io.out(`  on SGX hardware ≈ ${r.cycles.toLocaleString('en-US')} cycles (${(r.seconds * 1e6).toFixed(1)} µs at ${DEFAULT_COST_MODEL.ghz} GHz)${Object.keys(r.unpriced).length ? `; unpriced: ${Object.keys(r.unpriced).join(', ')}` : ''}`);
-        }
+        for (const line of [...costLines('load', stats.load), ...costLines('call', stats.call)]) io.out(line);
         io.out(`  (prices: ${stats.model})`);
       }
     }

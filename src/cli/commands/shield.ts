@@ -1,3 +1,4 @@
+import { costReport, costLines, COST_SOURCE, type CostReport } from '../stats.js';
 import { parseArgs } from 'node:util';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -31,7 +32,7 @@ export const command: Command = {
   name: 'shield',
   usage: 'witness shield PROGRAM.wasm [ARGS...] [--manifest M.json] [--mount PATH=DIR[:KIND]]... [--env NAME=VALUE]...\n' +
     '                      [--stdin] [--key KEY.pem] [--profile P] [--seed HEX] [--heap BYTES]\n' +
-    '                      [--heap-max BYTES] [--image-out FILE] [--attest DIR] [--json]\n\n' +
+    '                      [--heap-max BYTES] [--image-out FILE] [--attest DIR] [--stats] [--json]\n\n' +
     '  Runs an unmodified WASI command (wasm32-wasi) inside an enclave, behind the shield: its argv and\n' +
     '  environment come from the manifest (measured into MRENCLAVE), never from the host. ARGS become\n' +
     '  argv[1..] of the manifest (argv[0] is the program\'s file name).\n' +
@@ -43,6 +44,8 @@ export const command: Command = {
     '  collateral.json are written to DIR for `witness verify-quote` (files there are not replaced).\n' +
     '  --heap: the enclave heap at load (16 MiB); --heap-max: what it may grow to with SGX2 (the program\'s\n' +
     '  malloc grows its memory: the OS adds pages, the enclave accepts them), default --heap.\n' +
+    '  --stats: the SGX leaves and AEXs of the run (load, program, removal) and what a cost model of SGX\n' +
+    '  hardware prices them at, on stderr after the program\'s output (in the JSON with --json).\n' +
     '  --stdin: the program reads this process\'s standard input. The command exits with the program\'s\n' +
     '  exit status, with --json too (an enclave that crashes: 1); refused host answers are printed on stderr.\n' +
     `  P: ${[...WINDOWS_PROFILES, ...LINUX_PROFILES].join(', ')}.`,
@@ -52,7 +55,7 @@ export const command: Command = {
       args: argv,
       options: {
         manifest: { type: 'string' }, mount: { type: 'string', multiple: true }, env: { type: 'string', multiple: true }, stdin: { type: 'boolean' },
-        key: { type: 'string' }, profile: { type: 'string' }, seed: { type: 'string' }, heap: { type: 'string' }, 'heap-max': { type: 'string' }, 'image-out': { type: 'string' }, attest: { type: 'string' }, json: { type: 'boolean' },
+        key: { type: 'string' }, profile: { type: 'string' }, seed: { type: 'string' }, heap: { type: 'string' }, 'heap-max': { type: 'string' }, 'image-out': { type: 'string' }, attest: { type: 'string' }, stats: { type: 'boolean' }, json: { type: 'boolean' },
       },
       allowPositionals: true,
       strict: true,
@@ -147,6 +150,7 @@ export const command: Command = {
     // manufacturer's enrolment of this platform, and its quoting service (the Witness PCE and QE).
     let quoting: ReturnType<typeof createQuotingService> | undefined;
     let r: ReturnType<typeof runShielded>;
+    let stats: CostReport | null = null;
     try {
       if (values.attest !== undefined) {
         const pcsSeed = crypto.sha256(concatBytes(new TextEncoder().encode('witness shield PCS/'), seed ?? crypto.randomBytes(32)));
@@ -157,19 +161,22 @@ export const command: Command = {
         ensureDirectory(values.attest);
         writeOutputs([{ ...attestOutputs[0]!, data: pcs.rootCertificate.pem }, { ...attestOutputs[1]!, data: collateralToJson(pcs.collateral()) }]);
       }
+      const c0 = platform.processor.inspect.counters;
       r = runShielded(platform, image, { mounts: storage, ...(stdin !== undefined ? { stdin } : {}), ...(quoting !== undefined ? { quoting } : {}) });
+      if (values.stats) stats = costReport(platform.processor.inspect.counters, c0);
     } finally {
       quoting?.close();
     }
     const dec = new TextDecoder();
     if (values.json) {
-      io.out(toJson({ exitCode: r.exitCode, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr), violations: r.violations, mrenclave: r.mrenclave, hostOperations: r.counts }));
+      io.out(toJson({ exitCode: r.exitCode, stdout: dec.decode(r.stdout), stderr: dec.decode(r.stderr), violations: r.violations, mrenclave: r.mrenclave, hostOperations: r.counts, ...(stats !== null ? { stats: { ...stats, model: COST_SOURCE } } : {}) }));
       return r.exitCode;
     }
     // The program's bytes as they are (where the Io takes bytes; a capturing Io gets text).
     if (r.stdout.length > 0) (io.outBytes ? io.outBytes(r.stdout) : io.out(dec.decode(r.stdout).replace(/\n$/, '')));
     if (r.stderr.length > 0) (io.errBytes ? io.errBytes(r.stderr) : io.err(dec.decode(r.stderr).replace(/\n$/, '')));
     for (const v of r.violations) io.err(`witness shield: refused the host's answer (${v.op}): ${v.what}`);
+    if (stats !== null) for (const line of [...costLines('witness shield: the run', stats), `  (prices: ${COST_SOURCE})`]) io.err(line);
     return r.exitCode;
   },
 };
