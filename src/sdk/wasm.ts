@@ -5,6 +5,7 @@
  * of the code section for exception handling, which enclave code may not use (see `unsafeCode`).
  */
 import { SdkError } from './errors.js';
+import { concatBytes } from '../lib/bytes.js';
 import type { WasmType } from './abi.js';
 
 export interface FuncType {
@@ -424,6 +425,12 @@ export function uleb(n: number): number[] {
   return out;
 }
 
+/** A name as the binary format writes one (§5.2.4): its UTF-8 length, then its bytes. */
+export function nameBytes(s: string): number[] {
+  const b = new TextEncoder().encode(s);
+  return [...uleb(b.length), ...b];
+}
+
 /** A section of id `id` whose payload is the given bytes. */
 export function sectionBytes(id: number, ...payload: readonly (Uint8Array | readonly number[])[]): Uint8Array {
   const size = payload.reduce((n, p) => n + p.length, 0);
@@ -438,8 +445,8 @@ export function sectionBytes(id: number, ...payload: readonly (Uint8Array | read
   return out;
 }
 
-/** A vector section (a count, then entries) with `more` entries (`added` of them) after its own. */
-function vectorSection(bytes: Uint8Array, s: WasmSection | undefined, id: number, added: number, more: readonly number[]): Uint8Array {
+/** A vector section `s` of id `id` (a count, then entries; absent: none) with `added` more entries, `more`, after its own. */
+export function vectorSection(bytes: Uint8Array, s: WasmSection | undefined, id: number, added: number, more: readonly number[]): Uint8Array {
   if (s === undefined) return sectionBytes(id, uleb(added), more);
   const r = new WasmReader(bytes);
   r.o = s.payload;
@@ -451,37 +458,31 @@ function vectorSection(bytes: Uint8Array, s: WasmSection | undefined, id: number
 const SECTION_ORDER: readonly number[] = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11];
 
 /**
- * The module with sections replaced (`replace`: the whole new section, or null to drop it) and
- * added (`add`, by id, where the order puts it: before the first known section that comes later);
- * custom sections stay where they were.
+ * The module (its sections `secs`) with known sections changed: for each id in `changes`, the
+ * module's section of that id replaced by the bytes given (a whole section), or dropped (null), or,
+ * when it has none, the bytes inserted where the binary order puts them (before the first known
+ * section that comes later). Custom sections stay where they were.
  */
-function reassemble(bytes: Uint8Array, secs: readonly WasmSection[], replace: ReadonlyMap<number, Uint8Array | null>, add: ReadonlyMap<number, Uint8Array>): Uint8Array {
+export function rewriteSections(bytes: Uint8Array, secs: readonly WasmSection[], changes: ReadonlyMap<number, Uint8Array | null>): Uint8Array {
   const parts: Uint8Array[] = [bytes.subarray(0, 8)];
-  const pending = new Map(add);
   const rank = (id: number) => SECTION_ORDER.indexOf(id);
+  const pending = new Map([...changes].filter(([id, b]) => b !== null && !secs.some((x) => x.id === id)) as [number, Uint8Array][]);
   for (const s of secs) {
-    if (s.id !== 0) {
-      for (const [id, b] of pending) {
-        if (rank(id) < rank(s.id)) {
-          parts.push(b);
-          pending.delete(id);
-        }
-      }
+    if (s.id === 0) {
+      parts.push(bytes.subarray(s.start, s.end));
+      continue;
     }
-    const r = replace.get(s.id);
-    if (r === undefined || s.id === 0) parts.push(bytes.subarray(s.start, s.end));
+    for (const [id, b] of pending) {
+      if (rank(id) >= rank(s.id)) continue;
+      parts.push(b);
+      pending.delete(id);
+    }
+    const r = changes.get(s.id);
+    if (r === undefined) parts.push(bytes.subarray(s.start, s.end));
     else if (r !== null) parts.push(r);
   }
   for (const id of [...pending.keys()].sort((a, b) => rank(a) - rank(b))) parts.push(pending.get(id)!);
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  n = 0;
-  for (const p of parts) {
-    out.set(p, n);
-    n += p.length;
-  }
-  return out;
+  return concatBytes(...parts);
 }
 
 /** The export through which the trusted runtime gives a module its memory.grow (a table of one function); reserved. */
@@ -512,28 +513,22 @@ export function redirectMemoryGrow(bytes: Uint8Array, info: WasmModuleInfo): { r
   };
   const typeIndex = count(section(1));
   const tableIndex = info.imports.filter((i) => i.kind === 'table').length + count(section(4));
-  const replace = new Map<number, Uint8Array | null>();
-  const add = new Map<number, Uint8Array>();
-  const put = (id: number, b: Uint8Array) => (section(id) !== undefined ? replace.set(id, b) : add.set(id, b));
-  put(1, vectorSection(bytes, section(1), 1, 1, [0x60, 1, 0x7f, 1, 0x7f]));
-  put(4, vectorSection(bytes, section(4), 4, 1, [0x70, 0x01, 0x01, 0x01])); // funcref, exactly one element
-  const name = (s: string) => {
-    const b = new TextEncoder().encode(s);
-    return [...uleb(b.length), ...b];
-  };
-  const exports = [...name(MEMORY_GROW_EXPORT), 0x01, ...uleb(tableIndex)];
+  const changes = new Map<number, Uint8Array | null>();
+  changes.set(1, vectorSection(bytes, section(1), 1, 1, [0x60, 1, 0x7f, 1, 0x7f]));
+  changes.set(4, vectorSection(bytes, section(4), 4, 1, [0x70, 0x01, 0x01, 0x01])); // funcref, exactly one element
+  const exports = [...nameBytes(MEMORY_GROW_EXPORT), 0x01, ...uleb(tableIndex)];
   const start = section(8);
   let exported = 1;
   if (start !== undefined) {
     const r = new WasmReader(bytes);
     r.o = start.payload;
-    exports.push(...name(START_EXPORT), 0x00, ...uleb(r.u32()));
+    exports.push(...nameBytes(START_EXPORT), 0x00, ...uleb(r.u32()));
     exported++;
-    replace.set(8, null);
+    changes.set(8, null);
   }
-  put(7, vectorSection(bytes, section(7), 7, exported, exports));
-  replace.set(10, redirectCode(bytes, section(10)!, info.memoryGrows, [0x41, 0x00, 0x11, ...uleb(typeIndex), ...uleb(tableIndex)]));
-  return { bytes: reassemble(bytes, secs, replace, add), start: start !== undefined };
+  changes.set(7, vectorSection(bytes, section(7), 7, exported, exports));
+  changes.set(10, redirectCode(bytes, section(10)!, info.memoryGrows, [0x41, 0x00, 0x11, ...uleb(typeIndex), ...uleb(tableIndex)]));
+  return { bytes: rewriteSections(bytes, secs, changes), start: start !== undefined };
 }
 
 /** The code section with the instruction at each of `sites` (memory.grow and its LEB128 memory index) replaced by `by`, each body's size written again. */

@@ -10,7 +10,7 @@
  */
 import { ShieldError } from './errors.js';
 import { SdkError } from '../sdk/errors.js';
-import { WasmReader, readWasmModule, wasmSections, uleb as leb } from '../sdk/wasm.js';
+import { WasmReader, readWasmModule, wasmSections, uleb, nameBytes, sectionBytes, vectorSection, rewriteSections } from '../sdk/wasm.js';
 import { EXTENSION_SECTION } from '../sdk/enclave/extension.js';
 import { concatBytes } from '../lib/bytes.js';
 
@@ -55,7 +55,6 @@ function transform(program: Uint8Array, payload: Uint8Array): Uint8Array {
   if (info.definedMemories > 1) fail('it defines more than one memory');
   const secs = wasmSections(program);
   const memory = secs.find((s) => s.id === 5)!;
-  const imports = secs.find((s) => s.id === 2) ?? null;
   const r = reader(program, memory.payload);
   r.u32(); // one memory
   const flags = r.byte();
@@ -63,38 +62,11 @@ function transform(program: Uint8Array, payload: Uint8Array): Uint8Array {
   if (flags & ~1) fail('its memory is not a 32-bit memory');
   const min = r.u32();
   const max = flags & 1 ? r.u32() : null;
-  // The import entry: "env" "memory", kind 2, the same limits.
-  const entry = [...leb(3), 0x65, 0x6e, 0x76, ...leb(6), 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 2, max === null ? 0 : 1, ...leb(min), ...(max === null ? [] : leb(max))];
-  let importSection: number[];
-  if (imports !== null) {
-    const ir = reader(program, imports.payload);
-    const n = ir.u32();
-    const rest = program.subarray(ir.o, imports.end);
-    const body = [...leb(n + 1), ...rest, ...entry];
-    importSection = [2, ...leb(body.length), ...body];
-  } else {
-    const body = [...leb(1), ...entry];
-    importSection = [2, ...leb(body.length), ...body];
-  }
-  const nameBytes = new TextEncoder().encode(EXTENSION_SECTION);
-  const customBody = [...leb(nameBytes.length), ...nameBytes];
-  const customHeader = [0, ...leb(customBody.length + payload.length), ...customBody];
-  // Reassemble: every section as it was, the import section replaced (or inserted after the type
-  // section, where the binary format's order puts it), the memory section dropped.
-  const parts: Uint8Array[] = [program.subarray(0, 8)];
-  const typeSection = secs.find((s) => s.id === 1) ?? null;
-  if (imports === null && typeSection === null) parts.push(Uint8Array.from(importSection));
-  for (const s of secs) {
-    if (s === memory) continue;
-    if (s === imports) {
-      parts.push(Uint8Array.from(importSection));
-      continue;
-    }
-    parts.push(program.subarray(s.start, s.end));
-    if (imports === null && s === typeSection) parts.push(Uint8Array.from(importSection));
-  }
-  parts.push(Uint8Array.from(customHeader), payload);
-  const out = concatBytes(...parts);
+  // The import entry: "env" "memory", kind 2, the same limits; the memory section dropped; the
+  // shield's custom section appended.
+  const entry = [...nameBytes('env'), ...nameBytes('memory'), 2, max === null ? 0 : 1, ...uleb(min), ...(max === null ? [] : uleb(max))];
+  const imports = vectorSection(program, secs.find((s) => s.id === 2), 2, 1, entry);
+  const out = concatBytes(rewriteSections(program, secs, new Map([[2, imports], [5, null]])), sectionBytes(0, nameBytes(EXTENSION_SECTION), payload));
   if (!WebAssembly.validate(out)) fail('the transformed module does not validate (a bug: please report it)');
   return out;
 }
