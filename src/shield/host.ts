@@ -67,8 +67,16 @@ function byteCount(v: bigint): number {
   if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new HostFsError('FBIG', `offset ${v}`);
   return Number(v);
 }
-/** An offset, length or size: a non-negative safe integer (INVAL otherwise). */
-function countArg(n: number, what: string): void {
+/** A WRITE's or HWRITE's offset: all ones is the end of the file (null), else a byte count. */
+function writeOffset(v: bigint): number | null {
+  return v === 0xffff_ffff_ffff_ffffn ? null : byteCount(v);
+}
+/** A STAT's or HSTAT's answer: errno 0, the type, size and mtime (HSTAT adds its links). */
+function statAnswer(e: Encoder, st: { readonly type: 'file' | 'dir'; readonly size: number; readonly mtimeNs: bigint }): Encoder {
+  return e.u32(0).u8(st.type === 'dir' ? FILETYPE.DIRECTORY : FILETYPE.REGULAR_FILE).u64(BigInt(st.size)).u64(st.mtimeNs);
+}
+/** An offset, length or size: a non-negative safe integer (INVAL otherwise; the storage classes check theirs with it). */
+export function countArg(n: number, what: string): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new HostFsError('INVAL', `${what} ${String(n)} is not a byte count`);
 }
 const parentOf = (rel: string): string => (rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
@@ -102,12 +110,12 @@ export class MemoryFileSystem implements HostFileSystem {
     const f = this.files.get(rel);
     return f === undefined ? null : { type: 'file' as const, size: f.length, mtimeNs: BigInt(this.#mtimes.get(rel) ?? 0) * 1000n };
   }
-  /** A view of the file's bytes (the host copies them into its answer). */
   /** A file's room (#room), if it still backs the file: `files` may have been given another array. */
   #roomOf(rel: string, f: Uint8Array): Uint8Array | undefined {
     const room = this.#room.get(rel);
     return room !== undefined && room.buffer === f.buffer && f.byteOffset === 0 ? room : undefined;
   }
+  /** A view of the file's bytes (the host copies them into its answer). */
   read(rel: string, offset: number, length: number): Uint8Array {
     countArg(offset, 'offset');
     countArg(length, 'length');
@@ -356,7 +364,7 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
         const [fs, rel] = mounted();
         const st = fs.stat(rel);
         if (st === null) throw new HostFsError('NOENT', `no ${rel}`);
-        e.u32(0).u8(st.type === 'dir' ? FILETYPE.DIRECTORY : FILETYPE.REGULAR_FILE).u64(BigInt(st.size)).u64(st.mtimeNs);
+        statAnswer(e, st);
         return;
       }
       case OP.READ: {
@@ -367,8 +375,7 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
       }
       case OP.WRITE: {
         const [fs, rel] = mounted();
-        const offset = d.u64();
-        const at = offset === 0xffff_ffff_ffff_ffffn ? null : byteCount(offset);
+        const at = writeOffset(d.u64());
         const data = d.bytes('data', MAX_IO);
         e.u32(0).u32(fs.write(rel, at, data));
         return;
@@ -455,8 +462,7 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
       }
       case OP.HWRITE: {
         const f = fileOf(d);
-        const offset = d.u64();
-        const at = offset === 0xffff_ffff_ffff_ffffn ? null : byteCount(offset);
+        const at = writeOffset(d.u64());
         const data = d.bytes('data', MAX_IO);
         e.u32(0).u32(f.write(at, data));
         return;
@@ -468,7 +474,7 @@ export function createShieldHost(options: ShieldHostOptions = {}): ShieldHost {
       }
       case OP.HSTAT: {
         const st = fileOf(d).stat();
-        e.u32(0).u8(st.type === 'dir' ? FILETYPE.DIRECTORY : FILETYPE.REGULAR_FILE).u64(BigInt(st.size)).u64(st.mtimeNs).u64(BigInt(st.nlink ?? 1));
+        statAnswer(e, st).u64(BigInt(st.nlink ?? 1));
         return;
       }
       case OP.MOUNTS: {

@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { HostFsError, type HostFile, type HostFileAccess, type HostFileSystem } from './host.js';
+import { HostFsError, countArg, type HostFile, type HostFileAccess, type HostFileSystem } from './host.js';
 import type { ERRNO } from './protocol.js';
 
 const ERRNO_OF: Readonly<Record<string, keyof typeof ERRNO>> = {
@@ -21,6 +21,7 @@ function host<T>(what: string, f: () => T): T {
   try {
     return f();
   } catch (e) {
+    if (e instanceof HostFsError) throw e; // (already the storage's answer)
     const code = (e as { code?: unknown }).code;
     // A system call's error (ENOENT, …); Node's own argument errors (ERR_…) are not the disk's: they go on.
     if (typeof code === 'string' && !code.startsWith('ERR_')) throw new HostFsError(ERRNO_OF[code] ?? 'IO', `${what}: ${code}`);
@@ -38,6 +39,8 @@ export class NodeFileSystem implements HostFileSystem {
   /** Reads land here (the host copies them into its answer before its next call): no buffer per read. */
   #buf = new Uint8Array(64 * 1024);
   #readInto(fd: number, offset: number, length: number): Uint8Array {
+    countArg(offset, 'offset');
+    countArg(length, 'length');
     if (this.#buf.length < length) this.#buf = new Uint8Array(length);
     const n = fs.readSync(fd, this.#buf, 0, length, offset);
     return this.#buf.subarray(0, n);
@@ -75,6 +78,7 @@ export class NodeFileSystem implements HostFileSystem {
     });
   }
   write(rel: string, offset: number | null, data: Uint8Array): number {
+    if (offset !== null) countArg(offset, 'offset');
     const p = this.#path(rel);
     return host(`write ${rel}`, () => {
       const fd = fs.openSync(p, offset === null ? 'a' : 'r+');
@@ -105,8 +109,14 @@ export class NodeFileSystem implements HostFileSystem {
     return {
       read: (offset, length) => host(`read ${rel}`, () => this.#readInto(fd, offset, length)),
       // At the end: where the file ends now (the descriptor is not O_APPEND: one descriptor reads and writes).
-      write: (offset, data) => host(`write ${rel}`, () => fs.writeSync(fd, data, 0, data.length, offset ?? fs.fstatSync(fd).size)),
-      truncate: (size) => host(`truncate ${rel}`, () => fs.ftruncateSync(fd, size)),
+      write: (offset, data) => {
+        if (offset !== null) countArg(offset, 'offset');
+        return host(`write ${rel}`, () => fs.writeSync(fd, data, 0, data.length, offset ?? fs.fstatSync(fd).size));
+      },
+      truncate: (size) => {
+        countArg(size, 'size');
+        host(`truncate ${rel}`, () => fs.ftruncateSync(fd, size));
+      },
       stat: () => {
         const st = host(`stat ${rel}`, () => fs.fstatSync(fd, { bigint: true }));
         return { type: st.isDirectory() ? ('dir' as const) : ('file' as const), size: Number(st.size), mtimeNs: st.mtimeNs, nlink: Number(st.nlink) };
@@ -115,6 +125,7 @@ export class NodeFileSystem implements HostFileSystem {
     };
   }
   truncate(rel: string, size: number): void {
+    countArg(size, 'size');
     const p = this.#path(rel);
     host(`truncate ${rel}`, () => fs.truncateSync(p, size));
   }

@@ -99,8 +99,8 @@ function framed(capacity: number): Uint8Array {
 }
 /** The text an encrypted file is sealed as: its version byte and its first `size` bytes (framed's buffer). */
 function sealedText(data: Uint8Array, size: number): Uint8Array {
-  const text = new Uint8Array(data.buffer, data.byteOffset - 1, 1 + size);
-  if (data.byteOffset < 1 || text[0] !== PFS_VERSION) throw new ShieldError('INTERNAL', 'an encrypted file whose bytes are not framed');
+  const text = data.byteOffset < 1 ? null : new Uint8Array(data.buffer, data.byteOffset - 1, 1 + size);
+  if (text === null || text[0] !== PFS_VERSION) throw new ShieldError('INTERNAL', 'an encrypted file whose bytes are not framed');
   return text;
 }
 /** Largest file the shield reads whole (a trusted or encrypted file): 1 GiB. */

@@ -8,6 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryFileSystem, NodeFileSystem, HostFsError, ShieldError, createShieldHost, resolveManifest, type ShieldManifest } from '../../src/shield/index.js';
 import { runScript, outputLine } from '../helpers/shield.js';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const SEED = Uint8Array.from({ length: 32 }, (_, i) => 0x71 + i);
 const code = (c: string) => (e: unknown) => e instanceof ShieldError && e.code === c;
@@ -55,4 +58,24 @@ test('the storage classes: offsets, lengths and sizes that are not byte counts a
   assert.throws(() => fs.read('f', 0, 2 ** 60), hostErr('INVAL'));
   assert.deepEqual([...fs.files.get('f')!], [1, 2, 3], 'nothing changed');
   assert.throws(() => new NodeFileSystem(123 as never), hostErr('INVAL'));
+});
+
+test('NodeFileSystem: offsets, lengths and sizes that are not byte counts are INVAL, by path and through an open file, and change nothing (as MemoryFileSystem)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'witness-nodefs-'));
+  try {
+    writeFileSync(join(dir, 'f'), 'abc');
+    const fs = new NodeFileSystem(dir);
+    assert.throws(() => fs.read('f', -1, 1), hostErr('INVAL'));
+    assert.throws(() => fs.read('f', 0, 1.5), hostErr('INVAL'));
+    assert.throws(() => fs.write('f', -1, Uint8Array.of(1)), hostErr('INVAL'));
+    assert.throws(() => fs.truncate('f', -1), hostErr('INVAL'));
+    const f = fs.open('f', 'rw');
+    assert.throws(() => f.read(Number.NaN, 1), hostErr('INVAL'));
+    assert.throws(() => f.write(-2, Uint8Array.of(1)), hostErr('INVAL'));
+    assert.throws(() => f.truncate(2 ** 60), hostErr('INVAL'));
+    f.close();
+    assert.equal(readFileSync(join(dir, 'f'), 'utf8'), 'abc');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -243,9 +243,14 @@ export class HostEnclave {
    * so the outer implementation's views stay its own until it returns.
    */
   readonly #pools: { buf: Uint8Array; used: number }[] = [];
-  /** A lent buffer of `len` bytes from the current depth's pool (a bigger pool when full: the views already lent keep the old one). */
-  #lent(len: number): Uint8Array {
+  /** The current depth's pool, emptied (an OCALL with buffers to lend starts). */
+  #pool(): { buf: Uint8Array; used: number } {
     const pool = this.#pools[this.#depth] ?? (this.#pools[this.#depth] = { buf: new Uint8Array(4096), used: 0 });
+    pool.used = 0;
+    return pool;
+  }
+  /** A lent buffer of `len` bytes from `pool` (a bigger pool when full: the views already lent keep the old one). */
+  #lent(pool: { buf: Uint8Array; used: number }, len: number): Uint8Array {
     if (pool.used + len > pool.buf.length) {
       pool.buf = new Uint8Array(Math.max(pool.buf.length * 2, len));
       pool.used = 0;
@@ -587,11 +592,7 @@ export class HostEnclave {
     let outs: { addr: number; bytes: Uint8Array }[] = NO_OCALL_OUTS;
     let top = ms + msSize(f);
     if (n > 0) {
-      const lend = this.#lend;
-      if (lend) {
-        const pool = this.#pools[this.#depth];
-        if (pool !== undefined) pool.used = 0;
-      }
+      const pool = this.#lend ? this.#pool() : null;
       // Read once into a reused buffer: everything below that uses the slots runs before the implementation (which may nest calls).
       const slots = this.#slots(f);
       mem.readInto(ms, slots);
@@ -617,7 +618,7 @@ export class HostEnclave {
           if (len < 0) throw new SdkError('BAD_OCALL', `OCALL ${f.name}: ${p.name} ${p.string ? 'has no terminator within MAX_STRING bytes (or within the arena)' : 'has an invalid length'}`);
           top = Math.max(top, addr + len);
           let bytes: Uint8Array;
-          if (lend) mem.readInto(addr, (bytes = this.#lent(len)));
+          if (pool !== null) mem.readInto(addr, (bytes = this.#lent(pool, len)));
           else bytes = mem.read(addr, len);
           if (p.string && p.direction === 'in') args.push(p.string === 'string' ? UTF8_DECODER.decode(bytes.subarray(0, len - 1)) : decodeWide(bytes));
           else {
