@@ -13,6 +13,6 @@ export { verifySigstructSignature, describeSigstructFormat, SIGSTRUCT_FLAGS_DEFI
 export { deriveKey, serializeKeyDependencies, cpusvnAtMost, provisionKeyDependencies, type KeyDependencies, type FuseRoots, type ProvisionKeyInputs } from './keys.js';
 export { derivePlatformSecrets, saveSecrets, loadSecrets, type PlatformSecrets, type SavedSecrets, type BootSecrets } from './secrets.js';
 export { resolveProcessorConfig, computeXsaveSize, isLegalXcr0, DEFAULT_CPUSVN, DEFAULT_EPC_SIZE, type ProcessorConfig, type ProcessorFeatures } from './config.js';
-export { Processor, LogicalProcessor, ProcessorMemory, ProcessorInspector, type ProcessorOptions, type SavedProcessor, type EpcmEntry, type EnclaveInfo, type EnclaveLifecycle } from './processor.js';
+export { Processor, LogicalProcessor, ProcessorMemory, ProcessorInspector, type ProcessorOptions, type SavedProcessor, type EpcmEntry, type EnclaveInfo, type EnclaveLifecycle, type EpcMap, EPC_PAGE_FREE } from './processor.js';
 export { newRegisters, copyRegisters, EnclaveRedirect, isProcessorSignal, REGISTER_NAMES, type Registers, type ExitInfo, type ExitReason, type ExitHandler, type EnclaveContext, type EnclaveEngine } from './engine.js';
 export { DEFAULT_COST_MODEL, estimateCost, countersSince, ENCLS_EVENTS, ENCLU_EVENTS, SGX_EVENTS, type CostModel, type CostEstimate, type SgxCounters, type SgxEvent } from './costs.js';

@@ -11,7 +11,7 @@
  * attached to keep every record (the SGXS form, see sgxs.ts) for dumping, diffing and replay.
  */
 import type { CryptoProvider, Sha256Stream, Sha256Pipeline } from '../lib/crypto/provider.js';
-import { PIECE_SIZE } from '../lib/crypto/pipeline.js';
+import { PIECE_SIZE } from '../lib/crypto/provider.js';
 import { writeU32le, writeU64le, LITTLE_ENDIAN_HOST } from '../lib/bytes.js';
 import { MEAS_TAG, MEAS_TAG_WORDS, SECINFO_FLAGS, PT } from './constants.js';
 import { ArchError } from './errors.js';

@@ -6,7 +6,7 @@
  */
 import { ENCLS_EVENTS, ENCLU_EVENTS, type SgxCounters, type SgxEvent } from './costs.js';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
-import { defaultCrypto } from '../lib/crypto/node.js';
+import { defaultCrypto } from '../lib/crypto/default.js';
 import { toHex, fromHex, plainView } from '../lib/bytes.js';
 import { MachineState, PERM, EPCM_STATE, type LpState } from './machine.js';
 import { resolveProcessorConfig, type ProcessorConfig, type ProcessorFeatures } from './config.js';
@@ -57,6 +57,19 @@ export interface EpcmEntry {
   /** Physical address of the owning SECS, or null. */
   readonly owner: number | null;
   readonly linAddr: number;
+}
+
+/** `epcMap().types` of a page that holds nothing (EPCM.VALID = 0). */
+export const EPC_PAGE_FREE = 0xff;
+
+/** The EPCM at a glance (`ProcessorInspector.epcMap`). */
+export interface EpcMap {
+  /** The physical address of the first EPC page. */
+  readonly base: number;
+  /** Per page: PT_SECS, PT_TCS, PT_REG, PT_VA, PT_TRIM … or EPC_PAGE_FREE. */
+  readonly types: Uint8Array;
+  /** Per page: the EPC index of the owning SECS, or −1. */
+  readonly owners: Int32Array;
 }
 
 /** Lifecycle of an enclave (style rule 7). */
@@ -508,6 +521,23 @@ export class ProcessorInspector {
       blocked: (m.state[i]! & EPCM_STATE.BLOCKED) !== 0, pending: (m.state[i]! & EPCM_STATE.PENDING) !== 0, modified: (m.state[i]! & EPCM_STATE.MODIFIED) !== 0, pr: (m.state[i]! & EPCM_STATE.PR) !== 0,
       owner: owner >= 0 ? m.epcPa(owner) : null, linAddr: m.linAddr[i]!,
     };
+  }
+  /**
+   * The whole EPCM at a glance, for a map of the EPC: per EPC page (in physical order from
+   * `base`), its page type (PT_*) or `EPC_PAGE_FREE`, and the EPC index of its owning SECS (−1 for
+   * none, and for a SECS itself). Metadata only, as `epcm()`; two arrays of its own per call.
+   */
+  epcMap(): EpcMap {
+    const m = this.#m;
+    const n = m.epcPages;
+    const types = new Uint8Array(n).fill(EPC_PAGE_FREE);
+    const owners = new Int32Array(n).fill(-1);
+    for (let i = 0; i < n; i++) {
+      if (m.valid[i] !== 1) continue;
+      types[i] = m.pt[i]!;
+      owners[i] = m.owner[i]!;
+    }
+    return { base: m.epcBase, types, owners };
   }
   enclaves(): EnclaveInfo[] {
     const m = this.#m;

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
-import { defaultCrypto } from '../lib/crypto/node.js';
+import { defaultCrypto } from '../lib/crypto/default.js';
 import { resolveEdl, buildImage, signSigstruct, sigstructFieldsFor, type EnclaveImage, type EnclaveConfigJson } from '../sdk/index.js';
 import { mrsignerOfModulus } from '../arch/index.js';
 import { QE_ISVPRODID, QE_ISVSVN, PCE_ISVPRODID, PCE_ISVSVN } from './identities.js';

@@ -10,7 +10,7 @@
  * PCK certificates; Root CA → TCB Signing certificate (signs TCB Info and QE Identity).
  */
 import { fromHex } from '../lib/bytes.js';
-import { defaultCrypto } from '../lib/crypto/node.js';
+import { defaultCrypto } from '../lib/crypto/default.js';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
 import { DEFAULT_CPUSVN } from '../arch/index.js';
 import { AttestError } from './errors.js';

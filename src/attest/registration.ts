@@ -7,7 +7,7 @@
  * enrolled, gets no certificate that matches its key.
  */
 import type { CryptoProvider } from '../lib/crypto/provider.js';
-import { defaultCrypto } from '../lib/crypto/node.js';
+import { defaultCrypto } from '../lib/crypto/default.js';
 import { fromHex, toHex } from '../lib/bytes.js';
 import { derivePlatformSecrets, ATTR } from '../arch/index.js';
 import { architecturalEnclaves, PCE_CONFIG } from './ae.js';

@@ -26,7 +26,7 @@
  * validity at `now`) and `earliestExpiration`.
  */
 import { bytesEqual, toHex, fromHex } from '../lib/bytes.js';
-import { defaultCrypto } from '../lib/crypto/node.js';
+import { defaultCrypto } from '../lib/crypto/default.js';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
 import { ATTRIBUTES, type ReportBody } from '../arch/index.js';
 import { AttestError } from './errors.js';

@@ -9,7 +9,7 @@
  * codes (see verifyCertificateChain).
  */
 import { LayoutError } from '../lib/errors.js';
-import { bytesEqual, concatBytes } from '../lib/bytes.js';
+import { bytesEqual, concatBytes, toBase64, fromBase64 } from '../lib/bytes.js';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
 import {
   DER_TAG, derBoolean, derDecode, derExpect, derExplicit, derImplicit, derInteger, derNamedBits, derOctetString, derOid, derPrintableString,
@@ -308,7 +308,7 @@ export function parseCertificate(der: Uint8Array): Certificate {
 
 /** PEM text of one DER object, base64 in 64-character lines. */
 export function pemEncode(der: Uint8Array, label = 'CERTIFICATE'): string {
-  const b64 = Buffer.from(der).toString('base64');
+  const b64 = toBase64(der);
   return `-----BEGIN ${label}-----\n${b64.replace(/.{1,64}/g, '$&\n')}-----END ${label}-----\n`;
 }
 
@@ -330,7 +330,13 @@ export function pemDecodeAll(pem: string, label = 'CERTIFICATE'): Uint8Array[] {
     if (e < 0) throw new AttestError('PEM_MALFORMED', `unterminated ${label} block`, { offset: b });
     const body = pem.slice(b + begin.length, e).replace(/\s+/g, '');
     if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(body) || body.length === 0) throw new AttestError('PEM_MALFORMED', `${label} block ${out.length}: not base64`, { index: out.length });
-    out.push(new Uint8Array(Buffer.from(body, 'base64')));
+    let der: Uint8Array;
+    try {
+      der = fromBase64(body);
+    } catch (cause) {
+      throw new AttestError('PEM_MALFORMED', `${label} block ${out.length}: not canonical base64`, { index: out.length }, { cause });
+    }
+    out.push(der);
     at = e + end.length;
   }
   if (out.length === 0) throw new AttestError('PEM_MALFORMED', `no ${label} block`, {});

@@ -14,6 +14,49 @@ export function toHex(bytes: Uint8Array): string {
   return s;
 }
 
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const BASE64_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) BASE64_VALUE[BASE64.charCodeAt(i)] = i;
+
+/** Base64 (RFC 4648 §4, with padding), without node's Buffer so that it runs in a browser too. */
+export function toBase64(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = bytes.length - i;
+    const v = (bytes[i]! << 16) | ((n > 1 ? bytes[i + 1]! : 0) << 8) | (n > 2 ? bytes[i + 2]! : 0);
+    out += BASE64[v >>> 18]! + BASE64[(v >>> 12) & 63]! + (n > 1 ? BASE64[(v >>> 6) & 63]! : '=') + (n > 2 ? BASE64[v & 63]! : '=');
+  }
+  return out;
+}
+
+/**
+ * Base64 (RFC 4648 §4) back to bytes: the standard alphabet, whole 4-character groups, padding only
+ * at the end and no bits set beyond the last byte (canonical, RFC 4648 §3.5).
+ * @throws {LibError} BASE64_INVALID for any other text.
+ */
+export function fromBase64(text: string): Uint8Array {
+  const bad = () => new LibError('BASE64_INVALID', `not canonical base64: ${JSON.stringify(text.slice(0, 40))}`);
+  if (text.length % 4 !== 0) throw bad();
+  const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
+  const out = new Uint8Array((text.length / 4) * 3 - pad);
+  let o = 0;
+  for (let i = 0; i < text.length; i += 4) {
+    let v = 0;
+    for (let k = 0; k < 4; k++) {
+      const c = text.charCodeAt(i + k);
+      const last = i + 4 === text.length;
+      const d = c < 128 ? BASE64_VALUE[c]! : -1;
+      if (d < 0 && !(last && c === 61 && k >= 4 - pad)) throw bad();
+      v = (v << 6) | (d < 0 ? 0 : d);
+    }
+    out[o++] = v >>> 16;
+    if (o < out.length) out[o++] = (v >>> 8) & 0xff;
+    if (o < out.length) out[o++] = v & 0xff;
+    if (i + 4 === text.length && (pad === 2 ? v & 0xffff : pad === 1 ? v & 0xff : 0) !== 0) throw bad();
+  }
+  return out;
+}
+
 /**
  * Parse a hex string (even length, optional `0x` prefix, no separators).
  * @throws {LibError} `HEX_INVALID` on odd length or a non-hex character.

@@ -7,7 +7,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { toHex, u64le } from '../../src/lib/index.js';
-import { ENCLS, SGX, PT, VECTOR, PAGEINFO, ArchFault, ArchError, type ExitInfo, type ExitHandler } from '../../src/arch/index.js';
+import { ENCLS, SGX, PT, VECTOR, PAGEINFO, ArchFault, ArchError, EPC_PAGE_FREE, type ExitInfo, type ExitHandler } from '../../src/arch/index.js';
 import { TestKernel } from '../helpers/kernel.js';
 import { newKernel, buildEnclave, duringEntry, type BuiltEnclave } from '../helpers/enclave.js';
 import { assertFault, assertUnchanged } from '../helpers/assert.js';
@@ -95,6 +95,42 @@ describe('EPA (§6.11)', () => {
     assertUnchanged(k, () => assertFault(() => k.encls(ENCLS.EPA, PT.VA, ram), PF, { address: ram, sgx: false }));
     assertUnchanged(k, () => assertFault(() => k.encls(ENCLS.EPA, PT.VA, e.frame(e.data(0))), PF, { address: e.frame(e.data(0)), sgx: true }));
   });
+});
+
+test('inspect.epcMap: every page\'s type and owner as epcm() gives them, through EPA, EADD, EWB and EREMOVE; arrays of its own', () => {
+  const { k, e } = enclave();
+  const check = () => {
+    const map = k.proc.inspect.epcMap();
+    assert.equal(map.types.length, k.proc.epcPages);
+    let used = 0;
+    for (let i = 0; i < map.types.length; i++) {
+      const x = k.proc.inspect.epcm(map.base + i * 4096);
+      if (!x.valid) {
+        assert.equal(map.types[i], EPC_PAGE_FREE, `page ${i}`);
+        assert.equal(map.owners[i], -1, `page ${i}`);
+        continue;
+      }
+      used++;
+      assert.equal(map.types[i], x.pageType, `page ${i}`);
+      assert.equal(map.owners[i], x.owner === null ? -1 : (x.owner - map.base) / 4096, `page ${i}`);
+    }
+    assert.equal(used, k.proc.inspect.validEpcPages);
+    return map;
+  };
+  const first = check();
+  const secs = (e.secs - first.base) / 4096;
+  assert.equal(first.types[secs], PT.SECS);
+  assert.equal(first.types.filter((t) => t === PT.REG).length, k.proc.inspect.enclaves()[0]!.pages - first.types.filter((t) => t === PT.TCS).length);
+  const va = vaPage(k);
+  const data = e.frame(e.data(0));
+  evict(e, data, va);
+  const after = check();
+  assert.equal(after.types[(va - after.base) / 4096], PT.VA);
+  assert.equal(after.owners[(va - after.base) / 4096], -1, 'a VA page belongs to no enclave');
+  assert.equal(after.types[(data - after.base) / 4096], EPC_PAGE_FREE, 'the evicted page left the EPC');
+  after.types.fill(0);
+  after.owners.fill(7);
+  assert.equal(k.proc.inspect.epcMap().types[(va - after.base) / 4096], PT.VA, 'the caller\'s arrays are its own');
 });
 
 // ---- EBLOCK / ETRACK --------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import {
   toHex, fromHex, concatBytes, bytesEqual, timingSafeEqual, isZero, u16le, u32le, u64le, u64leNumber, u64leNumberOrNeg,
   writeU16le, writeU32le, writeU64le, leBytesToBigInt, beBytesToBigInt, bigIntToLeBytes, bigIntToBeBytes, reversed, modPow,
-  copyBytes, copyDisjoint, LentBuffer, LibError, WitnessError,
+  copyBytes, copyDisjoint, LentBuffer, LibError, WitnessError, toBase64, fromBase64,
 } from '../../src/lib/index.js';
 
 function libError(code: string): (e: unknown) => boolean {
@@ -308,5 +308,26 @@ describe('LentBuffer', () => {
     });
     assert.ok(seen.every((b) => b.every((v) => v === 0)), 'every buffer zeroed when its call ended');
     lb.with((b) => assert.equal(b, seen[0], 'the shared buffer is free again once the outer call ends'));
+  });
+});
+
+describe('base64 (RFC 4648 §4), without Buffer', () => {
+  test('known answers (RFC 4648 §10) and round trips against Buffer', () => {
+    const vectors: [string, string][] = [['', ''], ['f', 'Zg=='], ['fo', 'Zm8='], ['foo', 'Zm9v'], ['foob', 'Zm9vYg=='], ['fooba', 'Zm9vYmE='], ['foobar', 'Zm9vYmFy']];
+    for (const [plain, b64] of vectors) {
+      assert.equal(toBase64(new TextEncoder().encode(plain)), b64);
+      assert.equal(new TextDecoder().decode(fromBase64(b64)), plain);
+    }
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), (b) => {
+      const text = toBase64(b);
+      assert.equal(text, Buffer.from(b).toString('base64'));
+      assert.deepEqual(fromBase64(text), b);
+    }));
+  });
+
+  test('refuses what is not canonical base64: length, alphabet, padding inside, bits past the last byte', () => {
+    for (const bad of ['Zg=', 'Zg', 'Zm9v Yg==', 'Zm9-', 'Zm9_', 'Z===', '=Zg=', 'Zg==Zm9v', 'Zh==', 'Zm9=', 'Zm8=Zm8=', 'Zm\u00e9v']) {
+      assert.throws(() => fromBase64(bad), (e: unknown) => e instanceof LibError && e.code === 'BASE64_INVALID', bad);
+    }
   });
 });

@@ -396,9 +396,3 @@ const P256_PKCS8_PREFIX = Buffer.from('308141020100301306072a8648ce3d020106082a8
 function p256Jwk(pub: Uint8Array): nc.JsonWebKey {
   return { kty: 'EC', crv: 'P-256', x: Buffer.from(pub.subarray(0, 32)).toString('base64url'), y: Buffer.from(pub.subarray(32, 64)).toString('base64url') };
 }
-
-let defaultProvider: CryptoProvider | undefined;
-/** The process-wide default provider (node:crypto). */
-export function defaultCrypto(): CryptoProvider {
-  return (defaultProvider ??= createNodeCrypto());
-}

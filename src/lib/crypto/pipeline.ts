@@ -15,6 +15,9 @@
  */
 import { Worker } from 'node:worker_threads';
 import { LibError } from '../errors.js';
+import { PIECE_SIZE } from './provider.js';
+
+export { PIECE_SIZE };
 
 /** A SHA-256 stream hashed on the pipeline's thread. */
 export interface Sha256Pipeline {
@@ -28,7 +31,6 @@ export interface Sha256Pipeline {
   close(): void;
 }
 
-export const PIECE_SIZE = 320 * 1024; // a multiple of 64 and of the 320-byte EEXTEND record group
 const BUFFERS = 16;
 /** At most this many streams hold a buffer at once: a stream waiting for a buffer always has one of its own in flight or a free one. */
 const MAX_STREAMS = BUFFERS / 2;

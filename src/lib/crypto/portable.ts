@@ -14,7 +14,7 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { cmac, ctr, gcm } from '@noble/ciphers/aes.js';
 import { p256 } from '@noble/curves/nist.js';
 import { LibError } from '../errors.js';
-import { typedLength } from '../bytes.js';
+import { toBase64, typedLength } from '../bytes.js';
 import { derBitString, derInteger, derNull, derOctetString, derOid, derSequence } from '../der.js';
 import { registerBuiltInProvider, type AesGcmSealed, type CryptoProvider, type RsaKeyPair, type Sha256Stream } from './provider.js';
 
@@ -182,15 +182,6 @@ const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64_VALUE = new Int16Array(128).fill(-1);
 for (let i = 0; i < 64; i++) B64_VALUE[B64.charCodeAt(i)] = i;
 
-function base64(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < bytes.length; i += 3) {
-    const a = bytes[i]!, b = bytes[i + 1] ?? 0, c = bytes[i + 2] ?? 0;
-    s += B64[a >> 2]! + B64[((a & 3) << 4) | (b >> 4)]! + (i + 1 < bytes.length ? B64[((b & 15) << 2) | (c >> 6)]! : '=') + (i + 2 < bytes.length ? B64[c & 63]! : '=');
-  }
-  return s;
-}
-
 /**
  * Base64 as OpenSSL's EVP_DecodeUpdate takes it: spaces, tabs and line ends skipped, a '-' ends the
  * data, '=' only as the last one or two characters of the last quantum; null otherwise.
@@ -224,7 +215,7 @@ function unbase64(text: string): Uint8Array | null {
 
 /** PEM as node:crypto writes it: 64-character lines (RFC 7468 §2). */
 function pem(label: string, der: Uint8Array): string {
-  const b = base64(der);
+  const b = toBase64(der);
   let s = `-----BEGIN ${label}-----\n`;
   for (let i = 0; i < b.length; i += 64) s += b.slice(i, i + 64) + '\n';
   return s + `-----END ${label}-----\n`;

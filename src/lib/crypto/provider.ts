@@ -7,6 +7,12 @@
 import type { Sha256Pipeline } from './pipeline.js';
 export type { Sha256Pipeline } from './pipeline.js';
 
+/**
+ * The size of a hashing pipeline's piece: a multiple of 64 (SHA-256's block) and of the 320-byte
+ * group of EEXTEND records, so that measurement fills whole pieces.
+ */
+export const PIECE_SIZE = 320 * 1024;
+
 /** An incremental SHA-256 whose state can be copied (MRENCLAVE lives in the SECS between leaves). */
 export interface Sha256Stream {
   update(data: Uint8Array): void;

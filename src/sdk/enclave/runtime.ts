@@ -13,7 +13,7 @@ import type { EnclaveEngine, EnclaveContext } from '../../arch/index.js';
 import { ArchError, ArchFault, EnclaveRedirect, isProcessorSignal, GPRSGX_SIZE } from '../../arch/index.js';
 import { slotNumber, slotValue, writeSlot, writeSlotAddress, bufferLength, lengthValue, saneLength, productLength, stringUnit, terminatorLength, scanStringLength, STRING_SCAN_CHUNK, USER_CHECK, type StringUnit } from '../marshal.js';
 import { fixedProvider, type CryptoProvider } from '../../lib/crypto/provider.js';
-import { defaultCrypto } from '../../lib/crypto/node.js';
+import { defaultCrypto } from '../../lib/crypto/default.js';
 import { toHex, bytesEqual, writeU64le, u32le, writeU32le } from '../../lib/bytes.js';
 import { RUNTIME_HEADER, HEADER_MAGIC, RUNTIME_ID, RUNTIME_ABI, type RuntimeHeader } from '../image/layout.js';
 import { planInterface, type CanonicalInterface } from '../interface.js';

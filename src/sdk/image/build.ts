@@ -3,7 +3,7 @@
  * enclave image, with the module checked against the interface first.
  */
 import type { CryptoProvider } from '../../lib/crypto/provider.js';
-import { defaultCrypto } from '../../lib/crypto/node.js';
+import { defaultCrypto } from '../../lib/crypto/default.js';
 import { toHex } from '../../lib/bytes.js';
 import { SdkError } from '../errors.js';
 import type { EdlInterface } from '../edl/index.js';
