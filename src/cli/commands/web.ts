@@ -1,0 +1,34 @@
+import { parseArgs } from 'node:util';
+import { startWebServer } from '../webserver.js';
+import { CliError, type Io } from '../io.js';
+import type { Command } from '../main.js';
+
+export const command: Command = {
+  name: 'web',
+  usage: 'witness web [--port N] [--host H]\n\n' +
+    '  Serves the web view: the machine runs in your browser (a Web Worker), with the portable crypto\n' +
+    '  provider instead of node:crypto; the page draws the EPC, the enclaves and the SGX leaves of the\n' +
+    '  tour (the same run as witness demo) and of the hostile driver\'s attacks.\n' +
+    '  --port N  the port (default 8080; 0 for any free one)\n' +
+    '  --host H  the address to listen on (default 127.0.0.1)\n' +
+    '  Runs until interrupted (Ctrl-C).',
+  example: 'witness web --port 8080',
+  async run(argv: string[], io: Io): Promise<number> {
+    const { values } = parseArgs({ args: argv, options: { port: { type: 'string' }, host: { type: 'string' } }, strict: true });
+    const port = values.port === undefined ? 8080 : /^\d{1,5}$/.test(values.port) && Number(values.port) <= 65535 ? Number(values.port) : NaN;
+    if (Number.isNaN(port)) throw new CliError('CLI_PORT', `--port takes a port number (0 to 65535), got ${values.port}`);
+    const server = await startWebServer({ port, host: values.host ?? '127.0.0.1' });
+    io.out(`witness web: serving the web view at ${server.url} (Ctrl-C stops it)`);
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    await server.close();
+    return 0;
+  },
+};

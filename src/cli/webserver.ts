@@ -1,0 +1,161 @@
+/**
+ * The server of the web view (`witness web`): it serves the compiled layers to a browser as ES
+ * modules, unbundled, with a handful of module specifiers rewritten so that the same compiled files
+ * run there (a module worker has no import maps):
+ *  - `node:fs`, `node:path`, `node:url` → the web layer's shims (src/web/shims);
+ *  - `lib/crypto/default.js` → `lib/crypto/default.browser.js` (the portable crypto provider, so
+ *    that node:crypto is never reached);
+ *  - `@noble/*` → the installed packages' own files.
+ * Any other `node:` module left in a served file fails to load in the browser, which the tests
+ * check cannot happen from the web view's entry points. Only the package's own folders that a
+ * browser needs are served, read-only, never a path outside them.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { dirname, extname, join, posix, sep } from 'node:path';
+import { CliError } from './io.js';
+
+/** The package's root folder (dist/src/cli/ is three levels below it). */
+export const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/** The packages the browser build imports by name; served from wherever Node resolves them. */
+const BARE_PACKAGES = ['@noble/hashes', '@noble/ciphers', '@noble/curves'] as const;
+
+/** The node: modules the web layer stands in for. */
+const SHIMS: Readonly<Record<string, string>> = { 'node:fs': '/dist/src/web/shims/fs.js', 'node:path': '/dist/src/web/shims/path.js', 'node:url': '/dist/src/web/shims/url.js' };
+
+/** Compiled modules served in another's place. */
+const SUBSTITUTES: Readonly<Record<string, string>> = { '/dist/src/lib/crypto/default.js': '/dist/src/lib/crypto/default.browser.js' };
+
+/** Where each served URL prefix comes from (package folders; the bare packages are added at start). */
+const PACKAGE_FOLDERS = ['/web/', '/dist/src/', '/ae/', '/examples/'] as const;
+
+const TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8', '.css': 'text/css; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.wasm': 'application/wasm',
+  '.edl': 'text/plain; charset=utf-8', '.pem': 'text/plain; charset=utf-8', '.json': 'application/json', '.map': 'application/json', '.c': 'text/plain; charset=utf-8', '.h': 'text/plain; charset=utf-8',
+};
+
+/**
+ * The URL path a browser should load for `specifier`, imported by the module served at `from` (a
+ * URL path). Relative specifiers stay relative unless they name a substituted module.
+ */
+export function browserSpecifier(specifier: string, from: string): string {
+  const shim = SHIMS[specifier];
+  if (shim !== undefined) return shim;
+  for (const p of BARE_PACKAGES) if (specifier.startsWith(p + '/')) return `/node_modules/${specifier}`;
+  if (specifier.startsWith('./') || specifier.startsWith('../') || specifier.startsWith('/')) {
+    const target = specifier.startsWith('/') ? posix.normalize(specifier) : posix.join(posix.dirname(from), specifier);
+    return SUBSTITUTES[target] ?? specifier;
+  }
+  return specifier;
+}
+
+/** The static imports, re-exports and dynamic imports of a compiled module (tsc's output). */
+const IMPORT = /(\b(?:import|export)\s(?:[^'"`;]*?\sfrom\s)?|\bimport\(\s*)(['"])([^'"\n]+)\2/g;
+
+/** A compiled module's source with its specifiers rewritten for the browser. */
+export function rewriteModule(source: string, from: string): string {
+  return source.replace(IMPORT, (_m, head: string, quote: string, spec: string) => `${head}${quote}${browserSpecifier(spec, from)}${quote}`);
+}
+
+/** Every module specifier `source` imports (for the tests' walk of the browser's module graph). */
+export function moduleSpecifiers(source: string): string[] {
+  return [...source.matchAll(IMPORT)].map((m) => m[3]!);
+}
+
+/** The URL prefixes served and the folders behind them. */
+export function servedFolders(): Map<string, string> {
+  const folders = new Map<string, string>();
+  for (const p of PACKAGE_FOLDERS) folders.set(p, join(PACKAGE_ROOT, ...p.split('/').filter(Boolean)) + sep);
+  for (const name of BARE_PACKAGES) {
+    // The package's own folder, wherever it was installed (hoisted or not): its package.json's.
+    const entry = fileURLToPath(import.meta.resolve(`${name}/utils.js`));
+    folders.set(`/node_modules/${name}/`, dirname(entry) + sep);
+  }
+  return folders;
+}
+
+/**
+ * The file behind a URL path, or null when none is served there: a path outside the served
+ * folders, a dot segment, a backslash or a NUL is never resolved, and a link leading outside its
+ * folder is not followed.
+ */
+export async function resolveServed(urlPath: string, folders: ReadonlyMap<string, string>): Promise<string | null> {
+  let path: string;
+  try {
+    path = decodeURIComponent(urlPath);
+  } catch {
+    return null;
+  }
+  if (path === '/' || path === '/index.html') path = '/web/index.html';
+  if (path.includes('\\') || path.includes('\0') || path.split('/').some((s) => s === '..' || s === '.')) return null;
+  for (const [prefix, folder] of folders) {
+    if (!path.startsWith(prefix)) continue;
+    const file = join(folder, ...path.slice(prefix.length).split('/').filter(Boolean));
+    try {
+      const real = await realpath(file);
+      const realFolder = await realpath(folder);
+      if (!real.startsWith(realFolder + sep)) return null;
+      if (!(await stat(real)).isFile()) return null;
+      if (TYPES[extname(real)] === undefined) return null;
+      return real;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+export interface WebServer {
+  /** http://host:port/ */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+async function answer(req: IncomingMessage, res: ServerResponse, folders: ReadonlyMap<string, string>): Promise<void> {
+  const headers = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { ...headers, allow: 'GET, HEAD' }).end();
+    return;
+  }
+  const urlPath = new URL(req.url ?? '/', 'http://localhost').pathname;
+  const file = await resolveServed(urlPath, folders);
+  if (file === null) {
+    res.writeHead(404, { ...headers, 'content-type': 'text/plain; charset=utf-8' }).end(req.method === 'HEAD' ? undefined : 'not found\n');
+    return;
+  }
+  let body: Buffer = await readFile(file);
+  if (extname(file) === '.js') body = Buffer.from(rewriteModule(body.toString('utf8'), urlPath));
+  res.writeHead(200, { ...headers, 'content-type': TYPES[extname(file)]!, 'content-length': body.length });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/**
+ * Serve the web view on `host`:`port` (port 0: any free one).
+ * @throws {CliError} CLI_WEB_LISTEN when the address cannot be listened on.
+ */
+export async function startWebServer(options: { readonly port?: number; readonly host?: string } = {}): Promise<WebServer> {
+  const host = options.host ?? '127.0.0.1';
+  const folders = servedFolders();
+  const server = createServer((req, res) => {
+    answer(req, res, folders).catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e) => reject(new CliError('CLI_WEB_LISTEN', `cannot listen on ${host}:${options.port ?? 0}: ${(e as Error).message}`, 1, {}, { cause: e })));
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port ?? 0;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shown}:${port}/`,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}

@@ -1,0 +1,4 @@
+/** Software errors of src/web (the browser build). */
+import { WitnessError } from '../lib/errors.js';
+
+export class WebError extends WitnessError {}

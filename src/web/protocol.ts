@@ -1,0 +1,49 @@
+/**
+ * The messages between the visualizer page (page.ts) and the Web Worker that runs the machine
+ * (worker.ts). Plain data only: structured clone carries them, and the page never holds a
+ * reference into the model.
+ */
+
+/** What the page asks the worker to run. */
+export type PageRequest =
+  | { readonly run: 'tour'; readonly seedHex?: string }
+  | { readonly run: 'attacks'; readonly only?: readonly string[] };
+
+/** One enclave of a machine, as `Processor.inspect.enclaves()` describes it (hex for bytes). */
+export interface EnclaveView {
+  /** The EPC index of its SECS (the owner index in `MachineSnapshot.owners`). */
+  readonly secsIndex: number;
+  readonly base: number;
+  readonly size: number;
+  readonly state: string;
+  readonly mrenclave: string | null;
+  readonly mrsigner: string | null;
+  readonly isvProdId: number;
+  readonly isvSvn: number;
+  readonly pages: number;
+}
+
+/** A machine's metadata after a step: the EPCM map, its enclaves and its leaf counters. */
+export interface MachineSnapshot {
+  readonly epcBase: number;
+  /** Per EPC page: its PT_* type, or 0xff when free. */
+  readonly types: Uint8Array;
+  /** Per EPC page: the EPC index of its owning SECS, or −1. */
+  readonly owners: Int32Array;
+  readonly freePages: number;
+  readonly enclaves: readonly EnclaveView[];
+  /** ENCLS/ENCLU leaves and AEXs since the machine was made (only those that happened). */
+  readonly counters: Readonly<Record<string, number>>;
+  /** What the counters would cost on SGX hardware, in cycles, by the default cost model. */
+  readonly estimatedCycles: number;
+}
+
+export type Fact = string | number | boolean | null;
+
+/** What the worker reports. */
+export type WorkerEvent =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'step'; readonly step: string; readonly index: number; readonly lines: readonly string[]; readonly facts: Readonly<Record<string, Fact>>; readonly machine: MachineSnapshot; readonly ms: number }
+  | { readonly kind: 'attack'; readonly name: string; readonly attempted: string; readonly blockedBy: string; readonly detail: string; readonly leaked: boolean; readonly modified: boolean; readonly ms: number }
+  | { readonly kind: 'done'; readonly run: 'tour' | 'attacks'; readonly ms: number }
+  | { readonly kind: 'error'; readonly name: string; readonly code: string | null; readonly message: string };

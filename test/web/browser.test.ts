@@ -1,0 +1,100 @@
+/**
+ * The web view in a real browser (Debian's chromium, driven by playwright-core): the page starts
+ * the machine in a Web Worker with the portable crypto provider, runs the tour and some of the
+ * hostile driver's attacks, and the results are the model's: the hello enclave's MRENCLAVE as Node
+ * computes it, the secret sealed and unsealed, a DCAP quote that verifies, the attacks blocked, and
+ * an EPC map that shows the enclaves. Skipped, saying so, where no chromium is installed (CI installs
+ * it); WITNESS_CHROMIUM names another binary.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startWebServer, type WebServer } from '../../src/cli/webserver.js';
+import { helloArtifacts } from '../../src/platform/victim.js';
+import { buildImage, resolveEdl } from '../../src/sdk/index.js';
+import { toHex } from '../../src/lib/index.js';
+import type { PageRequest, WorkerEvent } from '../../src/web/protocol.js';
+
+const binary = process.env.WITNESS_CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
+const skip = binary === undefined ? 'no chromium found: apt-get install chromium (CI does), or set WITNESS_CHROMIUM' : false;
+if (skip) console.log(`# SKIPPED browser tests: ${skip}`);
+
+let server: WebServer;
+let browser: Browser;
+let page: Page;
+const errors: string[] = [];
+
+before(async () => {
+  if (skip) return;
+  server = await startWebServer({ port: 0 });
+  browser = await chromium.launch({ executablePath: binary!, args: ['--no-sandbox'] });
+  page = await browser.newPage();
+  page.on('pageerror', (e) => errors.push(String(e)));
+});
+after(async () => {
+  if (skip) return;
+  await browser.close();
+  await server.close();
+});
+
+type Win = { witnessEvents: WorkerEvent[]; witnessAsk: (r: PageRequest) => void };
+const events = () => page.evaluate(() => (globalThis as unknown as Win).witnessEvents);
+/** The page's state (an expression: the test's own build has no DOM types). */
+const state = () => page.evaluate<string>('document.body.dataset.state');
+const settled = () => page.waitForFunction("['done', 'error'].includes(document.body.dataset.state)", undefined, { timeout: 600_000 });
+
+test('the tour runs in the browser and finds what Node finds', { skip, timeout: 660_000 }, async () => {
+  await page.goto(server.url);
+  await settled();
+  assert.equal(await state(), 'done', (await page.locator('#status').textContent()) ?? '');
+  assert.deepEqual(errors, []);
+  const all = await events();
+  const steps = all.filter((e): e is Extract<WorkerEvent, { kind: 'step' }> => e.kind === 'step');
+  assert.deepEqual(steps.map((s) => s.step), ['platform', 'build', 'load', 'ecall', 'views', 'seal', 'local-attestation', 'remote-attestation', 'shield', 'identity']);
+  const f = Object.fromEntries(steps.map((s) => [s.step, s.facts]));
+  const hello = helloArtifacts();
+  const node = buildImage({ module: hello.module, interface: resolveEdl(hello.edlPath), config: { isvProdId: 1, isvSvn: 1 } });
+  assert.equal(f.build!.mrenclave, toHex(node.mrenclave), 'MRENCLAVE measured in the browser');
+  assert.equal(f.ecall!.greeting, 'Hello, Witness, from inside the enclave!');
+  assert.equal(f.views!.enclaveView, f.views!.secret);
+  assert.equal(f.views!.kernelView, 'ff'.repeat(32));
+  assert.notEqual(f.views!.dramView, f.views!.dramAgain);
+  assert.equal(f.seal!.unsealed, f.views!.secret);
+  assert.equal(f.seal!.epcRestored, true);
+  assert.equal(f.seal!.otherMachineStatus, 0x3001);
+  assert.equal(f['local-attestation']!.valid, true);
+  assert.equal(f['remote-attestation']!.verdict, 'SGX_QL_QV_RESULT_OK');
+  assert.equal(f['remote-attestation']!.attestedMrenclave, toHex(node.mrenclave));
+  assert.equal(f['remote-attestation']!.flippedVerdict, 'SGX_QL_QV_RESULT_INVALID_SIGNATURE');
+  assert.match(String(f.shield!.runs), /meet at noon/);
+  assert.equal(f.shield!.plaintextFound, false);
+  assert.notEqual(f.shield!.violation, null);
+  // The machine's metadata: the loaded hello enclave's pages in the EPC map, and its leaves counted.
+  const load = steps.find((s) => s.step === 'load')!;
+  const owned = [...load.machine.types].filter((t) => t !== 0xff).length;
+  assert.equal(owned, load.machine.types.length - load.machine.freePages);
+  assert.equal(load.machine.enclaves.length, 1);
+  assert.equal(load.machine.enclaves[0]!.mrenclave, toHex(node.mrenclave));
+  assert.equal(load.machine.counters.EINIT, 1);
+  assert.ok(load.machine.estimatedCycles > 0);
+  // The page drew it.
+  assert.equal(await page.locator('#steps > li').count(), 10);
+  assert.match(await page.locator('#epc-summary').textContent() ?? '', /EPC pages .* in use/);
+});
+
+test('the hostile driver\'s attacks run in the browser and are blocked', { skip, timeout: 660_000 }, async () => {
+  const before = (await events()).length;
+  const only = ['kernel-read-epc', 'dma-write', 'evict-replay'];
+  await page.evaluate((o) => (globalThis as unknown as Win).witnessAsk({ run: 'attacks', only: o }), only);
+  await settled();
+  const attacks = (await events()).slice(before).filter((e): e is Extract<WorkerEvent, { kind: 'attack' }> => e.kind === 'attack');
+  assert.deepEqual(attacks.map((a) => a.name), only);
+  for (const a of attacks) assert.ok(!a.leaked && !a.modified, `${a.name}: ${a.detail}`);
+  assert.equal(await page.locator('#attacks tr.blocked').count(), only.length);
+  await page.evaluate(() => (globalThis as unknown as Win).witnessAsk({ run: 'attacks', only: ['no-such-attack'] }));
+  await settled();
+  assert.equal(await state(), 'error');
+  assert.match(await page.locator('#status').textContent() ?? '', /UNKNOWN_ATTACK/);
+  assert.deepEqual(errors, []);
+});

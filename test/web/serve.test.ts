@@ -1,0 +1,162 @@
+/**
+ * The web view's server (`witness web`): what it serves, what it refuses, and the module graph a
+ * browser loads from it — every import found, no node: module but the web layer's shims, and the
+ * portable crypto provider in the default's place.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { browserSpecifier, rewriteModule, moduleSpecifiers, startWebServer, type WebServer } from '../../src/cli/webserver.js';
+import * as nodeDefault from '../../src/lib/crypto/default.js';
+import * as browserDefault from '../../src/lib/crypto/default.browser.js';
+import { createNodeCrypto } from '../../src/lib/crypto/node.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
+let server: WebServer;
+
+before(async () => {
+  server = await startWebServer({ port: 0 });
+});
+after(() => server.close());
+
+const get = (path: string, init?: RequestInit) => fetch(new URL(path, server.url), init);
+
+test('browserSpecifier: node:fs/path/url go to the shims, @noble to its files, the default crypto to the browser one; the rest unchanged', () => {
+  assert.equal(browserSpecifier('node:fs', '/dist/src/attest/ae.js'), '/dist/src/web/shims/fs.js');
+  assert.equal(browserSpecifier('node:path', '/dist/src/platform/victim.js'), '/dist/src/web/shims/path.js');
+  assert.equal(browserSpecifier('node:url', '/dist/src/platform/victim.js'), '/dist/src/web/shims/url.js');
+  assert.equal(browserSpecifier('node:crypto', '/dist/src/lib/crypto/node.js'), 'node:crypto');
+  assert.equal(browserSpecifier('@noble/hashes/sha2.js', '/dist/src/lib/crypto/portable.js'), '/node_modules/@noble/hashes/sha2.js');
+  assert.equal(browserSpecifier('@noble/curvesque/x.js', '/a.js'), '@noble/curvesque/x.js');
+  assert.equal(browserSpecifier('../lib/crypto/default.js', '/dist/src/arch/processor.js'), '/dist/src/lib/crypto/default.browser.js');
+  assert.equal(browserSpecifier('../../lib/crypto/default.js', '/dist/src/sdk/image/build.js'), '/dist/src/lib/crypto/default.browser.js');
+  assert.equal(browserSpecifier('./default.js', '/dist/src/lib/crypto/x.js'), '/dist/src/lib/crypto/default.browser.js');
+  assert.equal(browserSpecifier('../lib/bytes.js', '/dist/src/arch/processor.js'), '../lib/bytes.js');
+  assert.equal(browserSpecifier('./utils.js', '/node_modules/@noble/hashes/sha2.js'), './utils.js');
+});
+
+test('rewriteModule: static imports, re-exports, side-effect imports and dynamic imports; nothing else', () => {
+  const src = [
+    "import { readFileSync } from 'node:fs';",
+    "import * as p from \"node:path\";",
+    "export { defaultCrypto } from '../lib/crypto/default.js';",
+    "export * from './x.js';",
+    "import './side.js';",
+    "const m = await import('node:url');",
+    "const s = 'import nothing from here';",
+    "const t = `from '${'node:fs'}'`;",
+  ].join('\n');
+  const out = rewriteModule(src, '/dist/src/arch/a.js');
+  assert.deepEqual(out.split('\n'), [
+    "import { readFileSync } from '/dist/src/web/shims/fs.js';",
+    'import * as p from "/dist/src/web/shims/path.js";',
+    "export { defaultCrypto } from '/dist/src/lib/crypto/default.browser.js';",
+    "export * from './x.js';",
+    "import './side.js';",
+    "const m = await import('/dist/src/web/shims/url.js');",
+    "const s = 'import nothing from here';",
+    "const t = `from '${'node:fs'}'`;",
+  ]);
+  assert.deepEqual(moduleSpecifiers(src), ['node:fs', 'node:path', '../lib/crypto/default.js', './x.js', './side.js', 'node:url']);
+});
+
+test('the browser default provider has the exports of the Node one, and gives the same answers', () => {
+  assert.deepEqual(Object.keys(browserDefault).sort(), Object.keys(nodeDefault).sort());
+  const data = new TextEncoder().encode('witness');
+  assert.deepEqual(browserDefault.defaultCrypto().sha256(data), createNodeCrypto().sha256(data));
+  assert.notEqual(browserDefault.defaultCrypto(), nodeDefault.defaultCrypto());
+  assert.equal(browserDefault.defaultCrypto(), browserDefault.defaultCrypto());
+});
+
+/** Walk the module graph a browser loads from `entries`, as it would: through the server. */
+async function walk(entries: string[]): Promise<{ modules: Set<string>; bare: Map<string, string> }> {
+  const modules = new Set<string>();
+  const bare = new Map<string, string>();
+  const queue = [...entries];
+  while (queue.length) {
+    const path = queue.shift()!;
+    if (modules.has(path)) continue;
+    modules.add(path);
+    const r = await get(path);
+    assert.equal(r.status, 200, `${path} is not served`);
+    assert.match(r.headers.get('content-type') ?? '', /^text\/javascript/, path);
+    for (const spec of moduleSpecifiers(await r.text())) {
+      if (spec.startsWith('/')) queue.push(spec);
+      else if (spec.startsWith('./') || spec.startsWith('../')) queue.push(new URL(spec, `http://x${path}`).pathname);
+      else bare.set(spec, path);
+    }
+  }
+  return { modules, bare };
+}
+
+test('the page and the worker load: every import is served, no node: module is left, node:crypto is never reached', async () => {
+  const { modules, bare } = await walk(['/dist/src/web/page.js', '/dist/src/web/worker.js']);
+  // codegen.ts writes `from '${importFrom}'` into generated sources: a string, not an import of its own.
+  bare.delete('${importFrom}');
+  assert.deepEqual([...bare], [], 'bare specifiers a browser cannot resolve');
+  for (const m of ['/dist/src/lib/crypto/default.js', '/dist/src/lib/crypto/node.js', '/dist/src/lib/crypto/pipeline.js']) assert.ok(!modules.has(m), `${m} is loaded`);
+  for (const m of ['/dist/src/lib/crypto/default.browser.js', '/dist/src/lib/crypto/portable.js', '/dist/src/web/shims/fs.js', '/dist/src/platform/tour.js']) assert.ok(modules.has(m), `${m} is not loaded`);
+  assert.ok([...modules].some((m) => m.startsWith('/node_modules/@noble/curves/')));
+});
+
+test('the page and the files the machine reads are served with their types', async () => {
+  const index = await get('/');
+  assert.equal(index.status, 200);
+  assert.match(index.headers.get('content-type') ?? '', /^text\/html/);
+  assert.match(await index.text(), /<script type="module" src="\/dist\/src\/web\/page\.js">/);
+  assert.equal(index.headers.get('cache-control'), 'no-store');
+  assert.equal(index.headers.get('x-content-type-options'), 'nosniff');
+  const wasm = await get('/examples/hello/enclave.wasm');
+  assert.equal(wasm.status, 200);
+  assert.equal(wasm.headers.get('content-type'), 'application/wasm');
+  assert.deepEqual([...new Uint8Array(await wasm.arrayBuffer()).subarray(0, 4)], [0, 0x61, 0x73, 0x6d]);
+  for (const p of ['/ae/qe/qe.wasm', '/ae/qe/qe.edl', '/ae/signer.pem', '/examples/hello/hello.edl', '/examples/shield/program.wasm', '/web/witness.css']) assert.equal((await get(p)).status, 200, p);
+  const head = await get('/dist/src/web/worker.js', { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.equal(await head.text(), '');
+});
+
+test('nothing outside the served folders, no dot segment, no other method', async () => {
+  const refused = [
+    '/package.json', '/dist/test/web/serve.test.js', '/src/web/page.ts', '/node_modules/fast-check/package.json', '/node_modules/@noble/hashes/../../fast-check/lib/fast-check.js',
+    '/dist/src/%2e%2e/%2e%2e/package.json', '/web/..%2f..%2fpackage.json', '/web/%5c..%5cpackage.json', '/web/index.html%00.css', '/dist/src/web/', '/dist/src', '/web/%E0%A4%A', '/examples/hello/Makefile',
+  ];
+  for (const p of refused) {
+    const r = await fetch(server.url.replace(/\/$/, '') + p);
+    assert.equal(r.status, 404, p);
+    await r.arrayBuffer();
+  }
+  const post = await get('/', { method: 'POST', body: 'x' });
+  assert.equal(post.status, 405);
+  assert.equal(post.headers.get('allow'), 'GET, HEAD');
+});
+
+test('witness web: serves until interrupted, then exits 0; a bad port is one line, exit 2', async () => {
+  const bin = join(root, 'bin/witness.js');
+  const child = spawn(process.execPath, [bin, 'web', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /serving the web view at (http:\/\/\S+) /.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new assert.AssertionError({ message: `exited ${code} before serving: ${out}` })));
+  });
+  assert.equal((await fetch(url)).status, 200);
+  const code = await new Promise<number | null>((resolve) => {
+    child.once('exit', (c) => resolve(c));
+    child.kill('SIGINT');
+  });
+  assert.equal(code, 0);
+  for (const bad of ['65536', '-1', 'http', '8o']) {
+    const r = spawn(process.execPath, [bin, 'web', `--port=${bad}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    r.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const c = await new Promise<number | null>((resolve) => r.once('exit', resolve));
+    assert.equal(c, 2, bad);
+    assert.match(err, /^witness web: --port takes a port number \(0 to 65535\)/m);
+  }
+});

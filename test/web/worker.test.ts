@@ -1,0 +1,94 @@
+/**
+ * The web view's worker, run under Node: what it posts for the tour and the attacks, its refusals,
+ * and the tour on the portable crypto provider (what a browser runs) giving the same identities and
+ * outcomes as on node:crypto.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { serve, stepFacts } from '../../src/web/worker.js';
+import type { WorkerEvent } from '../../src/web/protocol.js';
+import { tour, TOUR_SEED, type TourStep } from '../../src/platform/tour.js';
+import { createPortableCrypto } from '../../src/lib/crypto/portable.js';
+import { WitnessError, toHex } from '../../src/lib/index.js';
+import { parseCertificate, pemDecodeAll } from '../../src/attest/index.js';
+import { PT } from '../../src/arch/index.js';
+
+function collect(request: Parameters<typeof serve>[0]): WorkerEvent[] {
+  const out: WorkerEvent[] = [];
+  serve(request, (e) => out.push(e));
+  return out;
+}
+
+test('the tour: ten steps, each with the demo\'s text, its facts and a snapshot of the machine; then done', () => {
+  const events = collect({ run: 'tour' });
+  const steps = events.filter((e): e is Extract<WorkerEvent, { kind: 'step' }> => e.kind === 'step');
+  assert.deepEqual(steps.map((s) => s.index), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.equal(events.at(-1)!.kind, 'done');
+  assert.match(steps[0]!.lines[0]!, /^1\. The platform: profile win-x64-sgx1, 93\.5 MiB EPC/);
+  const load = steps[2]!;
+  assert.equal(load.step, 'load');
+  const m = load.machine;
+  assert.equal(m.types.length, (93.5 * 2 ** 20) / 4096);
+  const used = [...m.types].filter((t) => t !== 0xff).length;
+  assert.equal(used, m.types.length - m.freePages);
+  assert.equal(used, load.facts.epcPagesInUse);
+  const secs = [...m.types].indexOf(PT.SECS);
+  assert.equal(m.enclaves[0]!.secsIndex, secs);
+  for (let i = 0; i < m.types.length; i++) if (m.types[i] === PT.TCS || m.types[i] === PT.REG) assert.equal(m.owners[i], secs, `page ${i}`);
+  assert.equal(m.counters.ECREATE, 1);
+  assert.equal(m.counters.EINIT, 1);
+  assert.ok(!('EWB' in m.counters), 'only the leaves that ran');
+  const ecall = steps[3]!;
+  assert.equal(ecall.facts.greeting, 'Hello, Witness, from inside the enclave!');
+  assert.equal(ecall.facts.ocalls, 'the enclave wrote a greeting');
+  assert.ok((ecall.machine.counters.EENTER ?? 0) > (load.machine.counters.EENTER ?? 0));
+  // After the seal step the first enclave is gone from the restarted machine's map.
+  const seal = steps[5]!;
+  assert.equal(seal.machine.enclaves.length, 1);
+  assert.equal(seal.facts.unsealed, 'the witness saw everything......');
+  assert.equal(steps[7]!.facts.verdict, 'SGX_QL_QV_RESULT_OK');
+  assert.equal(typeof steps[7]!.facts.quote, 'number');
+  assert.ok(!('collateral' in steps[7]!.facts) && !('processor' in steps[7]!.facts));
+});
+
+test('a seed: the same seed is the same machine (the same simulated PCS root), another seed another; a bad one is refused before anything runs', () => {
+  const hex = 'ffeeddccbbaa99887766554433221100';
+  const root = (seedHex: string) => {
+    const steps = collect({ run: 'tour', seedHex }).filter((e) => e.kind === 'step');
+    assert.equal(steps.length, 10);
+    return [...tour({ seed: Uint8Array.from(Buffer.from(seedHex, 'hex')) })].find((s) => s.step === 'remote-attestation')!;
+  };
+  const a = root(hex), b = root(hex), c = root('00'.repeat(16));
+  assert.ok(a.step === 'remote-attestation' && b.step === 'remote-attestation' && c.step === 'remote-attestation');
+  // The root certificate's signature is randomised (ECDSA); its key is the seed's.
+  const key = (pem: string) => toHex(parseCertificate(pemDecodeAll(pem)[0]!).publicKey);
+  assert.equal(key(a.rootPem), key(b.rootPem));
+  assert.notEqual(key(a.rootPem), key(c.rootPem));
+  for (const bad of ['00', 'zz'.repeat(16), 'abc'.repeat(11)]) {
+    const out: WorkerEvent[] = [];
+    assert.throws(() => serve({ run: 'tour', seedHex: bad }, (e) => out.push(e)), (e: unknown) => e instanceof WitnessError && e.code === 'BAD_SEED');
+    assert.deepEqual(out, []);
+  }
+});
+
+test('the attacks: one event per attack, all blocked; an unknown name is refused before any runs', () => {
+  const events = collect({ run: 'attacks', only: ['kernel-read-epc', 'dma-write'] });
+  assert.deepEqual(events.map((e) => e.kind), ['attack', 'attack', 'done']);
+  for (const e of events) if (e.kind === 'attack') assert.ok(!e.leaked && !e.modified, e.name);
+  const out: WorkerEvent[] = [];
+  assert.throws(() => serve({ run: 'attacks', only: ['dma-write', 'no-such'] }, (e) => out.push(e)), (e: unknown) => e instanceof WitnessError && e.code === 'UNKNOWN_ATTACK');
+  assert.deepEqual(out, []);
+});
+
+test('the tour on the portable crypto provider (a browser\'s) gives what it gives on node:crypto', () => {
+  const facts = (steps: Iterable<TourStep>) => [...steps].map((s) => stepFacts(s));
+  const node = facts(tour({ seed: TOUR_SEED }));
+  const portable = facts(tour({ seed: TOUR_SEED, crypto: createPortableCrypto() }));
+  assert.equal(portable.length, node.length);
+  // Fresh signing keys and a fresh boot key each run: MRSIGNER and the DRAM ciphertext differ; the rest is the same.
+  const random = new Set(['mrsigner', 'dramView', 'dramAgain', 'quote', 'base', 'linear', 'frame']);
+  for (let i = 0; i < node.length; i++) {
+    for (const [k, v] of Object.entries(node[i]!)) if (!random.has(k)) assert.deepEqual(portable[i]![k], v, `step ${i}: ${k}`);
+  }
+  assert.equal(portable[7]!.verdict, 'SGX_QL_QV_RESULT_OK');
+});
