@@ -398,15 +398,26 @@ function sameBytes(a: Uint8Array, b: readonly number[]): boolean {
 
 /** rsaEncryption (RFC 8017 Appendix C), as its OID's content octets. */
 const RSA_ENCRYPTION = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
-/** Key algorithms OpenSSL reads from a PrivateKeyInfo other than RSA: RSASSA-PSS, EC, X25519, X448, Ed25519, Ed448, DSA, DH (PKCS #3, X9.42), SM2. */
-const OTHER_KEY_OIDS: readonly (readonly number[])[] = [
-  [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a],
-  [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01],
-  [0x2b, 0x65, 0x6e], [0x2b, 0x65, 0x6f], [0x2b, 0x65, 0x70], [0x2b, 0x65, 0x71],
-  [0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01],
-  [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x03, 0x01], [0x2a, 0x86, 0x48, 0xce, 0x3e, 0x02, 0x01],
-  [0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x82, 0x2d],
+/** Key algorithms node:crypto reads other than RSA, by OID content octets, with its names for them (KeyObject.asymmetricKeyType). */
+const OTHER_KEY_TYPES: readonly (readonly [readonly number[], string])[] = [
+  [[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a], 'rsa-pss'], // RFC 4055 §3.1
+  [[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01], 'ec'], // RFC 5480 §2.1.1
+  [[0x2b, 0x65, 0x6e], 'x25519'], [[0x2b, 0x65, 0x6f], 'x448'], [[0x2b, 0x65, 0x70], 'ed25519'], [[0x2b, 0x65, 0x71], 'ed448'], // RFC 8410 §3
+  [[0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01], 'dsa'], // RFC 3279 §2.3.2
+  [[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x03, 0x01], 'dh'], [[0x2a, 0x86, 0x48, 0xce, 0x3e, 0x02, 0x01], 'dh'], // PKCS #3, RFC 3279 §2.3.3
 ];
+
+/** A key of another type than RSA, by node:crypto's name for it. */
+interface OtherKey {
+  readonly other: string;
+}
+
+/** The type of a key algorithm other than RSA; a key of an algorithm node:crypto does not know does not read. */
+function otherKey(oid: Uint8Array): OtherKey {
+  const t = OTHER_KEY_TYPES.find(([o]) => sameBytes(oid, o));
+  if (t === undefined) throw keyInvalid('an unknown key algorithm');
+  return { other: t[1] };
+}
 
 /** An AlgorithmIdentifier's OID (RFC 5280 §4.1.1.2); OpenSSL ignores rsaEncryption's parameters. */
 function algorithm(e: Ber | undefined, what: string): Uint8Array {
@@ -434,16 +445,16 @@ function rsaPublicKey(b: Uint8Array): RsaPublic {
   return { n: bigint(n, 'modulus'), e: bigint(e, 'publicExponent') };
 }
 
-/** SubjectPublicKeyInfo (RFC 5280 §4.1.2.7) of an RSA key (RFC 3279 §2.3.1); null for another algorithm. */
-function spkiRsa(b: Uint8Array): RsaPublic | null {
+/** SubjectPublicKeyInfo (RFC 5280 §4.1.2.7) of an RSA key (RFC 3279 §2.3.1), or the type of another. */
+function spkiRsa(b: Uint8Array): RsaPublic | OtherKey {
   return spkiOf(ber(b, 0, b.length));
 }
 
-function spkiOf(e: Ber): RsaPublic | null {
+function spkiOf(e: Ber): RsaPublic | OtherKey {
   const [alg, key] = sequence(e, 'SubjectPublicKeyInfo', 2);
   const oid = algorithm(alg, 'SubjectPublicKeyInfo.algorithm');
   const bits = contents(expect(key, BIT_STRING, 'subjectPublicKey'));
-  if (!sameBytes(oid, RSA_ENCRYPTION)) return null;
+  if (!sameBytes(oid, RSA_ENCRYPTION)) return otherKey(oid);
   const unused = bits[0];
   if (unused === undefined || unused > 7) throw keyInvalid('subjectPublicKey: bad unused-bits count');
   const bytes = bits.slice(1);
@@ -453,7 +464,7 @@ function spkiOf(e: Ber): RsaPublic | null {
 }
 
 /** An X.509 certificate's RSA key (RFC 5280 §4.1): tbsCertificate's subjectPublicKeyInfo, after the optional [0] version. */
-function certificateRsa(b: Uint8Array): RsaPublic | null {
+function certificateRsa(b: Uint8Array): RsaPublic | OtherKey {
   const [tbs] = sequence(ber(b, 0, b.length), 'Certificate', 1, 3);
   const fields = sequence(tbs, 'TBSCertificate', 6, 11);
   return spkiOf(fields[fields[0]!.tag === 0xa0 ? 6 : 5] ?? expect(undefined, SEQUENCE, 'subjectPublicKeyInfo'));
@@ -474,7 +485,7 @@ function rsaPrivateKey(b: Uint8Array): RsaPrivate {
 }
 
 /** What a private-key block holds: an RSA key, a key of another type, or nothing OpenSSL reads. */
-type PrivateRead = RsaPrivate | 'other' | null;
+type PrivateRead = RsaPrivate | OtherKey | null;
 
 /** PrivateKeyInfo (RFC 5208 §5; version 1 of RFC 5958 too), with optional attributes. */
 function pkcs8(b: Uint8Array): PrivateRead {
@@ -484,8 +495,7 @@ function pkcs8(b: Uint8Array): PrivateRead {
     const oid = algorithm(f[1], 'privateKeyAlgorithm');
     const key = contents(expect(f[2], OCTET_STRING, 'privateKey'));
     if (f[3] !== undefined && f[3].tag !== 0xa0) return null;
-    if (sameBytes(oid, RSA_ENCRYPTION)) return rsaPrivateKey(key);
-    return OTHER_KEY_OIDS.some((o) => sameBytes(oid, o)) ? 'other' : null;
+    return sameBytes(oid, RSA_ENCRYPTION) ? rsaPrivateKey(key) : otherKey(oid);
   } catch (e) {
     if (e instanceof LibError) return null;
     throw e;
@@ -502,10 +512,10 @@ function pkcs1OrPkcs8(b: Uint8Array): PrivateRead {
 }
 
 /** An EC (SEC 1 C.4) or DSA private key, as far as telling it from bytes OpenSSL would not decode: a SEQUENCE opening with an INTEGER. */
-function otherPrivateKey(b: Uint8Array): PrivateRead {
+function otherPrivateKey(b: Uint8Array, type: string): PrivateRead {
   try {
     const f = children(expect(ber(b, 0, b.length), SEQUENCE, 'private key'));
-    return f.length >= 2 && f[0]!.tag === INTEGER ? 'other' : null;
+    return f.length >= 2 && f[0]!.tag === INTEGER ? { other: type } : null;
   } catch (e) {
     if (e instanceof LibError) return null;
     throw e;
@@ -515,23 +525,22 @@ function otherPrivateKey(b: Uint8Array): PrivateRead {
 /**
  * The first private key among the blocks, as OpenSSL's PEM_read_bio_PrivateKey finds one: blocks
  * of other labels, blocks that do not read and keys that do not decode are passed over; an
- * encrypted one (there is no passphrase), a header, or a key of another type ends the search.
+ * encrypted one (there is no passphrase) or a header ends the search.
  */
-function privateKeyOf(blocks: readonly (PemBlock | null)[]): RsaPrivate {
+function privateKeyOf(blocks: readonly (PemBlock | null)[]): RsaPrivate | OtherKey {
   for (const b of blocks) {
     if (b === null) continue;
     let read: PrivateRead;
     if (b.label === 'PRIVATE KEY') read = pkcs8(b.der);
     else if (b.label === 'RSA PRIVATE KEY') read = pkcs1OrPkcs8(b.der);
-    else if (b.label === 'ENCRYPTED PRIVATE KEY') read = 'other';
-    else if (b.label === 'EC PRIVATE KEY' || b.label === 'DSA PRIVATE KEY') read = otherPrivateKey(b.der);
+    else if (b.label === 'ENCRYPTED PRIVATE KEY') throw keyInvalid('an encrypted private key (no passphrase)');
+    else if (b.label === 'EC PRIVATE KEY' || b.label === 'DSA PRIVATE KEY') read = otherPrivateKey(b.der, b.label === 'EC PRIVATE KEY' ? 'ec' : 'dsa');
     else continue;
     // A header OpenSSL reads (more than 10 characters) is a Proc-Type for an encrypted key, or an error.
     if (b.header.length > 10) throw keyInvalid('an encrypted PEM private key (no passphrase)');
-    if (read === 'other') throw keyInvalid('not an RSA private key');
     if (read !== null) return read;
   }
-  throw keyInvalid('not a readable RSA private key in PEM form (a public key cannot sign)');
+  throw keyInvalid('no private key');
 }
 
 /** The first block whose label `accept`s, unless a block before it does not read; a block with a header is not taken (PEM_bytes_read_bio). */
@@ -547,20 +556,33 @@ function publicBlock(blocks: readonly (PemBlock | null)[], accept: (label: strin
  * The public numbers of a PEM key as node:crypto's createPublicKey finds them: a PUBLIC KEY block,
  * else RSA PUBLIC KEY, else a certificate, else a private key.
  */
-function publicNumbersOf(text: string): RsaPublic {
+function publicNumbersOf(text: string): RsaPublic | OtherKey {
   const blocks = pemBlocks(text);
-  const parse = (b: PemBlock, f: (der: Uint8Array) => RsaPublic | null): RsaPublic => {
-    const k = f(b.der);
-    if (k === null) throw keyInvalid('not an RSA key');
-    return k;
-  };
   let b = publicBlock(blocks, (l) => l === 'PUBLIC KEY');
-  if (b !== null) return parse(b, spkiRsa);
+  if (b !== null) return spkiRsa(b.der);
   b = publicBlock(blocks, (l) => l === 'RSA PUBLIC KEY');
-  if (b !== null) return parse(b, rsaPublicKey);
+  if (b !== null) return rsaPublicKey(b.der);
   b = publicBlock(blocks, (l) => l === 'CERTIFICATE' || l === 'X509 CERTIFICATE');
-  if (b !== null) return parse(b, certificateRsa);
+  if (b !== null) return certificateRsa(b.der);
   return privateKeyOf(blocks);
+}
+
+/**
+ * An RSA key read by `read` from a PEM argument, or node.ts's RSA_KEY_INVALID: `unreadable` (what
+ * did not read is the cause) or `notRsa` with the key's type.
+ */
+function rsaKey<K extends RsaPublic>(pemArg: unknown, read: (text: string) => K | OtherKey, unreadable: string, notRsa: string): K {
+  let k: K | OtherKey;
+  try {
+    const text = pemText(pemArg);
+    if (text === null) throw keyInvalid('not PEM text');
+    k = read(text);
+  } catch (e) {
+    if (e instanceof LibError && e.code === 'RSA_KEY_INVALID') throw new LibError('RSA_KEY_INVALID', unreadable, {}, { cause: e });
+    throw e;
+  }
+  if ('other' in k) throw new LibError('RSA_KEY_INVALID', `${notRsa}: ${k.other}`);
+  return k;
 }
 
 // ---- Integers -----------------------------------------------------------------------------------
@@ -942,8 +964,8 @@ export function createPortableCrypto(): CryptoProvider {
       return new PortableSha256();
     },
     aesCmac128(key, message) {
-      // As node.ts: real Uint8Arrays (of this realm or another), lengths read through the intrinsic getter; a
-      // detached message is refused where node.ts's copy of it (TypedArray#set) throws.
+      // As node.ts: real Uint8Arrays (of this realm or another), lengths read through the intrinsic
+      // getter; a detached message is refused where node.ts's copy of it (TypedArray#set) throws.
       check(isUint8Array(key) && typedLength(key) === 16, 'CMAC_KEY', 'AES-128-CMAC needs a 16-byte key (a Uint8Array)');
       check(isUint8Array(message), 'CMAC_MESSAGE', 'AES-128-CMAC MACs a Uint8Array');
       const len = typedLength(message);
@@ -954,7 +976,8 @@ export function createPortableCrypto(): CryptoProvider {
           throw new LibError('CMAC_MESSAGE', 'AES-128-CMAC: the message\'s buffer is detached', {}, { cause: e });
         }
       }
-      // RFC 4493 §2.3-2.4: noble copies the key into its schedule and wipes it (and the subkeys) when done.
+      // RFC 4493 §2.3-2.4 (noble's cmac), under a copy of the key wiped afterwards. `keep` is not
+      // used: noble's keyed CMAC state cannot be reused after a digest.
       const k = plain(key).slice();
       try {
         return cmac(plain(message), k);
@@ -1028,15 +1051,12 @@ export function createPortableCrypto(): CryptoProvider {
       return randomBytes(n);
     },
     rsaSignSha256(privateKeyPem, message) {
-      const text = pemText(privateKeyPem);
-      if (text === null) throw keyInvalid('not a readable RSA private key in PEM form (a public key cannot sign)');
-      const key = privateKeyOf(pemBlocks(text));
+      // node.ts's messages: the CLI prints them.
+      const key = rsaKey(privateKeyPem, (t) => privateKeyOf(pemBlocks(t)), 'not a readable RSA private key in PEM form (a public key cannot sign)', 'not an RSA private key');
       return rsaSign(key, digest(bytesIn(message, 'data', true)));
     },
     rsaPublicNumbers(pemKey) {
-      const text = pemText(pemKey);
-      if (text === null) throw keyInvalid('not a readable RSA key in PEM form');
-      const { n, e } = publicNumbersOf(text);
+      const { n, e } = rsaKey(pemKey, publicNumbersOf, 'not a readable RSA key in PEM form', 'not an RSA key');
       return { modulus: i2osp(n), exponent: e };
     },
     rsaGenerate(bits, e): RsaKeyPair {

@@ -1,7 +1,9 @@
 /**
  * The crypto provider interface. Every layer reaches cryptography through it, so that a test can
  * make a run deterministic and a browser build can swap the implementation (style rule 9).
- * `createNodeCrypto()` (node.ts) is the default provider, built on node:crypto.
+ * `createNodeCrypto()` (node.ts), built on node:crypto, is the default provider under Node;
+ * `createPortableCrypto()` (portable.ts), on @noble's primitives and BigInt RSA, is a browser's
+ * (default.ts and default.browser.ts choose).
  */
 
 import type { Sha256Pipeline } from './pipeline.js';
@@ -105,16 +107,16 @@ const PROVIDER_METHODS = [
 const PROVIDER_METHODS_COMPLETE: Exclude<keyof CryptoProvider, (typeof PROVIDER_METHODS)[number]> extends never ? true : never = true;
 void PROVIDER_METHODS_COMPLETE;
 
-/** Providers made by createNodeCrypto (frozen, methods of their own with nothing outside to change). */
+/** Providers made by createNodeCrypto or createPortableCrypto (frozen, methods of their own with nothing outside to change). */
 const BUILT_IN = new WeakSet<object>();
 
-/** @internal (node.ts) */
+/** @internal (node.ts, portable.ts) */
 export function registerBuiltInProvider(p: CryptoProvider): void {
   BUILT_IN.add(p);
 }
 
 /**
- * `p`'s methods as they are now, in a frozen object of their own: `p` itself when createNodeCrypto
+ * `p`'s methods as they are now, in a frozen object of their own: `p` itself when createNodeCrypto or createPortableCrypto
  * made it, otherwise each method (own or inherited) bound to `p`. The processor and the trusted
  * runtime keep their provider this way, so that whoever else holds the object (or its prototype)
  * cannot swap a method afterwards. What the methods reach through `this` or their closures stays
