@@ -36,17 +36,24 @@ const TYPES: Readonly<Record<string, string>> = {
   '.edl': 'text/plain; charset=utf-8', '.pem': 'text/plain; charset=utf-8', '.json': 'application/json', '.map': 'application/json', '.c': 'text/plain; charset=utf-8', '.h': 'text/plain; charset=utf-8',
 };
 
+/** `to` (a URL path) relative to the module at `from`, so that the build runs under any path prefix. */
+function relativeTo(from: string, to: string): string {
+  const r = posix.relative(posix.dirname(from), to);
+  return r.startsWith('../') ? r : `./${r}`;
+}
+
 /**
- * The URL path a browser should load for `specifier`, imported by the module served at `from` (a
- * URL path). Relative specifiers stay relative unless they name a substituted module.
+ * The specifier a browser should load for `specifier`, imported by the module served at `from` (a
+ * URL path): always relative, so that the served or exported build works under any path prefix.
+ * Relative specifiers stay as they are unless they name a substituted module.
  */
 export function browserSpecifier(specifier: string, from: string): string {
   const shim = SHIMS[specifier];
-  if (shim !== undefined) return shim;
-  for (const p of BARE_PACKAGES) if (specifier.startsWith(p + '/')) return `/node_modules/${specifier}`;
-  if (specifier.startsWith('./') || specifier.startsWith('../') || specifier.startsWith('/')) {
-    const target = specifier.startsWith('/') ? posix.normalize(specifier) : posix.join(posix.dirname(from), specifier);
-    return SUBSTITUTES[target] ?? specifier;
+  if (shim !== undefined) return relativeTo(from, shim);
+  for (const p of BARE_PACKAGES) if (specifier.startsWith(p + '/')) return relativeTo(from, `/node_modules/${specifier}`);
+  if (specifier.startsWith('./') || specifier.startsWith('../')) {
+    const target = SUBSTITUTES[posix.join(posix.dirname(from), specifier)];
+    return target === undefined ? specifier : relativeTo(from, target);
   }
   return specifier;
 }
@@ -88,7 +95,7 @@ export async function resolveServed(urlPath: string, folders: ReadonlyMap<string
   } catch {
     return null;
   }
-  if (path === '/' || path === '/index.html') path = '/web/index.html';
+  if (path === '/web/') path = '/web/index.html';
   if (path.includes('\\') || path.includes('\0') || path.split('/').some((s) => s === '..' || s === '.')) return null;
   for (const [prefix, folder] of folders) {
     if (!path.startsWith(prefix)) continue;
@@ -113,6 +120,12 @@ export interface WebServer {
   close(): Promise<void>;
 }
 
+/** The bytes served for `file` at `urlPath`: a module with its specifiers rewritten, any other file as it is. */
+async function servedBytes(urlPath: string, file: string): Promise<Uint8Array> {
+  const body = await readFile(file);
+  return extname(file) === '.js' ? Buffer.from(rewriteModule(body.toString('utf8'), urlPath)) : body;
+}
+
 async function answer(req: IncomingMessage, res: ServerResponse, folders: ReadonlyMap<string, string>): Promise<void> {
   const headers = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -120,15 +133,51 @@ async function answer(req: IncomingMessage, res: ServerResponse, folders: Readon
     return;
   }
   const urlPath = new URL(req.url ?? '/', 'http://localhost').pathname;
+  if (urlPath === '/') {
+    res.writeHead(302, { ...headers, location: 'web/' }).end();
+    return;
+  }
   const file = await resolveServed(urlPath, folders);
   if (file === null) {
     res.writeHead(404, { ...headers, 'content-type': 'text/plain; charset=utf-8' }).end(req.method === 'HEAD' ? undefined : 'not found\n');
     return;
   }
-  let body: Buffer = await readFile(file);
-  if (extname(file) === '.js') body = Buffer.from(rewriteModule(body.toString('utf8'), urlPath));
+  const body = await servedBytes(urlPath, file);
   res.writeHead(200, { ...headers, 'content-type': TYPES[extname(file)]!, 'content-length': body.length });
   res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/** The files the machine reads while it runs (through the fs shim), which no import names. */
+export const RUNTIME_FILES = [
+  '/examples/hello/enclave.wasm', '/examples/hello/hello.edl', '/examples/shield/program.wasm',
+  '/ae/signer.pem', '/ae/qe/qe.wasm', '/ae/qe/qe.edl', '/ae/pce/pce.wasm', '/ae/pce/pce.edl',
+] as const;
+
+/** A static host's landing page: the web view is one folder down. */
+const LANDING = '<!doctype html>\n<meta charset="utf-8">\n<meta http-equiv="refresh" content="0; url=web/">\n<title>Witness</title>\n<a href="web/">Witness: the web view</a>\n';
+
+/**
+ * Every file of the web view as the server serves it (modules rewritten), by URL path: the page,
+ * the modules the page and the worker import (walked from both), the files the machine reads, and
+ * a landing page. Written to a folder, they are a static site that runs under any path prefix.
+ * @throws {CliError} CLI_WEB_MISSING when a file is missing (an unbuilt package).
+ */
+export async function webViewFiles(): Promise<{ readonly path: string; readonly data: Uint8Array }[]> {
+  const folders = servedFolders();
+  const out = new Map<string, Uint8Array>([['/index.html', new TextEncoder().encode(LANDING)]]);
+  const queue: string[] = ['/web/index.html', '/web/witness.css', '/dist/src/web/page.js', '/dist/src/web/worker.js', ...RUNTIME_FILES];
+  while (queue.length) {
+    const path = queue.shift()!;
+    if (out.has(path)) continue;
+    const file = await resolveServed(path, folders);
+    if (file === null) throw new CliError('CLI_WEB_MISSING', `the web view needs ${path}, which the package does not have (is it built?)`, 1, { path });
+    const data = await servedBytes(path, file);
+    out.set(path, data);
+    if (path.endsWith('.js')) {
+      for (const spec of moduleSpecifiers(new TextDecoder().decode(data))) if (spec.startsWith('./') || spec.startsWith('../')) queue.push(posix.join(posix.dirname(path), spec));
+    }
+  }
+  return [...out].map(([path, data]) => ({ path, data }));
 }
 
 /**

@@ -10,7 +10,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { startWebServer, type WebServer } from '../../src/cli/webserver.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startWebServer, webViewFiles, type WebServer } from '../../src/cli/webserver.js';
 import { helloArtifacts } from '../../src/platform/victim.js';
 import { buildImage, resolveEdl } from '../../src/sdk/index.js';
 import { toHex } from '../../src/lib/index.js';
@@ -97,4 +99,38 @@ test('the hostile driver\'s attacks run in the browser and are blocked', { skip,
   assert.equal(await state(), 'error');
   assert.match(await page.locator('#status').textContent() ?? '', /UNKNOWN_ATTACK/);
   assert.deepEqual(errors, []);
+});
+
+test('the web view written as a static site (witness web --out) runs from a plain file server, under a path prefix', { skip, timeout: 660_000 }, async () => {
+  const files = new Map((await webViewFiles()).map((f) => [`/some/prefix${f.path}`, f.data]));
+  const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' };
+  // A file server that knows nothing of Witness: paths to bytes, a type by extension.
+  const plain = createServer((req, res) => {
+    let path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path.endsWith('/')) path += 'index.html';
+    const data = files.get(path);
+    if (data === undefined) res.writeHead(404).end();
+    else res.writeHead(200, { 'content-type': types[/\.[a-z]+$/.exec(path)?.[0] ?? ''] ?? 'application/octet-stream' }).end(data);
+  });
+  await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+  const { port } = plain.address() as AddressInfo;
+  const site = await browser.newPage();
+  const siteErrors: string[] = [];
+  site.on('pageerror', (e) => siteErrors.push(String(e)));
+  try {
+    await site.goto(`http://127.0.0.1:${port}/some/prefix/`);
+    await site.waitForURL(/\/some\/prefix\/web\/$/);
+    await site.waitForFunction("['done', 'error'].includes(document.body.dataset.state)", undefined, { timeout: 600_000 });
+    assert.equal(await site.evaluate<string>('document.body.dataset.state'), 'done', (await site.locator('#status').textContent()) ?? '');
+    const steps = (await site.evaluate(() => (globalThis as unknown as Win).witnessEvents)).filter((e): e is Extract<WorkerEvent, { kind: 'step' }> => e.kind === 'step');
+    const hello = helloArtifacts();
+    const node = buildImage({ module: hello.module, interface: resolveEdl(hello.edlPath), config: { isvProdId: 1, isvSvn: 1 } });
+    assert.equal(steps.find((s) => s.step === 'build')!.facts.mrenclave, toHex(node.mrenclave));
+    assert.equal(steps.find((s) => s.step === 'remote-attestation')!.facts.verdict, 'SGX_QL_QV_RESULT_OK');
+    assert.deepEqual(siteErrors, []);
+  } finally {
+    await site.close();
+    plain.closeAllConnections();
+    await new Promise<void>((resolve) => plain.close(() => resolve()));
+  }
 });

@@ -5,10 +5,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { browserSpecifier, rewriteModule, moduleSpecifiers, startWebServer, type WebServer } from '../../src/cli/webserver.js';
+import { browserSpecifier, rewriteModule, moduleSpecifiers, startWebServer, webViewFiles, RUNTIME_FILES, type WebServer } from '../../src/cli/webserver.js';
 import * as nodeDefault from '../../src/lib/crypto/default.js';
 import * as browserDefault from '../../src/lib/crypto/default.browser.js';
 import { createNodeCrypto } from '../../src/lib/crypto/node.js';
@@ -23,18 +25,21 @@ after(() => server.close());
 
 const get = (path: string, init?: RequestInit) => fetch(new URL(path, server.url), init);
 
-test('browserSpecifier: node:fs/path/url go to the shims, @noble to its files, the default crypto to the browser one; the rest unchanged', () => {
-  assert.equal(browserSpecifier('node:fs', '/dist/src/attest/ae.js'), '/dist/src/web/shims/fs.js');
-  assert.equal(browserSpecifier('node:path', '/dist/src/platform/victim.js'), '/dist/src/web/shims/path.js');
-  assert.equal(browserSpecifier('node:url', '/dist/src/platform/victim.js'), '/dist/src/web/shims/url.js');
+test('browserSpecifier: node:fs/path/url go to the shims, @noble to its files, the default crypto to the browser one, all relative; the rest unchanged', () => {
+  assert.equal(browserSpecifier('node:fs', '/dist/src/attest/ae.js'), '../web/shims/fs.js');
+  assert.equal(browserSpecifier('node:path', '/dist/src/platform/victim.js'), '../web/shims/path.js');
+  assert.equal(browserSpecifier('node:url', '/dist/src/sdk/edl/paths.js'), '../../web/shims/url.js');
+  assert.equal(browserSpecifier('node:fs', '/dist/src/web/x.js'), './shims/fs.js');
   assert.equal(browserSpecifier('node:crypto', '/dist/src/lib/crypto/node.js'), 'node:crypto');
-  assert.equal(browserSpecifier('@noble/hashes/sha2.js', '/dist/src/lib/crypto/portable.js'), '/node_modules/@noble/hashes/sha2.js');
+  assert.equal(browserSpecifier('@noble/hashes/sha2.js', '/dist/src/lib/crypto/portable.js'), '../../../../node_modules/@noble/hashes/sha2.js');
+  assert.equal(browserSpecifier('@noble/hashes/utils.js', '/node_modules/@noble/curves/abstract/weierstrass.js'), '../../hashes/utils.js');
   assert.equal(browserSpecifier('@noble/curvesque/x.js', '/a.js'), '@noble/curvesque/x.js');
-  assert.equal(browserSpecifier('../lib/crypto/default.js', '/dist/src/arch/processor.js'), '/dist/src/lib/crypto/default.browser.js');
-  assert.equal(browserSpecifier('../../lib/crypto/default.js', '/dist/src/sdk/image/build.js'), '/dist/src/lib/crypto/default.browser.js');
-  assert.equal(browserSpecifier('./default.js', '/dist/src/lib/crypto/x.js'), '/dist/src/lib/crypto/default.browser.js');
+  assert.equal(browserSpecifier('../lib/crypto/default.js', '/dist/src/arch/processor.js'), '../lib/crypto/default.browser.js');
+  assert.equal(browserSpecifier('../../lib/crypto/default.js', '/dist/src/sdk/image/build.js'), '../../lib/crypto/default.browser.js');
+  assert.equal(browserSpecifier('./default.js', '/dist/src/lib/crypto/x.js'), './default.browser.js');
   assert.equal(browserSpecifier('../lib/bytes.js', '/dist/src/arch/processor.js'), '../lib/bytes.js');
   assert.equal(browserSpecifier('./utils.js', '/node_modules/@noble/hashes/sha2.js'), './utils.js');
+  assert.equal(browserSpecifier('/dist/src/lib/crypto/default.js', '/a.js'), '/dist/src/lib/crypto/default.js', 'tsc writes no absolute specifier; none is rewritten');
 });
 
 test('rewriteModule: static imports, re-exports, side-effect imports and dynamic imports; nothing else', () => {
@@ -50,12 +55,12 @@ test('rewriteModule: static imports, re-exports, side-effect imports and dynamic
   ].join('\n');
   const out = rewriteModule(src, '/dist/src/arch/a.js');
   assert.deepEqual(out.split('\n'), [
-    "import { readFileSync } from '/dist/src/web/shims/fs.js';",
-    'import * as p from "/dist/src/web/shims/path.js";',
-    "export { defaultCrypto } from '/dist/src/lib/crypto/default.browser.js';",
+    "import { readFileSync } from '../web/shims/fs.js';",
+    'import * as p from "../web/shims/path.js";',
+    "export { defaultCrypto } from '../lib/crypto/default.browser.js';",
     "export * from './x.js';",
     "import './side.js';",
-    "const m = await import('/dist/src/web/shims/url.js');",
+    "const m = await import('../web/shims/url.js');",
     "const s = 'import nothing from here';",
     "const t = `from '${'node:fs'}'`;",
   ]);
@@ -83,8 +88,7 @@ async function walk(entries: string[]): Promise<{ modules: Set<string>; bare: Ma
     assert.equal(r.status, 200, `${path} is not served`);
     assert.match(r.headers.get('content-type') ?? '', /^text\/javascript/, path);
     for (const spec of moduleSpecifiers(await r.text())) {
-      if (spec.startsWith('/')) queue.push(spec);
-      else if (spec.startsWith('./') || spec.startsWith('../')) queue.push(new URL(spec, `http://x${path}`).pathname);
+      if (spec.startsWith('./') || spec.startsWith('../')) queue.push(new URL(spec, `http://x${path}`).pathname);
       else bare.set(spec, path);
     }
   }
@@ -102,17 +106,21 @@ test('the page and the worker load: every import is served, no node: module is l
 });
 
 test('the page and the files the machine reads are served with their types', async () => {
+  const landing = await get('/', { redirect: 'manual' });
+  assert.equal(landing.status, 302);
+  assert.equal(landing.headers.get('location'), 'web/');
   const index = await get('/');
   assert.equal(index.status, 200);
+  assert.equal(index.url, server.url + 'web/');
   assert.match(index.headers.get('content-type') ?? '', /^text\/html/);
-  assert.match(await index.text(), /<script type="module" src="\/dist\/src\/web\/page\.js">/);
+  assert.match(await index.text(), /<script type="module" src="\.\.\/dist\/src\/web\/page\.js">/);
   assert.equal(index.headers.get('cache-control'), 'no-store');
   assert.equal(index.headers.get('x-content-type-options'), 'nosniff');
   const wasm = await get('/examples/hello/enclave.wasm');
   assert.equal(wasm.status, 200);
   assert.equal(wasm.headers.get('content-type'), 'application/wasm');
   assert.deepEqual([...new Uint8Array(await wasm.arrayBuffer()).subarray(0, 4)], [0, 0x61, 0x73, 0x6d]);
-  for (const p of ['/ae/qe/qe.wasm', '/ae/qe/qe.edl', '/ae/signer.pem', '/examples/hello/hello.edl', '/examples/shield/program.wasm', '/web/witness.css']) assert.equal((await get(p)).status, 200, p);
+  for (const p of [...RUNTIME_FILES, '/web/witness.css', '/web/index.html']) assert.equal((await get(p)).status, 200, p);
   const head = await get('/dist/src/web/worker.js', { method: 'HEAD' });
   assert.equal(head.status, 200);
   assert.equal(await head.text(), '');
@@ -121,7 +129,7 @@ test('the page and the files the machine reads are served with their types', asy
 test('nothing outside the served folders, no dot segment, no other method', async () => {
   const refused = [
     '/package.json', '/dist/test/web/serve.test.js', '/src/web/page.ts', '/node_modules/fast-check/package.json', '/node_modules/@noble/hashes/../../fast-check/lib/fast-check.js',
-    '/dist/src/%2e%2e/%2e%2e/package.json', '/web/..%2f..%2fpackage.json', '/web/%5c..%5cpackage.json', '/web/index.html%00.css', '/dist/src/web/', '/dist/src', '/web/%E0%A4%A', '/examples/hello/Makefile',
+    '/dist/src/%2e%2e/%2e%2e/package.json', '/web/..%2f..%2fpackage.json', '/web/%5c..%5cpackage.json', '/web/index.html%00.css', '/dist/src/web/', '/dist/src', '/index.html', '/web', '/web/%E0%A4%A', '/examples/hello/Makefile',
   ];
   for (const p of refused) {
     const r = await fetch(server.url.replace(/\/$/, '') + p);
@@ -158,5 +166,47 @@ test('witness web: serves until interrupted, then exits 0; a bad port is one lin
     const c = await new Promise<number | null>((resolve) => r.once('exit', resolve));
     assert.equal(c, 2, bad);
     assert.match(err, /^witness web: --port takes a port number \(0 to 65535\)/m);
+  }
+});
+
+test('webViewFiles: the served files a static site needs, modules rewritten, the machine\'s files, nothing from Node', async () => {
+  const files = await webViewFiles();
+  const paths = files.map((f) => f.path);
+  assert.equal(new Set(paths).size, paths.length);
+  for (const p of ['/index.html', '/web/index.html', '/web/witness.css', '/dist/src/web/page.js', '/dist/src/web/worker.js', '/dist/src/lib/crypto/default.browser.js', ...RUNTIME_FILES]) assert.ok(paths.includes(p), p);
+  for (const p of ['/dist/src/lib/crypto/default.js', '/dist/src/lib/crypto/node.js', '/dist/src/cli/webserver.js']) assert.ok(!paths.includes(p), p);
+  // The same bytes the server serves.
+  for (const f of files.filter((x) => x.path !== '/index.html').slice(0, 40)) assert.deepEqual(new Uint8Array(await (await get(f.path)).arrayBuffer()), new Uint8Array(f.data), f.path);
+  for (const f of files.filter((x) => x.path.endsWith('.js'))) {
+    const specs = moduleSpecifiers(new TextDecoder().decode(f.data)).filter((s) => s !== '${importFrom}');
+    for (const s of specs) assert.match(s, /^\.\.?\//, `${f.path} imports ${s}`);
+    for (const s of specs) assert.ok(paths.includes(new URL(s, `http://x${f.path}`).pathname), `${f.path} imports ${s}, which is not written`);
+  }
+  assert.match(new TextDecoder().decode(files.find((f) => f.path === '/index.html')!.data), /url=web\//);
+});
+
+test('witness web --out DIR: writes the static site, refuses to replace it without --force, refuses --out with --port', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'witness-web-'));
+  try {
+    const out = join(dir, 'site');
+    const first = spawnSync(process.execPath, [join(root, 'bin/witness.js'), 'web', '--out', out], { encoding: 'utf8' });
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stdout, /wrote the web view \(\d+ files\) to /);
+    assert.deepEqual(readFileSync(join(out, 'examples/hello/enclave.wasm')), readFileSync(join(root, 'examples/hello/enclave.wasm')));
+    writeFileSync(join(out, 'web/witness.css'), 'changed');
+    const again = spawnSync(process.execPath, [join(root, 'bin/witness.js'), 'web', '--out', out], { encoding: 'utf8' });
+    assert.equal(again.status, 2);
+    assert.match(again.stderr, /already exists; --force replaces it/);
+    assert.equal(readFileSync(join(out, 'web/witness.css'), 'utf8'), 'changed', 'nothing written');
+    const forced = spawnSync(process.execPath, [join(root, 'bin/witness.js'), 'web', '--out', out, '--force'], { encoding: 'utf8' });
+    assert.equal(forced.status, 0, forced.stderr);
+    assert.deepEqual(readFileSync(join(out, 'web/witness.css')), readFileSync(join(root, 'web/witness.css')));
+    for (const args of [['--out', out, '--port', '1'], ['--force']]) {
+      const r = spawnSync(process.execPath, [join(root, 'bin/witness.js'), 'web', ...args], { encoding: 'utf8' });
+      assert.equal(r.status, 2, args.join(' '));
+      assert.match(r.stderr, /^witness web: /);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
