@@ -215,14 +215,15 @@ export function* tour(options: TourOptions = {}): Generator<TourStep, void, void
   const qs = createQuotingService(again, { pcs: registry });
   e2.ecall('ecall_make_report', [qs.qeTargetInfo, utf8('hello'), 5, report]);
   const quote = qs.quote(report);
-  qs.close();
   const collateral = pcs.collateral();
   const verdict = verifyQuote(quote, { trustedRoot: pcs.rootCertificate.der, collateral, crypto });
   const flipped = quote.slice();
   flipped[48 + REPORTBODY_REPORTDATA]! ^= 1;
   const flippedVerdict = verifyQuote(flipped, { trustedRoot: pcs.rootCertificate.der, collateral, crypto });
-  e2.destroy();
+  // Yielded with the quoting enclaves and the hello enclave still loaded (the machine as it quoted).
   yield { step: 'remote-attestation', processor: again.processor, quote, rootPem: pcs.rootCertificate.pem, collateral, verdict, attested: verdict.result === QV_RESULT.OK, flippedVerdict };
+  qs.close();
+  e2.destroy();
 
   // The shield: the notes program of examples/shield (an ordinary WASI command) in an enclave.
   const notesGreeting = utf8('my notes\n');

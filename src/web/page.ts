@@ -30,6 +30,24 @@ function byId<T extends HTMLElement>(id: string): T {
   return e as T;
 }
 
+/** The enclaves whose details are open (by base address), kept across steps. */
+const openEnclaves = new Set<number>();
+/** The machine the EPC panel shows (for the map's tooltips). */
+let shownMachine: MachineSnapshot | null = null;
+const COLUMNS = 256;
+const CELL = 3;
+
+/** What the map's cell under the pointer holds: its page, its EPCM type and its enclave. */
+function describeCell(m: MachineSnapshot, i: number): string {
+  if (i < 0 || i >= m.types.length) return '';
+  const pa = `0x${(m.epcBase + i * 4096).toString(16)}`;
+  const t = m.types[i]!;
+  if (t === FREE) return `EPC page ${i} (${pa}): free`;
+  const secs = t === 0 ? i : m.owners[i]!;
+  const e = m.enclaves.find((x) => x.secsIndex === secs);
+  return `EPC page ${i} (${pa}): ${PAGE_TYPE[t] ?? `type ${t}`}${e ? `, enclave at 0x${e.base.toString(16)}` : secs >= 0 ? `, SECS at page ${secs}` : ''}`;
+}
+
 /** An enclave's colour: its SECS index spread around the hue circle. */
 function hue(secsIndex: number): number {
   return (secsIndex * 137.508) % 360;
@@ -50,8 +68,8 @@ function pageColour(type: number, owner: number, index: number): string {
 function drawEpc(m: MachineSnapshot): void {
   const canvas = byId<HTMLCanvasElement>('epc');
   const n = m.types.length;
-  const cols = 256;
-  const cell = 3;
+  const cols = COLUMNS;
+  const cell = CELL;
   const rows = Math.ceil(n / cols);
   canvas.width = cols * cell;
   canvas.height = rows * cell;
@@ -69,18 +87,35 @@ function drawEpc(m: MachineSnapshot): void {
   byId('epc-summary').textContent = `${n} EPC pages (${((n * 4096) / 2 ** 20).toFixed(1)} MiB) from 0x${m.epcBase.toString(16)}: ${used} in use (${[...counts].map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}), ${m.freePages} free`;
 
   const table = byId<HTMLTableSectionElement>('enclaves');
-  table.replaceChildren(...m.enclaves.map((e) => {
+  table.replaceChildren(...m.enclaves.flatMap((e) => {
     const swatch = el('span', { className: 'swatch' });
     swatch.style.background = `hsl(${hue(e.secsIndex)} 55% 38%)`;
-    return el('tr', {},
+    const row = el('tr', { className: 'enclave', title: 'show its SECS and TCSs' },
       el('td', {}, swatch, `0x${e.base.toString(16)}`),
       el('td', { textContent: `${e.size / 1024} KiB` }),
       el('td', { textContent: String(e.pages) }),
       el('td', { textContent: e.state }),
       el('td', { className: 'mono', textContent: e.mrenclave === null ? '—' : `${e.mrenclave.slice(0, 16)}…`, title: e.mrenclave ?? 'measured at EINIT' }),
       el('td', { textContent: `${e.isvProdId} / ${e.isvSvn}` }));
+    const tcs = e.tcs.map((t) => `TCS 0x${t.linAddr.toString(16)}: ${t.state}, CSSA ${t.cssa} of NSSA ${t.nssa}, ${t.aexCount} AEX${t.aexCount === 1 ? '' : 's'}`);
+    const details = el('tr', { className: 'details' }, el('td', {}, el('pre', {
+      textContent: [
+        `SECS at EPC page ${e.secsIndex}: ATTRIBUTES ${e.attributes.join(' | ') || '0'}, XFRM 0x${e.xfrm}, MISCSELECT 0x${e.miscSelect.toString(16)}, SSAFRAMESIZE ${e.ssaFrameSize}`,
+        `MRENCLAVE ${e.mrenclave ?? '(until EINIT)'}`, `MRSIGNER  ${e.mrsigner ?? '(until EINIT)'}`, `${e.activeThreads} thread${e.activeThreads === 1 ? '' : 's'} inside`, ...tcs,
+      ].join('\n'),
+    })));
+    const cell = details.firstElementChild as HTMLTableCellElement;
+    cell.colSpan = 6;
+    details.hidden = !openEnclaves.has(e.base);
+    row.addEventListener('click', () => {
+      details.hidden = !details.hidden;
+      if (details.hidden) openEnclaves.delete(e.base);
+      else openEnclaves.add(e.base);
+    });
+    return [row, details];
   }));
   if (m.enclaves.length === 0) table.replaceChildren(el('tr', {}, el('td', { textContent: 'no enclave on this machine now' })));
+  shownMachine = m;
 
   const counters = byId<HTMLTableSectionElement>('counters');
   counters.replaceChildren(...Object.entries(m.counters).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => el('tr', {}, el('td', { className: 'mono', textContent: k }), el('td', { className: 'num', textContent: v.toLocaleString('en') }))));
@@ -179,6 +214,14 @@ function start(): void {
     ask({ run: 'attacks' }, 'running the hostile driver\'s attacks');
   });
 }
+
+byId<HTMLCanvasElement>('epc').addEventListener('mousemove', (ev) => {
+  const canvas = ev.currentTarget as HTMLCanvasElement;
+  const r = canvas.getBoundingClientRect();
+  const x = Math.floor(((ev.clientX - r.left) * (canvas.width / r.width)) / CELL);
+  const y = Math.floor(((ev.clientY - r.top) * (canvas.height / r.height)) / CELL);
+  canvas.title = shownMachine === null || x >= COLUMNS ? '' : describeCell(shownMachine, y * COLUMNS + x);
+});
 
 setState('starting', 'starting the machine in a worker…');
 start();

@@ -21,6 +21,15 @@ export interface EnclaveView {
   readonly isvProdId: number;
   readonly isvSvn: number;
   readonly pages: number;
+  /** SECS.ATTRIBUTES.FLAGS by name (INIT, DEBUG, MODE64BIT, …), and XFRM in hex. */
+  readonly attributes: readonly string[];
+  readonly xfrm: string;
+  readonly miscSelect: number;
+  /** SECS.SSAFRAMESIZE, in pages. */
+  readonly ssaFrameSize: number;
+  readonly activeThreads: number;
+  /** Its TCSs: linear address, idle or active, CSSA of NSSA, AEXs taken. */
+  readonly tcs: readonly { readonly linAddr: number; readonly state: string; readonly cssa: number; readonly nssa: number; readonly aexCount: number }[];
 }
 
 /** A machine's metadata after a step: the EPCM map, its enclaves and its leaf counters. */

@@ -6,7 +6,7 @@
  * the EPCM map, the enclaves, the leaf counters. Never page contents.
  */
 import type { Processor } from '../arch/index.js';
-import { estimateCost } from '../arch/index.js';
+import { ATTR, estimateCost } from '../arch/index.js';
 import { toHex, fromHex } from '../lib/bytes.js';
 import { runCatalogue, ATTACKS } from '../os/adversary/index.js';
 import { tour, tourText, type TourStep } from '../platform/tour.js';
@@ -18,6 +18,19 @@ import type { Fact, MachineSnapshot, PageRequest, WorkerEvent } from './protocol
 interface WorkerScope {
   postMessage(message: WorkerEvent, transfer?: ArrayBuffer[]): void;
   addEventListener(type: 'message', listener: (event: { readonly data: unknown }) => void): void;
+}
+
+/** ATTRIBUTES.FLAGS as the names of its bits (SDM 37.7.1), unnamed bits in hex. */
+export function attributeNames(flags: bigint): string[] {
+  const names: string[] = [];
+  let rest = flags;
+  for (const [name, bit] of Object.entries(ATTR)) {
+    if ((flags & bit) === 0n) continue;
+    names.push(name);
+    rest &= ~bit;
+  }
+  if (rest !== 0n) names.push(`0x${rest.toString(16)}`);
+  return names;
 }
 
 /** The metadata of `processor` now. */
@@ -33,6 +46,8 @@ export function snapshot(processor: Processor): MachineSnapshot {
     enclaves: inspect.enclaves().map((e) => ({
       secsIndex: index(e.secs), base: e.baseAddr, size: e.size, state: e.state, mrenclave: e.mrenclave ? toHex(e.mrenclave) : null,
       mrsigner: e.mrsigner ? toHex(e.mrsigner) : null, isvProdId: e.isvProdId, isvSvn: e.isvSvn, pages: e.pages,
+      attributes: attributeNames(e.attributesFlags), xfrm: e.xfrm.toString(16), miscSelect: e.miscSelect, ssaFrameSize: e.ssaFrameSize, activeThreads: e.activeThreads,
+      tcs: e.tcs.map((t) => ({ ...t })),
     })),
     counters, estimatedCycles: estimateCost(all).cycles,
   };

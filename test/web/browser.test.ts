@@ -80,8 +80,19 @@ test('the tour runs in the browser and finds what Node finds', { skip, timeout: 
   assert.equal(load.machine.enclaves[0]!.mrenclave, toHex(node.mrenclave));
   assert.equal(load.machine.counters.EINIT, 1);
   assert.ok(load.machine.estimatedCycles > 0);
-  // The page drew it.
+  // The page drew it: each step, and for the machine after the load, the enclave's SECS and TCSs
+  // and a tooltip for the map's SECS cell.
   assert.equal(await page.locator('#steps > li').count(), 10);
+  await page.locator('#steps > li').nth(2).click();
+  await page.locator('#enclaves tr.enclave').first().click();
+  const details = (await page.locator('#enclaves tr.details').first().textContent()) ?? '';
+  assert.match(details, /ATTRIBUTES INIT \| MODE64BIT/);
+  assert.equal([...details.matchAll(/TCS 0x[0-9a-f]+: idle, CSSA 0 of NSSA \d+, 0 AEXs/g)].length, 2);
+  const secs = load.machine.enclaves[0]!.secsIndex;
+  const box = (await page.locator('#epc').boundingBox())!;
+  const scale = box.width / 768;
+  await page.mouse.move(box.x + ((secs % 256) * 3 + 1.5) * scale, box.y + (Math.floor(secs / 256) * 3 + 1.5) * scale);
+  assert.match((await page.locator('#epc').getAttribute('title')) ?? '', /^EPC page \d+ \(0x[0-9a-f]+\): PT_SECS, enclave at 0x[0-9a-f]+$/);
   assert.match(await page.locator('#epc-summary').textContent() ?? '', /EPC pages .* in use/);
 });
 

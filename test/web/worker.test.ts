@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { serve, stepFacts } from '../../src/web/worker.js';
+import { serve, stepFacts, attributeNames } from '../../src/web/worker.js';
 import type { WorkerEvent } from '../../src/web/protocol.js';
 import { tour, TOUR_SEED, type TourStep } from '../../src/platform/tour.js';
 import { createPortableCrypto } from '../../src/lib/crypto/portable.js';
@@ -35,6 +35,9 @@ test('the tour: ten steps, each with the demo\'s text, its facts and a snapshot 
   const secs = [...m.types].indexOf(PT.SECS);
   assert.equal(m.enclaves[0]!.secsIndex, secs);
   for (let i = 0; i < m.types.length; i++) if (m.types[i] === PT.TCS || m.types[i] === PT.REG) assert.equal(m.owners[i], secs, `page ${i}`);
+  assert.deepEqual(m.enclaves[0]!.attributes, ['INIT', 'MODE64BIT']);
+  assert.deepEqual(m.enclaves[0]!.tcs.map((t) => [t.state, t.cssa, t.aexCount]), [['idle', 0, 0], ['idle', 0, 0]]);
+  assert.equal(m.enclaves[0]!.activeThreads, 0);
   assert.equal(m.counters.ECREATE, 1);
   assert.equal(m.counters.EINIT, 1);
   assert.ok(!('EWB' in m.counters), 'only the leaves that ran');
@@ -91,4 +94,10 @@ test('the tour on the portable crypto provider (a browser\'s) gives what it give
     for (const [k, v] of Object.entries(node[i]!)) if (!random.has(k)) assert.deepEqual(portable[i]![k], v, `step ${i}: ${k}`);
   }
   assert.equal(portable[7]!.verdict, 'SGX_QL_QV_RESULT_OK');
+});
+
+test('attributeNames: the SDM\'s names of the set bits, in bit order, the rest in hex', () => {
+  assert.deepEqual(attributeNames(0n), []);
+  assert.deepEqual(attributeNames(0x7n), ['INIT', 'DEBUG', 'MODE64BIT']);
+  assert.deepEqual(attributeNames(0x15n | 0x8n | (1n << 63n)), ['INIT', 'MODE64BIT', 'PROVISIONKEY', '0x8000000000000008']);
 });
