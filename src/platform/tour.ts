@@ -210,7 +210,7 @@ export function* tour(options: TourOptions = {}): Generator<TourStep, void, void
   // Remote attestation (DCAP): a simulated PCS whose keys come from the seed, the manufacturer's
   // enrolment of this platform, the quoting service (the Witness PCE and QE).
   const pcs = createProvisioningCertificationService({ seed: crypto.sha256(concatBytes(utf8('witness demo PCS/'), seed)), crypto });
-  const registry = createPckCertificateService(pcs);
+  const registry = createPckCertificateService(pcs, { crypto });
   registry.enroll(again);
   const qs = createQuotingService(again, { pcs: registry });
   e2.ecall('ecall_make_report', [qs.qeTargetInfo, utf8('hello'), 5, report]);
