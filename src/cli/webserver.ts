@@ -182,10 +182,12 @@ export async function webViewFiles(): Promise<{ readonly path: string; readonly 
 
 /**
  * Serve the web view on `host`:`port` (port 0: any free one).
- * @throws {CliError} CLI_WEB_LISTEN when the address cannot be listened on.
+ * @throws {CliError} CLI_HOST for an empty host (which Node would take as every interface),
+ *   CLI_WEB_LISTEN when the address cannot be listened on.
  */
 export async function startWebServer(options: { readonly port?: number; readonly host?: string } = {}): Promise<WebServer> {
   const host = options.host ?? '127.0.0.1';
+  if (host === '') throw new CliError('CLI_HOST', '--host takes an address to listen on, got an empty one (0.0.0.0 or :: for every interface)');
   const folders = servedFolders();
   const server = createServer((req, res) => {
     answer(req, res, folders).catch(() => {

@@ -14,6 +14,7 @@ import { browserSpecifier, rewriteModule, moduleSpecifiers, startWebServer, webV
 import * as nodeDefault from '../../src/lib/crypto/default.js';
 import * as browserDefault from '../../src/lib/crypto/default.browser.js';
 import { createNodeCrypto } from '../../src/lib/crypto/node.js';
+import { CliError } from '../../src/cli/io.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 let server: WebServer;
@@ -209,4 +210,24 @@ test('witness web --out DIR: writes the static site, refuses to replace it witho
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('an empty host is refused, not taken as every interface (Node listens on all of them for \'\')', async () => {
+  const started = await startWebServer({ port: 0, host: '' }).catch((e: unknown) => e);
+  if (!(started instanceof CliError)) {
+    if (typeof started === 'object' && started !== null && 'close' in started) await (started as WebServer).close();
+    assert.fail(`listened: ${String((started as { url?: string }).url)}`);
+  }
+  assert.equal(started.code, 'CLI_HOST');
+  assert.equal(started.exitCode, 2);
+  const r = spawn(process.execPath, [join(root, 'bin/witness.js'), 'web', '--port=0', '--host='], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '', err = '';
+  r.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  r.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const timer = setTimeout(() => r.kill('SIGINT'), 5000);
+  const code = await new Promise<number | null>((resolve) => r.once('exit', resolve));
+  clearTimeout(timer);
+  assert.equal(out, '', 'it served');
+  assert.equal(code, 2);
+  assert.match(err, /^witness web: --host takes an address to listen on, got an empty one/m);
 });
