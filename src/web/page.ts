@@ -179,12 +179,18 @@ function start(): void {
     worker.postMessage(r);
   };
   (globalThis as { witnessAsk?: (r: PageRequest) => void }).witnessAsk = (r) => ask(r, r.run === 'tour' ? 'running the tour' : 'running the attacks');
-  worker.addEventListener('error', (e) => setState('error', `the worker failed to start: ${e.message || 'see the console'}`));
+  let ready = false;
+  worker.addEventListener('error', (e) => {
+    setState('error', `the worker failed${ready ? '' : ' to start'}: ${e.message || 'see the console'}`);
+    // A worker that never started answers nothing: a run asked of it would stay 'running' for good.
+    if (!ready) for (const id of ['run-tour', 'run-attacks']) byId<HTMLButtonElement>(id).disabled = true;
+  });
   worker.addEventListener('message', (m: MessageEvent<WorkerEvent>) => {
     const e = m.data;
     events.push(e);
     switch (e.kind) {
       case 'ready':
+        ready = true;
         setState('idle', 'the machine is ready');
         ask({ run: 'tour' }, 'running the tour');
         break;

@@ -145,3 +145,20 @@ test('the web view written as a static site (witness web --out) runs from a plai
     await new Promise<void>((resolve) => plain.close(() => resolve()));
   }
 });
+
+test('a worker that cannot start leaves the page in error with its buttons disabled, not running forever after a click', { skip, timeout: 120_000 }, async () => {
+  const context = await browser.newContext();
+  try {
+    // One module of the worker's graph missing: the worker never starts.
+    await context.route('**/dist/src/platform/tour.js', (r) => r.fulfill({ status: 404, body: 'not found' }));
+    const p = await context.newPage();
+    await p.goto(server.url);
+    await p.waitForFunction("['done', 'error'].includes(document.body.dataset.state)", undefined, { timeout: 60_000 });
+    assert.equal(await p.evaluate<string>('document.body.dataset.state'), 'error');
+    assert.match(await p.locator('#status').textContent() ?? '', /the worker failed to start/);
+    // Enabled, a click would post to a worker that never answers: 'running…' for good.
+    assert.deepEqual(await p.evaluate<boolean[]>('[...document.querySelectorAll("button")].map((b) => b.disabled)'), [true, true]);
+  } finally {
+    await context.close();
+  }
+});
