@@ -11,6 +11,7 @@
  * browser needs are served, read-only, never a path outside them.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { dirname, extname, join, posix, sep } from 'node:path';
@@ -77,7 +78,8 @@ export function servedFolders(): Map<string, string> {
   for (const p of PACKAGE_FOLDERS) folders.set(p, join(PACKAGE_ROOT, ...p.split('/').filter(Boolean)) + sep);
   for (const name of BARE_PACKAGES) {
     // The package's own folder, wherever it was installed (hoisted or not): its package.json's.
-    const entry = fileURLToPath(import.meta.resolve(`${name}/utils.js`));
+    // require.resolve, not import.meta.resolve (unflagged only from Node 20.6; the package says >= 20).
+    const entry = createRequire(import.meta.url).resolve(`${name}/utils.js`);
     folders.set(`/node_modules/${name}/`, dirname(entry) + sep);
   }
   return folders;

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { join, dirname, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { browserSpecifier, rewriteModule, moduleSpecifiers, startWebServer, webViewFiles, RUNTIME_FILES, type WebServer } from '../../src/cli/webserver.js';
+import { browserSpecifier, rewriteModule, moduleSpecifiers, servedFolders, startWebServer, webViewFiles, RUNTIME_FILES, type WebServer } from '../../src/cli/webserver.js';
 import * as nodeDefault from '../../src/lib/crypto/default.js';
 import * as browserDefault from '../../src/lib/crypto/default.browser.js';
 import { createNodeCrypto } from '../../src/lib/crypto/node.js';
@@ -230,4 +230,13 @@ test('an empty host is refused, not taken as every interface (Node listens on al
   assert.equal(out, '', 'it served');
   assert.equal(code, 2);
   assert.match(err, /^witness web: --host takes an address to listen on, got an empty one/m);
+});
+
+test('the server runs on every Node the package accepts (engines >= 20): no import.meta.resolve, which Node 20.0-20.5 lacks', async () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { engines: { node: string } };
+  assert.equal(pkg.engines.node, '>=20');
+  assert.doesNotMatch(readFileSync(join(root, 'src/cli/webserver.ts'), 'utf8').replace(/\/\/.*$/gm, ''), /import\.meta\.resolve\(/);
+  // The folders are still where Node resolves the packages.
+  const folders = servedFolders();
+  for (const name of ['@noble/hashes', '@noble/ciphers', '@noble/curves']) assert.equal(folders.get(`/node_modules/${name}/`), dirname(fileURLToPath(import.meta.resolve(`${name}/utils.js`))) + sep);
 });
