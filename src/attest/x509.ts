@@ -332,9 +332,10 @@ export function pemDecodeAll(pem: string, label = 'CERTIFICATE'): Uint8Array[] {
     if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(body) || body.length === 0) throw new AttestError('PEM_MALFORMED', `${label} block ${out.length}: not base64`, { index: out.length });
     let der: Uint8Array;
     try {
-      der = fromBase64(body);
+      // Bits past the last byte are dropped, as OpenSSL's PEM reader (and so QVL) drops them.
+      der = fromBase64(body, 'ignore');
     } catch (cause) {
-      throw new AttestError('PEM_MALFORMED', `${label} block ${out.length}: not canonical base64`, { index: out.length }, { cause });
+      throw new AttestError('PEM_MALFORMED', `${label} block ${out.length}: not base64`, { index: out.length }, { cause });
     }
     out.push(der);
     at = e + end.length;

@@ -31,10 +31,11 @@ export function toBase64(bytes: Uint8Array): string {
 
 /**
  * Base64 (RFC 4648 §4) back to bytes: the standard alphabet, whole 4-character groups, padding only
- * at the end and no bits set beyond the last byte (canonical, RFC 4648 §3.5).
+ * at the end, and (unless `padBits` is 'ignore') no bits set beyond the last byte (canonical, RFC
+ * 4648 §3.5). 'ignore' decodes as OpenSSL and Buffer do, dropping those bits.
  * @throws {LibError} BASE64_INVALID for any other text.
  */
-export function fromBase64(text: string): Uint8Array {
+export function fromBase64(text: string, padBits: 'refuse' | 'ignore' = 'refuse'): Uint8Array {
   const bad = () => new LibError('BASE64_INVALID', `not canonical base64: ${JSON.stringify(text.slice(0, 40))}`);
   if (text.length % 4 !== 0) throw bad();
   const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
@@ -52,7 +53,7 @@ export function fromBase64(text: string): Uint8Array {
     out[o++] = v >>> 16;
     if (o < out.length) out[o++] = (v >>> 8) & 0xff;
     if (o < out.length) out[o++] = v & 0xff;
-    if (i + 4 === text.length && (pad === 2 ? v & 0xffff : pad === 1 ? v & 0xff : 0) !== 0) throw bad();
+    if (padBits === 'refuse' && i + 4 === text.length && (pad === 2 ? v & 0xffff : pad === 1 ? v & 0xff : 0) !== 0) throw bad();
   }
   return out;
 }

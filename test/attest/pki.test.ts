@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultCrypto, fromHex, toHex } from '../../src/lib/index.js';
+import { defaultCrypto, fromHex, toHex, concatBytes } from '../../src/lib/index.js';
 import { WITNESS_AE_MRSIGNER, QE_ISVSVN } from '../../src/attest/identities.js';
 import {
   AttestError, createProvisioningCertificationService, verifyPckCertChain, parsePckCertificate, parseCertificate, parseCrl, parseTcbInfo, parseQeIdentity,
@@ -134,6 +134,17 @@ describe('verifyPckCertChain', () => {
     const p = verifyPckCertChain(chain, pcs.rootCertificate.pem, later);
     assert.equal(p.tcb.pcesvn, 13);
     assert.equal(verifyPckCertChain(chain, pcs.rootCertificate.der, later, { crls: [pcs.rootCaCrl(), pcs.pckCrl()] }).certificate.serial, pck.serial);
+  });
+  test('pemDecodeAll drops bits past the last byte, as OpenSSL\'s PEM reader does (and Buffer did)', () => {
+    const ders = pemDecodeAll(chain);
+    const der = ders.find((d) => d.length % 3 !== 0) ?? concatBytes(ders[0]!, new Uint8Array(1));
+    const b64 = Buffer.from(der).toString('base64');
+    const pad = b64.endsWith('==') ? 2 : 1;
+    const at = b64.length - pad - 1;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const loose = b64.slice(0, at) + alphabet[alphabet.indexOf(b64[at]!) | 1] + b64.slice(at + 1);
+    assert.notEqual(loose, b64);
+    assert.deepEqual(pemDecodeAll(`-----BEGIN CERTIFICATE-----\n${loose}\n-----END CERTIFICATE-----\n`), [der]);
   });
   test('tampered certificate bytes fail', () => {
     const ders = pemDecodeAll(chain);

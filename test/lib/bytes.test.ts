@@ -330,4 +330,12 @@ describe('base64 (RFC 4648 §4), without Buffer', () => {
       assert.throws(() => fromBase64(bad), (e: unknown) => e instanceof LibError && e.code === 'BASE64_INVALID', bad);
     }
   });
+
+  test("padBits 'ignore': bits past the last byte dropped as Buffer drops them; everything else still refused", () => {
+    for (const [text, bytes] of [['Zh==', 'f'], ['Zm9=', 'fo'], ['Zm8=', 'fo'], ['AB==', '\0']] as const) {
+      assert.deepEqual(fromBase64(text, 'ignore'), new TextEncoder().encode(bytes), text);
+      assert.deepEqual(fromBase64(text, 'ignore'), new Uint8Array(Buffer.from(text, 'base64')), text);
+    }
+    for (const bad of ['Zg=', 'Zm9-', 'Z===', 'Zg==Zm9v']) assert.throws(() => fromBase64(bad, 'ignore'), (e: unknown) => e instanceof LibError && e.code === 'BASE64_INVALID', bad);
+  });
 });
