@@ -147,6 +147,17 @@ function showStep(e: Extract<WorkerEvent, { kind: 'step' }>): void {
   select(k);
 }
 
+/** A new tour: the EPC panel forgets the last run's machine until the first step comes. */
+function clearMachine(): void {
+  shownMachine = null;
+  const canvas = byId<HTMLCanvasElement>('epc');
+  canvas.getContext('2d')?.clearRect(0, 0, canvas.width, canvas.height);
+  canvas.title = '';
+  for (const id of ['epc-summary', 'cost']) byId(id).textContent = '';
+  byId('epc-step').textContent = 'after the last step';
+  for (const id of ['enclaves', 'counters']) byId(id).replaceChildren();
+}
+
 /** At the end of the tour: the last step whose machine still had an enclave. */
 function selectBusiest(): void {
   for (let k = shown.length - 1; k >= 0; k--) {
@@ -212,6 +223,7 @@ function start(): void {
   byId('run-tour').addEventListener('click', () => {
     byId('steps').replaceChildren();
     shown.length = 0;
+    clearMachine();
     const seed = byId<HTMLInputElement>('seed').value.trim();
     ask(seed === '' ? { run: 'tour' } : { run: 'tour', seedHex: seed }, 'running the tour');
   });

@@ -105,6 +105,16 @@ test('the hostile driver\'s attacks run in the browser and are blocked', { skip,
   assert.deepEqual(attacks.map((a) => a.name), only);
   for (const a of attacks) assert.ok(!a.leaked && !a.modified, `${a.name}: ${a.detail}`);
   assert.equal(await page.locator('#attacks tr.blocked').count(), only.length);
+  // A tour with a bad seed: refused before it runs, and the last run's machine is no longer shown.
+  await page.fill('#seed', 'not hex');
+  await page.click('#run-tour');
+  await settled();
+  assert.equal(await state(), 'error');
+  assert.match(await page.locator('#status').textContent() ?? '', /BAD_SEED/);
+  assert.equal(await page.locator('#steps > li').count(), 0);
+  assert.equal(await page.locator('#epc-summary').textContent(), '');
+  assert.equal(await page.locator('#enclaves tr').count(), 0);
+  await page.fill('#seed', '');
   await page.evaluate(() => (globalThis as unknown as Win).witnessAsk({ run: 'attacks', only: ['no-such-attack'] }));
   await settled();
   assert.equal(await state(), 'error');
