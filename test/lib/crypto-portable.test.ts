@@ -833,6 +833,27 @@ describe('portable provider: shape and imports', () => {
   });
 });
 
+// ---- Found in review: inputs the tests above did not try ----------------------------------------
+
+describe('portable provider: node:crypto\'s answers for inputs found in review', () => {
+  const k = nc.generateKeyPairSync('rsa', { modulusLength: 1024, publicExponent: 3 });
+  const pkcs8 = k.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const pkcs1 = k.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+  const spki = k.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const m = enc('witness');
+  const both = (name: string, text: string): void => {
+    same((c) => c.rsaPublicNumbers(text), `rsaPublicNumbers: ${name}`);
+    same((c) => c.rsaSignSha256(text, m), `rsaSignSha256: ${name}`);
+  };
+
+  test('a private key under an RSA PUBLIC KEY label: OpenSSL 3\'s decoder takes the label as RSA\'s, as RSA PRIVATE KEY, and signs with it', () => {
+    both('PKCS#1 under RSA PUBLIC KEY', pkcs1.replace(/RSA PRIVATE/g, 'RSA PUBLIC'));
+    both('PKCS#8 under RSA PUBLIC KEY', pkcs8.replace(/PRIVATE/g, 'RSA PUBLIC'));
+    both('an RSA PUBLIC KEY block of an RSAPublicKey, then PKCS#8', k.publicKey.export({ type: 'pkcs1', format: 'pem' }).toString() + pkcs8);
+    both('SPKI, then PKCS#1 under RSA PUBLIC KEY', spki + pkcs1.replace(/RSA PRIVATE/g, 'RSA PUBLIC'));
+  });
+});
+
 // ---- Helpers --------------------------------------------------------------------------------------
 
 /** DER length octets (X.690 §8.1.3). */

@@ -532,7 +532,8 @@ function privateKeyOf(blocks: readonly (PemBlock | null)[]): RsaPrivate | OtherK
     if (b === null) continue;
     let read: PrivateRead;
     if (b.label === 'PRIVATE KEY') read = pkcs8(b.der);
-    else if (b.label === 'RSA PRIVATE KEY') read = pkcs1OrPkcs8(b.der);
+    // OpenSSL 3's PEM decoder takes both RSA labels as the RSA type (decode_pem2der.c), so a private key under RSA PUBLIC KEY reads.
+    else if (b.label === 'RSA PRIVATE KEY' || b.label === 'RSA PUBLIC KEY') read = pkcs1OrPkcs8(b.der);
     else if (b.label === 'ENCRYPTED PRIVATE KEY') throw keyInvalid('an encrypted private key (no passphrase)');
     else if (b.label === 'EC PRIVATE KEY' || b.label === 'DSA PRIVATE KEY') read = otherPrivateKey(b.der, b.label === 'EC PRIVATE KEY' ? 'ec' : 'dsa');
     else continue;
