@@ -852,6 +852,15 @@ describe('portable provider: node:crypto\'s answers for inputs found in review',
     both('an RSA PUBLIC KEY block of an RSAPublicKey, then PKCS#8', k.publicKey.export({ type: 'pkcs1', format: 'pem' }).toString() + pkcs8);
     both('SPKI, then PKCS#1 under RSA PUBLIC KEY', spki + pkcs1.replace(/RSA PRIVATE/g, 'RSA PUBLIC'));
   });
+
+  test('a PEM block whose data decodes to no bytes does not read (OpenSSL allocates nothing for it), whatever its header', () => {
+    const empty = (label: string, header = ''): string => `-----BEGIN ${label}-----\n${header}-----END ${label}-----\n`;
+    both('an empty FOO block, then SPKI', empty('FOO') + spki);
+    both('a PRIVATE KEY block with a long header and no data, then PKCS#8', empty('PRIVATE KEY', 'Foo: a long header value\n\n') + pkcs8);
+    both('a FOO block with a header and no data, then SPKI', empty('FOO', 'Foo: a long header value\n\n') + spki);
+    const L = pkcs8.trim().split('\n');
+    both('a colon in a data line (all of it a header, no data), then PKCS#1', [L[0], L[1]!.slice(0, 10) + ':' + L[1]!.slice(10), ...L.slice(2)].join('\n') + '\n' + pkcs1);
+  });
 });
 
 // ---- Helpers --------------------------------------------------------------------------------------

@@ -292,7 +292,8 @@ function pemBlocks(text: string): (PemBlock | null)[] {
       }
     }
     const der = bad || !closed ? null : unbase64(data.join('\n'));
-    out.push(der === null ? null : { label, header: header.map((h) => h + '\n').join(''), der });
+    // No data bytes: OpenSSL's allocation of none fails (CRYPTO_malloc(0) is NULL), and the block does not read.
+    out.push(der === null || der.length === 0 ? null : { label, header: header.map((h) => h + '\n').join(''), der });
   }
 }
 
