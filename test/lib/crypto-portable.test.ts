@@ -861,6 +861,13 @@ describe('portable provider: node:crypto\'s answers for inputs found in review',
     const L = pkcs8.trim().split('\n');
     both('a colon in a data line (all of it a header, no data), then PKCS#1', [L[0], L[1]!.slice(0, 10) + ':' + L[1]!.slice(10), ...L.slice(2)].join('\n') + '\n' + pkcs1);
   });
+
+  test('a NUL in a PEM line ends it there, its line end with it (OpenSSL keeps each line as a C string)', () => {
+    const L = pkcs8.trim().split('\n');
+    both('a NUL at the start of a data line', [L[0], L[1], '\0' + L[2], ...L.slice(3)].join('\n') + '\n' + spki);
+    both('a NUL inside a data line, then PKCS#1', [L[0], L[1]!.slice(0, 20) + '\0' + L[1]!.slice(20), ...L.slice(2)].join('\n') + '\n' + pkcs1);
+    both('a NUL in a header line', [L[0], 'Proc-Type: 4,ENC\0RYPTED', '', ...L.slice(1)].join('\n'));
+  });
 });
 
 // ---- Helpers --------------------------------------------------------------------------------------

@@ -223,7 +223,7 @@ function pem(label: string, der: Uint8Array): string {
 
 interface PemBlock {
   readonly label: string;
-  /** The lines before a blank line after BEGIN (RFC 1421 headers such as Proc-Type), each ending in \n. */
+  /** The lines before a blank line after BEGIN (RFC 1421 headers such as Proc-Type), each ending in \n (or at its first NUL). */
   readonly header: string;
   readonly der: Uint8Array;
 }
@@ -281,7 +281,9 @@ function pemBlocks(text: string): (PemBlock | null)[] {
         i++;
         break;
       }
-      (state === POST_HEADER ? data : header).push(l);
+      // Kept as OpenSSL's BIO_puts keeps it: a C string, up to a NUL (and then without its line end).
+      const nul = l.indexOf('\0');
+      (state === POST_HEADER ? data : header).push(nul < 0 ? l + '\n' : l.slice(0, nul));
       if (state === POST_HEADER) {
         if (l.length > 64) {
           bad = true;
@@ -291,9 +293,9 @@ function pemBlocks(text: string): (PemBlock | null)[] {
         if (l.length < 64) last = true;
       }
     }
-    const der = bad || !closed ? null : unbase64(data.join('\n'));
+    const der = bad || !closed ? null : unbase64(data.join(''));
     // No data bytes: OpenSSL's allocation of none fails (CRYPTO_malloc(0) is NULL), and the block does not read.
-    out.push(der === null || der.length === 0 ? null : { label, header: header.map((h) => h + '\n').join(''), der });
+    out.push(der === null || der.length === 0 ? null : { label, header: header.join(''), der });
   }
 }
 
