@@ -228,10 +228,14 @@ interface PemBlock {
   readonly der: Uint8Array;
 }
 
-/** A line as OpenSSL compares it: trailing spaces and control characters stripped. */
+/**
+ * A line as OpenSSL compares it: trailing spaces, control characters and bytes of 0x80 and above
+ * stripped (sanitize_line compares a char, signed on x86-64, with ' '; a character above 0x7f is
+ * such bytes in UTF-8, and a byte of PEM bytes is read as one character).
+ */
 function trimLine(l: string): string {
   let n = l.length;
-  while (n > 0 && l.charCodeAt(n - 1) <= 0x20) n--;
+  for (let c = l.charCodeAt(n - 1); n > 0 && (c <= 0x20 || c >= 0x80); c = l.charCodeAt(--n - 1));
   return l.slice(0, n);
 }
 
