@@ -876,6 +876,30 @@ describe('portable provider: node:crypto\'s answers for inputs found in review',
     both('Latin-1 bytes after the last data line, in a Buffer', Buffer.concat([Buffer.from([L[0], ...L.slice(1, -1)].join('\n')), Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('\n' + L.at(-1) + '\n')]) as unknown as string);
     both('a line of é only, as a blank line', [L[0], 'Foo: bar', '\u00e9', ...L.slice(1)].join('\n'));
   });
+
+  test('detached buffers read as no bytes, as node:crypto reads them (a buffer transferred to another thread)', () => {
+    const gone = <T extends ArrayBufferView | ArrayBuffer>(x: T): T => {
+      structuredClone(x, { transfer: [(ArrayBuffer.isView(x) ? x.buffer : x) as ArrayBuffer] });
+      return x;
+    };
+    const key = rnd(16), iv = rnd(12);
+    for (const [kind, make] of [['Uint8Array', () => gone(rnd(16))], ['Uint16Array', () => gone(new Uint16Array(8))], ['DataView', () => gone(new DataView(new ArrayBuffer(16), 2, 4))]] as [string, () => Uint8Array][]) {
+      same((c) => c.sha256(make()), `sha256 of a detached ${kind}`);
+      same((c) => {
+        const s = c.createSha256();
+        s.update(enc('a'));
+        s.update(make());
+        return s.digest();
+      }, `a stream's update with a detached ${kind}`);
+      same((c) => c.aesGcm128Encrypt(key, iv, make(), enc('aad')), `GCM: a detached ${kind} plaintext`);
+      same((c) => c.aesGcm128Decrypt(key, iv, make(), enc('aad'), N.aesGcm128Encrypt(key, iv, new Uint8Array(0), enc('aad')).tag), `GCM: a detached ${kind} ciphertext`);
+      same((c) => c.aesCtr128(key, key, make()), `CTR: detached ${kind} data`);
+      same((c) => c.hkdfSha256(make(), key, key, 32), `HKDF: a detached ${kind} ikm`);
+      const d = new Uint8Array(32).fill(1);
+      assert.ok(N.ecdsaP256Verify(N.ecdsaP256PublicKey(d)!, new Uint8Array(0), P.ecdsaP256Sign(d, make())), `ECDSA: a detached ${kind} message signs the empty message`);
+    }
+    same((c) => c.hkdfSha256(gone(new ArrayBuffer(16)) as unknown as Uint8Array, key, enc('info'), 32), 'HKDF: a detached ArrayBuffer ikm');
+  });
 });
 
 // ---- Helpers --------------------------------------------------------------------------------------

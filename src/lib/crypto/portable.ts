@@ -54,25 +54,42 @@ function check(cond: boolean, code: string, msg: string): void {
  * (`arrayBuffers`); otherwise node's TypeError (ERR_INVALID_ARG_TYPE).
  */
 function bytesIn(x: unknown, name: string, arrayBuffers = false): Uint8Array {
-  if (TA_TAG.call(x) !== undefined) return new U8(TA_BUFFER.call(x) as ArrayBuffer, TA_OFFSET.call(x) as number, TA_BYTES.call(x) as number);
+  // A detached buffer's view reads as no bytes, as node:crypto reads it (a view cannot be made on it).
+  if (TA_TAG.call(x) !== undefined) return viewOf(TA_BUFFER.call(x) as ArrayBuffer, TA_OFFSET.call(x) as number, TA_BYTES.call(x) as number);
   if (typeof x === 'string') return UTF8.encode(x);
-  if (IS_VIEW(x)) return new U8(DV_BUFFER.call(x) as ArrayBuffer, DV_OFFSET.call(x) as number, DV_BYTES.call(x) as number);
-  if (arrayBuffers && isArrayBuffer(x)) return new U8(x);
+  if (IS_VIEW(x)) {
+    let n: number;
+    try {
+      n = DV_BYTES.call(x) as number; // throws for a detached DataView's
+    } catch {
+      return new U8(0);
+    }
+    return viewOf(DV_BUFFER.call(x) as ArrayBuffer, DV_OFFSET.call(x) as number, n);
+  }
+  const bytes = arrayBuffers ? bufferBytes(x) : null;
+  if (bytes !== null) return viewOf(x as ArrayBuffer, 0, bytes);
   throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "${name}" argument must be of type string or an instance of ${arrayBuffers ? 'ArrayBuffer, ' : ''}Buffer, TypedArray, or DataView`);
 }
 
+/** `n` bytes of `buffer` at `offset`, as a fresh view; none, a fresh empty array (the buffer may be detached). */
+function viewOf(buffer: ArrayBuffer, offset: number, n: number): Uint8Array {
+  return n === 0 ? new U8(0) : new U8(buffer, offset, n);
+}
+
 function isArrayBuffer(x: unknown): x is ArrayBuffer {
+  return bufferBytes(x) !== null;
+}
+
+/** The byte length of an ArrayBuffer or SharedArrayBuffer (0 when detached); null for anything else. */
+function bufferBytes(x: unknown): number | null {
   for (const get of [AB_BYTES, SAB_BYTES]) {
     try {
-      if (get !== null) {
-        get.call(x);
-        return true;
-      }
+      if (get !== null) return get.call(x) as number;
     } catch {
       // not this kind of buffer
     }
   }
-  return false;
+  return null;
 }
 
 /** createCipheriv's key: 16 bytes for AES-128, else its RangeError. */
