@@ -900,6 +900,40 @@ describe('portable provider: node:crypto\'s answers for inputs found in review',
     }
     same((c) => c.hkdfSha256(gone(new ArrayBuffer(16)) as unknown as Uint8Array, key, enc('info'), 32), 'HKDF: a detached ArrayBuffer ikm');
   });
+
+  test('BER as OpenSSL\'s d2i reads a key: INTEGER versions minimal and not empty, EOC only to end an indefinite length, parameters checked as an ANY, constructed strings and high tag numbers', () => {
+    const H = (h: string): Uint8Array => fromHex(h.replace(/ /g, ''));
+    const tlv = (tag: number, ...c: Uint8Array[]): Uint8Array => {
+      const b = Uint8Array.from(c.flatMap((x) => [...x]));
+      return Uint8Array.of(tag, ...derLength(b.length), ...b);
+    };
+    const j = k.privateKey.export({ format: 'jwk' });
+    const nums = [j.n!, j.e!, j.d!, j.p!, j.q!, j.dp!, j.dq!, j.qi!].map((x) => derInteger(BigInt('0x' + Buffer.from(x, 'base64url').toString('hex'))));
+    const rsaPriv = (version = H('020100'), fields = nums): Uint8Array => tlv(0x30, version, ...fields);
+    const OID = derOid('1.2.840.113549.1.1.1');
+    const alg = (params: Uint8Array): Uint8Array => tlv(0x30, OID, params);
+    const pkcs8Of = (version: Uint8Array, params: Uint8Array, key: Uint8Array = tlv(0x04, rsaPriv())): Uint8Array => tlv(0x30, version, alg(params), key);
+    const rpk = tlv(0x30, nums[0]!, nums[1]!);
+    const spkiOf = (params: Uint8Array, bits: Uint8Array = tlv(0x03, H('00'), rpk)): Uint8Array => tlv(0x30, alg(params), bits);
+    const der = (label: string, bytes: Uint8Array): string => `-----BEGIN ${label}-----\n${Buffer.from(bytes).toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`;
+    for (const v of ['0200', '02020000', '0202ff80', '020180', '02040000 0001', '020480000000', '02050080000000', '0201ff', '020101']) {
+      both(`PKCS#8 version ${v}`, der('PRIVATE KEY', pkcs8Of(H(v), H('0500'))));
+      both(`RSAPrivateKey version ${v}`, der('RSA PRIVATE KEY', rsaPriv(H(v))));
+    }
+    for (const p of ['0500', '050100', '0200', '020100', '02020001', '0100', '0101ff', '010200ff', '0400', '2400', '24020400', '3000', '1000', '3100', '1100', '0000', '2500', '2200', '2600', '0600', '06012a', '0601ff', '060280 01', '0602 8101', 'a000', '8000', '1e0100', '1e020041', '1c0100', '1c0400000041', '1f2200', '3f2200', '9f2200', '1f0100', '1f050100', '1f020100', '1f1e00', '1f87ffffff7f00', '1f8fffffff7f00', '0300', '030100', '030108', '030107ff', '2300', '23030301 00', '0c00', '1700', '0a00', '0a0100']) {
+      both(`PKCS#8 parameters ${p}`, der('PRIVATE KEY', pkcs8Of(H('020100'), H(p))));
+      both(`SPKI parameters ${p}`, der('PUBLIC KEY', spkiOf(H(p))));
+    }
+    both('RSAPrivateKey with an EOC after its fields', der('RSA PRIVATE KEY', rsaPriv(undefined, [...nums, H('0000')])));
+    both('SPKI with an EOC after its fields', der('PUBLIC KEY', tlv(0x30, alg(H('0500')), tlv(0x03, H('00'), rpk), H('0000'))));
+    both('PKCS#8 with a constructed OCTET STRING', der('PRIVATE KEY', pkcs8Of(H('020100'), H('0500'), tlv(0x24, tlv(0x04, rsaPriv())))));
+    const p1 = rsaPriv(), cut = 100;
+    both('PKCS#8 with a constructed OCTET STRING in two pieces', der('PRIVATE KEY', pkcs8Of(H('020100'), H('0500'), tlv(0x24, tlv(0x04, p1.subarray(0, cut)), tlv(0x04, p1.subarray(cut))))));
+    both('PKCS#8 with an indefinite-length constructed OCTET STRING, pieces of any tag', der('PRIVATE KEY', pkcs8Of(H('020100'), H('0500'), Uint8Array.of(0x24, 0x80, ...tlv(0x0c, p1.subarray(0, cut)), ...tlv(0x24, tlv(0x04, p1.subarray(cut))), 0, 0))));
+    both('SPKI with a constructed BIT STRING', der('PUBLIC KEY', spkiOf(H('0500'), tlv(0x23, tlv(0x03, H('00'), rpk)))));
+    both('SPKI with a constructed BIT STRING in two pieces (the second\'s first octet is data)', der('PUBLIC KEY', spkiOf(H('0500'), tlv(0x23, tlv(0x03, H('00'), rpk.subarray(0, 10)), tlv(0x03, rpk.subarray(10))))));
+    for (const deep of [5, 6, 7]) both(`SPKI with a BIT STRING of constructed strings ${deep} deep`, der('PUBLIC KEY', spkiOf(H('0500'), Array.from({ length: deep - 1 }).reduce<Uint8Array>((x) => tlv(0x23, x), tlv(0x23, tlv(0x03, H('00'), rpk))))));
+  });
 });
 
 // ---- Helpers --------------------------------------------------------------------------------------

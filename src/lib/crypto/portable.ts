@@ -350,16 +350,29 @@ interface Ber {
 }
 
 /**
- * The element at `at` (before `limit`): low tag numbers; definite lengths in short or long form,
- * leading zero length octets allowed (§8.1.3.5); indefinite lengths for constructed values, ended
- * by end-of-contents (§8.1.3.6). Bytes after it are left to the caller (OpenSSL ignores them).
+ * The element at `at` (before `limit`): definite lengths in short or long form, leading zero
+ * length octets allowed (§8.1.3.5); indefinite lengths for constructed values, ended by
+ * end-of-contents (§8.1.3.6). A tag in the high-number form (§8.1.2.4) is read as OpenSSL's
+ * ASN1_get_object reads it; a number of 31 and above is kept as the first octet, which no field
+ * here expects. Bytes after the element are left to the caller (OpenSSL ignores them).
  */
 function ber(buf: Uint8Array, at: number, limit: number, depth = 0): Ber {
   if (depth > 32 || at + 2 > limit) throw keyInvalid('BER: truncated or too deep');
-  const tag = buf[at]!;
-  if ((tag & 0x1f) === 0x1f) throw keyInvalid('BER: high tag number');
-  let len = buf[at + 1]!;
-  let p = at + 2;
+  let tag = buf[at]!;
+  let p = at + 1;
+  if ((tag & 0x1f) === 0x1f) {
+    let number = 0;
+    for (;;) {
+      if (p + 2 > limit) throw keyInvalid('BER: truncated tag');
+      const b = buf[p++]!;
+      number = number * 128 + (b & 0x7f);
+      if ((b & 0x80) === 0) break;
+      if (number > 0x7fffffff >> 7) throw keyInvalid('BER: tag number too large'); // above INT_MAX once shifted
+    }
+    // A low number in the high form is that number's tag (OpenSSL compares the numbers).
+    if (number < 0x1f) tag = (tag & 0xe0) | number;
+  }
+  let len = buf[p++]!;
   if (len === 0x80) {
     if ((tag & 0x20) === 0) throw keyInvalid('BER: indefinite length on a primitive value');
     for (let q = p; ; ) {
@@ -384,6 +397,8 @@ function ber(buf: Uint8Array, at: number, limit: number, depth = 0): Ber {
 function children(e: Ber, depth = 1): Ber[] {
   const out: Ber[] = [];
   for (let q = e.start; q < e.end; ) {
+    // End-of-contents ends an indefinite length only (OpenSSL: ASN1_R_UNEXPECTED_EOC).
+    if (e.buf[q] === 0 && e.buf[q + 1] === 0 && q + 2 <= e.end) throw keyInvalid('BER: end-of-contents inside a definite length');
     const c = ber(e.buf, q, e.end, depth);
     out.push(c);
     q = c.next;
@@ -404,6 +419,21 @@ function sequence(e: Ber | undefined, what: string, min: number, max = min): Ber
   return c;
 }
 
+/**
+ * An INTEGER as OpenSSL's ASN1_INTEGER or INT32 reads it (c2i_ibuf): two's complement in minimal
+ * form (X.690 §8.3.2); `empty`, the value of no content octets (INT32's 0), else refused.
+ */
+function smallInteger(e: Ber | undefined, what: string, empty: bigint | null): bigint {
+  const c = contents(expect(e, INTEGER, what));
+  if (c.length === 0) {
+    if (empty === null) throw keyInvalid(`${what}: no content octets`);
+    return empty;
+  }
+  if (c.length > 1 && ((c[0] === 0 && c[1]! < 0x80) || (c[0] === 0xff && c[1]! >= 0x80))) throw keyInvalid(`${what}: not in minimal form`);
+  const v = os2ip(c);
+  return c[0]! >= 0x80 ? v - (1n << BigInt(8 * c.length)) : v;
+}
+
 /** An INTEGER as an OpenSSL BIGNUM field reads it: its content octets as an unsigned magnitude (sign and minimality ignored). */
 function bigint(e: Ber | undefined, what: string): bigint {
   const x = expect(e, INTEGER, what);
@@ -414,6 +444,47 @@ function bigint(e: Ber | undefined, what: string): bigint {
 
 function contents(e: Ber): Uint8Array {
   return e.buf.subarray(e.start, e.end);
+}
+
+/**
+ * A string's contents as OpenSSL's d2i takes them (asn1_collect): primitive, or constructed
+ * (§8.7.3) of pieces of any tag, nested up to 5 deep, their contents concatenated.
+ */
+function stringContents(e: Ber | undefined, tag: number, what: string): Uint8Array {
+  if (e === undefined || e.tag !== (tag | 0x20)) return contents(expect(e, tag, what));
+  const pieces: Uint8Array[] = [];
+  const collect = (c: Ber, depth: number): void => {
+    for (const x of children(c)) {
+      if ((x.tag & 0x20) === 0) pieces.push(contents(x));
+      else if (depth >= 5) throw keyInvalid(`${what}: constructed string nested too deep`);
+      else collect(x, depth + 1);
+    }
+  };
+  collect(e, 0);
+  const out = new U8(pieces.reduce((n, x) => n + x.length, 0));
+  pieces.reduce((at, x) => (out.set(x, at), at + x.length), 0);
+  return out;
+}
+
+/**
+ * An ANY (an AlgorithmIdentifier's parameters) as OpenSSL's d2i takes one (asn1_d2i_ex_primitive,
+ * asn1_ex_c2i): a universal type's contents must be that type's (X.690 §8.2-8.20); other classes
+ * and high tag numbers, any contents.
+ */
+function anyValue(e: Ber, what: string): void {
+  const type = e.tag & 0x1f, constructed = (e.tag & 0x20) !== 0;
+  if ((e.tag & 0xc0) !== 0 || type === 0x1f) return;
+  if (type === 16 || type === 17) {
+    if (!constructed) throw keyInvalid(`${what}: a primitive SEQUENCE or SET`);
+    return;
+  }
+  if (constructed && [1, 2, 5, 6, 10].includes(type)) throw keyInvalid(`${what}: a constructed BOOLEAN, INTEGER, NULL, OID or ENUMERATED`);
+  const c = stringContents(e, type, what);
+  const bad = (type === 1 && c.length !== 1) || (type === 5 && c.length !== 0) || (type === 3 && !(c.length >= 1 && c[0]! <= 7)) ||
+    (type === 6 && (c.length === 0 || c[c.length - 1]! >= 0x80 || c.some((x, i) => x === 0x80 && (i === 0 || c[i - 1]! < 0x80)))) ||
+    (type === 28 && c.length % 4 !== 0) || (type === 30 && c.length % 2 !== 0);
+  if (bad) throw keyInvalid(`${what}: not a valid value of universal type ${type}`);
+  if (type === 2 || type === 10) smallInteger({ ...e, tag: INTEGER }, what, null);
 }
 
 function sameBytes(a: Uint8Array, b: readonly number[]): boolean {
@@ -443,9 +514,11 @@ function otherKey(oid: Uint8Array): OtherKey {
   return { other: t[1] };
 }
 
-/** An AlgorithmIdentifier's OID (RFC 5280 §4.1.1.2); OpenSSL ignores rsaEncryption's parameters. */
+/** An AlgorithmIdentifier's OID (RFC 5280 §4.1.1.2); OpenSSL ignores rsaEncryption's parameters once decoded (an ANY). */
 function algorithm(e: Ber | undefined, what: string): Uint8Array {
-  return contents(expect(sequence(e, what, 1, 2)[0], OID, `${what}.algorithm`));
+  const [oid, parameters] = sequence(e, what, 1, 2);
+  if (parameters !== undefined) anyValue(parameters, `${what}.parameters`);
+  return contents(expect(oid, OID, `${what}.algorithm`));
 }
 
 interface RsaPublic {
@@ -477,7 +550,7 @@ function spkiRsa(b: Uint8Array): RsaPublic | OtherKey {
 function spkiOf(e: Ber): RsaPublic | OtherKey {
   const [alg, key] = sequence(e, 'SubjectPublicKeyInfo', 2);
   const oid = algorithm(alg, 'SubjectPublicKeyInfo.algorithm');
-  const bits = contents(expect(key, BIT_STRING, 'subjectPublicKey'));
+  const bits = stringContents(key, BIT_STRING, 'subjectPublicKey');
   if (!sameBytes(oid, RSA_ENCRYPTION)) return otherKey(oid);
   const unused = bits[0];
   if (unused === undefined || unused > 7) throw keyInvalid('subjectPublicKey: bad unused-bits count');
@@ -497,8 +570,9 @@ function certificateRsa(b: Uint8Array): RsaPublic | OtherKey {
 /** RSAPrivateKey (RFC 8017 Appendix A.1.2) at the start of `b`: version, n, e, d, p, q, dP, dQ, qInv and, for version 1, otherPrimeInfos. */
 function rsaPrivateKey(b: Uint8Array): RsaPrivate {
   const f = sequence(ber(b, 0, b.length), 'RSAPrivateKey', 9, 10);
-  const version = bigint(f[0], 'version');
-  if (version > 0x7fffffffn) throw keyInvalid('RSAPrivateKey: version out of range');
+  // version is an INT32 (OpenSSL's RSA template): no content octets read as 0.
+  const version = smallInteger(f[0], 'RSAPrivateKey.version', 0n);
+  if (version < -0x80000000n || version > 0x7fffffffn) throw keyInvalid('RSAPrivateKey: version out of range');
   const multi = version === 1n;
   if (f[9] !== undefined) {
     const others = sequence(f[9], 'otherPrimeInfos', 1, 3);
@@ -515,9 +589,9 @@ type PrivateRead = RsaPrivate | OtherKey | null;
 function pkcs8(b: Uint8Array): PrivateRead {
   try {
     const f = sequence(ber(b, 0, b.length), 'PrivateKeyInfo', 3, 4);
-    bigint(f[0], 'version');
+    smallInteger(f[0], 'PrivateKeyInfo.version', null);
     const oid = algorithm(f[1], 'privateKeyAlgorithm');
-    const key = contents(expect(f[2], OCTET_STRING, 'privateKey'));
+    const key = stringContents(f[2], OCTET_STRING, 'privateKey');
     if (f[3] !== undefined && f[3].tag !== 0xa0) return null;
     return sameBytes(oid, RSA_ENCRYPTION) ? rsaPrivateKey(key) : otherKey(oid);
   } catch (e) {
