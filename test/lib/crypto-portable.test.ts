@@ -934,6 +934,26 @@ describe('portable provider: node:crypto\'s answers for inputs found in review',
     both('SPKI with a constructed BIT STRING in two pieces (the second\'s first octet is data)', der('PUBLIC KEY', spkiOf(H('0500'), tlv(0x23, tlv(0x03, H('00'), rpk.subarray(0, 10)), tlv(0x03, rpk.subarray(10))))));
     for (const deep of [5, 6, 7]) both(`SPKI with a BIT STRING of constructed strings ${deep} deep`, der('PUBLIC KEY', spkiOf(H('0500'), Array.from({ length: deep - 1 }).reduce<Uint8Array>((x) => tlv(0x23, x), tlv(0x23, tlv(0x03, H('00'), rpk))))));
   });
+
+  test('AES-128-GCM encryption into an `out` overlapping the plaintext at another offset: GCM_PARAMS and nothing written, as decryption (node.ts encrypted plaintext it had already overwritten past 64 KiB)', () => {
+    const key = rnd(16), iv = rnd(12), aad = enc('aad');
+    for (const n of [100, 70_000]) {
+      for (const shift of [-5, 5, 16]) {
+        const answers = [N, P].map((c) => {
+          const buf = rnd(n + 40), before = toHex(buf);
+          const o = outcome((x) => x.aesGcm128Encrypt(key, iv, buf.subarray(20, 20 + n), aad, buf.subarray(20 + shift, 20 + shift + n)), c);
+          return { o, untouched: toHex(buf) === before };
+        });
+        assert.deepEqual(answers[0], answers[1], `${n} bytes, shifted ${shift}`);
+        assert.deepEqual(answers[1], { o: { threw: 'LibError', code: 'GCM_PARAMS', message: 'AES-128-GCM output overlaps the plaintext at another offset' }, untouched: true }, `${n} bytes, shifted ${shift}`);
+      }
+      same((c) => {
+        const buf = new Uint8Array(n).fill(7);
+        const s = c.aesGcm128Encrypt(key, iv, buf, aad, buf);
+        return [buf, s.tag];
+      }, `${n} bytes in place`);
+    }
+  });
 });
 
 // ---- Helpers --------------------------------------------------------------------------------------

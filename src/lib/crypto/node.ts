@@ -227,6 +227,8 @@ export function createNodeCrypto(): CryptoProvider {
     aesGcm128Encrypt(key, iv, plaintext, aad, out): AesGcmSealed {
       check(key.length === 16 && iv.length === 12, 'GCM_PARAMS', 'AES-128-GCM needs a 16-byte key and a 12-byte IV');
       check(out === undefined || out.length >= plaintext.length, 'GCM_PARAMS', 'AES-128-GCM output buffer shorter than the plaintext');
+      // As aesGcm128Decrypt: shifted, a piece would overwrite plaintext not yet read.
+      check(out === undefined || out.buffer !== plaintext.buffer || out.byteOffset === plaintext.byteOffset || out.byteOffset >= plaintext.byteOffset + plaintext.length || plaintext.byteOffset >= out.byteOffset + plaintext.length, 'GCM_PARAMS', 'AES-128-GCM output overlaps the plaintext at another offset');
       const c = nc.createCipheriv('aes-128-gcm', key, iv);
       if (aad.length) c.setAAD(aad);
       if (out) {

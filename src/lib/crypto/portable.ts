@@ -1087,6 +1087,8 @@ export function createPortableCrypto(): CryptoProvider {
     aesGcm128Encrypt(key, iv, plaintext, aad, out): AesGcmSealed {
       check(key.length === 16 && iv.length === 12, 'GCM_PARAMS', 'AES-128-GCM needs a 16-byte key and a 12-byte IV');
       check(out === undefined || out.length >= plaintext.length, 'GCM_PARAMS', 'AES-128-GCM output buffer shorter than the plaintext');
+      // As node.ts (and aesGcm128Decrypt): the same bytes (in place), or bytes that do not overlap the plaintext.
+      check(out === undefined || out.buffer !== plaintext.buffer || out.byteOffset === plaintext.byteOffset || out.byteOffset >= plaintext.byteOffset + plaintext.length || plaintext.byteOffset >= out.byteOffset + plaintext.length, 'GCM_PARAMS', 'AES-128-GCM output overlaps the plaintext at another offset');
       const k = cipherKey(key), nonce = cipherIv(iv, null);
       const a = aad.length ? bytesIn(aad, 'buffer') : undefined;
       const pt = bytesIn(plaintext, 'data');

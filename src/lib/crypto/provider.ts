@@ -49,8 +49,10 @@ export interface CryptoProvider {
   aesCmac128(key: Uint8Array, message: Uint8Array, keep?: boolean): Uint8Array;
   /**
    * AES-128-GCM with a 12-byte IV and a 16-byte tag. With `out` (at least as long as the
-   * plaintext), the ciphertext is written there and returned as a view of it (sealing writes
-   * straight into the sealed blob).
+   * plaintext: the plaintext itself, encrypting in place, or bytes that do not overlap it), the
+   * ciphertext is written there and returned as a view of it (sealing writes straight into the
+   * sealed blob). @throws {LibError} GCM_PARAMS for an `out` that is too short or overlaps the
+   * plaintext at another offset.
    */
   aesGcm128Encrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array, aad: Uint8Array, out?: Uint8Array): AesGcmSealed;
   /**
