@@ -895,6 +895,8 @@ describe('portable provider: node:crypto\'s answers for inputs found in review',
       same((c) => c.aesGcm128Decrypt(key, iv, make(), enc('aad'), N.aesGcm128Encrypt(key, iv, new Uint8Array(0), enc('aad')).tag), `GCM: a detached ${kind} ciphertext`);
       same((c) => c.aesCtr128(key, key, make()), `CTR: detached ${kind} data`);
       same((c) => c.hkdfSha256(make(), key, key, 32), `HKDF: a detached ${kind} ikm`);
+      same((c) => c.hkdfSha256(key, make(), key, 32), `HKDF: a detached ${kind} salt`);
+      same((c) => c.hkdfSha256(key, key, make(), 32), `HKDF: a detached ${kind} info (a DataView's: node's TypeError reading its byteLength)`);
       const d = new Uint8Array(32).fill(1);
       assert.ok(N.ecdsaP256Verify(N.ecdsaP256PublicKey(d)!, new Uint8Array(0), P.ecdsaP256Sign(d, make())), `ECDSA: a detached ${kind} message signs the empty message`);
     }

@@ -1142,6 +1142,8 @@ export function createPortableCrypto(): CryptoProvider {
       if (typeof length !== 'number') throw nodeError(TypeError, 'ERR_INVALID_ARG_TYPE', `The "length" argument must be of type number. Received type ${typeof length}`);
       if (!Number.isInteger(length)) throw nodeError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "length" is out of range. It must be an integer. Received ${length}`);
       if (length < 0 || length > 2 ** 32) throw nodeError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "length" is out of range. It must be >= 0 && <= 4294967296. Received ${length}`);
+      // node reads info.byteLength here: a detached DataView's getter throws its TypeError.
+      if (IS_VIEW(info) && TA_TAG.call(info) === undefined) DV_BYTES.call(info);
       if (i.length > 1024) throw nodeError(RangeError, 'ERR_OUT_OF_RANGE', `The value of "info" is out of range. It must not contain more than 1024 bytes. Received ${i.length}`);
       // RFC 5869 §2.3: L ≤ 255·HashLen.
       if (length > 255 * 32) throw nodeError(RangeError, 'ERR_CRYPTO_INVALID_KEYLEN', 'Invalid key length');
