@@ -867,6 +867,8 @@ describe('portable provider: node:crypto\'s answers for inputs found in review',
     both('a NUL at the start of a data line', [L[0], L[1], '\0' + L[2], ...L.slice(3)].join('\n') + '\n' + spki);
     both('a NUL inside a data line, then PKCS#1', [L[0], L[1]!.slice(0, 20) + '\0' + L[1]!.slice(20), ...L.slice(2)].join('\n') + '\n' + pkcs1);
     both('a NUL in a header line', [L[0], 'Proc-Type: 4,ENC\0RYPTED', '', ...L.slice(1)].join('\n'));
+    both('a NUL ending the BEGIN line\'s label', spki.replace('PUBLIC KEY-----\n', 'PUBLIC KEY\0-----\n'));
+    both('a NUL ending the END line\'s label', spki.replace('END PUBLIC KEY-----', 'END PUBLIC KEY\0-----'));
   });
 
   test('PEM lines lose trailing bytes of 0x80 and above as they lose spaces (OpenSSL compares a signed char with \' \')', { skip: process.arch !== 'x64' && 'node:crypto strips them only where char is signed (x86-64)' }, () => {

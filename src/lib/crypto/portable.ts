@@ -271,7 +271,8 @@ function pemBlocks(text: string): (PemBlock | null)[] {
     let label: string | null = null;
     for (; i < lines.length && label === null; i++) {
       const l = trimLine(lines[i]!);
-      if (l.startsWith('-----BEGIN ') && l.length >= 16 && l.endsWith('-----')) label = l.slice(11, -5);
+      // The label as OpenSSL keeps it: a C string, up to a NUL.
+      if (l.startsWith('-----BEGIN ') && l.length >= 16 && l.endsWith('-----')) label = l.slice(11, -5).split('\0', 1)[0]!;
     }
     if (label === null) return out;
     const MAYBE = 0, IN_HEADER = 1, POST_HEADER = 2;
