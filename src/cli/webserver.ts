@@ -5,8 +5,9 @@
  *  - `node:fs`, `node:path`, `node:url` → the web layer's shims (src/web/shims);
  *  - `lib/crypto/default.js` → `lib/crypto/default.browser.js` (the portable crypto provider, so
  *    that node:crypto is never reached);
- *  - `@noble/*` → the installed packages' own files.
- * Any other `node:` module left in a served file fails to load in the browser, which the tests
+ *  - `@noble/*` → the installed packages' own files;
+ * each as a path relative to the importing module, so that the files work under any path prefix
+ * (`webViewFiles` gives them for a static site). Any other `node:` module left in a served file fails to load in the browser, which the tests
  * check cannot happen from the web view's entry points. Only the package's own folders that a
  * browser needs are served, read-only, never a path outside them.
  */
@@ -77,7 +78,7 @@ export function servedFolders(): Map<string, string> {
   const folders = new Map<string, string>();
   for (const p of PACKAGE_FOLDERS) folders.set(p, join(PACKAGE_ROOT, ...p.split('/').filter(Boolean)) + sep);
   for (const name of BARE_PACKAGES) {
-    // The package's own folder, wherever it was installed (hoisted or not): its package.json's.
+    // The package's own folder, wherever it was installed (hoisted or not): its utils.js's.
     // require.resolve, not import.meta.resolve (unflagged only from Node 20.6; the package says >= 20).
     const entry = createRequire(import.meta.url).resolve(`${name}/utils.js`);
     folders.set(`/node_modules/${name}/`, dirname(entry) + sep);
