@@ -129,8 +129,23 @@ async function servedBytes(urlPath: string, file: string): Promise<Uint8Array> {
   return extname(file) === '.js' ? Buffer.from(rewriteModule(body.toString('utf8'), urlPath)) : body;
 }
 
-async function answer(req: IncomingMessage, res: ServerResponse, folders: ReadonlyMap<string, string>): Promise<void> {
+/** The names a loopback server answers to (any port): a page on another name is DNS rebinding. */
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** A request's Host header names this machine's loopback (or is absent, as in HTTP/1.0). */
+function loopbackHost(req: IncomingMessage): boolean {
+  const host = req.headers.host;
+  if (host === undefined) return true;
+  const name = host.toLowerCase().replace(/:\d*$/, '');
+  return LOOPBACK_NAMES.has(name);
+}
+
+async function answer(req: IncomingMessage, res: ServerResponse, folders: ReadonlyMap<string, string>, loopbackOnly: boolean): Promise<void> {
   const headers = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' };
+  if (loopbackOnly && !loopbackHost(req)) {
+    res.writeHead(403, { ...headers, 'content-type': 'text/plain; charset=utf-8' }).end('this server answers only to localhost\n');
+    return;
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { ...headers, allow: 'GET, HEAD' }).end();
     return;
@@ -190,10 +205,13 @@ export async function webViewFiles(): Promise<{ readonly path: string; readonly 
  */
 export async function startWebServer(options: { readonly port?: number; readonly host?: string } = {}): Promise<WebServer> {
   const host = options.host ?? '127.0.0.1';
+  // Listening on loopback only, it answers only to loopback names, so that a web page whose name
+  // was rebound to 127.0.0.1 cannot read it from the browser (whatever is served is public anyway).
+  const loopbackOnly = host === 'localhost' || host === '::1' || host.startsWith('127.');
   if (host === '') throw new CliError('CLI_HOST', '--host takes an address to listen on, got an empty one (0.0.0.0 or :: for every interface)');
   const folders = servedFolders();
   const server = createServer((req, res) => {
-    answer(req, res, folders).catch(() => {
+    answer(req, res, folders, loopbackOnly).catch(() => {
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();
     });

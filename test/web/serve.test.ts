@@ -240,3 +240,19 @@ test('the server runs on every Node the package accepts (engines >= 20): no impo
   const folders = servedFolders();
   for (const name of ['@noble/hashes', '@noble/ciphers', '@noble/curves']) assert.equal(folders.get(`/node_modules/${name}/`), dirname(fileURLToPath(import.meta.resolve(`${name}/utils.js`))) + sep);
 });
+
+test('on loopback the server answers only to loopback names (DNS rebinding); a request without Host (HTTP/1.0) is served', async () => {
+  const { request } = await import('node:http');
+  const port = Number(new URL(server.url).port);
+  const status = (host: string | null) => new Promise<number>((resolve, reject) => {
+    const headers: Record<string, string> = host === null ? {} : { host };
+    const r = request({ host: '127.0.0.1', port, path: '/web/witness.css', headers, setHost: host !== null }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    r.on('error', reject);
+    r.end();
+  });
+  for (const ok of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`, 'localhost']) assert.equal(await status(ok), 200, ok);
+  for (const bad of [`evil.example:${port}`, 'evil.example', `127.0.0.1.evil.example:${port}`, `localhost.evil:${port}`, '0.0.0.0']) assert.equal(await status(bad), 403, bad);
+});
