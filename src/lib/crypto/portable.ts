@@ -8,6 +8,10 @@
  * `code`. Keys are read from PEM as OpenSSL reads them (its leniencies included, see pemBlocks and
  * ber). Tested against node.ts in test/lib/crypto-portable.test.ts. No openSha256Pipeline: the
  * caller hashes on its own thread.
+ *
+ * Not hardened against timing: RSA runs on variable-time BigInt arithmetic without blinding, and
+ * noble's AES is table-based. That suits a model whose keys are the model's own (signing keys for
+ * test enclaves, simulated fuse keys), not keys a deployment must keep secret.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
