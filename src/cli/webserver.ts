@@ -77,10 +77,11 @@ export function moduleSpecifiers(source: string): string[] {
 export function servedFolders(): Map<string, string> {
   const folders = new Map<string, string>();
   for (const p of PACKAGE_FOLDERS) folders.set(p, join(PACKAGE_ROOT, ...p.split('/').filter(Boolean)) + sep);
+  // require.resolve, not import.meta.resolve (unflagged only from Node 20.6; the package says >= 20).
+  const require = createRequire(import.meta.url);
   for (const name of BARE_PACKAGES) {
     // The package's own folder, wherever it was installed (hoisted or not): its utils.js's.
-    // require.resolve, not import.meta.resolve (unflagged only from Node 20.6; the package says >= 20).
-    const entry = createRequire(import.meta.url).resolve(`${name}/utils.js`);
+    const entry = require.resolve(`${name}/utils.js`);
     folders.set(`/node_modules/${name}/`, dirname(entry) + sep);
   }
   return folders;

@@ -27,20 +27,24 @@ after(() => server.close());
 const get = (path: string, init?: RequestInit) => fetch(new URL(path, server.url), init);
 
 test('browserSpecifier: node:fs/path/url go to the shims, @noble to its files, the default crypto to the browser one, all relative; the rest unchanged', () => {
-  assert.equal(browserSpecifier('node:fs', '/dist/src/attest/ae.js'), '../web/shims/fs.js');
-  assert.equal(browserSpecifier('node:path', '/dist/src/platform/victim.js'), '../web/shims/path.js');
-  assert.equal(browserSpecifier('node:url', '/dist/src/sdk/edl/paths.js'), '../../web/shims/url.js');
-  assert.equal(browserSpecifier('node:fs', '/dist/src/web/x.js'), './shims/fs.js');
-  assert.equal(browserSpecifier('node:crypto', '/dist/src/lib/crypto/node.js'), 'node:crypto');
-  assert.equal(browserSpecifier('@noble/hashes/sha2.js', '/dist/src/lib/crypto/portable.js'), '../../../../node_modules/@noble/hashes/sha2.js');
-  assert.equal(browserSpecifier('@noble/hashes/utils.js', '/node_modules/@noble/curves/abstract/weierstrass.js'), '../../hashes/utils.js');
-  assert.equal(browserSpecifier('@noble/curvesque/x.js', '/a.js'), '@noble/curvesque/x.js');
-  assert.equal(browserSpecifier('../lib/crypto/default.js', '/dist/src/arch/processor.js'), '../lib/crypto/default.browser.js');
-  assert.equal(browserSpecifier('../../lib/crypto/default.js', '/dist/src/sdk/image/build.js'), '../../lib/crypto/default.browser.js');
-  assert.equal(browserSpecifier('./default.js', '/dist/src/lib/crypto/x.js'), './default.browser.js');
-  assert.equal(browserSpecifier('../lib/bytes.js', '/dist/src/arch/processor.js'), '../lib/bytes.js');
-  assert.equal(browserSpecifier('./utils.js', '/node_modules/@noble/hashes/sha2.js'), './utils.js');
-  assert.equal(browserSpecifier('/dist/src/lib/crypto/default.js', '/a.js'), '/dist/src/lib/crypto/default.js', 'tsc writes no absolute specifier; none is rewritten');
+  const cases: [specifier: string, from: string, expected: string][] = [
+    ['node:fs', '/dist/src/attest/ae.js', '../web/shims/fs.js'],
+    ['node:path', '/dist/src/platform/victim.js', '../web/shims/path.js'],
+    ['node:url', '/dist/src/sdk/edl/paths.js', '../../web/shims/url.js'],
+    ['node:fs', '/dist/src/web/x.js', './shims/fs.js'],
+    ['node:crypto', '/dist/src/lib/crypto/node.js', 'node:crypto'],
+    ['@noble/hashes/sha2.js', '/dist/src/lib/crypto/portable.js', '../../../../node_modules/@noble/hashes/sha2.js'],
+    ['@noble/hashes/utils.js', '/node_modules/@noble/curves/abstract/weierstrass.js', '../../hashes/utils.js'],
+    ['@noble/curvesque/x.js', '/a.js', '@noble/curvesque/x.js'],
+    ['../lib/crypto/default.js', '/dist/src/arch/processor.js', '../lib/crypto/default.browser.js'],
+    ['../../lib/crypto/default.js', '/dist/src/sdk/image/build.js', '../../lib/crypto/default.browser.js'],
+    ['./default.js', '/dist/src/lib/crypto/x.js', './default.browser.js'],
+    ['../lib/bytes.js', '/dist/src/arch/processor.js', '../lib/bytes.js'],
+    ['./utils.js', '/node_modules/@noble/hashes/sha2.js', './utils.js'],
+    // tsc writes no absolute specifier; none is rewritten.
+    ['/dist/src/lib/crypto/default.js', '/a.js', '/dist/src/lib/crypto/default.js'],
+  ];
+  for (const [specifier, from, expected] of cases) assert.equal(browserSpecifier(specifier, from), expected, `${specifier} from ${from}`);
 });
 
 test('rewriteModule: static imports, re-exports, side-effect imports and dynamic imports; nothing else', () => {
