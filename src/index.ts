@@ -11,6 +11,8 @@ export * as sdk from './sdk/index.js';
 export * as attest from './attest/index.js';
 export * as shield from './shield/index.js';
 export { createPlatform, createLinuxPlatform, PlatformError, type Platform, type PlatformOptions, type SavedPlatform, type LinuxPlatform, type LinuxPlatformOptions, type SavedLinuxPlatform } from './platform/index.js';
+export { Workbench, WORKBENCH_PROFILES, type WorkbenchFile, type WorkbenchOptions, type WorkbenchProfile, type LoadedEnclave, type CallOutcome, type EcallForm } from './platform/workbench.js';
+export { ecallArguments, ecallOutputs, type OutputText, type CostReport } from './platform/call.js';
 export * as linux from './os/linux/index.js';
 export { loadEnclave, HostEnclave, EnclaveLoadError, EnclaveCallError, buildImage, signSigstruct, sigstructFieldsFor, generateSigningKey, resolveEdl, encodeImage, decodeImage, createTrustedRuntime, STATUS, statusName, type EnclaveImage, type LoadOptions, type OcallImpl, type EcallArg } from './sdk/index.js';
 export {

@@ -42,7 +42,7 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: Loader }>> = {
   sigstruct: { summary: 'verify a SIGSTRUCT and print every field', load: async () => (await import('./commands/sigstruct.js')).command },
   'verify-quote': { summary: 'verify a remote-attestation quote against a trusted root and PCS collateral; print the verdict and the enclave', load: async () => (await import('./commands/verify-quote.js')).command },
   edl: { summary: 'parse and check an EDL file (imports followed), print its interface', load: async () => (await import('./commands/edl.js')).command },
-  web: { summary: 'serve the web view: the machine runs in a browser; the EPC, the enclaves and the SGX leaves of the tour and the attacks, drawn', load: async () => (await import('./commands/web.js')).command },
+  web: { summary: 'serve the web view: the machine runs in a browser; the EPC, the enclaves and the SGX leaves of the tour and the attacks, drawn; your own enclaves loaded and called', load: async () => (await import('./commands/web.js')).command },
 };
 
 function help(): string {

@@ -2,11 +2,13 @@
  * The visualizer page (web/index.html loads it): it starts the machine in a Web Worker
  * (worker.ts), asks it for the tour or the attacks, and draws what the worker reports: each step's
  * text (as `witness demo` prints it), the EPC as a map of pages coloured by EPCM page type and
- * owning enclave, the enclaves, and the SGX leaves counted with their estimated cost. It holds no
+ * owning enclave, the enclaves, and the SGX leaves counted with their estimated cost; and your own
+ * enclaves (the worker's workbench): loaded from files, with a form for each ECALL. It holds no
  * reference into the model: only the worker's messages. Compiled with DOM types
  * (tsconfig.web.json).
  */
-import type { MachineSnapshot, PageRequest, WorkerEvent } from './protocol.js';
+import { WebError } from './errors.js';
+import type { CostView, LoadedEnclaveView, MachineSnapshot, PageRequest, WorkerEvent } from './protocol.js';
 
 /** Every event the worker sent, in order (for a test or a curious console). */
 const events: WorkerEvent[] = [];
@@ -133,6 +135,13 @@ function select(k: number): void {
   drawEpc(s.machine);
 }
 
+/** The workbench's machine after `what` (no tour step selected then). */
+function showMachine(m: MachineSnapshot, what: string): void {
+  for (const s of shown) s.item.classList.remove('selected');
+  byId('epc-step').textContent = `after ${what}, on your enclaves' machine`;
+  drawEpc(m);
+}
+
 function showStep(e: Extract<WorkerEvent, { kind: 'step' }>): void {
   const [title, ...rest] = e.lines.filter((l) => !l.startsWith('   [OCALL'));
   const ocalls = e.lines.filter((l) => l.startsWith('   [OCALL'));
@@ -177,15 +186,98 @@ function showAttack(e: Extract<WorkerEvent, { kind: 'attack' }>): void {
     el('td', { className: 'num', textContent: `${e.ms.toFixed(0)} ms` })));
 }
 
+/** What the status line says when a request is done. */
+const DONE: Record<PageRequest['run'], string> = { tour: 'the tour ran', attacks: 'the attacks ran', load: 'loaded', call: 'called', unload: 'unloaded' };
+
+/** The buttons that ask the worker for something (disabled while it works). */
+const BUTTONS = ['run-tour', 'run-attacks', 'load-files', 'load-hello'];
+
+/** A line of leaves and their price: `EENTER 2, EEXIT 2 ≈ 17,200 cycles`. */
+function costText(c: CostView): string {
+  const leaves = Object.entries(c.counts).map(([k, n]) => `${k} ${n}`).join(', ') || 'no SGX leaves';
+  const unpriced = Object.keys(c.unpriced);
+  return `${leaves} ≈ ${Math.round(c.cycles).toLocaleString('en')} cycles of SGX hardware${unpriced.length ? ` (unpriced: ${unpriced.join(', ')})` : ''}`;
+}
+
+/** Your enclaves' cards, by workbench id. */
+const cards = new Map<number, { readonly card: HTMLElement; readonly log: HTMLElement }>();
+
+function logLine(log: HTMLElement, text: string, failed = false): void {
+  log.append(el('span', failed ? { className: 'failed', textContent: `${text}\n` } : { textContent: `${text}\n` }));
+  log.scrollTop = log.scrollHeight;
+}
+
+function showLoaded(e: Extract<WorkerEvent, { kind: 'loaded' }>, ask: (r: PageRequest, what: string) => void): void {
+  const x: LoadedEnclaveView = e.enclave;
+  const unload = el('button', { textContent: 'Unload', title: 'EREMOVE its pages' });
+  unload.addEventListener('click', () => ask({ run: 'unload', enclave: x.id }, `unloading ${x.name}`));
+  const log = el('pre', { className: 'log' });
+  const forms = x.ecalls.map((f) => {
+    const inputs = f.params.map((p) => {
+      const input = el('input', { title: p.hint });
+      input.name = p.name;
+      input.placeholder = p.takesText ? p.name : `${p.name} (out)`;
+      input.disabled = !p.takesText;
+      return input;
+    });
+    const call = el('button', { textContent: 'Call' });
+    call.type = 'submit';
+    const form = el('form', { title: f.public ? '' : 'private: only an OCALL whose allow() names it may call it' }, el('span', { className: 'name', textContent: `${f.returns ?? 'void'} ${f.name}${f.public ? '' : ' (private)'}` }), ...inputs, call);
+    form.dataset.ecall = f.name;
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      const args = inputs.map((i) => (i.disabled ? '' : i.value));
+      logLine(log, `> ${f.name}(${inputs.map((i, k) => (i.disabled ? '—' : JSON.stringify(args[k]))).join(', ')})`);
+      ask({ run: 'call', enclave: x.id, ecall: f.name, args }, `calling ${f.name}`);
+    });
+    return form;
+  });
+  const card = el('div', { className: 'mine' },
+    el('div', { className: 'title' }, el('span', { textContent: `${x.name}: ${x.origin}, on ${e.profile}` }), unload),
+    el('pre', { textContent: [
+      `MRENCLAVE ${x.mrenclave}`, `MRSIGNER  ${x.mrsigner}`,
+      `ELRANGE 0x${x.size.toString(16)} bytes at 0x${x.base.toString(16)}; ISVPRODID ${x.isvProdId}, ISVSVN ${x.isvSvn}; ${x.debug ? 'DEBUG' : 'production (not DEBUG)'}; OCALLs: ${x.ocalls.join(', ') || 'none'}`,
+      `loaded in ${e.ms.toFixed(0)} ms: ${costText(x.cost)}`,
+    ].join('\n') }),
+    ...forms, log);
+  card.dataset.enclave = String(x.id);
+  cards.set(x.id, { card, log });
+  byId('mine').append(card);
+  showMachine(e.machine, `loading ${x.name}`);
+}
+
+function showCalled(e: Extract<WorkerEvent, { kind: 'called' }>): void {
+  const c = cards.get(e.outcome.id);
+  if (c === undefined) return;
+  const o = e.outcome;
+  logLine(c.log, `  returned ${o.result}`);
+  for (const out of o.outputs) logLine(c.log, `  ${out.name}: ${out.text !== null ? JSON.stringify(out.text) : out.hex}`);
+  for (const oc of o.ocalls) logLine(c.log, `  OCALL ${oc}`);
+  logLine(c.log, `  ${costText(o.cost)} (${e.ms.toFixed(1)} ms here)`);
+  showMachine(e.machine, `${o.ecall}`);
+}
+
+function showUnloaded(e: Extract<WorkerEvent, { kind: 'unloaded' }>): void {
+  for (const id of e.enclaves) {
+    cards.get(id)?.card.remove();
+    cards.delete(id);
+  }
+  if (e.machine !== null) showMachine(e.machine, 'unloading');
+}
+
 function setState(state: 'starting' | 'idle' | 'running' | 'done' | 'error', text: string): void {
   document.body.dataset.state = state;
   byId('status').textContent = text;
-  for (const id of ['run-tour', 'run-attacks']) byId<HTMLButtonElement>(id).disabled = state === 'running' || state === 'starting';
+  for (const id of BUTTONS) byId<HTMLButtonElement>(id).disabled = state === 'running' || state === 'starting';
+  for (const b of document.querySelectorAll<HTMLButtonElement>('.mine button')) b.disabled = state === 'running' || state === 'starting';
 }
 
 function start(): void {
   const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  /** The request the worker is on (one at a time), to tell a failed call's card. */
+  let pending: PageRequest | null = null;
   const ask = (r: PageRequest, what: string) => {
+    pending = r;
     setState('running', `${what}…`);
     worker.postMessage(r);
   };
@@ -194,7 +286,7 @@ function start(): void {
   worker.addEventListener('error', (e) => {
     setState('error', `the worker failed${ready ? '' : ' to start'}: ${e.message || 'see the console'}`);
     // A worker that never started answers nothing: a run asked of it would stay 'running' for good.
-    if (!ready) for (const id of ['run-tour', 'run-attacks']) byId<HTMLButtonElement>(id).disabled = true;
+    if (!ready) for (const id of BUTTONS) byId<HTMLButtonElement>(id).disabled = true;
   });
   worker.addEventListener('message', (m: MessageEvent<WorkerEvent>) => {
     const e = m.data;
@@ -202,6 +294,12 @@ function start(): void {
     switch (e.kind) {
       case 'ready':
         ready = true;
+        byId<HTMLSelectElement>('profile').replaceChildren(...e.profiles.map((p) => {
+          const o = el('option', { textContent: p });
+          o.value = p;
+          o.selected = p === 'win-x64-sgx1';
+          return o;
+        }));
         setState('idle', 'the machine is ready');
         ask({ run: 'tour' }, 'running the tour');
         break;
@@ -211,13 +309,31 @@ function start(): void {
       case 'attack':
         showAttack(e);
         break;
+      case 'loaded':
+        showLoaded(e, ask);
+        break;
+      case 'called':
+        showCalled(e);
+        break;
+      case 'unloaded':
+        showUnloaded(e);
+        break;
       case 'done':
-        setState('done', `${e.run === 'tour' ? 'the tour' : 'the attacks'} ran in ${(e.ms / 1000).toFixed(1)} s`);
+        pending = null;
+        setState('done', `${DONE[e.run]} in ${e.ms < 1000 ? `${e.ms.toFixed(0)} ms` : `${(e.ms / 1000).toFixed(1)} s`}`);
         if (e.run === 'tour') selectBusiest();
         break;
-      case 'error':
-        setState('error', `${e.name}${e.code ? ` ${e.code}` : ''}: ${e.message}`);
+      case 'error': {
+        const text = `${e.name}${e.code ? ` ${e.code}` : ''}: ${e.message}`;
+        const p: PageRequest | null = pending;
+        if (p !== null && p.run === 'call') {
+          const c = cards.get(p.enclave);
+          if (c !== undefined) logLine(c.log, `  failed: ${text}`, true);
+        }
+        pending = null;
+        setState('error', text);
         break;
+      }
     }
   });
   byId('run-tour').addEventListener('click', () => {
@@ -226,6 +342,33 @@ function start(): void {
     clearMachine();
     const seed = byId<HTMLInputElement>('seed').value.trim();
     ask(seed === '' ? { run: 'tour' } : { run: 'tour', seedHex: seed }, 'running the tour');
+  });
+  const seed = () => byId<HTMLInputElement>('seed').value.trim();
+  const load = (files: { name: string; bytes: Uint8Array }[], what: string) => {
+    const profile = byId<HTMLSelectElement>('profile').value;
+    ask({ run: 'load', files, ...(profile !== '' ? { profile } : {}), ...(seed() !== '' ? { seedHex: seed() } : {}) }, what);
+  };
+  byId('load-files').addEventListener('click', () => {
+    const chosen = [...(byId<HTMLInputElement>('enclave-files').files ?? [])];
+    if (chosen.length === 0) {
+      setState('error', 'choose your enclave\'s files first (one .wimg, or a .wasm with its .edl)');
+      return;
+    }
+    setState('running', 'reading the files…');
+    Promise.all(chosen.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })))
+      .then((files) => load(files, `loading ${chosen.map((f) => f.name).join(', ')}`))
+      .catch((err: unknown) => setState('error', `the files could not be read: ${String(err)}`));
+  });
+  byId('load-hello').addEventListener('click', () => {
+    setState('running', 'fetching the hello example…');
+    const fetchBytes = async (name: string) => {
+      const r = await fetch(new URL(`../examples/hello/${name}`, document.baseURI));
+      if (!r.ok) throw new WebError('FETCH_FAILED', `${name}: HTTP ${r.status}`, { status: r.status });
+      return { name, bytes: new Uint8Array(await r.arrayBuffer()) };
+    };
+    Promise.all([fetchBytes('enclave.wasm'), fetchBytes('hello.edl')])
+      .then((files) => load(files, 'building, signing and loading the hello example'))
+      .catch((err: unknown) => setState('error', `the hello example could not be fetched: ${String(err)}`));
   });
   byId('run-attacks').addEventListener('click', () => {
     byId('attacks').replaceChildren();

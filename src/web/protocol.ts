@@ -7,7 +7,61 @@
 /** What the page asks the worker to run. */
 export type PageRequest =
   | { readonly run: 'tour'; readonly seedHex?: string }
-  | { readonly run: 'attacks'; readonly only?: readonly string[] };
+  | { readonly run: 'attacks'; readonly only?: readonly string[] }
+  /**
+   * Load your enclave from files (platform/workbench.ts: a .wimg, or a .wasm with its .edl files
+   * and a .json configuration) on the workbench machine of `profile` (default win-x64-sgx1). A
+   * machine of another profile or seed replaces the one there (its enclaves are unloaded first).
+   */
+  | { readonly run: 'load'; readonly files: readonly { readonly name: string; readonly bytes: Uint8Array }[]; readonly profile?: string; readonly seedHex?: string }
+  | { readonly run: 'call'; readonly enclave: number; readonly ecall: string; readonly args: readonly string[] }
+  | { readonly run: 'unload'; readonly enclave: number };
+
+/*
+ * What the workbench's loads and calls report: platform/workbench.ts's LoadedEnclave and
+ * CallOutcome, declared again here as plain data (the page is compiled without Node's types, so it
+ * imports nothing from the model; worker.ts passes the workbench's objects, which tsc checks against these).
+ */
+
+/** What a piece of work cost (platform/call.ts's CostReport). */
+export interface CostView {
+  readonly counts: Readonly<Record<string, number>>;
+  readonly cycles: number;
+  readonly seconds: number;
+  readonly unpriced: Readonly<Record<string, number>>;
+}
+
+export interface EcallFormView {
+  readonly name: string;
+  readonly public: boolean;
+  readonly returns: string | null;
+  readonly params: readonly { readonly name: string; readonly hint: string; readonly takesText: boolean }[];
+}
+
+export interface LoadedEnclaveView {
+  readonly id: number;
+  readonly name: string;
+  readonly origin: string;
+  readonly mrenclave: string;
+  readonly mrsigner: string;
+  readonly base: number;
+  readonly size: number;
+  readonly isvProdId: number;
+  readonly isvSvn: number;
+  readonly debug: boolean;
+  readonly ecalls: readonly EcallFormView[];
+  readonly ocalls: readonly string[];
+  readonly cost: CostView;
+}
+
+export interface CallOutcomeView {
+  readonly id: number;
+  readonly ecall: string;
+  readonly result: string;
+  readonly outputs: readonly { readonly name: string; readonly hex: string; readonly text: string | null }[];
+  readonly ocalls: readonly string[];
+  readonly cost: CostView;
+}
 
 /** One enclave of a machine, as `Processor.inspect.enclaves()` describes it (hex for bytes). */
 export interface EnclaveView {
@@ -51,8 +105,13 @@ export type Fact = string | number | boolean | null;
 
 /** What the worker reports. */
 export type WorkerEvent =
-  | { readonly kind: 'ready' }
+  /** The worker started; `profiles` are those a load may name. */
+  | { readonly kind: 'ready'; readonly profiles: readonly string[] }
   | { readonly kind: 'step'; readonly step: string; readonly index: number; readonly lines: readonly string[]; readonly facts: Readonly<Record<string, Fact>>; readonly machine: MachineSnapshot; readonly ms: number }
   | { readonly kind: 'attack'; readonly name: string; readonly attempted: string; readonly blockedBy: string; readonly detail: string; readonly leaked: boolean; readonly modified: boolean; readonly ms: number }
-  | { readonly kind: 'done'; readonly run: 'tour' | 'attacks'; readonly ms: number }
+  | { readonly kind: 'loaded'; readonly profile: string; readonly enclave: LoadedEnclaveView; readonly machine: MachineSnapshot; readonly ms: number }
+  | { readonly kind: 'called'; readonly outcome: CallOutcomeView; readonly machine: MachineSnapshot; readonly ms: number }
+  /** Enclaves unloaded: asked for, or with the machine a load of another profile or seed replaced. */
+  | { readonly kind: 'unloaded'; readonly enclaves: readonly number[]; readonly machine: MachineSnapshot | null }
+  | { readonly kind: 'done'; readonly run: PageRequest['run']; readonly ms: number }
   | { readonly kind: 'error'; readonly name: string; readonly code: string | null; readonly message: string };

@@ -3,7 +3,9 @@
  * synchronously, as the trusted runtime does, and may read the package's files synchronously: see
  * shims/fs.ts). It runs what the page asks (the tour of `witness demo`, or the hostile driver's
  * catalogue of `witness attack`) and posts each step with a snapshot of the machine's metadata:
- * the EPCM map, the enclaves, the leaf counters. Never page contents.
+ * the EPCM map, the enclaves, the leaf counters. Never page contents. It also keeps a workbench
+ * (platform/workbench.ts): your own enclaves, loaded from the files the page gives it and called
+ * ECALL by ECALL.
  */
 import type { Processor } from '../arch/index.js';
 import { ATTR, estimateCost } from '../arch/index.js';
@@ -11,6 +13,7 @@ import { toHex, fromHex } from '../lib/bytes.js';
 import { runCatalogue, ATTACKS } from '../os/adversary/index.js';
 import { tour, tourText, type TourStep } from '../platform/tour.js';
 import { makeHelloVictim } from '../platform/victim.js';
+import { Workbench, WORKBENCH_PROFILES, type WorkbenchProfile, type LoadedEnclave } from '../platform/workbench.js';
 import { WebError } from './errors.js';
 import type { Fact, MachineSnapshot, PageRequest, WorkerEvent } from './protocol.js';
 
@@ -78,23 +81,88 @@ function errorEvent(e: unknown): WorkerEvent {
   return { kind: 'error', name: err.name, code: typeof code === 'string' ? code : null, message: err.message };
 }
 
+const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((y) => typeof y === 'string');
+const isId = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x);
+
 function isRequest(d: unknown): d is PageRequest {
   if (typeof d !== 'object' || d === null) return false;
-  const r = d as { run?: unknown; seedHex?: unknown; only?: unknown };
-  if (r.run === 'tour') return r.seedHex === undefined || typeof r.seedHex === 'string';
-  if (r.run === 'attacks') return r.only === undefined || (Array.isArray(r.only) && r.only.every((x) => typeof x === 'string'));
-  return false;
+  const r = d as { run?: unknown; seedHex?: unknown; only?: unknown; files?: unknown; profile?: unknown; enclave?: unknown; ecall?: unknown; args?: unknown };
+  const seedOk = r.seedHex === undefined || typeof r.seedHex === 'string';
+  switch (r.run) {
+    case 'tour': return seedOk;
+    case 'attacks': return r.only === undefined || isStrings(r.only);
+    case 'load': return seedOk && (r.profile === undefined || typeof r.profile === 'string') && Array.isArray(r.files)
+      && r.files.every((f: unknown) => typeof f === 'object' && f !== null && typeof (f as { name?: unknown }).name === 'string' && (f as { bytes?: unknown }).bytes instanceof Uint8Array);
+    case 'call': return isId(r.enclave) && typeof r.ecall === 'string' && isStrings(r.args);
+    case 'unload': return isId(r.enclave);
+    default: return false;
+  }
+}
+
+/** A platform seed from the page: none, or at least 16 bytes of hex. */
+function seedOf(seedHex: string | undefined): Uint8Array | undefined {
+  if (seedHex === undefined || seedHex === '') return undefined;
+  if (!/^([0-9a-fA-F]{2}){16,}$/.test(seedHex)) throw new WebError('BAD_SEED', 'a seed is at least 16 bytes of hex');
+  return fromHex(seedHex);
+}
+
+/** The workbench machine (your enclaves) and the seed it was made with ('' for random). */
+let bench: { readonly workbench: Workbench; readonly seedHex: string } | null = null;
+
+/**
+ * Load `files` on the workbench of `profile` and `seedHex`: the one there, or a new one, which
+ * replaces it (its enclaves unloaded and reported) only once the load succeeded.
+ */
+function loadOnBench(request: Extract<PageRequest, { run: 'load' }>, post: (e: WorkerEvent) => void, t0: number): void {
+  const profile = request.profile ?? 'win-x64-sgx1';
+  const seedHex = request.seedHex ?? '';
+  if (!WORKBENCH_PROFILES.includes(profile as WorkbenchProfile)) throw new WebError('UNKNOWN_PROFILE', `unknown profile ${profile} (one of ${WORKBENCH_PROFILES.join(', ')})`, { profile });
+  const old = bench;
+  const same = old !== null && old.workbench.profile === profile && old.seedHex === seedHex;
+  let w: Workbench;
+  if (same) w = old.workbench;
+  else {
+    const seed = seedOf(seedHex);
+    w = new Workbench({ profile: profile as WorkbenchProfile, ...(seed !== undefined ? { seed } : {}) });
+  }
+  let enclave: LoadedEnclave;
+  try {
+    enclave = w.load(request.files);
+  } catch (e) {
+    if (!same) w.dispose();
+    throw e;
+  }
+  if (!same) {
+    if (old !== null) {
+      const gone = old.workbench.loaded;
+      old.workbench.dispose();
+      if (gone.length > 0) post({ kind: 'unloaded', enclaves: gone, machine: null });
+    }
+    bench = { workbench: w, seedHex };
+  }
+  post({ kind: 'loaded', profile: w.profile, enclave, machine: snapshot(w.processor), ms: performance.now() - t0 });
+}
+
+function loadedBench(): Workbench {
+  if (bench === null) throw new WebError('NO_WORKBENCH', 'no enclave of yours is loaded');
+  return bench.workbench;
 }
 
 /** Run one request, reporting through `post`. */
 export function serve(request: PageRequest, post: (e: WorkerEvent) => void): void {
   const t0 = performance.now();
-  if (request.run === 'tour') {
-    let seed: Uint8Array | undefined;
-    if (request.seedHex !== undefined && request.seedHex !== '') {
-      seed = /^([0-9a-fA-F]{2}){16,}$/.test(request.seedHex) ? fromHex(request.seedHex) : undefined;
-      if (seed === undefined) throw new WebError('BAD_SEED', 'a seed is at least 16 bytes of hex');
-    }
+  if (request.run === 'load') {
+    loadOnBench(request, post, t0);
+  } else if (request.run === 'call') {
+    const w = loadedBench();
+    const outcome = w.call(request.enclave, request.ecall, request.args);
+    post({ kind: 'called', outcome, machine: snapshot(w.processor), ms: performance.now() - t0 });
+  } else if (request.run === 'unload') {
+    const w = loadedBench();
+    w.unload(request.enclave);
+    post({ kind: 'unloaded', enclaves: [request.enclave], machine: snapshot(w.processor) });
+  } else if (request.run === 'tour') {
+    const seed = seedOf(request.seedHex);
     let index = 0;
     let last = t0;
     for (const s of tour(seed ? { seed } : {})) {
@@ -119,16 +187,17 @@ export function serve(request: PageRequest, post: (e: WorkerEvent) => void): voi
 const scope = globalThis as unknown as Partial<WorkerScope>;
 if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== undefined && typeof scope.postMessage === 'function' && typeof scope.addEventListener === 'function') {
   const post = (e: WorkerEvent) => {
-    if (e.kind === 'step') scope.postMessage!(e, [e.machine.types.buffer as ArrayBuffer, e.machine.owners.buffer as ArrayBuffer]);
+    const m = e.kind === 'step' || e.kind === 'loaded' || e.kind === 'called' ? e.machine : null;
+    if (m !== null) scope.postMessage!(e, [m.types.buffer as ArrayBuffer, m.owners.buffer as ArrayBuffer]);
     else scope.postMessage!(e);
   };
   scope.addEventListener('message', (event) => {
     try {
-      if (!isRequest(event.data)) throw new WebError('BAD_REQUEST', 'the worker runs { run: "tour", seedHex? } or { run: "attacks", only? }');
+      if (!isRequest(event.data)) throw new WebError('BAD_REQUEST', 'the worker runs { run: "tour", seedHex? }, { run: "attacks", only? }, { run: "load", files, profile?, seedHex? }, { run: "call", enclave, ecall, args } or { run: "unload", enclave }');
       serve(event.data, post);
     } catch (e) {
       post(errorEvent(e));
     }
   });
-  post({ kind: 'ready' });
+  post({ kind: 'ready', profiles: WORKBENCH_PROFILES });
 }

@@ -3,19 +3,22 @@
  * the machine in a Web Worker with the portable crypto provider, runs the tour and some of the
  * hostile driver's attacks, and the results are the model's: the hello enclave's MRENCLAVE as Node
  * computes it, the secret sealed and unsealed, a DCAP quote that verifies, the attacks blocked, and
- * an EPC map that shows the enclaves. Skipped, saying so, where no chromium is installed (CI installs
+ * an EPC map that shows the enclaves; your own enclave loaded from a file and called from its forms. Skipped, saying so, where no chromium is installed (CI installs
  * it); WITNESS_CHROMIUM names another binary.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startWebServer, webViewFiles, type WebServer } from '../../src/cli/webserver.js';
 import { helloArtifacts } from '../../src/platform/victim.js';
-import { buildImage, resolveEdl } from '../../src/sdk/index.js';
-import { toHex } from '../../src/lib/index.js';
+import { buildImage, resolveEdl, generateSigningKey, signSigstruct, sigstructFieldsFor, encodeImage, withSigstruct } from '../../src/sdk/index.js';
+import { mrsignerOf } from '../../src/arch/index.js';
+import { toHex, defaultCrypto } from '../../src/lib/index.js';
 import type { PageRequest, WorkerEvent } from '../../src/web/protocol.js';
 
 const binary = process.env.WITNESS_CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'].find((p) => existsSync(p));
@@ -122,6 +125,90 @@ test('the hostile driver\'s attacks run in the browser and are blocked', { skip,
   assert.deepEqual(errors, []);
 });
 
+test('your enclave: a signed image chosen in the file input loads, its ECALLs run from their forms; the hello example is built and signed in the browser', { skip, timeout: 660_000 }, async () => {
+  // An image signed in Node, as `witness build` + `witness sign` write it.
+  const hello = helloArtifacts();
+  const built = buildImage({ module: hello.module, interface: resolveEdl(hello.edlPath), config: { isvProdId: 5, isvSvn: 2 } });
+  const crypto = defaultCrypto();
+  const key = generateSigningKey(crypto);
+  const sigstruct = signSigstruct(sigstructFieldsFor(built.config, built.mrenclave, { date: 0x20261128 }), key.privateKeyPem, crypto);
+  const dir = mkdtempSync(join(tmpdir(), 'witness-web-'));
+  const imagePath = join(dir, 'hello.signed.wimg');
+  writeFileSync(imagePath, encodeImage(withSigstruct(built.image, sigstruct)));
+  try {
+    const first = (await events()).length;
+    await page.setInputFiles('#enclave-files', imagePath);
+    await page.selectOption('#profile', 'linux-sgx2');
+    await page.click('#load-files');
+    await settled();
+    assert.equal(await state(), 'done', (await page.locator('#status').textContent()) ?? '');
+    const loaded = (await events()).slice(first).find((e): e is Extract<WorkerEvent, { kind: 'loaded' }> => e.kind === 'loaded')!;
+    assert.equal(loaded.profile, 'linux-sgx2');
+    assert.equal(loaded.enclave.origin, 'signed image');
+    assert.equal(loaded.enclave.mrenclave, toHex(built.mrenclave));
+    assert.equal(loaded.enclave.mrsigner, toHex(mrsignerOf(sigstruct, crypto)));
+    assert.deepEqual([loaded.enclave.isvProdId, loaded.enclave.isvSvn], [5, 2]);
+    const card = page.locator(`.mine[data-enclave="${loaded.enclave.id}"]`);
+    assert.match((await card.locator('pre').first().textContent()) ?? '', new RegExp(`MRENCLAVE ${toHex(built.mrenclave)}`));
+    assert.match((await page.locator('#epc-step').textContent()) ?? '', /after loading hello\.signed\.wimg, on your enclaves' machine/);
+    // Call it from its form; then seal a secret and unseal the blob through the forms.
+    const form = (name: string) => card.locator(`form[data-ecall="${name}"]`);
+    const call = async (name: string, values: Record<string, string>) => {
+      for (const [k, v] of Object.entries(values)) await form(name).locator(`input[name="${k}"]`).fill(v);
+      await form(name).locator('button').click();
+      await settled();
+    };
+    await call('ecall_hello', { name: 'browser', len: '64' });
+    const log = card.locator('pre.log');
+    assert.match((await log.textContent()) ?? '', /> ecall_hello\("browser", —, "64"\)\n  returned 40\n  greeting: "Hello, browser, from inside the enclave!"\n  OCALL ocall_print\("the enclave wrote a greeting"\)\n  EENTER 2, EEXIT 2 ≈ [\d,]+ cycles/);
+    await call('ecall_store_secret', { secret: 'from the page', len: '13' });
+    await call('ecall_seal_secret', { policy: '1', len: '1024' });
+    const sealed = (await events()).filter((e): e is Extract<WorkerEvent, { kind: 'called' }> => e.kind === 'called').at(-1)!.outcome;
+    const size = Number(sealed.result);
+    await call('ecall_store_secret', { secret: 'overwritten!!', len: '13' });
+    await call('ecall_unseal_secret', { blob: `hex:${sealed.outputs[0]!.hex.slice(0, 2 * size)}`, len: String(size) });
+    await call('ecall_read_secret', { len: '13' });
+    assert.match((await log.textContent()) ?? '', /> ecall_read_secret\(—, "13"\)\n  returned 13\n  out: "from the page"/);
+    // Bad text: the error in the card's log and the status line; the enclave still answers.
+    await call('ecall_hello', { name: 'x', len: 'lots' });
+    assert.equal(await state(), 'error');
+    assert.match((await log.locator('.failed').last().textContent()) ?? '', /failed: PlatformError ECALL_ARG: len: "lots" is not an unsigned 32-bit integer/);
+    // The hello example, built and signed in the browser with a key made there, on the same machine.
+    await page.click('#load-hello');
+    await settled();
+    assert.equal(await state(), 'done', (await page.locator('#status').textContent()) ?? '');
+    const built2 = (await events()).filter((e): e is Extract<WorkerEvent, { kind: 'loaded' }> => e.kind === 'loaded').at(-1)!;
+    const plain = buildImage({ module: hello.module, interface: resolveEdl(hello.edlPath), config: {} });
+    assert.equal(built2.enclave.origin, 'built and signed here');
+    assert.equal(built2.enclave.mrenclave, toHex(plain.mrenclave));
+    assert.notEqual(built2.enclave.mrsigner, loaded.enclave.mrsigner);
+    assert.equal(await page.locator('.mine').count(), 2);
+    assert.equal(await page.locator('#enclaves tr.enclave').count(), 2);
+    // Unload the first: its card goes, and the machine has one enclave left.
+    await card.locator('.title button').click();
+    await settled();
+    assert.equal(await page.locator('.mine').count(), 1);
+    assert.equal(await page.locator('#enclaves tr.enclave').count(), 1);
+    // Files that are no enclave: refused, the cards unchanged.
+    await page.setInputFiles('#enclave-files', hello.edlPath);
+    await page.click('#load-files');
+    await settled();
+    assert.equal(await state(), 'error');
+    assert.match((await page.locator('#status').textContent()) ?? '', /WORKBENCH_FILES/);
+    assert.equal(await page.locator('.mine').count(), 1);
+    // Another profile: a new machine, whose load replaces the old one's enclaves.
+    await page.selectOption('#profile', 'win-x64-sgx2');
+    await page.click('#load-hello');
+    await settled();
+    assert.equal(await state(), 'done', (await page.locator('#status').textContent()) ?? '');
+    assert.equal(await page.locator('.mine').count(), 1);
+    assert.match((await page.locator('.mine .title').textContent()) ?? '', /on win-x64-sgx2/);
+    assert.deepEqual(errors, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('the web view written as a static site (witness web --out) runs from a plain file server, under a path prefix', { skip, timeout: 660_000 }, async () => {
   const files = new Map((await webViewFiles()).map((f) => [`/some/prefix${f.path}`, f.data]));
   const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' };
@@ -167,7 +254,7 @@ test('a worker that cannot start leaves the page in error with its buttons disab
     assert.equal(await p.evaluate<string>('document.body.dataset.state'), 'error');
     assert.match(await p.locator('#status').textContent() ?? '', /the worker failed to start/);
     // Enabled, a click would post to a worker that never answers: 'running…' for good.
-    assert.deepEqual(await p.evaluate<boolean[]>('[...document.querySelectorAll("button")].map((b) => b.disabled)'), [true, true]);
+    assert.deepEqual(await p.evaluate<boolean[]>('[...document.querySelectorAll("button")].map((b) => b.disabled)'), [true, true, true, true]);
   } finally {
     await context.close();
   }

@@ -1,9 +1,11 @@
 /**
  * The web view's worker, run under Node: what it posts for the tour and the attacks, its refusals,
  * and the tour on the portable crypto provider (what a browser runs) giving the same identities and
- * outcomes as on node:crypto.
+ * outcomes as on node:crypto; and the workbench's loads, calls and unloads.
  */
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { serve, stepFacts, attributeNames } from '../../src/web/worker.js';
 import type { WorkerEvent } from '../../src/web/protocol.js';
@@ -114,4 +116,42 @@ test('the tour runs wholly on the provider it is given, the manufacturer\'s reco
   const ra = [...tour({ seed: TOUR_SEED, crypto: other })].find((s) => s.step === 'remote-attestation');
   assert.ok(ra?.step === 'remote-attestation');
   assert.equal(ra.verdict.resultName, 'SGX_QL_QV_RESULT_OK');
+});
+
+const helloFile = (name: string) => ({ name, bytes: new Uint8Array(readFileSync(fileURLToPath(new URL(`../../../examples/hello/${name}`, import.meta.url)))) });
+
+test('your enclave: load, call and unload on the workbench, each with a snapshot of its machine', () => {
+  const files = [helloFile('enclave.wasm'), helloFile('hello.edl')];
+  const loaded = collect({ run: 'load', files, profile: 'linux-sgx1' });
+  assert.deepEqual(loaded.map((e) => e.kind), ['loaded', 'done']);
+  const l = loaded[0] as Extract<WorkerEvent, { kind: 'loaded' }>;
+  assert.equal(l.profile, 'linux-sgx1');
+  assert.equal(l.enclave.origin, 'built and signed here');
+  assert.equal(l.machine.enclaves.length, 1);
+  assert.equal(l.machine.enclaves[0]!.mrenclave, l.enclave.mrenclave);
+  const id = l.enclave.id;
+  const called = collect({ run: 'call', enclave: id, ecall: 'ecall_hello', args: ['worker', '', '64'] });
+  const c = called[0] as Extract<WorkerEvent, { kind: 'called' }>;
+  assert.equal(c.kind, 'called');
+  assert.equal(c.outcome.outputs[0]!.text, 'Hello, worker, from inside the enclave!');
+  assert.deepEqual(c.outcome.cost.counts, { EENTER: 2, EEXIT: 2 });
+  assert.equal(c.machine.counters.EENTER, (l.machine.counters.EENTER ?? 0) + 2);
+  // Bad requests: refused with their codes, and the enclave still there.
+  assert.throws(() => collect({ run: 'call', enclave: id, ecall: 'ecall_hello', args: ['x'] }), { code: 'ECALL_ARGS' });
+  assert.throws(() => collect({ run: 'load', files, profile: 'win-x64-sgx9' }), { code: 'UNKNOWN_PROFILE' });
+  assert.throws(() => collect({ run: 'load', files, profile: 'win-x64-sgx1', seedHex: 'abc' }), { code: 'BAD_SEED' });
+  // A load of another profile that fails keeps the machine there and its enclave ...
+  assert.throws(() => collect({ run: 'load', files: [files[1]!], profile: 'win-x64-sgx2' }), { code: 'WORKBENCH_FILES' });
+  assert.equal((collect({ run: 'call', enclave: id, ecall: 'ecall_hello', args: ['still', '', '64'] })[0] as Extract<WorkerEvent, { kind: 'called' }>).outcome.result, '38');
+  // ... and one that succeeds replaces it: its enclaves are reported unloaded first.
+  const replaced = collect({ run: 'load', files, profile: 'win-x64-sgx2' });
+  assert.deepEqual(replaced.map((e) => e.kind), ['unloaded', 'loaded', 'done']);
+  assert.deepEqual((replaced[0] as Extract<WorkerEvent, { kind: 'unloaded' }>).enclaves, [id]);
+  const l2 = (replaced[1] as Extract<WorkerEvent, { kind: 'loaded' }>);
+  assert.equal(l2.machine.enclaves.length, 1);
+  assert.equal(l2.enclave.mrenclave, l.enclave.mrenclave);
+  assert.throws(() => collect({ run: 'call', enclave: id, ecall: 'ecall_hello', args: ['x', '', '8'] }), { code: 'WORKBENCH_NO_ENCLAVE' });
+  const unloaded = collect({ run: 'unload', enclave: l2.enclave.id });
+  assert.deepEqual(unloaded.map((e) => e.kind), ['unloaded', 'done']);
+  assert.equal((unloaded[0] as Extract<WorkerEvent, { kind: 'unloaded' }>).machine!.enclaves.length, 0);
 });

@@ -3,19 +3,13 @@ import { decodeImage, loadEnclave, planInterface, type CanonicalInterface, type 
 import { createPlatform, createLinuxPlatform } from '../../platform/index.js';
 import { WINDOWS_PROFILES, type WindowsProfileId } from '../../os/windows/index.js';
 import { LINUX_PROFILES, isLinuxProfile } from '../../os/linux/index.js';
-import { bufferLength, encodeWide, decodeWide } from '../../sdk/marshal.js';
-import { fromHex, toHex } from '../../lib/index.js';
+import { ecallArguments, ecallOutputs, valueText } from '../../platform/call.js';
+import { PlatformError } from '../../platform/errors.js';
 import { costReport, costLines, COST_SOURCE } from '../stats.js';
 import { CliError, toJson, type Io } from '../io.js';
 import { readInput } from '../files.js';
-import { parseValue, parseSeed } from '../values.js';
+import { parseSeed } from '../values.js';
 import type { Command } from '../main.js';
-
-function printable(b: Uint8Array): string | null {
-  const end = b.indexOf(0) >= 0 ? b.indexOf(0) : b.length;
-  const t = new TextDecoder('utf-8', { fatal: false }).decode(b.subarray(0, end));
-  return /^[\x20-\x7e\n\t]*$/.test(t) && end > 0 ? t : null;
-}
 
 export const command: Command = {
   name: 'run',
@@ -45,26 +39,17 @@ export const command: Command = {
     const plan = planInterface(img.manifest.interface as CanonicalInterface);
     const f = plan.ecalls.find((e) => e.name === name);
     if (!f) throw new CliError('CLI_ECALL', `${path} has no ECALL ${name} (it has ${plan.ecalls.map((e) => e.name).join(', ')})`);
-    if (rest.length !== f.params.length) throw new CliError('CLI_ARGS', `${name} takes ${f.params.length} arguments (${f.params.map((p) => p.name).join(', ')}), got ${rest.length}`);
-    // Each by-value (and [user_check]) argument is parsed once, checked against its type; buffer
-    // sizes named by size=/count= are read from these values.
-    const vals = f.params.map((p, i) => (p.kind === 'value' || p.kind === 'user_check' ? parseValue(rest[i]!, p) : undefined));
-    const args: EcallArg[] = f.params.map((p, i) => {
-      const v = vals[i];
-      if (v !== undefined) return v;
-      const a = rest[i]!;
-      // An [in, out] string is passed as its bytes (terminator included), which the call writes back into.
-      if (p.string) return p.direction === 'inout' ? (p.string === 'wstring' ? encodeWide(a) : new TextEncoder().encode(`${a}\0`)) : a;
-      const len = Math.max(0, bufferLength(p, vals));
-      if (p.direction === 'out') return new Uint8Array(len);
-      const bytes = a.startsWith('hex:') ? fromHex(a.slice(4)) : a.startsWith('@') ? readInput(a.slice(1)) : new TextEncoder().encode(a);
-      const buf = new Uint8Array(Math.max(len, bytes.length));
-      buf.set(bytes);
-      return buf;
-    });
+    let args: EcallArg[];
+    try {
+      args = ecallArguments(f, rest, { readFile: readInput });
+    } catch (e) {
+      // The platform's codes for bad text, as this command's (exit 2).
+      if (e instanceof PlatformError && (e.code === 'ECALL_ARG' || e.code === 'ECALL_ARGS')) throw new CliError(e.code === 'ECALL_ARG' ? 'CLI_ARG' : 'CLI_ARGS', e.message, 2, { ...e.data }, { cause: e });
+      throw e;
+    }
     const ocalls: Record<string, OcallImpl> = {};
     for (const o of plan.ocalls) ocalls[o.name] = (...xs) => {
-      io.err(`ocall ${o.name}(${xs.map((x) => (x instanceof Uint8Array ? (printable(x) !== null ? JSON.stringify(printable(x)) : toHex(x)) : JSON.stringify(typeof x === 'bigint' ? x.toString() : x))).join(', ')})`);
+      io.err(`ocall ${o.name}(${xs.map(valueText).join(', ')})`);
       return 0;
     };
     const platform = isLinuxProfile(profile)
@@ -79,16 +64,12 @@ export const command: Command = {
     const c2 = platform.processor.inspect.counters;
     enclave.destroy();
     const stats = values.stats ? { load: costReport(c1, c0), call: costReport(c2, c1), model: COST_SOURCE } : null;
-    const outs = f.params.map((p, i) => ({ p, a: args[i] })).filter((x) => x.p.kind === 'buffer' && (x.p.direction === 'out' || x.p.direction === 'inout'));
+    const outs = ecallOutputs(f, args);
     if (values.json) {
-      io.out(toJson({ ecall: name, result: typeof result === 'bigint' ? result.toString() : result ?? null, out: Object.fromEntries(outs.map((o) => [o.p.name, toHex(o.a as Uint8Array)])), ...(stats !== null ? { stats } : {}) }));
+      io.out(toJson({ ecall: name, result: typeof result === 'bigint' ? result.toString() : result ?? null, out: Object.fromEntries(outs.map((o) => [o.name, o.hex])), ...(stats !== null ? { stats } : {}) }));
     } else {
       io.out(`${name} returned ${result === undefined ? '(void)' : String(result)}`);
-      for (const o of outs) {
-        const b = o.a as Uint8Array;
-        const text = o.p.string === 'wstring' ? decodeWide(b) : printable(b);
-        io.out(`  ${o.p.name}: ${text !== null ? JSON.stringify(text) : toHex(b)}`);
-      }
+      for (const o of outs) io.out(`  ${o.name}: ${o.text !== null ? JSON.stringify(o.text) : o.hex}`);
       if (stats !== null) {
         for (const line of [...costLines('load', stats.load), ...costLines('call', stats.call)]) io.out(line);
         io.out(`  (prices: ${stats.model})`);

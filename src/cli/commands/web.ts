@@ -10,7 +10,9 @@ export const command: Command = {
   usage: 'witness web [--port N] [--host H] | --out DIR [--force]\n\n' +
     '  Serves the web view: the machine runs in your browser (a Web Worker), with the portable crypto\n' +
     '  provider instead of node:crypto; the page draws the EPC, the enclaves and the SGX leaves of the\n' +
-    '  tour (the same run as witness demo) and of the hostile driver\'s attacks.\n' +
+    '  tour (the same run as witness demo) and of the hostile driver\'s attacks, and loads your own\n' +
+    '  enclave (a signed image, or a module with its EDL, built and signed in the page) with a form\n' +
+    '  for each ECALL.\n' +
     '  --port N  the port (default 8080; 0 for any free one)\n' +
     '  --host H  the address to listen on (default 127.0.0.1)\n' +
     '  Runs until interrupted (Ctrl-C).\n' +

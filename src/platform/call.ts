@@ -1,0 +1,197 @@
+/**
+ * An ECALL from text, as `witness run` and the web view's call form take it: each argument parsed
+ * and checked against its EDL parameter (integers in decimal or 0x hexadecimal within the type's
+ * range, floating-point numbers in decimal, untrusted addresses as non-negative integers, buffers as
+ * text, `hex:…` or `@FILE`), and what the call gave back (its `out` and `in, out` buffers, an
+ * OCALL's arguments) as text. Bad text is a `PlatformError` (`ECALL_ARG`, `ECALL_ARGS`) that names
+ * the parameter; nothing is called. Also what a piece of work cost (`costReport`, `--stats`).
+ */
+import { estimateCost, countersSince, type SgxCounters } from '../arch/index.js';
+import type { CanonicalParam, EcallArg, FunctionPlan, ParamPlan } from '../sdk/index.js';
+import { bufferLength, encodeWide, decodeWide } from '../sdk/marshal.js';
+import { toHex } from '../lib/bytes.js';
+import { PlatformError } from './errors.js';
+
+const INTEGER = /^([+-]?)(0[xX][0-9a-fA-F]+|[0-9]+)$/;
+const DECIMAL = /^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$/;
+const HEX = /^([0-9a-fA-F]{2})*$/;
+
+/** The inclusive range of an integer of `width` bytes. */
+function integerRange(width: number, signed: boolean): { min: bigint; max: bigint } {
+  const bits = BigInt(width * 8);
+  return signed ? { min: -(1n << (bits - 1n)), max: (1n << (bits - 1n)) - 1n } : { min: 0n, max: (1n << bits) - 1n };
+}
+
+function parseInteger(text: string): bigint | null {
+  const m = INTEGER.exec(text);
+  if (!m) return null;
+  const magnitude = BigInt(m[2]!); // BigInt reads both decimal and 0x forms
+  return m[1] === '-' ? -magnitude : magnitude;
+}
+
+function bad(p: ParamPlan, text: string, expected: string): PlatformError {
+  return new PlatformError('ECALL_ARG', `${p.name}: ${JSON.stringify(text)} is not ${expected}`, { param: p.name, text });
+}
+
+/** What a by-value or [user_check] parameter takes, in words (the error messages' and the form's). */
+function expectedValue(p: ParamPlan): string {
+  if (p.kind === 'user_check') return 'an address (an integer from 0 to 2^53-1, decimal or 0x…)';
+  if (p.float) return `a ${p.width === 4 ? 'float' : 'double'} (a decimal number such as -1.5 or 2e3)`;
+  const { min, max } = integerRange(p.width, p.signed);
+  return `a${p.signed ? ' signed' : 'n unsigned'} ${p.width * 8}-bit integer (${min} to ${max}, decimal or 0x…)`;
+}
+
+/**
+ * The value of a by-value or [user_check] parameter from its text: a bigint for 64-bit integers, a
+ * number otherwise.
+ * @throws {PlatformError} `ECALL_ARG` for text that is not a number of the parameter's type or lies
+ * outside its range (e.g. `abc`, `1.5` or `256` for a uint8_t), or for a buffer parameter.
+ * @example parseValue('0xff', uint8Param) // 255
+ */
+export function parseValue(text: string, p: ParamPlan): number | bigint {
+  if (p.kind === 'user_check') {
+    const v = parseInteger(text);
+    if (v === null || v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw bad(p, text, expectedValue(p));
+    return Number(v);
+  }
+  if (p.kind !== 'value') throw new PlatformError('ECALL_ARG', `${p.name} is a buffer, not a value`, { param: p.name });
+  if (p.float) {
+    const what = expectedValue(p);
+    if (!DECIMAL.test(text)) throw bad(p, text, what);
+    const v = Number(text);
+    // A finite decimal beyond the type's range would become an infinity.
+    if (!Number.isFinite(v) || (p.width === 4 && !Number.isFinite(Math.fround(v)))) throw bad(p, text, `${what}: out of range`);
+    return v;
+  }
+  const { min, max } = integerRange(p.width, p.signed);
+  const v = parseInteger(text);
+  if (v === null || v < min || v > max) throw bad(p, text, expectedValue(p));
+  return p.wasm === 'i64' ? v : Number(v);
+}
+
+export interface TextArgumentOptions {
+  /** Reads `@FILE` for an [in] buffer; without it `@FILE` is refused (`ECALL_ARG`). */
+  readonly readFile?: (path: string) => Uint8Array;
+}
+
+/** The bytes an [in] or [in, out] buffer's text stands for: `hex:…`, `@FILE`, or the text in UTF-8. */
+function bufferBytes(p: ParamPlan, text: string, options: TextArgumentOptions): Uint8Array {
+  if (text.startsWith('hex:')) {
+    const digits = text.slice(4);
+    if (!HEX.test(digits)) throw bad(p, text, 'hex (hex: and an even number of hex digits)');
+    return Uint8Array.from(digits.match(/../g) ?? [], (h) => parseInt(h, 16));
+  }
+  if (text.startsWith('@')) {
+    if (options.readFile === undefined) throw new PlatformError('ECALL_ARG', `${p.name}: ${JSON.stringify(text)} names a file, and no file can be read here (give text or hex:…)`, { param: p.name, text });
+    return options.readFile(text.slice(1));
+  }
+  return new TextEncoder().encode(text);
+}
+
+/**
+ * The arguments of ECALL `f` from one text each, in parameter order: by-value and [user_check]
+ * parameters as `parseValue` reads them; [string] parameters as text (an [in, out] one as its bytes,
+ * terminator included, which the call writes back into); [in] and [in, out] buffers as text,
+ * `hex:…` or `@FILE`, at least as long as size=/count= make them; [out] buffers as zeros of that
+ * length (their text is ignored).
+ * @throws {PlatformError} `ECALL_ARGS` when the count is wrong; `ECALL_ARG` for a bad argument.
+ * @example ecallArguments(plan('ecall_hello'), ['world', '-', '64']) // ['world', Uint8Array(64), 64]
+ */
+export function ecallArguments(f: FunctionPlan, texts: readonly string[], options: TextArgumentOptions = {}): EcallArg[] {
+  if (texts.length !== f.params.length) throw new PlatformError('ECALL_ARGS', `${f.name} takes ${f.params.length} argument${f.params.length === 1 ? '' : 's'} (${f.params.map((p) => p.name).join(', ')}), got ${texts.length}`, { ecall: f.name, expected: f.params.length, got: texts.length });
+  // Each by-value (and [user_check]) argument is parsed once, checked against its type; buffer
+  // sizes named by size=/count= are read from these values.
+  const vals = f.params.map((p, i) => (p.kind === 'value' || p.kind === 'user_check' ? parseValue(texts[i]!, p) : undefined));
+  return f.params.map((p, i) => {
+    const v = vals[i];
+    if (v !== undefined) return v;
+    const a = texts[i]!;
+    if (p.string) return p.direction === 'inout' ? (p.string === 'wstring' ? encodeWide(a) : new TextEncoder().encode(`${a}\0`)) : a;
+    const len = Math.max(0, bufferLength(p, vals));
+    if (p.direction === 'out') return new Uint8Array(len);
+    const bytes = bufferBytes(p, a, options);
+    const buf = new Uint8Array(Math.max(len, bytes.length));
+    buf.set(bytes);
+    return buf;
+  });
+}
+
+/** Bytes up to their first NUL as text, when that is printable ASCII (tabs and newlines too) and not empty; null otherwise. */
+export function printable(b: Uint8Array): string | null {
+  const end = b.indexOf(0) >= 0 ? b.indexOf(0) : b.length;
+  const t = new TextDecoder('utf-8', { fatal: false }).decode(b.subarray(0, end));
+  return /^[\x20-\x7e\n\t]*$/.test(t) && end > 0 ? t : null;
+}
+
+/** A buffer the call wrote back: its parameter, its bytes in hex, and as text where they read as text. */
+export interface OutputText {
+  readonly name: string;
+  readonly hex: string;
+  readonly text: string | null;
+}
+
+/** The [out] and [in, out] buffers of a call of `f` with `args` (after it returned), in parameter order. */
+export function ecallOutputs(f: FunctionPlan, args: readonly EcallArg[]): OutputText[] {
+  const out: OutputText[] = [];
+  f.params.forEach((p, i) => {
+    const b = args[i];
+    if (p.kind !== 'buffer' || (p.direction !== 'out' && p.direction !== 'inout') || !(b instanceof Uint8Array)) return;
+    out.push({ name: p.name, hex: toHex(b), text: p.string === 'wstring' ? decodeWide(b) : printable(b) });
+  });
+  return out;
+}
+
+/** An argument an OCALL received, or a value a call returned, as one line: JSON for text and numbers, hex for other bytes. */
+export function valueText(x: unknown): string {
+  if (x instanceof Uint8Array) {
+    const t = printable(x);
+    return t !== null ? JSON.stringify(t) : toHex(x);
+  }
+  if (x === undefined) return '(void)';
+  return typeof x === 'bigint' ? x.toString() : JSON.stringify(x);
+}
+
+/** A parameter's EDL attributes as the EDL writes them: `in, size=len`, `out, count=4`, `user_check`. */
+function attributeText(p: ParamPlan, c: CanonicalParam | undefined): string {
+  if (c === undefined) {
+    const dir = p.direction === 'inout' ? 'in, out' : p.direction;
+    return [dir, p.string, p.kind === 'user_check' ? 'user_check' : null].filter((x) => x !== null).join(', ');
+  }
+  const a = c.attributes;
+  const dir = a.direction === undefined ? null : String(a.direction).replace(/^in,?\s*out$/, 'in, out');
+  return [dir, a.size !== undefined ? `size=${a.size}` : null, a.count !== undefined ? `count=${a.count}` : null, a.string ? 'string' : null, a.wstring ? 'wstring' : null, a.userCheck ? 'user_check' : null, a.isptr ? 'isptr' : null, a.isary ? 'isary' : null, a.readonly ? 'readonly' : null].filter((x) => x !== null).join(', ');
+}
+
+/**
+ * A parameter for a form: its EDL attributes and C declaration (from the interface, where given),
+ * and what its text may be.
+ * @example parameterHint(p, c) // '[in, string] const char *name: text'
+ */
+export function parameterHint(p: ParamPlan, c?: CanonicalParam): string {
+  // As C declares it, the pointer's stars against the name: `const char *name`, `int32_t a[4]`.
+  const spelling = c?.type.spelling.replace(/\s*\[.*$/, '').replace(/\s*(\*+)$/, ' $1') ?? '';
+  const decl = c !== undefined ? `${spelling}${spelling.endsWith('*') ? '' : ' '}${p.name}${c.type.dims.map((d) => `[${d}]`).join('')}` : p.name;
+  const attrs = attributeText(p, c);
+  const head = `${attrs !== '' ? `[${attrs}] ` : ''}${decl}`;
+  if (p.kind === 'value' || p.kind === 'user_check') return `${head}: ${expectedValue(p)}`;
+  if (p.string) return `${head}: text`;
+  if (p.direction === 'out') return `${head}: written by the enclave (its length from size=/count=; the text is not used)`;
+  return `${head}: text or hex:… (padded with zeros to its size=/count= length)`;
+}
+
+/** The SGX events of a piece of work (only those that happened) and what the default cost model prices them at. */
+export interface CostReport {
+  readonly counts: Record<string, number>;
+  /** Cycles of SGX hardware for the priced events. */
+  readonly cycles: number;
+  readonly seconds: number;
+  /** The events the model has no price for, with their counts (not in `cycles`). */
+  readonly unpriced: Record<string, number>;
+}
+
+/** The events between two counter snapshots (the later first) and their price. */
+export function costReport(now: SgxCounters, since: SgxCounters): CostReport {
+  const counts = countersSince(now, since);
+  const e = estimateCost(counts);
+  return { counts: Object.fromEntries(Object.entries(counts).filter(([, n]) => n !== 0)), cycles: e.cycles, seconds: e.seconds, unpriced: e.unpriced };
+}

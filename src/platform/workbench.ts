@@ -1,0 +1,273 @@
+/**
+ * The workbench: your own enclaves on one machine. An enclave comes as files — a signed image (what
+ * `witness build` and `witness sign` write), or a WebAssembly module with its EDL (and, optionally,
+ * its configuration as JSON), which the workbench builds and signs with a key it makes for the
+ * purpose, as `witness build` + `witness keygen` + `witness sign` would — and is then called ECALL
+ * by ECALL from text (platform/call.ts), as `witness run` calls it, each call reporting its results,
+ * its OCALLs and the SGX leaves it cost. The web view's "Your enclave" panel runs one in its worker;
+ * it works the same under Node.
+ */
+import { ATTR, mrsignerOf, type Processor, type SgxCounters } from '../arch/index.js';
+import { WINDOWS_PROFILES, type WindowsProfileId } from '../os/windows/index.js';
+import { LINUX_PROFILES, isLinuxProfile, type LinuxProfileId } from '../os/linux/index.js';
+import { decodeImage, isImage, buildImage, resolveEdl, parseEdl, planInterface, loadEnclave, signSigstruct, sigstructFieldsFor, measureImage, resolveEnclaveConfig, generateSigningKey, bcdDate, withSigstruct, type CanonicalInterface, type CanonicalParam, type EnclaveConfigJson, type EnclaveImage, type FunctionPlan, type HostEnclave, type OcallImpl } from '../sdk/index.js';
+import { toHex } from '../lib/bytes.js';
+import type { CryptoProvider } from '../lib/crypto/provider.js';
+import { ecallArguments, ecallOutputs, valueText, parameterHint, costReport, type CostReport, type OutputText } from './call.js';
+import { PlatformError } from './errors.js';
+import { createPlatform, createLinuxPlatform, type Platform, type LinuxPlatform } from './index.js';
+
+export type WorkbenchProfile = WindowsProfileId | LinuxProfileId;
+/** The profiles a workbench machine may run: every Windows and Linux one. */
+export const WORKBENCH_PROFILES: readonly WorkbenchProfile[] = [...WINDOWS_PROFILES, ...LINUX_PROFILES];
+
+/** A file given to the workbench: its name (its extension says what it is) and its bytes. */
+export interface WorkbenchFile {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+}
+
+export interface WorkbenchOptions {
+  /** The machine's profile. Default 'win-x64-sgx1'. */
+  readonly profile?: WorkbenchProfile;
+  /** The platform seed (≥ 16 bytes). Default: random. */
+  readonly seed?: Uint8Array;
+  readonly crypto?: CryptoProvider;
+}
+
+/** A parameter of an ECALL, for a form: its name, its declaration and what its text may be. */
+export interface ParamForm {
+  readonly name: string;
+  readonly hint: string;
+  /** An [out] buffer takes no text (its length comes from size=/count=). */
+  readonly takesText: boolean;
+}
+
+export interface EcallForm {
+  readonly name: string;
+  readonly public: boolean;
+  /** The return type as the EDL spells it, or null for void. */
+  readonly returns: string | null;
+  readonly params: readonly ParamForm[];
+}
+
+export interface LoadedEnclave {
+  readonly id: number;
+  /** The file it came from (the image, or the module). */
+  readonly name: string;
+  /** How it came: a signed image, an unsigned image signed here, or a module built and signed here. */
+  readonly origin: 'signed image' | 'image signed here' | 'built and signed here';
+  readonly mrenclave: string;
+  readonly mrsigner: string;
+  readonly base: number;
+  readonly size: number;
+  readonly isvProdId: number;
+  readonly isvSvn: number;
+  readonly debug: boolean;
+  readonly ecalls: readonly EcallForm[];
+  readonly ocalls: readonly string[];
+  /** What loading it cost. */
+  readonly cost: CostReport;
+}
+
+export interface CallOutcome {
+  readonly id: number;
+  readonly ecall: string;
+  /** The return value as text ('(void)' for none). */
+  readonly result: string;
+  readonly outputs: readonly OutputText[];
+  /** Each OCALL the enclave made, with its arguments (each answered with 0 and nothing written). */
+  readonly ocalls: readonly string[];
+  readonly cost: CostReport;
+}
+
+interface Entry {
+  readonly enclave: HostEnclave;
+  readonly ecalls: ReadonlyMap<string, FunctionPlan>;
+  /** Where the OCALLs of the call in progress are written. */
+  log: string[];
+}
+
+function extension(name: string): string {
+  const dot = name.lastIndexOf('.');
+  return dot < 0 ? '' : name.slice(dot + 1).toLowerCase();
+}
+
+/** The EDL files' names and texts; the root is the one no other imports (it must be exactly one). */
+function rootEdl(edls: readonly WorkbenchFile[]): { root: string; files: Map<string, string> } {
+  const files = new Map(edls.map((f) => [f.name, new TextDecoder('utf-8', { fatal: false }).decode(f.bytes)]));
+  if (files.size !== edls.length) throw new PlatformError('WORKBENCH_FILES', 'two EDL files have the same name');
+  if (edls.length === 1) return { root: edls[0]!.name, files };
+  const imported = new Set<string>();
+  for (const [name, text] of files) for (const imp of parseEdl(text, name).imports) imported.add(imp.path.replace(/^.*\//, ''));
+  const roots = [...files.keys()].filter((n) => !imported.has(n));
+  if (roots.length !== 1) throw new PlatformError('WORKBENCH_FILES', `of the EDL files ${[...files.keys()].join(', ')}, ${roots.length === 0 ? 'each is imported by another' : `${roots.join(', ')} are imported by none`}: give the enclave's EDL and the ones it imports`, { roots });
+  return { root: roots[0]!, files };
+}
+
+function configOf(file: WorkbenchFile | undefined): EnclaveConfigJson {
+  if (file === undefined) return {};
+  let config: unknown;
+  try {
+    config = JSON.parse(new TextDecoder().decode(file.bytes));
+  } catch (e) {
+    throw new PlatformError('WORKBENCH_CONFIG', `${file.name} is not JSON`, { file: file.name }, { cause: e });
+  }
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new PlatformError('WORKBENCH_CONFIG', `${file.name} does not hold a JSON object (an enclave configuration)`, { file: file.name });
+  return config as EnclaveConfigJson;
+}
+
+/** The return type of an ECALL as its EDL spells it. */
+function returnSpelling(iface: CanonicalInterface, name: string): string | null {
+  const t = iface.trusted.find((f) => f.name === name)?.returns.spelling ?? 'void';
+  return t === 'void' ? null : t;
+}
+
+/** Enclave ids, unique across the workbenches of one program (a page replacing its machine never sees an id again). */
+let nextId = 1;
+
+export class Workbench {
+  readonly profile: WorkbenchProfile;
+  readonly #platform: Platform | LinuxPlatform;
+  readonly #enclaves = new Map<number, Entry>();
+  /** The signing key made for enclaves that come unsigned, once per workbench (RSA-3072 takes a while). */
+  #key: string | null = null;
+  #disposed = false;
+
+  /**
+   * A machine for your enclaves.
+   * @throws {PlatformError} `WORKBENCH_PROFILE` for a profile no machine runs; as createPlatform for a bad seed.
+   */
+  constructor(options: WorkbenchOptions = {}) {
+    const profile = options.profile ?? 'win-x64-sgx1';
+    if (!WORKBENCH_PROFILES.includes(profile)) throw new PlatformError('WORKBENCH_PROFILE', `unknown profile ${String(profile)} (one of ${WORKBENCH_PROFILES.join(', ')})`, { profile });
+    this.profile = profile;
+    const common = { ...(options.seed !== undefined ? { seed: options.seed } : {}), ...(options.crypto !== undefined ? { crypto: options.crypto } : {}) };
+    this.#platform = isLinuxProfile(profile) ? createLinuxPlatform({ profile, ...common }) : createPlatform({ profile: profile as WindowsProfileId, ...common });
+  }
+
+  get processor(): Processor {
+    return this.#platform.processor;
+  }
+
+  /** The ids of the enclaves loaded now, oldest first. */
+  get loaded(): number[] {
+    return [...this.#enclaves.keys()];
+  }
+
+  #check(): void {
+    if (this.#disposed) throw new PlatformError('WORKBENCH_DISPOSED', 'this workbench was disposed of: its machine is gone');
+  }
+
+  #cost(since: SgxCounters): CostReport {
+    return costReport(this.processor.inspect.counters, since);
+  }
+
+  #signingKey(): string {
+    this.#key ??= generateSigningKey(this.processor.crypto).privateKeyPem;
+    return this.#key;
+  }
+
+  /** The image the files describe, signed (here, if it came unsigned), and how it came. */
+  #imageOf(files: readonly WorkbenchFile[]): { image: EnclaveImage; name: string; origin: LoadedEnclave['origin'] } {
+    const crypto = this.processor.crypto;
+    const sign = (image: EnclaveImage) => withSigstruct(image, signSigstruct(sigstructFieldsFor(resolveEnclaveConfig(image.manifest.config), measureImage(image, crypto), { date: bcdDate() }), this.#signingKey(), crypto));
+    const images = files.filter((f) => isImage(f.bytes));
+    const rest = files.filter((f) => !isImage(f.bytes));
+    if (images.length === 1 && rest.length === 0) {
+      const image = decodeImage(images[0]!.bytes);
+      return image.sigstruct !== null ? { image, name: images[0]!.name, origin: 'signed image' } : { image: sign(image), name: images[0]!.name, origin: 'image signed here' };
+    }
+    const modules = rest.filter((f) => extension(f.name) === 'wasm');
+    const edls = rest.filter((f) => extension(f.name) === 'edl');
+    const configs = rest.filter((f) => extension(f.name) === 'json');
+    const other = rest.filter((f) => !['wasm', 'edl', 'json'].includes(extension(f.name)));
+    if (images.length > 0 || modules.length !== 1 || edls.length === 0 || configs.length > 1 || other.length > 0) {
+      throw new PlatformError('WORKBENCH_FILES', `give one enclave image (.wimg), or one module (.wasm) with its EDL (.edl, and the EDL files it imports) and at most one configuration (.json); got ${files.map((f) => f.name).join(', ') || 'no file'}`, { files: files.map((f) => f.name) });
+    }
+    const { root, files: texts } = rootEdl(edls);
+    // Imports are looked up by name among the files given (a browser gives no directories).
+    const iface = resolveEdl(root, { readFile: (p) => texts.get(p.replace(/^.*\//, '')) ?? null });
+    const built = buildImage({ module: modules[0]!.bytes, interface: iface, config: configOf(configs[0]), crypto });
+    return { image: sign(built.image), name: modules[0]!.name, origin: 'built and signed here' };
+  }
+
+  /**
+   * Load an enclave from `files`: one image (.wimg: signed, or signed here), or one module (.wasm)
+   * with its EDL files and at most one configuration (.json), built and signed here.
+   * @throws {PlatformError} `WORKBENCH_FILES` for files that are none of these, `WORKBENCH_CONFIG` for
+   * a configuration that is not a JSON object; EdlError, SdkError (`IMAGE_INVALID`, `CONFIG_INVALID`,
+   * a module the SDK refuses…) and EnclaveLoadError (the platform refusing it) as the SDK throws them.
+   * Nothing is loaded then.
+   */
+  load(files: readonly WorkbenchFile[]): LoadedEnclave {
+    this.#check();
+    const { image, name, origin } = this.#imageOf(files);
+    const iface = image.manifest.interface as CanonicalInterface;
+    const plan = planInterface(iface);
+    const params = (f: FunctionPlan): readonly CanonicalParam[] => iface.trusted.find((t) => t.name === f.name)?.params ?? [];
+    const entry: { log: string[] } = { log: [] };
+    const ocalls: Record<string, OcallImpl> = {};
+    for (const o of plan.ocalls) ocalls[o.name] = (...xs) => {
+      entry.log.push(`${o.name}(${xs.map(valueText).join(', ')})`);
+      return 0;
+    };
+    const before = this.processor.inspect.counters;
+    const enclave = loadEnclave(this.#platform, image, { ocalls });
+    const cost = this.#cost(before);
+    const id = nextId++;
+    this.#enclaves.set(id, Object.assign(entry, { enclave, ecalls: new Map(plan.ecalls.map((f) => [f.name, f])) }));
+    const info = this.processor.inspect.enclaves().find((e) => e.baseAddr === enclave.base);
+    const sigstruct = image.sigstruct!;
+    return {
+      id, name, origin,
+      mrenclave: info?.mrenclave ? toHex(info.mrenclave) : image.manifest.mrenclave,
+      mrsigner: toHex(mrsignerOf(sigstruct, this.processor.crypto)),
+      base: enclave.base, size: enclave.size,
+      isvProdId: info?.isvProdId ?? 0, isvSvn: info?.isvSvn ?? 0, debug: info !== undefined && (info.attributesFlags & ATTR.DEBUG) !== 0n,
+      ecalls: plan.ecalls.map((f) => {
+        const cs = params(f);
+        return { name: f.name, public: f.public, returns: returnSpelling(iface, f.name), params: f.params.map((p, i) => ({ name: p.name, hint: parameterHint(p, cs[i]), takesText: !(p.kind === 'buffer' && p.direction === 'out' && p.string === null) })) };
+      }),
+      ocalls: plan.ocalls.map((o) => o.name),
+      cost,
+    };
+  }
+
+  #entry(id: number): Entry {
+    this.#check();
+    const e = this.#enclaves.get(id);
+    if (e === undefined) throw new PlatformError('WORKBENCH_NO_ENCLAVE', `no enclave ${id} is loaded (loaded: ${this.loaded.join(', ') || 'none'})`, { id });
+    return e;
+  }
+
+  /**
+   * Call ECALL `name` of enclave `id` with one text per parameter (as `witness run` takes them).
+   * @throws {PlatformError} `WORKBENCH_NO_ENCLAVE`, `WORKBENCH_NO_ECALL`, and `ECALL_ARGS` / `ECALL_ARG`
+   * for bad text (nothing is called then); EnclaveCallError when the call fails.
+   */
+  call(id: number, name: string, texts: readonly string[]): CallOutcome {
+    const e = this.#entry(id);
+    const f = e.ecalls.get(name);
+    if (f === undefined) throw new PlatformError('WORKBENCH_NO_ECALL', `enclave ${id} has no ECALL ${name} (it has ${[...e.ecalls.keys()].join(', ')})`, { id, ecall: name });
+    const args = ecallArguments(f, texts);
+    const before = this.processor.inspect.counters;
+    e.log = [];
+    const result = e.enclave.ecall(name, args);
+    return { id, ecall: name, result: valueText(result), outputs: ecallOutputs(f, args), ocalls: e.log, cost: this.#cost(before) };
+  }
+
+  /** Unload enclave `id` (its pages go back to the EPC). @throws {PlatformError} `WORKBENCH_NO_ENCLAVE`. */
+  unload(id: number): void {
+    const e = this.#entry(id);
+    this.#enclaves.delete(id);
+    e.enclave.destroy();
+  }
+
+  /** Unload every enclave; the workbench refuses everything afterwards (`WORKBENCH_DISPOSED`). */
+  dispose(): void {
+    if (this.#disposed) return;
+    for (const id of this.loaded) this.unload(id);
+    this.#disposed = true;
+  }
+}
