@@ -69,6 +69,18 @@ export function parseValue(text: string, p: ParamPlan): number | bigint {
   return p.wasm === 'i64' ? v : Number(v);
 }
 
+/**
+ * A non-negative integer from text (decimal or 0x…, up to 2^53-1), such as an address or a length
+ * typed into a form; `what` names it in the error.
+ * @throws {PlatformError} `NUMBER_TEXT` for anything else.
+ * @example parseCount('0x40', 'length') // 64
+ */
+export function parseCount(text: string, what: string): number {
+  const v = parseInteger(text.trim());
+  if (v === null || v < 0n || v > BigInt(Number.MAX_SAFE_INTEGER)) throw new PlatformError('NUMBER_TEXT', `${what}: ${JSON.stringify(text)} is not an integer from 0 to 2^53-1 (decimal or 0x…)`, { what, text });
+  return Number(v);
+}
+
 export interface TextArgumentOptions {
   /** Reads `@FILE` for an [in] buffer; without it `@FILE` is refused (`ECALL_ARG`). */
   readonly readFile?: (path: string) => Uint8Array;

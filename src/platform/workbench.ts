@@ -7,9 +7,9 @@
  * its OCALLs and the SGX leaves it cost. The web view's "Your enclave" panel runs one in its worker;
  * it works the same under Node.
  */
-import { ATTR, mrsignerOf, type Processor, type SgxCounters } from '../arch/index.js';
+import { ATTR, ArchFault, mrsignerOf, sgxStatusName, type Processor, type SgxCounters } from '../arch/index.js';
 import { WINDOWS_PROFILES, type WindowsProfileId } from '../os/windows/index.js';
-import { LINUX_PROFILES, isLinuxProfile, type LinuxProfileId } from '../os/linux/index.js';
+import { LINUX_PROFILES, isLinuxProfile, errnoName, type LinuxProfileId } from '../os/linux/index.js';
 import { decodeImage, isImage, buildImage, resolveEdl, parseEdl, planInterface, loadEnclave, signSigstruct, sigstructFieldsFor, measureImage, resolveEnclaveConfig, generateSigningKey, bcdDate, withSigstruct, type CanonicalInterface, type CanonicalParam, type EnclaveConfigJson, type EnclaveImage, type FunctionPlan, type HostEnclave, type OcallImpl } from '../sdk/index.js';
 import { toHex } from '../lib/bytes.js';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
@@ -79,6 +79,33 @@ export interface CallOutcome {
   /** Each OCALL the enclave made, with its arguments (each answered with 0 and nothing written). */
   readonly ocalls: readonly string[];
   readonly cost: CostReport;
+}
+
+const PAGE = 4096;
+
+/** The most bytes one `peek` shows. */
+export const PEEK_MAX = 256;
+
+/** Where `peek` looks: a pointer of the enclave's code (an offset in its WebAssembly memory), or a linear address in ELRANGE. */
+export type PeekAt = { readonly pointer: number } | { readonly linear: number };
+
+/** The same bytes of an enclave as three outsiders see them. */
+export interface MemoryViews {
+  readonly id: number;
+  readonly linear: number;
+  readonly length: number;
+  /** The physical address they map to now, or null when the page is not mapped (then kernel and dram are null too). */
+  readonly physical: number | null;
+  /** Ring 0 reading that physical memory: an EPC page reads as the abort page (all ones). Hex. */
+  readonly kernel: string | null;
+  /** What DRAM holds there: memory encryption's ciphertext. Hex. */
+  readonly dram: string | null;
+  /**
+   * What a debugger reads, and how (`via`): on Linux pread(2) of /proc/self/mem (the driver's
+   * EDBGRD for a DEBUG enclave, EIO for any other); on Windows the SGX driver's EDBGRD, which
+   * faults (#GP) for a production enclave. The plaintext in hex, or why it was refused.
+   */
+  readonly debugger: { readonly via: string; readonly hex: string } | { readonly via: string; readonly refused: string };
 }
 
 interface Entry {
@@ -255,6 +282,68 @@ export class Workbench {
     e.log = [];
     const result = e.enclave.ecall(name, args);
     return { id, ecall: name, result: valueText(result), outputs: ecallOutputs(f, args), ocalls: e.log, cost: this.#cost(before) };
+  }
+
+  /**
+   * `length` bytes (1 to PEEK_MAX, within one page) of enclave `id` at `at`, as the kernel, DRAM and
+   * a debugger see them; the enclave's own view is what its ECALLs give back.
+   * @throws {PlatformError} `WORKBENCH_NO_ENCLAVE`; `WORKBENCH_PEEK` for a length or an address
+   * outside those bounds (a pointer past the enclave's memory, a linear address outside ELRANGE).
+   */
+  peek(id: number, at: PeekAt, length: number): MemoryViews {
+    const { enclave } = this.#entry(id);
+    const heap = enclave.image.manifest.layout.heap;
+    const bad = (why: string) => new PlatformError('WORKBENCH_PEEK', why, { id, length });
+    if (!Number.isSafeInteger(length) || length < 1 || length > PEEK_MAX) throw bad(`a view is 1 to ${PEEK_MAX} bytes, not ${String(length)}`);
+    let linear: number;
+    if ('pointer' in at) {
+      const memory = Math.max(heap.size, heap.max ?? 0);
+      if (!Number.isSafeInteger(at.pointer) || at.pointer < 0 || at.pointer + length > memory) throw bad(`a pointer of the enclave's memory is 0 to 0x${(memory - length).toString(16)} for ${length} bytes, not ${String(at.pointer)}`);
+      linear = enclave.base + heap.offset + at.pointer;
+    } else {
+      linear = at.linear;
+      if (!Number.isSafeInteger(linear) || linear < enclave.base || linear + length > enclave.base + enclave.size) throw bad(`0x${linear.toString(16)} for ${length} bytes is not within ELRANGE [0x${enclave.base.toString(16)}, 0x${(enclave.base + enclave.size).toString(16)})`);
+    }
+    if (Math.floor(linear / PAGE) !== Math.floor((linear + length - 1) / PAGE)) throw bad(`a view stays within one 4 KiB page: 0x${linear.toString(16)} + ${length} crosses one`);
+    const pte = this.#platform.process.pageTable.lookup(Math.floor(linear / PAGE));
+    const physical = pte === undefined || pte === null ? null : pte.pfn * PAGE + (linear % PAGE);
+    const processor = this.processor;
+    const kernel = physical === null ? null : toHex(this.#platform.kernel.ring0(() => processor.memory.readPhysical(physical, length)));
+    const dram = physical === null ? null : toHex(processor.memory.dramRead(physical, length));
+    return { id, linear, length, physical, kernel, dram, debugger: this.#debuggerRead(linear, physical, length) };
+  }
+
+  /** A debugger's read: /proc/self/mem on Linux; the SGX driver's EDBGRD (8-byte words) on Windows. */
+  #debuggerRead(linear: number, physical: number | null, length: number): MemoryViews['debugger'] {
+    const p = this.#platform;
+    if ('libc' in p) {
+      const via = 'pread(/proc/self/mem)';
+      const fd = p.libc.open('/proc/self/mem');
+      if (fd < 0) return { via, refused: `open: ${errnoName(p.libc.errno)}` };
+      try {
+        const buf = new Uint8Array(length);
+        const n = p.libc.pread(fd, buf, linear);
+        return n < 0 ? { via, refused: errnoName(p.libc.errno) } : { via, hex: toHex(buf.subarray(0, n)) };
+      } finally {
+        p.libc.close(fd);
+      }
+    }
+    const via = 'EDBGRD (the SGX driver\'s debug read)';
+    if (physical === null) return { via, refused: 'the page is not mapped' };
+    const first = physical - (physical % 8);
+    const words = new Uint8Array(Math.ceil((physical + length - first) / 8) * 8);
+    for (let o = 0; o < words.length; o += 8) {
+      let r: { status: number; value: bigint };
+      try {
+        r = p.kernel.sgx.edbgrd(first + o);
+      } catch (e) {
+        if (e instanceof ArchFault) return { via, refused: e.message };
+        throw e;
+      }
+      if (r.status !== 0) return { via, refused: `${sgxStatusName(r.status)} (${r.status})` };
+      for (let i = 0; i < 8; i++) words[o + i] = Number((r.value >> BigInt(8 * i)) & 0xffn);
+    }
+    return { via, hex: toHex(words.subarray(physical - first, physical - first + length)) };
   }
 
   /** Unload enclave `id` (its pages go back to the EPC). @throws {PlatformError} `WORKBENCH_NO_ENCLAVE`. */

@@ -187,7 +187,7 @@ function showAttack(e: Extract<WorkerEvent, { kind: 'attack' }>): void {
 }
 
 /** What the status line says when a request is done. */
-const DONE: Record<PageRequest['run'], string> = { tour: 'the tour ran', attacks: 'the attacks ran', load: 'loaded', call: 'called', unload: 'unloaded' };
+const DONE: Record<PageRequest['run'], string> = { tour: 'the tour ran', attacks: 'the attacks ran', load: 'loaded', call: 'called', unload: 'unloaded', peek: 'read' };
 
 /** The buttons that ask the worker for something (disabled while it works). */
 const BUTTONS = ['run-tour', 'run-attacks', 'load-files', 'load-hello'];
@@ -232,6 +232,28 @@ function showLoaded(e: Extract<WorkerEvent, { kind: 'loaded' }>, ask: (r: PageRe
     });
     return form;
   });
+  // The memory form: bytes of the enclave as the kernel, DRAM and a debugger see them.
+  const space = el('select', { title: 'a pointer as the enclave\'s code holds it (an offset in its WebAssembly memory, e.g. what ecall_store_secret returns), or a linear address in ELRANGE' });
+  space.name = 'space';
+  for (const [value, label] of [['pointer', 'pointer'], ['linear', 'linear address']] as const) {
+    const o = el('option', { textContent: label });
+    o.value = value;
+    space.append(o);
+  }
+  const address = el('input', { title: 'decimal or 0x…' });
+  address.name = 'address';
+  address.placeholder = 'address';
+  const length = el('input', { title: 'bytes (1 to 256, within one page)' });
+  length.name = 'length';
+  length.value = '32';
+  const view = el('button', { textContent: 'View' });
+  view.type = 'submit';
+  const peek = el('form', { className: 'peek', title: 'the same bytes as ring 0, DRAM and a debugger see them' }, el('span', { className: 'name', textContent: 'memory' }), space, address, length, view);
+  peek.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    logLine(log, `> memory at ${space.value === 'pointer' ? 'pointer' : 'linear address'} ${address.value}, ${length.value} bytes`);
+    ask({ run: 'peek', enclave: x.id, space: space.value === 'linear' ? 'linear' : 'pointer', address: address.value, length: length.value }, 'reading the enclave\'s memory');
+  });
   const card = el('div', { className: 'mine' },
     el('div', { className: 'title' }, el('span', { textContent: `${x.name}: ${x.origin}, on ${e.profile}` }), unload),
     el('pre', { textContent: [
@@ -239,7 +261,7 @@ function showLoaded(e: Extract<WorkerEvent, { kind: 'loaded' }>, ask: (r: PageRe
       `ELRANGE 0x${x.size.toString(16)} bytes at 0x${x.base.toString(16)}; ISVPRODID ${x.isvProdId}, ISVSVN ${x.isvSvn}; ${x.debug ? 'DEBUG' : 'production (not DEBUG)'}; OCALLs: ${x.ocalls.join(', ') || 'none'}`,
       `loaded in ${e.ms.toFixed(0)} ms: ${costText(x.cost)}`,
     ].join('\n') }),
-    ...forms, log);
+    ...forms, peek, log);
   card.dataset.enclave = String(x.id);
   cards.set(x.id, { card, log });
   byId('mine').append(card);
@@ -255,6 +277,24 @@ function showCalled(e: Extract<WorkerEvent, { kind: 'called' }>): void {
   for (const oc of o.ocalls) logLine(c.log, `  OCALL ${oc}`);
   logLine(c.log, `  ${costText(o.cost)} (${e.ms.toFixed(1)} ms here)`);
   showMachine(e.machine, `${o.ecall}`);
+}
+
+function showPeeked(e: Extract<WorkerEvent, { kind: 'peeked' }>): void {
+  const v = e.views;
+  const c = cards.get(v.id);
+  if (c === undefined) return;
+  const hexText = (hex: string) => {
+    const bytes = new Uint8Array((hex.match(/../g) ?? []).map((h) => parseInt(h, 16)));
+    const end = bytes.indexOf(0) >= 0 ? bytes.indexOf(0) : bytes.length;
+    const t = new TextDecoder().decode(bytes.subarray(0, end));
+    return end > 0 && /^[\x20-\x7e]*$/.test(t) ? `  ${JSON.stringify(t)}` : '';
+  };
+  logLine(c.log, `  linear 0x${v.linear.toString(16)}${v.physical === null ? ' (not mapped now)' : `, physical 0x${v.physical.toString(16)}`}`);
+  logLine(c.log, `  kernel (ring 0): ${v.kernel ?? '—'}`);
+  logLine(c.log, `  DRAM:            ${v.dram ?? '—'}`);
+  const d = v.debugger;
+  if ('hex' in d) logLine(c.log, `  debugger:        ${d.hex}${hexText(d.hex)}  (${d.via})`);
+  else logLine(c.log, `  debugger:        refused: ${d.refused}  (${d.via})`);
 }
 
 function showUnloaded(e: Extract<WorkerEvent, { kind: 'unloaded' }>): void {
@@ -318,6 +358,9 @@ function start(): void {
       case 'unloaded':
         showUnloaded(e);
         break;
+      case 'peeked':
+        showPeeked(e);
+        break;
       case 'done':
         pending = null;
         setState('done', `${DONE[e.run]} in ${e.ms < 1000 ? `${e.ms.toFixed(0)} ms` : `${(e.ms / 1000).toFixed(1)} s`}`);
@@ -326,7 +369,7 @@ function start(): void {
       case 'error': {
         const text = `${e.name}${e.code ? ` ${e.code}` : ''}: ${e.message}`;
         const p: PageRequest | null = pending;
-        if (p !== null && p.run === 'call') {
+        if (p !== null && (p.run === 'call' || p.run === 'peek')) {
           const c = cards.get(p.enclave);
           if (c !== undefined) logLine(c.log, `  failed: ${text}`, true);
         }

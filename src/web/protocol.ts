@@ -15,7 +15,9 @@ export type PageRequest =
    */
   | { readonly run: 'load'; readonly files: readonly { readonly name: string; readonly bytes: Uint8Array }[]; readonly profile?: string; readonly seedHex?: string }
   | { readonly run: 'call'; readonly enclave: number; readonly ecall: string; readonly args: readonly string[] }
-  | { readonly run: 'unload'; readonly enclave: number };
+  | { readonly run: 'unload'; readonly enclave: number }
+  /** `length` bytes at `address` (text: decimal or 0x…), a pointer of the enclave's code or a linear address, as outsiders see them. */
+  | { readonly run: 'peek'; readonly enclave: number; readonly space: 'pointer' | 'linear'; readonly address: string; readonly length: string };
 
 /*
  * What the workbench's loads and calls report: platform/workbench.ts's LoadedEnclave and
@@ -52,6 +54,17 @@ export interface LoadedEnclaveView {
   readonly ecalls: readonly EcallFormView[];
   readonly ocalls: readonly string[];
   readonly cost: CostView;
+}
+
+/** platform/workbench.ts's MemoryViews. */
+export interface MemoryViewsView {
+  readonly id: number;
+  readonly linear: number;
+  readonly length: number;
+  readonly physical: number | null;
+  readonly kernel: string | null;
+  readonly dram: string | null;
+  readonly debugger: { readonly via: string; readonly hex: string } | { readonly via: string; readonly refused: string };
 }
 
 export interface CallOutcomeView {
@@ -111,6 +124,7 @@ export type WorkerEvent =
   | { readonly kind: 'attack'; readonly name: string; readonly attempted: string; readonly blockedBy: string; readonly detail: string; readonly leaked: boolean; readonly modified: boolean; readonly ms: number }
   | { readonly kind: 'loaded'; readonly profile: string; readonly enclave: LoadedEnclaveView; readonly machine: MachineSnapshot; readonly ms: number }
   | { readonly kind: 'called'; readonly outcome: CallOutcomeView; readonly machine: MachineSnapshot; readonly ms: number }
+  | { readonly kind: 'peeked'; readonly views: MemoryViewsView }
   /** Enclaves unloaded: asked for, or with the machine a load of another profile or seed replaced. */
   | { readonly kind: 'unloaded'; readonly enclaves: readonly number[]; readonly machine: MachineSnapshot | null }
   | { readonly kind: 'done'; readonly run: PageRequest['run']; readonly ms: number }

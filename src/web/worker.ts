@@ -13,6 +13,7 @@ import { toHex, fromHex } from '../lib/bytes.js';
 import { runCatalogue, ATTACKS } from '../os/adversary/index.js';
 import { tour, tourText, type TourStep } from '../platform/tour.js';
 import { makeHelloVictim } from '../platform/victim.js';
+import { parseCount } from '../platform/call.js';
 import { Workbench, WORKBENCH_PROFILES, type WorkbenchProfile, type LoadedEnclave } from '../platform/workbench.js';
 import { WebError } from './errors.js';
 import type { Fact, MachineSnapshot, PageRequest, WorkerEvent } from './protocol.js';
@@ -95,6 +96,10 @@ function isRequest(d: unknown): d is PageRequest {
       && r.files.every((f: unknown) => typeof f === 'object' && f !== null && typeof (f as { name?: unknown }).name === 'string' && (f as { bytes?: unknown }).bytes instanceof Uint8Array);
     case 'call': return isId(r.enclave) && typeof r.ecall === 'string' && isStrings(r.args);
     case 'unload': return isId(r.enclave);
+    case 'peek': {
+      const q = d as { space?: unknown; address?: unknown; length?: unknown };
+      return isId(r.enclave) && (q.space === 'pointer' || q.space === 'linear') && typeof q.address === 'string' && typeof q.length === 'string';
+    }
     default: return false;
   }
 }
@@ -161,6 +166,11 @@ export function serve(request: PageRequest, post: (e: WorkerEvent) => void): voi
     const w = loadedBench();
     w.unload(request.enclave);
     post({ kind: 'unloaded', enclaves: [request.enclave], machine: snapshot(w.processor) });
+  } else if (request.run === 'peek') {
+    const w = loadedBench();
+    const address = parseCount(request.address, 'address');
+    const length = parseCount(request.length, 'length');
+    post({ kind: 'peeked', views: w.peek(request.enclave, request.space === 'pointer' ? { pointer: address } : { linear: address }, length) });
   } else if (request.run === 'tour') {
     const seed = seedOf(request.seedHex);
     let index = 0;
@@ -193,7 +203,7 @@ if ((globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== undefi
   };
   scope.addEventListener('message', (event) => {
     try {
-      if (!isRequest(event.data)) throw new WebError('BAD_REQUEST', 'the worker runs { run: "tour", seedHex? }, { run: "attacks", only? }, { run: "load", files, profile?, seedHex? }, { run: "call", enclave, ecall, args } or { run: "unload", enclave }');
+      if (!isRequest(event.data)) throw new WebError('BAD_REQUEST', 'the worker runs { run: "tour", seedHex? }, { run: "attacks", only? }, { run: "load", files, profile?, seedHex? }, { run: "call", enclave, ecall, args }, { run: "peek", enclave, space, address, length } or { run: "unload", enclave }');
       serve(event.data, post);
     } catch (e) {
       post(errorEvent(e));

@@ -182,3 +182,52 @@ test('the platform refusing the enclave is EnclaveLoadError; profiles; unload an
   assert.throws(() => w.load([module, edl]), code('WORKBENCH_DISPOSED'));
   assert.throws(() => w.call(again.id, 'ecall_hello', []), code('WORKBENCH_DISPOSED'));
 });
+
+test('peek: the same bytes as the kernel (the abort page), DRAM (ciphertext) and a debugger (plaintext only of a DEBUG enclave) see them', () => {
+  const secret = 'peek at me, debugger';
+  const hex = toHex(new TextEncoder().encode(secret));
+  for (const profile of ['win-x64-sgx1', 'linux-sgx2'] as const) {
+    for (const debug of [false, true]) {
+      const w = new Workbench({ profile });
+      const { id } = w.load([module, edl, text('c.json', JSON.stringify({ debug }))]);
+      const pointer = Number(w.call(id, 'ecall_store_secret', [secret, String(secret.length)]).result);
+      const v = w.peek(id, { pointer }, secret.length);
+      const where = `${profile}, ${debug ? 'DEBUG' : 'production'}`;
+      assert.equal(v.kernel, 'ff'.repeat(secret.length), where);
+      assert.notEqual(v.dram, hex, where);
+      assert.notEqual(v.dram, v.kernel, where);
+      assert.notEqual(v.physical, null);
+      if (debug) assert.deepEqual(v.debugger, { via: v.debugger.via, hex }, where);
+      else assert.match('refused' in v.debugger ? v.debugger.refused : 'read!', profile === 'linux-sgx2' ? /^EIO \(5\)$/ : /^#GP\(0\): EDBGRD/, where);
+      assert.match(v.debugger.via, profile === 'linux-sgx2' ? /\/proc\/self\/mem/ : /EDBGRD/);
+      // The same bytes by their linear address; a view of part of them, not 8-byte aligned.
+      assert.deepEqual(w.peek(id, { linear: v.linear }, secret.length), v);
+      if (debug) assert.deepEqual(w.peek(id, { linear: v.linear + 3 }, 5).debugger, { via: v.debugger.via, hex: hex.slice(6, 16) });
+      // DRAM changes when the enclave writes the same bytes again (a new version, a new ciphertext).
+      w.call(id, 'ecall_store_secret', [secret, String(secret.length)]);
+      assert.notEqual(w.peek(id, { pointer }, secret.length).dram, v.dram, where);
+      w.dispose();
+    }
+  }
+});
+
+test('peek refuses a length, pointer or address outside its bounds, and a view across pages', () => {
+  const w = new Workbench();
+  const { id, base, size } = w.load([module, edl]);
+  const refused = (at: Parameters<Workbench['peek']>[1], length: number, message: RegExp) => assert.throws(() => w.peek(id, at, length), (e: unknown) => code('WORKBENCH_PEEK')(e) && message.test((e as Error).message), `${JSON.stringify(at)} ${length}`);
+  refused({ pointer: 0 }, 0, /a view is 1 to 256 bytes, not 0/);
+  refused({ pointer: 0 }, 257, /not 257/);
+  refused({ pointer: 0 }, 1.5, /not 1\.5/);
+  refused({ pointer: -1 }, 8, /a pointer of the enclave's memory is 0 to 0x[0-9a-f]+ for 8 bytes, not -1/);
+  refused({ pointer: built.config.heapSize }, 1, /not \d+/);
+  refused({ linear: base - 1 }, 1, /is not within ELRANGE/);
+  refused({ linear: base + size - 4 }, 8, /is not within ELRANGE/);
+  refused({ pointer: 4094 }, 4, /a view stays within one 4 KiB page/);
+  assert.throws(() => w.peek(id + 1000, { pointer: 0 }, 1), code('WORKBENCH_NO_ENCLAVE'));
+  // The last bytes of the memory and of ELRANGE are within bounds; a guard page is not mapped.
+  assert.equal(w.peek(id, { pointer: built.config.heapSize - 1 }, 1).kernel, 'ff');
+  const guard = w.peek(id, { linear: base + built.layout.heap.offset - 4096 }, 8);
+  assert.deepEqual([guard.physical, guard.kernel, guard.dram], [null, null, null]);
+  assert.deepEqual(guard.debugger, { via: guard.debugger.via, refused: 'the page is not mapped' });
+  w.dispose();
+});

@@ -184,6 +184,35 @@ test('your enclave: a signed image chosen in the file input loads, its ECALLs ru
     assert.notEqual(built2.enclave.mrsigner, loaded.enclave.mrsigner);
     assert.equal(await page.locator('.mine').count(), 2);
     assert.equal(await page.locator('#enclaves tr.enclave').count(), 2);
+    // A DEBUG build from a module, its EDL and a configuration chosen together: the memory form
+    // shows the stored secret as ring 0 (all ones), DRAM (ciphertext) and a debugger (plaintext) see it.
+    const config = join(dir, 'enclave.json');
+    writeFileSync(config, '{ "debug": true }');
+    await page.setInputFiles('#enclave-files', [join(hello.edlPath, '../enclave.wasm'), hello.edlPath, config]);
+    await page.click('#load-files');
+    await settled();
+    assert.equal(await state(), 'done', (await page.locator('#status').textContent()) ?? '');
+    const debugLoad = (await events()).filter((e): e is Extract<WorkerEvent, { kind: 'loaded' }> => e.kind === 'loaded').at(-1)!;
+    assert.equal(debugLoad.enclave.debug, true);
+    const debugCard = page.locator(`.mine[data-enclave="${debugLoad.enclave.id}"]`);
+    await debugCard.locator('form[data-ecall="ecall_store_secret"] input[name="secret"]').fill('debug me');
+    await debugCard.locator('form[data-ecall="ecall_store_secret"] input[name="len"]').fill('8');
+    await debugCard.locator('form[data-ecall="ecall_store_secret"] button').click();
+    await settled();
+    const pointer = (await events()).filter((e): e is Extract<WorkerEvent, { kind: 'called' }> => e.kind === 'called').at(-1)!.outcome.result;
+    await debugCard.locator('form.peek input[name="address"]').fill(pointer);
+    await debugCard.locator('form.peek input[name="length"]').fill('8');
+    await debugCard.locator('form.peek button').click();
+    await settled();
+    const debugLog = (await debugCard.locator('pre.log').textContent()) ?? '';
+    assert.match(debugLog, new RegExp(`> memory at pointer ${pointer}, 8 bytes\\n  linear 0x[0-9a-f]+, physical 0x[0-9a-f]+\\n  kernel \\(ring 0\\): ffffffffffffffff\\n  DRAM: +[0-9a-f]{16}\\n  debugger: +${toHex(new TextEncoder().encode('debug me'))}  "debug me"  \\(pread\\(/proc/self/mem\\)\\)`));
+    // The production enclave's memory: the debugger is refused.
+    await card.locator('form.peek input[name="address"]').fill(pointer);
+    await card.locator('form.peek button').click();
+    await settled();
+    assert.match((await log.textContent()) ?? '', /debugger: +refused: EIO \(5\)  \(pread\(\/proc\/self\/mem\)\)/);
+    await page.locator(`.mine[data-enclave="${debugLoad.enclave.id}"] .title button`).click();
+    await settled();
     // Unload the first: its card goes, and the machine has one enclave left.
     await card.locator('.title button').click();
     await settled();

@@ -151,6 +151,17 @@ test('your enclave: load, call and unload on the workbench, each with a snapshot
   assert.equal(l2.machine.enclaves.length, 1);
   assert.equal(l2.enclave.mrenclave, l.enclave.mrenclave);
   assert.throws(() => collect({ run: 'call', enclave: id, ecall: 'ecall_hello', args: ['x', '', '8'] }), { code: 'WORKBENCH_NO_ENCLAVE' });
+  // Memory views: a pointer the enclave gave back, as ring 0, DRAM and a debugger see it (a production enclave: refused).
+  const stored = collect({ run: 'call', enclave: l2.enclave.id, ecall: 'ecall_store_secret', args: ['in here', '7'] })[0] as Extract<WorkerEvent, { kind: 'called' }>;
+  const peeked = collect({ run: 'peek', enclave: l2.enclave.id, space: 'pointer', address: `0x${Number(stored.outcome.result).toString(16)}`, length: '7' });
+  assert.deepEqual(peeked.map((e) => e.kind), ['peeked', 'done']);
+  const v = (peeked[0] as Extract<WorkerEvent, { kind: 'peeked' }>).views;
+  assert.equal(v.kernel, 'ff'.repeat(7));
+  assert.match('refused' in v.debugger ? v.debugger.refused : '', /^#GP/);
+  assert.deepEqual((collect({ run: 'peek', enclave: l2.enclave.id, space: 'linear', address: String(v.linear), length: '7' })[0] as Extract<WorkerEvent, { kind: 'peeked' }>).views, v);
+  assert.throws(() => collect({ run: 'peek', enclave: l2.enclave.id, space: 'pointer', address: 'here', length: '7' }), { code: 'NUMBER_TEXT', message: 'address: "here" is not an integer from 0 to 2^53-1 (decimal or 0x…)' });
+  assert.throws(() => collect({ run: 'peek', enclave: l2.enclave.id, space: 'pointer', address: '0', length: '-1' }), { code: 'NUMBER_TEXT' });
+  assert.throws(() => collect({ run: 'peek', enclave: l2.enclave.id, space: 'pointer', address: '0', length: '0' }), { code: 'WORKBENCH_PEEK' });
   const unloaded = collect({ run: 'unload', enclave: l2.enclave.id });
   assert.deepEqual(unloaded.map((e) => e.kind), ['unloaded', 'done']);
   assert.equal((unloaded[0] as Extract<WorkerEvent, { kind: 'unloaded' }>).machine!.enclaves.length, 0);
