@@ -102,7 +102,8 @@ export interface MemoryViews {
   readonly dram: string | null;
   /**
    * What a debugger reads, and how (`via`): on Linux pread(2) of /proc/self/mem (the driver's
-   * EDBGRD for a DEBUG enclave, EIO for any other); on Windows the SGX driver's EDBGRD, which
+   * EDBGRD for a DEBUG enclave, EIO for any other); on Windows EDBGRD from ring 0 (what a kernel
+   * debugger or a debug driver runs: Windows's ReadProcessMemory reads enclave pages as the abort page), which
    * faults (#GP) for a production enclave. The plaintext in hex, or why it was refused.
    */
   readonly debugger: { readonly via: string; readonly hex: string } | { readonly via: string; readonly refused: string };
@@ -313,7 +314,7 @@ export class Workbench {
     return { id, linear, length, physical, kernel, dram, debugger: this.#debuggerRead(linear, physical, length) };
   }
 
-  /** A debugger's read: /proc/self/mem on Linux; the SGX driver's EDBGRD (8-byte words) on Windows. */
+  /** A debugger's read: /proc/self/mem on Linux; EDBGRD from ring 0 (8-byte words) on Windows. */
   #debuggerRead(linear: number, physical: number | null, length: number): MemoryViews['debugger'] {
     const p = this.#platform;
     if ('libc' in p) {
@@ -328,7 +329,7 @@ export class Workbench {
         p.libc.close(fd);
       }
     }
-    const via = 'EDBGRD (the SGX driver\'s debug read)';
+    const via = 'EDBGRD from ring 0';
     if (physical === null) return { via, refused: 'the page is not mapped' };
     const first = physical - (physical % 8);
     const words = new Uint8Array(Math.ceil((physical + length - first) / 8) * 8);
