@@ -222,7 +222,9 @@ function showLoaded(e: Extract<WorkerEvent, { kind: 'loaded' }>, ask: (r: PageRe
     });
     const call = el('button', { textContent: 'Call' });
     call.type = 'submit';
-    const form = el('form', { title: f.public ? '' : 'private: only an OCALL whose allow() names it may call it' }, el('span', { className: 'name', textContent: `${f.returns ?? 'void'} ${f.name}${f.public ? '' : ' (private)'}` }), ...inputs, call);
+    // Its controls are appended last: a form's named controls shadow its own properties, and a
+    // parameter may be named `dataset` or `addEventListener`.
+    const form = el('form', { title: f.public ? '' : 'private: only an OCALL whose allow() names it may call it' });
     form.dataset.ecall = f.name;
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
@@ -230,6 +232,7 @@ function showLoaded(e: Extract<WorkerEvent, { kind: 'loaded' }>, ask: (r: PageRe
       logLine(log, `> ${f.name}(${inputs.map((i, k) => (i.disabled ? '—' : JSON.stringify(args[k]))).join(', ')})`);
       ask({ run: 'call', enclave: x.id, ecall: f.name, args }, `calling ${f.name}`);
     });
+    form.append(el('span', { className: 'name', textContent: `${f.returns ?? 'void'} ${f.name}${f.public ? '' : ' (private)'}` }), ...inputs, call);
     return form;
   });
   // The memory form: bytes of the enclave as the kernel, DRAM and a debugger see them.
