@@ -21,7 +21,7 @@ export type WorkbenchProfile = WindowsProfileId | LinuxProfileId;
 /** The profiles a workbench machine may run: every Windows and Linux one. */
 export const WORKBENCH_PROFILES: readonly WorkbenchProfile[] = [...WINDOWS_PROFILES, ...LINUX_PROFILES];
 
-/** A file given to the workbench: its name (its extension says what it is) and its bytes. */
+/** A file given to the workbench: its name (its extension says what it is; an EDL file is known by its name without folders, as its importers name it) and its bytes. */
 export interface WorkbenchFile {
   readonly name: string;
   readonly bytes: Uint8Array;
@@ -121,13 +121,21 @@ function extension(name: string): string {
   return dot < 0 ? '' : name.slice(dot + 1).toLowerCase();
 }
 
-/** The EDL files' names and texts; the root is the one no other imports (it must be exactly one). */
+/** A file's name without its folders (`/` or `\\`): how EDL files are told apart and imports found. */
+function baseName(path: string): string {
+  return path.replace(/^.*[\\/]/, '');
+}
+
+/**
+ * The EDL files' texts by name (without folders: a browser gives none, and imports are found by
+ * name); the root is the one no other imports (it must be exactly one).
+ */
 function rootEdl(edls: readonly WorkbenchFile[]): { root: string; files: Map<string, string> } {
-  const files = new Map(edls.map((f) => [f.name, new TextDecoder('utf-8', { fatal: false }).decode(f.bytes)]));
+  const files = new Map(edls.map((f) => [baseName(f.name), new TextDecoder('utf-8', { fatal: false }).decode(f.bytes)]));
   if (files.size !== edls.length) throw new PlatformError('WORKBENCH_FILES', 'two EDL files have the same name');
-  if (edls.length === 1) return { root: edls[0]!.name, files };
+  if (edls.length === 1) return { root: [...files.keys()][0]!, files };
   const imported = new Set<string>();
-  for (const [name, text] of files) for (const imp of parseEdl(text, name).imports) imported.add(imp.path.replace(/^.*\//, ''));
+  for (const [name, text] of files) for (const imp of parseEdl(text, name).imports) imported.add(baseName(imp.path));
   const roots = [...files.keys()].filter((n) => !imported.has(n));
   if (roots.length !== 1) throw new PlatformError('WORKBENCH_FILES', `of the EDL files ${[...files.keys()].join(', ')}, ${roots.length === 0 ? 'each is imported by another' : `${roots.join(', ')} are imported by none`}: give the enclave's EDL and the ones it imports`, { roots });
   return { root: roots[0]!, files };
@@ -215,7 +223,7 @@ export class Workbench {
     }
     const { root, files: texts } = rootEdl(edls);
     // Imports are looked up by name among the files given (a browser gives no directories).
-    const iface = resolveEdl(root, { readFile: (p) => texts.get(p.replace(/^.*\//, '')) ?? null });
+    const iface = resolveEdl(root, { readFile: (p) => texts.get(baseName(p)) ?? null });
     const built = buildImage({ module: modules[0]!.bytes, interface: iface, config: configOf(configs[0]), crypto });
     return { image: sign(built.image), name: modules[0]!.name, origin: 'built and signed here' };
   }

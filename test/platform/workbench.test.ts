@@ -122,6 +122,13 @@ test('an EDL split across files: the root is the one no other imports, and impor
   assert.throws(() => w.load([module, text('print.edl', lib), edl]), (e: unknown) => code('WORKBENCH_FILES')(e) && /print\.edl, hello\.edl are imported by none/.test((e as Error).message));
   const cycle = (n: string, m: string) => text(`${n}.edl`, `enclave { from "${m}.edl" import *; trusted { public void f_${n}(void); }; };`);
   assert.throws(() => w.load([module, cycle('a', 'b'), cycle('b', 'a')]), (e: unknown) => code('WORKBENCH_FILES')(e) && /each is imported by another/.test((e as Error).message));
+  // Files named with their folders (as a Node caller has them): found by name all the same.
+  assert.equal(w.load([file('examples/hello/enclave.wasm', 'examples/hello/enclave.wasm'), file('examples/hello/hello.edl', 'examples/hello/hello.edl')]).mrenclave, toHex(built.mrenclave));
+  const split = w.load([module, text('src/lib/print.edl', lib), text('src\\main.edl', trusted)]);
+  assert.equal(split.mrenclave, toHex(built.mrenclave));
+  assert.throws(() => w.load([module, text('a/print.edl', lib), text('b/print.edl', lib), text('main.edl', trusted)]), (e: unknown) => code('WORKBENCH_FILES')(e) && /two EDL files have the same name/.test((e as Error).message));
+  w.unload(split.id);
+  w.unload(w.loaded.at(-1)!);
   // An import that is not among the files: the EDL's own error.
   assert.throws(() => w.load([module, text('main.edl', trusted)]), (e: unknown) => e instanceof EdlError && e.code === 'EDL_IMPORT_NOT_FOUND');
   assert.deepEqual(w.loaded, [a.id]);
