@@ -153,14 +153,16 @@ export function ecallOutputs(f: FunctionPlan, args: readonly EcallArg[]): Output
   return out;
 }
 
-/** An argument an OCALL received, or a value a call returned, as one line: JSON for text and numbers, hex for other bytes. */
+/** An argument an OCALL received, or a value a call returned, as one line: numbers as String gives them, JSON for text, hex for other bytes. */
 export function valueText(x: unknown): string {
   if (x instanceof Uint8Array) {
     const t = printable(x);
     return t !== null ? JSON.stringify(t) : toHex(x);
   }
   if (x === undefined) return '(void)';
-  return typeof x === 'bigint' ? x.toString() : JSON.stringify(x);
+  // Numbers as `witness run` prints a result: JSON would make NaN and the infinities (a float or
+  // double an enclave may well return) `null`.
+  return typeof x === 'bigint' || typeof x === 'number' ? String(x) : JSON.stringify(x);
 }
 
 /** A parameter's EDL attributes as the EDL writes them: `in, size=len`, `out, count=4`, `user_check`. */

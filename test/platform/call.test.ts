@@ -119,7 +119,7 @@ test('ecallOutputs: the [out] and [in, out] buffers after the call, as hex and, 
   assert.deepEqual(ecallOutputs(fn(marshal, 'ecall_inout_size'), [Uint8Array.of(0x41), 1]), [{ name: 'buf', hex: '41', text: 'A' }]);
 });
 
-test('printable and valueText: text where bytes read as text, hex otherwise, numbers as JSON', () => {
+test('printable and valueText: text where bytes read as text, hex otherwise, numbers as String gives them', () => {
   assert.equal(printable(Uint8Array.of(0x61, 0x0a, 0, 0xff)), 'a\n');
   assert.equal(printable(Uint8Array.of(0)), null);
   assert.equal(printable(Uint8Array.of(0xc3, 0xa9)), null);
@@ -128,6 +128,8 @@ test('printable and valueText: text where bytes read as text, hex otherwise, num
   assert.equal(valueText(-5), '-5');
   assert.equal(valueText(1n << 63n), '9223372036854775808');
   assert.equal(valueText(undefined), '(void)');
+  // A float or double that is not finite reads as `witness run` prints a result (String), not as JSON's null.
+  assert.deepEqual([NaN, Infinity, -Infinity, 1.5, 1e21].map(valueText), ['NaN', 'Infinity', '-Infinity', '1.5', '1e+21']);
 });
 
 test('parameterHint: the C declaration with its attributes and what its text may be', () => {
