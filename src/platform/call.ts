@@ -7,7 +7,7 @@
  * the parameter; nothing is called. Also what a piece of work cost (`costReport`, `--stats`).
  */
 import { estimateCost, countersSince, type SgxCounters } from '../arch/index.js';
-import type { CanonicalParam, EcallArg, FunctionPlan, ParamPlan } from '../sdk/index.js';
+import { MAX_BUFFER, type CanonicalParam, type EcallArg, type FunctionPlan, type ParamPlan } from '../sdk/index.js';
 import { bufferLength, encodeWide, decodeWide } from '../sdk/marshal.js';
 import { toHex } from '../lib/bytes.js';
 import { PlatformError } from './errors.js';
@@ -84,13 +84,19 @@ export function parseCount(text: string, what: string): number {
 export interface TextArgumentOptions {
   /** Reads `@FILE` for an [in] buffer; without it `@FILE` is refused (`ECALL_ARG`). */
   readonly readFile?: (path: string) => Uint8Array;
+  /**
+   * The most bytes one buffer may take (`ECALL_ARG` beyond, before anything is allocated): e.g. the
+   * host's marshalling arena, which could not hold more. Default MAX_BUFFER (the SDK's own bound).
+   */
+  readonly maxBuffer?: number;
 }
 
 /** The bytes an [in] or [in, out] buffer's text stands for: `hex:…`, `@FILE`, or the text in UTF-8. */
 function bufferBytes(p: ParamPlan, text: string, options: TextArgumentOptions): Uint8Array {
   if (text.startsWith('hex:')) {
-    const digits = text.slice(4);
-    if (!HEX.test(digits)) throw bad(p, text, 'hex (hex: and an even number of hex digits)');
+    // (with or without 0x, as lib's fromHex reads it and as `witness run` always took it)
+    const digits = text.slice(4).replace(/^0[xX]/, '');
+    if (!HEX.test(digits)) throw bad(p, text, 'hex (hex: and an even number of hex digits, 0x optional)');
     return Uint8Array.from(digits.match(/../g) ?? [], (h) => parseInt(h, 16));
   }
   if (text.startsWith('@')) {
@@ -120,8 +126,11 @@ export function ecallArguments(f: FunctionPlan, texts: readonly string[], option
     const a = texts[i]!;
     if (p.string) return p.direction === 'inout' ? (p.string === 'wstring' ? encodeWide(a) : new TextEncoder().encode(`${a}\0`)) : a;
     const len = Math.max(0, bufferLength(p, vals));
+    const max = options.maxBuffer ?? MAX_BUFFER;
+    if (len > max) throw new PlatformError('ECALL_ARG', `${p.name}: its size=/count= make ${len} bytes, more than the ${max} this host can pass`, { param: p.name, length: len, max });
     if (p.direction === 'out') return new Uint8Array(len);
     const bytes = bufferBytes(p, a, options);
+    if (bytes.length > max) throw new PlatformError('ECALL_ARG', `${p.name}: ${bytes.length} bytes, more than the ${max} this host can pass`, { param: p.name, length: bytes.length, max });
     const buf = new Uint8Array(Math.max(len, bytes.length));
     buf.set(bytes);
     return buf;

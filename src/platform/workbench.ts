@@ -159,6 +159,9 @@ function returnSpelling(iface: CanonicalInterface, name: string): string | null 
   return t === 'void' ? null : t;
 }
 
+/** The untrusted marshalling arena of each enclave (the SDK's default): no one buffer of a call may be larger. */
+export const WORKBENCH_ARENA = 1 << 20;
+
 /** Enclave ids, unique across the workbenches of one program (a page replacing its machine never sees an id again). */
 let nextId = 1;
 
@@ -248,25 +251,24 @@ export class Workbench {
       entry.log.push(`${o.name}(${xs.map(valueText).join(', ')})`);
       return 0;
     };
+    // Everything the answer says that the image alone decides, before the irreversible step.
+    const mrsigner = toHex(mrsignerOf(image.sigstruct!, this.processor.crypto));
+    const ecalls = plan.ecalls.map((f): EcallForm => {
+      const cs = params(f);
+      return { name: f.name, public: f.public, returns: returnSpelling(iface, f.name), params: f.params.map((p, i) => ({ name: p.name, hint: parameterHint(p, cs[i]), takesText: !(p.kind === 'buffer' && p.direction === 'out' && p.string === null) })) };
+    });
     const before = this.processor.inspect.counters;
-    const enclave = loadEnclave(this.#platform, image, { ocalls });
+    const enclave = loadEnclave(this.#platform, image, { ocalls, arenaSize: WORKBENCH_ARENA });
     const cost = this.#cost(before);
     const id = nextId++;
     this.#enclaves.set(id, Object.assign(entry, { enclave, ecalls: new Map(plan.ecalls.map((f) => [f.name, f])) }));
     const info = this.processor.inspect.enclaves().find((e) => e.baseAddr === enclave.base);
-    const sigstruct = image.sigstruct!;
     return {
       id, name, origin,
       mrenclave: info?.mrenclave ? toHex(info.mrenclave) : image.manifest.mrenclave,
-      mrsigner: toHex(mrsignerOf(sigstruct, this.processor.crypto)),
-      base: enclave.base, size: enclave.size,
+      mrsigner, base: enclave.base, size: enclave.size,
       isvProdId: info?.isvProdId ?? 0, isvSvn: info?.isvSvn ?? 0, debug: info !== undefined && (info.attributesFlags & ATTR.DEBUG) !== 0n,
-      ecalls: plan.ecalls.map((f) => {
-        const cs = params(f);
-        return { name: f.name, public: f.public, returns: returnSpelling(iface, f.name), params: f.params.map((p, i) => ({ name: p.name, hint: parameterHint(p, cs[i]), takesText: !(p.kind === 'buffer' && p.direction === 'out' && p.string === null) })) };
-      }),
-      ocalls: plan.ocalls.map((o) => o.name),
-      cost,
+      ecalls, ocalls: plan.ocalls.map((o) => o.name), cost,
     };
   }
 
@@ -280,13 +282,14 @@ export class Workbench {
   /**
    * Call ECALL `name` of enclave `id` with one text per parameter (as `witness run` takes them).
    * @throws {PlatformError} `WORKBENCH_NO_ENCLAVE`, `WORKBENCH_NO_ECALL`, and `ECALL_ARGS` / `ECALL_ARG`
-   * for bad text (nothing is called then); EnclaveCallError when the call fails.
+   * for bad text or a buffer larger than WORKBENCH_ARENA (nothing is allocated or called then);
+   * EnclaveCallError when the call fails.
    */
   call(id: number, name: string, texts: readonly string[]): CallOutcome {
     const e = this.#entry(id);
     const f = e.ecalls.get(name);
     if (f === undefined) throw new PlatformError('WORKBENCH_NO_ECALL', `enclave ${id} has no ECALL ${name} (it has ${[...e.ecalls.keys()].join(', ')})`, { id, ecall: name });
-    const args = ecallArguments(f, texts);
+    const args = ecallArguments(f, texts, { maxBuffer: WORKBENCH_ARENA });
     const before = this.processor.inspect.counters;
     e.log = [];
     const result = e.enclave.ecall(name, args);

@@ -312,11 +312,12 @@ function setState(state: 'starting' | 'idle' | 'running' | 'done' | 'error', tex
   document.body.dataset.state = state;
   byId('status').textContent = text;
   for (const id of BUTTONS) byId<HTMLButtonElement>(id).disabled = state === 'running' || state === 'starting';
+  byId<HTMLButtonElement>('stop').disabled = state !== 'running';
   for (const b of document.querySelectorAll<HTMLButtonElement>('.mine button')) b.disabled = state === 'running' || state === 'starting';
 }
 
 function start(): void {
-  const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  let worker: Worker;
   /** The request the worker is on (one at a time), to tell a failed call's card. */
   let pending: PageRequest | null = null;
   const ask = (r: PageRequest, what: string) => {
@@ -326,68 +327,93 @@ function start(): void {
   };
   (globalThis as { witnessAsk?: (r: PageRequest) => void }).witnessAsk = (r) => ask(r, r.run === 'tour' ? 'running the tour' : 'running the attacks');
   let ready = false;
-  worker.addEventListener('error', (e) => {
-    setState('error', `the worker failed${ready ? '' : ' to start'}: ${e.message || 'see the console'}`);
-    // A worker that never started answers nothing: a run asked of it would stay 'running' for good.
-    if (!ready) for (const id of BUTTONS) byId<HTMLButtonElement>(id).disabled = true;
-  });
-  worker.addEventListener('message', (m: MessageEvent<WorkerEvent>) => {
-    const e = m.data;
-    events.push(e);
-    switch (e.kind) {
-      case 'ready':
-        ready = true;
-        byId<HTMLSelectElement>('profile').replaceChildren(...e.profiles.map((p) => {
-          const o = el('option', { textContent: p });
-          o.value = p;
-          o.selected = p === 'win-x64-sgx1';
-          return o;
-        }));
-        setState('idle', 'the machine is ready');
-        ask({ run: 'tour' }, 'running the tour');
-        break;
-      case 'step':
-        showStep(e);
-        break;
-      case 'attack':
-        showAttack(e);
-        break;
-      case 'loaded':
-        showLoaded(e, ask);
-        break;
-      case 'called':
-        showCalled(e);
-        break;
-      case 'unloaded':
-        showUnloaded(e);
-        break;
-      case 'peeked':
-        showPeeked(e);
-        break;
-      case 'done':
-        pending = null;
-        setState('done', `${DONE[e.run]} in ${e.ms < 1000 ? `${e.ms.toFixed(0)} ms` : `${(e.ms / 1000).toFixed(1)} s`}`);
-        if (e.run === 'tour') selectBusiest();
-        break;
-      case 'error': {
-        const text = `${e.name}${e.code ? ` ${e.code}` : ''}: ${e.message}`;
-        const p: PageRequest | null = pending;
-        if (p !== null && (p.run === 'call' || p.run === 'peek')) {
-          const c = cards.get(p.enclave);
-          if (c !== undefined) logLine(c.log, `  failed: ${text}`, true);
+  /** Whether a ready worker is the first (which runs the tour) or one started after Stop. */
+  let restarted = false;
+  const listen = (worker: Worker) => {
+    worker.addEventListener('error', (e) => {
+      setState('error', `the worker failed${ready ? '' : ' to start'}: ${e.message || 'see the console'}`);
+      // A worker that never started answers nothing: a run asked of it would stay 'running' for good.
+      if (!ready) for (const id of BUTTONS) byId<HTMLButtonElement>(id).disabled = true;
+    });
+    worker.addEventListener('message', (m: MessageEvent<WorkerEvent>) => {
+      const e = m.data;
+      events.push(e);
+      switch (e.kind) {
+        case 'ready':
+          ready = true;
+          // (a worker started after Stop keeps the profile chosen)
+          const chosen = byId<HTMLSelectElement>('profile').value || 'win-x64-sgx1';
+          byId<HTMLSelectElement>('profile').replaceChildren(...e.profiles.map((p) => {
+            const o = el('option', { textContent: p });
+            o.value = p;
+            o.selected = p === chosen;
+            return o;
+          }));
+          if (restarted) setState('idle', 'stopped: the machine was discarded with your enclaves, and a new one is ready');
+          else {
+            setState('idle', 'the machine is ready');
+            ask({ run: 'tour' }, 'running the tour');
+          }
+          break;
+        case 'step':
+          showStep(e);
+          break;
+        case 'attack':
+          showAttack(e);
+          break;
+        case 'loaded':
+          showLoaded(e, ask);
+          break;
+        case 'called':
+          showCalled(e);
+          break;
+        case 'unloaded':
+          showUnloaded(e);
+          break;
+        case 'peeked':
+          showPeeked(e);
+          break;
+        case 'done':
+          pending = null;
+          setState('done', `${DONE[e.run]} in ${e.ms < 1000 ? `${e.ms.toFixed(0)} ms` : `${(e.ms / 1000).toFixed(1)} s`}`);
+          if (e.run === 'tour') selectBusiest();
+          break;
+        case 'error': {
+          const text = `${e.name}${e.code ? ` ${e.code}` : ''}: ${e.message}`;
+          const p: PageRequest | null = pending;
+          if (p !== null && (p.run === 'call' || p.run === 'peek')) {
+            const c = cards.get(p.enclave);
+            if (c !== undefined) logLine(c.log, `  failed: ${text}`, true);
+          }
+          pending = null;
+          setState('error', text);
+          break;
         }
-        pending = null;
-        setState('error', text);
-        break;
       }
-    }
-  });
-  byId('run-tour').addEventListener('click', () => {
-    byId('steps').replaceChildren();
-    shown.length = 0;
+    });
+    byId('run-tour').addEventListener('click', () => {
+      byId('steps').replaceChildren();
+      shown.length = 0;
+      clearMachine();
+      const seed = byId<HTMLInputElement>('seed').value.trim();
+      ask(seed === '' ? { run: 'tour' } : { run: 'tour', seedHex: seed }, 'running the tour');
+    });
+  };
+  worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+  listen(worker);
+  // Stop: whatever runs (an enclave that never returns, a long tour) ends with the worker; a new
+  // worker starts, with a new machine (the workbench's enclaves are gone with the old one).
+  byId('stop').addEventListener('click', () => {
+    worker.terminate();
+    pending = null;
+    for (const c of cards.values()) c.card.remove();
+    cards.clear();
     clearMachine();
-    const seed = byId<HTMLInputElement>('seed').value.trim();
-    ask(seed === '' ? { run: 'tour' } : { run: 'tour', seedHex: seed }, 'running the tour');
+    ready = false;
+    restarted = true;
+    setState('starting', 'stopping: starting a new machine…');
+    worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    listen(worker);
   });
   const seed = () => byId<HTMLInputElement>('seed').value.trim();
   const load = (files: { name: string; bytes: Uint8Array }[], what: string) => {

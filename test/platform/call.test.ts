@@ -103,8 +103,9 @@ test('ecallArguments: a wrong count is ECALL_ARGS, a bad argument ECALL_ARG nami
   assert.throws(() => ecallArguments(fn(hello, 'ecall_hello'), ['world']), (e: unknown) => e instanceof PlatformError && e.code === 'ECALL_ARGS' && e.message === 'ecall_hello takes 3 arguments (name, greeting, len), got 1');
   assert.throws(() => ecallArguments(fn(marshal, 'ecall_ret_u8'), ['1', '2']), { code: 'ECALL_ARGS', message: 'ecall_ret_u8 takes 1 argument (v), got 2' });
   assert.throws(() => ecallArguments(fn(hello, 'ecall_hello'), ['world', '-', '-1']), (e: unknown) => isArgError(e) && (e as PlatformError).data.param === 'len');
-  for (const bad of ['hex:0', 'hex:zz', 'hex:0x00']) {
-    assert.throws(() => ecallArguments(fn(marshal, 'ecall_in_size'), [bad, '2']), (e: unknown) => isArgError(e) && (e as Error).message === `buf: ${JSON.stringify(bad)} is not hex (hex: and an even number of hex digits)`, bad);
+  assert.deepEqual(ecallArguments(fn(marshal, 'ecall_in_size'), ['hex:0x0aFF', '2'])[0], Uint8Array.of(0x0a, 0xff), 'hex: with 0x, as witness run took it');
+  for (const bad of ['hex:0', 'hex:zz', 'hex:0x0', 'hex:x00']) {
+    assert.throws(() => ecallArguments(fn(marshal, 'ecall_in_size'), [bad, '2']), (e: unknown) => isArgError(e) && (e as Error).message === `buf: ${JSON.stringify(bad)} is not hex (hex: and an even number of hex digits, 0x optional)`, bad);
   }
   assert.throws(() => parseValue('1', fn(marshal, 'ecall_in_size').params[0]!), { code: 'ECALL_ARG', message: 'buf is a buffer, not a value' });
 });

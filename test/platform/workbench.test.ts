@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Workbench, WORKBENCH_PROFILES, type WorkbenchFile } from '../../src/platform/workbench.js';
+import { Workbench, WORKBENCH_PROFILES, WORKBENCH_ARENA, type WorkbenchFile } from '../../src/platform/workbench.js';
 import { PlatformError } from '../../src/platform/errors.js';
 import { buildImage, resolveEdl, encodeImage, withSigstruct, signSigstruct, sigstructFieldsFor, generateSigningKey, EnclaveLoadError, EdlError, SdkError } from '../../src/sdk/index.js';
 import { mrsignerOf } from '../../src/arch/index.js';
@@ -103,9 +103,12 @@ test('bad calls are refused with their codes before anything runs: no enclave, n
   assert.throws(() => w.call(id, 'ecall_hello', ['x']), code('ECALL_ARGS'));
   assert.throws(() => w.call(id, 'ecall_hello', ['x', '', 'lots']), code('ECALL_ARG'));
   assert.throws(() => w.call(id, 'ecall_store_secret', ['@/etc/passwd', '4']), (e: unknown) => code('ECALL_ARG')(e) && /no file can be read here/.test((e as Error).message));
+  // An [out] buffer larger than the marshalling arena: refused before it is allocated.
+  assert.throws(() => w.call(id, 'ecall_hello', ['x', '', String(2 ** 30)]), (e: unknown) => code('ECALL_ARG')(e) && (e as Error).message === `greeting: its size=/count= make ${2 ** 30} bytes, more than the ${WORKBENCH_ARENA} this host can pass`);
+  assert.throws(() => w.call(id, 'ecall_store_secret', [`hex:${'00'.repeat(WORKBENCH_ARENA + 1)}`, '4']), (e: unknown) => code('ECALL_ARG')(e) && /secret: 1048577 bytes, more than the 1048576/.test((e as Error).message));
   assert.deepEqual(w.processor.inspect.counters, before, 'no leaf ran');
-  // A call the enclave's bridge refuses is the SDK's error, and the enclave still answers afterwards.
-  assert.throws(() => w.call(id, 'ecall_hello', ['x', '', String(2 ** 31)]), (e: unknown) => e instanceof SdkError);
+  // A call the SDK refuses (an [out] buffer the arena cannot hold beside the rest) is the SDK's error, and the enclave still answers afterwards.
+  assert.throws(() => w.call(id, 'ecall_make_report', [`hex:${'00'.repeat(512)}`, `hex:${'00'.repeat(WORKBENCH_ARENA - 100)}`, String(WORKBENCH_ARENA - 100), '']), (e: unknown) => e instanceof SdkError && e.code === 'ARENA_EXHAUSTED');
   assert.equal(w.call(id, 'ecall_hello', ['again', '', '64']).result, '38');
   w.dispose();
 });

@@ -265,6 +265,30 @@ test('an ECALL whose parameters are named as a form\'s own properties (addEventL
   }
 });
 
+test('Stop ends what runs with its worker and starts a new machine, which loads and calls as before', { skip, timeout: 660_000 }, async () => {
+  assert.equal(await page.locator('#stop').isDisabled(), true, 'nothing runs: nothing to stop');
+  await page.click('#run-tour');
+  assert.equal(await state(), 'running');
+  await page.click('#stop');
+  await page.waitForFunction("document.body.dataset.state === 'idle'", undefined, { timeout: 120_000 });
+  assert.match((await page.locator('#status').textContent()) ?? '', /^stopped: the machine was discarded/);
+  assert.equal(await page.locator('.mine').count(), 0, 'the enclaves went with the machine');
+  assert.equal(await page.locator('#stop').isDisabled(), true);
+  assert.equal(await page.locator('#profile').inputValue(), 'win-x64-sgx2', 'the profile chosen is kept');
+  await page.click('#load-hello');
+  await settled();
+  assert.equal(await state(), 'done', (await page.locator('#status').textContent()) ?? '');
+  const loaded = (await events()).filter((e): e is Extract<WorkerEvent, { kind: 'loaded' }> => e.kind === 'loaded').at(-1)!;
+  assert.equal(loaded.profile, 'win-x64-sgx2');
+  const form = page.locator(`.mine[data-enclave="${loaded.enclave.id}"] form[data-ecall="ecall_hello"]`);
+  await form.locator('input[name="name"]').fill('again');
+  await form.locator('input[name="len"]').fill('64');
+  await form.locator('button').click();
+  await settled();
+  assert.match((await page.locator('.mine pre.log').textContent()) ?? '', /greeting: "Hello, again, from inside the enclave!"/);
+  assert.deepEqual(errors, []);
+});
+
 test('the web view written as a static site (witness web --out) runs from a plain file server, under a path prefix', { skip, timeout: 660_000 }, async () => {
   const files = new Map((await webViewFiles()).map((f) => [`/some/prefix${f.path}`, f.data]));
   const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' };
@@ -310,7 +334,7 @@ test('a worker that cannot start leaves the page in error with its buttons disab
     assert.equal(await p.evaluate<string>('document.body.dataset.state'), 'error');
     assert.match(await p.locator('#status').textContent() ?? '', /the worker failed to start/);
     // Enabled, a click would post to a worker that never answers: 'running…' for good.
-    assert.deepEqual(await p.evaluate<boolean[]>('[...document.querySelectorAll("button")].map((b) => b.disabled)'), [true, true, true, true]);
+    assert.deepEqual(await p.evaluate<boolean[]>('[...document.querySelectorAll("button")].map((b) => b.disabled)'), [true, true, true, true, true]);
   } finally {
     await context.close();
   }
