@@ -11,6 +11,9 @@ import { MAX_BUFFER, type CanonicalParam, type EcallArg, type FunctionPlan, type
 import { bufferLength, encodeWide, decodeWide } from '../sdk/marshal.js';
 import { toHex } from '../lib/bytes.js';
 import { PlatformError } from './errors.js';
+import type { CostReport, OutputText } from './results.js';
+
+export type { CostReport, OutputText } from './results.js';
 
 const INTEGER = /^([+-]?)(0[xX][0-9a-fA-F]+|[0-9]+)$/;
 const DECIMAL = /^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$/;
@@ -144,13 +147,6 @@ export function printable(b: Uint8Array): string | null {
   return /^[\x20-\x7e\n\t]*$/.test(t) && end > 0 ? t : null;
 }
 
-/** A buffer the call wrote back: its parameter, its bytes in hex, and as text where they read as text. */
-export interface OutputText {
-  readonly name: string;
-  readonly hex: string;
-  readonly text: string | null;
-}
-
 /** The [out] and [in, out] buffers of a call of `f` with `args` (after it returned), in parameter order. */
 export function ecallOutputs(f: FunctionPlan, args: readonly EcallArg[]): OutputText[] {
   const out: OutputText[] = [];
@@ -200,16 +196,6 @@ export function parameterHint(p: ParamPlan, c?: CanonicalParam): string {
   if (p.string) return `${head}: text`;
   if (p.direction === 'out') return `${head}: written by the enclave (its length from size=/count=; the text is not used)`;
   return `${head}: text or hex:… (padded with zeros to its size=/count= length)`;
-}
-
-/** The SGX events of a piece of work (only those that happened) and what the default cost model prices them at. */
-export interface CostReport {
-  readonly counts: Record<string, number>;
-  /** Cycles of SGX hardware for the priced events. */
-  readonly cycles: number;
-  readonly seconds: number;
-  /** The events the model has no price for, with their counts (not in `cycles`). */
-  readonly unpriced: Record<string, number>;
 }
 
 /** The events between two counter snapshots (the later first) and their price. */

@@ -13,7 +13,10 @@ import { LINUX_PROFILES, isLinuxProfile, errnoName, type LinuxProfileId } from '
 import { decodeImage, isImage, buildImage, resolveEdl, parseEdl, planInterface, loadEnclave, signSigstruct, sigstructFieldsFor, measureImage, resolveEnclaveConfig, generateSigningKey, bcdDate, withSigstruct, type CanonicalInterface, type CanonicalParam, type EnclaveConfigJson, type EnclaveImage, type FunctionPlan, type HostEnclave, type OcallImpl } from '../sdk/index.js';
 import { toHex } from '../lib/bytes.js';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
-import { ecallArguments, ecallOutputs, valueText, parameterHint, costReport, type CostReport, type OutputText } from './call.js';
+import { ecallArguments, ecallOutputs, valueText, parameterHint, costReport } from './call.js';
+import type { CostReport, EcallForm, LoadedEnclave, CallOutcome, MemoryViews } from './results.js';
+
+export type { ParamForm, EcallForm, LoadedEnclave, CallOutcome, MemoryViews } from './results.js';
 import { PlatformError } from './errors.js';
 import { createPlatform, createLinuxPlatform, type Platform, type LinuxPlatform } from './index.js';
 
@@ -35,52 +38,6 @@ export interface WorkbenchOptions {
   readonly crypto?: CryptoProvider;
 }
 
-/** A parameter of an ECALL, for a form: its name, its declaration and what its text may be. */
-export interface ParamForm {
-  readonly name: string;
-  readonly hint: string;
-  /** An [out] buffer takes no text (its length comes from size=/count=). */
-  readonly takesText: boolean;
-}
-
-export interface EcallForm {
-  readonly name: string;
-  readonly public: boolean;
-  /** The return type as the EDL spells it, or null for void. */
-  readonly returns: string | null;
-  readonly params: readonly ParamForm[];
-}
-
-export interface LoadedEnclave {
-  readonly id: number;
-  /** The file it came from (the image, or the module). */
-  readonly name: string;
-  /** How it came: a signed image, an unsigned image signed here, or a module built and signed here. */
-  readonly origin: 'signed image' | 'image signed here' | 'built and signed here';
-  readonly mrenclave: string;
-  readonly mrsigner: string;
-  readonly base: number;
-  readonly size: number;
-  readonly isvProdId: number;
-  readonly isvSvn: number;
-  readonly debug: boolean;
-  readonly ecalls: readonly EcallForm[];
-  readonly ocalls: readonly string[];
-  /** What loading it cost. */
-  readonly cost: CostReport;
-}
-
-export interface CallOutcome {
-  readonly id: number;
-  readonly ecall: string;
-  /** The return value as text ('(void)' for none). */
-  readonly result: string;
-  readonly outputs: readonly OutputText[];
-  /** Each OCALL the enclave made, with its arguments (each answered with 0 and nothing written). */
-  readonly ocalls: readonly string[];
-  readonly cost: CostReport;
-}
-
 const PAGE = 4096;
 
 /** The most bytes one `peek` shows. */
@@ -88,26 +45,6 @@ export const PEEK_MAX = 256;
 
 /** Where `peek` looks: a pointer of the enclave's code (an offset in its WebAssembly memory), or a linear address in ELRANGE. */
 export type PeekAt = { readonly pointer: number } | { readonly linear: number };
-
-/** The same bytes of an enclave as three outsiders see them. */
-export interface MemoryViews {
-  readonly id: number;
-  readonly linear: number;
-  readonly length: number;
-  /** The physical address they map to now, or null when the page is not mapped (then kernel and dram are null too). */
-  readonly physical: number | null;
-  /** Ring 0 reading that physical memory: an EPC page reads as the abort page (all ones). Hex. */
-  readonly kernel: string | null;
-  /** What DRAM holds there: memory encryption's ciphertext. Hex. */
-  readonly dram: string | null;
-  /**
-   * What a debugger reads, and how (`via`): on Linux pread(2) of /proc/self/mem (the driver's
-   * EDBGRD for a DEBUG enclave, EIO for any other); on Windows EDBGRD from ring 0 (what a kernel
-   * debugger or a debug driver runs: Windows's ReadProcessMemory reads enclave pages as the abort page), which
-   * faults (#GP) for a production enclave. The plaintext in hex, or why it was refused.
-   */
-  readonly debugger: { readonly via: string; readonly hex: string } | { readonly via: string; readonly refused: string };
-}
 
 interface Entry {
   readonly enclave: HostEnclave;

@@ -8,7 +8,7 @@
  * (tsconfig.web.json).
  */
 import { WebError } from './errors.js';
-import type { CostView, LoadedEnclaveView, MachineSnapshot, PageRequest, WorkerEvent } from './protocol.js';
+import type { CostReport, LoadedEnclave, MachineSnapshot, PageRequest, WorkerEvent } from './protocol.js';
 
 /** Every event the worker sent, in order (for a test or a curious console). */
 const events: WorkerEvent[] = [];
@@ -193,7 +193,7 @@ const DONE: Record<PageRequest['run'], string> = { tour: 'the tour ran', attacks
 const BUTTONS = ['run-tour', 'run-attacks', 'load-files', 'load-hello'];
 
 /** A line of leaves and their price: `EENTER 2, EEXIT 2 ≈ 17,200 cycles`. */
-function costText(c: CostView): string {
+function costText(c: CostReport): string {
   const leaves = Object.entries(c.counts).map(([k, n]) => `${k} ${n}`).join(', ') || 'no SGX leaves';
   const unpriced = Object.keys(c.unpriced);
   return `${leaves} ≈ ${Math.round(c.cycles).toLocaleString('en')} cycles of SGX hardware${unpriced.length ? ` (unpriced: ${unpriced.join(', ')})` : ''}`;
@@ -208,7 +208,7 @@ function logLine(log: HTMLElement, text: string, failed = false): void {
 }
 
 function showLoaded(e: Extract<WorkerEvent, { kind: 'loaded' }>, ask: (r: PageRequest, what: string) => void): void {
-  const x: LoadedEnclaveView = e.enclave;
+  const x: LoadedEnclave = e.enclave;
   const unload = el('button', { textContent: 'Unload', title: 'EREMOVE its pages' });
   unload.addEventListener('click', () => ask({ run: 'unload', enclave: x.id }, `unloading ${x.name}`));
   const log = el('pre', { className: 'log' });
@@ -399,8 +399,11 @@ function start(): void {
       ask(seed === '' ? { run: 'tour' } : { run: 'tour', seedHex: seed }, 'running the tour');
     });
   };
-  worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-  listen(worker);
+  const spawn = () => {
+    worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    listen(worker);
+  };
+  spawn();
   // Stop: whatever runs (an enclave that never returns, a long tour) ends with the worker; a new
   // worker starts, with a new machine (the workbench's enclaves are gone with the old one).
   byId('stop').addEventListener('click', () => {
@@ -412,8 +415,7 @@ function start(): void {
     ready = false;
     restarted = true;
     setState('starting', 'stopping: starting a new machine…');
-    worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
-    listen(worker);
+    spawn();
   });
   const seed = () => byId<HTMLInputElement>('seed').value.trim();
   const load = (files: { name: string; bytes: Uint8Array }[], what: string) => {

@@ -3,6 +3,7 @@
  * (worker.ts). Plain data only: structured clone carries them, and the page never holds a
  * reference into the model.
  */
+import type { LoadedEnclave, CallOutcome, MemoryViews } from '../platform/results.js';
 
 /** What the page asks the worker to run. */
 export type PageRequest =
@@ -11,7 +12,8 @@ export type PageRequest =
   /**
    * Load your enclave from files (platform/workbench.ts: a .wimg, or a .wasm with its .edl files
    * and a .json configuration) on the workbench machine of `profile` (default win-x64-sgx1). A
-   * machine of another profile or seed replaces the one there (its enclaves are unloaded first).
+   * machine of another profile or seed replaces the one there once the load succeeded (its
+   * enclaves are reported unloaded first).
    */
   | { readonly run: 'load'; readonly files: readonly { readonly name: string; readonly bytes: Uint8Array }[]; readonly profile?: string; readonly seedHex?: string }
   | { readonly run: 'call'; readonly enclave: number; readonly ecall: string; readonly args: readonly string[] }
@@ -19,62 +21,8 @@ export type PageRequest =
   /** `length` bytes at `address` (text: decimal or 0x…), a pointer of the enclave's code or a linear address, as outsiders see them. */
   | { readonly run: 'peek'; readonly enclave: number; readonly space: 'pointer' | 'linear'; readonly address: string; readonly length: string };
 
-/*
- * What the workbench's loads and calls report: platform/workbench.ts's LoadedEnclave and
- * CallOutcome, declared again here as plain data (the page is compiled without Node's types, so it
- * imports nothing from the model; worker.ts passes the workbench's objects, which tsc checks against these).
- */
-
-/** What a piece of work cost (platform/call.ts's CostReport). */
-export interface CostView {
-  readonly counts: Readonly<Record<string, number>>;
-  readonly cycles: number;
-  readonly seconds: number;
-  readonly unpriced: Readonly<Record<string, number>>;
-}
-
-export interface EcallFormView {
-  readonly name: string;
-  readonly public: boolean;
-  readonly returns: string | null;
-  readonly params: readonly { readonly name: string; readonly hint: string; readonly takesText: boolean }[];
-}
-
-export interface LoadedEnclaveView {
-  readonly id: number;
-  readonly name: string;
-  readonly origin: string;
-  readonly mrenclave: string;
-  readonly mrsigner: string;
-  readonly base: number;
-  readonly size: number;
-  readonly isvProdId: number;
-  readonly isvSvn: number;
-  readonly debug: boolean;
-  readonly ecalls: readonly EcallFormView[];
-  readonly ocalls: readonly string[];
-  readonly cost: CostView;
-}
-
-/** platform/workbench.ts's MemoryViews. */
-export interface MemoryViewsView {
-  readonly id: number;
-  readonly linear: number;
-  readonly length: number;
-  readonly physical: number | null;
-  readonly kernel: string | null;
-  readonly dram: string | null;
-  readonly debugger: { readonly via: string; readonly hex: string } | { readonly via: string; readonly refused: string };
-}
-
-export interface CallOutcomeView {
-  readonly id: number;
-  readonly ecall: string;
-  readonly result: string;
-  readonly outputs: readonly { readonly name: string; readonly hex: string; readonly text: string | null }[];
-  readonly ocalls: readonly string[];
-  readonly cost: CostView;
-}
+/** What the workbench's loads, calls and memory views report (platform/results.ts: plain data with no import). */
+export type { CostReport, EcallForm, LoadedEnclave, CallOutcome, MemoryViews } from '../platform/results.js';
 
 /** One enclave of a machine, as `Processor.inspect.enclaves()` describes it (hex for bytes). */
 export interface EnclaveView {
@@ -122,9 +70,9 @@ export type WorkerEvent =
   | { readonly kind: 'ready'; readonly profiles: readonly string[] }
   | { readonly kind: 'step'; readonly step: string; readonly index: number; readonly lines: readonly string[]; readonly facts: Readonly<Record<string, Fact>>; readonly machine: MachineSnapshot; readonly ms: number }
   | { readonly kind: 'attack'; readonly name: string; readonly attempted: string; readonly blockedBy: string; readonly detail: string; readonly leaked: boolean; readonly modified: boolean; readonly ms: number }
-  | { readonly kind: 'loaded'; readonly profile: string; readonly enclave: LoadedEnclaveView; readonly machine: MachineSnapshot; readonly ms: number }
-  | { readonly kind: 'called'; readonly outcome: CallOutcomeView; readonly machine: MachineSnapshot; readonly ms: number }
-  | { readonly kind: 'peeked'; readonly views: MemoryViewsView }
+  | { readonly kind: 'loaded'; readonly profile: string; readonly enclave: LoadedEnclave; readonly machine: MachineSnapshot; readonly ms: number }
+  | { readonly kind: 'called'; readonly outcome: CallOutcome; readonly machine: MachineSnapshot; readonly ms: number }
+  | { readonly kind: 'peeked'; readonly views: MemoryViews }
   /** Enclaves unloaded: asked for, or with the machine a load of another profile or seed replaced. */
   | { readonly kind: 'unloaded'; readonly enclaves: readonly number[]; readonly machine: MachineSnapshot | null }
   | { readonly kind: 'done'; readonly run: PageRequest['run']; readonly ms: number }
