@@ -391,14 +391,15 @@ function start(): void {
         }
       }
     });
-    byId('run-tour').addEventListener('click', () => {
-      byId('steps').replaceChildren();
-      shown.length = 0;
-      clearMachine();
-      const seed = byId<HTMLInputElement>('seed').value.trim();
-      ask(seed === '' ? { run: 'tour' } : { run: 'tour', seedHex: seed }, 'running the tour');
-    });
   };
+  // (once, not per worker: `ask` posts to the worker of the moment)
+  byId('run-tour').addEventListener('click', () => {
+    byId('steps').replaceChildren();
+    shown.length = 0;
+    clearMachine();
+    const seed = byId<HTMLInputElement>('seed').value.trim();
+    ask(seed === '' ? { run: 'tour' } : { run: 'tour', seedHex: seed }, 'running the tour');
+  });
   const spawn = () => {
     worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     listen(worker);

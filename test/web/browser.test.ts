@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startWebServer, webViewFiles, type WebServer } from '../../src/cli/webserver.js';
@@ -287,6 +287,48 @@ test('Stop ends what runs with its worker and starts a new machine, which loads 
   await settled();
   assert.match((await page.locator('.mine pre.log').textContent()) ?? '', /greeting: "Hello, again, from inside the enclave!"/);
   assert.deepEqual(errors, []);
+});
+
+/**
+ * A page of its own (a new context) whose first tour was stopped: `asked` is what the page asked of
+ * its workers, in order; `stop` clicks Stop and waits for the new machine; `prepare` runs first.
+ */
+async function stoppedPage(prepare: (c: BrowserContext) => Promise<void>, body: (p: Page, asked: () => Promise<string[]>, stop: () => Promise<void>) => Promise<void>): Promise<void> {
+  const context = await browser.newContext();
+  try {
+    // (a script as text: the test's own build has no DOM types)
+    await context.addInitScript(`{
+      const post = Worker.prototype.postMessage;
+      const asked = globalThis.witnessAsked = [];
+      Worker.prototype.postMessage = function (m, ...rest) { asked.push(m.run); return post.call(this, m, ...rest); };
+    }`);
+    await prepare(context);
+    const p = await context.newPage();
+    const pageErrors: string[] = [];
+    p.on('pageerror', (e) => pageErrors.push(String(e)));
+    const stop = async () => {
+      await p.click('#stop');
+      await p.waitForFunction("document.body.dataset.state === 'idle'", undefined, { timeout: 120_000 });
+    };
+    await p.goto(server.url);
+    await p.waitForFunction("document.body.dataset.state === 'running'", undefined, { timeout: 120_000 });
+    await stop();
+    await body(p, () => p.evaluate<string[]>('witnessAsked'), stop);
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await context.close();
+  }
+}
+
+test('after Stop, Run the tour asks one tour, not one per worker started', { skip, timeout: 300_000 }, async () => {
+  await stoppedPage(async () => undefined, async (p, asked, stop) => {
+    for (let round = 0; round < 2; round++) {
+      const before = (await asked()).length;
+      await p.click('#run-tour');
+      assert.deepEqual((await asked()).slice(before), ['tour'], `one click, one tour (after ${round + 1} Stop)`);
+      await stop();
+    }
+  });
 });
 
 test('the web view written as a static site (witness web --out) runs from a plain file server, under a path prefix', { skip, timeout: 660_000 }, async () => {
