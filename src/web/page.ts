@@ -329,6 +329,8 @@ function start(): void {
   let ready = false;
   /** Whether a ready worker is the first (which runs the tour) or one started after Stop. */
   let restarted = false;
+  /** How many times Stop was pressed: what was begun before (a fetch, a file read) asks nothing of the new machine. */
+  let stops = 0;
   const listen = (worker: Worker) => {
     worker.addEventListener('error', (e) => {
       setState('error', `the worker failed${ready ? '' : ' to start'}: ${e.message || 'see the console'}`);
@@ -415,6 +417,7 @@ function start(): void {
     clearMachine();
     ready = false;
     restarted = true;
+    stops++;
     setState('starting', 'stopping: starting a new machine…');
     spawn();
   });
@@ -430,9 +433,14 @@ function start(): void {
       return;
     }
     setState('running', 'reading the files…');
+    const at = stops;
     Promise.all(chosen.map(async (f) => ({ name: f.name, bytes: new Uint8Array(await f.arrayBuffer()) })))
-      .then((files) => load(files, `loading ${chosen.map((f) => f.name).join(', ')}`))
-      .catch((err: unknown) => setState('error', `the files could not be read: ${String(err)}`));
+      .then((files) => {
+        if (at === stops) load(files, `loading ${chosen.map((f) => f.name).join(', ')}`);
+      })
+      .catch((err: unknown) => {
+        if (at === stops) setState('error', `the files could not be read: ${String(err)}`);
+      });
   });
   byId('load-hello').addEventListener('click', () => {
     setState('running', 'fetching the hello example…');
@@ -441,9 +449,14 @@ function start(): void {
       if (!r.ok) throw new WebError('FETCH_FAILED', `${name}: HTTP ${r.status}`, { status: r.status });
       return { name, bytes: new Uint8Array(await r.arrayBuffer()) };
     };
+    const at = stops;
     Promise.all([fetchBytes('enclave.wasm'), fetchBytes('hello.edl')])
-      .then((files) => load(files, 'building, signing and loading the hello example'))
-      .catch((err: unknown) => setState('error', `the hello example could not be fetched: ${String(err)}`));
+      .then((files) => {
+        if (at === stops) load(files, 'building, signing and loading the hello example');
+      })
+      .catch((err: unknown) => {
+        if (at === stops) setState('error', `the hello example could not be fetched: ${String(err)}`);
+      });
   });
   byId('run-attacks').addEventListener('click', () => {
     byId('attacks').replaceChildren();

@@ -331,6 +331,30 @@ test('after Stop, Run the tour asks one tour, not one per worker started', { ski
   });
 });
 
+test('a Stop while the hello example is fetched loads nothing into the new machine', { skip, timeout: 300_000 }, async () => {
+  // The hello example's module answers only when the test says so.
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await stoppedPage(async (c) => {
+    await c.route('**/examples/hello/enclave.wasm', async (r) => {
+      await held;
+      await r.continue();
+    });
+  }, async (p, asked, stop) => {
+    await p.click('#load-hello');
+    assert.match((await p.locator('#status').textContent()) ?? '', /^fetching the hello example/);
+    await stop();
+    const finished = p.waitForEvent('requestfinished', (q) => q.url().endsWith('/examples/hello/enclave.wasm'));
+    release();
+    await finished;
+    await p.evaluate('new Promise((r) => setTimeout(r, 500))');
+    assert.equal(await p.evaluate<string>('document.body.dataset.state'), 'idle', (await p.locator('#status').textContent()) ?? '');
+    assert.match((await p.locator('#status').textContent()) ?? '', /^stopped/);
+    assert.ok(!(await asked()).includes('load'), 'nothing was loaded after Stop');
+    assert.equal(await p.locator('.mine').count(), 0);
+  });
+});
+
 test('the web view written as a static site (witness web --out) runs from a plain file server, under a path prefix', { skip, timeout: 660_000 }, async () => {
   const files = new Map((await webViewFiles()).map((f) => [`/some/prefix${f.path}`, f.data]));
   const types: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm' };
