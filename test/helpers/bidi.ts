@@ -15,15 +15,30 @@ class TextSocket {
   readonly #socket: Socket;
   #buffer = Buffer.alloc(0);
   #fragments: Buffer[] = [];
+  /** Why the connection ended, once it did (nothing is sent then, nothing more is read). */
+  #closed: string | null = null;
   onMessage: (text: string) => void = () => undefined;
   onClose: (why: string) => void = () => undefined;
 
   constructor(socket: Socket, head: Buffer) {
     this.#socket = socket;
     socket.on('data', (d: Buffer) => this.#read(d));
-    socket.on('close', () => this.onClose('the connection closed'));
-    socket.on('error', (e) => this.onClose(String(e)));
+    socket.on('close', () => this.#ended('the connection closed'));
+    socket.on('error', (e) => this.#ended(String(e)));
     if (head.length > 0) this.#read(head);
+  }
+
+  get closed(): string | null {
+    return this.#closed;
+  }
+
+  /** The connection is over: said once (a socket that errs also closes); `ending`: a close frame went out, the socket ends after it. */
+  #ended(why: string, ending = false): void {
+    if (this.#closed !== null) return;
+    this.#closed = why;
+    if (ending) this.#socket.end();
+    else this.#socket.destroy();
+    this.onClose(why);
   }
 
   static connect(url: string): Promise<TextSocket> {
@@ -55,13 +70,15 @@ class TextSocket {
     this.#socket.write(Buffer.concat([head, mask, masked]));
   }
 
+  /** @throws {Error} when the connection is over (a write then would be lost without a word). */
   send(text: string): void {
+    if (this.#closed !== null) throw new Error(`the connection is closed (${this.#closed})`);
     this.#frame(0x1, Buffer.from(text, 'utf8'));
   }
 
   #read(d: Buffer): void {
     this.#buffer = Buffer.concat([this.#buffer, d]);
-    for (;;) {
+    while (this.#closed === null) {
       const b = this.#buffer;
       if (b.length < 2) return;
       const fin = (b[0]! & 0x80) !== 0;
@@ -86,8 +103,9 @@ class TextSocket {
       this.#buffer = b.subarray(at + len);
       if (opcode === 0x9) this.#frame(0xa, Buffer.from(payload));
       else if (opcode === 0x8) {
-        this.#socket.end();
-        this.onClose('the browser closed the connection');
+        // (answered with a close frame of the same status, RFC 6455 §5.5.1)
+        this.#frame(0x8, Buffer.from(payload.subarray(0, 2)));
+        this.#ended('the browser closed the connection', true);
       } else if (opcode === 0x1 || opcode === 0x0) {
         this.#fragments.push(Buffer.from(payload));
         if (fin) {
@@ -100,45 +118,76 @@ class TextSocket {
   }
 
   close(): void {
+    if (this.#closed !== null) return;
     this.#frame(0x8, Buffer.alloc(0));
-    this.#socket.end();
+    this.#ended('closed by the client', true);
   }
+}
+
+export interface BidiOptions {
+  /** How long a command may go unanswered before it is refused, ms. Default 120 000. */
+  readonly commandMs?: number;
 }
 
 /** A BiDi session: `send` a command, get its result (or an Error with the browser's error and message). */
 export class BidiSession {
   readonly #socket: TextSocket;
+  readonly #commandMs: number;
   #next = 0;
-  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; method: string }>();
+  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; method: string; timer: NodeJS.Timeout }>();
 
-  private constructor(socket: TextSocket) {
+  private constructor(socket: TextSocket, options: BidiOptions) {
     this.#socket = socket;
+    this.#commandMs = options.commandMs ?? 120_000;
     socket.onMessage = (text) => {
       const m = JSON.parse(text) as { id?: number; type?: string; result?: unknown; error?: string; message?: string };
       if (m.id === undefined) return; // (events: none subscribed)
       const p = this.#pending.get(m.id);
       if (p === undefined) return;
       this.#pending.delete(m.id);
+      clearTimeout(p.timer);
       if (m.type === 'error') p.reject(new Error(`${p.method}: ${m.error ?? '?'}: ${m.message ?? ''}`));
       else p.resolve(m.result);
     };
     socket.onClose = (why) => {
-      for (const p of this.#pending.values()) p.reject(new Error(`${p.method}: ${why}`));
+      for (const p of this.#pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(new Error(`${p.method}: ${why}`));
+      }
       this.#pending.clear();
     };
   }
 
   /** Connect to a BiDi endpoint (`ws://host:port`) and start a session. */
-  static async start(endpoint: string): Promise<BidiSession> {
-    const s = new BidiSession(await TextSocket.connect(`${endpoint}/session`));
-    await s.send('session.new', { capabilities: {} });
+  static async start(endpoint: string, options: BidiOptions = {}): Promise<BidiSession> {
+    const socket = await TextSocket.connect(`${endpoint}/session`);
+    const s = new BidiSession(socket, options);
+    try {
+      await s.send('session.new', { capabilities: {} });
+    } catch (e) {
+      socket.close();
+      throw e;
+    }
     return s;
   }
 
-  send(method: string, params: Record<string, unknown>): Promise<unknown> {
+  /**
+   * Send a command; its result, or an Error: the browser's, no answer in `timeoutMs` (default the
+   * session's commandMs), or the connection over (at once, when it already is).
+   */
+  send(method: string, params: Record<string, unknown>, timeoutMs = this.#commandMs): Promise<unknown> {
     const id = ++this.#next;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, method });
+      const closed = this.#socket.closed;
+      if (closed !== null) {
+        reject(new Error(`${method}: the connection is closed (${closed})`));
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`${method}: no answer in ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#pending.set(id, { resolve, reject, method, timer });
       this.#socket.send(JSON.stringify({ id, method, params }));
     });
   }
@@ -159,8 +208,9 @@ export class BidiSession {
     return r.result?.value;
   }
 
+  /** End the session (waiting 5 s at most for the browser's answer) and close the connection. */
   async end(): Promise<void> {
-    await this.send('session.end', {}).catch(() => undefined);
+    await this.send('session.end', {}, 5_000).catch(() => undefined);
     this.#socket.close();
   }
 }
