@@ -1,14 +1,20 @@
 /**
  * The WebDriver BiDi client of the Firefox tests (test/helpers/bidi.ts) against a BiDi endpoint of
  * the test's own on node:http: frames however they arrive (split, 16- and 64-bit lengths, fragments,
- * a ping between them), and a connection that closes or never answers ending what waits on it.
+ * a ping between them), and a connection that closes or never answers ending what waits on it; and
+ * launchFirefox (test/helpers/firefox.ts) with stand-ins for Firefox: nothing left behind, however
+ * the browser fails.
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage } from 'node:http';
 import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo, Socket } from 'node:net';
 import { BidiSession } from '../helpers/bidi.js';
+import { launchFirefox } from '../helpers/firefox.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -30,7 +36,7 @@ interface Seen {
 }
 
 /**
- * A BiDi endpoint: `session.new` and `echo` answered (echo's answer as `params.how` says: whole,
+ * A BiDi endpoint: `session.new`, `session.end`, `browsingContext.getTree` and `echo` answered (echo's answer as `params.how` says: whole,
  * byte by byte, or in three fragments with a ping between), `silent` never, `hangup` by closing
  * the connection, `goodbye` by a close frame.
  */
@@ -80,6 +86,7 @@ function endpoint(): Promise<{ url: string; seen: Seen[]; close: () => Promise<v
         if (opcode !== 0x1) continue;
         const m = JSON.parse(payload.toString()) as { id: number; method: string; params: { text?: string; how?: string } };
         if (m.method === 'session.new' || m.method === 'session.end') socket.write(frame(0x1, Buffer.from(JSON.stringify({ type: 'success', id: m.id, result: {} }))));
+        else if (m.method === 'browsingContext.getTree') socket.write(frame(0x1, Buffer.from(JSON.stringify({ type: 'success', id: m.id, result: { contexts: [{ context: 'top' }] } }))));
         else if (m.method === 'echo') void answer(Buffer.from(JSON.stringify({ type: 'success', id: m.id, result: { text: m.params.text } })), m.params.how ?? 'whole', m.id);
         else if (m.method === 'hangup') socket.destroy();
         else if (m.method === 'goodbye') socket.write(frame(0x8, Buffer.from([0x03, 0xe8])));
@@ -145,4 +152,57 @@ test('a connection that closes or never answers ends what waits on it: the comma
   const t0 = Date.now();
   await c.end();
   assert.ok(Date.now() - t0 < 5_000);
+});
+
+test('launchFirefox leaves nothing behind when the browser does not start, does not listen, cannot be reached, or dies', { timeout: 60_000 }, async () => {
+  const e = await endpoint();
+  servers.push(e);
+  const work = mkdtempSync(join(tmpdir(), 'witness-bidi-test-'));
+  const profiles = join(work, 'profiles');
+  mkdirSync(profiles);
+  /** A stand-in for Firefox: a shell script that notes its pid, says `says` on stderr, then waits. */
+  const fake = (name: string, says: string) => {
+    const path = join(work, name);
+    writeFileSync(path, `#!/bin/sh\necho $$ > "${join(work, `${name}.pid`)}"\n${says ? `echo "${says}" >&2\n` : ''}exec sleep 600\n`);
+    chmodSync(path, 0o755);
+    return path;
+  };
+  const pidOf = (name: string) => Number(readFileSync(join(work, `${name}.pid`), 'utf8'));
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  try {
+    // It never says where it listens: refused after startMs, killed, its profile removed.
+    await assert.rejects(launchFirefox(fake('silent', ''), { dir: profiles, startMs: 500 }), /gave no BiDi endpoint in 500 ms/);
+    assert.equal(alive(pidOf('silent')), false, 'the silent browser was killed');
+    assert.deepEqual(readdirSync(profiles), []);
+    // It names an endpoint no one listens on.
+    await assert.rejects(launchFirefox(fake('refused', 'WebDriver BiDi listening on ws://127.0.0.1:1'), { dir: profiles }), /ECONNREFUSED/);
+    assert.equal(alive(pidOf('refused')), false, 'the unreachable browser was killed');
+    assert.deepEqual(readdirSync(profiles), []);
+    // No such program.
+    await assert.rejects(launchFirefox(join(work, 'no-such-firefox'), { dir: profiles }), /did not start: spawn .* ENOENT/);
+    assert.deepEqual(readdirSync(profiles), []);
+    // It starts (the endpoint is the test's), then dies by a signal: close() still returns, and cleans up.
+    const f = await launchFirefox(fake('dies', `WebDriver BiDi listening on ${e.url}`), { dir: profiles });
+    assert.equal(f.pid, pidOf('dies'));
+    assert.equal(readdirSync(profiles).length, 1);
+    process.kill(f.pid, 'SIGKILL');
+    await f.close();
+    assert.deepEqual(readdirSync(profiles), []);
+    // And one closed as the tests close it: the session ended, the browser gone.
+    const g = await launchFirefox(fake('lives', `WebDriver BiDi listening on ${e.url}`), { dir: profiles });
+    assert.equal(g.context, 'top');
+    await g.close();
+    assert.equal(alive(g.pid), false);
+    assert.ok(e.seen.at(-1)!.frames.some((x) => x.opcode === 0x1 && /"session\.end"/.test(x.payload.toString())), 'the session was ended');
+    assert.deepEqual(readdirSync(profiles), []);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 });

@@ -1,67 +1,43 @@
 /**
  * The web view in a second engine: Debian's Firefox ESR, driven over WebDriver BiDi (test/helpers/
- * bidi.ts; playwright-core's Firefox support needs a newer Firefox than Debian ships). The tour
+ * firefox.ts and bidi.ts; playwright-core's Firefox support needs a newer Firefox than Debian ships). The tour
  * finds what Node finds, attacks are blocked, and your enclave loads and answers from its form.
  * Skipped, saying so, where no Firefox is installed (CI installs firefox-esr); WITNESS_FIREFOX
  * names another binary.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { startWebServer, type WebServer } from '../../src/cli/webserver.js';
 import { helloArtifacts } from '../../src/platform/victim.js';
 import { buildImage, resolveEdl } from '../../src/sdk/index.js';
 import { toHex } from '../../src/lib/index.js';
 import type { WorkerEvent } from '../../src/web/protocol.js';
-import { BidiSession } from '../helpers/bidi.js';
+import type { BidiSession } from '../helpers/bidi.js';
+import { launchFirefox, type Firefox } from '../helpers/firefox.js';
 
 const binary = process.env.WITNESS_FIREFOX ?? ['/usr/lib/firefox-esr/firefox-esr', '/usr/bin/firefox-esr', '/usr/bin/firefox'].find((p) => existsSync(p));
 const skip = binary === undefined ? 'no Firefox found: apt-get install firefox-esr (CI does), or set WITNESS_FIREFOX' : false;
 if (skip) console.log(`# SKIPPED Firefox tests: ${skip}`);
 
-let server: WebServer;
-let firefox: ChildProcess;
-let profile: string;
+let server: WebServer | undefined;
+let firefox: Firefox | undefined;
 let bidi: BidiSession;
 let context: string;
-
-/** Firefox on a fresh profile, headless, with its BiDi endpoint on a free port. */
-function launch(): Promise<string> {
-  profile = mkdtempSync(join(tmpdir(), 'witness-firefox-'));
-  firefox = spawn(binary!, ['--headless', '--no-remote', '--profile', profile, '--remote-debugging-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let seen = '';
-    const timer = setTimeout(() => reject(new Error(`Firefox gave no BiDi endpoint in 60 s: ${seen.slice(-500)}`)), 60_000);
-    const read = (d: Buffer) => {
-      seen += d.toString();
-      const m = /WebDriver BiDi listening on (ws:\/\/\S+)/.exec(seen);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    firefox.stdout!.on('data', read);
-    firefox.stderr!.on('data', read);
-    firefox.on('exit', (code) => reject(new Error(`Firefox exited (${String(code)}) before it listened: ${seen.slice(-500)}`)));
-  });
-}
 
 before(async () => {
   if (skip) return;
   server = await startWebServer({ port: 0 });
-  bidi = await BidiSession.start(await launch());
-  context = await bidi.context();
+  firefox = await launchFirefox(binary!);
+  ({ bidi, context } = firefox);
 });
+// (whatever `before` got to: a launch that failed has given back its browser and profile itself)
 after(async () => {
-  if (skip) return;
-  await bidi.end();
-  firefox.kill();
-  await new Promise((resolve) => (firefox.exitCode !== null ? resolve(null) : firefox.once('exit', resolve)));
-  rmSync(profile, { recursive: true, force: true });
-  await server.close();
+  try {
+    await firefox?.close();
+  } finally {
+    await server?.close();
+  }
 });
 
 const evaluate = (expression: string) => bidi.evaluate(context, expression);
@@ -80,7 +56,7 @@ async function settled(timeoutMs = 600_000): Promise<string> {
 const status = async () => String(await evaluate("document.getElementById('status').textContent"));
 
 test('Firefox: the tour runs and finds what Node finds', { skip, timeout: 660_000 }, async () => {
-  await bidi.send('browsingContext.navigate', { context, url: server.url, wait: 'complete' });
+  await bidi.send('browsingContext.navigate', { context, url: server!.url, wait: 'complete' });
   assert.equal(await settled(), 'done', await status());
   const steps = (await events()).filter((e): e is Extract<WorkerEvent, { kind: 'step' }> => e.kind === 'step');
   assert.deepEqual(steps.map((s) => s.step), ['platform', 'build', 'load', 'ecall', 'views', 'seal', 'local-attestation', 'remote-attestation', 'shield', 'identity']);
