@@ -237,13 +237,16 @@ export class Workbench {
    * `length` bytes (1 to PEEK_MAX, within one page) of enclave `id` at `at`, as the kernel, DRAM and
    * a debugger see them; the enclave's own view is what its ECALLs give back.
    * @throws {PlatformError} `WORKBENCH_NO_ENCLAVE`; `WORKBENCH_PEEK` for a length or an address
-   * outside those bounds (a pointer past the enclave's memory, a linear address outside ELRANGE).
+   * outside those bounds (a pointer past the enclave's memory, a linear address outside ELRANGE), or
+   * an `at` that is neither (from a caller without the types).
    */
   peek(id: number, at: PeekAt, length: number): MemoryViews {
     const { enclave } = this.#entry(id);
     const heap = enclave.image.manifest.layout.heap;
     const bad = (why: string) => new PlatformError('WORKBENCH_PEEK', why, { id, length });
     if (!Number.isSafeInteger(length) || length < 1 || length > PEEK_MAX) throw bad(`a view is 1 to ${PEEK_MAX} bytes, not ${String(length)}`);
+    // (a caller without the types may give anything: said as given, not a TypeError)
+    if (typeof at !== 'object' || at === null || !('pointer' in at || 'linear' in at)) throw bad(`where to look is { pointer } or { linear }, not ${at === null || typeof at !== 'object' ? String(at) : Object.keys(at).length > 0 ? `{ ${Object.keys(at).join(', ')} }` : '{}'}`);
     let linear: number;
     if ('pointer' in at) {
       const memory = Math.max(heap.size, heap.max ?? 0);
@@ -251,7 +254,7 @@ export class Workbench {
       linear = enclave.base + heap.offset + at.pointer;
     } else {
       linear = at.linear;
-      if (!Number.isSafeInteger(linear) || linear < enclave.base || linear + length > enclave.base + enclave.size) throw bad(`0x${linear.toString(16)} for ${length} bytes is not within ELRANGE [0x${enclave.base.toString(16)}, 0x${(enclave.base + enclave.size).toString(16)})`);
+      if (!Number.isSafeInteger(linear) || linear < enclave.base || linear + length > enclave.base + enclave.size) throw bad(`${typeof linear === 'number' ? `0x${linear.toString(16)}` : typeof linear === 'string' ? JSON.stringify(linear) : String(linear)} for ${length} bytes is not within ELRANGE [0x${enclave.base.toString(16)}, 0x${(enclave.base + enclave.size).toString(16)})`);
     }
     if (Math.floor(linear / PAGE) !== Math.floor((linear + length - 1) / PAGE)) throw bad(`a view stays within one 4 KiB page: 0x${linear.toString(16)} + ${length} crosses one`);
     const pte = this.#platform.process.pageTable.lookup(Math.floor(linear / PAGE));

@@ -233,6 +233,14 @@ test('peek refuses a length, pointer or address outside its bounds, and a view a
   refused({ linear: base - 1 }, 1, /is not within ELRANGE/);
   refused({ linear: base + size - 4 }, 8, /is not within ELRANGE/);
   refused({ pointer: 4094 }, 4, /a view stays within one 4 KiB page/);
+  // Where to look, from a caller without the types: neither a pointer nor a linear address, or not a number.
+  const untyped = (at: unknown) => at as Parameters<Workbench['peek']>[1];
+  refused(untyped(null), 8, /^where to look is \{ pointer \} or \{ linear \}, not null$/);
+  refused(untyped({}), 8, /^where to look is \{ pointer \} or \{ linear \}, not \{\}$/);
+  refused(untyped({ linear: undefined }), 8, /^undefined for 8 bytes is not within ELRANGE/);
+  refused(untyped({ linear: '0x10' }), 8, /^"0x10" for 8 bytes is not within ELRANGE/);
+  refused(untyped({ where: 10 }), 8, /^where to look is \{ pointer \} or \{ linear \}, not \{ where \}$/);
+  assert.throws(() => w.peek(id, untyped({ pointer: 10n }), 8), (e: unknown) => code('WORKBENCH_PEEK')(e) && /for 8 bytes, not 10$/.test((e as Error).message));
   assert.throws(() => w.peek(id + 1000, { pointer: 0 }, 1), code('WORKBENCH_NO_ENCLAVE'));
   // The last bytes of the memory and of ELRANGE are within bounds; a guard page is not mapped.
   assert.equal(w.peek(id, { pointer: built.config.heapSize - 1 }, 1).kernel, 'ff');
