@@ -7,7 +7,7 @@
  * its OCALLs and the SGX leaves it cost. The web view's "Your enclave" panel runs one in its worker;
  * it works the same under Node.
  */
-import { ATTR, ArchFault, mrsignerOf, sgxStatusName, type Processor, type SgxCounters } from '../arch/index.js';
+import { ATTR, ArchFault, VECTOR, mrsignerOf, sgxStatusName, type Processor, type SgxCounters } from '../arch/index.js';
 import { WINDOWS_PROFILES, type WindowsProfileId } from '../os/windows/index.js';
 import { LINUX_PROFILES, isLinuxProfile, errnoName, type LinuxProfileId } from '../os/linux/index.js';
 import { decodeImage, isImage, buildImage, resolveEdl, parseEdl, planInterface, loadEnclave, signSigstruct, sigstructFieldsFor, measureImage, resolveEnclaveConfig, generateSigningKey, bcdDate, withSigstruct, type CanonicalInterface, type CanonicalParam, type EnclaveConfigJson, type EnclaveImage, type FunctionPlan, type HostEnclave, type OcallImpl } from '../sdk/index.js';
@@ -289,7 +289,9 @@ export class Workbench {
       try {
         r = p.kernel.sgx.edbgrd(first + o);
       } catch (e) {
-        if (e instanceof ArchFault) return { via, refused: e.message };
+        // EDBGRD's own refusals (#GP: not a DEBUG enclave; #PF) are the debugger's answer; a #MC
+        // (the platform locked) is not a refusal and goes on, as everywhere in the model.
+        if (e instanceof ArchFault && e.vector !== VECTOR.MC) return { via, refused: e.message };
         throw e;
       }
       if (r.status !== 0) return { via, refused: `${sgxStatusName(r.status)} (${r.status})` };

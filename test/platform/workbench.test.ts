@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Workbench, WORKBENCH_PROFILES, WORKBENCH_ARENA, type WorkbenchFile } from '../../src/platform/workbench.js';
 import { PlatformError } from '../../src/platform/errors.js';
 import { buildImage, resolveEdl, encodeImage, withSigstruct, signSigstruct, sigstructFieldsFor, generateSigningKey, EnclaveLoadError, EdlError, SdkError } from '../../src/sdk/index.js';
-import { mrsignerOf } from '../../src/arch/index.js';
+import { mrsignerOf, ArchFault } from '../../src/arch/index.js';
 import { defaultCrypto, toHex } from '../../src/lib/index.js';
 
 const root = new URL('../../../', import.meta.url);
@@ -248,4 +248,16 @@ test('peek refuses a length, pointer or address outside its bounds, and a view a
   assert.deepEqual([guard.physical, guard.kernel, guard.dram], [null, null, null]);
   assert.deepEqual(guard.debugger, { via: guard.debugger.via, refused: 'the page is not mapped' });
   w.dispose();
+});
+
+test('peek on Windows: a #MC from EDBGRD (a page changed in DRAM locks the platform) is not a refusal: it goes on, as everywhere in the model', () => {
+  const w = new Workbench({ profile: 'win-x64-sgx1' });
+  const { id } = w.load([module, edl, text('c.json', '{ "debug": true }')]);
+  const pointer = Number(w.call(id, 'ecall_store_secret', ['tampered', '8']).result);
+  const v = w.peek(id, { pointer }, 8);
+  assert.ok('hex' in v.debugger, 'a DEBUG enclave reads before the tamper');
+  const dram = w.processor.memory.dramRead(v.physical!, 8);
+  dram[0]! ^= 1;
+  w.processor.memory.dramWrite(v.physical!, dram);
+  assert.throws(() => w.peek(id, { pointer }, 8), (e: unknown) => e instanceof ArchFault && e.vector === 18);
 });
