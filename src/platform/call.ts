@@ -4,7 +4,8 @@
  * range, floating-point numbers in decimal, untrusted addresses as non-negative integers, buffers as
  * text, `hex:…` or `@FILE`), and what the call gave back (its `out` and `in, out` buffers, an
  * OCALL's arguments) as text. Bad text is a `PlatformError` (`ECALL_ARG`, `ECALL_ARGS`) that names
- * the parameter; nothing is called. Also what a piece of work cost (`costReport`, `--stats`).
+ * the parameter; nothing is called. Also a count or address typed into a form (`parseCount`,
+ * `NUMBER_TEXT`), and what a piece of work cost (`costReport`, `--stats`).
  */
 import { estimateCost, countersSince, type SgxCounters } from '../arch/index.js';
 import { MAX_BUFFER, type CanonicalParam, type EcallArg, type FunctionPlan, type ParamPlan } from '../sdk/index.js';

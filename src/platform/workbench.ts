@@ -15,10 +15,10 @@ import { toHex } from '../lib/bytes.js';
 import type { CryptoProvider } from '../lib/crypto/provider.js';
 import { ecallArguments, ecallOutputs, valueText, parameterHint, costReport } from './call.js';
 import type { CostReport, EcallForm, LoadedEnclave, CallOutcome, MemoryViews } from './results.js';
-
-export type { ParamForm, EcallForm, LoadedEnclave, CallOutcome, MemoryViews } from './results.js';
 import { PlatformError } from './errors.js';
 import { createPlatform, createLinuxPlatform, type Platform, type LinuxPlatform } from './index.js';
+
+export type { ParamForm, EcallForm, LoadedEnclave, CallOutcome, MemoryViews } from './results.js';
 
 export type WorkbenchProfile = WindowsProfileId | LinuxProfileId;
 /** The profiles a workbench machine may run: every Windows and Linux one. */
