@@ -36,6 +36,7 @@ const COMMANDS: Readonly<Record<string, { summary: string; load: Loader }>> = {
   measure: { summary: 'print the MRENCLAVE of an enclave image or an SGXS stream', load: async () => (await import('./commands/measure.js')).command },
   inspect: { summary: 'print the layout and every field of an image, SIGSTRUCT, SGXS stream, REPORT, sealed blob…', load: async () => (await import('./commands/inspect.js')).command },
   run: { summary: 'load a signed image and make one ECALL from the shell', load: async () => (await import('./commands/run.js')).command },
+  session: { summary: 'load one enclave (an image, or a module with its EDL) and make ECALLs and memory views from lines of standard input', load: async () => (await import('./commands/session.js')).command },
   shield: { summary: 'run an unmodified WASI program inside an enclave, shielded from the host (files sealed or checked, argv and environment measured)', load: async () => (await import('./commands/shield.js')).command },
   attack: { summary: "run the hostile driver's attack catalogue against a victim enclave holding a known secret", load: async () => (await import('./commands/attack.js')).command },
   platform: { summary: 'describe what a modelled platform offers (like is-sgx-available)', load: async () => (await import('./commands/platform.js')).command },

@@ -18,7 +18,7 @@ const vectors = join(root, '../shared/vectors/sgx');
 const hello = join(root, 'examples/hello');
 let dir = '';
 /** Every command `witness --help` lists. */
-const COMMANDS = ['demo', 'build', 'keygen', 'sign', 'measure', 'inspect', 'run', 'shield', 'attack', 'platform', 'sigstruct', 'verify-quote', 'edl', 'web'];
+const COMMANDS = ['demo', 'build', 'keygen', 'sign', 'measure', 'inspect', 'run', 'session', 'shield', 'attack', 'platform', 'sigstruct', 'verify-quote', 'edl', 'web'];
 const NAME_WIDTH = Math.max(...COMMANDS.map((c) => c.length));
 
 function witness(...args: string[]): { code: number; out: string; err: string } {
