@@ -36,7 +36,7 @@ test('a session: the module and its EDL built and signed, calls on the one encla
     '',
     'ecall_hello "two words" - 64',
     "ecall_store_secret 'kept between calls' 18",
-    'ecall_read_secret - 18',
+    'call ecall_read_secret - 18',
     'peek pointer 0 8',
     'ecall_nope',
     'ecall_hello x - lots',

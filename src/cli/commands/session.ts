@@ -51,10 +51,11 @@ export const command: Command = {
     '    peek pointer|linear ADDRESS LEN   LEN bytes (at most 256) as ring 0, DRAM and a debugger see them\n' +
     '    ecalls                            its ECALLs and what each parameter takes\n' +
     '    quit                              end (as the end of the input does)\n' +
+    '    call ECALL ARGS...                the same as ECALL ARGS... (for an ECALL named like a command)\n' +
     '  Blank lines and lines starting with # are skipped. A line that fails says why on standard error\n' +
     '  and the session goes on; the exit status is 1 if any line failed.\n' +
     `  P: ${WORKBENCH_PROFILES.join(', ')}.`,
-  example: "printf 'ecall_hello world - 64\\n' | witness session hello.signed.wimg",
+  example: 'witness session hello.signed.wimg < calls.txt',
   async run(argv: string[], io: Io): Promise<number> {
     const { values, positionals } = parseArgs({ args: argv, options: { profile: { type: 'string' }, seed: { type: 'string' } }, allowPositionals: true, strict: true });
     if (positionals.length === 0) throw new CliError('CLI_USAGE', 'expected the enclave\'s FILEs (see --help)');
@@ -89,7 +90,9 @@ export const command: Command = {
             io.out(`  DRAM:            ${v.dram ?? '—'}`);
             io.out(`  debugger:        ${'hex' in v.debugger ? v.debugger.hex : `refused: ${v.debugger.refused}`}  (${v.debugger.via})`);
           } else {
-            const r = bench.call(e.id, verb!, rest);
+            // (`call NAME ARGS...` reaches an ECALL named like one of the commands)
+            const [name, args] = verb === 'call' && rest.length > 0 ? [rest[0]!, rest.slice(1)] : [verb!, rest];
+            const r = bench.call(e.id, name, args);
             io.out(`${r.ecall} returned ${r.result}`);
             for (const o of r.outputs) io.out(`  ${o.name}: ${o.text !== null ? JSON.stringify(o.text) : o.hex}`);
             for (const o of r.ocalls) io.out(`  ocall ${o}`);
