@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +54,7 @@ test('a session: the module and its EDL built and signed, calls on the one encla
   assert.match(r.out, /\nmemory at linear 0x[0-9a-f]+, physical 0x[0-9a-f]+\n  kernel \(ring 0\): ffffffffffffffff\n  DRAM: +[0-9a-f]{16}\n  debugger: +refused: EIO \(5\)  \(pread\(\/proc\/self\/mem\)\)\n/);
   assert.match(r.out, /\nint ecall_hello\(\[in, string\] const char \*name: text; /);
   assert.doesNotMatch(r.out, /never/);
+  assert.doesNotMatch(r.out, /witness> /, 'no prompt when the input is not a terminal');
   assert.deepEqual(r.err.trim().split('\n'), [
     'line 7: PlatformError WORKBENCH_NO_ECALL: enclave 1 has no ECALL ecall_nope (it has ecall_hello, ecall_store_secret, ecall_read_secret, ecall_seal_secret, ecall_unseal_secret, ecall_make_report, ecall_verify_report)',
     'line 8: PlatformError ECALL_ARG: len: "lots" is not an unsigned 32-bit integer (0 to 4294967295, decimal or 0x…)',
@@ -91,4 +92,16 @@ test('bad files, options or a platform that refuses the enclave end the session 
   const none = session('ecall_hello x - 8\n', join(hello, 'enclave.wasm'), join(hello, 'hello.edl'), '--profile', 'win-x64-nosgx');
   assert.equal(none.code, 1, none.err);
   assert.doesNotMatch(none.out, /returned/);
+});
+
+const scriptBin = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
+test('at a terminal, a prompt before each line (and none after quit)', { skip: scriptBin === undefined ? 'no script(1) to give the session a terminal' : false }, () => {
+  // script(1) runs the session on a pseudo-terminal and types what it reads from its own stdin.
+  const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} session ${JSON.stringify(join(hello, 'enclave.wasm'))} ${JSON.stringify(join(hello, 'hello.edl'))}`;
+  const r = spawnSync(scriptBin!, ['-qec', cmd, '/dev/null'], { input: 'ecall_hello tty - 64\nquit\n', encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const out = r.stdout.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/\r/g, '');
+  assert.match(out, /witness> ecall_hello tty - 64\n/);
+  assert.match(out, /greeting: "Hello, tty, from inside the enclave!"/);
+  assert.equal(out.split('witness> ').length - 1, 2, out);
 });

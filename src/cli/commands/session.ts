@@ -46,7 +46,7 @@ export const command: Command = {
     '  Loads one enclave, as the web view\'s workbench does: FILE is a signed image (.wimg), an unsigned\n' +
     '  one (signed here with a key made for the session), or a module (.wasm) with its EDL files and at\n' +
     '  most one configuration (.json), built and signed here. Then reads commands, one per line, from\n' +
-    '  standard input (a terminal or a script), on the same loaded enclave:\n' +
+    '  standard input (a terminal, with a prompt, or a script), on the same loaded enclave:\n' +
     '    ECALL ARGS...                     call it (ARGS as witness run takes them; quote with " or \')\n' +
     '    peek pointer|linear ADDRESS LEN   LEN bytes (at most 256) as ring 0, DRAM and a debugger see them\n' +
     '    ecalls                            its ECALLs and what each parameter takes\n' +
@@ -69,40 +69,50 @@ export const command: Command = {
     io.out(`loaded ${e.name} (${e.origin}) on ${profile}: MRENCLAVE ${e.mrenclave}, MRSIGNER ${e.mrsigner}${e.debug ? ', DEBUG' : ''}`);
     io.out(`  ECALLs: ${e.ecalls.map((f) => f.name).join(', ')}`);
     let failed = 0;
-    let n = 0;
-    const lines = createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
-    try {
-      for await (const line of lines) {
-        n++;
-        const trimmed = line.trim();
-        if (trimmed === '' || trimmed.startsWith('#')) continue;
-        try {
-          const [verb, ...rest] = words(trimmed);
-          if (verb === 'quit' || verb === 'exit') break;
-          if (verb === 'ecalls') {
-            for (const f of e.ecalls) io.out(`${f.returns ?? 'void'} ${f.name}(${f.params.map((p) => p.hint).join('; ')})`);
-          } else if (verb === 'peek') {
-            if (rest.length !== 3 || (rest[0] !== 'pointer' && rest[0] !== 'linear')) throw new CliError('CLI_LINE', 'peek takes pointer|linear ADDRESS LENGTH');
-            const address = parseCount(rest[1]!, 'address');
-            const v = bench.peek(e.id, rest[0] === 'pointer' ? { pointer: address } : { linear: address }, parseCount(rest[2]!, 'length'));
-            io.out(`memory at linear 0x${v.linear.toString(16)}${v.physical === null ? ' (not mapped now)' : `, physical 0x${v.physical.toString(16)}`}`);
-            io.out(`  kernel (ring 0): ${v.kernel ?? '—'}`);
-            io.out(`  DRAM:            ${v.dram ?? '—'}`);
-            io.out(`  debugger:        ${'hex' in v.debugger ? v.debugger.hex : `refused: ${v.debugger.refused}`}  (${v.debugger.via})`);
-          } else {
-            // (`call NAME ARGS...` reaches an ECALL named like one of the commands)
-            const [name, args] = verb === 'call' && rest.length > 0 ? [rest[0]!, rest.slice(1)] : [verb!, rest];
-            const r = bench.call(e.id, name, args);
-            io.out(`${r.ecall} returned ${r.result}`);
-            for (const o of r.outputs) io.out(`  ${o.name}: ${o.text !== null ? JSON.stringify(o.text) : o.hex}`);
-            for (const o of r.ocalls) io.out(`  ocall ${o}`);
-            for (const l of costLines('  leaves', r.cost)) io.out(l);
-          }
-        } catch (err) {
-          if (!(err instanceof WitnessError)) throw err;
-          failed++;
-          io.err(`line ${n}: ${err.name} ${err.code}: ${err.message}`);
+    /** One line: false for quit. A line that fails is said on stderr with its number, and the session goes on. */
+    const runLine = (line: string, n: number): boolean => {
+      const trimmed = line.trim();
+      if (trimmed === '' || trimmed.startsWith('#')) return true;
+      try {
+        const [verb, ...rest] = words(trimmed);
+        if (verb === 'quit' || verb === 'exit') return false;
+        if (verb === 'ecalls') {
+          for (const f of e.ecalls) io.out(`${f.returns ?? 'void'} ${f.name}(${f.params.map((p) => p.hint).join('; ')})`);
+        } else if (verb === 'peek') {
+          if (rest.length !== 3 || (rest[0] !== 'pointer' && rest[0] !== 'linear')) throw new CliError('CLI_LINE', 'peek takes pointer|linear ADDRESS LENGTH');
+          const address = parseCount(rest[1]!, 'address');
+          const v = bench.peek(e.id, rest[0] === 'pointer' ? { pointer: address } : { linear: address }, parseCount(rest[2]!, 'length'));
+          io.out(`memory at linear 0x${v.linear.toString(16)}${v.physical === null ? ' (not mapped now)' : `, physical 0x${v.physical.toString(16)}`}`);
+          io.out(`  kernel (ring 0): ${v.kernel ?? '—'}`);
+          io.out(`  DRAM:            ${v.dram ?? '—'}`);
+          io.out(`  debugger:        ${'hex' in v.debugger ? v.debugger.hex : `refused: ${v.debugger.refused}`}  (${v.debugger.via})`);
+        } else {
+          // (`call NAME ARGS...` reaches an ECALL named like one of the commands)
+          const [name, args] = verb === 'call' && rest.length > 0 ? [rest[0]!, rest.slice(1)] : [verb!, rest];
+          const r = bench.call(e.id, name, args);
+          io.out(`${r.ecall} returned ${r.result}`);
+          for (const o of r.outputs) io.out(`  ${o.name}: ${o.text !== null ? JSON.stringify(o.text) : o.hex}`);
+          for (const o of r.ocalls) io.out(`  ocall ${o}`);
+          for (const l of costLines('  leaves', r.cost)) io.out(l);
         }
+      } catch (err) {
+        if (!(err instanceof WitnessError)) throw err;
+        failed++;
+        io.err(`line ${n}: ${err.name} ${err.code}: ${err.message}`);
+      }
+      return true;
+    };
+    // At a terminal, a prompt before each line (and readline's editing); from a script, none.
+    const tty = Boolean(process.stdin.isTTY) && io.isTty;
+    const lines = tty
+      ? createInterface({ input: process.stdin, output: process.stdout, terminal: true, prompt: 'witness> ' })
+      : createInterface({ input: process.stdin, crlfDelay: Infinity, terminal: false });
+    try {
+      let n = 0;
+      if (tty) lines.prompt();
+      for await (const line of lines) {
+        if (!runLine(line, ++n)) break;
+        if (tty) lines.prompt();
       }
     } finally {
       lines.close();
