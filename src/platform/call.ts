@@ -12,9 +12,9 @@ import { MAX_BUFFER, type CanonicalParam, type EcallArg, type FunctionPlan, type
 import { bufferLength, encodeWide, decodeWide } from '../sdk/marshal.js';
 import { toHex } from '../lib/bytes.js';
 import { PlatformError } from './errors.js';
-import type { CostReport, OutputText } from './results.js';
+import { printable, type CostReport, type OutputText } from './results.js';
 
-export type { CostReport, OutputText } from './results.js';
+export { printable, type CostReport, type OutputText } from './results.js';
 
 const INTEGER = /^([+-]?)(0[xX][0-9a-fA-F]+|[0-9]+)$/;
 const DECIMAL = /^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$/;
@@ -139,13 +139,6 @@ export function ecallArguments(f: FunctionPlan, texts: readonly string[], option
     buf.set(bytes);
     return buf;
   });
-}
-
-/** Bytes up to their first NUL as text, when that is printable ASCII (tabs and newlines too) and not empty; null otherwise. */
-export function printable(b: Uint8Array): string | null {
-  const end = b.indexOf(0) >= 0 ? b.indexOf(0) : b.length;
-  const t = new TextDecoder('utf-8', { fatal: false }).decode(b.subarray(0, end));
-  return /^[\x20-\x7e\n\t]*$/.test(t) && end > 0 ? t : null;
 }
 
 /** The [out] and [in, out] buffers of a call of `f` with `args` (after it returned), in parameter order. */

@@ -1,7 +1,8 @@
 /**
- * What the workbench (workbench.ts) and ECALLs from text (call.ts) give back: plain data, declared
- * here with no import at all, so that the web view's page, compiled without Node's types, can name
- * them (through web/protocol.ts) without reaching the model.
+ * What the workbench (workbench.ts) and ECALLs from text (call.ts) give back: plain data, and the
+ * lines people read it as. Declared here with no import at all, so that the web view's page,
+ * compiled without Node's types, can use them (and its worker's messages name them) without
+ * reaching the model; `witness session` prints the same lines.
  */
 
 /** The SGX events of a piece of work (only those that happened) and what the default cost model prices them at. */
@@ -85,4 +86,32 @@ export interface MemoryViews {
    * faults (#GP) for a production enclave. The plaintext in hex, or why it was refused.
    */
   readonly debugger: { readonly via: string; readonly hex: string } | { readonly via: string; readonly refused: string };
+}
+
+/** Bytes up to their first NUL as text, when that is printable ASCII (tabs and newlines too) and not empty; null otherwise. */
+export function printable(b: Uint8Array): string | null {
+  const end = b.indexOf(0) >= 0 ? b.indexOf(0) : b.length;
+  const t = new TextDecoder('utf-8', { fatal: false }).decode(b.subarray(0, end));
+  return /^[\x20-\x7e\n\t]*$/.test(t) && end > 0 ? t : null;
+}
+
+/** A call's outcome as lines (unindented): `returned 38`, each buffer written back (text where it reads as text, else hex), each OCALL. */
+export function outcomeLines(o: CallOutcome): string[] {
+  return [`returned ${o.result}`, ...o.outputs.map((b) => `${b.name}: ${b.text !== null ? JSON.stringify(b.text) : b.hex}`), ...o.ocalls.map((c) => `ocall ${c}`)];
+}
+
+/** Memory views as lines (unindented): where, then ring 0, DRAM and the debugger (its plaintext also as text where it reads so). */
+export function memoryViewLines(v: MemoryViews): string[] {
+  const d = v.debugger;
+  let debug: string;
+  if ('hex' in d) {
+    const text = printable(Uint8Array.from(d.hex.match(/../g) ?? [], (h) => parseInt(h, 16)));
+    debug = `${d.hex}${text !== null ? `  ${JSON.stringify(text)}` : ''}`;
+  } else debug = `refused: ${d.refused}`;
+  return [
+    `linear 0x${v.linear.toString(16)}${v.physical === null ? ' (not mapped now)' : `, physical 0x${v.physical.toString(16)}`}`,
+    `kernel (ring 0): ${v.kernel ?? '—'}`,
+    `DRAM:            ${v.dram ?? '—'}`,
+    `debugger:        ${debug}  (${d.via})`,
+  ];
 }

@@ -8,6 +8,7 @@
  * (tsconfig.web.json).
  */
 import { WebError } from './errors.js';
+import { outcomeLines, memoryViewLines } from '../platform/results.js';
 import type { CostReport, LoadedEnclave, MachineSnapshot, PageRequest, WorkerEvent } from './protocol.js';
 
 /** Every event the worker sent, in order (for a test or a curious console). */
@@ -275,9 +276,7 @@ function showCalled(e: Extract<WorkerEvent, { kind: 'called' }>): void {
   const c = cards.get(e.outcome.id);
   if (c === undefined) return;
   const o = e.outcome;
-  logLine(c.log, `  returned ${o.result}`);
-  for (const out of o.outputs) logLine(c.log, `  ${out.name}: ${out.text !== null ? JSON.stringify(out.text) : out.hex}`);
-  for (const oc of o.ocalls) logLine(c.log, `  OCALL ${oc}`);
+  for (const l of outcomeLines(o)) logLine(c.log, `  ${l}`);
   logLine(c.log, `  ${costText(o.cost)} (${e.ms.toFixed(1)} ms here)`);
   showMachine(e.machine, `${o.ecall}`);
 }
@@ -286,18 +285,7 @@ function showPeeked(e: Extract<WorkerEvent, { kind: 'peeked' }>): void {
   const v = e.views;
   const c = cards.get(v.id);
   if (c === undefined) return;
-  const hexText = (hex: string) => {
-    const bytes = new Uint8Array((hex.match(/../g) ?? []).map((h) => parseInt(h, 16)));
-    const end = bytes.indexOf(0) >= 0 ? bytes.indexOf(0) : bytes.length;
-    const t = new TextDecoder().decode(bytes.subarray(0, end));
-    return end > 0 && /^[\x20-\x7e]*$/.test(t) ? `  ${JSON.stringify(t)}` : '';
-  };
-  logLine(c.log, `  linear 0x${v.linear.toString(16)}${v.physical === null ? ' (not mapped now)' : `, physical 0x${v.physical.toString(16)}`}`);
-  logLine(c.log, `  kernel (ring 0): ${v.kernel ?? '—'}`);
-  logLine(c.log, `  DRAM:            ${v.dram ?? '—'}`);
-  const d = v.debugger;
-  if ('hex' in d) logLine(c.log, `  debugger:        ${d.hex}${hexText(d.hex)}  (${d.via})`);
-  else logLine(c.log, `  debugger:        refused: ${d.refused}  (${d.via})`);
+  for (const l of memoryViewLines(v)) logLine(c.log, `  ${l}`);
 }
 
 function showUnloaded(e: Extract<WorkerEvent, { kind: 'unloaded' }>): void {

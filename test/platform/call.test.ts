@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseValue, ecallArguments, ecallOutputs, valueText, parameterHint, printable } from '../../src/platform/call.js';
 import { PlatformError } from '../../src/platform/errors.js';
+import { outcomeLines, memoryViewLines } from '../../src/platform/results.js';
 import { fileURLToPath } from 'node:url';
 import type { ParamPlan, FunctionPlan } from '../../src/sdk/abi.js';
 import { resolveEdl, canonicalInterface, planInterface, type CanonicalParam } from '../../src/sdk/index.js';
@@ -150,4 +151,13 @@ test('parameterHint: the C declaration with its attributes and what its text may
   const io = marshal.get('ecall_inout_string')!;
   assert.equal(parameterHint(io.plan.params[0]!, io.params[0]), '[in, out, string] char *s: text');
   assert.equal(parameterHint(io.plan.params[0]!), '[in, out, string] s: text');
+});
+
+test('outcomeLines and memoryViewLines: the lines the page and witness session print', () => {
+  const cost = { counts: {}, cycles: 0, seconds: 0, unpriced: {} };
+  assert.deepEqual(outcomeLines({ id: 1, ecall: 'e', result: '38', outputs: [{ name: 'g', hex: '6869', text: 'hi' }, { name: 'b', hex: '01ff', text: null }], ocalls: ['o("x")'], cost }), ['returned 38', 'g: "hi"', 'b: 01ff', 'ocall o("x")']);
+  const base = { id: 1, linear: 0x10018040, length: 4, physical: 0x200018040, kernel: 'ffffffff', dram: '0b143b84' };
+  assert.deepEqual(memoryViewLines({ ...base, debugger: { via: 'v', hex: '68690000' } }), ['linear 0x10018040, physical 0x200018040', 'kernel (ring 0): ffffffff', 'DRAM:            0b143b84', 'debugger:        68690000  "hi"  (v)']);
+  assert.equal(memoryViewLines({ ...base, debugger: { via: 'v', hex: '00ff' } })[3], 'debugger:        00ff  (v)');
+  assert.deepEqual(memoryViewLines({ ...base, physical: null, kernel: null, dram: null, debugger: { via: 'v', refused: 'EIO (5)' } }), ['linear 0x10018040 (not mapped now)', 'kernel (ring 0): —', 'DRAM:            —', 'debugger:        refused: EIO (5)  (v)']);
 });

@@ -160,7 +160,7 @@ test('your enclave: a signed image chosen in the file input loads, its ECALLs ru
     };
     await call('ecall_hello', { name: 'browser', len: '64' });
     const log = card.locator('pre.log');
-    assert.match((await log.textContent()) ?? '', /> ecall_hello\("browser", —, "64"\)\n  returned 40\n  greeting: "Hello, browser, from inside the enclave!"\n  OCALL ocall_print\("the enclave wrote a greeting"\)\n  EENTER 2, EEXIT 2 ≈ [\d,]+ cycles/);
+    assert.match((await log.textContent()) ?? '', /> ecall_hello\("browser", —, "64"\)\n  returned 40\n  greeting: "Hello, browser, from inside the enclave!"\n  ocall ocall_print\("the enclave wrote a greeting"\)\n  EENTER 2, EEXIT 2 ≈ [\d,]+ cycles/);
     await call('ecall_store_secret', { secret: 'from the page', len: '13' });
     await call('ecall_seal_secret', { policy: '1', len: '1024' });
     const sealed = (await events()).filter((e): e is Extract<WorkerEvent, { kind: 'called' }> => e.kind === 'called').at(-1)!.outcome;

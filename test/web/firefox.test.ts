@@ -95,7 +95,7 @@ test('Firefox: attacks are blocked; your enclave loads, answers from its form, a
   const pointer = (await events()).filter((e): e is Extract<WorkerEvent, { kind: 'called' }> => e.kind === 'called').at(-1)!.outcome.result;
   await submit('form.peek', { address: pointer, length: '11' });
   const log = String(await evaluate(`${card}.querySelector('pre.log').textContent`));
-  assert.match(log, /greeting: "Hello, Firefox, from inside the enclave!"\n  OCALL ocall_print\("the enclave wrote a greeting"\)/);
+  assert.match(log, /greeting: "Hello, Firefox, from inside the enclave!"\n  ocall ocall_print\("the enclave wrote a greeting"\)/);
   assert.match(log, /kernel \(ring 0\): (ff){11}\n/);
   assert.match(log, /debugger: +refused: #GP\(0\): EDBGRD/);
 });

@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { createInterface } from 'node:readline';
-import { Workbench, WORKBENCH_PROFILES, type WorkbenchProfile } from '../../platform/workbench.js';
+import { Workbench, WORKBENCH_PROFILES, type WorkbenchProfile, type LoadedEnclave } from '../../platform/workbench.js';
 import { parseCount } from '../../platform/call.js';
+import { outcomeLines, memoryViewLines } from '../../platform/results.js';
 import { WitnessError } from '../../lib/errors.js';
 import { CliError, type Io } from '../io.js';
 import { readInput } from '../files.js';
@@ -65,7 +66,13 @@ export const command: Command = {
     const files = positionals.map((p) => ({ name: p, bytes: readInput(p) }));
     const bench = new Workbench({ profile: profile as WorkbenchProfile, ...(seed !== undefined ? { seed } : {}) });
     // A load the platform refuses ends the session as `witness run` ends (exit 1); bad files are bad input (2).
-    const e = bench.load(files);
+    let e: LoadedEnclave;
+    try {
+      e = bench.load(files);
+    } catch (err) {
+      bench.dispose();
+      throw err;
+    }
     io.out(`loaded ${e.name} (${e.origin}) on ${profile}: MRENCLAVE ${e.mrenclave}, MRSIGNER ${e.mrsigner}${e.debug ? ', DEBUG' : ''}`);
     io.out(`  ECALLs: ${e.ecalls.map((f) => f.name).join(', ')}`);
     let failed = 0;
@@ -82,17 +89,16 @@ export const command: Command = {
           if (rest.length !== 3 || (rest[0] !== 'pointer' && rest[0] !== 'linear')) throw new CliError('CLI_LINE', 'peek takes pointer|linear ADDRESS LENGTH');
           const address = parseCount(rest[1]!, 'address');
           const v = bench.peek(e.id, rest[0] === 'pointer' ? { pointer: address } : { linear: address }, parseCount(rest[2]!, 'length'));
-          io.out(`memory at linear 0x${v.linear.toString(16)}${v.physical === null ? ' (not mapped now)' : `, physical 0x${v.physical.toString(16)}`}`);
-          io.out(`  kernel (ring 0): ${v.kernel ?? '—'}`);
-          io.out(`  DRAM:            ${v.dram ?? '—'}`);
-          io.out(`  debugger:        ${'hex' in v.debugger ? v.debugger.hex : `refused: ${v.debugger.refused}`}  (${v.debugger.via})`);
+          const [where, ...views] = memoryViewLines(v);
+          io.out(`memory at ${where}`);
+          for (const l of views) io.out(`  ${l}`);
         } else {
           // (`call NAME ARGS...` reaches an ECALL named like one of the commands)
           const [name, args] = verb === 'call' && rest.length > 0 ? [rest[0]!, rest.slice(1)] : [verb!, rest];
           const r = bench.call(e.id, name, args);
-          io.out(`${r.ecall} returned ${r.result}`);
-          for (const o of r.outputs) io.out(`  ${o.name}: ${o.text !== null ? JSON.stringify(o.text) : o.hex}`);
-          for (const o of r.ocalls) io.out(`  ocall ${o}`);
+          const [returned, ...rest2] = outcomeLines(r);
+          io.out(`${r.ecall} ${returned}`);
+          for (const l of rest2) io.out(`  ${l}`);
           for (const l of costLines('  leaves', r.cost)) io.out(l);
         }
       } catch (err) {
